@@ -1,0 +1,110 @@
+# Passage: `make run` starts the server on a private Postgres, `make test` checks everything.
+# `make` alone lists the targets: each documented one carries a `## ` comment.
+
+GO ?= go
+GOFMT ?= $(shell $(GO) env GOROOT)/bin/gofmt
+# The code generators are pinned as tool directives in their own module, away from the
+# server's dependencies. GOWORK=off is needed there, and buf passes it on to the plugins
+# that buf.gen.yaml runs through `go tool`.
+TOOLS = GOWORK=off $(GO) tool -modfile=$(CURDIR)/internal/tools/go.mod
+
+# Private clusters started by deploy/local/postgres.sh when DATABASE_URL is unset.
+PG = deploy/local/postgres.sh
+DEV_PG_PORT ?= 55432
+TEST_PG_PORT ?= 55433
+# Branch whose contracts `make breaking` compares against.
+BREAKING_AGAINST ?= main
+
+.DEFAULT_GOAL := help
+# The steps share two cores and a Postgres: run them one at a time even under -j.
+.NOTPARALLEL:
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-15s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+.PHONY: run
+run: ## run the server in dev mode (starts a private Postgres on port 55432 unless DATABASE_URL is set)
+	@set -e; \
+	url=$${DATABASE_URL:-}; \
+	if [ -z "$$url" ]; then url=$$($(PG) start dev $(DEV_PG_PORT)); fi; \
+	$(GO) build -o bin/passage ./cmd/passage; \
+	DATABASE_URL=$$url bin/passage migrate up; \
+	DATABASE_URL=$$url exec bin/passage serve --dev
+
+.PHONY: test
+test: generate-check lint breaking-if-branch test-go ## everything CI checks: generated code, lint, contracts, Go tests with -race
+
+.PHONY: test-go
+test-go: ## only the Go tests, with the race detector (starts a private Postgres on port 55433 unless DATABASE_URL is set)
+	@echo "==> go test ($$(date +%T))"
+	@set -e; \
+	url=$${DATABASE_URL:-}; \
+	if [ -z "$$url" ]; then url=$$(PG_PROFILE=test $(PG) start test $(TEST_PG_PORT)); fi; \
+	DATABASE_URL=$$url $(GO) test -race -count=1 -timeout 10m ./... ./proto/...
+
+.PHONY: generate
+generate: ## regenerate the Go code for the contracts in proto/gen
+	@echo "==> generate ($$(date +%T))"
+	@# Start from nothing so that a deleted .proto also loses its Go.
+	find proto/gen -name '*.pb.go' -delete
+	cd proto && $(TOOLS) buf generate
+	$(GO) generate ./... ./proto/...
+
+.PHONY: generate-check verify
+generate-check: generate ## fail if the committed generated code differs from what generate makes
+	@if ! git diff --quiet -- proto/gen || [ -n "$$(git status --porcelain -- proto/gen)" ]; then \
+		git status --short -- proto/gen; \
+		echo "generated code is stale: run make generate and commit"; \
+		exit 1; \
+	fi
+verify: generate-check ## same as generate-check
+
+.PHONY: lint
+lint: ## buf lint and format, go vet and a gofmt check
+	@echo "==> lint ($$(date +%T))"
+	cd proto && $(TOOLS) buf lint
+	cd proto && $(TOOLS) buf format --diff --exit-code
+	$(GO) vet ./... ./proto/...
+	@files=$$(git ls-files --cached --others --exclude-standard -- '*.go' | xargs -r $(GOFMT) -l); \
+	if [ -n "$$files" ]; then echo "not gofmt-ed (run gofmt -w):"; echo "$$files"; exit 1; fi
+
+.PHONY: breaking
+breaking: ## check the contracts for breaking changes since this branch left main
+	@echo "==> breaking ($$(date +%T))"
+	@set -e; \
+	base=$$(git merge-base HEAD $(BREAKING_AGAINST)); \
+	echo "comparing proto/ with $(BREAKING_AGAINST) at $$base"; \
+	cd proto && $(TOOLS) buf breaking --against "../.git#ref=$$base,subdir=proto"
+
+# Run by `test`: on a branch, check the contracts against where it left main; on main itself
+# (as in CI, which tests a clone of main) there is nothing to compare with, so skip.
+.PHONY: breaking-if-branch
+breaking-if-branch:
+	@if git rev-parse --verify -q refs/heads/$(BREAKING_AGAINST) >/dev/null && \
+		[ "$$(git rev-parse HEAD)" != "$$(git rev-parse refs/heads/$(BREAKING_AGAINST))" ]; then \
+		$(MAKE) --no-print-directory breaking; \
+	else \
+		echo "==> breaking: skipped (HEAD is $(BREAKING_AGAINST), or there is no $(BREAKING_AGAINST) branch)"; \
+	fi
+
+.PHONY: vendor-protos
+vendor-protos: ## refresh proto/third_party from the pinned upstream versions
+	GO=$(GO) proto/third_party/vendor.sh
+
+.PHONY: tools
+tools: ## build the pinned code generators ahead of time
+	cd proto && $(TOOLS) buf --version
+	$(TOOLS) protoc-gen-go --version
+	$(TOOLS) protoc-gen-go-grpc --version
+
+.PHONY: pg-stop
+pg-stop: ## stop the private dev and test Postgres clusters
+	$(PG) stop dev
+	$(PG) stop test
+
+.PHONY: clean
+clean: ## stop and delete the private Postgres clusters, remove bin/
+	$(PG) destroy dev
+	$(PG) destroy test
+	rm -rf .passage/postgres bin

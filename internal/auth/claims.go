@@ -1,0 +1,53 @@
+package auth
+
+import (
+	"context"
+	"regexp"
+	"time"
+)
+
+// MissionHQ is the mission claim of staff at headquarters rather than in a
+// country mission. Only HQ roles (see Role.IsHQ) may carry it.
+const MissionHQ = "HQ"
+
+// missionPattern is an ISO 3166-1 alpha-3 country code with an optional
+// sub-office suffix, e.g. "NER" or "NER-AGADEZ".
+var missionPattern = regexp.MustCompile(`^[A-Z]{3}(-[A-Z0-9]{2,16})?$`)
+
+// validMission reports whether a caller with role r may carry mission m.
+func validMission(r Role, m string) bool {
+	if m == MissionHQ {
+		return r.IsHQ()
+	}
+	return missionPattern.MatchString(m)
+}
+
+// Claims is the verified identity of a caller. It holds no personal data: the
+// subject is a pseudonymous staff id issued by the identity provider.
+type Claims struct {
+	Subject   string // pseudonymous staff id
+	Role      Role
+	Mission   string // mission code, or MissionHQ
+	ExpiresAt time.Time
+}
+
+// InMission reports whether the caller belongs to mission m. The match is
+// exact on purpose: HQ roles do not get another mission's case data through
+// this check; aggregate HQ access is granted elsewhere, explicitly.
+func (c Claims) InMission(m string) bool {
+	return m != "" && c.Mission == m
+}
+
+type claimsKey struct{}
+
+// WithClaims returns a context carrying c.
+func WithClaims(ctx context.Context, c Claims) context.Context {
+	return context.WithValue(ctx, claimsKey{}, c)
+}
+
+// FromContext returns the Claims put in ctx by the auth interceptors, and
+// false when the call was not authenticated (for example a public method).
+func FromContext(ctx context.Context) (Claims, bool) {
+	c, ok := ctx.Value(claimsKey{}).(Claims)
+	return c, ok
+}

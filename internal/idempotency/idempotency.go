@@ -1,0 +1,81 @@
+package idempotency
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/passage-cm/passage/internal/database"
+)
+
+// ErrReused reports a request id already used for a different request.
+var ErrReused = errors.New("request_id was already used for a different request")
+
+// Store keeps first results in one service's idempotency table, keyed by the caller's mission
+// and the request id so that missions can never see each other's results.
+type Store struct {
+	table      string // schema-qualified, e.g. "intake.idempotency"
+	constraint string // its primary key constraint, e.g. "idempotency_pkey"
+}
+
+// NewStore returns a store over table, whose primary key constraint is named constraint.
+// Both are trusted constants of the calling service, never input.
+func NewStore(table, constraint string) *Store {
+	return &Store{table: table, constraint: constraint}
+}
+
+// Key identifies one request.
+type Key struct {
+	Mission   string
+	RequestID uuid.UUID
+	// Method is the full gRPC method name.
+	Method string
+	// Fingerprint is a keyed hash of the request, to tell a retry from a reused id.
+	Fingerprint []byte
+}
+
+// Replay looks up k. When a first result exists it is unmarshalled into resp and Replay
+// returns true; when it was stored for another method or request, it returns ErrReused.
+func (s *Store) Replay(ctx context.Context, q database.Querier, k Key, resp proto.Message) (bool, error) {
+	var method string
+	var fingerprint, stored []byte
+	err := q.QueryRow(ctx,
+		`SELECT method, fingerprint, response FROM `+s.table+` WHERE mission = $1 AND request_id = $2`,
+		k.Mission, k.RequestID).Scan(&method, &fingerprint, &stored)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("idempotency: look up: %w", err)
+	}
+	if method != k.Method || !bytes.Equal(fingerprint, k.Fingerprint) {
+		return false, ErrReused
+	}
+	if err := proto.Unmarshal(stored, resp); err != nil {
+		return false, fmt.Errorf("idempotency: stored response: %w", err)
+	}
+	return true, nil
+}
+
+// Queue adds the insert of k's first result to b. Put it first in the batch: a racing retry
+// then waits on the key until this one commits, and fails with a unique violation (see Lost).
+func (s *Store) Queue(b *pgx.Batch, k Key, resp proto.Message) error {
+	stored, err := proto.MarshalOptions{Deterministic: true}.Marshal(resp)
+	if err != nil {
+		return fmt.Errorf("idempotency: marshal response: %w", err)
+	}
+	b.Queue(`INSERT INTO `+s.table+` (mission, request_id, method, fingerprint, response)
+VALUES ($1, $2, $3, $4, $5)`, k.Mission, k.RequestID, k.Method, k.Fingerprint, stored)
+	return nil
+}
+
+// Lost reports whether err means another call with the same key committed first; the caller
+// should then Replay.
+func (s *Store) Lost(err error) bool {
+	return database.IsUniqueViolation(err, s.constraint)
+}

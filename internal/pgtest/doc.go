@@ -1,0 +1,5 @@
+// Package pgtest gives each test a Postgres database of its own: the embedded migrations are
+// applied once into a template database, and every test gets a clone of it, dropped when the
+// test ends. Tests run against a real server (DATABASE_URL, which `make test` sets after
+// starting a private throwaway cluster), never a mock.
+package pgtest
