@@ -1,0 +1,119 @@
+package bootstrap
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/server"
+)
+
+// Config is everything a Passage process reads from its environment. Defaults sit beside the
+// fields; nothing else is read anywhere.
+type Config struct {
+	Server server.Config
+
+	// DatabaseURL is the owner's connection (DATABASE_URL). Services connect with their own
+	// roles: PASSAGE_<SERVICE>_DATABASE_URL when set, else this URL with the user replaced by
+	// the service's role (fitting for the local cluster, which trusts loopback connections).
+	DatabaseURL string
+	// MaxConns bounds each service's pool (PASSAGE_DB_MAX_CONNS; 0: pgx's default, the larger
+	// of 4 and the core count).
+	MaxConns int32
+
+	// Dev (--dev or PASSAGE_DEV=1) creates or reuses development keys under DevDir and
+	// accepts development tokens. Never in production.
+	Dev bool
+	// DevDir holds the development keys (PASSAGE_DEV_DIR, default ".passage").
+	DevDir string
+
+	// KEKKeyset and BlindIndexKeyset are the keyset files outside development
+	// (PASSAGE_KEK_KEYSET, PASSAGE_BLIND_INDEX_KEYSET).
+	KEKKeyset, BlindIndexKeyset string
+
+	// JWKSURL, TokenIssuer and TokenAudience verify production tokens (PASSAGE_JWKS_URL,
+	// PASSAGE_TOKEN_ISSUER, PASSAGE_TOKEN_AUDIENCE default "passage").
+	JWKSURL, TokenIssuer, TokenAudience string
+
+	// LogLevel is PASSAGE_LOG_LEVEL: debug, info (default), warn or error.
+	LogLevel slog.Level
+}
+
+// ConfigFromEnv reads the configuration; dev is the --dev flag.
+func ConfigFromEnv(dev bool) (Config, error) {
+	srv, err := server.ConfigFromEnv()
+	if err != nil {
+		return Config{}, err
+	}
+	c := Config{
+		Server:           srv,
+		DatabaseURL:      os.Getenv("DATABASE_URL"),
+		Dev:              dev || os.Getenv("PASSAGE_DEV") == "1",
+		DevDir:           envOr("PASSAGE_DEV_DIR", ".passage"),
+		KEKKeyset:        os.Getenv("PASSAGE_KEK_KEYSET"),
+		BlindIndexKeyset: os.Getenv("PASSAGE_BLIND_INDEX_KEYSET"),
+		JWKSURL:          os.Getenv("PASSAGE_JWKS_URL"),
+		TokenIssuer:      os.Getenv("PASSAGE_TOKEN_ISSUER"),
+		TokenAudience:    envOr("PASSAGE_TOKEN_AUDIENCE", auth.Audience),
+	}
+	if v := os.Getenv("PASSAGE_DB_MAX_CONNS"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || n < 1 {
+			return Config{}, errors.New("PASSAGE_DB_MAX_CONNS must be a positive whole number")
+		}
+		c.MaxConns = int32(n)
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(envOr("PASSAGE_LOG_LEVEL", "info"))); err != nil {
+		return Config{}, errors.New("PASSAGE_LOG_LEVEL must be debug, info, warn or error")
+	}
+	if c.DatabaseURL == "" {
+		return Config{}, errors.New("DATABASE_URL is not set (make run starts a private Postgres and sets it)")
+	}
+	if !c.Dev {
+		var missing []string
+		for name, v := range map[string]string{"PASSAGE_KEK_KEYSET": c.KEKKeyset, "PASSAGE_BLIND_INDEX_KEYSET": c.BlindIndexKeyset,
+			"PASSAGE_JWKS_URL": c.JWKSURL, "PASSAGE_TOKEN_ISSUER": c.TokenIssuer} {
+			if v == "" {
+				missing = append(missing, name)
+			}
+		}
+		if len(missing) > 0 {
+			return Config{}, fmt.Errorf("outside --dev, set %s", strings.Join(sorted(missing), ", "))
+		}
+	}
+	if c.Dev {
+		abs, err := filepath.Abs(c.DevDir)
+		if err != nil {
+			return Config{}, err
+		}
+		c.DevDir = abs
+	}
+	return c, nil
+}
+
+// ServiceDatabaseURL returns the service role's own URL when configured
+// (PASSAGE_<SERVICE>_DATABASE_URL), or "" to derive it from DATABASE_URL.
+func ServiceDatabaseURL(service string) string {
+	return os.Getenv("PASSAGE_" + strings.ToUpper(service) + "_DATABASE_URL")
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func sorted(s []string) []string {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+	return s
+}

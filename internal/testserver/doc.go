@@ -1,0 +1,5 @@
+// Package testserver runs Passage services the way production does, for tests: a database
+// of the test's own cloned from the migrated template, development keys in a temporary
+// folder, and the real server bootstrap (interceptor chain, auth, validation) on an
+// in-memory gRPC listener, with its log output captured for inspection.
+package testserver

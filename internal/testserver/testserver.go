@@ -1,0 +1,156 @@
+package testserver
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/pgtest"
+	"github.com/passage-cm/passage/internal/server"
+	"github.com/passage-cm/passage/internal/vault"
+)
+
+// Env is one running test server and what a test needs around it.
+type Env struct {
+	// AdminURL is the owner's URL of the test's own database.
+	AdminURL string
+	// Keys is the vault keyring the services use.
+	Keys *vault.Keyring
+	// Conn is a client connection to the server.
+	Conn *grpc.ClientConn
+	// Logs holds everything the server logged, at debug level and up.
+	Logs *Buffer
+
+	signer ed25519.PrivateKey
+}
+
+// Options says what to run.
+type Options struct {
+	// Policy is the union of the services' authorization policies.
+	Policy auth.Policy
+	// Register builds the services and registers them on g.
+	Register func(t testing.TB, env *Env, g *grpc.Server)
+	// MaxRecvMsgBytes overrides the server's request size limit when non-zero.
+	MaxRecvMsgBytes int
+}
+
+// Start runs a server for the test and stops it when the test ends.
+func Start(t testing.TB, opts Options) *Env {
+	t.Helper()
+	dir := t.TempDir()
+	keys, err := vault.LoadOrCreateDevKeyring(dir)
+	if err != nil {
+		t.Fatalf("keyring: %v", err)
+	}
+	signer, err := auth.LoadOrCreateDevKey(dir)
+	if err != nil {
+		t.Fatalf("dev key: %v", err)
+	}
+	env := &Env{AdminURL: pgtest.New(t), Keys: keys, Logs: &Buffer{}, signer: signer}
+
+	logger := slog.New(slog.NewJSONHandler(env.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg := server.Config{ShutdownGrace: 5 * time.Second, MaxRecvMsgBytes: opts.MaxRecvMsgBytes}
+	if cfg.MaxRecvMsgBytes == 0 {
+		cfg.MaxRecvMsgBytes = server.DefaultMaxRecvMsgBytes
+	}
+	srv, err := server.New(cfg, logger, server.Options{
+		Verifier: auth.NewKeyVerifier(signer.Public(), auth.DevIssuer, auth.Audience),
+		Policy:   opts.Policy,
+	})
+	if err != nil {
+		t.Fatalf("server: %v", err)
+	}
+	opts.Register(t, env, srv.GRPC())
+
+	lis := bufconn.Listen(1 << 20)
+	httpLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.RunOn(ctx, lis, httpLis) }()
+
+	conn, err := grpc.NewClient("passthrough:///bufnet",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20)),
+	)
+	if err != nil {
+		t.Fatalf("client: %v", err)
+	}
+	env.Conn = conn
+	t.Cleanup(func() {
+		conn.Close()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server stopped with %v", err)
+		}
+	})
+	return env
+}
+
+// Pool connects to the test database as a service role, closed when the test ends.
+func (e *Env) Pool(t testing.TB, role string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := database.Open(context.Background(), database.PoolConfig{AdminURL: e.AdminURL, Role: role})
+	if err != nil {
+		t.Fatalf("pool as %s: %v", role, err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// Token mints a development token for a caller.
+func (e *Env) Token(t testing.TB, role auth.Role, mission string) string {
+	t.Helper()
+	tok, err := auth.MintToken(e.signer, auth.DevIssuer, auth.Audience,
+		auth.Claims{Subject: "staff-" + string(role), Role: role, Mission: mission}, time.Hour)
+	if err != nil {
+		t.Fatalf("mint token: %v", err)
+	}
+	return tok
+}
+
+// As returns a context whose calls carry a token for the caller.
+func (e *Env) As(t testing.TB, role auth.Role, mission string) context.Context {
+	t.Helper()
+	return WithToken(context.Background(), e.Token(t, role, mission))
+}
+
+// WithToken returns ctx with a bearer token in its outgoing metadata.
+func WithToken(ctx context.Context, token string) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+}
+
+// Buffer is a bytes.Buffer safe for the server's goroutines to write while a test reads.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,6 @@
+// Package intake is the case intake service (passage.intake.v1.IntakeService): it registers a
+// migrant's case in a mission, encrypting every person's identity into the vault at the door
+// and keeping only a random subject id and coded attributes in its own tables, flags suspected
+// duplicates by blind index, and keeps the case record under optimistic concurrency with an
+// event in the outbox for every change.
+package intake

@@ -1,0 +1,181 @@
+package intake
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/genproto/googleapis/type/date"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/vault"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+)
+
+const (
+	defaultPageSize = 25
+	maxPageSize     = 100
+)
+
+// GetCase reads a case of the caller's mission; with CASE_VIEW_FULL it decrypts the identity
+// of every person in it, for roles allowed to see identity.
+func (s *Service) GetCase(ctx context.Context, req *intakev1.GetCaseRequest) (*intakev1.GetCaseResponse, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	full := req.GetView() == intakev1.CaseView_CASE_VIEW_FULL
+	if full && !slices.Contains(identityRoles, who.Role) {
+		return nil, status.Errorf(codes.PermissionDenied, "view: role %s may not read identity", who.Role)
+	}
+	c, err := getCase(ctx, s.pool, who.Mission, uuid.MustParse(req.GetCaseId()), false)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &intakev1.GetCaseResponse{Case: c}
+	if full {
+		if resp.Identity, err = s.identity(ctx, c); err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
+// identity opens the vault rows of a case's people.
+func (s *Service) identity(ctx context.Context, c *intakev1.Case) (*intakev1.CaseIdentity, error) {
+	members := append([]*intakev1.CaseMember{c.Principal}, c.HouseholdMembers...)
+	ids := make([]uuid.UUID, len(members))
+	for i, m := range members {
+		ids[i] = uuid.MustParse(m.SubjectId)
+	}
+	sealed, err := vault.Get(ctx, s.pool, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := &intakev1.CaseIdentity{}
+	for i, id := range ids {
+		pi := &intakev1.PersonIdentity{SubjectId: id.String()}
+		if sl, ok := sealed[id]; ok {
+			if pi.Person, err = s.keys.Open(id, sl); err != nil {
+				return nil, fmt.Errorf("open identity: %w", err)
+			}
+		}
+		if i == 0 {
+			out.Principal = pi
+		} else {
+			out.HouseholdMembers = append(out.HouseholdMembers, pi)
+		}
+	}
+	return out, nil
+}
+
+// ListCases lists the caller's mission's cases, newest first. It never returns identity.
+func (s *Service) ListCases(ctx context.Context, req *intakev1.ListCasesRequest) (*intakev1.ListCasesResponse, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mission := req.GetMission()
+	if mission == "" {
+		mission = who.Mission
+	}
+	if !who.InMission(mission) {
+		return nil, status.Error(codes.PermissionDenied, "mission: only the caller's mission can be listed")
+	}
+	f := listFilter{mission: mission, hostCountry: req.GetHostCountry(), limit: int(req.GetPageSize())}
+	if f.limit == 0 {
+		f.limit = defaultPageSize
+	}
+	f.limit = min(f.limit, maxPageSize)
+	if req.GetProgramme() != 0 {
+		f.programme = code(req.GetProgramme(), programmePrefix)
+	}
+	if req.GetStatus() != 0 {
+		f.status = code(req.GetStatus(), statusPrefix)
+	}
+	var v violations
+	checkCountry(&v, "host_country", req.GetHostCountry(), false)
+	f.from = listDate(&v, "registered_from", req.GetRegisteredFrom())
+	f.to = listDate(&v, "registered_to", req.GetRegisteredTo())
+	if f.from != nil && f.to != nil && f.to.Before(*f.from) {
+		v.add("registered_to", "must not be before registered_from")
+	}
+	filterHash := listFilterHash(req)
+	if tok := req.GetPageToken(); tok != "" {
+		if f.after, err = decodePageToken(tok, filterHash); err != nil {
+			v.add("page_token", "is not a token from a previous response with the same filters")
+		}
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+
+	// Read one more than a page to know whether another page follows.
+	f.limit++
+	cases, err := listCases(ctx, s.pool, f)
+	if err != nil {
+		return nil, err
+	}
+	resp := &intakev1.ListCasesResponse{Cases: cases}
+	if len(cases) == f.limit {
+		resp.Cases = cases[:f.limit-1]
+		last := resp.Cases[len(resp.Cases)-1]
+		resp.NextPageToken = encodePageToken(cursor{CreatedAt: last.CreateTime.AsTime(), CaseID: uuid.MustParse(last.CaseId)}, filterHash)
+	}
+	return resp, nil
+}
+
+func listDate(v *violations, field string, d *date.Date) *time.Time {
+	if d == nil {
+		return nil
+	}
+	if err := civildate.CheckFull(d); err != nil {
+		v.add(field, err.Error())
+		return nil
+	}
+	t := civildate.ToTime(d)
+	return &t
+}
+
+// pageToken is the opaque next_page_token: the cursor, and a hash of the filters it was
+// issued for so that it cannot be replayed against other filters.
+type pageToken struct {
+	cursor
+	Filter []byte `json:"f"`
+}
+
+func listFilterHash(req *intakev1.ListCasesRequest) []byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s|%d|%d|%s|%v|%v|%v|%v|%v|%v", req.GetMission(), req.GetProgramme(), req.GetStatus(),
+		req.GetHostCountry(), req.GetRegisteredFrom().GetYear(), req.GetRegisteredFrom().GetMonth(),
+		req.GetRegisteredFrom().GetDay(), req.GetRegisteredTo().GetYear(), req.GetRegisteredTo().GetMonth(),
+		req.GetRegisteredTo().GetDay())
+	return h.Sum(nil)[:8]
+}
+
+func encodePageToken(c cursor, filter []byte) string {
+	b, _ := json.Marshal(pageToken{cursor: c, Filter: filter}) // a struct of a time, a UUID and bytes always marshals
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodePageToken(tok string, filter []byte) (*cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return nil, err
+	}
+	var p pageToken
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, err
+	}
+	if string(p.Filter) != string(filter) || p.CaseID == uuid.Nil {
+		return nil, fmt.Errorf("page token for other filters")
+	}
+	return &p.cursor, nil
+}

@@ -1,0 +1,198 @@
+package intake
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/passage-cm/passage/internal/ageband"
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/outbox"
+	"github.com/passage-cm/passage/internal/vault"
+	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+)
+
+// RegisterCase opens a case. Every person's identity is sealed into the vault under a data
+// key of their own; the case holds their random subject ids and coded attributes. The whole
+// registration (vault rows, blind indexes, case, members, consents, outbox event, idempotency
+// record) is written in one round trip that commits or fails as one.
+func (s *Service) RegisterCase(ctx context.Context, req *intakev1.RegisterCaseRequest) (*intakev1.RegisterCaseResponse, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !who.InMission(req.GetMission()) {
+		return nil, status.Error(codes.PermissionDenied, "mission: a case can only be registered in the caller's mission")
+	}
+	now := s.clock()
+	today := civildate.Day(now)
+	if err := checkRegistration(req, today); err != nil {
+		return nil, err
+	}
+	if err := requireConsent(req.GetConsents(), commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE); err != nil {
+		return nil, toStatus(err)
+	}
+
+	key, err := s.idempotencyKey(who, req.GetRequestId(), intakev1.IntakeService_RegisterCase_FullMethodName, req)
+	if err != nil {
+		return nil, err
+	}
+	resp := &intakev1.RegisterCaseResponse{}
+	if replayed, err := s.idem.Replay(ctx, s.pool, key, resp); replayed || err != nil {
+		return resp, toStatus(err)
+	}
+
+	registered := today
+	if d := req.GetRegistrationDate(); d != nil {
+		registered = civildate.ToTime(d)
+	}
+	people := append([]*commonv1.Person{req.GetPrincipal()}, req.GetHouseholdMembers()...)
+	subjects := make([]uuid.UUID, len(people))
+	sealed := make([]vault.Sealed, len(people))
+	indexes := make([][]vault.BlindIndex, len(people))
+	members := make([]*intakev1.CaseMember, len(people))
+	var digests [][]byte
+	for i, p := range people {
+		subjects[i] = uuid.New()
+		if sealed[i], err = s.keys.Seal(subjects[i], p); err != nil {
+			return nil, fmt.Errorf("seal identity: %w", err)
+		}
+		indexes[i] = s.keys.BlindIndexes(p)
+		for _, ix := range indexes[i] {
+			digests = append(digests, ix.Digest)
+		}
+		members[i] = &intakev1.CaseMember{
+			SubjectId:   subjects[i].String(),
+			Sex:         storedSex(p.GetSex()),
+			AgeBand:     ageband.At(p.GetDateOfBirth(), registered),
+			Nationality: p.GetNationality(),
+		}
+	}
+	matches, err := findMatches(ctx, s.pool, req.GetMission(), digests)
+	if err != nil {
+		return nil, err
+	}
+
+	caseID := uuid.New()
+	consents := make([]*commonv1.Consent, len(req.GetConsents()))
+	for i, c := range req.GetConsents() {
+		consents[i] = proto.CloneOf(c)
+		consents[i].RecordedBy = who.Subject
+	}
+	c := &intakev1.Case{
+		CaseId:           caseID.String(),
+		Mission:          req.GetMission(),
+		Programme:        req.GetProgramme(),
+		Status:           intakev1.CaseStatus_CASE_STATUS_REGISTERED,
+		Version:          1,
+		SubjectId:        subjects[0].String(),
+		Principal:        members[0],
+		HouseholdMembers: members[1:],
+		Vulnerabilities:  req.GetVulnerabilities(),
+		HostCountry:      req.GetHostCountry(),
+		Consents:         consents,
+		RegistrationDate: civildate.FromTime(registered),
+		CreateTime:       timestamppb.New(now),
+		UpdateTime:       timestamppb.New(now),
+	}
+	resp = &intakev1.RegisterCaseResponse{Case: c, SuspectedDuplicates: duplicates(subjects, indexes, matches)}
+
+	b := &pgx.Batch{}
+	if err := s.idem.Queue(b, key, resp); err != nil {
+		return nil, err
+	}
+	for i := range people {
+		vault.QueuePut(b, c.Mission, subjects[i], sealed[i], indexes[i])
+	}
+	queueInsertCase(b, c, who.Subject)
+	if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: caseID, Mission: c.Mission,
+		Payload: &intakev1.CaseRegistered{Case: c}}); err != nil {
+		return nil, err
+	}
+	// No explicit transaction: a batch is sent as one pipeline with a single Sync, which
+	// Postgres runs as one implicit transaction.
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		if !s.idem.Lost(err) {
+			return nil, fmt.Errorf("register case: %w", err)
+		}
+		// A retry with the same request id committed first: answer with its result.
+		resp = &intakev1.RegisterCaseResponse{}
+		if _, err := s.idem.Replay(ctx, s.pool, key, resp); err != nil {
+			return nil, toStatus(err)
+		}
+	}
+	return resp, nil
+}
+
+// duplicates turns blind-index hits into one SuspectedDuplicate per pair of people (existing,
+// new), with every basis on which they matched.
+func duplicates(subjects []uuid.UUID, indexes [][]vault.BlindIndex, matches []match) []*intakev1.SuspectedDuplicate {
+	var out []*intakev1.SuspectedDuplicate
+	seen := map[[2]uuid.UUID]*intakev1.SuspectedDuplicate{}
+	for i, ixs := range indexes {
+		for _, ix := range ixs {
+			for _, m := range matches {
+				if !bytes.Equal(m.digest, ix.Digest) {
+					continue
+				}
+				k := [2]uuid.UUID{m.subjectID, subjects[i]}
+				d, ok := seen[k]
+				if !ok {
+					d = &intakev1.SuspectedDuplicate{CaseId: m.caseID.String(), SubjectId: m.subjectID.String(), MatchedSubjectId: subjects[i].String()}
+					seen[k] = d
+					out = append(out, d)
+				}
+				basis := matchBasis(ix.Kind)
+				if !containsBasis(d.MatchedOn, basis) {
+					d.MatchedOn = append(d.MatchedOn, basis)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func matchBasis(k vault.Kind) intakev1.MatchBasis {
+	if k == vault.KindDocument {
+		return intakev1.MatchBasis_MATCH_BASIS_DOCUMENT
+	}
+	return intakev1.MatchBasis_MATCH_BASIS_NAME_DATE_OF_BIRTH_NATIONALITY
+}
+
+func containsBasis(bs []intakev1.MatchBasis, b intakev1.MatchBasis) bool {
+	for _, x := range bs {
+		if x == b {
+			return true
+		}
+	}
+	return false
+}
+
+// idempotencyKey keys a mutating request by the caller's mission and its request id, with a
+// keyed fingerprint of the request so that a reused id for another request is refused.
+func (s *Service) idempotencyKey(who auth.Claims, requestID, method string, req proto.Message) (idempotency.Key, error) {
+	id, err := uuid.Parse(requestID)
+	if err != nil {
+		return idempotency.Key{}, status.Error(codes.InvalidArgument, "request_id: must be a UUID")
+	}
+	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(req)
+	if err != nil {
+		return idempotency.Key{}, fmt.Errorf("fingerprint request: %w", err)
+	}
+	return idempotency.Key{
+		Mission:     who.Mission,
+		RequestID:   id,
+		Method:      method,
+		Fingerprint: s.keys.Fingerprint(method, body),
+	}, nil
+}

@@ -1,0 +1,108 @@
+package intake
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/bootstrap"
+	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/vault"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+)
+
+// Name is the service's name for health checks and telemetry.
+const Name = "passage.intake.v1.IntakeService"
+
+// Role is the database role intake connects with.
+const Role = "passage_intake"
+
+// producer names intake in the outbox.
+const producer = "intake"
+
+// Policy lists who may call each RPC. Field staff work on their own mission's cases; HQ
+// roles and partners get nothing from intake.
+func Policy() auth.Policy {
+	field := []auth.Role{auth.RoleCaseworker, auth.RoleSupervisor}
+	return auth.Policy{
+		intakev1.IntakeService_RegisterCase_FullMethodName: field,
+		intakev1.IntakeService_GetCase_FullMethodName:      field,
+		intakev1.IntakeService_ListCases_FullMethodName:    field,
+		intakev1.IntakeService_UpdateCase_FullMethodName:   field,
+		intakev1.IntakeService_CloseCase_FullMethodName:    field,
+	}
+}
+
+// identityRoles may read decrypted identity (CASE_VIEW_FULL).
+var identityRoles = []auth.Role{auth.RoleCaseworker, auth.RoleSupervisor}
+
+// Service implements intakev1.IntakeServiceServer.
+type Service struct {
+	intakev1.UnimplementedIntakeServiceServer
+
+	pool *pgxpool.Pool
+	keys *vault.Keyring
+	idem *idempotency.Store
+	now  func() time.Time
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithClock sets the clock that decides "today" (tests use a fixed one).
+func WithClock(now func() time.Time) Option {
+	return func(s *Service) { s.now = now }
+}
+
+// New returns the service over a pool connected as Role and the vault's keyring.
+func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
+	s := &Service{
+		pool: pool,
+		keys: keys,
+		idem: idempotency.NewStore("intake.idempotency", "idempotency_pkey"),
+		now:  time.Now,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Register registers the service on g.
+func (s *Service) Register(g *grpc.Server) {
+	intakev1.RegisterIntakeServiceServer(g, s)
+}
+
+// caller returns the authenticated caller. The auth interceptor guarantees one for every
+// method in Policy; its absence is a wiring fault, reported without detail.
+func caller(ctx context.Context) (auth.Claims, error) {
+	c, ok := auth.FromContext(ctx)
+	if !ok {
+		return auth.Claims{}, status.Error(codes.Unauthenticated, "missing or invalid bearer token")
+	}
+	return c, nil
+}
+
+// clock returns now, at the microsecond precision Postgres keeps, so that the times a call
+// returns are the times a later read returns.
+func (s *Service) clock() time.Time {
+	return s.now().UTC().Truncate(time.Microsecond)
+}
+
+// Spec describes intake for bootstrap.Run.
+func Spec() bootstrap.Service {
+	return bootstrap.Service{
+		Name:   Name,
+		Short:  producer,
+		Role:   Role,
+		Policy: Policy(),
+		Register: func(d bootstrap.Deps, g *grpc.Server) {
+			New(d.Pool, d.Keys).Register(g)
+		},
+	}
+}

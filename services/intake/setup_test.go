@@ -1,0 +1,164 @@
+package intake_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/genproto/googleapis/type/date"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/testserver"
+	"github.com/passage-cm/passage/services/intake"
+	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+)
+
+// today is the fixed day the service believes it is, so that ages and "future" are stable.
+var today = time.Date(2026, 3, 14, 10, 30, 0, 0, time.UTC)
+
+type bundle struct {
+	env    *testserver.Env
+	client intakev1.IntakeServiceClient
+	// worker is a caseworker of the mission NER; other is a caseworker of DEU.
+	worker, other context.Context
+}
+
+func setup(t testing.TB) *bundle {
+	t.Helper()
+	return setupWith(t, 0)
+}
+
+func setupWith(t testing.TB, maxRecv int) *bundle {
+	t.Helper()
+	env := testserver.Start(t, testserver.Options{
+		Policy:          intake.Policy(),
+		MaxRecvMsgBytes: maxRecv,
+		Register: func(t testing.TB, env *testserver.Env, g *grpc.Server) {
+			// The clock stays on today but moves a millisecond a call, so "newest first" is defined.
+			var ticks atomic.Int64
+			clock := func() time.Time { return today.Add(time.Duration(ticks.Add(1)) * time.Millisecond) }
+			svc := intake.New(env.Pool(t, intake.Role), env.Keys, intake.WithClock(clock))
+			svc.Register(g)
+		},
+	})
+	return &bundle{
+		env:    env,
+		client: intakev1.NewIntakeServiceClient(env.Conn),
+		worker: env.As(t, auth.RoleCaseworker, "NER"),
+		other:  env.As(t, auth.RoleCaseworker, "DEU"),
+	}
+}
+
+// amina is the principal of most tests: a recognisable name that must never leave the vault.
+func amina() *commonv1.Person {
+	return &commonv1.Person{
+		GivenName:   "Amina",
+		FamilyName:  "Zawadi-Okonkwo",
+		DateOfBirth: &date.Date{Year: 1992, Month: 5, Day: 17},
+		Sex:         commonv1.Sex_SEX_FEMALE,
+		Nationality: "NGA",
+		Documents: []*commonv1.IdentityDocument{{
+			Type: commonv1.DocumentType_DOCUMENT_TYPE_PASSPORT, Number: "A09876543", IssuingCountry: "NGA",
+		}},
+		Phone:   "+227 90 12 34 56",
+		Address: "Quartier Plateau, rue 12, Niamey",
+	}
+}
+
+func child(given string, year int32) *commonv1.Person {
+	return &commonv1.Person{
+		GivenName: given, FamilyName: "Zawadi-Okonkwo", Sex: commonv1.Sex_SEX_MALE,
+		DateOfBirth: &date.Date{Year: year, Month: 1, Day: 2}, Nationality: "NGA",
+	}
+}
+
+func assistanceConsent() []*commonv1.Consent {
+	return []*commonv1.Consent{{
+		Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE, Granted: true,
+		Date: &date.Date{Year: 2026, Month: 3, Day: 14},
+	}}
+}
+
+func registration(p *commonv1.Person, household ...*commonv1.Person) *intakev1.RegisterCaseRequest {
+	return &intakev1.RegisterCaseRequest{
+		RequestId:        uuid.NewString(),
+		Mission:          "NER",
+		Programme:        commonv1.Programme_PROGRAMME_AVRR,
+		Principal:        p,
+		HouseholdMembers: household,
+		Vulnerabilities:  []commonv1.Vulnerability{commonv1.Vulnerability_VULNERABILITY_MEDICAL_NEEDS},
+		HostCountry:      "NER",
+		Consents:         assistanceConsent(),
+	}
+}
+
+func (b *bundle) register(t *testing.T, req *intakev1.RegisterCaseRequest) *intakev1.RegisterCaseResponse {
+	t.Helper()
+	resp, err := b.client.RegisterCase(b.worker, req)
+	if err != nil {
+		t.Fatalf("RegisterCase: %v", err)
+	}
+	return resp
+}
+
+// count returns the number of rows of a table, read as the database owner.
+func (b *bundle) count(t *testing.T, table string) int {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), b.env.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// stored returns the row counts of every table a mutation writes, to prove a refusal wrote
+// nothing.
+func (b *bundle) stored(t *testing.T) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, table := range []string{`intake."case"`, "intake.case_member", "intake.consent", "intake.idempotency",
+		"vault.identity", "vault.blind_index", "outbox.event"} {
+		out[table] = b.count(t, table)
+	}
+	return out
+}
+
+// wantCode fails the test unless err is a status with code c; it returns the status.
+func wantCode(t *testing.T, err error, c codes.Code) *status.Status {
+	t.Helper()
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != c {
+		t.Fatalf("got %v, want code %v", err, c)
+	}
+	return st
+}
+
+// fieldViolations returns the fields named by a status's BadRequest details.
+func fieldViolations(st *status.Status) []string {
+	var fields []string
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				fields = append(fields, v.GetField())
+			}
+		}
+	}
+	return fields
+}
+
+func withToken(tok string) context.Context {
+	return testserver.WithToken(context.Background(), tok)
+}

@@ -1,0 +1,273 @@
+package intake
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/database"
+	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+)
+
+// The store reads and writes intake's schema. Reads take a database.Querier; writes are
+// queued on a pgx.Batch so that a whole change (case, vault, outbox, idempotency record)
+// travels in one round trip and commits or fails as one.
+
+const caseColumns = `c.case_id, c.mission, c.programme, c.status, c.closure_reason, c.version,
+c.principal_subject_id, c.host_country, c.vulnerabilities, c.registration_date, c.created_at, c.updated_at`
+
+func scanCase(row pgx.Row) (*intakev1.Case, error) {
+	var (
+		id, principal        uuid.UUID
+		programme, status    string
+		closure              *string
+		vulnerabilities      []string
+		registered           time.Time
+		createdAt, updatedAt time.Time
+		c                    intakev1.Case
+	)
+	if err := row.Scan(&id, &c.Mission, &programme, &status, &closure, &c.Version, &principal,
+		&c.HostCountry, &vulnerabilities, &registered, &createdAt, &updatedAt); err != nil {
+		return nil, database.NotFound(err)
+	}
+	c.CaseId = id.String()
+	c.SubjectId = principal.String()
+	c.Programme = programmeFromCode(programme)
+	c.Status = statusFromCode(status)
+	if closure != nil {
+		c.ClosureReason = closureFromCode(*closure)
+	}
+	c.Vulnerabilities = vulnerabilitiesFromCodes(vulnerabilities)
+	c.RegistrationDate = civildate.FromTime(registered)
+	c.CreateTime = timestamppb.New(createdAt)
+	c.UpdateTime = timestamppb.New(updatedAt)
+	return &c, nil
+}
+
+// getCase reads a case of the mission with its members and consents. A case of another
+// mission is not found. With forUpdate the case row stays locked until the transaction ends.
+func getCase(ctx context.Context, q database.Querier, mission string, id uuid.UUID, forUpdate bool) (*intakev1.Case, error) {
+	sql := `SELECT ` + caseColumns + ` FROM intake."case" c WHERE c.case_id = $1 AND c.mission = $2`
+	if forUpdate {
+		sql += ` FOR UPDATE`
+	}
+	c, err := scanCase(q.QueryRow(ctx, sql, id, mission))
+	if err != nil {
+		return nil, err
+	}
+	if err := loadDetails(ctx, q, []*intakev1.Case{c}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// loadDetails fills in the members and consents of cases, in two queries for all of them.
+func loadDetails(ctx context.Context, q database.Querier, cases []*intakev1.Case) error {
+	if len(cases) == 0 {
+		return nil
+	}
+	byID := make(map[uuid.UUID]*intakev1.Case, len(cases))
+	ids := make([]uuid.UUID, len(cases))
+	for i, c := range cases {
+		ids[i] = uuid.MustParse(c.CaseId)
+		byID[ids[i]] = c
+	}
+	rows, err := q.Query(ctx, `SELECT case_id, position, subject_id, sex, age_band, coalesce(nationality, '')
+FROM intake.case_member WHERE case_id = ANY($1) ORDER BY case_id, position`, ids)
+	if err != nil {
+		return fmt.Errorf("read case members: %w", err)
+	}
+	var caseID, subjectID uuid.UUID
+	var position int16
+	var sex, band, nationality string
+	_, err = pgx.ForEachRow(rows, []any{&caseID, &position, &subjectID, &sex, &band, &nationality}, func() error {
+		m := &intakev1.CaseMember{SubjectId: subjectID.String(), Sex: sexFromCode(sex), AgeBand: ageBandFromCode(band), Nationality: nationality}
+		c := byID[caseID]
+		if position == 0 {
+			c.Principal = m
+		} else {
+			c.HouseholdMembers = append(c.HouseholdMembers, m)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read case members: %w", err)
+	}
+
+	rows, err = q.Query(ctx, `SELECT case_id, purpose, granted, given_on, partner, recorded_by
+FROM intake.consent WHERE case_id = ANY($1) ORDER BY case_id, position`, ids)
+	if err != nil {
+		return fmt.Errorf("read consents: %w", err)
+	}
+	var purpose, partner, recordedBy string
+	var granted bool
+	var givenOn time.Time
+	_, err = pgx.ForEachRow(rows, []any{&caseID, &purpose, &granted, &givenOn, &partner, &recordedBy}, func() error {
+		c := byID[caseID]
+		c.Consents = append(c.Consents, &commonv1.Consent{
+			Purpose: purposeFromCode(purpose), Granted: granted, Date: civildate.FromTime(givenOn),
+			Partner: partner, RecordedBy: recordedBy,
+		})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read consents: %w", err)
+	}
+	return nil
+}
+
+// queueInsertCase adds the inserts of a new case, its members and consents to b.
+func queueInsertCase(b *pgx.Batch, c *intakev1.Case, createdBy string) {
+	b.Queue(`INSERT INTO intake."case" (case_id, mission, programme, status, version, principal_subject_id,
+host_country, vulnerabilities, registration_date, created_by, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`,
+		c.CaseId, c.Mission, code(c.Programme, programmePrefix), code(c.Status, statusPrefix), c.Version,
+		c.SubjectId, c.HostCountry, vulnerabilityCodes(c.Vulnerabilities), civildate.ToTime(c.RegistrationDate),
+		createdBy, c.CreateTime.AsTime())
+
+	members := append([]*intakev1.CaseMember{c.Principal}, c.HouseholdMembers...)
+	n := len(members)
+	positions, subjects := make([]int16, n), make([]string, n)
+	sexes, bands, nationalities := make([]string, n), make([]string, n), make([]*string, n)
+	for i, m := range members {
+		positions[i], subjects[i] = int16(i), m.SubjectId
+		sexes[i], bands[i] = code(m.Sex, sexPrefix), code(m.AgeBand, ageBandPrefix)
+		if m.Nationality != "" {
+			nationalities[i] = &m.Nationality
+		}
+	}
+	b.Queue(`INSERT INTO intake.case_member (case_id, position, subject_id, sex, age_band, nationality)
+SELECT $1, p, s, x, a, n FROM unnest($2::smallint[], $3::uuid[], $4::text[], $5::text[], $6::text[]) AS t(p, s, x, a, n)`,
+		c.CaseId, positions, subjects, sexes, bands, nationalities)
+
+	if len(c.Consents) == 0 {
+		return
+	}
+	k := len(c.Consents)
+	cpos, purposes, granted := make([]int16, k), make([]string, k), make([]bool, k)
+	givenOn, partners, recordedBy := make([]time.Time, k), make([]string, k), make([]string, k)
+	for i, x := range c.Consents {
+		cpos[i], purposes[i], granted[i] = int16(i), code(x.Purpose, purposePrefix), x.Granted
+		givenOn[i], partners[i], recordedBy[i] = civildate.ToTime(x.Date), x.Partner, x.RecordedBy
+	}
+	b.Queue(`INSERT INTO intake.consent (case_id, position, purpose, granted, given_on, partner, recorded_by)
+SELECT $1, p, u, g, d, r, b FROM unnest($2::smallint[], $3::text[], $4::boolean[], $5::date[], $6::text[], $7::text[]) AS t(p, u, g, d, r, b)`,
+		c.CaseId, cpos, purposes, granted, givenOn, partners, recordedBy)
+}
+
+// queueUpdateCase adds the update of a case's own row to b; c carries the new values and
+// the new version.
+func queueUpdateCase(b *pgx.Batch, c *intakev1.Case) {
+	var closure *string
+	if c.Status == intakev1.CaseStatus_CASE_STATUS_CLOSED {
+		s := code(c.ClosureReason, closurePrefix)
+		closure = &s
+	}
+	b.Queue(`UPDATE intake."case" SET status = $2, closure_reason = $3, version = $4, host_country = $5,
+vulnerabilities = $6, updated_at = $7 WHERE case_id = $1 AND version = $4 - 1`,
+		c.CaseId, code(c.Status, statusPrefix), closure, c.Version, c.HostCountry,
+		vulnerabilityCodes(c.Vulnerabilities), c.UpdateTime.AsTime())
+}
+
+// queueUpdatePrincipal adds the update of the principal's coded attributes to b.
+func queueUpdatePrincipal(b *pgx.Batch, caseID string, m *intakev1.CaseMember) {
+	var nationality *string
+	if m.Nationality != "" {
+		nationality = &m.Nationality
+	}
+	b.Queue(`UPDATE intake.case_member SET sex = $2, age_band = $3, nationality = $4 WHERE case_id = $1 AND position = 0`,
+		caseID, code(m.Sex, sexPrefix), code(m.AgeBand, ageBandPrefix), nationality)
+}
+
+// match is a blind-index hit: a person of an existing case of the mission.
+type match struct {
+	digest    []byte
+	kind      string
+	caseID    uuid.UUID
+	subjectID uuid.UUID
+}
+
+// findMatches returns the people of the mission's cases whose blind indexes equal digests.
+func findMatches(ctx context.Context, q database.Querier, mission string, digests [][]byte) ([]match, error) {
+	if len(digests) == 0 {
+		return nil, nil
+	}
+	rows, err := q.Query(ctx, `SELECT bi.digest, bi.kind, m.case_id, m.subject_id
+FROM vault.blind_index bi JOIN intake.case_member m ON m.subject_id = bi.subject_id
+WHERE bi.mission = $1 AND bi.digest = ANY($2)
+ORDER BY m.case_id, m.position`, mission, digests)
+	if err != nil {
+		return nil, fmt.Errorf("find duplicates: %w", err)
+	}
+	var out []match
+	var m match
+	_, err = pgx.ForEachRow(rows, []any{&m.digest, &m.kind, &m.caseID, &m.subjectID}, func() error {
+		out = append(out, match{digest: append([]byte(nil), m.digest...), kind: m.kind, caseID: m.caseID, subjectID: m.subjectID})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find duplicates: %w", err)
+	}
+	return out, nil
+}
+
+// listFilter is a validated ListCases query.
+type listFilter struct {
+	mission     string
+	programme   string
+	status      string
+	hostCountry string
+	from, to    *time.Time
+	after       *cursor
+	limit       int
+}
+
+// cursor is the position after the last case of a page: newest first by creation time,
+// then by case id.
+type cursor struct {
+	CreatedAt time.Time `json:"t"`
+	CaseID    uuid.UUID `json:"id"`
+}
+
+func listCases(ctx context.Context, q database.Querier, f listFilter) ([]*intakev1.Case, error) {
+	sql := `SELECT ` + caseColumns + ` FROM intake."case" c WHERE c.mission = $1
+AND ($2 = '' OR c.programme = $2)
+AND ($3 = '' OR c.status = $3)
+AND ($4 = '' OR c.host_country = $4)
+AND ($5::date IS NULL OR c.registration_date >= $5)
+AND ($6::date IS NULL OR c.registration_date <= $6)
+AND ($7::timestamptz IS NULL OR (c.created_at, c.case_id) < ($7, $8))
+ORDER BY c.created_at DESC, c.case_id DESC
+LIMIT $9`
+	var afterTime *time.Time
+	var afterID uuid.UUID
+	if f.after != nil {
+		afterTime, afterID = &f.after.CreatedAt, f.after.CaseID
+	}
+	rows, err := q.Query(ctx, sql, f.mission, f.programme, f.status, f.hostCountry, f.from, f.to, afterTime, afterID, f.limit)
+	if err != nil {
+		return nil, fmt.Errorf("list cases: %w", err)
+	}
+	var cases []*intakev1.Case
+	for rows.Next() {
+		c, err := scanCase(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list cases: %w", err)
+		}
+		cases = append(cases, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list cases: %w", err)
+	}
+	if err := loadDetails(ctx, q, cases); err != nil {
+		return nil, err
+	}
+	return cases, nil
+}

@@ -1,0 +1,220 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/passage-cm/passage/internal/ageband"
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/outbox"
+	"github.com/passage-cm/passage/internal/vault"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+)
+
+// Paths UpdateCase accepts in update_mask.
+const (
+	pathVulnerabilities = "vulnerabilities"
+	pathHostCountry     = "host_country"
+	pathStatus          = "status"
+	pathPrincipal       = "principal"
+)
+
+var updatablePaths = []string{pathVulnerabilities, pathHostCountry, pathStatus, pathPrincipal}
+
+// UpdateCase changes the fields named in update_mask if the case is still at the version the
+// caller read.
+func (s *Service) UpdateCase(ctx context.Context, req *intakev1.UpdateCaseRequest) (*intakev1.UpdateCaseResponse, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	today := civildate.Day(s.clock())
+	paths, err := checkUpdate(req, today)
+	if err != nil {
+		return nil, err
+	}
+	key, err := s.idempotencyKey(who, req.GetRequestId(), intakev1.IntakeService_UpdateCase_FullMethodName, req)
+	if err != nil {
+		return nil, err
+	}
+	resp := &intakev1.UpdateCaseResponse{}
+	err = s.mutate(ctx, who, key, req.GetCaseId(), req.GetVersion(), resp, func(tx pgx.Tx, c *intakev1.Case, b *pgx.Batch) (proto.Message, error) {
+		for _, p := range paths {
+			switch p {
+			case pathVulnerabilities:
+				c.Vulnerabilities = req.GetVulnerabilities()
+			case pathHostCountry:
+				c.HostCountry = req.GetHostCountry()
+			case pathStatus:
+				if err := checkTransition(c.Status, req.GetStatus()); err != nil {
+					return nil, err
+				}
+				c.Status = req.GetStatus()
+			case pathPrincipal:
+				if err := s.queueNewPrincipal(ctx, tx, b, c, req); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if slices.Contains(paths, pathVulnerabilities) || slices.Contains(paths, pathPrincipal) {
+			var v violations
+			checkUnaccompaniedChildBand(&v, c.Vulnerabilities, c.Principal.AgeBand)
+			if err := v.err(); err != nil {
+				return nil, err
+			}
+		}
+		resp.Case = c
+		return &intakev1.CaseUpdated{Case: c, ChangedFields: paths}, nil
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return resp, nil
+}
+
+// CloseCase closes an open case with a coded reason.
+func (s *Service) CloseCase(ctx context.Context, req *intakev1.CloseCaseRequest) (*intakev1.CloseCaseResponse, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key, err := s.idempotencyKey(who, req.GetRequestId(), intakev1.IntakeService_CloseCase_FullMethodName, req)
+	if err != nil {
+		return nil, err
+	}
+	resp := &intakev1.CloseCaseResponse{}
+	err = s.mutate(ctx, who, key, req.GetCaseId(), req.GetVersion(), resp, func(_ pgx.Tx, c *intakev1.Case, _ *pgx.Batch) (proto.Message, error) {
+		if err := checkClose(c.Status); err != nil {
+			return nil, err
+		}
+		c.Status = intakev1.CaseStatus_CASE_STATUS_CLOSED
+		c.ClosureReason = req.GetReason()
+		resp.Case = c
+		return &intakev1.CaseClosed{Case: c}, nil
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return resp, nil
+}
+
+// change applies a mutation to a locked case: it edits c in place, may queue extra writes on
+// b, fills the response, and returns the event to record.
+type change func(tx pgx.Tx, c *intakev1.Case, b *pgx.Batch) (proto.Message, error)
+
+// mutate runs one change to an existing case: it locks the case row, replays a retried
+// request, checks the version the caller read, applies the change and writes the case, the
+// outbox event and the idempotency record in the same transaction.
+//
+// The row lock comes before the idempotency look-up on purpose: two racing retries of one
+// request queue on the lock, and the second then finds the first one's result instead of
+// failing on the version the first one moved.
+func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.Key, caseID string, version int64, resp proto.Message, apply change) error {
+	id := uuid.MustParse(caseID)
+	err := database.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		c, err := getCase(ctx, tx, who.Mission, id, true)
+		if err != nil {
+			return err
+		}
+		if replayed, err := s.idem.Replay(ctx, tx, key, resp); replayed || err != nil {
+			return err
+		}
+		if c.Version != version {
+			return &StaleVersionError{CaseID: caseID, Current: c.Version}
+		}
+		b := &pgx.Batch{}
+		event, err := apply(tx, c, b)
+		if err != nil {
+			return err
+		}
+		c.Version++
+		c.UpdateTime = timestamppb.New(s.clock())
+		queueUpdateCase(b, c)
+		if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: id, Mission: c.Mission, Payload: event}); err != nil {
+			return err
+		}
+		if err := s.idem.Queue(b, key, resp); err != nil {
+			return err
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if s.idem.Lost(err) {
+		// The same request id was used concurrently on another case and committed first.
+		if _, rerr := s.idem.Replay(ctx, s.pool, key, resp); rerr != nil {
+			return rerr
+		}
+		return nil
+	}
+	return err
+}
+
+// queueNewPrincipal reseals the principal's corrected identity with their existing data key,
+// replaces their blind indexes and recodes their attributes.
+func (s *Service) queueNewPrincipal(ctx context.Context, tx pgx.Tx, b *pgx.Batch, c *intakev1.Case, req *intakev1.UpdateCaseRequest) error {
+	subject := uuid.MustParse(c.SubjectId)
+	sealed, err := vault.Get(ctx, tx, []uuid.UUID{subject})
+	if err != nil {
+		return err
+	}
+	current, ok := sealed[subject]
+	if !ok {
+		return errors.New("the principal's identity was erased")
+	}
+	p := req.GetPrincipal()
+	ciphertext, err := s.keys.Reseal(subject, current.WrappedKey, p)
+	if err != nil {
+		return fmt.Errorf("reseal identity: %w", err)
+	}
+	vault.QueueReplace(b, c.Mission, subject, ciphertext, s.keys.BlindIndexes(p))
+	c.Principal = &intakev1.CaseMember{
+		SubjectId:   c.SubjectId,
+		Sex:         storedSex(p.GetSex()),
+		AgeBand:     ageband.At(p.GetDateOfBirth(), civildate.ToTime(c.RegistrationDate)),
+		Nationality: p.GetNationality(),
+	}
+	queueUpdatePrincipal(b, c.CaseId, c.Principal)
+	return nil
+}
+
+// checkUpdate validates an UpdateCase request and returns its mask's paths, each once.
+func checkUpdate(req *intakev1.UpdateCaseRequest, today time.Time) ([]string, error) {
+	var v violations
+	var paths []string
+	for _, p := range req.GetUpdateMask().GetPaths() {
+		switch {
+		case !slices.Contains(updatablePaths, p):
+			v.add("update_mask", "can only name vulnerabilities, host_country, status or principal")
+		case !slices.Contains(paths, p):
+			paths = append(paths, p)
+		}
+	}
+	if len(req.GetUpdateMask().GetPaths()) == 0 {
+		v.add("update_mask", "must name at least one field")
+	}
+	for _, p := range paths {
+		switch p {
+		case pathHostCountry:
+			checkCountry(&v, "host_country", req.GetHostCountry(), true)
+		case pathStatus:
+			if req.GetStatus() == intakev1.CaseStatus_CASE_STATUS_UNSPECIFIED {
+				v.add("status", "is required when update_mask names it")
+			} else if req.GetStatus() == intakev1.CaseStatus_CASE_STATUS_CLOSED {
+				v.add("status", "use CloseCase to close a case")
+			}
+		case pathPrincipal:
+			checkPerson(&v, "principal", req.GetPrincipal(), today)
+		}
+	}
+	return paths, v.err()
+}
