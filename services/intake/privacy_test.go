@@ -94,7 +94,9 @@ func TestNoPersonalDataInLogs(t *testing.T) {
 	}
 	failures := []func(r *intakev1.RegisterCaseRequest){
 		func(r *intakev1.RegisterCaseRequest) { r.HostCountry = "XYZ" },
-		func(r *intakev1.RegisterCaseRequest) { r.Principal.DateOfBirth = &date.Date{Year: 2030, Month: 1, Day: 1} },
+		func(r *intakev1.RegisterCaseRequest) {
+			r.Principal.DateOfBirth = &date.Date{Year: 2030, Month: 1, Day: 1}
+		},
 		func(r *intakev1.RegisterCaseRequest) { r.Principal.Nationality = "Amina" },
 		func(r *intakev1.RegisterCaseRequest) { r.Principal.Phone = "Amina Zawadi" },
 		func(r *intakev1.RegisterCaseRequest) { r.Consents = nil },

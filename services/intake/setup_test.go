@@ -16,9 +16,9 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/testserver"
-	"github.com/passage-cm/passage/services/intake"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+	"github.com/passage-cm/passage/services/intake"
 )
 
 // today is the fixed day the service believes it is, so that ages and "future" are stable.
