@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -83,7 +84,8 @@ func ConfigFromEnv(dev bool) (Config, error) {
 			}
 		}
 		if len(missing) > 0 {
-			return Config{}, fmt.Errorf("outside --dev, set %s", strings.Join(sorted(missing), ", "))
+			slices.Sort(missing)
+			return Config{}, fmt.Errorf("outside --dev, set %s", strings.Join(missing, ", "))
 		}
 	}
 	if c.Dev {
@@ -107,13 +109,4 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
-}
-
-func sorted(s []string) []string {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
-	return s
 }

@@ -1,0 +1,1164 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/netip"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/genproto/googleapis/type/date"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/civildate"
+	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+)
+
+const caseUsage = `usage: passage case <command> [arguments]
+
+commands:
+  register --mission M --programme P --given-name G [flags]   register a case
+  register --file PATH|-                                      register from a RegisterCaseRequest in protobuf JSON
+  get CASE_ID [--full]                                        show a case; --full adds its people's identity
+  list [--programme P] [--status S] [--from D] [--to D] [--all]   list the mission's cases, newest first
+  update CASE_ID --version N [--status S] [--host-country C] [--vulnerability V]...
+  close CASE_ID --version N --reason R
+
+Every command takes --addr (PASSAGE_ADDR, default 127.0.0.1:7070), --token (PASSAGE_TOKEN),
+--insecure, --json and --timeout. "passage case <command> -h" lists a command's flags.
+`
+
+const defaultAddr = "127.0.0.1:7070"
+
+var errNoToken = errors.New("no token: pass --token or set PASSAGE_TOKEN (e.g. PASSAGE_TOKEN=$(passage dev-token --role caseworker --mission NER))")
+
+// runCase runs `passage case <command>`: the caseworker's client of the IntakeService.
+func runCase(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c := &caseCLI{
+		getenv:       os.Getenv,
+		stdin:        os.Stdin,
+		stdout:       stdout,
+		stderr:       stderr,
+		now:          time.Now,
+		newRequestID: uuid.NewString,
+		connect:      dialIntake,
+	}
+	return c.run(ctx, args)
+}
+
+// caseCLI holds what the case commands take from outside: the environment, the clock, the
+// request ids and the server, so that tests can supply their own.
+type caseCLI struct {
+	getenv       func(string) string
+	stdin        io.Reader
+	stdout       io.Writer
+	stderr       io.Writer
+	now          func() time.Time
+	newRequestID func() string
+	connect      func(clientOptions) (intakev1.IntakeServiceClient, func(), error)
+}
+
+func (c *caseCLI) run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(c.stderr, caseUsage)
+		return flag.ErrHelp
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "register":
+		return c.register(ctx, rest)
+	case "get":
+		return c.get(ctx, rest)
+	case "list":
+		return c.list(ctx, rest)
+	case "update":
+		return c.update(ctx, rest)
+	case "close":
+		return c.close(ctx, rest)
+	case "help", "-h", "--help":
+		fmt.Fprint(c.stdout, caseUsage)
+		return nil
+	default:
+		fmt.Fprint(c.stderr, caseUsage)
+		return fmt.Errorf("unknown case command %q", cmd)
+	}
+}
+
+// Commands.
+
+func (c *caseCLI) register(ctx context.Context, args []string) error {
+	fs, o := c.flagSet("register", "register --mission M --programme P --given-name G [flags]\n       passage case register --file PATH|- [--request-id ID]")
+	var f registerFlags
+	f.bind(fs, c.getenv)
+	pos, given, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return errors.New("case register takes no arguments besides flags")
+	}
+	if err := o.resolve(given, c.getenv); err != nil {
+		return err
+	}
+	var req *intakev1.RegisterCaseRequest
+	if f.file == "" {
+		req, err = f.request(c.now())
+	} else {
+		req, err = c.registerFromFile(&f, given)
+	}
+	if err != nil {
+		return err
+	}
+	if req.GetRequestId() == "" {
+		req.RequestId = c.newRequestID()
+	}
+	c.announceRequestID(req.GetRequestId())
+	return unary(ctx, c, o, "RegisterCase", req.GetRequestId(), intakev1.IntakeServiceClient.RegisterCase, req, formatRegister)
+}
+
+func (c *caseCLI) get(ctx context.Context, args []string) error {
+	fs, o := c.flagSet("get", "get CASE_ID [--full]")
+	full := fs.Bool("full", false, "also show the identity of every person in the case (personal data; the read is audited)")
+	pos, given, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return errors.New("case get takes one CASE_ID")
+	}
+	if err := o.resolve(given, c.getenv); err != nil {
+		return err
+	}
+	req := &intakev1.GetCaseRequest{CaseId: pos[0], View: intakev1.CaseView_CASE_VIEW_BASIC}
+	if *full {
+		req.View = intakev1.CaseView_CASE_VIEW_FULL
+	}
+	return unary(ctx, c, o, "GetCase", "", intakev1.IntakeServiceClient.GetCase, req, formatGet)
+}
+
+func (c *caseCLI) list(ctx context.Context, args []string) error {
+	fs, o := c.flagSet("list", "list [flags]")
+	var f listFlags
+	f.bind(fs, c.getenv)
+	pos, given, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return errors.New("case list takes no arguments besides flags")
+	}
+	if err := o.resolve(given, c.getenv); err != nil {
+		return err
+	}
+	req, err := f.request()
+	if err != nil {
+		return err
+	}
+	client, done, err := c.connect(*o)
+	if err != nil {
+		return err
+	}
+	defer done()
+
+	var all []*intakev1.Case // for --json --all, printed as one response
+	rows := 0
+	for {
+		resp, err := call(ctx, o, client.ListCases, req)
+		if err != nil {
+			return c.failed("ListCases", err, "")
+		}
+		switch {
+		case o.json && !f.all:
+			return writeJSON(c.stdout, resp)
+		case o.json:
+			all = append(all, resp.GetCases()...)
+		default:
+			for _, cs := range resp.GetCases() {
+				if rows == 0 {
+					formatListHeader(c.stdout)
+				}
+				formatListRow(c.stdout, cs)
+				rows++
+			}
+		}
+		next := resp.GetNextPageToken()
+		if next == "" {
+			break
+		}
+		if !f.all {
+			fmt.Fprintf(c.stderr, "more cases: add --page-token %s (or use --all)\n", next)
+			break
+		}
+		if next == req.GetPageToken() {
+			return errors.New("ListCases returned the same page token twice; stopping")
+		}
+		req.PageToken = next
+	}
+	if o.json {
+		return writeJSON(c.stdout, &intakev1.ListCasesResponse{Cases: all})
+	}
+	if rows == 0 {
+		fmt.Fprintln(c.stderr, "no cases")
+	}
+	return nil
+}
+
+func (c *caseCLI) update(ctx context.Context, args []string) error {
+	fs, o := c.flagSet("update", "update CASE_ID --version N [--status S] [--host-country C] [--vulnerability V]...")
+	var f updateFlags
+	f.bind(fs)
+	pos, given, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return errors.New("case update takes one CASE_ID")
+	}
+	if err := o.resolve(given, c.getenv); err != nil {
+		return err
+	}
+	req, err := f.request(pos[0], given)
+	if err != nil {
+		return err
+	}
+	if req.GetRequestId() == "" {
+		req.RequestId = c.newRequestID()
+	}
+	c.announceRequestID(req.GetRequestId())
+	return unary(ctx, c, o, "UpdateCase", req.GetRequestId(), intakev1.IntakeServiceClient.UpdateCase, req,
+		func(w io.Writer, resp *intakev1.UpdateCaseResponse) error { return formatCase(w, resp.GetCase()) })
+}
+
+func (c *caseCLI) close(ctx context.Context, args []string) error {
+	fs, o := c.flagSet("close", "close CASE_ID --version N --reason R")
+	version := fs.Int64("version", 0, "the case version you read (passage case get); required")
+	reason := fs.String("reason", "", "closure `REASON`: "+closureReasons.list())
+	requestID := fs.String("request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
+	pos, given, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return errors.New("case close takes one CASE_ID")
+	}
+	if err := o.resolve(given, c.getenv); err != nil {
+		return err
+	}
+	req, err := closeRequest(pos[0], *version, *reason, *requestID)
+	if err != nil {
+		return err
+	}
+	if req.GetRequestId() == "" {
+		req.RequestId = c.newRequestID()
+	}
+	c.announceRequestID(req.GetRequestId())
+	return unary(ctx, c, o, "CloseCase", req.GetRequestId(), intakev1.IntakeServiceClient.CloseCase, req,
+		func(w io.Writer, resp *intakev1.CloseCaseResponse) error { return formatCase(w, resp.GetCase()) })
+}
+
+// announceRequestID prints the request id before the call, so that a caseworker whose link
+// drops before the reply can repeat the command and be sure it is applied once.
+func (c *caseCLI) announceRequestID(id string) {
+	fmt.Fprintf(c.stderr, "request id %s (if no reply arrives, repeat the command with --request-id %s)\n", id, id)
+}
+
+// Connection and calls.
+
+// clientOptions are the flags every case command takes.
+type clientOptions struct {
+	addr      string
+	token     string
+	plaintext bool
+	json      bool
+	timeout   time.Duration
+}
+
+// flagSet returns a command's flag set with the common flags defined on it.
+func (c *caseCLI) flagSet(name, synopsis string) (*flag.FlagSet, *clientOptions) {
+	fs := flag.NewFlagSet("case "+name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: passage case %s\n\nflags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	o := &clientOptions{}
+	fs.StringVar(&o.addr, "addr", cmp.Or(c.getenv("PASSAGE_ADDR"), defaultAddr), "server `host:port` (env PASSAGE_ADDR)")
+	// The token's default stays empty so that -h never prints it; resolve reads the environment.
+	fs.StringVar(&o.token, "token", "", "bearer `TOKEN` (default: env PASSAGE_TOKEN)")
+	fs.BoolVar(&o.plaintext, "insecure", false, "connect without TLS (default: true for a loopback --addr, false otherwise)")
+	fs.BoolVar(&o.json, "json", false, "print the response as protobuf JSON")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "deadline of each call")
+	return fs, o
+}
+
+// resolve completes the options once the flags are parsed. Plaintext is the default only
+// for a loopback address, where no network can read the token.
+func (o *clientOptions) resolve(given map[string]bool, getenv func(string) string) error {
+	o.token = strings.TrimSpace(cmp.Or(o.token, getenv("PASSAGE_TOKEN")))
+	if o.token == "" {
+		return errNoToken
+	}
+	if !given["insecure"] {
+		o.plaintext = isLoopback(o.addr)
+	}
+	if o.timeout <= 0 {
+		return errors.New("--timeout must be positive")
+	}
+	return nil
+}
+
+// isLoopback reports whether addr (host:port or host) names this machine.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = strings.Trim(addr, "[]")
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// dialIntake returns an IntakeService client that sends the token with every call. gRPC
+// connects lazily, so an unreachable server shows up as UNAVAILABLE on the first call.
+func dialIntake(o clientOptions) (intakev1.IntakeServiceClient, func(), error) {
+	transport := credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
+	if o.plaintext {
+		transport = insecure.NewCredentials()
+	}
+	conn, err := grpc.NewClient(o.addr,
+		grpc.WithTransportCredentials(transport),
+		grpc.WithPerRPCCredentials(auth.BearerCredentials(o.token, !o.plaintext)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to %s: %w", o.addr, err)
+	}
+	return intakev1.NewIntakeServiceClient(conn), func() { _ = conn.Close() }, nil
+}
+
+// call runs one RPC under the --timeout.
+func call[Req, Resp any](ctx context.Context, o *clientOptions, rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	return rpc(ctx, req)
+}
+
+// unary connects, makes one call and prints its response: as JSON with --json, else with
+// human. requestID is the call's idempotency key, empty for reads.
+func unary[Req any, Resp proto.Message](ctx context.Context, c *caseCLI, o *clientOptions, method, requestID string,
+	rpc func(intakev1.IntakeServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
+	req Req, human func(io.Writer, Resp) error,
+) error {
+	client, done, err := c.connect(*o)
+	if err != nil {
+		return err
+	}
+	defer done()
+	resp, err := call(ctx, o, func(ctx context.Context, req Req, opts ...grpc.CallOption) (Resp, error) {
+		return rpc(client, ctx, req, opts...)
+	}, req)
+	if err != nil {
+		return c.failed(method, err, requestID)
+	}
+	if o.json {
+		return writeJSON(c.stdout, resp)
+	}
+	return human(c.stdout, resp)
+}
+
+// rpcError is a call that failed; its status has already been printed in full.
+type rpcError struct {
+	method string
+	code   codes.Code
+}
+
+func (e *rpcError) Error() string { return fmt.Sprintf("%s failed: %s", e.method, e.code) }
+
+// failed prints a call's error status with its details and returns an rpcError.
+func (c *caseCLI) failed(method string, err error, requestID string) error {
+	st := status.Convert(err)
+	writeStatus(c.stderr, st)
+	switch st.Code() {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled:
+		if requestID != "" {
+			fmt.Fprintf(c.stderr, "the server may have applied the request: repeat the command with --request-id %s to apply it at most once\n", requestID)
+		}
+	case codes.Unauthenticated:
+		fmt.Fprintln(c.stderr, "check --token or PASSAGE_TOKEN (tokens expire)")
+	}
+	return &rpcError{method: method, code: st.Code()}
+}
+
+// writeStatus prints an error status: code and message, then its details, one per line.
+// The server never puts personal data into either.
+func writeStatus(w io.Writer, st *status.Status) {
+	fmt.Fprintf(w, "%s: %s\n", st.Code(), st.Message())
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.BadRequest:
+			for _, v := range d.GetFieldViolations() {
+				fmt.Fprintf(w, "  %s: %s\n", v.GetField(), v.GetDescription())
+			}
+		case *errdetails.PreconditionFailure:
+			for _, v := range d.GetViolations() {
+				fmt.Fprintf(w, "  %s %s: %s\n", v.GetType(), v.GetSubject(), v.GetDescription())
+			}
+		case *errdetails.ErrorInfo:
+			fmt.Fprintf(w, "  reason: %s\n", d.GetReason())
+			for _, k := range slices.Sorted(maps.Keys(d.GetMetadata())) {
+				fmt.Fprintf(w, "  %s: %s\n", k, d.GetMetadata()[k])
+			}
+		case *errdetails.RetryInfo:
+			fmt.Fprintf(w, "  retry after: %s\n", d.GetRetryDelay().AsDuration())
+		case *errdetails.RequestInfo:
+			fmt.Fprintf(w, "  request id: %s\n", d.GetRequestId())
+		case proto.Message:
+			fmt.Fprintf(w, "  detail: %s\n", proto.MessageName(d))
+		case error:
+			fmt.Fprintf(w, "  detail not understood: %v\n", d)
+		}
+	}
+}
+
+func writeJSON(w io.Writer, m proto.Message) error {
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+// Flag parsing.
+
+// parseFlags parses args, letting flags come before and after the positional arguments (the
+// flag package stops at the first positional one), and returns the positional arguments and
+// the names of the flags given.
+func parseFlags(fs *flag.FlagSet, args []string) (positional []string, given map[string]bool, err error) {
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+	given = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	return positional, given, nil
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ", ") }
+
+func (l *stringList) Set(s string) error {
+	*l = append(*l, s)
+	return nil
+}
+
+// Enum values on the command line.
+
+// Prefixes of the enums' value names.
+const (
+	programmePrefix     = "PROGRAMME_"
+	sexPrefix           = "SEX_"
+	vulnerabilityPrefix = "VULNERABILITY_"
+	documentTypePrefix  = "DOCUMENT_TYPE_"
+	purposePrefix       = "CONSENT_PURPOSE_"
+	ageBandPrefix       = "AGE_BAND_"
+	statusPrefix        = "CASE_STATUS_"
+	closurePrefix       = "CLOSURE_REASON_"
+	matchBasisPrefix    = "MATCH_BASIS_"
+)
+
+// enumNames maps the names a caseworker types for an enum's values ("female" for
+// SEX_FEMALE) to the values. It is built from the generated value map, so a value added to
+// the .proto is accepted here without a change.
+type enumNames struct {
+	prefix string
+	values map[string]int32 // lower-case name without prefix → value
+	names  []string         // in value order, for messages
+}
+
+// newEnumNames leaves out the zero value (…_UNSPECIFIED) and the names in leaveOut.
+func newEnumNames(prefix string, values map[string]int32, leaveOut ...string) enumNames {
+	e := enumNames{prefix: prefix, values: map[string]int32{}}
+	for full, v := range values {
+		name := strings.ToLower(strings.TrimPrefix(full, prefix))
+		if v == 0 || slices.Contains(leaveOut, name) {
+			continue
+		}
+		e.values[name] = v
+		e.names = append(e.names, name)
+	}
+	slices.SortFunc(e.names, func(a, b string) int { return cmp.Compare(e.values[a], e.values[b]) })
+	return e
+}
+
+// parse accepts a name in any case, with or without the prefix ("female", "SEX_FEMALE").
+// Its error does not quote s: a misplaced field of a --household value may be a name.
+func (e enumNames) parse(s string) (int32, error) {
+	name := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), strings.ToLower(e.prefix))
+	if v, ok := e.values[name]; ok {
+		return v, nil
+	}
+	return 0, fmt.Errorf("must be one of %s", e.list())
+}
+
+func (e enumNames) list() string { return strings.Join(e.names, ", ") }
+
+func parseEnum[T ~int32](e enumNames, s string) (T, error) {
+	v, err := e.parse(s)
+	return T(v), err
+}
+
+var (
+	programmes      = newEnumNames(programmePrefix, commonv1.Programme_value)
+	sexes           = newEnumNames(sexPrefix, commonv1.Sex_value)
+	vulnerabilities = newEnumNames(vulnerabilityPrefix, commonv1.Vulnerability_value)
+	documentTypes   = newEnumNames(documentTypePrefix, commonv1.DocumentType_value)
+	purposes        = newEnumNames(purposePrefix, commonv1.ConsentPurpose_value)
+	statuses        = newEnumNames(statusPrefix, intakev1.CaseStatus_value)
+	// UpdateCase cannot move a case back to REGISTERED, and CloseCase alone closes one.
+	updateStatuses = newEnumNames(statusPrefix, intakev1.CaseStatus_value, "registered", "closed")
+	closureReasons = newEnumNames(closurePrefix, intakev1.ClosureReason_value)
+)
+
+// enumCode is a value's name without its prefix, as the server stores it ("REGISTERED").
+func enumCode(v fmt.Stringer, prefix string) string { return strings.TrimPrefix(v.String(), prefix) }
+
+// enumName is enumCode in lower case, as the flags take it ("victim_of_trafficking").
+func enumName(v fmt.Stringer, prefix string) string { return strings.ToLower(enumCode(v, prefix)) }
+
+// Values of flags. None of their errors quotes the value: it may be personal data.
+
+var (
+	errDateFormat     = errors.New("want YYYY, YYYY-MM or YYYY-MM-DD")
+	errFullDateFormat = errors.New("want YYYY-MM-DD")
+	errDateInvalid    = errors.New("not a valid calendar date")
+)
+
+// parseDate reads YYYY, YYYY-MM or YYYY-MM-DD. A missing month or day stays zero, which
+// google.type.Date reads as unknown: many migrants know only the year they were born.
+func parseDate(s string) (*date.Date, error) {
+	parts := strings.Split(strings.TrimSpace(s), "-")
+	if len(parts) > 3 || len(parts[0]) != 4 {
+		return nil, errDateFormat
+	}
+	var n [3]int32
+	for i, p := range parts {
+		if p == "" || (i > 0 && len(p) > 2) || strings.Trim(p, "0123456789") != "" {
+			return nil, errDateFormat
+		}
+		v, err := strconv.Atoi(p)
+		if err != nil {
+			return nil, errDateFormat
+		}
+		if v == 0 {
+			// "1990-00" would otherwise read as a year alone.
+			return nil, errDateInvalid
+		}
+		n[i] = int32(v)
+	}
+	d := &date.Date{Year: n[0], Month: n[1], Day: n[2]}
+	if civildate.Check(d) != nil {
+		return nil, errDateInvalid
+	}
+	return d, nil
+}
+
+// parseFullDate is parseDate for a date that needs a day.
+func parseFullDate(s string) (*date.Date, error) {
+	d, err := parseDate(s)
+	switch {
+	case errors.Is(err, errDateFormat):
+		return nil, errFullDateFormat
+	case err != nil:
+		return nil, err
+	case civildate.CheckFull(d) != nil:
+		return nil, errFullDateFormat
+	}
+	return d, nil
+}
+
+// parseDocument reads TYPE:COUNTRY:NUMBER.
+func parseDocument(s string) (*commonv1.IdentityDocument, error) {
+	parts := strings.SplitN(s, ":", 3)
+	if len(parts) != 3 || strings.TrimSpace(parts[2]) == "" {
+		return nil, errors.New("want TYPE:COUNTRY:NUMBER")
+	}
+	typ, err := parseEnum[commonv1.DocumentType](documentTypes, parts[0])
+	if err != nil {
+		return nil, fmt.Errorf("TYPE %w", err)
+	}
+	return &commonv1.IdentityDocument{
+		Type:           typ,
+		IssuingCountry: countryCode(parts[1]),
+		Number:         strings.TrimSpace(parts[2]),
+	}, nil
+}
+
+// parseHousehold reads GIVEN;FAMILY;DOB;SEX;NATIONALITY. Fields after GIVEN may be empty or
+// left out.
+func parseHousehold(s string) (*commonv1.Person, error) {
+	fields := strings.Split(s, ";")
+	if len(fields) > 5 {
+		return nil, errors.New("want GIVEN;FAMILY;DOB;SEX;NATIONALITY (at most 5 fields)")
+	}
+	fields = append(fields, make([]string, 5-len(fields))...)
+	p := &commonv1.Person{
+		GivenName:   strings.TrimSpace(fields[0]),
+		FamilyName:  strings.TrimSpace(fields[1]),
+		Nationality: countryCode(fields[4]),
+	}
+	if p.GivenName == "" {
+		return nil, errors.New("GIVEN is required (GIVEN;FAMILY;DOB;SEX;NATIONALITY)")
+	}
+	if dob := strings.TrimSpace(fields[2]); dob != "" {
+		d, err := parseDate(dob)
+		if err != nil {
+			return nil, fmt.Errorf("DOB: %w", err)
+		}
+		p.DateOfBirth = d
+	}
+	if sex := strings.TrimSpace(fields[3]); sex != "" {
+		v, err := parseEnum[commonv1.Sex](sexes, sex)
+		if err != nil {
+			return nil, fmt.Errorf("SEX %w", err)
+		}
+		p.Sex = v
+	}
+	return p, nil
+}
+
+// parseConsent reads PURPOSE[:PARTNER] as consent granted on day.
+func parseConsent(s string, day *date.Date) (*commonv1.Consent, error) {
+	purpose, partner, _ := strings.Cut(s, ":")
+	v, err := parseEnum[commonv1.ConsentPurpose](purposes, purpose)
+	if err != nil {
+		return nil, fmt.Errorf("PURPOSE %w", err)
+	}
+	return &commonv1.Consent{
+		Purpose: v,
+		Granted: true,
+		Date:    day,
+		Partner: strings.ToUpper(strings.TrimSpace(partner)),
+	}, nil
+}
+
+// parseVulnerabilities reads --vulnerability values.
+func parseVulnerabilities(names []string) ([]commonv1.Vulnerability, error) {
+	var out []commonv1.Vulnerability
+	for _, n := range names {
+		v, err := parseEnum[commonv1.Vulnerability](vulnerabilities, n)
+		if err != nil {
+			return nil, fmt.Errorf("--vulnerability %w", err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// countryCode upper-cases an ISO 3166-1 alpha-3 code; the server checks it.
+func countryCode(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
+
+// Requests.
+
+// registerFlags are the flags of `case register`.
+type registerFlags struct {
+	file             string
+	requestID        string
+	mission          string
+	programme        string
+	hostCountry      string
+	registrationDate string
+	givenName        string
+	familyName       string
+	dob              string
+	sex              string
+	nationality      string
+	phone            string
+	address          string
+	documents        stringList
+	household        stringList
+	vulnerabilities  stringList
+	consents         stringList
+}
+
+func (f *registerFlags) bind(fs *flag.FlagSet, getenv func(string) string) {
+	fs.StringVar(&f.file, "file", "", "read the whole RegisterCaseRequest as protobuf JSON from `PATH` (- for stdin) instead of the flags below")
+	fs.StringVar(&f.requestID, "request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
+	fs.StringVar(&f.mission, "mission", getenv("PASSAGE_MISSION"), "registering `MISSION`, e.g. NER or NER-AGADEZ (env PASSAGE_MISSION); required")
+	fs.StringVar(&f.programme, "programme", "", "the case's `PROGRAMME`: "+programmes.list()+"; required")
+	fs.StringVar(&f.hostCountry, "host-country", "", "where the migrant is now, ISO 3166-1 alpha-3 `CODE`; required")
+	fs.StringVar(&f.registrationDate, "registration-date", "", "registration `DATE` YYYY-MM-DD (default: today, UTC)")
+	fs.StringVar(&f.givenName, "given-name", "", "principal applicant's given `NAME`; required")
+	fs.StringVar(&f.familyName, "family-name", "", "principal applicant's family `NAME`")
+	fs.StringVar(&f.dob, "dob", "", "principal applicant's date of birth `YYYY[-MM[-DD]]`")
+	fs.StringVar(&f.sex, "sex", "", "principal applicant's `SEX`: "+sexes.list())
+	fs.StringVar(&f.nationality, "nationality", "", "principal applicant's nationality, ISO 3166-1 alpha-3 `CODE`")
+	fs.StringVar(&f.phone, "phone", "", "principal applicant's `PHONE`")
+	fs.StringVar(&f.address, "address", "", "principal applicant's `ADDRESS`")
+	fs.Var(&f.documents, "document", "principal applicant's identity document `TYPE:COUNTRY:NUMBER`, repeatable; TYPE: "+documentTypes.list())
+	fs.Var(&f.household, "household", "a household member `GIVEN;FAMILY;DOB;SEX;NATIONALITY`, repeatable")
+	fs.Var(&f.vulnerabilities, "vulnerability", "a `VULNERABILITY`, repeatable: "+vulnerabilities.list())
+	fs.Var(&f.consents, "consent", "consent granted today, `PURPOSE[:PARTNER]`, repeatable (default: assistance); PURPOSE: "+purposes.list())
+}
+
+// request builds the RegisterCaseRequest the flags describe. today (UTC) dates the consents.
+// The request id is left to the caller when --request-id is not given.
+func (f *registerFlags) request(today time.Time) (*intakev1.RegisterCaseRequest, error) {
+	if strings.TrimSpace(f.mission) == "" {
+		return nil, errors.New("--mission is required (or set PASSAGE_MISSION)")
+	}
+	programme, err := parseEnum[commonv1.Programme](programmes, f.programme)
+	if err != nil {
+		return nil, fmt.Errorf("--programme %w", err)
+	}
+	principal := &commonv1.Person{
+		GivenName:   strings.TrimSpace(f.givenName),
+		FamilyName:  strings.TrimSpace(f.familyName),
+		Nationality: countryCode(f.nationality),
+		Phone:       strings.TrimSpace(f.phone),
+		Address:     strings.TrimSpace(f.address),
+	}
+	if principal.GivenName == "" {
+		return nil, errors.New("--given-name is required")
+	}
+	if f.dob != "" {
+		if principal.DateOfBirth, err = parseDate(f.dob); err != nil {
+			return nil, fmt.Errorf("--dob: %w", err)
+		}
+	}
+	if f.sex != "" {
+		if principal.Sex, err = parseEnum[commonv1.Sex](sexes, f.sex); err != nil {
+			return nil, fmt.Errorf("--sex %w", err)
+		}
+	}
+	for i, s := range f.documents {
+		d, err := parseDocument(s)
+		if err != nil {
+			return nil, fmt.Errorf("--document #%d: %w", i+1, err)
+		}
+		principal.Documents = append(principal.Documents, d)
+	}
+	req := &intakev1.RegisterCaseRequest{
+		RequestId:   strings.TrimSpace(f.requestID),
+		Mission:     strings.ToUpper(strings.TrimSpace(f.mission)),
+		Programme:   programme,
+		Principal:   principal,
+		HostCountry: countryCode(f.hostCountry),
+	}
+	for i, s := range f.household {
+		p, err := parseHousehold(s)
+		if err != nil {
+			return nil, fmt.Errorf("--household #%d: %w", i+1, err)
+		}
+		req.HouseholdMembers = append(req.HouseholdMembers, p)
+	}
+	if req.Vulnerabilities, err = parseVulnerabilities(f.vulnerabilities); err != nil {
+		return nil, err
+	}
+	day := civildate.FromTime(today)
+	consents := f.consents
+	if len(consents) == 0 {
+		consents = stringList{enumName(commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE, purposePrefix)}
+	}
+	for i, s := range consents {
+		c, err := parseConsent(s, day)
+		if err != nil {
+			return nil, fmt.Errorf("--consent #%d: %w", i+1, err)
+		}
+		req.Consents = append(req.Consents, c)
+	}
+	if f.registrationDate != "" {
+		if req.RegistrationDate, err = parseFullDate(f.registrationDate); err != nil {
+			return nil, fmt.Errorf("--registration-date: %w", err)
+		}
+	}
+	return req, nil
+}
+
+// flagsWithFile are the flags that may go with --file: the file holds the rest.
+var flagsWithFile = []string{"addr", "token", "insecure", "json", "timeout", "file", "request-id", "mission"}
+
+// registerFromFile reads the request of --file. --request-id replaces the file's id, and
+// --mission (or PASSAGE_MISSION) fills in a mission the file leaves out.
+func (c *caseCLI) registerFromFile(f *registerFlags, given map[string]bool) (*intakev1.RegisterCaseRequest, error) {
+	for _, name := range slices.Sorted(maps.Keys(given)) {
+		if !slices.Contains(flagsWithFile, name) {
+			return nil, fmt.Errorf("--%s cannot go with --file: the file holds the whole request", name)
+		}
+	}
+	var b []byte
+	var err error
+	if f.file == "-" {
+		b, err = io.ReadAll(c.stdin)
+	} else {
+		b, err = os.ReadFile(f.file)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--file: %w", err)
+	}
+	req, err := parseRegisterJSON(b)
+	if err != nil {
+		return nil, err
+	}
+	if req.GetMission() == "" {
+		req.Mission = strings.ToUpper(strings.TrimSpace(f.mission))
+	}
+	if f.requestID != "" {
+		req.RequestId = strings.TrimSpace(f.requestID)
+	}
+	return req, nil
+}
+
+// jsonErrorPosition finds "(line L:C)" in a protojson error.
+var jsonErrorPosition = regexp.MustCompile(`\(line \d+:\d+\)`)
+
+// parseRegisterJSON reads a RegisterCaseRequest in protobuf JSON. Its error gives only the
+// position of the fault: protojson's own text can quote the value, a name or a date of birth.
+func parseRegisterJSON(b []byte) (*intakev1.RegisterCaseRequest, error) {
+	req := &intakev1.RegisterCaseRequest{}
+	if err := protojson.Unmarshal(b, req); err != nil {
+		at := ""
+		if pos := jsonErrorPosition.FindString(err.Error()); pos != "" {
+			at = " " + strings.Trim(pos, "()")
+		}
+		return nil, fmt.Errorf("--file: not a RegisterCaseRequest in protobuf JSON (fault at%s)", cmp.Or(at, " an unknown position"))
+	}
+	return req, nil
+}
+
+// listFlags are the flags of `case list`.
+type listFlags struct {
+	mission     string
+	programme   string
+	status      string
+	hostCountry string
+	from        string
+	to          string
+	pageSize    int
+	pageToken   string
+	all         bool
+}
+
+func (f *listFlags) bind(fs *flag.FlagSet, getenv func(string) string) {
+	fs.StringVar(&f.mission, "mission", getenv("PASSAGE_MISSION"), "`MISSION` to list (env PASSAGE_MISSION; default: the token's mission)")
+	fs.StringVar(&f.programme, "programme", "", "only this `PROGRAMME`: "+programmes.list())
+	fs.StringVar(&f.status, "status", "", "only this `STATUS`: "+statuses.list())
+	fs.StringVar(&f.hostCountry, "host-country", "", "only this host country, ISO 3166-1 alpha-3 `CODE`")
+	fs.StringVar(&f.from, "from", "", "registered on or after `DATE` YYYY-MM-DD")
+	fs.StringVar(&f.to, "to", "", "registered on or before `DATE` YYYY-MM-DD")
+	fs.IntVar(&f.pageSize, "page-size", 0, "cases per page, at most 100 (default: the server's, 25; 100 with --all)")
+	fs.StringVar(&f.pageToken, "page-token", "", "continue from a previous page's `TOKEN`")
+	fs.BoolVar(&f.all, "all", false, "follow the pages to the last one")
+}
+
+func (f *listFlags) request() (*intakev1.ListCasesRequest, error) {
+	if f.pageSize < 0 || f.pageSize > 100 {
+		return nil, errors.New("--page-size must be between 1 and 100")
+	}
+	req := &intakev1.ListCasesRequest{
+		Mission:     strings.ToUpper(strings.TrimSpace(f.mission)),
+		HostCountry: countryCode(f.hostCountry),
+		PageSize:    int32(f.pageSize),
+		PageToken:   f.pageToken,
+	}
+	if f.all && f.pageSize == 0 {
+		// Fewer round trips on a slow link.
+		req.PageSize = 100
+	}
+	var err error
+	if f.programme != "" {
+		if req.Programme, err = parseEnum[commonv1.Programme](programmes, f.programme); err != nil {
+			return nil, fmt.Errorf("--programme %w", err)
+		}
+	}
+	if f.status != "" {
+		if req.Status, err = parseEnum[intakev1.CaseStatus](statuses, f.status); err != nil {
+			return nil, fmt.Errorf("--status %w", err)
+		}
+	}
+	if f.from != "" {
+		if req.RegisteredFrom, err = parseFullDate(f.from); err != nil {
+			return nil, fmt.Errorf("--from: %w", err)
+		}
+	}
+	if f.to != "" {
+		if req.RegisteredTo, err = parseFullDate(f.to); err != nil {
+			return nil, fmt.Errorf("--to: %w", err)
+		}
+	}
+	return req, nil
+}
+
+// updateFlags are the flags of `case update`.
+type updateFlags struct {
+	version         int64
+	requestID       string
+	status          string
+	hostCountry     string
+	vulnerabilities stringList
+}
+
+// noVulnerabilities is the --vulnerability value that clears the list.
+const noVulnerabilities = "none"
+
+func (f *updateFlags) bind(fs *flag.FlagSet) {
+	fs.Int64Var(&f.version, "version", 0, "the case version you read (passage case get); required")
+	fs.StringVar(&f.requestID, "request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
+	fs.StringVar(&f.status, "status", "", "new `STATUS`: "+updateStatuses.list()+" (close with passage case close)")
+	fs.StringVar(&f.hostCountry, "host-country", "", "new host country, ISO 3166-1 alpha-3 `CODE`")
+	fs.Var(&f.vulnerabilities, "vulnerability", "a `VULNERABILITY`, repeatable, replacing the case's list ("+noVulnerabilities+" clears it): "+vulnerabilities.list())
+}
+
+// request builds the UpdateCaseRequest; its update_mask names the fields whose flags were
+// given, so a flag left out leaves its field as it is.
+func (f *updateFlags) request(caseID string, given map[string]bool) (*intakev1.UpdateCaseRequest, error) {
+	if f.version <= 0 {
+		return nil, errors.New("--version is required: the version you read (passage case get)")
+	}
+	req := &intakev1.UpdateCaseRequest{
+		RequestId: strings.TrimSpace(f.requestID),
+		CaseId:    caseID,
+		Version:   f.version,
+	}
+	var paths []string
+	if given["status"] {
+		s, err := parseEnum[intakev1.CaseStatus](updateStatuses, f.status)
+		if err != nil {
+			return nil, fmt.Errorf("--status %w", err)
+		}
+		req.Status = s
+		paths = append(paths, "status")
+	}
+	if given["host-country"] {
+		req.HostCountry = countryCode(f.hostCountry)
+		paths = append(paths, "host_country")
+	}
+	if given["vulnerability"] {
+		names := f.vulnerabilities
+		if slices.Contains(names, noVulnerabilities) {
+			if len(names) > 1 {
+				return nil, errors.New("--vulnerability " + noVulnerabilities + " cannot go with other vulnerabilities")
+			}
+			names = nil
+		}
+		vs, err := parseVulnerabilities(names)
+		if err != nil {
+			return nil, err
+		}
+		req.Vulnerabilities = vs
+		paths = append(paths, "vulnerabilities")
+	}
+	if len(paths) == 0 {
+		return nil, errors.New("nothing to update: give --status, --host-country or --vulnerability")
+	}
+	req.UpdateMask = &fieldmaskpb.FieldMask{Paths: paths}
+	return req, nil
+}
+
+func closeRequest(caseID string, version int64, reason, requestID string) (*intakev1.CloseCaseRequest, error) {
+	if version <= 0 {
+		return nil, errors.New("--version is required: the version you read (passage case get)")
+	}
+	r, err := parseEnum[intakev1.ClosureReason](closureReasons, reason)
+	if err != nil {
+		return nil, fmt.Errorf("--reason %w", err)
+	}
+	return &intakev1.CloseCaseRequest{
+		RequestId: strings.TrimSpace(requestID),
+		CaseId:    caseID,
+		Version:   version,
+		Reason:    r,
+	}, nil
+}
+
+// Output.
+
+// formatCase prints a case record as aligned keys and values.
+func formatCase(w io.Writer, c *intakev1.Case) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "case\t%s\n", c.GetCaseId())
+	fmt.Fprintf(tw, "status\t%s   version %d\n", enumCode(c.GetStatus(), statusPrefix), c.GetVersion())
+	if c.GetClosureReason() != intakev1.ClosureReason_CLOSURE_REASON_UNSPECIFIED {
+		fmt.Fprintf(tw, "closed\t%s\n", enumName(c.GetClosureReason(), closurePrefix))
+	}
+	fmt.Fprintf(tw, "mission\t%s   programme %s   host %s   registered %s\n", c.GetMission(),
+		enumCode(c.GetProgramme(), programmePrefix), cmp.Or(c.GetHostCountry(), "-"), formatDate(c.GetRegistrationDate()))
+	fmt.Fprintf(tw, "principal\t%s\n", formatMember(c.GetPrincipal()))
+	fmt.Fprintf(tw, "household\t%d\n", len(c.GetHouseholdMembers()))
+	for _, m := range c.GetHouseholdMembers() {
+		fmt.Fprintf(tw, "\t%s\n", formatMember(m))
+	}
+	vs := make([]string, len(c.GetVulnerabilities()))
+	for i, v := range c.GetVulnerabilities() {
+		vs[i] = enumName(v, vulnerabilityPrefix)
+	}
+	fmt.Fprintf(tw, "vulnerable\t%s\n", cmp.Or(strings.Join(vs, ", "), "-"))
+	if len(c.GetConsents()) == 0 {
+		fmt.Fprintf(tw, "consents\t-\n")
+	}
+	for i, cs := range c.GetConsents() {
+		key := ""
+		if i == 0 {
+			key = "consents"
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", key, formatConsent(cs))
+	}
+	if t := c.GetUpdateTime(); t != nil {
+		fmt.Fprintf(tw, "updated\t%s\n", t.AsTime().UTC().Format("2006-01-02 15:04:05 UTC"))
+	}
+	return tw.Flush()
+}
+
+// formatMember prints a person's coded attributes: "subject … female, 30-38, NGA".
+func formatMember(m *intakev1.CaseMember) string {
+	sex := "sex unknown"
+	if s := m.GetSex(); s != commonv1.Sex_SEX_UNSPECIFIED && s != commonv1.Sex_SEX_UNKNOWN {
+		sex = enumName(s, sexPrefix)
+	}
+	nationality := cmp.Or(m.GetNationality(), "nationality unknown")
+	return fmt.Sprintf("subject %s  %s, %s, %s", m.GetSubjectId(), sex, formatAgeBand(m.GetAgeBand()), nationality)
+}
+
+// formatAgeBand prints AGE_BAND_30_38 as "30-38" and AGE_BAND_48_PLUS as "48+".
+func formatAgeBand(b commonv1.AgeBand) string {
+	switch b {
+	case commonv1.AgeBand_AGE_BAND_UNSPECIFIED, commonv1.AgeBand_AGE_BAND_UNKNOWN:
+		return "age unknown"
+	}
+	s := strings.ReplaceAll(enumCode(b, ageBandPrefix), "_PLUS", "+")
+	return strings.ReplaceAll(s, "_", "-")
+}
+
+func formatConsent(c *commonv1.Consent) string {
+	s := enumName(c.GetPurpose(), purposePrefix)
+	if c.GetPartner() != "" {
+		s += " with " + c.GetPartner()
+	}
+	if c.GetGranted() {
+		s += " granted"
+	} else {
+		s += " refused"
+	}
+	s += " " + formatDate(c.GetDate())
+	if c.GetRecordedBy() != "" {
+		s += " by " + c.GetRecordedBy()
+	}
+	return s
+}
+
+// formatDate prints a full or partial date: "2026-03-14", "1990-05", "1990"; "" when unset.
+func formatDate(d *date.Date) string {
+	switch {
+	case d.GetYear() == 0:
+		return ""
+	case d.GetMonth() == 0:
+		return fmt.Sprintf("%04d", d.GetYear())
+	case d.GetDay() == 0:
+		return fmt.Sprintf("%04d-%02d", d.GetYear(), d.GetMonth())
+	default:
+		return fmt.Sprintf("%04d-%02d-%02d", d.GetYear(), d.GetMonth(), d.GetDay())
+	}
+}
+
+// formatRegister prints the new case and any suspected duplicates.
+func formatRegister(w io.Writer, resp *intakev1.RegisterCaseResponse) error {
+	if err := formatCase(w, resp.GetCase()); err != nil {
+		return err
+	}
+	for _, d := range resp.GetSuspectedDuplicates() {
+		bases := make([]string, len(d.GetMatchedOn()))
+		for i, b := range d.GetMatchedOn() {
+			bases[i] = strings.ReplaceAll(enumName(b, matchBasisPrefix), "_", " ")
+		}
+		if _, err := fmt.Fprintf(w, "suspected duplicate: case %s (subject %s) matched subject %s on %s\n",
+			d.GetCaseId(), d.GetSubjectId(), d.GetMatchedSubjectId(), cmp.Or(strings.Join(bases, "; "), "unknown basis")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// formatGet prints a case and, for CASE_VIEW_FULL, the identity of its people.
+func formatGet(w io.Writer, resp *intakev1.GetCaseResponse) error {
+	if err := formatCase(w, resp.GetCase()); err != nil {
+		return err
+	}
+	id := resp.GetIdentity()
+	if id == nil {
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "\nidentity (personal data)\n")
+	writePerson(tw, "principal", id.GetPrincipal())
+	for _, m := range id.GetHouseholdMembers() {
+		writePerson(tw, "member", m)
+	}
+	return tw.Flush()
+}
+
+func writePerson(w io.Writer, role string, pi *intakev1.PersonIdentity) {
+	fmt.Fprintf(w, "%s\tsubject %s\n", role, pi.GetSubjectId())
+	field := func(key, value string) {
+		if value != "" {
+			fmt.Fprintf(w, "  %s\t%s\n", key, value)
+		}
+	}
+	p := pi.GetPerson()
+	field("name", strings.TrimSpace(p.GetGivenName()+" "+p.GetFamilyName()))
+	field("born", formatDate(p.GetDateOfBirth()))
+	if p.GetSex() != commonv1.Sex_SEX_UNSPECIFIED {
+		field("sex", enumName(p.GetSex(), sexPrefix))
+	}
+	field("nationality", p.GetNationality())
+	for _, d := range p.GetDocuments() {
+		field("document", fmt.Sprintf("%s %s %s", enumName(d.GetType(), documentTypePrefix), d.GetIssuingCountry(), d.GetNumber()))
+	}
+	field("phone", p.GetPhone())
+	field("address", p.GetAddress())
+}
+
+// The columns of `case list`; fixed widths, so pages can be printed as they arrive.
+const listRowFormat = "%-36s  %-10s  %-9s  %-4s  %-10s  %9s  %7s\n"
+
+func formatListHeader(w io.Writer) {
+	fmt.Fprintf(w, listRowFormat, "CASE", "STATUS", "PROGRAMME", "HOST", "REGISTERED", "HOUSEHOLD", "VERSION")
+}
+
+// formatListRow prints one case; HOUSEHOLD counts the members besides the principal.
+func formatListRow(w io.Writer, c *intakev1.Case) {
+	fmt.Fprintf(w, listRowFormat, c.GetCaseId(), enumCode(c.GetStatus(), statusPrefix),
+		enumCode(c.GetProgramme(), programmePrefix), cmp.Or(c.GetHostCountry(), "-"),
+		formatDate(c.GetRegistrationDate()), strconv.Itoa(len(c.GetHouseholdMembers())),
+		strconv.FormatInt(c.GetVersion(), 10))
+}

@@ -1,0 +1,168 @@
+// Command passage runs Passage and administers it: `passage serve` runs every service in one
+// process (for a laptop or a small mission), `passage migrate` applies the database
+// migrations, `passage dev-token` mints development tokens, and `passage case` is the
+// caseworker's client.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/bootstrap"
+	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/services/intake"
+)
+
+const usage = `usage: passage <command> [arguments]
+
+commands:
+  serve [--dev]                          run every service in one process
+  migrate up|down|version                apply, revert one, or show the database migrations (DATABASE_URL)
+  dev-token --role ROLE --mission CODE   print a development token (development keys under .passage/)
+  case register|get|list|update|close    the caseworker's client (passage case -h)
+  version                                print the version
+`
+
+// services are the services `passage serve` runs, in start order.
+func services() []bootstrap.Service {
+	return []bootstrap.Service{intake.Spec()}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := realMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "passage:", err)
+		os.Exit(1)
+	}
+}
+
+func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return serve(ctx, rest, stderr)
+	case "migrate":
+		return migrateCmd(rest, stdout)
+	case "dev-token":
+		return devToken(rest, stdout, stderr)
+	case "case":
+		return runCase(ctx, rest, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, bootstrap.Version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dev := fs.Bool("dev", false, "development mode: create or reuse keys under .passage/ and accept development tokens")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := bootstrap.ConfigFromEnv(*dev)
+	if err != nil {
+		return err
+	}
+	return bootstrap.Run(ctx, cfg, bootstrap.NewLogger(cfg.LogLevel), services()...)
+}
+
+func migrateCmd(args []string, stdout io.Writer) error {
+	if len(args) != 1 {
+		return errors.New("usage: passage migrate up|down|version")
+	}
+	url := os.Getenv("DATABASE_URL")
+	if url == "" {
+		return errors.New("DATABASE_URL is not set")
+	}
+	m, err := database.NewMigrator(url)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	switch args[0] {
+	case "up":
+		if err := m.Up(); err != nil {
+			return err
+		}
+	case "down":
+		if err := m.Down(); err != nil {
+			return err
+		}
+	case "version":
+	default:
+		return errors.New("usage: passage migrate up|down|version")
+	}
+	v, dirty, err := m.Version()
+	if err != nil {
+		return err
+	}
+	state := ""
+	if dirty {
+		state = " (dirty: a migration failed half-way; fix it by hand, then force the version)"
+	}
+	fmt.Fprintf(stdout, "migration version %d%s\n", v, state)
+	return nil
+}
+
+func devToken(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("dev-token", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	role := fs.String("role", "", "caseworker, supervisor, programme_manager, analyst, partner or admin")
+	mission := fs.String("mission", "", `mission code ("NER", "NER-AGADEZ") or "HQ" for HQ roles`)
+	subject := fs.String("subject", "", "pseudonymous staff id (default: dev-<role>)")
+	ttl := fs.Duration("ttl", 12*time.Hour, "lifetime")
+	dir := fs.String("dir", envOr("PASSAGE_DEV_DIR", ".passage"), "folder of the development keys")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	r, err := auth.ParseRole(*role)
+	if err != nil {
+		return fmt.Errorf("--role: %w", err)
+	}
+	if *mission == "" {
+		return errors.New("--mission is required")
+	}
+	if *subject == "" {
+		*subject = "dev-" + string(r)
+	}
+	key, err := auth.LoadOrCreateDevKey(*dir)
+	if err != nil {
+		return err
+	}
+	tok, err := auth.MintToken(key, auth.DevIssuer, auth.Audience, auth.Claims{Subject: *subject, Role: r, Mission: *mission}, *ttl)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
