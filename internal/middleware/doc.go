@@ -1,0 +1,47 @@
+// Package middleware holds the gRPC interceptors every Passage service runs, assembled once
+// by [Chain] in a fixed order. They give each RPC a request id, one log line, a recovered
+// panic instead of a crash, masked internal errors, authentication and protovalidate checks,
+// without any of them ever writing a request payload or personal data to a client, a log
+// line or a span.
+//
+// # Order
+//
+// The chain runs, outermost first:
+//
+//	recovery → request id → logging → error masking → auth → validation → handler
+//
+// Each stage has its place for a reason:
+//
+//   - Recovery is outermost so that a panic anywhere below it, in an interceptor or a
+//     handler, becomes codes.Internal instead of killing the process and every other call
+//     on it. It logs the panic's type and stack, never its value, which may hold personal
+//     data.
+//   - Request id comes next because every later stage logs it: the id is chosen (or taken
+//     from a sane x-request-id header), stored in the context, returned as the x-request-id
+//     response header and set on the span as passage.request_id.
+//   - Logging sits outside error masking so that its one line per RPC records the code the
+//     client actually received, never an unmasked cause, and outside auth so that refused
+//     calls are logged too. It notices a handler that panics and logs that call as Internal
+//     before recovery replies. Successful health checks are not logged: they are probes.
+//   - Error masking wraps auth, validation and the handler, so an error that is not a gRPC
+//     status, or is Unknown, Internal or DataLoss, from any of them reaches the client as
+//     "internal error (request id …)". The cause is logged once, through [ErrorAttr].
+//   - Auth runs before validation: a caller without a valid token learns nothing about the
+//     request schema, and its payload costs no validation work. After auth, the caller's
+//     role and mission are recorded for the log line.
+//   - Validation is last, so handlers only ever see messages that satisfy the protovalidate
+//     rules in the .proto files and keep only business rules, which they report with
+//     [InvalidArgument] and [FieldViolation] in the same shape.
+//
+// Tracing is not an interceptor: the otelgrpc stats handler starts the span before the chain
+// runs, which is why the request-id stage can tag it.
+//
+// # Errors and personal data
+//
+// Passage code never formats personal data (names, dates of birth, document numbers,
+// contacts, free text) into an error; that rule is what lets [ErrorAttr] log err.Error() for
+// our own errors. Errors from Postgres are the exception we cannot control, since their
+// Message, Detail and Where can quote row values; for those only the SQLSTATE and the names of
+// the schema, table, column and constraint are logged. Client errors are logged as their
+// status code and, for InvalidArgument, the names of the offending fields; never their text.
+package middleware

@@ -1,0 +1,198 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5/pgconn"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// clientStatus is what the client sees of an error.
+type clientStatus struct {
+	Code    codes.Code
+	Message string
+}
+
+func TestErrorMasking(t *testing.T) {
+	t.Parallel()
+	const masked = "internal error (request id req-7)"
+	tests := []struct {
+		name       string
+		err        error
+		cancelCtx  bool
+		want       clientStatus
+		wantCauses int // "internal error" log records
+	}{
+		{
+			name: "client status passes unchanged",
+			err:  status.Error(codes.NotFound, "case not found"),
+			want: clientStatus{codes.NotFound, "case not found"},
+		},
+		{
+			name: "wrapped client status loses the wrapping text",
+			err:  fmt.Errorf("looking up Amina Haddad: %w", status.Error(codes.FailedPrecondition, "case is closed")),
+			want: clientStatus{codes.FailedPrecondition, "case is closed"},
+		},
+		{
+			name:       "plain error",
+			err:        errors.New("user Amina Haddad not found"),
+			want:       clientStatus{codes.Internal, masked},
+			wantCauses: 1,
+		},
+		{
+			name:       "internal status",
+			err:        status.Error(codes.Internal, "decrypting Amina Haddad"),
+			want:       clientStatus{codes.Internal, masked},
+			wantCauses: 1,
+		},
+		{
+			name:       "unknown status",
+			err:        status.Error(codes.Unknown, "Amina"),
+			want:       clientStatus{codes.Internal, masked},
+			wantCauses: 1,
+		},
+		{
+			name:       "data loss status",
+			err:        status.Error(codes.DataLoss, "Amina"),
+			want:       clientStatus{codes.Internal, masked},
+			wantCauses: 1,
+		},
+		{
+			name:      "caller went away",
+			err:       fmt.Errorf("query: %w", context.Canceled),
+			cancelCtx: true,
+			want:      clientStatus{codes.Canceled, "context canceled"},
+		},
+		{
+			name:       "context error while the call is alive is ours",
+			err:        fmt.Errorf("vault call: %w", context.DeadlineExceeded),
+			want:       clientStatus{codes.Internal, masked},
+			wantCauses: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, ChainConfig{})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			ctx = metadata.NewIncomingContext(ctx, metadata.Pairs(RequestIDHeader, "req-7"))
+
+			_, err := b.call(ctx, "/test.Svc/Get", nil, func(context.Context, any) (any, error) {
+				if tt.cancelCtx {
+					cancel()
+				}
+				return nil, tt.err
+			})
+
+			st := status.Convert(err)
+			if diff := cmp.Diff(tt.want, clientStatus{st.Code(), st.Message()}); diff != "" {
+				t.Errorf("client status (-want +got):\n%s", diff)
+			}
+			causes := 0
+			for _, rec := range b.records(t) {
+				if rec["msg"] == "internal error" {
+					causes++
+				}
+			}
+			if causes != tt.wantCauses {
+				t.Errorf("logged %d causes, want %d:\n%s", causes, tt.wantCauses, b.logs.String())
+			}
+		})
+	}
+}
+
+func TestErrorMaskingStream(t *testing.T) {
+	t.Parallel()
+	b := setup(t, ChainConfig{})
+	err := b.stream(context.Background(), "/test.Svc/Watch", &fakeServerStream{}, func(any, grpc.ServerStream) error {
+		return errors.New("Amina Haddad")
+	})
+	if st := status.Convert(err); st.Code() != codes.Internal || strings.Contains(st.Message(), "Amina") {
+		t.Errorf("status = %v, want Internal without the cause", st)
+	}
+}
+
+func TestErrorMaskingLogsRedactedCause(t *testing.T) {
+	t.Parallel()
+	pgErr := &pgconn.PgError{
+		Severity:       "ERROR",
+		Code:           "23505",
+		Message:        `duplicate key value violates unique constraint "person_document_hash_key"`,
+		Detail:         "Key (given_name)=(Amina Haddad) already exists.",
+		Where:          "SQL function check_person line 3 at RAISE with Amina",
+		SchemaName:     "vault",
+		TableName:      "person",
+		ColumnName:     "document_hash",
+		ConstraintName: "person_document_hash_key",
+	}
+	tests := []struct {
+		name string
+		err  error
+		want map[string]any
+	}{
+		{
+			name: "postgres error keeps only codes and names",
+			err:  fmt.Errorf("insert person %s: %w", "Amina Haddad", pgErr),
+			want: map[string]any{
+				"types":      "*fmt.wrapError > *pgconn.PgError",
+				"sqlstate":   "23505",
+				"schema":     "vault",
+				"table":      "person",
+				"column":     "document_hash",
+				"constraint": "person_document_hash_key",
+			},
+		},
+		{
+			name: "our own error is logged whole",
+			err:  fmt.Errorf("open case %s: %w", "c-1", errors.New("vault sealed")),
+			want: map[string]any{
+				"types":   "*fmt.wrapError > *errors.errorString",
+				"message": "open case c-1: vault sealed",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, ChainConfig{})
+			ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs(RequestIDHeader, "req-8"))
+			_, _ = b.call(ctx, "/test.Svc/Put", nil, func(context.Context, any) (any, error) { return nil, tt.err })
+
+			rec := b.record(t, "internal error")
+			got := map[string]any{"level": rec["level"], "request_id": rec["request_id"], "method": rec["method"], "error": rec["error"]}
+			want := map[string]any{"level": "ERROR", "request_id": "req-8", "method": "/test.Svc/Put", "error": tt.want}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("cause log (-want +got):\n%s", diff)
+			}
+			if strings.Contains(b.logs.String(), "Amina") {
+				t.Errorf("logs contain personal data from the Postgres error:\n%s", b.logs.String())
+			}
+		})
+	}
+}
+
+func TestErrorTypes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{errors.New("x"), "*errors.errorString"},
+		{fmt.Errorf("a: %w", &pgconn.PgError{}), "*fmt.wrapError > *pgconn.PgError"},
+		{errors.Join(errors.New("a"), fmt.Errorf("b: %w", context.Canceled)), "*errors.joinError > [*errors.errorString, *fmt.wrapError > *errors.errorString]"},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, errorTypes(tt.err)); diff != "" {
+			t.Errorf("errorTypes(%v) (-want +got):\n%s", tt.err, diff)
+		}
+	}
+}

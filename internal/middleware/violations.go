@@ -1,0 +1,41 @@
+package middleware
+
+import (
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// InvalidArgument returns an InvalidArgument status error carrying violations as a
+// google.rpc.BadRequest detail, with the message "invalid request: <field>: <description>"
+// built from the first violation. Handlers use it for business rules so that clients see
+// one shape for every bad field, whether the .proto rules or the handler caught it.
+func InvalidArgument(violations ...*errdetails.BadRequest_FieldViolation) error {
+	msg := "invalid request"
+	if len(violations) > 0 {
+		if f := violations[0].GetField(); f != "" {
+			msg += ": " + f
+		}
+		if d := violations[0].GetDescription(); d != "" {
+			msg += ": " + d
+		}
+	}
+	st := status.New(codes.InvalidArgument, msg)
+	if len(violations) == 0 {
+		return st.Err()
+	}
+	withDetails, err := st.WithDetails(&errdetails.BadRequest{FieldViolations: violations})
+	if err != nil {
+		// Only a detail that cannot be marshalled fails; the message still names the field.
+		return st.Err()
+	}
+	return withDetails.Err()
+}
+
+// FieldViolation describes one bad field: field is its dotted path ("principal.given_name",
+// "household_members[1].given_name") and description the rule it breaks ("must not be in
+// the future"). The description must never quote the field's value: it reaches the client
+// and the field may hold personal data.
+func FieldViolation(field, description string) *errdetails.BadRequest_FieldViolation {
+	return &errdetails.BadRequest_FieldViolation{Field: field, Description: description}
+}

@@ -1,0 +1,91 @@
+package server
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+)
+
+// Defaults for [Config], used for any field left at its zero value.
+const (
+	DefaultGRPCAddr      = "127.0.0.1:7070"
+	DefaultHTTPAddr      = "127.0.0.1:7080"
+	DefaultShutdownGrace = 10 * time.Second
+	// DefaultMaxRecvMsgBytes bounds a request: larger ones are refused by grpc itself with
+	// RESOURCE_EXHAUSTED before any of our code or memory is spent on them.
+	DefaultMaxRecvMsgBytes = 1 << 20
+)
+
+// Config is what a deployment can tune about the server.
+type Config struct {
+	// GRPCAddr is where gRPC listens. Env PASSAGE_GRPC_ADDR; default 127.0.0.1:7070.
+	GRPCAddr string
+	// HTTPAddr is where /healthz, /readyz and /metrics listen. Env PASSAGE_HTTP_ADDR;
+	// default 127.0.0.1:7080.
+	HTTPAddr string
+	// ShutdownGrace is how long in-flight calls may run after shutdown begins before they
+	// are cancelled. Env PASSAGE_SHUTDOWN_GRACE (a Go duration, "10s"); default 10s.
+	ShutdownGrace time.Duration
+	// MaxRecvMsgBytes is the largest request accepted. Env PASSAGE_MAX_RECV_MSG_BYTES;
+	// default 1 MiB.
+	MaxRecvMsgBytes int
+}
+
+// DefaultConfig returns the configuration for a server on a developer's machine.
+func DefaultConfig() Config {
+	return Config{
+		GRPCAddr:        DefaultGRPCAddr,
+		HTTPAddr:        DefaultHTTPAddr,
+		ShutdownGrace:   DefaultShutdownGrace,
+		MaxRecvMsgBytes: DefaultMaxRecvMsgBytes,
+	}
+}
+
+// ConfigFromEnv returns [DefaultConfig] overridden by the PASSAGE_* variables that are set.
+func ConfigFromEnv() (Config, error) {
+	return configFrom(os.LookupEnv)
+}
+
+func configFrom(lookup func(string) (string, bool)) (Config, error) {
+	cfg := DefaultConfig()
+	if v, ok := lookup("PASSAGE_GRPC_ADDR"); ok && v != "" {
+		cfg.GRPCAddr = v
+	}
+	if v, ok := lookup("PASSAGE_HTTP_ADDR"); ok && v != "" {
+		cfg.HTTPAddr = v
+	}
+	if v, ok := lookup("PASSAGE_SHUTDOWN_GRACE"); ok && v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return Config{}, fmt.Errorf("server: PASSAGE_SHUTDOWN_GRACE=%q: want a positive duration such as 10s", v)
+		}
+		cfg.ShutdownGrace = d
+	}
+	if v, ok := lookup("PASSAGE_MAX_RECV_MSG_BYTES"); ok && v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return Config{}, fmt.Errorf("server: PASSAGE_MAX_RECV_MSG_BYTES=%q: want a positive number of bytes", v)
+		}
+		cfg.MaxRecvMsgBytes = n
+	}
+	return cfg, nil
+}
+
+// withDefaults fills the zero fields of c from [DefaultConfig].
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.GRPCAddr == "" {
+		c.GRPCAddr = d.GRPCAddr
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = d.HTTPAddr
+	}
+	if c.ShutdownGrace <= 0 {
+		c.ShutdownGrace = d.ShutdownGrace
+	}
+	if c.MaxRecvMsgBytes <= 0 {
+		c.MaxRecvMsgBytes = d.MaxRecvMsgBytes
+	}
+	return c
+}

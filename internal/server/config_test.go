@@ -1,0 +1,66 @@
+package server
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestConfigFrom(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    Config
+		wantErr bool
+	}{
+		{
+			name: "defaults",
+			want: Config{GRPCAddr: "127.0.0.1:7070", HTTPAddr: "127.0.0.1:7080", ShutdownGrace: 10 * time.Second, MaxRecvMsgBytes: 1 << 20},
+		},
+		{
+			name: "overrides",
+			env: map[string]string{
+				"PASSAGE_GRPC_ADDR":          ":9090",
+				"PASSAGE_HTTP_ADDR":          ":9091",
+				"PASSAGE_SHUTDOWN_GRACE":     "30s",
+				"PASSAGE_MAX_RECV_MSG_BYTES": "4194304",
+			},
+			want: Config{GRPCAddr: ":9090", HTTPAddr: ":9091", ShutdownGrace: 30 * time.Second, MaxRecvMsgBytes: 4 << 20},
+		},
+		{
+			name: "empty values keep defaults",
+			env:  map[string]string{"PASSAGE_GRPC_ADDR": "", "PASSAGE_SHUTDOWN_GRACE": ""},
+			want: Config{GRPCAddr: "127.0.0.1:7070", HTTPAddr: "127.0.0.1:7080", ShutdownGrace: 10 * time.Second, MaxRecvMsgBytes: 1 << 20},
+		},
+		{name: "grace without unit", env: map[string]string{"PASSAGE_SHUTDOWN_GRACE": "10"}, wantErr: true},
+		{name: "negative grace", env: map[string]string{"PASSAGE_SHUTDOWN_GRACE": "-1s"}, wantErr: true},
+		{name: "size not a number", env: map[string]string{"PASSAGE_MAX_RECV_MSG_BYTES": "1MiB"}, wantErr: true},
+		{name: "size zero", env: map[string]string{"PASSAGE_MAX_RECV_MSG_BYTES": "0"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := configFrom(func(k string) (string, bool) {
+				v, ok := tt.env[k]
+				return v, ok
+			})
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("configFrom error = %v, want error: %v", err, tt.wantErr)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestWithDefaults(t *testing.T) {
+	t.Parallel()
+	got := Config{GRPCAddr: ":1", MaxRecvMsgBytes: 10}.withDefaults()
+	want := Config{GRPCAddr: ":1", HTTPAddr: DefaultHTTPAddr, ShutdownGrace: DefaultShutdownGrace, MaxRecvMsgBytes: 10}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("withDefaults (-want +got):\n%s", diff)
+	}
+}

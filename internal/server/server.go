@@ -1,0 +1,143 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/telemetry"
+)
+
+// Options are the server's collaborators.
+type Options struct {
+	// Verifier checks bearer tokens. Required: every call but health checks and reflection
+	// is authenticated.
+	Verifier auth.Verifier
+	// Policy says which roles may call which method; unlisted methods are refused.
+	Policy auth.Policy
+	// Ready reports whether the process can serve, for /readyz (a database ping, say).
+	// Nil means always ready.
+	Ready func(context.Context) error
+	// Telemetry supplies the tracer and meter providers and the /metrics handler. Nil uses
+	// the global providers and serves no /metrics.
+	Telemetry *telemetry.Telemetry
+}
+
+// Keepalive rules for clients on poor networks (satellite links, mobile data in the field).
+var (
+	// Clients may ping every 10s, even between calls, to keep NAT mappings open and notice
+	// a dead link; grpc's default (5 min, only during calls) would answer such clients with
+	// GOAWAY "too_many_pings" and drop them.
+	keepaliveEnforcement = keepalive.EnforcementPolicy{
+		MinTime:             10 * time.Second,
+		PermitWithoutStream: true,
+	}
+	keepaliveParams = keepalive.ServerParameters{
+		// Probe a connection after a quiet minute and give a slow link 30s to answer
+		// before it is declared dead and its resources freed.
+		Time:    time.Minute,
+		Timeout: 30 * time.Second,
+		// Recycle connections now and then so that load spreads over new replicas; the
+		// grace lets a slow upload on a poor link finish first.
+		MaxConnectionAge:      30 * time.Minute,
+		MaxConnectionAgeGrace: 2 * time.Minute,
+	}
+)
+
+// Server is a gRPC server and its HTTP companion for probes and metrics.
+type Server struct {
+	cfg      Config
+	logger   *slog.Logger
+	grpc     *grpc.Server
+	health   *health.Server
+	http     *http.Server
+	ready    func(context.Context) error
+	draining atomic.Bool
+}
+
+// New builds a server; register services on [Server.GRPC], then call [Server.Run]. Zero
+// fields of cfg take their defaults.
+func New(cfg Config, logger *slog.Logger, opts Options) (*Server, error) {
+	if logger == nil {
+		return nil, errors.New("server: logger is required")
+	}
+	if opts.Verifier == nil {
+		return nil, errors.New("server: Options.Verifier is required")
+	}
+	cfg = cfg.withDefaults()
+
+	chain, err := middleware.Chain(middleware.ChainConfig{
+		Logger:     logger,
+		AuthUnary:  auth.UnaryServerInterceptor(opts.Verifier, opts.Policy),
+		AuthStream: auth.StreamServerInterceptor(opts.Verifier, opts.Policy),
+		Caller:     callerFromClaims,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+
+	// Tracing and RPC metrics come from the stats handler, which sees every call before the
+	// interceptors do. Health checks are left out: probes every few seconds are noise.
+	statsOpts := []otelgrpc.Option{otelgrpc.WithFilter(filters.Not(filters.HealthCheck()))}
+	if opts.Telemetry != nil {
+		statsOpts = append(statsOpts,
+			otelgrpc.WithTracerProvider(opts.Telemetry.TracerProvider()),
+			otelgrpc.WithMeterProvider(opts.Telemetry.MeterProvider()),
+		)
+	}
+	serverOpts := append([]grpc.ServerOption{
+		grpc.StatsHandler(otelgrpc.NewServerHandler(statsOpts...)),
+		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
+		grpc.KeepaliveEnforcementPolicy(keepaliveEnforcement),
+		grpc.KeepaliveParams(keepaliveParams),
+	}, chain...)
+
+	s := &Server{
+		cfg:    cfg,
+		logger: logger,
+		grpc:   grpc.NewServer(serverOpts...),
+		health: health.NewServer(),
+		ready:  opts.Ready,
+	}
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	reflection.Register(s.grpc)
+
+	var metrics http.Handler
+	if opts.Telemetry != nil {
+		metrics = opts.Telemetry.MetricsHandler()
+	}
+	s.http = s.newHTTPServer(metrics)
+	return s, nil
+}
+
+// GRPC returns the grpc.Server for services to register on, before Run.
+func (s *Server) GRPC() *grpc.Server {
+	return s.grpc
+}
+
+// SetServing marks service, by its full name ("passage.intake.v1.IntakeService"), as
+// SERVING in the health service. Call it once the service is registered and its
+// dependencies are up.
+func (s *Server) SetServing(service string) {
+	s.health.SetServingStatus(service, healthpb.HealthCheckResponse_SERVING)
+}
+
+// callerFromClaims reports the caller the auth stage verified, for the RPC's log line.
+func callerFromClaims(ctx context.Context) (role, mission string, ok bool) {
+	c, ok := auth.FromContext(ctx)
+	return string(c.Role), c.Mission, ok
+}
