@@ -50,6 +50,7 @@ type Options struct {
 // Start runs a server for the test and stops it when the test ends.
 func Start(t testing.TB, opts Options) *Env {
 	t.Helper()
+	recordSpans()
 	dir := t.TempDir()
 	keys, err := vault.LoadOrCreateDevKeyring(dir)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/testserver"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -83,7 +84,7 @@ func TestNoIdentityInTheDatabase(t *testing.T) {
 }
 
 // TestNoPersonalDataInLogs drives success and failure paths with planted identifiers and
-// scans everything the server logged.
+// scans everything the server logged and every span it traced.
 func TestNoPersonalDataInLogs(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -122,9 +123,16 @@ func TestNoPersonalDataInLogs(t *testing.T) {
 	if !strings.Contains(logs, "RegisterCase") {
 		t.Fatalf("the server logged no calls; the scan would prove nothing:\n%s", logs)
 	}
+	spans := testserver.SpanText()
+	if !strings.Contains(spans, "passage.intake.v1.IntakeService/RegisterCase") || !strings.Contains(spans, "INSERT") {
+		t.Fatalf("no gRPC or query spans were recorded; the scan would prove nothing:\n%s", spans)
+	}
 	for _, p := range planted {
 		if strings.Contains(logs, p) {
 			t.Errorf("the logs carry %q", p)
+		}
+		if strings.Contains(spans, p) {
+			t.Errorf("the spans carry %q", p)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/vault"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -35,7 +36,11 @@ func (s *Service) GetCase(ctx context.Context, req *intakev1.GetCaseRequest) (*i
 	if full && !slices.Contains(identityRoles, who.Role) {
 		return nil, status.Errorf(codes.PermissionDenied, "view: role %s may not read identity", who.Role)
 	}
-	c, err := getCase(ctx, s.pool, who.Mission, uuid.MustParse(req.GetCaseId()), false)
+	id, err := parseCaseID(req.GetCaseId())
+	if err != nil {
+		return nil, err
+	}
+	c, err := getCase(ctx, s.pool, who.Mission, id, false)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -178,4 +183,14 @@ func decodePageToken(tok string, filter []byte) (*cursor, error) {
 		return nil, fmt.Errorf("page token for other filters")
 	}
 	return &p.cursor, nil
+}
+
+// parseCaseID parses a case id that protovalidate already checked; the check here keeps a
+// handler safe should it ever be called without the validation stage.
+func parseCaseID(s string) (uuid.UUID, error) {
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return uuid.Nil, middleware.InvalidArgument(middleware.FieldViolation("case_id", "must be a valid UUID"))
+	}
+	return id, nil
 }

@@ -121,8 +121,11 @@ type change func(tx pgx.Tx, c *intakev1.Case, b *pgx.Batch) (proto.Message, erro
 // request queue on the lock, and the second then finds the first one's result instead of
 // failing on the version the first one moved.
 func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.Key, caseID string, version int64, resp proto.Message, apply change) error {
-	id := uuid.MustParse(caseID)
-	err := database.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+	id, err := parseCaseID(caseID)
+	if err != nil {
+		return err
+	}
+	err = database.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		c, err := getCase(ctx, tx, who.Mission, id, true)
 		if err != nil {
 			return err
