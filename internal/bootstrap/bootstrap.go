@@ -36,8 +36,9 @@ type Service struct {
 	// Role is the service's database role.
 	Role   string
 	Policy auth.Policy
-	// Register builds the service and registers it on g.
-	Register func(d Deps, g *grpc.Server)
+	// Register builds the service and registers it on g. It returns the service's background
+	// work (an outbox consumer, say), run until shutdown, or nil.
+	Register func(d Deps, g *grpc.Server) (background func(context.Context) error)
 }
 
 // Run runs the services in one process until ctx ends, then shuts down: the gRPC server
@@ -95,11 +96,41 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 	if err != nil {
 		return err
 	}
+	var background []func(context.Context) error
 	for i, s := range services {
-		s.Register(Deps{Pool: pools[i], Keys: keys}, srv.GRPC())
+		if work := s.Register(Deps{Pool: pools[i], Keys: keys}, srv.GRPC()); work != nil {
+			background = append(background, work)
+		}
 		srv.SetServing(s.Name)
 	}
-	return srv.Run(ctx)
+	return runAll(ctx, srv.Run, background...)
+}
+
+// runAll runs the server and the background work together. When the context ends, or any of
+// them stops with an error, all of them are stopped; the first error is returned.
+func runAll(ctx context.Context, serve func(context.Context) error, background ...func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(background)+1)
+	run := func(f func(context.Context) error) {
+		err := f(ctx)
+		if err != nil {
+			cancel()
+		}
+		errs <- err
+	}
+	go run(serve)
+	for _, f := range background {
+		go run(f)
+	}
+	var first error
+	for range len(background) + 1 {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+		cancel() // the server stopping (cleanly) ends the background work too
+	}
+	return first
 }
 
 // credentials loads the vault keyring and the token verifier: development keys under DevDir

@@ -101,8 +101,9 @@ func Spec() bootstrap.Service {
 		Short:  producer,
 		Role:   Role,
 		Policy: Policy(),
-		Register: func(d bootstrap.Deps, g *grpc.Server) {
+		Register: func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
 			New(d.Pool, d.Keys).Register(g)
+			return nil
 		},
 	}
 }

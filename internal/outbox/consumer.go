@@ -1,0 +1,191 @@
+package outbox
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/passage-cm/passage/internal/middleware"
+)
+
+// Record is one event read from the outbox.
+type Record struct {
+	ID       int64
+	Producer string
+	// Type is the payload's full message name, e.g. "passage.intake.v1.CaseRegistered".
+	Type        string
+	AggregateID uuid.UUID
+	Mission     string
+	Payload     []byte
+	OccurredAt  time.Time
+}
+
+// Decode unmarshals the payload into a message of its registered type.
+func (r Record) Decode() (proto.Message, error) {
+	mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(r.Type))
+	if err != nil {
+		return nil, fmt.Errorf("outbox: event %d: unknown type %s", r.ID, r.Type)
+	}
+	m := mt.New().Interface()
+	if err := proto.Unmarshal(r.Payload, m); err != nil {
+		return nil, fmt.Errorf("outbox: event %d: decode %s: %w", r.ID, r.Type, err)
+	}
+	return m, nil
+}
+
+// Handler applies one event inside the consumer's transaction. An error rolls the batch back
+// and stops the drain; the event is offered again on the next one.
+type Handler func(ctx context.Context, tx pgx.Tx, r Record) error
+
+// ConsumerConfig says what a consumer reads and where it keeps its place.
+type ConsumerConfig struct {
+	// Name identifies the consumer; it has one cursor row. E.g. "returns".
+	Name string
+	// CursorTable is a table in the consumer's own schema, created by its migration as
+	//   (name text PRIMARY KEY, tx_id xid8 NOT NULL, event_id bigint NOT NULL)
+	// e.g. "returns.outbox_cursor". A trusted constant, never input.
+	CursorTable string
+	// Types are the event types wanted; other events are passed over (the cursor still moves).
+	Types []string
+	// Handle applies one wanted event.
+	Handle Handler
+	// BatchSize bounds the events applied in one transaction (default 500).
+	BatchSize int
+	// PollInterval is how often Run looks for new events (default 250ms).
+	PollInterval time.Duration
+	// Logger reports failed drains (ids and types only, never payloads). Default slog.Default.
+	Logger *slog.Logger
+}
+
+// Consumer applies outbox events in commit order, exactly once in effect: the cursor moves in
+// the same transaction as the handler's writes.
+//
+// Events are read in (transaction id, event id) order, and only from transactions older than
+// the oldest transaction still running (pg_snapshot_xmin of the current snapshot). A
+// transaction that commits late is therefore never skipped: until it ends, the consumer does
+// not read past it. The price is freshness, not correctness: a long transaction anywhere in
+// the cluster holds every consumer back until it ends.
+type Consumer struct {
+	pool *pgxpool.Pool
+	cfg  ConsumerConfig
+}
+
+// NewConsumer returns a consumer reading through pool (connected as the consumer's service
+// role, which needs SELECT on outbox.event and SELECT, INSERT, UPDATE on its cursor table).
+func NewConsumer(pool *pgxpool.Pool, cfg ConsumerConfig) *Consumer {
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 500
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 250 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Consumer{pool: pool, cfg: cfg}
+}
+
+// Drain applies every event visible now and returns how many wanted events it applied. It is
+// safe to call from several goroutines and replicas: they take turns on the cursor row.
+func (c *Consumer) Drain(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, more, err := c.drainBatch(ctx)
+		total += n
+		if err != nil || !more {
+			return total, err
+		}
+	}
+}
+
+func (c *Consumer) drainBatch(ctx context.Context) (applied int, more bool, err error) {
+	err = pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO `+c.cfg.CursorTable+` (name, tx_id, event_id) VALUES ($1, '0', 0)
+ON CONFLICT (name) DO NOTHING`, c.cfg.Name); err != nil {
+			return fmt.Errorf("outbox: cursor: %w", err)
+		}
+		var txID string
+		var eventID int64
+		if err := tx.QueryRow(ctx, `SELECT tx_id::text, event_id FROM `+c.cfg.CursorTable+` WHERE name = $1 FOR UPDATE`,
+			c.cfg.Name).Scan(&txID, &eventID); err != nil {
+			return fmt.Errorf("outbox: cursor: %w", err)
+		}
+		rows, err := tx.Query(ctx, `SELECT event_id, tx_id::text, producer, event_type, aggregate_id, mission, payload, occurred_at
+FROM outbox.event
+WHERE (tx_id, event_id) > ($1::text::xid8, $2)
+  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY tx_id, event_id
+LIMIT $3`, txID, eventID, c.cfg.BatchSize)
+		if err != nil {
+			return fmt.Errorf("outbox: read events: %w", err)
+		}
+		var records []Record
+		var lastTx string
+		for rows.Next() {
+			var r Record
+			if err := rows.Scan(&r.ID, &lastTx, &r.Producer, &r.Type, &r.AggregateID, &r.Mission, &r.Payload, &r.OccurredAt); err != nil {
+				rows.Close()
+				return fmt.Errorf("outbox: read events: %w", err)
+			}
+			records = append(records, r)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("outbox: read events: %w", err)
+		}
+		if len(records) == 0 {
+			return nil
+		}
+		more = len(records) == c.cfg.BatchSize
+		for _, r := range records {
+			if !slices.Contains(c.cfg.Types, r.Type) {
+				continue
+			}
+			if err := c.cfg.Handle(ctx, tx, r); err != nil {
+				return fmt.Errorf("outbox: %s applying event %d (%s): %w", c.cfg.Name, r.ID, r.Type, err)
+			}
+			applied++
+		}
+		last := records[len(records)-1]
+		if _, err := tx.Exec(ctx, `UPDATE `+c.cfg.CursorTable+` SET tx_id = $2::text::xid8, event_id = $3 WHERE name = $1`,
+			c.cfg.Name, lastTx, last.ID); err != nil {
+			return fmt.Errorf("outbox: move cursor: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	return applied, more, nil
+}
+
+// Run drains every PollInterval until ctx ends. A failed drain is logged and retried with
+// a growing pause (up to 30 s), so one bad event cannot spin the process.
+func (c *Consumer) Run(ctx context.Context) error {
+	pause := c.cfg.PollInterval
+	for {
+		_, err := c.Drain(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			c.cfg.Logger.Error("outbox consumer failed", "consumer", c.cfg.Name, middleware.ErrorAttr(err))
+			pause = min(2*pause, 30*time.Second)
+		default:
+			pause = c.cfg.PollInterval
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(pause):
+		}
+	}
+}

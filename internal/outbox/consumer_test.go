@@ -1,0 +1,163 @@
+package outbox_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/passage-cm/passage/internal/outbox"
+	"github.com/passage-cm/passage/internal/pgtest"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+)
+
+func setup(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), pgtest.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if _, err := pool.Exec(context.Background(), `CREATE TABLE public.cursor (name text PRIMARY KEY, tx_id xid8 NOT NULL, event_id bigint NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	return pool
+}
+
+func write(t *testing.T, q interface {
+	SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+}, mission string, payload proto.Message) {
+	t.Helper()
+	b := &pgx.Batch{}
+	if err := outbox.Queue(b, outbox.Event{Producer: "test", AggregateID: uuid.New(), Mission: mission, Payload: payload}); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.SendBatch(context.Background(), b).Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConsumerAppliesInCommitOrderAndMissesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := setup(t)
+
+	var mu sync.Mutex
+	var seen []string
+	c := outbox.NewConsumer(pool, outbox.ConsumerConfig{
+		Name: "test", CursorTable: "public.cursor", BatchSize: 2,
+		Types: []string{"passage.intake.v1.CaseRegistered"},
+		Handle: func(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
+			m, err := r.Decode()
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			seen = append(seen, m.(*intakev1.CaseRegistered).GetCase().GetCaseId())
+			return nil
+		},
+	})
+
+	// A transaction opens first and commits last: its event must not be skipped.
+	late, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, late, "NER", &intakev1.CaseRegistered{Case: &intakev1.Case{CaseId: "late"}})
+	for _, id := range []string{"a", "b", "c"} {
+		write(t, pool, "NER", &intakev1.CaseRegistered{Case: &intakev1.Case{CaseId: id}})
+	}
+	write(t, pool, "NER", &intakev1.CaseClosed{Case: &intakev1.Case{CaseId: "unwanted"}})
+
+	// While the late transaction is open, nothing after it is read.
+	if n, err := c.Drain(ctx); err != nil || n != 0 {
+		t.Fatalf("drain with an open older transaction = %d, %v; want 0", n, err)
+	}
+	if err := late.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Any transaction running anywhere in the cluster (another test's CREATE DATABASE, say)
+	// holds the horizon back for a moment: drain until the four events are through.
+	total := 0
+	for deadline := time.Now().Add(10 * time.Second); total < 4 && time.Now().Before(deadline); {
+		n, err := c.Drain(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += n
+		if total < 4 {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if total != 4 {
+		t.Fatalf("drained %d events, want 4", total)
+	}
+	if diff := cmp.Diff([]string{"late", "a", "b", "c"}, seen); diff != "" {
+		t.Errorf("applied (-want +got):\n%s", diff)
+	}
+	// Nothing is applied twice.
+	if n, err := c.Drain(ctx); err != nil || n != 0 {
+		t.Errorf("second drain = %d, %v; want 0", n, err)
+	}
+}
+
+func TestConsumerRetriesAFailedEvent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := setup(t)
+	write(t, pool, "NER", &intakev1.CaseRegistered{Case: &intakev1.Case{CaseId: "x"}})
+	fail := true
+	applied := 0
+	c := outbox.NewConsumer(pool, outbox.ConsumerConfig{
+		Name: "test", CursorTable: "public.cursor", Types: []string{"passage.intake.v1.CaseRegistered"},
+		Handle: func(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
+			if fail {
+				return context.DeadlineExceeded
+			}
+			applied++
+			return nil
+		},
+	})
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); err == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		_, err = c.Drain(ctx)
+	}
+	if err == nil {
+		t.Fatal("a failing handler did not fail the drain")
+	}
+	fail = false
+	for deadline := time.Now().Add(10 * time.Second); applied == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, err := c.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Drain(ctx); err != nil || applied != 1 {
+		t.Errorf("after the failure: %v, applied %d times; want once", err, applied)
+	}
+}
+
+func TestConsumerRunStopsWithContext(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	got := make(chan struct{}, 1)
+	c := outbox.NewConsumer(pool, outbox.ConsumerConfig{
+		Name: "test", CursorTable: "public.cursor", Types: []string{"passage.intake.v1.CaseRegistered"}, PollInterval: 10 * time.Millisecond,
+		Handle: func(ctx context.Context, tx pgx.Tx, r outbox.Record) error { got <- struct{}{}; return nil },
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	write(t, pool, "NER", &intakev1.CaseRegistered{Case: &intakev1.Case{CaseId: "x"}})
+	<-got
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v after cancel, want nil", err)
+	}
+}
