@@ -84,11 +84,6 @@ func (s *Service) RegisterCase(ctx context.Context, req *intakev1.RegisterCaseRe
 	}
 
 	caseID := uuid.New()
-	consents := make([]*commonv1.Consent, len(req.GetConsents()))
-	for i, c := range req.GetConsents() {
-		consents[i] = proto.CloneOf(c)
-		consents[i].RecordedBy = who.Subject
-	}
 	c := &intakev1.Case{
 		CaseId:           caseID.String(),
 		Mission:          req.GetMission(),
@@ -100,38 +95,61 @@ func (s *Service) RegisterCase(ctx context.Context, req *intakev1.RegisterCaseRe
 		HouseholdMembers: members[1:],
 		Vulnerabilities:  req.GetVulnerabilities(),
 		HostCountry:      req.GetHostCountry(),
-		Consents:         consents,
+		Consents:         recordedConsents(req.GetConsents(), who.Subject),
 		RegistrationDate: civildate.FromTime(registered),
 		CreateTime:       timestamppb.New(now),
 		UpdateTime:       timestamppb.New(now),
 	}
 	resp = &intakev1.RegisterCaseResponse{Case: c, SuspectedDuplicates: duplicates(subjects, indexes, matches)}
 
-	b := &pgx.Batch{}
-	if err := s.idem.Queue(b, key, resp); err != nil {
-		return nil, err
-	}
-	for i := range people {
-		vault.QueuePut(b, c.Mission, subjects[i], sealed[i], indexes[i])
-	}
-	queueInsertCase(b, c, who.Subject)
-	if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: caseID, Mission: c.Mission,
-		Payload: &intakev1.CaseRegistered{Case: c}}); err != nil {
-		return nil, err
-	}
-	// No explicit transaction: a batch is sent as one pipeline with a single Sync, which
-	// Postgres runs as one implicit transaction.
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		if !s.idem.Lost(err) {
-			return nil, fmt.Errorf("register case: %w", err)
+	err = s.commitNewCase(ctx, key, c, who.Subject, resp, func(b *pgx.Batch) {
+		for i := range people {
+			vault.QueuePut(b, c.Mission, subjects[i], sealed[i], indexes[i])
 		}
-		// A retry with the same request id committed first: answer with its result.
-		resp = &intakev1.RegisterCaseResponse{}
-		if _, err := s.idem.Replay(ctx, s.pool, key, resp); err != nil {
-			return nil, toStatus(err)
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return resp, nil
+}
+
+// commitNewCase writes a new case, whatever queue adds, its CaseRegistered event and the
+// idempotency record in one batch. No explicit transaction: a batch is sent as one pipeline
+// with a single Sync, which Postgres runs as one implicit transaction. When a retry with the
+// same request id committed first, resp is replaced by that first result.
+func (s *Service) commitNewCase(ctx context.Context, key idempotency.Key, c *intakev1.Case, createdBy string, resp proto.Message, queue func(*pgx.Batch)) error {
+	b := &pgx.Batch{}
+	if err := s.idem.Queue(b, key, resp); err != nil {
+		return err
+	}
+	queue(b)
+	queueInsertCase(b, c, createdBy)
+	if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: uuid.MustParse(c.CaseId), Mission: c.Mission,
+		Payload: &intakev1.CaseRegistered{Case: c}}); err != nil {
+		return err
+	}
+	err := s.pool.SendBatch(ctx, b).Close()
+	if err == nil {
+		return nil
+	}
+	if !s.idem.Lost(err) {
+		return fmt.Errorf("insert case: %w", err)
+	}
+	proto.Reset(resp)
+	if _, err := s.idem.Replay(ctx, s.pool, key, resp); err != nil {
+		return toStatus(err)
+	}
+	return nil
+}
+
+// recordedConsents copies the request's consents with the recording caseworker.
+func recordedConsents(in []*commonv1.Consent, by string) []*commonv1.Consent {
+	out := make([]*commonv1.Consent, len(in))
+	for i, c := range in {
+		out[i] = proto.CloneOf(c)
+		out[i].RecordedBy = by
+	}
+	return out
 }
 
 // duplicates turns blind-index hits into one SuspectedDuplicate per pair of people (existing,

@@ -35,6 +35,7 @@ func Policy() auth.Policy {
 		intakev1.IntakeService_ListCases_FullMethodName:    field,
 		intakev1.IntakeService_UpdateCase_FullMethodName:   field,
 		intakev1.IntakeService_CloseCase_FullMethodName:    field,
+		intakev1.IntakeService_OpenCase_FullMethodName:     field,
 	}
 }
 

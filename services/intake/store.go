@@ -20,7 +20,8 @@ import (
 // travels in one round trip and commits or fails as one.
 
 const caseColumns = `c.case_id, c.mission, c.programme, c.status, c.closure_reason, c.version,
-c.principal_subject_id, c.host_country, c.vulnerabilities, c.registration_date, c.created_at, c.updated_at`
+c.principal_subject_id, c.host_country, c.vulnerabilities, c.registration_date, c.created_at, c.updated_at,
+c.opened_from_case_id`
 
 func scanCase(row pgx.Row) (*intakev1.Case, error) {
 	var (
@@ -30,11 +31,15 @@ func scanCase(row pgx.Row) (*intakev1.Case, error) {
 		vulnerabilities      []string
 		registered           time.Time
 		createdAt, updatedAt time.Time
+		openedFrom           *uuid.UUID
 		c                    intakev1.Case
 	)
 	if err := row.Scan(&id, &c.Mission, &programme, &status, &closure, &c.Version, &principal,
-		&c.HostCountry, &vulnerabilities, &registered, &createdAt, &updatedAt); err != nil {
+		&c.HostCountry, &vulnerabilities, &registered, &createdAt, &updatedAt, &openedFrom); err != nil {
 		return nil, database.NotFound(err)
+	}
+	if openedFrom != nil {
+		c.OpenedFromCaseId = openedFrom.String()
 	}
 	c.CaseId = id.String()
 	c.SubjectId = principal.String()
@@ -124,12 +129,16 @@ FROM intake.consent WHERE case_id = ANY($1) ORDER BY case_id, position`, ids)
 
 // queueInsertCase adds the inserts of a new case, its members and consents to b.
 func queueInsertCase(b *pgx.Batch, c *intakev1.Case, createdBy string) {
+	var openedFrom *string
+	if c.OpenedFromCaseId != "" {
+		openedFrom = &c.OpenedFromCaseId
+	}
 	b.Queue(`INSERT INTO intake."case" (case_id, mission, programme, status, version, principal_subject_id,
-host_country, vulnerabilities, registration_date, created_by, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`,
+host_country, vulnerabilities, registration_date, created_by, created_at, updated_at, opened_from_case_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)`,
 		c.CaseId, c.Mission, code(c.Programme, programmePrefix), code(c.Status, statusPrefix), c.Version,
 		c.SubjectId, c.HostCountry, vulnerabilityCodes(c.Vulnerabilities), civildate.ToTime(c.RegistrationDate),
-		createdBy, c.CreateTime.AsTime())
+		createdBy, c.CreateTime.AsTime(), openedFrom)
 
 	members := append([]*intakev1.CaseMember{c.Principal}, c.HouseholdMembers...)
 	n := len(members)
@@ -270,4 +279,17 @@ LIMIT $9`
 		return nil, err
 	}
 	return cases, nil
+}
+
+// openCaseExists reports whether the subject is the principal of an open case of the
+// programme in the mission.
+func openCaseExists(ctx context.Context, q database.Querier, mission string, subject uuid.UUID, programme string) (bool, error) {
+	var exists bool
+	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT FROM intake."case"
+WHERE mission = $1 AND principal_subject_id = $2 AND programme = $3 AND status <> 'CLOSED')`,
+		mission, subject, programme).Scan(&exists)
+	if err != nil {
+		return false, fmt.Errorf("look for an open case: %w", err)
+	}
+	return exists, nil
 }

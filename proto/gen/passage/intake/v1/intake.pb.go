@@ -285,8 +285,10 @@ type Case struct {
 	ClosureReason ClosureReason          `protobuf:"varint,13,opt,name=closure_reason,json=closureReason,proto3,enum=passage.intake.v1.ClosureReason" json:"closure_reason,omitempty"`
 	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The case this one was opened from with OpenCase, if any.
+	OpenedFromCaseId string `protobuf:"bytes,16,opt,name=opened_from_case_id,json=openedFromCaseId,proto3" json:"opened_from_case_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Case) Reset() {
@@ -422,6 +424,13 @@ func (x *Case) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *Case) GetOpenedFromCaseId() string {
+	if x != nil {
+		return x.OpenedFromCaseId
+	}
+	return ""
 }
 
 // CaseMember is one person of a case in coded, generalised form.
@@ -1362,11 +1371,161 @@ func (x *CloseCaseResponse) GetCase() *Case {
 	return nil
 }
 
+type OpenCaseRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The case whose people the new case is for.
+	FromCaseId string       `protobuf:"bytes,2,opt,name=from_case_id,json=fromCaseId,proto3" json:"from_case_id,omitempty"`
+	Programme  v1.Programme `protobuf:"varint,3,opt,name=programme,proto3,enum=passage.common.v1.Programme" json:"programme,omitempty"`
+	// The people of the source case to include, by subject id; the principal must be among
+	// them and stays the principal. Empty: everyone in the source case.
+	SubjectIds []string `protobuf:"bytes,4,rep,name=subject_ids,json=subjectIds,proto3" json:"subject_ids,omitempty"`
+	// Where the migrant is now; the source case's host country when empty.
+	HostCountry     string             `protobuf:"bytes,5,opt,name=host_country,json=hostCountry,proto3" json:"host_country,omitempty"`
+	Vulnerabilities []v1.Vulnerability `protobuf:"varint,6,rep,packed,name=vulnerabilities,proto3,enum=passage.common.v1.Vulnerability" json:"vulnerabilities,omitempty"`
+	// Consents for the new case; one granting CONSENT_PURPOSE_ASSISTANCE is required.
+	Consents []*v1.Consent `protobuf:"bytes,7,rep,name=consents,proto3" json:"consents,omitempty"`
+	// The day of registration; today (UTC) when unset. Not in the future.
+	RegistrationDate *date.Date `protobuf:"bytes,8,opt,name=registration_date,json=registrationDate,proto3" json:"registration_date,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *OpenCaseRequest) Reset() {
+	*x = OpenCaseRequest{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenCaseRequest) ProtoMessage() {}
+
+func (x *OpenCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenCaseRequest.ProtoReflect.Descriptor instead.
+func (*OpenCaseRequest) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *OpenCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *OpenCaseRequest) GetFromCaseId() string {
+	if x != nil {
+		return x.FromCaseId
+	}
+	return ""
+}
+
+func (x *OpenCaseRequest) GetProgramme() v1.Programme {
+	if x != nil {
+		return x.Programme
+	}
+	return v1.Programme(0)
+}
+
+func (x *OpenCaseRequest) GetSubjectIds() []string {
+	if x != nil {
+		return x.SubjectIds
+	}
+	return nil
+}
+
+func (x *OpenCaseRequest) GetHostCountry() string {
+	if x != nil {
+		return x.HostCountry
+	}
+	return ""
+}
+
+func (x *OpenCaseRequest) GetVulnerabilities() []v1.Vulnerability {
+	if x != nil {
+		return x.Vulnerabilities
+	}
+	return nil
+}
+
+func (x *OpenCaseRequest) GetConsents() []*v1.Consent {
+	if x != nil {
+		return x.Consents
+	}
+	return nil
+}
+
+func (x *OpenCaseRequest) GetRegistrationDate() *date.Date {
+	if x != nil {
+		return x.RegistrationDate
+	}
+	return nil
+}
+
+type OpenCaseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenCaseResponse) Reset() {
+	*x = OpenCaseResponse{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenCaseResponse) ProtoMessage() {}
+
+func (x *OpenCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenCaseResponse.ProtoReflect.Descriptor instead.
+func (*OpenCaseResponse) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *OpenCaseResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
 var File_passage_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
-	"\x1epassage/intake/v1/intake.proto\x12\x11passage.intake.v1\x1a\x1bbuf/validate/validate.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x1epassage/common/v1/coding.proto\x1a\x1fpassage/common/v1/consent.proto\x1a\x1epassage/common/v1/person.proto\"\x98\x06\n" +
+	"\x1epassage/intake/v1/intake.proto\x12\x11passage.intake.v1\x1a\x1bbuf/validate/validate.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x1epassage/common/v1/coding.proto\x1a\x1fpassage/common/v1/consent.proto\x1a\x1epassage/common/v1/person.proto\"\xc7\x06\n" +
 	"\x04Case\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x18\n" +
 	"\amission\x18\x02 \x01(\tR\amission\x12:\n" +
@@ -1386,7 +1545,8 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"\vcreate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xae\x01\n" +
+	"updateTime\x12-\n" +
+	"\x13opened_from_case_id\x18\x10 \x01(\tR\x10openedFromCaseId\"\xae\x01\n" +
 	"\n" +
 	"CaseMember\x12\x1d\n" +
 	"\n" +
@@ -1465,6 +1625,22 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"\x06reason\x18\x04 \x01(\x0e2 .passage.intake.v1.ClosureReasonB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06reason\"@\n" +
 	"\x11CloseCaseResponse\x12+\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.passage.intake.v1.CaseR\x04case\"\x80\x04\n" +
+	"\x0fOpenCaseRequest\x12'\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\trequestId\x12*\n" +
+	"\ffrom_case_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
+	"fromCaseId\x12F\n" +
+	"\tprogramme\x18\x03 \x01(\x0e2\x1c.passage.common.v1.ProgrammeB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\tprogramme\x122\n" +
+	"\vsubject_ids\x18\x04 \x03(\tB\x11\xbaH\x0e\x92\x01\v\x10\x1f\x18\x01\"\x05r\x03\xb0\x01\x01R\n" +
+	"subjectIds\x127\n" +
+	"\fhost_country\x18\x05 \x01(\tB\x14\xbaH\x11r\x0f2\r^([A-Z]{3})?$R\vhostCountry\x12_\n" +
+	"\x0fvulnerabilities\x18\x06 \x03(\x0e2 .passage.common.v1.VulnerabilityB\x13\xbaH\x10\x92\x01\r\x10\x10\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\x0fvulnerabilities\x12B\n" +
+	"\bconsents\x18\a \x03(\v2\x1a.passage.common.v1.ConsentB\n" +
+	"\xbaH\a\x92\x01\x04\b\x01\x10 R\bconsents\x12>\n" +
+	"\x11registration_date\x18\b \x01(\v2\x11.google.type.DateR\x10registrationDate\"?\n" +
+	"\x10OpenCaseResponse\x12+\n" +
 	"\x04case\x18\x01 \x01(\v2\x17.passage.intake.v1.CaseR\x04case*\x90\x01\n" +
 	"\n" +
 	"CaseStatus\x12\x1b\n" +
@@ -1491,14 +1667,15 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"MatchBasis\x12\x1b\n" +
 	"\x17MATCH_BASIS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14MATCH_BASIS_DOCUMENT\x10\x01\x12.\n" +
-	"*MATCH_BASIS_NAME_DATE_OF_BIRTH_NATIONALITY\x10\x022\xcd\x03\n" +
+	"*MATCH_BASIS_NAME_DATE_OF_BIRTH_NATIONALITY\x10\x022\xa2\x04\n" +
 	"\rIntakeService\x12_\n" +
 	"\fRegisterCase\x12&.passage.intake.v1.RegisterCaseRequest\x1a'.passage.intake.v1.RegisterCaseResponse\x12P\n" +
 	"\aGetCase\x12!.passage.intake.v1.GetCaseRequest\x1a\".passage.intake.v1.GetCaseResponse\x12V\n" +
 	"\tListCases\x12#.passage.intake.v1.ListCasesRequest\x1a$.passage.intake.v1.ListCasesResponse\x12Y\n" +
 	"\n" +
 	"UpdateCase\x12$.passage.intake.v1.UpdateCaseRequest\x1a%.passage.intake.v1.UpdateCaseResponse\x12V\n" +
-	"\tCloseCase\x12#.passage.intake.v1.CloseCaseRequest\x1a$.passage.intake.v1.CloseCaseResponseBDZBgithub.com/passage-cm/passage/proto/gen/passage/intake/v1;intakev1b\x06proto3"
+	"\tCloseCase\x12#.passage.intake.v1.CloseCaseRequest\x1a$.passage.intake.v1.CloseCaseResponse\x12S\n" +
+	"\bOpenCase\x12\".passage.intake.v1.OpenCaseRequest\x1a#.passage.intake.v1.OpenCaseResponseBDZBgithub.com/passage-cm/passage/proto/gen/passage/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_passage_intake_v1_intake_proto_rawDescOnce sync.Once
@@ -1513,7 +1690,7 @@ func file_passage_intake_v1_intake_proto_rawDescGZIP() []byte {
 }
 
 var file_passage_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_passage_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_passage_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_passage_intake_v1_intake_proto_goTypes = []any{
 	(CaseStatus)(0),               // 0: passage.intake.v1.CaseStatus
 	(ClosureReason)(0),            // 1: passage.intake.v1.ClosureReason
@@ -1534,35 +1711,37 @@ var file_passage_intake_v1_intake_proto_goTypes = []any{
 	(*UpdateCaseResponse)(nil),    // 16: passage.intake.v1.UpdateCaseResponse
 	(*CloseCaseRequest)(nil),      // 17: passage.intake.v1.CloseCaseRequest
 	(*CloseCaseResponse)(nil),     // 18: passage.intake.v1.CloseCaseResponse
-	(v1.Programme)(0),             // 19: passage.common.v1.Programme
-	(v1.Vulnerability)(0),         // 20: passage.common.v1.Vulnerability
-	(*v1.Consent)(nil),            // 21: passage.common.v1.Consent
-	(*date.Date)(nil),             // 22: google.type.Date
-	(*timestamppb.Timestamp)(nil), // 23: google.protobuf.Timestamp
-	(v1.Sex)(0),                   // 24: passage.common.v1.Sex
-	(v1.AgeBand)(0),               // 25: passage.common.v1.AgeBand
-	(*v1.Person)(nil),             // 26: passage.common.v1.Person
-	(*fieldmaskpb.FieldMask)(nil), // 27: google.protobuf.FieldMask
+	(*OpenCaseRequest)(nil),       // 19: passage.intake.v1.OpenCaseRequest
+	(*OpenCaseResponse)(nil),      // 20: passage.intake.v1.OpenCaseResponse
+	(v1.Programme)(0),             // 21: passage.common.v1.Programme
+	(v1.Vulnerability)(0),         // 22: passage.common.v1.Vulnerability
+	(*v1.Consent)(nil),            // 23: passage.common.v1.Consent
+	(*date.Date)(nil),             // 24: google.type.Date
+	(*timestamppb.Timestamp)(nil), // 25: google.protobuf.Timestamp
+	(v1.Sex)(0),                   // 26: passage.common.v1.Sex
+	(v1.AgeBand)(0),               // 27: passage.common.v1.AgeBand
+	(*v1.Person)(nil),             // 28: passage.common.v1.Person
+	(*fieldmaskpb.FieldMask)(nil), // 29: google.protobuf.FieldMask
 }
 var file_passage_intake_v1_intake_proto_depIdxs = []int32{
-	19, // 0: passage.intake.v1.Case.programme:type_name -> passage.common.v1.Programme
+	21, // 0: passage.intake.v1.Case.programme:type_name -> passage.common.v1.Programme
 	0,  // 1: passage.intake.v1.Case.status:type_name -> passage.intake.v1.CaseStatus
 	5,  // 2: passage.intake.v1.Case.principal:type_name -> passage.intake.v1.CaseMember
 	5,  // 3: passage.intake.v1.Case.household_members:type_name -> passage.intake.v1.CaseMember
-	20, // 4: passage.intake.v1.Case.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	21, // 5: passage.intake.v1.Case.consents:type_name -> passage.common.v1.Consent
-	22, // 6: passage.intake.v1.Case.registration_date:type_name -> google.type.Date
+	22, // 4: passage.intake.v1.Case.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	23, // 5: passage.intake.v1.Case.consents:type_name -> passage.common.v1.Consent
+	24, // 6: passage.intake.v1.Case.registration_date:type_name -> google.type.Date
 	1,  // 7: passage.intake.v1.Case.closure_reason:type_name -> passage.intake.v1.ClosureReason
-	23, // 8: passage.intake.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	23, // 9: passage.intake.v1.Case.update_time:type_name -> google.protobuf.Timestamp
-	24, // 10: passage.intake.v1.CaseMember.sex:type_name -> passage.common.v1.Sex
-	25, // 11: passage.intake.v1.CaseMember.age_band:type_name -> passage.common.v1.AgeBand
-	19, // 12: passage.intake.v1.RegisterCaseRequest.programme:type_name -> passage.common.v1.Programme
-	26, // 13: passage.intake.v1.RegisterCaseRequest.principal:type_name -> passage.common.v1.Person
-	26, // 14: passage.intake.v1.RegisterCaseRequest.household_members:type_name -> passage.common.v1.Person
-	20, // 15: passage.intake.v1.RegisterCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	21, // 16: passage.intake.v1.RegisterCaseRequest.consents:type_name -> passage.common.v1.Consent
-	22, // 17: passage.intake.v1.RegisterCaseRequest.registration_date:type_name -> google.type.Date
+	25, // 8: passage.intake.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	25, // 9: passage.intake.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	26, // 10: passage.intake.v1.CaseMember.sex:type_name -> passage.common.v1.Sex
+	27, // 11: passage.intake.v1.CaseMember.age_band:type_name -> passage.common.v1.AgeBand
+	21, // 12: passage.intake.v1.RegisterCaseRequest.programme:type_name -> passage.common.v1.Programme
+	28, // 13: passage.intake.v1.RegisterCaseRequest.principal:type_name -> passage.common.v1.Person
+	28, // 14: passage.intake.v1.RegisterCaseRequest.household_members:type_name -> passage.common.v1.Person
+	22, // 15: passage.intake.v1.RegisterCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	23, // 16: passage.intake.v1.RegisterCaseRequest.consents:type_name -> passage.common.v1.Consent
+	24, // 17: passage.intake.v1.RegisterCaseRequest.registration_date:type_name -> google.type.Date
 	4,  // 18: passage.intake.v1.RegisterCaseResponse.case:type_name -> passage.intake.v1.Case
 	8,  // 19: passage.intake.v1.RegisterCaseResponse.suspected_duplicates:type_name -> passage.intake.v1.SuspectedDuplicate
 	3,  // 20: passage.intake.v1.SuspectedDuplicate.matched_on:type_name -> passage.intake.v1.MatchBasis
@@ -1571,34 +1750,41 @@ var file_passage_intake_v1_intake_proto_depIdxs = []int32{
 	11, // 23: passage.intake.v1.GetCaseResponse.identity:type_name -> passage.intake.v1.CaseIdentity
 	12, // 24: passage.intake.v1.CaseIdentity.principal:type_name -> passage.intake.v1.PersonIdentity
 	12, // 25: passage.intake.v1.CaseIdentity.household_members:type_name -> passage.intake.v1.PersonIdentity
-	26, // 26: passage.intake.v1.PersonIdentity.person:type_name -> passage.common.v1.Person
-	19, // 27: passage.intake.v1.ListCasesRequest.programme:type_name -> passage.common.v1.Programme
+	28, // 26: passage.intake.v1.PersonIdentity.person:type_name -> passage.common.v1.Person
+	21, // 27: passage.intake.v1.ListCasesRequest.programme:type_name -> passage.common.v1.Programme
 	0,  // 28: passage.intake.v1.ListCasesRequest.status:type_name -> passage.intake.v1.CaseStatus
-	22, // 29: passage.intake.v1.ListCasesRequest.registered_from:type_name -> google.type.Date
-	22, // 30: passage.intake.v1.ListCasesRequest.registered_to:type_name -> google.type.Date
+	24, // 29: passage.intake.v1.ListCasesRequest.registered_from:type_name -> google.type.Date
+	24, // 30: passage.intake.v1.ListCasesRequest.registered_to:type_name -> google.type.Date
 	4,  // 31: passage.intake.v1.ListCasesResponse.cases:type_name -> passage.intake.v1.Case
-	27, // 32: passage.intake.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	20, // 33: passage.intake.v1.UpdateCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	29, // 32: passage.intake.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	22, // 33: passage.intake.v1.UpdateCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
 	0,  // 34: passage.intake.v1.UpdateCaseRequest.status:type_name -> passage.intake.v1.CaseStatus
-	26, // 35: passage.intake.v1.UpdateCaseRequest.principal:type_name -> passage.common.v1.Person
+	28, // 35: passage.intake.v1.UpdateCaseRequest.principal:type_name -> passage.common.v1.Person
 	4,  // 36: passage.intake.v1.UpdateCaseResponse.case:type_name -> passage.intake.v1.Case
 	1,  // 37: passage.intake.v1.CloseCaseRequest.reason:type_name -> passage.intake.v1.ClosureReason
 	4,  // 38: passage.intake.v1.CloseCaseResponse.case:type_name -> passage.intake.v1.Case
-	6,  // 39: passage.intake.v1.IntakeService.RegisterCase:input_type -> passage.intake.v1.RegisterCaseRequest
-	9,  // 40: passage.intake.v1.IntakeService.GetCase:input_type -> passage.intake.v1.GetCaseRequest
-	13, // 41: passage.intake.v1.IntakeService.ListCases:input_type -> passage.intake.v1.ListCasesRequest
-	15, // 42: passage.intake.v1.IntakeService.UpdateCase:input_type -> passage.intake.v1.UpdateCaseRequest
-	17, // 43: passage.intake.v1.IntakeService.CloseCase:input_type -> passage.intake.v1.CloseCaseRequest
-	7,  // 44: passage.intake.v1.IntakeService.RegisterCase:output_type -> passage.intake.v1.RegisterCaseResponse
-	10, // 45: passage.intake.v1.IntakeService.GetCase:output_type -> passage.intake.v1.GetCaseResponse
-	14, // 46: passage.intake.v1.IntakeService.ListCases:output_type -> passage.intake.v1.ListCasesResponse
-	16, // 47: passage.intake.v1.IntakeService.UpdateCase:output_type -> passage.intake.v1.UpdateCaseResponse
-	18, // 48: passage.intake.v1.IntakeService.CloseCase:output_type -> passage.intake.v1.CloseCaseResponse
-	44, // [44:49] is the sub-list for method output_type
-	39, // [39:44] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	21, // 39: passage.intake.v1.OpenCaseRequest.programme:type_name -> passage.common.v1.Programme
+	22, // 40: passage.intake.v1.OpenCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	23, // 41: passage.intake.v1.OpenCaseRequest.consents:type_name -> passage.common.v1.Consent
+	24, // 42: passage.intake.v1.OpenCaseRequest.registration_date:type_name -> google.type.Date
+	4,  // 43: passage.intake.v1.OpenCaseResponse.case:type_name -> passage.intake.v1.Case
+	6,  // 44: passage.intake.v1.IntakeService.RegisterCase:input_type -> passage.intake.v1.RegisterCaseRequest
+	9,  // 45: passage.intake.v1.IntakeService.GetCase:input_type -> passage.intake.v1.GetCaseRequest
+	13, // 46: passage.intake.v1.IntakeService.ListCases:input_type -> passage.intake.v1.ListCasesRequest
+	15, // 47: passage.intake.v1.IntakeService.UpdateCase:input_type -> passage.intake.v1.UpdateCaseRequest
+	17, // 48: passage.intake.v1.IntakeService.CloseCase:input_type -> passage.intake.v1.CloseCaseRequest
+	19, // 49: passage.intake.v1.IntakeService.OpenCase:input_type -> passage.intake.v1.OpenCaseRequest
+	7,  // 50: passage.intake.v1.IntakeService.RegisterCase:output_type -> passage.intake.v1.RegisterCaseResponse
+	10, // 51: passage.intake.v1.IntakeService.GetCase:output_type -> passage.intake.v1.GetCaseResponse
+	14, // 52: passage.intake.v1.IntakeService.ListCases:output_type -> passage.intake.v1.ListCasesResponse
+	16, // 53: passage.intake.v1.IntakeService.UpdateCase:output_type -> passage.intake.v1.UpdateCaseResponse
+	18, // 54: passage.intake.v1.IntakeService.CloseCase:output_type -> passage.intake.v1.CloseCaseResponse
+	20, // 55: passage.intake.v1.IntakeService.OpenCase:output_type -> passage.intake.v1.OpenCaseResponse
+	50, // [50:56] is the sub-list for method output_type
+	44, // [44:50] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_passage_intake_v1_intake_proto_init() }
@@ -1612,7 +1798,7 @@ func file_passage_intake_v1_intake_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_passage_intake_v1_intake_proto_rawDesc), len(file_passage_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,6 +24,7 @@ const (
 	IntakeService_ListCases_FullMethodName    = "/passage.intake.v1.IntakeService/ListCases"
 	IntakeService_UpdateCase_FullMethodName   = "/passage.intake.v1.IntakeService/UpdateCase"
 	IntakeService_CloseCase_FullMethodName    = "/passage.intake.v1.IntakeService/CloseCase"
+	IntakeService_OpenCase_FullMethodName     = "/passage.intake.v1.IntakeService/OpenCase"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -49,6 +50,10 @@ type IntakeServiceClient interface {
 	UpdateCase(ctx context.Context, in *UpdateCaseRequest, opts ...grpc.CallOption) (*UpdateCaseResponse, error)
 	// CloseCase closes a case with a coded reason.
 	CloseCase(ctx context.Context, in *CloseCaseRequest, opts ...grpc.CallOption) (*CloseCaseResponse, error)
+	// OpenCase opens a case in another programme for people already registered in the
+	// mission, under the same subject ids: no identity is copied. A victim of trafficking who
+	// then returns through AVRR gets an AVRR case linked to the VoT case this way.
+	OpenCase(ctx context.Context, in *OpenCaseRequest, opts ...grpc.CallOption) (*OpenCaseResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -109,6 +114,16 @@ func (c *intakeServiceClient) CloseCase(ctx context.Context, in *CloseCaseReques
 	return out, nil
 }
 
+func (c *intakeServiceClient) OpenCase(ctx context.Context, in *OpenCaseRequest, opts ...grpc.CallOption) (*OpenCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(OpenCaseResponse)
+	err := c.cc.Invoke(ctx, IntakeService_OpenCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -132,6 +147,10 @@ type IntakeServiceServer interface {
 	UpdateCase(context.Context, *UpdateCaseRequest) (*UpdateCaseResponse, error)
 	// CloseCase closes a case with a coded reason.
 	CloseCase(context.Context, *CloseCaseRequest) (*CloseCaseResponse, error)
+	// OpenCase opens a case in another programme for people already registered in the
+	// mission, under the same subject ids: no identity is copied. A victim of trafficking who
+	// then returns through AVRR gets an AVRR case linked to the VoT case this way.
+	OpenCase(context.Context, *OpenCaseRequest) (*OpenCaseResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -156,6 +175,9 @@ func (UnimplementedIntakeServiceServer) UpdateCase(context.Context, *UpdateCaseR
 }
 func (UnimplementedIntakeServiceServer) CloseCase(context.Context, *CloseCaseRequest) (*CloseCaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CloseCase not implemented")
+}
+func (UnimplementedIntakeServiceServer) OpenCase(context.Context, *OpenCaseRequest) (*OpenCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method OpenCase not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -268,6 +290,24 @@ func _IntakeService_CloseCase_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_OpenCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OpenCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).OpenCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_OpenCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).OpenCase(ctx, req.(*OpenCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -294,6 +334,10 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CloseCase",
 			Handler:    _IntakeService_CloseCase_Handler,
+		},
+		{
+			MethodName: "OpenCase",
+			Handler:    _IntakeService_OpenCase_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

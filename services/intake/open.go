@@ -1,0 +1,174 @@
+package intake
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/passage-cm/passage/internal/ageband"
+	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/vault"
+	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+)
+
+// OpenCase opens a case in another programme for people of an existing case, under their
+// subject ids. Their identities stay where they are in the vault; only their coded attributes
+// are computed again, for the new registration date.
+func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (*intakev1.OpenCaseResponse, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	today := civildate.Day(now)
+	var v violations
+	checkCountry(&v, "host_country", req.GetHostCountry(), false)
+	checkConsents(&v, req.GetConsents(), today)
+	registered := today
+	if d := req.GetRegistrationDate(); d != nil {
+		err := civildate.CheckFull(d)
+		if err == nil {
+			err = civildate.NotAfter(d, today)
+		}
+		checkDate(&v, "registration_date", err)
+		if err == nil {
+			registered = civildate.ToTime(d)
+		}
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if err := requireConsent(req.GetConsents(), commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE); err != nil {
+		return nil, toStatus(err)
+	}
+	fromID, err := parseCaseID(req.GetFromCaseId())
+	if err != nil {
+		return nil, err
+	}
+	key, err := s.idempotencyKey(who, req.GetRequestId(), intakev1.IntakeService_OpenCase_FullMethodName, req)
+	if err != nil {
+		return nil, err
+	}
+	resp := &intakev1.OpenCaseResponse{}
+	if replayed, err := s.idem.Replay(ctx, s.pool, key, resp); replayed || err != nil {
+		return resp, toStatus(err)
+	}
+
+	from, err := getCase(ctx, s.pool, who.Mission, fromID, false)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	people, err := chosenPeople(from, req.GetSubjectIds())
+	if err != nil {
+		return nil, err
+	}
+	exists, err := openCaseExists(ctx, s.pool, who.Mission, people[0], code(req.GetProgramme(), programmePrefix))
+	if err != nil {
+		return nil, err
+	}
+	if exists {
+		return nil, withDetails(codes.FailedPrecondition, "the principal already has an open case in that programme",
+			&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
+				Type: "OPEN_CASE", Subject: "programme", Description: "the principal already has an open case in that programme",
+			}}})
+	}
+
+	// Age bands are computed again for the new registration date from the vault; the case
+	// tables never held the dates of birth.
+	sealed, err := vault.Get(ctx, s.pool, people)
+	if err != nil {
+		return nil, err
+	}
+	members := make([]*intakev1.CaseMember, len(people))
+	for i, id := range people {
+		sl, ok := sealed[id]
+		if !ok {
+			return nil, withDetails(codes.FailedPrecondition, "a person of the source case was erased",
+				&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
+					Type: "ERASED", Subject: "subject_ids", Description: "a person of the source case was erased",
+				}}})
+		}
+		p, err := s.keys.Open(id, sl)
+		if err != nil {
+			return nil, fmt.Errorf("open identity: %w", err)
+		}
+		members[i] = &intakev1.CaseMember{SubjectId: id.String(), Sex: storedSex(p.GetSex()),
+			AgeBand: ageband.At(p.GetDateOfBirth(), registered), Nationality: p.GetNationality()}
+	}
+	var vv violations
+	checkUnaccompaniedChildBand(&vv, req.GetVulnerabilities(), members[0].AgeBand)
+	if err := vv.err(); err != nil {
+		return nil, err
+	}
+
+	host := req.GetHostCountry()
+	if host == "" {
+		host = from.HostCountry
+	}
+	c := &intakev1.Case{
+		CaseId:           uuid.NewString(),
+		Mission:          from.Mission,
+		Programme:        req.GetProgramme(),
+		Status:           intakev1.CaseStatus_CASE_STATUS_REGISTERED,
+		Version:          1,
+		SubjectId:        members[0].SubjectId,
+		Principal:        members[0],
+		HouseholdMembers: members[1:],
+		Vulnerabilities:  req.GetVulnerabilities(),
+		HostCountry:      host,
+		Consents:         recordedConsents(req.GetConsents(), who.Subject),
+		RegistrationDate: civildate.FromTime(registered),
+		CreateTime:       timestamppb.New(now),
+		UpdateTime:       timestamppb.New(now),
+		OpenedFromCaseId: from.CaseId,
+	}
+	resp.Case = c
+	if err := s.commitNewCase(ctx, key, c, who.Subject, resp, func(*pgx.Batch) {}); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// chosenPeople returns the subject ids of the source case's people that the new case is for,
+// principal first.
+func chosenPeople(from *intakev1.Case, chosen []string) ([]uuid.UUID, error) {
+	all := append([]*intakev1.CaseMember{from.Principal}, from.HouseholdMembers...)
+	if len(chosen) == 0 {
+		out := make([]uuid.UUID, len(all))
+		for i, m := range all {
+			out[i] = uuid.MustParse(m.SubjectId)
+		}
+		return out, nil
+	}
+	var v violations
+	in := map[string]bool{}
+	for i, id := range chosen {
+		found := false
+		for _, m := range all {
+			found = found || m.SubjectId == id
+		}
+		if !found {
+			v.add(fmt.Sprintf("subject_ids[%d]", i), "is not a person of the source case")
+		}
+		in[id] = true
+	}
+	if !in[from.Principal.SubjectId] {
+		v.add("subject_ids", "must include the source case's principal")
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	out := []uuid.UUID{uuid.MustParse(from.Principal.SubjectId)}
+	for _, m := range from.HouseholdMembers {
+		if in[m.SubjectId] {
+			out = append(out, uuid.MustParse(m.SubjectId))
+		}
+	}
+	return out, nil
+}
