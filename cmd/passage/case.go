@@ -46,6 +46,7 @@ commands:
   list [--programme P] [--status S] [--from D] [--to D] [--all]   list the mission's cases, newest first
   update CASE_ID --version N [--status S] [--host-country C] [--vulnerability V]...
   close CASE_ID --version N --reason R
+  open CASE_ID --programme P [--subject ID]... [--host-country C]   a case in another programme for the same people
 
 Every command takes --addr (PASSAGE_ADDR, default 127.0.0.1:7070), --token (PASSAGE_TOKEN),
 --insecure, --json and --timeout. "passage case <command> -h" lists a command's flags.
@@ -97,6 +98,8 @@ func (c *caseCLI) run(ctx context.Context, args []string) error {
 		return c.update(ctx, rest)
 	case "close":
 		return c.close(ctx, rest)
+	case "open":
+		return c.open(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(c.stdout, caseUsage)
 		return nil
@@ -276,6 +279,51 @@ func (c *caseCLI) close(ctx context.Context, args []string) error {
 	c.announceRequestID(req.GetRequestId())
 	return unary(ctx, c, o, "CloseCase", req.GetRequestId(), intakev1.IntakeServiceClient.CloseCase, req,
 		func(w io.Writer, resp *intakev1.CloseCaseResponse) error { return formatCase(w, resp.GetCase()) })
+}
+
+func (c *caseCLI) open(ctx context.Context, args []string) error {
+	fs, o := c.flagSet("open", "open CASE_ID --programme P [--subject ID]... [--host-country C] [--vulnerability V]... [--consent PURPOSE[:PARTNER]]...")
+	programme := fs.String("programme", "", "the new case's `PROGRAMME`: "+programmes.list()+"; required")
+	var subjects, vulns, consents stringList
+	fs.Var(&subjects, "subject", "subject `ID` of a person of the source case to include, repeatable (default: everyone; the principal always)")
+	host := fs.String("host-country", "", "where the migrant is now, ISO 3166-1 alpha-3 (default: the source case's)")
+	fs.Var(&vulns, "vulnerability", "`VULNERABILITY`, repeatable: "+vulnerabilities.list())
+	fs.Var(&consents, "consent", "consent granted today, `PURPOSE[:PARTNER]`, repeatable (default: assistance)")
+	requestID := fs.String("request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
+	pos, given, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return errors.New("case open takes one CASE_ID (the case whose people the new case is for)")
+	}
+	if err := o.resolve(given, c.getenv); err != nil {
+		return err
+	}
+	req := &intakev1.OpenCaseRequest{FromCaseId: pos[0], SubjectIds: subjects, HostCountry: *host, RequestId: *requestID}
+	if req.Programme, err = parseEnum[commonv1.Programme](programmes, *programme); err != nil {
+		return fmt.Errorf("--programme: %w", err)
+	}
+	if req.Vulnerabilities, err = parseVulnerabilities(vulns); err != nil {
+		return err
+	}
+	if len(consents) == 0 {
+		consents = stringList{enumName(commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE, purposePrefix)}
+	}
+	day := civildate.FromTime(c.now())
+	for i, s := range consents {
+		cn, err := parseConsent(s, day)
+		if err != nil {
+			return fmt.Errorf("--consent #%d: %w", i+1, err)
+		}
+		req.Consents = append(req.Consents, cn)
+	}
+	if req.GetRequestId() == "" {
+		req.RequestId = c.newRequestID()
+	}
+	c.announceRequestID(req.GetRequestId())
+	return unary(ctx, c, o, "OpenCase", req.GetRequestId(), intakev1.IntakeServiceClient.OpenCase, req,
+		func(w io.Writer, resp *intakev1.OpenCaseResponse) error { return formatCase(w, resp.GetCase()) })
 }
 
 // announceRequestID prints the request id before the call, so that a caseworker whose link
@@ -1014,6 +1062,9 @@ func formatCase(w io.Writer, c *intakev1.Case) error {
 	}
 	fmt.Fprintf(tw, "mission\t%s   programme %s   host %s   registered %s\n", c.GetMission(),
 		enumCode(c.GetProgramme(), programmePrefix), cmp.Or(c.GetHostCountry(), "-"), formatDate(c.GetRegistrationDate()))
+	if from := c.GetOpenedFromCaseId(); from != "" {
+		fmt.Fprintf(tw, "opened from\tcase %s\n", from)
+	}
 	fmt.Fprintf(tw, "principal\t%s\n", formatMember(c.GetPrincipal()))
 	fmt.Fprintf(tw, "household\t%d\n", len(c.GetHouseholdMembers()))
 	for _, m := range c.GetHouseholdMembers() {
