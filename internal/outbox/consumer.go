@@ -167,6 +167,44 @@ LIMIT $3`, txID, eventID, c.cfg.BatchSize)
 	return applied, more, nil
 }
 
+// CatchUp drains until no wanted event lies past the cursor, or until wait has passed. A
+// service calls it when a request names something it has not heard of yet (a case registered
+// a moment ago): one Drain may not suffice, since events of transactions that committed after
+// an older, still-running transaction began stay behind the horizon until it ends.
+func (c *Consumer) CatchUp(ctx context.Context, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	pause := 5 * time.Millisecond
+	for {
+		if _, err := c.Drain(ctx); err != nil {
+			return err
+		}
+		pending, err := c.pending(ctx)
+		if err != nil || !pending || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 200*time.Millisecond)
+	}
+}
+
+// pending reports whether wanted events lie past the cursor, committed or not yet visible.
+func (c *Consumer) pending(ctx context.Context) (bool, error) {
+	var pending bool
+	err := c.pool.QueryRow(ctx, `SELECT EXISTS (
+  SELECT FROM outbox.event e
+  LEFT JOIN `+c.cfg.CursorTable+` c ON c.name = $1
+  WHERE (e.tx_id, e.event_id) > (coalesce(c.tx_id, '0'::xid8), coalesce(c.event_id, 0))
+    AND e.event_type = ANY($2))`, c.cfg.Name, c.cfg.Types).Scan(&pending)
+	if err != nil {
+		return false, fmt.Errorf("outbox: look for pending events: %w", err)
+	}
+	return pending, nil
+}
+
 // Run drains every PollInterval until ctx ends. A failed drain is logged and retried with
 // a growing pause (up to 30 s), so one bad event cannot spin the process.
 func (c *Consumer) Run(ctx context.Context) error {

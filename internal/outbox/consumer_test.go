@@ -161,3 +161,33 @@ func TestConsumerRunStopsWithContext(t *testing.T) {
 		t.Errorf("Run = %v after cancel, want nil", err)
 	}
 }
+
+func TestConsumerCatchUp(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := setup(t)
+	applied := 0
+	c := outbox.NewConsumer(pool, outbox.ConsumerConfig{
+		Name: "test", CursorTable: "public.cursor", Types: []string{"passage.intake.v1.CaseRegistered"},
+		Handle: func(ctx context.Context, tx pgx.Tx, r outbox.Record) error { applied++; return nil },
+	})
+	// An older transaction holds the horizon back for a while, then ends.
+	older, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := older.Exec(ctx, "SELECT pg_current_xact_id()"); err != nil {
+		t.Fatal(err)
+	}
+	write(t, pool, "NER", &intakev1.CaseRegistered{Case: &intakev1.Case{CaseId: "x"}})
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		older.Rollback(ctx) //nolint:errcheck // ending it is all that matters
+	}()
+	if err := c.CatchUp(ctx, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if applied != 1 {
+		t.Errorf("CatchUp applied %d events, want 1", applied)
+	}
+}
