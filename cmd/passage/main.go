@@ -18,7 +18,9 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/services/hasm"
 	"github.com/passage-cm/passage/services/intake"
+	"github.com/passage-cm/passage/services/trafficking"
 )
 
 const usage = `usage: passage <command> [arguments]
@@ -27,13 +29,15 @@ commands:
   serve [--dev]                          run every service in one process
   migrate up|down|version                apply, revert one, or show the database migrations (DATABASE_URL)
   dev-token --role ROLE --mission CODE   print a development token (development keys under .passage/)
-  case register|get|list|update|close    the caseworker's client (passage case -h)
+  case register|get|list|update|close|open   the caseworker's client (passage case -h)
+  trafficking ...                        victims of trafficking: screening, exploitation, assistance (passage trafficking -h)
+  hasm ...                               stranded migrants: requests, HQ decisions, funds (passage hasm -h)
   version                                print the version
 `
 
 // services are the services `passage serve` runs, in start order.
 func services() []bootstrap.Service {
-	return []bootstrap.Service{intake.Spec()}
+	return []bootstrap.Service{intake.Spec(), trafficking.Spec(), hasm.Spec()}
 }
 
 func main() {
@@ -63,6 +67,10 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return devToken(rest, stdout, stderr)
 	case "case":
 		return runCase(ctx, rest, stdout, stderr)
+	case "trafficking":
+		return runTrafficking(ctx, rest, stdout, stderr)
+	case "hasm":
+		return runHASM(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, bootstrap.Version)
 		return nil

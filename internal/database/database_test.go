@@ -117,9 +117,12 @@ func TestMigrateDownAndUp(t *testing.T) {
 	if err != nil || dirty || v == 0 {
 		t.Fatalf("template version = %d dirty=%v err=%v", v, dirty, err)
 	}
-	for range v {
+	for cur := v; cur > 0; {
 		if err := m.Down(); err != nil {
-			t.Fatalf("down: %v", err)
+			t.Fatalf("down from %d: %v", cur, err)
+		}
+		if cur, _, err = m.Version(); err != nil {
+			t.Fatal(err)
 		}
 	}
 	if err := m.Up(); err != nil {

@@ -1,0 +1,157 @@
+package hasm
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+
+	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/middleware"
+)
+
+const errorDomain = "passage.hasm.v1"
+
+// Entities that are not there. A case or request of another mission is not found either, so
+// that ids of other missions cannot be probed.
+var (
+	errCaseNotFound     = errors.New("case not found")
+	errRequestNotFound  = errors.New("request not found")
+	errFundNotFound     = errors.New("fund not found")
+	errAlreadyRequested = errors.New("the case already has an assistance request")
+	errFundExists       = errors.New("a fund with this code already exists for the year")
+)
+
+// StaleVersionError is a change made against a version that is no longer current.
+type StaleVersionError struct {
+	// Subject names the record: "requests/<case id>" or "funds/<code>/<year>".
+	Subject string
+	Current int64
+}
+
+func (e *StaleVersionError) Error() string {
+	return fmt.Sprintf("the record changed since it was read: it is at version %d", e.Current)
+}
+
+// FundInsufficientError is an approval the fund's remaining budget cannot cover.
+type FundInsufficientError struct {
+	Code      string
+	Year      int32
+	Currency  string
+	Remaining int64
+	Amount    int64
+}
+
+func (e *FundInsufficientError) Error() string {
+	return fmt.Sprintf("fund %s/%d has %d %s remaining, less than the %d requested",
+		e.Code, e.Year, e.Remaining, e.Currency, e.Amount)
+}
+
+// BudgetBelowCommittedError is a budget set below what approved requests already hold.
+type BudgetBelowCommittedError struct {
+	Code      string
+	Year      int32
+	Committed int64
+}
+
+func (e *BudgetBelowCommittedError) Error() string {
+	return fmt.Sprintf("fund %s/%d has %d committed: the budget cannot be less", e.Code, e.Year, e.Committed)
+}
+
+// CaseClosedError is a change to a request whose intake case is closed.
+type CaseClosedError struct {
+	CaseID string
+}
+
+func (e *CaseClosedError) Error() string { return "the case is closed in intake" }
+
+// toStatus maps the service's domain errors to gRPC status errors, in one place. Errors it
+// does not know are returned as they are: the error-masking middleware turns them into an
+// INTERNAL status without their text.
+func toStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	var (
+		stale      *StaleVersionError
+		transition *TransitionError
+		fund       *FundInsufficientError
+		below      *BudgetBelowCommittedError
+		closed     *CaseClosedError
+	)
+	switch {
+	case errors.Is(err, errCaseNotFound):
+		return status.Error(codes.NotFound, errCaseNotFound.Error())
+	case errors.Is(err, errRequestNotFound):
+		return status.Error(codes.NotFound, errRequestNotFound.Error())
+	case errors.Is(err, errFundNotFound):
+		return status.Error(codes.NotFound, errFundNotFound.Error())
+	case errors.Is(err, errAlreadyRequested):
+		return status.Error(codes.AlreadyExists, errAlreadyRequested.Error())
+	case errors.Is(err, errFundExists):
+		return status.Error(codes.AlreadyExists, errFundExists.Error())
+	case errors.Is(err, idempotency.ErrReused):
+		return middleware.InvalidArgument(middleware.FieldViolation("request_id", idempotency.ErrReused.Error()))
+	case errors.As(err, &stale):
+		return withDetails(codes.FailedPrecondition, stale.Error(),
+			&errdetails.ErrorInfo{
+				Reason:   "STALE_VERSION",
+				Domain:   errorDomain,
+				Metadata: map[string]string{"current_version": strconv.FormatInt(stale.Current, 10)},
+			},
+			precondition("VERSION", stale.Subject, "current version is "+strconv.FormatInt(stale.Current, 10)))
+	case errors.As(err, &transition):
+		return withDetails(codes.FailedPrecondition, transition.Error(),
+			&errdetails.ErrorInfo{Reason: "INVALID_TRANSITION", Domain: errorDomain, Metadata: map[string]string{
+				"from": code(transition.From, statusPrefix), "to": code(transition.To, statusPrefix),
+			}},
+			precondition("STATUS", "status", transition.Error()))
+	case errors.As(err, &fund):
+		return withDetails(codes.FailedPrecondition, fund.Error(),
+			&errdetails.ErrorInfo{Reason: "FUND_INSUFFICIENT", Domain: errorDomain, Metadata: map[string]string{
+				"fund_code": fund.Code,
+				"fund_year": strconv.Itoa(int(fund.Year)),
+				"currency":  fund.Currency,
+				"remaining": strconv.FormatInt(fund.Remaining, 10),
+				"amount":    strconv.FormatInt(fund.Amount, 10),
+			}},
+			precondition("FUND", fundSubject(fund.Code, fund.Year), fund.Error()))
+	case errors.As(err, &below):
+		return withDetails(codes.FailedPrecondition, below.Error(),
+			&errdetails.ErrorInfo{Reason: "BUDGET_BELOW_COMMITTED", Domain: errorDomain, Metadata: map[string]string{
+				"committed": strconv.FormatInt(below.Committed, 10),
+			}},
+			precondition("FUND", fundSubject(below.Code, below.Year), below.Error()))
+	case errors.As(err, &closed):
+		return withDetails(codes.FailedPrecondition, closed.Error(),
+			&errdetails.ErrorInfo{Reason: "CASE_CLOSED", Domain: errorDomain},
+			precondition("CASE", "cases/"+closed.CaseID, closed.Error()))
+	}
+	return err
+}
+
+func precondition(typ, subject, description string) *errdetails.PreconditionFailure {
+	return &errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
+		Type: typ, Subject: subject, Description: description,
+	}}}
+}
+
+func fundSubject(code string, year int32) string {
+	return fmt.Sprintf("funds/%s/%d", code, year)
+}
+
+func withDetails(c codes.Code, msg string, details ...protoadapt.MessageV1) error {
+	st := status.New(c, msg)
+	withDetails, err := st.WithDetails(details...)
+	if err != nil {
+		return st.Err()
+	}
+	return withDetails.Err()
+}

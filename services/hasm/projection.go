@@ -1,0 +1,102 @@
+package hasm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/passage-cm/passage/internal/outbox"
+	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+)
+
+// intakeEvents are the events the case projection is built from.
+var intakeEvents = []string{
+	"passage.intake.v1.CaseRegistered",
+	"passage.intake.v1.CaseUpdated",
+	"passage.intake.v1.CaseClosed",
+}
+
+// applyIntakeEvent writes a HASM case, as an intake event describes it, into the projection.
+// Cases of other programmes are passed over. An event older than the projected version is
+// ignored, so a replayed event never undoes a newer one.
+func applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
+	m, err := r.Decode()
+	if err != nil {
+		return err
+	}
+	var c *intakev1.Case
+	switch e := m.(type) {
+	case *intakev1.CaseRegistered:
+		c = e.GetCase()
+	case *intakev1.CaseUpdated:
+		c = e.GetCase()
+	case *intakev1.CaseClosed:
+		c = e.GetCase()
+	}
+	if c.GetProgramme() != commonv1.Programme_PROGRAMME_HASM {
+		return nil
+	}
+	var applied bool
+	err = tx.QueryRow(ctx, `INSERT INTO hasm."case" (case_id, mission, intake_status, intake_version,
+principal_subject_id, host_country, vulnerabilities)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (case_id) DO UPDATE SET mission = EXCLUDED.mission, intake_status = EXCLUDED.intake_status,
+intake_version = EXCLUDED.intake_version, principal_subject_id = EXCLUDED.principal_subject_id,
+host_country = EXCLUDED.host_country, vulnerabilities = EXCLUDED.vulnerabilities
+WHERE hasm."case".intake_version < EXCLUDED.intake_version
+RETURNING true`,
+		c.GetCaseId(), c.GetMission(), code(c.GetStatus(), caseStatusPrefix), c.GetVersion(), c.GetSubjectId(),
+		c.GetHostCountry(), vulnerabilityCodes(c.GetVulnerabilities())).Scan(&applied)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // an older event than the row
+	}
+	if err != nil {
+		return fmt.Errorf("project case: %w", err)
+	}
+	members := append([]*intakev1.CaseMember{c.GetPrincipal()}, c.GetHouseholdMembers()...)
+	n := len(members)
+	positions, subjects := make([]int16, n), make([]string, n)
+	sexes, bands, nationalities := make([]string, n), make([]string, n), make([]*string, n)
+	for i, m := range members {
+		positions[i], subjects[i] = int16(i), m.GetSubjectId()
+		sexes[i], bands[i] = code(m.GetSex(), sexPrefix), code(m.GetAgeBand(), ageBandPrefix)
+		if m.GetNationality() != "" {
+			nationalities[i] = &m.Nationality
+		}
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO hasm.case_member (case_id, position, subject_id, sex, age_band, nationality)
+SELECT $1, p, s, x, a, n FROM unnest($2::smallint[], $3::uuid[], $4::text[], $5::text[], $6::text[]) AS t(p, s, x, a, n)
+ON CONFLICT (case_id, position) DO UPDATE SET sex = EXCLUDED.sex, age_band = EXCLUDED.age_band,
+nationality = EXCLUDED.nationality`,
+		c.GetCaseId(), positions, subjects, sexes, bands, nationalities); err != nil {
+		return fmt.Errorf("project case members: %w", err)
+	}
+	return nil
+}
+
+// catchUpWait bounds how long a request waits for intake's events to become readable.
+const catchUpWait = 3 * time.Second
+
+// CatchUp applies every intake event committed so far to the case projection (see
+// outbox.Consumer.CatchUp for why one drain may not be enough).
+func (s *Service) CatchUp(ctx context.Context) error {
+	return s.consumer.CatchUp(ctx, catchUpWait)
+}
+
+// findCase reads a case of the mission from the projection; on a miss it catches up with
+// intake's events once and reads again, so a case registered a moment ago is found.
+func (s *Service) findCase(ctx context.Context, mission string, caseID uuid.UUID) (*projectedCase, error) {
+	c, err := getCase(ctx, s.pool, mission, caseID)
+	if !errors.Is(err, errCaseNotFound) {
+		return c, err
+	}
+	if err := s.CatchUp(ctx); err != nil {
+		return nil, err
+	}
+	return getCase(ctx, s.pool, mission, caseID)
+}

@@ -1,0 +1,447 @@
+package hasm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/outbox"
+	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
+)
+
+// RequestAssistance records a mission's request for a stranded migrant's return. The case
+// must be an open HASM case of the caller's mission, and the fund must exist in the request's
+// currency; the amount is committed only when HQ approves.
+func (s *Service) RequestAssistance(ctx context.Context, req *hasmv1.RequestAssistanceRequest) (*hasmv1.RequestAssistanceResponse, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	caseID, err := parseCaseID(req.GetCaseId())
+	if err != nil {
+		return nil, err
+	}
+	key, err := s.idempotencyKey(who, req.GetRequestId(), hasmv1.StrandedMigrantService_RequestAssistance_FullMethodName, req)
+	if err != nil {
+		return nil, err
+	}
+	resp := &hasmv1.RequestAssistanceResponse{}
+	if replayed, err := s.idem.Replay(ctx, s.pool, key, resp); replayed || err != nil {
+		return resp, toStatus(err)
+	}
+
+	c, err := s.findCase(ctx, who.Mission, caseID)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if c.status == intakeClosed {
+		return nil, toStatus(&CaseClosedError{CaseID: caseID.String()})
+	}
+	fund, err := getFund(ctx, s.pool, req.GetFundCode(), req.GetFundYear(), false)
+	switch {
+	case errors.Is(err, errFundNotFound):
+		return nil, middleware.InvalidArgument(middleware.FieldViolation("fund_code", "no fund has this code for fund_year"))
+	case err != nil:
+		return nil, err
+	case fund.GetCurrency() != req.GetCurrency():
+		return nil, middleware.InvalidArgument(middleware.FieldViolation("currency", "must be the fund's currency, "+fund.GetCurrency()))
+	}
+
+	now := timestamppb.New(s.clock())
+	r := &hasmv1.AssistanceRequest{
+		CaseId:                  caseID.String(),
+		Mission:                 c.mission,
+		Status:                  hasmv1.RequestStatus_REQUEST_STATUS_REQUESTED,
+		Version:                 1,
+		SubjectId:               c.principal.String(),
+		HostCountry:             c.hostCountry,
+		StrandedReason:          req.GetStrandedReason(),
+		NoOtherAssistanceReason: req.GetNoOtherAssistanceReason(),
+		EstimatedCost:           req.GetEstimatedCost(),
+		Currency:                req.GetCurrency(),
+		FundCode:                req.GetFundCode(),
+		FundYear:                req.GetFundYear(),
+		RequestedBy:             who.Subject,
+		CreateTime:              now,
+		UpdateTime:              now,
+	}
+	resp.Request = r
+	b := &pgx.Batch{}
+	if err := s.idem.Queue(b, key, resp); err != nil {
+		return nil, err
+	}
+	queueInsertRequest(b, r)
+	if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: caseID, Mission: r.Mission,
+		Payload: &hasmv1.AssistanceRequested{Request: r}}); err != nil {
+		return nil, err
+	}
+	err = s.pool.SendBatch(ctx, b).Close()
+	switch {
+	case err == nil:
+		return resp, nil
+	case s.idem.Lost(err):
+		// A retry with the same request id committed first: its result is the result.
+		proto.Reset(resp)
+		if _, err := s.idem.Replay(ctx, s.pool, key, resp); err != nil {
+			return nil, toStatus(err)
+		}
+		return resp, nil
+	case database.IsUniqueViolation(err, "request_pkey"):
+		return nil, toStatus(errAlreadyRequested)
+	}
+	return nil, fmt.Errorf("insert request: %w", err)
+}
+
+// DecideRequest approves or rejects a request, at HQ. An approval commits the estimated cost
+// on the request's fund under the fund's row lock, in the same transaction as the decision:
+// concurrent approvals of one fund take turns, and one that the remaining budget cannot
+// cover is refused with nothing written.
+func (s *Service) DecideRequest(ctx context.Context, req *hasmv1.DecideRequestRequest) (*hasmv1.DecideRequestResponse, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !atHQ(who, auth.RoleProgrammeManager) {
+		return nil, status.Error(codes.PermissionDenied, "only a programme manager at HQ decides HASM requests")
+	}
+	approve := req.GetDecision() == hasmv1.Decision_DECISION_APPROVE
+	var v violations
+	switch {
+	case approve && req.GetRejectionReason() != hasmv1.RejectionReason_REJECTION_REASON_UNSPECIFIED:
+		v.add("rejection_reason", "must be unset to approve")
+	case !approve && req.GetRejectionReason() == hasmv1.RejectionReason_REJECTION_REASON_UNSPECIFIED:
+		v.add("rejection_reason", "is required to reject")
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	key, err := s.idempotencyKey(who, req.GetRequestId(), hasmv1.StrandedMigrantService_DecideRequest_FullMethodName, req)
+	if err != nil {
+		return nil, err
+	}
+	resp := &hasmv1.DecideRequestResponse{}
+	err = s.mutate(ctx, who, key, "", req.GetCaseId(), req.GetVersion(), resp, func(tx pgx.Tx, r *hasmv1.AssistanceRequest, b *pgx.Batch) (proto.Message, error) {
+		to := hasmv1.RequestStatus_REQUEST_STATUS_REJECTED
+		if approve {
+			to = hasmv1.RequestStatus_REQUEST_STATUS_APPROVED
+		}
+		if err := checkTransition(r.Status, to); err != nil {
+			return nil, err
+		}
+		fund, err := getFund(ctx, tx, r.FundCode, r.FundYear, approve)
+		if err != nil {
+			return nil, err
+		}
+		r.Status = to
+		r.DecidedBy = who.Subject
+		r.DecideTime = timestamppb.New(s.clock())
+		if approve {
+			if err := s.requireOpenCase(ctx, tx, r); err != nil {
+				return nil, err
+			}
+			if err := commit(fund, r.Currency, r.EstimatedCost, r.DecideTime); err != nil {
+				return nil, err
+			}
+			queueUpdateFund(b, fund)
+			r.ApprovedAmount = r.EstimatedCost
+		} else {
+			r.RejectionReason = req.GetRejectionReason()
+		}
+		resp.Request, resp.Fund = r, fund
+		return &hasmv1.RequestDecided{Request: r, Decision: req.GetDecision()}, nil
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return resp, nil
+}
+
+// commit adds amount to a locked fund's committed amount, or reports why it cannot.
+func commit(f *hasmv1.Fund, currency string, amount int64, at *timestamppb.Timestamp) error {
+	if f.Currency != currency {
+		// Requests are checked against their fund's currency, which never changes: a mismatch
+		// here is a fault, not a caller's mistake.
+		return fmt.Errorf("request currency differs from fund %s/%d's", f.Code, f.Year)
+	}
+	if f.Remaining < amount {
+		return &FundInsufficientError{Code: f.Code, Year: f.Year, Currency: f.Currency, Remaining: f.Remaining, Amount: amount}
+	}
+	f.Committed += amount
+	f.Remaining -= amount
+	f.UpdateTime = at
+	return nil
+}
+
+// requireOpenCase refuses a change to a request whose intake case is closed.
+func (s *Service) requireOpenCase(ctx context.Context, q database.Querier, r *hasmv1.AssistanceRequest) error {
+	c, err := getCase(ctx, q, "", uuid.MustParse(r.CaseId))
+	if err != nil {
+		return err
+	}
+	if c.status == intakeClosed {
+		return &CaseClosedError{CaseID: r.CaseId}
+	}
+	return nil
+}
+
+// RecordDeparture records the departure of an approved request's return, and writes the
+// shared DepartureRecorded event that analytics counts persons returned by.
+func (s *Service) RecordDeparture(ctx context.Context, req *hasmv1.RecordDepartureRequest) (*hasmv1.RecordDepartureResponse, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var v violations
+	checkDay(&v, "departure_date", req.GetDepartureDate(), s.clock())
+	checkCountry(&v, "return_country", req.GetReturnCountry())
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	key, err := s.idempotencyKey(who, req.GetRequestId(), hasmv1.StrandedMigrantService_RecordDeparture_FullMethodName, req)
+	if err != nil {
+		return nil, err
+	}
+	resp := &hasmv1.RecordDepartureResponse{}
+	err = s.mutate(ctx, who, key, who.Mission, req.GetCaseId(), req.GetVersion(), resp, func(tx pgx.Tx, r *hasmv1.AssistanceRequest, _ *pgx.Batch) (proto.Message, error) {
+		if err := checkTransition(r.Status, hasmv1.RequestStatus_REQUEST_STATUS_DEPARTED); err != nil {
+			return nil, err
+		}
+		if err := s.requireOpenCase(ctx, tx, r); err != nil {
+			return nil, err
+		}
+		if req.GetReturnCountry() == r.HostCountry {
+			return nil, middleware.InvalidArgument(middleware.FieldViolation("return_country", "must not be the host country"))
+		}
+		caseID := uuid.MustParse(r.CaseId)
+		members, err := caseMembers(ctx, tx, caseID)
+		if err != nil {
+			return nil, err
+		}
+		travellers, err := travelling(members, req.GetTravellingSubjectIds())
+		if err != nil {
+			return nil, err
+		}
+		c, err := getCase(ctx, tx, "", caseID)
+		if err != nil {
+			return nil, err
+		}
+		r.Status = hasmv1.RequestStatus_REQUEST_STATUS_DEPARTED
+		r.DepartureDate = req.GetDepartureDate()
+		r.ReturnCountry = req.GetReturnCountry()
+		r.TravellingSubjectIds = make([]string, len(travellers))
+		for i, p := range travellers {
+			r.TravellingSubjectIds[i] = p.SubjectId
+		}
+		resp.Request = r
+		return &commonv1.DepartureRecorded{
+			CaseId:          r.CaseId,
+			Mission:         r.Mission,
+			Programme:       commonv1.Programme_PROGRAMME_HASM,
+			DepartureDate:   r.DepartureDate,
+			HostCountry:     r.HostCountry,
+			ReturnCountry:   r.ReturnCountry,
+			Travellers:      travellers,
+			Vulnerabilities: c.vulnerabilities,
+		}, nil
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return resp, nil
+}
+
+// travelling picks the people of a case who travel: every one when ids is empty, else those
+// named, who must be people of the case and include the principal.
+func travelling(members []*commonv1.TravellingPerson, ids []string) ([]*commonv1.TravellingPerson, error) {
+	if len(ids) == 0 {
+		return members, nil
+	}
+	var v violations
+	for i, id := range ids {
+		if !slices.ContainsFunc(members, func(m *commonv1.TravellingPerson) bool { return m.SubjectId == id }) {
+			v.add(fmt.Sprintf("travelling_subject_ids[%d]", i), "is not a person of the case")
+		}
+	}
+	var out []*commonv1.TravellingPerson
+	for _, m := range members {
+		if slices.Contains(ids, m.SubjectId) {
+			out = append(out, m)
+		}
+	}
+	if len(members) > 0 && !slices.Contains(ids, members[0].SubjectId) {
+		v.add("travelling_subject_ids", "must include the principal applicant")
+	}
+	return out, v.err()
+}
+
+// RecordArrival records the arrival in the return country: the return is completed.
+func (s *Service) RecordArrival(ctx context.Context, req *hasmv1.RecordArrivalRequest) (*hasmv1.RecordArrivalResponse, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var v violations
+	checkDay(&v, "arrival_date", req.GetArrivalDate(), s.clock())
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	key, err := s.idempotencyKey(who, req.GetRequestId(), hasmv1.StrandedMigrantService_RecordArrival_FullMethodName, req)
+	if err != nil {
+		return nil, err
+	}
+	resp := &hasmv1.RecordArrivalResponse{}
+	err = s.mutate(ctx, who, key, who.Mission, req.GetCaseId(), req.GetVersion(), resp, func(_ pgx.Tx, r *hasmv1.AssistanceRequest, _ *pgx.Batch) (proto.Message, error) {
+		if err := checkTransition(r.Status, hasmv1.RequestStatus_REQUEST_STATUS_ARRIVED); err != nil {
+			return nil, err
+		}
+		if civildate.ToTime(req.GetArrivalDate()).Before(civildate.ToTime(r.DepartureDate)) {
+			return nil, middleware.InvalidArgument(middleware.FieldViolation("arrival_date", "must not be before the departure date"))
+		}
+		r.Status = hasmv1.RequestStatus_REQUEST_STATUS_ARRIVED
+		r.ArrivalDate = req.GetArrivalDate()
+		resp.Request = r
+		return &hasmv1.ArrivalRecorded{Request: r}, nil
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return resp, nil
+}
+
+// CloseRequest ends a request before its return is completed. An approved request closed
+// before departure gives its amount back to the fund, in the same transaction.
+func (s *Service) CloseRequest(ctx context.Context, req *hasmv1.CloseRequestRequest) (*hasmv1.CloseRequestResponse, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key, err := s.idempotencyKey(who, req.GetRequestId(), hasmv1.StrandedMigrantService_CloseRequest_FullMethodName, req)
+	if err != nil {
+		return nil, err
+	}
+	resp := &hasmv1.CloseRequestResponse{}
+	err = s.mutate(ctx, who, key, who.Mission, req.GetCaseId(), req.GetVersion(), resp, func(tx pgx.Tx, r *hasmv1.AssistanceRequest, b *pgx.Batch) (proto.Message, error) {
+		if err := checkTransition(r.Status, hasmv1.RequestStatus_REQUEST_STATUS_CLOSED); err != nil {
+			return nil, err
+		}
+		var released int64
+		if r.Status == hasmv1.RequestStatus_REQUEST_STATUS_APPROVED {
+			fund, err := getFund(ctx, tx, r.FundCode, r.FundYear, true)
+			if err != nil {
+				return nil, err
+			}
+			released = r.ApprovedAmount
+			fund.Committed -= released
+			fund.Remaining += released
+			fund.UpdateTime = timestamppb.New(s.clock())
+			queueUpdateFund(b, fund)
+		}
+		r.Status = hasmv1.RequestStatus_REQUEST_STATUS_CLOSED
+		r.ClosureReason = req.GetReason()
+		resp.Request = r
+		return &hasmv1.RequestClosed{Request: r, ReleasedAmount: released}, nil
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return resp, nil
+}
+
+// change applies a mutation to a locked request: it edits r in place, may queue extra
+// writes on b, fills the response, and returns the event to record.
+type change func(tx pgx.Tx, r *hasmv1.AssistanceRequest, b *pgx.Batch) (proto.Message, error)
+
+// mutate runs one change to an existing request: it locks the request row, replays a retried
+// request, checks the version the caller read, applies the change and writes the request, the
+// outbox event and the idempotency record in the same transaction. mission scopes the request
+// ("" for HQ, which decides every mission's requests).
+//
+// The row lock comes before the idempotency look-up on purpose: two racing retries of one
+// request queue on the lock, and the second then finds the first one's result instead of
+// failing on the version the first one moved.
+func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.Key, mission, caseID string, version int64, resp proto.Message, apply change) error {
+	id, err := parseCaseID(caseID)
+	if err != nil {
+		return err
+	}
+	err = database.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		r, err := getRequest(ctx, tx, mission, id, true)
+		if err != nil {
+			return err
+		}
+		if replayed, err := s.idem.Replay(ctx, tx, key, resp); replayed || err != nil {
+			return err
+		}
+		if r.Version != version {
+			return &StaleVersionError{Subject: "requests/" + caseID, Current: r.Version}
+		}
+		b := &pgx.Batch{}
+		event, err := apply(tx, r, b)
+		if err != nil {
+			return err
+		}
+		r.Version++
+		r.UpdateTime = timestamppb.New(s.clock())
+		queueUpdateRequest(b, r)
+		if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: id, Mission: r.Mission, Payload: event}); err != nil {
+			return err
+		}
+		if err := s.idem.Queue(b, key, resp); err != nil {
+			return err
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if s.idem.Lost(err) {
+		// The same request id was used concurrently on another request and committed first.
+		proto.Reset(resp)
+		if _, rerr := s.idem.Replay(ctx, s.pool, key, resp); rerr != nil {
+			return rerr
+		}
+		return nil
+	}
+	return err
+}
+
+// idempotencyKey keys a mutating request by the caller's mission ("HQ" at headquarters) and
+// its request id, with a keyed fingerprint of the request so that a reused id for another
+// request is refused.
+func (s *Service) idempotencyKey(who auth.Claims, requestID, method string, req proto.Message) (idempotency.Key, error) {
+	id, err := uuid.Parse(requestID)
+	if err != nil {
+		return idempotency.Key{}, middleware.InvalidArgument(middleware.FieldViolation("request_id", "must be a UUID"))
+	}
+	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(req)
+	if err != nil {
+		return idempotency.Key{}, fmt.Errorf("fingerprint request: %w", err)
+	}
+	return idempotency.Key{
+		Mission:     who.Mission,
+		RequestID:   id,
+		Method:      method,
+		Fingerprint: s.keys.Fingerprint(method, body),
+	}, nil
+}
+
+// parseCaseID parses a case id that protovalidate already checked; the check here keeps a
+// handler safe should it ever be called without the validation stage.
+func parseCaseID(s string) (uuid.UUID, error) {
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return uuid.Nil, middleware.InvalidArgument(middleware.FieldViolation("case_id", "must be a valid UUID"))
+	}
+	return id, nil
+}

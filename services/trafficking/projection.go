@@ -1,0 +1,91 @@
+package trafficking
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/outbox"
+	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+)
+
+// intakeEvents are the events the consumer applies: the life of intake's cases.
+var intakeEvents = []string{
+	string(proto.MessageName(&intakev1.CaseRegistered{})),
+	string(proto.MessageName(&intakev1.CaseUpdated{})),
+	string(proto.MessageName(&intakev1.CaseClosed{})),
+}
+
+// project applies one of intake's events to the victim cases, inside the consumer's
+// transaction. A VoT case is inserted when first seen and its intake attributes kept up to
+// date after; the VoT facts on it are never touched here. A case of another programme opened
+// from a VoT case (intake.OpenCase: a victim returning through AVRR) is linked to it by id.
+// Everything else is passed over.
+func project(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
+	m, err := r.Decode()
+	if err != nil {
+		return err
+	}
+	var c *intakev1.Case
+	switch e := m.(type) {
+	case *intakev1.CaseRegistered:
+		c = e.GetCase()
+	case *intakev1.CaseUpdated:
+		c = e.GetCase()
+	case *intakev1.CaseClosed:
+		c = e.GetCase()
+	default:
+		return nil
+	}
+	if c.GetProgramme() != commonv1.Programme_PROGRAMME_VOT {
+		if from := c.GetOpenedFromCaseId(); from != "" {
+			return link(ctx, tx, from, c.GetCaseId())
+		}
+		return nil
+	}
+	return upsertProjection(ctx, tx, c)
+}
+
+// upsertProjection writes the intake attributes of a VoT case: a new case awaits screening.
+func upsertProjection(ctx context.Context, tx pgx.Tx, c *intakev1.Case) error {
+	members := append([]*intakev1.CaseMember{c.GetPrincipal()}, c.GetHouseholdMembers()...)
+	n := len(members)
+	subjects, sexes, bands, nationalities := make([]uuid.UUID, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, m := range members {
+		id, err := uuid.Parse(m.GetSubjectId())
+		if err != nil {
+			return fmt.Errorf("case %s: member %d: subject id: %w", c.GetCaseId(), i, err)
+		}
+		subjects[i] = id
+		sexes[i], bands[i], nationalities[i] = code(m.GetSex(), sexPrefix), code(m.GetAgeBand(), ageBandPrefix), m.GetNationality()
+	}
+	registered := c.GetCreateTime().AsTime()
+	_, err := tx.Exec(ctx, `INSERT INTO trafficking.victim_case (case_id, mission, status, version, subject_ids, sexes, age_bands,
+nationalities, host_country, vulnerabilities, registration_date, intake_status, registered_at, updated_at)
+VALUES ($1, $2, 'AWAITING_SCREENING', 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+ON CONFLICT (case_id) DO UPDATE SET subject_ids = $3, sexes = $4, age_bands = $5, nationalities = $6,
+host_country = $7, vulnerabilities = $8, registration_date = $9, intake_status = $10`,
+		c.GetCaseId(), c.GetMission(), subjects, sexes, bands, nationalities, c.GetHostCountry(),
+		codeList(c.GetVulnerabilities(), vulnerabilityPrefix), civildate.ToTime(c.GetRegistrationDate()),
+		code(c.GetStatus(), intakeStatusPrefix), registered)
+	if err != nil {
+		return fmt.Errorf("project case %s: %w", c.GetCaseId(), err)
+	}
+	return nil
+}
+
+// link records that case was opened from a VoT case; a case opened from a case of another
+// programme matches no row and changes nothing.
+func link(ctx context.Context, tx pgx.Tx, from, caseID string) error {
+	_, err := tx.Exec(ctx, `UPDATE trafficking.victim_case SET linked_case_ids = array_append(linked_case_ids, $2)
+WHERE case_id = $1 AND NOT ($2 = ANY (linked_case_ids))`, from, caseID)
+	if err != nil {
+		return fmt.Errorf("link case %s: %w", caseID, err)
+	}
+	return nil
+}

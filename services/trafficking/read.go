@@ -1,0 +1,133 @@
+package trafficking
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/middleware"
+	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
+)
+
+const (
+	defaultPageSize = 25
+	maxPageSize     = 100
+)
+
+// GetVictimCase reads a victim case of the caller's mission, whole and pseudonymised.
+func (s *Service) GetVictimCase(ctx context.Context, req *traffickingv1.GetVictimCaseRequest) (*traffickingv1.GetVictimCaseResponse, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := parseCaseID(req.GetCaseId())
+	if err != nil {
+		return nil, err
+	}
+	c, err := getCase(ctx, s.pool, who.Mission, id, false)
+	if errors.Is(err, database.ErrNotFound) {
+		// Catch up on a miss: the case may have been registered a moment ago.
+		if err := s.consumer.CatchUp(ctx, catchUpWait); err != nil {
+			return nil, err
+		}
+		c, err = getCase(ctx, s.pool, who.Mission, id, false)
+	}
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &traffickingv1.GetVictimCaseResponse{VictimCase: c}, nil
+}
+
+// ListVictimCases lists the caller's mission's victim cases, newest registration first.
+func (s *Service) ListVictimCases(ctx context.Context, req *traffickingv1.ListVictimCasesRequest) (*traffickingv1.ListVictimCasesResponse, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mission := req.GetMission()
+	if mission == "" {
+		mission = who.Mission
+	}
+	if !who.InMission(mission) {
+		return nil, status.Error(codes.PermissionDenied, "mission: only the caller's mission can be listed")
+	}
+	f := listFilter{mission: mission, limit: int(req.GetPageSize())}
+	if f.limit == 0 {
+		f.limit = defaultPageSize
+	}
+	f.limit = min(f.limit, maxPageSize)
+	if req.GetStatus() != traffickingv1.VictimCaseStatus_VICTIM_CASE_STATUS_UNSPECIFIED {
+		f.status = code(req.GetStatus(), statusPrefix)
+	}
+	filterHash := listFilterHash(req)
+	if tok := req.GetPageToken(); tok != "" {
+		if f.after, err = decodePageToken(tok, filterHash); err != nil {
+			return nil, middleware.InvalidArgument(middleware.FieldViolation("page_token", "is not a token from a previous response with the same filters"))
+		}
+	}
+
+	// Read one more than a page to know whether another page follows.
+	f.limit++
+	cases, err := listCases(ctx, s.pool, f)
+	if err != nil {
+		return nil, err
+	}
+	resp := &traffickingv1.ListVictimCasesResponse{VictimCases: cases}
+	if len(cases) == f.limit {
+		resp.VictimCases = cases[:f.limit-1]
+		last := resp.VictimCases[len(resp.VictimCases)-1]
+		resp.NextPageToken = encodePageToken(cursor{RegisteredAt: last.CreateTime.AsTime(), CaseID: uuid.MustParse(last.CaseId)}, filterHash)
+	}
+	return resp, nil
+}
+
+// pageToken is the opaque next_page_token: the cursor, and a hash of the filters it was
+// issued for so that it cannot be replayed against other filters.
+type pageToken struct {
+	cursor
+	Filter []byte `json:"f"`
+}
+
+func listFilterHash(req *traffickingv1.ListVictimCasesRequest) []byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s|%d", req.GetMission(), req.GetStatus())
+	return h.Sum(nil)[:8]
+}
+
+func encodePageToken(c cursor, filter []byte) string {
+	b, _ := json.Marshal(pageToken{cursor: c, Filter: filter}) // a time, a UUID and bytes always marshal
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodePageToken(tok string, filter []byte) (*cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return nil, err
+	}
+	var p pageToken
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, err
+	}
+	if string(p.Filter) != string(filter) || p.CaseID == uuid.Nil {
+		return nil, errors.New("page token for other filters")
+	}
+	return &p.cursor, nil
+}
+
+// parseCaseID parses a case id that protovalidate already checked; the check here keeps a
+// handler safe should it ever be called without the validation stage.
+func parseCaseID(s string) (uuid.UUID, error) {
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return uuid.Nil, middleware.InvalidArgument(middleware.FieldViolation("case_id", "must be a valid UUID"))
+	}
+	return id, nil
+}

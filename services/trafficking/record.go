@@ -1,0 +1,303 @@
+package trafficking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/outbox"
+	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
+)
+
+// RecordScreening records a screening outcome and moves the case to the matching status.
+func (s *Service) RecordScreening(ctx context.Context, req *traffickingv1.RecordScreeningRequest) (*traffickingv1.RecordScreeningResponse, error) {
+	resp := &traffickingv1.RecordScreeningResponse{}
+	err := s.record(ctx, req, req.GetCaseId(), req.GetVersion(), resp,
+		func() error { return checkDate("date", req.GetDate(), s.today()) },
+		func(c *traffickingv1.VictimCase, _ *pgx.Batch) (proto.Message, error) {
+			if err := checkScreening(c.Status, req.GetStatus()); err != nil {
+				return nil, err
+			}
+			previous := c.Status
+			c.Status = statusAfterScreening(req.GetStatus())
+			c.Identification = &traffickingv1.Identification{Status: req.GetStatus(), IdentifiedBy: req.GetIdentifiedBy(), Date: req.GetDate()}
+			resp.VictimCase = c
+			return &traffickingv1.VictimScreened{VictimCase: c, Identification: c.Identification, PreviousStatus: previous}, nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// RecordExploitation records the exploitation details, replacing any recorded before.
+func (s *Service) RecordExploitation(ctx context.Context, req *traffickingv1.RecordExploitationRequest) (*traffickingv1.RecordExploitationResponse, error) {
+	resp := &traffickingv1.RecordExploitationResponse{}
+	err := s.record(ctx, req, req.GetCaseId(), req.GetVersion(), resp,
+		func() error { return checkExploitation(req.GetExploitation(), s.today()) },
+		func(c *traffickingv1.VictimCase, _ *pgx.Batch) (proto.Message, error) {
+			if err := checkVictimFact(c.Status, actionExploitation); err != nil {
+				return nil, err
+			}
+			if err := checkChildAtExploitation(req.GetExploitation(), c.GetPrincipal().GetAgeBand()); err != nil {
+				return nil, err
+			}
+			c.Exploitation = req.GetExploitation()
+			resp.VictimCase = c
+			return &traffickingv1.ExploitationRecorded{VictimCase: c, Exploitation: c.Exploitation}, nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// RecordAssistance adds a direct assistance record.
+func (s *Service) RecordAssistance(ctx context.Context, req *traffickingv1.RecordAssistanceRequest) (*traffickingv1.RecordAssistanceResponse, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp := &traffickingv1.RecordAssistanceResponse{}
+	err = s.record(ctx, req, req.GetCaseId(), req.GetVersion(), resp,
+		func() error { return checkAssistance(req, s.today()) },
+		func(c *traffickingv1.VictimCase, b *pgx.Batch) (proto.Message, error) {
+			if err := checkVictimFact(c.Status, actionAssistance); err != nil {
+				return nil, err
+			}
+			a := &traffickingv1.Assistance{
+				AssistanceId: uuid.NewString(),
+				Type:         req.GetType(),
+				StartDate:    req.GetStartDate(),
+				EndDate:      req.GetEndDate(),
+				Provider:     req.GetProvider(),
+				RecordedBy:   who.Subject,
+			}
+			queueInsertAssistance(b, c.CaseId, a, s.clock())
+			c.Assistance = append(c.Assistance, a)
+			resp.VictimCase, resp.Assistance = c, a
+			return &traffickingv1.AssistanceProvided{VictimCase: c, Assistance: a}, nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// EndAssistance records the end date of an assistance record still going on.
+func (s *Service) EndAssistance(ctx context.Context, req *traffickingv1.EndAssistanceRequest) (*traffickingv1.EndAssistanceResponse, error) {
+	resp := &traffickingv1.EndAssistanceResponse{}
+	err := s.record(ctx, req, req.GetCaseId(), req.GetVersion(), resp,
+		func() error { return checkDate("end_date", req.GetEndDate(), s.today()) },
+		func(c *traffickingv1.VictimCase, b *pgx.Batch) (proto.Message, error) {
+			if err := checkEndAssistance(c.Status); err != nil {
+				return nil, err
+			}
+			var a *traffickingv1.Assistance
+			for _, x := range c.Assistance {
+				if x.AssistanceId == req.GetAssistanceId() {
+					a = x
+				}
+			}
+			switch {
+			case a == nil:
+				return nil, errAssistanceNotFound
+			case a.EndDate != nil:
+				return nil, &AssistanceEndedError{AssistanceID: a.AssistanceId}
+			case civildate.ToTime(req.GetEndDate()).Before(civildate.ToTime(a.StartDate)):
+				return nil, middleware.InvalidArgument(middleware.FieldViolation("end_date", "must not be before the record's start_date"))
+			}
+			a.EndDate = req.GetEndDate()
+			queueEndAssistance(b, c.CaseId, a)
+			resp.VictimCase = c
+			return &traffickingv1.AssistanceProvided{VictimCase: c, Assistance: a}, nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// RecordLawEnforcementCooperation records where the victim stands with law enforcement.
+func (s *Service) RecordLawEnforcementCooperation(ctx context.Context, req *traffickingv1.RecordLawEnforcementCooperationRequest) (*traffickingv1.RecordLawEnforcementCooperationResponse, error) {
+	resp := &traffickingv1.RecordLawEnforcementCooperationResponse{}
+	err := s.record(ctx, req, req.GetCaseId(), req.GetVersion(), resp,
+		func() error { return checkDate("date", req.GetDate(), s.today()) },
+		func(c *traffickingv1.VictimCase, _ *pgx.Batch) (proto.Message, error) {
+			if err := checkVictimFact(c.Status, actionCooperation); err != nil {
+				return nil, err
+			}
+			c.LawEnforcementCooperation = &traffickingv1.LawEnforcementCooperation{Status: req.GetStatus(), Date: req.GetDate()}
+			resp.VictimCase = c
+			return &traffickingv1.LawEnforcementCooperationRecorded{VictimCase: c, Cooperation: c.LawEnforcementCooperation}, nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// AssessRisk records a risk assessment; it replaces the previous one on the record (the
+// events keep every assessment).
+func (s *Service) AssessRisk(ctx context.Context, req *traffickingv1.AssessRiskRequest) (*traffickingv1.AssessRiskResponse, error) {
+	resp := &traffickingv1.AssessRiskResponse{}
+	err := s.record(ctx, req, req.GetCaseId(), req.GetVersion(), resp,
+		func() error { return checkRisk(req, s.today()) },
+		func(c *traffickingv1.VictimCase, _ *pgx.Batch) (proto.Message, error) {
+			if err := checkVictimFact(c.Status, actionRisk); err != nil {
+				return nil, err
+			}
+			c.RiskAssessment = &traffickingv1.RiskAssessment{Level: req.GetLevel(), Date: req.GetDate(), Factors: req.GetFactors()}
+			resp.VictimCase = c
+			return &traffickingv1.RiskAssessed{VictimCase: c, Assessment: c.RiskAssessment}, nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// CloseVictimCase closes a victim case; a closed case takes no more facts.
+func (s *Service) CloseVictimCase(ctx context.Context, req *traffickingv1.CloseVictimCaseRequest) (*traffickingv1.CloseVictimCaseResponse, error) {
+	resp := &traffickingv1.CloseVictimCaseResponse{}
+	err := s.record(ctx, req, req.GetCaseId(), req.GetVersion(), resp,
+		func() error { return nil },
+		func(c *traffickingv1.VictimCase, _ *pgx.Batch) (proto.Message, error) {
+			if err := checkClose(c.Status, req.GetReason()); err != nil {
+				return nil, err
+			}
+			c.Status, c.ClosureReason = closed, req.GetReason()
+			resp.VictimCase = c
+			return &traffickingv1.VictimCaseClosed{VictimCase: c, Reason: req.GetReason(), ClosureDate: civildate.FromTime(s.today())}, nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// change applies a fact to a locked case: it edits c in place, may queue extra writes on b,
+// fills the response, and returns the event to record.
+type change func(c *traffickingv1.VictimCase, b *pgx.Batch) (proto.Message, error)
+
+// mutation is a request that changes a victim case.
+type mutation interface {
+	proto.Message
+	GetRequestId() string
+}
+
+// record runs one mutating RPC: it checks the request, keys it for idempotency and applies
+// the change, mapping every error to its status.
+func (s *Service) record(ctx context.Context, req mutation, caseID string, version int64, resp proto.Message, check func() error, apply change) error {
+	who, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	if err := check(); err != nil {
+		return err
+	}
+	key, err := s.idempotencyKey(who, req)
+	if err != nil {
+		return err
+	}
+	return toStatus(s.mutate(ctx, who, key, caseID, version, resp, apply))
+}
+
+// mutate runs one change to a victim case: it locks the case row, replays a retried request,
+// checks the version the caller read, applies the change and writes the case, the outbox
+// event and the idempotency record in the same transaction. A case not (yet) known is looked
+// for again after catching up on intake's events: a case registered a moment ago may not have
+// been applied by the background consumer.
+//
+// The row lock comes before the idempotency look-up on purpose: two racing retries of one
+// request queue on the lock, and the second then finds the first one's result instead of
+// failing on the version the first one moved.
+func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.Key, caseID string, version int64, resp proto.Message, apply change) error {
+	id, err := parseCaseID(caseID)
+	if err != nil {
+		return err
+	}
+	attempt := func() error {
+		return database.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+			c, err := getCase(ctx, tx, who.Mission, id, true)
+			if err != nil {
+				return err
+			}
+			if replayed, err := s.idem.Replay(ctx, tx, key, resp); replayed || err != nil {
+				return err
+			}
+			if c.Version != version {
+				return &StaleVersionError{CaseID: caseID, Current: c.Version}
+			}
+			b := &pgx.Batch{}
+			event, err := apply(c, b)
+			if err != nil {
+				return err
+			}
+			c.Version++
+			c.UpdateTime = timestamppb.New(s.clock())
+			queueUpdateCase(b, c)
+			if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: id, Mission: c.Mission, Payload: event}); err != nil {
+				return err
+			}
+			if err := s.idem.Queue(b, key, resp); err != nil {
+				return err
+			}
+			return tx.SendBatch(ctx, b).Close()
+		})
+	}
+	err = attempt()
+	if errors.Is(err, database.ErrNotFound) {
+		if derr := s.consumer.CatchUp(ctx, catchUpWait); derr != nil {
+			return derr
+		}
+		err = attempt()
+	}
+	if s.idem.Lost(err) {
+		// The same request id was used concurrently on another case and committed first.
+		proto.Reset(resp)
+		if _, rerr := s.idem.Replay(ctx, s.pool, key, resp); rerr != nil {
+			return rerr
+		}
+		return nil
+	}
+	return err
+}
+
+// idempotencyKey keys a mutating request by the caller's mission and its request id, with a
+// keyed fingerprint of the request so that a reused id for another request is refused.
+func (s *Service) idempotencyKey(who auth.Claims, req mutation) (idempotency.Key, error) {
+	id, err := uuid.Parse(req.GetRequestId())
+	if err != nil {
+		return idempotency.Key{}, status.Error(codes.InvalidArgument, "request_id: must be a UUID")
+	}
+	method := string(proto.MessageName(req))
+	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(req)
+	if err != nil {
+		return idempotency.Key{}, fmt.Errorf("fingerprint request: %w", err)
+	}
+	return idempotency.Key{
+		Mission:     who.Mission,
+		RequestID:   id,
+		Method:      method,
+		Fingerprint: s.keys.Fingerprint(method, body),
+	}, nil
+}
+
+// today is the service's current calendar day (UTC).
+func (s *Service) today() time.Time {
+	return civildate.Day(s.clock())
+}

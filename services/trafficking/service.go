@@ -1,0 +1,136 @@
+package trafficking
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/bootstrap"
+	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/outbox"
+	"github.com/passage-cm/passage/internal/vault"
+	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
+)
+
+// Name is the service's name for health checks and telemetry.
+const Name = "passage.trafficking.v1.TraffickingService"
+
+// Role is the database role the trafficking service connects with.
+const Role = "passage_trafficking"
+
+// producer names the service in the outbox, and its outbox consumer.
+const producer = "trafficking"
+
+// catchUpWait bounds how long a request waits for intake's events to become readable when it
+// names a case the projection has not seen yet (see outbox.Consumer.CatchUp).
+const catchUpWait = 3 * time.Second
+
+// Policy lists who may call each RPC. Victim records are the most sensitive in the system:
+// only the field staff of the case's mission reach them; no HQ role, not even a programme
+// manager, reads a victim case.
+func Policy() auth.Policy {
+	field := []auth.Role{auth.RoleCaseworker, auth.RoleSupervisor}
+	return auth.Policy{
+		traffickingv1.TraffickingService_RecordScreening_FullMethodName:                 field,
+		traffickingv1.TraffickingService_RecordExploitation_FullMethodName:              field,
+		traffickingv1.TraffickingService_RecordAssistance_FullMethodName:                field,
+		traffickingv1.TraffickingService_EndAssistance_FullMethodName:                   field,
+		traffickingv1.TraffickingService_RecordLawEnforcementCooperation_FullMethodName: field,
+		traffickingv1.TraffickingService_AssessRisk_FullMethodName:                      field,
+		traffickingv1.TraffickingService_CloseVictimCase_FullMethodName:                 field,
+		traffickingv1.TraffickingService_GetVictimCase_FullMethodName:                   field,
+		traffickingv1.TraffickingService_ListVictimCases_FullMethodName:                 field,
+	}
+}
+
+// Service implements traffickingv1.TraffickingServiceServer.
+type Service struct {
+	traffickingv1.UnimplementedTraffickingServiceServer
+
+	pool     *pgxpool.Pool
+	keys     *vault.Keyring
+	idem     *idempotency.Store
+	consumer *outbox.Consumer
+	now      func() time.Time
+}
+
+// Option configures a Service.
+type Option func(*Service, *outbox.ConsumerConfig)
+
+// WithClock sets the clock that decides "today" (tests use a fixed one).
+func WithClock(now func() time.Time) Option {
+	return func(s *Service, _ *outbox.ConsumerConfig) { s.now = now }
+}
+
+// WithPollInterval sets how often the background work looks for intake's events.
+func WithPollInterval(d time.Duration) Option {
+	return func(_ *Service, c *outbox.ConsumerConfig) { c.PollInterval = d }
+}
+
+// New returns the service over a pool connected as Role. The keyring only fingerprints
+// requests for idempotency: the service never opens the vault.
+func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
+	s := &Service{
+		pool: pool,
+		keys: keys,
+		idem: idempotency.NewStore("trafficking.idempotency", "idempotency_pkey"),
+		now:  time.Now,
+	}
+	cfg := outbox.ConsumerConfig{
+		Name:        producer,
+		CursorTable: "trafficking.outbox_cursor",
+		Types:       intakeEvents,
+		Handle:      project,
+	}
+	for _, o := range opts {
+		o(s, &cfg)
+	}
+	s.consumer = outbox.NewConsumer(pool, cfg)
+	return s
+}
+
+// Register registers the service on g.
+func (s *Service) Register(g *grpc.Server) {
+	traffickingv1.RegisterTraffickingServiceServer(g, s)
+}
+
+// Run is the service's background work: it applies intake's events to the victim cases until
+// ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	return s.consumer.Run(ctx)
+}
+
+// caller returns the authenticated caller. The auth interceptor guarantees one for every
+// method in Policy; its absence is a wiring fault, reported without detail.
+func caller(ctx context.Context) (auth.Claims, error) {
+	c, ok := auth.FromContext(ctx)
+	if !ok {
+		return auth.Claims{}, status.Error(codes.Unauthenticated, "missing or invalid bearer token")
+	}
+	return c, nil
+}
+
+// clock returns now, at the microsecond precision Postgres keeps.
+func (s *Service) clock() time.Time {
+	return s.now().UTC().Truncate(time.Microsecond)
+}
+
+// Spec describes the trafficking service for bootstrap.Run.
+func Spec() bootstrap.Service {
+	return bootstrap.Service{
+		Name:   Name,
+		Short:  producer,
+		Role:   Role,
+		Policy: Policy(),
+		Register: func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
+			s := New(d.Pool, d.Keys)
+			s.Register(g)
+			return s.Run
+		},
+	}
+}

@@ -1,0 +1,108 @@
+package trafficking
+
+import (
+	"fmt"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/genproto/googleapis/type/date"
+
+	"github.com/passage-cm/passage/internal/ageband"
+	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/country"
+	"github.com/passage-cm/passage/internal/middleware"
+	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
+)
+
+// The rules here are the ones protovalidate cannot state: country codes against ISO 3166-1,
+// dates and years against today, rules across fields. Each violation names the field, never
+// its value.
+
+type violations []*errdetails.BadRequest_FieldViolation
+
+func (v *violations) add(field, description string) {
+	*v = append(*v, middleware.FieldViolation(field, description))
+}
+
+func (v violations) err() error {
+	if len(v) == 0 {
+		return nil
+	}
+	return middleware.InvalidArgument(v...)
+}
+
+// checkDay checks a full date that must not be in the future.
+func checkDay(v *violations, field string, d *date.Date, today time.Time) {
+	err := civildate.CheckFull(d)
+	if err == nil {
+		err = civildate.NotAfter(d, today)
+	}
+	if err != nil {
+		v.add(field, err.Error())
+	}
+}
+
+// checkYear checks a year that may be zero (unknown).
+func checkYear(v *violations, field string, year int32, today time.Time) {
+	switch {
+	case year == 0:
+	case year < civildate.MinYear:
+		v.add(field, fmt.Sprintf("must be %d or later", civildate.MinYear))
+	case int(year) > today.Year():
+		v.add(field, "must not be in the future")
+	}
+}
+
+func checkExploitation(e *traffickingv1.Exploitation, today time.Time) error {
+	var v violations
+	for i, c := range e.GetCountriesOfExploitation() {
+		if !country.Valid(c) {
+			v.add(fmt.Sprintf("exploitation.countries_of_exploitation[%d]", i), "must be an assigned ISO 3166-1 alpha-3 country code")
+		}
+	}
+	checkYear(&v, "exploitation.start_year", e.GetStartYear(), today)
+	checkYear(&v, "exploitation.end_year", e.GetEndYear(), today)
+	if e.GetStartYear() != 0 && e.GetEndYear() != 0 && e.GetEndYear() < e.GetStartYear() {
+		v.add("exploitation.end_year", "must not be before start_year")
+	}
+	return v.err()
+}
+
+// checkChildAtExploitation refuses an exploitation of an adult for a principal who is a
+// child now: they were a child when exploited too.
+func checkChildAtExploitation(e *traffickingv1.Exploitation, principal commonv1.AgeBand) error {
+	if ageband.IsChild(principal) && !e.GetChildAtExploitation() {
+		var v violations
+		v.add("exploitation.child_at_exploitation", "must be true: the principal is a child")
+		return v.err()
+	}
+	return nil
+}
+
+func checkAssistance(req *traffickingv1.RecordAssistanceRequest, today time.Time) error {
+	var v violations
+	checkDay(&v, "start_date", req.GetStartDate(), today)
+	if end := req.GetEndDate(); end != nil {
+		checkDay(&v, "end_date", end, today)
+		if len(v) == 0 && civildate.ToTime(end).Before(civildate.ToTime(req.GetStartDate())) {
+			v.add("end_date", "must not be before start_date")
+		}
+	}
+	return v.err()
+}
+
+func checkRisk(req *traffickingv1.AssessRiskRequest, today time.Time) error {
+	var v violations
+	checkDay(&v, "date", req.GetDate(), today)
+	if req.GetLevel() != traffickingv1.RiskLevel_RISK_LEVEL_LOW && len(req.GetFactors()) == 0 {
+		v.add("factors", "at least one is required for a medium or high risk")
+	}
+	return v.err()
+}
+
+func checkDate(field string, d *date.Date, today time.Time) error {
+	var v violations
+	checkDay(&v, field, d, today)
+	return v.err()
+}
