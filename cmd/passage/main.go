@@ -20,6 +20,7 @@ import (
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/services/hasm"
 	"github.com/passage-cm/passage/services/intake"
+	"github.com/passage-cm/passage/services/returns"
 	"github.com/passage-cm/passage/services/trafficking"
 )
 
@@ -30,6 +31,7 @@ commands:
   migrate up|down|version                apply, revert one, or show the database migrations (DATABASE_URL)
   dev-token --role ROLE --mission CODE   print a development token (development keys under .passage/)
   case register|get|list|update|close|open   the caseworker's client (passage case -h)
+  returns ...                            AVRR: eligibility, departure, reintegration, monitoring (passage returns -h)
   trafficking ...                        victims of trafficking: screening, exploitation, assistance (passage trafficking -h)
   hasm ...                               stranded migrants: requests, HQ decisions, funds (passage hasm -h)
   version                                print the version
@@ -37,7 +39,7 @@ commands:
 
 // services are the services `passage serve` runs, in start order.
 func services() []bootstrap.Service {
-	return []bootstrap.Service{intake.Spec(), trafficking.Spec(), hasm.Spec()}
+	return []bootstrap.Service{intake.Spec(), returns.Spec(), trafficking.Spec(), hasm.Spec()}
 }
 
 func main() {
@@ -67,6 +69,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return devToken(rest, stdout, stderr)
 	case "case":
 		return runCase(ctx, rest, stdout, stderr)
+	case "returns":
+		return runReturns(ctx, rest, stdout, stderr)
 	case "trafficking":
 		return runTrafficking(ctx, rest, stdout, stderr)
 	case "hasm":

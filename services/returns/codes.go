@@ -1,0 +1,71 @@
+package returns
+
+import (
+	"strings"
+
+	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
+)
+
+// Coded values are stored as the enum value's name without its prefix ("ELIGIBLE",
+// "BUSINESS_START_UP"), as intake stores them: readable in SQL and stable, since protobuf
+// value names never change.
+
+const (
+	statusPrefix        = "RETURN_STATUS_"
+	eligibilityPrefix   = "ELIGIBILITY_"
+	ineligibilityPrefix = "INELIGIBILITY_REASON_"
+	documentPrefix      = "DOCUMENT_TYPE_"
+	fitPrefix           = "FIT_TO_TRAVEL_"
+	modePrefix          = "TRAVEL_MODE_"
+	bestInterestsPrefix = "BEST_INTERESTS_"
+	riskPrefix          = "RISK_LEVEL_"
+	receptionPrefix     = "RECEPTION_ASSISTANCE_"
+	dimensionPrefix     = "DIMENSION_"
+	assistancePrefix    = "ASSISTANCE_TYPE_"
+	closurePrefix       = "CLOSURE_REASON_"
+	reopenPrefix        = "REOPEN_REASON_"
+	requirementPrefix   = "REQUIREMENT_"
+	sexPrefix           = "SEX_"
+	ageBandPrefix       = "AGE_BAND_"
+	vulnerabilityPrefix = "VULNERABILITY_"
+	programmePrefix     = "PROGRAMME_"
+	caseStatusPrefix    = "CASE_STATUS_"
+)
+
+func code(e interface{ String() string }, prefix string) string {
+	return strings.TrimPrefix(e.String(), prefix)
+}
+
+// decode is the enum value stored as c; the zero value for an unknown code.
+func decode[T ~int32](values map[string]int32, prefix, c string) T {
+	return T(values[prefix+c])
+}
+
+func codeList[T interface{ String() string }](vs []T, prefix string) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = code(v, prefix)
+	}
+	return out
+}
+
+func decodeAll[T ~int32](values map[string]int32, prefix string, cs []string) []T {
+	out := make([]T, len(cs))
+	for i, c := range cs {
+		out[i] = decode[T](values, prefix, c)
+	}
+	return out
+}
+
+func statusFromCode(c string) returnsv1.ReturnStatus {
+	return decode[returnsv1.ReturnStatus](returnsv1.ReturnStatus_value, statusPrefix, c)
+}
+
+func vulnerabilitiesFromCodes(cs []string) []commonv1.Vulnerability {
+	return decodeAll[commonv1.Vulnerability](commonv1.Vulnerability_value, vulnerabilityPrefix, cs)
+}
+
+// closedCase is intake's status of a closed case.
+const closedCase = intakev1.CaseStatus_CASE_STATUS_CLOSED

@@ -1,0 +1,134 @@
+package returns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/outbox"
+	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
+)
+
+// change applies one step to a locked return: it edits rec.ret in place (appending the new
+// fact, which carries p), queues the fact's insert on b, fills the response and returns the
+// event to record.
+type change func(rec *record, b *pgx.Batch, p *returnsv1.Provenance) (proto.Message, error)
+
+// mutate runs one step on a return: it locks the return row, replays a retried request,
+// checks the version the caller read, that the case is still open in intake and that the
+// return's status allows the step, applies the step and writes the fact, the return row, the
+// outbox event and the idempotency record in the same transaction.
+//
+// The row lock comes before the idempotency look-up on purpose: two racing retries of one
+// request queue on the lock, and the second then finds the first one's result instead of
+// failing on the version the first one moved. A return not found may belong to a case intake
+// registered a moment ago: the projection catches up once and the step is tried again.
+func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.Key, step, caseID string, version int64,
+	resp proto.Message, apply change,
+) error {
+	id, err := parseCaseID(caseID)
+	if err != nil {
+		return err
+	}
+	attempt := func() error {
+		return database.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+			rec, err := getReturn(ctx, tx, who.Mission, id, true)
+			if err != nil {
+				return err
+			}
+			if replayed, err := s.idem.Replay(ctx, tx, key, resp); replayed || err != nil {
+				return err
+			}
+			r := rec.ret
+			if r.Version != version {
+				return &StaleVersionError{CaseID: caseID, Current: r.Version}
+			}
+			if rec.caseClosed && step != stepClose {
+				return &RuleError{Reason: "CASE_CLOSED", Subject: "cases/" + caseID,
+					Message: "the case is closed in intake: the return can only be closed"}
+			}
+			if err := checkStep(step, r.Status); err != nil {
+				return err
+			}
+			now := s.clock()
+			b := &pgx.Batch{}
+			event, err := apply(rec, b, &returnsv1.Provenance{Version: version + 1, RecordedBy: who.Subject, RecordTime: timestamppb.New(now)})
+			if err != nil {
+				return err
+			}
+			r.Version = version + 1
+			r.UpdateTime = timestamppb.New(now)
+			setUnmet(r)
+			queueUpdateReturn(b, rec)
+			if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: id, Mission: r.Mission, Payload: event}); err != nil {
+				return err
+			}
+			if err := s.idem.Queue(b, key, resp); err != nil {
+				return err
+			}
+			return tx.SendBatch(ctx, b).Close()
+		})
+	}
+	err = attempt()
+	if errors.Is(err, database.ErrNotFound) {
+		if derr := s.consumer.CatchUp(ctx, catchUpWait); derr != nil {
+			return derr
+		}
+		err = attempt()
+	}
+	if s.idem.Lost(err) {
+		// The same request id was used concurrently on another return and committed first.
+		if _, rerr := s.idem.Replay(ctx, s.pool, key, resp); rerr != nil {
+			return rerr
+		}
+		return nil
+	}
+	return err
+}
+
+// catchUpWait bounds how long a request waits for intake's events to become readable when it
+// names a case the projection has not seen yet (see outbox.Consumer.CatchUp).
+const catchUpWait = 3 * time.Second
+
+// read reads a return of the caller's mission, catching up on intake's events when it is not
+// there yet.
+func (s *Service) read(ctx context.Context, mission string, id uuid.UUID) (*record, error) {
+	rec, err := getReturn(ctx, s.pool, mission, id, false)
+	if errors.Is(err, database.ErrNotFound) {
+		if derr := s.consumer.CatchUp(ctx, catchUpWait); derr != nil {
+			return nil, derr
+		}
+		rec, err = getReturn(ctx, s.pool, mission, id, false)
+	}
+	return rec, err
+}
+
+// idempotencyKey keys a mutating request by the caller's mission and its request id, with a
+// keyed fingerprint of the request so that a reused id for another request is refused.
+func (s *Service) idempotencyKey(who auth.Claims, requestID, method string, req proto.Message) (idempotency.Key, error) {
+	id, err := uuid.Parse(requestID)
+	if err != nil {
+		return idempotency.Key{}, status.Error(codes.InvalidArgument, "request_id: must be a UUID")
+	}
+	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(req)
+	if err != nil {
+		return idempotency.Key{}, fmt.Errorf("fingerprint request: %w", err)
+	}
+	return idempotency.Key{
+		Mission:     who.Mission,
+		RequestID:   id,
+		Method:      method,
+		Fingerprint: s.keys.Fingerprint(method, body),
+	}, nil
+}

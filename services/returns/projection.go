@@ -1,0 +1,86 @@
+package returns
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/passage-cm/passage/internal/outbox"
+	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+)
+
+// intakeEvents are the intake events the projection follows.
+var intakeEvents = []string{
+	"passage.intake.v1.CaseRegistered",
+	"passage.intake.v1.CaseUpdated",
+	"passage.intake.v1.CaseClosed",
+}
+
+// applyIntakeEvent keeps returns' projection of AVRR cases in step with intake, inside the
+// consumer's transaction: every event carries the whole pseudonymised case, so each one is
+// applied as an upsert, and a return in COUNSELLING is opened for a case seen the first
+// time. Cases of other programmes are passed over: a victim of trafficking who returns
+// through AVRR gets an AVRR case of its own (intake.OpenCase), under the same subject ids.
+func applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
+	m, err := r.Decode()
+	if err != nil {
+		return err
+	}
+	var c *intakev1.Case
+	switch e := m.(type) {
+	case *intakev1.CaseRegistered:
+		c = e.GetCase()
+	case *intakev1.CaseUpdated:
+		c = e.GetCase()
+	case *intakev1.CaseClosed:
+		c = e.GetCase()
+	default:
+		return nil
+	}
+	if c.GetProgramme() != commonv1.Programme_PROGRAMME_AVRR {
+		return nil
+	}
+	b := &pgx.Batch{}
+	queueUpsertCase(b, c)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("project case: %w", err)
+	}
+	return nil
+}
+
+// queueUpsertCase adds the upsert of a case, its members and its return to b. An event older
+// than the row (by intake's version) leaves the case as it is.
+func queueUpsertCase(b *pgx.Batch, c *intakev1.Case) {
+	b.Queue(`INSERT INTO returns."case" AS x (case_id, mission, intake_status, intake_version, principal_subject_id,
+host_country, vulnerabilities)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (case_id) DO UPDATE SET intake_status = EXCLUDED.intake_status, intake_version = EXCLUDED.intake_version,
+host_country = EXCLUDED.host_country, vulnerabilities = EXCLUDED.vulnerabilities
+WHERE x.intake_version < EXCLUDED.intake_version`,
+		c.GetCaseId(), c.GetMission(), code(c.GetStatus(), caseStatusPrefix), c.GetVersion(), c.GetSubjectId(),
+		c.GetHostCountry(), codeList(c.GetVulnerabilities(), vulnerabilityPrefix))
+
+	members := append([]*intakev1.CaseMember{c.GetPrincipal()}, c.GetHouseholdMembers()...)
+	n := len(members)
+	positions, subjects := make([]int16, n), make([]string, n)
+	sexes, bands, nationalities := make([]string, n), make([]string, n), make([]*string, n)
+	for i, m := range members {
+		positions[i], subjects[i] = int16(i), m.GetSubjectId()
+		sexes[i], bands[i] = code(m.GetSex(), sexPrefix), code(m.GetAgeBand(), ageBandPrefix)
+		if m.GetNationality() != "" {
+			nationalities[i] = &m.Nationality
+		}
+	}
+	// Intake corrects the principal's coded attributes; the members themselves never change.
+	b.Queue(`INSERT INTO returns.case_member AS x (case_id, position, subject_id, sex, age_band, nationality)
+SELECT $1, p, s, g, a, n FROM unnest($2::smallint[], $3::uuid[], $4::text[], $5::text[], $6::text[]) AS t(p, s, g, a, n)
+ON CONFLICT (case_id, position) DO UPDATE SET sex = EXCLUDED.sex, age_band = EXCLUDED.age_band, nationality = EXCLUDED.nationality
+WHERE (SELECT intake_version FROM returns."case" WHERE case_id = $1) = $7`,
+		c.GetCaseId(), positions, subjects, sexes, bands, nationalities, c.GetVersion())
+
+	b.Queue(`INSERT INTO returns."return" (case_id, mission, status, version, created_at, updated_at)
+VALUES ($1, $2, $3, 1, $4, $4) ON CONFLICT (case_id) DO NOTHING`,
+		c.GetCaseId(), c.GetMission(), code(counselling, statusPrefix), c.GetCreateTime().AsTime())
+}
