@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/pgtest"
 	"github.com/passage-cm/passage/internal/server"
@@ -43,6 +44,10 @@ type Options struct {
 	Policy auth.Policy
 	// Register builds the services and registers them on g.
 	Register func(t testing.TB, env *Env, g *grpc.Server)
+	// Services are run as `passage serve` runs them: each with a pool of its own role, their
+	// policies merged into Policy, their background work (outbox consumers) running until
+	// the test ends. An alternative or a complement to Register.
+	Services []bootstrap.Service
 	// MaxRecvMsgBytes overrides the server's request size limit when non-zero.
 	MaxRecvMsgBytes int
 }
@@ -61,6 +66,12 @@ func Start(t testing.TB, opts Options) *Env {
 		t.Fatalf("dev key: %v", err)
 	}
 	env := &Env{AdminURL: pgtest.New(t), Keys: keys, Logs: &Buffer{}, signer: signer}
+	policy := auth.Policy{}
+	for _, p := range append([]auth.Policy{opts.Policy}, policies(opts.Services)...) {
+		for method, roles := range p {
+			policy[method] = roles
+		}
+	}
 
 	logger := slog.New(slog.NewJSONHandler(env.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := server.Config{ShutdownGrace: 5 * time.Second, MaxRecvMsgBytes: opts.MaxRecvMsgBytes}
@@ -69,12 +80,21 @@ func Start(t testing.TB, opts Options) *Env {
 	}
 	srv, err := server.New(cfg, logger, server.Options{
 		Verifier: auth.NewKeyVerifier(signer.Public(), auth.DevIssuer, auth.Audience),
-		Policy:   opts.Policy,
+		Policy:   policy,
 	})
 	if err != nil {
 		t.Fatalf("server: %v", err)
 	}
-	opts.Register(t, env, srv.GRPC())
+	if opts.Register != nil {
+		opts.Register(t, env, srv.GRPC())
+	}
+	background := make([]func(context.Context) error, 0, len(opts.Services))
+	for _, spec := range opts.Services {
+		deps := bootstrap.Deps{Pool: env.Pool(t, spec.Role), Keys: keys}
+		if work := spec.Register(deps, srv.GRPC()); work != nil {
+			background = append(background, work)
+		}
+	}
 
 	lis := bufconn.Listen(1 << 20)
 	httpLis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -82,8 +102,11 @@ func Start(t testing.TB, opts Options) *Env {
 		t.Fatalf("listen: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	done := make(chan error, 1+len(background))
 	go func() { done <- srv.RunOn(ctx, lis, httpLis) }()
+	for _, work := range background {
+		go func() { done <- work(ctx) }()
+	}
 
 	conn, err := grpc.NewClient("passthrough:///bufnet",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
@@ -97,11 +120,21 @@ func Start(t testing.TB, opts Options) *Env {
 	t.Cleanup(func() {
 		conn.Close()
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server stopped with %v", err)
+		for range 1 + len(background) {
+			if err := <-done; err != nil {
+				t.Errorf("server or background work stopped with %v", err)
+			}
 		}
 	})
 	return env
+}
+
+func policies(specs []bootstrap.Service) []auth.Policy {
+	out := make([]auth.Policy, len(specs))
+	for i, s := range specs {
+		out[i] = s.Policy
+	}
+	return out
 }
 
 // Pool connects to the test database as a service role, closed when the test ends.
