@@ -146,7 +146,7 @@ func credentials(ctx context.Context, cfg Config, logger *slog.Logger) (*vault.K
 		if err != nil {
 			return nil, nil, err
 		}
-		return keys, auth.NewKeyVerifier(signer.Public(), auth.DevIssuer, auth.Audience), nil
+		return keys, auth.Cached(auth.NewKeyVerifier(signer.Public(), auth.DevIssuer, auth.Audience), tokenCacheSize), nil
 	}
 	keys, err := vault.LoadKeyring(cfg.KEKKeyset, cfg.BlindIndexKeyset)
 	if err != nil {
@@ -156,8 +156,11 @@ func credentials(ctx context.Context, cfg Config, logger *slog.Logger) (*vault.K
 	if err != nil {
 		return nil, nil, err
 	}
-	return keys, verifier, nil
+	return keys, auth.Cached(verifier, tokenCacheSize), nil
 }
+
+// tokenCacheSize bounds the verified tokens kept: a field office's staff, many times over.
+const tokenCacheSize = 10_000
 
 // NewLogger returns the process's JSON logger on stderr.
 func NewLogger(level slog.Level) *slog.Logger {

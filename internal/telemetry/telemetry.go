@@ -59,9 +59,12 @@ func Setup(ctx context.Context, serviceName, version string) (*Telemetry, error)
 	traceOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
 	if _, none := spanExporter.(noSpanExporter); !none && !autoexport.IsNoneSpanExporter(spanExporter) {
 		traceOpts = append(traceOpts, sdktrace.WithBatcher(spanExporter))
+	} else {
+		// Without an exporter, spans still get ids (trace context propagates to callees) but
+		// record nothing: attributes and events nobody will read cost CPU on every call and
+		// every query.
+		traceOpts = append(traceOpts, sdktrace.WithSampler(sdktrace.NeverSample()))
 	}
-	// Spans are still created without an exporter: trace ids propagate to callees and the
-	// request-id attribute has somewhere to go once an exporter is configured.
 	tp := sdktrace.NewTracerProvider(traceOpts...)
 
 	mp, handler, err := newMeterProvider(ctx, res)

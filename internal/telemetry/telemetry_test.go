@@ -78,6 +78,9 @@ func TestSetupTracesWithoutExporter(t *testing.T) {
 	if !span.SpanContext().IsValid() {
 		t.Error("span context is not valid: spans must exist even when nothing is exported")
 	}
+	if span.IsRecording() {
+		t.Error("the span records attributes that nothing will export")
+	}
 	if err := tel.Shutdown(ctx); err != nil {
 		t.Errorf("Shutdown: %v", err)
 	}

@@ -1,0 +1,270 @@
+#!/usr/bin/env bash
+# `make bench`: measure RegisterCase (encryption, blind indexes, outbox, durable commits) with
+# bin/passage-load against a fresh server and a fresh database, all on this machine.
+#
+#   deploy/local/bench.sh [passage-load flags...]     e.g. --json, --conns 4, --seed 7
+#
+# Steps: build bin/passage and bin/passage-load; start the durable dev cluster
+# (deploy/local/postgres.sh start dev 55432) unless DATABASE_URL is set; recreate the database
+# passage_bench on it, so that runs are comparable and dev data stays untouched; migrate it;
+# run `passage serve --dev` on 127.0.0.1:7170 (gRPC) and 127.0.0.1:7180 (HTTP) with its own
+# throwaway development keys; wait for /readyz; preload cases and ANALYZE; run the load; stop
+# the server.
+#
+# Environment: BENCH_CONCURRENCY (32), BENCH_DURATION (20s), BENCH_WARMUP (3s), BENCH_CONNS (1),
+# BENCH_PRELOAD (10000: cases registered, and the tables analyzed, before the measured run),
+# BENCH_MIN_RATE (1500 cases/s) and BENCH_MAX_P99 (50ms): the targets, "0" for none;
+# PASSAGE_DB_MAX_CONNS (16 here) is passed to the server. Exits with passage-load's status:
+# non-zero on any error or a missed target.
+set -euo pipefail
+
+readonly GRPC_ADDR=127.0.0.1:7170
+readonly HTTP_PORT=7180
+readonly HTTP_ADDR=127.0.0.1:$HTTP_PORT
+readonly BENCH_DB=passage_bench
+readonly MISSION=NER
+readonly READY_TIMEOUT=60
+
+concurrency=${BENCH_CONCURRENCY:-32}
+duration=${BENCH_DURATION:-20s}
+warmup=${BENCH_WARMUP:-3s}
+conns=${BENCH_CONNS:-1}
+min_rate=${BENCH_MIN_RATE:-1500}
+max_p99=${BENCH_MAX_P99:-50ms}
+preload=${BENCH_PRELOAD:-10000}
+# The server's own default pool (the larger of 4 and the core count) leaves 2 cores idle
+# waiting on commits at 32 clients; 16 measured best here. Set it to compare.
+export PASSAGE_DB_MAX_CONNS=${PASSAGE_DB_MAX_CONNS:-16}
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+REPO_ROOT=$(cd "$script_dir/../.." && pwd -P)
+readonly REPO_ROOT
+cd "$REPO_ROOT"
+GO=${GO:-go}
+
+log() { printf 'bench.sh: %s\n' "$*" >&2; }
+die() {
+	log "$*"
+	exit 1
+}
+
+# with_database prints URL with its database replaced by NAME (postgres://user@host:port/db?opts).
+with_database() {
+	local url=$1 name=$2
+	[[ $url =~ ^(postgres(ql)?://[^/?]*)(/[^?]*)?(\?.*)?$ ]] || die "DATABASE_URL is not a postgres:// URL"
+	printf '%s/%s%s\n' "${BASH_REMATCH[1]}" "$name" "${BASH_REMATCH[4]}"
+}
+
+find_psql() {
+	if command -v psql >/dev/null 2>&1; then
+		command -v psql
+		return
+	fi
+	local candidate found=""
+	while IFS= read -r candidate; do
+		[[ -x $candidate/psql ]] && found=$candidate/psql
+	done < <(compgen -G '/usr/lib/postgresql/*/bin' | sort -V)
+	[[ -n $found ]] || die "psql is missing: sudo apt-get install -y postgresql-client"
+	printf '%s\n' "$found"
+}
+
+# port_open reports whether something accepts connections on 127.0.0.1:PORT.
+port_open() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# ready reports whether the server's /readyz answers 200 (bash's /dev/tcp: curl may be missing).
+ready() {
+	local status
+	status=$(
+		exec 2>/dev/null
+		exec 3<>"/dev/tcp/127.0.0.1/$HTTP_PORT" || exit 1
+		printf 'GET /readyz HTTP/1.0\r\nHost: %s\r\n\r\n' "$HTTP_ADDR" >&3
+		IFS= read -r -t 3 line <&3 && printf '%s' "$line"
+	) || return 1
+	[[ $status == "HTTP/1."?" 200"* ]]
+}
+
+# seconds prints a Go duration of whole seconds or minutes ("20s", "1m") as seconds, or
+# nothing for other forms (the CPU sampling is then skipped).
+seconds() {
+	case $1 in
+	0) echo 0 ;;
+	*[0-9]s) [[ ${1%s} =~ ^[0-9]+$ ]] && echo "${1%s}" ;;
+	*[0-9]m) [[ ${1%m} =~ ^[0-9]+$ ]] && echo $((${1%m} * 60)) ;;
+	esac
+	return 0
+}
+
+# cpu_ticks prints the CPU time (user + system, in clock ticks) of process $1 and, with
+# "children" as $2, of its children too (Postgres runs a process per connection).
+cpu_ticks() {
+	local pid=$1 children=${2:-} total=0 f stat
+	local -a fields dirs=("/proc/$pid")
+	[[ -n $children ]] && dirs=(/proc/[0-9]*)
+	for f in "${dirs[@]}"; do
+		IFS= read -r stat <"$f/stat" 2>/dev/null || continue
+		# After "pid (comm) " come state, ppid, ...; utime and stime are the 12th and 13th.
+		read -ra fields <<<"${stat##*) }"
+		if [[ $f == "/proc/$pid" || ${fields[1]} == "$pid" ]]; then
+			total=$((total + fields[11] + fields[12]))
+		fi
+	done
+	echo "$total"
+}
+
+# busy_ticks prints the CPU time (in clock ticks) all processors spent busy, from /proc/stat.
+busy_ticks() {
+	local user nice system irq softirq steal
+	# cpu user nice system idle iowait irq softirq steal ...
+	read -r _ user nice system _ _ irq softirq steal _ </proc/stat
+	echo $((user + nice + system + irq + softirq + steal))
+}
+
+# sample_cpu waits for the measured window, then writes to $1 how many cores the server,
+# Postgres, the load generator and everything else used during it: on a shared machine, a
+# large "other" means the numbers are not to be trusted.
+sample_cpu() {
+	local out=$1 server=$2 postmaster=$3 load=$4 wait=$5 span=$6 sleeper
+	# Sleep in the background so that cleanup's SIGTERM ends this at once.
+	trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+	sleep "$wait" &
+	sleeper=$!
+	wait "$sleeper"
+	local s0 p0 l0 b0 s1 p1 l1 b1
+	s0=$(cpu_ticks "$server") p0=$(cpu_ticks "$postmaster" children) l0=$(cpu_ticks "$load") b0=$(busy_ticks)
+	sleep "$span" &
+	sleeper=$!
+	wait "$sleeper"
+	s1=$(cpu_ticks "$server") p1=$(cpu_ticks "$postmaster" children) l1=$(cpu_ticks "$load") b1=$(busy_ticks)
+	if ((l1 == 0 || s1 == 0)); then
+		echo "no CPU figures: the load or the server ended before the measured window did" >"$out"
+		return
+	fi
+	local hz
+	hz=$(getconf CLK_TCK)
+	awk -v s=$((s1 - s0)) -v p=$((p1 - p0)) -v l=$((l1 - l0)) -v b=$((b1 - b0)) -v t="$span" -v hz="$hz" -v n="$(nproc)" 'BEGIN {
+		f = hz * t
+		printf "CPU in the measured window, in cores of %d: passage %.2f, postgres %.2f, passage-load %.2f, other %.2f, idle %.2f\n",
+			n, s / f, p / f, l / f, (b - s - p - l) / f, n - b / f
+		if ((b - s - p - l) / f > 0.15)
+			printf "other processes took %.2f cores: the numbers understate this machine; rerun when it is quiet\n", (b - s - p - l) / f
+	}' >"$out"
+}
+
+server_pid="" load_pid="" sampler_pid="" tmp=""
+# shellcheck disable=SC2317 # run by the EXIT trap
+cleanup() {
+	local pid
+	for pid in "$sampler_pid" "$load_pid" "$server_pid"; do
+		if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+			kill -TERM "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+		fi
+	done
+	if [[ -n $tmp ]]; then
+		rm -rf -- "$tmp"
+	fi
+}
+trap cleanup EXIT
+# Background jobs of a script ignore SIGINT: pass Ctrl-C on to the load generator.
+trap 'log interrupted; exit 130' INT TERM
+
+if port_open "${GRPC_ADDR##*:}" || port_open "$HTTP_PORT"; then
+	die "port ${GRPC_ADDR##*:} or $HTTP_PORT is already taken (another bench still running?)"
+fi
+
+log "building bin/passage and bin/passage-load"
+"$GO" build -o bin/passage ./cmd/passage
+"$GO" build -o bin/passage-load ./cmd/passage-load
+
+admin_url=${DATABASE_URL:-}
+if [[ -z $admin_url ]]; then
+	admin_url=$(deploy/local/postgres.sh start dev 55432)
+fi
+psql=$(find_psql)
+bench_url=$(with_database "$admin_url" "$BENCH_DB")
+log "recreating database $BENCH_DB"
+"$psql" "$(with_database "$admin_url" postgres)" -Xq -v ON_ERROR_STOP=1 \
+	-c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" -c "CREATE DATABASE $BENCH_DB" >&2
+"$psql" "$bench_url" -XtAq -c "SELECT 'postgres ' || current_setting('server_version') || ', synchronous_commit ' ||
+	current_setting('synchronous_commit') || ', fsync ' || current_setting('fsync')" | sed 's/^/bench.sh: /' >&2
+DATABASE_URL=$bench_url bin/passage migrate up >&2
+# The cluster's postmaster, to count its CPU apart from other clusters on this machine (none
+# when the server is elsewhere or its data directory is not readable).
+postmaster=""
+data_dir=$("$psql" "$bench_url" -XtAq -c 'SHOW data_directory' 2>/dev/null || true)
+if [[ -n $data_dir && -r $data_dir/postmaster.pid ]]; then
+	read -r postmaster <"$data_dir/postmaster.pid" || true
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/passage-bench.XXXXXX")
+log "starting passage serve --dev on $GRPC_ADDR (PASSAGE_DB_MAX_CONNS=$PASSAGE_DB_MAX_CONNS); log: $tmp/server.log"
+env DATABASE_URL="$bench_url" PASSAGE_GRPC_ADDR="$GRPC_ADDR" PASSAGE_HTTP_ADDR="$HTTP_ADDR" \
+	PASSAGE_DEV_DIR="$tmp/dev" PASSAGE_LOG_LEVEL=warn \
+	bin/passage serve --dev 2>"$tmp/server.log" &
+server_pid=$!
+
+for ((i = 0; ; i++)); do
+	if ! kill -0 "$server_pid" 2>/dev/null; then
+		tail -n 20 "$tmp/server.log" >&2
+		die "the server exited before it was ready"
+	fi
+	ready && break
+	((i < READY_TIMEOUT * 5)) || die "the server was not ready after $READY_TIMEOUT s"
+	sleep 0.2
+done
+
+token=$(bin/passage dev-token --role caseworker --mission "$MISSION" --dir "$tmp/dev")
+
+# Measure a mission that already holds cases, with planner statistics, as in production. On
+# a fresh database autovacuum would analyze the tables only after its first minute's nap,
+# and until then Postgres plans the duplicate search blind: some connections keep a generic
+# plan that scans a whole table, and runs vary by a factor of two or more.
+if ((preload > 0)); then
+	log "preloading $preload cases, then ANALYZE"
+	PASSAGE_TOKEN=$token bin/passage-load --addr "$GRPC_ADDR" --mission "$MISSION" \
+		--concurrency "$concurrency" --warmup 0s --duration 5m --requests "$preload" --json >"$tmp/preload.json" ||
+		die "preloading failed: $(cat "$tmp/preload.json")"
+	"$psql" "$bench_url" -Xq -c ANALYZE >&2
+fi
+log "running $concurrency clients on $conns connection(s) for $warmup + $duration"
+rc=0
+PASSAGE_TOKEN=$token bin/passage-load --addr "$GRPC_ADDR" --mission "$MISSION" \
+	--concurrency "$concurrency" --conns "$conns" --warmup "$warmup" --duration "$duration" \
+	--min-rate "$min_rate" --max-p99 "$max_p99" "$@" &
+load_pid=$!
+
+warm_s=$(seconds "$warmup") span_s=$(seconds "$duration")
+if [[ -z $postmaster ]]; then
+	log "no CPU figures: the cluster's postmaster.pid is not readable from here"
+elif [[ -n $warm_s && -n $span_s ]] && ((span_s >= 4)); then
+	# A second in from each end of the window: the load generator must still be running at
+	# the second sample.
+	sample_cpu "$tmp/cpu.txt" "$server_pid" "$postmaster" "$load_pid" "$((warm_s + 1))" "$((span_s - 2))" &
+	sampler_pid=$!
+fi
+
+wait "$load_pid" || rc=$?
+load_pid=""
+if [[ -n $sampler_pid ]]; then
+	wait "$sampler_pid" 2>/dev/null || true
+	sampler_pid=""
+	if [[ -s $tmp/cpu.txt ]]; then
+		while IFS= read -r line; do log "$line"; done <"$tmp/cpu.txt"
+	fi
+fi
+if ! kill -0 "$server_pid" 2>/dev/null; then
+	server_rc=0
+	wait "$server_pid" || server_rc=$?
+	server_pid=""
+	log "the server exited during the run (status $server_rc): every later call failed"
+	rc=1
+fi
+# The server logs at warn and above only; anything but the development-mode notice is news.
+grep -v '"msg":"development mode' "$tmp/server.log" >"$tmp/server-news.log" || true
+if [[ -s $tmp/server-news.log ]]; then
+	log "the server logged $(wc -l <"$tmp/server-news.log") lines at warn or above; the last ones:"
+	tail -n 5 "$tmp/server-news.log" >&2
+fi
+exit "$rc"
