@@ -345,14 +345,20 @@ type clientOptions struct {
 
 // flagSet returns a command's flag set with the common flags defined on it.
 func (c *caseCLI) flagSet(name, synopsis string) (*flag.FlagSet, *clientOptions) {
-	fs := flag.NewFlagSet("case "+name, flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
+	return newFlagSet("case", name, synopsis, c.stderr, c.getenv)
+}
+
+// newFlagSet returns the flag set of `passage <group> <name>`, with the flags every client
+// command takes (server, token, TLS, output, deadline), writing its usage to stderr.
+func newFlagSet(group, name, synopsis string, stderr io.Writer, getenv func(string) string) (*flag.FlagSet, *clientOptions) {
+	fs := flag.NewFlagSet(group+" "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: passage case %s\n\nflags:\n", synopsis)
+		fmt.Fprintf(fs.Output(), "usage: passage %s %s\n\nflags:\n", group, synopsis)
 		fs.PrintDefaults()
 	}
 	o := &clientOptions{}
-	fs.StringVar(&o.addr, "addr", cmp.Or(c.getenv("PASSAGE_ADDR"), defaultAddr), "server `host:port` (env PASSAGE_ADDR)")
+	fs.StringVar(&o.addr, "addr", cmp.Or(getenv("PASSAGE_ADDR"), defaultAddr), "server `host:port` (env PASSAGE_ADDR)")
 	// The token's default stays empty so that -h never prints it; resolve reads the environment.
 	fs.StringVar(&o.token, "token", "", "bearer `TOKEN` (default: env PASSAGE_TOKEN)")
 	fs.BoolVar(&o.plaintext, "insecure", false, "connect without TLS (default: true for a loopback --addr, false otherwise)")

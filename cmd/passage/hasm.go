@@ -99,12 +99,7 @@ func (c *hasmCLI) run(ctx context.Context, args []string) error {
 // flagSet returns a command's flag set with the common flags, and the request id flag for
 // mutations (requestID non-nil).
 func (c *hasmCLI) flagSet(name, synopsis string, requestID *string) (*flag.FlagSet, *clientOptions) {
-	fs, o := c.caseCLI.flagSet(name, synopsis)
-	fs.Init("hasm "+name, flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: passage hasm %s\n\nflags:\n", synopsis)
-		fs.PrintDefaults()
-	}
+	fs, o := newFlagSet("hasm", name, synopsis, c.stderr, c.getenv)
 	if requestID != nil {
 		fs.StringVar(requestID, "request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
 	}

@@ -94,11 +94,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := bootstrap.ConfigFromEnv(*dev)
-	if err != nil {
-		return err
-	}
-	return bootstrap.Run(ctx, cfg, bootstrap.NewLogger(cfg.LogLevel), services()...)
+	return bootstrap.Serve(ctx, *dev, services()...)
 }
 
 func migrateCmd(args []string, stdout io.Writer) error {

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/google/uuid"
 	"google.golang.org/grpc"
@@ -131,19 +130,7 @@ func (c *votCLI) run(ctx context.Context, args []string) error {
 
 // flagSet returns a command's flag set with the common flags defined on it.
 func (c *votCLI) flagSet(name, synopsis string) (*flag.FlagSet, *clientOptions) {
-	fs := flag.NewFlagSet("trafficking "+name, flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: passage trafficking %s\n\nflags:\n", synopsis)
-		fs.PrintDefaults()
-	}
-	o := &clientOptions{}
-	fs.StringVar(&o.addr, "addr", cmp.Or(c.getenv("PASSAGE_ADDR"), defaultAddr), "server `host:port` (env PASSAGE_ADDR)")
-	fs.StringVar(&o.token, "token", "", "bearer `TOKEN` (default: env PASSAGE_TOKEN)")
-	fs.BoolVar(&o.plaintext, "insecure", false, "connect without TLS (default: true for a loopback --addr, false otherwise)")
-	fs.BoolVar(&o.json, "json", false, "print the response as protobuf JSON")
-	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "deadline of each call")
-	return fs, o
+	return newFlagSet("trafficking", name, synopsis, c.stderr, c.getenv)
 }
 
 // dialTrafficking returns a TraffickingService client that sends the token with every call.

@@ -51,3 +51,14 @@ func FromContext(ctx context.Context) (Claims, bool) {
 	c, ok := ctx.Value(claimsKey{}).(Claims)
 	return c, ok
 }
+
+// Caller returns the authenticated caller of a handler. The interceptors guarantee one for
+// every method in the Policy, so its absence is a wiring fault: the client gets the same
+// UNAUTHENTICATED status as for a bad token, and no detail.
+func Caller(ctx context.Context) (Claims, error) {
+	c, ok := FromContext(ctx)
+	if !ok {
+		return Claims{}, errUnauthenticated
+	}
+	return c, nil
+}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 func TestValidMission(t *testing.T) {
@@ -83,5 +85,24 @@ func TestClaimsContext(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("FromContext() mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestCaller(t *testing.T) {
+	t.Parallel()
+
+	want := Claims{Subject: "staff-1", Role: RoleCaseworker, Mission: "NER", ExpiresAt: time.Unix(2000000000, 0)}
+	got, err := Caller(WithClaims(t.Context(), want))
+	if err != nil {
+		t.Fatalf("Caller() with claims: %v", err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Caller() mismatch (-want +got):\n%s", diff)
+	}
+
+	_, err = Caller(t.Context())
+	st := status.Convert(err)
+	if diff := cmp.Diff([]any{codes.Unauthenticated, "missing or invalid bearer token"}, []any{st.Code(), st.Message()}); diff != "" {
+		t.Errorf("Caller() without claims: status mismatch (-want +got):\n%s", diff)
 	}
 }

@@ -33,7 +33,7 @@ func NewStore(table, constraint string) *Store {
 type Key struct {
 	Mission   string
 	RequestID uuid.UUID
-	// Method is the full gRPC method name.
+	// Method names the RPC, usually by its full gRPC method name.
 	Method string
 	// Fingerprint is a keyed hash of the request, to tell a retry from a reused id.
 	Fingerprint []byte

@@ -1,8 +1,7 @@
 package hasm
 
 import (
-	"strings"
-
+	"github.com/passage-cm/passage/internal/enumcode"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -23,57 +22,41 @@ const (
 	vulnerabilityPrefix = "VULNERABILITY_"
 )
 
-func code(e interface{ String() string }, prefix string) string {
-	return strings.TrimPrefix(e.String(), prefix)
-}
-
-func fromCode(values map[string]int32, prefix, c string) int32 {
-	return values[prefix+c]
-}
-
 func statusFromCode(c string) hasmv1.RequestStatus {
-	return hasmv1.RequestStatus(fromCode(hasmv1.RequestStatus_value, statusPrefix, c))
+	return enumcode.Value[hasmv1.RequestStatus](hasmv1.RequestStatus_value, statusPrefix, c)
 }
 
 func strandedFromCode(c string) hasmv1.StrandedReason {
-	return hasmv1.StrandedReason(fromCode(hasmv1.StrandedReason_value, strandedPrefix, c))
+	return enumcode.Value[hasmv1.StrandedReason](hasmv1.StrandedReason_value, strandedPrefix, c)
 }
 
 func noOtherFromCode(c string) hasmv1.NoOtherAssistanceReason {
-	return hasmv1.NoOtherAssistanceReason(fromCode(hasmv1.NoOtherAssistanceReason_value, noOtherPrefix, c))
+	return enumcode.Value[hasmv1.NoOtherAssistanceReason](hasmv1.NoOtherAssistanceReason_value, noOtherPrefix, c)
 }
 
 func rejectionFromCode(c string) hasmv1.RejectionReason {
-	return hasmv1.RejectionReason(fromCode(hasmv1.RejectionReason_value, rejectionPrefix, c))
+	return enumcode.Value[hasmv1.RejectionReason](hasmv1.RejectionReason_value, rejectionPrefix, c)
 }
 
 func closureFromCode(c string) hasmv1.ClosureReason {
-	return hasmv1.ClosureReason(fromCode(hasmv1.ClosureReason_value, closurePrefix, c))
+	return enumcode.Value[hasmv1.ClosureReason](hasmv1.ClosureReason_value, closurePrefix, c)
 }
 
 func sexFromCode(c string) commonv1.Sex {
-	return commonv1.Sex(fromCode(commonv1.Sex_value, sexPrefix, c))
+	return enumcode.Value[commonv1.Sex](commonv1.Sex_value, sexPrefix, c)
 }
 
 func ageBandFromCode(c string) commonv1.AgeBand {
-	return commonv1.AgeBand(fromCode(commonv1.AgeBand_value, ageBandPrefix, c))
+	return enumcode.Value[commonv1.AgeBand](commonv1.AgeBand_value, ageBandPrefix, c)
 }
 
 func vulnerabilitiesFromCodes(cs []string) []commonv1.Vulnerability {
-	out := make([]commonv1.Vulnerability, len(cs))
-	for i, c := range cs {
-		out[i] = commonv1.Vulnerability(fromCode(commonv1.Vulnerability_value, vulnerabilityPrefix, c))
-	}
-	return out
+	return enumcode.Values[commonv1.Vulnerability](commonv1.Vulnerability_value, vulnerabilityPrefix, cs)
 }
 
 func vulnerabilityCodes(vs []commonv1.Vulnerability) []string {
-	out := make([]string, len(vs))
-	for i, v := range vs {
-		out[i] = code(v, vulnerabilityPrefix)
-	}
-	return out
+	return enumcode.Codes(vs, vulnerabilityPrefix)
 }
 
 // intakeClosed is intake's code of a closed case.
-var intakeClosed = code(intakev1.CaseStatus_CASE_STATUS_CLOSED, caseStatusPrefix)
+var intakeClosed = enumcode.Code(intakev1.CaseStatus_CASE_STATUS_CLOSED, caseStatusPrefix)

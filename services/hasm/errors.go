@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"strconv"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/protoadapt"
 
+	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/rpcerr"
 )
 
 const errorDomain = "passage.hasm.v1"
@@ -97,61 +97,35 @@ func toStatus(err error) error {
 		return status.Error(codes.AlreadyExists, errAlreadyRequested.Error())
 	case errors.Is(err, errFundExists):
 		return status.Error(codes.AlreadyExists, errFundExists.Error())
+	case errors.Is(err, idempotency.ErrInvalidRequestID):
+		return middleware.InvalidArgument(middleware.FieldViolation("request_id", "must be a UUID"))
 	case errors.Is(err, idempotency.ErrReused):
 		return middleware.InvalidArgument(middleware.FieldViolation("request_id", idempotency.ErrReused.Error()))
 	case errors.As(err, &stale):
-		return withDetails(codes.FailedPrecondition, stale.Error(),
-			&errdetails.ErrorInfo{
-				Reason:   "STALE_VERSION",
-				Domain:   errorDomain,
-				Metadata: map[string]string{"current_version": strconv.FormatInt(stale.Current, 10)},
-			},
-			precondition("VERSION", stale.Subject, "current version is "+strconv.FormatInt(stale.Current, 10)))
+		return rpcerr.StaleVersion(errorDomain, "record", stale.Subject, stale.Current)
 	case errors.As(err, &transition):
-		return withDetails(codes.FailedPrecondition, transition.Error(),
-			&errdetails.ErrorInfo{Reason: "INVALID_TRANSITION", Domain: errorDomain, Metadata: map[string]string{
-				"from": code(transition.From, statusPrefix), "to": code(transition.To, statusPrefix),
-			}},
-			precondition("STATUS", "status", transition.Error()))
+		return rpcerr.InvalidTransition(errorDomain, transition.Error(), map[string]string{
+			"from": enumcode.Code(transition.From, statusPrefix), "to": enumcode.Code(transition.To, statusPrefix),
+		})
 	case errors.As(err, &fund):
-		return withDetails(codes.FailedPrecondition, fund.Error(),
-			&errdetails.ErrorInfo{Reason: "FUND_INSUFFICIENT", Domain: errorDomain, Metadata: map[string]string{
-				"fund_code": fund.Code,
-				"fund_year": strconv.Itoa(int(fund.Year)),
-				"currency":  fund.Currency,
-				"remaining": strconv.FormatInt(fund.Remaining, 10),
-				"amount":    strconv.FormatInt(fund.Amount, 10),
-			}},
-			precondition("FUND", fundSubject(fund.Code, fund.Year), fund.Error()))
+		return rpcerr.FailedPrecondition(errorDomain, "FUND_INSUFFICIENT", fund.Error(), map[string]string{
+			"fund_code": fund.Code,
+			"fund_year": strconv.Itoa(int(fund.Year)),
+			"currency":  fund.Currency,
+			"remaining": strconv.FormatInt(fund.Remaining, 10),
+			"amount":    strconv.FormatInt(fund.Amount, 10),
+		}, rpcerr.Violation("FUND", fundSubject(fund.Code, fund.Year), fund.Error()))
 	case errors.As(err, &below):
-		return withDetails(codes.FailedPrecondition, below.Error(),
-			&errdetails.ErrorInfo{Reason: "BUDGET_BELOW_COMMITTED", Domain: errorDomain, Metadata: map[string]string{
-				"committed": strconv.FormatInt(below.Committed, 10),
-			}},
-			precondition("FUND", fundSubject(below.Code, below.Year), below.Error()))
+		return rpcerr.FailedPrecondition(errorDomain, "BUDGET_BELOW_COMMITTED", below.Error(), map[string]string{
+			"committed": strconv.FormatInt(below.Committed, 10),
+		}, rpcerr.Violation("FUND", fundSubject(below.Code, below.Year), below.Error()))
 	case errors.As(err, &closed):
-		return withDetails(codes.FailedPrecondition, closed.Error(),
-			&errdetails.ErrorInfo{Reason: "CASE_CLOSED", Domain: errorDomain},
-			precondition("CASE", "cases/"+closed.CaseID, closed.Error()))
+		return rpcerr.FailedPrecondition(errorDomain, "CASE_CLOSED", closed.Error(), nil,
+			rpcerr.Violation("CASE", "cases/"+closed.CaseID, closed.Error()))
 	}
 	return err
 }
 
-func precondition(typ, subject, description string) *errdetails.PreconditionFailure {
-	return &errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
-		Type: typ, Subject: subject, Description: description,
-	}}}
-}
-
 func fundSubject(code string, year int32) string {
 	return fmt.Sprintf("funds/%s/%d", code, year)
-}
-
-func withDetails(c codes.Code, msg string, details ...protoadapt.MessageV1) error {
-	st := status.New(c, msg)
-	withDetails, err := st.WithDetails(details...)
-	if err != nil {
-		return st.Err()
-	}
-	return withDetails.Err()
 }

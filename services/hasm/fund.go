@@ -14,6 +14,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/outbox"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
@@ -34,7 +35,7 @@ func requireFundKeeper(who auth.Claims) error {
 
 // CreateFund opens a fund for a year with its budget.
 func (s *Service) CreateFund(ctx context.Context, req *hasmv1.CreateFundRequest) (*hasmv1.CreateFundResponse, error) {
-	who, err := caller(ctx)
+	who, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -44,9 +45,9 @@ func (s *Service) CreateFund(ctx context.Context, req *hasmv1.CreateFundRequest)
 	if _, err := currency.ParseISO(req.GetCurrency()); err != nil {
 		return nil, middleware.InvalidArgument(middleware.FieldViolation("currency", "must be an ISO 4217 currency code"))
 	}
-	key, err := s.idempotencyKey(who, req.GetRequestId(), hasmv1.StrandedMigrantService_CreateFund_FullMethodName, req)
+	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), hasmv1.StrandedMigrantService_CreateFund_FullMethodName, req)
 	if err != nil {
-		return nil, err
+		return nil, toStatus(err)
 	}
 	resp := &hasmv1.CreateFundResponse{}
 	if replayed, err := s.idem.Replay(ctx, s.pool, key, resp); replayed || err != nil {
@@ -93,16 +94,16 @@ func (s *Service) CreateFund(ctx context.Context, req *hasmv1.CreateFundRequest)
 // SetFundBudget changes a fund's budget if the fund is still at the version the caller read.
 // The budget cannot fall below what approved requests already hold.
 func (s *Service) SetFundBudget(ctx context.Context, req *hasmv1.SetFundBudgetRequest) (*hasmv1.SetFundBudgetResponse, error) {
-	who, err := caller(ctx)
+	who, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if err := requireFundKeeper(who); err != nil {
 		return nil, err
 	}
-	key, err := s.idempotencyKey(who, req.GetRequestId(), hasmv1.StrandedMigrantService_SetFundBudget_FullMethodName, req)
+	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), hasmv1.StrandedMigrantService_SetFundBudget_FullMethodName, req)
 	if err != nil {
-		return nil, err
+		return nil, toStatus(err)
 	}
 	resp := &hasmv1.SetFundBudgetResponse{}
 	err = database.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
@@ -151,7 +152,7 @@ func (s *Service) SetFundBudget(ctx context.Context, req *hasmv1.SetFundBudgetRe
 
 // GetFund reads a fund's budget, committed amount and remaining balance.
 func (s *Service) GetFund(ctx context.Context, req *hasmv1.GetFundRequest) (*hasmv1.GetFundResponse, error) {
-	who, err := caller(ctx)
+	who, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/passage-cm/passage/internal/enumcode"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 )
 
@@ -24,7 +25,7 @@ type TransitionError struct {
 }
 
 func (e *TransitionError) Error() string {
-	return fmt.Sprintf("a request cannot move from %s to %s", code(e.From, statusPrefix), code(e.To, statusPrefix))
+	return fmt.Sprintf("a request cannot move from %s to %s", enumcode.Code(e.From, statusPrefix), enumcode.Code(e.To, statusPrefix))
 }
 
 // checkTransition reports whether a request may move from one status to another.

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/outbox"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -50,7 +51,7 @@ intake_version = EXCLUDED.intake_version, principal_subject_id = EXCLUDED.princi
 host_country = EXCLUDED.host_country, vulnerabilities = EXCLUDED.vulnerabilities
 WHERE hasm."case".intake_version < EXCLUDED.intake_version
 RETURNING true`,
-		c.GetCaseId(), c.GetMission(), code(c.GetStatus(), caseStatusPrefix), c.GetVersion(), c.GetSubjectId(),
+		c.GetCaseId(), c.GetMission(), enumcode.Code(c.GetStatus(), caseStatusPrefix), c.GetVersion(), c.GetSubjectId(),
 		c.GetHostCountry(), vulnerabilityCodes(c.GetVulnerabilities())).Scan(&applied)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil // an older event than the row
@@ -64,7 +65,7 @@ RETURNING true`,
 	sexes, bands, nationalities := make([]string, n), make([]string, n), make([]*string, n)
 	for i, m := range members {
 		positions[i], subjects[i] = int16(i), m.GetSubjectId()
-		sexes[i], bands[i] = code(m.GetSex(), sexPrefix), code(m.GetAgeBand(), ageBandPrefix)
+		sexes[i], bands[i] = enumcode.Code(m.GetSex(), sexPrefix), enumcode.Code(m.GetAgeBand(), ageBandPrefix)
 		if m.GetNationality() != "" {
 			nationalities[i] = &m.Nationality
 		}

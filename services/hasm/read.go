@@ -2,16 +2,14 @@ package hasm
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 
 	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/pagetoken"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 )
 
@@ -23,7 +21,7 @@ const (
 // GetRequest reads a case's request: one of the caller's mission, or of any mission for a
 // programme manager at HQ.
 func (s *Service) GetRequest(ctx context.Context, req *hasmv1.GetRequestRequest) (*hasmv1.GetRequestResponse, error) {
-	who, err := caller(ctx)
+	who, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +39,7 @@ func (s *Service) GetRequest(ctx context.Context, req *hasmv1.GetRequestRequest)
 // ListRequests lists requests newest first: the caller's mission's, or for a programme
 // manager at HQ any mission's (every mission's when the filter is empty).
 func (s *Service) ListRequests(ctx context.Context, req *hasmv1.ListRequestsRequest) (*hasmv1.ListRequestsResponse, error) {
-	who, err := caller(ctx)
+	who, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -59,12 +57,12 @@ func (s *Service) ListRequests(ctx context.Context, req *hasmv1.ListRequestsRequ
 	}
 	f.limit = min(f.limit, maxPageSize)
 	if req.GetStatus() != hasmv1.RequestStatus_REQUEST_STATUS_UNSPECIFIED {
-		f.status = code(req.GetStatus(), statusPrefix)
+		f.status = enumcode.Code(req.GetStatus(), statusPrefix)
 	}
 	filterHash := listFilterHash(f.mission, f.status)
 	var v violations
 	if tok := req.GetPageToken(); tok != "" {
-		if f.after, err = decodePageToken(tok, filterHash); err != nil {
+		if f.after, err = pagetoken.Decode(tok, filterHash); err != nil {
 			v.add("page_token", "is not a token from a previous response with the same filters")
 		}
 	}
@@ -82,39 +80,13 @@ func (s *Service) ListRequests(ctx context.Context, req *hasmv1.ListRequestsRequ
 	if len(requests) == f.limit {
 		resp.Requests = requests[:f.limit-1]
 		last := resp.Requests[len(resp.Requests)-1]
-		resp.NextPageToken = encodePageToken(cursor{CreatedAt: last.CreateTime.AsTime(), CaseID: uuid.MustParse(last.CaseId)}, filterHash)
+		resp.NextPageToken = pagetoken.Encode(pagetoken.Cursor{Time: last.CreateTime.AsTime(), ID: uuid.MustParse(last.CaseId)}, filterHash)
 	}
 	return resp, nil
 }
 
-// pageToken is the opaque next_page_token: the cursor, and a hash of the filters it was
-// issued for so that it cannot be replayed against other filters (or another mission).
-type pageToken struct {
-	cursor
-	Filter []byte `json:"f"`
-}
-
+// listFilterHash is what a page token is bound to: every filter of the request, so that a
+// token cannot be replayed against other filters (or another mission). The page size may change between pages.
 func listFilterHash(mission, status string) []byte {
-	h := sha256.Sum256([]byte(mission + "|" + status))
-	return h[:8]
-}
-
-func encodePageToken(c cursor, filter []byte) string {
-	b, _ := json.Marshal(pageToken{cursor: c, Filter: filter}) // a struct of a time, a UUID and bytes always marshals
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodePageToken(tok string, filter []byte) (*cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return nil, err
-	}
-	var p pageToken
-	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, err
-	}
-	if string(p.Filter) != string(filter) || p.CaseID == uuid.Nil {
-		return nil, errors.New("page token for other filters")
-	}
-	return &p.cursor, nil
+	return pagetoken.Filter(mission + "|" + status)
 }

@@ -27,7 +27,7 @@ import (
 // must be an open HASM case of the caller's mission, and the fund must exist in the request's
 // currency; the amount is committed only when HQ approves.
 func (s *Service) RequestAssistance(ctx context.Context, req *hasmv1.RequestAssistanceRequest) (*hasmv1.RequestAssistanceResponse, error) {
-	who, err := caller(ctx)
+	who, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -35,9 +35,9 @@ func (s *Service) RequestAssistance(ctx context.Context, req *hasmv1.RequestAssi
 	if err != nil {
 		return nil, err
 	}
-	key, err := s.idempotencyKey(who, req.GetRequestId(), hasmv1.StrandedMigrantService_RequestAssistance_FullMethodName, req)
+	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), hasmv1.StrandedMigrantService_RequestAssistance_FullMethodName, req)
 	if err != nil {
-		return nil, err
+		return nil, toStatus(err)
 	}
 	resp := &hasmv1.RequestAssistanceResponse{}
 	if replayed, err := s.idem.Replay(ctx, s.pool, key, resp); replayed || err != nil {
@@ -111,7 +111,7 @@ func (s *Service) RequestAssistance(ctx context.Context, req *hasmv1.RequestAssi
 // concurrent approvals of one fund take turns, and one that the remaining budget cannot
 // cover is refused with nothing written.
 func (s *Service) DecideRequest(ctx context.Context, req *hasmv1.DecideRequestRequest) (*hasmv1.DecideRequestResponse, error) {
-	who, err := caller(ctx)
+	who, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -129,9 +129,9 @@ func (s *Service) DecideRequest(ctx context.Context, req *hasmv1.DecideRequestRe
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	key, err := s.idempotencyKey(who, req.GetRequestId(), hasmv1.StrandedMigrantService_DecideRequest_FullMethodName, req)
+	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), hasmv1.StrandedMigrantService_DecideRequest_FullMethodName, req)
 	if err != nil {
-		return nil, err
+		return nil, toStatus(err)
 	}
 	resp := &hasmv1.DecideRequestResponse{}
 	err = s.mutate(ctx, who, key, "", req.GetCaseId(), req.GetVersion(), resp, func(tx pgx.Tx, r *hasmv1.AssistanceRequest, b *pgx.Batch) (proto.Message, error) {
@@ -201,7 +201,7 @@ func (s *Service) requireOpenCase(ctx context.Context, q database.Querier, r *ha
 // RecordDeparture records the departure of an approved request's return, and writes the
 // shared DepartureRecorded event that analytics counts persons returned by.
 func (s *Service) RecordDeparture(ctx context.Context, req *hasmv1.RecordDepartureRequest) (*hasmv1.RecordDepartureResponse, error) {
-	who, err := caller(ctx)
+	who, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -211,9 +211,9 @@ func (s *Service) RecordDeparture(ctx context.Context, req *hasmv1.RecordDepartu
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	key, err := s.idempotencyKey(who, req.GetRequestId(), hasmv1.StrandedMigrantService_RecordDeparture_FullMethodName, req)
+	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), hasmv1.StrandedMigrantService_RecordDeparture_FullMethodName, req)
 	if err != nil {
-		return nil, err
+		return nil, toStatus(err)
 	}
 	resp := &hasmv1.RecordDepartureResponse{}
 	err = s.mutate(ctx, who, key, who.Mission, req.GetCaseId(), req.GetVersion(), resp, func(tx pgx.Tx, r *hasmv1.AssistanceRequest, _ *pgx.Batch) (proto.Message, error) {
@@ -290,7 +290,7 @@ func travelling(members []*commonv1.TravellingPerson, ids []string) ([]*commonv1
 
 // RecordArrival records the arrival in the return country: the return is completed.
 func (s *Service) RecordArrival(ctx context.Context, req *hasmv1.RecordArrivalRequest) (*hasmv1.RecordArrivalResponse, error) {
-	who, err := caller(ctx)
+	who, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -299,9 +299,9 @@ func (s *Service) RecordArrival(ctx context.Context, req *hasmv1.RecordArrivalRe
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	key, err := s.idempotencyKey(who, req.GetRequestId(), hasmv1.StrandedMigrantService_RecordArrival_FullMethodName, req)
+	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), hasmv1.StrandedMigrantService_RecordArrival_FullMethodName, req)
 	if err != nil {
-		return nil, err
+		return nil, toStatus(err)
 	}
 	resp := &hasmv1.RecordArrivalResponse{}
 	err = s.mutate(ctx, who, key, who.Mission, req.GetCaseId(), req.GetVersion(), resp, func(_ pgx.Tx, r *hasmv1.AssistanceRequest, _ *pgx.Batch) (proto.Message, error) {
@@ -325,13 +325,13 @@ func (s *Service) RecordArrival(ctx context.Context, req *hasmv1.RecordArrivalRe
 // CloseRequest ends a request before its return is completed. An approved request closed
 // before departure gives its amount back to the fund, in the same transaction.
 func (s *Service) CloseRequest(ctx context.Context, req *hasmv1.CloseRequestRequest) (*hasmv1.CloseRequestResponse, error) {
-	who, err := caller(ctx)
+	who, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	key, err := s.idempotencyKey(who, req.GetRequestId(), hasmv1.StrandedMigrantService_CloseRequest_FullMethodName, req)
+	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), hasmv1.StrandedMigrantService_CloseRequest_FullMethodName, req)
 	if err != nil {
-		return nil, err
+		return nil, toStatus(err)
 	}
 	resp := &hasmv1.CloseRequestResponse{}
 	err = s.mutate(ctx, who, key, who.Mission, req.GetCaseId(), req.GetVersion(), resp, func(tx pgx.Tx, r *hasmv1.AssistanceRequest, b *pgx.Batch) (proto.Message, error) {
@@ -414,26 +414,6 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 		return nil
 	}
 	return err
-}
-
-// idempotencyKey keys a mutating request by the caller's mission ("HQ" at headquarters) and
-// its request id, with a keyed fingerprint of the request so that a reused id for another
-// request is refused.
-func (s *Service) idempotencyKey(who auth.Claims, requestID, method string, req proto.Message) (idempotency.Key, error) {
-	id, err := uuid.Parse(requestID)
-	if err != nil {
-		return idempotency.Key{}, middleware.InvalidArgument(middleware.FieldViolation("request_id", "must be a UUID"))
-	}
-	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(req)
-	if err != nil {
-		return idempotency.Key{}, fmt.Errorf("fingerprint request: %w", err)
-	}
-	return idempotency.Key{
-		Mission:     who.Mission,
-		RequestID:   id,
-		Method:      method,
-		Fingerprint: s.keys.Fingerprint(method, body),
-	}, nil
 }
 
 // parseCaseID parses a case id that protovalidate already checked; the check here keeps a

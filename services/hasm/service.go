@@ -6,8 +6,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
@@ -111,16 +109,6 @@ func Spec() bootstrap.Service {
 			return s.Run
 		},
 	}
-}
-
-// caller returns the authenticated caller. The auth interceptor guarantees one for every
-// method in Policy; its absence is a wiring fault, reported without detail.
-func caller(ctx context.Context) (auth.Claims, error) {
-	c, ok := auth.FromContext(ctx)
-	if !ok {
-		return auth.Claims{}, status.Error(codes.Unauthenticated, "missing or invalid bearer token")
-	}
-	return c, nil
 }
 
 // atHQ reports whether the caller sits at HQ in one of roles. Policy lets a role in; the

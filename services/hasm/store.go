@@ -12,6 +12,8 @@ import (
 
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/pagetoken"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 )
@@ -104,8 +106,8 @@ func queueInsertRequest(b *pgx.Batch, r *hasmv1.AssistanceRequest) {
 stranded_reason, no_other_assistance_reason, estimated_cost, currency, fund_code, fund_year, requested_by,
 created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)`,
-		r.CaseId, r.Mission, code(r.Status, statusPrefix), r.Version, r.SubjectId, r.HostCountry,
-		code(r.StrandedReason, strandedPrefix), code(r.NoOtherAssistanceReason, noOtherPrefix),
+		r.CaseId, r.Mission, enumcode.Code(r.Status, statusPrefix), r.Version, r.SubjectId, r.HostCountry,
+		enumcode.Code(r.StrandedReason, strandedPrefix), enumcode.Code(r.NoOtherAssistanceReason, noOtherPrefix),
 		r.EstimatedCost, r.Currency, r.FundCode, r.FundYear, r.RequestedBy, r.CreateTime.AsTime())
 }
 
@@ -122,7 +124,7 @@ func queueUpdateRequest(b *pgx.Batch, r *hasmv1.AssistanceRequest) {
 		approved = &r.ApprovedAmount
 	}
 	if r.RejectionReason != hasmv1.RejectionReason_REJECTION_REASON_UNSPECIFIED {
-		c := code(r.RejectionReason, rejectionPrefix)
+		c := enumcode.Code(r.RejectionReason, rejectionPrefix)
 		rejection = &c
 	}
 	if r.DecidedBy != "" {
@@ -144,7 +146,7 @@ func queueUpdateRequest(b *pgx.Batch, r *hasmv1.AssistanceRequest) {
 		arrived = &t
 	}
 	if r.ClosureReason != hasmv1.ClosureReason_CLOSURE_REASON_UNSPECIFIED {
-		c := code(r.ClosureReason, closurePrefix)
+		c := enumcode.Code(r.ClosureReason, closurePrefix)
 		closure = &c
 	}
 	travelling := r.TravellingSubjectIds
@@ -155,30 +157,23 @@ func queueUpdateRequest(b *pgx.Batch, r *hasmv1.AssistanceRequest) {
 decided_by = $6, decided_at = $7, departure_date = $8, return_country = $9, travelling_subject_ids = $10::uuid[],
 arrival_date = $11, closure_reason = $12, updated_at = $13
 WHERE case_id = $1 AND version = $3 - 1`,
-		r.CaseId, code(r.Status, statusPrefix), r.Version, approved, rejection, decidedBy, decidedAt,
+		r.CaseId, enumcode.Code(r.Status, statusPrefix), r.Version, approved, rejection, decidedBy, decidedAt,
 		departed, returnCountry, travelling, arrived, closure, r.UpdateTime.AsTime())
 }
 
 // requestFilter is a validated ListRequests query.
 type requestFilter struct {
-	mission string // "" for every mission
-	status  string // "" for every status
-	after   *cursor
+	mission string            // "" for every mission
+	status  string            // "" for every status
+	after   *pagetoken.Cursor // after the last request of the previous page, if any
 	limit   int
-}
-
-// cursor is the position after the last request of a page: newest first by creation time,
-// then by case id.
-type cursor struct {
-	CreatedAt time.Time `json:"t"`
-	CaseID    uuid.UUID `json:"id"`
 }
 
 func listRequests(ctx context.Context, q database.Querier, f requestFilter) ([]*hasmv1.AssistanceRequest, error) {
 	var afterTime *time.Time
 	var afterID uuid.UUID
 	if f.after != nil {
-		afterTime, afterID = &f.after.CreatedAt, f.after.CaseID
+		afterTime, afterID = &f.after.Time, f.after.ID
 	}
 	rows, err := q.Query(ctx, `SELECT `+requestColumns+` FROM hasm.request r
 WHERE ($1 = '' OR r.mission = $1)

@@ -1,8 +1,7 @@
 package intake
 
 import (
-	"strings"
-
+	"github.com/passage-cm/passage/internal/enumcode"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -20,52 +19,36 @@ const (
 	purposePrefix       = "CONSENT_PURPOSE_"
 )
 
-func code(e interface{ String() string }, prefix string) string {
-	return strings.TrimPrefix(e.String(), prefix)
-}
-
-func fromCode(values map[string]int32, prefix, c string) int32 {
-	return values[prefix+c]
-}
-
 func programmeFromCode(c string) commonv1.Programme {
-	return commonv1.Programme(fromCode(commonv1.Programme_value, programmePrefix, c))
+	return enumcode.Value[commonv1.Programme](commonv1.Programme_value, programmePrefix, c)
 }
 
 func statusFromCode(c string) intakev1.CaseStatus {
-	return intakev1.CaseStatus(fromCode(intakev1.CaseStatus_value, statusPrefix, c))
+	return enumcode.Value[intakev1.CaseStatus](intakev1.CaseStatus_value, statusPrefix, c)
 }
 
 func closureFromCode(c string) intakev1.ClosureReason {
-	return intakev1.ClosureReason(fromCode(intakev1.ClosureReason_value, closurePrefix, c))
+	return enumcode.Value[intakev1.ClosureReason](intakev1.ClosureReason_value, closurePrefix, c)
 }
 
 func sexFromCode(c string) commonv1.Sex {
-	return commonv1.Sex(fromCode(commonv1.Sex_value, sexPrefix, c))
+	return enumcode.Value[commonv1.Sex](commonv1.Sex_value, sexPrefix, c)
 }
 
 func ageBandFromCode(c string) commonv1.AgeBand {
-	return commonv1.AgeBand(fromCode(commonv1.AgeBand_value, ageBandPrefix, c))
+	return enumcode.Value[commonv1.AgeBand](commonv1.AgeBand_value, ageBandPrefix, c)
 }
 
 func purposeFromCode(c string) commonv1.ConsentPurpose {
-	return commonv1.ConsentPurpose(fromCode(commonv1.ConsentPurpose_value, purposePrefix, c))
+	return enumcode.Value[commonv1.ConsentPurpose](commonv1.ConsentPurpose_value, purposePrefix, c)
 }
 
 func vulnerabilityCodes(vs []commonv1.Vulnerability) []string {
-	out := make([]string, len(vs))
-	for i, v := range vs {
-		out[i] = code(v, vulnerabilityPrefix)
-	}
-	return out
+	return enumcode.Codes(vs, vulnerabilityPrefix)
 }
 
 func vulnerabilitiesFromCodes(cs []string) []commonv1.Vulnerability {
-	out := make([]commonv1.Vulnerability, len(cs))
-	for i, c := range cs {
-		out[i] = commonv1.Vulnerability(fromCode(commonv1.Vulnerability_value, vulnerabilityPrefix, c))
-	}
-	return out
+	return enumcode.Values[commonv1.Vulnerability](commonv1.Vulnerability_value, vulnerabilityPrefix, cs)
 }
 
 // storedSex records an unspecified sex as unknown: the case record always says which.

@@ -3,16 +3,15 @@ package intake
 import (
 	"errors"
 	"fmt"
-	"strconv"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/protoadapt"
 
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/rpcerr"
 )
 
 const errorDomain = "passage.intake.v1"
@@ -58,44 +57,20 @@ func toStatus(err error) error {
 	switch {
 	case errors.Is(err, database.ErrNotFound):
 		return errCaseNotFound
+	case errors.Is(err, idempotency.ErrInvalidRequestID):
+		return status.Error(codes.InvalidArgument, "request_id: must be a UUID")
 	case errors.Is(err, idempotency.ErrReused):
 		return middleware.InvalidArgument(middleware.FieldViolation("request_id", idempotency.ErrReused.Error()))
 	case errors.As(err, &stale):
-		return withDetails(codes.FailedPrecondition,
-			fmt.Sprintf("the case changed since it was read: it is at version %d", stale.Current),
-			&errdetails.ErrorInfo{
-				Reason:   "STALE_VERSION",
-				Domain:   errorDomain,
-				Metadata: map[string]string{"current_version": strconv.FormatInt(stale.Current, 10)},
-			},
-			&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
-				Type:        "VERSION",
-				Subject:     "cases/" + stale.CaseID,
-				Description: "current version is " + strconv.FormatInt(stale.Current, 10),
-			}}})
+		return rpcerr.StaleVersion(errorDomain, "case", "cases/"+stale.CaseID, stale.Current)
 	case errors.As(err, &transition):
-		return withDetails(codes.FailedPrecondition, transition.Error(),
-			&errdetails.ErrorInfo{Reason: "INVALID_TRANSITION", Domain: errorDomain, Metadata: map[string]string{
-				"from": code(transition.From, statusPrefix), "to": code(transition.To, statusPrefix),
-			}},
-			&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
-				Type: "STATUS", Subject: "status", Description: transition.Error(),
-			}}})
+		return rpcerr.InvalidTransition(errorDomain, transition.Error(), map[string]string{
+			"from": enumcode.Code(transition.From, statusPrefix), "to": enumcode.Code(transition.To, statusPrefix),
+		})
 	case errors.As(err, &consent):
-		return withDetails(codes.FailedPrecondition, consent.Error(),
-			&errdetails.ErrorInfo{Reason: "CONSENT_MISSING", Domain: errorDomain, Metadata: map[string]string{"purpose": consent.Purpose}},
-			&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
-				Type: "CONSENT", Subject: consent.Purpose, Description: consent.Error(),
-			}}})
+		return rpcerr.FailedPrecondition(errorDomain, "CONSENT_MISSING", consent.Error(),
+			map[string]string{"purpose": consent.Purpose},
+			rpcerr.Violation("CONSENT", consent.Purpose, consent.Error()))
 	}
 	return err
-}
-
-func withDetails(c codes.Code, msg string, details ...protoadapt.MessageV1) error {
-	st := status.New(c, msg)
-	withDetails, err := st.WithDetails(details...)
-	if err != nil {
-		return st.Err()
-	}
-	return withDetails.Err()
 }

@@ -3,6 +3,7 @@ package intake
 import (
 	"fmt"
 
+	"github.com/passage-cm/passage/internal/enumcode"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
 
@@ -20,7 +21,7 @@ type TransitionError struct {
 }
 
 func (e *TransitionError) Error() string {
-	return fmt.Sprintf("a case cannot move from %s to %s", code(e.From, statusPrefix), code(e.To, statusPrefix))
+	return fmt.Sprintf("a case cannot move from %s to %s", enumcode.Code(e.From, statusPrefix), enumcode.Code(e.To, statusPrefix))
 }
 
 // checkTransition reports whether a case may move from one status to another through

@@ -11,7 +11,11 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/passage-cm/passage/internal/ageband"
+	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	"github.com/passage-cm/passage/internal/vault"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -21,7 +25,7 @@ import (
 // subject ids. Their identities stay where they are in the vault; only their coded attributes
 // are computed again, for the new registration date.
 func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (*intakev1.OpenCaseResponse, error) {
-	who, err := caller(ctx)
+	who, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -51,9 +55,9 @@ func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (
 	if err != nil {
 		return nil, err
 	}
-	key, err := s.idempotencyKey(who, req.GetRequestId(), intakev1.IntakeService_OpenCase_FullMethodName, req)
+	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), intakev1.IntakeService_OpenCase_FullMethodName, req)
 	if err != nil {
-		return nil, err
+		return nil, toStatus(err)
 	}
 	resp := &intakev1.OpenCaseResponse{}
 	if replayed, err := s.idem.Replay(ctx, s.pool, key, resp); replayed || err != nil {
@@ -68,15 +72,15 @@ func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (
 	if err != nil {
 		return nil, err
 	}
-	exists, err := openCaseExists(ctx, s.pool, who.Mission, people[0], code(req.GetProgramme(), programmePrefix))
+	exists, err := openCaseExists(ctx, s.pool, who.Mission, people[0], enumcode.Code(req.GetProgramme(), programmePrefix))
 	if err != nil {
 		return nil, err
 	}
 	if exists {
-		return nil, withDetails(codes.FailedPrecondition, "the principal already has an open case in that programme",
-			&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
-				Type: "OPEN_CASE", Subject: "programme", Description: "the principal already has an open case in that programme",
-			}}})
+		const msg = "the principal already has an open case in that programme"
+		return nil, rpcerr.WithDetails(codes.FailedPrecondition, msg, &errdetails.PreconditionFailure{
+			Violations: []*errdetails.PreconditionFailure_Violation{rpcerr.Violation("OPEN_CASE", "programme", msg)},
+		})
 	}
 
 	// Age bands are computed again for the new registration date from the vault; the case
@@ -89,10 +93,10 @@ func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (
 	for i, id := range people {
 		sl, ok := sealed[id]
 		if !ok {
-			return nil, withDetails(codes.FailedPrecondition, "a person of the source case was erased",
-				&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
-					Type: "ERASED", Subject: "subject_ids", Description: "a person of the source case was erased",
-				}}})
+			const msg = "a person of the source case was erased"
+			return nil, rpcerr.WithDetails(codes.FailedPrecondition, msg, &errdetails.PreconditionFailure{
+				Violations: []*errdetails.PreconditionFailure_Violation{rpcerr.Violation("ERASED", "subject_ids", msg)},
+			})
 		}
 		p, err := s.keys.Open(id, sl)
 		if err != nil {

@@ -2,9 +2,6 @@ package intake
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -14,8 +11,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/pagetoken"
 	"github.com/passage-cm/passage/internal/vault"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -28,7 +28,7 @@ const (
 // GetCase reads a case of the caller's mission; with CASE_VIEW_FULL it decrypts the identity
 // of every person in it, for roles allowed to see identity.
 func (s *Service) GetCase(ctx context.Context, req *intakev1.GetCaseRequest) (*intakev1.GetCaseResponse, error) {
-	who, err := caller(ctx)
+	who, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func (s *Service) identity(ctx context.Context, c *intakev1.Case) (*intakev1.Cas
 
 // ListCases lists the caller's mission's cases, newest first. It never returns identity.
 func (s *Service) ListCases(ctx context.Context, req *intakev1.ListCasesRequest) (*intakev1.ListCasesResponse, error) {
-	who, err := caller(ctx)
+	who, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -100,10 +100,10 @@ func (s *Service) ListCases(ctx context.Context, req *intakev1.ListCasesRequest)
 	}
 	f.limit = min(f.limit, maxPageSize)
 	if req.GetProgramme() != 0 {
-		f.programme = code(req.GetProgramme(), programmePrefix)
+		f.programme = enumcode.Code(req.GetProgramme(), programmePrefix)
 	}
 	if req.GetStatus() != 0 {
-		f.status = code(req.GetStatus(), statusPrefix)
+		f.status = enumcode.Code(req.GetStatus(), statusPrefix)
 	}
 	var v violations
 	checkCountry(&v, "host_country", req.GetHostCountry(), false)
@@ -114,7 +114,7 @@ func (s *Service) ListCases(ctx context.Context, req *intakev1.ListCasesRequest)
 	}
 	filterHash := listFilterHash(req)
 	if tok := req.GetPageToken(); tok != "" {
-		if f.after, err = decodePageToken(tok, filterHash); err != nil {
+		if f.after, err = pagetoken.Decode(tok, filterHash); err != nil {
 			v.add("page_token", "is not a token from a previous response with the same filters")
 		}
 	}
@@ -132,7 +132,7 @@ func (s *Service) ListCases(ctx context.Context, req *intakev1.ListCasesRequest)
 	if len(cases) == f.limit {
 		resp.Cases = cases[:f.limit-1]
 		last := resp.Cases[len(resp.Cases)-1]
-		resp.NextPageToken = encodePageToken(cursor{CreatedAt: last.CreateTime.AsTime(), CaseID: uuid.MustParse(last.CaseId)}, filterHash)
+		resp.NextPageToken = pagetoken.Encode(pagetoken.Cursor{Time: last.CreateTime.AsTime(), ID: uuid.MustParse(last.CaseId)}, filterHash)
 	}
 	return resp, nil
 }
@@ -149,40 +149,13 @@ func listDate(v *violations, field string, d *date.Date) *time.Time {
 	return &t
 }
 
-// pageToken is the opaque next_page_token: the cursor, and a hash of the filters it was
-// issued for so that it cannot be replayed against other filters.
-type pageToken struct {
-	cursor
-	Filter []byte `json:"f"`
-}
-
+// listFilterHash is what a page token is bound to: every filter of the request, so that a
+// token cannot be replayed against other filters. The page size may change between pages.
 func listFilterHash(req *intakev1.ListCasesRequest) []byte {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s|%d|%d|%s|%v|%v|%v|%v|%v|%v", req.GetMission(), req.GetProgramme(), req.GetStatus(),
+	return pagetoken.Filter(fmt.Sprintf("%s|%d|%d|%s|%v|%v|%v|%v|%v|%v", req.GetMission(), req.GetProgramme(), req.GetStatus(),
 		req.GetHostCountry(), req.GetRegisteredFrom().GetYear(), req.GetRegisteredFrom().GetMonth(),
 		req.GetRegisteredFrom().GetDay(), req.GetRegisteredTo().GetYear(), req.GetRegisteredTo().GetMonth(),
-		req.GetRegisteredTo().GetDay())
-	return h.Sum(nil)[:8]
-}
-
-func encodePageToken(c cursor, filter []byte) string {
-	b, _ := json.Marshal(pageToken{cursor: c, Filter: filter}) // a struct of a time, a UUID and bytes always marshals
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodePageToken(tok string, filter []byte) (*cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return nil, err
-	}
-	var p pageToken
-	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, err
-	}
-	if string(p.Filter) != string(filter) || p.CaseID == uuid.Nil {
-		return nil, fmt.Errorf("page token for other filters")
-	}
-	return &p.cursor, nil
+		req.GetRegisteredTo().GetDay()))
 }
 
 // parseCaseID parses a case id that protovalidate already checked; the check here keeps a

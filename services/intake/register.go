@@ -27,7 +27,7 @@ import (
 // registration (vault rows, blind indexes, case, members, consents, outbox event, idempotency
 // record) is written in one round trip that commits or fails as one.
 func (s *Service) RegisterCase(ctx context.Context, req *intakev1.RegisterCaseRequest) (*intakev1.RegisterCaseResponse, error) {
-	who, err := caller(ctx)
+	who, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -43,9 +43,9 @@ func (s *Service) RegisterCase(ctx context.Context, req *intakev1.RegisterCaseRe
 		return nil, toStatus(err)
 	}
 
-	key, err := s.idempotencyKey(who, req.GetRequestId(), intakev1.IntakeService_RegisterCase_FullMethodName, req)
+	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), intakev1.IntakeService_RegisterCase_FullMethodName, req)
 	if err != nil {
-		return nil, err
+		return nil, toStatus(err)
 	}
 	resp := &intakev1.RegisterCaseResponse{}
 	if replayed, err := s.idem.Replay(ctx, s.pool, key, resp); replayed || err != nil {
@@ -194,23 +194,4 @@ func containsBasis(bs []intakev1.MatchBasis, b intakev1.MatchBasis) bool {
 		}
 	}
 	return false
-}
-
-// idempotencyKey keys a mutating request by the caller's mission and its request id, with a
-// keyed fingerprint of the request so that a reused id for another request is refused.
-func (s *Service) idempotencyKey(who auth.Claims, requestID, method string, req proto.Message) (idempotency.Key, error) {
-	id, err := uuid.Parse(requestID)
-	if err != nil {
-		return idempotency.Key{}, status.Error(codes.InvalidArgument, "request_id: must be a UUID")
-	}
-	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(req)
-	if err != nil {
-		return idempotency.Key{}, fmt.Errorf("fingerprint request: %w", err)
-	}
-	return idempotency.Key{
-		Mission:     who.Mission,
-		RequestID:   id,
-		Method:      method,
-		Fingerprint: s.keys.Fingerprint(method, body),
-	}, nil
 }

@@ -6,8 +6,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
@@ -77,16 +75,6 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 // Register registers the service on g.
 func (s *Service) Register(g *grpc.Server) {
 	intakev1.RegisterIntakeServiceServer(g, s)
-}
-
-// caller returns the authenticated caller. The auth interceptor guarantees one for every
-// method in Policy; its absence is a wiring fault, reported without detail.
-func caller(ctx context.Context) (auth.Claims, error) {
-	c, ok := auth.FromContext(ctx)
-	if !ok {
-		return auth.Claims{}, status.Error(codes.Unauthenticated, "missing or invalid bearer token")
-	}
-	return c, nil
 }
 
 // clock returns now, at the microsecond precision Postgres keeps, so that the times a call

@@ -11,6 +11,8 @@ import (
 
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/pagetoken"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -136,7 +138,7 @@ func queueInsertCase(b *pgx.Batch, c *intakev1.Case, createdBy string) {
 	b.Queue(`INSERT INTO intake."case" (case_id, mission, programme, status, version, principal_subject_id,
 host_country, vulnerabilities, registration_date, created_by, created_at, updated_at, opened_from_case_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)`,
-		c.CaseId, c.Mission, code(c.Programme, programmePrefix), code(c.Status, statusPrefix), c.Version,
+		c.CaseId, c.Mission, enumcode.Code(c.Programme, programmePrefix), enumcode.Code(c.Status, statusPrefix), c.Version,
 		c.SubjectId, c.HostCountry, vulnerabilityCodes(c.Vulnerabilities), civildate.ToTime(c.RegistrationDate),
 		createdBy, c.CreateTime.AsTime(), openedFrom)
 
@@ -146,7 +148,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)`,
 	sexes, bands, nationalities := make([]string, n), make([]string, n), make([]*string, n)
 	for i, m := range members {
 		positions[i], subjects[i] = int16(i), m.SubjectId
-		sexes[i], bands[i] = code(m.Sex, sexPrefix), code(m.AgeBand, ageBandPrefix)
+		sexes[i], bands[i] = enumcode.Code(m.Sex, sexPrefix), enumcode.Code(m.AgeBand, ageBandPrefix)
 		if m.Nationality != "" {
 			nationalities[i] = &m.Nationality
 		}
@@ -162,7 +164,7 @@ SELECT $1, p, s, x, a, n FROM unnest($2::smallint[], $3::uuid[], $4::text[], $5:
 	cpos, purposes, granted := make([]int16, k), make([]string, k), make([]bool, k)
 	givenOn, partners, recordedBy := make([]time.Time, k), make([]string, k), make([]string, k)
 	for i, x := range c.Consents {
-		cpos[i], purposes[i], granted[i] = int16(i), code(x.Purpose, purposePrefix), x.Granted
+		cpos[i], purposes[i], granted[i] = int16(i), enumcode.Code(x.Purpose, purposePrefix), x.Granted
 		givenOn[i], partners[i], recordedBy[i] = civildate.ToTime(x.Date), x.Partner, x.RecordedBy
 	}
 	b.Queue(`INSERT INTO intake.consent (case_id, position, purpose, granted, given_on, partner, recorded_by)
@@ -175,12 +177,12 @@ SELECT $1, p, u, g, d, r, b FROM unnest($2::smallint[], $3::text[], $4::boolean[
 func queueUpdateCase(b *pgx.Batch, c *intakev1.Case) {
 	var closure *string
 	if c.Status == intakev1.CaseStatus_CASE_STATUS_CLOSED {
-		s := code(c.ClosureReason, closurePrefix)
+		s := enumcode.Code(c.ClosureReason, closurePrefix)
 		closure = &s
 	}
 	b.Queue(`UPDATE intake."case" SET status = $2, closure_reason = $3, version = $4, host_country = $5,
 vulnerabilities = $6, updated_at = $7 WHERE case_id = $1 AND version = $4 - 1`,
-		c.CaseId, code(c.Status, statusPrefix), closure, c.Version, c.HostCountry,
+		c.CaseId, enumcode.Code(c.Status, statusPrefix), closure, c.Version, c.HostCountry,
 		vulnerabilityCodes(c.Vulnerabilities), c.UpdateTime.AsTime())
 }
 
@@ -191,7 +193,7 @@ func queueUpdatePrincipal(b *pgx.Batch, caseID string, m *intakev1.CaseMember) {
 		nationality = &m.Nationality
 	}
 	b.Queue(`UPDATE intake.case_member SET sex = $2, age_band = $3, nationality = $4 WHERE case_id = $1 AND position = 0`,
-		caseID, code(m.Sex, sexPrefix), code(m.AgeBand, ageBandPrefix), nationality)
+		caseID, enumcode.Code(m.Sex, sexPrefix), enumcode.Code(m.AgeBand, ageBandPrefix), nationality)
 }
 
 // match is a blind-index hit: a person of an existing case of the mission.
@@ -233,15 +235,8 @@ type listFilter struct {
 	status      string
 	hostCountry string
 	from, to    *time.Time
-	after       *cursor
+	after       *pagetoken.Cursor // after the last case of the previous page, if any
 	limit       int
-}
-
-// cursor is the position after the last case of a page: newest first by creation time,
-// then by case id.
-type cursor struct {
-	CreatedAt time.Time `json:"t"`
-	CaseID    uuid.UUID `json:"id"`
 }
 
 func listCases(ctx context.Context, q database.Querier, f listFilter) ([]*intakev1.Case, error) {
@@ -257,7 +252,7 @@ LIMIT $9`
 	var afterTime *time.Time
 	var afterID uuid.UUID
 	if f.after != nil {
-		afterTime, afterID = &f.after.CreatedAt, f.after.CaseID
+		afterTime, afterID = &f.after.Time, f.after.ID
 	}
 	rows, err := q.Query(ctx, sql, f.mission, f.programme, f.status, f.hostCountry, f.from, f.to, afterTime, afterID, f.limit)
 	if err != nil {

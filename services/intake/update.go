@@ -35,7 +35,7 @@ var updatablePaths = []string{pathVulnerabilities, pathHostCountry, pathStatus, 
 // UpdateCase changes the fields named in update_mask if the case is still at the version the
 // caller read.
 func (s *Service) UpdateCase(ctx context.Context, req *intakev1.UpdateCaseRequest) (*intakev1.UpdateCaseResponse, error) {
-	who, err := caller(ctx)
+	who, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -44,9 +44,9 @@ func (s *Service) UpdateCase(ctx context.Context, req *intakev1.UpdateCaseReques
 	if err != nil {
 		return nil, err
 	}
-	key, err := s.idempotencyKey(who, req.GetRequestId(), intakev1.IntakeService_UpdateCase_FullMethodName, req)
+	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), intakev1.IntakeService_UpdateCase_FullMethodName, req)
 	if err != nil {
-		return nil, err
+		return nil, toStatus(err)
 	}
 	resp := &intakev1.UpdateCaseResponse{}
 	err = s.mutate(ctx, who, key, req.GetCaseId(), req.GetVersion(), resp, func(tx pgx.Tx, c *intakev1.Case, b *pgx.Batch) (proto.Message, error) {
@@ -85,13 +85,13 @@ func (s *Service) UpdateCase(ctx context.Context, req *intakev1.UpdateCaseReques
 
 // CloseCase closes an open case with a coded reason.
 func (s *Service) CloseCase(ctx context.Context, req *intakev1.CloseCaseRequest) (*intakev1.CloseCaseResponse, error) {
-	who, err := caller(ctx)
+	who, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	key, err := s.idempotencyKey(who, req.GetRequestId(), intakev1.IntakeService_CloseCase_FullMethodName, req)
+	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), intakev1.IntakeService_CloseCase_FullMethodName, req)
 	if err != nil {
-		return nil, err
+		return nil, toStatus(err)
 	}
 	resp := &intakev1.CloseCaseResponse{}
 	err = s.mutate(ctx, who, key, req.GetCaseId(), req.GetVersion(), resp, func(_ pgx.Tx, c *intakev1.Case, _ *pgx.Batch) (proto.Message, error) {

@@ -10,6 +10,7 @@ import (
 	"github.com/passage-cm/passage/internal/ageband"
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/country"
+	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/middleware"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -128,5 +129,5 @@ func requireConsent(consents []*commonv1.Consent, purpose commonv1.ConsentPurpos
 			return nil
 		}
 	}
-	return &MissingConsentError{Purpose: code(purpose, purposePrefix)}
+	return &MissingConsentError{Purpose: enumcode.Code(purpose, purposePrefix)}
 }

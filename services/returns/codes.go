@@ -1,8 +1,7 @@
 package returns
 
 import (
-	"strings"
-
+	"github.com/passage-cm/passage/internal/enumcode"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
@@ -34,37 +33,12 @@ const (
 	caseStatusPrefix    = "CASE_STATUS_"
 )
 
-func code(e interface{ String() string }, prefix string) string {
-	return strings.TrimPrefix(e.String(), prefix)
-}
-
-// decode is the enum value stored as c; the zero value for an unknown code.
-func decode[T ~int32](values map[string]int32, prefix, c string) T {
-	return T(values[prefix+c])
-}
-
-func codeList[T interface{ String() string }](vs []T, prefix string) []string {
-	out := make([]string, len(vs))
-	for i, v := range vs {
-		out[i] = code(v, prefix)
-	}
-	return out
-}
-
-func decodeAll[T ~int32](values map[string]int32, prefix string, cs []string) []T {
-	out := make([]T, len(cs))
-	for i, c := range cs {
-		out[i] = decode[T](values, prefix, c)
-	}
-	return out
-}
-
 func statusFromCode(c string) returnsv1.ReturnStatus {
-	return decode[returnsv1.ReturnStatus](returnsv1.ReturnStatus_value, statusPrefix, c)
+	return enumcode.Value[returnsv1.ReturnStatus](returnsv1.ReturnStatus_value, statusPrefix, c)
 }
 
 func vulnerabilitiesFromCodes(cs []string) []commonv1.Vulnerability {
-	return decodeAll[commonv1.Vulnerability](commonv1.Vulnerability_value, vulnerabilityPrefix, cs)
+	return enumcode.Values[commonv1.Vulnerability](commonv1.Vulnerability_value, vulnerabilityPrefix, cs)
 }
 
 // closedCase is intake's status of a closed case.

@@ -3,16 +3,16 @@ package returns
 import (
 	"errors"
 	"fmt"
-	"strconv"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/protoadapt"
 
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/rpcerr"
 )
 
 const errorDomain = "passage.returns.v1"
@@ -50,54 +50,25 @@ func toStatus(err error) error {
 	switch {
 	case errors.Is(err, database.ErrNotFound):
 		return errCaseNotFound
+	case errors.Is(err, idempotency.ErrInvalidRequestID):
+		return status.Error(codes.InvalidArgument, "request_id: must be a UUID")
 	case errors.Is(err, idempotency.ErrReused):
 		return middleware.InvalidArgument(middleware.FieldViolation("request_id", idempotency.ErrReused.Error()))
 	case errors.As(err, &stale):
-		return withDetails(codes.FailedPrecondition,
-			fmt.Sprintf("the return changed since it was read: it is at version %d", stale.Current),
-			&errdetails.ErrorInfo{
-				Reason:   "STALE_VERSION",
-				Domain:   errorDomain,
-				Metadata: map[string]string{"current_version": strconv.FormatInt(stale.Current, 10)},
-			},
-			&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
-				Type:        "VERSION",
-				Subject:     "returns/" + stale.CaseID,
-				Description: "current version is " + strconv.FormatInt(stale.Current, 10),
-			}}})
+		return rpcerr.StaleVersion(errorDomain, "return", "returns/"+stale.CaseID, stale.Current)
 	case errors.As(err, &transition):
-		return withDetails(codes.FailedPrecondition, transition.Error(),
-			&errdetails.ErrorInfo{Reason: "INVALID_TRANSITION", Domain: errorDomain, Metadata: map[string]string{
-				"status": code(transition.Status, statusPrefix), "step": transition.Step,
-			}},
-			&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
-				Type: "STATUS", Subject: "status", Description: transition.Error(),
-			}}})
+		return rpcerr.InvalidTransition(errorDomain, transition.Error(), map[string]string{
+			"status": enumcode.Code(transition.Status, statusPrefix), "step": transition.Step,
+		})
 	case errors.As(err, &requirement):
 		violations := make([]*errdetails.PreconditionFailure_Violation, len(requirement.Unmet))
 		for i, r := range requirement.Unmet {
-			violations[i] = &errdetails.PreconditionFailure_Violation{
-				Type: "REQUIREMENT", Subject: code(r, requirementPrefix), Description: "required before departure",
-			}
+			violations[i] = rpcerr.Violation("REQUIREMENT", enumcode.Code(r, requirementPrefix), "required before departure")
 		}
-		return withDetails(codes.FailedPrecondition, requirement.Error(),
-			&errdetails.ErrorInfo{Reason: "REQUIREMENT_UNMET", Domain: errorDomain},
-			&errdetails.PreconditionFailure{Violations: violations})
+		return rpcerr.FailedPrecondition(errorDomain, "REQUIREMENT_UNMET", requirement.Error(), nil, violations...)
 	case errors.As(err, &rule):
-		return withDetails(codes.FailedPrecondition, rule.Message,
-			&errdetails.ErrorInfo{Reason: rule.Reason, Domain: errorDomain},
-			&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
-				Type: rule.Reason, Subject: rule.Subject, Description: rule.Message,
-			}}})
+		return rpcerr.FailedPrecondition(errorDomain, rule.Reason, rule.Message, nil,
+			rpcerr.Violation(rule.Reason, rule.Subject, rule.Message))
 	}
 	return err
-}
-
-func withDetails(c codes.Code, msg string, details ...protoadapt.MessageV1) error {
-	st := status.New(c, msg)
-	withDetails, err := st.WithDetails(details...)
-	if err != nil {
-		return st.Err()
-	}
-	return withDetails.Err()
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/passage-cm/passage/internal/enumcode"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 )
@@ -55,7 +56,7 @@ type TransitionError struct {
 }
 
 func (e *TransitionError) Error() string {
-	return fmt.Sprintf("%s is not allowed on a return in status %s", e.Step, code(e.Status, statusPrefix))
+	return fmt.Sprintf("%s is not allowed on a return in status %s", e.Step, enumcode.Code(e.Status, statusPrefix))
 }
 
 // checkStep reports whether a return in status may take step.

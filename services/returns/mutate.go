@@ -3,13 +3,10 @@ package returns
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -112,23 +109,4 @@ func (s *Service) read(ctx context.Context, mission string, id uuid.UUID) (*reco
 		rec, err = getReturn(ctx, s.pool, mission, id, false)
 	}
 	return rec, err
-}
-
-// idempotencyKey keys a mutating request by the caller's mission and its request id, with a
-// keyed fingerprint of the request so that a reused id for another request is refused.
-func (s *Service) idempotencyKey(who auth.Claims, requestID, method string, req proto.Message) (idempotency.Key, error) {
-	id, err := uuid.Parse(requestID)
-	if err != nil {
-		return idempotency.Key{}, status.Error(codes.InvalidArgument, "request_id: must be a UUID")
-	}
-	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(req)
-	if err != nil {
-		return idempotency.Key{}, fmt.Errorf("fingerprint request: %w", err)
-	}
-	return idempotency.Key{
-		Mission:     who.Mission,
-		RequestID:   id,
-		Method:      method,
-		Fingerprint: s.keys.Fingerprint(method, body),
-	}, nil
 }

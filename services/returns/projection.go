@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/outbox"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -59,8 +60,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (case_id) DO UPDATE SET intake_status = EXCLUDED.intake_status, intake_version = EXCLUDED.intake_version,
 host_country = EXCLUDED.host_country, vulnerabilities = EXCLUDED.vulnerabilities
 WHERE x.intake_version < EXCLUDED.intake_version`,
-		c.GetCaseId(), c.GetMission(), code(c.GetStatus(), caseStatusPrefix), c.GetVersion(), c.GetSubjectId(),
-		c.GetHostCountry(), codeList(c.GetVulnerabilities(), vulnerabilityPrefix))
+		c.GetCaseId(), c.GetMission(), enumcode.Code(c.GetStatus(), caseStatusPrefix), c.GetVersion(), c.GetSubjectId(),
+		c.GetHostCountry(), enumcode.Codes(c.GetVulnerabilities(), vulnerabilityPrefix))
 
 	members := append([]*intakev1.CaseMember{c.GetPrincipal()}, c.GetHouseholdMembers()...)
 	n := len(members)
@@ -68,7 +69,7 @@ WHERE x.intake_version < EXCLUDED.intake_version`,
 	sexes, bands, nationalities := make([]string, n), make([]string, n), make([]*string, n)
 	for i, m := range members {
 		positions[i], subjects[i] = int16(i), m.GetSubjectId()
-		sexes[i], bands[i] = code(m.GetSex(), sexPrefix), code(m.GetAgeBand(), ageBandPrefix)
+		sexes[i], bands[i] = enumcode.Code(m.GetSex(), sexPrefix), enumcode.Code(m.GetAgeBand(), ageBandPrefix)
 		if m.GetNationality() != "" {
 			nationalities[i] = &m.Nationality
 		}
@@ -82,5 +83,5 @@ WHERE (SELECT intake_version FROM returns."case" WHERE case_id = $1) = $7`,
 
 	b.Queue(`INSERT INTO returns."return" (case_id, mission, status, version, created_at, updated_at)
 VALUES ($1, $2, $3, 1, $4, $4) ON CONFLICT (case_id) DO NOTHING`,
-		c.GetCaseId(), c.GetMission(), code(counselling, statusPrefix), c.GetCreateTime().AsTime())
+		c.GetCaseId(), c.GetMission(), enumcode.Code(counselling, statusPrefix), c.GetCreateTime().AsTime())
 }

@@ -10,7 +10,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/idempotency"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 )
@@ -347,16 +349,16 @@ type mutation interface {
 // step runs one mutating RPC: the caller, the request's own checks (invalid, already
 // computed), its idempotency key, then mutate. Errors come back as status errors.
 func (s *Service) step(ctx context.Context, req mutation, method, step string, resp proto.Message, invalid error, apply change) error {
-	who, err := caller(ctx)
+	who, err := auth.Caller(ctx)
 	if err != nil {
 		return err
 	}
 	if invalid != nil {
 		return invalid
 	}
-	key, err := s.idempotencyKey(who, req.GetRequestId(), method, req)
+	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), method, req)
 	if err != nil {
-		return err
+		return toStatus(err)
 	}
 	return toStatus(s.mutate(ctx, who, key, step, req.GetCaseId(), req.GetVersion(), resp, apply))
 }

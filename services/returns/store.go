@@ -11,6 +11,8 @@ import (
 
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/pagetoken"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 )
@@ -51,9 +53,9 @@ func scanReturn(row pgx.Row) (*record, error) {
 	r.Vulnerabilities = vulnerabilitiesFromCodes(vulnerabilities)
 	r.CreateTime = timestamppb.New(createdAt)
 	r.UpdateTime = timestamppb.New(updatedAt)
-	rec := &record{ret: &r, caseClosed: intakeStatus == code(closedCase, caseStatusPrefix)}
+	rec := &record{ret: &r, caseClosed: intakeStatus == enumcode.Code(closedCase, caseStatusPrefix)}
 	if closure != nil {
-		r.ClosureReason = decode[returnsv1.ClosureReason](returnsv1.ClosureReason_value, closurePrefix, *closure)
+		r.ClosureReason = enumcode.Value[returnsv1.ClosureReason](returnsv1.ClosureReason_value, closurePrefix, *closure)
 	}
 	if closedFrom != nil {
 		rec.closedFrom = statusFromCode(*closedFrom)
@@ -109,8 +111,8 @@ WHERE case_id = $1 ORDER BY position`, id).Query(func(rows pgx.Rows) error {
 		_, err := pgx.ForEachRow(rows, []any{&position, &subject, &a, &bb, &cc}, func() error {
 			r.Members = append(r.Members, &returnsv1.ReturnMember{
 				SubjectId: subject.String(), Principal: position == 0, Nationality: cc,
-				Sex:     decode[commonv1.Sex](commonv1.Sex_value, sexPrefix, a),
-				AgeBand: decode[commonv1.AgeBand](commonv1.AgeBand_value, ageBandPrefix, bb),
+				Sex:     enumcode.Value[commonv1.Sex](commonv1.Sex_value, sexPrefix, a),
+				AgeBand: enumcode.Value[commonv1.AgeBand](commonv1.AgeBand_value, ageBandPrefix, bb),
 			})
 			return nil
 		})
@@ -120,12 +122,12 @@ WHERE case_id = $1 ORDER BY position`, id).Query(func(rows pgx.Rows) error {
 FROM returns.eligibility_decision WHERE case_id = $1 ORDER BY version`, id).Query(func(rows pgx.Rows) error {
 		_, err := pgx.ForEachRow(rows, []any{&version, &a, &optA, &optDay, &day, &by, &at}, func() error {
 			d := &returnsv1.EligibilityDecision{
-				Eligibility:  decode[returnsv1.Eligibility](returnsv1.Eligibility_value, eligibilityPrefix, a),
+				Eligibility:  enumcode.Value[returnsv1.Eligibility](returnsv1.Eligibility_value, eligibilityPrefix, a),
 				DecisionDate: civildate.FromTime(day),
 				Provenance:   provenance(version, by, at),
 			}
 			if optA != nil {
-				d.IneligibilityReason = decode[returnsv1.IneligibilityReason](returnsv1.IneligibilityReason_value, ineligibilityPrefix, *optA)
+				d.IneligibilityReason = enumcode.Value[returnsv1.IneligibilityReason](returnsv1.IneligibilityReason_value, ineligibilityPrefix, *optA)
 			}
 			if optDay != nil {
 				d.CounsellingDate = civildate.FromTime(*optDay)
@@ -169,7 +171,7 @@ FROM returns.arrival WHERE case_id = $1`, id).Query(func(rows pgx.Rows) error {
 		_, err := pgx.ForEachRow(rows, []any{&version, &day, &list1, &by, &at}, func() error {
 			r.Arrival = &returnsv1.Arrival{
 				ArrivalDate:         civildate.FromTime(day),
-				ReceptionAssistance: decodeAll[returnsv1.ReceptionAssistance](returnsv1.ReceptionAssistance_value, receptionPrefix, list1),
+				ReceptionAssistance: enumcode.Values[returnsv1.ReceptionAssistance](returnsv1.ReceptionAssistance_value, receptionPrefix, list1),
 				Provenance:          provenance(version, by, at),
 			}
 			return nil
@@ -196,8 +198,8 @@ recorded_by, recorded_at FROM returns.assistance WHERE case_id = $1 ORDER BY ver
 		_, err := pgx.ForEachRow(rows, []any{&assistanceID, &version, &a, &bb, &amount, &optA, &day, &dd, &subject, &by, &at}, func() error {
 			x := &returnsv1.Assistance{
 				AssistanceId: assistanceID.String(),
-				Type:         decode[returnsv1.AssistanceType](returnsv1.AssistanceType_value, assistancePrefix, a),
-				Dimension:    decode[returnsv1.Dimension](returnsv1.Dimension_value, dimensionPrefix, bb),
+				Type:         enumcode.Value[returnsv1.AssistanceType](returnsv1.AssistanceType_value, assistancePrefix, a),
+				Dimension:    enumcode.Value[returnsv1.Dimension](returnsv1.Dimension_value, dimensionPrefix, bb),
 				DeliveryDate: civildate.FromTime(day),
 				Provider:     dd,
 				SubjectId:    subject.String(),
@@ -237,10 +239,10 @@ FROM returns.status_change WHERE case_id = $1 ORDER BY version`, id).Query(func(
 		_, err := pgx.ForEachRow(rows, []any{&version, &a, &bb, &optA, &optB, &by, &at}, func() error {
 			c := &returnsv1.StatusChange{From: statusFromCode(a), To: statusFromCode(bb), Provenance: provenance(version, by, at)}
 			if optA != nil {
-				c.ClosureReason = decode[returnsv1.ClosureReason](returnsv1.ClosureReason_value, closurePrefix, *optA)
+				c.ClosureReason = enumcode.Value[returnsv1.ClosureReason](returnsv1.ClosureReason_value, closurePrefix, *optA)
 			}
 			if optB != nil {
-				c.ReopenReason = decode[returnsv1.ReopenReason](returnsv1.ReopenReason_value, reopenPrefix, *optB)
+				c.ReopenReason = enumcode.Value[returnsv1.ReopenReason](returnsv1.ReopenReason_value, reopenPrefix, *optB)
 			}
 			r.StatusChanges = append(r.StatusChanges, c)
 			return nil
@@ -254,7 +256,7 @@ FROM returns.status_change WHERE case_id = $1 ORDER BY version`, id).Query(func(
 }
 
 func assistanceTypes(cs []string) []returnsv1.AssistanceType {
-	return decodeAll[returnsv1.AssistanceType](returnsv1.AssistanceType_value, assistancePrefix, cs)
+	return enumcode.Values[returnsv1.AssistanceType](returnsv1.AssistanceType_value, assistancePrefix, cs)
 }
 
 // Pre-departure steps are stored as a kind and the code of their outcome.
@@ -272,19 +274,19 @@ const (
 func stepCodes(s *returnsv1.PreDepartureStep) (kind, outcome string) {
 	switch st := s.GetStep().(type) {
 	case *returnsv1.PreDepartureStep_TravelDocument:
-		return kindTravelDocument, code(st.TravelDocument, documentPrefix)
+		return kindTravelDocument, enumcode.Code(st.TravelDocument, documentPrefix)
 	case *returnsv1.PreDepartureStep_FitToTravel:
-		return kindFitToTravel, code(st.FitToTravel, fitPrefix)
+		return kindFitToTravel, enumcode.Code(st.FitToTravel, fitPrefix)
 	case *returnsv1.PreDepartureStep_Booking:
-		return kindBooking, code(st.Booking, modePrefix)
+		return kindBooking, enumcode.Code(st.Booking, modePrefix)
 	case *returnsv1.PreDepartureStep_MedicalEscort:
 		return kindMedicalEscort, ""
 	case *returnsv1.PreDepartureStep_GuardianAppointed:
 		return kindGuardian, ""
 	case *returnsv1.PreDepartureStep_BestInterestsAssessment:
-		return kindBestInterests, code(st.BestInterestsAssessment, bestInterestsPrefix)
+		return kindBestInterests, enumcode.Code(st.BestInterestsAssessment, bestInterestsPrefix)
 	case *returnsv1.PreDepartureStep_RiskAssessment:
-		return kindRisk, code(st.RiskAssessment, riskPrefix)
+		return kindRisk, enumcode.Code(st.RiskAssessment, riskPrefix)
 	}
 	return "", ""
 }
@@ -293,19 +295,19 @@ func stepCodes(s *returnsv1.PreDepartureStep) (kind, outcome string) {
 func setStep(s *returnsv1.PreDepartureStep, kind, outcome string) {
 	switch kind {
 	case kindTravelDocument:
-		s.Step = &returnsv1.PreDepartureStep_TravelDocument{TravelDocument: decode[commonv1.DocumentType](commonv1.DocumentType_value, documentPrefix, outcome)}
+		s.Step = &returnsv1.PreDepartureStep_TravelDocument{TravelDocument: enumcode.Value[commonv1.DocumentType](commonv1.DocumentType_value, documentPrefix, outcome)}
 	case kindFitToTravel:
-		s.Step = &returnsv1.PreDepartureStep_FitToTravel{FitToTravel: decode[returnsv1.FitToTravel](returnsv1.FitToTravel_value, fitPrefix, outcome)}
+		s.Step = &returnsv1.PreDepartureStep_FitToTravel{FitToTravel: enumcode.Value[returnsv1.FitToTravel](returnsv1.FitToTravel_value, fitPrefix, outcome)}
 	case kindBooking:
-		s.Step = &returnsv1.PreDepartureStep_Booking{Booking: decode[returnsv1.TravelMode](returnsv1.TravelMode_value, modePrefix, outcome)}
+		s.Step = &returnsv1.PreDepartureStep_Booking{Booking: enumcode.Value[returnsv1.TravelMode](returnsv1.TravelMode_value, modePrefix, outcome)}
 	case kindMedicalEscort:
 		s.Step = &returnsv1.PreDepartureStep_MedicalEscort{MedicalEscort: &returnsv1.MedicalEscortArranged{}}
 	case kindGuardian:
 		s.Step = &returnsv1.PreDepartureStep_GuardianAppointed{GuardianAppointed: &returnsv1.GuardianAppointed{}}
 	case kindBestInterests:
-		s.Step = &returnsv1.PreDepartureStep_BestInterestsAssessment{BestInterestsAssessment: decode[returnsv1.BestInterests](returnsv1.BestInterests_value, bestInterestsPrefix, outcome)}
+		s.Step = &returnsv1.PreDepartureStep_BestInterestsAssessment{BestInterestsAssessment: enumcode.Value[returnsv1.BestInterests](returnsv1.BestInterests_value, bestInterestsPrefix, outcome)}
 	case kindRisk:
-		s.Step = &returnsv1.PreDepartureStep_RiskAssessment{RiskAssessment: decode[returnsv1.RiskLevel](returnsv1.RiskLevel_value, riskPrefix, outcome)}
+		s.Step = &returnsv1.PreDepartureStep_RiskAssessment{RiskAssessment: enumcode.Value[returnsv1.RiskLevel](returnsv1.RiskLevel_value, riskPrefix, outcome)}
 	}
 }
 
@@ -322,18 +324,18 @@ func queueUpdateReturn(b *pgx.Batch, rec *record) {
 	r := rec.ret
 	var closure, closedFrom *string
 	if r.Status == closed {
-		closure = nullable(code(r.ClosureReason, closurePrefix))
-		closedFrom = nullable(code(rec.closedFrom, statusPrefix))
+		closure = nullable(enumcode.Code(r.ClosureReason, closurePrefix))
+		closedFrom = nullable(enumcode.Code(rec.closedFrom, statusPrefix))
 	}
 	b.Queue(`UPDATE returns."return" SET status = $2, version = $3, closure_reason = $4, closed_from = $5, updated_at = $6
 WHERE case_id = $1 AND version = $3 - 1`,
-		r.CaseId, code(r.Status, statusPrefix), r.Version, closure, closedFrom, r.UpdateTime.AsTime())
+		r.CaseId, enumcode.Code(r.Status, statusPrefix), r.Version, closure, closedFrom, r.UpdateTime.AsTime())
 }
 
 func queueEligibility(b *pgx.Batch, caseID string, d *returnsv1.EligibilityDecision) {
 	var reason *string
 	if d.IneligibilityReason != returnsv1.IneligibilityReason_INELIGIBILITY_REASON_UNSPECIFIED {
-		reason = nullable(code(d.IneligibilityReason, ineligibilityPrefix))
+		reason = nullable(enumcode.Code(d.IneligibilityReason, ineligibilityPrefix))
 	}
 	var counselled *time.Time
 	if d.CounsellingDate != nil {
@@ -343,7 +345,7 @@ func queueEligibility(b *pgx.Batch, caseID string, d *returnsv1.EligibilityDecis
 	p := d.Provenance
 	b.Queue(`INSERT INTO returns.eligibility_decision (case_id, version, eligibility, ineligibility_reason, counselled_on,
 decided_on, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		caseID, p.Version, code(d.Eligibility, eligibilityPrefix), reason, counselled, civildate.ToTime(d.DecisionDate),
+		caseID, p.Version, enumcode.Code(d.Eligibility, eligibilityPrefix), reason, counselled, civildate.ToTime(d.DecisionDate),
 		p.RecordedBy, p.RecordTime.AsTime())
 }
 
@@ -366,15 +368,15 @@ func queueArrival(b *pgx.Batch, caseID string, a *returnsv1.Arrival) {
 	p := a.Provenance
 	b.Queue(`INSERT INTO returns.arrival (case_id, version, arrival_date, reception_assistance, recorded_by, recorded_at)
 VALUES ($1, $2, $3, $4, $5, $6)`,
-		caseID, p.Version, civildate.ToTime(a.ArrivalDate), codeList(a.ReceptionAssistance, receptionPrefix), p.RecordedBy, p.RecordTime.AsTime())
+		caseID, p.Version, civildate.ToTime(a.ArrivalDate), enumcode.Codes(a.ReceptionAssistance, receptionPrefix), p.RecordedBy, p.RecordTime.AsTime())
 }
 
 func queuePlan(b *pgx.Batch, caseID string, pl *returnsv1.ReintegrationPlan) {
 	p := pl.Provenance
 	b.Queue(`INSERT INTO returns.reintegration_plan (case_id, version, planned_on, economic, social, psychosocial,
 recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		caseID, p.Version, civildate.ToTime(pl.PlanDate), codeList(pl.Economic, assistancePrefix),
-		codeList(pl.Social, assistancePrefix), codeList(pl.Psychosocial, assistancePrefix), p.RecordedBy, p.RecordTime.AsTime())
+		caseID, p.Version, civildate.ToTime(pl.PlanDate), enumcode.Codes(pl.Economic, assistancePrefix),
+		enumcode.Codes(pl.Social, assistancePrefix), enumcode.Codes(pl.Psychosocial, assistancePrefix), p.RecordedBy, p.RecordTime.AsTime())
 }
 
 func queueAssistance(b *pgx.Batch, caseID string, a *returnsv1.Assistance) {
@@ -386,7 +388,7 @@ func queueAssistance(b *pgx.Batch, caseID string, a *returnsv1.Assistance) {
 	p := a.Provenance
 	b.Queue(`INSERT INTO returns.assistance (assistance_id, case_id, version, type, dimension, amount_minor, currency,
 delivered_on, provider, subject_id, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		a.AssistanceId, caseID, p.Version, code(a.Type, assistancePrefix), code(a.Dimension, dimensionPrefix), amount, currency,
+		a.AssistanceId, caseID, p.Version, enumcode.Code(a.Type, assistancePrefix), enumcode.Code(a.Dimension, dimensionPrefix), amount, currency,
 		civildate.ToTime(a.DeliveryDate), a.Provider, a.SubjectId, p.RecordedBy, p.RecordTime.AsTime())
 }
 
@@ -406,37 +408,30 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 func queueStatusChange(b *pgx.Batch, caseID string, c *returnsv1.StatusChange) {
 	var closure, reopen *string
 	if c.ClosureReason != returnsv1.ClosureReason_CLOSURE_REASON_UNSPECIFIED {
-		closure = nullable(code(c.ClosureReason, closurePrefix))
+		closure = nullable(enumcode.Code(c.ClosureReason, closurePrefix))
 	}
 	if c.ReopenReason != returnsv1.ReopenReason_REOPEN_REASON_UNSPECIFIED {
-		reopen = nullable(code(c.ReopenReason, reopenPrefix))
+		reopen = nullable(enumcode.Code(c.ReopenReason, reopenPrefix))
 	}
 	p := c.Provenance
 	b.Queue(`INSERT INTO returns.status_change (case_id, version, from_status, to_status, closure_reason, reopen_reason,
 recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		caseID, p.Version, code(c.From, statusPrefix), code(c.To, statusPrefix), closure, reopen, p.RecordedBy, p.RecordTime.AsTime())
+		caseID, p.Version, enumcode.Code(c.From, statusPrefix), enumcode.Code(c.To, statusPrefix), closure, reopen, p.RecordedBy, p.RecordTime.AsTime())
 }
 
 // listFilter is a validated ListReturns query.
 type listFilter struct {
 	mission string
 	status  string
-	after   *cursor
+	after   *pagetoken.Cursor // after the last return of the previous page, if any
 	limit   int
-}
-
-// cursor is the position after the last return of a page: newest first by creation time,
-// then by case id.
-type cursor struct {
-	CreatedAt time.Time `json:"t"`
-	CaseID    uuid.UUID `json:"id"`
 }
 
 func listReturns(ctx context.Context, q database.Querier, f listFilter) ([]*returnsv1.Return, error) {
 	var afterTime *time.Time
 	var afterID uuid.UUID
 	if f.after != nil {
-		afterTime, afterID = &f.after.CreatedAt, f.after.CaseID
+		afterTime, afterID = &f.after.Time, f.after.ID
 	}
 	rows, err := q.Query(ctx, `SELECT `+returnColumns+` FROM returns."return" r JOIN returns."case" c USING (case_id)
 WHERE r.mission = $1

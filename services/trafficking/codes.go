@@ -1,8 +1,7 @@
 package trafficking
 
 import (
-	"strings"
-
+	"github.com/passage-cm/passage/internal/enumcode"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
@@ -30,51 +29,23 @@ const (
 	vulnerabilityPrefix  = "VULNERABILITY_"
 )
 
-func code(e interface{ String() string }, prefix string) string {
-	return strings.TrimPrefix(e.String(), prefix)
-}
-
-// enumValue is the value named prefix+c in values (zero, the _UNSPECIFIED value, if none).
-func enumValue[T ~int32](values map[string]int32, prefix, c string) T {
-	return T(values[prefix+c])
-}
-
-func codeList[T interface{ String() string }](vs []T, prefix string) []string {
-	out := make([]string, len(vs))
-	for i, v := range vs {
-		out[i] = code(v, prefix)
-	}
-	return out
-}
-
-func enumValues[T ~int32](values map[string]int32, prefix string, cs []string) []T {
-	if cs == nil {
-		return nil
-	}
-	out := make([]T, len(cs))
-	for i, c := range cs {
-		out[i] = enumValue[T](values, prefix, c)
-	}
-	return out
-}
-
 func statusFromCode(c string) traffickingv1.VictimCaseStatus {
-	return enumValue[traffickingv1.VictimCaseStatus](traffickingv1.VictimCaseStatus_value, statusPrefix, c)
+	return enumcode.Value[traffickingv1.VictimCaseStatus](traffickingv1.VictimCaseStatus_value, statusPrefix, c)
 }
 
 func closureFromCode(c string) traffickingv1.ClosureReason {
-	return enumValue[traffickingv1.ClosureReason](traffickingv1.ClosureReason_value, closurePrefix, c)
+	return enumcode.Value[traffickingv1.ClosureReason](traffickingv1.ClosureReason_value, closurePrefix, c)
 }
 
 func intakeStatusFromCode(c string) intakev1.CaseStatus {
-	return enumValue[intakev1.CaseStatus](intakev1.CaseStatus_value, intakeStatusPrefix, c)
+	return enumcode.Value[intakev1.CaseStatus](intakev1.CaseStatus_value, intakeStatusPrefix, c)
 }
 
 func vulnerabilitiesFromCodes(cs []string) []commonv1.Vulnerability {
-	return enumValues[commonv1.Vulnerability](commonv1.Vulnerability_value, vulnerabilityPrefix, cs)
+	return enumcode.Values[commonv1.Vulnerability](commonv1.Vulnerability_value, vulnerabilityPrefix, cs)
 }
 
 // statusAfterScreening is the case status a screening outcome puts a case in.
 func statusAfterScreening(s traffickingv1.IdentificationStatus) traffickingv1.VictimCaseStatus {
-	return statusFromCode(code(s, identificationPrefix))
+	return statusFromCode(enumcode.Code(s, identificationPrefix))
 }

@@ -3,16 +3,15 @@ package trafficking
 import (
 	"errors"
 	"fmt"
-	"strconv"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/protoadapt"
 
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/rpcerr"
 )
 
 const errorDomain = "passage.trafficking.v1"
@@ -61,44 +60,19 @@ func toStatus(err error) error {
 		return errCaseNotFound
 	case errors.Is(err, errAssistanceNotFound):
 		return status.Error(codes.NotFound, "assistance record not found")
+	case errors.Is(err, idempotency.ErrInvalidRequestID):
+		return status.Error(codes.InvalidArgument, "request_id: must be a UUID")
 	case errors.Is(err, idempotency.ErrReused):
 		return middleware.InvalidArgument(middleware.FieldViolation("request_id", idempotency.ErrReused.Error()))
 	case errors.As(err, &stale):
-		return withDetails(codes.FailedPrecondition,
-			fmt.Sprintf("the victim case changed since it was read: it is at version %d", stale.Current),
-			&errdetails.ErrorInfo{
-				Reason:   "STALE_VERSION",
-				Domain:   errorDomain,
-				Metadata: map[string]string{"current_version": strconv.FormatInt(stale.Current, 10)},
-			},
-			&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
-				Type:        "VERSION",
-				Subject:     "victimCases/" + stale.CaseID,
-				Description: "current version is " + strconv.FormatInt(stale.Current, 10),
-			}}})
+		return rpcerr.StaleVersion(errorDomain, "victim case", "victimCases/"+stale.CaseID, stale.Current)
 	case errors.As(err, &transition):
-		return withDetails(codes.FailedPrecondition, transition.Error(),
-			&errdetails.ErrorInfo{Reason: "INVALID_TRANSITION", Domain: errorDomain, Metadata: map[string]string{
-				"from": code(transition.From, statusPrefix), "action": transition.Action,
-			}},
-			&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
-				Type: "STATUS", Subject: "status", Description: transition.Error(),
-			}}})
+		return rpcerr.InvalidTransition(errorDomain, transition.Error(), map[string]string{
+			"from": enumcode.Code(transition.From, statusPrefix), "action": transition.Action,
+		})
 	case errors.As(err, &ended):
-		return withDetails(codes.FailedPrecondition, ended.Error(),
-			&errdetails.ErrorInfo{Reason: "ASSISTANCE_ENDED", Domain: errorDomain},
-			&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
-				Type: "ASSISTANCE_ENDED", Subject: "assistance/" + ended.AssistanceID, Description: ended.Error(),
-			}}})
+		return rpcerr.FailedPrecondition(errorDomain, "ASSISTANCE_ENDED", ended.Error(), nil,
+			rpcerr.Violation("ASSISTANCE_ENDED", "assistance/"+ended.AssistanceID, ended.Error()))
 	}
 	return err
-}
-
-func withDetails(c codes.Code, msg string, details ...protoadapt.MessageV1) error {
-	st := status.New(c, msg)
-	withDetails, err := st.WithDetails(details...)
-	if err != nil {
-		return st.Err()
-	}
-	return withDetails.Err()
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/passage-cm/passage/internal/enumcode"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
 
@@ -46,7 +47,7 @@ type TransitionError struct {
 }
 
 func (e *TransitionError) Error() string {
-	return fmt.Sprintf("a victim case in status %s cannot %s", code(e.From, statusPrefix), e.Action)
+	return fmt.Sprintf("a victim case in status %s cannot %s", enumcode.Code(e.From, statusPrefix), e.Action)
 }
 
 // checkScreening reports whether a case in status from may be screened with outcome to.
@@ -54,7 +55,7 @@ func checkScreening(from traffickingv1.VictimCaseStatus, to traffickingv1.Identi
 	if slices.Contains(screenings[from], statusAfterScreening(to)) {
 		return nil
 	}
-	return &TransitionError{From: from, Action: "be screened as " + code(to, identificationPrefix)}
+	return &TransitionError{From: from, Action: "be screened as " + enumcode.Code(to, identificationPrefix)}
 }
 
 // checkVictimFact reports whether a case in status from takes a fact about a victim.

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/outbox"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -62,7 +63,7 @@ func upsertProjection(ctx context.Context, tx pgx.Tx, c *intakev1.Case) error {
 			return fmt.Errorf("case %s: member %d: subject id: %w", c.GetCaseId(), i, err)
 		}
 		subjects[i] = id
-		sexes[i], bands[i], nationalities[i] = code(m.GetSex(), sexPrefix), code(m.GetAgeBand(), ageBandPrefix), m.GetNationality()
+		sexes[i], bands[i], nationalities[i] = enumcode.Code(m.GetSex(), sexPrefix), enumcode.Code(m.GetAgeBand(), ageBandPrefix), m.GetNationality()
 	}
 	registered := c.GetCreateTime().AsTime()
 	_, err := tx.Exec(ctx, `INSERT INTO trafficking.victim_case (case_id, mission, status, version, subject_ids, sexes, age_bands,
@@ -71,8 +72,8 @@ VALUES ($1, $2, 'AWAITING_SCREENING', 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $
 ON CONFLICT (case_id) DO UPDATE SET subject_ids = $3, sexes = $4, age_bands = $5, nationalities = $6,
 host_country = $7, vulnerabilities = $8, registration_date = $9, intake_status = $10`,
 		c.GetCaseId(), c.GetMission(), subjects, sexes, bands, nationalities, c.GetHostCountry(),
-		codeList(c.GetVulnerabilities(), vulnerabilityPrefix), civildate.ToTime(c.GetRegistrationDate()),
-		code(c.GetStatus(), intakeStatusPrefix), registered)
+		enumcode.Codes(c.GetVulnerabilities(), vulnerabilityPrefix), civildate.ToTime(c.GetRegistrationDate()),
+		enumcode.Code(c.GetStatus(), intakeStatusPrefix), registered)
 	if err != nil {
 		return fmt.Errorf("project case %s: %w", c.GetCaseId(), err)
 	}

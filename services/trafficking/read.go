@@ -2,9 +2,6 @@ package trafficking
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -12,8 +9,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/pagetoken"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
 
@@ -24,7 +24,7 @@ const (
 
 // GetVictimCase reads a victim case of the caller's mission, whole and pseudonymised.
 func (s *Service) GetVictimCase(ctx context.Context, req *traffickingv1.GetVictimCaseRequest) (*traffickingv1.GetVictimCaseResponse, error) {
-	who, err := caller(ctx)
+	who, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +48,7 @@ func (s *Service) GetVictimCase(ctx context.Context, req *traffickingv1.GetVicti
 
 // ListVictimCases lists the caller's mission's victim cases, newest registration first.
 func (s *Service) ListVictimCases(ctx context.Context, req *traffickingv1.ListVictimCasesRequest) (*traffickingv1.ListVictimCasesResponse, error) {
-	who, err := caller(ctx)
+	who, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -65,11 +65,11 @@ func (s *Service) ListVictimCases(ctx context.Context, req *traffickingv1.ListVi
 	}
 	f.limit = min(f.limit, maxPageSize)
 	if req.GetStatus() != traffickingv1.VictimCaseStatus_VICTIM_CASE_STATUS_UNSPECIFIED {
-		f.status = code(req.GetStatus(), statusPrefix)
+		f.status = enumcode.Code(req.GetStatus(), statusPrefix)
 	}
 	filterHash := listFilterHash(req)
 	if tok := req.GetPageToken(); tok != "" {
-		if f.after, err = decodePageToken(tok, filterHash); err != nil {
+		if f.after, err = pagetoken.Decode(tok, filterHash); err != nil {
 			return nil, middleware.InvalidArgument(middleware.FieldViolation("page_token", "is not a token from a previous response with the same filters"))
 		}
 	}
@@ -84,42 +84,15 @@ func (s *Service) ListVictimCases(ctx context.Context, req *traffickingv1.ListVi
 	if len(cases) == f.limit {
 		resp.VictimCases = cases[:f.limit-1]
 		last := resp.VictimCases[len(resp.VictimCases)-1]
-		resp.NextPageToken = encodePageToken(cursor{RegisteredAt: last.CreateTime.AsTime(), CaseID: uuid.MustParse(last.CaseId)}, filterHash)
+		resp.NextPageToken = pagetoken.Encode(pagetoken.Cursor{Time: last.CreateTime.AsTime(), ID: uuid.MustParse(last.CaseId)}, filterHash)
 	}
 	return resp, nil
 }
 
-// pageToken is the opaque next_page_token: the cursor, and a hash of the filters it was
-// issued for so that it cannot be replayed against other filters.
-type pageToken struct {
-	cursor
-	Filter []byte `json:"f"`
-}
-
+// listFilterHash is what a page token is bound to: every filter of the request, so that a
+// token cannot be replayed against other filters. The page size may change between pages.
 func listFilterHash(req *traffickingv1.ListVictimCasesRequest) []byte {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s|%d", req.GetMission(), req.GetStatus())
-	return h.Sum(nil)[:8]
-}
-
-func encodePageToken(c cursor, filter []byte) string {
-	b, _ := json.Marshal(pageToken{cursor: c, Filter: filter}) // a time, a UUID and bytes always marshal
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodePageToken(tok string, filter []byte) (*cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return nil, err
-	}
-	var p pageToken
-	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, err
-	}
-	if string(p.Filter) != string(filter) || p.CaseID == uuid.Nil {
-		return nil, errors.New("page token for other filters")
-	}
-	return &p.cursor, nil
+	return pagetoken.Filter(fmt.Sprintf("%s|%d", req.GetMission(), req.GetStatus()))
 }
 
 // parseCaseID parses a case id that protovalidate already checked; the check here keeps a

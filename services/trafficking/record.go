@@ -3,13 +3,10 @@ package trafficking
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -67,7 +64,7 @@ func (s *Service) RecordExploitation(ctx context.Context, req *traffickingv1.Rec
 
 // RecordAssistance adds a direct assistance record.
 func (s *Service) RecordAssistance(ctx context.Context, req *traffickingv1.RecordAssistanceRequest) (*traffickingv1.RecordAssistanceResponse, error) {
-	who, err := caller(ctx)
+	who, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -202,16 +199,16 @@ type mutation interface {
 // record runs one mutating RPC: it checks the request, keys it for idempotency and applies
 // the change, mapping every error to its status.
 func (s *Service) record(ctx context.Context, req mutation, caseID string, version int64, resp proto.Message, check func() error, apply change) error {
-	who, err := caller(ctx)
+	who, err := auth.Caller(ctx)
 	if err != nil {
 		return err
 	}
 	if err := check(); err != nil {
 		return err
 	}
-	key, err := s.idempotencyKey(who, req)
+	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), string(proto.MessageName(req)), req)
 	if err != nil {
-		return err
+		return toStatus(err)
 	}
 	return toStatus(s.mutate(ctx, who, key, caseID, version, resp, apply))
 }
@@ -275,26 +272,6 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 		return nil
 	}
 	return err
-}
-
-// idempotencyKey keys a mutating request by the caller's mission and its request id, with a
-// keyed fingerprint of the request so that a reused id for another request is refused.
-func (s *Service) idempotencyKey(who auth.Claims, req mutation) (idempotency.Key, error) {
-	id, err := uuid.Parse(req.GetRequestId())
-	if err != nil {
-		return idempotency.Key{}, status.Error(codes.InvalidArgument, "request_id: must be a UUID")
-	}
-	method := string(proto.MessageName(req))
-	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(req)
-	if err != nil {
-		return idempotency.Key{}, fmt.Errorf("fingerprint request: %w", err)
-	}
-	return idempotency.Key{
-		Mission:     who.Mission,
-		RequestID:   id,
-		Method:      method,
-		Fingerprint: s.keys.Fingerprint(method, body),
-	}, nil
 }
 
 // today is the service's current calendar day (UTC).

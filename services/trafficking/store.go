@@ -12,6 +12,8 @@ import (
 
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/pagetoken"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
@@ -62,8 +64,8 @@ func scanCase(row pgx.Row) (*traffickingv1.VictimCase, error) {
 	for i, s := range subjects {
 		m := &intakev1.CaseMember{
 			SubjectId:   s.String(),
-			Sex:         enumValue[commonv1.Sex](commonv1.Sex_value, sexPrefix, sexes[i]),
-			AgeBand:     enumValue[commonv1.AgeBand](commonv1.AgeBand_value, ageBandPrefix, bands[i]),
+			Sex:         enumcode.Value[commonv1.Sex](commonv1.Sex_value, sexPrefix, sexes[i]),
+			AgeBand:     enumcode.Value[commonv1.AgeBand](commonv1.AgeBand_value, ageBandPrefix, bands[i]),
 			Nationality: nationalities[i],
 		}
 		if i == 0 {
@@ -77,16 +79,16 @@ func scanCase(row pgx.Row) (*traffickingv1.VictimCase, error) {
 	c.IntakeStatus = intakeStatusFromCode(intakeStatus)
 	if identification != nil {
 		c.Identification = &traffickingv1.Identification{
-			Status:       enumValue[traffickingv1.IdentificationStatus](traffickingv1.IdentificationStatus_value, identificationPrefix, *identification),
-			IdentifiedBy: enumValue[traffickingv1.IdentifyingAuthority](traffickingv1.IdentifyingAuthority_value, authorityPrefix, *identifiedBy),
+			Status:       enumcode.Value[traffickingv1.IdentificationStatus](traffickingv1.IdentificationStatus_value, identificationPrefix, *identification),
+			IdentifiedBy: enumcode.Value[traffickingv1.IdentifyingAuthority](traffickingv1.IdentifyingAuthority_value, authorityPrefix, *identifiedBy),
 			Date:         civildate.FromTime(*identifiedOn),
 		}
 	}
 	if types != nil {
 		c.Exploitation = &traffickingv1.Exploitation{
-			Types:                   enumValues[traffickingv1.ExploitationType](traffickingv1.ExploitationType_value, exploitationPrefix, types),
-			MeansOfControl:          enumValues[traffickingv1.MeansOfControl](traffickingv1.MeansOfControl_value, meansPrefix, means),
-			RecruiterRelationship:   enumValue[traffickingv1.RecruiterRelationship](traffickingv1.RecruiterRelationship_value, recruiterPrefix, *recruiter),
+			Types:                   enumcode.Values[traffickingv1.ExploitationType](traffickingv1.ExploitationType_value, exploitationPrefix, types),
+			MeansOfControl:          enumcode.Values[traffickingv1.MeansOfControl](traffickingv1.MeansOfControl_value, meansPrefix, means),
+			RecruiterRelationship:   enumcode.Value[traffickingv1.RecruiterRelationship](traffickingv1.RecruiterRelationship_value, recruiterPrefix, *recruiter),
 			CountriesOfExploitation: countries,
 			StartYear:               valueOr(startYear),
 			EndYear:                 valueOr(endYear),
@@ -98,15 +100,15 @@ func scanCase(row pgx.Row) (*traffickingv1.VictimCase, error) {
 	}
 	if cooperation != nil {
 		c.LawEnforcementCooperation = &traffickingv1.LawEnforcementCooperation{
-			Status: enumValue[traffickingv1.CooperationStatus](traffickingv1.CooperationStatus_value, cooperationPrefix, *cooperation),
+			Status: enumcode.Value[traffickingv1.CooperationStatus](traffickingv1.CooperationStatus_value, cooperationPrefix, *cooperation),
 			Date:   civildate.FromTime(*cooperationOn),
 		}
 	}
 	if riskLevel != nil {
 		c.RiskAssessment = &traffickingv1.RiskAssessment{
-			Level:   enumValue[traffickingv1.RiskLevel](traffickingv1.RiskLevel_value, riskLevelPrefix, *riskLevel),
+			Level:   enumcode.Value[traffickingv1.RiskLevel](traffickingv1.RiskLevel_value, riskLevelPrefix, *riskLevel),
 			Date:    civildate.FromTime(*riskOn),
-			Factors: enumValues[traffickingv1.RiskFactor](traffickingv1.RiskFactor_value, riskFactorPrefix, factors),
+			Factors: enumcode.Values[traffickingv1.RiskFactor](traffickingv1.RiskFactor_value, riskFactorPrefix, factors),
 		}
 		if len(c.RiskAssessment.Factors) == 0 {
 			c.RiskAssessment.Factors = nil
@@ -168,7 +170,7 @@ FROM trafficking.assistance WHERE case_id = ANY($1) ORDER BY case_id, recorded_a
 	_, err = pgx.ForEachRow(rows, []any{&caseID, &assistanceID, &typ, &start, &end, &provider, &recordedBy}, func() error {
 		a := &traffickingv1.Assistance{
 			AssistanceId: assistanceID.String(),
-			Type:         enumValue[traffickingv1.AssistanceType](traffickingv1.AssistanceType_value, assistancePrefix, typ),
+			Type:         enumcode.Value[traffickingv1.AssistanceType](traffickingv1.AssistanceType_value, assistancePrefix, typ),
 			StartDate:    civildate.FromTime(start),
 			Provider:     provider,
 			RecordedBy:   recordedBy,
@@ -209,12 +211,12 @@ func nonZero[T comparable](v T) *T {
 func queueUpdateCase(b *pgx.Batch, c *traffickingv1.VictimCase) {
 	var closure, identification, identifiedBy *string
 	if c.Status == closed {
-		closure = nonZero(code(c.ClosureReason, closurePrefix))
+		closure = nonZero(enumcode.Code(c.ClosureReason, closurePrefix))
 	}
 	var identifiedOn *time.Time
 	if id := c.Identification; id != nil {
-		identification = nonZero(code(id.Status, identificationPrefix))
-		identifiedBy = nonZero(code(id.IdentifiedBy, authorityPrefix))
+		identification = nonZero(enumcode.Code(id.Status, identificationPrefix))
+		identifiedBy = nonZero(enumcode.Code(id.IdentifiedBy, authorityPrefix))
 		identifiedOn = day(id.Date)
 	}
 	var types, means, countries []string
@@ -222,9 +224,9 @@ func queueUpdateCase(b *pgx.Batch, c *traffickingv1.VictimCase) {
 	var startYear, endYear *int32
 	var child *bool
 	if e := c.Exploitation; e != nil {
-		types = codeList(e.Types, exploitationPrefix)
-		means = codeList(e.MeansOfControl, meansPrefix)
-		recruiter = nonZero(code(e.RecruiterRelationship, recruiterPrefix))
+		types = enumcode.Codes(e.Types, exploitationPrefix)
+		means = enumcode.Codes(e.MeansOfControl, meansPrefix)
+		recruiter = nonZero(enumcode.Code(e.RecruiterRelationship, recruiterPrefix))
 		countries = e.CountriesOfExploitation
 		startYear, endYear = nonZero(e.StartYear), nonZero(e.EndYear)
 		child = &e.ChildAtExploitation
@@ -232,13 +234,13 @@ func queueUpdateCase(b *pgx.Batch, c *traffickingv1.VictimCase) {
 	var cooperation *string
 	var cooperationOn *time.Time
 	if lc := c.LawEnforcementCooperation; lc != nil {
-		cooperation, cooperationOn = nonZero(code(lc.Status, cooperationPrefix)), day(lc.Date)
+		cooperation, cooperationOn = nonZero(enumcode.Code(lc.Status, cooperationPrefix)), day(lc.Date)
 	}
 	var riskLevel *string
 	var riskOn *time.Time
 	var factors []string
 	if r := c.RiskAssessment; r != nil {
-		riskLevel, riskOn, factors = nonZero(code(r.Level, riskLevelPrefix)), day(r.Date), codeList(r.Factors, riskFactorPrefix)
+		riskLevel, riskOn, factors = nonZero(enumcode.Code(r.Level, riskLevelPrefix)), day(r.Date), enumcode.Codes(r.Factors, riskFactorPrefix)
 	}
 	b.Queue(`UPDATE trafficking.victim_case SET status = $2, closure_reason = $3, version = $4, updated_at = $5,
 identification_status = $6, identified_by = $7, identification_date = $8,
@@ -246,7 +248,7 @@ exploitation_types = $9, means_of_control = $10, recruiter_relationship = $11, e
 exploitation_start_year = $13, exploitation_end_year = $14, child_at_exploitation = $15,
 cooperation_status = $16, cooperation_date = $17, risk_level = $18, risk_date = $19, risk_factors = $20
 WHERE case_id = $1 AND version = $4 - 1`,
-		c.CaseId, code(c.Status, statusPrefix), closure, c.Version, c.UpdateTime.AsTime(),
+		c.CaseId, enumcode.Code(c.Status, statusPrefix), closure, c.Version, c.UpdateTime.AsTime(),
 		identification, identifiedBy, identifiedOn,
 		types, means, recruiter, countries, startYear, endYear, child,
 		cooperation, cooperationOn, riskLevel, riskOn, factors)
@@ -256,7 +258,7 @@ WHERE case_id = $1 AND version = $4 - 1`,
 func queueInsertAssistance(b *pgx.Batch, caseID string, a *traffickingv1.Assistance, at time.Time) {
 	b.Queue(`INSERT INTO trafficking.assistance (assistance_id, case_id, type, start_date, end_date, provider, recorded_by, recorded_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		a.AssistanceId, caseID, code(a.Type, assistancePrefix), day(a.StartDate), day(a.EndDate), a.Provider, a.RecordedBy, at)
+		a.AssistanceId, caseID, enumcode.Code(a.Type, assistancePrefix), day(a.StartDate), day(a.EndDate), a.Provider, a.RecordedBy, at)
 }
 
 // queueEndAssistance adds the recording of an assistance record's end date to b.
@@ -269,15 +271,8 @@ func queueEndAssistance(b *pgx.Batch, caseID string, a *traffickingv1.Assistance
 type listFilter struct {
 	mission string
 	status  string
-	after   *cursor
+	after   *pagetoken.Cursor // after the last case of the previous page, if any
 	limit   int
-}
-
-// cursor is the position after the last case of a page: newest registration first, then by
-// case id.
-type cursor struct {
-	RegisteredAt time.Time `json:"t"`
-	CaseID       uuid.UUID `json:"id"`
 }
 
 func listCases(ctx context.Context, q database.Querier, f listFilter) ([]*traffickingv1.VictimCase, error) {
@@ -289,7 +284,7 @@ LIMIT $5`
 	var afterTime *time.Time
 	var afterID uuid.UUID
 	if f.after != nil {
-		afterTime, afterID = &f.after.RegisteredAt, f.after.CaseID
+		afterTime, afterID = &f.after.Time, f.after.ID
 	}
 	rows, err := q.Query(ctx, sql, f.mission, f.status, afterTime, afterID, f.limit)
 	if err != nil {

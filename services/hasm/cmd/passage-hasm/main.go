@@ -4,33 +4,8 @@
 package main
 
 import (
-	"context"
-	"flag"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/services/hasm"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := realMain(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "passage-hasm:", err)
-		os.Exit(1)
-	}
-}
-
-func realMain(ctx context.Context) error {
-	dev := flag.Bool("dev", false, "development mode: local keys under .passage/, development tokens accepted")
-	flag.Parse()
-	cfg, err := bootstrap.ConfigFromEnv(*dev)
-	if err != nil {
-		return err
-	}
-	return bootstrap.Run(ctx, cfg, bootstrap.NewLogger(cfg.LogLevel), hasm.Spec())
-}
+func main() { bootstrap.Main("passage-hasm", hasm.Spec()) }

@@ -3,33 +3,8 @@
 package main
 
 import (
-	"context"
-	"flag"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/services/trafficking"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := realMain(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "passage-trafficking:", err)
-		os.Exit(1)
-	}
-}
-
-func realMain(ctx context.Context) error {
-	dev := flag.Bool("dev", false, "development mode: local keys under .passage/, development tokens accepted")
-	flag.Parse()
-	cfg, err := bootstrap.ConfigFromEnv(*dev)
-	if err != nil {
-		return err
-	}
-	return bootstrap.Run(ctx, cfg, bootstrap.NewLogger(cfg.LogLevel), trafficking.Spec())
-}
+func main() { bootstrap.Main("passage-trafficking", trafficking.Spec()) }
