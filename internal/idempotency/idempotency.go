@@ -42,11 +42,37 @@ type Key struct {
 // Replay looks up k. When a first result exists it is unmarshalled into resp and Replay
 // returns true; when it was stored for another method or request, it returns ErrReused.
 func (s *Store) Replay(ctx context.Context, q database.Querier, k Key, resp proto.Message) (bool, error) {
+	return s.scan(q.QueryRow(ctx, s.lookup(), k.Mission, k.RequestID), k, resp)
+}
+
+// Lookup is a Replay queued on a batch, so that it shares a round trip with other reads; its
+// result is known once the batch is closed.
+type Lookup struct {
+	found bool
+	err   error
+}
+
+// Result is what Replay would have returned.
+func (l *Lookup) Result() (bool, error) { return l.found, l.err }
+
+// QueueReplay adds the look-up of k to b.
+func (s *Store) QueueReplay(b *pgx.Batch, k Key, resp proto.Message) *Lookup {
+	l := &Lookup{}
+	b.Queue(s.lookup(), k.Mission, k.RequestID).QueryRow(func(row pgx.Row) error {
+		l.found, l.err = s.scan(row, k, resp)
+		return nil // reported through Result, so the batch's other reads still complete
+	})
+	return l
+}
+
+func (s *Store) lookup() string {
+	return `SELECT method, fingerprint, response FROM ` + s.table + ` WHERE mission = $1 AND request_id = $2`
+}
+
+func (s *Store) scan(row pgx.Row, k Key, resp proto.Message) (bool, error) {
 	var method string
 	var fingerprint, stored []byte
-	err := q.QueryRow(ctx,
-		`SELECT method, fingerprint, response FROM `+s.table+` WHERE mission = $1 AND request_id = $2`,
-		k.Mission, k.RequestID).Scan(&method, &fingerprint, &stored)
+	err := row.Scan(&method, &fingerprint, &stored)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}

@@ -47,11 +47,6 @@ func (s *Service) RegisterCase(ctx context.Context, req *intakev1.RegisterCaseRe
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	resp := &intakev1.RegisterCaseResponse{}
-	if replayed, err := s.idem.Replay(ctx, s.pool, key, resp); replayed || err != nil {
-		return resp, toStatus(err)
-	}
-
 	registered := today
 	if d := req.GetRegistrationDate(); d != nil {
 		registered = civildate.ToTime(d)
@@ -78,9 +73,18 @@ func (s *Service) RegisterCase(ctx context.Context, req *intakev1.RegisterCaseRe
 			Nationality: p.GetNationality(),
 		}
 	}
-	matches, err := findMatches(ctx, s.pool, req.GetMission(), digests)
-	if err != nil {
-		return nil, err
+	// One round trip for both reads: has this request been answered already, and who in
+	// the mission matches the new people. A retry's sealing work is wasted; retries are rare.
+	resp := &intakev1.RegisterCaseResponse{}
+	reads := &pgx.Batch{}
+	replay := s.idem.QueueReplay(reads, key, resp)
+	var matches []match
+	queueFindMatches(reads, req.GetMission(), digests, &matches)
+	if err := s.pool.SendBatch(ctx, reads).Close(); err != nil {
+		return nil, fmt.Errorf("register case: look up: %w", err)
+	}
+	if replayed, err := replay.Result(); replayed || err != nil {
+		return resp, toStatus(err)
 	}
 
 	caseID := uuid.New()

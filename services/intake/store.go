@@ -204,28 +204,28 @@ type match struct {
 	subjectID uuid.UUID
 }
 
-// findMatches returns the people of the mission's cases whose blind indexes equal digests.
-func findMatches(ctx context.Context, q database.Querier, mission string, digests [][]byte) ([]match, error) {
+// queueFindMatches adds to b the look-up of the people of the mission's cases whose blind
+// indexes equal digests; out is filled when the batch is closed. The digests drive the join
+// (an index look-up each), so the plan stays cheap however large the tables grow.
+func queueFindMatches(b *pgx.Batch, mission string, digests [][]byte, out *[]match) {
 	if len(digests) == 0 {
-		return nil, nil
+		return
 	}
-	rows, err := q.Query(ctx, `SELECT bi.digest, bi.kind, m.case_id, m.subject_id
-FROM vault.blind_index bi JOIN intake.case_member m ON m.subject_id = bi.subject_id
-WHERE bi.mission = $1 AND bi.digest = ANY($2)
-ORDER BY m.case_id, m.position`, mission, digests)
-	if err != nil {
-		return nil, fmt.Errorf("find duplicates: %w", err)
-	}
-	var out []match
-	var m match
-	_, err = pgx.ForEachRow(rows, []any{&m.digest, &m.kind, &m.caseID, &m.subjectID}, func() error {
-		out = append(out, match{digest: append([]byte(nil), m.digest...), kind: m.kind, caseID: m.caseID, subjectID: m.subjectID})
+	b.Queue(`SELECT bi.digest, bi.kind, m.case_id, m.subject_id
+FROM unnest($2::bytea[]) AS d(digest)
+JOIN vault.blind_index bi ON bi.mission = $1 AND bi.digest = d.digest
+JOIN intake.case_member m ON m.subject_id = bi.subject_id
+ORDER BY m.case_id, m.position`, mission, digests).Query(func(rows pgx.Rows) error {
+		var m match
+		_, err := pgx.ForEachRow(rows, []any{&m.digest, &m.kind, &m.caseID, &m.subjectID}, func() error {
+			*out = append(*out, match{digest: append([]byte(nil), m.digest...), kind: m.kind, caseID: m.caseID, subjectID: m.subjectID})
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("find duplicates: %w", err)
+		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("find duplicates: %w", err)
-	}
-	return out, nil
 }
 
 // listFilter is a validated ListCases query.
