@@ -14,11 +14,34 @@ import (
 // functions below queue writes on a caller's batch so they commit with the case that needs
 // them, and read through any Querier.
 
-// QueuePut adds the inserts of a new person's sealed identity and blind indexes to b.
-func QueuePut(b *pgx.Batch, mission string, subjectID uuid.UUID, s Sealed, indexes []BlindIndex) {
-	b.Queue(`INSERT INTO vault.identity (subject_id, mission, wrapped_key, identity) VALUES ($1, $2, $3, $4)`,
-		subjectID, mission, s.WrappedKey, s.Ciphertext)
-	queueIndexes(b, mission, subjectID, indexes)
+// Entry is one new person for QueuePut.
+type Entry struct {
+	SubjectID uuid.UUID
+	Sealed    Sealed
+	Indexes   []BlindIndex
+}
+
+// QueuePut adds to b the inserts of new people's sealed identities and blind indexes: two
+// statements however many people there are.
+func QueuePut(b *pgx.Batch, mission string, entries []Entry) {
+	subjects := make([]uuid.UUID, len(entries))
+	keys, identities := make([][]byte, len(entries)), make([][]byte, len(entries))
+	var ixSubjects []uuid.UUID
+	var digests [][]byte
+	var kinds []string
+	for i, e := range entries {
+		subjects[i], keys[i], identities[i] = e.SubjectID, e.Sealed.WrappedKey, e.Sealed.Ciphertext
+		for _, ix := range e.Indexes {
+			ixSubjects, digests, kinds = append(ixSubjects, e.SubjectID), append(digests, ix.Digest), append(kinds, ix.Kind.String())
+		}
+	}
+	b.Queue(`INSERT INTO vault.identity (subject_id, mission, wrapped_key, identity)
+SELECT s, $1, k, i FROM unnest($2::uuid[], $3::bytea[], $4::bytea[]) AS t(s, k, i)`, mission, subjects, keys, identities)
+	if len(digests) > 0 {
+		b.Queue(`INSERT INTO vault.blind_index (mission, digest, subject_id, kind)
+SELECT $1, d, s, k FROM unnest($2::bytea[], $3::uuid[], $4::text[]) AS t(d, s, k)
+ON CONFLICT DO NOTHING`, mission, digests, ixSubjects, kinds)
+	}
 }
 
 // QueueReplace adds to b the replacement of a person's identity ciphertext (sealed with the

@@ -106,10 +106,12 @@ func (s *Service) RegisterCase(ctx context.Context, req *intakev1.RegisterCaseRe
 	}
 	resp = &intakev1.RegisterCaseResponse{Case: c, SuspectedDuplicates: duplicates(subjects, indexes, matches)}
 
+	entries := make([]vault.Entry, len(people))
+	for i := range people {
+		entries[i] = vault.Entry{SubjectID: subjects[i], Sealed: sealed[i], Indexes: indexes[i]}
+	}
 	err = s.commitNewCase(ctx, key, c, who.Subject, resp, func(b *pgx.Batch) {
-		for i := range people {
-			vault.QueuePut(b, c.Mission, subjects[i], sealed[i], indexes[i])
-		}
+		vault.QueuePut(b, c.Mission, entries)
 	})
 	if err != nil {
 		return nil, err
