@@ -205,16 +205,22 @@ type match struct {
 }
 
 // queueFindMatches adds to b the look-up of the people of the mission's cases whose blind
-// indexes equal digests; out is filled when the batch is closed. The digests drive the join
-// (an index look-up each), so the plan stays cheap however large the tables grow.
+// indexes equal digests; out is filled when the batch is closed.
+//
+// The statement is prepared once per connection and its generic plan kept, so it is written
+// to leave the planner no bad choice however stale the statistics (a new mission's tables
+// grow from nothing): the digests are an index condition on the primary key, never a hash
+// join against the mission's every index row, and the few hits are materialised before the
+// join to the case members.
 func queueFindMatches(b *pgx.Batch, mission string, digests [][]byte, out *[]match) {
 	if len(digests) == 0 {
 		return
 	}
-	b.Queue(`SELECT bi.digest, bi.kind, m.case_id, m.subject_id
-FROM unnest($2::bytea[]) AS d(digest)
-JOIN vault.blind_index bi ON bi.mission = $1 AND bi.digest = d.digest
-JOIN intake.case_member m ON m.subject_id = bi.subject_id
+	b.Queue(`WITH hits AS MATERIALIZED (
+  SELECT digest, kind, subject_id FROM vault.blind_index WHERE mission = $1 AND digest = ANY($2::bytea[])
+)
+SELECT h.digest, h.kind, m.case_id, m.subject_id
+FROM hits h JOIN intake.case_member m ON m.subject_id = h.subject_id
 ORDER BY m.case_id, m.position`, mission, digests).Query(func(rows pgx.Rows) error {
 		var m match
 		_, err := pgx.ForEachRow(rows, []any{&m.digest, &m.kind, &m.caseID, &m.subjectID}, func() error {
