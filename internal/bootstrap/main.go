@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -36,5 +37,19 @@ func Serve(ctx context.Context, dev bool, services ...Service) error {
 	if err != nil {
 		return err
 	}
+	tuneGC()
 	return Run(ctx, cfg, NewLogger(cfg.LogLevel), services...)
+}
+
+// defaultGCPercent is the garbage collector's target when GOGC is unset. A Passage server
+// keeps a small live heap and makes a great deal of short-lived garbage (protobuf messages,
+// ciphertexts, query arguments): collecting at 5 times the live heap rather than twice cost
+// about a tenth less CPU per registration in `make bench`, for a few tens of megabytes.
+const defaultGCPercent = 400
+
+// tuneGC applies defaultGCPercent unless the operator chose with GOGC.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
 }

@@ -135,13 +135,6 @@ func queueInsertCase(b *pgx.Batch, c *intakev1.Case, createdBy string) {
 	if c.OpenedFromCaseId != "" {
 		openedFrom = &c.OpenedFromCaseId
 	}
-	b.Queue(`INSERT INTO intake."case" (case_id, mission, programme, status, version, principal_subject_id,
-host_country, vulnerabilities, registration_date, created_by, created_at, updated_at, opened_from_case_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)`,
-		c.CaseId, c.Mission, enumcode.Code(c.Programme, programmePrefix), enumcode.Code(c.Status, statusPrefix), c.Version,
-		c.SubjectId, c.HostCountry, vulnerabilityCodes(c.Vulnerabilities), civildate.ToTime(c.RegistrationDate),
-		createdBy, c.CreateTime.AsTime(), openedFrom)
-
 	members := append([]*intakev1.CaseMember{c.Principal}, c.HouseholdMembers...)
 	n := len(members)
 	positions, subjects := make([]int16, n), make([]string, n)
@@ -153,13 +146,6 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)`,
 			nationalities[i] = &m.Nationality
 		}
 	}
-	b.Queue(`INSERT INTO intake.case_member (case_id, position, subject_id, sex, age_band, nationality)
-SELECT $1, p, s, x, a, n FROM unnest($2::smallint[], $3::uuid[], $4::text[], $5::text[], $6::text[]) AS t(p, s, x, a, n)`,
-		c.CaseId, positions, subjects, sexes, bands, nationalities)
-
-	if len(c.Consents) == 0 {
-		return
-	}
 	k := len(c.Consents)
 	cpos, purposes, granted := make([]int16, k), make([]string, k), make([]bool, k)
 	givenOn, partners, recordedBy := make([]time.Time, k), make([]string, k), make([]string, k)
@@ -167,9 +153,27 @@ SELECT $1, p, s, x, a, n FROM unnest($2::smallint[], $3::uuid[], $4::text[], $5:
 		cpos[i], purposes[i], granted[i] = int16(i), enumcode.Code(x.Purpose, purposePrefix), x.Granted
 		givenOn[i], partners[i], recordedBy[i] = civildate.ToTime(x.Date), x.Partner, x.RecordedBy
 	}
-	b.Queue(`INSERT INTO intake.consent (case_id, position, purpose, granted, given_on, partner, recorded_by)
-SELECT $1, p, u, g, d, r, b FROM unnest($2::smallint[], $3::text[], $4::boolean[], $5::date[], $6::text[], $7::text[]) AS t(p, u, g, d, r, b)`,
-		c.CaseId, cpos, purposes, granted, givenOn, partners, recordedBy)
+	// One statement for the three tables: registration is the hot path, and each statement
+	// costs the server as much as the rows it writes. The foreign keys are checked at the end
+	// of the statement, when the case row exists.
+	b.Queue(`WITH c AS (
+  INSERT INTO intake."case" (case_id, mission, programme, status, version, principal_subject_id,
+    host_country, vulnerabilities, registration_date, created_by, created_at, updated_at, opened_from_case_id)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)
+  RETURNING case_id
+), m AS (
+  INSERT INTO intake.case_member (case_id, position, subject_id, sex, age_band, nationality)
+  SELECT c.case_id, p, s, x, a, n
+  FROM c, unnest($13::smallint[], $14::uuid[], $15::text[], $16::text[], $17::text[]) AS t(p, s, x, a, n)
+)
+INSERT INTO intake.consent (case_id, position, purpose, granted, given_on, partner, recorded_by)
+SELECT c.case_id, p, u, g, d, r, b
+FROM c, unnest($18::smallint[], $19::text[], $20::boolean[], $21::date[], $22::text[], $23::text[]) AS t(p, u, g, d, r, b)`,
+		c.CaseId, c.Mission, enumcode.Code(c.Programme, programmePrefix), enumcode.Code(c.Status, statusPrefix), c.Version,
+		c.SubjectId, c.HostCountry, vulnerabilityCodes(c.Vulnerabilities), civildate.ToTime(c.RegistrationDate),
+		createdBy, c.CreateTime.AsTime(), openedFrom,
+		positions, subjects, sexes, bands, nationalities,
+		cpos, purposes, granted, givenOn, partners, recordedBy)
 }
 
 // queueUpdateCase adds the update of a case's own row to b; c carries the new values and
