@@ -51,7 +51,7 @@ func toStatus(err error) error {
 	case errors.Is(err, database.ErrNotFound):
 		return errCaseNotFound
 	case errors.Is(err, idempotency.ErrInvalidRequestID):
-		return status.Error(codes.InvalidArgument, "request_id: must be a UUID")
+		return middleware.InvalidArgument(middleware.FieldViolation("request_id", "must be a UUID"))
 	case errors.Is(err, idempotency.ErrReused):
 		return middleware.InvalidArgument(middleware.FieldViolation("request_id", idempotency.ErrReused.Error()))
 	case errors.As(err, &stale):
