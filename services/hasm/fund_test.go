@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/passage-cm/passage/internal/testserver"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 )
 
@@ -84,7 +85,7 @@ func TestFunds(t *testing.T) {
 
 	// The same code and year again is refused; another year is another fund.
 	_, err = b.client.CreateFund(b.hq, &hasmv1.CreateFundRequest{RequestId: uuid.NewString(), Code: "HASM-2026", Year: 2026, Currency: "EUR", Budget: 1})
-	wantCode(t, err, codes.AlreadyExists)
+	testserver.WantCode(t, err, codes.AlreadyExists)
 	if _, err := b.client.CreateFund(b.hq, &hasmv1.CreateFundRequest{RequestId: uuid.NewString(), Code: "HASM-2026", Year: 2027, Currency: "EUR", Budget: 1}); err != nil {
 		t.Errorf("the same code for another year: %v", err)
 	}
@@ -101,7 +102,7 @@ func TestFunds(t *testing.T) {
 		t.Errorf("fund after SetFundBudget = %v", f)
 	}
 	_, err = set(1, 100)
-	if info := errorInfo(wantCode(t, err, codes.FailedPrecondition)); info.GetReason() != "STALE_VERSION" || info.GetMetadata()["current_version"] != "2" {
+	if info := errorInfo(testserver.WantCode(t, err, codes.FailedPrecondition)); info.GetReason() != "STALE_VERSION" || info.GetMetadata()["current_version"] != "2" {
 		t.Errorf("stale budget change details = %v", info)
 	}
 	c := b.hasmCase(t)
@@ -116,7 +117,7 @@ func TestFunds(t *testing.T) {
 	}
 	before := b.stored(t)
 	_, err = set(2, 599)
-	if info := errorInfo(wantCode(t, err, codes.FailedPrecondition)); info.GetReason() != "BUDGET_BELOW_COMMITTED" || info.GetMetadata()["committed"] != "600" {
+	if info := errorInfo(testserver.WantCode(t, err, codes.FailedPrecondition)); info.GetReason() != "BUDGET_BELOW_COMMITTED" || info.GetMetadata()["committed"] != "600" {
 		t.Errorf("budget below committed details = %v", info)
 	}
 	if diff := cmp.Diff(before, b.stored(t)); diff != "" {
@@ -127,7 +128,7 @@ func TestFunds(t *testing.T) {
 	}
 
 	_, err = b.client.GetFund(b.hq, &hasmv1.GetFundRequest{Code: "NO-SUCH-FUND", Year: 2026})
-	wantCode(t, err, codes.NotFound)
+	testserver.WantCode(t, err, codes.NotFound)
 
 	var types []string
 	for _, e := range b.events(t) {

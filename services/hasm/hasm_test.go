@@ -173,7 +173,7 @@ func TestApprovalRefusedWhenFundIsSpent(t *testing.T) {
 
 	before := b.stored(t)
 	_, err := b.client.DecideRequest(b.hq, approval(second))
-	st := wantCode(t, err, codes.FailedPrecondition)
+	st := testserver.WantCode(t, err, codes.FailedPrecondition)
 	wantMeta := map[string]string{"fund_code": "HASM-YEM", "fund_year": "2026", "currency": "USD", "remaining": "20000", "amount": "30000"}
 	if info := errorInfo(st); info.GetReason() != "FUND_INSUFFICIENT" || !cmp.Equal(wantMeta, info.GetMetadata()) {
 		t.Errorf("refusal details = %v, want FUND_INSUFFICIENT with %v", info, wantMeta)

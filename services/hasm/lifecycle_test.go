@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/testserver"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -79,7 +80,7 @@ func TestForbiddenTransitions(t *testing.T) {
 		}
 		before := b.stored(t)
 		_, err = tt.refused(b, r)
-		st := wantCode(t, err, codes.FailedPrecondition)
+		st := testserver.WantCode(t, err, codes.FailedPrecondition)
 		info := errorInfo(st)
 		if diff := cmp.Diff(map[string]string{"from": tt.from, "to": tt.to}, info.GetMetadata()); info.GetReason() != "INVALID_TRANSITION" || diff != "" {
 			t.Errorf("%s: details %v (-want +got):\n%s", tt.name, info, diff)
@@ -101,7 +102,7 @@ func TestStaleVersion(t *testing.T) {
 	}
 	before := b.stored(t)
 	_, err = depart(b, r) // r is version 1; the approval moved it to 2
-	info := errorInfo(wantCode(t, err, codes.FailedPrecondition))
+	info := errorInfo(testserver.WantCode(t, err, codes.FailedPrecondition))
 	if info.GetReason() != "STALE_VERSION" || info.GetMetadata()["current_version"] != "2" {
 		t.Errorf("stale details = %v, want STALE_VERSION at version 2", info)
 	}
@@ -132,7 +133,7 @@ func TestRetriesAreIdempotent(t *testing.T) {
 	}
 	// Another request id for the same case is another request, refused.
 	_, err = b.client.RequestAssistance(b.worker, assistance(c.GetCaseId(), "HASM-IDEM", 5_000))
-	wantCode(t, err, codes.AlreadyExists)
+	testserver.WantCode(t, err, codes.AlreadyExists)
 
 	// Eight retries of one approval race: one commits, all get its result, the fund is
 	// charged once.
@@ -165,7 +166,7 @@ func TestRetriesAreIdempotent(t *testing.T) {
 	reused := departure(results[0].GetRequest())
 	reused.RequestId = req.GetRequestId()
 	_, err = b.client.RecordDeparture(b.worker, reused)
-	if diff := cmp.Diff([]string{"request_id"}, fieldViolations(wantCode(t, err, codes.InvalidArgument))); diff != "" {
+	if diff := cmp.Diff([]string{"request_id"}, testserver.FieldViolations(testserver.WantCode(t, err, codes.InvalidArgument))); diff != "" {
 		t.Errorf("field violations (-want +got):\n%s", diff)
 	}
 }
@@ -248,7 +249,7 @@ func TestMissionIsolation(t *testing.T) {
 		t.Errorf("Yemen's list (-want +got):\n%s", diff)
 	}
 	_, err := b.client.ListRequests(b.worker, &hasmv1.ListRequestsRequest{Mission: "DEU"})
-	wantCode(t, err, codes.PermissionDenied)
+	testserver.WantCode(t, err, codes.PermissionDenied)
 
 	// Who may do what.
 	denied := []struct {
@@ -284,7 +285,7 @@ func TestMissionIsolation(t *testing.T) {
 		if err := tt.call(); err == nil {
 			t.Errorf("%s: allowed", tt.name)
 		} else {
-			wantCode(t, err, codes.PermissionDenied)
+			testserver.WantCode(t, err, codes.PermissionDenied)
 		}
 	}
 	if diff := cmp.Diff(before, b.stored(t)); diff != "" {
@@ -319,7 +320,7 @@ func TestListRequestsPages(t *testing.T) {
 		t.Errorf("paged requests (-want +got):\n%s", diff)
 	}
 	_, err := b.client.ListRequests(b.worker, &hasmv1.ListRequestsRequest{PageToken: req.GetPageToken(), Status: hasmv1.RequestStatus_REQUEST_STATUS_APPROVED})
-	if diff := cmp.Diff([]string{"page_token"}, fieldViolations(wantCode(t, err, codes.InvalidArgument))); diff != "" {
+	if diff := cmp.Diff([]string{"page_token"}, testserver.FieldViolations(testserver.WantCode(t, err, codes.InvalidArgument))); diff != "" {
 		t.Errorf("a token for other filters (-want +got):\n%s", diff)
 	}
 }
@@ -345,11 +346,11 @@ func TestClosedCaseGetsNoAssistance(t *testing.T) {
 	}
 	before := b.stored(t)
 	_, err := b.client.RequestAssistance(b.worker, assistance(c.GetCaseId(), "HASM-SHUT", 1_000))
-	if info := errorInfo(wantCode(t, err, codes.FailedPrecondition)); info.GetReason() != "CASE_CLOSED" {
+	if info := errorInfo(testserver.WantCode(t, err, codes.FailedPrecondition)); info.GetReason() != "CASE_CLOSED" {
 		t.Errorf("request for a closed case: %v", info)
 	}
 	_, err = approve(b, r)
-	if info := errorInfo(wantCode(t, err, codes.FailedPrecondition)); info.GetReason() != "CASE_CLOSED" {
+	if info := errorInfo(testserver.WantCode(t, err, codes.FailedPrecondition)); info.GetReason() != "CASE_CLOSED" {
 		t.Errorf("approval for a closed case: %v", info)
 	}
 	if diff := cmp.Diff(before, b.stored(t)); diff != "" {
@@ -465,7 +466,7 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%s: accepted", tt.name)
 			continue
 		}
-		if diff := cmp.Diff([]string{tt.field}, fieldViolations(wantCode(t, err, codes.InvalidArgument))); diff != "" {
+		if diff := cmp.Diff([]string{tt.field}, testserver.FieldViolations(testserver.WantCode(t, err, codes.InvalidArgument))); diff != "" {
 			t.Errorf("%s: field violations (-want +got):\n%s", tt.name, diff)
 		}
 	}
@@ -486,7 +487,7 @@ func TestBadInput(t *testing.T) {
 	onlyBrother := departure(r2)
 	onlyBrother.TravellingSubjectIds = []string{c2.GetHouseholdMembers()[0].GetSubjectId()}
 	_, err = b.client.RecordDeparture(b.worker, onlyBrother)
-	if diff := cmp.Diff([]string{"travelling_subject_ids"}, fieldViolations(wantCode(t, err, codes.InvalidArgument))); diff != "" {
+	if diff := cmp.Diff([]string{"travelling_subject_ids"}, testserver.FieldViolations(testserver.WantCode(t, err, codes.InvalidArgument))); diff != "" {
 		t.Errorf("travellers without the principal (-want +got):\n%s", diff)
 	}
 	alone := departure(r2)
@@ -498,7 +499,7 @@ func TestBadInput(t *testing.T) {
 	early := arrival(departed.GetRequest())
 	early.ArrivalDate = &date.Date{Year: 2026, Month: 3, Day: 9}
 	_, err = b.client.RecordArrival(b.worker, early)
-	if diff := cmp.Diff([]string{"arrival_date"}, fieldViolations(wantCode(t, err, codes.InvalidArgument))); diff != "" {
+	if diff := cmp.Diff([]string{"arrival_date"}, testserver.FieldViolations(testserver.WantCode(t, err, codes.InvalidArgument))); diff != "" {
 		t.Errorf("arrival before departure (-want +got):\n%s", diff)
 	}
 	events := b.events(t)

@@ -12,11 +12,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/testserver"
@@ -185,92 +181,21 @@ func (b *bundle) query(t *testing.T, sql string, args ...any) pgx.Rows {
 	return rows
 }
 
-func (b *bundle) count(t *testing.T, table string) int {
-	t.Helper()
-	rows := b.query(t, "SELECT count(*) FROM "+table)
-	n, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[int])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // stored returns the row counts of every table a HASM mutation writes, and the fund's
 // committed amounts, to prove a refusal wrote nothing.
 func (b *bundle) stored(t *testing.T) map[string]int {
 	t.Helper()
-	out := map[string]int{}
-	for _, table := range []string{"hasm.request", "hasm.fund", "hasm.idempotency", "outbox.event"} {
-		out[table] = b.count(t, table)
-	}
-	rows := b.query(t, "SELECT coalesce(sum(committed), 0)::int, coalesce(sum(version), 0)::int FROM hasm.fund")
-	var committed, versions int
-	if _, err := pgx.ForEachRow(rows, []any{&committed, &versions}, func() error { return nil }); err != nil {
-		t.Fatal(err)
-	}
-	out["committed"], out["fund versions"] = committed, versions
-	rows = b.query(t, "SELECT coalesce(sum(version), 0)::int FROM hasm.request")
-	v, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[int])
-	if err != nil {
-		t.Fatal(err)
-	}
-	out["request versions"] = v
+	out := b.env.RowCounts(t, "hasm.request", "hasm.fund", "hasm.idempotency", "outbox.event")
+	out["committed"] = b.env.QueryInt(t, "SELECT coalesce(sum(committed), 0)::int FROM hasm.fund")
+	out["fund versions"] = b.env.QueryInt(t, "SELECT coalesce(sum(version), 0)::int FROM hasm.fund")
+	out["request versions"] = b.env.QueryInt(t, "SELECT coalesce(sum(version), 0)::int FROM hasm.request")
 	return out
-}
-
-// event is one outbox event, decoded.
-type event struct {
-	Type    string
-	Mission string
-	Payload proto.Message
 }
 
 // events returns the events HASM wrote, oldest first.
-func (b *bundle) events(t *testing.T) []event {
+func (b *bundle) events(t *testing.T) []testserver.Event {
 	t.Helper()
-	rows := b.query(t, `SELECT event_type, mission, payload FROM outbox.event WHERE producer = 'hasm' ORDER BY event_id`)
-	var out []event
-	var typ, mission string
-	var payload []byte
-	_, err := pgx.ForEachRow(rows, []any{&typ, &mission, &payload}, func() error {
-		mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(typ))
-		if err != nil {
-			return err
-		}
-		m := mt.New().Interface()
-		if err := proto.Unmarshal(payload, m); err != nil {
-			return err
-		}
-		out = append(out, event{Type: typ, Mission: mission, Payload: m})
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// wantCode fails the test unless err is a status with code c; it returns the status.
-func wantCode(t *testing.T, err error, c codes.Code) *status.Status {
-	t.Helper()
-	st, ok := status.FromError(err)
-	if !ok || st.Code() != c {
-		t.Fatalf("got %v, want code %v", err, c)
-	}
-	return st
-}
-
-// fieldViolations returns the fields named by a status's BadRequest details.
-func fieldViolations(st *status.Status) []string {
-	var fields []string
-	for _, d := range st.Details() {
-		if br, ok := d.(*errdetails.BadRequest); ok {
-			for _, v := range br.GetFieldViolations() {
-				fields = append(fields, v.GetField())
-			}
-		}
-	}
-	return fields
+	return b.env.Events(t, "hasm")
 }
 
 // errorInfo returns a status's ErrorInfo detail, or nil.

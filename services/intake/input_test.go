@@ -9,6 +9,7 @@ import (
 	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc/codes"
 
+	"github.com/passage-cm/passage/internal/testserver"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -75,9 +76,9 @@ func TestRegisterCaseBadInput(t *testing.T) {
 		req := registration(amina(), child("Chidi", 2019))
 		tt.edit(req)
 		_, err := b.client.RegisterCase(b.worker, req)
-		st := wantCode(t, err, tt.code)
-		if tt.field != "" && !slices.Contains(fieldViolations(st), tt.field) {
-			t.Errorf("%s: violations %v do not name %s", tt.name, fieldViolations(st), tt.field)
+		st := testserver.WantCode(t, err, tt.code)
+		if tt.field != "" && !slices.Contains(testserver.FieldViolations(st), tt.field) {
+			t.Errorf("%s: violations %v do not name %s", tt.name, testserver.FieldViolations(st), tt.field)
 		}
 		if strings.Contains(st.Message(), "Amina") || strings.Contains(st.Message(), "A09876543") {
 			t.Errorf("%s: error message carries personal data: %q", tt.name, st.Message())

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/testserver"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -80,7 +81,7 @@ func TestRegisterAndGetCase(t *testing.T) {
 		t.Errorf("decrypted identity (-want +got):\n%s", diff)
 	}
 
-	if got := b.count(t, "outbox.event"); got != 1 {
+	if got := b.env.Count(t, "outbox.event"); got != 1 {
 		t.Errorf("outbox has %d events, want 1 CaseRegistered", got)
 	}
 }
@@ -132,8 +133,8 @@ func TestRequestIDReusedForAnotherRequest(t *testing.T) {
 	other := registration(child("Musa", 2001))
 	other.RequestId = first.GetRequestId()
 	_, err := b.client.RegisterCase(b.worker, other)
-	st := wantCode(t, err, codes.InvalidArgument)
-	if diff := cmp.Diff([]string{"request_id"}, fieldViolations(st)); diff != "" {
+	st := testserver.WantCode(t, err, codes.InvalidArgument)
+	if diff := cmp.Diff([]string{"request_id"}, testserver.FieldViolations(st)); diff != "" {
 		t.Errorf("field violations (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(before, b.stored(t)); diff != "" {
@@ -237,7 +238,7 @@ func TestUpdateCase(t *testing.T) {
 	// A stale version is refused with the current version in the details.
 	before := b.stored(t)
 	_, err = update(b.worker, 1, []string{"host_country"}, func(r *intakev1.UpdateCaseRequest) { r.HostCountry = "DZA" })
-	st := wantCode(t, err, codes.FailedPrecondition)
+	st := testserver.WantCode(t, err, codes.FailedPrecondition)
 	var info *errdetails.ErrorInfo
 	for _, d := range st.Details() {
 		if i, ok := d.(*errdetails.ErrorInfo); ok {
@@ -266,9 +267,9 @@ func TestUpdateCase(t *testing.T) {
 		{"empty principal name", []string{"principal"}, func(r *intakev1.UpdateCaseRequest) { r.Principal = &commonv1.Person{GivenName: " "} }, codes.InvalidArgument, "principal.given_name"},
 	} {
 		_, err := update(b.worker, 2, tt.mask, tt.edit)
-		st := wantCode(t, err, tt.code)
-		if tt.field != "" && !slices.Contains(fieldViolations(st), tt.field) {
-			t.Errorf("%s: violations %v do not name %s", tt.name, fieldViolations(st), tt.field)
+		st := testserver.WantCode(t, err, tt.code)
+		if tt.field != "" && !slices.Contains(testserver.FieldViolations(st), tt.field) {
+			t.Errorf("%s: violations %v do not name %s", tt.name, testserver.FieldViolations(st), tt.field)
 		}
 	}
 	after := b.stored(t)
@@ -326,15 +327,15 @@ func TestCloseCase(t *testing.T) {
 	// Nothing moves a closed case.
 	_, err = b.client.CloseCase(b.worker, &intakev1.CloseCaseRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(), Version: 2,
 		Reason: intakev1.ClosureReason_CLOSURE_REASON_OTHER})
-	wantCode(t, err, codes.FailedPrecondition)
+	testserver.WantCode(t, err, codes.FailedPrecondition)
 	_, err = b.client.UpdateCase(b.worker, &intakev1.UpdateCaseRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(), Version: 2,
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"status"}}, Status: intakev1.CaseStatus_CASE_STATUS_ACTIVE})
-	wantCode(t, err, codes.FailedPrecondition)
+	testserver.WantCode(t, err, codes.FailedPrecondition)
 
 	var events []string
 	conn := b.env.AdminURL
 	_ = conn
-	if n := b.count(t, "outbox.event WHERE event_type = 'passage.intake.v1.CaseClosed'"); n != 1 {
+	if n := b.env.Count(t, "outbox.event WHERE event_type = 'passage.intake.v1.CaseClosed'"); n != 1 {
 		events = append(events, "CaseClosed")
 		t.Errorf("%d CaseClosed events, want 1", n)
 	}
@@ -347,26 +348,26 @@ func TestMissionIsolationAndRoles(t *testing.T) {
 
 	// Another mission's caseworker cannot tell the case exists.
 	_, err := b.client.GetCase(b.other, &intakev1.GetCaseRequest{CaseId: c.GetCaseId()})
-	wantCode(t, err, codes.NotFound)
+	testserver.WantCode(t, err, codes.NotFound)
 	_, err = b.client.UpdateCase(b.other, &intakev1.UpdateCaseRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(), Version: 1,
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"host_country"}}, HostCountry: "DEU"})
-	wantCode(t, err, codes.NotFound)
+	testserver.WantCode(t, err, codes.NotFound)
 	_, err = b.client.CloseCase(b.other, &intakev1.CloseCaseRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(), Version: 1,
 		Reason: intakev1.ClosureReason_CLOSURE_REASON_OTHER})
-	wantCode(t, err, codes.NotFound)
+	testserver.WantCode(t, err, codes.NotFound)
 	list, err := b.client.ListCases(b.other, &intakev1.ListCasesRequest{})
 	if err != nil || len(list.GetCases()) != 0 {
 		t.Errorf("another mission lists %d cases (%v), want 0", len(list.GetCases()), err)
 	}
 	_, err = b.client.ListCases(b.other, &intakev1.ListCasesRequest{Mission: "NER"})
-	wantCode(t, err, codes.PermissionDenied)
+	testserver.WantCode(t, err, codes.PermissionDenied)
 	_, err = b.client.RegisterCase(b.other, registration(amina()))
-	wantCode(t, err, codes.PermissionDenied)
+	testserver.WantCode(t, err, codes.PermissionDenied)
 
 	// HQ roles and partners get nothing from intake.
 	for _, role := range []auth.Role{auth.RoleAnalyst, auth.RolePartner, auth.RoleAdmin, auth.RoleProgrammeManager} {
 		_, err := b.client.GetCase(b.env.As(t, role, "NER"), &intakev1.GetCaseRequest{CaseId: c.GetCaseId()})
-		wantCode(t, err, codes.PermissionDenied)
+		testserver.WantCode(t, err, codes.PermissionDenied)
 	}
 	// A supervisor of the mission reads identity.
 	if _, err := b.client.GetCase(b.env.As(t, auth.RoleSupervisor, "NER"), &intakev1.GetCaseRequest{CaseId: c.GetCaseId(), View: intakev1.CaseView_CASE_VIEW_FULL}); err != nil {
@@ -374,7 +375,7 @@ func TestMissionIsolationAndRoles(t *testing.T) {
 	}
 	// No token, a garbage token, a tampered token.
 	_, err = b.client.GetCase(context.Background(), &intakev1.GetCaseRequest{CaseId: c.GetCaseId()})
-	wantCode(t, err, codes.Unauthenticated)
+	testserver.WantCode(t, err, codes.Unauthenticated)
 	tok := b.env.Token(t, auth.RoleCaseworker, "NER")
 	tampered := tok[:len(tok)-4] + "AAAA"
 	if tampered == tok {
@@ -382,6 +383,6 @@ func TestMissionIsolationAndRoles(t *testing.T) {
 	}
 	for _, bad := range []string{"not-a-jwt", tampered} {
 		_, err = b.client.GetCase(withToken(bad), &intakev1.GetCaseRequest{CaseId: c.GetCaseId()})
-		wantCode(t, err, codes.Unauthenticated)
+		testserver.WantCode(t, err, codes.Unauthenticated)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc/codes"
 
+	"github.com/passage-cm/passage/internal/testserver"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -100,6 +101,6 @@ func TestListCases(t *testing.T) {
 		{PageSize: 101},
 	} {
 		_, err := b.client.ListCases(b.worker, bad)
-		wantCode(t, err, codes.InvalidArgument)
+		testserver.WantCode(t, err, codes.InvalidArgument)
 	}
 }

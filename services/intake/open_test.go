@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
+	"github.com/passage-cm/passage/internal/testserver"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -88,14 +89,14 @@ func TestOpenCaseSharesSubjectsWithoutCopyingIdentity(t *testing.T) {
 			Programme: commonv1.Programme_PROGRAMME_AVRR, Consents: assistanceConsent()}
 		tt.edit(r)
 		_, err := b.client.OpenCase(b.worker, r)
-		st := wantCode(t, err, tt.code)
-		if tt.field != "" && !slices.Contains(fieldViolations(st), tt.field) {
-			t.Errorf("%s: violations %v do not name %s", tt.name, fieldViolations(st), tt.field)
+		st := testserver.WantCode(t, err, tt.code)
+		if tt.field != "" && !slices.Contains(testserver.FieldViolations(st), tt.field) {
+			t.Errorf("%s: violations %v do not name %s", tt.name, testserver.FieldViolations(st), tt.field)
 		}
 	}
 	_, err = b.client.OpenCase(b.other, &intakev1.OpenCaseRequest{RequestId: uuid.NewString(), FromCaseId: vot.GetCaseId(),
 		Programme: commonv1.Programme_PROGRAMME_HASM, Consents: assistanceConsent()})
-	wantCode(t, err, codes.NotFound)
+	testserver.WantCode(t, err, codes.NotFound)
 	if diff := cmp.Diff(mid, b.stored(t)); diff != "" {
 		t.Errorf("refused OpenCase calls changed the database (-before +after):\n%s", diff)
 	}

@@ -7,12 +7,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/testserver"
@@ -109,54 +105,12 @@ func (b *bundle) register(t *testing.T, req *intakev1.RegisterCaseRequest) *inta
 	return resp
 }
 
-// count returns the number of rows of a table, read as the database owner.
-func (b *bundle) count(t *testing.T, table string) int {
-	t.Helper()
-	conn, err := pgx.Connect(context.Background(), b.env.AdminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	var n int
-	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // stored returns the row counts of every table a mutation writes, to prove a refusal wrote
 // nothing.
 func (b *bundle) stored(t *testing.T) map[string]int {
 	t.Helper()
-	out := map[string]int{}
-	for _, table := range []string{`intake."case"`, "intake.case_member", "intake.consent", "intake.idempotency",
-		"vault.identity", "vault.blind_index", "outbox.event"} {
-		out[table] = b.count(t, table)
-	}
-	return out
-}
-
-// wantCode fails the test unless err is a status with code c; it returns the status.
-func wantCode(t *testing.T, err error, c codes.Code) *status.Status {
-	t.Helper()
-	st, ok := status.FromError(err)
-	if !ok || st.Code() != c {
-		t.Fatalf("got %v, want code %v", err, c)
-	}
-	return st
-}
-
-// fieldViolations returns the fields named by a status's BadRequest details.
-func fieldViolations(st *status.Status) []string {
-	var fields []string
-	for _, d := range st.Details() {
-		if br, ok := d.(*errdetails.BadRequest); ok {
-			for _, v := range br.GetFieldViolations() {
-				fields = append(fields, v.GetField())
-			}
-		}
-	}
-	return fields
+	return b.env.RowCounts(t, `intake."case"`, "intake.case_member", "intake.consent", "intake.idempotency",
+		"vault.identity", "vault.blind_index", "outbox.event")
 }
 
 func withToken(tok string) context.Context {

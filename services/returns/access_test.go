@@ -16,6 +16,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/testserver"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
@@ -36,19 +37,19 @@ func TestMissionIsolationAndRoles(t *testing.T) {
 	before := b.stored(t)
 	for name, id := range map[string]string{"VoT case": votCase.GetCase().GetCaseId(), "unknown case": uuid.NewString()} {
 		_, err := b.client.GetReturn(b.worker, &returnsv1.GetReturnRequest{CaseId: id})
-		wantCode(t, err, codes.NotFound)
+		testserver.WantCode(t, err, codes.NotFound)
 		_, err = b.client.RecordEligibility(b.worker, &returnsv1.RecordEligibilityRequest{RequestId: uuid.NewString(), CaseId: id, Version: 1, Decision: eligibleNow()})
-		if st := wantCode(t, err, codes.NotFound); st.Message() != "case not found" {
+		if st := testserver.WantCode(t, err, codes.NotFound); st.Message() != "case not found" {
 			t.Errorf("%s: message %q", name, st.Message())
 		}
 	}
 	// Another mission's caseworker cannot tell the return exists.
 	_, err = b.client.GetReturn(b.other, &returnsv1.GetReturnRequest{CaseId: r.GetCaseId()})
-	wantCode(t, err, codes.NotFound)
+	testserver.WantCode(t, err, codes.NotFound)
 	_, err = b.client.RecordEligibility(b.other, &returnsv1.RecordEligibilityRequest{RequestId: uuid.NewString(), CaseId: r.GetCaseId(), Version: 1, Decision: eligibleNow()})
-	wantCode(t, err, codes.NotFound)
+	testserver.WantCode(t, err, codes.NotFound)
 	_, err = b.client.ListReturns(b.worker, &returnsv1.ListReturnsRequest{Mission: "NER"})
-	wantCode(t, err, codes.PermissionDenied)
+	testserver.WantCode(t, err, codes.PermissionDenied)
 	list, err := b.client.ListReturns(b.other, &returnsv1.ListReturnsRequest{})
 	if err != nil || len(list.GetReturns()) != 0 {
 		t.Errorf("NER lists %v, %v; want nothing", list.GetReturns(), err)
@@ -61,12 +62,12 @@ func TestMissionIsolationAndRoles(t *testing.T) {
 			mission = auth.MissionHQ
 		}
 		_, err := b.client.GetReturn(b.env.As(t, role, mission), &returnsv1.GetReturnRequest{CaseId: r.GetCaseId()})
-		wantCode(t, err, codes.PermissionDenied)
+		testserver.WantCode(t, err, codes.PermissionDenied)
 	}
 	closed := b.walk(t, returnsv1.ReturnStatus_RETURN_STATUS_CLOSED)
 	_, err = b.client.ReopenReturn(b.worker, &returnsv1.ReopenReturnRequest{RequestId: uuid.NewString(), CaseId: closed.GetCaseId(),
 		Version: closed.GetVersion(), Reason: returnsv1.ReopenReason_REOPEN_REASON_CLOSED_IN_ERROR})
-	wantCode(t, err, codes.PermissionDenied)
+	testserver.WantCode(t, err, codes.PermissionDenied)
 	before["returns.\"return\""]++ // the walk to CLOSED registered a case and closed its return
 	before["returns.status_change"]++
 	before["returns.idempotency"]++
@@ -113,7 +114,7 @@ func TestFollowsIntake(t *testing.T) {
 	}
 	_, err = b.client.RecordEligibility(b.worker, &returnsv1.RecordEligibilityRequest{RequestId: uuid.NewString(), CaseId: r.GetCaseId(),
 		Version: got.GetVersion(), Decision: eligibleNow()})
-	if got := reason(wantCode(t, err, codes.FailedPrecondition)); got != "CASE_CLOSED" {
+	if got := reason(testserver.WantCode(t, err, codes.FailedPrecondition)); got != "CASE_CLOSED" {
 		t.Errorf("reason %q, want CASE_CLOSED", got)
 	}
 	if closed := b.close(t, got, returnsv1.ClosureReason_CLOSURE_REASON_WITHDRAWN_BY_BENEFICIARY); closed.GetStatus() != returnsv1.ReturnStatus_RETURN_STATUS_CLOSED {
@@ -160,7 +161,7 @@ func TestListReturns(t *testing.T) {
 		t.Errorf("eligible returns: %v, %v", eligible.GetReturns(), err)
 	}
 	_, err = b.client.ListReturns(b.worker, &returnsv1.ListReturnsRequest{Status: returnsv1.ReturnStatus_RETURN_STATUS_ELIGIBLE, PageToken: page.GetNextPageToken()})
-	if diff := cmp.Diff([]string{"page_token"}, fieldViolations(wantCode(t, err, codes.InvalidArgument))); diff != "" {
+	if diff := cmp.Diff([]string{"page_token"}, testserver.FieldViolations(testserver.WantCode(t, err, codes.InvalidArgument))); diff != "" {
 		t.Errorf("a token of other filters (-want +got):\n%s", diff)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
+	"github.com/passage-cm/passage/internal/testserver"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 )
@@ -97,7 +98,7 @@ func TestStatusesForbidImpossibleOrders(t *testing.T) {
 			if slices.Contains(ok, name) {
 				continue
 			}
-			st := wantCode(t, call(b, r), codes.FailedPrecondition)
+			st := testserver.WantCode(t, call(b, r), codes.FailedPrecondition)
 			if reason(st) != "INVALID_TRANSITION" {
 				t.Errorf("%s in %v: reason %q, want INVALID_TRANSITION", name, status, reason(st))
 			}
@@ -144,7 +145,7 @@ func TestVulnerabilityRequirements(t *testing.T) {
 		t.Helper()
 		before := b.stored(t)
 		_, err := b.client.RecordDeparture(b.worker, req)
-		st := wantCode(t, err, codes.FailedPrecondition)
+		st := testserver.WantCode(t, err, codes.FailedPrecondition)
 		if reason(st) != "REQUIREMENT_UNMET" {
 			t.Errorf("reason %q, want REQUIREMENT_UNMET", reason(st))
 		}
@@ -264,7 +265,7 @@ func TestStaleVersionAndIdempotency(t *testing.T) {
 	stale := &returnsv1.RecordMonitoringVisitRequest{RequestId: uuid.NewString(), CaseId: r.GetCaseId(), Version: first.GetReturn().GetVersion(),
 		Visit: &returnsv1.MonitoringVisit{VisitDate: day(2026, 3, 1), EconomicScore: proto.Float64(0.5), SocialScore: proto.Float64(0.5), PsychosocialScore: proto.Float64(0.5)}}
 	_, err = b.client.RecordMonitoringVisit(b.worker, stale)
-	st := wantCode(t, err, codes.FailedPrecondition)
+	st := testserver.WantCode(t, err, codes.FailedPrecondition)
 	if reason(st) != "STALE_VERSION" {
 		t.Errorf("reason %q, want STALE_VERSION", reason(st))
 	}
@@ -272,7 +273,7 @@ func TestStaleVersionAndIdempotency(t *testing.T) {
 	reused := proto.CloneOf(stale)
 	reused.RequestId, reused.Version = racing.GetRequestId(), results[0].GetReturn().GetVersion()
 	_, err = b.client.RecordMonitoringVisit(b.worker, reused)
-	if diff := cmp.Diff([]string{"request_id"}, fieldViolations(wantCode(t, err, codes.InvalidArgument))); diff != "" {
+	if diff := cmp.Diff([]string{"request_id"}, testserver.FieldViolations(testserver.WantCode(t, err, codes.InvalidArgument))); diff != "" {
 		t.Errorf("field violations (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(before, b.stored(t)); diff != "" {
@@ -397,8 +398,8 @@ func TestBadInput(t *testing.T) {
 	before := b.stored(t)
 	for _, tt := range tests {
 		err := tt.call()
-		st := wantCode(t, err, codes.InvalidArgument)
-		if diff := cmp.Diff(tt.want, fieldViolations(st)); diff != "" {
+		st := testserver.WantCode(t, err, codes.InvalidArgument)
+		if diff := cmp.Diff(tt.want, testserver.FieldViolations(st)); diff != "" {
 			t.Errorf("%s: field violations (-want +got):\n%s", tt.name, diff)
 		}
 	}
@@ -417,7 +418,7 @@ func TestPlanRulesAndClosing(t *testing.T) {
 		Assistance: &returnsv1.Assistance{Type: returnsv1.AssistanceType_ASSISTANCE_TYPE_HOUSING, Dimension: returnsv1.Dimension_DIMENSION_SOCIAL,
 			DeliveryDate: day(2026, 2, 25), Provider: "UN-HABITAT", SubjectId: re.GetMembers()[1].GetSubjectId()}}
 	_, err := b.client.RecordAssistance(b.worker, housing)
-	if got := reason(wantCode(t, err, codes.FailedPrecondition)); got != "NOT_IN_PLAN" {
+	if got := reason(testserver.WantCode(t, err, codes.FailedPrecondition)); got != "NOT_IN_PLAN" {
 		t.Errorf("reason %q, want NOT_IN_PLAN", got)
 	}
 	plan := businessPlan()
@@ -443,7 +444,7 @@ func TestPlanRulesAndClosing(t *testing.T) {
 	elig := b.walk(t, returnsv1.ReturnStatus_RETURN_STATUS_ELIGIBLE)
 	for _, r := range []returnsv1.ClosureReason{returnsv1.ClosureReason_CLOSURE_REASON_NOT_ELIGIBLE, returnsv1.ClosureReason_CLOSURE_REASON_REINTEGRATION_COMPLETED} {
 		_, err := b.client.CloseReturn(b.worker, &returnsv1.CloseReturnRequest{RequestId: uuid.NewString(), CaseId: elig.GetCaseId(), Version: elig.GetVersion(), Reason: r})
-		if got := reason(wantCode(t, err, codes.FailedPrecondition)); got != "CLOSURE_REASON_MISMATCH" {
+		if got := reason(testserver.WantCode(t, err, codes.FailedPrecondition)); got != "CLOSURE_REASON_MISMATCH" {
 			t.Errorf("closing an eligible return with %v: reason %q", r, got)
 		}
 	}
@@ -454,11 +455,11 @@ func TestPlanRulesAndClosing(t *testing.T) {
 	reopen := &returnsv1.ReopenReturnRequest{RequestId: uuid.NewString(), CaseId: r.GetCaseId(), Version: r.GetVersion(),
 		Reason: returnsv1.ReopenReason_REOPEN_REASON_NEW_INFORMATION}
 	_, err = b.client.ReopenReturn(b.worker, reopen)
-	wantCode(t, err, codes.PermissionDenied)
+	testserver.WantCode(t, err, codes.PermissionDenied)
 	noReason := proto.CloneOf(reopen)
 	noReason.Reason = returnsv1.ReopenReason_REOPEN_REASON_UNSPECIFIED
 	_, err = b.client.ReopenReturn(b.boss, noReason)
-	if diff := cmp.Diff([]string{"reason"}, fieldViolations(wantCode(t, err, codes.InvalidArgument))); diff != "" {
+	if diff := cmp.Diff([]string{"reason"}, testserver.FieldViolations(testserver.WantCode(t, err, codes.InvalidArgument))); diff != "" {
 		t.Errorf("reopening without a reason (-want +got):\n%s", diff)
 	}
 	reopened, err := b.client.ReopenReturn(b.boss, reopen)

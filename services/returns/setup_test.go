@@ -16,7 +16,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/passage-cm/passage/internal/auth"
-	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/testserver"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -270,69 +269,17 @@ func (b *bundle) admin(t *testing.T, fn func(conn *pgx.Conn)) {
 // nothing.
 func (b *bundle) stored(t *testing.T) map[string]int {
 	t.Helper()
-	out := map[string]int{}
-	b.admin(t, func(conn *pgx.Conn) {
-		for _, table := range []string{`returns."return"`, "returns.eligibility_decision", "returns.pre_departure_step",
-			"returns.departure", "returns.arrival", "returns.reintegration_plan", "returns.assistance",
-			"returns.monitoring_visit", "returns.status_change", "returns.idempotency", "outbox.event"} {
-			var n int
-			if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			out[table] = n
-		}
-		var v int
-		if err := conn.QueryRow(context.Background(), `SELECT coalesce(sum(version), 0) FROM returns."return"`).Scan(&v); err != nil {
-			t.Fatal(err)
-		}
-		out["sum of versions"] = v
-	})
+	out := b.env.RowCounts(t, `returns."return"`, "returns.eligibility_decision", "returns.pre_departure_step",
+		"returns.departure", "returns.arrival", "returns.reintegration_plan", "returns.assistance",
+		"returns.monitoring_visit", "returns.status_change", "returns.idempotency", "outbox.event")
+	out["sum of versions"] = b.env.QueryInt(t, `SELECT coalesce(sum(version), 0) FROM returns."return"`)
 	return out
 }
 
 // events returns the payloads returns wrote to the outbox for a case, in order.
 func (b *bundle) events(t *testing.T, caseID string) []proto.Message {
 	t.Helper()
-	var out []proto.Message
-	b.admin(t, func(conn *pgx.Conn) {
-		rows, err := conn.Query(context.Background(), `SELECT event_id, event_type, payload FROM outbox.event
-WHERE producer = 'returns' AND aggregate_id = $1 ORDER BY event_id`, caseID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var r outbox.Record
-		if _, err := pgx.ForEachRow(rows, []any{&r.ID, &r.Type, &r.Payload}, func() error {
-			m, err := r.Decode()
-			out = append(out, m)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-	})
-	return out
-}
-
-// wantCode fails the test unless err is a status with code c; it returns the status.
-func wantCode(t *testing.T, err error, c codes.Code) *status.Status {
-	t.Helper()
-	st, ok := status.FromError(err)
-	if !ok || st.Code() != c {
-		t.Fatalf("got %v, want code %v", err, c)
-	}
-	return st
-}
-
-// fieldViolations returns the fields named by a status's BadRequest details.
-func fieldViolations(st *status.Status) []string {
-	var fields []string
-	for _, d := range st.Details() {
-		if br, ok := d.(*errdetails.BadRequest); ok {
-			for _, v := range br.GetFieldViolations() {
-				fields = append(fields, v.GetField())
-			}
-		}
-	}
-	return fields
+	return testserver.Payloads(b.env.AggregateEvents(t, "returns", caseID))
 }
 
 // reason returns a status's ErrorInfo reason.

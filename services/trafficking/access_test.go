@@ -16,6 +16,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/testserver"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
@@ -31,17 +32,17 @@ func TestMissionIsolationAndRoles(t *testing.T) {
 
 	// Another mission's caseworker cannot tell the case exists, for reads and writes alike.
 	_, err := b.vot.GetVictimCase(b.other, &traffickingv1.GetVictimCaseRequest{CaseId: c.GetCaseId()})
-	wantCode(t, err, codes.NotFound)
+	testserver.WantCode(t, err, codes.NotFound)
 	for _, f := range append(facts, screening(identified), closing(traffickingv1.ClosureReason_CLOSURE_REASON_OTHER)) {
 		_, err := f.call(b, b.other, c)
-		wantCode(t, err, codes.NotFound)
+		testserver.WantCode(t, err, codes.NotFound)
 	}
 	list, err := b.vot.ListVictimCases(b.other, &traffickingv1.ListVictimCasesRequest{})
 	if err != nil || len(list.GetVictimCases()) != 0 {
 		t.Errorf("another mission lists %d victim cases (%v), want 0", len(list.GetVictimCases()), err)
 	}
 	_, err = b.vot.ListVictimCases(b.other, &traffickingv1.ListVictimCasesRequest{Mission: "THA"})
-	wantCode(t, err, codes.PermissionDenied)
+	testserver.WantCode(t, err, codes.PermissionDenied)
 
 	// No HQ role, and no partner, reads a victim case, even with the case's mission.
 	for _, caller := range []struct {
@@ -54,15 +55,15 @@ func TestMissionIsolationAndRoles(t *testing.T) {
 		{
 			ctx := b.env.As(t, caller.role, caller.mission)
 			_, err := b.vot.GetVictimCase(ctx, &traffickingv1.GetVictimCaseRequest{CaseId: c.GetCaseId()})
-			wantCode(t, err, codes.PermissionDenied)
+			testserver.WantCode(t, err, codes.PermissionDenied)
 			_, err = b.vot.ListVictimCases(ctx, &traffickingv1.ListVictimCasesRequest{})
-			wantCode(t, err, codes.PermissionDenied)
+			testserver.WantCode(t, err, codes.PermissionDenied)
 			_, err = facts[1].call(b, ctx, c)
-			wantCode(t, err, codes.PermissionDenied)
+			testserver.WantCode(t, err, codes.PermissionDenied)
 		}
 	}
 	_, err = b.vot.GetVictimCase(context.Background(), &traffickingv1.GetVictimCaseRequest{CaseId: c.GetCaseId()})
-	wantCode(t, err, codes.Unauthenticated)
+	testserver.WantCode(t, err, codes.Unauthenticated)
 
 	// Unknown cases and cases of other programmes are not found.
 	avrr := registration(thida())
@@ -70,9 +71,9 @@ func TestMissionIsolationAndRoles(t *testing.T) {
 	other := b.register(t, avrr)
 	for _, id := range []string{uuid.NewString(), other.GetCaseId()} {
 		_, err := b.vot.GetVictimCase(b.worker, &traffickingv1.GetVictimCaseRequest{CaseId: id})
-		wantCode(t, err, codes.NotFound)
+		testserver.WantCode(t, err, codes.NotFound)
 		_, err = facts[0].call(b, b.worker, &traffickingv1.VictimCase{CaseId: id, Version: 1})
-		wantCode(t, err, codes.NotFound)
+		testserver.WantCode(t, err, codes.NotFound)
 	}
 	after := b.stored(t)
 	delete(after, "outbox.event") // the AVRR registration wrote intake's event
@@ -137,7 +138,7 @@ func TestListVictimCases(t *testing.T) {
 	}
 	_, err = b.vot.ListVictimCases(b.worker, &traffickingv1.ListVictimCasesRequest{PageSize: 1, PageToken: first.GetNextPageToken(),
 		Status: traffickingv1.VictimCaseStatus_VICTIM_CASE_STATUS_CLOSED})
-	if diff := cmp.Diff([]string{"page_token"}, fieldViolations(wantCode(t, err, codes.InvalidArgument))); diff != "" {
+	if diff := cmp.Diff([]string{"page_token"}, testserver.FieldViolations(testserver.WantCode(t, err, codes.InvalidArgument))); diff != "" {
 		t.Errorf("violations (-want +got):\n%s", diff)
 	}
 }
@@ -164,8 +165,8 @@ func TestProjectionCatchesUpOnMiss(t *testing.T) {
 	}
 	// The AVRR case registered before it was passed over.
 	_, err = b.vot.GetVictimCase(b.worker, &traffickingv1.GetVictimCaseRequest{CaseId: avrrResp.GetCase().GetCaseId()})
-	wantCode(t, err, codes.NotFound)
-	if n := b.count(t, "trafficking.victim_case"); n != 1 {
+	testserver.WantCode(t, err, codes.NotFound)
+	if n := b.env.Count(t, "trafficking.victim_case"); n != 1 {
 		t.Errorf("%d victim cases, want 1", n)
 	}
 

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
+	"github.com/passage-cm/passage/internal/testserver"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
@@ -120,7 +121,7 @@ func TestEveryStatusAllowsOnlyItsFacts(t *testing.T) {
 		before := b.stored(t)
 		for _, f := range tt.refused {
 			_, err := f.call(b, b.worker, c)
-			wantCode(t, err, codes.FailedPrecondition)
+			testserver.WantCode(t, err, codes.FailedPrecondition)
 			if reason := errorReason(err); reason != "INVALID_TRANSITION" {
 				t.Errorf("%s: %s refused with reason %q, want INVALID_TRANSITION", tt.name, f.name, reason)
 			}
@@ -170,12 +171,12 @@ func TestPresumedVictimFoundNotAVictim(t *testing.T) {
 	again := proto.CloneOf(end)
 	again.RequestId, again.Version = uuid.NewString(), c.GetVersion()
 	_, err = b.vot.EndAssistance(b.worker, again)
-	if wantCode(t, err, codes.FailedPrecondition); errorReason(err) != "ASSISTANCE_ENDED" {
+	if testserver.WantCode(t, err, codes.FailedPrecondition); errorReason(err) != "ASSISTANCE_ENDED" {
 		t.Errorf("ending twice: reason %q, want ASSISTANCE_ENDED", errorReason(err))
 	}
 	again.AssistanceId = uuid.NewString()
 	_, err = b.vot.EndAssistance(b.worker, again)
-	wantCode(t, err, codes.NotFound)
+	testserver.WantCode(t, err, codes.NotFound)
 
 	c, err = closing(traffickingv1.ClosureReason_CLOSURE_REASON_NOT_A_VICTIM).call(b, b.worker, c)
 	if err != nil {
@@ -192,7 +193,7 @@ func TestStaleVersionAndRetries(t *testing.T) {
 	c := b.newVictim(t, presumed) // version 2
 	before := b.stored(t)
 	_, err := facts[0].call(b, b.worker, &traffickingv1.VictimCase{CaseId: c.GetCaseId(), Version: 1})
-	wantCode(t, err, codes.FailedPrecondition)
+	testserver.WantCode(t, err, codes.FailedPrecondition)
 	if errorReason(err) != "STALE_VERSION" {
 		t.Errorf("stale version reason = %q", errorReason(err))
 	}
@@ -236,7 +237,7 @@ func TestStaleVersionAndRetries(t *testing.T) {
 	reused.Provider = "OTHER"
 	reused.Version = 3
 	_, err = b.vot.RecordAssistance(b.worker, reused)
-	if diff := cmp.Diff([]string{"request_id"}, fieldViolations(wantCode(t, err, codes.InvalidArgument))); diff != "" {
+	if diff := cmp.Diff([]string{"request_id"}, testserver.FieldViolations(testserver.WantCode(t, err, codes.InvalidArgument))); diff != "" {
 		t.Errorf("reused request id violations (-want +got):\n%s", diff)
 	}
 }
@@ -312,8 +313,8 @@ func TestBadInputNamesTheField(t *testing.T) {
 			return err
 		}, "case_id"},
 	} {
-		st := wantCode(t, tt.call(), codes.InvalidArgument)
-		if diff := cmp.Diff([]string{tt.field}, fieldViolations(st)); diff != "" {
+		st := testserver.WantCode(t, tt.call(), codes.InvalidArgument)
+		if diff := cmp.Diff([]string{tt.field}, testserver.FieldViolations(st)); diff != "" {
 			t.Errorf("%s: field violations (-want +got):\n%s", tt.name, diff)
 		}
 	}

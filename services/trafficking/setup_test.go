@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc"
@@ -16,7 +15,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/passage-cm/passage/internal/auth"
-	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/testserver"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -177,80 +175,19 @@ func (b *bundle) newVictim(t *testing.T, s traffickingv1.IdentificationStatus) *
 	return b.screen(t, c, s)
 }
 
-// count returns the number of rows of a table, read as the database owner.
-func (b *bundle) count(t *testing.T, table string) int {
-	t.Helper()
-	conn, err := pgx.Connect(context.Background(), b.env.AdminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	var n int
-	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // stored returns the row counts of every table a mutation writes and the sum of the victim
 // cases' versions, to prove a refusal wrote nothing.
 func (b *bundle) stored(t *testing.T) map[string]int {
 	t.Helper()
-	out := map[string]int{}
-	for _, table := range []string{"trafficking.victim_case", "trafficking.assistance", "trafficking.idempotency", "outbox.event"} {
-		out[table] = b.count(t, table)
-	}
-	out["versions"] = b.count(t, "trafficking.victim_case, generate_series(1, version)")
+	out := b.env.RowCounts(t, "trafficking.victim_case", "trafficking.assistance", "trafficking.idempotency", "outbox.event")
+	out["versions"] = b.env.Count(t, "trafficking.victim_case, generate_series(1, version)")
 	return out
 }
 
 // events returns the trafficking service's events in the outbox, oldest first.
 func (b *bundle) events(t *testing.T) []proto.Message {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, b.env.AdminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `SELECT event_id, event_type, payload FROM outbox.event WHERE producer = 'trafficking' ORDER BY event_id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []proto.Message
-	var r outbox.Record
-	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.Type, &r.Payload}, func() error {
-		m, err := r.Decode()
-		out = append(out, m)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// wantCode fails the test unless err is a status with code c; it returns the status.
-func wantCode(t *testing.T, err error, c codes.Code) *status.Status {
-	t.Helper()
-	st, ok := status.FromError(err)
-	if !ok || st.Code() != c {
-		t.Fatalf("got %v, want code %v", err, c)
-	}
-	return st
-}
-
-// fieldViolations returns the fields named by a status's BadRequest details.
-func fieldViolations(st *status.Status) []string {
-	var fields []string
-	for _, d := range st.Details() {
-		if br, ok := d.(*errdetails.BadRequest); ok {
-			for _, v := range br.GetFieldViolations() {
-				fields = append(fields, v.GetField())
-			}
-		}
-	}
-	return fields
+	return testserver.Payloads(b.env.Events(t, "trafficking"))
 }
 
 // errorReason returns the reason of a status's ErrorInfo detail.

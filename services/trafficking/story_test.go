@@ -193,7 +193,7 @@ func TestPresumedVictimInThailandReturnsThroughAVRR(t *testing.T) {
 	if diff := cmp.Diff(c, events[8].(*traffickingv1.VictimCaseClosed).GetVictimCase(), protocmp.Transform()); diff != "" {
 		t.Errorf("the closing event's record (-returned +event):\n%s", diff)
 	}
-	if n := b.count(t, "outbox.event WHERE producer = 'trafficking' AND mission <> 'THA'"); n != 0 {
+	if n := b.env.Count(t, "outbox.event WHERE producer = 'trafficking' AND mission <> 'THA'"); n != 0 {
 		t.Errorf("%d events carry another mission", n)
 	}
 
