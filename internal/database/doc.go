@@ -16,8 +16,8 @@
 // A transaction declares its mission with set_config('passage.mission', m, true). The third
 // argument makes the setting local to the transaction: it ends with COMMIT or ROLLBACK, and a
 // pooled connection never carries it to its next user. Nothing declared means nothing visible:
-// the policies compare against nullif(current_setting(...), ''), NULL both on a fresh
-// connection and on one a finished transaction declared something on.
+// the policies read an empty setting as NULL, which matches no row, whether the connection is
+// fresh or a finished transaction declared something on it (it then reads back empty).
 //
 // Services reach the database only through a DB, which cannot run an undeclared statement:
 //
