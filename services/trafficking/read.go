@@ -32,13 +32,13 @@ func (s *Service) GetVictimCase(ctx context.Context, req *traffickingv1.GetVicti
 	if err != nil {
 		return nil, err
 	}
-	c, err := getCase(ctx, s.db.Mission(who.Mission), who.Mission, id, false)
+	c, err := getCase(ctx, s.db.Mission(who.Mission), s.missionFilter(who), id, false)
 	if errors.Is(err, database.ErrNotFound) {
 		// Catch up on a miss: the case may have been registered a moment ago.
 		if err := s.consumer.CatchUp(ctx, catchUpWait); err != nil {
 			return nil, err
 		}
-		c, err = getCase(ctx, s.db.Mission(who.Mission), who.Mission, id, false)
+		c, err = getCase(ctx, s.db.Mission(who.Mission), s.missionFilter(who), id, false)
 	}
 	if err != nil {
 		return nil, toStatus(err)

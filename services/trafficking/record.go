@@ -229,7 +229,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 	}
 	attempt := func() error {
 		return s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
-			c, err := getCase(ctx, tx, who.Mission, id, true)
+			c, err := getCase(ctx, tx, s.missionFilter(who), id, true)
 			if err != nil {
 				return err
 			}

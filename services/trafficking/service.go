@@ -52,6 +52,9 @@ type Service struct {
 	traffickingv1.UnimplementedTraffickingServiceServer
 
 	db       *database.DB
+	// checkMission is the server's own mission check on reads and changes by case id; only
+	// tests switch it off, to show that row-level security refuses another mission's case.
+	checkMission bool
 	keys     *vault.Keyring
 	idem     *idempotency.Store
 	consumer *outbox.Consumer
@@ -75,7 +78,8 @@ func WithPollInterval(d time.Duration) Option {
 // requests for idempotency: the service never opens the vault.
 func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	s := &Service{
-		db:   database.NewDB(pool),
+		db:           database.NewDB(pool),
+		checkMission: true,
 		keys: keys,
 		idem: idempotency.NewStore("trafficking.idempotency", "idempotency_pkey"),
 		now:  time.Now,
@@ -102,6 +106,15 @@ func (s *Service) Register(g *grpc.Server) {
 // ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	return s.consumer.Run(ctx)
+}
+
+// missionFilter is the mission the server itself filters a case by id on: the caller's, or
+// none when a test switched the check off (the database still declares the caller's).
+func (s *Service) missionFilter(who auth.Claims) string {
+	if !s.checkMission {
+		return ""
+	}
+	return who.Mission
 }
 
 // clock returns now, at the microsecond precision Postgres keeps.
