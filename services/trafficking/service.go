@@ -51,14 +51,14 @@ func Policy() auth.Policy {
 type Service struct {
 	traffickingv1.UnimplementedTraffickingServiceServer
 
-	db       *database.DB
+	db *database.DB
 	// checkMission is the server's own mission check on reads and changes by case id; only
 	// tests switch it off, to show that row-level security refuses another mission's case.
 	checkMission bool
-	keys     *vault.Keyring
-	idem     *idempotency.Store
-	consumer *outbox.Consumer
-	now      func() time.Time
+	keys         *vault.Keyring
+	idem         *idempotency.Store
+	consumer     *outbox.Consumer
+	now          func() time.Time
 }
 
 // Option configures a Service.
@@ -80,9 +80,9 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	s := &Service{
 		db:           database.NewDB(pool),
 		checkMission: true,
-		keys: keys,
-		idem: idempotency.NewStore("trafficking.idempotency", "idempotency_pkey"),
-		now:  time.Now,
+		keys:         keys,
+		idem:         idempotency.NewStore("trafficking.idempotency", "idempotency_pkey"),
+		now:          time.Now,
 	}
 	cfg := outbox.ConsumerConfig{
 		Name:        producer,
