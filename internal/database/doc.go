@@ -11,7 +11,10 @@
 // every table that holds a mission's rows has ENABLE and FORCE ROW LEVEL SECURITY and a policy
 // that shows a transaction the rows of the mission it declared, and lets it write only those.
 // The service roles own no table and are NOBYPASSRLS, so the policies bind them. A mistake in
-// a query's WHERE clause then returns nothing of another mission instead of its rows.
+// a query's WHERE clause then returns nothing of another mission instead of its rows. What it
+// guards against is the server's own mistakes: the declaration is the service's word, so a
+// compromised service process, which may declare any mission, is held back only by its role's
+// grants.
 //
 // A transaction declares its mission with set_config('passage.mission', m, true). The third
 // argument makes the setting local to the transaction: it ends with COMMIT or ROLLBACK, and a
