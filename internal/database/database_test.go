@@ -61,7 +61,7 @@ func TestBatchIsAtomic(t *testing.T) {
 	}
 }
 
-func TestInTx(t *testing.T) {
+func TestMissionTx(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, pgtest.New(t))
@@ -72,19 +72,20 @@ func TestInTx(t *testing.T) {
 	if _, err := pool.Exec(ctx, `CREATE TABLE t (id int PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
 	}
+	db := database.NewDB(pool)
 	boom := errors.New("boom")
-	err = database.InTx(ctx, pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+	err = db.MissionTx(ctx, "NER", func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO t VALUES (1)`); err != nil {
 			return err
 		}
 		return boom
 	})
 	if !errors.Is(err, boom) {
-		t.Fatalf("InTx = %v, want boom", err)
+		t.Fatalf("MissionTx = %v, want boom", err)
 	}
 	// A serialization failure is retried: the first attempt fails as Postgres would report it.
 	attempts := 0
-	err = database.InTx(ctx, pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+	err = db.MissionTx(ctx, "NER", func(tx pgx.Tx) error {
 		attempts++
 		if attempts == 1 {
 			_, err := tx.Exec(ctx, `DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '40001'; END $$`)
@@ -94,7 +95,7 @@ func TestInTx(t *testing.T) {
 		return err
 	})
 	if err != nil || attempts != 2 {
-		t.Fatalf("InTx after a serialization failure = %v after %d attempts, want success after 2", err, attempts)
+		t.Fatalf("MissionTx after a serialization failure = %v after %d attempts, want success after 2", err, attempts)
 	}
 	var ids []int
 	rows, _ := pool.Query(ctx, `SELECT id FROM t ORDER BY id`)

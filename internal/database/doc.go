@@ -1,5 +1,44 @@
 // Package database opens Passage's Postgres connections and holds what every store shares:
-// the pool each service opens with its own least-privileged role, the transaction helper
-// that retries serialization failures, the mapping of Postgres error codes to domain errors
-// at the storage edge, and the embedded migration runner.
+// the pool each service opens with its own least-privileged role, the declaration of the
+// mission every statement runs for, the transaction helper that retries serialization
+// failures, the mapping of Postgres error codes to domain errors at the storage edge, and the
+// embedded migration runner.
+//
+// # Mission isolation in the database
+//
+// Missions are tenants, and the server checks the caller's mission on every call. Postgres
+// checks it again underneath, with row-level security (migrations/000007_row_security.up.sql):
+// every table that holds a mission's rows has ENABLE and FORCE ROW LEVEL SECURITY and a policy
+// that shows a transaction the rows of the mission it declared, and lets it write only those.
+// The service roles own no table and are NOBYPASSRLS, so the policies bind them. A mistake in
+// a query's WHERE clause then returns nothing of another mission instead of its rows. What it
+// guards against is the server's own mistakes: the declaration is the service's word, so a
+// compromised service process, which may declare any mission, is held back only by its role's
+// grants.
+//
+// A transaction declares its mission with set_config('passage.mission', m, true). The third
+// argument makes the setting local to the transaction: it ends with COMMIT or ROLLBACK, and a
+// pooled connection never carries it to its next user. Nothing declared means nothing visible:
+// the policies read an empty setting as NULL, which matches no row, whether the connection is
+// fresh or a finished transaction declared something on it (it then reads back empty).
+//
+// Services reach the database only through a DB, which cannot run an undeclared statement:
+//
+//   - DB.Mission(m) is a Querier whose every Exec, Query and QueryRow is sent as a two-statement
+//     batch, [declare m, statement], and whose SendBatch queues the declaration before the
+//     batch's statements. A batch is one round trip and one implicit transaction, so the
+//     declaration costs no round trip and holds for exactly that work.
+//   - DB.MissionTx(ctx, m, fn) runs fn in a transaction whose BEGIN carries the declaration
+//     (one simple-protocol query, "BEGIN; SELECT set_config(...)"), again without a round trip
+//     of its own; serialization failures and deadlocks are retried.
+//   - An empty or malformed mission is refused with ErrUndeclared before anything is sent.
+//     Missions are written into the BEGIN as literals, so only letters, digits, '-' and '_'
+//     pass.
+//
+// The exceptions to "one mission per transaction" exist by design and are policies of their
+// own, named for what they allow: a transaction declared for HQ reads and decides HASM
+// requests of every mission; HASM funds are HQ's and readable by any declared mission; an outbox
+// consumer declares itself (DB.OutboxConsumerTx, set_config('passage.outbox_consumer', ...)) to
+// read intake's events of every mission in one commit order, and declares each event's mission
+// (QueueMission, DeclareMission) before writing what the event implies.
 package database

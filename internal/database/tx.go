@@ -11,10 +11,11 @@ import (
 // maxAttempts bounds how often InTx runs a transaction that lost a serialization race.
 const maxAttempts = 5
 
-// InTx runs fn in a transaction and commits it, or rolls it back when fn fails. A
+// inTx runs fn in a transaction and commits it, or rolls it back when fn fails. A
 // transaction that fails with a serialization failure or a deadlock is run again from the
-// start, so fn must do nothing outside the transaction that cannot be repeated.
-func InTx(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
+// start, so fn must do nothing outside the transaction that cannot be repeated. Services reach
+// it through DB.MissionTx, which declares the mission first.
+func inTx(ctx context.Context, pool *pgxpool.Pool, opts pgx.TxOptions, fn func(pgx.Tx) error) error {
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		err = pgx.BeginTxFunc(ctx, pool, opts, fn)

@@ -17,7 +17,9 @@ import (
 var ErrReused = errors.New("request_id was already used for a different request")
 
 // Store keeps first results in one service's idempotency table, keyed by the caller's mission
-// and the request id so that missions can never see each other's results.
+// and the request id so that missions can never see each other's results. The tables are
+// under row-level security as well: the Querier or batch must be declared for the key's
+// mission (database.DB.Mission, MissionTx).
 type Store struct {
 	table      string // schema-qualified, e.g. "intake.idempotency"
 	constraint string // its primary key constraint, e.g. "idempotency_pkey"

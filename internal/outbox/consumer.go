@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/middleware"
 )
 
@@ -44,6 +45,11 @@ func (r Record) Decode() (proto.Message, error) {
 
 // Handler applies one event inside the consumer's transaction. An error rolls the batch back
 // and stops the drain; the event is offered again on the next one.
+//
+// The transaction is declared for the consumer, which lets it read every mission's events; it
+// is declared for no mission. A handler's first statement declares the event's mission
+// (database.QueueMission on its batch, or database.DeclareMission), so that row-level security
+// holds its writes to that mission. A handler that forgets is refused by the database.
 type Handler func(ctx context.Context, tx pgx.Tx, r Record) error
 
 // ConsumerConfig says what a consumer reads and where it keeps its place.
@@ -75,8 +81,8 @@ type ConsumerConfig struct {
 // not read past it. The price is freshness, not correctness: a long transaction anywhere in
 // the cluster holds every consumer back until it ends.
 type Consumer struct {
-	pool *pgxpool.Pool
-	cfg  ConsumerConfig
+	db  *database.DB
+	cfg ConsumerConfig
 }
 
 // NewConsumer returns a consumer reading through pool (connected as the consumer's service
@@ -91,7 +97,7 @@ func NewConsumer(pool *pgxpool.Pool, cfg ConsumerConfig) *Consumer {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Consumer{pool: pool, cfg: cfg}
+	return &Consumer{db: database.NewDB(pool), cfg: cfg}
 }
 
 // Drain applies every event visible now and returns how many wanted events it applied. It is
@@ -108,7 +114,7 @@ func (c *Consumer) Drain(ctx context.Context) (int, error) {
 }
 
 func (c *Consumer) drainBatch(ctx context.Context) (applied int, more bool, err error) {
-	err = pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
+	err = c.db.OutboxConsumerTx(ctx, c.cfg.Name, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO `+c.cfg.CursorTable+` (name, tx_id, event_id) VALUES ($1, '0', 0)
 ON CONFLICT (name) DO NOTHING`, c.cfg.Name); err != nil {
 			return fmt.Errorf("outbox: cursor: %w", err)
@@ -194,7 +200,7 @@ func (c *Consumer) CatchUp(ctx context.Context, wait time.Duration) error {
 // pending reports whether wanted events lie past the cursor, committed or not yet visible.
 func (c *Consumer) pending(ctx context.Context) (bool, error) {
 	var pending bool
-	err := c.pool.QueryRow(ctx, `SELECT EXISTS (
+	err := c.db.OutboxConsumer(c.cfg.Name).QueryRow(ctx, `SELECT EXISTS (
   SELECT FROM outbox.event e
   LEFT JOIN `+c.cfg.CursorTable+` c ON c.name = $1
   WHERE (e.tx_id, e.event_id) > (coalesce(c.tx_id, '0'::xid8), coalesce(c.event_id, 0))

@@ -46,6 +46,17 @@ func (e *Env) QueryInt(t testing.TB, sql string, args ...any) int {
 	return n
 }
 
+// ExecAsOwner runs a statement of the test's own as the database owner, e.g. to take a
+// safeguard away and show what it was holding back.
+func (e *Env) ExecAsOwner(t testing.TB, sql string, args ...any) {
+	t.Helper()
+	e.admin(t, func(ctx context.Context, conn *pgx.Conn) {
+		if _, err := conn.Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	})
+}
+
 // Count returns the number of rows of a table, read as the database owner. table is what
 // follows FROM, so it may carry a join or a WHERE clause ("outbox.event WHERE mission <> 'THA'").
 func (e *Env) Count(t testing.TB, table string) int {

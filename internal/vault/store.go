@@ -12,7 +12,9 @@ import (
 
 // Sealed identities live in vault.identity and their blind indexes in vault.blind_index. The
 // functions below queue writes on a caller's batch so they commit with the case that needs
-// them, and read through any Querier.
+// them, and read through any Querier. Both tables are under row-level security: the batch or
+// Querier must be declared for the mission (database.DB.Mission, MissionTx), and a person of
+// another mission is simply not there.
 
 // Entry is one new person for QueuePut.
 type Entry struct {

@@ -50,7 +50,7 @@ func (s *Service) CreateFund(ctx context.Context, req *hasmv1.CreateFundRequest)
 		return nil, toStatus(err)
 	}
 	resp := &hasmv1.CreateFundResponse{}
-	if replayed, err := s.idem.Replay(ctx, s.pool, key, resp); replayed || err != nil {
+	if replayed, err := s.idem.Replay(ctx, s.db.Mission(who.Mission), key, resp); replayed || err != nil {
 		return resp, toStatus(err)
 	}
 	now := timestamppb.New(s.clock())
@@ -75,13 +75,13 @@ func (s *Service) CreateFund(ctx context.Context, req *hasmv1.CreateFundRequest)
 		Payload: &hasmv1.FundCreated{Fund: f}}); err != nil {
 		return nil, err
 	}
-	err = s.pool.SendBatch(ctx, b).Close()
+	err = s.db.Mission(who.Mission).SendBatch(ctx, b).Close()
 	switch {
 	case err == nil:
 		return resp, nil
 	case s.idem.Lost(err):
 		proto.Reset(resp)
-		if _, err := s.idem.Replay(ctx, s.pool, key, resp); err != nil {
+		if _, err := s.idem.Replay(ctx, s.db.Mission(who.Mission), key, resp); err != nil {
 			return nil, toStatus(err)
 		}
 		return resp, nil
@@ -106,7 +106,7 @@ func (s *Service) SetFundBudget(ctx context.Context, req *hasmv1.SetFundBudgetRe
 		return nil, toStatus(err)
 	}
 	resp := &hasmv1.SetFundBudgetResponse{}
-	err = database.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+	err = s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
 		f, err := getFund(ctx, tx, req.GetCode(), req.GetYear(), true)
 		if err != nil {
 			return err
@@ -139,7 +139,7 @@ func (s *Service) SetFundBudget(ctx context.Context, req *hasmv1.SetFundBudgetRe
 	})
 	if s.idem.Lost(err) {
 		proto.Reset(resp)
-		if _, rerr := s.idem.Replay(ctx, s.pool, key, resp); rerr != nil {
+		if _, rerr := s.idem.Replay(ctx, s.db.Mission(who.Mission), key, resp); rerr != nil {
 			return nil, toStatus(rerr)
 		}
 		return resp, nil
@@ -159,7 +159,7 @@ func (s *Service) GetFund(ctx context.Context, req *hasmv1.GetFundRequest) (*has
 	if err := requireFundKeeper(who); err != nil {
 		return nil, err
 	}
-	f, err := getFund(ctx, s.pool, req.GetCode(), req.GetYear(), false)
+	f, err := getFund(ctx, s.db.Mission(who.Mission), req.GetCode(), req.GetYear(), false)
 	if err != nil {
 		return nil, toStatus(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/outbox"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
@@ -42,8 +43,12 @@ func applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 	if c.GetProgramme() != commonv1.Programme_PROGRAMME_HASM {
 		return nil
 	}
+	// The consumer's transaction reads every mission's events; this event's rows are written
+	// under the mission it was recorded for, which row-level security checked then.
+	b := &pgx.Batch{}
+	database.QueueMission(b, r.Mission)
 	var applied bool
-	err = tx.QueryRow(ctx, `INSERT INTO hasm."case" (case_id, mission, intake_status, intake_version,
+	b.Queue(`INSERT INTO hasm."case" (case_id, mission, intake_status, intake_version,
 principal_subject_id, host_country, vulnerabilities)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (case_id) DO UPDATE SET mission = EXCLUDED.mission, intake_status = EXCLUDED.intake_status,
@@ -52,12 +57,17 @@ host_country = EXCLUDED.host_country, vulnerabilities = EXCLUDED.vulnerabilities
 WHERE hasm."case".intake_version < EXCLUDED.intake_version
 RETURNING true`,
 		c.GetCaseId(), c.GetMission(), enumcode.Code(c.GetStatus(), caseStatusPrefix), c.GetVersion(), c.GetSubjectId(),
-		c.GetHostCountry(), vulnerabilityCodes(c.GetVulnerabilities())).Scan(&applied)
-	if errors.Is(err, pgx.ErrNoRows) {
+		c.GetHostCountry(), vulnerabilityCodes(c.GetVulnerabilities())).QueryRow(func(row pgx.Row) error {
+		if err := row.Scan(&applied); !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
 		return nil // an older event than the row
-	}
-	if err != nil {
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("project case: %w", err)
+	}
+	if !applied {
+		return nil
 	}
 	members := append([]*intakev1.CaseMember{c.GetPrincipal()}, c.GetHouseholdMembers()...)
 	n := len(members)
@@ -92,12 +102,12 @@ func (s *Service) CatchUp(ctx context.Context) error {
 // findCase reads a case of the mission from the projection; on a miss it catches up with
 // intake's events once and reads again, so a case registered a moment ago is found.
 func (s *Service) findCase(ctx context.Context, mission string, caseID uuid.UUID) (*projectedCase, error) {
-	c, err := getCase(ctx, s.pool, mission, caseID)
+	c, err := getCase(ctx, s.db.Mission(mission), mission, caseID)
 	if !errors.Is(err, errCaseNotFound) {
 		return c, err
 	}
 	if err := s.CatchUp(ctx); err != nil {
 		return nil, err
 	}
-	return getCase(ctx, s.pool, mission, caseID)
+	return getCase(ctx, s.db.Mission(mission), mission, caseID)
 }

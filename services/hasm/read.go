@@ -29,7 +29,7 @@ func (s *Service) GetRequest(ctx context.Context, req *hasmv1.GetRequestRequest)
 	if err != nil {
 		return nil, err
 	}
-	r, err := getRequest(ctx, s.pool, requestScope(who), id, false)
+	r, err := getRequest(ctx, s.db.Mission(who.Mission), requestScope(who), id, false)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -72,7 +72,7 @@ func (s *Service) ListRequests(ctx context.Context, req *hasmv1.ListRequestsRequ
 
 	// Read one more than a page to know whether another page follows.
 	f.limit++
-	requests, err := listRequests(ctx, s.pool, f)
+	requests, err := listRequests(ctx, s.db.Mission(who.Mission), f)
 	if err != nil {
 		return nil, err
 	}

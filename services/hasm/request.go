@@ -40,7 +40,7 @@ func (s *Service) RequestAssistance(ctx context.Context, req *hasmv1.RequestAssi
 		return nil, toStatus(err)
 	}
 	resp := &hasmv1.RequestAssistanceResponse{}
-	if replayed, err := s.idem.Replay(ctx, s.pool, key, resp); replayed || err != nil {
+	if replayed, err := s.idem.Replay(ctx, s.db.Mission(who.Mission), key, resp); replayed || err != nil {
 		return resp, toStatus(err)
 	}
 
@@ -51,7 +51,7 @@ func (s *Service) RequestAssistance(ctx context.Context, req *hasmv1.RequestAssi
 	if c.status == intakeClosed {
 		return nil, toStatus(&CaseClosedError{CaseID: caseID.String()})
 	}
-	fund, err := getFund(ctx, s.pool, req.GetFundCode(), req.GetFundYear(), false)
+	fund, err := getFund(ctx, s.db.Mission(who.Mission), req.GetFundCode(), req.GetFundYear(), false)
 	switch {
 	case errors.Is(err, errFundNotFound):
 		return nil, middleware.InvalidArgument(middleware.FieldViolation("fund_code", "no fund has this code for fund_year"))
@@ -89,14 +89,14 @@ func (s *Service) RequestAssistance(ctx context.Context, req *hasmv1.RequestAssi
 		Payload: &hasmv1.AssistanceRequested{Request: r}}); err != nil {
 		return nil, err
 	}
-	err = s.pool.SendBatch(ctx, b).Close()
+	err = s.db.Mission(who.Mission).SendBatch(ctx, b).Close()
 	switch {
 	case err == nil:
 		return resp, nil
 	case s.idem.Lost(err):
 		// A retry with the same request id committed first: its result is the result.
 		proto.Reset(resp)
-		if _, err := s.idem.Replay(ctx, s.pool, key, resp); err != nil {
+		if _, err := s.idem.Replay(ctx, s.db.Mission(who.Mission), key, resp); err != nil {
 			return nil, toStatus(err)
 		}
 		return resp, nil
@@ -378,7 +378,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 	if err != nil {
 		return err
 	}
-	err = database.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+	err = s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
 		r, err := getRequest(ctx, tx, mission, id, true)
 		if err != nil {
 			return err
@@ -408,7 +408,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 	if s.idem.Lost(err) {
 		// The same request id was used concurrently on another request and committed first.
 		proto.Reset(resp)
-		if _, rerr := s.idem.Replay(ctx, s.pool, key, resp); rerr != nil {
+		if _, rerr := s.idem.Replay(ctx, s.db.Mission(who.Mission), key, resp); rerr != nil {
 			return rerr
 		}
 		return nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/vault"
@@ -49,7 +50,7 @@ func Policy() auth.Policy {
 type Service struct {
 	hasmv1.UnimplementedStrandedMigrantServiceServer
 
-	pool     *pgxpool.Pool
+	db       *database.DB
 	keys     *vault.Keyring
 	idem     *idempotency.Store
 	consumer *outbox.Consumer
@@ -68,7 +69,7 @@ func WithClock(now func() time.Time) Option {
 // requests for idempotency: the service never opens the vault.
 func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	s := &Service{
-		pool: pool,
+		db:   database.NewDB(pool),
 		keys: keys,
 		idem: idempotency.NewStore("hasm.idempotency", "idempotency_pkey"),
 		now:  time.Now,

@@ -60,11 +60,12 @@ func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (
 		return nil, toStatus(err)
 	}
 	resp := &intakev1.OpenCaseResponse{}
-	if replayed, err := s.idem.Replay(ctx, s.pool, key, resp); replayed || err != nil {
+	db := s.db.Mission(who.Mission)
+	if replayed, err := s.idem.Replay(ctx, db, key, resp); replayed || err != nil {
 		return resp, toStatus(err)
 	}
 
-	from, err := getCase(ctx, s.pool, who.Mission, fromID, false)
+	from, err := getCase(ctx, db, s.missionFilter(who), fromID, false)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -72,7 +73,7 @@ func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (
 	if err != nil {
 		return nil, err
 	}
-	exists, err := openCaseExists(ctx, s.pool, who.Mission, people[0], enumcode.Code(req.GetProgramme(), programmePrefix))
+	exists, err := openCaseExists(ctx, db, who.Mission, people[0], enumcode.Code(req.GetProgramme(), programmePrefix))
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +86,7 @@ func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (
 
 	// Age bands are computed again for the new registration date from the vault; the case
 	// tables never held the dates of birth.
-	sealed, err := vault.Get(ctx, s.pool, people)
+	sealed, err := vault.Get(ctx, db, people)
 	if err != nil {
 		return nil, err
 	}

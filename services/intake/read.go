@@ -40,7 +40,7 @@ func (s *Service) GetCase(ctx context.Context, req *intakev1.GetCaseRequest) (*i
 	if err != nil {
 		return nil, err
 	}
-	c, err := getCase(ctx, s.pool, who.Mission, id, false)
+	c, err := getCase(ctx, s.db.Mission(who.Mission), s.missionFilter(who), id, false)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -60,7 +60,7 @@ func (s *Service) identity(ctx context.Context, c *intakev1.Case) (*intakev1.Cas
 	for i, m := range members {
 		ids[i] = uuid.MustParse(m.SubjectId)
 	}
-	sealed, err := vault.Get(ctx, s.pool, ids)
+	sealed, err := vault.Get(ctx, s.db.Mission(c.Mission), ids)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +124,7 @@ func (s *Service) ListCases(ctx context.Context, req *intakev1.ListCasesRequest)
 
 	// Read one more than a page to know whether another page follows.
 	f.limit++
-	cases, err := listCases(ctx, s.pool, f)
+	cases, err := listCases(ctx, s.db.Mission(mission), f)
 	if err != nil {
 		return nil, err
 	}

@@ -80,7 +80,7 @@ func (s *Service) RegisterCase(ctx context.Context, req *intakev1.RegisterCaseRe
 	replay := s.idem.QueueReplay(reads, key, resp)
 	var matches []match
 	queueFindMatches(reads, req.GetMission(), digests, &matches)
-	if err := s.pool.SendBatch(ctx, reads).Close(); err != nil {
+	if err := s.db.Mission(req.GetMission()).SendBatch(ctx, reads).Close(); err != nil {
 		return nil, fmt.Errorf("register case: look up: %w", err)
 	}
 	if replayed, err := replay.Result(); replayed || err != nil {
@@ -134,7 +134,7 @@ func (s *Service) commitNewCase(ctx context.Context, key idempotency.Key, c *int
 		Payload: &intakev1.CaseRegistered{Case: c}}); err != nil {
 		return err
 	}
-	err := s.pool.SendBatch(ctx, b).Close()
+	err := s.db.Mission(c.Mission).SendBatch(ctx, b).Close()
 	if err == nil {
 		return nil
 	}
@@ -142,7 +142,7 @@ func (s *Service) commitNewCase(ctx context.Context, key idempotency.Key, c *int
 		return fmt.Errorf("insert case: %w", err)
 	}
 	proto.Reset(resp)
-	if _, err := s.idem.Replay(ctx, s.pool, key, resp); err != nil {
+	if _, err := s.idem.Replay(ctx, s.db.Mission(key.Mission), key, resp); err != nil {
 		return toStatus(err)
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/vault"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -44,10 +45,13 @@ var identityRoles = []auth.Role{auth.RoleCaseworker, auth.RoleSupervisor}
 type Service struct {
 	intakev1.UnimplementedIntakeServiceServer
 
-	pool *pgxpool.Pool
+	db   *database.DB
 	keys *vault.Keyring
 	idem *idempotency.Store
 	now  func() time.Time
+	// checkMission is the server's own mission check on reads by id; only tests switch it
+	// off, to show that row-level security refuses another mission's case by itself.
+	checkMission bool
 }
 
 // Option configures a Service.
@@ -61,10 +65,11 @@ func WithClock(now func() time.Time) Option {
 // New returns the service over a pool connected as Role and the vault's keyring.
 func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	s := &Service{
-		pool: pool,
-		keys: keys,
-		idem: idempotency.NewStore("intake.idempotency", "idempotency_pkey"),
-		now:  time.Now,
+		db:           database.NewDB(pool),
+		keys:         keys,
+		idem:         idempotency.NewStore("intake.idempotency", "idempotency_pkey"),
+		now:          time.Now,
+		checkMission: true,
 	}
 	for _, o := range opts {
 		o(s)
@@ -75,6 +80,15 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 // Register registers the service on g.
 func (s *Service) Register(g *grpc.Server) {
 	intakev1.RegisterIntakeServiceServer(g, s)
+}
+
+// missionFilter is the mission the server itself filters a read by id on: the caller's, or
+// none when a test switched the check off (the database still declares the caller's).
+func (s *Service) missionFilter(who auth.Claims) string {
+	if !s.checkMission {
+		return ""
+	}
+	return who.Mission
 }
 
 // clock returns now, at the microsecond precision Postgres keeps, so that the times a call

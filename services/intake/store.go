@@ -58,13 +58,21 @@ func scanCase(row pgx.Row) (*intakev1.Case, error) {
 }
 
 // getCase reads a case of the mission with its members and consents. A case of another
-// mission is not found. With forUpdate the case row stays locked until the transaction ends.
+// mission is not found, by the server's filter and, underneath, by row-level security (q is
+// declared for the caller's mission). An empty mission leaves the second alone: only tests
+// ask for that (Service.checkMission). With forUpdate the case row stays locked until the
+// transaction ends.
 func getCase(ctx context.Context, q database.Querier, mission string, id uuid.UUID, forUpdate bool) (*intakev1.Case, error) {
-	sql := `SELECT ` + caseColumns + ` FROM intake."case" c WHERE c.case_id = $1 AND c.mission = $2`
+	sql := `SELECT ` + caseColumns + ` FROM intake."case" c WHERE c.case_id = $1`
+	args := []any{id}
+	if mission != "" {
+		sql += ` AND c.mission = $2`
+		args = append(args, mission)
+	}
 	if forUpdate {
 		sql += ` FOR UPDATE`
 	}
-	c, err := scanCase(q.QueryRow(ctx, sql, id, mission))
+	c, err := scanCase(q.QueryRow(ctx, sql, args...))
 	if err != nil {
 		return nil, err
 	}
@@ -162,12 +170,12 @@ func queueInsertCase(b *pgx.Batch, c *intakev1.Case, createdBy string) {
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)
   RETURNING case_id
 ), m AS (
-  INSERT INTO intake.case_member (case_id, position, subject_id, sex, age_band, nationality)
-  SELECT c.case_id, p, s, x, a, n
+  INSERT INTO intake.case_member (case_id, mission, position, subject_id, sex, age_band, nationality)
+  SELECT c.case_id, $2, p, s, x, a, n
   FROM c, unnest($13::smallint[], $14::uuid[], $15::text[], $16::text[], $17::text[]) AS t(p, s, x, a, n)
 )
-INSERT INTO intake.consent (case_id, position, purpose, granted, given_on, partner, recorded_by)
-SELECT c.case_id, p, u, g, d, r, b
+INSERT INTO intake.consent (case_id, mission, position, purpose, granted, given_on, partner, recorded_by)
+SELECT c.case_id, $2, p, u, g, d, r, b
 FROM c, unnest($18::smallint[], $19::text[], $20::boolean[], $21::date[], $22::text[], $23::text[]) AS t(p, u, g, d, r, b)`,
 		c.CaseId, c.Mission, enumcode.Code(c.Programme, programmePrefix), enumcode.Code(c.Status, statusPrefix), c.Version,
 		c.SubjectId, c.HostCountry, vulnerabilityCodes(c.Vulnerabilities), civildate.ToTime(c.RegistrationDate),

@@ -15,7 +15,6 @@ import (
 	"github.com/passage-cm/passage/internal/ageband"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
-	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/vault"
@@ -125,8 +124,8 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 	if err != nil {
 		return err
 	}
-	err = database.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		c, err := getCase(ctx, tx, who.Mission, id, true)
+	err = s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
+		c, err := getCase(ctx, tx, s.missionFilter(who), id, true)
 		if err != nil {
 			return err
 		}
@@ -154,7 +153,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 	})
 	if s.idem.Lost(err) {
 		// The same request id was used concurrently on another case and committed first.
-		if _, rerr := s.idem.Replay(ctx, s.pool, key, resp); rerr != nil {
+		if _, rerr := s.idem.Replay(ctx, s.db.Mission(key.Mission), key, resp); rerr != nil {
 			return rerr
 		}
 		return nil

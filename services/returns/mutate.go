@@ -39,7 +39,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 		return err
 	}
 	attempt := func() error {
-		return database.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		return s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
 			rec, err := getReturn(ctx, tx, who.Mission, id, true)
 			if err != nil {
 				return err
@@ -86,7 +86,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 	}
 	if s.idem.Lost(err) {
 		// The same request id was used concurrently on another return and committed first.
-		if _, rerr := s.idem.Replay(ctx, s.pool, key, resp); rerr != nil {
+		if _, rerr := s.idem.Replay(ctx, s.db.Mission(key.Mission), key, resp); rerr != nil {
 			return rerr
 		}
 		return nil
@@ -101,12 +101,12 @@ const catchUpWait = 3 * time.Second
 // read reads a return of the caller's mission, catching up on intake's events when it is not
 // there yet.
 func (s *Service) read(ctx context.Context, mission string, id uuid.UUID) (*record, error) {
-	rec, err := getReturn(ctx, s.pool, mission, id, false)
+	rec, err := getReturn(ctx, s.db.Mission(mission), mission, id, false)
 	if errors.Is(err, database.ErrNotFound) {
 		if derr := s.consumer.CatchUp(ctx, catchUpWait); derr != nil {
 			return nil, derr
 		}
-		rec, err = getReturn(ctx, s.pool, mission, id, false)
+		rec, err = getReturn(ctx, s.db.Mission(mission), mission, id, false)
 	}
 	return rec, err
 }

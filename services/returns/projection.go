@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/outbox"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
@@ -44,6 +45,9 @@ func applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 		return nil
 	}
 	b := &pgx.Batch{}
+	// The consumer's transaction reads every mission's events; this event's rows are written
+	// under the mission the event was recorded for, which row-level security checked then.
+	database.QueueMission(b, r.Mission)
 	queueUpsertCase(b, c)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("project case: %w", err)

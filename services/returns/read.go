@@ -67,7 +67,7 @@ func (s *Service) ListReturns(ctx context.Context, req *returnsv1.ListReturnsReq
 	}
 	// Read one more than a page to know whether another page follows.
 	f.limit++
-	returns, err := listReturns(ctx, s.pool, f)
+	returns, err := listReturns(ctx, s.db.Mission(mission), f)
 	if err != nil {
 		return nil, err
 	}

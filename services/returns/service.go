@@ -9,6 +9,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/vault"
@@ -47,7 +48,7 @@ func Policy() auth.Policy {
 type Service struct {
 	returnsv1.UnimplementedReturnServiceServer
 
-	pool     *pgxpool.Pool
+	db       *database.DB
 	keys     *vault.Keyring
 	idem     *idempotency.Store
 	consumer *outbox.Consumer
@@ -66,7 +67,7 @@ func WithClock(now func() time.Time) Option {
 // idempotency: returns never opens the vault.
 func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	s := &Service{
-		pool: pool,
+		db:   database.NewDB(pool),
 		keys: keys,
 		idem: idempotency.NewStore("returns.idempotency", "idempotency_pkey"),
 		now:  time.Now,

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/outbox"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
@@ -43,17 +44,28 @@ func project(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 	default:
 		return nil
 	}
+	// The consumer's transaction reads every mission's events; what this one implies is
+	// written under the mission it was recorded for, which row-level security checked then.
+	b := &pgx.Batch{}
+	database.QueueMission(b, r.Mission)
 	if c.GetProgramme() != commonv1.Programme_PROGRAMME_VOT {
-		if from := c.GetOpenedFromCaseId(); from != "" {
-			return link(ctx, tx, from, c.GetCaseId())
+		from := c.GetOpenedFromCaseId()
+		if from == "" {
+			return nil
 		}
-		return nil
+		queueLink(b, from, c.GetCaseId())
+	} else if err := queueUpsertProjection(b, c); err != nil {
+		return err
 	}
-	return upsertProjection(ctx, tx, c)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("project case %s: %w", c.GetCaseId(), err)
+	}
+	return nil
 }
 
-// upsertProjection writes the intake attributes of a VoT case: a new case awaits screening.
-func upsertProjection(ctx context.Context, tx pgx.Tx, c *intakev1.Case) error {
+// queueUpsertProjection queues the write of the intake attributes of a VoT case: a new case
+// awaits screening.
+func queueUpsertProjection(b *pgx.Batch, c *intakev1.Case) error {
 	members := append([]*intakev1.CaseMember{c.GetPrincipal()}, c.GetHouseholdMembers()...)
 	n := len(members)
 	subjects, sexes, bands, nationalities := make([]uuid.UUID, n), make([]string, n), make([]string, n), make([]string, n)
@@ -66,7 +78,7 @@ func upsertProjection(ctx context.Context, tx pgx.Tx, c *intakev1.Case) error {
 		sexes[i], bands[i], nationalities[i] = enumcode.Code(m.GetSex(), sexPrefix), enumcode.Code(m.GetAgeBand(), ageBandPrefix), m.GetNationality()
 	}
 	registered := c.GetCreateTime().AsTime()
-	_, err := tx.Exec(ctx, `INSERT INTO trafficking.victim_case (case_id, mission, status, version, subject_ids, sexes, age_bands,
+	b.Queue(`INSERT INTO trafficking.victim_case (case_id, mission, status, version, subject_ids, sexes, age_bands,
 nationalities, host_country, vulnerabilities, registration_date, intake_status, registered_at, updated_at)
 VALUES ($1, $2, 'AWAITING_SCREENING', 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
 ON CONFLICT (case_id) DO UPDATE SET subject_ids = $3, sexes = $4, age_bands = $5, nationalities = $6,
@@ -74,19 +86,13 @@ host_country = $7, vulnerabilities = $8, registration_date = $9, intake_status =
 		c.GetCaseId(), c.GetMission(), subjects, sexes, bands, nationalities, c.GetHostCountry(),
 		enumcode.Codes(c.GetVulnerabilities(), vulnerabilityPrefix), civildate.ToTime(c.GetRegistrationDate()),
 		enumcode.Code(c.GetStatus(), intakeStatusPrefix), registered)
-	if err != nil {
-		return fmt.Errorf("project case %s: %w", c.GetCaseId(), err)
-	}
 	return nil
 }
 
-// link records that case was opened from a VoT case; a case opened from a case of another
-// programme matches no row and changes nothing.
-func link(ctx context.Context, tx pgx.Tx, from, caseID string) error {
-	_, err := tx.Exec(ctx, `UPDATE trafficking.victim_case SET linked_case_ids = array_append(linked_case_ids, $2)
+// queueLink queues the record that case was opened from a VoT case; a case opened from a case
+// of another programme (or, were it possible, of another mission) matches no row and changes
+// nothing.
+func queueLink(b *pgx.Batch, from, caseID string) {
+	b.Queue(`UPDATE trafficking.victim_case SET linked_case_ids = array_append(linked_case_ids, $2)
 WHERE case_id = $1 AND NOT ($2 = ANY (linked_case_ids))`, from, caseID)
-	if err != nil {
-		return fmt.Errorf("link case %s: %w", caseID, err)
-	}
-	return nil
 }

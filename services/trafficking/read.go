@@ -32,13 +32,13 @@ func (s *Service) GetVictimCase(ctx context.Context, req *traffickingv1.GetVicti
 	if err != nil {
 		return nil, err
 	}
-	c, err := getCase(ctx, s.pool, who.Mission, id, false)
+	c, err := getCase(ctx, s.db.Mission(who.Mission), s.missionFilter(who), id, false)
 	if errors.Is(err, database.ErrNotFound) {
 		// Catch up on a miss: the case may have been registered a moment ago.
 		if err := s.consumer.CatchUp(ctx, catchUpWait); err != nil {
 			return nil, err
 		}
-		c, err = getCase(ctx, s.pool, who.Mission, id, false)
+		c, err = getCase(ctx, s.db.Mission(who.Mission), s.missionFilter(who), id, false)
 	}
 	if err != nil {
 		return nil, toStatus(err)
@@ -76,7 +76,7 @@ func (s *Service) ListVictimCases(ctx context.Context, req *traffickingv1.ListVi
 
 	// Read one more than a page to know whether another page follows.
 	f.limit++
-	cases, err := listCases(ctx, s.pool, f)
+	cases, err := listCases(ctx, s.db.Mission(mission), f)
 	if err != nil {
 		return nil, err
 	}

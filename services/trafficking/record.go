@@ -228,8 +228,8 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 		return err
 	}
 	attempt := func() error {
-		return database.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
-			c, err := getCase(ctx, tx, who.Mission, id, true)
+		return s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
+			c, err := getCase(ctx, tx, s.missionFilter(who), id, true)
 			if err != nil {
 				return err
 			}
@@ -266,7 +266,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 	if s.idem.Lost(err) {
 		// The same request id was used concurrently on another case and committed first.
 		proto.Reset(resp)
-		if _, rerr := s.idem.Replay(ctx, s.pool, key, resp); rerr != nil {
+		if _, rerr := s.idem.Replay(ctx, s.db.Mission(key.Mission), key, resp); rerr != nil {
 			return rerr
 		}
 		return nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/vault"
@@ -50,11 +51,14 @@ func Policy() auth.Policy {
 type Service struct {
 	traffickingv1.UnimplementedTraffickingServiceServer
 
-	pool     *pgxpool.Pool
-	keys     *vault.Keyring
-	idem     *idempotency.Store
-	consumer *outbox.Consumer
-	now      func() time.Time
+	db *database.DB
+	// checkMission is the server's own mission check on reads and changes by case id; only
+	// tests switch it off, to show that row-level security refuses another mission's case.
+	checkMission bool
+	keys         *vault.Keyring
+	idem         *idempotency.Store
+	consumer     *outbox.Consumer
+	now          func() time.Time
 }
 
 // Option configures a Service.
@@ -74,10 +78,11 @@ func WithPollInterval(d time.Duration) Option {
 // requests for idempotency: the service never opens the vault.
 func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	s := &Service{
-		pool: pool,
-		keys: keys,
-		idem: idempotency.NewStore("trafficking.idempotency", "idempotency_pkey"),
-		now:  time.Now,
+		db:           database.NewDB(pool),
+		checkMission: true,
+		keys:         keys,
+		idem:         idempotency.NewStore("trafficking.idempotency", "idempotency_pkey"),
+		now:          time.Now,
 	}
 	cfg := outbox.ConsumerConfig{
 		Name:        producer,
@@ -101,6 +106,15 @@ func (s *Service) Register(g *grpc.Server) {
 // ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	return s.consumer.Run(ctx)
+}
+
+// missionFilter is the mission the server itself filters a case by id on: the caller's, or
+// none when a test switched the check off (the database still declares the caller's).
+func (s *Service) missionFilter(who auth.Claims) string {
+	if !s.checkMission {
+		return ""
+	}
+	return who.Mission
 }
 
 // clock returns now, at the microsecond precision Postgres keeps.

@@ -43,7 +43,7 @@ func setup(t testing.TB) *bundle {
 
 // setupWith runs the consumer in the background only when background is true; without it,
 // the trafficking service learns of cases only by catching up on a miss.
-func setupWith(t testing.TB, background bool) *bundle {
+func setupWith(t testing.TB, background bool, opts ...trafficking.Option) *bundle {
 	t.Helper()
 	policy := intake.Policy()
 	for m, roles := range trafficking.Policy() {
@@ -56,8 +56,8 @@ func setupWith(t testing.TB, background bool) *bundle {
 			var ticks atomic.Int64
 			clock := func() time.Time { return today.Add(time.Duration(ticks.Add(1)) * time.Millisecond) }
 			intake.New(env.Pool(t, intake.Role), env.Keys, intake.WithClock(clock)).Register(g)
-			svc := trafficking.New(env.Pool(t, trafficking.Role), env.Keys, trafficking.WithClock(clock),
-				trafficking.WithPollInterval(10*time.Millisecond))
+			svc := trafficking.New(env.Pool(t, trafficking.Role), env.Keys, append([]trafficking.Option{
+				trafficking.WithClock(clock), trafficking.WithPollInterval(10 * time.Millisecond)}, opts...)...)
 			svc.Register(g)
 			if !background {
 				return

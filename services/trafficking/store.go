@@ -131,13 +131,21 @@ func valueOr[T any](p *T) T {
 }
 
 // getCase reads a victim case of the mission with its assistance records. A case of another
-// mission is not found. With forUpdate the row stays locked until the transaction ends.
+// mission is not found, by the server's filter and, underneath, by row-level security (q is
+// declared for the caller's mission). An empty mission leaves the second alone: only tests ask
+// for that (Service.checkMission). With forUpdate the row stays locked until the transaction
+// ends.
 func getCase(ctx context.Context, q database.Querier, mission string, id uuid.UUID, forUpdate bool) (*traffickingv1.VictimCase, error) {
-	sql := `SELECT ` + caseColumns + ` FROM trafficking.victim_case v WHERE v.case_id = $1 AND v.mission = $2`
+	sql := `SELECT ` + caseColumns + ` FROM trafficking.victim_case v WHERE v.case_id = $1`
+	args := []any{id}
+	if mission != "" {
+		sql += ` AND v.mission = $2`
+		args = append(args, mission)
+	}
 	if forUpdate {
 		sql += ` FOR UPDATE`
 	}
-	c, err := scanCase(q.QueryRow(ctx, sql, id, mission))
+	c, err := scanCase(q.QueryRow(ctx, sql, args...))
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,378 @@
+package stories_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/database"
+	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
+	"github.com/passage-cm/passage/services/hasm"
+	"github.com/passage-cm/passage/services/intake"
+	"github.com/passage-cm/passage/services/returns"
+	"github.com/passage-cm/passage/services/trafficking"
+)
+
+// serviceRoles are the roles services connect with; analytics has no service yet, but its
+// role exists and reads the outbox.
+var serviceRoles = []string{intake.Role, returns.Role, trafficking.Role, hasm.Role, "passage_analytics"}
+
+// rlsTable is a table under row-level security, and how the owner tells a row's mission.
+type rlsTable struct {
+	name    string
+	mission string // SQL for the mission of row t
+}
+
+func parentMission(parent string) string {
+	return "(SELECT p.mission FROM " + parent + " p WHERE p.case_id = t.case_id)"
+}
+
+// missionTables is every table that holds a mission's rows (TestRowSecurityCoversEveryTable
+// keeps the list complete).
+var missionTables = []rlsTable{
+	{"vault.identity", "t.mission"},
+	{"vault.blind_index", "t.mission"},
+	{`intake."case"`, "t.mission"},
+	{"intake.case_member", "t.mission"},
+	{"intake.consent", "t.mission"},
+	{"intake.idempotency", "t.mission"},
+	{"outbox.event", "t.mission"},
+	{`returns."case"`, "t.mission"},
+	{"returns.case_member", parentMission(`returns."case"`)},
+	{`returns."return"`, "t.mission"},
+	{"returns.eligibility_decision", parentMission(`returns."return"`)},
+	{"returns.pre_departure_step", parentMission(`returns."return"`)},
+	{"returns.departure", parentMission(`returns."return"`)},
+	{"returns.arrival", parentMission(`returns."return"`)},
+	{"returns.reintegration_plan", parentMission(`returns."return"`)},
+	{"returns.assistance", parentMission(`returns."return"`)},
+	{"returns.monitoring_visit", parentMission(`returns."return"`)},
+	{"returns.status_change", parentMission(`returns."return"`)},
+	{"returns.idempotency", "t.mission"},
+	{"trafficking.victim_case", "t.mission"},
+	{"trafficking.assistance", parentMission("trafficking.victim_case")},
+	{"trafficking.idempotency", "t.mission"},
+	{`hasm."case"`, "t.mission"},
+	{"hasm.case_member", parentMission(`hasm."case"`)},
+	{"hasm.request", "t.mission"},
+	{"hasm.idempotency", "t.mission"},
+	// HQ's budgets: no mission's rows, readable by any declared mission (see 000007).
+	{"hasm.fund", "'HQ'"},
+}
+
+// notMissionData are the tables left without row-level security on purpose: one outbox
+// position per consumer, for every mission at once.
+var notMissionData = []string{"returns.outbox_cursor", "trafficking.outbox_cursor", "hasm.outbox_cursor"}
+
+// TestRowSecurityCoversEveryTable: every table of the services' schemas is under ENABLE and
+// FORCE row-level security, or is one of the few documented exceptions; and every service role
+// is neither superuser nor BYPASSRLS and owns nothing, so that the policies bind it.
+func TestRowSecurityCoversEveryTable(t *testing.T) {
+	t.Parallel()
+	c := start(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, c.env.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+
+	rows, _ := conn.Query(ctx, `SELECT format('%I.%I', n.nspname, c.relname), c.relrowsecurity, c.relforcerowsecurity
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND n.nspname IN ('vault', 'intake', 'outbox', 'returns', 'trafficking', 'hasm')
+ORDER BY 1`)
+	var name string
+	var enabled, forced bool
+	seen := 0
+	if _, err := pgx.ForEachRow(rows, []any{&name, &enabled, &forced}, func() error {
+		seen++
+		// The catalogue quotes only what must be (intake."case", returns.return).
+		bare := func(s string) string { return strings.ReplaceAll(s, `"`, "") }
+		switch {
+		case slices.ContainsFunc(missionTables, func(x rlsTable) bool { return bare(x.name) == bare(name) }):
+			if !enabled || !forced {
+				t.Errorf("%s holds a mission's rows but row-level security is enabled=%v forced=%v", name, enabled, forced)
+			}
+		case slices.Contains(notMissionData, name):
+		default:
+			t.Errorf("%s is neither under row-level security nor a documented exception", name)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if seen != len(missionTables)+len(notMissionData) {
+		t.Errorf("%d tables in the services' schemas, %d listed here", seen, len(missionTables)+len(notMissionData))
+	}
+
+	// Every passage role, the service roles among them: no superuser, no BYPASSRLS, no table,
+	// schema or other object of their own (FORCE binds owners too, but an owner could turn
+	// row-level security off).
+	rows, _ = conn.Query(ctx, `SELECT r.rolname, r.rolsuper, r.rolbypassrls,
+  (SELECT count(*) FROM pg_class c WHERE c.relowner = r.oid) + (SELECT count(*) FROM pg_namespace n WHERE n.nspowner = r.oid)
+  + (SELECT count(*) FROM pg_proc p WHERE p.proowner = r.oid) + (SELECT count(*) FROM pg_type y WHERE y.typowner = r.oid)
+FROM pg_roles r WHERE r.rolname LIKE 'passage\_%' ORDER BY 1`)
+	var roles []string
+	var super, bypass bool
+	var owned int
+	if _, err := pgx.ForEachRow(rows, []any{&name, &super, &bypass, &owned}, func() error {
+		roles = append(roles, name)
+		if super || bypass || owned != 0 {
+			t.Errorf("role %s: superuser=%v bypassrls=%v owns %d objects; want none of these", name, super, bypass, owned)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range serviceRoles {
+		if !slices.Contains(roles, r) {
+			t.Errorf("service role %s is missing", r)
+		}
+	}
+}
+
+// TestRowSecurityAsEachRole walks the seed's stories (cases, returns, victim cases, HASM
+// requests and funds in DEU, THA, YEM and at HQ), then connects as each service role and tries,
+// in direct SQL on every table it has a grant on, to read, update, delete and insert the rows of
+// every other mission. With a mission declared it reaches that mission's rows only (and HQ the
+// few others it needs by design); with none declared, nothing at all, on a fresh connection or
+// on one a finished transaction declared a mission on.
+func TestRowSecurityAsEachRole(t *testing.T) {
+	t.Parallel()
+	defer func() {
+		if r := recover(); r != nil {
+			f, ok := r.(failedStep)
+			if !ok {
+				panic(r)
+			}
+			t.Fatalf("the step at stories_test.go:%d failed: %v", f.line, f.err)
+		}
+	}()
+	c := start(t)
+	germanyToIraq(t, c)
+	_, votReturn := thailandVictimReturnsHome(t, c)
+	yemenStrandedMigrant(t, c)
+	// The stories close no return: one closing, so that returns.status_change has a row too.
+	tha := c.env.As(t, auth.RoleCaseworker, "THA")
+	r := must(c.returns.GetReturn(tha, &returnsv1.GetReturnRequest{CaseId: votReturn})).GetReturn()
+	must(c.returns.CloseReturn(tha, &returnsv1.CloseReturnRequest{RequestId: uuid.NewString(), CaseId: votReturn,
+		Version: r.GetVersion(), Reason: returnsv1.ClosureReason_CLOSURE_REASON_LOST_CONTACT}))
+
+	ctx := context.Background()
+	owner, err := pgx.Connect(ctx, c.env.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close(ctx)
+
+	// What the owner, who bypasses row-level security, sees: per table, the rows per mission.
+	counts := map[string]map[string]int{}
+	totals := map[string]int{}
+	missions := []string{"ZZZ"} // declared, but without a row anywhere
+	for _, tb := range missionTables {
+		counts[tb.name] = map[string]int{}
+		rows, _ := owner.Query(ctx, `SELECT `+tb.mission+`, count(*) FROM `+tb.name+` t GROUP BY 1`)
+		var m string
+		var n int
+		if _, err := pgx.ForEachRow(rows, []any{&m, &n}, func() error {
+			counts[tb.name][m] = n
+			totals[tb.name] += n
+			if !slices.Contains(missions, m) {
+				missions = append(missions, m)
+			}
+			return nil
+		}); err != nil {
+			t.Fatalf("%s: %v", tb.name, err)
+		}
+		if totals[tb.name] == 0 {
+			t.Errorf("%s has no rows after the stories: the checks on it prove nothing", tb.name)
+		}
+	}
+	t.Logf("rows per mission: %v", counts)
+
+	for _, role := range serviceRoles {
+		t.Run(role, func(t *testing.T) {
+			url, err := database.RoleURL(c.env.AdminURL, role)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn, err := pgx.Connect(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			for _, tb := range missionTables {
+				privileges := tablePrivileges(t, owner, role, tb.name)
+				if len(privileges) == 0 {
+					continue
+				}
+				if slices.Contains(privileges, "SELECT") {
+					// Nothing declared: a fresh connection reads NULL; one that declared in a
+					// finished transaction reads ''. Both see nothing.
+					wantCount(t, conn, "", "", tb.name, 0)
+				}
+				for _, m := range missions {
+					checkMission(t, owner, conn, role, tb, m, privileges, counts[tb.name][m], totals[tb.name])
+				}
+				if slices.Contains(privileges, "SELECT") {
+					wantCount(t, conn, "", "", tb.name, 0)
+					// Declared as an outbox consumer, for no mission: intake's events only.
+					want := 0
+					switch {
+					case tb.name == "outbox.event" && role == "passage_analytics":
+						want = totals[tb.name]
+					case tb.name == "outbox.event":
+						want = ownerInt(t, owner, `SELECT count(*) FROM outbox.event WHERE producer = 'intake'`)
+					}
+					wantCount(t, conn, database.ConsumerSetting, "test", tb.name, want)
+				}
+			}
+		})
+	}
+}
+
+// checkMission declares m on conn (connected as role) and checks what each privilege reaches
+// of table tb: exactly mission m's rows (own), or every row where a policy says so by design.
+func checkMission(t *testing.T, owner, conn *pgx.Conn, role string, tb rlsTable, m string, privileges []string, own, total int) {
+	t.Helper()
+	hqReads := role == hasm.Role && m == "HQ" && (tb.name == "hasm.request" || tb.name == `hasm."case"`)
+	wantRead, wantUpdate := own, own
+	switch {
+	case tb.name == "hasm.fund": // any declared mission reads and updates HQ's funds
+		wantRead, wantUpdate = total, total
+	case hqReads: // HQ reads every mission's requests and cases, and decides requests
+		wantRead = total
+		if tb.name == "hasm.request" {
+			wantUpdate = total
+		}
+	}
+	if slices.Contains(privileges, "SELECT") {
+		wantCount(t, conn, database.MissionSetting, m, tb.name, wantRead)
+		if !hqReads && tb.name != "hasm.fund" {
+			// Spelled out: no row of another mission, whatever the query asks for.
+			wantCount(t, conn, database.MissionSetting, m, tb.name+" t WHERE "+tb.mission+" IS DISTINCT FROM '"+m+"'", 0)
+		}
+	}
+	if slices.Contains(privileges, "UPDATE") {
+		col := ownerString(t, owner, `SELECT quote_ident(attname) FROM pg_attribute WHERE attrelid = $1::regclass
+AND attnum > 0 AND NOT attisdropped AND attidentity = '' AND attgenerated = '' ORDER BY attnum LIMIT 1`, tb.name)
+		if n := affected(t, conn, m, `UPDATE `+tb.name+` SET `+col+` = `+col); n != wantUpdate {
+			t.Errorf("%s declared %s: UPDATE %s reached %d rows, want %d", role, m, tb.name, n, wantUpdate)
+		}
+	}
+	if slices.Contains(privileges, "DELETE") {
+		if n := affected(t, conn, m, `DELETE FROM `+tb.name); n != own {
+			t.Errorf("%s declared %s: DELETE FROM %s reached %d rows, want %d", role, m, tb.name, n, own)
+		}
+	}
+	if slices.Contains(privileges, "INSERT") && !(tb.name == "hasm.fund" && m == "HQ") {
+		// A copy of a row of another mission (for hasm's HQ, not one of the RequestDecided
+		// events it may record for any mission).
+		where := tb.mission + " IS DISTINCT FROM $1"
+		if tb.name == "outbox.event" {
+			where += ` AND event_type <> 'passage.hasm.v1.RequestDecided'`
+		}
+		var row string
+		err := owner.QueryRow(context.Background(), `SELECT row_to_json(t)::text FROM `+tb.name+` t WHERE `+where+` LIMIT 1`, m).Scan(&row)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("pick a row of %s outside %s: %v", tb.name, m, err)
+		}
+		cols := ownerString(t, owner, `SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
+WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attidentity = '' AND attgenerated = ''`, tb.name)
+		_, err = inTx(conn, m, `INSERT INTO `+tb.name+` (`+cols+`) SELECT `+cols+` FROM json_populate_record(NULL::`+tb.name+`, $1::json)`, row)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "42501" || !strings.Contains(pgErr.Message, "row-level security") {
+			t.Errorf("%s declared %s: INSERT of another mission's row into %s = %v, want a row-level security violation", role, m, tb.name, err)
+		}
+	}
+}
+
+// inTx runs sql in a transaction declared for mission m, and rolls it back.
+func inTx(conn *pgx.Conn, m, sql string, args ...any) (pgconn.CommandTag, error) {
+	ctx := context.Background()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // nothing may stay
+	if _, err := tx.Exec(ctx, `SELECT set_config($1, $2, true)`, database.MissionSetting, m); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	return tx.Exec(ctx, sql, args...)
+}
+
+func affected(t *testing.T, conn *pgx.Conn, m, sql string) int {
+	t.Helper()
+	tag, err := inTx(conn, m, sql)
+	if err != nil {
+		t.Fatalf("declared %s: %s: %v", m, sql, err)
+	}
+	return int(tag.RowsAffected())
+}
+
+// wantCount counts the rows of from (a table, maybe with an alias and a WHERE) in a
+// transaction that declared value for setting (nothing when setting is empty).
+func wantCount(t *testing.T, conn *pgx.Conn, setting, value, from string, want int) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // read only
+	if setting != "" {
+		if _, err := tx.Exec(ctx, `SELECT set_config($1, $2, true)`, setting, value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+from).Scan(&n); err != nil {
+		t.Fatalf("%s=%q: count %s: %v", setting, value, from, err)
+	}
+	if n != want {
+		t.Errorf("%s=%q: %d rows of %s visible, want %d", setting, value, n, from, want)
+	}
+}
+
+func tablePrivileges(t *testing.T, owner *pgx.Conn, role, table string) []string {
+	t.Helper()
+	var out []string
+	for _, p := range []string{"SELECT", "INSERT", "UPDATE", "DELETE"} {
+		var ok bool
+		if err := owner.QueryRow(context.Background(), `SELECT has_table_privilege($1, $2, $3)`, role, table, p).Scan(&ok); err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func ownerInt(t *testing.T, owner *pgx.Conn, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := owner.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+func ownerString(t *testing.T, owner *pgx.Conn, sql string, args ...any) string {
+	t.Helper()
+	var s string
+	if err := owner.QueryRow(context.Background(), sql, args...).Scan(&s); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return s
+}
