@@ -143,7 +143,8 @@ func (c *caseCLI) register(ctx context.Context, args []string) error {
 
 func (c *caseCLI) get(ctx context.Context, args []string) error {
 	fs, o := c.flagSet("get", "get CASE_ID [--full]")
-	full := fs.Bool("full", false, "also show the identity of every person in the case (personal data; the read is audited)")
+	full := fs.Bool("full", false, "also show the identity of every person in the case (personal data; the read is audited); needs --purpose")
+	purpose := fs.String("purpose", "", "why identity is read, with --full: "+accessPurposes.list())
 	pos, given, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -156,7 +157,13 @@ func (c *caseCLI) get(ctx context.Context, args []string) error {
 	}
 	req := &intakev1.GetCaseRequest{CaseId: pos[0], View: intakev1.CaseView_CASE_VIEW_BASIC}
 	if *full {
+		if *purpose == "" {
+			return errors.New("case get --full needs --purpose: " + accessPurposes.list())
+		}
 		req.View = intakev1.CaseView_CASE_VIEW_FULL
+		if req.Purpose, err = parseEnum[commonv1.AccessPurpose](accessPurposes, *purpose); err != nil {
+			return fmt.Errorf("--purpose: %w", err)
+		}
 	}
 	return unary(ctx, c, o, "GetCase", "", intakev1.IntakeServiceClient.GetCase, req, formatGet)
 }
@@ -599,6 +606,7 @@ var (
 	vulnerabilities = newEnumNames(vulnerabilityPrefix, commonv1.Vulnerability_value)
 	documentTypes   = newEnumNames(documentTypePrefix, commonv1.DocumentType_value)
 	purposes        = newEnumNames(purposePrefix, commonv1.ConsentPurpose_value)
+	accessPurposes  = newEnumNames("ACCESS_PURPOSE_", commonv1.AccessPurpose_value)
 	statuses        = newEnumNames(statusPrefix, intakev1.CaseStatus_value)
 	// UpdateCase cannot move a case back to REGISTERED, and CloseCase alone closes one.
 	updateStatuses = newEnumNames(statusPrefix, intakev1.CaseStatus_value, "registered", "closed")
