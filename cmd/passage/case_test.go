@@ -1112,7 +1112,7 @@ func TestCommandErrors(t *testing.T) {
 			wantStderr: "the server may have applied the request: repeat the command with --request-id " + testRequestID + " to apply it at most once",
 		},
 		{
-			name: "expired token", env: tokenEnv, args: []string{"get", testCaseID, "--full"},
+			name: "expired token", env: tokenEnv, args: []string{"get", testCaseID, "--full", "--purpose", "case_management"},
 			callErr: status.Error(codes.Unauthenticated, "token expired"), wantErr: "GetCase failed: Unauthenticated",
 			wantStderr: "check --token or PASSAGE_TOKEN (tokens expire)",
 		},

@@ -75,6 +75,21 @@ func checkIdentityAccess(a caseAccess, purpose commonv1.AccessPurpose) error {
 	return status.Error(codes.PermissionDenied, "case_id: identity is read only by staff working on the case, or under a break-glass grant")
 }
 
+// checkWorksOn refuses a caller who does not work on the case, inside tx.
+func (s *Service) checkWorksOn(ctx context.Context, tx pgx.Tx, who auth.Claims, caseID string) error {
+	if err := setMission(ctx, tx, who.Mission); err != nil {
+		return err
+	}
+	a, err := readAccess(ctx, tx, who, uuid.MustParse(caseID), s.clock())
+	if err != nil {
+		return err
+	}
+	if !a.worksOn {
+		return status.Error(codes.PermissionDenied, "update_mask: only staff working on the case may replace its identity")
+	}
+	return nil
+}
+
 // AssignCase lets a staff member of the mission work on a case.
 func (s *Service) AssignCase(ctx context.Context, req *intakev1.AssignCaseRequest) (*intakev1.AssignCaseResponse, error) {
 	who, err := auth.Caller(ctx)

@@ -13,8 +13,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/testserver"
@@ -483,5 +485,42 @@ func TestAccessTablesInTheDatabase(t *testing.T) {
 				t.Errorf("%s with mission %q: %d rows (%v), want %d", table, mission, n, err, want)
 			}
 		}
+	}
+}
+
+func TestOnlyStaffOnTheCaseReplaceItsIdentity(t *testing.T) {
+	t.Parallel()
+	b := setupAccess(t)
+	c := b.registerAs(t, b.amadou, registration(amina()))
+	correct := func(ctx context.Context, version int64) error {
+		_, err := b.client.UpdateCase(ctx, &intakev1.UpdateCaseRequest{
+			RequestId: uuid.NewString(), CaseId: c.GetCaseId(), Version: version,
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"principal"}}, Principal: amina(),
+		})
+		return err
+	}
+	// A colleague, a supervisor, and a supervisor under a live break-glass grant: refused.
+	if _, err := b.client.BreakGlass(b.chief, &intakev1.BreakGlassRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(),
+		Reason: "the caseworker is away and the family is at the border post"}); err != nil {
+		t.Fatalf("BreakGlass: %v", err)
+	}
+	for name, ctx := range map[string]context.Context{"colleague": b.binta, "supervisor with a grant": b.chief} {
+		if err := correct(ctx, c.GetVersion()); status.Code(err) != codes.PermissionDenied {
+			t.Errorf("%s replaced the identity: %v, want PERMISSION_DENIED", name, err)
+		}
+	}
+	// Other changes to the case stay open to the mission's field staff.
+	if _, err := b.client.UpdateCase(b.binta, &intakev1.UpdateCaseRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(),
+		Version: c.GetVersion(), UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"status"}}, Status: intakev1.CaseStatus_CASE_STATUS_ACTIVE}); err != nil {
+		t.Fatalf("colleague UpdateCase status: %v", err)
+	}
+	if err := correct(b.amadou, c.GetVersion()+1); err != nil {
+		t.Errorf("the registering caseworker cannot correct the identity: %v", err)
+	}
+	if _, err := b.client.AssignCase(b.chief, &intakev1.AssignCaseRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(), StaffId: bintaID}); err != nil {
+		t.Fatalf("AssignCase: %v", err)
+	}
+	if err := correct(b.binta, c.GetVersion()+2); err != nil {
+		t.Errorf("an assigned caseworker cannot correct the identity: %v", err)
 	}
 }
