@@ -42,11 +42,14 @@ const caseUsage = `usage: passage case <command> [arguments]
 commands:
   register --mission M --programme P --given-name G [flags]   register a case
   register --file PATH|-                                      register from a RegisterCaseRequest in protobuf JSON
-  get CASE_ID [--full]                                        show a case; --full adds its people's identity
+  get CASE_ID [--full --purpose P]                            show a case; --full adds its people's identity
   list [--programme P] [--status S] [--from D] [--to D] [--all]   list the mission's cases, newest first
   update CASE_ID --version N [--status S] [--host-country C] [--vulnerability V]...
   close CASE_ID --version N --reason R
   open CASE_ID --programme P [--subject ID]... [--host-country C]   a case in another programme for the same people
+  assign CASE_ID STAFF_ID / unassign CASE_ID STAFF_ID          (supervisors) who works on a case
+  break-glass CASE_ID --reason TEXT [--for 30m]               (supervisors) emergency access to a case's identity
+  grants [--unreviewed] / review GRANT_ID --finding F         (supervisors, administrators) review break-glass grants
 
 Every command takes --addr (PASSAGE_ADDR, default 127.0.0.1:7070), --token (PASSAGE_TOKEN),
 --insecure, --json and --timeout. "passage case <command> -h" lists a command's flags.
@@ -100,6 +103,16 @@ func (c *caseCLI) run(ctx context.Context, args []string) error {
 		return c.close(ctx, rest)
 	case "open":
 		return c.open(ctx, rest)
+	case "assign":
+		return c.assign(ctx, rest)
+	case "unassign":
+		return c.unassign(ctx, rest)
+	case "break-glass":
+		return c.breakGlass(ctx, rest)
+	case "grants":
+		return c.grants(ctx, rest)
+	case "review":
+		return c.review(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(c.stdout, caseUsage)
 		return nil
@@ -143,7 +156,8 @@ func (c *caseCLI) register(ctx context.Context, args []string) error {
 
 func (c *caseCLI) get(ctx context.Context, args []string) error {
 	fs, o := c.flagSet("get", "get CASE_ID [--full]")
-	full := fs.Bool("full", false, "also show the identity of every person in the case (personal data; the read is audited)")
+	full := fs.Bool("full", false, "also show the identity of every person in the case (personal data; the read is audited); needs --purpose")
+	purpose := fs.String("purpose", "", "why identity is read, with --full: "+accessPurposes.list())
 	pos, given, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -156,7 +170,13 @@ func (c *caseCLI) get(ctx context.Context, args []string) error {
 	}
 	req := &intakev1.GetCaseRequest{CaseId: pos[0], View: intakev1.CaseView_CASE_VIEW_BASIC}
 	if *full {
+		if *purpose == "" {
+			return errors.New("case get --full needs --purpose: " + accessPurposes.list())
+		}
 		req.View = intakev1.CaseView_CASE_VIEW_FULL
+		if req.Purpose, err = parseEnum[commonv1.AccessPurpose](accessPurposes, *purpose); err != nil {
+			return fmt.Errorf("--purpose: %w", err)
+		}
 	}
 	return unary(ctx, c, o, "GetCase", "", intakev1.IntakeServiceClient.GetCase, req, formatGet)
 }
@@ -599,6 +619,7 @@ var (
 	vulnerabilities = newEnumNames(vulnerabilityPrefix, commonv1.Vulnerability_value)
 	documentTypes   = newEnumNames(documentTypePrefix, commonv1.DocumentType_value)
 	purposes        = newEnumNames(purposePrefix, commonv1.ConsentPurpose_value)
+	accessPurposes  = newEnumNames("ACCESS_PURPOSE_", commonv1.AccessPurpose_value)
 	statuses        = newEnumNames(statusPrefix, intakev1.CaseStatus_value)
 	// UpdateCase cannot move a case back to REGISTERED, and CloseCase alone closes one.
 	updateStatuses = newEnumNames(statusPrefix, intakev1.CaseStatus_value, "registered", "closed")

@@ -1112,7 +1112,7 @@ func TestCommandErrors(t *testing.T) {
 			wantStderr: "the server may have applied the request: repeat the command with --request-id " + testRequestID + " to apply it at most once",
 		},
 		{
-			name: "expired token", env: tokenEnv, args: []string{"get", testCaseID, "--full"},
+			name: "expired token", env: tokenEnv, args: []string{"get", testCaseID, "--full", "--purpose", "case_management"},
 			callErr: status.Error(codes.Unauthenticated, "token expired"), wantErr: "GetCase failed: Unauthenticated",
 			wantStderr: "check --token or PASSAGE_TOKEN (tokens expire)",
 		},
@@ -1133,10 +1133,14 @@ func TestGetCommandFull(t *testing.T) {
 	t.Parallel()
 	fake := &fakeIntake{resp: &intakev1.GetCaseResponse{Case: testCase()}}
 	c, stdout, _ := newTestCLI(fake, tokenEnv)
-	if err := c.run(t.Context(), []string{"get", "--full", testCaseID, "--addr", "passage.example:443"}); err != nil {
+	if err := c.run(t.Context(), []string{"get", "--full", testCaseID, "--addr", "passage.example:443"}); err == nil || !strings.Contains(err.Error(), "--purpose") {
+		t.Errorf("get --full without --purpose: err = %v, want one naming --purpose", err)
+	}
+	if err := c.run(t.Context(), []string{"get", "--full", "--purpose", "case_management", testCaseID, "--addr", "passage.example:443"}); err != nil {
 		t.Fatalf("get: %v", err)
 	}
-	want := []proto.Message{&intakev1.GetCaseRequest{CaseId: testCaseID, View: intakev1.CaseView_CASE_VIEW_FULL}}
+	want := []proto.Message{&intakev1.GetCaseRequest{CaseId: testCaseID, View: intakev1.CaseView_CASE_VIEW_FULL,
+		Purpose: commonv1.AccessPurpose_ACCESS_PURPOSE_CASE_MANAGEMENT}}
 	if diff := cmp.Diff(want, fake.requests, protocmp.Transform()); diff != "" {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}

@@ -18,10 +18,7 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/database"
-	"github.com/passage-cm/passage/services/hasm"
-	"github.com/passage-cm/passage/services/intake"
-	"github.com/passage-cm/passage/services/returns"
-	"github.com/passage-cm/passage/services/trafficking"
+	"github.com/passage-cm/passage/services/catalog"
 )
 
 const usage = `usage: passage <command> [arguments]
@@ -39,7 +36,7 @@ commands:
 
 // services are the services `passage serve` runs, in start order.
 func services() []bootstrap.Service {
-	return []bootstrap.Service{intake.Spec(), returns.Spec(), trafficking.Spec(), hasm.Spec()}
+	return catalog.Services()
 }
 
 func main() {

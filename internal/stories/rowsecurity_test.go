@@ -13,6 +13,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 	"github.com/passage-cm/passage/services/hasm"
 	"github.com/passage-cm/passage/services/intake"
@@ -43,6 +44,8 @@ var missionTables = []rlsTable{
 	{"intake.case_member", "t.mission"},
 	{"intake.consent", "t.mission"},
 	{"intake.idempotency", "t.mission"},
+	{"intake.case_assignment", "t.mission"},
+	{"intake.break_glass_grant", "t.mission"},
 	{"outbox.event", "t.mission"},
 	{`returns."case"`, "t.mission"},
 	{"returns.case_member", parentMission(`returns."case"`)},
@@ -156,7 +159,7 @@ func TestRowSecurityAsEachRole(t *testing.T) {
 		}
 	}()
 	c := start(t)
-	germanyToIraq(t, c)
+	deuCase := germanyToIraq(t, c)
 	_, votReturn := thailandVictimReturnsHome(t, c)
 	yemenStrandedMigrant(t, c)
 	// The stories close no return: one closing, so that returns.status_change has a row too.
@@ -164,6 +167,11 @@ func TestRowSecurityAsEachRole(t *testing.T) {
 	r := must(c.returns.GetReturn(tha, &returnsv1.GetReturnRequest{CaseId: votReturn})).GetReturn()
 	must(c.returns.CloseReturn(tha, &returnsv1.CloseReturnRequest{RequestId: uuid.NewString(), CaseId: votReturn,
 		Version: r.GetVersion(), Reason: returnsv1.ClosureReason_CLOSURE_REASON_LOST_CONTACT}))
+	// Nor do they assign a case or break the glass: one of each, for intake's access tables.
+	deu := c.env.As(t, auth.RoleSupervisor, "DEU")
+	must(c.intake.AssignCase(deu, &intakev1.AssignCaseRequest{RequestId: uuid.NewString(), CaseId: deuCase, StaffId: "caseworker-2"}))
+	must(c.intake.BreakGlass(deu, &intakev1.BreakGlassRequest{RequestId: uuid.NewString(), CaseId: deuCase,
+		Reason: "the caseworker is away and the family asks for news today"}))
 
 	ctx := context.Background()
 	owner, err := pgx.Connect(ctx, c.env.AdminURL)

@@ -148,11 +148,18 @@ func (e *Env) Pool(t testing.TB, role string) *pgxpool.Pool {
 	return pool
 }
 
-// Token mints a development token for a caller.
+// Token mints a development token for a caller; every caller of a role is the same staff
+// member, "staff-<role>". StaffToken names another.
 func (e *Env) Token(t testing.TB, role auth.Role, mission string) string {
 	t.Helper()
+	return e.StaffToken(t, "staff-"+string(role), role, mission)
+}
+
+// StaffToken mints a development token for the staff member subject.
+func (e *Env) StaffToken(t testing.TB, subject string, role auth.Role, mission string) string {
+	t.Helper()
 	tok, err := auth.MintToken(e.signer, auth.DevIssuer, auth.Audience,
-		auth.Claims{Subject: "staff-" + string(role), Role: role, Mission: mission}, time.Hour)
+		auth.Claims{Subject: subject, Role: role, Mission: mission}, time.Hour)
 	if err != nil {
 		t.Fatalf("mint token: %v", err)
 	}
@@ -163,6 +170,12 @@ func (e *Env) Token(t testing.TB, role auth.Role, mission string) string {
 func (e *Env) As(t testing.TB, role auth.Role, mission string) context.Context {
 	t.Helper()
 	return WithToken(context.Background(), e.Token(t, role, mission))
+}
+
+// AsStaff returns a context whose calls carry a token for the staff member subject.
+func (e *Env) AsStaff(t testing.TB, subject string, role auth.Role, mission string) context.Context {
+	t.Helper()
+	return WithToken(context.Background(), e.StaffToken(t, subject, role, mission))
 }
 
 // WithToken returns ctx with a bearer token in its outgoing metadata.

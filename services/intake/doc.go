@@ -2,5 +2,7 @@
 // migrant's case in a mission, encrypting every person's identity into the vault at the door
 // and keeping only a random subject id and coded attributes in its own tables, flags suspected
 // duplicates by blind index, and keeps the case record under optimistic concurrency with an
-// event in the outbox for every change.
+// event in the outbox for every change. It decides who reads identity: the staff working on
+// a case (its creator and those a supervisor assigns), for a stated purpose, or a supervisor
+// under a short-lived, reviewed break-glass grant (access.go, breakglass.go).
 package intake

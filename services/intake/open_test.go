@@ -50,7 +50,7 @@ func TestOpenCaseSharesSubjectsWithoutCopyingIdentity(t *testing.T) {
 	if after["vault.identity"] != before["vault.identity"] || after["vault.blind_index"] != before["vault.blind_index"] {
 		t.Errorf("OpenCase wrote to the vault: %v -> %v", before, after)
 	}
-	got, err := b.client.GetCase(b.worker, &intakev1.GetCaseRequest{CaseId: avrr.GetCaseId(), View: intakev1.CaseView_CASE_VIEW_FULL})
+	got, err := b.client.GetCase(b.worker, &intakev1.GetCaseRequest{CaseId: avrr.GetCaseId(), View: intakev1.CaseView_CASE_VIEW_FULL, Purpose: commonv1.AccessPurpose_ACCESS_PURPOSE_CASE_MANAGEMENT})
 	if err != nil {
 		t.Fatal(err)
 	}

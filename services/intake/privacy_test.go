@@ -90,7 +90,7 @@ func TestNoPersonalDataInLogs(t *testing.T) {
 	b := setup(t)
 	c := b.register(t, registration(amina())).GetCase()
 	b.register(t, registration(amina()))
-	if _, err := b.client.GetCase(b.worker, &intakev1.GetCaseRequest{CaseId: c.GetCaseId(), View: intakev1.CaseView_CASE_VIEW_FULL}); err != nil {
+	if _, err := b.client.GetCase(b.worker, &intakev1.GetCaseRequest{CaseId: c.GetCaseId(), View: intakev1.CaseView_CASE_VIEW_FULL, Purpose: commonv1.AccessPurpose_ACCESS_PURPOSE_CASE_MANAGEMENT}); err != nil {
 		t.Fatal(err)
 	}
 	failures := []func(r *intakev1.RegisterCaseRequest){

@@ -7,16 +7,19 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/pagetoken"
 	"github.com/passage-cm/passage/internal/vault"
+	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
 
@@ -25,8 +28,9 @@ const (
 	maxPageSize     = 100
 )
 
-// GetCase reads a case of the caller's mission; with CASE_VIEW_FULL it decrypts the identity
-// of every person in it, for roles allowed to see identity.
+// GetCase reads a case of the caller's mission. With CASE_VIEW_FULL it decrypts the identity
+// of every person in it, for a role allowed to see identity, a stated purpose, and a caller
+// who works on the case or holds a live break-glass grant on it (see access.go).
 func (s *Service) GetCase(ctx context.Context, req *intakev1.GetCaseRequest) (*intakev1.GetCaseResponse, error) {
 	who, err := auth.Caller(ctx)
 	if err != nil {
@@ -36,31 +40,53 @@ func (s *Service) GetCase(ctx context.Context, req *intakev1.GetCaseRequest) (*i
 	if full && !slices.Contains(identityRoles, who.Role) {
 		return nil, status.Errorf(codes.PermissionDenied, "view: role %s may not read identity", who.Role)
 	}
+	if full && req.GetPurpose() == commonv1.AccessPurpose_ACCESS_PURPOSE_UNSPECIFIED {
+		return nil, purposeViolation()
+	}
 	id, err := parseCaseID(req.GetCaseId())
 	if err != nil {
 		return nil, err
 	}
-	c, err := getCase(ctx, s.db.Mission(who.Mission), s.missionFilter(who), id, false)
+	if !full {
+		c, err := getCase(ctx, s.db.Mission(who.Mission), s.missionFilter(who), id, false)
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		return &intakev1.GetCaseResponse{Case: c}, nil
+	}
+	var resp *intakev1.GetCaseResponse
+	// One transaction: the access decision and the identity it allows are read from the same
+	// snapshot, so an unassignment or an expiry cannot fall between them.
+	err = s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
+		c, err := getCase(ctx, tx, s.missionFilter(who), id, false)
+		if err != nil {
+			return err
+		}
+		a, err := readAccess(ctx, tx, who, id, s.clock())
+		if err != nil {
+			return err
+		}
+		if err := checkIdentityAccess(a, req.GetPurpose()); err != nil {
+			return err
+		}
+		resp = &intakev1.GetCaseResponse{Case: c}
+		resp.Identity, err = s.identity(ctx, tx, c)
+		return err
+	})
 	if err != nil {
 		return nil, toStatus(err)
-	}
-	resp := &intakev1.GetCaseResponse{Case: c}
-	if full {
-		if resp.Identity, err = s.identity(ctx, c); err != nil {
-			return nil, err
-		}
 	}
 	return resp, nil
 }
 
 // identity opens the vault rows of a case's people.
-func (s *Service) identity(ctx context.Context, c *intakev1.Case) (*intakev1.CaseIdentity, error) {
+func (s *Service) identity(ctx context.Context, q database.Querier, c *intakev1.Case) (*intakev1.CaseIdentity, error) {
 	members := append([]*intakev1.CaseMember{c.Principal}, c.HouseholdMembers...)
 	ids := make([]uuid.UUID, len(members))
 	for i, m := range members {
 		ids[i] = uuid.MustParse(m.SubjectId)
 	}
-	sealed, err := vault.Get(ctx, s.db.Mission(c.Mission), ids)
+	sealed, err := vault.Get(ctx, q, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -87,12 +113,9 @@ func (s *Service) ListCases(ctx context.Context, req *intakev1.ListCasesRequest)
 	if err != nil {
 		return nil, err
 	}
-	mission := req.GetMission()
-	if mission == "" {
-		mission = who.Mission
-	}
-	if !who.InMission(mission) {
-		return nil, status.Error(codes.PermissionDenied, "mission: only the caller's mission can be listed")
+	mission, err := missionOf(who, req.GetMission())
+	if err != nil {
+		return nil, err
 	}
 	f := listFilter{mission: mission, hostCountry: req.GetHostCountry(), limit: int(req.GetPageSize())}
 	if f.limit == 0 {

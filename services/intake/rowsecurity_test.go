@@ -47,7 +47,8 @@ func TestDatabaseRefusesAnotherMission(t *testing.T) {
 		t.Fatalf("RegisterCase in DEU: %v", err)
 	}
 	// Without the server's check, the caller's own mission still works as it should.
-	got, err := client.GetCase(deu, &intakev1.GetCaseRequest{CaseId: mine.GetCase().GetCaseId(), View: intakev1.CaseView_CASE_VIEW_FULL})
+	got, err := client.GetCase(deu, &intakev1.GetCaseRequest{CaseId: mine.GetCase().GetCaseId(), View: intakev1.CaseView_CASE_VIEW_FULL,
+		Purpose: commonv1.AccessPurpose_ACCESS_PURPOSE_CASE_MANAGEMENT})
 	if err != nil || got.GetIdentity().GetPrincipal().GetPerson().GetGivenName() != "Karim" {
 		t.Fatalf("GetCase of the caller's own case = %v, %v", got, err)
 	}
@@ -61,7 +62,8 @@ func TestDatabaseRefusesAnotherMission(t *testing.T) {
 			return err
 		},
 		"GetCase FULL": func() error {
-			_, err := client.GetCase(deu, &intakev1.GetCaseRequest{CaseId: id, View: intakev1.CaseView_CASE_VIEW_FULL})
+			_, err := client.GetCase(deu, &intakev1.GetCaseRequest{CaseId: id, View: intakev1.CaseView_CASE_VIEW_FULL,
+				Purpose: commonv1.AccessPurpose_ACCESS_PURPOSE_CASE_MANAGEMENT})
 			return err
 		},
 		"UpdateCase": func() error {

@@ -25,20 +25,30 @@ const Role = "passage_intake"
 const producer = "intake"
 
 // Policy lists who may call each RPC. Field staff work on their own mission's cases; HQ
-// roles and partners get nothing from intake.
+// roles and partners get no case from intake. Supervisors assign cases and break glass; the
+// break-glass grants are reviewed by supervisors and by the mission's administrators, who see
+// which case was opened by whom and when, never the case's content.
 func Policy() auth.Policy {
 	field := []auth.Role{auth.RoleCaseworker, auth.RoleSupervisor}
+	supervisor := []auth.Role{auth.RoleSupervisor}
+	review := []auth.Role{auth.RoleSupervisor, auth.RoleAdmin}
 	return auth.Policy{
-		intakev1.IntakeService_RegisterCase_FullMethodName: field,
-		intakev1.IntakeService_GetCase_FullMethodName:      field,
-		intakev1.IntakeService_ListCases_FullMethodName:    field,
-		intakev1.IntakeService_UpdateCase_FullMethodName:   field,
-		intakev1.IntakeService_CloseCase_FullMethodName:    field,
-		intakev1.IntakeService_OpenCase_FullMethodName:     field,
+		intakev1.IntakeService_AssignCase_FullMethodName:           supervisor,
+		intakev1.IntakeService_UnassignCase_FullMethodName:         supervisor,
+		intakev1.IntakeService_BreakGlass_FullMethodName:           supervisor,
+		intakev1.IntakeService_ListBreakGlassGrants_FullMethodName: review,
+		intakev1.IntakeService_ReviewBreakGlass_FullMethodName:     review,
+		intakev1.IntakeService_RegisterCase_FullMethodName:         field,
+		intakev1.IntakeService_GetCase_FullMethodName:              field,
+		intakev1.IntakeService_ListCases_FullMethodName:            field,
+		intakev1.IntakeService_UpdateCase_FullMethodName:           field,
+		intakev1.IntakeService_CloseCase_FullMethodName:            field,
+		intakev1.IntakeService_OpenCase_FullMethodName:             field,
 	}
 }
 
-// identityRoles may read decrypted identity (CASE_VIEW_FULL).
+// identityRoles may read decrypted identity (CASE_VIEW_FULL), and then only of the cases they
+// work on or hold a break-glass grant for (see access.go).
 var identityRoles = []auth.Role{auth.RoleCaseworker, auth.RoleSupervisor}
 
 // Service implements intakev1.IntakeServiceServer.

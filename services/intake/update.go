@@ -61,6 +61,11 @@ func (s *Service) UpdateCase(ctx context.Context, req *intakev1.UpdateCaseReques
 				}
 				c.Status = req.GetStatus()
 			case pathPrincipal:
+				// Correcting an identity shows it to no one, but replaces it: the same rule as
+				// reading it, without the break-glass exception, which is for reading only.
+				if err := s.checkWorksOn(ctx, tx, who, c.CaseId); err != nil {
+					return nil, err
+				}
 				if err := s.queueNewPrincipal(ctx, tx, b, c, req); err != nil {
 					return nil, err
 				}

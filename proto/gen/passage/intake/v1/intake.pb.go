@@ -12,6 +12,7 @@ import (
 	date "google.golang.org/genproto/googleapis/type/date"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
@@ -258,6 +259,58 @@ func (x MatchBasis) Number() protoreflect.EnumNumber {
 // Deprecated: Use MatchBasis.Descriptor instead.
 func (MatchBasis) EnumDescriptor() ([]byte, []int) {
 	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{3}
+}
+
+// BreakGlassFinding is what a reviewer concluded about a grant.
+type BreakGlassFinding int32
+
+const (
+	BreakGlassFinding_BREAK_GLASS_FINDING_UNSPECIFIED BreakGlassFinding = 0
+	// The emergency access was needed and proportionate.
+	BreakGlassFinding_BREAK_GLASS_FINDING_JUSTIFIED BreakGlassFinding = 1
+	// It was not: to be followed up as a possible data-protection incident.
+	BreakGlassFinding_BREAK_GLASS_FINDING_NOT_JUSTIFIED BreakGlassFinding = 2
+)
+
+// Enum value maps for BreakGlassFinding.
+var (
+	BreakGlassFinding_name = map[int32]string{
+		0: "BREAK_GLASS_FINDING_UNSPECIFIED",
+		1: "BREAK_GLASS_FINDING_JUSTIFIED",
+		2: "BREAK_GLASS_FINDING_NOT_JUSTIFIED",
+	}
+	BreakGlassFinding_value = map[string]int32{
+		"BREAK_GLASS_FINDING_UNSPECIFIED":   0,
+		"BREAK_GLASS_FINDING_JUSTIFIED":     1,
+		"BREAK_GLASS_FINDING_NOT_JUSTIFIED": 2,
+	}
+)
+
+func (x BreakGlassFinding) Enum() *BreakGlassFinding {
+	p := new(BreakGlassFinding)
+	*p = x
+	return p
+}
+
+func (x BreakGlassFinding) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (BreakGlassFinding) Descriptor() protoreflect.EnumDescriptor {
+	return file_passage_intake_v1_intake_proto_enumTypes[4].Descriptor()
+}
+
+func (BreakGlassFinding) Type() protoreflect.EnumType {
+	return &file_passage_intake_v1_intake_proto_enumTypes[4]
+}
+
+func (x BreakGlassFinding) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use BreakGlassFinding.Descriptor instead.
+func (BreakGlassFinding) EnumDescriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{4}
 }
 
 // Case is the pseudonymised case record: no field identifies a person.
@@ -743,9 +796,13 @@ func (x *SuspectedDuplicate) GetMatchedOn() []MatchBasis {
 }
 
 type GetCaseRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
-	View          CaseView               `protobuf:"varint,2,opt,name=view,proto3,enum=passage.intake.v1.CaseView" json:"view,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CaseId string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	View   CaseView               `protobuf:"varint,2,opt,name=view,proto3,enum=passage.intake.v1.CaseView" json:"view,omitempty"`
+	// Why the caller reads identity. Required with CASE_VIEW_FULL; ignored otherwise.
+	// ACCESS_PURPOSE_BREAK_GLASS is allowed only under a live break-glass grant, and such a
+	// grant allows no other purpose.
+	Purpose       v1.AccessPurpose `protobuf:"varint,3,opt,name=purpose,proto3,enum=passage.common.v1.AccessPurpose" json:"purpose,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -792,6 +849,13 @@ func (x *GetCaseRequest) GetView() CaseView {
 		return x.View
 	}
 	return CaseView_CASE_VIEW_UNSPECIFIED
+}
+
+func (x *GetCaseRequest) GetPurpose() v1.AccessPurpose {
+	if x != nil {
+		return x.Purpose
+	}
+	return v1.AccessPurpose(0)
 }
 
 type GetCaseResponse struct {
@@ -1521,11 +1585,797 @@ func (x *OpenCaseResponse) GetCase() *Case {
 	return nil
 }
 
+type AssignCaseRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	CaseId    string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// The pseudonymous staff id (the token subject) of the caseworker to assign.
+	StaffId       string `protobuf:"bytes,3,opt,name=staff_id,json=staffId,proto3" json:"staff_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignCaseRequest) Reset() {
+	*x = AssignCaseRequest{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignCaseRequest) ProtoMessage() {}
+
+func (x *AssignCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignCaseRequest.ProtoReflect.Descriptor instead.
+func (*AssignCaseRequest) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *AssignCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *AssignCaseRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *AssignCaseRequest) GetStaffId() string {
+	if x != nil {
+		return x.StaffId
+	}
+	return ""
+}
+
+type AssignCaseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Assignment    *CaseAssignment        `protobuf:"bytes,1,opt,name=assignment,proto3" json:"assignment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignCaseResponse) Reset() {
+	*x = AssignCaseResponse{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignCaseResponse) ProtoMessage() {}
+
+func (x *AssignCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignCaseResponse.ProtoReflect.Descriptor instead.
+func (*AssignCaseResponse) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *AssignCaseResponse) GetAssignment() *CaseAssignment {
+	if x != nil {
+		return x.Assignment
+	}
+	return nil
+}
+
+type UnassignCaseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	CaseId        string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	StaffId       string                 `protobuf:"bytes,3,opt,name=staff_id,json=staffId,proto3" json:"staff_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnassignCaseRequest) Reset() {
+	*x = UnassignCaseRequest{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnassignCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnassignCaseRequest) ProtoMessage() {}
+
+func (x *UnassignCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnassignCaseRequest.ProtoReflect.Descriptor instead.
+func (*UnassignCaseRequest) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *UnassignCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *UnassignCaseRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *UnassignCaseRequest) GetStaffId() string {
+	if x != nil {
+		return x.StaffId
+	}
+	return ""
+}
+
+type UnassignCaseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	StaffId       string                 `protobuf:"bytes,2,opt,name=staff_id,json=staffId,proto3" json:"staff_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnassignCaseResponse) Reset() {
+	*x = UnassignCaseResponse{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnassignCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnassignCaseResponse) ProtoMessage() {}
+
+func (x *UnassignCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnassignCaseResponse.ProtoReflect.Descriptor instead.
+func (*UnassignCaseResponse) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *UnassignCaseResponse) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *UnassignCaseResponse) GetStaffId() string {
+	if x != nil {
+		return x.StaffId
+	}
+	return ""
+}
+
+// CaseAssignment says that a staff member works on a case.
+type CaseAssignment struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	CaseId  string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	StaffId string                 `protobuf:"bytes,2,opt,name=staff_id,json=staffId,proto3" json:"staff_id,omitempty"`
+	// The supervisor who assigned the case.
+	AssignedBy    string                 `protobuf:"bytes,3,opt,name=assigned_by,json=assignedBy,proto3" json:"assigned_by,omitempty"`
+	AssignTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=assign_time,json=assignTime,proto3" json:"assign_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseAssignment) Reset() {
+	*x = CaseAssignment{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseAssignment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseAssignment) ProtoMessage() {}
+
+func (x *CaseAssignment) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseAssignment.ProtoReflect.Descriptor instead.
+func (*CaseAssignment) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CaseAssignment) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseAssignment) GetStaffId() string {
+	if x != nil {
+		return x.StaffId
+	}
+	return ""
+}
+
+func (x *CaseAssignment) GetAssignedBy() string {
+	if x != nil {
+		return x.AssignedBy
+	}
+	return ""
+}
+
+func (x *CaseAssignment) GetAssignTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AssignTime
+	}
+	return nil
+}
+
+type BreakGlassRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	CaseId    string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// Why the supervisor needs the identity now. It may name people, so the server keeps only
+	// a keyed digest of it (to match a reason shown at review) and never logs it.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// How long the grant lives: at most one hour; 30 minutes when unset.
+	Duration      *durationpb.Duration `protobuf:"bytes,4,opt,name=duration,proto3" json:"duration,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BreakGlassRequest) Reset() {
+	*x = BreakGlassRequest{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BreakGlassRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BreakGlassRequest) ProtoMessage() {}
+
+func (x *BreakGlassRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BreakGlassRequest.ProtoReflect.Descriptor instead.
+func (*BreakGlassRequest) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *BreakGlassRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *BreakGlassRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *BreakGlassRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *BreakGlassRequest) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
+type BreakGlassResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Grant         *BreakGlassGrant       `protobuf:"bytes,1,opt,name=grant,proto3" json:"grant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BreakGlassResponse) Reset() {
+	*x = BreakGlassResponse{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BreakGlassResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BreakGlassResponse) ProtoMessage() {}
+
+func (x *BreakGlassResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BreakGlassResponse.ProtoReflect.Descriptor instead.
+func (*BreakGlassResponse) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *BreakGlassResponse) GetGrant() *BreakGlassGrant {
+	if x != nil {
+		return x.Grant
+	}
+	return nil
+}
+
+// BreakGlassGrant is a supervisor's time-limited access to one case's identity.
+type BreakGlassGrant struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	GrantId string                 `protobuf:"bytes,1,opt,name=grant_id,json=grantId,proto3" json:"grant_id,omitempty"`
+	CaseId  string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Mission string                 `protobuf:"bytes,3,opt,name=mission,proto3" json:"mission,omitempty"`
+	// The supervisor the grant is for.
+	Grantee    string                 `protobuf:"bytes,4,opt,name=grantee,proto3" json:"grantee,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// After this the grant no longer opens the case; enforced by the server.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// Set once reviewed.
+	Review        *BreakGlassReview `protobuf:"bytes,7,opt,name=review,proto3" json:"review,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BreakGlassGrant) Reset() {
+	*x = BreakGlassGrant{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BreakGlassGrant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BreakGlassGrant) ProtoMessage() {}
+
+func (x *BreakGlassGrant) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BreakGlassGrant.ProtoReflect.Descriptor instead.
+func (*BreakGlassGrant) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *BreakGlassGrant) GetGrantId() string {
+	if x != nil {
+		return x.GrantId
+	}
+	return ""
+}
+
+func (x *BreakGlassGrant) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *BreakGlassGrant) GetMission() string {
+	if x != nil {
+		return x.Mission
+	}
+	return ""
+}
+
+func (x *BreakGlassGrant) GetGrantee() string {
+	if x != nil {
+		return x.Grantee
+	}
+	return ""
+}
+
+func (x *BreakGlassGrant) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *BreakGlassGrant) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *BreakGlassGrant) GetReview() *BreakGlassReview {
+	if x != nil {
+		return x.Review
+	}
+	return nil
+}
+
+// BreakGlassReview is a reviewer's finding on a grant.
+type BreakGlassReview struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reviewer      string                 `protobuf:"bytes,1,opt,name=reviewer,proto3" json:"reviewer,omitempty"`
+	Finding       BreakGlassFinding      `protobuf:"varint,2,opt,name=finding,proto3,enum=passage.intake.v1.BreakGlassFinding" json:"finding,omitempty"`
+	ReviewTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=review_time,json=reviewTime,proto3" json:"review_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BreakGlassReview) Reset() {
+	*x = BreakGlassReview{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BreakGlassReview) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BreakGlassReview) ProtoMessage() {}
+
+func (x *BreakGlassReview) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BreakGlassReview.ProtoReflect.Descriptor instead.
+func (*BreakGlassReview) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *BreakGlassReview) GetReviewer() string {
+	if x != nil {
+		return x.Reviewer
+	}
+	return ""
+}
+
+func (x *BreakGlassReview) GetFinding() BreakGlassFinding {
+	if x != nil {
+		return x.Finding
+	}
+	return BreakGlassFinding_BREAK_GLASS_FINDING_UNSPECIFIED
+}
+
+func (x *BreakGlassReview) GetReviewTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReviewTime
+	}
+	return nil
+}
+
+type ListBreakGlassGrantsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The mission to list; must be the caller's mission. Empty means the caller's mission.
+	Mission string `protobuf:"bytes,1,opt,name=mission,proto3" json:"mission,omitempty"`
+	// Only the grants still awaiting review.
+	UnreviewedOnly bool `protobuf:"varint,2,opt,name=unreviewed_only,json=unreviewedOnly,proto3" json:"unreviewed_only,omitempty"`
+	// At most 100; 25 when zero.
+	PageSize      int32  `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBreakGlassGrantsRequest) Reset() {
+	*x = ListBreakGlassGrantsRequest{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBreakGlassGrantsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBreakGlassGrantsRequest) ProtoMessage() {}
+
+func (x *ListBreakGlassGrantsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBreakGlassGrantsRequest.ProtoReflect.Descriptor instead.
+func (*ListBreakGlassGrantsRequest) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListBreakGlassGrantsRequest) GetMission() string {
+	if x != nil {
+		return x.Mission
+	}
+	return ""
+}
+
+func (x *ListBreakGlassGrantsRequest) GetUnreviewedOnly() bool {
+	if x != nil {
+		return x.UnreviewedOnly
+	}
+	return false
+}
+
+func (x *ListBreakGlassGrantsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListBreakGlassGrantsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListBreakGlassGrantsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Grants        []*BreakGlassGrant     `protobuf:"bytes,1,rep,name=grants,proto3" json:"grants,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBreakGlassGrantsResponse) Reset() {
+	*x = ListBreakGlassGrantsResponse{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBreakGlassGrantsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBreakGlassGrantsResponse) ProtoMessage() {}
+
+func (x *ListBreakGlassGrantsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBreakGlassGrantsResponse.ProtoReflect.Descriptor instead.
+func (*ListBreakGlassGrantsResponse) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ListBreakGlassGrantsResponse) GetGrants() []*BreakGlassGrant {
+	if x != nil {
+		return x.Grants
+	}
+	return nil
+}
+
+func (x *ListBreakGlassGrantsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type ReviewBreakGlassRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	GrantId       string                 `protobuf:"bytes,2,opt,name=grant_id,json=grantId,proto3" json:"grant_id,omitempty"`
+	Finding       BreakGlassFinding      `protobuf:"varint,3,opt,name=finding,proto3,enum=passage.intake.v1.BreakGlassFinding" json:"finding,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReviewBreakGlassRequest) Reset() {
+	*x = ReviewBreakGlassRequest{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReviewBreakGlassRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReviewBreakGlassRequest) ProtoMessage() {}
+
+func (x *ReviewBreakGlassRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReviewBreakGlassRequest.ProtoReflect.Descriptor instead.
+func (*ReviewBreakGlassRequest) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ReviewBreakGlassRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ReviewBreakGlassRequest) GetGrantId() string {
+	if x != nil {
+		return x.GrantId
+	}
+	return ""
+}
+
+func (x *ReviewBreakGlassRequest) GetFinding() BreakGlassFinding {
+	if x != nil {
+		return x.Finding
+	}
+	return BreakGlassFinding_BREAK_GLASS_FINDING_UNSPECIFIED
+}
+
+type ReviewBreakGlassResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Grant         *BreakGlassGrant       `protobuf:"bytes,1,opt,name=grant,proto3" json:"grant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReviewBreakGlassResponse) Reset() {
+	*x = ReviewBreakGlassResponse{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReviewBreakGlassResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReviewBreakGlassResponse) ProtoMessage() {}
+
+func (x *ReviewBreakGlassResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReviewBreakGlassResponse.ProtoReflect.Descriptor instead.
+func (*ReviewBreakGlassResponse) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ReviewBreakGlassResponse) GetGrant() *BreakGlassGrant {
+	if x != nil {
+		return x.Grant
+	}
+	return nil
+}
+
 var File_passage_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
-	"\x1epassage/intake/v1/intake.proto\x12\x11passage.intake.v1\x1a\x1bbuf/validate/validate.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x1epassage/common/v1/coding.proto\x1a\x1fpassage/common/v1/consent.proto\x1a\x1epassage/common/v1/person.proto\"\xc7\x06\n" +
+	"\x1epassage/intake/v1/intake.proto\x12\x11passage.intake.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x1epassage/common/v1/access.proto\x1a\x1epassage/common/v1/coding.proto\x1a\x1fpassage/common/v1/consent.proto\x1a\x1epassage/common/v1/person.proto\"\xc7\x06\n" +
 	"\x04Case\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x18\n" +
 	"\amission\x18\x02 \x01(\tR\amission\x12:\n" +
@@ -1577,10 +2427,11 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"subject_id\x18\x02 \x01(\tR\tsubjectId\x12,\n" +
 	"\x12matched_subject_id\x18\x03 \x01(\tR\x10matchedSubjectId\x12<\n" +
 	"\n" +
-	"matched_on\x18\x04 \x03(\x0e2\x1d.passage.intake.v1.MatchBasisR\tmatchedOn\"n\n" +
+	"matched_on\x18\x04 \x03(\x0e2\x1d.passage.intake.v1.MatchBasisR\tmatchedOn\"\xb4\x01\n" +
 	"\x0eGetCaseRequest\x12!\n" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x129\n" +
-	"\x04view\x18\x02 \x01(\x0e2\x1b.passage.intake.v1.CaseViewB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04view\"{\n" +
+	"\x04view\x18\x02 \x01(\x0e2\x1b.passage.intake.v1.CaseViewB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04view\x12D\n" +
+	"\apurpose\x18\x03 \x01(\x0e2 .passage.common.v1.AccessPurposeB\b\xbaH\x05\x82\x01\x02\x10\x01R\apurpose\"{\n" +
 	"\x0fGetCaseResponse\x12+\n" +
 	"\x04case\x18\x01 \x01(\v2\x17.passage.intake.v1.CaseR\x04case\x12;\n" +
 	"\bidentity\x18\x02 \x01(\v2\x1f.passage.intake.v1.CaseIdentityR\bidentity\"\x9f\x01\n" +
@@ -1641,7 +2492,73 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"\xbaH\a\x92\x01\x04\b\x01\x10 R\bconsents\x12>\n" +
 	"\x11registration_date\x18\b \x01(\v2\x11.google.type.DateR\x10registrationDate\"?\n" +
 	"\x10OpenCaseResponse\x12+\n" +
-	"\x04case\x18\x01 \x01(\v2\x17.passage.intake.v1.CaseR\x04case*\x90\x01\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.passage.intake.v1.CaseR\x04case\"\xa7\x01\n" +
+	"\x11AssignCaseRequest\x12'\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\trequestId\x12!\n" +
+	"\acase_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12F\n" +
+	"\bstaff_id\x18\x03 \x01(\tB+\xbaH(r&\x10\x01\x18\x80\x012\x1f^[A-Za-z0-9][A-Za-z0-9._@:|-]*$R\astaffId\"W\n" +
+	"\x12AssignCaseResponse\x12A\n" +
+	"\n" +
+	"assignment\x18\x01 \x01(\v2!.passage.intake.v1.CaseAssignmentR\n" +
+	"assignment\"\xa9\x01\n" +
+	"\x13UnassignCaseRequest\x12'\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\trequestId\x12!\n" +
+	"\acase_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12F\n" +
+	"\bstaff_id\x18\x03 \x01(\tB+\xbaH(r&\x10\x01\x18\x80\x012\x1f^[A-Za-z0-9][A-Za-z0-9._@:|-]*$R\astaffId\"J\n" +
+	"\x14UnassignCaseResponse\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x19\n" +
+	"\bstaff_id\x18\x02 \x01(\tR\astaffId\"\xa2\x01\n" +
+	"\x0eCaseAssignment\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x19\n" +
+	"\bstaff_id\x18\x02 \x01(\tR\astaffId\x12\x1f\n" +
+	"\vassigned_by\x18\x03 \x01(\tR\n" +
+	"assignedBy\x12;\n" +
+	"\vassign_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"assignTime\"\xc9\x01\n" +
+	"\x11BreakGlassRequest\x12'\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\trequestId\x12!\n" +
+	"\acase_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12\"\n" +
+	"\x06reason\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x14\x18\xd0\x0fR\x06reason\x12D\n" +
+	"\bduration\x18\x04 \x01(\v2\x19.google.protobuf.DurationB\r\xbaH\n" +
+	"\xaa\x01\a\"\x03\b\x90\x1c*\x00R\bduration\"N\n" +
+	"\x12BreakGlassResponse\x128\n" +
+	"\x05grant\x18\x01 \x01(\v2\".passage.intake.v1.BreakGlassGrantR\x05grant\"\xb0\x02\n" +
+	"\x0fBreakGlassGrant\x12\x19\n" +
+	"\bgrant_id\x18\x01 \x01(\tR\agrantId\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x18\n" +
+	"\amission\x18\x03 \x01(\tR\amission\x12\x18\n" +
+	"\agrantee\x18\x04 \x01(\tR\agrantee\x12;\n" +
+	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vexpire_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12;\n" +
+	"\x06review\x18\a \x01(\v2#.passage.intake.v1.BreakGlassReviewR\x06review\"\xab\x01\n" +
+	"\x10BreakGlassReview\x12\x1a\n" +
+	"\breviewer\x18\x01 \x01(\tR\breviewer\x12>\n" +
+	"\afinding\x18\x02 \x01(\x0e2$.passage.intake.v1.BreakGlassFindingR\afinding\x12;\n" +
+	"\vreview_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"reviewTime\"\xd9\x01\n" +
+	"\x1bListBreakGlassGrantsRequest\x12@\n" +
+	"\amission\x18\x01 \x01(\tB&\xbaH#r!2\x1f^([A-Z]{3}(-[A-Z0-9]{2,16})?)?$R\amission\x12'\n" +
+	"\x0funreviewed_only\x18\x02 \x01(\bR\x0eunreviewedOnly\x12&\n" +
+	"\tpage_size\x18\x03 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"\x82\x01\n" +
+	"\x1cListBreakGlassGrantsResponse\x12:\n" +
+	"\x06grants\x18\x01 \x03(\v2\".passage.intake.v1.BreakGlassGrantR\x06grants\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb3\x01\n" +
+	"\x17ReviewBreakGlassRequest\x12'\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\trequestId\x12#\n" +
+	"\bgrant_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\agrantId\x12J\n" +
+	"\afinding\x18\x03 \x01(\x0e2$.passage.intake.v1.BreakGlassFindingB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\afinding\"T\n" +
+	"\x18ReviewBreakGlassResponse\x128\n" +
+	"\x05grant\x18\x01 \x01(\v2\".passage.intake.v1.BreakGlassGrantR\x05grant*\x90\x01\n" +
 	"\n" +
 	"CaseStatus\x12\x1b\n" +
 	"\x17CASE_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
@@ -1667,7 +2584,11 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"MatchBasis\x12\x1b\n" +
 	"\x17MATCH_BASIS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14MATCH_BASIS_DOCUMENT\x10\x01\x12.\n" +
-	"*MATCH_BASIS_NAME_DATE_OF_BIRTH_NATIONALITY\x10\x022\xa2\x04\n" +
+	"*MATCH_BASIS_NAME_DATE_OF_BIRTH_NATIONALITY\x10\x02*\x82\x01\n" +
+	"\x11BreakGlassFinding\x12#\n" +
+	"\x1fBREAK_GLASS_FINDING_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dBREAK_GLASS_FINDING_JUSTIFIED\x10\x01\x12%\n" +
+	"!BREAK_GLASS_FINDING_NOT_JUSTIFIED\x10\x022\x9f\b\n" +
 	"\rIntakeService\x12_\n" +
 	"\fRegisterCase\x12&.passage.intake.v1.RegisterCaseRequest\x1a'.passage.intake.v1.RegisterCaseResponse\x12P\n" +
 	"\aGetCase\x12!.passage.intake.v1.GetCaseRequest\x1a\".passage.intake.v1.GetCaseResponse\x12V\n" +
@@ -1675,7 +2596,14 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
 	"UpdateCase\x12$.passage.intake.v1.UpdateCaseRequest\x1a%.passage.intake.v1.UpdateCaseResponse\x12V\n" +
 	"\tCloseCase\x12#.passage.intake.v1.CloseCaseRequest\x1a$.passage.intake.v1.CloseCaseResponse\x12S\n" +
-	"\bOpenCase\x12\".passage.intake.v1.OpenCaseRequest\x1a#.passage.intake.v1.OpenCaseResponseBDZBgithub.com/passage-cm/passage/proto/gen/passage/intake/v1;intakev1b\x06proto3"
+	"\bOpenCase\x12\".passage.intake.v1.OpenCaseRequest\x1a#.passage.intake.v1.OpenCaseResponse\x12Y\n" +
+	"\n" +
+	"AssignCase\x12$.passage.intake.v1.AssignCaseRequest\x1a%.passage.intake.v1.AssignCaseResponse\x12_\n" +
+	"\fUnassignCase\x12&.passage.intake.v1.UnassignCaseRequest\x1a'.passage.intake.v1.UnassignCaseResponse\x12Y\n" +
+	"\n" +
+	"BreakGlass\x12$.passage.intake.v1.BreakGlassRequest\x1a%.passage.intake.v1.BreakGlassResponse\x12w\n" +
+	"\x14ListBreakGlassGrants\x12..passage.intake.v1.ListBreakGlassGrantsRequest\x1a/.passage.intake.v1.ListBreakGlassGrantsResponse\x12k\n" +
+	"\x10ReviewBreakGlass\x12*.passage.intake.v1.ReviewBreakGlassRequest\x1a+.passage.intake.v1.ReviewBreakGlassResponseBDZBgithub.com/passage-cm/passage/proto/gen/passage/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_passage_intake_v1_intake_proto_rawDescOnce sync.Once
@@ -1689,102 +2617,141 @@ func file_passage_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_passage_intake_v1_intake_proto_rawDescData
 }
 
-var file_passage_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_passage_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_passage_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_passage_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_passage_intake_v1_intake_proto_goTypes = []any{
-	(CaseStatus)(0),               // 0: passage.intake.v1.CaseStatus
-	(ClosureReason)(0),            // 1: passage.intake.v1.ClosureReason
-	(CaseView)(0),                 // 2: passage.intake.v1.CaseView
-	(MatchBasis)(0),               // 3: passage.intake.v1.MatchBasis
-	(*Case)(nil),                  // 4: passage.intake.v1.Case
-	(*CaseMember)(nil),            // 5: passage.intake.v1.CaseMember
-	(*RegisterCaseRequest)(nil),   // 6: passage.intake.v1.RegisterCaseRequest
-	(*RegisterCaseResponse)(nil),  // 7: passage.intake.v1.RegisterCaseResponse
-	(*SuspectedDuplicate)(nil),    // 8: passage.intake.v1.SuspectedDuplicate
-	(*GetCaseRequest)(nil),        // 9: passage.intake.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),       // 10: passage.intake.v1.GetCaseResponse
-	(*CaseIdentity)(nil),          // 11: passage.intake.v1.CaseIdentity
-	(*PersonIdentity)(nil),        // 12: passage.intake.v1.PersonIdentity
-	(*ListCasesRequest)(nil),      // 13: passage.intake.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),     // 14: passage.intake.v1.ListCasesResponse
-	(*UpdateCaseRequest)(nil),     // 15: passage.intake.v1.UpdateCaseRequest
-	(*UpdateCaseResponse)(nil),    // 16: passage.intake.v1.UpdateCaseResponse
-	(*CloseCaseRequest)(nil),      // 17: passage.intake.v1.CloseCaseRequest
-	(*CloseCaseResponse)(nil),     // 18: passage.intake.v1.CloseCaseResponse
-	(*OpenCaseRequest)(nil),       // 19: passage.intake.v1.OpenCaseRequest
-	(*OpenCaseResponse)(nil),      // 20: passage.intake.v1.OpenCaseResponse
-	(v1.Programme)(0),             // 21: passage.common.v1.Programme
-	(v1.Vulnerability)(0),         // 22: passage.common.v1.Vulnerability
-	(*v1.Consent)(nil),            // 23: passage.common.v1.Consent
-	(*date.Date)(nil),             // 24: google.type.Date
-	(*timestamppb.Timestamp)(nil), // 25: google.protobuf.Timestamp
-	(v1.Sex)(0),                   // 26: passage.common.v1.Sex
-	(v1.AgeBand)(0),               // 27: passage.common.v1.AgeBand
-	(*v1.Person)(nil),             // 28: passage.common.v1.Person
-	(*fieldmaskpb.FieldMask)(nil), // 29: google.protobuf.FieldMask
+	(CaseStatus)(0),                      // 0: passage.intake.v1.CaseStatus
+	(ClosureReason)(0),                   // 1: passage.intake.v1.ClosureReason
+	(CaseView)(0),                        // 2: passage.intake.v1.CaseView
+	(MatchBasis)(0),                      // 3: passage.intake.v1.MatchBasis
+	(BreakGlassFinding)(0),               // 4: passage.intake.v1.BreakGlassFinding
+	(*Case)(nil),                         // 5: passage.intake.v1.Case
+	(*CaseMember)(nil),                   // 6: passage.intake.v1.CaseMember
+	(*RegisterCaseRequest)(nil),          // 7: passage.intake.v1.RegisterCaseRequest
+	(*RegisterCaseResponse)(nil),         // 8: passage.intake.v1.RegisterCaseResponse
+	(*SuspectedDuplicate)(nil),           // 9: passage.intake.v1.SuspectedDuplicate
+	(*GetCaseRequest)(nil),               // 10: passage.intake.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),              // 11: passage.intake.v1.GetCaseResponse
+	(*CaseIdentity)(nil),                 // 12: passage.intake.v1.CaseIdentity
+	(*PersonIdentity)(nil),               // 13: passage.intake.v1.PersonIdentity
+	(*ListCasesRequest)(nil),             // 14: passage.intake.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),            // 15: passage.intake.v1.ListCasesResponse
+	(*UpdateCaseRequest)(nil),            // 16: passage.intake.v1.UpdateCaseRequest
+	(*UpdateCaseResponse)(nil),           // 17: passage.intake.v1.UpdateCaseResponse
+	(*CloseCaseRequest)(nil),             // 18: passage.intake.v1.CloseCaseRequest
+	(*CloseCaseResponse)(nil),            // 19: passage.intake.v1.CloseCaseResponse
+	(*OpenCaseRequest)(nil),              // 20: passage.intake.v1.OpenCaseRequest
+	(*OpenCaseResponse)(nil),             // 21: passage.intake.v1.OpenCaseResponse
+	(*AssignCaseRequest)(nil),            // 22: passage.intake.v1.AssignCaseRequest
+	(*AssignCaseResponse)(nil),           // 23: passage.intake.v1.AssignCaseResponse
+	(*UnassignCaseRequest)(nil),          // 24: passage.intake.v1.UnassignCaseRequest
+	(*UnassignCaseResponse)(nil),         // 25: passage.intake.v1.UnassignCaseResponse
+	(*CaseAssignment)(nil),               // 26: passage.intake.v1.CaseAssignment
+	(*BreakGlassRequest)(nil),            // 27: passage.intake.v1.BreakGlassRequest
+	(*BreakGlassResponse)(nil),           // 28: passage.intake.v1.BreakGlassResponse
+	(*BreakGlassGrant)(nil),              // 29: passage.intake.v1.BreakGlassGrant
+	(*BreakGlassReview)(nil),             // 30: passage.intake.v1.BreakGlassReview
+	(*ListBreakGlassGrantsRequest)(nil),  // 31: passage.intake.v1.ListBreakGlassGrantsRequest
+	(*ListBreakGlassGrantsResponse)(nil), // 32: passage.intake.v1.ListBreakGlassGrantsResponse
+	(*ReviewBreakGlassRequest)(nil),      // 33: passage.intake.v1.ReviewBreakGlassRequest
+	(*ReviewBreakGlassResponse)(nil),     // 34: passage.intake.v1.ReviewBreakGlassResponse
+	(v1.Programme)(0),                    // 35: passage.common.v1.Programme
+	(v1.Vulnerability)(0),                // 36: passage.common.v1.Vulnerability
+	(*v1.Consent)(nil),                   // 37: passage.common.v1.Consent
+	(*date.Date)(nil),                    // 38: google.type.Date
+	(*timestamppb.Timestamp)(nil),        // 39: google.protobuf.Timestamp
+	(v1.Sex)(0),                          // 40: passage.common.v1.Sex
+	(v1.AgeBand)(0),                      // 41: passage.common.v1.AgeBand
+	(*v1.Person)(nil),                    // 42: passage.common.v1.Person
+	(v1.AccessPurpose)(0),                // 43: passage.common.v1.AccessPurpose
+	(*fieldmaskpb.FieldMask)(nil),        // 44: google.protobuf.FieldMask
+	(*durationpb.Duration)(nil),          // 45: google.protobuf.Duration
 }
 var file_passage_intake_v1_intake_proto_depIdxs = []int32{
-	21, // 0: passage.intake.v1.Case.programme:type_name -> passage.common.v1.Programme
+	35, // 0: passage.intake.v1.Case.programme:type_name -> passage.common.v1.Programme
 	0,  // 1: passage.intake.v1.Case.status:type_name -> passage.intake.v1.CaseStatus
-	5,  // 2: passage.intake.v1.Case.principal:type_name -> passage.intake.v1.CaseMember
-	5,  // 3: passage.intake.v1.Case.household_members:type_name -> passage.intake.v1.CaseMember
-	22, // 4: passage.intake.v1.Case.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	23, // 5: passage.intake.v1.Case.consents:type_name -> passage.common.v1.Consent
-	24, // 6: passage.intake.v1.Case.registration_date:type_name -> google.type.Date
+	6,  // 2: passage.intake.v1.Case.principal:type_name -> passage.intake.v1.CaseMember
+	6,  // 3: passage.intake.v1.Case.household_members:type_name -> passage.intake.v1.CaseMember
+	36, // 4: passage.intake.v1.Case.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	37, // 5: passage.intake.v1.Case.consents:type_name -> passage.common.v1.Consent
+	38, // 6: passage.intake.v1.Case.registration_date:type_name -> google.type.Date
 	1,  // 7: passage.intake.v1.Case.closure_reason:type_name -> passage.intake.v1.ClosureReason
-	25, // 8: passage.intake.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	25, // 9: passage.intake.v1.Case.update_time:type_name -> google.protobuf.Timestamp
-	26, // 10: passage.intake.v1.CaseMember.sex:type_name -> passage.common.v1.Sex
-	27, // 11: passage.intake.v1.CaseMember.age_band:type_name -> passage.common.v1.AgeBand
-	21, // 12: passage.intake.v1.RegisterCaseRequest.programme:type_name -> passage.common.v1.Programme
-	28, // 13: passage.intake.v1.RegisterCaseRequest.principal:type_name -> passage.common.v1.Person
-	28, // 14: passage.intake.v1.RegisterCaseRequest.household_members:type_name -> passage.common.v1.Person
-	22, // 15: passage.intake.v1.RegisterCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	23, // 16: passage.intake.v1.RegisterCaseRequest.consents:type_name -> passage.common.v1.Consent
-	24, // 17: passage.intake.v1.RegisterCaseRequest.registration_date:type_name -> google.type.Date
-	4,  // 18: passage.intake.v1.RegisterCaseResponse.case:type_name -> passage.intake.v1.Case
-	8,  // 19: passage.intake.v1.RegisterCaseResponse.suspected_duplicates:type_name -> passage.intake.v1.SuspectedDuplicate
+	39, // 8: passage.intake.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	39, // 9: passage.intake.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	40, // 10: passage.intake.v1.CaseMember.sex:type_name -> passage.common.v1.Sex
+	41, // 11: passage.intake.v1.CaseMember.age_band:type_name -> passage.common.v1.AgeBand
+	35, // 12: passage.intake.v1.RegisterCaseRequest.programme:type_name -> passage.common.v1.Programme
+	42, // 13: passage.intake.v1.RegisterCaseRequest.principal:type_name -> passage.common.v1.Person
+	42, // 14: passage.intake.v1.RegisterCaseRequest.household_members:type_name -> passage.common.v1.Person
+	36, // 15: passage.intake.v1.RegisterCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	37, // 16: passage.intake.v1.RegisterCaseRequest.consents:type_name -> passage.common.v1.Consent
+	38, // 17: passage.intake.v1.RegisterCaseRequest.registration_date:type_name -> google.type.Date
+	5,  // 18: passage.intake.v1.RegisterCaseResponse.case:type_name -> passage.intake.v1.Case
+	9,  // 19: passage.intake.v1.RegisterCaseResponse.suspected_duplicates:type_name -> passage.intake.v1.SuspectedDuplicate
 	3,  // 20: passage.intake.v1.SuspectedDuplicate.matched_on:type_name -> passage.intake.v1.MatchBasis
 	2,  // 21: passage.intake.v1.GetCaseRequest.view:type_name -> passage.intake.v1.CaseView
-	4,  // 22: passage.intake.v1.GetCaseResponse.case:type_name -> passage.intake.v1.Case
-	11, // 23: passage.intake.v1.GetCaseResponse.identity:type_name -> passage.intake.v1.CaseIdentity
-	12, // 24: passage.intake.v1.CaseIdentity.principal:type_name -> passage.intake.v1.PersonIdentity
-	12, // 25: passage.intake.v1.CaseIdentity.household_members:type_name -> passage.intake.v1.PersonIdentity
-	28, // 26: passage.intake.v1.PersonIdentity.person:type_name -> passage.common.v1.Person
-	21, // 27: passage.intake.v1.ListCasesRequest.programme:type_name -> passage.common.v1.Programme
-	0,  // 28: passage.intake.v1.ListCasesRequest.status:type_name -> passage.intake.v1.CaseStatus
-	24, // 29: passage.intake.v1.ListCasesRequest.registered_from:type_name -> google.type.Date
-	24, // 30: passage.intake.v1.ListCasesRequest.registered_to:type_name -> google.type.Date
-	4,  // 31: passage.intake.v1.ListCasesResponse.cases:type_name -> passage.intake.v1.Case
-	29, // 32: passage.intake.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	22, // 33: passage.intake.v1.UpdateCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	0,  // 34: passage.intake.v1.UpdateCaseRequest.status:type_name -> passage.intake.v1.CaseStatus
-	28, // 35: passage.intake.v1.UpdateCaseRequest.principal:type_name -> passage.common.v1.Person
-	4,  // 36: passage.intake.v1.UpdateCaseResponse.case:type_name -> passage.intake.v1.Case
-	1,  // 37: passage.intake.v1.CloseCaseRequest.reason:type_name -> passage.intake.v1.ClosureReason
-	4,  // 38: passage.intake.v1.CloseCaseResponse.case:type_name -> passage.intake.v1.Case
-	21, // 39: passage.intake.v1.OpenCaseRequest.programme:type_name -> passage.common.v1.Programme
-	22, // 40: passage.intake.v1.OpenCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	23, // 41: passage.intake.v1.OpenCaseRequest.consents:type_name -> passage.common.v1.Consent
-	24, // 42: passage.intake.v1.OpenCaseRequest.registration_date:type_name -> google.type.Date
-	4,  // 43: passage.intake.v1.OpenCaseResponse.case:type_name -> passage.intake.v1.Case
-	6,  // 44: passage.intake.v1.IntakeService.RegisterCase:input_type -> passage.intake.v1.RegisterCaseRequest
-	9,  // 45: passage.intake.v1.IntakeService.GetCase:input_type -> passage.intake.v1.GetCaseRequest
-	13, // 46: passage.intake.v1.IntakeService.ListCases:input_type -> passage.intake.v1.ListCasesRequest
-	15, // 47: passage.intake.v1.IntakeService.UpdateCase:input_type -> passage.intake.v1.UpdateCaseRequest
-	17, // 48: passage.intake.v1.IntakeService.CloseCase:input_type -> passage.intake.v1.CloseCaseRequest
-	19, // 49: passage.intake.v1.IntakeService.OpenCase:input_type -> passage.intake.v1.OpenCaseRequest
-	7,  // 50: passage.intake.v1.IntakeService.RegisterCase:output_type -> passage.intake.v1.RegisterCaseResponse
-	10, // 51: passage.intake.v1.IntakeService.GetCase:output_type -> passage.intake.v1.GetCaseResponse
-	14, // 52: passage.intake.v1.IntakeService.ListCases:output_type -> passage.intake.v1.ListCasesResponse
-	16, // 53: passage.intake.v1.IntakeService.UpdateCase:output_type -> passage.intake.v1.UpdateCaseResponse
-	18, // 54: passage.intake.v1.IntakeService.CloseCase:output_type -> passage.intake.v1.CloseCaseResponse
-	20, // 55: passage.intake.v1.IntakeService.OpenCase:output_type -> passage.intake.v1.OpenCaseResponse
-	50, // [50:56] is the sub-list for method output_type
-	44, // [44:50] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	43, // 22: passage.intake.v1.GetCaseRequest.purpose:type_name -> passage.common.v1.AccessPurpose
+	5,  // 23: passage.intake.v1.GetCaseResponse.case:type_name -> passage.intake.v1.Case
+	12, // 24: passage.intake.v1.GetCaseResponse.identity:type_name -> passage.intake.v1.CaseIdentity
+	13, // 25: passage.intake.v1.CaseIdentity.principal:type_name -> passage.intake.v1.PersonIdentity
+	13, // 26: passage.intake.v1.CaseIdentity.household_members:type_name -> passage.intake.v1.PersonIdentity
+	42, // 27: passage.intake.v1.PersonIdentity.person:type_name -> passage.common.v1.Person
+	35, // 28: passage.intake.v1.ListCasesRequest.programme:type_name -> passage.common.v1.Programme
+	0,  // 29: passage.intake.v1.ListCasesRequest.status:type_name -> passage.intake.v1.CaseStatus
+	38, // 30: passage.intake.v1.ListCasesRequest.registered_from:type_name -> google.type.Date
+	38, // 31: passage.intake.v1.ListCasesRequest.registered_to:type_name -> google.type.Date
+	5,  // 32: passage.intake.v1.ListCasesResponse.cases:type_name -> passage.intake.v1.Case
+	44, // 33: passage.intake.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	36, // 34: passage.intake.v1.UpdateCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	0,  // 35: passage.intake.v1.UpdateCaseRequest.status:type_name -> passage.intake.v1.CaseStatus
+	42, // 36: passage.intake.v1.UpdateCaseRequest.principal:type_name -> passage.common.v1.Person
+	5,  // 37: passage.intake.v1.UpdateCaseResponse.case:type_name -> passage.intake.v1.Case
+	1,  // 38: passage.intake.v1.CloseCaseRequest.reason:type_name -> passage.intake.v1.ClosureReason
+	5,  // 39: passage.intake.v1.CloseCaseResponse.case:type_name -> passage.intake.v1.Case
+	35, // 40: passage.intake.v1.OpenCaseRequest.programme:type_name -> passage.common.v1.Programme
+	36, // 41: passage.intake.v1.OpenCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	37, // 42: passage.intake.v1.OpenCaseRequest.consents:type_name -> passage.common.v1.Consent
+	38, // 43: passage.intake.v1.OpenCaseRequest.registration_date:type_name -> google.type.Date
+	5,  // 44: passage.intake.v1.OpenCaseResponse.case:type_name -> passage.intake.v1.Case
+	26, // 45: passage.intake.v1.AssignCaseResponse.assignment:type_name -> passage.intake.v1.CaseAssignment
+	39, // 46: passage.intake.v1.CaseAssignment.assign_time:type_name -> google.protobuf.Timestamp
+	45, // 47: passage.intake.v1.BreakGlassRequest.duration:type_name -> google.protobuf.Duration
+	29, // 48: passage.intake.v1.BreakGlassResponse.grant:type_name -> passage.intake.v1.BreakGlassGrant
+	39, // 49: passage.intake.v1.BreakGlassGrant.create_time:type_name -> google.protobuf.Timestamp
+	39, // 50: passage.intake.v1.BreakGlassGrant.expire_time:type_name -> google.protobuf.Timestamp
+	30, // 51: passage.intake.v1.BreakGlassGrant.review:type_name -> passage.intake.v1.BreakGlassReview
+	4,  // 52: passage.intake.v1.BreakGlassReview.finding:type_name -> passage.intake.v1.BreakGlassFinding
+	39, // 53: passage.intake.v1.BreakGlassReview.review_time:type_name -> google.protobuf.Timestamp
+	29, // 54: passage.intake.v1.ListBreakGlassGrantsResponse.grants:type_name -> passage.intake.v1.BreakGlassGrant
+	4,  // 55: passage.intake.v1.ReviewBreakGlassRequest.finding:type_name -> passage.intake.v1.BreakGlassFinding
+	29, // 56: passage.intake.v1.ReviewBreakGlassResponse.grant:type_name -> passage.intake.v1.BreakGlassGrant
+	7,  // 57: passage.intake.v1.IntakeService.RegisterCase:input_type -> passage.intake.v1.RegisterCaseRequest
+	10, // 58: passage.intake.v1.IntakeService.GetCase:input_type -> passage.intake.v1.GetCaseRequest
+	14, // 59: passage.intake.v1.IntakeService.ListCases:input_type -> passage.intake.v1.ListCasesRequest
+	16, // 60: passage.intake.v1.IntakeService.UpdateCase:input_type -> passage.intake.v1.UpdateCaseRequest
+	18, // 61: passage.intake.v1.IntakeService.CloseCase:input_type -> passage.intake.v1.CloseCaseRequest
+	20, // 62: passage.intake.v1.IntakeService.OpenCase:input_type -> passage.intake.v1.OpenCaseRequest
+	22, // 63: passage.intake.v1.IntakeService.AssignCase:input_type -> passage.intake.v1.AssignCaseRequest
+	24, // 64: passage.intake.v1.IntakeService.UnassignCase:input_type -> passage.intake.v1.UnassignCaseRequest
+	27, // 65: passage.intake.v1.IntakeService.BreakGlass:input_type -> passage.intake.v1.BreakGlassRequest
+	31, // 66: passage.intake.v1.IntakeService.ListBreakGlassGrants:input_type -> passage.intake.v1.ListBreakGlassGrantsRequest
+	33, // 67: passage.intake.v1.IntakeService.ReviewBreakGlass:input_type -> passage.intake.v1.ReviewBreakGlassRequest
+	8,  // 68: passage.intake.v1.IntakeService.RegisterCase:output_type -> passage.intake.v1.RegisterCaseResponse
+	11, // 69: passage.intake.v1.IntakeService.GetCase:output_type -> passage.intake.v1.GetCaseResponse
+	15, // 70: passage.intake.v1.IntakeService.ListCases:output_type -> passage.intake.v1.ListCasesResponse
+	17, // 71: passage.intake.v1.IntakeService.UpdateCase:output_type -> passage.intake.v1.UpdateCaseResponse
+	19, // 72: passage.intake.v1.IntakeService.CloseCase:output_type -> passage.intake.v1.CloseCaseResponse
+	21, // 73: passage.intake.v1.IntakeService.OpenCase:output_type -> passage.intake.v1.OpenCaseResponse
+	23, // 74: passage.intake.v1.IntakeService.AssignCase:output_type -> passage.intake.v1.AssignCaseResponse
+	25, // 75: passage.intake.v1.IntakeService.UnassignCase:output_type -> passage.intake.v1.UnassignCaseResponse
+	28, // 76: passage.intake.v1.IntakeService.BreakGlass:output_type -> passage.intake.v1.BreakGlassResponse
+	32, // 77: passage.intake.v1.IntakeService.ListBreakGlassGrants:output_type -> passage.intake.v1.ListBreakGlassGrantsResponse
+	34, // 78: passage.intake.v1.IntakeService.ReviewBreakGlass:output_type -> passage.intake.v1.ReviewBreakGlassResponse
+	68, // [68:79] is the sub-list for method output_type
+	57, // [57:68] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_passage_intake_v1_intake_proto_init() }
@@ -1797,8 +2764,8 @@ func file_passage_intake_v1_intake_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_passage_intake_v1_intake_proto_rawDesc), len(file_passage_intake_v1_intake_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   17,
+			NumEnums:      5,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

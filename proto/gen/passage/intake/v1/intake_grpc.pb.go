@@ -19,12 +19,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IntakeService_RegisterCase_FullMethodName = "/passage.intake.v1.IntakeService/RegisterCase"
-	IntakeService_GetCase_FullMethodName      = "/passage.intake.v1.IntakeService/GetCase"
-	IntakeService_ListCases_FullMethodName    = "/passage.intake.v1.IntakeService/ListCases"
-	IntakeService_UpdateCase_FullMethodName   = "/passage.intake.v1.IntakeService/UpdateCase"
-	IntakeService_CloseCase_FullMethodName    = "/passage.intake.v1.IntakeService/CloseCase"
-	IntakeService_OpenCase_FullMethodName     = "/passage.intake.v1.IntakeService/OpenCase"
+	IntakeService_RegisterCase_FullMethodName         = "/passage.intake.v1.IntakeService/RegisterCase"
+	IntakeService_GetCase_FullMethodName              = "/passage.intake.v1.IntakeService/GetCase"
+	IntakeService_ListCases_FullMethodName            = "/passage.intake.v1.IntakeService/ListCases"
+	IntakeService_UpdateCase_FullMethodName           = "/passage.intake.v1.IntakeService/UpdateCase"
+	IntakeService_CloseCase_FullMethodName            = "/passage.intake.v1.IntakeService/CloseCase"
+	IntakeService_OpenCase_FullMethodName             = "/passage.intake.v1.IntakeService/OpenCase"
+	IntakeService_AssignCase_FullMethodName           = "/passage.intake.v1.IntakeService/AssignCase"
+	IntakeService_UnassignCase_FullMethodName         = "/passage.intake.v1.IntakeService/UnassignCase"
+	IntakeService_BreakGlass_FullMethodName           = "/passage.intake.v1.IntakeService/BreakGlass"
+	IntakeService_ListBreakGlassGrants_FullMethodName = "/passage.intake.v1.IntakeService/ListBreakGlassGrants"
+	IntakeService_ReviewBreakGlass_FullMethodName     = "/passage.intake.v1.IntakeService/ReviewBreakGlass"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -54,6 +59,23 @@ type IntakeServiceClient interface {
 	// mission, under the same subject ids: no identity is copied. A victim of trafficking who
 	// then returns through AVRR gets an AVRR case linked to the VoT case this way.
 	OpenCase(ctx context.Context, in *OpenCaseRequest, opts ...grpc.CallOption) (*OpenCaseResponse, error)
+	// AssignCase lets a caseworker of the mission work on a case, and so read its identity.
+	// Supervisors only; a supervisor cannot assign a case to themselves (that is BreakGlass,
+	// which is reviewed). Assigning someone already assigned changes nothing.
+	AssignCase(ctx context.Context, in *AssignCaseRequest, opts ...grpc.CallOption) (*AssignCaseResponse, error)
+	// UnassignCase takes a case away from a staff member it was assigned to. Supervisors only.
+	// The staff member who registered the case keeps it.
+	UnassignCase(ctx context.Context, in *UnassignCaseRequest, opts ...grpc.CallOption) (*UnassignCaseResponse, error)
+	// BreakGlass gives the calling supervisor a short-lived grant to read the identity of a
+	// case they do not work on (another caseworker's case, a victim of trafficking's case),
+	// with a written reason. Every grant is flagged for review.
+	BreakGlass(ctx context.Context, in *BreakGlassRequest, opts ...grpc.CallOption) (*BreakGlassResponse, error)
+	// ListBreakGlassGrants lists the mission's break-glass grants, newest first, for review.
+	// Never returns the reason nor any identity.
+	ListBreakGlassGrants(ctx context.Context, in *ListBreakGlassGrantsRequest, opts ...grpc.CallOption) (*ListBreakGlassGrantsResponse, error)
+	// ReviewBreakGlass records who reviewed a grant and their finding. The grantee cannot
+	// review their own grant.
+	ReviewBreakGlass(ctx context.Context, in *ReviewBreakGlassRequest, opts ...grpc.CallOption) (*ReviewBreakGlassResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -124,6 +146,56 @@ func (c *intakeServiceClient) OpenCase(ctx context.Context, in *OpenCaseRequest,
 	return out, nil
 }
 
+func (c *intakeServiceClient) AssignCase(ctx context.Context, in *AssignCaseRequest, opts ...grpc.CallOption) (*AssignCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AssignCaseResponse)
+	err := c.cc.Invoke(ctx, IntakeService_AssignCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) UnassignCase(ctx context.Context, in *UnassignCaseRequest, opts ...grpc.CallOption) (*UnassignCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UnassignCaseResponse)
+	err := c.cc.Invoke(ctx, IntakeService_UnassignCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) BreakGlass(ctx context.Context, in *BreakGlassRequest, opts ...grpc.CallOption) (*BreakGlassResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BreakGlassResponse)
+	err := c.cc.Invoke(ctx, IntakeService_BreakGlass_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) ListBreakGlassGrants(ctx context.Context, in *ListBreakGlassGrantsRequest, opts ...grpc.CallOption) (*ListBreakGlassGrantsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListBreakGlassGrantsResponse)
+	err := c.cc.Invoke(ctx, IntakeService_ListBreakGlassGrants_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) ReviewBreakGlass(ctx context.Context, in *ReviewBreakGlassRequest, opts ...grpc.CallOption) (*ReviewBreakGlassResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReviewBreakGlassResponse)
+	err := c.cc.Invoke(ctx, IntakeService_ReviewBreakGlass_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -151,6 +223,23 @@ type IntakeServiceServer interface {
 	// mission, under the same subject ids: no identity is copied. A victim of trafficking who
 	// then returns through AVRR gets an AVRR case linked to the VoT case this way.
 	OpenCase(context.Context, *OpenCaseRequest) (*OpenCaseResponse, error)
+	// AssignCase lets a caseworker of the mission work on a case, and so read its identity.
+	// Supervisors only; a supervisor cannot assign a case to themselves (that is BreakGlass,
+	// which is reviewed). Assigning someone already assigned changes nothing.
+	AssignCase(context.Context, *AssignCaseRequest) (*AssignCaseResponse, error)
+	// UnassignCase takes a case away from a staff member it was assigned to. Supervisors only.
+	// The staff member who registered the case keeps it.
+	UnassignCase(context.Context, *UnassignCaseRequest) (*UnassignCaseResponse, error)
+	// BreakGlass gives the calling supervisor a short-lived grant to read the identity of a
+	// case they do not work on (another caseworker's case, a victim of trafficking's case),
+	// with a written reason. Every grant is flagged for review.
+	BreakGlass(context.Context, *BreakGlassRequest) (*BreakGlassResponse, error)
+	// ListBreakGlassGrants lists the mission's break-glass grants, newest first, for review.
+	// Never returns the reason nor any identity.
+	ListBreakGlassGrants(context.Context, *ListBreakGlassGrantsRequest) (*ListBreakGlassGrantsResponse, error)
+	// ReviewBreakGlass records who reviewed a grant and their finding. The grantee cannot
+	// review their own grant.
+	ReviewBreakGlass(context.Context, *ReviewBreakGlassRequest) (*ReviewBreakGlassResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -178,6 +267,21 @@ func (UnimplementedIntakeServiceServer) CloseCase(context.Context, *CloseCaseReq
 }
 func (UnimplementedIntakeServiceServer) OpenCase(context.Context, *OpenCaseRequest) (*OpenCaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method OpenCase not implemented")
+}
+func (UnimplementedIntakeServiceServer) AssignCase(context.Context, *AssignCaseRequest) (*AssignCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AssignCase not implemented")
+}
+func (UnimplementedIntakeServiceServer) UnassignCase(context.Context, *UnassignCaseRequest) (*UnassignCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UnassignCase not implemented")
+}
+func (UnimplementedIntakeServiceServer) BreakGlass(context.Context, *BreakGlassRequest) (*BreakGlassResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BreakGlass not implemented")
+}
+func (UnimplementedIntakeServiceServer) ListBreakGlassGrants(context.Context, *ListBreakGlassGrantsRequest) (*ListBreakGlassGrantsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListBreakGlassGrants not implemented")
+}
+func (UnimplementedIntakeServiceServer) ReviewBreakGlass(context.Context, *ReviewBreakGlassRequest) (*ReviewBreakGlassResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReviewBreakGlass not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -308,6 +412,96 @@ func _IntakeService_OpenCase_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_AssignCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AssignCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).AssignCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_AssignCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).AssignCase(ctx, req.(*AssignCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_UnassignCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnassignCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).UnassignCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_UnassignCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).UnassignCase(ctx, req.(*UnassignCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_BreakGlass_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BreakGlassRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).BreakGlass(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_BreakGlass_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).BreakGlass(ctx, req.(*BreakGlassRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_ListBreakGlassGrants_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListBreakGlassGrantsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).ListBreakGlassGrants(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_ListBreakGlassGrants_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).ListBreakGlassGrants(ctx, req.(*ListBreakGlassGrantsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_ReviewBreakGlass_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReviewBreakGlassRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).ReviewBreakGlass(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_ReviewBreakGlass_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).ReviewBreakGlass(ctx, req.(*ReviewBreakGlassRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -338,6 +532,26 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "OpenCase",
 			Handler:    _IntakeService_OpenCase_Handler,
+		},
+		{
+			MethodName: "AssignCase",
+			Handler:    _IntakeService_AssignCase_Handler,
+		},
+		{
+			MethodName: "UnassignCase",
+			Handler:    _IntakeService_UnassignCase_Handler,
+		},
+		{
+			MethodName: "BreakGlass",
+			Handler:    _IntakeService_BreakGlass_Handler,
+		},
+		{
+			MethodName: "ListBreakGlassGrants",
+			Handler:    _IntakeService_ListBreakGlassGrants_Handler,
+		},
+		{
+			MethodName: "ReviewBreakGlass",
+			Handler:    _IntakeService_ReviewBreakGlass_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

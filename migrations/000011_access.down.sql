@@ -1,0 +1,2 @@
+DROP TABLE intake.break_glass_grant;
+DROP TABLE intake.case_assignment;

@@ -1,0 +1,226 @@
+package catalog_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/testserver"
+	"github.com/passage-cm/passage/services/catalog"
+
+	// The contracts of every service, so that their descriptors are registered even for a
+	// service the catalog forgot.
+	_ "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
+	_ "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+	_ "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
+	_ "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
+)
+
+const (
+	cw = auth.RoleCaseworker
+	sv = auth.RoleSupervisor
+	pm = auth.RoleProgrammeManager
+	an = auth.RoleAnalyst
+	pa = auth.RolePartner
+	ad = auth.RoleAdmin
+)
+
+// want is who may call each RPC, written from issue 4's roles:
+//   - caseworker and supervisor: their mission's cases (identity further limited in intake to
+//     the cases they work on); supervisors alone assign cases, break glass and reopen returns;
+//   - programme manager (HQ): HASM requests and decisions, and the funds; no case identity;
+//   - analyst (HQ): aggregates only, so no RPC of these services, which all serve rows about
+//     a person;
+//   - partner: what was referred to it, and nothing is yet: no RPC;
+//   - administrator: keys, users and funds, and the review of break-glass grants (who opened
+//     which case when; never a case's content).
+//
+// A new RPC fails TestEveryRPCHasAPolicy until it is added here and to its service's Policy.
+var want = map[string][]auth.Role{
+	"/passage.intake.v1.IntakeService/RegisterCase":         {cw, sv},
+	"/passage.intake.v1.IntakeService/GetCase":              {cw, sv},
+	"/passage.intake.v1.IntakeService/ListCases":            {cw, sv},
+	"/passage.intake.v1.IntakeService/UpdateCase":           {cw, sv},
+	"/passage.intake.v1.IntakeService/CloseCase":            {cw, sv},
+	"/passage.intake.v1.IntakeService/OpenCase":             {cw, sv},
+	"/passage.intake.v1.IntakeService/AssignCase":           {sv},
+	"/passage.intake.v1.IntakeService/UnassignCase":         {sv},
+	"/passage.intake.v1.IntakeService/BreakGlass":           {sv},
+	"/passage.intake.v1.IntakeService/ListBreakGlassGrants": {sv, ad},
+	"/passage.intake.v1.IntakeService/ReviewBreakGlass":     {sv, ad},
+
+	"/passage.returns.v1.ReturnService/GetReturn":              {cw, sv},
+	"/passage.returns.v1.ReturnService/ListReturns":            {cw, sv},
+	"/passage.returns.v1.ReturnService/RecordEligibility":      {cw, sv},
+	"/passage.returns.v1.ReturnService/RecordPreDepartureStep": {cw, sv},
+	"/passage.returns.v1.ReturnService/RecordDeparture":        {cw, sv},
+	"/passage.returns.v1.ReturnService/RecordArrival":          {cw, sv},
+	"/passage.returns.v1.ReturnService/SetReintegrationPlan":   {cw, sv},
+	"/passage.returns.v1.ReturnService/RecordAssistance":       {cw, sv},
+	"/passage.returns.v1.ReturnService/RecordMonitoringVisit":  {cw, sv},
+	"/passage.returns.v1.ReturnService/CloseReturn":            {cw, sv},
+	"/passage.returns.v1.ReturnService/ReopenReturn":           {sv},
+
+	"/passage.trafficking.v1.TraffickingService/RecordScreening":                 {cw, sv},
+	"/passage.trafficking.v1.TraffickingService/RecordExploitation":              {cw, sv},
+	"/passage.trafficking.v1.TraffickingService/RecordAssistance":                {cw, sv},
+	"/passage.trafficking.v1.TraffickingService/EndAssistance":                   {cw, sv},
+	"/passage.trafficking.v1.TraffickingService/RecordLawEnforcementCooperation": {cw, sv},
+	"/passage.trafficking.v1.TraffickingService/AssessRisk":                      {cw, sv},
+	"/passage.trafficking.v1.TraffickingService/CloseVictimCase":                 {cw, sv},
+	"/passage.trafficking.v1.TraffickingService/GetVictimCase":                   {cw, sv},
+	"/passage.trafficking.v1.TraffickingService/ListVictimCases":                 {cw, sv},
+
+	"/passage.hasm.v1.StrandedMigrantService/RequestAssistance": {cw, sv},
+	"/passage.hasm.v1.StrandedMigrantService/GetRequest":        {cw, sv, pm},
+	"/passage.hasm.v1.StrandedMigrantService/ListRequests":      {cw, sv, pm},
+	"/passage.hasm.v1.StrandedMigrantService/DecideRequest":     {pm},
+	"/passage.hasm.v1.StrandedMigrantService/RecordDeparture":   {cw, sv},
+	"/passage.hasm.v1.StrandedMigrantService/RecordArrival":     {cw, sv},
+	"/passage.hasm.v1.StrandedMigrantService/CloseRequest":      {cw, sv},
+	"/passage.hasm.v1.StrandedMigrantService/CreateFund":        {pm, ad},
+	"/passage.hasm.v1.StrandedMigrantService/SetFundBudget":     {pm, ad},
+	"/passage.hasm.v1.StrandedMigrantService/GetFund":           {pm, ad},
+}
+
+// rpc is one method of a Passage service, from the generated descriptors.
+type rpc struct {
+	name string // full gRPC method name, "/pkg.Service/Method"
+	desc protoreflect.MethodDescriptor
+}
+
+// passageRPCs returns every method of every registered service in a passage.* package,
+// sorted by name.
+func passageRPCs() []rpc {
+	var out []rpc
+	protoregistry.GlobalFiles.RangeFiles(func(f protoreflect.FileDescriptor) bool {
+		if !strings.HasPrefix(string(f.Package()), "passage.") {
+			return true
+		}
+		for i := range f.Services().Len() {
+			s := f.Services().Get(i)
+			for j := range s.Methods().Len() {
+				m := s.Methods().Get(j)
+				out = append(out, rpc{name: fmt.Sprintf("/%s/%s", s.FullName(), m.Name()), desc: m})
+			}
+		}
+		return true
+	})
+	slices.SortFunc(out, func(a, b rpc) int { return strings.Compare(a.name, b.name) })
+	return out
+}
+
+// policy is the union of the catalog's policies, as `passage serve` builds it.
+func policy() auth.Policy {
+	p := auth.Policy{}
+	for _, s := range catalog.Services() {
+		for m, roles := range s.Policy {
+			p[m] = roles
+		}
+	}
+	return p
+}
+
+func TestEveryRPCHasAPolicy(t *testing.T) {
+	t.Parallel()
+	rpcs := passageRPCs()
+	if len(rpcs) < len(want) {
+		t.Fatalf("found %d RPCs in the descriptors, fewer than the %d expected: are the contracts linked?", len(rpcs), len(want))
+	}
+	p := policy()
+	seen := map[string]bool{}
+	for _, r := range rpcs {
+		seen[r.name] = true
+		roles, listed := p[r.name]
+		if !listed {
+			t.Errorf("%s has no entry in its service's Policy: every RPC is denied to everyone until it has one", r.name)
+			continue
+		}
+		expected, ok := want[r.name]
+		if !ok {
+			t.Errorf("%s is not in this test's table: decide who may call it, from the issue's roles", r.name)
+			continue
+		}
+		if !sameRoles(roles, expected) {
+			t.Errorf("%s: policy allows %v, want %v", r.name, roles, expected)
+		}
+	}
+	for m := range p {
+		if !seen[m] {
+			t.Errorf("policy lists %s, which no contract defines", m)
+		}
+	}
+	for m := range want {
+		if !seen[m] {
+			t.Errorf("this test's table lists %s, which no contract defines", m)
+		}
+	}
+	// Every service with a contract runs in the catalog.
+	served := map[string]bool{}
+	for _, s := range catalog.Services() {
+		served[s.Name] = true
+	}
+	for _, r := range rpcs {
+		if svc := string(r.desc.Parent().FullName()); !served[svc] {
+			t.Errorf("%s has a contract but is not in the catalog", svc)
+		}
+	}
+}
+
+func sameRoles(a, b []auth.Role) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+// missionOf is the mission a caller of role r carries in these tests.
+func missionOf(r auth.Role) string {
+	if r.IsHQ() {
+		return auth.MissionHQ
+	}
+	return "NER"
+}
+
+// TestEveryRoleAgainstEveryRPC calls every RPC of every service, through the real server and
+// its interceptors, as every role, and checks the call is refused with PERMISSION_DENIED
+// exactly when the role is not allowed. The request is empty: an allowed call goes on to
+// validation or the handler, which is all this test needs to know.
+func TestEveryRoleAgainstEveryRPC(t *testing.T) {
+	t.Parallel()
+	env := testserver.Start(t, testserver.Options{Services: catalog.Services()})
+	tokens := map[auth.Role]context.Context{}
+	for _, r := range auth.AllRoles() {
+		tokens[r] = env.As(t, r, missionOf(r))
+	}
+	calls := 0
+	for _, r := range passageRPCs() {
+		if r.desc.IsStreamingClient() || r.desc.IsStreamingServer() {
+			t.Fatalf("%s streams: extend this test to call it", r.name)
+		}
+		for _, role := range auth.AllRoles() {
+			in := dynamicpb.NewMessage(r.desc.Input())
+			out := dynamicpb.NewMessage(r.desc.Output())
+			err := env.Conn.Invoke(tokens[role], r.name, in, out)
+			calls++
+			st := status.Convert(err)
+			// The interceptor's refusal, as opposed to a handler's rule on the request.
+			denied := st.Code() == codes.PermissionDenied && strings.Contains(st.Message(), "may not call")
+			if allowed := slices.Contains(want[r.name], role); denied == allowed {
+				t.Errorf("%s as %s: %v, %s", r.name, role, st.Code(), map[bool]string{true: "want allowed", false: "want PERMISSION_DENIED"}[allowed])
+			}
+		}
+	}
+	if calls != len(passageRPCs())*len(auth.AllRoles()) || calls == 0 {
+		t.Errorf("made %d calls", calls)
+	}
+}

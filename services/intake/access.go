@@ -1,0 +1,218 @@
+package intake
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/middleware"
+	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+)
+
+// Who reads identity. Identity is decrypted only for staff who work on the case: the one who
+// registered it (intake."case".created_by) and those a supervisor assigned to it. The role
+// alone opens nothing: a supervisor who does not work on a case, like a caseworker of the
+// mission, sees its coded record, and reads its identity only under a break-glass grant
+// (breakglass.go), which is short-lived, reasoned and reviewed. A victim of trafficking's
+// case is protected by the same rule: only its own caseworkers read the name.
+
+// caseAccess is what gives a caller the identity of one case.
+type caseAccess struct {
+	worksOn bool // the creator, or assigned
+	grant   bool // a live break-glass grant
+}
+
+// readAccess reads the caller's access to a case of their mission, at time now.
+func readAccess(ctx context.Context, q database.Querier, who auth.Claims, id uuid.UUID, now time.Time) (caseAccess, error) {
+	var a caseAccess
+	err := q.QueryRow(ctx, `SELECT
+    c.created_by = $3 OR EXISTS (SELECT 1 FROM intake.case_assignment a WHERE a.case_id = c.case_id AND a.staff_id = $3),
+    EXISTS (SELECT 1 FROM intake.break_glass_grant g
+            WHERE g.case_id = c.case_id AND g.grantee = $3 AND g.expires_at > $4)
+FROM intake."case" c WHERE c.case_id = $1 AND c.mission = $2`, id, who.Mission, who.Subject, now).Scan(&a.worksOn, &a.grant)
+	if err != nil {
+		return caseAccess{}, database.NotFound(err)
+	}
+	return a, nil
+}
+
+// checkIdentityAccess decides whether a caller with access a may read identity for purpose.
+// The purpose is part of the decision, not a label: a break-glass grant is for emergencies,
+// so reads under it must say so, and no one can claim an emergency without a grant.
+func checkIdentityAccess(a caseAccess, purpose commonv1.AccessPurpose) error {
+	if purpose == commonv1.AccessPurpose_ACCESS_PURPOSE_BREAK_GLASS {
+		if !a.grant {
+			return status.Error(codes.PermissionDenied, "purpose: ACCESS_PURPOSE_BREAK_GLASS needs a live break-glass grant on this case")
+		}
+		return nil
+	}
+	if a.worksOn {
+		return nil
+	}
+	if a.grant {
+		return status.Error(codes.PermissionDenied, "purpose: reads under a break-glass grant must state ACCESS_PURPOSE_BREAK_GLASS")
+	}
+	return status.Error(codes.PermissionDenied, "case_id: identity is read only by staff working on the case, or under a break-glass grant")
+}
+
+// checkWorksOn refuses a caller who does not work on the case, inside tx (declared for the
+// caller's mission).
+func (s *Service) checkWorksOn(ctx context.Context, tx pgx.Tx, who auth.Claims, caseID string) error {
+	a, err := readAccess(ctx, tx, who, uuid.MustParse(caseID), s.clock())
+	if err != nil {
+		return err
+	}
+	if !a.worksOn {
+		return status.Error(codes.PermissionDenied, "update_mask: only staff working on the case may replace its identity")
+	}
+	return nil
+}
+
+// AssignCase lets a staff member of the mission work on a case.
+func (s *Service) AssignCase(ctx context.Context, req *intakev1.AssignCaseRequest) (*intakev1.AssignCaseResponse, error) {
+	who, err := auth.Caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req.GetStaffId() == who.Subject {
+		// Otherwise a supervisor would open any case without the grant's review.
+		return nil, status.Error(codes.PermissionDenied, "staff_id: a supervisor cannot assign a case to themselves; use BreakGlass")
+	}
+	id, err := parseCaseID(req.GetCaseId())
+	if err != nil {
+		return nil, err
+	}
+	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), intakev1.IntakeService_AssignCase_FullMethodName, req)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &intakev1.AssignCaseResponse{}
+	err = s.inMissionTx(ctx, who, key, resp, func(tx pgx.Tx) error {
+		if err := lockCase(ctx, tx, who.Mission, id); err != nil {
+			return err
+		}
+		a := &intakev1.CaseAssignment{CaseId: id.String(), StaffId: req.GetStaffId()}
+		var at time.Time
+		// An existing assignment is kept as it was: who assigned it first, and when.
+		err := tx.QueryRow(ctx, `WITH ins AS (
+  INSERT INTO intake.case_assignment (mission, case_id, staff_id, assigned_by, assigned_at)
+  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (case_id, staff_id) DO NOTHING
+  RETURNING assigned_by, assigned_at)
+SELECT assigned_by, assigned_at FROM ins
+UNION ALL
+SELECT assigned_by, assigned_at FROM intake.case_assignment WHERE case_id = $2 AND staff_id = $3
+LIMIT 1`, who.Mission, id, req.GetStaffId(), who.Subject, s.clock()).Scan(&a.AssignedBy, &at)
+		if err != nil {
+			return fmt.Errorf("assign case: %w", err)
+		}
+		a.AssignTime = timestamppb.New(at)
+		resp.Assignment = a
+		return nil
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return resp, nil
+}
+
+// UnassignCase takes a case away from a staff member a supervisor assigned it to.
+func (s *Service) UnassignCase(ctx context.Context, req *intakev1.UnassignCaseRequest) (*intakev1.UnassignCaseResponse, error) {
+	who, err := auth.Caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, err := parseCaseID(req.GetCaseId())
+	if err != nil {
+		return nil, err
+	}
+	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), intakev1.IntakeService_UnassignCase_FullMethodName, req)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &intakev1.UnassignCaseResponse{}
+	err = s.inMissionTx(ctx, who, key, resp, func(tx pgx.Tx) error {
+		if err := lockCase(ctx, tx, who.Mission, id); err != nil {
+			return err
+		}
+		var createdBy string
+		if err := tx.QueryRow(ctx, `SELECT created_by FROM intake."case" WHERE case_id = $1`, id).Scan(&createdBy); err != nil {
+			return fmt.Errorf("case creator: %w", err)
+		}
+		if createdBy == req.GetStaffId() {
+			return status.Error(codes.FailedPrecondition, "staff_id: the staff member who registered the case keeps it")
+		}
+		// Not assigned is already the state asked for: nothing to do, and no error.
+		if _, err := tx.Exec(ctx, `DELETE FROM intake.case_assignment WHERE case_id = $1 AND staff_id = $2`, id, req.GetStaffId()); err != nil {
+			return fmt.Errorf("unassign case: %w", err)
+		}
+		resp.CaseId, resp.StaffId = id.String(), req.GetStaffId()
+		return nil
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return resp, nil
+}
+
+// lockCase locks a case of the mission against concurrent changes for the transaction, or
+// reports it not found.
+func lockCase(ctx context.Context, tx pgx.Tx, mission string, id uuid.UUID) error {
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM intake."case" WHERE case_id = $1 AND mission = $2 FOR SHARE`, id, mission).Scan(&one)
+	return database.NotFound(err)
+}
+
+// inMissionTx runs a mutation of intake's access tables in one transaction with the mission
+// set for row-level security: it replays a retried request, runs fn, which fills resp, and
+// records resp as the request's first result.
+func (s *Service) inMissionTx(ctx context.Context, who auth.Claims, key idempotency.Key, resp proto.Message, fn func(pgx.Tx) error) error {
+	err := s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
+		if replayed, err := s.idem.Replay(ctx, tx, key, resp); replayed || err != nil {
+			return err
+		}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		if err := s.idem.Queue(b, key, resp); err != nil {
+			return err
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if s.idem.Lost(err) {
+		// A retry of the same request committed first: its result is the result.
+		proto.Reset(resp)
+		_, err = s.idem.Replay(ctx, s.db.Mission(key.Mission), key, resp)
+	}
+	return err
+}
+
+// errNotInMission is a list of another mission than the caller's.
+var errNotInMission = status.Error(codes.PermissionDenied, "mission: only the caller's mission can be listed")
+
+// missionOf resolves a list request's mission: empty means the caller's; another is refused.
+func missionOf(who auth.Claims, requested string) (string, error) {
+	if requested == "" {
+		requested = who.Mission
+	}
+	if !who.InMission(requested) {
+		return "", errNotInMission
+	}
+	return requested, nil
+}
+
+// purposeViolation is a FULL read without a stated purpose.
+func purposeViolation() error {
+	return middleware.InvalidArgument(middleware.FieldViolation("purpose", "is required with CASE_VIEW_FULL"))
+}
