@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/enumcode"
@@ -46,6 +47,11 @@ func (s *Service) GetCase(ctx context.Context, req *intakev1.GetCaseRequest) (*i
 	}
 	resp := &intakev1.GetCaseResponse{Case: c}
 	if full {
+		// The read is recorded, and committed, before any identity is decrypted: an
+		// identity that was returned is an identity in the audit chain.
+		if err := audit.Write(ctx, s.pool, audit.For(ctx, who, intakev1.IntakeService_GetCase_FullMethodName, c.Mission, id)); err != nil {
+			return nil, err
+		}
 		if resp.Identity, err = s.identity(ctx, c); err != nil {
 			return nil, err
 		}
