@@ -383,8 +383,8 @@ func TestEntryFromCaller(t *testing.T) {
 	who := auth.Claims{Subject: "staff-7", Role: auth.RoleSupervisor, Mission: "NER"}
 	id := uuid.New()
 	ctx := audit.WithReason(context.Background(), "CLOSURE_REASON_DUPLICATE")
-	got := audit.For(ctx, who, "/m", "NER", id)
-	want := audit.Entry{Mission: "NER", Actor: "staff-7", Role: "supervisor", CallerMission: "NER", Method: "/m",
+	got := audit.For(ctx, who, "NER", id)
+	want := audit.Entry{Mission: "NER", Actor: "staff-7", Role: "supervisor", CallerMission: "NER",
 		AggregateID: id, Reason: "CLOSURE_REASON_DUPLICATE"}
 	if got != want {
 		t.Errorf("For = %+v, want %+v", got, want)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc"
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
@@ -37,8 +38,10 @@ type Entry struct {
 }
 
 // For returns the entry of the call ctx belongs to, by caller who, about aggregate in
-// mission. The request id and any reason set with WithReason come from ctx.
-func For(ctx context.Context, who auth.Claims, method, mission string, aggregate uuid.UUID) Entry {
+// mission. The method is the one gRPC is serving (never a name a handler passes, which
+// could drift), and the request id and any reason set with WithReason come from ctx.
+func For(ctx context.Context, who auth.Claims, mission string, aggregate uuid.UUID) Entry {
+	method, _ := grpc.Method(ctx)
 	return Entry{
 		Mission:       mission,
 		Actor:         who.Subject,

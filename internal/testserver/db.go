@@ -116,3 +116,16 @@ func Payloads(events []Event) []proto.Message {
 	}
 	return out
 }
+
+// QueryText returns the single text a query returns, read as the database owner. sql is the
+// test's own, never input.
+func (e *Env) QueryText(t testing.TB, sql string, args ...any) string {
+	t.Helper()
+	var s string
+	e.admin(t, func(ctx context.Context, conn *pgx.Conn) {
+		if err := conn.QueryRow(ctx, sql, args...).Scan(&s); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	})
+	return s
+}

@@ -72,7 +72,7 @@ func (s *Service) CreateFund(ctx context.Context, req *hasmv1.CreateFundRequest)
 		return nil, err
 	}
 	queueInsertFund(b, f, who.Subject)
-	audit.Queue(b, audit.For(ctx, who, key.Method, auth.MissionHQ, uuid.MustParse(f.FundId)).WithClientRequest(key.RequestID))
+	audit.Queue(b, audit.For(ctx, who, auth.MissionHQ, uuid.MustParse(f.FundId)).WithClientRequest(key.RequestID))
 	if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: uuid.MustParse(f.FundId), Mission: auth.MissionHQ,
 		Payload: &hasmv1.FundCreated{Fund: f}}); err != nil {
 		return nil, err
@@ -134,7 +134,7 @@ func (s *Service) SetFundBudget(ctx context.Context, req *hasmv1.SetFundBudgetRe
 			Payload: &hasmv1.FundBudgetSet{Fund: f, PreviousBudget: previous}}); err != nil {
 			return err
 		}
-		audit.Queue(b, audit.For(ctx, who, key.Method, auth.MissionHQ, uuid.MustParse(f.FundId)).WithClientRequest(key.RequestID))
+		audit.Queue(b, audit.For(ctx, who, auth.MissionHQ, uuid.MustParse(f.FundId)).WithClientRequest(key.RequestID))
 		if err := s.idem.Queue(b, key, resp); err != nil {
 			return err
 		}

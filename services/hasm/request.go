@@ -86,7 +86,7 @@ func (s *Service) RequestAssistance(ctx context.Context, req *hasmv1.RequestAssi
 		return nil, err
 	}
 	queueInsertRequest(b, r)
-	audit.Queue(b, audit.For(ctx, who, key.Method, r.Mission, caseID).WithClientRequest(key.RequestID))
+	audit.Queue(b, audit.For(ctx, who, r.Mission, caseID).WithClientRequest(key.RequestID))
 	if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: caseID, Mission: r.Mission,
 		Payload: &hasmv1.AssistanceRequested{Request: r}}); err != nil {
 		return nil, err
@@ -407,7 +407,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 		if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: id, Mission: r.Mission, Payload: event}); err != nil {
 			return err
 		}
-		audit.Queue(b, audit.For(ctx, who, key.Method, r.Mission, id).WithClientRequest(key.RequestID))
+		audit.Queue(b, audit.For(ctx, who, r.Mission, id).WithClientRequest(key.RequestID))
 		if err := s.idem.Queue(b, key, resp); err != nil {
 			return err
 		}

@@ -49,7 +49,7 @@ func (s *Service) GetCase(ctx context.Context, req *intakev1.GetCaseRequest) (*i
 	if full {
 		// The read is recorded, and committed, before any identity is decrypted: an
 		// identity that was returned is an identity in the audit chain.
-		if err := audit.Write(ctx, s.pool, audit.For(ctx, who, intakev1.IntakeService_GetCase_FullMethodName, c.Mission, id)); err != nil {
+		if err := audit.Write(ctx, s.pool, audit.For(ctx, who, c.Mission, id)); err != nil {
 			return nil, err
 		}
 		if resp.Identity, err = s.identity(ctx, c); err != nil {

@@ -135,7 +135,7 @@ func (s *Service) commitNewCase(ctx context.Context, key idempotency.Key, c *int
 		Payload: &intakev1.CaseRegistered{Case: c}}); err != nil {
 		return err
 	}
-	audit.Queue(b, audit.For(ctx, who, key.Method, c.Mission, uuid.MustParse(c.CaseId)).WithClientRequest(key.RequestID))
+	audit.Queue(b, audit.For(ctx, who, c.Mission, uuid.MustParse(c.CaseId)).WithClientRequest(key.RequestID))
 	err := s.pool.SendBatch(ctx, b).Close()
 	if err == nil {
 		return nil

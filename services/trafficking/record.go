@@ -252,7 +252,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 			if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: id, Mission: c.Mission, Payload: event}); err != nil {
 				return err
 			}
-			audit.Queue(b, audit.For(ctx, who, key.Method, c.Mission, id).WithClientRequest(key.RequestID))
+			audit.Queue(b, audit.For(ctx, who, c.Mission, id).WithClientRequest(key.RequestID))
 			if err := s.idem.Queue(b, key, resp); err != nil {
 				return err
 			}
