@@ -10,8 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/audit"
+	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/idempotency"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
