@@ -1,6 +1,7 @@
 package stories_test
 
 import (
+	"maps"
 	"strings"
 	"testing"
 
@@ -141,6 +142,24 @@ func TestAuditRecordsEveryCall(t *testing.T) {
 		if p != "" && strings.Contains(strings.ToLower(dump), strings.ToLower(p)) {
 			t.Errorf("the audit table holds %q", p)
 		}
+	}
+
+	// An identity read that cannot be recorded returns nothing: take intake's right to write
+	// records away and the full view fails, while the pseudonymised one still works.
+	c.env.Exec(t, `REVOKE INSERT ON audit.record FROM passage_intake`)
+	if resp, err := c.intake.GetCase(ctx, &intakev1.GetCaseRequest{CaseId: kase.GetCaseId(), View: intakev1.CaseView_CASE_VIEW_FULL}); status.Code(err) != codes.Internal || resp.GetIdentity() != nil {
+		t.Errorf("full GetCase without an audit record: %v, identity %v; want INTERNAL and nothing", err, resp.GetIdentity() != nil)
+	}
+	must(c.intake.GetCase(ctx, &intakev1.GetCaseRequest{CaseId: kase.GetCaseId(), View: intakev1.CaseView_CASE_VIEW_BASIC}))
+	// A change that cannot be recorded is not made: the record is in the change's transaction.
+	before := c.env.RowCounts(t, `intake."case"`, "vault.identity", "outbox.event")
+	again := proto.CloneOf(reg)
+	again.RequestId = uuid.NewString()
+	if _, err := c.intake.RegisterCase(ctx, again); status.Code(err) != codes.Internal {
+		t.Errorf("RegisterCase without an audit record: %v, want INTERNAL", err)
+	}
+	if after := c.env.RowCounts(t, `intake."case"`, "vault.identity", "outbox.event"); !maps.Equal(before, after) {
+		t.Errorf("RegisterCase without an audit record wrote: %v, then %v", before, after)
 	}
 
 	chains := c.env.ChainAudit(t)

@@ -129,3 +129,14 @@ func (e *Env) QueryText(t testing.TB, sql string, args ...any) string {
 	})
 	return s
 }
+
+// Exec runs a statement as the database owner (to take a grant away, say). sql is the test's
+// own, never input.
+func (e *Env) Exec(t testing.TB, sql string, args ...any) {
+	t.Helper()
+	e.admin(t, func(ctx context.Context, conn *pgx.Conn) {
+		if _, err := conn.Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	})
+}
