@@ -271,6 +271,33 @@ VALUES ('NER', 'a', 'caseworker', 'NER', 'm', 'r')`)
 	})
 }
 
+// TestWriteKeepsTheTransactionsMission: a record of another mission (an HQ caller deciding a
+// mission's request) is inserted under its own mission, and the statements after it still run
+// under the mission the transaction set.
+func TestWriteKeepsTheTransactionsMission(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	pool := open(t, b.adminURL, "passage_hasm")
+	var after string
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT set_config('passage.mission', 'HQ', true)`); err != nil {
+			return err
+		}
+		if err := audit.Write(ctx, tx, entry("YEM", 1)); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT current_setting('passage.mission')`).Scan(&after)
+	})
+	if err != nil || after != "HQ" {
+		t.Fatalf("mission after the record: %q, %v; want HQ", after, err)
+	}
+	var mission string
+	if err := b.admin.QueryRow(ctx, `SELECT mission FROM audit.record`).Scan(&mission); err != nil || mission != "YEM" {
+		t.Errorf("record mission %q, %v; want YEM", mission, err)
+	}
+}
+
 func insufficientPrivilege(err error) bool {
 	var pgErr *pgconn.PgError
 	// 42501: insufficient_privilege, also what row-level security's WITH CHECK raises.

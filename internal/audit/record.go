@@ -74,13 +74,20 @@ func reasonFrom(ctx context.Context) string {
 	return r
 }
 
-// Before row-level security lands on every table, the mission is set here for the record's
-// own insert; set_config(…, true) lasts to the end of the (implicit) transaction.
-const setMission = `SELECT set_config('passage.mission', $1, true)`
-
-const insert = `INSERT INTO audit.record
+// The record's insert is checked by audit.record's row-level security against the mission
+// set for the transaction (passage.mission). A record belongs to the mission whose data the
+// call touched, which for an HQ caller is not the caller's: the insert sets that mission for
+// itself and then puts back whatever the transaction had set, so that the statements queued
+// after it run as they would have. set_config(…, true) lasts to the end of the transaction,
+// implicit (a batch) or not.
+const (
+	setMission = `SELECT set_config('passage.audit_outer_mission', coalesce(current_setting('passage.mission', true), ''), true),
+  set_config('passage.mission', $1, true)`
+	insert = `INSERT INTO audit.record
   (mission, actor, role, caller_mission, method, aggregate_id, reason, request_id, client_request_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	restoreMission = `SELECT set_config('passage.mission', current_setting('passage.audit_outer_mission'), true)`
+)
 
 // Queue adds the record's insert to b, so it commits or rolls back with the change it
 // records. Queue it next to the idempotency record: a replayed retry then writes neither.
@@ -88,6 +95,7 @@ func Queue(b *pgx.Batch, e Entry) {
 	b.Queue(setMission, e.Mission)
 	b.Queue(insert, e.Mission, e.Actor, e.Role, e.CallerMission, e.Method, nullUUID(e.AggregateID), e.Reason,
 		e.RequestID, nullUUID(e.ClientRequestID))
+	b.Queue(restoreMission)
 }
 
 // Write commits the record on its own (one batch, one implicit transaction). Reads of

@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -72,7 +73,7 @@ func Verify(ctx context.Context, q database.Querier, key *Key, mission string) (
 	err := q.QueryRow(ctx, `SELECT tx_id::text, record_id FROM audit.chain_cursor WHERE name = $1`, cursorName).
 		Scan(&cursorText, &cursorRecord)
 	switch {
-	case err == pgx.ErrNoRows:
+	case errors.Is(err, pgx.ErrNoRows):
 	case err != nil:
 		return nil, fmt.Errorf("audit: read cursor: %w", err)
 	default:
