@@ -23,7 +23,9 @@
 //
 // What it does not prove. A record inserted by the owner before the chainer reaches it is
 // chained like any other (the chain proves records were not changed after linking, not who
-// inserted them), and cutting links off the end of a chain is only detectable against a head
-// noted elsewhere (Chain.Head) or the chainer's cursor. Requests never wait on a chain head,
+// inserted them). Cutting links off the end of a chain is detected against the chainer's
+// cursor, but an owner who also rewinds the cursor has the chainer link the (altered) tail
+// again: only a head noted outside the database (Chain.Head, printed by `passage audit
+// verify`) exposes that. Requests never wait on a chain head,
 // so the chain trails the writes by the poll interval; Verify reports what is not linked yet.
 package audit
