@@ -1,7 +1,7 @@
 // Command passage runs Passage and administers it: `passage serve` runs every service in one
 // process (for a laptop or a small mission), `passage migrate` applies the database
-// migrations, `passage dev-token` mints development tokens, and `passage case` is the
-// caseworker's client.
+// migrations, `passage dev-token` mints development tokens, `passage audit verify` checks the
+// audit chains, and `passage case` is the caseworker's client.
 package main
 
 import (
@@ -31,6 +31,7 @@ commands:
   returns ...                            AVRR: eligibility, departure, reintegration, monitoring (passage returns -h)
   trafficking ...                        victims of trafficking: screening, exploitation, assistance (passage trafficking -h)
   hasm ...                               stranded migrants: requests, HQ decisions, funds (passage hasm -h)
+  audit verify [--mission CODE]          verify the audit chains; names the first broken link (passage audit -h)
   version                                print the version
 `
 
@@ -72,6 +73,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runTrafficking(ctx, rest, stdout, stderr)
 	case "hasm":
 		return runHASM(ctx, rest, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, bootstrap.Version)
 		return nil

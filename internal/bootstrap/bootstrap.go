@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc"
 
+	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/server"
@@ -63,6 +64,18 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 	if err != nil {
 		return err
 	}
+	auditKey, err := LoadAuditKey(cfg)
+	if err != nil {
+		return err
+	}
+	// The audit chainer connects as the auditor, the one role that may append links.
+	auditPool, err := database.Open(ctx, database.PoolConfig{
+		URL: ServiceDatabaseURL("auditor"), AdminURL: cfg.DatabaseURL, Role: audit.Role, MaxConns: 2,
+	})
+	if err != nil {
+		return fmt.Errorf("auditor: %w", err)
+	}
+	cleanups = append(cleanups, func(context.Context) error { auditPool.Close(); return nil })
 
 	policy := auth.Policy{}
 	pools := make([]*pgxpool.Pool, len(services))
@@ -96,7 +109,8 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 	if err != nil {
 		return err
 	}
-	var background []func(context.Context) error
+	// Every process chains audit records; several at once take turns (see audit.Chainer).
+	background := []func(context.Context) error{audit.NewChainer(auditPool, auditKey, audit.ChainerConfig{Logger: logger}).Run}
 	for i, s := range services {
 		if work := s.Register(Deps{Pool: pools[i], Keys: keys}, srv.GRPC()); work != nil {
 			background = append(background, work)
@@ -157,6 +171,15 @@ func credentials(ctx context.Context, cfg Config, logger *slog.Logger) (*vault.K
 		return nil, nil, err
 	}
 	return keys, auth.Cached(verifier, tokenCacheSize), nil
+}
+
+// LoadAuditKey loads the audit chain's key: the development keyset under DevDir in
+// development, the configured keyset otherwise.
+func LoadAuditKey(cfg Config) (*audit.Key, error) {
+	if cfg.Dev {
+		return audit.LoadOrCreateDevKey(cfg.DevDir)
+	}
+	return audit.LoadKey(cfg.AuditKeyset)
 }
 
 // tokenCacheSize bounds the verified tokens kept: a field office's staff, many times over.

@@ -38,6 +38,10 @@ type Config struct {
 	// KEKKeyset and BlindIndexKeyset are the keyset files outside development
 	// (PASSAGE_KEK_KEYSET, PASSAGE_BLIND_INDEX_KEYSET).
 	KEKKeyset, BlindIndexKeyset string
+	// AuditKeyset is the audit chain's MAC keyset outside development (PASSAGE_AUDIT_KEYSET).
+	// It must never be stored with the database: it is what makes the chain tamper-evident
+	// against the database's owner.
+	AuditKeyset string
 
 	// JWKSURL, TokenIssuer and TokenAudience verify production tokens (PASSAGE_JWKS_URL,
 	// PASSAGE_TOKEN_ISSUER, PASSAGE_TOKEN_AUDIENCE default "passage").
@@ -63,6 +67,7 @@ func ConfigFromEnv(dev bool) (Config, error) {
 		DevDir:           envOr("PASSAGE_DEV_DIR", ".passage"),
 		KEKKeyset:        os.Getenv("PASSAGE_KEK_KEYSET"),
 		BlindIndexKeyset: os.Getenv("PASSAGE_BLIND_INDEX_KEYSET"),
+		AuditKeyset:      os.Getenv("PASSAGE_AUDIT_KEYSET"),
 		JWKSURL:          os.Getenv("PASSAGE_JWKS_URL"),
 		TokenIssuer:      os.Getenv("PASSAGE_TOKEN_ISSUER"),
 		TokenAudience:    envOr("PASSAGE_TOKEN_AUDIENCE", auth.Audience),
@@ -84,7 +89,8 @@ func ConfigFromEnv(dev bool) (Config, error) {
 	if !c.Dev {
 		var missing []string
 		for name, v := range map[string]string{"PASSAGE_KEK_KEYSET": c.KEKKeyset, "PASSAGE_BLIND_INDEX_KEYSET": c.BlindIndexKeyset,
-			"PASSAGE_JWKS_URL": c.JWKSURL, "PASSAGE_TOKEN_ISSUER": c.TokenIssuer} {
+			"PASSAGE_AUDIT_KEYSET": c.AuditKeyset,
+			"PASSAGE_JWKS_URL":     c.JWKSURL, "PASSAGE_TOKEN_ISSUER": c.TokenIssuer} {
 			if v == "" {
 				missing = append(missing, name)
 			}

@@ -8,7 +8,7 @@ import (
 )
 
 func TestConfigFromEnv(t *testing.T) {
-	for _, name := range []string{"DATABASE_URL", "PASSAGE_DEV", "PASSAGE_DEV_DIR", "PASSAGE_KEK_KEYSET", "PASSAGE_BLIND_INDEX_KEYSET",
+	for _, name := range []string{"DATABASE_URL", "PASSAGE_DEV", "PASSAGE_DEV_DIR", "PASSAGE_KEK_KEYSET", "PASSAGE_BLIND_INDEX_KEYSET", "PASSAGE_AUDIT_KEYSET",
 		"PASSAGE_JWKS_URL", "PASSAGE_TOKEN_ISSUER", "PASSAGE_DB_MAX_CONNS", "PASSAGE_LOG_LEVEL"} {
 		t.Setenv(name, "")
 	}
@@ -18,7 +18,8 @@ func TestConfigFromEnv(t *testing.T) {
 	t.Setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:55432/passage")
 
 	_, err := ConfigFromEnv(false)
-	if err == nil || !strings.Contains(err.Error(), "PASSAGE_JWKS_URL") || !strings.Contains(err.Error(), "PASSAGE_KEK_KEYSET") {
+	if err == nil || !strings.Contains(err.Error(), "PASSAGE_JWKS_URL") || !strings.Contains(err.Error(), "PASSAGE_KEK_KEYSET") ||
+		!strings.Contains(err.Error(), "PASSAGE_AUDIT_KEYSET") {
 		t.Errorf("production without keys and JWKS: %v", err)
 	}
 

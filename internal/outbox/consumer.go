@@ -43,6 +43,13 @@ func (r Record) Decode() (proto.Message, error) {
 	return m, nil
 }
 
+// Horizon is the SQL expression of the commit-order horizon: every transaction id below it
+// has ended, and every transaction that starts from now on gets an id at or above it. A row
+// stamped with pg_current_xact_id() and below the horizon is therefore committed (or gone for
+// good): reading such rows in (tx_id, id) order never skips one that commits late. The audit
+// chainer reads its records by the same rule.
+const Horizon = `pg_snapshot_xmin(pg_current_snapshot())`
+
 // Handler applies one event inside the consumer's transaction. An error rolls the batch back
 // and stops the drain; the event is offered again on the next one.
 //
@@ -128,7 +135,7 @@ ON CONFLICT (name) DO NOTHING`, c.cfg.Name); err != nil {
 		rows, err := tx.Query(ctx, `SELECT event_id, tx_id::text, producer, event_type, aggregate_id, mission, payload, occurred_at
 FROM outbox.event
 WHERE (tx_id, event_id) > ($1::text::xid8, $2)
-  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+  AND tx_id < `+Horizon+`
 ORDER BY tx_id, event_id
 LIMIT $3`, txID, eventID, c.cfg.BatchSize)
 		if err != nil {

@@ -46,6 +46,7 @@ var missionTables = []rlsTable{
 	{"intake.idempotency", "t.mission"},
 	{"intake.case_assignment", "t.mission"},
 	{"intake.break_glass_grant", "t.mission"},
+	{"audit.record", "t.mission"},
 	{"outbox.event", "t.mission"},
 	{`returns."case"`, "t.mission"},
 	{"returns.case_member", parentMission(`returns."case"`)},
@@ -71,8 +72,11 @@ var missionTables = []rlsTable{
 }
 
 // notMissionData are the tables left without row-level security on purpose: one outbox
-// position per consumer, for every mission at once.
-var notMissionData = []string{"returns.outbox_cursor", "trafficking.outbox_cursor", "hasm.outbox_cursor"}
+// position per consumer, for every mission at once, and the audit chain.
+var notMissionData = []string{"returns.outbox_cursor", "trafficking.outbox_cursor", "hasm.outbox_cursor",
+	// The audit chain's links and the chainer's place: ids and MACs only, written and read by
+	// the auditor role alone, across missions (see 000008).
+	"audit.link", "audit.chain_cursor"}
 
 // TestRowSecurityCoversEveryTable: every table of the services' schemas is under ENABLE and
 // FORCE row-level security, or is one of the few documented exceptions; and every service role
@@ -89,7 +93,7 @@ func TestRowSecurityCoversEveryTable(t *testing.T) {
 
 	rows, _ := conn.Query(ctx, `SELECT format('%I.%I', n.nspname, c.relname), c.relrowsecurity, c.relforcerowsecurity
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p') AND n.nspname IN ('vault', 'intake', 'outbox', 'returns', 'trafficking', 'hasm')
+WHERE c.relkind IN ('r', 'p') AND n.nspname IN ('vault', 'intake', 'outbox', 'returns', 'trafficking', 'hasm', 'audit')
 ORDER BY 1`)
 	var name string
 	var enabled, forced bool
@@ -280,7 +284,10 @@ AND attnum > 0 AND NOT attisdropped AND attidentity = '' AND attgenerated = '' O
 			t.Errorf("%s declared %s: DELETE FROM %s reached %d rows, want %d", role, m, tb.name, n, own)
 		}
 	}
-	if slices.Contains(privileges, "INSERT") && !(tb.name == "hasm.fund" && m == "HQ") {
+	// HQ may create funds, and records its calls in the audit chain of the mission whose data
+	// it touched (record_hq_inserts in 000008).
+	hqMayInsert := m == "HQ" && (tb.name == "hasm.fund" || tb.name == "audit.record")
+	if slices.Contains(privileges, "INSERT") && !hqMayInsert {
 		// A copy of a row of another mission (for hasm's HQ, not one of the RequestDecided
 		// events it may record for any mission).
 		where := tb.mission + " IS DISTINCT FROM $1"

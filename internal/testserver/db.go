@@ -127,3 +127,27 @@ func Payloads(events []Event) []proto.Message {
 	}
 	return out
 }
+
+// QueryText returns the single text a query returns, read as the database owner. sql is the
+// test's own, never input.
+func (e *Env) QueryText(t testing.TB, sql string, args ...any) string {
+	t.Helper()
+	var s string
+	e.admin(t, func(ctx context.Context, conn *pgx.Conn) {
+		if err := conn.QueryRow(ctx, sql, args...).Scan(&s); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	})
+	return s
+}
+
+// Exec runs a statement as the database owner (to take a grant away, say). sql is the test's
+// own, never input.
+func (e *Env) Exec(t testing.TB, sql string, args ...any) {
+	t.Helper()
+	e.admin(t, func(ctx context.Context, conn *pgx.Conn) {
+		if _, err := conn.Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	})
+}

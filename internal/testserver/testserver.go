@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/database"
@@ -30,10 +31,14 @@ type Env struct {
 	AdminURL string
 	// Keys is the vault keyring the services use.
 	Keys *vault.Keyring
+	// AuditKey is the audit chain's key; Chain links the records with it.
+	AuditKey *audit.Key
 	// Conn is a client connection to the server.
 	Conn *grpc.ClientConn
 	// Logs holds everything the server logged, at debug level and up.
 	Logs *Buffer
+	// Calls records every unary call made through Conn, in order.
+	Calls *CallLog
 
 	signer ed25519.PrivateKey
 }
@@ -65,7 +70,11 @@ func Start(t testing.TB, opts Options) *Env {
 	if err != nil {
 		t.Fatalf("dev key: %v", err)
 	}
-	env := &Env{AdminURL: pgtest.New(t), Keys: keys, Logs: &Buffer{}, signer: signer}
+	auditKey, err := audit.LoadOrCreateDevKey(dir)
+	if err != nil {
+		t.Fatalf("audit key: %v", err)
+	}
+	env := &Env{AdminURL: pgtest.New(t), Keys: keys, AuditKey: auditKey, Logs: &Buffer{}, Calls: &CallLog{}, signer: signer}
 	policy := auth.Policy{}
 	for _, p := range append([]auth.Policy{opts.Policy}, policies(opts.Services)...) {
 		for method, roles := range p {
@@ -112,6 +121,7 @@ func Start(t testing.TB, opts Options) *Env {
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20)),
+		grpc.WithUnaryInterceptor(env.Calls.intercept),
 	)
 	if err != nil {
 		t.Fatalf("client: %v", err)

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
@@ -71,6 +72,7 @@ func (s *Service) CreateFund(ctx context.Context, req *hasmv1.CreateFundRequest)
 		return nil, err
 	}
 	queueInsertFund(b, f, who.Subject)
+	audit.Queue(b, audit.For(ctx, who, auth.MissionHQ, uuid.MustParse(f.FundId)).WithClientRequest(key.RequestID))
 	if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: uuid.MustParse(f.FundId), Mission: auth.MissionHQ,
 		Payload: &hasmv1.FundCreated{Fund: f}}); err != nil {
 		return nil, err
@@ -132,6 +134,7 @@ func (s *Service) SetFundBudget(ctx context.Context, req *hasmv1.SetFundBudgetRe
 			Payload: &hasmv1.FundBudgetSet{Fund: f, PreviousBudget: previous}}); err != nil {
 			return err
 		}
+		audit.Queue(b, audit.For(ctx, who, auth.MissionHQ, uuid.MustParse(f.FundId)).WithClientRequest(key.RequestID))
 		if err := s.idem.Queue(b, key, resp); err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/database"
@@ -85,6 +86,7 @@ func (s *Service) RequestAssistance(ctx context.Context, req *hasmv1.RequestAssi
 		return nil, err
 	}
 	queueInsertRequest(b, r)
+	audit.Queue(b, audit.For(ctx, who, r.Mission, caseID).WithClientRequest(key.RequestID))
 	if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: caseID, Mission: r.Mission,
 		Payload: &hasmv1.AssistanceRequested{Request: r}}); err != nil {
 		return nil, err
@@ -134,6 +136,10 @@ func (s *Service) DecideRequest(ctx context.Context, req *hasmv1.DecideRequestRe
 		return nil, toStatus(err)
 	}
 	resp := &hasmv1.DecideRequestResponse{}
+	// A rejection's coded reason is the decision's why; an approval states none.
+	if !approve {
+		ctx = audit.WithReason(ctx, req.GetRejectionReason().String())
+	}
 	err = s.mutate(ctx, who, key, "", req.GetCaseId(), req.GetVersion(), resp, func(tx pgx.Tx, r *hasmv1.AssistanceRequest, b *pgx.Batch) (proto.Message, error) {
 		to := hasmv1.RequestStatus_REQUEST_STATUS_REJECTED
 		if approve {
@@ -334,6 +340,7 @@ func (s *Service) CloseRequest(ctx context.Context, req *hasmv1.CloseRequestRequ
 		return nil, toStatus(err)
 	}
 	resp := &hasmv1.CloseRequestResponse{}
+	ctx = audit.WithReason(ctx, req.GetReason().String())
 	err = s.mutate(ctx, who, key, who.Mission, req.GetCaseId(), req.GetVersion(), resp, func(tx pgx.Tx, r *hasmv1.AssistanceRequest, b *pgx.Batch) (proto.Message, error) {
 		if err := checkTransition(r.Status, hasmv1.RequestStatus_REQUEST_STATUS_CLOSED); err != nil {
 			return nil, err
@@ -400,6 +407,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 		if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: id, Mission: r.Mission, Payload: event}); err != nil {
 			return err
 		}
+		audit.Queue(b, audit.For(ctx, who, r.Mission, id).WithClientRequest(key.RequestID))
 		if err := s.idem.Queue(b, key, resp); err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
@@ -98,7 +99,7 @@ func (s *Service) AssignCase(ctx context.Context, req *intakev1.AssignCaseReques
 		return nil, toStatus(err)
 	}
 	resp := &intakev1.AssignCaseResponse{}
-	err = s.inMissionTx(ctx, who, key, resp, func(tx pgx.Tx) error {
+	err = s.inMissionTx(ctx, who, key, id, resp, func(tx pgx.Tx) error {
 		if err := lockCase(ctx, tx, who.Mission, id); err != nil {
 			return err
 		}
@@ -141,7 +142,7 @@ func (s *Service) UnassignCase(ctx context.Context, req *intakev1.UnassignCaseRe
 		return nil, toStatus(err)
 	}
 	resp := &intakev1.UnassignCaseResponse{}
-	err = s.inMissionTx(ctx, who, key, resp, func(tx pgx.Tx) error {
+	err = s.inMissionTx(ctx, who, key, id, resp, func(tx pgx.Tx) error {
 		if err := lockCase(ctx, tx, who.Mission, id); err != nil {
 			return err
 		}
@@ -175,8 +176,9 @@ func lockCase(ctx context.Context, tx pgx.Tx, mission string, id uuid.UUID) erro
 
 // inMissionTx runs a mutation of intake's access tables in one transaction with the mission
 // set for row-level security: it replays a retried request, runs fn, which fills resp, and
-// records resp as the request's first result.
-func (s *Service) inMissionTx(ctx context.Context, who auth.Claims, key idempotency.Key, resp proto.Message, fn func(pgx.Tx) error) error {
+// records resp as the request's first result, with the call's audit record about aggregate
+// (the case, or the break-glass grant reviewed).
+func (s *Service) inMissionTx(ctx context.Context, who auth.Claims, key idempotency.Key, aggregate uuid.UUID, resp proto.Message, fn func(pgx.Tx) error) error {
 	err := s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
 		if replayed, err := s.idem.Replay(ctx, tx, key, resp); replayed || err != nil {
 			return err
@@ -188,6 +190,7 @@ func (s *Service) inMissionTx(ctx context.Context, who auth.Claims, key idempote
 		if err := s.idem.Queue(b, key, resp); err != nil {
 			return err
 		}
+		audit.Queue(b, audit.For(ctx, who, who.Mission, aggregate).WithClientRequest(key.RequestID))
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if s.idem.Lost(err) {

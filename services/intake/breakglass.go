@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
@@ -55,7 +56,7 @@ func (s *Service) BreakGlass(ctx context.Context, req *intakev1.BreakGlassReques
 		return nil, toStatus(err)
 	}
 	resp := &intakev1.BreakGlassResponse{}
-	err = s.inMissionTx(ctx, who, key, resp, func(tx pgx.Tx) error {
+	err = s.inMissionTx(ctx, who, key, id, resp, func(tx pgx.Tx) error {
 		if err := lockCase(ctx, tx, who.Mission, id); err != nil {
 			return err
 		}
@@ -166,7 +167,8 @@ func (s *Service) ReviewBreakGlass(ctx context.Context, req *intakev1.ReviewBrea
 		return nil, toStatus(err)
 	}
 	resp := &intakev1.ReviewBreakGlassResponse{}
-	err = s.inMissionTx(ctx, who, key, resp, func(tx pgx.Tx) error {
+	ctx = audit.WithReason(ctx, req.GetFinding().String())
+	err = s.inMissionTx(ctx, who, key, id, resp, func(tx pgx.Tx) error {
 		g, err := scanGrant(tx.QueryRow(ctx, `SELECT `+grantColumns+` FROM intake.break_glass_grant g
 WHERE g.grant_id = $1 AND g.mission = $2 FOR UPDATE`, id, who.Mission))
 		if err != nil {

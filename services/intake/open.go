@@ -134,7 +134,7 @@ func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (
 		OpenedFromCaseId: from.CaseId,
 	}
 	resp.Case = c
-	if err := s.commitNewCase(ctx, key, c, who.Subject, resp, func(*pgx.Batch) {}); err != nil {
+	if err := s.commitNewCase(ctx, key, c, who, resp, func(*pgx.Batch) {}); err != nil {
 		return nil, err
 	}
 	return resp, nil

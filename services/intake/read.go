@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/database"
@@ -67,6 +68,11 @@ func (s *Service) GetCase(ctx context.Context, req *intakev1.GetCaseRequest) (*i
 			return err
 		}
 		if err := checkIdentityAccess(a, req.GetPurpose()); err != nil {
+			return err
+		}
+		// The read is recorded in the transaction that reads the identity, with its stated
+		// purpose: if the record cannot be committed, no identity is returned.
+		if err := audit.Write(ctx, tx, audit.For(audit.WithReason(ctx, req.GetPurpose().String()), who, c.Mission, id)); err != nil {
 			return err
 		}
 		resp = &intakev1.GetCaseResponse{Case: c}

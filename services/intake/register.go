@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/passage-cm/passage/internal/ageband"
+	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/idempotency"
@@ -110,7 +111,7 @@ func (s *Service) RegisterCase(ctx context.Context, req *intakev1.RegisterCaseRe
 	for i := range people {
 		entries[i] = vault.Entry{SubjectID: subjects[i], Sealed: sealed[i], Indexes: indexes[i]}
 	}
-	err = s.commitNewCase(ctx, key, c, who.Subject, resp, func(b *pgx.Batch) {
+	err = s.commitNewCase(ctx, key, c, who, resp, func(b *pgx.Batch) {
 		vault.QueuePut(b, c.Mission, entries)
 	})
 	if err != nil {
@@ -119,21 +120,22 @@ func (s *Service) RegisterCase(ctx context.Context, req *intakev1.RegisterCaseRe
 	return resp, nil
 }
 
-// commitNewCase writes a new case, whatever queue adds, its CaseRegistered event and the
-// idempotency record in one batch. No explicit transaction: a batch is sent as one pipeline
+// commitNewCase writes a new case, whatever queue adds, its CaseRegistered event, the audit
+// record and the idempotency record in one batch. No explicit transaction: a batch is sent as one pipeline
 // with a single Sync, which Postgres runs as one implicit transaction. When a retry with the
 // same request id committed first, resp is replaced by that first result.
-func (s *Service) commitNewCase(ctx context.Context, key idempotency.Key, c *intakev1.Case, createdBy string, resp proto.Message, queue func(*pgx.Batch)) error {
+func (s *Service) commitNewCase(ctx context.Context, key idempotency.Key, c *intakev1.Case, who auth.Claims, resp proto.Message, queue func(*pgx.Batch)) error {
 	b := &pgx.Batch{}
 	if err := s.idem.Queue(b, key, resp); err != nil {
 		return err
 	}
 	queue(b)
-	queueInsertCase(b, c, createdBy)
+	queueInsertCase(b, c, who.Subject)
 	if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: uuid.MustParse(c.CaseId), Mission: c.Mission,
 		Payload: &intakev1.CaseRegistered{Case: c}}); err != nil {
 		return err
 	}
+	audit.Queue(b, audit.For(ctx, who, c.Mission, uuid.MustParse(c.CaseId)).WithClientRequest(key.RequestID))
 	err := s.db.Mission(c.Mission).SendBatch(ctx, b).Close()
 	if err == nil {
 		return nil

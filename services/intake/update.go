@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/passage-cm/passage/internal/ageband"
+	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/idempotency"
@@ -98,6 +99,7 @@ func (s *Service) CloseCase(ctx context.Context, req *intakev1.CloseCaseRequest)
 		return nil, toStatus(err)
 	}
 	resp := &intakev1.CloseCaseResponse{}
+	ctx = audit.WithReason(ctx, req.GetReason().String())
 	err = s.mutate(ctx, who, key, req.GetCaseId(), req.GetVersion(), resp, func(_ pgx.Tx, c *intakev1.Case, _ *pgx.Batch) (proto.Message, error) {
 		if err := checkClose(c.Status); err != nil {
 			return nil, err
@@ -151,6 +153,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 		if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: id, Mission: c.Mission, Payload: event}); err != nil {
 			return err
 		}
+		audit.Queue(b, audit.For(ctx, who, c.Mission, id).WithClientRequest(key.RequestID))
 		if err := s.idem.Queue(b, key, resp); err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
@@ -71,6 +72,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 			if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: id, Mission: r.Mission, Payload: event}); err != nil {
 				return err
 			}
+			audit.Queue(b, audit.For(ctx, who, r.Mission, id).WithClientRequest(key.RequestID))
 			if err := s.idem.Queue(b, key, resp); err != nil {
 				return err
 			}

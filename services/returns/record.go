@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/idempotency"
@@ -289,6 +290,7 @@ func (s *Service) RecordMonitoringVisit(ctx context.Context, req *returnsv1.Reco
 // CloseReturn closes an open return with a coded reason.
 func (s *Service) CloseReturn(ctx context.Context, req *returnsv1.CloseReturnRequest) (*returnsv1.CloseReturnResponse, error) {
 	resp := &returnsv1.CloseReturnResponse{}
+	ctx = audit.WithReason(ctx, req.GetReason().String())
 	err := s.step(ctx, req, returnsv1.ReturnService_CloseReturn_FullMethodName, stepClose, resp, nil,
 		func(rec *record, b *pgx.Batch, p *returnsv1.Provenance) (proto.Message, error) {
 			r := rec.ret
@@ -318,6 +320,7 @@ func (s *Service) CloseReturn(ctx context.Context, req *returnsv1.CloseReturnReq
 // ReopenReturn reopens a closed return in the status it was closed in.
 func (s *Service) ReopenReturn(ctx context.Context, req *returnsv1.ReopenReturnRequest) (*returnsv1.ReopenReturnResponse, error) {
 	resp := &returnsv1.ReopenReturnResponse{}
+	ctx = audit.WithReason(ctx, req.GetReason().String())
 	err := s.step(ctx, req, returnsv1.ReturnService_ReopenReturn_FullMethodName, stepReopen, resp, nil,
 		func(rec *record, b *pgx.Batch, p *returnsv1.Provenance) (proto.Message, error) {
 			r := rec.ret

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/database"
@@ -170,6 +171,7 @@ func (s *Service) AssessRisk(ctx context.Context, req *traffickingv1.AssessRiskR
 // CloseVictimCase closes a victim case; a closed case takes no more facts.
 func (s *Service) CloseVictimCase(ctx context.Context, req *traffickingv1.CloseVictimCaseRequest) (*traffickingv1.CloseVictimCaseResponse, error) {
 	resp := &traffickingv1.CloseVictimCaseResponse{}
+	ctx = audit.WithReason(ctx, req.GetReason().String())
 	err := s.record(ctx, req, req.GetCaseId(), req.GetVersion(), resp,
 		func() error { return nil },
 		func(c *traffickingv1.VictimCase, _ *pgx.Batch) (proto.Message, error) {
@@ -250,6 +252,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 			if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: id, Mission: c.Mission, Payload: event}); err != nil {
 				return err
 			}
+			audit.Queue(b, audit.For(ctx, who, c.Mission, id).WithClientRequest(key.RequestID))
 			if err := s.idem.Queue(b, key, resp); err != nil {
 				return err
 			}

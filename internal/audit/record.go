@@ -1,0 +1,107 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc"
+
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/middleware"
+)
+
+// Entry is one audited call: who, in which role and mission, called what, about which
+// aggregate, why, under which request id. It holds no personal data by construction: every
+// field is a pseudonymous id, a random id or a code.
+type Entry struct {
+	// Mission owns the data the call touched; the record joins that mission's chain.
+	Mission string
+	// Actor, Role and CallerMission are the verified caller (Actor is the token's
+	// pseudonymous staff subject).
+	Actor         string
+	Role          string
+	CallerMission string
+	// Method is the full gRPC method, e.g. "/passage.intake.v1.IntakeService/GetCase".
+	Method string
+	// AggregateID is the case, request or fund the call was about (uuid.Nil when none).
+	AggregateID uuid.UUID
+	// Reason is the coded reason the request states (a closure reason's enum name), or "".
+	// Never free text: a free-text field could hold a name.
+	Reason string
+	// RequestID is the RPC's request id (as in its log lines); ClientRequestID the
+	// idempotency key of a mutation (uuid.Nil for a read).
+	RequestID       string
+	ClientRequestID uuid.UUID
+}
+
+// For returns the entry of the call ctx belongs to, by caller who, about aggregate in
+// mission. The method is the one gRPC is serving (never a name a handler passes, which
+// could drift), and the request id and any reason set with WithReason come from ctx.
+func For(ctx context.Context, who auth.Claims, mission string, aggregate uuid.UUID) Entry {
+	method, _ := grpc.Method(ctx)
+	return Entry{
+		Mission:       mission,
+		Actor:         who.Subject,
+		Role:          string(who.Role),
+		CallerMission: who.Mission,
+		Method:        method,
+		AggregateID:   aggregate,
+		Reason:        reasonFrom(ctx),
+		RequestID:     middleware.RequestID(ctx),
+	}
+}
+
+// WithClientRequest returns e with the mutation's idempotency key.
+func (e Entry) WithClientRequest(id uuid.UUID) Entry {
+	e.ClientRequestID = id
+	return e
+}
+
+type reasonKey struct{}
+
+// WithReason returns ctx carrying the coded reason the request states, for the entry that
+// the call's write path builds with For. A handler sets it where its request has a reason,
+// so the shared write path of a service need not know every request's fields.
+func WithReason(ctx context.Context, code string) context.Context {
+	return context.WithValue(ctx, reasonKey{}, code)
+}
+
+func reasonFrom(ctx context.Context) string {
+	r, _ := ctx.Value(reasonKey{}).(string)
+	return r
+}
+
+// The record's insert is checked by audit.record's row-level security against the mission the
+// transaction declared (passage.mission): the record's own mission, or HQ, whose calls touch
+// missions' data (see migrations/000008_audit.up.sql).
+const insert = `INSERT INTO audit.record
+  (mission, actor, role, caller_mission, method, aggregate_id, reason, request_id, client_request_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+
+// Queue adds the record's insert to b, so it commits or rolls back with the change it
+// records. Queue it next to the idempotency record: a replayed retry then writes neither.
+func Queue(b *pgx.Batch, e Entry) {
+	b.Queue(insert, e.Mission, e.Actor, e.Role, e.CallerMission, e.Method, nullUUID(e.AggregateID), e.Reason,
+		e.RequestID, nullUUID(e.ClientRequestID))
+}
+
+// Write commits the record on its own (one batch, one implicit transaction). Reads of
+// identity call it before decrypting: if the record cannot be written, nothing is returned.
+func Write(ctx context.Context, q database.Querier, e Entry) error {
+	b := &pgx.Batch{}
+	Queue(b, e)
+	if err := q.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("audit: write record: %w", err)
+	}
+	return nil
+}
+
+func nullUUID(id uuid.UUID) any {
+	if id == uuid.Nil {
+		return nil
+	}
+	return id
+}

@@ -1,0 +1,2 @@
+-- The role is cluster-wide and kept; its grants go with the schema.
+DROP SCHEMA audit CASCADE;
