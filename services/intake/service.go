@@ -2,6 +2,7 @@ package intake
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -23,8 +24,8 @@ const Role = "passage_intake"
 // producer names intake in the outbox.
 const producer = "intake"
 
-// Policy lists who may call each RPC. Field staff work on their own mission's cases; HQ
-// roles and partners get nothing from intake.
+// Policy lists who may call each RPC. Field staff work on their own mission's cases; only a
+// supervisor erases a person; HQ roles and partners get nothing from intake.
 func Policy() auth.Policy {
 	field := []auth.Role{auth.RoleCaseworker, auth.RoleSupervisor}
 	return auth.Policy{
@@ -34,6 +35,7 @@ func Policy() auth.Policy {
 		intakev1.IntakeService_UpdateCase_FullMethodName:   field,
 		intakev1.IntakeService_CloseCase_FullMethodName:    field,
 		intakev1.IntakeService_OpenCase_FullMethodName:     field,
+		intakev1.IntakeService_ErasePerson_FullMethodName:  eraseRoles,
 	}
 }
 
@@ -91,8 +93,16 @@ func Spec() bootstrap.Service {
 		Role:   Role,
 		Policy: Policy(),
 		Register: func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
-			New(d.Pool, d.Keys).Register(g)
-			return nil
+			s := New(d.Pool, d.Keys)
+			s.Register(g)
+			if d.RetentionInterval <= 0 {
+				return nil
+			}
+			logger := d.Logger
+			if logger == nil {
+				logger = slog.Default()
+			}
+			return s.retentionJob(d.Retention, d.RetentionInterval, logger)
 		},
 	}
 }

@@ -260,6 +260,67 @@ func (MatchBasis) EnumDescriptor() ([]byte, []int) {
 	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{3}
 }
 
+// ErasureReason is why a person's identity was erased.
+type ErasureReason int32
+
+const (
+	ErasureReason_ERASURE_REASON_UNSPECIFIED ErasureReason = 0
+	// The person asked for their data to be erased.
+	ErasureReason_ERASURE_REASON_DATA_SUBJECT_REQUEST ErasureReason = 1
+	// The retention period of the person's programme ended after their last case closed
+	// (set by the retention job, not by callers).
+	ErasureReason_ERASURE_REASON_RETENTION_EXPIRED ErasureReason = 2
+	// The person withdrew the consent the processing relied on.
+	ErasureReason_ERASURE_REASON_CONSENT_WITHDRAWN ErasureReason = 3
+	// The data should never have been collected or kept (e.g. registered by mistake).
+	ErasureReason_ERASURE_REASON_UNLAWFUL_PROCESSING ErasureReason = 4
+)
+
+// Enum value maps for ErasureReason.
+var (
+	ErasureReason_name = map[int32]string{
+		0: "ERASURE_REASON_UNSPECIFIED",
+		1: "ERASURE_REASON_DATA_SUBJECT_REQUEST",
+		2: "ERASURE_REASON_RETENTION_EXPIRED",
+		3: "ERASURE_REASON_CONSENT_WITHDRAWN",
+		4: "ERASURE_REASON_UNLAWFUL_PROCESSING",
+	}
+	ErasureReason_value = map[string]int32{
+		"ERASURE_REASON_UNSPECIFIED":          0,
+		"ERASURE_REASON_DATA_SUBJECT_REQUEST": 1,
+		"ERASURE_REASON_RETENTION_EXPIRED":    2,
+		"ERASURE_REASON_CONSENT_WITHDRAWN":    3,
+		"ERASURE_REASON_UNLAWFUL_PROCESSING":  4,
+	}
+)
+
+func (x ErasureReason) Enum() *ErasureReason {
+	p := new(ErasureReason)
+	*p = x
+	return p
+}
+
+func (x ErasureReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ErasureReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_passage_intake_v1_intake_proto_enumTypes[4].Descriptor()
+}
+
+func (ErasureReason) Type() protoreflect.EnumType {
+	return &file_passage_intake_v1_intake_proto_enumTypes[4]
+}
+
+func (x ErasureReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ErasureReason.Descriptor instead.
+func (ErasureReason) EnumDescriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{4}
+}
+
 // Case is the pseudonymised case record: no field identifies a person.
 type Case struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -902,9 +963,13 @@ func (x *CaseIdentity) GetHouseholdMembers() []*PersonIdentity {
 
 // PersonIdentity pairs a subject id with the person's identity. Personal data.
 type PersonIdentity struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	SubjectId     string                 `protobuf:"bytes,1,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
-	Person        *v1.Person             `protobuf:"bytes,2,opt,name=person,proto3" json:"person,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	SubjectId string                 `protobuf:"bytes,1,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
+	// Unset when the person was erased.
+	Person *v1.Person `protobuf:"bytes,2,opt,name=person,proto3" json:"person,omitempty"`
+	// Set when the person's identity was erased (and person is then unset): the identity is
+	// gone for good, this is not an error.
+	Erasure       *Erasure `protobuf:"bytes,3,opt,name=erasure,proto3" json:"erasure,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -953,6 +1018,74 @@ func (x *PersonIdentity) GetPerson() *v1.Person {
 	return nil
 }
 
+func (x *PersonIdentity) GetErasure() *Erasure {
+	if x != nil {
+		return x.Erasure
+	}
+	return nil
+}
+
+// Erasure records that a person's identity was destroyed. It names no one.
+type Erasure struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SubjectId     string                 `protobuf:"bytes,1,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
+	Reason        ErasureReason          `protobuf:"varint,2,opt,name=reason,proto3,enum=passage.intake.v1.ErasureReason" json:"reason,omitempty"`
+	EraseTime     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=erase_time,json=eraseTime,proto3" json:"erase_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Erasure) Reset() {
+	*x = Erasure{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Erasure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Erasure) ProtoMessage() {}
+
+func (x *Erasure) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Erasure.ProtoReflect.Descriptor instead.
+func (*Erasure) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Erasure) GetSubjectId() string {
+	if x != nil {
+		return x.SubjectId
+	}
+	return ""
+}
+
+func (x *Erasure) GetReason() ErasureReason {
+	if x != nil {
+		return x.Reason
+	}
+	return ErasureReason_ERASURE_REASON_UNSPECIFIED
+}
+
+func (x *Erasure) GetEraseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EraseTime
+	}
+	return nil
+}
+
 type ListCasesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The mission to list; must be the caller's mission. Empty means the caller's mission.
@@ -974,7 +1107,7 @@ type ListCasesRequest struct {
 
 func (x *ListCasesRequest) Reset() {
 	*x = ListCasesRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[9]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -986,7 +1119,7 @@ func (x *ListCasesRequest) String() string {
 func (*ListCasesRequest) ProtoMessage() {}
 
 func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[9]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -999,7 +1132,7 @@ func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesRequest.ProtoReflect.Descriptor instead.
 func (*ListCasesRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{9}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListCasesRequest) GetMission() string {
@@ -1069,7 +1202,7 @@ type ListCasesResponse struct {
 
 func (x *ListCasesResponse) Reset() {
 	*x = ListCasesResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[10]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1081,7 +1214,7 @@ func (x *ListCasesResponse) String() string {
 func (*ListCasesResponse) ProtoMessage() {}
 
 func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[10]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1094,7 +1227,7 @@ func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesResponse.ProtoReflect.Descriptor instead.
 func (*ListCasesResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{10}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListCasesResponse) GetCases() []*Case {
@@ -1131,7 +1264,7 @@ type UpdateCaseRequest struct {
 
 func (x *UpdateCaseRequest) Reset() {
 	*x = UpdateCaseRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[11]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1143,7 +1276,7 @@ func (x *UpdateCaseRequest) String() string {
 func (*UpdateCaseRequest) ProtoMessage() {}
 
 func (x *UpdateCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[11]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1156,7 +1289,7 @@ func (x *UpdateCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCaseRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCaseRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{11}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UpdateCaseRequest) GetRequestId() string {
@@ -1224,7 +1357,7 @@ type UpdateCaseResponse struct {
 
 func (x *UpdateCaseResponse) Reset() {
 	*x = UpdateCaseResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[12]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1236,7 +1369,7 @@ func (x *UpdateCaseResponse) String() string {
 func (*UpdateCaseResponse) ProtoMessage() {}
 
 func (x *UpdateCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[12]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1249,7 +1382,7 @@ func (x *UpdateCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCaseResponse.ProtoReflect.Descriptor instead.
 func (*UpdateCaseResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{12}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdateCaseResponse) GetCase() *Case {
@@ -1271,7 +1404,7 @@ type CloseCaseRequest struct {
 
 func (x *CloseCaseRequest) Reset() {
 	*x = CloseCaseRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[13]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1283,7 +1416,7 @@ func (x *CloseCaseRequest) String() string {
 func (*CloseCaseRequest) ProtoMessage() {}
 
 func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[13]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1296,7 +1429,7 @@ func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseRequest.ProtoReflect.Descriptor instead.
 func (*CloseCaseRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{13}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CloseCaseRequest) GetRequestId() string {
@@ -1336,7 +1469,7 @@ type CloseCaseResponse struct {
 
 func (x *CloseCaseResponse) Reset() {
 	*x = CloseCaseResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[14]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1348,7 +1481,7 @@ func (x *CloseCaseResponse) String() string {
 func (*CloseCaseResponse) ProtoMessage() {}
 
 func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[14]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1361,7 +1494,7 @@ func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseResponse.ProtoReflect.Descriptor instead.
 func (*CloseCaseResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{14}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CloseCaseResponse) GetCase() *Case {
@@ -1393,7 +1526,7 @@ type OpenCaseRequest struct {
 
 func (x *OpenCaseRequest) Reset() {
 	*x = OpenCaseRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[15]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1405,7 +1538,7 @@ func (x *OpenCaseRequest) String() string {
 func (*OpenCaseRequest) ProtoMessage() {}
 
 func (x *OpenCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[15]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1418,7 +1551,7 @@ func (x *OpenCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenCaseRequest.ProtoReflect.Descriptor instead.
 func (*OpenCaseRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{15}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *OpenCaseRequest) GetRequestId() string {
@@ -1486,7 +1619,7 @@ type OpenCaseResponse struct {
 
 func (x *OpenCaseResponse) Reset() {
 	*x = OpenCaseResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[16]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1498,7 +1631,7 @@ func (x *OpenCaseResponse) String() string {
 func (*OpenCaseResponse) ProtoMessage() {}
 
 func (x *OpenCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[16]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1511,12 +1644,127 @@ func (x *OpenCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenCaseResponse.ProtoReflect.Descriptor instead.
 func (*OpenCaseResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{16}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *OpenCaseResponse) GetCase() *Case {
 	if x != nil {
 		return x.Case
+	}
+	return nil
+}
+
+type ErasePersonRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// A case of the caller's mission the person belongs to.
+	CaseId string `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// The person to erase, by subject id; the case's principal applicant when empty.
+	SubjectId string `protobuf:"bytes,3,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
+	// Why; ERASURE_REASON_RETENTION_EXPIRED is reserved for the retention job.
+	Reason        ErasureReason `protobuf:"varint,4,opt,name=reason,proto3,enum=passage.intake.v1.ErasureReason" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ErasePersonRequest) Reset() {
+	*x = ErasePersonRequest{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErasePersonRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErasePersonRequest) ProtoMessage() {}
+
+func (x *ErasePersonRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErasePersonRequest.ProtoReflect.Descriptor instead.
+func (*ErasePersonRequest) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ErasePersonRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ErasePersonRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *ErasePersonRequest) GetSubjectId() string {
+	if x != nil {
+		return x.SubjectId
+	}
+	return ""
+}
+
+func (x *ErasePersonRequest) GetReason() ErasureReason {
+	if x != nil {
+		return x.Reason
+	}
+	return ErasureReason_ERASURE_REASON_UNSPECIFIED
+}
+
+type ErasePersonResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Erasure       *Erasure               `protobuf:"bytes,1,opt,name=erasure,proto3" json:"erasure,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ErasePersonResponse) Reset() {
+	*x = ErasePersonResponse{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErasePersonResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErasePersonResponse) ProtoMessage() {}
+
+func (x *ErasePersonResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErasePersonResponse.ProtoReflect.Descriptor instead.
+func (*ErasePersonResponse) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ErasePersonResponse) GetErasure() *Erasure {
+	if x != nil {
+		return x.Erasure
 	}
 	return nil
 }
@@ -1586,11 +1834,18 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"\bidentity\x18\x02 \x01(\v2\x1f.passage.intake.v1.CaseIdentityR\bidentity\"\x9f\x01\n" +
 	"\fCaseIdentity\x12?\n" +
 	"\tprincipal\x18\x01 \x01(\v2!.passage.intake.v1.PersonIdentityR\tprincipal\x12N\n" +
-	"\x11household_members\x18\x02 \x03(\v2!.passage.intake.v1.PersonIdentityR\x10householdMembers\"b\n" +
+	"\x11household_members\x18\x02 \x03(\v2!.passage.intake.v1.PersonIdentityR\x10householdMembers\"\x98\x01\n" +
 	"\x0ePersonIdentity\x12\x1d\n" +
 	"\n" +
 	"subject_id\x18\x01 \x01(\tR\tsubjectId\x121\n" +
-	"\x06person\x18\x02 \x01(\v2\x19.passage.common.v1.PersonR\x06person\"\xd9\x03\n" +
+	"\x06person\x18\x02 \x01(\v2\x19.passage.common.v1.PersonR\x06person\x124\n" +
+	"\aerasure\x18\x03 \x01(\v2\x1a.passage.intake.v1.ErasureR\aerasure\"\x9d\x01\n" +
+	"\aErasure\x12\x1d\n" +
+	"\n" +
+	"subject_id\x18\x01 \x01(\tR\tsubjectId\x128\n" +
+	"\x06reason\x18\x02 \x01(\x0e2 .passage.intake.v1.ErasureReasonR\x06reason\x129\n" +
+	"\n" +
+	"erase_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\teraseTime\"\xd9\x03\n" +
 	"\x10ListCasesRequest\x12@\n" +
 	"\amission\x18\x01 \x01(\tB&\xbaH#r!2\x1f^([A-Z]{3}(-[A-Z0-9]{2,16})?)?$R\amission\x12D\n" +
 	"\tprogramme\x18\x02 \x01(\x0e2\x1c.passage.common.v1.ProgrammeB\b\xbaH\x05\x82\x01\x02\x10\x01R\tprogramme\x12?\n" +
@@ -1641,7 +1896,16 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"\xbaH\a\x92\x01\x04\b\x01\x10 R\bconsents\x12>\n" +
 	"\x11registration_date\x18\b \x01(\v2\x11.google.type.DateR\x10registrationDate\"?\n" +
 	"\x10OpenCaseResponse\x12+\n" +
-	"\x04case\x18\x01 \x01(\v2\x17.passage.intake.v1.CaseR\x04case*\x90\x01\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.passage.intake.v1.CaseR\x04case\"\xa0\x02\n" +
+	"\x12ErasePersonRequest\x12'\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\trequestId\x12!\n" +
+	"\acase_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12v\n" +
+	"\n" +
+	"subject_id\x18\x03 \x01(\tBW\xbaHTrR2P^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$R\tsubjectId\x12F\n" +
+	"\x06reason\x18\x04 \x01(\x0e2 .passage.intake.v1.ErasureReasonB\f\xbaH\t\x82\x01\x06\x10\x01 \x00 \x02R\x06reason\"K\n" +
+	"\x13ErasePersonResponse\x124\n" +
+	"\aerasure\x18\x01 \x01(\v2\x1a.passage.intake.v1.ErasureR\aerasure*\x90\x01\n" +
 	"\n" +
 	"CaseStatus\x12\x1b\n" +
 	"\x17CASE_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
@@ -1667,7 +1931,13 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"MatchBasis\x12\x1b\n" +
 	"\x17MATCH_BASIS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14MATCH_BASIS_DOCUMENT\x10\x01\x12.\n" +
-	"*MATCH_BASIS_NAME_DATE_OF_BIRTH_NATIONALITY\x10\x022\xa2\x04\n" +
+	"*MATCH_BASIS_NAME_DATE_OF_BIRTH_NATIONALITY\x10\x02*\xcc\x01\n" +
+	"\rErasureReason\x12\x1e\n" +
+	"\x1aERASURE_REASON_UNSPECIFIED\x10\x00\x12'\n" +
+	"#ERASURE_REASON_DATA_SUBJECT_REQUEST\x10\x01\x12$\n" +
+	" ERASURE_REASON_RETENTION_EXPIRED\x10\x02\x12$\n" +
+	" ERASURE_REASON_CONSENT_WITHDRAWN\x10\x03\x12&\n" +
+	"\"ERASURE_REASON_UNLAWFUL_PROCESSING\x10\x042\x80\x05\n" +
 	"\rIntakeService\x12_\n" +
 	"\fRegisterCase\x12&.passage.intake.v1.RegisterCaseRequest\x1a'.passage.intake.v1.RegisterCaseResponse\x12P\n" +
 	"\aGetCase\x12!.passage.intake.v1.GetCaseRequest\x1a\".passage.intake.v1.GetCaseResponse\x12V\n" +
@@ -1675,7 +1945,8 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
 	"UpdateCase\x12$.passage.intake.v1.UpdateCaseRequest\x1a%.passage.intake.v1.UpdateCaseResponse\x12V\n" +
 	"\tCloseCase\x12#.passage.intake.v1.CloseCaseRequest\x1a$.passage.intake.v1.CloseCaseResponse\x12S\n" +
-	"\bOpenCase\x12\".passage.intake.v1.OpenCaseRequest\x1a#.passage.intake.v1.OpenCaseResponseBDZBgithub.com/passage-cm/passage/proto/gen/passage/intake/v1;intakev1b\x06proto3"
+	"\bOpenCase\x12\".passage.intake.v1.OpenCaseRequest\x1a#.passage.intake.v1.OpenCaseResponse\x12\\\n" +
+	"\vErasePerson\x12%.passage.intake.v1.ErasePersonRequest\x1a&.passage.intake.v1.ErasePersonResponseBDZBgithub.com/passage-cm/passage/proto/gen/passage/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_passage_intake_v1_intake_proto_rawDescOnce sync.Once
@@ -1689,102 +1960,113 @@ func file_passage_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_passage_intake_v1_intake_proto_rawDescData
 }
 
-var file_passage_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_passage_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_passage_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_passage_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_passage_intake_v1_intake_proto_goTypes = []any{
 	(CaseStatus)(0),               // 0: passage.intake.v1.CaseStatus
 	(ClosureReason)(0),            // 1: passage.intake.v1.ClosureReason
 	(CaseView)(0),                 // 2: passage.intake.v1.CaseView
 	(MatchBasis)(0),               // 3: passage.intake.v1.MatchBasis
-	(*Case)(nil),                  // 4: passage.intake.v1.Case
-	(*CaseMember)(nil),            // 5: passage.intake.v1.CaseMember
-	(*RegisterCaseRequest)(nil),   // 6: passage.intake.v1.RegisterCaseRequest
-	(*RegisterCaseResponse)(nil),  // 7: passage.intake.v1.RegisterCaseResponse
-	(*SuspectedDuplicate)(nil),    // 8: passage.intake.v1.SuspectedDuplicate
-	(*GetCaseRequest)(nil),        // 9: passage.intake.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),       // 10: passage.intake.v1.GetCaseResponse
-	(*CaseIdentity)(nil),          // 11: passage.intake.v1.CaseIdentity
-	(*PersonIdentity)(nil),        // 12: passage.intake.v1.PersonIdentity
-	(*ListCasesRequest)(nil),      // 13: passage.intake.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),     // 14: passage.intake.v1.ListCasesResponse
-	(*UpdateCaseRequest)(nil),     // 15: passage.intake.v1.UpdateCaseRequest
-	(*UpdateCaseResponse)(nil),    // 16: passage.intake.v1.UpdateCaseResponse
-	(*CloseCaseRequest)(nil),      // 17: passage.intake.v1.CloseCaseRequest
-	(*CloseCaseResponse)(nil),     // 18: passage.intake.v1.CloseCaseResponse
-	(*OpenCaseRequest)(nil),       // 19: passage.intake.v1.OpenCaseRequest
-	(*OpenCaseResponse)(nil),      // 20: passage.intake.v1.OpenCaseResponse
-	(v1.Programme)(0),             // 21: passage.common.v1.Programme
-	(v1.Vulnerability)(0),         // 22: passage.common.v1.Vulnerability
-	(*v1.Consent)(nil),            // 23: passage.common.v1.Consent
-	(*date.Date)(nil),             // 24: google.type.Date
-	(*timestamppb.Timestamp)(nil), // 25: google.protobuf.Timestamp
-	(v1.Sex)(0),                   // 26: passage.common.v1.Sex
-	(v1.AgeBand)(0),               // 27: passage.common.v1.AgeBand
-	(*v1.Person)(nil),             // 28: passage.common.v1.Person
-	(*fieldmaskpb.FieldMask)(nil), // 29: google.protobuf.FieldMask
+	(ErasureReason)(0),            // 4: passage.intake.v1.ErasureReason
+	(*Case)(nil),                  // 5: passage.intake.v1.Case
+	(*CaseMember)(nil),            // 6: passage.intake.v1.CaseMember
+	(*RegisterCaseRequest)(nil),   // 7: passage.intake.v1.RegisterCaseRequest
+	(*RegisterCaseResponse)(nil),  // 8: passage.intake.v1.RegisterCaseResponse
+	(*SuspectedDuplicate)(nil),    // 9: passage.intake.v1.SuspectedDuplicate
+	(*GetCaseRequest)(nil),        // 10: passage.intake.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),       // 11: passage.intake.v1.GetCaseResponse
+	(*CaseIdentity)(nil),          // 12: passage.intake.v1.CaseIdentity
+	(*PersonIdentity)(nil),        // 13: passage.intake.v1.PersonIdentity
+	(*Erasure)(nil),               // 14: passage.intake.v1.Erasure
+	(*ListCasesRequest)(nil),      // 15: passage.intake.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),     // 16: passage.intake.v1.ListCasesResponse
+	(*UpdateCaseRequest)(nil),     // 17: passage.intake.v1.UpdateCaseRequest
+	(*UpdateCaseResponse)(nil),    // 18: passage.intake.v1.UpdateCaseResponse
+	(*CloseCaseRequest)(nil),      // 19: passage.intake.v1.CloseCaseRequest
+	(*CloseCaseResponse)(nil),     // 20: passage.intake.v1.CloseCaseResponse
+	(*OpenCaseRequest)(nil),       // 21: passage.intake.v1.OpenCaseRequest
+	(*OpenCaseResponse)(nil),      // 22: passage.intake.v1.OpenCaseResponse
+	(*ErasePersonRequest)(nil),    // 23: passage.intake.v1.ErasePersonRequest
+	(*ErasePersonResponse)(nil),   // 24: passage.intake.v1.ErasePersonResponse
+	(v1.Programme)(0),             // 25: passage.common.v1.Programme
+	(v1.Vulnerability)(0),         // 26: passage.common.v1.Vulnerability
+	(*v1.Consent)(nil),            // 27: passage.common.v1.Consent
+	(*date.Date)(nil),             // 28: google.type.Date
+	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
+	(v1.Sex)(0),                   // 30: passage.common.v1.Sex
+	(v1.AgeBand)(0),               // 31: passage.common.v1.AgeBand
+	(*v1.Person)(nil),             // 32: passage.common.v1.Person
+	(*fieldmaskpb.FieldMask)(nil), // 33: google.protobuf.FieldMask
 }
 var file_passage_intake_v1_intake_proto_depIdxs = []int32{
-	21, // 0: passage.intake.v1.Case.programme:type_name -> passage.common.v1.Programme
+	25, // 0: passage.intake.v1.Case.programme:type_name -> passage.common.v1.Programme
 	0,  // 1: passage.intake.v1.Case.status:type_name -> passage.intake.v1.CaseStatus
-	5,  // 2: passage.intake.v1.Case.principal:type_name -> passage.intake.v1.CaseMember
-	5,  // 3: passage.intake.v1.Case.household_members:type_name -> passage.intake.v1.CaseMember
-	22, // 4: passage.intake.v1.Case.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	23, // 5: passage.intake.v1.Case.consents:type_name -> passage.common.v1.Consent
-	24, // 6: passage.intake.v1.Case.registration_date:type_name -> google.type.Date
+	6,  // 2: passage.intake.v1.Case.principal:type_name -> passage.intake.v1.CaseMember
+	6,  // 3: passage.intake.v1.Case.household_members:type_name -> passage.intake.v1.CaseMember
+	26, // 4: passage.intake.v1.Case.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	27, // 5: passage.intake.v1.Case.consents:type_name -> passage.common.v1.Consent
+	28, // 6: passage.intake.v1.Case.registration_date:type_name -> google.type.Date
 	1,  // 7: passage.intake.v1.Case.closure_reason:type_name -> passage.intake.v1.ClosureReason
-	25, // 8: passage.intake.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	25, // 9: passage.intake.v1.Case.update_time:type_name -> google.protobuf.Timestamp
-	26, // 10: passage.intake.v1.CaseMember.sex:type_name -> passage.common.v1.Sex
-	27, // 11: passage.intake.v1.CaseMember.age_band:type_name -> passage.common.v1.AgeBand
-	21, // 12: passage.intake.v1.RegisterCaseRequest.programme:type_name -> passage.common.v1.Programme
-	28, // 13: passage.intake.v1.RegisterCaseRequest.principal:type_name -> passage.common.v1.Person
-	28, // 14: passage.intake.v1.RegisterCaseRequest.household_members:type_name -> passage.common.v1.Person
-	22, // 15: passage.intake.v1.RegisterCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	23, // 16: passage.intake.v1.RegisterCaseRequest.consents:type_name -> passage.common.v1.Consent
-	24, // 17: passage.intake.v1.RegisterCaseRequest.registration_date:type_name -> google.type.Date
-	4,  // 18: passage.intake.v1.RegisterCaseResponse.case:type_name -> passage.intake.v1.Case
-	8,  // 19: passage.intake.v1.RegisterCaseResponse.suspected_duplicates:type_name -> passage.intake.v1.SuspectedDuplicate
+	29, // 8: passage.intake.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	29, // 9: passage.intake.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	30, // 10: passage.intake.v1.CaseMember.sex:type_name -> passage.common.v1.Sex
+	31, // 11: passage.intake.v1.CaseMember.age_band:type_name -> passage.common.v1.AgeBand
+	25, // 12: passage.intake.v1.RegisterCaseRequest.programme:type_name -> passage.common.v1.Programme
+	32, // 13: passage.intake.v1.RegisterCaseRequest.principal:type_name -> passage.common.v1.Person
+	32, // 14: passage.intake.v1.RegisterCaseRequest.household_members:type_name -> passage.common.v1.Person
+	26, // 15: passage.intake.v1.RegisterCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	27, // 16: passage.intake.v1.RegisterCaseRequest.consents:type_name -> passage.common.v1.Consent
+	28, // 17: passage.intake.v1.RegisterCaseRequest.registration_date:type_name -> google.type.Date
+	5,  // 18: passage.intake.v1.RegisterCaseResponse.case:type_name -> passage.intake.v1.Case
+	9,  // 19: passage.intake.v1.RegisterCaseResponse.suspected_duplicates:type_name -> passage.intake.v1.SuspectedDuplicate
 	3,  // 20: passage.intake.v1.SuspectedDuplicate.matched_on:type_name -> passage.intake.v1.MatchBasis
 	2,  // 21: passage.intake.v1.GetCaseRequest.view:type_name -> passage.intake.v1.CaseView
-	4,  // 22: passage.intake.v1.GetCaseResponse.case:type_name -> passage.intake.v1.Case
-	11, // 23: passage.intake.v1.GetCaseResponse.identity:type_name -> passage.intake.v1.CaseIdentity
-	12, // 24: passage.intake.v1.CaseIdentity.principal:type_name -> passage.intake.v1.PersonIdentity
-	12, // 25: passage.intake.v1.CaseIdentity.household_members:type_name -> passage.intake.v1.PersonIdentity
-	28, // 26: passage.intake.v1.PersonIdentity.person:type_name -> passage.common.v1.Person
-	21, // 27: passage.intake.v1.ListCasesRequest.programme:type_name -> passage.common.v1.Programme
-	0,  // 28: passage.intake.v1.ListCasesRequest.status:type_name -> passage.intake.v1.CaseStatus
-	24, // 29: passage.intake.v1.ListCasesRequest.registered_from:type_name -> google.type.Date
-	24, // 30: passage.intake.v1.ListCasesRequest.registered_to:type_name -> google.type.Date
-	4,  // 31: passage.intake.v1.ListCasesResponse.cases:type_name -> passage.intake.v1.Case
-	29, // 32: passage.intake.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	22, // 33: passage.intake.v1.UpdateCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	0,  // 34: passage.intake.v1.UpdateCaseRequest.status:type_name -> passage.intake.v1.CaseStatus
-	28, // 35: passage.intake.v1.UpdateCaseRequest.principal:type_name -> passage.common.v1.Person
-	4,  // 36: passage.intake.v1.UpdateCaseResponse.case:type_name -> passage.intake.v1.Case
-	1,  // 37: passage.intake.v1.CloseCaseRequest.reason:type_name -> passage.intake.v1.ClosureReason
-	4,  // 38: passage.intake.v1.CloseCaseResponse.case:type_name -> passage.intake.v1.Case
-	21, // 39: passage.intake.v1.OpenCaseRequest.programme:type_name -> passage.common.v1.Programme
-	22, // 40: passage.intake.v1.OpenCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	23, // 41: passage.intake.v1.OpenCaseRequest.consents:type_name -> passage.common.v1.Consent
-	24, // 42: passage.intake.v1.OpenCaseRequest.registration_date:type_name -> google.type.Date
-	4,  // 43: passage.intake.v1.OpenCaseResponse.case:type_name -> passage.intake.v1.Case
-	6,  // 44: passage.intake.v1.IntakeService.RegisterCase:input_type -> passage.intake.v1.RegisterCaseRequest
-	9,  // 45: passage.intake.v1.IntakeService.GetCase:input_type -> passage.intake.v1.GetCaseRequest
-	13, // 46: passage.intake.v1.IntakeService.ListCases:input_type -> passage.intake.v1.ListCasesRequest
-	15, // 47: passage.intake.v1.IntakeService.UpdateCase:input_type -> passage.intake.v1.UpdateCaseRequest
-	17, // 48: passage.intake.v1.IntakeService.CloseCase:input_type -> passage.intake.v1.CloseCaseRequest
-	19, // 49: passage.intake.v1.IntakeService.OpenCase:input_type -> passage.intake.v1.OpenCaseRequest
-	7,  // 50: passage.intake.v1.IntakeService.RegisterCase:output_type -> passage.intake.v1.RegisterCaseResponse
-	10, // 51: passage.intake.v1.IntakeService.GetCase:output_type -> passage.intake.v1.GetCaseResponse
-	14, // 52: passage.intake.v1.IntakeService.ListCases:output_type -> passage.intake.v1.ListCasesResponse
-	16, // 53: passage.intake.v1.IntakeService.UpdateCase:output_type -> passage.intake.v1.UpdateCaseResponse
-	18, // 54: passage.intake.v1.IntakeService.CloseCase:output_type -> passage.intake.v1.CloseCaseResponse
-	20, // 55: passage.intake.v1.IntakeService.OpenCase:output_type -> passage.intake.v1.OpenCaseResponse
-	50, // [50:56] is the sub-list for method output_type
-	44, // [44:50] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	5,  // 22: passage.intake.v1.GetCaseResponse.case:type_name -> passage.intake.v1.Case
+	12, // 23: passage.intake.v1.GetCaseResponse.identity:type_name -> passage.intake.v1.CaseIdentity
+	13, // 24: passage.intake.v1.CaseIdentity.principal:type_name -> passage.intake.v1.PersonIdentity
+	13, // 25: passage.intake.v1.CaseIdentity.household_members:type_name -> passage.intake.v1.PersonIdentity
+	32, // 26: passage.intake.v1.PersonIdentity.person:type_name -> passage.common.v1.Person
+	14, // 27: passage.intake.v1.PersonIdentity.erasure:type_name -> passage.intake.v1.Erasure
+	4,  // 28: passage.intake.v1.Erasure.reason:type_name -> passage.intake.v1.ErasureReason
+	29, // 29: passage.intake.v1.Erasure.erase_time:type_name -> google.protobuf.Timestamp
+	25, // 30: passage.intake.v1.ListCasesRequest.programme:type_name -> passage.common.v1.Programme
+	0,  // 31: passage.intake.v1.ListCasesRequest.status:type_name -> passage.intake.v1.CaseStatus
+	28, // 32: passage.intake.v1.ListCasesRequest.registered_from:type_name -> google.type.Date
+	28, // 33: passage.intake.v1.ListCasesRequest.registered_to:type_name -> google.type.Date
+	5,  // 34: passage.intake.v1.ListCasesResponse.cases:type_name -> passage.intake.v1.Case
+	33, // 35: passage.intake.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	26, // 36: passage.intake.v1.UpdateCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	0,  // 37: passage.intake.v1.UpdateCaseRequest.status:type_name -> passage.intake.v1.CaseStatus
+	32, // 38: passage.intake.v1.UpdateCaseRequest.principal:type_name -> passage.common.v1.Person
+	5,  // 39: passage.intake.v1.UpdateCaseResponse.case:type_name -> passage.intake.v1.Case
+	1,  // 40: passage.intake.v1.CloseCaseRequest.reason:type_name -> passage.intake.v1.ClosureReason
+	5,  // 41: passage.intake.v1.CloseCaseResponse.case:type_name -> passage.intake.v1.Case
+	25, // 42: passage.intake.v1.OpenCaseRequest.programme:type_name -> passage.common.v1.Programme
+	26, // 43: passage.intake.v1.OpenCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	27, // 44: passage.intake.v1.OpenCaseRequest.consents:type_name -> passage.common.v1.Consent
+	28, // 45: passage.intake.v1.OpenCaseRequest.registration_date:type_name -> google.type.Date
+	5,  // 46: passage.intake.v1.OpenCaseResponse.case:type_name -> passage.intake.v1.Case
+	4,  // 47: passage.intake.v1.ErasePersonRequest.reason:type_name -> passage.intake.v1.ErasureReason
+	14, // 48: passage.intake.v1.ErasePersonResponse.erasure:type_name -> passage.intake.v1.Erasure
+	7,  // 49: passage.intake.v1.IntakeService.RegisterCase:input_type -> passage.intake.v1.RegisterCaseRequest
+	10, // 50: passage.intake.v1.IntakeService.GetCase:input_type -> passage.intake.v1.GetCaseRequest
+	15, // 51: passage.intake.v1.IntakeService.ListCases:input_type -> passage.intake.v1.ListCasesRequest
+	17, // 52: passage.intake.v1.IntakeService.UpdateCase:input_type -> passage.intake.v1.UpdateCaseRequest
+	19, // 53: passage.intake.v1.IntakeService.CloseCase:input_type -> passage.intake.v1.CloseCaseRequest
+	21, // 54: passage.intake.v1.IntakeService.OpenCase:input_type -> passage.intake.v1.OpenCaseRequest
+	23, // 55: passage.intake.v1.IntakeService.ErasePerson:input_type -> passage.intake.v1.ErasePersonRequest
+	8,  // 56: passage.intake.v1.IntakeService.RegisterCase:output_type -> passage.intake.v1.RegisterCaseResponse
+	11, // 57: passage.intake.v1.IntakeService.GetCase:output_type -> passage.intake.v1.GetCaseResponse
+	16, // 58: passage.intake.v1.IntakeService.ListCases:output_type -> passage.intake.v1.ListCasesResponse
+	18, // 59: passage.intake.v1.IntakeService.UpdateCase:output_type -> passage.intake.v1.UpdateCaseResponse
+	20, // 60: passage.intake.v1.IntakeService.CloseCase:output_type -> passage.intake.v1.CloseCaseResponse
+	22, // 61: passage.intake.v1.IntakeService.OpenCase:output_type -> passage.intake.v1.OpenCaseResponse
+	24, // 62: passage.intake.v1.IntakeService.ErasePerson:output_type -> passage.intake.v1.ErasePersonResponse
+	56, // [56:63] is the sub-list for method output_type
+	49, // [49:56] is the sub-list for method input_type
+	49, // [49:49] is the sub-list for extension type_name
+	49, // [49:49] is the sub-list for extension extendee
+	0,  // [0:49] is the sub-list for field type_name
 }
 
 func init() { file_passage_intake_v1_intake_proto_init() }
@@ -1797,8 +2079,8 @@ func file_passage_intake_v1_intake_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_passage_intake_v1_intake_proto_rawDesc), len(file_passage_intake_v1_intake_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   17,
+			NumEnums:      5,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

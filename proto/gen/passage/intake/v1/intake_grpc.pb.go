@@ -25,6 +25,7 @@ const (
 	IntakeService_UpdateCase_FullMethodName   = "/passage.intake.v1.IntakeService/UpdateCase"
 	IntakeService_CloseCase_FullMethodName    = "/passage.intake.v1.IntakeService/CloseCase"
 	IntakeService_OpenCase_FullMethodName     = "/passage.intake.v1.IntakeService/OpenCase"
+	IntakeService_ErasePerson_FullMethodName  = "/passage.intake.v1.IntakeService/ErasePerson"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -54,6 +55,12 @@ type IntakeServiceClient interface {
 	// mission, under the same subject ids: no identity is copied. A victim of trafficking who
 	// then returns through AVRR gets an AVRR case linked to the VoT case this way.
 	OpenCase(ctx context.Context, in *OpenCaseRequest, opts ...grpc.CallOption) (*OpenCaseResponse, error)
+	// ErasePerson erases one person of a case of the caller's mission by crypto-shredding:
+	// their data key, sealed identity and blind indexes are destroyed, so nobody can read
+	// their identity again nor find them as a duplicate; the case, its coded attributes and
+	// its events stay, and so do the statistics. Mission supervisors only, with a coded
+	// reason. Erasing a person already erased returns the first erasure.
+	ErasePerson(ctx context.Context, in *ErasePersonRequest, opts ...grpc.CallOption) (*ErasePersonResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -124,6 +131,16 @@ func (c *intakeServiceClient) OpenCase(ctx context.Context, in *OpenCaseRequest,
 	return out, nil
 }
 
+func (c *intakeServiceClient) ErasePerson(ctx context.Context, in *ErasePersonRequest, opts ...grpc.CallOption) (*ErasePersonResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ErasePersonResponse)
+	err := c.cc.Invoke(ctx, IntakeService_ErasePerson_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -151,6 +168,12 @@ type IntakeServiceServer interface {
 	// mission, under the same subject ids: no identity is copied. A victim of trafficking who
 	// then returns through AVRR gets an AVRR case linked to the VoT case this way.
 	OpenCase(context.Context, *OpenCaseRequest) (*OpenCaseResponse, error)
+	// ErasePerson erases one person of a case of the caller's mission by crypto-shredding:
+	// their data key, sealed identity and blind indexes are destroyed, so nobody can read
+	// their identity again nor find them as a duplicate; the case, its coded attributes and
+	// its events stay, and so do the statistics. Mission supervisors only, with a coded
+	// reason. Erasing a person already erased returns the first erasure.
+	ErasePerson(context.Context, *ErasePersonRequest) (*ErasePersonResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -178,6 +201,9 @@ func (UnimplementedIntakeServiceServer) CloseCase(context.Context, *CloseCaseReq
 }
 func (UnimplementedIntakeServiceServer) OpenCase(context.Context, *OpenCaseRequest) (*OpenCaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method OpenCase not implemented")
+}
+func (UnimplementedIntakeServiceServer) ErasePerson(context.Context, *ErasePersonRequest) (*ErasePersonResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ErasePerson not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -308,6 +334,24 @@ func _IntakeService_OpenCase_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_ErasePerson_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ErasePersonRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).ErasePerson(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_ErasePerson_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).ErasePerson(ctx, req.(*ErasePersonRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -338,6 +382,10 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "OpenCase",
 			Handler:    _IntakeService_OpenCase_Handler,
+		},
+		{
+			MethodName: "ErasePerson",
+			Handler:    _IntakeService_ErasePerson_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
