@@ -34,6 +34,8 @@ commands:
   returns ...                            AVRR: eligibility, departure, reintegration, monitoring (passage returns -h)
   trafficking ...                        victims of trafficking: screening, exploitation, assistance (passage trafficking -h)
   hasm ...                               stranded migrants: requests, HQ decisions, funds (passage hasm -h)
+  keys init|status|rotate|rewrap|retire  the vault's key-encryption key (passage keys -h)
+  retention report|run                   identities due for erasure under the retention policy
   version                                print the version
 `
 
@@ -75,6 +77,10 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runTrafficking(ctx, rest, stdout, stderr)
 	case "hasm":
 		return runHASM(ctx, rest, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, rest, stdout, stderr)
+	case "retention":
+		return runRetention(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, bootstrap.Version)
 		return nil

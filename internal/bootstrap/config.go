@@ -183,3 +183,29 @@ func KeyringFiles(c Config) (vault.KeyringFiles, error) {
 		BlindIndex: vault.KeysetFile{Path: c.BlindIndexKeyset, KMS: a, Purpose: "blind-index"},
 	}, nil
 }
+
+// KeyConfigFromEnv reads only what the key and retention commands need (`passage keys`,
+// `passage retention`): the database, the keyset files and key manager URI (or, with dev,
+// the development keys) and the retention policy. Token settings are not required.
+func KeyConfigFromEnv(dev bool) (Config, error) {
+	c := Config{
+		DatabaseURL:      os.Getenv("DATABASE_URL"),
+		Dev:              dev || os.Getenv("PASSAGE_DEV") == "1",
+		DevDir:           envOr("PASSAGE_DEV_DIR", ".passage"),
+		KEKKeyset:        os.Getenv("PASSAGE_KEK_KEYSET"),
+		BlindIndexKeyset: os.Getenv("PASSAGE_BLIND_INDEX_KEYSET"),
+		KEKURI:           os.Getenv("PASSAGE_KEK_URI"),
+		MaxConns:         4,
+	}
+	if c.DatabaseURL == "" {
+		return Config{}, errors.New("DATABASE_URL is not set")
+	}
+	var err error
+	if c.Retention, err = retention.PolicyFromEnv(); err != nil {
+		return Config{}, err
+	}
+	if c.DevDir, err = filepath.Abs(c.DevDir); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}

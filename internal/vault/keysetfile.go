@@ -10,6 +10,7 @@ import (
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
 	"github.com/tink-crypto/tink-go/v2/keyset"
+	"github.com/tink-crypto/tink-go/v2/mac"
 	"github.com/tink-crypto/tink-go/v2/tink"
 )
 
@@ -149,6 +150,11 @@ func slicesEqual(a, b []uint32) bool {
 // NewKEKKeyset generates a KEK keyset of one AES256-GCM key (`passage keys init`).
 func NewKEKKeyset() (*keyset.Handle, error) {
 	return keyset.NewHandle(aead.AES256GCMKeyTemplate())
+}
+
+// NewBlindIndexKeyset generates a blind-index keyset (HMAC-SHA256, 256-bit tag).
+func NewBlindIndexKeyset() (*keyset.Handle, error) {
+	return keyset.NewHandle(mac.HMACSHA256Tag256KeyTemplate())
 }
 
 // ErrRetirePrimary refuses to retire the key that wraps new data keys.
