@@ -30,6 +30,9 @@ type Env struct {
 	AdminURL string
 	// Keys is the vault keyring the services use.
 	Keys *vault.Keyring
+	// KeyFiles are the (development, cleartext) keysets Keys was loaded from, for tests
+	// that rotate keys: write a new KEK keyset there, then KeyFiles.ReloadKEK(Keys).
+	KeyFiles vault.KeyringFiles
 	// Conn is a client connection to the server.
 	Conn *grpc.ClientConn
 	// Logs holds everything the server logged, at debug level and up.
@@ -65,7 +68,7 @@ func Start(t testing.TB, opts Options) *Env {
 	if err != nil {
 		t.Fatalf("dev key: %v", err)
 	}
-	env := &Env{AdminURL: pgtest.New(t), Keys: keys, Logs: &Buffer{}, signer: signer}
+	env := &Env{AdminURL: pgtest.New(t), Keys: keys, KeyFiles: vault.DevKeyringFiles(dir), Logs: &Buffer{}, signer: signer}
 	policy := auth.Policy{}
 	for _, p := range append([]auth.Policy{opts.Policy}, policies(opts.Services)...) {
 		for method, roles := range p {
