@@ -340,3 +340,51 @@ func equalCounts(a, b map[string]int) bool {
 	}
 	return true
 }
+
+// TestErasureRowLevelSecurity proves vault.erasure is fenced by mission in the database:
+// intake's role sees and writes erasure records only of the mission set in its transaction.
+func TestErasureRowLevelSecurity(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	reg := b.register(t, registration(amina()))
+	if _, err := b.client.ErasePerson(b.env.As(t, auth.RoleSupervisor, "NER"), &intakev1.ErasePersonRequest{RequestId: uuid.NewString(),
+		CaseId: reg.GetCase().GetCaseId(), Reason: intakev1.ErasureReason_ERASURE_REASON_CONSENT_WITHDRAWN}); err != nil {
+		t.Fatal(err)
+	}
+	pool := b.env.Pool(t, intake.Role)
+	count := func(mission string) int {
+		var n int
+		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			if mission != "" {
+				if err := vault.SetMission(ctx, tx, mission); err != nil {
+					return err
+				}
+			}
+			return tx.QueryRow(ctx, `SELECT count(*) FROM vault.erasure`).Scan(&n)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count("NER"); n != 1 {
+		t.Fatalf("NER sees %d erasure records, want 1", n)
+	}
+	if n := count("DEU"); n != 0 {
+		t.Fatalf("DEU sees %d of NER's erasure records", n)
+	}
+	if n := count(""); n != 0 {
+		t.Fatalf("no mission set, %d erasure records visible", n)
+	}
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if err := vault.SetMission(ctx, tx, "DEU"); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO vault.erasure (subject_id, mission, reason, erased_by) VALUES ($1, 'NER', 'DATA_SUBJECT_REQUEST', 'x')`, uuid.New())
+		return err
+	})
+	if err == nil {
+		t.Fatal("DEU wrote an erasure record of NER")
+	}
+}
