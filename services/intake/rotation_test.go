@@ -122,4 +122,3 @@ func person(n int) *commonv1.Person {
 	p.Documents[0].Number = uuid.NewSHA1(uuid.Nil, []byte{1, byte(n >> 8), byte(n)}).String()[:9]
 	return p
 }
-
