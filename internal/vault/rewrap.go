@@ -69,28 +69,46 @@ type RewrapProgress struct {
 // batch.
 func Rewrap(ctx context.Context, pool *pgxpool.Pool, keys *Keyring, batchSize int, progress func(RewrapProgress)) (RewrapProgress, error) {
 	var p RewrapProgress
+	others := otherKeys(keys)
+	count := func() error {
+		// Counted in full only at the start and when a batch comes back short, not after
+		// every batch: a full count costs as much as the rows left.
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM vault.identity WHERE kek_key_id = ANY($1) OR kek_key_id IS NULL`,
+			others).Scan(&p.Remaining); err != nil {
+			return fmt.Errorf("vault: count rows to re-wrap: %w", err)
+		}
+		return nil
+	}
+	if err := count(); err != nil {
+		return p, err
+	}
 	for {
-		others := otherKeys(keys)
+		if p.Remaining == 0 {
+			// Confirm: rows may have been added meanwhile by a process still on an old key.
+			if err := count(); err != nil || p.Remaining == 0 {
+				return p, err
+			}
+		}
 		n, err := rewrapBatch(ctx, pool, keys, others, batchSize)
 		if err != nil {
 			return p, err
 		}
 		p.Rewrapped += int64(n)
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM vault.identity WHERE kek_key_id = ANY($1) OR kek_key_id IS NULL`,
-			others).Scan(&p.Remaining); err != nil {
-			return p, fmt.Errorf("vault: count rows to re-wrap: %w", err)
+		p.Remaining = max(p.Remaining-int64(n), 0)
+		if n < batchSize && p.Remaining > 0 {
+			// Short: the rest is locked by running calls, or was erased or re-wrapped by
+			// someone else. Count again.
+			if err := count(); err != nil {
+				return p, err
+			}
+			if p.Remaining > 0 && n == 0 {
+				if err := sleep(ctx); err != nil {
+					return p, err
+				}
+			}
 		}
 		if progress != nil {
 			progress(p)
-		}
-		if p.Remaining == 0 {
-			return p, nil
-		}
-		if n == 0 {
-			// Every remaining row is locked by a running call: wait a moment for it.
-			if err := sleep(ctx); err != nil {
-				return p, err
-			}
 		}
 	}
 }
