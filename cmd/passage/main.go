@@ -1,7 +1,8 @@
 // Command passage runs Passage and administers it: `passage serve` runs every service in one
 // process (for a laptop or a small mission), `passage migrate` applies the database
-// migrations, `passage dev-token` mints development tokens, and `passage case` is the
-// caseworker's client.
+// migrations, `passage dev-token` mints development tokens, `passage case` is the
+// caseworker's client, `passage keys` manages the vault's key-encryption key (rotate, rewrap,
+// retire) and `passage retention` reports or applies the retention policy.
 package main
 
 import (
@@ -30,7 +31,7 @@ commands:
   serve [--dev]                          run every service in one process
   migrate up|down|version                apply, revert one, or show the database migrations (DATABASE_URL)
   dev-token --role ROLE --mission CODE   print a development token (development keys under .passage/)
-  case register|get|list|update|close|open   the caseworker's client (passage case -h)
+  case register|get|list|update|close|open|erase   the caseworker's client (passage case -h)
   returns ...                            AVRR: eligibility, departure, reintegration, monitoring (passage returns -h)
   trafficking ...                        victims of trafficking: screening, exploitation, assistance (passage trafficking -h)
   hasm ...                               stranded migrants: requests, HQ decisions, funds (passage hasm -h)

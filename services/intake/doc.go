@@ -2,5 +2,7 @@
 // migrant's case in a mission, encrypting every person's identity into the vault at the door
 // and keeping only a random subject id and coded attributes in its own tables, flags suspected
 // duplicates by blind index, and keeps the case record under optimistic concurrency with an
-// event in the outbox for every change.
+// event in the outbox for every change. It also erases people: ErasePerson on a supervisor's
+// request, and EraseDue for the retention job, both through one path that records the
+// erasure and crypto-shreds the vault row in the same transaction.
 package intake
