@@ -16,12 +16,14 @@ import (
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/pgtest"
 	"github.com/passage-cm/passage/internal/testserver"
 	"github.com/passage-cm/passage/internal/vault"
+	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	"github.com/passage-cm/passage/services/intake"
 	"github.com/passage-cm/passage/services/returns"
@@ -386,5 +388,27 @@ func TestErasureRowLevelSecurity(t *testing.T) {
 	})
 	if err == nil {
 		t.Fatal("DEU wrote an erasure record of NER")
+	}
+}
+
+// TestErasedPersonCannotComeBack: an erased principal's identity cannot be "corrected" back
+// into the vault under the old subject id, nor carried into a new case.
+func TestErasedPersonCannotComeBack(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := b.register(t, registration(amina())).GetCase()
+	if _, err := b.client.ErasePerson(b.env.As(t, auth.RoleSupervisor, "NER"), &intakev1.ErasePersonRequest{RequestId: uuid.NewString(),
+		CaseId: c.GetCaseId(), Reason: intakev1.ErasureReason_ERASURE_REASON_DATA_SUBJECT_REQUEST}); err != nil {
+		t.Fatal(err)
+	}
+	before := b.stored(t)
+	_, err := b.client.UpdateCase(b.worker, &intakev1.UpdateCaseRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(),
+		Version: c.GetVersion(), UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"principal"}}, Principal: amina()})
+	testserver.WantCode(t, err, codes.FailedPrecondition)
+	_, err = b.client.OpenCase(b.worker, &intakev1.OpenCaseRequest{RequestId: uuid.NewString(), FromCaseId: c.GetCaseId(),
+		Programme: commonv1.Programme_PROGRAMME_VOT, Consents: assistanceConsent()})
+	testserver.WantCode(t, err, codes.FailedPrecondition)
+	if after := b.stored(t); !equalCounts(after, before) {
+		t.Fatalf("a refused call wrote: %v, was %v", after, before)
 	}
 }
