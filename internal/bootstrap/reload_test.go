@@ -21,7 +21,9 @@ func TestReloadKEK(t *testing.T) {
 	files := vault.DevKeyringFiles(dir)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- reloadKEK(ctx, files, keys, 10*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	go func() {
+		done <- reloadKEK(ctx, files, keys, 10*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
 
 	h, err := files.KEK.Read()
 	if err != nil {
