@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/passage-cm/passage/internal/bootstrap"
@@ -17,6 +18,7 @@ import (
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/retention"
 	"github.com/passage-cm/passage/internal/vault"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	"github.com/passage-cm/passage/services/intake"
 )
 
@@ -292,4 +294,55 @@ func runRetention(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	n, err := intake.New(pool, keys).EraseDue(ctx, cfg.Retention, now)
 	fmt.Fprintf(stdout, "erased %d\n", n)
 	return err
+}
+
+// runErase runs `passage erase`: the operator's erasure of one person by subject id, for a
+// request that reached the data protection officer rather than the mission (supervisors use
+// passage case erase). It names no one: subject id, mission, coded reason, who asked.
+func runErase(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("erase", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	mission := fs.String("mission", "", "the person's mission (required)")
+	subject := fs.String("subject", "", "the person's subject `ID` (required)")
+	reason := fs.String("reason", "", "erasure `REASON`: "+erasureReasons.list())
+	by := fs.String("by", "", "staff `ID` of who asked for the erasure, for the record (required)")
+	dev := fs.Bool("dev", false, "use the cleartext development keys under PASSAGE_DEV_DIR")
+	if _, _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	id, err := uuid.Parse(*subject)
+	if err != nil {
+		return errors.New("--subject must be a subject id (a UUID)")
+	}
+	if *mission == "" || *by == "" {
+		return errors.New("--mission and --by are required")
+	}
+	r, err := parseEnum[intakev1.ErasureReason](erasureReasons, *reason)
+	if err != nil {
+		return fmt.Errorf("--reason %w", err)
+	}
+	cfg, err := bootstrap.KeyConfigFromEnv(*dev)
+	if err != nil {
+		return err
+	}
+	files, err := bootstrap.KeyringFiles(cfg)
+	if err != nil {
+		return err
+	}
+	keys, err := files.Load()
+	if err != nil {
+		return err
+	}
+	pool, err := database.Open(ctx, database.PoolConfig{URL: bootstrap.ServiceDatabaseURL("intake"), AdminURL: cfg.DatabaseURL, Role: intake.Role, MaxConns: 2})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	e, err := intake.New(pool, keys).EraseSubject(ctx, *mission, id, r, *by)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "subject %s erased (%s) at %s\n", e.GetSubjectId(), enumName(e.GetReason(), erasureReasonPrefix),
+		e.GetEraseTime().AsTime().Format(time.RFC3339))
+	return nil
 }

@@ -126,8 +126,30 @@ func TestKeysCommands(t *testing.T) {
 		}
 	}
 
-	// The dry run counts, and names no one.
+	// The operator's erasure, by subject id.
+	got, err := client.GetCase(worker, &intakev1.GetCaseRequest{CaseId: cases[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var stdout bytes.Buffer
+	eraseArgs := []string{"erase", "--dev", "--mission", "NER", "--subject", got.GetCase().GetSubjectId(), "--reason", "consent_withdrawn", "--by", "dpo-1"}
+	if err := realMain(t.Context(), eraseArgs, &stdout, &bytes.Buffer{}); err != nil || !strings.Contains(stdout.String(), "erased (consent_withdrawn)") {
+		t.Fatalf("erase: %s%v", stdout.String(), err)
+	}
+	full, err := client.GetCase(worker, &intakev1.GetCaseRequest{CaseId: cases[0], View: intakev1.CaseView_CASE_VIEW_FULL})
+	if err != nil || full.GetIdentity().GetPrincipal().GetErasure().GetReason() != intakev1.ErasureReason_ERASURE_REASON_CONSENT_WITHDRAWN {
+		t.Fatalf("after passage erase: %v, %v", full.GetIdentity().GetPrincipal(), err)
+	}
+	if n := env.QueryInt(t, `SELECT count(*) FROM vault.erasure WHERE erased_by = 'dpo-1'`); n != 1 {
+		t.Fatalf("erasure records by dpo-1 = %d", n)
+	}
+	if err := realMain(t.Context(), []string{"erase", "--dev", "--mission", "DEU", "--subject", got.GetCase().GetSubjectId(),
+		"--reason", "consent_withdrawn", "--by", "dpo-1"}, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
+		t.Fatal("an erasure in another mission than the person's succeeded")
+	}
+
+	// The dry run counts, and names no one.
+	stdout.Reset()
 	if err := realMain(t.Context(), []string{"retention", "report"}, &stdout, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}

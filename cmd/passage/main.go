@@ -37,6 +37,7 @@ commands:
   hasm ...                               stranded migrants: requests, HQ decisions, funds (passage hasm -h)
   keys init|status|rotate|rewrap|retire  the vault's key-encryption key (passage keys -h)
   retention report|run                   identities due for erasure under the retention policy
+  erase --mission M --subject ID --reason R --by STAFF   the operator's erasure of one person
   version                                print the version
 `
 
@@ -82,6 +83,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runKeys(ctx, rest, stdout, stderr)
 	case "retention":
 		return runRetention(ctx, rest, stdout, stderr)
+	case "erase":
+		return runErase(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, bootstrap.Version)
 		return nil

@@ -178,3 +178,53 @@ func (s *Service) erasures(ctx context.Context, mission string, subjects []uuid.
 // errNotErased is a person with neither a vault row nor an erasure record: it cannot happen
 // (the database refuses to delete an identity without its erasure), so it is a bug to report.
 var errNotErased = errors.New("a person has no identity and no erasure record")
+
+// ErrUnknownSubject is a subject id with neither an identity nor an erasure in the mission.
+var ErrUnknownSubject = errors.New("no such person in the mission")
+
+// EraseSubject erases a person by subject id, outside any call: the operator's `passage
+// erase`, for a request that reached the data protection officer rather than the mission.
+// by names who asked (a staff id), for the record. Erasing a person already erased returns
+// the first erasure.
+func (s *Service) EraseSubject(ctx context.Context, mission string, subject uuid.UUID, reason intakev1.ErasureReason, by string) (*intakev1.Erasure, error) {
+	if reason == intakev1.ErasureReason_ERASURE_REASON_UNSPECIFIED || intakev1.ErasureReason_name[int32(reason)] == "" {
+		return nil, errors.New("an erasure needs a reason")
+	}
+	if by == "" {
+		return nil, errors.New("an erasure needs the staff id of who asked for it")
+	}
+	var out *intakev1.Erasure
+	err := database.InTx(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		if err := vault.SetMission(ctx, tx, mission); err != nil {
+			return err
+		}
+		// Lock the person's cases, as ErasePerson locks the case it goes through, so that
+		// two erasures of one person never both write.
+		if _, err := tx.Exec(ctx, `SELECT FROM intake."case" c JOIN intake.case_member m ON m.case_id = c.case_id
+WHERE m.subject_id = $1 AND c.mission = $2 FOR UPDATE OF c`, subject, mission); err != nil {
+			return err
+		}
+		var known bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM vault.identity WHERE subject_id = $1 AND mission = $2)`,
+			subject, mission).Scan(&known); err != nil {
+			return err
+		}
+		if !known {
+			previous, err := vault.Erasures(ctx, tx, mission, []uuid.UUID{subject})
+			if err != nil {
+				return err
+			}
+			first, ok := previous[subject]
+			if !ok {
+				return ErrUnknownSubject
+			}
+			out = erasureToProto(first)
+			return nil
+		}
+		var err error
+		out, err = s.erase(ctx, tx, vault.Erasure{SubjectID: subject, Mission: mission,
+			Reason: enumcode.Code(reason, erasurePrefix), By: by, At: s.clock()}, "", nil)
+		return err
+	})
+	return out, err
+}
