@@ -412,3 +412,14 @@ func TestErasedPersonCannotComeBack(t *testing.T) {
 		t.Fatalf("a refused call wrote: %v, was %v", after, before)
 	}
 }
+
+// TestErasePersonPolicy: of every role, only the mission supervisor may erase a person.
+func TestErasePersonPolicy(t *testing.T) {
+	t.Parallel()
+	p := intake.Policy()
+	for _, r := range auth.AllRoles() {
+		if got, want := p.Allows(intakev1.IntakeService_ErasePerson_FullMethodName, r), r == auth.RoleSupervisor; got != want {
+			t.Errorf("role %s may erase: %v, want %v", r, got, want)
+		}
+	}
+}
