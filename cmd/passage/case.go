@@ -50,6 +50,7 @@ commands:
   assign CASE_ID STAFF_ID / unassign CASE_ID STAFF_ID          (supervisors) who works on a case
   break-glass CASE_ID --reason TEXT [--for 30m]               (supervisors) emergency access to a case's identity
   grants [--unreviewed] / review GRANT_ID --finding F         (supervisors, administrators) review break-glass grants
+  erase CASE_ID --reason R [--subject ID]                     erase a person's identity for good (supervisors)
 
 Every command takes --addr (PASSAGE_ADDR, default 127.0.0.1:7070), --token (PASSAGE_TOKEN),
 --insecure, --json and --timeout. "passage case <command> -h" lists a command's flags.
@@ -113,6 +114,8 @@ func (c *caseCLI) run(ctx context.Context, args []string) error {
 		return c.grants(ctx, rest)
 	case "review":
 		return c.review(ctx, rest)
+	case "erase":
+		return c.erase(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(c.stdout, caseUsage)
 		return nil
@@ -299,6 +302,40 @@ func (c *caseCLI) close(ctx context.Context, args []string) error {
 	c.announceRequestID(req.GetRequestId())
 	return unary(ctx, c, o, "CloseCase", req.GetRequestId(), intakev1.IntakeServiceClient.CloseCase, req,
 		func(w io.Writer, resp *intakev1.CloseCaseResponse) error { return formatCase(w, resp.GetCase()) })
+}
+
+// erase crypto-shreds one person of a case: ErasePerson.
+func (c *caseCLI) erase(ctx context.Context, args []string) error {
+	fs, o := c.flagSet("erase", "erase CASE_ID --reason R [--subject ID]")
+	reason := fs.String("reason", "", "erasure `REASON`: "+erasureReasons.list())
+	subject := fs.String("subject", "", "subject `ID` of the person to erase (default: the principal applicant)")
+	requestID := fs.String("request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
+	pos, given, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return errors.New("case erase takes one CASE_ID")
+	}
+	if err := o.resolve(given, c.getenv); err != nil {
+		return err
+	}
+	r, err := parseEnum[intakev1.ErasureReason](erasureReasons, *reason)
+	if err != nil {
+		return fmt.Errorf("--reason %w", err)
+	}
+	req := &intakev1.ErasePersonRequest{RequestId: strings.TrimSpace(*requestID), CaseId: pos[0], SubjectId: strings.TrimSpace(*subject), Reason: r}
+	if req.GetRequestId() == "" {
+		req.RequestId = c.newRequestID()
+	}
+	c.announceRequestID(req.GetRequestId())
+	return unary(ctx, c, o, "ErasePerson", req.GetRequestId(), intakev1.IntakeServiceClient.ErasePerson, req,
+		func(w io.Writer, resp *intakev1.ErasePersonResponse) error {
+			e := resp.GetErasure()
+			_, err := fmt.Fprintf(w, "subject %s erased (%s) at %s\n", e.GetSubjectId(), enumName(e.GetReason(), erasureReasonPrefix),
+				e.GetEraseTime().AsTime().Format(time.RFC3339))
+			return err
+		})
 }
 
 func (c *caseCLI) open(ctx context.Context, args []string) error {
@@ -569,6 +606,7 @@ const (
 	ageBandPrefix       = "AGE_BAND_"
 	statusPrefix        = "CASE_STATUS_"
 	closurePrefix       = "CLOSURE_REASON_"
+	erasureReasonPrefix = "ERASURE_REASON_"
 	matchBasisPrefix    = "MATCH_BASIS_"
 )
 
@@ -624,6 +662,8 @@ var (
 	// UpdateCase cannot move a case back to REGISTERED, and CloseCase alone closes one.
 	updateStatuses = newEnumNames(statusPrefix, intakev1.CaseStatus_value, "registered", "closed")
 	closureReasons = newEnumNames(closurePrefix, intakev1.ClosureReason_value)
+	// The retention job alone erases for an expired retention period.
+	erasureReasons = newEnumNames(erasureReasonPrefix, intakev1.ErasureReason_value, "retention_expired")
 )
 
 // enumCode is a value's name without its prefix, as the server stores it ("REGISTERED").
@@ -1211,6 +1251,10 @@ func writePerson(w io.Writer, role string, pi *intakev1.PersonIdentity) {
 		if value != "" {
 			fmt.Fprintf(w, "  %s\t%s\n", key, value)
 		}
+	}
+	if e := pi.GetErasure(); e != nil {
+		field("erased", fmt.Sprintf("%s, %s", enumName(e.GetReason(), erasureReasonPrefix), e.GetEraseTime().AsTime().Format(time.DateOnly)))
+		return
 	}
 	p := pi.GetPerson()
 	field("name", strings.TrimSpace(p.GetGivenName()+" "+p.GetFamilyName()))

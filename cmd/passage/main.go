@@ -1,7 +1,9 @@
 // Command passage runs Passage and administers it: `passage serve` runs every service in one
 // process (for a laptop or a small mission), `passage migrate` applies the database
-// migrations, `passage dev-token` mints development tokens, `passage audit verify` checks the
-// audit chains, and `passage case` is the caseworker's client.
+// migrations, `passage dev-token` mints development tokens, `passage case` is the
+// caseworker's client, `passage audit verify` checks the audit chains, `passage keys` manages
+// the vault's key-encryption key (rotate, rewrap, retire) and `passage retention` reports or
+// applies the retention policy.
 package main
 
 import (
@@ -27,11 +29,14 @@ commands:
   serve [--dev]                          run every service in one process
   migrate up|down|version                apply, revert one, or show the database migrations (DATABASE_URL)
   dev-token --role ROLE --mission CODE   print a development token (development keys under .passage/)
-  case register|get|list|update|close|open   the caseworker's client (passage case -h)
+  case register|get|list|update|close|open|erase   the caseworker's client (passage case -h)
   returns ...                            AVRR: eligibility, departure, reintegration, monitoring (passage returns -h)
   trafficking ...                        victims of trafficking: screening, exploitation, assistance (passage trafficking -h)
   hasm ...                               stranded migrants: requests, HQ decisions, funds (passage hasm -h)
   audit verify [--mission CODE]          verify the audit chains; names the first broken link (passage audit -h)
+  keys init|status|rotate|rewrap|retire  the vault's key-encryption key (passage keys -h)
+  retention report|run                   identities due for erasure under the retention policy
+  erase --mission M --subject ID --reason R --by STAFF   the operator's erasure of one person
   version                                print the version
 `
 
@@ -75,6 +80,12 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runHASM(ctx, rest, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, rest, stdout, stderr)
+	case "retention":
+		return runRetention(ctx, rest, stdout, stderr)
+	case "erase":
+		return runErase(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, bootstrap.Version)
 		return nil

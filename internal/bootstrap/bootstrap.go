@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc"
@@ -13,6 +16,7 @@ import (
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/retention"
 	"github.com/passage-cm/passage/internal/server"
 	"github.com/passage-cm/passage/internal/telemetry"
 	"github.com/passage-cm/passage/internal/vault"
@@ -26,6 +30,11 @@ type Deps struct {
 	// Pool is connected as the service's own role.
 	Pool *pgxpool.Pool
 	Keys *vault.Keyring
+	// Retention and RetentionInterval configure the retention job (intake runs it); an
+	// interval of 0 disables it.
+	Retention         retention.Policy
+	RetentionInterval time.Duration
+	Logger            *slog.Logger
 }
 
 // Service describes one gRPC service to run.
@@ -60,7 +69,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 	}
 	cleanups = append(cleanups, tel.Shutdown)
 
-	keys, verifier, err := credentials(ctx, cfg, logger)
+	keys, files, verifier, err := credentials(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -109,10 +118,15 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 	if err != nil {
 		return err
 	}
-	// Every process chains audit records; several at once take turns (see audit.Chainer).
-	background := []func(context.Context) error{audit.NewChainer(auditPool, auditKey, audit.ChainerConfig{Logger: logger}).Run}
+	// Every process chains audit records (several at once take turns, see audit.Chainer) and
+	// picks up a rotated key-encryption key.
+	background := []func(context.Context) error{
+		audit.NewChainer(auditPool, auditKey, audit.ChainerConfig{Logger: logger}).Run,
+		func(ctx context.Context) error { return reloadKEK(ctx, files, keys, cfg.KEKReload, logger) },
+	}
 	for i, s := range services {
-		if work := s.Register(Deps{Pool: pools[i], Keys: keys}, srv.GRPC()); work != nil {
+		deps := Deps{Pool: pools[i], Keys: keys, Retention: cfg.Retention, RetentionInterval: cfg.RetentionInterval, Logger: logger}
+		if work := s.Register(deps, srv.GRPC()); work != nil {
 			background = append(background, work)
 		}
 		srv.SetServing(s.Name)
@@ -148,29 +162,70 @@ func runAll(ctx context.Context, serve func(context.Context) error, background .
 }
 
 // credentials loads the vault keyring and the token verifier: development keys under DevDir
-// in development, the configured keysets and JWKS otherwise.
-func credentials(ctx context.Context, cfg Config, logger *slog.Logger) (*vault.Keyring, auth.Verifier, error) {
+// in development, the configured keysets (encrypted under the key manager's key) and JWKS
+// otherwise. It also returns where the keyring came from, for reloading.
+func credentials(ctx context.Context, cfg Config, logger *slog.Logger) (*vault.Keyring, vault.KeyringFiles, auth.Verifier, error) {
+	files, err := KeyringFiles(cfg)
+	if err != nil {
+		return nil, files, nil, err
+	}
 	if cfg.Dev {
-		logger.Warn("development mode: local keys under the dev folder, development tokens accepted", "dir", cfg.DevDir)
-		keys, err := vault.LoadOrCreateDevKeyring(cfg.DevDir)
+		logger.Warn("development mode: development tokens accepted", "dir", cfg.DevDir, "kms", cfg.KEKURI != "")
+		var keys *vault.Keyring
+		if cfg.KEKURI == "" {
+			keys, err = vault.LoadOrCreateDevKeyring(cfg.DevDir)
+		} else {
+			keys, err = files.Load()
+		}
 		if err != nil {
-			return nil, nil, err
+			return nil, files, nil, err
 		}
 		signer, err := auth.LoadOrCreateDevKey(cfg.DevDir)
 		if err != nil {
-			return nil, nil, err
+			return nil, files, nil, err
 		}
-		return keys, auth.Cached(auth.NewKeyVerifier(signer.Public(), auth.DevIssuer, auth.Audience), tokenCacheSize), nil
+		return keys, files, auth.Cached(auth.NewKeyVerifier(signer.Public(), auth.DevIssuer, auth.Audience), tokenCacheSize), nil
 	}
-	keys, err := vault.LoadKeyring(cfg.KEKKeyset, cfg.BlindIndexKeyset)
+	keys, err := files.Load()
 	if err != nil {
-		return nil, nil, err
+		return nil, files, nil, err
 	}
 	verifier, err := auth.NewJWKSVerifier(ctx, cfg.JWKSURL, cfg.TokenIssuer, cfg.TokenAudience)
 	if err != nil {
-		return nil, nil, err
+		return nil, files, nil, err
 	}
-	return keys, auth.Cached(verifier, tokenCacheSize), nil
+	return keys, files, auth.Cached(verifier, tokenCacheSize), nil
+}
+
+// reloadKEK re-reads the KEK keyset every interval and on SIGHUP, so that a rotation made by
+// `passage keys rotate` (which rewrites the file) reaches every running process without a
+// restart: new data keys are wrapped by the new primary key from the next reload on. A
+// failed reload keeps the current keyset and is logged; it does not stop the server.
+func reloadKEK(ctx context.Context, files vault.KeyringFiles, keys *vault.Keyring, interval time.Duration, logger *slog.Logger) error {
+	if interval <= 0 {
+		interval = defaultKEKReload
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-hup:
+		}
+		changed, err := files.ReloadKEK(keys)
+		switch {
+		case err != nil:
+			logger.Error("key-encryption keyset reload failed; keeping the current one", "error", err)
+		case changed:
+			// Key ids are not secret (Tink writes them in the clear before every ciphertext).
+			logger.Info("key-encryption keyset reloaded", "primary_key_id", keys.KEKPrimary(), "keys", len(keys.KEKKeyIDs()))
+		}
+	}
 }
 
 // LoadAuditKey loads the audit chain's key: the development keyset under DevDir in

@@ -9,9 +9,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/kms"
+	"github.com/passage-cm/passage/internal/retention"
 	"github.com/passage-cm/passage/internal/server"
+	"github.com/passage-cm/passage/internal/vault"
 )
 
 // Config is everything a Passage process reads from its environment. Defaults sit beside the
@@ -36,8 +40,20 @@ type Config struct {
 	DevDir string
 
 	// KEKKeyset and BlindIndexKeyset are the keyset files outside development
-	// (PASSAGE_KEK_KEYSET, PASSAGE_BLIND_INDEX_KEYSET).
-	KEKKeyset, BlindIndexKeyset string
+	// (PASSAGE_KEK_KEYSET, PASSAGE_BLIND_INDEX_KEYSET), encrypted under the key manager key
+	// KEKURI (PASSAGE_KEK_URI, e.g. hcvault://vault.example:8200/transit/keys/passage).
+	// Cleartext keysets are for development only: without a KEKURI, outside --dev, the
+	// process refuses to start.
+	KEKKeyset, BlindIndexKeyset, KEKURI string
+	// KEKReload is how often a running process re-reads the KEK keyset to pick up a rotation
+	// (PASSAGE_KEK_RELOAD, default 1m); SIGHUP reloads at once.
+	KEKReload time.Duration
+
+	// Retention is the years each programme keeps identities after closure
+	// (PASSAGE_RETENTION_YEARS_<PROGRAMME>), applied every RetentionInterval
+	// (PASSAGE_RETENTION_INTERVAL, default 24h; "off" disables the job).
+	Retention         retention.Policy
+	RetentionInterval time.Duration
 	// AuditKeyset is the audit chain's MAC keyset outside development (PASSAGE_AUDIT_KEYSET).
 	// It must never be stored with the database: it is what makes the chain tamper-evident
 	// against the database's owner.
@@ -51,8 +67,12 @@ type Config struct {
 	LogLevel slog.Level
 }
 
-// defaultMaxConns is MaxConns when PASSAGE_DB_MAX_CONNS is unset.
-const defaultMaxConns = 16
+// Defaults of the settings above.
+const (
+	defaultMaxConns          = 16
+	defaultKEKReload         = time.Minute
+	defaultRetentionInterval = 24 * time.Hour
+)
 
 // ConfigFromEnv reads the configuration; dev is the --dev flag.
 func ConfigFromEnv(dev bool) (Config, error) {
@@ -61,17 +81,20 @@ func ConfigFromEnv(dev bool) (Config, error) {
 		return Config{}, err
 	}
 	c := Config{
-		Server:           srv,
-		DatabaseURL:      os.Getenv("DATABASE_URL"),
-		Dev:              dev || os.Getenv("PASSAGE_DEV") == "1",
-		DevDir:           envOr("PASSAGE_DEV_DIR", ".passage"),
-		KEKKeyset:        os.Getenv("PASSAGE_KEK_KEYSET"),
-		BlindIndexKeyset: os.Getenv("PASSAGE_BLIND_INDEX_KEYSET"),
-		AuditKeyset:      os.Getenv("PASSAGE_AUDIT_KEYSET"),
-		JWKSURL:          os.Getenv("PASSAGE_JWKS_URL"),
-		TokenIssuer:      os.Getenv("PASSAGE_TOKEN_ISSUER"),
-		TokenAudience:    envOr("PASSAGE_TOKEN_AUDIENCE", auth.Audience),
-		MaxConns:         defaultMaxConns,
+		Server:            srv,
+		DatabaseURL:       os.Getenv("DATABASE_URL"),
+		Dev:               dev || os.Getenv("PASSAGE_DEV") == "1",
+		DevDir:            envOr("PASSAGE_DEV_DIR", ".passage"),
+		KEKKeyset:         os.Getenv("PASSAGE_KEK_KEYSET"),
+		BlindIndexKeyset:  os.Getenv("PASSAGE_BLIND_INDEX_KEYSET"),
+		KEKURI:            os.Getenv("PASSAGE_KEK_URI"),
+		AuditKeyset:       os.Getenv("PASSAGE_AUDIT_KEYSET"),
+		KEKReload:         defaultKEKReload,
+		RetentionInterval: defaultRetentionInterval,
+		JWKSURL:           os.Getenv("PASSAGE_JWKS_URL"),
+		TokenIssuer:       os.Getenv("PASSAGE_TOKEN_ISSUER"),
+		TokenAudience:     envOr("PASSAGE_TOKEN_AUDIENCE", auth.Audience),
+		MaxConns:          defaultMaxConns,
 	}
 	if v := os.Getenv("PASSAGE_DB_MAX_CONNS"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 32)
@@ -79,6 +102,27 @@ func ConfigFromEnv(dev bool) (Config, error) {
 			return Config{}, errors.New("PASSAGE_DB_MAX_CONNS must be a positive whole number")
 		}
 		c.MaxConns = int32(n)
+	}
+	if v := os.Getenv("PASSAGE_KEK_RELOAD"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return Config{}, errors.New("PASSAGE_KEK_RELOAD must be a duration of at least 1s, e.g. 1m")
+		}
+		c.KEKReload = d
+	}
+	switch v := os.Getenv("PASSAGE_RETENTION_INTERVAL"); v {
+	case "":
+	case "off":
+		c.RetentionInterval = 0
+	default:
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute {
+			return Config{}, errors.New(`PASSAGE_RETENTION_INTERVAL must be a duration of at least 1m, or "off"`)
+		}
+		c.RetentionInterval = d
+	}
+	if c.Retention, err = retention.PolicyFromEnv(); err != nil {
+		return Config{}, err
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(envOr("PASSAGE_LOG_LEVEL", "info"))); err != nil {
 		return Config{}, errors.New("PASSAGE_LOG_LEVEL must be debug, info, warn or error")
@@ -89,8 +133,8 @@ func ConfigFromEnv(dev bool) (Config, error) {
 	if !c.Dev {
 		var missing []string
 		for name, v := range map[string]string{"PASSAGE_KEK_KEYSET": c.KEKKeyset, "PASSAGE_BLIND_INDEX_KEYSET": c.BlindIndexKeyset,
-			"PASSAGE_AUDIT_KEYSET": c.AuditKeyset,
-			"PASSAGE_JWKS_URL":     c.JWKSURL, "PASSAGE_TOKEN_ISSUER": c.TokenIssuer} {
+			"PASSAGE_KEK_URI": c.KEKURI, "PASSAGE_AUDIT_KEYSET": c.AuditKeyset,
+			"PASSAGE_JWKS_URL": c.JWKSURL, "PASSAGE_TOKEN_ISSUER": c.TokenIssuer} {
 			if v == "" {
 				missing = append(missing, name)
 			}
@@ -121,4 +165,53 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// KeyringFiles returns where the vault's keysets are: the configured files, encrypted under
+// the key manager key KEKURI when it is set; else, in development only, the cleartext
+// development keysets under DevDir.
+func KeyringFiles(c Config) (vault.KeyringFiles, error) {
+	if c.KEKURI == "" {
+		if !c.Dev {
+			return vault.KeyringFiles{}, errors.New("PASSAGE_KEK_URI is not set: cleartext keysets are for --dev only")
+		}
+		return vault.DevKeyringFiles(c.DevDir), nil
+	}
+	if c.KEKKeyset == "" || c.BlindIndexKeyset == "" {
+		return vault.KeyringFiles{}, errors.New("with PASSAGE_KEK_URI, set PASSAGE_KEK_KEYSET and PASSAGE_BLIND_INDEX_KEYSET")
+	}
+	a, err := kms.AEAD(c.KEKURI)
+	if err != nil {
+		return vault.KeyringFiles{}, err
+	}
+	return vault.KeyringFiles{
+		KEK:        vault.KeysetFile{Path: c.KEKKeyset, KMS: a, Purpose: "kek"},
+		BlindIndex: vault.KeysetFile{Path: c.BlindIndexKeyset, KMS: a, Purpose: "blind-index"},
+	}, nil
+}
+
+// KeyConfigFromEnv reads only what the key and retention commands need (`passage keys`,
+// `passage retention`): the database, the keyset files and key manager URI (or, with dev,
+// the development keys) and the retention policy. Token settings are not required.
+func KeyConfigFromEnv(dev bool) (Config, error) {
+	c := Config{
+		DatabaseURL:      os.Getenv("DATABASE_URL"),
+		Dev:              dev || os.Getenv("PASSAGE_DEV") == "1",
+		DevDir:           envOr("PASSAGE_DEV_DIR", ".passage"),
+		KEKKeyset:        os.Getenv("PASSAGE_KEK_KEYSET"),
+		BlindIndexKeyset: os.Getenv("PASSAGE_BLIND_INDEX_KEYSET"),
+		KEKURI:           os.Getenv("PASSAGE_KEK_URI"),
+		MaxConns:         4,
+	}
+	if c.DatabaseURL == "" {
+		return Config{}, errors.New("DATABASE_URL is not set")
+	}
+	var err error
+	if c.Retention, err = retention.PolicyFromEnv(); err != nil {
+		return Config{}, err
+	}
+	if c.DevDir, err = filepath.Abs(c.DevDir); err != nil {
+		return Config{}, err
+	}
+	return c, nil
 }

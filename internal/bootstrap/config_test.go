@@ -5,10 +5,18 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tink-crypto/tink-go/v2/core/registry"
+	"github.com/tink-crypto/tink-go/v2/testing/fakekms"
+
+	"github.com/passage-cm/passage/internal/kms"
+	"github.com/passage-cm/passage/internal/vault"
 )
 
 func TestConfigFromEnv(t *testing.T) {
 	for _, name := range []string{"DATABASE_URL", "PASSAGE_DEV", "PASSAGE_DEV_DIR", "PASSAGE_KEK_KEYSET", "PASSAGE_BLIND_INDEX_KEYSET", "PASSAGE_AUDIT_KEYSET",
+		"PASSAGE_KEK_URI", "PASSAGE_KEK_RELOAD", "PASSAGE_RETENTION_INTERVAL",
 		"PASSAGE_JWKS_URL", "PASSAGE_TOKEN_ISSUER", "PASSAGE_DB_MAX_CONNS", "PASSAGE_LOG_LEVEL"} {
 		t.Setenv(name, "")
 	}
@@ -19,7 +27,7 @@ func TestConfigFromEnv(t *testing.T) {
 
 	_, err := ConfigFromEnv(false)
 	if err == nil || !strings.Contains(err.Error(), "PASSAGE_JWKS_URL") || !strings.Contains(err.Error(), "PASSAGE_KEK_KEYSET") ||
-		!strings.Contains(err.Error(), "PASSAGE_AUDIT_KEYSET") {
+		!strings.Contains(err.Error(), "PASSAGE_AUDIT_KEYSET") || !strings.Contains(err.Error(), "PASSAGE_KEK_URI") {
 		t.Errorf("production without keys and JWKS: %v", err)
 	}
 
@@ -30,7 +38,8 @@ func TestConfigFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Dev || !filepath.IsAbs(c.DevDir) || c.LogLevel != slog.LevelWarn || c.MaxConns != 8 || c.TokenAudience != "passage" {
+	if !c.Dev || !filepath.IsAbs(c.DevDir) || c.LogLevel != slog.LevelWarn || c.MaxConns != 8 || c.TokenAudience != "passage" ||
+		c.KEKReload != time.Minute || c.RetentionInterval != 24*time.Hour || c.Retention["VOT"] != 10 {
 		t.Errorf("dev config = %+v", c)
 	}
 
@@ -39,8 +48,75 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Error("a negative pool size was accepted")
 	}
 	t.Setenv("PASSAGE_DB_MAX_CONNS", "")
+	for name, bad := range map[string]string{"PASSAGE_KEK_RELOAD": "10ms", "PASSAGE_RETENTION_INTERVAL": "soon"} {
+		t.Setenv(name, bad)
+		if _, err := ConfigFromEnv(true); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%s: %v", name, bad, err)
+		}
+		t.Setenv(name, "")
+	}
+	t.Setenv("PASSAGE_RETENTION_INTERVAL", "off")
+	if c, err := ConfigFromEnv(true); err != nil || c.RetentionInterval != 0 {
+		t.Errorf("PASSAGE_RETENTION_INTERVAL=off: %v, %v", c.RetentionInterval, err)
+	}
+	t.Setenv("PASSAGE_RETENTION_INTERVAL", "")
+
+	t.Setenv("PASSAGE_DB_MAX_CONNS", "")
 	t.Setenv("PASSAGE_LOG_LEVEL", "loud")
 	if _, err := ConfigFromEnv(true); err == nil {
 		t.Error("an unknown log level was accepted")
+	}
+}
+
+// TestKeyringFiles: cleartext keysets only in development; with PASSAGE_KEK_URI the keysets
+// are read encrypted under the key manager's key (a fake KMS registered under its test URI
+// scheme stands in for one), in development and production alike.
+func TestKeyringFiles(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := KeyringFiles(Config{KEKKeyset: filepath.Join(dir, "kek.json"), BlindIndexKeyset: filepath.Join(dir, "bi.json")}); err == nil ||
+		!strings.Contains(err.Error(), "PASSAGE_KEK_URI") {
+		t.Fatalf("cleartext keysets outside development: %v", err)
+	}
+	dev, err := KeyringFiles(Config{Dev: true, DevDir: dir})
+	if err != nil || dev.KEK.KMS != nil || dev.KEK.Path != filepath.Join(dir, vault.DevKEKFile) {
+		t.Fatalf("development files = %+v, %v", dev, err)
+	}
+
+	client, err := fakekms.NewClient("fake-kms://")
+	if err != nil {
+		t.Fatal(err)
+	}
+	registry.RegisterKMSClient(client)
+	uri, err := fakekms.NewKeyURI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{KEKURI: uri, KEKKeyset: filepath.Join(dir, "kek.enc.json"), BlindIndexKeyset: filepath.Join(dir, "bi.enc.json")}
+	files, err := KeyringFiles(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := kms.AEAD(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kek, _ := vault.NewKEKKeyset()
+	bi, _ := vault.NewBlindIndexKeyset()
+	if err := (vault.KeysetFile{Path: cfg.KEKKeyset, KMS: a, Purpose: "kek"}).Write(kek); err != nil {
+		t.Fatal(err)
+	}
+	if err := (vault.KeysetFile{Path: cfg.BlindIndexKeyset, KMS: a, Purpose: "blind-index"}).Write(bi); err != nil {
+		t.Fatal(err)
+	}
+	k, err := files.Load()
+	if err != nil {
+		t.Fatalf("load through the KMS: %v", err)
+	}
+	if k.KEKPrimary() != kek.KeysetInfo().GetPrimaryKeyId() {
+		t.Error("the loaded KEK is not the one written")
+	}
+	cfg.BlindIndexKeyset = ""
+	if _, err := KeyringFiles(cfg); err == nil {
+		t.Error("a KMS URI without both keyset files was accepted")
 	}
 }

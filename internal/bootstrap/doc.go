@@ -1,5 +1,6 @@
 // Package bootstrap assembles a Passage process from its configuration: the logger, telemetry,
-// the vault keyring, the token verifier, one database pool per service role and the gRPC
+// the vault keyring (reloaded on a timer and on SIGHUP, so KEK rotations reach running
+// processes), the token verifier, one database pool per service role and the gRPC
 // server, then runs the chosen services until the context ends. Every service main and
 // `passage serve` go through it, so they all start and stop the same way.
 package bootstrap

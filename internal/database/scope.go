@@ -21,6 +21,9 @@ const (
 	// ConsumerSetting declares an outbox consumer's transaction, which may read every
 	// mission's events (and nothing else across missions).
 	ConsumerSetting = "passage.outbox_consumer"
+	// MaintenanceSetting declares a maintenance job's transaction (the retention job's
+	// "retention"), which named policies let read across missions just what the job needs.
+	MaintenanceSetting = "passage.maintenance"
 )
 
 // ErrUndeclared refuses a statement or transaction that would run without declaring its
@@ -72,6 +75,12 @@ func (db *DB) OutboxConsumer(name string) Querier {
 // transaction (QueueMission, DeclareMission), and the mission's policies apply to those writes.
 func (db *DB) OutboxConsumerTx(ctx context.Context, name string, fn func(pgx.Tx) error) error {
 	return db.tx(ctx, ConsumerSetting, name, fn)
+}
+
+// Maintenance returns a Querier for the maintenance job name (e.g. "retention"): it may read,
+// across missions, only what that job's named policies allow; its writes go through Mission.
+func (db *DB) Maintenance(name string) Querier {
+	return db.declared(MaintenanceSetting, name)
 }
 
 // QueueMission queues the declaration of mission on b. Queue it first: the statements before it

@@ -40,22 +40,34 @@ func AdminURL(t testing.TB) string {
 // The database is dropped when the test ends.
 func New(t testing.TB) string {
 	t.Helper()
-	admin := AdminURL(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-
-	templateOnce.Do(func() { templateName, templateErr = ensureTemplate(ctx, admin) })
+	templateOnce.Do(func() { templateName, templateErr = ensureTemplate(ctx, AdminURL(t)) })
 	if templateErr != nil {
 		t.Fatalf("pgtest: template database: %v", templateErr)
 	}
+	return create(t, templateName)
+}
 
+// Empty creates an empty database (no schema, no migrations), e.g. to restore a dump into,
+// and returns its owner's URL. The database is dropped when the test ends.
+func Empty(t testing.TB) string {
+	t.Helper()
+	return create(t, "template0")
+}
+
+func create(t testing.TB, template string) string {
+	t.Helper()
+	admin := AdminURL(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	name := "passage_test_" + randomSuffix()
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
 		t.Fatalf("pgtest: connect: %v", err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, templateName)); err != nil {
+	if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, template)); err != nil {
 		t.Fatalf("pgtest: clone template: %v", err)
 	}
 	t.Cleanup(func() {

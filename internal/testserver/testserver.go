@@ -33,6 +33,9 @@ type Env struct {
 	Keys *vault.Keyring
 	// AuditKey is the audit chain's key; Chain links the records with it.
 	AuditKey *audit.Key
+	// KeyFiles are the (development, cleartext) keysets Keys was loaded from, for tests
+	// that rotate keys: write a new KEK keyset there, then KeyFiles.ReloadKEK(Keys).
+	KeyFiles vault.KeyringFiles
 	// Conn is a client connection to the server.
 	Conn *grpc.ClientConn
 	// Logs holds everything the server logged, at debug level and up.
@@ -74,7 +77,7 @@ func Start(t testing.TB, opts Options) *Env {
 	if err != nil {
 		t.Fatalf("audit key: %v", err)
 	}
-	env := &Env{AdminURL: pgtest.New(t), Keys: keys, AuditKey: auditKey, Logs: &Buffer{}, Calls: &CallLog{}, signer: signer}
+	env := &Env{AdminURL: pgtest.New(t), Keys: keys, KeyFiles: vault.DevKeyringFiles(dir), AuditKey: auditKey, Logs: &Buffer{}, Calls: &CallLog{}, signer: signer}
 	policy := auth.Policy{}
 	for _, p := range append([]auth.Policy{opts.Policy}, policies(opts.Services)...) {
 		for method, roles := range p {

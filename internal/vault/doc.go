@@ -1,8 +1,22 @@
 // Package vault is the identity vault's cryptography: every person's identity is sealed with
-// a data key of its own (Tink AES256-GCM), wrapped by a key-encryption key, so destroying that
-// one wrapped key erases the person; blind indexes (keyed HMAC of normalised identifiers) let
-// the same person registered twice be found without any identifier stored in clear.
+// a data key of its own (Tink AES256-GCM), wrapped by a key-encryption key (KEK), so
+// destroying that one wrapped key erases the person (crypto-shredding, QueueErase); blind
+// indexes (keyed HMAC of normalised identifiers) let the same person registered twice be
+// found without any identifier stored in clear.
 //
-// Keys come from Tink keysets. LoadOrCreateDevKeyring keeps them as cleartext files and is
-// for development only; production keys will come from a KMS-backed loader (a later issue).
+// The key model, for operators:
+//   - The KEK is a Tink keyset of AES256-GCM keys. Its primary key wraps new data keys; every
+//     wrap starts with the id of the key that made it (Tink's output prefix), copied into
+//     vault.identity.kek_key_id so that "who still depends on key K" is an index look-up.
+//   - Rotation (RotateKEK) adds a new primary key; running processes pick it up by reloading
+//     the keyset (KeyringFiles.ReloadKEK). Rewrap then moves every data key to the new key
+//     online, in short transactions; the data keys themselves and the identity ciphertexts
+//     do not change. RetireKEK destroys an old key once no row uses it.
+//   - Erasure deletes the person's vault row at once. A backup taken before it still holds
+//     the wrapped key, but wrapped by a KEK key that the next retirement destroys: from then
+//     on the backup cannot be opened for that person (nor, by design, for anyone: restore a
+//     backup taken after the last re-wrap).
+//   - In production both keysets are stored encrypted under a key manager's key (KeysetFile
+//     with a KMS AEAD, see internal/kms); cleartext keysets (LoadOrCreateDevKeyring,
+//     LoadKeyring, KeysetFile without KMS) are for development and tests only.
 package vault

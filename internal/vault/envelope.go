@@ -2,6 +2,7 @@ package vault
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/keyset"
+	tinkpb "github.com/tink-crypto/tink-go/v2/proto/tink_go_proto"
 	"github.com/tink-crypto/tink-go/v2/tink"
 	"google.golang.org/protobuf/proto"
 
@@ -36,6 +38,8 @@ var (
 type Sealed struct {
 	WrappedKey []byte
 	Ciphertext []byte
+	// KEKKeyID is the id of the KEK key that wrapped WrappedKey (see WrappingKeyID).
+	KEKKeyID uint32
 }
 
 // Seal encrypts p under a fresh data key of its own, wrapped by the KEK. Both layers bind
@@ -51,9 +55,9 @@ func (k *Keyring) Seal(subjectID uuid.UUID, p *commonv1.Person) (Sealed, error) 
 	if err != nil {
 		return Sealed{}, fmt.Errorf("vault: generate data key: %w", err)
 	}
-	var wrapped bytes.Buffer
-	if err := dek.WriteWithAssociatedData(keyset.NewBinaryWriter(&wrapped), k.kek, subjectID[:]); err != nil {
-		return Sealed{}, fmt.Errorf("vault: wrap data key: %w", err)
+	wrapped, keyID, err := k.wrap(subjectID, dek)
+	if err != nil {
+		return Sealed{}, err
 	}
 	primitive, err := aead.New(dek)
 	if err != nil {
@@ -63,8 +67,59 @@ func (k *Keyring) Seal(subjectID uuid.UUID, p *commonv1.Person) (Sealed, error) 
 	if err != nil {
 		return Sealed{}, err
 	}
-	return Sealed{WrappedKey: wrapped.Bytes(), Ciphertext: ciphertext}, nil
+	return Sealed{WrappedKey: wrapped, Ciphertext: ciphertext, KEKKeyID: keyID}, nil
 }
+
+// wrap encrypts a data key with the KEK's current primary key and returns the wrapped key
+// with the id of the KEK key that wrapped it, read back from the wrap itself so that it is
+// right even if the KEK was replaced meanwhile.
+func (k *Keyring) wrap(subjectID uuid.UUID, dek *keyset.Handle) ([]byte, uint32, error) {
+	var wrapped bytes.Buffer
+	if err := dek.WriteWithAssociatedData(keyset.NewBinaryWriter(&wrapped), k.kek.Load().aead, subjectID[:]); err != nil {
+		return nil, 0, fmt.Errorf("vault: wrap data key: %w", err)
+	}
+	keyID, err := WrappingKeyID(wrapped.Bytes())
+	if err != nil {
+		return nil, 0, err
+	}
+	return wrapped.Bytes(), keyID, nil
+}
+
+// Rewrap re-encrypts a person's data key under the KEK's current primary key. The data key
+// itself does not change, so the identity ciphertext stays as it is; only the wrapped key
+// (and the KEK key id it records) is replaced. Once every row is re-wrapped, the old KEK key
+// opens nothing live and can be destroyed (retired), which is what makes an erasure reach
+// old backups: a dump holds wrapped keys that only the retired key could open.
+func (k *Keyring) Rewrap(subjectID uuid.UUID, wrappedKey []byte) ([]byte, uint32, error) {
+	if subjectID == uuid.Nil {
+		return nil, 0, errNilSubject
+	}
+	dek, err := k.unwrapHandle(subjectID, wrappedKey)
+	if err != nil {
+		return nil, 0, err
+	}
+	return k.wrap(subjectID, dek)
+}
+
+// WrappingKeyID returns the id of the KEK key that wrapped a data key. A wrapped key is
+// Tink's EncryptedKeyset; its encrypted_keyset is the KEK's ciphertext, which starts with
+// Tink's output prefix: a version byte (1) and the key id, 4 bytes big-endian. The id is not
+// secret: Tink puts it in the clear precisely so that the right key can be found.
+func WrappingKeyID(wrappedKey []byte) (uint32, error) {
+	var ek tinkpb.EncryptedKeyset
+	if err := proto.Unmarshal(wrappedKey, &ek); err != nil {
+		return 0, errors.New("vault: wrapped key is not a Tink encrypted keyset")
+	}
+	ct := ek.GetEncryptedKeyset()
+	if len(ct) < 5 || ct[0] != tinkPrefixVersion {
+		return 0, errors.New("vault: wrapped key does not carry a Tink key id")
+	}
+	return binary.BigEndian.Uint32(ct[1:5]), nil
+}
+
+// tinkPrefixVersion starts the output prefix of keys with OutputPrefixType TINK (what
+// AES256GCMKeyTemplate makes).
+const tinkPrefixVersion = 0x01
 
 // Open decrypts a sealed identity. Any authentication failure (wrong subject, tampering,
 // unknown KEK) returns an error wrapping ErrUndecryptable.
@@ -108,9 +163,9 @@ func (k *Keyring) Reseal(subjectID uuid.UUID, wrappedKey []byte, p *commonv1.Per
 // unwrap decrypts a person's data key with the KEK. Tink finds the KEK key by the id
 // prefixed to the ciphertext, so wrapped keys survive the KEK gaining new primary keys.
 func (k *Keyring) unwrap(subjectID uuid.UUID, wrappedKey []byte) (tink.AEAD, error) {
-	dek, err := keyset.ReadWithAssociatedData(keyset.NewBinaryReader(bytes.NewReader(wrappedKey)), k.kek, subjectID[:])
+	dek, err := k.unwrapHandle(subjectID, wrappedKey)
 	if err != nil {
-		return nil, fmt.Errorf("vault: unwrap data key: %w", ErrUndecryptable)
+		return nil, err
 	}
 	primitive, err := aead.New(dek)
 	if err != nil {
@@ -118,6 +173,14 @@ func (k *Keyring) unwrap(subjectID uuid.UUID, wrappedKey []byte) (tink.AEAD, err
 		return nil, fmt.Errorf("vault: unwrapped data key is not an AEAD keyset: %w", err)
 	}
 	return primitive, nil
+}
+
+func (k *Keyring) unwrapHandle(subjectID uuid.UUID, wrappedKey []byte) (*keyset.Handle, error) {
+	dek, err := keyset.ReadWithAssociatedData(keyset.NewBinaryReader(bytes.NewReader(wrappedKey)), k.kek.Load().aead, subjectID[:])
+	if err != nil {
+		return nil, fmt.Errorf("vault: unwrap data key: %w", ErrUndecryptable)
+	}
+	return dek, nil
 }
 
 func encryptIdentity(primitive tink.AEAD, subjectID uuid.UUID, p *commonv1.Person) ([]byte, error) {

@@ -105,11 +105,11 @@ func TestOpenRejectsWhatItCannotAuthenticate(t *testing.T) {
 		sealed  Sealed
 	}{
 		{"another subject id", k, other, sealed},
-		{"another subject's wrapped key", k, subject, Sealed{otherSealed.WrappedKey, sealed.Ciphertext}},
-		{"another subject's ciphertext", k, subject, Sealed{sealed.WrappedKey, otherSealed.Ciphertext}},
-		{"tampered ciphertext", k, subject, Sealed{sealed.WrappedKey, flipLast(sealed.Ciphertext)}},
-		{"truncated ciphertext", k, subject, Sealed{sealed.WrappedKey, sealed.Ciphertext[:len(sealed.Ciphertext)-1]}},
-		{"tampered wrapped key", k, subject, Sealed{flipLast(sealed.WrappedKey), sealed.Ciphertext}},
+		{"another subject's wrapped key", k, subject, Sealed{WrappedKey: otherSealed.WrappedKey, Ciphertext: sealed.Ciphertext}},
+		{"another subject's ciphertext", k, subject, Sealed{WrappedKey: sealed.WrappedKey, Ciphertext: otherSealed.Ciphertext}},
+		{"tampered ciphertext", k, subject, Sealed{WrappedKey: sealed.WrappedKey, Ciphertext: flipLast(sealed.Ciphertext)}},
+		{"truncated ciphertext", k, subject, Sealed{WrappedKey: sealed.WrappedKey, Ciphertext: sealed.Ciphertext[:len(sealed.Ciphertext)-1]}},
+		{"tampered wrapped key", k, subject, Sealed{WrappedKey: flipLast(sealed.WrappedKey), Ciphertext: sealed.Ciphertext}},
 		{"empty", k, subject, Sealed{}},
 		{"another key-encryption key", newTestKeyring(t), subject, sealed},
 	}

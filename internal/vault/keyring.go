@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync/atomic"
 
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
@@ -24,10 +26,55 @@ const (
 // Keyring holds the vault's two long-lived keys: the key-encryption key (KEK) that wraps
 // every person's data key, and the MAC key behind blind indexes and fingerprints. It is safe
 // for concurrent use; it never exposes key material, and none of its errors contain any.
+//
+// The KEK keyset can be replaced while the keyring is in use (SetKEK, after a rotation):
+// every wrap from then on uses the new primary key, and data keys wrapped by any key still
+// in the keyset keep opening.
 type Keyring struct {
-	kek        tink.AEAD
+	kek        atomic.Pointer[kekState]
 	blindIndex tink.MAC
 }
+
+// kekState is one version of the KEK keyset: its primitive and the ids of its keys.
+type kekState struct {
+	aead    tink.AEAD
+	primary uint32
+	ids     []uint32 // every key in the keyset, primary included, ascending
+}
+
+func newKEKState(h *keyset.Handle) (*kekState, error) {
+	a, err := aead.New(h)
+	if err != nil {
+		return nil, fmt.Errorf("vault: key-encryption keyset is not a usable AEAD keyset: %w", err)
+	}
+	info := h.KeysetInfo()
+	st := &kekState{aead: a, primary: info.GetPrimaryKeyId()}
+	for _, k := range info.GetKeyInfo() {
+		st.ids = append(st.ids, k.GetKeyId())
+	}
+	slices.Sort(st.ids)
+	return st, nil
+}
+
+// SetKEK replaces the key-encryption keyset, e.g. after `passage keys rotate` wrote a new
+// one. It is atomic: a concurrent Seal uses either the old or the new keyset, never a mix.
+func (k *Keyring) SetKEK(h *keyset.Handle) error {
+	if h == nil {
+		return errors.New("vault: nil keyset handle")
+	}
+	st, err := newKEKState(h)
+	if err != nil {
+		return err
+	}
+	k.kek.Store(st)
+	return nil
+}
+
+// KEKPrimary returns the id of the KEK key that wraps new data keys.
+func (k *Keyring) KEKPrimary() uint32 { return k.kek.Load().primary }
+
+// KEKKeyIDs returns the ids of every key in the KEK keyset, ascending.
+func (k *Keyring) KEKKeyIDs() []uint32 { return slices.Clone(k.kek.Load().ids) }
 
 // NewKeyring builds a Keyring from keyset handles, whatever their source: kek must be an AEAD
 // keyset (AES256-GCM in Passage) and blindIndex a MAC keyset (HMAC-SHA256, 256-bit tag).
@@ -35,15 +82,17 @@ func NewKeyring(kek *keyset.Handle, blindIndex *keyset.Handle) (*Keyring, error)
 	if kek == nil || blindIndex == nil {
 		return nil, errors.New("vault: nil keyset handle")
 	}
-	kekAEAD, err := aead.New(kek)
+	st, err := newKEKState(kek)
 	if err != nil {
-		return nil, fmt.Errorf("vault: key-encryption keyset is not a usable AEAD keyset: %w", err)
+		return nil, err
 	}
 	biMAC, err := mac.New(blindIndex)
 	if err != nil {
 		return nil, fmt.Errorf("vault: blind-index keyset is not a usable MAC keyset: %w", err)
 	}
-	return &Keyring{kek: kekAEAD, blindIndex: biMAC}, nil
+	k := &Keyring{blindIndex: biMAC}
+	k.kek.Store(st)
+	return k, nil
 }
 
 // LoadKeyring reads an existing key-encryption keyset and blind-index keyset, both Tink

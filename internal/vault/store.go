@@ -28,17 +28,19 @@ type Entry struct {
 func QueuePut(b *pgx.Batch, mission string, entries []Entry) {
 	subjects := make([]uuid.UUID, len(entries))
 	keys, identities := make([][]byte, len(entries)), make([][]byte, len(entries))
+	kekIDs := make([]int64, len(entries))
 	var ixSubjects []uuid.UUID
 	var digests [][]byte
 	var kinds []string
 	for i, e := range entries {
 		subjects[i], keys[i], identities[i] = e.SubjectID, e.Sealed.WrappedKey, e.Sealed.Ciphertext
+		kekIDs[i] = int64(e.Sealed.KEKKeyID)
 		for _, ix := range e.Indexes {
 			ixSubjects, digests, kinds = append(ixSubjects, e.SubjectID), append(digests, ix.Digest), append(kinds, ix.Kind.String())
 		}
 	}
-	b.Queue(`INSERT INTO vault.identity (subject_id, mission, wrapped_key, identity)
-SELECT s, $1, k, i FROM unnest($2::uuid[], $3::bytea[], $4::bytea[]) AS t(s, k, i)`, mission, subjects, keys, identities)
+	b.Queue(`INSERT INTO vault.identity (subject_id, mission, wrapped_key, identity, kek_key_id)
+SELECT s, $1, k, i, w FROM unnest($2::uuid[], $3::bytea[], $4::bytea[], $5::bigint[]) AS t(s, k, i, w)`, mission, subjects, keys, identities, kekIDs)
 	if len(digests) > 0 {
 		b.Queue(`INSERT INTO vault.blind_index (mission, digest, subject_id, kind)
 SELECT $1, d, s, k FROM unnest($2::bytea[], $3::uuid[], $4::text[]) AS t(d, s, k)

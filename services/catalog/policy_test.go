@@ -36,7 +36,7 @@ const (
 
 // want is who may call each RPC, written from issue 4's roles:
 //   - caseworker and supervisor: their mission's cases (identity further limited in intake to
-//     the cases they work on); supervisors alone assign cases, break glass and reopen returns;
+//     the cases they work on); supervisors alone assign cases, break glass, erase a person and reopen returns;
 //   - programme manager (HQ): HASM requests and decisions, and the funds; no case identity;
 //   - analyst (HQ): aggregates only, so no RPC of these services, which all serve rows about
 //     a person;
@@ -57,6 +57,7 @@ var want = map[string][]auth.Role{
 	"/passage.intake.v1.IntakeService/BreakGlass":           {sv},
 	"/passage.intake.v1.IntakeService/ListBreakGlassGrants": {sv, ad},
 	"/passage.intake.v1.IntakeService/ReviewBreakGlass":     {sv, ad},
+	"/passage.intake.v1.IntakeService/ErasePerson":          {sv},
 
 	"/passage.returns.v1.ReturnService/GetReturn":              {cw, sv},
 	"/passage.returns.v1.ReturnService/ListReturns":            {cw, sv},

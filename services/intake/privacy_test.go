@@ -157,7 +157,9 @@ func TestRoleGrants(t *testing.T) {
 		{"intake reads events back", intakePool, `SELECT count(*) FROM outbox.event`, false},
 		{"intake deletes events", intakePool, `DELETE FROM outbox.event`, false},
 		{"intake deletes cases", intakePool, `DELETE FROM intake."case"`, false},
-		{"intake deletes identities", intakePool, `DELETE FROM vault.identity`, false},
+		// Intake may delete an identity only through an erasure (a trigger refuses the rest);
+		// declared for the mission, so that row-level security shows it the rows.
+		{"intake deletes identities", database.NewDB(intakePool).Mission("NER"), `DELETE FROM vault.identity`, false},
 		{"intake rewrites idempotency records", intakePool, `UPDATE intake.idempotency SET response = ''`, false},
 		{"intake creates tables", intakePool, `CREATE TABLE intake.extra (x int)`, false},
 		{"intake creates in public", intakePool, `CREATE TABLE public.extra (x int)`, false},

@@ -96,6 +96,12 @@ func (s *Service) identity(ctx context.Context, q database.Querier, c *intakev1.
 	if err != nil {
 		return nil, err
 	}
+	var erased map[uuid.UUID]vault.Erasure
+	if len(sealed) < len(ids) {
+		if erased, err = s.erasures(ctx, c.Mission, ids); err != nil {
+			return nil, err
+		}
+	}
 	out := &intakev1.CaseIdentity{}
 	for i, id := range ids {
 		pi := &intakev1.PersonIdentity{SubjectId: id.String()}
@@ -103,6 +109,10 @@ func (s *Service) identity(ctx context.Context, q database.Querier, c *intakev1.
 			if pi.Person, err = s.keys.Open(id, sl); err != nil {
 				return nil, fmt.Errorf("open identity: %w", err)
 			}
+		} else if e, ok := erased[id]; ok {
+			pi.Erasure = erasureToProto(e)
+		} else {
+			return nil, errNotErased
 		}
 		if i == 0 {
 			out.Principal = pi

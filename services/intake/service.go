@@ -2,6 +2,7 @@ package intake
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -25,9 +26,9 @@ const Role = "passage_intake"
 const producer = "intake"
 
 // Policy lists who may call each RPC. Field staff work on their own mission's cases; HQ
-// roles and partners get no case from intake. Supervisors assign cases and break glass; the
-// break-glass grants are reviewed by supervisors and by the mission's administrators, who see
-// which case was opened by whom and when, never the case's content.
+// roles and partners get no case from intake. Supervisors assign cases, break glass and erase
+// a person; the break-glass grants are reviewed by supervisors and by the mission's
+// administrators, who see which case was opened by whom and when, never the case's content.
 func Policy() auth.Policy {
 	field := []auth.Role{auth.RoleCaseworker, auth.RoleSupervisor}
 	supervisor := []auth.Role{auth.RoleSupervisor}
@@ -44,6 +45,7 @@ func Policy() auth.Policy {
 		intakev1.IntakeService_UpdateCase_FullMethodName:           field,
 		intakev1.IntakeService_CloseCase_FullMethodName:            field,
 		intakev1.IntakeService_OpenCase_FullMethodName:             field,
+		intakev1.IntakeService_ErasePerson_FullMethodName:          eraseRoles,
 	}
 }
 
@@ -115,8 +117,16 @@ func Spec() bootstrap.Service {
 		Role:   Role,
 		Policy: Policy(),
 		Register: func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
-			New(d.Pool, d.Keys).Register(g)
-			return nil
+			s := New(d.Pool, d.Keys)
+			s.Register(g)
+			if d.RetentionInterval <= 0 {
+				return nil
+			}
+			logger := d.Logger
+			if logger == nil {
+				logger = slog.Default()
+			}
+			return s.retentionJob(d.Retention, d.RetentionInterval, logger)
 		},
 	}
 }

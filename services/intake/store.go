@@ -192,8 +192,12 @@ func queueUpdateCase(b *pgx.Batch, c *intakev1.Case) {
 		s := enumcode.Code(c.ClosureReason, closurePrefix)
 		closure = &s
 	}
+	// closed_at is set once, when the case closes (retention counts from it); nothing leaves
+	// CLOSED, so it never changes after.
 	b.Queue(`UPDATE intake."case" SET status = $2, closure_reason = $3, version = $4, host_country = $5,
-vulnerabilities = $6, updated_at = $7 WHERE case_id = $1 AND version = $4 - 1`,
+vulnerabilities = $6, updated_at = $7,
+closed_at = CASE WHEN $2 = 'CLOSED' THEN coalesce(closed_at, $7) END
+WHERE case_id = $1 AND version = $4 - 1`,
 		c.CaseId, enumcode.Code(c.Status, statusPrefix), closure, c.Version, c.HostCountry,
 		vulnerabilityCodes(c.Vulnerabilities), c.UpdateTime.AsTime())
 }

@@ -2,13 +2,14 @@ package intake
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/outbox"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	"github.com/passage-cm/passage/internal/vault"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -179,7 +181,12 @@ func (s *Service) queueNewPrincipal(ctx context.Context, tx pgx.Tx, b *pgx.Batch
 	}
 	current, ok := sealed[subject]
 	if !ok {
-		return errors.New("the principal's identity was erased")
+		// An erased identity is gone for good; a correction would bring a person back under
+		// the old subject id. Register them anew instead, if they come back.
+		const msg = "the principal's identity was erased"
+		return rpcerr.WithDetails(codes.FailedPrecondition, msg, &errdetails.PreconditionFailure{
+			Violations: []*errdetails.PreconditionFailure_Violation{rpcerr.Violation("ERASED", "principal", msg)},
+		})
 	}
 	p := req.GetPrincipal()
 	ciphertext, err := s.keys.Reseal(subject, current.WrappedKey, p)

@@ -166,6 +166,61 @@ func (x *CaseClosed) GetCase() *Case {
 	return nil
 }
 
+// PersonErased is written when a person's identity is erased. The person's cases and coded
+// attributes stay; only the vault rows are gone.
+type PersonErased struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Erasure *Erasure               `protobuf:"bytes,1,opt,name=erasure,proto3" json:"erasure,omitempty"`
+	// The case through which the erasure was requested; empty for the retention job.
+	CaseId        string `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PersonErased) Reset() {
+	*x = PersonErased{}
+	mi := &file_passage_intake_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersonErased) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersonErased) ProtoMessage() {}
+
+func (x *PersonErased) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersonErased.ProtoReflect.Descriptor instead.
+func (*PersonErased) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *PersonErased) GetErasure() *Erasure {
+	if x != nil {
+		return x.Erasure
+	}
+	return nil
+}
+
+func (x *PersonErased) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
 var File_passage_intake_v1_events_proto protoreflect.FileDescriptor
 
 const file_passage_intake_v1_events_proto_rawDesc = "" +
@@ -178,7 +233,10 @@ const file_passage_intake_v1_events_proto_rawDesc = "" +
 	"\x0echanged_fields\x18\x02 \x03(\tR\rchangedFields\"9\n" +
 	"\n" +
 	"CaseClosed\x12+\n" +
-	"\x04case\x18\x01 \x01(\v2\x17.passage.intake.v1.CaseR\x04caseBDZBgithub.com/passage-cm/passage/proto/gen/passage/intake/v1;intakev1b\x06proto3"
+	"\x04case\x18\x01 \x01(\v2\x17.passage.intake.v1.CaseR\x04case\"]\n" +
+	"\fPersonErased\x124\n" +
+	"\aerasure\x18\x01 \x01(\v2\x1a.passage.intake.v1.ErasureR\aerasure\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseIdBDZBgithub.com/passage-cm/passage/proto/gen/passage/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_passage_intake_v1_events_proto_rawDescOnce sync.Once
@@ -192,22 +250,25 @@ func file_passage_intake_v1_events_proto_rawDescGZIP() []byte {
 	return file_passage_intake_v1_events_proto_rawDescData
 }
 
-var file_passage_intake_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_passage_intake_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_passage_intake_v1_events_proto_goTypes = []any{
 	(*CaseRegistered)(nil), // 0: passage.intake.v1.CaseRegistered
 	(*CaseUpdated)(nil),    // 1: passage.intake.v1.CaseUpdated
 	(*CaseClosed)(nil),     // 2: passage.intake.v1.CaseClosed
-	(*Case)(nil),           // 3: passage.intake.v1.Case
+	(*PersonErased)(nil),   // 3: passage.intake.v1.PersonErased
+	(*Case)(nil),           // 4: passage.intake.v1.Case
+	(*Erasure)(nil),        // 5: passage.intake.v1.Erasure
 }
 var file_passage_intake_v1_events_proto_depIdxs = []int32{
-	3, // 0: passage.intake.v1.CaseRegistered.case:type_name -> passage.intake.v1.Case
-	3, // 1: passage.intake.v1.CaseUpdated.case:type_name -> passage.intake.v1.Case
-	3, // 2: passage.intake.v1.CaseClosed.case:type_name -> passage.intake.v1.Case
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	4, // 0: passage.intake.v1.CaseRegistered.case:type_name -> passage.intake.v1.Case
+	4, // 1: passage.intake.v1.CaseUpdated.case:type_name -> passage.intake.v1.Case
+	4, // 2: passage.intake.v1.CaseClosed.case:type_name -> passage.intake.v1.Case
+	5, // 3: passage.intake.v1.PersonErased.erasure:type_name -> passage.intake.v1.Erasure
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_passage_intake_v1_events_proto_init() }
@@ -222,7 +283,7 @@ func file_passage_intake_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_passage_intake_v1_events_proto_rawDesc), len(file_passage_intake_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -261,6 +261,67 @@ func (MatchBasis) EnumDescriptor() ([]byte, []int) {
 	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{3}
 }
 
+// ErasureReason is why a person's identity was erased.
+type ErasureReason int32
+
+const (
+	ErasureReason_ERASURE_REASON_UNSPECIFIED ErasureReason = 0
+	// The person asked for their data to be erased.
+	ErasureReason_ERASURE_REASON_DATA_SUBJECT_REQUEST ErasureReason = 1
+	// The retention period of the person's programme ended after their last case closed
+	// (set by the retention job, not by callers).
+	ErasureReason_ERASURE_REASON_RETENTION_EXPIRED ErasureReason = 2
+	// The person withdrew the consent the processing relied on.
+	ErasureReason_ERASURE_REASON_CONSENT_WITHDRAWN ErasureReason = 3
+	// The data should never have been collected or kept (e.g. registered by mistake).
+	ErasureReason_ERASURE_REASON_UNLAWFUL_PROCESSING ErasureReason = 4
+)
+
+// Enum value maps for ErasureReason.
+var (
+	ErasureReason_name = map[int32]string{
+		0: "ERASURE_REASON_UNSPECIFIED",
+		1: "ERASURE_REASON_DATA_SUBJECT_REQUEST",
+		2: "ERASURE_REASON_RETENTION_EXPIRED",
+		3: "ERASURE_REASON_CONSENT_WITHDRAWN",
+		4: "ERASURE_REASON_UNLAWFUL_PROCESSING",
+	}
+	ErasureReason_value = map[string]int32{
+		"ERASURE_REASON_UNSPECIFIED":          0,
+		"ERASURE_REASON_DATA_SUBJECT_REQUEST": 1,
+		"ERASURE_REASON_RETENTION_EXPIRED":    2,
+		"ERASURE_REASON_CONSENT_WITHDRAWN":    3,
+		"ERASURE_REASON_UNLAWFUL_PROCESSING":  4,
+	}
+)
+
+func (x ErasureReason) Enum() *ErasureReason {
+	p := new(ErasureReason)
+	*p = x
+	return p
+}
+
+func (x ErasureReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ErasureReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_passage_intake_v1_intake_proto_enumTypes[4].Descriptor()
+}
+
+func (ErasureReason) Type() protoreflect.EnumType {
+	return &file_passage_intake_v1_intake_proto_enumTypes[4]
+}
+
+func (x ErasureReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ErasureReason.Descriptor instead.
+func (ErasureReason) EnumDescriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{4}
+}
+
 // BreakGlassFinding is what a reviewer concluded about a grant.
 type BreakGlassFinding int32
 
@@ -297,11 +358,11 @@ func (x BreakGlassFinding) String() string {
 }
 
 func (BreakGlassFinding) Descriptor() protoreflect.EnumDescriptor {
-	return file_passage_intake_v1_intake_proto_enumTypes[4].Descriptor()
+	return file_passage_intake_v1_intake_proto_enumTypes[5].Descriptor()
 }
 
 func (BreakGlassFinding) Type() protoreflect.EnumType {
-	return &file_passage_intake_v1_intake_proto_enumTypes[4]
+	return &file_passage_intake_v1_intake_proto_enumTypes[5]
 }
 
 func (x BreakGlassFinding) Number() protoreflect.EnumNumber {
@@ -310,7 +371,7 @@ func (x BreakGlassFinding) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use BreakGlassFinding.Descriptor instead.
 func (BreakGlassFinding) EnumDescriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{4}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{5}
 }
 
 // Case is the pseudonymised case record: no field identifies a person.
@@ -966,9 +1027,13 @@ func (x *CaseIdentity) GetHouseholdMembers() []*PersonIdentity {
 
 // PersonIdentity pairs a subject id with the person's identity. Personal data.
 type PersonIdentity struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	SubjectId     string                 `protobuf:"bytes,1,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
-	Person        *v1.Person             `protobuf:"bytes,2,opt,name=person,proto3" json:"person,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	SubjectId string                 `protobuf:"bytes,1,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
+	// Unset when the person was erased.
+	Person *v1.Person `protobuf:"bytes,2,opt,name=person,proto3" json:"person,omitempty"`
+	// Set when the person's identity was erased (and person is then unset): the identity is
+	// gone for good, this is not an error.
+	Erasure       *Erasure `protobuf:"bytes,3,opt,name=erasure,proto3" json:"erasure,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1017,6 +1082,74 @@ func (x *PersonIdentity) GetPerson() *v1.Person {
 	return nil
 }
 
+func (x *PersonIdentity) GetErasure() *Erasure {
+	if x != nil {
+		return x.Erasure
+	}
+	return nil
+}
+
+// Erasure records that a person's identity was destroyed. It names no one.
+type Erasure struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SubjectId     string                 `protobuf:"bytes,1,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
+	Reason        ErasureReason          `protobuf:"varint,2,opt,name=reason,proto3,enum=passage.intake.v1.ErasureReason" json:"reason,omitempty"`
+	EraseTime     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=erase_time,json=eraseTime,proto3" json:"erase_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Erasure) Reset() {
+	*x = Erasure{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Erasure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Erasure) ProtoMessage() {}
+
+func (x *Erasure) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Erasure.ProtoReflect.Descriptor instead.
+func (*Erasure) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Erasure) GetSubjectId() string {
+	if x != nil {
+		return x.SubjectId
+	}
+	return ""
+}
+
+func (x *Erasure) GetReason() ErasureReason {
+	if x != nil {
+		return x.Reason
+	}
+	return ErasureReason_ERASURE_REASON_UNSPECIFIED
+}
+
+func (x *Erasure) GetEraseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EraseTime
+	}
+	return nil
+}
+
 type ListCasesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The mission to list; must be the caller's mission. Empty means the caller's mission.
@@ -1038,7 +1171,7 @@ type ListCasesRequest struct {
 
 func (x *ListCasesRequest) Reset() {
 	*x = ListCasesRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[9]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1050,7 +1183,7 @@ func (x *ListCasesRequest) String() string {
 func (*ListCasesRequest) ProtoMessage() {}
 
 func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[9]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1063,7 +1196,7 @@ func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesRequest.ProtoReflect.Descriptor instead.
 func (*ListCasesRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{9}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListCasesRequest) GetMission() string {
@@ -1133,7 +1266,7 @@ type ListCasesResponse struct {
 
 func (x *ListCasesResponse) Reset() {
 	*x = ListCasesResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[10]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1145,7 +1278,7 @@ func (x *ListCasesResponse) String() string {
 func (*ListCasesResponse) ProtoMessage() {}
 
 func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[10]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1158,7 +1291,7 @@ func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesResponse.ProtoReflect.Descriptor instead.
 func (*ListCasesResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{10}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListCasesResponse) GetCases() []*Case {
@@ -1195,7 +1328,7 @@ type UpdateCaseRequest struct {
 
 func (x *UpdateCaseRequest) Reset() {
 	*x = UpdateCaseRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[11]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1340,7 @@ func (x *UpdateCaseRequest) String() string {
 func (*UpdateCaseRequest) ProtoMessage() {}
 
 func (x *UpdateCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[11]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1220,7 +1353,7 @@ func (x *UpdateCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCaseRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCaseRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{11}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UpdateCaseRequest) GetRequestId() string {
@@ -1288,7 +1421,7 @@ type UpdateCaseResponse struct {
 
 func (x *UpdateCaseResponse) Reset() {
 	*x = UpdateCaseResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[12]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1300,7 +1433,7 @@ func (x *UpdateCaseResponse) String() string {
 func (*UpdateCaseResponse) ProtoMessage() {}
 
 func (x *UpdateCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[12]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1313,7 +1446,7 @@ func (x *UpdateCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCaseResponse.ProtoReflect.Descriptor instead.
 func (*UpdateCaseResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{12}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdateCaseResponse) GetCase() *Case {
@@ -1335,7 +1468,7 @@ type CloseCaseRequest struct {
 
 func (x *CloseCaseRequest) Reset() {
 	*x = CloseCaseRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[13]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1347,7 +1480,7 @@ func (x *CloseCaseRequest) String() string {
 func (*CloseCaseRequest) ProtoMessage() {}
 
 func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[13]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1360,7 +1493,7 @@ func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseRequest.ProtoReflect.Descriptor instead.
 func (*CloseCaseRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{13}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CloseCaseRequest) GetRequestId() string {
@@ -1400,7 +1533,7 @@ type CloseCaseResponse struct {
 
 func (x *CloseCaseResponse) Reset() {
 	*x = CloseCaseResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[14]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1412,7 +1545,7 @@ func (x *CloseCaseResponse) String() string {
 func (*CloseCaseResponse) ProtoMessage() {}
 
 func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[14]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1425,7 +1558,7 @@ func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseResponse.ProtoReflect.Descriptor instead.
 func (*CloseCaseResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{14}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CloseCaseResponse) GetCase() *Case {
@@ -1457,7 +1590,7 @@ type OpenCaseRequest struct {
 
 func (x *OpenCaseRequest) Reset() {
 	*x = OpenCaseRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[15]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1469,7 +1602,7 @@ func (x *OpenCaseRequest) String() string {
 func (*OpenCaseRequest) ProtoMessage() {}
 
 func (x *OpenCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[15]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1482,7 +1615,7 @@ func (x *OpenCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenCaseRequest.ProtoReflect.Descriptor instead.
 func (*OpenCaseRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{15}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *OpenCaseRequest) GetRequestId() string {
@@ -1550,7 +1683,7 @@ type OpenCaseResponse struct {
 
 func (x *OpenCaseResponse) Reset() {
 	*x = OpenCaseResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[16]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1562,7 +1695,7 @@ func (x *OpenCaseResponse) String() string {
 func (*OpenCaseResponse) ProtoMessage() {}
 
 func (x *OpenCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[16]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1575,7 +1708,7 @@ func (x *OpenCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenCaseResponse.ProtoReflect.Descriptor instead.
 func (*OpenCaseResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{16}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *OpenCaseResponse) GetCase() *Case {
@@ -1597,7 +1730,7 @@ type AssignCaseRequest struct {
 
 func (x *AssignCaseRequest) Reset() {
 	*x = AssignCaseRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[17]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1609,7 +1742,7 @@ func (x *AssignCaseRequest) String() string {
 func (*AssignCaseRequest) ProtoMessage() {}
 
 func (x *AssignCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[17]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1622,7 +1755,7 @@ func (x *AssignCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignCaseRequest.ProtoReflect.Descriptor instead.
 func (*AssignCaseRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{17}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AssignCaseRequest) GetRequestId() string {
@@ -1655,7 +1788,7 @@ type AssignCaseResponse struct {
 
 func (x *AssignCaseResponse) Reset() {
 	*x = AssignCaseResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[18]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1667,7 +1800,7 @@ func (x *AssignCaseResponse) String() string {
 func (*AssignCaseResponse) ProtoMessage() {}
 
 func (x *AssignCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[18]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1680,7 +1813,7 @@ func (x *AssignCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignCaseResponse.ProtoReflect.Descriptor instead.
 func (*AssignCaseResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{18}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AssignCaseResponse) GetAssignment() *CaseAssignment {
@@ -1701,7 +1834,7 @@ type UnassignCaseRequest struct {
 
 func (x *UnassignCaseRequest) Reset() {
 	*x = UnassignCaseRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[19]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1713,7 +1846,7 @@ func (x *UnassignCaseRequest) String() string {
 func (*UnassignCaseRequest) ProtoMessage() {}
 
 func (x *UnassignCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[19]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1726,7 +1859,7 @@ func (x *UnassignCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnassignCaseRequest.ProtoReflect.Descriptor instead.
 func (*UnassignCaseRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{19}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *UnassignCaseRequest) GetRequestId() string {
@@ -1760,7 +1893,7 @@ type UnassignCaseResponse struct {
 
 func (x *UnassignCaseResponse) Reset() {
 	*x = UnassignCaseResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[20]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1772,7 +1905,7 @@ func (x *UnassignCaseResponse) String() string {
 func (*UnassignCaseResponse) ProtoMessage() {}
 
 func (x *UnassignCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[20]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1785,7 +1918,7 @@ func (x *UnassignCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnassignCaseResponse.ProtoReflect.Descriptor instead.
 func (*UnassignCaseResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{20}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *UnassignCaseResponse) GetCaseId() string {
@@ -1816,7 +1949,7 @@ type CaseAssignment struct {
 
 func (x *CaseAssignment) Reset() {
 	*x = CaseAssignment{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[21]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1828,7 +1961,7 @@ func (x *CaseAssignment) String() string {
 func (*CaseAssignment) ProtoMessage() {}
 
 func (x *CaseAssignment) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[21]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1841,7 +1974,7 @@ func (x *CaseAssignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseAssignment.ProtoReflect.Descriptor instead.
 func (*CaseAssignment) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{21}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CaseAssignment) GetCaseId() string {
@@ -1887,7 +2020,7 @@ type BreakGlassRequest struct {
 
 func (x *BreakGlassRequest) Reset() {
 	*x = BreakGlassRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[22]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1899,7 +2032,7 @@ func (x *BreakGlassRequest) String() string {
 func (*BreakGlassRequest) ProtoMessage() {}
 
 func (x *BreakGlassRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[22]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1912,7 +2045,7 @@ func (x *BreakGlassRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreakGlassRequest.ProtoReflect.Descriptor instead.
 func (*BreakGlassRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{22}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *BreakGlassRequest) GetRequestId() string {
@@ -1952,7 +2085,7 @@ type BreakGlassResponse struct {
 
 func (x *BreakGlassResponse) Reset() {
 	*x = BreakGlassResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[23]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1964,7 +2097,7 @@ func (x *BreakGlassResponse) String() string {
 func (*BreakGlassResponse) ProtoMessage() {}
 
 func (x *BreakGlassResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[23]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1977,7 +2110,7 @@ func (x *BreakGlassResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreakGlassResponse.ProtoReflect.Descriptor instead.
 func (*BreakGlassResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{23}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *BreakGlassResponse) GetGrant() *BreakGlassGrant {
@@ -2006,7 +2139,7 @@ type BreakGlassGrant struct {
 
 func (x *BreakGlassGrant) Reset() {
 	*x = BreakGlassGrant{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[24]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2018,7 +2151,7 @@ func (x *BreakGlassGrant) String() string {
 func (*BreakGlassGrant) ProtoMessage() {}
 
 func (x *BreakGlassGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[24]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2031,7 +2164,7 @@ func (x *BreakGlassGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreakGlassGrant.ProtoReflect.Descriptor instead.
 func (*BreakGlassGrant) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{24}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *BreakGlassGrant) GetGrantId() string {
@@ -2095,7 +2228,7 @@ type BreakGlassReview struct {
 
 func (x *BreakGlassReview) Reset() {
 	*x = BreakGlassReview{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[25]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2107,7 +2240,7 @@ func (x *BreakGlassReview) String() string {
 func (*BreakGlassReview) ProtoMessage() {}
 
 func (x *BreakGlassReview) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[25]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2120,7 +2253,7 @@ func (x *BreakGlassReview) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreakGlassReview.ProtoReflect.Descriptor instead.
 func (*BreakGlassReview) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{25}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *BreakGlassReview) GetReviewer() string {
@@ -2159,7 +2292,7 @@ type ListBreakGlassGrantsRequest struct {
 
 func (x *ListBreakGlassGrantsRequest) Reset() {
 	*x = ListBreakGlassGrantsRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[26]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2171,7 +2304,7 @@ func (x *ListBreakGlassGrantsRequest) String() string {
 func (*ListBreakGlassGrantsRequest) ProtoMessage() {}
 
 func (x *ListBreakGlassGrantsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[26]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2184,7 +2317,7 @@ func (x *ListBreakGlassGrantsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBreakGlassGrantsRequest.ProtoReflect.Descriptor instead.
 func (*ListBreakGlassGrantsRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{26}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListBreakGlassGrantsRequest) GetMission() string {
@@ -2225,7 +2358,7 @@ type ListBreakGlassGrantsResponse struct {
 
 func (x *ListBreakGlassGrantsResponse) Reset() {
 	*x = ListBreakGlassGrantsResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[27]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2237,7 +2370,7 @@ func (x *ListBreakGlassGrantsResponse) String() string {
 func (*ListBreakGlassGrantsResponse) ProtoMessage() {}
 
 func (x *ListBreakGlassGrantsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[27]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2250,7 +2383,7 @@ func (x *ListBreakGlassGrantsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBreakGlassGrantsResponse.ProtoReflect.Descriptor instead.
 func (*ListBreakGlassGrantsResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{27}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListBreakGlassGrantsResponse) GetGrants() []*BreakGlassGrant {
@@ -2278,7 +2411,7 @@ type ReviewBreakGlassRequest struct {
 
 func (x *ReviewBreakGlassRequest) Reset() {
 	*x = ReviewBreakGlassRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[28]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2290,7 +2423,7 @@ func (x *ReviewBreakGlassRequest) String() string {
 func (*ReviewBreakGlassRequest) ProtoMessage() {}
 
 func (x *ReviewBreakGlassRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[28]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2303,7 +2436,7 @@ func (x *ReviewBreakGlassRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviewBreakGlassRequest.ProtoReflect.Descriptor instead.
 func (*ReviewBreakGlassRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{28}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ReviewBreakGlassRequest) GetRequestId() string {
@@ -2336,7 +2469,7 @@ type ReviewBreakGlassResponse struct {
 
 func (x *ReviewBreakGlassResponse) Reset() {
 	*x = ReviewBreakGlassResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[29]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2348,7 +2481,7 @@ func (x *ReviewBreakGlassResponse) String() string {
 func (*ReviewBreakGlassResponse) ProtoMessage() {}
 
 func (x *ReviewBreakGlassResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[29]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2361,12 +2494,127 @@ func (x *ReviewBreakGlassResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviewBreakGlassResponse.ProtoReflect.Descriptor instead.
 func (*ReviewBreakGlassResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{29}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ReviewBreakGlassResponse) GetGrant() *BreakGlassGrant {
 	if x != nil {
 		return x.Grant
+	}
+	return nil
+}
+
+type ErasePersonRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// A case of the caller's mission the person belongs to.
+	CaseId string `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// The person to erase, by subject id; the case's principal applicant when empty.
+	SubjectId string `protobuf:"bytes,3,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
+	// Why; ERASURE_REASON_RETENTION_EXPIRED is reserved for the retention job.
+	Reason        ErasureReason `protobuf:"varint,4,opt,name=reason,proto3,enum=passage.intake.v1.ErasureReason" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ErasePersonRequest) Reset() {
+	*x = ErasePersonRequest{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErasePersonRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErasePersonRequest) ProtoMessage() {}
+
+func (x *ErasePersonRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErasePersonRequest.ProtoReflect.Descriptor instead.
+func (*ErasePersonRequest) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ErasePersonRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ErasePersonRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *ErasePersonRequest) GetSubjectId() string {
+	if x != nil {
+		return x.SubjectId
+	}
+	return ""
+}
+
+func (x *ErasePersonRequest) GetReason() ErasureReason {
+	if x != nil {
+		return x.Reason
+	}
+	return ErasureReason_ERASURE_REASON_UNSPECIFIED
+}
+
+type ErasePersonResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Erasure       *Erasure               `protobuf:"bytes,1,opt,name=erasure,proto3" json:"erasure,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ErasePersonResponse) Reset() {
+	*x = ErasePersonResponse{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ErasePersonResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ErasePersonResponse) ProtoMessage() {}
+
+func (x *ErasePersonResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ErasePersonResponse.ProtoReflect.Descriptor instead.
+func (*ErasePersonResponse) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ErasePersonResponse) GetErasure() *Erasure {
+	if x != nil {
+		return x.Erasure
 	}
 	return nil
 }
@@ -2437,11 +2685,18 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"\bidentity\x18\x02 \x01(\v2\x1f.passage.intake.v1.CaseIdentityR\bidentity\"\x9f\x01\n" +
 	"\fCaseIdentity\x12?\n" +
 	"\tprincipal\x18\x01 \x01(\v2!.passage.intake.v1.PersonIdentityR\tprincipal\x12N\n" +
-	"\x11household_members\x18\x02 \x03(\v2!.passage.intake.v1.PersonIdentityR\x10householdMembers\"b\n" +
+	"\x11household_members\x18\x02 \x03(\v2!.passage.intake.v1.PersonIdentityR\x10householdMembers\"\x98\x01\n" +
 	"\x0ePersonIdentity\x12\x1d\n" +
 	"\n" +
 	"subject_id\x18\x01 \x01(\tR\tsubjectId\x121\n" +
-	"\x06person\x18\x02 \x01(\v2\x19.passage.common.v1.PersonR\x06person\"\xd9\x03\n" +
+	"\x06person\x18\x02 \x01(\v2\x19.passage.common.v1.PersonR\x06person\x124\n" +
+	"\aerasure\x18\x03 \x01(\v2\x1a.passage.intake.v1.ErasureR\aerasure\"\x9d\x01\n" +
+	"\aErasure\x12\x1d\n" +
+	"\n" +
+	"subject_id\x18\x01 \x01(\tR\tsubjectId\x128\n" +
+	"\x06reason\x18\x02 \x01(\x0e2 .passage.intake.v1.ErasureReasonR\x06reason\x129\n" +
+	"\n" +
+	"erase_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\teraseTime\"\xd9\x03\n" +
 	"\x10ListCasesRequest\x12@\n" +
 	"\amission\x18\x01 \x01(\tB&\xbaH#r!2\x1f^([A-Z]{3}(-[A-Z0-9]{2,16})?)?$R\amission\x12D\n" +
 	"\tprogramme\x18\x02 \x01(\x0e2\x1c.passage.common.v1.ProgrammeB\b\xbaH\x05\x82\x01\x02\x10\x01R\tprogramme\x12?\n" +
@@ -2558,7 +2813,16 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"\afinding\x18\x03 \x01(\x0e2$.passage.intake.v1.BreakGlassFindingB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\afinding\"T\n" +
 	"\x18ReviewBreakGlassResponse\x128\n" +
-	"\x05grant\x18\x01 \x01(\v2\".passage.intake.v1.BreakGlassGrantR\x05grant*\x90\x01\n" +
+	"\x05grant\x18\x01 \x01(\v2\".passage.intake.v1.BreakGlassGrantR\x05grant\"\xa0\x02\n" +
+	"\x12ErasePersonRequest\x12'\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\trequestId\x12!\n" +
+	"\acase_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12v\n" +
+	"\n" +
+	"subject_id\x18\x03 \x01(\tBW\xbaHTrR2P^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$R\tsubjectId\x12F\n" +
+	"\x06reason\x18\x04 \x01(\x0e2 .passage.intake.v1.ErasureReasonB\f\xbaH\t\x82\x01\x06\x10\x01 \x00 \x02R\x06reason\"K\n" +
+	"\x13ErasePersonResponse\x124\n" +
+	"\aerasure\x18\x01 \x01(\v2\x1a.passage.intake.v1.ErasureR\aerasure*\x90\x01\n" +
 	"\n" +
 	"CaseStatus\x12\x1b\n" +
 	"\x17CASE_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
@@ -2584,11 +2848,17 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"MatchBasis\x12\x1b\n" +
 	"\x17MATCH_BASIS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14MATCH_BASIS_DOCUMENT\x10\x01\x12.\n" +
-	"*MATCH_BASIS_NAME_DATE_OF_BIRTH_NATIONALITY\x10\x02*\x82\x01\n" +
+	"*MATCH_BASIS_NAME_DATE_OF_BIRTH_NATIONALITY\x10\x02*\xcc\x01\n" +
+	"\rErasureReason\x12\x1e\n" +
+	"\x1aERASURE_REASON_UNSPECIFIED\x10\x00\x12'\n" +
+	"#ERASURE_REASON_DATA_SUBJECT_REQUEST\x10\x01\x12$\n" +
+	" ERASURE_REASON_RETENTION_EXPIRED\x10\x02\x12$\n" +
+	" ERASURE_REASON_CONSENT_WITHDRAWN\x10\x03\x12&\n" +
+	"\"ERASURE_REASON_UNLAWFUL_PROCESSING\x10\x04*\x82\x01\n" +
 	"\x11BreakGlassFinding\x12#\n" +
 	"\x1fBREAK_GLASS_FINDING_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dBREAK_GLASS_FINDING_JUSTIFIED\x10\x01\x12%\n" +
-	"!BREAK_GLASS_FINDING_NOT_JUSTIFIED\x10\x022\x9f\b\n" +
+	"!BREAK_GLASS_FINDING_NOT_JUSTIFIED\x10\x022\xfd\b\n" +
 	"\rIntakeService\x12_\n" +
 	"\fRegisterCase\x12&.passage.intake.v1.RegisterCaseRequest\x1a'.passage.intake.v1.RegisterCaseResponse\x12P\n" +
 	"\aGetCase\x12!.passage.intake.v1.GetCaseRequest\x1a\".passage.intake.v1.GetCaseResponse\x12V\n" +
@@ -2603,7 +2873,8 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
 	"BreakGlass\x12$.passage.intake.v1.BreakGlassRequest\x1a%.passage.intake.v1.BreakGlassResponse\x12w\n" +
 	"\x14ListBreakGlassGrants\x12..passage.intake.v1.ListBreakGlassGrantsRequest\x1a/.passage.intake.v1.ListBreakGlassGrantsResponse\x12k\n" +
-	"\x10ReviewBreakGlass\x12*.passage.intake.v1.ReviewBreakGlassRequest\x1a+.passage.intake.v1.ReviewBreakGlassResponseBDZBgithub.com/passage-cm/passage/proto/gen/passage/intake/v1;intakev1b\x06proto3"
+	"\x10ReviewBreakGlass\x12*.passage.intake.v1.ReviewBreakGlassRequest\x1a+.passage.intake.v1.ReviewBreakGlassResponse\x12\\\n" +
+	"\vErasePerson\x12%.passage.intake.v1.ErasePersonRequest\x1a&.passage.intake.v1.ErasePersonResponseBDZBgithub.com/passage-cm/passage/proto/gen/passage/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_passage_intake_v1_intake_proto_rawDescOnce sync.Once
@@ -2617,141 +2888,152 @@ func file_passage_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_passage_intake_v1_intake_proto_rawDescData
 }
 
-var file_passage_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_passage_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_passage_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_passage_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_passage_intake_v1_intake_proto_goTypes = []any{
 	(CaseStatus)(0),                      // 0: passage.intake.v1.CaseStatus
 	(ClosureReason)(0),                   // 1: passage.intake.v1.ClosureReason
 	(CaseView)(0),                        // 2: passage.intake.v1.CaseView
 	(MatchBasis)(0),                      // 3: passage.intake.v1.MatchBasis
-	(BreakGlassFinding)(0),               // 4: passage.intake.v1.BreakGlassFinding
-	(*Case)(nil),                         // 5: passage.intake.v1.Case
-	(*CaseMember)(nil),                   // 6: passage.intake.v1.CaseMember
-	(*RegisterCaseRequest)(nil),          // 7: passage.intake.v1.RegisterCaseRequest
-	(*RegisterCaseResponse)(nil),         // 8: passage.intake.v1.RegisterCaseResponse
-	(*SuspectedDuplicate)(nil),           // 9: passage.intake.v1.SuspectedDuplicate
-	(*GetCaseRequest)(nil),               // 10: passage.intake.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),              // 11: passage.intake.v1.GetCaseResponse
-	(*CaseIdentity)(nil),                 // 12: passage.intake.v1.CaseIdentity
-	(*PersonIdentity)(nil),               // 13: passage.intake.v1.PersonIdentity
-	(*ListCasesRequest)(nil),             // 14: passage.intake.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),            // 15: passage.intake.v1.ListCasesResponse
-	(*UpdateCaseRequest)(nil),            // 16: passage.intake.v1.UpdateCaseRequest
-	(*UpdateCaseResponse)(nil),           // 17: passage.intake.v1.UpdateCaseResponse
-	(*CloseCaseRequest)(nil),             // 18: passage.intake.v1.CloseCaseRequest
-	(*CloseCaseResponse)(nil),            // 19: passage.intake.v1.CloseCaseResponse
-	(*OpenCaseRequest)(nil),              // 20: passage.intake.v1.OpenCaseRequest
-	(*OpenCaseResponse)(nil),             // 21: passage.intake.v1.OpenCaseResponse
-	(*AssignCaseRequest)(nil),            // 22: passage.intake.v1.AssignCaseRequest
-	(*AssignCaseResponse)(nil),           // 23: passage.intake.v1.AssignCaseResponse
-	(*UnassignCaseRequest)(nil),          // 24: passage.intake.v1.UnassignCaseRequest
-	(*UnassignCaseResponse)(nil),         // 25: passage.intake.v1.UnassignCaseResponse
-	(*CaseAssignment)(nil),               // 26: passage.intake.v1.CaseAssignment
-	(*BreakGlassRequest)(nil),            // 27: passage.intake.v1.BreakGlassRequest
-	(*BreakGlassResponse)(nil),           // 28: passage.intake.v1.BreakGlassResponse
-	(*BreakGlassGrant)(nil),              // 29: passage.intake.v1.BreakGlassGrant
-	(*BreakGlassReview)(nil),             // 30: passage.intake.v1.BreakGlassReview
-	(*ListBreakGlassGrantsRequest)(nil),  // 31: passage.intake.v1.ListBreakGlassGrantsRequest
-	(*ListBreakGlassGrantsResponse)(nil), // 32: passage.intake.v1.ListBreakGlassGrantsResponse
-	(*ReviewBreakGlassRequest)(nil),      // 33: passage.intake.v1.ReviewBreakGlassRequest
-	(*ReviewBreakGlassResponse)(nil),     // 34: passage.intake.v1.ReviewBreakGlassResponse
-	(v1.Programme)(0),                    // 35: passage.common.v1.Programme
-	(v1.Vulnerability)(0),                // 36: passage.common.v1.Vulnerability
-	(*v1.Consent)(nil),                   // 37: passage.common.v1.Consent
-	(*date.Date)(nil),                    // 38: google.type.Date
-	(*timestamppb.Timestamp)(nil),        // 39: google.protobuf.Timestamp
-	(v1.Sex)(0),                          // 40: passage.common.v1.Sex
-	(v1.AgeBand)(0),                      // 41: passage.common.v1.AgeBand
-	(*v1.Person)(nil),                    // 42: passage.common.v1.Person
-	(v1.AccessPurpose)(0),                // 43: passage.common.v1.AccessPurpose
-	(*fieldmaskpb.FieldMask)(nil),        // 44: google.protobuf.FieldMask
-	(*durationpb.Duration)(nil),          // 45: google.protobuf.Duration
+	(ErasureReason)(0),                   // 4: passage.intake.v1.ErasureReason
+	(BreakGlassFinding)(0),               // 5: passage.intake.v1.BreakGlassFinding
+	(*Case)(nil),                         // 6: passage.intake.v1.Case
+	(*CaseMember)(nil),                   // 7: passage.intake.v1.CaseMember
+	(*RegisterCaseRequest)(nil),          // 8: passage.intake.v1.RegisterCaseRequest
+	(*RegisterCaseResponse)(nil),         // 9: passage.intake.v1.RegisterCaseResponse
+	(*SuspectedDuplicate)(nil),           // 10: passage.intake.v1.SuspectedDuplicate
+	(*GetCaseRequest)(nil),               // 11: passage.intake.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),              // 12: passage.intake.v1.GetCaseResponse
+	(*CaseIdentity)(nil),                 // 13: passage.intake.v1.CaseIdentity
+	(*PersonIdentity)(nil),               // 14: passage.intake.v1.PersonIdentity
+	(*Erasure)(nil),                      // 15: passage.intake.v1.Erasure
+	(*ListCasesRequest)(nil),             // 16: passage.intake.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),            // 17: passage.intake.v1.ListCasesResponse
+	(*UpdateCaseRequest)(nil),            // 18: passage.intake.v1.UpdateCaseRequest
+	(*UpdateCaseResponse)(nil),           // 19: passage.intake.v1.UpdateCaseResponse
+	(*CloseCaseRequest)(nil),             // 20: passage.intake.v1.CloseCaseRequest
+	(*CloseCaseResponse)(nil),            // 21: passage.intake.v1.CloseCaseResponse
+	(*OpenCaseRequest)(nil),              // 22: passage.intake.v1.OpenCaseRequest
+	(*OpenCaseResponse)(nil),             // 23: passage.intake.v1.OpenCaseResponse
+	(*AssignCaseRequest)(nil),            // 24: passage.intake.v1.AssignCaseRequest
+	(*AssignCaseResponse)(nil),           // 25: passage.intake.v1.AssignCaseResponse
+	(*UnassignCaseRequest)(nil),          // 26: passage.intake.v1.UnassignCaseRequest
+	(*UnassignCaseResponse)(nil),         // 27: passage.intake.v1.UnassignCaseResponse
+	(*CaseAssignment)(nil),               // 28: passage.intake.v1.CaseAssignment
+	(*BreakGlassRequest)(nil),            // 29: passage.intake.v1.BreakGlassRequest
+	(*BreakGlassResponse)(nil),           // 30: passage.intake.v1.BreakGlassResponse
+	(*BreakGlassGrant)(nil),              // 31: passage.intake.v1.BreakGlassGrant
+	(*BreakGlassReview)(nil),             // 32: passage.intake.v1.BreakGlassReview
+	(*ListBreakGlassGrantsRequest)(nil),  // 33: passage.intake.v1.ListBreakGlassGrantsRequest
+	(*ListBreakGlassGrantsResponse)(nil), // 34: passage.intake.v1.ListBreakGlassGrantsResponse
+	(*ReviewBreakGlassRequest)(nil),      // 35: passage.intake.v1.ReviewBreakGlassRequest
+	(*ReviewBreakGlassResponse)(nil),     // 36: passage.intake.v1.ReviewBreakGlassResponse
+	(*ErasePersonRequest)(nil),           // 37: passage.intake.v1.ErasePersonRequest
+	(*ErasePersonResponse)(nil),          // 38: passage.intake.v1.ErasePersonResponse
+	(v1.Programme)(0),                    // 39: passage.common.v1.Programme
+	(v1.Vulnerability)(0),                // 40: passage.common.v1.Vulnerability
+	(*v1.Consent)(nil),                   // 41: passage.common.v1.Consent
+	(*date.Date)(nil),                    // 42: google.type.Date
+	(*timestamppb.Timestamp)(nil),        // 43: google.protobuf.Timestamp
+	(v1.Sex)(0),                          // 44: passage.common.v1.Sex
+	(v1.AgeBand)(0),                      // 45: passage.common.v1.AgeBand
+	(*v1.Person)(nil),                    // 46: passage.common.v1.Person
+	(v1.AccessPurpose)(0),                // 47: passage.common.v1.AccessPurpose
+	(*fieldmaskpb.FieldMask)(nil),        // 48: google.protobuf.FieldMask
+	(*durationpb.Duration)(nil),          // 49: google.protobuf.Duration
 }
 var file_passage_intake_v1_intake_proto_depIdxs = []int32{
-	35, // 0: passage.intake.v1.Case.programme:type_name -> passage.common.v1.Programme
+	39, // 0: passage.intake.v1.Case.programme:type_name -> passage.common.v1.Programme
 	0,  // 1: passage.intake.v1.Case.status:type_name -> passage.intake.v1.CaseStatus
-	6,  // 2: passage.intake.v1.Case.principal:type_name -> passage.intake.v1.CaseMember
-	6,  // 3: passage.intake.v1.Case.household_members:type_name -> passage.intake.v1.CaseMember
-	36, // 4: passage.intake.v1.Case.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	37, // 5: passage.intake.v1.Case.consents:type_name -> passage.common.v1.Consent
-	38, // 6: passage.intake.v1.Case.registration_date:type_name -> google.type.Date
+	7,  // 2: passage.intake.v1.Case.principal:type_name -> passage.intake.v1.CaseMember
+	7,  // 3: passage.intake.v1.Case.household_members:type_name -> passage.intake.v1.CaseMember
+	40, // 4: passage.intake.v1.Case.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	41, // 5: passage.intake.v1.Case.consents:type_name -> passage.common.v1.Consent
+	42, // 6: passage.intake.v1.Case.registration_date:type_name -> google.type.Date
 	1,  // 7: passage.intake.v1.Case.closure_reason:type_name -> passage.intake.v1.ClosureReason
-	39, // 8: passage.intake.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	39, // 9: passage.intake.v1.Case.update_time:type_name -> google.protobuf.Timestamp
-	40, // 10: passage.intake.v1.CaseMember.sex:type_name -> passage.common.v1.Sex
-	41, // 11: passage.intake.v1.CaseMember.age_band:type_name -> passage.common.v1.AgeBand
-	35, // 12: passage.intake.v1.RegisterCaseRequest.programme:type_name -> passage.common.v1.Programme
-	42, // 13: passage.intake.v1.RegisterCaseRequest.principal:type_name -> passage.common.v1.Person
-	42, // 14: passage.intake.v1.RegisterCaseRequest.household_members:type_name -> passage.common.v1.Person
-	36, // 15: passage.intake.v1.RegisterCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	37, // 16: passage.intake.v1.RegisterCaseRequest.consents:type_name -> passage.common.v1.Consent
-	38, // 17: passage.intake.v1.RegisterCaseRequest.registration_date:type_name -> google.type.Date
-	5,  // 18: passage.intake.v1.RegisterCaseResponse.case:type_name -> passage.intake.v1.Case
-	9,  // 19: passage.intake.v1.RegisterCaseResponse.suspected_duplicates:type_name -> passage.intake.v1.SuspectedDuplicate
+	43, // 8: passage.intake.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	43, // 9: passage.intake.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	44, // 10: passage.intake.v1.CaseMember.sex:type_name -> passage.common.v1.Sex
+	45, // 11: passage.intake.v1.CaseMember.age_band:type_name -> passage.common.v1.AgeBand
+	39, // 12: passage.intake.v1.RegisterCaseRequest.programme:type_name -> passage.common.v1.Programme
+	46, // 13: passage.intake.v1.RegisterCaseRequest.principal:type_name -> passage.common.v1.Person
+	46, // 14: passage.intake.v1.RegisterCaseRequest.household_members:type_name -> passage.common.v1.Person
+	40, // 15: passage.intake.v1.RegisterCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	41, // 16: passage.intake.v1.RegisterCaseRequest.consents:type_name -> passage.common.v1.Consent
+	42, // 17: passage.intake.v1.RegisterCaseRequest.registration_date:type_name -> google.type.Date
+	6,  // 18: passage.intake.v1.RegisterCaseResponse.case:type_name -> passage.intake.v1.Case
+	10, // 19: passage.intake.v1.RegisterCaseResponse.suspected_duplicates:type_name -> passage.intake.v1.SuspectedDuplicate
 	3,  // 20: passage.intake.v1.SuspectedDuplicate.matched_on:type_name -> passage.intake.v1.MatchBasis
 	2,  // 21: passage.intake.v1.GetCaseRequest.view:type_name -> passage.intake.v1.CaseView
-	43, // 22: passage.intake.v1.GetCaseRequest.purpose:type_name -> passage.common.v1.AccessPurpose
-	5,  // 23: passage.intake.v1.GetCaseResponse.case:type_name -> passage.intake.v1.Case
-	12, // 24: passage.intake.v1.GetCaseResponse.identity:type_name -> passage.intake.v1.CaseIdentity
-	13, // 25: passage.intake.v1.CaseIdentity.principal:type_name -> passage.intake.v1.PersonIdentity
-	13, // 26: passage.intake.v1.CaseIdentity.household_members:type_name -> passage.intake.v1.PersonIdentity
-	42, // 27: passage.intake.v1.PersonIdentity.person:type_name -> passage.common.v1.Person
-	35, // 28: passage.intake.v1.ListCasesRequest.programme:type_name -> passage.common.v1.Programme
-	0,  // 29: passage.intake.v1.ListCasesRequest.status:type_name -> passage.intake.v1.CaseStatus
-	38, // 30: passage.intake.v1.ListCasesRequest.registered_from:type_name -> google.type.Date
-	38, // 31: passage.intake.v1.ListCasesRequest.registered_to:type_name -> google.type.Date
-	5,  // 32: passage.intake.v1.ListCasesResponse.cases:type_name -> passage.intake.v1.Case
-	44, // 33: passage.intake.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	36, // 34: passage.intake.v1.UpdateCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	0,  // 35: passage.intake.v1.UpdateCaseRequest.status:type_name -> passage.intake.v1.CaseStatus
-	42, // 36: passage.intake.v1.UpdateCaseRequest.principal:type_name -> passage.common.v1.Person
-	5,  // 37: passage.intake.v1.UpdateCaseResponse.case:type_name -> passage.intake.v1.Case
-	1,  // 38: passage.intake.v1.CloseCaseRequest.reason:type_name -> passage.intake.v1.ClosureReason
-	5,  // 39: passage.intake.v1.CloseCaseResponse.case:type_name -> passage.intake.v1.Case
-	35, // 40: passage.intake.v1.OpenCaseRequest.programme:type_name -> passage.common.v1.Programme
-	36, // 41: passage.intake.v1.OpenCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	37, // 42: passage.intake.v1.OpenCaseRequest.consents:type_name -> passage.common.v1.Consent
-	38, // 43: passage.intake.v1.OpenCaseRequest.registration_date:type_name -> google.type.Date
-	5,  // 44: passage.intake.v1.OpenCaseResponse.case:type_name -> passage.intake.v1.Case
-	26, // 45: passage.intake.v1.AssignCaseResponse.assignment:type_name -> passage.intake.v1.CaseAssignment
-	39, // 46: passage.intake.v1.CaseAssignment.assign_time:type_name -> google.protobuf.Timestamp
-	45, // 47: passage.intake.v1.BreakGlassRequest.duration:type_name -> google.protobuf.Duration
-	29, // 48: passage.intake.v1.BreakGlassResponse.grant:type_name -> passage.intake.v1.BreakGlassGrant
-	39, // 49: passage.intake.v1.BreakGlassGrant.create_time:type_name -> google.protobuf.Timestamp
-	39, // 50: passage.intake.v1.BreakGlassGrant.expire_time:type_name -> google.protobuf.Timestamp
-	30, // 51: passage.intake.v1.BreakGlassGrant.review:type_name -> passage.intake.v1.BreakGlassReview
-	4,  // 52: passage.intake.v1.BreakGlassReview.finding:type_name -> passage.intake.v1.BreakGlassFinding
-	39, // 53: passage.intake.v1.BreakGlassReview.review_time:type_name -> google.protobuf.Timestamp
-	29, // 54: passage.intake.v1.ListBreakGlassGrantsResponse.grants:type_name -> passage.intake.v1.BreakGlassGrant
-	4,  // 55: passage.intake.v1.ReviewBreakGlassRequest.finding:type_name -> passage.intake.v1.BreakGlassFinding
-	29, // 56: passage.intake.v1.ReviewBreakGlassResponse.grant:type_name -> passage.intake.v1.BreakGlassGrant
-	7,  // 57: passage.intake.v1.IntakeService.RegisterCase:input_type -> passage.intake.v1.RegisterCaseRequest
-	10, // 58: passage.intake.v1.IntakeService.GetCase:input_type -> passage.intake.v1.GetCaseRequest
-	14, // 59: passage.intake.v1.IntakeService.ListCases:input_type -> passage.intake.v1.ListCasesRequest
-	16, // 60: passage.intake.v1.IntakeService.UpdateCase:input_type -> passage.intake.v1.UpdateCaseRequest
-	18, // 61: passage.intake.v1.IntakeService.CloseCase:input_type -> passage.intake.v1.CloseCaseRequest
-	20, // 62: passage.intake.v1.IntakeService.OpenCase:input_type -> passage.intake.v1.OpenCaseRequest
-	22, // 63: passage.intake.v1.IntakeService.AssignCase:input_type -> passage.intake.v1.AssignCaseRequest
-	24, // 64: passage.intake.v1.IntakeService.UnassignCase:input_type -> passage.intake.v1.UnassignCaseRequest
-	27, // 65: passage.intake.v1.IntakeService.BreakGlass:input_type -> passage.intake.v1.BreakGlassRequest
-	31, // 66: passage.intake.v1.IntakeService.ListBreakGlassGrants:input_type -> passage.intake.v1.ListBreakGlassGrantsRequest
-	33, // 67: passage.intake.v1.IntakeService.ReviewBreakGlass:input_type -> passage.intake.v1.ReviewBreakGlassRequest
-	8,  // 68: passage.intake.v1.IntakeService.RegisterCase:output_type -> passage.intake.v1.RegisterCaseResponse
-	11, // 69: passage.intake.v1.IntakeService.GetCase:output_type -> passage.intake.v1.GetCaseResponse
-	15, // 70: passage.intake.v1.IntakeService.ListCases:output_type -> passage.intake.v1.ListCasesResponse
-	17, // 71: passage.intake.v1.IntakeService.UpdateCase:output_type -> passage.intake.v1.UpdateCaseResponse
-	19, // 72: passage.intake.v1.IntakeService.CloseCase:output_type -> passage.intake.v1.CloseCaseResponse
-	21, // 73: passage.intake.v1.IntakeService.OpenCase:output_type -> passage.intake.v1.OpenCaseResponse
-	23, // 74: passage.intake.v1.IntakeService.AssignCase:output_type -> passage.intake.v1.AssignCaseResponse
-	25, // 75: passage.intake.v1.IntakeService.UnassignCase:output_type -> passage.intake.v1.UnassignCaseResponse
-	28, // 76: passage.intake.v1.IntakeService.BreakGlass:output_type -> passage.intake.v1.BreakGlassResponse
-	32, // 77: passage.intake.v1.IntakeService.ListBreakGlassGrants:output_type -> passage.intake.v1.ListBreakGlassGrantsResponse
-	34, // 78: passage.intake.v1.IntakeService.ReviewBreakGlass:output_type -> passage.intake.v1.ReviewBreakGlassResponse
-	68, // [68:79] is the sub-list for method output_type
-	57, // [57:68] is the sub-list for method input_type
-	57, // [57:57] is the sub-list for extension type_name
-	57, // [57:57] is the sub-list for extension extendee
-	0,  // [0:57] is the sub-list for field type_name
+	47, // 22: passage.intake.v1.GetCaseRequest.purpose:type_name -> passage.common.v1.AccessPurpose
+	6,  // 23: passage.intake.v1.GetCaseResponse.case:type_name -> passage.intake.v1.Case
+	13, // 24: passage.intake.v1.GetCaseResponse.identity:type_name -> passage.intake.v1.CaseIdentity
+	14, // 25: passage.intake.v1.CaseIdentity.principal:type_name -> passage.intake.v1.PersonIdentity
+	14, // 26: passage.intake.v1.CaseIdentity.household_members:type_name -> passage.intake.v1.PersonIdentity
+	46, // 27: passage.intake.v1.PersonIdentity.person:type_name -> passage.common.v1.Person
+	15, // 28: passage.intake.v1.PersonIdentity.erasure:type_name -> passage.intake.v1.Erasure
+	4,  // 29: passage.intake.v1.Erasure.reason:type_name -> passage.intake.v1.ErasureReason
+	43, // 30: passage.intake.v1.Erasure.erase_time:type_name -> google.protobuf.Timestamp
+	39, // 31: passage.intake.v1.ListCasesRequest.programme:type_name -> passage.common.v1.Programme
+	0,  // 32: passage.intake.v1.ListCasesRequest.status:type_name -> passage.intake.v1.CaseStatus
+	42, // 33: passage.intake.v1.ListCasesRequest.registered_from:type_name -> google.type.Date
+	42, // 34: passage.intake.v1.ListCasesRequest.registered_to:type_name -> google.type.Date
+	6,  // 35: passage.intake.v1.ListCasesResponse.cases:type_name -> passage.intake.v1.Case
+	48, // 36: passage.intake.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	40, // 37: passage.intake.v1.UpdateCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	0,  // 38: passage.intake.v1.UpdateCaseRequest.status:type_name -> passage.intake.v1.CaseStatus
+	46, // 39: passage.intake.v1.UpdateCaseRequest.principal:type_name -> passage.common.v1.Person
+	6,  // 40: passage.intake.v1.UpdateCaseResponse.case:type_name -> passage.intake.v1.Case
+	1,  // 41: passage.intake.v1.CloseCaseRequest.reason:type_name -> passage.intake.v1.ClosureReason
+	6,  // 42: passage.intake.v1.CloseCaseResponse.case:type_name -> passage.intake.v1.Case
+	39, // 43: passage.intake.v1.OpenCaseRequest.programme:type_name -> passage.common.v1.Programme
+	40, // 44: passage.intake.v1.OpenCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	41, // 45: passage.intake.v1.OpenCaseRequest.consents:type_name -> passage.common.v1.Consent
+	42, // 46: passage.intake.v1.OpenCaseRequest.registration_date:type_name -> google.type.Date
+	6,  // 47: passage.intake.v1.OpenCaseResponse.case:type_name -> passage.intake.v1.Case
+	28, // 48: passage.intake.v1.AssignCaseResponse.assignment:type_name -> passage.intake.v1.CaseAssignment
+	43, // 49: passage.intake.v1.CaseAssignment.assign_time:type_name -> google.protobuf.Timestamp
+	49, // 50: passage.intake.v1.BreakGlassRequest.duration:type_name -> google.protobuf.Duration
+	31, // 51: passage.intake.v1.BreakGlassResponse.grant:type_name -> passage.intake.v1.BreakGlassGrant
+	43, // 52: passage.intake.v1.BreakGlassGrant.create_time:type_name -> google.protobuf.Timestamp
+	43, // 53: passage.intake.v1.BreakGlassGrant.expire_time:type_name -> google.protobuf.Timestamp
+	32, // 54: passage.intake.v1.BreakGlassGrant.review:type_name -> passage.intake.v1.BreakGlassReview
+	5,  // 55: passage.intake.v1.BreakGlassReview.finding:type_name -> passage.intake.v1.BreakGlassFinding
+	43, // 56: passage.intake.v1.BreakGlassReview.review_time:type_name -> google.protobuf.Timestamp
+	31, // 57: passage.intake.v1.ListBreakGlassGrantsResponse.grants:type_name -> passage.intake.v1.BreakGlassGrant
+	5,  // 58: passage.intake.v1.ReviewBreakGlassRequest.finding:type_name -> passage.intake.v1.BreakGlassFinding
+	31, // 59: passage.intake.v1.ReviewBreakGlassResponse.grant:type_name -> passage.intake.v1.BreakGlassGrant
+	4,  // 60: passage.intake.v1.ErasePersonRequest.reason:type_name -> passage.intake.v1.ErasureReason
+	15, // 61: passage.intake.v1.ErasePersonResponse.erasure:type_name -> passage.intake.v1.Erasure
+	8,  // 62: passage.intake.v1.IntakeService.RegisterCase:input_type -> passage.intake.v1.RegisterCaseRequest
+	11, // 63: passage.intake.v1.IntakeService.GetCase:input_type -> passage.intake.v1.GetCaseRequest
+	16, // 64: passage.intake.v1.IntakeService.ListCases:input_type -> passage.intake.v1.ListCasesRequest
+	18, // 65: passage.intake.v1.IntakeService.UpdateCase:input_type -> passage.intake.v1.UpdateCaseRequest
+	20, // 66: passage.intake.v1.IntakeService.CloseCase:input_type -> passage.intake.v1.CloseCaseRequest
+	22, // 67: passage.intake.v1.IntakeService.OpenCase:input_type -> passage.intake.v1.OpenCaseRequest
+	24, // 68: passage.intake.v1.IntakeService.AssignCase:input_type -> passage.intake.v1.AssignCaseRequest
+	26, // 69: passage.intake.v1.IntakeService.UnassignCase:input_type -> passage.intake.v1.UnassignCaseRequest
+	29, // 70: passage.intake.v1.IntakeService.BreakGlass:input_type -> passage.intake.v1.BreakGlassRequest
+	33, // 71: passage.intake.v1.IntakeService.ListBreakGlassGrants:input_type -> passage.intake.v1.ListBreakGlassGrantsRequest
+	35, // 72: passage.intake.v1.IntakeService.ReviewBreakGlass:input_type -> passage.intake.v1.ReviewBreakGlassRequest
+	37, // 73: passage.intake.v1.IntakeService.ErasePerson:input_type -> passage.intake.v1.ErasePersonRequest
+	9,  // 74: passage.intake.v1.IntakeService.RegisterCase:output_type -> passage.intake.v1.RegisterCaseResponse
+	12, // 75: passage.intake.v1.IntakeService.GetCase:output_type -> passage.intake.v1.GetCaseResponse
+	17, // 76: passage.intake.v1.IntakeService.ListCases:output_type -> passage.intake.v1.ListCasesResponse
+	19, // 77: passage.intake.v1.IntakeService.UpdateCase:output_type -> passage.intake.v1.UpdateCaseResponse
+	21, // 78: passage.intake.v1.IntakeService.CloseCase:output_type -> passage.intake.v1.CloseCaseResponse
+	23, // 79: passage.intake.v1.IntakeService.OpenCase:output_type -> passage.intake.v1.OpenCaseResponse
+	25, // 80: passage.intake.v1.IntakeService.AssignCase:output_type -> passage.intake.v1.AssignCaseResponse
+	27, // 81: passage.intake.v1.IntakeService.UnassignCase:output_type -> passage.intake.v1.UnassignCaseResponse
+	30, // 82: passage.intake.v1.IntakeService.BreakGlass:output_type -> passage.intake.v1.BreakGlassResponse
+	34, // 83: passage.intake.v1.IntakeService.ListBreakGlassGrants:output_type -> passage.intake.v1.ListBreakGlassGrantsResponse
+	36, // 84: passage.intake.v1.IntakeService.ReviewBreakGlass:output_type -> passage.intake.v1.ReviewBreakGlassResponse
+	38, // 85: passage.intake.v1.IntakeService.ErasePerson:output_type -> passage.intake.v1.ErasePersonResponse
+	74, // [74:86] is the sub-list for method output_type
+	62, // [62:74] is the sub-list for method input_type
+	62, // [62:62] is the sub-list for extension type_name
+	62, // [62:62] is the sub-list for extension extendee
+	0,  // [0:62] is the sub-list for field type_name
 }
 
 func init() { file_passage_intake_v1_intake_proto_init() }
@@ -2764,8 +3046,8 @@ func file_passage_intake_v1_intake_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_passage_intake_v1_intake_proto_rawDesc), len(file_passage_intake_v1_intake_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   30,
+			NumEnums:      6,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -30,6 +30,7 @@ const (
 	IntakeService_BreakGlass_FullMethodName           = "/passage.intake.v1.IntakeService/BreakGlass"
 	IntakeService_ListBreakGlassGrants_FullMethodName = "/passage.intake.v1.IntakeService/ListBreakGlassGrants"
 	IntakeService_ReviewBreakGlass_FullMethodName     = "/passage.intake.v1.IntakeService/ReviewBreakGlass"
+	IntakeService_ErasePerson_FullMethodName          = "/passage.intake.v1.IntakeService/ErasePerson"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -76,6 +77,12 @@ type IntakeServiceClient interface {
 	// ReviewBreakGlass records who reviewed a grant and their finding. The grantee cannot
 	// review their own grant.
 	ReviewBreakGlass(ctx context.Context, in *ReviewBreakGlassRequest, opts ...grpc.CallOption) (*ReviewBreakGlassResponse, error)
+	// ErasePerson erases one person of a case of the caller's mission by crypto-shredding:
+	// their data key, sealed identity and blind indexes are destroyed, so nobody can read
+	// their identity again nor find them as a duplicate; the case, its coded attributes and
+	// its events stay, and so do the statistics. Mission supervisors only, with a coded
+	// reason. Erasing a person already erased returns the first erasure.
+	ErasePerson(ctx context.Context, in *ErasePersonRequest, opts ...grpc.CallOption) (*ErasePersonResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -196,6 +203,16 @@ func (c *intakeServiceClient) ReviewBreakGlass(ctx context.Context, in *ReviewBr
 	return out, nil
 }
 
+func (c *intakeServiceClient) ErasePerson(ctx context.Context, in *ErasePersonRequest, opts ...grpc.CallOption) (*ErasePersonResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ErasePersonResponse)
+	err := c.cc.Invoke(ctx, IntakeService_ErasePerson_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -240,6 +257,12 @@ type IntakeServiceServer interface {
 	// ReviewBreakGlass records who reviewed a grant and their finding. The grantee cannot
 	// review their own grant.
 	ReviewBreakGlass(context.Context, *ReviewBreakGlassRequest) (*ReviewBreakGlassResponse, error)
+	// ErasePerson erases one person of a case of the caller's mission by crypto-shredding:
+	// their data key, sealed identity and blind indexes are destroyed, so nobody can read
+	// their identity again nor find them as a duplicate; the case, its coded attributes and
+	// its events stay, and so do the statistics. Mission supervisors only, with a coded
+	// reason. Erasing a person already erased returns the first erasure.
+	ErasePerson(context.Context, *ErasePersonRequest) (*ErasePersonResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -282,6 +305,9 @@ func (UnimplementedIntakeServiceServer) ListBreakGlassGrants(context.Context, *L
 }
 func (UnimplementedIntakeServiceServer) ReviewBreakGlass(context.Context, *ReviewBreakGlassRequest) (*ReviewBreakGlassResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReviewBreakGlass not implemented")
+}
+func (UnimplementedIntakeServiceServer) ErasePerson(context.Context, *ErasePersonRequest) (*ErasePersonResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ErasePerson not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -502,6 +528,24 @@ func _IntakeService_ReviewBreakGlass_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_ErasePerson_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ErasePersonRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).ErasePerson(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_ErasePerson_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).ErasePerson(ctx, req.(*ErasePersonRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -552,6 +596,10 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReviewBreakGlass",
 			Handler:    _IntakeService_ReviewBreakGlass_Handler,
+		},
+		{
+			MethodName: "ErasePerson",
+			Handler:    _IntakeService_ErasePerson_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
