@@ -34,6 +34,9 @@ func Policy() auth.Policy {
 		intakev1.IntakeService_UpdateCase_FullMethodName:   field,
 		intakev1.IntakeService_CloseCase_FullMethodName:    field,
 		intakev1.IntakeService_OpenCase_FullMethodName:     field,
+		// Consent is recorded and withdrawn by the field staff who meet the person.
+		intakev1.IntakeService_RecordConsent_FullMethodName:   field,
+		intakev1.IntakeService_WithdrawConsent_FullMethodName: field,
 	}
 }
 

@@ -278,7 +278,9 @@ type Case struct {
 	HouseholdMembers []*CaseMember      `protobuf:"bytes,8,rep,name=household_members,json=householdMembers,proto3" json:"household_members,omitempty"`
 	Vulnerabilities  []v1.Vulnerability `protobuf:"varint,9,rep,packed,name=vulnerabilities,proto3,enum=passage.common.v1.Vulnerability" json:"vulnerabilities,omitempty"`
 	// Where the migrant is when assisted, ISO 3166-1 alpha-3.
-	HostCountry      string        `protobuf:"bytes,10,opt,name=host_country,json=hostCountry,proto3" json:"host_country,omitempty"`
+	HostCountry string `protobuf:"bytes,10,opt,name=host_country,json=hostCountry,proto3" json:"host_country,omitempty"`
+	// Every consent record of the case's people, oldest first: the history, never rewritten.
+	// in_force marks the records that hold now (see Consent).
 	Consents         []*v1.Consent `protobuf:"bytes,11,rep,name=consents,proto3" json:"consents,omitempty"`
 	RegistrationDate *date.Date    `protobuf:"bytes,12,opt,name=registration_date,json=registrationDate,proto3" json:"registration_date,omitempty"`
 	// Set when status is CASE_STATUS_CLOSED.
@@ -441,7 +443,11 @@ type CaseMember struct {
 	// Age band at the registration date.
 	AgeBand v1.AgeBand `protobuf:"varint,3,opt,name=age_band,json=ageBand,proto3,enum=passage.common.v1.AgeBand" json:"age_band,omitempty"`
 	// ISO 3166-1 alpha-3, empty when unknown.
-	Nationality   string `protobuf:"bytes,4,opt,name=nationality,proto3" json:"nationality,omitempty"`
+	Nationality string `protobuf:"bytes,4,opt,name=nationality,proto3" json:"nationality,omitempty"`
+	// Output only. Whether the person may be counted in anonymised statistics: a consent record
+	// for CONSENT_PURPOSE_STATISTICS is in force. Analytics leaves out everyone for whom it is
+	// false, and follows its changes through the consent events.
+	InStatistics  bool `protobuf:"varint,5,opt,name=in_statistics,json=inStatistics,proto3" json:"in_statistics,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -502,6 +508,13 @@ func (x *CaseMember) GetNationality() string {
 		return x.Nationality
 	}
 	return ""
+}
+
+func (x *CaseMember) GetInStatistics() bool {
+	if x != nil {
+		return x.InStatistics
+	}
+	return false
 }
 
 type RegisterCaseRequest struct {
@@ -1521,6 +1534,260 @@ func (x *OpenCaseResponse) GetCase() *Case {
 	return nil
 }
 
+type RecordConsentRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	CaseId    string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// The version the caller read; a stale version fails with FAILED_PRECONDITION.
+	Version int64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// The record; subject_id is required and must be a person of the case.
+	Consent       *v1.Consent `protobuf:"bytes,4,opt,name=consent,proto3" json:"consent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordConsentRequest) Reset() {
+	*x = RecordConsentRequest{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordConsentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordConsentRequest) ProtoMessage() {}
+
+func (x *RecordConsentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordConsentRequest.ProtoReflect.Descriptor instead.
+func (*RecordConsentRequest) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *RecordConsentRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RecordConsentRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *RecordConsentRequest) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *RecordConsentRequest) GetConsent() *v1.Consent {
+	if x != nil {
+		return x.Consent
+	}
+	return nil
+}
+
+type RecordConsentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Case  *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	// The new record, with its consent_id.
+	Consent       *v1.Consent `protobuf:"bytes,2,opt,name=consent,proto3" json:"consent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordConsentResponse) Reset() {
+	*x = RecordConsentResponse{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordConsentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordConsentResponse) ProtoMessage() {}
+
+func (x *RecordConsentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordConsentResponse.ProtoReflect.Descriptor instead.
+func (*RecordConsentResponse) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *RecordConsentResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *RecordConsentResponse) GetConsent() *v1.Consent {
+	if x != nil {
+		return x.Consent
+	}
+	return nil
+}
+
+type WithdrawConsentRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	CaseId    string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Version   int64                  `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// The record to withdraw; it must be in force.
+	ConsentId string `protobuf:"bytes,4,opt,name=consent_id,json=consentId,proto3" json:"consent_id,omitempty"`
+	// The day the person withdrew. Not in the future, not before the record's date.
+	Date          *date.Date `protobuf:"bytes,5,opt,name=date,proto3" json:"date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WithdrawConsentRequest) Reset() {
+	*x = WithdrawConsentRequest{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WithdrawConsentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WithdrawConsentRequest) ProtoMessage() {}
+
+func (x *WithdrawConsentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WithdrawConsentRequest.ProtoReflect.Descriptor instead.
+func (*WithdrawConsentRequest) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *WithdrawConsentRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *WithdrawConsentRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *WithdrawConsentRequest) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *WithdrawConsentRequest) GetConsentId() string {
+	if x != nil {
+		return x.ConsentId
+	}
+	return ""
+}
+
+func (x *WithdrawConsentRequest) GetDate() *date.Date {
+	if x != nil {
+		return x.Date
+	}
+	return nil
+}
+
+type WithdrawConsentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Case  *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	// The withdrawn record.
+	Consent       *v1.Consent `protobuf:"bytes,2,opt,name=consent,proto3" json:"consent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WithdrawConsentResponse) Reset() {
+	*x = WithdrawConsentResponse{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WithdrawConsentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WithdrawConsentResponse) ProtoMessage() {}
+
+func (x *WithdrawConsentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WithdrawConsentResponse.ProtoReflect.Descriptor instead.
+func (*WithdrawConsentResponse) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *WithdrawConsentResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *WithdrawConsentResponse) GetConsent() *v1.Consent {
+	if x != nil {
+		return x.Consent
+	}
+	return nil
+}
+
 var File_passage_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_passage_intake_v1_intake_proto_rawDesc = "" +
@@ -1546,14 +1813,15 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12-\n" +
-	"\x13opened_from_case_id\x18\x10 \x01(\tR\x10openedFromCaseId\"\xae\x01\n" +
+	"\x13opened_from_case_id\x18\x10 \x01(\tR\x10openedFromCaseId\"\xd3\x01\n" +
 	"\n" +
 	"CaseMember\x12\x1d\n" +
 	"\n" +
 	"subject_id\x18\x01 \x01(\tR\tsubjectId\x12(\n" +
 	"\x03sex\x18\x02 \x01(\x0e2\x16.passage.common.v1.SexR\x03sex\x125\n" +
 	"\bage_band\x18\x03 \x01(\x0e2\x1a.passage.common.v1.AgeBandR\aageBand\x12 \n" +
-	"\vnationality\x18\x04 \x01(\tR\vnationality\"\xf3\x04\n" +
+	"\vnationality\x18\x04 \x01(\tR\vnationality\x12#\n" +
+	"\rin_statistics\x18\x05 \x01(\bR\finStatistics\"\xf3\x04\n" +
 	"\x13RegisterCaseRequest\x12'\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\trequestId\x12=\n" +
@@ -1641,7 +1909,27 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"\xbaH\a\x92\x01\x04\b\x01\x10 R\bconsents\x12>\n" +
 	"\x11registration_date\x18\b \x01(\v2\x11.google.type.DateR\x10registrationDate\"?\n" +
 	"\x10OpenCaseResponse\x12+\n" +
-	"\x04case\x18\x01 \x01(\v2\x17.passage.intake.v1.CaseR\x04case*\x90\x01\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.passage.intake.v1.CaseR\x04case\"\xc3\x01\n" +
+	"\x14RecordConsentRequest\x12'\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\trequestId\x12!\n" +
+	"\acase_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12!\n" +
+	"\aversion\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\aversion\x12<\n" +
+	"\aconsent\x18\x04 \x01(\v2\x1a.passage.common.v1.ConsentB\x06\xbaH\x03\xc8\x01\x01R\aconsent\"z\n" +
+	"\x15RecordConsentResponse\x12+\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.passage.intake.v1.CaseR\x04case\x124\n" +
+	"\aconsent\x18\x02 \x01(\v2\x1a.passage.common.v1.ConsentR\aconsent\"\xdf\x01\n" +
+	"\x16WithdrawConsentRequest\x12'\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\trequestId\x12!\n" +
+	"\acase_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12!\n" +
+	"\aversion\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\aversion\x12'\n" +
+	"\n" +
+	"consent_id\x18\x04 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\tconsentId\x12-\n" +
+	"\x04date\x18\x05 \x01(\v2\x11.google.type.DateB\x06\xbaH\x03\xc8\x01\x01R\x04date\"|\n" +
+	"\x17WithdrawConsentResponse\x12+\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.passage.intake.v1.CaseR\x04case\x124\n" +
+	"\aconsent\x18\x02 \x01(\v2\x1a.passage.common.v1.ConsentR\aconsent*\x90\x01\n" +
 	"\n" +
 	"CaseStatus\x12\x1b\n" +
 	"\x17CASE_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
@@ -1667,7 +1955,7 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"MatchBasis\x12\x1b\n" +
 	"\x17MATCH_BASIS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14MATCH_BASIS_DOCUMENT\x10\x01\x12.\n" +
-	"*MATCH_BASIS_NAME_DATE_OF_BIRTH_NATIONALITY\x10\x022\xa2\x04\n" +
+	"*MATCH_BASIS_NAME_DATE_OF_BIRTH_NATIONALITY\x10\x022\xf0\x05\n" +
 	"\rIntakeService\x12_\n" +
 	"\fRegisterCase\x12&.passage.intake.v1.RegisterCaseRequest\x1a'.passage.intake.v1.RegisterCaseResponse\x12P\n" +
 	"\aGetCase\x12!.passage.intake.v1.GetCaseRequest\x1a\".passage.intake.v1.GetCaseResponse\x12V\n" +
@@ -1675,7 +1963,9 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
 	"UpdateCase\x12$.passage.intake.v1.UpdateCaseRequest\x1a%.passage.intake.v1.UpdateCaseResponse\x12V\n" +
 	"\tCloseCase\x12#.passage.intake.v1.CloseCaseRequest\x1a$.passage.intake.v1.CloseCaseResponse\x12S\n" +
-	"\bOpenCase\x12\".passage.intake.v1.OpenCaseRequest\x1a#.passage.intake.v1.OpenCaseResponseBDZBgithub.com/passage-cm/passage/proto/gen/passage/intake/v1;intakev1b\x06proto3"
+	"\bOpenCase\x12\".passage.intake.v1.OpenCaseRequest\x1a#.passage.intake.v1.OpenCaseResponse\x12b\n" +
+	"\rRecordConsent\x12'.passage.intake.v1.RecordConsentRequest\x1a(.passage.intake.v1.RecordConsentResponse\x12h\n" +
+	"\x0fWithdrawConsent\x12).passage.intake.v1.WithdrawConsentRequest\x1a*.passage.intake.v1.WithdrawConsentResponseBDZBgithub.com/passage-cm/passage/proto/gen/passage/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_passage_intake_v1_intake_proto_rawDescOnce sync.Once
@@ -1690,58 +1980,62 @@ func file_passage_intake_v1_intake_proto_rawDescGZIP() []byte {
 }
 
 var file_passage_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_passage_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_passage_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_passage_intake_v1_intake_proto_goTypes = []any{
-	(CaseStatus)(0),               // 0: passage.intake.v1.CaseStatus
-	(ClosureReason)(0),            // 1: passage.intake.v1.ClosureReason
-	(CaseView)(0),                 // 2: passage.intake.v1.CaseView
-	(MatchBasis)(0),               // 3: passage.intake.v1.MatchBasis
-	(*Case)(nil),                  // 4: passage.intake.v1.Case
-	(*CaseMember)(nil),            // 5: passage.intake.v1.CaseMember
-	(*RegisterCaseRequest)(nil),   // 6: passage.intake.v1.RegisterCaseRequest
-	(*RegisterCaseResponse)(nil),  // 7: passage.intake.v1.RegisterCaseResponse
-	(*SuspectedDuplicate)(nil),    // 8: passage.intake.v1.SuspectedDuplicate
-	(*GetCaseRequest)(nil),        // 9: passage.intake.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),       // 10: passage.intake.v1.GetCaseResponse
-	(*CaseIdentity)(nil),          // 11: passage.intake.v1.CaseIdentity
-	(*PersonIdentity)(nil),        // 12: passage.intake.v1.PersonIdentity
-	(*ListCasesRequest)(nil),      // 13: passage.intake.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),     // 14: passage.intake.v1.ListCasesResponse
-	(*UpdateCaseRequest)(nil),     // 15: passage.intake.v1.UpdateCaseRequest
-	(*UpdateCaseResponse)(nil),    // 16: passage.intake.v1.UpdateCaseResponse
-	(*CloseCaseRequest)(nil),      // 17: passage.intake.v1.CloseCaseRequest
-	(*CloseCaseResponse)(nil),     // 18: passage.intake.v1.CloseCaseResponse
-	(*OpenCaseRequest)(nil),       // 19: passage.intake.v1.OpenCaseRequest
-	(*OpenCaseResponse)(nil),      // 20: passage.intake.v1.OpenCaseResponse
-	(v1.Programme)(0),             // 21: passage.common.v1.Programme
-	(v1.Vulnerability)(0),         // 22: passage.common.v1.Vulnerability
-	(*v1.Consent)(nil),            // 23: passage.common.v1.Consent
-	(*date.Date)(nil),             // 24: google.type.Date
-	(*timestamppb.Timestamp)(nil), // 25: google.protobuf.Timestamp
-	(v1.Sex)(0),                   // 26: passage.common.v1.Sex
-	(v1.AgeBand)(0),               // 27: passage.common.v1.AgeBand
-	(*v1.Person)(nil),             // 28: passage.common.v1.Person
-	(*fieldmaskpb.FieldMask)(nil), // 29: google.protobuf.FieldMask
+	(CaseStatus)(0),                 // 0: passage.intake.v1.CaseStatus
+	(ClosureReason)(0),              // 1: passage.intake.v1.ClosureReason
+	(CaseView)(0),                   // 2: passage.intake.v1.CaseView
+	(MatchBasis)(0),                 // 3: passage.intake.v1.MatchBasis
+	(*Case)(nil),                    // 4: passage.intake.v1.Case
+	(*CaseMember)(nil),              // 5: passage.intake.v1.CaseMember
+	(*RegisterCaseRequest)(nil),     // 6: passage.intake.v1.RegisterCaseRequest
+	(*RegisterCaseResponse)(nil),    // 7: passage.intake.v1.RegisterCaseResponse
+	(*SuspectedDuplicate)(nil),      // 8: passage.intake.v1.SuspectedDuplicate
+	(*GetCaseRequest)(nil),          // 9: passage.intake.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),         // 10: passage.intake.v1.GetCaseResponse
+	(*CaseIdentity)(nil),            // 11: passage.intake.v1.CaseIdentity
+	(*PersonIdentity)(nil),          // 12: passage.intake.v1.PersonIdentity
+	(*ListCasesRequest)(nil),        // 13: passage.intake.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),       // 14: passage.intake.v1.ListCasesResponse
+	(*UpdateCaseRequest)(nil),       // 15: passage.intake.v1.UpdateCaseRequest
+	(*UpdateCaseResponse)(nil),      // 16: passage.intake.v1.UpdateCaseResponse
+	(*CloseCaseRequest)(nil),        // 17: passage.intake.v1.CloseCaseRequest
+	(*CloseCaseResponse)(nil),       // 18: passage.intake.v1.CloseCaseResponse
+	(*OpenCaseRequest)(nil),         // 19: passage.intake.v1.OpenCaseRequest
+	(*OpenCaseResponse)(nil),        // 20: passage.intake.v1.OpenCaseResponse
+	(*RecordConsentRequest)(nil),    // 21: passage.intake.v1.RecordConsentRequest
+	(*RecordConsentResponse)(nil),   // 22: passage.intake.v1.RecordConsentResponse
+	(*WithdrawConsentRequest)(nil),  // 23: passage.intake.v1.WithdrawConsentRequest
+	(*WithdrawConsentResponse)(nil), // 24: passage.intake.v1.WithdrawConsentResponse
+	(v1.Programme)(0),               // 25: passage.common.v1.Programme
+	(v1.Vulnerability)(0),           // 26: passage.common.v1.Vulnerability
+	(*v1.Consent)(nil),              // 27: passage.common.v1.Consent
+	(*date.Date)(nil),               // 28: google.type.Date
+	(*timestamppb.Timestamp)(nil),   // 29: google.protobuf.Timestamp
+	(v1.Sex)(0),                     // 30: passage.common.v1.Sex
+	(v1.AgeBand)(0),                 // 31: passage.common.v1.AgeBand
+	(*v1.Person)(nil),               // 32: passage.common.v1.Person
+	(*fieldmaskpb.FieldMask)(nil),   // 33: google.protobuf.FieldMask
 }
 var file_passage_intake_v1_intake_proto_depIdxs = []int32{
-	21, // 0: passage.intake.v1.Case.programme:type_name -> passage.common.v1.Programme
+	25, // 0: passage.intake.v1.Case.programme:type_name -> passage.common.v1.Programme
 	0,  // 1: passage.intake.v1.Case.status:type_name -> passage.intake.v1.CaseStatus
 	5,  // 2: passage.intake.v1.Case.principal:type_name -> passage.intake.v1.CaseMember
 	5,  // 3: passage.intake.v1.Case.household_members:type_name -> passage.intake.v1.CaseMember
-	22, // 4: passage.intake.v1.Case.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	23, // 5: passage.intake.v1.Case.consents:type_name -> passage.common.v1.Consent
-	24, // 6: passage.intake.v1.Case.registration_date:type_name -> google.type.Date
+	26, // 4: passage.intake.v1.Case.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	27, // 5: passage.intake.v1.Case.consents:type_name -> passage.common.v1.Consent
+	28, // 6: passage.intake.v1.Case.registration_date:type_name -> google.type.Date
 	1,  // 7: passage.intake.v1.Case.closure_reason:type_name -> passage.intake.v1.ClosureReason
-	25, // 8: passage.intake.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	25, // 9: passage.intake.v1.Case.update_time:type_name -> google.protobuf.Timestamp
-	26, // 10: passage.intake.v1.CaseMember.sex:type_name -> passage.common.v1.Sex
-	27, // 11: passage.intake.v1.CaseMember.age_band:type_name -> passage.common.v1.AgeBand
-	21, // 12: passage.intake.v1.RegisterCaseRequest.programme:type_name -> passage.common.v1.Programme
-	28, // 13: passage.intake.v1.RegisterCaseRequest.principal:type_name -> passage.common.v1.Person
-	28, // 14: passage.intake.v1.RegisterCaseRequest.household_members:type_name -> passage.common.v1.Person
-	22, // 15: passage.intake.v1.RegisterCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	23, // 16: passage.intake.v1.RegisterCaseRequest.consents:type_name -> passage.common.v1.Consent
-	24, // 17: passage.intake.v1.RegisterCaseRequest.registration_date:type_name -> google.type.Date
+	29, // 8: passage.intake.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	29, // 9: passage.intake.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	30, // 10: passage.intake.v1.CaseMember.sex:type_name -> passage.common.v1.Sex
+	31, // 11: passage.intake.v1.CaseMember.age_band:type_name -> passage.common.v1.AgeBand
+	25, // 12: passage.intake.v1.RegisterCaseRequest.programme:type_name -> passage.common.v1.Programme
+	32, // 13: passage.intake.v1.RegisterCaseRequest.principal:type_name -> passage.common.v1.Person
+	32, // 14: passage.intake.v1.RegisterCaseRequest.household_members:type_name -> passage.common.v1.Person
+	26, // 15: passage.intake.v1.RegisterCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	27, // 16: passage.intake.v1.RegisterCaseRequest.consents:type_name -> passage.common.v1.Consent
+	28, // 17: passage.intake.v1.RegisterCaseRequest.registration_date:type_name -> google.type.Date
 	4,  // 18: passage.intake.v1.RegisterCaseResponse.case:type_name -> passage.intake.v1.Case
 	8,  // 19: passage.intake.v1.RegisterCaseResponse.suspected_duplicates:type_name -> passage.intake.v1.SuspectedDuplicate
 	3,  // 20: passage.intake.v1.SuspectedDuplicate.matched_on:type_name -> passage.intake.v1.MatchBasis
@@ -1750,41 +2044,51 @@ var file_passage_intake_v1_intake_proto_depIdxs = []int32{
 	11, // 23: passage.intake.v1.GetCaseResponse.identity:type_name -> passage.intake.v1.CaseIdentity
 	12, // 24: passage.intake.v1.CaseIdentity.principal:type_name -> passage.intake.v1.PersonIdentity
 	12, // 25: passage.intake.v1.CaseIdentity.household_members:type_name -> passage.intake.v1.PersonIdentity
-	28, // 26: passage.intake.v1.PersonIdentity.person:type_name -> passage.common.v1.Person
-	21, // 27: passage.intake.v1.ListCasesRequest.programme:type_name -> passage.common.v1.Programme
+	32, // 26: passage.intake.v1.PersonIdentity.person:type_name -> passage.common.v1.Person
+	25, // 27: passage.intake.v1.ListCasesRequest.programme:type_name -> passage.common.v1.Programme
 	0,  // 28: passage.intake.v1.ListCasesRequest.status:type_name -> passage.intake.v1.CaseStatus
-	24, // 29: passage.intake.v1.ListCasesRequest.registered_from:type_name -> google.type.Date
-	24, // 30: passage.intake.v1.ListCasesRequest.registered_to:type_name -> google.type.Date
+	28, // 29: passage.intake.v1.ListCasesRequest.registered_from:type_name -> google.type.Date
+	28, // 30: passage.intake.v1.ListCasesRequest.registered_to:type_name -> google.type.Date
 	4,  // 31: passage.intake.v1.ListCasesResponse.cases:type_name -> passage.intake.v1.Case
-	29, // 32: passage.intake.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	22, // 33: passage.intake.v1.UpdateCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	33, // 32: passage.intake.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	26, // 33: passage.intake.v1.UpdateCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
 	0,  // 34: passage.intake.v1.UpdateCaseRequest.status:type_name -> passage.intake.v1.CaseStatus
-	28, // 35: passage.intake.v1.UpdateCaseRequest.principal:type_name -> passage.common.v1.Person
+	32, // 35: passage.intake.v1.UpdateCaseRequest.principal:type_name -> passage.common.v1.Person
 	4,  // 36: passage.intake.v1.UpdateCaseResponse.case:type_name -> passage.intake.v1.Case
 	1,  // 37: passage.intake.v1.CloseCaseRequest.reason:type_name -> passage.intake.v1.ClosureReason
 	4,  // 38: passage.intake.v1.CloseCaseResponse.case:type_name -> passage.intake.v1.Case
-	21, // 39: passage.intake.v1.OpenCaseRequest.programme:type_name -> passage.common.v1.Programme
-	22, // 40: passage.intake.v1.OpenCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	23, // 41: passage.intake.v1.OpenCaseRequest.consents:type_name -> passage.common.v1.Consent
-	24, // 42: passage.intake.v1.OpenCaseRequest.registration_date:type_name -> google.type.Date
+	25, // 39: passage.intake.v1.OpenCaseRequest.programme:type_name -> passage.common.v1.Programme
+	26, // 40: passage.intake.v1.OpenCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	27, // 41: passage.intake.v1.OpenCaseRequest.consents:type_name -> passage.common.v1.Consent
+	28, // 42: passage.intake.v1.OpenCaseRequest.registration_date:type_name -> google.type.Date
 	4,  // 43: passage.intake.v1.OpenCaseResponse.case:type_name -> passage.intake.v1.Case
-	6,  // 44: passage.intake.v1.IntakeService.RegisterCase:input_type -> passage.intake.v1.RegisterCaseRequest
-	9,  // 45: passage.intake.v1.IntakeService.GetCase:input_type -> passage.intake.v1.GetCaseRequest
-	13, // 46: passage.intake.v1.IntakeService.ListCases:input_type -> passage.intake.v1.ListCasesRequest
-	15, // 47: passage.intake.v1.IntakeService.UpdateCase:input_type -> passage.intake.v1.UpdateCaseRequest
-	17, // 48: passage.intake.v1.IntakeService.CloseCase:input_type -> passage.intake.v1.CloseCaseRequest
-	19, // 49: passage.intake.v1.IntakeService.OpenCase:input_type -> passage.intake.v1.OpenCaseRequest
-	7,  // 50: passage.intake.v1.IntakeService.RegisterCase:output_type -> passage.intake.v1.RegisterCaseResponse
-	10, // 51: passage.intake.v1.IntakeService.GetCase:output_type -> passage.intake.v1.GetCaseResponse
-	14, // 52: passage.intake.v1.IntakeService.ListCases:output_type -> passage.intake.v1.ListCasesResponse
-	16, // 53: passage.intake.v1.IntakeService.UpdateCase:output_type -> passage.intake.v1.UpdateCaseResponse
-	18, // 54: passage.intake.v1.IntakeService.CloseCase:output_type -> passage.intake.v1.CloseCaseResponse
-	20, // 55: passage.intake.v1.IntakeService.OpenCase:output_type -> passage.intake.v1.OpenCaseResponse
-	50, // [50:56] is the sub-list for method output_type
-	44, // [44:50] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	27, // 44: passage.intake.v1.RecordConsentRequest.consent:type_name -> passage.common.v1.Consent
+	4,  // 45: passage.intake.v1.RecordConsentResponse.case:type_name -> passage.intake.v1.Case
+	27, // 46: passage.intake.v1.RecordConsentResponse.consent:type_name -> passage.common.v1.Consent
+	28, // 47: passage.intake.v1.WithdrawConsentRequest.date:type_name -> google.type.Date
+	4,  // 48: passage.intake.v1.WithdrawConsentResponse.case:type_name -> passage.intake.v1.Case
+	27, // 49: passage.intake.v1.WithdrawConsentResponse.consent:type_name -> passage.common.v1.Consent
+	6,  // 50: passage.intake.v1.IntakeService.RegisterCase:input_type -> passage.intake.v1.RegisterCaseRequest
+	9,  // 51: passage.intake.v1.IntakeService.GetCase:input_type -> passage.intake.v1.GetCaseRequest
+	13, // 52: passage.intake.v1.IntakeService.ListCases:input_type -> passage.intake.v1.ListCasesRequest
+	15, // 53: passage.intake.v1.IntakeService.UpdateCase:input_type -> passage.intake.v1.UpdateCaseRequest
+	17, // 54: passage.intake.v1.IntakeService.CloseCase:input_type -> passage.intake.v1.CloseCaseRequest
+	19, // 55: passage.intake.v1.IntakeService.OpenCase:input_type -> passage.intake.v1.OpenCaseRequest
+	21, // 56: passage.intake.v1.IntakeService.RecordConsent:input_type -> passage.intake.v1.RecordConsentRequest
+	23, // 57: passage.intake.v1.IntakeService.WithdrawConsent:input_type -> passage.intake.v1.WithdrawConsentRequest
+	7,  // 58: passage.intake.v1.IntakeService.RegisterCase:output_type -> passage.intake.v1.RegisterCaseResponse
+	10, // 59: passage.intake.v1.IntakeService.GetCase:output_type -> passage.intake.v1.GetCaseResponse
+	14, // 60: passage.intake.v1.IntakeService.ListCases:output_type -> passage.intake.v1.ListCasesResponse
+	16, // 61: passage.intake.v1.IntakeService.UpdateCase:output_type -> passage.intake.v1.UpdateCaseResponse
+	18, // 62: passage.intake.v1.IntakeService.CloseCase:output_type -> passage.intake.v1.CloseCaseResponse
+	20, // 63: passage.intake.v1.IntakeService.OpenCase:output_type -> passage.intake.v1.OpenCaseResponse
+	22, // 64: passage.intake.v1.IntakeService.RecordConsent:output_type -> passage.intake.v1.RecordConsentResponse
+	24, // 65: passage.intake.v1.IntakeService.WithdrawConsent:output_type -> passage.intake.v1.WithdrawConsentResponse
+	58, // [58:66] is the sub-list for method output_type
+	50, // [50:58] is the sub-list for method input_type
+	50, // [50:50] is the sub-list for extension type_name
+	50, // [50:50] is the sub-list for extension extendee
+	0,  // [0:50] is the sub-list for field type_name
 }
 
 func init() { file_passage_intake_v1_intake_proto_init() }
@@ -1798,7 +2102,7 @@ func file_passage_intake_v1_intake_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_passage_intake_v1_intake_proto_rawDesc), len(file_passage_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   17,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
