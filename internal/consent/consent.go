@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/passage-cm/passage/internal/enumcode"
@@ -136,6 +138,20 @@ func CatchUp(ctx context.Context, c *outbox.Consumer, caseID uuid.UUID, wait tim
 	}
 	if behind {
 		return ErrNotCaughtUp
+	}
+	return nil
+}
+
+// StatusOf maps the package's errors found in err's chain to the status a client gets: a
+// MissingError to FAILED_PRECONDITION naming the consent, ErrNotCaughtUp to UNAVAILABLE (safe
+// to retry). It returns nil for any other error. domain is the service's error domain.
+func StatusOf(domain string, err error) error {
+	var missing *MissingError
+	switch {
+	case errors.As(err, &missing):
+		return missing.Status(domain)
+	case errors.Is(err, ErrNotCaughtUp):
+		return status.Error(codes.Unavailable, "a consent change for the case is still being applied: retry")
 	}
 	return nil
 }

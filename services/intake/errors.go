@@ -41,10 +41,12 @@ func toStatus(err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
+	if st := consent.StatusOf(errorDomain, err); st != nil {
+		return st
+	}
 	var (
 		stale      *StaleVersionError
 		transition *TransitionError
-		missing    *consent.MissingError
 	)
 	switch {
 	case errors.Is(err, database.ErrNotFound):
@@ -59,8 +61,6 @@ func toStatus(err error) error {
 		return rpcerr.InvalidTransition(errorDomain, transition.Error(), map[string]string{
 			"from": enumcode.Code(transition.From, statusPrefix), "to": enumcode.Code(transition.To, statusPrefix),
 		})
-	case errors.As(err, &missing):
-		return missing.Status(errorDomain)
 	}
 	return err
 }
