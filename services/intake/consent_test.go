@@ -20,6 +20,7 @@ import (
 	"github.com/passage-cm/passage/internal/testserver"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+	"github.com/passage-cm/passage/services/intake"
 )
 
 var (
@@ -440,5 +441,32 @@ VALUES ($1, $2, 'NER', '2026-03-14', 'x')`, c.GetConsents()[0].GetConsentId(), c
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
 		t.Errorf("DEU writing NER's withdrawal: got %v, want a row-level security refusal", err)
+	}
+}
+
+// TestPolicyCoversEveryRPC: every RPC of the service is in the policy table (a method left
+// out is denied to all), and consent is recorded and withdrawn by the mission's field staff.
+func TestPolicyCoversEveryRPC(t *testing.T) {
+	t.Parallel()
+	p := intake.Policy()
+	methods := intakev1.File_passage_intake_v1_intake_proto.Services().ByName("IntakeService").Methods()
+	for i := range methods.Len() {
+		name := "/passage.intake.v1.IntakeService/" + string(methods.Get(i).Name())
+		if len(p[name]) == 0 {
+			t.Errorf("%s is not in the policy", name)
+		}
+	}
+	field := []auth.Role{auth.RoleCaseworker, auth.RoleSupervisor}
+	for _, m := range []string{intakev1.IntakeService_RecordConsent_FullMethodName, intakev1.IntakeService_WithdrawConsent_FullMethodName} {
+		if diff := cmp.Diff(field, p[m]); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", m, diff)
+		}
+	}
+
+	b := setup(t)
+	c := b.register(t, registration(amina())).GetCase()
+	if _, err := b.client.WithdrawConsent(b.env.As(t, auth.RoleSupervisor, "NER"), &intakev1.WithdrawConsentRequest{RequestId: uuid.NewString(),
+		CaseId: c.GetCaseId(), Version: c.GetVersion(), ConsentId: c.GetConsents()[0].GetConsentId(), Date: day(2026, 3, 14)}); err != nil {
+		t.Errorf("a supervisor of the mission withdraws: %v", err)
 	}
 }
