@@ -187,7 +187,7 @@ func TestTraffickingRefusesWithoutAssistanceConsent(t *testing.T) {
 	c = b.withdrawAssistance(t, worker, c)
 	screening := func(version int64) *traffickingv1.RecordScreeningRequest {
 		return &traffickingv1.RecordScreeningRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(), Version: version,
-			Status: traffickingv1.IdentificationStatus_IDENTIFICATION_STATUS_PRESUMED_VICTIM,
+			Status:       traffickingv1.IdentificationStatus_IDENTIFICATION_STATUS_PRESUMED_VICTIM,
 			IdentifiedBy: traffickingv1.IdentifyingAuthority_IDENTIFYING_AUTHORITY_IOM, Date: day(2026, 3, 5)}
 	}
 	tables := []string{"trafficking.victim_case WHERE status = 'AWAITING_SCREENING'", "trafficking.idempotency", "outbox.event WHERE producer = 'trafficking'"}
