@@ -4,8 +4,8 @@ ALTER TABLE returns."case" DROP COLUMN assistance_allowed;
 
 DROP TABLE intake.consent_withdrawal;
 
--- Back to the registration consents only: records added later by RecordConsent, and the
--- records of household members, have no place in the old table.
+-- The old table knew only the principal's consents: household members' records go. The
+-- principal's later records stay, read as more consents given at registration.
 DELETE FROM intake.consent x USING intake."case" c
 WHERE c.case_id = x.case_id AND x.subject_id <> c.principal_subject_id;
 
