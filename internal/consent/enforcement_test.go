@@ -44,7 +44,7 @@ type bundle struct {
 	hq          context.Context
 }
 
-func setup(t *testing.T) *bundle {
+func setup(t testing.TB) *bundle {
 	t.Helper()
 	policy := auth.Policy{}
 	for _, p := range []auth.Policy{intake.Policy(), returns.Policy(), trafficking.Policy(), hasm.Policy()} {
@@ -76,15 +76,19 @@ func setup(t *testing.T) *bundle {
 // register registers a case whose principal consents to assistance.
 func (b *bundle) register(t *testing.T, ctx context.Context, mission string, programme commonv1.Programme) *intakev1.Case {
 	t.Helper()
-	resp, err := b.intake.RegisterCase(ctx, &intakev1.RegisterCaseRequest{
-		RequestId: uuid.NewString(), Mission: mission, Programme: programme, HostCountry: mission,
-		Principal: &commonv1.Person{GivenName: "Mariam", FamilyName: "Kone-Traore", DateOfBirth: day(1995, 7, 9), Nationality: "MLI"},
-		Consents:  []*commonv1.Consent{{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE, Granted: true, Date: day(2026, 3, 1)}},
-	})
+	resp, err := b.intake.RegisterCase(ctx, registrationFor(mission, programme))
 	if err != nil {
 		t.Fatalf("RegisterCase: %v", err)
 	}
 	return resp.GetCase()
+}
+
+func registrationFor(mission string, programme commonv1.Programme) *intakev1.RegisterCaseRequest {
+	return &intakev1.RegisterCaseRequest{
+		RequestId: uuid.NewString(), Mission: mission, Programme: programme, HostCountry: mission,
+		Principal: &commonv1.Person{GivenName: "Mariam", FamilyName: "Kone-Traore", DateOfBirth: day(1995, 7, 9), Nationality: "MLI"},
+		Consents:  []*commonv1.Consent{{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE, Granted: true, Date: day(2026, 3, 1)}},
+	}
 }
 
 // withdrawAssistance withdraws the principal's assistance record in force.
