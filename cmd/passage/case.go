@@ -47,6 +47,9 @@ commands:
   update CASE_ID --version N [--status S] [--host-country C] [--vulnerability V]...
   close CASE_ID --version N --reason R
   open CASE_ID --programme P [--subject ID]... [--host-country C]   a case in another programme for the same people
+  consent CASE_ID --version N --subject ID --purpose P [--partner A|--category C] [--refused] [--basis B]
+                                                              record consent (or a legal basis) for a person
+  withdraw CASE_ID --version N --consent ID [--date D]        withdraw a consent record in force
 
 Every command takes --addr (PASSAGE_ADDR, default 127.0.0.1:7070), --token (PASSAGE_TOKEN),
 --insecure, --json and --timeout. "passage case <command> -h" lists a command's flags.
@@ -100,6 +103,10 @@ func (c *caseCLI) run(ctx context.Context, args []string) error {
 		return c.close(ctx, rest)
 	case "open":
 		return c.open(ctx, rest)
+	case "consent":
+		return c.consent(ctx, rest)
+	case "withdraw":
+		return c.withdraw(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(c.stdout, caseUsage)
 		return nil
@@ -1122,14 +1129,33 @@ func formatConsent(c *commonv1.Consent) string {
 	if c.GetPartner() != "" {
 		s += " with " + c.GetPartner()
 	}
-	if c.GetGranted() {
+	if cat := c.GetPartnerCategory(); cat != commonv1.PartnerCategory_PARTNER_CATEGORY_UNSPECIFIED {
+		s += " with any " + enumName(cat, partnerCategoryPrefix)
+	}
+	switch b := c.GetLegalBasis(); {
+	case b != commonv1.LegalBasis_LEGAL_BASIS_UNSPECIFIED && b != commonv1.LegalBasis_LEGAL_BASIS_CONSENT:
+		s += " on " + enumName(b, legalBasisPrefix)
+	case c.GetGranted():
 		s += " granted"
-	} else {
+	default:
 		s += " refused"
 	}
 	s += " " + formatDate(c.GetDate())
 	if c.GetRecordedBy() != "" {
 		s += " by " + c.GetRecordedBy()
+	}
+	if w := c.GetWithdrawal(); w != nil {
+		s += ", withdrawn " + formatDate(w.GetDate()) + " by " + w.GetRecordedBy()
+	}
+	if c.GetSubjectId() != "" {
+		s += "  (subject " + c.GetSubjectId()
+		if c.GetConsentId() != "" {
+			s += ", consent " + c.GetConsentId()
+		}
+		if c.GetInForce() {
+			s += ", in force"
+		}
+		s += ")"
 	}
 	return s
 }
