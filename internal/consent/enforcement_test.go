@@ -242,8 +242,13 @@ func TestHASMRefusesWithoutAssistanceConsent(t *testing.T) {
 		Version: requested.GetRequest().GetVersion(), Decision: hasmv1.Decision_DECISION_APPROVE})
 	testserver.WantMissingConsent(t, err, "ASSISTANCE")
 
-	// A case whose consent was withdrawn before any request gets none.
+	// A case whose consent was withdrawn before any request gets none, though the service
+	// knew the case (a first request, refused for its fund, made it read intake's events).
 	other := b.register(t, worker, "YEM", commonv1.Programme_PROGRAMME_HASM)
+	noFund := request(other)
+	noFund.FundCode = "NO-SUCH-FUND"
+	_, err = b.hasm.RequestAssistance(worker, noFund)
+	testserver.WantCode(t, err, codes.InvalidArgument)
 	b.withdrawAssistance(t, worker, other)
 	before["outbox.event WHERE producer = 'hasm'"] = b.env.Count(t, "outbox.event WHERE producer = 'hasm'")
 	_, err = b.hasm.RequestAssistance(worker, request(other))
