@@ -12,6 +12,7 @@ import (
 	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/passage-cm/passage/internal/auth"
@@ -44,7 +45,7 @@ type bundle struct {
 	hq          context.Context
 }
 
-func setup(t testing.TB) *bundle {
+func setup(t testing.TB, opts ...returns.Option) *bundle {
 	t.Helper()
 	policy := auth.Policy{}
 	for _, p := range []auth.Policy{intake.Policy(), returns.Policy(), trafficking.Policy(), hasm.Policy()} {
@@ -58,7 +59,7 @@ func setup(t testing.TB) *bundle {
 			var ticks atomic.Int64
 			clock := func() time.Time { return today.Add(time.Duration(ticks.Add(1)) * time.Millisecond) }
 			intake.New(env.Pool(t, intake.Role), env.Keys, intake.WithClock(clock)).Register(g)
-			returns.New(env.Pool(t, returns.Role), env.Keys, returns.WithClock(clock)).Register(g)
+			returns.New(env.Pool(t, returns.Role), env.Keys, append([]returns.Option{returns.WithClock(clock)}, opts...)...).Register(g)
 			trafficking.New(env.Pool(t, trafficking.Role), env.Keys, trafficking.WithClock(clock)).Register(g)
 			hasm.New(env.Pool(t, hasm.Role), env.Keys, hasm.WithClock(clock)).Register(g)
 		},
@@ -268,12 +269,22 @@ func TestHASMRefusesWithoutAssistanceConsent(t *testing.T) {
 // act on the consent it had; once the transaction ends, the withdrawal applies.
 func TestUnappliedWithdrawalFailsClosed(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	// The horizon is held cluster-wide: every other test's consumers wait too, so it is held
+	// only for a short wait.
+	b := setup(t, returns.WithCatchUpWait(200*time.Millisecond))
 	worker := b.env.As(t, auth.RoleCaseworker, "DEU")
 	c := b.register(t, worker, "DEU", commonv1.Programme_PROGRAMME_AVRR)
-	got, err := b.returns.GetReturn(worker, &returnsv1.GetReturnRequest{CaseId: c.GetCaseId()})
-	if err != nil {
-		t.Fatalf("GetReturn: %v", err)
+	// With the short wait, other tests' transactions may keep the new case out of reach for
+	// a while: ask until it is there.
+	var got *returnsv1.GetReturnResponse
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var err error
+		if got, err = b.returns.GetReturn(worker, &returnsv1.GetReturnRequest{CaseId: c.GetCaseId()}); err == nil {
+			break
+		}
+		if codes.NotFound != status.Code(err) || time.Now().After(deadline) {
+			t.Fatalf("GetReturn: %v", err)
+		}
 	}
 
 	ctx := context.Background()
@@ -303,6 +314,12 @@ func TestUnappliedWithdrawalFailsClosed(t *testing.T) {
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
-	_, err = b.returns.RecordEligibility(worker, eligibility())
+	// Other tests' transactions may still hold the horizon a moment: UNAVAILABLE says retry.
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, err = b.returns.RecordEligibility(worker, eligibility())
+		if status.Code(err) != codes.Unavailable || time.Now().After(deadline) {
+			break
+		}
+	}
 	testserver.WantMissingConsent(t, err, "ASSISTANCE")
 }

@@ -85,12 +85,12 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 			return tx.SendBatch(ctx, b).Close()
 		})
 	}
-	if err := consent.CatchUp(ctx, s.consumer, id, catchUpWait); err != nil {
+	if err := consent.CatchUp(ctx, s.consumer, id, s.catchUpWait); err != nil {
 		return err
 	}
 	err = attempt()
 	if errors.Is(err, database.ErrNotFound) {
-		if derr := s.consumer.CatchUp(ctx, catchUpWait); derr != nil {
+		if derr := s.consumer.CatchUp(ctx, s.catchUpWait); derr != nil {
 			return derr
 		}
 		err = attempt()
@@ -105,7 +105,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 	return err
 }
 
-// catchUpWait bounds how long a request waits for intake's events to become readable when it
+// catchUpWait is how long, by default, a request waits for intake's events to become readable when it
 // names a case the projection has not seen yet (see outbox.Consumer.CatchUp).
 const catchUpWait = 3 * time.Second
 
@@ -114,7 +114,7 @@ const catchUpWait = 3 * time.Second
 func (s *Service) read(ctx context.Context, mission string, id uuid.UUID) (*record, error) {
 	rec, err := getReturn(ctx, s.pool, mission, id, false)
 	if errors.Is(err, database.ErrNotFound) {
-		if derr := s.consumer.CatchUp(ctx, catchUpWait); derr != nil {
+		if derr := s.consumer.CatchUp(ctx, s.catchUpWait); derr != nil {
 			return nil, derr
 		}
 		rec, err = getReturn(ctx, s.pool, mission, id, false)
