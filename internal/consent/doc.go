@@ -5,8 +5,8 @@
 // it acts on a case.
 //
 // Which operation needs which purpose:
-//   - CONSENT_PURPOSE_ASSISTANCE: registering or opening a case (intake), and every mutation
-//     of a programme's assistance: each step of a return (returns, AVRR), each VoT record
+//   - CONSENT_PURPOSE_ASSISTANCE: registering or opening a case and making it ACTIVE (intake),
+//     and every mutation of a programme's assistance: each step of a return (returns, AVRR), each VoT record
 //     (trafficking), a HASM request, its approval, departure and arrival (hasm), for the
 //     case's principal applicant. Closing (a return, a VoT case, a HASM request, an intake
 //     case), suspending, rejecting and correcting data stay possible without it: they are how
