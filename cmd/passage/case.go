@@ -51,6 +51,9 @@ commands:
   break-glass CASE_ID --reason TEXT [--for 30m]               (supervisors) emergency access to a case's identity
   grants [--unreviewed] / review GRANT_ID --finding F         (supervisors, administrators) review break-glass grants
   erase CASE_ID --reason R [--subject ID]                     erase a person's identity for good (supervisors)
+  consent CASE_ID --version N --subject ID --purpose P [--partner A|--category C] [--refused] [--basis B]
+                                                              record consent (or a legal basis) for a person
+  withdraw CASE_ID --version N --consent ID [--date D]        withdraw a consent record in force
 
 Every command takes --addr (PASSAGE_ADDR, default 127.0.0.1:7070), --token (PASSAGE_TOKEN),
 --insecure, --json and --timeout. "passage case <command> -h" lists a command's flags.
@@ -116,6 +119,10 @@ func (c *caseCLI) run(ctx context.Context, args []string) error {
 		return c.review(ctx, rest)
 	case "erase":
 		return c.erase(ctx, rest)
+	case "consent":
+		return c.consent(ctx, rest)
+	case "withdraw":
+		return c.withdraw(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(c.stdout, caseUsage)
 		return nil
@@ -1183,14 +1190,33 @@ func formatConsent(c *commonv1.Consent) string {
 	if c.GetPartner() != "" {
 		s += " with " + c.GetPartner()
 	}
-	if c.GetGranted() {
+	if cat := c.GetPartnerCategory(); cat != commonv1.PartnerCategory_PARTNER_CATEGORY_UNSPECIFIED {
+		s += " with any " + enumName(cat, partnerCategoryPrefix)
+	}
+	switch b := c.GetLegalBasis(); {
+	case b != commonv1.LegalBasis_LEGAL_BASIS_UNSPECIFIED && b != commonv1.LegalBasis_LEGAL_BASIS_CONSENT:
+		s += " on " + enumName(b, legalBasisPrefix)
+	case c.GetGranted():
 		s += " granted"
-	} else {
+	default:
 		s += " refused"
 	}
 	s += " " + formatDate(c.GetDate())
 	if c.GetRecordedBy() != "" {
 		s += " by " + c.GetRecordedBy()
+	}
+	if w := c.GetWithdrawal(); w != nil {
+		s += ", withdrawn " + formatDate(w.GetDate()) + " by " + w.GetRecordedBy()
+	}
+	if c.GetSubjectId() != "" {
+		s += "  (subject " + c.GetSubjectId()
+		if c.GetConsentId() != "" {
+			s += ", consent " + c.GetConsentId()
+		}
+		if c.GetInForce() {
+			s += ", in force"
+		}
+		s += ")"
 	}
 	return s
 }

@@ -218,6 +218,23 @@ func (c *Consumer) pending(ctx context.Context) (bool, error) {
 	return pending, nil
 }
 
+// Behind reports whether an event of one of types about aggregate (a case id) lies past the
+// cursor, committed or not yet past the horizon. A request that must not act on stale state
+// (a consent withdrawn a moment ago) asks this first; the scan starts at the cursor, so it
+// reads only the few events the consumer has not applied.
+func (c *Consumer) Behind(ctx context.Context, aggregate uuid.UUID, types []string) (bool, error) {
+	var behind bool
+	err := c.db.OutboxConsumer(c.cfg.Name).QueryRow(ctx, `SELECT EXISTS (
+  SELECT FROM outbox.event e
+  LEFT JOIN `+c.cfg.CursorTable+` c ON c.name = $1
+  WHERE (e.tx_id, e.event_id) > (coalesce(c.tx_id, '0'::xid8), coalesce(c.event_id, 0))
+    AND e.aggregate_id = $2 AND e.event_type = ANY($3))`, c.cfg.Name, aggregate, types).Scan(&behind)
+	if err != nil {
+		return false, fmt.Errorf("outbox: look for pending events: %w", err)
+	}
+	return behind, nil
+}
+
 // Run drains every PollInterval until ctx ends. A failed drain is logged and retried with
 // a growing pause (up to 30 s), so one bad event cannot spin the process.
 func (c *Consumer) Run(ctx context.Context) error {

@@ -191,3 +191,49 @@ func TestConsumerCatchUp(t *testing.T) {
 		t.Errorf("CatchUp applied %d events, want 1", applied)
 	}
 }
+
+// TestConsumerBehind: Behind sees an event of a wanted type about the aggregate past the
+// cursor, and nothing once the consumer applied it; other aggregates and types do not count.
+func TestConsumerBehind(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := setup(t)
+	c := outbox.NewConsumer(pool, outbox.ConsumerConfig{
+		Name: "test", CursorTable: "public.cursor", Types: []string{"passage.intake.v1.CaseClosed"},
+		Handle: func(context.Context, pgx.Tx, outbox.Record) error { return nil },
+	})
+	id, other := uuid.New(), uuid.New()
+	b := &pgx.Batch{}
+	for _, e := range []outbox.Event{
+		{Producer: "test", AggregateID: id, Mission: "NER", Payload: &intakev1.CaseClosed{}},
+		{Producer: "test", AggregateID: other, Mission: "NER", Payload: &intakev1.CaseRegistered{}},
+	} {
+		if err := outbox.Queue(b, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pool.SendBatch(ctx, b).Close(); err != nil {
+		t.Fatal(err)
+	}
+	closed := []string{"passage.intake.v1.CaseClosed"}
+	for _, tt := range []struct {
+		name      string
+		aggregate uuid.UUID
+		types     []string
+		want      bool
+	}{
+		{"the aggregate's wanted event", id, closed, true},
+		{"another aggregate", other, closed, false},
+		{"another type", id, []string{"passage.intake.v1.CaseRegistered"}, false},
+	} {
+		if got, err := c.Behind(ctx, tt.aggregate, tt.types); err != nil || got != tt.want {
+			t.Errorf("%s: Behind = %v, %v; want %v", tt.name, got, err, tt.want)
+		}
+	}
+	if err := c.CatchUp(ctx, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.Behind(ctx, id, closed); err != nil || got {
+		t.Errorf("after CatchUp: Behind = %v, %v; want false", got, err)
+	}
+}

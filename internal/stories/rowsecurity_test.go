@@ -48,6 +48,7 @@ var missionTables = []rlsTable{
 	{"intake.break_glass_grant", "t.mission"},
 	{"audit.record", "t.mission"},
 	{"vault.erasure", "t.mission"},
+	{"intake.consent_withdrawal", "t.mission"},
 	{"outbox.event", "t.mission"},
 	{`returns."case"`, "t.mission"},
 	{"returns.case_member", parentMission(`returns."case"`)},
@@ -181,6 +182,10 @@ func TestRowSecurityAsEachRole(t *testing.T) {
 	kase := must(c.intake.GetCase(deu, &intakev1.GetCaseRequest{CaseId: deuCase})).GetCase()
 	must(c.intake.ErasePerson(deu, &intakev1.ErasePersonRequest{RequestId: uuid.NewString(), CaseId: deuCase,
 		SubjectId: kase.GetHouseholdMembers()[0].GetSubjectId(), Reason: intakev1.ErasureReason_ERASURE_REASON_DATA_SUBJECT_REQUEST}))
+	// And one consent withdrawn, for intake.consent_withdrawal.
+	kase = must(c.intake.GetCase(deu, &intakev1.GetCaseRequest{CaseId: deuCase})).GetCase()
+	must(c.intake.WithdrawConsent(deu, &intakev1.WithdrawConsentRequest{RequestId: uuid.NewString(), CaseId: deuCase,
+		Version: kase.GetVersion(), ConsentId: kase.GetConsents()[0].GetConsentId(), Date: kase.GetRegistrationDate()}))
 
 	ctx := context.Background()
 	owner, err := pgx.Connect(ctx, c.env.AdminURL)

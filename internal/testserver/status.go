@@ -32,3 +32,29 @@ func FieldViolations(st *status.Status) []string {
 	}
 	return fields
 }
+
+// PreconditionViolations returns the "TYPE subject" of every violation in a status's
+// PreconditionFailure details, in order; nil when there are none.
+func PreconditionViolations(st *status.Status) []string {
+	var out []string
+	for _, d := range st.Details() {
+		if pf, ok := d.(*errdetails.PreconditionFailure); ok {
+			for _, v := range pf.GetViolations() {
+				out = append(out, v.GetType()+" "+v.GetSubject())
+			}
+		}
+	}
+	return out
+}
+
+// WantMissingConsent fails the test unless err is the refusal of a purpose without consent:
+// FAILED_PRECONDITION whose PreconditionFailure names the consent ("CONSENT" and the
+// purpose's code, e.g. "ASSISTANCE").
+func WantMissingConsent(t testing.TB, err error, purpose string) {
+	t.Helper()
+	st := WantCode(t, err, codes.FailedPrecondition)
+	got := PreconditionViolations(st)
+	if len(got) != 1 || got[0] != "CONSENT "+purpose {
+		t.Fatalf("violations %q, want [CONSENT %s]", got, purpose)
+	}
+}

@@ -52,3 +52,21 @@ func TestFieldViolations(t *testing.T) {
 		})
 	}
 }
+
+func TestPreconditionViolations(t *testing.T) {
+	t.Parallel()
+	st, err := status.New(codes.FailedPrecondition, "no consent").WithDetails(
+		&errdetails.ErrorInfo{Reason: "CONSENT_MISSING"},
+		&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{
+			{Type: "CONSENT", Subject: "ASSISTANCE"}, {Type: "VERSION", Subject: "cases/1"},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"CONSENT ASSISTANCE", "VERSION cases/1"}, testserver.PreconditionViolations(st)); diff != "" {
+		t.Errorf("violations (-want +got):\n%s", diff)
+	}
+	if got := testserver.PreconditionViolations(status.New(codes.NotFound, "x")); got != nil {
+		t.Errorf("no details: got %q", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/middleware"
@@ -78,6 +79,9 @@ func toStatus(err error) error {
 	}
 	if _, ok := status.FromError(err); ok {
 		return err
+	}
+	if st := consent.StatusOf(errorDomain, err); st != nil {
+		return st
 	}
 	var (
 		stale      *StaleVersionError

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/outbox"
@@ -16,16 +17,18 @@ import (
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
 
-// intakeEvents are the events the case projection is built from.
-var intakeEvents = []string{
+// intakeEvents are the events the case projection is built from: the case's life and its
+// consents.
+var intakeEvents = append([]string{
 	"passage.intake.v1.CaseRegistered",
 	"passage.intake.v1.CaseUpdated",
 	"passage.intake.v1.CaseClosed",
-}
+}, consent.Events...)
 
 // applyIntakeEvent writes a HASM case, as an intake event describes it, into the projection.
 // Cases of other programmes are passed over. An event older than the projected version is
-// ignored, so a replayed event never undoes a newer one.
+// ignored, so a replayed event never undoes a newer one. assistance_allowed follows the
+// principal's ASSISTANCE consent as intake derived it.
 func applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 	m, err := r.Decode()
 	if err != nil {
@@ -39,6 +42,10 @@ func applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 		c = e.GetCase()
 	case *intakev1.CaseClosed:
 		c = e.GetCase()
+	case *intakev1.ConsentRecorded:
+		c = e.GetCase()
+	case *intakev1.ConsentWithdrawn:
+		c = e.GetCase()
 	}
 	if c.GetProgramme() != commonv1.Programme_PROGRAMME_HASM {
 		return nil
@@ -49,15 +56,16 @@ func applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 	database.QueueMission(b, r.Mission)
 	var applied bool
 	b.Queue(`INSERT INTO hasm."case" (case_id, mission, intake_status, intake_version,
-principal_subject_id, host_country, vulnerabilities)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+principal_subject_id, host_country, vulnerabilities, assistance_allowed)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (case_id) DO UPDATE SET mission = EXCLUDED.mission, intake_status = EXCLUDED.intake_status,
 intake_version = EXCLUDED.intake_version, principal_subject_id = EXCLUDED.principal_subject_id,
-host_country = EXCLUDED.host_country, vulnerabilities = EXCLUDED.vulnerabilities
+host_country = EXCLUDED.host_country, vulnerabilities = EXCLUDED.vulnerabilities,
+assistance_allowed = EXCLUDED.assistance_allowed
 WHERE hasm."case".intake_version < EXCLUDED.intake_version
 RETURNING true`,
 		c.GetCaseId(), c.GetMission(), enumcode.Code(c.GetStatus(), caseStatusPrefix), c.GetVersion(), c.GetSubjectId(),
-		c.GetHostCountry(), vulnerabilityCodes(c.GetVulnerabilities())).QueryRow(func(row pgx.Row) error {
+		c.GetHostCountry(), vulnerabilityCodes(c.GetVulnerabilities()), consent.AssistanceAllowed(c)).QueryRow(func(row pgx.Row) error {
 		if err := row.Scan(&applied); !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
@@ -110,4 +118,10 @@ func (s *Service) findCase(ctx context.Context, mission string, caseID uuid.UUID
 		return nil, err
 	}
 	return getCase(ctx, s.db.Mission(mission), mission, caseID)
+}
+
+// catchUpConsent applies any consent change intake committed for the case before the service
+// acts on it, so that a withdrawal takes effect at once (see consent.CatchUp).
+func (s *Service) catchUpConsent(ctx context.Context, caseID uuid.UUID) error {
+	return consent.CatchUp(ctx, s.consumer, caseID, catchUpWait)
 }

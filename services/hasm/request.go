@@ -16,6 +16,7 @@ import (
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/middleware"
@@ -45,12 +46,18 @@ func (s *Service) RequestAssistance(ctx context.Context, req *hasmv1.RequestAssi
 		return resp, toStatus(err)
 	}
 
+	if err := s.catchUpConsent(ctx, caseID); err != nil {
+		return nil, toStatus(err)
+	}
 	c, err := s.findCase(ctx, who.Mission, caseID)
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	if c.status == intakeClosed {
 		return nil, toStatus(&CaseClosedError{CaseID: caseID.String()})
+	}
+	if !c.assistanceAllowed {
+		return nil, toStatus(&consent.MissingError{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE})
 	}
 	fund, err := getFund(ctx, s.db.Mission(who.Mission), req.GetFundCode(), req.GetFundYear(), false)
 	switch {
@@ -140,7 +147,7 @@ func (s *Service) DecideRequest(ctx context.Context, req *hasmv1.DecideRequestRe
 	if !approve {
 		ctx = audit.WithReason(ctx, req.GetRejectionReason().String())
 	}
-	err = s.mutate(ctx, who, key, "", req.GetCaseId(), req.GetVersion(), resp, func(tx pgx.Tx, r *hasmv1.AssistanceRequest, b *pgx.Batch) (proto.Message, error) {
+	err = s.mutate(ctx, who, key, "", req.GetCaseId(), req.GetVersion(), approve, resp, func(tx pgx.Tx, r *hasmv1.AssistanceRequest, b *pgx.Batch) (proto.Message, error) {
 		to := hasmv1.RequestStatus_REQUEST_STATUS_REJECTED
 		if approve {
 			to = hasmv1.RequestStatus_REQUEST_STATUS_APPROVED
@@ -156,7 +163,7 @@ func (s *Service) DecideRequest(ctx context.Context, req *hasmv1.DecideRequestRe
 		r.DecidedBy = who.Subject
 		r.DecideTime = timestamppb.New(s.clock())
 		if approve {
-			if err := s.requireOpenCase(ctx, tx, r); err != nil {
+			if err := s.requireAssistance(ctx, tx, r, true); err != nil {
 				return nil, err
 			}
 			if err := commit(fund, r.Currency, r.EstimatedCost, r.DecideTime); err != nil {
@@ -192,14 +199,18 @@ func commit(f *hasmv1.Fund, currency string, amount int64, at *timestamppb.Times
 	return nil
 }
 
-// requireOpenCase refuses a change to a request whose intake case is closed.
-func (s *Service) requireOpenCase(ctx context.Context, q database.Querier, r *hasmv1.AssistanceRequest) error {
+// requireAssistance refuses a change to a request whose principal's ASSISTANCE consent (or
+// legal basis) is not in force and, with open, one whose intake case is closed.
+func (s *Service) requireAssistance(ctx context.Context, q database.Querier, r *hasmv1.AssistanceRequest, open bool) error {
 	c, err := getCase(ctx, q, "", uuid.MustParse(r.CaseId))
 	if err != nil {
 		return err
 	}
-	if c.status == intakeClosed {
+	if open && c.status == intakeClosed {
 		return &CaseClosedError{CaseID: r.CaseId}
+	}
+	if !c.assistanceAllowed {
+		return &consent.MissingError{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE}
 	}
 	return nil
 }
@@ -222,11 +233,11 @@ func (s *Service) RecordDeparture(ctx context.Context, req *hasmv1.RecordDepartu
 		return nil, toStatus(err)
 	}
 	resp := &hasmv1.RecordDepartureResponse{}
-	err = s.mutate(ctx, who, key, who.Mission, req.GetCaseId(), req.GetVersion(), resp, func(tx pgx.Tx, r *hasmv1.AssistanceRequest, _ *pgx.Batch) (proto.Message, error) {
+	err = s.mutate(ctx, who, key, who.Mission, req.GetCaseId(), req.GetVersion(), true, resp, func(tx pgx.Tx, r *hasmv1.AssistanceRequest, _ *pgx.Batch) (proto.Message, error) {
 		if err := checkTransition(r.Status, hasmv1.RequestStatus_REQUEST_STATUS_DEPARTED); err != nil {
 			return nil, err
 		}
-		if err := s.requireOpenCase(ctx, tx, r); err != nil {
+		if err := s.requireAssistance(ctx, tx, r, true); err != nil {
 			return nil, err
 		}
 		if req.GetReturnCountry() == r.HostCountry {
@@ -310,8 +321,11 @@ func (s *Service) RecordArrival(ctx context.Context, req *hasmv1.RecordArrivalRe
 		return nil, toStatus(err)
 	}
 	resp := &hasmv1.RecordArrivalResponse{}
-	err = s.mutate(ctx, who, key, who.Mission, req.GetCaseId(), req.GetVersion(), resp, func(_ pgx.Tx, r *hasmv1.AssistanceRequest, _ *pgx.Batch) (proto.Message, error) {
+	err = s.mutate(ctx, who, key, who.Mission, req.GetCaseId(), req.GetVersion(), true, resp, func(tx pgx.Tx, r *hasmv1.AssistanceRequest, _ *pgx.Batch) (proto.Message, error) {
 		if err := checkTransition(r.Status, hasmv1.RequestStatus_REQUEST_STATUS_ARRIVED); err != nil {
+			return nil, err
+		}
+		if err := s.requireAssistance(ctx, tx, r, false); err != nil {
 			return nil, err
 		}
 		if civildate.ToTime(req.GetArrivalDate()).Before(civildate.ToTime(r.DepartureDate)) {
@@ -341,7 +355,8 @@ func (s *Service) CloseRequest(ctx context.Context, req *hasmv1.CloseRequestRequ
 	}
 	resp := &hasmv1.CloseRequestResponse{}
 	ctx = audit.WithReason(ctx, req.GetReason().String())
-	err = s.mutate(ctx, who, key, who.Mission, req.GetCaseId(), req.GetVersion(), resp, func(tx pgx.Tx, r *hasmv1.AssistanceRequest, b *pgx.Batch) (proto.Message, error) {
+	// Closing needs no consent: it is how a withdrawal is acted on.
+	err = s.mutate(ctx, who, key, who.Mission, req.GetCaseId(), req.GetVersion(), false, resp, func(tx pgx.Tx, r *hasmv1.AssistanceRequest, b *pgx.Batch) (proto.Message, error) {
 		if err := checkTransition(r.Status, hasmv1.RequestStatus_REQUEST_STATUS_CLOSED); err != nil {
 			return nil, err
 		}
@@ -375,15 +390,24 @@ type change func(tx pgx.Tx, r *hasmv1.AssistanceRequest, b *pgx.Batch) (proto.Me
 // mutate runs one change to an existing request: it locks the request row, replays a retried
 // request, checks the version the caller read, applies the change and writes the request, the
 // outbox event and the idempotency record in the same transaction. mission scopes the request
-// ("" for HQ, which decides every mission's requests).
+// ("" for HQ, which decides every mission's requests). With assistance, the change needs the
+// principal's ASSISTANCE consent (apply checks it, requireAssistance), and any consent change
+// intake committed for the case is applied first, so that a withdrawal takes effect at once.
 //
 // The row lock comes before the idempotency look-up on purpose: two racing retries of one
 // request queue on the lock, and the second then finds the first one's result instead of
 // failing on the version the first one moved.
-func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.Key, mission, caseID string, version int64, resp proto.Message, apply change) error {
+func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.Key, mission, caseID string, version int64,
+	assistance bool, resp proto.Message, apply change,
+) error {
 	id, err := parseCaseID(caseID)
 	if err != nil {
 		return err
+	}
+	if assistance {
+		if err := s.catchUpConsent(ctx, id); err != nil {
+			return err
+		}
 	}
 	err = s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
 		r, err := getRequest(ctx, tx, mission, id, true)

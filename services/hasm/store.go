@@ -255,15 +255,17 @@ type projectedCase struct {
 	principal       uuid.UUID
 	hostCountry     string
 	vulnerabilities []commonv1.Vulnerability
+	// assistanceAllowed says the principal's ASSISTANCE consent (or legal basis) is in force.
+	assistanceAllowed bool
 }
 
 // getCase reads a case of the mission from the projection.
 func getCase(ctx context.Context, q database.Querier, mission string, caseID uuid.UUID) (*projectedCase, error) {
 	var c projectedCase
 	var vulnerabilities []string
-	err := q.QueryRow(ctx, `SELECT mission, intake_status, principal_subject_id, host_country, vulnerabilities
+	err := q.QueryRow(ctx, `SELECT mission, intake_status, principal_subject_id, host_country, vulnerabilities, assistance_allowed
 FROM hasm."case" WHERE case_id = $1 AND ($2 = '' OR mission = $2)`, caseID, mission).
-		Scan(&c.mission, &c.status, &c.principal, &c.hostCountry, &vulnerabilities)
+		Scan(&c.mission, &c.status, &c.principal, &c.hostCountry, &vulnerabilities, &c.assistanceAllowed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errCaseNotFound
 	}

@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/enumcode"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -16,7 +17,9 @@ const (
 	sexPrefix           = "SEX_"
 	ageBandPrefix       = "AGE_BAND_"
 	vulnerabilityPrefix = "VULNERABILITY_"
-	purposePrefix       = "CONSENT_PURPOSE_"
+	purposePrefix       = consent.PurposePrefix
+	legalBasisPrefix    = "LEGAL_BASIS_"
+	categoryPrefix      = "PARTNER_CATEGORY_"
 )
 
 func programmeFromCode(c string) commonv1.Programme {
@@ -57,4 +60,31 @@ func storedSex(s commonv1.Sex) commonv1.Sex {
 		return commonv1.Sex_SEX_UNKNOWN
 	}
 	return s
+}
+
+func legalBasisFromCode(c string) commonv1.LegalBasis {
+	return enumcode.Value[commonv1.LegalBasis](commonv1.LegalBasis_value, legalBasisPrefix, c)
+}
+
+// legalBasisCode stores an unspecified legal basis as consent, the default it means.
+func legalBasisCode(b commonv1.LegalBasis) string {
+	if b == commonv1.LegalBasis_LEGAL_BASIS_UNSPECIFIED {
+		b = commonv1.LegalBasis_LEGAL_BASIS_CONSENT
+	}
+	return enumcode.Code(b, legalBasisPrefix)
+}
+
+// categoryCode stores "no category" as the empty string, like "no partner".
+func categoryCode(c commonv1.PartnerCategory) string {
+	if c == commonv1.PartnerCategory_PARTNER_CATEGORY_UNSPECIFIED {
+		return ""
+	}
+	return enumcode.Code(c, categoryPrefix)
+}
+
+func categoryFromCode(c string) commonv1.PartnerCategory {
+	if c == "" {
+		return commonv1.PartnerCategory_PARTNER_CATEGORY_UNSPECIFIED
+	}
+	return enumcode.Value[commonv1.PartnerCategory](commonv1.PartnerCategory_value, categoryPrefix, c)
 }

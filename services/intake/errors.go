@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
@@ -26,15 +27,6 @@ func (e *StaleVersionError) Error() string {
 	return fmt.Sprintf("case is at version %d", e.Current)
 }
 
-// MissingConsentError is a purpose for which the person's consent is not recorded.
-type MissingConsentError struct {
-	Purpose string
-}
-
-func (e *MissingConsentError) Error() string {
-	return fmt.Sprintf("consent for %s is missing", e.Purpose)
-}
-
 // errCaseNotFound is what a caller gets for a case that does not exist and for one of
 // another mission alike, so that case ids of other missions cannot be probed.
 var errCaseNotFound = status.Error(codes.NotFound, "case not found")
@@ -49,10 +41,12 @@ func toStatus(err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
+	if st := consent.StatusOf(errorDomain, err); st != nil {
+		return st
+	}
 	var (
 		stale      *StaleVersionError
 		transition *TransitionError
-		consent    *MissingConsentError
 	)
 	switch {
 	case errors.Is(err, database.ErrNotFound):
@@ -67,10 +61,6 @@ func toStatus(err error) error {
 		return rpcerr.InvalidTransition(errorDomain, transition.Error(), map[string]string{
 			"from": enumcode.Code(transition.From, statusPrefix), "to": enumcode.Code(transition.To, statusPrefix),
 		})
-	case errors.As(err, &consent):
-		return rpcerr.FailedPrecondition(errorDomain, "CONSENT_MISSING", consent.Error(),
-			map[string]string{"purpose": consent.Purpose},
-			rpcerr.Violation("CONSENT", consent.Purpose, consent.Error()))
 	}
 	return err
 }

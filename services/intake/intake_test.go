@@ -38,15 +38,21 @@ func TestRegisterAndGetCase(t *testing.T) {
 			{Sex: commonv1.Sex_SEX_MALE, AgeBand: commonv1.AgeBand_AGE_BAND_0_8, Nationality: "NGA"},
 			{Sex: commonv1.Sex_SEX_MALE, AgeBand: commonv1.AgeBand_AGE_BAND_18_20, Nationality: "NGA"},
 		},
-		Vulnerabilities:  []commonv1.Vulnerability{commonv1.Vulnerability_VULNERABILITY_MEDICAL_NEEDS},
-		HostCountry:      "NER",
-		Consents:         []*commonv1.Consent{{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE, Granted: true, Date: &date.Date{Year: 2026, Month: 3, Day: 14}, RecordedBy: "staff-caseworker"}},
+		Vulnerabilities: []commonv1.Vulnerability{commonv1.Vulnerability_VULNERABILITY_MEDICAL_NEEDS},
+		HostCountry:     "NER",
+		Consents: []*commonv1.Consent{{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE, Granted: true,
+			Date: &date.Date{Year: 2026, Month: 3, Day: 14}, RecordedBy: "staff-caseworker",
+			LegalBasis: commonv1.LegalBasis_LEGAL_BASIS_CONSENT, InForce: true}},
 		RegistrationDate: &date.Date{Year: 2026, Month: 3, Day: 14},
 	}
 	ignoreIDs := protocmp.IgnoreFields(&intakev1.Case{}, "case_id", "subject_id", "create_time", "update_time")
 	ignoreSubject := protocmp.IgnoreFields(&intakev1.CaseMember{}, "subject_id")
-	if diff := cmp.Diff(want, c, protocmp.Transform(), ignoreIDs, ignoreSubject); diff != "" {
+	ignoreConsentIDs := protocmp.IgnoreFields(&commonv1.Consent{}, "consent_id", "subject_id")
+	if diff := cmp.Diff(want, c, protocmp.Transform(), ignoreIDs, ignoreSubject, ignoreConsentIDs); diff != "" {
 		t.Errorf("registered case (-want +got):\n%s", diff)
+	}
+	if x := c.GetConsents()[0]; x.GetSubjectId() != c.GetSubjectId() || uuid.Validate(x.GetConsentId()) != nil {
+		t.Errorf("registration consent is for %q with id %q; want the principal's, with a random id", x.GetSubjectId(), x.GetConsentId())
 	}
 	if c.GetSubjectId() != c.GetPrincipal().GetSubjectId() || uuid.Validate(c.GetSubjectId()) != nil {
 		t.Errorf("subject_id %q must be the principal's random id", c.GetSubjectId())

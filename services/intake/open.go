@@ -3,6 +3,7 @@ package intake
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -13,6 +14,7 @@ import (
 	"github.com/passage-cm/passage/internal/ageband"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/rpcerr"
@@ -33,7 +35,7 @@ func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (
 	today := civildate.Day(now)
 	var v violations
 	checkCountry(&v, "host_country", req.GetHostCountry(), false)
-	checkConsents(&v, req.GetConsents(), today)
+	checkConsents(&v, req.GetConsents(), today, false)
 	registered := today
 	if d := req.GetRegistrationDate(); d != nil {
 		err := civildate.CheckFull(d)
@@ -47,9 +49,6 @@ func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (
 	}
 	if err := v.err(); err != nil {
 		return nil, err
-	}
-	if err := requireConsent(req.GetConsents(), commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE); err != nil {
-		return nil, toStatus(err)
 	}
 	fromID, err := parseCaseID(req.GetFromCaseId())
 	if err != nil {
@@ -72,6 +71,13 @@ func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (
 	people, err := chosenPeople(from, req.GetSubjectIds())
 	if err != nil {
 		return nil, err
+	}
+	records, err := openConsents(req.GetConsents(), who.Subject, people)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireAssistance(records, people[0].String()); err != nil {
+		return nil, toStatus(err)
 	}
 	exists, err := openCaseExists(ctx, db, who.Mission, people[0], enumcode.Code(req.GetProgramme(), programmePrefix))
 	if err != nil {
@@ -127,17 +133,37 @@ func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (
 		HouseholdMembers: members[1:],
 		Vulnerabilities:  req.GetVulnerabilities(),
 		HostCountry:      host,
-		Consents:         recordedConsents(req.GetConsents(), who.Subject),
+		Consents:         records,
 		RegistrationDate: civildate.FromTime(registered),
 		CreateTime:       timestamppb.New(now),
 		UpdateTime:       timestamppb.New(now),
 		OpenedFromCaseId: from.CaseId,
 	}
+	consent.Mark(c)
 	resp.Case = c
 	if err := s.commitNewCase(ctx, key, c, who, resp, func(*pgx.Batch) {}); err != nil {
 		return nil, err
 	}
 	return resp, nil
+}
+
+// openConsents makes the first consent records of an opened case; each names one of its
+// people (the principal when unnamed). checkConsents has checked the names against the
+// request's subject_ids; an empty subject_ids (everyone) is checked here.
+func openConsents(in []*commonv1.Consent, by string, people []uuid.UUID) ([]*commonv1.Consent, error) {
+	var v violations
+	for i, c := range in {
+		if c.GetSubjectId() == "" {
+			continue
+		}
+		if id, err := uuid.Parse(c.GetSubjectId()); err != nil || !slices.Contains(people, id) {
+			v.add(fmt.Sprintf("consents[%d].subject_id", i), "is not a person of the case")
+		}
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	return newConsents(in, by, people[0].String()), nil
 }
 
 // chosenPeople returns the subject ids of the source case's people that the new case is for,

@@ -43,7 +43,8 @@ func TestOpenCaseSharesSubjectsWithoutCopyingIdentity(t *testing.T) {
 		Consents: vot.GetConsents(),
 	}
 	if diff := cmp.Diff(want, avrr, protocmp.Transform(),
-		protocmp.IgnoreFields(&intakev1.Case{}, "case_id", "create_time", "update_time")); diff != "" {
+		protocmp.IgnoreFields(&intakev1.Case{}, "case_id", "create_time", "update_time"),
+		protocmp.IgnoreFields(&commonv1.Consent{}, "consent_id")); diff != "" {
 		t.Errorf("opened case (-want +got):\n%s", diff)
 	}
 	after := b.stored(t)

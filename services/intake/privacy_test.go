@@ -118,6 +118,29 @@ func TestNoPersonalDataInLogs(t *testing.T) {
 	if err == nil {
 		t.Fatal("a stale update succeeded")
 	}
+	// Consent calls, with planted identifiers where a careless client would put them.
+	rec, err := b.client.RecordConsent(b.worker, &intakev1.RecordConsentRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(),
+		Version: c.GetVersion(), Consent: &commonv1.Consent{SubjectId: c.GetSubjectId(), Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_STATISTICS,
+			Granted: true, Date: &date.Date{Year: 2026, Month: 3, Day: 14}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.client.WithdrawConsent(b.worker, &intakev1.WithdrawConsentRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(),
+		Version: rec.GetCase().GetVersion(), ConsentId: rec.GetConsent().GetConsentId(), Date: &date.Date{Year: 2026, Month: 3, Day: 14}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []*commonv1.Consent{
+		{SubjectId: "Amina Zawadi", Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE, Date: &date.Date{Year: 2026, Month: 3, Day: 14}},
+		{SubjectId: c.GetSubjectId(), Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_DATA_SHARING, Partner: "Amina Zawadi-Okonkwo",
+			Date: &date.Date{Year: 2026, Month: 3, Day: 14}},
+		{SubjectId: c.GetSubjectId(), Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_DATA_SHARING, Partner: "A09876543",
+			Granted: true, LegalBasis: commonv1.LegalBasis_LEGAL_BASIS_CONTRACT, Date: &date.Date{Year: 2026, Month: 3, Day: 14}},
+	} {
+		if _, err := b.client.RecordConsent(b.worker, &intakev1.RecordConsentRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(),
+			Version: 1, Consent: x}); err == nil {
+			t.Fatal("a bad consent record was accepted")
+		}
+	}
 
 	logs := b.env.Logs.String()
 	if !strings.Contains(logs, "RegisterCase") {

@@ -16,6 +16,7 @@ import (
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/vault"
@@ -40,7 +41,8 @@ func (s *Service) RegisterCase(ctx context.Context, req *intakev1.RegisterCaseRe
 	if err := checkRegistration(req, today); err != nil {
 		return nil, err
 	}
-	if err := requireConsent(req.GetConsents(), commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE); err != nil {
+	// The principal's subject id is drawn below; until then "" stands for them.
+	if err := requireAssistance(newConsents(req.GetConsents(), who.Subject, ""), ""); err != nil {
 		return nil, toStatus(err)
 	}
 
@@ -100,11 +102,12 @@ func (s *Service) RegisterCase(ctx context.Context, req *intakev1.RegisterCaseRe
 		HouseholdMembers: members[1:],
 		Vulnerabilities:  req.GetVulnerabilities(),
 		HostCountry:      req.GetHostCountry(),
-		Consents:         recordedConsents(req.GetConsents(), who.Subject),
+		Consents:         newConsents(req.GetConsents(), who.Subject, subjects[0].String()),
 		RegistrationDate: civildate.FromTime(registered),
 		CreateTime:       timestamppb.New(now),
 		UpdateTime:       timestamppb.New(now),
 	}
+	consent.Mark(c)
 	resp = &intakev1.RegisterCaseResponse{Case: c, SuspectedDuplicates: duplicates(subjects, indexes, matches)}
 
 	entries := make([]vault.Entry, len(people))
@@ -148,16 +151,6 @@ func (s *Service) commitNewCase(ctx context.Context, key idempotency.Key, c *int
 		return toStatus(err)
 	}
 	return nil
-}
-
-// recordedConsents copies the request's consents with the recording caseworker.
-func recordedConsents(in []*commonv1.Consent, by string) []*commonv1.Consent {
-	out := make([]*commonv1.Consent, len(in))
-	for i, c := range in {
-		out[i] = proto.CloneOf(c)
-		out[i].RecordedBy = by
-	}
-	return out
 }
 
 // duplicates turns blind-index hits into one SuspectedDuplicate per pair of people (existing,

@@ -46,6 +46,9 @@ func Policy() auth.Policy {
 		intakev1.IntakeService_CloseCase_FullMethodName:            field,
 		intakev1.IntakeService_OpenCase_FullMethodName:             field,
 		intakev1.IntakeService_ErasePerson_FullMethodName:          eraseRoles,
+		// Consent is recorded and withdrawn by the field staff who meet the person.
+		intakev1.IntakeService_RecordConsent_FullMethodName:   field,
+		intakev1.IntakeService_WithdrawConsent_FullMethodName: field,
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/pagetoken"
@@ -82,7 +83,9 @@ func getCase(ctx context.Context, q database.Querier, mission string, id uuid.UU
 	return c, nil
 }
 
-// loadDetails fills in the members and consents of cases, in two queries for all of them.
+// loadDetails fills in the members and the consent history of cases, in one round trip for
+// all of them, and derives which consent records are in force and who may be counted in
+// statistics. q runs for the cases' mission (row-level security).
 func loadDetails(ctx context.Context, q database.Querier, cases []*intakev1.Case) error {
 	if len(cases) == 0 {
 		return nil
@@ -93,46 +96,61 @@ func loadDetails(ctx context.Context, q database.Querier, cases []*intakev1.Case
 		ids[i] = uuid.MustParse(c.CaseId)
 		byID[ids[i]] = c
 	}
-	rows, err := q.Query(ctx, `SELECT case_id, position, subject_id, sex, age_band, coalesce(nationality, '')
-FROM intake.case_member WHERE case_id = ANY($1) ORDER BY case_id, position`, ids)
-	if err != nil {
-		return fmt.Errorf("read case members: %w", err)
-	}
-	var caseID, subjectID uuid.UUID
-	var position int16
-	var sex, band, nationality string
-	_, err = pgx.ForEachRow(rows, []any{&caseID, &position, &subjectID, &sex, &band, &nationality}, func() error {
-		m := &intakev1.CaseMember{SubjectId: subjectID.String(), Sex: sexFromCode(sex), AgeBand: ageBandFromCode(band), Nationality: nationality}
-		c := byID[caseID]
-		if position == 0 {
-			c.Principal = m
-		} else {
-			c.HouseholdMembers = append(c.HouseholdMembers, m)
+	b := &pgx.Batch{}
+	b.Queue(`SELECT case_id, position, subject_id, sex, age_band, coalesce(nationality, '')
+FROM intake.case_member WHERE case_id = ANY($1) ORDER BY case_id, position`, ids).Query(func(rows pgx.Rows) error {
+		var caseID, subjectID uuid.UUID
+		var position int16
+		var sex, band, nationality string
+		_, err := pgx.ForEachRow(rows, []any{&caseID, &position, &subjectID, &sex, &band, &nationality}, func() error {
+			m := &intakev1.CaseMember{SubjectId: subjectID.String(), Sex: sexFromCode(sex), AgeBand: ageBandFromCode(band), Nationality: nationality}
+			c := byID[caseID]
+			if position == 0 {
+				c.Principal = m
+			} else {
+				c.HouseholdMembers = append(c.HouseholdMembers, m)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read case members: %w", err)
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("read case members: %w", err)
-	}
-
-	rows, err = q.Query(ctx, `SELECT case_id, purpose, granted, given_on, partner, recorded_by
-FROM intake.consent WHERE case_id = ANY($1) ORDER BY case_id, position`, ids)
-	if err != nil {
-		return fmt.Errorf("read consents: %w", err)
-	}
-	var purpose, partner, recordedBy string
-	var granted bool
-	var givenOn time.Time
-	_, err = pgx.ForEachRow(rows, []any{&caseID, &purpose, &granted, &givenOn, &partner, &recordedBy}, func() error {
-		c := byID[caseID]
-		c.Consents = append(c.Consents, &commonv1.Consent{
-			Purpose: purposeFromCode(purpose), Granted: granted, Date: civildate.FromTime(givenOn),
-			Partner: partner, RecordedBy: recordedBy,
+	b.Queue(`SELECT x.case_id, x.consent_id, x.subject_id, x.purpose, x.granted, x.given_on, x.partner, x.partner_category,
+x.legal_basis, x.recorded_by, w.withdrawn_on, coalesce(w.recorded_by, '')
+FROM intake.consent x LEFT JOIN intake.consent_withdrawal w ON w.consent_id = x.consent_id
+WHERE x.case_id = ANY($1) ORDER BY x.case_id, x.position`, ids).Query(func(rows pgx.Rows) error {
+		var caseID, consentID, subjectID uuid.UUID
+		var purpose, partner, category, basis, recordedBy, withdrawnBy string
+		var granted bool
+		var givenOn time.Time
+		var withdrawnOn *time.Time
+		_, err := pgx.ForEachRow(rows, []any{&caseID, &consentID, &subjectID, &purpose, &granted, &givenOn, &partner, &category,
+			&basis, &recordedBy, &withdrawnOn, &withdrawnBy}, func() error {
+			x := &commonv1.Consent{
+				ConsentId: consentID.String(), SubjectId: subjectID.String(), Purpose: purposeFromCode(purpose),
+				Granted: granted, Date: civildate.FromTime(givenOn), Partner: partner, PartnerCategory: categoryFromCode(category),
+				LegalBasis: legalBasisFromCode(basis), RecordedBy: recordedBy,
+			}
+			if withdrawnOn != nil {
+				x.Withdrawal = &commonv1.ConsentWithdrawal{Date: civildate.FromTime(*withdrawnOn), RecordedBy: withdrawnBy}
+			}
+			c := byID[caseID]
+			c.Consents = append(c.Consents, x)
+			return nil
 		})
+		if err != nil {
+			return fmt.Errorf("read consents: %w", err)
+		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("read consents: %w", err)
+	if err := q.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("read case details: %w", err)
+	}
+	for _, c := range cases {
+		consent.Derive(c.Consents)
+		consent.Mark(c)
 	}
 	return nil
 }
@@ -157,9 +175,12 @@ func queueInsertCase(b *pgx.Batch, c *intakev1.Case, createdBy string) {
 	k := len(c.Consents)
 	cpos, purposes, granted := make([]int16, k), make([]string, k), make([]bool, k)
 	givenOn, partners, recordedBy := make([]time.Time, k), make([]string, k), make([]string, k)
+	consentIDs, consentSubjects, categories, bases := make([]string, k), make([]string, k), make([]string, k), make([]string, k)
 	for i, x := range c.Consents {
 		cpos[i], purposes[i], granted[i] = int16(i), enumcode.Code(x.Purpose, purposePrefix), x.Granted
 		givenOn[i], partners[i], recordedBy[i] = civildate.ToTime(x.Date), x.Partner, x.RecordedBy
+		consentIDs[i], consentSubjects[i] = x.ConsentId, x.SubjectId
+		categories[i], bases[i] = categoryCode(x.PartnerCategory), legalBasisCode(x.LegalBasis)
 	}
 	// One statement for the three tables: registration is the hot path, and each statement
 	// costs the server as much as the rows it writes. The foreign keys are checked at the end
@@ -174,14 +195,31 @@ func queueInsertCase(b *pgx.Batch, c *intakev1.Case, createdBy string) {
   SELECT c.case_id, $2, p, s, x, a, n
   FROM c, unnest($13::smallint[], $14::uuid[], $15::text[], $16::text[], $17::text[]) AS t(p, s, x, a, n)
 )
-INSERT INTO intake.consent (case_id, mission, position, purpose, granted, given_on, partner, recorded_by)
-SELECT c.case_id, $2, p, u, g, d, r, b
-FROM c, unnest($18::smallint[], $19::text[], $20::boolean[], $21::date[], $22::text[], $23::text[]) AS t(p, u, g, d, r, b)`,
+INSERT INTO intake.consent (case_id, mission, position, purpose, granted, given_on, partner, recorded_by, consent_id,
+  subject_id, partner_category, legal_basis)
+SELECT c.case_id, $2, p, u, g, d, r, b, i, s, k, l
+FROM c, unnest($18::smallint[], $19::text[], $20::boolean[], $21::date[], $22::text[], $23::text[], $24::uuid[],
+  $25::uuid[], $26::text[], $27::text[]) AS t(p, u, g, d, r, b, i, s, k, l)`,
 		c.CaseId, c.Mission, enumcode.Code(c.Programme, programmePrefix), enumcode.Code(c.Status, statusPrefix), c.Version,
 		c.SubjectId, c.HostCountry, vulnerabilityCodes(c.Vulnerabilities), civildate.ToTime(c.RegistrationDate),
 		createdBy, c.CreateTime.AsTime(), openedFrom,
 		positions, subjects, sexes, bands, nationalities,
-		cpos, purposes, granted, givenOn, partners, recordedBy)
+		cpos, purposes, granted, givenOn, partners, recordedBy, consentIDs, consentSubjects, categories, bases)
+}
+
+// queueInsertConsent adds a consent record, the case's position-th, to b.
+func queueInsertConsent(b *pgx.Batch, mission, caseID string, position int, x *commonv1.Consent) {
+	b.Queue(`INSERT INTO intake.consent (case_id, position, purpose, granted, given_on, partner, recorded_by, consent_id,
+subject_id, partner_category, legal_basis, mission) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		caseID, int16(position), enumcode.Code(x.Purpose, purposePrefix), x.Granted, civildate.ToTime(x.Date), x.Partner,
+		x.RecordedBy, x.ConsentId, x.SubjectId, categoryCode(x.PartnerCategory), legalBasisCode(x.LegalBasis), mission)
+}
+
+// queueInsertWithdrawal adds the withdrawal of a consent record to b.
+func queueInsertWithdrawal(b *pgx.Batch, mission, caseID string, x *commonv1.Consent, at time.Time) {
+	b.Queue(`INSERT INTO intake.consent_withdrawal (consent_id, case_id, mission, withdrawn_on, recorded_by, recorded_at)
+VALUES ($1, $2, $3, $4, $5, $6)`,
+		x.ConsentId, caseID, mission, civildate.ToTime(x.Withdrawal.Date), x.Withdrawal.RecordedBy, at)
 }
 
 // queueUpdateCase adds the update of a case's own row to b; c carries the new values and

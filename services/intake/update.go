@@ -62,6 +62,11 @@ func (s *Service) UpdateCase(ctx context.Context, req *intakev1.UpdateCaseReques
 				if err := checkTransition(c.Status, req.GetStatus()); err != nil {
 					return nil, err
 				}
+				if c.Status != req.GetStatus() {
+					if err := requireActiveAssistance(c, req.GetStatus()); err != nil {
+						return nil, err
+					}
+				}
 				c.Status = req.GetStatus()
 			case pathPrincipal:
 				// Correcting an identity shows it to no one, but replaces it: the same rule as

@@ -7,10 +7,13 @@ import (
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 
+	"github.com/google/uuid"
 	"github.com/passage-cm/passage/internal/ageband"
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/country"
-	"github.com/passage-cm/passage/internal/enumcode"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/middleware"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -66,20 +69,42 @@ func checkPerson(v *violations, path string, p *commonv1.Person, today time.Time
 	}
 }
 
-func checkConsents(v *violations, consents []*commonv1.Consent, today time.Time) {
+// checkConsents applies the consent rules to the consents of a new case. At registration the
+// people's subject ids do not exist yet, so every consent is the principal applicant's and
+// subject_id must be empty; OpenCase may name any of the new case's people (openConsents
+// checks which).
+func checkConsents(v *violations, consents []*commonv1.Consent, today time.Time, registration bool) {
 	for i, c := range consents {
 		field := fmt.Sprintf("consents[%d]", i)
-		err := civildate.CheckFull(c.GetDate())
-		if err == nil {
-			err = civildate.NotAfter(c.GetDate(), today)
+		checkConsent(v, field, c, today)
+		if registration && c.GetSubjectId() != "" {
+			v.add(field+".subject_id", "must be empty at registration: the consents are the principal applicant's")
 		}
-		checkDate(v, field+".date", err)
-		switch {
-		case c.GetPurpose() == commonv1.ConsentPurpose_CONSENT_PURPOSE_DATA_SHARING && c.GetPartner() == "":
-			v.add(field+".partner", "is required for data sharing consent")
-		case c.GetPurpose() != commonv1.ConsentPurpose_CONSENT_PURPOSE_DATA_SHARING && c.GetPartner() != "":
-			v.add(field+".partner", "is only for data sharing consent")
-		}
+	}
+}
+
+// checkConsent applies the rules protovalidate cannot state to one consent record.
+func checkConsent(v *violations, field string, c *commonv1.Consent, today time.Time) {
+	err := civildate.CheckFull(c.GetDate())
+	if err == nil {
+		err = civildate.NotAfter(c.GetDate(), today)
+	}
+	checkDate(v, field+".date", err)
+	sharing := c.GetPurpose() == commonv1.ConsentPurpose_CONSENT_PURPOSE_DATA_SHARING
+	partner, category := c.GetPartner() != "", c.GetPartnerCategory() != commonv1.PartnerCategory_PARTNER_CATEGORY_UNSPECIFIED
+	switch {
+	case sharing && !partner && !category:
+		v.add(field+".partner", "a partner or a partner_category is required for data sharing consent")
+	case sharing && partner && category:
+		v.add(field+".partner_category", "must be unset when a partner is named")
+	case !sharing && partner:
+		v.add(field+".partner", "is only for data sharing consent")
+	case !sharing && category:
+		v.add(field+".partner_category", "is only for data sharing consent")
+	}
+	basis := c.GetLegalBasis()
+	if c.GetGranted() && basis != commonv1.LegalBasis_LEGAL_BASIS_UNSPECIFIED && basis != commonv1.LegalBasis_LEGAL_BASIS_CONSENT {
+		v.add(field+".granted", "must be false when legal_basis is not CONSENT: the processing rests on the legal basis")
 	}
 }
 
@@ -91,7 +116,7 @@ func checkRegistration(req *intakev1.RegisterCaseRequest, today time.Time) error
 	for i, m := range req.GetHouseholdMembers() {
 		checkPerson(&v, fmt.Sprintf("household_members[%d]", i), m, today)
 	}
-	checkConsents(&v, req.GetConsents(), today)
+	checkConsents(&v, req.GetConsents(), today, true)
 	registered := today
 	if d := req.GetRegistrationDate(); d != nil {
 		err := civildate.CheckFull(d)
@@ -122,12 +147,40 @@ func checkUnaccompaniedChildBand(v *violations, vs []commonv1.Vulnerability, ban
 	}
 }
 
-// requireConsent reports a MissingConsentError unless consents grant purpose.
-func requireConsent(consents []*commonv1.Consent, purpose commonv1.ConsentPurpose) error {
-	for _, c := range consents {
-		if c.GetPurpose() == purpose && c.GetGranted() {
-			return nil
+// newConsents turns the consents of a new case's request into its first records: each with
+// an id, the recording caseworker, its person (the principal when unnamed) and its legal
+// basis spelled out, and in_force derived.
+func newConsents(in []*commonv1.Consent, by, principal string) []*commonv1.Consent {
+	out := make([]*commonv1.Consent, len(in))
+	for i, c := range in {
+		out[i] = newRecord(c, by)
+		if out[i].SubjectId == "" {
+			out[i].SubjectId = principal
 		}
 	}
-	return &MissingConsentError{Purpose: enumcode.Code(purpose, purposePrefix)}
+	consent.Derive(out)
+	return out
+}
+
+// newRecord copies a requested consent record with what the server decides: its id, who
+// recorded it, the default legal basis; output-only fields the client sent are dropped.
+func newRecord(c *commonv1.Consent, by string) *commonv1.Consent {
+	x := proto.CloneOf(c)
+	x.ConsentId = uuid.NewString()
+	x.RecordedBy = by
+	if x.LegalBasis == commonv1.LegalBasis_LEGAL_BASIS_UNSPECIFIED {
+		x.LegalBasis = commonv1.LegalBasis_LEGAL_BASIS_CONSENT
+	}
+	x.Withdrawal = nil
+	x.InForce = false
+	return x
+}
+
+// requireAssistance refuses a new case whose principal applicant's assistance is not allowed
+// by its consents (consent granted, or a legal basis).
+func requireAssistance(records []*commonv1.Consent, principal string) error {
+	if !consent.Allowed(records, principal, commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE) {
+		return &consent.MissingError{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE}
+	}
+	return nil
 }

@@ -12,9 +12,11 @@ import (
 
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/outbox"
+	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 )
 
@@ -25,8 +27,11 @@ type change func(rec *record, b *pgx.Batch, p *returnsv1.Provenance) (proto.Mess
 
 // mutate runs one step on a return: it locks the return row, replays a retried request,
 // checks the version the caller read, that the case is still open in intake and that the
-// return's status allows the step, applies the step and writes the fact, the return row, the
-// outbox event and the idempotency record in the same transaction.
+// return's status allows the step and the principal's assistance consent is in force (every
+// step but closing needs it), applies the step and writes the fact, the return row, the
+// outbox event and the idempotency record in the same transaction. Any consent change intake
+// committed for the case is applied first (consent.CatchUp), so a withdrawal takes effect at
+// once, not when the background consumer comes round.
 //
 // The row lock comes before the idempotency look-up on purpose: two racing retries of one
 // request queue on the lock, and the second then finds the first one's result instead of
@@ -56,6 +61,9 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 				return &RuleError{Reason: "CASE_CLOSED", Subject: "cases/" + caseID,
 					Message: "the case is closed in intake: the return can only be closed"}
 			}
+			if !rec.assistanceAllowed && step != stepClose {
+				return &consent.MissingError{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE}
+			}
 			if err := checkStep(step, r.Status); err != nil {
 				return err
 			}
@@ -79,9 +87,12 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 			return tx.SendBatch(ctx, b).Close()
 		})
 	}
+	if err := consent.CatchUp(ctx, s.consumer, id, s.catchUpWait); err != nil {
+		return err
+	}
 	err = attempt()
 	if errors.Is(err, database.ErrNotFound) {
-		if derr := s.consumer.CatchUp(ctx, catchUpWait); derr != nil {
+		if derr := s.consumer.CatchUp(ctx, s.catchUpWait); derr != nil {
 			return derr
 		}
 		err = attempt()
@@ -96,7 +107,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 	return err
 }
 
-// catchUpWait bounds how long a request waits for intake's events to become readable when it
+// catchUpWait is how long, by default, a request waits for intake's events to become readable when it
 // names a case the projection has not seen yet (see outbox.Consumer.CatchUp).
 const catchUpWait = 3 * time.Second
 
@@ -105,7 +116,7 @@ const catchUpWait = 3 * time.Second
 func (s *Service) read(ctx context.Context, mission string, id uuid.UUID) (*record, error) {
 	rec, err := getReturn(ctx, s.db.Mission(mission), mission, id, false)
 	if errors.Is(err, database.ErrNotFound) {
-		if derr := s.consumer.CatchUp(ctx, catchUpWait); derr != nil {
+		if derr := s.consumer.CatchUp(ctx, s.catchUpWait); derr != nil {
 			return nil, derr
 		}
 		rec, err = getReturn(ctx, s.db.Mission(mission), mission, id, false)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/outbox"
@@ -13,12 +14,13 @@ import (
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
 
-// intakeEvents are the intake events the projection follows.
-var intakeEvents = []string{
+// intakeEvents are the intake events the projection follows: the case's life and its
+// consents.
+var intakeEvents = append([]string{
 	"passage.intake.v1.CaseRegistered",
 	"passage.intake.v1.CaseUpdated",
 	"passage.intake.v1.CaseClosed",
-}
+}, consent.Events...)
 
 // applyIntakeEvent keeps returns' projection of AVRR cases in step with intake, inside the
 // consumer's transaction: every event carries the whole pseudonymised case, so each one is
@@ -38,6 +40,10 @@ func applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 		c = e.GetCase()
 	case *intakev1.CaseClosed:
 		c = e.GetCase()
+	case *intakev1.ConsentRecorded:
+		c = e.GetCase()
+	case *intakev1.ConsentWithdrawn:
+		c = e.GetCase()
 	default:
 		return nil
 	}
@@ -56,16 +62,18 @@ func applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 }
 
 // queueUpsertCase adds the upsert of a case, its members and its return to b. An event older
-// than the row (by intake's version) leaves the case as it is.
+// than the row (by intake's version) leaves the case as it is. assistance_allowed follows the
+// principal's ASSISTANCE consent as intake derived it.
 func queueUpsertCase(b *pgx.Batch, c *intakev1.Case) {
 	b.Queue(`INSERT INTO returns."case" AS x (case_id, mission, intake_status, intake_version, principal_subject_id,
-host_country, vulnerabilities)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+host_country, vulnerabilities, assistance_allowed)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (case_id) DO UPDATE SET intake_status = EXCLUDED.intake_status, intake_version = EXCLUDED.intake_version,
-host_country = EXCLUDED.host_country, vulnerabilities = EXCLUDED.vulnerabilities
+host_country = EXCLUDED.host_country, vulnerabilities = EXCLUDED.vulnerabilities,
+assistance_allowed = EXCLUDED.assistance_allowed
 WHERE x.intake_version < EXCLUDED.intake_version`,
 		c.GetCaseId(), c.GetMission(), enumcode.Code(c.GetStatus(), caseStatusPrefix), c.GetVersion(), c.GetSubjectId(),
-		c.GetHostCountry(), enumcode.Codes(c.GetVulnerabilities(), vulnerabilityPrefix))
+		c.GetHostCountry(), enumcode.Codes(c.GetVulnerabilities(), vulnerabilityPrefix), consent.AssistanceAllowed(c))
 
 	members := append([]*intakev1.CaseMember{c.GetPrincipal()}, c.GetHouseholdMembers()...)
 	n := len(members)

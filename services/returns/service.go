@@ -53,6 +53,8 @@ type Service struct {
 	idem     *idempotency.Store
 	consumer *outbox.Consumer
 	now      func() time.Time
+	// catchUpWait bounds how long a request waits for intake's events (catchUpWait).
+	catchUpWait time.Duration
 }
 
 // Option configures a Service.
@@ -63,14 +65,21 @@ func WithClock(now func() time.Time) Option {
 	return func(s *Service) { s.now = now }
 }
 
+// WithCatchUpWait sets how long a request waits for intake's events to become readable
+// before it gives up (NOT_FOUND for an unknown case, UNAVAILABLE for a consent change).
+func WithCatchUpWait(d time.Duration) Option {
+	return func(s *Service) { s.catchUpWait = d }
+}
+
 // New returns the service over a pool connected as Role. keys only fingerprints requests for
 // idempotency: returns never opens the vault.
 func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	s := &Service{
-		db:   database.NewDB(pool),
-		keys: keys,
-		idem: idempotency.NewStore("returns.idempotency", "idempotency_pkey"),
-		now:  time.Now,
+		db:          database.NewDB(pool),
+		keys:        keys,
+		idem:        idempotency.NewStore("returns.idempotency", "idempotency_pkey"),
+		now:         time.Now,
+		catchUpWait: catchUpWait,
 	}
 	s.consumer = outbox.NewConsumer(pool, outbox.ConsumerConfig{
 		Name:        producer,

@@ -29,10 +29,12 @@ type record struct {
 	closedFrom returnsv1.ReturnStatus
 	// caseClosed says the case is closed in intake.
 	caseClosed bool
+	// assistanceAllowed says the principal's ASSISTANCE consent (or legal basis) is in force.
+	assistanceAllowed bool
 }
 
 const returnColumns = `r.case_id, r.mission, r.status, r.version, r.closure_reason, r.closed_from, r.created_at,
-r.updated_at, c.principal_subject_id, c.host_country, c.vulnerabilities, c.intake_status`
+r.updated_at, c.principal_subject_id, c.host_country, c.vulnerabilities, c.intake_status, c.assistance_allowed`
 
 func scanReturn(row pgx.Row) (*record, error) {
 	var (
@@ -42,9 +44,10 @@ func scanReturn(row pgx.Row) (*record, error) {
 		vulnerabilities      []string
 		createdAt, updatedAt time.Time
 		r                    returnsv1.Return
+		assistanceAllowed    bool
 	)
 	if err := row.Scan(&id, &r.Mission, &status, &r.Version, &closure, &closedFrom, &createdAt, &updatedAt,
-		&principal, &r.HostCountry, &vulnerabilities, &intakeStatus); err != nil {
+		&principal, &r.HostCountry, &vulnerabilities, &intakeStatus, &assistanceAllowed); err != nil {
 		return nil, database.NotFound(err)
 	}
 	r.CaseId = id.String()
@@ -53,7 +56,7 @@ func scanReturn(row pgx.Row) (*record, error) {
 	r.Vulnerabilities = vulnerabilitiesFromCodes(vulnerabilities)
 	r.CreateTime = timestamppb.New(createdAt)
 	r.UpdateTime = timestamppb.New(updatedAt)
-	rec := &record{ret: &r, caseClosed: intakeStatus == enumcode.Code(closedCase, caseStatusPrefix)}
+	rec := &record{ret: &r, caseClosed: intakeStatus == enumcode.Code(closedCase, caseStatusPrefix), assistanceAllowed: assistanceAllowed}
 	if closure != nil {
 		r.ClosureReason = enumcode.Value[returnsv1.ClosureReason](returnsv1.ClosureReason_value, closurePrefix, *closure)
 	}

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/outbox"
@@ -16,12 +17,13 @@ import (
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
 
-// intakeEvents are the events the consumer applies: the life of intake's cases.
-var intakeEvents = []string{
+// intakeEvents are the events the consumer applies: the life of intake's cases and their
+// consents.
+var intakeEvents = append([]string{
 	string(proto.MessageName(&intakev1.CaseRegistered{})),
 	string(proto.MessageName(&intakev1.CaseUpdated{})),
 	string(proto.MessageName(&intakev1.CaseClosed{})),
-}
+}, consent.Events...)
 
 // project applies one of intake's events to the victim cases, inside the consumer's
 // transaction. A VoT case is inserted when first seen and its intake attributes kept up to
@@ -40,6 +42,10 @@ func project(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 	case *intakev1.CaseUpdated:
 		c = e.GetCase()
 	case *intakev1.CaseClosed:
+		c = e.GetCase()
+	case *intakev1.ConsentRecorded:
+		c = e.GetCase()
+	case *intakev1.ConsentWithdrawn:
 		c = e.GetCase()
 	default:
 		return nil
@@ -64,7 +70,8 @@ func project(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 }
 
 // queueUpsertProjection queues the write of the intake attributes of a VoT case: a new case
-// awaits screening.
+// awaits screening. assistance_allowed follows the principal's ASSISTANCE consent as intake
+// derived it.
 func queueUpsertProjection(b *pgx.Batch, c *intakev1.Case) error {
 	members := append([]*intakev1.CaseMember{c.GetPrincipal()}, c.GetHouseholdMembers()...)
 	n := len(members)
@@ -79,13 +86,13 @@ func queueUpsertProjection(b *pgx.Batch, c *intakev1.Case) error {
 	}
 	registered := c.GetCreateTime().AsTime()
 	b.Queue(`INSERT INTO trafficking.victim_case (case_id, mission, status, version, subject_ids, sexes, age_bands,
-nationalities, host_country, vulnerabilities, registration_date, intake_status, registered_at, updated_at)
-VALUES ($1, $2, 'AWAITING_SCREENING', 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+nationalities, host_country, vulnerabilities, registration_date, intake_status, registered_at, updated_at, assistance_allowed)
+VALUES ($1, $2, 'AWAITING_SCREENING', 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)
 ON CONFLICT (case_id) DO UPDATE SET subject_ids = $3, sexes = $4, age_bands = $5, nationalities = $6,
-host_country = $7, vulnerabilities = $8, registration_date = $9, intake_status = $10`,
+host_country = $7, vulnerabilities = $8, registration_date = $9, intake_status = $10, assistance_allowed = $12`,
 		c.GetCaseId(), c.GetMission(), subjects, sexes, bands, nationalities, c.GetHostCountry(),
 		enumcode.Codes(c.GetVulnerabilities(), vulnerabilityPrefix), civildate.ToTime(c.GetRegistrationDate()),
-		enumcode.Code(c.GetStatus(), intakeStatusPrefix), registered)
+		enumcode.Code(c.GetStatus(), intakeStatusPrefix), registered, consent.AssistanceAllowed(c))
 	return nil
 }
 

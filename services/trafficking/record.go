@@ -13,6 +13,7 @@ import (
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/middleware"
@@ -212,19 +213,34 @@ func (s *Service) record(ctx context.Context, req mutation, caseID string, versi
 	if err != nil {
 		return toStatus(err)
 	}
-	return toStatus(s.mutate(ctx, who, key, caseID, version, resp, apply))
+	return toStatus(s.mutate(ctx, who, key, caseID, version, needsAssistance(req), resp, apply))
+}
+
+// needsAssistance says which changes need the principal's ASSISTANCE consent in force: every
+// VoT record but closing the case and ending an assistance record, which are how a withdrawal
+// is acted on.
+func needsAssistance(req mutation) bool {
+	switch req.(type) {
+	case *traffickingv1.CloseVictimCaseRequest, *traffickingv1.EndAssistanceRequest:
+		return false
+	}
+	return true
 }
 
 // mutate runs one change to a victim case: it locks the case row, replays a retried request,
-// checks the version the caller read, applies the change and writes the case, the outbox
-// event and the idempotency record in the same transaction. A case not (yet) known is looked
-// for again after catching up on intake's events: a case registered a moment ago may not have
-// been applied by the background consumer.
+// checks the version the caller read and, when the change needs it, that the principal's
+// assistance consent is in force, applies the change and writes the case, the outbox event
+// and the idempotency record in the same transaction. A case not (yet) known is looked for
+// again after catching up on intake's events: a case registered a moment ago may not have
+// been applied by the background consumer. Any consent change intake committed for the case
+// is applied first (consent.CatchUp), so a withdrawal takes effect at once.
 //
 // The row lock comes before the idempotency look-up on purpose: two racing retries of one
 // request queue on the lock, and the second then finds the first one's result instead of
 // failing on the version the first one moved.
-func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.Key, caseID string, version int64, resp proto.Message, apply change) error {
+func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.Key, caseID string, version int64,
+	assistance bool, resp proto.Message, apply change,
+) error {
 	id, err := parseCaseID(caseID)
 	if err != nil {
 		return err
@@ -240,6 +256,11 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 			}
 			if c.Version != version {
 				return &StaleVersionError{CaseID: caseID, Current: c.Version}
+			}
+			if assistance {
+				if err := requireAssistance(ctx, tx, id); err != nil {
+					return err
+				}
 			}
 			b := &pgx.Batch{}
 			event, err := apply(c, b)
@@ -258,6 +279,9 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 			}
 			return tx.SendBatch(ctx, b).Close()
 		})
+	}
+	if err := consent.CatchUp(ctx, s.consumer, id, catchUpWait); err != nil {
+		return err
 	}
 	err = attempt()
 	if errors.Is(err, database.ErrNotFound) {

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/pagetoken"
@@ -314,4 +315,17 @@ LIMIT $5`
 		return nil, err
 	}
 	return cases, nil
+}
+
+// requireAssistance refuses a change to a case whose principal's ASSISTANCE consent (or legal
+// basis) is not in force, as intake's events last said.
+func requireAssistance(ctx context.Context, q database.Querier, id uuid.UUID) error {
+	var allowed bool
+	if err := q.QueryRow(ctx, `SELECT assistance_allowed FROM trafficking.victim_case WHERE case_id = $1`, id).Scan(&allowed); err != nil {
+		return fmt.Errorf("read assistance consent: %w", database.NotFound(err))
+	}
+	if !allowed {
+		return &consent.MissingError{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE}
+	}
+	return nil
 }

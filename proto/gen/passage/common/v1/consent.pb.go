@@ -23,6 +23,137 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// LegalBasis is what processing for a purpose rests on, after the IOM Data Protection
+// Principles (legitimate and fair processing) and GDPR article 6(1).
+type LegalBasis int32
+
+const (
+	LegalBasis_LEGAL_BASIS_UNSPECIFIED LegalBasis = 0
+	// The person's informed consent (art. 6(1)(a)).
+	LegalBasis_LEGAL_BASIS_CONSENT LegalBasis = 1
+	// To protect the vital interests of the person or of another person, e.g. when the person
+	// cannot consent (art. 6(1)(d)).
+	LegalBasis_LEGAL_BASIS_VITAL_INTERESTS LegalBasis = 2
+	// To comply with a legal obligation (art. 6(1)(c)).
+	LegalBasis_LEGAL_BASIS_LEGAL_OBLIGATION LegalBasis = 3
+	// To carry out a task in the public interest, such as the organisation's mandate (art. 6(1)(e)).
+	LegalBasis_LEGAL_BASIS_PUBLIC_INTEREST LegalBasis = 4
+	// To perform a contract with the person (art. 6(1)(b)).
+	LegalBasis_LEGAL_BASIS_CONTRACT LegalBasis = 5
+	// The legitimate interests of the organisation or a third party, not overridden by the
+	// person's rights (art. 6(1)(f)).
+	LegalBasis_LEGAL_BASIS_LEGITIMATE_INTERESTS LegalBasis = 6
+)
+
+// Enum value maps for LegalBasis.
+var (
+	LegalBasis_name = map[int32]string{
+		0: "LEGAL_BASIS_UNSPECIFIED",
+		1: "LEGAL_BASIS_CONSENT",
+		2: "LEGAL_BASIS_VITAL_INTERESTS",
+		3: "LEGAL_BASIS_LEGAL_OBLIGATION",
+		4: "LEGAL_BASIS_PUBLIC_INTEREST",
+		5: "LEGAL_BASIS_CONTRACT",
+		6: "LEGAL_BASIS_LEGITIMATE_INTERESTS",
+	}
+	LegalBasis_value = map[string]int32{
+		"LEGAL_BASIS_UNSPECIFIED":          0,
+		"LEGAL_BASIS_CONSENT":              1,
+		"LEGAL_BASIS_VITAL_INTERESTS":      2,
+		"LEGAL_BASIS_LEGAL_OBLIGATION":     3,
+		"LEGAL_BASIS_PUBLIC_INTEREST":      4,
+		"LEGAL_BASIS_CONTRACT":             5,
+		"LEGAL_BASIS_LEGITIMATE_INTERESTS": 6,
+	}
+)
+
+func (x LegalBasis) Enum() *LegalBasis {
+	p := new(LegalBasis)
+	*p = x
+	return p
+}
+
+func (x LegalBasis) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LegalBasis) Descriptor() protoreflect.EnumDescriptor {
+	return file_passage_common_v1_consent_proto_enumTypes[0].Descriptor()
+}
+
+func (LegalBasis) Type() protoreflect.EnumType {
+	return &file_passage_common_v1_consent_proto_enumTypes[0]
+}
+
+func (x LegalBasis) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LegalBasis.Descriptor instead.
+func (LegalBasis) EnumDescriptor() ([]byte, []int) {
+	return file_passage_common_v1_consent_proto_rawDescGZIP(), []int{0}
+}
+
+// PartnerCategory is a kind of partner agency a person may consent to share data with.
+type PartnerCategory int32
+
+const (
+	PartnerCategory_PARTNER_CATEGORY_UNSPECIFIED PartnerCategory = 0
+	// A United Nations agency (UNHCR, UNICEF, WHO, ...).
+	PartnerCategory_PARTNER_CATEGORY_UN_AGENCY PartnerCategory = 1
+	// A non-governmental organisation.
+	PartnerCategory_PARTNER_CATEGORY_NGO PartnerCategory = 2
+	// A government service (social services, child protection, health authority, ...).
+	PartnerCategory_PARTNER_CATEGORY_GOVERNMENT PartnerCategory = 3
+	// A provider of a service to the person (clinic, shelter, training centre, ...).
+	PartnerCategory_PARTNER_CATEGORY_SERVICE_PROVIDER PartnerCategory = 4
+)
+
+// Enum value maps for PartnerCategory.
+var (
+	PartnerCategory_name = map[int32]string{
+		0: "PARTNER_CATEGORY_UNSPECIFIED",
+		1: "PARTNER_CATEGORY_UN_AGENCY",
+		2: "PARTNER_CATEGORY_NGO",
+		3: "PARTNER_CATEGORY_GOVERNMENT",
+		4: "PARTNER_CATEGORY_SERVICE_PROVIDER",
+	}
+	PartnerCategory_value = map[string]int32{
+		"PARTNER_CATEGORY_UNSPECIFIED":      0,
+		"PARTNER_CATEGORY_UN_AGENCY":        1,
+		"PARTNER_CATEGORY_NGO":              2,
+		"PARTNER_CATEGORY_GOVERNMENT":       3,
+		"PARTNER_CATEGORY_SERVICE_PROVIDER": 4,
+	}
+)
+
+func (x PartnerCategory) Enum() *PartnerCategory {
+	p := new(PartnerCategory)
+	*p = x
+	return p
+}
+
+func (x PartnerCategory) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PartnerCategory) Descriptor() protoreflect.EnumDescriptor {
+	return file_passage_common_v1_consent_proto_enumTypes[1].Descriptor()
+}
+
+func (PartnerCategory) Type() protoreflect.EnumType {
+	return &file_passage_common_v1_consent_proto_enumTypes[1]
+}
+
+func (x PartnerCategory) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PartnerCategory.Descriptor instead.
+func (PartnerCategory) EnumDescriptor() ([]byte, []int) {
+	return file_passage_common_v1_consent_proto_rawDescGZIP(), []int{1}
+}
+
 // ConsentPurpose is what a consent allows.
 type ConsentPurpose int32
 
@@ -63,11 +194,11 @@ func (x ConsentPurpose) String() string {
 }
 
 func (ConsentPurpose) Descriptor() protoreflect.EnumDescriptor {
-	return file_passage_common_v1_consent_proto_enumTypes[0].Descriptor()
+	return file_passage_common_v1_consent_proto_enumTypes[2].Descriptor()
 }
 
 func (ConsentPurpose) Type() protoreflect.EnumType {
-	return &file_passage_common_v1_consent_proto_enumTypes[0]
+	return &file_passage_common_v1_consent_proto_enumTypes[2]
 }
 
 func (x ConsentPurpose) Number() protoreflect.EnumNumber {
@@ -76,10 +207,13 @@ func (x ConsentPurpose) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ConsentPurpose.Descriptor instead.
 func (ConsentPurpose) EnumDescriptor() ([]byte, []int) {
-	return file_passage_common_v1_consent_proto_rawDescGZIP(), []int{0}
+	return file_passage_common_v1_consent_proto_rawDescGZIP(), []int{2}
 }
 
-// Consent is the person's informed consent for one purpose, as recorded by a caseworker.
+// Consent is one record of the person's informed consent for one purpose (or of the legal basis
+// the processing rests on instead), as a caseworker recorded it. Records are never changed:
+// a withdrawal is a fact added to the record, a new decision is a new record. The one that
+// holds for a person, purpose and partner is the latest, unless it was withdrawn.
 type Consent struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Purpose ConsentPurpose         `protobuf:"varint,1,opt,name=purpose,proto3,enum=passage.common.v1.ConsentPurpose" json:"purpose,omitempty"`
@@ -87,10 +221,27 @@ type Consent struct {
 	Granted bool `protobuf:"varint,2,opt,name=granted,proto3" json:"granted,omitempty"`
 	// The day consent was given or refused. Required; not in the future.
 	Date *date.Date `protobuf:"bytes,3,opt,name=date,proto3" json:"date,omitempty"`
-	// For CONSENT_PURPOSE_DATA_SHARING: the partner agency's code (e.g. "UNHCR").
+	// For CONSENT_PURPOSE_DATA_SHARING: the partner agency's code (e.g. "UNHCR"). Exactly one of
+	// partner and partner_category is set for data sharing, neither for other purposes.
 	Partner string `protobuf:"bytes,4,opt,name=partner,proto3" json:"partner,omitempty"`
 	// Output only. The pseudonymous staff id of the caseworker who recorded it.
-	RecordedBy    string `protobuf:"bytes,5,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
+	RecordedBy string `protobuf:"bytes,5,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
+	// The person the record is for, by subject id: a person of the case. In RegisterCase and
+	// OpenCase an empty subject_id means the principal applicant; RecordConsent requires it.
+	SubjectId string `protobuf:"bytes,6,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
+	// What the processing rests on. Unspecified means LEGAL_BASIS_CONSENT. With another basis
+	// the purpose is allowed without the person's consent, and granted must be false.
+	LegalBasis LegalBasis `protobuf:"varint,7,opt,name=legal_basis,json=legalBasis,proto3,enum=passage.common.v1.LegalBasis" json:"legal_basis,omitempty"`
+	// For CONSENT_PURPOSE_DATA_SHARING: sharing with any partner of this category rather than
+	// with one named partner.
+	PartnerCategory PartnerCategory `protobuf:"varint,8,opt,name=partner_category,json=partnerCategory,proto3,enum=passage.common.v1.PartnerCategory" json:"partner_category,omitempty"`
+	// Output only. The record's id; WithdrawConsent names it.
+	ConsentId string `protobuf:"bytes,9,opt,name=consent_id,json=consentId,proto3" json:"consent_id,omitempty"`
+	// Output only. Set when the record was withdrawn.
+	Withdrawal *ConsentWithdrawal `protobuf:"bytes,10,opt,name=withdrawal,proto3" json:"withdrawal,omitempty"`
+	// Output only. Whether this record allows its purpose now: it is the latest for its person,
+	// purpose and partner, it grants consent or states a legal basis, and it was not withdrawn.
+	InForce       bool `protobuf:"varint,11,opt,name=in_force,json=inForce,proto3" json:"in_force,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -160,11 +311,108 @@ func (x *Consent) GetRecordedBy() string {
 	return ""
 }
 
+func (x *Consent) GetSubjectId() string {
+	if x != nil {
+		return x.SubjectId
+	}
+	return ""
+}
+
+func (x *Consent) GetLegalBasis() LegalBasis {
+	if x != nil {
+		return x.LegalBasis
+	}
+	return LegalBasis_LEGAL_BASIS_UNSPECIFIED
+}
+
+func (x *Consent) GetPartnerCategory() PartnerCategory {
+	if x != nil {
+		return x.PartnerCategory
+	}
+	return PartnerCategory_PARTNER_CATEGORY_UNSPECIFIED
+}
+
+func (x *Consent) GetConsentId() string {
+	if x != nil {
+		return x.ConsentId
+	}
+	return ""
+}
+
+func (x *Consent) GetWithdrawal() *ConsentWithdrawal {
+	if x != nil {
+		return x.Withdrawal
+	}
+	return nil
+}
+
+func (x *Consent) GetInForce() bool {
+	if x != nil {
+		return x.InForce
+	}
+	return false
+}
+
+// ConsentWithdrawal is the withdrawal of a consent record: a fact of its own, never a delete.
+type ConsentWithdrawal struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The day the person withdrew (or the legal basis ended).
+	Date *date.Date `protobuf:"bytes,1,opt,name=date,proto3" json:"date,omitempty"`
+	// The pseudonymous staff id of the caseworker who recorded the withdrawal.
+	RecordedBy    string `protobuf:"bytes,2,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConsentWithdrawal) Reset() {
+	*x = ConsentWithdrawal{}
+	mi := &file_passage_common_v1_consent_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConsentWithdrawal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConsentWithdrawal) ProtoMessage() {}
+
+func (x *ConsentWithdrawal) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_common_v1_consent_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConsentWithdrawal.ProtoReflect.Descriptor instead.
+func (*ConsentWithdrawal) Descriptor() ([]byte, []int) {
+	return file_passage_common_v1_consent_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ConsentWithdrawal) GetDate() *date.Date {
+	if x != nil {
+		return x.Date
+	}
+	return nil
+}
+
+func (x *ConsentWithdrawal) GetRecordedBy() string {
+	if x != nil {
+		return x.RecordedBy
+	}
+	return ""
+}
+
 var File_passage_common_v1_consent_proto protoreflect.FileDescriptor
 
 const file_passage_common_v1_consent_proto_rawDesc = "" +
 	"\n" +
-	"\x1fpassage/common/v1/consent.proto\x12\x11passage.common.v1\x1a\x1bbuf/validate/validate.proto\x1a\x16google/type/date.proto\"\xf9\x01\n" +
+	"\x1fpassage/common/v1/consent.proto\x12\x11passage.common.v1\x1a\x1bbuf/validate/validate.proto\x1a\x16google/type/date.proto\"\xc8\x04\n" +
 	"\aConsent\x12G\n" +
 	"\apurpose\x18\x01 \x01(\x0e2!.passage.common.v1.ConsentPurposeB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\apurpose\x12\x18\n" +
@@ -172,7 +420,38 @@ const file_passage_common_v1_consent_proto_rawDesc = "" +
 	"\x04date\x18\x03 \x01(\v2\x11.google.type.DateB\x06\xbaH\x03\xc8\x01\x01R\x04date\x12;\n" +
 	"\apartner\x18\x04 \x01(\tB!\xbaH\x1er\x1c\x18@2\x18^([A-Z0-9][A-Z0-9_-]*)?$R\apartner\x12\x1f\n" +
 	"\vrecorded_by\x18\x05 \x01(\tR\n" +
-	"recordedBy*\x93\x01\n" +
+	"recordedBy\x12*\n" +
+	"\n" +
+	"subject_id\x18\x06 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\tsubjectId\x12H\n" +
+	"\vlegal_basis\x18\a \x01(\x0e2\x1d.passage.common.v1.LegalBasisB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
+	"legalBasis\x12W\n" +
+	"\x10partner_category\x18\b \x01(\x0e2\".passage.common.v1.PartnerCategoryB\b\xbaH\x05\x82\x01\x02\x10\x01R\x0fpartnerCategory\x12\x1d\n" +
+	"\n" +
+	"consent_id\x18\t \x01(\tR\tconsentId\x12D\n" +
+	"\n" +
+	"withdrawal\x18\n" +
+	" \x01(\v2$.passage.common.v1.ConsentWithdrawalR\n" +
+	"withdrawal\x12\x19\n" +
+	"\bin_force\x18\v \x01(\bR\ainForce\"[\n" +
+	"\x11ConsentWithdrawal\x12%\n" +
+	"\x04date\x18\x01 \x01(\v2\x11.google.type.DateR\x04date\x12\x1f\n" +
+	"\vrecorded_by\x18\x02 \x01(\tR\n" +
+	"recordedBy*\xe6\x01\n" +
+	"\n" +
+	"LegalBasis\x12\x1b\n" +
+	"\x17LEGAL_BASIS_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13LEGAL_BASIS_CONSENT\x10\x01\x12\x1f\n" +
+	"\x1bLEGAL_BASIS_VITAL_INTERESTS\x10\x02\x12 \n" +
+	"\x1cLEGAL_BASIS_LEGAL_OBLIGATION\x10\x03\x12\x1f\n" +
+	"\x1bLEGAL_BASIS_PUBLIC_INTEREST\x10\x04\x12\x18\n" +
+	"\x14LEGAL_BASIS_CONTRACT\x10\x05\x12$\n" +
+	" LEGAL_BASIS_LEGITIMATE_INTERESTS\x10\x06*\xb5\x01\n" +
+	"\x0fPartnerCategory\x12 \n" +
+	"\x1cPARTNER_CATEGORY_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aPARTNER_CATEGORY_UN_AGENCY\x10\x01\x12\x18\n" +
+	"\x14PARTNER_CATEGORY_NGO\x10\x02\x12\x1f\n" +
+	"\x1bPARTNER_CATEGORY_GOVERNMENT\x10\x03\x12%\n" +
+	"!PARTNER_CATEGORY_SERVICE_PROVIDER\x10\x04*\x93\x01\n" +
 	"\x0eConsentPurpose\x12\x1f\n" +
 	"\x1bCONSENT_PURPOSE_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aCONSENT_PURPOSE_ASSISTANCE\x10\x01\x12 \n" +
@@ -191,21 +470,28 @@ func file_passage_common_v1_consent_proto_rawDescGZIP() []byte {
 	return file_passage_common_v1_consent_proto_rawDescData
 }
 
-var file_passage_common_v1_consent_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_passage_common_v1_consent_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_passage_common_v1_consent_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_passage_common_v1_consent_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_passage_common_v1_consent_proto_goTypes = []any{
-	(ConsentPurpose)(0), // 0: passage.common.v1.ConsentPurpose
-	(*Consent)(nil),     // 1: passage.common.v1.Consent
-	(*date.Date)(nil),   // 2: google.type.Date
+	(LegalBasis)(0),           // 0: passage.common.v1.LegalBasis
+	(PartnerCategory)(0),      // 1: passage.common.v1.PartnerCategory
+	(ConsentPurpose)(0),       // 2: passage.common.v1.ConsentPurpose
+	(*Consent)(nil),           // 3: passage.common.v1.Consent
+	(*ConsentWithdrawal)(nil), // 4: passage.common.v1.ConsentWithdrawal
+	(*date.Date)(nil),         // 5: google.type.Date
 }
 var file_passage_common_v1_consent_proto_depIdxs = []int32{
-	0, // 0: passage.common.v1.Consent.purpose:type_name -> passage.common.v1.ConsentPurpose
-	2, // 1: passage.common.v1.Consent.date:type_name -> google.type.Date
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	2, // 0: passage.common.v1.Consent.purpose:type_name -> passage.common.v1.ConsentPurpose
+	5, // 1: passage.common.v1.Consent.date:type_name -> google.type.Date
+	0, // 2: passage.common.v1.Consent.legal_basis:type_name -> passage.common.v1.LegalBasis
+	1, // 3: passage.common.v1.Consent.partner_category:type_name -> passage.common.v1.PartnerCategory
+	4, // 4: passage.common.v1.Consent.withdrawal:type_name -> passage.common.v1.ConsentWithdrawal
+	5, // 5: passage.common.v1.ConsentWithdrawal.date:type_name -> google.type.Date
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_passage_common_v1_consent_proto_init() }
@@ -218,8 +504,8 @@ func file_passage_common_v1_consent_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_passage_common_v1_consent_proto_rawDesc), len(file_passage_common_v1_consent_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   1,
+			NumEnums:      3,
+			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

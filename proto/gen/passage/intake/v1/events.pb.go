@@ -7,6 +7,7 @@
 package intakev1
 
 import (
+	v1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -221,11 +222,120 @@ func (x *PersonErased) GetCaseId() string {
 	return ""
 }
 
+// ConsentRecorded is written when RecordConsent adds a consent record. The case carries every
+// record with in_force, and each person's in_statistics, as they are after the change.
+type ConsentRecorded struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	Consent       *v1.Consent            `protobuf:"bytes,2,opt,name=consent,proto3" json:"consent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConsentRecorded) Reset() {
+	*x = ConsentRecorded{}
+	mi := &file_passage_intake_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConsentRecorded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConsentRecorded) ProtoMessage() {}
+
+func (x *ConsentRecorded) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConsentRecorded.ProtoReflect.Descriptor instead.
+func (*ConsentRecorded) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ConsentRecorded) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *ConsentRecorded) GetConsent() *v1.Consent {
+	if x != nil {
+		return x.Consent
+	}
+	return nil
+}
+
+// ConsentWithdrawn is written when WithdrawConsent withdraws a record. The programme services
+// refuse the purpose as soon as they apply it; analytics leaves out a person whose
+// in_statistics became false.
+type ConsentWithdrawn struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Case          *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	Consent       *v1.Consent            `protobuf:"bytes,2,opt,name=consent,proto3" json:"consent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConsentWithdrawn) Reset() {
+	*x = ConsentWithdrawn{}
+	mi := &file_passage_intake_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConsentWithdrawn) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConsentWithdrawn) ProtoMessage() {}
+
+func (x *ConsentWithdrawn) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConsentWithdrawn.ProtoReflect.Descriptor instead.
+func (*ConsentWithdrawn) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ConsentWithdrawn) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *ConsentWithdrawn) GetConsent() *v1.Consent {
+	if x != nil {
+		return x.Consent
+	}
+	return nil
+}
+
 var File_passage_intake_v1_events_proto protoreflect.FileDescriptor
 
 const file_passage_intake_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1epassage/intake/v1/events.proto\x12\x11passage.intake.v1\x1a\x1epassage/intake/v1/intake.proto\"=\n" +
+	"\x1epassage/intake/v1/events.proto\x12\x11passage.intake.v1\x1a\x1fpassage/common/v1/consent.proto\x1a\x1epassage/intake/v1/intake.proto\"=\n" +
 	"\x0eCaseRegistered\x12+\n" +
 	"\x04case\x18\x01 \x01(\v2\x17.passage.intake.v1.CaseR\x04case\"a\n" +
 	"\vCaseUpdated\x12+\n" +
@@ -236,7 +346,13 @@ const file_passage_intake_v1_events_proto_rawDesc = "" +
 	"\x04case\x18\x01 \x01(\v2\x17.passage.intake.v1.CaseR\x04case\"]\n" +
 	"\fPersonErased\x124\n" +
 	"\aerasure\x18\x01 \x01(\v2\x1a.passage.intake.v1.ErasureR\aerasure\x12\x17\n" +
-	"\acase_id\x18\x02 \x01(\tR\x06caseIdBDZBgithub.com/passage-cm/passage/proto/gen/passage/intake/v1;intakev1b\x06proto3"
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\"t\n" +
+	"\x0fConsentRecorded\x12+\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.passage.intake.v1.CaseR\x04case\x124\n" +
+	"\aconsent\x18\x02 \x01(\v2\x1a.passage.common.v1.ConsentR\aconsent\"u\n" +
+	"\x10ConsentWithdrawn\x12+\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.passage.intake.v1.CaseR\x04case\x124\n" +
+	"\aconsent\x18\x02 \x01(\v2\x1a.passage.common.v1.ConsentR\aconsentBDZBgithub.com/passage-cm/passage/proto/gen/passage/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_passage_intake_v1_events_proto_rawDescOnce sync.Once
@@ -250,25 +366,32 @@ func file_passage_intake_v1_events_proto_rawDescGZIP() []byte {
 	return file_passage_intake_v1_events_proto_rawDescData
 }
 
-var file_passage_intake_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_passage_intake_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_passage_intake_v1_events_proto_goTypes = []any{
-	(*CaseRegistered)(nil), // 0: passage.intake.v1.CaseRegistered
-	(*CaseUpdated)(nil),    // 1: passage.intake.v1.CaseUpdated
-	(*CaseClosed)(nil),     // 2: passage.intake.v1.CaseClosed
-	(*PersonErased)(nil),   // 3: passage.intake.v1.PersonErased
-	(*Case)(nil),           // 4: passage.intake.v1.Case
-	(*Erasure)(nil),        // 5: passage.intake.v1.Erasure
+	(*CaseRegistered)(nil),   // 0: passage.intake.v1.CaseRegistered
+	(*CaseUpdated)(nil),      // 1: passage.intake.v1.CaseUpdated
+	(*CaseClosed)(nil),       // 2: passage.intake.v1.CaseClosed
+	(*PersonErased)(nil),     // 3: passage.intake.v1.PersonErased
+	(*ConsentRecorded)(nil),  // 4: passage.intake.v1.ConsentRecorded
+	(*ConsentWithdrawn)(nil), // 5: passage.intake.v1.ConsentWithdrawn
+	(*Case)(nil),             // 6: passage.intake.v1.Case
+	(*Erasure)(nil),          // 7: passage.intake.v1.Erasure
+	(*v1.Consent)(nil),       // 8: passage.common.v1.Consent
 }
 var file_passage_intake_v1_events_proto_depIdxs = []int32{
-	4, // 0: passage.intake.v1.CaseRegistered.case:type_name -> passage.intake.v1.Case
-	4, // 1: passage.intake.v1.CaseUpdated.case:type_name -> passage.intake.v1.Case
-	4, // 2: passage.intake.v1.CaseClosed.case:type_name -> passage.intake.v1.Case
-	5, // 3: passage.intake.v1.PersonErased.erasure:type_name -> passage.intake.v1.Erasure
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	6, // 0: passage.intake.v1.CaseRegistered.case:type_name -> passage.intake.v1.Case
+	6, // 1: passage.intake.v1.CaseUpdated.case:type_name -> passage.intake.v1.Case
+	6, // 2: passage.intake.v1.CaseClosed.case:type_name -> passage.intake.v1.Case
+	7, // 3: passage.intake.v1.PersonErased.erasure:type_name -> passage.intake.v1.Erasure
+	6, // 4: passage.intake.v1.ConsentRecorded.case:type_name -> passage.intake.v1.Case
+	8, // 5: passage.intake.v1.ConsentRecorded.consent:type_name -> passage.common.v1.Consent
+	6, // 6: passage.intake.v1.ConsentWithdrawn.case:type_name -> passage.intake.v1.Case
+	8, // 7: passage.intake.v1.ConsentWithdrawn.consent:type_name -> passage.common.v1.Consent
+	8, // [8:8] is the sub-list for method output_type
+	8, // [8:8] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_passage_intake_v1_events_proto_init() }
@@ -283,7 +406,7 @@ func file_passage_intake_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_passage_intake_v1_events_proto_rawDesc), len(file_passage_intake_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

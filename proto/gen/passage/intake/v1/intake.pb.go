@@ -392,7 +392,9 @@ type Case struct {
 	HouseholdMembers []*CaseMember      `protobuf:"bytes,8,rep,name=household_members,json=householdMembers,proto3" json:"household_members,omitempty"`
 	Vulnerabilities  []v1.Vulnerability `protobuf:"varint,9,rep,packed,name=vulnerabilities,proto3,enum=passage.common.v1.Vulnerability" json:"vulnerabilities,omitempty"`
 	// Where the migrant is when assisted, ISO 3166-1 alpha-3.
-	HostCountry      string        `protobuf:"bytes,10,opt,name=host_country,json=hostCountry,proto3" json:"host_country,omitempty"`
+	HostCountry string `protobuf:"bytes,10,opt,name=host_country,json=hostCountry,proto3" json:"host_country,omitempty"`
+	// Every consent record of the case's people, oldest first: the history, never rewritten.
+	// in_force marks the records that hold now (see Consent).
 	Consents         []*v1.Consent `protobuf:"bytes,11,rep,name=consents,proto3" json:"consents,omitempty"`
 	RegistrationDate *date.Date    `protobuf:"bytes,12,opt,name=registration_date,json=registrationDate,proto3" json:"registration_date,omitempty"`
 	// Set when status is CASE_STATUS_CLOSED.
@@ -555,7 +557,11 @@ type CaseMember struct {
 	// Age band at the registration date.
 	AgeBand v1.AgeBand `protobuf:"varint,3,opt,name=age_band,json=ageBand,proto3,enum=passage.common.v1.AgeBand" json:"age_band,omitempty"`
 	// ISO 3166-1 alpha-3, empty when unknown.
-	Nationality   string `protobuf:"bytes,4,opt,name=nationality,proto3" json:"nationality,omitempty"`
+	Nationality string `protobuf:"bytes,4,opt,name=nationality,proto3" json:"nationality,omitempty"`
+	// Output only. Whether the person may be counted in anonymised statistics: a consent record
+	// for CONSENT_PURPOSE_STATISTICS is in force. Analytics leaves out everyone for whom it is
+	// false, and follows its changes through the consent events.
+	InStatistics  bool `protobuf:"varint,5,opt,name=in_statistics,json=inStatistics,proto3" json:"in_statistics,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -616,6 +622,13 @@ func (x *CaseMember) GetNationality() string {
 		return x.Nationality
 	}
 	return ""
+}
+
+func (x *CaseMember) GetInStatistics() bool {
+	if x != nil {
+		return x.InStatistics
+	}
+	return false
 }
 
 type RegisterCaseRequest struct {
@@ -2619,6 +2632,260 @@ func (x *ErasePersonResponse) GetErasure() *Erasure {
 	return nil
 }
 
+type RecordConsentRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	CaseId    string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// The version the caller read; a stale version fails with FAILED_PRECONDITION.
+	Version int64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// The record; subject_id is required and must be a person of the case.
+	Consent       *v1.Consent `protobuf:"bytes,4,opt,name=consent,proto3" json:"consent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordConsentRequest) Reset() {
+	*x = RecordConsentRequest{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordConsentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordConsentRequest) ProtoMessage() {}
+
+func (x *RecordConsentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordConsentRequest.ProtoReflect.Descriptor instead.
+func (*RecordConsentRequest) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *RecordConsentRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RecordConsentRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *RecordConsentRequest) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *RecordConsentRequest) GetConsent() *v1.Consent {
+	if x != nil {
+		return x.Consent
+	}
+	return nil
+}
+
+type RecordConsentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Case  *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	// The new record, with its consent_id.
+	Consent       *v1.Consent `protobuf:"bytes,2,opt,name=consent,proto3" json:"consent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordConsentResponse) Reset() {
+	*x = RecordConsentResponse{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordConsentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordConsentResponse) ProtoMessage() {}
+
+func (x *RecordConsentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordConsentResponse.ProtoReflect.Descriptor instead.
+func (*RecordConsentResponse) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *RecordConsentResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *RecordConsentResponse) GetConsent() *v1.Consent {
+	if x != nil {
+		return x.Consent
+	}
+	return nil
+}
+
+type WithdrawConsentRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	CaseId    string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	Version   int64                  `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// The record to withdraw; it must be in force.
+	ConsentId string `protobuf:"bytes,4,opt,name=consent_id,json=consentId,proto3" json:"consent_id,omitempty"`
+	// The day the person withdrew. Not in the future, not before the record's date.
+	Date          *date.Date `protobuf:"bytes,5,opt,name=date,proto3" json:"date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WithdrawConsentRequest) Reset() {
+	*x = WithdrawConsentRequest{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WithdrawConsentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WithdrawConsentRequest) ProtoMessage() {}
+
+func (x *WithdrawConsentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WithdrawConsentRequest.ProtoReflect.Descriptor instead.
+func (*WithdrawConsentRequest) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *WithdrawConsentRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *WithdrawConsentRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *WithdrawConsentRequest) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *WithdrawConsentRequest) GetConsentId() string {
+	if x != nil {
+		return x.ConsentId
+	}
+	return ""
+}
+
+func (x *WithdrawConsentRequest) GetDate() *date.Date {
+	if x != nil {
+		return x.Date
+	}
+	return nil
+}
+
+type WithdrawConsentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Case  *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	// The withdrawn record.
+	Consent       *v1.Consent `protobuf:"bytes,2,opt,name=consent,proto3" json:"consent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WithdrawConsentResponse) Reset() {
+	*x = WithdrawConsentResponse{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WithdrawConsentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WithdrawConsentResponse) ProtoMessage() {}
+
+func (x *WithdrawConsentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WithdrawConsentResponse.ProtoReflect.Descriptor instead.
+func (*WithdrawConsentResponse) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *WithdrawConsentResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *WithdrawConsentResponse) GetConsent() *v1.Consent {
+	if x != nil {
+		return x.Consent
+	}
+	return nil
+}
+
 var File_passage_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_passage_intake_v1_intake_proto_rawDesc = "" +
@@ -2644,14 +2911,15 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12-\n" +
-	"\x13opened_from_case_id\x18\x10 \x01(\tR\x10openedFromCaseId\"\xae\x01\n" +
+	"\x13opened_from_case_id\x18\x10 \x01(\tR\x10openedFromCaseId\"\xd3\x01\n" +
 	"\n" +
 	"CaseMember\x12\x1d\n" +
 	"\n" +
 	"subject_id\x18\x01 \x01(\tR\tsubjectId\x12(\n" +
 	"\x03sex\x18\x02 \x01(\x0e2\x16.passage.common.v1.SexR\x03sex\x125\n" +
 	"\bage_band\x18\x03 \x01(\x0e2\x1a.passage.common.v1.AgeBandR\aageBand\x12 \n" +
-	"\vnationality\x18\x04 \x01(\tR\vnationality\"\xf3\x04\n" +
+	"\vnationality\x18\x04 \x01(\tR\vnationality\x12#\n" +
+	"\rin_statistics\x18\x05 \x01(\bR\finStatistics\"\xf3\x04\n" +
 	"\x13RegisterCaseRequest\x12'\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\trequestId\x12=\n" +
@@ -2822,7 +3090,27 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"subject_id\x18\x03 \x01(\tBW\xbaHTrR2P^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$R\tsubjectId\x12F\n" +
 	"\x06reason\x18\x04 \x01(\x0e2 .passage.intake.v1.ErasureReasonB\f\xbaH\t\x82\x01\x06\x10\x01 \x00 \x02R\x06reason\"K\n" +
 	"\x13ErasePersonResponse\x124\n" +
-	"\aerasure\x18\x01 \x01(\v2\x1a.passage.intake.v1.ErasureR\aerasure*\x90\x01\n" +
+	"\aerasure\x18\x01 \x01(\v2\x1a.passage.intake.v1.ErasureR\aerasure\"\xc3\x01\n" +
+	"\x14RecordConsentRequest\x12'\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\trequestId\x12!\n" +
+	"\acase_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12!\n" +
+	"\aversion\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\aversion\x12<\n" +
+	"\aconsent\x18\x04 \x01(\v2\x1a.passage.common.v1.ConsentB\x06\xbaH\x03\xc8\x01\x01R\aconsent\"z\n" +
+	"\x15RecordConsentResponse\x12+\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.passage.intake.v1.CaseR\x04case\x124\n" +
+	"\aconsent\x18\x02 \x01(\v2\x1a.passage.common.v1.ConsentR\aconsent\"\xdf\x01\n" +
+	"\x16WithdrawConsentRequest\x12'\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\trequestId\x12!\n" +
+	"\acase_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12!\n" +
+	"\aversion\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\aversion\x12'\n" +
+	"\n" +
+	"consent_id\x18\x04 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\tconsentId\x12-\n" +
+	"\x04date\x18\x05 \x01(\v2\x11.google.type.DateB\x06\xbaH\x03\xc8\x01\x01R\x04date\"|\n" +
+	"\x17WithdrawConsentResponse\x12+\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.passage.intake.v1.CaseR\x04case\x124\n" +
+	"\aconsent\x18\x02 \x01(\v2\x1a.passage.common.v1.ConsentR\aconsent*\x90\x01\n" +
 	"\n" +
 	"CaseStatus\x12\x1b\n" +
 	"\x17CASE_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
@@ -2858,7 +3146,8 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"\x11BreakGlassFinding\x12#\n" +
 	"\x1fBREAK_GLASS_FINDING_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dBREAK_GLASS_FINDING_JUSTIFIED\x10\x01\x12%\n" +
-	"!BREAK_GLASS_FINDING_NOT_JUSTIFIED\x10\x022\xfd\b\n" +
+	"!BREAK_GLASS_FINDING_NOT_JUSTIFIED\x10\x022\xcb\n" +
+	"\n" +
 	"\rIntakeService\x12_\n" +
 	"\fRegisterCase\x12&.passage.intake.v1.RegisterCaseRequest\x1a'.passage.intake.v1.RegisterCaseResponse\x12P\n" +
 	"\aGetCase\x12!.passage.intake.v1.GetCaseRequest\x1a\".passage.intake.v1.GetCaseResponse\x12V\n" +
@@ -2874,7 +3163,9 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"BreakGlass\x12$.passage.intake.v1.BreakGlassRequest\x1a%.passage.intake.v1.BreakGlassResponse\x12w\n" +
 	"\x14ListBreakGlassGrants\x12..passage.intake.v1.ListBreakGlassGrantsRequest\x1a/.passage.intake.v1.ListBreakGlassGrantsResponse\x12k\n" +
 	"\x10ReviewBreakGlass\x12*.passage.intake.v1.ReviewBreakGlassRequest\x1a+.passage.intake.v1.ReviewBreakGlassResponse\x12\\\n" +
-	"\vErasePerson\x12%.passage.intake.v1.ErasePersonRequest\x1a&.passage.intake.v1.ErasePersonResponseBDZBgithub.com/passage-cm/passage/proto/gen/passage/intake/v1;intakev1b\x06proto3"
+	"\vErasePerson\x12%.passage.intake.v1.ErasePersonRequest\x1a&.passage.intake.v1.ErasePersonResponse\x12b\n" +
+	"\rRecordConsent\x12'.passage.intake.v1.RecordConsentRequest\x1a(.passage.intake.v1.RecordConsentResponse\x12h\n" +
+	"\x0fWithdrawConsent\x12).passage.intake.v1.WithdrawConsentRequest\x1a*.passage.intake.v1.WithdrawConsentResponseBDZBgithub.com/passage-cm/passage/proto/gen/passage/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_passage_intake_v1_intake_proto_rawDescOnce sync.Once
@@ -2889,7 +3180,7 @@ func file_passage_intake_v1_intake_proto_rawDescGZIP() []byte {
 }
 
 var file_passage_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_passage_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_passage_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_passage_intake_v1_intake_proto_goTypes = []any{
 	(CaseStatus)(0),                      // 0: passage.intake.v1.CaseStatus
 	(ClosureReason)(0),                   // 1: passage.intake.v1.ClosureReason
@@ -2930,110 +3221,124 @@ var file_passage_intake_v1_intake_proto_goTypes = []any{
 	(*ReviewBreakGlassResponse)(nil),     // 36: passage.intake.v1.ReviewBreakGlassResponse
 	(*ErasePersonRequest)(nil),           // 37: passage.intake.v1.ErasePersonRequest
 	(*ErasePersonResponse)(nil),          // 38: passage.intake.v1.ErasePersonResponse
-	(v1.Programme)(0),                    // 39: passage.common.v1.Programme
-	(v1.Vulnerability)(0),                // 40: passage.common.v1.Vulnerability
-	(*v1.Consent)(nil),                   // 41: passage.common.v1.Consent
-	(*date.Date)(nil),                    // 42: google.type.Date
-	(*timestamppb.Timestamp)(nil),        // 43: google.protobuf.Timestamp
-	(v1.Sex)(0),                          // 44: passage.common.v1.Sex
-	(v1.AgeBand)(0),                      // 45: passage.common.v1.AgeBand
-	(*v1.Person)(nil),                    // 46: passage.common.v1.Person
-	(v1.AccessPurpose)(0),                // 47: passage.common.v1.AccessPurpose
-	(*fieldmaskpb.FieldMask)(nil),        // 48: google.protobuf.FieldMask
-	(*durationpb.Duration)(nil),          // 49: google.protobuf.Duration
+	(*RecordConsentRequest)(nil),         // 39: passage.intake.v1.RecordConsentRequest
+	(*RecordConsentResponse)(nil),        // 40: passage.intake.v1.RecordConsentResponse
+	(*WithdrawConsentRequest)(nil),       // 41: passage.intake.v1.WithdrawConsentRequest
+	(*WithdrawConsentResponse)(nil),      // 42: passage.intake.v1.WithdrawConsentResponse
+	(v1.Programme)(0),                    // 43: passage.common.v1.Programme
+	(v1.Vulnerability)(0),                // 44: passage.common.v1.Vulnerability
+	(*v1.Consent)(nil),                   // 45: passage.common.v1.Consent
+	(*date.Date)(nil),                    // 46: google.type.Date
+	(*timestamppb.Timestamp)(nil),        // 47: google.protobuf.Timestamp
+	(v1.Sex)(0),                          // 48: passage.common.v1.Sex
+	(v1.AgeBand)(0),                      // 49: passage.common.v1.AgeBand
+	(*v1.Person)(nil),                    // 50: passage.common.v1.Person
+	(v1.AccessPurpose)(0),                // 51: passage.common.v1.AccessPurpose
+	(*fieldmaskpb.FieldMask)(nil),        // 52: google.protobuf.FieldMask
+	(*durationpb.Duration)(nil),          // 53: google.protobuf.Duration
 }
 var file_passage_intake_v1_intake_proto_depIdxs = []int32{
-	39, // 0: passage.intake.v1.Case.programme:type_name -> passage.common.v1.Programme
+	43, // 0: passage.intake.v1.Case.programme:type_name -> passage.common.v1.Programme
 	0,  // 1: passage.intake.v1.Case.status:type_name -> passage.intake.v1.CaseStatus
 	7,  // 2: passage.intake.v1.Case.principal:type_name -> passage.intake.v1.CaseMember
 	7,  // 3: passage.intake.v1.Case.household_members:type_name -> passage.intake.v1.CaseMember
-	40, // 4: passage.intake.v1.Case.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	41, // 5: passage.intake.v1.Case.consents:type_name -> passage.common.v1.Consent
-	42, // 6: passage.intake.v1.Case.registration_date:type_name -> google.type.Date
+	44, // 4: passage.intake.v1.Case.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	45, // 5: passage.intake.v1.Case.consents:type_name -> passage.common.v1.Consent
+	46, // 6: passage.intake.v1.Case.registration_date:type_name -> google.type.Date
 	1,  // 7: passage.intake.v1.Case.closure_reason:type_name -> passage.intake.v1.ClosureReason
-	43, // 8: passage.intake.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	43, // 9: passage.intake.v1.Case.update_time:type_name -> google.protobuf.Timestamp
-	44, // 10: passage.intake.v1.CaseMember.sex:type_name -> passage.common.v1.Sex
-	45, // 11: passage.intake.v1.CaseMember.age_band:type_name -> passage.common.v1.AgeBand
-	39, // 12: passage.intake.v1.RegisterCaseRequest.programme:type_name -> passage.common.v1.Programme
-	46, // 13: passage.intake.v1.RegisterCaseRequest.principal:type_name -> passage.common.v1.Person
-	46, // 14: passage.intake.v1.RegisterCaseRequest.household_members:type_name -> passage.common.v1.Person
-	40, // 15: passage.intake.v1.RegisterCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	41, // 16: passage.intake.v1.RegisterCaseRequest.consents:type_name -> passage.common.v1.Consent
-	42, // 17: passage.intake.v1.RegisterCaseRequest.registration_date:type_name -> google.type.Date
+	47, // 8: passage.intake.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	47, // 9: passage.intake.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	48, // 10: passage.intake.v1.CaseMember.sex:type_name -> passage.common.v1.Sex
+	49, // 11: passage.intake.v1.CaseMember.age_band:type_name -> passage.common.v1.AgeBand
+	43, // 12: passage.intake.v1.RegisterCaseRequest.programme:type_name -> passage.common.v1.Programme
+	50, // 13: passage.intake.v1.RegisterCaseRequest.principal:type_name -> passage.common.v1.Person
+	50, // 14: passage.intake.v1.RegisterCaseRequest.household_members:type_name -> passage.common.v1.Person
+	44, // 15: passage.intake.v1.RegisterCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	45, // 16: passage.intake.v1.RegisterCaseRequest.consents:type_name -> passage.common.v1.Consent
+	46, // 17: passage.intake.v1.RegisterCaseRequest.registration_date:type_name -> google.type.Date
 	6,  // 18: passage.intake.v1.RegisterCaseResponse.case:type_name -> passage.intake.v1.Case
 	10, // 19: passage.intake.v1.RegisterCaseResponse.suspected_duplicates:type_name -> passage.intake.v1.SuspectedDuplicate
 	3,  // 20: passage.intake.v1.SuspectedDuplicate.matched_on:type_name -> passage.intake.v1.MatchBasis
 	2,  // 21: passage.intake.v1.GetCaseRequest.view:type_name -> passage.intake.v1.CaseView
-	47, // 22: passage.intake.v1.GetCaseRequest.purpose:type_name -> passage.common.v1.AccessPurpose
+	51, // 22: passage.intake.v1.GetCaseRequest.purpose:type_name -> passage.common.v1.AccessPurpose
 	6,  // 23: passage.intake.v1.GetCaseResponse.case:type_name -> passage.intake.v1.Case
 	13, // 24: passage.intake.v1.GetCaseResponse.identity:type_name -> passage.intake.v1.CaseIdentity
 	14, // 25: passage.intake.v1.CaseIdentity.principal:type_name -> passage.intake.v1.PersonIdentity
 	14, // 26: passage.intake.v1.CaseIdentity.household_members:type_name -> passage.intake.v1.PersonIdentity
-	46, // 27: passage.intake.v1.PersonIdentity.person:type_name -> passage.common.v1.Person
+	50, // 27: passage.intake.v1.PersonIdentity.person:type_name -> passage.common.v1.Person
 	15, // 28: passage.intake.v1.PersonIdentity.erasure:type_name -> passage.intake.v1.Erasure
 	4,  // 29: passage.intake.v1.Erasure.reason:type_name -> passage.intake.v1.ErasureReason
-	43, // 30: passage.intake.v1.Erasure.erase_time:type_name -> google.protobuf.Timestamp
-	39, // 31: passage.intake.v1.ListCasesRequest.programme:type_name -> passage.common.v1.Programme
+	47, // 30: passage.intake.v1.Erasure.erase_time:type_name -> google.protobuf.Timestamp
+	43, // 31: passage.intake.v1.ListCasesRequest.programme:type_name -> passage.common.v1.Programme
 	0,  // 32: passage.intake.v1.ListCasesRequest.status:type_name -> passage.intake.v1.CaseStatus
-	42, // 33: passage.intake.v1.ListCasesRequest.registered_from:type_name -> google.type.Date
-	42, // 34: passage.intake.v1.ListCasesRequest.registered_to:type_name -> google.type.Date
+	46, // 33: passage.intake.v1.ListCasesRequest.registered_from:type_name -> google.type.Date
+	46, // 34: passage.intake.v1.ListCasesRequest.registered_to:type_name -> google.type.Date
 	6,  // 35: passage.intake.v1.ListCasesResponse.cases:type_name -> passage.intake.v1.Case
-	48, // 36: passage.intake.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	40, // 37: passage.intake.v1.UpdateCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	52, // 36: passage.intake.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	44, // 37: passage.intake.v1.UpdateCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
 	0,  // 38: passage.intake.v1.UpdateCaseRequest.status:type_name -> passage.intake.v1.CaseStatus
-	46, // 39: passage.intake.v1.UpdateCaseRequest.principal:type_name -> passage.common.v1.Person
+	50, // 39: passage.intake.v1.UpdateCaseRequest.principal:type_name -> passage.common.v1.Person
 	6,  // 40: passage.intake.v1.UpdateCaseResponse.case:type_name -> passage.intake.v1.Case
 	1,  // 41: passage.intake.v1.CloseCaseRequest.reason:type_name -> passage.intake.v1.ClosureReason
 	6,  // 42: passage.intake.v1.CloseCaseResponse.case:type_name -> passage.intake.v1.Case
-	39, // 43: passage.intake.v1.OpenCaseRequest.programme:type_name -> passage.common.v1.Programme
-	40, // 44: passage.intake.v1.OpenCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	41, // 45: passage.intake.v1.OpenCaseRequest.consents:type_name -> passage.common.v1.Consent
-	42, // 46: passage.intake.v1.OpenCaseRequest.registration_date:type_name -> google.type.Date
+	43, // 43: passage.intake.v1.OpenCaseRequest.programme:type_name -> passage.common.v1.Programme
+	44, // 44: passage.intake.v1.OpenCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	45, // 45: passage.intake.v1.OpenCaseRequest.consents:type_name -> passage.common.v1.Consent
+	46, // 46: passage.intake.v1.OpenCaseRequest.registration_date:type_name -> google.type.Date
 	6,  // 47: passage.intake.v1.OpenCaseResponse.case:type_name -> passage.intake.v1.Case
 	28, // 48: passage.intake.v1.AssignCaseResponse.assignment:type_name -> passage.intake.v1.CaseAssignment
-	43, // 49: passage.intake.v1.CaseAssignment.assign_time:type_name -> google.protobuf.Timestamp
-	49, // 50: passage.intake.v1.BreakGlassRequest.duration:type_name -> google.protobuf.Duration
+	47, // 49: passage.intake.v1.CaseAssignment.assign_time:type_name -> google.protobuf.Timestamp
+	53, // 50: passage.intake.v1.BreakGlassRequest.duration:type_name -> google.protobuf.Duration
 	31, // 51: passage.intake.v1.BreakGlassResponse.grant:type_name -> passage.intake.v1.BreakGlassGrant
-	43, // 52: passage.intake.v1.BreakGlassGrant.create_time:type_name -> google.protobuf.Timestamp
-	43, // 53: passage.intake.v1.BreakGlassGrant.expire_time:type_name -> google.protobuf.Timestamp
+	47, // 52: passage.intake.v1.BreakGlassGrant.create_time:type_name -> google.protobuf.Timestamp
+	47, // 53: passage.intake.v1.BreakGlassGrant.expire_time:type_name -> google.protobuf.Timestamp
 	32, // 54: passage.intake.v1.BreakGlassGrant.review:type_name -> passage.intake.v1.BreakGlassReview
 	5,  // 55: passage.intake.v1.BreakGlassReview.finding:type_name -> passage.intake.v1.BreakGlassFinding
-	43, // 56: passage.intake.v1.BreakGlassReview.review_time:type_name -> google.protobuf.Timestamp
+	47, // 56: passage.intake.v1.BreakGlassReview.review_time:type_name -> google.protobuf.Timestamp
 	31, // 57: passage.intake.v1.ListBreakGlassGrantsResponse.grants:type_name -> passage.intake.v1.BreakGlassGrant
 	5,  // 58: passage.intake.v1.ReviewBreakGlassRequest.finding:type_name -> passage.intake.v1.BreakGlassFinding
 	31, // 59: passage.intake.v1.ReviewBreakGlassResponse.grant:type_name -> passage.intake.v1.BreakGlassGrant
 	4,  // 60: passage.intake.v1.ErasePersonRequest.reason:type_name -> passage.intake.v1.ErasureReason
 	15, // 61: passage.intake.v1.ErasePersonResponse.erasure:type_name -> passage.intake.v1.Erasure
-	8,  // 62: passage.intake.v1.IntakeService.RegisterCase:input_type -> passage.intake.v1.RegisterCaseRequest
-	11, // 63: passage.intake.v1.IntakeService.GetCase:input_type -> passage.intake.v1.GetCaseRequest
-	16, // 64: passage.intake.v1.IntakeService.ListCases:input_type -> passage.intake.v1.ListCasesRequest
-	18, // 65: passage.intake.v1.IntakeService.UpdateCase:input_type -> passage.intake.v1.UpdateCaseRequest
-	20, // 66: passage.intake.v1.IntakeService.CloseCase:input_type -> passage.intake.v1.CloseCaseRequest
-	22, // 67: passage.intake.v1.IntakeService.OpenCase:input_type -> passage.intake.v1.OpenCaseRequest
-	24, // 68: passage.intake.v1.IntakeService.AssignCase:input_type -> passage.intake.v1.AssignCaseRequest
-	26, // 69: passage.intake.v1.IntakeService.UnassignCase:input_type -> passage.intake.v1.UnassignCaseRequest
-	29, // 70: passage.intake.v1.IntakeService.BreakGlass:input_type -> passage.intake.v1.BreakGlassRequest
-	33, // 71: passage.intake.v1.IntakeService.ListBreakGlassGrants:input_type -> passage.intake.v1.ListBreakGlassGrantsRequest
-	35, // 72: passage.intake.v1.IntakeService.ReviewBreakGlass:input_type -> passage.intake.v1.ReviewBreakGlassRequest
-	37, // 73: passage.intake.v1.IntakeService.ErasePerson:input_type -> passage.intake.v1.ErasePersonRequest
-	9,  // 74: passage.intake.v1.IntakeService.RegisterCase:output_type -> passage.intake.v1.RegisterCaseResponse
-	12, // 75: passage.intake.v1.IntakeService.GetCase:output_type -> passage.intake.v1.GetCaseResponse
-	17, // 76: passage.intake.v1.IntakeService.ListCases:output_type -> passage.intake.v1.ListCasesResponse
-	19, // 77: passage.intake.v1.IntakeService.UpdateCase:output_type -> passage.intake.v1.UpdateCaseResponse
-	21, // 78: passage.intake.v1.IntakeService.CloseCase:output_type -> passage.intake.v1.CloseCaseResponse
-	23, // 79: passage.intake.v1.IntakeService.OpenCase:output_type -> passage.intake.v1.OpenCaseResponse
-	25, // 80: passage.intake.v1.IntakeService.AssignCase:output_type -> passage.intake.v1.AssignCaseResponse
-	27, // 81: passage.intake.v1.IntakeService.UnassignCase:output_type -> passage.intake.v1.UnassignCaseResponse
-	30, // 82: passage.intake.v1.IntakeService.BreakGlass:output_type -> passage.intake.v1.BreakGlassResponse
-	34, // 83: passage.intake.v1.IntakeService.ListBreakGlassGrants:output_type -> passage.intake.v1.ListBreakGlassGrantsResponse
-	36, // 84: passage.intake.v1.IntakeService.ReviewBreakGlass:output_type -> passage.intake.v1.ReviewBreakGlassResponse
-	38, // 85: passage.intake.v1.IntakeService.ErasePerson:output_type -> passage.intake.v1.ErasePersonResponse
-	74, // [74:86] is the sub-list for method output_type
-	62, // [62:74] is the sub-list for method input_type
-	62, // [62:62] is the sub-list for extension type_name
-	62, // [62:62] is the sub-list for extension extendee
-	0,  // [0:62] is the sub-list for field type_name
+	45, // 62: passage.intake.v1.RecordConsentRequest.consent:type_name -> passage.common.v1.Consent
+	6,  // 63: passage.intake.v1.RecordConsentResponse.case:type_name -> passage.intake.v1.Case
+	45, // 64: passage.intake.v1.RecordConsentResponse.consent:type_name -> passage.common.v1.Consent
+	46, // 65: passage.intake.v1.WithdrawConsentRequest.date:type_name -> google.type.Date
+	6,  // 66: passage.intake.v1.WithdrawConsentResponse.case:type_name -> passage.intake.v1.Case
+	45, // 67: passage.intake.v1.WithdrawConsentResponse.consent:type_name -> passage.common.v1.Consent
+	8,  // 68: passage.intake.v1.IntakeService.RegisterCase:input_type -> passage.intake.v1.RegisterCaseRequest
+	11, // 69: passage.intake.v1.IntakeService.GetCase:input_type -> passage.intake.v1.GetCaseRequest
+	16, // 70: passage.intake.v1.IntakeService.ListCases:input_type -> passage.intake.v1.ListCasesRequest
+	18, // 71: passage.intake.v1.IntakeService.UpdateCase:input_type -> passage.intake.v1.UpdateCaseRequest
+	20, // 72: passage.intake.v1.IntakeService.CloseCase:input_type -> passage.intake.v1.CloseCaseRequest
+	22, // 73: passage.intake.v1.IntakeService.OpenCase:input_type -> passage.intake.v1.OpenCaseRequest
+	24, // 74: passage.intake.v1.IntakeService.AssignCase:input_type -> passage.intake.v1.AssignCaseRequest
+	26, // 75: passage.intake.v1.IntakeService.UnassignCase:input_type -> passage.intake.v1.UnassignCaseRequest
+	29, // 76: passage.intake.v1.IntakeService.BreakGlass:input_type -> passage.intake.v1.BreakGlassRequest
+	33, // 77: passage.intake.v1.IntakeService.ListBreakGlassGrants:input_type -> passage.intake.v1.ListBreakGlassGrantsRequest
+	35, // 78: passage.intake.v1.IntakeService.ReviewBreakGlass:input_type -> passage.intake.v1.ReviewBreakGlassRequest
+	37, // 79: passage.intake.v1.IntakeService.ErasePerson:input_type -> passage.intake.v1.ErasePersonRequest
+	39, // 80: passage.intake.v1.IntakeService.RecordConsent:input_type -> passage.intake.v1.RecordConsentRequest
+	41, // 81: passage.intake.v1.IntakeService.WithdrawConsent:input_type -> passage.intake.v1.WithdrawConsentRequest
+	9,  // 82: passage.intake.v1.IntakeService.RegisterCase:output_type -> passage.intake.v1.RegisterCaseResponse
+	12, // 83: passage.intake.v1.IntakeService.GetCase:output_type -> passage.intake.v1.GetCaseResponse
+	17, // 84: passage.intake.v1.IntakeService.ListCases:output_type -> passage.intake.v1.ListCasesResponse
+	19, // 85: passage.intake.v1.IntakeService.UpdateCase:output_type -> passage.intake.v1.UpdateCaseResponse
+	21, // 86: passage.intake.v1.IntakeService.CloseCase:output_type -> passage.intake.v1.CloseCaseResponse
+	23, // 87: passage.intake.v1.IntakeService.OpenCase:output_type -> passage.intake.v1.OpenCaseResponse
+	25, // 88: passage.intake.v1.IntakeService.AssignCase:output_type -> passage.intake.v1.AssignCaseResponse
+	27, // 89: passage.intake.v1.IntakeService.UnassignCase:output_type -> passage.intake.v1.UnassignCaseResponse
+	30, // 90: passage.intake.v1.IntakeService.BreakGlass:output_type -> passage.intake.v1.BreakGlassResponse
+	34, // 91: passage.intake.v1.IntakeService.ListBreakGlassGrants:output_type -> passage.intake.v1.ListBreakGlassGrantsResponse
+	36, // 92: passage.intake.v1.IntakeService.ReviewBreakGlass:output_type -> passage.intake.v1.ReviewBreakGlassResponse
+	38, // 93: passage.intake.v1.IntakeService.ErasePerson:output_type -> passage.intake.v1.ErasePersonResponse
+	40, // 94: passage.intake.v1.IntakeService.RecordConsent:output_type -> passage.intake.v1.RecordConsentResponse
+	42, // 95: passage.intake.v1.IntakeService.WithdrawConsent:output_type -> passage.intake.v1.WithdrawConsentResponse
+	82, // [82:96] is the sub-list for method output_type
+	68, // [68:82] is the sub-list for method input_type
+	68, // [68:68] is the sub-list for extension type_name
+	68, // [68:68] is the sub-list for extension extendee
+	0,  // [0:68] is the sub-list for field type_name
 }
 
 func init() { file_passage_intake_v1_intake_proto_init() }
@@ -3047,7 +3352,7 @@ func file_passage_intake_v1_intake_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_passage_intake_v1_intake_proto_rawDesc), len(file_passage_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   33,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

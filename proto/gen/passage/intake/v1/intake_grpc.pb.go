@@ -31,6 +31,8 @@ const (
 	IntakeService_ListBreakGlassGrants_FullMethodName = "/passage.intake.v1.IntakeService/ListBreakGlassGrants"
 	IntakeService_ReviewBreakGlass_FullMethodName     = "/passage.intake.v1.IntakeService/ReviewBreakGlass"
 	IntakeService_ErasePerson_FullMethodName          = "/passage.intake.v1.IntakeService/ErasePerson"
+	IntakeService_RecordConsent_FullMethodName        = "/passage.intake.v1.IntakeService/RecordConsent"
+	IntakeService_WithdrawConsent_FullMethodName      = "/passage.intake.v1.IntakeService/WithdrawConsent"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -83,6 +85,14 @@ type IntakeServiceClient interface {
 	// its events stay, and so do the statistics. Mission supervisors only, with a coded
 	// reason. Erasing a person already erased returns the first erasure.
 	ErasePerson(ctx context.Context, in *ErasePersonRequest, opts ...grpc.CallOption) (*ErasePersonResponse, error)
+	// RecordConsent adds a consent record for a person of the case and a purpose: consent
+	// given or refused, or the legal basis the processing rests on instead. It supersedes the
+	// record that held for the same person, purpose and partner.
+	RecordConsent(ctx context.Context, in *RecordConsentRequest, opts ...grpc.CallOption) (*RecordConsentResponse, error)
+	// WithdrawConsent records the withdrawal of the consent record in force. It takes effect at
+	// once: every service refuses the purpose from then on (FAILED_PRECONDITION naming the
+	// consent). The record stays in the history.
+	WithdrawConsent(ctx context.Context, in *WithdrawConsentRequest, opts ...grpc.CallOption) (*WithdrawConsentResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -213,6 +223,26 @@ func (c *intakeServiceClient) ErasePerson(ctx context.Context, in *ErasePersonRe
 	return out, nil
 }
 
+func (c *intakeServiceClient) RecordConsent(ctx context.Context, in *RecordConsentRequest, opts ...grpc.CallOption) (*RecordConsentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordConsentResponse)
+	err := c.cc.Invoke(ctx, IntakeService_RecordConsent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) WithdrawConsent(ctx context.Context, in *WithdrawConsentRequest, opts ...grpc.CallOption) (*WithdrawConsentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WithdrawConsentResponse)
+	err := c.cc.Invoke(ctx, IntakeService_WithdrawConsent_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -263,6 +293,14 @@ type IntakeServiceServer interface {
 	// its events stay, and so do the statistics. Mission supervisors only, with a coded
 	// reason. Erasing a person already erased returns the first erasure.
 	ErasePerson(context.Context, *ErasePersonRequest) (*ErasePersonResponse, error)
+	// RecordConsent adds a consent record for a person of the case and a purpose: consent
+	// given or refused, or the legal basis the processing rests on instead. It supersedes the
+	// record that held for the same person, purpose and partner.
+	RecordConsent(context.Context, *RecordConsentRequest) (*RecordConsentResponse, error)
+	// WithdrawConsent records the withdrawal of the consent record in force. It takes effect at
+	// once: every service refuses the purpose from then on (FAILED_PRECONDITION naming the
+	// consent). The record stays in the history.
+	WithdrawConsent(context.Context, *WithdrawConsentRequest) (*WithdrawConsentResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -308,6 +346,12 @@ func (UnimplementedIntakeServiceServer) ReviewBreakGlass(context.Context, *Revie
 }
 func (UnimplementedIntakeServiceServer) ErasePerson(context.Context, *ErasePersonRequest) (*ErasePersonResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ErasePerson not implemented")
+}
+func (UnimplementedIntakeServiceServer) RecordConsent(context.Context, *RecordConsentRequest) (*RecordConsentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordConsent not implemented")
+}
+func (UnimplementedIntakeServiceServer) WithdrawConsent(context.Context, *WithdrawConsentRequest) (*WithdrawConsentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method WithdrawConsent not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -546,6 +590,42 @@ func _IntakeService_ErasePerson_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_RecordConsent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordConsentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).RecordConsent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_RecordConsent_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).RecordConsent(ctx, req.(*RecordConsentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_WithdrawConsent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WithdrawConsentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).WithdrawConsent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_WithdrawConsent_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).WithdrawConsent(ctx, req.(*WithdrawConsentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -600,6 +680,14 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ErasePerson",
 			Handler:    _IntakeService_ErasePerson_Handler,
+		},
+		{
+			MethodName: "RecordConsent",
+			Handler:    _IntakeService_RecordConsent_Handler,
+		},
+		{
+			MethodName: "WithdrawConsent",
+			Handler:    _IntakeService_WithdrawConsent_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
