@@ -101,7 +101,12 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Server, error) {
 			otelgrpc.WithMeterProvider(opts.Telemetry.MeterProvider()),
 		)
 	}
+	codec := newRequestCodec()
 	serverOpts := append([]grpc.ServerOption{
+		grpc.ForceServerCodecV2(codec),
+		// grpc runs this single interceptor before the chain: see requestCodec.
+		grpc.UnaryInterceptor(codec.refuseUndecodable),
+		grpc.StreamInterceptor(codec.refuseUndecodableStream),
 		grpc.StatsHandler(otelgrpc.NewServerHandler(statsOpts...)),
 		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
 		grpc.KeepaliveEnforcementPolicy(keepaliveEnforcement),
