@@ -136,27 +136,39 @@ func runAll(ctx context.Context, serve func(context.Context) error, background .
 // credentials loads the vault keyring and the token verifier: development keys under DevDir
 // in development, the configured keysets and JWKS otherwise.
 func credentials(ctx context.Context, cfg Config, logger *slog.Logger) (*vault.Keyring, auth.Verifier, error) {
+	var keys *vault.Keyring
+	var err error
 	if cfg.Dev {
 		logger.Warn("development mode: local keys under the dev folder, development tokens accepted", "dir", cfg.DevDir)
-		keys, err := vault.LoadOrCreateDevKeyring(cfg.DevDir)
-		if err != nil {
-			return nil, nil, err
-		}
-		signer, err := auth.LoadOrCreateDevKey(cfg.DevDir)
-		if err != nil {
-			return nil, nil, err
-		}
-		return keys, auth.Cached(auth.NewKeyVerifier(signer.Public(), auth.DevIssuer, auth.Audience), tokenCacheSize), nil
+		keys, err = vault.LoadOrCreateDevKeyring(cfg.DevDir)
+	} else {
+		keys, err = vault.LoadKeyring(cfg.KEKKeyset, cfg.BlindIndexKeyset)
 	}
-	keys, err := vault.LoadKeyring(cfg.KEKKeyset, cfg.BlindIndexKeyset)
 	if err != nil {
 		return nil, nil, err
+	}
+	verifier, err := tokenVerifier(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return keys, verifier, nil
+}
+
+// tokenVerifier trusts the development key only in development; otherwise only the identity
+// provider's JWKS, so a development key left on a production host signs nothing we accept.
+func tokenVerifier(ctx context.Context, cfg Config) (auth.Verifier, error) {
+	if cfg.Dev {
+		signer, err := auth.LoadOrCreateDevKey(cfg.DevDir)
+		if err != nil {
+			return nil, err
+		}
+		return auth.Cached(auth.NewKeyVerifier(signer.Public(), auth.DevIssuer, auth.Audience), tokenCacheSize), nil
 	}
 	verifier, err := auth.NewJWKSVerifier(ctx, cfg.JWKSURL, cfg.TokenIssuer, cfg.TokenAudience)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return keys, auth.Cached(verifier, tokenCacheSize), nil
+	return auth.Cached(verifier, tokenCacheSize), nil
 }
 
 // tokenCacheSize bounds the verified tokens kept: a field office's staff, many times over.
