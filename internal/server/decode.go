@@ -21,8 +21,11 @@ import (
 // runs for every unary call, so marks do not accumulate.
 type requestCodec struct {
 	encoding.CodecV2
-	undecodable *sync.Map // request message -> decoding error
+	undecodable *sync.Map // request message -> its decoding error
 }
+
+var errUndecodable = status.Error(codes.InvalidArgument,
+	"request does not decode: malformed protobuf, or a string field that is not valid UTF-8")
 
 func newRequestCodec() requestCodec {
 	return requestCodec{CodecV2: encoding.GetCodecV2(proto.Name), undecodable: &sync.Map{}}
@@ -42,10 +45,11 @@ func (c requestCodec) Unmarshal(data mem.BufferSlice, v any) error {
 }
 
 // refuseUndecodable answers INVALID_ARGUMENT for a request the codec could not decode. The
-// protobuf error names the field and never its content.
+// message is fixed: protobuf's fast decoder does not say which field failed, and the bytes
+// themselves are never echoed.
 func (c requestCodec) refuseUndecodable(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if err, bad := c.undecodable.LoadAndDelete(req); bad {
-		return nil, status.Errorf(codes.InvalidArgument, "request does not decode: %v", err)
+	if _, bad := c.undecodable.LoadAndDelete(req); bad {
+		return nil, errUndecodable
 	}
 	return handler(ctx, req)
 }
@@ -64,8 +68,8 @@ func (s decodedStream) RecvMsg(m any) error {
 	if err := s.ServerStream.RecvMsg(m); err != nil {
 		return err
 	}
-	if err, bad := s.codec.undecodable.LoadAndDelete(m); bad {
-		return status.Errorf(codes.InvalidArgument, "request does not decode: %v", err)
+	if _, bad := s.codec.undecodable.LoadAndDelete(m); bad {
+		return errUndecodable
 	}
 	return nil
 }
