@@ -63,6 +63,11 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 	if err != nil {
 		return err
 	}
+	if !cfg.Dev && !cfg.Server.TLS.Enabled() {
+		// Allowed for a mesh or load balancer that terminates TLS on the same host; anywhere
+		// else, bearer tokens and identities would cross the network in the clear.
+		logger.Warn("gRPC without TLS outside development: set PASSAGE_TLS_CERT and PASSAGE_TLS_KEY unless a sidecar terminates TLS")
+	}
 
 	policy := auth.Policy{}
 	pools := make([]*pgxpool.Pool, len(services))
