@@ -76,6 +76,19 @@ func (p stringField) String() string {
 	return strings.Join(names, ".")
 }
 
+// violation is the field as the server names it in a violation: every repeated field on
+// the way is the first element, as encode builds it.
+func (p stringField) violation() string {
+	names := make([]string, len(p))
+	for i, fd := range p {
+		names[i] = string(fd.Name())
+		if fd.IsList() {
+			names[i] += "[0]"
+		}
+	}
+	return strings.Join(names, ".")
+}
+
 // stringFields walks md for every string field, through nested messages up to a depth that
 // covers every request in the contracts (a person inside a registration, say).
 func stringFields(md protoreflect.MessageDescriptor) []stringField {
@@ -168,7 +181,15 @@ func TestHostileStrings(t *testing.T) {
 							continue
 						}
 						err := invoke(ctx, env, m.full, encode(t, mt, field, p))
-						checkRefusal(t, fmt.Sprintf("%s %s=%s", m.desc.Name(), field, p.name), err, p)
+						what := fmt.Sprintf("%s %s=%s", m.desc.Name(), field, p.name)
+						checkRefusal(t, what, err, p)
+						if p.raw {
+							// Invalid UTF-8 is refused before anything else, naming the field.
+							got := testserver.FieldViolations(status.Convert(err))
+							if diff := cmp.Diff([]string{field.violation()}, got); diff != "" {
+								t.Errorf("%s: field violations (-want +got):\n%s", what, diff)
+							}
+						}
 						mu.Lock()
 						byCode[status.Code(err)]++
 						mu.Unlock()

@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"strconv"
 	"sync"
+	"unicode/utf8"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -10,6 +12,11 @@ import (
 	"google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
+	protov2 "google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/passage-cm/passage/internal/middleware"
 )
 
 // A request that does not decode (invalid UTF-8 in a string field, malformed wire data) is
@@ -21,7 +28,7 @@ import (
 // runs for every unary call, so marks do not accumulate.
 type requestCodec struct {
 	encoding.CodecV2
-	undecodable *sync.Map // request message -> its decoding error
+	undecodable *sync.Map // request message -> the field that is not UTF-8, or ""
 }
 
 var errUndecodable = status.Error(codes.InvalidArgument,
@@ -36,20 +43,79 @@ func (c requestCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if err == nil {
 		return nil
 	}
-	if r, ok := v.(interface{ Reset() }); ok {
-		r.Reset()
-		c.undecodable.Store(v, err)
-		return nil
+	m, ok := v.(protov2.Message)
+	if !ok {
+		return err
 	}
-	return err
+	field := invalidUTF8Field(m.ProtoReflect().Descriptor(), data.Materialize())
+	protov2.Reset(m)
+	c.undecodable.Store(v, field)
+	return nil
 }
 
-// refuseUndecodable answers INVALID_ARGUMENT for a request the codec could not decode. The
-// message is fixed: protobuf's fast decoder does not say which field failed, and the bytes
-// themselves are never echoed.
+// undecodable is the refusal of a request that did not decode, naming the field when it was
+// a string that is not valid UTF-8 (protobuf's own error names none).
+func undecodable(field string) error {
+	if field == "" {
+		return errUndecodable
+	}
+	return middleware.InvalidArgument(middleware.FieldViolation(field, "must be valid UTF-8"))
+}
+
+// invalidUTF8Field walks the encoded message b of type md and returns the path
+// ("household_members[1].given_name") of the first string field that is not valid UTF-8, or "".
+func invalidUTF8Field(md protoreflect.MessageDescriptor, b []byte) string {
+	seen := map[protowire.Number]int{} // elements of each repeated field so far
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return ""
+		}
+		b = b[n:]
+		if typ != protowire.BytesType {
+			n = protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return ""
+			}
+			b = b[n:]
+			continue
+		}
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return ""
+		}
+		b = b[n:]
+		fd := md.Fields().ByNumber(num)
+		if fd == nil {
+			continue
+		}
+		name := string(fd.Name())
+		if fd.IsList() {
+			name += "[" + strconv.Itoa(seen[num]) + "]"
+			seen[num]++
+		}
+		switch fd.Kind() {
+		case protoreflect.StringKind:
+			if !utf8.Valid(v) {
+				return name
+			}
+		case protoreflect.MessageKind:
+			if fd.IsMap() {
+				continue
+			}
+			if inner := invalidUTF8Field(fd.Message(), v); inner != "" {
+				return name + "." + inner
+			}
+		}
+	}
+	return ""
+}
+
+// refuseUndecodable answers INVALID_ARGUMENT for a request the codec could not decode,
+// naming the field but never echoing its bytes.
 func (c requestCodec) refuseUndecodable(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if _, bad := c.undecodable.LoadAndDelete(req); bad {
-		return nil, errUndecodable
+	if field, bad := c.undecodable.LoadAndDelete(req); bad {
+		return nil, undecodable(field.(string))
 	}
 	return handler(ctx, req)
 }
@@ -68,8 +134,8 @@ func (s decodedStream) RecvMsg(m any) error {
 	if err := s.ServerStream.RecvMsg(m); err != nil {
 		return err
 	}
-	if _, bad := s.codec.undecodable.LoadAndDelete(m); bad {
-		return errUndecodable
+	if field, bad := s.codec.undecodable.LoadAndDelete(m); bad {
+		return undecodable(field.(string))
 	}
 	return nil
 }

@@ -6,11 +6,13 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/passage-cm/passage/internal/testserver"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
 
@@ -28,7 +30,7 @@ func (wireCodec) Unmarshal(data []byte, v any) error {
 func (wireCodec) Name() string { return "proto" }
 
 // TestUndecodableRequest: a request with invalid UTF-8 in a string field is the client's
-// error, INVALID_ARGUMENT, and no handler ever sees it. grpc-go alone
+// error, INVALID_ARGUMENT naming the field, and no handler ever sees it. grpc-go alone
 // answers INTERNAL.
 func TestUndecodableRequest(t *testing.T) {
 	t.Parallel()
@@ -49,6 +51,11 @@ func TestUndecodableRequest(t *testing.T) {
 		st := status.Convert(err)
 		if st.Code() != codes.InvalidArgument {
 			t.Errorf("%s: %v, want INVALID_ARGUMENT", name, err)
+		}
+		if name == "invalid UTF-8" {
+			if diff := cmp.Diff([]string{"case_id"}, testserver.FieldViolations(st)); diff != "" {
+				t.Errorf("%s: field violations (-want +got):\n%s", name, diff)
+			}
 		}
 	}
 	if called.Load() {
