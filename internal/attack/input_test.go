@@ -202,6 +202,16 @@ func TestHostileStrings(t *testing.T) {
 	if diff := cmp.Diff(before, env.RowCounts(t, all...)); diff != "" {
 		t.Errorf("hostile calls wrote rows (-before +after):\n%s", diff)
 	}
+	// Nor do the server's logs carry what was sent: it could have been a victim's name.
+	logs := env.Logs.String()
+	for _, p := range payloads {
+		if p.echo != "" && strings.Contains(logs, p.echo) {
+			t.Errorf("the server logged the %s payload", p.name)
+		}
+	}
+	if !strings.Contains(logs, "InvalidArgument") {
+		t.Error("the server logged no refusal: are the logs captured?")
+	}
 }
 
 func invoke(ctx context.Context, env *testserver.Env, method string, req []byte) error {
