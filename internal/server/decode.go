@@ -25,7 +25,9 @@ import (
 // remembers it as undecodable and lets the call proceed; the refuseUndecodable interceptor,
 // outermost of all, then answers INVALID_ARGUMENT. The message is reset so that nothing
 // half-decoded can ever reach a handler, and the mark is removed by the interceptor, which
-// runs for every unary call, so marks do not accumulate.
+// runs for every unary call, so marks do not accumulate. Being outermost, the refusal comes
+// before authentication: a caller without a token learns only that its bytes are malformed,
+// which the public contracts already tell it.
 type requestCodec struct {
 	encoding.CodecV2
 	undecodable *sync.Map // request message -> the field that is not UTF-8, or ""
