@@ -33,7 +33,7 @@ run: ## run the server in dev mode (starts a private Postgres on port 55432 unle
 	DATABASE_URL=$$url exec bin/passage serve --dev
 
 .PHONY: test
-test: generate-check lint breaking-if-branch test-go ## everything CI checks: generated code, lint, contracts, Go tests with -race
+test: generate-check lint breaking-if-branch vuln test-go ## everything CI checks: generated code, lint, contracts, known vulnerabilities, Go tests with -race
 
 .PHONY: test-go
 test-go: ## only the Go tests, with the race detector (starts a private Postgres on port 55433 unless DATABASE_URL is set)
@@ -91,6 +91,11 @@ breaking-if-branch:
 	else \
 		echo "==> breaking: skipped (HEAD is $(BREAKING_AGAINST), or there is no $(BREAKING_AGAINST) branch)"; \
 	fi
+
+.PHONY: vuln
+vuln: ## govulncheck, offline, against the pinned Go vulnerability database (VULN_STRICT=1: standard library findings fail too)
+	@echo "==> vuln ($$(date +%T))"
+	@GO=$(GO) deploy/local/vuln.sh
 
 .PHONY: vendor-protos
 vendor-protos: ## refresh proto/third_party from the pinned upstream versions

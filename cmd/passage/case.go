@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,6 +32,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/mtls"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -56,7 +56,7 @@ commands:
   withdraw CASE_ID --version N --consent ID [--date D]        withdraw a consent record in force
 
 Every command takes --addr (PASSAGE_ADDR, default 127.0.0.1:7070), --token (PASSAGE_TOKEN),
---insecure, --json and --timeout. "passage case <command> -h" lists a command's flags.
+--insecure, --tls-ca, --tls-cert and --tls-key (mTLS), --json and --timeout. "passage case <command> -h" lists a command's flags.
 `
 
 const defaultAddr = "127.0.0.1:7070"
@@ -405,6 +405,8 @@ type clientOptions struct {
 	plaintext bool
 	json      bool
 	timeout   time.Duration
+	// tls names the CA that verifies the server and the client certificate for mTLS.
+	tls mtls.ClientFiles
 }
 
 // flagSet returns a command's flag set with the common flags defined on it.
@@ -426,9 +428,50 @@ func newFlagSet(group, name, synopsis string, stderr io.Writer, getenv func(stri
 	// The token's default stays empty so that -h never prints it; resolve reads the environment.
 	fs.StringVar(&o.token, "token", "", "bearer `TOKEN` (default: env PASSAGE_TOKEN)")
 	fs.BoolVar(&o.plaintext, "insecure", false, "connect without TLS (default: true for a loopback --addr, false otherwise)")
+	tlsFlags(fs, o, getenv)
 	fs.BoolVar(&o.json, "json", false, "print the response as protobuf JSON")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "deadline of each call")
 	return fs, o
+}
+
+// tlsFlags defines the flags that verify the server and present a client certificate.
+func tlsFlags(fs *flag.FlagSet, o *clientOptions, getenv func(string) string) {
+	fs.StringVar(&o.tls.CA, "tls-ca", getenv("PASSAGE_TLS_CA"), "PEM `FILE` of the CA that signed the server's certificate (env PASSAGE_TLS_CA; default: the system's roots)")
+	fs.StringVar(&o.tls.Cert, "tls-cert", getenv("PASSAGE_TLS_CLIENT_CERT"), "client certificate PEM `FILE`, for a server that requires one (env PASSAGE_TLS_CLIENT_CERT)")
+	fs.StringVar(&o.tls.Key, "tls-key", getenv("PASSAGE_TLS_CLIENT_KEY"), "client key PEM `FILE` (env PASSAGE_TLS_CLIENT_KEY)")
+	fs.StringVar(&o.tls.ServerName, "tls-server-name", getenv("PASSAGE_TLS_SERVER_NAME"), "`NAME` expected in the server's certificate (default: the host of --addr)")
+}
+
+// transport returns the connection's security: TLS 1.3 with the configured CA and client
+// certificate, or none with --insecure. A TLS file given with --insecure is refused rather
+// than silently ignored.
+func transport(o clientOptions) (credentials.TransportCredentials, error) {
+	if o.plaintext {
+		if o.tls != (mtls.ClientFiles{}) {
+			return nil, errors.New("--tls-* flags given for a connection without TLS: drop them or pass --insecure=false")
+		}
+		return insecure.NewCredentials(), nil
+	}
+	tc, err := mtls.ClientConfig(o.tls)
+	if err != nil {
+		return nil, err
+	}
+	return credentials.NewTLS(tc), nil
+}
+
+// dial connects to the server with the options' transport and token.
+func dial(o clientOptions) (*grpc.ClientConn, error) {
+	creds, err := transport(o)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := grpc.NewClient(o.addr,
+		grpc.WithTransportCredentials(creds),
+		grpc.WithPerRPCCredentials(auth.BearerCredentials(o.token, !o.plaintext)))
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", o.addr, err)
+	}
+	return conn, nil
 }
 
 // resolve completes the options once the flags are parsed. Plaintext is the default only
@@ -439,7 +482,8 @@ func (o *clientOptions) resolve(given map[string]bool, getenv func(string) strin
 		return errNoToken
 	}
 	if !given["insecure"] {
-		o.plaintext = isLoopback(o.addr)
+		// TLS files mean TLS, even to this machine.
+		o.plaintext = isLoopback(o.addr) && o.tls == (mtls.ClientFiles{})
 	}
 	if o.timeout <= 0 {
 		return errors.New("--timeout must be positive")
@@ -463,15 +507,9 @@ func isLoopback(addr string) bool {
 // dialIntake returns an IntakeService client that sends the token with every call. gRPC
 // connects lazily, so an unreachable server shows up as UNAVAILABLE on the first call.
 func dialIntake(o clientOptions) (intakev1.IntakeServiceClient, func(), error) {
-	transport := credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
-	if o.plaintext {
-		transport = insecure.NewCredentials()
-	}
-	conn, err := grpc.NewClient(o.addr,
-		grpc.WithTransportCredentials(transport),
-		grpc.WithPerRPCCredentials(auth.BearerCredentials(o.token, !o.plaintext)))
+	conn, err := dial(o)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to %s: %w", o.addr, err)
+		return nil, nil, err
 	}
 	return intakev1.NewIntakeServiceClient(conn), func() { _ = conn.Close() }, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,11 +14,8 @@ import (
 
 	"github.com/google/uuid"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/passage-cm/passage/internal/auth"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 )
 
@@ -406,15 +402,9 @@ func (c *hasmCLI) fund(ctx context.Context, args []string) error {
 
 // dialHASM returns a StrandedMigrantService client that sends the token with every call.
 func dialHASM(o clientOptions) (hasmv1.StrandedMigrantServiceClient, func(), error) {
-	transport := credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
-	if o.plaintext {
-		transport = insecure.NewCredentials()
-	}
-	conn, err := grpc.NewClient(o.addr,
-		grpc.WithTransportCredentials(transport),
-		grpc.WithPerRPCCredentials(auth.BearerCredentials(o.token, !o.plaintext)))
+	conn, err := dial(o)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to %s: %w", o.addr, err)
+		return nil, nil, err
 	}
 	return hasmv1.NewStrandedMigrantServiceClient(conn), func() { _ = conn.Close() }, nil
 }

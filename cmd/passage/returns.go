@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,11 +16,8 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/passage-cm/passage/internal/auth"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 )
@@ -212,6 +208,7 @@ func (c *returnsCLI) flagSet(name, synopsis string) (*flag.FlagSet, *clientOptio
 	fs.StringVar(&o.addr, "addr", cmp.Or(c.getenv("PASSAGE_ADDR"), defaultAddr), "server `host:port` (env PASSAGE_ADDR)")
 	fs.StringVar(&o.token, "token", "", "bearer `TOKEN` (default: env PASSAGE_TOKEN)")
 	fs.BoolVar(&o.plaintext, "insecure", false, "connect without TLS (default: true for a loopback --addr, false otherwise)")
+	tlsFlags(fs, o, c.getenv)
 	fs.BoolVar(&o.json, "json", false, "print the response as protobuf JSON")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "deadline of the call")
 	return fs, o
@@ -226,15 +223,9 @@ func (c *returnsCLI) failed(method string, err error, requestID string) error {
 
 // dialReturns returns a ReturnService client that sends the token with every call.
 func dialReturns(o clientOptions) (returnsv1.ReturnServiceClient, func(), error) {
-	transport := credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
-	if o.plaintext {
-		transport = insecure.NewCredentials()
-	}
-	conn, err := grpc.NewClient(o.addr,
-		grpc.WithTransportCredentials(transport),
-		grpc.WithPerRPCCredentials(auth.BearerCredentials(o.token, !o.plaintext)))
+	conn, err := dial(o)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to %s: %w", o.addr, err)
+		return nil, nil, err
 	}
 	return returnsv1.NewReturnServiceClient(conn), func() { _ = conn.Close() }, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,12 +14,9 @@ import (
 
 	"github.com/google/uuid"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	"github.com/passage-cm/passage/internal/auth"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
 
@@ -135,15 +131,9 @@ func (c *votCLI) flagSet(name, synopsis string) (*flag.FlagSet, *clientOptions) 
 
 // dialTrafficking returns a TraffickingService client that sends the token with every call.
 func dialTrafficking(o clientOptions) (traffickingv1.TraffickingServiceClient, func(), error) {
-	transport := credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
-	if o.plaintext {
-		transport = insecure.NewCredentials()
-	}
-	conn, err := grpc.NewClient(o.addr,
-		grpc.WithTransportCredentials(transport),
-		grpc.WithPerRPCCredentials(auth.BearerCredentials(o.token, !o.plaintext)))
+	conn, err := dial(o)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to %s: %w", o.addr, err)
+		return nil, nil, err
 	}
 	return traffickingv1.NewTraffickingServiceClient(conn), func() { _ = conn.Close() }, nil
 }

@@ -81,6 +81,10 @@ func TestKeyVerifier(t *testing.T) {
 			token: sign(t, key, "", exp, func(c *tokenClaims) { c.IssuedAt = jwt.NewNumericDate(time.Now().Add(10 * time.Minute)) }),
 		},
 		{
+			name:  "not yet valid",
+			token: sign(t, key, "", exp, func(c *tokenClaims) { c.NotBefore = jwt.NewNumericDate(time.Now().Add(10 * time.Minute)) }),
+		},
+		{
 			name:  "tampered signature",
 			token: tamperSignature(t, valid),
 		},
@@ -260,6 +264,29 @@ func TestJWKSVerifier(t *testing.T) {
 		{
 			name:  "HS256 keyed with PEM public key",
 			token: hmacToken(t, publicKeyPEM(t, key.Public()), exp),
+		},
+		{
+			name:  "expired",
+			token: sign(t, key, "k1", time.Now().Add(-time.Hour), fromIdP),
+		},
+		{
+			name: "not yet valid",
+			token: sign(t, key, "k1", exp, func(c *tokenClaims) {
+				fromIdP(c)
+				c.NotBefore = jwt.NewNumericDate(time.Now().Add(time.Hour))
+			}),
+		},
+		{
+			name: "wrong audience",
+			token: sign(t, key, "k1", exp, func(c *tokenClaims) {
+				fromIdP(c)
+				c.Audience = jwt.ClaimStrings{"partner-portal"}
+			}),
+		},
+		{
+			name: "alg none",
+			token: base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT","kid":"k1"}`)) + "." +
+				base64.RawURLEncoding.EncodeToString([]byte(`{"iss":"`+issuer+`","sub":"staff-7f3a","aud":"passage","exp":9999999999,"role":"admin","mission":"HQ"}`)) + ".",
 		},
 	}
 	for _, tt := range tests {

@@ -73,6 +73,11 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 	if err != nil {
 		return err
 	}
+	if !cfg.Dev && !cfg.Server.TLS.Enabled() {
+		// Allowed for a mesh or load balancer that terminates TLS on the same host; anywhere
+		// else, bearer tokens and identities would cross the network in the clear.
+		logger.Warn("gRPC without TLS outside development: set PASSAGE_TLS_CERT and PASSAGE_TLS_KEY unless a sidecar terminates TLS")
+	}
 	auditKey, err := LoadAuditKey(cfg)
 	if err != nil {
 		return err
@@ -169,32 +174,40 @@ func credentials(ctx context.Context, cfg Config, logger *slog.Logger) (*vault.K
 	if err != nil {
 		return nil, files, nil, err
 	}
+	var keys *vault.Keyring
 	if cfg.Dev {
 		logger.Warn("development mode: development tokens accepted", "dir", cfg.DevDir, "kms", cfg.KEKURI != "")
-		var keys *vault.Keyring
-		if cfg.KEKURI == "" {
-			keys, err = vault.LoadOrCreateDevKeyring(cfg.DevDir)
-		} else {
-			keys, err = files.Load()
-		}
-		if err != nil {
-			return nil, files, nil, err
-		}
-		signer, err := auth.LoadOrCreateDevKey(cfg.DevDir)
-		if err != nil {
-			return nil, files, nil, err
-		}
-		return keys, files, auth.Cached(auth.NewKeyVerifier(signer.Public(), auth.DevIssuer, auth.Audience), tokenCacheSize), nil
 	}
-	keys, err := files.Load()
+	if cfg.Dev && cfg.KEKURI == "" {
+		keys, err = vault.LoadOrCreateDevKeyring(cfg.DevDir)
+	} else {
+		keys, err = files.Load()
+	}
 	if err != nil {
 		return nil, files, nil, err
+	}
+	verifier, err := tokenVerifier(ctx, cfg)
+	if err != nil {
+		return nil, files, nil, err
+	}
+	return keys, files, verifier, nil
+}
+
+// tokenVerifier trusts the development key only in development; otherwise only the identity
+// provider's JWKS, so a development key left on a production host signs nothing we accept.
+func tokenVerifier(ctx context.Context, cfg Config) (auth.Verifier, error) {
+	if cfg.Dev {
+		signer, err := auth.LoadOrCreateDevKey(cfg.DevDir)
+		if err != nil {
+			return nil, err
+		}
+		return auth.Cached(auth.NewKeyVerifier(signer.Public(), auth.DevIssuer, auth.Audience), tokenCacheSize), nil
 	}
 	verifier, err := auth.NewJWKSVerifier(ctx, cfg.JWKSURL, cfg.TokenIssuer, cfg.TokenAudience)
 	if err != nil {
-		return nil, files, nil, err
+		return nil, err
 	}
-	return keys, files, auth.Cached(verifier, tokenCacheSize), nil
+	return auth.Cached(verifier, tokenCacheSize), nil
 }
 
 // reloadKEK re-reads the KEK keyset every interval and on SIGHUP, so that a rotation made by

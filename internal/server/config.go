@@ -5,6 +5,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/passage-cm/passage/internal/mtls"
 )
 
 // Defaults for [Config], used for any field left at its zero value.
@@ -30,6 +32,11 @@ type Config struct {
 	// MaxRecvMsgBytes is the largest request accepted. Env PASSAGE_MAX_RECV_MSG_BYTES;
 	// default 1 MiB.
 	MaxRecvMsgBytes int
+	// TLS are the PEM files for gRPC over TLS 1.3: PASSAGE_TLS_CERT and PASSAGE_TLS_KEY, and
+	// PASSAGE_TLS_CLIENT_CA to require client certificates that CA signed (mTLS). None set
+	// serves gRPC in the clear, for a laptop or behind a mesh that terminates TLS; half of
+	// them set is refused.
+	TLS mtls.ServerFiles
 }
 
 // DefaultConfig returns the configuration for a server on a developer's machine.
@@ -68,6 +75,16 @@ func configFrom(lookup func(string) (string, bool)) (Config, error) {
 			return Config{}, fmt.Errorf("server: PASSAGE_MAX_RECV_MSG_BYTES=%q: want a positive number of bytes", v)
 		}
 		cfg.MaxRecvMsgBytes = n
+	}
+	for name, field := range map[string]*string{
+		"PASSAGE_TLS_CERT": &cfg.TLS.Cert, "PASSAGE_TLS_KEY": &cfg.TLS.Key, "PASSAGE_TLS_CLIENT_CA": &cfg.TLS.ClientCA,
+	} {
+		if v, ok := lookup(name); ok {
+			*field = v
+		}
+	}
+	if err := cfg.TLS.Validate(); err != nil {
+		return Config{}, fmt.Errorf("server: %w", err)
 	}
 	return cfg, nil
 }

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/passage-cm/passage/internal/mtls"
 )
 
 func TestConfigFrom(t *testing.T) {
@@ -38,6 +40,15 @@ func TestConfigFrom(t *testing.T) {
 		{name: "negative grace", env: map[string]string{"PASSAGE_SHUTDOWN_GRACE": "-1s"}, wantErr: true},
 		{name: "size not a number", env: map[string]string{"PASSAGE_MAX_RECV_MSG_BYTES": "1MiB"}, wantErr: true},
 		{name: "size zero", env: map[string]string{"PASSAGE_MAX_RECV_MSG_BYTES": "0"}, wantErr: true},
+		{
+			name: "mTLS",
+			env:  map[string]string{"PASSAGE_TLS_CERT": "s.pem", "PASSAGE_TLS_KEY": "s.key", "PASSAGE_TLS_CLIENT_CA": "ca.pem"},
+			want: Config{GRPCAddr: "127.0.0.1:7070", HTTPAddr: "127.0.0.1:7080", ShutdownGrace: 10 * time.Second, MaxRecvMsgBytes: 1 << 20,
+				TLS: mtls.ServerFiles{Cert: "s.pem", Key: "s.key", ClientCA: "ca.pem"}},
+		},
+		{name: "TLS cert without key", env: map[string]string{"PASSAGE_TLS_CERT": "s.pem"}, wantErr: true},
+		{name: "TLS key without cert", env: map[string]string{"PASSAGE_TLS_KEY": "s.key"}, wantErr: true},
+		{name: "client CA alone", env: map[string]string{"PASSAGE_TLS_CLIENT_CA": "ca.pem"}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/mtls"
 	"github.com/passage-cm/passage/internal/telemetry"
 )
 
@@ -99,12 +101,25 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Server, error) {
 			otelgrpc.WithMeterProvider(opts.Telemetry.MeterProvider()),
 		)
 	}
+	codec := newRequestCodec()
 	serverOpts := append([]grpc.ServerOption{
+		grpc.ForceServerCodecV2(codec),
+		// grpc runs this single interceptor before the chain: see requestCodec.
+		grpc.UnaryInterceptor(codec.refuseUndecodable),
+		grpc.StreamInterceptor(codec.refuseUndecodableStream),
 		grpc.StatsHandler(otelgrpc.NewServerHandler(statsOpts...)),
 		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
 		grpc.KeepaliveEnforcementPolicy(keepaliveEnforcement),
 		grpc.KeepaliveParams(keepaliveParams),
 	}, chain...)
+	if cfg.TLS.Enabled() {
+		// Read the files now: a bad certificate fails the start, not the first call.
+		tc, err := mtls.ServerConfig(cfg.TLS)
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		serverOpts = append(serverOpts, grpc.Creds(credentials.NewTLS(tc)))
+	}
 
 	s := &Server{
 		cfg:    cfg,

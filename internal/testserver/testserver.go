@@ -214,3 +214,9 @@ func (b *Buffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// Signer returns the development key whose tokens the server trusts, for tests that forge
+// tokens around it (expired, for another audience, from another issuer).
+func (e *Env) Signer() ed25519.PrivateKey {
+	return e.signer
+}

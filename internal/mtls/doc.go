@@ -1,0 +1,5 @@
+// Package mtls builds the TLS configurations of Passage's gRPC server and clients from PEM
+// files: TLS 1.3 only, client certificates required and verified when a client CA is
+// configured, and certificates re-read from disk when they change, so that a renewed
+// certificate takes effect without a restart.
+package mtls
