@@ -57,7 +57,8 @@ func TestSQLInIdentity(t *testing.T) {
 			if err != nil {
 				t.Fatalf("RegisterCase: %v", err)
 			}
-			got, err := client.GetCase(ctx, &intakev1.GetCaseRequest{CaseId: resp.GetCase().GetCaseId(), View: intakev1.CaseView_CASE_VIEW_FULL})
+			got, err := client.GetCase(ctx, &intakev1.GetCaseRequest{CaseId: resp.GetCase().GetCaseId(), View: intakev1.CaseView_CASE_VIEW_FULL,
+				Purpose: commonv1.AccessPurpose_ACCESS_PURPOSE_CASE_MANAGEMENT})
 			if err != nil {
 				t.Fatalf("GetCase: %v", err)
 			}
