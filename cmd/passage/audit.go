@@ -3,14 +3,13 @@ package main
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/passage-cm/passage/internal/audit"
+	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/database"
 )
 
@@ -21,8 +20,8 @@ Recomputes each mission's audit chain with the audit key and names the first bro
 forged. Also reports records the chainer has not linked yet. Exits non-zero on any break.
 
 Connects as the auditor: PASSAGE_AUDITOR_DATABASE_URL, or DATABASE_URL with its user replaced.
-The key: PASSAGE_AUDIT_KEYSET, or with --dev the development keyset under PASSAGE_DEV_DIR
-(default .passage).
+The key: PASSAGE_AUDIT_KEYSET, encrypted under PASSAGE_KEK_URI (see passage keys init), or
+with --dev the development keyset under PASSAGE_DEV_DIR (default .passage).
 `
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -38,15 +37,11 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	keyPath := os.Getenv("PASSAGE_AUDIT_KEYSET")
-	if *dev {
-		keyPath = filepath.Join(envOr("PASSAGE_DEV_DIR", ".passage"), audit.DevKeyFile)
+	cfg, err := bootstrap.KeyConfigFromEnv(*dev)
+	if err != nil {
+		return err
 	}
-	if keyPath == "" {
-		return errors.New("set PASSAGE_AUDIT_KEYSET (or --dev for the development key)")
-	}
-	// Never created here: a fresh key would only prove that every link fails.
-	key, err := audit.LoadKey(keyPath)
+	key, err := bootstrap.LoadAuditKey(cfg)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/tink-crypto/tink-go/v2/keyset"
+	"github.com/tink-crypto/tink-go/v2/mac"
 
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/civildate"
@@ -68,7 +70,10 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if cmd == "init" {
-		return keysInit(files, stdout)
+		if err := keysInit(files, stdout); err != nil {
+			return err
+		}
+		return auditKeyInit(cfg, stdout)
 	}
 	pool, err := database.Open(ctx, database.PoolConfig{URL: cfg.DatabaseURL, MaxConns: 4})
 	if err != nil {
@@ -125,6 +130,31 @@ func keysInit(files vault.KeyringFiles, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "KEK keyset written, primary key %d; blind-index keyset written\n", kek.KeysetInfo().GetPrimaryKeyId())
+	return nil
+}
+
+// auditKeyInit writes the audit chain's MAC keyset, encrypted under the key manager's key,
+// when PASSAGE_AUDIT_KEYSET names a file that does not exist yet.
+func auditKeyInit(cfg bootstrap.Config, stdout io.Writer) error {
+	if cfg.AuditKeyset == "" {
+		fmt.Fprintln(stdout, "PASSAGE_AUDIT_KEYSET is not set: no audit keyset written")
+		return nil
+	}
+	f, err := bootstrap.AuditKeysetFile(cfg)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Read(); err == nil {
+		return errors.New("the audit keyset already exists")
+	}
+	h, err := keyset.NewHandle(mac.HMACSHA256Tag256KeyTemplate())
+	if err != nil {
+		return err
+	}
+	if err := f.Write(h); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "audit keyset written")
 	return nil
 }
 

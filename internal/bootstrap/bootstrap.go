@@ -242,12 +242,21 @@ func reloadKEK(ctx context.Context, files vault.KeyringFiles, keys *vault.Keyrin
 }
 
 // LoadAuditKey loads the audit chain's key: the development keyset under DevDir in
-// development, the configured keyset otherwise.
+// development, the configured keyset (encrypted under the key manager's key) otherwise. It
+// never creates a production key: a fresh key would only make every existing link fail.
 func LoadAuditKey(cfg Config) (*audit.Key, error) {
 	if cfg.Dev {
 		return audit.LoadOrCreateDevKey(cfg.DevDir)
 	}
-	return audit.LoadKey(cfg.AuditKeyset)
+	f, err := AuditKeysetFile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	h, err := f.Read()
+	if err != nil {
+		return nil, fmt.Errorf("audit key: %w", err)
+	}
+	return audit.NewKey(h)
 }
 
 // tokenCacheSize bounds the verified tokens kept: a field office's staff, many times over.

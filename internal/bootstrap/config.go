@@ -190,6 +190,19 @@ func KeyringFiles(c Config) (vault.KeyringFiles, error) {
 	}, nil
 }
 
+// AuditKeysetFile is where the audit chain's MAC keyset lives outside development: the file
+// PASSAGE_AUDIT_KEYSET, encrypted under the key manager's key like the vault's keysets.
+func AuditKeysetFile(c Config) (vault.KeysetFile, error) {
+	if c.KEKURI == "" || c.AuditKeyset == "" {
+		return vault.KeysetFile{}, errors.New("the audit keyset needs PASSAGE_KEK_URI and PASSAGE_AUDIT_KEYSET (or --dev)")
+	}
+	a, err := kms.AEAD(c.KEKURI)
+	if err != nil {
+		return vault.KeysetFile{}, err
+	}
+	return vault.KeysetFile{Path: c.AuditKeyset, KMS: a, Purpose: "audit"}, nil
+}
+
 // KeyConfigFromEnv reads only what the key and retention commands need (`passage keys`,
 // `passage retention`): the database, the keyset files and key manager URI (or, with dev,
 // the development keys) and the retention policy. Token settings are not required.
@@ -201,6 +214,7 @@ func KeyConfigFromEnv(dev bool) (Config, error) {
 		KEKKeyset:        os.Getenv("PASSAGE_KEK_KEYSET"),
 		BlindIndexKeyset: os.Getenv("PASSAGE_BLIND_INDEX_KEYSET"),
 		KEKURI:           os.Getenv("PASSAGE_KEK_URI"),
+		AuditKeyset:      os.Getenv("PASSAGE_AUDIT_KEYSET"),
 		MaxConns:         4,
 	}
 	if c.DatabaseURL == "" {
