@@ -307,23 +307,33 @@ func runRetention(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(tw, "total\t\t%d\n", total)
 		return tw.Flush()
 	}
-	files, err := bootstrap.KeyringFiles(cfg)
+	// The job erases as intake does, with intake's role.
+	svc, done, err := operatorIntake(ctx, cfg)
 	if err != nil {
 		return err
+	}
+	defer done()
+	n, err := svc.EraseDue(ctx, cfg.Retention, now)
+	fmt.Fprintf(stdout, "erased %d\n", n)
+	return err
+}
+
+// operatorIntake returns the intake service for an operator's command, with the vault's keys
+// and intake's own database role, and the function that closes its pool.
+func operatorIntake(ctx context.Context, cfg bootstrap.Config) (*intake.Service, func(), error) {
+	files, err := bootstrap.KeyringFiles(cfg)
+	if err != nil {
+		return nil, nil, err
 	}
 	keys, err := files.Load()
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	// The job erases as intake does, with intake's role.
 	pool, err := database.Open(ctx, database.PoolConfig{URL: bootstrap.ServiceDatabaseURL("intake"), AdminURL: cfg.DatabaseURL, Role: intake.Role, MaxConns: 2})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer pool.Close()
-	n, err := intake.New(pool, keys).EraseDue(ctx, cfg.Retention, now)
-	fmt.Fprintf(stdout, "erased %d\n", n)
-	return err
+	return intake.New(pool, keys), pool.Close, nil
 }
 
 // runErase runs `passage erase`: the operator's erasure of one person by subject id, for a
@@ -355,20 +365,12 @@ func runErase(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	files, err := bootstrap.KeyringFiles(cfg)
+	svc, done, err := operatorIntake(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	keys, err := files.Load()
-	if err != nil {
-		return err
-	}
-	pool, err := database.Open(ctx, database.PoolConfig{URL: bootstrap.ServiceDatabaseURL("intake"), AdminURL: cfg.DatabaseURL, Role: intake.Role, MaxConns: 2})
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	e, err := intake.New(pool, keys).EraseSubject(ctx, *mission, id, r, *by)
+	defer done()
+	e, err := svc.EraseSubject(ctx, *mission, id, r, *by)
 	if err != nil {
 		return err
 	}
