@@ -46,18 +46,7 @@ func BenchmarkRewrap(b *testing.B) {
 		}
 		done += n
 	}
-	files := vault.DevKeyringFiles(dir)
-	h, err := files.KEK.Read()
-	if err != nil {
-		b.Fatal(err)
-	}
-	rotated, _, err := vault.RotateKEK(h)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := keys.SetKEK(rotated); err != nil {
-		b.Fatal(err)
-	}
+	rotateInMemory(b, dir, keys)
 	b.ResetTimer()
 	got, err := vault.Rewrap(ctx, pool, keys, 500, nil)
 	if err != nil {

@@ -52,18 +52,7 @@ func TestRewrapCatchesStaleWriters(t *testing.T) {
 	}
 	put(current, 10)
 
-	files := vault.DevKeyringFiles(dir)
-	h, err := files.KEK.Read()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rotated, _, err := vault.RotateKEK(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := current.SetKEK(rotated); err != nil {
-		t.Fatal(err)
-	}
+	rotateInMemory(t, dir, current)
 	writes := 0
 	got, err := vault.Rewrap(ctx, pool, current, 3, func(vault.RewrapProgress) {
 		if writes < 3 { // the stale process writes while the re-wrap runs
@@ -79,5 +68,22 @@ func TestRewrapCatchesStaleWriters(t *testing.T) {
 	}
 	if n, err := vault.CountWrappedBy(ctx, pool, oldKey); err != nil || n != 0 {
 		t.Fatalf("rows on the old key: %d, %v", n, err)
+	}
+}
+
+// rotateInMemory gives keys a new primary KEK key, rotated from the development KEK keyset
+// under dir, without writing the file.
+func rotateInMemory(tb testing.TB, dir string, keys *vault.Keyring) {
+	tb.Helper()
+	h, err := vault.DevKeyringFiles(dir).KEK.Read()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rotated, _, err := vault.RotateKEK(h)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := keys.SetKEK(rotated); err != nil {
+		tb.Fatal(err)
 	}
 }
