@@ -227,7 +227,8 @@ func takesID(m method) bool {
 
 // targets are A's cases a method is attacked with: intake's methods take any programme's
 // case, each programme service its own.
-func (v *victimMission) targets(m method) []*target {
+func (v *victimMission) targets(t *testing.T, m method) []*target {
+	t.Helper()
 	switch service(m) {
 	case "intake":
 		return []*target{v.avrr, v.vot, v.hasm}
@@ -238,6 +239,7 @@ func (v *victimMission) targets(m method) []*target {
 	case "hasm":
 		return []*target{v.hasm}
 	}
+	t.Fatalf("%s: a service the suite has no records of; register some in setUpVictimMission", m.full)
 	return nil
 }
 
@@ -462,7 +464,7 @@ func TestAnotherMissionsIDs(t *testing.T) {
 					if !slices.Contains(m.roles, role) {
 						want = codes.PermissionDenied
 					}
-					for _, tg := range victim.targets(m) {
+					for _, tg := range victim.targets(t, m) {
 						req := victim.attackRequest(t, m, tg)
 						err := env.Conn.Invoke(ctx, m.full, req, m.newResponse())
 						if got := status.Code(err); got != want {
@@ -509,7 +511,7 @@ func TestNoCaseForHQOrPartners(t *testing.T) {
 			t.Run(m.full, func(t *testing.T) {
 				t.Parallel()
 				for who, ctx := range callers {
-					for _, tg := range victim.targets(m) {
+					for _, tg := range victim.targets(t, m) {
 						err := env.Conn.Invoke(ctx, m.full, victim.attackRequest(t, m, tg), m.newResponse())
 						if got := status.Code(err); got != codes.PermissionDenied {
 							t.Errorf("%s with the %v case: %v, want PERMISSION_DENIED", who, tg.programme, err)
