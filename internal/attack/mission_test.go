@@ -204,6 +204,22 @@ var validRequests = map[string]func() proto.Message{
 	},
 }
 
+// missionRequest is a valid request for a method that names a mission rather than a record:
+// empty but for registration, which needs a person and a consent.
+func missionRequest(m method) proto.Message {
+	if m.full == intakev1.IntakeService_RegisterCase_FullMethodName {
+		return &intakev1.RegisterCaseRequest{RequestId: uuid.NewString(), Programme: commonv1.Programme_PROGRAMME_AVRR, HostCountry: "NER",
+			Principal: &commonv1.Person{GivenName: "Amina", FamilyName: "Diallo", Sex: commonv1.Sex_SEX_FEMALE,
+				DateOfBirth: &date.Date{Year: 1992, Month: 5, Day: 3}, Nationality: "MLI"},
+			Consents: consents(reg), RegistrationDate: reg}
+	}
+	mt, err := protoregistry.GlobalTypes.FindMessageByName(m.desc.Input().FullName())
+	if err != nil {
+		panic(fmt.Sprintf("%s: %v", m.full, err))
+	}
+	return mt.New().Interface()
+}
+
 func consents(on *date.Date) []*commonv1.Consent {
 	return []*commonv1.Consent{{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE, Granted: true, Date: on}}
 }
@@ -433,7 +449,8 @@ func settledCounts(t *testing.T, env *testserver.Env, tables []string) map[strin
 
 // TestAnotherMissionsIDs calls every method of every service that takes a case, request or
 // grant id with mission A's ids, as a caseworker and as a supervisor of mission B, with
-// requests that are otherwise valid. Each is NOT_FOUND where the role may call the method
+// requests that are otherwise valid; and every method that names a mission instead (lists,
+// registration) with A's. Each is NOT_FOUND where the role may call the method
 // (the same answer as for an id that exists nowhere, so that B learns nothing, not even that
 // the id is real) and PERMISSION_DENIED where it may not; nothing is written anywhere, not
 // even an audit record or an event. HASM funds are not attacked here: they are HQ's and
@@ -476,6 +493,40 @@ func TestAnotherMissionsIDs(t *testing.T) {
 					}
 				}
 			})
+		}
+	})
+	// The methods without an id that name a mission (lists, registration): asked for A's,
+	// refused; asked for none, the caller's own, where nothing of A's appears.
+	t.Run("mission fields", func(t *testing.T) {
+		named := 0
+		for _, m := range methods(t) {
+			fd := m.desc.Input().Fields().ByName("mission")
+			if takesID(m) || fd == nil {
+				continue
+			}
+			named++
+			for _, role := range []auth.Role{auth.RoleCaseworker, auth.RoleSupervisor} {
+				ctx := env.As(t, role, missionB)
+				req := missionRequest(m)
+				req.ProtoReflect().Set(fd, protoreflect.ValueOfString(missionA))
+				err := env.Conn.Invoke(ctx, m.full, req, m.newResponse())
+				if got := status.Code(err); got != codes.PermissionDenied {
+					t.Errorf("%s as %s of %s naming mission %s: %v, want PERMISSION_DENIED", m.full, role, missionB, missionA, err)
+				}
+				if !strings.HasPrefix(string(m.desc.Name()), "List") || !slices.Contains(m.roles, role) {
+					continue
+				}
+				resp := m.newResponse()
+				if err := env.Conn.Invoke(ctx, m.full, missionRequest(m), resp); err != nil {
+					t.Errorf("%s as %s of %s, its own mission: %v", m.full, role, missionB, err)
+				} else if b, _ := proto.Marshal(resp); len(b) != 0 {
+					// Mission B holds nothing: whatever came back is A's.
+					t.Errorf("%s as %s of %s, which holds nothing, answered %v", m.full, role, missionB, resp)
+				}
+			}
+		}
+		if named < 6 {
+			t.Errorf("only %d methods name a mission: is the walk broken?", named)
 		}
 	})
 	if attacked < 25 {
