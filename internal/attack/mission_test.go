@@ -81,6 +81,10 @@ var (
 	reg   = &date.Date{Year: 2026, Month: 1, Day: 10}
 )
 
+// hqOnly are the methods their roles may call only with the mission HQ: from a country
+// mission they are refused before any record is looked up.
+var hqOnly = map[string]bool{hasmv1.StrandedMigrantService_DecideRequest_FullMethodName: true}
+
 // validRequests are requests that pass validation for every method that takes an id, so
 // that the attack reaches the handler's lookup and not the validation stage. The id and
 // version fields are filled in by fill. A method that takes an id and is missing here fails
@@ -448,7 +452,8 @@ func settledCounts(t *testing.T, env *testserver.Env, tables []string) map[strin
 }
 
 // TestAnotherMissionsIDs calls every method of every service that takes a case, request or
-// grant id with mission A's ids, as a caseworker and as a supervisor of mission B, with
+// grant id with mission A's ids, as a caseworker, a supervisor, an administrator and a
+// programme manager of mission B, with
 // requests that are otherwise valid; and every method that names a mission instead (lists,
 // registration) with A's. Each is NOT_FOUND where the role may call the method
 // (the same answer as for an id that exists nowhere, so that B learns nothing, not even that
@@ -475,10 +480,13 @@ func TestAnotherMissionsIDs(t *testing.T) {
 			attacked++
 			t.Run(m.full, func(t *testing.T) {
 				t.Parallel()
-				for _, role := range []auth.Role{auth.RoleCaseworker, auth.RoleSupervisor} {
+				// Caseworkers and supervisors work in a mission; an administrator and a
+				// programme manager may carry a country mission too, and there they are as
+				// bound to it.
+				for _, role := range []auth.Role{auth.RoleCaseworker, auth.RoleSupervisor, auth.RoleAdmin, auth.RoleProgrammeManager} {
 					ctx := env.As(t, role, missionB)
 					want := codes.NotFound
-					if !slices.Contains(m.roles, role) {
+					if !slices.Contains(m.roles, role) || hqOnly[m.full] {
 						want = codes.PermissionDenied
 					}
 					for _, tg := range victim.targets(t, m) {
@@ -505,7 +513,7 @@ func TestAnotherMissionsIDs(t *testing.T) {
 				continue
 			}
 			named++
-			for _, role := range []auth.Role{auth.RoleCaseworker, auth.RoleSupervisor} {
+			for _, role := range []auth.Role{auth.RoleCaseworker, auth.RoleSupervisor, auth.RoleAdmin, auth.RoleProgrammeManager} {
 				ctx := env.As(t, role, missionB)
 				req := missionRequest(m)
 				req.ProtoReflect().Set(fd, protoreflect.ValueOfString(missionA))
