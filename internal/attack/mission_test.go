@@ -593,3 +593,47 @@ func (m method) newResponse() proto.Message {
 	}
 	return mt.New().Interface()
 }
+
+// TestAnotherMissionsRequestIDs replays mission A's own writes from mission B: the very
+// requests A's staff sent, request id and all (a request id is printed by the CLI and may end
+// up in a ticket or a screenshot). A replay answers the first call's stored response, so a
+// store keyed on the request id alone would hand B what A was told; keyed on the mission too,
+// B's call is a new one, about records B cannot see: NOT_FOUND, or PERMISSION_DENIED where
+// the role may not call the method or names A's mission, and nothing written.
+func TestAnotherMissionsRequestIDs(t *testing.T) {
+	t.Parallel()
+	env := testserver.Start(t, testserver.Options{Services: specs()})
+	setUpVictimMission(t, env)
+	all := tables(t, env)
+	before := settledCounts(t, env, all)
+	byName := map[string]method{}
+	for _, m := range methods(t) {
+		byName[m.full] = m
+	}
+
+	replayed := 0
+	for _, call := range env.Calls.All() {
+		fd := call.Request.ProtoReflect().Descriptor().Fields().ByName("request_id")
+		if call.Code != codes.OK || fd == nil || call.Request.ProtoReflect().Get(fd).String() == "" {
+			continue
+		}
+		m := byName[call.Method]
+		replayed++
+		for _, role := range []auth.Role{auth.RoleCaseworker, auth.RoleSupervisor} {
+			want := codes.NotFound
+			if !slices.Contains(m.roles, role) || m.desc.Input().Fields().ByName("mission") != nil {
+				want = codes.PermissionDenied
+			}
+			err := env.Conn.Invoke(env.As(t, role, missionB), call.Method, proto.Clone(call.Request), m.newResponse())
+			if got := status.Code(err); got != want {
+				t.Errorf("%s replayed by a %s of %s: %v, want %v", call.Method, role, missionB, err, want)
+			}
+		}
+	}
+	if replayed < 5 {
+		t.Fatalf("only %d writes to replay: the setup changed?", replayed)
+	}
+	if diff := cmp.Diff(before, env.RowCounts(t, all...)); diff != "" {
+		t.Errorf("replayed requests wrote rows (-before +after):\n%s", diff)
+	}
+}
