@@ -12,15 +12,13 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/testserver"
-	"github.com/passage-cm/passage/services/hasm"
-	"github.com/passage-cm/passage/services/intake"
-	"github.com/passage-cm/passage/services/returns"
-	"github.com/passage-cm/passage/services/trafficking"
+	"github.com/passage-cm/passage/services/catalog"
 )
 
-// specs are the services `passage serve` runs.
+// specs are the services `passage serve` runs, from the catalog it runs them from, so that a
+// service added there is attacked without anyone listing it here.
 func specs() []bootstrap.Service {
-	return []bootstrap.Service{intake.Spec(), returns.Spec(), trafficking.Spec(), hasm.Spec()}
+	return catalog.Services()
 }
 
 // method is one RPC under attack.

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/passage-cm/passage/internal/ageband"
@@ -67,6 +68,16 @@ func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (
 	from, err := getCase(ctx, db, s.missionFilter(who), fromID, false)
 	if err != nil {
 		return nil, toStatus(err)
+	}
+	// The new case's creator works on it and reads its identity, which is the source case's
+	// people's: opening one is for staff who already read them, or it would be a side door
+	// round the rule that identity is for staff working on the case (access.go).
+	a, err := readAccess(ctx, db, who, fromID, now)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if !a.worksOn {
+		return nil, status.Error(codes.PermissionDenied, "from_case_id: only staff working on the case may open another for its people")
 	}
 	people, err := chosenPeople(from, req.GetSubjectIds())
 	if err != nil {
