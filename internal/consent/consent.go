@@ -75,13 +75,29 @@ func Allowed(history []*commonv1.Consent, subject string, purpose commonv1.Conse
 	return false
 }
 
-// Mark sets in_statistics on every person of a case from its consent history (after Derive).
+// Mark sets in_statistics and assistance_allowed on every person of a case from its consent
+// history (after Derive).
 func Mark(c *intakev1.Case) {
 	for _, m := range append([]*intakev1.CaseMember{c.GetPrincipal()}, c.GetHouseholdMembers()...) {
 		if m != nil {
 			m.InStatistics = Allowed(c.GetConsents(), m.GetSubjectId(), commonv1.ConsentPurpose_CONSENT_PURPOSE_STATISTICS)
+			m.AssistanceAllowed = MemberAssistanceAllowed(c, m.GetSubjectId())
 		}
 	}
+}
+
+// MemberAssistanceAllowed says whether a person of the case may be assisted (travel, receive
+// reintegration assistance). The principal applicant's ASSISTANCE consent speaks for the
+// household, as the applicant signs for their dependants; a member who has a consent record
+// of their own for ASSISTANCE is bound by it instead, so an adult member who refuses or
+// withdraws is not assisted, whatever the principal decided.
+func MemberAssistanceAllowed(c *intakev1.Case, subject string) bool {
+	for _, r := range c.GetConsents() {
+		if r.GetSubjectId() == subject && r.GetPurpose() == commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE {
+			return Allowed(c.GetConsents(), subject, commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE)
+		}
+	}
+	return AssistanceAllowed(c)
 }
 
 // AssistanceAllowed reports whether a case's assistance may go on: the principal applicant's
@@ -93,9 +109,15 @@ func AssistanceAllowed(c *intakev1.Case) bool {
 // MissingError is a purpose for which no consent record is in force.
 type MissingError struct {
 	Purpose commonv1.ConsentPurpose
+	// SubjectID is the person whose consent is missing, when it is not the principal's (a
+	// random subject id, never a name).
+	SubjectID string
 }
 
 func (e *MissingError) Error() string {
+	if e.SubjectID != "" {
+		return fmt.Sprintf("no consent or legal basis for %s is in force for subject %s", Code(e.Purpose), e.SubjectID)
+	}
 	return fmt.Sprintf("no consent or legal basis for %s is in force", Code(e.Purpose))
 }
 

@@ -90,6 +90,19 @@ func TestAllowedAndMark(t *testing.T) {
 	if consent.Allowed(c.Consents, "h", assistance) {
 		t.Error("the household member's assistance is allowed without a record")
 	}
+	// Without a record of their own, a member follows the principal, who signs for the
+	// household; with one, their own record decides.
+	if !c.GetHouseholdMembers()[0].GetAssistanceAllowed() || !c.GetPrincipal().GetAssistanceAllowed() {
+		t.Errorf("assistance_allowed: principal %v, member without a record %v; want both true",
+			c.GetPrincipal().GetAssistanceAllowed(), c.GetHouseholdMembers()[0].GetAssistanceAllowed())
+	}
+	c.Consents = append(c.Consents, &commonv1.Consent{SubjectId: "h", Purpose: assistance, Granted: false})
+	consent.Derive(c.Consents)
+	consent.Mark(c)
+	if c.GetHouseholdMembers()[0].GetAssistanceAllowed() || !c.GetPrincipal().GetAssistanceAllowed() {
+		t.Errorf("after the member refused: principal %v, member %v; want true, false",
+			c.GetPrincipal().GetAssistanceAllowed(), c.GetHouseholdMembers()[0].GetAssistanceAllowed())
+	}
 }
 
 func TestStatusOf(t *testing.T) {

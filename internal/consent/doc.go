@@ -6,9 +6,12 @@
 //
 // Which operation needs which purpose:
 //   - CONSENT_PURPOSE_ASSISTANCE: registering or opening a case and making it ACTIVE (intake),
-//     and every mutation of a programme's assistance: each step of a return (returns, AVRR), each VoT record
-//     (trafficking), a HASM request, its approval, departure and arrival (hasm), for the
-//     case's principal applicant. Closing (a return, a VoT case, a HASM request, an intake
+//     and every mutation of a programme's assistance: each step of a return (returns, AVRR),
+//     each VoT record (trafficking), a HASM request, its approval, departure and arrival
+//     (hasm), for the case's principal applicant. The principal signs for the household; a
+//     member with an ASSISTANCE record of their own is bound by it (MemberAssistanceAllowed),
+//     so an AVRR departure or reintegration assistance naming a member who refused or
+//     withdrew is refused too. Closing (a return, a VoT case, a HASM request, an intake
 //     case), suspending, rejecting and correcting data stay possible without it: they are how
 //     a withdrawal is acted on. Reads are not gated: the record of what was done is kept.
 //   - CONSENT_PURPOSE_STATISTICS: being counted in anonymised statistics. Every intake event

@@ -79,19 +79,23 @@ WHERE x.intake_version < EXCLUDED.intake_version`,
 	n := len(members)
 	positions, subjects := make([]int16, n), make([]string, n)
 	sexes, bands, nationalities := make([]string, n), make([]string, n), make([]*string, n)
+	assisted := make([]bool, n)
 	for i, m := range members {
 		positions[i], subjects[i] = int16(i), m.GetSubjectId()
 		sexes[i], bands[i] = enumcode.Code(m.GetSex(), sexPrefix), enumcode.Code(m.GetAgeBand(), ageBandPrefix)
 		if m.GetNationality() != "" {
 			nationalities[i] = &m.Nationality
 		}
+		assisted[i] = consent.MemberAssistanceAllowed(c, m.GetSubjectId())
 	}
-	// Intake corrects the principal's coded attributes; the members themselves never change.
-	b.Queue(`INSERT INTO returns.case_member AS x (case_id, position, subject_id, sex, age_band, nationality)
-SELECT $1, p, s, g, a, n FROM unnest($2::smallint[], $3::uuid[], $4::text[], $5::text[], $6::text[]) AS t(p, s, g, a, n)
-ON CONFLICT (case_id, position) DO UPDATE SET sex = EXCLUDED.sex, age_band = EXCLUDED.age_band, nationality = EXCLUDED.nationality
+	// Intake corrects the principal's coded attributes and consent changes whom the case may
+	// assist; the members themselves never change.
+	b.Queue(`INSERT INTO returns.case_member AS x (case_id, position, subject_id, sex, age_band, nationality, assistance_allowed)
+SELECT $1, p, s, g, a, n, y FROM unnest($2::smallint[], $3::uuid[], $4::text[], $5::text[], $6::text[], $8::boolean[]) AS t(p, s, g, a, n, y)
+ON CONFLICT (case_id, position) DO UPDATE SET sex = EXCLUDED.sex, age_band = EXCLUDED.age_band, nationality = EXCLUDED.nationality,
+assistance_allowed = EXCLUDED.assistance_allowed
 WHERE (SELECT intake_version FROM returns."case" WHERE case_id = $1) = $7`,
-		c.GetCaseId(), positions, subjects, sexes, bands, nationalities, c.GetVersion())
+		c.GetCaseId(), positions, subjects, sexes, bands, nationalities, c.GetVersion(), assisted)
 
 	b.Queue(`INSERT INTO returns."return" (case_id, mission, status, version, created_at, updated_at)
 VALUES ($1, $2, $3, 1, $4, $4) ON CONFLICT (case_id) DO NOTHING`,

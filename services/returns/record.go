@@ -13,6 +13,7 @@ import (
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/idempotency"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
@@ -90,6 +91,13 @@ func (s *Service) RecordDeparture(ctx context.Context, req *returnsv1.RecordDepa
 			travellers := travellersOf(&v, r, req.GetTravellingSubjectIds())
 			if err := v.err(); err != nil {
 				return nil, err
+			}
+			// A household member bound by their own refused or withdrawn consent does not
+			// travel with IOM's assistance, whatever the principal consented to.
+			for _, id := range travellers {
+				if slices.Contains(rec.notAssisted, id) {
+					return nil, &consent.MissingError{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE, SubjectID: id}
+				}
 			}
 			if unmet := unmetRequirements(r, travellers); len(unmet) > 0 {
 				return nil, &RequirementError{Unmet: unmet}
@@ -226,6 +234,9 @@ func (s *Service) RecordAssistance(ctx context.Context, req *returnsv1.RecordAss
 			id, err := personOf(r, a.GetSubjectId(), r.GetDeparture().GetTravellingSubjectIds(), "assistance.subject_id", "must be a person who returned")
 			if err != nil {
 				return nil, err
+			}
+			if slices.Contains(rec.notAssisted, id) {
+				return nil, &consent.MissingError{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE, SubjectID: id}
 			}
 			if !planned(latestPlan(r), a.GetDimension(), a.GetType()) {
 				return nil, &RuleError{Reason: "NOT_IN_PLAN", Subject: "assistance.type",

@@ -31,6 +31,8 @@ type record struct {
 	caseClosed bool
 	// assistanceAllowed says the principal's ASSISTANCE consent (or legal basis) is in force.
 	assistanceAllowed bool
+	// notAssisted are the members who may not be assisted (consent.MemberAssistanceAllowed).
+	notAssisted []string
 }
 
 const returnColumns = `r.case_id, r.mission, r.status, r.version, r.closure_reason, r.closed_from, r.created_at,
@@ -78,7 +80,7 @@ WHERE r.case_id = $1 AND r.mission = $2`
 	if err != nil {
 		return nil, err
 	}
-	if err := loadFacts(ctx, q, id, rec.ret); err != nil {
+	if err := loadFacts(ctx, q, id, rec); err != nil {
 		return nil, err
 	}
 	setUnmet(rec.ret)
@@ -90,7 +92,8 @@ func provenance(version int64, by string, at time.Time) *returnsv1.Provenance {
 }
 
 // loadFacts reads the members and every fact of a return in one batch.
-func loadFacts(ctx context.Context, q database.Querier, id uuid.UUID, r *returnsv1.Return) error {
+func loadFacts(ctx context.Context, q database.Querier, id uuid.UUID, rec *record) error {
+	r := rec.ret
 	b := &pgx.Batch{}
 	var (
 		version              int64
@@ -109,9 +112,13 @@ func loadFacts(ctx context.Context, q database.Querier, id uuid.UUID, r *returns
 		scores               []float64
 		eco, soc, psy, compo float64
 	)
-	b.Queue(`SELECT position, subject_id, sex, age_band, coalesce(nationality, '') FROM returns.case_member
+	var assisted bool
+	b.Queue(`SELECT position, subject_id, sex, age_band, coalesce(nationality, ''), assistance_allowed FROM returns.case_member
 WHERE case_id = $1 ORDER BY position`, id).Query(func(rows pgx.Rows) error {
-		_, err := pgx.ForEachRow(rows, []any{&position, &subject, &a, &bb, &cc}, func() error {
+		_, err := pgx.ForEachRow(rows, []any{&position, &subject, &a, &bb, &cc, &assisted}, func() error {
+			if !assisted {
+				rec.notAssisted = append(rec.notAssisted, subject.String())
+			}
 			r.Members = append(r.Members, &returnsv1.ReturnMember{
 				SubjectId: subject.String(), Principal: position == 0, Nationality: cc,
 				Sex:     enumcode.Value[commonv1.Sex](commonv1.Sex_value, sexPrefix, a),

@@ -561,9 +561,13 @@ type CaseMember struct {
 	// Output only. Whether the person may be counted in anonymised statistics: a consent record
 	// for CONSENT_PURPOSE_STATISTICS is in force. Analytics leaves out everyone for whom it is
 	// false, and follows its changes through the consent events.
-	InStatistics  bool `protobuf:"varint,5,opt,name=in_statistics,json=inStatistics,proto3" json:"in_statistics,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	InStatistics bool `protobuf:"varint,5,opt,name=in_statistics,json=inStatistics,proto3" json:"in_statistics,omitempty"`
+	// Output only. Whether the person may be assisted (travel, reintegration assistance): their
+	// own ASSISTANCE consent record when they have one, else the principal applicant's, who
+	// signs for the household. Programme services refuse to assist a person for whom it is false.
+	AssistanceAllowed bool `protobuf:"varint,6,opt,name=assistance_allowed,json=assistanceAllowed,proto3" json:"assistance_allowed,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *CaseMember) Reset() {
@@ -627,6 +631,13 @@ func (x *CaseMember) GetNationality() string {
 func (x *CaseMember) GetInStatistics() bool {
 	if x != nil {
 		return x.InStatistics
+	}
+	return false
+}
+
+func (x *CaseMember) GetAssistanceAllowed() bool {
+	if x != nil {
+		return x.AssistanceAllowed
 	}
 	return false
 }
@@ -2911,7 +2922,7 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12-\n" +
-	"\x13opened_from_case_id\x18\x10 \x01(\tR\x10openedFromCaseId\"\xd3\x01\n" +
+	"\x13opened_from_case_id\x18\x10 \x01(\tR\x10openedFromCaseId\"\x82\x02\n" +
 	"\n" +
 	"CaseMember\x12\x1d\n" +
 	"\n" +
@@ -2919,7 +2930,8 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"\x03sex\x18\x02 \x01(\x0e2\x16.passage.common.v1.SexR\x03sex\x125\n" +
 	"\bage_band\x18\x03 \x01(\x0e2\x1a.passage.common.v1.AgeBandR\aageBand\x12 \n" +
 	"\vnationality\x18\x04 \x01(\tR\vnationality\x12#\n" +
-	"\rin_statistics\x18\x05 \x01(\bR\finStatistics\"\xf3\x04\n" +
+	"\rin_statistics\x18\x05 \x01(\bR\finStatistics\x12-\n" +
+	"\x12assistance_allowed\x18\x06 \x01(\bR\x11assistanceAllowed\"\xf3\x04\n" +
 	"\x13RegisterCaseRequest\x12'\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\trequestId\x12=\n" +

@@ -1,0 +1,1 @@
+ALTER TABLE returns.case_member DROP COLUMN assistance_allowed;
