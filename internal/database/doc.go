@@ -40,5 +40,8 @@
 // requests of every mission; HASM funds are HQ's and readable by any declared mission; an outbox
 // consumer declares itself (DB.OutboxConsumerTx, set_config('passage.outbox_consumer', ...)) to
 // read intake's events of every mission in one commit order, and declares each event's mission
-// (QueueMission, DeclareMission) before writing what the event implies.
+// (QueueMission, DeclareMission) before writing what the event implies; the retention job
+// declares itself (DB.Maintenance("retention"), passage.maintenance) to find, across missions,
+// the people due for erasure, and erases each in a transaction declared for their mission; an
+// HQ transaction may add to any mission's audit chain (000008), never read it.
 package database
