@@ -33,10 +33,11 @@ func TestRegisterAndGetCase(t *testing.T) {
 		Programme: commonv1.Programme_PROGRAMME_AVRR,
 		Status:    intakev1.CaseStatus_CASE_STATUS_REGISTERED,
 		Version:   1,
-		Principal: &intakev1.CaseMember{Sex: commonv1.Sex_SEX_FEMALE, AgeBand: commonv1.AgeBand_AGE_BAND_30_38, Nationality: "NGA"},
+		// The principal's assistance consent speaks for the household.
+		Principal: &intakev1.CaseMember{Sex: commonv1.Sex_SEX_FEMALE, AgeBand: commonv1.AgeBand_AGE_BAND_30_38, Nationality: "NGA", AssistanceAllowed: true},
 		HouseholdMembers: []*intakev1.CaseMember{
-			{Sex: commonv1.Sex_SEX_MALE, AgeBand: commonv1.AgeBand_AGE_BAND_0_8, Nationality: "NGA"},
-			{Sex: commonv1.Sex_SEX_MALE, AgeBand: commonv1.AgeBand_AGE_BAND_18_20, Nationality: "NGA"},
+			{Sex: commonv1.Sex_SEX_MALE, AgeBand: commonv1.AgeBand_AGE_BAND_0_8, Nationality: "NGA", AssistanceAllowed: true},
+			{Sex: commonv1.Sex_SEX_MALE, AgeBand: commonv1.AgeBand_AGE_BAND_18_20, Nationality: "NGA", AssistanceAllowed: true},
 		},
 		Vulnerabilities: []commonv1.Vulnerability{commonv1.Vulnerability_VULNERABILITY_MEDICAL_NEEDS},
 		HostCountry:     "NER",

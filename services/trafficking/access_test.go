@@ -160,7 +160,7 @@ func TestProjectionCatchesUpOnMiss(t *testing.T) {
 	}
 	vot := reg.GetCase()
 	c := b.await(t, vot.GetCaseId(), func(*traffickingv1.VictimCase) bool { return true })
-	if diff := cmp.Diff(vot.GetHouseholdMembers(), c.GetHouseholdMembers(), protocmp.Transform()); diff != "" {
+	if diff := cmp.Diff(vot.GetHouseholdMembers(), c.GetHouseholdMembers(), protocmp.Transform(), intakeConsentFlags); diff != "" {
 		t.Errorf("household members (-intake +victim case):\n%s", diff)
 	}
 	// The AVRR case registered before it was passed over.

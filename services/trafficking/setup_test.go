@@ -2,6 +2,7 @@ package trafficking_test
 
 import (
 	"context"
+	"google.golang.org/protobuf/testing/protocmp"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -199,3 +200,8 @@ func errorReason(err error) string {
 	}
 	return ""
 }
+
+// intakeConsentFlags leaves out the per-person flags intake derives from consent when a victim
+// case's people are compared with intake's: the victim case keeps the coded attributes, and
+// its own assistance_allowed for the case.
+var intakeConsentFlags = protocmp.IgnoreFields(&intakev1.CaseMember{}, "assistance_allowed", "in_statistics")

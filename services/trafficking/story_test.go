@@ -30,7 +30,7 @@ func TestPresumedVictimInThailandReturnsThroughAVRR(t *testing.T) {
 		HostCountry: "THA", Vulnerabilities: registered.GetVulnerabilities(), RegistrationDate: day(2026, 3, 14),
 		IntakeStatus: intakev1.CaseStatus_CASE_STATUS_REGISTERED, CreateTime: registered.GetCreateTime(), UpdateTime: registered.GetCreateTime(),
 	}
-	if diff := cmp.Diff(want, c, protocmp.Transform()); diff != "" {
+	if diff := cmp.Diff(want, c, protocmp.Transform(), intakeConsentFlags); diff != "" {
 		t.Fatalf("new victim case (-want +got):\n%s", diff)
 	}
 
@@ -41,7 +41,7 @@ func TestPresumedVictimInThailandReturnsThroughAVRR(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		want.Version++
-		if diff := cmp.Diff(want, got, protocmp.Transform(), ignoreTime); diff != "" {
+		if diff := cmp.Diff(want, got, protocmp.Transform(), ignoreTime, intakeConsentFlags); diff != "" {
 			t.Fatalf("%s (-want +got):\n%s", name, diff)
 		}
 		if diff := cmp.Diff(got, b.get(t, got.GetCaseId()), protocmp.Transform()); diff != "" {
