@@ -16,6 +16,7 @@ import (
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/retention"
 	"github.com/passage-cm/passage/internal/server"
 	"github.com/passage-cm/passage/internal/telemetry"
@@ -233,7 +234,7 @@ func reloadKEK(ctx context.Context, files vault.KeyringFiles, keys *vault.Keyrin
 		changed, err := files.ReloadKEK(keys)
 		switch {
 		case err != nil:
-			logger.Error("key-encryption keyset reload failed; keeping the current one", "error", err)
+			logger.Error("key-encryption keyset reload failed; keeping the current one", middleware.ErrorAttr(err))
 		case changed:
 			// Key ids are not secret (Tink writes them in the clear before every ciphertext).
 			logger.Info("key-encryption keyset reloaded", "primary_key_id", keys.KEKPrimary(), "keys", len(keys.KEKKeyIDs()))

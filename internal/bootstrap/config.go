@@ -80,22 +80,12 @@ func ConfigFromEnv(dev bool) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	c := Config{
-		Server:            srv,
-		DatabaseURL:       os.Getenv("DATABASE_URL"),
-		Dev:               dev || os.Getenv("PASSAGE_DEV") == "1",
-		DevDir:            envOr("PASSAGE_DEV_DIR", ".passage"),
-		KEKKeyset:         os.Getenv("PASSAGE_KEK_KEYSET"),
-		BlindIndexKeyset:  os.Getenv("PASSAGE_BLIND_INDEX_KEYSET"),
-		KEKURI:            os.Getenv("PASSAGE_KEK_URI"),
-		AuditKeyset:       os.Getenv("PASSAGE_AUDIT_KEYSET"),
-		KEKReload:         defaultKEKReload,
-		RetentionInterval: defaultRetentionInterval,
-		JWKSURL:           os.Getenv("PASSAGE_JWKS_URL"),
-		TokenIssuer:       os.Getenv("PASSAGE_TOKEN_ISSUER"),
-		TokenAudience:     envOr("PASSAGE_TOKEN_AUDIENCE", auth.Audience),
-		MaxConns:          defaultMaxConns,
-	}
+	c := keysFromEnv(dev)
+	c.Server = srv
+	c.KEKReload, c.RetentionInterval = defaultKEKReload, defaultRetentionInterval
+	c.JWKSURL, c.TokenIssuer = os.Getenv("PASSAGE_JWKS_URL"), os.Getenv("PASSAGE_TOKEN_ISSUER")
+	c.TokenAudience = envOr("PASSAGE_TOKEN_AUDIENCE", auth.Audience)
+	c.MaxConns = defaultMaxConns
 	if v := os.Getenv("PASSAGE_DB_MAX_CONNS"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 32)
 		if err != nil || n < 1 {
@@ -203,11 +193,10 @@ func AuditKeysetFile(c Config) (vault.KeysetFile, error) {
 	return vault.KeysetFile{Path: c.AuditKeyset, KMS: a, Purpose: "audit"}, nil
 }
 
-// KeyConfigFromEnv reads only what the key and retention commands need (`passage keys`,
-// `passage retention`): the database, the keyset files and key manager URI (or, with dev,
-// the development keys) and the retention policy. Token settings are not required.
-func KeyConfigFromEnv(dev bool) (Config, error) {
-	c := Config{
+// keysFromEnv reads what every command needs to reach the database and the keys: the
+// database, development mode and folder, the keyset files and the key manager URI.
+func keysFromEnv(dev bool) Config {
+	return Config{
 		DatabaseURL:      os.Getenv("DATABASE_URL"),
 		Dev:              dev || os.Getenv("PASSAGE_DEV") == "1",
 		DevDir:           envOr("PASSAGE_DEV_DIR", ".passage"),
@@ -215,8 +204,15 @@ func KeyConfigFromEnv(dev bool) (Config, error) {
 		BlindIndexKeyset: os.Getenv("PASSAGE_BLIND_INDEX_KEYSET"),
 		KEKURI:           os.Getenv("PASSAGE_KEK_URI"),
 		AuditKeyset:      os.Getenv("PASSAGE_AUDIT_KEYSET"),
-		MaxConns:         4,
 	}
+}
+
+// KeyConfigFromEnv reads only what the key and retention commands need (`passage keys`,
+// `passage retention`): the database, the keyset files and key manager URI (or, with dev,
+// the development keys) and the retention policy. Token settings are not required.
+func KeyConfigFromEnv(dev bool) (Config, error) {
+	c := keysFromEnv(dev)
+	c.MaxConns = 4
 	if c.DatabaseURL == "" {
 		return Config{}, errors.New("DATABASE_URL is not set")
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/retention"
 	"github.com/passage-cm/passage/internal/vault"
 )
@@ -72,7 +73,7 @@ func (s *Service) retentionJob(policy retention.Policy, interval time.Duration, 
 			}
 			n, err := s.EraseDue(ctx, policy, s.now())
 			if err != nil && ctx.Err() == nil {
-				logger.Error("retention pass failed", "erased", n, "error", err)
+				logger.Error("retention pass failed", "erased", n, middleware.ErrorAttr(err))
 				continue
 			}
 			logger.Info("retention pass", "erased", n)
