@@ -7,11 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tink-crypto/tink-go/v2/core/registry"
-	"github.com/tink-crypto/tink-go/v2/testing/fakekms"
-	"github.com/tink-crypto/tink-go/v2/tink"
-
 	"github.com/passage-cm/passage/internal/bootstrap"
+	"github.com/passage-cm/passage/internal/kms"
+	"github.com/passage-cm/passage/internal/kms/kmstest"
 	"github.com/passage-cm/passage/internal/vault"
 )
 
@@ -19,15 +17,7 @@ import (
 // vault's, is a keyset encrypted under the key manager's key; `passage keys init` writes it,
 // the server and `passage audit verify` load it, and it is useless read as cleartext.
 func TestKeysInitWritesTheAuditKeyset(t *testing.T) {
-	client, err := fakekms.NewClient("fake-kms://")
-	if err != nil {
-		t.Fatal(err)
-	}
-	registry.RegisterKMSClient(client)
-	uri, err := fakekms.NewKeyURI()
-	if err != nil {
-		t.Fatal(err)
-	}
+	uri := kmstest.KeyURI(t)
 	dir := t.TempDir()
 	for name, v := range map[string]string{
 		"DATABASE_URL":               "postgres://nobody@127.0.0.1:1/none", // init needs no database
@@ -56,24 +46,15 @@ func TestKeysInitWritesTheAuditKeyset(t *testing.T) {
 	if _, err := (vault.KeysetFile{Path: cfg.AuditKeyset}).Read(); err == nil {
 		t.Error("the audit keyset reads as cleartext: it must be encrypted under the key manager's key")
 	}
-	if _, err := (vault.KeysetFile{Path: cfg.AuditKeyset, KMS: mustAEAD(t, uri), Purpose: "kek"}).Read(); err == nil {
+	aead, err := kms.AEAD(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (vault.KeysetFile{Path: cfg.AuditKeyset, KMS: aead, Purpose: "kek"}).Read(); err == nil {
 		t.Error("the audit keyset opens as the KEK keyset: its purpose must be bound to its encryption")
 	}
 	out.Reset()
 	if err := auditKeyInit(cfg, &out); err == nil {
 		t.Error("a second init replaced the audit keyset: every existing link would fail")
 	}
-}
-
-func mustAEAD(t *testing.T, uri string) tink.AEAD {
-	t.Helper()
-	c, err := registry.GetKMSClient(uri)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := c.GetAEAD(uri)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
 }

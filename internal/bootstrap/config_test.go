@@ -7,10 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tink-crypto/tink-go/v2/core/registry"
-	"github.com/tink-crypto/tink-go/v2/testing/fakekms"
-
 	"github.com/passage-cm/passage/internal/kms"
+	"github.com/passage-cm/passage/internal/kms/kmstest"
 	"github.com/passage-cm/passage/internal/vault"
 )
 
@@ -82,15 +80,7 @@ func TestKeyringFiles(t *testing.T) {
 		t.Fatalf("development files = %+v, %v", dev, err)
 	}
 
-	client, err := fakekms.NewClient("fake-kms://")
-	if err != nil {
-		t.Fatal(err)
-	}
-	registry.RegisterKMSClient(client)
-	uri, err := fakekms.NewKeyURI()
-	if err != nil {
-		t.Fatal(err)
-	}
+	uri := kmstest.KeyURI(t)
 	cfg := Config{KEKURI: uri, KEKKeyset: filepath.Join(dir, "kek.enc.json"), BlindIndexKeyset: filepath.Join(dir, "bi.enc.json")}
 	files, err := KeyringFiles(cfg)
 	if err != nil {

@@ -5,20 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tink-crypto/tink-go/v2/core/registry"
-	"github.com/tink-crypto/tink-go/v2/testing/fakekms"
+	"github.com/passage-cm/passage/internal/kms/kmstest"
 )
 
 func TestAEADFromARegisteredClient(t *testing.T) {
-	client, err := fakekms.NewClient("fake-kms://")
-	if err != nil {
-		t.Fatal(err)
-	}
-	registry.RegisterKMSClient(client)
-	uri, err := fakekms.NewKeyURI()
-	if err != nil {
-		t.Fatal(err)
-	}
+	uri := kmstest.KeyURI(t)
 	a, err := AEAD(uri)
 	if err != nil {
 		t.Fatalf("AEAD: %v", err)
