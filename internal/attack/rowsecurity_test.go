@@ -265,7 +265,7 @@ func countAfter(ctx context.Context, db execer, setup []string, query string) (i
 func readableTables(t *testing.T, env *testserver.Env) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
-	admin(t, env, func(ctx context.Context, conn *pgx.Conn) {
+	env.AsOwner(t, func(ctx context.Context, conn *pgx.Conn) {
 		for _, role := range serviceRoles {
 			rows, err := conn.Query(ctx, `
 SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
@@ -290,7 +290,7 @@ ORDER BY 1`, role)
 func policyNames(t *testing.T, env *testserver.Env) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
-	admin(t, env, func(ctx context.Context, conn *pgx.Conn) {
+	env.AsOwner(t, func(ctx context.Context, conn *pgx.Conn) {
 		rows, err := conn.Query(ctx, `SELECT quote_ident(schemaname) || '.' || quote_ident(tablename), quote_ident(policyname) FROM pg_policies`)
 		if err != nil {
 			t.Fatal(err)
@@ -313,15 +313,4 @@ func policyNames(t *testing.T, env *testserver.Env) map[string][]string {
 func ownRows(t *testing.T, env *testserver.Env, table string) int {
 	t.Helper()
 	return env.QueryInt(t, "SELECT count(*) FROM "+table)
-}
-
-func admin(t *testing.T, env *testserver.Env, fn func(ctx context.Context, conn *pgx.Conn)) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, env.AdminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	fn(ctx, conn)
 }

@@ -75,26 +75,20 @@ func callerFor(t *testing.T, env *testserver.Env, m method) context.Context {
 // consumers write on their own schedule, whatever the calls do.
 func tables(t *testing.T, env *testserver.Env) []string {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, env.AdminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `
+	var names []string
+	env.AsOwner(t, func(ctx context.Context, conn *pgx.Conn) {
+		rows, _ := conn.Query(ctx, `
 		SELECT quote_ident(table_schema) || '.' || quote_ident(table_name)
 		FROM information_schema.tables
 		WHERE table_type = 'BASE TABLE'
 		  AND table_schema NOT IN ('pg_catalog', 'information_schema')
 		  AND table_name NOT IN ('schema_migrations', 'outbox_cursor')
 		ORDER BY 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
+		var err error
+		if names, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			t.Fatal(err)
+		}
+	})
 	if len(names) < 10 || !strings.Contains(strings.Join(names, " "), "vault.") {
 		t.Fatalf("tables = %v, want the services' and the vault's", names)
 	}

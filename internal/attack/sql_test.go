@@ -104,29 +104,21 @@ func isInsufficientPrivilege(err error) bool {
 // firstColumns maps every service table to one of its columns, quoted, read as the owner.
 func firstColumns(t *testing.T, env *testserver.Env) map[string]string {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, env.AdminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `
+	out := map[string]string{}
+	env.AsOwner(t, func(ctx context.Context, conn *pgx.Conn) {
+		rows, _ := conn.Query(ctx, `
 		SELECT DISTINCT ON (table_schema, table_name)
 		       quote_ident(table_schema) || '.' || quote_ident(table_name), quote_ident(column_name)
 		FROM information_schema.columns
 		WHERE table_schema IN ('intake', 'vault', 'returns', 'trafficking', 'hasm')
 		ORDER BY table_schema, table_name, ordinal_position`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	var table, col string
-	_, err = pgx.ForEachRow(rows, []any{&table, &col}, func() error {
-		out[table] = col
-		return nil
+		var table, col string
+		if _, err := pgx.ForEachRow(rows, []any{&table, &col}, func() error {
+			out[table] = col
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return out
 }

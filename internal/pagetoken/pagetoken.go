@@ -24,6 +24,24 @@ type token struct {
 	Filter []byte `json:"f"`
 }
 
+// DefaultSize is a page's size when a request names none; MaxSize the largest a request gets.
+const (
+	DefaultSize = 25
+	MaxSize     = 100
+)
+
+// Size returns the page size for a request's page_size: DefaultSize when unset, and never
+// more than MaxSize.
+func Size(requested int32) int {
+	if requested <= 0 {
+		return DefaultSize
+	}
+	return min(int(requested), MaxSize)
+}
+
+// Mismatch is the page_token field violation's description for a token Decode refuses.
+const Mismatch = "is not a token from a previous response with the same filters"
+
 // errOtherFilters is a well-formed token issued for other filters.
 var errOtherFilters = errors.New("page token for other filters")
 

@@ -92,3 +92,11 @@ func TestDecodeRefuses(t *testing.T) {
 		})
 	}
 }
+
+func TestSize(t *testing.T) {
+	for requested, want := range map[int32]int{0: DefaultSize, -3: DefaultSize, 1: 1, 40: 40, MaxSize: MaxSize, 1000: MaxSize} {
+		if got := Size(requested); got != want {
+			t.Errorf("Size(%d) = %d, want %d", requested, got, want)
+		}
+	}
+}

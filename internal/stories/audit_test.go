@@ -152,7 +152,7 @@ func TestAuditRecordsEveryCall(t *testing.T) {
 
 	// An identity read that cannot be recorded returns nothing: take intake's right to write
 	// records away and the full view fails, while the pseudonymised one still works.
-	c.env.Exec(t, `REVOKE INSERT ON audit.record FROM passage_intake`)
+	c.env.ExecAsOwner(t, `REVOKE INSERT ON audit.record FROM passage_intake`)
 	if resp, err := c.intake.GetCase(ctx, &intakev1.GetCaseRequest{CaseId: kase.GetCaseId(), View: intakev1.CaseView_CASE_VIEW_FULL,
 		Purpose: commonv1.AccessPurpose_ACCESS_PURPOSE_CASE_MANAGEMENT}); status.Code(err) != codes.Internal || resp.GetIdentity() != nil {
 		t.Errorf("full GetCase without an audit record: %v, identity %v; want INTERNAL and nothing", err, resp.GetIdentity() != nil)

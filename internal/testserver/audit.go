@@ -20,7 +20,7 @@ type AuditRecord struct {
 func (e *Env) AuditRecords(t testing.TB, method string) []AuditRecord {
 	t.Helper()
 	var out []AuditRecord
-	e.admin(t, func(ctx context.Context, conn *pgx.Conn) {
+	e.AsOwner(t, func(ctx context.Context, conn *pgx.Conn) {
 		rows, _ := conn.Query(ctx, `SELECT mission, actor, role, caller_mission, method, coalesce(aggregate_id::text, ''),
   reason, request_id, coalesce(client_request_id::text, '')
 FROM audit.record WHERE $1 = '' OR method = $1 ORDER BY record_id`, method)

@@ -20,9 +20,9 @@ type Event struct {
 	Payload proto.Message
 }
 
-// admin runs fn on a connection of its own as the database owner, who sees past every
-// service's grants; the connection is closed when fn returns.
-func (e *Env) admin(t testing.TB, fn func(ctx context.Context, conn *pgx.Conn)) {
+// AsOwner runs fn on a connection of its own as the database owner, who sees past every
+// service's grants and row-level security; the connection is closed when fn returns.
+func (e *Env) AsOwner(t testing.TB, fn func(ctx context.Context, conn *pgx.Conn)) {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, e.AdminURL)
@@ -38,7 +38,7 @@ func (e *Env) admin(t testing.TB, fn func(ctx context.Context, conn *pgx.Conn)) 
 func (e *Env) QueryInt(t testing.TB, sql string, args ...any) int {
 	t.Helper()
 	var n int
-	e.admin(t, func(ctx context.Context, conn *pgx.Conn) {
+	e.AsOwner(t, func(ctx context.Context, conn *pgx.Conn) {
 		if err := conn.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
 			t.Fatalf("%s: %v", sql, err)
 		}
@@ -50,7 +50,7 @@ func (e *Env) QueryInt(t testing.TB, sql string, args ...any) int {
 // safeguard away and show what it was holding back.
 func (e *Env) ExecAsOwner(t testing.TB, sql string, args ...any) {
 	t.Helper()
-	e.admin(t, func(ctx context.Context, conn *pgx.Conn) {
+	e.AsOwner(t, func(ctx context.Context, conn *pgx.Conn) {
 		if _, err := conn.Exec(ctx, sql, args...); err != nil {
 			t.Fatalf("%s: %v", sql, err)
 		}
@@ -69,7 +69,7 @@ func (e *Env) Count(t testing.TB, table string) int {
 func (e *Env) RowCounts(t testing.TB, tables ...string) map[string]int {
 	t.Helper()
 	out := make(map[string]int, len(tables))
-	e.admin(t, func(ctx context.Context, conn *pgx.Conn) {
+	e.AsOwner(t, func(ctx context.Context, conn *pgx.Conn) {
 		for _, table := range tables {
 			var n int
 			if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
@@ -99,7 +99,7 @@ WHERE producer = $1 AND aggregate_id = $2 ORDER BY event_id`, producer, aggregat
 func (e *Env) events(t testing.TB, sql string, args ...any) []Event {
 	t.Helper()
 	var out []Event
-	e.admin(t, func(ctx context.Context, conn *pgx.Conn) {
+	e.AsOwner(t, func(ctx context.Context, conn *pgx.Conn) {
 		rows, err := conn.Query(ctx, sql, args...)
 		if err != nil {
 			t.Fatalf("read the outbox: %v", err)
@@ -133,21 +133,10 @@ func Payloads(events []Event) []proto.Message {
 func (e *Env) QueryText(t testing.TB, sql string, args ...any) string {
 	t.Helper()
 	var s string
-	e.admin(t, func(ctx context.Context, conn *pgx.Conn) {
+	e.AsOwner(t, func(ctx context.Context, conn *pgx.Conn) {
 		if err := conn.QueryRow(ctx, sql, args...).Scan(&s); err != nil {
 			t.Fatalf("%s: %v", sql, err)
 		}
 	})
 	return s
-}
-
-// Exec runs a statement as the database owner (to take a grant away, say). sql is the test's
-// own, never input.
-func (e *Env) Exec(t testing.TB, sql string, args ...any) {
-	t.Helper()
-	e.admin(t, func(ctx context.Context, conn *pgx.Conn) {
-		if _, err := conn.Exec(ctx, sql, args...); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	})
 }

@@ -13,11 +13,6 @@ import (
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 )
 
-const (
-	defaultPageSize = 25
-	maxPageSize     = 100
-)
-
 // GetRequest reads a case's request: one of the caller's mission, or of any mission for a
 // programme manager at HQ.
 func (s *Service) GetRequest(ctx context.Context, req *hasmv1.GetRequestRequest) (*hasmv1.GetRequestResponse, error) {
@@ -43,7 +38,7 @@ func (s *Service) ListRequests(ctx context.Context, req *hasmv1.ListRequestsRequ
 	if err != nil {
 		return nil, err
 	}
-	f := requestFilter{mission: req.GetMission(), limit: int(req.GetPageSize())}
+	f := requestFilter{mission: req.GetMission(), limit: pagetoken.Size(req.GetPageSize())}
 	if !atHQ(who, auth.RoleProgrammeManager) {
 		if f.mission == "" {
 			f.mission = who.Mission
@@ -52,10 +47,6 @@ func (s *Service) ListRequests(ctx context.Context, req *hasmv1.ListRequestsRequ
 			return nil, status.Error(codes.PermissionDenied, "mission: only the caller's mission can be listed")
 		}
 	}
-	if f.limit == 0 {
-		f.limit = defaultPageSize
-	}
-	f.limit = min(f.limit, maxPageSize)
 	if req.GetStatus() != hasmv1.RequestStatus_REQUEST_STATUS_UNSPECIFIED {
 		f.status = enumcode.Code(req.GetStatus(), statusPrefix)
 	}
@@ -63,7 +54,7 @@ func (s *Service) ListRequests(ctx context.Context, req *hasmv1.ListRequestsRequ
 	var v violations
 	if tok := req.GetPageToken(); tok != "" {
 		if f.after, err = pagetoken.Decode(tok, filterHash); err != nil {
-			v.add("page_token", "is not a token from a previous response with the same filters")
+			v.add("page_token", pagetoken.Mismatch)
 		}
 	}
 	if err := v.err(); err != nil {

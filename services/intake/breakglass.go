@@ -107,16 +107,12 @@ func (s *Service) ListBreakGlassGrants(ctx context.Context, req *intakev1.ListBr
 	if err != nil {
 		return nil, err
 	}
-	limit := int(req.GetPageSize())
-	if limit == 0 {
-		limit = defaultPageSize
-	}
-	limit = min(limit, maxPageSize)
+	limit := pagetoken.Size(req.GetPageSize())
 	filterHash := pagetoken.Filter(fmt.Sprintf("grants|%s|%t", req.GetMission(), req.GetUnreviewedOnly()))
 	var after *pagetoken.Cursor
 	if tok := req.GetPageToken(); tok != "" {
 		if after, err = pagetoken.Decode(tok, filterHash); err != nil {
-			return nil, middleware.InvalidArgument(middleware.FieldViolation("page_token", "is not a token from a previous response with the same filters"))
+			return nil, middleware.InvalidArgument(middleware.FieldViolation("page_token", pagetoken.Mismatch))
 		}
 	}
 	var grants []*intakev1.BreakGlassGrant

@@ -24,11 +24,6 @@ import (
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
 
-const (
-	defaultPageSize = 25
-	maxPageSize     = 100
-)
-
 // GetCase reads a case of the caller's mission. With CASE_VIEW_FULL it decrypts the identity
 // of every person in it, for a role allowed to see identity, a stated purpose, and a caller
 // who works on the case or holds a live break-glass grant on it (see access.go).
@@ -133,11 +128,7 @@ func (s *Service) ListCases(ctx context.Context, req *intakev1.ListCasesRequest)
 	if err != nil {
 		return nil, err
 	}
-	f := listFilter{mission: mission, hostCountry: req.GetHostCountry(), limit: int(req.GetPageSize())}
-	if f.limit == 0 {
-		f.limit = defaultPageSize
-	}
-	f.limit = min(f.limit, maxPageSize)
+	f := listFilter{mission: mission, hostCountry: req.GetHostCountry(), limit: pagetoken.Size(req.GetPageSize())}
 	if req.GetProgramme() != 0 {
 		f.programme = enumcode.Code(req.GetProgramme(), programmePrefix)
 	}
@@ -154,7 +145,7 @@ func (s *Service) ListCases(ctx context.Context, req *intakev1.ListCasesRequest)
 	filterHash := listFilterHash(req)
 	if tok := req.GetPageToken(); tok != "" {
 		if f.after, err = pagetoken.Decode(tok, filterHash); err != nil {
-			v.add("page_token", "is not a token from a previous response with the same filters")
+			v.add("page_token", pagetoken.Mismatch)
 		}
 	}
 	if err := v.err(); err != nil {

@@ -14,11 +14,6 @@ import (
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 )
 
-const (
-	defaultPageSize = 25
-	maxPageSize     = 100
-)
-
 // GetReturn reads a return of the caller's mission with every fact recorded on it.
 func (s *Service) GetReturn(ctx context.Context, req *returnsv1.GetReturnRequest) (*returnsv1.GetReturnResponse, error) {
 	who, err := auth.Caller(ctx)
@@ -49,11 +44,7 @@ func (s *Service) ListReturns(ctx context.Context, req *returnsv1.ListReturnsReq
 	if !who.InMission(mission) {
 		return nil, status.Error(codes.PermissionDenied, "mission: only the caller's mission can be listed")
 	}
-	f := listFilter{mission: mission, limit: int(req.GetPageSize())}
-	if f.limit == 0 {
-		f.limit = defaultPageSize
-	}
-	f.limit = min(f.limit, maxPageSize)
+	f := listFilter{mission: mission, limit: pagetoken.Size(req.GetPageSize())}
 	if req.GetStatus() != returnsv1.ReturnStatus_RETURN_STATUS_UNSPECIFIED {
 		f.status = enumcode.Code(req.GetStatus(), statusPrefix)
 	}
@@ -61,7 +52,7 @@ func (s *Service) ListReturns(ctx context.Context, req *returnsv1.ListReturnsReq
 	if tok := req.GetPageToken(); tok != "" {
 		if f.after, err = pagetoken.Decode(tok, filter); err != nil {
 			var v violations
-			v.add("page_token", "is not a token from a previous response with the same filters")
+			v.add("page_token", pagetoken.Mismatch)
 			return nil, v.err()
 		}
 	}

@@ -17,11 +17,6 @@ import (
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
 
-const (
-	defaultPageSize = 25
-	maxPageSize     = 100
-)
-
 // GetVictimCase reads a victim case of the caller's mission, whole and pseudonymised.
 func (s *Service) GetVictimCase(ctx context.Context, req *traffickingv1.GetVictimCaseRequest) (*traffickingv1.GetVictimCaseResponse, error) {
 	who, err := auth.Caller(ctx)
@@ -59,18 +54,14 @@ func (s *Service) ListVictimCases(ctx context.Context, req *traffickingv1.ListVi
 	if !who.InMission(mission) {
 		return nil, status.Error(codes.PermissionDenied, "mission: only the caller's mission can be listed")
 	}
-	f := listFilter{mission: mission, limit: int(req.GetPageSize())}
-	if f.limit == 0 {
-		f.limit = defaultPageSize
-	}
-	f.limit = min(f.limit, maxPageSize)
+	f := listFilter{mission: mission, limit: pagetoken.Size(req.GetPageSize())}
 	if req.GetStatus() != traffickingv1.VictimCaseStatus_VICTIM_CASE_STATUS_UNSPECIFIED {
 		f.status = enumcode.Code(req.GetStatus(), statusPrefix)
 	}
 	filterHash := listFilterHash(req)
 	if tok := req.GetPageToken(); tok != "" {
 		if f.after, err = pagetoken.Decode(tok, filterHash); err != nil {
-			return nil, middleware.InvalidArgument(middleware.FieldViolation("page_token", "is not a token from a previous response with the same filters"))
+			return nil, middleware.InvalidArgument(middleware.FieldViolation("page_token", pagetoken.Mismatch))
 		}
 	}
 
