@@ -29,7 +29,7 @@ CREATE TABLE analytics.privacy_ledger (
   at         timestamptz NOT NULL,
   year       integer NOT NULL CHECK (year = extract(year FROM at AT TIME ZONE 'UTC')),
   epsilon    numeric NOT NULL CHECK (epsilon > 0),
-  what       text NOT NULL CHECK (what ~ '^[A-Za-z0-9_.:=,;/|+-]{1,512}$'),
+  what       text NOT NULL CHECK (what ~ '^[A-Za-z0-9_.:=,;/|+-]+$' AND length(what) <= 512),
   recorded_at timestamptz NOT NULL DEFAULT now()
 );
 -- The budget check sums a consumer's year.

@@ -35,9 +35,10 @@ var (
 type Ledger struct {
 	db     *database.DB
 	budget float64
-	// beforeInsert, when set (by tests), runs after the year's spends are read and before the
-	// new one is written: the window two unserialized spends would race in.
-	beforeInsert func()
+	// beforeCommit, when set (by tests), runs after a spend is recorded and before its
+	// transaction commits: the window in which an unserialized spend of the same consumer
+	// would not see it.
+	beforeCommit func()
 }
 
 // NewLedger returns the ledger kept in db (connected as Role), where each consumer may spend
@@ -89,9 +90,6 @@ func (l *Ledger) Spend(ctx context.Context, consumer string, at time.Time, epsil
 WHERE consumer = $1 AND year = $2`, consumer, year).Scan(&spent); err != nil {
 			return fmt.Errorf("privacy: read the year's spends: %w", err)
 		}
-		if l.beforeInsert != nil {
-			l.beforeInsert()
-		}
 		// The budget is compared in numeric, exactly: the year's rows, this spend and the
 		// budget, each as the decimal its float64 prints as.
 		var left *float64
@@ -111,6 +109,9 @@ SELECT ($7::numeric - s - epsilon)::float8 FROM spent, added`,
 			return fmt.Errorf("privacy: record the spend: %w", err)
 		}
 		remaining = *left
+		if l.beforeCommit != nil {
+			l.beforeCommit()
+		}
 		return audit.Write(ctx, tx, audit.For(ctx, who, auth.MissionHQ, releaseID))
 	})
 	if err != nil {

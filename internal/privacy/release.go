@@ -186,16 +186,12 @@ func selectPartition(epsilon, delta float64, l0, persons int64) (bool, error) {
 	return keep, nil
 }
 
-// noisyCount is the library's Laplace count of persons persons, clamped at 0.
+// noisyCount is the library's Laplace mechanism on a count of persons persons (what
+// dpagg.Count.Result does, without the throwaway draw dpagg.NewCount makes to check its
+// parameters: the draws are most of a release's time), clamped at 0. The L∞ sensitivity of a
+// count of distinct persons is 1.
 func noisyCount(epsilon float64, l0, persons int64) (int64, error) {
-	c, err := dpagg.NewCount(&dpagg.CountOptions{Epsilon: epsilon, MaxPartitionsContributed: l0, Noise: noise.Laplace()})
-	if err != nil {
-		return 0, fmt.Errorf("privacy: count: %w", err)
-	}
-	if err := c.IncrementBy(persons); err != nil {
-		return 0, fmt.Errorf("privacy: count: %w", err)
-	}
-	n, err := c.Result()
+	n, err := noise.Laplace().AddNoiseInt64(persons, l0, 1, epsilon, 0)
 	if err != nil {
 		return 0, fmt.Errorf("privacy: count: %w", err)
 	}
