@@ -52,7 +52,7 @@ type Partition struct {
 // distinct (no two with the same keys), all with as many keys, and counts of persons (not
 // negative).
 func Release(p Params, parts []Partition) ([]Partition, error) {
-	if err := p.validate(); err != nil {
+	if err := p.Validate(); err != nil {
 		return nil, err
 	}
 	if err := validatePartitions(parts); err != nil {
@@ -81,7 +81,7 @@ func Release(p Params, parts []Partition) ([]Partition, error) {
 // probability confidence (e.g. 0.95), for publishing beside the figures: a released count n
 // stands for a true count in [n-margin, n+margin] at that confidence (before clamping at 0).
 func Margin(p Params, confidence float64) (float64, error) {
-	if err := p.validate(); err != nil {
+	if err := p.Validate(); err != nil {
 		return 0, err
 	}
 	if !(confidence > 0 && confidence < 1) {
@@ -118,7 +118,9 @@ func ContributionBound(valuesPerPerson ...int64) (int64, error) {
 	return int64(bound), nil
 }
 
-func (p Params) validate() error {
+// Validate checks p as Release does. Check before spending: a release refused after its ε is
+// recorded would have spent it for nothing.
+func (p Params) Validate() error {
 	switch {
 	case !(p.Epsilon > 0) || p.Epsilon > MaxEpsilon: // !(x > 0) also refuses NaN
 		return invalid("epsilon", fmt.Sprintf("must be above 0 and at most %g", MaxEpsilon))
