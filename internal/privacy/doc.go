@@ -34,9 +34,13 @@
 // presence, whatever its noisy count. Release therefore keeps a partition only when the
 // library's pre-aggregation partition selection (dpagg.PreAggSelectPartition) keeps it, with
 // the (ε, δ) it is given: the probability of keeping a partition grows with the number of
-// persons in it, from δ/L0 for one person to 1 beyond a threshold of roughly
-// L0·ln(1/δ)/ε persons. A partition with no one in it is never released, so the caller never
-// needs to list the categories that could exist.
+// persons in it, from at most δ for one person to 1 beyond a threshold of roughly
+// L0·ln(L0/δ)/ε persons (about 32 at ε = 0.5, δ = 1e-7, L0 = 1). (Up to three partitions per
+// person the library uses the optimal "magic" selection; above, it thresholds a count with
+// Gaussian noise, which does better there. Either way the decision is the library's.) A
+// partition with no one in it is never released, so the caller never needs to list the
+// categories that could exist. The released partitions are sorted by their keys: the order they were given in could follow
+// their true counts, and would publish their ranking.
 //
 // δ is the probability that selection lets a single person's partition through. It must be
 // far below one over the number of persons in the data (69,000 persons returned in a year,
@@ -68,6 +72,18 @@
 // is cached: the same request made twice returns two different answers and spends its ε twice.
 // It must, since averaging repeated answers removes the noise. The Ledger records every spend;
 // a client that retries a release after a dropped connection spends again.
+//
+// # Using it
+//
+// A public release, in the analytics service's DifferentialPrivacy mode, is three steps in
+// this order:
+//
+//	if err := p.Validate(); err != nil { ... }                  // INVALID_ARGUMENT, nothing spent
+//	left, err := ledger.Spend(ctx, consumer, now, p.Epsilon, what) // RESOURCE_EXHAUSTED on ErrBudgetExhausted
+//	cells, err := privacy.Release(p, partitions)
+//
+// Spend comes before Release so that no noisy figure is ever computed without its ε on the
+// books; Validate comes first so that a release refused for its parameters spends nothing.
 //
 // # The ledger
 //

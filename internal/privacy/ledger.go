@@ -132,11 +132,13 @@ func (l *Ledger) Remaining(ctx context.Context, consumer string, year int) (spen
 	if err != nil {
 		return 0, 0, err
 	}
-	if err := l.db.Mission(auth.MissionHQ).QueryRow(ctx, `SELECT coalesce(sum(epsilon), 0)::float8
-FROM analytics.privacy_ledger WHERE consumer = $1 AND year = $2`, consumer, year).Scan(&spent); err != nil {
+	// Subtracted in numeric, like the check in Spend: 1 - 0.8 is 0.2 here, not 0.19999999999999996.
+	if err := l.db.Mission(auth.MissionHQ).QueryRow(ctx, `SELECT s::float8, greatest($3::numeric - s, 0)::float8
+FROM (SELECT coalesce(sum(epsilon), 0) AS s FROM analytics.privacy_ledger WHERE consumer = $1 AND year = $2) spent`,
+		consumer, year, decimal(budget)).Scan(&spent, &remaining); err != nil {
 		return 0, 0, fmt.Errorf("privacy: read the year's spends: %w", err)
 	}
-	return spent, max(0, budget-spent), nil
+	return spent, remaining, nil
 }
 
 // Entry is one recorded release.

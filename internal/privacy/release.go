@@ -47,10 +47,14 @@ type Partition struct {
 }
 
 // Release returns the partitions the library's pre-aggregation partition selection keeps,
-// each with its count plus Laplace noise, clamped at 0, in the order given. Every call draws
-// fresh noise and spends p.Epsilon: record it in the Ledger before publishing. parts must be
+// each with its count plus Laplace noise, clamped at 0, sorted by their keys. Every call draws
+// fresh noise and spends p.Epsilon: record it in the Ledger before computing it. parts must be
 // distinct (no two with the same keys), all with as many keys, and counts of persons (not
 // negative).
+//
+// The result is sorted by keys, not left in the order given, because an order is itself a
+// statistic: partitions listed by true count (largest first, say) would publish the exact
+// ranking of the released ones. Sorting by the noisy counts afterwards is safe.
 func Release(p Params, parts []Partition) ([]Partition, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -74,6 +78,7 @@ func Release(p Params, parts []Partition) ([]Partition, error) {
 		}
 		out = append(out, Partition{Keys: slices.Clone(part.Keys), Count: n})
 	}
+	slices.SortFunc(out, func(a, b Partition) int { return slices.Compare(a.Keys, b.Keys) })
 	return out, nil
 }
 
