@@ -98,6 +98,10 @@ type table struct {
 	lines     [][]int32
 	lineDir   []int8
 	lineTotal []int32
+	// For the box search: per line, its positive entries by count (sorted once), and its
+	// hidden entries as they are hidden.
+	byCount [][]int32
+	hidden  [][]int32
 }
 
 // Suppress releases t's cells and every total (over each proper subset of its dimensions,
@@ -343,6 +347,21 @@ func (x *table) check() error {
 
 func (x *table) suppress(k int64, boxes bool) {
 	count := make([]int32, len(x.lines)) // suppressed entries per line
+	x.hidden = make([][]int32, len(x.lines))
+	x.byCount = make([][]int32, len(x.lines))
+	for l, members := range x.lines {
+		for _, i := range members {
+			if x.entries[i].count > 0 {
+				x.byCount[l] = append(x.byCount[l], i)
+			}
+		}
+		slices.SortFunc(x.byCount[l], func(a, b int32) int {
+			if c := cmp.Compare(x.entries[a].count, x.entries[b].count); c != 0 {
+				return c
+			}
+			return cmp.Compare(a, b)
+		})
+	}
 	var work []int32
 	mark := func(i int32) {
 		e := &x.entries[i]
@@ -350,6 +369,9 @@ func (x *table) suppress(k int64, boxes bool) {
 		for j := 0; j < x.d; j++ {
 			l := e.lines[j]
 			count[l]++
+			if e.count > 0 {
+				x.hidden[l] = append(x.hidden[l], i)
+			}
 			if count[l] == 1 {
 				work = append(work, l)
 			}

@@ -20,7 +20,9 @@
 //     entry holds at least two, each complement the smallest positive count of its line,
 //     repeated to a fixed point.
 //
-// Hidden entries are never zeros: a hidden zero would bound its neighbour by its true value.
+// Hidden entries are not zeros (a hidden zero would bound its neighbour by its true value),
+// but for one case: along a multi-valued dimension, a total counting persons without any
+// category may leave nothing else on its line to hide.
 //
 // # What it protects against, and what not
 //

@@ -69,9 +69,10 @@ func (x *table) protect(s *boxSearch, p int32, mark func(int32)) {
 }
 
 // candidates lists, per dimension, the coordinates a box may take besides p's: the
-// other entries of p's line that can be corners, cheapest first, at most limit of them
-// (and the total, whose box always exists). Only the cheapest are kept by insertion into a
-// short sorted list: sorting whole lines (200 nationalities) for every small cell was most
+// other entries of p's line that can be corners, cheapest first, at most limit of them,
+// and the total, whose box always exists. The hidden entries of the line cost nothing and
+// come first; then the line's positive entries by count, from the order sorted once per
+// line. Scanning and sorting whole lines (200 nationalities) for every small cell was most
 // of the time.
 func (s *boxSearch) candidates(p int32, limit int) {
 	x := s.x
@@ -80,45 +81,43 @@ func (s *boxSearch) candidates(p int32, limit int) {
 		s.costs = make([][]int64, x.d)
 	}
 	for j := 0; j < x.d; j++ {
+		l := x.entries[p].lines[j]
 		cands, costs := s.cands[j][:0], s.costs[j][:0]
-		totalCost, haveTotal := int64(0), false
-		for _, i := range x.lines[x.entries[p].lines[j]] {
-			if i == p {
-				continue
-			}
-			c, ok := x.cornerCost(i)
-			if !ok {
-				continue
-			}
+		seenTotal := false
+		add := func(i int32) {
+			c, _ := x.cornerCost(i)
 			coord := x.entries[i].key[j]
-			if coord == all {
-				totalCost, haveTotal = c, true
-				continue
-			}
-			if len(cands) == limit && c >= costs[len(costs)-1] {
-				continue
-			}
-			// Insert in cost order (ties: line order, which is stable).
-			at := len(cands)
-			for at > 0 && costs[at-1] > c {
-				at--
-			}
-			if len(cands) < limit {
-				cands, costs = append(cands, 0), append(costs, 0)
-			}
-			copy(cands[at+1:], cands[at:len(cands)-1])
-			copy(costs[at+1:], costs[at:len(costs)-1])
-			cands[at], costs[at] = coord, c
+			seenTotal = seenTotal || coord == all
+			cands, costs = append(cands, coord), append(costs, c)
 		}
-		if haveTotal {
-			at := len(cands)
-			for at > 0 && costs[at-1] > totalCost {
-				at--
+		for _, i := range x.hidden[l] {
+			if len(cands) == limit {
+				break
 			}
-			cands, costs = append(cands, 0), append(costs, 0)
-			copy(cands[at+1:], cands[at:len(cands)-1])
-			copy(costs[at+1:], costs[at:len(costs)-1])
-			cands[at], costs[at] = all, totalCost
+			if i != p {
+				add(i)
+			}
+		}
+		for _, i := range x.byCount[l] {
+			if len(cands) == limit {
+				break
+			}
+			if i != p && !x.entries[i].suppressed {
+				add(i)
+			}
+		}
+		if t := x.lineTotal[l]; !seenTotal && t != p {
+			if c, ok := x.cornerCost(t); ok {
+				// In cost order, as walk's pruning expects.
+				at := len(cands)
+				for at > 0 && costs[at-1] > c {
+					at--
+				}
+				cands, costs = append(cands, 0), append(costs, 0)
+				copy(cands[at+1:], cands[at:len(cands)-1])
+				copy(costs[at+1:], costs[at:len(costs)-1])
+				cands[at], costs[at] = all, c
+			}
 		}
 		s.cands[j], s.costs[j] = cands, costs
 	}
