@@ -2,6 +2,7 @@ package disclosure
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"syscall"
 	"testing"
@@ -42,8 +43,9 @@ func benchTable() Table {
 	return t
 }
 
-func BenchmarkSuppress50k(b *testing.B) {
-	t := benchTable()
+func BenchmarkSuppress50k(b *testing.B) { benchSuppress(b, benchTable()) }
+
+func benchSuppress(b *testing.B, t Table) {
 	var suppressed, primary int
 	start := cpuTime()
 	for b.Loop() {
@@ -68,3 +70,53 @@ func BenchmarkSuppress50k(b *testing.B) {
 	b.ReportMetric(float64(primary), "small-cells")
 	b.ReportMetric(float64(suppressed), "suppressed")
 }
+
+// benchTable10M is the same grid drawn from ten million persons (nationality and host
+// country Zipf-distributed, 76% men as in the seed): the shape of a three-dimension
+// Aggregate over the loaded data set, with fewer small cells than benchTable.
+func benchTable10M() Table {
+	r := rand.New(rand.NewPCG(10, 0))
+	zipf := func(n int, s float64) []float64 {
+		w := make([]float64, n)
+		var sum float64
+		for i := range w {
+			w[i] = 1 / math.Pow(float64(i+1), s)
+			sum += w[i]
+		}
+		for i := range w {
+			w[i] /= sum
+		}
+		return w
+	}
+	nat, host := zipf(200, 1.3), zipf(100, 1.2)
+	t := Table{Dimensions: 3}
+	for n := range nat {
+		for h := range host {
+			for s, share := range []float64{0.76, 0.24} {
+				mean := 1e7 * nat[n] * host[h] * share
+				c := poisson(r, mean)
+				if c == 0 {
+					continue
+				}
+				t.Cells = append(t.Cells, Cell{Keys: []string{fmt.Sprintf("N%03d", n), fmt.Sprintf("H%03d", h), fmt.Sprint("S", s)}, Count: c})
+			}
+		}
+	}
+	return t
+}
+
+func poisson(r *rand.Rand, mean float64) int64 {
+	if mean > 50 {
+		return max(0, int64(math.Round(mean+r.NormFloat64()*math.Sqrt(mean))))
+	}
+	l, k, p := math.Exp(-mean), int64(0), 1.0
+	for {
+		p *= r.Float64()
+		if p <= l {
+			return k
+		}
+		k++
+	}
+}
+
+func BenchmarkSuppress10MShaped(b *testing.B) { benchSuppress(b, benchTable10M()) }

@@ -69,9 +69,6 @@ type key [MaxDimensions]int32
 // index is the hot path of the box search). HQ's widest dimension, countries, has 249.
 const maxValues = 1<<16 - 2
 
-// lineMark stands, in a line's key, for its direction.
-const lineMark = 1<<16 - 1
-
 func pack(k key) uint64 {
 	return uint64(k[0]) | uint64(k[1])<<16 | uint64(k[2])<<32 | uint64(k[3])<<48
 }
@@ -92,7 +89,7 @@ type table struct {
 	multi   []bool
 	values  [][]string // per dimension, value id -> value (id 0 = "")
 	entries []entry
-	index   map[uint64]int32 // by pack(key)
+	index   *locator
 	// lines[l] lists the entries of line l: those that agree on every dimension but one
 	// (the line's direction), including the total over that direction.
 	lines     [][]int32
@@ -147,12 +144,13 @@ func build(t Table) (*table, error) {
 	default:
 		return nil, fmt.Errorf("%w: %d MultiValued flags for %d dimensions", ErrDimensions, len(t.MultiValued), d)
 	}
-	x := &table{d: d, multi: multi, values: make([][]string, d), index: make(map[uint64]int32, len(t.Cells)*2)}
+	x := &table{d: d, multi: multi, values: make([][]string, d)}
 	ids := make([]map[string]int32, d)
 	for j := range ids {
 		ids[j] = map[string]int32{}
 		x.values[j] = []string{""}
 	}
+	keys := make([]key, len(t.Cells))
 	for i, c := range t.Cells {
 		if len(c.Keys) != d {
 			return nil, fmt.Errorf("%w: cell %d has %d keys for %d dimensions", ErrKeys, i, len(c.Keys), d)
@@ -160,7 +158,6 @@ func build(t Table) (*table, error) {
 		if c.Count < 0 {
 			return nil, fmt.Errorf("%w: cell %d", ErrCount, i)
 		}
-		var k key
 		for j, v := range c.Keys {
 			if v == "" {
 				continue
@@ -174,13 +171,20 @@ func build(t Table) (*table, error) {
 				ids[j][v] = id
 				x.values[j] = append(x.values[j], v)
 			}
-			k[j] = id
+			keys[i][j] = id
 		}
-		if _, dup := x.index[pack(k)]; dup {
+	}
+	var radix [MaxDimensions]int64
+	for j := 0; j < d; j++ {
+		radix[j] = int64(len(x.values[j]))
+	}
+	x.index = newLocator(radix, len(t.Cells)*2)
+	for i, c := range t.Cells {
+		if _, dup := x.index.get(keys[i]); dup {
 			return nil, fmt.Errorf("%w: cell %d", ErrDuplicate, i)
 		}
-		x.index[pack(k)] = int32(len(x.entries))
-		x.entries = append(x.entries, entry{key: k, count: c.Count, given: true})
+		x.index.set(keys[i], int32(len(x.entries)))
+		x.entries = append(x.entries, entry{key: keys[i], count: c.Count, given: true})
 	}
 
 	// Close under projection: every total any entry adds into must exist. Totals over
@@ -193,14 +197,14 @@ func build(t Table) (*table, error) {
 				continue
 			}
 			p := project(src, mask)
-			if _, ok := x.index[pack(p)]; ok {
+			if _, ok := x.index.get(p); ok {
 				continue
 			}
 			if x.aggregatesMulti(p) {
 				return nil, fmt.Errorf("%w: the total over dimensions %s of a given cell (dimension %s is multi-valued: give its totals, counted in distinct persons)",
 					ErrMissingTotal, x.dims(mask), x.multiDims(p))
 			}
-			x.index[pack(p)] = int32(len(x.entries))
+			x.index.set(p, int32(len(x.entries)))
 			x.entries = append(x.entries, entry{key: p})
 		}
 	}
@@ -216,13 +220,13 @@ func build(t Table) (*table, error) {
 				}
 				p := src
 				p[j] = all
-				if _, ok := x.index[pack(p)]; ok {
+				if _, ok := x.index.get(p); ok {
 					continue
 				}
 				if x.aggregatesMulti(p) {
 					return nil, fmt.Errorf("%w: a total over dimension %d that a given total adds into", ErrMissingTotal, j)
 				}
-				x.index[pack(p)] = int32(len(x.entries))
+				x.index.set(p, int32(len(x.entries)))
 				x.entries = append(x.entries, entry{key: p})
 				changed = true
 			}
@@ -236,7 +240,8 @@ func build(t Table) (*table, error) {
 			continue
 		}
 		for mask := 1; mask < 1<<d; mask++ {
-			t := &x.entries[x.index[pack(project(e.key, mask))]]
+			ti, _ := x.index.get(project(e.key, mask))
+			t := &x.entries[ti]
 			if !t.given {
 				t.count += e.count
 			}
@@ -297,17 +302,19 @@ func (x *table) multiDims(k key) string {
 // buildLines groups the entries into lines: for direction j, the entries equal in every
 // other dimension. Each entry lies on exactly one line per direction.
 func (x *table) buildLines() {
-	ids := make(map[uint64]int32, len(x.entries))
 	for j := 0; j < x.d; j++ {
-		clear(ids)
+		// A line in direction j is its entries' key with the j-th coordinate set aside.
+		radix := x.index.radix
+		radix[j] = 1
+		ids := newLocator(radix, len(x.entries))
 		for i := range x.entries {
 			e := &x.entries[i]
 			lk := e.key
-			lk[j] = lineMark
-			l, ok := ids[pack(lk)]
+			lk[j] = 0
+			l, ok := ids.get(lk)
 			if !ok {
 				l = int32(len(x.lines))
-				ids[pack(lk)] = l
+				ids.set(lk, l)
 				x.lines = append(x.lines, nil)
 				x.lineDir = append(x.lineDir, int8(j))
 				x.lineTotal = append(x.lineTotal, -1)

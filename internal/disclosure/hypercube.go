@@ -33,6 +33,9 @@ type boxSearch struct {
 	best    int64
 	bestSet []int32
 	found   bool
+	// rest[j]: the least the dimensions after j can add (each adds at least its cheapest
+	// neighbour of p), for pruning.
+	rest [MaxDimensions + 1]int64
 }
 
 // cost of suppressing entry i as a corner: its count, 0 if already hidden; zero counts are
@@ -54,8 +57,15 @@ func (x *table) protect(s *boxSearch, p int32, mark func(int32)) {
 	s.p = x.entries[p].key
 	for _, limit := range []int{boxCandidates, math.MaxInt} {
 		s.candidates(p, limit)
-		s.best, s.bestSet, s.found = math.MaxInt64, nil, false
+		s.best, s.bestSet, s.found = math.MaxInt64, s.bestSet[:0], false
 		s.corners = s.corners[:0]
+		s.rest[x.d] = 0
+		for j := x.d - 1; j >= 0; j-- {
+			s.rest[j] = s.rest[j+1]
+			if len(s.cands[j]) > 0 {
+				s.rest[j] += s.costs[j][0]
+			}
+		}
 		s.walk(0, 0)
 		if s.found {
 			break
@@ -146,13 +156,13 @@ func (s *boxSearch) walk(j int, cost int64) {
 		return
 	}
 	for ci, c := range s.cands[j] {
-		if s.found && cost+s.costs[j][ci] >= s.best {
+		if s.found && cost+s.costs[j][ci]+s.rest[j+1] >= s.best {
 			break // candidates are sorted by their neighbour's cost, a lower bound
 		}
 		s.choice[j] = c
 		mark := len(s.corners)
-		add, ok := s.newCorners(j)
-		if ok && (!s.found || cost+add < s.best) {
+		add, ok := s.newCorners(j, cost)
+		if ok && (!s.found || cost+add+s.rest[j+1] < s.best) {
 			s.walk(j+1, cost+add)
 		}
 		s.corners = s.corners[:mark]
@@ -160,8 +170,9 @@ func (s *boxSearch) walk(j int, cost int64) {
 }
 
 // newCorners appends the corners that use dimension j's new coordinate (and any of the
-// coordinates chosen before it) and returns what suppressing them costs.
-func (s *boxSearch) newCorners(j int) (int64, bool) {
+// coordinates chosen before it) and returns what suppressing them costs; it gives up (false)
+// when a corner is missing or the path, at cost so far, can no longer beat the best box.
+func (s *boxSearch) newCorners(j int, so int64) (int64, bool) {
 	x := s.x
 	var buf [MaxDimensions]int
 	chosen := buf[:0]
@@ -179,7 +190,7 @@ func (s *boxSearch) newCorners(j int) (int64, bool) {
 				k[i] = s.choice[i]
 			}
 		}
-		idx, ok := x.index[pack(k)]
+		idx, ok := x.index.get(k)
 		if !ok {
 			return 0, false
 		}
@@ -188,6 +199,9 @@ func (s *boxSearch) newCorners(j int) (int64, bool) {
 			return 0, false
 		}
 		cost += c
+		if s.found && so+cost+s.rest[j+1] >= s.best {
+			return 0, false
+		}
 		if c > 0 {
 			s.corners = append(s.corners, idx)
 		}
