@@ -101,23 +101,26 @@ func AnonymiseWith(records []VictimRecord, opt Options) (Release, error) {
 		if len(unsafe) == 0 {
 			break
 		}
-		// Only records in classes smaller than k move, and a class smaller than k holds only
-		// such records, so a class of k or more never shrinks: what is safe stays safe.
-		for _, i := range unsafe {
+		// Every record of a class smaller than k moves at once, and only those: a class of k or
+		// more is never left, only joined, so what is safe after a step stays as it is. (Moving
+		// one record at a time would let a class reach k mid-step and then lose a member.)
+		moved := make([]key, len(unsafe))
+		for j, i := range unsafe {
 			r := &recs[i]
-			if r.lv[step.attr] >= step.level {
-				continue
+			if r.lv[step.attr] < step.level {
+				r.lv[step.attr] = step.level
 			}
-			r.lv[step.attr] = step.level
-			nk := r.released()
-			if nk == keys[i] {
+			moved[j] = r.released()
+		}
+		for j, i := range unsafe {
+			if moved[j] == keys[i] {
 				continue
 			}
 			if counts[keys[i]]--; counts[keys[i]] == 0 {
 				delete(counts, keys[i])
 			}
-			keys[i] = nk
-			counts[nk]++
+			keys[i] = moved[j]
+			counts[moved[j]]++
 		}
 		still := unsafe[:0]
 		for _, i := range unsafe {

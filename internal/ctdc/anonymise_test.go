@@ -78,7 +78,7 @@ func randomRecords(r *rand.Rand, n int) []VictimRecord {
 func TestAnonymiseProperties(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(5, 11))
-	for iter := range 150 {
+	for iter := range 100 {
 		n := r.IntN(300)
 		k := []int{2, 5, 11, 25}[r.IntN(4)]
 		var opt Options
@@ -561,9 +561,31 @@ func TestGoldenCSV(t *testing.T) {
 func BenchmarkAnonymise100k(b *testing.B) {
 	recs := randomRecords(rand.New(rand.NewPCG(1, 2)), 100_000)
 	b.ReportAllocs()
+	var rel Release
 	for b.Loop() {
-		if _, err := AnonymiseWith(recs, Options{K: DefaultK, RegionOf: regionOf}); err != nil {
+		var err error
+		if rel, err = AnonymiseWith(recs, Options{K: DefaultK, RegionOf: regionOf}); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(len(rel.Rows)), "released")
+	b.ReportMetric(float64(rel.Generalised), "generalised")
+	b.ReportMetric(float64(rel.Suppressed), "suppressed")
+	b.ReportMetric(float64(rel.Withheld), "withheld")
+}
+
+// BenchmarkWriteCSV100k measures Verify and writing a release of 100,000 rows.
+func BenchmarkWriteCSV100k(b *testing.B) {
+	rel, err := AnonymiseWith(randomRecords(rand.New(rand.NewPCG(1, 2)), 100_000), Options{K: DefaultK, RegionOf: regionOf})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf bytes.Buffer
+	for b.Loop() {
+		buf.Reset()
+		if err := rel.WriteCSV(&buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(buf.Len()))
 }
