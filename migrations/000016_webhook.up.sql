@@ -30,8 +30,13 @@ CREATE TABLE webhook.delivery (
   event_type      text NOT NULL,
   body            bytea NOT NULL CHECK (octet_length(body) <= 65536),
   state           text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead')),
-  attempts        integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  -- attempts counts every attempt ever made (attempt rows are numbered by it);
+  -- attempts_at_queue is where the count stood when the delivery was last queued (0, or the
+  -- count at its last replay): the attempt budget and max age run from there.
+  attempts          integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  attempts_at_queue integer NOT NULL DEFAULT 0 CHECK (attempts_at_queue >= 0),
   created_at      timestamptz NOT NULL DEFAULT now(),
+  queued_at       timestamptz NOT NULL DEFAULT now(),
   next_attempt_at timestamptz NOT NULL DEFAULT now(),
   -- A worker that claims a delivery leases it until lease_until and marks it lease_token: no
   -- other worker takes it before the lease ends, and only the holder records the outcome.
