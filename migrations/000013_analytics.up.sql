@@ -89,7 +89,9 @@ CREATE TABLE analytics.fact (
 --   countries at query time (internal/region), so a change of the grouping needs no rebuild.
 --   vulnerabilities and exploitation_types are the person's whole sorted set ('{}' for none),
 --   so that a count without them is not inflated; grouping by them explodes the set.
---   persons: the count, > 0.
+--   persons: the count, >= 0 (a victim's count moves to another exploitation set when the
+--   details are recorded after the identification, which may leave a row at 0; rows are never
+--   deleted, and the engine skips zero counts).
 --   tx_id: the transaction that last changed the row. The service refreshes its copy
 --   incrementally: it reads rows with tx_id in [previous horizon, current horizon), where the
 --   horizon is pg_snapshot_xmin(pg_current_snapshot()) taken in the same statement; every
@@ -108,7 +110,7 @@ CREATE TABLE analytics.rollup (
   vulnerabilities    text[] NOT NULL,
   assistance_type    text NOT NULL,
   exploitation_types text[] NOT NULL,
-  persons            bigint NOT NULL CHECK (persons > 0),
+  persons            bigint NOT NULL CHECK (persons >= 0),
   tx_id              xid8 NOT NULL DEFAULT pg_current_xact_id(),
   PRIMARY KEY (measure, year, programme, sex, age_band, nationality, host_country,
                return_country, vulnerabilities, assistance_type, exploitation_types)
@@ -177,10 +179,12 @@ CREATE TABLE analytics_state.assisted (
 
 -- analytics_state.victim: the victim record (if any) of a VoT case, so that exploitation
 -- details recorded later update it, and VICTIMS_IDENTIFIED counts a victim once.
+--   fact_id: the VICTIMS_IDENTIFIED fact, whose exploitation sets follow the record's.
 CREATE TABLE analytics_state.victim (
   case_id   uuid PRIMARY KEY,
   mission   text NOT NULL,
-  record_id bigint NOT NULL
+  record_id bigint NOT NULL,
+  fact_id   bigint NOT NULL
 );
 
 -- analytics_state.outbox_cursor: where the projector stands in the outbox. Not mission data.
@@ -237,11 +241,13 @@ CREATE POLICY analytics_projector_reads_events ON outbox.event FOR SELECT TO pas
 -- Grants. The query role: the anonymised tables it answers from, nothing else.
 GRANT USAGE ON SCHEMA analytics TO passage_analytics;
 GRANT SELECT ON analytics.rollup, analytics.victim_record TO passage_analytics;
--- The projector: reads events, keeps its state, appends facts, maintains the rollup and the
--- victim records. It deletes nothing.
+-- The projector: reads events, keeps its state, appends facts (changing only a victim's
+-- exploitation sets afterwards), maintains the rollup and the victim records. It deletes
+-- nothing.
 GRANT USAGE ON SCHEMA analytics, analytics_state, outbox TO passage_analytics_projector;
 GRANT SELECT ON outbox.event TO passage_analytics_projector;
-GRANT INSERT ON analytics.fact TO passage_analytics_projector;
+GRANT SELECT, INSERT ON analytics.fact TO passage_analytics_projector;
+GRANT UPDATE (exploitation_types, means_of_control) ON analytics.fact TO passage_analytics_projector;
 GRANT SELECT, INSERT, UPDATE ON analytics.rollup, analytics.victim_record TO passage_analytics_projector;
 GRANT SELECT, INSERT, UPDATE ON analytics_state."case", analytics_state.member,
   analytics_state.assisted, analytics_state.victim, analytics_state.outbox_cursor
