@@ -33,7 +33,7 @@ type Deps struct {
 	// WorkerPool is connected as the service's WorkerRole, for its background work; it is Pool
 	// when the service has no WorkerRole.
 	WorkerPool *pgxpool.Pool
-	Keys *vault.Keyring
+	Keys       *vault.Keyring
 	// Retention and RetentionInterval configure the retention job (intake runs it); an
 	// interval of 0 disables it.
 	Retention         retention.Policy
