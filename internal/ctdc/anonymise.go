@@ -13,6 +13,7 @@ import (
 )
 
 // DefaultK is the CTDC's k: no combination of released values describes fewer than 11 people.
+// It is also the least k a release may have: k can be raised, never lowered.
 const DefaultK = 11
 
 // VictimRecord is one identified victim as the analytics projection stores it: coded values
@@ -31,7 +32,7 @@ type VictimRecord struct {
 // Options tune Anonymise.
 type Options struct {
 	// K is the least number of released rows any combination of values may have. Zero means
-	// DefaultK; anything below 2 is refused.
+	// DefaultK; anything below DefaultK is refused.
 	K int
 	// RegionOf gives the region code of an alpha-3 country, the level countries are
 	// generalised to before they are emptied. Nil means internal/region's IOM regional-office
@@ -78,12 +79,21 @@ func AnonymiseWith(records []VictimRecord, opt Options) (Release, error) {
 	if k == 0 {
 		k = DefaultK
 	}
-	if k < 2 {
-		return Release{}, fmt.Errorf("ctdc: k must be at least 2")
+	if k < DefaultK {
+		return Release{}, fmt.Errorf("ctdc: k must be at least %d", DefaultK)
 	}
 	regionOf := opt.RegionOf
 	if regionOf == nil {
 		regionOf = region.CodeOf
+	}
+	return anonymise(records, k, regionOf)
+}
+
+// anonymise is AnonymiseWith for any k from 2, so that tests can exercise the algorithm on
+// small inputs; releases go through AnonymiseWith.
+func anonymise(records []VictimRecord, k int, regionOf func(string) (string, bool)) (Release, error) {
+	if k < 2 {
+		return Release{}, fmt.Errorf("ctdc: k must be at least 2")
 	}
 	recs, err := parse(records, regionOf)
 	if err != nil {
