@@ -82,11 +82,11 @@ func TestTableReturnsBySexAndHostRegion(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := strings.Join([]string{
-		"Host region,\"Persons returned, female\",\"Persons returned, female, suppressed\",\"Persons returned, male\",\"Persons returned, male, suppressed\"",
-		"#region+code+host,#reached+ind+returnees+f,#meta+suppressed+f,#reached+ind+returnees+m,#meta+suppressed+m",
-		"CNAC,,true,,true",
-		"EEA,13370,,42342,",
-		"MENA,1415,,4300,",
+		"Host region,Host region name,\"Persons returned, female\",\"Persons returned, female, suppressed\",\"Persons returned, male\",\"Persons returned, male, suppressed\"",
+		"#region+code+host,#region+name+host,#reached+ind+returnees+f,#meta+suppressed+f,#reached+ind+returnees+m,#meta+suppressed+m",
+		"CNAC,\"Central America, North America and the Caribbean\",,true,,true",
+		"EEA,\"European Economic Area, Switzerland and the United Kingdom\",13370,,42342,",
+		"MENA,Middle East and North Africa,1415,,4300,",
 		"",
 	}, "\n")
 	if diff := cmp.Diff(want, buf.String()); diff != "" {
@@ -195,5 +195,38 @@ func TestTableWithoutCells(t *testing.T) {
 	want := "Cases registered,\"Cases registered, suppressed\"\n#targeted+ind+registered,#meta+suppressed\n"
 	if diff := cmp.Diff(want, buf.String()); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestNames(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		dim, code, want string
+		ok              bool
+	}{
+		{"HOST_COUNTRY", "CIV", "Côte d’Ivoire", true},
+		{"NATIONALITY", "IRQ", "Iraq", true},
+		{"RETURN_COUNTRY", "XKX", "", false},
+		{"RETURN_REGION", "SEEECA", "South-Eastern Europe, Eastern Europe and Central Asia", true},
+		{"HOST_REGION", "EUR", "", false},
+		{"VULNERABILITY", "MEDICAL_NEEDS", "", false},
+	} {
+		got, ok := Names(tt.dim, tt.code)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("Names(%s, %s) = %q, %v; want %q, %v", tt.dim, tt.code, got, ok, tt.want, tt.ok)
+		}
+	}
+	// A code without a name gets an empty name column, not an error.
+	cols, rows, err := TableWithNames("PERSONS_RETURNED", []string{"DIMENSION_RETURN_COUNTRY"},
+		[]Cell{{Keys: []string{"NER"}, Count: 40}, {Keys: []string{"ZZZ"}, Count: 12}}, Names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cols[1].Tag != "#country+name+dest" {
+		t.Errorf("name column tag %q", cols[1].Tag)
+	}
+	want := [][]string{{"NER", "Niger", "40", ""}, {"ZZZ", "", "12", ""}}
+	if diff := cmp.Diff(want, rows); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
 	}
 }
