@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/passage-cm/passage/internal/disclosure"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 )
 
@@ -228,5 +229,48 @@ func TestNames(t *testing.T) {
 	want := [][]string{{"NER", "Niger", "40", ""}, {"ZZZ", "", "12", ""}}
 	if diff := cmp.Diff(want, rows); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}
+
+// A table through disclosure control and into HXL: small counts and their complements come
+// out empty with #meta+suppressed, and no total is written.
+func TestFromReleased(t *testing.T) {
+	t.Parallel()
+	released, err := disclosure.Suppress(disclosure.Table{Dimensions: 2, Cells: []disclosure.Cell{
+		{Keys: []string{"EEA", "FEMALE"}, Count: 120}, {Keys: []string{"EEA", "MALE"}, Count: 340},
+		{Keys: []string{"MENA", "FEMALE"}, Count: 3}, {Keys: []string{"MENA", "MALE"}, Count: 95},
+		{Keys: []string{"APAC", "FEMALE"}, Count: 60}, {Keys: []string{"APAC", "MALE"}, Count: 70},
+	}}, disclosure.DefaultK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells := FromReleased(released)
+	if len(cells) != 6 {
+		t.Fatalf("%d cells, want the 6 details without totals", len(cells))
+	}
+	_, rows, err := Table("PERSONS_RETURNED", []string{"HOST_REGION", "SEX"}, cells)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if r[0] == "MENA" && (r[1] != "" || r[2] != "true") {
+			t.Errorf("MENA's 3 women are released: %v", r)
+		}
+		for _, v := range r {
+			if v == "3" {
+				t.Errorf("a suppressed count is written: %v", r)
+			}
+		}
+	}
+	suppressed := 0
+	for _, r := range rows {
+		for i := 2; i < len(r); i += 2 {
+			if r[i] == "true" {
+				suppressed++
+			}
+		}
+	}
+	if suppressed < 2 {
+		t.Errorf("%d counts suppressed, want the small one and at least one complement", suppressed)
 	}
 }
