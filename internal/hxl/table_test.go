@@ -11,34 +11,42 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/passage-cm/passage/internal/disclosure"
+	analyticsv1 "github.com/passage-cm/passage/proto/gen/passage/analytics/v1"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 )
 
-// The dimensions and measures the analytics contract names (API.md, issue 5); each must have
-// a tag, and every tag Table can make must be well-formed HXL.
+// Every dimension and measure of passage.analytics.v1 has a tag (so adding one to the contract
+// without a tag fails here), and every tag Table can make is well-formed HXL.
 func TestMappingIsCompleteAndValid(t *testing.T) {
 	t.Parallel()
-	for _, d := range []string{"YEAR", "PROGRAMME", "NATIONALITY", "HOST_COUNTRY", "HOST_REGION",
-		"RETURN_COUNTRY", "RETURN_REGION", "VULNERABILITY", "EXPLOITATION_TYPE", "ASSISTANCE_TYPE"} {
+	for d := range analyticsv1.Dimension_value {
+		if d == "DIMENSION_UNSPECIFIED" || d == "DIMENSION_SEX" || d == "DIMENSION_AGE_BAND" {
+			continue
+		}
 		if tag := TagFor(d); !ValidTag(tag) {
 			t.Errorf("TagFor(%s) = %q, not a valid hashtag", d, tag)
 		}
-		if TagFor("DIMENSION_"+d) != TagFor(d) {
-			t.Errorf("TagFor(DIMENSION_%s) differs from TagFor(%s)", d, d)
+		if TagFor(strings.TrimPrefix(d, "DIMENSION_")) != TagFor(d) {
+			t.Errorf("TagFor without the prefix differs for %s", d)
 		}
 		if n := NameTagFor(d); n != "" && !ValidTag(n) {
 			t.Errorf("NameTagFor(%s) = %q, not a valid hashtag", d, n)
 		}
+	}
+	if len(dimensions) != len(analyticsv1.Dimension_value)-1 {
+		t.Errorf("%d dimensions mapped, the contract has %d", len(dimensions), len(analyticsv1.Dimension_value)-1)
 	}
 	for _, d := range []string{"SEX", "AGE_BAND", "NOT_A_DIMENSION"} {
 		if tag := TagFor(d); tag != "" {
 			t.Errorf("TagFor(%s) = %q, want \"\"", d, tag)
 		}
 	}
-	for _, m := range []string{"CASES_REGISTERED", "PERSONS_RETURNED", "PERSONS_ASSISTED", "VICTIMS_IDENTIFIED",
-		"HASM_REQUESTS_APPROVED", "HASM_REQUESTS_REJECTED"} {
-		tag := MeasureTag("MEASURE_" + m)
-		if !ValidTag(tag) || tag != MeasureTag(m) {
+	for m := range analyticsv1.Measure_value {
+		if m == "MEASURE_UNSPECIFIED" {
+			continue
+		}
+		tag := MeasureTag(m)
+		if !ValidTag(tag) || tag != MeasureTag(strings.TrimPrefix(m, "MEASURE_")) {
 			t.Errorf("MeasureTag(%s) = %q", m, tag)
 		}
 		for _, d := range []string{"SEX", "AGE_BAND"} {
