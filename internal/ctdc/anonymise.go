@@ -9,9 +9,11 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/passage-cm/passage/internal/country"
+	"github.com/passage-cm/passage/internal/region"
 )
 
 // DefaultK is the CTDC's k: no combination of released values describes fewer than 11 people.
+// It is also the least k a release may have: k can be raised, never lowered.
 const DefaultK = 11
 
 // VictimRecord is one identified victim as the analytics projection stores it: coded values
@@ -30,11 +32,11 @@ type VictimRecord struct {
 // Options tune Anonymise.
 type Options struct {
 	// K is the least number of released rows any combination of values may have. Zero means
-	// DefaultK; anything below 2 is refused.
+	// DefaultK; anything below DefaultK is refused.
 	K int
-	// RegionOf gives the region code of an alpha-3 country (internal/region: Of(c).Code), the
-	// level countries are generalised to before being suppressed. Nil, or a country it does
-	// not know, means countries go straight to an empty value.
+	// RegionOf gives the region code of an alpha-3 country, the level countries are
+	// generalised to before they are emptied. Nil means internal/region's IOM regional-office
+	// grouping (region.CodeOf); a country it does not know goes straight to an empty value.
 	RegionOf func(alpha3 string) (code string, ok bool)
 }
 
@@ -62,7 +64,7 @@ type Release struct {
 // its value), for a value the codebook does not know.
 var ErrInvalidRecord = errors.New("ctdc: invalid record")
 
-// Anonymise is AnonymiseWith with k and no region grouping.
+// Anonymise is AnonymiseWith with k and the IOM regions.
 func Anonymise(records []VictimRecord, k int) (Release, error) {
 	return AnonymiseWith(records, Options{K: k})
 }
@@ -77,10 +79,23 @@ func AnonymiseWith(records []VictimRecord, opt Options) (Release, error) {
 	if k == 0 {
 		k = DefaultK
 	}
+	if k < DefaultK {
+		return Release{}, fmt.Errorf("ctdc: k must be at least %d", DefaultK)
+	}
+	regionOf := opt.RegionOf
+	if regionOf == nil {
+		regionOf = region.CodeOf
+	}
+	return anonymise(records, k, regionOf)
+}
+
+// anonymise is AnonymiseWith for any k from 2, so that tests can exercise the algorithm on
+// small inputs; releases go through AnonymiseWith.
+func anonymise(records []VictimRecord, k int, regionOf func(string) (string, bool)) (Release, error) {
 	if k < 2 {
 		return Release{}, fmt.Errorf("ctdc: k must be at least 2")
 	}
-	recs, err := parse(records, opt.RegionOf)
+	recs, err := parse(records, regionOf)
 	if err != nil {
 		return Release{}, err
 	}
@@ -353,10 +368,8 @@ func parse(in []VictimRecord, regionOf func(string) (string, bool)) ([]record, e
 			return place{}, fmt.Errorf("%w %d: %s", ErrInvalidRecord, i, field)
 		}
 		p := place{alpha2: reg.String()}
-		if regionOf != nil {
-			if code, ok := regionOf(alpha3); ok && code != "" {
-				p.region = code
-			}
+		if code, ok := regionOf(alpha3); ok {
+			p.region = code
 		}
 		places[alpha3] = p
 		return p, nil

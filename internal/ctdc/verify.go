@@ -84,8 +84,11 @@ func allowed(col int, v string) bool {
 }
 
 // WriteCSV writes the release in the CTDC layout: the header, then one line per row. It runs
-// Verify first and writes nothing at all if the rows fail it.
+// Verify first, and writes nothing at all if the rows fail it or k is below DefaultK.
 func (r Release) WriteCSV(w io.Writer) error {
+	if r.K < DefaultK {
+		return fmt.Errorf("%w: a release needs k of at least %d", ErrNotAnonymous, DefaultK)
+	}
 	if err := Verify(r.Rows, r.K); err != nil {
 		return err
 	}

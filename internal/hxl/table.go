@@ -29,6 +29,18 @@ type Cell struct {
 // among the detail would be counted twice. Cells must hold no total ("" keys) and no two
 // cells the same keys; rows are sorted by their keys.
 func Table(measure string, dims []string, cells []Cell) ([]Column, [][]string, error) {
+	return TableWithNames(measure, dims, cells, nil)
+}
+
+// Namer gives the name of a dimension's code ("EEA" of HOST_REGION is "European Economic
+// Area, …"); dimension comes without its DIMENSION_ prefix. Names are reference data, never
+// anything about a person.
+type Namer func(dimension, code string) (name string, ok bool)
+
+// TableWithNames is Table with, after each country or region column, a column of the names
+// of its codes (#country+name+host, #region+name+dest …) given by name, which HDX shows and
+// filters on. A code name does not know gets an empty name.
+func TableWithNames(measure string, dims []string, cells []Cell, name Namer) ([]Column, [][]string, error) {
 	m, ok := lookupMeasure(measure)
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: unknown measure %q", ErrInvalid, measure)
@@ -37,13 +49,13 @@ func Table(measure string, dims []string, cells []Cell) ([]Column, [][]string, e
 	var rowDims, pivotDims []int
 	specs := make([]dimension, len(dims))
 	seen := map[string]bool{}
-	for i, name := range dims {
-		d, ok := lookupDimension(name)
+	for i, dim := range dims {
+		d, ok := lookupDimension(dim)
 		if !ok {
-			return nil, nil, fmt.Errorf("%w: unknown dimension %q", ErrInvalid, name)
+			return nil, nil, fmt.Errorf("%w: unknown dimension %q", ErrInvalid, dim)
 		}
 		if seen[d.header] {
-			return nil, nil, fmt.Errorf("%w: dimension %q given twice", ErrInvalid, name)
+			return nil, nil, fmt.Errorf("%w: dimension %q given twice", ErrInvalid, dim)
 		}
 		seen[d.header] = true
 		specs[i] = d
@@ -53,6 +65,9 @@ func Table(measure string, dims []string, cells []Cell) ([]Column, [][]string, e
 		}
 		rowDims = append(rowDims, i)
 		cols = append(cols, Column{Header: d.header, Tag: d.tag})
+		if name != nil && d.nameTag != "" {
+			cols = append(cols, Column{Header: d.header + " name", Tag: d.nameTag})
+		}
 	}
 
 	// Index each cell by its row (the row dimensions' keys) and its combination (the position
@@ -126,7 +141,14 @@ func Table(measure string, dims []string, cells []Cell) ([]Column, [][]string, e
 	slices.SortFunc(rowOrder, func(a, b string) int { return slices.Compare(rowKeys[a], rowKeys[b]) })
 	rows := make([][]string, 0, len(rowOrder))
 	for _, rk := range rowOrder {
-		row := slices.Clone(rowKeys[rk])
+		var row []string
+		for j, code := range rowKeys[rk] {
+			row = append(row, code)
+			if d := specs[rowDims[j]]; name != nil && d.nameTag != "" {
+				n, _ := name(strings.TrimPrefix(dims[rowDims[j]], "DIMENSION_"), code)
+				row = append(row, n)
+			}
+		}
 		for _, ck := range comboOrder {
 			c, ok := byPlace[place{rk, ck}]
 			switch {
@@ -143,9 +165,9 @@ func Table(measure string, dims []string, cells []Cell) ([]Column, [][]string, e
 	return cols, rows, nil
 }
 
-// WriteTable is Table, then Write.
+// WriteTable is TableWithNames with Names, then Write.
 func WriteTable(w io.Writer, measure string, dims []string, cells []Cell) error {
-	cols, rows, err := Table(measure, dims, cells)
+	cols, rows, err := TableWithNames(measure, dims, cells, Names)
 	if err != nil {
 		return err
 	}

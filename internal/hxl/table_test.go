@@ -10,34 +10,43 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/passage-cm/passage/internal/disclosure"
+	analyticsv1 "github.com/passage-cm/passage/proto/gen/passage/analytics/v1"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 )
 
-// The dimensions and measures the analytics contract names (API.md, issue 5); each must have
-// a tag, and every tag Table can make must be well-formed HXL.
+// Every dimension and measure of passage.analytics.v1 has a tag (so adding one to the contract
+// without a tag fails here), and every tag Table can make is well-formed HXL.
 func TestMappingIsCompleteAndValid(t *testing.T) {
 	t.Parallel()
-	for _, d := range []string{"YEAR", "PROGRAMME", "NATIONALITY", "HOST_COUNTRY", "HOST_REGION",
-		"RETURN_COUNTRY", "RETURN_REGION", "VULNERABILITY", "EXPLOITATION_TYPE", "ASSISTANCE_TYPE"} {
+	for d := range analyticsv1.Dimension_value {
+		if d == "DIMENSION_UNSPECIFIED" || d == "DIMENSION_SEX" || d == "DIMENSION_AGE_BAND" {
+			continue
+		}
 		if tag := TagFor(d); !ValidTag(tag) {
 			t.Errorf("TagFor(%s) = %q, not a valid hashtag", d, tag)
 		}
-		if TagFor("DIMENSION_"+d) != TagFor(d) {
-			t.Errorf("TagFor(DIMENSION_%s) differs from TagFor(%s)", d, d)
+		if TagFor(strings.TrimPrefix(d, "DIMENSION_")) != TagFor(d) {
+			t.Errorf("TagFor without the prefix differs for %s", d)
 		}
 		if n := NameTagFor(d); n != "" && !ValidTag(n) {
 			t.Errorf("NameTagFor(%s) = %q, not a valid hashtag", d, n)
 		}
+	}
+	if len(dimensions) != len(analyticsv1.Dimension_value)-1 {
+		t.Errorf("%d dimensions mapped, the contract has %d", len(dimensions), len(analyticsv1.Dimension_value)-1)
 	}
 	for _, d := range []string{"SEX", "AGE_BAND", "NOT_A_DIMENSION"} {
 		if tag := TagFor(d); tag != "" {
 			t.Errorf("TagFor(%s) = %q, want \"\"", d, tag)
 		}
 	}
-	for _, m := range []string{"CASES_REGISTERED", "PERSONS_RETURNED", "PERSONS_ASSISTED", "VICTIMS_IDENTIFIED",
-		"HASM_REQUESTS_APPROVED", "HASM_REQUESTS_REJECTED"} {
-		tag := MeasureTag("MEASURE_" + m)
-		if !ValidTag(tag) || tag != MeasureTag(m) {
+	for m := range analyticsv1.Measure_value {
+		if m == "MEASURE_UNSPECIFIED" {
+			continue
+		}
+		tag := MeasureTag(m)
+		if !ValidTag(tag) || tag != MeasureTag(strings.TrimPrefix(m, "MEASURE_")) {
 			t.Errorf("MeasureTag(%s) = %q", m, tag)
 		}
 		for _, d := range []string{"SEX", "AGE_BAND"} {
@@ -82,11 +91,11 @@ func TestTableReturnsBySexAndHostRegion(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := strings.Join([]string{
-		"Host region,\"Persons returned, female\",\"Persons returned, female, suppressed\",\"Persons returned, male\",\"Persons returned, male, suppressed\"",
-		"#region+code+host,#reached+ind+returnees+f,#meta+suppressed+f,#reached+ind+returnees+m,#meta+suppressed+m",
-		"CNAC,,true,,true",
-		"EEA,13370,,42342,",
-		"MENA,1415,,4300,",
+		"Host region,Host region name,\"Persons returned, female\",\"Persons returned, female, suppressed\",\"Persons returned, male\",\"Persons returned, male, suppressed\"",
+		"#region+code+host,#region+name+host,#reached+ind+returnees+f,#meta+suppressed+f,#reached+ind+returnees+m,#meta+suppressed+m",
+		"CNAC,\"Central America, North America and the Caribbean\",,true,,true",
+		"EEA,\"European Economic Area, Switzerland and the United Kingdom\",13370,,42342,",
+		"MENA,Middle East and North Africa,1415,,4300,",
 		"",
 	}, "\n")
 	if diff := cmp.Diff(want, buf.String()); diff != "" {
@@ -195,5 +204,81 @@ func TestTableWithoutCells(t *testing.T) {
 	want := "Cases registered,\"Cases registered, suppressed\"\n#targeted+ind+registered,#meta+suppressed\n"
 	if diff := cmp.Diff(want, buf.String()); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestNames(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		dim, code, want string
+		ok              bool
+	}{
+		{"HOST_COUNTRY", "CIV", "Côte d’Ivoire", true},
+		{"NATIONALITY", "IRQ", "Iraq", true},
+		{"RETURN_COUNTRY", "XKX", "", false},
+		{"RETURN_REGION", "SEEECA", "South-Eastern Europe, Eastern Europe and Central Asia", true},
+		{"HOST_REGION", "EUR", "", false},
+		{"VULNERABILITY", "MEDICAL_NEEDS", "", false},
+	} {
+		got, ok := Names(tt.dim, tt.code)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("Names(%s, %s) = %q, %v; want %q, %v", tt.dim, tt.code, got, ok, tt.want, tt.ok)
+		}
+	}
+	// A code without a name gets an empty name column, not an error.
+	cols, rows, err := TableWithNames("PERSONS_RETURNED", []string{"DIMENSION_RETURN_COUNTRY"},
+		[]Cell{{Keys: []string{"NER"}, Count: 40}, {Keys: []string{"ZZZ"}, Count: 12}}, Names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cols[1].Tag != "#country+name+dest" {
+		t.Errorf("name column tag %q", cols[1].Tag)
+	}
+	want := [][]string{{"NER", "Niger", "40", ""}, {"ZZZ", "", "12", ""}}
+	if diff := cmp.Diff(want, rows); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}
+
+// A table through disclosure control and into HXL: small counts and their complements come
+// out empty with #meta+suppressed, and no total is written.
+func TestFromReleased(t *testing.T) {
+	t.Parallel()
+	released, err := disclosure.Suppress(disclosure.Table{Dimensions: 2, Cells: []disclosure.Cell{
+		{Keys: []string{"EEA", "FEMALE"}, Count: 120}, {Keys: []string{"EEA", "MALE"}, Count: 340},
+		{Keys: []string{"MENA", "FEMALE"}, Count: 3}, {Keys: []string{"MENA", "MALE"}, Count: 95},
+		{Keys: []string{"APAC", "FEMALE"}, Count: 60}, {Keys: []string{"APAC", "MALE"}, Count: 70},
+	}}, disclosure.DefaultK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells := FromReleased(released)
+	if len(cells) != 6 {
+		t.Fatalf("%d cells, want the 6 details without totals", len(cells))
+	}
+	_, rows, err := Table("PERSONS_RETURNED", []string{"HOST_REGION", "SEX"}, cells)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if r[0] == "MENA" && (r[1] != "" || r[2] != "true") {
+			t.Errorf("MENA's 3 women are released: %v", r)
+		}
+		for _, v := range r {
+			if v == "3" {
+				t.Errorf("a suppressed count is written: %v", r)
+			}
+		}
+	}
+	suppressed := 0
+	for _, r := range rows {
+		for i := 2; i < len(r); i += 2 {
+			if r[i] == "true" {
+				suppressed++
+			}
+		}
+	}
+	if suppressed < 2 {
+		t.Errorf("%d counts suppressed, want the small one and at least one complement", suppressed)
 	}
 }
