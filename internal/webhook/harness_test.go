@@ -268,7 +268,9 @@ func (b *bundle) worker(r *receiver, clk *clock, cfg WorkerConfig) *Worker {
 func (b *bundle) workerOn(db *database.DB, r *receiver, clk *clock, cfg WorkerConfig) *Worker {
 	cfg.AllowHTTP = true
 	if cfg.Timeout == 0 {
-		cfg.Timeout = 300 * time.Millisecond
+		// Long enough that a loaded machine does not time out an answer on its way (which
+		// would rightly be sent again), short enough that the hanging receiver costs little.
+		cfg.Timeout = 2 * time.Second
 	}
 	if clk != nil {
 		cfg.Now = clk.Now
