@@ -4,7 +4,7 @@
 -- A delivery holds the CloudEvents JSON envelope exactly as it will be signed and sent, so
 -- every attempt sends the same bytes under the same webhook-id. Payloads are thin (ids, status,
 -- links): no identity ever enters this schema. The referral core (000014) creates the same
--- schema and role when it runs first; both use IF NOT EXISTS.
+-- role; whichever runs first creates it, and the schema is created IF NOT EXISTS too.
 
 DO $$
 BEGIN

@@ -2,7 +2,10 @@ package stories_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/webhook"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 	"github.com/passage-cm/passage/services/hasm"
@@ -22,8 +26,9 @@ import (
 )
 
 // serviceRoles are the roles services connect with: analytics has two, the query role (no
-// mission table at all) and its projector (every producer's events, as a consumer).
-var serviceRoles = []string{intake.Role, returns.Role, trafficking.Role, hasm.Role, "passage_analytics", "passage_analytics_projector"}
+// mission table at all) and its projector (every producer's events, as a consumer); the
+// referral role queues and delivers the outbound webhooks.
+var serviceRoles = []string{intake.Role, returns.Role, trafficking.Role, hasm.Role, "passage_analytics", "passage_analytics_projector", "passage_referral"}
 
 // rlsTable is a table under row-level security, and how the owner tells a row's mission.
 type rlsTable struct {
@@ -69,6 +74,8 @@ var missionTables = []rlsTable{
 	{"hasm.case_member", parentMission(`hasm."case"`)},
 	{"hasm.request", "t.mission"},
 	{"hasm.idempotency", "t.mission"},
+	{"webhook.delivery", "t.mission"},
+	{"webhook.attempt", "t.mission"},
 	// HQ's budgets: no mission's rows, readable by any declared mission (see 000007).
 	{"hasm.fund", "'HQ'"},
 }
@@ -108,7 +115,7 @@ func TestRowSecurityCoversEveryTable(t *testing.T) {
 	rows, _ := conn.Query(ctx, `SELECT format('%I.%I', n.nspname, c.relname), c.relrowsecurity, c.relforcerowsecurity
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND n.nspname IN ('vault', 'intake', 'outbox', 'returns', 'trafficking', 'hasm', 'audit',
-  'analytics', 'analytics_state')
+  'analytics', 'analytics_state', 'webhook')
 ORDER BY 1`)
 	var name string
 	var enabled, forced bool
@@ -205,6 +212,9 @@ func TestRowSecurityAsEachRole(t *testing.T) {
 		Version: kase.GetVersion(), ConsentId: kase.GetConsents()[0].GetConsentId(), Date: kase.GetRegistrationDate()}))
 
 	ctx := context.Background()
+	// And an outbound webhook delivery per mission, attempted once, for the webhook tables.
+	outbound(t, c, "DEU", "THA")
+
 	owner, err := pgx.Connect(ctx, c.env.AdminURL)
 	if err != nil {
 		t.Fatal(err)
@@ -271,6 +281,13 @@ func TestRowSecurityAsEachRole(t *testing.T) {
 						want = ownerInt(t, owner, `SELECT count(*) FROM outbox.event WHERE producer = 'intake'`)
 					}
 					wantCount(t, conn, database.ConsumerSetting, "test", tb.name, want)
+					// Declared as the webhook worker: every mission's deliveries, for the
+					// referral role alone, and nothing else.
+					want = 0
+					if role == "passage_referral" && strings.HasPrefix(tb.name, "webhook.") {
+						want = totals[tb.name]
+					}
+					wantCount(t, conn, database.WebhookWorkerSetting, "test", tb.name, want)
 				}
 			}
 		})
@@ -419,4 +436,40 @@ func ownerString(t *testing.T, owner *pgx.Conn, sql string, args ...any) string 
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return s
+}
+
+// endpoint is a partner registry of one endpoint.
+type endpoint struct {
+	url    string
+	secret webhook.Secret
+}
+
+func (e endpoint) Endpoint(context.Context, string, uuid.UUID) (string, webhook.Secret, error) {
+	return e.url, e.secret, nil
+}
+
+// outbound queues a webhook delivery in each mission, as the referral service does, and has
+// the worker deliver them to a receiver that accepts everything.
+func outbound(t *testing.T, c *clients, missions ...string) {
+	t.Helper()
+	ctx := context.Background()
+	db := database.NewDB(c.env.Pool(t, "passage_referral"))
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	defer hook.Close()
+	partner := uuid.New()
+	for _, m := range missions {
+		err := db.MissionTx(ctx, m, func(tx pgx.Tx) error {
+			b := &pgx.Batch{}
+			webhook.Queue(b, webhook.Delivery{Mission: m, Partner: partner, OrderingKey: uuid.New(), Event: webhook.Event{
+				ID: uuid.NewString(), Source: "/passage/referral/" + m, Type: "org.iom.passage.referral.v1.sent", Data: json.RawMessage(`{}`)}})
+			return tx.SendBatch(ctx, b).Close()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := webhook.NewWorker(db, endpoint{url: hook.URL, secret: webhook.NewSecret()}, webhook.WorkerConfig{AllowHTTP: true})
+	if n, err := w.DeliverDue(ctx); err != nil || n != len(missions) {
+		t.Fatalf("webhook deliveries: %d, %v", n, err)
+	}
 }

@@ -70,7 +70,6 @@ type receipt struct {
 // Verify, answers as plan says for the n-th request of an id, and records what it
 // acknowledged, and whether two requests of one id were ever in flight at once.
 type receiver struct {
-	t      *testing.T
 	srv    *httptest.Server
 	secret Secret
 	now    func() time.Time
@@ -85,8 +84,8 @@ type receiver struct {
 	bad      int
 }
 
-func newReceiver(t *testing.T, now func() time.Time, plan func(id string, n int) action) *receiver {
-	r := &receiver{t: t, secret: NewSecret(), now: now, plan: plan, requests: map[string]int{}, inflight: map[string]int{}}
+func newReceiver(t testing.TB, now func() time.Time, plan func(id string, n int) action) *receiver {
+	r := &receiver{secret: NewSecret(), now: now, plan: plan, requests: map[string]int{}, inflight: map[string]int{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(r.srv.Close)
 	return r
@@ -243,7 +242,7 @@ type bundle struct {
 	partner uuid.UUID
 }
 
-func setup(t *testing.T) *bundle {
+func setup(t testing.TB) *bundle {
 	t.Helper()
 	admin := pgtest.New(t)
 	b := &bundle{admin: admin, partner: uuid.New()}
@@ -252,7 +251,7 @@ func setup(t *testing.T) *bundle {
 }
 
 // open connects again as the referral role: another replica.
-func (b *bundle) open(t *testing.T) (*pgxpool.Pool, *database.DB) {
+func (b *bundle) open(t testing.TB) (*pgxpool.Pool, *database.DB) {
 	t.Helper()
 	pool, err := database.Open(context.Background(), database.PoolConfig{AdminURL: b.admin, Role: "passage_referral", MaxConns: 12})
 	if err != nil {
@@ -269,7 +268,9 @@ func (b *bundle) worker(r *receiver, clk *clock, cfg WorkerConfig) *Worker {
 func (b *bundle) workerOn(db *database.DB, r *receiver, clk *clock, cfg WorkerConfig) *Worker {
 	cfg.AllowHTTP = true
 	if cfg.Timeout == 0 {
-		cfg.Timeout = 300 * time.Millisecond
+		// Long enough that a loaded machine does not time out an answer on its way (which
+		// would rightly be sent again), short enough that the hanging receiver costs little.
+		cfg.Timeout = 2 * time.Second
 	}
 	if clk != nil {
 		cfg.Now = clk.Now
@@ -285,7 +286,7 @@ func (b *bundle) workerOn(db *database.DB, r *receiver, clk *clock, cfg WorkerCo
 
 // queue queues, for each key in turn, n events (seq 1..n) in one transaction per event, and
 // returns the event ids per key in queue order.
-func (b *bundle) queue(t *testing.T, mission string, keys []uuid.UUID, n int) map[string][]string {
+func (b *bundle) queue(t testing.TB, mission string, keys []uuid.UUID, n int) map[string][]string {
 	t.Helper()
 	ctx := context.Background()
 	want := map[string][]string{}
@@ -314,7 +315,7 @@ func (b *bundle) delivery(mission string, key uuid.UUID, seq int) Delivery {
 }
 
 // owner runs fn as the database owner.
-func (b *bundle) owner(t *testing.T, fn func(ctx context.Context, conn *pgx.Conn)) {
+func (b *bundle) owner(t testing.TB, fn func(ctx context.Context, conn *pgx.Conn)) {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, b.admin)
@@ -325,7 +326,7 @@ func (b *bundle) owner(t *testing.T, fn func(ctx context.Context, conn *pgx.Conn
 	fn(ctx, conn)
 }
 
-func (b *bundle) count(t *testing.T, where string, args ...any) int {
+func (b *bundle) count(t testing.TB, where string, args ...any) int {
 	t.Helper()
 	var n int
 	b.owner(t, func(ctx context.Context, conn *pgx.Conn) {

@@ -2,6 +2,8 @@ package webhook
 
 import (
 	"context"
+	"math"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -18,6 +20,9 @@ type Metrics struct {
 	leasesLost  metric.Int64Counter
 	lag         metric.Float64Histogram
 	duration    metric.Float64Histogram
+	// backlog holds the float64 bits of the age, in seconds, of the oldest delivery that was
+	// due and not yet delivered when a worker last looked (0 when none).
+	backlog atomic.Uint64
 }
 
 // NewMetrics creates the instruments on mp's meter "github.com/passage-cm/passage/internal/webhook".
@@ -39,6 +44,14 @@ func NewMetrics(mp metric.MeterProvider) *Metrics {
 		metric.WithExplicitBucketBoundaries(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 21600, 86400, 259200))
 	x.duration, _ = m.Float64Histogram("passage.webhook.attempt.duration", metric.WithUnit("s"),
 		metric.WithDescription("Duration of one HTTP attempt"))
+	// The lag histogram above says how long finished deliveries took; this says how far the
+	// queue is behind now, which a stuck endpoint or a stopped worker makes grow.
+	_, _ = m.Float64ObservableGauge("passage.webhook.backlog.age", metric.WithUnit("s"),
+		metric.WithDescription("Age of the oldest due delivery not yet delivered, as of the last poll"),
+		metric.WithFloat64Callback(func(_ context.Context, o metric.Float64Observer) error {
+			o.Observe(math.Float64frombits(x.backlog.Load()))
+			return nil
+		}))
 	return &x
 }
 
@@ -73,3 +86,7 @@ func (m *Metrics) finished(ctx context.Context, state string, lag time.Duration)
 }
 
 func (m *Metrics) leaseLost(ctx context.Context) { m.leasesLost.Add(ctx, 1) }
+
+func (m *Metrics) backlogAge(age time.Duration) {
+	m.backlog.Store(math.Float64bits(max(age.Seconds(), 0)))
+}

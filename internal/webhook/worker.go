@@ -192,13 +192,35 @@ FROM due WHERE d.delivery_id = due.delivery_id
 RETURNING d.delivery_id, d.mission, d.partner_id, d.event_id, d.body, d.attempts,
   d.attempts - d.attempts_at_queue, d.created_at, d.queued_at`
 
+// claimTimeout bounds a claim, which runs to its end even when the worker is stopping.
+const claimTimeout = 10 * time.Second
+
+const backlogSQL = `SELECT coalesce(extract(epoch FROM $1::timestamptz - min(next_attempt_at))::float8, 0)
+FROM webhook.delivery WHERE state = 'pending' AND next_attempt_at <= $1`
+
 // DeliverDue claims up to Concurrency due deliveries, sends them at once, records each
 // attempt, and returns how many it attempted. A delivery in flight when ctx ends is given
 // back unrecorded.
 func (w *Worker) DeliverDue(ctx context.Context) (int, error) {
+	if ctx.Err() != nil {
+		return 0, nil
+	}
 	now := w.cfg.Now()
+	// How far behind the queue is (every mission's due deliveries, the blocked ones behind a
+	// failing head included), for the backlog gauge. The partial index on next_attempt_at makes
+	// it one index probe.
+	var age float64
+	if err := w.db.WebhookWorker(w.cfg.Name).QueryRow(ctx, backlogSQL, now).Scan(&age); err != nil {
+		return 0, fmt.Errorf("webhook: backlog: %w", err)
+	}
+	w.cfg.Metrics.backlogAge(time.Duration(age * float64(time.Second)))
 	token := uuid.New()
-	rows, err := w.db.WebhookWorker(w.cfg.Name).Query(ctx, claimSQL, now, w.cfg.Concurrency,
+	// The claim is not cut short by ctx: a claim that committed in the database while its
+	// caller gave up would leave deliveries leased, held back until the lease ends. It runs to
+	// its end (bounded on its own), and what it claimed after a stop is given back below.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimTimeout)
+	defer cancel()
+	rows, err := w.db.WebhookWorker(w.cfg.Name).Query(cctx, claimSQL, now, w.cfg.Concurrency,
 		now.Add(w.cfg.Timeout+w.cfg.LeaseMargin), token)
 	if err != nil {
 		return 0, fmt.Errorf("webhook: claim: %w", err)
@@ -246,6 +268,9 @@ type result struct {
 }
 
 func (w *Worker) deliver(ctx context.Context, c claimed) (bool, error) {
+	if ctx.Err() != nil {
+		return false, w.release(c)
+	}
 	start := w.cfg.Now()
 	c.attemptedAt = start
 	res := w.send(ctx, c)
