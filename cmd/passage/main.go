@@ -37,6 +37,7 @@ commands:
   keys init|status|rotate|rewrap|retire  the vault's key-encryption key (passage keys -h)
   retention report|run                   identities due for erasure under the retention policy
   erase --mission M --subject ID --reason R --by STAFF   the operator's erasure of one person
+  demo load --persons N                  add N synthetic persons to HQ analytics, for benchmarks (DATABASE_URL)
   version                                print the version
 `
 
@@ -78,6 +79,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runTrafficking(ctx, rest, stdout, stderr)
 	case "hasm":
 		return runHASM(ctx, rest, stdout, stderr)
+	case "demo":
+		return runDemo(ctx, rest, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, stdout, stderr)
 	case "keys":
