@@ -60,7 +60,7 @@ func join(s []string) string { return strings.Join(s, ",") }
 
 // Config shapes the synthetic population.
 type Config struct {
-	Seed               uint64
+	Seed                uint64
 	FirstYear, LastYear int
 }
 
@@ -101,7 +101,7 @@ func zipf(n int, s float64) []float64 {
 // The seed's 2015 shares (host and return regions of AVRR); the rest spread over the
 // other regions by rough size.
 var (
-	hostRegionShare = map[string]float64{"EEA": 80.72, "MENA": 8.28, "APAC": 4.91, "SEEECA": 2.4, "CNAC": 1.3, "WCA": 0.9, "EHoA": 0.6, "SA": 0.5, "SAM": 0.39}
+	hostRegionShare   = map[string]float64{"EEA": 80.72, "MENA": 8.28, "APAC": 4.91, "SEEECA": 2.4, "CNAC": 1.3, "WCA": 0.9, "EHoA": 0.6, "SA": 0.5, "SAM": 0.39}
 	returnRegionShare = map[string]float64{"SEEECA": 60.59, "APAC": 13.87, "MENA": 7.01, "WCA": 6.2, "EHoA": 4.1, "SAM": 3.3, "CNAC": 2.4, "SA": 1.6, "EEA": 0.93}
 )
 
@@ -346,4 +346,3 @@ func (g *Generator) person(r *rand.Rand, event int64, f *Fact, emit func(*Fact) 
 	}
 	return nil
 }
-
