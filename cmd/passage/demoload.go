@@ -31,7 +31,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if len(args) > 0 && args[0] == "load" {
 		return demoLoad(ctx, args[1:], os.Getenv, stdout, stderr)
 	}
-	fmt.Fprint(stderr, demoLoadUsage)
+	if len(args) > 0 && args[0] == "bench" {
+		return demoBench(ctx, args[1:], os.Getenv, stdout, stderr)
+	}
+	fmt.Fprint(stderr, demoLoadUsage+"\n"+demoBenchUsage)
 	if len(args) > 0 && args[0] != "-h" && args[0] != "--help" && args[0] != "help" {
 		return fmt.Errorf("unknown demo command %q", args[0])
 	}

@@ -39,6 +39,7 @@ commands:
   erase --mission M --subject ID --reason R --by STAFF   the operator's erasure of one person
   referral deliveries list|replay        outbound webhook deliveries: list, replay dead letters (passage referral deliveries -h)
   demo load --persons N                  add N synthetic persons to HQ analytics, for benchmarks (DATABASE_URL)
+  demo bench                             random Aggregate calls against a server: latency percentiles, memory
   version                                print the version
 `
 

@@ -31,11 +31,11 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	var progress int64
-	rep, err := Load(ctx, conn, g, 25_000, Options{Generators: 2, Progress: func(n int64) { progress = max(progress, n) }})
+	rep, err := Load(ctx, conn, g, 12_000, Options{Generators: 2, Progress: func(n int64) { progress = max(progress, n) }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Persons != 25_000 || rep.Facts < rep.Persons || rep.RollupRows == 0 || progress != 25_000 {
+	if rep.Persons != 12_000 || rep.Facts < rep.Persons || rep.RollupRows == 0 || progress != 12_000 {
 		t.Errorf("report %+v, progress %d", rep, progress)
 	}
 	var facts int64
@@ -50,7 +50,7 @@ func TestLoad(t *testing.T) {
 	// A second load (of the same seed: the same persons again, under new event ids) adds to the
 	// combinations already there, and marks every row it touched with its transaction, which
 	// is how the service's in-memory copy finds what changed.
-	rep2, err := Load(ctx, conn, g, 5_000, Options{})
+	rep2, err := Load(ctx, conn, g, 2_000, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
