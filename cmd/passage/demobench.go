@@ -109,6 +109,7 @@ func demoBench(ctx context.Context, args []string, getenv func(string) string, s
 	maxDims := fs.Int("max-dims", 3, "most dimensions a call groups by")
 	seed := fs.Uint64("seed", 1, "random `SEED` of the calls")
 	pid := fs.Int("server-pid", 0, "the server's `PID`, to report its memory (Linux /proc)")
+	waitLoaded := fs.Duration("wait-loaded", 0, "first wait up to this long until the server's counts stop growing (its in-memory copy of the rollup loaded)")
 	pos, given, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -128,6 +129,11 @@ func demoBench(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	defer conn.Close()
 	client := analyticsv1.NewAnalyticsServiceClient(conn)
+	if *waitLoaded > 0 {
+		if err := waitUntilLoaded(ctx, client, *waitLoaded, stderr); err != nil {
+			return err
+		}
+	}
 
 	type sample struct {
 		dims int
@@ -215,6 +221,38 @@ func demoBench(ctx context.Context, args []string, getenv func(string) string, s
 		return errors.New("demo bench: calls failed")
 	}
 	return nil
+}
+
+// waitUntilLoaded polls the grand total of persons returned until it is positive and the
+// same twice in a row a second apart. (The server reads rows below the cluster's oldest
+// running transaction: a long transaction anywhere in the cluster holds its copy back.)
+func waitUntilLoaded(ctx context.Context, client analyticsv1.AnalyticsServiceClient, limit time.Duration, stderr io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	var (
+		last    int64 = -1
+		lastErr error
+	)
+	for {
+		resp, err := client.Aggregate(ctx, &analyticsv1.AggregateRequest{Measure: analyticsv1.Measure_MEASURE_PERSONS_RETURNED})
+		lastErr = err
+		if err == nil && len(resp.GetCells()) == 1 {
+			n := resp.GetCells()[0].GetCount()
+			if n > 0 && n == last {
+				fmt.Fprintf(stderr, "demo bench: the server counts %d persons returned\n", n)
+				return nil
+			}
+			last = n
+		}
+		select {
+		case <-ctx.Done():
+			if lastErr != nil {
+				return fmt.Errorf("demo bench: waiting for the server's counts: %s", status.Code(lastErr))
+			}
+			return fmt.Errorf("demo bench: the server counted %d persons returned, still changing or none, after %s", last, limit)
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // percentile is the nearest-rank percentile of sorted durations.
