@@ -47,6 +47,10 @@ test-go: ## only the Go tests, with the race detector (starts a private Postgres
 bench: ## RegisterCase load test: cases/s, p50 and p99 against the durable dev Postgres (BENCH_CONCURRENCY, BENCH_DURATION)
 	@GO=$(GO) deploy/local/bench.sh
 
+.PHONY: bench-analytics
+bench-analytics: ## Aggregate load test on synthetic persons: p50/p95/p99 and memory (BENCH_PERSONS, BENCH_REUSE, BENCH_DURATION)
+	@GO=$(GO) deploy/local/bench-analytics.sh
+
 .PHONY: generate
 generate: ## regenerate the Go code for the contracts in proto/gen
 	@echo "==> generate ($$(date +%T))"

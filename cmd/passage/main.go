@@ -38,6 +38,8 @@ commands:
   retention report|run                   identities due for erasure under the retention policy
   erase --mission M --subject ID --reason R --by STAFF   the operator's erasure of one person
   referral deliveries list|replay        outbound webhook deliveries: list, replay dead letters (passage referral deliveries -h)
+  demo load --persons N                  add N synthetic persons to HQ analytics, for benchmarks (DATABASE_URL)
+  demo bench                             random Aggregate calls against a server: latency percentiles, memory
   version                                print the version
 `
 
@@ -79,6 +81,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runTrafficking(ctx, rest, stdout, stderr)
 	case "hasm":
 		return runHASM(ctx, rest, stdout, stderr)
+	case "demo":
+		return runDemo(ctx, rest, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, stdout, stderr)
 	case "keys":

@@ -120,3 +120,20 @@ func poisson(r *rand.Rand, mean float64) int64 {
 }
 
 func BenchmarkSuppress10MShaped(b *testing.B) { benchSuppress(b, benchTable10M()) }
+
+// BenchmarkSuppressSmall: an HQ table of the usual size (return region by sex by year,
+// 9 x 3 x 10), drawn from the same skewed population scaled down.
+func BenchmarkSuppressSmall(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 0))
+	t := Table{Dimensions: 3}
+	for g := 0; g < 9; g++ {
+		for s, share := range []float64{0.76, 0.23, 0.01} {
+			for y := 0; y < 10; y++ {
+				if c := poisson(r, 20000*share/float64((g+1)*(g+1))); c > 0 {
+					t.Cells = append(t.Cells, Cell{Keys: []string{fmt.Sprint("R", g), fmt.Sprint("S", s), fmt.Sprint(2015 + y)}, Count: c})
+				}
+			}
+		}
+	}
+	benchSuppress(b, t)
+}

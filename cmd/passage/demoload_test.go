@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestDemoLoadFlags(t *testing.T) {
+	t.Parallel()
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	for _, tt := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{nil, map[string]string{"DATABASE_URL": "postgres://x"}, "--persons must be at least 1"},
+		{[]string{"--persons", "0"}, map[string]string{"DATABASE_URL": "postgres://x"}, "--persons must be at least 1"},
+		{[]string{"--persons", "10"}, nil, "DATABASE_URL is not set"},
+		{[]string{"--persons", "10", "extra"}, nil, "unexpected argument"},
+		{[]string{"--persons", "10", "--first-year", "2020", "--last-year", "2019"}, map[string]string{"DATABASE_URL": "postgres://x"}, "years 2020 to 2019"},
+	} {
+		var out, errOut bytes.Buffer
+		err := demoLoad(context.Background(), tt.args, env(tt.env), &out, &errOut)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("demo load %q: err = %v, want %q", tt.args, err, tt.want)
+		}
+	}
+	var errOut bytes.Buffer
+	if err := runDemo(context.Background(), nil, &bytes.Buffer{}, &errOut); !errors.Is(err, flag.ErrHelp) || !strings.Contains(errOut.String(), "demo load") {
+		t.Errorf("passage demo: err = %v, usage %q", err, errOut.String())
+	}
+	if err := runDemo(context.Background(), []string{"nonsense"}, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
+		t.Error("passage demo nonsense: no error")
+	}
+}
+
+func TestDemoBenchFlags(t *testing.T) {
+	t.Parallel()
+	env := func(k string) string { return map[string]string{"PASSAGE_TOKEN": "t"}[k] }
+	for _, args := range [][]string{
+		{"--concurrency", "0"}, {"--duration", "0s"}, {"--max-dims", "5"}, {"extra"},
+	} {
+		if err := demoBench(context.Background(), args, env, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
+			t.Errorf("demo bench %q: no error", args)
+		}
+	}
+	if err := demoBench(context.Background(), nil, func(string) string { return "" }, &bytes.Buffer{}, &bytes.Buffer{}); !errors.Is(err, errNoToken) {
+		t.Errorf("demo bench without a token: err = %v", err)
+	}
+}
+
+// TestBenchRequests: every call the bench draws is one the service accepts: a measure, at
+// most max distinct dimensions, each meaningful for the measure.
+func TestBenchRequests(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(1, 1))
+	seen := map[int]int{}
+	for range 2000 {
+		req := benchRequest(r, 3)
+		if len(req.GroupBy) > 3 {
+			t.Fatalf("%d dimensions", len(req.GroupBy))
+		}
+		seen[len(req.GroupBy)]++
+		for i, d := range req.GroupBy {
+			if !slices.Contains(benchDims[req.Measure], d) {
+				t.Fatalf("%v grouped by %v, which the service refuses", req.Measure, d)
+			}
+			if slices.Contains(req.GroupBy[:i], d) {
+				t.Fatalf("%v twice", d)
+			}
+		}
+		if f := req.GetFilter(); f != nil && f.GetYearFrom() > f.GetYearTo() {
+			t.Fatalf("years %d to %d", f.GetYearFrom(), f.GetYearTo())
+		}
+	}
+	for n := 0; n <= 3; n++ {
+		if seen[n] == 0 {
+			t.Errorf("no call with %d dimensions in 2000", n)
+		}
+	}
+}
