@@ -38,7 +38,10 @@ type Deps struct {
 	// interval of 0 disables it.
 	Retention         retention.Policy
 	RetentionInterval time.Duration
-	Logger            *slog.Logger
+	// PrivacyYearlyEpsilon is the yearly ε budget of each consumer of differentially private
+	// releases (analytics keeps the ledger).
+	PrivacyYearlyEpsilon float64
+	Logger               *slog.Logger
 }
 
 // Service describes one gRPC service to run.
@@ -151,7 +154,8 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 		func(ctx context.Context) error { return reloadKEK(ctx, files, keys, cfg.KEKReload, logger) },
 	}
 	for i, s := range services {
-		deps := Deps{Pool: pools[i], WorkerPool: workerPools[i], Keys: keys, Retention: cfg.Retention, RetentionInterval: cfg.RetentionInterval, Logger: logger}
+		deps := Deps{Pool: pools[i], WorkerPool: workerPools[i], Keys: keys, Retention: cfg.Retention, RetentionInterval: cfg.RetentionInterval,
+			PrivacyYearlyEpsilon: cfg.PrivacyYearlyEpsilon, Logger: logger}
 		if work := s.Register(deps, srv.GRPC()); work != nil {
 			background = append(background, work)
 		}
