@@ -102,7 +102,8 @@ func TestSeedShapedFigures(t *testing.T) {
 	}{{
 		name:    "by sex",
 		req:     &analyticsv1.AggregateRequest{Measure: returned, GroupBy: []analyticsv1.Dimension{analyticsv1.Dimension_DIMENSION_SEX}},
-		cells:   []*analyticsv1.Cell{cell(suppressed, "FEMALE"), cell(26, "MALE")},
+		// 3 women: suppressed, and the men with them, else 29 - 26 would give them away.
+		cells:   []*analyticsv1.Cell{cell(suppressed, "FEMALE"), cell(suppressed, "MALE")},
 		totals:  []*analyticsv1.Cell{cell(29, "")},
 		k:       11,
 		columns: []int32{2},
@@ -111,8 +112,8 @@ func TestSeedShapedFigures(t *testing.T) {
 		req: &analyticsv1.AggregateRequest{Measure: returned, GroupBy: []analyticsv1.Dimension{
 			analyticsv1.Dimension_DIMENSION_HOST_REGION, analyticsv1.Dimension_DIMENSION_RETURN_REGION}},
 		cells: []*analyticsv1.Cell{cell(13, "EEA", "MENA"), cell(14, "EEA", "SEEECA"), cell(suppressed, "MENA", "APAC")},
-		totals: []*analyticsv1.Cell{cell(suppressed, "", "APAC"), cell(13, "", "MENA"), cell(14, "", "SEEECA"),
-			cell(27, "EEA", ""), cell(suppressed, "MENA", ""), cell(29, "", "")},
+		totals: []*analyticsv1.Cell{cell(suppressed, "", ""), cell(suppressed, "", "APAC"), cell(13, "", "MENA"),
+			cell(14, "", "SEEECA"), cell(27, "EEA", ""), cell(suppressed, "MENA", "")},
 		k:       11,
 		columns: []int32{2, 3},
 	}, {
@@ -120,7 +121,7 @@ func TestSeedShapedFigures(t *testing.T) {
 		req: &analyticsv1.AggregateRequest{Measure: returned, GroupBy: []analyticsv1.Dimension{analyticsv1.Dimension_DIMENSION_RETURN_COUNTRY},
 			Filter:  &analyticsv1.Filter{HostRegions: []string{"EEA"}, YearFrom: 2026, YearTo: 2026},
 			Release: &analyticsv1.AggregateRequest_Suppression{Suppression: &analyticsv1.Suppression{K: 14}}},
-		cells:   []*analyticsv1.Cell{cell(14, "ALB"), cell(suppressed, "IRQ")},
+		cells:   []*analyticsv1.Cell{cell(suppressed, "ALB"), cell(suppressed, "IRQ")},
 		totals:  []*analyticsv1.Cell{cell(27, "")},
 		k:       14,
 		columns: []int32{2},
@@ -129,7 +130,7 @@ func TestSeedShapedFigures(t *testing.T) {
 		req: &analyticsv1.AggregateRequest{Measure: analyticsv1.Measure_MEASURE_CASES_REGISTERED,
 			GroupBy: []analyticsv1.Dimension{analyticsv1.Dimension_DIMENSION_PROGRAMME, analyticsv1.Dimension_DIMENSION_YEAR}},
 		cells:   []*analyticsv1.Cell{cell(30, "AVRR", "2026")},
-		totals:  []*analyticsv1.Cell{cell(30, "", "2026"), cell(30, "AVRR", ""), cell(30, "", "")},
+		totals:  []*analyticsv1.Cell{cell(30, "", ""), cell(30, "", "2026"), cell(30, "AVRR", "")},
 		k:       11,
 		columns: []int32{1, 1},
 	}, {
@@ -146,6 +147,7 @@ func TestSeedShapedFigures(t *testing.T) {
 			if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
+			recoverable(t, got)
 		})
 	}
 
@@ -164,6 +166,61 @@ func TestSeedShapedFigures(t *testing.T) {
 			t.Error("the projector's state does not hold the subject ids: the check above proves nothing")
 		}
 	})
+}
+
+// recoverable fails when a suppressed entry of resp can be recovered by subtraction: when it
+// is the only suppressed entry of a line (the entries that differ from it in one dimension
+// only, with their total over that dimension), the released ones give it away.
+func recoverable(t *testing.T, resp *analyticsv1.AggregateResponse) {
+	t.Helper()
+	for _, p := range exposed(resp) {
+		t.Errorf("suppressed %v is the only hidden entry of its line: recoverable by subtraction", p)
+	}
+}
+
+// exposed lists the keys of the suppressed entries of resp that subtraction recovers.
+func exposed(resp *analyticsv1.AggregateResponse) [][]string {
+	var out [][]string
+	entries := append(slices.Clone(resp.GetCells()), resp.GetTotals()...)
+	for _, e := range entries {
+		if !e.GetSuppressed() {
+			continue
+		}
+		for i, k := range e.GetKeys() {
+			if k == "" {
+				continue
+			}
+			hidden := 0
+			for _, o := range entries {
+				same := true
+				for j := range o.GetKeys() {
+					if j != i && o.GetKeys()[j] != e.GetKeys()[j] {
+						same = false
+					}
+				}
+				if same && o.GetSuppressed() {
+					hidden++
+				}
+			}
+			if hidden == 1 {
+				out = append(out, e.GetKeys())
+			}
+		}
+	}
+	return out
+}
+
+// TestSuppressionResistsSubtraction: the check above is not vacuous; primary suppression alone
+// (3 women hidden, 26 men and a total of 29 released) would fail it.
+func TestSuppressionResistsSubtraction(t *testing.T) {
+	t.Parallel()
+	primaryOnly := &analyticsv1.AggregateResponse{
+		Cells:  []*analyticsv1.Cell{cell(suppressed, "FEMALE"), cell(26, "MALE")},
+		Totals: []*analyticsv1.Cell{cell(29, "")},
+	}
+	if got := exposed(primaryOnly); !cmp.Equal(got, [][]string{{"FEMALE"}}) {
+		t.Errorf("exposed = %v, want the women's cell", got)
+	}
 }
 
 // dumpAs reads, as role in a transaction declared for mission, every row of every table it

@@ -145,7 +145,9 @@ func report(b *testing.B, lat []time.Duration) {
 		return
 	}
 	slices.Sort(lat)
-	at := func(p float64) time.Duration { return lat[sort.Search(len(lat), func(i int) bool { return float64(i+1)/float64(len(lat)) >= p })] }
+	at := func(p float64) time.Duration {
+		return lat[sort.Search(len(lat), func(i int) bool { return float64(i+1)/float64(len(lat)) >= p })]
+	}
 	b.ReportMetric(float64(at(0.50).Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(at(0.95).Microseconds())/1000, "p95-ms")
 }

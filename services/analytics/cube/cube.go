@@ -148,7 +148,13 @@ func (c *Cube) apply(r *Row) {
 	k.dims[AgeBand] = c.valueID(AgeBand, r.AgeBand)
 	k.dims[Nationality] = c.valueID(Nationality, r.Nationality)
 	k.dims[HostCountry] = c.valueID(HostCountry, r.HostCountry)
-	k.dims[ReturnCountry] = c.valueID(ReturnCountry, r.ReturnCountry)
+	// No return country (a VoT assistance, a registration) reads as None: "" is "all" in a
+	// total.
+	ret := r.ReturnCountry
+	if ret == "" {
+		ret = None
+	}
+	k.dims[ReturnCountry] = c.valueID(ReturnCountry, ret)
 	k.dims[Vulnerability] = c.setID(Vulnerability, r.Vulnerabilities, None)
 	k.dims[AssistanceType] = c.valueID(AssistanceType, r.AssistanceType)
 	k.dims[ExploitationType] = c.setID(ExploitationType, r.ExploitationTypes, Unknown)
@@ -183,8 +189,8 @@ func (c *Cube) valueID(d Dim, v string) uint32 {
 		if !ok {
 			code = Unknown
 		}
-		if v == "" {
-			code = "" // not applicable to the measure, as the country
+		if v == None {
+			code = None // no return country, no return region
 		}
 		c.regions[d] = append(c.regions[d], c.regionDict.id(code))
 	}
