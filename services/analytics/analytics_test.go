@@ -100,8 +100,8 @@ func TestSeedShapedFigures(t *testing.T) {
 		k       int32
 		columns []int32
 	}{{
-		name:    "by sex",
-		req:     &analyticsv1.AggregateRequest{Measure: returned, GroupBy: []analyticsv1.Dimension{analyticsv1.Dimension_DIMENSION_SEX}},
+		name: "by sex",
+		req:  &analyticsv1.AggregateRequest{Measure: returned, GroupBy: []analyticsv1.Dimension{analyticsv1.Dimension_DIMENSION_SEX}},
 		// 3 women: suppressed, and the men with them, else 29 - 26 would give them away.
 		cells:   []*analyticsv1.Cell{cell(suppressed, "FEMALE"), cell(suppressed, "MALE")},
 		totals:  []*analyticsv1.Cell{cell(29, "")},
