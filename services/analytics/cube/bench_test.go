@@ -165,3 +165,22 @@ func TestSyntheticRollupIsConsistent(t *testing.T) {
 		t.Errorf("grand total %s, want 20000", got)
 	}
 }
+
+// BenchmarkAggregate10MEach times each query of benchQueries on its own, with the number of
+// cells it returns.
+func BenchmarkAggregate10MEach(b *testing.B) {
+	c, _ := tenMillion()
+	for i, q := range benchQueries {
+		b.Run(fmt.Sprint(i), func(b *testing.B) {
+			var cells int
+			for b.Loop() {
+				res, err := c.Aggregate(q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cells = len(res.Cells) + len(res.Totals)
+			}
+			b.ReportMetric(float64(cells), "cells")
+		})
+	}
+}

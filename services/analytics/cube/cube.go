@@ -265,7 +265,7 @@ func (c *Cube) Aggregate(q Query) (Result, error) {
 		return c.empty(q), nil
 	}
 	for _, d := range q.GroupBy {
-		if n := len(c.dicts[(groupCol{dim: d}).stored()].values); n > 1<<16 {
+		if n := len(c.dicts[(groupCol{dim: d}).stored()].values); n >= 0xffff {
 			return Result{}, fmt.Errorf("cube: dimension %d has %d values, more than a query can group", d, n)
 		}
 	}
@@ -325,13 +325,9 @@ func (c *Cube) scan(rows []int32, filters []filter, group []groupCol) map[uint64
 			}
 			var k uint64
 			rest := idx
-			ids := make([]uint64, len(group))
 			for i := len(group) - 1; i >= 0; i-- {
-				ids[i] = uint64(rest % radix[i])
+				k |= uint64(rest%radix[i]) << (16 * (len(group) - 1 - i))
 				rest /= radix[i]
-			}
-			for _, id := range ids {
-				k = k<<16 | id
 			}
 			reduced[k] = n
 		}
@@ -448,59 +444,73 @@ func (c *Cube) filters(q Query) ([]filter, error) {
 // grouped dimensions (all of them: the cells; fewer: a total), each reduced entry adds its
 // count once to every combination of the subset's output values it holds: once for a
 // single-valued dimension, once per member for a multi-valued one, so that a total that adds
-// over a multi-valued dimension counts each person once.
+// over a multi-valued dimension counts each person once. Output values are packed 16 bits per
+// dimension, 0xffff standing for "all".
 func (c *Cube) expand(q Query, group []groupCol, reduced map[uint64]int64) Result {
 	n := len(group)
-	type acc struct {
-		keys  []uint32
-		count int64
-	}
+	const allID = 0xffff
 	var res Result
+	// Per grouped dimension: the output ids of each stored id, and the output dictionary.
+	outIDs := make([][][]uint32, n)
+	outDicts := make([]*dict, n)
+	for i, g := range group {
+		size := len(c.dicts[g.stored()].values)
+		outIDs[i] = make([][]uint32, size)
+		for v := range size {
+			outIDs[i][v], outDicts[i] = c.values(g, uint32(v))
+		}
+		if outDicts[i] == nil {
+			outDicts[i] = c.dicts[g.stored()]
+		}
+	}
+	var ids [maxDims][]uint32
+	var pos [maxDims]int
 	for mask := (1 << n) - 1; mask >= 0; mask-- {
-		sums := map[[maxDims]uint32]*acc{}
-		var outDicts [maxDims]*dict
+		sums := make(map[uint64]int64, len(reduced))
 		for k, count := range reduced {
-			var ids [maxDims][]uint32
 			for i := n - 1; i >= 0; i-- {
 				v := uint32(k & 0xffff)
 				k >>= 16
 				if mask&(1<<i) != 0 {
-					ids[i], outDicts[i] = c.values(group[i], v)
+					ids[i] = outIDs[i][v]
 				} else {
-					ids[i] = []uint32{^uint32(0)} // "all"
+					ids[i] = allIDs
 				}
+				pos[i] = 0
 			}
-			var combo [maxDims]uint32
-			var walk func(i int)
-			walk = func(i int) {
-				if i == n {
-					a := sums[combo]
-					if a == nil {
-						a = &acc{}
-						sums[combo] = a
+			// Every combination of the dimensions' output ids, odometer-style.
+			for {
+				var key uint64
+				for i := range n {
+					key = key<<16 | uint64(ids[i][pos[i]])
+				}
+				sums[key] += count
+				i := n - 1
+				for ; i >= 0; i-- {
+					pos[i]++
+					if pos[i] < len(ids[i]) {
+						break
 					}
-					a.count += count
-					return
+					pos[i] = 0
 				}
-				for _, v := range ids[i] {
-					combo[i] = v
-					walk(i + 1)
+				if i < 0 {
+					break
 				}
 			}
-			walk(0)
 		}
 		cells := make([]Cell, 0, len(sums))
-		for combo, a := range sums {
-			if a.count == 0 {
+		for key, count := range sums {
+			if count == 0 {
 				continue
 			}
 			keys := make([]string, n)
-			for i := range n {
-				if combo[i] != ^uint32(0) {
-					keys[i] = outDicts[i].values[combo[i]]
+			for i := n - 1; i >= 0; i-- {
+				if id := uint32(key & 0xffff); id != allID {
+					keys[i] = outDicts[i].values[id]
 				}
+				key >>= 16
 			}
-			cells = append(cells, Cell{Keys: keys, Count: a.count})
+			cells = append(cells, Cell{Keys: keys, Count: count})
 		}
 		sortCells(cells)
 		if mask == (1<<n)-1 {
@@ -510,14 +520,16 @@ func (c *Cube) expand(q Query, group []groupCol, reduced map[uint64]int64) Resul
 		}
 	}
 	if n == 0 {
-		// No dimension: the one cell is the grand total.
-		res.Totals = nil
+		res.Totals = nil // no dimension: the one cell is the grand total
 	}
 	if len(res.Totals) == 0 && n > 0 {
 		res.Totals = []Cell{{Keys: make([]string, n)}}
 	}
 	return res
 }
+
+// allIDs is the output of a dimension a total adds over.
+var allIDs = []uint32{0xffff}
 
 // empty is the result of a measure without any row: no cell, a grand total of zero.
 func (c *Cube) empty(q Query) Result {
