@@ -1,6 +1,7 @@
 package cube
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -463,56 +464,127 @@ func (c *Cube) expand(q Query, group []groupCol, reduced map[uint64]int64) Resul
 			outDicts[i] = c.dicts[g.stored()]
 		}
 	}
+	// rank[i][id] orders dimension i's output ids as their strings sort, from 1 ("all", "",
+	// is 0), so that cells sort by packed ranks instead of by comparing strings.
+	rank := make([][]uint64, n)
+	for i := range n {
+		vals := outDicts[i].values
+		order := make([]int, len(vals))
+		for j := range order {
+			order[j] = j
+		}
+		slices.SortFunc(order, func(a, b int) int { return strings.Compare(vals[a], vals[b]) })
+		rank[i] = make([]uint64, len(vals))
+		for r, id := range order {
+			rank[i][id] = uint64(r + 1)
+		}
+	}
+	multi := false
+	for _, g := range group {
+		multi = multi || g.dim.MultiValued()
+	}
+	sums := make([]map[uint64]int64, 1<<n)
 	var ids [maxDims][]uint32
 	var pos [maxDims]int
 	for mask := (1 << n) - 1; mask >= 0; mask-- {
-		sums := make(map[uint64]int64, len(reduced))
-		for k, count := range reduced {
-			for i := n - 1; i >= 0; i-- {
-				v := uint32(k & 0xffff)
-				k >>= 16
-				if mask&(1<<i) != 0 {
-					ids[i] = outIDs[i][v]
-				} else {
-					ids[i] = allIDs
-				}
-				pos[i] = 0
+		// A total that adds over a single-valued dimension is the sum of the entries of the
+		// finer table that has it: computed from there, a smaller map than the reduced table.
+		from := -1
+		for j := range n {
+			if mask&(1<<j) == 0 && !group[j].dim.MultiValued() {
+				from = j
+				break
 			}
-			// Every combination of the dimensions' output ids, odometer-style.
-			for {
+		}
+		switch {
+		case mask == (1<<n)-1 && !multi:
+			// The cells are the reduced entries, mapped to output ids.
+			out := make(map[uint64]int64, len(reduced))
+			for k, count := range reduced {
 				var key uint64
 				for i := range n {
-					key = key<<16 | uint64(ids[i][pos[i]])
+					v := uint32(k >> (16 * (n - 1 - i)) & 0xffff)
+					key = key<<16 | uint64(outIDs[i][v][0])
 				}
-				sums[key] += count
-				i := n - 1
-				for ; i >= 0; i-- {
-					pos[i]++
-					if pos[i] < len(ids[i]) {
-						break
+				out[key] += count
+			}
+			sums[mask] = out
+		case from >= 0:
+			finer := sums[mask|1<<from]
+			out := make(map[uint64]int64, len(finer)/2+1)
+			shift := 16 * (n - 1 - from)
+			for k, count := range finer {
+				out[k|uint64(allID)<<shift] += count
+			}
+			sums[mask] = out
+		default:
+			out := map[uint64]int64{}
+			for k, count := range reduced {
+				for i := n - 1; i >= 0; i-- {
+					v := uint32(k & 0xffff)
+					k >>= 16
+					if mask&(1<<i) != 0 {
+						ids[i] = outIDs[i][v]
+					} else {
+						ids[i] = allIDs
 					}
 					pos[i] = 0
 				}
-				if i < 0 {
-					break
+				// Every combination of the dimensions' output ids, odometer-style.
+				for {
+					var key uint64
+					for i := range n {
+						key = key<<16 | uint64(ids[i][pos[i]])
+					}
+					out[key] += count
+					i := n - 1
+					for ; i >= 0; i-- {
+						pos[i]++
+						if pos[i] < len(ids[i]) {
+							break
+						}
+						pos[i] = 0
+					}
+					if i < 0 {
+						break
+					}
 				}
 			}
+			sums[mask] = out
 		}
-		cells := make([]Cell, 0, len(sums))
-		for key, count := range sums {
+		type ranked struct {
+			order, key uint64
+			count      int64
+		}
+		list := make([]ranked, 0, len(sums[mask]))
+		for key, count := range sums[mask] {
 			if count == 0 {
 				continue
 			}
+			var order uint64
+			for i := range n {
+				id := uint32(key >> (16 * (n - 1 - i)) & 0xffff)
+				r := uint64(0)
+				if id != allID {
+					r = rank[i][id]
+				}
+				order = order<<16 | r
+			}
+			list = append(list, ranked{order, key, count})
+		}
+		slices.SortFunc(list, func(a, b ranked) int { return cmp.Compare(a.order, b.order) })
+		cells := make([]Cell, len(list))
+		for j, e := range list {
 			keys := make([]string, n)
+			key := e.key
 			for i := n - 1; i >= 0; i-- {
 				if id := uint32(key & 0xffff); id != allID {
 					keys[i] = outDicts[i].values[id]
 				}
 				key >>= 16
 			}
-			cells = append(cells, Cell{Keys: keys, Count: count})
+			cells[j] = Cell{Keys: keys, Count: e.count}
 		}
-		sortCells(cells)
 		if mask == (1<<n)-1 {
 			res.Cells = cells
 		} else {
