@@ -103,7 +103,8 @@ func Start(t testing.TB, opts Options) *Env {
 	}
 	background := make([]func(context.Context) error, 0, len(opts.Services))
 	for _, spec := range opts.Services {
-		deps := bootstrap.Deps{Pool: env.Pool(t, spec.Role), Keys: keys, PrivacyYearlyEpsilon: privacy.DefaultYearlyEpsilon}
+		deps := bootstrap.Deps{Pool: env.Pool(t, spec.Role), Keys: keys, Logger: logger,
+			PrivacyYearlyEpsilon: privacy.DefaultYearlyEpsilon}
 		deps.WorkerPool = deps.Pool
 		if spec.WorkerRole != "" {
 			deps.WorkerPool = env.Pool(t, spec.WorkerRole)

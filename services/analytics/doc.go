@@ -26,6 +26,12 @@
 //	analytics.fact: the same columns per person counted, plus event_id and ordinal.
 //	analytics.victim_record: one de-identified row per identified victim (CTDC export).
 //
+// Release: cells and every marginal total go through internal/disclosure (primary and
+// complementary suppression, k = 11 by default) or, on request, internal/privacy
+// (differential privacy, the caller's yearly ε spent in the ledger first). The exports use
+// internal/hxl (CSV with HXL hashtags) and internal/ctdc (victim records in the CTDC layout,
+// k-anonymity verified before release).
+//
 // Consent: only persons whose statistics consent is in force when an event is applied are
 // counted; a withdrawal acts from then on (see package projector).
 package analytics

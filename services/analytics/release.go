@@ -2,19 +2,32 @@ package analytics
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/disclosure"
+	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/privacy"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	analyticsv1 "github.com/passage-cm/passage/proto/gen/passage/analytics/v1"
 	"github.com/passage-cm/passage/services/analytics/cube"
 )
 
-// releaseSuppressed releases res with every count below k withheld.
+// releaseSuppressed releases res with small cells withheld, and enough others that none can
+// be recovered by subtraction (internal/disclosure).
 func (s *Service) releaseSuppressed(q aggregateQuery, res cube.Result, k int64) (*analyticsv1.AggregateResponse, error) {
-	cells, totals := suppress(res, k)
+	cells, totals, err := suppress(q, res, k)
+	if err != nil {
+		return nil, err
+	}
 	return &analyticsv1.AggregateResponse{
 		Cells:          cells,
 		Totals:         totals,
@@ -23,21 +36,50 @@ func (s *Service) releaseSuppressed(q aggregateQuery, res cube.Result, k int64) 
 	}, nil
 }
 
-// suppress applies primary suppression: a count from 1 to k-1 is withheld (count 0,
-// suppressed). It does not yet withhold complements, so a suppressed cell can be recovered
-// from a total by subtraction: internal/disclosure replaces it.
-func suppress(res cube.Result, k int64) (cells, totals []*analyticsv1.Cell) {
-	out := func(cs []cube.Cell) []*analyticsv1.Cell {
-		o := make([]*analyticsv1.Cell, len(cs))
-		for i, c := range cs {
-			o[i] = &analyticsv1.Cell{Keys: c.Keys, Count: c.Count}
+// suppress runs disclosure.Suppress over the cells and every exact marginal total the cube
+// computed (the totals over a multi-valued dimension cannot be derived from its cells, so all
+// are given). A table of no dimension is its grand total alone, withheld when small.
+func suppress(q aggregateQuery, res cube.Result, k int64) (cells, totals []*analyticsv1.Cell, err error) {
+	n := len(q.query.GroupBy)
+	if n == 0 {
+		for _, c := range res.Cells {
+			out := &analyticsv1.Cell{Keys: c.Keys, Count: c.Count}
 			if c.Count > 0 && c.Count < k {
-				o[i].Count, o[i].Suppressed = 0, true
+				out.Count, out.Suppressed = 0, true
 			}
+			cells = append(cells, out)
 		}
-		return o
+		return cells, nil, nil
 	}
-	return out(res.Cells), out(res.Totals)
+	t := disclosure.Table{Dimensions: n, MultiValued: make([]bool, n)}
+	for i, d := range q.query.GroupBy {
+		t.MultiValued[i] = d.MultiValued()
+	}
+	for _, c := range res.Cells {
+		t.Cells = append(t.Cells, disclosure.Cell{Keys: c.Keys, Count: c.Count})
+	}
+	for _, c := range res.Totals {
+		t.Cells = append(t.Cells, disclosure.Cell{Keys: c.Keys, Count: c.Count})
+	}
+	released, err := disclosure.Suppress(t, k)
+	if err != nil {
+		return nil, nil, fmt.Errorf("analytics: suppress: %w", err)
+	}
+	for _, r := range released {
+		c := &analyticsv1.Cell{Keys: r.Keys, Count: r.Count, Suppressed: r.Suppressed}
+		if r.Total {
+			totals = append(totals, c)
+		} else if r.Count > 0 || r.Suppressed {
+			cells = append(cells, c)
+		}
+	}
+	sortCells(cells)
+	sortCells(totals)
+	return cells, totals, nil
+}
+
+func sortCells(cs []*analyticsv1.Cell) {
+	slices.SortFunc(cs, func(a, b *analyticsv1.Cell) int { return slices.Compare(a.GetKeys(), b.GetKeys()) })
 }
 
 // distinct counts, per grouped dimension, the values its cells hold: suppressed cells say a
@@ -57,8 +99,122 @@ func distinct(n int, cells []cube.Cell) []int32 {
 	return out
 }
 
-// releaseDP releases res under differential privacy, spending epsilon from the caller's
-// yearly budget. It needs internal/privacy, which is not in this build yet.
-func (s *Service) releaseDP(_ context.Context, _ auth.Claims, _ aggregateQuery, _ cube.Result, _ float64) (*analyticsv1.AggregateResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "differential privacy releases are not available in this build")
+// vocabulary is how many values one person can hold at once of a multi-valued dimension: the
+// codes of its enum (a person with none counts under NONE or UNKNOWN alone).
+var vocabulary = map[cube.Dim]int64{cube.Vulnerability: 10, cube.ExploitationType: 8}
+
+// releaseDP releases res under differential privacy: the caller's yearly budget is spent
+// first (RESOURCE_EXHAUSTED, nothing released, when it would be overspent), then
+// internal/privacy selects partitions and noises their counts. Totals are sums of the noisy
+// cells over additive dimensions only (post-processing, free of privacy cost); a total over a
+// multi-valued dimension is not released.
+func (s *Service) releaseDP(ctx context.Context, claims auth.Claims, q aggregateQuery, res cube.Result, epsilon float64) (*analyticsv1.AggregateResponse, error) {
+	bounds := make([]int64, 0, len(q.query.GroupBy))
+	for _, d := range q.query.GroupBy {
+		if v, ok := vocabulary[d]; ok {
+			bounds = append(bounds, v)
+		} else {
+			bounds = append(bounds, 1)
+		}
+	}
+	bound, err := privacy.ContributionBound(bounds...)
+	if err != nil {
+		return nil, err
+	}
+	params := privacy.Params{Epsilon: epsilon, Delta: privacy.DefaultDelta, MaxPartitionsContributed: bound}
+	remaining, err := s.ledger.Spend(ctx, claims.Subject, s.now(), epsilon, describe(q))
+	var exhausted *privacy.ExhaustedError
+	switch {
+	case errors.As(err, &exhausted):
+		left := exhausted.Remaining()
+		return nil, rpcerr.WithDetails(codes.ResourceExhausted, "the yearly privacy budget is spent: "+strconv.FormatFloat(left, 'f', -1, 64)+" left",
+			&errdetails.ErrorInfo{Reason: "PRIVACY_BUDGET_EXHAUSTED", Domain: errorDomain,
+				Metadata: map[string]string{"remaining": strconv.FormatFloat(left, 'f', -1, 64)}},
+			&errdetails.QuotaFailure{Violations: []*errdetails.QuotaFailure_Violation{{
+				Subject: "differential_privacy.epsilon", Description: "more than the yearly budget left"}}})
+	case errors.Is(err, privacy.ErrInvalid):
+		return nil, middleware.InvalidArgument(middleware.FieldViolation("differential_privacy.epsilon", "out of range"))
+	case err != nil:
+		return nil, err
+	}
+	parts := make([]privacy.Partition, len(res.Cells))
+	for i, c := range res.Cells {
+		parts[i] = privacy.Partition{Keys: c.Keys, Count: c.Count}
+	}
+	noisy, err := privacy.Release(params, parts)
+	if err != nil {
+		return nil, err
+	}
+	resp := &analyticsv1.AggregateResponse{Epsilon: epsilon, RemainingBudget: remaining}
+	released := make([]cube.Cell, len(noisy))
+	for i, p := range noisy {
+		resp.Cells = append(resp.Cells, &analyticsv1.Cell{Keys: p.Keys, Count: p.Count})
+		released[i] = cube.Cell{Keys: p.Keys, Count: p.Count}
+	}
+	resp.Totals = additiveTotals(q.query.GroupBy, noisy)
+	resp.DistinctValues = distinct(len(q.groupBy), released)
+	sortCells(resp.Cells)
+	return resp, nil
+}
+
+// additiveTotals sums released partitions into every marginal total that adds over additive
+// dimensions only.
+func additiveTotals(dims []cube.Dim, parts []privacy.Partition) []*analyticsv1.Cell {
+	n := len(dims)
+	var out []*analyticsv1.Cell
+	for mask := (1 << n) - 2; mask >= 0; mask-- {
+		ok := true
+		for i, d := range dims {
+			if mask&(1<<i) == 0 && d.MultiValued() {
+				ok = false
+			}
+		}
+		if !ok {
+			continue
+		}
+		sums := map[string]int64{}
+		for _, p := range parts {
+			keys := make([]string, n)
+			for i := range n {
+				if mask&(1<<i) != 0 {
+					keys[i] = p.Keys[i]
+				}
+			}
+			sums[strings.Join(keys, "\x00")] += p.Count
+		}
+		for k, v := range sums {
+			keys := strings.Split(k, "\x00")
+			out = append(out, &analyticsv1.Cell{Keys: keys, Count: v})
+		}
+		if len(parts) == 0 && mask == 0 {
+			out = append(out, &analyticsv1.Cell{Keys: make([]string, n)})
+		}
+	}
+	sortCells(out)
+	return out
+}
+
+// describe is the ledger's coded description of a release, e.g.
+// "measure=PERSONS_RETURNED;group_by=YEAR,SEX".
+func describe(q aggregateQuery) string {
+	dims := enumcode.Codes(q.groupBy, "DIMENSION_")
+	return "measure=" + q.measure + ";group_by=" + strings.Join(dims, ",")
+}
+
+// GetPrivacyBudget implements analyticsv1.AnalyticsServiceServer.
+func (s *Service) GetPrivacyBudget(ctx context.Context, req *analyticsv1.GetPrivacyBudgetRequest) (*analyticsv1.GetPrivacyBudgetResponse, error) {
+	claims, err := requireHQ(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.logger.InfoContext(ctx, "analytics: privacy budget", "method", "GetPrivacyBudget")
+	year := int(req.GetYear())
+	if year == 0 {
+		year = s.now().UTC().Year()
+	}
+	spent, remaining, err := s.ledger.Remaining(ctx, claims.Subject, year)
+	if err != nil {
+		return nil, err
+	}
+	return &analyticsv1.GetPrivacyBudgetResponse{Year: int32(year), Budget: s.ledger.Budget(), Spent: spent, Remaining: remaining}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/outbox"
+	"github.com/passage-cm/passage/internal/privacy"
 	"github.com/passage-cm/passage/internal/region"
 	analyticsv1 "github.com/passage-cm/passage/proto/gen/passage/analytics/v1"
 	"github.com/passage-cm/passage/services/analytics/cube"
@@ -43,6 +44,9 @@ func Policy() auth.Policy {
 	}
 }
 
+// errorDomain is the ErrorInfo domain of the service's errors.
+const errorDomain = "passage.analytics.v1"
+
 // refreshInterval is how often the in-memory rollup picks up the projector's changes.
 const refreshInterval = 250 * time.Millisecond
 
@@ -54,6 +58,8 @@ type Service struct {
 	cube      *cube.Cube
 	loader    *Loader
 	projector *outbox.Consumer
+	ledger    *privacy.Ledger
+	budget    float64
 	logger    *slog.Logger
 	now       func() time.Time
 }
@@ -64,6 +70,12 @@ type Option func(*Service)
 // WithClock sets the clock that decides "this year" (tests use a fixed one).
 func WithClock(now func() time.Time) Option {
 	return func(s *Service) { s.now = now }
+}
+
+// WithPrivacyBudget sets the ε each consumer may spend a year on differentially private
+// releases (privacy.DefaultYearlyEpsilon unless set).
+func WithPrivacyBudget(epsilon float64) Option {
+	return func(s *Service) { s.budget = epsilon }
 }
 
 // WithLogger sets the logger (method and measure of each call; never a count).
@@ -82,11 +94,13 @@ func New(pool, projectorPool *pgxpool.Pool, opts ...Option) *Service {
 		loader:    NewLoader(db, c),
 		projector: projector.New(projectorPool),
 		logger:    slog.Default(),
+		budget:    privacy.DefaultYearlyEpsilon,
 		now:       time.Now,
 	}
 	for _, o := range opts {
 		o(s)
 	}
+	s.ledger = privacy.NewLedger(db, s.budget)
 	return s
 }
 
@@ -119,7 +133,7 @@ func Spec() bootstrap.Service {
 		WorkerRole: ProjectorRole,
 		Policy:     Policy(),
 		Register: func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
-			opts := []Option{}
+			opts := []Option{WithPrivacyBudget(d.PrivacyYearlyEpsilon)}
 			if d.Logger != nil {
 				opts = append(opts, WithLogger(d.Logger))
 			}

@@ -1,6 +1,7 @@
 package cube
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -148,7 +149,13 @@ func (c *Cube) apply(r *Row) {
 	k.dims[AgeBand] = c.valueID(AgeBand, r.AgeBand)
 	k.dims[Nationality] = c.valueID(Nationality, r.Nationality)
 	k.dims[HostCountry] = c.valueID(HostCountry, r.HostCountry)
-	k.dims[ReturnCountry] = c.valueID(ReturnCountry, r.ReturnCountry)
+	// No return country (a VoT assistance, a registration) reads as None: "" is "all" in a
+	// total.
+	ret := r.ReturnCountry
+	if ret == "" {
+		ret = None
+	}
+	k.dims[ReturnCountry] = c.valueID(ReturnCountry, ret)
 	k.dims[Vulnerability] = c.setID(Vulnerability, r.Vulnerabilities, None)
 	k.dims[AssistanceType] = c.valueID(AssistanceType, r.AssistanceType)
 	k.dims[ExploitationType] = c.setID(ExploitationType, r.ExploitationTypes, Unknown)
@@ -183,8 +190,8 @@ func (c *Cube) valueID(d Dim, v string) uint32 {
 		if !ok {
 			code = Unknown
 		}
-		if v == "" {
-			code = "" // not applicable to the measure, as the country
+		if v == None {
+			code = None // no return country, no return region
 		}
 		c.regions[d] = append(c.regions[d], c.regionDict.id(code))
 	}
@@ -259,7 +266,7 @@ func (c *Cube) Aggregate(q Query) (Result, error) {
 		return c.empty(q), nil
 	}
 	for _, d := range q.GroupBy {
-		if n := len(c.dicts[(groupCol{dim: d}).stored()].values); n > 1<<16 {
+		if n := len(c.dicts[(groupCol{dim: d}).stored()].values); n >= 0xffff {
 			return Result{}, fmt.Errorf("cube: dimension %d has %d values, more than a query can group", d, n)
 		}
 	}
@@ -319,13 +326,9 @@ func (c *Cube) scan(rows []int32, filters []filter, group []groupCol) map[uint64
 			}
 			var k uint64
 			rest := idx
-			ids := make([]uint64, len(group))
 			for i := len(group) - 1; i >= 0; i-- {
-				ids[i] = uint64(rest % radix[i])
+				k |= uint64(rest%radix[i]) << (16 * (len(group) - 1 - i))
 				rest /= radix[i]
-			}
-			for _, id := range ids {
-				k = k<<16 | id
 			}
 			reduced[k] = n
 		}
@@ -442,61 +445,146 @@ func (c *Cube) filters(q Query) ([]filter, error) {
 // grouped dimensions (all of them: the cells; fewer: a total), each reduced entry adds its
 // count once to every combination of the subset's output values it holds: once for a
 // single-valued dimension, once per member for a multi-valued one, so that a total that adds
-// over a multi-valued dimension counts each person once.
+// over a multi-valued dimension counts each person once. Output values are packed 16 bits per
+// dimension, 0xffff standing for "all".
 func (c *Cube) expand(q Query, group []groupCol, reduced map[uint64]int64) Result {
 	n := len(group)
-	type acc struct {
-		keys  []uint32
-		count int64
-	}
+	const allID = 0xffff
 	var res Result
-	for mask := (1 << n) - 1; mask >= 0; mask-- {
-		sums := map[[maxDims]uint32]*acc{}
-		var outDicts [maxDims]*dict
-		for k, count := range reduced {
-			var ids [maxDims][]uint32
-			for i := n - 1; i >= 0; i-- {
-				v := uint32(k & 0xffff)
-				k >>= 16
-				if mask&(1<<i) != 0 {
-					ids[i], outDicts[i] = c.values(group[i], v)
-				} else {
-					ids[i] = []uint32{^uint32(0)} // "all"
-				}
-			}
-			var combo [maxDims]uint32
-			var walk func(i int)
-			walk = func(i int) {
-				if i == n {
-					a := sums[combo]
-					if a == nil {
-						a = &acc{}
-						sums[combo] = a
-					}
-					a.count += count
-					return
-				}
-				for _, v := range ids[i] {
-					combo[i] = v
-					walk(i + 1)
-				}
-			}
-			walk(0)
+	// Per grouped dimension: the output ids of each stored id, and the output dictionary.
+	outIDs := make([][][]uint32, n)
+	outDicts := make([]*dict, n)
+	for i, g := range group {
+		size := len(c.dicts[g.stored()].values)
+		outIDs[i] = make([][]uint32, size)
+		for v := range size {
+			outIDs[i][v], outDicts[i] = c.values(g, uint32(v))
 		}
-		cells := make([]Cell, 0, len(sums))
-		for combo, a := range sums {
-			if a.count == 0 {
+		if outDicts[i] == nil {
+			outDicts[i] = c.dicts[g.stored()]
+		}
+	}
+	// rank[i][id] orders dimension i's output ids as their strings sort, from 1 ("all", "",
+	// is 0), so that cells sort by packed ranks instead of by comparing strings.
+	rank := make([][]uint64, n)
+	for i := range n {
+		vals := outDicts[i].values
+		order := make([]int, len(vals))
+		for j := range order {
+			order[j] = j
+		}
+		slices.SortFunc(order, func(a, b int) int { return strings.Compare(vals[a], vals[b]) })
+		rank[i] = make([]uint64, len(vals))
+		for r, id := range order {
+			rank[i][id] = uint64(r + 1)
+		}
+	}
+	multi := false
+	for _, g := range group {
+		multi = multi || g.dim.MultiValued()
+	}
+	sums := make([]map[uint64]int64, 1<<n)
+	var ids [maxDims][]uint32
+	var pos [maxDims]int
+	for mask := (1 << n) - 1; mask >= 0; mask-- {
+		// A total that adds over a single-valued dimension is the sum of the entries of the
+		// finer table that has it: computed from there, a smaller map than the reduced table.
+		from := -1
+		for j := range n {
+			if mask&(1<<j) == 0 && !group[j].dim.MultiValued() {
+				from = j
+				break
+			}
+		}
+		switch {
+		case mask == (1<<n)-1 && !multi:
+			// The cells are the reduced entries, mapped to output ids.
+			out := make(map[uint64]int64, len(reduced))
+			for k, count := range reduced {
+				var key uint64
+				for i := range n {
+					v := uint32(k >> (16 * (n - 1 - i)) & 0xffff)
+					key = key<<16 | uint64(outIDs[i][v][0])
+				}
+				out[key] += count
+			}
+			sums[mask] = out
+		case from >= 0:
+			finer := sums[mask|1<<from]
+			out := make(map[uint64]int64, len(finer)/2+1)
+			shift := 16 * (n - 1 - from)
+			for k, count := range finer {
+				out[k|uint64(allID)<<shift] += count
+			}
+			sums[mask] = out
+		default:
+			out := map[uint64]int64{}
+			for k, count := range reduced {
+				for i := n - 1; i >= 0; i-- {
+					v := uint32(k & 0xffff)
+					k >>= 16
+					if mask&(1<<i) != 0 {
+						ids[i] = outIDs[i][v]
+					} else {
+						ids[i] = allIDs
+					}
+					pos[i] = 0
+				}
+				// Every combination of the dimensions' output ids, odometer-style.
+				for {
+					var key uint64
+					for i := range n {
+						key = key<<16 | uint64(ids[i][pos[i]])
+					}
+					out[key] += count
+					i := n - 1
+					for ; i >= 0; i-- {
+						pos[i]++
+						if pos[i] < len(ids[i]) {
+							break
+						}
+						pos[i] = 0
+					}
+					if i < 0 {
+						break
+					}
+				}
+			}
+			sums[mask] = out
+		}
+		type ranked struct {
+			order, key uint64
+			count      int64
+		}
+		list := make([]ranked, 0, len(sums[mask]))
+		for key, count := range sums[mask] {
+			if count == 0 {
 				continue
 			}
-			keys := make([]string, n)
+			var order uint64
 			for i := range n {
-				if combo[i] != ^uint32(0) {
-					keys[i] = outDicts[i].values[combo[i]]
+				id := uint32(key >> (16 * (n - 1 - i)) & 0xffff)
+				r := uint64(0)
+				if id != allID {
+					r = rank[i][id]
 				}
+				order = order<<16 | r
 			}
-			cells = append(cells, Cell{Keys: keys, Count: a.count})
+			list = append(list, ranked{order, key, count})
 		}
-		sortCells(cells)
+		slices.SortFunc(list, func(a, b ranked) int { return cmp.Compare(a.order, b.order) })
+		cells := make([]Cell, len(list))
+		for j, e := range list {
+			keys := make([]string, n)
+			key := e.key
+			for i := n - 1; i >= 0; i-- {
+				if id := uint32(key & 0xffff); id != allID {
+					keys[i] = outDicts[i].values[id]
+				}
+				key >>= 16
+			}
+			cells[j] = Cell{Keys: keys, Count: e.count}
+		}
 		if mask == (1<<n)-1 {
 			res.Cells = cells
 		} else {
@@ -504,14 +592,16 @@ func (c *Cube) expand(q Query, group []groupCol, reduced map[uint64]int64) Resul
 		}
 	}
 	if n == 0 {
-		// No dimension: the one cell is the grand total.
-		res.Totals = nil
+		res.Totals = nil // no dimension: the one cell is the grand total
 	}
 	if len(res.Totals) == 0 && n > 0 {
 		res.Totals = []Cell{{Keys: make([]string, n)}}
 	}
 	return res
 }
+
+// allIDs is the output of a dimension a total adds over.
+var allIDs = []uint32{0xffff}
 
 // empty is the result of a measure without any row: no cell, a grand total of zero.
 func (c *Cube) empty(q Query) Result {

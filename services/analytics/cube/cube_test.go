@@ -41,8 +41,8 @@ func (p person) value(d cube.Dim) []string {
 		return s
 	}
 	region := func(c string) string {
-		if c == "" {
-			return ""
+		if c == cube.None {
+			return cube.None
 		}
 		r, ok := regionOf(c)
 		if !ok {
@@ -64,11 +64,14 @@ func (p person) value(d cube.Dim) []string {
 	case cube.HostCountry:
 		return []string{p.host}
 	case cube.ReturnCountry:
+		if p.ret == "" {
+			return []string{cube.None}
+		}
 		return []string{p.ret}
 	case cube.HostRegion:
 		return []string{region(p.host)}
 	case cube.ReturnRegion:
-		return []string{region(p.ret)}
+		return []string{region(p.value(cube.ReturnCountry)[0])}
 	case cube.Vulnerability:
 		return or(p.vulns, cube.None)
 	case cube.AssistanceType:

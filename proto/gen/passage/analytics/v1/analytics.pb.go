@@ -1060,10 +1060,14 @@ type ExportVictimRecordsResponse struct {
 	K           int32  `protobuf:"varint,3,opt,name=k,proto3" json:"k,omitempty"`
 	// Records released.
 	Records int32 `protobuf:"varint,4,opt,name=records,proto3" json:"records,omitempty"`
-	// Records released with at least one value generalised or withheld.
+	// Records released with at least one value made coarser but still informative (broad age
+	// to majority status, a country to its region, exploitation types to broad classes).
 	Generalised int32 `protobuf:"varint,5,opt,name=generalised,proto3" json:"generalised,omitempty"`
 	// Records left out altogether (the last resort of anonymisation).
-	Withheld      int32 `protobuf:"varint,6,opt,name=withheld,proto3" json:"withheld,omitempty"`
+	Withheld int32 `protobuf:"varint,6,opt,name=withheld,proto3" json:"withheld,omitempty"`
+	// Records released with at least one recorded value emptied. A record may be both
+	// generalised and suppressed.
+	Suppressed    int32 `protobuf:"varint,7,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1136,6 +1140,13 @@ func (x *ExportVictimRecordsResponse) GetGeneralised() int32 {
 func (x *ExportVictimRecordsResponse) GetWithheld() int32 {
 	if x != nil {
 		return x.Withheld
+	}
+	return 0
+}
+
+func (x *ExportVictimRecordsResponse) GetSuppressed() int32 {
+	if x != nil {
+		return x.Suppressed
 	}
 	return 0
 }
@@ -1332,14 +1343,17 @@ const file_passage_analytics_v1_analytics_proto_rawDesc = "" +
 	"\x1aExportVictimRecordsRequest\x12@\n" +
 	"\x06filter\x18\x01 \x01(\v2(.passage.analytics.v1.VictimRecordFilterR\x06filter\x12\x82\x01\n" +
 	"\x01k\x18\x02 \x01(\x05Bt\xbaHq\xba\x01n\n" +
-	"\x10victim_records.k\x12,k must be 0 (the default, 11) or at least 11\x1a,this == 0 || (this >= 11 && this <= 1000000)R\x01k\"\xb8\x01\n" +
+	"\x10victim_records.k\x12,k must be 0 (the default, 11) or at least 11\x1a,this == 0 || (this >= 11 && this <= 1000000)R\x01k\"\xd8\x01\n" +
 	"\x1bExportVictimRecordsResponse\x12\x10\n" +
 	"\x03csv\x18\x01 \x01(\fR\x03csv\x12!\n" +
 	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\x12\f\n" +
 	"\x01k\x18\x03 \x01(\x05R\x01k\x12\x18\n" +
 	"\arecords\x18\x04 \x01(\x05R\arecords\x12 \n" +
 	"\vgeneralised\x18\x05 \x01(\x05R\vgeneralised\x12\x1a\n" +
-	"\bwithheld\x18\x06 \x01(\x05R\bwithheld\"9\n" +
+	"\bwithheld\x18\x06 \x01(\x05R\bwithheld\x12\x1e\n" +
+	"\n" +
+	"suppressed\x18\a \x01(\x05R\n" +
+	"suppressed\"9\n" +
 	"\x17GetPrivacyBudgetRequest\x12\x1e\n" +
 	"\x04year\x18\x01 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\x8fN(\x00R\x04year\"z\n" +

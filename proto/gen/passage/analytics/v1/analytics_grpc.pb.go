@@ -47,7 +47,8 @@ const (
 //
 // Keys are codes: a year ("2015"), a programme ("AVRR"), a sex ("FEMALE"), an age band
 // ("18_20"), an ISO 3166-1 alpha-3 country ("NER"), a region code from ListRegions ("EEA"), a
-// vulnerability ("MEDICAL_NEEDS", "NONE" for a person without any), an assistance type
+// vulnerability ("MEDICAL_NEEDS", "NONE" for a person without any), "NONE" too for a
+// return country where nobody returned (VoT direct assistance), an assistance type
 // prefixed by its programme ("AVRR_CASH", "VOT_ACCOMMODATION"), an exploitation type
 // ("FORCED_LABOUR"). "UNKNOWN" stands for a value that was not recorded (a nationality, a
 // country outside every region).
@@ -152,7 +153,8 @@ func (c *analyticsServiceClient) GetPrivacyBudget(ctx context.Context, in *GetPr
 //
 // Keys are codes: a year ("2015"), a programme ("AVRR"), a sex ("FEMALE"), an age band
 // ("18_20"), an ISO 3166-1 alpha-3 country ("NER"), a region code from ListRegions ("EEA"), a
-// vulnerability ("MEDICAL_NEEDS", "NONE" for a person without any), an assistance type
+// vulnerability ("MEDICAL_NEEDS", "NONE" for a person without any), "NONE" too for a
+// return country where nobody returned (VoT direct assistance), an assistance type
 // prefixed by its programme ("AVRR_CASH", "VOT_ACCOMMODATION"), an exploitation type
 // ("FORCED_LABOUR"). "UNKNOWN" stands for a value that was not recorded (a nationality, a
 // country outside every region).
