@@ -101,9 +101,10 @@ func (s *Store) Queue(b *pgx.Batch, k Key, resp proto.Message) error {
 	return nil
 }
 
-// Add adds the insert of k's first result to st as its part "idempotency". Add it first: a
-// racing retry then fails with a unique violation (see Lost) once this one commits, whatever
-// else the statement writes, and nothing of it stays.
+// Add adds the insert of k's first result to st as its part "idempotency". Postgres may run
+// the statement's parts in any order; whichever runs first, a racing retry's statement waits
+// on the key until this one commits, then fails with a unique violation (see Lost) and
+// nothing of it stays.
 func (s *Store) Add(st *database.Statement, k Key, resp proto.Message) error {
 	stored, err := proto.MarshalOptions{Deterministic: true}.Marshal(resp)
 	if err != nil {
