@@ -184,8 +184,8 @@ psql=$(find_psql)
 if [[ -z $admin_url ]]; then
 	admin_url=$(deploy/local/postgres.sh start dev 55432)
 	# Postgres on the same machine is reached through its Unix-domain socket, as a deployment
-	# on one host would: loopback TCP costs both sides CPU for nothing (the kernel's TCP path
-	# was about 8 % of a profile of the bench). BENCH_SOCKET=0 keeps TCP.
+	# on one host would: loopback TCP costs both sides CPU for nothing (the kernel's TCP send
+	# path alone was about 5 % of a profile of the bench). BENCH_SOCKET=0 keeps TCP.
 	if [[ ${BENCH_SOCKET:-1} != 0 ]]; then
 		socket_dir=$("$psql" "$admin_url" -XtAq -c 'SHOW unix_socket_directories')
 		socket_dir=${socket_dir%%,*}
