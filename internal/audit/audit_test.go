@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -418,4 +419,35 @@ func record(ctx context.Context, q database.Querier, e audit.Entry) error {
 	database.QueueMission(b, e.Mission)
 	audit.Queue(b, e)
 	return q.SendBatch(ctx, b).Close()
+}
+
+// TestTransactionIDsOrderAsNumbers: the chainer compares transaction ids as numbers, not as
+// their text ("10" sorts before "9"). Records stamped 9, 10 and 100 (written by the owner with
+// explicit ids, far below the horizon, out of order) are chained 9, 10, 100 across batch
+// boundaries, each once, and the chain verifies.
+func TestTransactionIDsOrderAsNumbers(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	var ids []int64
+	for i, tx := range []string{"100", "10", "9"} {
+		e := entry("NER", i)
+		var id int64
+		if err := b.admin.QueryRow(ctx, `INSERT INTO audit.record
+  (mission, actor, role, caller_mission, method, aggregate_id, reason, request_id, client_request_id, tx_id)
+VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8, $9::text::xid8) RETURNING record_id`,
+			e.Mission, e.Actor, e.Role, e.CallerMission, e.Method, e.AggregateID, e.RequestID, e.ClientRequestID, tx).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append([]int64{id}, ids...)
+	}
+	if err := audit.NewChainer(b.auditor, b.key, audit.ChainerConfig{BatchSize: 1}).CatchUp(ctx, time.Minute); err != nil {
+		t.Fatalf("chain: %v", err)
+	}
+	if got := b.recordIDs(t, "NER"); !slices.Equal(got, ids) {
+		t.Errorf("chained records %v, want %v (transaction ids 9, 10, 100)", got, ids)
+	}
+	if c := b.verify(t, "NER"); c.Links != 3 || c.Unchained != 0 || c.Broken != nil {
+		t.Errorf("verify: %+v, want three links", c)
+	}
 }

@@ -72,11 +72,12 @@ func (c *Chainer) Drain(ctx context.Context) (int, error) {
 }
 
 // selectRecord reads records in the form the MAC covers. A NULL id reads as the nil UUID,
-// which the canonical form uses for "none".
-const selectRecord = `SELECT record_id, tx_id::text, mission, actor, role, caller_mission, method,
-  coalesce(aggregate_id, '00000000-0000-0000-0000-000000000000'::uuid), reason, request_id,
-  coalesce(client_request_id, '00000000-0000-0000-0000-000000000000'::uuid), occurred_at
-FROM audit.record`
+// which the canonical form uses for "none". Queries after it order by r.tx_id: a bare tx_id
+// would mean the text output column, and "10" sorts before "9".
+const selectRecord = `SELECT r.record_id, r.tx_id::text, r.mission, r.actor, r.role, r.caller_mission, r.method,
+  coalesce(r.aggregate_id, '00000000-0000-0000-0000-000000000000'::uuid), r.reason, r.request_id,
+  coalesce(r.client_request_id, '00000000-0000-0000-0000-000000000000'::uuid), r.occurred_at
+FROM audit.record r`
 
 func scanRecord(row pgx.CollectableRow) (stored, error) {
 	var r stored
@@ -106,8 +107,8 @@ ON CONFLICT (name) DO NOTHING`, cursorName); err != nil {
 			return fmt.Errorf("audit: cursor: %w", err)
 		}
 		rows, _ := tx.Query(ctx, selectRecord+`
-WHERE (tx_id, record_id) > ($1::text::xid8, $2) AND tx_id < `+outbox.Horizon+`
-ORDER BY tx_id, record_id
+WHERE (r.tx_id, r.record_id) > ($1::text::xid8, $2) AND r.tx_id < `+outbox.Horizon+`
+ORDER BY r.tx_id, r.record_id
 LIMIT $3`, txID, recordID, c.cfg.BatchSize)
 		records, err := pgx.CollectRows(rows, scanRecord)
 		if err != nil {

@@ -77,15 +77,22 @@ func reasonFrom(ctx context.Context) string {
 // The record's insert is checked by audit.record's row-level security against the mission the
 // transaction declared (passage.mission): the record's own mission, or HQ, whose calls touch
 // missions' data (see migrations/000008_audit.up.sql).
-const insert = `INSERT INTO audit.record
-  (mission, actor, role, caller_mission, method, aggregate_id, reason, request_id, client_request_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
-
 // Queue adds the record's insert to b, so it commits or rolls back with the change it
 // records. Queue it next to the idempotency record: a replayed retry then writes neither.
 func Queue(b *pgx.Batch, e Entry) {
-	b.Queue(insert, e.Mission, e.Actor, e.Role, e.CallerMission, e.Method, nullUUID(e.AggregateID), e.Reason,
-		e.RequestID, nullUUID(e.ClientRequestID))
+	var st database.Statement
+	Add(&st, e)
+	st.Queue(b)
+}
+
+// Add adds the record's insert to st as its part "audit_record", so it commits or rolls back
+// with the change it records.
+func Add(st *database.Statement, e Entry) {
+	st.Add("audit_record", `INSERT INTO audit.record
+  (mission, actor, role, caller_mission, method, aggregate_id, reason, request_id, client_request_id)
+VALUES (`+st.Arg(e.Mission)+`, `+st.Arg(e.Actor)+`, `+st.Arg(e.Role)+`, `+st.Arg(e.CallerMission)+`, `+
+		st.Arg(e.Method)+`, `+st.Arg(nullUUID(e.AggregateID))+`, `+st.Arg(e.Reason)+`, `+st.Arg(e.RequestID)+`, `+
+		st.Arg(nullUUID(e.ClientRequestID))+`)`)
 }
 
 // Write commits the record on its own (one batch, one implicit transaction). Reads of

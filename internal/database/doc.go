@@ -1,8 +1,9 @@
 // Package database opens Passage's Postgres connections and holds what every store shares:
 // the pool each service opens with its own least-privileged role, the declaration of the
 // mission every statement runs for, the transaction helper that retries serialization
-// failures, the mapping of Postgres error codes to domain errors at the storage edge, and the
-// embedded migration runner.
+// failures, the mapping of Postgres error codes to domain errors at the storage edge, the
+// composition of several stores' writes into one statement (Statement), and the embedded
+// migration runner.
 //
 // # Mission isolation in the database
 //

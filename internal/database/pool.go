@@ -58,6 +58,7 @@ func Open(ctx context.Context, c PoolConfig) (*pgxpool.Pool, error) {
 		cfg.MaxConns = c.MaxConns
 	}
 	cfg.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithTrimSQLInSpanName())
+	cfg.AfterConnect = registerUUID
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("database: open pool: %w", err)

@@ -93,12 +93,25 @@ func (s *Store) scan(row pgx.Row, k Key, resp proto.Message) (bool, error) {
 // Queue adds the insert of k's first result to b. Put it first in the batch: a racing retry
 // then waits on the key until this one commits, and fails with a unique violation (see Lost).
 func (s *Store) Queue(b *pgx.Batch, k Key, resp proto.Message) error {
+	var st database.Statement
+	if err := s.Add(&st, k, resp); err != nil {
+		return err
+	}
+	st.Queue(b)
+	return nil
+}
+
+// Add adds the insert of k's first result to st as its part "idempotency". Postgres may run
+// the statement's parts in any order; whichever runs first, a racing retry's statement waits
+// on the key until this one commits, then fails with a unique violation (see Lost) and
+// nothing of it stays.
+func (s *Store) Add(st *database.Statement, k Key, resp proto.Message) error {
 	stored, err := proto.MarshalOptions{Deterministic: true}.Marshal(resp)
 	if err != nil {
 		return fmt.Errorf("idempotency: marshal response: %w", err)
 	}
-	b.Queue(`INSERT INTO `+s.table+` (mission, request_id, method, fingerprint, response)
-VALUES ($1, $2, $3, $4, $5)`, k.Mission, k.RequestID, k.Method, k.Fingerprint, stored)
+	st.Add("idempotency", `INSERT INTO `+s.table+` (mission, request_id, method, fingerprint, response)
+VALUES (`+st.Arg(k.Mission)+`, `+st.Arg(k.RequestID)+`, `+st.Arg(k.Method)+`, `+st.Arg(k.Fingerprint)+`, `+st.Arg(stored)+`)`)
 	return nil
 }
 

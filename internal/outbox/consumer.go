@@ -132,11 +132,13 @@ ON CONFLICT (name) DO NOTHING`, c.cfg.Name); err != nil {
 			c.cfg.Name).Scan(&txID, &eventID); err != nil {
 			return fmt.Errorf("outbox: cursor: %w", err)
 		}
-		rows, err := tx.Query(ctx, `SELECT event_id, tx_id::text, producer, event_type, aggregate_id, mission, payload, occurred_at
-FROM outbox.event
-WHERE (tx_id, event_id) > ($1::text::xid8, $2)
-  AND tx_id < `+Horizon+`
-ORDER BY tx_id, event_id
+		// ORDER BY names e.tx_id: a bare tx_id would mean the text output column, and "10"
+		// sorts before "9", skipping events whenever transaction ids gain a digit.
+		rows, err := tx.Query(ctx, `SELECT e.event_id, e.tx_id::text, e.producer, e.event_type, e.aggregate_id, e.mission, e.payload, e.occurred_at
+FROM outbox.event e
+WHERE (e.tx_id, e.event_id) > ($1::text::xid8, $2)
+  AND e.tx_id < `+Horizon+`
+ORDER BY e.tx_id, e.event_id
 LIMIT $3`, txID, eventID, c.cfg.BatchSize)
 		if err != nil {
 			return fmt.Errorf("outbox: read events: %w", err)

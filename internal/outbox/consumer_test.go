@@ -237,3 +237,42 @@ func TestConsumerBehind(t *testing.T) {
 		t.Errorf("after CatchUp: Behind = %v, %v; want false", got, err)
 	}
 }
+
+// TestConsumerOrdersTransactionIDsAsNumbers: transaction ids are compared as numbers, not as
+// their text ("10" sorts before "9"): events stamped 9 and 10 are applied 9 first, and a
+// batch boundary between them skips neither. The events are written by the owner with
+// explicit ids, far below the horizon, the later id first.
+func TestConsumerOrdersTransactionIDsAsNumbers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := setup(t)
+	for _, e := range []struct{ tx, id string }{{"10", "ten"}, {"9", "nine"}, {"100", "hundred"}} {
+		payload, err := proto.Marshal(&intakev1.CaseRegistered{Case: &intakev1.Case{CaseId: e.id}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pool.Exec(ctx, `INSERT INTO outbox.event (producer, event_type, aggregate_id, mission, payload, tx_id)
+VALUES ('test', 'passage.intake.v1.CaseRegistered', $1, 'NER', $2, $3::text::xid8)`, uuid.New(), payload, e.tx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seen []string
+	c := outbox.NewConsumer(pool, outbox.ConsumerConfig{
+		Name: "test", CursorTable: "public.cursor", BatchSize: 1,
+		Types: []string{"passage.intake.v1.CaseRegistered"},
+		Handle: func(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
+			m, err := r.Decode()
+			if err != nil {
+				return err
+			}
+			seen = append(seen, m.(*intakev1.CaseRegistered).GetCase().GetCaseId())
+			return nil
+		},
+	})
+	if _, err := c.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"nine", "ten", "hundred"}, seen); diff != "" {
+		t.Errorf("applied (-want +got):\n%s", diff)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/passage-cm/passage/internal/database"
 )
 
 // Event is one change to record.
@@ -21,16 +23,25 @@ type Event struct {
 	Payload proto.Message
 }
 
-const insert = `INSERT INTO outbox.event (producer, event_type, aggregate_id, mission, payload)
-VALUES ($1, $2, $3, $4, $5)`
-
 // Queue adds the event's insert to b, so it commits or rolls back with the change it records.
 func Queue(b *pgx.Batch, e Event) error {
+	var st database.Statement
+	if err := Add(&st, e); err != nil {
+		return err
+	}
+	st.Queue(b)
+	return nil
+}
+
+// Add adds the event's insert to st as its part "outbox_event", so it commits or rolls back
+// with the change it records.
+func Add(st *database.Statement, e Event) error {
 	payload, err := proto.MarshalOptions{Deterministic: true}.Marshal(e.Payload)
 	if err != nil {
 		return fmt.Errorf("outbox: marshal %s: %w", e.Payload.ProtoReflect().Descriptor().FullName(), err)
 	}
-	b.Queue(insert, e.Producer, string(e.Payload.ProtoReflect().Descriptor().FullName()),
-		e.AggregateID, e.Mission, payload)
+	st.Add("outbox_event", `INSERT INTO outbox.event (producer, event_type, aggregate_id, mission, payload)
+VALUES (`+st.Arg(e.Producer)+`, `+st.Arg(string(e.Payload.ProtoReflect().Descriptor().FullName()))+`, `+
+		st.Arg(e.AggregateID)+`, `+st.Arg(e.Mission)+`, `+st.Arg(payload)+`)`)
 	return nil
 }

@@ -26,6 +26,16 @@ type Entry struct {
 // QueuePut adds to b the inserts of new people's sealed identities and blind indexes: two
 // statements however many people there are.
 func QueuePut(b *pgx.Batch, mission string, entries []Entry) {
+	var st database.Statement
+	AddPut(&st, mission, entries)
+	st.Queue(b)
+}
+
+// AddPut adds to st the inserts of new people's sealed identities and blind indexes, as its
+// parts "vault_identity" and "vault_blind_index" (the latter only when there are indexes).
+// The blind indexes' foreign key to their identity is checked at the end of the statement,
+// when the identities exist.
+func AddPut(st *database.Statement, mission string, entries []Entry) {
 	subjects := make([]uuid.UUID, len(entries))
 	keys, identities := make([][]byte, len(entries)), make([][]byte, len(entries))
 	kekIDs := make([]int64, len(entries))
@@ -39,12 +49,14 @@ func QueuePut(b *pgx.Batch, mission string, entries []Entry) {
 			ixSubjects, digests, kinds = append(ixSubjects, e.SubjectID), append(digests, ix.Digest), append(kinds, ix.Kind.String())
 		}
 	}
-	b.Queue(`INSERT INTO vault.identity (subject_id, mission, wrapped_key, identity, kek_key_id)
-SELECT s, $1, k, i, w FROM unnest($2::uuid[], $3::bytea[], $4::bytea[], $5::bigint[]) AS t(s, k, i, w)`, mission, subjects, keys, identities, kekIDs)
+	m := st.Arg(mission)
+	st.Add("vault_identity", `INSERT INTO vault.identity (subject_id, mission, wrapped_key, identity, kek_key_id)
+SELECT s, `+m+`, k, i, w FROM unnest(`+st.Arg(subjects)+`::uuid[], `+st.Arg(keys)+`::bytea[], `+st.Arg(identities)+`::bytea[], `+
+		st.Arg(kekIDs)+`::bigint[]) AS t(s, k, i, w)`)
 	if len(digests) > 0 {
-		b.Queue(`INSERT INTO vault.blind_index (mission, digest, subject_id, kind)
-SELECT $1, d, s, k FROM unnest($2::bytea[], $3::uuid[], $4::text[]) AS t(d, s, k)
-ON CONFLICT DO NOTHING`, mission, digests, ixSubjects, kinds)
+		st.Add("vault_blind_index", `INSERT INTO vault.blind_index (mission, digest, subject_id, kind)
+SELECT `+m+`, d, s, k FROM unnest(`+st.Arg(digests)+`::bytea[], `+st.Arg(ixSubjects)+`::uuid[], `+st.Arg(kinds)+`::text[]) AS t(d, s, k)
+ON CONFLICT DO NOTHING`)
 	}
 }
 

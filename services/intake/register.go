@@ -17,6 +17,7 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/consent"
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/vault"
@@ -114,8 +115,8 @@ func (s *Service) RegisterCase(ctx context.Context, req *intakev1.RegisterCaseRe
 	for i := range people {
 		entries[i] = vault.Entry{SubjectID: subjects[i], Sealed: sealed[i], Indexes: indexes[i]}
 	}
-	err = s.commitNewCase(ctx, key, c, who, resp, func(b *pgx.Batch) {
-		vault.QueuePut(b, c.Mission, entries)
+	err = s.commitNewCase(ctx, key, c, who, resp, func(st *database.Statement) {
+		vault.AddPut(st, c.Mission, entries)
 	})
 	if err != nil {
 		return nil, err
@@ -123,22 +124,24 @@ func (s *Service) RegisterCase(ctx context.Context, req *intakev1.RegisterCaseRe
 	return resp, nil
 }
 
-// commitNewCase writes a new case, whatever queue adds, its CaseRegistered event, the audit
-// record and the idempotency record in one batch. No explicit transaction: a batch is sent as one pipeline
-// with a single Sync, which Postgres runs as one implicit transaction. When a retry with the
-// same request id committed first, resp is replaced by that first result.
-func (s *Service) commitNewCase(ctx context.Context, key idempotency.Key, c *intakev1.Case, who auth.Claims, resp proto.Message, queue func(*pgx.Batch)) error {
-	b := &pgx.Batch{}
-	if err := s.idem.Queue(b, key, resp); err != nil {
+// commitNewCase writes a new case, whatever add adds, its CaseRegistered event, the audit
+// record and the idempotency record in one statement (database.Statement), sent after the
+// mission's declaration as one batch: one round trip, one implicit transaction. When a retry
+// with the same request id committed first, resp is replaced by that first result.
+func (s *Service) commitNewCase(ctx context.Context, key idempotency.Key, c *intakev1.Case, who auth.Claims, resp proto.Message, add func(*database.Statement)) error {
+	var st database.Statement
+	if err := s.idem.Add(&st, key, resp); err != nil {
 		return err
 	}
-	queue(b)
-	queueInsertCase(b, c, who.Subject)
-	if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: uuid.MustParse(c.CaseId), Mission: c.Mission,
+	add(&st)
+	addInsertCase(&st, c, who.Subject)
+	if err := outbox.Add(&st, outbox.Event{Producer: producer, AggregateID: uuid.MustParse(c.CaseId), Mission: c.Mission,
 		Payload: &intakev1.CaseRegistered{Case: c}}); err != nil {
 		return err
 	}
-	audit.Queue(b, audit.For(ctx, who, c.Mission, uuid.MustParse(c.CaseId)).WithClientRequest(key.RequestID))
+	audit.Add(&st, audit.For(ctx, who, c.Mission, uuid.MustParse(c.CaseId)).WithClientRequest(key.RequestID))
+	b := &pgx.Batch{}
+	st.Queue(b)
 	err := s.db.Mission(c.Mission).SendBatch(ctx, b).Close()
 	if err == nil {
 		return nil
