@@ -51,8 +51,9 @@ bench: ## RegisterCase load test: cases/s, p50 and p99 against the durable dev P
 generate: ## regenerate the Go code for the contracts in proto/gen
 	@echo "==> generate ($$(date +%T))"
 	@# Start from nothing so that a deleted .proto also loses its Go.
-	find proto/gen -name '*.pb.go' -delete
+	find proto/gen \( -name '*.pb.go' -o -name '*.pb.gw.go' -o -name '*.swagger.json' \) -delete
 	cd proto && $(TOOLS) buf generate
+	cd proto && $(TOOLS) buf generate --template buf.gen.openapi.yaml
 	$(GO) generate ./... ./proto/...
 
 .PHONY: generate-check verify
