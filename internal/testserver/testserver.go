@@ -179,6 +179,24 @@ func (e *Env) StaffToken(t testing.TB, subject string, role auth.Role, mission s
 	return tok
 }
 
+// PartnerToken mints a development token for the partner agency partnerID (role partner, no
+// mission), as `passage dev-token --role partner --partner ID` does.
+func (e *Env) PartnerToken(t testing.TB, partnerID string) string {
+	t.Helper()
+	tok, err := auth.MintToken(e.signer, auth.DevIssuer, auth.Audience,
+		auth.Claims{Subject: "partner-" + partnerID, Role: auth.RolePartner, Partner: partnerID}, time.Hour)
+	if err != nil {
+		t.Fatalf("mint token: %v", err)
+	}
+	return tok
+}
+
+// AsPartner returns a context whose calls carry a token for the partner agency partnerID.
+func (e *Env) AsPartner(t testing.TB, partnerID string) context.Context {
+	t.Helper()
+	return WithToken(context.Background(), e.PartnerToken(t, partnerID))
+}
+
 // As returns a context whose calls carry a token for the caller.
 func (e *Env) As(t testing.TB, role auth.Role, mission string) context.Context {
 	t.Helper()
