@@ -214,6 +214,15 @@ CREATE POLICY partner_idempotency ON referral.idempotency TO passage_referral
   USING (mission = nullif(current_setting('passage.partner', true), ''))
   WITH CHECK (mission = nullif(current_setting('passage.partner', true), ''));
 
+-- GetReferralData projects the referred case: a partner reads the projected case (codes and
+-- subject ids) of a live outbound referral of theirs, and no other.
+CREATE POLICY partner_reads_referred_case ON referral."case" FOR SELECT TO passage_referral
+  USING (EXISTS (SELECT FROM referral.referral r
+                 WHERE r.case_id = "case".case_id
+                   AND r.direction = 'OUTBOUND'
+                   AND r.status IN ('SENT', 'RECEIVED', 'ACCEPTED')
+                   AND r.partner_id = nullif(current_setting('passage.partner', true), '')::uuid));
+
 -- The registry and the profiles are HQ's: any declared mission or partner reads them (staff
 -- pick a partner, a partner reads its own entry and what profiles share); only HQ writes them.
 -- The webhook worker finds a partner's endpoint under the delivery's mission.

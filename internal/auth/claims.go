@@ -25,12 +25,12 @@ func validMission(r Role, m string) bool {
 // Claims is the verified identity of a caller. It holds no personal data: the
 // subject is a pseudonymous staff id issued by the identity provider.
 type Claims struct {
-	Subject   string // pseudonymous staff id
-	Role      Role
-	Mission   string // mission code, or MissionHQ; may be empty for a partner
+	Subject string // pseudonymous staff id
+	Role    Role
+	Mission string // mission code, or MissionHQ; may be empty for a partner
 	// Partner is the partner agency's id (the referral registry's partner_id, a UUID) on a
 	// token of role partner; empty for staff.
-	Partner string
+	Partner   string
 	ExpiresAt time.Time
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/gateway"
 	"github.com/passage-cm/passage/internal/pgtest"
 	"github.com/passage-cm/passage/internal/server"
 	"github.com/passage-cm/passage/internal/vault"
@@ -42,6 +43,9 @@ type Env struct {
 	Logs *Buffer
 	// Calls records every unary call made through Conn, in order.
 	Calls *CallLog
+	// GatewayURL is the HTTP/JSON gateway's base URL ("http://127.0.0.1:PORT"), served on a
+	// real listener when a service has HTTP bindings; empty otherwise.
+	GatewayURL string
 
 	signer ed25519.PrivateKey
 }
@@ -114,6 +118,9 @@ func Start(t testing.TB, opts Options) *Env {
 		t.Fatalf("listen: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	if gw := env.gateway(t, ctx, srv.GRPC(), opts.Services); gw != nil {
+		background = append(background, gw)
+	}
 	done := make(chan error, 1+len(background))
 	go func() { done <- srv.RunOn(ctx, lis, httpLis) }()
 	for _, work := range background {
@@ -140,6 +147,31 @@ func Start(t testing.TB, opts Options) *Env {
 		}
 	})
 	return env
+}
+
+// gateway serves the HTTP/JSON gateway of the services with HTTP bindings on a real listener,
+// as `passage serve` does, and returns its serving loop; nil when no service has bindings.
+func (e *Env) gateway(t testing.TB, ctx context.Context, g *grpc.Server, specs []bootstrap.Service) func(context.Context) error {
+	t.Helper()
+	var registrars []gateway.Registrar
+	for _, spec := range specs {
+		if spec.Gateway != nil {
+			registrars = append(registrars, spec.Gateway)
+		}
+	}
+	if len(registrars) == 0 {
+		return nil
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	gw, err := gateway.New(ctx, g, registrars...)
+	if err != nil {
+		t.Fatalf("gateway: %v", err)
+	}
+	e.GatewayURL = "http://" + lis.Addr().String()
+	return func(ctx context.Context) error { return gw.Serve(ctx, lis, nil, time.Second) }
 }
 
 func policies(specs []bootstrap.Service) []auth.Policy {

@@ -4,12 +4,13 @@ import (
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/services/hasm"
 	"github.com/passage-cm/passage/services/intake"
+	"github.com/passage-cm/passage/services/referral"
 	"github.com/passage-cm/passage/services/returns"
 	"github.com/passage-cm/passage/services/trafficking"
 )
 
 // Services are every service, in start order: intake first, since the others learn of cases
-// from its events.
+// from its events; referral last, the one with partner-facing HTTP bindings.
 func Services() []bootstrap.Service {
-	return []bootstrap.Service{intake.Spec(), returns.Spec(), trafficking.Spec(), hasm.Spec()}
+	return []bootstrap.Service{intake.Spec(), returns.Spec(), trafficking.Spec(), hasm.Spec(), referral.Spec()}
 }
