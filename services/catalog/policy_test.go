@@ -21,6 +21,7 @@ import (
 	// service the catalog forgot.
 	_ "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	_ "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+	_ "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 	_ "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 	_ "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
@@ -40,7 +41,8 @@ const (
 //   - programme manager (HQ): HASM requests and decisions, and the funds; no case identity;
 //   - analyst (HQ): aggregates only, so no RPC of these services, which all serve rows about
 //     a person;
-//   - partner: what was referred to it, and nothing is yet: no RPC;
+//   - partner: what was referred to it (issue 6): its referrals, their data while live, its
+//     feed, inbound referrals, its own registry entry and the data profiles; no case RPC;
 //   - administrator: keys, users and funds, and the review of break-glass grants (who opened
 //     which case when; never a case's content).
 //
@@ -93,6 +95,30 @@ var want = map[string][]auth.Role{
 	"/passage.hasm.v1.StrandedMigrantService/CreateFund":        {pm, ad},
 	"/passage.hasm.v1.StrandedMigrantService/SetFundBudget":     {pm, ad},
 	"/passage.hasm.v1.StrandedMigrantService/GetFund":           {pm, ad},
+
+	// Referrals (issue 6): HQ keeps the registry and the profiles (programme managers set
+	// policy, administrators keep reference data); field staff refer their mission's cases and
+	// answer inbound referrals (supervisors alone may override a missing consent, checked in
+	// the handler); partners answer what was referred to them, read its data while the
+	// referral is live, send inbound referrals and read their feed. Analysts: none, as
+	// referrals are about a person.
+	"/passage.referral.v1.ReferralService/RegisterPartner":       {pm, ad},
+	"/passage.referral.v1.ReferralService/GetPartner":            {cw, sv, pm, ad, pa},
+	"/passage.referral.v1.ReferralService/ListPartners":          {cw, sv, pm, ad},
+	"/passage.referral.v1.ReferralService/UpdatePartner":         {pm, ad},
+	"/passage.referral.v1.ReferralService/PublishDataProfile":    {pm, ad},
+	"/passage.referral.v1.ReferralService/ListDataProfiles":      {cw, sv, pm, ad, pa},
+	"/passage.referral.v1.ReferralService/CreateReferral":        {cw, sv},
+	"/passage.referral.v1.ReferralService/SendReferral":          {cw, sv},
+	"/passage.referral.v1.ReferralService/GetReferral":           {cw, sv, pa},
+	"/passage.referral.v1.ReferralService/ListReferrals":         {cw, sv, pa},
+	"/passage.referral.v1.ReferralService/RevokeReferral":        {cw, sv},
+	"/passage.referral.v1.ReferralService/CreateInboundReferral": {pa},
+	"/passage.referral.v1.ReferralService/AcceptReferral":        {cw, sv, pa},
+	"/passage.referral.v1.ReferralService/DeclineReferral":       {cw, sv, pa},
+	"/passage.referral.v1.ReferralService/CompleteReferral":      {cw, sv, pa},
+	"/passage.referral.v1.ReferralService/GetReferralData":       {pa},
+	"/passage.referral.v1.ReferralService/ListReferralEvents":    {pa},
 }
 
 // rpc is one method of a Passage service, from the generated descriptors.
