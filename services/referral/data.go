@@ -43,6 +43,13 @@ func (s *Service) GetReferralData(ctx context.Context, req *referralv1.GetReferr
 		return nil, err
 	}
 	ctx = audit.WithReason(ctx, req.GetPurpose().String())
+	// A consent withdrawal committed in intake takes effect before the read: apply it first
+	// (it withdraws the referral), so the partner's access ends at once.
+	if r, err := getReferral(ctx, s.db.Partner(scope.partner), scope, id, false); err == nil && r.CaseId != "" {
+		if err := s.catchUpConsent(ctx, uuid.MustParse(r.CaseId)); err != nil {
+			return nil, toStatus(err)
+		}
+	}
 	resp := &referralv1.GetReferralDataResponse{}
 	err = s.db.PartnerTx(ctx, scope.partner, func(tx pgx.Tx) error {
 		r, err := getReferral(ctx, tx, scope, id, true)

@@ -78,8 +78,11 @@ WHERE status IN ('SENT', 'RECEIVED') AND respond_by < $1 ORDER BY respond_by LIM
 			}
 			audit.Queue(b, audit.Entry{Mission: r.Mission, Actor: expiryJob, Role: "system", CallerMission: r.Mission,
 				Method: expiryJob, AggregateID: d.id, Reason: "NO_ANSWER", RequestID: "-"})
+			if err := tx.SendBatch(ctx, b).Close(); err != nil {
+				return err
+			}
 			n++
-			return tx.SendBatch(ctx, b).Close()
+			return nil
 		})
 		if err != nil {
 			return n, err
