@@ -248,21 +248,8 @@ func TestWithdrawalRevokesAccess(t *testing.T) {
 	if _, err := b.ref.GetReferralData(partner, &referralv1.GetReferralDataRequest{ReferralId: r.GetReferralId(), Purpose: purpose}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := b.in.GetCase(b.worker, &intakev1.GetCaseRequest{CaseId: c.GetCaseId()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var consentID string
-	for _, x := range got.GetCase().GetConsents() {
-		if x.GetPartner() == "UNHCR-NER" {
-			consentID = x.GetConsentId()
-		}
-	}
-	if _, err := b.in.WithdrawConsent(b.worker, &intakev1.WithdrawConsentRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(),
-		Version: got.GetCase().GetVersion(), ConsentId: consentID, Date: &date.Date{Year: 2026, Month: 3, Day: 5}}); err != nil {
-		t.Fatal(err)
-	}
-	_, err = b.ref.GetReferralData(partner, &referralv1.GetReferralDataRequest{ReferralId: r.GetReferralId(), Purpose: purpose})
+	b.withdrawConsent(t, c, "UNHCR-NER")
+	_, err := b.ref.GetReferralData(partner, &referralv1.GetReferralDataRequest{ReferralId: r.GetReferralId(), Purpose: purpose})
 	wantCode(t, err, codes.FailedPrecondition)
 	now, err := b.ref.GetReferral(partner, &referralv1.GetReferralRequest{ReferralId: r.GetReferralId()})
 	if err != nil || now.GetReferral().GetStatus() != withdrawn {

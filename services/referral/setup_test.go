@@ -182,3 +182,22 @@ func precondition(st *status.Status) []*errdetails.PreconditionFailure_Violation
 	}
 	return nil
 }
+
+// withdrawConsent withdraws the DATA_SHARING consent of c's principal for partner code.
+func (b *bundle) withdrawConsent(t *testing.T, c *intakev1.Case, code string) {
+	t.Helper()
+	got, err := b.in.GetCase(b.worker, &intakev1.GetCaseRequest{CaseId: c.GetCaseId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var consentID string
+	for _, x := range got.GetCase().GetConsents() {
+		if x.GetPartner() == code {
+			consentID = x.GetConsentId()
+		}
+	}
+	if _, err := b.in.WithdrawConsent(b.worker, &intakev1.WithdrawConsentRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(),
+		Version: got.GetCase().GetVersion(), ConsentId: consentID, Date: &date.Date{Year: 2026, Month: 3, Day: 5}}); err != nil {
+		t.Fatal(err)
+	}
+}
