@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"github.com/passage-cm/passage/internal/bootstrap"
+	"github.com/passage-cm/passage/services/analytics"
 	"github.com/passage-cm/passage/services/hasm"
 	"github.com/passage-cm/passage/services/intake"
 	"github.com/passage-cm/passage/services/referral"
@@ -10,7 +11,8 @@ import (
 )
 
 // Services are every service, in start order: intake first, since the others learn of cases
-// from its events; referral last, the one with partner-facing HTTP bindings.
+// from its events; referral next, the one with partner-facing HTTP bindings; analytics last,
+// since it counts what every other one records.
 func Services() []bootstrap.Service {
-	return []bootstrap.Service{intake.Spec(), returns.Spec(), trafficking.Spec(), hasm.Spec(), referral.Spec()}
+	return []bootstrap.Service{intake.Spec(), returns.Spec(), trafficking.Spec(), hasm.Spec(), referral.Spec(), analytics.Spec()}
 }
