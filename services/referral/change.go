@@ -2,6 +2,7 @@ package referral
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/outbox"
+	"github.com/passage-cm/passage/internal/webhook"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 )
 
@@ -25,6 +27,9 @@ type moved struct {
 	from  referralv1.ReferralStatus
 	cause string
 	actor string
+	// notify queues a webhook delivery to the partner: set for a webhook partner when the
+	// change is not the partner's own doing.
+	notify bool
 }
 
 // queueMoved queues everything a referral's change records, in the change's transaction. The
@@ -46,8 +51,47 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, r.ReferralId, r.Mission, r.PartnerId, 
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, feedEventID(r), r.PartnerId, r.Mission, r.ReferralId,
 			enumcode.Code(r.Direction, directionPrefix), statusCode(r.Status), r.Version, r.UpdateTime.AsTime())
 	}
+	if m.notify && r.Status != draft {
+		data, err := json.Marshal(webhookData{ReferralID: r.ReferralId, Status: r.Status.String(),
+			Direction: r.Direction.String(), Version: r.Version,
+			Links: webhookLinks{Referral: "/v1/referrals/" + r.ReferralId, Data: "/v1/referrals/" + r.ReferralId + "/data"}})
+		if err != nil {
+			return err
+		}
+		webhook.Queue(b, webhook.Delivery{Mission: r.Mission, Partner: uuid.MustParse(r.PartnerId),
+			OrderingKey: uuid.MustParse(r.ReferralId), Event: webhook.Event{
+				ID: feedEventID(r).String(), Source: "/passage/referral/" + r.Mission,
+				Type: "org.iom.passage.referral.v1." + strings.ToLower(statusCode(r.Status)), Subject: r.ReferralId,
+				Time: r.UpdateTime.AsTime(), Data: data,
+			}})
+	}
 	return outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: uuid.MustParse(r.ReferralId), Mission: r.Mission,
 		Payload: &referralv1.ReferralChanged{Referral: r, PreviousStatus: m.from, PartnerCategory: r.PartnerCategory, Cause: m.cause}})
+}
+
+// webhookData is a webhook event's payload: thin, as the partner pulls the data itself through
+// the API (audited): ids, status and links, never a person. The feed event's id is the
+// webhook-id, so a partner reading both sees one change once.
+type webhookData struct {
+	ReferralID string       `json:"referralId"`
+	Status     string       `json:"status"`
+	Direction  string       `json:"direction"`
+	Version    int64        `json:"version"`
+	Links      webhookLinks `json:"links"`
+}
+
+type webhookLinks struct {
+	Referral string `json:"referral"`
+	Data     string `json:"data"`
+}
+
+// notifies reports whether a partner hears of changes by webhook.
+func notifies(ctx context.Context, q pgx.Tx, partner string) (bool, error) {
+	var kind string
+	if err := q.QueryRow(ctx, `SELECT connection_kind FROM referral.partner WHERE partner_id = $1`, partner).Scan(&kind); err != nil {
+		return false, fmt.Errorf("read partner connection: %w", err)
+	}
+	return kind == "WEBHOOK", nil
 }
 
 // feedEventID is a feed event's id: derived from the referral and its version, so the same
@@ -106,7 +150,14 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, scope callerScope
 			return err
 		}
 		queueUpdateReferral(b, r)
-		if err := queueMoved(b, moved{r: r, from: from, cause: causeOf(ctx), actor: actorOf(who)}); err != nil {
+		// The partner hears of the mission's changes; its own it knows.
+		notify := false
+		if scope.partner == "" {
+			if notify, err = notifies(ctx, tx, r.PartnerId); err != nil {
+				return err
+			}
+		}
+		if err := queueMoved(b, moved{r: r, from: from, cause: causeOf(ctx), actor: actorOf(who), notify: notify}); err != nil {
 			return err
 		}
 		audit.Queue(b, audit.For(ctx, who, r.Mission, id).WithClientRequest(key.RequestID))

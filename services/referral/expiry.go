@@ -73,7 +73,13 @@ WHERE status IN ('SENT', 'RECEIVED') AND respond_by < $1 ORDER BY respond_by LIM
 			r.Status, r.Version, r.UpdateTime = expired, r.Version+1, s.timestamp()
 			b := &pgx.Batch{}
 			queueUpdateReferral(b, r)
-			if err := queueMoved(b, moved{r: r, from: from, cause: "expiry", actor: expiryJob}); err != nil {
+			// An expired outbound referral is news to its partner; an expired inbound one, which
+			// the mission left unanswered, is news too: the partner sent it.
+			notify, err := notifies(ctx, tx, r.PartnerId)
+			if err != nil {
+				return err
+			}
+			if err := queueMoved(b, moved{r: r, from: from, cause: "expiry", actor: expiryJob, notify: notify}); err != nil {
 				return err
 			}
 			audit.Queue(b, audit.Entry{Mission: r.Mission, Actor: expiryJob, Role: "system", CallerMission: r.Mission,

@@ -2,8 +2,7 @@ package referral
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -20,6 +19,7 @@ import (
 	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/pagetoken"
+	"github.com/passage-cm/passage/internal/webhook"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 )
 
@@ -30,15 +30,6 @@ const secretPurpose = "referral.partner.signing_secret"
 func atHQ(who auth.Claims) bool { return who.Mission == auth.MissionHQ }
 
 var errHQOnly = status.Error(codes.PermissionDenied, "the partner registry and the data profiles are kept at HQ")
-
-// newSigningSecret returns a Standard Webhooks secret: "whsec_" and 32 random bytes in base64.
-func newSigningSecret() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("signing secret: %w", err)
-	}
-	return "whsec_" + base64.StdEncoding.EncodeToString(b), nil
-}
 
 // checkConnection checks what protovalidate cannot: a webhook connection has a URL, others
 // none, and the URL is https (plain http only to a loopback address, for development).
@@ -138,10 +129,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $16
 
 // sealNewSecret makes a signing secret and seals it for the partner's row.
 func (s *Service) sealNewSecret(partner uuid.UUID) (string, []byte, *int64, error) {
-	secret, err := newSigningSecret()
-	if err != nil {
-		return "", nil, nil, err
-	}
+	secret := webhook.NewSecret().Encode()
 	sealed, kek, err := s.keys.SealSecret(partner, secretPurpose, []byte(secret))
 	if err != nil {
 		return "", nil, nil, err
@@ -331,3 +319,32 @@ func parseID(field, s string) (uuid.UUID, error) {
 	}
 	return id, nil
 }
+
+// Endpoint implements webhook.Endpoints from the registry: where a webhook partner receives
+// events, and the secret to sign them with, opened from its sealed form. A partner that no
+// longer connects by webhook has no endpoint: the delivery fails and, in time, is dead.
+func (s *Service) Endpoint(ctx context.Context, mission string, partner uuid.UUID) (string, webhook.Secret, error) {
+	var (
+		kind, url string
+		sealed    []byte
+	)
+	err := s.db.Mission(mission).QueryRow(ctx, `SELECT connection_kind, webhook_url, signing_secret FROM referral.partner
+WHERE partner_id = $1`, partner).Scan(&kind, &url, &sealed)
+	if err != nil {
+		return "", webhook.Secret{}, fmt.Errorf("partner endpoint: %w", database.NotFound(err))
+	}
+	if kind != enumcode.Code(referralv1.ConnectionKind_CONNECTION_KIND_WEBHOOK, connectionPrefix) || sealed == nil {
+		return "", webhook.Secret{}, errors.New("partner endpoint: the partner has no webhook connection")
+	}
+	raw, err := s.keys.OpenSecret(partner, secretPurpose, sealed)
+	if err != nil {
+		return "", webhook.Secret{}, fmt.Errorf("partner endpoint: %w", err)
+	}
+	secret, err := webhook.ParseSecret(string(raw))
+	if err != nil {
+		return "", webhook.Secret{}, errors.New("partner endpoint: stored signing secret is malformed")
+	}
+	return url, secret, nil
+}
+
+var _ webhook.Endpoints = (*Service)(nil)

@@ -116,7 +116,8 @@ ORDER BY created_at, referral_id FOR UPDATE`, c.GetCaseId(), c.GetMission())
 		from := r.Status
 		r.Status, r.Version, r.UpdateTime = withdrawn, r.Version+1, now
 		queueUpdateReferral(b, r)
-		if err := queueMoved(b, moved{r: r, from: from, cause: withdrawalCause, actor: withdrawalCause}); err != nil {
+		notify := p.GetConnection().GetKind() == referralv1.ConnectionKind_CONNECTION_KIND_WEBHOOK
+		if err := queueMoved(b, moved{r: r, from: from, cause: withdrawalCause, actor: withdrawalCause, notify: notify}); err != nil {
 			return err
 		}
 		audit.Queue(b, audit.Entry{Mission: r.Mission, Actor: withdrawalCause, Role: "system", CallerMission: r.Mission,

@@ -15,6 +15,7 @@ import (
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/vault"
+	"github.com/passage-cm/passage/internal/webhook"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 )
 
@@ -65,6 +66,8 @@ type Config struct {
 	RespondWithin time.Duration
 	// ExpiryInterval is how often the expiry job looks for unanswered referrals.
 	ExpiryInterval time.Duration
+	// Webhook configures the worker that delivers events to webhook partners.
+	Webhook webhook.WorkerConfig
 }
 
 // DefaultConfig is what `passage serve` runs with.
@@ -110,6 +113,13 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	for _, o := range opts {
 		o(s)
 	}
+	def := DefaultConfig()
+	if s.cfg.RespondWithin <= 0 {
+		s.cfg.RespondWithin = def.RespondWithin
+	}
+	if s.cfg.ExpiryInterval <= 0 {
+		s.cfg.ExpiryInterval = def.ExpiryInterval
+	}
 	s.consumer = outbox.NewConsumer(pool, outbox.ConsumerConfig{
 		Name:        producer,
 		CursorTable: "referral.outbox_cursor",
@@ -125,16 +135,24 @@ func (s *Service) Register(g *grpc.Server) {
 }
 
 // Run is the service's background work until ctx ends: intake's events applied to the case
-// projection (consent withdrawals withdraw referrals there), and the expiry job.
+// projection (consent withdrawals withdraw referrals there), the expiry job, and the webhook
+// worker delivering the queued events to webhook partners. The first to fail stops the others.
 func (s *Service) Run(ctx context.Context) error {
-	errs := make(chan error, 2)
-	go func() { errs <- s.consumer.Run(ctx) }()
-	go func() { errs <- s.runExpiry(ctx) }()
-	err := <-errs
-	if err2 := <-errs; err == nil {
-		err = err2
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := []func(context.Context) error{s.consumer.Run, s.runExpiry, webhook.NewWorker(s.db, s, s.cfg.Webhook).Run}
+	errs := make(chan error, len(work))
+	for _, w := range work {
+		go func() { errs <- w(ctx) }()
 	}
-	return err
+	var first error
+	for range work {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+		cancel()
+	}
+	return first
 }
 
 // Spec describes the service for bootstrap.Run.

@@ -17,6 +17,7 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/testserver"
+	"github.com/passage-cm/passage/internal/webhook"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
@@ -60,7 +61,9 @@ func setup(t *testing.T) *bundle {
 	t.Helper()
 	b := &bundle{clock: &clock{t: time.Now().UTC()}}
 	opts := []referral.Option{referral.WithClock(b.clock.Now),
-		referral.WithConfig(referral.Config{RespondWithin: 72 * time.Hour, ExpiryInterval: time.Hour})}
+		referral.WithConfig(referral.Config{RespondWithin: 72 * time.Hour, ExpiryInterval: time.Hour,
+			Webhook: webhook.WorkerConfig{AllowHTTP: true, PollInterval: 20 * time.Millisecond,
+				InitialBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}})}
 	spec := referral.SpecWith(opts...)
 	spec.Register = func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
 		b.svc = referral.New(d.Pool, d.Keys, opts...)
