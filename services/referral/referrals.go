@@ -254,6 +254,20 @@ func (s *Service) ListReferrals(ctx context.Context, req *referralv1.ListReferra
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	if req.GetCaseId() != "" {
+		// Cases are the mission's: a partner knows referrals, never case ids; staff asking for
+		// a case they cannot see get NOT_FOUND, as for the case itself.
+		if scope.partner != "" {
+			return nil, middleware.InvalidArgument(middleware.FieldViolation("case_id", "must be empty for a partner"))
+		}
+		id, err := parseID("case_id", req.GetCaseId())
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.caseFor(ctx, scope.mission, id); err != nil {
+			return nil, toStatus(err)
+		}
+	}
 	size := pagetoken.Size(req.GetPageSize())
 	filter := pagetoken.Filter(scope.key() + "|" + statusCode(req.GetStatus()) + "|" +
 		enumcode.Code(req.GetDirection(), directionPrefix) + "|" + req.GetCaseId())
