@@ -169,7 +169,7 @@ func TestInboundIdempotentOverHTTP(t *testing.T) {
 	_, err = b.ref.GetReferral(b.env.As(t, "caseworker", "MLI"), &referralv1.GetReferralRequest{ReferralId: r.GetReferralId()})
 	wantCode(t, err, codes.NotFound)
 	// The partner's feed tells it the mission accepted.
-	events := feed(t, b, b.partner(t, b.partnerB), 1)
+	events := feedOf(t, b, b.partner(t, b.partnerB), 1, 2)
 	if len(events) != 2 || events[0].GetStatus() != received || events[1].GetStatus() != accepted {
 		t.Fatalf("feed: %v", events)
 	}
@@ -191,8 +191,8 @@ func TestFeedWithSharedTimestamps(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	all := feedOf(t, b, partner, 100, 6)
 	one := feed(t, b, partner, 1)
-	all := feed(t, b, partner, 100)
 	if len(one) != 6 || len(all) != 6 {
 		t.Fatalf("feed one by one: %d events, all at once: %d, want 6 (3 sent, 3 withdrawn)", len(one), len(all))
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/passage-cm/passage/internal/database"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
@@ -249,13 +250,22 @@ func TestWithdrawalRevokesAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.withdrawConsent(t, c, "UNHCR-NER")
-	_, err := b.ref.GetReferralData(partner, &referralv1.GetReferralDataRequest{ReferralId: r.GetReferralId(), Purpose: purpose})
+	// The next read is refused: FAILED_PRECONDITION once the withdrawal is applied, or
+	// UNAVAILABLE while a long transaction elsewhere keeps it out of reach; never the data.
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		_, err = b.ref.GetReferralData(partner, &referralv1.GetReferralDataRequest{ReferralId: r.GetReferralId(), Purpose: purpose})
+		if status.Code(err) != codes.Unavailable || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	wantCode(t, err, codes.FailedPrecondition)
 	now, err := b.ref.GetReferral(partner, &referralv1.GetReferralRequest{ReferralId: r.GetReferralId()})
 	if err != nil || now.GetReferral().GetStatus() != withdrawn {
 		t.Fatalf("after withdrawal: %v %v", err, now.GetReferral().GetStatus())
 	}
-	events := feed(t, b, partner, 100)
+	events := feedOf(t, b, partner, 100, 3) // sent, received, withdrawn
 	if last := events[len(events)-1]; last.GetStatus() != withdrawn || last.GetReferralId() != r.GetReferralId() {
 		t.Fatalf("the feed's last event is %v, want the withdrawal", last)
 	}
@@ -330,6 +340,21 @@ func TestStatusMachine(t *testing.T) {
 	}
 	if !slices.Contains(all, withdrawn) {
 		t.Fatal("unreachable")
+	}
+}
+
+// feedOf reads a partner's feed until it holds at least want events: the feed shows an event
+// once every transaction that began before it has ended (the commit horizon), which on a
+// loaded machine, with other tests' transactions in the same cluster, can take a moment.
+func feedOf(t *testing.T, b *bundle, partner context.Context, size int32, want int) []*referralv1.ReferralEvent {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		events := feed(t, b, partner, size)
+		if len(events) >= want || time.Now().After(deadline) {
+			return events
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -133,10 +133,20 @@ func (b *bundle) registerCase(t *testing.T, sharing ...string) *intakev1.Case {
 // create drafts a referral of c to partner for shelter.
 func (b *bundle) create(t *testing.T, ctx context.Context, c *intakev1.Case, partner string, override *referralv1.ConsentOverride) (*referralv1.Referral, error) {
 	t.Helper()
-	resp, err := b.ref.CreateReferral(ctx, &referralv1.CreateReferralRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(),
-		PartnerId: partner, ServiceCategory: referralv1.ServiceCategory_SERVICE_CATEGORY_SHELTER,
-		Reason: referralv1.ReferralReason_REFERRAL_REASON_SPECIALISED_CARE, ConsentOverride: override})
-	return resp.GetReferral(), err
+	// The service learns of a case from intake's outbox; on a loaded machine a long transaction
+	// elsewhere in the cluster can hold the outbox horizon past the service's own catch-up, so
+	// a case registered a moment ago may still be NOT_FOUND, and a consent change not yet
+	// applied UNAVAILABLE (the service fails closed): retry, as a client would.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := b.ref.CreateReferral(ctx, &referralv1.CreateReferralRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(),
+			PartnerId: partner, ServiceCategory: referralv1.ServiceCategory_SERVICE_CATEGORY_SHELTER,
+			Reason: referralv1.ReferralReason_REFERRAL_REASON_SPECIALISED_CARE, ConsentOverride: override})
+		if c := status.Code(err); (c != codes.NotFound && c != codes.Unavailable) || time.Now().After(deadline) {
+			return resp.GetReferral(), err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // sent creates and sends a referral of c to partner, which must succeed.
