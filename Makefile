@@ -55,8 +55,9 @@ bench-analytics: ## Aggregate load test on synthetic persons: p50/p95/p99 and me
 generate: ## regenerate the Go code for the contracts in proto/gen
 	@echo "==> generate ($$(date +%T))"
 	@# Start from nothing so that a deleted .proto also loses its Go.
-	find proto/gen -name '*.pb.go' -delete
+	find proto/gen \( -name '*.pb.go' -o -name '*.pb.gw.go' -o -name '*.swagger.json' \) -delete
 	cd proto && $(TOOLS) buf generate
+	cd proto && $(TOOLS) buf generate --template buf.gen.openapi.yaml
 	$(GO) generate ./... ./proto/...
 
 .PHONY: generate-check verify

@@ -28,7 +28,8 @@ const usage = `usage: passage <command> [arguments]
 commands:
   serve [--dev]                          run every service in one process
   migrate up|down|version                apply, revert one, or show the database migrations (DATABASE_URL)
-  dev-token --role ROLE --mission CODE   print a development token (development keys under .passage/)
+  dev-token --role ROLE --mission CODE   print a development token (development keys under .passage/);
+                                        a partner agency's: --role partner --partner PARTNER_ID
   case register|get|list|update|close|open|erase   the caseworker's client (passage case -h)
   returns ...                            AVRR: eligibility, departure, reintegration, monitoring (passage returns -h)
   trafficking ...                        victims of trafficking: screening, exploitation, assistance (passage trafficking -h)
@@ -164,6 +165,7 @@ func devToken(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	role := fs.String("role", "", "caseworker, supervisor, programme_manager, analyst, partner or admin")
 	mission := fs.String("mission", "", `mission code ("NER", "NER-AGADEZ") or "HQ" for HQ roles`)
+	partner := fs.String("partner", "", "the partner agency's id (role partner): passage referral's partner_id")
 	subject := fs.String("subject", "", "pseudonymous staff id (default: dev-<role>)")
 	ttl := fs.Duration("ttl", 12*time.Hour, "lifetime")
 	dir := fs.String("dir", envOr("PASSAGE_DEV_DIR", ".passage"), "folder of the development keys")
@@ -174,8 +176,8 @@ func devToken(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--role: %w", err)
 	}
-	if *mission == "" {
-		return errors.New("--mission is required")
+	if *mission == "" && (r != auth.RolePartner || *partner == "") {
+		return errors.New("--mission is required (a partner gives --partner instead)")
 	}
 	if *subject == "" {
 		*subject = "dev-" + string(r)
@@ -184,7 +186,7 @@ func devToken(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tok, err := auth.MintToken(key, auth.DevIssuer, auth.Audience, auth.Claims{Subject: *subject, Role: r, Mission: *mission}, *ttl)
+	tok, err := auth.MintToken(key, auth.DevIssuer, auth.Audience, auth.Claims{Subject: *subject, Role: r, Mission: *mission, Partner: *partner}, *ttl)
 	if err != nil {
 		return err
 	}

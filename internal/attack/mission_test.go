@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
@@ -52,6 +54,7 @@ type victimMission struct {
 	avrr, vot, hasm *target
 	grantID         string // a supervisor's break-glass grant on the VoT case
 	assistanceID    string // an assistance given to the victim
+	partnerID       string // a partner agency of the HQ-wide registry
 }
 
 // ids fills every id field of a request with A's ids. The names are those of the contracts;
@@ -69,9 +72,10 @@ func (v *victimMission) ids(t *target) map[string]string {
 }
 
 // notMissionData are id fields that name no mission's record: the idempotency key, staff
-// members (the same staff id may work in two missions), indicator codes, and a visit's id,
-// which the server assigns.
-var notMissionData = []string{"request_id", "staff_id", "indicator_id", "visit_id"}
+// members (the same staff id may work in two missions), indicator codes, a visit's id,
+// which the server assigns, and a partner agency of the HQ-wide registry, which every mission
+// refers to (validRequests names the victim mission's partner, a real one).
+var notMissionData = []string{"request_id", "staff_id", "indicator_id", "visit_id", "partner_id"}
 
 // byID are the fields whose presence makes a request one about a mission's record.
 var byID = []string{"case_id", "from_case_id", "grant_id"}
@@ -206,7 +210,19 @@ var validRequests = map[string]func() proto.Message{
 	hasmv1.StrandedMigrantService_CloseRequest_FullMethodName: func() proto.Message {
 		return &hasmv1.CloseRequestRequest{Reason: hasmv1.ClosureReason_CLOSURE_REASON_WITHDRAWN}
 	},
+	referralv1.ReferralService_CreateReferral_FullMethodName: func() proto.Message {
+		return &referralv1.CreateReferralRequest{PartnerId: victimPartner.Load().(string),
+			ServiceCategory: referralv1.ServiceCategory_SERVICE_CATEGORY_SHELTER, Reason: referralv1.ReferralReason_REFERRAL_REASON_OTHER}
+	},
+	referralv1.ReferralService_ListReferrals_FullMethodName: func() proto.Message {
+		return &referralv1.ListReferralsRequest{}
+	},
 }
+
+// victimPartner is the partner setUpVictimMission registers; every test registers one with
+// the same code in its own database, so any of their ids makes a valid request: the attack is
+// on the case id.
+var victimPartner atomic.Value
 
 // missionRequest is a valid request for a method that names a mission rather than a record:
 // empty but for registration, which needs a person and a consent.
@@ -258,6 +274,8 @@ func (v *victimMission) targets(t *testing.T, m method) []*target {
 		return []*target{v.vot}
 	case "hasm":
 		return []*target{v.hasm}
+	case "referral":
+		return []*target{v.avrr, v.vot, v.hasm}
 	}
 	t.Fatalf("%s: a service the suite has no records of; register some in setUpVictimMission", m.full)
 	return nil
@@ -413,6 +431,38 @@ func setUpVictimMission(t *testing.T, env *testserver.Env) *victimMission {
 		t.Fatalf("BreakGlass: %v", err)
 	}
 	v.grantID = g.GetGrant().GetGrantId()
+
+	// A partner (HQ's registry), the data profile of shelter referrals, and a referral of the
+	// AVRR case to the partner, with the person's consent.
+	ref := referralv1.NewReferralServiceClient(env.Conn)
+	p, err := ref.RegisterPartner(hq, &referralv1.RegisterPartnerRequest{RequestId: uuid.NewString(), Code: "NGO-SHELTER",
+		Name: "Shelter NGO", Category: commonv1.PartnerCategory_PARTNER_CATEGORY_NGO, Countries: []string{"NER"},
+		Services:   []*referralv1.PartnerService{{Name: "Shelter", Categories: []referralv1.ServiceCategory{referralv1.ServiceCategory_SERVICE_CATEGORY_SHELTER}}},
+		Connection: &referralv1.Connection{Kind: referralv1.ConnectionKind_CONNECTION_KIND_GRPC},
+		Agreement:  &referralv1.DataSharingAgreement{Reference: "DSA-1", StartDate: reg, ExpiryDate: &date.Date{Year: 2099, Month: 12, Day: 31}}})
+	if err != nil {
+		t.Fatalf("RegisterPartner: %v", err)
+	}
+	v.partnerID = p.GetPartner().GetPartnerId()
+	victimPartner.Store(v.partnerID)
+	if _, err := ref.PublishDataProfile(hq, &referralv1.PublishDataProfileRequest{RequestId: uuid.NewString(),
+		ServiceCategory: referralv1.ServiceCategory_SERVICE_CATEGORY_SHELTER,
+		Fields:          []referralv1.SharedField{referralv1.SharedField_SHARED_FIELD_SEX}}); err != nil {
+		t.Fatalf("PublishDataProfile: %v", err)
+	}
+	c, err := intake.RecordConsent(field, &intakev1.RecordConsentRequest{RequestId: uuid.NewString(), CaseId: v.avrr.caseID,
+		Version: v.avrr.version["intake"], Consent: &commonv1.Consent{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_DATA_SHARING,
+			Granted: true, Partner: "NGO-SHELTER", SubjectId: v.avrr.subjectID, Date: reg}})
+	if err != nil {
+		t.Fatalf("RecordConsent: %v", err)
+	}
+	v.avrr.version["intake"] = c.GetCase().GetVersion()
+	eventually(t, "the referral", func() error {
+		_, err := ref.CreateReferral(field, &referralv1.CreateReferralRequest{RequestId: uuid.NewString(), CaseId: v.avrr.caseID,
+			PartnerId: v.partnerID, ServiceCategory: referralv1.ServiceCategory_SERVICE_CATEGORY_SHELTER,
+			Reason: referralv1.ReferralReason_REFERRAL_REASON_SPECIALISED_CARE})
+		return err
+	})
 	return v
 }
 

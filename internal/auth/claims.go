@@ -25,10 +25,25 @@ func validMission(r Role, m string) bool {
 // Claims is the verified identity of a caller. It holds no personal data: the
 // subject is a pseudonymous staff id issued by the identity provider.
 type Claims struct {
-	Subject   string // pseudonymous staff id
-	Role      Role
-	Mission   string // mission code, or MissionHQ
+	Subject string // pseudonymous staff id
+	Role    Role
+	Mission string // mission code, or MissionHQ; may be empty for a partner
+	// Partner is the partner agency's id (the referral registry's partner_id, a UUID) on a
+	// token of role partner; empty for staff.
+	Partner   string
 	ExpiresAt time.Time
+}
+
+// partnerPattern is a partner id: a UUID in its canonical lower-case form.
+var partnerPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// validPartner reports whether a caller with role r may carry partner claim p: only a partner
+// names a partner, and only by its id.
+func validPartner(r Role, p string) bool {
+	if p == "" {
+		return true
+	}
+	return r == RolePartner && partnerPattern.MatchString(p)
 }
 
 // InMission reports whether the caller belongs to mission m. The match is

@@ -123,6 +123,7 @@ func MintToken(key crypto.Signer, issuer, audience string, c Claims, ttl time.Du
 		},
 		Role:    string(c.Role),
 		Mission: c.Mission,
+		Partner: c.Partner,
 	}
 	if err := tc.Validate(); err != nil {
 		return "", fmt.Errorf("auth: mint token: %w", err)

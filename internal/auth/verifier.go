@@ -46,11 +46,12 @@ var jwksMethods = []string{
 }
 
 // tokenClaims is the JWT payload as issued: the registered claims plus our
-// custom "role" and "mission".
+// custom "role", "mission" and, for a partner agency, "partner".
 type tokenClaims struct {
 	jwt.RegisteredClaims
 	Role    string `json:"role"`
-	Mission string `json:"mission"`
+	Mission string `json:"mission,omitempty"`
+	Partner string `json:"partner,omitempty"`
 }
 
 // Validate implements jwt.ClaimsValidator; the parser runs it after the
@@ -63,14 +64,19 @@ func (c tokenClaims) Validate() error {
 	if err != nil {
 		return errors.New("missing or unknown role claim")
 	}
-	if !validMission(r, c.Mission) {
+	if !validPartner(r, c.Partner) {
+		return errors.New("invalid partner claim")
+	}
+	// A partner agency's token names the partner; it works with every mission that refers to
+	// it, so its mission claim may be absent.
+	if !(r == RolePartner && c.Partner != "" && c.Mission == "") && !validMission(r, c.Mission) {
 		return errors.New("missing or invalid mission claim")
 	}
 	return nil
 }
 
 func (c tokenClaims) claims() Claims {
-	out := Claims{Subject: c.Subject, Role: Role(c.Role), Mission: c.Mission}
+	out := Claims{Subject: c.Subject, Role: Role(c.Role), Mission: c.Mission, Partner: c.Partner}
 	if c.ExpiresAt != nil {
 		out.ExpiresAt = c.ExpiresAt.Time
 	}

@@ -57,6 +57,31 @@ func TestKeyVerifier(t *testing.T) {
 			want: Claims{Subject: "staff-7f3a", Role: RoleAnalyst, Mission: MissionHQ, ExpiresAt: exp},
 		},
 		{
+			name: "partner agency without a mission",
+			token: sign(t, key, "", exp, func(c *tokenClaims) {
+				c.Role, c.Mission, c.Partner = string(RolePartner), "", "0b4c1a52-7d3e-4f60-9a8b-2c1d0e9f8a7b"
+			}),
+			want: Claims{Subject: "staff-7f3a", Role: RolePartner, Partner: "0b4c1a52-7d3e-4f60-9a8b-2c1d0e9f8a7b", ExpiresAt: exp},
+		},
+		{
+			name: "partner claim on staff",
+			token: sign(t, key, "", exp, func(c *tokenClaims) {
+				c.Role, c.Partner = string(RoleCaseworker), "0b4c1a52-7d3e-4f60-9a8b-2c1d0e9f8a7b"
+			}),
+		},
+		{
+			name: "partner claim not a partner id",
+			token: sign(t, key, "", exp, func(c *tokenClaims) {
+				c.Role, c.Mission, c.Partner = string(RolePartner), "", "UNHCR' OR 1=1"
+			}),
+		},
+		{
+			name: "partner without a partner claim nor a mission",
+			token: sign(t, key, "", exp, func(c *tokenClaims) {
+				c.Role, c.Mission = string(RolePartner), ""
+			}),
+		},
+		{
 			name:  "expired",
 			token: sign(t, key, "", time.Now().Add(-time.Hour), nil),
 		},

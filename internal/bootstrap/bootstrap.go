@@ -2,9 +2,11 @@ package bootstrap
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -16,7 +18,9 @@ import (
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/gateway"
 	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/mtls"
 	"github.com/passage-cm/passage/internal/retention"
 	"github.com/passage-cm/passage/internal/server"
 	"github.com/passage-cm/passage/internal/telemetry"
@@ -61,6 +65,9 @@ type Service struct {
 	// Register builds the service and registers it on g. It returns the service's background
 	// work (an outbox consumer, say), run until shutdown, or nil.
 	Register func(d Deps, g *grpc.Server) (background func(context.Context) error)
+	// Gateway, when set, registers the service's google.api.http bindings on the HTTP/JSON
+	// gateway partners use (the generated Register<Service>Handler).
+	Gateway gateway.Registrar
 }
 
 // Run runs the services in one process until ctx ends, then shuts down: the gRPC server
@@ -161,7 +168,49 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 		}
 		srv.SetServing(s.Name)
 	}
+	if gw, err := partnerGateway(ctx, cfg, srv, services); err != nil {
+		return err
+	} else if gw != nil {
+		background = append(background, gw)
+	}
 	return runAll(ctx, srv.Run, background...)
+}
+
+// partnerGateway returns the HTTP/JSON gateway's serving loop for the services that have HTTP
+// bindings, on PASSAGE_PARTNER_HTTP_ADDR with gRPC's TLS; nil when none has or it is "off".
+func partnerGateway(ctx context.Context, cfg Config, srv *server.Server, services []Service) (func(context.Context) error, error) {
+	var registrars []gateway.Registrar
+	for _, s := range services {
+		if s.Gateway != nil {
+			registrars = append(registrars, s.Gateway)
+		}
+	}
+	addr := cfg.Server.PartnerHTTPAddr
+	if addr == "" {
+		addr = server.DefaultPartnerHTTPAddr
+	}
+	if len(registrars) == 0 || addr == "off" {
+		return nil, nil
+	}
+	var tc *tls.Config
+	if cfg.Server.TLS.Enabled() {
+		c, err := mtls.ServerConfig(cfg.Server.TLS)
+		if err != nil {
+			return nil, err
+		}
+		tc = c
+	}
+	var lc net.ListenConfig
+	lis, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("partner gateway: listen: %w", err)
+	}
+	gw, err := gateway.New(ctx, srv.GRPC(), registrars...)
+	if err != nil {
+		_ = lis.Close()
+		return nil, err
+	}
+	return func(ctx context.Context) error { return gw.Serve(ctx, lis, tc, cfg.Server.ShutdownGrace) }, nil
 }
 
 // runAll runs the server and the background work together. When the context ends, or any of

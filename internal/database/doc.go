@@ -45,6 +45,11 @@
 // declares itself (DB.Maintenance("retention"), passage.maintenance) to find, across missions,
 // the people due for erasure, and erases each in a transaction declared for their mission; the
 // webhook delivery worker declares itself (DB.WebhookWorkerTx, passage.webhook_worker) to claim
-// and update the outbound deliveries of every mission in one queue (000016); an
+// and update the outbound deliveries of every mission in one queue (000016); a partner
+// agency's transaction declares the partner instead of a mission (DB.PartnerTx,
+// passage.partner) and sees that partner's referrals, feed, and the identity of people while a
+// referral of them to it is live, nothing else of any mission, writing its events and audit
+// records under the referral's mission (000014); the referral expiry job declares itself
+// (DB.Maintenance("referral_expiry")) to find unanswered referrals of every mission; an
 // HQ transaction may add to any mission's audit chain (000008), never read it.
 package database

@@ -24,6 +24,10 @@ const (
 	// MaintenanceSetting declares a maintenance job's transaction (the retention job's
 	// "retention"), which named policies let read across missions just what the job needs.
 	MaintenanceSetting = "passage.maintenance"
+	// PartnerSetting declares a partner agency's transaction (its registry id): the referral
+	// service's named policies show it that partner's referrals and nothing of any mission
+	// besides (migrations/000014_referral.up.sql).
+	PartnerSetting = "passage.partner"
 	// WebhookWorkerSetting declares the outbound delivery worker's transaction
 	// (internal/webhook), which delivers for every mission: named policies let it read and
 	// update every mission's webhook deliveries and record their attempts, nothing else.
@@ -79,6 +83,17 @@ func (db *DB) OutboxConsumer(name string) Querier {
 // transaction (QueueMission, DeclareMission), and the mission's policies apply to those writes.
 func (db *DB) OutboxConsumerTx(ctx context.Context, name string, fn func(pgx.Tx) error) error {
 	return db.tx(ctx, ConsumerSetting, name, fn)
+}
+
+// Partner returns a Querier for the partner agency partnerID (a UUID): its statements see
+// only what the partner policies let that partner see.
+func (db *DB) Partner(partnerID string) Querier {
+	return db.declared(PartnerSetting, partnerID)
+}
+
+// PartnerTx runs fn in a transaction declared for the partner agency partnerID.
+func (db *DB) PartnerTx(ctx context.Context, partnerID string, fn func(pgx.Tx) error) error {
+	return db.tx(ctx, PartnerSetting, partnerID, fn)
 }
 
 // Maintenance returns a Querier for the maintenance job name (e.g. "retention"): it may read,

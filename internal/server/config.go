@@ -11,9 +11,11 @@ import (
 
 // Defaults for [Config], used for any field left at its zero value.
 const (
-	DefaultGRPCAddr      = "127.0.0.1:7070"
-	DefaultHTTPAddr      = "127.0.0.1:7080"
-	DefaultShutdownGrace = 10 * time.Second
+	DefaultGRPCAddr = "127.0.0.1:7070"
+	DefaultHTTPAddr = "127.0.0.1:7080"
+	// DefaultPartnerHTTPAddr is where the HTTP/JSON gateway for partner agencies listens.
+	DefaultPartnerHTTPAddr = "127.0.0.1:7090"
+	DefaultShutdownGrace   = 10 * time.Second
 	// DefaultMaxRecvMsgBytes bounds a request: larger ones are refused by grpc itself with
 	// RESOURCE_EXHAUSTED before any of our code or memory is spent on them.
 	DefaultMaxRecvMsgBytes = 1 << 20
@@ -26,6 +28,10 @@ type Config struct {
 	// HTTPAddr is where /healthz, /readyz and /metrics listen. Env PASSAGE_HTTP_ADDR;
 	// default 127.0.0.1:7080.
 	HTTPAddr string
+	// PartnerHTTPAddr is where the HTTP/JSON gateway partners use listens (the services'
+	// google.api.http bindings, see internal/gateway), with the same TLS as gRPC. Env
+	// PASSAGE_PARTNER_HTTP_ADDR; default 127.0.0.1:7090; "off" serves no gateway.
+	PartnerHTTPAddr string
 	// ShutdownGrace is how long in-flight calls may run after shutdown begins before they
 	// are cancelled. Env PASSAGE_SHUTDOWN_GRACE (a Go duration, "10s"); default 10s.
 	ShutdownGrace time.Duration
@@ -44,6 +50,7 @@ func DefaultConfig() Config {
 	return Config{
 		GRPCAddr:        DefaultGRPCAddr,
 		HTTPAddr:        DefaultHTTPAddr,
+		PartnerHTTPAddr: DefaultPartnerHTTPAddr,
 		ShutdownGrace:   DefaultShutdownGrace,
 		MaxRecvMsgBytes: DefaultMaxRecvMsgBytes,
 	}
@@ -61,6 +68,9 @@ func configFrom(lookup func(string) (string, bool)) (Config, error) {
 	}
 	if v, ok := lookup("PASSAGE_HTTP_ADDR"); ok && v != "" {
 		cfg.HTTPAddr = v
+	}
+	if v, ok := lookup("PASSAGE_PARTNER_HTTP_ADDR"); ok && v != "" {
+		cfg.PartnerHTTPAddr = v
 	}
 	if v, ok := lookup("PASSAGE_SHUTDOWN_GRACE"); ok && v != "" {
 		d, err := time.ParseDuration(v)

@@ -19,7 +19,7 @@ func TestConfigFrom(t *testing.T) {
 	}{
 		{
 			name: "defaults",
-			want: Config{GRPCAddr: "127.0.0.1:7070", HTTPAddr: "127.0.0.1:7080", ShutdownGrace: 10 * time.Second, MaxRecvMsgBytes: 1 << 20},
+			want: Config{GRPCAddr: "127.0.0.1:7070", HTTPAddr: "127.0.0.1:7080", PartnerHTTPAddr: "127.0.0.1:7090", ShutdownGrace: 10 * time.Second, MaxRecvMsgBytes: 1 << 20},
 		},
 		{
 			name: "overrides",
@@ -28,13 +28,14 @@ func TestConfigFrom(t *testing.T) {
 				"PASSAGE_HTTP_ADDR":          ":9091",
 				"PASSAGE_SHUTDOWN_GRACE":     "30s",
 				"PASSAGE_MAX_RECV_MSG_BYTES": "4194304",
+				"PASSAGE_PARTNER_HTTP_ADDR":  "off",
 			},
-			want: Config{GRPCAddr: ":9090", HTTPAddr: ":9091", ShutdownGrace: 30 * time.Second, MaxRecvMsgBytes: 4 << 20},
+			want: Config{GRPCAddr: ":9090", HTTPAddr: ":9091", PartnerHTTPAddr: "off", ShutdownGrace: 30 * time.Second, MaxRecvMsgBytes: 4 << 20},
 		},
 		{
 			name: "empty values keep defaults",
 			env:  map[string]string{"PASSAGE_GRPC_ADDR": "", "PASSAGE_SHUTDOWN_GRACE": ""},
-			want: Config{GRPCAddr: "127.0.0.1:7070", HTTPAddr: "127.0.0.1:7080", ShutdownGrace: 10 * time.Second, MaxRecvMsgBytes: 1 << 20},
+			want: Config{GRPCAddr: "127.0.0.1:7070", HTTPAddr: "127.0.0.1:7080", PartnerHTTPAddr: "127.0.0.1:7090", ShutdownGrace: 10 * time.Second, MaxRecvMsgBytes: 1 << 20},
 		},
 		{name: "grace without unit", env: map[string]string{"PASSAGE_SHUTDOWN_GRACE": "10"}, wantErr: true},
 		{name: "negative grace", env: map[string]string{"PASSAGE_SHUTDOWN_GRACE": "-1s"}, wantErr: true},
@@ -43,7 +44,7 @@ func TestConfigFrom(t *testing.T) {
 		{
 			name: "mTLS",
 			env:  map[string]string{"PASSAGE_TLS_CERT": "s.pem", "PASSAGE_TLS_KEY": "s.key", "PASSAGE_TLS_CLIENT_CA": "ca.pem"},
-			want: Config{GRPCAddr: "127.0.0.1:7070", HTTPAddr: "127.0.0.1:7080", ShutdownGrace: 10 * time.Second, MaxRecvMsgBytes: 1 << 20,
+			want: Config{GRPCAddr: "127.0.0.1:7070", HTTPAddr: "127.0.0.1:7080", PartnerHTTPAddr: "127.0.0.1:7090", ShutdownGrace: 10 * time.Second, MaxRecvMsgBytes: 1 << 20,
 				TLS: mtls.ServerFiles{Cert: "s.pem", Key: "s.key", ClientCA: "ca.pem"}},
 		},
 		{name: "TLS cert without key", env: map[string]string{"PASSAGE_TLS_CERT": "s.pem"}, wantErr: true},

@@ -83,6 +83,7 @@ var missionTables = []rlsTable{
 // notMissionData are the tables left without row-level security on purpose: one outbox
 // position per consumer, for every mission at once, and the audit chain.
 var notMissionData = []string{"returns.outbox_cursor", "trafficking.outbox_cursor", "hasm.outbox_cursor",
+	"referral.outbox_cursor",
 	// The audit chain's links and the chainer's place: ids and MACs only, written and read by
 	// the auditor role alone, across missions (see 000008).
 	"audit.link", "audit.chain_cursor",
@@ -97,7 +98,12 @@ var underOwnPolicies = []string{"analytics.fact", "analytics.rollup", "analytics
 	`analytics_state."case"`, "analytics_state.member", "analytics_state.assisted", "analytics_state.victim",
 	// Every differentially private release and the ε it spent, per consumer: HQ's, seen only by
 	// a transaction declared for HQ (000015; internal/privacy's tests).
-	"analytics.privacy_ledger"}
+	"analytics.privacy_ledger",
+	// Referrals (000014): a mission's rows, and a partner's through named policies; the
+	// registry and the data profiles are HQ's. Tested as the referral role, declared for a
+	// mission and for each partner, in services/referral (TestPartnerIsolationInDatabase).
+	`referral."case"`, "referral.referral", "referral.transition", "referral.partner_event",
+	"referral.idempotency", "referral.partner", "referral.data_profile"}
 
 // TestRowSecurityCoversEveryTable: every table of the services' schemas is under ENABLE and
 // FORCE row-level security, or is one of the few documented exceptions; and every service role
@@ -115,7 +121,7 @@ func TestRowSecurityCoversEveryTable(t *testing.T) {
 	rows, _ := conn.Query(ctx, `SELECT format('%I.%I', n.nspname, c.relname), c.relrowsecurity, c.relforcerowsecurity
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND n.nspname IN ('vault', 'intake', 'outbox', 'returns', 'trafficking', 'hasm', 'audit',
-  'analytics', 'analytics_state', 'webhook')
+  'analytics', 'analytics_state', 'webhook', 'referral')
 ORDER BY 1`)
 	var name string
 	var enabled, forced bool

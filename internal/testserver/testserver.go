@@ -20,6 +20,7 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/gateway"
 	"github.com/passage-cm/passage/internal/pgtest"
 	"github.com/passage-cm/passage/internal/privacy"
 	"github.com/passage-cm/passage/internal/server"
@@ -43,6 +44,9 @@ type Env struct {
 	Logs *Buffer
 	// Calls records every unary call made through Conn, in order.
 	Calls *CallLog
+	// GatewayURL is the HTTP/JSON gateway's base URL ("http://127.0.0.1:PORT"), served on a
+	// real listener when a service has HTTP bindings; empty otherwise.
+	GatewayURL string
 
 	signer ed25519.PrivateKey
 }
@@ -120,6 +124,9 @@ func Start(t testing.TB, opts Options) *Env {
 		t.Fatalf("listen: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	if gw := env.gateway(t, ctx, srv.GRPC(), opts.Services); gw != nil {
+		background = append(background, gw)
+	}
 	done := make(chan error, 1+len(background))
 	go func() { done <- srv.RunOn(ctx, lis, httpLis) }()
 	for _, work := range background {
@@ -146,6 +153,31 @@ func Start(t testing.TB, opts Options) *Env {
 		}
 	})
 	return env
+}
+
+// gateway serves the HTTP/JSON gateway of the services with HTTP bindings on a real listener,
+// as `passage serve` does, and returns its serving loop; nil when no service has bindings.
+func (e *Env) gateway(t testing.TB, ctx context.Context, g *grpc.Server, specs []bootstrap.Service) func(context.Context) error {
+	t.Helper()
+	var registrars []gateway.Registrar
+	for _, spec := range specs {
+		if spec.Gateway != nil {
+			registrars = append(registrars, spec.Gateway)
+		}
+	}
+	if len(registrars) == 0 {
+		return nil
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	gw, err := gateway.New(ctx, g, registrars...)
+	if err != nil {
+		t.Fatalf("gateway: %v", err)
+	}
+	e.GatewayURL = "http://" + lis.Addr().String()
+	return func(ctx context.Context) error { return gw.Serve(ctx, lis, nil, time.Second) }
 }
 
 func policies(specs []bootstrap.Service) []auth.Policy {
@@ -183,6 +215,24 @@ func (e *Env) StaffToken(t testing.TB, subject string, role auth.Role, mission s
 		t.Fatalf("mint token: %v", err)
 	}
 	return tok
+}
+
+// PartnerToken mints a development token for the partner agency partnerID (role partner, no
+// mission), as `passage dev-token --role partner --partner ID` does.
+func (e *Env) PartnerToken(t testing.TB, partnerID string) string {
+	t.Helper()
+	tok, err := auth.MintToken(e.signer, auth.DevIssuer, auth.Audience,
+		auth.Claims{Subject: "partner-" + partnerID, Role: auth.RolePartner, Partner: partnerID}, time.Hour)
+	if err != nil {
+		t.Fatalf("mint token: %v", err)
+	}
+	return tok
+}
+
+// AsPartner returns a context whose calls carry a token for the partner agency partnerID.
+func (e *Env) AsPartner(t testing.TB, partnerID string) context.Context {
+	t.Helper()
+	return WithToken(context.Background(), e.PartnerToken(t, partnerID))
 }
 
 // As returns a context whose calls carry a token for the caller.

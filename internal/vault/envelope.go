@@ -202,3 +202,38 @@ func encryptIdentity(primitive tink.AEAD, subjectID uuid.UUID, p *commonv1.Perso
 func identityAssociatedData(subjectID uuid.UUID) []byte {
 	return slices.Concat(subjectID[:], []byte(identityLabel))
 }
+
+// secretLabel separates sealed secrets from identities: the associated data differs, so one
+// can never be opened as the other.
+const secretLabel = "passage.vault.secret.v1/"
+
+// SealSecret encrypts a service's secret (a partner's webhook signing secret, say) with the
+// KEK, bound to its owner id and purpose as associated data, and returns the ciphertext with
+// the id of the KEK key that sealed it. Rotating the KEK leaves it readable while that key
+// stays in the keyset.
+func (k *Keyring) SealSecret(owner uuid.UUID, purpose string, secret []byte) ([]byte, uint32, error) {
+	if owner == uuid.Nil {
+		return nil, 0, errNilSubject
+	}
+	ct, err := k.kek.Load().aead.Encrypt(secret, secretAssociatedData(owner, purpose))
+	if err != nil {
+		return nil, 0, fmt.Errorf("vault: seal secret: %w", err)
+	}
+	if len(ct) < 5 {
+		return nil, 0, ErrUndecryptable
+	}
+	return ct, binary.BigEndian.Uint32(ct[1:5]), nil
+}
+
+// OpenSecret decrypts what SealSecret sealed for the same owner and purpose.
+func (k *Keyring) OpenSecret(owner uuid.UUID, purpose string, sealed []byte) ([]byte, error) {
+	pt, err := k.kek.Load().aead.Decrypt(sealed, secretAssociatedData(owner, purpose))
+	if err != nil {
+		return nil, ErrUndecryptable
+	}
+	return pt, nil
+}
+
+func secretAssociatedData(owner uuid.UUID, purpose string) []byte {
+	return append([]byte(secretLabel+purpose+"/"), owner[:]...)
+}

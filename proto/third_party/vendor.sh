@@ -41,7 +41,10 @@ install -D -m 0644 "$dir/LICENSE" "$here/protovalidate/LICENSE"
 log "fetching $PROTO_FILES_PACKAGE@$PROTO_FILES_VERSION"
 tarball=$(cd "$tmp" && npm pack --silent --ignore-scripts "$PROTO_FILES_PACKAGE@$PROTO_FILES_VERSION" | tail -n 1)
 tar -xzf "$tmp/$tarball" -C "$tmp"
-install -D -m 0644 "$tmp/package/google/type/date.proto" "$here/googleapis/google/type/date.proto"
+for f in google/type/date.proto google/api/annotations.proto google/api/http.proto \
+	google/api/field_behavior.proto; do
+	install -D -m 0644 "$tmp/package/$f" "$here/googleapis/$f"
+done
 install -D -m 0644 "$tmp/package/LICENSE" "$here/googleapis/LICENSE"
 
 log "done: review with 'git diff -- proto/third_party'"

@@ -1,6 +1,7 @@
 package catalog_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 	"github.com/passage-cm/passage/services/catalog"
 )
 
@@ -79,8 +81,10 @@ func TestOnlyAPurposefulReadReturnsIdentity(t *testing.T) {
 	if lists < 5 {
 		t.Errorf("found %d list RPCs; the contracts are not all linked", lists)
 	}
-	// Today one RPC returns identity; a second is a decision to make here, on purpose.
-	if want := []string{"/passage.intake.v1.IntakeService/GetCase"}; !slices.Equal(identityRPCs, want) {
+	// Two RPCs return identity, each decided here on purpose: GetCase for the staff working on
+	// the case, and GetReferralData for the partner of a live referral, only the fields its
+	// data profile shares (issue 6).
+	if want := []string{"/passage.intake.v1.IntakeService/GetCase", "/passage.referral.v1.ReferralService/GetReferralData"}; !slices.Equal(identityRPCs, want) {
 		t.Errorf("RPCs that can return identity: %v, want %v", identityRPCs, want)
 	}
 }
@@ -140,6 +144,10 @@ func TestListResponsesCarryNoIdentity(t *testing.T) {
 		return err
 	})
 
+	// A referral of the AVRR case to a partner whose profile shares the person's name, sent
+	// and read: the partner's lists must still carry none of it.
+	partner := referAndRead(t, env, worker, ids[commonv1.Programme_PROGRAMME_AVRR])
+
 	lists := 0
 	for _, r := range passageRPCs() {
 		if !isList(r) {
@@ -152,6 +160,9 @@ func TestListResponsesCarryNoIdentity(t *testing.T) {
 				mission = "NER" // the mission's administrator, who reviews its break-glass grants
 			}
 			caller := env.As(t, role, mission)
+			if role == auth.RolePartner {
+				caller = env.AsPartner(t, partner)
+			}
 			var text string
 			eventually(t, func() error {
 				out := dynamicpb.NewMessage(r.desc.Output())
@@ -174,6 +185,57 @@ func TestListResponsesCarryNoIdentity(t *testing.T) {
 	if lists < 5 {
 		t.Errorf("called %d list RPCs, want every one", lists)
 	}
+}
+
+// referAndRead registers a partner, publishes a profile that shares the principal's name,
+// records the person's DATA_SHARING consent for the partner, refers the case and has the
+// partner read the referral's data (which holds the name). It returns the partner's id.
+func referAndRead(t *testing.T, env *testserver.Env, worker context.Context, caseID string) string {
+	t.Helper()
+	ref := referralv1.NewReferralServiceClient(env.Conn)
+	hq := env.As(t, auth.RoleProgrammeManager, auth.MissionHQ)
+	p, err := ref.RegisterPartner(hq, &referralv1.RegisterPartnerRequest{RequestId: uuid.NewString(), Code: "NGO-TEST",
+		Name: "Test NGO", Category: commonv1.PartnerCategory_PARTNER_CATEGORY_NGO, Countries: []string{"NER"},
+		Services:   []*referralv1.PartnerService{{Name: "Shelter", Categories: []referralv1.ServiceCategory{referralv1.ServiceCategory_SERVICE_CATEGORY_SHELTER}}},
+		Connection: &referralv1.Connection{Kind: referralv1.ConnectionKind_CONNECTION_KIND_HTTP_JSON},
+		Agreement: &referralv1.DataSharingAgreement{Reference: "DSA-1", StartDate: &date.Date{Year: 2026, Month: 1, Day: 1},
+			ExpiryDate: &date.Date{Year: 2099, Month: 12, Day: 31}}})
+	if err != nil {
+		t.Fatalf("RegisterPartner: %v", err)
+	}
+	if _, err := ref.PublishDataProfile(hq, &referralv1.PublishDataProfileRequest{RequestId: uuid.NewString(),
+		ServiceCategory: referralv1.ServiceCategory_SERVICE_CATEGORY_SHELTER,
+		Fields:          []referralv1.SharedField{referralv1.SharedField_SHARED_FIELD_NAME, referralv1.SharedField_SHARED_FIELD_SEX}}); err != nil {
+		t.Fatalf("PublishDataProfile: %v", err)
+	}
+	in := intakev1.NewIntakeServiceClient(env.Conn)
+	c, err := in.GetCase(worker, &intakev1.GetCaseRequest{CaseId: caseID})
+	if err != nil {
+		t.Fatalf("GetCase: %v", err)
+	}
+	if _, err := in.RecordConsent(worker, &intakev1.RecordConsentRequest{RequestId: uuid.NewString(), CaseId: caseID,
+		Version: c.GetCase().GetVersion(), Consent: &commonv1.Consent{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_DATA_SHARING,
+			Granted: true, Partner: "NGO-TEST", SubjectId: c.GetCase().GetSubjectId(), Date: &date.Date{Year: 2026, Month: 3, Day: 2}}}); err != nil {
+		t.Fatalf("RecordConsent: %v", err)
+	}
+	var r *referralv1.Referral
+	eventually(t, func() error {
+		resp, err := ref.CreateReferral(worker, &referralv1.CreateReferralRequest{RequestId: uuid.NewString(), CaseId: caseID,
+			PartnerId: p.GetPartner().GetPartnerId(), ServiceCategory: referralv1.ServiceCategory_SERVICE_CATEGORY_SHELTER,
+			Reason: referralv1.ReferralReason_REFERRAL_REASON_SPECIALISED_CARE})
+		r = resp.GetReferral()
+		return err
+	})
+	if _, err := ref.SendReferral(worker, &referralv1.SendReferralRequest{RequestId: uuid.NewString(),
+		ReferralId: r.GetReferralId(), Version: r.GetVersion()}); err != nil {
+		t.Fatalf("SendReferral: %v", err)
+	}
+	data, err := ref.GetReferralData(env.AsPartner(t, p.GetPartner().GetPartnerId()), &referralv1.GetReferralDataRequest{
+		ReferralId: r.GetReferralId(), Purpose: commonv1.AccessPurpose_ACCESS_PURPOSE_SERVICE_REFERRAL})
+	if err != nil || data.GetPerson().GetGivenName() != "Amina" {
+		t.Fatalf("GetReferralData: %v, person %v", err, data.GetPerson() != nil)
+	}
+	return p.GetPartner().GetPartnerId()
 }
 
 // rows counts the entries of a list response's repeated message fields.

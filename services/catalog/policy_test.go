@@ -22,6 +22,7 @@ import (
 	_ "github.com/passage-cm/passage/proto/gen/passage/analytics/v1"
 	_ "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	_ "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+	_ "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 	_ "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 	_ "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
@@ -43,7 +44,8 @@ const (
 //     a person), and no RPC of the case services, which all serve rows about a person;
 //   - programme manager (HQ) reads the same statistics to set policy; administrators, who keep
 //     keys, users and funds, do not, nor do field staff and partners;
-//   - partner: what was referred to it, and nothing is yet: no RPC;
+//   - partner: what was referred to it (issue 6): its referrals, their data while live, its
+//     feed, inbound referrals, its own registry entry and the data profiles; no case RPC;
 //   - administrator: keys, users and funds, and the review of break-glass grants (who opened
 //     which case when; never a case's content).
 //
@@ -96,6 +98,30 @@ var want = map[string][]auth.Role{
 	"/passage.hasm.v1.StrandedMigrantService/CreateFund":        {pm, ad},
 	"/passage.hasm.v1.StrandedMigrantService/SetFundBudget":     {pm, ad},
 	"/passage.hasm.v1.StrandedMigrantService/GetFund":           {pm, ad},
+
+	// Referrals (issue 6): HQ keeps the registry and the profiles (programme managers set
+	// policy, administrators keep reference data); field staff refer their mission's cases and
+	// answer inbound referrals (supervisors alone may override a missing consent, checked in
+	// the handler); partners answer what was referred to them, read its data while the
+	// referral is live, send inbound referrals and read their feed. Analysts: none, as
+	// referrals are about a person.
+	"/passage.referral.v1.ReferralService/RegisterPartner":       {pm, ad},
+	"/passage.referral.v1.ReferralService/GetPartner":            {cw, sv, pm, ad, pa},
+	"/passage.referral.v1.ReferralService/ListPartners":          {cw, sv, pm, ad},
+	"/passage.referral.v1.ReferralService/UpdatePartner":         {pm, ad},
+	"/passage.referral.v1.ReferralService/PublishDataProfile":    {pm, ad},
+	"/passage.referral.v1.ReferralService/ListDataProfiles":      {cw, sv, pm, ad, pa},
+	"/passage.referral.v1.ReferralService/CreateReferral":        {cw, sv},
+	"/passage.referral.v1.ReferralService/SendReferral":          {cw, sv},
+	"/passage.referral.v1.ReferralService/GetReferral":           {cw, sv, pa},
+	"/passage.referral.v1.ReferralService/ListReferrals":         {cw, sv, pa},
+	"/passage.referral.v1.ReferralService/RevokeReferral":        {cw, sv},
+	"/passage.referral.v1.ReferralService/CreateInboundReferral": {pa},
+	"/passage.referral.v1.ReferralService/AcceptReferral":        {cw, sv, pa},
+	"/passage.referral.v1.ReferralService/DeclineReferral":       {cw, sv, pa},
+	"/passage.referral.v1.ReferralService/CompleteReferral":      {cw, sv, pa},
+	"/passage.referral.v1.ReferralService/GetReferralData":       {pa},
+	"/passage.referral.v1.ReferralService/ListReferralEvents":    {pa},
 
 	"/passage.analytics.v1.AnalyticsService/Aggregate":           {pm, an},
 	"/passage.analytics.v1.AnalyticsService/ListRegions":         {pm, an},

@@ -1,0 +1,7 @@
+// Package gateway serves the HTTP/JSON API partner agencies use: grpc-gateway's reverse proxy,
+// from the google.api.http bindings of the contracts, in front of the process's own gRPC
+// server. The proxy reaches that server over an in-process connection (no socket), so every
+// HTTP call is a gRPC call through the same interceptor chain: request id, logging, error
+// masking, authentication, authorization, validation, audit; no rule holds on one transport
+// and not the other.
+package gateway

@@ -1,0 +1,138 @@
+package referral
+
+import (
+	"errors"
+	"fmt"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/passage-cm/passage/internal/consent"
+	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/rpcerr"
+	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
+)
+
+const errorDomain = "passage.referral.v1"
+
+// Entities that are not there. Another mission's case or referral, and another partner's
+// referral, are not found either, so that ids cannot be probed.
+var (
+	errCaseNotFound     = errors.New("case not found")
+	errReferralNotFound = errors.New("referral not found")
+	errPartnerNotFound  = errors.New("partner not found")
+	errProfileMissing   = errors.New("no data profile is published for the referral's service category")
+	errPartnerExists    = errors.New("a partner with this code is already registered")
+	errNotPartner       = errors.New("the token names no partner")
+)
+
+// StaleVersionError is a change made against a version that is no longer current.
+type StaleVersionError struct {
+	Subject string
+	Current int64
+}
+
+func (e *StaleVersionError) Error() string {
+	return fmt.Sprintf("the record changed since it was read: it is at version %d", e.Current)
+}
+
+// TransitionError is a status change the status machine does not allow, or one the caller
+// may not make (a receiver's answer by the sender, say).
+type TransitionError struct {
+	From, To referralv1.ReferralStatus
+	Why      string
+}
+
+func (e *TransitionError) Error() string {
+	if e.Why != "" {
+		return e.Why
+	}
+	return fmt.Sprintf("a referral cannot go from %s to %s", statusCode(e.From), statusCode(e.To))
+}
+
+// AgreementExpiredError is a send to a partner whose data-sharing agreement has expired.
+type AgreementExpiredError struct {
+	PartnerID string
+	Expiry    string
+}
+
+func (e *AgreementExpiredError) Error() string {
+	return "the partner's data-sharing agreement expired on " + e.Expiry
+}
+
+// DataUnavailableError is a read of a referral's data while the referral does not allow it
+// (not yet sent, or revoked, withdrawn, expired, declined, completed).
+type DataUnavailableError struct {
+	Status referralv1.ReferralStatus
+}
+
+func (e *DataUnavailableError) Error() string {
+	return "the referral's data is not available while it is " + statusCode(e.Status)
+}
+
+// missingSharingConsent is the DATA_SHARING consent a referral to partner lacks; the
+// PreconditionFailure names the consent and the partner (code and category), never a person.
+type missingSharingConsent struct {
+	partnerCode, partnerCategory string
+}
+
+func (e *missingSharingConsent) Error() string {
+	return "no DATA_SHARING consent or legal basis is in force for partner " + e.partnerCode +
+		" nor its category " + e.partnerCategory
+}
+
+// toStatus maps the service's domain errors to gRPC status errors, in one place. Errors it
+// does not know are returned as they are: the error-masking middleware turns them into an
+// INTERNAL status without their text.
+func toStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	if st := consent.StatusOf(errorDomain, err); st != nil {
+		return st
+	}
+	var (
+		stale      *StaleVersionError
+		transition *TransitionError
+		expired    *AgreementExpiredError
+		data       *DataUnavailableError
+		sharing    *missingSharingConsent
+	)
+	switch {
+	case errors.Is(err, errCaseNotFound), errors.Is(err, errReferralNotFound), errors.Is(err, errPartnerNotFound):
+		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, errPartnerExists):
+		return status.Error(codes.AlreadyExists, err.Error())
+	case errors.Is(err, errNotPartner):
+		return status.Error(codes.PermissionDenied, err.Error())
+	case errors.Is(err, errProfileMissing):
+		return rpcerr.FailedPrecondition(errorDomain, "PROFILE_MISSING", err.Error(), nil,
+			rpcerr.Violation("DATA_PROFILE", "service_category", err.Error()))
+	case errors.Is(err, idempotency.ErrInvalidRequestID):
+		return middleware.InvalidArgument(middleware.FieldViolation("request_id", "must be a UUID"))
+	case errors.Is(err, idempotency.ErrReused):
+		return middleware.InvalidArgument(middleware.FieldViolation("request_id", idempotency.ErrReused.Error()))
+	case errors.As(err, &stale):
+		return rpcerr.StaleVersion(errorDomain, "record", stale.Subject, stale.Current)
+	case errors.As(err, &transition):
+		return rpcerr.InvalidTransition(errorDomain, transition.Error(), map[string]string{
+			"from": statusCode(transition.From), "to": statusCode(transition.To),
+		})
+	case errors.As(err, &expired):
+		return rpcerr.FailedPrecondition(errorDomain, "AGREEMENT_EXPIRED", expired.Error(),
+			map[string]string{"expiry": expired.Expiry},
+			rpcerr.Violation("AGREEMENT", "partners/"+expired.PartnerID, expired.Error()))
+	case errors.As(err, &data):
+		return rpcerr.FailedPrecondition(errorDomain, "DATA_UNAVAILABLE", data.Error(),
+			map[string]string{"status": statusCode(data.Status)})
+	case errors.As(err, &sharing):
+		return rpcerr.FailedPrecondition(errorDomain, "CONSENT_MISSING", sharing.Error(), map[string]string{
+			"purpose": "DATA_SHARING", "partner": sharing.partnerCode, "partner_category": sharing.partnerCategory,
+		}, rpcerr.Violation("CONSENT", "DATA_SHARING", sharing.Error()))
+	}
+	return err
+}

@@ -1,0 +1,4 @@
+package referral
+
+// CheckTransition exposes the status machine to the tests.
+var CheckTransition = checkTransition

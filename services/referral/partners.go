@@ -1,0 +1,350 @@
+package referral
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/passage-cm/passage/internal/audit"
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/outbox"
+	"github.com/passage-cm/passage/internal/pagetoken"
+	"github.com/passage-cm/passage/internal/webhook"
+	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
+)
+
+// secretPurpose binds a sealed signing secret to its use (see vault.Keyring.SealSecret).
+const secretPurpose = "referral.partner.signing_secret"
+
+// atHQ reports whether the caller acts for HQ.
+func atHQ(who auth.Claims) bool { return who.Mission == auth.MissionHQ }
+
+var errHQOnly = status.Error(codes.PermissionDenied, "the partner registry and the data profiles are kept at HQ")
+
+// checkConnection checks what protovalidate cannot: a webhook connection has a URL, others
+// none, and the URL is https (plain http only to a loopback address, for development).
+func checkConnection(c *referralv1.Connection) error {
+	u := c.GetWebhookUrl()
+	switch {
+	case c.GetKind() == referralv1.ConnectionKind_CONNECTION_KIND_WEBHOOK && u == "":
+		return middleware.InvalidArgument(middleware.FieldViolation("connection.webhook_url", "is required for a webhook connection"))
+	case c.GetKind() != referralv1.ConnectionKind_CONNECTION_KIND_WEBHOOK && u != "":
+		return middleware.InvalidArgument(middleware.FieldViolation("connection.webhook_url", "is only for a webhook connection"))
+	case u != "" && !secureURL(u):
+		return middleware.InvalidArgument(middleware.FieldViolation("connection.webhook_url", "must be https (http only to a loopback address)"))
+	}
+	return nil
+}
+
+// RegisterPartner adds an agency to the registry. A webhook connection's signing secret is
+// generated here, sealed by the KEK for storage, and returned in this response only: a retry
+// of the same request gets the partner without it.
+func (s *Service) RegisterPartner(ctx context.Context, req *referralv1.RegisterPartnerRequest) (*referralv1.RegisterPartnerResponse, error) {
+	who, err := auth.Caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !atHQ(who) {
+		return nil, errHQOnly
+	}
+	if err := checkConnection(req.GetConnection()); err != nil {
+		return nil, err
+	}
+	if fromDate(req.GetAgreement().GetExpiryDate()).Before(fromDate(req.GetAgreement().GetStartDate())) {
+		return nil, middleware.InvalidArgument(middleware.FieldViolation("agreement.expiry_date", "must not be before start_date"))
+	}
+	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), referralv1.ReferralService_RegisterPartner_FullMethodName, req)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &referralv1.RegisterPartnerResponse{}
+	if replayed, err := s.idem.Replay(ctx, s.db.Mission(who.Mission), key, resp); replayed || err != nil {
+		return resp, toStatus(err)
+	}
+	id := uuid.New()
+	now := s.timestamp()
+	p := &referralv1.Partner{
+		PartnerId: id.String(), Code: req.GetCode(), Name: req.GetName(), Category: req.GetCategory(),
+		Services: req.GetServices(), Countries: req.GetCountries(),
+		Connection: &referralv1.Connection{Kind: req.GetConnection().GetKind(), WebhookUrl: req.GetConnection().GetWebhookUrl()},
+		Agreement:  req.GetAgreement(), Version: 1, CreateTime: now, UpdateTime: now,
+	}
+	var secret string
+	var sealed []byte
+	var kekID *int64
+	if p.Connection.Kind == referralv1.ConnectionKind_CONNECTION_KIND_WEBHOOK {
+		if secret, sealed, kekID, err = s.sealNewSecret(id); err != nil {
+			return nil, err
+		}
+		p.Connection.HasSigningSecret = true
+	}
+	services, categories, err := storedServices(p.Services)
+	if err != nil {
+		return nil, err
+	}
+	// The stored first result holds no secret: a retry must not hand it out a second time.
+	resp.Partner = p
+	b := &pgx.Batch{}
+	if err := s.idem.Queue(b, key, resp); err != nil {
+		return nil, err
+	}
+	b.Queue(`INSERT INTO referral.partner (partner_id, code, name, category, services, service_categories, countries,
+connection_kind, webhook_url, signing_secret, signing_secret_kek, agreement_reference, agreement_start,
+agreement_expiry, version, created_by, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $16, $16)`,
+		id, p.Code, p.Name, partnerCategoryCode(p.Category), services, categories, p.Countries,
+		enumcode.Code(p.Connection.Kind, connectionPrefix), p.Connection.WebhookUrl, sealed, kekID,
+		p.Agreement.GetReference(), fromDate(p.Agreement.GetStartDate()), fromDate(p.Agreement.GetExpiryDate()),
+		who.Subject, now.AsTime())
+	audit.Queue(b, audit.For(ctx, who, who.Mission, id).WithClientRequest(key.RequestID))
+	if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: id, Mission: who.Mission,
+		Payload: &referralv1.PartnerRegistered{Partner: p}}); err != nil {
+		return nil, err
+	}
+	err = s.db.Mission(who.Mission).SendBatch(ctx, b).Close()
+	switch {
+	case err == nil:
+		return &referralv1.RegisterPartnerResponse{Partner: p, SigningSecret: secret}, nil
+	case s.idem.Lost(err):
+		proto.Reset(resp)
+		if _, err := s.idem.Replay(ctx, s.db.Mission(who.Mission), key, resp); err != nil {
+			return nil, toStatus(err)
+		}
+		return resp, nil
+	case database.IsUniqueViolation(err, "partner_code_key"):
+		return nil, toStatus(errPartnerExists)
+	}
+	return nil, fmt.Errorf("register partner: %w", err)
+}
+
+// sealNewSecret makes a signing secret and seals it for the partner's row.
+func (s *Service) sealNewSecret(partner uuid.UUID) (string, []byte, *int64, error) {
+	secret := webhook.NewSecret().Encode()
+	sealed, kek, err := s.keys.SealSecret(partner, secretPurpose, []byte(secret))
+	if err != nil {
+		return "", nil, nil, err
+	}
+	id := int64(kek)
+	return secret, sealed, &id, nil
+}
+
+// GetPartner reads a registry entry: staff any, a partner its own (another's is NOT_FOUND).
+func (s *Service) GetPartner(ctx context.Context, req *referralv1.GetPartnerRequest) (*referralv1.GetPartnerResponse, error) {
+	who, err := auth.Caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	scope, err := scopeOf(who)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	id, err := parseID("partner_id", req.GetPartnerId())
+	if err != nil {
+		return nil, err
+	}
+	if scope.partner != "" && scope.partner != id.String() {
+		return nil, toStatus(errPartnerNotFound)
+	}
+	p, err := getPartner(ctx, s.querier(scope), id, false)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &referralv1.GetPartnerResponse{Partner: p}, nil
+}
+
+// ListPartners lists the registry by name, optionally those offering a service category or
+// working in a country.
+func (s *Service) ListPartners(ctx context.Context, req *referralv1.ListPartnersRequest) (*referralv1.ListPartnersResponse, error) {
+	who, err := auth.Caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	size := pagetoken.Size(req.GetPageSize())
+	filter := pagetoken.Filter(categoryCode(req.GetServiceCategory()) + "|" + req.GetCountry())
+	// The registry is ordered by name; the cursor's time is unused and its id breaks ties of
+	// the name, carried in the token's filter-bound position as the last name seen.
+	after := ""
+	var afterID uuid.UUID
+	if tok := req.GetPageToken(); tok != "" {
+		c, err := decodeNameCursor(tok, filter)
+		if err != nil {
+			return nil, middleware.InvalidArgument(middleware.FieldViolation("page_token", pagetoken.Mismatch))
+		}
+		after, afterID = c.Name, c.ID
+	}
+	var category, country *string
+	if req.GetServiceCategory() != 0 {
+		c := categoryCode(req.GetServiceCategory())
+		category = &c
+	}
+	if req.GetCountry() != "" {
+		country = &req.Country
+	}
+	rows, err := s.db.Mission(who.Mission).Query(ctx, `SELECT `+partnerColumns+` FROM referral.partner
+WHERE ($1::text IS NULL OR $1 = ANY(service_categories)) AND ($2::text IS NULL OR $2 = ANY(countries))
+  AND (name, partner_id) > ($3, $4)
+ORDER BY name, partner_id LIMIT $5`, category, country, after, afterID, size+1)
+	if err != nil {
+		return nil, fmt.Errorf("list partners: %w", err)
+	}
+	defer rows.Close()
+	resp := &referralv1.ListPartnersResponse{}
+	for rows.Next() {
+		p, err := scanPartner(rows)
+		if err != nil {
+			return nil, err
+		}
+		resp.Partners = append(resp.Partners, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list partners: %w", err)
+	}
+	if len(resp.Partners) > size {
+		resp.Partners = resp.Partners[:size]
+		last := resp.Partners[size-1]
+		resp.NextPageToken = encodeNameCursor(nameCursor{Name: last.Name, ID: uuid.MustParse(last.PartnerId)}, filter)
+	}
+	return resp, nil
+}
+
+// UpdatePartner replaces a partner's organisation, services, countries, connection and
+// agreement; the code and category, which consents name, never change.
+func (s *Service) UpdatePartner(ctx context.Context, req *referralv1.UpdatePartnerRequest) (*referralv1.UpdatePartnerResponse, error) {
+	who, err := auth.Caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !atHQ(who) {
+		return nil, errHQOnly
+	}
+	if err := checkConnection(req.GetConnection()); err != nil {
+		return nil, err
+	}
+	if fromDate(req.GetAgreement().GetExpiryDate()).Before(fromDate(req.GetAgreement().GetStartDate())) {
+		return nil, middleware.InvalidArgument(middleware.FieldViolation("agreement.expiry_date", "must not be before start_date"))
+	}
+	id, err := parseID("partner_id", req.GetPartnerId())
+	if err != nil {
+		return nil, err
+	}
+	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), referralv1.ReferralService_UpdatePartner_FullMethodName, req)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &referralv1.UpdatePartnerResponse{}
+	var secret string
+	err = s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
+		if replayed, err := s.idem.Replay(ctx, tx, key, resp); replayed || err != nil {
+			return err
+		}
+		p, err := getPartner(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if p.Version != req.GetVersion() {
+			return &StaleVersionError{Subject: "partners/" + p.PartnerId, Current: p.Version}
+		}
+		webhook := req.GetConnection().GetKind() == referralv1.ConnectionKind_CONNECTION_KIND_WEBHOOK
+		p.Name, p.Services, p.Countries, p.Agreement = req.GetName(), req.GetServices(), req.GetCountries(), req.GetAgreement()
+		hadSecret := p.Connection.GetHasSigningSecret()
+		p.Connection = &referralv1.Connection{Kind: req.GetConnection().GetKind(), WebhookUrl: req.GetConnection().GetWebhookUrl()}
+		p.Version++
+		p.UpdateTime = s.timestamp()
+		var sealed []byte
+		var kekID *int64
+		// A webhook connection keeps its secret unless asked to rotate it; one without a
+		// secret gets one; other connections keep none.
+		keep := webhook && hadSecret && !req.GetRotateSigningSecret()
+		if webhook && !keep {
+			if secret, sealed, kekID, err = s.sealNewSecret(id); err != nil {
+				return err
+			}
+		}
+		p.Connection.HasSigningSecret = webhook
+		services, categories, err := storedServices(p.Services)
+		if err != nil {
+			return err
+		}
+		resp.Partner = p
+		b := &pgx.Batch{}
+		if err := s.idem.Queue(b, key, resp); err != nil {
+			return err
+		}
+		b.Queue(`UPDATE referral.partner SET name = $2, services = $3, service_categories = $4, countries = $5,
+connection_kind = $6, webhook_url = $7,
+signing_secret = CASE WHEN $8 THEN signing_secret ELSE $9 END,
+signing_secret_kek = CASE WHEN $8 THEN signing_secret_kek ELSE $10 END,
+agreement_reference = $11, agreement_start = $12, agreement_expiry = $13, version = $14, updated_at = $15
+WHERE partner_id = $1`,
+			id, p.Name, services, categories, p.Countries, enumcode.Code(p.Connection.Kind, connectionPrefix),
+			p.Connection.WebhookUrl, keep, sealed, kekID, p.Agreement.GetReference(), fromDate(p.Agreement.GetStartDate()),
+			fromDate(p.Agreement.GetExpiryDate()), p.Version, p.UpdateTime.AsTime())
+		audit.Queue(b, audit.For(ctx, who, who.Mission, id).WithClientRequest(key.RequestID))
+		if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: id, Mission: who.Mission,
+			Payload: &referralv1.PartnerUpdated{Partner: p}}); err != nil {
+			return err
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if s.idem.Lost(err) {
+		proto.Reset(resp)
+		_, err = s.idem.Replay(ctx, s.db.Mission(who.Mission), key, resp)
+		return resp, toStatus(err)
+	}
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if secret != "" {
+		return &referralv1.UpdatePartnerResponse{Partner: resp.Partner, SigningSecret: secret}, nil
+	}
+	return resp, nil
+}
+
+// parseID parses an id that protovalidate already checked; the check here keeps a handler
+// safe should it ever be called without the validation stage.
+func parseID(field, s string) (uuid.UUID, error) {
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return uuid.Nil, middleware.InvalidArgument(middleware.FieldViolation(field, "must be a valid UUID"))
+	}
+	return id, nil
+}
+
+// Endpoint implements webhook.Endpoints from the registry: where a webhook partner receives
+// events, and the secret to sign them with, opened from its sealed form. A partner that no
+// longer connects by webhook has no endpoint: the delivery fails and, in time, is dead.
+func (s *Service) Endpoint(ctx context.Context, mission string, partner uuid.UUID) (string, webhook.Secret, error) {
+	var (
+		kind, url string
+		sealed    []byte
+	)
+	err := s.db.Mission(mission).QueryRow(ctx, `SELECT connection_kind, webhook_url, signing_secret FROM referral.partner
+WHERE partner_id = $1`, partner).Scan(&kind, &url, &sealed)
+	if err != nil {
+		return "", webhook.Secret{}, fmt.Errorf("partner endpoint: %w", database.NotFound(err))
+	}
+	if kind != enumcode.Code(referralv1.ConnectionKind_CONNECTION_KIND_WEBHOOK, connectionPrefix) || sealed == nil {
+		return "", webhook.Secret{}, errors.New("partner endpoint: the partner has no webhook connection")
+	}
+	raw, err := s.keys.OpenSecret(partner, secretPurpose, sealed)
+	if err != nil {
+		return "", webhook.Secret{}, fmt.Errorf("partner endpoint: %w", err)
+	}
+	secret, err := webhook.ParseSecret(string(raw))
+	if err != nil {
+		return "", webhook.Secret{}, errors.New("partner endpoint: stored signing secret is malformed")
+	}
+	return url, secret, nil
+}
+
+var _ webhook.Endpoints = (*Service)(nil)
