@@ -1,0 +1,200 @@
+package demo
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/testserver"
+	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
+	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
+	"github.com/passage-cm/passage/services/catalog"
+)
+
+// lossyConn loses the reply of every nth call after the server has handled it, as a dropped
+// link does: the caller sees UNAVAILABLE for a call that committed.
+type lossyConn struct {
+	grpc.ClientConnInterface
+	every int64
+	n     atomic.Int64
+	lost  atomic.Int64
+}
+
+func (c *lossyConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
+	if err := c.ClientConnInterface.Invoke(ctx, method, args, reply, opts...); err != nil {
+		return err
+	}
+	if c.n.Add(1)%c.every == 0 {
+		c.lost.Add(1)
+		proto.Reset(reply.(proto.Message))
+		return status.Error(codes.Unavailable, "reply lost on the way back")
+	}
+	return nil
+}
+
+func loader(env *testserver.Env, conn grpc.ClientConnInterface) *Loader {
+	return &Loader{Conn: conn, Concurrency: 6, Tokens: func(role auth.Role, mission string) (string, error) {
+		return auth.MintToken(env.Signer(), auth.DevIssuer, auth.Audience,
+			auth.Claims{Subject: "demo-" + string(role) + "-" + mission, Role: role, Mission: mission}, time.Hour)
+	}}
+}
+
+// departures reads every DepartureRecorded event, as analytics counts persons returned.
+func departures(t *testing.T, env *testserver.Env) []*commonv1.DepartureRecorded {
+	t.Helper()
+	var out []*commonv1.DepartureRecorded
+	env.AsOwner(t, func(ctx context.Context, conn *pgx.Conn) {
+		rows, err := conn.Query(ctx, `SELECT payload FROM outbox.event WHERE event_type = 'passage.common.v1.DepartureRecorded' ORDER BY event_id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b []byte
+		if _, err := pgx.ForEachRow(rows, []any{&b}, func() error {
+			d := &commonv1.DepartureRecorded{}
+			out = append(out, d)
+			return proto.Unmarshal(b, d)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return out
+}
+
+// TestLoadThroughTheServices loads a small plan through the real servers, with a link that
+// loses every seventh reply, and finds in what the services recorded exactly the plan's
+// figures; loading the plan again writes nothing.
+func TestLoadThroughTheServices(t *testing.T) {
+	t.Parallel()
+	plan, err := NewPlan(Config{Year: 2015, Scale: 0.01, Seed: 42}, testRegions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := testserver.Start(t, testserver.Options{Services: catalog.Services()})
+	conn := &lossyConn{ClientConnInterface: env.Conn, every: 7}
+	ctx := t.Context()
+	rep, err := loader(env, conn).Load(ctx, plan)
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	t.Logf("first load: %+v", rep)
+	if rep.Cases != int64(plan.Cases()) || rep.Persons != int64(plan.Persons()) {
+		t.Errorf("report: %d cases and %d persons, want %d and %d", rep.Cases, rep.Persons, plan.Cases(), plan.Persons())
+	}
+	if conn.lost.Load() == 0 || rep.Retries < conn.lost.Load() {
+		t.Errorf("%d replies lost, %d retries: every lost reply must be retried", conn.lost.Load(), rep.Retries)
+	}
+
+	// What the services recorded: one registration per case, one departure per AVRR case and
+	// approved HASM request, adding up to the plan's figures.
+	if got := env.QueryInt(t, `SELECT count(*) FROM outbox.event WHERE event_type = 'passage.intake.v1.CaseRegistered'`); got != plan.Cases() {
+		t.Errorf("%d cases registered, want %d", got, plan.Cases())
+	}
+	regions := map[string]string{}
+	for _, r := range testRegions(t) {
+		for _, c := range r.Countries {
+			regions[c] = r.Code
+		}
+	}
+	got := Figures{AVRRBySex: map[string]int{}, AVRRByHostRegion: map[string]int{}, AVRRByReturnRegion: map[string]int{},
+		AVRRByVulnerability: map[string]int{}}
+	hosts, returns, nationalities := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, d := range departures(t, env) {
+		n := len(d.GetTravellers())
+		switch d.GetProgramme() {
+		case commonv1.Programme_PROGRAMME_AVRR:
+			got.AVRRCases++
+			got.AVRRPersons += n
+			for _, p := range d.GetTravellers() {
+				got.AVRRBySex[enumcode.Code(p.GetSex(), "SEX_")]++
+			}
+			got.AVRRByHostRegion[regions[d.GetHostCountry()]] += n
+			got.AVRRByReturnRegion[regions[d.GetReturnCountry()]] += n
+			for _, v := range d.GetVulnerabilities() {
+				got.AVRRByVulnerability[enumcode.Code(v, "VULNERABILITY_")] += n
+			}
+			hosts[d.GetHostCountry()], returns[d.GetReturnCountry()] = true, true
+		case commonv1.Programme_PROGRAMME_HASM:
+			got.HASMApproved++
+			got.HASMIndividuals += n
+			for _, p := range d.GetTravellers() {
+				nationalities[p.GetNationality()] = true
+			}
+		}
+	}
+	got.AVRRHostCountries, got.AVRRReturnCountries, got.HASMNationalities = len(hosts), len(returns), len(nationalities)
+	want := plan.Figures
+	want.HASMRejected, want.Victims, want.VictimsIdentified, want.VictimsByExploitation = 0, 0, 0, nil
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("departures recorded (-plan +got):\n%s", diff)
+	}
+
+	// The services' own read RPCs agree: a return has departed, the fund holds the approved
+	// costs, a victim's exploitation is recorded, a household member counts in statistics.
+	a := plan.AVRR[0]
+	field := env.AsStaff(t, "demo-caseworker-"+a.Host, auth.RoleCaseworker, a.Host)
+	intake := intakev1.NewIntakeServiceClient(env.Conn)
+	list, err := intake.ListCases(field, &intakev1.ListCasesRequest{Mission: a.Host, Programme: commonv1.Programme_PROGRAMME_AVRR, PageSize: 100})
+	if err != nil || len(list.GetCases()) == 0 {
+		t.Fatalf("ListCases in %s: %v, %d cases", a.Host, err, len(list.GetCases()))
+	}
+	for _, kase := range list.GetCases() {
+		r, err := returnsv1.NewReturnServiceClient(env.Conn).GetReturn(field, &returnsv1.GetReturnRequest{CaseId: kase.GetCaseId()})
+		if err != nil || r.GetReturn().GetStatus() != returnsv1.ReturnStatus_RETURN_STATUS_DEPARTED {
+			t.Errorf("return of a case in %s: %v, status %v, want DEPARTED", a.Host, err, r.GetReturn().GetStatus())
+		}
+		if d := kase.GetRegistrationDate(); d.GetYear() != 2015 {
+			t.Errorf("a case registered in %d, want 2015", d.GetYear())
+		}
+		for _, m := range append([]*intakev1.CaseMember{kase.GetPrincipal()}, kase.GetHouseholdMembers()...) {
+			if !m.GetInStatistics() {
+				t.Errorf("a person of a case in %s is not in statistics", a.Host)
+			}
+		}
+	}
+	hq := env.As(t, auth.RoleProgrammeManager, auth.MissionHQ)
+	fund, err := hasmv1.NewStrandedMigrantServiceClient(env.Conn).GetFund(hq, &hasmv1.GetFundRequest{Code: plan.FundCode, Year: 2015})
+	if err != nil || fund.GetFund().GetCommitted() != plan.FundBudget {
+		t.Errorf("fund: %v, committed %d, want %d", err, fund.GetFund().GetCommitted(), plan.FundBudget)
+	}
+	rejected, err := hasmv1.NewStrandedMigrantServiceClient(env.Conn).ListRequests(hq, &hasmv1.ListRequestsRequest{
+		Status: hasmv1.RequestStatus_REQUEST_STATUS_REJECTED, PageSize: 100})
+	if err != nil || len(rejected.GetRequests()) != plan.Figures.HASMRejected {
+		t.Errorf("rejected requests: %v, %d, want %d", err, len(rejected.GetRequests()), plan.Figures.HASMRejected)
+	}
+	v := plan.Victim[0]
+	victims, err := traffickingv1.NewTraffickingServiceClient(env.Conn).ListVictimCases(
+		env.AsStaff(t, "demo-caseworker-"+v.Host, auth.RoleCaseworker, v.Host), &traffickingv1.ListVictimCasesRequest{PageSize: 100})
+	if err != nil || len(victims.GetVictimCases()) == 0 {
+		t.Fatalf("ListVictimCases in %s: %v", v.Host, err)
+	}
+	for _, vc := range victims.GetVictimCases() {
+		if len(vc.GetExploitation().GetTypes()) == 0 || len(vc.GetExploitation().GetMeansOfControl()) == 0 || len(vc.GetAssistance()) != 1 {
+			t.Errorf("victim case without exploitation types, means of control or assistance: %v", vc.GetExploitation())
+		}
+	}
+	if got := env.QueryInt(t, `SELECT count(*) FROM outbox.event WHERE event_type = 'passage.trafficking.v1.ExploitationRecorded'`); got != len(plan.Victim) {
+		t.Errorf("%d exploitations recorded, want %d", got, len(plan.Victim))
+	}
+
+	// Run again: every call replays its first result, nothing is written.
+	before := env.QueryInt(t, `SELECT count(*) FROM outbox.event`)
+	if _, err := loader(env, env.Conn).Load(ctx, plan); err != nil {
+		t.Fatalf("second load: %v", err)
+	}
+	if after := env.QueryInt(t, `SELECT count(*) FROM outbox.event`); after != before {
+		t.Errorf("the second load wrote %d events, want none", after-before)
+	}
+}
