@@ -76,7 +76,8 @@ var (
 // skipped; the region's other countries follow in a seeded random order.
 var (
 	prominentHosts = map[string][]string{
-		"EEA":    {"DEU", "GRC", "BEL", "NLD", "AUT", "NOR", "GBR", "CHE", "FIN", "ITA", "ESP", "FRA", "SWE", "IRL", "POL", "HUN", "CZE", "PRT"},
+		"EEA": {"DEU", "GRC", "BEL", "NLD", "AUT", "NOR", "GBR", "CHE", "FIN", "ITA", "ESP", "FRA", "SWE", "IRL", "POL", "HUN", "CZE", "PRT",
+			"DNK", "LUX", "SVK", "SVN", "HRV", "MLT", "CYP", "EST", "LVA", "LTU", "ISL", "ROU", "BGR", "LIE"},
 		"MENA":   {"YEM", "MAR", "EGY", "LBN", "JOR", "TUN", "LBY", "DZA", "IRQ"},
 		"APAC":   {"AUS", "IDN", "THA", "MYS", "JPN", "KOR"},
 		"SEEECA": {"TUR", "RUS", "UKR", "KAZ", "SRB"},
@@ -95,7 +96,7 @@ var (
 		"SAM":    {"BRA", "COL", "PER", "ECU", "BOL", "PRY", "ARG", "CHL", "VEN"},
 		"CNAC":   {"MEX", "HND", "GTM", "SLV", "DOM", "CUB", "NIC", "HTI"},
 		"SA":     {"ZWE", "AGO", "MWI", "ZMB", "COD"},
-		"EEA":    {"ROU", "BGR", "POL", "HUN", "LVA", "LTU", "SVK", "CZE"},
+		"EEA":    {"ROU", "BGR", "POL", "HUN", "LVA", "LTU", "SVK", "CZE", "EST", "HRV", "SVN", "PRT", "GRC", "ITA", "ESP", "CYP"},
 	}
 	// hasmHosts are places migrants were stranded in 2015 (illustrative).
 	hasmHosts = []string{"YEM", "LBY", "NER", "DJI", "EGY", "MEX", "GTM", "THA", "MYS", "IDN", "ZAF", "MAR", "MLI", "SDN", "TUR"}
