@@ -98,25 +98,56 @@ func (l *Loader) Load(ctx context.Context, p *Plan) (Report, error) {
 			return l.report(), err
 		}
 	}
+	// Two passes: every registration first, then every programme's steps. The programme
+	// services learn of a case from intake's events; by the second pass their consumers have
+	// applied them in the background, so the steps find their cases at once instead of each
+	// waiting for a catch-up behind the registrations still running.
+	avrr, hasm, victims := make([]string, len(p.AVRR)), make([]string, len(p.HASM)), make([]string, len(p.Victim))
+	err := l.each(ctx, p, func(ctx context.Context, i int) error {
+		return l.register(ctx, c, p, "avrr", p.AVRR[i].Serial, p.AVRR[i].Host, &avrr[i],
+			newRegistration(p.AVRR[i].Host, commonv1.Programme_PROGRAMME_AVRR, p.AVRR[i].People, p.AVRR[i].Vulnerabilities, p.AVRR[i].Registered))
+	}, func(ctx context.Context, i int) error {
+		return l.register(ctx, c, p, "hasm", p.HASM[i].Serial, p.HASM[i].Host, &hasm[i],
+			newRegistration(p.HASM[i].Host, commonv1.Programme_PROGRAMME_HASM, p.HASM[i].People, nil, p.HASM[i].Registered))
+	}, func(ctx context.Context, i int) error {
+		v := &p.Victim[i]
+		return l.register(ctx, c, p, "vot", v.Serial, v.Host, &victims[i], newRegistration(v.Host, commonv1.Programme_PROGRAMME_VOT,
+			[]Person{v.Person}, []commonv1.Vulnerability{commonv1.Vulnerability_VULNERABILITY_VICTIM_OF_TRAFFICKING}, v.Registered))
+	})
+	if err != nil {
+		return l.report(), err
+	}
+	err = l.each(ctx, p, func(ctx context.Context, i int) error {
+		return l.avrr(ctx, c, p, &p.AVRR[i], avrr[i])
+	}, func(ctx context.Context, i int) error {
+		return l.hasm(ctx, c, p, &p.HASM[i], hasm[i])
+	}, func(ctx context.Context, i int) error {
+		return l.victim(ctx, c, p, &p.Victim[i], victims[i])
+	})
+	return l.report(), err
+}
+
+// each runs avrr, hasm and victim for every case of their programme, Concurrency at a time,
+// the programmes interleaved so that a partial run holds some of each. It stops at the first
+// error.
+func (l *Loader) each(ctx context.Context, p *Plan, avrr, hasm, victim func(context.Context, int) error) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(l.Concurrency)
-	// Interleave the programmes, so that a partial run holds some of each.
 	for i := range max(len(p.AVRR), len(p.HASM), len(p.Victim)) {
-		if i < len(p.AVRR) {
-			g.Go(func() error { return l.avrr(gctx, c, p, &p.AVRR[i]) })
-		}
-		if i < len(p.HASM) {
-			g.Go(func() error { return l.hasm(gctx, c, p, &p.HASM[i]) })
-		}
-		if i < len(p.Victim) {
-			g.Go(func() error { return l.victim(gctx, c, p, &p.Victim[i]) })
-		}
 		if gctx.Err() != nil {
 			break
 		}
+		if i < len(p.AVRR) {
+			g.Go(func() error { return avrr(gctx, i) })
+		}
+		if i < len(p.HASM) {
+			g.Go(func() error { return hasm(gctx, i) })
+		}
+		if i < len(p.Victim) {
+			g.Go(func() error { return victim(gctx, i) })
+		}
 	}
-	err := g.Wait()
-	return l.report(), err
+	return g.Wait()
 }
 
 func (l *Loader) progress() (stop func()) {
@@ -216,30 +247,41 @@ func consents(on time.Time) []*commonv1.Consent {
 	}
 }
 
-// register registers a case and records each household member's own consent to
-// statistics (the principal's consent at registration speaks for the household's
-// assistance, not for their being counted). It returns the case as last written.
-func (l *Loader) register(ctx context.Context, c clients, p *Plan, programme string, serial int, req *intakev1.RegisterCaseRequest) (*intakev1.Case, error) {
-	req.RequestId = p.RequestID(programme, serial, "register")
-	resp, err := call(ctx, l, "RegisterCase", c.intake.RegisterCase, req)
-	if err != nil {
-		return nil, err
-	}
-	kase := resp.GetCase()
-	for i, m := range kase.GetHouseholdMembers() {
-		r, err := call(ctx, l, "RecordConsent", c.intake.RecordConsent, &intakev1.RecordConsentRequest{
-			RequestId: p.RequestID(programme, serial, fmt.Sprintf("consent/%d", i)), CaseId: kase.GetCaseId(), Version: kase.GetVersion(),
-			Consent: &commonv1.Consent{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_STATISTICS, Granted: true,
-				Date: req.GetRegistrationDate(), SubjectId: m.GetSubjectId()},
-		})
+// register registers a case as a caseworker of its mission and records each household
+// member's own consent to statistics (the principal's consent at registration speaks for
+// the household's assistance, not for their being counted). It sets *id to the case id.
+func (l *Loader) register(ctx context.Context, c clients, p *Plan, programme string, serial int, mission string, id *string, req *intakev1.RegisterCaseRequest) error {
+	err := func() error {
+		ctx, err := l.as(ctx, auth.RoleCaseworker, mission)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		kase = r.GetCase()
+		req.RequestId = p.RequestID(programme, serial, "register")
+		resp, err := call(ctx, l, "RegisterCase", c.intake.RegisterCase, req)
+		if err != nil {
+			return err
+		}
+		kase := resp.GetCase()
+		for i, m := range kase.GetHouseholdMembers() {
+			r, err := call(ctx, l, "RecordConsent", c.intake.RecordConsent, &intakev1.RecordConsentRequest{
+				RequestId: p.RequestID(programme, serial, fmt.Sprintf("consent/%d", i)), CaseId: kase.GetCaseId(), Version: kase.GetVersion(),
+				Consent: &commonv1.Consent{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_STATISTICS, Granted: true,
+					Date: req.GetRegistrationDate(), SubjectId: m.GetSubjectId()},
+			})
+			if err != nil {
+				return err
+			}
+			kase = r.GetCase()
+		}
+		*id = kase.GetCaseId()
+		return nil
+	}()
+	if err != nil {
+		return fmt.Errorf("%s case %d (mission %s): %w", programme, serial, mission, err)
 	}
 	l.cases.Add(1)
-	l.persons.Add(int64(1 + len(kase.GetHouseholdMembers())))
-	return kase, nil
+	l.persons.Add(int64(len(req.GetHouseholdMembers()) + 1))
+	return nil
 }
 
 func newRegistration(mission string, programme commonv1.Programme, people []Person, vs []commonv1.Vulnerability, on time.Time) *intakev1.RegisterCaseRequest {
@@ -251,19 +293,13 @@ func newRegistration(mission string, programme commonv1.Programme, people []Pers
 	return req
 }
 
-// avrr walks one AVRR case: registration, eligibility, the pre-departure steps, departure.
-func (l *Loader) avrr(ctx context.Context, c clients, p *Plan, a *AVRRCase) error {
+// avrr walks one registered AVRR case: eligibility, the pre-departure steps, departure.
+func (l *Loader) avrr(ctx context.Context, c clients, p *Plan, a *AVRRCase, id string) error {
 	err := func() error {
 		ctx, err := l.as(ctx, auth.RoleCaseworker, a.Host)
 		if err != nil {
 			return err
 		}
-		kase, err := l.register(ctx, c, p, "avrr", a.Serial,
-			newRegistration(a.Host, commonv1.Programme_PROGRAMME_AVRR, a.People, a.Vulnerabilities, a.Registered))
-		if err != nil {
-			return err
-		}
-		id := kase.GetCaseId()
 		// Returns opens the return at version 1 when it learns of the case from intake's
 		// events; its calls catch up with them when the return is not there yet.
 		r, err := call(ctx, l, "RecordEligibility", c.returns.RecordEligibility, &returnsv1.RecordEligibilityRequest{
@@ -315,9 +351,9 @@ func (l *Loader) fund(ctx context.Context, c clients, p *Plan) error {
 	return nil
 }
 
-// hasm walks one stranded migrant's request: registration and request in the mission, the
+// hasm walks one registered stranded migrant's case: the request in the mission, the
 // decision at HQ, and for an approval the departure.
-func (l *Loader) hasm(ctx context.Context, c clients, p *Plan, h *HASMCase) error {
+func (l *Loader) hasm(ctx context.Context, c clients, p *Plan, h *HASMCase, id string) error {
 	err := func() error {
 		field, err := l.as(ctx, auth.RoleCaseworker, h.Host)
 		if err != nil {
@@ -327,13 +363,8 @@ func (l *Loader) hasm(ctx context.Context, c clients, p *Plan, h *HASMCase) erro
 		if err != nil {
 			return err
 		}
-		kase, err := l.register(field, c, p, "hasm", h.Serial,
-			newRegistration(h.Host, commonv1.Programme_PROGRAMME_HASM, h.People, nil, h.Registered))
-		if err != nil {
-			return err
-		}
 		r, err := call(field, l, "RequestAssistance", c.hasm.RequestAssistance, &hasmv1.RequestAssistanceRequest{
-			RequestId: p.RequestID("hasm", h.Serial, "request"), CaseId: kase.GetCaseId(),
+			RequestId: p.RequestID("hasm", h.Serial, "request"), CaseId: id,
 			StrandedReason: h.StrandedReason, NoOtherAssistanceReason: h.NoOtherAssistance,
 			EstimatedCost: h.EstimatedCost, Currency: "USD", FundCode: p.FundCode, FundYear: int32(p.Config.Year),
 		})
@@ -341,7 +372,7 @@ func (l *Loader) hasm(ctx context.Context, c clients, p *Plan, h *HASMCase) erro
 			return err
 		}
 		decision := &hasmv1.DecideRequestRequest{RequestId: p.RequestID("hasm", h.Serial, "decision"),
-			CaseId: kase.GetCaseId(), Version: r.GetRequest().GetVersion(), Decision: hasmv1.Decision_DECISION_APPROVE}
+			CaseId: id, Version: r.GetRequest().GetVersion(), Decision: hasmv1.Decision_DECISION_APPROVE}
 		if !h.Approve {
 			decision.Decision, decision.RejectionReason = hasmv1.Decision_DECISION_REJECT, h.Rejection
 		}
@@ -350,7 +381,7 @@ func (l *Loader) hasm(ctx context.Context, c clients, p *Plan, h *HASMCase) erro
 			return err
 		}
 		_, err = call(field, l, "RecordDeparture", c.hasm.RecordDeparture, &hasmv1.RecordDepartureRequest{
-			RequestId: p.RequestID("hasm", h.Serial, "departure"), CaseId: kase.GetCaseId(), Version: d.GetRequest().GetVersion(),
+			RequestId: p.RequestID("hasm", h.Serial, "departure"), CaseId: id, Version: d.GetRequest().GetVersion(),
 			DepartureDate: day(h.Departed), ReturnCountry: h.Nationality,
 		})
 		return err
@@ -361,20 +392,14 @@ func (l *Loader) hasm(ctx context.Context, c clients, p *Plan, h *HASMCase) erro
 	return nil
 }
 
-// victim walks one victim of trafficking: registration, screening, the exploitation, one
+// victim walks one registered victim of trafficking: screening, the exploitation, one
 // assistance.
-func (l *Loader) victim(ctx context.Context, c clients, p *Plan, v *VictimCase) error {
+func (l *Loader) victim(ctx context.Context, c clients, p *Plan, v *VictimCase, id string) error {
 	err := func() error {
 		ctx, err := l.as(ctx, auth.RoleCaseworker, v.Host)
 		if err != nil {
 			return err
 		}
-		kase, err := l.register(ctx, c, p, "vot", v.Serial, newRegistration(v.Host, commonv1.Programme_PROGRAMME_VOT,
-			[]Person{v.Person}, []commonv1.Vulnerability{commonv1.Vulnerability_VULNERABILITY_VICTIM_OF_TRAFFICKING}, v.Registered))
-		if err != nil {
-			return err
-		}
-		id := kase.GetCaseId()
 		s, err := call(ctx, l, "RecordScreening", c.trafficking.RecordScreening, &traffickingv1.RecordScreeningRequest{
 			RequestId: p.RequestID("vot", v.Serial, "screening"), CaseId: id, Version: 1,
 			Status: v.Identification, IdentifiedBy: v.IdentifiedBy, Date: day(v.Screened),

@@ -89,7 +89,6 @@ func TestLoadThroughTheServices(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
-	t.Logf("first load: %+v", rep)
 	if rep.Cases != int64(plan.Cases()) || rep.Persons != int64(plan.Persons()) {
 		t.Errorf("report: %d cases and %d persons, want %d and %d", rep.Cases, rep.Persons, plan.Cases(), plan.Persons())
 	}
