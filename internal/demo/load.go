@@ -40,6 +40,11 @@ type Loader struct {
 	// Retried are UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED and ABORTED, always
 	// with the same request id: a call that did commit returns its first result.
 	Attempts int
+	// AwaitCase bounds how long a programme's first step on a case keeps being retried
+	// while the programme service answers NOT_FOUND because it has not yet applied intake's
+	// event for the case (default 5 minutes): after a large first pass its consumer may be
+	// tens of thousands of events behind.
+	AwaitCase time.Duration
 	// Progress, when set, is called about every ProgressEvery with the counts so far.
 	Progress      func(Report)
 	ProgressEvery time.Duration
@@ -84,6 +89,9 @@ func (l *Loader) Load(ctx context.Context, p *Plan) (Report, error) {
 	}
 	if l.Attempts <= 0 {
 		l.Attempts = 8
+	}
+	if l.AwaitCase <= 0 {
+		l.AwaitCase = 5 * time.Minute
 	}
 	c := clients{
 		intake:      intakev1.NewIntakeServiceClient(l.Conn),
@@ -208,11 +216,26 @@ func retryable(err error) bool {
 // call makes one RPC, again with the same request (and so the same request id) while it
 // fails with a retryable code, backing off from 50 ms to 2 s.
 func call[Req, Resp any](ctx context.Context, l *Loader, what string, rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
+	return retry(ctx, l, what, rpc, req, time.Time{})
+}
+
+// first is call for a programme's first step on a case just registered: NOT_FOUND, the
+// programme service not having learnt of the case yet, is retried too, until AwaitCase has
+// passed. A refused call writes nothing, so sending it again is safe.
+func first[Req, Resp any](ctx context.Context, l *Loader, what string, rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
+	return retry(ctx, l, what, rpc, req, time.Now().Add(l.AwaitCase))
+}
+
+func retry[Req, Resp any](ctx context.Context, l *Loader, what string, rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req, awaitUntil time.Time) (Resp, error) {
 	wait := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		l.calls.Add(1)
 		resp, err := rpc(ctx, req)
-		if err == nil || !retryable(err) || attempt == l.Attempts || ctx.Err() != nil {
+		awaiting := status.Code(err) == codes.NotFound && time.Now().Before(awaitUntil)
+		if awaiting {
+			attempt = 1 // not a failure of the call: the case is on its way
+		}
+		if err == nil || !(retryable(err) || awaiting) || attempt == l.Attempts || ctx.Err() != nil {
 			if err != nil {
 				err = fmt.Errorf("%s: %w", what, err)
 			}
@@ -302,7 +325,7 @@ func (l *Loader) avrr(ctx context.Context, c clients, p *Plan, a *AVRRCase, id s
 		}
 		// Returns opens the return at version 1 when it learns of the case from intake's
 		// events; its calls catch up with them when the return is not there yet.
-		r, err := call(ctx, l, "RecordEligibility", c.returns.RecordEligibility, &returnsv1.RecordEligibilityRequest{
+		r, err := first(ctx, l, "RecordEligibility", c.returns.RecordEligibility, &returnsv1.RecordEligibilityRequest{
 			RequestId: p.RequestID("avrr", a.Serial, "eligibility"), CaseId: id, Version: 1,
 			Decision: &returnsv1.EligibilityDecision{Eligibility: returnsv1.Eligibility_ELIGIBILITY_ELIGIBLE,
 				CounsellingDate: day(a.Counselled), DecisionDate: day(a.Decided)},
@@ -363,7 +386,7 @@ func (l *Loader) hasm(ctx context.Context, c clients, p *Plan, h *HASMCase, id s
 		if err != nil {
 			return err
 		}
-		r, err := call(field, l, "RequestAssistance", c.hasm.RequestAssistance, &hasmv1.RequestAssistanceRequest{
+		r, err := first(field, l, "RequestAssistance", c.hasm.RequestAssistance, &hasmv1.RequestAssistanceRequest{
 			RequestId: p.RequestID("hasm", h.Serial, "request"), CaseId: id,
 			StrandedReason: h.StrandedReason, NoOtherAssistanceReason: h.NoOtherAssistance,
 			EstimatedCost: h.EstimatedCost, Currency: "USD", FundCode: p.FundCode, FundYear: int32(p.Config.Year),
@@ -400,7 +423,7 @@ func (l *Loader) victim(ctx context.Context, c clients, p *Plan, v *VictimCase, 
 		if err != nil {
 			return err
 		}
-		s, err := call(ctx, l, "RecordScreening", c.trafficking.RecordScreening, &traffickingv1.RecordScreeningRequest{
+		s, err := first(ctx, l, "RecordScreening", c.trafficking.RecordScreening, &traffickingv1.RecordScreeningRequest{
 			RequestId: p.RequestID("vot", v.Serial, "screening"), CaseId: id, Version: 1,
 			Status: v.Identification, IdentifiedBy: v.IdentifiedBy, Date: day(v.Screened),
 		})
