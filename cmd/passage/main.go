@@ -38,6 +38,7 @@ commands:
   keys init|status|rotate|rewrap|retire  the vault's key-encryption key (passage keys -h)
   retention report|run                   identities due for erasure under the retention policy
   erase --mission M --subject ID --reason R --by STAFF   the operator's erasure of one person
+  referral deliveries list|replay        outbound webhook deliveries: list, replay dead letters (passage referral deliveries -h)
   version                                print the version
 `
 
@@ -89,6 +90,14 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runRetention(ctx, rest, stdout, stderr)
 	case "erase":
 		return runErase(ctx, rest, stdout, stderr)
+	case "referral":
+		// The referral service's client commands join this case; deliveries is the
+		// operator's view of the outbound webhook queue.
+		if len(rest) > 0 && rest[0] == "deliveries" {
+			return runReferralDeliveries(ctx, rest[1:], stdout, stderr)
+		}
+		fmt.Fprint(stderr, deliveriesUsage)
+		return flag.ErrHelp
 	case "version":
 		fmt.Fprintln(stdout, bootstrap.Version)
 		return nil

@@ -30,12 +30,18 @@ var Version = "dev"
 type Deps struct {
 	// Pool is connected as the service's own role.
 	Pool *pgxpool.Pool
-	Keys *vault.Keyring
+	// WorkerPool is connected as the service's WorkerRole, for its background work; it is Pool
+	// when the service has no WorkerRole.
+	WorkerPool *pgxpool.Pool
+	Keys       *vault.Keyring
 	// Retention and RetentionInterval configure the retention job (intake runs it); an
 	// interval of 0 disables it.
 	Retention         retention.Policy
 	RetentionInterval time.Duration
-	Logger            *slog.Logger
+	// PrivacyYearlyEpsilon is the yearly ε budget of each consumer of differentially private
+	// releases (analytics keeps the ledger).
+	PrivacyYearlyEpsilon float64
+	Logger               *slog.Logger
 }
 
 // Service describes one gRPC service to run.
@@ -45,8 +51,13 @@ type Service struct {
 	// Short is the lower-case name used in PASSAGE_<SHORT>_DATABASE_URL ("intake").
 	Short string
 	// Role is the service's database role.
-	Role   string
-	Policy auth.Policy
+	Role string
+	// WorkerRole, when set, is a second role for the service's background work, kept apart
+	// from the role that serves calls (analytics answers queries from anonymised tables with
+	// Role, and projects the pseudonymous outbox events into them with WorkerRole). Its pool
+	// is configured by PASSAGE_<SHORT>_WORKER_DATABASE_URL.
+	WorkerRole string
+	Policy     auth.Policy
 	// Register builds the service and registers it on g. It returns the service's background
 	// work (an outbox consumer, say), run until shutdown, or nil.
 	Register func(d Deps, g *grpc.Server) (background func(context.Context) error)
@@ -94,6 +105,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 
 	policy := auth.Policy{}
 	pools := make([]*pgxpool.Pool, len(services))
+	workerPools := make([]*pgxpool.Pool, len(services))
 	for i, s := range services {
 		pools[i], err = database.Open(ctx, database.PoolConfig{
 			URL: ServiceDatabaseURL(s.Short), AdminURL: cfg.DatabaseURL, Role: s.Role, MaxConns: cfg.MaxConns,
@@ -103,6 +115,17 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 		}
 		pool := pools[i]
 		cleanups = append(cleanups, func(context.Context) error { pool.Close(); return nil })
+		workerPools[i] = pool
+		if s.WorkerRole != "" {
+			workerPools[i], err = database.Open(ctx, database.PoolConfig{
+				URL: ServiceDatabaseURL(s.Short + "_worker"), AdminURL: cfg.DatabaseURL, Role: s.WorkerRole, MaxConns: 2,
+			})
+			if err != nil {
+				return fmt.Errorf("%s worker: %w", s.Short, err)
+			}
+			worker := workerPools[i]
+			cleanups = append(cleanups, func(context.Context) error { worker.Close(); return nil })
+		}
 		for method, roles := range s.Policy {
 			policy[method] = roles
 		}
@@ -131,7 +154,8 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 		func(ctx context.Context) error { return reloadKEK(ctx, files, keys, cfg.KEKReload, logger) },
 	}
 	for i, s := range services {
-		deps := Deps{Pool: pools[i], Keys: keys, Retention: cfg.Retention, RetentionInterval: cfg.RetentionInterval, Logger: logger}
+		deps := Deps{Pool: pools[i], WorkerPool: workerPools[i], Keys: keys, Retention: cfg.Retention, RetentionInterval: cfg.RetentionInterval,
+			PrivacyYearlyEpsilon: cfg.PrivacyYearlyEpsilon, Logger: logger}
 		if work := s.Register(deps, srv.GRPC()); work != nil {
 			background = append(background, work)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/kms"
+	"github.com/passage-cm/passage/internal/privacy"
 	"github.com/passage-cm/passage/internal/retention"
 	"github.com/passage-cm/passage/internal/server"
 	"github.com/passage-cm/passage/internal/vault"
@@ -58,6 +59,11 @@ type Config struct {
 	// It must never be stored with the database: it is what makes the chain tamper-evident
 	// against the database's owner.
 	AuditKeyset string
+
+	// PrivacyYearlyEpsilon is the ε each consumer of differentially private releases may
+	// spend in a calendar year (PASSAGE_DP_YEARLY_EPSILON, default privacy.DefaultYearlyEpsilon):
+	// the budget the privacy ledger enforces.
+	PrivacyYearlyEpsilon float64
 
 	// JWKSURL, TokenIssuer and TokenAudience verify production tokens (PASSAGE_JWKS_URL,
 	// PASSAGE_TOKEN_ISSUER, PASSAGE_TOKEN_AUDIENCE default "passage").
@@ -112,6 +118,9 @@ func ConfigFromEnv(dev bool) (Config, error) {
 		c.RetentionInterval = d
 	}
 	if c.Retention, err = retention.PolicyFromEnv(); err != nil {
+		return Config{}, err
+	}
+	if c.PrivacyYearlyEpsilon, err = privacy.YearlyBudgetFromEnv(); err != nil {
 		return Config{}, err
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(envOr("PASSAGE_LOG_LEVEL", "info"))); err != nil {

@@ -9,13 +9,14 @@ import (
 
 	"github.com/passage-cm/passage/internal/kms"
 	"github.com/passage-cm/passage/internal/kms/kmstest"
+	"github.com/passage-cm/passage/internal/privacy"
 	"github.com/passage-cm/passage/internal/vault"
 )
 
 func TestConfigFromEnv(t *testing.T) {
 	for _, name := range []string{"DATABASE_URL", "PASSAGE_DEV", "PASSAGE_DEV_DIR", "PASSAGE_KEK_KEYSET", "PASSAGE_BLIND_INDEX_KEYSET", "PASSAGE_AUDIT_KEYSET",
 		"PASSAGE_KEK_URI", "PASSAGE_KEK_RELOAD", "PASSAGE_RETENTION_INTERVAL",
-		"PASSAGE_JWKS_URL", "PASSAGE_TOKEN_ISSUER", "PASSAGE_DB_MAX_CONNS", "PASSAGE_LOG_LEVEL"} {
+		"PASSAGE_JWKS_URL", "PASSAGE_TOKEN_ISSUER", "PASSAGE_DB_MAX_CONNS", "PASSAGE_LOG_LEVEL", "PASSAGE_DP_YEARLY_EPSILON"} {
 		t.Setenv(name, "")
 	}
 	if _, err := ConfigFromEnv(true); err == nil || !strings.Contains(err.Error(), "DATABASE_URL") {
@@ -37,7 +38,8 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !c.Dev || !filepath.IsAbs(c.DevDir) || c.LogLevel != slog.LevelWarn || c.MaxConns != 8 || c.TokenAudience != "passage" ||
-		c.KEKReload != time.Minute || c.RetentionInterval != 24*time.Hour || c.Retention["VOT"] != 10 {
+		c.KEKReload != time.Minute || c.RetentionInterval != 24*time.Hour || c.Retention["VOT"] != 10 ||
+		c.PrivacyYearlyEpsilon != privacy.DefaultYearlyEpsilon {
 		t.Errorf("dev config = %+v", c)
 	}
 
@@ -46,7 +48,7 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Error("a negative pool size was accepted")
 	}
 	t.Setenv("PASSAGE_DB_MAX_CONNS", "")
-	for name, bad := range map[string]string{"PASSAGE_KEK_RELOAD": "10ms", "PASSAGE_RETENTION_INTERVAL": "soon"} {
+	for name, bad := range map[string]string{"PASSAGE_KEK_RELOAD": "10ms", "PASSAGE_RETENTION_INTERVAL": "soon", "PASSAGE_DP_YEARLY_EPSILON": "0"} {
 		t.Setenv(name, bad)
 		if _, err := ConfigFromEnv(true); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%s: %v", name, bad, err)

@@ -42,6 +42,8 @@
 // read intake's events of every mission in one commit order, and declares each event's mission
 // (QueueMission, DeclareMission) before writing what the event implies; the retention job
 // declares itself (DB.Maintenance("retention"), passage.maintenance) to find, across missions,
-// the people due for erasure, and erases each in a transaction declared for their mission; an
+// the people due for erasure, and erases each in a transaction declared for their mission; the
+// webhook delivery worker declares itself (DB.WebhookWorkerTx, passage.webhook_worker) to claim
+// and update the outbound deliveries of every mission in one queue (000016); an
 // HQ transaction may add to any mission's audit chain (000008), never read it.
 package database

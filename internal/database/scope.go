@@ -24,6 +24,10 @@ const (
 	// MaintenanceSetting declares a maintenance job's transaction (the retention job's
 	// "retention"), which named policies let read across missions just what the job needs.
 	MaintenanceSetting = "passage.maintenance"
+	// WebhookWorkerSetting declares the outbound delivery worker's transaction
+	// (internal/webhook), which delivers for every mission: named policies let it read and
+	// update every mission's webhook deliveries and record their attempts, nothing else.
+	WebhookWorkerSetting = "passage.webhook_worker"
 )
 
 // ErrUndeclared refuses a statement or transaction that would run without declaring its
@@ -81,6 +85,20 @@ func (db *DB) OutboxConsumerTx(ctx context.Context, name string, fn func(pgx.Tx)
 // across missions, only what that job's named policies allow; its writes go through Mission.
 func (db *DB) Maintenance(name string) Querier {
 	return db.declared(MaintenanceSetting, name)
+}
+
+// WebhookWorker returns a Querier for the webhook delivery worker name: it may read and
+// update every mission's deliveries (migrations/000016_webhook.up.sql), and nothing else of
+// another mission.
+func (db *DB) WebhookWorker(name string) Querier {
+	return db.declared(WebhookWorkerSetting, name)
+}
+
+// WebhookWorkerTx runs fn in a transaction declared for the webhook delivery worker name (see
+// WebhookWorker). A write that needs a mission's policies (an audit record) declares that
+// mission first in the same transaction (DeclareMission, QueueMission).
+func (db *DB) WebhookWorkerTx(ctx context.Context, name string, fn func(pgx.Tx) error) error {
+	return db.tx(ctx, WebhookWorkerSetting, name, fn)
 }
 
 // QueueMission queues the declaration of mission on b. Queue it first: the statements before it

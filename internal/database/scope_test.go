@@ -158,3 +158,88 @@ func TestUndeclaredIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// The webhook worker's declaration opens every mission's deliveries to the referral role, for
+// the transaction only; a mission's declaration shows that mission's, and neither the
+// worker's declaration by another role nor no declaration at all shows any.
+func TestWebhookWorkerDeclaration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	admin := pgtest.New(t)
+	owner, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close(ctx)
+	for _, m := range []string{"NER", "NER", "DEU"} {
+		if _, err := owner.Exec(ctx, `INSERT INTO webhook.delivery (mission, partner_id, ordering_key, event_id, event_type, body)
+VALUES ($1, gen_random_uuid(), gen_random_uuid(), replace(gen_random_uuid()::text, '-', ''), 't', '{}')`, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open := func(role string) *database.DB {
+		pool, err := database.Open(ctx, database.PoolConfig{AdminURL: admin, Role: role, MaxConns: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		return database.NewDB(pool)
+	}
+	const count = `SELECT count(*) FROM webhook.delivery`
+	countIn := func(q database.Querier) int {
+		t.Helper()
+		var n int
+		if err := q.QueryRow(ctx, count).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	referral := open("passage_referral")
+	if n := countIn(referral.WebhookWorker("webhook")); n != 3 {
+		t.Errorf("the worker sees %d deliveries, want all 3", n)
+	}
+	if n := countIn(referral.Mission("NER")); n != 2 {
+		t.Errorf("NER sees %d deliveries, want its 2", n)
+	}
+	var n int
+	err = referral.WebhookWorkerTx(ctx, "webhook", func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, count).Scan(&n); err != nil {
+			return err
+		}
+		// The worker may move a delivery of any mission, never create one.
+		if tag, err := tx.Exec(ctx, `UPDATE webhook.delivery SET attempts = attempts + 1`); err != nil || tag.RowsAffected() != 3 {
+			t.Errorf("worker update: %v rows, %v", tag.RowsAffected(), err)
+		}
+		return nil
+	})
+	if err != nil || n != 3 {
+		t.Errorf("WebhookWorkerTx sees %d, %v; want 3", n, err)
+	}
+	_, err = referral.WebhookWorker("webhook").Exec(ctx, `INSERT INTO webhook.delivery (mission, partner_id, ordering_key, event_id, event_type, body)
+VALUES ('NER', gen_random_uuid(), gen_random_uuid(), 'x', 't', '{}')`)
+	if err == nil {
+		t.Error("the worker's declaration created a delivery")
+	}
+	// The declaration ends with its transaction: the pool's one connection is clean again.
+	var left *string
+	if err := referral.Mission("NER").QueryRow(ctx, `SELECT current_setting('passage.webhook_worker', true)`).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != nil && *left != "" {
+		t.Errorf("the connection is left declared for the worker %q", *left)
+	}
+	// Another service's role with the same declaration has no grant at all.
+	if _, err := open("passage_intake").WebhookWorker("webhook").Exec(ctx, count); err == nil {
+		t.Error("passage_intake read the deliveries")
+	}
+	// Without the setting, the referral role's own connection sees nothing of any mission.
+	var raw int
+	pool, err := database.Open(ctx, database.PoolConfig{AdminURL: admin, Role: "passage_referral", MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := pool.QueryRow(ctx, count).Scan(&raw); err != nil || raw != 0 {
+		t.Errorf("undeclared: %d rows, %v; want none", raw, err)
+	}
+}

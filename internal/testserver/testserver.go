@@ -21,6 +21,7 @@ import (
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/pgtest"
+	"github.com/passage-cm/passage/internal/privacy"
 	"github.com/passage-cm/passage/internal/server"
 	"github.com/passage-cm/passage/internal/vault"
 )
@@ -102,7 +103,11 @@ func Start(t testing.TB, opts Options) *Env {
 	}
 	background := make([]func(context.Context) error, 0, len(opts.Services))
 	for _, spec := range opts.Services {
-		deps := bootstrap.Deps{Pool: env.Pool(t, spec.Role), Keys: keys}
+		deps := bootstrap.Deps{Pool: env.Pool(t, spec.Role), Keys: keys, PrivacyYearlyEpsilon: privacy.DefaultYearlyEpsilon}
+		deps.WorkerPool = deps.Pool
+		if spec.WorkerRole != "" {
+			deps.WorkerPool = env.Pool(t, spec.WorkerRole)
+		}
 		if work := spec.Register(deps, srv.GRPC()); work != nil {
 			background = append(background, work)
 		}

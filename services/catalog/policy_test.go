@@ -19,6 +19,7 @@ import (
 
 	// The contracts of every service, so that their descriptors are registered even for a
 	// service the catalog forgot.
+	_ "github.com/passage-cm/passage/proto/gen/passage/analytics/v1"
 	_ "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	_ "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	_ "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
@@ -38,8 +39,10 @@ const (
 //   - caseworker and supervisor: their mission's cases (identity further limited in intake to
 //     the cases they work on); supervisors alone assign cases, break glass, erase a person and reopen returns;
 //   - programme manager (HQ): HASM requests and decisions, and the funds; no case identity;
-//   - analyst (HQ): aggregates only, so no RPC of these services, which all serve rows about
-//     a person;
+//   - analyst (HQ): aggregates only: every analytics RPC (anonymised counts, never a row about
+//     a person), and no RPC of the case services, which all serve rows about a person;
+//   - programme manager (HQ) reads the same statistics to set policy; administrators, who keep
+//     keys, users and funds, do not, nor do field staff and partners;
 //   - partner: what was referred to it, and nothing is yet: no RPC;
 //   - administrator: keys, users and funds, and the review of break-glass grants (who opened
 //     which case when; never a case's content).
@@ -93,6 +96,12 @@ var want = map[string][]auth.Role{
 	"/passage.hasm.v1.StrandedMigrantService/CreateFund":        {pm, ad},
 	"/passage.hasm.v1.StrandedMigrantService/SetFundBudget":     {pm, ad},
 	"/passage.hasm.v1.StrandedMigrantService/GetFund":           {pm, ad},
+
+	"/passage.analytics.v1.AnalyticsService/Aggregate":           {pm, an},
+	"/passage.analytics.v1.AnalyticsService/ListRegions":         {pm, an},
+	"/passage.analytics.v1.AnalyticsService/ExportAggregate":     {pm, an},
+	"/passage.analytics.v1.AnalyticsService/ExportVictimRecords": {pm, an},
+	"/passage.analytics.v1.AnalyticsService/GetPrivacyBudget":    {pm, an},
 }
 
 // rpc is one method of a Passage service, from the generated descriptors.

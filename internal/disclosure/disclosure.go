@@ -1,0 +1,504 @@
+package disclosure
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// DefaultK is the smallest count released: the CTDC's threshold of 11 persons.
+const DefaultK = 11
+
+// MaxDimensions is the largest table Suppress takes: with every marginal, a table of d
+// dimensions has up to 2^d entries per cell, and HQ's questions need at most four.
+const MaxDimensions = 4
+
+// Cell is one count of a table. Keys hold one value per dimension, in the table's order.
+// A key "" stands for "all" and makes the cell a total: totals over a multi-valued
+// dimension must be given this way (see Table); others may be, and are then checked.
+type Cell struct {
+	Keys  []string
+	Count int64
+}
+
+// Table is what Suppress protects: counts of persons by up to four dimensions. Cells that
+// are absent count zero.
+//
+// MultiValued marks, per dimension, a category a person may have several of (vulnerability,
+// type of exploitation). Such a dimension is not additive: a person is counted once under
+// each of their categories, so the categories do not add up to the number of persons. The
+// totals over it (the distinct persons) therefore cannot be computed from the cells, and
+// Table.Cells must give every total that aggregates a multi-valued dimension. A nil
+// MultiValued means every dimension is additive.
+type Table struct {
+	Dimensions  int
+	Cells       []Cell
+	MultiValued []bool
+}
+
+// Released is one entry of the protected table: a cell, or a total (Total true, "" in
+// the keys of each dimension it adds up). A suppressed entry carries Count 0: its true
+// count never leaves Suppress.
+type Released struct {
+	Keys       []string
+	Count      int64
+	Suppressed bool
+	Total      bool
+}
+
+// Errors Suppress returns, wrapped with the detail (never a key value: keys may be rare
+// categories, and errors are logged).
+var (
+	ErrThreshold    = errors.New("disclosure: k must be at least 2")
+	ErrDimensions   = errors.New("disclosure: a table has 1 to 4 dimensions")
+	ErrKeys         = errors.New("disclosure: cell keys do not match the table's dimensions")
+	ErrCount        = errors.New("disclosure: counts are never negative")
+	ErrDuplicate    = errors.New("disclosure: the same keys twice")
+	ErrMissingTotal = errors.New("disclosure: a total over a multi-valued dimension is missing")
+	ErrInconsistent = errors.New("disclosure: a total does not match its cells")
+)
+
+// all is the internal code of "" (the total over a dimension); values are numbered from 1.
+const all = 0
+
+type key [MaxDimensions]int32
+
+// maxValues bounds the values of one dimension, so that a key packs into 64 bits (the
+// index is the hot path of the box search). HQ's widest dimension, countries, has 249.
+const maxValues = 1<<16 - 2
+
+func pack(k key) uint64 {
+	return uint64(k[0]) | uint64(k[1])<<16 | uint64(k[2])<<32 | uint64(k[3])<<48
+}
+
+// entry is one cell or total of the extended table.
+type entry struct {
+	key        key
+	count      int64
+	given      bool // in Table.Cells (else a computed total)
+	suppressed bool
+	primary    bool
+	lines      [MaxDimensions]int32
+}
+
+// table is the extended table: every cell and every total, and the lines through them.
+type table struct {
+	d       int
+	multi   []bool
+	values  [][]string // per dimension, value id -> value (id 0 = "")
+	entries []entry
+	index   *locator
+	// lines[l] lists the entries of line l: those that agree on every dimension but one
+	// (the line's direction), including the total over that direction.
+	lines     [][]int32
+	lineDir   []int8
+	lineTotal []int32
+	// For the box search: per line, its positive entries by count (sorted once), and its
+	// hidden entries as they are hidden.
+	byCount [][]int32
+	hidden  [][]int32
+}
+
+// Suppress releases t's cells and every total (over each proper subset of its dimensions,
+// the grand total included) with small counts hidden:
+//   - primary suppression: a count from 1 to k-1 is suppressed (zero is released: an empty
+//     cell names nobody);
+//   - complementary suppression: every line of the table (the entries that differ in one
+//     dimension only, with their total over it), in every direction, that holds a
+//     suppressed entry holds at least two, so that no suppressed count is the difference
+//     of a released total and released cells. Each complement is the smallest positive
+//     released count of its line; the rule is applied again until no line needs one.
+//
+// Entries come back in a stable order: the given cells that are not totals, in the order
+// given, then the totals, coarsest last. Suppress reads t only.
+func Suppress(t Table, k int64) ([]Released, error) {
+	if k < 2 {
+		return nil, fmt.Errorf("%w (got %d)", ErrThreshold, k)
+	}
+	return suppress(t, k, true)
+}
+
+// suppress is Suppress with the hypercube step optional, so that a test can show what the
+// line rule alone leaves open.
+func suppress(t Table, k int64, boxes bool) ([]Released, error) {
+	x, err := build(t)
+	if err != nil {
+		return nil, err
+	}
+	x.suppress(k, boxes)
+	return x.release(), nil
+}
+
+func build(t Table) (*table, error) {
+	d := t.Dimensions
+	if d < 1 || d > MaxDimensions {
+		return nil, fmt.Errorf("%w (got %d)", ErrDimensions, d)
+	}
+	multi := make([]bool, d)
+	switch len(t.MultiValued) {
+	case 0:
+	case d:
+		copy(multi, t.MultiValued)
+	default:
+		return nil, fmt.Errorf("%w: %d MultiValued flags for %d dimensions", ErrDimensions, len(t.MultiValued), d)
+	}
+	x := &table{d: d, multi: multi, values: make([][]string, d)}
+	ids := make([]map[string]int32, d)
+	for j := range ids {
+		ids[j] = map[string]int32{}
+		x.values[j] = []string{""}
+	}
+	keys := make([]key, len(t.Cells))
+	for i, c := range t.Cells {
+		if len(c.Keys) != d {
+			return nil, fmt.Errorf("%w: cell %d has %d keys for %d dimensions", ErrKeys, i, len(c.Keys), d)
+		}
+		if c.Count < 0 {
+			return nil, fmt.Errorf("%w: cell %d", ErrCount, i)
+		}
+		for j, v := range c.Keys {
+			if v == "" {
+				continue
+			}
+			id, ok := ids[j][v]
+			if !ok {
+				if len(x.values[j]) > maxValues {
+					return nil, fmt.Errorf("%w: dimension %d has more than %d values", ErrDimensions, j, maxValues)
+				}
+				id = int32(len(x.values[j]))
+				ids[j][v] = id
+				x.values[j] = append(x.values[j], v)
+			}
+			keys[i][j] = id
+		}
+	}
+	var radix [MaxDimensions]int64
+	for j := 0; j < d; j++ {
+		radix[j] = int64(len(x.values[j]))
+	}
+	x.index = newLocator(radix, len(t.Cells)*2)
+	for i, c := range t.Cells {
+		if _, dup := x.index.get(keys[i]); dup {
+			return nil, fmt.Errorf("%w: cell %d", ErrDuplicate, i)
+		}
+		x.index.set(keys[i], int32(len(x.entries)))
+		x.entries = append(x.entries, entry{key: keys[i], count: c.Count, given: true})
+	}
+
+	// Close under projection: every total any entry adds into must exist. Totals over
+	// additive dimensions only are sums of the cells; totals over a multi-valued
+	// dimension must have been given.
+	for mask := 1; mask < 1<<d; mask++ {
+		for i := range x.entries {
+			src := x.entries[i].key
+			if !isCell(src, d) {
+				continue
+			}
+			p := project(src, mask)
+			if _, ok := x.index.get(p); ok {
+				continue
+			}
+			if x.aggregatesMulti(p) {
+				return nil, fmt.Errorf("%w: the total over dimensions %s of a given cell (dimension %s is multi-valued: give its totals, counted in distinct persons)",
+					ErrMissingTotal, x.dims(mask), x.multiDims(p))
+			}
+			x.index.set(p, int32(len(x.entries)))
+			x.entries = append(x.entries, entry{key: p})
+		}
+	}
+	// Given totals may add into totals no cell reaches (persons without any category of a
+	// multi-valued dimension): close over them as well.
+	for changed := true; changed; {
+		changed = false
+		for i := range x.entries {
+			src := x.entries[i].key
+			for j := 0; j < d; j++ {
+				if src[j] == all {
+					continue
+				}
+				p := src
+				p[j] = all
+				if _, ok := x.index.get(p); ok {
+					continue
+				}
+				if x.aggregatesMulti(p) {
+					return nil, fmt.Errorf("%w: a total over dimension %d that a given total adds into", ErrMissingTotal, j)
+				}
+				x.index.set(p, int32(len(x.entries)))
+				x.entries = append(x.entries, entry{key: p})
+				changed = true
+			}
+		}
+	}
+	// Computed totals: the sum of the cells that project onto them. Only totals over
+	// additive dimensions are computed, so each cell counts once in each.
+	for i := range x.entries {
+		e := &x.entries[i]
+		if !isCell(e.key, d) {
+			continue
+		}
+		for mask := 1; mask < 1<<d; mask++ {
+			ti, _ := x.index.get(project(e.key, mask))
+			t := &x.entries[ti]
+			if !t.given {
+				t.count += e.count
+			}
+		}
+	}
+	x.buildLines()
+	return x, x.check()
+}
+
+func isCell(k key, d int) bool {
+	for j := 0; j < d; j++ {
+		if k[j] == all {
+			return false
+		}
+	}
+	return true
+}
+
+// project sets the dimensions in mask to all.
+func project(k key, mask int) key {
+	for j := 0; j < MaxDimensions; j++ {
+		if mask&(1<<j) != 0 {
+			k[j] = all
+		}
+	}
+	return k
+}
+
+func (x *table) aggregatesMulti(k key) bool {
+	for j := 0; j < x.d; j++ {
+		if k[j] == all && x.multi[j] {
+			return true
+		}
+	}
+	return false
+}
+
+func (x *table) dims(mask int) string {
+	var s []string
+	for j := 0; j < x.d; j++ {
+		if mask&(1<<j) != 0 {
+			s = append(s, fmt.Sprint(j))
+		}
+	}
+	return strings.Join(s, ",")
+}
+
+func (x *table) multiDims(k key) string {
+	var s []string
+	for j := 0; j < x.d; j++ {
+		if k[j] == all && x.multi[j] {
+			s = append(s, fmt.Sprint(j))
+		}
+	}
+	return strings.Join(s, ",")
+}
+
+// buildLines groups the entries into lines: for direction j, the entries equal in every
+// other dimension. Each entry lies on exactly one line per direction.
+func (x *table) buildLines() {
+	for j := 0; j < x.d; j++ {
+		// A line in direction j is its entries' key with the j-th coordinate set aside.
+		radix := x.index.radix
+		radix[j] = 1
+		ids := newLocator(radix, len(x.entries))
+		for i := range x.entries {
+			e := &x.entries[i]
+			lk := e.key
+			lk[j] = 0
+			l, ok := ids.get(lk)
+			if !ok {
+				l = int32(len(x.lines))
+				ids.set(lk, l)
+				x.lines = append(x.lines, nil)
+				x.lineDir = append(x.lineDir, int8(j))
+				x.lineTotal = append(x.lineTotal, -1)
+			}
+			x.lines[l] = append(x.lines[l], int32(i))
+			if e.key[j] == all {
+				x.lineTotal[l] = int32(i)
+			}
+			e.lines[j] = l
+		}
+	}
+}
+
+// check verifies what a caller's totals promise: along an additive dimension a total is
+// the sum of its line; along a multi-valued one no category counts more persons than the
+// total.
+func (x *table) check() error {
+	for l, members := range x.lines {
+		total := x.entries[x.lineTotal[l]].count
+		var sum int64
+		for _, i := range members {
+			if int32(i) == x.lineTotal[l] {
+				continue
+			}
+			c := x.entries[i].count
+			sum += c
+			if x.multi[x.lineDir[l]] && c > total {
+				return fmt.Errorf("%w: a category of multi-valued dimension %d counts more than its total", ErrInconsistent, x.lineDir[l])
+			}
+		}
+		if !x.multi[x.lineDir[l]] && sum != total {
+			return fmt.Errorf("%w: along dimension %d a given total is %d, its cells add up to %d", ErrInconsistent, x.lineDir[l], total, sum)
+		}
+	}
+	return nil
+}
+
+func (x *table) suppress(k int64, boxes bool) {
+	count := make([]int32, len(x.lines)) // suppressed entries per line
+	x.hidden = make([][]int32, len(x.lines))
+	x.byCount = make([][]int32, len(x.lines))
+	for l, members := range x.lines {
+		for _, i := range members {
+			if x.entries[i].count > 0 {
+				x.byCount[l] = append(x.byCount[l], i)
+			}
+		}
+		slices.SortFunc(x.byCount[l], func(a, b int32) int {
+			if c := cmp.Compare(x.entries[a].count, x.entries[b].count); c != 0 {
+				return c
+			}
+			return cmp.Compare(a, b)
+		})
+	}
+	var work []int32
+	mark := func(i int32) {
+		e := &x.entries[i]
+		e.suppressed = true
+		for j := 0; j < x.d; j++ {
+			l := e.lines[j]
+			count[l]++
+			if e.count > 0 {
+				x.hidden[l] = append(x.hidden[l], i)
+			}
+			if count[l] == 1 {
+				work = append(work, l)
+			}
+		}
+	}
+	var primaries []int32
+	for i := range x.entries {
+		if c := x.entries[i].count; c >= 1 && c < k {
+			x.entries[i].primary = true
+			primaries = append(primaries, int32(i))
+			mark(int32(i))
+		}
+	}
+	if boxes {
+		s := &boxSearch{x: x, choice: make([]int32, x.d)}
+		for _, p := range primaries {
+			x.protect(s, p, mark)
+		}
+	}
+	// Every corner of a box has its partner on each of its lines, so the boxes already
+	// keep the line rule; the pass below only makes that rule independent of them.
+	for len(work) > 0 {
+		l := work[len(work)-1]
+		work = work[:len(work)-1]
+		if count[l] != 1 {
+			continue
+		}
+		if c := x.complement(l, count); c >= 0 {
+			mark(c)
+		}
+	}
+}
+
+// complement picks the entry of line l to suppress beside its one suppressed entry: the
+// smallest positive released count (hiding least), preferring a cell to a total, then an
+// entry whose other lines already need a complement (one suppression serves two lines).
+// A zero is taken only when nothing positive is left, which happens only along a
+// multi-valued dimension whose total counts persons without any category: such a line is
+// no equation, and may keep a single suppressed entry (-1).
+func (x *table) complement(l int32, count []int32) int32 {
+	best := int32(-1)
+	// needy counts the other lines of entry i that hold a single suppressed entry.
+	needy := func(i int32) int {
+		n := 0
+		for j := 0; j < x.d; j++ {
+			if o := x.entries[i].lines[j]; o != l && count[o] == 1 {
+				n++
+			}
+		}
+		return n
+	}
+	better := func(a, b int32) bool { // is a a better complement than b
+		ea, eb := &x.entries[a], &x.entries[b]
+		if (ea.count > 0) != (eb.count > 0) {
+			return ea.count > 0
+		}
+		if ea.count != eb.count {
+			return ea.count < eb.count
+		}
+		if ta, tb := !isCell(ea.key, x.d), !isCell(eb.key, x.d); ta != tb {
+			return !ta
+		}
+		if na, nb := needy(a), needy(b); na != nb {
+			return na > nb
+		}
+		return a < b
+	}
+	for _, i := range x.lines[l] {
+		if x.entries[i].suppressed {
+			continue
+		}
+		if best < 0 || better(i, best) {
+			best = i
+		}
+	}
+	return best
+}
+
+func (x *table) release() []Released {
+	out := make([]Released, 0, len(x.entries))
+	order := make([]int32, len(x.entries))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	aggregated := func(k key) int {
+		n := 0
+		for j := 0; j < x.d; j++ {
+			if k[j] == all {
+				n++
+			}
+		}
+		return n
+	}
+	// Given cells keep their order; totals follow, finest first, then by key.
+	slices.SortStableFunc(order, func(a, b int32) int {
+		ea, eb := &x.entries[a], &x.entries[b]
+		na, nb := aggregated(ea.key), aggregated(eb.key)
+		if na == 0 && nb == 0 {
+			return cmp.Compare(a, b)
+		}
+		if c := cmp.Compare(na, nb); c != 0 {
+			return c
+		}
+		for j := 0; j < x.d; j++ {
+			if c := strings.Compare(x.values[j][ea.key[j]], x.values[j][eb.key[j]]); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	for _, i := range order {
+		e := &x.entries[i]
+		r := Released{Keys: make([]string, x.d), Suppressed: e.suppressed, Total: !isCell(e.key, x.d)}
+		for j := 0; j < x.d; j++ {
+			r.Keys[j] = x.values[j][e.key[j]]
+		}
+		if !e.suppressed {
+			r.Count = e.count
+		}
+		out = append(out, r)
+	}
+	return out
+}

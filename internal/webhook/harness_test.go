@@ -1,0 +1,366 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/pgtest"
+)
+
+// clock is the tests' injectable clock: Retry-After and backoff are checked by moving it, not
+// by sleeping.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// newClock starts a little ahead of the database's clock, which stamps a delivery due when it
+// is queued.
+func newClock() *clock { return &clock{t: time.Now().Add(2 * time.Second).Truncate(time.Second)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// action is what the receiver does with one request.
+type action int
+
+const (
+	accept      action = iota // 204
+	fail500                   // 500
+	tooMany                   // 429 with Retry-After: 30
+	unavailable               // 503 with Retry-After as an HTTP date 10 minutes on
+	hang                      // no answer until the sender gives up
+	reset                     // the connection is reset before any answer
+	echo                      // 500 with a reason phrase and body echoing a name and a document
+	gone                      // 410
+)
+
+// receipt is one request the receiver acknowledged.
+type receipt struct {
+	id  string
+	key string
+	seq int
+	at  time.Time
+}
+
+// receiver is a partner's endpoint on a real listener: it verifies every signature with
+// Verify, answers as plan says for the n-th request of an id, and records what it
+// acknowledged, and whether two requests of one id were ever in flight at once.
+type receiver struct {
+	t      *testing.T
+	srv    *httptest.Server
+	secret Secret
+	now    func() time.Time
+	plan   func(id string, n int) action
+	delay  time.Duration
+
+	mu       sync.Mutex
+	got      []receipt
+	requests map[string]int
+	inflight map[string]int
+	overlaps int
+	bad      int
+}
+
+func newReceiver(t *testing.T, now func() time.Time, plan func(id string, n int) action) *receiver {
+	r := &receiver{t: t, secret: NewSecret(), now: now, plan: plan, requests: map[string]int{}, inflight: map[string]int{}}
+	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+type eventData struct {
+	Key string `json:"key"`
+	Seq int    `json:"seq"`
+}
+
+func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return
+	}
+	if err := Verify(r.secret, req.Header, body, DefaultTolerance, r.now()); err != nil ||
+		req.Header.Get("Content-Type") != ContentType {
+		r.mu.Lock()
+		r.bad++
+		r.mu.Unlock()
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	var e Event
+	var d eventData
+	if err := json.Unmarshal(body, &e); err != nil || json.Unmarshal(e.Data, &d) != nil || e.ID != req.Header.Get(HeaderID) {
+		r.mu.Lock()
+		r.bad++
+		r.mu.Unlock()
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	r.mu.Lock()
+	r.requests[e.ID]++
+	n := r.requests[e.ID]
+	r.inflight[e.ID]++
+	if r.inflight[e.ID] > 1 {
+		r.overlaps++
+	}
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.inflight[e.ID]--
+		r.mu.Unlock()
+	}()
+	if r.delay > 0 {
+		time.Sleep(r.delay)
+	}
+	switch r.plan(e.ID, n) {
+	case accept:
+		r.mu.Lock()
+		r.got = append(r.got, receipt{id: e.ID, key: d.Key, seq: d.Seq, at: time.Now()})
+		r.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	case fail500:
+		w.WriteHeader(http.StatusInternalServerError)
+	case tooMany:
+		w.Header().Set("Retry-After", "30")
+		w.WriteHeader(http.StatusTooManyRequests)
+	case unavailable:
+		w.Header().Set("Retry-After", r.now().Add(10*time.Minute).UTC().Format(http.TimeFormat))
+		w.WriteHeader(http.StatusServiceUnavailable)
+	case gone:
+		w.WriteHeader(http.StatusGone)
+	case hang:
+		select {
+		case <-req.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+	case reset:
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		if tcp, ok := conn.(*net.TCPConn); ok {
+			_ = tcp.SetLinger(0) // close with RST
+		}
+		_ = conn.Close()
+	case echo:
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		echoed := "Amina Diallo, passport A1234567"
+		fmt.Fprintf(buf, "HTTP/1.1 500 %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", echoed, len(echoed), echoed)
+		_ = buf.Flush()
+		_ = conn.Close()
+	}
+}
+
+// receipts returns what was acknowledged, in arrival order.
+func (r *receiver) receipts() []receipt {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]receipt(nil), r.got...)
+}
+
+// checkOnceInOrder checks the scheme's contract against what was queued (want: per key, the
+// event ids in queue order): every event acknowledged, duplicates only of an id already seen,
+// and per key the acknowledgements never go back in the queue's order.
+func (r *receiver) checkOnceInOrder(t *testing.T, want map[string][]string) (duplicates int) {
+	t.Helper()
+	r.mu.Lock()
+	bad, overlaps := r.bad, r.overlaps
+	r.mu.Unlock()
+	if bad > 0 {
+		t.Errorf("%d requests failed signature or envelope checks", bad)
+	}
+	if overlaps > 0 {
+		t.Errorf("%d times a delivery was in flight twice at once", overlaps)
+	}
+	seen := map[string]bool{}
+	last := map[string]int{}
+	got := map[string][]string{}
+	for _, rc := range r.receipts() {
+		if rc.seq < last[rc.key] {
+			t.Errorf("key %s: event %d acknowledged after event %d", rc.key, rc.seq, last[rc.key])
+		}
+		last[rc.key] = rc.seq
+		if seen[rc.id] {
+			duplicates++
+			continue
+		}
+		seen[rc.id] = true
+		got[rc.key] = append(got[rc.key], rc.id)
+	}
+	for key, ids := range want {
+		if fmt.Sprint(got[key]) != fmt.Sprint(ids) {
+			t.Errorf("key %s: received %d events %v, want %d %v", key, len(got[key]), got[key], len(ids), ids)
+		}
+	}
+	return duplicates
+}
+
+// endpoints is a partner registry of one partner.
+type endpoints struct {
+	partner uuid.UUID
+	url     string
+	secret  Secret
+}
+
+func (e endpoints) Endpoint(_ context.Context, _ string, partner uuid.UUID) (string, Secret, error) {
+	if partner != e.partner {
+		return "", Secret{}, fmt.Errorf("unknown partner")
+	}
+	return e.url, e.secret, nil
+}
+
+// bundle is one test's database: the referral role's DB and the owner's view.
+type bundle struct {
+	admin   string
+	db      *database.DB
+	pool    *pgxpool.Pool
+	partner uuid.UUID
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	admin := pgtest.New(t)
+	b := &bundle{admin: admin, partner: uuid.New()}
+	b.pool, b.db = b.open(t)
+	return b
+}
+
+// open connects again as the referral role: another replica.
+func (b *bundle) open(t *testing.T) (*pgxpool.Pool, *database.DB) {
+	t.Helper()
+	pool, err := database.Open(context.Background(), database.PoolConfig{AdminURL: b.admin, Role: "passage_referral", MaxConns: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool, database.NewDB(pool)
+}
+
+func (b *bundle) worker(r *receiver, clk *clock, cfg WorkerConfig) *Worker {
+	return b.workerOn(b.db, r, clk, cfg)
+}
+
+func (b *bundle) workerOn(db *database.DB, r *receiver, clk *clock, cfg WorkerConfig) *Worker {
+	cfg.AllowHTTP = true
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 300 * time.Millisecond
+	}
+	if clk != nil {
+		cfg.Now = clk.Now
+	}
+	if cfg.Jitter == nil {
+		cfg.Jitter = func() float64 { return 0 } // retries at once unless Retry-After says otherwise
+	}
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = 10 * time.Millisecond
+	}
+	return NewWorker(db, endpoints{partner: b.partner, url: r.srv.URL, secret: r.secret}, cfg)
+}
+
+// queue queues, for each key in turn, n events (seq 1..n) in one transaction per event, and
+// returns the event ids per key in queue order.
+func (b *bundle) queue(t *testing.T, mission string, keys []uuid.UUID, n int) map[string][]string {
+	t.Helper()
+	ctx := context.Background()
+	want := map[string][]string{}
+	for seq := 1; seq <= n; seq++ {
+		for _, k := range keys {
+			d := b.delivery(mission, k, seq)
+			err := b.db.MissionTx(ctx, mission, func(tx pgx.Tx) error {
+				batch := &pgx.Batch{}
+				Queue(batch, d)
+				return tx.SendBatch(ctx, batch).Close()
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[k.String()] = append(want[k.String()], d.Event.ID)
+		}
+	}
+	return want
+}
+
+func (b *bundle) delivery(mission string, key uuid.UUID, seq int) Delivery {
+	data, _ := json.Marshal(eventData{Key: key.String(), Seq: seq})
+	return Delivery{Mission: mission, Partner: b.partner, OrderingKey: key, Event: Event{
+		ID: uuid.NewString(), Source: "/passage/referral/" + mission, Type: "org.iom.passage.referral.v1.updated",
+		Subject: key.String(), Time: time.Now(), Data: data}}
+}
+
+// owner runs fn as the database owner.
+func (b *bundle) owner(t *testing.T, fn func(ctx context.Context, conn *pgx.Conn)) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, b.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	fn(ctx, conn)
+}
+
+func (b *bundle) count(t *testing.T, where string, args ...any) int {
+	t.Helper()
+	var n int
+	b.owner(t, func(ctx context.Context, conn *pgx.Conn) {
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM webhook.delivery WHERE "+where, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return n
+}
+
+// drain runs DeliverDue until nothing is pending, moving clk a minute on whenever nothing is
+// due, so that backoff and Retry-After pass without waiting.
+func (b *bundle) drain(t *testing.T, w *Worker, clk *clock) {
+	t.Helper()
+	for round := 0; round < 2000; round++ {
+		n, err := w.DeliverDue(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			continue
+		}
+		if b.count(t, "state = 'pending'") == 0 {
+			return
+		}
+		clk.Advance(time.Minute)
+	}
+	t.Fatal("deliveries still pending after 2000 rounds")
+}
+
+func keys(n int) []uuid.UUID {
+	out := make([]uuid.UUID, n)
+	for i := range out {
+		out[i] = uuid.New()
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}

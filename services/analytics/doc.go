@@ -1,0 +1,31 @@
+// Package analytics is HQ's statistics service (passage.analytics.v1.AnalyticsService):
+// anonymised counts of the programmes' work (cases registered, persons returned, persons
+// assisted, victims identified, HASM decisions) grouped by up to four dimensions and released
+// under disclosure control, so that no answer reveals a person.
+//
+// Two roles, two jobs. The projector (package projector, role passage_analytics_projector)
+// follows every service's outbox events and maintains the anonymised tables of schema
+// analytics (migrations/000013_analytics.up.sql documents the layout): de-identified facts,
+// one per person counted, and the rollup, one count per combination of every dimension. The
+// service answers calls with role passage_analytics, which reads the rollup and the victim
+// records and nothing else: no vault, no case table, no outbox, no subject id.
+//
+// Speed: Aggregate never runs a GROUP BY in Postgres. The service keeps the rollup in memory
+// as a dictionary-encoded columnar table (package cube), refreshed every 250 ms with the rows
+// changed since the last refresh, and scans it per request.
+//
+// Table layout, for loaders and benchmarks (see 000013 for the full comments):
+//
+//	analytics.rollup (measure, year, programme, sex, age_band, nationality, host_country,
+//	  return_country, vulnerabilities text[], assistance_type, exploitation_types text[],
+//	  persons bigint, tx_id xid8 DEFAULT pg_current_xact_id())
+//	  PRIMARY KEY every column but persons and tx_id; codes are enum value names without their
+//	  prefix, countries alpha-3, 'UNKNOWN' a value not recorded, '' a dimension that does not
+//	  apply to the measure; sets sorted. A bulk loader inserts rows with the default tx_id, and
+//	  the running service picks them up at its next refresh.
+//	analytics.fact: the same columns per person counted, plus event_id and ordinal.
+//	analytics.victim_record: one de-identified row per identified victim (CTDC export).
+//
+// Consent: only persons whose statistics consent is in force when an event is applied are
+// counted; a withdrawal acts from then on (see package projector).
+package analytics

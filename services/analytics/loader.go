@@ -1,0 +1,96 @@
+package analytics
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/services/analytics/cube"
+)
+
+// Loader keeps a cube in step with analytics.rollup. Each refresh reads, in one statement
+// (one snapshot), the commit horizon and the rows changed by transactions between the
+// previous horizon and this one: every transaction below the horizon has ended, so a row
+// that commits late is read at a later refresh, never skipped.
+type Loader struct {
+	db   *database.DB
+	cube *cube.Cube
+
+	mu      sync.Mutex
+	horizon string // xid8, as text
+}
+
+// NewLoader returns a loader that fills c from the rollup, read through db (the query role,
+// declared for HQ).
+func NewLoader(db *database.DB, c *cube.Cube) *Loader {
+	return &Loader{db: db, cube: c, horizon: "0"}
+}
+
+// Refresh applies the rows changed since the last refresh and returns how many.
+func (l *Loader) Refresh(ctx context.Context) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	rows, err := l.db.Mission(auth.MissionHQ).Query(ctx, `WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS h)
+SELECT h.h::text, r.measure, r.year, r.programme, r.sex, r.age_band, r.nationality, r.host_country,
+  r.return_country, r.vulnerabilities, r.assistance_type, r.exploitation_types, r.persons
+FROM h LEFT JOIN analytics.rollup r ON r.tx_id >= $1::xid8 AND r.tx_id < h.h`, l.horizon)
+	if err != nil {
+		return 0, fmt.Errorf("analytics: refresh: %w", err)
+	}
+	var (
+		horizon string
+		batch   []cube.Row
+	)
+	for rows.Next() {
+		var (
+			measure, programme, sex, band, nat, host, ret, assistance *string
+			year                                                      *int16
+			vulns, exploit                                            []string
+			persons                                                   *int64
+		)
+		if err := rows.Scan(&horizon, &measure, &year, &programme, &sex, &band, &nat, &host, &ret, &vulns,
+			&assistance, &exploit, &persons); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("analytics: refresh: %w", err)
+		}
+		if measure == nil {
+			continue // no row changed: the LEFT JOIN's one row carries the horizon alone
+		}
+		batch = append(batch, cube.Row{
+			Measure: *measure, Year: int(*year), Programme: *programme, Sex: *sex, AgeBand: *band,
+			Nationality: *nat, HostCountry: *host, ReturnCountry: *ret, Vulnerabilities: vulns,
+			AssistanceType: *assistance, ExploitationTypes: exploit, Persons: *persons,
+		})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("analytics: refresh: %w", err)
+	}
+	l.cube.Apply(batch)
+	if horizon != "" {
+		l.horizon = horizon
+	}
+	return len(batch), nil
+}
+
+// Run refreshes every interval until ctx ends. A failed refresh is logged and retried at the
+// next tick: the cube keeps answering from what it holds.
+func (l *Loader) Run(ctx context.Context, interval time.Duration, logger *slog.Logger) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := l.Refresh(ctx); err != nil && ctx.Err() == nil {
+			logger.ErrorContext(ctx, "analytics: refresh failed", middleware.ErrorAttr(err))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,20 @@
+// Package projector turns the services' outbox events into HQ's anonymised statistics: it is
+// the outbox consumer of the analytics service, connected as passage_analytics_projector.
+//
+// For every person an event counts (a registration's principal applicant, each traveller of a
+// departure, the recipient of an assistance, an identified victim, the principal of a decided
+// HASM request) it appends a de-identified fact to analytics.fact and adds one to the matching
+// analytics.rollup row, in the consumer's transaction, so the rollup always equals the facts
+// and an event is applied exactly once in effect.
+//
+// Consent: only persons whose in_statistics is true in the latest intake event about their
+// case are counted (intake derives it from the STATISTICS consent records, internal/consent).
+// A withdrawal acts from then on: what was counted before stays counted, as published figures
+// do; nothing recorded after it counts the person. A registration is counted when the
+// principal is first in statistics (at registration, or when their consent is recorded later).
+//
+// To know who may be counted and what a person's coded attributes are, the projector keeps a
+// pseudonymous state (analytics_state, keyed by case and subject id, under row-level security
+// per mission), which the query role cannot read. Nothing it writes to schema analytics
+// carries a subject id, case id or mission.
+package projector

@@ -1,0 +1,131 @@
+package analytics
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/grpc"
+
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/bootstrap"
+	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/outbox"
+	"github.com/passage-cm/passage/internal/region"
+	analyticsv1 "github.com/passage-cm/passage/proto/gen/passage/analytics/v1"
+	"github.com/passage-cm/passage/services/analytics/cube"
+	"github.com/passage-cm/passage/services/analytics/projector"
+)
+
+// Name is the service's name for health checks and telemetry.
+const Name = "passage.analytics.v1.AnalyticsService"
+
+// Role is the database role the service answers calls with: it reads the anonymised tables
+// only. ProjectorRole is the role of its background work, which reads the outbox.
+const (
+	Role          = "passage_analytics"
+	ProjectorRole = projector.Role
+)
+
+// Policy lists who may call each RPC: HQ's analysts and programme managers, whose work is
+// aggregate statistics (issue 4's roles). Administrators keep keys, users and funds, not
+// statistics; field staff and partners see cases, never HQ's aggregates. The handlers also
+// require the HQ mission.
+func Policy() auth.Policy {
+	hq := []auth.Role{auth.RoleAnalyst, auth.RoleProgrammeManager}
+	return auth.Policy{
+		analyticsv1.AnalyticsService_Aggregate_FullMethodName:           hq,
+		analyticsv1.AnalyticsService_ListRegions_FullMethodName:         hq,
+		analyticsv1.AnalyticsService_ExportAggregate_FullMethodName:     hq,
+		analyticsv1.AnalyticsService_ExportVictimRecords_FullMethodName: hq,
+		analyticsv1.AnalyticsService_GetPrivacyBudget_FullMethodName:    hq,
+	}
+}
+
+// refreshInterval is how often the in-memory rollup picks up the projector's changes.
+const refreshInterval = 250 * time.Millisecond
+
+// Service implements analyticsv1.AnalyticsServiceServer.
+type Service struct {
+	analyticsv1.UnimplementedAnalyticsServiceServer
+
+	db        *database.DB
+	cube      *cube.Cube
+	loader    *Loader
+	projector *outbox.Consumer
+	logger    *slog.Logger
+	now       func() time.Time
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithClock sets the clock that decides "this year" (tests use a fixed one).
+func WithClock(now func() time.Time) Option {
+	return func(s *Service) { s.now = now }
+}
+
+// WithLogger sets the logger (method and measure of each call; never a count).
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Service) { s.logger = l }
+}
+
+// New returns the service: queries through pool (connected as Role), the projector through
+// projectorPool (connected as ProjectorRole).
+func New(pool, projectorPool *pgxpool.Pool, opts ...Option) *Service {
+	db := database.NewDB(pool)
+	c := cube.New(region.CodeOf)
+	s := &Service{
+		db:        db,
+		cube:      c,
+		loader:    NewLoader(db, c),
+		projector: projector.New(projectorPool),
+		logger:    slog.Default(),
+		now:       time.Now,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Register registers the service on g.
+func (s *Service) Register(g *grpc.Server) {
+	analyticsv1.RegisterAnalyticsServiceServer(g, s)
+}
+
+// Run projects the outbox events and refreshes the in-memory rollup until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	errs := make(chan error, 2)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { errs <- s.projector.Run(ctx) }()
+	go func() { errs <- s.loader.Run(ctx, refreshInterval, s.logger) }()
+	err := <-errs
+	cancel()
+	if err2 := <-errs; err == nil {
+		err = err2
+	}
+	return err
+}
+
+// Spec describes the service for bootstrap.Run.
+func Spec() bootstrap.Service {
+	return bootstrap.Service{
+		Name:       Name,
+		Short:      "analytics",
+		Role:       Role,
+		WorkerRole: ProjectorRole,
+		Policy:     Policy(),
+		Register: func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
+			opts := []Option{}
+			if d.Logger != nil {
+				opts = append(opts, WithLogger(d.Logger))
+			}
+			s := New(d.Pool, d.WorkerPool, opts...)
+			s.Register(g)
+			return s.Run
+		},
+	}
+}
