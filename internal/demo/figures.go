@@ -15,8 +15,9 @@ type Figures struct {
 	AVRRBySex          map[string]int
 	AVRRByHostRegion   map[string]int
 	AVRRByReturnRegion map[string]int
-	// AVRRByVulnerability counts the persons of the cases with each vulnerability (a case
-	// may have several, so these do not add up to AVRRPersons).
+	// AVRRByVulnerability counts the persons of the cases with each vulnerability, and under
+	// "NONE" those of the cases without one (a case may have several, so these do not add up
+	// to AVRRPersons).
 	AVRRByVulnerability map[string]int
 	AVRRHostCountries   int
 	AVRRReturnCountries int
@@ -50,6 +51,9 @@ func figuresOf(p *Plan, g *geography) Figures {
 		f.AVRRByReturnRegion[g.regionOf[c.Return]] += n
 		for _, v := range c.Vulnerabilities {
 			f.AVRRByVulnerability[enumcode.Code(v, "VULNERABILITY_")] += n
+		}
+		if len(c.Vulnerabilities) == 0 {
+			f.AVRRByVulnerability["NONE"] += n
 		}
 		hosts[c.Host], returns[c.Return] = true, true
 	}

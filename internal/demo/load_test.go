@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/testserver"
+	analyticsv1 "github.com/passage-cm/passage/proto/gen/passage/analytics/v1"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -124,6 +126,9 @@ func TestLoadThroughTheServices(t *testing.T) {
 			for _, v := range d.GetVulnerabilities() {
 				got.AVRRByVulnerability[enumcode.Code(v, "VULNERABILITY_")] += n
 			}
+			if len(d.GetVulnerabilities()) == 0 {
+				got.AVRRByVulnerability["NONE"] += n
+			}
 			hosts[d.GetHostCountry()], returns[d.GetReturnCountry()] = true, true
 		case commonv1.Programme_PROGRAMME_HASM:
 			got.HASMApproved++
@@ -188,6 +193,8 @@ func TestLoadThroughTheServices(t *testing.T) {
 		t.Errorf("%d exploitations recorded, want %d", got, len(plan.Victim))
 	}
 
+	aggregateReturnsThePlan(t, env, plan)
+
 	// Run part of it again: every call replays its first result, nothing is written.
 	again := *plan
 	again.AVRR, again.Victim = plan.AVRR[:min(25, len(plan.AVRR))], plan.Victim[:min(3, len(plan.Victim))]
@@ -197,5 +204,81 @@ func TestLoadThroughTheServices(t *testing.T) {
 	}
 	if after := env.QueryInt(t, `SELECT count(*) FROM outbox.event`); after != before {
 		t.Errorf("the second load wrote %d events, want none", after-before)
+	}
+}
+
+// aggregateReturnsThePlan asks analytics for the seed's figures, one Aggregate call each, as
+// an HQ analyst: AVRR persons returned in 2015 by sex, host region, return region and
+// vulnerable group; the distinct host and return countries; HASM individuals and their
+// nationalities. A released count equals the plan's; a withheld one (disclosure control,
+// k = 11) stands for a category the plan holds.
+func aggregateReturnsThePlan(t *testing.T, env *testserver.Env, plan *Plan) {
+	t.Helper()
+	client := analyticsv1.NewAnalyticsServiceClient(env.Conn)
+	hq := env.As(t, auth.RoleAnalyst, auth.MissionHQ)
+	filter := func(p commonv1.Programme) *analyticsv1.Filter {
+		return &analyticsv1.Filter{Programmes: []commonv1.Programme{p}, YearFrom: 2015, YearTo: 2015}
+	}
+	aggregate := func(p commonv1.Programme, by ...analyticsv1.Dimension) *analyticsv1.AggregateResponse {
+		t.Helper()
+		resp, err := client.Aggregate(hq, &analyticsv1.AggregateRequest{Measure: analyticsv1.Measure_MEASURE_PERSONS_RETURNED,
+			GroupBy: by, Filter: filter(p)})
+		if err != nil {
+			t.Fatalf("Aggregate by %v: %v", by, err)
+		}
+		return resp
+	}
+	// The projection follows the outbox: wait until every departure has reached it.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp := aggregate(commonv1.Programme_PROGRAMME_AVRR, analyticsv1.Dimension_DIMENSION_YEAR)
+		if len(resp.GetCells()) == 1 && resp.GetCells()[0].GetCount() == int64(plan.Figures.AVRRPersons) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("analytics counts %v AVRR persons returned in 2015, want %d", resp.GetCells(), plan.Figures.AVRRPersons)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	compare := func(what string, resp *analyticsv1.AggregateResponse, want map[string]int) {
+		t.Helper()
+		got := map[string]int{}
+		for _, c := range resp.GetCells() {
+			key := c.GetKeys()[0]
+			switch {
+			case !c.GetSuppressed():
+				got[key] = int(c.GetCount())
+			case want[key] > 0:
+				got[key] = want[key] // withheld, and the plan has it: as good as equal
+			default:
+				got[key] = -1 // withheld, for a category the plan does not have
+			}
+		}
+		for k, n := range want {
+			if n == 0 {
+				delete(want, k)
+			}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s (-plan +Aggregate):\n%s", what, diff)
+		}
+	}
+	f := plan.Figures
+	compare("AVRR persons returned by sex", aggregate(commonv1.Programme_PROGRAMME_AVRR, analyticsv1.Dimension_DIMENSION_SEX), f.AVRRBySex)
+	compare("by host region", aggregate(commonv1.Programme_PROGRAMME_AVRR, analyticsv1.Dimension_DIMENSION_HOST_REGION), f.AVRRByHostRegion)
+	compare("by return region", aggregate(commonv1.Programme_PROGRAMME_AVRR, analyticsv1.Dimension_DIMENSION_RETURN_REGION), f.AVRRByReturnRegion)
+	compare("by vulnerable group", aggregate(commonv1.Programme_PROGRAMME_AVRR, analyticsv1.Dimension_DIMENSION_VULNERABILITY), f.AVRRByVulnerability)
+	countries := aggregate(commonv1.Programme_PROGRAMME_AVRR, analyticsv1.Dimension_DIMENSION_HOST_COUNTRY, analyticsv1.Dimension_DIMENSION_RETURN_COUNTRY)
+	if got, want := countries.GetDistinctValues(), []int32{int32(f.AVRRHostCountries), int32(f.AVRRReturnCountries)}; !slices.Equal(got, want) {
+		t.Errorf("distinct host and return countries: %v, want %v", got, want)
+	}
+	hasm := aggregate(commonv1.Programme_PROGRAMME_HASM, analyticsv1.Dimension_DIMENSION_NATIONALITY)
+	if got := hasm.GetDistinctValues(); !slices.Equal(got, []int32{int32(f.HASMNationalities)}) {
+		t.Errorf("HASM nationalities: %v, want %d", got, f.HASMNationalities)
+	}
+	individuals := aggregate(commonv1.Programme_PROGRAMME_HASM)
+	if c := individuals.GetCells(); len(c) != 1 || (!c[0].GetSuppressed() && c[0].GetCount() != int64(f.HASMIndividuals)) ||
+		(c[0].GetSuppressed() && f.HASMIndividuals >= 11) {
+		t.Errorf("HASM individuals: %v, want %d", c, f.HASMIndividuals)
 	}
 }
