@@ -127,7 +127,7 @@ func demoSeed(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	rep, err := loader.Load(ctx, plan)
 	if err != nil {
-		fmt.Fprintf(stderr, "stopped after %d of %d cases; run the same command again to go on\n", rep.Cases, plan.Cases())
+		fmt.Fprintf(stderr, "stopped after %d calls; run the same command again to go on (what was done is replayed)\n", rep.Calls)
 		return err
 	}
 	return printSeed(stdout, o.json, plan.Figures, &rep)

@@ -78,8 +78,8 @@ func (l *Loader) report() Report {
 	return r
 }
 
-// Load creates every case of the plan: first the HASM fund at HQ, then the AVRR, HASM and
-// victim cases, Concurrency at a time, each case's steps in order. It stops at the first
+// Load creates every case of the plan: first the HASM fund at HQ, then every registration,
+// then every case's programme steps in order, Concurrency cases at a time. It stops at the first
 // error that retries do not cure and returns it with the counts so far. Run again with the
 // same plan, it replays what was done and goes on.
 func (l *Loader) Load(ctx context.Context, p *Plan) (Report, error) {
@@ -125,6 +125,9 @@ func (l *Loader) Load(ctx context.Context, p *Plan) (Report, error) {
 	if err != nil {
 		return l.report(), err
 	}
+	if err := l.awaitProjections(ctx, c, p, avrr, victims); err != nil {
+		return l.report(), err
+	}
 	err = l.each(ctx, p, func(ctx context.Context, i int) error {
 		return l.avrr(ctx, c, p, &p.AVRR[i], avrr[i])
 	}, func(ctx context.Context, i int) error {
@@ -133,6 +136,33 @@ func (l *Loader) Load(ctx context.Context, p *Plan) (Report, error) {
 		return l.victim(ctx, c, p, &p.Victim[i], victims[i])
 	})
 	return l.report(), err
+}
+
+// awaitProjections waits, between the passes, until returns and trafficking show the last
+// case registered for them: their consumers have then applied intake's events, and the
+// second pass does not find every call waiting behind a backlog of tens of thousands of
+// events. The services catch up on a read of a case they do not have yet; NOT_FOUND and
+// UNAVAILABLE mean "not yet".
+func (l *Loader) awaitProjections(ctx context.Context, c clients, p *Plan, avrr, victims []string) error {
+	if n := len(p.AVRR); n > 0 {
+		ctx, err := l.as(ctx, auth.RoleCaseworker, p.AVRR[n-1].Host)
+		if err != nil {
+			return err
+		}
+		if _, err := first(ctx, l, "GetReturn", c.returns.GetReturn, &returnsv1.GetReturnRequest{CaseId: avrr[n-1]}); err != nil {
+			return fmt.Errorf("returns has not learnt of the AVRR cases: %w", err)
+		}
+	}
+	if n := len(p.Victim); n > 0 {
+		ctx, err := l.as(ctx, auth.RoleCaseworker, p.Victim[n-1].Host)
+		if err != nil {
+			return err
+		}
+		if _, err := first(ctx, l, "GetVictimCase", c.trafficking.GetVictimCase, &traffickingv1.GetVictimCaseRequest{CaseId: victims[n-1]}); err != nil {
+			return fmt.Errorf("trafficking has not learnt of the victim cases: %w", err)
+		}
+	}
+	return nil
 }
 
 // each runs avrr, hasm and victim for every case of their programme, Concurrency at a time,
@@ -220,7 +250,8 @@ func call[Req, Resp any](ctx context.Context, l *Loader, what string, rpc func(c
 }
 
 // first is call for a programme's first step on a case just registered: NOT_FOUND, the
-// programme service not having learnt of the case yet, is retried too, until AwaitCase has
+// programme service not having learnt of the case yet, is retried too, and neither it nor
+// UNAVAILABLE (a catch-up that took too long) counts against Attempts, until AwaitCase has
 // passed. A refused call writes nothing, so sending it again is safe.
 func first[Req, Resp any](ctx context.Context, l *Loader, what string, rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
 	return retry(ctx, l, what, rpc, req, time.Now().Add(l.AwaitCase))
@@ -231,7 +262,8 @@ func retry[Req, Resp any](ctx context.Context, l *Loader, what string, rpc func(
 	for attempt := 1; ; attempt++ {
 		l.calls.Add(1)
 		resp, err := rpc(ctx, req)
-		awaiting := status.Code(err) == codes.NotFound && time.Now().Before(awaitUntil)
+		code := status.Code(err)
+		awaiting := (code == codes.NotFound || code == codes.Unavailable) && time.Now().Before(awaitUntil)
 		if awaiting {
 			attempt = 1 // not a failure of the call: the case is on its way
 		}
