@@ -133,7 +133,7 @@ func TestPlanReproducesThePublishedFigures(t *testing.T) {
 // plan keeps its 98 host and 157 origin countries.
 func TestPlanAtAnyScale(t *testing.T) {
 	t.Parallel()
-	for _, scale := range []float64{0.003, 0.02, 0.05, 0.23} {
+	for _, scale := range []float64{0.003, 0.02, 0.05, 0.12} {
 		t.Run(fmt.Sprint(scale), func(t *testing.T) {
 			t.Parallel()
 			p := newPlan(t, scale, 7)
