@@ -30,7 +30,8 @@ type Figures struct {
 
 	Victims           int
 	VictimsIdentified int
-	// VictimsByExploitation counts victims by type (a victim may have several).
+	// VictimsByExploitation counts identified victims by type of exploitation (a victim may
+	// have several).
 	VictimsByExploitation map[string]int
 }
 
@@ -73,9 +74,10 @@ func figuresOf(p *Plan, g *geography) Figures {
 	f.HASMNationalities = len(nationalities)
 	for _, v := range p.Victim {
 		f.Victims++
-		if v.Identification == traffickingv1.IdentificationStatus_IDENTIFICATION_STATUS_IDENTIFIED_VICTIM {
-			f.VictimsIdentified++
+		if v.Identification != traffickingv1.IdentificationStatus_IDENTIFICATION_STATUS_IDENTIFIED_VICTIM {
+			continue
 		}
+		f.VictimsIdentified++
 		for _, t := range v.Exploitation.GetTypes() {
 			f.VictimsByExploitation[enumcode.Code(t, "EXPLOITATION_TYPE_")]++
 		}

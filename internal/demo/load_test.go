@@ -210,7 +210,7 @@ func TestLoadThroughTheServices(t *testing.T) {
 // aggregateReturnsThePlan asks analytics for the seed's figures, one Aggregate call each, as
 // an HQ analyst: AVRR persons returned in 2015 by sex, host region, return region and
 // vulnerable group; the distinct host and return countries; HASM individuals and their
-// nationalities. A released count equals the plan's; a withheld one (disclosure control,
+// nationalities; victims identified by type of exploitation. A released count equals the plan's; a withheld one (disclosure control,
 // k = 11) stands for a category the plan holds.
 func aggregateReturnsThePlan(t *testing.T, env *testserver.Env, plan *Plan) {
 	t.Helper()
@@ -219,14 +219,17 @@ func aggregateReturnsThePlan(t *testing.T, env *testserver.Env, plan *Plan) {
 	filter := func(p commonv1.Programme) *analyticsv1.Filter {
 		return &analyticsv1.Filter{Programmes: []commonv1.Programme{p}, YearFrom: 2015, YearTo: 2015}
 	}
-	aggregate := func(p commonv1.Programme, by ...analyticsv1.Dimension) *analyticsv1.AggregateResponse {
+	measure := func(m analyticsv1.Measure, p commonv1.Programme, by ...analyticsv1.Dimension) *analyticsv1.AggregateResponse {
 		t.Helper()
-		resp, err := client.Aggregate(hq, &analyticsv1.AggregateRequest{Measure: analyticsv1.Measure_MEASURE_PERSONS_RETURNED,
-			GroupBy: by, Filter: filter(p)})
+		resp, err := client.Aggregate(hq, &analyticsv1.AggregateRequest{Measure: m, GroupBy: by, Filter: filter(p)})
 		if err != nil {
-			t.Fatalf("Aggregate by %v: %v", by, err)
+			t.Fatalf("Aggregate %v by %v: %v", m, by, err)
 		}
 		return resp
+	}
+	aggregate := func(p commonv1.Programme, by ...analyticsv1.Dimension) *analyticsv1.AggregateResponse {
+		t.Helper()
+		return measure(analyticsv1.Measure_MEASURE_PERSONS_RETURNED, p, by...)
 	}
 	// The projection follows the outbox: wait until every departure has reached it.
 	deadline := time.Now().Add(30 * time.Second)
@@ -281,4 +284,7 @@ func aggregateReturnsThePlan(t *testing.T, env *testserver.Env, plan *Plan) {
 		(c[0].GetSuppressed() && f.HASMIndividuals >= 11) {
 		t.Errorf("HASM individuals: %v, want %d", c, f.HASMIndividuals)
 	}
+	// The VoT figures: victims identified in 2015, by type of exploitation.
+	compare("victims identified by type of exploitation", measure(analyticsv1.Measure_MEASURE_VICTIMS_IDENTIFIED,
+		commonv1.Programme_PROGRAMME_VOT, analyticsv1.Dimension_DIMENSION_EXPLOITATION_TYPE), f.VictimsByExploitation)
 }
