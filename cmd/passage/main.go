@@ -34,6 +34,7 @@ commands:
   returns ...                            AVRR: eligibility, departure, reintegration, monitoring (passage returns -h)
   trafficking ...                        victims of trafficking: screening, exploitation, assistance (passage trafficking -h)
   hasm ...                               stranded migrants: requests, HQ decisions, funds (passage hasm -h)
+  demo seed [--scale S] [--year Y]       load the synthetic 2015 caseload into a --dev server (passage demo -h)
   audit verify [--mission CODE]          verify the audit chains; names the first broken link (passage audit -h)
   keys init|status|rotate|rewrap|retire  the vault's key-encryption key (passage keys -h)
   retention report|run                   identities due for erasure under the retention policy
