@@ -30,16 +30,23 @@ same plan with the same request ids, so a run that stopped can be run again: wha
 is replayed, nothing is written twice.
 `
 
-// runDemo runs `passage demo <command>`.
+// runDemo runs `passage demo seed|load|bench`.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "seed" {
-		fmt.Fprint(stderr, demoUsage)
-		if len(args) > 0 && args[0] != "-h" && args[0] != "--help" && args[0] != "help" {
-			return fmt.Errorf("unknown demo command %q", args[0])
+	if len(args) > 0 {
+		switch args[0] {
+		case "seed":
+			return demoSeed(ctx, args[1:], os.Getenv, stdout, stderr, dialDemo)
+		case "load":
+			return demoLoad(ctx, args[1:], os.Getenv, stdout, stderr)
+		case "bench":
+			return demoBench(ctx, args[1:], os.Getenv, stdout, stderr)
 		}
-		return flag.ErrHelp
 	}
-	return demoSeed(ctx, args[1:], os.Getenv, stdout, stderr, dialDemo)
+	fmt.Fprint(stderr, demoUsage+"\n"+demoLoadUsage+"\n"+demoBenchUsage)
+	if len(args) > 0 && args[0] != "-h" && args[0] != "--help" && args[0] != "help" {
+		return fmt.Errorf("unknown demo command %q", args[0])
+	}
+	return flag.ErrHelp
 }
 
 // dialDemo connects with the options' transport and no token of its own: the loader sends

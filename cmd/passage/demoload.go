@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"time"
 
@@ -25,21 +24,6 @@ in one transaction, straight into the anonymised tables (no case, no vault, no e
 same --seed makes the same persons. Connects to DATABASE_URL as the role that runs migrations
 (owner with BYPASSRLS). A running server picks the rows up at its next refresh.
 `
-
-// runDemo runs `passage demo <command>`.
-func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "load" {
-		return demoLoad(ctx, args[1:], os.Getenv, stdout, stderr)
-	}
-	if len(args) > 0 && args[0] == "bench" {
-		return demoBench(ctx, args[1:], os.Getenv, stdout, stderr)
-	}
-	fmt.Fprint(stderr, demoLoadUsage+"\n"+demoBenchUsage)
-	if len(args) > 0 && args[0] != "-h" && args[0] != "--help" && args[0] != "help" {
-		return fmt.Errorf("unknown demo command %q", args[0])
-	}
-	return flag.ErrHelp
-}
 
 func demoLoad(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo load", flag.ContinueOnError)
