@@ -103,12 +103,18 @@ func toStatus(err error) error {
 		sharing    *missingSharingConsent
 	)
 	switch {
-	case errors.Is(err, errCaseNotFound), errors.Is(err, errReferralNotFound), errors.Is(err, errPartnerNotFound):
-		return status.Error(codes.NotFound, err.Error())
+	// The sentinels' own texts, never err.Error(): a wrapped error could carry more than the
+	// client should read.
+	case errors.Is(err, errCaseNotFound):
+		return status.Error(codes.NotFound, errCaseNotFound.Error())
+	case errors.Is(err, errReferralNotFound):
+		return status.Error(codes.NotFound, errReferralNotFound.Error())
+	case errors.Is(err, errPartnerNotFound):
+		return status.Error(codes.NotFound, errPartnerNotFound.Error())
 	case errors.Is(err, errPartnerExists):
-		return status.Error(codes.AlreadyExists, err.Error())
+		return status.Error(codes.AlreadyExists, errPartnerExists.Error())
 	case errors.Is(err, errNotPartner):
-		return status.Error(codes.PermissionDenied, err.Error())
+		return status.Error(codes.PermissionDenied, errNotPartner.Error())
 	case errors.Is(err, errProfileMissing):
 		return rpcerr.FailedPrecondition(errorDomain, "PROFILE_MISSING", err.Error(), nil,
 			rpcerr.Violation("DATA_PROFILE", "service_category", err.Error()))
