@@ -8,16 +8,7 @@ import (
 	"strings"
 
 	"github.com/passage-cm/passage/internal/region"
-)
-
-// Measures, as analytics.fact stores them.
-const (
-	CasesRegistered      = "CASES_REGISTERED"
-	PersonsReturned      = "PERSONS_RETURNED"
-	PersonsAssisted      = "PERSONS_ASSISTED"
-	VictimsIdentified    = "VICTIMS_IDENTIFIED"
-	HASMRequestsApproved = "HASM_REQUESTS_APPROVED"
-	HASMRequestsRejected = "HASM_REQUESTS_REJECTED"
+	"github.com/passage-cm/passage/services/analytics/projector"
 )
 
 // Fact is one row of analytics.fact: one person counted by one measure, coded as the
@@ -280,7 +271,7 @@ func (g *Generator) person(r *rand.Rand, event int64, f *Fact, emit func(*Fact) 
 		return emit(f)
 	}
 	if principal {
-		if err := out(CasesRegistered, year, "", ""); err != nil {
+		if err := out(projector.CasesRegistered, year, "", ""); err != nil {
 			return err
 		}
 	}
@@ -294,30 +285,30 @@ func (g *Generator) person(r *rand.Rand, event int64, f *Fact, emit func(*Fact) 
 	case "AVRR":
 		if r.Float64() < 0.88 {
 			departed := later()
-			if err := out(PersonsReturned, departed, ret, ""); err != nil {
+			if err := out(projector.PersonsReturned, departed, ret, ""); err != nil {
 				return err
 			}
 			for _, a := range set(r, avrrAssistance, avrrAssistanceWeights, 0.55, 3) {
-				if err := out(PersonsAssisted, min(departed+r.IntN(2), g.cfg.LastYear), ret, a); err != nil {
+				if err := out(projector.PersonsAssisted, min(departed+r.IntN(2), g.cfg.LastYear), ret, a); err != nil {
 					return err
 				}
 			}
 		}
 	case "HASM":
 		if principal {
-			m := HASMRequestsApproved
+			m := projector.HASMRequestsApproved
 			if r.Float64() < 0.15 {
-				m = HASMRequestsRejected
+				m = projector.HASMRequestsRejected
 			}
 			if err := out(m, year, "", ""); err != nil {
 				return err
 			}
-			if m == HASMRequestsRejected {
+			if m == projector.HASMRequestsRejected {
 				return nil
 			}
 		}
 		if r.Float64() < 0.9 {
-			if err := out(PersonsReturned, later(), ret, ""); err != nil {
+			if err := out(projector.PersonsReturned, later(), ret, ""); err != nil {
 				return err
 			}
 		}
@@ -325,7 +316,7 @@ func (g *Generator) person(r *rand.Rand, event int64, f *Fact, emit func(*Fact) 
 		if principal && r.Float64() < 0.8 {
 			f.ExploitationTypes = set(r, exploitationCodes, exploitationWeights, 0.75, 3)
 			f.MeansOfControl = set(r, meansCodes, meansWeights, 0.7, 4)
-			if err := out(VictimsIdentified, year, "", ""); err != nil {
+			if err := out(projector.VictimsIdentified, year, "", ""); err != nil {
 				return err
 			}
 			f.ExploitationTypes, f.MeansOfControl = []string{}, []string{}
@@ -333,13 +324,13 @@ func (g *Generator) person(r *rand.Rand, event int64, f *Fact, emit func(*Fact) 
 		// The trafficking service records direct assistance for the victim, the principal.
 		if principal {
 			for _, a := range set(r, votAssistance, votAssistanceWeights, 0.6, 3) {
-				if err := out(PersonsAssisted, later(), "", a); err != nil {
+				if err := out(projector.PersonsAssisted, later(), "", a); err != nil {
 					return err
 				}
 			}
 		}
 		if r.Float64() < 0.3 {
-			if err := out(PersonsReturned, later(), ret, ""); err != nil {
+			if err := out(projector.PersonsReturned, later(), ret, ""); err != nil {
 				return err
 			}
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/country"
 	"github.com/passage-cm/passage/internal/region"
+	"github.com/passage-cm/passage/services/analytics/projector"
 )
 
 func facts(t *testing.T, g *Generator, chunk, limit int64) []Fact {
@@ -55,7 +56,7 @@ func TestFactsAreCodedAsTheProjectorCodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	measures := []string{CasesRegistered, PersonsReturned, PersonsAssisted, VictimsIdentified, HASMRequestsApproved, HASMRequestsRejected}
+	measures := []string{projector.CasesRegistered, projector.PersonsReturned, projector.PersonsAssisted, projector.VictimsIdentified, projector.HASMRequestsApproved, projector.HASMRequestsRejected}
 	seen := map[string]int{}
 	keys := map[[3]any]bool{}
 	for chunk := int64(0); chunk < 3; chunk++ {
@@ -75,14 +76,14 @@ func TestFactsAreCodedAsTheProjectorCodes(t *testing.T) {
 			if !country.Valid(f.Nationality) || !country.Valid(f.HostCountry) {
 				t.Fatalf("countries %q %q", f.Nationality, f.HostCountry)
 			}
-			wantReturn := f.Measure == PersonsReturned || (f.Measure == PersonsAssisted && f.Programme == "AVRR")
+			wantReturn := f.Measure == projector.PersonsReturned || (f.Measure == projector.PersonsAssisted && f.Programme == "AVRR")
 			if wantReturn != (f.ReturnCountry != "") || (wantReturn && !country.Valid(f.ReturnCountry)) {
 				t.Fatalf("%s %s: return country %q", f.Measure, f.Programme, f.ReturnCountry)
 			}
-			if (f.Measure == PersonsAssisted) != (f.AssistanceType != "") {
+			if (f.Measure == projector.PersonsAssisted) != (f.AssistanceType != "") {
 				t.Fatalf("%s: assistance type %q", f.Measure, f.AssistanceType)
 			}
-			if f.Measure != VictimsIdentified && (len(f.ExploitationTypes) > 0 || len(f.MeansOfControl) > 0) {
+			if f.Measure != projector.VictimsIdentified && (len(f.ExploitationTypes) > 0 || len(f.MeansOfControl) > 0) {
 				t.Fatalf("%s carries exploitation %v %v", f.Measure, f.ExploitationTypes, f.MeansOfControl)
 			}
 			for _, s := range [][]string{f.Vulnerabilities, f.ExploitationTypes, f.MeansOfControl} {
@@ -114,7 +115,7 @@ func TestShapes(t *testing.T) {
 	host, ret := map[string]float64{}, map[string]float64{}
 	for chunk := int64(0); chunk < 10; chunk++ {
 		for _, f := range facts(t, g, chunk, 1e6) {
-			if f.Measure != PersonsReturned || f.Programme != "AVRR" {
+			if f.Measure != projector.PersonsReturned || f.Programme != "AVRR" {
 				continue
 			}
 			returned++
