@@ -12,18 +12,11 @@ import (
 	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/outbox"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
-
-// intakeEvents are the events the case projection is built from: the case's life and its
-// consents.
-var intakeEvents = append([]string{
-	"passage.intake.v1.CaseRegistered",
-	"passage.intake.v1.CaseUpdated",
-	"passage.intake.v1.CaseClosed",
-}, consent.Events...)
 
 // applyIntakeEvent writes a HASM case, as an intake event describes it, into the projection.
 // Cases of other programmes are passed over. An event older than the projected version is
@@ -34,19 +27,7 @@ func applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 	if err != nil {
 		return err
 	}
-	var c *intakev1.Case
-	switch e := m.(type) {
-	case *intakev1.CaseRegistered:
-		c = e.GetCase()
-	case *intakev1.CaseUpdated:
-		c = e.GetCase()
-	case *intakev1.CaseClosed:
-		c = e.GetCase()
-	case *intakev1.ConsentRecorded:
-		c = e.GetCase()
-	case *intakev1.ConsentWithdrawn:
-		c = e.GetCase()
-	}
+	c := intakecase.Of(m)
 	if c.GetProgramme() != commonv1.Programme_PROGRAMME_HASM {
 		return nil
 	}

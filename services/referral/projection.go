@@ -13,18 +13,11 @@ import (
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/outbox"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 )
-
-// intakeEvents are the events the case projection is built from: the case's life and its
-// consents. Every programme's cases are projected: any may be referred.
-var intakeEvents = append([]string{
-	"passage.intake.v1.CaseRegistered",
-	"passage.intake.v1.CaseUpdated",
-	"passage.intake.v1.CaseClosed",
-}, consent.Events...)
 
 // withdrawalCause is the cause a consent withdrawal's transitions record.
 const withdrawalCause = "consent_withdrawal"
@@ -39,19 +32,7 @@ func (s *Service) applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Reco
 	if err != nil {
 		return err
 	}
-	var c *intakev1.Case
-	switch e := m.(type) {
-	case *intakev1.CaseRegistered:
-		c = e.GetCase()
-	case *intakev1.CaseUpdated:
-		c = e.GetCase()
-	case *intakev1.CaseClosed:
-		c = e.GetCase()
-	case *intakev1.ConsentRecorded:
-		c = e.GetCase()
-	case *intakev1.ConsentWithdrawn:
-		c = e.GetCase()
-	}
+	c := intakecase.Of(m)
 	if c == nil {
 		return nil
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/vault"
 	"github.com/passage-cm/passage/internal/webhook"
@@ -123,7 +124,7 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	s.consumer = outbox.NewConsumer(pool, outbox.ConsumerConfig{
 		Name:        producer,
 		CursorTable: "referral.outbox_cursor",
-		Types:       intakeEvents,
+		Types:       intakecase.Events,
 		Handle:      s.applyIntakeEvent,
 	})
 	return s

@@ -9,18 +9,11 @@ import (
 	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/outbox"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
-
-// intakeEvents are the intake events the projection follows: the case's life and its
-// consents.
-var intakeEvents = append([]string{
-	"passage.intake.v1.CaseRegistered",
-	"passage.intake.v1.CaseUpdated",
-	"passage.intake.v1.CaseClosed",
-}, consent.Events...)
 
 // applyIntakeEvent keeps returns' projection of AVRR cases in step with intake, inside the
 // consumer's transaction: every event carries the whole pseudonymised case, so each one is
@@ -32,19 +25,8 @@ func applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 	if err != nil {
 		return err
 	}
-	var c *intakev1.Case
-	switch e := m.(type) {
-	case *intakev1.CaseRegistered:
-		c = e.GetCase()
-	case *intakev1.CaseUpdated:
-		c = e.GetCase()
-	case *intakev1.CaseClosed:
-		c = e.GetCase()
-	case *intakev1.ConsentRecorded:
-		c = e.GetCase()
-	case *intakev1.ConsentWithdrawn:
-		c = e.GetCase()
-	default:
+	c := intakecase.Of(m)
+	if c == nil {
 		return nil
 	}
 	if c.GetProgramme() != commonv1.Programme_PROGRAMME_AVRR {

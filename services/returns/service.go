@@ -11,6 +11,7 @@ import (
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/vault"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
@@ -84,7 +85,7 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	s.consumer = outbox.NewConsumer(pool, outbox.ConsumerConfig{
 		Name:        producer,
 		CursorTable: "returns.outbox_cursor",
-		Types:       intakeEvents,
+		Types:       intakecase.Events,
 		Handle:      applyIntakeEvent,
 	})
 	for _, o := range opts {

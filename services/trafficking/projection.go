@@ -6,24 +6,16 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/outbox"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
-
-// intakeEvents are the events the consumer applies: the life of intake's cases and their
-// consents.
-var intakeEvents = append([]string{
-	string(proto.MessageName(&intakev1.CaseRegistered{})),
-	string(proto.MessageName(&intakev1.CaseUpdated{})),
-	string(proto.MessageName(&intakev1.CaseClosed{})),
-}, consent.Events...)
 
 // project applies one of intake's events to the victim cases, inside the consumer's
 // transaction. A VoT case is inserted when first seen and its intake attributes kept up to
@@ -35,19 +27,8 @@ func project(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 	if err != nil {
 		return err
 	}
-	var c *intakev1.Case
-	switch e := m.(type) {
-	case *intakev1.CaseRegistered:
-		c = e.GetCase()
-	case *intakev1.CaseUpdated:
-		c = e.GetCase()
-	case *intakev1.CaseClosed:
-		c = e.GetCase()
-	case *intakev1.ConsentRecorded:
-		c = e.GetCase()
-	case *intakev1.ConsentWithdrawn:
-		c = e.GetCase()
-	default:
+	c := intakecase.Of(m)
+	if c == nil {
 		return nil
 	}
 	// The consumer's transaction reads every mission's events; what this one implies is

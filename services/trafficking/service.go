@@ -11,6 +11,7 @@ import (
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/vault"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
@@ -87,7 +88,7 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	cfg := outbox.ConsumerConfig{
 		Name:        producer,
 		CursorTable: "trafficking.outbox_cursor",
-		Types:       intakeEvents,
+		Types:       intakecase.Events,
 		Handle:      project,
 	}
 	for _, o := range opts {

@@ -11,9 +11,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/outbox"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
@@ -45,16 +45,13 @@ func name(m proto.Message) string { return string(proto.MessageName(m)) }
 
 // Events are every event type the projector applies.
 var Events = append([]string{
-	name(&intakev1.CaseRegistered{}),
-	name(&intakev1.CaseUpdated{}),
-	name(&intakev1.CaseClosed{}),
 	name(&commonv1.DepartureRecorded{}),
 	name(&returnsv1.AssistanceDelivered{}),
 	name(&traffickingv1.VictimScreened{}),
 	name(&traffickingv1.ExploitationRecorded{}),
 	name(&traffickingv1.AssistanceProvided{}),
 	name(&hasmv1.RequestDecided{}),
-}, consent.Events...)
+}, intakecase.Events...)
 
 // New returns the projector's consumer over pool, connected as Role.
 func New(pool *pgxpool.Pool) *outbox.Consumer {
@@ -77,16 +74,8 @@ func Apply(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 	}
 	p := &projection{ctx: ctx, tx: tx, event: r.ID}
 	switch e := m.(type) {
-	case *intakev1.CaseRegistered:
-		err = p.caseEvent(e.GetCase())
-	case *intakev1.CaseUpdated:
-		err = p.caseEvent(e.GetCase())
-	case *intakev1.CaseClosed:
-		err = p.caseEvent(e.GetCase())
-	case *intakev1.ConsentRecorded:
-		err = p.caseEvent(e.GetCase())
-	case *intakev1.ConsentWithdrawn:
-		err = p.caseEvent(e.GetCase())
+	case *intakev1.CaseRegistered, *intakev1.CaseUpdated, *intakev1.CaseClosed, *intakev1.ConsentRecorded, *intakev1.ConsentWithdrawn:
+		err = p.caseEvent(intakecase.Of(e))
 	case *commonv1.DepartureRecorded:
 		err = p.departure(e)
 	case *returnsv1.AssistanceDelivered:

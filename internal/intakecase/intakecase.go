@@ -1,0 +1,34 @@
+package intakecase
+
+import (
+	"slices"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/passage-cm/passage/internal/consent"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+)
+
+// Events are intake's events that carry the whole case: its life and its consents.
+var Events = slices.Concat([]string{
+	string(proto.MessageName(&intakev1.CaseRegistered{})),
+	string(proto.MessageName(&intakev1.CaseUpdated{})),
+	string(proto.MessageName(&intakev1.CaseClosed{})),
+}, consent.Events)
+
+// Of returns the case an event of Events carries, or nil for any other message.
+func Of(m proto.Message) *intakev1.Case {
+	switch e := m.(type) {
+	case *intakev1.CaseRegistered:
+		return e.GetCase()
+	case *intakev1.CaseUpdated:
+		return e.GetCase()
+	case *intakev1.CaseClosed:
+		return e.GetCase()
+	case *intakev1.ConsentRecorded:
+		return e.GetCase()
+	case *intakev1.ConsentWithdrawn:
+		return e.GetCase()
+	}
+	return nil
+}
