@@ -12,80 +12,31 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/status"
 
+	"github.com/passage-cm/passage/internal/demo/aggbench"
 	analyticsv1 "github.com/passage-cm/passage/proto/gen/passage/analytics/v1"
-	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 )
-
-// benchDims are the dimensions each measure may be grouped by (as the service accepts them:
-// a return country only where people returned, assistance type for persons assisted,
-// exploitation type for victims identified).
-var benchDims = func() map[analyticsv1.Measure][]analyticsv1.Dimension {
-	person := []analyticsv1.Dimension{
-		analyticsv1.Dimension_DIMENSION_YEAR, analyticsv1.Dimension_DIMENSION_PROGRAMME, analyticsv1.Dimension_DIMENSION_SEX,
-		analyticsv1.Dimension_DIMENSION_AGE_BAND, analyticsv1.Dimension_DIMENSION_NATIONALITY,
-		analyticsv1.Dimension_DIMENSION_HOST_COUNTRY, analyticsv1.Dimension_DIMENSION_HOST_REGION,
-		analyticsv1.Dimension_DIMENSION_VULNERABILITY,
-	}
-	with := func(extra ...analyticsv1.Dimension) []analyticsv1.Dimension {
-		return append(slices.Clone(person), extra...)
-	}
-	ret := []analyticsv1.Dimension{analyticsv1.Dimension_DIMENSION_RETURN_COUNTRY, analyticsv1.Dimension_DIMENSION_RETURN_REGION}
-	return map[analyticsv1.Measure][]analyticsv1.Dimension{
-		analyticsv1.Measure_MEASURE_CASES_REGISTERED:       with(),
-		analyticsv1.Measure_MEASURE_PERSONS_RETURNED:       with(ret...),
-		analyticsv1.Measure_MEASURE_PERSONS_ASSISTED:       with(append(ret, analyticsv1.Dimension_DIMENSION_ASSISTANCE_TYPE)...),
-		analyticsv1.Measure_MEASURE_VICTIMS_IDENTIFIED:     with(analyticsv1.Dimension_DIMENSION_EXPLOITATION_TYPE),
-		analyticsv1.Measure_MEASURE_HASM_REQUESTS_APPROVED: with(),
-		analyticsv1.Measure_MEASURE_HASM_REQUESTS_REJECTED: with(),
-	}
-}()
-
-// benchRequest draws a random Aggregate: a measure, 0 to maxDims distinct dimensions that
-// make sense for it, and, one time in two, a filter (a year range, a programme, a host
-// region), as an analyst's questions vary.
-func benchRequest(r *rand.Rand, maxDims int) *analyticsv1.AggregateRequest {
-	measures := []analyticsv1.Measure{
-		analyticsv1.Measure_MEASURE_CASES_REGISTERED, analyticsv1.Measure_MEASURE_PERSONS_RETURNED,
-		analyticsv1.Measure_MEASURE_PERSONS_ASSISTED, analyticsv1.Measure_MEASURE_VICTIMS_IDENTIFIED,
-		analyticsv1.Measure_MEASURE_HASM_REQUESTS_APPROVED, analyticsv1.Measure_MEASURE_HASM_REQUESTS_REJECTED,
-	}
-	m := measures[r.IntN(len(measures))]
-	dims := slices.Clone(benchDims[m])
-	r.Shuffle(len(dims), func(i, j int) { dims[i], dims[j] = dims[j], dims[i] })
-	req := &analyticsv1.AggregateRequest{Measure: m, GroupBy: dims[:r.IntN(maxDims+1)]}
-	if r.IntN(2) == 0 {
-		f := &analyticsv1.Filter{}
-		switch r.IntN(3) {
-		case 0:
-			from := int32(2010 + r.IntN(16))
-			f.YearFrom, f.YearTo = from, min(from+int32(r.IntN(4)), 2025)
-		case 1:
-			f.Programmes = []commonv1.Programme{commonv1.Programme(1 + r.IntN(3))}
-		case 2:
-			f.HostRegions = []string{[]string{"EEA", "MENA", "APAC", "SEEECA"}[r.IntN(4)]}
-		}
-		req.Filter = f
-	}
-	return req
-}
 
 // benchResult is what `passage demo bench` reports.
 type benchResult struct {
-	Calls      int            `json:"calls"`
-	Errors     map[string]int `json:"errors,omitempty"`
-	Seconds    float64        `json:"seconds"`
-	PerSecond  float64        `json:"callsPerSecond"`
-	P50Ms      float64        `json:"p50Ms"`
-	P95Ms      float64        `json:"p95Ms"`
-	P99Ms      float64        `json:"p99Ms"`
-	MaxMs      float64        `json:"maxMs"`
-	ByDims     map[int]string `json:"p95ByDimensions"`
-	ServerRSS  string         `json:"serverRss,omitempty"`
-	ServerPeak string         `json:"serverPeakRss,omitempty"`
+	Calls     int            `json:"calls"`
+	Errors    map[string]int `json:"errors,omitempty"`
+	Seconds   float64        `json:"seconds"`
+	PerSecond float64        `json:"callsPerSecond"`
+	P50Ms     float64        `json:"p50Ms"`
+	P95Ms     float64        `json:"p95Ms"`
+	P99Ms     float64        `json:"p99Ms"`
+	MaxMs     float64        `json:"maxMs"`
+	ByDims    map[int]string `json:"p95ByDimensions"`
+	// ServerCPUMs is the server's CPU time (user and system) per measured call, from
+	// /proc: on a shared machine it says more about the code than the latency does.
+	ServerCPUMs float64 `json:"serverCpuMsPerCall,omitempty"`
+	ServerRSS   string  `json:"serverRss,omitempty"`
+	ServerPeak  string  `json:"serverPeakRss,omitempty"`
 }
 
 const demoBenchUsage = `usage: passage demo bench [--concurrency N] [--duration D] [--max-dims 3] [--server-pid PID] [--json]
@@ -147,13 +98,21 @@ func demoBench(ctx context.Context, args []string, getenv func(string) string, s
 	)
 	start := time.Now()
 	measureFrom, end := start.Add(*warmup), start.Add(*warmup+*duration)
+	// The server's CPU time over the measured window, read when it opens and closes.
+	var cpuFrom, cpuTo atomic.Int64
+	if *pid > 0 {
+		cpuTimer := time.AfterFunc(*warmup, func() { cpuFrom.Store(int64(procCPU(*pid))) })
+		defer cpuTimer.Stop()
+		endTimer := time.AfterFunc(*warmup+*duration, func() { cpuTo.Store(int64(procCPU(*pid))) })
+		defer endTimer.Stop()
+	}
 	for c := range *concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(*seed, uint64(c)))
 			for ctx.Err() == nil {
-				req := benchRequest(r, *maxDims)
+				req := aggbench.Request(r, *maxDims)
 				callCtx, cancel := context.WithTimeout(ctx, o.timeout)
 				t0 := time.Now()
 				_, err := client.Aggregate(callCtx, req)
@@ -202,6 +161,9 @@ func demoBench(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	if *pid > 0 {
 		res.ServerRSS, res.ServerPeak = procMemory(*pid)
+		if from, to := cpuFrom.Load(), cpuTo.Load(); to > from && from > 0 && len(samples) > 0 {
+			res.ServerCPUMs = float64(time.Duration(to-from)/time.Microsecond) / 1000 / float64(len(samples))
+		}
 	}
 	if o.json {
 		return json.NewEncoder(stdout).Encode(res)
@@ -212,6 +174,9 @@ func demoBench(ctx context.Context, args []string, getenv func(string) string, s
 		if v, ok := res.ByDims[n]; ok {
 			fmt.Fprintf(stdout, "  %d dimension(s): p95 %s\n", n, v)
 		}
+	}
+	if res.ServerCPUMs > 0 {
+		fmt.Fprintf(stdout, "server CPU: %.1f ms per call\n", res.ServerCPUMs)
 	}
 	if res.ServerRSS != "" {
 		fmt.Fprintf(stdout, "server memory: %s resident, %s at most\n", res.ServerRSS, res.ServerPeak)
@@ -262,6 +227,33 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	}
 	i := int(float64(len(sorted))*p/100+0.999999) - 1
 	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// clockTicks is the unit of /proc/PID/stat's CPU times (USER_HZ), 100 on every Linux
+// architecture Go supports.
+const clockTicks = 100
+
+// procCPU reads a process's user and system CPU time from /proc/PID/stat; 0 when unknown.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces: fields are counted after its ")".
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks
 }
 
 // procMemory reads VmRSS and VmHWM of a process from /proc.

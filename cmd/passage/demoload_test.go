@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"math/rand/v2"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -52,36 +50,5 @@ func TestDemoBenchFlags(t *testing.T) {
 	}
 	if err := demoBench(context.Background(), nil, func(string) string { return "" }, &bytes.Buffer{}, &bytes.Buffer{}); !errors.Is(err, errNoToken) {
 		t.Errorf("demo bench without a token: err = %v", err)
-	}
-}
-
-// TestBenchRequests: every call the bench draws is one the service accepts: a measure, at
-// most max distinct dimensions, each meaningful for the measure.
-func TestBenchRequests(t *testing.T) {
-	t.Parallel()
-	r := rand.New(rand.NewPCG(1, 1))
-	seen := map[int]int{}
-	for range 2000 {
-		req := benchRequest(r, 3)
-		if len(req.GroupBy) > 3 {
-			t.Fatalf("%d dimensions", len(req.GroupBy))
-		}
-		seen[len(req.GroupBy)]++
-		for i, d := range req.GroupBy {
-			if !slices.Contains(benchDims[req.Measure], d) {
-				t.Fatalf("%v grouped by %v, which the service refuses", req.Measure, d)
-			}
-			if slices.Contains(req.GroupBy[:i], d) {
-				t.Fatalf("%v twice", d)
-			}
-		}
-		if f := req.GetFilter(); f != nil && f.GetYearFrom() > f.GetYearTo() {
-			t.Fatalf("years %d to %d", f.GetYearFrom(), f.GetYearTo())
-		}
-	}
-	for n := 0; n <= 3; n++ {
-		if seen[n] == 0 {
-			t.Errorf("no call with %d dimensions in 2000", n)
-		}
 	}
 }

@@ -117,8 +117,19 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dev := fs.Bool("dev", false, "development mode: create or reuse keys under .passage/ and accept development tokens")
+	profiler := fs.String("pprof", "", "with --dev: serve Go's profiler (/debug/pprof/) on this loopback `host:port`")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *profiler != "" {
+		if !*dev {
+			return errors.New("serve: --pprof is for development only: add --dev")
+		}
+		stop, err := servePprof(ctx, *profiler)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	return bootstrap.Serve(ctx, *dev, services()...)
 }
