@@ -71,9 +71,13 @@ FROM h LEFT JOIN analytics.rollup r ON r.tx_id >= $1::xid8 AND r.tx_id < h.h`, l
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("analytics: refresh: %w", err)
 	}
-	l.cube.Apply(batch)
+	// A row the cube cannot hold is reported, not retried: the same row would fail again.
+	applyErr := l.cube.Apply(batch)
 	if horizon != "" {
 		l.horizon = horizon
+	}
+	if applyErr != nil {
+		return len(batch), fmt.Errorf("analytics: refresh: %w", applyErr)
 	}
 	return len(batch), nil
 }

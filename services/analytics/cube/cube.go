@@ -2,7 +2,9 @@ package cube
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,28 +61,63 @@ type Row struct {
 	Persons           int64
 }
 
-// dict maps strings to dense ids and back. Ids are never reused or removed.
+// dict maps strings to dense ids and back. Ids are never reused or removed, and fit 16 bits:
+// a dimension holds at most maxValues values (codes and countries: a few hundred at most).
 type dict struct {
-	ids    map[string]uint32
+	ids    map[string]uint16
 	values []string
 }
 
-func newDict() *dict { return &dict{ids: map[string]uint32{}} }
+// maxValues is the most values a dimension may hold. 0xffff is kept free: it stands for "all"
+// in the reduced keys of a query.
+const maxValues = 0xffff
 
-func (d *dict) id(s string) uint32 {
-	if id, ok := d.ids[s]; ok {
-		return id
+// ErrTooManyValues is returned by Apply for a row whose value would be a dimension's
+// 65,536th: the row is not applied.
+var ErrTooManyValues = errors.New("cube: a dimension holds too many values")
+
+func newDict() *dict { return &dict{ids: map[string]uint16{}} }
+
+// lookup returns v's id, and whether v is new; a new value beyond maxValues is refused.
+func (d *dict) lookup(v string) (id uint16, added, ok bool) {
+	if id, ok := d.ids[v]; ok {
+		return id, false, true
 	}
-	id := uint32(len(d.values))
-	d.ids[s] = id
-	d.values = append(d.values, s)
-	return id
+	if len(d.values) >= maxValues {
+		return 0, false, false
+	}
+	id = uint16(len(d.values))
+	d.ids[v] = id
+	d.values = append(d.values, v)
+	return id, true, true
 }
 
-// key is a row's identity: the measure and one id per stored dimension.
-type key struct {
-	measure uint32
-	dims    [stored]uint32
+// key is a row's identity within its measure: one id per stored dimension.
+type key [stored]uint16
+
+// part holds one measure's rows at one grain (see grain): a column of ids per stored
+// dimension, the counts, and the row of each key. A measure's rows are contiguous, so a query
+// reads only its measure's memory, two bytes a column a row.
+type part struct {
+	grain   *grain
+	cols    [stored][]uint16
+	persons []int64
+	byKey   map[key]int32
+}
+
+func newPart(g *grain) *part { return &part{grain: g, byKey: map[key]int32{}} }
+
+// add adds delta to k's count (appending k at zero first); set puts n.
+func (p *part) add(k key, delta int64) {
+	if i, ok := p.byKey[k]; ok {
+		p.persons[i] += delta
+		return
+	}
+	p.byKey[k] = int32(len(p.persons))
+	for d := range stored {
+		p.cols[d] = append(p.cols[d], k[d])
+	}
+	p.persons = append(p.persons, delta)
 }
 
 // Cube holds the rollup in memory. It is safe for concurrent use: queries share a read lock,
@@ -89,33 +126,27 @@ type Cube struct {
 	regionOf func(alpha3 string) (string, bool)
 
 	mu       sync.RWMutex
-	measures *dict
+	measures map[string]int
 	dicts    [stored]*dict
 	// members[d][setID] lists the member ids (in dicts' member dictionary memberDicts[d]) of
 	// a multi-valued dimension's set.
-	members     [stored][][]uint32
+	members     [stored][][]uint16
 	memberDicts [stored]*dict
-	// regions[d] maps a country id of HostCountry/ReturnCountry to a region id in regionDict.
-	regions    [stored][]uint32
+	// regions[d] maps a country id of HostCountry/ReturnCountry to a region id in regionDict,
+	// and delegates[d] a region id back to one of its country ids (see grain).
+	regions    [stored][]uint16
+	delegates  [stored][]uint16
 	regionDict *dict
 	years      []int // the year of each Year id
 
-	cols      [stored][]uint32
-	persons   []int64
-	byKey     map[key]int32
-	byMeasure map[uint32][]int32
+	// parts[m][g] holds measure m's rows at grains[g]; grains[0] is the rollup itself.
+	parts [][]*part
 }
 
 // New returns an empty cube. regionOf gives a country's region code (internal/region);
 // countries outside every region, and Unknown, count under Unknown.
 func New(regionOf func(alpha3 string) (string, bool)) *Cube {
-	c := &Cube{
-		regionOf:   regionOf,
-		measures:   newDict(),
-		regionDict: newDict(),
-		byKey:      map[key]int32{},
-		byMeasure:  map[uint32][]int32{},
-	}
+	c := &Cube{regionOf: regionOf, measures: map[string]int{}, regionDict: newDict()}
 	for d := range stored {
 		c.dicts[d] = newDict()
 		if Dim(d).MultiValued() {
@@ -125,61 +156,95 @@ func New(regionOf func(alpha3 string) (string, bool)) *Cube {
 	return c
 }
 
-// Len is the number of rows held.
+// Len is the number of rows of the rollup held.
 func (c *Cube) Len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return len(c.persons)
+	n := 0
+	for _, ps := range c.parts {
+		n += len(ps[0].persons)
+	}
+	return n
 }
 
-// Apply upserts rows: a row whose key is held gets the new count, a new key is appended.
-func (c *Cube) Apply(rows []Row) {
+// Apply upserts rows: a row whose key is held gets the new count, a new key is appended, and
+// every coarser grain of the measure moves by the difference. A row with a value its
+// dimension has no room for is skipped (ErrTooManyValues, after the others are applied).
+func (c *Cube) Apply(rows []Row) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	var err error
 	for i := range rows {
-		c.apply(&rows[i])
+		if !c.apply(&rows[i]) {
+			err = ErrTooManyValues
+		}
 	}
+	return err
 }
 
-func (c *Cube) apply(r *Row) {
-	k := key{measure: c.measures.id(r.Measure)}
-	k.dims[Year] = c.valueID(Year, strconv.Itoa(r.Year))
-	k.dims[Programme] = c.valueID(Programme, r.Programme)
-	k.dims[Sex] = c.valueID(Sex, r.Sex)
-	k.dims[AgeBand] = c.valueID(AgeBand, r.AgeBand)
-	k.dims[Nationality] = c.valueID(Nationality, r.Nationality)
-	k.dims[HostCountry] = c.valueID(HostCountry, r.HostCountry)
+// columns reads each stored dimension's value from a Row: adding a dimension is a field of
+// Row, a constant before HostRegion, and a line here.
+var columns = [stored]struct {
+	value func(*Row) string   // a single-valued dimension's value
+	set   func(*Row) []string // a multi-valued dimension's set
+	empty string              // what an empty set counts under
+}{
+	Year:        {value: func(r *Row) string { return strconv.Itoa(r.Year) }},
+	Programme:   {value: func(r *Row) string { return r.Programme }},
+	Sex:         {value: func(r *Row) string { return r.Sex }},
+	AgeBand:     {value: func(r *Row) string { return r.AgeBand }},
+	Nationality: {value: func(r *Row) string { return r.Nationality }},
+	HostCountry: {value: func(r *Row) string { return r.HostCountry }},
 	// No return country (a VoT assistance, a registration) reads as None: "" is "all" in a
 	// total.
-	ret := r.ReturnCountry
-	if ret == "" {
-		ret = None
+	ReturnCountry:    {value: func(r *Row) string { return cmp.Or(r.ReturnCountry, None) }},
+	Vulnerability:    {set: func(r *Row) []string { return r.Vulnerabilities }, empty: None},
+	AssistanceType:   {value: func(r *Row) string { return r.AssistanceType }},
+	ExploitationType: {set: func(r *Row) []string { return r.ExploitationTypes }, empty: Unknown},
+}
+
+func (c *Cube) apply(r *Row) bool {
+	var k key
+	for d, col := range columns {
+		var ok bool
+		if col.set != nil {
+			k[d], ok = c.setID(Dim(d), col.set(r), col.empty)
+		} else {
+			k[d], ok = c.valueID(Dim(d), col.value(r))
+		}
+		if !ok {
+			return false
+		}
 	}
-	k.dims[ReturnCountry] = c.valueID(ReturnCountry, ret)
-	k.dims[Vulnerability] = c.setID(Vulnerability, r.Vulnerabilities, None)
-	k.dims[AssistanceType] = c.valueID(AssistanceType, r.AssistanceType)
-	k.dims[ExploitationType] = c.setID(ExploitationType, r.ExploitationTypes, Unknown)
-	if i, ok := c.byKey[k]; ok {
-		c.persons[i] = r.Persons
-		return
+	m, ok := c.measures[r.Measure]
+	if !ok {
+		m = len(c.parts)
+		c.measures[r.Measure] = m
+		ps := make([]*part, len(grains))
+		for g := range grains {
+			ps[g] = newPart(&grains[g])
+		}
+		c.parts = append(c.parts, ps)
 	}
-	i := int32(len(c.persons))
-	for d := range stored {
-		c.cols[d] = append(c.cols[d], k.dims[d])
+	ps := c.parts[m]
+	full := ps[0]
+	delta := r.Persons
+	if i, ok := full.byKey[k]; ok {
+		delta -= full.persons[i]
 	}
-	c.persons = append(c.persons, r.Persons)
-	c.byKey[k] = i
-	c.byMeasure[k.measure] = append(c.byMeasure[k.measure], i)
+	full.add(k, delta)
+	for _, p := range ps[1:] {
+		p.add(c.coarsen(p.grain, k), delta)
+	}
+	return true
 }
 
 // valueID interns a single-valued dimension's value, and keeps the derived lookups (years,
 // regions) in step with the dictionary.
-func (c *Cube) valueID(d Dim, v string) uint32 {
-	dd := c.dicts[d]
-	n := len(dd.values)
-	id := dd.id(v)
-	if len(dd.values) == n {
-		return id
+func (c *Cube) valueID(d Dim, v string) (uint16, bool) {
+	id, added, ok := c.dicts[d].lookup(v)
+	if !ok || !added {
+		return id, ok
 	}
 	switch d {
 	case Year:
@@ -193,28 +258,122 @@ func (c *Cube) valueID(d Dim, v string) uint32 {
 		if v == None {
 			code = None // no return country, no return region
 		}
-		c.regions[d] = append(c.regions[d], c.regionDict.id(code))
+		rid, _, ok := c.regionDict.lookup(code)
+		if !ok {
+			return 0, false // never: regions are a few dozen codes
+		}
+		c.regions[d] = append(c.regions[d], rid)
+		for len(c.delegates[d]) <= int(rid) {
+			c.delegates[d] = append(c.delegates[d], id) // the region's first country
+		}
 	}
-	return id
+	return id, true
 }
 
 // setID interns a multi-valued dimension's set; empty counts under empty.
-func (c *Cube) setID(d Dim, set []string, empty string) uint32 {
-	dd := c.dicts[d]
-	n := len(dd.values)
-	id := dd.id(strings.Join(set, ","))
-	if len(dd.values) == n {
-		return id
+func (c *Cube) setID(d Dim, set []string, empty string) (uint16, bool) {
+	id, added, ok := c.dicts[d].lookup(strings.Join(set, ","))
+	if !ok || !added {
+		return id, ok
 	}
 	if len(set) == 0 {
 		set = []string{empty}
 	}
-	ms := make([]uint32, len(set))
+	ms := make([]uint16, len(set))
 	for i, m := range set {
-		ms[i] = c.memberDicts[d].id(m)
+		mid, _, ok := c.memberDicts[d].lookup(m)
+		if !ok {
+			return 0, false
+		}
+		ms[i] = mid
 	}
 	c.members[d] = append(c.members[d], ms)
-	return id
+	return id, true
+}
+
+// A grain is a coarser copy of the rollup kept beside it: the country columns either kept,
+// dropped, or coarsened to their region. Most questions group by none or one of the three
+// countries (by regions, years, sex, age, vulnerability, assistance), and a grain without
+// the countries they do not read is tens of times smaller than the rollup, so scanned that
+// much faster. Each grain is exact: Apply moves it by the difference of every rollup row it
+// changes. A query reads the smallest grain that holds every dimension it groups or filters
+// by.
+//
+// A coarsened column holds, for each row, one country of the row's region (its delegate):
+// grouping and filtering by region then read it as they read the rollup's country column.
+// Grouping or filtering by the country itself needs a grain that keeps it.
+type grain struct {
+	name    string
+	country [stored]treatment // per stored dimension; only the countries are ever not kept
+}
+
+type treatment uint8
+
+const (
+	keep treatment = iota
+	drop
+	coarsen
+)
+
+// grains are the grains every measure is kept at, the rollup first. Nationality has no
+// region dimension: where it is not kept, it is dropped.
+var grains = []grain{
+	{name: "rollup"},
+	{name: "regions", country: countries(drop, coarsen, coarsen)},
+	{name: "nationality", country: countries(keep, coarsen, coarsen)},
+	{name: "host country", country: countries(drop, keep, coarsen)},
+	{name: "return country", country: countries(drop, coarsen, keep)},
+}
+
+func countries(nationality, host, ret treatment) [stored]treatment {
+	var t [stored]treatment
+	t[Nationality], t[HostCountry], t[ReturnCountry] = nationality, host, ret
+	return t
+}
+
+// coarsen maps a rollup key to g's.
+func (c *Cube) coarsen(g *grain, k key) key {
+	for d, t := range g.country {
+		switch t {
+		case drop:
+			k[d] = 0
+		case coarsen:
+			k[d] = c.delegates[d][c.regions[d][k[d]]]
+		}
+	}
+	return k
+}
+
+// holds reports whether g can answer for dimension d.
+func (g *grain) holds(d Dim) bool {
+	switch d {
+	case HostRegion:
+		return g.country[HostCountry] != drop
+	case ReturnRegion:
+		return g.country[ReturnCountry] != drop
+	}
+	return g.country[d] == keep
+}
+
+// pick returns the smallest of a measure's parts whose grain holds every dimension q reads.
+func pick(ps []*part, q Query) *part {
+	best := ps[0]
+	for _, p := range ps[1:] {
+		if len(p.persons) >= len(best.persons) {
+			continue
+		}
+		ok := true
+		for _, d := range q.GroupBy {
+			ok = ok && p.grain.holds(d)
+		}
+		for d := range q.Filter {
+			ok = ok && p.grain.holds(d)
+		}
+		if ok {
+			best = p
+		}
+	}
+	return best
 }
 
 // Query is one aggregate: a measure grouped by up to four dimensions, filtered.
@@ -247,9 +406,9 @@ type Result struct {
 // maxDims is the most dimensions a query may group by.
 const maxDims = 4
 
-// Aggregate answers q. The measure's rows are scanned once into a reduced table keyed by the
-// grouped values (a multi-valued dimension by its set), which is small; cells and every
-// marginal total are then computed from it.
+// Aggregate answers q. The rows of the smallest grain of the measure that holds what q reads
+// are scanned once into a reduced table keyed by the grouped values (a multi-valued dimension
+// by its set), which is small; cells and every marginal total are then computed from it.
 func (c *Cube) Aggregate(q Query) (Result, error) {
 	if len(q.GroupBy) > maxDims {
 		return Result{}, fmt.Errorf("cube: %d dimensions, at most %d", len(q.GroupBy), maxDims)
@@ -259,68 +418,71 @@ func (c *Cube) Aggregate(q Query) (Result, error) {
 			return Result{}, fmt.Errorf("cube: unknown dimension %d", d)
 		}
 	}
+	for d := range q.Filter {
+		if d.MultiValued() || d < 0 || d >= numDims {
+			return Result{}, fmt.Errorf("cube: dimension %d cannot be filtered", d)
+		}
+	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	mid, ok := c.measures.ids[q.Measure]
+	m, ok := c.measures[q.Measure]
 	if !ok {
 		return c.empty(q), nil
 	}
-	for _, d := range q.GroupBy {
-		if n := len(c.dicts[(groupCol{dim: d}).stored()].values); n >= 0xffff {
-			return Result{}, fmt.Errorf("cube: dimension %d has %d values, more than a query can group", d, n)
-		}
-	}
-	filters, err := c.filters(q)
-	if err != nil {
-		return Result{}, err
-	}
+	p := pick(c.parts[m], q)
+	filters := c.filters(p, q)
 	// The reduced table: one entry per combination of the grouped columns' ids (a region by
 	// its country id, a multi-valued dimension by its set id), packed into a uint64.
 	group := make([]groupCol, len(q.GroupBy))
 	for i, d := range q.GroupBy {
-		group[i] = c.groupCol(d)
+		group[i] = groupColOf(p, d)
 	}
-	reduced := c.scan(c.byMeasure[mid], filters, group)
+	reduced := c.scan(p, filters, group)
 	return c.expand(q, group, reduced), nil
 }
 
-// denseLimit bounds the dense accumulator: when the grouped columns' dictionaries multiply
-// to at most this many combinations, counts are added into a flat slice indexed by the
-// combination (no hashing); above it, into a map.
+// denseLimit bounds the dense accumulators: when the grouped columns' dictionaries multiply
+// to at most this many combinations (for all the scan's goroutines together), counts are
+// added into flat slices indexed by the combination (no hashing); above it, into maps.
 const denseLimit = 1 << 21
 
-// scan adds up the persons of rows passing every filter, per combination of the grouped
-// columns' ids, packed 16 bits per column into the reduced table's key.
-func (c *Cube) scan(rows []int32, filters []filter, group []groupCol) map[uint64]int64 {
-	persons := c.persons
+// minShare is the fewest rows worth a goroutine of their own.
+const minShare = 1 << 15
+
+// scan adds up the persons of p's rows passing every filter, per combination of the grouped
+// columns' ids, packed 16 bits per column into the reduced table's key. Large parts are
+// split among GOMAXPROCS goroutines, each adding into its own accumulator, summed at the end.
+func (c *Cube) scan(p *part, filters []filter, group []groupCol) map[uint64]int64 {
+	rows := len(p.persons)
+	workers := max(min(runtime.GOMAXPROCS(0), rows/minShare), 1)
 	size := 1
-	for _, g := range group {
-		size *= max(len(c.dicts[g.stored()].values), 1)
+	radix := make([]int, len(group))
+	for i, g := range group {
+		radix[i] = max(len(c.dicts[g.stored()].values), 1)
+		size *= radix[i]
 		if size > denseLimit {
 			break
 		}
 	}
-	reduced := map[uint64]int64{}
+	share := func(w int) (int, int) { return rows * w / workers, rows * (w + 1) / workers }
+	if size*workers > denseLimit && size <= denseLimit {
+		workers = 1 // one dense accumulator rather than several maps
+	}
 	if size <= denseLimit {
-		dense := make([]int64, size)
-		radix := make([]int, len(group))
-		for i, g := range group {
-			radix[i] = max(len(c.dicts[g.stored()].values), 1)
-		}
-	denseScan:
-		for _, r := range rows {
-			for _, f := range filters {
-				if !f.allowed[f.col[r]] {
-					continue denseScan
-				}
+		dense := make([][]int64, workers)
+		parallel(workers, func(w int) {
+			dense[w] = make([]int64, size)
+			lo, hi := share(w)
+			scanDense(p.persons, lo, hi, filters, group, radix, dense[w])
+		})
+		sum := dense[0]
+		for _, d := range dense[1:] {
+			for i, n := range d {
+				sum[i] += n
 			}
-			idx := 0
-			for i, g := range group {
-				idx = idx*radix[i] + int(g.col[r])
-			}
-			dense[idx] += persons[r]
 		}
-		for idx, n := range dense {
+		reduced := map[uint64]int64{}
+		for idx, n := range sum {
 			if n == 0 {
 				continue
 			}
@@ -334,11 +496,57 @@ func (c *Cube) scan(rows []int32, filters []filter, group []groupCol) map[uint64
 		}
 		return reduced
 	}
-scan:
-	for _, r := range rows {
+	maps := make([]map[uint64]int64, workers)
+	parallel(workers, func(w int) {
+		maps[w] = map[uint64]int64{}
+		lo, hi := share(w)
+		scanMap(p.persons, lo, hi, filters, group, maps[w])
+	})
+	reduced := maps[0]
+	for _, m := range maps[1:] {
+		for k, n := range m {
+			reduced[k] += n
+		}
+	}
+	return reduced
+}
+
+// parallel runs f(0) to f(n-1), each on a goroutine of its own but the first, and waits.
+func parallel(n int, f func(int)) {
+	var wg sync.WaitGroup
+	for w := 1; w < n; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(w)
+		}()
+	}
+	f(0)
+	wg.Wait()
+}
+
+func scanDense(persons []int64, lo, hi int, filters []filter, group []groupCol, radix []int, dense []int64) {
+rows:
+	for r := lo; r < hi; r++ {
 		for _, f := range filters {
 			if !f.allowed[f.col[r]] {
-				continue scan
+				continue rows
+			}
+		}
+		idx := 0
+		for i, g := range group {
+			idx = idx*radix[i] + int(g.col[r])
+		}
+		dense[idx] += persons[r]
+	}
+}
+
+func scanMap(persons []int64, lo, hi int, filters []filter, group []groupCol, reduced map[uint64]int64) {
+rows:
+	for r := lo; r < hi; r++ {
+		for _, f := range filters {
+			if !f.allowed[f.col[r]] {
+				continue rows
 			}
 		}
 		var k uint64
@@ -347,13 +555,12 @@ scan:
 		}
 		reduced[k] += persons[r]
 	}
-	return reduced
 }
 
 // groupCol is a grouped dimension's stored column and how its ids become output values.
 type groupCol struct {
 	dim Dim
-	col []uint32
+	col []uint16
 }
 
 // stored is the stored dimension whose ids g's column holds.
@@ -367,43 +574,40 @@ func (g groupCol) stored() Dim {
 	return g.dim
 }
 
-func (c *Cube) groupCol(d Dim) groupCol {
-	switch d {
-	case HostRegion:
-		return groupCol{dim: d, col: c.cols[HostCountry]}
-	case ReturnRegion:
-		return groupCol{dim: d, col: c.cols[ReturnCountry]}
-	}
-	return groupCol{dim: d, col: c.cols[d]}
+func groupColOf(p *part, d Dim) groupCol {
+	g := groupCol{dim: d}
+	g.col = p.cols[g.stored()]
+	return g
 }
 
 // values returns the output value ids (and the dictionary they index) of stored id v of g.
-func (c *Cube) values(g groupCol, v uint32) ([]uint32, *dict) {
+func (c *Cube) values(g groupCol, v uint16) ([]uint16, *dict) {
 	switch g.dim {
 	case HostRegion:
-		return []uint32{c.regions[HostCountry][v]}, c.regionDict
+		return []uint16{c.regions[HostCountry][v]}, c.regionDict
 	case ReturnRegion:
-		return []uint32{c.regions[ReturnCountry][v]}, c.regionDict
+		return []uint16{c.regions[ReturnCountry][v]}, c.regionDict
 	case Vulnerability, ExploitationType:
 		return c.members[g.dim][v], c.memberDicts[g.dim]
 	}
-	return []uint32{v}, c.dicts[g.dim]
+	return []uint16{v}, c.dicts[g.dim]
 }
 
 type filter struct {
-	col     []uint32
+	col     []uint16
 	allowed []bool
 }
 
-// filters turns q's filter into, per filtered column, which of its ids are counted.
-func (c *Cube) filters(q Query) ([]filter, error) {
+// filters turns q's filter (checked by Aggregate) into, per filtered column of p, which of its
+// ids are counted.
+func (c *Cube) filters(p *part, q Query) []filter {
 	var out []filter
 	if q.YearFrom != 0 || q.YearTo != 0 {
 		allowed := make([]bool, len(c.years))
 		for id, y := range c.years {
 			allowed[id] = (q.YearFrom == 0 || y >= q.YearFrom) && (q.YearTo == 0 || y <= q.YearTo)
 		}
-		out = append(out, filter{col: c.cols[Year], allowed: allowed})
+		out = append(out, filter{col: p.cols[Year], allowed: allowed})
 	}
 	dims := make([]Dim, 0, len(q.Filter))
 	for d := range q.Filter {
@@ -411,12 +615,8 @@ func (c *Cube) filters(q Query) ([]filter, error) {
 	}
 	slices.Sort(dims)
 	for _, d := range dims {
-		vs := q.Filter[d]
-		if d.MultiValued() || d < 0 || d >= numDims {
-			return nil, fmt.Errorf("cube: dimension %d cannot be filtered", d)
-		}
 		want := map[string]bool{}
-		for _, v := range vs {
+		for _, v := range q.Filter[d] {
 			want[v] = true
 		}
 		switch d {
@@ -429,16 +629,16 @@ func (c *Cube) filters(q Query) ([]filter, error) {
 			for id, rid := range c.regions[country] {
 				allowed[id] = want[c.regionDict.values[rid]]
 			}
-			out = append(out, filter{col: c.cols[country], allowed: allowed})
+			out = append(out, filter{col: p.cols[country], allowed: allowed})
 		default:
 			allowed := make([]bool, len(c.dicts[d].values))
 			for id, v := range c.dicts[d].values {
 				allowed[id] = want[v]
 			}
-			out = append(out, filter{col: c.cols[d], allowed: allowed})
+			out = append(out, filter{col: p.cols[d], allowed: allowed})
 		}
 	}
-	return out, nil
+	return out
 }
 
 // expand turns the reduced table into cells and marginal totals. For every subset of the
@@ -452,13 +652,13 @@ func (c *Cube) expand(q Query, group []groupCol, reduced map[uint64]int64) Resul
 	const allID = 0xffff
 	var res Result
 	// Per grouped dimension: the output ids of each stored id, and the output dictionary.
-	outIDs := make([][][]uint32, n)
+	outIDs := make([][][]uint16, n)
 	outDicts := make([]*dict, n)
 	for i, g := range group {
 		size := len(c.dicts[g.stored()].values)
-		outIDs[i] = make([][]uint32, size)
+		outIDs[i] = make([][]uint16, size)
 		for v := range size {
-			outIDs[i][v], outDicts[i] = c.values(g, uint32(v))
+			outIDs[i][v], outDicts[i] = c.values(g, uint16(v))
 		}
 		if outDicts[i] == nil {
 			outDicts[i] = c.dicts[g.stored()]
@@ -484,7 +684,7 @@ func (c *Cube) expand(q Query, group []groupCol, reduced map[uint64]int64) Resul
 		multi = multi || g.dim.MultiValued()
 	}
 	sums := make([]map[uint64]int64, 1<<n)
-	var ids [maxDims][]uint32
+	var ids [maxDims][]uint16
 	var pos [maxDims]int
 	for mask := (1 << n) - 1; mask >= 0; mask-- {
 		// A total that adds over a single-valued dimension is the sum of the entries of the
@@ -601,7 +801,7 @@ func (c *Cube) expand(q Query, group []groupCol, reduced map[uint64]int64) Resul
 }
 
 // allIDs is the output of a dimension a total adds over.
-var allIDs = []uint32{0xffff}
+var allIDs = []uint16{0xffff}
 
 // empty is the result of a measure without any row: no cell, a grand total of zero.
 func (c *Cube) empty(q Query) Result {

@@ -1,0 +1,133 @@
+package analytics
+
+import (
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/passage-cm/passage/internal/demo/aggbench"
+	"github.com/passage-cm/passage/internal/demo/bulk"
+	"github.com/passage-cm/passage/internal/region"
+	"github.com/passage-cm/passage/services/analytics/cube"
+)
+
+// bulkCube is the cube of BENCH_PERSONS (default ten million) persons made by `passage demo
+// load`'s generator (seed 1): the same rollup the server holds after `make bench-analytics`,
+// built in process (about a minute of CPU at ten million) and once per test binary.
+var bulkCube = sync.OnceValues(func() (*cube.Cube, error) {
+	persons := int64(10_000_000)
+	if v := os.Getenv("BENCH_PERSONS"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, err
+		}
+		persons = n
+	}
+	g, err := bulk.NewGenerator(bulk.DefaultConfig(1))
+	if err != nil {
+		return nil, err
+	}
+	counts := map[bulk.RollupKey]int64{}
+	for n := int64(0); n*bulk.ChunkSize < persons; n++ {
+		if _, err := g.Chunk(n, persons, 0, func(f *bulk.Fact) error { counts[f.Key()]++; return nil }); err != nil {
+			return nil, err
+		}
+	}
+	split := func(s string) []string {
+		if s == "" {
+			return nil
+		}
+		return strings.Split(s, ",")
+	}
+	rows := make([]cube.Row, 0, len(counts))
+	for k, n := range counts {
+		rows = append(rows, cube.Row{Measure: k.Measure, Year: int(k.Year), Programme: k.Programme, Sex: k.Sex,
+			AgeBand: k.AgeBand, Nationality: k.Nationality, HostCountry: k.HostCountry, ReturnCountry: k.ReturnCountry,
+			Vulnerabilities: split(k.Vulnerabilities), AssistanceType: k.AssistanceType,
+			ExploitationTypes: split(k.ExploitationTypes), Persons: n})
+	}
+	c := cube.New(region.CodeOf)
+	c.Apply(rows)
+	return c, nil
+})
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkAggregateBulk answers `passage demo bench`'s random calls (aggbench.Request, same
+// seed) in process, as the handler does minus authentication: parse, cube, small-cell
+// suppression, and the response marshalled as gRPC would. It reports the percentiles, overall
+// and by number of dimensions, and the CPU per call. Run with
+//
+//	go test -run '^$' -bench AggregateBulk -benchtime 2000x ./services/analytics/
+func BenchmarkAggregateBulk(b *testing.B) {
+	c, err := bulkCube()
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := &Service{cube: c}
+	r := rand.New(rand.NewPCG(1, 0))
+	var lat [4][]time.Duration
+	var all []time.Duration
+	var cells int
+	b.ResetTimer()
+	cpu := cpuTime()
+	for b.Loop() {
+		req := aggbench.Request(r, 3)
+		start := time.Now()
+		q, err := parseAggregate(req.GetMeasure(), req.GetGroupBy(), req.GetFilter())
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := s.cube.Aggregate(q.query)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tCube := time.Since(start)
+		resp, err := s.releaseSuppressed(q, res, DefaultK)
+		tSup := time.Since(start) - tCube
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := proto.Marshal(resp); err != nil {
+			b.Fatal(err)
+		}
+		d := time.Since(start)
+		if os.Getenv("BENCH_SLOW") != "" && d > 30*time.Millisecond {
+			b.Logf("%6.1f ms (cube %5.1f, suppress %5.1f) %s by %v filter %v: %d cells", float64(d.Microseconds())/1000, float64(tCube.Microseconds())/1000, float64(tSup.Microseconds())/1000, q.measure, q.query.GroupBy, req.GetFilter(), len(resp.Cells)+len(resp.Totals))
+		}
+		cells += len(resp.Cells) + len(resp.Totals)
+		lat[len(req.GroupBy)] = append(lat[len(req.GroupBy)], d)
+		all = append(all, d)
+	}
+	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
+	b.ReportMetric(float64(cells)/float64(b.N), "cells/op")
+	p := func(ds []time.Duration, q float64) float64 {
+		if len(ds) == 0 {
+			return 0
+		}
+		slices.Sort(ds)
+		i := sort.Search(len(ds), func(i int) bool { return float64(i+1)/float64(len(ds)) >= q })
+		return float64(ds[i].Microseconds()) / 1000
+	}
+	b.ReportMetric(p(all, 0.50), "p50-ms")
+	b.ReportMetric(p(all, 0.95), "p95-ms")
+	b.ReportMetric(p(all, 0.99), "p99-ms")
+	for n, ds := range lat {
+		b.ReportMetric(p(ds, 0.95), "p95-"+strconv.Itoa(n)+"dims-ms")
+	}
+}
