@@ -1,6 +1,7 @@
 package cube_test
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -263,5 +264,65 @@ func TestRefusesWhatItCannotAnswer(t *testing.T) {
 		if _, err := c.Aggregate(q); err == nil {
 			t.Errorf("Aggregate(%v) = nil error", q)
 		}
+	}
+}
+
+// TestGrainsStayExact: the coarser grains move by the difference of each rollup row Apply
+// changes, up or down, so that queries read from them agree with a person-by-person count
+// after counts were replaced many times over (the loader upserts absolute counts).
+func TestGrainsStayExact(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(7, 11))
+	people := randomPeople(r, 2000)
+	rows := rollup(people)
+	c := cube.New(regionOf)
+	for range 3 {
+		wrong := make([]cube.Row, len(rows))
+		for i, row := range rows {
+			row.Persons = int64(r.IntN(50)) // above or below the final count, or zero
+			wrong[i] = row
+		}
+		r.Shuffle(len(wrong), func(i, j int) { wrong[i], wrong[j] = wrong[j], wrong[i] })
+		if err := c.Apply(wrong); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Apply(rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []cube.Query{
+		{Measure: "PERSONS_RETURNED", GroupBy: []cube.Dim{cube.Sex, cube.Year}},                           // regions
+		{Measure: "PERSONS_RETURNED", GroupBy: []cube.Dim{cube.HostRegion, cube.Vulnerability}},           // regions
+		{Measure: "CASES_REGISTERED", GroupBy: []cube.Dim{cube.Nationality, cube.ReturnRegion}},           // nationality
+		{Measure: "PERSONS_RETURNED", GroupBy: []cube.Dim{cube.HostCountry, cube.ExploitationType}},       // host country
+		{Measure: "PERSONS_RETURNED", GroupBy: []cube.Dim{cube.ReturnCountry}, YearFrom: 2016},            // return country
+		{Measure: "PERSONS_RETURNED", Filter: map[cube.Dim][]string{cube.ReturnRegion: {"APAC", "MENA"}}}, // regions
+		{Measure: "PERSONS_RETURNED", GroupBy: []cube.Dim{cube.Nationality, cube.HostCountry}},            // rollup
+	} {
+		got, err := c.Aggregate(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(bruteForce(people, q), got); diff != "" {
+			t.Errorf("%v %v: (-want +got):\n%s", q.GroupBy, q.Filter, diff)
+		}
+	}
+}
+
+// TestTooManyValues: a dimension holds at most 65,535 values; a row beyond is refused with
+// ErrTooManyValues and the others are applied.
+func TestTooManyValues(t *testing.T) {
+	t.Parallel()
+	c := cube.New(regionOf)
+	rows := make([]cube.Row, 0xffff+1)
+	for i := range rows {
+		rows[i] = cube.Row{Measure: "M", Year: 2015, Sex: strconv.Itoa(i), Persons: 1}
+	}
+	rows = append(rows, cube.Row{Measure: "M", Year: 2015, Sex: "0", Persons: 2})
+	if err := c.Apply(rows); !errors.Is(err, cube.ErrTooManyValues) {
+		t.Fatalf("Apply = %v, want ErrTooManyValues", err)
+	}
+	if c.Len() != 0xffff {
+		t.Errorf("Len = %d, want 65535", c.Len())
 	}
 }

@@ -1,0 +1,41 @@
+package cube
+
+import "testing"
+
+// TestPickSmallestGrain: a query reads the smallest grain holding every dimension it groups
+// or filters by, and the rollup when only the rollup holds them all.
+func TestPickSmallestGrain(t *testing.T) {
+	t.Parallel()
+	c := New(func(string) (string, bool) { return "R", true })
+	var rows []Row
+	for i, nat := range []string{"AFG", "IRQ", "SYR", "NER"} {
+		for j, host := range []string{"DEU", "FRA", "ITA"} {
+			for _, ret := range []string{"AFG", "IRQ"} {
+				rows = append(rows, Row{Measure: "M", Year: 2015 + i%2, Sex: []string{"MALE", "FEMALE"}[j%2],
+					Nationality: nat, HostCountry: host, ReturnCountry: ret, Persons: 1})
+			}
+		}
+	}
+	if err := c.Apply(rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		q    Query
+		want string
+	}{
+		{Query{GroupBy: []Dim{Sex, Year}}, "regions"},
+		{Query{GroupBy: []Dim{HostRegion}, Filter: map[Dim][]string{ReturnRegion: {"R"}}}, "regions"},
+		{Query{GroupBy: []Dim{Nationality, HostRegion}}, "nationality"},
+		{Query{GroupBy: []Dim{Sex}, Filter: map[Dim][]string{HostCountry: {"DEU"}}}, "host country"},
+		{Query{GroupBy: []Dim{ReturnCountry, HostRegion}}, "return country"},
+		{Query{GroupBy: []Dim{Nationality, HostCountry}}, "rollup"},
+		{Query{GroupBy: []Dim{HostCountry, ReturnCountry}}, "rollup"},
+	} {
+		if got := pick(c.parts[0], tt.q).grain.name; got != tt.want {
+			t.Errorf("%v %v: grain %q, want %q", tt.q.GroupBy, tt.q.Filter, got, tt.want)
+		}
+	}
+	if n := len(c.parts[0][1].persons); n != 4 {
+		t.Errorf("the regions grain holds %d rows, want 4 (two years by two sexes, one region)", n)
+	}
+}
