@@ -99,6 +99,11 @@ type table struct {
 	// hidden entries as they are hidden.
 	byCount [][]int32
 	hidden  [][]int32
+	// costs[i] is what hiding entry i as a corner costs (see cornerCost); slotCosts the same
+	// by the locator's dense slot, when it has one of at most maxSlotCosts slots, so that the
+	// box search reads a corner's cost without first reading its entry.
+	costs     []int64
+	slotCosts []int64
 }
 
 // Suppress releases t's cells and every total (over each proper subset of its dimensions,
@@ -179,6 +184,7 @@ func build(t Table) (*table, error) {
 		radix[j] = int64(len(x.values[j]))
 	}
 	x.index = newLocator(radix, len(t.Cells)*2)
+	x.entries = make([]entry, 0, len(t.Cells)+len(t.Cells)/2)
 	for i, c := range t.Cells {
 		if _, dup := x.index.get(keys[i]); dup {
 			return nil, fmt.Errorf("%w: cell %d", ErrDuplicate, i)
@@ -369,10 +375,27 @@ func (x *table) suppress(k int64, boxes bool) {
 			return cmp.Compare(a, b)
 		})
 	}
+	x.costs = make([]int64, len(x.entries))
+	if n := len(x.index.dense); n > 0 && n <= maxSlotCosts {
+		x.slotCosts = make([]int64, n)
+		for i := range x.slotCosts {
+			x.slotCosts[i] = refused
+		}
+	}
+	for i := range x.entries {
+		c := x.entries[i].count
+		if c <= 0 {
+			c = refused
+		}
+		x.setCost(int32(i), c)
+	}
 	var work []int32
 	mark := func(i int32) {
 		e := &x.entries[i]
 		e.suppressed = true
+		if e.count > 0 {
+			x.setCost(i, 0)
+		}
 		for j := 0; j < x.d; j++ {
 			l := e.lines[j]
 			count[l]++

@@ -24,8 +24,12 @@ import (
 const boxCandidates = 6
 
 type boxSearch struct {
-	x       *table
-	p       key
+	x *table
+	p key
+	// pSlot is p's dense slot, and step[i] how far choice[i] moves a slot from p's along
+	// dimension i: a corner's slot is pSlot plus the steps of its chosen coordinates.
+	pSlot   int64
+	step    [MaxDimensions]int64
 	cands   [][]int32 // per dimension: alternative coordinates, cheapest neighbour first
 	costs   [][]int64 // the neighbour's cost for each candidate
 	choice  []int32   // per dimension: the coordinate chosen, or -1 for none (fixed)
@@ -39,22 +43,37 @@ type boxSearch struct {
 }
 
 // cost of suppressing entry i as a corner: its count, 0 if already hidden; zero counts are
-// refused (a zero corner would give the attacker a bound equal to the true value).
+// refused (a zero corner would give the attacker a bound equal to the true value). Read
+// from x.costs, kept in step by suppress: the box search looks up several corners for every
+// small cell, and a slice of costs stays in cache where the entries do not.
 func (x *table) cornerCost(i int32) (int64, bool) {
-	e := &x.entries[i]
-	switch {
-	case e.count <= 0:
-		return 0, false
-	case e.suppressed:
-		return 0, true
+	c := x.costs[i]
+	return max(c, 0), c >= 0
+}
+
+// refused is the cost of an entry that can never be a corner (and, in slotCosts, of a key
+// without an entry).
+const refused = -1
+
+// maxSlotCosts bounds the slots of a table whose corner costs are also kept by slot (8 bytes
+// a slot: 8 MiB).
+const maxSlotCosts = 1 << 20
+
+// setCost records entry i's corner cost, in both views.
+func (x *table) setCost(i int32, c int64) {
+	x.costs[i] = c
+	if x.slotCosts != nil {
+		x.slotCosts[x.index.slot(x.entries[i].key)] = c
 	}
-	return e.count, true
 }
 
 // protect puts primary entry p on a hypercube of suppressed entries, choosing the box whose
 // newly suppressed counts add up least.
 func (x *table) protect(s *boxSearch, p int32, mark func(int32)) {
 	s.p = x.entries[p].key
+	if x.slotCosts != nil {
+		s.pSlot = x.index.slot(s.p)
+	}
 	for _, limit := range []int{boxCandidates, math.MaxInt} {
 		s.candidates(p, limit)
 		s.best, s.bestSet, s.found = math.MaxInt64, s.bestSet[:0], false
@@ -160,6 +179,7 @@ func (s *boxSearch) walk(j int, cost int64) {
 			break // candidates are sorted by their neighbour's cost, a lower bound
 		}
 		s.choice[j] = c
+		s.step[j] = (int64(c) - int64(s.p[j])) * x.index.stride[j]
 		mark := len(s.corners)
 		add, ok := s.newCorners(j, cost)
 		if ok && (!s.found || cost+add+s.rest[j+1] < s.best) {
@@ -183,20 +203,37 @@ func (s *boxSearch) newCorners(j int, so int64) (int64, bool) {
 	}
 	var cost int64
 	for sub := 0; sub < 1<<len(chosen); sub++ {
-		k := s.p
-		k[j] = s.choice[j]
-		for b, i := range chosen {
-			if sub&(1<<b) != 0 {
-				k[i] = s.choice[i]
+		var (
+			idx int32
+			c   int64
+		)
+		if x.slotCosts != nil {
+			// One read where the corner is free or impossible, the common cases.
+			slot := s.pSlot + s.step[j]
+			for b, i := range chosen {
+				if sub&(1<<b) != 0 {
+					slot += s.step[i]
+				}
 			}
-		}
-		idx, ok := x.index.get(k)
-		if !ok {
-			return 0, false
-		}
-		c, ok := x.cornerCost(idx)
-		if !ok {
-			return 0, false
+			if c = x.slotCosts[slot]; c < 0 {
+				return 0, false
+			}
+			idx = x.index.dense[slot] - 1
+		} else {
+			k := s.p
+			k[j] = s.choice[j]
+			for b, i := range chosen {
+				if sub&(1<<b) != 0 {
+					k[i] = s.choice[i]
+				}
+			}
+			var ok bool
+			if idx, ok = x.index.get(k); !ok {
+				return 0, false
+			}
+			if c, ok = x.cornerCost(idx); !ok {
+				return 0, false
+			}
 		}
 		cost += c
 		if s.found && so+cost+s.rest[j+1] >= s.best {

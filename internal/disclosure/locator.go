@@ -5,9 +5,10 @@ package disclosure
 // values and totals) is small enough, a dense array indexed by the mixed-radix key,
 // otherwise a map.
 type locator struct {
-	radix [MaxDimensions]int64 // per dimension: values + 1 (the total)
-	dense []int32              // entry + 1, 0 for none
-	m     map[uint64]int32
+	radix  [MaxDimensions]int64 // per dimension: values + 1 (the total)
+	stride [MaxDimensions]int64 // per dimension: the slots one step of its coordinate moves
+	dense  []int32              // entry + 1, 0 for none
+	m      map[uint64]int32
 }
 
 // maxDense bounds the dense array (4 bytes a slot: 16 MiB). Three dimensions of 200, 100
@@ -17,7 +18,8 @@ const maxDense = 1 << 22
 func newLocator(radix [MaxDimensions]int64, hint int) *locator {
 	l := &locator{radix: radix}
 	size := int64(1)
-	for _, r := range radix {
+	for j, r := range radix {
+		l.stride[j] = size
 		size *= max(r, 1)
 		if size > maxDense {
 			l.m = make(map[uint64]int32, hint)
@@ -29,11 +31,7 @@ func newLocator(radix [MaxDimensions]int64, hint int) *locator {
 }
 
 func (l *locator) slot(k key) int64 {
-	s := int64(0)
-	for j := MaxDimensions - 1; j >= 0; j-- {
-		s = s*max(l.radix[j], 1) + int64(k[j])
-	}
-	return s
+	return int64(k[0])*l.stride[0] + int64(k[1])*l.stride[1] + int64(k[2])*l.stride[2] + int64(k[3])*l.stride[3]
 }
 
 func (l *locator) get(k key) (int32, bool) {

@@ -31,6 +31,9 @@ func NewLoader(db *database.DB, c *cube.Cube) *Loader {
 	return &Loader{db: db, cube: c, horizon: "0"}
 }
 
+// applyChunk is how many rows a refresh decodes before applying them.
+const applyChunk = 1 << 16
+
 // Refresh applies the rows changed since the last refresh and returns how many.
 func (l *Loader) Refresh(ctx context.Context) (int, error) {
 	l.mu.Lock()
@@ -43,9 +46,20 @@ FROM h LEFT JOIN analytics.rollup r ON r.tx_id >= $1::xid8 AND r.tx_id < h.h`, l
 		return 0, fmt.Errorf("analytics: refresh: %w", err)
 	}
 	var (
-		horizon string
-		batch   []cube.Row
+		horizon  string
+		batch    []cube.Row
+		applied  int
+		applyErr error
 	)
+	// The first refresh reads the whole rollup (millions of rows): applied in chunks, so that
+	// the decoded rows never all sit in memory at once.
+	flush := func() {
+		if err := l.cube.Apply(batch); err != nil {
+			applyErr = err
+		}
+		applied += len(batch)
+		batch = batch[:0]
+	}
 	for rows.Next() {
 		var (
 			measure, programme, sex, band, nat, host, ret, assistance *string
@@ -66,20 +80,23 @@ FROM h LEFT JOIN analytics.rollup r ON r.tx_id >= $1::xid8 AND r.tx_id < h.h`, l
 			Nationality: *nat, HostCountry: *host, ReturnCountry: *ret, Vulnerabilities: vulns,
 			AssistanceType: *assistance, ExploitationTypes: exploit, Persons: *persons,
 		})
+		if len(batch) == applyChunk {
+			flush()
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("analytics: refresh: %w", err)
 	}
+	flush()
 	// A row the cube cannot hold is reported, not retried: the same row would fail again.
-	applyErr := l.cube.Apply(batch)
 	if horizon != "" {
 		l.horizon = horizon
 	}
 	if applyErr != nil {
-		return len(batch), fmt.Errorf("analytics: refresh: %w", applyErr)
+		return applied, fmt.Errorf("analytics: refresh: %w", applyErr)
 	}
-	return len(batch), nil
+	return applied, nil
 }
 
 // Run refreshes every interval until ctx ends. A failed refresh is logged and retried at the
