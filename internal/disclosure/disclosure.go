@@ -216,9 +216,20 @@ func build(t Table) (*table, error) {
 	}
 	// Given totals may add into totals no cell reaches (persons without any category of a
 	// multi-valued dimension): close over them as well.
+	// Only a given total, or a total this loop adds, can lack a projection here (every
+	// projection of a cell was added above, and a computed total is such a projection): each
+	// pass visits those in order, the added ones at the next pass, as a pass over every entry
+	// would.
+	var visit []int32
+	for i := range x.entries {
+		if x.entries[i].given && !isCell(x.entries[i].key, d) {
+			visit = append(visit, int32(i))
+		}
+	}
 	for changed := true; changed; {
 		changed = false
-		for i := range x.entries {
+		from := len(x.entries)
+		for _, i := range visit {
 			src := x.entries[i].key
 			for j := 0; j < d; j++ {
 				if src[j] == all {
@@ -236,6 +247,10 @@ func build(t Table) (*table, error) {
 				x.entries = append(x.entries, entry{key: p})
 				changed = true
 			}
+		}
+		visit = visit[:0]
+		for i := from; i < len(x.entries); i++ {
+			visit = append(visit, int32(i))
 		}
 	}
 	// Computed totals: the sum of the cells that project onto them. Only totals over
