@@ -73,7 +73,8 @@ func suppress(q aggregateQuery, res cube.Result, k int64) (cells, totals []*anal
 			cells = append(cells, c)
 		}
 	}
-	sortCells(cells)
+	// The cells come back in the order given, the cube's, which is by keys already; the
+	// totals are ordered coarsest last, and sorted here.
 	sortCells(totals)
 	return cells, totals, nil
 }
@@ -87,14 +88,13 @@ func sortCells(cs []*analyticsv1.Cell) {
 func distinct(n int, cells []cube.Cell) []int32 {
 	out := make([]int32, n)
 	for i := range n {
-		var vs []string
+		seen := map[string]struct{}{}
 		for _, c := range cells {
 			if c.Count > 0 {
-				vs = append(vs, c.Keys[i])
+				seen[c.Keys[i]] = struct{}{}
 			}
 		}
-		slices.Sort(vs)
-		out[i] = int32(len(slices.Compact(vs)))
+		out[i] = int32(len(seen))
 	}
 	return out
 }
