@@ -323,6 +323,9 @@ func (x *table) multiDims(k key) string {
 // buildLines groups the entries into lines: for direction j, the entries equal in every
 // other dimension. Each entry lies on exactly one line per direction.
 func (x *table) buildLines() {
+	// First each entry's line per direction, then the lines' members laid out in one array
+	// (in entry order within a line), rather than a slice grown per line.
+	var size []int32
 	for j := 0; j < x.d; j++ {
 		// A line in direction j is its entries' key with the j-th coordinate set aside.
 		radix := x.index.radix
@@ -334,17 +337,30 @@ func (x *table) buildLines() {
 			lk[j] = 0
 			l, ok := ids.get(lk)
 			if !ok {
-				l = int32(len(x.lines))
+				l = int32(len(size))
 				ids.set(lk, l)
-				x.lines = append(x.lines, nil)
+				size = append(size, 0)
 				x.lineDir = append(x.lineDir, int8(j))
 				x.lineTotal = append(x.lineTotal, -1)
 			}
-			x.lines[l] = append(x.lines[l], int32(i))
+			size[l]++
 			if e.key[j] == all {
 				x.lineTotal[l] = int32(i)
 			}
 			e.lines[j] = l
+		}
+	}
+	members := make([]int32, len(x.entries)*x.d)
+	x.lines = make([][]int32, len(size))
+	at := 0
+	for l, n := range size {
+		x.lines[l] = members[at : at : at+int(n)]
+		at += int(n)
+	}
+	for i := range x.entries {
+		for j := 0; j < x.d; j++ {
+			l := x.entries[i].lines[j]
+			x.lines[l] = append(x.lines[l], int32(i))
 		}
 	}
 }
@@ -377,12 +393,15 @@ func (x *table) suppress(k int64, boxes bool) {
 	count := make([]int32, len(x.lines)) // suppressed entries per line
 	x.hidden = make([][]int32, len(x.lines))
 	x.byCount = make([][]int32, len(x.lines))
+	positive := make([]int32, 0, len(x.entries)*x.d)
 	for l, members := range x.lines {
+		from := len(positive)
 		for _, i := range members {
 			if x.entries[i].count > 0 {
-				x.byCount[l] = append(x.byCount[l], i)
+				positive = append(positive, i)
 			}
 		}
+		x.byCount[l] = positive[from:len(positive):len(positive)]
 		slices.SortFunc(x.byCount[l], func(a, b int32) int {
 			if c := cmp.Compare(x.entries[a].count, x.entries[b].count); c != 0 {
 				return c
