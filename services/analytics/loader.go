@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -92,6 +93,12 @@ FROM h LEFT JOIN analytics.rollup r ON r.tx_id >= $1::xid8 AND r.tx_id < h.h`, l
 	// A row the cube cannot hold is reported, not retried: the same row would fail again.
 	if horizon != "" {
 		l.horizon = horizon
+	}
+	if applied > applyChunk {
+		// A refresh this large is the first (or one after an outage): the decoded rows and
+		// the cube's outgrown arrays are garbage now, gigabytes at ten million persons, which
+		// the runtime would otherwise return to the system only slowly.
+		debug.FreeOSMemory()
 	}
 	if applyErr != nil {
 		return applied, fmt.Errorf("analytics: refresh: %w", applyErr)
