@@ -254,8 +254,12 @@ func build(t Table) (*table, error) {
 		}
 	}
 	// Computed totals: the sum of the cells that project onto them. Only totals over
-	// additive dimensions are computed, so each cell counts once in each.
+	// additive dimensions are computed, so each cell counts once in each. (The entries beyond
+	// the given ones are those computed: when every total was given, there is nothing to add.)
 	for i := range x.entries {
+		if len(x.entries) == len(t.Cells) {
+			break
+		}
 		e := &x.entries[i]
 		if !isCell(e.key, d) {
 			continue
@@ -515,10 +519,20 @@ func (x *table) complement(l int32, count []int32) int32 {
 }
 
 func (x *table) release() []Released {
-	out := make([]Released, 0, len(x.entries))
-	order := make([]int32, len(x.entries))
-	for i := range order {
-		order[i] = int32(i)
+	// Given cells keep their order; totals follow, finest first, then by key: by each
+	// dimension's rank of its values sorted as strings, computed once.
+	rank := make([][]int32, x.d)
+	for j := 0; j < x.d; j++ {
+		vals := x.values[j]
+		byString := make([]int32, len(vals))
+		for id := range byString {
+			byString[id] = int32(id)
+		}
+		slices.SortFunc(byString, func(a, b int32) int { return strings.Compare(vals[a], vals[b]) })
+		rank[j] = make([]int32, len(vals))
+		for r, id := range byString {
+			rank[j][id] = int32(r)
+		}
 	}
 	aggregated := func(k key) int {
 		n := 0
@@ -529,26 +543,34 @@ func (x *table) release() []Released {
 		}
 		return n
 	}
-	// Given cells keep their order; totals follow, finest first, then by key.
-	slices.SortStableFunc(order, func(a, b int32) int {
-		ea, eb := &x.entries[a], &x.entries[b]
-		na, nb := aggregated(ea.key), aggregated(eb.key)
-		if na == 0 && nb == 0 {
-			return cmp.Compare(a, b)
+	order := make([]int32, 0, len(x.entries))
+	var totals []int32
+	for i := range x.entries {
+		if isCell(x.entries[i].key, x.d) {
+			order = append(order, int32(i))
+		} else {
+			totals = append(totals, int32(i))
 		}
-		if c := cmp.Compare(na, nb); c != 0 {
+	}
+	// No two entries have the same key, so the order is total and needs no stability.
+	slices.SortFunc(totals, func(a, b int32) int {
+		ka, kb := x.entries[a].key, x.entries[b].key
+		if c := cmp.Compare(aggregated(ka), aggregated(kb)); c != 0 {
 			return c
 		}
 		for j := 0; j < x.d; j++ {
-			if c := strings.Compare(x.values[j][ea.key[j]], x.values[j][eb.key[j]]); c != 0 {
+			if c := cmp.Compare(rank[j][ka[j]], rank[j][kb[j]]); c != 0 {
 				return c
 			}
 		}
 		return 0
 	})
-	for _, i := range order {
+	order = append(order, totals...)
+	out := make([]Released, 0, len(x.entries))
+	keys := make([]string, len(x.entries)*x.d) // one allocation for every entry's keys
+	for n, i := range order {
 		e := &x.entries[i]
-		r := Released{Keys: make([]string, x.d), Suppressed: e.suppressed, Total: !isCell(e.key, x.d)}
+		r := Released{Keys: keys[n*x.d : (n+1)*x.d : (n+1)*x.d], Suppressed: e.suppressed, Total: !isCell(e.key, x.d)}
 		for j := 0; j < x.d; j++ {
 			r.Keys[j] = x.values[j][e.key[j]]
 		}
