@@ -80,6 +80,9 @@ func BenchmarkAggregateBulk(b *testing.B) {
 		b.Fatal(err)
 	}
 	s := &Service{cube: c}
+	for name, rows := range c.GrainRows() {
+		b.Logf("grain %s: %d rows", name, rows)
+	}
 	r := rand.New(rand.NewPCG(1, 0))
 	var lat [4][]time.Duration
 	var all []time.Duration

@@ -167,6 +167,19 @@ func (c *Cube) Len() int {
 	return n
 }
 
+// GrainRows is how many rows each grain holds, over every measure, by the grain's name.
+func (c *Cube) GrainRows() map[string]int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := map[string]int{}
+	for _, ps := range c.parts {
+		for _, p := range ps {
+			out[p.grain.name] += len(p.persons)
+		}
+	}
+	return out
+}
+
 // Apply upserts rows: a row whose key is held gets the new count, a new key is appended, and
 // every coarser grain of the measure moves by the difference. A row with a value its
 // dimension has no room for is skipped (ErrTooManyValues, after the others are applied).

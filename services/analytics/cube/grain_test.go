@@ -39,3 +39,22 @@ func TestPickSmallestGrain(t *testing.T) {
 		t.Errorf("the regions grain holds %d rows, want 4 (two years by two sexes, one region)", n)
 	}
 }
+
+// TestGrainRows: the sizes reported are the grains' own.
+func TestGrainRows(t *testing.T) {
+	t.Parallel()
+	c := New(func(string) (string, bool) { return "R", true })
+	if err := c.Apply([]Row{
+		{Measure: "M", Year: 2015, Nationality: "AFG", HostCountry: "DEU", Persons: 1},
+		{Measure: "M", Year: 2015, Nationality: "IRQ", HostCountry: "FRA", Persons: 1},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got := c.GrainRows()
+	want := map[string]int{"rollup": 2, "regions": 1, "nationality": 2, "host country": 2, "return country": 1}
+	for name, n := range want {
+		if got[name] != n {
+			t.Errorf("grain %s: %d rows, want %d (all: %v)", name, got[name], n, got)
+		}
+	}
+}
