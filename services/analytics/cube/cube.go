@@ -511,18 +511,10 @@ func (c *Cube) scan(p *part, filters []filter, group []groupCol) map[uint64]int6
 		}
 		return reduced
 	}
-	maps := make([]map[uint64]int64, workers)
-	parallel(workers, func(w int) {
-		maps[w] = map[uint64]int64{}
-		lo, hi := share(w)
-		scanMap(p.persons, lo, hi, filters, group, maps[w])
-	})
-	reduced := maps[0]
-	for _, m := range maps[1:] {
-		for k, n := range m {
-			reduced[k] += n
-		}
-	}
+	// Above denseLimit the combinations are many, so the goroutines' maps would each hold
+	// most of them and merging them cost as much as the scan: one goroutine, one map.
+	reduced := map[uint64]int64{}
+	scanMap(p.persons, 0, rows, filters, group, reduced)
 	return reduced
 }
 
