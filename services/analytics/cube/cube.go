@@ -702,9 +702,10 @@ func (c *Cube) expand(q Query, group []groupCol, reduced map[uint64]int64) Resul
 			rank[i][id] = uint64(r + 1)
 		}
 	}
-	multi := false
+	multi, derived := false, false // a multi-valued dimension, a region
 	for _, g := range group {
 		multi = multi || g.dim.MultiValued()
+		derived = derived || g.dim != g.stored()
 	}
 	sums := make([]map[uint64]int64, 1<<n)
 	var ids [maxDims][]uint16
@@ -720,6 +721,9 @@ func (c *Cube) expand(q Query, group []groupCol, reduced map[uint64]int64) Resul
 			}
 		}
 		switch {
+		case mask == (1<<n)-1 && !multi && !derived:
+			// The cells are the reduced entries: no dimension maps its ids to others.
+			sums[mask] = reduced
 		case mask == (1<<n)-1 && !multi:
 			// The cells are the reduced entries, mapped to output ids.
 			out := make(map[uint64]int64, len(reduced))
