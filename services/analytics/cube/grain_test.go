@@ -1,6 +1,10 @@
 package cube
 
-import "testing"
+import (
+	"fmt"
+	"runtime"
+	"testing"
+)
 
 // TestPickSmallestGrain: a query reads the smallest grain holding every dimension it groups
 // or filters by, and the rollup when only the rollup holds them all.
@@ -56,5 +60,54 @@ func TestGrainRows(t *testing.T) {
 		if got[name] != n {
 			t.Errorf("grain %s: %d rows, want %d (all: %v)", name, got[name], n, got)
 		}
+	}
+}
+
+// TestParallelScan: a part large enough to be scanned by several goroutines (and the race
+// detector watching them) counts what a plain loop over its rows counts.
+func TestParallelScan(t *testing.T) {
+	t.Parallel()
+	c := New(func(string) (string, bool) { return "R", true })
+	const n = 3*minShare + 17
+	rows := make([]Row, n)
+	want := map[string]int64{}
+	cells := map[string]bool{}
+	var total int64
+	for i := range rows {
+		sex := []string{"MALE", "FEMALE", "OTHER"}[i%3]
+		rows[i] = Row{Measure: "M", Year: 2000 + i%20, Sex: sex, Nationality: fmt.Sprintf("N%05d", i%60001),
+			HostCountry: "DEU", Persons: int64(1 + i%7)}
+		if rows[i].Year >= 2010 {
+			want[sex] += rows[i].Persons
+			total += rows[i].Persons
+			cells[fmt.Sprint(rows[i].Nationality, rows[i].Year)] = true
+		}
+	}
+	if err := c.Apply(rows); err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOMAXPROCS(0) > 1 && len(c.parts[0][0].persons)/minShare < 2 {
+		t.Fatalf("%d rows: one goroutine would scan them", len(c.parts[0][0].persons))
+	}
+	// By sex (the dense accumulator), and by nationality and year (a map: 60,001 × 20).
+	res, err := c.Aggregate(Query{Measure: "M", GroupBy: []Dim{Sex}, YearFrom: 2010})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cell := range res.Cells {
+		if cell.Count != want[cell.Keys[0]] {
+			t.Errorf("%s: %d, want %d", cell.Keys[0], cell.Count, want[cell.Keys[0]])
+		}
+	}
+	res, err = c.Aggregate(Query{Measure: "M", GroupBy: []Dim{Nationality, Year}, YearFrom: 2010})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for _, cell := range res.Cells {
+		sum += cell.Count
+	}
+	if sum != total || len(res.Cells) != len(cells) {
+		t.Errorf("%d cells adding up to %d, want %d adding up to %d", len(res.Cells), sum, len(cells), total)
 	}
 }
