@@ -276,8 +276,13 @@ func (c *Cube) valueID(d Dim, v string) (uint16, bool) {
 			return 0, false // never: regions are a few dozen codes
 		}
 		c.regions[d] = append(c.regions[d], rid)
+		// Region ids are shared by both country dimensions, so this one may meet a region
+		// after regions it has not met yet: their slots wait for a country of their own.
 		for len(c.delegates[d]) <= int(rid) {
-			c.delegates[d] = append(c.delegates[d], id) // the region's first country
+			c.delegates[d] = append(c.delegates[d], noDelegate)
+		}
+		if c.delegates[d][rid] == noDelegate {
+			c.delegates[d][rid] = id // the region's first country
 		}
 	}
 	return id, true
@@ -343,6 +348,9 @@ func countries(nationality, host, ret treatment) [stored]treatment {
 	t[Nationality], t[HostCountry], t[ReturnCountry] = nationality, host, ret
 	return t
 }
+
+// noDelegate marks a region no country of a dimension has been met in yet.
+const noDelegate = 0xffff
 
 // coarsen maps a rollup key to g's.
 func (c *Cube) coarsen(g *grain, k key) key {

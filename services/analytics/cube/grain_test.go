@@ -111,3 +111,28 @@ func TestParallelScan(t *testing.T) {
 		t.Errorf("%d cells adding up to %d, want %d adding up to %d", len(res.Cells), sum, len(cells), total)
 	}
 }
+
+// TestRegionsMetInAnotherOrder: region ids are shared by host and return countries, so the
+// return countries may meet the regions in another order than the host countries did; each
+// region's countries still coarsen to a country of that region.
+func TestRegionsMetInAnotherOrder(t *testing.T) {
+	t.Parallel()
+	regionOf := func(c string) (string, bool) {
+		return map[string]string{"DEU": "EEA", "EGY": "MENA", "AFG": "APAC", "IRQ": "MENA", "FRA": "EEA"}[c], true
+	}
+	c := New(regionOf)
+	if err := c.Apply([]Row{
+		{Measure: "M", Year: 2015, HostCountry: "DEU", ReturnCountry: "AFG", Persons: 1},
+		{Measure: "M", Year: 2015, HostCountry: "EGY", ReturnCountry: "AFG", Persons: 2},
+		{Measure: "M", Year: 2015, HostCountry: "FRA", ReturnCountry: "IRQ", Persons: 4},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Aggregate(Query{Measure: "M", GroupBy: []Dim{ReturnRegion}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(res.Cells); got != "[{[APAC] 3} {[MENA] 4}]" {
+		t.Errorf("by return region %s, want [{[APAC] 3} {[MENA] 4}]", got)
+	}
+}
