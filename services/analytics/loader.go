@@ -32,8 +32,8 @@ func NewLoader(db *database.DB, c *cube.Cube) *Loader {
 	return &Loader{db: db, cube: c, horizon: "0"}
 }
 
-// applyChunk is how many rows a refresh decodes before applying them.
-const applyChunk = 1 << 16
+// largeRefresh is a refresh after which the garbage is handed back to the system at once.
+const largeRefresh = 1 << 16
 
 // Refresh applies the rows changed since the last refresh and returns how many.
 func (l *Loader) Refresh(ctx context.Context) (int, error) {
@@ -47,20 +47,9 @@ FROM h LEFT JOIN analytics.rollup r ON r.tx_id >= $1::xid8 AND r.tx_id < h.h`, l
 		return 0, fmt.Errorf("analytics: refresh: %w", err)
 	}
 	var (
-		horizon  string
-		batch    []cube.Row
-		applied  int
-		applyErr error
+		horizon string
+		batch   []cube.Row
 	)
-	// The first refresh reads the whole rollup (millions of rows): applied in chunks, so that
-	// the decoded rows never all sit in memory at once.
-	flush := func() {
-		if err := l.cube.Apply(batch); err != nil {
-			applyErr = err
-		}
-		applied += len(batch)
-		batch = batch[:0]
-	}
 	for rows.Next() {
 		var (
 			measure, programme, sex, band, nat, host, ret, assistance *string
@@ -81,20 +70,21 @@ FROM h LEFT JOIN analytics.rollup r ON r.tx_id >= $1::xid8 AND r.tx_id < h.h`, l
 			Nationality: *nat, HostCountry: *host, ReturnCountry: *ret, Vulnerabilities: vulns,
 			AssistanceType: *assistance, ExploitationTypes: exploit, Persons: *persons,
 		})
-		if len(batch) == applyChunk {
-			flush()
-		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("analytics: refresh: %w", err)
 	}
-	flush()
-	// A row the cube cannot hold is reported, not retried: the same row would fail again.
+	// One Apply for the whole refresh: a query sees all of it or none of it, never a part
+	// of the first load. A row the cube cannot hold is reported, not retried: the same row
+	// would fail again.
+	applyErr := l.cube.Apply(batch)
+	applied := len(batch)
+	batch = nil
 	if horizon != "" {
 		l.horizon = horizon
 	}
-	if applied > applyChunk {
+	if applied > largeRefresh {
 		// A refresh this large is the first (or one after an outage): the decoded rows and
 		// the cube's outgrown arrays are garbage now, gigabytes at ten million persons, which
 		// the runtime would otherwise return to the system only slowly.
