@@ -846,7 +846,3 @@ func (c *Cube) empty(q Query) Result {
 	}
 	return Result{Totals: []Cell{{Keys: make([]string, len(q.GroupBy))}}}
 }
-
-func sortCells(cells []Cell) {
-	slices.SortFunc(cells, func(a, b Cell) int { return slices.Compare(a.Keys, b.Keys) })
-}
