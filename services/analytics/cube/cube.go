@@ -12,8 +12,8 @@ import (
 // Dim is a dimension a query can group or filter by.
 type Dim int
 
-// The dimensions. The first nine are stored columns of the rollup; the regions are derived
-// from the countries at query time through the Cube's RegionOf.
+// The dimensions. Those before HostRegion are stored columns of the rollup; the regions are
+// derived from the countries at query time through the Cube's RegionOf.
 const (
 	Year Dim = iota
 	Programme
@@ -25,6 +25,9 @@ const (
 	Vulnerability
 	AssistanceType
 	ExploitationType
+	ReferralStatus
+	PartnerType
+	ReferralDirection
 	HostRegion
 	ReturnRegion
 	numDims
@@ -56,7 +59,13 @@ type Row struct {
 	Vulnerabilities   []string // sorted; empty for none
 	AssistanceType    string
 	ExploitationTypes []string // sorted; empty when not recorded
-	Persons           int64
+	// ReferralStatus, PartnerType and ReferralDirection describe a referral; "" for every
+	// other measure.
+	ReferralStatus    string
+	PartnerType       string
+	ReferralDirection string
+	// Persons is the count: persons, or for a measure of things (requests, referrals), those.
+	Persons int64
 }
 
 // dict maps strings to dense ids and back. Ids are never reused or removed.
@@ -159,6 +168,9 @@ func (c *Cube) apply(r *Row) {
 	k.dims[Vulnerability] = c.setID(Vulnerability, r.Vulnerabilities, None)
 	k.dims[AssistanceType] = c.valueID(AssistanceType, r.AssistanceType)
 	k.dims[ExploitationType] = c.setID(ExploitationType, r.ExploitationTypes, Unknown)
+	k.dims[ReferralStatus] = c.valueID(ReferralStatus, r.ReferralStatus)
+	k.dims[PartnerType] = c.valueID(PartnerType, r.PartnerType)
+	k.dims[ReferralDirection] = c.valueID(ReferralDirection, r.ReferralDirection)
 	if i, ok := c.byKey[k]; ok {
 		c.persons[i] = r.Persons
 		return
