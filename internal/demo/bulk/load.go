@@ -216,7 +216,7 @@ func (s *factSource) Err() error { return nil }
 
 // writeRollup adds the counts to analytics.rollup: COPY into a temporary table, then one
 // INSERT that adds to the combinations already there. The referral columns keep their
-// default, ”: the bulk load draws no referrals. Every row it touches gets this
+// default, the empty string: the bulk load draws no referrals. Every row it touches gets this
 // transaction's id, which is how the service's in-memory copy finds what changed.
 func writeRollup(ctx context.Context, tx pgx.Tx, rollup map[RollupKey]int64) (int64, error) {
 	if _, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE bulk_rollup (LIKE analytics.rollup INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
