@@ -341,6 +341,19 @@ partner_reference), ' ') FROM referral.referral`))
 		}
 	})
 
+	t.Run("the projector's referral state is the mission's", func(t *testing.T) {
+		db := database.NewDB(r.env.Pool(t, analytics.ProjectorRole))
+		for mission, want := range map[string]int{"NER": r.env.QueryInt(t, `SELECT count(*) FROM referral.referral`), "DEU": 0} {
+			var n int
+			if err := db.Mission(mission).QueryRow(context.Background(), `SELECT count(*) FROM analytics_state.referral`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != want {
+				t.Errorf("the projector declared for %s reads %d referrals of its state, want %d", mission, n, want)
+			}
+		}
+	})
+
 	t.Run("a change applied again moves nothing", func(t *testing.T) {
 		before := r.rollupText(t)
 		facts := r.env.QueryInt(t, `SELECT count(*) FROM analytics.fact`)
