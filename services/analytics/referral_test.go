@@ -292,6 +292,22 @@ func TestReferralsByStatusAndPartnerType(t *testing.T) {
 		})
 	}
 
+	t.Run("exported with HXL hashtags", func(t *testing.T) {
+		resp, err := r.analytics.ExportAggregate(r.analyst, &analyticsv1.ExportAggregateRequest{Measure: referralsM,
+			GroupBy: []analyticsv1.Dimension{statusD, partnerD}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := strings.Join([]string{
+			"Referral status,Partner type,Referrals,\"Referrals, suppressed\"",
+			"#status+referral+code,#org+type+partner+code,#indicator+num+referrals,#meta+suppressed",
+			"ACCEPTED,NGO,11,", "ACCEPTED,UN_AGENCY,11,", "COMPLETED,UN_AGENCY,12,", "DECLINED,NGO,11,", "SENT,NGO,12,",
+		}, "\n") + "\n"
+		if diff := cmp.Diff(want, strings.ReplaceAll(string(resp.GetCsv()), "\r\n", "\n")); diff != "" {
+			t.Errorf("CSV (-want +got):\n%s", diff)
+		}
+	})
+
 	t.Run("the withdrawal froze the count", func(t *testing.T) {
 		got := r.env.QueryText(t, `SELECT coalesce(string_agg(referral_status || '=' || persons, ','), '')
 FROM analytics.rollup WHERE measure = 'REFERRALS' AND nationality = 'MLI' AND persons > 0`)
