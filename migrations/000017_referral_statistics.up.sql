@@ -18,8 +18,11 @@
 -- it, so that a change applied twice (an event redelivered, the cursor rewound) or late (an
 -- older version) moves nothing.
 --
--- Adding the columns with a constant default rewrites no table; the rollup's primary key is
--- rebuilt with them (the rollup holds combinations, a few hundred thousand rows at most).
+-- Adding the columns with a constant default rewrites no table. The new checks on
+-- analytics.fact are verified by one scan of it, and the rollup's primary key is rebuilt with
+-- the new columns; both hold the table's lock while they run (longer on a bulk-loaded
+-- database of millions of rows), during which the projector waits and Aggregate answers from
+-- the service's in-memory copy.
 
 ALTER TABLE analytics.fact
   ADD COLUMN referral_status text NOT NULL DEFAULT ''
