@@ -167,8 +167,9 @@ FROM analytics.rollup WHERE persons > 0`)
 // TestReferralsByStatusAndPartnerType walks referrals through the real referral API (sent to a
 // UN agency and an NGO, accepted, declined, completed, some left waiting, some inbound) and
 // asks Aggregate for them by status and partner type, direction and sex: every referral is
-// counted once, under its current status; the people without a statistics consent in force
-// are not counted; a redelivered change moves nothing.
+// counted once, under its current status; a referral is counted only while its person's
+// statistics consent is in force (from the first change after a consent recorded late; frozen
+// by a withdrawal); a redelivered change moves nothing.
 func TestReferralsByStatusAndPartnerType(t *testing.T) {
 	t.Parallel()
 	r := setupReferrals(t)
@@ -235,6 +236,22 @@ func TestReferralsByStatusAndPartnerType(t *testing.T) {
 	r.accept(t, ngo, countedThen)
 	r.send(t, withdrawing, r.ngo)
 
+	// A principal whose statistics consent is recorded after her referral was sent: counted
+	// from the first change after it, the UN agency's acceptance.
+	late := r.registerCase(t, "Gifty", female, "GHA", false)
+	lateReferral := r.send(t, late, r.un)
+	got, err = r.intake.GetCase(r.worker, &intakev1.GetCaseRequest{CaseId: late.GetCaseId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.intake.RecordConsent(r.worker, &intakev1.RecordConsentRequest{RequestId: uuid.NewString(),
+		CaseId: late.GetCaseId(), Version: got.GetCase().GetVersion(), Consent: &commonv1.Consent{
+			Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_STATISTICS, Granted: true, Date: day(2026, 3, 6),
+			SubjectId: late.GetSubjectId()}}); err != nil {
+		t.Fatalf("RecordConsent: %v", err)
+	}
+	r.accept(t, un, lateReferral)
+
 	// Inbound: the NGO refers 11 people to the mission, which accepts them. No case, no person
 	// in Passage: counted with every person dimension UNKNOWN.
 	for i := range 11 {
@@ -262,25 +279,26 @@ func TestReferralsByStatusAndPartnerType(t *testing.T) {
 		name:    "by status and partner type",
 		groupBy: []analyticsv1.Dimension{statusD, partnerD},
 		// SENT by the NGO: 11 unanswered and the one accepted after its person withdrew.
-		cells: []*analyticsv1.Cell{cell(11, "ACCEPTED", "NGO"), cell(11, "ACCEPTED", "UN_AGENCY"),
+		// ACCEPTED by the UN agency: 11, and the one whose person consented late.
+		cells: []*analyticsv1.Cell{cell(11, "ACCEPTED", "NGO"), cell(12, "ACCEPTED", "UN_AGENCY"),
 			cell(12, "COMPLETED", "UN_AGENCY"), cell(11, "DECLINED", "NGO"), cell(12, "SENT", "NGO")},
-		totals: []*analyticsv1.Cell{cell(57, "", ""), cell(34, "", "NGO"), cell(23, "", "UN_AGENCY"),
-			cell(22, "ACCEPTED", ""), cell(12, "COMPLETED", ""), cell(11, "DECLINED", ""), cell(12, "SENT", "")},
+		totals: []*analyticsv1.Cell{cell(58, "", ""), cell(34, "", "NGO"), cell(24, "", "UN_AGENCY"),
+			cell(23, "ACCEPTED", ""), cell(12, "COMPLETED", ""), cell(11, "DECLINED", ""), cell(12, "SENT", "")},
 		columns: []int32{4, 2},
 	}, {
 		name:    "by direction and partner type",
 		groupBy: []analyticsv1.Dimension{directionD, partnerD},
-		cells:   []*analyticsv1.Cell{cell(11, "INBOUND", "NGO"), cell(23, "OUTBOUND", "NGO"), cell(23, "OUTBOUND", "UN_AGENCY")},
-		totals: []*analyticsv1.Cell{cell(57, "", ""), cell(34, "", "NGO"), cell(23, "", "UN_AGENCY"),
-			cell(11, "INBOUND", ""), cell(46, "OUTBOUND", "")},
+		cells:   []*analyticsv1.Cell{cell(11, "INBOUND", "NGO"), cell(23, "OUTBOUND", "NGO"), cell(24, "OUTBOUND", "UN_AGENCY")},
+		totals: []*analyticsv1.Cell{cell(58, "", ""), cell(34, "", "NGO"), cell(24, "", "UN_AGENCY"),
+			cell(11, "INBOUND", ""), cell(47, "OUTBOUND", "")},
 		columns: []int32{2, 2},
 	}, {
-		// The principals: 15 referrals each of Amina, Bello and Chiamaka, Fanta's first one;
-		// nobody for the inbound referrals.
+		// The principals: 15 referrals each of Amina, Bello and Chiamaka, Fanta's first one,
+		// Gifty's; nobody for the inbound referrals.
 		name:    "by sex",
 		groupBy: []analyticsv1.Dimension{analyticsv1.Dimension_DIMENSION_SEX},
-		cells:   []*analyticsv1.Cell{cell(31, "FEMALE"), cell(15, "MALE"), cell(11, "UNKNOWN")},
-		totals:  []*analyticsv1.Cell{cell(57, "")},
+		cells:   []*analyticsv1.Cell{cell(32, "FEMALE"), cell(15, "MALE"), cell(11, "UNKNOWN")},
+		totals:  []*analyticsv1.Cell{cell(58, "")},
 		columns: []int32{3},
 	}} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -301,18 +319,20 @@ func TestReferralsByStatusAndPartnerType(t *testing.T) {
 		want := strings.Join([]string{
 			"Referral status,Partner type,Referrals,\"Referrals, suppressed\"",
 			"#status+referral+code,#org+type+partner+code,#indicator+num+referrals,#meta+suppressed",
-			"ACCEPTED,NGO,11,", "ACCEPTED,UN_AGENCY,11,", "COMPLETED,UN_AGENCY,12,", "DECLINED,NGO,11,", "SENT,NGO,12,",
+			"ACCEPTED,NGO,11,", "ACCEPTED,UN_AGENCY,12,", "COMPLETED,UN_AGENCY,12,", "DECLINED,NGO,11,", "SENT,NGO,12,",
 		}, "\n") + "\n"
 		if diff := cmp.Diff(want, strings.ReplaceAll(string(resp.GetCsv()), "\r\n", "\n")); diff != "" {
 			t.Errorf("CSV (-want +got):\n%s", diff)
 		}
 	})
 
-	t.Run("the withdrawal froze the count", func(t *testing.T) {
-		got := r.env.QueryText(t, `SELECT coalesce(string_agg(referral_status || '=' || persons, ','), '')
-FROM analytics.rollup WHERE measure = 'REFERRALS' AND nationality = 'MLI' AND persons > 0`)
-		if got != "SENT=1" {
-			t.Errorf("the withdrawing person's referrals count as %q, want SENT=1", got)
+	t.Run("consent given late, and withdrawn", func(t *testing.T) {
+		for nationality, want := range map[string]string{"MLI": "SENT=1", "GHA": "ACCEPTED=1"} {
+			got := r.env.QueryText(t, `SELECT coalesce(string_agg(referral_status || '=' || persons, ','), '')
+FROM analytics.rollup WHERE measure = 'REFERRALS' AND nationality = $1 AND persons > 0`, nationality)
+			if got != want {
+				t.Errorf("the referrals of the person of %s count as %q, want %s", nationality, got, want)
+			}
 		}
 	})
 
