@@ -16,6 +16,7 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/demo"
 	"github.com/passage-cm/passage/internal/mtls"
+	"github.com/passage-cm/passage/internal/retrypolicy"
 )
 
 const demoUsage = `usage: passage demo seed [--year 2015] [--scale 1.0] [--seed N] [--concurrency N] [--json]
@@ -56,7 +57,7 @@ func dialDemo(o clientOptions) (*grpc.ClientConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := grpc.NewClient(o.addr, grpc.WithTransportCredentials(creds))
+	conn, err := grpc.NewClient(o.addr, grpc.WithTransportCredentials(creds), retrypolicy.DialOption())
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", o.addr, err)
 	}

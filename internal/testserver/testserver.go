@@ -23,6 +23,7 @@ import (
 	"github.com/passage-cm/passage/internal/gateway"
 	"github.com/passage-cm/passage/internal/pgtest"
 	"github.com/passage-cm/passage/internal/privacy"
+	"github.com/passage-cm/passage/internal/retrypolicy"
 	"github.com/passage-cm/passage/internal/server"
 	"github.com/passage-cm/passage/internal/vault"
 )
@@ -138,6 +139,8 @@ func Start(t testing.TB, opts Options) *Env {
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20)),
 		grpc.WithUnaryInterceptor(env.Calls.intercept),
+		// As the passage CLI does: a case a service has not applied yet is retried, not failed.
+		retrypolicy.DialOption(),
 	)
 	if err != nil {
 		t.Fatalf("client: %v", err)

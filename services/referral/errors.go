@@ -9,6 +9,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
@@ -95,6 +96,9 @@ func toStatus(err error) error {
 	if st := consent.StatusOf(errorDomain, err); st != nil {
 		return st
 	}
+	if st := intakecase.StatusOf(err); st != nil {
+		return st
+	}
 	var (
 		stale      *StaleVersionError
 		transition *TransitionError
@@ -142,3 +146,6 @@ func toStatus(err error) error {
 	}
 	return err
 }
+
+// isCaseNotFound reports a miss of the case projection.
+func isCaseNotFound(err error) bool { return errors.Is(err, errCaseNotFound) }

@@ -150,12 +150,10 @@ func (s *Service) caseFor(ctx context.Context, mission string, caseID uuid.UUID)
 	if err := s.catchUpConsent(ctx, caseID); err != nil {
 		return nil, err
 	}
-	c, err := getCase(ctx, s.db.Mission(mission), mission, caseID)
-	if !errors.Is(err, errCaseNotFound) {
-		return c, err
-	}
-	if err := s.CatchUp(ctx); err != nil {
-		return nil, err
-	}
-	return getCase(ctx, s.db.Mission(mission), mission, caseID)
+	var c *intakev1.Case
+	err := intakecase.Await(ctx, s.consumer, caseID, catchUpWait, isCaseNotFound, func() (err error) {
+		c, err = getCase(ctx, s.db.Mission(mission), mission, caseID)
+		return err
+	})
+	return c, err
 }
