@@ -48,7 +48,6 @@ func serve(t *testing.T, srv healthpb.HealthServer) healthpb.HealthClient {
 	return healthpb.NewHealthClient(conn)
 }
 
-
 func TestRetriesUnavailableOnly(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
