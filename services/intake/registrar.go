@@ -43,11 +43,13 @@ import (
 //     same statement as its case; records and events take their ids in the batch's order,
 //     which is therefore their order in the mission's audit chain and in the outbox.
 
-// Group commit bounds. Four batches in flight keep both cores of the benchmark machine busy
-// while each waits for its commit to reach the disk; 32 is the benchmark's concurrency.
+// Group commit bounds. Two batches in flight: while one waits for its commit to reach the
+// disk the other is written, and at 32 concurrent clients on two cores batches average about
+// seven registrations (four in flight made them half as large and cost more Postgres time per
+// case; see README, Benchmarks). 32 is the benchmark's concurrency: no batch waits for more.
 const (
 	registerBatchMax      = 32
-	registerBatchInFlight = 4
+	registerBatchInFlight = 2
 	// registerBatchTimeout bounds a batch's database work: a batch outlives any one caller's
 	// cancellation, but not a database that stopped answering.
 	registerBatchTimeout = 30 * time.Second
