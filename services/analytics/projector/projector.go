@@ -73,10 +73,8 @@ func Apply(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 	if err != nil {
 		return err
 	}
-	if err := database.DeclareMission(ctx, tx, r.Mission); err != nil {
-		return err
-	}
-	p := &projection{ctx: ctx, tx: tx, event: r.ID}
+	// Declared with the first statement, in its round trip.
+	p := &projection{ctx: ctx, tx: database.WithMission(tx, r.Mission), event: r.ID}
 	switch e := m.(type) {
 	case *intakev1.CaseRegistered, *intakev1.CaseUpdated, *intakev1.CaseClosed, *intakev1.ConsentRecorded, *intakev1.ConsentWithdrawn:
 		err = p.caseEvent(intakecase.Of(e))
@@ -194,16 +192,17 @@ age_band = EXCLUDED.age_band, nationality = EXCLUDED.nationality, in_statistics 
 			c.GetCaseId(), c.GetMission(), i, m.GetSubjectId(), sex(m.GetSex()), ageBand(m.GetAgeBand()),
 			orUnknown(m.GetNationality()), m.GetInStatistics())
 	}
-	if err := p.tx.SendBatch(p.ctx, b).Close(); err != nil {
-		return fmt.Errorf("members: %w", err)
-	}
 	pr := c.GetPrincipal()
-	if counted || !pr.GetInStatistics() {
-		return nil
+	count := !counted && pr.GetInStatistics()
+	if count {
+		// In the members' round trip: the registration is counted below, in this transaction.
+		b.Queue(`UPDATE analytics_state."case" SET registration_counted = true WHERE case_id = $1`, c.GetCaseId())
 	}
-	if _, err := p.tx.Exec(p.ctx, `UPDATE analytics_state."case" SET registration_counted = true WHERE case_id = $1`,
-		c.GetCaseId()); err != nil {
-		return fmt.Errorf("case: %w", err)
+	if err := p.tx.SendBatch(p.ctx, b).Close(); err != nil {
+		return fmt.Errorf("case members: %w", err)
+	}
+	if !count {
+		return nil
 	}
 	_, err = p.count(0, fact{
 		measure: CasesRegistered, year: int(c.GetRegistrationDate().GetYear()), programme: programme(c.GetProgramme()),
