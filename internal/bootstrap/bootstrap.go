@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -45,6 +46,9 @@ type Deps struct {
 	// PrivacyYearlyEpsilon is the yearly ε budget of each consumer of differentially private
 	// releases (analytics keeps the ledger).
 	PrivacyYearlyEpsilon float64
+	// WebhookAllowNetworks are the non-public networks webhooks may reach (Config's; empty in
+	// production).
+	WebhookAllowNetworks []netip.Prefix
 	Logger               *slog.Logger
 }
 
@@ -96,6 +100,11 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 		// Allowed for a mesh or load balancer that terminates TLS on the same host; anywhere
 		// else, bearer tokens and identities would cross the network in the clear.
 		logger.Warn("gRPC without TLS outside development: set PASSAGE_TLS_CERT and PASSAGE_TLS_KEY unless a sidecar terminates TLS")
+	}
+	if len(cfg.WebhookAllowNetworks) > 0 {
+		// Meant for development: in production a partner URL must not reach internal networks.
+		logger.Warn("webhooks may be delivered to these non-public networks, and over plain http",
+			"networks", fmt.Sprint(cfg.WebhookAllowNetworks), "dev", cfg.Dev)
 	}
 	auditKey, err := LoadAuditKey(cfg)
 	if err != nil {
@@ -162,7 +171,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 	}
 	for i, s := range services {
 		deps := Deps{Pool: pools[i], WorkerPool: workerPools[i], Keys: keys, Retention: cfg.Retention, RetentionInterval: cfg.RetentionInterval,
-			PrivacyYearlyEpsilon: cfg.PrivacyYearlyEpsilon, Logger: logger}
+			PrivacyYearlyEpsilon: cfg.PrivacyYearlyEpsilon, WebhookAllowNetworks: cfg.WebhookAllowNetworks, Logger: logger}
 		if work := s.Register(deps, srv.GRPC()); work != nil {
 			background = append(background, work)
 		}

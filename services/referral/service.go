@@ -170,6 +170,11 @@ func SpecWith(opts ...Option) bootstrap.Service {
 		Policy: Policy(),
 		Register: func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
 			s := New(d.Pool, d.Keys, opts...)
+			if len(d.WebhookAllowNetworks) > 0 {
+				// The deployment's development allowance (PASSAGE_WEBHOOK_ALLOW_NETWORKS), for the
+				// registry's check and the worker's alike.
+				s.cfg.Webhook.AllowNetworks = d.WebhookAllowNetworks
+			}
 			s.Register(g)
 			return s.Run
 		},

@@ -862,8 +862,10 @@ func (x *PartnerService) GetCategories() []ServiceCategory {
 type Connection struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Kind  ConnectionKind         `protobuf:"varint,1,opt,name=kind,proto3,enum=passage.referral.v1.ConnectionKind" json:"kind,omitempty"`
-	// For CONNECTION_KIND_WEBHOOK: the https URL events are POSTed to (http only to loopback,
-	// for tests and development).
+	// For CONNECTION_KIND_WEBHOOK: the https URL events are POSTed to. A host that is a
+	// non-public address (loopback, private, link-local, carrier-grade NAT, ...) is refused
+	// INVALID_ARGUMENT, and every delivery checks the address the name resolves to when it
+	// connects. Plain http only to a network the deployment allows, for development.
 	WebhookUrl string `protobuf:"bytes,2,opt,name=webhook_url,json=webhookUrl,proto3" json:"webhook_url,omitempty"`
 	// Output only: whether a signing secret is on file (the secret itself is returned once).
 	HasSigningSecret bool `protobuf:"varint,3,opt,name=has_signing_secret,json=hasSigningSecret,proto3" json:"has_signing_secret,omitempty"`
