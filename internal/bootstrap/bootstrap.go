@@ -177,7 +177,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 		}
 		srv.SetServing(s.Name)
 	}
-	if gw, err := partnerGateway(ctx, cfg, srv, services); err != nil {
+	if gw, err := partnerGateway(ctx, cfg, srv, services, logger); err != nil {
 		return err
 	} else if gw != nil {
 		background = append(background, gw)
@@ -186,8 +186,9 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 }
 
 // partnerGateway returns the HTTP/JSON gateway's serving loop for the services that have HTTP
-// bindings, on PASSAGE_PARTNER_HTTP_ADDR with gRPC's TLS; nil when none has or it is "off".
-func partnerGateway(ctx context.Context, cfg Config, srv *server.Server, services []Service) (func(context.Context) error, error) {
+// bindings, on PASSAGE_PARTNER_HTTP_ADDR with the gateway's own TLS (PASSAGE_PARTNER_TLS_*);
+// nil when none has bindings or the address is "off".
+func partnerGateway(ctx context.Context, cfg Config, srv *server.Server, services []Service, logger *slog.Logger) (func(context.Context) error, error) {
 	var registrars []gateway.Registrar
 	for _, s := range services {
 		if s.Gateway != nil {
@@ -201,13 +202,12 @@ func partnerGateway(ctx context.Context, cfg Config, srv *server.Server, service
 	if len(registrars) == 0 || addr == "off" {
 		return nil, nil
 	}
-	var tc *tls.Config
-	if cfg.Server.TLS.Enabled() {
-		c, err := mtls.ServerConfig(cfg.Server.TLS)
-		if err != nil {
-			return nil, err
-		}
-		tc = c
+	tc, err := partnerTLS(cfg.Server)
+	if err != nil {
+		return nil, err
+	}
+	if tc == nil && !cfg.Dev {
+		logger.Warn("partner HTTP gateway without TLS outside development: set PASSAGE_PARTNER_TLS_CERT and PASSAGE_PARTNER_TLS_KEY unless a proxy terminates TLS")
 	}
 	var lc net.ListenConfig
 	lis, err := lc.Listen(ctx, "tcp", addr)
@@ -220,6 +220,25 @@ func partnerGateway(ctx context.Context, cfg Config, srv *server.Server, service
 		return nil, err
 	}
 	return func(ctx context.Context) error { return gw.Serve(ctx, lis, tc, cfg.Server.ShutdownGrace) }, nil
+}
+
+// partnerTLS is the partner gateway's TLS configuration, from its own files only: never
+// gRPC's client CA, which vouches for IOM's own clients, not for partner agencies. With
+// gRPC on TLS, a gateway without files of its own is refused rather than served in the clear
+// beside it; with neither, both are in the clear (a laptop, or a proxy that terminates TLS).
+func partnerTLS(c server.Config) (*tls.Config, error) {
+	switch {
+	case c.PartnerTLS.Enabled():
+		tc, err := mtls.ServerConfig(c.PartnerTLS)
+		if err != nil {
+			return nil, fmt.Errorf("partner gateway: %w", err)
+		}
+		return tc, nil
+	case c.TLS.Enabled():
+		return nil, errors.New("partner gateway: gRPC has TLS but the gateway has none of its own: set PASSAGE_PARTNER_TLS_CERT and " +
+			"PASSAGE_PARTNER_TLS_KEY (and PASSAGE_PARTNER_TLS_CLIENT_CA to require partner client certificates), or PASSAGE_PARTNER_HTTP_ADDR=off")
+	}
+	return nil, nil
 }
 
 // runAll runs the server and the background work together. When the context ends, or any of
