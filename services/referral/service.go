@@ -56,6 +56,7 @@ func Policy() auth.Policy {
 		referralv1.ReferralService_AcceptReferral_FullMethodName:        staffAndPartner,
 		referralv1.ReferralService_DeclineReferral_FullMethodName:       staffAndPartner,
 		referralv1.ReferralService_CompleteReferral_FullMethodName:      staffAndPartner,
+		referralv1.ReferralService_LinkReferralCase_FullMethodName:      field,
 		referralv1.ReferralService_GetReferralData_FullMethodName:       {auth.RolePartner},
 		referralv1.ReferralService_ListReferralEvents_FullMethodName:    {auth.RolePartner},
 	}

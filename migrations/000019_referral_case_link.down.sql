@@ -1,0 +1,4 @@
+ALTER TABLE referral.referral
+  DROP CONSTRAINT referral_inbound_link,
+  DROP CONSTRAINT referral_case_of_its_mission;
+DROP INDEX referral.case_mission;
