@@ -3,6 +3,7 @@ package referral_test
 import (
 	"context"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -13,8 +14,13 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/bootstrap"
+	"github.com/passage-cm/passage/internal/egress"
+	"github.com/passage-cm/passage/internal/testserver"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
+	"github.com/passage-cm/passage/services/referral"
 )
 
 func webhookPartner(code, url string) *referralv1.RegisterPartnerRequest {
@@ -154,5 +160,26 @@ WHERE d.partner_id = $1 AND a.error = 'address refused: loopback' AND a.outcome 
 	}
 	if n := b.count(t, "webhook.attempt WHERE error LIKE '%s3cret%' OR error LIKE '%localhost%'"); n != 0 {
 		t.Errorf("%d attempts store the URL", n)
+	}
+}
+
+// The deployment's allowance (PASSAGE_WEBHOOK_ALLOW_NETWORKS, handed to the service by
+// bootstrap) opens the registry to a receiver on this machine; the service as `passage serve`
+// builds it, without the variable, refuses the same URL.
+func TestAllowanceComesFromTheDeployment(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		allow []netip.Prefix
+		ok    bool
+	}{{nil, false}, {egress.Loopback(), true}} {
+		env := testserver.Start(t, testserver.Options{Services: []bootstrap.Service{referral.Spec()}, WebhookAllowNetworks: tc.allow})
+		_, err := referralv1.NewReferralServiceClient(env.Conn).RegisterPartner(env.As(t, auth.RoleProgrammeManager, auth.MissionHQ),
+			webhookPartner("NGO-LOCAL", "http://127.0.0.1:9000/hooks"))
+		if tc.ok && err != nil {
+			t.Errorf("with %v allowed: %v", tc.allow, err)
+		}
+		if !tc.ok {
+			wantURLRefused(t, "http://127.0.0.1:9000/hooks", err)
+		}
 	}
 }
