@@ -165,3 +165,15 @@ func TestTransportRefusesAtDial(t *testing.T) {
 		t.Errorf("%d hits, want 1", n)
 	}
 }
+
+// BenchmarkControl is the guard's cost per dial: `go test -run - -bench Control ./internal/egress/`.
+func BenchmarkControl(b *testing.B) {
+	p := Policy{Allow: Loopback()}
+	for _, addr := range []string{"203.0.114.7:443", "[2a00:1450:4007:80f::200e]:443", "169.254.169.254:80"} {
+		b.Run(addr, func(b *testing.B) {
+			for b.Loop() {
+				_ = p.Control("tcp", addr, nil)
+			}
+		})
+	}
+}
