@@ -301,13 +301,15 @@ func (w *Worker) send(ctx context.Context, c claimed) result {
 		return noRetryAfter
 	}
 	u, err := url.Parse(target)
-	client := w.https
-	if err == nil && u.Scheme == "http" && len(w.cfg.AllowNetworks) > 0 {
-		client = w.http
-	} else if err == nil && u.Scheme != "https" {
-		err = errors.New("scheme")
+	var client *http.Client
+	switch {
+	case err != nil || u.Host == "" || u.User != nil:
+	case u.Scheme == "https":
+		client = w.https
+	case u.Scheme == "http" && len(w.cfg.AllowNetworks) > 0:
+		client = w.http // which dials the allowed networks only
 	}
-	if err != nil || u.Host == "" || u.User != nil {
+	if client == nil {
 		noRetryAfter.errText = "endpoint url refused"
 		return noRetryAfter
 	}
@@ -330,9 +332,12 @@ func (w *Worker) send(ctx context.Context, c claimed) result {
 		if errors.As(err, &refused) {
 			// Said without the URL, whose path or query may hold the partner's token: the
 			// delivery, the partner and the kind of address its endpoint resolved to.
-			w.cfg.Logger.Warn("webhook endpoint address refused", slog.Int64("delivery_id", c.id),
-				slog.String("partner_id", c.partner.String()), slog.String("address_kind", refused.Kind),
-				slog.String("range", refused.Range.String()))
+			attrs := []any{slog.Int64("delivery_id", c.id), slog.String("partner_id", c.partner.String()),
+				slog.String("address_kind", refused.Kind)}
+			if refused.Range.IsValid() {
+				attrs = append(attrs, slog.String("range", refused.Range.String()))
+			}
+			w.cfg.Logger.Warn("webhook endpoint address refused", attrs...)
 		}
 		noRetryAfter.errText = transportError(err)
 		return noRetryAfter
