@@ -646,11 +646,10 @@ func formatReferral(w io.Writer, r *referralv1.Referral) error {
 	field("status", fmt.Sprintf("%s (version %d)", label(r.GetStatus(), referralStatusPrefix), r.GetVersion()))
 	field("direction", label(r.GetDirection(), directionPrefix))
 	field("mission", r.GetMission())
-	switch {
-	case r.GetCaseId() != "":
+	// No line when there is no case: a partner is never shown the case, linked or not, so its
+	// absence must not read as "not linked".
+	if r.GetCaseId() != "" {
 		field("case", fmt.Sprintf("%s (subject %s)", r.GetCaseId(), r.GetSubjectId()))
-	case r.GetDirection() == referralv1.Direction_DIRECTION_INBOUND && r.GetMission() != "":
-		field("case", "not linked yet (passage referral link, or open-case)")
 	}
 	field("partner", fmt.Sprintf("%s (%s)", r.GetPartnerId(), label(r.GetPartnerCategory(), partnerCategoryPrefix)))
 	field("service", label(r.GetServiceCategory(), serviceCategoryPrefix))
