@@ -11,9 +11,11 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/database"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
+	"github.com/passage-cm/passage/services/referral"
 )
 
 // inbound has partner send NER an inbound referral for shelter.
@@ -111,6 +113,24 @@ func TestInboundReferralGetsACase(t *testing.T) {
 	if _, err := b.ref.GetReferralData(partner, &referralv1.GetReferralDataRequest{ReferralId: r.GetReferralId(),
 		Purpose: commonv1.AccessPurpose_ACCESS_PURPOSE_SERVICE_REFERRAL}); err == nil {
 		t.Fatal("the partner read the data of the case linked to its inbound referral")
+	}
+
+	// And in the database itself: as the referral role, the partner's declaration reaches
+	// neither the linked case's projection nor the person's identity.
+	db := database.NewDB(b.env.Pool(t, referral.Role))
+	for _, q := range []struct {
+		what, sql string
+		args      []any
+	}{
+		{"the linked case", `SELECT count(*) FROM referral."case" WHERE case_id = $1`, []any{c.GetCaseId()}},
+		{"its person", `SELECT count(*) FROM vault.identity WHERE subject_id = $1`, []any{c.GetSubjectId()}},
+		{"any case", `SELECT count(*) FROM referral."case"`, nil},
+		{"any identity", `SELECT count(*) FROM vault.identity`, nil},
+	} {
+		var n int
+		if err := db.Partner(b.partnerA).QueryRow(context.Background(), q.sql, q.args...).Scan(&n); err != nil || n != 0 {
+			t.Errorf("the partner's transaction reads %s: %d rows, %v", q.what, n, err)
+		}
 	}
 
 	// An outbound referral is not linked: it is made from its case.
