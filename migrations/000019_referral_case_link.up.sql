@@ -19,3 +19,22 @@ ALTER TABLE referral.referral
   ADD CONSTRAINT referral_inbound_link CHECK (direction = 'OUTBOUND' OR (
     (case_id IS NULL) = (subject_id IS NULL)
     AND (case_id IS NULL OR status IN ('ACCEPTED', 'COMPLETED'))));
+
+-- A partner's transaction never sets nor changes which case a referral is about: the link is
+-- the mission's (LinkReferralCase), and an outbound referral's case is the mission's choice.
+-- The partner's UPDATE policy (partner_answers) lets it write its referrals' rows to answer
+-- them; this trigger keeps the case columns out of that reach, even if the server erred.
+CREATE FUNCTION referral.case_is_the_missions() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF nullif(current_setting('passage.partner', true), '') IS NOT NULL
+     AND (TG_OP = 'INSERT' AND (NEW.case_id IS NOT NULL OR NEW.subject_id IS NOT NULL)
+          OR TG_OP = 'UPDATE' AND (NEW.case_id IS DISTINCT FROM OLD.case_id
+                                   OR NEW.subject_id IS DISTINCT FROM OLD.subject_id)) THEN
+    RAISE EXCEPTION 'a partner does not set the case of a referral'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER case_is_the_missions BEFORE INSERT OR UPDATE OF case_id, subject_id ON referral.referral
+  FOR EACH ROW EXECUTE FUNCTION referral.case_is_the_missions();

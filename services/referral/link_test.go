@@ -133,6 +133,17 @@ func TestInboundReferralGetsACase(t *testing.T) {
 		}
 	}
 
+	// Nor can a partner's transaction set or change a referral's case (migration 000019's
+	// trigger), though its policy lets it update its referrals to answer them.
+	err = db.PartnerTx(context.Background(), b.partnerA, func(tx pgx.Tx) error {
+		_, err := tx.Exec(context.Background(), `UPDATE referral.referral SET case_id = NULL, subject_id = NULL WHERE referral_id = $1`,
+			r.GetReferralId())
+		return err
+	})
+	if err == nil {
+		t.Error("a partner's transaction unlinked the referral's case")
+	}
+
 	// An outbound referral is not linked: it is made from its case.
 	out := b.sent(t, b.registerCase(t, "UNHCR-NER"), b.partnerA)
 	_, err = b.link(b.worker, out, c.GetCaseId())
