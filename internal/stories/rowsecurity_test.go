@@ -16,6 +16,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/egress"
 	"github.com/passage-cm/passage/internal/webhook"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
@@ -475,7 +476,7 @@ func outbound(t *testing.T, c *clients, missions ...string) {
 			t.Fatal(err)
 		}
 	}
-	w := webhook.NewWorker(db, endpoint{url: hook.URL, secret: webhook.NewSecret()}, webhook.WorkerConfig{AllowHTTP: true})
+	w := webhook.NewWorker(db, endpoint{url: hook.URL, secret: webhook.NewSecret()}, webhook.WorkerConfig{AllowNetworks: egress.Loopback()})
 	if n, err := w.DeliverDue(ctx); err != nil || n != len(missions) {
 		t.Fatalf("webhook deliveries: %d, %v", n, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -64,6 +65,9 @@ type Options struct {
 	Services []bootstrap.Service
 	// MaxRecvMsgBytes overrides the server's request size limit when non-zero.
 	MaxRecvMsgBytes int
+	// WebhookAllowNetworks is handed to the services as PASSAGE_WEBHOOK_ALLOW_NETWORKS would
+	// be (bootstrap.Deps): none, as in production, unless set.
+	WebhookAllowNetworks []netip.Prefix
 }
 
 // Start runs a server for the test and stops it when the test ends.
@@ -109,7 +113,7 @@ func Start(t testing.TB, opts Options) *Env {
 	background := make([]func(context.Context) error, 0, len(opts.Services))
 	for _, spec := range opts.Services {
 		deps := bootstrap.Deps{Pool: env.Pool(t, spec.Role), Keys: keys, Logger: logger,
-			PrivacyYearlyEpsilon: privacy.DefaultYearlyEpsilon}
+			PrivacyYearlyEpsilon: privacy.DefaultYearlyEpsilon, WebhookAllowNetworks: opts.WebhookAllowNetworks}
 		deps.WorkerPool = deps.Pool
 		if spec.WorkerRole != "" {
 			deps.WorkerPool = env.Pool(t, spec.WorkerRole)

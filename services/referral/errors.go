@@ -52,6 +52,14 @@ func (e *TransitionError) Error() string {
 	return fmt.Sprintf("a referral cannot go from %s to %s", statusCode(e.From), statusCode(e.To))
 }
 
+// LinkError is a LinkReferralCase the rules refuse: an outbound referral, one not accepted,
+// or one already linked.
+type LinkError struct {
+	Why string
+}
+
+func (e *LinkError) Error() string { return e.Why }
+
 // AgreementExpiredError is a send to a partner whose data-sharing agreement has expired.
 type AgreementExpiredError struct {
 	PartnerID string
@@ -105,6 +113,7 @@ func toStatus(err error) error {
 		expired    *AgreementExpiredError
 		data       *DataUnavailableError
 		sharing    *missingSharingConsent
+		link       *LinkError
 	)
 	switch {
 	// The sentinels' own texts, never err.Error(): a wrapped error could carry more than the
@@ -139,6 +148,9 @@ func toStatus(err error) error {
 	case errors.As(err, &data):
 		return rpcerr.FailedPrecondition(errorDomain, "DATA_UNAVAILABLE", data.Error(),
 			map[string]string{"status": statusCode(data.Status)})
+	case errors.As(err, &link):
+		return rpcerr.FailedPrecondition(errorDomain, "NOT_LINKABLE", link.Error(), nil,
+			rpcerr.Violation("LINK", "case_id", link.Error()))
 	case errors.As(err, &sharing):
 		return rpcerr.FailedPrecondition(errorDomain, "CONSENT_MISSING", sharing.Error(), map[string]string{
 			"purpose": "DATA_SHARING", "partner": sharing.partnerCode, "partner_category": sharing.partnerCategory,
