@@ -33,6 +33,7 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/mtls"
+	"github.com/passage-cm/passage/internal/retrypolicy"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -467,7 +468,8 @@ func dial(o clientOptions) (*grpc.ClientConn, error) {
 	}
 	conn, err := grpc.NewClient(o.addr,
 		grpc.WithTransportCredentials(creds),
-		grpc.WithPerRPCCredentials(auth.BearerCredentials(o.token, !o.plaintext)))
+		grpc.WithPerRPCCredentials(auth.BearerCredentials(o.token, !o.plaintext)),
+		retrypolicy.DialOption())
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", o.addr, err)
 	}

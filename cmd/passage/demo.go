@@ -16,6 +16,7 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/demo"
 	"github.com/passage-cm/passage/internal/mtls"
+	"github.com/passage-cm/passage/internal/retrypolicy"
 )
 
 const demoUsage = `usage: passage demo seed [--year 2015] [--scale 1.0] [--seed N] [--concurrency N] [--json]
@@ -56,7 +57,7 @@ func dialDemo(o clientOptions) (*grpc.ClientConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := grpc.NewClient(o.addr, grpc.WithTransportCredentials(creds))
+	conn, err := grpc.NewClient(o.addr, grpc.WithTransportCredentials(creds), retrypolicy.DialOption())
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", o.addr, err)
 	}
@@ -127,6 +128,10 @@ func demoSeed(ctx context.Context, args []string, getenv func(string) string, st
 			return auth.MintToken(key, auth.DevIssuer, auth.Audience,
 				auth.Claims{Subject: "demo-" + string(role) + "-" + mission, Role: role, Mission: mission}, 12*time.Hour)
 		},
+		PartnerTokens: func(partnerID string) (string, error) {
+			return auth.MintToken(key, auth.DevIssuer, auth.Audience,
+				auth.Claims{Subject: "demo-partner-" + partnerID, Role: auth.RolePartner, Partner: partnerID}, 12*time.Hour)
+		},
 		Progress: func(r demo.Report) {
 			fmt.Fprintf(stderr, "%d/%d cases, %d persons, %.0f persons/s, %d calls (%d retried)\n",
 				r.Cases, plan.Cases(), r.Persons, r.PersonsPerSecond, r.Calls, r.Retries)
@@ -167,6 +172,8 @@ func printSeed(w io.Writer, asJSON bool, f demo.Figures, rep *demo.Report) error
 	fmt.Fprintf(w, "HASM: %d individuals of %d nationalities (%d requests approved, %d rejected)\n",
 		f.HASMIndividuals, f.HASMNationalities, f.HASMApproved, f.HASMRejected)
 	fmt.Fprintf(w, "VoT: %d victims, %d identified\n", f.Victims, f.VictimsIdentified)
+	fmt.Fprintf(w, "Referrals of victims (counted in the year they are loaded): %v by status, %v by partner type\n",
+		f.ReferralsByStatus, f.ReferralsByPartnerType)
 	if rep != nil {
 		fmt.Fprintf(w, "loaded %d cases, %d persons in %s: %.0f persons/s (%d calls, %d retried)\n",
 			rep.Cases, rep.Persons, rep.Elapsed.Round(time.Second), rep.PersonsPerSecond, rep.Calls, rep.Retries)

@@ -1,9 +1,10 @@
 // Command passage runs Passage and administers it: `passage serve` runs every service in one
 // process (for a laptop or a small mission), `passage migrate` applies the database
 // migrations, `passage dev-token` mints development tokens, `passage case` is the
-// caseworker's client, `passage audit verify` checks the audit chains, `passage keys` manages
-// the vault's key-encryption key (rotate, rewrap, retire) and `passage retention` reports or
-// applies the retention policy.
+// caseworker's client, `passage referral` the referral service's (staff and partners),
+// `passage audit verify` checks the audit chains, `passage keys` manages the vault's
+// key-encryption key (rotate, rewrap, retire) and `passage retention` reports or applies the
+// retention policy.
 package main
 
 import (
@@ -39,6 +40,8 @@ commands:
   keys init|status|rotate|rewrap|retire  the vault's key-encryption key (passage keys -h)
   retention report|run                   identities due for erasure under the retention policy
   erase --mission M --subject ID --reason R --by STAFF   the operator's erasure of one person
+  referral ...                           referrals to and from partner agencies: partners, create, send, accept,
+                                        link to a case, the partner's feed (passage referral -h)
   referral deliveries list|replay        outbound webhook deliveries: list, replay dead letters (passage referral deliveries -h)
   demo load --persons N                  add N synthetic persons to HQ analytics, for benchmarks (DATABASE_URL)
   demo bench                             random Aggregate calls against a server: latency percentiles, memory
@@ -94,13 +97,7 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "erase":
 		return runErase(ctx, rest, stdout, stderr)
 	case "referral":
-		// The referral service's client commands join this case; deliveries is the
-		// operator's view of the outbound webhook queue.
-		if len(rest) > 0 && rest[0] == "deliveries" {
-			return runReferralDeliveries(ctx, rest[1:], stdout, stderr)
-		}
-		fmt.Fprint(stderr, deliveriesUsage)
-		return flag.ErrHelp
+		return runReferral(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, bootstrap.Version)
 		return nil

@@ -5,22 +5,25 @@
 #   deploy/local/bench.sh [passage-load flags...]     e.g. --json, --conns 4, --seed 7
 #
 # Steps: build bin/passage and bin/passage-load; start the durable dev cluster
-# (deploy/local/postgres.sh start dev 55432) unless DATABASE_URL is set; recreate the database
-# passage_bench on it, so that runs are comparable and dev data stays untouched; migrate it;
-# run `passage serve --dev` on 127.0.0.1:7170 (gRPC) and 127.0.0.1:7180 (HTTP) with its own
-# throwaway development keys; wait for /readyz; preload cases and ANALYZE; run the load; stop
-# the server.
+# (deploy/local/postgres.sh start dev $BENCH_PG_PORT) unless DATABASE_URL is set; recreate the
+# database passage_bench on it, so that runs are comparable and dev data stays untouched;
+# migrate it; run `passage serve --dev` on 127.0.0.1:$BENCH_GRPC_PORT (gRPC) and
+# 127.0.0.1:$BENCH_HTTP_PORT (HTTP) with its own throwaway development keys; wait for /readyz;
+# preload cases and ANALYZE; run the load; stop the server.
 #
 # Environment: BENCH_CONCURRENCY (32), BENCH_DURATION (20s), BENCH_WARMUP (3s), BENCH_CONNS (1),
 # BENCH_PRELOAD (10000: cases registered, and the tables analyzed, before the measured run),
 # BENCH_MIN_RATE (1500 cases/s) and BENCH_MAX_P99 (50ms): the targets, "0" for none;
 # PASSAGE_DB_MAX_CONNS (16 here) is passed to the server; BENCH_SOCKET=0 reaches the dev
 # cluster over loopback TCP rather than its Unix-domain socket (DATABASE_URL is used as
-# given). Exits with passage-load's status: non-zero on any error or a missed target.
+# given); BENCH_PG_PORT (55432), BENCH_GRPC_PORT (7170) and BENCH_HTTP_PORT (7180) move the dev
+# cluster and the server, so that two benches on one machine never meet. Exits with
+# passage-load's status: non-zero on any error or a missed target.
 set -euo pipefail
 
-readonly GRPC_ADDR=127.0.0.1:7170
-readonly HTTP_PORT=7180
+readonly PG_PORT=${BENCH_PG_PORT:-55432}
+readonly GRPC_ADDR=127.0.0.1:${BENCH_GRPC_PORT:-7170}
+readonly HTTP_PORT=${BENCH_HTTP_PORT:-7180}
 readonly HTTP_ADDR=127.0.0.1:$HTTP_PORT
 readonly BENCH_DB=passage_bench
 readonly MISSION=NER
@@ -182,7 +185,7 @@ log "building bin/passage and bin/passage-load"
 admin_url=${DATABASE_URL:-}
 psql=$(find_psql)
 if [[ -z $admin_url ]]; then
-	admin_url=$(deploy/local/postgres.sh start dev 55432)
+	admin_url=$(deploy/local/postgres.sh start dev "$PG_PORT")
 	# Postgres on the same machine is reached through its Unix-domain socket, as a deployment
 	# on one host would: loopback TCP costs both sides CPU for nothing (the kernel's TCP send
 	# path alone was about 5 % of a profile of the bench). BENCH_SOCKET=0 keeps TCP.

@@ -55,6 +55,7 @@ type victimMission struct {
 	grantID         string // a supervisor's break-glass grant on the VoT case
 	assistanceID    string // an assistance given to the victim
 	partnerID       string // a partner agency of the HQ-wide registry
+	referralID      string // an inbound referral from that partner, accepted, not yet linked to a case
 }
 
 // ids fills every id field of a request with A's ids. The names are those of the contracts;
@@ -68,6 +69,7 @@ func (v *victimMission) ids(t *target) map[string]string {
 		"consent_id":    t.consentID,
 		"grant_id":      v.grantID,
 		"assistance_id": v.assistanceID,
+		"referral_id":   v.referralID,
 	}
 }
 
@@ -216,6 +218,9 @@ var validRequests = map[string]func() proto.Message{
 	},
 	referralv1.ReferralService_ListReferrals_FullMethodName: func() proto.Message {
 		return &referralv1.ListReferralsRequest{}
+	},
+	referralv1.ReferralService_LinkReferralCase_FullMethodName: func() proto.Message {
+		return &referralv1.LinkReferralCaseRequest{}
 	},
 }
 
@@ -463,6 +468,23 @@ func setUpVictimMission(t *testing.T, env *testserver.Env) *victimMission {
 			Reason: referralv1.ReferralReason_REFERRAL_REASON_SPECIALISED_CARE})
 		return err
 	})
+	// An inbound referral from the partner, accepted by A and waiting for its case: what
+	// LinkReferralCase could tie to any of A's cases, were the mission not checked.
+	in, err := ref.CreateInboundReferral(env.AsPartner(t, v.partnerID), &referralv1.CreateInboundReferralRequest{
+		PartnerReference: "SHELTER/IN/1", Mission: missionA, ServiceCategory: referralv1.ServiceCategory_SERVICE_CATEGORY_SHELTER,
+		Reason: referralv1.ReferralReason_REFERRAL_REASON_NATIONAL_REFERRAL_MECHANISM})
+	if err != nil {
+		t.Fatalf("CreateInboundReferral: %v", err)
+	}
+	acc, err := ref.AcceptReferral(field, &referralv1.AcceptReferralRequest{RequestId: uuid.NewString(),
+		ReferralId: in.GetReferral().GetReferralId(), Version: in.GetReferral().GetVersion()})
+	if err != nil {
+		t.Fatalf("AcceptReferral: %v", err)
+	}
+	v.referralID = acc.GetReferral().GetReferralId()
+	for _, tg := range []*target{v.avrr, v.vot, v.hasm} {
+		tg.version["referral"] = acc.GetReferral().GetVersion()
+	}
 	return v
 }
 

@@ -88,11 +88,28 @@ func Queue(b *pgx.Batch, e Entry) {
 // Add adds the record's insert to st as its part "audit_record", so it commits or rolls back
 // with the change it records.
 func Add(st *database.Statement, e Entry) {
+	AddAll(st, []Entry{e})
+}
+
+// AddAll adds the inserts of several records to st as its one part "audit_record" (a group
+// commit's). The records take their ids in the order given, which is their order in their
+// missions' chains (the chainer links by transaction, then record id).
+func AddAll(st *database.Statement, entries []Entry) {
+	n := len(entries)
+	missions, actors, roles, callers := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	methods, reasons, requests := make([]string, n), make([]string, n), make([]string, n)
+	aggregates, clientRequests := make([]*uuid.UUID, n), make([]*uuid.UUID, n)
+	for i, e := range entries {
+		missions[i], actors[i], roles[i], callers[i] = e.Mission, e.Actor, e.Role, e.CallerMission
+		methods[i], reasons[i], requests[i] = e.Method, e.Reason, e.RequestID
+		aggregates[i], clientRequests[i] = nullUUID(e.AggregateID), nullUUID(e.ClientRequestID)
+	}
 	st.Add("audit_record", `INSERT INTO audit.record
   (mission, actor, role, caller_mission, method, aggregate_id, reason, request_id, client_request_id)
-VALUES (`+st.Arg(e.Mission)+`, `+st.Arg(e.Actor)+`, `+st.Arg(e.Role)+`, `+st.Arg(e.CallerMission)+`, `+
-		st.Arg(e.Method)+`, `+st.Arg(nullUUID(e.AggregateID))+`, `+st.Arg(e.Reason)+`, `+st.Arg(e.RequestID)+`, `+
-		st.Arg(nullUUID(e.ClientRequestID))+`)`)
+SELECT m, a, r, c, f, g, w, q, k FROM unnest(`+st.Arg(missions)+`::text[], `+st.Arg(actors)+`::text[], `+st.Arg(roles)+`::text[], `+
+		st.Arg(callers)+`::text[], `+st.Arg(methods)+`::text[], `+st.Arg(aggregates)+`::uuid[], `+st.Arg(reasons)+`::text[], `+
+		st.Arg(requests)+`::text[], `+st.Arg(clientRequests)+`::uuid[]) WITH ORDINALITY AS t(m, a, r, c, f, g, w, q, k, n)
+ORDER BY n`)
 }
 
 // Write commits the record on its own (one batch, one implicit transaction). Reads of
@@ -106,9 +123,9 @@ func Write(ctx context.Context, q database.Querier, e Entry) error {
 	return nil
 }
 
-func nullUUID(id uuid.UUID) any {
+func nullUUID(id uuid.UUID) *uuid.UUID {
 	if id == uuid.Nil {
 		return nil
 	}
-	return id
+	return &id
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -45,6 +46,9 @@ type Deps struct {
 	// PrivacyYearlyEpsilon is the yearly ε budget of each consumer of differentially private
 	// releases (analytics keeps the ledger).
 	PrivacyYearlyEpsilon float64
+	// WebhookAllowNetworks are the non-public networks webhooks may reach (Config's; empty in
+	// production).
+	WebhookAllowNetworks []netip.Prefix
 	Logger               *slog.Logger
 }
 
@@ -96,6 +100,11 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 		// Allowed for a mesh or load balancer that terminates TLS on the same host; anywhere
 		// else, bearer tokens and identities would cross the network in the clear.
 		logger.Warn("gRPC without TLS outside development: set PASSAGE_TLS_CERT and PASSAGE_TLS_KEY unless a sidecar terminates TLS")
+	}
+	if len(cfg.WebhookAllowNetworks) > 0 {
+		// Meant for development: in production a partner URL must not reach internal networks.
+		logger.Warn("webhooks may be delivered to these non-public networks, and over plain http",
+			"networks", fmt.Sprint(cfg.WebhookAllowNetworks), "dev", cfg.Dev)
 	}
 	auditKey, err := LoadAuditKey(cfg)
 	if err != nil {
@@ -162,13 +171,13 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 	}
 	for i, s := range services {
 		deps := Deps{Pool: pools[i], WorkerPool: workerPools[i], Keys: keys, Retention: cfg.Retention, RetentionInterval: cfg.RetentionInterval,
-			PrivacyYearlyEpsilon: cfg.PrivacyYearlyEpsilon, Logger: logger}
+			PrivacyYearlyEpsilon: cfg.PrivacyYearlyEpsilon, WebhookAllowNetworks: cfg.WebhookAllowNetworks, Logger: logger}
 		if work := s.Register(deps, srv.GRPC()); work != nil {
 			background = append(background, work)
 		}
 		srv.SetServing(s.Name)
 	}
-	if gw, err := partnerGateway(ctx, cfg, srv, services); err != nil {
+	if gw, err := partnerGateway(ctx, cfg, srv, services, logger); err != nil {
 		return err
 	} else if gw != nil {
 		background = append(background, gw)
@@ -177,8 +186,9 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 }
 
 // partnerGateway returns the HTTP/JSON gateway's serving loop for the services that have HTTP
-// bindings, on PASSAGE_PARTNER_HTTP_ADDR with gRPC's TLS; nil when none has or it is "off".
-func partnerGateway(ctx context.Context, cfg Config, srv *server.Server, services []Service) (func(context.Context) error, error) {
+// bindings, on PASSAGE_PARTNER_HTTP_ADDR with the gateway's own TLS (PASSAGE_PARTNER_TLS_*);
+// nil when none has bindings or the address is "off".
+func partnerGateway(ctx context.Context, cfg Config, srv *server.Server, services []Service, logger *slog.Logger) (func(context.Context) error, error) {
 	var registrars []gateway.Registrar
 	for _, s := range services {
 		if s.Gateway != nil {
@@ -192,13 +202,12 @@ func partnerGateway(ctx context.Context, cfg Config, srv *server.Server, service
 	if len(registrars) == 0 || addr == "off" {
 		return nil, nil
 	}
-	var tc *tls.Config
-	if cfg.Server.TLS.Enabled() {
-		c, err := mtls.ServerConfig(cfg.Server.TLS)
-		if err != nil {
-			return nil, err
-		}
-		tc = c
+	tc, err := partnerTLS(cfg.Server)
+	if err != nil {
+		return nil, err
+	}
+	if tc == nil && !cfg.Dev {
+		logger.Warn("partner HTTP gateway without TLS outside development: set PASSAGE_PARTNER_TLS_CERT and PASSAGE_PARTNER_TLS_KEY unless a proxy terminates TLS")
 	}
 	var lc net.ListenConfig
 	lis, err := lc.Listen(ctx, "tcp", addr)
@@ -211,6 +220,25 @@ func partnerGateway(ctx context.Context, cfg Config, srv *server.Server, service
 		return nil, err
 	}
 	return func(ctx context.Context) error { return gw.Serve(ctx, lis, tc, cfg.Server.ShutdownGrace) }, nil
+}
+
+// partnerTLS is the partner gateway's TLS configuration, from its own files only: never
+// gRPC's client CA, which vouches for IOM's own clients, not for partner agencies. With
+// gRPC on TLS, a gateway without files of its own is refused rather than served in the clear
+// beside it; with neither, both are in the clear (a laptop, or a proxy that terminates TLS).
+func partnerTLS(c server.Config) (*tls.Config, error) {
+	switch {
+	case c.PartnerTLS.Enabled():
+		tc, err := mtls.ServerConfig(c.PartnerTLS)
+		if err != nil {
+			return nil, fmt.Errorf("partner gateway: %w", err)
+		}
+		return tc, nil
+	case c.TLS.Enabled():
+		return nil, errors.New("partner gateway: gRPC has TLS but the gateway has none of its own: set PASSAGE_PARTNER_TLS_CERT and " +
+			"PASSAGE_PARTNER_TLS_KEY (and PASSAGE_PARTNER_TLS_CLIENT_CA to require partner client certificates), or PASSAGE_PARTNER_HTTP_ADDR=off")
+	}
+	return nil, nil
 }
 
 // runAll runs the server and the background work together. When the context ends, or any of

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/egress"
 	"github.com/passage-cm/passage/internal/kms"
 	"github.com/passage-cm/passage/internal/privacy"
 	"github.com/passage-cm/passage/internal/retention"
@@ -64,6 +66,13 @@ type Config struct {
 	// spend in a calendar year (PASSAGE_DP_YEARLY_EPSILON, default privacy.DefaultYearlyEpsilon):
 	// the budget the privacy ledger enforces.
 	PrivacyYearlyEpsilon float64
+
+	// WebhookAllowNetworks are non-public networks partner webhooks may be delivered to, and
+	// the only ones plain http may reach (PASSAGE_WEBHOOK_ALLOW_NETWORKS, comma-separated CIDR
+	// prefixes or addresses, e.g. "127.0.0.0/8,::1" for a receiver on a developer's machine).
+	// Empty by default, as it must be in production: webhooks then go over https to public
+	// addresses only (see internal/egress).
+	WebhookAllowNetworks []netip.Prefix
 
 	// JWKSURL, TokenIssuer and TokenAudience verify production tokens (PASSAGE_JWKS_URL,
 	// PASSAGE_TOKEN_ISSUER, PASSAGE_TOKEN_AUDIENCE default "passage").
@@ -122,6 +131,9 @@ func ConfigFromEnv(dev bool) (Config, error) {
 	}
 	if c.PrivacyYearlyEpsilon, err = privacy.YearlyBudgetFromEnv(); err != nil {
 		return Config{}, err
+	}
+	if c.WebhookAllowNetworks, err = egress.ParseNetworks(os.Getenv("PASSAGE_WEBHOOK_ALLOW_NETWORKS")); err != nil {
+		return Config{}, fmt.Errorf("PASSAGE_WEBHOOK_ALLOW_NETWORKS: %w", err)
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(envOr("PASSAGE_LOG_LEVEL", "info"))); err != nil {
 		return Config{}, errors.New("PASSAGE_LOG_LEVEL must be debug, info, warn or error")

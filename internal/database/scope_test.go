@@ -243,3 +243,66 @@ VALUES ('NER', gen_random_uuid(), gen_random_uuid(), 'x', 't', '{}')`)
 		t.Errorf("undeclared: %d rows, %v; want none", raw, err)
 	}
 }
+
+// WithMission declares the mission with the next statement, whichever way it is sent, and the
+// declaration holds for every statement after it in the transaction.
+func TestWithMission(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := database.NewDB(onePool(t))
+	const current = `SELECT current_setting('passage.mission')`
+	ways := map[string]func(tx pgx.Tx) (string, error){
+		"QueryRow": func(tx pgx.Tx) (string, error) {
+			var got string
+			err := tx.QueryRow(ctx, current).Scan(&got)
+			return got, err
+		},
+		"Query": func(tx pgx.Tx) (string, error) {
+			rows, err := tx.Query(ctx, current)
+			if err != nil {
+				return "", err
+			}
+			return pgx.CollectExactlyOneRow(rows, pgx.RowTo[string])
+		},
+		"Exec": func(tx pgx.Tx) (string, error) {
+			_, err := tx.Exec(ctx, `DO $$ BEGIN IF current_setting('passage.mission') <> 'YEM' THEN RAISE 'undeclared'; END IF; END $$`)
+			return "YEM", err
+		},
+		"SendBatch": func(tx pgx.Tx) (string, error) {
+			var got string
+			b := &pgx.Batch{}
+			b.Queue(current).QueryRow(func(r pgx.Row) error { return r.Scan(&got) })
+			err := tx.SendBatch(ctx, b).Close()
+			return got, err
+		},
+	}
+	for name, first := range ways {
+		t.Run(name, func(t *testing.T) {
+			err := db.OutboxConsumerTx(ctx, "returns", func(tx pgx.Tx) error {
+				if err := database.DeclareMission(ctx, tx, "THA"); err != nil {
+					return err
+				}
+				tx = database.WithMission(tx, "YEM")
+				if got, err := first(tx); err != nil || got != "YEM" {
+					t.Errorf("first statement: %q, %v", got, err)
+				}
+				var got string
+				if err := tx.QueryRow(ctx, current).Scan(&got); err != nil || got != "YEM" {
+					t.Errorf("next statement: %q, %v", got, err)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	// A first statement that fails reports its own error, not the declaration's.
+	err := db.OutboxConsumerTx(ctx, "returns", func(tx pgx.Tx) error {
+		_, err := database.WithMission(tx, "YEM").Exec(ctx, `SELECT 1/0`)
+		return err
+	})
+	if err == nil {
+		t.Error("a failing first statement succeeded")
+	}
+}

@@ -1,6 +1,10 @@
 // Package demo builds the synthetic 2015 caseload that `passage demo seed` loads: the AVRR
 // year, the HASM year and a set of victims of trafficking, shaped after the figures of the
-// seed document (IOM's 2015 report), for demos, analytics tests and load tests.
+// seed document (IOM's 2015 report), for demos, analytics tests and load tests. Each victim is
+// also referred for shelter to one of two demo partner agencies (an NGO, a government
+// service), which accept, complete, decline or leave the referral unanswered in turn, so that
+// referrals can be counted by status and partner type; the referrals are dated when they are
+// loaded (the referral service stamps them), not in the caseload's year.
 //
 // It works in two steps. NewPlan computes every case deterministically from a seed (a
 // seeded PRNG, largest-remainder rounding, so the published percentages come back at any

@@ -33,12 +33,18 @@ type Figures struct {
 	// VictimsByExploitation counts identified victims by type of exploitation (a victim may
 	// have several).
 	VictimsByExploitation map[string]int
+
+	// ReferralsByStatus and ReferralsByPartnerType count the victims' referrals where they
+	// end, and by the category of the partner they went to.
+	ReferralsByStatus      map[string]int
+	ReferralsByPartnerType map[string]int
 }
 
 func figuresOf(p *Plan, g *geography) Figures {
 	f := Figures{
 		AVRRBySex: map[string]int{}, AVRRByHostRegion: map[string]int{}, AVRRByReturnRegion: map[string]int{},
 		AVRRByVulnerability: map[string]int{}, VictimsByExploitation: map[string]int{},
+		ReferralsByStatus: map[string]int{}, ReferralsByPartnerType: map[string]int{},
 	}
 	hosts, returns := map[string]bool{}, map[string]bool{}
 	for _, c := range p.AVRR {
@@ -74,6 +80,8 @@ func figuresOf(p *Plan, g *geography) Figures {
 	f.HASMNationalities = len(nationalities)
 	for _, v := range p.Victim {
 		f.Victims++
+		f.ReferralsByStatus[enumcode.Code(v.Referral, "REFERRAL_STATUS_")]++
+		f.ReferralsByPartnerType[enumcode.Code(p.Partners[v.ReferTo].Category, "PARTNER_CATEGORY_")]++
 		if v.Identification != traffickingv1.IdentificationStatus_IDENTIFICATION_STATUS_IDENTIFIED_VICTIM {
 			continue
 		}

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
@@ -34,6 +36,9 @@ type Loader struct {
 	// Tokens mints the callers' tokens: caseworkers of each host mission, a programme
 	// manager at HQ.
 	Tokens TokenSource
+	// PartnerTokens mints the tokens the partner agencies answer referrals with, for a
+	// partner id of the registry. Needed when the plan has victims (each is referred).
+	PartnerTokens func(partnerID string) (string, error)
 	// Concurrency is how many cases are loaded at once (default 8).
 	Concurrency int
 	// Attempts is how many times a call is made before its error is final (default 8).
@@ -49,12 +54,14 @@ type Loader struct {
 	Progress      func(Report)
 	ProgressEvery time.Duration
 
-	tokens  sync.Map // role/mission -> token
+	tokens  sync.Map // role/mission, or partner/id -> token
 	calls   atomic.Int64
 	retries atomic.Int64
 	persons atomic.Int64
 	cases   atomic.Int64
 	started time.Time
+	// partnerIDs are the registry ids of the plan's Partners, in order.
+	partnerIDs []string
 }
 
 // Report says what a load did.
@@ -98,11 +105,17 @@ func (l *Loader) Load(ctx context.Context, p *Plan) (Report, error) {
 		returns:     returnsv1.NewReturnServiceClient(l.Conn),
 		trafficking: traffickingv1.NewTraffickingServiceClient(l.Conn),
 		hasm:        hasmv1.NewStrandedMigrantServiceClient(l.Conn),
+		referral:    referralv1.NewReferralServiceClient(l.Conn),
 	}
 	stop := l.progress()
 	defer stop()
 	if len(p.HASM) > 0 {
 		if err := l.fund(ctx, c, p); err != nil {
+			return l.report(), err
+		}
+	}
+	if len(p.Victim) > 0 {
+		if err := l.partners(ctx, c, p); err != nil {
 			return l.report(), err
 		}
 	}
@@ -119,8 +132,12 @@ func (l *Loader) Load(ctx context.Context, p *Plan) (Report, error) {
 			newRegistration(p.HASM[i].Host, commonv1.Programme_PROGRAMME_HASM, p.HASM[i].People, nil, p.HASM[i].Registered))
 	}, func(ctx context.Context, i int) error {
 		v := &p.Victim[i]
-		return l.register(ctx, c, p, "vot", v.Serial, v.Host, &victims[i], newRegistration(v.Host, commonv1.Programme_PROGRAMME_VOT,
-			[]Person{v.Person}, []commonv1.Vulnerability{commonv1.Vulnerability_VULNERABILITY_VICTIM_OF_TRAFFICKING}, v.Registered))
+		req := newRegistration(v.Host, commonv1.Programme_PROGRAMME_VOT,
+			[]Person{v.Person}, []commonv1.Vulnerability{commonv1.Vulnerability_VULNERABILITY_VICTIM_OF_TRAFFICKING}, v.Registered)
+		// The victim consents to sharing with the kind of agency they will be referred to.
+		req.Consents = append(req.Consents, &commonv1.Consent{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_DATA_SHARING,
+			Granted: true, PartnerCategory: p.Partners[v.ReferTo].Category, Date: day(v.Registered)})
+		return l.register(ctx, c, p, "vot", v.Serial, v.Host, &victims[i], req)
 	})
 	if err != nil {
 		return l.report(), err
@@ -218,16 +235,41 @@ type clients struct {
 	returns     returnsv1.ReturnServiceClient
 	trafficking traffickingv1.TraffickingServiceClient
 	hasm        hasmv1.StrandedMigrantServiceClient
+	referral    referralv1.ReferralServiceClient
 }
 
 // as returns ctx carrying a token for role in mission.
 func (l *Loader) as(ctx context.Context, role auth.Role, mission string) (context.Context, error) {
-	key := string(role) + "/" + mission
-	tok, ok := l.tokens.Load(key)
-	if !ok {
+	return l.withToken(ctx, string(role)+"/"+mission, func() (string, error) {
 		t, err := l.Tokens(role, mission)
 		if err != nil {
-			return nil, fmt.Errorf("token for a %s of %s: %w", role, mission, err)
+			return "", fmt.Errorf("token for a %s of %s: %w", role, mission, err)
+		}
+		return t, nil
+	})
+}
+
+// asPartner returns ctx carrying a token of the partner agency partnerID.
+func (l *Loader) asPartner(ctx context.Context, partnerID string) (context.Context, error) {
+	return l.withToken(ctx, "partner/"+partnerID, func() (string, error) {
+		if l.PartnerTokens == nil {
+			return "", errors.New("the plan refers victims to partners: Loader.PartnerTokens is not set")
+		}
+		t, err := l.PartnerTokens(partnerID)
+		if err != nil {
+			return "", fmt.Errorf("token for partner %s: %w", partnerID, err)
+		}
+		return t, nil
+	})
+}
+
+// withToken returns ctx carrying the token kept under key, minted once by mint.
+func (l *Loader) withToken(ctx context.Context, key string, mint func() (string, error)) (context.Context, error) {
+	tok, ok := l.tokens.Load(key)
+	if !ok {
+		t, err := mint()
+		if err != nil {
+			return nil, err
 		}
 		tok, _ = l.tokens.LoadOrStore(key, t)
 	}
@@ -448,7 +490,7 @@ func (l *Loader) hasm(ctx context.Context, c clients, p *Plan, h *HASMCase, id s
 }
 
 // victim walks one registered victim of trafficking: screening, the exploitation, one
-// assistance.
+// assistance, a referral.
 func (l *Loader) victim(ctx context.Context, c clients, p *Plan, v *VictimCase, id string) error {
 	err := func() error {
 		ctx, err := l.as(ctx, auth.RoleCaseworker, v.Host)
@@ -475,8 +517,122 @@ func (l *Loader) victim(ctx context.Context, c clients, p *Plan, v *VictimCase, 
 		})
 		return err
 	}()
+	if err == nil {
+		err = l.refer(ctx, c, p, v, id)
+	}
 	if err != nil {
 		return fmt.Errorf("victim case %d (mission %s): %w", v.Serial, v.Host, err)
 	}
 	return nil
+}
+
+// partners registers the plan's partner agencies at HQ, with the data profile of shelter
+// referrals, and keeps their ids. A partner of the same code that an earlier load of another
+// plan registered is looked up and used as it is.
+func (l *Loader) partners(ctx context.Context, c clients, p *Plan) error {
+	hq, err := l.as(ctx, auth.RoleProgrammeManager, auth.MissionHQ)
+	if err != nil {
+		return err
+	}
+	l.partnerIDs = make([]string, len(p.Partners))
+	for i, pt := range p.Partners {
+		resp, err := call(hq, l, "RegisterPartner", c.referral.RegisterPartner, &referralv1.RegisterPartnerRequest{
+			RequestId: p.RequestID("referral", i, "partner"), Code: pt.Code, Name: "Demo " + pt.Code, Category: pt.Category,
+			Services: []*referralv1.PartnerService{{Name: "Shelter and protection",
+				Categories: []referralv1.ServiceCategory{referralv1.ServiceCategory_SERVICE_CATEGORY_SHELTER}}},
+			Countries:  pt.Countries,
+			Connection: &referralv1.Connection{Kind: referralv1.ConnectionKind_CONNECTION_KIND_HTTP_JSON},
+			Agreement: &referralv1.DataSharingAgreement{Reference: "DSA-" + pt.Code,
+				StartDate: &date.Date{Year: int32(p.Config.Year), Month: 1, Day: 1}, ExpiryDate: &date.Date{Year: 2099, Month: 12, Day: 31}},
+		})
+		switch {
+		case status.Code(err) == codes.AlreadyExists:
+			if l.partnerIDs[i], err = l.partnerByCode(hq, c, pt.Code); err != nil {
+				return err
+			}
+		case err != nil:
+			return fmt.Errorf("partner %s: %w", pt.Code, err)
+		default:
+			l.partnerIDs[i] = resp.GetPartner().GetPartnerId()
+		}
+	}
+	_, err = call(hq, l, "PublishDataProfile", c.referral.PublishDataProfile, &referralv1.PublishDataProfileRequest{
+		RequestId: p.RequestID("referral", 0, "profile"), ServiceCategory: referralv1.ServiceCategory_SERVICE_CATEGORY_SHELTER,
+		Fields: []referralv1.SharedField{referralv1.SharedField_SHARED_FIELD_SEX, referralv1.SharedField_SHARED_FIELD_AGE_BAND,
+			referralv1.SharedField_SHARED_FIELD_NATIONALITY},
+	})
+	if err != nil {
+		return fmt.Errorf("shelter data profile: %w", err)
+	}
+	return nil
+}
+
+// partnerByCode finds a partner of the registry by its code.
+func (l *Loader) partnerByCode(ctx context.Context, c clients, code string) (string, error) {
+	req := &referralv1.ListPartnersRequest{PageSize: 100}
+	for {
+		resp, err := call(ctx, l, "ListPartners", c.referral.ListPartners, req)
+		if err != nil {
+			return "", err
+		}
+		for _, pt := range resp.GetPartners() {
+			if pt.GetCode() == code {
+				return pt.GetPartnerId(), nil
+			}
+		}
+		if resp.GetNextPageToken() == "" {
+			return "", fmt.Errorf("partner %s: registered, yet not listed", code)
+		}
+		req.PageToken = resp.GetNextPageToken()
+	}
+}
+
+// refer refers a victim to their partner for shelter, as the caseworker of their mission,
+// and has the partner answer it as the plan says: accept (and complete), decline, or not yet.
+// ctx carries no token: each caller's is added here.
+func (l *Loader) refer(ctx context.Context, c clients, p *Plan, v *VictimCase, caseID string) error {
+	field, err := l.as(ctx, auth.RoleCaseworker, v.Host)
+	if err != nil {
+		return err
+	}
+	partnerID := l.partnerIDs[v.ReferTo]
+	// The referral service learns of the case from intake's events: NOT_FOUND until then.
+	d, err := first(field, l, "CreateReferral", c.referral.CreateReferral, &referralv1.CreateReferralRequest{
+		RequestId: p.RequestID("vot", v.Serial, "referral"), CaseId: caseID, PartnerId: partnerID,
+		ServiceCategory: referralv1.ServiceCategory_SERVICE_CATEGORY_SHELTER,
+		Reason:          referralv1.ReferralReason_REFERRAL_REASON_NATIONAL_REFERRAL_MECHANISM,
+	})
+	if err != nil {
+		return err
+	}
+	s, err := call(field, l, "SendReferral", c.referral.SendReferral, &referralv1.SendReferralRequest{
+		RequestId: p.RequestID("vot", v.Serial, "referral/send"), ReferralId: d.GetReferral().GetReferralId(),
+		Version: d.GetReferral().GetVersion(),
+	})
+	if err != nil || v.Referral == referralv1.ReferralStatus_REFERRAL_STATUS_SENT {
+		return err
+	}
+	partner, err := l.asPartner(ctx, partnerID)
+	if err != nil {
+		return err
+	}
+	r := s.GetReferral()
+	if v.Referral == referralv1.ReferralStatus_REFERRAL_STATUS_DECLINED {
+		_, err := call(partner, l, "DeclineReferral", c.referral.DeclineReferral, &referralv1.DeclineReferralRequest{
+			RequestId: p.RequestID("vot", v.Serial, "referral/decline"), ReferralId: r.GetReferralId(), Version: r.GetVersion(),
+			Reason: referralv1.DeclineReason_DECLINE_REASON_NO_CAPACITY,
+		})
+		return err
+	}
+	a, err := call(partner, l, "AcceptReferral", c.referral.AcceptReferral, &referralv1.AcceptReferralRequest{
+		RequestId: p.RequestID("vot", v.Serial, "referral/accept"), ReferralId: r.GetReferralId(), Version: r.GetVersion(),
+	})
+	if err != nil || v.Referral != referralv1.ReferralStatus_REFERRAL_STATUS_COMPLETED {
+		return err
+	}
+	_, err = call(partner, l, "CompleteReferral", c.referral.CompleteReferral, &referralv1.CompleteReferralRequest{
+		RequestId: p.RequestID("vot", v.Serial, "referral/complete"), ReferralId: r.GetReferralId(),
+		Version: a.GetReferral().GetVersion(), Outcome: referralv1.ServiceOutcome_SERVICE_OUTCOME_DELIVERED,
+	})
+	return err
 }

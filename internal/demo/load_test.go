@@ -51,6 +51,9 @@ func loader(env *testserver.Env, conn grpc.ClientConnInterface) *Loader {
 	return &Loader{Conn: conn, Concurrency: 6, Tokens: func(role auth.Role, mission string) (string, error) {
 		return auth.MintToken(env.Signer(), auth.DevIssuer, auth.Audience,
 			auth.Claims{Subject: "demo-" + string(role) + "-" + mission, Role: role, Mission: mission}, time.Hour)
+	}, PartnerTokens: func(partnerID string) (string, error) {
+		return auth.MintToken(env.Signer(), auth.DevIssuer, auth.Audience,
+			auth.Claims{Subject: "demo-partner-" + partnerID, Role: auth.RolePartner, Partner: partnerID}, time.Hour)
 	}}
 }
 
@@ -141,6 +144,7 @@ func TestLoadThroughTheServices(t *testing.T) {
 	got.AVRRHostCountries, got.AVRRReturnCountries, got.HASMNationalities = len(hosts), len(returns), len(nationalities)
 	want := plan.Figures
 	want.HASMRejected, want.Victims, want.VictimsIdentified, want.VictimsByExploitation = 0, 0, 0, nil
+	want.ReferralsByStatus, want.ReferralsByPartnerType = nil, nil
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("departures recorded (-plan +got):\n%s", diff)
 	}
@@ -287,4 +291,47 @@ func aggregateReturnsThePlan(t *testing.T, env *testserver.Env, plan *Plan) {
 	// The VoT figures: victims identified in 2015, by type of exploitation.
 	compare("victims identified by type of exploitation", measure(analyticsv1.Measure_MEASURE_VICTIMS_IDENTIFIED,
 		commonv1.Programme_PROGRAMME_VOT, analyticsv1.Dimension_DIMENSION_EXPLOITATION_TYPE), f.VictimsByExploitation)
+
+	// The victims' referrals by where they stand and by partner type. A referral is dated by
+	// its creation, when it was loaded: no year filter. Wait for the projector to have applied
+	// every referral's last change, then for the service's copy to hold them all.
+	referrals := func(by ...analyticsv1.Dimension) *analyticsv1.AggregateResponse {
+		t.Helper()
+		resp, err := client.Aggregate(hq, &analyticsv1.AggregateRequest{Measure: analyticsv1.Measure_MEASURE_REFERRALS, GroupBy: by,
+			Filter: &analyticsv1.Filter{Programmes: []commonv1.Programme{commonv1.Programme_PROGRAMME_VOT}}})
+		if err != nil {
+			t.Fatalf("Aggregate referrals by %v: %v", by, err)
+		}
+		return resp
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		behind := env.QueryInt(t, `SELECT count(*) FROM referral.referral r
+LEFT JOIN analytics_state.referral s USING (referral_id) WHERE s.version IS DISTINCT FROM r.version`)
+		c := referrals().GetCells()
+		if behind == 0 && len(c) == 1 && (c[0].GetCount() == int64(f.Victims) || c[0].GetSuppressed() && f.Victims < 11) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("analytics counts %v referrals (%d behind), want %d", c, behind, f.Victims)
+		}
+	}
+	// At a small scale every cell is withheld: the rollup, read as the owner, has the counts.
+	byStatus := map[string]int{}
+	env.AsOwner(t, func(ctx context.Context, conn *pgx.Conn) {
+		rows, err := conn.Query(ctx, `SELECT referral_status, sum(persons)::int FROM analytics.rollup
+WHERE measure = 'REFERRALS' GROUP BY referral_status HAVING sum(persons) > 0`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var k string
+		var n int
+		if _, err := pgx.ForEachRow(rows, []any{&k, &n}, func() error { byStatus[k] = n; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if diff := cmp.Diff(f.ReferralsByStatus, byStatus); diff != "" {
+		t.Errorf("referrals by status in the rollup (-plan +got):\n%s", diff)
+	}
+	compare("referrals by status", referrals(analyticsv1.Dimension_DIMENSION_REFERRAL_STATUS), f.ReferralsByStatus)
+	compare("referrals by partner type", referrals(analyticsv1.Dimension_DIMENSION_PARTNER_TYPE), f.ReferralsByPartnerType)
 }

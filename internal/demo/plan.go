@@ -15,6 +15,7 @@ import (
 	"github.com/passage-cm/passage/internal/country"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
+	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
@@ -95,6 +96,32 @@ type VictimCase struct {
 	Exploitation    *traffickingv1.Exploitation
 	Assistance      traffickingv1.AssistanceType
 	AssistanceStart time.Time
+	// ReferTo is the partner (an index in Plan.Partners) the victim is referred to for
+	// shelter, with their consent to sharing with that category of partner; Referral is where
+	// the referral ends: SENT (not answered), ACCEPTED, DECLINED or COMPLETED.
+	ReferTo  int
+	Referral referralv1.ReferralStatus
+}
+
+// Partner is an agency of the demo's referral registry.
+type Partner struct {
+	Code     string
+	Category commonv1.PartnerCategory
+	// Countries are where it works: every host country of the plan's victims.
+	Countries []string
+}
+
+// demoPartners are the agencies victims are referred to: an NGO running shelters and a
+// government's social services, the two kinds a national referral mechanism involves most.
+var demoPartners = []Partner{
+	{Code: "DEMO-NGO-SHELTER", Category: commonv1.PartnerCategory_PARTNER_CATEGORY_NGO},
+	{Code: "DEMO-GOV-SOCIAL", Category: commonv1.PartnerCategory_PARTNER_CATEGORY_GOVERNMENT},
+}
+
+// referralOutcomes are the referrals' ends, in turn.
+var referralOutcomes = []referralv1.ReferralStatus{
+	referralv1.ReferralStatus_REFERRAL_STATUS_COMPLETED, referralv1.ReferralStatus_REFERRAL_STATUS_ACCEPTED,
+	referralv1.ReferralStatus_REFERRAL_STATUS_DECLINED, referralv1.ReferralStatus_REFERRAL_STATUS_SENT,
 }
 
 // Plan is the whole caseload, computed before anything is loaded.
@@ -103,6 +130,8 @@ type Plan struct {
 	AVRR   []AVRRCase
 	HASM   []HASMCase
 	Victim []VictimCase
+	// Partners are the agencies victims are referred to.
+	Partners []Partner
 	// FundCode and FundBudget are the HASM fund HQ decides against (US cents).
 	FundCode   string
 	FundBudget int64
@@ -159,6 +188,22 @@ func NewPlan(cfg Config, regions []Region) (*Plan, error) {
 		return nil, err
 	}
 	p.Victim = b.victims()
+	// Every victim is referred once, to each partner in turn, and the referrals end in each
+	// outcome in turn: deterministic, and every status and partner type occurs.
+	var hosts []string
+	for _, v := range p.Victim {
+		hosts = append(hosts, v.Host)
+	}
+	slices.Sort(hosts)
+	hosts = slices.Compact(hosts)
+	for _, pt := range demoPartners {
+		pt.Countries = hosts
+		p.Partners = append(p.Partners, pt)
+	}
+	for i := range p.Victim {
+		p.Victim[i].ReferTo = i % len(p.Partners)
+		p.Victim[i].Referral = referralOutcomes[(i/len(p.Partners))%len(referralOutcomes)]
+	}
 	for _, c := range p.HASM {
 		if c.Approve {
 			p.FundBudget += c.EstimatedCost

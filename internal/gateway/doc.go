@@ -3,5 +3,6 @@
 // server. The proxy reaches that server over an in-process connection (no socket), so every
 // HTTP call is a gRPC call through the same interceptor chain: request id, logging, error
 // masking, authentication, authorization, validation, audit; no rule holds on one transport
-// and not the other.
+// and not the other. Its TLS is its own (PASSAGE_PARTNER_TLS_*, see internal/bootstrap), never
+// gRPC's client CA.
 package gateway

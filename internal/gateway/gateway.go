@@ -82,9 +82,10 @@ func New(ctx context.Context, g *grpc.Server, registrars ...Registrar) (*Gateway
 // Handler is the gateway's HTTP handler, for tests that serve it themselves.
 func (gw *Gateway) Handler() http.Handler { return gw.handler }
 
-// Serve serves the gateway on lis until ctx ends, over TLS when tc is not nil (the same
-// configuration as gRPC's: TLS 1.3, certificates reloaded from disk, client certificates
-// when configured), then shuts down within grace.
+// Serve serves the gateway on lis until ctx ends, over TLS when tc is not nil (the gateway's
+// own files, PASSAGE_PARTNER_TLS_*, built like gRPC's: TLS 1.3, certificates reloaded from
+// disk, partner client certificates when a client CA is configured), then shuts down within
+// grace.
 func (gw *Gateway) Serve(ctx context.Context, lis net.Listener, tc *tls.Config, grace time.Duration) error {
 	if tc != nil {
 		lis = tls.NewListener(lis, httpsConfig(tc))

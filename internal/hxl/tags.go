@@ -6,12 +6,12 @@ import "strings"
 //
 // Sources: the HXL hashtag dictionary (hxlstandard.org/standard/dictionary, HXL 1.1) for the
 // hashtags and core attributes (#date+year, #country+code, #region+code / +name, #activity,
-// #beneficiary, #service, #targeted, #reached, #affected, #indicator+num, #meta; +ind, +f, +m,
-// +dest, +returnees); HDX HAPI's reading of HXL for the sex and age attributes it understands
+// #beneficiary, #service, #targeted, #reached, #affected, #indicator+num, #status, #org+type,
+// #meta; +ind, +f, +m, +dest, +returnees); HDX HAPI's reading of HXL for the sex and age attributes it understands
 // (+f, +m, +o other, +u unknown; +age0_4 style ranges, +age80plus for an open-ended one).
 // Attributes not in the dictionary (+host, +nationality, +programme, +registered,
 // +trafficking, +hasm, +approved, +rejected, +vulnerability, +exploitation, +assistance,
-// +suppressed) are allowed by the standard and say what the column holds.
+// +referral(s), +partner, +direction, +suppressed) are allowed by the standard and say what the column holds.
 //
 // Dimensions and measures are named by their passage.analytics.v1 enum value names, with or
 // without the DIMENSION_ / MEASURE_ prefix ("HOST_REGION" or "DIMENSION_HOST_REGION").
@@ -42,6 +42,11 @@ var dimensions = map[string]dimension{
 	"VULNERABILITY":     {header: "Vulnerability", tag: "#beneficiary+vulnerability+code"},
 	"EXPLOITATION_TYPE": {header: "Type of exploitation", tag: "#beneficiary+exploitation+code"},
 	"ASSISTANCE_TYPE":   {header: "Type of assistance", tag: "#service+assistance+code"},
+	// A referral's stage, the kind of organisation on the other side (#org+type, as 3W data
+	// sets code an organisation's type), and which way it went.
+	"REFERRAL_STATUS":    {header: "Referral status", tag: "#status+referral+code"},
+	"PARTNER_TYPE":       {header: "Partner type", tag: "#org+type+partner+code"},
+	"REFERRAL_DIRECTION": {header: "Referral direction", tag: "#meta+referral+direction+code"},
 	"SEX": {header: "Sex", attrs: []attribute{
 		{"FEMALE", "f", "female"},
 		{"MALE", "m", "male"},
@@ -65,7 +70,8 @@ var dimensions = map[string]dimension{
 type measure struct{ header, tag string }
 
 // measures: people reached by the programmes are #reached, people registered for assistance
-// #targeted, identified victims #affected; requests, which are not people, #indicator+num.
+// #targeted, identified victims #affected; requests and referrals, which are not people,
+// #indicator+num.
 var measures = map[string]measure{
 	"CASES_REGISTERED":       {"Cases registered", "#targeted+ind+registered"},
 	"PERSONS_RETURNED":       {"Persons returned", "#reached+ind+returnees"},
@@ -73,6 +79,7 @@ var measures = map[string]measure{
 	"VICTIMS_IDENTIFIED":     {"Victims of trafficking identified", "#affected+ind+trafficking"},
 	"HASM_REQUESTS_APPROVED": {"HASM requests approved", "#indicator+num+hasm+approved"},
 	"HASM_REQUESTS_REJECTED": {"HASM requests rejected", "#indicator+num+hasm+rejected"},
+	"REFERRALS":              {"Referrals", "#indicator+num+referrals"},
 }
 
 // suppressedTag is the tag of the column beside each count that says whether the count was

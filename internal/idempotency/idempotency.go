@@ -106,13 +106,70 @@ func (s *Store) Queue(b *pgx.Batch, k Key, resp proto.Message) error {
 // on the key until this one commits, then fails with a unique violation (see Lost) and
 // nothing of it stays.
 func (s *Store) Add(st *database.Statement, k Key, resp proto.Message) error {
-	stored, err := proto.MarshalOptions{Deterministic: true}.Marshal(resp)
-	if err != nil {
-		return fmt.Errorf("idempotency: marshal response: %w", err)
+	return s.AddAll(st, []Key{k}, []proto.Message{resp})
+}
+
+// AddAll is Add for several requests at once (resps[i] is keys[i]'s first result), in one
+// part: a group commit writes every member's record with one insert. Should any key have been
+// used by a racing retry, the whole statement fails with a unique violation (see Lost).
+func (s *Store) AddAll(st *database.Statement, keys []Key, resps []proto.Message) error {
+	if len(keys) != len(resps) {
+		panic("idempotency: AddAll needs one response per key")
+	}
+	n := len(keys)
+	missions, ids, methods := make([]string, n), make([]uuid.UUID, n), make([]string, n)
+	fingerprints, stored := make([][]byte, n), make([][]byte, n)
+	for i, k := range keys {
+		b, err := proto.MarshalOptions{Deterministic: true}.Marshal(resps[i])
+		if err != nil {
+			return fmt.Errorf("idempotency: marshal response: %w", err)
+		}
+		missions[i], ids[i], methods[i], fingerprints[i], stored[i] = k.Mission, k.RequestID, k.Method, k.Fingerprint, b
 	}
 	st.Add("idempotency", `INSERT INTO `+s.table+` (mission, request_id, method, fingerprint, response)
-VALUES (`+st.Arg(k.Mission)+`, `+st.Arg(k.RequestID)+`, `+st.Arg(k.Method)+`, `+st.Arg(k.Fingerprint)+`, `+st.Arg(stored)+`)`)
+SELECT * FROM unnest(`+st.Arg(missions)+`::text[], `+st.Arg(ids)+`::uuid[], `+st.Arg(methods)+`::text[], `+
+		st.Arg(fingerprints)+`::bytea[], `+st.Arg(stored)+`::bytea[])`)
 	return nil
+}
+
+// Found is a first result that ReplayAll found: the stored response (still marshalled), or
+// Err when the request id was used for another request.
+type Found struct {
+	Response []byte
+	Err      error
+}
+
+// QueueReplayAll adds to b the look-up of every key, all of one mission, in one statement.
+// When the batch is closed, out holds the keys that have a first result, by request id.
+func (s *Store) QueueReplayAll(b *pgx.Batch, mission string, keys []Key, out map[uuid.UUID]Found) {
+	byID := make(map[uuid.UUID]Key, len(keys))
+	ids := make([]uuid.UUID, 0, len(keys))
+	for _, k := range keys {
+		if k.Mission != mission {
+			panic("idempotency: QueueReplayAll over keys of several missions")
+		}
+		byID[k.RequestID] = k
+		ids = append(ids, k.RequestID)
+	}
+	b.Queue(`SELECT request_id, method, fingerprint, response FROM `+s.table+` WHERE mission = $1 AND request_id = ANY($2)`,
+		mission, ids).Query(func(rows pgx.Rows) error {
+		var id uuid.UUID
+		var method string
+		var fingerprint, stored []byte
+		_, err := pgx.ForEachRow(rows, []any{&id, &method, &fingerprint, &stored}, func() error {
+			k := byID[id]
+			if method != k.Method || !bytes.Equal(fingerprint, k.Fingerprint) {
+				out[id] = Found{Err: ErrReused}
+				return nil
+			}
+			out[id] = Found{Response: bytes.Clone(stored)}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("idempotency: look up: %w", err)
+		}
+		return nil
+	})
 }
 
 // Lost reports whether err means another call with the same key committed first; the caller

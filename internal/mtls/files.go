@@ -25,15 +25,21 @@ func (f ServerFiles) Enabled() bool {
 // a client CA without a server certificate. Starting in the clear when the operator meant
 // TLS would send tokens and identities over the wire unprotected.
 func (f ServerFiles) Validate() error {
+	return f.ValidateAs("PASSAGE_TLS_")
+}
+
+// ValidateAs is Validate, naming the missing settings with prefix ("PASSAGE_PARTNER_TLS_"
+// for the partner gateway's files).
+func (f ServerFiles) ValidateAs(prefix string) error {
 	if !f.Enabled() {
 		return nil
 	}
 	var missing []string
 	if f.Cert == "" {
-		missing = append(missing, "PASSAGE_TLS_CERT")
+		missing = append(missing, prefix+"CERT")
 	}
 	if f.Key == "" {
-		missing = append(missing, "PASSAGE_TLS_KEY")
+		missing = append(missing, prefix+"KEY")
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("mtls: incomplete TLS configuration: %v not set", missing)

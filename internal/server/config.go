@@ -29,9 +29,16 @@ type Config struct {
 	// default 127.0.0.1:7080.
 	HTTPAddr string
 	// PartnerHTTPAddr is where the HTTP/JSON gateway partners use listens (the services'
-	// google.api.http bindings, see internal/gateway), with the same TLS as gRPC. Env
+	// google.api.http bindings, see internal/gateway), with PartnerTLS. Env
 	// PASSAGE_PARTNER_HTTP_ADDR; default 127.0.0.1:7090; "off" serves no gateway.
 	PartnerHTTPAddr string
+	// PartnerTLS are the gateway's own PEM files, apart from gRPC's: partner agencies reach it
+	// under another name, often from the internet, and their client certificates (if any) come
+	// from another CA than the one of IOM's own clients. PASSAGE_PARTNER_TLS_CERT and
+	// PASSAGE_PARTNER_TLS_KEY, and PASSAGE_PARTNER_TLS_CLIENT_CA to require partner client
+	// certificates that CA signed. None set serves the gateway in the clear, which is refused
+	// when gRPC has TLS (see bootstrap); half of them set is refused.
+	PartnerTLS mtls.ServerFiles
 	// ShutdownGrace is how long in-flight calls may run after shutdown begins before they
 	// are cancelled. Env PASSAGE_SHUTDOWN_GRACE (a Go duration, "10s"); default 10s.
 	ShutdownGrace time.Duration
@@ -95,6 +102,17 @@ func configFrom(lookup func(string) (string, bool)) (Config, error) {
 	}
 	if err := cfg.TLS.Validate(); err != nil {
 		return Config{}, fmt.Errorf("server: %w", err)
+	}
+	for name, field := range map[string]*string{
+		"PASSAGE_PARTNER_TLS_CERT": &cfg.PartnerTLS.Cert, "PASSAGE_PARTNER_TLS_KEY": &cfg.PartnerTLS.Key,
+		"PASSAGE_PARTNER_TLS_CLIENT_CA": &cfg.PartnerTLS.ClientCA,
+	} {
+		if v, ok := lookup(name); ok {
+			*field = v
+		}
+	}
+	if err := cfg.PartnerTLS.ValidateAs("PASSAGE_PARTNER_TLS_"); err != nil {
+		return Config{}, fmt.Errorf("server: partner gateway: %w", err)
 	}
 	return cfg, nil
 }

@@ -50,6 +50,16 @@ func TestConfigFrom(t *testing.T) {
 		{name: "TLS cert without key", env: map[string]string{"PASSAGE_TLS_CERT": "s.pem"}, wantErr: true},
 		{name: "TLS key without cert", env: map[string]string{"PASSAGE_TLS_KEY": "s.key"}, wantErr: true},
 		{name: "client CA alone", env: map[string]string{"PASSAGE_TLS_CLIENT_CA": "ca.pem"}, wantErr: true},
+		{
+			name: "partner gateway's own TLS",
+			env: map[string]string{"PASSAGE_TLS_CERT": "s.pem", "PASSAGE_TLS_KEY": "s.key", "PASSAGE_TLS_CLIENT_CA": "ca.pem",
+				"PASSAGE_PARTNER_TLS_CERT": "p.pem", "PASSAGE_PARTNER_TLS_KEY": "p.key", "PASSAGE_PARTNER_TLS_CLIENT_CA": "partners-ca.pem"},
+			want: Config{GRPCAddr: "127.0.0.1:7070", HTTPAddr: "127.0.0.1:7080", PartnerHTTPAddr: "127.0.0.1:7090", ShutdownGrace: 10 * time.Second, MaxRecvMsgBytes: 1 << 20,
+				TLS:        mtls.ServerFiles{Cert: "s.pem", Key: "s.key", ClientCA: "ca.pem"},
+				PartnerTLS: mtls.ServerFiles{Cert: "p.pem", Key: "p.key", ClientCA: "partners-ca.pem"}},
+		},
+		{name: "partner cert without key", env: map[string]string{"PASSAGE_PARTNER_TLS_CERT": "p.pem"}, wantErr: true},
+		{name: "partner client CA alone", env: map[string]string{"PASSAGE_PARTNER_TLS_CLIENT_CA": "ca.pem"}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

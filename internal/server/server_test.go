@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -325,9 +326,17 @@ func TestMetricsLeaveHealthChecksOut(t *testing.T) {
 	if _, err := b.intake.GetCase(authed(context.Background()), &intakev1.GetCaseRequest{CaseId: validCaseID}); err != nil {
 		t.Fatalf("GetCase: %v", err)
 	}
-	_, body := b.get(t, "/metrics")
-	if !strings.Contains(body, `rpc_method="passage.intake.v1.IntakeService/GetCase"`) {
-		t.Errorf("metrics lack the GetCase call:\n%s", body)
+	// The server records a call when its stats handler sees the call end, which may come
+	// after the client has its answer: read the metrics until the call is there.
+	var body string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, body = b.get(t, "/metrics")
+		if strings.Contains(body, `rpc_method="passage.intake.v1.IntakeService/GetCase"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics lack the GetCase call:\n%s", body)
+		}
 	}
 	if strings.Contains(body, "grpc.health.v1") {
 		t.Errorf("metrics include health checks:\n%s", body)

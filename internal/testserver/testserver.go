@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/passage-cm/passage/internal/gateway"
 	"github.com/passage-cm/passage/internal/pgtest"
 	"github.com/passage-cm/passage/internal/privacy"
+	"github.com/passage-cm/passage/internal/retrypolicy"
 	"github.com/passage-cm/passage/internal/server"
 	"github.com/passage-cm/passage/internal/vault"
 )
@@ -63,6 +65,9 @@ type Options struct {
 	Services []bootstrap.Service
 	// MaxRecvMsgBytes overrides the server's request size limit when non-zero.
 	MaxRecvMsgBytes int
+	// WebhookAllowNetworks is handed to the services as PASSAGE_WEBHOOK_ALLOW_NETWORKS would
+	// be (bootstrap.Deps): none, as in production, unless set.
+	WebhookAllowNetworks []netip.Prefix
 }
 
 // Start runs a server for the test and stops it when the test ends.
@@ -108,7 +113,7 @@ func Start(t testing.TB, opts Options) *Env {
 	background := make([]func(context.Context) error, 0, len(opts.Services))
 	for _, spec := range opts.Services {
 		deps := bootstrap.Deps{Pool: env.Pool(t, spec.Role), Keys: keys, Logger: logger,
-			PrivacyYearlyEpsilon: privacy.DefaultYearlyEpsilon}
+			PrivacyYearlyEpsilon: privacy.DefaultYearlyEpsilon, WebhookAllowNetworks: opts.WebhookAllowNetworks}
 		deps.WorkerPool = deps.Pool
 		if spec.WorkerRole != "" {
 			deps.WorkerPool = env.Pool(t, spec.WorkerRole)
@@ -138,6 +143,8 @@ func Start(t testing.TB, opts Options) *Env {
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20)),
 		grpc.WithUnaryInterceptor(env.Calls.intercept),
+		// As the passage CLI does: a case a service has not applied yet is retried, not failed.
+		retrypolicy.DialOption(),
 	)
 	if err != nil {
 		t.Fatalf("client: %v", err)

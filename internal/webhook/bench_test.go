@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/passage-cm/passage/internal/egress"
 )
 
 // BenchmarkDeliver measures the worker's throughput: b.N deliveries over 64 ordering keys,
@@ -44,7 +46,7 @@ func benchDeliver(b *testing.B, concurrency int) {
 		}
 	}
 	w := NewWorker(tb.db, endpoints{partner: tb.partner, url: r.srv.URL, secret: r.secret},
-		WorkerConfig{AllowHTTP: true, Concurrency: concurrency, PollInterval: time.Millisecond})
+		WorkerConfig{AllowNetworks: egress.Loopback(), Concurrency: concurrency, PollInterval: time.Millisecond})
 	b.ResetTimer()
 	start := time.Now()
 	delivered := 0

@@ -12,6 +12,10 @@
 // Several workers (replicas) share the queue: each claims due deliveries with FOR UPDATE SKIP
 // LOCKED and leases them, so no delivery is sent by two workers at once.
 //
+// Every connection goes to a public address over https, checked on the address dialled
+// (internal/egress), unless WorkerConfig.AllowNetworks names a network on purpose
+// (development); a refused address is a failed attempt like any other.
+//
 // Delivery state lives in the webhook schema only and never touches a referral's business
 // status. What is stored about a failure is a short status line ("HTTP 503 Service
 // Unavailable", "timeout"), never a response body, which could echo what the partner was sent.

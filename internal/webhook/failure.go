@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/passage-cm/passage/internal/egress"
 )
 
 // statusLine is what is stored of a failed response: the code and the standard text for it,
@@ -33,8 +35,14 @@ func transportError(err error) string {
 		unknown x509.UnknownAuthorityError
 		hostErr x509.HostnameError
 		recErr  tls.RecordHeaderError
+		refused *egress.RefusedError
 	)
 	switch {
+	case errors.As(err, &refused):
+		if refused.Kind == egress.KindPublicOverHTTP {
+			return "address refused: public over http"
+		}
+		return "address refused: " + refused.Kind
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return "timeout"
 	case errors.Is(err, syscall.ECONNRESET):

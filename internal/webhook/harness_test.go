@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/egress"
 	"github.com/passage-cm/passage/internal/pgtest"
 )
 
@@ -266,7 +267,7 @@ func (b *bundle) worker(r *receiver, clk *clock, cfg WorkerConfig) *Worker {
 }
 
 func (b *bundle) workerOn(db *database.DB, r *receiver, clk *clock, cfg WorkerConfig) *Worker {
-	cfg.AllowHTTP = true
+	cfg.AllowNetworks = egress.Loopback()
 	if cfg.Timeout == 0 {
 		// Long enough that a loaded machine does not time out an answer on its way (which
 		// would rightly be sent again), short enough that the hanging receiver costs little.

@@ -3,12 +3,14 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"sync"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel"
 
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/egress"
 	"github.com/passage-cm/passage/internal/middleware"
 )
 
@@ -53,12 +56,12 @@ type WorkerConfig struct {
 	// scheme suggests retrying over several days.
 	MaxAttempts int
 	MaxAge      time.Duration
-	// AllowHTTP lets endpoints be plain http:// (tests, a partner on the same private network).
-	// Default false: https only.
-	AllowHTTP bool
-	// Client sends the requests. Default: a client that follows no redirect (a 3xx is a
-	// failure, as the scheme asks).
-	Client *http.Client
+	// AllowNetworks are non-public networks the worker may deliver to, and the only ones
+	// plain http:// may reach: a developer's receiver on this machine (egress.Loopback), a
+	// partner on a private network declared as such. Empty by default, as in production: every
+	// connection then goes to a public address over https, checked at dial time on the
+	// resolved address (see internal/egress), and a refused one is a failed attempt.
+	AllowNetworks []netip.Prefix
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Jitter returns a uniform float64 in [0, 1). Default math/rand/v2.
@@ -92,9 +95,6 @@ func (c WorkerConfig) withDefaults() WorkerConfig {
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 20
 	}
-	if c.Client == nil {
-		c.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -125,11 +125,20 @@ type Worker struct {
 	db  *database.DB
 	ep  Endpoints
 	cfg WorkerConfig
+	// https reaches public addresses and AllowNetworks; http only AllowNetworks. Neither
+	// follows a redirect (a 3xx is a failure, as the scheme asks), nor uses a proxy.
+	https, http *http.Client
 }
 
 // NewWorker returns a worker reading the queue through db (the referral role's pool).
 func NewWorker(db *database.DB, ep Endpoints, cfg WorkerConfig) *Worker {
-	return &Worker{db: db, ep: ep, cfg: cfg.withDefaults()}
+	cfg = cfg.withDefaults()
+	policy := egress.Policy{Allow: cfg.AllowNetworks}
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &Worker{db: db, ep: ep, cfg: cfg,
+		https: &http.Client{Transport: policy.Transport(cfg.Timeout), CheckRedirect: noRedirect},
+		http:  &http.Client{Transport: policy.OnlyAllowed().Transport(cfg.Timeout), CheckRedirect: noRedirect},
+	}
 }
 
 // Run delivers until ctx ends, pausing PollInterval when nothing is due (and longer, up to
@@ -292,7 +301,15 @@ func (w *Worker) send(ctx context.Context, c claimed) result {
 		return noRetryAfter
 	}
 	u, err := url.Parse(target)
-	if err != nil || u.Host == "" || !(u.Scheme == "https" || (w.cfg.AllowHTTP && u.Scheme == "http")) {
+	var client *http.Client
+	switch {
+	case err != nil || u.Host == "" || u.User != nil:
+	case u.Scheme == "https":
+		client = w.https
+	case u.Scheme == "http" && len(w.cfg.AllowNetworks) > 0:
+		client = w.http // which dials the allowed networks only
+	}
+	if client == nil {
 		noRetryAfter.errText = "endpoint url refused"
 		return noRetryAfter
 	}
@@ -309,8 +326,19 @@ func (w *Worker) send(ctx context.Context, c claimed) result {
 	req.Header.Set(HeaderID, c.eventID)
 	req.Header.Set(HeaderTimestamp, fmt.Sprint(now.Unix()))
 	req.Header.Set(HeaderSignature, Sign(secret, c.eventID, now, c.body))
-	resp, err := w.cfg.Client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
+		var refused *egress.RefusedError
+		if errors.As(err, &refused) {
+			// Said without the URL, whose path or query may hold the partner's token: the
+			// delivery, the partner and the kind of address its endpoint resolved to.
+			attrs := []any{slog.Int64("delivery_id", c.id), slog.String("partner_id", c.partner.String()),
+				slog.String("address_kind", refused.Kind)}
+			if refused.Range.IsValid() {
+				attrs = append(attrs, slog.String("range", refused.Range.String()))
+			}
+			w.cfg.Logger.Warn("webhook endpoint address refused", attrs...)
+		}
 		noRetryAfter.errText = transportError(err)
 		return noRetryAfter
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/passage-cm/passage/internal/egress"
 )
 
 // Every first delivery fails in one of the ways a partner fails (500, 429 with Retry-After, 503
@@ -386,7 +388,7 @@ func TestStoredErrorsAreSanitised(t *testing.T) {
 	closed.srv.Close()
 	for url, want := range map[string]string{closed.srv.URL: "connection refused"} {
 		w := NewWorker(b.db, endpoints{partner: b.partner, url: url, secret: r.secret},
-			WorkerConfig{AllowHTTP: true, Now: clk.Now, Jitter: func() float64 { return 0 }})
+			WorkerConfig{AllowNetworks: egress.Loopback(), Now: clk.Now, Jitter: func() float64 { return 0 }})
 		if _, err := w.DeliverDue(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -400,7 +402,7 @@ func TestStoredErrorsAreSanitised(t *testing.T) {
 		t.Fatal(err)
 	}
 	if n := b.count(t, "last_error = 'endpoint url refused'"); n != 1 {
-		t.Error("an http:// endpoint was not refused without AllowHTTP")
+		t.Error("an http:// endpoint was not refused without AllowNetworks")
 	}
 	b.owner(t, func(ctx context.Context, conn *pgx.Conn) {
 		var dump string

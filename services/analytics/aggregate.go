@@ -23,18 +23,21 @@ const DefaultK = 11
 
 // dims maps the contract's dimensions to the cube's.
 var dims = map[analyticsv1.Dimension]cube.Dim{
-	analyticsv1.Dimension_DIMENSION_YEAR:              cube.Year,
-	analyticsv1.Dimension_DIMENSION_PROGRAMME:         cube.Programme,
-	analyticsv1.Dimension_DIMENSION_SEX:               cube.Sex,
-	analyticsv1.Dimension_DIMENSION_AGE_BAND:          cube.AgeBand,
-	analyticsv1.Dimension_DIMENSION_NATIONALITY:       cube.Nationality,
-	analyticsv1.Dimension_DIMENSION_HOST_COUNTRY:      cube.HostCountry,
-	analyticsv1.Dimension_DIMENSION_HOST_REGION:       cube.HostRegion,
-	analyticsv1.Dimension_DIMENSION_RETURN_COUNTRY:    cube.ReturnCountry,
-	analyticsv1.Dimension_DIMENSION_RETURN_REGION:     cube.ReturnRegion,
-	analyticsv1.Dimension_DIMENSION_VULNERABILITY:     cube.Vulnerability,
-	analyticsv1.Dimension_DIMENSION_ASSISTANCE_TYPE:   cube.AssistanceType,
-	analyticsv1.Dimension_DIMENSION_EXPLOITATION_TYPE: cube.ExploitationType,
+	analyticsv1.Dimension_DIMENSION_YEAR:               cube.Year,
+	analyticsv1.Dimension_DIMENSION_PROGRAMME:          cube.Programme,
+	analyticsv1.Dimension_DIMENSION_SEX:                cube.Sex,
+	analyticsv1.Dimension_DIMENSION_AGE_BAND:           cube.AgeBand,
+	analyticsv1.Dimension_DIMENSION_NATIONALITY:        cube.Nationality,
+	analyticsv1.Dimension_DIMENSION_HOST_COUNTRY:       cube.HostCountry,
+	analyticsv1.Dimension_DIMENSION_HOST_REGION:        cube.HostRegion,
+	analyticsv1.Dimension_DIMENSION_RETURN_COUNTRY:     cube.ReturnCountry,
+	analyticsv1.Dimension_DIMENSION_RETURN_REGION:      cube.ReturnRegion,
+	analyticsv1.Dimension_DIMENSION_VULNERABILITY:      cube.Vulnerability,
+	analyticsv1.Dimension_DIMENSION_ASSISTANCE_TYPE:    cube.AssistanceType,
+	analyticsv1.Dimension_DIMENSION_EXPLOITATION_TYPE:  cube.ExploitationType,
+	analyticsv1.Dimension_DIMENSION_REFERRAL_STATUS:    cube.ReferralStatus,
+	analyticsv1.Dimension_DIMENSION_PARTNER_TYPE:       cube.PartnerType,
+	analyticsv1.Dimension_DIMENSION_REFERRAL_DIRECTION: cube.ReferralDirection,
 }
 
 // measures maps the contract's measures to their stored codes.
@@ -45,6 +48,7 @@ var measures = map[analyticsv1.Measure]string{
 	analyticsv1.Measure_MEASURE_VICTIMS_IDENTIFIED:     "VICTIMS_IDENTIFIED",
 	analyticsv1.Measure_MEASURE_HASM_REQUESTS_APPROVED: "HASM_REQUESTS_APPROVED",
 	analyticsv1.Measure_MEASURE_HASM_REQUESTS_REJECTED: "HASM_REQUESTS_REJECTED",
+	analyticsv1.Measure_MEASURE_REFERRALS:              "REFERRALS",
 }
 
 // person are the dimensions every measure has: who was counted, when, where from.
@@ -61,7 +65,9 @@ func with(extra ...cube.Dim) map[cube.Dim]bool {
 
 // meaningful lists the dimensions that make sense for each measure: a return country only
 // where people returned (and for AVRR reintegration assistance, delivered in it), the type of
-// assistance for persons assisted, the type of exploitation for victims identified.
+// assistance for persons assisted, the type of exploitation for victims identified, the
+// status, partner type and direction for referrals (whose person dimensions describe the
+// principal of the case referred).
 var meaningful = map[string]map[cube.Dim]bool{
 	"CASES_REGISTERED":       with(),
 	"PERSONS_RETURNED":       with(cube.ReturnCountry, cube.ReturnRegion),
@@ -69,7 +75,13 @@ var meaningful = map[string]map[cube.Dim]bool{
 	"VICTIMS_IDENTIFIED":     with(cube.ExploitationType),
 	"HASM_REQUESTS_APPROVED": with(),
 	"HASM_REQUESTS_REJECTED": with(),
+	"REFERRALS":              with(cube.ReferralStatus, cube.PartnerType, cube.ReferralDirection),
 }
+
+// unboundedPerPerson lists the measures one person can count in any number of times (a
+// person may be referred again and again). Differential privacy needs a bound on what one
+// person contributes to a release, so it is not offered for them; suppression is.
+var unboundedPerPerson = map[string]bool{"REFERRALS": true}
 
 // aggregateQuery is a validated Aggregate or ExportAggregate request.
 type aggregateQuery struct {
@@ -177,6 +189,10 @@ func (s *Service) Aggregate(ctx context.Context, req *analyticsv1.AggregateReque
 	q, err := parseAggregate(req.GetMeasure(), req.GetGroupBy(), req.GetFilter())
 	if err != nil {
 		return nil, err
+	}
+	if req.GetDifferentialPrivacy() != nil && unboundedPerPerson[q.measure] {
+		return nil, middleware.InvalidArgument(middleware.FieldViolation("differential_privacy",
+			"not offered for "+q.measure+": one person may count any number of times; use suppression"))
 	}
 	s.logger.InfoContext(ctx, "analytics: aggregate", "method", "Aggregate", "measure", q.measure,
 		"dimensions", len(q.groupBy))

@@ -1,7 +1,7 @@
 // Package analytics is HQ's statistics service (passage.analytics.v1.AnalyticsService):
 // anonymised counts of the programmes' work (cases registered, persons returned, persons
-// assisted, victims identified, HASM decisions) grouped by up to four dimensions and released
-// under disclosure control, so that no answer reveals a person.
+// assisted, victims identified, HASM decisions, referrals between agencies) grouped by up to
+// four dimensions and released under disclosure control, so that no answer reveals a person.
 //
 // Two roles, two jobs. The projector (package projector, role passage_analytics_projector)
 // follows every service's outbox events and maintains the anonymised tables of schema
@@ -18,6 +18,7 @@
 //
 //	analytics.rollup (measure, year, programme, sex, age_band, nationality, host_country,
 //	  return_country, vulnerabilities text[], assistance_type, exploitation_types text[],
+//	  referral_status, partner_type, referral_direction (000017; empty but for REFERRALS),
 //	  persons bigint, tx_id xid8 DEFAULT pg_current_xact_id())
 //	  PRIMARY KEY every column but persons and tx_id; codes are enum value names without their
 //	  prefix, countries alpha-3, 'UNKNOWN' a value not recorded, '' a dimension that does not
@@ -34,4 +35,9 @@
 //
 // Consent: only persons whose statistics consent is in force when an event is applied are
 // counted; a withdrawal acts from then on (see package projector).
+//
+// Referrals (MEASURE_REFERRALS) are a count of referrals, not of persons: each is counted
+// once, under its current status, and its count moves from status to status as the referral
+// does. A person may have any number of them, so differential privacy, which must bound what
+// one person contributes, is refused for this measure; suppression applies as for the others.
 package analytics

@@ -41,7 +41,8 @@ func (l *Loader) Refresh(ctx context.Context) (int, error) {
 	defer l.mu.Unlock()
 	rows, err := l.db.Mission(auth.MissionHQ).Query(ctx, `WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS h)
 SELECT h.h::text, r.measure, r.year, r.programme, r.sex, r.age_band, r.nationality, r.host_country,
-  r.return_country, r.vulnerabilities, r.assistance_type, r.exploitation_types, r.persons
+  r.return_country, r.vulnerabilities, r.assistance_type, r.exploitation_types, r.referral_status,
+  r.partner_type, r.referral_direction, r.persons
 FROM h LEFT JOIN analytics.rollup r ON r.tx_id >= $1::xid8 AND r.tx_id < h.h`, l.horizon)
 	if err != nil {
 		return 0, fmt.Errorf("analytics: refresh: %w", err)
@@ -53,12 +54,13 @@ FROM h LEFT JOIN analytics.rollup r ON r.tx_id >= $1::xid8 AND r.tx_id < h.h`, l
 	for rows.Next() {
 		var (
 			measure, programme, sex, band, nat, host, ret, assistance *string
+			status, partner, direction                                *string
 			year                                                      *int16
 			vulns, exploit                                            []string
 			persons                                                   *int64
 		)
 		if err := rows.Scan(&horizon, &measure, &year, &programme, &sex, &band, &nat, &host, &ret, &vulns,
-			&assistance, &exploit, &persons); err != nil {
+			&assistance, &exploit, &status, &partner, &direction, &persons); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("analytics: refresh: %w", err)
 		}
@@ -68,7 +70,8 @@ FROM h LEFT JOIN analytics.rollup r ON r.tx_id >= $1::xid8 AND r.tx_id < h.h`, l
 		batch = append(batch, cube.Row{
 			Measure: *measure, Year: int(*year), Programme: *programme, Sex: *sex, AgeBand: *band,
 			Nationality: *nat, HostCountry: *host, ReturnCountry: *ret, Vulnerabilities: vulns,
-			AssistanceType: *assistance, ExploitationTypes: exploit, Persons: *persons,
+			AssistanceType: *assistance, ExploitationTypes: exploit, ReferralStatus: *status, PartnerType: *partner,
+			ReferralDirection: *direction, Persons: *persons,
 		})
 	}
 	rows.Close()

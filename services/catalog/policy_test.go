@@ -120,6 +120,7 @@ var want = map[string][]auth.Role{
 	"/passage.referral.v1.ReferralService/AcceptReferral":        {cw, sv, pa},
 	"/passage.referral.v1.ReferralService/DeclineReferral":       {cw, sv, pa},
 	"/passage.referral.v1.ReferralService/CompleteReferral":      {cw, sv, pa},
+	"/passage.referral.v1.ReferralService/LinkReferralCase":      {cw, sv},
 	"/passage.referral.v1.ReferralService/GetReferralData":       {pa},
 	"/passage.referral.v1.ReferralService/ListReferralEvents":    {pa},
 

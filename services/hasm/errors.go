@@ -11,6 +11,7 @@ import (
 	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/rpcerr"
 )
@@ -83,6 +84,9 @@ func toStatus(err error) error {
 	if st := consent.StatusOf(errorDomain, err); st != nil {
 		return st
 	}
+	if st := intakecase.StatusOf(err); st != nil {
+		return st
+	}
 	var (
 		stale      *StaleVersionError
 		transition *TransitionError
@@ -133,3 +137,6 @@ func toStatus(err error) error {
 func fundSubject(code string, year int32) string {
 	return fmt.Sprintf("funds/%s/%d", code, year)
 }
+
+// isCaseNotFound reports a miss of the case projection.
+func isCaseNotFound(err error) bool { return errors.Is(err, errCaseNotFound) }

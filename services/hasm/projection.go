@@ -89,16 +89,15 @@ func (s *Service) CatchUp(ctx context.Context) error {
 }
 
 // findCase reads a case of the mission from the projection; on a miss it catches up with
-// intake's events once and reads again, so a case registered a moment ago is found.
+// intake's events once and reads again, so a case registered a moment ago is found (or,
+// should its event stay out of reach, answered UNAVAILABLE rather than NOT_FOUND).
 func (s *Service) findCase(ctx context.Context, mission string, caseID uuid.UUID) (*projectedCase, error) {
-	c, err := getCase(ctx, s.db.Mission(mission), mission, caseID)
-	if !errors.Is(err, errCaseNotFound) {
-		return c, err
-	}
-	if err := s.CatchUp(ctx); err != nil {
-		return nil, err
-	}
-	return getCase(ctx, s.db.Mission(mission), mission, caseID)
+	var c *projectedCase
+	err := intakecase.Await(ctx, s.consumer, caseID, catchUpWait, isCaseNotFound, func() (err error) {
+		c, err = getCase(ctx, s.db.Mission(mission), mission, caseID)
+		return err
+	})
+	return c, err
 }
 
 // catchUpConsent applies any consent change intake committed for the case before the service

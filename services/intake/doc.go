@@ -7,5 +7,6 @@
 // under a short-lived, reviewed break-glass grant (access.go, breakglass.go). It also erases
 // people: ErasePerson on a supervisor's request, and EraseDue for the retention job, both
 // through one path that records the erasure and crypto-shreds the vault row in the same
-// transaction.
+// transaction. Registrations that arrive together are written by one transaction, each with
+// every guarantee it has alone (registrar.go).
 package intake

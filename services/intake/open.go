@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/passage-cm/passage/internal/ageband"
+	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/consent"
@@ -152,7 +153,8 @@ func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (
 	}
 	consent.Mark(c)
 	resp.Case = c
-	if err := s.commitNewCase(ctx, key, c, who, resp, func(*database.Statement) {}); err != nil {
+	if err := s.commitNewCase(ctx, key, c, who, audit.For(ctx, who, c.Mission, uuid.MustParse(c.CaseId)).WithClientRequest(key.RequestID), resp,
+		func(*database.Statement) {}); err != nil {
 		return nil, err
 	}
 	return resp, nil

@@ -26,10 +26,29 @@ import (
 )
 
 // RegisterCase opens a case. Every person's identity is sealed into the vault under a data
-// key of their own; the case holds their random subject ids and coded attributes. The whole
-// registration (vault rows, blind indexes, case, members, consents, outbox event, idempotency
-// record) is written in one round trip that commits or fails as one.
+// key of their own; the case holds their random subject ids and coded attributes. The handler
+// prepares everything it can alone (validation, sealing, blind indexes, the case record), then
+// hands the registration to the group commit (registrar.go), which writes it with the others
+// that arrived at the same time: the replay check and the duplicate search in one round trip,
+// then vault rows, blind indexes, case, members, consents, outbox event, audit record and
+// idempotency record in one statement that commits or fails as one.
 func (s *Service) RegisterCase(ctx context.Context, req *intakev1.RegisterCaseRequest) (*intakev1.RegisterCaseResponse, error) {
+	r, err := s.prepareRegistration(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.registrar.Do(ctx, r); err != nil {
+		return nil, status.FromContextError(err).Err()
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return r.resp, nil
+}
+
+// prepareRegistration checks req and does the registration's work that needs no database:
+// sealing, blind indexes, the case record and its audit entry.
+func (s *Service) prepareRegistration(ctx context.Context, req *intakev1.RegisterCaseRequest) (*pendingCase, error) {
 	who, err := auth.Caller(ctx)
 	if err != nil {
 		return nil, err
@@ -56,79 +75,88 @@ func (s *Service) RegisterCase(ctx context.Context, req *intakev1.RegisterCaseRe
 		registered = civildate.ToTime(d)
 	}
 	people := append([]*commonv1.Person{req.GetPrincipal()}, req.GetHouseholdMembers()...)
-	subjects := make([]uuid.UUID, len(people))
-	sealed := make([]vault.Sealed, len(people))
-	indexes := make([][]vault.BlindIndex, len(people))
+	r := &pendingCase{
+		key:      key,
+		who:      who,
+		subjects: make([]uuid.UUID, len(people)),
+		indexes:  make([][]vault.BlindIndex, len(people)),
+		entries:  make([]vault.Entry, len(people)),
+	}
 	members := make([]*intakev1.CaseMember, len(people))
-	var digests [][]byte
 	for i, p := range people {
-		subjects[i] = uuid.New()
-		if sealed[i], err = s.keys.Seal(subjects[i], p); err != nil {
+		r.subjects[i] = uuid.New()
+		sealed, err := s.keys.Seal(r.subjects[i], p)
+		if err != nil {
 			return nil, fmt.Errorf("seal identity: %w", err)
 		}
-		indexes[i] = s.keys.BlindIndexes(p)
-		for _, ix := range indexes[i] {
-			digests = append(digests, ix.Digest)
+		r.indexes[i] = s.keys.BlindIndexes(p)
+		for _, ix := range r.indexes[i] {
+			r.digests = append(r.digests, ix.Digest)
 		}
+		r.entries[i] = vault.Entry{SubjectID: r.subjects[i], Sealed: sealed, Indexes: r.indexes[i]}
 		members[i] = &intakev1.CaseMember{
-			SubjectId:   subjects[i].String(),
+			SubjectId:   r.subjects[i].String(),
 			Sex:         storedSex(p.GetSex()),
 			AgeBand:     ageband.At(p.GetDateOfBirth(), registered),
 			Nationality: p.GetNationality(),
 		}
 	}
-	// One round trip for both reads: has this request been answered already, and who in
-	// the mission matches the new people. A retry's sealing work is wasted; retries are rare.
-	resp := &intakev1.RegisterCaseResponse{}
-	reads := &pgx.Batch{}
-	replay := s.idem.QueueReplay(reads, key, resp)
-	var matches []match
-	queueFindMatches(reads, req.GetMission(), digests, &matches)
-	if err := s.db.Mission(req.GetMission()).SendBatch(ctx, reads).Close(); err != nil {
-		return nil, fmt.Errorf("register case: look up: %w", err)
-	}
-	if replayed, err := replay.Result(); replayed || err != nil {
-		return resp, toStatus(err)
-	}
-
 	caseID := uuid.New()
-	c := &intakev1.Case{
+	r.c = &intakev1.Case{
 		CaseId:           caseID.String(),
 		Mission:          req.GetMission(),
 		Programme:        req.GetProgramme(),
 		Status:           intakev1.CaseStatus_CASE_STATUS_REGISTERED,
 		Version:          1,
-		SubjectId:        subjects[0].String(),
+		SubjectId:        r.subjects[0].String(),
 		Principal:        members[0],
 		HouseholdMembers: members[1:],
 		Vulnerabilities:  req.GetVulnerabilities(),
 		HostCountry:      req.GetHostCountry(),
-		Consents:         newConsents(req.GetConsents(), who.Subject, subjects[0].String()),
+		Consents:         newConsents(req.GetConsents(), who.Subject, r.subjects[0].String()),
 		RegistrationDate: civildate.FromTime(registered),
 		CreateTime:       timestamppb.New(now),
 		UpdateTime:       timestamppb.New(now),
 	}
-	consent.Mark(c)
-	resp = &intakev1.RegisterCaseResponse{Case: c, SuspectedDuplicates: duplicates(subjects, indexes, matches)}
+	consent.Mark(r.c)
+	r.audit = audit.For(ctx, who, r.c.Mission, caseID).WithClientRequest(key.RequestID)
+	return r, nil
+}
 
-	entries := make([]vault.Entry, len(people))
-	for i := range people {
-		entries[i] = vault.Entry{SubjectID: subjects[i], Sealed: sealed[i], Indexes: indexes[i]}
+// registerAlone writes one registration in a transaction of its own: the path of a member
+// whose group commit failed, or of a request id that came twice in one batch. It reads as the
+// group does (replay, duplicates), and when a racing retry commits first, answers with that
+// first result.
+func (s *Service) registerAlone(ctx context.Context, r *pendingCase) {
+	resp := &intakev1.RegisterCaseResponse{}
+	reads := &pgx.Batch{}
+	replay := s.idem.QueueReplay(reads, r.key, resp)
+	var matches []match
+	queueFindMatches(reads, r.c.Mission, r.digests, &matches)
+	if err := s.db.Mission(r.c.Mission).SendBatch(ctx, reads).Close(); err != nil {
+		r.resp, r.err = nil, fmt.Errorf("register case: look up: %w", err)
+		return
 	}
-	err = s.commitNewCase(ctx, key, c, who, resp, func(st *database.Statement) {
-		vault.AddPut(st, c.Mission, entries)
+	if replayed, err := replay.Result(); replayed || err != nil {
+		r.resp, r.err = resp, toStatus(err)
+		return
+	}
+	resp = &intakev1.RegisterCaseResponse{Case: r.c, SuspectedDuplicates: duplicates(r.subjects, r.indexes, matches)}
+	err := s.commitNewCase(ctx, r.key, r.c, r.who, r.audit, resp, func(st *database.Statement) {
+		vault.AddPut(st, r.c.Mission, r.entries)
 	})
 	if err != nil {
-		return nil, err
+		r.resp, r.err = nil, err
+		return
 	}
-	return resp, nil
+	r.resp, r.err = resp, nil
 }
 
 // commitNewCase writes a new case, whatever add adds, its CaseRegistered event, the audit
-// record and the idempotency record in one statement (database.Statement), sent after the
+// record e and the idempotency record in one statement (database.Statement), sent after the
 // mission's declaration as one batch: one round trip, one implicit transaction. When a retry
 // with the same request id committed first, resp is replaced by that first result.
-func (s *Service) commitNewCase(ctx context.Context, key idempotency.Key, c *intakev1.Case, who auth.Claims, resp proto.Message, add func(*database.Statement)) error {
+func (s *Service) commitNewCase(ctx context.Context, key idempotency.Key, c *intakev1.Case, who auth.Claims, e audit.Entry, resp proto.Message, add func(*database.Statement)) error {
 	var st database.Statement
 	if err := s.idem.Add(&st, key, resp); err != nil {
 		return err
@@ -139,7 +167,7 @@ func (s *Service) commitNewCase(ctx context.Context, key idempotency.Key, c *int
 		Payload: &intakev1.CaseRegistered{Case: c}}); err != nil {
 		return err
 	}
-	audit.Add(&st, audit.For(ctx, who, c.Mission, uuid.MustParse(c.CaseId)).WithClientRequest(key.RequestID))
+	audit.Add(&st, e)
 	b := &pgx.Batch{}
 	st.Queue(b)
 	err := s.db.Mission(c.Mission).SendBatch(ctx, b).Close()

@@ -11,6 +11,7 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/groupcommit"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/vault"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -67,6 +68,12 @@ type Service struct {
 	// checkMission is the server's own mission check on reads by id; only tests switch it
 	// off, to show that row-level security refuses another mission's case by itself.
 	checkMission bool
+	// registrar writes the registrations that arrive together as one (registrar.go).
+	registrar *groupcommit.Batcher[*pendingCase]
+	batch     groupcommit.Config
+	// beforeBatch and afterLookup, when set (by tests only), run as a mission's part of a
+	// batch starts and once its look-ups are done.
+	beforeBatch, afterLookup func([]*pendingCase)
 }
 
 // Option configures a Service.
@@ -85,10 +92,12 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 		idem:         idempotency.NewStore("intake.idempotency", "idempotency_pkey"),
 		now:          time.Now,
 		checkMission: true,
+		batch:        groupcommit.Config{MaxBatch: registerBatchMax, MaxInFlight: registerBatchInFlight},
 	}
 	for _, o := range opts {
 		o(s)
 	}
+	s.registrar = s.newRegistrar(s.batch)
 	return s
 }
 

@@ -3,6 +3,7 @@ package intake
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -155,55 +156,88 @@ WHERE x.case_id = ANY($1) ORDER BY x.case_id, x.position`, ids).Query(func(rows 
 	return nil
 }
 
-// addInsertCase adds to st the inserts of a new case, its members and consents, as its parts
-// "new_case", "new_members" and "new_consents". Registration is the hot path, and each
-// statement costs the server as much as the rows it writes; the members' and consents'
-// foreign keys are checked at the end of the statement, when the case row exists.
+// addInsertCase adds to st the inserts of a new case, its members and consents (see
+// addInsertCases).
 func addInsertCase(st *database.Statement, c *intakev1.Case, createdBy string) {
-	var openedFrom *string
-	if c.OpenedFromCaseId != "" {
-		openedFrom = &c.OpenedFromCaseId
-	}
-	members := append([]*intakev1.CaseMember{c.Principal}, c.HouseholdMembers...)
-	n := len(members)
-	positions, subjects := make([]int16, n), make([]string, n)
-	sexes, bands, nationalities := make([]string, n), make([]string, n), make([]*string, n)
-	for i, m := range members {
-		positions[i], subjects[i] = int16(i), m.SubjectId
-		sexes[i], bands[i] = enumcode.Code(m.Sex, sexPrefix), enumcode.Code(m.AgeBand, ageBandPrefix)
-		if m.Nationality != "" {
-			nationalities[i] = &m.Nationality
+	addInsertCases(st, c.Mission, []*intakev1.Case{c}, []string{createdBy})
+}
+
+// addInsertCases adds to st the inserts of new cases of mission (createdBy[i] registered
+// cases[i]), their members and their consents, as its parts "new_case", "new_members" and
+// "new_consents": three inserts however many cases there are. Registration is the hot path,
+// and each insert costs the server its set-up (relations, indexes, row-level security,
+// foreign-key triggers) as well as the rows it writes; the members' and consents' foreign keys
+// are checked at the end of the statement, when the case rows exist.
+func addInsertCases(st *database.Statement, mission string, cases []*intakev1.Case, createdBy []string) {
+	nc := len(cases)
+	caseIDs, programmes, statuses := make([]string, nc), make([]string, nc), make([]string, nc)
+	versions, principals, hosts := make([]int64, nc), make([]string, nc), make([]string, nc)
+	vulnerabilities, registered := make([]string, nc), make([]time.Time, nc)
+	created, openedFrom := make([]time.Time, nc), make([]*string, nc)
+	var (
+		mCases, subjects, sexes, bands []string
+		positions                      []int16
+		nationalities                  []*string
+		xCases, purposes, partners     []string
+		recordedBy, consentIDs         []string
+		consentSubjects, categories    []string
+		bases                          []string
+		xPositions                     []int16
+		granted                        []bool
+		givenOn                        []time.Time
+	)
+	for j, c := range cases {
+		caseIDs[j], programmes[j] = c.CaseId, enumcode.Code(c.Programme, programmePrefix)
+		statuses[j], versions[j], principals[j] = enumcode.Code(c.Status, statusPrefix), c.Version, c.SubjectId
+		hosts[j], registered[j], created[j] = c.HostCountry, civildate.ToTime(c.RegistrationDate), c.CreateTime.AsTime()
+		// One text[] per case does not fit a two-dimensional array of ragged rows: each case's
+		// codes travel as one array literal, cast back on the server.
+		vulnerabilities[j] = textArrayLiteral(vulnerabilityCodes(c.Vulnerabilities))
+		if c.OpenedFromCaseId != "" {
+			openedFrom[j] = &c.OpenedFromCaseId
+		}
+		for i, m := range append([]*intakev1.CaseMember{c.Principal}, c.HouseholdMembers...) {
+			mCases, positions, subjects = append(mCases, c.CaseId), append(positions, int16(i)), append(subjects, m.SubjectId)
+			sexes, bands = append(sexes, enumcode.Code(m.Sex, sexPrefix)), append(bands, enumcode.Code(m.AgeBand, ageBandPrefix))
+			var nationality *string
+			if m.Nationality != "" {
+				nationality = &m.Nationality
+			}
+			nationalities = append(nationalities, nationality)
+		}
+		for i, x := range c.Consents {
+			xCases, xPositions = append(xCases, c.CaseId), append(xPositions, int16(i))
+			purposes, granted = append(purposes, enumcode.Code(x.Purpose, purposePrefix)), append(granted, x.Granted)
+			givenOn, partners = append(givenOn, civildate.ToTime(x.Date)), append(partners, x.Partner)
+			recordedBy, consentIDs = append(recordedBy, x.RecordedBy), append(consentIDs, x.ConsentId)
+			consentSubjects, categories = append(consentSubjects, x.SubjectId), append(categories, categoryCode(x.PartnerCategory))
+			bases = append(bases, legalBasisCode(x.LegalBasis))
 		}
 	}
-	k := len(c.Consents)
-	cpos, purposes, granted := make([]int16, k), make([]string, k), make([]bool, k)
-	givenOn, partners, recordedBy := make([]time.Time, k), make([]string, k), make([]string, k)
-	consentIDs, consentSubjects, categories, bases := make([]string, k), make([]string, k), make([]string, k), make([]string, k)
-	for i, x := range c.Consents {
-		cpos[i], purposes[i], granted[i] = int16(i), enumcode.Code(x.Purpose, purposePrefix), x.Granted
-		givenOn[i], partners[i], recordedBy[i] = civildate.ToTime(x.Date), x.Partner, x.RecordedBy
-		consentIDs[i], consentSubjects[i] = x.ConsentId, x.SubjectId
-		categories[i], bases[i] = categoryCode(x.PartnerCategory), legalBasisCode(x.LegalBasis)
-	}
-	mission, created := st.Arg(c.Mission), st.Arg(c.CreateTime.AsTime())
+	m := st.Arg(mission)
 	st.Add("new_case", `INSERT INTO intake."case" (case_id, mission, programme, status, version, principal_subject_id,
     host_country, vulnerabilities, registration_date, created_by, created_at, updated_at, opened_from_case_id)
-  VALUES (`+st.Arg(c.CaseId)+`::uuid, `+mission+`, `+st.Arg(enumcode.Code(c.Programme, programmePrefix))+`, `+
-		st.Arg(enumcode.Code(c.Status, statusPrefix))+`, `+st.Arg(c.Version)+`, `+st.Arg(c.SubjectId)+`::uuid, `+
-		st.Arg(c.HostCountry)+`, `+st.Arg(vulnerabilityCodes(c.Vulnerabilities))+`::text[], `+
-		st.Arg(civildate.ToTime(c.RegistrationDate))+`::date, `+st.Arg(createdBy)+`, `+created+`::timestamptz, `+created+`::timestamptz, `+
-		st.Arg(openedFrom)+`::uuid)
-  RETURNING case_id`)
+  SELECT i, `+m+`, p, s, v, a, h, u::text[], r, b, t, t, o
+  FROM unnest(`+st.Arg(caseIDs)+`::uuid[], `+st.Arg(programmes)+`::text[], `+st.Arg(statuses)+`::text[], `+
+		st.Arg(versions)+`::bigint[], `+st.Arg(principals)+`::uuid[], `+st.Arg(hosts)+`::text[], `+st.Arg(vulnerabilities)+`::text[], `+
+		st.Arg(registered)+`::date[], `+st.Arg(createdBy)+`::text[], `+st.Arg(created)+`::timestamptz[], `+
+		st.Arg(openedFrom)+`::uuid[]) AS t(i, p, s, v, a, h, u, r, b, t, o)`)
 	st.Add("new_members", `INSERT INTO intake.case_member (case_id, mission, position, subject_id, sex, age_band, nationality)
-  SELECT new_case.case_id, `+mission+`, p, s, x, a, n
-  FROM new_case, unnest(`+st.Arg(positions)+`::smallint[], `+st.Arg(subjects)+`::uuid[], `+st.Arg(sexes)+`::text[], `+
-		st.Arg(bands)+`::text[], `+st.Arg(nationalities)+`::text[]) AS t(p, s, x, a, n)`)
+  SELECT c, `+m+`, p, s, x, a, n
+  FROM unnest(`+st.Arg(mCases)+`::uuid[], `+st.Arg(positions)+`::smallint[], `+st.Arg(subjects)+`::uuid[], `+st.Arg(sexes)+`::text[], `+
+		st.Arg(bands)+`::text[], `+st.Arg(nationalities)+`::text[]) AS t(c, p, s, x, a, n)`)
 	st.Add("new_consents", `INSERT INTO intake.consent (case_id, mission, position, purpose, granted, given_on, partner, recorded_by, consent_id,
   subject_id, partner_category, legal_basis)
-  SELECT new_case.case_id, `+mission+`, p, u, g, d, r, b, i, s, k, l
-  FROM new_case, unnest(`+st.Arg(cpos)+`::smallint[], `+st.Arg(purposes)+`::text[], `+st.Arg(granted)+`::boolean[], `+
+  SELECT c, `+m+`, p, u, g, d, r, b, i, s, k, l
+  FROM unnest(`+st.Arg(xCases)+`::uuid[], `+st.Arg(xPositions)+`::smallint[], `+st.Arg(purposes)+`::text[], `+st.Arg(granted)+`::boolean[], `+
 		st.Arg(givenOn)+`::date[], `+st.Arg(partners)+`::text[], `+st.Arg(recordedBy)+`::text[], `+st.Arg(consentIDs)+`::uuid[],
-    `+st.Arg(consentSubjects)+`::uuid[], `+st.Arg(categories)+`::text[], `+st.Arg(bases)+`::text[]) AS t(p, u, g, d, r, b, i, s, k, l)`)
+    `+st.Arg(consentSubjects)+`::uuid[], `+st.Arg(categories)+`::text[], `+st.Arg(bases)+`::text[]) AS t(c, p, u, g, d, r, b, i, s, k, l)`)
+}
+
+// textArrayLiteral writes codes as a Postgres array literal ("{A,B}"). Codes are upper-case
+// letters, digits and underscores (enumcode), which need no quoting.
+func textArrayLiteral(codes []string) string {
+	return "{" + strings.Join(codes, ",") + "}"
 }
 
 // queueInsertConsent adds a consent record, the case's position-th, to b.

@@ -4,8 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"net"
-	"net/url"
 
 	"github.com/google/uuid"
 )
@@ -37,21 +35,4 @@ func decodeNameCursor(tok string, filter []byte) (nameCursor, error) {
 		return c, errors.New("page token for other filters")
 	}
 	return c, nil
-}
-
-// secureURL reports whether a webhook URL may receive events: https, or http to a loopback
-// address (a partner's development receiver, the tests' own).
-func secureURL(raw string) bool {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil {
-		return false
-	}
-	switch u.Scheme {
-	case "https":
-		return true
-	case "http":
-		ip := net.ParseIP(u.Hostname())
-		return u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback())
-	}
-	return false
 }

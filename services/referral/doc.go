@@ -6,4 +6,6 @@
 // referrals with their status machine (transition.go), and each partner's ordered event feed.
 // Partners reach it with tokens of role partner naming them; their transactions declare the
 // partner (passage.partner), never a mission, so Postgres shows them their own referrals only.
+// An inbound referral, once accepted, is linked to an intake case of its mission (link.go);
+// webhook URLs in the registry must point at public addresses (internal/egress).
 package referral

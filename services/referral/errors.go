@@ -9,6 +9,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
@@ -50,6 +51,14 @@ func (e *TransitionError) Error() string {
 	}
 	return fmt.Sprintf("a referral cannot go from %s to %s", statusCode(e.From), statusCode(e.To))
 }
+
+// LinkError is a LinkReferralCase the rules refuse: an outbound referral, one not accepted,
+// or one already linked.
+type LinkError struct {
+	Why string
+}
+
+func (e *LinkError) Error() string { return e.Why }
 
 // AgreementExpiredError is a send to a partner whose data-sharing agreement has expired.
 type AgreementExpiredError struct {
@@ -95,12 +104,16 @@ func toStatus(err error) error {
 	if st := consent.StatusOf(errorDomain, err); st != nil {
 		return st
 	}
+	if st := intakecase.StatusOf(err); st != nil {
+		return st
+	}
 	var (
 		stale      *StaleVersionError
 		transition *TransitionError
 		expired    *AgreementExpiredError
 		data       *DataUnavailableError
 		sharing    *missingSharingConsent
+		link       *LinkError
 	)
 	switch {
 	// The sentinels' own texts, never err.Error(): a wrapped error could carry more than the
@@ -135,6 +148,9 @@ func toStatus(err error) error {
 	case errors.As(err, &data):
 		return rpcerr.FailedPrecondition(errorDomain, "DATA_UNAVAILABLE", data.Error(),
 			map[string]string{"status": statusCode(data.Status)})
+	case errors.As(err, &link):
+		return rpcerr.FailedPrecondition(errorDomain, "NOT_LINKABLE", link.Error(), nil,
+			rpcerr.Violation("LINK", "case_id", link.Error()))
 	case errors.As(err, &sharing):
 		return rpcerr.FailedPrecondition(errorDomain, "CONSENT_MISSING", sharing.Error(), map[string]string{
 			"purpose": "DATA_SHARING", "partner": sharing.partnerCode, "partner_category": sharing.partnerCategory,
@@ -142,3 +158,6 @@ func toStatus(err error) error {
 	}
 	return err
 }
+
+// isCaseNotFound reports a miss of the case projection.
+func isCaseNotFound(err error) bool { return errors.Is(err, errCaseNotFound) }

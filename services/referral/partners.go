@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+	"net/url"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -14,6 +17,7 @@ import (
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/egress"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/middleware"
@@ -32,18 +36,49 @@ func atHQ(who auth.Claims) bool { return who.Mission == auth.MissionHQ }
 var errHQOnly = status.Error(codes.PermissionDenied, "the partner registry and the data profiles are kept at HQ")
 
 // checkConnection checks what protovalidate cannot: a webhook connection has a URL, others
-// none, and the URL is https (plain http only to a loopback address, for development).
-func checkConnection(c *referralv1.Connection) error {
-	u := c.GetWebhookUrl()
+// none, and the URL may be delivered to. That is https to a host that is not a non-public
+// address (loopback, private, link-local, ...: see internal/egress), or plain http to an
+// address in a network the deployment allows (Config.Webhook.AllowNetworks, for development).
+// A host name is not resolved here, since what it resolves to can change: the webhook worker
+// checks the address it dials, every time.
+func (s *Service) checkConnection(c *referralv1.Connection) error {
+	const field = "connection.webhook_url"
+	raw := c.GetWebhookUrl()
 	switch {
-	case c.GetKind() == referralv1.ConnectionKind_CONNECTION_KIND_WEBHOOK && u == "":
-		return middleware.InvalidArgument(middleware.FieldViolation("connection.webhook_url", "is required for a webhook connection"))
-	case c.GetKind() != referralv1.ConnectionKind_CONNECTION_KIND_WEBHOOK && u != "":
-		return middleware.InvalidArgument(middleware.FieldViolation("connection.webhook_url", "is only for a webhook connection"))
-	case u != "" && !secureURL(u):
-		return middleware.InvalidArgument(middleware.FieldViolation("connection.webhook_url", "must be https (http only to a loopback address)"))
+	case c.GetKind() == referralv1.ConnectionKind_CONNECTION_KIND_WEBHOOK && raw == "":
+		return middleware.InvalidArgument(middleware.FieldViolation(field, "is required for a webhook connection"))
+	case c.GetKind() != referralv1.ConnectionKind_CONNECTION_KIND_WEBHOOK && raw != "":
+		return middleware.InvalidArgument(middleware.FieldViolation(field, "is only for a webhook connection"))
+	case raw == "":
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return middleware.InvalidArgument(middleware.FieldViolation(field, "must be an https URL with a host and no user information"))
+	}
+	policy := egress.Policy{Allow: s.cfg.Webhook.AllowNetworks}
+	if u.Scheme == "http" {
+		// Plain http only to a network declared as one's own: a literal address in it, or
+		// localhost when loopback is allowed. A name could resolve anywhere.
+		host := u.Hostname()
+		_, notLiteral := netip.ParseAddr(host)
+		declared := notLiteral == nil || isLocalhost(host)
+		if len(policy.Allow) == 0 || !declared || policy.OnlyAllowed().CheckHost(host) != nil {
+			return middleware.InvalidArgument(middleware.FieldViolation(field, "must be https (plain http only to an address in a network this deployment allows)"))
+		}
+		return nil
+	}
+	var refused *egress.RefusedError
+	if err := policy.CheckHost(u.Hostname()); errors.As(err, &refused) {
+		return middleware.InvalidArgument(middleware.FieldViolation(field, "must not point at a non-public address ("+refused.Kind+")"))
 	}
 	return nil
+}
+
+// isLocalhost reports whether host is a name RFC 6761 reserves for the loopback address.
+func isLocalhost(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
 }
 
 // RegisterPartner adds an agency to the registry. A webhook connection's signing secret is
@@ -57,7 +92,7 @@ func (s *Service) RegisterPartner(ctx context.Context, req *referralv1.RegisterP
 	if !atHQ(who) {
 		return nil, errHQOnly
 	}
-	if err := checkConnection(req.GetConnection()); err != nil {
+	if err := s.checkConnection(req.GetConnection()); err != nil {
 		return nil, err
 	}
 	if fromDate(req.GetAgreement().GetExpiryDate()).Before(fromDate(req.GetAgreement().GetStartDate())) {
@@ -227,7 +262,7 @@ func (s *Service) UpdatePartner(ctx context.Context, req *referralv1.UpdatePartn
 	if !atHQ(who) {
 		return nil, errHQOnly
 	}
-	if err := checkConnection(req.GetConnection()); err != nil {
+	if err := s.checkConnection(req.GetConnection()); err != nil {
 		return nil, err
 	}
 	if fromDate(req.GetAgreement().GetExpiryDate()).Before(fromDate(req.GetAgreement().GetStartDate())) {

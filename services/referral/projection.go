@@ -41,10 +41,8 @@ func (s *Service) applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Reco
 		return fmt.Errorf("project case: %w", err)
 	}
 	// The consumer's transaction reads every mission's events; this event's rows are written
-	// under the mission it was recorded for.
-	if err := database.DeclareMission(ctx, tx, r.Mission); err != nil {
-		return err
-	}
+	// under the mission it was recorded for, declared with the first statement.
+	tx = database.WithMission(tx, r.Mission)
 	tag, err := tx.Exec(ctx, `INSERT INTO referral."case" (case_id, mission, intake_version, snapshot)
 VALUES ($1, $2, $3, $4)
 ON CONFLICT (case_id) DO UPDATE SET intake_version = EXCLUDED.intake_version, snapshot = EXCLUDED.snapshot
@@ -150,12 +148,10 @@ func (s *Service) caseFor(ctx context.Context, mission string, caseID uuid.UUID)
 	if err := s.catchUpConsent(ctx, caseID); err != nil {
 		return nil, err
 	}
-	c, err := getCase(ctx, s.db.Mission(mission), mission, caseID)
-	if !errors.Is(err, errCaseNotFound) {
-		return c, err
-	}
-	if err := s.CatchUp(ctx); err != nil {
-		return nil, err
-	}
-	return getCase(ctx, s.db.Mission(mission), mission, caseID)
+	var c *intakev1.Case
+	err := intakecase.Await(ctx, s.consumer, caseID, catchUpWait, isCaseNotFound, func() (err error) {
+		c, err = getCase(ctx, s.db.Mission(mission), mission, caseID)
+		return err
+	})
+	return c, err
 }

@@ -56,6 +56,7 @@ func Policy() auth.Policy {
 		referralv1.ReferralService_AcceptReferral_FullMethodName:        staffAndPartner,
 		referralv1.ReferralService_DeclineReferral_FullMethodName:       staffAndPartner,
 		referralv1.ReferralService_CompleteReferral_FullMethodName:      staffAndPartner,
+		referralv1.ReferralService_LinkReferralCase_FullMethodName:      field,
 		referralv1.ReferralService_GetReferralData_FullMethodName:       {auth.RolePartner},
 		referralv1.ReferralService_ListReferralEvents_FullMethodName:    {auth.RolePartner},
 	}
@@ -170,6 +171,11 @@ func SpecWith(opts ...Option) bootstrap.Service {
 		Policy: Policy(),
 		Register: func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
 			s := New(d.Pool, d.Keys, opts...)
+			if len(d.WebhookAllowNetworks) > 0 {
+				// The deployment's development allowance (PASSAGE_WEBHOOK_ALLOW_NETWORKS), for the
+				// registry's check and the worker's alike.
+				s.cfg.Webhook.AllowNetworks = d.WebhookAllowNetworks
+			}
 			s.Register(g)
 			return s.Run
 		},

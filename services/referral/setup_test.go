@@ -2,6 +2,7 @@ package referral_test
 
 import (
 	"context"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
+	"github.com/passage-cm/passage/internal/egress"
 	"github.com/passage-cm/passage/internal/testserver"
 	"github.com/passage-cm/passage/internal/webhook"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
@@ -57,12 +59,19 @@ type bundle struct {
 	partnerA, partnerB string
 }
 
+// setup starts a server whose webhook worker may reach the tests' receivers on this machine
+// (the development allowance); setupWith says which networks are allowed (none in production).
 func setup(t *testing.T) *bundle {
+	t.Helper()
+	return setupWith(t, egress.Loopback())
+}
+
+func setupWith(t *testing.T, allow []netip.Prefix) *bundle {
 	t.Helper()
 	b := &bundle{clock: &clock{t: time.Now().UTC()}}
 	opts := []referral.Option{referral.WithClock(b.clock.Now),
 		referral.WithConfig(referral.Config{RespondWithin: 72 * time.Hour, ExpiryInterval: time.Hour,
-			Webhook: webhook.WorkerConfig{AllowHTTP: true, PollInterval: 20 * time.Millisecond,
+			Webhook: webhook.WorkerConfig{AllowNetworks: allow, PollInterval: 20 * time.Millisecond,
 				InitialBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}})}
 	spec := referral.SpecWith(opts...)
 	spec.Register = func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {

@@ -12,6 +12,7 @@ import (
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/rpcerr"
 )
@@ -45,6 +46,9 @@ func toStatus(err error) error {
 	if st := consent.StatusOf(errorDomain, err); st != nil {
 		return st
 	}
+	if st := intakecase.StatusOf(err); st != nil {
+		return st
+	}
 	var (
 		stale       *StaleVersionError
 		transition  *TransitionError
@@ -76,3 +80,6 @@ func toStatus(err error) error {
 	}
 	return err
 }
+
+// notFound reports a miss of the return's projection.
+func notFound(err error) bool { return errors.Is(err, database.ErrNotFound) }

@@ -2,7 +2,6 @@ package returns
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -13,8 +12,8 @@ import (
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/consent"
-	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/outbox"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
@@ -90,13 +89,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 	if err := consent.CatchUp(ctx, s.consumer, id, s.catchUpWait); err != nil {
 		return err
 	}
-	err = attempt()
-	if errors.Is(err, database.ErrNotFound) {
-		if derr := s.consumer.CatchUp(ctx, s.catchUpWait); derr != nil {
-			return derr
-		}
-		err = attempt()
-	}
+	err = intakecase.Await(ctx, s.consumer, id, s.catchUpWait, notFound, attempt)
 	if s.idem.Lost(err) {
 		// The same request id was used concurrently on another return and committed first.
 		if _, rerr := s.idem.Replay(ctx, s.db.Mission(key.Mission), key, resp); rerr != nil {
@@ -114,12 +107,10 @@ const catchUpWait = 3 * time.Second
 // read reads a return of the caller's mission, catching up on intake's events when it is not
 // there yet.
 func (s *Service) read(ctx context.Context, mission string, id uuid.UUID) (*record, error) {
-	rec, err := getReturn(ctx, s.db.Mission(mission), mission, id, false)
-	if errors.Is(err, database.ErrNotFound) {
-		if derr := s.consumer.CatchUp(ctx, s.catchUpWait); derr != nil {
-			return nil, derr
-		}
+	var rec *record
+	err := intakecase.Await(ctx, s.consumer, id, s.catchUpWait, notFound, func() (err error) {
 		rec, err = getReturn(ctx, s.db.Mission(mission), mission, id, false)
-	}
+		return err
+	})
 	return rec, err
 }

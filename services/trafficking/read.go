@@ -2,7 +2,6 @@ package trafficking
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -10,8 +9,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/passage-cm/passage/internal/auth"
-	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/pagetoken"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
@@ -27,14 +26,12 @@ func (s *Service) GetVictimCase(ctx context.Context, req *traffickingv1.GetVicti
 	if err != nil {
 		return nil, err
 	}
-	c, err := getCase(ctx, s.db.Mission(who.Mission), s.missionFilter(who), id, false)
-	if errors.Is(err, database.ErrNotFound) {
-		// Catch up on a miss: the case may have been registered a moment ago.
-		if err := s.consumer.CatchUp(ctx, catchUpWait); err != nil {
-			return nil, err
-		}
+	// A miss catches up with intake's events: the case may have been registered a moment ago.
+	var c *traffickingv1.VictimCase
+	err = intakecase.Await(ctx, s.consumer, id, catchUpWait, notFound, func() (err error) {
 		c, err = getCase(ctx, s.db.Mission(who.Mission), s.missionFilter(who), id, false)
-	}
+		return err
+	})
 	if err != nil {
 		return nil, toStatus(err)
 	}

@@ -2,7 +2,6 @@ package trafficking
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,8 +13,8 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/consent"
-	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/outbox"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
@@ -283,13 +282,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 	if err := consent.CatchUp(ctx, s.consumer, id, catchUpWait); err != nil {
 		return err
 	}
-	err = attempt()
-	if errors.Is(err, database.ErrNotFound) {
-		if derr := s.consumer.CatchUp(ctx, catchUpWait); derr != nil {
-			return derr
-		}
-		err = attempt()
-	}
+	err = intakecase.Await(ctx, s.consumer, id, catchUpWait, notFound, attempt)
 	if s.idem.Lost(err) {
 		// The same request id was used concurrently on another case and committed first.
 		proto.Reset(resp)

@@ -215,7 +215,8 @@ func (s *factSource) Values() ([]any, error) {
 func (s *factSource) Err() error { return nil }
 
 // writeRollup adds the counts to analytics.rollup: COPY into a temporary table, then one
-// INSERT that adds to the combinations already there. Every row it touches gets this
+// INSERT that adds to the combinations already there. The referral columns keep their
+// default, the empty string: the bulk load draws no referrals. Every row it touches gets this
 // transaction's id, which is how the service's in-memory copy finds what changed.
 func writeRollup(ctx context.Context, tx pgx.Tx, rollup map[RollupKey]int64) (int64, error) {
 	if _, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE bulk_rollup (LIKE analytics.rollup INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
@@ -235,7 +236,7 @@ func writeRollup(ctx context.Context, tx pgx.Tx, rollup map[RollupKey]int64) (in
 	tag, err := tx.Exec(ctx, `INSERT INTO analytics.rollup (`+list+`)
 SELECT `+list+` FROM bulk_rollup
 ON CONFLICT (measure, year, programme, sex, age_band, nationality, host_country, return_country,
-  vulnerabilities, assistance_type, exploitation_types)
+  vulnerabilities, assistance_type, exploitation_types, referral_status, partner_type, referral_direction)
 DO UPDATE SET persons = analytics.rollup.persons + EXCLUDED.persons, tx_id = pg_current_xact_id()`)
 	if err != nil {
 		return 0, fmt.Errorf("bulk: rollup: %w", err)

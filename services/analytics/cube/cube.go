@@ -14,8 +14,8 @@ import (
 // Dim is a dimension a query can group or filter by.
 type Dim int
 
-// The dimensions. The first nine are stored columns of the rollup; the regions are derived
-// from the countries at query time through the Cube's RegionOf.
+// The dimensions. Those before HostRegion are stored columns of the rollup; the regions are
+// derived from the countries at query time through the Cube's RegionOf.
 const (
 	Year Dim = iota
 	Programme
@@ -27,6 +27,9 @@ const (
 	Vulnerability
 	AssistanceType
 	ExploitationType
+	ReferralStatus
+	PartnerType
+	ReferralDirection
 	HostRegion
 	ReturnRegion
 	numDims
@@ -58,7 +61,13 @@ type Row struct {
 	Vulnerabilities   []string // sorted; empty for none
 	AssistanceType    string
 	ExploitationTypes []string // sorted; empty when not recorded
-	Persons           int64
+	// ReferralStatus, PartnerType and ReferralDirection describe a referral; "" for every
+	// other measure.
+	ReferralStatus    string
+	PartnerType       string
+	ReferralDirection string
+	// Persons is the count: persons, or for a measure of things (requests, referrals), those.
+	Persons int64
 }
 
 // dict maps strings to dense ids and back. Ids are never reused or removed, and fit 16 bits:
@@ -210,10 +219,13 @@ var columns = [stored]struct {
 	HostCountry: {value: func(r *Row) string { return r.HostCountry }},
 	// No return country (a VoT assistance, a registration) reads as None: "" is "all" in a
 	// total.
-	ReturnCountry:    {value: func(r *Row) string { return cmp.Or(r.ReturnCountry, None) }},
-	Vulnerability:    {set: func(r *Row) []string { return r.Vulnerabilities }, empty: None},
-	AssistanceType:   {value: func(r *Row) string { return r.AssistanceType }},
-	ExploitationType: {set: func(r *Row) []string { return r.ExploitationTypes }, empty: Unknown},
+	ReturnCountry:     {value: func(r *Row) string { return cmp.Or(r.ReturnCountry, None) }},
+	Vulnerability:     {set: func(r *Row) []string { return r.Vulnerabilities }, empty: None},
+	AssistanceType:    {value: func(r *Row) string { return r.AssistanceType }},
+	ExploitationType:  {set: func(r *Row) []string { return r.ExploitationTypes }, empty: Unknown},
+	ReferralStatus:    {value: func(r *Row) string { return r.ReferralStatus }},
+	PartnerType:       {value: func(r *Row) string { return r.PartnerType }},
+	ReferralDirection: {value: func(r *Row) string { return r.ReferralDirection }},
 }
 
 func (c *Cube) apply(r *Row) bool {

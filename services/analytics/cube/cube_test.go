@@ -32,6 +32,8 @@ type person struct {
 	measure, programme, sex, band, nat, host, ret, assistance string
 	year                                                      int
 	vulns, exploit                                            []string
+	// status, partner and direction describe a referral ("" for the other measures).
+	status, partner, direction string
 }
 
 func (p person) value(d cube.Dim) []string {
@@ -79,6 +81,12 @@ func (p person) value(d cube.Dim) []string {
 		return []string{p.assistance}
 	case cube.ExploitationType:
 		return or(p.exploit, cube.Unknown)
+	case cube.ReferralStatus:
+		return []string{p.status}
+	case cube.PartnerType:
+		return []string{p.partner}
+	case cube.ReferralDirection:
+		return []string{p.direction}
 	}
 	panic(d)
 }
@@ -97,6 +105,13 @@ func randomPeople(r *rand.Rand, n int) []person {
 			ret: pick(r, []string{"IRQ", "AFG", "BGD", ""}), year: pick(r, []int{2015, 2016, 2017}),
 			vulns: pick(r, vulnSets), exploit: pick(r, exploitSets), assistance: pick(r, []string{"", "AVRR_CASH"}),
 		}
+		if r.IntN(4) == 0 {
+			p := &out[i]
+			p.measure, p.ret, p.exploit, p.assistance = "REFERRALS", "", nil, ""
+			p.status = pick(r, []string{"DRAFT", "SENT", "ACCEPTED", "DECLINED", "COMPLETED"})
+			p.partner = pick(r, []string{"UN_AGENCY", "NGO", "GOVERNMENT"})
+			p.direction = pick(r, []string{"OUTBOUND", "INBOUND"})
+		}
 	}
 	return out
 }
@@ -106,14 +121,16 @@ func rollup(people []person) []cube.Row {
 	idx := map[string]int{}
 	var rows []cube.Row
 	for _, p := range people {
-		k := fmt.Sprint(p.measure, p.year, p.programme, p.sex, p.band, p.nat, p.host, p.ret, p.vulns, p.assistance, p.exploit)
+		k := fmt.Sprint(p.measure, p.year, p.programme, p.sex, p.band, p.nat, p.host, p.ret, p.vulns, p.assistance, p.exploit,
+			p.status, p.partner, p.direction)
 		i, ok := idx[k]
 		if !ok {
 			i = len(rows)
 			idx[k] = i
 			rows = append(rows, cube.Row{Measure: p.measure, Year: p.year, Programme: p.programme, Sex: p.sex,
 				AgeBand: p.band, Nationality: p.nat, HostCountry: p.host, ReturnCountry: p.ret,
-				Vulnerabilities: p.vulns, AssistanceType: p.assistance, ExploitationTypes: p.exploit})
+				Vulnerabilities: p.vulns, AssistanceType: p.assistance, ExploitationTypes: p.exploit,
+				ReferralStatus: p.status, PartnerType: p.partner, ReferralDirection: p.direction})
 		}
 		rows[i].Persons++
 	}
@@ -212,6 +229,10 @@ func TestAggregateMatchesBruteForce(t *testing.T) {
 			Filter: map[cube.Dim][]string{cube.HostRegion: {"EEA"}, cube.Programme: {"AVRR"}}, YearFrom: 2016},
 		{Measure: "PERSONS_RETURNED", GroupBy: []cube.Dim{cube.ReturnRegion},
 			Filter: map[cube.Dim][]string{cube.ReturnCountry: {"IRQ", "BGD"}}, YearTo: 2016},
+		{Measure: "REFERRALS", GroupBy: []cube.Dim{cube.ReferralStatus, cube.PartnerType}},
+		{Measure: "REFERRALS", GroupBy: []cube.Dim{cube.ReferralDirection, cube.ReferralStatus, cube.Sex, cube.Vulnerability},
+			Filter: map[cube.Dim][]string{cube.PartnerType: {"NGO", "GOVERNMENT"}, cube.HostRegion: {"EEA", "MENA"}}},
+		{Measure: "REFERRALS", GroupBy: []cube.Dim{cube.HostRegion, cube.PartnerType}, YearFrom: 2016, YearTo: 2016},
 		{Measure: "NOTHING", GroupBy: []cube.Dim{cube.Sex}},
 	} {
 		t.Run(fmt.Sprint(q.Measure, q.GroupBy, len(q.Filter)), func(t *testing.T) {

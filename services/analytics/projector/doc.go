@@ -7,10 +7,19 @@
 // analytics.rollup row, in the consumer's transaction, so the rollup always equals the facts
 // and an event is applied exactly once in effect.
 //
+// Referrals are counted once each, under their current status: the first ReferralChanged
+// applied while the referral may be counted appends its fact, and every later change moves
+// its one from the old status's rollup row to the new one's (-1, +1) and updates the fact.
+// analytics_state.referral keeps the version of the last change applied, so a change
+// delivered again, or late, moves nothing. An outbound referral is described by its case's
+// principal; an inbound one names no person in Passage and is counted with every person
+// dimension UNKNOWN.
+//
 // Consent: only persons whose in_statistics is true in the latest intake event about their
 // case are counted (intake derives it from the STATISTICS consent records, internal/consent).
 // A withdrawal acts from then on: what was counted before stays counted, as published figures
-// do; nothing recorded after it counts the person. A registration is counted when the
+// do; nothing recorded after it counts the person (a referral counted before stays under the
+// status it had, and its later changes do not move it). A registration is counted when the
 // principal is first in statistics (at registration, or when their consent is recorded later).
 //
 // To know who may be counted and what a person's coded attributes are, the projector keeps a

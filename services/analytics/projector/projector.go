@@ -1,6 +1,7 @@
 package projector
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
@@ -36,6 +38,7 @@ const (
 	VictimsIdentified    = "VICTIMS_IDENTIFIED"
 	HASMRequestsApproved = "HASM_REQUESTS_APPROVED"
 	HASMRequestsRejected = "HASM_REQUESTS_REJECTED"
+	Referrals            = "REFERRALS"
 )
 
 // unknown is a value that was not recorded.
@@ -51,6 +54,7 @@ var Events = append([]string{
 	name(&traffickingv1.ExploitationRecorded{}),
 	name(&traffickingv1.AssistanceProvided{}),
 	name(&hasmv1.RequestDecided{}),
+	name(&referralv1.ReferralChanged{}),
 }, intakecase.Events...)
 
 // New returns the projector's consumer over pool, connected as Role.
@@ -69,10 +73,8 @@ func Apply(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 	if err != nil {
 		return err
 	}
-	if err := database.DeclareMission(ctx, tx, r.Mission); err != nil {
-		return err
-	}
-	p := &projection{ctx: ctx, tx: tx, event: r.ID}
+	// Declared with the first statement, in its round trip.
+	p := &projection{ctx: ctx, tx: database.WithMission(tx, r.Mission), event: r.ID}
 	switch e := m.(type) {
 	case *intakev1.CaseRegistered, *intakev1.CaseUpdated, *intakev1.CaseClosed, *intakev1.ConsentRecorded, *intakev1.ConsentWithdrawn:
 		err = p.caseEvent(intakecase.Of(e))
@@ -92,6 +94,8 @@ func Apply(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 		err = p.exploitation(e.GetVictimCase().GetCaseId(), e.GetExploitation())
 	case *hasmv1.RequestDecided:
 		err = p.decided(e)
+	case *referralv1.ReferralChanged:
+		err = p.referral(e)
 	}
 	if err != nil {
 		return fmt.Errorf("analytics projector: event %d (%s): %w", r.ID, r.Type, err)
@@ -105,11 +109,13 @@ type projection struct {
 	event int64
 }
 
-// fact is one person counted, de-identified.
+// fact is one person (or request, or referral) counted, de-identified.
 type fact struct {
 	measure, programme, sex, ageBand, nationality, host, ret, assistance string
 	year                                                                 int
 	vulnerabilities, exploitation, means                                 []string
+	// status, partnerType and direction describe a referral; "" for every other measure.
+	status, partnerType, direction string
 }
 
 // count appends f as the event's ordinal-th fact and adds one to its rollup row. It returns
@@ -117,11 +123,13 @@ type fact struct {
 func (p *projection) count(ordinal int, f fact) (int64, error) {
 	var id int64
 	err := p.tx.QueryRow(p.ctx, `INSERT INTO analytics.fact (event_id, ordinal, measure, year, programme, sex,
-age_band, nationality, host_country, return_country, vulnerabilities, assistance_type, exploitation_types, means_of_control)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+age_band, nationality, host_country, return_country, vulnerabilities, assistance_type, exploitation_types, means_of_control,
+referral_status, partner_type, referral_direction)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 ON CONFLICT (event_id, measure, ordinal) DO NOTHING RETURNING fact_id`,
 		p.event, ordinal, f.measure, f.year, f.programme, f.sex, f.ageBand, orUnknown(f.nationality),
-		orUnknown(f.host), f.ret, set(f.vulnerabilities), f.assistance, set(f.exploitation), set(f.means)).Scan(&id)
+		orUnknown(f.host), f.ret, set(f.vulnerabilities), f.assistance, set(f.exploitation), set(f.means),
+		f.status, f.partnerType, f.direction).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}
@@ -135,18 +143,19 @@ ON CONFLICT (event_id, measure, ordinal) DO NOTHING RETURNING fact_id`,
 // it, so the row exists.
 func (p *projection) add(f fact, delta int64) error {
 	args := []any{f.measure, f.year, f.programme, f.sex, f.ageBand, orUnknown(f.nationality), orUnknown(f.host),
-		f.ret, set(f.vulnerabilities), f.assistance, set(f.exploitation), delta}
+		f.ret, set(f.vulnerabilities), f.assistance, set(f.exploitation), f.status, f.partnerType, f.direction, delta}
 	sql := `INSERT INTO analytics.rollup (measure, year, programme, sex, age_band, nationality, host_country,
-return_country, vulnerabilities, assistance_type, exploitation_types, persons)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+return_country, vulnerabilities, assistance_type, exploitation_types, referral_status, partner_type,
+referral_direction, persons)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 ON CONFLICT (measure, year, programme, sex, age_band, nationality, host_country, return_country,
-vulnerabilities, assistance_type, exploitation_types)
+vulnerabilities, assistance_type, exploitation_types, referral_status, partner_type, referral_direction)
 DO UPDATE SET persons = analytics.rollup.persons + EXCLUDED.persons, tx_id = pg_current_xact_id()`
 	if delta < 0 {
-		sql = `UPDATE analytics.rollup SET persons = persons + $12, tx_id = pg_current_xact_id()
+		sql = `UPDATE analytics.rollup SET persons = persons + $15, tx_id = pg_current_xact_id()
 WHERE measure = $1 AND year = $2 AND programme = $3 AND sex = $4 AND age_band = $5 AND nationality = $6
 AND host_country = $7 AND return_country = $8 AND vulnerabilities = $9 AND assistance_type = $10
-AND exploitation_types = $11`
+AND exploitation_types = $11 AND referral_status = $12 AND partner_type = $13 AND referral_direction = $14`
 	}
 	if _, err := p.tx.Exec(p.ctx, sql, args...); err != nil {
 		return fmt.Errorf("rollup: %w", err)
@@ -183,16 +192,17 @@ age_band = EXCLUDED.age_band, nationality = EXCLUDED.nationality, in_statistics 
 			c.GetCaseId(), c.GetMission(), i, m.GetSubjectId(), sex(m.GetSex()), ageBand(m.GetAgeBand()),
 			orUnknown(m.GetNationality()), m.GetInStatistics())
 	}
-	if err := p.tx.SendBatch(p.ctx, b).Close(); err != nil {
-		return fmt.Errorf("members: %w", err)
-	}
 	pr := c.GetPrincipal()
-	if counted || !pr.GetInStatistics() {
-		return nil
+	count := !counted && pr.GetInStatistics()
+	if count {
+		// In the members' round trip: the registration is counted below, in this transaction.
+		b.Queue(`UPDATE analytics_state."case" SET registration_counted = true WHERE case_id = $1`, c.GetCaseId())
 	}
-	if _, err := p.tx.Exec(p.ctx, `UPDATE analytics_state."case" SET registration_counted = true WHERE case_id = $1`,
-		c.GetCaseId()); err != nil {
-		return fmt.Errorf("case: %w", err)
+	if err := p.tx.SendBatch(p.ctx, b).Close(); err != nil {
+		return fmt.Errorf("case members: %w", err)
+	}
+	if !count {
+		return nil
 	}
 	_, err = p.count(0, fact{
 		measure: CasesRegistered, year: int(c.GetRegistrationDate().GetYear()), programme: programme(c.GetProgramme()),
@@ -339,12 +349,9 @@ func (p *projection) exploitation(caseID string, ex *traffickingv1.Exploitation)
 	if err != nil {
 		return fmt.Errorf("victim: %w", err)
 	}
-	var f fact
-	if err := p.tx.QueryRow(p.ctx, `SELECT measure, year, programme, sex, age_band, nationality, host_country,
-return_country, vulnerabilities, assistance_type, exploitation_types, means_of_control
-FROM analytics.fact WHERE fact_id = $1`, factID).Scan(&f.measure, &f.year, &f.programme, &f.sex, &f.ageBand,
-		&f.nationality, &f.host, &f.ret, &f.vulnerabilities, &f.assistance, &f.exploitation, &f.means); err != nil {
-		return fmt.Errorf("victim fact: %w", err)
+	f, err := p.readFact(factID)
+	if err != nil {
+		return fmt.Errorf("victim %w", err)
 	}
 	types, means := exploitationTypes(ex), meansOfControl(ex)
 	if slices.Equal(types, f.exploitation) && slices.Equal(means, f.means) {
@@ -368,6 +375,20 @@ country_of_exploitation = $4 WHERE record_id = $1`, recordID, set(types), set(me
 	return nil
 }
 
+// readFact reads a fact back, to move its count.
+func (p *projection) readFact(id int64) (fact, error) {
+	var f fact
+	if err := p.tx.QueryRow(p.ctx, `SELECT measure, year, programme, sex, age_band, nationality, host_country,
+return_country, vulnerabilities, assistance_type, exploitation_types, means_of_control, referral_status, partner_type,
+referral_direction
+FROM analytics.fact WHERE fact_id = $1`, id).Scan(&f.measure, &f.year, &f.programme, &f.sex, &f.ageBand,
+		&f.nationality, &f.host, &f.ret, &f.vulnerabilities, &f.assistance, &f.exploitation, &f.means, &f.status,
+		&f.partnerType, &f.direction); err != nil {
+		return f, fmt.Errorf("fact: %w", err)
+	}
+	return f, nil
+}
+
 // decided counts a HASM request approved or rejected, described by its principal.
 func (p *projection) decided(e *hasmv1.RequestDecided) error {
 	measure := HASMRequestsApproved
@@ -389,6 +410,88 @@ func (p *projection) decided(e *hasmv1.RequestDecided) error {
 		vulnerabilities: m.vulnerabilities,
 	})
 	return err
+}
+
+// referral counts a referral once, under its current status. The first change applied while
+// it may be counted appends its fact (described by the case's principal for an outbound
+// referral, by nobody for an inbound one) and adds one under its status; every later change
+// moves that one from the status the fact holds to the new status. The state's version makes
+// a change applied twice or out of order (an event redelivered, the cursor rewound) move
+// nothing: only a version above the last one applied counts.
+//
+// Consent, as for every measure: an outbound referral counts only while its principal's
+// statistics consent is in force. Not yet counted, it is counted from the first change
+// applied while it is; counted already and the consent withdrawn, it stays counted under the
+// status it had, and later changes do not move it (nothing recorded after a withdrawal counts
+// the person). An inbound referral names no case and no person in Passage (the partner knows
+// who they are, Passage holds nothing of them), so there is no one whose consent applies and
+// nothing personal to count: it is counted with every person dimension UNKNOWN.
+func (p *projection) referral(e *referralv1.ReferralChanged) error {
+	r := e.GetReferral()
+	var factID *int64
+	err := p.tx.QueryRow(p.ctx, `INSERT INTO analytics_state.referral (referral_id, mission, version)
+VALUES ($1, $2, $3)
+ON CONFLICT (referral_id) DO UPDATE SET version = EXCLUDED.version
+WHERE analytics_state.referral.version < EXCLUDED.version
+RETURNING fact_id`, r.GetReferralId(), r.GetMission(), r.GetVersion()).Scan(&factID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // this change or a later one was applied already
+	}
+	if err != nil {
+		return fmt.Errorf("referral: %w", err)
+	}
+	status := enumcode.Code(r.GetStatus(), "REFERRAL_STATUS_")
+	f := fact{
+		measure: Referrals, year: r.GetCreateTime().AsTime().UTC().Year(), programme: unknown, sex: unknown,
+		ageBand: unknown, vulnerabilities: []string{unknown}, status: status,
+		partnerType: partnerType(cmp.Or(e.GetPartnerCategory(), r.GetPartnerCategory())), direction: enumcode.Code(r.GetDirection(), "DIRECTION_"),
+	}
+	if r.GetDirection() != referralv1.Direction_DIRECTION_INBOUND {
+		m, ok, err := p.person(r.GetCaseId(), r.GetSubjectId())
+		if err != nil || !ok || !m.inStatistics {
+			return err // not counted now; if counted before, it stays where it was
+		}
+		f.programme, f.sex, f.ageBand, f.nationality, f.host, f.vulnerabilities =
+			m.programme, m.sex, m.ageBand, m.nationality, m.host, m.vulnerabilities
+	}
+	if factID == nil {
+		id, err := p.count(0, f)
+		if err != nil || id == 0 {
+			return err
+		}
+		if _, err := p.tx.Exec(p.ctx, `UPDATE analytics_state.referral SET fact_id = $2 WHERE referral_id = $1`,
+			r.GetReferralId(), id); err != nil {
+			return fmt.Errorf("referral: %w", err)
+		}
+		return nil
+	}
+	counted, err := p.readFact(*factID)
+	if err != nil {
+		return fmt.Errorf("referral %w", err)
+	}
+	if counted.status == status {
+		return nil
+	}
+	if err := p.add(counted, -1); err != nil {
+		return err
+	}
+	counted.status = status
+	if err := p.add(counted, 1); err != nil {
+		return err
+	}
+	if _, err := p.tx.Exec(p.ctx, `UPDATE analytics.fact SET referral_status = $2 WHERE fact_id = $1`,
+		*factID, status); err != nil {
+		return fmt.Errorf("referral fact: %w", err)
+	}
+	return nil
+}
+
+// partnerType is a partner's category as stored; UNKNOWN when the event does not say.
+func partnerType(c commonv1.PartnerCategory) string {
+	if c == commonv1.PartnerCategory_PARTNER_CATEGORY_UNSPECIFIED {
+		return unknown
+	}
+	return enumcode.Code(c, "PARTNER_CATEGORY_")
 }
 
 func programme(p commonv1.Programme) string { return enumcode.Code(p, "PROGRAMME_") }

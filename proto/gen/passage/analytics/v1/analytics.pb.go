@@ -43,6 +43,26 @@ const (
 	Measure_MEASURE_HASM_REQUESTS_APPROVED Measure = 5
 	// HASM requests rejected at HQ, by decision date, described by their principal applicant.
 	Measure_MEASURE_HASM_REQUESTS_REJECTED Measure = 6
+	// Referrals between agencies (passage.referral.v1), each counted once, under its current
+	// status, by its creation date. A referral moves from one status to the next as it is sent,
+	// received, accepted, declined, completed, revoked, expired or withdrawn: its count leaves
+	// the old status and joins the new one, so the cells of REFERRAL_STATUS add up to the
+	// referrals made, and a DRAFT never sent stays a DRAFT. This is a count of referrals, not
+	// of persons: one person referred to three services is three referrals.
+	//
+	// Outbound referrals (a mission to a partner) are described by the case's principal: year,
+	// programme, sex, age band, nationality, host country and region, vulnerabilities. They are
+	// counted only while the principal's consent to anonymised statistics is in force, as for
+	// every measure: a referral is counted from the first change recorded while it is, and a
+	// withdrawal leaves it counted under the status it had then (later moves are not
+	// recorded). Inbound referrals (a partner to a mission) name no case and no person in
+	// Passage: they are counted with every person dimension "UNKNOWN".
+	//
+	// Suppression withholds a cell of fewer than k referrals, as for the other measures.
+	// Differential privacy is not offered for this measure (INVALID_ARGUMENT naming
+	// differential_privacy): a person may have any number of referrals, so a release cannot
+	// bound what one person contributes.
+	Measure_MEASURE_REFERRALS Measure = 7
 )
 
 // Enum value maps for Measure.
@@ -55,6 +75,7 @@ var (
 		4: "MEASURE_VICTIMS_IDENTIFIED",
 		5: "MEASURE_HASM_REQUESTS_APPROVED",
 		6: "MEASURE_HASM_REQUESTS_REJECTED",
+		7: "MEASURE_REFERRALS",
 	}
 	Measure_value = map[string]int32{
 		"MEASURE_UNSPECIFIED":            0,
@@ -64,6 +85,7 @@ var (
 		"MEASURE_VICTIMS_IDENTIFIED":     4,
 		"MEASURE_HASM_REQUESTS_APPROVED": 5,
 		"MEASURE_HASM_REQUESTS_REJECTED": 6,
+		"MEASURE_REFERRALS":              7,
 	}
 )
 
@@ -121,6 +143,16 @@ const (
 	Dimension_DIMENSION_ASSISTANCE_TYPE Dimension = 11
 	// The types of exploitation the victim went through: victims identified only.
 	Dimension_DIMENSION_EXPLOITATION_TYPE Dimension = 12
+	// Where a referral stands: passage.referral.v1.ReferralStatus without its prefix ("SENT",
+	// "ACCEPTED", "DECLINED", "COMPLETED", ...). Referrals only.
+	Dimension_DIMENSION_REFERRAL_STATUS Dimension = 13
+	// The category of the partner agency a referral goes to (outbound) or comes from (inbound):
+	// passage.common.v1.PartnerCategory without its prefix ("UN_AGENCY", "NGO", "GOVERNMENT",
+	// "SERVICE_PROVIDER"). Referrals only.
+	Dimension_DIMENSION_PARTNER_TYPE Dimension = 14
+	// Who sent a referral: passage.referral.v1.Direction without its prefix ("OUTBOUND" from a
+	// mission to a partner, "INBOUND" from a partner to a mission). Referrals only.
+	Dimension_DIMENSION_REFERRAL_DIRECTION Dimension = 15
 )
 
 // Enum value maps for Dimension.
@@ -139,21 +171,27 @@ var (
 		10: "DIMENSION_VULNERABILITY",
 		11: "DIMENSION_ASSISTANCE_TYPE",
 		12: "DIMENSION_EXPLOITATION_TYPE",
+		13: "DIMENSION_REFERRAL_STATUS",
+		14: "DIMENSION_PARTNER_TYPE",
+		15: "DIMENSION_REFERRAL_DIRECTION",
 	}
 	Dimension_value = map[string]int32{
-		"DIMENSION_UNSPECIFIED":       0,
-		"DIMENSION_YEAR":              1,
-		"DIMENSION_PROGRAMME":         2,
-		"DIMENSION_SEX":               3,
-		"DIMENSION_AGE_BAND":          4,
-		"DIMENSION_NATIONALITY":       5,
-		"DIMENSION_HOST_COUNTRY":      6,
-		"DIMENSION_HOST_REGION":       7,
-		"DIMENSION_RETURN_COUNTRY":    8,
-		"DIMENSION_RETURN_REGION":     9,
-		"DIMENSION_VULNERABILITY":     10,
-		"DIMENSION_ASSISTANCE_TYPE":   11,
-		"DIMENSION_EXPLOITATION_TYPE": 12,
+		"DIMENSION_UNSPECIFIED":        0,
+		"DIMENSION_YEAR":               1,
+		"DIMENSION_PROGRAMME":          2,
+		"DIMENSION_SEX":                3,
+		"DIMENSION_AGE_BAND":           4,
+		"DIMENSION_NATIONALITY":        5,
+		"DIMENSION_HOST_COUNTRY":       6,
+		"DIMENSION_HOST_REGION":        7,
+		"DIMENSION_RETURN_COUNTRY":     8,
+		"DIMENSION_RETURN_REGION":      9,
+		"DIMENSION_VULNERABILITY":      10,
+		"DIMENSION_ASSISTANCE_TYPE":    11,
+		"DIMENSION_EXPLOITATION_TYPE":  12,
+		"DIMENSION_REFERRAL_STATUS":    13,
+		"DIMENSION_PARTNER_TYPE":       14,
+		"DIMENSION_REFERRAL_DIRECTION": 15,
 	}
 )
 
@@ -1361,7 +1399,7 @@ const file_passage_analytics_v1_analytics_proto_rawDesc = "" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x16\n" +
 	"\x06budget\x18\x02 \x01(\x01R\x06budget\x12\x14\n" +
 	"\x05spent\x18\x03 \x01(\x01R\x05spent\x12\x1c\n" +
-	"\tremaining\x18\x04 \x01(\x01R\tremaining*\xe4\x01\n" +
+	"\tremaining\x18\x04 \x01(\x01R\tremaining*\xfb\x01\n" +
 	"\aMeasure\x12\x17\n" +
 	"\x13MEASURE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18MEASURE_CASES_REGISTERED\x10\x01\x12\x1c\n" +
@@ -1369,7 +1407,8 @@ const file_passage_analytics_v1_analytics_proto_rawDesc = "" +
 	"\x18MEASURE_PERSONS_ASSISTED\x10\x03\x12\x1e\n" +
 	"\x1aMEASURE_VICTIMS_IDENTIFIED\x10\x04\x12\"\n" +
 	"\x1eMEASURE_HASM_REQUESTS_APPROVED\x10\x05\x12\"\n" +
-	"\x1eMEASURE_HASM_REQUESTS_REJECTED\x10\x06*\xe8\x02\n" +
+	"\x1eMEASURE_HASM_REQUESTS_REJECTED\x10\x06\x12\x15\n" +
+	"\x11MEASURE_REFERRALS\x10\a*\xc5\x03\n" +
 	"\tDimension\x12\x19\n" +
 	"\x15DIMENSION_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eDIMENSION_YEAR\x10\x01\x12\x17\n" +
@@ -1384,7 +1423,10 @@ const file_passage_analytics_v1_analytics_proto_rawDesc = "" +
 	"\x17DIMENSION_VULNERABILITY\x10\n" +
 	"\x12\x1d\n" +
 	"\x19DIMENSION_ASSISTANCE_TYPE\x10\v\x12\x1f\n" +
-	"\x1bDIMENSION_EXPLOITATION_TYPE\x10\f2\xb3\x04\n" +
+	"\x1bDIMENSION_EXPLOITATION_TYPE\x10\f\x12\x1d\n" +
+	"\x19DIMENSION_REFERRAL_STATUS\x10\r\x12\x1a\n" +
+	"\x16DIMENSION_PARTNER_TYPE\x10\x0e\x12 \n" +
+	"\x1cDIMENSION_REFERRAL_DIRECTION\x10\x0f2\xb3\x04\n" +
 	"\x10AnalyticsService\x12\\\n" +
 	"\tAggregate\x12&.passage.analytics.v1.AggregateRequest\x1a'.passage.analytics.v1.AggregateResponse\x12b\n" +
 	"\vListRegions\x12(.passage.analytics.v1.ListRegionsRequest\x1a).passage.analytics.v1.ListRegionsResponse\x12n\n" +

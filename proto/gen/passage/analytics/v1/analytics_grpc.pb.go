@@ -50,7 +50,8 @@ const (
 // vulnerability ("MEDICAL_NEEDS", "NONE" for a person without any), "NONE" too for a
 // return country where nobody returned (VoT direct assistance), an assistance type
 // prefixed by its programme ("AVRR_CASH", "VOT_ACCOMMODATION"), an exploitation type
-// ("FORCED_LABOUR"). "UNKNOWN" stands for a value that was not recorded (a nationality, a
+// ("FORCED_LABOUR"), a referral status ("ACCEPTED"), a partner type ("NGO"), a referral
+// direction ("OUTBOUND"). "UNKNOWN" stands for a value that was not recorded (a nationality, a
 // country outside every region).
 type AnalyticsServiceClient interface {
 	// Aggregate counts a measure grouped by up to four dimensions, filtered, released under
@@ -156,7 +157,8 @@ func (c *analyticsServiceClient) GetPrivacyBudget(ctx context.Context, in *GetPr
 // vulnerability ("MEDICAL_NEEDS", "NONE" for a person without any), "NONE" too for a
 // return country where nobody returned (VoT direct assistance), an assistance type
 // prefixed by its programme ("AVRR_CASH", "VOT_ACCOMMODATION"), an exploitation type
-// ("FORCED_LABOUR"). "UNKNOWN" stands for a value that was not recorded (a nationality, a
+// ("FORCED_LABOUR"), a referral status ("ACCEPTED"), a partner type ("NGO"), a referral
+// direction ("OUTBOUND"). "UNKNOWN" stands for a value that was not recorded (a nationality, a
 // country outside every region).
 type AnalyticsServiceServer interface {
 	// Aggregate counts a measure grouped by up to four dimensions, filtered, released under

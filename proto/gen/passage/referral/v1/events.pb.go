@@ -98,6 +98,53 @@ func (x *ReferralChanged) GetCause() string {
 	return ""
 }
 
+// InboundReferralLinked is the outbox event of LinkReferralCase: an inbound referral now names
+// the intake case (and its principal's subject id) of the person it refers. Not a transition:
+// the referral's status is unchanged, and no ReferralChanged is written for it.
+type InboundReferralLinked struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Referral      *Referral              `protobuf:"bytes,1,opt,name=referral,proto3" json:"referral,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InboundReferralLinked) Reset() {
+	*x = InboundReferralLinked{}
+	mi := &file_passage_referral_v1_events_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InboundReferralLinked) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InboundReferralLinked) ProtoMessage() {}
+
+func (x *InboundReferralLinked) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_referral_v1_events_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InboundReferralLinked.ProtoReflect.Descriptor instead.
+func (*InboundReferralLinked) Descriptor() ([]byte, []int) {
+	return file_passage_referral_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *InboundReferralLinked) GetReferral() *Referral {
+	if x != nil {
+		return x.Referral
+	}
+	return nil
+}
+
 // PartnerRegistered and PartnerUpdated are the registry's outbox events (no personal data, no
 // secret).
 type PartnerRegistered struct {
@@ -109,7 +156,7 @@ type PartnerRegistered struct {
 
 func (x *PartnerRegistered) Reset() {
 	*x = PartnerRegistered{}
-	mi := &file_passage_referral_v1_events_proto_msgTypes[1]
+	mi := &file_passage_referral_v1_events_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -121,7 +168,7 @@ func (x *PartnerRegistered) String() string {
 func (*PartnerRegistered) ProtoMessage() {}
 
 func (x *PartnerRegistered) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_referral_v1_events_proto_msgTypes[1]
+	mi := &file_passage_referral_v1_events_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -134,7 +181,7 @@ func (x *PartnerRegistered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartnerRegistered.ProtoReflect.Descriptor instead.
 func (*PartnerRegistered) Descriptor() ([]byte, []int) {
-	return file_passage_referral_v1_events_proto_rawDescGZIP(), []int{1}
+	return file_passage_referral_v1_events_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *PartnerRegistered) GetPartner() *Partner {
@@ -153,7 +200,7 @@ type PartnerUpdated struct {
 
 func (x *PartnerUpdated) Reset() {
 	*x = PartnerUpdated{}
-	mi := &file_passage_referral_v1_events_proto_msgTypes[2]
+	mi := &file_passage_referral_v1_events_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -165,7 +212,7 @@ func (x *PartnerUpdated) String() string {
 func (*PartnerUpdated) ProtoMessage() {}
 
 func (x *PartnerUpdated) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_referral_v1_events_proto_msgTypes[2]
+	mi := &file_passage_referral_v1_events_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -178,7 +225,7 @@ func (x *PartnerUpdated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartnerUpdated.ProtoReflect.Descriptor instead.
 func (*PartnerUpdated) Descriptor() ([]byte, []int) {
-	return file_passage_referral_v1_events_proto_rawDescGZIP(), []int{2}
+	return file_passage_referral_v1_events_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *PartnerUpdated) GetPartner() *Partner {
@@ -198,7 +245,7 @@ type DataProfilePublished struct {
 
 func (x *DataProfilePublished) Reset() {
 	*x = DataProfilePublished{}
-	mi := &file_passage_referral_v1_events_proto_msgTypes[3]
+	mi := &file_passage_referral_v1_events_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -210,7 +257,7 @@ func (x *DataProfilePublished) String() string {
 func (*DataProfilePublished) ProtoMessage() {}
 
 func (x *DataProfilePublished) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_referral_v1_events_proto_msgTypes[3]
+	mi := &file_passage_referral_v1_events_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -223,7 +270,7 @@ func (x *DataProfilePublished) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DataProfilePublished.ProtoReflect.Descriptor instead.
 func (*DataProfilePublished) Descriptor() ([]byte, []int) {
-	return file_passage_referral_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_passage_referral_v1_events_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DataProfilePublished) GetProfile() *DataProfile {
@@ -242,7 +289,9 @@ const file_passage_referral_v1_events_proto_rawDesc = "" +
 	"\breferral\x18\x01 \x01(\v2\x1d.passage.referral.v1.ReferralR\breferral\x12L\n" +
 	"\x0fprevious_status\x18\x02 \x01(\x0e2#.passage.referral.v1.ReferralStatusR\x0epreviousStatus\x12M\n" +
 	"\x10partner_category\x18\x03 \x01(\x0e2\".passage.common.v1.PartnerCategoryR\x0fpartnerCategory\x12\x14\n" +
-	"\x05cause\x18\x04 \x01(\tR\x05cause\"K\n" +
+	"\x05cause\x18\x04 \x01(\tR\x05cause\"R\n" +
+	"\x15InboundReferralLinked\x129\n" +
+	"\breferral\x18\x01 \x01(\v2\x1d.passage.referral.v1.ReferralR\breferral\"K\n" +
 	"\x11PartnerRegistered\x126\n" +
 	"\apartner\x18\x01 \x01(\v2\x1c.passage.referral.v1.PartnerR\apartner\"H\n" +
 	"\x0ePartnerUpdated\x126\n" +
@@ -262,30 +311,32 @@ func file_passage_referral_v1_events_proto_rawDescGZIP() []byte {
 	return file_passage_referral_v1_events_proto_rawDescData
 }
 
-var file_passage_referral_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_passage_referral_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_passage_referral_v1_events_proto_goTypes = []any{
-	(*ReferralChanged)(nil),      // 0: passage.referral.v1.ReferralChanged
-	(*PartnerRegistered)(nil),    // 1: passage.referral.v1.PartnerRegistered
-	(*PartnerUpdated)(nil),       // 2: passage.referral.v1.PartnerUpdated
-	(*DataProfilePublished)(nil), // 3: passage.referral.v1.DataProfilePublished
-	(*Referral)(nil),             // 4: passage.referral.v1.Referral
-	(ReferralStatus)(0),          // 5: passage.referral.v1.ReferralStatus
-	(v1.PartnerCategory)(0),      // 6: passage.common.v1.PartnerCategory
-	(*Partner)(nil),              // 7: passage.referral.v1.Partner
-	(*DataProfile)(nil),          // 8: passage.referral.v1.DataProfile
+	(*ReferralChanged)(nil),       // 0: passage.referral.v1.ReferralChanged
+	(*InboundReferralLinked)(nil), // 1: passage.referral.v1.InboundReferralLinked
+	(*PartnerRegistered)(nil),     // 2: passage.referral.v1.PartnerRegistered
+	(*PartnerUpdated)(nil),        // 3: passage.referral.v1.PartnerUpdated
+	(*DataProfilePublished)(nil),  // 4: passage.referral.v1.DataProfilePublished
+	(*Referral)(nil),              // 5: passage.referral.v1.Referral
+	(ReferralStatus)(0),           // 6: passage.referral.v1.ReferralStatus
+	(v1.PartnerCategory)(0),       // 7: passage.common.v1.PartnerCategory
+	(*Partner)(nil),               // 8: passage.referral.v1.Partner
+	(*DataProfile)(nil),           // 9: passage.referral.v1.DataProfile
 }
 var file_passage_referral_v1_events_proto_depIdxs = []int32{
-	4, // 0: passage.referral.v1.ReferralChanged.referral:type_name -> passage.referral.v1.Referral
-	5, // 1: passage.referral.v1.ReferralChanged.previous_status:type_name -> passage.referral.v1.ReferralStatus
-	6, // 2: passage.referral.v1.ReferralChanged.partner_category:type_name -> passage.common.v1.PartnerCategory
-	7, // 3: passage.referral.v1.PartnerRegistered.partner:type_name -> passage.referral.v1.Partner
-	7, // 4: passage.referral.v1.PartnerUpdated.partner:type_name -> passage.referral.v1.Partner
-	8, // 5: passage.referral.v1.DataProfilePublished.profile:type_name -> passage.referral.v1.DataProfile
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	5, // 0: passage.referral.v1.ReferralChanged.referral:type_name -> passage.referral.v1.Referral
+	6, // 1: passage.referral.v1.ReferralChanged.previous_status:type_name -> passage.referral.v1.ReferralStatus
+	7, // 2: passage.referral.v1.ReferralChanged.partner_category:type_name -> passage.common.v1.PartnerCategory
+	5, // 3: passage.referral.v1.InboundReferralLinked.referral:type_name -> passage.referral.v1.Referral
+	8, // 4: passage.referral.v1.PartnerRegistered.partner:type_name -> passage.referral.v1.Partner
+	8, // 5: passage.referral.v1.PartnerUpdated.partner:type_name -> passage.referral.v1.Partner
+	9, // 6: passage.referral.v1.DataProfilePublished.profile:type_name -> passage.referral.v1.DataProfile
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_passage_referral_v1_events_proto_init() }
@@ -300,7 +351,7 @@ func file_passage_referral_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_passage_referral_v1_events_proto_rawDesc), len(file_passage_referral_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -862,8 +862,10 @@ func (x *PartnerService) GetCategories() []ServiceCategory {
 type Connection struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Kind  ConnectionKind         `protobuf:"varint,1,opt,name=kind,proto3,enum=passage.referral.v1.ConnectionKind" json:"kind,omitempty"`
-	// For CONNECTION_KIND_WEBHOOK: the https URL events are POSTed to (http only to loopback,
-	// for tests and development).
+	// For CONNECTION_KIND_WEBHOOK: the https URL events are POSTed to. A host that is a
+	// non-public address (loopback, private, link-local, carrier-grade NAT, ...) is refused
+	// INVALID_ARGUMENT, and every delivery checks the address the name resolves to when it
+	// connects. Plain http only to a network the deployment allows, for development.
 	WebhookUrl string `protobuf:"bytes,2,opt,name=webhook_url,json=webhookUrl,proto3" json:"webhook_url,omitempty"`
 	// Output only: whether a signing secret is on file (the secret itself is returned once).
 	HasSigningSecret bool `protobuf:"varint,3,opt,name=has_signing_secret,json=hasSigningSecret,proto3" json:"has_signing_secret,omitempty"`
@@ -1797,9 +1799,10 @@ type Referral struct {
 	// The mission that sends (outbound) or receives (inbound) it.
 	Mission   string    `protobuf:"bytes,2,opt,name=mission,proto3" json:"mission,omitempty"`
 	Direction Direction `protobuf:"varint,3,opt,name=direction,proto3,enum=passage.referral.v1.Direction" json:"direction,omitempty"`
-	// The intake case, for an outbound referral (empty for the partner: it knows the referral).
+	// The intake case: an outbound referral's, or the case an inbound one was linked to
+	// (LinkReferralCase). Empty for the partner: it knows the referral, not the case.
 	CaseId string `protobuf:"bytes,4,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
-	// The principal's subject id, for an outbound referral (empty for the partner).
+	// The case's principal subject id, set with case_id (empty for the partner).
 	SubjectId string `protobuf:"bytes,5,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
 	PartnerId string `protobuf:"bytes,6,opt,name=partner_id,json=partnerId,proto3" json:"partner_id,omitempty"`
 	// The partner's category, kept on the referral for statistics.
@@ -2972,6 +2975,120 @@ func (x *DeclineReferralResponse) GetReferral() *Referral {
 	return nil
 }
 
+type LinkReferralCaseRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// An inbound referral of the caller's mission, ACCEPTED or COMPLETED.
+	ReferralId string `protobuf:"bytes,2,opt,name=referral_id,json=referralId,proto3" json:"referral_id,omitempty"`
+	Version    int64  `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// An intake case of the same mission.
+	CaseId        string `protobuf:"bytes,4,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LinkReferralCaseRequest) Reset() {
+	*x = LinkReferralCaseRequest{}
+	mi := &file_passage_referral_v1_referral_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LinkReferralCaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LinkReferralCaseRequest) ProtoMessage() {}
+
+func (x *LinkReferralCaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_referral_v1_referral_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LinkReferralCaseRequest.ProtoReflect.Descriptor instead.
+func (*LinkReferralCaseRequest) Descriptor() ([]byte, []int) {
+	return file_passage_referral_v1_referral_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *LinkReferralCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *LinkReferralCaseRequest) GetReferralId() string {
+	if x != nil {
+		return x.ReferralId
+	}
+	return ""
+}
+
+func (x *LinkReferralCaseRequest) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *LinkReferralCaseRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+type LinkReferralCaseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Referral      *Referral              `protobuf:"bytes,1,opt,name=referral,proto3" json:"referral,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LinkReferralCaseResponse) Reset() {
+	*x = LinkReferralCaseResponse{}
+	mi := &file_passage_referral_v1_referral_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LinkReferralCaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LinkReferralCaseResponse) ProtoMessage() {}
+
+func (x *LinkReferralCaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_referral_v1_referral_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LinkReferralCaseResponse.ProtoReflect.Descriptor instead.
+func (*LinkReferralCaseResponse) Descriptor() ([]byte, []int) {
+	return file_passage_referral_v1_referral_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *LinkReferralCaseResponse) GetReferral() *Referral {
+	if x != nil {
+		return x.Referral
+	}
+	return nil
+}
+
 type CompleteReferralRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
@@ -2984,7 +3101,7 @@ type CompleteReferralRequest struct {
 
 func (x *CompleteReferralRequest) Reset() {
 	*x = CompleteReferralRequest{}
-	mi := &file_passage_referral_v1_referral_proto_msgTypes[35]
+	mi := &file_passage_referral_v1_referral_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2996,7 +3113,7 @@ func (x *CompleteReferralRequest) String() string {
 func (*CompleteReferralRequest) ProtoMessage() {}
 
 func (x *CompleteReferralRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_referral_v1_referral_proto_msgTypes[35]
+	mi := &file_passage_referral_v1_referral_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3009,7 +3126,7 @@ func (x *CompleteReferralRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteReferralRequest.ProtoReflect.Descriptor instead.
 func (*CompleteReferralRequest) Descriptor() ([]byte, []int) {
-	return file_passage_referral_v1_referral_proto_rawDescGZIP(), []int{35}
+	return file_passage_referral_v1_referral_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CompleteReferralRequest) GetRequestId() string {
@@ -3049,7 +3166,7 @@ type CompleteReferralResponse struct {
 
 func (x *CompleteReferralResponse) Reset() {
 	*x = CompleteReferralResponse{}
-	mi := &file_passage_referral_v1_referral_proto_msgTypes[36]
+	mi := &file_passage_referral_v1_referral_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3061,7 +3178,7 @@ func (x *CompleteReferralResponse) String() string {
 func (*CompleteReferralResponse) ProtoMessage() {}
 
 func (x *CompleteReferralResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_referral_v1_referral_proto_msgTypes[36]
+	mi := &file_passage_referral_v1_referral_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3074,7 +3191,7 @@ func (x *CompleteReferralResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteReferralResponse.ProtoReflect.Descriptor instead.
 func (*CompleteReferralResponse) Descriptor() ([]byte, []int) {
-	return file_passage_referral_v1_referral_proto_rawDescGZIP(), []int{36}
+	return file_passage_referral_v1_referral_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CompleteReferralResponse) GetReferral() *Referral {
@@ -3095,7 +3212,7 @@ type GetReferralDataRequest struct {
 
 func (x *GetReferralDataRequest) Reset() {
 	*x = GetReferralDataRequest{}
-	mi := &file_passage_referral_v1_referral_proto_msgTypes[37]
+	mi := &file_passage_referral_v1_referral_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3107,7 +3224,7 @@ func (x *GetReferralDataRequest) String() string {
 func (*GetReferralDataRequest) ProtoMessage() {}
 
 func (x *GetReferralDataRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_referral_v1_referral_proto_msgTypes[37]
+	mi := &file_passage_referral_v1_referral_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3120,7 +3237,7 @@ func (x *GetReferralDataRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReferralDataRequest.ProtoReflect.Descriptor instead.
 func (*GetReferralDataRequest) Descriptor() ([]byte, []int) {
-	return file_passage_referral_v1_referral_proto_rawDescGZIP(), []int{37}
+	return file_passage_referral_v1_referral_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetReferralDataRequest) GetReferralId() string {
@@ -3158,7 +3275,7 @@ type GetReferralDataResponse struct {
 
 func (x *GetReferralDataResponse) Reset() {
 	*x = GetReferralDataResponse{}
-	mi := &file_passage_referral_v1_referral_proto_msgTypes[38]
+	mi := &file_passage_referral_v1_referral_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3170,7 +3287,7 @@ func (x *GetReferralDataResponse) String() string {
 func (*GetReferralDataResponse) ProtoMessage() {}
 
 func (x *GetReferralDataResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_referral_v1_referral_proto_msgTypes[38]
+	mi := &file_passage_referral_v1_referral_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3183,7 +3300,7 @@ func (x *GetReferralDataResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReferralDataResponse.ProtoReflect.Descriptor instead.
 func (*GetReferralDataResponse) Descriptor() ([]byte, []int) {
-	return file_passage_referral_v1_referral_proto_rawDescGZIP(), []int{38}
+	return file_passage_referral_v1_referral_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetReferralDataResponse) GetReferralId() string {
@@ -3261,7 +3378,7 @@ type ListReferralEventsRequest struct {
 
 func (x *ListReferralEventsRequest) Reset() {
 	*x = ListReferralEventsRequest{}
-	mi := &file_passage_referral_v1_referral_proto_msgTypes[39]
+	mi := &file_passage_referral_v1_referral_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3273,7 +3390,7 @@ func (x *ListReferralEventsRequest) String() string {
 func (*ListReferralEventsRequest) ProtoMessage() {}
 
 func (x *ListReferralEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_referral_v1_referral_proto_msgTypes[39]
+	mi := &file_passage_referral_v1_referral_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3286,7 +3403,7 @@ func (x *ListReferralEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReferralEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListReferralEventsRequest) Descriptor() ([]byte, []int) {
-	return file_passage_referral_v1_referral_proto_rawDescGZIP(), []int{39}
+	return file_passage_referral_v1_referral_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListReferralEventsRequest) GetPageSize() int32 {
@@ -3314,7 +3431,7 @@ type ListReferralEventsResponse struct {
 
 func (x *ListReferralEventsResponse) Reset() {
 	*x = ListReferralEventsResponse{}
-	mi := &file_passage_referral_v1_referral_proto_msgTypes[40]
+	mi := &file_passage_referral_v1_referral_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3326,7 +3443,7 @@ func (x *ListReferralEventsResponse) String() string {
 func (*ListReferralEventsResponse) ProtoMessage() {}
 
 func (x *ListReferralEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_referral_v1_referral_proto_msgTypes[40]
+	mi := &file_passage_referral_v1_referral_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3339,7 +3456,7 @@ func (x *ListReferralEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReferralEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListReferralEventsResponse) Descriptor() ([]byte, []int) {
-	return file_passage_referral_v1_referral_proto_rawDescGZIP(), []int{40}
+	return file_passage_referral_v1_referral_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ListReferralEventsResponse) GetEvents() []*ReferralEvent {
@@ -3372,7 +3489,7 @@ type ReferralEvent struct {
 
 func (x *ReferralEvent) Reset() {
 	*x = ReferralEvent{}
-	mi := &file_passage_referral_v1_referral_proto_msgTypes[41]
+	mi := &file_passage_referral_v1_referral_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3384,7 +3501,7 @@ func (x *ReferralEvent) String() string {
 func (*ReferralEvent) ProtoMessage() {}
 
 func (x *ReferralEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_referral_v1_referral_proto_msgTypes[41]
+	mi := &file_passage_referral_v1_referral_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3397,7 +3514,7 @@ func (x *ReferralEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReferralEvent.ProtoReflect.Descriptor instead.
 func (*ReferralEvent) Descriptor() ([]byte, []int) {
-	return file_passage_referral_v1_referral_proto_rawDescGZIP(), []int{41}
+	return file_passage_referral_v1_referral_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ReferralEvent) GetEventId() string {
@@ -3663,6 +3780,15 @@ const file_passage_referral_v1_referral_proto_rawDesc = "" +
 	"\x06reason\x18\x04 \x01(\x0e2\".passage.referral.v1.DeclineReasonB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06reason\"T\n" +
 	"\x17DeclineReferralResponse\x129\n" +
+	"\breferral\x18\x01 \x01(\v2\x1d.passage.referral.v1.ReferralR\breferral\"\xb3\x01\n" +
+	"\x17LinkReferralCaseRequest\x12'\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\trequestId\x12)\n" +
+	"\vreferral_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
+	"referralId\x12!\n" +
+	"\aversion\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\aversion\x12!\n" +
+	"\acase_id\x18\x04 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"U\n" +
+	"\x18LinkReferralCaseResponse\x129\n" +
 	"\breferral\x18\x01 \x01(\v2\x1d.passage.referral.v1.ReferralR\breferral\"\xdb\x01\n" +
 	"\x17CompleteReferralRequest\x12'\n" +
 	"\n" +
@@ -3785,7 +3911,7 @@ const file_passage_referral_v1_referral_proto_rawDesc = "" +
 	"\x1bREVOKE_REASON_SENT_IN_ERROR\x10\x01\x12\"\n" +
 	"\x1eREVOKE_REASON_NO_LONGER_NEEDED\x10\x02\x12!\n" +
 	"\x1dREVOKE_REASON_PROTECTION_RISK\x10\x03\x12\x17\n" +
-	"\x13REVOKE_REASON_OTHER\x10\x042\xc3\x11\n" +
+	"\x13REVOKE_REASON_OTHER\x10\x042\xb4\x12\n" +
 	"\x0fReferralService\x12l\n" +
 	"\x0fRegisterPartner\x12+.passage.referral.v1.RegisterPartnerRequest\x1a,.passage.referral.v1.RegisterPartnerResponse\x12\x80\x01\n" +
 	"\n" +
@@ -3801,7 +3927,8 @@ const file_passage_referral_v1_referral_proto_rawDesc = "" +
 	"\x0eRevokeReferral\x12*.passage.referral.v1.RevokeReferralRequest\x1a+.passage.referral.v1.RevokeReferralResponse\x12\xa0\x01\n" +
 	"\x15CreateInboundReferral\x121.passage.referral.v1.CreateInboundReferralRequest\x1a2.passage.referral.v1.CreateInboundReferralResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/inbound-referrals\x12\x98\x01\n" +
 	"\x0eAcceptReferral\x12*.passage.referral.v1.AcceptReferralRequest\x1a+.passage.referral.v1.AcceptReferralResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/referrals/{referral_id}:accept\x12\x9c\x01\n" +
-	"\x0fDeclineReferral\x12+.passage.referral.v1.DeclineReferralRequest\x1a,.passage.referral.v1.DeclineReferralResponse\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/referrals/{referral_id}:decline\x12\xa0\x01\n" +
+	"\x0fDeclineReferral\x12+.passage.referral.v1.DeclineReferralRequest\x1a,.passage.referral.v1.DeclineReferralResponse\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/referrals/{referral_id}:decline\x12o\n" +
+	"\x10LinkReferralCase\x12,.passage.referral.v1.LinkReferralCaseRequest\x1a-.passage.referral.v1.LinkReferralCaseResponse\x12\xa0\x01\n" +
 	"\x10CompleteReferral\x12,.passage.referral.v1.CompleteReferralRequest\x1a-.passage.referral.v1.CompleteReferralResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/referrals/{referral_id}:complete\x12\x96\x01\n" +
 	"\x0fGetReferralData\x12+.passage.referral.v1.GetReferralDataRequest\x1a,.passage.referral.v1.GetReferralDataResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/referrals/{referral_id}/data\x12\x92\x01\n" +
 	"\x12ListReferralEvents\x12..passage.referral.v1.ListReferralEventsRequest\x1a/.passage.referral.v1.ListReferralEventsResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/referral-eventsBHZFgithub.com/passage-cm/passage/proto/gen/passage/referral/v1;referralv1b\x06proto3"
@@ -3819,7 +3946,7 @@ func file_passage_referral_v1_referral_proto_rawDescGZIP() []byte {
 }
 
 var file_passage_referral_v1_referral_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_passage_referral_v1_referral_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_passage_referral_v1_referral_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_passage_referral_v1_referral_proto_goTypes = []any{
 	(ServiceCategory)(0),                  // 0: passage.referral.v1.ServiceCategory
 	(ConnectionKind)(0),                   // 1: passage.referral.v1.ConnectionKind
@@ -3866,35 +3993,37 @@ var file_passage_referral_v1_referral_proto_goTypes = []any{
 	(*AcceptReferralResponse)(nil),        // 42: passage.referral.v1.AcceptReferralResponse
 	(*DeclineReferralRequest)(nil),        // 43: passage.referral.v1.DeclineReferralRequest
 	(*DeclineReferralResponse)(nil),       // 44: passage.referral.v1.DeclineReferralResponse
-	(*CompleteReferralRequest)(nil),       // 45: passage.referral.v1.CompleteReferralRequest
-	(*CompleteReferralResponse)(nil),      // 46: passage.referral.v1.CompleteReferralResponse
-	(*GetReferralDataRequest)(nil),        // 47: passage.referral.v1.GetReferralDataRequest
-	(*GetReferralDataResponse)(nil),       // 48: passage.referral.v1.GetReferralDataResponse
-	(*ListReferralEventsRequest)(nil),     // 49: passage.referral.v1.ListReferralEventsRequest
-	(*ListReferralEventsResponse)(nil),    // 50: passage.referral.v1.ListReferralEventsResponse
-	(*ReferralEvent)(nil),                 // 51: passage.referral.v1.ReferralEvent
-	(v1.PartnerCategory)(0),               // 52: passage.common.v1.PartnerCategory
-	(*timestamppb.Timestamp)(nil),         // 53: google.protobuf.Timestamp
-	(*date.Date)(nil),                     // 54: google.type.Date
-	(v1.AccessPurpose)(0),                 // 55: passage.common.v1.AccessPurpose
-	(v1.Programme)(0),                     // 56: passage.common.v1.Programme
-	(v1.Sex)(0),                           // 57: passage.common.v1.Sex
-	(v1.AgeBand)(0),                       // 58: passage.common.v1.AgeBand
-	(v1.Vulnerability)(0),                 // 59: passage.common.v1.Vulnerability
-	(*v1.Person)(nil),                     // 60: passage.common.v1.Person
+	(*LinkReferralCaseRequest)(nil),       // 45: passage.referral.v1.LinkReferralCaseRequest
+	(*LinkReferralCaseResponse)(nil),      // 46: passage.referral.v1.LinkReferralCaseResponse
+	(*CompleteReferralRequest)(nil),       // 47: passage.referral.v1.CompleteReferralRequest
+	(*CompleteReferralResponse)(nil),      // 48: passage.referral.v1.CompleteReferralResponse
+	(*GetReferralDataRequest)(nil),        // 49: passage.referral.v1.GetReferralDataRequest
+	(*GetReferralDataResponse)(nil),       // 50: passage.referral.v1.GetReferralDataResponse
+	(*ListReferralEventsRequest)(nil),     // 51: passage.referral.v1.ListReferralEventsRequest
+	(*ListReferralEventsResponse)(nil),    // 52: passage.referral.v1.ListReferralEventsResponse
+	(*ReferralEvent)(nil),                 // 53: passage.referral.v1.ReferralEvent
+	(v1.PartnerCategory)(0),               // 54: passage.common.v1.PartnerCategory
+	(*timestamppb.Timestamp)(nil),         // 55: google.protobuf.Timestamp
+	(*date.Date)(nil),                     // 56: google.type.Date
+	(v1.AccessPurpose)(0),                 // 57: passage.common.v1.AccessPurpose
+	(v1.Programme)(0),                     // 58: passage.common.v1.Programme
+	(v1.Sex)(0),                           // 59: passage.common.v1.Sex
+	(v1.AgeBand)(0),                       // 60: passage.common.v1.AgeBand
+	(v1.Vulnerability)(0),                 // 61: passage.common.v1.Vulnerability
+	(*v1.Person)(nil),                     // 62: passage.common.v1.Person
 }
 var file_passage_referral_v1_referral_proto_depIdxs = []int32{
-	52, // 0: passage.referral.v1.Partner.category:type_name -> passage.common.v1.PartnerCategory
+	54, // 0: passage.referral.v1.Partner.category:type_name -> passage.common.v1.PartnerCategory
 	11, // 1: passage.referral.v1.Partner.services:type_name -> passage.referral.v1.PartnerService
 	12, // 2: passage.referral.v1.Partner.connection:type_name -> passage.referral.v1.Connection
 	13, // 3: passage.referral.v1.Partner.agreement:type_name -> passage.referral.v1.DataSharingAgreement
-	53, // 4: passage.referral.v1.Partner.create_time:type_name -> google.protobuf.Timestamp
-	53, // 5: passage.referral.v1.Partner.update_time:type_name -> google.protobuf.Timestamp
+	55, // 4: passage.referral.v1.Partner.create_time:type_name -> google.protobuf.Timestamp
+	55, // 5: passage.referral.v1.Partner.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 6: passage.referral.v1.PartnerService.categories:type_name -> passage.referral.v1.ServiceCategory
 	1,  // 7: passage.referral.v1.Connection.kind:type_name -> passage.referral.v1.ConnectionKind
-	54, // 8: passage.referral.v1.DataSharingAgreement.start_date:type_name -> google.type.Date
-	54, // 9: passage.referral.v1.DataSharingAgreement.expiry_date:type_name -> google.type.Date
-	52, // 10: passage.referral.v1.RegisterPartnerRequest.category:type_name -> passage.common.v1.PartnerCategory
+	56, // 8: passage.referral.v1.DataSharingAgreement.start_date:type_name -> google.type.Date
+	56, // 9: passage.referral.v1.DataSharingAgreement.expiry_date:type_name -> google.type.Date
+	54, // 10: passage.referral.v1.RegisterPartnerRequest.category:type_name -> passage.common.v1.PartnerCategory
 	11, // 11: passage.referral.v1.RegisterPartnerRequest.services:type_name -> passage.referral.v1.PartnerService
 	12, // 12: passage.referral.v1.RegisterPartnerRequest.connection:type_name -> passage.referral.v1.Connection
 	13, // 13: passage.referral.v1.RegisterPartnerRequest.agreement:type_name -> passage.referral.v1.DataSharingAgreement
@@ -3908,14 +4037,14 @@ var file_passage_referral_v1_referral_proto_depIdxs = []int32{
 	10, // 21: passage.referral.v1.UpdatePartnerResponse.partner:type_name -> passage.referral.v1.Partner
 	0,  // 22: passage.referral.v1.DataProfile.service_category:type_name -> passage.referral.v1.ServiceCategory
 	2,  // 23: passage.referral.v1.DataProfile.fields:type_name -> passage.referral.v1.SharedField
-	53, // 24: passage.referral.v1.DataProfile.publish_time:type_name -> google.protobuf.Timestamp
+	55, // 24: passage.referral.v1.DataProfile.publish_time:type_name -> google.protobuf.Timestamp
 	0,  // 25: passage.referral.v1.PublishDataProfileRequest.service_category:type_name -> passage.referral.v1.ServiceCategory
 	2,  // 26: passage.referral.v1.PublishDataProfileRequest.fields:type_name -> passage.referral.v1.SharedField
 	22, // 27: passage.referral.v1.PublishDataProfileResponse.profile:type_name -> passage.referral.v1.DataProfile
 	0,  // 28: passage.referral.v1.ListDataProfilesRequest.service_category:type_name -> passage.referral.v1.ServiceCategory
 	22, // 29: passage.referral.v1.ListDataProfilesResponse.profiles:type_name -> passage.referral.v1.DataProfile
 	3,  // 30: passage.referral.v1.Referral.direction:type_name -> passage.referral.v1.Direction
-	52, // 31: passage.referral.v1.Referral.partner_category:type_name -> passage.common.v1.PartnerCategory
+	54, // 31: passage.referral.v1.Referral.partner_category:type_name -> passage.common.v1.PartnerCategory
 	0,  // 32: passage.referral.v1.Referral.service_category:type_name -> passage.referral.v1.ServiceCategory
 	5,  // 33: passage.referral.v1.Referral.reason:type_name -> passage.referral.v1.ReferralReason
 	4,  // 34: passage.referral.v1.Referral.status:type_name -> passage.referral.v1.ReferralStatus
@@ -3923,9 +4052,9 @@ var file_passage_referral_v1_referral_proto_depIdxs = []int32{
 	7,  // 36: passage.referral.v1.Referral.decline_reason:type_name -> passage.referral.v1.DeclineReason
 	8,  // 37: passage.referral.v1.Referral.outcome:type_name -> passage.referral.v1.ServiceOutcome
 	9,  // 38: passage.referral.v1.Referral.revoke_reason:type_name -> passage.referral.v1.RevokeReason
-	53, // 39: passage.referral.v1.Referral.respond_by:type_name -> google.protobuf.Timestamp
-	53, // 40: passage.referral.v1.Referral.create_time:type_name -> google.protobuf.Timestamp
-	53, // 41: passage.referral.v1.Referral.update_time:type_name -> google.protobuf.Timestamp
+	55, // 39: passage.referral.v1.Referral.respond_by:type_name -> google.protobuf.Timestamp
+	55, // 40: passage.referral.v1.Referral.create_time:type_name -> google.protobuf.Timestamp
+	55, // 41: passage.referral.v1.Referral.update_time:type_name -> google.protobuf.Timestamp
 	6,  // 42: passage.referral.v1.ConsentOverride.reason:type_name -> passage.referral.v1.OverrideReason
 	0,  // 43: passage.referral.v1.CreateReferralRequest.service_category:type_name -> passage.referral.v1.ServiceCategory
 	5,  // 44: passage.referral.v1.CreateReferralRequest.reason:type_name -> passage.referral.v1.ReferralReason
@@ -3944,57 +4073,60 @@ var file_passage_referral_v1_referral_proto_depIdxs = []int32{
 	27, // 57: passage.referral.v1.AcceptReferralResponse.referral:type_name -> passage.referral.v1.Referral
 	7,  // 58: passage.referral.v1.DeclineReferralRequest.reason:type_name -> passage.referral.v1.DeclineReason
 	27, // 59: passage.referral.v1.DeclineReferralResponse.referral:type_name -> passage.referral.v1.Referral
-	8,  // 60: passage.referral.v1.CompleteReferralRequest.outcome:type_name -> passage.referral.v1.ServiceOutcome
-	27, // 61: passage.referral.v1.CompleteReferralResponse.referral:type_name -> passage.referral.v1.Referral
-	55, // 62: passage.referral.v1.GetReferralDataRequest.purpose:type_name -> passage.common.v1.AccessPurpose
-	56, // 63: passage.referral.v1.GetReferralDataResponse.programme:type_name -> passage.common.v1.Programme
-	57, // 64: passage.referral.v1.GetReferralDataResponse.sex:type_name -> passage.common.v1.Sex
-	58, // 65: passage.referral.v1.GetReferralDataResponse.age_band:type_name -> passage.common.v1.AgeBand
-	59, // 66: passage.referral.v1.GetReferralDataResponse.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	60, // 67: passage.referral.v1.GetReferralDataResponse.person:type_name -> passage.common.v1.Person
-	51, // 68: passage.referral.v1.ListReferralEventsResponse.events:type_name -> passage.referral.v1.ReferralEvent
-	4,  // 69: passage.referral.v1.ReferralEvent.status:type_name -> passage.referral.v1.ReferralStatus
-	3,  // 70: passage.referral.v1.ReferralEvent.direction:type_name -> passage.referral.v1.Direction
-	53, // 71: passage.referral.v1.ReferralEvent.time:type_name -> google.protobuf.Timestamp
-	14, // 72: passage.referral.v1.ReferralService.RegisterPartner:input_type -> passage.referral.v1.RegisterPartnerRequest
-	16, // 73: passage.referral.v1.ReferralService.GetPartner:input_type -> passage.referral.v1.GetPartnerRequest
-	18, // 74: passage.referral.v1.ReferralService.ListPartners:input_type -> passage.referral.v1.ListPartnersRequest
-	20, // 75: passage.referral.v1.ReferralService.UpdatePartner:input_type -> passage.referral.v1.UpdatePartnerRequest
-	23, // 76: passage.referral.v1.ReferralService.PublishDataProfile:input_type -> passage.referral.v1.PublishDataProfileRequest
-	25, // 77: passage.referral.v1.ReferralService.ListDataProfiles:input_type -> passage.referral.v1.ListDataProfilesRequest
-	29, // 78: passage.referral.v1.ReferralService.CreateReferral:input_type -> passage.referral.v1.CreateReferralRequest
-	31, // 79: passage.referral.v1.ReferralService.SendReferral:input_type -> passage.referral.v1.SendReferralRequest
-	33, // 80: passage.referral.v1.ReferralService.GetReferral:input_type -> passage.referral.v1.GetReferralRequest
-	35, // 81: passage.referral.v1.ReferralService.ListReferrals:input_type -> passage.referral.v1.ListReferralsRequest
-	37, // 82: passage.referral.v1.ReferralService.RevokeReferral:input_type -> passage.referral.v1.RevokeReferralRequest
-	39, // 83: passage.referral.v1.ReferralService.CreateInboundReferral:input_type -> passage.referral.v1.CreateInboundReferralRequest
-	41, // 84: passage.referral.v1.ReferralService.AcceptReferral:input_type -> passage.referral.v1.AcceptReferralRequest
-	43, // 85: passage.referral.v1.ReferralService.DeclineReferral:input_type -> passage.referral.v1.DeclineReferralRequest
-	45, // 86: passage.referral.v1.ReferralService.CompleteReferral:input_type -> passage.referral.v1.CompleteReferralRequest
-	47, // 87: passage.referral.v1.ReferralService.GetReferralData:input_type -> passage.referral.v1.GetReferralDataRequest
-	49, // 88: passage.referral.v1.ReferralService.ListReferralEvents:input_type -> passage.referral.v1.ListReferralEventsRequest
-	15, // 89: passage.referral.v1.ReferralService.RegisterPartner:output_type -> passage.referral.v1.RegisterPartnerResponse
-	17, // 90: passage.referral.v1.ReferralService.GetPartner:output_type -> passage.referral.v1.GetPartnerResponse
-	19, // 91: passage.referral.v1.ReferralService.ListPartners:output_type -> passage.referral.v1.ListPartnersResponse
-	21, // 92: passage.referral.v1.ReferralService.UpdatePartner:output_type -> passage.referral.v1.UpdatePartnerResponse
-	24, // 93: passage.referral.v1.ReferralService.PublishDataProfile:output_type -> passage.referral.v1.PublishDataProfileResponse
-	26, // 94: passage.referral.v1.ReferralService.ListDataProfiles:output_type -> passage.referral.v1.ListDataProfilesResponse
-	30, // 95: passage.referral.v1.ReferralService.CreateReferral:output_type -> passage.referral.v1.CreateReferralResponse
-	32, // 96: passage.referral.v1.ReferralService.SendReferral:output_type -> passage.referral.v1.SendReferralResponse
-	34, // 97: passage.referral.v1.ReferralService.GetReferral:output_type -> passage.referral.v1.GetReferralResponse
-	36, // 98: passage.referral.v1.ReferralService.ListReferrals:output_type -> passage.referral.v1.ListReferralsResponse
-	38, // 99: passage.referral.v1.ReferralService.RevokeReferral:output_type -> passage.referral.v1.RevokeReferralResponse
-	40, // 100: passage.referral.v1.ReferralService.CreateInboundReferral:output_type -> passage.referral.v1.CreateInboundReferralResponse
-	42, // 101: passage.referral.v1.ReferralService.AcceptReferral:output_type -> passage.referral.v1.AcceptReferralResponse
-	44, // 102: passage.referral.v1.ReferralService.DeclineReferral:output_type -> passage.referral.v1.DeclineReferralResponse
-	46, // 103: passage.referral.v1.ReferralService.CompleteReferral:output_type -> passage.referral.v1.CompleteReferralResponse
-	48, // 104: passage.referral.v1.ReferralService.GetReferralData:output_type -> passage.referral.v1.GetReferralDataResponse
-	50, // 105: passage.referral.v1.ReferralService.ListReferralEvents:output_type -> passage.referral.v1.ListReferralEventsResponse
-	89, // [89:106] is the sub-list for method output_type
-	72, // [72:89] is the sub-list for method input_type
-	72, // [72:72] is the sub-list for extension type_name
-	72, // [72:72] is the sub-list for extension extendee
-	0,  // [0:72] is the sub-list for field type_name
+	27, // 60: passage.referral.v1.LinkReferralCaseResponse.referral:type_name -> passage.referral.v1.Referral
+	8,  // 61: passage.referral.v1.CompleteReferralRequest.outcome:type_name -> passage.referral.v1.ServiceOutcome
+	27, // 62: passage.referral.v1.CompleteReferralResponse.referral:type_name -> passage.referral.v1.Referral
+	57, // 63: passage.referral.v1.GetReferralDataRequest.purpose:type_name -> passage.common.v1.AccessPurpose
+	58, // 64: passage.referral.v1.GetReferralDataResponse.programme:type_name -> passage.common.v1.Programme
+	59, // 65: passage.referral.v1.GetReferralDataResponse.sex:type_name -> passage.common.v1.Sex
+	60, // 66: passage.referral.v1.GetReferralDataResponse.age_band:type_name -> passage.common.v1.AgeBand
+	61, // 67: passage.referral.v1.GetReferralDataResponse.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	62, // 68: passage.referral.v1.GetReferralDataResponse.person:type_name -> passage.common.v1.Person
+	53, // 69: passage.referral.v1.ListReferralEventsResponse.events:type_name -> passage.referral.v1.ReferralEvent
+	4,  // 70: passage.referral.v1.ReferralEvent.status:type_name -> passage.referral.v1.ReferralStatus
+	3,  // 71: passage.referral.v1.ReferralEvent.direction:type_name -> passage.referral.v1.Direction
+	55, // 72: passage.referral.v1.ReferralEvent.time:type_name -> google.protobuf.Timestamp
+	14, // 73: passage.referral.v1.ReferralService.RegisterPartner:input_type -> passage.referral.v1.RegisterPartnerRequest
+	16, // 74: passage.referral.v1.ReferralService.GetPartner:input_type -> passage.referral.v1.GetPartnerRequest
+	18, // 75: passage.referral.v1.ReferralService.ListPartners:input_type -> passage.referral.v1.ListPartnersRequest
+	20, // 76: passage.referral.v1.ReferralService.UpdatePartner:input_type -> passage.referral.v1.UpdatePartnerRequest
+	23, // 77: passage.referral.v1.ReferralService.PublishDataProfile:input_type -> passage.referral.v1.PublishDataProfileRequest
+	25, // 78: passage.referral.v1.ReferralService.ListDataProfiles:input_type -> passage.referral.v1.ListDataProfilesRequest
+	29, // 79: passage.referral.v1.ReferralService.CreateReferral:input_type -> passage.referral.v1.CreateReferralRequest
+	31, // 80: passage.referral.v1.ReferralService.SendReferral:input_type -> passage.referral.v1.SendReferralRequest
+	33, // 81: passage.referral.v1.ReferralService.GetReferral:input_type -> passage.referral.v1.GetReferralRequest
+	35, // 82: passage.referral.v1.ReferralService.ListReferrals:input_type -> passage.referral.v1.ListReferralsRequest
+	37, // 83: passage.referral.v1.ReferralService.RevokeReferral:input_type -> passage.referral.v1.RevokeReferralRequest
+	39, // 84: passage.referral.v1.ReferralService.CreateInboundReferral:input_type -> passage.referral.v1.CreateInboundReferralRequest
+	41, // 85: passage.referral.v1.ReferralService.AcceptReferral:input_type -> passage.referral.v1.AcceptReferralRequest
+	43, // 86: passage.referral.v1.ReferralService.DeclineReferral:input_type -> passage.referral.v1.DeclineReferralRequest
+	45, // 87: passage.referral.v1.ReferralService.LinkReferralCase:input_type -> passage.referral.v1.LinkReferralCaseRequest
+	47, // 88: passage.referral.v1.ReferralService.CompleteReferral:input_type -> passage.referral.v1.CompleteReferralRequest
+	49, // 89: passage.referral.v1.ReferralService.GetReferralData:input_type -> passage.referral.v1.GetReferralDataRequest
+	51, // 90: passage.referral.v1.ReferralService.ListReferralEvents:input_type -> passage.referral.v1.ListReferralEventsRequest
+	15, // 91: passage.referral.v1.ReferralService.RegisterPartner:output_type -> passage.referral.v1.RegisterPartnerResponse
+	17, // 92: passage.referral.v1.ReferralService.GetPartner:output_type -> passage.referral.v1.GetPartnerResponse
+	19, // 93: passage.referral.v1.ReferralService.ListPartners:output_type -> passage.referral.v1.ListPartnersResponse
+	21, // 94: passage.referral.v1.ReferralService.UpdatePartner:output_type -> passage.referral.v1.UpdatePartnerResponse
+	24, // 95: passage.referral.v1.ReferralService.PublishDataProfile:output_type -> passage.referral.v1.PublishDataProfileResponse
+	26, // 96: passage.referral.v1.ReferralService.ListDataProfiles:output_type -> passage.referral.v1.ListDataProfilesResponse
+	30, // 97: passage.referral.v1.ReferralService.CreateReferral:output_type -> passage.referral.v1.CreateReferralResponse
+	32, // 98: passage.referral.v1.ReferralService.SendReferral:output_type -> passage.referral.v1.SendReferralResponse
+	34, // 99: passage.referral.v1.ReferralService.GetReferral:output_type -> passage.referral.v1.GetReferralResponse
+	36, // 100: passage.referral.v1.ReferralService.ListReferrals:output_type -> passage.referral.v1.ListReferralsResponse
+	38, // 101: passage.referral.v1.ReferralService.RevokeReferral:output_type -> passage.referral.v1.RevokeReferralResponse
+	40, // 102: passage.referral.v1.ReferralService.CreateInboundReferral:output_type -> passage.referral.v1.CreateInboundReferralResponse
+	42, // 103: passage.referral.v1.ReferralService.AcceptReferral:output_type -> passage.referral.v1.AcceptReferralResponse
+	44, // 104: passage.referral.v1.ReferralService.DeclineReferral:output_type -> passage.referral.v1.DeclineReferralResponse
+	46, // 105: passage.referral.v1.ReferralService.LinkReferralCase:output_type -> passage.referral.v1.LinkReferralCaseResponse
+	48, // 106: passage.referral.v1.ReferralService.CompleteReferral:output_type -> passage.referral.v1.CompleteReferralResponse
+	50, // 107: passage.referral.v1.ReferralService.GetReferralData:output_type -> passage.referral.v1.GetReferralDataResponse
+	52, // 108: passage.referral.v1.ReferralService.ListReferralEvents:output_type -> passage.referral.v1.ListReferralEventsResponse
+	91, // [91:109] is the sub-list for method output_type
+	73, // [73:91] is the sub-list for method input_type
+	73, // [73:73] is the sub-list for extension type_name
+	73, // [73:73] is the sub-list for extension extendee
+	0,  // [0:73] is the sub-list for field type_name
 }
 
 func init() { file_passage_referral_v1_referral_proto_init() }
@@ -4008,7 +4140,7 @@ func file_passage_referral_v1_referral_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_passage_referral_v1_referral_proto_rawDesc), len(file_passage_referral_v1_referral_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   42,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -33,6 +33,7 @@ const (
 	ReferralService_CreateInboundReferral_FullMethodName = "/passage.referral.v1.ReferralService/CreateInboundReferral"
 	ReferralService_AcceptReferral_FullMethodName        = "/passage.referral.v1.ReferralService/AcceptReferral"
 	ReferralService_DeclineReferral_FullMethodName       = "/passage.referral.v1.ReferralService/DeclineReferral"
+	ReferralService_LinkReferralCase_FullMethodName      = "/passage.referral.v1.ReferralService/LinkReferralCase"
 	ReferralService_CompleteReferral_FullMethodName      = "/passage.referral.v1.ReferralService/CompleteReferral"
 	ReferralService_GetReferralData_FullMethodName       = "/passage.referral.v1.ReferralService/GetReferralData"
 	ReferralService_ListReferralEvents_FullMethodName    = "/passage.referral.v1.ReferralService/ListReferralEvents"
@@ -102,6 +103,14 @@ type ReferralServiceClient interface {
 	AcceptReferral(ctx context.Context, in *AcceptReferralRequest, opts ...grpc.CallOption) (*AcceptReferralResponse, error)
 	// DeclineReferral declines a referral with a coded reason (the receiver).
 	DeclineReferral(ctx context.Context, in *DeclineReferralRequest, opts ...grpc.CallOption) (*DeclineReferralResponse, error)
+	// LinkReferralCase links an inbound referral the mission accepted to the intake case of
+	// the person it refers (mission staff), so that the person has a case: an existing case of
+	// the mission, or one just opened for them with IntakeService.RegisterCase. The case must be
+	// of the referral's mission (another mission's is NOT_FOUND); the referral must be ACCEPTED
+	// or COMPLETED and not linked yet (FAILED_PRECONDITION otherwise). The link shows in
+	// GetReferral and ListReferrals' case_id filter for staff, never to the partner, and gives
+	// the partner no access to the case.
+	LinkReferralCase(ctx context.Context, in *LinkReferralCaseRequest, opts ...grpc.CallOption) (*LinkReferralCaseResponse, error)
 	// CompleteReferral closes an accepted referral with its outcome: the service was
 	// delivered or not (the receiver).
 	CompleteReferral(ctx context.Context, in *CompleteReferralRequest, opts ...grpc.CallOption) (*CompleteReferralResponse, error)
@@ -264,6 +273,16 @@ func (c *referralServiceClient) DeclineReferral(ctx context.Context, in *Decline
 	return out, nil
 }
 
+func (c *referralServiceClient) LinkReferralCase(ctx context.Context, in *LinkReferralCaseRequest, opts ...grpc.CallOption) (*LinkReferralCaseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LinkReferralCaseResponse)
+	err := c.cc.Invoke(ctx, ReferralService_LinkReferralCase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *referralServiceClient) CompleteReferral(ctx context.Context, in *CompleteReferralRequest, opts ...grpc.CallOption) (*CompleteReferralResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CompleteReferralResponse)
@@ -358,6 +377,14 @@ type ReferralServiceServer interface {
 	AcceptReferral(context.Context, *AcceptReferralRequest) (*AcceptReferralResponse, error)
 	// DeclineReferral declines a referral with a coded reason (the receiver).
 	DeclineReferral(context.Context, *DeclineReferralRequest) (*DeclineReferralResponse, error)
+	// LinkReferralCase links an inbound referral the mission accepted to the intake case of
+	// the person it refers (mission staff), so that the person has a case: an existing case of
+	// the mission, or one just opened for them with IntakeService.RegisterCase. The case must be
+	// of the referral's mission (another mission's is NOT_FOUND); the referral must be ACCEPTED
+	// or COMPLETED and not linked yet (FAILED_PRECONDITION otherwise). The link shows in
+	// GetReferral and ListReferrals' case_id filter for staff, never to the partner, and gives
+	// the partner no access to the case.
+	LinkReferralCase(context.Context, *LinkReferralCaseRequest) (*LinkReferralCaseResponse, error)
 	// CompleteReferral closes an accepted referral with its outcome: the service was
 	// delivered or not (the receiver).
 	CompleteReferral(context.Context, *CompleteReferralRequest) (*CompleteReferralResponse, error)
@@ -421,6 +448,9 @@ func (UnimplementedReferralServiceServer) AcceptReferral(context.Context, *Accep
 }
 func (UnimplementedReferralServiceServer) DeclineReferral(context.Context, *DeclineReferralRequest) (*DeclineReferralResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeclineReferral not implemented")
+}
+func (UnimplementedReferralServiceServer) LinkReferralCase(context.Context, *LinkReferralCaseRequest) (*LinkReferralCaseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method LinkReferralCase not implemented")
 }
 func (UnimplementedReferralServiceServer) CompleteReferral(context.Context, *CompleteReferralRequest) (*CompleteReferralResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CompleteReferral not implemented")
@@ -704,6 +734,24 @@ func _ReferralService_DeclineReferral_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReferralService_LinkReferralCase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LinkReferralCaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReferralServiceServer).LinkReferralCase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReferralService_LinkReferralCase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReferralServiceServer).LinkReferralCase(ctx, req.(*LinkReferralCaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ReferralService_CompleteReferral_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CompleteReferralRequest)
 	if err := dec(in); err != nil {
@@ -820,6 +868,10 @@ var ReferralService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeclineReferral",
 			Handler:    _ReferralService_DeclineReferral_Handler,
+		},
+		{
+			MethodName: "LinkReferralCase",
+			Handler:    _ReferralService_LinkReferralCase_Handler,
 		},
 		{
 			MethodName: "CompleteReferral",

@@ -1,0 +1,737 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+
+	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
+)
+
+const referralUsage = `usage: passage referral <command> [arguments]
+
+commands (caseworkers and supervisors of the mission):
+  partners [--category C] [--country X] [--all]        the partner registry, by name
+  create CASE_ID --partner ID --service S --reason R [--override REASON]
+                                                        draft an outbound referral; it rests on the person's
+                                                        DATA_SHARING consent, or (supervisors) a coded override
+  send REFERRAL_ID --version N                          send a draft to its partner
+  get REFERRAL_ID                                       show a referral
+  list [--status S] [--direction D] [--case ID] [--all] the mission's referrals, newest first
+  revoke REFERRAL_ID --version N --reason R             withdraw an outbound referral
+  accept REFERRAL_ID --version N [--case CASE_ID]       accept an inbound referral, and link it to a case
+  link REFERRAL_ID --version N --case CASE_ID           link an accepted inbound referral to a case of the mission
+  open-case REFERRAL_ID --version N --programme P --given-name G [case register flags]
+                                                        open an intake case for the person referred, and link it
+  decline REFERRAL_ID --version N --reason R            decline an inbound referral
+  complete REFERRAL_ID --version N --outcome O          close an accepted inbound referral with its outcome
+commands (partner agencies, with a partner token):
+  inbound --mission M --service S --reason R --reference REF   refer a person to a mission (idempotent on REF)
+  get, list, accept, decline, complete                  the same as staff, on the partner's own referrals
+  events [--cursor C] [--page-size N]                   the partner's feed of changes, in commit order
+commands (operators):
+  deliveries list|replay                                outbound webhook deliveries (passage referral deliveries -h)
+
+Every command takes --addr (PASSAGE_ADDR), --token (PASSAGE_TOKEN), --insecure, the --tls-*
+flags, --json and --timeout. "passage referral <command> -h" lists a command's flags.
+`
+
+// runReferral runs `passage referral <command>`: the client of the ReferralService (and of
+// IntakeService's RegisterCase for open-case).
+func runReferral(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "deliveries" {
+		return runReferralDeliveries(ctx, args[1:], stdout, stderr)
+	}
+	c := &referralCLI{
+		caseCLI: caseCLI{getenv: os.Getenv, stdin: os.Stdin, stdout: stdout, stderr: stderr, now: time.Now,
+			newRequestID: uuid.NewString, connect: dialIntake},
+		connect: dialReferral,
+	}
+	return c.run(ctx, args)
+}
+
+// referralCLI is caseCLI's environment (whose connect reaches intake) with a ReferralService
+// to call.
+type referralCLI struct {
+	caseCLI
+	connect func(clientOptions) (referralv1.ReferralServiceClient, func(), error)
+}
+
+// Prefixes of the referral enums' value names.
+const (
+	referralStatusPrefix  = "REFERRAL_STATUS_"
+	directionPrefix       = "DIRECTION_"
+	serviceCategoryPrefix = "SERVICE_CATEGORY_"
+	referralReasonPrefix  = "REFERRAL_REASON_"
+	overridePrefix        = "OVERRIDE_REASON_"
+	declinePrefix         = "DECLINE_REASON_"
+	outcomePrefix         = "SERVICE_OUTCOME_"
+	revokePrefix          = "REVOKE_REASON_"
+	connectionPrefix      = "CONNECTION_KIND_"
+)
+
+var (
+	referralStatuses  = newEnumNames(referralStatusPrefix, referralv1.ReferralStatus_value)
+	directions        = newEnumNames(directionPrefix, referralv1.Direction_value)
+	serviceCategories = newEnumNames(serviceCategoryPrefix, referralv1.ServiceCategory_value)
+	referralReasons   = newEnumNames(referralReasonPrefix, referralv1.ReferralReason_value)
+	overrideReasons   = newEnumNames(overridePrefix, referralv1.OverrideReason_value)
+	declineReasons    = newEnumNames(declinePrefix, referralv1.DeclineReason_value)
+	serviceOutcomes   = newEnumNames(outcomePrefix, referralv1.ServiceOutcome_value)
+	revokeReasons     = newEnumNames(revokePrefix, referralv1.RevokeReason_value)
+)
+
+func (c *referralCLI) run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(c.stderr, referralUsage)
+		return flag.ErrHelp
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "partners":
+		return c.partners(ctx, rest)
+	case "create":
+		return c.create(ctx, rest)
+	case "send":
+		return c.send(ctx, rest)
+	case "get":
+		return c.get(ctx, rest)
+	case "list":
+		return c.list(ctx, rest)
+	case "revoke":
+		return c.revoke(ctx, rest)
+	case "accept":
+		return c.accept(ctx, rest)
+	case "link":
+		return c.link(ctx, rest)
+	case "open-case":
+		return c.openCase(ctx, rest)
+	case "decline":
+		return c.decline(ctx, rest)
+	case "complete":
+		return c.complete(ctx, rest)
+	case "events":
+		return c.events(ctx, rest)
+	case "inbound":
+		return c.inbound(ctx, rest)
+	case "help", "-h", "--help":
+		fmt.Fprint(c.stdout, referralUsage)
+		return nil
+	default:
+		fmt.Fprint(c.stderr, referralUsage)
+		return fmt.Errorf("unknown referral command %q", cmd)
+	}
+}
+
+// flagSet returns a command's flag set with the common flags, and the request id flag for
+// mutations (requestID non-nil).
+func (c *referralCLI) flagSet(name, synopsis string, requestID *string) (*flag.FlagSet, *clientOptions) {
+	fs, o := newFlagSet("referral", name, synopsis, c.stderr, c.getenv)
+	if requestID != nil {
+		fs.StringVar(requestID, "request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
+	}
+	return fs, o
+}
+
+// parse parses args, wants exactly want positional arguments, and resolves the options.
+func (c *referralCLI) parse(fs *flag.FlagSet, o *clientOptions, args []string, want int, what string) ([]string, map[string]bool, error) {
+	pos, given, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(pos) != want {
+		return nil, nil, fmt.Errorf("referral %s", what)
+	}
+	if err := o.resolve(given, c.getenv); err != nil {
+		return nil, nil, err
+	}
+	return pos, given, nil
+}
+
+// versionFlag defines --version, the referral version the caller read.
+func versionFlag(fs *flag.FlagSet, v *int64) {
+	fs.Int64Var(v, "version", 0, "the referral version you read (passage referral get); required")
+}
+
+var errNoVersion = errors.New("--version is required: the version you read (passage referral get)")
+
+// referralMutation fills in a request id, announces it and makes the call.
+func referralMutation[Req interface {
+	proto.Message
+	GetRequestId() string
+}, Resp proto.Message](ctx context.Context, c *referralCLI, o *clientOptions, method string, req Req, setID func(string),
+	rpc func(referralv1.ReferralServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error), human func(io.Writer, Resp) error,
+) error {
+	if req.GetRequestId() == "" {
+		setID(c.newRequestID())
+	}
+	c.announceRequestID(req.GetRequestId())
+	return referralUnary(ctx, c, o, method, req.GetRequestId(), rpc, req, human)
+}
+
+// referralUnary connects, makes one call and prints its response: as JSON with --json, else
+// with human. requestID is the call's idempotency key, empty for reads.
+func referralUnary[Req any, Resp proto.Message](ctx context.Context, c *referralCLI, o *clientOptions, method, requestID string,
+	rpc func(referralv1.ReferralServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
+	req Req, human func(io.Writer, Resp) error,
+) error {
+	client, done, err := c.connect(*o)
+	if err != nil {
+		return err
+	}
+	defer done()
+	resp, err := call(ctx, o, func(ctx context.Context, req Req, opts ...grpc.CallOption) (Resp, error) {
+		return rpc(client, ctx, req, opts...)
+	}, req)
+	if err != nil {
+		return c.failed(method, err, requestID)
+	}
+	if o.json {
+		return writeJSON(c.stdout, resp)
+	}
+	return human(c.stdout, resp)
+}
+
+func referralOf[R interface{ GetReferral() *referralv1.Referral }](w io.Writer, resp R) error {
+	return formatReferral(w, resp.GetReferral())
+}
+
+// linkRequestID is the request id of the link a two-step command (accept --case, open-case)
+// makes after its first call: derived from the first call's id, so that repeating the command
+// with --request-id repeats both calls under their first ids, and each is applied once.
+func linkRequestID(first string) string {
+	id, err := uuid.Parse(first)
+	if err != nil {
+		return "" // the server refuses the first call's malformed id before this one is sent
+	}
+	return uuid.NewSHA1(id, []byte("passage referral link")).String()
+}
+
+// Commands.
+
+func (c *referralCLI) partners(ctx context.Context, args []string) error {
+	fs, o := c.flagSet("partners", "partners [--category C] [--country X] [--all]", nil)
+	category := fs.String("category", "", "only partners offering this service `CATEGORY`: "+serviceCategories.list())
+	country := fs.String("country", "", "only partners working in this ISO 3166-1 alpha-3 `COUNTRY`")
+	pageToken := fs.String("page-token", "", "continue from a previous page's `TOKEN`")
+	all := fs.Bool("all", false, "follow the pages to the last one")
+	if _, _, err := c.parse(fs, o, args, 0, "partners takes no arguments besides flags"); err != nil {
+		return err
+	}
+	req := &referralv1.ListPartnersRequest{Country: countryCode(*country), PageToken: *pageToken}
+	if *all {
+		req.PageSize = 100
+	}
+	if *category != "" {
+		var err error
+		if req.ServiceCategory, err = parseEnum[referralv1.ServiceCategory](serviceCategories, *category); err != nil {
+			return fmt.Errorf("--category %w", err)
+		}
+	}
+	client, done, err := c.connect(*o)
+	if err != nil {
+		return err
+	}
+	defer done()
+	var out []*referralv1.Partner
+	for {
+		resp, err := call(ctx, o, client.ListPartners, req)
+		if err != nil {
+			return c.failed("ListPartners", err, "")
+		}
+		out = append(out, resp.GetPartners()...)
+		next := resp.GetNextPageToken()
+		if next == "" {
+			break
+		}
+		if !*all {
+			fmt.Fprintf(c.stderr, "more partners: add --page-token %s (or use --all)\n", next)
+			break
+		}
+		if next == req.GetPageToken() {
+			return errors.New("ListPartners returned the same page token twice; stopping")
+		}
+		req.PageToken = next
+	}
+	if o.json {
+		return writeJSON(c.stdout, &referralv1.ListPartnersResponse{Partners: out})
+	}
+	if len(out) == 0 {
+		fmt.Fprintln(c.stderr, "no partners")
+		return nil
+	}
+	return formatPartners(c.stdout, out)
+}
+
+func (c *referralCLI) create(ctx context.Context, args []string) error {
+	req := &referralv1.CreateReferralRequest{}
+	fs, o := c.flagSet("create", "create CASE_ID --partner ID --service S --reason R [--override REASON]", &req.RequestId)
+	fs.StringVar(&req.PartnerId, "partner", "", "the receiving partner's `ID` (passage referral partners); required")
+	service := fs.String("service", "", "the service `CATEGORY` referred for: "+serviceCategories.list())
+	reason := fs.String("reason", "", "why the person is referred, `REASON`: "+referralReasons.list())
+	override := fs.String("override", "", "(supervisors) refer without the person's consent, for `REASON`: "+overrideReasons.list())
+	pos, given, err := c.parse(fs, o, args, 1, "create takes one CASE_ID")
+	if err != nil {
+		return err
+	}
+	req.CaseId, req.PartnerId = pos[0], strings.TrimSpace(req.PartnerId)
+	if req.PartnerId == "" {
+		return errors.New("--partner is required: the partner's id (passage referral partners)")
+	}
+	if req.ServiceCategory, err = parseEnum[referralv1.ServiceCategory](serviceCategories, *service); err != nil {
+		return fmt.Errorf("--service %w", err)
+	}
+	if req.Reason, err = parseEnum[referralv1.ReferralReason](referralReasons, *reason); err != nil {
+		return fmt.Errorf("--reason %w", err)
+	}
+	if given["override"] {
+		r, err := parseEnum[referralv1.OverrideReason](overrideReasons, *override)
+		if err != nil {
+			return fmt.Errorf("--override %w", err)
+		}
+		req.ConsentOverride = &referralv1.ConsentOverride{Reason: r}
+	}
+	return referralMutation(ctx, c, o, "CreateReferral", req, func(id string) { req.RequestId = id },
+		referralv1.ReferralServiceClient.CreateReferral, referralOf)
+}
+
+func (c *referralCLI) send(ctx context.Context, args []string) error {
+	req := &referralv1.SendReferralRequest{}
+	fs, o := c.flagSet("send", "send REFERRAL_ID --version N", &req.RequestId)
+	versionFlag(fs, &req.Version)
+	pos, _, err := c.parse(fs, o, args, 1, "send takes one REFERRAL_ID")
+	if err != nil {
+		return err
+	}
+	if req.ReferralId = pos[0]; req.Version <= 0 {
+		return errNoVersion
+	}
+	return referralMutation(ctx, c, o, "SendReferral", req, func(id string) { req.RequestId = id },
+		referralv1.ReferralServiceClient.SendReferral, referralOf)
+}
+
+func (c *referralCLI) get(ctx context.Context, args []string) error {
+	fs, o := c.flagSet("get", "get REFERRAL_ID", nil)
+	pos, _, err := c.parse(fs, o, args, 1, "get takes one REFERRAL_ID")
+	if err != nil {
+		return err
+	}
+	return referralUnary(ctx, c, o, "GetReferral", "", referralv1.ReferralServiceClient.GetReferral,
+		&referralv1.GetReferralRequest{ReferralId: pos[0]}, referralOf)
+}
+
+func (c *referralCLI) list(ctx context.Context, args []string) error {
+	fs, o := c.flagSet("list", "list [--status S] [--direction D] [--case ID] [--all]", nil)
+	st := fs.String("status", "", "only this `STATUS`: "+referralStatuses.list())
+	direction := fs.String("direction", "", "only this `DIRECTION`: "+directions.list())
+	req := &referralv1.ListReferralsRequest{}
+	fs.StringVar(&req.CaseId, "case", "", "only this case's referrals, `CASE_ID` (mission staff)")
+	fs.StringVar(&req.PageToken, "page-token", "", "continue from a previous page's `TOKEN`")
+	all := fs.Bool("all", false, "follow the pages to the last one")
+	if _, _, err := c.parse(fs, o, args, 0, "list takes no arguments besides flags"); err != nil {
+		return err
+	}
+	if *all {
+		req.PageSize = 100
+	}
+	var err error
+	if *st != "" {
+		if req.Status, err = parseEnum[referralv1.ReferralStatus](referralStatuses, *st); err != nil {
+			return fmt.Errorf("--status %w", err)
+		}
+	}
+	if *direction != "" {
+		if req.Direction, err = parseEnum[referralv1.Direction](directions, *direction); err != nil {
+			return fmt.Errorf("--direction %w", err)
+		}
+	}
+	client, done, err := c.connect(*o)
+	if err != nil {
+		return err
+	}
+	defer done()
+	var out []*referralv1.Referral
+	for {
+		resp, err := call(ctx, o, client.ListReferrals, req)
+		if err != nil {
+			return c.failed("ListReferrals", err, "")
+		}
+		out = append(out, resp.GetReferrals()...)
+		next := resp.GetNextPageToken()
+		if next == "" {
+			break
+		}
+		if !*all {
+			fmt.Fprintf(c.stderr, "more referrals: add --page-token %s (or use --all)\n", next)
+			break
+		}
+		if next == req.GetPageToken() {
+			return errors.New("ListReferrals returned the same page token twice; stopping")
+		}
+		req.PageToken = next
+	}
+	if o.json {
+		return writeJSON(c.stdout, &referralv1.ListReferralsResponse{Referrals: out})
+	}
+	if len(out) == 0 {
+		fmt.Fprintln(c.stderr, "no referrals")
+		return nil
+	}
+	return formatReferrals(c.stdout, out)
+}
+
+func (c *referralCLI) revoke(ctx context.Context, args []string) error {
+	req := &referralv1.RevokeReferralRequest{}
+	fs, o := c.flagSet("revoke", "revoke REFERRAL_ID --version N --reason R", &req.RequestId)
+	versionFlag(fs, &req.Version)
+	reason := fs.String("reason", "", "why, `REASON`: "+revokeReasons.list())
+	pos, _, err := c.parse(fs, o, args, 1, "revoke takes one REFERRAL_ID")
+	if err != nil {
+		return err
+	}
+	if req.ReferralId = pos[0]; req.Version <= 0 {
+		return errNoVersion
+	}
+	if req.Reason, err = parseEnum[referralv1.RevokeReason](revokeReasons, *reason); err != nil {
+		return fmt.Errorf("--reason %w", err)
+	}
+	return referralMutation(ctx, c, o, "RevokeReferral", req, func(id string) { req.RequestId = id },
+		referralv1.ReferralServiceClient.RevokeReferral, referralOf)
+}
+
+// accept accepts a referral; with --case (an inbound referral, mission staff) it then links
+// the case, under a request id derived from the accept's.
+func (c *referralCLI) accept(ctx context.Context, args []string) error {
+	req := &referralv1.AcceptReferralRequest{}
+	fs, o := c.flagSet("accept", "accept REFERRAL_ID --version N [--case CASE_ID] [--partner-reference REF]", &req.RequestId)
+	versionFlag(fs, &req.Version)
+	fs.StringVar(&req.PartnerReference, "partner-reference", "", "(partners) your own `REFERENCE` for the referral")
+	caseID := fs.String("case", "", "(mission staff, inbound referral) then link it to this `CASE_ID` of the mission")
+	pos, _, err := c.parse(fs, o, args, 1, "accept takes one REFERRAL_ID")
+	if err != nil {
+		return err
+	}
+	if req.ReferralId = pos[0]; req.Version <= 0 {
+		return errNoVersion
+	}
+	if *caseID == "" {
+		return referralMutation(ctx, c, o, "AcceptReferral", req, func(id string) { req.RequestId = id },
+			referralv1.ReferralServiceClient.AcceptReferral, referralOf)
+	}
+	if req.RequestId == "" {
+		req.RequestId = c.newRequestID()
+	}
+	c.announceRequestID(req.GetRequestId())
+	client, done, err := c.connect(*o)
+	if err != nil {
+		return err
+	}
+	defer done()
+	acc, err := call(ctx, o, client.AcceptReferral, req)
+	if err != nil {
+		return c.failed("AcceptReferral", err, req.GetRequestId())
+	}
+	return c.linkAfter(ctx, o, client, acc.GetReferral(), strings.TrimSpace(*caseID), req.GetRequestId())
+}
+
+// linkAfter links r, just accepted or with its case just opened, to caseID and prints the
+// result.
+func (c *referralCLI) linkAfter(ctx context.Context, o *clientOptions, client referralv1.ReferralServiceClient,
+	r *referralv1.Referral, caseID, firstRequestID string,
+) error {
+	link := &referralv1.LinkReferralCaseRequest{RequestId: linkRequestID(firstRequestID), ReferralId: r.GetReferralId(),
+		Version: r.GetVersion(), CaseId: caseID}
+	resp, err := call(ctx, o, client.LinkReferralCase, link)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "referral %s is at version %d; link it with: passage referral link %s --version %d --case %s\n",
+			r.GetReferralId(), r.GetVersion(), r.GetReferralId(), r.GetVersion(), caseID)
+		return c.failed("LinkReferralCase", err, firstRequestID)
+	}
+	if o.json {
+		return writeJSON(c.stdout, resp)
+	}
+	return formatReferral(c.stdout, resp.GetReferral())
+}
+
+func (c *referralCLI) link(ctx context.Context, args []string) error {
+	req := &referralv1.LinkReferralCaseRequest{}
+	fs, o := c.flagSet("link", "link REFERRAL_ID --version N --case CASE_ID", &req.RequestId)
+	versionFlag(fs, &req.Version)
+	fs.StringVar(&req.CaseId, "case", "", "the mission's `CASE_ID` of the person referred; required")
+	pos, _, err := c.parse(fs, o, args, 1, "link takes one REFERRAL_ID")
+	if err != nil {
+		return err
+	}
+	if req.ReferralId, req.CaseId = pos[0], strings.TrimSpace(req.CaseId); req.Version <= 0 {
+		return errNoVersion
+	}
+	if req.CaseId == "" {
+		return errors.New("--case is required: the case of the person referred")
+	}
+	return referralMutation(ctx, c, o, "LinkReferralCase", req, func(id string) { req.RequestId = id },
+		referralv1.ReferralServiceClient.LinkReferralCase, referralOf)
+}
+
+// openCase opens an intake case for the person an accepted inbound referral refers, through
+// intake's own RegisterCase (the registration flags of passage case register), then links
+// the referral to it. Repeating the command with --request-id repeats both calls under their
+// first ids: the case is registered once and linked once.
+func (c *referralCLI) openCase(ctx context.Context, args []string) error {
+	fs, o := c.flagSet("open-case", "open-case REFERRAL_ID --version N --mission M --programme P --given-name G [case register flags]", nil)
+	var version int64
+	versionFlag(fs, &version)
+	var f registerFlags
+	f.bind(fs, c.getenv)
+	pos, _, err := c.parse(fs, o, args, 1, "open-case takes one REFERRAL_ID")
+	if err != nil {
+		return err
+	}
+	if version <= 0 {
+		return errNoVersion
+	}
+	if f.file != "" {
+		return errors.New("open-case takes the registration flags, not --file")
+	}
+	reg, err := f.request(c.now())
+	if err != nil {
+		return err
+	}
+	if reg.GetRequestId() == "" {
+		reg.RequestId = c.newRequestID()
+	}
+	c.announceRequestID(reg.GetRequestId())
+	intake, doneIntake, err := c.caseCLI.connect(*o)
+	if err != nil {
+		return err
+	}
+	defer doneIntake()
+	registered, err := call(ctx, o, intake.RegisterCase, reg)
+	if err != nil {
+		return c.failed("RegisterCase", err, reg.GetRequestId())
+	}
+	if !o.json {
+		if err := formatRegister(c.stdout, registered); err != nil {
+			return err
+		}
+		fmt.Fprintln(c.stdout)
+	}
+	client, done, err := c.connect(*o)
+	if err != nil {
+		return err
+	}
+	defer done()
+	r := &referralv1.Referral{ReferralId: pos[0], Version: version}
+	return c.linkAfter(ctx, o, client, r, registered.GetCase().GetCaseId(), reg.GetRequestId())
+}
+
+func (c *referralCLI) decline(ctx context.Context, args []string) error {
+	req := &referralv1.DeclineReferralRequest{}
+	fs, o := c.flagSet("decline", "decline REFERRAL_ID --version N --reason R", &req.RequestId)
+	versionFlag(fs, &req.Version)
+	reason := fs.String("reason", "", "why, `REASON`: "+declineReasons.list())
+	pos, _, err := c.parse(fs, o, args, 1, "decline takes one REFERRAL_ID")
+	if err != nil {
+		return err
+	}
+	if req.ReferralId = pos[0]; req.Version <= 0 {
+		return errNoVersion
+	}
+	if req.Reason, err = parseEnum[referralv1.DeclineReason](declineReasons, *reason); err != nil {
+		return fmt.Errorf("--reason %w", err)
+	}
+	return referralMutation(ctx, c, o, "DeclineReferral", req, func(id string) { req.RequestId = id },
+		referralv1.ReferralServiceClient.DeclineReferral, referralOf)
+}
+
+func (c *referralCLI) complete(ctx context.Context, args []string) error {
+	req := &referralv1.CompleteReferralRequest{}
+	fs, o := c.flagSet("complete", "complete REFERRAL_ID --version N --outcome O", &req.RequestId)
+	versionFlag(fs, &req.Version)
+	outcome := fs.String("outcome", "", "whether the service was delivered, `OUTCOME`: "+serviceOutcomes.list())
+	pos, _, err := c.parse(fs, o, args, 1, "complete takes one REFERRAL_ID")
+	if err != nil {
+		return err
+	}
+	if req.ReferralId = pos[0]; req.Version <= 0 {
+		return errNoVersion
+	}
+	if req.Outcome, err = parseEnum[referralv1.ServiceOutcome](serviceOutcomes, *outcome); err != nil {
+		return fmt.Errorf("--outcome %w", err)
+	}
+	return referralMutation(ctx, c, o, "CompleteReferral", req, func(id string) { req.RequestId = id },
+		referralv1.ReferralServiceClient.CompleteReferral, referralOf)
+}
+
+// inbound records a partner's referral to a mission. It takes no request id: the partner's
+// own reference is the idempotency key, so repeating the command is safe as it is.
+func (c *referralCLI) inbound(ctx context.Context, args []string) error {
+	req := &referralv1.CreateInboundReferralRequest{}
+	fs, o := c.flagSet("inbound", "inbound --mission M --service S --reason R --reference REF", nil)
+	fs.StringVar(&req.Mission, "mission", "", "the receiving `MISSION` (NER, NER-AGADEZ); required")
+	service := fs.String("service", "", "the service `CATEGORY` the person needs: "+serviceCategories.list())
+	reason := fs.String("reason", "", "why, `REASON`: "+referralReasons.list())
+	fs.StringVar(&req.PartnerReference, "reference", "", "your own `REFERENCE` for the referral: the same one returns the referral made first; required")
+	if _, _, err := c.parse(fs, o, args, 0, "inbound takes no arguments besides flags"); err != nil {
+		return err
+	}
+	req.Mission, req.PartnerReference = strings.ToUpper(strings.TrimSpace(req.Mission)), strings.TrimSpace(req.PartnerReference)
+	if req.Mission == "" || req.PartnerReference == "" {
+		return errors.New("--mission and --reference are required")
+	}
+	var err error
+	if req.ServiceCategory, err = parseEnum[referralv1.ServiceCategory](serviceCategories, *service); err != nil {
+		return fmt.Errorf("--service %w", err)
+	}
+	if req.Reason, err = parseEnum[referralv1.ReferralReason](referralReasons, *reason); err != nil {
+		return fmt.Errorf("--reason %w", err)
+	}
+	return referralUnary(ctx, c, o, "CreateInboundReferral", "", referralv1.ReferralServiceClient.CreateInboundReferral, req, referralOf)
+}
+
+// events prints one page of the partner's feed, and the cursor to read the next from.
+func (c *referralCLI) events(ctx context.Context, args []string) error {
+	req := &referralv1.ListReferralEventsRequest{}
+	fs, o := c.flagSet("events", "events [--cursor C] [--page-size N]", nil)
+	fs.StringVar(&req.Cursor, "cursor", "", "read on from this `CURSOR`, the previous call's next cursor (default: from the start)")
+	size := fs.Int("page-size", 0, "at most `N` events (up to 100; default 25)")
+	if _, _, err := c.parse(fs, o, args, 0, "events takes no arguments besides flags"); err != nil {
+		return err
+	}
+	if *size < 0 || *size > 100 {
+		return errors.New("--page-size must be between 0 and 100")
+	}
+	req.PageSize = int32(*size)
+	return referralUnary(ctx, c, o, "ListReferralEvents", "", referralv1.ReferralServiceClient.ListReferralEvents, req,
+		func(w io.Writer, resp *referralv1.ListReferralEventsResponse) error {
+			if len(resp.GetEvents()) == 0 {
+				fmt.Fprintln(c.stderr, "no new events")
+			} else if err := formatEvents(w, resp.GetEvents()); err != nil {
+				return err
+			}
+			// The cursor goes to stderr, beside the table: a script reads it from --json.
+			fmt.Fprintf(c.stderr, "next: passage referral events --cursor %s\n", resp.GetNextCursor())
+			return nil
+		})
+}
+
+// dialReferral returns a ReferralService client that sends the token with every call.
+func dialReferral(o clientOptions) (referralv1.ReferralServiceClient, func(), error) {
+	conn, err := dial(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	return referralv1.NewReferralServiceClient(conn), func() { _ = conn.Close() }, nil
+}
+
+// Output. A referral holds ids and codes only: nothing printed here is personal data.
+
+// label is an enum value as the flags take it, with spaces ("specialised care").
+func label(v fmt.Stringer, prefix string) string {
+	return strings.ReplaceAll(enumName(v, prefix), "_", " ")
+}
+
+func formatReferral(w io.Writer, r *referralv1.Referral) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	field := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	field("referral", r.GetReferralId())
+	field("status", fmt.Sprintf("%s (version %d)", label(r.GetStatus(), referralStatusPrefix), r.GetVersion()))
+	field("direction", label(r.GetDirection(), directionPrefix))
+	field("mission", r.GetMission())
+	// No line when there is no case: a partner is never shown the case, linked or not, so its
+	// absence must not read as "not linked".
+	if r.GetCaseId() != "" {
+		field("case", fmt.Sprintf("%s (subject %s)", r.GetCaseId(), r.GetSubjectId()))
+	}
+	field("partner", fmt.Sprintf("%s (%s)", r.GetPartnerId(), label(r.GetPartnerCategory(), partnerCategoryPrefix)))
+	field("service", label(r.GetServiceCategory(), serviceCategoryPrefix))
+	field("reason", label(r.GetReason(), referralReasonPrefix))
+	switch o := r.GetConsentOverride(); {
+	case r.GetConsentId() != "":
+		field("consent", r.GetConsentId())
+	case o != nil:
+		by := ""
+		if o.GetRecordedBy() != "" {
+			by = ", recorded by " + o.GetRecordedBy()
+		}
+		field("consent", "none: override for "+label(o.GetReason(), overridePrefix)+by)
+	}
+	if v := r.GetProfileVersion(); v > 0 {
+		field("data profile", fmt.Sprintf("version %d", v))
+	}
+	if ref := r.GetPartnerReference(); ref != "" {
+		field("partner reference", ref)
+	}
+	if d := r.GetDeclineReason(); d != 0 {
+		field("declined", label(d, declinePrefix))
+	}
+	if x := r.GetOutcome(); x != 0 {
+		field("outcome", label(x, outcomePrefix))
+	}
+	if x := r.GetRevokeReason(); x != 0 {
+		field("revoked", label(x, revokePrefix))
+	}
+	if r.GetRespondBy() != nil {
+		field("respond by", when(r.GetRespondBy()))
+	}
+	field("created", when(r.GetCreateTime()))
+	field("updated", when(r.GetUpdateTime()))
+	return tw.Flush()
+}
+
+func formatReferrals(w io.Writer, rs []*referralv1.Referral) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "REFERRAL\tSTATUS\tDIRECTION\tPARTNER\tSERVICE\tCASE\tVERSION\tUPDATED")
+	for _, r := range rs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.GetReferralId(), label(r.GetStatus(), referralStatusPrefix),
+			label(r.GetDirection(), directionPrefix), r.GetPartnerId(), label(r.GetServiceCategory(), serviceCategoryPrefix),
+			dash(r.GetCaseId()), r.GetVersion(), when(r.GetUpdateTime()))
+	}
+	return tw.Flush()
+}
+
+func formatPartners(w io.Writer, ps []*referralv1.Partner) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PARTNER\tCODE\tCATEGORY\tNAME\tSERVICES\tCOUNTRIES\tCONNECTION\tAGREEMENT UNTIL")
+	for _, p := range ps {
+		seen := map[string]bool{}
+		var cats []string
+		for _, s := range p.GetServices() {
+			for _, c := range s.GetCategories() {
+				if n := enumName(c, serviceCategoryPrefix); !seen[n] {
+					seen[n] = true
+					cats = append(cats, n)
+				}
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.GetPartnerId(), p.GetCode(), label(p.GetCategory(), partnerCategoryPrefix),
+			p.GetName(), strings.Join(cats, ","), strings.Join(p.GetCountries(), ","),
+			label(p.GetConnection().GetKind(), connectionPrefix), formatDate(p.GetAgreement().GetExpiryDate()))
+	}
+	return tw.Flush()
+}
+
+func formatEvents(w io.Writer, es []*referralv1.ReferralEvent) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "EVENT\tREFERRAL\tSTATUS\tDIRECTION\tVERSION\tTIME")
+	for _, e := range es {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", e.GetEventId(), e.GetReferralId(), label(e.GetStatus(), referralStatusPrefix),
+			label(e.GetDirection(), directionPrefix), e.GetVersion(), when(e.GetTime()))
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

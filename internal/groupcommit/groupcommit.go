@@ -1,0 +1,129 @@
+package groupcommit
+
+import (
+	"context"
+	"sync"
+)
+
+// Config bounds a Batcher.
+type Config struct {
+	// MaxBatch is the most calls one batch takes (default 32).
+	MaxBatch int
+	// MaxInFlight is the most batches written at once (default 4). Each holds a database
+	// connection while it is written; more batches in flight means smaller batches.
+	MaxInFlight int
+}
+
+// Batcher runs flush over batches of the items its callers Do. flush runs on a caller's
+// goroutine (or on one the Batcher starts to carry on after it), with a context that is not
+// cancelled when one caller gives up: the batch's other callers still wait for it.
+//
+// flush must settle every item of the batch (the items carry their own results); Do returns
+// once its item's batch has been flushed.
+type Batcher[T any] struct {
+	cfg   Config
+	flush func(ctx context.Context, items []T)
+
+	mu       sync.Mutex
+	queue    []*call[T]
+	inFlight int
+}
+
+type call[T any] struct {
+	ctx     context.Context
+	item    T
+	done    chan struct{}
+	dropped bool // set before done is closed: the caller had gone when its batch was taken
+}
+
+// New returns a Batcher that writes batches with flush.
+func New[T any](cfg Config, flush func(ctx context.Context, items []T)) *Batcher[T] {
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 32
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 4
+	}
+	return &Batcher[T]{cfg: cfg, flush: flush}
+}
+
+// Do queues item and returns when the batch that took it has been flushed, or with ctx's
+// error when ctx ends first. An item whose caller gave up before its batch was taken is
+// dropped, never flushed; once taken, it is flushed even if its caller has gone.
+func (b *Batcher[T]) Do(ctx context.Context, item T) error {
+	c := &call[T]{ctx: ctx, item: item, done: make(chan struct{})}
+	b.mu.Lock()
+	b.queue = append(b.queue, c)
+	lead := b.inFlight < b.cfg.MaxInFlight
+	if lead {
+		b.inFlight++
+	}
+	b.mu.Unlock()
+	if lead {
+		b.run(ctx)
+	}
+	select {
+	case <-c.done:
+		if c.dropped {
+			return ctx.Err()
+		}
+		return nil
+	case <-ctx.Done():
+		// The item may still be in a batch being written; its result is then simply unread.
+		return ctx.Err()
+	}
+}
+
+// run flushes one batch (with ctx's values, never its cancellation) and, if calls are still queued, hands on to a goroutine of its own
+// so that the caller who led this batch is not kept waiting for others' batches.
+func (b *Batcher[T]) run(ctx context.Context) {
+	calls := b.take()
+	if len(calls) > 0 {
+		items := make([]T, len(calls))
+		for i, c := range calls {
+			items[i] = c.item
+		}
+		b.flush(context.WithoutCancel(ctx), items)
+		for _, c := range calls {
+			close(c.done)
+		}
+	}
+	b.mu.Lock()
+	more := len(b.queue) > 0
+	if !more {
+		b.inFlight--
+	}
+	b.mu.Unlock()
+	if more {
+		// The next batch is nobody's call in particular: it carries no caller's values.
+		go b.run(context.Background())
+	}
+}
+
+// take removes up to MaxBatch calls from the queue, oldest first, skipping those whose
+// caller has already gone.
+func (b *Batcher[T]) take() []*call[T] {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var calls []*call[T]
+	n := 0
+	for n < len(b.queue) && len(calls) < b.cfg.MaxBatch {
+		c := b.queue[n]
+		n++
+		if c.ctx.Err() != nil {
+			c.dropped = true
+			close(c.done)
+			continue
+		}
+		calls = append(calls, c)
+	}
+	b.queue = append(b.queue[:0], b.queue[n:]...)
+	return calls
+}
+
+// Queued returns how many calls wait for a batch to take them.
+func (b *Batcher[T]) Queued() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.queue)
+}

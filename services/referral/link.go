@@ -1,0 +1,111 @@
+package referral
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/passage-cm/passage/internal/audit"
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/outbox"
+	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
+)
+
+// LinkReferralCase links an inbound referral the mission accepted to the intake case of the
+// person it refers: an existing case, or one the caseworker just opened through intake's
+// RegisterCase (the referral service never writes intake's tables; it reads the case from
+// its projection of intake's events, catching up first, so a case registered a moment ago
+// is found). The case must be the mission's: another mission's is NOT_FOUND, and
+// migration 000019 holds the same rule in the database. A link is not a transition: the
+// referral's status stays, its partner hears nothing and gains no access to the case; the
+// change is audited (on the referral and on the case) and written to the outbox as
+// InboundReferralLinked, in one transaction.
+func (s *Service) LinkReferralCase(ctx context.Context, req *referralv1.LinkReferralCaseRequest) (*referralv1.LinkReferralCaseResponse, error) {
+	who, err := auth.Caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if who.Role == auth.RolePartner {
+		// The policy already keeps partners out; were it ever widened, a partner still could
+		// not reach a mission's case.
+		return nil, toStatus(errReferralNotFound)
+	}
+	id, err := parseID("referral_id", req.GetReferralId())
+	if err != nil {
+		return nil, err
+	}
+	caseID, err := parseID("case_id", req.GetCaseId())
+	if err != nil {
+		return nil, err
+	}
+	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), referralv1.ReferralService_LinkReferralCase_FullMethodName, req)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &referralv1.LinkReferralCaseResponse{}
+	if replayed, err := s.idem.Replay(ctx, s.db.Mission(who.Mission), key, resp); replayed || err != nil {
+		return resp, toStatus(err)
+	}
+	c, err := s.caseFor(ctx, who.Mission, caseID)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	scope := callerScope{mission: who.Mission}
+	err = s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
+		if replayed, err := s.idem.Replay(ctx, tx, key, resp); replayed || err != nil {
+			return err
+		}
+		r, err := getReferral(ctx, tx, scope, id, true)
+		if err != nil {
+			return err
+		}
+		if r.Version != req.GetVersion() {
+			return &StaleVersionError{Subject: "referrals/" + r.ReferralId, Current: r.Version}
+		}
+		if err := linkable(r); err != nil {
+			return err
+		}
+		r.CaseId, r.SubjectId = caseID.String(), c.GetSubjectId()
+		r.Version++
+		r.UpdateTime = s.timestamp()
+		resp.Referral = r
+		b := &pgx.Batch{}
+		if err := s.idem.Queue(b, key, resp); err != nil {
+			return err
+		}
+		b.Queue(`UPDATE referral.referral SET case_id = $2, subject_id = $3, version = $4, updated_at = $5
+WHERE referral_id = $1 AND mission = $6`, r.ReferralId, r.CaseId, nullUUID(r.SubjectId), r.Version, r.UpdateTime.AsTime(), r.Mission)
+		// The referral's trail and the case's both show who linked them.
+		audit.Queue(b, audit.For(ctx, who, r.Mission, id).WithClientRequest(key.RequestID))
+		audit.Queue(b, audit.For(ctx, who, r.Mission, caseID).WithClientRequest(key.RequestID))
+		if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: id, Mission: r.Mission,
+			Payload: &referralv1.InboundReferralLinked{Referral: r}}); err != nil {
+			return err
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if s.idem.Lost(err) {
+		proto.Reset(resp)
+		_, err = s.idem.Replay(ctx, s.db.Mission(who.Mission), key, resp)
+	}
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return resp, nil
+}
+
+// linkable refuses a link the rules do not allow: only an inbound referral, once accepted,
+// and only once.
+func linkable(r *referralv1.Referral) error {
+	switch {
+	case r.Direction != inbound:
+		return &LinkError{Why: "only an inbound referral is linked to a case: an outbound one is made from its case"}
+	case r.Status != accepted && r.Status != completed:
+		return &LinkError{Why: "an inbound referral is linked to a case once accepted: it is " + statusCode(r.Status)}
+	case r.CaseId != "":
+		return &LinkError{Why: "the referral is already linked to a case"}
+	}
+	return nil
+}
