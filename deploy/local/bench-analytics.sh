@@ -68,7 +68,10 @@ if [[ $reuse != 1 ]]; then
 	log "recreating database $BENCH_DB"
 	"$psql" "$(with_database "$admin_url" postgres)" -Xq -v ON_ERROR_STOP=1 \
 		-c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" -c "CREATE DATABASE $BENCH_DB" >&2
-	DATABASE_URL=$url bin/passage migrate up >&2
+fi
+# A kept database may predate migrations the server now needs.
+DATABASE_URL=$url bin/passage migrate up >&2
+if [[ $reuse != 1 ]]; then
 	skip=(--skip-facts)
 	[[ $facts == 1 ]] && skip=()
 	log "loading $persons persons (seed $seed)"
