@@ -87,6 +87,7 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 		CursorTable: "returns.outbox_cursor",
 		Types:       intakecase.Events,
 		Handle:      applyIntakeEvent,
+		HandleBatch: applyIntakeEvents,
 	})
 	for _, o := range opts {
 		o(s)
