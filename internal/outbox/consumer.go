@@ -126,7 +126,9 @@ func NewConsumer(pool *pgxpool.Pool, cfg ConsumerConfig) *Consumer {
 }
 
 // Drain applies every event visible now and returns how many wanted events it applied. It is
-// safe to call from several goroutines and replicas: they take turns on the cursor row.
+// safe to call from several goroutines and replicas: they take turns on the cursor row. With
+// a BatchHandler, an event that fails on its own may come after events applied and committed
+// in the same drain: Drain then returns their number and the event's error.
 func (c *Consumer) Drain(ctx context.Context) (int, error) {
 	total := 0
 	for {
