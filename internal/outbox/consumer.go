@@ -28,6 +28,8 @@ type Record struct {
 	Mission     string
 	Payload     []byte
 	OccurredAt  time.Time
+
+	txID string // the writing transaction's id, where the cursor stops after this record
 }
 
 // Decode unmarshals the payload into a message of its registered type.
@@ -59,6 +61,19 @@ const Horizon = `pg_snapshot_xmin(pg_current_snapshot())`
 // holds its writes to that mission. A handler that forgets is refused by the database.
 type Handler func(ctx context.Context, tx pgx.Tx, r Record) error
 
+// BatchHandler applies the wanted events of one drain together, in commit order, inside the
+// consumer's transaction, so that a projection can write them with a few multi-row statements
+// instead of a round trip per event. The records may span missions: the handler declares each
+// mission before the statements that write its rows (one statement per mission and table is
+// the usual shape), so row-level security still holds every row to the mission its event was
+// recorded for. The same aggregate may appear more than once; the handler must leave it as
+// the last of them would have.
+//
+// An error is not final: the consumer rolls the handler's writes back and applies the same
+// records one at a time with the Handler, so that the events before a failing one are applied
+// and only it (and those after it) wait for the next drain.
+type BatchHandler func(ctx context.Context, tx pgx.Tx, records []Record) error
+
 // ConsumerConfig says what a consumer reads and where it keeps its place.
 type ConsumerConfig struct {
 	// Name identifies the consumer; it has one cursor row. E.g. "returns".
@@ -69,8 +84,11 @@ type ConsumerConfig struct {
 	CursorTable string
 	// Types are the event types wanted; other events are passed over (the cursor still moves).
 	Types []string
-	// Handle applies one wanted event.
+	// Handle applies one wanted event. It is required, also with HandleBatch: it is the
+	// fallback when a batch fails.
 	Handle Handler
+	// HandleBatch, when set, applies each drain's wanted events together (see BatchHandler).
+	HandleBatch BatchHandler
 	// BatchSize bounds the events applied in one transaction (default 500).
 	BatchSize int
 	// PollInterval is how often Run looks for new events (default 250ms).
@@ -108,7 +126,9 @@ func NewConsumer(pool *pgxpool.Pool, cfg ConsumerConfig) *Consumer {
 }
 
 // Drain applies every event visible now and returns how many wanted events it applied. It is
-// safe to call from several goroutines and replicas: they take turns on the cursor row.
+// safe to call from several goroutines and replicas: they take turns on the cursor row. With
+// a BatchHandler, an event that fails on its own may come after events applied and committed
+// in the same drain: Drain then returns their number and the event's error.
 func (c *Consumer) Drain(ctx context.Context) (int, error) {
 	total := 0
 	for {
@@ -121,6 +141,7 @@ func (c *Consumer) Drain(ctx context.Context) (int, error) {
 }
 
 func (c *Consumer) drainBatch(ctx context.Context) (applied int, more bool, err error) {
+	var failed error
 	err = c.db.OutboxConsumerTx(ctx, c.cfg.Name, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO `+c.cfg.CursorTable+` (name, tx_id, event_id) VALUES ($1, '0', 0)
 ON CONFLICT (name) DO NOTHING`, c.cfg.Name); err != nil {
@@ -144,10 +165,9 @@ LIMIT $3`, txID, eventID, c.cfg.BatchSize)
 			return fmt.Errorf("outbox: read events: %w", err)
 		}
 		var records []Record
-		var lastTx string
 		for rows.Next() {
 			var r Record
-			if err := rows.Scan(&r.ID, &lastTx, &r.Producer, &r.Type, &r.AggregateID, &r.Mission, &r.Payload, &r.OccurredAt); err != nil {
+			if err := rows.Scan(&r.ID, &r.txID, &r.Producer, &r.Type, &r.AggregateID, &r.Mission, &r.Payload, &r.OccurredAt); err != nil {
 				rows.Close()
 				return fmt.Errorf("outbox: read events: %w", err)
 			}
@@ -160,26 +180,94 @@ LIMIT $3`, txID, eventID, c.cfg.BatchSize)
 			return nil
 		}
 		more = len(records) == c.cfg.BatchSize
-		for _, r := range records {
-			if !slices.Contains(c.cfg.Types, r.Type) {
-				continue
+		if c.cfg.HandleBatch != nil {
+			var stop int
+			applied, stop, failed = c.applyBatch(ctx, tx, records)
+			if failed != nil {
+				more = false
+				if stop == 0 {
+					return failed // nothing before the failing event: roll back, move nothing
+				}
+				records = records[:stop]
 			}
-			if err := c.cfg.Handle(ctx, tx, r); err != nil {
-				return fmt.Errorf("outbox: %s applying event %d (%s): %w", c.cfg.Name, r.ID, r.Type, err)
+		} else {
+			for _, r := range records {
+				if !slices.Contains(c.cfg.Types, r.Type) {
+					continue
+				}
+				if err := c.cfg.Handle(ctx, tx, r); err != nil {
+					return fmt.Errorf("outbox: %s applying event %d (%s): %w", c.cfg.Name, r.ID, r.Type, err)
+				}
+				applied++
 			}
-			applied++
 		}
-		last := records[len(records)-1]
-		if _, err := tx.Exec(ctx, `UPDATE `+c.cfg.CursorTable+` SET tx_id = $2::text::xid8, event_id = $3 WHERE name = $1`,
-			c.cfg.Name, lastTx, last.ID); err != nil {
-			return fmt.Errorf("outbox: move cursor: %w", err)
-		}
-		return nil
+		return c.moveCursor(ctx, tx, records[len(records)-1])
 	})
 	if err != nil {
 		return 0, false, err
 	}
-	return applied, more, nil
+	// A failed event after applied ones: those committed with the cursor just before it.
+	return applied, more, failed
+}
+
+// applyBatch applies the wanted ones of records with HandleBatch, in a savepoint. When the
+// batch fails it rolls the savepoint back and applies them one at a time with Handle, each in
+// a savepoint of its own, until one fails: it returns how many were applied, the index in
+// records of the failing one, and its error. The caller commits those before it with the
+// cursor just before the failing one, so a poison event holds back only itself and what
+// follows it, and nothing is applied twice.
+func (c *Consumer) applyBatch(ctx context.Context, tx pgx.Tx, records []Record) (applied, stop int, err error) {
+	wanted := make([]Record, 0, len(records))
+	for _, r := range records {
+		if slices.Contains(c.cfg.Types, r.Type) {
+			wanted = append(wanted, r)
+		}
+	}
+	if len(wanted) == 0 {
+		return 0, len(records), nil
+	}
+	batchErr := savepoint(ctx, tx, func(sp pgx.Tx) error { return c.cfg.HandleBatch(ctx, sp, wanted) })
+	if batchErr == nil {
+		return len(wanted), len(records), nil
+	}
+	c.cfg.Logger.Warn("outbox consumer: batch failed, applying its events one at a time",
+		"consumer", c.cfg.Name, "events", len(wanted), middleware.ErrorAttr(batchErr))
+	for i, r := range records {
+		if !slices.Contains(c.cfg.Types, r.Type) {
+			continue
+		}
+		if err := savepoint(ctx, tx, func(sp pgx.Tx) error { return c.cfg.Handle(ctx, sp, r) }); err != nil {
+			return applied, i, fmt.Errorf("outbox: %s applying event %d (%s): %w", c.cfg.Name, r.ID, r.Type, err)
+		}
+		applied++
+	}
+	// Every event applied alone: the batch's failure was its own (a statement the batch
+	// form gets wrong), not an event's. The drain stands; the log says so.
+	return applied, len(records), nil
+}
+
+// savepoint runs fn in a savepoint of tx, released when fn succeeds and rolled back when it
+// fails, leaving tx usable either way.
+func savepoint(ctx context.Context, tx pgx.Tx, fn func(pgx.Tx) error) error {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(sp); err != nil {
+		if rbErr := sp.Rollback(ctx); rbErr != nil {
+			return fmt.Errorf("%w (and rolling back: %v)", err, rbErr)
+		}
+		return err
+	}
+	return sp.Commit(ctx)
+}
+
+func (c *Consumer) moveCursor(ctx context.Context, tx pgx.Tx, last Record) error {
+	if _, err := tx.Exec(ctx, `UPDATE `+c.cfg.CursorTable+` SET tx_id = $2::text::xid8, event_id = $3 WHERE name = $1`,
+		c.cfg.Name, last.txID, last.ID); err != nil {
+		return fmt.Errorf("outbox: move cursor: %w", err)
+	}
+	return nil
 }
 
 // CatchUp drains until no wanted event lies past the cursor, or until wait has passed. A

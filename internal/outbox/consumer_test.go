@@ -2,6 +2,7 @@ package outbox_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -273,6 +274,132 @@ VALUES ('test', 'passage.intake.v1.CaseRegistered', $1, 'NER', $2, $3::text::xid
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{"nine", "ten", "hundred"}, seen); diff != "" {
+		t.Errorf("applied (-want +got):\n%s", diff)
+	}
+}
+
+// The batch handler gets a drain's wanted events together, in commit order, and nothing twice.
+func TestConsumerBatchHandlerGetsADrainInCommitOrder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := setup(t)
+	for _, id := range []string{"a", "b"} {
+		write(t, pool, "NER", &intakev1.CaseRegistered{Case: &intakev1.Case{CaseId: id}})
+	}
+	write(t, pool, "DEU", &intakev1.CaseClosed{Case: &intakev1.Case{CaseId: "unwanted"}})
+	write(t, pool, "DEU", &intakev1.CaseRegistered{Case: &intakev1.Case{CaseId: "c"}})
+
+	var batches [][]string
+	c := outbox.NewConsumer(pool, outbox.ConsumerConfig{
+		Name: "test", CursorTable: "public.cursor", Types: []string{"passage.intake.v1.CaseRegistered"},
+		Handle: func(context.Context, pgx.Tx, outbox.Record) error {
+			t.Error("a batch that succeeded was applied one event at a time")
+			return nil
+		},
+		HandleBatch: func(ctx context.Context, tx pgx.Tx, records []outbox.Record) error {
+			var ids []string
+			for _, r := range records {
+				m, err := r.Decode()
+				if err != nil {
+					return err
+				}
+				ids = append(ids, r.Mission+"/"+m.(*intakev1.CaseRegistered).GetCase().GetCaseId())
+			}
+			batches = append(batches, ids)
+			return nil
+		},
+	})
+	total := 0
+	for deadline := time.Now().Add(10 * time.Second); total < 3 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		n, err := c.Drain(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += n
+	}
+	var got []string
+	for _, b := range batches {
+		got = append(got, b...)
+	}
+	if diff := cmp.Diff([]string{"NER/a", "NER/b", "DEU/c"}, got); diff != "" {
+		t.Errorf("applied (-want +got):\n%s", diff)
+	}
+	if n, err := c.Drain(ctx); err != nil || n != 0 {
+		t.Errorf("second drain = %d, %v; want 0", n, err)
+	}
+}
+
+// A batch that fails is rolled back, and its events are applied one at a time: those before a
+// failing event commit with the cursor just before it, it and those after it are offered
+// again, and nothing is applied twice, neither the batch's writes nor the single ones.
+func TestConsumerBatchFailureHoldsBackOnlyTheFailingEvent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := setup(t)
+	if _, err := pool.Exec(ctx, `CREATE TABLE public.applied (case_id text PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b", "poison", "c"} {
+		write(t, pool, "NER", &intakev1.CaseRegistered{Case: &intakev1.Case{CaseId: id}})
+	}
+	poisoned := true
+	apply := func(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
+		m, err := r.Decode()
+		if err != nil {
+			return err
+		}
+		id := m.(*intakev1.CaseRegistered).GetCase().GetCaseId()
+		if id == "poison" && poisoned {
+			return errors.New("poisoned")
+		}
+		// A second insert of one case fails on the key: nothing may be applied twice.
+		_, err = tx.Exec(ctx, `INSERT INTO public.applied VALUES ($1)`, id)
+		return err
+	}
+	c := outbox.NewConsumer(pool, outbox.ConsumerConfig{
+		Name: "test", CursorTable: "public.cursor", Types: []string{"passage.intake.v1.CaseRegistered"},
+		Handle: apply,
+		HandleBatch: func(ctx context.Context, tx pgx.Tx, records []outbox.Record) error {
+			for _, r := range records {
+				if err := apply(ctx, tx, r); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	})
+	applied := func() []string {
+		rows, err := pool.Query(ctx, `SELECT case_id FROM public.applied ORDER BY case_id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	var err error
+	total := 0
+	for deadline := time.Now().Add(10 * time.Second); err == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var n int
+		n, err = c.Drain(ctx)
+		total += n
+	}
+	if err == nil || total != 2 {
+		t.Fatalf("drain over a failing event = %d applied, %v; want 2 and its error", total, err)
+	}
+	if diff := cmp.Diff([]string{"a", "b"}, applied()); diff != "" {
+		t.Errorf("applied before the failing event (-want +got):\n%s", diff)
+	}
+	if n, err := c.Drain(ctx); err == nil || n != 0 {
+		t.Errorf("drain again = %d, %v; want the same failure, nothing applied", n, err)
+	}
+	poisoned = false
+	if n, err := c.Drain(ctx); err != nil || n != 2 {
+		t.Errorf("drain once the event applies = %d, %v; want 2", n, err)
+	}
+	if diff := cmp.Diff([]string{"a", "b", "c", "poison"}, applied()); diff != "" {
 		t.Errorf("applied (-want +got):\n%s", diff)
 	}
 }

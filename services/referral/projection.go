@@ -61,7 +61,7 @@ WHERE referral."case".intake_version < EXCLUDED.intake_version`, c.GetCaseId(), 
 func (s *Service) withdrawUnconsented(ctx context.Context, tx pgx.Tx, c *intakev1.Case) error {
 	rows, err := tx.Query(ctx, `SELECT `+referralColumns+` FROM referral.referral
 WHERE case_id = $1 AND mission = $2 AND direction = 'OUTBOUND' AND override_reason IS NULL
-  AND status IN ('DRAFT', 'SENT', 'RECEIVED', 'ACCEPTED')
+  AND status IN `+liveStatuses+`
 ORDER BY created_at, referral_id FOR UPDATE`, c.GetCaseId(), c.GetMission())
 	if err != nil {
 		return fmt.Errorf("read referrals to withdraw: %w", err)

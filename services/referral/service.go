@@ -127,6 +127,7 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 		CursorTable: "referral.outbox_cursor",
 		Types:       intakecase.Events,
 		Handle:      s.applyIntakeEvent,
+		HandleBatch: s.applyIntakeEvents,
 	})
 	return s
 }

@@ -3,6 +3,8 @@ package returns
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -15,71 +17,147 @@ import (
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
 
-// applyIntakeEvent keeps returns' projection of AVRR cases in step with intake, inside the
-// consumer's transaction: every event carries the whole pseudonymised case, so each one is
-// applied as an upsert, and a return in COUNSELLING is opened for a case seen the first
-// time. Cases of other programmes are passed over: a victim of trafficking who returns
-// through AVRR gets an AVRR case of its own (intake.OpenCase), under the same subject ids.
+// applyIntakeEvent applies one event: the consumer's fallback when a drain's batch fails, so
+// that a poison event is found and held back alone. It is the batch form with one record.
 func applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
-	m, err := r.Decode()
-	if err != nil {
-		return err
+	return applyIntakeEvents(ctx, tx, []outbox.Record{r})
+}
+
+// applyIntakeEvents keeps returns' projection of AVRR cases in step with intake, inside the
+// consumer's transaction, for one drain's events at once: every event carries the whole
+// pseudonymised case, so each case is upserted from the newest of its events in the drain, and
+// a return in COUNSELLING is opened for a case seen the first time. Cases of other programmes
+// are passed over: a victim of trafficking who returns through AVRR gets an AVRR case of its
+// own (intake.OpenCase), under the same subject ids.
+//
+// The drain's cases are written mission by mission, three multi-row statements each after the
+// mission's declaration, all in one round trip: the consumer's transaction reads every
+// mission's events, and each mission's rows are written under the mission its events were
+// recorded for, which row-level security checked then.
+func applyIntakeEvents(ctx context.Context, tx pgx.Tx, records []outbox.Record) error {
+	var missions []string
+	byMission := map[string]*caseRows{}
+	latest := map[string]*intakev1.Case{} // case id -> the newest state seen in this drain
+	var order []outbox.Record
+	var cases []*intakev1.Case
+	for _, r := range records {
+		m, err := r.Decode()
+		if err != nil {
+			return err
+		}
+		c := intakecase.Of(m)
+		if c == nil || c.GetProgramme() != commonv1.Programme_PROGRAMME_AVRR {
+			continue
+		}
+		// A case twice in one drain: its later event (by intake's version, and in commit
+		// order between equals) is its state. One statement cannot upsert a row twice.
+		if prev, ok := latest[c.GetCaseId()]; ok {
+			if c.GetVersion() >= prev.GetVersion() {
+				latest[c.GetCaseId()] = c
+			}
+			continue
+		}
+		latest[c.GetCaseId()] = c
+		order, cases = append(order, r), append(cases, c)
 	}
-	c := intakecase.Of(m)
-	if c == nil {
-		return nil
+	for i, r := range order {
+		rows, ok := byMission[r.Mission]
+		if !ok {
+			rows = &caseRows{}
+			byMission[r.Mission] = rows
+			missions = append(missions, r.Mission)
+		}
+		rows.add(latest[cases[i].GetCaseId()])
 	}
-	if c.GetProgramme() != commonv1.Programme_PROGRAMME_AVRR {
+	if len(missions) == 0 {
 		return nil
 	}
 	b := &pgx.Batch{}
-	// The consumer's transaction reads every mission's events; this event's rows are written
-	// under the mission the event was recorded for, which row-level security checked then.
-	database.QueueMission(b, r.Mission)
-	queueUpsertCase(b, c)
+	for _, m := range missions {
+		database.QueueMission(b, m)
+		byMission[m].queue(b)
+	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("project case: %w", err)
+		return fmt.Errorf("project cases: %w", err)
 	}
 	return nil
 }
 
-// queueUpsertCase adds the upsert of a case, its members and its return to b. An event older
-// than the row (by intake's version) leaves the case as it is. assistance_allowed follows the
-// principal's ASSISTANCE consent as intake derived it.
-func queueUpsertCase(b *pgx.Batch, c *intakev1.Case) {
+// caseRows are the columns of one mission's cases, their members and their returns, as arrays
+// for multi-row statements.
+type caseRows struct {
+	caseIDs, missions, statuses, principals, hosts, vulnerabilities []string
+	versions                                                        []int64
+	assistance                                                      []bool
+	created                                                         []time.Time
+
+	memberCases, subjects, sexes, bands []string
+	positions                           []int16
+	nationalities                       []*string
+	memberVersions                      []int64
+	assisted                            []bool
+}
+
+// vulnerabilitySep joins a case's vulnerability codes into one array element: enum codes are
+// upper-case letters, digits and underscores, never a comma.
+const vulnerabilitySep = ","
+
+func (w *caseRows) add(c *intakev1.Case) {
+	w.caseIDs = append(w.caseIDs, c.GetCaseId())
+	w.missions = append(w.missions, c.GetMission())
+	w.statuses = append(w.statuses, enumcode.Code(c.GetStatus(), caseStatusPrefix))
+	w.versions = append(w.versions, c.GetVersion())
+	w.principals = append(w.principals, c.GetSubjectId())
+	w.hosts = append(w.hosts, c.GetHostCountry())
+	w.vulnerabilities = append(w.vulnerabilities,
+		strings.Join(enumcode.Codes(c.GetVulnerabilities(), vulnerabilityPrefix), vulnerabilitySep))
+	w.assistance = append(w.assistance, consent.AssistanceAllowed(c))
+	w.created = append(w.created, c.GetCreateTime().AsTime())
+
+	members := append([]*intakev1.CaseMember{c.GetPrincipal()}, c.GetHouseholdMembers()...)
+	for i, m := range members {
+		w.memberCases = append(w.memberCases, c.GetCaseId())
+		w.positions = append(w.positions, int16(i))
+		w.subjects = append(w.subjects, m.GetSubjectId())
+		w.sexes = append(w.sexes, enumcode.Code(m.GetSex(), sexPrefix))
+		w.bands = append(w.bands, enumcode.Code(m.GetAgeBand(), ageBandPrefix))
+		var nationality *string
+		if m.GetNationality() != "" {
+			nationality = &m.Nationality
+		}
+		w.nationalities = append(w.nationalities, nationality)
+		w.memberVersions = append(w.memberVersions, c.GetVersion())
+		w.assisted = append(w.assisted, consent.MemberAssistanceAllowed(c, m.GetSubjectId()))
+	}
+}
+
+// queue adds the upserts of the cases, their members and their returns to b. An event older
+// than the row (by intake's version) leaves the case and its members as they are.
+// assistance_allowed follows the principal's ASSISTANCE consent as intake derived it.
+func (w *caseRows) queue(b *pgx.Batch) {
 	b.Queue(`INSERT INTO returns."case" AS x (case_id, mission, intake_status, intake_version, principal_subject_id,
 host_country, vulnerabilities, assistance_allowed)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+SELECT c, m, s, v, p, h, string_to_array(u, '`+vulnerabilitySep+`'), a
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::uuid[], $6::text[], $7::text[], $8::boolean[]) AS t(c, m, s, v, p, h, u, a)
 ON CONFLICT (case_id) DO UPDATE SET intake_status = EXCLUDED.intake_status, intake_version = EXCLUDED.intake_version,
 host_country = EXCLUDED.host_country, vulnerabilities = EXCLUDED.vulnerabilities,
 assistance_allowed = EXCLUDED.assistance_allowed
 WHERE x.intake_version < EXCLUDED.intake_version`,
-		c.GetCaseId(), c.GetMission(), enumcode.Code(c.GetStatus(), caseStatusPrefix), c.GetVersion(), c.GetSubjectId(),
-		c.GetHostCountry(), enumcode.Codes(c.GetVulnerabilities(), vulnerabilityPrefix), consent.AssistanceAllowed(c))
+		w.caseIDs, w.missions, w.statuses, w.versions, w.principals, w.hosts, w.vulnerabilities, w.assistance)
 
-	members := append([]*intakev1.CaseMember{c.GetPrincipal()}, c.GetHouseholdMembers()...)
-	n := len(members)
-	positions, subjects := make([]int16, n), make([]string, n)
-	sexes, bands, nationalities := make([]string, n), make([]string, n), make([]*string, n)
-	assisted := make([]bool, n)
-	for i, m := range members {
-		positions[i], subjects[i] = int16(i), m.GetSubjectId()
-		sexes[i], bands[i] = enumcode.Code(m.GetSex(), sexPrefix), enumcode.Code(m.GetAgeBand(), ageBandPrefix)
-		if m.GetNationality() != "" {
-			nationalities[i] = &m.Nationality
-		}
-		assisted[i] = consent.MemberAssistanceAllowed(c, m.GetSubjectId())
-	}
 	// Intake corrects the principal's coded attributes and consent changes whom the case may
-	// assist; the members themselves never change.
+	// assist; the members themselves never change. Only an event that is now the case's
+	// state (its version is the row's, after the statement above) writes them.
 	b.Queue(`INSERT INTO returns.case_member AS x (case_id, position, subject_id, sex, age_band, nationality, assistance_allowed)
-SELECT $1, p, s, g, a, n, y FROM unnest($2::smallint[], $3::uuid[], $4::text[], $5::text[], $6::text[], $8::boolean[]) AS t(p, s, g, a, n, y)
+SELECT c, p, s, g, a, n, y
+FROM unnest($1::uuid[], $2::smallint[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::boolean[]) AS t(c, p, s, g, a, n, v, y)
+WHERE t.v = (SELECT intake_version FROM returns."case" k WHERE k.case_id = t.c)
 ON CONFLICT (case_id, position) DO UPDATE SET sex = EXCLUDED.sex, age_band = EXCLUDED.age_band, nationality = EXCLUDED.nationality,
-assistance_allowed = EXCLUDED.assistance_allowed
-WHERE (SELECT intake_version FROM returns."case" WHERE case_id = $1) = $7`,
-		c.GetCaseId(), positions, subjects, sexes, bands, nationalities, c.GetVersion(), assisted)
+assistance_allowed = EXCLUDED.assistance_allowed`,
+		w.memberCases, w.positions, w.subjects, w.sexes, w.bands, w.nationalities, w.memberVersions, w.assisted)
 
 	b.Queue(`INSERT INTO returns."return" (case_id, mission, status, version, created_at, updated_at)
-VALUES ($1, $2, $3, 1, $4, $4) ON CONFLICT (case_id) DO NOTHING`,
-		c.GetCaseId(), c.GetMission(), enumcode.Code(counselling, statusPrefix), c.GetCreateTime().AsTime())
+SELECT c, m, $3, 1, t, t FROM unnest($1::uuid[], $2::text[], $4::timestamptz[]) AS r(c, m, t)
+ON CONFLICT (case_id) DO NOTHING`,
+		w.caseIDs, w.missions, enumcode.Code(counselling, statusPrefix), w.created)
 }

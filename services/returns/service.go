@@ -82,16 +82,23 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 		now:         time.Now,
 		catchUpWait: catchUpWait,
 	}
-	s.consumer = outbox.NewConsumer(pool, outbox.ConsumerConfig{
-		Name:        producer,
-		CursorTable: "returns.outbox_cursor",
-		Types:       intakecase.Events,
-		Handle:      applyIntakeEvent,
-	})
+	s.consumer = outbox.NewConsumer(pool, consumerConfig())
 	for _, o := range opts {
 		o(s)
 	}
 	return s
+}
+
+// consumerConfig is returns' consumer of intake's events: each drain's events projected
+// together, one at a time when that fails.
+func consumerConfig() outbox.ConsumerConfig {
+	return outbox.ConsumerConfig{
+		Name:        producer,
+		CursorTable: "returns.outbox_cursor",
+		Types:       intakecase.Events,
+		Handle:      applyIntakeEvent,
+		HandleBatch: applyIntakeEvents,
+	}
 }
 
 // Register registers the service on g.

@@ -64,6 +64,7 @@ func New(pool *pgxpool.Pool) *outbox.Consumer {
 		CursorTable: "analytics_state.outbox_cursor",
 		Types:       Events,
 		Handle:      Apply,
+		HandleBatch: ApplyBatch,
 	})
 }
 
