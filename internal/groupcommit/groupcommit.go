@@ -74,8 +74,9 @@ func (b *Batcher[T]) Do(ctx context.Context, item T) error {
 	}
 }
 
-// run flushes one batch (with ctx's values, never its cancellation) and, if calls are still queued, hands on to a goroutine of its own
-// so that the caller who led this batch is not kept waiting for others' batches.
+// run flushes one batch (with ctx's values, never its cancellation) and, if calls are still
+// queued, hands on to a goroutine of its own, so that the caller who led this batch is not kept
+// waiting for others' batches.
 func (b *Batcher[T]) run(ctx context.Context) {
 	calls := b.take()
 	if len(calls) > 0 {
