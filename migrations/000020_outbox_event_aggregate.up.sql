@@ -1,0 +1,11 @@
+-- Programme services ask, before acting on a case, whether intake committed an event about that
+-- case they have not applied yet (outbox.Consumer.Behind: a consent withdrawn a moment ago must
+-- take effect at once; a case registered a moment ago must be found). Without an index on the
+-- aggregate, that question read every event past the consumer's cursor, and the whole outbox
+-- when the cursor lagged: a full caseload's second pass slowed to a crawl on it. This index
+-- answers it from the case's own few events.
+--
+-- CREATE INDEX holds writes to outbox.event while it builds: seconds for millions of events.
+-- On a production outbox far larger, build it beforehand with CREATE INDEX CONCURRENTLY under
+-- this name; IF NOT EXISTS then leaves it.
+CREATE INDEX IF NOT EXISTS event_aggregate ON outbox.event (aggregate_id, tx_id, event_id);
