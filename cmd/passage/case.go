@@ -523,6 +523,36 @@ func call[Req, Resp any](ctx context.Context, o *clientOptions, rpc func(context
 	return rpc(ctx, req)
 }
 
+// listPages makes a list call and, with all, follows its page tokens to the last page,
+// gathering the items; without all it gathers one page and tells stderr how to ask for the next
+// (noun names the items). A failed call goes through failed, named method.
+func listPages[Req interface{ GetPageToken() string }, Resp, T any](ctx context.Context, o *clientOptions, stderr io.Writer,
+	method, noun string, all bool, failed func(method string, err error, requestID string) error,
+	rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req, setToken func(string),
+	page func(Resp) (items []T, next string),
+) ([]T, error) {
+	var out []T
+	for {
+		resp, err := call(ctx, o, rpc, req)
+		if err != nil {
+			return nil, failed(method, err, "")
+		}
+		items, next := page(resp)
+		out = append(out, items...)
+		if next == "" {
+			return out, nil
+		}
+		if !all {
+			fmt.Fprintf(stderr, "more %s: add --page-token %s (or use --all)\n", noun, next)
+			return out, nil
+		}
+		if next == req.GetPageToken() {
+			return nil, errors.New(method + " returned the same page token twice; stopping")
+		}
+		setToken(next)
+	}
+}
+
 // unary connects, makes one call and prints its response: as JSON with --json, else with
 // human. requestID is the call's idempotency key, empty for reads.
 func unary[Req any, Resp proto.Message](ctx context.Context, c *caseCLI, o *clientOptions, method, requestID string,

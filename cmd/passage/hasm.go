@@ -230,25 +230,13 @@ func (c *hasmCLI) list(ctx context.Context, args []string) error {
 		return err
 	}
 	defer done()
-	var out []*hasmv1.AssistanceRequest
-	for {
-		resp, err := call(ctx, o, client.ListRequests, req)
-		if err != nil {
-			return c.failed("ListRequests", err, "")
-		}
-		out = append(out, resp.GetRequests()...)
-		next := resp.GetNextPageToken()
-		if next == "" {
-			break
-		}
-		if !*all {
-			fmt.Fprintf(c.stderr, "more requests: add --page-token %s (or use --all)\n", next)
-			break
-		}
-		if next == req.GetPageToken() {
-			return errors.New("ListRequests returned the same page token twice; stopping")
-		}
-		req.PageToken = next
+	out, err := listPages(ctx, o, c.stderr, "ListRequests", "requests", *all, c.failed, client.ListRequests, req,
+		func(t string) { req.PageToken = t },
+		func(r *hasmv1.ListRequestsResponse) ([]*hasmv1.AssistanceRequest, string) {
+			return r.GetRequests(), r.GetNextPageToken()
+		})
+	if err != nil {
+		return err
 	}
 	if o.json {
 		return writeJSON(c.stdout, &hasmv1.ListRequestsResponse{Requests: out})

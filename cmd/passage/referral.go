@@ -242,25 +242,13 @@ func (c *referralCLI) partners(ctx context.Context, args []string) error {
 		return err
 	}
 	defer done()
-	var out []*referralv1.Partner
-	for {
-		resp, err := call(ctx, o, client.ListPartners, req)
-		if err != nil {
-			return c.failed("ListPartners", err, "")
-		}
-		out = append(out, resp.GetPartners()...)
-		next := resp.GetNextPageToken()
-		if next == "" {
-			break
-		}
-		if !*all {
-			fmt.Fprintf(c.stderr, "more partners: add --page-token %s (or use --all)\n", next)
-			break
-		}
-		if next == req.GetPageToken() {
-			return errors.New("ListPartners returned the same page token twice; stopping")
-		}
-		req.PageToken = next
+	out, err := listPages(ctx, o, c.stderr, "ListPartners", "partners", *all, c.failed, client.ListPartners, req,
+		func(t string) { req.PageToken = t },
+		func(r *referralv1.ListPartnersResponse) ([]*referralv1.Partner, string) {
+			return r.GetPartners(), r.GetNextPageToken()
+		})
+	if err != nil {
+		return err
 	}
 	if o.json {
 		return writeJSON(c.stdout, &referralv1.ListPartnersResponse{Partners: out})
@@ -359,25 +347,13 @@ func (c *referralCLI) list(ctx context.Context, args []string) error {
 		return err
 	}
 	defer done()
-	var out []*referralv1.Referral
-	for {
-		resp, err := call(ctx, o, client.ListReferrals, req)
-		if err != nil {
-			return c.failed("ListReferrals", err, "")
-		}
-		out = append(out, resp.GetReferrals()...)
-		next := resp.GetNextPageToken()
-		if next == "" {
-			break
-		}
-		if !*all {
-			fmt.Fprintf(c.stderr, "more referrals: add --page-token %s (or use --all)\n", next)
-			break
-		}
-		if next == req.GetPageToken() {
-			return errors.New("ListReferrals returned the same page token twice; stopping")
-		}
-		req.PageToken = next
+	out, err := listPages(ctx, o, c.stderr, "ListReferrals", "referrals", *all, c.failed, client.ListReferrals, req,
+		func(t string) { req.PageToken = t },
+		func(r *referralv1.ListReferralsResponse) ([]*referralv1.Referral, string) {
+			return r.GetReferrals(), r.GetNextPageToken()
+		})
+	if err != nil {
+		return err
 	}
 	if o.json {
 		return writeJSON(c.stdout, &referralv1.ListReferralsResponse{Referrals: out})

@@ -201,25 +201,13 @@ func (c *votCLI) list(ctx context.Context, args []string) error {
 		return err
 	}
 	defer done()
-	var cases []*traffickingv1.VictimCase
-	for {
-		resp, err := call(ctx, o, client.ListVictimCases, req)
-		if err != nil {
-			return c.failed("ListVictimCases", err, "")
-		}
-		cases = append(cases, resp.GetVictimCases()...)
-		next := resp.GetNextPageToken()
-		if next == "" {
-			break
-		}
-		if !*all {
-			fmt.Fprintf(c.stderr, "more cases: add --page-token %s (or use --all)\n", next)
-			break
-		}
-		if next == req.GetPageToken() {
-			return errors.New("ListVictimCases returned the same page token twice; stopping")
-		}
-		req.PageToken = next
+	cases, err := listPages(ctx, o, c.stderr, "ListVictimCases", "cases", *all, c.failed, client.ListVictimCases, req,
+		func(t string) { req.PageToken = t },
+		func(r *traffickingv1.ListVictimCasesResponse) ([]*traffickingv1.VictimCase, string) {
+			return r.GetVictimCases(), r.GetNextPageToken()
+		})
+	if err != nil {
+		return err
 	}
 	if o.json {
 		return writeJSON(c.stdout, &traffickingv1.ListVictimCasesResponse{VictimCases: cases})
