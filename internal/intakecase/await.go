@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/outbox"
 )
 
@@ -44,8 +45,14 @@ func Await(ctx context.Context, c *outbox.Consumer, caseID uuid.UUID, wait time.
 	return err
 }
 
-// StatusOf is UNAVAILABLE (safe to retry) for ErrNotApplied in err's chain, nil otherwise.
-func StatusOf(err error) error {
+// StatusOf maps what a service that projects intake's cases may fail with, short of its own
+// errors, to the status a client gets: consent's errors as consent.StatusOf does, ErrNotApplied
+// to UNAVAILABLE (safe to retry). It returns nil for any other error. domain is the service's
+// error domain.
+func StatusOf(domain string, err error) error {
+	if st := consent.StatusOf(domain, err); st != nil {
+		return st
+	}
 	if errors.Is(err, ErrNotApplied) {
 		return status.Error(codes.Unavailable, "the case's latest change is still being applied: retry")
 	}

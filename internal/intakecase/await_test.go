@@ -134,7 +134,7 @@ func TestAwait(t *testing.T) {
 		if !errors.Is(err, intakecase.ErrNotApplied) {
 			t.Fatalf("Await = %v, want ErrNotApplied", err)
 		}
-		if st, _ := status.FromError(intakecase.StatusOf(err)); st.Code() != codes.Unavailable {
+		if st, _ := status.FromError(intakecase.StatusOf("test", err)); st.Code() != codes.Unavailable {
 			t.Errorf("StatusOf = %v, want UNAVAILABLE", st)
 		}
 	})
@@ -148,8 +148,8 @@ func TestAwait(t *testing.T) {
 		if !errors.Is(err, errMissing) {
 			t.Fatalf("Await = %v, want the read's own not-found", err)
 		}
-		if intakecase.StatusOf(err) != nil {
-			t.Errorf("StatusOf(%v) = %v, want nil", err, intakecase.StatusOf(err))
+		if intakecase.StatusOf("test", err) != nil {
+			t.Errorf("StatusOf(%v) = %v, want nil", err, intakecase.StatusOf("test", err))
 		}
 	})
 }

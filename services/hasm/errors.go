@@ -8,7 +8,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/intakecase"
@@ -81,10 +80,7 @@ func toStatus(err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
-	if st := consent.StatusOf(errorDomain, err); st != nil {
-		return st
-	}
-	if st := intakecase.StatusOf(err); st != nil {
+	if st := intakecase.StatusOf(errorDomain, err); st != nil {
 		return st
 	}
 	var (
