@@ -523,6 +523,32 @@ func call[Req, Resp any](ctx context.Context, o *clientOptions, rpc func(context
 	return rpc(ctx, req)
 }
 
+// groupFlagSet returns the flag set of command name of group ("hasm", "referral") with the
+// common flags, and the request id flag for mutations (requestID non-nil).
+func (c *caseCLI) groupFlagSet(group, name, synopsis string, requestID *string) (*flag.FlagSet, *clientOptions) {
+	fs, o := newFlagSet(group, name, synopsis, c.stderr, c.getenv)
+	if requestID != nil {
+		fs.StringVar(requestID, "request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
+	}
+	return fs, o
+}
+
+// groupParse parses a group's command's args, wants exactly want positional arguments (what
+// says which, after the group's name, when they are not), and resolves the options.
+func (c *caseCLI) groupParse(group string, fs *flag.FlagSet, o *clientOptions, args []string, want int, what string) ([]string, map[string]bool, error) {
+	pos, given, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(pos) != want {
+		return nil, nil, fmt.Errorf("%s %s", group, what)
+	}
+	if err := o.resolve(given, c.getenv); err != nil {
+		return nil, nil, err
+	}
+	return pos, given, nil
+}
+
 // listPages makes a list call and, with all, follows its page tokens to the last page,
 // gathering the items; without all it gathers one page and tells stderr how to ask for the next
 // (noun names the items). A failed call goes through failed, named method.

@@ -95,26 +95,12 @@ func (c *hasmCLI) run(ctx context.Context, args []string) error {
 // flagSet returns a command's flag set with the common flags, and the request id flag for
 // mutations (requestID non-nil).
 func (c *hasmCLI) flagSet(name, synopsis string, requestID *string) (*flag.FlagSet, *clientOptions) {
-	fs, o := newFlagSet("hasm", name, synopsis, c.stderr, c.getenv)
-	if requestID != nil {
-		fs.StringVar(requestID, "request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
-	}
-	return fs, o
+	return c.groupFlagSet("hasm", name, synopsis, requestID)
 }
 
 // parse parses args, wants exactly want positional arguments, and resolves the options.
 func (c *hasmCLI) parse(fs *flag.FlagSet, o *clientOptions, args []string, want int, what string) ([]string, map[string]bool, error) {
-	pos, given, err := parseFlags(fs, args)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(pos) != want {
-		return nil, nil, fmt.Errorf("hasm %s", what)
-	}
-	if err := o.resolve(given, c.getenv); err != nil {
-		return nil, nil, err
-	}
-	return pos, given, nil
+	return c.groupParse("hasm", fs, o, args, want, what)
 }
 
 // mutation fills in a request id, announces it and makes the call.
