@@ -100,10 +100,12 @@ type table struct {
 	byCount [][]int32
 	hidden  [][]int32
 	// costs[i] is what hiding entry i as a corner costs (see cornerCost); slotCosts the same
-	// by the locator's dense slot, when it has one of at most maxSlotCosts slots, so that the
+	// by the locator's dense slot, when it has one (capped at math.MaxInt32), so that the
 	// box search reads a corner's cost without first reading its entry.
 	costs     []int64
-	slotCosts []int64
+	slotCosts []int32
+	// covered[i]: entry i is a corner of a box already chosen (see protect).
+	covered []bool
 }
 
 // Suppress releases t's cells and every total (over each proper subset of its dimensions,
@@ -414,8 +416,8 @@ func (x *table) suppress(k int64, boxes bool) {
 		})
 	}
 	x.costs = make([]int64, len(x.entries))
-	if n := len(x.index.dense); n > 0 && n <= maxSlotCosts {
-		x.slotCosts = make([]int64, n)
+	if n := len(x.index.dense); n > 0 {
+		x.slotCosts = make([]int32, n)
 		for i := range x.slotCosts {
 			x.slotCosts[i] = refused
 		}
@@ -455,8 +457,11 @@ func (x *table) suppress(k int64, boxes bool) {
 	}
 	if boxes {
 		s := &boxSearch{x: x, choice: make([]int32, x.d)}
+		x.covered = make([]bool, len(x.entries))
 		for _, p := range primaries {
-			x.protect(s, p, mark)
+			if !x.covered[p] {
+				x.protect(s, p, mark)
+			}
 		}
 	}
 	// Every corner of a box has its partner on each of its lines, so the boxes already

@@ -2,6 +2,7 @@ package disclosure
 
 import (
 	"math"
+	"slices"
 )
 
 // The line rule alone (two suppressed entries on every line that holds one) stops
@@ -36,7 +37,9 @@ type boxSearch struct {
 	corners []int32   // corners not yet suppressed, on the current path
 	best    int64
 	bestSet []int32
-	found   bool
+	// bestChoice is the best box's choice, from which protect lists all its corners.
+	bestChoice []int32
+	found      bool
 	// rest[j]: the least the dimensions after j can add (each adds at least its cheapest
 	// neighbour of p), for pruning.
 	rest [MaxDimensions + 1]int64
@@ -55,20 +58,25 @@ func (x *table) cornerCost(i int32) (int64, bool) {
 // without an entry).
 const refused = -1
 
-// maxSlotCosts bounds the slots of a table whose corner costs are also kept by slot (8 bytes
-// a slot: 8 MiB).
-const maxSlotCosts = 1 << 20
-
 // setCost records entry i's corner cost, in both views.
 func (x *table) setCost(i int32, c int64) {
 	x.costs[i] = c
 	if x.slotCosts != nil {
-		x.slotCosts[x.index.slot(x.entries[i].key)] = c
+		// A count above 2^31 (more persons than there are) ranks boxes as if it were 2^31.
+		x.slotCosts[x.index.slot(x.entries[i].key)] = int32(min(c, math.MaxInt32))
 	}
 }
 
 // protect puts primary entry p on a hypercube of suppressed entries, choosing the box whose
-// newly suppressed counts add up least.
+// newly suppressed counts add up least, and records every corner of that box as covered.
+//
+// A box is the same box seen from any of its corners: moving the corners together by ±t
+// hides each of their values alike. So a primary entry that is already a corner of a box
+// chosen earlier (all its corners hidden, none zero) is protected without a search of its
+// own. The cheapest boxes are made of small cells, already hidden, so a box usually covers
+// several primaries: on HQ's three-dimension tables this skips most searches. A box that
+// does not extend along a dimension (a multi-valued line that is no equation, see walk)
+// covers only p: the other corners' lines along that dimension need not be free.
 func (x *table) protect(s *boxSearch, p int32, mark func(int32)) {
 	s.p = x.entries[p].key
 	if x.slotCosts != nil {
@@ -95,6 +103,21 @@ func (x *table) protect(s *boxSearch, p int32, mark func(int32)) {
 			mark(c)
 		}
 	}
+	x.covered[p] = true
+	if !s.found || slices.Contains(s.bestChoice, -1) {
+		return
+	}
+	for sub := 1; sub < 1<<x.d; sub++ {
+		k := s.p
+		for j := 0; j < x.d; j++ {
+			if sub&(1<<j) != 0 {
+				k[j] = s.bestChoice[j]
+			}
+		}
+		if i, ok := x.index.get(k); ok {
+			x.covered[i] = true
+		}
+	}
 }
 
 // candidates lists, per dimension, the coordinates a box may take besides p's: the
@@ -119,12 +142,15 @@ func (s *boxSearch) candidates(p int32, limit int) {
 			seenTotal = seenTotal || coord == all
 			cands, costs = append(cands, coord), append(costs, c)
 		}
-		for _, i := range x.hidden[l] {
-			if len(cands) == limit {
-				break
-			}
-			if i != p {
-				add(i)
+		// Hidden entries not yet on a box first: a box through them spares their own search.
+		for _, covered := range []bool{false, true} {
+			for _, i := range x.hidden[l] {
+				if len(cands) == limit {
+					break
+				}
+				if i != p && x.covered[i] == covered {
+					add(i)
+				}
 			}
 		}
 		for _, i := range x.byCount[l] {
@@ -160,6 +186,7 @@ func (s *boxSearch) walk(j int, cost int64) {
 		if cost < s.best || !s.found {
 			s.best, s.found = cost, true
 			s.bestSet = append(s.bestSet[:0], s.corners...)
+			s.bestChoice = append(s.bestChoice[:0], s.choice...)
 		}
 		return
 	}
@@ -215,7 +242,7 @@ func (s *boxSearch) newCorners(j int, so int64) (int64, bool) {
 					slot += s.step[i]
 				}
 			}
-			if c = x.slotCosts[slot]; c < 0 {
+			if c = int64(x.slotCosts[slot]); c < 0 {
 				return 0, false
 			}
 			idx = x.index.dense[slot] - 1

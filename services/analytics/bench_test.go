@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -113,7 +114,8 @@ func BenchmarkAggregateBulk(b *testing.B) {
 		}
 		d := time.Since(start)
 		if os.Getenv("BENCH_SLOW") != "" && d > 30*time.Millisecond {
-			b.Logf("%6.1f ms (cube %5.1f, suppress %5.1f) %s by %v filter %v: %d cells", float64(d.Microseconds())/1000, float64(tCube.Microseconds())/1000, float64(tSup.Microseconds())/1000, q.measure, q.query.GroupBy, req.GetFilter(), len(resp.Cells)+len(resp.Totals))
+			// To standard error: the testing package keeps only the first lines a benchmark logs.
+			fmt.Fprintf(os.Stderr, "%6.1f ms (cube %5.1f, suppress %5.1f) %s by %v filter %v: %d cells\n", float64(d.Microseconds())/1000, float64(tCube.Microseconds())/1000, float64(tSup.Microseconds())/1000, q.measure, q.query.GroupBy, req.GetFilter(), len(resp.Cells)+len(resp.Totals))
 		}
 		cells += len(resp.Cells) + len(resp.Totals)
 		lat[len(req.GroupBy)] = append(lat[len(req.GroupBy)], d)
