@@ -95,9 +95,10 @@ type table struct {
 	lines     [][]int32
 	lineDir   []int8
 	lineTotal []int32
-	// For the box search: per line, its positive entries by count (sorted once), and its
-	// hidden entries as they are hidden.
-	byCount [][]int32
+	// For the box search: per line, its positive entries by count (sorted when the search
+	// first reads the line: see lineByCount), and its hidden entries as they are hidden.
+	byCount  [][]int32
+	positive []int32 // byCount's backing array: each entry is on d lines
 	hidden  [][]int32
 	// costs[i] is what hiding entry i as a corner costs (see cornerCost); slotCosts the same
 	// by the locator's dense slot, when it has one (capped at math.MaxInt32), so that the
@@ -119,7 +120,7 @@ type table struct {
 //     released count of its line; the rule is applied again until no line needs one.
 //
 // Entries come back in a stable order: the given cells that are not totals, in the order
-// given, then the totals, coarsest last. Suppress reads t only.
+// given, then the totals in the order of their keys ("" first). Suppress reads t only.
 func Suppress(t Table, k int64) ([]Released, error) {
 	if k < 2 {
 		return nil, fmt.Errorf("%w (got %d)", ErrThreshold, k)
@@ -158,6 +159,10 @@ func build(t Table) (*table, error) {
 		x.values[j] = []string{""}
 	}
 	keys := make([]key, len(t.Cells))
+	// The value and id last seen per dimension: cells sorted by their keys repeat the values
+	// of their first dimensions from one to the next, and a comparison is cheaper than a map.
+	var last [MaxDimensions]string
+	var lastID [MaxDimensions]int32
 	for i, c := range t.Cells {
 		if len(c.Keys) != d {
 			return nil, fmt.Errorf("%w: cell %d has %d keys for %d dimensions", ErrKeys, i, len(c.Keys), d)
@@ -167,6 +172,10 @@ func build(t Table) (*table, error) {
 		}
 		for j, v := range c.Keys {
 			if v == "" {
+				continue
+			}
+			if lastID[j] != all && v == last[j] {
+				keys[i][j] = lastID[j]
 				continue
 			}
 			id, ok := ids[j][v]
@@ -179,6 +188,7 @@ func build(t Table) (*table, error) {
 				x.values[j] = append(x.values[j], v)
 			}
 			keys[i][j] = id
+			last[j], lastID[j] = v, id
 		}
 	}
 	var radix [MaxDimensions]int64
@@ -332,27 +342,26 @@ func (x *table) buildLines() {
 	// First each entry's line per direction, then the lines' members laid out in one array
 	// (in entry order within a line), rather than a slice grown per line.
 	var size []int32
+	// A line in direction j is its entries' key with the j-th coordinate set aside: named
+	// by its total, the entry with "all" there, which the table holds (it is closed under
+	// projection). lineOf[t] is the line (+1) whose total is entry t.
+	lineOf := make([]int32, len(x.entries))
 	for j := 0; j < x.d; j++ {
-		// A line in direction j is its entries' key with the j-th coordinate set aside.
-		radix := x.index.radix
-		radix[j] = 1
-		ids := newLocator(radix, len(x.entries))
+		clear(lineOf)
 		for i := range x.entries {
 			e := &x.entries[i]
-			lk := e.key
-			lk[j] = 0
-			l, ok := ids.get(lk)
-			if !ok {
+			tk := e.key
+			tk[j] = all
+			t, _ := x.index.get(tk)
+			l := lineOf[t] - 1
+			if l < 0 {
 				l = int32(len(size))
-				ids.set(lk, l)
+				lineOf[t] = l + 1
 				size = append(size, 0)
 				x.lineDir = append(x.lineDir, int8(j))
-				x.lineTotal = append(x.lineTotal, -1)
+				x.lineTotal = append(x.lineTotal, t)
 			}
 			size[l]++
-			if e.key[j] == all {
-				x.lineTotal[l] = int32(i)
-			}
 			e.lines[j] = l
 		}
 	}
@@ -399,22 +408,7 @@ func (x *table) suppress(k int64, boxes bool) {
 	count := make([]int32, len(x.lines)) // suppressed entries per line
 	x.hidden = make([][]int32, len(x.lines))
 	x.byCount = make([][]int32, len(x.lines))
-	positive := make([]int32, 0, len(x.entries)*x.d)
-	for l, members := range x.lines {
-		from := len(positive)
-		for _, i := range members {
-			if x.entries[i].count > 0 {
-				positive = append(positive, i)
-			}
-		}
-		x.byCount[l] = positive[from:len(positive):len(positive)]
-		slices.SortFunc(x.byCount[l], func(a, b int32) int {
-			if c := cmp.Compare(x.entries[a].count, x.entries[b].count); c != 0 {
-				return c
-			}
-			return cmp.Compare(a, b)
-		})
-	}
+	x.positive = make([]int32, 0, len(x.entries)*x.d)
 	x.costs = make([]int64, len(x.entries))
 	if n := len(x.index.dense); n > 0 {
 		x.slotCosts = make([]int32, n)
@@ -478,6 +472,32 @@ func (x *table) suppress(k int64, boxes bool) {
 	}
 }
 
+// lineByCount returns line l's positive entries by count, ties by entry, sorting them on
+// the first call. Most lines of a large table hold no small cell whose box is searched
+// (a box chosen earlier covers it), so they are never sorted.
+func (x *table) lineByCount(l int32) []int32 {
+	if x.byCount[l] != nil {
+		return x.byCount[l]
+	}
+	from := len(x.positive)
+	for _, i := range x.lines[l] {
+		if x.entries[i].count > 0 {
+			x.positive = append(x.positive, i)
+		}
+	}
+	// Never beyond the capacity (each entry is on d lines), so earlier lines stay put; a line
+	// without a positive entry gets an empty non-nil slice.
+	byCount := x.positive[from:len(x.positive):len(x.positive)]
+	slices.SortFunc(byCount, func(a, b int32) int {
+		if c := cmp.Compare(x.entries[a].count, x.entries[b].count); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	x.byCount[l] = byCount
+	return byCount
+}
+
 // complement picks the entry of line l to suppress beside its one suppressed entry: the
 // smallest positive released count (hiding least), preferring a cell to a total, then an
 // entry whose other lines already need a complement (one suppression serves two lines).
@@ -524,9 +544,9 @@ func (x *table) complement(l int32, count []int32) int32 {
 }
 
 func (x *table) release() []Released {
-	// Given cells keep their order; totals follow, finest first, then by key: by each
-	// dimension's rank of its values sorted as strings, computed once.
-	rank := make([][]int32, x.d)
+	// Given cells keep their order; totals follow in key order: by each dimension's rank of
+	// its values sorted as strings ("", the total, first), packed 16 bits a dimension.
+	rank := make([][]uint64, x.d)
 	for j := 0; j < x.d; j++ {
 		vals := x.values[j]
 		byString := make([]int32, len(vals))
@@ -534,43 +554,34 @@ func (x *table) release() []Released {
 			byString[id] = int32(id)
 		}
 		slices.SortFunc(byString, func(a, b int32) int { return strings.Compare(vals[a], vals[b]) })
-		rank[j] = make([]int32, len(vals))
+		rank[j] = make([]uint64, len(vals))
 		for r, id := range byString {
-			rank[j][id] = int32(r)
+			rank[j][id] = uint64(r)
 		}
 	}
-	aggregated := func(k key) int {
-		n := 0
-		for j := 0; j < x.d; j++ {
-			if k[j] == all {
-				n++
-			}
-		}
-		return n
+	type ranked struct {
+		order uint64
+		entry int32
 	}
 	order := make([]int32, 0, len(x.entries))
-	var totals []int32
+	var totals []ranked
 	for i := range x.entries {
-		if isCell(x.entries[i].key, x.d) {
+		k := x.entries[i].key
+		if isCell(k, x.d) {
 			order = append(order, int32(i))
-		} else {
-			totals = append(totals, int32(i))
+			continue
 		}
+		var o uint64
+		for j := 0; j < x.d; j++ {
+			o = o<<16 | rank[j][k[j]]
+		}
+		totals = append(totals, ranked{o, int32(i)})
 	}
 	// No two entries have the same key, so the order is total and needs no stability.
-	slices.SortFunc(totals, func(a, b int32) int {
-		ka, kb := x.entries[a].key, x.entries[b].key
-		if c := cmp.Compare(aggregated(ka), aggregated(kb)); c != 0 {
-			return c
-		}
-		for j := 0; j < x.d; j++ {
-			if c := cmp.Compare(rank[j][ka[j]], rank[j][kb[j]]); c != 0 {
-				return c
-			}
-		}
-		return 0
-	})
-	order = append(order, totals...)
+	slices.SortFunc(totals, func(a, b ranked) int { return cmp.Compare(a.order, b.order) })
+	for _, t := range totals {
+		order = append(order, t.entry)
+	}
 	out := make([]Released, 0, len(x.entries))
 	keys := make([]string, len(x.entries)*x.d) // one allocation for every entry's keys
 	for n, i := range order {

@@ -147,7 +147,7 @@ func TestClassicCases(t *testing.T) {
 	}
 }
 
-// TestOrder: the given cells first, in the order given, then the totals, finest first.
+// TestOrder: the given cells first, in the order given, then the totals in key order.
 func TestOrder(t *testing.T) {
 	t.Parallel()
 	tab := Table{Dimensions: 2, Cells: []Cell{
@@ -164,8 +164,7 @@ func TestOrder(t *testing.T) {
 	}
 	want := [][]string{
 		{"b", "y"}, {"a", "y"}, {"a", "x"},
-		{"", "x"}, {"", "y"}, {"a", ""}, {"b", ""},
-		{"", ""},
+		{"", ""}, {"", "x"}, {"", "y"}, {"a", ""}, {"b", ""},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("order (-want +got):\n%s", diff)

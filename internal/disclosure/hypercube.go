@@ -153,7 +153,7 @@ func (s *boxSearch) candidates(p int32, limit int) {
 				}
 			}
 		}
-		for _, i := range x.byCount[l] {
+		for _, i := range x.lineByCount(l) {
 			if len(cands) == limit {
 				break
 			}

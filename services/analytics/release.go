@@ -74,8 +74,7 @@ func suppress(q aggregateQuery, res cube.Result, k int64) (cells, totals []*anal
 		}
 	}
 	// The cells come back in the order given, the cube's, which is by keys already; the
-	// totals are ordered coarsest last, and sorted here.
-	sortCells(totals)
+	// totals in key order.
 	return cells, totals, nil
 }
 
