@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -98,8 +99,9 @@ type table struct {
 	// For the box search: per line, its positive entries by count (sorted when the search
 	// first reads the line: see lineByCount), and its hidden entries as they are hidden.
 	byCount  [][]int32
-	positive []int32 // byCount's backing array: each entry is on d lines
-	hidden  [][]int32
+	positive []int32  // byCount's backing array: each entry is on d lines
+	packed   []uint64 // lineByCount's buffer
+	hidden   [][]int32
 	// costs[i] is what hiding entry i as a corner costs (see cornerCost); slotCosts the same
 	// by the locator's dense slot, when it has one (capped at math.MaxInt32), so that the
 	// box search reads a corner's cost without first reading its entry.
@@ -479,21 +481,23 @@ func (x *table) lineByCount(l int32) []int32 {
 	if x.byCount[l] != nil {
 		return x.byCount[l]
 	}
-	from := len(x.positive)
+	// Sorted as count and entry packed in one integer (a count above 2^32, more persons than
+	// there are, would only sort among the largest).
+	packed := x.packed[:0]
 	for _, i := range x.lines[l] {
-		if x.entries[i].count > 0 {
-			x.positive = append(x.positive, i)
+		if c := x.entries[i].count; c > 0 {
+			packed = append(packed, uint64(min(c, math.MaxUint32))<<32|uint64(i))
 		}
 	}
+	slices.Sort(packed)
+	x.packed = packed
 	// Never beyond the capacity (each entry is on d lines), so earlier lines stay put; a line
 	// without a positive entry gets an empty non-nil slice.
+	from := len(x.positive)
+	for _, p := range packed {
+		x.positive = append(x.positive, int32(p&math.MaxUint32))
+	}
 	byCount := x.positive[from:len(x.positive):len(x.positive)]
-	slices.SortFunc(byCount, func(a, b int32) int {
-		if c := cmp.Compare(x.entries[a].count, x.entries[b].count); c != 0 {
-			return c
-		}
-		return cmp.Compare(a, b)
-	})
 	x.byCount[l] = byCount
 	return byCount
 }
