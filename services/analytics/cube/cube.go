@@ -568,19 +568,61 @@ func parallel(n int, f func(int)) {
 	wg.Wait()
 }
 
+// block is how many rows scanDense handles a column at a time.
+const block = 512
+
+// scanDense adds the persons of rows lo to hi passing every filter into dense, at each row's
+// combination of the grouped columns' ids (mixed radix). It works a block of rows at a time
+// and one column at a time, so that every loop is a tight one over one column rather than a
+// loop over the columns for every row: the filters first narrow the block to the rows that
+// pass (a selection vector), and only those rows' combinations are computed.
 func scanDense(persons []int64, lo, hi int, filters []filter, group []groupCol, radix []int, dense []int64) {
-rows:
-	for r := lo; r < hi; r++ {
-		for _, f := range filters {
-			if !f.allowed[f.col[r]] {
-				continue rows
+	var idx, selected [block]int32
+	for from := lo; from < hi; from += block {
+		n := min(block, hi-from)
+		if len(filters) == 0 {
+			ix := idx[:n]
+			clear(ix)
+			for i, g := range group {
+				col, r := g.col[from:from+n], int32(radix[i])
+				for j, v := range col {
+					ix[j] = ix[j]*r + int32(v)
+				}
+			}
+			for j, p := range persons[from : from+n] {
+				dense[ix[j]] += p
+			}
+			continue
+		}
+		sel := selected[:0]
+		f := filters[0]
+		for j, v := range f.col[from : from+n] {
+			if f.allowed[v] {
+				sel = append(sel, int32(j))
 			}
 		}
-		idx := 0
-		for i, g := range group {
-			idx = idx*radix[i] + int(g.col[r])
+		for _, f := range filters[1:] {
+			col, kept := f.col[from:from+n], 0
+			for _, j := range sel {
+				if f.allowed[col[j]] {
+					sel[kept] = j
+					kept++
+				}
+			}
+			sel = sel[:kept]
 		}
-		dense[idx] += persons[r]
+		ix := idx[:len(sel)]
+		clear(ix)
+		for i, g := range group {
+			col, r := g.col[from:from+n], int32(radix[i])
+			for t, j := range sel {
+				ix[t] = ix[t]*r + int32(col[j])
+			}
+		}
+		ps := persons[from : from+n]
+		for t, j := range sel {
+			dense[ix[t]] += ps[j]
+		}
 	}
 }
 
