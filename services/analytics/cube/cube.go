@@ -428,8 +428,9 @@ type Cell struct {
 	Count int64
 }
 
-// Result is an aggregate's cells and its marginal totals, each set sorted by keys. Cells with
-// a zero count are left out. Totals are exact, even over multi-valued dimensions (a person is
+// Result is an aggregate's cells and its marginal totals, each set sorted by keys ("" first).
+// Entries with a zero count are left out, but for the grand total, always among the totals of
+// a query with dimensions. Totals are exact, even over multi-valued dimensions (a person is
 // counted once in a total that adds over their vulnerabilities).
 type Result struct {
 	Cells  []Cell
@@ -470,6 +471,9 @@ func (c *Cube) Aggregate(q Query) (Result, error) {
 	for i, d := range q.GroupBy {
 		group[i] = groupColOf(p, d)
 	}
+	if res, ok := c.aggregateDense(p, filters, group); ok {
+		return res, nil
+	}
 	reduced := c.scan(p, filters, group)
 	return c.expand(q, group, reduced), nil
 }
@@ -506,7 +510,7 @@ func (c *Cube) scan(p *part, filters []filter, group []groupCol) map[uint64]int6
 		parallel(workers, func(w int) {
 			dense[w] = getDense(size)
 			lo, hi := share(w)
-			scanDense(p.persons, lo, hi, filters, group, radix, dense[w])
+			scanDense(p.persons, lo, hi, filters, group, nil, radix, dense[w])
 		})
 		sum := dense[0]
 		for _, d := range dense[1:] {
@@ -572,11 +576,12 @@ func parallel(n int, f func(int)) {
 const block = 512
 
 // scanDense adds the persons of rows lo to hi passing every filter into dense, at each row's
-// combination of the grouped columns' ids (mixed radix). It works a block of rows at a time
-// and one column at a time, so that every loop is a tight one over one column rather than a
-// loop over the columns for every row: the filters first narrow the block to the rows that
-// pass (a selection vector), and only those rows' combinations are computed.
-func scanDense(persons []int64, lo, hi int, filters []filter, group []groupCol, radix []int, dense []int64) {
+// combination of the grouped columns' slots (mixed radix): slots[i] maps column i's ids to
+// its slots (none: the ids are the slots). It works a block of rows at a time and one column
+// at a time, so that every loop is a tight one over one column rather than a loop over the
+// columns for every row: the filters first narrow the block to the rows that pass (a
+// selection vector), and only those rows' combinations are computed.
+func scanDense(persons []int64, lo, hi int, filters []filter, group []groupCol, slots [][]int32, radix []int, dense []int64) {
 	var idx, selected [block]int32
 	for from := lo; from < hi; from += block {
 		n := min(block, hi-from)
@@ -585,8 +590,14 @@ func scanDense(persons []int64, lo, hi int, filters []filter, group []groupCol, 
 			clear(ix)
 			for i, g := range group {
 				col, r := g.col[from:from+n], int32(radix[i])
-				for j, v := range col {
-					ix[j] = ix[j]*r + int32(v)
+				if slots != nil {
+					for j, v := range col {
+						ix[j] = ix[j]*r + slots[i][v]
+					}
+				} else {
+					for j, v := range col {
+						ix[j] = ix[j]*r + int32(v)
+					}
 				}
 			}
 			for j, p := range persons[from : from+n] {
@@ -615,8 +626,14 @@ func scanDense(persons []int64, lo, hi int, filters []filter, group []groupCol, 
 		clear(ix)
 		for i, g := range group {
 			col, r := g.col[from:from+n], int32(radix[i])
-			for t, j := range sel {
-				ix[t] = ix[t]*r + int32(col[j])
+			if slots != nil {
+				for t, j := range sel {
+					ix[t] = ix[t]*r + slots[i][col[j]]
+				}
+			} else {
+				for t, j := range sel {
+					ix[t] = ix[t]*r + int32(col[j])
+				}
 			}
 		}
 		ps := persons[from : from+n]
@@ -676,6 +693,17 @@ func (c *Cube) values(g groupCol, v uint16) ([]uint16, *dict) {
 		return c.members[g.dim][v], c.memberDicts[g.dim]
 	}
 	return []uint16{v}, c.dicts[g.dim]
+}
+
+// outputDict is the dictionary of g's output values (see values).
+func (c *Cube) outputDict(g groupCol) *dict {
+	switch g.dim {
+	case HostRegion, ReturnRegion:
+		return c.regionDict
+	case Vulnerability, ExploitationType:
+		return c.memberDicts[g.dim]
+	}
+	return c.dicts[g.dim]
 }
 
 type filter struct {
@@ -743,11 +771,9 @@ func (c *Cube) expand(q Query, group []groupCol, reduced map[uint64]int64) Resul
 		size := len(c.dicts[g.stored()].values)
 		outIDs[i] = make([][]uint16, size)
 		for v := range size {
-			outIDs[i][v], outDicts[i] = c.values(g, uint16(v))
+			outIDs[i][v], _ = c.values(g, uint16(v))
 		}
-		if outDicts[i] == nil {
-			outDicts[i] = c.dicts[g.stored()]
-		}
+		outDicts[i] = c.outputDict(g)
 	}
 	// rank[i][id] orders dimension i's output ids as their strings sort, from 1 ("all", "",
 	// is 0), so that cells sort by packed ranks instead of by comparing strings.
@@ -770,6 +796,12 @@ func (c *Cube) expand(q Query, group []groupCol, reduced map[uint64]int64) Resul
 		derived = derived || g.dim != g.stored()
 	}
 	sums := make([]map[uint64]int64, 1<<n)
+	// Every cell and total, with its order: its dimensions' ranks packed 16 bits each.
+	type ranked struct {
+		order, key uint64
+		count      int64
+	}
+	var cells, totals []ranked
 	var ids [maxDims][]uint16
 	var pos [maxDims]int
 	for mask := (1 << n) - 1; mask >= 0; mask-- {
@@ -841,11 +873,10 @@ func (c *Cube) expand(q Query, group []groupCol, reduced map[uint64]int64) Resul
 			}
 			sums[mask] = out
 		}
-		type ranked struct {
-			order, key uint64
-			count      int64
+		list := &totals
+		if mask == (1<<n)-1 {
+			list = &cells
 		}
-		list := make([]ranked, 0, len(sums[mask]))
 		for key, count := range sums[mask] {
 			if count == 0 {
 				continue
@@ -859,10 +890,13 @@ func (c *Cube) expand(q Query, group []groupCol, reduced map[uint64]int64) Resul
 				}
 				order = order<<16 | r
 			}
-			list = append(list, ranked{order, key, count})
+			*list = append(*list, ranked{order, key, count})
 		}
+	}
+	// Cells, then totals, in key order: by rank, "all" (0) first.
+	read := func(list []ranked) []Cell {
 		slices.SortFunc(list, func(a, b ranked) int { return cmp.Compare(a.order, b.order) })
-		cells := make([]Cell, len(list))
+		out := make([]Cell, len(list))
 		backing := make([]string, len(list)*n) // one allocation for every cell's keys
 		for j, e := range list {
 			keys := backing[j*n : (j+1)*n : (j+1)*n]
@@ -873,14 +907,11 @@ func (c *Cube) expand(q Query, group []groupCol, reduced map[uint64]int64) Resul
 				}
 				key >>= 16
 			}
-			cells[j] = Cell{Keys: keys, Count: e.count}
+			out[j] = Cell{Keys: keys, Count: e.count}
 		}
-		if mask == (1<<n)-1 {
-			res.Cells = cells
-		} else {
-			res.Totals = append(res.Totals, cells...)
-		}
+		return out
 	}
+	res.Cells, res.Totals = read(cells), read(totals)
 	if n == 0 {
 		res.Totals = nil // no dimension: the one cell is the grand total
 	}

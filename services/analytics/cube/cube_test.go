@@ -193,6 +193,7 @@ func bruteForce(people []person, q cube.Query) cube.Result {
 			res.Totals = append(res.Totals, cells...)
 		}
 	}
+	slices.SortFunc(res.Totals, func(a, b cube.Cell) int { return slices.Compare(a.Keys, b.Keys) })
 	return res
 }
 
