@@ -16,6 +16,12 @@ import (
 // ErrReused reports a request id already used for a different request.
 var ErrReused = errors.New("request_id was already used for a different request")
 
+// ErrFirstResultMissing reports a write that lost the race for its key to a request that
+// committed first, whose first result the querier then could not find: the querier was not
+// declared for the key's mission (or scope), or the record is gone. Neither call's result can
+// be given: this one's write was rolled back and the winner's is unreadable.
+var ErrFirstResultMissing = errors.New("idempotency: a racing request committed the request id first, but its result cannot be found")
+
 // Store keeps first results in one service's idempotency table, keyed by the caller's mission
 // and the request id so that missions can never see each other's results. The tables are
 // under row-level security as well: the Querier or batch must be declared for the key's
@@ -173,7 +179,34 @@ func (s *Store) QueueReplayAll(b *pgx.Batch, mission string, keys []Key, out map
 }
 
 // Lost reports whether err means another call with the same key committed first; the caller
-// should then Replay.
+// should then Replay (Settle does both).
 func (s *Store) Lost(err error) bool {
 	return database.IsUniqueViolation(err, s.constraint)
+}
+
+// Settle is how a mutating handler ends: it turns err, what writing k's change and first
+// result returned, into what the handler should return. When err says the write lost the race
+// for k to a racing retry that committed first (see Lost), the caller's own result was rolled
+// back with its change, so Settle reads the winner's first result through q into resp and
+// returns nil: both calls then answer alike, as a retry after the first would. It returns what
+// that read fails with instead (ErrReused when the winner was another request under the same
+// request id, ErrFirstResultMissing when q cannot see its record), never the winner's unique
+// violation. In every lost case resp is reset first, so that it never holds the rolled-back
+// result. Any other err, nil included, is returned as it is and resp is left untouched.
+//
+// q must be declared for k's mission (database.DB.Mission) and, where the table is scoped
+// further, for the caller's scope; it must not be the transaction that failed, which is over.
+func (s *Store) Settle(ctx context.Context, q database.Querier, k Key, resp proto.Message, err error) error {
+	if !s.Lost(err) {
+		return err
+	}
+	proto.Reset(resp)
+	found, rerr := s.Replay(ctx, q, k, resp)
+	switch {
+	case rerr != nil:
+		return rerr
+	case !found:
+		return ErrFirstResultMissing
+	}
+	return nil
 }
