@@ -9,7 +9,6 @@ import (
 	"golang.org/x/text/currency"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/passage-cm/passage/internal/audit"
@@ -78,19 +77,13 @@ func (s *Service) CreateFund(ctx context.Context, req *hasmv1.CreateFundRequest)
 		return nil, err
 	}
 	err = s.db.Mission(who.Mission).SendBatch(ctx, b).Close()
-	switch {
+	switch err = s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); {
 	case err == nil:
-		return resp, nil
-	case s.idem.Lost(err):
-		proto.Reset(resp)
-		if _, err := s.idem.Replay(ctx, s.db.Mission(who.Mission), key, resp); err != nil {
-			return nil, toStatus(err)
-		}
 		return resp, nil
 	case database.IsUniqueViolation(err, "fund_code_year_key"):
 		return nil, toStatus(errFundExists)
 	}
-	return nil, fmt.Errorf("insert fund: %w", err)
+	return nil, toStatus(fmt.Errorf("insert fund: %w", err))
 }
 
 // SetFundBudget changes a fund's budget if the fund is still at the version the caller read.
@@ -140,14 +133,7 @@ func (s *Service) SetFundBudget(ctx context.Context, req *hasmv1.SetFundBudgetRe
 		}
 		return tx.SendBatch(ctx, b).Close()
 	})
-	if s.idem.Lost(err) {
-		proto.Reset(resp)
-		if _, rerr := s.idem.Replay(ctx, s.db.Mission(who.Mission), key, resp); rerr != nil {
-			return nil, toStatus(rerr)
-		}
-		return resp, nil
-	}
-	if err != nil {
+	if err := s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); err != nil {
 		return nil, toStatus(err)
 	}
 	return resp, nil

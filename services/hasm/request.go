@@ -99,20 +99,13 @@ func (s *Service) RequestAssistance(ctx context.Context, req *hasmv1.RequestAssi
 		return nil, err
 	}
 	err = s.db.Mission(who.Mission).SendBatch(ctx, b).Close()
-	switch {
+	switch err = s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); {
 	case err == nil:
-		return resp, nil
-	case s.idem.Lost(err):
-		// A retry with the same request id committed first: its result is the result.
-		proto.Reset(resp)
-		if _, err := s.idem.Replay(ctx, s.db.Mission(who.Mission), key, resp); err != nil {
-			return nil, toStatus(err)
-		}
 		return resp, nil
 	case database.IsUniqueViolation(err, "request_pkey"):
 		return nil, toStatus(errAlreadyRequested)
 	}
-	return nil, fmt.Errorf("insert request: %w", err)
+	return nil, toStatus(fmt.Errorf("insert request: %w", err))
 }
 
 // DecideRequest approves or rejects a request, at HQ. An approval commits the estimated cost
@@ -437,15 +430,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 		}
 		return tx.SendBatch(ctx, b).Close()
 	})
-	if s.idem.Lost(err) {
-		// The same request id was used concurrently on another request and committed first.
-		proto.Reset(resp)
-		if _, rerr := s.idem.Replay(ctx, s.db.Mission(who.Mission), key, resp); rerr != nil {
-			return rerr
-		}
-		return nil
-	}
-	return err
+	return s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err)
 }
 
 // parseCaseID parses a case id that protovalidate already checked; the check here keeps a

@@ -193,12 +193,7 @@ func (s *Service) inMissionTx(ctx context.Context, who auth.Claims, key idempote
 		audit.Queue(b, audit.For(ctx, who, who.Mission, aggregate).WithClientRequest(key.RequestID))
 		return tx.SendBatch(ctx, b).Close()
 	})
-	if s.idem.Lost(err) {
-		// A retry of the same request committed first: its result is the result.
-		proto.Reset(resp)
-		_, err = s.idem.Replay(ctx, s.db.Mission(key.Mission), key, resp)
-	}
-	return err
+	return s.idem.Settle(ctx, s.db.Mission(key.Mission), key, resp, err)
 }
 
 // errNotInMission is a list of another mission than the caller's.

@@ -88,13 +88,7 @@ func (s *Service) ErasePerson(ctx context.Context, req *intakev1.ErasePersonRequ
 		resp.Erasure = e
 		return nil
 	})
-	if s.idem.Lost(err) {
-		if _, rerr := s.idem.Replay(ctx, s.db.Mission(key.Mission), key, resp); rerr != nil {
-			return nil, toStatus(rerr)
-		}
-		return resp, nil
-	}
-	if err != nil {
+	if err := s.idem.Settle(ctx, s.db.Mission(key.Mission), key, resp, err); err != nil {
 		return nil, toStatus(err)
 	}
 	return resp, nil

@@ -171,15 +171,8 @@ func (s *Service) commitNewCase(ctx context.Context, key idempotency.Key, c *int
 	b := &pgx.Batch{}
 	st.Queue(b)
 	err := s.db.Mission(c.Mission).SendBatch(ctx, b).Close()
-	if err == nil {
-		return nil
-	}
-	if !s.idem.Lost(err) {
-		return fmt.Errorf("insert case: %w", err)
-	}
-	proto.Reset(resp)
-	if _, err := s.idem.Replay(ctx, s.db.Mission(key.Mission), key, resp); err != nil {
-		return toStatus(err)
+	if err := s.idem.Settle(ctx, s.db.Mission(key.Mission), key, resp, err); err != nil {
+		return toStatus(fmt.Errorf("insert case: %w", err))
 	}
 	return nil
 }

@@ -166,14 +166,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 		}
 		return tx.SendBatch(ctx, b).Close()
 	})
-	if s.idem.Lost(err) {
-		// The same request id was used concurrently on another case and committed first.
-		if _, rerr := s.idem.Replay(ctx, s.db.Mission(key.Mission), key, resp); rerr != nil {
-			return rerr
-		}
-		return nil
-	}
-	return err
+	return s.idem.Settle(ctx, s.db.Mission(key.Mission), key, resp, err)
 }
 
 // queueNewPrincipal reseals the principal's corrected identity with their existing data key,

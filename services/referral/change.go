@@ -163,11 +163,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, scope callerScope
 		audit.Queue(b, audit.For(ctx, who, r.Mission, id).WithClientRequest(key.RequestID))
 		return tx.SendBatch(ctx, b).Close()
 	})
-	if s.idem.Lost(err) {
-		proto.Reset(resp)
-		_, err = s.idem.Replay(ctx, s.querier(scope), key, resp)
-	}
-	return err
+	return s.idem.Settle(ctx, s.querier(scope), key, resp, err)
 }
 
 // partnerView is a referral as its partner sees it: without the mission's case and subject

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
@@ -86,11 +85,7 @@ WHERE referral_id = $1 AND mission = $6`, r.ReferralId, r.CaseId, nullUUID(r.Sub
 		}
 		return tx.SendBatch(ctx, b).Close()
 	})
-	if s.idem.Lost(err) {
-		proto.Reset(resp)
-		_, err = s.idem.Replay(ctx, s.db.Mission(who.Mission), key, resp)
-	}
-	if err != nil {
+	if err := s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); err != nil {
 		return nil, toStatus(err)
 	}
 	return resp, nil

@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
@@ -147,19 +146,18 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $16
 		return nil, err
 	}
 	err = s.db.Mission(who.Mission).SendBatch(ctx, b).Close()
-	switch {
-	case err == nil:
+	if err == nil {
+		// The secret is this call's to hand out only when its own write committed; a racing
+		// retry that committed first answers below with its stored result, which has none.
 		return &referralv1.RegisterPartnerResponse{Partner: p, SigningSecret: secret}, nil
-	case s.idem.Lost(err):
-		proto.Reset(resp)
-		if _, err := s.idem.Replay(ctx, s.db.Mission(who.Mission), key, resp); err != nil {
-			return nil, toStatus(err)
-		}
+	}
+	switch err = s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); {
+	case err == nil:
 		return resp, nil
 	case database.IsUniqueViolation(err, "partner_code_key"):
 		return nil, toStatus(errPartnerExists)
 	}
-	return nil, fmt.Errorf("register partner: %w", err)
+	return nil, toStatus(fmt.Errorf("register partner: %w", err))
 }
 
 // sealNewSecret makes a signing secret and seals it for the partner's row.
@@ -331,16 +329,12 @@ WHERE partner_id = $1`,
 		}
 		return tx.SendBatch(ctx, b).Close()
 	})
-	if s.idem.Lost(err) {
-		proto.Reset(resp)
-		_, err = s.idem.Replay(ctx, s.db.Mission(who.Mission), key, resp)
-		return resp, toStatus(err)
-	}
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	if secret != "" {
+	if err == nil && secret != "" {
+		// As in RegisterPartner: a new secret is this call's only when its own write committed.
 		return &referralv1.UpdatePartnerResponse{Partner: resp.Partner, SigningSecret: secret}, nil
+	}
+	if err := s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); err != nil {
+		return nil, toStatus(err)
 	}
 	return resp, nil
 }

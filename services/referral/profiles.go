@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
@@ -73,11 +72,7 @@ VALUES ($1, $2, $3, $4, $5)`, categoryCode(p.ServiceCategory), p.Version, enumco
 		}
 		return tx.SendBatch(ctx, b).Close()
 	})
-	if s.idem.Lost(err) {
-		proto.Reset(resp)
-		_, err = s.idem.Replay(ctx, s.db.Mission(who.Mission), key, resp)
-	}
-	if err != nil {
+	if err := s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); err != nil {
 		return nil, toStatus(err)
 	}
 	return resp, nil

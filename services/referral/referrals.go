@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/passage-cm/passage/internal/audit"
@@ -121,11 +120,7 @@ func (s *Service) CreateReferral(ctx context.Context, req *referralv1.CreateRefe
 	}
 	audit.Queue(b, audit.For(ctx, who, r.Mission, uuid.MustParse(r.ReferralId)).WithClientRequest(key.RequestID))
 	err = s.db.Mission(who.Mission).SendBatch(ctx, b).Close()
-	if s.idem.Lost(err) {
-		proto.Reset(resp)
-		_, err = s.idem.Replay(ctx, s.db.Mission(who.Mission), key, resp)
-	}
-	if err != nil {
+	if err := s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); err != nil {
 		return nil, toStatus(err)
 	}
 	return resp, nil

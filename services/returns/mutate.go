@@ -90,14 +90,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 		return err
 	}
 	err = intakecase.Await(ctx, s.consumer, id, s.catchUpWait, notFound, attempt)
-	if s.idem.Lost(err) {
-		// The same request id was used concurrently on another return and committed first.
-		if _, rerr := s.idem.Replay(ctx, s.db.Mission(key.Mission), key, resp); rerr != nil {
-			return rerr
-		}
-		return nil
-	}
-	return err
+	return s.idem.Settle(ctx, s.db.Mission(key.Mission), key, resp, err)
 }
 
 // catchUpWait is how long, by default, a request waits for intake's events to become readable when it

@@ -283,15 +283,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 		return err
 	}
 	err = intakecase.Await(ctx, s.consumer, id, catchUpWait, notFound, attempt)
-	if s.idem.Lost(err) {
-		// The same request id was used concurrently on another case and committed first.
-		proto.Reset(resp)
-		if _, rerr := s.idem.Replay(ctx, s.db.Mission(key.Mission), key, resp); rerr != nil {
-			return rerr
-		}
-		return nil
-	}
-	return err
+	return s.idem.Settle(ctx, s.db.Mission(key.Mission), key, resp, err)
 }
 
 // today is the service's current calendar day (UTC).
