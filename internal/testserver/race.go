@@ -1,0 +1,64 @@
+package testserver
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// HoldInserts lines up racing calls, so that a test can make a retry lose the race for its
+// idempotency key every time rather than now and then. It takes a SHARE lock on table (a
+// service's idempotency table) as the database owner: the calls' reads go through, so each
+// finds no first result and goes on to write, and their inserts wait. The returned release
+// waits until n backends are waiting on the table, then lets them all go at once: the first
+// to insert the key commits, and every other's insert fails with the key's unique violation,
+// which the handler must turn into the first one's result. table is the test's own, never input.
+func (e *Env) HoldInserts(t testing.TB, table string) (release func(n int)) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, e.AdminURL)
+	if err != nil {
+		t.Fatalf("connect as owner: %v", err)
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatalf("hold %s: %v", table, err)
+	}
+	if _, err := tx.Exec(ctx, "LOCK TABLE "+table+" IN SHARE MODE"); err != nil {
+		t.Fatalf("hold %s: %v", table, err)
+	}
+	done := false
+	let := func() {
+		if done {
+			return
+		}
+		done = true
+		_ = tx.Rollback(ctx) // it wrote nothing; closing the connection ends it all the same
+		_ = conn.Close(ctx)
+	}
+	t.Cleanup(let) // a test that fails before releasing must not leave its calls waiting
+	return func(n int) {
+		t.Helper()
+		defer let()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			var waiting int
+			// pg_locks is the whole cluster's, and the tests' databases are clones of one
+			// template, whose tables have the same oids in each: count this database's only.
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM pg_locks
+WHERE locktype = 'relation' AND relation = $1::regclass AND NOT granted
+  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`, table).Scan(&waiting); err != nil {
+				t.Fatalf("calls waiting on %s: %v", table, err)
+			}
+			if waiting >= n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d calls waiting on %s after 30s", waiting, n, table)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
