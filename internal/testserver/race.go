@@ -2,6 +2,7 @@ package testserver
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,4 +62,20 @@ WHERE locktype = 'relation' AND relation = $1::regclass AND NOT granted
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
+}
+
+// Race runs the calls at once, each past its look-up of a first result before any of them
+// writes into table (see HoldInserts), so that all but one lose the race for their request id;
+// it returns each call's result and error, in the calls' order.
+func Race[T any](t testing.TB, e *Env, table string, calls ...func() (T, error)) ([]T, []error) {
+	t.Helper()
+	release := e.HoldInserts(t, table)
+	results, errs := make([]T, len(calls)), make([]error, len(calls))
+	var wg sync.WaitGroup
+	for i, call := range calls {
+		wg.Go(func() { results[i], errs[i] = call() })
+	}
+	release(len(calls))
+	wg.Wait()
+	return results, errs
 }

@@ -1,7 +1,6 @@
 package referral_test
 
 import (
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -15,21 +14,6 @@ import (
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 )
-
-// race runs the calls at once, each past its look-up of a first result before any of them
-// writes (testserver.HoldInserts), so that all but one lose the race for the request id.
-func race[T any](t *testing.T, b *bundle, calls ...func() (T, error)) ([]T, []error) {
-	t.Helper()
-	release := b.env.HoldInserts(t, "referral.idempotency")
-	results, errs := make([]T, len(calls)), make([]error, len(calls))
-	var wg sync.WaitGroup
-	for i, call := range calls {
-		wg.Go(func() { results[i], errs[i] = call() })
-	}
-	release(len(calls))
-	wg.Wait()
-	return results, errs
-}
 
 // TestRacingRetryOfCreateReferral: two calls with the same request id, racing, both get the
 // one referral that was written.
@@ -47,7 +31,7 @@ func TestRacingRetryOfCreateReferral(t *testing.T) {
 	call := func() (*referralv1.CreateReferralResponse, error) {
 		return b.ref.CreateReferral(b.worker, proto.CloneOf(req))
 	}
-	got, errs := race(t, b, call, call)
+	got, errs := testserver.Race(t, b.env, "referral.idempotency", call, call)
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("racing call %d: %v", i, err)
@@ -90,7 +74,7 @@ func TestRacingRetryOfRegisterPartner(t *testing.T) {
 
 	t.Run("a retry", func(t *testing.T) {
 		call := register(uuid.NewString(), "LEGAL-AID")
-		got, errs := race(t, b, call, call)
+		got, errs := testserver.Race(t, b.env, "referral.idempotency", call, call)
 		for i, err := range errs {
 			if err != nil {
 				t.Fatalf("racing call %d: %v", i, err)
@@ -109,7 +93,7 @@ func TestRacingRetryOfRegisterPartner(t *testing.T) {
 
 	t.Run("another request under the same request id", func(t *testing.T) {
 		id := uuid.NewString()
-		_, errs := race(t, b, register(id, "LEGAL-AID-2"), register(id, "LEGAL-AID-3"))
+		_, errs := testserver.Race(t, b.env, "referral.idempotency", register(id, "LEGAL-AID-2"), register(id, "LEGAL-AID-3"))
 		refused := 0
 		for _, err := range errs {
 			if err == nil {
