@@ -6,7 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/testing/protocmp"
 )
 
 // HoldInserts lines up racing calls, so that a test can make a retry lose the race for its
@@ -78,4 +82,40 @@ func Race[T any](t testing.TB, e *Env, table string, calls ...func() (T, error))
 	release(len(calls))
 	wg.Wait()
 	return results, errs
+}
+
+// WantAlike fails the test unless every call succeeded with the same answer: what retries of
+// one request get, however they raced.
+func WantAlike[T proto.Message](t testing.TB, results []T, errs []error) {
+	t.Helper()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("racing call %d: %v", i, err)
+		}
+	}
+	for i := 1; i < len(results); i++ {
+		if diff := cmp.Diff(results[0], results[i], protocmp.Transform()); diff != "" {
+			t.Errorf("racing call %d answered otherwise than the first (-first +this):\n%s", i, diff)
+		}
+	}
+}
+
+// WantOneThrough fails the test unless exactly one call succeeded and every other was refused
+// with INVALID_ARGUMENT naming request_id: what different requests racing under one request id
+// get.
+func WantOneThrough(t testing.TB, errs []error) {
+	t.Helper()
+	through := 0
+	for _, err := range errs {
+		if err == nil {
+			through++
+			continue
+		}
+		if diff := cmp.Diff([]string{"request_id"}, FieldViolations(WantCode(t, err, codes.InvalidArgument))); diff != "" {
+			t.Errorf("field violations (-want +got):\n%s", diff)
+		}
+	}
+	if through != 1 {
+		t.Errorf("%d of %d requests went through, want 1 (%v)", through, len(errs), errs)
+	}
 }

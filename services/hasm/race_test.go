@@ -3,11 +3,8 @@ package hasm_test
 import (
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/passage-cm/passage/internal/testserver"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
@@ -24,14 +21,7 @@ func TestRacingRetries(t *testing.T) {
 		req := &hasmv1.CreateFundRequest{RequestId: uuid.NewString(), Code: "HASM-RACE", Year: 2026, Currency: "USD", Budget: 50_000}
 		call := func() (*hasmv1.CreateFundResponse, error) { return b.client.CreateFund(b.hq, proto.CloneOf(req)) }
 		got, errs := testserver.Race(t, b.env, "hasm.idempotency", call, call)
-		for i, err := range errs {
-			if err != nil {
-				t.Fatalf("racing call %d: %v", i, err)
-			}
-		}
-		if diff := cmp.Diff(got[0], got[1], protocmp.Transform()); diff != "" {
-			t.Errorf("the racing calls answered differently (-first +second):\n%s", diff)
-		}
+		testserver.WantAlike(t, got, errs)
 		if n := b.env.Count(t, "hasm.fund WHERE code = 'HASM-RACE'"); n != 1 {
 			t.Errorf("%d funds written, want 1", n)
 		}
@@ -41,24 +31,11 @@ func TestRacingRetries(t *testing.T) {
 		b.createFund(t, "HASM-RACE-2", 100_000)
 		first, second := assistance(b.hasmCase(t).GetCaseId(), "HASM-RACE-2", 5_000), assistance(b.hasmCase(t).GetCaseId(), "HASM-RACE-2", 5_000)
 		second.RequestId = first.GetRequestId()
-		calls := []func() (*hasmv1.RequestAssistanceResponse, error){
-			func() (*hasmv1.RequestAssistanceResponse, error) { return b.client.RequestAssistance(b.worker, first) },
-			func() (*hasmv1.RequestAssistanceResponse, error) { return b.client.RequestAssistance(b.worker, second) },
+		request := func(req *hasmv1.RequestAssistanceRequest) func() (*hasmv1.RequestAssistanceResponse, error) {
+			return func() (*hasmv1.RequestAssistanceResponse, error) { return b.client.RequestAssistance(b.worker, req) }
 		}
-		_, errs := testserver.Race(t, b.env, "hasm.idempotency", calls...)
-		refused := 0
-		for _, err := range errs {
-			if err == nil {
-				continue
-			}
-			refused++
-			if diff := cmp.Diff([]string{"request_id"}, testserver.FieldViolations(testserver.WantCode(t, err, codes.InvalidArgument))); diff != "" {
-				t.Errorf("field violations (-want +got):\n%s", diff)
-			}
-		}
-		if refused != 1 {
-			t.Errorf("%d of the two requests refused, want 1 (%v)", refused, errs)
-		}
+		_, errs := testserver.Race(t, b.env, "hasm.idempotency", request(first), request(second))
+		testserver.WantOneThrough(t, errs)
 		if n := b.env.Count(t, "hasm.request WHERE fund_code = 'HASM-RACE-2'"); n != 1 {
 			t.Errorf("%d requests written, want 1", n)
 		}

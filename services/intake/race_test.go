@@ -3,11 +3,8 @@ package intake_test
 import (
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/passage-cm/passage/internal/testserver"
@@ -31,14 +28,7 @@ func TestRacingRetries(t *testing.T) {
 		call := func() (*intakev1.OpenCaseResponse, error) { return b.client.OpenCase(b.worker, proto.CloneOf(req)) }
 		before := b.stored(t)
 		got, errs := testserver.Race(t, b.env, "intake.idempotency", call, call)
-		for i, err := range errs {
-			if err != nil {
-				t.Fatalf("racing call %d: %v", i, err)
-			}
-		}
-		if diff := cmp.Diff(got[0], got[1], protocmp.Transform()); diff != "" {
-			t.Errorf("the racing calls answered differently (-first +second):\n%s", diff)
-		}
+		testserver.WantAlike(t, got, errs)
 		if after := b.stored(t); after[`intake."case"`] != before[`intake."case"`]+1 || after["intake.idempotency"] != before["intake.idempotency"]+1 {
 			t.Errorf("rows %v -> %v, want one case and one first result more", before, after)
 		}
@@ -55,19 +45,7 @@ func TestRacingRetries(t *testing.T) {
 		}
 		before := b.stored(t)
 		_, errs := testserver.Race(t, b.env, "intake.idempotency", activate(first), activate(second))
-		refused := 0
-		for _, err := range errs {
-			if err == nil {
-				continue
-			}
-			refused++
-			if diff := cmp.Diff([]string{"request_id"}, testserver.FieldViolations(testserver.WantCode(t, err, codes.InvalidArgument))); diff != "" {
-				t.Errorf("field violations (-want +got):\n%s", diff)
-			}
-		}
-		if refused != 1 {
-			t.Errorf("%d of the two requests refused, want 1 (%v)", refused, errs)
-		}
+		testserver.WantOneThrough(t, errs)
 		if after := b.stored(t); after["outbox.event"] != before["outbox.event"]+1 || after["intake.idempotency"] != before["intake.idempotency"]+1 {
 			t.Errorf("rows %v -> %v, want one change and one first result more", before, after)
 		}

@@ -6,7 +6,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/type/date"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
@@ -32,14 +31,7 @@ func TestRacingRetryOfCreateReferral(t *testing.T) {
 		return b.ref.CreateReferral(b.worker, proto.CloneOf(req))
 	}
 	got, errs := testserver.Race(t, b.env, "referral.idempotency", call, call)
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("racing call %d: %v", i, err)
-		}
-	}
-	if diff := cmp.Diff(got[0], got[1], protocmp.Transform()); diff != "" {
-		t.Errorf("the racing calls answered differently (-first +second):\n%s", diff)
-	}
+	testserver.WantAlike(t, got, errs)
 	if n := b.count(t, "referral.referral WHERE partner_id = '"+b.partnerA+"'"); n != 1 {
 		t.Errorf("%d referrals to the partner, want 1", n)
 	}
@@ -94,20 +86,7 @@ func TestRacingRetryOfRegisterPartner(t *testing.T) {
 	t.Run("another request under the same request id", func(t *testing.T) {
 		id := uuid.NewString()
 		_, errs := testserver.Race(t, b.env, "referral.idempotency", register(id, "LEGAL-AID-2"), register(id, "LEGAL-AID-3"))
-		refused := 0
-		for _, err := range errs {
-			if err == nil {
-				continue
-			}
-			refused++
-			st := testserver.WantCode(t, err, codes.InvalidArgument)
-			if diff := cmp.Diff([]string{"request_id"}, testserver.FieldViolations(st)); diff != "" {
-				t.Errorf("field violations (-want +got):\n%s", diff)
-			}
-		}
-		if refused != 1 {
-			t.Errorf("%d of the two requests refused, want 1 (%v)", refused, errs)
-		}
+		testserver.WantOneThrough(t, errs)
 		if n := b.count(t, "referral.partner WHERE code IN ('LEGAL-AID-2', 'LEGAL-AID-3')"); n != 1 {
 			t.Errorf("%d partners written, want 1", n)
 		}
