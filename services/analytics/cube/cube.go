@@ -684,20 +684,21 @@ func groupColOf(p *part, d Dim) groupCol {
 	return g
 }
 
-// values returns the output value ids (and the dictionary they index) of stored id v of g.
-func (c *Cube) values(g groupCol, v uint16) ([]uint16, *dict) {
+// values returns the output value ids of stored id v of g, in outputDict(g).
+func (c *Cube) values(g groupCol, v uint16) []uint16 {
 	switch g.dim {
 	case HostRegion:
-		return []uint16{c.regions[HostCountry][v]}, c.regionDict
+		return []uint16{c.regions[HostCountry][v]}
 	case ReturnRegion:
-		return []uint16{c.regions[ReturnCountry][v]}, c.regionDict
+		return []uint16{c.regions[ReturnCountry][v]}
 	case Vulnerability, ExploitationType:
-		return c.members[g.dim][v], c.memberDicts[g.dim]
+		return c.members[g.dim][v]
 	}
-	return []uint16{v}, c.dicts[g.dim]
+	return []uint16{v}
 }
 
-// outputDict is the dictionary of g's output values (see values).
+// outputDict is the dictionary of g's output values: a region's, a multi-valued dimension's
+// members', or g's own.
 func (c *Cube) outputDict(g groupCol) *dict {
 	switch g.dim {
 	case HostRegion, ReturnRegion:
@@ -758,6 +759,7 @@ func (c *Cube) filters(p *part, q Query) []filter {
 	return out
 }
 
+// one is 1 for true, 0 for false.
 func one(b bool) uint8 {
 	if b {
 		return 1
@@ -782,7 +784,7 @@ func (c *Cube) expand(q Query, group []groupCol, reduced map[uint64]int64) Resul
 		size := len(c.dicts[g.stored()].values)
 		outIDs[i] = make([][]uint16, size)
 		for v := range size {
-			outIDs[i][v], _ = c.values(g, uint16(v))
+			outIDs[i][v] = c.values(g, uint16(v))
 		}
 		outDicts[i] = c.outputDict(g)
 	}
