@@ -383,8 +383,11 @@ func formatAggregate(w io.Writer, req *analyticsv1.AggregateRequest, resp *analy
 	if resp.GetEpsilon() > 0 {
 		_, err = fmt.Fprintf(w, "released under differential privacy: ε %s spent, %s left this year (noisy counts; categories too rare to show are left out)\n",
 			formatEpsilon(resp.GetEpsilon()), formatEpsilon(resp.GetRemainingBudget()))
-	} else {
+	} else if withheld := slices.ContainsFunc(append(slices.Clip(resp.GetCells()), resp.GetTotals()...),
+		(*analyticsv1.Cell).GetSuppressed); withheld {
 		_, err = fmt.Fprintf(w, "x: withheld, counting fewer than %d or hiding one that does\n", resp.GetK())
+	} else {
+		_, err = fmt.Fprintf(w, "no count withheld (none below %d)\n", resp.GetK())
 	}
 	return err
 }
