@@ -35,6 +35,7 @@ commands:
   returns ...                            AVRR: eligibility, departure, reintegration, monitoring (passage returns -h)
   trafficking ...                        victims of trafficking: screening, exploitation, assistance (passage trafficking -h)
   hasm ...                               stranded migrants: requests, HQ decisions, funds (passage hasm -h)
+  analytics aggregate|export|victims|regions|budget   HQ's anonymised statistics (passage analytics -h)
   demo seed [--scale S] [--year Y]       load the synthetic 2015 caseload into a --dev server (passage demo -h)
   audit verify [--mission CODE]          verify the audit chains; names the first broken link (passage audit -h)
   keys init|status|rotate|rewrap|retire  the vault's key-encryption key (passage keys -h)
@@ -96,6 +97,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runRetention(ctx, rest, stdout, stderr)
 	case "erase":
 		return runErase(ctx, rest, stdout, stderr)
+	case "analytics":
+		return runAnalytics(ctx, rest, stdout, stderr)
 	case "referral":
 		return runReferral(ctx, rest, stdout, stderr)
 	case "version":

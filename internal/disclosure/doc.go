@@ -14,7 +14,9 @@
 //   - each primary entry becomes a corner of a box of hidden entries: a second coordinate
 //     in each dimension (another category or the total), and the 2^d entries they span
 //     all hidden (the hypercube method of tau-ARGUS). The box chosen is the one whose newly
-//     hidden counts add up least, among the cheapest few coordinates per dimension;
+//     hidden counts add up least, among the cheapest few coordinates per dimension (hidden
+//     entries not yet on a box first); a primary entry already a corner of a box chosen for
+//     another keeps that box;
 //   - then, as a rule that holds independently of the boxes, every line (the entries that
 //     differ in one dimension, with their total), in every direction, that holds a hidden
 //     entry holds at least two, each complement the smallest positive count of its line,

@@ -72,8 +72,9 @@ func cpuTime() time.Duration {
 // BenchmarkAggregateBulk answers `passage demo bench`'s random calls (aggbench.Request, same
 // seed) in process, as the handler does minus authentication: parse, cube, small-cell
 // suppression, and the response marshalled as gRPC would. It reports the percentiles, overall
-// and by number of dimensions, and the CPU per call; BENCH_SLOW=1 also logs every call over
-// 30 ms (measure, dimensions, filter, cells) with its time in the cube and in suppression.
+// and by number of dimensions, and the CPU per call; BENCH_SLOW=1 also prints, to standard
+// error, every call over 30 ms (measure, dimensions, filter, cells) with its time in the cube
+// and in suppression.
 // Run with
 //
 //	go test -run '^$' -bench AggregateBulk -benchtime 2000x ./services/analytics/

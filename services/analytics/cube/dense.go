@@ -81,8 +81,7 @@ func (c *Cube) slots(g groupCol) ([]int32, []string) {
 	}
 	bySlot := make([]int32, len(stored))
 	for v := range stored {
-		ids, _ := c.values(g, uint16(v))
-		bySlot[v] = slotOf[ids[0]]
+		bySlot[v] = slotOf[c.values(g, uint16(v))[0]]
 	}
 	return bySlot, values
 }
