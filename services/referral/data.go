@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/passage-cm/passage/internal/audit"
-	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/vault"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -30,13 +29,9 @@ var identityFields = []referralv1.SharedField{
 // check were wrong. The audit record (purpose SERVICE_REFERRAL) commits in the same
 // transaction, before anything is returned; the first read moves SENT to RECEIVED.
 func (s *Service) GetReferralData(ctx context.Context, req *referralv1.GetReferralDataRequest) (*referralv1.GetReferralDataResponse, error) {
-	who, err := auth.Caller(ctx)
+	who, scope, err := partnerOf(ctx)
 	if err != nil {
 		return nil, err
-	}
-	scope, err := scopeOf(who)
-	if err != nil || scope.partner == "" {
-		return nil, toStatus(errNotPartner)
 	}
 	id, err := parseID("referral_id", req.GetReferralId())
 	if err != nil {

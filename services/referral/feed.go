@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/outbox"
@@ -56,13 +55,9 @@ func parseFeedCursor(s string) (feedCursor, error) {
 
 // ListReferralEvents reads the calling partner's feed after the cursor.
 func (s *Service) ListReferralEvents(ctx context.Context, req *referralv1.ListReferralEventsRequest) (*referralv1.ListReferralEventsResponse, error) {
-	who, err := auth.Caller(ctx)
+	_, scope, err := partnerOf(ctx)
 	if err != nil {
 		return nil, err
-	}
-	scope, err := scopeOf(who)
-	if err != nil || scope.partner == "" {
-		return nil, toStatus(errNotPartner)
 	}
 	cur, err := parseFeedCursor(req.GetCursor())
 	if err != nil {

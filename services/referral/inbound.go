@@ -11,7 +11,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/passage-cm/passage/internal/audit"
-	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
@@ -22,13 +21,9 @@ import (
 // on the partner's reference: the first referral made with a reference is the answer to every
 // later call with it. The partner's agreement must be in force.
 func (s *Service) CreateInboundReferral(ctx context.Context, req *referralv1.CreateInboundReferralRequest) (*referralv1.CreateInboundReferralResponse, error) {
-	who, err := auth.Caller(ctx)
+	who, scope, err := partnerOf(ctx)
 	if err != nil {
 		return nil, err
-	}
-	scope, err := scopeOf(who)
-	if err != nil || scope.partner == "" {
-		return nil, toStatus(errNotPartner)
 	}
 	partnerID := uuid.MustParse(scope.partner)
 	resp := &referralv1.CreateInboundReferralResponse{}
@@ -102,13 +97,9 @@ type referralResponse interface {
 func (s *Service) answer(ctx context.Context, req proto.Message, requestID, method, referralID string, version int64,
 	resp referralResponse, set func(*referralv1.Referral), to referralv1.ReferralStatus, apply func(*referralv1.Referral),
 ) error {
-	who, err := auth.Caller(ctx)
+	who, scope, err := callerOf(ctx)
 	if err != nil {
 		return err
-	}
-	scope, err := scopeOf(who)
-	if err != nil {
-		return toStatus(err)
 	}
 	key, err := idempotency.NewKey(s.keys, scope.key(), requestID, method, req)
 	if err != nil {

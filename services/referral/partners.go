@@ -173,13 +173,9 @@ func (s *Service) sealNewSecret(partner uuid.UUID) (string, []byte, *int64, erro
 
 // GetPartner reads a registry entry: staff any, a partner its own (another's is NOT_FOUND).
 func (s *Service) GetPartner(ctx context.Context, req *referralv1.GetPartnerRequest) (*referralv1.GetPartnerResponse, error) {
-	who, err := auth.Caller(ctx)
+	_, scope, err := callerOf(ctx)
 	if err != nil {
 		return nil, err
-	}
-	scope, err := scopeOf(who)
-	if err != nil {
-		return nil, toStatus(err)
 	}
 	id, err := parseID("partner_id", req.GetPartnerId())
 	if err != nil {

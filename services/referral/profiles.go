@@ -80,13 +80,9 @@ VALUES ($1, $2, $3, $4, $5)`, categoryCode(p.ServiceCategory), p.Version, enumco
 
 // ListDataProfiles lists the published versions, newest first per category.
 func (s *Service) ListDataProfiles(ctx context.Context, req *referralv1.ListDataProfilesRequest) (*referralv1.ListDataProfilesResponse, error) {
-	who, err := auth.Caller(ctx)
+	_, scope, err := callerOf(ctx)
 	if err != nil {
 		return nil, err
-	}
-	scope, err := scopeOf(who)
-	if err != nil {
-		return nil, toStatus(err)
 	}
 	var category *string
 	if req.GetServiceCategory() != 0 {

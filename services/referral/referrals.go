@@ -216,13 +216,9 @@ func (s *Service) RevokeReferral(ctx context.Context, req *referralv1.RevokeRefe
 
 // GetReferral reads one referral: staff their mission's, a partner its own.
 func (s *Service) GetReferral(ctx context.Context, req *referralv1.GetReferralRequest) (*referralv1.GetReferralResponse, error) {
-	who, err := auth.Caller(ctx)
+	_, scope, err := callerOf(ctx)
 	if err != nil {
 		return nil, err
-	}
-	scope, err := scopeOf(who)
-	if err != nil {
-		return nil, toStatus(err)
 	}
 	id, err := parseID("referral_id", req.GetReferralId())
 	if err != nil {
@@ -241,13 +237,9 @@ func (s *Service) GetReferral(ctx context.Context, req *referralv1.GetReferralRe
 // ListReferrals lists referrals newest first: staff their mission's, a partner its own; a
 // partner never sees a draft.
 func (s *Service) ListReferrals(ctx context.Context, req *referralv1.ListReferralsRequest) (*referralv1.ListReferralsResponse, error) {
-	who, err := auth.Caller(ctx)
+	_, scope, err := callerOf(ctx)
 	if err != nil {
 		return nil, err
-	}
-	scope, err := scopeOf(who)
-	if err != nil {
-		return nil, toStatus(err)
 	}
 	if req.GetCaseId() != "" {
 		// Cases are the mission's: a partner knows referrals, never case ids; staff asking for

@@ -199,6 +199,29 @@ type callerScope struct {
 	partner string
 }
 
+// callerOf is who calls and what they may see, the first question of every handler that
+// serves staff and partners alike; its error is the call's status.
+func callerOf(ctx context.Context) (auth.Claims, callerScope, error) {
+	who, err := auth.Caller(ctx)
+	if err != nil {
+		return who, callerScope{}, err
+	}
+	scope, err := scopeOf(who)
+	if err != nil {
+		return who, callerScope{}, toStatus(err)
+	}
+	return who, scope, nil
+}
+
+// partnerOf is callerOf for the calls only a partner makes: staff are refused.
+func partnerOf(ctx context.Context) (auth.Claims, callerScope, error) {
+	who, scope, err := callerOf(ctx)
+	if err == nil && scope.partner == "" {
+		err = toStatus(errNotPartner)
+	}
+	return who, scope, err
+}
+
 // scopeOf returns the caller's scope: a partner's token names its partner, or the call is
 // refused; staff work on their mission.
 func scopeOf(who auth.Claims) (callerScope, error) {
