@@ -5,14 +5,15 @@ import (
 	"testing"
 )
 
-// TestLocator: the dense array and the map find the same entries (the map is taken for
-// key spaces over maxDense, which the other tests never reach).
+// TestLocator: the dense array and the hash table find the same entries (the hash table is
+// taken for key spaces over maxDense, which the other tests never reach), the hash table
+// growing from its smallest size on the way.
 func TestLocator(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(3, 4))
 	radix := [MaxDimensions]int64{7, 5, 3, 2}
 	dense := newLocator(radix, 0)
-	sparse := &locator{radix: radix, m: map[uint64]int32{}}
+	sparse := &locator{radix: radix, sparse: newHashIndex(0)}
 	if dense.dense == nil {
 		t.Fatal("a small key space got no dense array")
 	}
@@ -32,7 +33,7 @@ func TestLocator(t *testing.T) {
 				for d := int32(0); d < 2; d++ {
 					k := key{a, b, c, d}
 					w, ok := want[k]
-					for name, l := range map[string]*locator{"dense": dense, "map": sparse} {
+					for name, l := range map[string]*locator{"dense": dense, "hash": sparse} {
 						if g, gok := l.get(k); gok != ok || (ok && g != w) {
 							t.Errorf("%s get(%v) = %d, %v; want %d, %v", name, k, g, gok, w, ok)
 						}
