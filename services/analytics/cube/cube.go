@@ -150,6 +150,10 @@ type Cube struct {
 
 	// parts[m][g] holds measure m's rows at grains[g]; grains[0] is the rollup itself.
 	parts [][]*part
+
+	// reducedOnly answers every query through the reduced table, never the dense path: the
+	// tests compare both with the same brute force (export_test.go).
+	reducedOnly bool
 }
 
 // New returns an empty cube. regionOf gives a country's region code (internal/region);
@@ -471,8 +475,10 @@ func (c *Cube) Aggregate(q Query) (Result, error) {
 	for i, d := range q.GroupBy {
 		group[i] = groupColOf(p, d)
 	}
-	if res, ok := c.aggregateDense(p, filters, group); ok {
-		return res, nil
+	if !c.reducedOnly {
+		if res, ok := c.aggregateDense(p, filters, group); ok {
+			return res, nil
+		}
 	}
 	reduced := c.scan(p, filters, group)
 	return c.expand(q, group, reduced), nil

@@ -202,9 +202,23 @@ func bruteForce(people []person, q cube.Query) cube.Result {
 // multi-valued, with filters and year ranges, cells and every marginal total.
 func TestAggregateMatchesBruteForce(t *testing.T) {
 	t.Parallel()
+	for _, reduced := range []bool{false, true} {
+		t.Run(fmt.Sprint("reduced=", reduced), func(t *testing.T) {
+			t.Parallel()
+			matchesBruteForce(t, reduced)
+		})
+	}
+}
+
+// matchesBruteForce is TestAggregateMatchesBruteForce with the dense path, or with the reduced
+// table alone.
+func matchesBruteForce(t *testing.T, reduced bool) {
 	r := rand.New(rand.NewPCG(1, 2))
 	people := randomPeople(r, 3000)
 	c := cube.New(regionOf)
+	if reduced {
+		cube.ReducedOnly(c)
+	}
 	rows := rollup(people)
 	// Applied in two halves, the second upserting some rows of the first with their final
 	// counts, as the loader's incremental refreshes do.

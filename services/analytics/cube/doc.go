@@ -13,13 +13,13 @@
 // projector changed since the last refresh (see Loader): rows are upserted by key and never
 // removed, and each coarser grain moves by the difference, so that every grain stays exact.
 //
-// A query over single-valued dimensions whose values, each with a slot for its total,
-// multiply to at most two million (nationality by host country by year, say) is scanned into a
-// dense array over every combination, totals included, numbered in the order of the values as
-// strings: the totals are then filled in by adding along each dimension, and the array read
-// in order is the answer in key order, without a hash or a sort (dense.go). Other queries
-// are scanned into a reduced table keyed by the grouped ids, then expanded into cells and
-// totals.
+// A query whose dimensions' values, each with a slot for its total, multiply to at most two
+// million (nationality by host country by year, say) is scanned into a dense array over every
+// combination, totals included, numbered in the order of the values as strings: the totals
+// are then filled in by adding along each dimension (a multi-valued one by its sets, then
+// spread to their members), and the array read in order is the answer in key order, without
+// a hash or a sort (dense.go). Larger ones (three countries) are scanned into a reduced table
+// keyed by the grouped ids, then expanded into cells and totals.
 //
 // Multi-valued dimensions (vulnerability, exploitation type) store a person's whole set of
 // codes as one value, so that a count that does not group by them counts each person once;
