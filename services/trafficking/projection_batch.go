@@ -35,7 +35,10 @@ var errMixedMissions = errors.New("trafficking: a case's events in one drain nam
 // the row, whatever its version (victim_case keeps no intake version to compare with), so the
 // case's last event in commit order is the one that stands, and the insert of a case new to
 // the projection takes its registration time from its first. Every event is still read in
-// full, so one project would refuse (a subject id that is not a UUID) fails the batch too.
+// full, so one project would refuse (a subject id that is not a UUID) fails the batch too; a
+// superseded one only the database would refuse (a host country out of its CHECK) is not
+// tried: intake never writes one, and the consumer falls back to one event at a time for any
+// error the batch does meet.
 //
 // A link (a case of another programme opened from a VoT case) matches the VoT case only if its
 // row exists when the link's event comes. Links that come before any event of their VoT case in
