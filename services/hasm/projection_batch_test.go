@@ -242,3 +242,37 @@ func TestBatchProjectionIsolatesARefusedEvent(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkIntakeDrain applies 1,000 of intake's events (600 cases of two missions registered,
+// 400 of them updated) to an empty projection, in drains of the consumer's default size:
+// each drain together, and one event at a time.
+func BenchmarkIntakeDrain(b *testing.B) {
+	events := make([]projectiontest.Event, 0, 1000)
+	var cases []*intakev1.Case
+	for i := range 600 {
+		c := stranded(uuid.NewString(), []string{"DEU", "NER"}[i%2], 1, intakev1.CaseStatus_CASE_STATUS_REGISTERED, true)
+		cases = append(cases, c)
+		events = append(events, registered(c))
+	}
+	for _, c := range cases[:400] {
+		events = append(events, updated(with(c, func(c *intakev1.Case) { c.Version, c.Status = 2, intakev1.CaseStatus_CASE_STATUS_ACTIVE })))
+	}
+	for _, mode := range []string{"batched", "one-at-a-time"} {
+		b.Run(mode, func(b *testing.B) {
+			cfg := consumerConfig()
+			if mode == "one-at-a-time" {
+				cfg.HandleBatch = nil
+			}
+			for b.Loop() {
+				b.StopTimer()
+				d := projectiontest.New(b, Role)
+				d.Emit(b, events...)
+				c := outbox.NewConsumer(d.Pool, cfg)
+				b.StartTimer()
+				if n, err := projectiontest.Drain(b, c, len(events)); err != nil || n != len(events) {
+					b.Fatalf("drain = %d, %v", n, err)
+				}
+			}
+		})
+	}
+}

@@ -290,3 +290,40 @@ func TestBatchProjectionIsolatesARefusedEvent(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkIntakeDrain applies 1,000 of intake's events (500 VoT cases of two missions
+// registered, 300 of them updated, 200 AVRR cases opened from them) to an empty projection, in
+// drains of the consumer's default size: each drain together, and one event at a time.
+func BenchmarkIntakeDrain(b *testing.B) {
+	events := make([]projectiontest.Event, 0, 1000)
+	var cases []*intakev1.Case
+	for i := range 500 {
+		c := victim(uuid.NewString(), []string{"DEU", "NER"}[i%2], 1, intakev1.CaseStatus_CASE_STATUS_REGISTERED, true)
+		cases = append(cases, c)
+		events = append(events, registered(c))
+	}
+	for _, c := range cases[:300] {
+		events = append(events, updated(with(c, func(c *intakev1.Case) { c.Version, c.Status = 2, intakev1.CaseStatus_CASE_STATUS_ACTIVE })))
+	}
+	for _, c := range cases[:200] {
+		events = append(events, registered(openedFrom(uuid.NewString(), c.GetMission(), c.GetCaseId(), 1)))
+	}
+	for _, mode := range []string{"batched", "one-at-a-time"} {
+		b.Run(mode, func(b *testing.B) {
+			cfg := consumerConfig()
+			if mode == "one-at-a-time" {
+				cfg.HandleBatch = nil
+			}
+			for b.Loop() {
+				b.StopTimer()
+				d := projectiontest.New(b, Role)
+				d.Emit(b, events...)
+				c := outbox.NewConsumer(d.Pool, cfg)
+				b.StartTimer()
+				if n, err := projectiontest.Drain(b, c, len(events)); err != nil || n != len(events) {
+					b.Fatalf("drain = %d, %v", n, err)
+				}
+			}
+		})
+	}
+}
