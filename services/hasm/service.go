@@ -75,16 +75,23 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 		idem: idempotency.NewStore("hasm.idempotency", "idempotency_pkey"),
 		now:  time.Now,
 	}
-	s.consumer = outbox.NewConsumer(pool, outbox.ConsumerConfig{
-		Name:        producer,
-		CursorTable: "hasm.outbox_cursor",
-		Types:       intakecase.Events,
-		Handle:      applyIntakeEvent,
-	})
+	s.consumer = outbox.NewConsumer(pool, consumerConfig())
 	for _, o := range opts {
 		o(s)
 	}
 	return s
+}
+
+// consumerConfig is the configuration of the consumer of intake's events: each drain's events
+// together, and one at a time when a batch fails.
+func consumerConfig() outbox.ConsumerConfig {
+	return outbox.ConsumerConfig{
+		Name:        producer,
+		CursorTable: "hasm.outbox_cursor",
+		Types:       intakecase.Events,
+		Handle:      applyIntakeEvent,
+		HandleBatch: applyIntakeEvents,
+	}
 }
 
 // Register registers the service on g.

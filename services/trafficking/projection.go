@@ -54,17 +54,11 @@ func project(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 // awaits screening. assistance_allowed follows the principal's ASSISTANCE consent as intake
 // derived it.
 func queueUpsertProjection(b *pgx.Batch, c *intakev1.Case) error {
-	members := append([]*intakev1.CaseMember{c.GetPrincipal()}, c.GetHouseholdMembers()...)
-	n := len(members)
-	subjects, sexes, bands, nationalities := make([]uuid.UUID, n), make([]string, n), make([]string, n), make([]string, n)
-	for i, m := range members {
-		id, err := uuid.Parse(m.GetSubjectId())
-		if err != nil {
-			return fmt.Errorf("case %s: member %d: subject id: %w", c.GetCaseId(), i, err)
-		}
-		subjects[i] = id
-		sexes[i], bands[i], nationalities[i] = enumcode.Code(m.GetSex(), sexPrefix), enumcode.Code(m.GetAgeBand(), ageBandPrefix), m.GetNationality()
+	p, err := peopleOf(c)
+	if err != nil {
+		return err
 	}
+	subjects, sexes, bands, nationalities := p.subjects, p.sexes, p.bands, p.nationalities
 	registered := c.GetCreateTime().AsTime()
 	b.Queue(`INSERT INTO trafficking.victim_case (case_id, mission, status, version, subject_ids, sexes, age_bands,
 nationalities, host_country, vulnerabilities, registration_date, intake_status, registered_at, updated_at, assistance_allowed)
@@ -75,6 +69,29 @@ host_country = $7, vulnerabilities = $8, registration_date = $9, intake_status =
 		enumcode.Codes(c.GetVulnerabilities(), vulnerabilityPrefix), civildate.ToTime(c.GetRegistrationDate()),
 		enumcode.Code(c.GetStatus(), intakeStatusPrefix), registered, consent.AssistanceAllowed(c))
 	return nil
+}
+
+// people are the members of a case, position 0 the principal, as the parallel arrays of
+// trafficking.victim_case.
+type people struct {
+	subjects                    []uuid.UUID
+	sexes, bands, nationalities []string
+}
+
+// peopleOf reads the members of c; a subject id that is not a UUID is an error.
+func peopleOf(c *intakev1.Case) (people, error) {
+	members := append([]*intakev1.CaseMember{c.GetPrincipal()}, c.GetHouseholdMembers()...)
+	n := len(members)
+	p := people{subjects: make([]uuid.UUID, n), sexes: make([]string, n), bands: make([]string, n), nationalities: make([]string, n)}
+	for i, m := range members {
+		id, err := uuid.Parse(m.GetSubjectId())
+		if err != nil {
+			return people{}, fmt.Errorf("case %s: member %d: subject id: %w", c.GetCaseId(), i, err)
+		}
+		p.subjects[i] = id
+		p.sexes[i], p.bands[i], p.nationalities[i] = enumcode.Code(m.GetSex(), sexPrefix), enumcode.Code(m.GetAgeBand(), ageBandPrefix), m.GetNationality()
+	}
+	return p, nil
 }
 
 // queueLink queues the record that case was opened from a VoT case; a case opened from a case

@@ -85,17 +85,24 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 		idem:         idempotency.NewStore("trafficking.idempotency", "idempotency_pkey"),
 		now:          time.Now,
 	}
-	cfg := outbox.ConsumerConfig{
-		Name:        producer,
-		CursorTable: "trafficking.outbox_cursor",
-		Types:       intakecase.Events,
-		Handle:      project,
-	}
+	cfg := consumerConfig()
 	for _, o := range opts {
 		o(s, &cfg)
 	}
 	s.consumer = outbox.NewConsumer(pool, cfg)
 	return s
+}
+
+// consumerConfig is the configuration of the consumer of intake's events: each drain's events
+// together, and one at a time when a batch fails.
+func consumerConfig() outbox.ConsumerConfig {
+	return outbox.ConsumerConfig{
+		Name:        producer,
+		CursorTable: "trafficking.outbox_cursor",
+		Types:       intakecase.Events,
+		Handle:      project,
+		HandleBatch: projectBatch,
+	}
 }
 
 // Register registers the service on g.
