@@ -11,7 +11,10 @@
 //   - Rotation (RotateKEK) adds a new primary key; running processes pick it up by reloading
 //     the keyset (KeyringFiles.ReloadKEK). Rewrap then moves every data key to the new key
 //     online, in short transactions; the data keys themselves and the identity ciphertexts
-//     do not change. RetireKEK destroys an old key once no row uses it.
+//     do not change. A write sealed before the reload re-wraps its entries right before it is
+//     sent (Keyring.Rewrapped), and Rewrap, once no committed row is left, waits for the
+//     transactions still running and counts again, so that when it returns no row is left
+//     on the old key. RetireKEK destroys an old key once no row uses it.
 //   - Erasure deletes the person's vault row at once. A backup taken before it still holds
 //     the wrapped key, but wrapped by a KEK key that the next retirement destroys: from then
 //     on the backup cannot be opened for that person (nor, by design, for anyone: restore a

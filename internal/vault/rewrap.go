@@ -84,7 +84,14 @@ func Rewrap(ctx context.Context, pool *pgxpool.Pool, keys *Keyring, batchSize in
 	}
 	for {
 		if p.Remaining == 0 {
-			// Confirm: rows may have been added meanwhile by a process still on an old key.
+			// Confirm: rows may have been added meanwhile by a process still on an old key,
+			// and a transaction running now may still add one (its data key wrapped before
+			// the rotated keyset was loaded): wait until every transaction running now has
+			// ended, then count again. A writer that starts later re-wraps its entries first
+			// (Keyring.Rewrapped).
+			if err := awaitRunning(ctx, pool); err != nil {
+				return p, err
+			}
 			if err := count(); err != nil || p.Remaining == 0 {
 				return p, err
 			}
@@ -109,6 +116,29 @@ func Rewrap(ctx context.Context, pool *pgxpool.Pool, keys *Keyring, batchSize in
 		}
 		if progress != nil {
 			progress(p)
+		}
+	}
+}
+
+// awaitRunning returns once every transaction that had written when it was called has ended.
+// It takes a transaction id of its own, newer than all of theirs, and waits until the oldest
+// transaction still running is newer than that. (A snapshot's xmax will not do: it follows the
+// last transaction to end, not the last to start, so a writer still running may be past it.)
+func awaitRunning(ctx context.Context, pool *pgxpool.Pool) error {
+	var mark string
+	if err := pool.QueryRow(ctx, `SELECT pg_current_xact_id()::text`).Scan(&mark); err != nil {
+		return fmt.Errorf("vault: take a transaction id: %w", err)
+	}
+	for {
+		var done bool
+		if err := pool.QueryRow(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8`, mark).Scan(&done); err != nil {
+			return fmt.Errorf("vault: wait for running transactions: %w", err)
+		}
+		if done {
+			return nil
+		}
+		if err := sleep(ctx); err != nil {
+			return err
 		}
 	}
 }

@@ -1,8 +1,10 @@
 package vault_test
 
 import (
+	"bytes"
 	"context"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -85,5 +87,103 @@ func rotateInMemory(tb testing.TB, dir string, keys *vault.Keyring) {
 	}
 	if err := keys.SetKEK(rotated); err != nil {
 		tb.Fatal(err)
+	}
+}
+
+// TestRewrapWaitsForRunningWriters: a transaction that inserted a row on the old key and has
+// not committed when every committed row is re-wrapped holds Rewrap back; once it commits,
+// Rewrap moves its row too, and returns with nothing left on the old key. Without the wait
+// Rewrap returned at once, leaving the late row behind.
+func TestRewrapWaitsForRunningWriters(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, pgtest.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	dir := t.TempDir()
+	keys, err := vault.LoadOrCreateDevKeyring(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldKey := keys.KEKPrimary()
+	id := uuid.New()
+	sealed, err := keys.Seal(id, &commonv1.Person{GivenName: "Late", Nationality: "NER"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	b := &pgx.Batch{}
+	vault.QueuePut(b, "NER", []vault.Entry{{SubjectID: id, Sealed: sealed}})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	rotateInMemory(t, dir, keys)
+	done := make(chan error, 1)
+	go func() {
+		_, err := vault.Rewrap(ctx, pool, keys, 10, nil)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("Rewrap returned (%v) while a writer on the old key was still running", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n, err := vault.CountWrappedBy(ctx, pool, oldKey); err != nil || n != 0 {
+		t.Fatalf("rows on the old key: %d, %v", n, err)
+	}
+}
+
+// TestRewrappedMovesEntriesToThePrimary: entries sealed before a rotation are re-wrapped by
+// the new primary before they are written (their identity opens as before); entries already
+// on it are left as they are.
+func TestRewrappedMovesEntriesToThePrimary(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	keys, err := vault.LoadOrCreateDevKeyring(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	person := &commonv1.Person{GivenName: "Before", Nationality: "NER"}
+	before, after := uuid.New(), uuid.New()
+	early, err := keys.Seal(before, person)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotateInMemory(t, dir, keys)
+	late, err := keys.Seal(after, person)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := []vault.Entry{{SubjectID: before, Sealed: early}, {SubjectID: after, Sealed: late}}
+	if err := keys.Rewrapped(entries); err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range entries {
+		if e.Sealed.KEKKeyID != keys.KEKPrimary() {
+			t.Errorf("entry %d on KEK key %d, want the primary %d", i, e.Sealed.KEKKeyID, keys.KEKPrimary())
+		}
+		got, err := keys.Open(e.SubjectID, e.Sealed)
+		if err != nil || got.GetGivenName() != "Before" {
+			t.Errorf("entry %d opens as %v, %v", i, got, err)
+		}
+	}
+	if !bytes.Equal(entries[1].Sealed.WrappedKey, late.WrappedKey) {
+		t.Error("an entry already on the primary was wrapped again")
+	}
+	if !bytes.Equal(entries[0].Sealed.Ciphertext, early.Ciphertext) {
+		t.Error("the identity ciphertext changed: only the data key's wrapping should")
 	}
 }

@@ -23,6 +23,27 @@ type Entry struct {
 	Indexes   []BlindIndex
 }
 
+// Rewrapped brings entries sealed before the KEK's primary key changed onto the current
+// primary (Keyring.Rewrap; the identity ciphertext stays as it is), so that a write held up
+// while the keyset was rotated does not land on the old key after Rewrap has moved every row
+// off it. Writers call it right before sending the statement that inserts the entries; the
+// moment between is all Rewrap's final wait for running transactions has to cover.
+func (k *Keyring) Rewrapped(entries []Entry) error {
+	primary := k.KEKPrimary()
+	for i := range entries {
+		e := &entries[i]
+		if e.Sealed.KEKKeyID == primary {
+			continue
+		}
+		wrapped, id, err := k.Rewrap(e.SubjectID, e.Sealed.WrappedKey)
+		if err != nil {
+			return err
+		}
+		e.Sealed.WrappedKey, e.Sealed.KEKKeyID = wrapped, id
+	}
+	return nil
+}
+
 // QueuePut adds to b the inserts of new people's sealed identities and blind indexes: two
 // statements however many people there are.
 func QueuePut(b *pgx.Batch, mission string, entries []Entry) {

@@ -142,6 +142,10 @@ func (s *Service) registerAlone(ctx context.Context, r *pendingCase) {
 		return
 	}
 	resp = &intakev1.RegisterCaseResponse{Case: r.c, SuspectedDuplicates: duplicates(r.subjects, r.indexes, matches)}
+	if err := s.keys.Rewrapped(r.entries); err != nil {
+		r.resp, r.err = nil, err
+		return
+	}
 	err := s.commitNewCase(ctx, r.key, r.c, r.who, r.audit, resp, func(st *database.Statement) {
 		vault.AddPut(st, r.c.Mission, r.entries)
 	})

@@ -197,6 +197,9 @@ func (s *Service) insertCases(ctx context.Context, mission string, rs []*pending
 	if err := s.idem.AddAll(&st, keys, resps); err != nil {
 		return err
 	}
+	if err := s.keys.Rewrapped(entries); err != nil {
+		return err
+	}
 	vault.AddPut(&st, mission, entries)
 	addInsertCases(&st, mission, cases, creators)
 	if err := outbox.AddAll(&st, events); err != nil {
