@@ -52,7 +52,7 @@ func project(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 
 // queueUpsertProjection queues the write of the intake attributes of a VoT case: a new case
 // awaits screening. assistance_allowed follows the principal's ASSISTANCE consent as intake
-// derived it.
+// derived it. An event no newer than the row's intake version changes nothing.
 func queueUpsertProjection(b *pgx.Batch, c *intakev1.Case) error {
 	p, err := peopleOf(c)
 	if err != nil {
@@ -60,14 +60,17 @@ func queueUpsertProjection(b *pgx.Batch, c *intakev1.Case) error {
 	}
 	subjects, sexes, bands, nationalities := p.subjects, p.sexes, p.bands, p.nationalities
 	registered := c.GetCreateTime().AsTime()
-	b.Queue(`INSERT INTO trafficking.victim_case (case_id, mission, status, version, subject_ids, sexes, age_bands,
-nationalities, host_country, vulnerabilities, registration_date, intake_status, registered_at, updated_at, assistance_allowed)
-VALUES ($1, $2, 'AWAITING_SCREENING', 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)
+	b.Queue(`INSERT INTO trafficking.victim_case AS x (case_id, mission, status, version, subject_ids, sexes, age_bands,
+nationalities, host_country, vulnerabilities, registration_date, intake_status, registered_at, updated_at, assistance_allowed,
+intake_version)
+VALUES ($1, $2, 'AWAITING_SCREENING', 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13)
 ON CONFLICT (case_id) DO UPDATE SET subject_ids = $3, sexes = $4, age_bands = $5, nationalities = $6,
-host_country = $7, vulnerabilities = $8, registration_date = $9, intake_status = $10, assistance_allowed = $12`,
+host_country = $7, vulnerabilities = $8, registration_date = $9, intake_status = $10, assistance_allowed = $12,
+intake_version = $13
+WHERE x.intake_version < $13`,
 		c.GetCaseId(), c.GetMission(), subjects, sexes, bands, nationalities, c.GetHostCountry(),
 		enumcode.Codes(c.GetVulnerabilities(), vulnerabilityPrefix), civildate.ToTime(c.GetRegistrationDate()),
-		enumcode.Code(c.GetStatus(), intakeStatusPrefix), registered, consent.AssistanceAllowed(c))
+		enumcode.Code(c.GetStatus(), intakeStatusPrefix), registered, consent.AssistanceAllowed(c), c.GetVersion())
 	return nil
 }
 

@@ -31,10 +31,11 @@ var errMixedMissions = errors.New("trafficking: a case's events in one drain nam
 // turn, in one round trip: for each mission the drain touches, its declaration, then up to
 // three multi-row statements.
 //
-// A VoT case twice in the drain is written once. project writes every event's attributes over
-// the row, whatever its version (victim_case keeps no intake version to compare with), so the
-// case's last event in commit order is the one that stands, and the insert of a case new to
-// the projection takes its registration time from its first. Every event is still read in
+// A VoT case twice in the drain is written once. project writes an event's attributes over the
+// row only when the event is newer than the row's intake version, so the case's newest event
+// stands (between equal versions, the first in commit order), under the same guard against the
+// row, and the insert of a case new to the projection takes its registration time from its
+// first event. Every event is still read in
 // full, so one project would refuse (a subject id that is not a UUID) fails the batch too; a
 // superseded one only the database would refuse (a host country out of its CHECK) is not
 // tried: intake never writes one, and the consumer falls back to one event at a time for any
@@ -100,7 +101,9 @@ func projectBatch(ctx context.Context, tx pgx.Tx, records []outbox.Record) error
 		if v.mission != r.Mission || v.first.GetMission() != c.GetMission() {
 			return errMixedMissions
 		}
-		v.last, v.people = c, p
+		if c.GetVersion() > v.last.GetVersion() {
+			v.last, v.people = c, p
+		}
 	}
 	for _, v := range victims {
 		byMission[v.mission].add(v.first, v.last, v.people)
@@ -127,6 +130,7 @@ type victimRows struct {
 	caseIDs, missions, hosts, vulnerabilities, intakeStatuses []string
 	registrationDates, registered                             []time.Time
 	assistance                                                []bool
+	versions                                                  []int64
 
 	// The members of every case, one element each, in position order.
 	memberCases                 []string
@@ -152,6 +156,7 @@ func (w *victimRows) add(first, last *intakev1.Case, p people) {
 	w.intakeStatuses = append(w.intakeStatuses, enumcode.Code(last.GetStatus(), intakeStatusPrefix))
 	w.registered = append(w.registered, first.GetCreateTime().AsTime())
 	w.assistance = append(w.assistance, consent.AssistanceAllowed(last))
+	w.versions = append(w.versions, last.GetVersion())
 	for range p.subjects {
 		w.memberCases = append(w.memberCases, last.GetCaseId())
 	}
@@ -168,11 +173,12 @@ func (w *victimRows) queue(b *pgx.Batch) {
 	w.before.queue(b)
 	if len(w.caseIDs) > 0 {
 		b.Queue(`INSERT INTO trafficking.victim_case AS x (case_id, mission, status, version, subject_ids, sexes, age_bands,
-nationalities, host_country, vulnerabilities, registration_date, intake_status, registered_at, updated_at, assistance_allowed)
+nationalities, host_country, vulnerabilities, registration_date, intake_status, registered_at, updated_at, assistance_allowed,
+intake_version)
 SELECT t.c, t.m, 'AWAITING_SCREENING', 1, p.subjects, p.sexes, p.bands, p.nationalities, t.h,
-  string_to_array(t.u, '`+vulnerabilitySep+`'), t.d, t.s, t.r, t.r, t.a
-FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::date[], $6::text[], $7::timestamptz[], $8::boolean[])
-  AS t(c, m, h, u, d, s, r, a)
+  string_to_array(t.u, '`+vulnerabilitySep+`'), t.d, t.s, t.r, t.r, t.a, t.v
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::date[], $6::text[], $7::timestamptz[], $8::boolean[],
+  $14::bigint[]) AS t(c, m, h, u, d, s, r, a, v)
 JOIN (SELECT c, array_agg(s ORDER BY o) AS subjects, array_agg(g ORDER BY o) AS sexes,
         array_agg(b ORDER BY o) AS bands, array_agg(n ORDER BY o) AS nationalities
       FROM unnest($9::uuid[], $10::uuid[], $11::text[], $12::text[], $13::text[]) WITH ORDINALITY AS mm(c, s, g, b, n, o)
@@ -180,9 +186,11 @@ JOIN (SELECT c, array_agg(s ORDER BY o) AS subjects, array_agg(g ORDER BY o) AS 
 ON CONFLICT (case_id) DO UPDATE SET subject_ids = EXCLUDED.subject_ids, sexes = EXCLUDED.sexes,
 age_bands = EXCLUDED.age_bands, nationalities = EXCLUDED.nationalities, host_country = EXCLUDED.host_country,
 vulnerabilities = EXCLUDED.vulnerabilities, registration_date = EXCLUDED.registration_date,
-intake_status = EXCLUDED.intake_status, assistance_allowed = EXCLUDED.assistance_allowed`,
+intake_status = EXCLUDED.intake_status, assistance_allowed = EXCLUDED.assistance_allowed,
+intake_version = EXCLUDED.intake_version
+WHERE x.intake_version < EXCLUDED.intake_version`,
 			w.caseIDs, w.missions, w.hosts, w.vulnerabilities, w.registrationDates, w.intakeStatuses, w.registered, w.assistance,
-			w.memberCases, w.subjects, w.sexes, w.bands, w.nationalities)
+			w.memberCases, w.subjects, w.sexes, w.bands, w.nationalities, w.versions)
 	}
 	w.after.queue(b)
 }

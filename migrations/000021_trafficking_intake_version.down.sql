@@ -1,0 +1,1 @@
+ALTER TABLE trafficking.victim_case DROP COLUMN intake_version;
