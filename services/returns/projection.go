@@ -2,6 +2,7 @@ package returns
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -34,10 +35,18 @@ func applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 // mission's declaration, all in one round trip: the consumer's transaction reads every
 // mission's events, and each mission's rows are written under the mission its events were
 // recorded for, which row-level security checked then.
+// errMixedMissions refuses a drain in which one case's events were recorded under different
+// missions (or describe it under different missions). Intake never writes such events: at
+// least one of them is one row-level security refuses, and only applying the events one at a
+// time, in commit order, finds which and holds it back where it stands. The consumer does so
+// on this error.
+var errMixedMissions = errors.New("returns: a case's events in one drain name different missions")
+
 func applyIntakeEvents(ctx context.Context, tx pgx.Tx, records []outbox.Record) error {
 	var missions []string
 	byMission := map[string]*caseRows{}
 	latest := map[string]*intakev1.Case{} // case id -> the newest state seen in this drain
+	recordedUnder := map[string]string{}  // case id -> the mission its first event was recorded for
 	var order []outbox.Record
 	var cases []*intakev1.Case
 	for _, r := range records {
@@ -49,15 +58,20 @@ func applyIntakeEvents(ctx context.Context, tx pgx.Tx, records []outbox.Record) 
 		if c == nil || c.GetProgramme() != commonv1.Programme_PROGRAMME_AVRR {
 			continue
 		}
-		// A case twice in one drain: its later event (by intake's version, and in commit
-		// order between equals) is its state. One statement cannot upsert a row twice.
+		// A case twice in one drain: its newest event by intake's version is its state, the
+		// first in commit order between equals (one at a time, an event no newer than the
+		// case changes it not). One statement cannot upsert a row twice.
 		if prev, ok := latest[c.GetCaseId()]; ok {
-			if c.GetVersion() >= prev.GetVersion() {
+			if recordedUnder[c.GetCaseId()] != r.Mission || prev.GetMission() != c.GetMission() {
+				return errMixedMissions
+			}
+			if c.GetVersion() > prev.GetVersion() {
 				latest[c.GetCaseId()] = c
 			}
 			continue
 		}
 		latest[c.GetCaseId()] = c
+		recordedUnder[c.GetCaseId()] = r.Mission
 		order, cases = append(order, r), append(cases, c)
 	}
 	for i, r := range order {
