@@ -307,21 +307,7 @@ func analyticsUnary[Req any, Resp proto.Message](ctx context.Context, c *analyti
 	rpc func(analyticsv1.AnalyticsServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
 	req Req, human func(io.Writer, Resp) error,
 ) error {
-	client, done, err := c.connect(*o)
-	if err != nil {
-		return err
-	}
-	defer done()
-	resp, err := call(ctx, o, func(ctx context.Context, req Req, opts ...grpc.CallOption) (Resp, error) {
-		return rpc(client, ctx, req, opts...)
-	}, req)
-	if err != nil {
-		return c.failed(method, err, "")
-	}
-	if o.json {
-		return writeJSON(c.stdout, resp)
-	}
-	return human(c.stdout, resp)
+	return unaryOn(ctx, &c.caseCLI, o, c.connect, method, "", rpc, req, human)
 }
 
 // formatAggregate prints an Aggregate as a table: one column per dimension ("all" in a

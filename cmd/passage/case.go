@@ -585,7 +585,17 @@ func unary[Req any, Resp proto.Message](ctx context.Context, c *caseCLI, o *clie
 	rpc func(intakev1.IntakeServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
 	req Req, human func(io.Writer, Resp) error,
 ) error {
-	client, done, err := c.connect(*o)
+	return unaryOn(ctx, c, o, c.connect, method, requestID, rpc, req, human)
+}
+
+// unaryOn is unary for any service's client: connect gives the client (each command group
+// has its own), rpc the call on it.
+func unaryOn[Client, Req any, Resp proto.Message](ctx context.Context, c *caseCLI, o *clientOptions,
+	connect func(clientOptions) (Client, func(), error), method, requestID string,
+	rpc func(Client, context.Context, Req, ...grpc.CallOption) (Resp, error),
+	req Req, human func(io.Writer, Resp) error,
+) error {
+	client, done, err := connect(*o)
 	if err != nil {
 		return err
 	}

@@ -123,21 +123,7 @@ func hasmUnary[Req any, Resp proto.Message](ctx context.Context, c *hasmCLI, o *
 	rpc func(hasmv1.StrandedMigrantServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
 	req Req, human func(io.Writer, Resp) error,
 ) error {
-	client, done, err := c.connect(*o)
-	if err != nil {
-		return err
-	}
-	defer done()
-	resp, err := call(ctx, o, func(ctx context.Context, req Req, opts ...grpc.CallOption) (Resp, error) {
-		return rpc(client, ctx, req, opts...)
-	}, req)
-	if err != nil {
-		return c.failed(method, err, requestID)
-	}
-	if o.json {
-		return writeJSON(c.stdout, resp)
-	}
-	return human(c.stdout, resp)
+	return unaryOn(ctx, &c.caseCLI, o, c.connect, method, requestID, rpc, req, human)
 }
 
 func requestOf[R interface {

@@ -170,21 +170,7 @@ func referralUnary[Req any, Resp proto.Message](ctx context.Context, c *referral
 	rpc func(referralv1.ReferralServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
 	req Req, human func(io.Writer, Resp) error,
 ) error {
-	client, done, err := c.connect(*o)
-	if err != nil {
-		return err
-	}
-	defer done()
-	resp, err := call(ctx, o, func(ctx context.Context, req Req, opts ...grpc.CallOption) (Resp, error) {
-		return rpc(client, ctx, req, opts...)
-	}, req)
-	if err != nil {
-		return c.failed(method, err, requestID)
-	}
-	if o.json {
-		return writeJSON(c.stdout, resp)
-	}
-	return human(c.stdout, resp)
+	return unaryOn(ctx, &c.caseCLI, o, c.connect, method, requestID, rpc, req, human)
 }
 
 func referralOf[R interface{ GetReferral() *referralv1.Referral }](w io.Writer, resp R) error {
