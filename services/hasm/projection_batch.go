@@ -2,7 +2,6 @@ package hasm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -17,19 +16,13 @@ import (
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
 
-// errMixedMissions refuses a batch in which one case's events were recorded under different
-// missions (or describe it under different missions). Intake never writes such events: at
-// least one of them is one row-level security refuses, and only applying the events one at a
-// time, in commit order, finds which and holds it back where it stands. The consumer does so
-// on this error.
-var errMixedMissions = errors.New("hasm: a case's events in one drain name different missions")
-
 // applyIntakeEvents applies one drain's intake events with the end state of applyIntakeEvent
 // on each in turn, in one round trip: the drain's HASM cases are written mission by mission,
 // each mission's declaration followed by two multi-row statements, the upsert of its cases
 // and of their members.
 //
-// A case twice in the drain is written once, from its newest event by intake's version: one at
+// A case twice in the drain is written once, from its newest event by intake's version
+// (intakecase.Newest, which also fails a drain naming two missions for one case): one at
 // a time, an event no newer than the row changes nothing, so between events of equal version
 // the first in commit order is the one that stands. The upsert keeps the same guard against
 // the row (an event older than the projection is ignored), and members are written only for
@@ -41,45 +34,20 @@ var errMixedMissions = errors.New("hasm: a case's events in one drain name diffe
 // database would refuse on its own is not tried: intake never writes one, and the consumer
 // falls back to one event at a time for any error the batch does meet.
 func applyIntakeEvents(ctx context.Context, tx pgx.Tx, records []outbox.Record) error {
-	type newest struct {
-		mission string // the mission the case's events were recorded under
-		c       *intakev1.Case
-	}
-	var cases []newest // in the order of each case's first event
-	index := map[string]int{}
-	for _, r := range records {
-		m, err := r.Decode()
-		if err != nil {
-			return err
-		}
-		c := intakecase.Of(m)
-		if c.GetProgramme() != commonv1.Programme_PROGRAMME_HASM {
-			continue
-		}
-		i, seen := index[c.GetCaseId()]
-		if !seen {
-			index[c.GetCaseId()] = len(cases)
-			cases = append(cases, newest{mission: r.Mission, c: c})
-			continue
-		}
-		n := &cases[i]
-		if n.mission != r.Mission || n.c.GetMission() != c.GetMission() {
-			return errMixedMissions
-		}
-		if c.GetVersion() > n.c.GetVersion() {
-			n.c = c
-		}
+	cases, err := intakecase.Newest(records, commonv1.Programme_PROGRAMME_HASM)
+	if err != nil {
+		return err
 	}
 	var missions []string
 	byMission := map[string]*caseRows{}
 	for _, n := range cases {
-		rows, ok := byMission[n.mission]
+		rows, ok := byMission[n.Mission]
 		if !ok {
 			rows = &caseRows{}
-			byMission[n.mission] = rows
-			missions = append(missions, n.mission)
+			byMission[n.Mission] = rows
+			missions = append(missions, n.Mission)
 		}
-		rows.add(n.c)
+		rows.add(n.Case)
 	}
 	if len(missions) == 0 {
 		return nil

@@ -2,7 +2,6 @@ package returns
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -35,53 +34,26 @@ func applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 // mission's declaration, all in one round trip: the consumer's transaction reads every
 // mission's events, and each mission's rows are written under the mission its events were
 // recorded for, which row-level security checked then.
-// errMixedMissions refuses a drain in which one case's events were recorded under different
-// missions (or describe it under different missions). Intake never writes such events: at
-// least one of them is one row-level security refuses, and only applying the events one at a
-// time, in commit order, finds which and holds it back where it stands. The consumer does so
-// on this error.
-var errMixedMissions = errors.New("returns: a case's events in one drain name different missions")
-
+//
+// A case twice in the drain is written once, at its newest state (intakecase.Newest: one
+// statement cannot upsert a row twice); a case whose events name two missions fails the batch,
+// so that the consumer applies the events one at a time and row-level security holds back the
+// wrong one where it stands.
 func applyIntakeEvents(ctx context.Context, tx pgx.Tx, records []outbox.Record) error {
+	drained, err := intakecase.Newest(records, commonv1.Programme_PROGRAMME_AVRR)
+	if err != nil {
+		return err
+	}
 	var missions []string
 	byMission := map[string]*caseRows{}
-	latest := map[string]*intakev1.Case{} // case id -> the newest state seen in this drain
-	recordedUnder := map[string]string{}  // case id -> the mission its first event was recorded for
-	var order []outbox.Record
-	var cases []*intakev1.Case
-	for _, r := range records {
-		m, err := r.Decode()
-		if err != nil {
-			return err
-		}
-		c := intakecase.Of(m)
-		if c == nil || c.GetProgramme() != commonv1.Programme_PROGRAMME_AVRR {
-			continue
-		}
-		// A case twice in one drain: its newest event by intake's version is its state, the
-		// first in commit order between equals (one at a time, an event no newer than the
-		// case changes it not). One statement cannot upsert a row twice.
-		if prev, ok := latest[c.GetCaseId()]; ok {
-			if recordedUnder[c.GetCaseId()] != r.Mission || prev.GetMission() != c.GetMission() {
-				return errMixedMissions
-			}
-			if c.GetVersion() > prev.GetVersion() {
-				latest[c.GetCaseId()] = c
-			}
-			continue
-		}
-		latest[c.GetCaseId()] = c
-		recordedUnder[c.GetCaseId()] = r.Mission
-		order, cases = append(order, r), append(cases, c)
-	}
-	for i, r := range order {
-		rows, ok := byMission[r.Mission]
+	for _, d := range drained {
+		rows, ok := byMission[d.Mission]
 		if !ok {
 			rows = &caseRows{}
-			byMission[r.Mission] = rows
-			missions = append(missions, r.Mission)
+			byMission[d.Mission] = rows
+			missions = append(missions, d.Mission)
 		}
-		rows.add(latest[cases[i].GetCaseId()])
+		rows.add(d.Case)
 	}
 	if len(missions) == 0 {
 		return nil

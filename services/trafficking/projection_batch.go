@@ -2,7 +2,6 @@ package trafficking
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -19,13 +18,6 @@ import (
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
-
-// errMixedMissions refuses a batch in which one VoT case's events were recorded under
-// different missions (or describe it under different missions). Intake never writes such
-// events: at least one of them is one row-level security refuses, and only applying the events
-// one at a time, in commit order, finds which and holds it back where it stands. The consumer
-// does so on this error.
-var errMixedMissions = errors.New("trafficking: a case's events in one drain name different missions")
 
 // projectBatch applies one drain's intake events with the end state of project on each in
 // turn, in one round trip: for each mission the drain touches, its declaration, then up to
@@ -99,7 +91,7 @@ func projectBatch(ctx context.Context, tx pgx.Tx, records []outbox.Record) error
 		}
 		v := &victims[i]
 		if v.mission != r.Mission || v.first.GetMission() != c.GetMission() {
-			return errMixedMissions
+			return intakecase.ErrMixedMissions
 		}
 		if c.GetVersion() > v.last.GetVersion() {
 			v.last, v.people = c, p
