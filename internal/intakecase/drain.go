@@ -1,7 +1,13 @@
 package intakecase
 
 import (
+	"context"
 	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/passage-cm/passage/internal/database"
 
 	"github.com/passage-cm/passage/internal/outbox"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
@@ -55,4 +61,32 @@ func Newest(records []outbox.Record, p commonv1.Programme) ([]Drained, error) {
 		}
 	}
 	return out, nil
+}
+
+// Project writes a drain's cases in one round trip, in the consumer's transaction: for each
+// mission, in the order of its first case, the mission's declaration, then what queue adds for
+// the mission's cases. The consumer's transaction reads every mission's events; each mission's
+// rows are written under the mission their events were recorded for, which row-level security
+// checked then.
+func Project(ctx context.Context, tx pgx.Tx, drained []Drained, queue func(b *pgx.Batch, cases []*intakev1.Case)) error {
+	var missions []string
+	byMission := map[string][]*intakev1.Case{}
+	for _, d := range drained {
+		if _, ok := byMission[d.Mission]; !ok {
+			missions = append(missions, d.Mission)
+		}
+		byMission[d.Mission] = append(byMission[d.Mission], d.Case)
+	}
+	if len(missions) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, m := range missions {
+		database.QueueMission(b, m)
+		queue(b, byMission[m])
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("project cases: %w", err)
+	}
+	return nil
 }

@@ -2,13 +2,11 @@ package hasm
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/passage-cm/passage/internal/consent"
-	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/outbox"
@@ -34,35 +32,17 @@ import (
 // database would refuse on its own is not tried: intake never writes one, and the consumer
 // falls back to one event at a time for any error the batch does meet.
 func applyIntakeEvents(ctx context.Context, tx pgx.Tx, records []outbox.Record) error {
-	cases, err := intakecase.Newest(records, commonv1.Programme_PROGRAMME_HASM)
+	drained, err := intakecase.Newest(records, commonv1.Programme_PROGRAMME_HASM)
 	if err != nil {
 		return err
 	}
-	var missions []string
-	byMission := map[string]*caseRows{}
-	for _, n := range cases {
-		rows, ok := byMission[n.Mission]
-		if !ok {
-			rows = &caseRows{}
-			byMission[n.Mission] = rows
-			missions = append(missions, n.Mission)
+	return intakecase.Project(ctx, tx, drained, func(b *pgx.Batch, cases []*intakev1.Case) {
+		var rows caseRows
+		for _, c := range cases {
+			rows.add(c)
 		}
-		rows.add(n.Case)
-	}
-	if len(missions) == 0 {
-		return nil
-	}
-	// The consumer's transaction reads every mission's events; each mission's rows are written
-	// under the mission their events were recorded for, which row-level security checked then.
-	b := &pgx.Batch{}
-	for _, m := range missions {
-		database.QueueMission(b, m)
-		byMission[m].queue(b)
-	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("project cases: %w", err)
-	}
-	return nil
+		rows.queue(b)
+	})
 }
 
 // caseRows are the columns of one mission's cases and their members, as arrays for multi-row

@@ -2,14 +2,12 @@ package returns
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/passage-cm/passage/internal/consent"
-	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/outbox"
@@ -44,29 +42,13 @@ func applyIntakeEvents(ctx context.Context, tx pgx.Tx, records []outbox.Record) 
 	if err != nil {
 		return err
 	}
-	var missions []string
-	byMission := map[string]*caseRows{}
-	for _, d := range drained {
-		rows, ok := byMission[d.Mission]
-		if !ok {
-			rows = &caseRows{}
-			byMission[d.Mission] = rows
-			missions = append(missions, d.Mission)
+	return intakecase.Project(ctx, tx, drained, func(b *pgx.Batch, cases []*intakev1.Case) {
+		var rows caseRows
+		for _, c := range cases {
+			rows.add(c)
 		}
-		rows.add(d.Case)
-	}
-	if len(missions) == 0 {
-		return nil
-	}
-	b := &pgx.Batch{}
-	for _, m := range missions {
-		database.QueueMission(b, m)
-		byMission[m].queue(b)
-	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("project cases: %w", err)
-	}
-	return nil
+		rows.queue(b)
+	})
 }
 
 // caseRows are the columns of one mission's cases, their members and their returns, as arrays
