@@ -82,6 +82,9 @@ type entry struct {
 	suppressed bool
 	primary    bool
 	lines      [MaxDimensions]int32
+	// up[j] is the entry of this key with dimension j set to all: the total of the entry's
+	// line in direction j (-1 where the key is already all there, the entry being that total).
+	up [MaxDimensions]int32
 }
 
 // table is the extended table: every cell and every total, and the lines through them.
@@ -208,63 +211,36 @@ func build(t Table) (*table, error) {
 	}
 
 	// Close under projection: every total any entry adds into must exist. Totals over
-	// additive dimensions only are sums of the cells; totals over a multi-valued
-	// dimension must have been given.
-	for mask := 1; mask < 1<<d; mask++ {
-		for i := range x.entries {
-			src := x.entries[i].key
-			if !isCell(src, d) {
+	// additive dimensions only are sums of the cells; totals over a multi-valued dimension
+	// must have been given. Every entry, those added included, is closed under setting one
+	// dimension to all, which closes the table under every projection; each entry keeps the
+	// totals it found (up), which the lines and the computed totals then follow.
+	for i := 0; i < len(x.entries); i++ {
+		for j := 0; j < d; j++ {
+			k := x.entries[i].key
+			if k[j] == all {
+				x.entries[i].up[j] = -1
 				continue
 			}
-			p := project(src, mask)
-			if _, ok := x.index.get(p); ok {
-				continue
-			}
-			if x.aggregatesMulti(p) {
-				return nil, fmt.Errorf("%w: the total over dimensions %s of a given cell (dimension %s is multi-valued: give its totals, counted in distinct persons)",
-					ErrMissingTotal, x.dims(mask), x.multiDims(p))
-			}
-			x.index.set(p, int32(len(x.entries)))
-			x.entries = append(x.entries, entry{key: p})
-		}
-	}
-	// Given totals may add into totals no cell reaches (persons without any category of a
-	// multi-valued dimension): close over them as well.
-	// Only a given total, or a total this loop adds, can lack a projection here (every
-	// projection of a cell was added above, and a computed total is such a projection): each
-	// pass visits those in order, the added ones at the next pass, as a pass over every entry
-	// would.
-	var visit []int32
-	for i := range x.entries {
-		if x.entries[i].given && !isCell(x.entries[i].key, d) {
-			visit = append(visit, int32(i))
-		}
-	}
-	for changed := true; changed; {
-		changed = false
-		from := len(x.entries)
-		for _, i := range visit {
-			src := x.entries[i].key
-			for j := 0; j < d; j++ {
-				if src[j] == all {
-					continue
+			k[j] = all
+			t, ok := x.index.get(k)
+			if !ok {
+				if x.aggregatesMulti(k) {
+					what := "total"
+					if x.entries[i].given {
+						what = "given " + what
+					}
+					if isCell(x.entries[i].key, d) {
+						what = "given cell"
+					}
+					return nil, fmt.Errorf("%w: the total over dimension %d of a %s (dimension %s is multi-valued: give its totals, counted in distinct persons)",
+						ErrMissingTotal, j, what, x.multiDims(k))
 				}
-				p := src
-				p[j] = all
-				if _, ok := x.index.get(p); ok {
-					continue
-				}
-				if x.aggregatesMulti(p) {
-					return nil, fmt.Errorf("%w: a total over dimension %d that a given total adds into", ErrMissingTotal, j)
-				}
-				x.index.set(p, int32(len(x.entries)))
-				x.entries = append(x.entries, entry{key: p})
-				changed = true
+				t = int32(len(x.entries))
+				x.index.set(k, t)
+				x.entries = append(x.entries, entry{key: k})
 			}
-		}
-		visit = visit[:0]
-		for i := from; i < len(x.entries); i++ {
-			visit = append(visit, int32(i))
+			x.entries[i].up[j] = t
 		}
 	}
 	// Computed totals: the sum of the cells that project onto them. Only totals over
@@ -274,15 +250,18 @@ func build(t Table) (*table, error) {
 		if len(x.entries) == len(t.Cells) {
 			break
 		}
-		e := &x.entries[i]
-		if !isCell(e.key, d) {
+		if !isCell(x.entries[i].key, d) {
 			continue
 		}
 		for mask := 1; mask < 1<<d; mask++ {
-			ti, _ := x.index.get(project(e.key, mask))
-			t := &x.entries[ti]
-			if !t.given {
-				t.count += e.count
+			ti := int32(i)
+			for j := 0; j < d; j++ {
+				if mask&(1<<j) != 0 {
+					ti = x.entries[ti].up[j]
+				}
+			}
+			if t := &x.entries[ti]; !t.given {
+				t.count += x.entries[i].count
 			}
 		}
 	}
@@ -299,16 +278,6 @@ func isCell(k key, d int) bool {
 	return true
 }
 
-// project sets the dimensions in mask to all.
-func project(k key, mask int) key {
-	for j := 0; j < MaxDimensions; j++ {
-		if mask&(1<<j) != 0 {
-			k[j] = all
-		}
-	}
-	return k
-}
-
 func (x *table) aggregatesMulti(k key) bool {
 	for j := 0; j < x.d; j++ {
 		if k[j] == all && x.multi[j] {
@@ -316,16 +285,6 @@ func (x *table) aggregatesMulti(k key) bool {
 		}
 	}
 	return false
-}
-
-func (x *table) dims(mask int) string {
-	var s []string
-	for j := 0; j < x.d; j++ {
-		if mask&(1<<j) != 0 {
-			s = append(s, fmt.Sprint(j))
-		}
-	}
-	return strings.Join(s, ",")
 }
 
 func (x *table) multiDims(k key) string {
@@ -345,16 +304,17 @@ func (x *table) buildLines() {
 	// (in entry order within a line), rather than a slice grown per line.
 	var size []int32
 	// A line in direction j is its entries' key with the j-th coordinate set aside: named
-	// by its total, the entry with "all" there, which the table holds (it is closed under
-	// projection). lineOf[t] is the line (+1) whose total is entry t.
+	// by its total, the entry with "all" there (up, or the entry itself). lineOf[t] is the
+	// line (+1) whose total is entry t.
 	lineOf := make([]int32, len(x.entries))
 	for j := 0; j < x.d; j++ {
 		clear(lineOf)
 		for i := range x.entries {
 			e := &x.entries[i]
-			tk := e.key
-			tk[j] = all
-			t, _ := x.index.get(tk)
+			t := e.up[j]
+			if t < 0 {
+				t = int32(i)
+			}
 			l := lineOf[t] - 1
 			if l < 0 {
 				l = int32(len(size))
