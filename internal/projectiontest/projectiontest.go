@@ -2,9 +2,11 @@ package projectiontest
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -104,4 +106,45 @@ func (d *DB) Rows(t testing.TB, query string, args ...any) []string {
 		t.Fatal(err)
 	}
 	return got
+}
+
+// Compare writes each drain's events and drains them on two databases of the service connecting
+// as role: on one, cfg's consumer applies every drain with its HandleBatch alone (a fallback to
+// one event at a time fails the test, and so does a drain applied in more than one batch); on
+// the other, the same consumer without HandleBatch applies one event at a time. It fails the
+// test unless rows reads the same from both, and returns the batched database.
+func Compare(t *testing.T, role string, cfg outbox.ConsumerConfig, rows func(testing.TB, *DB) []string, drains ...[]Event) *DB {
+	t.Helper()
+	batched, single := New(t, role), New(t, role)
+	batch := cfg.HandleBatch
+	var batches []int
+	cfg.HandleBatch = func(ctx context.Context, tx pgx.Tx, records []outbox.Record) error {
+		batches = append(batches, len(records))
+		return batch(ctx, tx, records)
+	}
+	one := cfg
+	one.HandleBatch = nil
+	cfg.Handle = func(context.Context, pgx.Tx, outbox.Record) error {
+		t.Error("the batch failed and fell back to one event at a time")
+		return nil
+	}
+	batchedConsumer, singleConsumer := outbox.NewConsumer(batched.Pool, cfg), outbox.NewConsumer(single.Pool, one)
+	for i, events := range drains {
+		batches = nil
+		batched.Emit(t, events...)
+		if n, err := Drain(t, batchedConsumer, len(events)); err != nil || n != len(events) {
+			t.Fatalf("drain %d batched = %d, %v; want %d applied", i, n, err, len(events))
+		}
+		if !slices.Equal(batches, []int{len(events)}) {
+			t.Errorf("drain %d: batches of %v events; want one of %d", i, batches, len(events))
+		}
+		single.Emit(t, events...)
+		if n, err := Drain(t, singleConsumer, len(events)); err != nil || n != len(events) {
+			t.Fatalf("drain %d one at a time = %d, %v; want %d applied", i, n, err, len(events))
+		}
+	}
+	if diff := cmp.Diff(rows(t, single), rows(t, batched)); diff != "" {
+		t.Errorf("batched projection differs from one event at a time (-single +batched):\n%s", diff)
+	}
+	return batched
 }

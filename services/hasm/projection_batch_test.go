@@ -51,7 +51,7 @@ func updated(c *intakev1.Case) projectiontest.Event {
 }
 
 // hasmRows is every row of the projection, a case with its members, as JSON.
-func hasmRows(t *testing.T, d *projectiontest.DB) []string {
+func hasmRows(t testing.TB, d *projectiontest.DB) []string {
 	t.Helper()
 	return d.Rows(t, `SELECT (to_jsonb(c) || jsonb_build_object('members',
   (SELECT jsonb_agg(to_jsonb(m) ORDER BY m.position) FROM hasm.case_member m WHERE m.case_id = c.case_id)))::text
@@ -89,44 +89,11 @@ func sortedCases(rows ...hasmCaseRow) []hasmCaseRow {
 	return rows
 }
 
-// applyDrains writes each drain's events and drains them, on two databases: one whose consumer
-// applies each drain with applyIntakeEvents alone (falling back to one event at a time fails
-// the test), one whose consumer applies one event at a time with applyIntakeEvent. It fails
-// the test unless both leave the same rows, and returns the batched one.
+// applyDrains applies the drains batched and one event at a time (projectiontest.Compare) and
+// returns the batched database.
 func applyDrains(t *testing.T, drains ...[]projectiontest.Event) *projectiontest.DB {
 	t.Helper()
-	batched, single := projectiontest.New(t, Role), projectiontest.New(t, Role)
-	cfg := consumerConfig()
-	var batches []int
-	cfg.HandleBatch = func(ctx context.Context, tx pgx.Tx, records []outbox.Record) error {
-		batches = append(batches, len(records))
-		return applyIntakeEvents(ctx, tx, records)
-	}
-	cfg.Handle = func(context.Context, pgx.Tx, outbox.Record) error {
-		t.Error("the batch failed and fell back to one event at a time")
-		return nil
-	}
-	one := consumerConfig()
-	one.HandleBatch = nil
-	batchedConsumer, singleConsumer := outbox.NewConsumer(batched.Pool, cfg), outbox.NewConsumer(single.Pool, one)
-	for i, events := range drains {
-		batches = nil
-		batched.Emit(t, events...)
-		if n, err := projectiontest.Drain(t, batchedConsumer, len(events)); err != nil || n != len(events) {
-			t.Fatalf("drain %d batched = %d, %v; want %d applied", i, n, err, len(events))
-		}
-		if !slices.Equal(batches, []int{len(events)}) {
-			t.Errorf("drain %d: batches of %v events; want one of %d", i, batches, len(events))
-		}
-		single.Emit(t, events...)
-		if n, err := projectiontest.Drain(t, singleConsumer, len(events)); err != nil || n != len(events) {
-			t.Fatalf("drain %d one at a time = %d, %v; want %d applied", i, n, err, len(events))
-		}
-	}
-	if diff := cmp.Diff(hasmRows(t, single), hasmRows(t, batched)); diff != "" {
-		t.Errorf("batched projection differs from one event at a time (-single +batched):\n%s", diff)
-	}
-	return batched
+	return projectiontest.Compare(t, Role, consumerConfig(), hasmRows, drains...)
 }
 
 // Two drains over two missions: a case of another programme, a case three times in one drain

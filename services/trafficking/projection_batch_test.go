@@ -64,7 +64,7 @@ func updated(c *intakev1.Case) projectiontest.Event {
 
 // victimRows is every row of the projection as JSON, but for created_at (the clock of the
 // insert, not the event's).
-func victimCaseRows(t *testing.T, d *projectiontest.DB) []string {
+func victimCaseRows(t testing.TB, d *projectiontest.DB) []string {
 	t.Helper()
 	return d.Rows(t, `SELECT (to_jsonb(v) - 'created_at')::text FROM trafficking.victim_case v ORDER BY v.case_id`)
 }
@@ -97,44 +97,11 @@ func sortedVictims(rows ...victimRow) []victimRow {
 	return rows
 }
 
-// applyDrains writes each drain's events and drains them, on two databases: one whose consumer
-// applies each drain with projectBatch alone (falling back to one event at a time fails the
-// test), one whose consumer applies one event at a time with project. It fails the test unless
-// both leave the same rows, and returns the batched one.
+// applyDrains applies the drains batched and one event at a time (projectiontest.Compare) and
+// returns the batched database.
 func applyDrains(t *testing.T, drains ...[]projectiontest.Event) *projectiontest.DB {
 	t.Helper()
-	batched, single := projectiontest.New(t, Role), projectiontest.New(t, Role)
-	cfg := consumerConfig()
-	var batches []int
-	cfg.HandleBatch = func(ctx context.Context, tx pgx.Tx, records []outbox.Record) error {
-		batches = append(batches, len(records))
-		return projectBatch(ctx, tx, records)
-	}
-	cfg.Handle = func(context.Context, pgx.Tx, outbox.Record) error {
-		t.Error("the batch failed and fell back to one event at a time")
-		return nil
-	}
-	one := consumerConfig()
-	one.HandleBatch = nil
-	batchedConsumer, singleConsumer := outbox.NewConsumer(batched.Pool, cfg), outbox.NewConsumer(single.Pool, one)
-	for i, events := range drains {
-		batches = nil
-		batched.Emit(t, events...)
-		if n, err := projectiontest.Drain(t, batchedConsumer, len(events)); err != nil || n != len(events) {
-			t.Fatalf("drain %d batched = %d, %v; want %d applied", i, n, err, len(events))
-		}
-		if !slices.Equal(batches, []int{len(events)}) {
-			t.Errorf("drain %d: batches of %v events; want one of %d", i, batches, len(events))
-		}
-		single.Emit(t, events...)
-		if n, err := projectiontest.Drain(t, singleConsumer, len(events)); err != nil || n != len(events) {
-			t.Fatalf("drain %d one at a time = %d, %v; want %d applied", i, n, err, len(events))
-		}
-	}
-	if diff := cmp.Diff(victimCaseRows(t, single), victimCaseRows(t, batched)); diff != "" {
-		t.Errorf("batched projection differs from one event at a time (-single +batched):\n%s", diff)
-	}
-	return batched
+	return projectiontest.Compare(t, Role, consumerConfig(), victimCaseRows, drains...)
 }
 
 // Two drains over two missions. In the first: a link to a VoT case before the VoT case's own
