@@ -63,12 +63,19 @@ func Newest(records []outbox.Record, p commonv1.Programme) ([]Drained, error) {
 	return out, nil
 }
 
-// Project writes a drain's cases in one round trip, in the consumer's transaction: for each
-// mission, in the order of its first case, the mission's declaration, then what queue adds for
-// the mission's cases. The consumer's transaction reads every mission's events; each mission's
-// rows are written under the mission their events were recorded for, which row-level security
-// checked then.
-func Project(ctx context.Context, tx pgx.Tx, drained []Drained, queue func(b *pgx.Batch, cases []*intakev1.Case)) error {
+// Project writes the cases of programme p in a drain of intake's events, each once at its
+// newest state (Newest), in one round trip in the consumer's transaction: for each mission, in
+// the order of its first case, the mission's declaration, then what queue adds for the
+// mission's cases. The consumer's transaction reads every mission's events; each mission's rows
+// are written under the mission their events were recorded for, which row-level security
+// checked then. It is a consumer's batch handler but for queue.
+func Project(ctx context.Context, tx pgx.Tx, records []outbox.Record, p commonv1.Programme,
+	queue func(b *pgx.Batch, cases []*intakev1.Case),
+) error {
+	drained, err := Newest(records, p)
+	if err != nil {
+		return err
+	}
 	var missions []string
 	byMission := map[string][]*intakev1.Case{}
 	for _, d := range drained {

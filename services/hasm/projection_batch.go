@@ -32,11 +32,7 @@ import (
 // database would refuse on its own is not tried: intake never writes one, and the consumer
 // falls back to one event at a time for any error the batch does meet.
 func applyIntakeEvents(ctx context.Context, tx pgx.Tx, records []outbox.Record) error {
-	drained, err := intakecase.Newest(records, commonv1.Programme_PROGRAMME_HASM)
-	if err != nil {
-		return err
-	}
-	return intakecase.Project(ctx, tx, drained, func(b *pgx.Batch, cases []*intakev1.Case) {
+	return intakecase.Project(ctx, tx, records, commonv1.Programme_PROGRAMME_HASM, func(b *pgx.Batch, cases []*intakev1.Case) {
 		var rows caseRows
 		for _, c := range cases {
 			rows.add(c)

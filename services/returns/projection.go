@@ -38,11 +38,7 @@ func applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 // so that the consumer applies the events one at a time and row-level security holds back the
 // wrong one where it stands.
 func applyIntakeEvents(ctx context.Context, tx pgx.Tx, records []outbox.Record) error {
-	drained, err := intakecase.Newest(records, commonv1.Programme_PROGRAMME_AVRR)
-	if err != nil {
-		return err
-	}
-	return intakecase.Project(ctx, tx, drained, func(b *pgx.Batch, cases []*intakev1.Case) {
+	return intakecase.Project(ctx, tx, records, commonv1.Programme_PROGRAMME_AVRR, func(b *pgx.Batch, cases []*intakev1.Case) {
 		var rows caseRows
 		for _, c := range cases {
 			rows.add(c)
