@@ -70,28 +70,13 @@ var (
 )
 
 func (c *analyticsCLI) run(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(c.stderr, analyticsUsage)
-		return flag.ErrHelp
-	}
-	switch cmd, rest := args[0], args[1:]; cmd {
-	case "aggregate":
-		return c.aggregate(ctx, rest)
-	case "export":
-		return c.export(ctx, rest)
-	case "victims":
-		return c.victims(ctx, rest)
-	case "regions":
-		return c.regions(ctx, rest)
-	case "budget":
-		return c.budget(ctx, rest)
-	case "help", "-h", "--help":
-		fmt.Fprint(c.stdout, analyticsUsage)
-		return nil
-	default:
-		fmt.Fprint(c.stderr, analyticsUsage)
-		return fmt.Errorf("unknown analytics command %q", cmd)
-	}
+	return runGroup(ctx, "analytics", analyticsUsage, args, c.stdout, c.stderr, commands{
+		"aggregate": c.aggregate,
+		"export":    c.export,
+		"victims":   c.victims,
+		"regions":   c.regions,
+		"budget":    c.budget,
+	})
 }
 
 // tableFlags are what aggregate and export share: the dimensions and the filter.

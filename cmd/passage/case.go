@@ -91,46 +91,22 @@ type caseCLI struct {
 }
 
 func (c *caseCLI) run(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(c.stderr, caseUsage)
-		return flag.ErrHelp
-	}
-	switch cmd, rest := args[0], args[1:]; cmd {
-	case "register":
-		return c.register(ctx, rest)
-	case "get":
-		return c.get(ctx, rest)
-	case "list":
-		return c.list(ctx, rest)
-	case "update":
-		return c.update(ctx, rest)
-	case "close":
-		return c.close(ctx, rest)
-	case "open":
-		return c.open(ctx, rest)
-	case "assign":
-		return c.assign(ctx, rest)
-	case "unassign":
-		return c.unassign(ctx, rest)
-	case "break-glass":
-		return c.breakGlass(ctx, rest)
-	case "grants":
-		return c.grants(ctx, rest)
-	case "review":
-		return c.review(ctx, rest)
-	case "erase":
-		return c.erase(ctx, rest)
-	case "consent":
-		return c.consent(ctx, rest)
-	case "withdraw":
-		return c.withdraw(ctx, rest)
-	case "help", "-h", "--help":
-		fmt.Fprint(c.stdout, caseUsage)
-		return nil
-	default:
-		fmt.Fprint(c.stderr, caseUsage)
-		return fmt.Errorf("unknown case command %q", cmd)
-	}
+	return runGroup(ctx, "case", caseUsage, args, c.stdout, c.stderr, commands{
+		"register":    c.register,
+		"get":         c.get,
+		"list":        c.list,
+		"update":      c.update,
+		"close":       c.close,
+		"open":        c.open,
+		"assign":      c.assign,
+		"unassign":    c.unassign,
+		"break-glass": c.breakGlass,
+		"grants":      c.grants,
+		"review":      c.review,
+		"erase":       c.erase,
+		"consent":     c.consent,
+		"withdraw":    c.withdraw,
+	})
 }
 
 // Commands.
@@ -395,6 +371,31 @@ func (c *caseCLI) open(ctx context.Context, args []string) error {
 // drops before the reply can repeat the command and be sure it is applied once.
 func (c *caseCLI) announceRequestID(id string) {
 	fmt.Fprintf(c.stderr, "request id %s (if no reply arrives, repeat the command with --request-id %s)\n", id, id)
+}
+
+// commands maps a command group's command names to what runs them.
+type commands map[string]func(ctx context.Context, args []string) error
+
+// runGroup runs `passage <group> <command> [arguments]` from args: without a command, the
+// group's usage on stderr and flag.ErrHelp; help, -h or --help, the usage on stdout; an unknown
+// command, the usage on stderr and an error naming it.
+func runGroup(ctx context.Context, group, usage string, args []string, stdout, stderr io.Writer, cmds commands) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	switch cmd := args[0]; cmd {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		run, ok := cmds[cmd]
+		if !ok {
+			fmt.Fprint(stderr, usage)
+			return fmt.Errorf("unknown %s command %q", group, cmd)
+		}
+		return run(ctx, args[1:])
+	}
 }
 
 // Connection and calls.

@@ -62,34 +62,16 @@ var (
 )
 
 func (c *hasmCLI) run(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(c.stderr, hasmUsage)
-		return flag.ErrHelp
-	}
-	switch cmd, rest := args[0], args[1:]; cmd {
-	case "request":
-		return c.request(ctx, rest)
-	case "get":
-		return c.get(ctx, rest)
-	case "list":
-		return c.list(ctx, rest)
-	case "decide":
-		return c.decide(ctx, rest)
-	case "depart":
-		return c.depart(ctx, rest)
-	case "arrive":
-		return c.arrive(ctx, rest)
-	case "close":
-		return c.close(ctx, rest)
-	case "fund":
-		return c.fund(ctx, rest)
-	case "help", "-h", "--help":
-		fmt.Fprint(c.stdout, hasmUsage)
-		return nil
-	default:
-		fmt.Fprint(c.stderr, hasmUsage)
-		return fmt.Errorf("unknown hasm command %q", cmd)
-	}
+	return runGroup(ctx, "hasm", hasmUsage, args, c.stdout, c.stderr, commands{
+		"request": c.request,
+		"get":     c.get,
+		"list":    c.list,
+		"decide":  c.decide,
+		"depart":  c.depart,
+		"arrive":  c.arrive,
+		"close":   c.close,
+		"fund":    c.fund,
+	})
 }
 
 // flagSet returns a command's flag set with the common flags, and the request id flag for

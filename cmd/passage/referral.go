@@ -92,44 +92,21 @@ var (
 )
 
 func (c *referralCLI) run(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(c.stderr, referralUsage)
-		return flag.ErrHelp
-	}
-	switch cmd, rest := args[0], args[1:]; cmd {
-	case "partners":
-		return c.partners(ctx, rest)
-	case "create":
-		return c.create(ctx, rest)
-	case "send":
-		return c.send(ctx, rest)
-	case "get":
-		return c.get(ctx, rest)
-	case "list":
-		return c.list(ctx, rest)
-	case "revoke":
-		return c.revoke(ctx, rest)
-	case "accept":
-		return c.accept(ctx, rest)
-	case "link":
-		return c.link(ctx, rest)
-	case "open-case":
-		return c.openCase(ctx, rest)
-	case "decline":
-		return c.decline(ctx, rest)
-	case "complete":
-		return c.complete(ctx, rest)
-	case "events":
-		return c.events(ctx, rest)
-	case "inbound":
-		return c.inbound(ctx, rest)
-	case "help", "-h", "--help":
-		fmt.Fprint(c.stdout, referralUsage)
-		return nil
-	default:
-		fmt.Fprint(c.stderr, referralUsage)
-		return fmt.Errorf("unknown referral command %q", cmd)
-	}
+	return runGroup(ctx, "referral", referralUsage, args, c.stdout, c.stderr, commands{
+		"partners":  c.partners,
+		"create":    c.create,
+		"send":      c.send,
+		"get":       c.get,
+		"list":      c.list,
+		"revoke":    c.revoke,
+		"accept":    c.accept,
+		"link":      c.link,
+		"open-case": c.openCase,
+		"decline":   c.decline,
+		"complete":  c.complete,
+		"events":    c.events,
+		"inbound":   c.inbound,
+	})
 }
 
 // flagSet returns a command's flag set with the common flags, and the request id flag for

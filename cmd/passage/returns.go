@@ -75,23 +75,15 @@ type returnsCall struct {
 }
 
 func (c *returnsCLI) run(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(c.stderr, returnsUsage)
-		return flag.ErrHelp
+	cmds := commands{"list": c.list}
+	for name, command := range c.commands() {
+		cmds[name] = func(ctx context.Context, rest []string) error { return c.step(ctx, name, command, rest) }
 	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "help", "-h", "--help":
-		fmt.Fprint(c.stdout, returnsUsage)
-		return nil
-	case "list":
-		return c.list(ctx, rest)
-	}
-	command, ok := c.commands()[cmd]
-	if !ok {
-		fmt.Fprint(c.stderr, returnsUsage)
-		return fmt.Errorf("unknown returns command %q", cmd)
-	}
+	return runGroup(ctx, "returns", returnsUsage, args, c.stdout, c.stderr, cmds)
+}
+
+// step runs one of the commands on a case (c.commands): CASE_ID, the command's flags, one call.
+func (c *returnsCLI) step(ctx context.Context, cmd string, command returnsCommand, rest []string) error {
 	fs, o := c.flagSet(cmd, command.synopsis)
 	build := command.bind(fs)
 	pos, given, err := parseFlags(fs, rest)

@@ -91,37 +91,31 @@ type votCLI struct {
 type votClient = traffickingv1.TraffickingServiceClient
 
 func (c *votCLI) run(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(c.stderr, traffickingUsage)
-		return flag.ErrHelp
-	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "get":
-		return c.get(ctx, rest)
-	case "list":
-		return c.list(ctx, rest)
-	case "screen":
-		return votMutate(ctx, c, rest, "screen", "screen CASE_ID --version N --status S --by AUTHORITY --date D", bindScreen, votClient.RecordScreening)
-	case "exploitation":
-		return votMutate(ctx, c, rest, "exploitation", "exploitation CASE_ID --version N --type T... --recruiter R --country C... [flags]", bindExploitation, votClient.RecordExploitation)
-	case "assist":
-		return votMutate(ctx, c, rest, "assist", "assist CASE_ID --version N --type T --start D [--end D] --provider CODE", bindAssist, votClient.RecordAssistance)
-	case "end-assistance":
-		return votMutate(ctx, c, rest, "end-assistance", "end-assistance CASE_ID --version N --assistance ID --end D", bindEndAssistance, votClient.EndAssistance)
-	case "cooperation":
-		return votMutate(ctx, c, rest, "cooperation", "cooperation CASE_ID --version N --status S --date D", bindCooperation, votClient.RecordLawEnforcementCooperation)
-	case "risk":
-		return votMutate(ctx, c, rest, "risk", "risk CASE_ID --version N --level L --date D [--factor F]...", bindRisk, votClient.AssessRisk)
-	case "close":
-		return votMutate(ctx, c, rest, "close", "close CASE_ID --version N --reason R", bindClose, votClient.CloseVictimCase)
-	case "help", "-h", "--help":
-		fmt.Fprint(c.stdout, traffickingUsage)
-		return nil
-	default:
-		fmt.Fprint(c.stderr, traffickingUsage)
-		return fmt.Errorf("unknown trafficking command %q", cmd)
-	}
+	return runGroup(ctx, "trafficking", traffickingUsage, args, c.stdout, c.stderr, commands{
+		"get":  c.get,
+		"list": c.list,
+		"screen": func(ctx context.Context, rest []string) error {
+			return votMutate(ctx, c, rest, "screen", "screen CASE_ID --version N --status S --by AUTHORITY --date D", bindScreen, votClient.RecordScreening)
+		},
+		"exploitation": func(ctx context.Context, rest []string) error {
+			return votMutate(ctx, c, rest, "exploitation", "exploitation CASE_ID --version N --type T... --recruiter R --country C... [flags]", bindExploitation, votClient.RecordExploitation)
+		},
+		"assist": func(ctx context.Context, rest []string) error {
+			return votMutate(ctx, c, rest, "assist", "assist CASE_ID --version N --type T --start D [--end D] --provider CODE", bindAssist, votClient.RecordAssistance)
+		},
+		"end-assistance": func(ctx context.Context, rest []string) error {
+			return votMutate(ctx, c, rest, "end-assistance", "end-assistance CASE_ID --version N --assistance ID --end D", bindEndAssistance, votClient.EndAssistance)
+		},
+		"cooperation": func(ctx context.Context, rest []string) error {
+			return votMutate(ctx, c, rest, "cooperation", "cooperation CASE_ID --version N --status S --date D", bindCooperation, votClient.RecordLawEnforcementCooperation)
+		},
+		"risk": func(ctx context.Context, rest []string) error {
+			return votMutate(ctx, c, rest, "risk", "risk CASE_ID --version N --level L --date D [--factor F]...", bindRisk, votClient.AssessRisk)
+		},
+		"close": func(ctx context.Context, rest []string) error {
+			return votMutate(ctx, c, rest, "close", "close CASE_ID --version N --reason R", bindClose, votClient.CloseVictimCase)
+		},
+	})
 }
 
 // flagSet returns a command's flag set with the common flags defined on it.
