@@ -580,6 +580,38 @@ func listPages[Req interface{ GetPageToken() string }, Resp, T any](ctx context.
 	}
 }
 
+// printPages connects, gathers the pages of a list call (listPages) and prints the items: with
+// --json as the response asJSON makes of them, "no <noun>" on stderr when there are none, else
+// with human.
+func printPages[Client any, Req interface{ GetPageToken() string }, Resp, T any](ctx context.Context, o *clientOptions,
+	stdout, stderr io.Writer, failed func(method string, err error, requestID string) error,
+	connect func(clientOptions) (Client, func(), error), method, noun string, all bool,
+	rpc func(Client, context.Context, Req, ...grpc.CallOption) (Resp, error), req Req, setToken func(string),
+	page func(Resp) (items []T, next string), asJSON func([]T) proto.Message, human func(io.Writer, []T) error,
+) error {
+	client, done, err := connect(*o)
+	if err != nil {
+		return err
+	}
+	defer done()
+	items, err := listPages(ctx, o, stderr, method, noun, all, failed,
+		func(ctx context.Context, req Req, opts ...grpc.CallOption) (Resp, error) {
+			return rpc(client, ctx, req, opts...)
+		},
+		req, setToken, page)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return writeJSON(stdout, asJSON(items))
+	}
+	if len(items) == 0 {
+		fmt.Fprintln(stderr, "no "+noun)
+		return nil
+	}
+	return human(stdout, items)
+}
+
 // unary connects, makes one call and prints its response: as JSON with --json, else with
 // human. requestID is the call's idempotency key, empty for reads.
 func unary[Req any, Resp proto.Message](ctx context.Context, c *caseCLI, o *clientOptions, method, requestID string,

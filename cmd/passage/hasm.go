@@ -179,28 +179,13 @@ func (c *hasmCLI) list(ctx context.Context, args []string) error {
 			return fmt.Errorf("--status %w", err)
 		}
 	}
-	client, done, err := c.connect(*o)
-	if err != nil {
-		return err
-	}
-	defer done()
-	out, err := listPages(ctx, o, c.stderr, "ListRequests", "requests", *all, c.failed, client.ListRequests, req,
-		func(t string) { req.PageToken = t },
+	return printPages(ctx, o, c.stdout, c.stderr, c.failed, c.connect, "ListRequests", "requests", *all,
+		hasmv1.StrandedMigrantServiceClient.ListRequests, req, func(t string) { req.PageToken = t },
 		func(r *hasmv1.ListRequestsResponse) ([]*hasmv1.AssistanceRequest, string) {
 			return r.GetRequests(), r.GetNextPageToken()
-		})
-	if err != nil {
-		return err
-	}
-	if o.json {
-		return writeJSON(c.stdout, &hasmv1.ListRequestsResponse{Requests: out})
-	}
-	if len(out) == 0 {
-		fmt.Fprintln(c.stderr, "no requests")
-		return nil
-	}
-	formatAssistanceList(c.stdout, out)
-	return nil
+		},
+		func(rs []*hasmv1.AssistanceRequest) proto.Message { return &hasmv1.ListRequestsResponse{Requests: rs} },
+		func(w io.Writer, rs []*hasmv1.AssistanceRequest) error { formatAssistanceList(w, rs); return nil })
 }
 
 func (c *hasmCLI) decide(ctx context.Context, args []string) error {

@@ -186,27 +186,13 @@ func (c *referralCLI) partners(ctx context.Context, args []string) error {
 			return fmt.Errorf("--category %w", err)
 		}
 	}
-	client, done, err := c.connect(*o)
-	if err != nil {
-		return err
-	}
-	defer done()
-	out, err := listPages(ctx, o, c.stderr, "ListPartners", "partners", *all, c.failed, client.ListPartners, req,
-		func(t string) { req.PageToken = t },
+	return printPages(ctx, o, c.stdout, c.stderr, c.failed, c.connect, "ListPartners", "partners", *all,
+		referralv1.ReferralServiceClient.ListPartners, req, func(t string) { req.PageToken = t },
 		func(r *referralv1.ListPartnersResponse) ([]*referralv1.Partner, string) {
 			return r.GetPartners(), r.GetNextPageToken()
-		})
-	if err != nil {
-		return err
-	}
-	if o.json {
-		return writeJSON(c.stdout, &referralv1.ListPartnersResponse{Partners: out})
-	}
-	if len(out) == 0 {
-		fmt.Fprintln(c.stderr, "no partners")
-		return nil
-	}
-	return formatPartners(c.stdout, out)
+		},
+		func(ps []*referralv1.Partner) proto.Message { return &referralv1.ListPartnersResponse{Partners: ps} },
+		formatPartners)
 }
 
 func (c *referralCLI) create(ctx context.Context, args []string) error {
@@ -291,27 +277,13 @@ func (c *referralCLI) list(ctx context.Context, args []string) error {
 			return fmt.Errorf("--direction %w", err)
 		}
 	}
-	client, done, err := c.connect(*o)
-	if err != nil {
-		return err
-	}
-	defer done()
-	out, err := listPages(ctx, o, c.stderr, "ListReferrals", "referrals", *all, c.failed, client.ListReferrals, req,
-		func(t string) { req.PageToken = t },
+	return printPages(ctx, o, c.stdout, c.stderr, c.failed, c.connect, "ListReferrals", "referrals", *all,
+		referralv1.ReferralServiceClient.ListReferrals, req, func(t string) { req.PageToken = t },
 		func(r *referralv1.ListReferralsResponse) ([]*referralv1.Referral, string) {
 			return r.GetReferrals(), r.GetNextPageToken()
-		})
-	if err != nil {
-		return err
-	}
-	if o.json {
-		return writeJSON(c.stdout, &referralv1.ListReferralsResponse{Referrals: out})
-	}
-	if len(out) == 0 {
-		fmt.Fprintln(c.stderr, "no referrals")
-		return nil
-	}
-	return formatReferrals(c.stdout, out)
+		},
+		func(rs []*referralv1.Referral) proto.Message { return &referralv1.ListReferralsResponse{Referrals: rs} },
+		formatReferrals)
 }
 
 func (c *referralCLI) revoke(ctx context.Context, args []string) error {

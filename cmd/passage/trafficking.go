@@ -190,30 +190,23 @@ func (c *votCLI) list(ctx context.Context, args []string) error {
 			return fmt.Errorf("--status %w", err)
 		}
 	}
-	client, done, err := c.connect(*o)
-	if err != nil {
-		return err
-	}
-	defer done()
-	cases, err := listPages(ctx, o, c.stderr, "ListVictimCases", "cases", *all, c.failed, client.ListVictimCases, req,
-		func(t string) { req.PageToken = t },
+	return printPages(ctx, o, c.stdout, c.stderr, c.failed, c.connect, "ListVictimCases", "victim cases", *all,
+		votClient.ListVictimCases, req, func(t string) { req.PageToken = t },
 		func(r *traffickingv1.ListVictimCasesResponse) ([]*traffickingv1.VictimCase, string) {
 			return r.GetVictimCases(), r.GetNextPageToken()
-		})
-	if err != nil {
-		return err
-	}
-	if o.json {
-		return writeJSON(c.stdout, &traffickingv1.ListVictimCasesResponse{VictimCases: cases})
-	}
-	if len(cases) == 0 {
-		fmt.Fprintln(c.stderr, "no victim cases")
-		return nil
-	}
+		},
+		func(cs []*traffickingv1.VictimCase) proto.Message {
+			return &traffickingv1.ListVictimCasesResponse{VictimCases: cs}
+		},
+		formatVictimCases)
+}
+
+// formatVictimCases prints one victim case a line.
+func formatVictimCases(w io.Writer, cases []*traffickingv1.VictimCase) error {
 	const row = "%-36s  %-18s  %-4s  %-10s  %10s  %7s\n"
-	fmt.Fprintf(c.stdout, row, "CASE", "STATUS", "HOST", "REGISTERED", "ASSISTANCE", "VERSION")
+	fmt.Fprintf(w, row, "CASE", "STATUS", "HOST", "REGISTERED", "ASSISTANCE", "VERSION")
 	for _, v := range cases {
-		fmt.Fprintf(c.stdout, row, v.GetCaseId(), enumCode(v.GetStatus(), votStatusPrefix), cmp.Or(v.GetHostCountry(), "-"),
+		fmt.Fprintf(w, row, v.GetCaseId(), enumCode(v.GetStatus(), votStatusPrefix), cmp.Or(v.GetHostCountry(), "-"),
 			formatDate(v.GetRegistrationDate()), strconv.Itoa(len(v.GetAssistance())), strconv.FormatInt(v.GetVersion(), 10))
 	}
 	return nil
