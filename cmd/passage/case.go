@@ -612,6 +612,23 @@ func printPages[Client any, Req interface{ GetPageToken() string }, Resp, T any]
 	return human(stdout, items)
 }
 
+// mutationOn fills in a mutation's request id (a new one unless given), announces it, so that
+// a caseworker whose link drops can repeat the command and have it applied once, and makes the
+// call (unaryOn).
+func mutationOn[Client any, Req interface {
+	proto.Message
+	GetRequestId() string
+}, Resp proto.Message](ctx context.Context, c *caseCLI, o *clientOptions, connect func(clientOptions) (Client, func(), error),
+	method string, req Req, setID func(string),
+	rpc func(Client, context.Context, Req, ...grpc.CallOption) (Resp, error), human func(io.Writer, Resp) error,
+) error {
+	if req.GetRequestId() == "" {
+		setID(c.newRequestID())
+	}
+	c.announceRequestID(req.GetRequestId())
+	return unaryOn(ctx, c, o, connect, method, req.GetRequestId(), rpc, req, human)
+}
+
 // unary connects, makes one call and prints its response: as JSON with --json, else with
 // human. requestID is the call's idempotency key, empty for reads.
 func unary[Req any, Resp proto.Message](ctx context.Context, c *caseCLI, o *clientOptions, method, requestID string,

@@ -92,11 +92,7 @@ func hasmMutation[Req interface {
 }, Resp proto.Message](ctx context.Context, c *hasmCLI, o *clientOptions, method string, req Req, setID func(string),
 	rpc func(hasmv1.StrandedMigrantServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error), human func(io.Writer, Resp) error,
 ) error {
-	if req.GetRequestId() == "" {
-		setID(c.newRequestID())
-	}
-	c.announceRequestID(req.GetRequestId())
-	return hasmUnary(ctx, c, o, method, req.GetRequestId(), rpc, req, human)
+	return mutationOn(ctx, &c.caseCLI, o, c.connect, method, req, setID, rpc, human)
 }
 
 // hasmUnary connects, makes one call and prints its response: as JSON with --json, else with

@@ -134,11 +134,7 @@ func referralMutation[Req interface {
 }, Resp proto.Message](ctx context.Context, c *referralCLI, o *clientOptions, method string, req Req, setID func(string),
 	rpc func(referralv1.ReferralServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error), human func(io.Writer, Resp) error,
 ) error {
-	if req.GetRequestId() == "" {
-		setID(c.newRequestID())
-	}
-	c.announceRequestID(req.GetRequestId())
-	return referralUnary(ctx, c, o, method, req.GetRequestId(), rpc, req, human)
+	return mutationOn(ctx, &c.caseCLI, o, c.connect, method, req, setID, rpc, human)
 }
 
 // referralUnary connects, makes one call and prints its response: as JSON with --json, else
