@@ -14,9 +14,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/outbox"
-	"github.com/passage-cm/passage/internal/pgtest"
+	"github.com/passage-cm/passage/internal/projectiontest"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -31,18 +30,8 @@ type projectionDB struct {
 
 func newProjectionDB(t *testing.T) *projectionDB {
 	t.Helper()
-	admin := pgtest.New(t)
-	owner, err := pgxpool.New(context.Background(), admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(owner.Close)
-	pool, err := database.Open(context.Background(), database.PoolConfig{AdminURL: admin, Role: Role})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return &projectionDB{owner: owner, pool: pool, consumer: consumerConfig()}
+	db := projectiontest.New(t, Role)
+	return &projectionDB{owner: db.Owner, pool: db.Pool, consumer: consumerConfig()}
 }
 
 // emit records events as intake does, each in a transaction of its own, in the order given.
