@@ -59,21 +59,6 @@ func caseOf(e proto.Message) *intakev1.Case {
 	panic("unexpected event")
 }
 
-// drain drains c until want events are applied: the outbox is read only behind the oldest
-// transaction in the cluster, which other tests' may hold back a moment.
-func drain(t *testing.T, c *outbox.Consumer, want int) (int, error) {
-	t.Helper()
-	total := 0
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		n, err := c.Drain(context.Background())
-		total += n
-		if err != nil || total >= want {
-			return total, err
-		}
-	}
-	return total, nil
-}
-
 type projected struct {
 	CaseID, Mission, Status string
 	Version                 int64
@@ -147,7 +132,7 @@ func TestBatchProjectionOfOneDrain(t *testing.T) {
 		t.Error("the batch failed and fell back to one event at a time")
 		return nil
 	}
-	if n, err := drain(t, outbox.NewConsumer(d.pool, cfg), 6); err != nil || n != 6 {
+	if n, err := projectiontest.Drain(t, outbox.NewConsumer(d.pool, cfg), 6); err != nil || n != 6 {
 		t.Fatalf("drain = %d, %v; want 6 applied", n, err)
 	}
 	// Usually one batch; the outbox is read behind the oldest transaction in the cluster, so
@@ -184,7 +169,7 @@ func TestBatchProjectionOfOneDrain(t *testing.T) {
 	)
 	cfg = single.consumer
 	cfg.HandleBatch = nil
-	if n, err := drain(t, outbox.NewConsumer(single.pool, cfg), 6); err != nil || n != 6 {
+	if n, err := projectiontest.Drain(t, outbox.NewConsumer(single.pool, cfg), 6); err != nil || n != 6 {
 		t.Fatalf("drain one at a time = %d, %v; want 6 applied", n, err)
 	}
 	if diff := cmp.Diff(want, single.projection(t)); diff != "" {
@@ -211,7 +196,7 @@ func TestBatchProjectionWritesUnderEachEventsMission(t *testing.T) {
 	if err := d.owner.SendBatch(context.Background(), b).Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := drain(t, outbox.NewConsumer(d.pool, d.consumer), 2); err == nil {
+	if _, err := projectiontest.Drain(t, outbox.NewConsumer(d.pool, d.consumer), 2); err == nil {
 		t.Fatal("a case written under another mission's declaration was accepted")
 	}
 	// The fallback applied the event before the refused one, alone.
@@ -241,7 +226,7 @@ func TestBatchProjectionRefusesACaseUnderTwoMissions(t *testing.T) {
 	if err := d.owner.SendBatch(context.Background(), b).Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := drain(t, outbox.NewConsumer(d.pool, d.consumer), 2); err == nil {
+	if _, err := projectiontest.Drain(t, outbox.NewConsumer(d.pool, d.consumer), 2); err == nil {
 		t.Fatal("a case's version recorded under another mission was applied")
 	}
 	got := d.projection(t)
@@ -266,7 +251,7 @@ VALUES ('intake', 'passage.intake.v1.CaseUpdated', $1, 'DEU', '\xffff') RETURNIN
 	d.emit(t, &intakev1.CaseUpdated{Case: avrr(after, "DEU", 1, intakev1.CaseStatus_CASE_STATUS_REGISTERED, true)})
 
 	c := outbox.NewConsumer(d.pool, d.consumer)
-	n, err := drain(t, c, 3)
+	n, err := projectiontest.Drain(t, c, 3)
 	if err == nil || n != 1 {
 		t.Fatalf("drain over a poison event = %d, %v; want 1 applied and its error", n, err)
 	}
@@ -281,7 +266,7 @@ VALUES ('intake', 'passage.intake.v1.CaseUpdated', $1, 'DEU', '\xffff') RETURNIN
 	if _, err := d.owner.Exec(context.Background(), `DELETE FROM outbox.event WHERE event_id = $1`, poison); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := drain(t, c, 1); err != nil || n != 1 {
+	if n, err := projectiontest.Drain(t, c, 1); err != nil || n != 1 {
 		t.Fatalf("drain after the poison is gone = %d, %v; want 1", n, err)
 	}
 	got := d.projection(t)
