@@ -51,7 +51,8 @@ func suppress(q aggregateQuery, res cube.Result, k int64) (cells, totals []*anal
 		}
 		return cells, nil, nil
 	}
-	t := disclosure.Table{Dimensions: n, MultiValued: make([]bool, n)}
+	t := disclosure.Table{Dimensions: n, MultiValued: make([]bool, n),
+		Cells: make([]disclosure.Cell, 0, len(res.Cells)+len(res.Totals))}
 	for i, d := range q.query.GroupBy {
 		t.MultiValued[i] = d.MultiValued()
 	}
