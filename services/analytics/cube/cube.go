@@ -154,12 +154,20 @@ type Cube struct {
 	// reducedOnly answers every query through the reduced table, never the dense path: the
 	// tests compare both with the same brute force (export_test.go).
 	reducedOnly bool
+
+	// versions counts the changes to each measure's year (see Version).
+	versions map[measureYear]uint64
+}
+
+type measureYear struct {
+	measure string
+	year    int
 }
 
 // New returns an empty cube. regionOf gives a country's region code (internal/region);
 // countries outside every region, and Unknown, count under Unknown.
 func New(regionOf func(alpha3 string) (string, bool)) *Cube {
-	c := &Cube{regionOf: regionOf, measures: map[string]int{}, regionDict: newDict()}
+	c := &Cube{regionOf: regionOf, measures: map[string]int{}, regionDict: newDict(), versions: map[measureYear]uint64{}}
 	for d := range stored {
 		c.dicts[d] = newDict()
 		if Dim(d).MultiValued() {
@@ -265,7 +273,18 @@ func (c *Cube) apply(r *Row) bool {
 	for _, p := range ps[1:] {
 		p.add(c.coarsen(p.grain, k), delta)
 	}
+	if delta != 0 {
+		c.versions[measureYear{r.Measure, r.Year}]++
+	}
 	return true
+}
+
+// Version counts the changes applied so far to the rows of measure's year: a result computed
+// from that year is current while its version is.
+func (c *Cube) Version(measure string, year int) uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.versions[measureYear{measure, year}]
 }
 
 // valueID interns a single-valued dimension's value, and keeps the derived lookups (years,
