@@ -407,6 +407,8 @@ type clientOptions struct {
 	plaintext bool
 	json      bool
 	timeout   time.Duration
+	// stderr is where a call that keeps being retried says so (nil: nowhere).
+	stderr io.Writer
 	// tls names the CA that verifies the server and the client certificate for mTLS.
 	tls mtls.ClientFiles
 }
@@ -425,14 +427,14 @@ func newFlagSet(group, name, synopsis string, stderr io.Writer, getenv func(stri
 		fmt.Fprintf(fs.Output(), "usage: passage %s %s\n\nflags:\n", group, synopsis)
 		fs.PrintDefaults()
 	}
-	o := &clientOptions{}
+	o := &clientOptions{stderr: stderr}
 	fs.StringVar(&o.addr, "addr", cmp.Or(getenv("PASSAGE_ADDR"), defaultAddr), "server `host:port` (env PASSAGE_ADDR)")
 	// The token's default stays empty so that -h never prints it; resolve reads the environment.
 	fs.StringVar(&o.token, "token", "", "bearer `TOKEN` (default: env PASSAGE_TOKEN)")
 	fs.BoolVar(&o.plaintext, "insecure", false, "connect without TLS (default: true for a loopback --addr, false otherwise)")
 	tlsFlags(fs, o, getenv)
 	fs.BoolVar(&o.json, "json", false, "print the response as protobuf JSON")
-	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "deadline of each call")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "deadline of each call, retries included")
 	return fs, o
 }
 
@@ -517,11 +519,25 @@ func dialIntake(o clientOptions) (intakev1.IntakeServiceClient, func(), error) {
 	return intakev1.NewIntakeServiceClient(conn), func() { _ = conn.Close() }, nil
 }
 
-// call runs one RPC under the --timeout.
+// call runs one RPC under the --timeout, retrying it as it is while the server answers
+// UNAVAILABLE or ABORTED (retrypolicy.Do): the same request, so the same request id, which
+// makes a mutation's retry return its first result. The first retry is announced on stderr at
+// once, so that an unreachable server or database is said so, not silently waited for.
 func call[Req, Resp any](ctx context.Context, o *clientOptions, rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	return rpc(ctx, req)
+	var resp Resp
+	err := retrypolicy.Do(ctx, func(ctx context.Context) error {
+		var err error
+		resp, err = rpc(ctx, req)
+		return err
+	}, retrypolicy.OnRetry(func(attempt int, err error, _ time.Duration) {
+		if attempt == 1 && o.stderr != nil {
+			st := status.Convert(err)
+			fmt.Fprintf(o.stderr, "%s: %s\nretrying until the --timeout of %s ends (interrupt to stop)\n", st.Code(), st.Message(), o.timeout)
+		}
+	}))
+	return resp, err
 }
 
 // groupFlagSet returns the flag set of command name of group ("hasm", "referral") with the
@@ -675,9 +691,13 @@ func (c *caseCLI) failed(method string, err error, requestID string) error {
 	st := status.Convert(err)
 	writeStatus(c.stderr, st)
 	switch st.Code() {
-	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled:
-		if requestID != "" {
+	case codes.Unavailable, codes.Aborted, codes.DeadlineExceeded, codes.Canceled:
+		switch {
+		case requestID == "":
+		case retrypolicy.MayHaveApplied(err):
 			fmt.Fprintf(c.stderr, "the server may have applied the request: repeat the command with --request-id %s to apply it at most once\n", requestID)
+		default:
+			fmt.Fprintf(c.stderr, "the server applied nothing: repeat the command (with --request-id %s or without) when it is available\n", requestID)
 		}
 	case codes.Unauthenticated:
 		fmt.Fprintln(c.stderr, "check --token or PASSAGE_TOKEN (tokens expire)")

@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc"
@@ -23,6 +25,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/passage-cm/passage/internal/retrypolicy"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -970,7 +973,8 @@ func TestRegisterCommand(t *testing.T) {
 	if diff := cmp.Diff(want, fake.requests, protocmp.Transform()); diff != "" {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(clientOptions{addr: defaultAddr, token: "tok", plaintext: true, timeout: 30 * time.Second}, fake.opts, cmp.AllowUnexported(clientOptions{})); diff != "" {
+	if diff := cmp.Diff(clientOptions{addr: defaultAddr, token: "tok", plaintext: true, timeout: 30 * time.Second}, fake.opts,
+		cmp.AllowUnexported(clientOptions{}), cmpopts.IgnoreFields(clientOptions{}, "stderr")); diff != "" {
 		t.Errorf("client options (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(testCaseText, stdout.String()); diff != "" {
@@ -1107,9 +1111,19 @@ func TestCommandErrors(t *testing.T) {
 		{name: "no command", args: nil, wantErr: flag.ErrHelp.Error()},
 		{name: "unknown flag", env: tokenEnv, args: []string{"list", "--colour"}, wantErr: "flag provided but not defined: -colour"},
 		{
-			name: "close without reply", env: tokenEnv, args: []string{"close", testCaseID, "--version", "2", "--reason", "duplicate"},
+			name: "close without reply", env: tokenEnv, args: []string{"close", testCaseID, "--version", "2", "--reason", "duplicate", "--timeout", "400ms"},
 			callErr: status.Error(codes.Unavailable, "connection reset"), wantErr: "CloseCase failed: Unavailable",
 			wantStderr: "the server may have applied the request: repeat the command with --request-id " + testRequestID + " to apply it at most once",
+		},
+		{
+			name: "retries announced at once", env: tokenEnv, args: []string{"close", testCaseID, "--version", "2", "--reason", "duplicate", "--timeout", "400ms"},
+			callErr: status.Error(codes.Unavailable, "connection reset"), wantErr: "CloseCase failed: Unavailable",
+			wantStderr: "retrying until the --timeout of 400ms ends (interrupt to stop)",
+		},
+		{
+			name: "database away, nothing applied", env: tokenEnv, args: []string{"close", testCaseID, "--version", "2", "--reason", "duplicate", "--timeout", "400ms"},
+			callErr: nothingApplied(t), wantErr: "CloseCase failed: Unavailable",
+			wantStderr: "the server applied nothing: repeat the command (with --request-id " + testRequestID + " or without) when it is available",
 		},
 		{
 			name: "expired token", env: tokenEnv, args: []string{"get", testCaseID, "--full", "--purpose", "case_management"},
@@ -1118,10 +1132,17 @@ func TestCommandErrors(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		c, _, stderr := newTestCLI(&fakeIntake{err: tt.callErr}, tt.env)
+		fake := &fakeIntake{err: tt.callErr}
+		c, _, stderr := newTestCLI(fake, tt.env)
 		err := c.run(t.Context(), tt.args)
 		if errString(err) != tt.wantErr {
 			t.Errorf("%s: error = %q, want %q", tt.name, errString(err), tt.wantErr)
+		}
+		if retrypolicy.Retryable(tt.callErr) {
+			// Retried to the deadline, each time as it was: the same request id.
+			if len(fake.requests) < 2 || !slices.ContainsFunc(fake.requests[1:], func(m proto.Message) bool { return proto.Equal(m, fake.requests[0]) }) {
+				t.Errorf("%s: %d requests, want the same request retried", tt.name, len(fake.requests))
+			}
 		}
 		if tt.wantStderr != "" && !strings.Contains(stderr.String(), tt.wantStderr+"\n") {
 			t.Errorf("%s: stderr = %q, want a line %q", tt.name, stderr, tt.wantStderr)
@@ -1157,4 +1178,16 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// nothingApplied is the status a Passage server answers when the database could not be
+// reached and nothing was applied.
+func nothingApplied(t *testing.T) error {
+	t.Helper()
+	st, err := status.New(codes.Unavailable, "the database is unavailable").WithDetails(&errdetails.ErrorInfo{
+		Domain: "passage", Reason: "DATABASE_UNAVAILABLE", Metadata: map[string]string{"may_have_applied": "false"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Err()
 }

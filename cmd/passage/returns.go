@@ -196,13 +196,13 @@ func (c *returnsCLI) flagSet(name, synopsis string) (*flag.FlagSet, *clientOptio
 		fmt.Fprintf(fs.Output(), "usage: passage returns %s\n\nflags:\n", synopsis)
 		fs.PrintDefaults()
 	}
-	o := &clientOptions{}
+	o := &clientOptions{stderr: c.stderr}
 	fs.StringVar(&o.addr, "addr", cmp.Or(c.getenv("PASSAGE_ADDR"), defaultAddr), "server `host:port` (env PASSAGE_ADDR)")
 	fs.StringVar(&o.token, "token", "", "bearer `TOKEN` (default: env PASSAGE_TOKEN)")
 	fs.BoolVar(&o.plaintext, "insecure", false, "connect without TLS (default: true for a loopback --addr, false otherwise)")
 	tlsFlags(fs, o, c.getenv)
 	fs.BoolVar(&o.json, "json", false, "print the response as protobuf JSON")
-	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "deadline of the call")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "deadline of the call, retries included")
 	return fs, o
 }
 

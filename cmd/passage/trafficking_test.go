@@ -183,7 +183,7 @@ func TestTraffickingCommandErrors(t *testing.T) {
 		{name: "unknown command", args: []string{"delete"}, wantErr: `unknown trafficking command "delete"`},
 		{name: "stale", args: []string{"close", testCaseID, "--version", "4", "--reason", "returned"}, callErr: stale.Err(),
 			wantErr: "CloseVictimCase failed: FailedPrecondition", wantStderr: "  current_version: 5"},
-		{name: "no reply", args: []string{"close", testCaseID, "--version", "4", "--reason", "returned"},
+		{name: "no reply", args: []string{"close", testCaseID, "--version", "4", "--reason", "returned", "--timeout", "300ms"},
 			callErr: status.Error(codes.Unavailable, "connection reset"), wantErr: "CloseVictimCase failed: Unavailable",
 			wantStderr: "the server may have applied the request: repeat the command with --request-id " + testRequestID + " to apply it at most once"},
 	} {

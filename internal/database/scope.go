@@ -160,7 +160,7 @@ func (d *declared) send(ctx context.Context, sql string, args []any) pgx.BatchRe
 	b := &pgx.Batch{}
 	b.Queue(declareSQL, d.setting, d.value)
 	b.Queue(sql, args...)
-	br := d.pool.SendBatch(ctx, b)
+	br := watch(d.pool, d.pool.SendBatch(ctx, b))
 	br.Exec() //nolint:errcheck // a failed declaration fails the batch: the next read reports it
 	return br
 }
@@ -192,7 +192,7 @@ func (d *declared) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 	full := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(b.QueuedQueries)+1)}
 	full.Queue(declareSQL, d.setting, d.value)
 	full.QueuedQueries = append(full.QueuedQueries, b.QueuedQueries...)
-	br := d.pool.SendBatch(ctx, full)
+	br := watch(d.pool, d.pool.SendBatch(ctx, full))
 	br.Exec() //nolint:errcheck // a failed declaration fails the batch: Close reports it
 	return br
 }

@@ -3,11 +3,19 @@ package middleware
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strconv"
+	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/rpcerr"
 )
 
 // unaryErrorMasking replaces internal errors with a fixed message; see [maskError].
@@ -37,6 +45,8 @@ func streamErrorMasking(logger *slog.Logger) grpc.StreamServerInterceptor {
 //     text is dropped, because grpc would otherwise send err.Error() as the message;
 //   - an error caused by the call's own context ending becomes Canceled or DeadlineExceeded,
 //     which is the caller's doing, not a fault to log;
+//   - a failure of the database (database.Classify) becomes Unavailable or Aborted, saying
+//     whether the request may have been applied; see [outage];
 //   - anything else (a plain error, or Unknown, Internal, DataLoss) is logged with its cause
 //     and becomes Internal "internal error (request id …)".
 func maskError(ctx context.Context, logger *slog.Logger, method string, err error) error {
@@ -49,6 +59,15 @@ func maskError(ctx context.Context, logger *slog.Logger, method string, err erro
 		return status.FromContextError(ctx.Err()).Err()
 	}
 	id := RequestID(ctx)
+	if f, ok := database.Classify(err); ok {
+		logger.LogAttrs(ctx, slog.LevelWarn, "database failure",
+			slog.String("method", method),
+			slog.String("request_id", id),
+			slog.String("reason", outageReason(f)),
+			ErrorAttr(err),
+		)
+		return outage(f, id)
+	}
 	logger.LogAttrs(ctx, slog.LevelError, "internal error",
 		slog.String("method", method),
 		slog.String("request_id", id),
@@ -72,5 +91,72 @@ func isServerFault(code codes.Code) bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// OutageDomain is the ErrorInfo domain of the statuses that report a database failure.
+const OutageDomain = "passage"
+
+// Reasons of the ErrorInfo that a database failure's status carries, with its metadata key
+// MayHaveAppliedKey ("true" or "false"): what a client needs to decide on its own whether and
+// how to retry.
+const (
+	// ReasonDatabaseUnavailable: Postgres could not be reached; nothing was applied.
+	// UNAVAILABLE, may_have_applied false.
+	ReasonDatabaseUnavailable = "DATABASE_UNAVAILABLE"
+	// ReasonOutcomeUnknown: the connection was lost while the request's writes were being
+	// committed; they may have been applied. UNAVAILABLE, may_have_applied true: retry with
+	// the same request id, which replays the first result if there was one.
+	ReasonOutcomeUnknown = "OUTCOME_UNKNOWN"
+	// ReasonTransactionAborted: Postgres rolled the transaction back (a race lost too often,
+	// a lock or statement timeout); nothing was applied. ABORTED, may_have_applied false.
+	ReasonTransactionAborted = "TRANSACTION_ABORTED"
+	// MayHaveAppliedKey is the ErrorInfo metadata key saying whether the request's writes may
+	// have been applied.
+	MayHaveAppliedKey = "may_have_applied"
+)
+
+// Retry delays suggested to clients (google.rpc.RetryInfo): a database away is given a
+// second to come back; a lost race may be run again at once.
+const (
+	unavailableRetryDelay = time.Second
+	abortedRetryDelay     = 100 * time.Millisecond
+)
+
+// outage is the status of a database failure f for the call with request id id:
+//   - Unreachable, nothing applied: UNAVAILABLE, DATABASE_UNAVAILABLE, may_have_applied false;
+//   - Unreachable, outcome unknown: UNAVAILABLE, OUTCOME_UNKNOWN, may_have_applied true;
+//   - RolledBack: ABORTED, TRANSACTION_ABORTED, may_have_applied false.
+//
+// UNAVAILABLE is what gRPC clients and the project's retry policy retry; a request id makes
+// the retry safe whatever the outcome. The message is fixed text: the cause is logged, not
+// sent.
+func outage(f database.Failure, id string) error {
+	applied := f.Outcome == database.OutcomeUnknown
+	code, delay, msg := codes.Unavailable, unavailableRetryDelay,
+		"the database is unavailable; nothing was applied: retry later"
+	switch {
+	case f.Kind == database.RolledBack:
+		code, delay, msg = codes.Aborted, abortedRetryDelay,
+			"the database rolled the request back; nothing was applied: retry"
+	case applied:
+		msg = "the database became unavailable while the request was being applied; it may have been applied: retry it unchanged, its request_id returns the first result"
+	}
+	return rpcerr.WithDetails(code, fmt.Sprintf("%s (request id %s)", msg, id),
+		&errdetails.ErrorInfo{Domain: OutageDomain, Reason: outageReason(f),
+			Metadata: map[string]string{MayHaveAppliedKey: strconv.FormatBool(applied)}},
+		&errdetails.RetryInfo{RetryDelay: durationpb.New(delay)},
+		&errdetails.RequestInfo{RequestId: id})
+}
+
+// outageReason is the ErrorInfo reason of a database failure f.
+func outageReason(f database.Failure) string {
+	switch {
+	case f.Kind == database.RolledBack:
+		return ReasonTransactionAborted
+	case f.Outcome == database.OutcomeUnknown:
+		return ReasonOutcomeUnknown
+	default:
+		return ReasonDatabaseUnavailable
 	}
 }

@@ -9,10 +9,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5/pgconn"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/passage-cm/passage/internal/database"
 )
 
 // clientStatus is what the client sees of an error.
@@ -194,5 +197,65 @@ func TestErrorTypes(t *testing.T) {
 		if diff := cmp.Diff(tt.want, errorTypes(tt.err)); diff != "" {
 			t.Errorf("errorTypes(%v) (-want +got):\n%s", tt.err, diff)
 		}
+	}
+}
+
+// TestDatabaseFailuresAreOutages checks that a failure of the database reaches the client as
+// UNAVAILABLE or ABORTED, never INTERNAL, with an ErrorInfo saying whether the request may
+// have been applied, and is logged as a warning without personal data.
+func TestDatabaseFailuresAreOutages(t *testing.T) {
+	t.Parallel()
+	pg := func(code string) error {
+		return fmt.Errorf("insert case of Amina Haddad: %w", &pgconn.PgError{Code: code, Detail: "Amina Haddad"})
+	}
+	tests := []struct {
+		name    string
+		err     error
+		code    codes.Code
+		reason  string
+		applied string
+	}{
+		{"lost at commit", pg("57P01"), codes.Unavailable, ReasonOutcomeUnknown, "true"},
+		{"nothing applied", database.NothingApplied(pg("57P01")), codes.Unavailable, ReasonDatabaseUnavailable, "false"},
+		{"closed connection", fmt.Errorf("look up: %w", pgconn.ErrConnClosed), codes.Unavailable, ReasonOutcomeUnknown, "true"},
+		{"serialization failures", fmt.Errorf("gave up: %w", pg("40001")), codes.Aborted, ReasonTransactionAborted, "false"},
+		{"statement timeout", pg("57014"), codes.Aborted, ReasonTransactionAborted, "false"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, ChainConfig{})
+			ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs(RequestIDHeader, "req-9"))
+			_, err := b.call(ctx, "/test.Svc/Put", nil, func(context.Context, any) (any, error) { return nil, tt.err })
+
+			st := status.Convert(err)
+			if st.Code() != tt.code || !strings.HasSuffix(st.Message(), "(request id req-9)") {
+				t.Errorf("status = %v %q, want %v with the request id", st.Code(), st.Message(), tt.code)
+			}
+			var info *errdetails.ErrorInfo
+			var retry *errdetails.RetryInfo
+			for _, d := range st.Details() {
+				switch d := d.(type) {
+				case *errdetails.ErrorInfo:
+					info = d
+				case *errdetails.RetryInfo:
+					retry = d
+				}
+			}
+			if info == nil || info.GetDomain() != OutageDomain || info.GetReason() != tt.reason ||
+				info.GetMetadata()[MayHaveAppliedKey] != tt.applied {
+				t.Errorf("ErrorInfo = %v, want reason %s, %s=%s", info, tt.reason, MayHaveAppliedKey, tt.applied)
+			}
+			if retry.GetRetryDelay().AsDuration() <= 0 {
+				t.Errorf("RetryInfo = %v, want a delay", retry)
+			}
+			rec := b.record(t, "database failure")
+			if rec["level"] != "WARN" || rec["reason"] != tt.reason {
+				t.Errorf("log record = %v, want a warning with reason %s", rec, tt.reason)
+			}
+			if logs := b.logs.String(); strings.Contains(logs, "Amina") || strings.Contains(logs, "internal error") {
+				t.Errorf("logs hold personal data or an internal error:\n%s", logs)
+			}
+		})
 	}
 }

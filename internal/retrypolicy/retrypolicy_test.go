@@ -48,7 +48,7 @@ func serve(t *testing.T, srv healthpb.HealthServer) healthpb.HealthClient {
 	return healthpb.NewHealthClient(conn)
 }
 
-func TestRetriesUnavailableOnly(t *testing.T) {
+func TestServiceConfigRetriesUnavailableAndAborted(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
 		name      string
@@ -58,6 +58,7 @@ func TestRetriesUnavailableOnly(t *testing.T) {
 		wantCalls int32
 	}{
 		{"unavailable, then served", codes.Unavailable, 3, codes.OK, 4},
+		{"aborted, then served", codes.Aborted, 2, codes.OK, 3},
 		{"unavailable five times: given up", codes.Unavailable, 10, codes.Unavailable, 5},
 		{"not found is an answer", codes.NotFound, 1, codes.NotFound, 1},
 		{"failed precondition is an answer", codes.FailedPrecondition, 1, codes.FailedPrecondition, 1},

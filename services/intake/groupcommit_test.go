@@ -1,7 +1,9 @@
 package intake_test
 
 import (
+	"context"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/retrypolicy"
 	"github.com/passage-cm/passage/internal/testserver"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	"github.com/passage-cm/passage/services/intake"
@@ -330,4 +333,54 @@ func TestGroupCommitAcrossMissions(t *testing.T) {
 		t.Errorf("audit records and events in different orders (-events +records):\n%s", diff)
 	}
 	g.env.ChainAudit(t)
+}
+
+// When the database goes away while a batch is being written, every member is answered as
+// an outage (UNAVAILABLE, never INTERNAL), whatever the fallback would have met, and the
+// client's retry (retrypolicy.Do) with the same request id settles each to one case, written once.
+func TestGroupCommitOutageIsAnsweredAsOne(t *testing.T) {
+	t.Parallel()
+	var once sync.Once
+	g := setupGrouped(t, 1, func(g *grouped, ids []string) {
+		if len(ids) < 3 {
+			return
+		}
+		once.Do(func() {
+			// Between the batch's look-up and its write: every connection of the service is
+			// cut, as by a Postgres restart.
+			g.env.ExecAsOwner(t, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+				WHERE usename = $1 AND datname = current_database()`, intake.Role)
+		})
+	})
+	reqs := []*intakev1.RegisterCaseRequest{registration(amina()), registration(child("Musa", 2001)), registration(child("Ngozi", 2008))}
+	resps, errs := g.together(t, reqs, func(i int) (resp *intakev1.RegisterCaseResponse, err error) {
+		// What the project's clients do: the same request again, until the first result.
+		ctx, cancel := context.WithTimeout(g.worker, 30*time.Second)
+		defer cancel()
+		err = retrypolicy.Do(ctx, func(ctx context.Context) (err error) {
+			resp, err = g.client.RegisterCase(ctx, proto.CloneOf(reqs[i]))
+			return err
+		})
+		return resp, err
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("registration %d, retried: %v", i, err)
+		}
+	}
+	logs := g.env.Logs.String()
+	if !strings.Contains(logs, `"msg":"database failure"`) || strings.Contains(logs, `"msg":"internal error"`) {
+		t.Fatalf("the cut was not answered as an outage:\n%s", logs)
+	}
+	for i, req := range reqs {
+		n := g.env.QueryInt(t, `SELECT count(*) FROM intake."case" WHERE case_id = $1`, resps[i].GetCase().GetCaseId())
+		again, err := g.client.RegisterCase(g.worker, proto.CloneOf(req))
+		if n != 1 || err != nil || again.GetCase().GetCaseId() != resps[i].GetCase().GetCaseId() {
+			t.Errorf("registration %d: %d cases, retry %v with case %s; want one case, replayed", i, n, err, again.GetCase().GetCaseId())
+		}
+	}
+	// The held registration and the three.
+	if n := g.env.Count(t, `intake."case"`); n != 4 {
+		t.Errorf("%d cases, want 4", n)
+	}
 }

@@ -134,7 +134,7 @@ func (s *Service) registerAlone(ctx context.Context, r *pendingCase) {
 	var matches []match
 	queueFindMatches(reads, r.c.Mission, r.digests, &matches)
 	if err := s.db.Mission(r.c.Mission).SendBatch(ctx, reads).Close(); err != nil {
-		r.resp, r.err = nil, fmt.Errorf("register case: look up: %w", err)
+		r.resp, r.err = nil, database.NothingApplied(fmt.Errorf("register case: look up: %w", err))
 		return
 	}
 	if replayed, err := replay.Result(); replayed || err != nil {

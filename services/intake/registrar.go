@@ -32,7 +32,9 @@ import (
 //     result and writes nothing. A request id twice in one batch is written once, by the first;
 //     the second then finds it (registerAlone). A racing retry in another batch that commits
 //     first makes this batch's statement fail on the key: then every member is written alone,
-//     so one member's failure fails no other, and the retry replays.
+//     so one member's failure fails no other, and the retry replays. A failure of the
+//     database itself (database.Classify) is every member's answer as it is, outcome unknown
+//     included: writing each alone would fail again and replace it with a look-up's failure.
 //   - Duplicate flagging: every member is checked against the mission's committed people, as
 //     alone, and also against the members written before it in the same batch, as if they had
 //     committed first. (Two registrations racing outside a batch see neither each other; two in
@@ -122,8 +124,10 @@ func (s *Service) writeMission(ctx context.Context, mission string, rs []*pendin
 	s.idem.QueueReplayAll(reads, mission, keys, found)
 	queueFindMatches(reads, mission, digests, &matches)
 	if err := s.db.Mission(mission).SendBatch(ctx, reads).Close(); err != nil {
+		// Reads only: whatever failed, nothing of this batch was written.
+		err = database.NothingApplied(fmt.Errorf("register case: look up: %w", err))
 		for _, r := range rs {
-			r.err = fmt.Errorf("register case: look up: %w", err)
+			r.err = err
 		}
 		return
 	}
@@ -154,10 +158,20 @@ func (s *Service) writeMission(ctx context.Context, mission string, rs []*pendin
 	}
 	if len(write) > 0 {
 		if err := s.insertCases(ctx, mission, write); err != nil {
-			// Someone's racing retry committed first, or one member cannot be written: write
-			// each alone, so that the others still commit and the retry gets its first result.
-			for _, r := range write {
-				s.registerAlone(ctx, r)
+			if _, outage := database.Classify(err); outage {
+				// The database failed, not a member: every member gets that failure as it
+				// is, outcome unknown included, for its caller to retry with its request
+				// id. Writing each alone would only fail again, and hide the outcome.
+				for _, r := range write {
+					r.resp, r.err = nil, err
+				}
+			} else {
+				// Someone's racing retry committed first, or one member cannot be written:
+				// write each alone, so that the others still commit and the retry gets its
+				// first result.
+				for _, r := range write {
+					s.registerAlone(ctx, r)
+				}
 			}
 		}
 	}
