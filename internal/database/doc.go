@@ -2,8 +2,33 @@
 // the pool each service opens with its own least-privileged role, the declaration of the
 // mission every statement runs for, the transaction helper that retries serialization
 // failures, the mapping of Postgres error codes to domain errors at the storage edge, the
-// composition of several stores' writes into one statement (Statement), and the embedded
-// migration runner.
+// taxonomy of database failures (Classify), the composition of several stores' writes into
+// one statement (Statement), and the embedded migration runner.
+//
+// # When the database fails
+//
+// A failure of Postgres itself, as opposed to a request it refused, is classified by Classify
+// into a Failure, in this package and nowhere else, so that every service answers it alike
+// (the error-masking middleware turns it into UNAVAILABLE or ABORTED; see internal/middleware):
+//
+//   - Unreachable: no connection could be made (dial failure, 57P03 starting up, 53300 too
+//     many connections) or an established one was lost (reset, closed, 57P01 admin shutdown,
+//     57P02 crash shutdown, class 08);
+//   - RolledBack: Postgres rolled the transaction back itself: 40001 serialization failure and
+//     40P01 deadlock once InTx has stopped retrying them, 55P03 lock timeout, 57014 statement
+//     timeout.
+//
+// Each comes with its Outcome. NotApplied is certain only where the failure came before
+// anything could commit: pgconn guarantees nothing was sent (pgconn.SafeToRetry, or a failed
+// connect), a read failed (NothingApplied), or a transaction failed before its COMMIT was sent
+// (InTx marks it: Postgres rolls back every transaction whose session ends uncommitted).
+// Anything else that lost its connection, a COMMIT in flight or a batch (one implicit
+// transaction that commits when it ends), is OutcomeUnknown: only a retry with the same
+// request id can tell, and it does, by replaying the first result.
+//
+// InTx runs a transaction again, up to five attempts, when that is safe: a lost race, or a
+// connection that failed before anything was sent. A lost connection resets the pool (lost.go),
+// since its idle connections are as dead.
 //
 // # Mission isolation in the database
 //
