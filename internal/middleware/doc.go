@@ -25,7 +25,10 @@
 //     before recovery replies. Successful health checks are not logged: they are probes.
 //   - Error masking wraps auth, validation and the handler, so an error that is not a gRPC
 //     status, or is Unknown, Internal or DataLoss, from any of them reaches the client as
-//     "internal error (request id …)". The cause is logged once, through [ErrorAttr].
+//     "internal error (request id …)". The cause is logged once, through [ErrorAttr]. A
+//     failure of the database (database.Classify) is not a bug: it becomes UNAVAILABLE or
+//     ABORTED with an ErrorInfo saying whether the request may have applied (outage, in
+//     masking.go), the one place where any service's database failures are mapped.
 //   - Auth runs before validation: a caller without a valid token learns nothing about the
 //     request schema, and its payload costs no validation work. After auth, the caller's
 //     role and mission are recorded for the log line.
