@@ -196,16 +196,13 @@ func (s *Service) Aggregate(ctx context.Context, req *analyticsv1.AggregateReque
 	}
 	s.logger.InfoContext(ctx, "analytics: aggregate", "method", "Aggregate", "measure", q.measure,
 		"dimensions", len(q.groupBy))
-	res, err := s.cube.Aggregate(q.query)
-	if err != nil {
-		return nil, err
-	}
 	if dp := req.GetDifferentialPrivacy(); dp != nil {
+		res, err := s.cube.Aggregate(q.query)
+		if err != nil {
+			return nil, err
+		}
 		return s.releaseDP(ctx, claims, q, res, dp.GetEpsilon())
 	}
-	k := int64(req.GetSuppression().GetK())
-	if k == 0 {
-		k = DefaultK
-	}
-	return s.releaseSuppressed(q, res, k)
+	// Suppression.k is 0 or DefaultK (protovalidate): one threshold for every answer.
+	return s.releaseSuppressed(q)
 }

@@ -65,14 +65,21 @@ func (b *bundle) load(t *testing.T, load []traveller) (caseIDs, subjectIDs []str
 }
 
 func cell(count int64, keys ...string) *analyticsv1.Cell {
-	if count < 0 {
-		return &analyticsv1.Cell{Keys: keys, Suppressed: true}
+	switch count {
+	case suppressed:
+		return &analyticsv1.Cell{Keys: keys, Suppressed: true, WithheldReason: analyticsv1.WithheldReason_WITHHELD_REASON_SUPPRESSED}
+	case partSuppressed:
+		return &analyticsv1.Cell{Keys: keys, Suppressed: true, WithheldReason: analyticsv1.WithheldReason_WITHHELD_REASON_PART_SUPPRESSED}
 	}
 	return &analyticsv1.Cell{Keys: keys, Count: count}
 }
 
-// suppressed marks a cell withheld.
-const suppressed = -1
+// suppressed marks a cell withheld as an entry of a protected release; partSuppressed one
+// that adds up entries of which one is withheld.
+const (
+	suppressed     = -1
+	partSuppressed = -2
+)
 
 // TestSeedShapedFigures loads a caseload through the real intake and returns RPCs and asks
 // Aggregate the seed's questions: persons returned by sex, by host and return region, the
@@ -111,20 +118,27 @@ func TestSeedShapedFigures(t *testing.T) {
 		name: "by host region and return region",
 		req: &analyticsv1.AggregateRequest{Measure: returned, GroupBy: []analyticsv1.Dimension{
 			analyticsv1.Dimension_DIMENSION_HOST_REGION, analyticsv1.Dimension_DIMENSION_RETURN_REGION}},
-		cells: []*analyticsv1.Cell{cell(13, "EEA", "MENA"), cell(14, "EEA", "SEEECA"), cell(suppressed, "MENA", "APAC")},
-		totals: []*analyticsv1.Cell{cell(suppressed, "", ""), cell(suppressed, "", "APAC"), cell(13, "", "MENA"),
-			cell(14, "", "SEEECA"), cell(27, "EEA", ""), cell(suppressed, "MENA", "")},
+		// The 2 persons returned from MENA to APAC are small: the box that protects them
+		// spans EEA and SEEECA, and its empty corners are withheld too (a withheld cell may be
+		// empty). The grand total is released here as in every other table.
+		cells: []*analyticsv1.Cell{cell(suppressed, "EEA", "APAC"), cell(13, "EEA", "MENA"), cell(suppressed, "EEA", "SEEECA"),
+			cell(suppressed, "MENA", "APAC"), cell(suppressed, "MENA", "SEEECA")},
+		totals: []*analyticsv1.Cell{cell(29, "", ""), cell(suppressed, "", "APAC"), cell(13, "", "MENA"),
+			cell(suppressed, "", "SEEECA"), cell(suppressed, "EEA", ""), cell(suppressed, "MENA", "")},
 		k:       11,
 		columns: []int32{2, 3},
 	}, {
-		name: "distinct return countries, k 12, filtered to the EU",
+		name: "distinct return countries, filtered to the EU",
 		req: &analyticsv1.AggregateRequest{Measure: returned, GroupBy: []analyticsv1.Dimension{analyticsv1.Dimension_DIMENSION_RETURN_COUNTRY},
 			Filter:  &analyticsv1.Filter{HostRegions: []string{"EEA"}, YearFrom: 2026, YearTo: 2026},
-			Release: &analyticsv1.AggregateRequest_Suppression{Suppression: &analyticsv1.Suppression{K: 14}}},
-		cells:   []*analyticsv1.Cell{cell(suppressed, "ALB"), cell(suppressed, "IRQ")},
-		totals:  []*analyticsv1.Cell{cell(27, "")},
-		k:       14,
-		columns: []int32{2},
+			Release: &analyticsv1.AggregateRequest_Suppression{Suppression: &analyticsv1.Suppression{K: 11}}},
+		// The 2 returned to Albania are withheld, and BGD, empty, as the other corner of
+		// their box; so is the region's total, which would give them away. Distinct values
+		// count what the cells list: a withheld cell may be empty.
+		cells:   []*analyticsv1.Cell{cell(suppressed, "ALB"), cell(suppressed, "BGD"), cell(13, "IRQ")},
+		totals:  []*analyticsv1.Cell{cell(suppressed, "")},
+		k:       11,
+		columns: []int32{3},
 	}, {
 		name: "cases registered by programme, nothing of another year",
 		req: &analyticsv1.AggregateRequest{Measure: analyticsv1.Measure_MEASURE_CASES_REGISTERED,
@@ -332,6 +346,12 @@ func TestRefusesBadInput(t *testing.T) {
 		{"unknown region", &analyticsv1.AggregateRequest{Measure: returned, Filter: &analyticsv1.Filter{ReturnRegions: []string{"ATLANTIS"}}}, "filter.return_regions[0]"},
 		{"k below 11", &analyticsv1.AggregateRequest{Measure: returned,
 			Release: &analyticsv1.AggregateRequest_Suppression{Suppression: &analyticsv1.Suppression{K: 5}}}, "suppression.k"},
+		{"k above 11: a second threshold", &analyticsv1.AggregateRequest{Measure: returned,
+			Release: &analyticsv1.AggregateRequest_Suppression{Suppression: &analyticsv1.Suppression{K: 14}}}, "suppression.k"},
+		{"sex by nationality: two release tables", &analyticsv1.AggregateRequest{Measure: returned,
+			GroupBy: []analyticsv1.Dimension{sex, analyticsv1.Dimension_DIMENSION_NATIONALITY}}, "group_by[1]"},
+		{"host region filtered by nationality", &analyticsv1.AggregateRequest{Measure: returned,
+			GroupBy: []analyticsv1.Dimension{analyticsv1.Dimension_DIMENSION_HOST_REGION}, Filter: &analyticsv1.Filter{Nationalities: []string{"NGA"}}}, "filter.nationalities"},
 		{"epsilon zero", &analyticsv1.AggregateRequest{Measure: returned,
 			Release: &analyticsv1.AggregateRequest_DifferentialPrivacy{DifferentialPrivacy: &analyticsv1.DifferentialPrivacy{}}}, "differential_privacy.epsilon"},
 		{"epsilon above 1", &analyticsv1.AggregateRequest{Measure: returned,

@@ -29,15 +29,8 @@ func (s *Service) ExportAggregate(ctx context.Context, req *analyticsv1.ExportAg
 	}
 	s.logger.InfoContext(ctx, "analytics: export aggregate", "method", "ExportAggregate", "measure", q.measure,
 		"dimensions", len(q.groupBy))
-	res, err := s.cube.Aggregate(q.query)
-	if err != nil {
-		return nil, err
-	}
-	k := int64(req.GetSuppression().GetK())
-	if k == 0 {
-		k = DefaultK
-	}
-	cells, _, err := suppress(q, res, k)
+	// Suppression.k is 0 or DefaultK (protovalidate): one threshold for every answer.
+	cells, _, err := s.published(q)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +42,7 @@ func (s *Service) ExportAggregate(ctx context.Context, req *analyticsv1.ExportAg
 	if err := hxl.WriteTable(&buf, q.measure, enumcode.Codes(q.groupBy, "DIMENSION_"), out); err != nil {
 		return nil, fmt.Errorf("analytics: export: %w", err)
 	}
-	return &analyticsv1.ExportAggregateResponse{Csv: buf.Bytes(), ContentType: csvType, K: int32(k)}, nil
+	return &analyticsv1.ExportAggregateResponse{Csv: buf.Bytes(), ContentType: csvType, K: DefaultK}, nil
 }
 
 // ExportVictimRecords implements analyticsv1.AnalyticsServiceServer: the de-identified victim

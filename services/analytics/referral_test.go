@@ -337,12 +337,22 @@ FROM analytics.rollup WHERE measure = 'REFERRALS' AND nationality = $1 AND perso
 	})
 
 	t.Run("small cells are suppressed", func(t *testing.T) {
-		got := r.aggregate(t, &analyticsv1.AggregateRequest{Measure: referralsM, GroupBy: []analyticsv1.Dimension{statusD},
-			Filter: &analyticsv1.Filter{Nationalities: []string{"MLI"}}})
-		want := &analyticsv1.AggregateResponse{Cells: []*analyticsv1.Cell{cell(suppressed, "SENT")},
+		got := r.aggregate(t, &analyticsv1.AggregateRequest{Measure: referralsM,
+			GroupBy: []analyticsv1.Dimension{analyticsv1.Dimension_DIMENSION_NATIONALITY},
+			Filter:  &analyticsv1.Filter{Nationalities: []string{"MLI"}}})
+		want := &analyticsv1.AggregateResponse{Cells: []*analyticsv1.Cell{cell(suppressed, "MLI")},
 			Totals: []*analyticsv1.Cell{cell(suppressed, "")}, K: 11, DistinctValues: []int32{1}}
 		if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
 			t.Errorf("(-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("a question across release tables is refused", func(t *testing.T) {
+		_, err := r.analytics.Aggregate(r.analyst, &analyticsv1.AggregateRequest{Measure: referralsM,
+			GroupBy: []analyticsv1.Dimension{statusD}, Filter: &analyticsv1.Filter{Nationalities: []string{"MLI"}}})
+		st := testserver.WantCode(t, err, codes.InvalidArgument)
+		if fields := testserver.FieldViolations(st); !slices.Equal(fields, []string{"filter.nationalities"}) {
+			t.Errorf("violations name %v, want filter.nationalities", fields)
 		}
 	})
 

@@ -3,7 +3,6 @@ package analytics
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/passage-cm/passage/internal/auth"
-	"github.com/passage-cm/passage/internal/disclosure"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/privacy"
@@ -21,83 +19,35 @@ import (
 	"github.com/passage-cm/passage/services/analytics/cube"
 )
 
-// releaseSuppressed releases res with small cells withheld, and enough others that none can
-// be recovered by subtraction (internal/disclosure).
-func (s *Service) releaseSuppressed(q aggregateQuery, res cube.Result, k int64) (*analyticsv1.AggregateResponse, error) {
-	cells, totals, err := suppress(q, res, k)
+// releaseSuppressed releases q's answer from the protected releases (published.go): exact
+// counts, with every number withheld that is, or adds up, an entry the releases withhold.
+func (s *Service) releaseSuppressed(q aggregateQuery) (*analyticsv1.AggregateResponse, error) {
+	cells, totals, err := s.published(q)
 	if err != nil {
 		return nil, err
 	}
 	return &analyticsv1.AggregateResponse{
 		Cells:          cells,
 		Totals:         totals,
-		K:              int32(k),
-		DistinctValues: distinct(len(q.groupBy), res.Cells),
+		K:              DefaultK,
+		DistinctValues: distinct(len(q.groupBy), cells),
 	}, nil
-}
-
-// suppress runs disclosure.Suppress over the cells and every exact marginal total the cube
-// computed (the totals over a multi-valued dimension cannot be derived from its cells, so all
-// are given). A table of no dimension is its grand total alone, withheld when small.
-func suppress(q aggregateQuery, res cube.Result, k int64) (cells, totals []*analyticsv1.Cell, err error) {
-	n := len(q.query.GroupBy)
-	if n == 0 {
-		for _, c := range res.Cells {
-			out := &analyticsv1.Cell{Keys: c.Keys, Count: c.Count}
-			if c.Count > 0 && c.Count < k {
-				out.Count, out.Suppressed = 0, true
-			}
-			cells = append(cells, out)
-		}
-		return cells, nil, nil
-	}
-	t := disclosure.Table{Dimensions: n, MultiValued: make([]bool, n),
-		Cells: make([]disclosure.Cell, 0, len(res.Cells)+len(res.Totals))}
-	for i, d := range q.query.GroupBy {
-		t.MultiValued[i] = d.MultiValued()
-	}
-	for _, c := range res.Cells {
-		t.Cells = append(t.Cells, disclosure.Cell{Keys: c.Keys, Count: c.Count})
-	}
-	for _, c := range res.Totals {
-		t.Cells = append(t.Cells, disclosure.Cell{Keys: c.Keys, Count: c.Count})
-	}
-	released, err := disclosure.Suppress(t, k)
-	if err != nil {
-		return nil, nil, fmt.Errorf("analytics: suppress: %w", err)
-	}
-	// One allocation for every message: a three-dimension answer has tens of thousands.
-	backing := make([]analyticsv1.Cell, len(released))
-	for i, r := range released {
-		if !r.Total && r.Count == 0 && !r.Suppressed {
-			continue // an empty cell: not listed (its totals are)
-		}
-		c := &backing[i]
-		c.Keys, c.Count, c.Suppressed = r.Keys, r.Count, r.Suppressed
-		if r.Total {
-			totals = append(totals, c)
-		} else {
-			cells = append(cells, c)
-		}
-	}
-	// The cells come back in the order given, the cube's, which is by keys already; the
-	// totals in key order.
-	return cells, totals, nil
 }
 
 func sortCells(cs []*analyticsv1.Cell) {
 	slices.SortFunc(cs, func(a, b *analyticsv1.Cell) int { return slices.Compare(a.GetKeys(), b.GetKeys()) })
 }
 
-// distinct counts, per grouped dimension, the values its cells hold: suppressed cells say a
-// category is present, not how many are in it.
-func distinct(n int, cells []cube.Cell) []int32 {
+// distinct counts, per grouped dimension, the values its listed cells hold: withheld cells
+// say a category is present, not how many are in it. It is worked out from the cells given,
+// so that it tells nothing they do not.
+func distinct(n int, cells []*analyticsv1.Cell) []int32 {
 	out := make([]int32, n)
 	for i := range n {
 		seen := map[string]struct{}{}
 		for _, c := range cells {
-			if c.Count > 0 {
-				seen[c.Keys[i]] = struct{}{}
+			if c.GetCount() > 0 || c.GetSuppressed() {
+				seen[c.GetKeys()[i]] = struct{}{}
 			}
 		}
 		out[i] = int32(len(seen))
@@ -152,13 +102,11 @@ func (s *Service) releaseDP(ctx context.Context, claims auth.Claims, q aggregate
 		return nil, err
 	}
 	resp := &analyticsv1.AggregateResponse{Epsilon: epsilon, RemainingBudget: remaining}
-	released := make([]cube.Cell, len(noisy))
-	for i, p := range noisy {
+	for _, p := range noisy {
 		resp.Cells = append(resp.Cells, &analyticsv1.Cell{Keys: p.Keys, Count: p.Count})
-		released[i] = cube.Cell{Keys: p.Keys, Count: p.Count}
 	}
 	resp.Totals = additiveTotals(q.query.GroupBy, noisy)
-	resp.DistinctValues = distinct(len(q.groupBy), released)
+	resp.DistinctValues = distinct(len(q.groupBy), resp.Cells)
 	sortCells(resp.Cells)
 	return resp, nil
 }

@@ -59,6 +59,7 @@ type Service struct {
 	loader    *Loader
 	projector *outbox.Consumer
 	ledger    *privacy.Ledger
+	releases  releases
 	budget    float64
 	logger    *slog.Logger
 	now       func() time.Time

@@ -8,33 +8,40 @@ import (
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 )
 
-// Dims are the dimensions each measure may be grouped by (as the service accepts them:
-// a return country only where people returned, assistance type for persons assisted,
-// exploitation type for victims identified).
-var Dims = func() map[analyticsv1.Measure][]analyticsv1.Dimension {
-	person := []analyticsv1.Dimension{
-		analyticsv1.Dimension_DIMENSION_YEAR, analyticsv1.Dimension_DIMENSION_PROGRAMME, analyticsv1.Dimension_DIMENSION_SEX,
-		analyticsv1.Dimension_DIMENSION_AGE_BAND, analyticsv1.Dimension_DIMENSION_NATIONALITY,
-		analyticsv1.Dimension_DIMENSION_HOST_COUNTRY, analyticsv1.Dimension_DIMENSION_HOST_REGION,
-		analyticsv1.Dimension_DIMENSION_VULNERABILITY,
+// Tables are, per measure, the sets of dimensions HQ analytics releases exact counts of
+// together (services/analytics/published.go; a test there keeps the two the same), each with
+// the year and the programme: a question combines the dimensions of one table only.
+var Tables = func() map[analyticsv1.Measure][][]analyticsv1.Dimension {
+	const (
+		hostC   = analyticsv1.Dimension_DIMENSION_HOST_COUNTRY
+		hostR   = analyticsv1.Dimension_DIMENSION_HOST_REGION
+		retC    = analyticsv1.Dimension_DIMENSION_RETURN_COUNTRY
+		retR    = analyticsv1.Dimension_DIMENSION_RETURN_REGION
+		sex     = analyticsv1.Dimension_DIMENSION_SEX
+		nat     = analyticsv1.Dimension_DIMENSION_NATIONALITY
+		age     = analyticsv1.Dimension_DIMENSION_AGE_BAND
+		vuln    = analyticsv1.Dimension_DIMENSION_VULNERABILITY
+		assist  = analyticsv1.Dimension_DIMENSION_ASSISTANCE_TYPE
+		exploit = analyticsv1.Dimension_DIMENSION_EXPLOITATION_TYPE
+	)
+	who := []analyticsv1.Dimension{nat, age}
+	person := func(where ...analyticsv1.Dimension) [][]analyticsv1.Dimension {
+		return [][]analyticsv1.Dimension{where, who, {vuln}}
 	}
-	with := func(extra ...analyticsv1.Dimension) []analyticsv1.Dimension {
-		return append(slices.Clone(person), extra...)
-	}
-	ret := []analyticsv1.Dimension{analyticsv1.Dimension_DIMENSION_RETURN_COUNTRY, analyticsv1.Dimension_DIMENSION_RETURN_REGION}
-	return map[analyticsv1.Measure][]analyticsv1.Dimension{
-		analyticsv1.Measure_MEASURE_CASES_REGISTERED:       with(),
-		analyticsv1.Measure_MEASURE_PERSONS_RETURNED:       with(ret...),
-		analyticsv1.Measure_MEASURE_PERSONS_ASSISTED:       with(append(ret, analyticsv1.Dimension_DIMENSION_ASSISTANCE_TYPE)...),
-		analyticsv1.Measure_MEASURE_VICTIMS_IDENTIFIED:     with(analyticsv1.Dimension_DIMENSION_EXPLOITATION_TYPE),
-		analyticsv1.Measure_MEASURE_HASM_REQUESTS_APPROVED: with(),
-		analyticsv1.Measure_MEASURE_HASM_REQUESTS_REJECTED: with(),
+	return map[analyticsv1.Measure][][]analyticsv1.Dimension{
+		analyticsv1.Measure_MEASURE_CASES_REGISTERED:       person(hostC, hostR, sex),
+		analyticsv1.Measure_MEASURE_PERSONS_RETURNED:       person(hostC, hostR, retC, retR, sex),
+		analyticsv1.Measure_MEASURE_PERSONS_ASSISTED:       append(person(hostC, hostR, retC, retR, sex), []analyticsv1.Dimension{assist}),
+		analyticsv1.Measure_MEASURE_VICTIMS_IDENTIFIED:     append(person(hostC, hostR, sex), []analyticsv1.Dimension{exploit}),
+		analyticsv1.Measure_MEASURE_HASM_REQUESTS_APPROVED: person(hostC, hostR, sex),
+		analyticsv1.Measure_MEASURE_HASM_REQUESTS_REJECTED: person(hostC, hostR, sex),
 	}
 }()
 
-// Request draws a random Aggregate: a measure, 0 to maxDims distinct dimensions that
-// make sense for it, and, one time in two, a filter (a year range, a programme, a host
-// region), as an analyst's questions vary.
+// Request draws a random Aggregate: a measure, 0 to maxDims distinct dimensions of one of
+// its tables (with the year and the programme), and, one time in two, a filter (a year
+// range, a programme, a host region where the table has host countries), as an analyst's
+// questions vary.
 func Request(r *rand.Rand, maxDims int) *analyticsv1.AggregateRequest {
 	measures := []analyticsv1.Measure{
 		analyticsv1.Measure_MEASURE_CASES_REGISTERED, analyticsv1.Measure_MEASURE_PERSONS_RETURNED,
@@ -42,9 +49,10 @@ func Request(r *rand.Rand, maxDims int) *analyticsv1.AggregateRequest {
 		analyticsv1.Measure_MEASURE_HASM_REQUESTS_APPROVED, analyticsv1.Measure_MEASURE_HASM_REQUESTS_REJECTED,
 	}
 	m := measures[r.IntN(len(measures))]
-	dims := slices.Clone(Dims[m])
+	table := Tables[m][r.IntN(len(Tables[m]))]
+	dims := append([]analyticsv1.Dimension{analyticsv1.Dimension_DIMENSION_YEAR, analyticsv1.Dimension_DIMENSION_PROGRAMME}, table...)
 	r.Shuffle(len(dims), func(i, j int) { dims[i], dims[j] = dims[j], dims[i] })
-	req := &analyticsv1.AggregateRequest{Measure: m, GroupBy: dims[:r.IntN(maxDims+1)]}
+	req := &analyticsv1.AggregateRequest{Measure: m, GroupBy: dims[:r.IntN(min(maxDims, len(dims))+1)]}
 	if r.IntN(2) == 0 {
 		f := &analyticsv1.Filter{}
 		switch r.IntN(3) {
@@ -54,7 +62,11 @@ func Request(r *rand.Rand, maxDims int) *analyticsv1.AggregateRequest {
 		case 1:
 			f.Programmes = []commonv1.Programme{commonv1.Programme(1 + r.IntN(3))}
 		case 2:
-			f.HostRegions = []string{[]string{"EEA", "MENA", "APAC", "SEEECA"}[r.IntN(4)]}
+			if slices.Contains(table, analyticsv1.Dimension_DIMENSION_HOST_COUNTRY) {
+				f.HostRegions = []string{[]string{"EEA", "MENA", "APAC", "SEEECA"}[r.IntN(4)]}
+			} else {
+				f.YearFrom, f.YearTo = 2015, 2015
+			}
 		}
 		req.Filter = f
 	}

@@ -222,6 +222,62 @@ func (Dimension) EnumDescriptor() ([]byte, []int) {
 	return file_passage_analytics_v1_analytics_proto_rawDescGZIP(), []int{1}
 }
 
+// WithheldReason says why a count is withheld. Whether an entry is withheld for being small
+// or to protect a small one (complementary) is deliberately not said: "small" alone would
+// tell that the count lies between 1 and k - 1.
+type WithheldReason int32
+
+const (
+	WithheldReason_WITHHELD_REASON_UNSPECIFIED WithheldReason = 0
+	// The count is an entry of the population's protected release, and that release withholds
+	// it: it is small, or it would let a small one be worked out.
+	WithheldReason_WITHHELD_REASON_SUPPRESSED WithheldReason = 1
+	// The count adds up several entries of the protected releases (more years, programmes,
+	// countries of a region, a filter's values), at least one of which is withheld.
+	WithheldReason_WITHHELD_REASON_PART_SUPPRESSED WithheldReason = 2
+)
+
+// Enum value maps for WithheldReason.
+var (
+	WithheldReason_name = map[int32]string{
+		0: "WITHHELD_REASON_UNSPECIFIED",
+		1: "WITHHELD_REASON_SUPPRESSED",
+		2: "WITHHELD_REASON_PART_SUPPRESSED",
+	}
+	WithheldReason_value = map[string]int32{
+		"WITHHELD_REASON_UNSPECIFIED":     0,
+		"WITHHELD_REASON_SUPPRESSED":      1,
+		"WITHHELD_REASON_PART_SUPPRESSED": 2,
+	}
+)
+
+func (x WithheldReason) Enum() *WithheldReason {
+	p := new(WithheldReason)
+	*p = x
+	return p
+}
+
+func (x WithheldReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WithheldReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_passage_analytics_v1_analytics_proto_enumTypes[2].Descriptor()
+}
+
+func (WithheldReason) Type() protoreflect.EnumType {
+	return &file_passage_analytics_v1_analytics_proto_enumTypes[2]
+}
+
+func (x WithheldReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WithheldReason.Descriptor instead.
+func (WithheldReason) EnumDescriptor() ([]byte, []int) {
+	return file_passage_analytics_v1_analytics_proto_rawDescGZIP(), []int{2}
+}
+
 // Filter narrows what is counted. Every list is "any of"; an empty list does not narrow.
 type Filter struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -330,7 +386,9 @@ func (x *Filter) GetNationalities() []string {
 // Suppression releases exact counts with small cells withheld.
 type Suppression struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The smallest count released; 0 means 11, the default. Never below 11.
+	// The smallest count released: 0 or 11, which are the same. Every suppressed answer is
+	// derived from one protected release per population, at one threshold: answers at two
+	// thresholds would combine into the small counts each withholds.
 	K             int32 `protobuf:"varint,1,opt,name=k,proto3" json:"k,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -537,9 +595,11 @@ type Cell struct {
 	// The count; 0 when suppressed. Under differential privacy, a noisy count.
 	Count int64 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
 	// Withheld by disclosure control: the true count is not released.
-	Suppressed    bool `protobuf:"varint,3,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Suppressed bool `protobuf:"varint,3,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
+	// Why the count is withheld (suppressed only).
+	WithheldReason WithheldReason `protobuf:"varint,4,opt,name=withheld_reason,json=withheldReason,proto3,enum=passage.analytics.v1.WithheldReason" json:"withheld_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Cell) Reset() {
@@ -591,6 +651,13 @@ func (x *Cell) GetSuppressed() bool {
 		return x.Suppressed
 	}
 	return false
+}
+
+func (x *Cell) GetWithheldReason() WithheldReason {
+	if x != nil {
+		return x.WithheldReason
+	}
+	return WithheldReason_WITHHELD_REASON_UNSPECIFIED
 }
 
 type AggregateResponse struct {
@@ -1324,10 +1391,10 @@ const file_passage_analytics_v1_analytics_proto_rawDesc = "" +
 	"\x0ereturn_regions\x18\a \x03(\tB \xbaH\x1d\x92\x01\x1a\x10 \x18\x01\"\x14r\x122\x10^[A-Za-z]{2,16}$R\rreturnRegions\x12A\n" +
 	"\rnationalities\x18\b \x03(\tB\x1b\xbaH\x18\x92\x01\x15\x10\xfa\x01\x18\x01\"\x0er\f2\n" +
 	"^[A-Z]{3}$R\rnationalities:\x8b\x01\xbaH\x87\x01\x1a\x84\x01\n" +
-	"\x11filter.year_range\x12#year_from must not be after year_to\x1aJthis.year_from == 0 || this.year_to == 0 || this.year_from <= this.year_to\"\x8e\x01\n" +
-	"\vSuppression\x12\x7f\n" +
-	"\x01k\x18\x01 \x01(\x05Bq\xbaHn\xba\x01k\n" +
-	"\rsuppression.k\x12,k must be 0 (the default, 11) or at least 11\x1a,this == 0 || (this >= 11 && this <= 1000000)R\x01k\"H\n" +
+	"\x11filter.year_range\x12#year_from must not be after year_to\x1aJthis.year_from == 0 || this.year_to == 0 || this.year_from <= this.year_to\"\x7f\n" +
+	"\vSuppression\x12p\n" +
+	"\x01k\x18\x01 \x01(\x05Bb\xbaH_\xba\x01\\\n" +
+	"\rsuppression.k\x122k must be 0 or 11 (one threshold for every answer)\x1a\x17this == 0 || this == 11R\x01k\"H\n" +
 	"\x13DifferentialPrivacy\x121\n" +
 	"\aepsilon\x18\x01 \x01(\x01B\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x00\xf0?!\x00\x00\x00\x00\x00\x00\x00\x00R\aepsilon\"\x90\x03\n" +
 	"\x10AggregateRequest\x12C\n" +
@@ -1337,13 +1404,14 @@ const file_passage_analytics_v1_analytics_proto_rawDesc = "" +
 	"\x06filter\x18\x03 \x01(\v2\x1c.passage.analytics.v1.FilterR\x06filter\x12E\n" +
 	"\vsuppression\x18\x04 \x01(\v2!.passage.analytics.v1.SuppressionH\x00R\vsuppression\x12^\n" +
 	"\x14differential_privacy\x18\x05 \x01(\v2).passage.analytics.v1.DifferentialPrivacyH\x00R\x13differentialPrivacyB\t\n" +
-	"\arelease\"P\n" +
+	"\arelease\"\x9f\x01\n" +
 	"\x04Cell\x12\x12\n" +
 	"\x04keys\x18\x01 \x03(\tR\x04keys\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x03R\x05count\x12\x1e\n" +
 	"\n" +
 	"suppressed\x18\x03 \x01(\bR\n" +
-	"suppressed\"\xf5\x01\n" +
+	"suppressed\x12M\n" +
+	"\x0fwithheld_reason\x18\x04 \x01(\x0e2$.passage.analytics.v1.WithheldReasonR\x0ewithheldReason\"\xf5\x01\n" +
 	"\x11AggregateResponse\x120\n" +
 	"\x05cells\x18\x01 \x03(\v2\x1a.passage.analytics.v1.CellR\x05cells\x122\n" +
 	"\x06totals\x18\x02 \x03(\v2\x1a.passage.analytics.v1.CellR\x06totals\x12\f\n" +
@@ -1426,7 +1494,11 @@ const file_passage_analytics_v1_analytics_proto_rawDesc = "" +
 	"\x1bDIMENSION_EXPLOITATION_TYPE\x10\f\x12\x1d\n" +
 	"\x19DIMENSION_REFERRAL_STATUS\x10\r\x12\x1a\n" +
 	"\x16DIMENSION_PARTNER_TYPE\x10\x0e\x12 \n" +
-	"\x1cDIMENSION_REFERRAL_DIRECTION\x10\x0f2\xb3\x04\n" +
+	"\x1cDIMENSION_REFERRAL_DIRECTION\x10\x0f*v\n" +
+	"\x0eWithheldReason\x12\x1f\n" +
+	"\x1bWITHHELD_REASON_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aWITHHELD_REASON_SUPPRESSED\x10\x01\x12#\n" +
+	"\x1fWITHHELD_REASON_PART_SUPPRESSED\x10\x022\xb3\x04\n" +
 	"\x10AnalyticsService\x12\\\n" +
 	"\tAggregate\x12&.passage.analytics.v1.AggregateRequest\x1a'.passage.analytics.v1.AggregateResponse\x12b\n" +
 	"\vListRegions\x12(.passage.analytics.v1.ListRegionsRequest\x1a).passage.analytics.v1.ListRegionsResponse\x12n\n" +
@@ -1446,59 +1518,61 @@ func file_passage_analytics_v1_analytics_proto_rawDescGZIP() []byte {
 	return file_passage_analytics_v1_analytics_proto_rawDescData
 }
 
-var file_passage_analytics_v1_analytics_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_passage_analytics_v1_analytics_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
 var file_passage_analytics_v1_analytics_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_passage_analytics_v1_analytics_proto_goTypes = []any{
 	(Measure)(0),                        // 0: passage.analytics.v1.Measure
 	(Dimension)(0),                      // 1: passage.analytics.v1.Dimension
-	(*Filter)(nil),                      // 2: passage.analytics.v1.Filter
-	(*Suppression)(nil),                 // 3: passage.analytics.v1.Suppression
-	(*DifferentialPrivacy)(nil),         // 4: passage.analytics.v1.DifferentialPrivacy
-	(*AggregateRequest)(nil),            // 5: passage.analytics.v1.AggregateRequest
-	(*Cell)(nil),                        // 6: passage.analytics.v1.Cell
-	(*AggregateResponse)(nil),           // 7: passage.analytics.v1.AggregateResponse
-	(*ListRegionsRequest)(nil),          // 8: passage.analytics.v1.ListRegionsRequest
-	(*Region)(nil),                      // 9: passage.analytics.v1.Region
-	(*ListRegionsResponse)(nil),         // 10: passage.analytics.v1.ListRegionsResponse
-	(*ExportAggregateRequest)(nil),      // 11: passage.analytics.v1.ExportAggregateRequest
-	(*ExportAggregateResponse)(nil),     // 12: passage.analytics.v1.ExportAggregateResponse
-	(*VictimRecordFilter)(nil),          // 13: passage.analytics.v1.VictimRecordFilter
-	(*ExportVictimRecordsRequest)(nil),  // 14: passage.analytics.v1.ExportVictimRecordsRequest
-	(*ExportVictimRecordsResponse)(nil), // 15: passage.analytics.v1.ExportVictimRecordsResponse
-	(*GetPrivacyBudgetRequest)(nil),     // 16: passage.analytics.v1.GetPrivacyBudgetRequest
-	(*GetPrivacyBudgetResponse)(nil),    // 17: passage.analytics.v1.GetPrivacyBudgetResponse
-	(v1.Programme)(0),                   // 18: passage.common.v1.Programme
+	(WithheldReason)(0),                 // 2: passage.analytics.v1.WithheldReason
+	(*Filter)(nil),                      // 3: passage.analytics.v1.Filter
+	(*Suppression)(nil),                 // 4: passage.analytics.v1.Suppression
+	(*DifferentialPrivacy)(nil),         // 5: passage.analytics.v1.DifferentialPrivacy
+	(*AggregateRequest)(nil),            // 6: passage.analytics.v1.AggregateRequest
+	(*Cell)(nil),                        // 7: passage.analytics.v1.Cell
+	(*AggregateResponse)(nil),           // 8: passage.analytics.v1.AggregateResponse
+	(*ListRegionsRequest)(nil),          // 9: passage.analytics.v1.ListRegionsRequest
+	(*Region)(nil),                      // 10: passage.analytics.v1.Region
+	(*ListRegionsResponse)(nil),         // 11: passage.analytics.v1.ListRegionsResponse
+	(*ExportAggregateRequest)(nil),      // 12: passage.analytics.v1.ExportAggregateRequest
+	(*ExportAggregateResponse)(nil),     // 13: passage.analytics.v1.ExportAggregateResponse
+	(*VictimRecordFilter)(nil),          // 14: passage.analytics.v1.VictimRecordFilter
+	(*ExportVictimRecordsRequest)(nil),  // 15: passage.analytics.v1.ExportVictimRecordsRequest
+	(*ExportVictimRecordsResponse)(nil), // 16: passage.analytics.v1.ExportVictimRecordsResponse
+	(*GetPrivacyBudgetRequest)(nil),     // 17: passage.analytics.v1.GetPrivacyBudgetRequest
+	(*GetPrivacyBudgetResponse)(nil),    // 18: passage.analytics.v1.GetPrivacyBudgetResponse
+	(v1.Programme)(0),                   // 19: passage.common.v1.Programme
 }
 var file_passage_analytics_v1_analytics_proto_depIdxs = []int32{
-	18, // 0: passage.analytics.v1.Filter.programmes:type_name -> passage.common.v1.Programme
+	19, // 0: passage.analytics.v1.Filter.programmes:type_name -> passage.common.v1.Programme
 	0,  // 1: passage.analytics.v1.AggregateRequest.measure:type_name -> passage.analytics.v1.Measure
 	1,  // 2: passage.analytics.v1.AggregateRequest.group_by:type_name -> passage.analytics.v1.Dimension
-	2,  // 3: passage.analytics.v1.AggregateRequest.filter:type_name -> passage.analytics.v1.Filter
-	3,  // 4: passage.analytics.v1.AggregateRequest.suppression:type_name -> passage.analytics.v1.Suppression
-	4,  // 5: passage.analytics.v1.AggregateRequest.differential_privacy:type_name -> passage.analytics.v1.DifferentialPrivacy
-	6,  // 6: passage.analytics.v1.AggregateResponse.cells:type_name -> passage.analytics.v1.Cell
-	6,  // 7: passage.analytics.v1.AggregateResponse.totals:type_name -> passage.analytics.v1.Cell
-	9,  // 8: passage.analytics.v1.ListRegionsResponse.regions:type_name -> passage.analytics.v1.Region
-	0,  // 9: passage.analytics.v1.ExportAggregateRequest.measure:type_name -> passage.analytics.v1.Measure
-	1,  // 10: passage.analytics.v1.ExportAggregateRequest.group_by:type_name -> passage.analytics.v1.Dimension
-	2,  // 11: passage.analytics.v1.ExportAggregateRequest.filter:type_name -> passage.analytics.v1.Filter
-	3,  // 12: passage.analytics.v1.ExportAggregateRequest.suppression:type_name -> passage.analytics.v1.Suppression
-	13, // 13: passage.analytics.v1.ExportVictimRecordsRequest.filter:type_name -> passage.analytics.v1.VictimRecordFilter
-	5,  // 14: passage.analytics.v1.AnalyticsService.Aggregate:input_type -> passage.analytics.v1.AggregateRequest
-	8,  // 15: passage.analytics.v1.AnalyticsService.ListRegions:input_type -> passage.analytics.v1.ListRegionsRequest
-	11, // 16: passage.analytics.v1.AnalyticsService.ExportAggregate:input_type -> passage.analytics.v1.ExportAggregateRequest
-	14, // 17: passage.analytics.v1.AnalyticsService.ExportVictimRecords:input_type -> passage.analytics.v1.ExportVictimRecordsRequest
-	16, // 18: passage.analytics.v1.AnalyticsService.GetPrivacyBudget:input_type -> passage.analytics.v1.GetPrivacyBudgetRequest
-	7,  // 19: passage.analytics.v1.AnalyticsService.Aggregate:output_type -> passage.analytics.v1.AggregateResponse
-	10, // 20: passage.analytics.v1.AnalyticsService.ListRegions:output_type -> passage.analytics.v1.ListRegionsResponse
-	12, // 21: passage.analytics.v1.AnalyticsService.ExportAggregate:output_type -> passage.analytics.v1.ExportAggregateResponse
-	15, // 22: passage.analytics.v1.AnalyticsService.ExportVictimRecords:output_type -> passage.analytics.v1.ExportVictimRecordsResponse
-	17, // 23: passage.analytics.v1.AnalyticsService.GetPrivacyBudget:output_type -> passage.analytics.v1.GetPrivacyBudgetResponse
-	19, // [19:24] is the sub-list for method output_type
-	14, // [14:19] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	3,  // 3: passage.analytics.v1.AggregateRequest.filter:type_name -> passage.analytics.v1.Filter
+	4,  // 4: passage.analytics.v1.AggregateRequest.suppression:type_name -> passage.analytics.v1.Suppression
+	5,  // 5: passage.analytics.v1.AggregateRequest.differential_privacy:type_name -> passage.analytics.v1.DifferentialPrivacy
+	2,  // 6: passage.analytics.v1.Cell.withheld_reason:type_name -> passage.analytics.v1.WithheldReason
+	7,  // 7: passage.analytics.v1.AggregateResponse.cells:type_name -> passage.analytics.v1.Cell
+	7,  // 8: passage.analytics.v1.AggregateResponse.totals:type_name -> passage.analytics.v1.Cell
+	10, // 9: passage.analytics.v1.ListRegionsResponse.regions:type_name -> passage.analytics.v1.Region
+	0,  // 10: passage.analytics.v1.ExportAggregateRequest.measure:type_name -> passage.analytics.v1.Measure
+	1,  // 11: passage.analytics.v1.ExportAggregateRequest.group_by:type_name -> passage.analytics.v1.Dimension
+	3,  // 12: passage.analytics.v1.ExportAggregateRequest.filter:type_name -> passage.analytics.v1.Filter
+	4,  // 13: passage.analytics.v1.ExportAggregateRequest.suppression:type_name -> passage.analytics.v1.Suppression
+	14, // 14: passage.analytics.v1.ExportVictimRecordsRequest.filter:type_name -> passage.analytics.v1.VictimRecordFilter
+	6,  // 15: passage.analytics.v1.AnalyticsService.Aggregate:input_type -> passage.analytics.v1.AggregateRequest
+	9,  // 16: passage.analytics.v1.AnalyticsService.ListRegions:input_type -> passage.analytics.v1.ListRegionsRequest
+	12, // 17: passage.analytics.v1.AnalyticsService.ExportAggregate:input_type -> passage.analytics.v1.ExportAggregateRequest
+	15, // 18: passage.analytics.v1.AnalyticsService.ExportVictimRecords:input_type -> passage.analytics.v1.ExportVictimRecordsRequest
+	17, // 19: passage.analytics.v1.AnalyticsService.GetPrivacyBudget:input_type -> passage.analytics.v1.GetPrivacyBudgetRequest
+	8,  // 20: passage.analytics.v1.AnalyticsService.Aggregate:output_type -> passage.analytics.v1.AggregateResponse
+	11, // 21: passage.analytics.v1.AnalyticsService.ListRegions:output_type -> passage.analytics.v1.ListRegionsResponse
+	13, // 22: passage.analytics.v1.AnalyticsService.ExportAggregate:output_type -> passage.analytics.v1.ExportAggregateResponse
+	16, // 23: passage.analytics.v1.AnalyticsService.ExportVictimRecords:output_type -> passage.analytics.v1.ExportVictimRecordsResponse
+	18, // 24: passage.analytics.v1.AnalyticsService.GetPrivacyBudget:output_type -> passage.analytics.v1.GetPrivacyBudgetResponse
+	20, // [20:25] is the sub-list for method output_type
+	15, // [15:20] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_passage_analytics_v1_analytics_proto_init() }
@@ -1515,7 +1589,7 @@ func file_passage_analytics_v1_analytics_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_passage_analytics_v1_analytics_proto_rawDesc), len(file_passage_analytics_v1_analytics_proto_rawDesc)),
-			NumEnums:      2,
+			NumEnums:      3,
 			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,

@@ -1,0 +1,448 @@
+package analytics
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/passage-cm/passage/internal/disclosure"
+	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/region"
+	analyticsv1 "github.com/passage-cm/passage/proto/gen/passage/analytics/v1"
+	"github.com/passage-cm/passage/services/analytics/cube"
+)
+
+// Suppressed answers are not protected one by one. Each population — one measure, one year,
+// one programme: a block — has one protected release per release table (a set of at most
+// three dimensions, below), computed once by disclosure.Protect over every combination of
+// its dimensions at every level (country, region, all) and kept until the block's counts
+// change. Every number an answer gives is an entry of those releases or a sum of entries
+// (across years, programmes, the countries of a filter), and is released only when every part
+// is: an answer can therefore never tell more than the releases themselves, however answers
+// are combined. See internal/disclosure's documentation for the attack this defeats.
+//
+// A release table's dimensions are released together; dimensions of two tables are not, so
+// a question that groups or filters by both (sex by nationality, say) is refused, with the
+// tables named, and differential privacy offered instead. The tables of every measure:
+//   - where: host country (and region), return country (and region) where the measure has
+//     one, and sex — the walk-through's tables of persons returned;
+//   - who: nationality and age band;
+//   - vulnerability, alone (multi-valued);
+//   - what the measure has of its own: assistance type; exploitation type (multi-valued,
+//     alone); referral status, partner type and direction.
+
+// table is one release table: its dimensions, at their finest (countries, not regions).
+type table []cube.Dim
+
+// tablesOf lists the release tables of measure.
+func tablesOf(measure string) []table {
+	where := table{cube.HostCountry, cube.Sex}
+	if meaningful[measure][cube.ReturnCountry] {
+		where = table{cube.HostCountry, cube.ReturnCountry, cube.Sex}
+	}
+	out := []table{where, {cube.Nationality, cube.AgeBand}, {cube.Vulnerability}}
+	switch {
+	case meaningful[measure][cube.AssistanceType]:
+		out = append(out, table{cube.AssistanceType})
+	case meaningful[measure][cube.ExploitationType]:
+		out = append(out, table{cube.ExploitationType})
+	case meaningful[measure][cube.ReferralStatus]:
+		out = append(out, table{cube.ReferralStatus, cube.PartnerType, cube.ReferralDirection})
+	}
+	return out
+}
+
+// finer maps the region dimensions to the country dimension they group.
+var finer = map[cube.Dim]cube.Dim{cube.HostRegion: cube.HostCountry, cube.ReturnRegion: cube.ReturnCountry}
+
+// fine is d at its finest: a region dimension's country dimension, any other d itself.
+func fine(d cube.Dim) cube.Dim {
+	if f, ok := finer[d]; ok {
+		return f
+	}
+	return d
+}
+
+// blockDim reports whether d picks blocks (year, programme) rather than entries of a release.
+func blockDim(d cube.Dim) bool { return d == cube.Year || d == cube.Programme }
+
+// tableFor finds the release table that holds every dimension q groups or filters by, but the
+// year and the programme. A question outside every table is INVALID_ARGUMENT on the first
+// field that leaves the table of the ones before it.
+func tableFor(q aggregateQuery) (int, error) {
+	tables := tablesOf(q.measure)
+	type use struct {
+		d     cube.Dim
+		field string
+	}
+	var uses []use
+	for i, d := range q.query.GroupBy {
+		if !blockDim(d) {
+			uses = append(uses, use{fine(d), "group_by[" + strconv.Itoa(i) + "]"})
+		}
+	}
+	for _, f := range filterFields {
+		if _, ok := q.query.Filter[f.dim]; ok {
+			uses = append(uses, use{fine(f.dim), f.field})
+		}
+	}
+	candidates := make([]bool, len(tables))
+	for i := range candidates {
+		candidates[i] = true
+	}
+	for n, u := range uses {
+		left := false
+		for i, t := range tables {
+			candidates[i] = candidates[i] && slices.Contains(t, u.d)
+			left = left || candidates[i]
+		}
+		if !left {
+			return 0, middleware.InvalidArgument(middleware.FieldViolation(u.field, fmt.Sprintf(
+				"%s is not released together with %s: exact counts combine only dimensions of one of the tables %s; use differential_privacy for this question",
+				dimName(u.d), dimName(uses[max(n-1, 0)].d), describeTables(tables))))
+		}
+	}
+	for i, ok := range candidates {
+		if ok {
+			return i, nil
+		}
+	}
+	return 0, nil // unreachable: no use leaves every table a candidate
+}
+
+// filterFields names the filters that narrow by a dimension of a release table, in the
+// order of the request's fields.
+var filterFields = []struct {
+	dim   cube.Dim
+	field string
+}{
+	{cube.HostCountry, "filter.host_countries"},
+	{cube.HostRegion, "filter.host_regions"},
+	{cube.ReturnCountry, "filter.return_countries"},
+	{cube.ReturnRegion, "filter.return_regions"},
+	{cube.Nationality, "filter.nationalities"},
+}
+
+// dimName is the contract's name of d ("HOST_COUNTRY").
+func dimName(d cube.Dim) string {
+	for a, c := range dims {
+		if c == d {
+			return enumcode.Code(a, "DIMENSION_")
+		}
+	}
+	return strconv.Itoa(int(d))
+}
+
+// describeTables renders tables as "[HOST_COUNTRY SEX] [NATIONALITY AGE_BAND] …", regions
+// named beside their countries.
+func describeTables(tables []table) string {
+	parts := make([]string, len(tables))
+	for i, t := range tables {
+		var names []string
+		for _, d := range t {
+			names = append(names, dimName(d))
+			for r, c := range finer {
+				if c == d {
+					names = append(names, dimName(r))
+				}
+			}
+		}
+		parts[i] = "[" + strings.Join(names, " ") + "]"
+	}
+	return strings.Join(parts, " ")
+}
+
+// releaseKey names one protected release: a table of a block.
+type releaseKey struct {
+	measure   string
+	year      int
+	programme string
+	table     int
+}
+
+// releases holds the protected releases computed so far, each until its block changes.
+type releases struct {
+	mu    sync.Mutex
+	slots map[releaseKey]*releaseSlot
+}
+
+// releaseSlot is one release, computed by one caller at a time.
+type releaseSlot struct {
+	mu      sync.Mutex
+	version uint64
+	release *disclosure.Release
+}
+
+// release returns the protected release of table t of block (measure, year, programme),
+// computing it when the block changed since it was last computed (cube.Version).
+//
+// A new release is protected afresh, not on top of the previous pattern: a year's counts grow
+// from nothing, and a pattern kept from its first small weeks would withhold its large
+// figures for ever. What two releases of one block, before and after a change, may tell in
+// combination is about the change only (see internal/disclosure, "What is not protected").
+func (s *Service) release(measure string, year int, programme string, t int) (*disclosure.Release, error) {
+	key := releaseKey{measure, year, programme, t}
+	s.releases.mu.Lock()
+	if s.releases.slots == nil {
+		s.releases.slots = map[releaseKey]*releaseSlot{}
+	}
+	slot, ok := s.releases.slots[key]
+	if !ok {
+		slot = &releaseSlot{}
+		s.releases.slots[key] = slot
+	}
+	s.releases.mu.Unlock()
+
+	slot.mu.Lock()
+	defer slot.mu.Unlock()
+	version := s.cube.Version(measure, year)
+	if slot.release != nil && slot.version == version {
+		return slot.release, nil
+	}
+	cover, err := s.cover(measure, year, programme, tablesOf(measure)[t])
+	if err != nil {
+		return nil, err
+	}
+	r, err := disclosure.Protect(cover, DefaultK, nil)
+	if err != nil {
+		return nil, fmt.Errorf("analytics: protect %s %d: %w", measure, year, err)
+	}
+	slot.release, slot.version = r, version
+	return r, nil
+}
+
+// cover is what table t of a block protects: the block's counts by every combination of the
+// table's dimensions, and its persons.
+func (s *Service) cover(measure string, year int, programme string, t table) (disclosure.Cover, error) {
+	res, err := s.cube.Aggregate(cube.Query{Measure: measure, GroupBy: t, YearFrom: year, YearTo: year,
+		Filter: map[cube.Dim][]string{cube.Programme: {programme}}})
+	if err != nil {
+		return disclosure.Cover{}, err
+	}
+	c := disclosure.Cover{Dimensions: make([]disclosure.Dimension, len(t)), Cells: make([]disclosure.Cell, len(res.Cells))}
+	for i, d := range t {
+		c.Dimensions[i].MultiValued = d.MultiValued()
+		if d == cube.HostCountry || d == cube.ReturnCountry {
+			c.Dimensions[i].GroupOf = regionOfCountry
+		}
+	}
+	for i, cell := range res.Cells {
+		c.Cells[i] = disclosure.Cell{Keys: cell.Keys, Count: cell.Count}
+	}
+	for _, total := range res.Totals {
+		if !slices.ContainsFunc(total.Keys, func(k string) bool { return k != "" }) {
+			c.Persons = total.Count
+		}
+	}
+	return c, nil
+}
+
+// regionOfCountry is a country's region as the cube has it: its region code, UNKNOWN for a
+// country outside every region, NONE for no return country.
+func regionOfCountry(country string) (string, bool) {
+	if country == cube.None {
+		return cube.None, true
+	}
+	if r, ok := region.CodeOf(country); ok {
+		return r, true
+	}
+	return cube.Unknown, true
+}
+
+// block is one population: a year and a programme of the measure asked.
+type block struct {
+	year      int
+	programme string
+}
+
+// blocks lists the blocks q counts: its years and programmes with anyone in them.
+func (s *Service) blocks(q aggregateQuery) ([]block, error) {
+	bq := cube.Query{Measure: q.measure, GroupBy: []cube.Dim{cube.Year, cube.Programme},
+		YearFrom: q.query.YearFrom, YearTo: q.query.YearTo}
+	if ps, ok := q.query.Filter[cube.Programme]; ok {
+		bq.Filter = map[cube.Dim][]string{cube.Programme: ps}
+	}
+	res, err := s.cube.Aggregate(bq)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]block, 0, len(res.Cells))
+	for _, c := range res.Cells {
+		y, err := strconv.Atoi(c.Keys[0])
+		if err != nil {
+			return nil, fmt.Errorf("analytics: year %q: %w", c.Keys[0], err)
+		}
+		out = append(out, block{y, c.Keys[1]})
+	}
+	return out, nil
+}
+
+// sum is one number of an answer on its way: the entries added so far.
+type sum struct {
+	count    int64
+	parts    int
+	withheld bool
+}
+
+// published answers q from the protected releases: every cell and every marginal total, each
+// the sum of the entries it covers, withheld when one of them is.
+func (s *Service) published(q aggregateQuery) (cells, totals []*analyticsv1.Cell, err error) {
+	t, err := tableFor(q)
+	if err != nil {
+		return nil, nil, err
+	}
+	tab := tablesOf(q.measure)[t]
+	bs, err := s.blocks(q)
+	if err != nil {
+		return nil, nil, err
+	}
+	rels := make([]*disclosure.Release, len(bs))
+	for i, b := range bs {
+		if rels[i], err = s.release(q.measure, b.year, b.programme, t); err != nil {
+			return nil, nil, err
+		}
+	}
+	n := len(q.query.GroupBy)
+	a := newAnswerer(q, tab)
+	for mask := (1 << n) - 1; mask >= 0; mask-- {
+		// mask's bits are the grouped dimensions kept; the others are totalled.
+		sums := map[string]*sum{}
+		var order []string
+		for i, b := range bs {
+			a.add(mask, b, rels[i], func(keys []string, count int64, withheld bool) {
+				id := strings.Join(keys, "\x00")
+				sm, ok := sums[id]
+				if !ok {
+					sm = &sum{}
+					sums[id] = sm
+					order = append(order, id)
+				}
+				sm.count += count
+				sm.parts++
+				sm.withheld = sm.withheld || withheld
+			})
+		}
+		if mask == 0 && len(sums) == 0 {
+			// The grand total is always given, zero when nobody is counted.
+			id := strings.Repeat("\x00", max(n-1, 0))
+			sums[id], order = &sum{}, append(order, id)
+		}
+		for _, id := range order {
+			sm := sums[id]
+			c := &analyticsv1.Cell{Keys: strings.Split(id, "\x00"), Count: sm.count}
+			if n == 0 {
+				c.Keys = nil
+			}
+			if sm.withheld {
+				c.Count, c.Suppressed = 0, true
+				c.WithheldReason = analyticsv1.WithheldReason_WITHHELD_REASON_SUPPRESSED
+				if sm.parts > 1 {
+					c.WithheldReason = analyticsv1.WithheldReason_WITHHELD_REASON_PART_SUPPRESSED
+				}
+			}
+			if mask == (1<<n)-1 {
+				cells = append(cells, c)
+			} else {
+				totals = append(totals, c)
+			}
+		}
+	}
+	sortCells(cells)
+	sortCells(totals)
+	return cells, totals, nil
+}
+
+// answerer reads the entries of releases that a question's numbers add up.
+type answerer struct {
+	q   aggregateQuery
+	tab table
+	// at[i] is the position in the table of grouped dimension i (-1 for year and programme).
+	at []int
+	// filters per table position: the values (countries, or regions when region) let through.
+	filters []entryFilter
+}
+
+type entryFilter struct {
+	values map[string]bool
+	region bool
+}
+
+func newAnswerer(q aggregateQuery, tab table) *answerer {
+	a := &answerer{q: q, tab: tab, at: make([]int, len(q.query.GroupBy)), filters: make([]entryFilter, len(tab))}
+	for i, d := range q.query.GroupBy {
+		a.at[i] = slices.Index(tab, fine(d))
+	}
+	for d, vs := range q.query.Filter {
+		j := slices.Index(tab, fine(d))
+		if j < 0 {
+			continue // the programme: blocks are chosen by it
+		}
+		set := map[string]bool{}
+		for _, v := range vs {
+			set[v] = true
+		}
+		_, isRegion := finer[d]
+		a.filters[j] = entryFilter{values: set, region: isRegion}
+	}
+	return a
+}
+
+// add reads, from release r of block b, the entries that the numbers of the answer at mask
+// (the grouped dimensions kept) add up, and gives fn each with its keys in the answer.
+func (a *answerer) add(mask int, b block, r *disclosure.Release, fn func(keys []string, count int64, withheld bool)) {
+	levels := make([]disclosure.Level, len(a.tab))
+	for i, d := range a.q.query.GroupBy {
+		j := a.at[i]
+		if j < 0 || mask&(1<<i) == 0 {
+			continue
+		}
+		l := disclosure.LevelValue
+		if d != fine(d) {
+			l = disclosure.LevelGroup
+		}
+		levels[j] = max(levels[j], l)
+	}
+	for j, f := range a.filters {
+		switch {
+		case f.values == nil:
+		case f.region:
+			levels[j] = max(levels[j], disclosure.LevelGroup)
+		default:
+			levels[j] = disclosure.LevelValue
+		}
+	}
+	year := strconv.Itoa(b.year)
+	out := make([]string, len(a.q.query.GroupBy))
+	r.Entries(levels, func(keys []disclosure.Key, count int64, withheld bool) {
+		for j, f := range a.filters {
+			if f.values == nil {
+				continue
+			}
+			v := keys[j].Value
+			if f.region && !keys[j].Group {
+				v, _ = regionOfCountry(v)
+			}
+			if !f.values[v] {
+				return
+			}
+		}
+		for i, d := range a.q.query.GroupBy {
+			switch {
+			case mask&(1<<i) == 0:
+				out[i] = ""
+			case d == cube.Year:
+				out[i] = year
+			case d == cube.Programme:
+				out[i] = b.programme
+			case d != fine(d) && !keys[a.at[i]].Group:
+				out[i], _ = regionOfCountry(keys[a.at[i]].Value)
+			default:
+				out[i] = keys[a.at[i]].Value
+			}
+		}
+		fn(out, count, withheld)
+	})
+}
