@@ -1,8 +1,8 @@
 package attacktest
 
 import (
+	"encoding/binary"
 	"math/bits"
-	"unsafe"
 )
 
 // bitset is a set of atoms: the linear form "sum of these atoms' counts".
@@ -77,8 +77,9 @@ func (b bitset) each(yield func(int) bool) {
 
 // key is b as a map key.
 func (b bitset) key() string {
-	if len(b) == 0 {
-		return ""
+	buf := make([]byte, 0, len(b)*8)
+	for _, w := range b {
+		buf = binary.LittleEndian.AppendUint64(buf, w)
 	}
-	return string(unsafe.Slice((*byte)(unsafe.Pointer(&b[0])), len(b)*8))
+	return string(buf)
 }

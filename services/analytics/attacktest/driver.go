@@ -3,6 +3,7 @@ package attacktest
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -11,7 +12,7 @@ import (
 )
 
 // Answerer answers an Aggregate request: the real service through its gRPC client
-// (Client), or a model of a release policy (PerAnswer).
+// (Client), or a model of a release policy (PerAnswer). It must be safe for concurrent use.
 type Answerer func(ctx context.Context, req *analyticsv1.AggregateRequest) (*analyticsv1.AggregateResponse, error)
 
 // Client answers through the AnalyticsService; ctx must carry an HQ analyst's token.
@@ -29,21 +30,45 @@ type Log struct {
 	Refused []string
 }
 
-// Run sends every request and gives each answer to a. A request refused with
-// INVALID_ARGUMENT is logged and skipped; any other error ends the run.
+// inFlight is how many requests Run has outstanding at once.
+const inFlight = 4
+
+// Run sends every request (a few at a time) and gives the answers to a in the order of
+// reqs. A request refused with INVALID_ARGUMENT is logged and skipped; any other error ends
+// the run.
 func Run(ctx context.Context, answer Answerer, reqs []*analyticsv1.AggregateRequest, a *Attacker) (Log, error) {
+	type result struct {
+		resp *analyticsv1.AggregateResponse
+		err  error
+	}
+	results := make([]result, len(reqs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range inFlight {
+		wg.Go(func() {
+			for i := range next {
+				resp, err := answer(ctx, reqs[i])
+				results[i] = result{resp, err}
+			}
+		})
+	}
+	for i := range reqs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	var log Log
-	for _, req := range reqs {
+	for i, req := range reqs {
 		log.Asked++
-		resp, err := answer(ctx, req)
-		if status.Code(err) == codes.InvalidArgument {
-			log.Refused = append(log.Refused, describe(req)+": "+status.Convert(err).Message())
+		r := results[i]
+		if status.Code(r.err) == codes.InvalidArgument {
+			log.Refused = append(log.Refused, describe(req)+": "+status.Convert(r.err).Message())
 			continue
 		}
-		if err != nil {
-			return log, fmt.Errorf("%s: %w", describe(req), err)
+		if r.err != nil {
+			return log, fmt.Errorf("%s: %w", describe(req), r.err)
 		}
-		if err := a.Observe(req, resp); err != nil {
+		if err := a.Observe(req, r.resp); err != nil {
 			return log, err
 		}
 	}

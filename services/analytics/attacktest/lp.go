@@ -66,8 +66,9 @@ func (t *tableau) pivot(r, j int) {
 // minimize runs the simplex from t's basis on the objective c (one cost per column) and
 // returns its optimum, or early when stop(z) holds for the value z reached (the values only
 // decrease). unbounded reports an objective without a lower bound; ok false a program left
-// unsolved after maxPivots.
-func (t *tableau) minimize(c []float64, stop func(z float64) bool) (z float64, unbounded, ok bool) {
+// unsolved after maxPivots. t is changed, unless scratch is given: then t is only read, and
+// copied into scratch at the first pivot, which goes on there.
+func (t *tableau) minimize(c []float64, stop func(z float64) bool, scratch *tableau) (z float64, unbounded, ok bool) {
 	d := append([]float64(nil), c...)
 	for i, b := range t.basis {
 		if cb := c[b]; cb != 0 {
@@ -113,6 +114,10 @@ func (t *tableau) minimize(c []float64, stop func(z float64) bool) (z float64, u
 		} else {
 			degenerate = 0
 		}
+		if scratch != nil {
+			scratch.copyFrom(t)
+			t, scratch = scratch, nil
+		}
 		t.pivot(r, j)
 		dj := d[j]
 		for k, v := range t.row(r) {
@@ -126,10 +131,12 @@ func (t *tableau) minimize(c []float64, stop func(z float64) bool) (z float64, u
 	return z, false, false
 }
 
-// clone copies t for one optimisation.
-func (t *tableau) clone() *tableau {
-	return &tableau{m: t.m, n: t.n, a: append([]float64(nil), t.a...),
-		rhs: append([]float64(nil), t.rhs...), basis: append([]int(nil), t.basis...)}
+// copyFrom makes t a copy of o, reusing t's memory.
+func (t *tableau) copyFrom(o *tableau) {
+	t.m, t.n = o.m, o.n
+	t.a = append(t.a[:0], o.a...)
+	t.rhs = append(t.rhs[:0], o.rhs...)
+	t.basis = append(t.basis[:0], o.basis...)
 }
 
 // feasible finds a feasible basis of {x ≥ 0 : A x = b} (phase one of the simplex, with an
@@ -154,7 +161,7 @@ func feasible(rows [][]float64, b []float64, n int) (*tableau, error) {
 	for i := n; i < w; i++ {
 		c[i] = 1
 	}
-	z, _, ok := t.minimize(c, nil)
+	z, _, ok := t.minimize(c, nil, nil)
 	if !ok {
 		return nil, errors.New("attacktest: phase one did not converge")
 	}

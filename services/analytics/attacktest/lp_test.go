@@ -17,7 +17,7 @@ func bounds(t *testing.T, A [][]float64, b, c []float64) (lo, hi float64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lo, unbounded, ok := tab.clone().minimize(c, nil)
+	lo, unbounded, ok := tab.minimize(c, nil, &tableau{})
 	if unbounded || !ok {
 		t.Fatalf("min of %v: unbounded %v, ok %v", c, unbounded, ok)
 	}
@@ -25,7 +25,7 @@ func bounds(t *testing.T, A [][]float64, b, c []float64) (lo, hi float64) {
 	for i, v := range c {
 		neg[i] = -v
 	}
-	z, unbounded, ok := tab.clone().minimize(neg, nil)
+	z, unbounded, ok := tab.minimize(neg, nil, &tableau{})
 	if !ok {
 		t.Fatalf("max of %v did not converge", c)
 	}

@@ -12,7 +12,7 @@ import (
 
 // System is what the answers together say: the atoms they show empty, and a feasible basis
 // of the remaining equations with every count non-negative, ready for one linear program per
-// question.
+// question. It is not safe for concurrent use.
 type System struct {
 	atoms int
 	// zero holds the atoms some answer shows empty (a count of 0 over atoms that are never
@@ -22,6 +22,8 @@ type System struct {
 	// nothing bounds from above).
 	col []int
 	t   *tableau
+	// scratch is where one question's simplex pivots: t stays as built.
+	scratch *tableau
 	// listed are forms known to hold someone (see Attacker.listed).
 	listed []bitset
 	// Equations is the number of distinct released numbers; Rank the independent ones
@@ -144,7 +146,7 @@ func (a *Attacker) System() (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.t = t
+	s.t, s.scratch = t, &tableau{}
 	for _, f := range a.listed {
 		s.listed = append(s.listed, f)
 	}
@@ -180,7 +182,7 @@ func (s *System) Bounds(form bitset, k int64, existence bool) (Interval, error) 
 		for i, v := range c {
 			neg[i] = -v
 		}
-		z, unbounded, ok := s.t.clone().minimize(neg, func(z float64) bool { return -z >= float64(k)-1e-6 })
+		z, unbounded, ok := s.t.minimize(neg, func(z float64) bool { return -z >= float64(k)-1e-6 }, s.scratch)
 		if unbounded || !ok {
 			return iv, nil
 		}
@@ -192,7 +194,7 @@ func (s *System) Bounds(form bitset, k int64, existence bool) (Interval, error) 
 	if existence && s.known(form) {
 		iv.Lo = 1
 	}
-	z, _, ok := s.t.clone().minimize(c, func(z float64) bool { return z <= 1e-6 })
+	z, _, ok := s.t.minimize(c, func(z float64) bool { return z <= 1e-6 }, s.scratch)
 	if !ok {
 		return iv, nil
 	}
