@@ -151,14 +151,17 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 		Verifier:  verifier,
 		Policy:    policy,
 		Telemetry: tel,
-		Ready: func(ctx context.Context) error {
+		// Readiness follows the database: while it cannot be reached, gRPC health says
+		// NOT_SERVING and /readyz 503, so load balancers send calls to replicas that can
+		// answer them.
+		Watch: server.Watch{Name: "database", Pinger: server.PingFunc(func(ctx context.Context) error {
 			for _, p := range pools {
 				if err := p.Ping(ctx); err != nil {
 					return err
 				}
 			}
 			return nil
-		},
+		})},
 	})
 	if err != nil {
 		return err

@@ -34,6 +34,9 @@ type Options struct {
 	// Ready reports whether the process can serve, for /readyz (a database ping, say).
 	// Nil means always ready.
 	Ready func(context.Context) error
+	// Watch, when its Pinger is set, makes gRPC health and /readyz follow a dependency (the
+	// database) while the server runs; see [Watch].
+	Watch Watch
 	// Telemetry supplies the tracer and meter providers and the /metrics handler. Nil uses
 	// the global providers and serves no /metrics.
 	Telemetry *telemetry.Telemetry
@@ -62,13 +65,15 @@ var (
 
 // Server is a gRPC server and its HTTP companion for probes and metrics.
 type Server struct {
-	cfg      Config
-	logger   *slog.Logger
-	grpc     *grpc.Server
-	health   *health.Server
-	http     *http.Server
-	ready    func(context.Context) error
-	draining atomic.Bool
+	cfg       Config
+	logger    *slog.Logger
+	grpc      *grpc.Server
+	health    *health.Server
+	http      *http.Server
+	ready     func(context.Context) error
+	draining  atomic.Bool
+	watchCfg  Watch // Pinger nil: nothing watched
+	readiness readiness
 }
 
 // New builds a server; register services on [Server.GRPC], then call [Server.Run]. Zero
@@ -128,6 +133,9 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Server, error) {
 		health: health.NewServer(),
 		ready:  opts.Ready,
 	}
+	if opts.Watch.Pinger != nil {
+		s.watchCfg = opts.Watch.withDefaults()
+	}
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 
@@ -145,10 +153,11 @@ func (s *Server) GRPC() *grpc.Server {
 }
 
 // SetServing marks service, by its full name ("passage.intake.v1.IntakeService"), as
-// SERVING in the health service. Call it once the service is registered and its
-// dependencies are up.
+// SERVING in the health service (NOT_SERVING while the watched dependency is unreachable,
+// and it follows the dependency from then on). Call it once the service is registered and
+// its dependencies are up.
 func (s *Server) SetServing(service string) {
-	s.health.SetServingStatus(service, healthpb.HealthCheckResponse_SERVING)
+	s.setServing(service)
 }
 
 // callerFromClaims reports the caller the auth stage verified, for the RPC's log line.
