@@ -11,6 +11,7 @@ import (
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
@@ -41,6 +42,9 @@ type Options struct {
 	// the global providers and serves no /metrics.
 	Telemetry *telemetry.Telemetry
 }
+
+// MetricReady is the readiness gauge (Prometheus: passage_server_ready).
+const MetricReady = "passage.server.ready"
 
 // Keepalive rules for clients on poor networks (satellite links, mobile data in the field).
 var (
@@ -142,6 +146,20 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Server, error) {
 	var metrics http.Handler
 	if opts.Telemetry != nil {
 		metrics = opts.Telemetry.MetricsHandler()
+		// A gauge, not a callback registration: it lives as long as the meter provider.
+		_, err := opts.Telemetry.MeterProvider().Meter("github.com/passage-cm/passage/internal/server").Int64ObservableGauge(
+			MetricReady, metric.WithDescription("1 while the server takes traffic, 0 while it drains or the database is unreachable (/readyz 503)"),
+			metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+				if s.draining.Load() || s.unreachable() != "" {
+					o.Observe(0)
+				} else {
+					o.Observe(1)
+				}
+				return nil
+			}))
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
 	}
 	s.http = s.newHTTPServer(metrics)
 	return s, nil

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -89,6 +91,17 @@ func (b *bundle) waitReadiness(t *testing.T, code int, body string) {
 	}
 }
 
+// wantReadyGauge checks the readiness gauge on /metrics.
+func (b *bundle) wantReadyGauge(t *testing.T, want int) {
+	t.Helper()
+	_, body := b.get(t, "/metrics")
+	re := regexp.MustCompile(`(?m)^passage_server_ready(\{[^}]*\})? (\S+)$`)
+	m := re.FindStringSubmatch(body)
+	if m == nil || m[2] != strconv.Itoa(want) {
+		t.Errorf("passage_server_ready = %v, want %d", m, want)
+	}
+}
+
 const (
 	downMsg = "database unreachable: not serving"
 	upMsg   = "database reachable again: serving"
@@ -97,13 +110,15 @@ const (
 func TestReadinessFollowsTheDatabase(t *testing.T) {
 	t.Parallel()
 	p := &switchPinger{}
-	b := setup(t, setupOptions{watch: server.Watch{Pinger: p, Interval: time.Millisecond, Failures: 2}})
+	b := setup(t, setupOptions{watch: server.Watch{Pinger: p, Interval: time.Millisecond, Failures: 2}, telemetry: true})
 	p.waitPings(t, 1)
 	b.waitReadiness(t, 200, "ready")
+	b.wantReadyGauge(t, 1)
 
 	// The error a pinger returns may carry a connection string; none of it reaches the log.
 	p.fail(errors.New("connect postgres://passage:hunter2@db.example/passage: connection refused"))
 	b.waitReadiness(t, 503, "database unreachable")
+	b.wantReadyGauge(t, 0)
 	p.waitPings(t, 5)
 	if got := b.records(t, downMsg); len(got) != 1 {
 		t.Errorf("%d %q lines after several failed pings, want one per outage", len(got), downMsg)
