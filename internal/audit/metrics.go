@@ -26,8 +26,8 @@ const BacklogCap = 100_000
 const collectTimeout = time.Second
 
 // observe registers the chainer's gauges for as long as Run runs: the audit records not yet
-// chained (at most BacklogCap) and the age of the oldest of them. They carry no attribute:
-// one chain cursor serves every mission.
+// chained (at most BacklogCap) and the age of the oldest of them, absent from a collection
+// whose query failed. They carry no attribute: one chain cursor serves every mission.
 func (c *Chainer) observe() (unregister func() error, err error) {
 	m := c.cfg.MeterProvider.Meter(Meter)
 	backlog, err := m.Int64ObservableGauge(MetricBacklog, metric.WithUnit("{record}"),
@@ -43,7 +43,10 @@ func (c *Chainer) observe() (unregister func() error, err error) {
 	reg, err := m.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
 		n, oldest, err := c.Lag(ctx)
 		if err != nil {
-			return err
+			// No value rather than an error: OpenTelemetry would log the error, with the
+			// database's address, on every scrape of an outage that readiness already
+			// reports (passage.server.ready).
+			return nil
 		}
 		o.ObserveInt64(backlog, n)
 		o.ObserveFloat64(age, oldest.Seconds())

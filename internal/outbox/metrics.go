@@ -31,7 +31,8 @@ const collectTimeout = time.Second
 // observe registers the consumer's gauges on its meter provider for as long as Run runs:
 // the events past its cursor (committed or not yet past the horizon; at most BacklogCap) and
 // the age, in seconds, of the oldest of them (0 when there are none). Both are computed by
-// one cheap query when the metrics are collected. The only attribute is the consumer's name.
+// one cheap query when the metrics are collected, and absent from a collection whose query
+// failed (the database unreachable). The only attribute is the consumer's name.
 func (c *Consumer) observe() (unregister func() error, err error) {
 	m := c.cfg.MeterProvider.Meter(Meter)
 	backlog, err := m.Int64ObservableGauge(MetricBacklog, metric.WithUnit("{event}"),
@@ -48,7 +49,10 @@ func (c *Consumer) observe() (unregister func() error, err error) {
 	reg, err := m.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
 		n, oldest, err := c.Lag(ctx)
 		if err != nil {
-			return err
+			// No value rather than an error: OpenTelemetry would log the error, with the
+			// database's address, on every scrape of an outage that readiness already
+			// reports (passage.server.ready).
+			return nil
 		}
 		o.ObserveInt64(backlog, n, attrs)
 		o.ObserveFloat64(age, oldest.Seconds(), attrs)

@@ -176,3 +176,35 @@ func TestConsumerLogsJSONWithTraceIDs(t *testing.T) {
 		t.Errorf("the event's payload reached the log:\n%s", logs.String())
 	}
 }
+
+// While the database cannot be reached, the gauges are absent and the collection still
+// succeeds: an outage is readiness's to report, not every scrape's.
+func TestConsumerGaugesAbsentWhileTheDatabaseIsUnreachable(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	reader := sdkmetric.NewManualReader()
+	c := outbox.NewConsumer(pool, outbox.ConsumerConfig{
+		Name: "cut-off", CursorTable: "public.cursor", Types: []string{"passage.intake.v1.CaseRegistered"},
+		PollInterval: 5 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
+		MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)),
+		Handle:        func(context.Context, pgx.Tx, outbox.Record) error { return nil },
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for !collectLag(t, reader, "cut-off").ok {
+		if time.Now().After(deadline) {
+			t.Fatal("no gauges while Run runs")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	pool.Close()
+	if got := collectLag(t, reader, "cut-off"); got.ok {
+		t.Errorf("gauges with the pool closed: %+v, want none", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
