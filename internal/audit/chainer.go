@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/outbox"
@@ -26,6 +28,9 @@ type ChainerConfig struct {
 	PollInterval time.Duration
 	// Logger reports failed runs (no record content). Default slog.Default.
 	Logger *slog.Logger
+	// MeterProvider gets the chainer's lag gauges while Run runs (see Lag). Default the
+	// global one.
+	MeterProvider metric.MeterProvider
 }
 
 // Chainer links committed audit records into their missions' chains, in commit order.
@@ -55,6 +60,9 @@ func NewChainer(pool *pgxpool.Pool, key *Key, cfg ChainerConfig) *Chainer {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.MeterProvider == nil {
+		cfg.MeterProvider = otel.GetMeterProvider()
 	}
 	return &Chainer{pool: pool, key: key, cfg: cfg}
 }
@@ -214,8 +222,14 @@ func (c *Chainer) CatchUp(ctx context.Context, wait time.Duration) error {
 }
 
 // Run drains every PollInterval until ctx ends. A failed drain is logged and retried with a
-// growing pause (up to 30 s).
+// growing pause (up to 30 s). While it runs, the records not yet chained and the age of the
+// oldest are metrics (see Lag).
 func (c *Chainer) Run(ctx context.Context) error {
+	if unregister, err := c.observe(); err != nil {
+		c.cfg.Logger.WarnContext(ctx, "audit chainer: no lag metrics", middleware.ErrorAttr(err))
+	} else {
+		defer func() { _ = unregister() }()
+	}
 	pause := c.cfg.PollInterval
 	for {
 		_, err := c.Drain(ctx)
@@ -223,7 +237,7 @@ func (c *Chainer) Run(ctx context.Context) error {
 		case ctx.Err() != nil:
 			return nil
 		case err != nil:
-			c.cfg.Logger.Error("audit chainer failed", middleware.ErrorAttr(err))
+			c.cfg.Logger.ErrorContext(ctx, "audit chainer failed", middleware.ErrorAttr(err))
 			pause = min(2*pause, 30*time.Second)
 		default:
 			pause = c.cfg.PollInterval

@@ -118,6 +118,18 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 		return fmt.Errorf("auditor: %w", err)
 	}
 	cleanups = append(cleanups, func(context.Context) error { auditPool.Close(); return nil })
+	observe := func(role string, pool *pgxpool.Pool) error {
+		unregister, err := database.ObservePool(tel.MeterProvider(), role, pool)
+		if err != nil {
+			return fmt.Errorf("%s pool metrics: %w", role, err)
+		}
+		// Runs before the pool's own cleanup (last in, first out).
+		cleanups = append(cleanups, func(context.Context) error { return unregister() })
+		return nil
+	}
+	if err := observe(audit.Role, auditPool); err != nil {
+		return err
+	}
 
 	policy := auth.Policy{}
 	pools := make([]*pgxpool.Pool, len(services))
@@ -131,6 +143,9 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 		}
 		pool := pools[i]
 		cleanups = append(cleanups, func(context.Context) error { pool.Close(); return nil })
+		if err := observe(s.Role, pool); err != nil {
+			return err
+		}
 		workerPools[i] = pool
 		if s.WorkerRole != "" {
 			workerPools[i], err = database.Open(ctx, database.PoolConfig{
@@ -141,6 +156,9 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 			}
 			worker := workerPools[i]
 			cleanups = append(cleanups, func(context.Context) error { worker.Close(); return nil })
+			if err := observe(s.WorkerRole, worker); err != nil {
+				return err
+			}
 		}
 		for method, roles := range s.Policy {
 			policy[method] = roles
@@ -151,14 +169,17 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 		Verifier:  verifier,
 		Policy:    policy,
 		Telemetry: tel,
-		Ready: func(ctx context.Context) error {
+		// Readiness follows the database: while it cannot be reached, gRPC health says
+		// NOT_SERVING and /readyz 503, so load balancers send calls to replicas that can
+		// answer them.
+		Watch: server.Watch{Name: "database", Pinger: server.PingFunc(func(ctx context.Context) error {
 			for _, p := range pools {
 				if err := p.Ping(ctx); err != nil {
 					return err
 				}
 			}
 			return nil
-		},
+		})},
 	})
 	if err != nil {
 		return err
@@ -166,7 +187,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 	// Every process chains audit records (several at once take turns, see audit.Chainer) and
 	// picks up a rotated key-encryption key.
 	background := []func(context.Context) error{
-		audit.NewChainer(auditPool, auditKey, audit.ChainerConfig{Logger: logger}).Run,
+		audit.NewChainer(auditPool, auditKey, audit.ChainerConfig{Logger: logger, MeterProvider: tel.MeterProvider()}).Run,
 		func(ctx context.Context) error { return reloadKEK(ctx, files, keys, cfg.KEKReload, logger) },
 	}
 	for i, s := range services {
@@ -335,10 +356,10 @@ func reloadKEK(ctx context.Context, files vault.KeyringFiles, keys *vault.Keyrin
 		changed, err := files.ReloadKEK(keys)
 		switch {
 		case err != nil:
-			logger.Error("key-encryption keyset reload failed; keeping the current one", middleware.ErrorAttr(err))
+			logger.ErrorContext(ctx, "key-encryption keyset reload failed; keeping the current one", middleware.ErrorAttr(err))
 		case changed:
 			// Key ids are not secret (Tink writes them in the clear before every ciphertext).
-			logger.Info("key-encryption keyset reloaded", "primary_key_id", keys.KEKPrimary(), "keys", len(keys.KEKKeyIDs()))
+			logger.InfoContext(ctx, "key-encryption keyset reloaded", "primary_key_id", keys.KEKPrimary(), "keys", len(keys.KEKKeyIDs()))
 		}
 	}
 }
@@ -364,7 +385,8 @@ func LoadAuditKey(cfg Config) (*audit.Key, error) {
 // tokenCacheSize bounds the verified tokens kept: a field office's staff, many times over.
 const tokenCacheSize = 10_000
 
-// NewLogger returns the process's JSON logger on stderr.
+// NewLogger returns the process's JSON logger on stderr, with the trace and span ids of the
+// context a line is logged with (telemetry.NewLogger).
 func NewLogger(level slog.Level) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	return telemetry.NewLogger(os.Stderr, level)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"sync"
@@ -40,7 +41,11 @@ func Serve(ctx context.Context, dev bool, services ...Service) error {
 		return err
 	}
 	tuneGC()
-	return Run(ctx, cfg, NewLogger(cfg.LogLevel), services...)
+	logger := NewLogger(cfg.LogLevel)
+	// Whatever logs through slog.Default or the log package (a worker given no logger, a
+	// library) writes the same JSON lines as the rest of the process.
+	slog.SetDefault(logger)
+	return Run(ctx, cfg, logger, services...)
 }
 
 // tuneGC bounds the garbage collector's headroom (internal/gctune) unless the operator chose

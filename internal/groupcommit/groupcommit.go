@@ -3,6 +3,11 @@ package groupcommit
 import (
 	"context"
 	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Config bounds a Batcher.
@@ -12,7 +17,20 @@ type Config struct {
 	// MaxInFlight is the most batches written at once (default 4). Each holds a database
 	// connection while it is written; more batches in flight means smaller batches.
 	MaxInFlight int
+	// Name labels the batcher's metrics ("intake.register"): passage.groupcommit.batch.size,
+	// the calls per batch, and passage.groupcommit.queue.wait, how long a call waited for a
+	// batch to take it. Default "default".
+	Name string
+	// MeterProvider gets those instruments. Default the global one.
+	MeterProvider metric.MeterProvider
 }
+
+// Names of the batchers' instruments (Prometheus: passage_groupcommit_batch_size,
+// passage_groupcommit_queue_wait_seconds, histograms).
+const (
+	MetricBatchSize = "passage.groupcommit.batch.size"
+	MetricQueueWait = "passage.groupcommit.queue.wait"
+)
 
 // Batcher runs flush over batches of the items its callers Do. flush runs on a caller's
 // goroutine (or on one the Batcher starts to carry on after it), with a context that is not
@@ -27,10 +45,15 @@ type Batcher[T any] struct {
 	mu       sync.Mutex
 	queue    []*call[T]
 	inFlight int
+
+	size  metric.Int64Histogram
+	wait  metric.Float64Histogram
+	attrs metric.MeasurementOption
 }
 
 type call[T any] struct {
 	ctx     context.Context
+	queued  time.Time
 	item    T
 	done    chan struct{}
 	dropped bool // set before done is closed: the caller had gone when its batch was taken
@@ -44,14 +67,30 @@ func New[T any](cfg Config, flush func(ctx context.Context, items []T)) *Batcher
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = 4
 	}
-	return &Batcher[T]{cfg: cfg, flush: flush}
+	if cfg.Name == "" {
+		cfg.Name = "default"
+	}
+	if cfg.MeterProvider == nil {
+		cfg.MeterProvider = otel.GetMeterProvider()
+	}
+	b := &Batcher[T]{cfg: cfg, flush: flush, attrs: metric.WithAttributes(attribute.String("batcher", cfg.Name))}
+	m := cfg.MeterProvider.Meter("github.com/passage-cm/passage/internal/groupcommit")
+	// Instrument creation fails only on an invalid name; these are constants, and a failed
+	// instrument is a no-op one.
+	b.size, _ = m.Int64Histogram(MetricBatchSize, metric.WithUnit("{call}"),
+		metric.WithDescription("Calls written together in one batch"),
+		metric.WithExplicitBucketBoundaries(1, 2, 4, 8, 16, 32, 64, 128, 256))
+	b.wait, _ = m.Float64Histogram(MetricQueueWait, metric.WithUnit("s"),
+		metric.WithDescription("Time a call waited in the queue before a batch took it"),
+		metric.WithExplicitBucketBoundaries(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+	return b
 }
 
 // Do queues item and returns when the batch that took it has been flushed, or with ctx's
 // error when ctx ends first. An item whose caller gave up before its batch was taken is
 // dropped, never flushed; once taken, it is flushed even if its caller has gone.
 func (b *Batcher[T]) Do(ctx context.Context, item T) error {
-	c := &call[T]{ctx: ctx, item: item, done: make(chan struct{})}
+	c := &call[T]{ctx: ctx, queued: time.Now(), item: item, done: make(chan struct{})}
 	b.mu.Lock()
 	b.queue = append(b.queue, c)
 	lead := b.inFlight < b.cfg.MaxInFlight
@@ -80,10 +119,13 @@ func (b *Batcher[T]) Do(ctx context.Context, item T) error {
 func (b *Batcher[T]) run(ctx context.Context) {
 	calls := b.take()
 	if len(calls) > 0 {
+		taken := time.Now()
 		items := make([]T, len(calls))
 		for i, c := range calls {
 			items[i] = c.item
+			b.wait.Record(ctx, taken.Sub(c.queued).Seconds(), b.attrs)
 		}
+		b.size.Record(ctx, int64(len(items)), b.attrs)
 		b.flush(context.WithoutCancel(ctx), items)
 		for _, c := range calls {
 			close(c.done)

@@ -10,6 +10,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -95,6 +97,9 @@ type ConsumerConfig struct {
 	PollInterval time.Duration
 	// Logger reports failed drains (ids and types only, never payloads). Default slog.Default.
 	Logger *slog.Logger
+	// MeterProvider gets the consumer's backlog gauges while Run runs (see Lag). Default the
+	// global one.
+	MeterProvider metric.MeterProvider
 }
 
 // Consumer applies outbox events in commit order, exactly once in effect: the cursor moves in
@@ -121,6 +126,9 @@ func NewConsumer(pool *pgxpool.Pool, cfg ConsumerConfig) *Consumer {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.MeterProvider == nil {
+		cfg.MeterProvider = otel.GetMeterProvider()
 	}
 	return &Consumer{db: database.NewDB(pool), cfg: cfg}
 }
@@ -230,7 +238,7 @@ func (c *Consumer) applyBatch(ctx context.Context, tx pgx.Tx, records []Record) 
 	if batchErr == nil {
 		return len(wanted), len(records), nil
 	}
-	c.cfg.Logger.Warn("outbox consumer: batch failed, applying its events one at a time",
+	c.cfg.Logger.WarnContext(ctx, "outbox consumer: batch failed, applying its events one at a time",
 		"consumer", c.cfg.Name, "events", len(wanted), middleware.ErrorAttr(batchErr))
 	for i, r := range records {
 		if !slices.Contains(c.cfg.Types, r.Type) {
@@ -333,8 +341,14 @@ func (c *Consumer) Behind(ctx context.Context, aggregate uuid.UUID, types []stri
 }
 
 // Run drains every PollInterval until ctx ends. A failed drain is logged and retried with
-// a growing pause (up to 30 s), so one bad event cannot spin the process.
+// a growing pause (up to 30 s), so one bad event cannot spin the process. While it runs, the
+// consumer's backlog and the age of its oldest unapplied event are metrics (see Lag).
 func (c *Consumer) Run(ctx context.Context) error {
+	if unregister, err := c.observe(); err != nil {
+		c.cfg.Logger.WarnContext(ctx, "outbox consumer: no backlog metrics", "consumer", c.cfg.Name, middleware.ErrorAttr(err))
+	} else {
+		defer func() { _ = unregister() }()
+	}
 	pause := c.cfg.PollInterval
 	for {
 		_, err := c.Drain(ctx)
@@ -342,7 +356,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		case ctx.Err() != nil:
 			return nil
 		case err != nil:
-			c.cfg.Logger.Error("outbox consumer failed", "consumer", c.cfg.Name, middleware.ErrorAttr(err))
+			c.cfg.Logger.ErrorContext(ctx, "outbox consumer failed", "consumer", c.cfg.Name, middleware.ErrorAttr(err))
 			pause = min(2*pause, 30*time.Second)
 		default:
 			pause = c.cfg.PollInterval

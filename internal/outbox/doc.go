@@ -6,5 +6,6 @@
 // Consumer reads the events back in commit order and applies them exactly once in effect,
 // one at a time (Handler) or, where a projection can write many events in a few multi-row
 // statements, a drain at a time (BatchHandler), falling back to one at a time when a batch
-// fails so that a poison event holds back only itself.
+// fails so that a poison event holds back only itself. While a consumer runs, its backlog and
+// the age of its oldest unapplied event are OpenTelemetry gauges (Consumer.Lag).
 package outbox

@@ -43,6 +43,7 @@ type bundle struct {
 type setupOptions struct {
 	cfg       server.Config
 	ready     func(context.Context) error
+	watch     server.Watch
 	telemetry bool
 	getCase   func(context.Context, *intakev1.GetCaseRequest) (*intakev1.GetCaseResponse, error)
 }
@@ -56,6 +57,7 @@ func setup(t *testing.T, o setupOptions) *bundle {
 		Verifier: fakeVerifier{},
 		Policy:   auth.Policy{getCase: {auth.RoleCaseworker}},
 		Ready:    o.ready,
+		Watch:    o.watch,
 	}
 	if o.telemetry {
 		tel, err := telemetry.Setup(context.Background(), "passage-test", "test")

@@ -34,10 +34,15 @@ func (s *Server) newHTTPServer(metrics http.Handler) *http.Server {
 }
 
 // readyz answers 200 when the process can take traffic and 503 when it cannot or is
-// shutting down. The body never says why: the reason is logged instead.
+// shutting down. The body names a watched dependency that is unreachable ("database
+// unreachable") and otherwise never says why: the reason is logged instead.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
 		writeText(w, http.StatusServiceUnavailable, "not ready")
+		return
+	}
+	if down := s.unreachable(); down != "" {
+		writeText(w, http.StatusServiceUnavailable, down+" unreachable")
 		return
 	}
 	if s.ready != nil {

@@ -32,6 +32,15 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) RunOn(ctx context.Context, grpcLis, httpLis net.Listener) error {
 	s.logger.InfoContext(ctx, "listening", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String())
 
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		if s.watchCfg.Pinger != nil {
+			s.watch(watchCtx, s.watchCfg)
+		}
+	}()
+
 	results := make(chan error, 2)
 	go func() { results <- grpcServeError(s.grpc.Serve(grpcLis)) }()
 	go func() { results <- httpServeError(s.http.Serve(httpLis)) }()
@@ -46,6 +55,8 @@ func (s *Server) RunOn(ctx context.Context, grpcLis, httpLis net.Listener) error
 		pending--
 		errs = append(errs, err)
 	}
+	stopWatch()
+	<-watched
 	s.shutdown(context.WithoutCancel(ctx))
 	for ; pending > 0; pending-- {
 		errs = append(errs, <-results)

@@ -11,6 +11,7 @@ import (
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
@@ -34,10 +35,16 @@ type Options struct {
 	// Ready reports whether the process can serve, for /readyz (a database ping, say).
 	// Nil means always ready.
 	Ready func(context.Context) error
+	// Watch, when its Pinger is set, makes gRPC health and /readyz follow a dependency (the
+	// database) while the server runs; see [Watch].
+	Watch Watch
 	// Telemetry supplies the tracer and meter providers and the /metrics handler. Nil uses
 	// the global providers and serves no /metrics.
 	Telemetry *telemetry.Telemetry
 }
+
+// MetricReady is the readiness gauge (Prometheus: passage_server_ready).
+const MetricReady = "passage.server.ready"
 
 // Keepalive rules for clients on poor networks (satellite links, mobile data in the field).
 var (
@@ -62,13 +69,15 @@ var (
 
 // Server is a gRPC server and its HTTP companion for probes and metrics.
 type Server struct {
-	cfg      Config
-	logger   *slog.Logger
-	grpc     *grpc.Server
-	health   *health.Server
-	http     *http.Server
-	ready    func(context.Context) error
-	draining atomic.Bool
+	cfg       Config
+	logger    *slog.Logger
+	grpc      *grpc.Server
+	health    *health.Server
+	http      *http.Server
+	ready     func(context.Context) error
+	draining  atomic.Bool
+	watchCfg  Watch // Pinger nil: nothing watched
+	readiness readiness
 }
 
 // New builds a server; register services on [Server.GRPC], then call [Server.Run]. Zero
@@ -128,12 +137,29 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Server, error) {
 		health: health.NewServer(),
 		ready:  opts.Ready,
 	}
+	if opts.Watch.Pinger != nil {
+		s.watchCfg = opts.Watch.withDefaults()
+	}
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 
 	var metrics http.Handler
 	if opts.Telemetry != nil {
 		metrics = opts.Telemetry.MetricsHandler()
+		// A gauge, not a callback registration: it lives as long as the meter provider.
+		_, err := opts.Telemetry.MeterProvider().Meter("github.com/passage-cm/passage/internal/server").Int64ObservableGauge(
+			MetricReady, metric.WithDescription("1 while the server takes traffic, 0 while it drains or the database is unreachable (/readyz 503)"),
+			metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+				if s.draining.Load() || s.unreachable() != "" {
+					o.Observe(0)
+				} else {
+					o.Observe(1)
+				}
+				return nil
+			}))
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
 	}
 	s.http = s.newHTTPServer(metrics)
 	return s, nil
@@ -145,10 +171,11 @@ func (s *Server) GRPC() *grpc.Server {
 }
 
 // SetServing marks service, by its full name ("passage.intake.v1.IntakeService"), as
-// SERVING in the health service. Call it once the service is registered and its
-// dependencies are up.
+// SERVING in the health service (NOT_SERVING while the watched dependency is unreachable,
+// and it follows the dependency from then on). Call it once the service is registered and
+// its dependencies are up.
 func (s *Server) SetServing(service string) {
-	s.health.SetServingStatus(service, healthpb.HealthCheckResponse_SERVING)
+	s.setServing(service)
 }
 
 // callerFromClaims reports the caller the auth stage verified, for the RPC's log line.

@@ -20,9 +20,13 @@ type Metrics struct {
 	leasesLost  metric.Int64Counter
 	lag         metric.Float64Histogram
 	duration    metric.Float64Histogram
+	inFlight    metric.Int64UpDownCounter
 	// backlog holds the float64 bits of the age, in seconds, of the oldest delivery that was
 	// due and not yet delivered when a worker last looked (0 when none).
 	backlog atomic.Uint64
+	// depth is the number of pending deliveries (due or waiting for their retry) when a
+	// worker last looked.
+	depth atomic.Int64
 }
 
 // NewMetrics creates the instruments on mp's meter "github.com/passage-cm/passage/internal/webhook".
@@ -44,6 +48,14 @@ func NewMetrics(mp metric.MeterProvider) *Metrics {
 		metric.WithExplicitBucketBoundaries(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 21600, 86400, 259200))
 	x.duration, _ = m.Float64Histogram("passage.webhook.attempt.duration", metric.WithUnit("s"),
 		metric.WithDescription("Duration of one HTTP attempt"))
+	x.inFlight, _ = m.Int64UpDownCounter("passage.webhook.in_flight", metric.WithUnit("{delivery}"),
+		metric.WithDescription("Deliveries this process is sending now (claimed, attempt not yet recorded)"))
+	_, _ = m.Int64ObservableGauge("passage.webhook.queue.depth", metric.WithUnit("{delivery}"),
+		metric.WithDescription("Pending deliveries of every mission, due or waiting to be retried, as of the last poll"),
+		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(x.depth.Load())
+			return nil
+		}))
 	// The lag histogram above says how long finished deliveries took; this says how far the
 	// queue is behind now, which a stuck endpoint or a stopped worker makes grow.
 	_, _ = m.Float64ObservableGauge("passage.webhook.backlog.age", metric.WithUnit("s"),
@@ -87,6 +99,13 @@ func (m *Metrics) finished(ctx context.Context, state string, lag time.Duration)
 
 func (m *Metrics) leaseLost(ctx context.Context) { m.leasesLost.Add(ctx, 1) }
 
-func (m *Metrics) backlogAge(age time.Duration) {
+func (m *Metrics) backlogAge(age time.Duration, pending int64) {
 	m.backlog.Store(math.Float64bits(max(age.Seconds(), 0)))
+	m.depth.Store(pending)
+}
+
+// sending counts a delivery in flight until the returned function is called.
+func (m *Metrics) sending(ctx context.Context) (done func()) {
+	m.inFlight.Add(ctx, 1)
+	return func() { m.inFlight.Add(context.WithoutCancel(ctx), -1) }
 }

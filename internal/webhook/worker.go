@@ -152,7 +152,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		case ctx.Err() != nil:
 			return nil
 		case err != nil:
-			w.cfg.Logger.Error("webhook worker failed", middleware.ErrorAttr(err))
+			w.cfg.Logger.ErrorContext(ctx, "webhook worker failed", middleware.ErrorAttr(err))
 			pause = min(2*pause, 30*time.Second)
 		case n > 0:
 			continue
@@ -204,8 +204,11 @@ RETURNING d.delivery_id, d.mission, d.partner_id, d.event_id, d.body, d.attempts
 // claimTimeout bounds a claim, which runs to its end even when the worker is stopping.
 const claimTimeout = 10 * time.Second
 
-const backlogSQL = `SELECT coalesce(extract(epoch FROM $1::timestamptz - min(next_attempt_at))::float8, 0)
-FROM webhook.delivery WHERE state = 'pending' AND next_attempt_at <= $1`
+// backlogSQL reads the pending deliveries' partial index (delivery_due) only: the age of the
+// oldest due one and how many are pending.
+const backlogSQL = `SELECT coalesce(extract(epoch FROM $1::timestamptz - min(next_attempt_at) FILTER (WHERE next_attempt_at <= $1))::float8, 0),
+  count(*)
+FROM webhook.delivery WHERE state = 'pending'`
 
 // DeliverDue claims up to Concurrency due deliveries, sends them at once, records each
 // attempt, and returns how many it attempted. A delivery in flight when ctx ends is given
@@ -216,13 +219,13 @@ func (w *Worker) DeliverDue(ctx context.Context) (int, error) {
 	}
 	now := w.cfg.Now()
 	// How far behind the queue is (every mission's due deliveries, the blocked ones behind a
-	// failing head included), for the backlog gauge. The partial index on next_attempt_at makes
-	// it one index probe.
+	// failing head included) and how long it is, for the backlog and depth gauges.
 	var age float64
-	if err := w.db.WebhookWorker(w.cfg.Name).QueryRow(ctx, backlogSQL, now).Scan(&age); err != nil {
+	var pending int64
+	if err := w.db.WebhookWorker(w.cfg.Name).QueryRow(ctx, backlogSQL, now).Scan(&age, &pending); err != nil {
 		return 0, fmt.Errorf("webhook: backlog: %w", err)
 	}
-	w.cfg.Metrics.backlogAge(time.Duration(age * float64(time.Second)))
+	w.cfg.Metrics.backlogAge(time.Duration(age*float64(time.Second)), pending)
 	token := uuid.New()
 	// The claim is not cut short by ctx: a claim that committed in the database while its
 	// caller gave up would leave deliveries leased, held back until the lease ends. It runs to
@@ -252,7 +255,9 @@ func (w *Worker) DeliverDue(ctx context.Context) (int, error) {
 		done     int
 	)
 	for _, c := range batch {
+		sent := w.cfg.Metrics.sending(ctx)
 		wg.Go(func() {
+			defer sent()
 			recorded, err := w.deliver(ctx, c)
 			mu.Lock()
 			defer mu.Unlock()
@@ -337,7 +342,7 @@ func (w *Worker) send(ctx context.Context, c claimed) result {
 			if refused.Range.IsValid() {
 				attrs = append(attrs, slog.String("range", refused.Range.String()))
 			}
-			w.cfg.Logger.Warn("webhook endpoint address refused", attrs...)
+			w.cfg.Logger.WarnContext(ctx, "webhook endpoint address refused", attrs...)
 		}
 		noRetryAfter.errText = transportError(err)
 		return noRetryAfter
@@ -403,7 +408,7 @@ func (w *Worker) record(ctx context.Context, c claimed, res result, elapsed time
 		// worker's to record. (The lease is Timeout plus a margin, so this needs a clock far
 		// off or a very slow database.)
 		m.leaseLost(ctx)
-		w.cfg.Logger.Warn("webhook lease lost", slog.Int64("delivery_id", c.id))
+		w.cfg.Logger.WarnContext(ctx, "webhook lease lost", slog.Int64("delivery_id", c.id))
 		return nil
 	}
 	m.attempt(ctx, outcome, res.status, elapsed)
@@ -412,7 +417,7 @@ func (w *Worker) record(ctx context.Context, c claimed, res result, elapsed time
 		m.finished(ctx, "delivered", now.Sub(c.createdAt))
 	case "dead":
 		m.finished(ctx, "dead", now.Sub(c.createdAt))
-		w.cfg.Logger.Warn("webhook delivery dead-lettered", slog.Int64("delivery_id", c.id),
+		w.cfg.Logger.WarnContext(ctx, "webhook delivery dead-lettered", slog.Int64("delivery_id", c.id),
 			slog.Int("attempts", c.attempts), slog.String("last_error", res.errText))
 	}
 	return nil

@@ -306,6 +306,23 @@ func gauge(t *testing.T, r *metric.ManualReader, name string) float64 {
 	return 0
 }
 
+func intGauge(t *testing.T, r *metric.ManualReader, name string) int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := r.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if g, ok := m.Data.(metricdata.Gauge[int64]); ok && m.Name == name && len(g.DataPoints) == 1 {
+				return g.DataPoints[0].Value
+			}
+		}
+	}
+	t.Fatalf("no gauge %s", name)
+	return 0
+}
+
 // Retry-After, in seconds (429) or as a date (503), schedules the next attempt: not a second
 // before, and at once after. The clock is moved, nothing sleeps.
 func TestRetryAfterIsHonoured(t *testing.T) {
@@ -339,6 +356,9 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 			if age := gauge(t, reader, "passage.webhook.backlog.age"); age < 90 || age > 100 {
 				t.Errorf("backlog age %v s, want about 90", age)
 			}
+			if depth := intGauge(t, reader, "passage.webhook.queue.depth"); depth != 1 {
+				t.Errorf("queue depth %d, want the one pending delivery", depth)
+			}
 			clk.Advance(tt.wait - time.Second)
 			if n, err := w.DeliverDue(ctx); n != 0 || err != nil {
 				t.Fatalf("an attempt a second before Retry-After: %d, %v", n, err)
@@ -346,6 +366,15 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 			clk.Advance(time.Second)
 			if n, err := w.DeliverDue(ctx); n != 1 || err != nil || len(r.receipts()) != 1 {
 				t.Fatalf("at Retry-After: %d, %v, %d received", n, err, len(r.receipts()))
+			}
+			if n, err := w.DeliverDue(ctx); n != 0 || err != nil {
+				t.Fatalf("after the delivery: %d, %v", n, err)
+			}
+			if depth, age := intGauge(t, reader, "passage.webhook.queue.depth"), gauge(t, reader, "passage.webhook.backlog.age"); depth != 0 || age != 0 {
+				t.Errorf("after the delivery: queue depth %d and backlog age %v, want 0 and 0", depth, age)
+			}
+			if n := sum(t, reader, "passage.webhook.in_flight"); n != 0 {
+				t.Errorf("%d deliveries in flight after every attempt was recorded, want 0", n)
 			}
 		})
 	}

@@ -73,10 +73,10 @@ func (s *Service) retentionJob(policy retention.Policy, interval time.Duration, 
 			}
 			n, err := s.EraseDue(ctx, policy, s.now())
 			if err != nil && ctx.Err() == nil {
-				logger.Error("retention pass failed", "erased", n, middleware.ErrorAttr(err))
+				logger.ErrorContext(ctx, "retention pass failed", "erased", n, middleware.ErrorAttr(err))
 				continue
 			}
-			logger.Info("retention pass", "erased", n)
+			logger.InfoContext(ctx, "retention pass", "erased", n)
 		}
 	}
 }

@@ -92,7 +92,7 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 		idem:         idempotency.NewStore("intake.idempotency", "idempotency_pkey"),
 		now:          time.Now,
 		checkMission: true,
-		batch:        groupcommit.Config{MaxBatch: registerBatchMax, MaxInFlight: registerBatchInFlight},
+		batch:        groupcommit.Config{MaxBatch: registerBatchMax, MaxInFlight: registerBatchInFlight, Name: "intake.register"},
 	}
 	for _, o := range opts {
 		o(s)
