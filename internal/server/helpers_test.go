@@ -42,7 +42,6 @@ type bundle struct {
 
 type setupOptions struct {
 	cfg       server.Config
-	ready     func(context.Context) error
 	watch     server.Watch
 	telemetry bool
 	getCase   func(context.Context, *intakev1.GetCaseRequest) (*intakev1.GetCaseResponse, error)
@@ -56,7 +55,6 @@ func setup(t *testing.T, o setupOptions) *bundle {
 	opts := server.Options{
 		Verifier: fakeVerifier{},
 		Policy:   auth.Policy{getCase: {auth.RoleCaseworker}},
-		Ready:    o.ready,
 		Watch:    o.watch,
 	}
 	if o.telemetry {

@@ -1,17 +1,11 @@
 package server
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"time"
-
-	"github.com/passage-cm/passage/internal/middleware"
 )
-
-// readyTimeout bounds a readiness check: a probe that hangs is as bad as one that fails.
-const readyTimeout = 3 * time.Second
 
 // newHTTPServer returns the probe and metrics server; metrics may be nil.
 func (s *Server) newHTTPServer(metrics http.Handler) *http.Server {
@@ -36,7 +30,7 @@ func (s *Server) newHTTPServer(metrics http.Handler) *http.Server {
 // readyz answers 200 when the process can take traffic and 503 when it cannot or is
 // shutting down. The body names a watched dependency that is unreachable ("database
 // unreachable") and otherwise never says why: the reason is logged instead.
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
 	if s.draining.Load() {
 		writeText(w, http.StatusServiceUnavailable, "not ready")
 		return
@@ -44,15 +38,6 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if down := s.unreachable(); down != "" {
 		writeText(w, http.StatusServiceUnavailable, down+" unreachable")
 		return
-	}
-	if s.ready != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
-		defer cancel()
-		if err := s.ready(ctx); err != nil {
-			s.logger.LogAttrs(ctx, slog.LevelWarn, "readiness check failed", middleware.ErrorAttr(err))
-			writeText(w, http.StatusServiceUnavailable, "not ready")
-			return
-		}
 	}
 	writeText(w, http.StatusOK, "ready")
 }

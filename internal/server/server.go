@@ -32,9 +32,6 @@ type Options struct {
 	Verifier auth.Verifier
 	// Policy says which roles may call which method; unlisted methods are refused.
 	Policy auth.Policy
-	// Ready reports whether the process can serve, for /readyz (a database ping, say).
-	// Nil means always ready.
-	Ready func(context.Context) error
 	// Watch, when its Pinger is set, makes gRPC health and /readyz follow a dependency (the
 	// database) while the server runs; see [Watch].
 	Watch Watch
@@ -74,7 +71,6 @@ type Server struct {
 	grpc      *grpc.Server
 	health    *health.Server
 	http      *http.Server
-	ready     func(context.Context) error
 	draining  atomic.Bool
 	watchCfg  Watch // Pinger nil: nothing watched
 	readiness readiness
@@ -135,7 +131,6 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Server, error) {
 		logger: logger,
 		grpc:   grpc.NewServer(serverOpts...),
 		health: health.NewServer(),
-		ready:  opts.Ready,
 	}
 	if opts.Watch.Pinger != nil {
 		s.watchCfg = opts.Watch.withDefaults()

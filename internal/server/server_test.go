@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -260,7 +259,6 @@ func TestMaxRecvMsgBytes(t *testing.T) {
 
 func TestHTTP(t *testing.T) {
 	t.Parallel()
-	dbDown := errors.New("ping: connect to db as passage_intake password=hunter2 failed")
 	tests := []struct {
 		name      string
 		opts      setupOptions
@@ -271,20 +269,6 @@ func TestHTTP(t *testing.T) {
 	}{
 		{name: "healthz", path: "/healthz", wantCode: http.StatusOK, wantBody: "ok"},
 		{name: "readyz without a check", path: "/readyz", wantCode: http.StatusOK, wantBody: "ready"},
-		{
-			name:     "readyz ready",
-			opts:     setupOptions{ready: func(context.Context) error { return nil }},
-			path:     "/readyz",
-			wantCode: http.StatusOK,
-			wantBody: "ready",
-		},
-		{
-			name:     "readyz not ready hides the reason",
-			opts:     setupOptions{ready: func(context.Context) error { return dbDown }},
-			path:     "/readyz",
-			wantCode: http.StatusServiceUnavailable,
-			wantBody: "not ready",
-		},
 		{
 			name:      "metrics after a call",
 			opts:      setupOptions{telemetry: true},
