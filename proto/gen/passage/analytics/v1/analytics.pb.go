@@ -377,6 +377,7 @@ func (x *Suppression) GetK() int32 {
 type DifferentialPrivacy struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The privacy loss this release spends from the caller's yearly budget: 0 < epsilon <= 1.
+	// The cap is the server's (internal/privacy MaxEpsilon); a test keeps this rule equal to it.
 	Epsilon       float64 `protobuf:"fixed64,1,opt,name=epsilon,proto3" json:"epsilon,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
