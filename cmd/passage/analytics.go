@@ -25,14 +25,16 @@ const analyticsUsage = `usage: passage analytics <command> [arguments]
 
 commands (analysts at HQ):
   aggregate MEASURE [--by DIM,...] [filters] [--k K | --epsilon E]
-  export MEASURE [--by DIM,...] [filters] [--k K] [--out FILE]
+  export MEASURE [--by DIM,...] [filters] [--k K | --epsilon E] [--out FILE]
   victims [--from Y] [--to Y] [--country C]... [--citizenship C]... [--k K] [--out FILE]
   regions
   budget [--year Y]
 
 aggregate prints a table of anonymised counts: small cells withheld (x), or under
-differential privacy with --epsilon. export writes the same table as CSV with HXL hashtags;
-victims writes the victims' de-identified records in the CTDC layout, k-anonymous.
+differential privacy with --epsilon. export writes the same table as CSV with HXL hashtags,
+for publication (--epsilon too, from the same budget); victims writes the victims'
+de-identified records in the CTDC layout, k-anonymous. Every export's rows end in its
+provenance: how it was released (method, k or epsilon and delta), when, from data as of when.
 
 filters: --year Y, or --from Y and --to Y; --programme P, --host-country C, --host-region R,
 --return-country C, --return-region R, --nationality C (each repeatable, or comma-separated).
@@ -192,11 +194,12 @@ func (c *analyticsCLI) aggregate(ctx context.Context, args []string) error {
 }
 
 func (c *analyticsCLI) export(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("export", "export MEASURE [--by DIM,...] [filters] [--k K] [--out FILE]")
+	fs, o := c.flagSet("export", "export MEASURE [--by DIM,...] [filters] [--k K | --epsilon E] [--out FILE]")
 	var f tableFlags
 	f.bind(fs)
+	epsilon := fs.Float64("epsilon", 0, "release under differential privacy, spending `E` of the yearly privacy budget")
 	out := fs.String("out", "", "write the CSV to `FILE` (default: standard output)")
-	pos, _, err := c.parse(fs, o, args, 1, "export takes one MEASURE: "+measureNames.list())
+	pos, given, err := c.parse(fs, o, args, 1, "export takes one MEASURE: "+measureNames.list())
 	if err != nil {
 		return err
 	}
@@ -205,13 +208,35 @@ func (c *analyticsCLI) export(ctx context.Context, args []string) error {
 		return err
 	}
 	req := &analyticsv1.ExportAggregateRequest{Measure: measure, GroupBy: dims, Filter: filter}
-	if f.k != 0 {
+	switch {
+	case given["epsilon"] && given["k"]:
+		return fmt.Errorf("--k and --epsilon are two ways to release: choose one")
+	case given["epsilon"]:
+		req.DifferentialPrivacy = &analyticsv1.DifferentialPrivacy{Epsilon: *epsilon}
+	case f.k != 0:
 		req.Suppression = &analyticsv1.Suppression{K: int32(f.k)}
 	}
 	return analyticsUnary(ctx, c, o, "ExportAggregate", analyticsv1.AnalyticsServiceClient.ExportAggregate, req,
 		func(w io.Writer, resp *analyticsv1.ExportAggregateResponse) error {
-			return c.writeCSV(*out, resp.GetCsv(), fmt.Sprintf("small counts withheld at k = %d", resp.GetK()))
+			summary := fmt.Sprintf("small counts withheld at k = %d", resp.GetK())
+			if p := resp.GetProvenance(); p.GetMethod() == analyticsv1.ReleaseMethod_RELEASE_METHOD_DIFFERENTIAL_PRIVACY {
+				summary = fmt.Sprintf("released under differential privacy: ε %s spent, %s left this year (noisy counts; categories too rare to show are left out)",
+					formatEpsilon(p.GetEpsilon()), formatEpsilon(resp.GetRemainingBudget()))
+			}
+			return c.writeCSV(*out, resp.GetCsv(), summary+released(resp.GetProvenance()))
 		})
+}
+
+// released says when an export was made and from data as of when, from its provenance.
+func released(p *analyticsv1.Provenance) string {
+	if !p.GetReleaseTime().IsValid() {
+		return ""
+	}
+	s := "; released " + p.GetReleaseTime().AsTime().UTC().Format(time.RFC3339)
+	if p.GetDataAsOf().IsValid() {
+		s += " from data as of " + p.GetDataAsOf().AsTime().UTC().Format(time.RFC3339)
+	}
+	return s
 }
 
 func (c *analyticsCLI) victims(ctx context.Context, args []string) error {
@@ -237,7 +262,7 @@ func (c *analyticsCLI) victims(ctx context.Context, args []string) error {
 	return analyticsUnary(ctx, c, o, "ExportVictimRecords", analyticsv1.AnalyticsServiceClient.ExportVictimRecords, req,
 		func(w io.Writer, resp *analyticsv1.ExportVictimRecordsResponse) error {
 			return c.writeCSV(*out, resp.GetCsv(), fmt.Sprintf("%d records, %d-anonymous: %d generalised, %d withheld, %d values suppressed",
-				resp.GetRecords(), resp.GetK(), resp.GetGeneralised(), resp.GetWithheld(), resp.GetSuppressed()))
+				resp.GetRecords(), resp.GetK(), resp.GetGeneralised(), resp.GetWithheld(), resp.GetSuppressed())+released(resp.GetProvenance()))
 		})
 }
 

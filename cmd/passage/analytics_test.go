@@ -95,6 +95,10 @@ func TestAnalyticsCommandsBuildRequests(t *testing.T) {
 				GroupBy:     []analyticsv1.Dimension{analyticsv1.Dimension_DIMENSION_EXPLOITATION_TYPE},
 				Filter:      &analyticsv1.Filter{YearFrom: 2015, YearTo: 2015},
 				Suppression: &analyticsv1.Suppression{K: 15}}},
+		{[]string{"export", "persons_returned", "--by", "return_region", "--epsilon", "0.25"},
+			&analyticsv1.ExportAggregateRequest{Measure: analyticsv1.Measure_MEASURE_PERSONS_RETURNED,
+				GroupBy: []analyticsv1.Dimension{analyticsv1.Dimension_DIMENSION_RETURN_REGION}, Filter: &analyticsv1.Filter{},
+				DifferentialPrivacy: &analyticsv1.DifferentialPrivacy{Epsilon: 0.25}}},
 		{[]string{"victims", "--from", "2015", "--to", "2016", "--country", "tha,mys", "--citizenship", "mmr", "--k", "12"},
 			&analyticsv1.ExportVictimRecordsRequest{K: 12, Filter: &analyticsv1.VictimRecordFilter{YearFrom: 2015, YearTo: 2016,
 				CountriesOfExploitation: []string{"THA", "MYS"}, Citizenships: []string{"MMR"}}}},
@@ -125,6 +129,7 @@ func TestAnalyticsCommandsRefuseBadFlags(t *testing.T) {
 		{[]string{"aggregate", "persons_returned", "--year", "2015", "--from", "2014"}, "--year counts one year"},
 		{[]string{"aggregate", "persons_returned", "--k", "20", "--epsilon", "1"}, "choose one"},
 		{[]string{"export"}, "export takes one MEASURE"},
+		{[]string{"export", "persons_returned", "--k", "20", "--epsilon", "0.5"}, "choose one"},
 		{[]string{"victims", "extra"}, "victims takes no argument"},
 		{[]string{"regions", "EEA"}, "regions takes no argument"},
 		{[]string{"forecast"}, "unknown analytics command"},
@@ -266,8 +271,13 @@ func TestAnalyticsCommandsAgainstTheServer(t *testing.T) {
 		}
 	}
 	csv, summary, err := run("export", "cases_registered", "--by", "sex", "--year", "2026")
-	if err != nil || !strings.Contains(csv, "#") || !strings.Contains(summary, "k = 11") {
+	if err != nil || !strings.Contains(csv, "#meta+method") || !strings.Contains(summary, "k = 11; released ") {
 		t.Errorf("export: %v\n%s\n%s", err, csv, summary)
+	}
+	csv, summary, err = run("export", "cases_registered", "--by", "sex", "--epsilon", "0.25")
+	if err != nil || !strings.Contains(csv, "DIFFERENTIAL_PRIVACY") || strings.Contains(csv, "#meta+suppressed") ||
+		!strings.Contains(summary, "ε 0.25 spent, 9.75 left this year") {
+		t.Errorf("export --epsilon: %v\n%s\n%s", err, csv, summary)
 	}
 	if out, _, err := run("regions"); err != nil || !strings.Contains(out, "EEA") || !strings.Contains(out, "DEU") {
 		t.Errorf("regions: %v\n%s", err, out)
@@ -275,7 +285,7 @@ func TestAnalyticsCommandsAgainstTheServer(t *testing.T) {
 	if out, stderr, err := run("aggregate", "cases_registered", "--epsilon", "0.5"); err != nil || !strings.Contains(out, "ε 0.5 spent") {
 		t.Errorf("aggregate --epsilon: %v\n%s%s", err, out, stderr)
 	}
-	if out, _, err := run("budget"); err != nil || !strings.Contains(out, "ε 0.5 spent") {
+	if out, _, err := run("budget"); err != nil || !strings.Contains(out, "ε 0.75 spent") {
 		t.Errorf("budget: %v\n%s", err, out)
 	}
 	if _, stderr, err := run("aggregate", "cases_registered", "--by", "return_country"); err == nil ||

@@ -2,6 +2,7 @@ package ctdc
 
 import (
 	"bytes"
+	"encoding/csv"
 	"errors"
 	"flag"
 	"math/rand/v2"
@@ -516,6 +517,42 @@ func TestWriteCSVRefusesUnverifiedRows(t *testing.T) {
 	err = Release{Rows: slices.Repeat([]Row{row}, 3), K: 3}.WriteCSV(&buf)
 	if !errors.Is(err, ErrNotAnonymous) || buf.Len() != 0 {
 		t.Fatalf("k = 3: err = %v, %d bytes written; want ErrNotAnonymous and nothing", err, buf.Len())
+	}
+}
+
+// Extra columns end the header and every row with their value; a malformed one (a name that
+// is not camelCase or is already a column, a value that is free text or a formula) writes
+// nothing.
+func TestWriteCSVExtraColumns(t *testing.T) {
+	t.Parallel()
+	var row Row
+	row[colDatasource], row[colGender] = datasource, "Male"
+	rel := Release{Rows: slices.Repeat([]Row{row}, 11), K: 11}
+	var buf bytes.Buffer
+	if err := rel.WriteCSV(&buf, Extra{"releaseMethod", "K_ANONYMITY"}, Extra{"releaseTime", "2026-12-07T12:00:00Z"}); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 12 {
+		t.Fatalf("%d lines, want the header and 11 rows", len(recs))
+	}
+	if diff := cmp.Diff(append(slices.Clone(Columns[:]), "releaseMethod", "releaseTime"), recs[0]); diff != "" {
+		t.Errorf("header (-want +got):\n%s", diff)
+	}
+	for i, r := range recs[1:] {
+		if diff := cmp.Diff(append(slices.Clone(row[:]), "K_ANONYMITY", "2026-12-07T12:00:00Z"), r); diff != "" {
+			t.Errorf("row %d (-want +got):\n%s", i, diff)
+		}
+	}
+	for _, bad := range []Extra{{"ReleaseMethod", "X"}, {"release method", "X"}, {"gender", "X"}, {"note", "=HYPERLINK(1)"},
+		{"note", "-1+1"}, {"note", "Amina, 34"}, {"note", "a\nb"}} {
+		buf.Reset()
+		if err := rel.WriteCSV(&buf, bad); !errors.Is(err, ErrInvalidExtra) || buf.Len() != 0 {
+			t.Errorf("%+v: err = %v, %d bytes written; want ErrInvalidExtra and nothing", bad, err, buf.Len())
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 )
 
 // ErrNotAnonymous is returned by Verify, and so by WriteCSV, when rows may not be released.
@@ -83,21 +84,53 @@ func allowed(col int, v string) bool {
 	}
 }
 
-// WriteCSV writes the release in the CTDC layout: the header, then one line per row. It runs
-// Verify first, and writes nothing at all if the rows fail it or k is below DefaultK.
-func (r Release) WriteCSV(w io.Writer) error {
+// Extra is a column of Passage's own that ends every row with the same value: a fact about
+// the release, such as its provenance ("releaseMethod" = "K_ANONYMITY"), never about a
+// person. Being the same in every row, it leaves k-anonymity as it is.
+type Extra struct {
+	Name, Value string
+}
+
+// ErrInvalidExtra is returned, wrapped, by WriteCSV for an extra column it will not write.
+var ErrInvalidExtra = errors.New("ctdc: invalid extra column")
+
+var (
+	// extraName is a column name in the dataset's own style (camelCase).
+	extraName = regexp.MustCompile(`^[a-z][A-Za-z0-9]{0,63}$`)
+	// extraValue is a code, a number or a time: nothing a spreadsheet reads as a formula, no
+	// free text.
+	extraValue = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9 _.:+-]{0,63})?$`)
+)
+
+// WriteCSV writes the release in the CTDC layout: the header, then one line per row, each
+// followed by the extra columns' values. It runs Verify first, and writes nothing at all if the
+// rows fail it, k is below DefaultK, or an extra column is malformed (a name not in
+// camelCase or already a column, a value other than a code, number or time).
+func (r Release) WriteCSV(w io.Writer, extra ...Extra) error {
 	if r.K < DefaultK {
 		return fmt.Errorf("%w: a release needs k of at least %d", ErrNotAnonymous, DefaultK)
 	}
 	if err := Verify(r.Rows, r.K); err != nil {
 		return err
 	}
+	header := append(make([]string, 0, numColumns+len(extra)), Columns[:]...)
+	for i, e := range extra {
+		if !extraName.MatchString(e.Name) || slices.Contains(header, e.Name) || !extraValue.MatchString(e.Value) {
+			return fmt.Errorf("%w: extra column %d", ErrInvalidExtra, i)
+		}
+		header = append(header, e.Name)
+	}
 	cw := csv.NewWriter(w)
-	if err := cw.Write(Columns[:]); err != nil {
+	if err := cw.Write(header); err != nil {
 		return err
 	}
+	line := make([]string, len(header))
+	for i, e := range extra {
+		line[numColumns+i] = e.Value
+	}
 	for _, row := range r.Rows {
-		if err := cw.Write(row[:]); err != nil {
+		copy(line, row[:])
+		if err := cw.Write(line); err != nil {
 			return err
 		}
 	}

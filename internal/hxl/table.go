@@ -41,6 +41,34 @@ type Namer func(dimension, code string) (name string, ok bool)
 // of its codes (#country+name+host, #region+name+dest …) given by name, which HDX shows and
 // filters on. A code name does not know gets an empty name.
 func TableWithNames(measure string, dims []string, cells []Cell, name Namer) ([]Column, [][]string, error) {
+	return Layout(measure, dims, cells, Options{Names: name})
+}
+
+// Meta is a column that holds the same value in every row and describes the release rather
+// than a count, such as its provenance (#meta+method, #date+released): HDX shows it beside
+// the figures, and HXL tools that sum the counts leave it alone.
+type Meta struct {
+	Column
+	Value string
+}
+
+// Options say how Layout lays a table out beyond Table's defaults.
+type Options struct {
+	// Names, when set, adds the names of country and region codes (see TableWithNames).
+	Names Namer
+	// Noisy says the counts were released under differential privacy: every count is
+	// written, none is suppressed (a suppressed cell is refused), so there are no
+	// #meta+suppressed columns; and a combination with no cell is written empty, not 0,
+	// since the release left it out (too rare to show) rather than found it empty.
+	Noisy bool
+	// Meta columns end every row. A table without any row then gets one, its other values
+	// empty, so that the file still says how it was released.
+	Meta []Meta
+}
+
+// Layout is Table with opt.
+func Layout(measure string, dims []string, cells []Cell, opt Options) ([]Column, [][]string, error) {
+	name := opt.Names
 	m, ok := lookupMeasure(measure)
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: unknown measure %q", ErrInvalid, measure)
@@ -82,6 +110,9 @@ func TableWithNames(measure string, dims []string, cells []Cell, name Namer) ([]
 		}
 		if c.Count < 0 {
 			return nil, nil, fmt.Errorf("%w: cell %d has a negative count", ErrInvalid, n)
+		}
+		if c.Suppressed && opt.Noisy {
+			return nil, nil, fmt.Errorf("%w: cell %d is suppressed in a noisy table", ErrInvalid, n)
 		}
 		for i, k := range c.Keys {
 			if k == "" {
@@ -129,9 +160,13 @@ func TableWithNames(measure string, dims []string, cells []Cell, name Namer) ([]
 		if len(labels) > 0 {
 			header += ", " + strings.Join(labels, ", ")
 		}
-		cols = append(cols,
-			Column{Header: header, Tag: m.tag + strings.Join(attrs, "")},
-			Column{Header: header + ", suppressed", Tag: suppressedTag + strings.Join(attrs, "")})
+		cols = append(cols, Column{Header: header, Tag: m.tag + strings.Join(attrs, "")})
+		if !opt.Noisy {
+			cols = append(cols, Column{Header: header + ", suppressed", Tag: suppressedTag + strings.Join(attrs, "")})
+		}
+	}
+	for _, meta := range opt.Meta {
+		cols = append(cols, meta.Column)
 	}
 
 	rowOrder := make([]string, 0, len(rowKeys))
@@ -152,6 +187,10 @@ func TableWithNames(measure string, dims []string, cells []Cell, name Namer) ([]
 		for _, ck := range comboOrder {
 			c, ok := byPlace[place{rk, ck}]
 			switch {
+			case opt.Noisy && !ok:
+				row = append(row, "")
+			case opt.Noisy:
+				row = append(row, strconv.FormatInt(c.Count, 10))
 			case !ok:
 				row = append(row, "0", "")
 			case c.Suppressed:
@@ -162,12 +201,27 @@ func TableWithNames(measure string, dims []string, cells []Cell, name Namer) ([]
 		}
 		rows = append(rows, row)
 	}
+	if len(opt.Meta) > 0 {
+		if len(rows) == 0 {
+			rows = append(rows, make([]string, len(cols)-len(opt.Meta)))
+		}
+		for i := range rows {
+			for _, meta := range opt.Meta {
+				rows[i] = append(rows[i], meta.Value)
+			}
+		}
+	}
 	return cols, rows, nil
 }
 
 // WriteTable is TableWithNames with Names, then Write.
 func WriteTable(w io.Writer, measure string, dims []string, cells []Cell) error {
-	cols, rows, err := TableWithNames(measure, dims, cells, Names)
+	return WriteLayout(w, measure, dims, cells, Options{Names: Names})
+}
+
+// WriteLayout is Layout, then Write.
+func WriteLayout(w io.Writer, measure string, dims []string, cells []Cell, opt Options) error {
+	cols, rows, err := Layout(measure, dims, cells, opt)
 	if err != nil {
 		return err
 	}

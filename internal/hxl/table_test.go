@@ -282,3 +282,67 @@ func TestFromReleased(t *testing.T) {
 		t.Errorf("%d counts suppressed, want the small one and at least one complement", suppressed)
 	}
 }
+
+// A differentially private table: noisy counts, no suppression columns, a combination the
+// release left out written empty (not 0), and the provenance columns at the end of every row.
+func TestLayoutNoisyWithMeta(t *testing.T) {
+	t.Parallel()
+	cells := []Cell{
+		{Keys: []string{"EEA", "FEMALE"}, Count: 13368},
+		{Keys: []string{"EEA", "MALE"}, Count: 42345},
+		{Keys: []string{"MENA", "MALE"}, Count: 0},
+	}
+	meta := []Meta{
+		{Column{"Release method", "#meta+method"}, "DIFFERENTIAL_PRIVACY"},
+		{Column{"Epsilon", "#meta+epsilon"}, "0.5"},
+	}
+	var buf bytes.Buffer
+	if err := WriteLayout(&buf, "PERSONS_RETURNED", []string{"HOST_REGION", "SEX"}, cells, Options{Noisy: true, Meta: meta}); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join([]string{
+		"Host region,\"Persons returned, female\",\"Persons returned, male\",Release method,Epsilon",
+		"#region+code+host,#reached+ind+returnees+f,#reached+ind+returnees+m,#meta+method,#meta+epsilon",
+		"EEA,13368,42345,DIFFERENTIAL_PRIVACY,0.5",
+		"MENA,,0,DIFFERENTIAL_PRIVACY,0.5",
+		"",
+	}, "\n")
+	if diff := cmp.Diff(want, buf.String()); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+
+	buf.Reset()
+	err := WriteLayout(&buf, "PERSONS_RETURNED", []string{"HOST_REGION"}, []Cell{{Keys: []string{"EEA"}, Suppressed: true}}, Options{Noisy: true})
+	if !errors.Is(err, ErrInvalid) || buf.Len() != 0 {
+		t.Errorf("a suppressed cell in a noisy table: err %v, wrote %q", err, buf.String())
+	}
+}
+
+// Meta columns follow a suppressed table's columns too, and a table without cells still gets
+// a row to carry them.
+func TestLayoutMetaOnSuppressedAndEmptyTables(t *testing.T) {
+	t.Parallel()
+	meta := []Meta{{Column{"k", "#meta+k"}, "11"}}
+	cols, rows, err := Layout("PERSONS_RETURNED", []string{"HOST_REGION"}, []Cell{
+		{Keys: []string{"EEA"}, Count: 20}, {Keys: []string{"MENA"}, Suppressed: true}}, Options{Meta: meta})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCols := []Column{{"Host region", "#region+code+host"}, {"Persons returned", "#reached+ind+returnees"},
+		{"Persons returned, suppressed", "#meta+suppressed"}, {"k", "#meta+k"}}
+	if diff := cmp.Diff(wantCols, cols); diff != "" {
+		t.Errorf("columns (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([][]string{{"EEA", "20", "", "11"}, {"MENA", "", "true", "11"}}, rows); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+
+	var buf bytes.Buffer
+	if err := WriteLayout(&buf, "CASES_REGISTERED", []string{"SEX"}, nil, Options{Meta: meta}); err != nil {
+		t.Fatal(err)
+	}
+	want := "Cases registered,\"Cases registered, suppressed\",k\n#targeted+ind+registered,#meta+suppressed,#meta+k\n,,11\n"
+	if diff := cmp.Diff(want, buf.String()); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -8,7 +8,7 @@ import (
 )
 
 // DefaultYearlyEpsilon is each consumer's yearly budget when PASSAGE_DP_YEARLY_EPSILON is
-// unset: five releases at MaxEpsilon, or ten at ε = 1. A starting point, not advice: the data
+// unset: ten releases at MaxEpsilon (ε = 1), or twenty at ε = 0.5. A starting point, not advice: the data
 // protection officer sets it.
 const DefaultYearlyEpsilon = 10.0
 

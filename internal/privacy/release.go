@@ -12,10 +12,21 @@ import (
 
 // Bounds on the parameters of one release (see the package doc for why).
 const (
-	// MaxEpsilon is the most one release may spend. At ε = 2 an observer's odds on any one
-	// person's presence move by at most e² ≈ 7.4; much beyond that the noise protects little,
-	// and a budget is better spent on several smaller releases.
-	MaxEpsilon = 2.0
+	// MaxEpsilon is the most one release may spend, and the one number for it: the contract's
+	// rule on passage.analytics.v1.DifferentialPrivacy.epsilon (lte) must equal it, which a
+	// test in services/analytics reads from the descriptor.
+	//
+	// Why 1. At ε = 1 an observer's odds on any one person's presence move by at most
+	// e ≈ 2.7 per release; at 2 they could move by e² ≈ 7.4. Large statistical programmes
+	// spend more in total (the US Census Bureau's 2020 redistricting data, some 17 in ε for
+	// the whole country's persons, over thousands of tables), but that total is spread over
+	// millions of people per table and is published once. Passage's tables count caseloads of
+	// a few thousand persons, victims of trafficking among them, with a yearly budget that
+	// several releases draw on: per release, 1 is the prudent cap, and the default budget
+	// (DefaultYearlyEpsilon) is ten releases at it. Beyond it the noise on the small counts
+	// that matter here protects little; a budget is better spent on several releases at 1
+	// or less.
+	MaxEpsilon = 1.0
 	// MaxDelta bounds the chance that partition selection lets a single person's category
 	// through. It must stay far below one over the number of persons in the data.
 	MaxDelta = 1e-5

@@ -190,9 +190,10 @@ func (s *Service) Aggregate(ctx context.Context, req *analyticsv1.AggregateReque
 	if err != nil {
 		return nil, err
 	}
-	if req.GetDifferentialPrivacy() != nil && unboundedPerPerson[q.measure] {
-		return nil, middleware.InvalidArgument(middleware.FieldViolation("differential_privacy",
-			"not offered for "+q.measure+": one person may count any number of times; use suppression"))
+	if req.GetDifferentialPrivacy() != nil {
+		if err := dpOffered(q); err != nil {
+			return nil, err
+		}
 	}
 	s.logger.InfoContext(ctx, "analytics: aggregate", "method", "Aggregate", "measure", q.measure,
 		"dimensions", len(q.groupBy))

@@ -30,8 +30,11 @@
 // Release: cells and every marginal total go through internal/disclosure (primary and
 // complementary suppression, k = 11 by default) or, on request, internal/privacy
 // (differential privacy, the caller's yearly ε spent in the ledger first). The exports use
-// internal/hxl (CSV with HXL hashtags) and internal/ctdc (victim records in the CTDC layout,
-// k-anonymity verified before release).
+// internal/hxl (CSV with HXL hashtags; the table under suppression or, through the same
+// releaseNoisy as Aggregate and the same ledger, under differential privacy) and internal/ctdc
+// (victim records in the CTDC layout, k-anonymity verified before release). Every export
+// carries its Provenance (method, k or ε and δ, release time, data as of, generator), in the
+// response and in columns that end every row of its file (provenance.go).
 //
 // Consent: only persons whose statistics consent is in force when an event is applied are
 // counted; a withdrawal acts from then on (see package projector).

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/passage-cm/passage/internal/auth"
@@ -24,12 +25,29 @@ type Loader struct {
 
 	mu      sync.Mutex
 	horizon string // xid8, as text
+
+	now func() time.Time
+	// asOf is when the last refresh that succeeded began (Unix nanoseconds, 0 before the
+	// first): read without mu, which a refresh holds for as long as it reads.
+	asOf atomic.Int64
 }
 
 // NewLoader returns a loader that fills c from the rollup, read through db (the query role,
 // declared for HQ).
 func NewLoader(db *database.DB, c *cube.Cube) *Loader {
-	return &Loader{db: db, cube: c, horizon: "0"}
+	return &Loader{db: db, cube: c, horizon: "0", now: time.Now}
+}
+
+// AsOf returns when the last successful refresh began, by the loader's clock, and false
+// before the first. The cube holds every change the refresh's snapshot saw; a change
+// committed shortly before it, while an older transaction was still open, comes with the
+// next refresh.
+func (l *Loader) AsOf() (time.Time, bool) {
+	ns := l.asOf.Load()
+	if ns == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, ns).UTC(), true
 }
 
 // largeRefresh is a refresh after which the garbage is handed back to the system at once.
@@ -39,6 +57,7 @@ const largeRefresh = 1 << 16
 func (l *Loader) Refresh(ctx context.Context) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	started := l.now()
 	rows, err := l.db.Mission(auth.MissionHQ).Query(ctx, `WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS h)
 SELECT h.h::text, r.measure, r.year, r.programme, r.sex, r.age_band, r.nationality, r.host_country,
   r.return_country, r.vulnerabilities, r.assistance_type, r.exploitation_types, r.referral_status,
@@ -96,6 +115,7 @@ FROM h LEFT JOIN analytics.rollup r ON r.tx_id >= $1::xid8 AND r.tx_id < h.h`, l
 	if applyErr != nil {
 		return applied, fmt.Errorf("analytics: refresh: %w", applyErr)
 	}
+	l.asOf.Store(started.UnixNano())
 	return applied, nil
 }
 

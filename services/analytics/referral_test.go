@@ -316,10 +316,16 @@ func TestReferralsByStatusAndPartnerType(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Every row ends in the release's provenance (its times from the response).
+		p := resp.GetProvenance()
+		prov := ",SUPPRESSION,11,,," + p.GetReleaseTime().AsTime().Format(time.RFC3339) + "," +
+			p.GetDataAsOf().AsTime().Format(time.RFC3339) + ",passage " + bootstrap.Version
 		want := strings.Join([]string{
-			"Referral status,Partner type,Referrals,\"Referrals, suppressed\"",
-			"#status+referral+code,#org+type+partner+code,#indicator+num+referrals,#meta+suppressed",
-			"ACCEPTED,NGO,11,", "ACCEPTED,UN_AGENCY,12,", "COMPLETED,UN_AGENCY,12,", "DECLINED,NGO,11,", "SENT,NGO,12,",
+			"Referral status,Partner type,Referrals,\"Referrals, suppressed\",Release method,k,Epsilon,Delta,Release time,Data as of,Generator",
+			"#status+referral+code,#org+type+partner+code,#indicator+num+referrals,#meta+suppressed," +
+				"#meta+method,#meta+k,#meta+epsilon,#meta+delta,#date+released,#date+as_of,#meta+generator",
+			"ACCEPTED,NGO,11," + prov, "ACCEPTED,UN_AGENCY,12," + prov, "COMPLETED,UN_AGENCY,12," + prov, "DECLINED,NGO,11," + prov,
+			"SENT,NGO,12," + prov,
 		}, "\n") + "\n"
 		if diff := cmp.Diff(want, strings.ReplaceAll(string(resp.GetCsv()), "\r\n", "\n")); diff != "" {
 			t.Errorf("CSV (-want +got):\n%s", diff)

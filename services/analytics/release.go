@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -59,12 +60,52 @@ func distinct(n int, cells []*analyticsv1.Cell) []int32 {
 // codes of its enum (a person with none counts under NONE or UNKNOWN alone).
 var vocabulary = map[cube.Dim]int64{cube.Vulnerability: 10, cube.ExploitationType: 8}
 
-// releaseDP releases res under differential privacy: the caller's yearly budget is spent
-// first (RESOURCE_EXHAUSTED, nothing released, when it would be overspent), then
-// internal/privacy selects partitions and noises their counts. Totals are sums of the noisy
-// cells over additive dimensions only (post-processing, free of privacy cost); a total over a
-// multi-valued dimension is not released.
+// releaseDP releases res under differential privacy (releaseNoisy). Totals are sums of the
+// noisy cells over additive dimensions only (post-processing, free of privacy cost); a total
+// over a multi-valued dimension is not released.
 func (s *Service) releaseDP(ctx context.Context, claims auth.Claims, q aggregateQuery, res cube.Result, epsilon float64) (*analyticsv1.AggregateResponse, error) {
+	rel, err := s.releaseNoisy(ctx, claims, q, res, epsilon, s.now(), describe(q))
+	if err != nil {
+		return nil, err
+	}
+	resp := &analyticsv1.AggregateResponse{Epsilon: epsilon, RemainingBudget: rel.remaining}
+	for _, p := range rel.cells {
+		resp.Cells = append(resp.Cells, &analyticsv1.Cell{Keys: p.Keys, Count: p.Count})
+	}
+	resp.Totals = additiveTotals(q.query.GroupBy, rel.cells)
+	resp.DistinctValues = distinct(len(q.groupBy), resp.Cells)
+	sortCells(resp.Cells)
+	return resp, nil
+}
+
+// noisyRelease is one differentially private release of a table's cells.
+type noisyRelease struct {
+	// cells are the partitions selected, with their noisy counts, sorted by keys.
+	cells []privacy.Partition
+	// params are the release's parameters: the ε spent, the δ of partition selection.
+	params privacy.Params
+	// remaining is the caller's budget left for the year after this release.
+	remaining float64
+}
+
+// dpOffered refuses differential privacy for a measure one person can count in any number of
+// times: no release could bound their contribution. INVALID_ARGUMENT naming
+// differential_privacy.
+func dpOffered(q aggregateQuery) error {
+	if unboundedPerPerson[q.measure] {
+		return middleware.InvalidArgument(middleware.FieldViolation("differential_privacy",
+			"not offered for "+q.measure+": one person may count any number of times; use suppression"))
+	}
+	return nil
+}
+
+// releaseNoisy is the differentially private release Aggregate and ExportAggregate share:
+// the caller's yearly budget is spent first, at the time at and described by what for the
+// ledger (RESOURCE_EXHAUSTED, with the remaining budget in its details and nothing released,
+// when it would be overspent), then internal/privacy selects partitions and noises their
+// counts, one person contributing to at most as many cells as the vocabularies of the
+// multi-valued dimensions grouped by allow.
+func (s *Service) releaseNoisy(ctx context.Context, claims auth.Claims, q aggregateQuery, res cube.Result, epsilon float64, at time.Time, what string) (noisyRelease, error) {
 	bounds := make([]int64, 0, len(q.query.GroupBy))
 	for _, d := range q.query.GroupBy {
 		if v, ok := vocabulary[d]; ok {
@@ -75,23 +116,23 @@ func (s *Service) releaseDP(ctx context.Context, claims auth.Claims, q aggregate
 	}
 	bound, err := privacy.ContributionBound(bounds...)
 	if err != nil {
-		return nil, err
+		return noisyRelease{}, err
 	}
 	params := privacy.Params{Epsilon: epsilon, Delta: privacy.DefaultDelta, MaxPartitionsContributed: bound}
-	remaining, err := s.ledger.Spend(ctx, claims.Subject, s.now(), epsilon, describe(q))
+	remaining, err := s.ledger.Spend(ctx, claims.Subject, at, epsilon, what)
 	var exhausted *privacy.ExhaustedError
 	switch {
 	case errors.As(err, &exhausted):
 		left := exhausted.Remaining()
-		return nil, rpcerr.WithDetails(codes.ResourceExhausted, "the yearly privacy budget is spent: "+strconv.FormatFloat(left, 'f', -1, 64)+" left",
+		return noisyRelease{}, rpcerr.WithDetails(codes.ResourceExhausted, "the yearly privacy budget is spent: "+strconv.FormatFloat(left, 'f', -1, 64)+" left",
 			&errdetails.ErrorInfo{Reason: "PRIVACY_BUDGET_EXHAUSTED", Domain: errorDomain,
 				Metadata: map[string]string{"remaining": strconv.FormatFloat(left, 'f', -1, 64)}},
 			&errdetails.QuotaFailure{Violations: []*errdetails.QuotaFailure_Violation{{
 				Subject: "differential_privacy.epsilon", Description: "more than the yearly budget left"}}})
 	case errors.Is(err, privacy.ErrInvalid):
-		return nil, middleware.InvalidArgument(middleware.FieldViolation("differential_privacy.epsilon", "out of range"))
+		return noisyRelease{}, middleware.InvalidArgument(middleware.FieldViolation("differential_privacy.epsilon", "out of range"))
 	case err != nil:
-		return nil, err
+		return noisyRelease{}, err
 	}
 	parts := make([]privacy.Partition, len(res.Cells))
 	for i, c := range res.Cells {
@@ -99,16 +140,9 @@ func (s *Service) releaseDP(ctx context.Context, claims auth.Claims, q aggregate
 	}
 	noisy, err := privacy.Release(params, parts)
 	if err != nil {
-		return nil, err
+		return noisyRelease{}, err
 	}
-	resp := &analyticsv1.AggregateResponse{Epsilon: epsilon, RemainingBudget: remaining}
-	for _, p := range noisy {
-		resp.Cells = append(resp.Cells, &analyticsv1.Cell{Keys: p.Keys, Count: p.Count})
-	}
-	resp.Totals = additiveTotals(q.query.GroupBy, noisy)
-	resp.DistinctValues = distinct(len(q.groupBy), resp.Cells)
-	sortCells(resp.Cells)
-	return resp, nil
+	return noisyRelease{cells: noisy, params: params, remaining: remaining}, nil
 }
 
 // additiveTotals sums released partitions into every marginal total that adds over additive

@@ -3,16 +3,19 @@ package analytics_test
 import (
 	"bytes"
 	"encoding/csv"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
+	"github.com/passage-cm/passage/internal/ctdc"
 	"github.com/passage-cm/passage/internal/privacy"
 	"github.com/passage-cm/passage/internal/testserver"
 	analyticsv1 "github.com/passage-cm/passage/proto/gen/passage/analytics/v1"
@@ -101,6 +104,159 @@ func TestExportAggregate(t *testing.T) {
 	}
 	if strings.Contains(text, ",13,") || strings.Contains(text, ",1,") {
 		t.Errorf("a suppressed count is written:\n%s", text)
+	}
+	// The provenance: in the response, and in the columns that end every row.
+	p := resp.GetProvenance()
+	if p.GetMethod() != analyticsv1.ReleaseMethod_RELEASE_METHOD_SUPPRESSION || p.GetK() != 11 || p.GetEpsilon() != 0 ||
+		p.GetDelta() != 0 || p.GetGenerator() != "passage" || p.GetGeneratorVersion() != bootstrap.Version {
+		t.Errorf("provenance %v", p)
+	}
+	released, asOf := p.GetReleaseTime().AsTime(), p.GetDataAsOf().AsTime()
+	if !p.GetReleaseTime().IsValid() || !p.GetDataAsOf().IsValid() || asOf.After(released) || time.Since(released) > time.Hour {
+		t.Errorf("released %v, data as of %v", released, asOf)
+	}
+	wantMeta := map[string]string{"#meta+method": "SUPPRESSION", "#meta+k": "11", "#meta+epsilon": "", "#meta+delta": "",
+		"#date+released": released.UTC().Format(time.RFC3339), "#date+as_of": asOf.UTC().Format(time.RFC3339),
+		"#meta+generator": "passage " + bootstrap.Version}
+	checkMeta(t, rows, wantMeta)
+}
+
+// checkMeta checks that each hashtag of want heads a column whose every row holds its value.
+func checkMeta(t *testing.T, rows [][]string, want map[string]string) {
+	t.Helper()
+	for tag, value := range want {
+		col := slices.Index(rows[1], tag)
+		if col < 0 {
+			t.Errorf("no column %s in %v", tag, rows[1])
+			continue
+		}
+		for i, r := range rows[2:] {
+			if r[col] != value {
+				t.Errorf("row %d: %s = %q, want %q", i, tag, r[col], value)
+			}
+		}
+	}
+}
+
+// TestExportAggregateDifferentialPrivacy: an HXL export under differential privacy spends the
+// caller's budget from the same ledger as Aggregate, writes noisy counts without suppression
+// columns and with its provenance, and is refused with RESOURCE_EXHAUSTED, nothing released
+// and nothing spent, once the budget would be overspent.
+func TestExportAggregateDifferentialPrivacy(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.load(t, caseload()[:14])
+	b.awaitFacts(t, "PERSONS_RETURNED", 14)
+	export := func(eps float64) (*analyticsv1.ExportAggregateResponse, error) {
+		return b.analytics.ExportAggregate(b.analyst, &analyticsv1.ExportAggregateRequest{
+			Measure:             analyticsv1.Measure_MEASURE_PERSONS_RETURNED,
+			GroupBy:             []analyticsv1.Dimension{analyticsv1.Dimension_DIMENSION_RETURN_COUNTRY, analyticsv1.Dimension_DIMENSION_SEX},
+			DifferentialPrivacy: &analyticsv1.DifferentialPrivacy{Epsilon: eps}})
+	}
+	resp, err := export(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	budget := privacy.DefaultYearlyEpsilon
+	if resp.GetK() != 0 || resp.GetRemainingBudget() != budget-1 {
+		t.Errorf("k %d, remaining %v; want 0, %v", resp.GetK(), resp.GetRemainingBudget(), budget-1)
+	}
+	p := resp.GetProvenance()
+	if p.GetMethod() != analyticsv1.ReleaseMethod_RELEASE_METHOD_DIFFERENTIAL_PRIVACY || p.GetK() != 0 || p.GetEpsilon() != 1 ||
+		p.GetDelta() != privacy.DefaultDelta || !p.GetReleaseTime().IsValid() || !p.GetDataAsOf().IsValid() {
+		t.Errorf("provenance %v", p)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(resp.GetCsv())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) < 3 {
+		t.Fatalf("csv %q: want a header row, the HXL row, then at least one row", resp.GetCsv())
+	}
+	for _, tag := range rows[1] {
+		if strings.HasPrefix(tag, "#meta+suppressed") {
+			t.Errorf("a noisy table has a suppression column: %v", rows[1])
+		}
+	}
+	if !slices.Contains(rows[1], "#country+code+dest") {
+		t.Errorf("tags %v", rows[1])
+	}
+	checkMeta(t, rows, map[string]string{"#meta+method": "DIFFERENTIAL_PRIVACY", "#meta+k": "", "#meta+epsilon": "1",
+		"#meta+delta": "1e-07", "#date+released": p.GetReleaseTime().AsTime().Format(time.RFC3339)})
+	// The same ledger as Aggregate's: what the export spent is spent.
+	got, err := b.analytics.GetPrivacyBudget(b.analyst, &analyticsv1.GetPrivacyBudgetRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetSpent() != 1 {
+		t.Errorf("spent %v after one export at 1", got.GetSpent())
+	}
+	if what := b.env.QueryText(t, `SELECT what FROM analytics.privacy_ledger`); what != "export=hxl;measure=PERSONS_RETURNED;group_by=RETURN_COUNTRY,SEX" {
+		t.Errorf("ledger says %q", what)
+	}
+	// Aggregate spends the rest; the export is then refused as Aggregate would be.
+	for range int(budget) - 1 {
+		b.aggregate(t, &analyticsv1.AggregateRequest{Measure: analyticsv1.Measure_MEASURE_PERSONS_RETURNED,
+			Release: &analyticsv1.AggregateRequest_DifferentialPrivacy{DifferentialPrivacy: &analyticsv1.DifferentialPrivacy{Epsilon: 1}}})
+	}
+	resp, err = export(0.5)
+	st := testserver.WantCode(t, err, codes.ResourceExhausted)
+	if resp != nil || !strings.Contains(st.Message(), "0 left") {
+		t.Errorf("response %v, message %q", resp, st.Message())
+	}
+	var reason, subject string
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			reason = d.GetReason() + " remaining=" + d.GetMetadata()["remaining"]
+		case *errdetails.QuotaFailure:
+			subject = d.GetViolations()[0].GetSubject()
+		}
+	}
+	if reason != "PRIVACY_BUDGET_EXHAUSTED remaining=0" || subject != "differential_privacy.epsilon" {
+		t.Errorf("details: %q, %q", reason, subject)
+	}
+	if n := b.env.QueryInt(t, `SELECT count(*) FROM analytics.privacy_ledger`); n != int(budget) {
+		t.Errorf("%d releases on the ledger, want %d", n, int(budget))
+	}
+}
+
+// TestExportAggregateRefusals: one way to release, named; no differential privacy for
+// referrals, and nothing spent for a refusal.
+func TestExportAggregateRefusals(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	dp := &analyticsv1.DifferentialPrivacy{Epsilon: 0.5}
+	for _, tt := range []struct {
+		name  string
+		req   *analyticsv1.ExportAggregateRequest
+		field string // the field violation's path, or its description's words
+	}{
+		{"suppression and differential privacy", &analyticsv1.ExportAggregateRequest{Measure: analyticsv1.Measure_MEASURE_PERSONS_RETURNED,
+			Suppression: &analyticsv1.Suppression{}, DifferentialPrivacy: dp}, "only one of suppression, differential_privacy can be set"},
+		{"differential privacy for referrals", &analyticsv1.ExportAggregateRequest{Measure: analyticsv1.Measure_MEASURE_REFERRALS,
+			DifferentialPrivacy: dp}, "differential_privacy"},
+		{"epsilon above the cap", &analyticsv1.ExportAggregateRequest{Measure: analyticsv1.Measure_MEASURE_PERSONS_RETURNED,
+			DifferentialPrivacy: &analyticsv1.DifferentialPrivacy{Epsilon: privacy.MaxEpsilon * 1.5}}, "differential_privacy.epsilon"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := b.analytics.ExportAggregate(b.analyst, tt.req)
+			st := testserver.WantCode(t, err, codes.InvalidArgument)
+			named := slices.Contains(testserver.FieldViolations(st), tt.field)
+			for _, d := range st.Details() {
+				if br, ok := d.(*errdetails.BadRequest); ok {
+					for _, v := range br.GetFieldViolations() {
+						named = named || v.GetDescription() == tt.field
+					}
+				}
+			}
+			if !named || !strings.Contains(st.Message(), "differential_privacy") {
+				t.Errorf("%q %v: want %q named", st.Message(), st.Details(), tt.field)
+			}
+		})
+	}
+	if n := b.env.QueryInt(t, `SELECT count(*) FROM analytics.privacy_ledger`); n != 0 {
+		t.Errorf("%d releases on the ledger after refusals", n)
 	}
 }
 
@@ -195,9 +351,25 @@ AND means_of_control = '{DEBT_BONDAGE}' AND country_of_exploitation = 'THA' AND 
 	if exp.GetK() != 11 || exp.GetContentType() != "text/csv" || exp.GetRecords()+exp.GetWithheld() != 1 {
 		t.Errorf("export: k %d, %d records, %d withheld", exp.GetK(), exp.GetRecords(), exp.GetWithheld())
 	}
-	for _, leak := range []string{"MMR", "THA", "2026", "FORCED_LABOUR"} {
-		if strings.Contains(string(exp.GetCsv()), leak) {
-			t.Errorf("a lone victim's %s is in the export:\n%s", leak, exp.GetCsv())
+	p := exp.GetProvenance()
+	if p.GetMethod() != analyticsv1.ReleaseMethod_RELEASE_METHOD_K_ANONYMITY || p.GetK() != 11 || p.GetEpsilon() != 0 ||
+		!p.GetReleaseTime().IsValid() || !p.GetDataAsOf().IsValid() || p.GetDataAsOf().AsTime().After(p.GetReleaseTime().AsTime()) {
+		t.Errorf("provenance %v", p)
+	}
+	header, _, _ := strings.Cut(string(exp.GetCsv()), "\n")
+	if !strings.HasSuffix(header, ",releaseMethod,releaseK,releaseEpsilon,releaseDelta,releaseTime,dataAsOf,generator") {
+		t.Errorf("header %q does not end in the provenance columns", header)
+	}
+	// The release time says this year too: look for the victim's in the records' columns only.
+	records, err := csv.NewReader(bytes.NewReader(exp.GetCsv())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range records[1:] {
+		for _, leak := range []string{"MMR", "THA", "2026", "FORCED_LABOUR"} {
+			if strings.Contains(strings.Join(r[:len(ctdc.Columns)], ","), leak) {
+				t.Errorf("a lone victim's %s is in the export:\n%s", leak, exp.GetCsv())
+			}
 		}
 	}
 }

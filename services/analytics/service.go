@@ -68,7 +68,8 @@ type Service struct {
 // Option configures a Service.
 type Option func(*Service)
 
-// WithClock sets the clock that decides "this year" (tests use a fixed one).
+// WithClock sets the clock that decides "this year" and dates releases and refreshes (tests
+// use a fixed one).
 func WithClock(now func() time.Time) Option {
 	return func(s *Service) { s.now = now }
 }
@@ -101,6 +102,7 @@ func New(pool, projectorPool *pgxpool.Pool, opts ...Option) *Service {
 	for _, o := range opts {
 		o(s)
 	}
+	s.loader.now = s.now
 	s.ledger = privacy.NewLedger(db, s.budget)
 	return s
 }

@@ -11,6 +11,7 @@ import (
 	v1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -278,6 +279,65 @@ func (WithheldReason) EnumDescriptor() ([]byte, []int) {
 	return file_passage_analytics_v1_analytics_proto_rawDescGZIP(), []int{2}
 }
 
+// ReleaseMethod is how an export's figures were protected.
+type ReleaseMethod int32
+
+const (
+	ReleaseMethod_RELEASE_METHOD_UNSPECIFIED ReleaseMethod = 0
+	// Small-cell suppression: exact counts, those below k withheld, and enough others that none
+	// can be worked out from the rest.
+	ReleaseMethod_RELEASE_METHOD_SUPPRESSION ReleaseMethod = 1
+	// Differential privacy: noisy counts, rare categories left out, epsilon spent from the
+	// caller's yearly budget.
+	ReleaseMethod_RELEASE_METHOD_DIFFERENTIAL_PRIVACY ReleaseMethod = 2
+	// k-anonymity of records: values generalised or emptied, and records withheld as a last
+	// resort, until every combination of quasi-identifiers occurs at least k times.
+	ReleaseMethod_RELEASE_METHOD_K_ANONYMITY ReleaseMethod = 3
+)
+
+// Enum value maps for ReleaseMethod.
+var (
+	ReleaseMethod_name = map[int32]string{
+		0: "RELEASE_METHOD_UNSPECIFIED",
+		1: "RELEASE_METHOD_SUPPRESSION",
+		2: "RELEASE_METHOD_DIFFERENTIAL_PRIVACY",
+		3: "RELEASE_METHOD_K_ANONYMITY",
+	}
+	ReleaseMethod_value = map[string]int32{
+		"RELEASE_METHOD_UNSPECIFIED":          0,
+		"RELEASE_METHOD_SUPPRESSION":          1,
+		"RELEASE_METHOD_DIFFERENTIAL_PRIVACY": 2,
+		"RELEASE_METHOD_K_ANONYMITY":          3,
+	}
+)
+
+func (x ReleaseMethod) Enum() *ReleaseMethod {
+	p := new(ReleaseMethod)
+	*p = x
+	return p
+}
+
+func (x ReleaseMethod) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReleaseMethod) Descriptor() protoreflect.EnumDescriptor {
+	return file_passage_analytics_v1_analytics_proto_enumTypes[3].Descriptor()
+}
+
+func (ReleaseMethod) Type() protoreflect.EnumType {
+	return &file_passage_analytics_v1_analytics_proto_enumTypes[3]
+}
+
+func (x ReleaseMethod) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReleaseMethod.Descriptor instead.
+func (ReleaseMethod) EnumDescriptor() ([]byte, []int) {
+	return file_passage_analytics_v1_analytics_proto_rawDescGZIP(), []int{3}
+}
+
 // Filter narrows what is counted. Every list is "any of"; an empty list does not narrow.
 type Filter struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -435,6 +495,7 @@ func (x *Suppression) GetK() int32 {
 type DifferentialPrivacy struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The privacy loss this release spends from the caller's yearly budget: 0 < epsilon <= 1.
+	// The cap is the server's (internal/privacy MaxEpsilon); a test keeps this rule equal to it.
 	Epsilon       float64 `protobuf:"fixed64,1,opt,name=epsilon,proto3" json:"epsilon,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -903,10 +964,15 @@ type ExportAggregateRequest struct {
 	Measure Measure                `protobuf:"varint,1,opt,name=measure,proto3,enum=passage.analytics.v1.Measure" json:"measure,omitempty"`
 	GroupBy []Dimension            `protobuf:"varint,2,rep,packed,name=group_by,json=groupBy,proto3,enum=passage.analytics.v1.Dimension" json:"group_by,omitempty"`
 	Filter  *Filter                `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
-	// Unset means k = 11.
-	Suppression   *Suppression `protobuf:"bytes,4,opt,name=suppression,proto3" json:"suppression,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Small-cell suppression with this k. Unset, and differential_privacy unset too, means
+	// suppression with k = 11.
+	Suppression *Suppression `protobuf:"bytes,4,opt,name=suppression,proto3" json:"suppression,omitempty"`
+	// Differential privacy instead of suppression: noisy counts, the epsilon spent from the
+	// caller's yearly budget (the same budget as Aggregate's). Not with suppression. Not offered
+	// for MEASURE_REFERRALS (INVALID_ARGUMENT naming differential_privacy), as in Aggregate.
+	DifferentialPrivacy *DifferentialPrivacy `protobuf:"bytes,5,opt,name=differential_privacy,json=differentialPrivacy,proto3" json:"differential_privacy,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *ExportAggregateRequest) Reset() {
@@ -967,16 +1033,32 @@ func (x *ExportAggregateRequest) GetSuppression() *Suppression {
 	return nil
 }
 
+func (x *ExportAggregateRequest) GetDifferentialPrivacy() *DifferentialPrivacy {
+	if x != nil {
+		return x.DifferentialPrivacy
+	}
+	return nil
+}
+
 type ExportAggregateResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// CSV: a header row, the HXL hashtag row, then the cells and totals (suppressed counts
-	// empty).
+	// CSV: a header row, the HXL hashtag row, then one row per combination of the row
+	// dimensions (totals are not written), each ending in the provenance columns. Under
+	// suppression, a withheld count is empty with "true" in its #meta+suppressed column; under
+	// differential privacy the counts are noisy, there are no suppression columns, and a
+	// combination the release did not select is empty (not released, not zero).
 	Csv []byte `protobuf:"bytes,1,opt,name=csv,proto3" json:"csv,omitempty"`
 	// "text/csv".
-	ContentType   string `protobuf:"bytes,2,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
-	K             int32  `protobuf:"varint,3,opt,name=k,proto3" json:"k,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ContentType string `protobuf:"bytes,2,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// The k applied (suppression); 0 under differential privacy.
+	K int32 `protobuf:"varint,3,opt,name=k,proto3" json:"k,omitempty"`
+	// How the file was released: the same facts as its provenance columns.
+	Provenance *Provenance `protobuf:"bytes,4,opt,name=provenance,proto3" json:"provenance,omitempty"`
+	// Under differential privacy, the caller's remaining budget for this year after this
+	// release.
+	RemainingBudget float64 `protobuf:"fixed64,5,opt,name=remaining_budget,json=remainingBudget,proto3" json:"remaining_budget,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ExportAggregateResponse) Reset() {
@@ -1030,6 +1112,133 @@ func (x *ExportAggregateResponse) GetK() int32 {
 	return 0
 }
 
+func (x *ExportAggregateResponse) GetProvenance() *Provenance {
+	if x != nil {
+		return x.Provenance
+	}
+	return nil
+}
+
+func (x *ExportAggregateResponse) GetRemainingBudget() float64 {
+	if x != nil {
+		return x.RemainingBudget
+	}
+	return 0
+}
+
+// Provenance says how an export was made, for whoever publishes or reads it: how its figures
+// were protected and with which parameters, when, from data as of when, and by what. Every
+// export carries it in its response and in its file.
+type Provenance struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Method ReleaseMethod          `protobuf:"varint,1,opt,name=method,proto3,enum=passage.analytics.v1.ReleaseMethod" json:"method,omitempty"`
+	// The smallest count (suppression) or group of records (k-anonymity) released; 0 under
+	// differential privacy.
+	K int32 `protobuf:"varint,2,opt,name=k,proto3" json:"k,omitempty"`
+	// Under differential privacy: the epsilon the release spent, and the delta of its partition
+	// selection (the probability that a category of one person is released). 0 otherwise.
+	Epsilon float64 `protobuf:"fixed64,3,opt,name=epsilon,proto3" json:"epsilon,omitempty"`
+	Delta   float64 `protobuf:"fixed64,4,opt,name=delta,proto3" json:"delta,omitempty"`
+	// When the release was made, by the server's clock.
+	ReleaseTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=release_time,json=releaseTime,proto3" json:"release_time,omitempty"`
+	// When the data released was last brought up to date: for an aggregate, the last refresh of
+	// the server's in-memory counts (facts recorded shortly before it may come in the next);
+	// for victim records, when they were read.
+	DataAsOf *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=data_as_of,json=dataAsOf,proto3" json:"data_as_of,omitempty"`
+	// The software that made the release: "passage".
+	Generator string `protobuf:"bytes,7,opt,name=generator,proto3" json:"generator,omitempty"`
+	// Its version, as built ("dev" for a development build).
+	GeneratorVersion string `protobuf:"bytes,8,opt,name=generator_version,json=generatorVersion,proto3" json:"generator_version,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *Provenance) Reset() {
+	*x = Provenance{}
+	mi := &file_passage_analytics_v1_analytics_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Provenance) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Provenance) ProtoMessage() {}
+
+func (x *Provenance) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_analytics_v1_analytics_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Provenance.ProtoReflect.Descriptor instead.
+func (*Provenance) Descriptor() ([]byte, []int) {
+	return file_passage_analytics_v1_analytics_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Provenance) GetMethod() ReleaseMethod {
+	if x != nil {
+		return x.Method
+	}
+	return ReleaseMethod_RELEASE_METHOD_UNSPECIFIED
+}
+
+func (x *Provenance) GetK() int32 {
+	if x != nil {
+		return x.K
+	}
+	return 0
+}
+
+func (x *Provenance) GetEpsilon() float64 {
+	if x != nil {
+		return x.Epsilon
+	}
+	return 0
+}
+
+func (x *Provenance) GetDelta() float64 {
+	if x != nil {
+		return x.Delta
+	}
+	return 0
+}
+
+func (x *Provenance) GetReleaseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReleaseTime
+	}
+	return nil
+}
+
+func (x *Provenance) GetDataAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DataAsOf
+	}
+	return nil
+}
+
+func (x *Provenance) GetGenerator() string {
+	if x != nil {
+		return x.Generator
+	}
+	return ""
+}
+
+func (x *Provenance) GetGeneratorVersion() string {
+	if x != nil {
+		return x.GeneratorVersion
+	}
+	return ""
+}
+
 // VictimRecordFilter narrows the victim records exported.
 type VictimRecordFilter struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1047,7 +1256,7 @@ type VictimRecordFilter struct {
 
 func (x *VictimRecordFilter) Reset() {
 	*x = VictimRecordFilter{}
-	mi := &file_passage_analytics_v1_analytics_proto_msgTypes[11]
+	mi := &file_passage_analytics_v1_analytics_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1059,7 +1268,7 @@ func (x *VictimRecordFilter) String() string {
 func (*VictimRecordFilter) ProtoMessage() {}
 
 func (x *VictimRecordFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_analytics_v1_analytics_proto_msgTypes[11]
+	mi := &file_passage_analytics_v1_analytics_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1072,7 +1281,7 @@ func (x *VictimRecordFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VictimRecordFilter.ProtoReflect.Descriptor instead.
 func (*VictimRecordFilter) Descriptor() ([]byte, []int) {
-	return file_passage_analytics_v1_analytics_proto_rawDescGZIP(), []int{11}
+	return file_passage_analytics_v1_analytics_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *VictimRecordFilter) GetYearFrom() int32 {
@@ -1114,7 +1323,7 @@ type ExportVictimRecordsRequest struct {
 
 func (x *ExportVictimRecordsRequest) Reset() {
 	*x = ExportVictimRecordsRequest{}
-	mi := &file_passage_analytics_v1_analytics_proto_msgTypes[12]
+	mi := &file_passage_analytics_v1_analytics_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1126,7 +1335,7 @@ func (x *ExportVictimRecordsRequest) String() string {
 func (*ExportVictimRecordsRequest) ProtoMessage() {}
 
 func (x *ExportVictimRecordsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_analytics_v1_analytics_proto_msgTypes[12]
+	mi := &file_passage_analytics_v1_analytics_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +1348,7 @@ func (x *ExportVictimRecordsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportVictimRecordsRequest.ProtoReflect.Descriptor instead.
 func (*ExportVictimRecordsRequest) Descriptor() ([]byte, []int) {
-	return file_passage_analytics_v1_analytics_proto_rawDescGZIP(), []int{12}
+	return file_passage_analytics_v1_analytics_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ExportVictimRecordsRequest) GetFilter() *VictimRecordFilter {
@@ -1158,7 +1367,7 @@ func (x *ExportVictimRecordsRequest) GetK() int32 {
 
 type ExportVictimRecordsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// CSV in the CTDC column layout.
+	// CSV in the CTDC column layout, each row ending in the provenance columns.
 	Csv []byte `protobuf:"bytes,1,opt,name=csv,proto3" json:"csv,omitempty"`
 	// "text/csv".
 	ContentType string `protobuf:"bytes,2,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
@@ -1172,14 +1381,16 @@ type ExportVictimRecordsResponse struct {
 	Withheld int32 `protobuf:"varint,6,opt,name=withheld,proto3" json:"withheld,omitempty"`
 	// Records released with at least one recorded value emptied. A record may be both
 	// generalised and suppressed.
-	Suppressed    int32 `protobuf:"varint,7,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
+	Suppressed int32 `protobuf:"varint,7,opt,name=suppressed,proto3" json:"suppressed,omitempty"`
+	// How the file was released (k-anonymity, with k): the same facts as its provenance columns.
+	Provenance    *Provenance `protobuf:"bytes,8,opt,name=provenance,proto3" json:"provenance,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExportVictimRecordsResponse) Reset() {
 	*x = ExportVictimRecordsResponse{}
-	mi := &file_passage_analytics_v1_analytics_proto_msgTypes[13]
+	mi := &file_passage_analytics_v1_analytics_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1191,7 +1402,7 @@ func (x *ExportVictimRecordsResponse) String() string {
 func (*ExportVictimRecordsResponse) ProtoMessage() {}
 
 func (x *ExportVictimRecordsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_analytics_v1_analytics_proto_msgTypes[13]
+	mi := &file_passage_analytics_v1_analytics_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1204,7 +1415,7 @@ func (x *ExportVictimRecordsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportVictimRecordsResponse.ProtoReflect.Descriptor instead.
 func (*ExportVictimRecordsResponse) Descriptor() ([]byte, []int) {
-	return file_passage_analytics_v1_analytics_proto_rawDescGZIP(), []int{13}
+	return file_passage_analytics_v1_analytics_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ExportVictimRecordsResponse) GetCsv() []byte {
@@ -1256,6 +1467,13 @@ func (x *ExportVictimRecordsResponse) GetSuppressed() int32 {
 	return 0
 }
 
+func (x *ExportVictimRecordsResponse) GetProvenance() *Provenance {
+	if x != nil {
+		return x.Provenance
+	}
+	return nil
+}
+
 type GetPrivacyBudgetRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The calendar year; 0 for this year.
@@ -1266,7 +1484,7 @@ type GetPrivacyBudgetRequest struct {
 
 func (x *GetPrivacyBudgetRequest) Reset() {
 	*x = GetPrivacyBudgetRequest{}
-	mi := &file_passage_analytics_v1_analytics_proto_msgTypes[14]
+	mi := &file_passage_analytics_v1_analytics_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1278,7 +1496,7 @@ func (x *GetPrivacyBudgetRequest) String() string {
 func (*GetPrivacyBudgetRequest) ProtoMessage() {}
 
 func (x *GetPrivacyBudgetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_analytics_v1_analytics_proto_msgTypes[14]
+	mi := &file_passage_analytics_v1_analytics_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1291,7 +1509,7 @@ func (x *GetPrivacyBudgetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPrivacyBudgetRequest.ProtoReflect.Descriptor instead.
 func (*GetPrivacyBudgetRequest) Descriptor() ([]byte, []int) {
-	return file_passage_analytics_v1_analytics_proto_rawDescGZIP(), []int{14}
+	return file_passage_analytics_v1_analytics_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetPrivacyBudgetRequest) GetYear() int32 {
@@ -1314,7 +1532,7 @@ type GetPrivacyBudgetResponse struct {
 
 func (x *GetPrivacyBudgetResponse) Reset() {
 	*x = GetPrivacyBudgetResponse{}
-	mi := &file_passage_analytics_v1_analytics_proto_msgTypes[15]
+	mi := &file_passage_analytics_v1_analytics_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1326,7 +1544,7 @@ func (x *GetPrivacyBudgetResponse) String() string {
 func (*GetPrivacyBudgetResponse) ProtoMessage() {}
 
 func (x *GetPrivacyBudgetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_analytics_v1_analytics_proto_msgTypes[15]
+	mi := &file_passage_analytics_v1_analytics_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1339,7 +1557,7 @@ func (x *GetPrivacyBudgetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPrivacyBudgetResponse.ProtoReflect.Descriptor instead.
 func (*GetPrivacyBudgetResponse) Descriptor() ([]byte, []int) {
-	return file_passage_analytics_v1_analytics_proto_rawDescGZIP(), []int{15}
+	return file_passage_analytics_v1_analytics_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetPrivacyBudgetResponse) GetYear() int32 {
@@ -1374,7 +1592,7 @@ var File_passage_analytics_v1_analytics_proto protoreflect.FileDescriptor
 
 const file_passage_analytics_v1_analytics_proto_rawDesc = "" +
 	"\n" +
-	"$passage/analytics/v1/analytics.proto\x12\x14passage.analytics.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1epassage/common/v1/coding.proto\"\x94\x05\n" +
+	"$passage/analytics/v1/analytics.proto\x12\x14passage.analytics.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1epassage/common/v1/coding.proto\"\x94\x05\n" +
 	"\x06Filter\x12Q\n" +
 	"\n" +
 	"programmes\x18\x01 \x03(\x0e2\x1c.passage.common.v1.ProgrammeB\x13\xbaH\x10\x92\x01\r\x10\x03\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\n" +
@@ -1425,17 +1643,35 @@ const file_passage_analytics_v1_analytics_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
 	"\tcountries\x18\x03 \x03(\tR\tcountries\"M\n" +
 	"\x13ListRegionsResponse\x126\n" +
-	"\aregions\x18\x01 \x03(\v2\x1c.passage.analytics.v1.RegionR\aregions\"\xa9\x02\n" +
+	"\aregions\x18\x01 \x03(\v2\x1c.passage.analytics.v1.RegionR\aregions\"\xb1\x03\n" +
 	"\x16ExportAggregateRequest\x12C\n" +
 	"\ameasure\x18\x01 \x01(\x0e2\x1d.passage.analytics.v1.MeasureB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\ameasure\x12O\n" +
 	"\bgroup_by\x18\x02 \x03(\x0e2\x1f.passage.analytics.v1.DimensionB\x13\xbaH\x10\x92\x01\r\x10\x04\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\agroupBy\x124\n" +
 	"\x06filter\x18\x03 \x01(\v2\x1c.passage.analytics.v1.FilterR\x06filter\x12C\n" +
-	"\vsuppression\x18\x04 \x01(\v2!.passage.analytics.v1.SuppressionR\vsuppression\"\\\n" +
+	"\vsuppression\x18\x04 \x01(\v2!.passage.analytics.v1.SuppressionR\vsuppression\x12\\\n" +
+	"\x14differential_privacy\x18\x05 \x01(\v2).passage.analytics.v1.DifferentialPrivacyR\x13differentialPrivacy:(\xbaH%\"#\n" +
+	"\vsuppression\n" +
+	"\x14differential_privacy\"\xc9\x01\n" +
 	"\x17ExportAggregateResponse\x12\x10\n" +
 	"\x03csv\x18\x01 \x01(\fR\x03csv\x12!\n" +
 	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\x12\f\n" +
-	"\x01k\x18\x03 \x01(\x05R\x01k\"\x8a\x03\n" +
+	"\x01k\x18\x03 \x01(\x05R\x01k\x12@\n" +
+	"\n" +
+	"provenance\x18\x04 \x01(\v2 .passage.analytics.v1.ProvenanceR\n" +
+	"provenance\x12)\n" +
+	"\x10remaining_budget\x18\x05 \x01(\x01R\x0fremainingBudget\"\xcb\x02\n" +
+	"\n" +
+	"Provenance\x12;\n" +
+	"\x06method\x18\x01 \x01(\x0e2#.passage.analytics.v1.ReleaseMethodR\x06method\x12\f\n" +
+	"\x01k\x18\x02 \x01(\x05R\x01k\x12\x18\n" +
+	"\aepsilon\x18\x03 \x01(\x01R\aepsilon\x12\x14\n" +
+	"\x05delta\x18\x04 \x01(\x01R\x05delta\x12=\n" +
+	"\frelease_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vreleaseTime\x128\n" +
+	"\n" +
+	"data_as_of\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\bdataAsOf\x12\x1c\n" +
+	"\tgenerator\x18\a \x01(\tR\tgenerator\x12+\n" +
+	"\x11generator_version\x18\b \x01(\tR\x10generatorVersion\"\x8a\x03\n" +
 	"\x12VictimRecordFilter\x12'\n" +
 	"\tyear_from\x18\x01 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\x8fN(\x00R\byearFrom\x12#\n" +
@@ -1449,7 +1685,7 @@ const file_passage_analytics_v1_analytics_proto_rawDesc = "" +
 	"\x1aExportVictimRecordsRequest\x12@\n" +
 	"\x06filter\x18\x01 \x01(\v2(.passage.analytics.v1.VictimRecordFilterR\x06filter\x12\x82\x01\n" +
 	"\x01k\x18\x02 \x01(\x05Bt\xbaHq\xba\x01n\n" +
-	"\x10victim_records.k\x12,k must be 0 (the default, 11) or at least 11\x1a,this == 0 || (this >= 11 && this <= 1000000)R\x01k\"\xd8\x01\n" +
+	"\x10victim_records.k\x12,k must be 0 (the default, 11) or at least 11\x1a,this == 0 || (this >= 11 && this <= 1000000)R\x01k\"\x9a\x02\n" +
 	"\x1bExportVictimRecordsResponse\x12\x10\n" +
 	"\x03csv\x18\x01 \x01(\fR\x03csv\x12!\n" +
 	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\x12\f\n" +
@@ -1459,7 +1695,10 @@ const file_passage_analytics_v1_analytics_proto_rawDesc = "" +
 	"\bwithheld\x18\x06 \x01(\x05R\bwithheld\x12\x1e\n" +
 	"\n" +
 	"suppressed\x18\a \x01(\x05R\n" +
-	"suppressed\"9\n" +
+	"suppressed\x12@\n" +
+	"\n" +
+	"provenance\x18\b \x01(\v2 .passage.analytics.v1.ProvenanceR\n" +
+	"provenance\"9\n" +
 	"\x17GetPrivacyBudgetRequest\x12\x1e\n" +
 	"\x04year\x18\x01 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\x8fN(\x00R\x04year\"z\n" +
@@ -1498,7 +1737,12 @@ const file_passage_analytics_v1_analytics_proto_rawDesc = "" +
 	"\x0eWithheldReason\x12\x1f\n" +
 	"\x1bWITHHELD_REASON_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aWITHHELD_REASON_SUPPRESSED\x10\x01\x12#\n" +
-	"\x1fWITHHELD_REASON_PART_SUPPRESSED\x10\x022\xb3\x04\n" +
+	"\x1fWITHHELD_REASON_PART_SUPPRESSED\x10\x02*\x98\x01\n" +
+	"\rReleaseMethod\x12\x1e\n" +
+	"\x1aRELEASE_METHOD_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aRELEASE_METHOD_SUPPRESSION\x10\x01\x12'\n" +
+	"#RELEASE_METHOD_DIFFERENTIAL_PRIVACY\x10\x02\x12\x1e\n" +
+	"\x1aRELEASE_METHOD_K_ANONYMITY\x10\x032\xb3\x04\n" +
 	"\x10AnalyticsService\x12\\\n" +
 	"\tAggregate\x12&.passage.analytics.v1.AggregateRequest\x1a'.passage.analytics.v1.AggregateResponse\x12b\n" +
 	"\vListRegions\x12(.passage.analytics.v1.ListRegionsRequest\x1a).passage.analytics.v1.ListRegionsResponse\x12n\n" +
@@ -1518,61 +1762,70 @@ func file_passage_analytics_v1_analytics_proto_rawDescGZIP() []byte {
 	return file_passage_analytics_v1_analytics_proto_rawDescData
 }
 
-var file_passage_analytics_v1_analytics_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_passage_analytics_v1_analytics_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_passage_analytics_v1_analytics_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_passage_analytics_v1_analytics_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_passage_analytics_v1_analytics_proto_goTypes = []any{
 	(Measure)(0),                        // 0: passage.analytics.v1.Measure
 	(Dimension)(0),                      // 1: passage.analytics.v1.Dimension
 	(WithheldReason)(0),                 // 2: passage.analytics.v1.WithheldReason
-	(*Filter)(nil),                      // 3: passage.analytics.v1.Filter
-	(*Suppression)(nil),                 // 4: passage.analytics.v1.Suppression
-	(*DifferentialPrivacy)(nil),         // 5: passage.analytics.v1.DifferentialPrivacy
-	(*AggregateRequest)(nil),            // 6: passage.analytics.v1.AggregateRequest
-	(*Cell)(nil),                        // 7: passage.analytics.v1.Cell
-	(*AggregateResponse)(nil),           // 8: passage.analytics.v1.AggregateResponse
-	(*ListRegionsRequest)(nil),          // 9: passage.analytics.v1.ListRegionsRequest
-	(*Region)(nil),                      // 10: passage.analytics.v1.Region
-	(*ListRegionsResponse)(nil),         // 11: passage.analytics.v1.ListRegionsResponse
-	(*ExportAggregateRequest)(nil),      // 12: passage.analytics.v1.ExportAggregateRequest
-	(*ExportAggregateResponse)(nil),     // 13: passage.analytics.v1.ExportAggregateResponse
-	(*VictimRecordFilter)(nil),          // 14: passage.analytics.v1.VictimRecordFilter
-	(*ExportVictimRecordsRequest)(nil),  // 15: passage.analytics.v1.ExportVictimRecordsRequest
-	(*ExportVictimRecordsResponse)(nil), // 16: passage.analytics.v1.ExportVictimRecordsResponse
-	(*GetPrivacyBudgetRequest)(nil),     // 17: passage.analytics.v1.GetPrivacyBudgetRequest
-	(*GetPrivacyBudgetResponse)(nil),    // 18: passage.analytics.v1.GetPrivacyBudgetResponse
-	(v1.Programme)(0),                   // 19: passage.common.v1.Programme
+	(ReleaseMethod)(0),                  // 3: passage.analytics.v1.ReleaseMethod
+	(*Filter)(nil),                      // 4: passage.analytics.v1.Filter
+	(*Suppression)(nil),                 // 5: passage.analytics.v1.Suppression
+	(*DifferentialPrivacy)(nil),         // 6: passage.analytics.v1.DifferentialPrivacy
+	(*AggregateRequest)(nil),            // 7: passage.analytics.v1.AggregateRequest
+	(*Cell)(nil),                        // 8: passage.analytics.v1.Cell
+	(*AggregateResponse)(nil),           // 9: passage.analytics.v1.AggregateResponse
+	(*ListRegionsRequest)(nil),          // 10: passage.analytics.v1.ListRegionsRequest
+	(*Region)(nil),                      // 11: passage.analytics.v1.Region
+	(*ListRegionsResponse)(nil),         // 12: passage.analytics.v1.ListRegionsResponse
+	(*ExportAggregateRequest)(nil),      // 13: passage.analytics.v1.ExportAggregateRequest
+	(*ExportAggregateResponse)(nil),     // 14: passage.analytics.v1.ExportAggregateResponse
+	(*Provenance)(nil),                  // 15: passage.analytics.v1.Provenance
+	(*VictimRecordFilter)(nil),          // 16: passage.analytics.v1.VictimRecordFilter
+	(*ExportVictimRecordsRequest)(nil),  // 17: passage.analytics.v1.ExportVictimRecordsRequest
+	(*ExportVictimRecordsResponse)(nil), // 18: passage.analytics.v1.ExportVictimRecordsResponse
+	(*GetPrivacyBudgetRequest)(nil),     // 19: passage.analytics.v1.GetPrivacyBudgetRequest
+	(*GetPrivacyBudgetResponse)(nil),    // 20: passage.analytics.v1.GetPrivacyBudgetResponse
+	(v1.Programme)(0),                   // 21: passage.common.v1.Programme
+	(*timestamppb.Timestamp)(nil),       // 22: google.protobuf.Timestamp
 }
 var file_passage_analytics_v1_analytics_proto_depIdxs = []int32{
-	19, // 0: passage.analytics.v1.Filter.programmes:type_name -> passage.common.v1.Programme
+	21, // 0: passage.analytics.v1.Filter.programmes:type_name -> passage.common.v1.Programme
 	0,  // 1: passage.analytics.v1.AggregateRequest.measure:type_name -> passage.analytics.v1.Measure
 	1,  // 2: passage.analytics.v1.AggregateRequest.group_by:type_name -> passage.analytics.v1.Dimension
-	3,  // 3: passage.analytics.v1.AggregateRequest.filter:type_name -> passage.analytics.v1.Filter
-	4,  // 4: passage.analytics.v1.AggregateRequest.suppression:type_name -> passage.analytics.v1.Suppression
-	5,  // 5: passage.analytics.v1.AggregateRequest.differential_privacy:type_name -> passage.analytics.v1.DifferentialPrivacy
+	4,  // 3: passage.analytics.v1.AggregateRequest.filter:type_name -> passage.analytics.v1.Filter
+	5,  // 4: passage.analytics.v1.AggregateRequest.suppression:type_name -> passage.analytics.v1.Suppression
+	6,  // 5: passage.analytics.v1.AggregateRequest.differential_privacy:type_name -> passage.analytics.v1.DifferentialPrivacy
 	2,  // 6: passage.analytics.v1.Cell.withheld_reason:type_name -> passage.analytics.v1.WithheldReason
-	7,  // 7: passage.analytics.v1.AggregateResponse.cells:type_name -> passage.analytics.v1.Cell
-	7,  // 8: passage.analytics.v1.AggregateResponse.totals:type_name -> passage.analytics.v1.Cell
-	10, // 9: passage.analytics.v1.ListRegionsResponse.regions:type_name -> passage.analytics.v1.Region
+	8,  // 7: passage.analytics.v1.AggregateResponse.cells:type_name -> passage.analytics.v1.Cell
+	8,  // 8: passage.analytics.v1.AggregateResponse.totals:type_name -> passage.analytics.v1.Cell
+	11, // 9: passage.analytics.v1.ListRegionsResponse.regions:type_name -> passage.analytics.v1.Region
 	0,  // 10: passage.analytics.v1.ExportAggregateRequest.measure:type_name -> passage.analytics.v1.Measure
 	1,  // 11: passage.analytics.v1.ExportAggregateRequest.group_by:type_name -> passage.analytics.v1.Dimension
-	3,  // 12: passage.analytics.v1.ExportAggregateRequest.filter:type_name -> passage.analytics.v1.Filter
-	4,  // 13: passage.analytics.v1.ExportAggregateRequest.suppression:type_name -> passage.analytics.v1.Suppression
-	14, // 14: passage.analytics.v1.ExportVictimRecordsRequest.filter:type_name -> passage.analytics.v1.VictimRecordFilter
-	6,  // 15: passage.analytics.v1.AnalyticsService.Aggregate:input_type -> passage.analytics.v1.AggregateRequest
-	9,  // 16: passage.analytics.v1.AnalyticsService.ListRegions:input_type -> passage.analytics.v1.ListRegionsRequest
-	12, // 17: passage.analytics.v1.AnalyticsService.ExportAggregate:input_type -> passage.analytics.v1.ExportAggregateRequest
-	15, // 18: passage.analytics.v1.AnalyticsService.ExportVictimRecords:input_type -> passage.analytics.v1.ExportVictimRecordsRequest
-	17, // 19: passage.analytics.v1.AnalyticsService.GetPrivacyBudget:input_type -> passage.analytics.v1.GetPrivacyBudgetRequest
-	8,  // 20: passage.analytics.v1.AnalyticsService.Aggregate:output_type -> passage.analytics.v1.AggregateResponse
-	11, // 21: passage.analytics.v1.AnalyticsService.ListRegions:output_type -> passage.analytics.v1.ListRegionsResponse
-	13, // 22: passage.analytics.v1.AnalyticsService.ExportAggregate:output_type -> passage.analytics.v1.ExportAggregateResponse
-	16, // 23: passage.analytics.v1.AnalyticsService.ExportVictimRecords:output_type -> passage.analytics.v1.ExportVictimRecordsResponse
-	18, // 24: passage.analytics.v1.AnalyticsService.GetPrivacyBudget:output_type -> passage.analytics.v1.GetPrivacyBudgetResponse
-	20, // [20:25] is the sub-list for method output_type
-	15, // [15:20] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	4,  // 12: passage.analytics.v1.ExportAggregateRequest.filter:type_name -> passage.analytics.v1.Filter
+	5,  // 13: passage.analytics.v1.ExportAggregateRequest.suppression:type_name -> passage.analytics.v1.Suppression
+	6,  // 14: passage.analytics.v1.ExportAggregateRequest.differential_privacy:type_name -> passage.analytics.v1.DifferentialPrivacy
+	15, // 15: passage.analytics.v1.ExportAggregateResponse.provenance:type_name -> passage.analytics.v1.Provenance
+	3,  // 16: passage.analytics.v1.Provenance.method:type_name -> passage.analytics.v1.ReleaseMethod
+	22, // 17: passage.analytics.v1.Provenance.release_time:type_name -> google.protobuf.Timestamp
+	22, // 18: passage.analytics.v1.Provenance.data_as_of:type_name -> google.protobuf.Timestamp
+	16, // 19: passage.analytics.v1.ExportVictimRecordsRequest.filter:type_name -> passage.analytics.v1.VictimRecordFilter
+	15, // 20: passage.analytics.v1.ExportVictimRecordsResponse.provenance:type_name -> passage.analytics.v1.Provenance
+	7,  // 21: passage.analytics.v1.AnalyticsService.Aggregate:input_type -> passage.analytics.v1.AggregateRequest
+	10, // 22: passage.analytics.v1.AnalyticsService.ListRegions:input_type -> passage.analytics.v1.ListRegionsRequest
+	13, // 23: passage.analytics.v1.AnalyticsService.ExportAggregate:input_type -> passage.analytics.v1.ExportAggregateRequest
+	17, // 24: passage.analytics.v1.AnalyticsService.ExportVictimRecords:input_type -> passage.analytics.v1.ExportVictimRecordsRequest
+	19, // 25: passage.analytics.v1.AnalyticsService.GetPrivacyBudget:input_type -> passage.analytics.v1.GetPrivacyBudgetRequest
+	9,  // 26: passage.analytics.v1.AnalyticsService.Aggregate:output_type -> passage.analytics.v1.AggregateResponse
+	12, // 27: passage.analytics.v1.AnalyticsService.ListRegions:output_type -> passage.analytics.v1.ListRegionsResponse
+	14, // 28: passage.analytics.v1.AnalyticsService.ExportAggregate:output_type -> passage.analytics.v1.ExportAggregateResponse
+	18, // 29: passage.analytics.v1.AnalyticsService.ExportVictimRecords:output_type -> passage.analytics.v1.ExportVictimRecordsResponse
+	20, // 30: passage.analytics.v1.AnalyticsService.GetPrivacyBudget:output_type -> passage.analytics.v1.GetPrivacyBudgetResponse
+	26, // [26:31] is the sub-list for method output_type
+	21, // [21:26] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_passage_analytics_v1_analytics_proto_init() }
@@ -1589,8 +1842,8 @@ func file_passage_analytics_v1_analytics_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_passage_analytics_v1_analytics_proto_rawDesc), len(file_passage_analytics_v1_analytics_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   16,
+			NumEnums:      4,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -63,12 +63,17 @@ type AnalyticsServiceClient interface {
 	// ListRegions lists the IOM regional-office grouping the region dimensions and filters
 	// use, with each region's member countries.
 	ListRegions(ctx context.Context, in *ListRegionsRequest, opts ...grpc.CallOption) (*ListRegionsResponse, error)
-	// ExportAggregate releases the same table as Aggregate under suppression, as CSV with HXL
-	// hashtags for humanitarian data portals.
+	// ExportAggregate releases the same table as Aggregate, as CSV with HXL hashtags for
+	// humanitarian data portals: under suppression (the default) or, for a public release that
+	// need not be a suppression table, under differential privacy, which spends the caller's
+	// yearly budget first exactly as Aggregate does (RESOURCE_EXHAUSTED, the remaining budget in
+	// its details and nothing released, when it would be overspent). The response and the file
+	// carry the release's provenance.
 	ExportAggregate(ctx context.Context, in *ExportAggregateRequest, opts ...grpc.CallOption) (*ExportAggregateResponse, error)
 	// ExportVictimRecords releases de-identified victim records in the CTDC column layout, one
 	// row per identified victim, generalised until every combination of quasi-identifiers
-	// occurs at least k times; k-anonymity is verified before anything is returned.
+	// occurs at least k times; k-anonymity is verified before anything is returned. The
+	// response and the file carry the release's provenance.
 	ExportVictimRecords(ctx context.Context, in *ExportVictimRecordsRequest, opts ...grpc.CallOption) (*ExportVictimRecordsResponse, error)
 	// GetPrivacyBudget reads the caller's differential-privacy budget for a year: what was
 	// spent and what remains.
@@ -170,12 +175,17 @@ type AnalyticsServiceServer interface {
 	// ListRegions lists the IOM regional-office grouping the region dimensions and filters
 	// use, with each region's member countries.
 	ListRegions(context.Context, *ListRegionsRequest) (*ListRegionsResponse, error)
-	// ExportAggregate releases the same table as Aggregate under suppression, as CSV with HXL
-	// hashtags for humanitarian data portals.
+	// ExportAggregate releases the same table as Aggregate, as CSV with HXL hashtags for
+	// humanitarian data portals: under suppression (the default) or, for a public release that
+	// need not be a suppression table, under differential privacy, which spends the caller's
+	// yearly budget first exactly as Aggregate does (RESOURCE_EXHAUSTED, the remaining budget in
+	// its details and nothing released, when it would be overspent). The response and the file
+	// carry the release's provenance.
 	ExportAggregate(context.Context, *ExportAggregateRequest) (*ExportAggregateResponse, error)
 	// ExportVictimRecords releases de-identified victim records in the CTDC column layout, one
 	// row per identified victim, generalised until every combination of quasi-identifiers
-	// occurs at least k times; k-anonymity is verified before anything is returned.
+	// occurs at least k times; k-anonymity is verified before anything is returned. The
+	// response and the file carry the release's provenance.
 	ExportVictimRecords(context.Context, *ExportVictimRecordsRequest) (*ExportVictimRecordsResponse, error)
 	// GetPrivacyBudget reads the caller's differential-privacy budget for a year: what was
 	// spent and what remains.
