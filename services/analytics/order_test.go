@@ -1,9 +1,12 @@
 package analytics
 
 import (
+	"context"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/passage-cm/passage/internal/demo/aggbench"
 	"github.com/passage-cm/passage/internal/region"
@@ -94,5 +97,52 @@ func TestBenchAsksWhatTheServiceAnswers(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v: %v", req, err)
 		}
+	}
+}
+
+// TestReleasesFollowTheCube: a query answers from the release it finds, and keepReleases
+// brings a release whose block changed up to date in the background.
+func TestReleasesFollowTheCube(t *testing.T) {
+	t.Parallel()
+	c := cube.New(region.CodeOf)
+	row := func(persons int64) cube.Row {
+		return cube.Row{Measure: "PERSONS_RETURNED", Year: 2026, Programme: "AVRR", Sex: "FEMALE", AgeBand: "30_38",
+			Nationality: "IRQ", HostCountry: "DEU", ReturnCountry: "IRQ", Persons: persons}
+	}
+	if err := c.Apply([]cube.Row{row(40)}); err != nil {
+		t.Fatal(err)
+	}
+	s := &Service{cube: c, logger: slog.New(slog.DiscardHandler)}
+	q, err := parseAggregate(analyticsv1.Measure_MEASURE_PERSONS_RETURNED, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := func() int64 {
+		resp, err := s.releaseSuppressed(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.GetCells()[0].GetCount()
+	}
+	if got := total(); got != 40 {
+		t.Fatalf("total %d, want 40", got)
+	}
+	if err := c.Apply([]cube.Row{row(55)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := total(); got != 40 {
+		t.Fatalf("total %d before the release is recomputed, want the release's 40", got)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.keepReleases(ctx, time.Millisecond) }()
+	for deadline := time.Now().Add(10 * time.Second); total() != 55; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the release was not recomputed")
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,11 +1,13 @@
 package analytics
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/passage-cm/passage/internal/disclosure"
 	"github.com/passage-cm/passage/internal/enumcode"
@@ -163,55 +165,153 @@ type releaseKey struct {
 	table     int
 }
 
-// releases holds the protected releases computed so far, each until its block changes.
+// releases holds the protected releases computed so far. A query is answered from the
+// release it finds, even one a little behind its block's counts: computing a release takes
+// longer than a query may, so keepReleases recomputes stale ones in the background, within
+// a refresh or two (freshness), and a query computes one itself only when its block has none
+// yet.
 type releases struct {
 	mu    sync.Mutex
 	slots map[releaseKey]*releaseSlot
 }
 
-// releaseSlot is one release, computed by one caller at a time.
+// releaseSlot is one release and the cube version it was computed at.
 type releaseSlot struct {
+	// compute is held while the release is computed, so that it is computed once.
+	compute sync.Mutex
+
 	mu      sync.Mutex
 	version uint64
 	release *disclosure.Release
 }
 
-// release returns the protected release of table t of block (measure, year, programme),
-// computing it when the block changed since it was last computed (cube.Version).
+// slot returns the slot of key, made empty when new.
+func (rs *releases) slot(key releaseKey) *releaseSlot {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if rs.slots == nil {
+		rs.slots = map[releaseKey]*releaseSlot{}
+	}
+	slot, ok := rs.slots[key]
+	if !ok {
+		slot = &releaseSlot{}
+		rs.slots[key] = slot
+	}
+	return slot
+}
+
+// current returns the slot's release and the version it is of.
+func (sl *releaseSlot) current() (*disclosure.Release, uint64) {
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	return sl.release, sl.version
+}
+
+// release returns the protected release of table t of block (measure, year, programme): the
+// one computed last, however recent (keepReleases brings it up to date), or, for a block
+// without one, a new one.
 //
 // A new release is protected afresh, not on top of the previous pattern: a year's counts grow
 // from nothing, and a pattern kept from its first small weeks would withhold its large
 // figures for ever. What two releases of one block, before and after a change, may tell in
 // combination is about the change only (see internal/disclosure, "What is not protected").
 func (s *Service) release(measure string, year int, programme string, t int) (*disclosure.Release, error) {
-	key := releaseKey{measure, year, programme, t}
-	s.releases.mu.Lock()
-	if s.releases.slots == nil {
-		s.releases.slots = map[releaseKey]*releaseSlot{}
+	slot := s.releases.slot(releaseKey{measure, year, programme, t})
+	if r, _ := slot.current(); r != nil {
+		return r, nil
 	}
-	slot, ok := s.releases.slots[key]
-	if !ok {
-		slot = &releaseSlot{}
-		s.releases.slots[key] = slot
-	}
-	s.releases.mu.Unlock()
+	return s.recompute(slot, releaseKey{measure, year, programme, t}, false)
+}
 
-	slot.mu.Lock()
-	defer slot.mu.Unlock()
-	version := s.cube.Version(measure, year)
-	if slot.release != nil && slot.version == version {
-		return slot.release, nil
+// recompute computes the release of key into slot, unless it is there and current (or, with
+// onlyStale false, there at all) by the time the slot is free.
+func (s *Service) recompute(slot *releaseSlot, key releaseKey, onlyStale bool) (*disclosure.Release, error) {
+	slot.compute.Lock()
+	defer slot.compute.Unlock()
+	// The version is read before the counts: a change that lands meanwhile leaves the
+	// release marked older than it is, and it is computed again.
+	version := s.cube.Version(key.measure, key.year)
+	if r, v := slot.current(); r != nil && (!onlyStale || v == version) {
+		return r, nil
 	}
-	cover, err := s.cover(measure, year, programme, tablesOf(measure)[t])
+	cover, err := s.cover(key.measure, key.year, key.programme, tablesOf(key.measure)[key.table])
 	if err != nil {
 		return nil, err
 	}
 	r, err := disclosure.Protect(cover, DefaultK, nil)
 	if err != nil {
-		return nil, fmt.Errorf("analytics: protect %s %d: %w", measure, year, err)
+		return nil, fmt.Errorf("analytics: protect %s %d: %w", key.measure, key.year, err)
 	}
+	slot.mu.Lock()
 	slot.release, slot.version = r, version
+	slot.mu.Unlock()
 	return r, nil
+}
+
+// keepReleases keeps the releases current until ctx ends: every interval it recomputes those
+// whose block changed, one at a time (one core at most, leaving the other to queries). At
+// start it computes every block's releases, the latest years first, so that the first
+// questions find them ready.
+func (s *Service) keepReleases(ctx context.Context, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	warm := true
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if warm && s.cube.Len() > 0 {
+			warm = false
+			s.warmReleases(ctx)
+		}
+		s.releases.mu.Lock()
+		keys := make([]releaseKey, 0, len(s.releases.slots))
+		for k := range s.releases.slots {
+			keys = append(keys, k)
+		}
+		s.releases.mu.Unlock()
+		for _, k := range keys {
+			if ctx.Err() != nil {
+				return nil
+			}
+			slot := s.releases.slot(k)
+			if _, v := slot.current(); v == s.cube.Version(k.measure, k.year) {
+				continue
+			}
+			if _, err := s.recompute(slot, k, true); err != nil {
+				s.logger.ErrorContext(ctx, "analytics: release", "measure", k.measure, "year", k.year, middleware.ErrorAttr(err))
+			}
+		}
+	}
+}
+
+// warmReleases computes the release of every table of every block that has none, the latest
+// years first.
+func (s *Service) warmReleases(ctx context.Context) {
+	var keys []releaseKey
+	for _, measure := range measures {
+		bs, err := s.blocks(aggregateQuery{measure: measure, query: cube.Query{Measure: measure}})
+		if err != nil {
+			s.logger.ErrorContext(ctx, "analytics: release", "measure", measure, middleware.ErrorAttr(err))
+			continue
+		}
+		for _, b := range bs {
+			for t := range tablesOf(measure) {
+				keys = append(keys, releaseKey{measure, b.year, b.programme, t})
+			}
+		}
+	}
+	slices.SortStableFunc(keys, func(a, b releaseKey) int { return b.year - a.year })
+	for _, k := range keys {
+		if ctx.Err() != nil {
+			return
+		}
+		if _, err := s.recompute(s.releases.slot(k), k, false); err != nil {
+			s.logger.ErrorContext(ctx, "analytics: release", "measure", k.measure, "year", k.year, middleware.ErrorAttr(err))
+		}
+	}
 }
 
 // cover is what table t of a block protects: the block's counts by every combination of the

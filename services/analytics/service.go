@@ -112,17 +112,26 @@ func (s *Service) Register(g *grpc.Server) {
 	analyticsv1.RegisterAnalyticsServiceServer(g, s)
 }
 
-// Run projects the outbox events and refreshes the in-memory rollup until ctx ends.
+// Run projects the outbox events, refreshes the in-memory rollup and keeps the protected
+// releases current until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
-	errs := make(chan error, 2)
+	runs := []func(context.Context) error{
+		s.projector.Run,
+		func(ctx context.Context) error { return s.loader.Run(ctx, refreshInterval, s.logger) },
+		func(ctx context.Context) error { return s.keepReleases(ctx, refreshInterval) },
+	}
+	errs := make(chan error, len(runs))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() { errs <- s.projector.Run(ctx) }()
-	go func() { errs <- s.loader.Run(ctx, refreshInterval, s.logger) }()
+	for _, run := range runs {
+		go func() { errs <- run(ctx) }()
+	}
 	err := <-errs
 	cancel()
-	if err2 := <-errs; err == nil {
-		err = err2
+	for range len(runs) - 1 {
+		if err2 := <-errs; err == nil {
+			err = err2
+		}
 	}
 	return err
 }
