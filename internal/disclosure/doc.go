@@ -1,8 +1,93 @@
-// Package disclosure releases tables of counts of persons without revealing small groups:
-// primary and complementary small-cell suppression over up to four dimensions, with every
-// total. It is what stands between HQ analytics and the re-identification of a trafficking
-// victim from a table: a cell of three women of one nationality returned from one country
-// names those three to anyone who knows one of them.
+// Package disclosure releases tables of counts of persons without revealing small groups. It
+// is what stands between HQ analytics and the re-identification of a trafficking victim from
+// a table: a cell of three women of one nationality returned from one country names those
+// three to anyone who knows one of them.
+//
+// It offers two methods. Protect is the one HQ analytics answers with: one protected release
+// of a population that every answer is derived from, safe when answers are combined. Suppress
+// protects one table on its own; it is the method analytics used before, kept as the baseline
+// the attack tests measure against (services/analytics/attacktest) and for a table that is
+// published alone.
+//
+// # Who the protection is against
+//
+// An analyst, or anyone who sees published tables, who keeps every answer ever received (any
+// measure, grouping, filter, year range, region or country view) and solves the system they
+// form: released counts, zeros for the combinations an answer does not list, sums along rows
+// and columns, additivity across filters and years, counts that are whole and not negative.
+// They must not be able to pin any count from 1 to k-1 of any combination of dimensions, nor
+// narrow one to an interval that leaves out both 0 and k. Differentially private answers are
+// noisy and out of this system (internal/privacy bounds what they tell).
+//
+// Per-answer suppression fails this: each answer chose its complementary cells on its own,
+// so two answers sharing cells hid different ones, and subtracting one from the other
+// recovered the small counts (issue 13's worked example: 2 persons returned from Morocco to
+// Nigeria, from a host-by-return table and a return-by-sex table of the same year).
+//
+// # One protected release per population (Protect)
+//
+// A population is one measure, one year, one programme (a block: years and programmes are
+// disjoint, and a wider question is a sum of blocks). Its dimensions are split into release
+// tables of at most three (MaxCoverDimensions): where (host country, return country, sex),
+// who (nationality, age band), vulnerability alone, and the measure's own. Protect computes,
+// for one table of one block (a Cover), every entry: every combination of a node per
+// dimension, a node being a value (a country), a group (its region) or all of it. It withholds
+// every entry counting 1 to k-1 and, for each, finds a move that proves it could be empty:
+// persons of the small entry, and as many of each entry on the even corners of a box around it
+// (the hypercube method of tau-Argus, made of whole persons), change their value in one
+// dimension to the box's other corner. Every entry whose count the move changes is withheld.
+// The database so changed agrees with every released entry and has the small entry empty;
+// the move is kept as a certificate (Certificates) that the tests replay on hundreds of
+// random covers.
+//
+// Every number an analytics answer gives is an entry of a release, or a sum of entries
+// (across years, programmes, the countries of a filter or a region), and is released only if
+// every part is; a question that would combine two tables (sex by nationality) is refused, and
+// differential privacy offered for it. That is why combining answers gains nothing: whatever
+// an analyst keeps, every released number is a sum of released entries, and each small entry
+// has a move that changes only withheld entries of its own block and table. A move changes the
+// values of one table's dimensions only, so the other tables' entries, which count other
+// attributes of the same persons, are unchanged too; and it never changes an entry at the
+// "all" level of the dimension it moves along, so the block's total, which every table
+// releases, is unchanged. Each small count is therefore consistent with zero, whatever else
+// is released, and no interval the analyst can derive leaves 0 out. A block counting fewer
+// than k persons is withheld whole, and every sum that includes it with it.
+//
+// # Alternatives considered
+//
+//   - Per-answer suppression with a fixed grid of questions (what the previous doc asked of
+//     callers): the grid's tables still share cells, and nothing enforced it.
+//   - A per-analyst audit of queries that refuses the answer which would complete a system
+//     (query auditing): exact auditing is expensive and itself leaks through its refusals,
+//     and several analysts, or one with two accounts, pool their answers.
+//   - Controlled rounding: every count released rounded, consistently with totals. Exact
+//     figures are what the programmes report; rounding every cell of a caseload of a few
+//     thousand hurts more than withholding the small ones.
+//   - Differential privacy as the only path: right for public releases and ad-hoc questions
+//     (offered: Aggregate and ExportAggregate with differential_privacy), but the yearly
+//     reports need exact large counts.
+//   - One release over every dimension at once: the hierarchy of all dimensions multiplies
+//     into more small entries than persons, and almost everything would be withheld. Tables
+//     of related dimensions keep the walk-through's figures exact where they are large.
+//
+// # What is not protected
+//
+//   - A withheld entry is listed with its keys. Most are non-empty, so a reader learns that
+//     someone of those values exists; the corners of protection boxes are listed withheld too,
+//     some of them empty, so a listed entry is not proof of anyone. An upper bound on a small
+//     entry (how many it could hold at most) is not guaranteed to reach k.
+//   - Live data. A block's releases are recomputed when its counts change, each protected
+//     afresh; two releases of one block, before and after a change, may together tell
+//     something about the change (a person added), as any two publications of a moving
+//     figure do. Closed years do not move.
+//   - Different measures of the same persons (cases registered and persons returned) are
+//     protected each on its own; inequalities between them (no more returned than
+//     registered) are not used by the protection.
+//   - The de-identified victim records (ExportVictimRecords, k-anonymity, internal/ctdc) are
+//     a separate release; combined with exact tables they are protected only by their own
+//     k-anonymity.
+//   - Differential privacy is probabilistic: its guarantee is a bound on odds, not a
+//     certainty.
 //
 // # What Suppress does
 //
@@ -40,17 +125,9 @@
 // rule alone, without boxes, let elimination recover one in about one random table in
 // eleven.
 //
-// It does not protect across responses. Two requests with different filters (a year
-// range, then the same range less one month; a region, then the region less one country)
-// can be subtracted from each other, and enough overlapping tables define a linear program
-// whose bounds may pin a hidden count. Neither does it hide existence: a hidden cell is
-// still listed with its keys, so a reader learns that someone of that nationality returned
-// from that country. Callers must therefore:
-//   - release only tables built from a fixed, published grid of dimensions and filters
-//     (whole years, whole regions or countries, the programmes), never arbitrary ones;
-//   - keep the same k and the same grid for a consumer across requests, and prefer
-//     differential privacy (internal/privacy) for anything public or repeated at will;
-//   - list hidden cells only where the reader may know the category exists, or drop them.
+// It does not protect across responses: two tables protected each on its own hide
+// different cells of what they share, and combined they can pin a hidden count. That is
+// what Protect is for (above).
 //
 // # Multi-valued dimensions
 //
