@@ -27,8 +27,10 @@
 //	analytics.fact: the same columns per person counted, plus event_id and ordinal.
 //	analytics.victim_record: one de-identified row per identified victim (CTDC export).
 //
-// Release: cells and every marginal total go through internal/disclosure (primary and
-// complementary suppression, k = 11 by default) or, on request, internal/privacy
+// Release: cells and every marginal total are derived from the protected releases of the
+// populations they count (published.go: one disclosure.Protect release per measure, year,
+// programme and release table, k = 11, kept current in the background), so that answers
+// stay safe when combined; or, on request, they go through internal/privacy
 // (differential privacy, the caller's yearly ε spent in the ledger first). The exports use
 // internal/hxl (CSV with HXL hashtags; the table under suppression or, through the same
 // releaseNoisy as Aggregate and the same ledger, under differential privacy) and internal/ctdc
