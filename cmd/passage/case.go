@@ -697,7 +697,7 @@ func (c *caseCLI) failed(method string, err error, requestID string) error {
 		case retrypolicy.MayHaveApplied(err):
 			fmt.Fprintf(c.stderr, "the server may have applied the request: repeat the command with --request-id %s to apply it at most once\n", requestID)
 		default:
-			fmt.Fprintf(c.stderr, "the server applied nothing: repeat the command (with --request-id %s or without) when it is available\n", requestID)
+			fmt.Fprintf(c.stderr, "the server applied nothing: repeat the command when it is available (--request-id %s keeps a repeat safe)\n", requestID)
 		}
 	case codes.Unauthenticated:
 		fmt.Fprintln(c.stderr, "check --token or PASSAGE_TOKEN (tokens expire)")

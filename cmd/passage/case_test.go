@@ -1123,7 +1123,7 @@ func TestCommandErrors(t *testing.T) {
 		{
 			name: "database away, nothing applied", env: tokenEnv, args: []string{"close", testCaseID, "--version", "2", "--reason", "duplicate", "--timeout", "400ms"},
 			callErr: nothingApplied(t), wantErr: "CloseCase failed: Unavailable",
-			wantStderr: "the server applied nothing: repeat the command (with --request-id " + testRequestID + " or without) when it is available",
+			wantStderr: "the server applied nothing: repeat the command when it is available (--request-id " + testRequestID + " keeps a repeat safe)",
 		},
 		{
 			name: "expired token", env: tokenEnv, args: []string{"get", testCaseID, "--full", "--purpose", "case_management"},
