@@ -157,7 +157,14 @@ func (s *Service) writeMission(ctx context.Context, mission string, rs []*pendin
 		write = append(write, r)
 	}
 	if len(write) > 0 {
-		if err := s.insertCases(ctx, mission, write); err != nil {
+		err := s.insertCases(ctx, mission, write)
+		if f, ok := database.Classify(err); ok && f.Kind == database.Unreachable && f.Outcome == database.NotApplied {
+			// A connection that failed before anything was sent (one the pool had kept
+			// while Postgres restarted): nothing is written, so the batch is sent once more,
+			// on a fresh connection.
+			err = s.insertCases(ctx, mission, write)
+		}
+		if err != nil {
 			if _, outage := database.Classify(err); outage {
 				// The database failed, not a member: every member gets that failure as it
 				// is, outcome unknown included, for its caller to retry with its request
