@@ -380,6 +380,10 @@ func (s *Service) blocks(q aggregateQuery) ([]block, error) {
 	return out, nil
 }
 
+// answerKey is the keys of one number of an answer: one per grouped dimension ("" for one
+// totalled), at most four.
+type answerKey [4]string
+
 // sum is one number of an answer on its way: the entries added so far.
 type sum struct {
 	count    int64
@@ -409,17 +413,18 @@ func (s *Service) published(q aggregateQuery) (cells, totals []*analyticsv1.Cell
 	a := newAnswerer(q, tab)
 	for mask := (1 << n) - 1; mask >= 0; mask-- {
 		// mask's bits are the grouped dimensions kept; the others are totalled.
-		sums := map[string]*sum{}
-		var order []string
+		index := map[answerKey]int{}
+		var keys []answerKey
+		var sums []sum
 		for i, b := range bs {
-			a.add(mask, b, rels[i], func(keys []string, count int64, withheld bool) {
-				id := strings.Join(keys, "\x00")
-				sm, ok := sums[id]
+			a.add(mask, b, rels[i], func(k answerKey, count int64, withheld bool) {
+				j, ok := index[k]
 				if !ok {
-					sm = &sum{}
-					sums[id] = sm
-					order = append(order, id)
+					j = len(sums)
+					index[k] = j
+					keys, sums = append(keys, k), append(sums, sum{})
 				}
+				sm := &sums[j]
 				sm.count += count
 				sm.parts++
 				sm.withheld = sm.withheld || withheld
@@ -427,15 +432,15 @@ func (s *Service) published(q aggregateQuery) (cells, totals []*analyticsv1.Cell
 		}
 		if mask == 0 && len(sums) == 0 {
 			// The grand total is always given, zero when nobody is counted.
-			id := strings.Repeat("\x00", max(n-1, 0))
-			sums[id], order = &sum{}, append(order, id)
+			keys, sums = append(keys, answerKey{}), append(sums, sum{})
 		}
-		for _, id := range order {
-			sm := sums[id]
-			c := &analyticsv1.Cell{Keys: strings.Split(id, "\x00"), Count: sm.count}
-			if n == 0 {
-				c.Keys = nil
+		backing := make([]analyticsv1.Cell, len(sums))
+		for j, sm := range sums {
+			c := &backing[j]
+			if n > 0 {
+				c.Keys = slices.Clone(keys[j][:n])
 			}
+			c.Count = sm.count
 			if sm.withheld {
 				c.Count, c.Suppressed = 0, true
 				c.WithheldReason = analyticsv1.WithheldReason_WITHHELD_REASON_SUPPRESSED
@@ -492,7 +497,7 @@ func newAnswerer(q aggregateQuery, tab table) *answerer {
 
 // add reads, from release r of block b, the entries that the numbers of the answer at mask
 // (the grouped dimensions kept) add up, and gives fn each with its keys in the answer.
-func (a *answerer) add(mask int, b block, r *disclosure.Release, fn func(keys []string, count int64, withheld bool)) {
+func (a *answerer) add(mask int, b block, r *disclosure.Release, fn func(keys answerKey, count int64, withheld bool)) {
 	levels := make([]disclosure.Level, len(a.tab))
 	for i, d := range a.q.query.GroupBy {
 		j := a.at[i]
@@ -515,7 +520,7 @@ func (a *answerer) add(mask int, b block, r *disclosure.Release, fn func(keys []
 		}
 	}
 	year := strconv.Itoa(b.year)
-	out := make([]string, len(a.q.query.GroupBy))
+	var out answerKey
 	r.Entries(levels, func(keys []disclosure.Key, count int64, withheld bool) {
 		for j, f := range a.filters {
 			if f.values == nil {
