@@ -10,7 +10,12 @@
 // exponential backoff and full jitter, honouring Retry-After on 429 and 503; after
 // WorkerConfig.MaxAttempts or MaxAge a delivery is dead-lettered, and Replay queues it again.
 // Several workers (replicas) share the queue: each claims due deliveries with FOR UPDATE SKIP
-// LOCKED and leases them, so no delivery is sent by two workers at once.
+// LOCKED and leases them, so no delivery is sent by two workers at once: an attempt, the
+// partner's endpoint looked up and the request answered, ends WorkerConfig.Timeout after its
+// claim, LeaseMargin before its lease, and its outcome is recorded only under its lease's
+// token. An attempt that timed out is over for the worker, which may send the next at once:
+// a partner still working on the abandoned request then sees the same webhook-id twice at
+// the same time, as at-least-once delivery allows.
 //
 // Every connection goes to a public address over https, checked on the address dialled
 // (internal/egress), unless WorkerConfig.AllowNetworks names a network on purpose

@@ -70,6 +70,16 @@ type receipt struct {
 // receiver is a partner's endpoint on a real listener: it verifies every signature with
 // Verify, answers as plan says for the n-th request of an id, and records what it
 // acknowledged, and whether two requests of one id were ever in flight at once.
+//
+// In flight is counted at both ends, each exactly. The workers' transports (see observe)
+// count a request from when it is sent until its answer is read or the attempt gives up: two
+// at once means a worker sent a delivery while an attempt of it was still running. The
+// receiver counts a request it answers until just before the answer can reach the sender.
+// It does not count a request it hangs on: only the sender knows when it gives up, and the
+// receiver learns it later, when it notices the connection closed. (It used to count that
+// request until then; on a loaded machine the worker, having timed out, recorded the attempt
+// and sent the retry before the receiver noticed, which was counted as an overlap although
+// the worker never had two attempts in flight.)
 type receiver struct {
 	srv    *httptest.Server
 	secret Secret
@@ -82,11 +92,14 @@ type receiver struct {
 	requests map[string]int
 	inflight map[string]int
 	overlaps int
+	sending  map[string]int // per webhook-id, attempts the workers have in flight
+	sendOver int            // times a worker sent a request while one of its id was in flight
 	bad      int
 }
 
 func newReceiver(t testing.TB, now func() time.Time, plan func(id string, n int) action) *receiver {
-	r := &receiver{secret: NewSecret(), now: now, plan: plan, requests: map[string]int{}, inflight: map[string]int{}}
+	r := &receiver{secret: NewSecret(), now: now, plan: plan, requests: map[string]int{}, inflight: map[string]int{},
+		sending: map[string]int{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(r.srv.Close)
 	return r
@@ -127,11 +140,19 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		r.overlaps++
 	}
 	r.mu.Unlock()
-	defer func() {
-		r.mu.Lock()
-		r.inflight[e.ID]--
-		r.mu.Unlock()
-	}()
+	// leave ends the request's time in flight, once: before the answer can reach the sender
+	// (the deferred call runs before net/http writes a handler's buffered answer), or when the
+	// receiver starts hanging.
+	left := false
+	leave := func() {
+		if !left {
+			left = true
+			r.mu.Lock()
+			r.inflight[e.ID]--
+			r.mu.Unlock()
+		}
+	}
+	defer leave()
 	if r.delay > 0 {
 		time.Sleep(r.delay)
 	}
@@ -152,6 +173,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	case gone:
 		w.WriteHeader(http.StatusGone)
 	case hang:
+		leave()
 		select {
 		case <-req.Context().Done():
 		case <-time.After(10 * time.Second):
@@ -164,6 +186,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		if tcp, ok := conn.(*net.TCPConn); ok {
 			_ = tcp.SetLinger(0) // close with RST
 		}
+		leave()
 		_ = conn.Close()
 	case echo:
 		conn, buf, err := w.(http.Hijacker).Hijack()
@@ -172,9 +195,52 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		}
 		echoed := "Amina Diallo, passport A1234567"
 		fmt.Fprintf(buf, "HTTP/1.1 500 %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", echoed, len(echoed), echoed)
+		leave()
 		_ = buf.Flush()
 		_ = conn.Close()
 	}
+}
+
+// observe wraps a worker's transport so that r counts the worker's requests in flight, from
+// the moment one is sent until its answer's body is closed or the attempt fails.
+func (r *receiver) observe(next http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		id := req.Header.Get(HeaderID)
+		r.mu.Lock()
+		r.sending[id]++
+		if r.sending[id] > 1 {
+			r.sendOver++
+		}
+		r.mu.Unlock()
+		done := sync.OnceFunc(func() {
+			r.mu.Lock()
+			r.sending[id]--
+			r.mu.Unlock()
+		})
+		resp, err := next.RoundTrip(req)
+		if err != nil {
+			done()
+			return nil, err
+		}
+		resp.Body = &closeNotifier{ReadCloser: resp.Body, closed: done}
+		return resp, nil
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// closeNotifier calls closed once its body is closed.
+type closeNotifier struct {
+	io.ReadCloser
+	closed func()
+}
+
+func (c *closeNotifier) Close() error {
+	err := c.ReadCloser.Close()
+	c.closed()
+	return err
 }
 
 // receipts returns what was acknowledged, in arrival order.
@@ -190,13 +256,16 @@ func (r *receiver) receipts() []receipt {
 func (r *receiver) checkOnceInOrder(t *testing.T, want map[string][]string) (duplicates int) {
 	t.Helper()
 	r.mu.Lock()
-	bad, overlaps := r.bad, r.overlaps
+	bad, overlaps, sendOver := r.bad, r.overlaps, r.sendOver
 	r.mu.Unlock()
 	if bad > 0 {
 		t.Errorf("%d requests failed signature or envelope checks", bad)
 	}
 	if overlaps > 0 {
-		t.Errorf("%d times a delivery was in flight twice at once", overlaps)
+		t.Errorf("%d times a delivery was in flight twice at once at the receiver", overlaps)
+	}
+	if sendOver > 0 {
+		t.Errorf("%d times a worker sent a delivery while an attempt of it was in flight", sendOver)
 	}
 	seen := map[string]bool{}
 	last := map[string]int{}
@@ -282,7 +351,10 @@ func (b *bundle) workerOn(db *database.DB, r *receiver, clk *clock, cfg WorkerCo
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = 10 * time.Millisecond
 	}
-	return NewWorker(db, endpoints{partner: b.partner, url: r.srv.URL, secret: r.secret}, cfg)
+	w := NewWorker(db, endpoints{partner: b.partner, url: r.srv.URL, secret: r.secret}, cfg)
+	w.http.Transport = r.observe(w.http.Transport)
+	w.https.Transport = r.observe(w.https.Transport)
+	return w
 }
 
 // queue queues, for each key in turn, n events (seq 1..n) in one transaction per event, and

@@ -40,10 +40,13 @@ type WorkerConfig struct {
 	Concurrency int
 	// PollInterval is Run's pause when nothing is due. Default 1s.
 	PollInterval time.Duration
-	// Timeout bounds one HTTP attempt; the scheme recommends 15 to 30 s. Default 20s.
+	// Timeout bounds one attempt, counted from its claim: the partner's endpoint looked up,
+	// the request sent and its answer read all end by then. The scheme recommends 15 to 30 s.
+	// Default 20s.
 	Timeout time.Duration
 	// LeaseMargin is added to Timeout for the claim's lease, to absorb clock differences
-	// between replicas: no other worker takes the delivery before the lease ends. Default 30s.
+	// between replicas: no other worker takes the delivery before the lease ends, and the
+	// attempt is over LeaseMargin before it does. Default 30s.
 	LeaseMargin time.Duration
 	// InitialBackoff and MaxBackoff shape the retry delay: a uniformly random duration in
 	// [0, min(MaxBackoff, InitialBackoff·2^(n-1))) after the n-th failed attempt ("full
@@ -179,6 +182,9 @@ type claimed struct {
 	queuedAt    time.Time
 	leaseToken  uuid.UUID
 	attemptedAt time.Time
+	// deadline ends the attempt, on the real clock: Timeout after the claim, so LeaseMargin
+	// before the lease it took runs out.
+	deadline time.Time
 }
 
 // The claim takes, across missions, the due head of each ordering key: the lowest pending
@@ -227,6 +233,11 @@ func (w *Worker) DeliverDue(ctx context.Context) (int, error) {
 	}
 	w.cfg.Metrics.backlogAge(time.Duration(age*float64(time.Second)), pending)
 	token := uuid.New()
+	// The lease runs Timeout plus LeaseMargin from the claim, and the attempt Timeout from the
+	// same instant, on the real clock whatever Now is: an attempt is over, however slow its
+	// partner look-up or its partner, before another worker may take the delivery.
+	now = w.cfg.Now()
+	deadline := time.Now().Add(w.cfg.Timeout)
 	// The claim is not cut short by ctx: a claim that committed in the database while its
 	// caller gave up would leave deliveries leased, held back until the lease ends. It runs to
 	// its end (bounded on its own), and what it claimed after a stop is given back below.
@@ -241,7 +252,7 @@ func (w *Worker) DeliverDue(ctx context.Context) (int, error) {
 	var c claimed
 	_, err = pgx.ForEachRow(rows, []any{&c.id, &c.mission, &c.partner, &c.eventID, &c.body, &c.attempts,
 		&c.sinceQueue, &c.createdAt, &c.queuedAt}, func() error {
-		c.leaseToken = token
+		c.leaseToken, c.deadline = token, deadline
 		batch = append(batch, c)
 		return nil
 	})
@@ -282,12 +293,16 @@ type result struct {
 }
 
 func (w *Worker) deliver(ctx context.Context, c claimed) (bool, error) {
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || !time.Now().Before(c.deadline) {
+		// Stopping, or a claim so slow that no time is left for the attempt: given back
+		// uncounted, nothing having been sent.
 		return false, w.release(c)
 	}
 	start := w.cfg.Now()
 	c.attemptedAt = start
-	res := w.send(ctx, c)
+	actx, cancel := context.WithDeadline(ctx, c.deadline)
+	defer cancel()
+	res := w.send(actx, c)
 	if ctx.Err() != nil {
 		// Stopped mid-flight: give the delivery back at once rather than waiting out the
 		// lease. The partner may have received it; it comes again under the same webhook-id.
@@ -297,10 +312,14 @@ func (w *Worker) deliver(ctx context.Context, c claimed) (bool, error) {
 	return true, w.record(ctx, c, res, elapsed)
 }
 
-// send makes one attempt.
+// send makes one attempt, which ends with ctx (the attempt's deadline).
 func (w *Worker) send(ctx context.Context, c claimed) result {
 	noRetryAfter := result{retryAfter: -1}
 	target, secret, err := w.ep.Endpoint(ctx, c.mission, c.partner)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		noRetryAfter.errText = "timeout"
+		return noRetryAfter
+	}
 	if err != nil || secret.IsZero() {
 		noRetryAfter.errText = "no endpoint for the partner"
 		return noRetryAfter
@@ -318,9 +337,7 @@ func (w *Worker) send(ctx context.Context, c claimed) result {
 		noRetryAfter.errText = "endpoint url refused"
 		return noRetryAfter
 	}
-	actx, cancel := context.WithTimeout(ctx, w.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, u.String(), bytes.NewReader(c.body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(c.body))
 	if err != nil {
 		noRetryAfter.errText = "endpoint url refused"
 		return noRetryAfter
@@ -405,8 +422,8 @@ func (w *Worker) record(ctx context.Context, c claimed, res result, elapsed time
 	m := w.cfg.Metrics
 	if tag.RowsAffected() == 0 {
 		// The lease ran out and another worker took the delivery: its outcome is that
-		// worker's to record. (The lease is Timeout plus a margin, so this needs a clock far
-		// off or a very slow database.)
+		// worker's to record. (The attempt ended LeaseMargin before the lease, so this needs
+		// clocks further apart than that, or a record that took longer.)
 		m.leaseLost(ctx)
 		w.cfg.Logger.WarnContext(ctx, "webhook lease lost", slog.Int64("delivery_id", c.id))
 		return nil

@@ -160,6 +160,55 @@ func TestTwoWorkersNeverSendTheSameDeliveryAtOnce(t *testing.T) {
 	}
 }
 
+// An attempt ends before its lease, however slow the partner look-up: the look-up and the
+// request share one deadline, Timeout after the claim, which is LeaseMargin before the lease
+// ends, so no other worker can take the delivery while the attempt runs. A look-up that
+// overruns it is a timed-out attempt, retried.
+func TestAttemptEndsBeforeItsLease(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.queue(t, "NER", keys(1), 1)
+	const timeout, margin = 300 * time.Millisecond, 30 * time.Second
+	var (
+		deadline, leaseUntil time.Time
+		hasDeadline          bool
+	)
+	slow := endpointFunc(func(ctx context.Context, _ string, _ uuid.UUID) (string, Secret, error) {
+		deadline, hasDeadline = ctx.Deadline()
+		b.owner(t, func(octx context.Context, conn *pgx.Conn) {
+			if err := conn.QueryRow(octx, `SELECT lease_until FROM webhook.delivery`).Scan(&leaseUntil); err != nil {
+				t.Error(err)
+			}
+		})
+		if !hasDeadline {
+			return "", Secret{}, errors.New("no deadline")
+		}
+		<-ctx.Done() // a registry that does not answer in time
+		return "", Secret{}, ctx.Err()
+	})
+	w := NewWorker(b.db, slow, WorkerConfig{Timeout: timeout, LeaseMargin: margin, Jitter: func() float64 { return 1 }})
+	n, err := w.DeliverDue(context.Background())
+	if err != nil || n != 1 {
+		t.Fatalf("DeliverDue = %d, %v; want one attempt recorded", n, err)
+	}
+	if !hasDeadline {
+		t.Fatal("the partner look-up ran without a deadline")
+	}
+	if !deadline.Before(leaseUntil) {
+		t.Errorf("the attempt's deadline %v is not before its lease's end %v", deadline, leaseUntil)
+	}
+	if got := b.count(t, "state = 'pending' AND last_error = 'timeout' AND lease_token IS NULL AND attempts = 1"); got != 1 {
+		t.Error("the overrun attempt is not recorded as a timeout to retry")
+	}
+}
+
+// endpointFunc is an Endpoints made of a function.
+type endpointFunc func(ctx context.Context, mission string, partner uuid.UUID) (string, Secret, error)
+
+func (f endpointFunc) Endpoint(ctx context.Context, mission string, partner uuid.UUID) (string, Secret, error) {
+	return f(ctx, mission, partner)
+}
+
 // After MaxAttempts failures a delivery is dead, the next of its key goes out, and Replay
 // brings it back with its own webhook-id and an audit record; a 410 is dead at once.
 func TestDeadLetterAndReplay(t *testing.T) {
