@@ -3,6 +3,7 @@
 #
 #   deploy/local/postgres.sh start NAME PORT   start (initialising if needed); prints DATABASE_URL
 #   deploy/local/postgres.sh stop NAME         stop it (no error if it is not running)
+#   deploy/local/postgres.sh crash NAME        stop it as a crash would (immediate mode), for fault tests
 #   deploy/local/postgres.sh url NAME PORT     print DATABASE_URL
 #   deploy/local/postgres.sh status NAME       say whether it runs; exit 0 if it does, 3 if not
 #   deploy/local/postgres.sh destroy NAME      stop it and delete its data
@@ -28,6 +29,7 @@ usage() {
 	cat >&2 <<'EOF'
 usage: deploy/local/postgres.sh start NAME PORT
        deploy/local/postgres.sh stop NAME
+       deploy/local/postgres.sh crash NAME
        deploy/local/postgres.sh url NAME PORT
        deploy/local/postgres.sh status NAME
        deploy/local/postgres.sh destroy NAME
@@ -338,6 +340,21 @@ cmd_stop() {
 	as_pg "$BINDIR/pg_ctl" stop -D "$DATADIR" -m fast -w -t 60 >/dev/null
 }
 
+# cmd_crash stops the cluster in immediate mode: every backend is killed, nothing is written
+# at shutdown, and the next start recovers from the WAL, as after a crash. The fault tests use
+# it, followed by start, as `pg_ctl restart -m immediate`.
+cmd_crash() {
+	local name=$1
+	find_bindir
+	choose_user
+	find_datadir "$name"
+	if ! is_running; then
+		die "cluster '$name' is not running"
+	fi
+	log "stopping cluster '$name' in immediate mode"
+	as_pg "$BINDIR/pg_ctl" stop -D "$DATADIR" -m immediate -w -t 60 >/dev/null
+}
+
 cmd_status() {
 	local name=$1
 	find_bindir
@@ -382,7 +399,7 @@ main() {
 		check_port "$2"
 		if [[ $cmd == start ]]; then cmd_start "$1" "$2"; else database_url "$2"; fi
 		;;
-	stop | status | destroy)
+	stop | crash | status | destroy)
 		(($# == 1)) || usage
 		check_name "$1"
 		"cmd_$cmd" "$1"
