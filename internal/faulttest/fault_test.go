@@ -31,6 +31,8 @@ const (
 	outageWait = 3 * time.Second
 	// progressWait bounds the wait for step registrations.
 	progressWait = 30 * time.Second
+	// shown bounds the failures listed one by one.
+	shown = 20
 	// catchUpWait bounds the wait for the outbox consumers once the load has stopped.
 	catchUpWait = 20 * time.Second
 )
@@ -157,6 +159,7 @@ func TestRegistrationsSurviveCrashesAndRestarts(t *testing.T) {
 func checkSettled(t *testing.T, regs []*registration) {
 	t.Helper()
 	retried, unknown := 0, 0
+	var unacked []string
 	for _, r := range regs {
 		if len(r.failures) > 0 {
 			retried++
@@ -168,10 +171,14 @@ func checkSettled(t *testing.T, regs []*registration) {
 			}
 		}
 		if r.caseID == "" {
-			t.Errorf("request %s was never acknowledged: %v (attempts before: %v)", r.req.GetRequestId(), r.final, r.failures)
+			unacked = append(unacked, fmt.Sprintf("request %s: %v (errors before: %v)", r.req.GetRequestId(), r.final, r.failures))
 		}
 	}
-	t.Logf("%d registrations retried after an error, %d of them after an answer that they may have been applied", retried, unknown)
+	if len(unacked) > 0 {
+		t.Errorf("%d of %d registrations never acknowledged (at most %d shown):\n%s",
+			len(unacked), len(regs), shown, strings.Join(unacked[:min(len(unacked), shown)], "\n"))
+	}
+	t.Logf("%d registrations were answered an error at least once, %d of them that they may have been applied", retried, unknown)
 }
 
 // checkNoInternal checks that no call was answered INTERNAL or UNKNOWN; otherwise it names
@@ -197,9 +204,8 @@ func checkNoInternal(t *testing.T, l *load, srv *passage) {
 	if err != nil {
 		t.Error(err)
 	}
-	const shown = 40
-	t.Errorf("%d calls answered INTERNAL or UNKNOWN, which is for bugs, not outages:\n%s\nthe server's lines about them (%d, at most %d shown):\n%s",
-		len(bugs), strings.Join(bugs, "\n"), len(lines), shown, strings.Join(lines[:min(len(lines), shown)], "\n"))
+	t.Errorf("%d calls answered INTERNAL or UNKNOWN, which is for bugs, not outages (at most %d shown):\n%s\nthe server's lines about them (%d, at most %d shown):\n%s",
+		len(bugs), shown, strings.Join(bugs[:min(len(bugs), shown)], "\n"), len(lines), 2*shown, strings.Join(lines[:min(len(lines), 2*shown)], "\n"))
 }
 
 // checkReplays sends every registration again, once the server is healthy, and checks each
@@ -240,8 +246,9 @@ func checkReplays(t *testing.T, client intakev1.IntakeServiceClient, regs []*reg
 	}
 	close(next)
 	wg.Wait()
-	for _, m := range mismatch {
-		t.Error("replay: " + m)
+	if len(mismatch) > 0 {
+		t.Errorf("%d registrations answered otherwise when sent again (at most %d shown):\n%s",
+			len(mismatch), shown, strings.Join(mismatch[:min(len(mismatch), shown)], "\n"))
 	}
 }
 
@@ -270,15 +277,16 @@ func checkDatabase(t *testing.T, owner *pgx.Conn, regs []*registration) {
 		t.Fatal(err)
 	}
 	acked := map[string]bool{}
+	var wrong []string
 	for _, r := range regs {
 		if r.caseID == "" {
 			continue
 		}
 		acked[r.caseID] = true
 		if got, ok := stored[r.req.GetRequestId()]; !ok {
-			t.Errorf("request %s: acknowledged with case %s, but no first result is stored", r.req.GetRequestId(), r.caseID)
+			wrong = append(wrong, fmt.Sprintf("request %s: acknowledged with case %s, but no first result is stored", r.req.GetRequestId(), r.caseID))
 		} else if got != r.caseID {
-			t.Errorf("request %s: acknowledged with case %s, but stored with case %s", r.req.GetRequestId(), r.caseID, got)
+			wrong = append(wrong, fmt.Sprintf("request %s: acknowledged with case %s, but stored with case %s", r.req.GetRequestId(), r.caseID, got))
 		}
 	}
 	if len(stored) != len(regs) {
@@ -306,8 +314,12 @@ func checkDatabase(t *testing.T, owner *pgx.Conn, regs []*registration) {
 	}
 	for c := range acked {
 		if !inDB[c] {
-			t.Errorf("case %s was acknowledged but is not in the database", c)
+			wrong = append(wrong, fmt.Sprintf("case %s was acknowledged but is not in the database", c))
 		}
+	}
+	if len(wrong) > 0 {
+		t.Errorf("%d acknowledged registrations not as acknowledged in the database (at most %d shown):\n%s",
+			len(wrong), shown, strings.Join(wrong[:min(len(wrong), shown)], "\n"))
 	}
 
 	var events, distinct, strays int
@@ -319,7 +331,7 @@ FROM outbox.event WHERE producer = 'intake' AND event_type = 'passage.intake.v1.
 	if events != len(cases) || distinct != len(cases) || strays != 0 {
 		t.Errorf("%d CaseRegistered events about %d cases (%d of no case) for %d cases", events, distinct, strays, len(cases))
 	}
-	t.Logf("%d cases, one per request id, each with its CaseRegistered event", len(cases))
+	t.Logf("%d cases in the database, %d CaseRegistered events", len(cases), events)
 }
 
 // checkCaughtUp waits until every outbox consumer's cursor is past the last of intake's
