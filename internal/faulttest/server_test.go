@@ -31,8 +31,10 @@ type passage struct {
 	logs   []string // one file per start, in order
 }
 
-// buildPassage builds the passage binary into a temporary folder, with the race detector when
-// the test has it (a race the faults provoke in the server then fails the test, see races).
+// buildPassage builds the passage binary into a temporary folder. Without the race detector
+// even when the test has it: a server built with it spends several times the CPU per call and
+// takes seconds longer to link, which on a shared machine would stretch the test towards a
+// minute; the server's packages run their own tests under it.
 func buildPassage(t *testing.T, root, dbURL string) *passage {
 	t.Helper()
 	goTool, err := exec.LookPath("go")
@@ -42,15 +44,13 @@ func buildPassage(t *testing.T, root, dbURL string) *passage {
 	dir := t.TempDir()
 	p := &passage{bin: filepath.Join(dir, "passage"), dir: dir, dbURL: dbURL,
 		grpc: "127.0.0.1:" + strconv.Itoa(freePort(t)), health: "127.0.0.1:" + strconv.Itoa(freePort(t))}
-	args := []string{"build", "-o", p.bin}
-	if raceBuild {
-		args = append(args, "-race")
-	}
-	build := exec.Command(goTool, append(args, "./cmd/passage")...)
+	build := exec.Command(goTool, "build", "-o", p.bin, "./cmd/passage")
 	build.Dir = root
+	start := time.Now()
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/passage: %v\n%s", err, out)
 	}
+	t.Logf("built passage in %v", time.Since(start).Round(100*time.Millisecond))
 	t.Cleanup(func() {
 		if p.running() {
 			_ = p.cmd.Process.Kill()
@@ -203,33 +203,6 @@ func (p *passage) logLines(match func(line string) bool) ([]string, error) {
 		err = errors.Join(sc.Err(), f.Close())
 		if err != nil {
 			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// races returns the race detector's reports in the servers' logs (each from its WARNING line
-// to its closing line of equals signs).
-func (p *passage) races() ([]string, error) {
-	var out []string
-	for _, name := range p.logs {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		s := string(b)
-		for {
-			i := strings.Index(s, "WARNING: DATA RACE")
-			if i < 0 {
-				break
-			}
-			s = s[i:]
-			end := strings.Index(s, "\n==================")
-			if end < 0 {
-				end = len(s)
-			}
-			out = append(out, filepath.Base(name)+": "+s[:end])
-			s = s[end:]
 		}
 	}
 	return out, nil
