@@ -352,6 +352,8 @@ func TestRefusesBadInput(t *testing.T) {
 			GroupBy: []analyticsv1.Dimension{sex, analyticsv1.Dimension_DIMENSION_NATIONALITY}}, "group_by[1]"},
 		{"host region filtered by nationality", &analyticsv1.AggregateRequest{Measure: returned,
 			GroupBy: []analyticsv1.Dimension{analyticsv1.Dimension_DIMENSION_HOST_REGION}, Filter: &analyticsv1.Filter{Nationalities: []string{"NGA"}}}, "filter.nationalities"},
+		{"every host country but one: a set of values", &analyticsv1.AggregateRequest{Measure: returned,
+			GroupBy: []analyticsv1.Dimension{sex}, Filter: &analyticsv1.Filter{HostCountries: []string{"DEU", "NER", "TUR"}}}, "filter.host_countries"},
 		{"epsilon zero", &analyticsv1.AggregateRequest{Measure: returned,
 			Release: &analyticsv1.AggregateRequest_DifferentialPrivacy{DifferentialPrivacy: &analyticsv1.DifferentialPrivacy{}}}, "differential_privacy.epsilon"},
 		{"epsilon above 1", &analyticsv1.AggregateRequest{Measure: returned,

@@ -73,7 +73,8 @@ func blockDim(d cube.Dim) bool { return d == cube.Year || d == cube.Programme }
 
 // tableFor finds the release table that holds every dimension q groups or filters by, but the
 // year and the programme. A question outside every table is INVALID_ARGUMENT on the first
-// field that leaves the table of the ones before it.
+// field that leaves the table of the ones before it; so is a filter by more than one value of
+// a dimension (years and programmes excepted: they pick whole populations).
 func tableFor(q aggregateQuery) (int, error) {
 	tables := tablesOf(q.measure)
 	type use struct {
@@ -87,9 +88,20 @@ func tableFor(q aggregateQuery) (int, error) {
 		}
 	}
 	for _, f := range filterFields {
-		if _, ok := q.query.Filter[f.dim]; ok {
-			uses = append(uses, use{fine(f.dim), f.field})
+		vs, ok := q.query.Filter[f.dim]
+		if !ok {
+			continue
 		}
+		if len(vs) > 1 {
+			// A set of values adds up entries of one line of a release; what the line's
+			// withheld entries add up to together is its total less its released entries,
+			// which may be small. A question names one node of each dimension (a country, a
+			// region, or all), or groups by the dimension.
+			return 0, middleware.InvalidArgument(middleware.FieldViolation(f.field,
+				"exact counts filter by one value (one country, one region): group by "+dimName(f.dim)+
+					" to see several, or use differential_privacy for a set"))
+		}
+		uses = append(uses, use{fine(f.dim), f.field})
 	}
 	candidates := make([]bool, len(tables))
 	for i := range candidates {
