@@ -194,11 +194,11 @@ func TestPerAnswerLeaksOverManyCaseloads(t *testing.T) {
 			t.Logf("%v: %d small counts asked, %d disclosed", sc, rep.Questions, len(rep.Disclosures))
 		}
 	}
-	what := "first disclosure"
+	what := "each attack stopped at its first disclosure"
 	if all {
-		what = "every disclosure"
+		what = "every disclosure counted"
 	}
-	t.Logf("per-answer suppression, to the %s: %v; in %v", what, &sum, time.Since(start).Round(time.Millisecond))
+	t.Logf("per-answer suppression (%s): %v; in %v", what, &sum, time.Since(start).Round(time.Millisecond))
 	if 2*sum.leakingSeeds <= sum.seeds {
 		t.Errorf("per-answer suppression leaks in %d of %d scenarios: the attacker should catch it in most", sum.leakingSeeds, sum.seeds)
 	}
