@@ -17,43 +17,88 @@ import (
 	"github.com/passage-cm/passage/services/analytics/cube"
 )
 
-// serve starts the analytics service on a real database holding c as persons returned
-// (written straight into analytics.rollup, as a bulk loader does) and waits until its
-// in-memory copy holds them. It returns the client and an HQ analyst's context.
-func serve(t *testing.T, c *attacktest.Caseload) (analyticsv1.AnalyticsServiceClient, context.Context) {
+// server is the analytics service on a real database of its own, as an HQ analyst reaches
+// it, holding one caseload of persons returned at a time.
+type server struct {
+	env     *testserver.Env
+	client  analyticsv1.AnalyticsServiceClient
+	analyst context.Context
+	// loads counts the caseloads loaded: the sentinel's count (see load) changes with it.
+	loads int64
+}
+
+// newServer starts the analytics service with an empty rollup.
+func newServer(t *testing.T) *server {
 	t.Helper()
 	env := testserver.Start(t, testserver.Options{Services: []bootstrap.Service{analytics.Spec()}})
+	return &server{env: env, client: analyticsv1.NewAnalyticsServiceClient(env.Conn),
+		analyst: env.As(t, auth.RoleAnalyst, auth.MissionHQ)}
+}
+
+// sentinelYear is the year of the sentinel row: cases registered, one row, outside every
+// caseload's measure, so that it touches none of the releases attacked.
+const sentinelYear = 2000
+
+// load replaces the service's caseload with c, written straight into analytics.rollup as a
+// bulk loader does, and waits until the service's in-memory copy holds it. In one
+// transaction every earlier row is set to 0 (the engine skips zero counts, and the loader
+// reads the change like any other), c's rows are written, and a sentinel row of another
+// measure gets a count that no earlier load gave it: the loader applies a transaction's rows
+// in one refresh, so the service holds c once its answer about the sentinel is the new count.
+// (The caseload's own grand total may be withheld, a block of it being small.)
+func (s *server) load(t *testing.T, c *attacktest.Caseload) {
+	t.Helper()
 	rows, err := c.Rows("PERSONS_RETURNED", cube.Row{AgeBand: "30_38", Nationality: "UNKNOWN"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.AsOwner(t, func(ctx context.Context, conn *pgx.Conn) {
-		batch := &pgx.Batch{}
-		for _, r := range rows {
-			batch.Queue(`INSERT INTO analytics.rollup (measure, year, programme, sex, age_band, nationality, host_country,
-return_country, vulnerabilities, assistance_type, exploitation_types, persons)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '{}', '', '{}', $9)`, r.Measure, r.Year, r.Programme, r.Sex, r.AgeBand,
-				r.Nationality, r.HostCountry, r.ReturnCountry, r.Persons)
-		}
-		if err := conn.SendBatch(ctx, batch).Close(); err != nil {
-			t.Fatalf("insert the caseload: %v", err)
-		}
-	})
-	client := analyticsv1.NewAnalyticsServiceClient(env.Conn)
-	analyst := env.As(t, auth.RoleAnalyst, auth.MissionHQ)
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(25 * time.Millisecond) {
-		resp, err := client.Aggregate(analyst, &analyticsv1.AggregateRequest{Measure: analyticsv1.Measure_MEASURE_PERSONS_RETURNED})
+	s.loads++
+	sentinel := 100 + s.loads
+	rows = append(rows, cube.Row{Measure: "CASES_REGISTERED", Year: sentinelYear, Programme: "AVRR", Sex: "UNKNOWN",
+		AgeBand: "UNKNOWN", Nationality: "UNKNOWN", HostCountry: "MAR", Persons: sentinel})
+	s.env.AsOwner(t, func(ctx context.Context, conn *pgx.Conn) {
+		tx, err := conn.Begin(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(resp.GetCells()) == 1 && resp.GetCells()[0].GetCount() == c.Persons() {
-			break
+		defer tx.Rollback(ctx) //nolint:errcheck // a no-op once committed
+		batch := &pgx.Batch{}
+		batch.Queue(`UPDATE analytics.rollup SET persons = 0, tx_id = pg_current_xact_id() WHERE persons <> 0`)
+		for _, r := range rows {
+			batch.Queue(`INSERT INTO analytics.rollup (measure, year, programme, sex, age_band, nationality, host_country,
+return_country, vulnerabilities, assistance_type, exploitation_types, persons)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '{}', '', '{}', $9)
+ON CONFLICT ON CONSTRAINT rollup_pkey DO UPDATE SET persons = excluded.persons, tx_id = excluded.tx_id`,
+				r.Measure, r.Year, r.Programme, r.Sex, r.AgeBand, r.Nationality, r.HostCountry, r.ReturnCountry, r.Persons)
+		}
+		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+			t.Fatalf("write the caseload: %v", err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatalf("write the caseload: %v", err)
+		}
+	})
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		resp, err := s.client.Aggregate(s.analyst, &analyticsv1.AggregateRequest{Measure: analyticsv1.Measure_MEASURE_CASES_REGISTERED})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.GetCells()) == 1 && resp.GetCells()[0].GetCount() == sentinel {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the service does not hold the %d persons in time: %v", c.Persons(), resp.GetCells())
+			t.Fatalf("the service does not hold caseload %d in time: the sentinel reads %v", s.loads, resp.GetCells())
 		}
 	}
-	return client, analyst
+}
+
+// serve starts the analytics service holding c as persons returned. It returns the client
+// and an HQ analyst's context.
+func serve(t *testing.T, c *attacktest.Caseload) (analyticsv1.AnalyticsServiceClient, context.Context) {
+	t.Helper()
+	s := newServer(t)
+	s.load(t, c)
+	return s.client, s.analyst
 }
 
 // TestNoSmallCountRecoverableFromAnswers is issue 13's acceptance test: an analyst asks the

@@ -25,6 +25,8 @@ type Attacker struct {
 	// listed are the forms of cells an answer listed (released above zero or withheld):
 	// combinations with at least one person.
 	listed map[string]bitset
+	// listedWithheld are the forms of cells an answer listed as withheld.
+	listedWithheld map[string]bitset
 	// Answers, Noisy and Numbers count what Observe was given: answers read into the
 	// system, differentially private answers left out of it, and the numbers read.
 	Answers, Noisy, Numbers int
@@ -44,7 +46,7 @@ type question struct {
 // NewAttacker returns an attacker who has seen nothing yet.
 func NewAttacker(d *Domain, measure analyticsv1.Measure) *Attacker {
 	return &Attacker{dom: d, measure: measure, eqs: map[string]*equation{},
-		withheld: map[string]*question{}, listed: map[string]bitset{}}
+		withheld: map[string]*question{}, listed: map[string]bitset{}, listedWithheld: map[string]bitset{}}
 }
 
 // Observe reads one answer to req. A differentially private answer is counted and left
@@ -100,6 +102,9 @@ func (a *Attacker) Observe(req *analyticsv1.AggregateRequest, resp *analyticsv1.
 			listed[strings.Join(c.GetKeys(), "\x00")] = true
 			if c.GetSuppressed() || c.GetCount() > 0 {
 				a.listed[f.key()] = f
+			}
+			if c.GetSuppressed() {
+				a.listedWithheld[f.key()] = f
 			}
 		}
 		if c.GetSuppressed() {
@@ -260,6 +265,19 @@ func describe(req *analyticsv1.AggregateRequest) string {
 		s += " {" + strings.TrimSpace(prototext.MarshalOptions{}.Format(f)) + "}"
 	}
 	return s
+}
+
+// ListedWithheld counts the distinct cells answers listed as withheld, and how many of them
+// hold nobody in truth. The existence knowledge of Attack (a listed cell holds someone) is
+// sound only for a service that lists no empty cell: empty is then 0.
+func (a *Attacker) ListedWithheld(truth *Caseload) (cells, empty int) {
+	for _, f := range a.listedWithheld {
+		cells++
+		if truth.Count(f) == 0 {
+			empty++
+		}
+	}
+	return cells, empty
 }
 
 // Check verifies that the true counts satisfy every equation the answers gave: a model

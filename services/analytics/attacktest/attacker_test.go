@@ -159,3 +159,48 @@ func TestObserveReadsTheContract(t *testing.T) {
 		t.Error("distinct_values 5 for four cells listed: no error")
 	}
 }
+
+// TestExplain: a row total less its released cells pins the sum of its withheld cells, and
+// Explain names the three numbers; a count bounded but not pinned has no such explanation.
+func TestExplain(t *testing.T) {
+	t.Parallel()
+	c := morocco(t)
+	a := NewAttacker(c.Domain, returned)
+	for _, o := range []struct {
+		req  *analyticsv1.AggregateRequest
+		resp *analyticsv1.AggregateResponse
+	}{
+		{&analyticsv1.AggregateRequest{Measure: returned, GroupBy: byReturnCountry}, &analyticsv1.AggregateResponse{
+			Cells:          []*analyticsv1.Cell{withheld("ETH"), cell(12, "GIN"), withheld("NGA"), cell(18, "SEN")},
+			Totals:         []*analyticsv1.Cell{cell(35, "")},
+			DistinctValues: []int32{4},
+		}},
+		{total("ETH", "NGA"), &analyticsv1.AggregateResponse{Cells: []*analyticsv1.Cell{withheld()}}},
+	} {
+		if err := a.Observe(o.req, o.resp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := a.Attack(c, 11, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Requests are described through prototext, whose spacing is not stable: compare the
+	// explanation of the one withheld number, and that the bounded counts have none.
+	var got []string
+	for _, d := range rep.Disclosures {
+		switch e := a.Explain(d); {
+		case strings.HasPrefix(d.What, "withheld: "):
+			got = append(got, strings.Join(strings.Fields(e), " "))
+		case e != "":
+			t.Errorf("%v, bounded but not pinned, explained as %q", d, e)
+		}
+	}
+	want := []string{`5 = 35 [PERSONS_RETURNED by [RETURN_COUNTRY] ""] - 12 [PERSONS_RETURNED by [RETURN_COUNTRY] "GIN"] - 18 [PERSONS_RETURNED by [RETURN_COUNTRY] "SEN"]`}
+	if !slices.Equal(got, want) {
+		t.Errorf("explained %q, want %q", got, want)
+	}
+	if len(rep.Disclosures) != 4 {
+		t.Errorf("%d disclosures, want ETH+NGA pinned and ETH, NGA and EHoA bounded: %v", len(rep.Disclosures), rep.Disclosures)
+	}
+}

@@ -54,6 +54,16 @@
 // issue shows leaking, kept as a fixed target so that the attacker's own tests keep proving
 // it finds leaks whatever the service becomes.
 //
+// RandomScenario draws what issue 13's "hundreds of random caseloads and query sequences"
+// are made of: a caseload of 60 to 1,000 persons over a random domain (one to three years,
+// one or two programmes, sex, one to four host and two to five return countries, and one
+// time in two nationality and age band, whose questions with sex or a country the service
+// refuses), at most MaxAtoms atoms, and a random subset of a random plan in a random order.
+// The tests of seeds_test.go attack many of them, the service reloaded with each caseload,
+// and the per-answer policy over the same ones. Explain shows a pinned count that is one
+// released number less one or two others, the usual shape of a leak, so that a failure
+// names the answers that make it.
+//
 // The package lives beside the service (services/analytics) rather than in
 // internal/disclosure because it attacks the API's contract (its requests, filters, regions,
 // how it lists cells), not a table: the disclosure package protects tables, this one reads

@@ -1,6 +1,7 @@
 package attacktest
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/bits"
@@ -218,6 +219,8 @@ type Disclosure struct {
 	What string
 	// True is the count; Lo and Hi what the attacker proves of it.
 	True, Lo, Hi int64
+	// form is the atoms the count adds up.
+	form bitset
 }
 
 func (d Disclosure) String() string {
@@ -243,6 +246,21 @@ type Report struct {
 // answer withheld. It reports those whose interval excludes 0 and k. With existence, a
 // combination an answer listed is known to hold at least one person.
 func (a *Attacker) Attack(truth *Caseload, k int64, existence bool) (Report, error) {
+	return a.attack(truth, k, existence, false)
+}
+
+// FirstLeak asks the questions of Attack, without existence, until one is a disclosure: it
+// reports at most one, and the questions asked until then. It is for a test that needs to
+// know that answers leak, not how much: a count the answers disclose is solved to its exact
+// bounds, the costly case, and a leaking system has hundreds.
+func (a *Attacker) FirstLeak(truth *Caseload, k int64) (Report, error) {
+	return a.attack(truth, k, false, true)
+}
+
+// errLeaked ends an attack at its first disclosure.
+var errLeaked = errors.New("attacktest: leaked")
+
+func (a *Attacker) attack(truth *Caseload, k int64, existence, first bool) (Report, error) {
 	s, err := a.System()
 	if err != nil {
 		return Report{}, err
@@ -267,13 +285,16 @@ func (a *Attacker) Attack(truth *Caseload, k int64, existence bool) (Report, err
 			if iv.Lo > n || iv.Hi < n {
 				return fmt.Errorf("attacktest: %s is %d, and the system bounds it to [%d, %d]: the model is wrong", what, n, iv.Lo, iv.Hi)
 			}
-			rep.Disclosures = append(rep.Disclosures, Disclosure{What: what, True: n, Lo: iv.Lo, Hi: iv.Hi})
+			rep.Disclosures = append(rep.Disclosures, Disclosure{What: what, True: n, Lo: iv.Lo, Hi: iv.Hi, form: f})
+			if first {
+				return errLeaked
+			}
 		}
 		return nil
 	}
 	for _, m := range a.dom.marginals() {
 		if err := ask(m.form, m.what); err != nil {
-			return rep, err
+			return rep, leaked(err)
 		}
 	}
 	qs := make([]*question, 0, len(a.withheld))
@@ -283,10 +304,18 @@ func (a *Attacker) Attack(truth *Caseload, k int64, existence bool) (Report, err
 	slices.SortFunc(qs, func(x, y *question) int { return strings.Compare(x.what, y.what) })
 	for _, q := range qs {
 		if err := ask(q.form, "withheld: "+q.what); err != nil {
-			return rep, err
+			return rep, leaked(err)
 		}
 	}
 	return rep, nil
+}
+
+// leaked is err, nil when it is the end of an attack at its first disclosure.
+func leaked(err error) error {
+	if errors.Is(err, errLeaked) {
+		return nil
+	}
+	return err
 }
 
 type marginal struct {
