@@ -21,10 +21,11 @@ import (
 // one programme: a block — has one protected release per release table (a set of at most
 // three dimensions, below), computed once by disclosure.Protect over every combination of
 // its dimensions at every level (country, region, all) and kept until the block's counts
-// change. Every number an answer gives is an entry of those releases or a sum of entries
-// (across years, programmes, the countries of a filter), and is released only when every part
-// is: an answer can therefore never tell more than the releases themselves, however answers
-// are combined. See internal/disclosure's documentation for the attack this defeats.
+// change. Every number an answer gives is an entry of those releases (a filter names one
+// country, one region or one nationality) or a sum of the same entry across blocks (a range of
+// years, several programmes), and is released only when every part is: an answer can
+// therefore never tell more than the releases themselves, however answers are combined. See
+// internal/disclosure's documentation for the attack this defeats.
 //
 // A release table's dimensions are released together; dimensions of two tables are not, so
 // a question that groups or filters by both (sex by nationality, say) is refused, with the
