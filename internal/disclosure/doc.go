@@ -40,10 +40,12 @@
 // the move is kept as a certificate (Certificates) that the tests replay on hundreds of
 // random covers.
 //
-// Every number an analytics answer gives is an entry of a release, or a sum of entries
-// (across years, programmes, the countries of a filter or a region), and is released only if
-// every part is; a question that would combine two tables (sex by nationality) is refused, and
-// differential privacy offered for it. That is why combining answers gains nothing: whatever
+// Every number an analytics answer gives is an entry of a release, or the sum of one entry
+// across blocks (a range of years, several programmes), and is released only if every part
+// is. A question that would combine two tables (sex by nationality) is refused, and so is a
+// filter by a set of values (several countries): the withheld entries of a line add up to the
+// line's total less its released entries, and a set would ask for that sum. Differential
+// privacy is offered for both. That is why combining answers gains nothing: whatever
 // an analyst keeps, every released number is a sum of released entries, and each small entry
 // has a move that changes only withheld entries of its own block and table. A move changes the
 // values of one table's dimensions only, so the other tables' entries, which count other
@@ -76,6 +78,12 @@
 //     someone of those values exists; the corners of protection boxes are listed withheld too,
 //     some of them empty, so a listed entry is not proof of anyone. An upper bound on a small
 //     entry (how many it could hold at most) is not guaranteed to reach k.
+//   - Unions of categories. The withheld entries of one line (the countries of a region
+//     returned to one country, say) add up to the line's total less its released entries,
+//     and that sum may be small: "persons returned to Gambia from Germany, Niger or Türkiye"
+//     can be 7 and be known, though each of the three is consistent with 0. Such a union is
+//     neither a node of the hierarchy nor a question the service answers; naming it takes
+//     knowing which entries were withheld.
 //   - Live data. A block's releases are recomputed when its counts change, each protected
 //     afresh; two releases of one block, before and after a change, may together tell
 //     something about the change (a person added), as any two publications of a moving
