@@ -178,11 +178,11 @@ type releaseKey struct {
 	table     int
 }
 
-// releases holds the protected releases computed so far. A query is answered from the
-// release it finds, even one a little behind its block's counts: computing a release takes
-// longer than a query may, so keepReleases recomputes stale ones in the background, within
-// a refresh or two (freshness), and a query computes one itself only when its block has none
-// yet.
+// releases holds the protected releases computed so far, each with the version of its block
+// it was computed at. Computing a release takes longer than a query should, so keepReleases
+// computes them ahead, and again whenever their block changes; a query computes one itself
+// only when it finds none, or one behind its block (a change keepReleases has not reached
+// yet), so that every answer is of the counts of the moment, and answers agree.
 type releases struct {
 	mu    sync.Mutex
 	slots map[releaseKey]*releaseSlot
@@ -220,31 +220,31 @@ func (sl *releaseSlot) current() (*disclosure.Release, uint64) {
 	return sl.release, sl.version
 }
 
-// release returns the protected release of table t of block (measure, year, programme): the
-// one computed last, however recent (keepReleases brings it up to date), or, for a block
-// without one, a new one.
+// release returns the current protected release of table t of block (measure, year,
+// programme), computing it if keepReleases has not.
 //
 // A new release is protected afresh, not on top of the previous pattern: a year's counts grow
 // from nothing, and a pattern kept from its first small weeks would withhold its large
 // figures for ever. What two releases of one block, before and after a change, may tell in
 // combination is about the change only (see internal/disclosure, "What is not protected").
 func (s *Service) release(measure string, year int, programme string, t int) (*disclosure.Release, error) {
-	slot := s.releases.slot(releaseKey{measure, year, programme, t})
-	if r, _ := slot.current(); r != nil {
+	key := releaseKey{measure, year, programme, t}
+	slot := s.releases.slot(key)
+	if r, v := slot.current(); r != nil && v == s.cube.Version(measure, year) {
 		return r, nil
 	}
-	return s.recompute(slot, releaseKey{measure, year, programme, t}, false)
+	return s.recompute(slot, key)
 }
 
-// recompute computes the release of key into slot, unless it is there and current (or, with
-// onlyStale false, there at all) by the time the slot is free.
-func (s *Service) recompute(slot *releaseSlot, key releaseKey, onlyStale bool) (*disclosure.Release, error) {
+// recompute computes the release of key into slot, unless it is there and current by the
+// time the slot is free.
+func (s *Service) recompute(slot *releaseSlot, key releaseKey) (*disclosure.Release, error) {
 	slot.compute.Lock()
 	defer slot.compute.Unlock()
 	// The version is read before the counts: a change that lands meanwhile leaves the
 	// release marked older than it is, and it is computed again.
 	version := s.cube.Version(key.measure, key.year)
-	if r, v := slot.current(); r != nil && (!onlyStale || v == version) {
+	if r, v := slot.current(); r != nil && v == version {
 		return r, nil
 	}
 	cover, err := s.cover(key.measure, key.year, key.programme, tablesOf(key.measure)[key.table])
@@ -293,7 +293,7 @@ func (s *Service) keepReleases(ctx context.Context, interval time.Duration) erro
 			if _, v := slot.current(); v == s.cube.Version(k.measure, k.year) {
 				continue
 			}
-			if _, err := s.recompute(slot, k, true); err != nil {
+			if _, err := s.recompute(slot, k); err != nil {
 				s.logger.ErrorContext(ctx, "analytics: release", "measure", k.measure, "year", k.year, middleware.ErrorAttr(err))
 			}
 		}
@@ -321,7 +321,7 @@ func (s *Service) warmReleases(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if _, err := s.recompute(s.releases.slot(k), k, false); err != nil {
+		if _, err := s.recompute(s.releases.slot(k), k); err != nil {
 			s.logger.ErrorContext(ctx, "analytics: release", "measure", k.measure, "year", k.year, middleware.ErrorAttr(err))
 		}
 	}
