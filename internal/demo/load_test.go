@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -198,6 +199,7 @@ func TestLoadThroughTheServices(t *testing.T) {
 	}
 
 	aggregateReturnsThePlan(t, env, plan)
+	rollupIsThePlan(t, env, plan)
 
 	// Run part of it again: every call replays its first result, nothing is written.
 	again := *plan
@@ -334,4 +336,34 @@ WHERE measure = 'REFERRALS' GROUP BY referral_status HAVING sum(persons) > 0`)
 	}
 	compare("referrals by status", referrals(analyticsv1.Dimension_DIMENSION_REFERRAL_STATUS), f.ReferralsByStatus)
 	compare("referrals by partner type", referrals(analyticsv1.Dimension_DIMENSION_PARTNER_TYPE), f.ReferralsByPartnerType)
+}
+
+// rollupIsThePlan waits until the projector has recorded the whole plan and checks that
+// analytics.rollup then holds, for the walk-through's measures, exactly what planRollup says
+// it would: the rows TestWalkThroughAtScale writes straight into the table are those the
+// services and the projector make of the plan.
+func rollupIsThePlan(t *testing.T, env *testserver.Env, plan *Plan) {
+	t.Helper()
+	// Referrals are dated when they are created: this year (at the turn of a year, the
+	// one before).
+	want := planRollup(plan, time.Now().UTC().Year())
+	var got map[rollupKey]int64
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if got = readRollup(t, env); maps.Equal(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+	}
+	for key, n := range want {
+		if got[key] != n {
+			t.Errorf("rollup %+v: %d, planRollup %d", key, got[key], n)
+		}
+	}
+	for key, n := range got {
+		if _, ok := want[key]; !ok {
+			t.Errorf("rollup %+v: %d, not in planRollup", key, n)
+		}
+	}
 }
