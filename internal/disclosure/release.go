@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 )
 
@@ -81,23 +80,21 @@ var (
 //
 // A Release is immutable and safe for concurrent use.
 type Release struct {
-	k       int64
-	dims    []*nodes
-	entries map[uint64]*entry2
-	// bySignature lists the entries by the level of each of their keys, for Entries.
-	bySignature map[signature][]uint64
+	k    int64
+	dims []*nodes
+	// keys are the packed coordinates of the entries, ascending; counts and hidden are
+	// theirs, by the same index.
+	keys   []uint64
+	counts []int64
+	hidden []bool
+	// bySignature lists the entries (their indexes, ascending) by the level of each of their
+	// keys, for Entries.
+	bySignature map[signature][]int32
 	// moves[i] is the certificate of the i-th small entry: persons moved so that it empties
 	// with every released entry unchanged (see Certificates).
 	moves []Move
 	// withheldAll is set when the population itself is smaller than k: nothing is released.
 	withheldAll bool
-}
-
-// entry2 is one entry of a release.
-type entry2 struct {
-	count  int64
-	hidden bool
-	small  bool
 }
 
 type signature [MaxCoverDimensions]Level
@@ -138,13 +135,15 @@ func (n *nodes) add(k Key, parent int32) int32 {
 	return id
 }
 
-// ancestors lists id and the nodes above it, itself first.
-func (n *nodes) ancestors(id int32) []int32 {
-	out := []int32{id}
-	for p := n.parent[id]; p >= 0; p = n.parent[p] {
-		out = append(out, p)
+// ancestors puts id and the nodes above it, itself first, into out and returns how many:
+// at most three (a value, its group, all).
+func (n *nodes) ancestors(id int32, out *[3]int32) int {
+	k := 0
+	for a := id; a >= 0; a = n.parent[a] {
+		out[k] = a
+		k++
 	}
-	return out
+	return k
 }
 
 // nodeBits is the room of one node id in a packed entry key.
@@ -175,21 +174,96 @@ type Step struct {
 	Persons  int64
 }
 
+// entryIndex finds an entry of one Protect call by its coordinates: a dense array over
+// every combination of nodes when there are at most maxDense of them (host country by
+// return country by sex, regions included, takes about 300,000), else the open-addressing
+// table of packed keys. The box search looks up every corner of every candidate box and
+// every entry a move changes: this is its hot path.
+type entryIndex struct {
+	stride [MaxCoverDimensions]int64
+	dense  []int32 // entry + 1, 0 for none
+	sparse hashIndex
+}
+
+func newEntryIndex(dims []*nodes, hint int, limit int64) entryIndex {
+	var x entryIndex
+	size := int64(1)
+	for j, n := range dims {
+		x.stride[j] = size
+		size *= int64(len(n.names))
+		if size > limit {
+			x.sparse = newHashIndex(hint)
+			return x
+		}
+	}
+	x.dense = make([]int32, size)
+	return x
+}
+
+func (x *entryIndex) get(c coords) (int32, bool) {
+	if x.dense != nil {
+		v := x.dense[int64(c[0])*x.stride[0]+int64(c[1])*x.stride[1]+int64(c[2])*x.stride[2]]
+		return v - 1, v != 0
+	}
+	return x.sparse.get(pack3(c))
+}
+
+func (x *entryIndex) set(c coords, e int32) {
+	if x.dense != nil {
+		x.dense[int64(c[0])*x.stride[0]+int64(c[1])*x.stride[1]+int64(c[2])*x.stride[2]] = e + 1
+		return
+	}
+	x.sparse.set(pack3(c), e)
+}
+
+// Flags of an entry of a Protect call.
+const (
+	flagHidden uint8 = 1 << iota
+	flagSmall
+	// flagKept marks an entry of the release: one with persons, or named by also. Entries a
+	// candidate move would change are made on the way (most count zero); those not withheld
+	// in the end are left out of the release.
+	flagKept
+)
+
 // protector is the state of one Protect call.
 type protector struct {
 	k     int64
 	d     int
 	dims  []*nodes
 	cells []fineCell
-	// entries by packed coordinates; under[e] lists the fine cells under entry e.
-	entries map[uint64]*entry2
-	under   map[uint64][]int32
+	// The entries, by index: packed coordinates, count, flags; index finds them.
+	keys   []uint64
+	counts []int64
+	flags  []uint8
+	index  entryIndex
+	// above[i*nAbove:][:nAbove] are the entries above fine cell i (eachAbove's order).
+	above  []int32
+	nAbove int
+	// under[underAt[e]:underAt[e+1]] are the fine cells under entry e (of those made from
+	// the cover's cells), the largest first, in cell order among equals.
+	underAt []int32
+	under   []int32
 	moves   []Move
+
+	// Buffers of bestMove and apply, reused from one small entry to the next.
+	boxes                []box
+	delta                []int64 // by entry, zero between moves
+	touched, own         []int32
+	steps, bestSteps     []rawStep
+	changed, bestChanged []int32
+	aboveBuf             []coords
 }
 
 type fineCell struct {
 	v     coords // value node per dimension (0 beyond d)
 	count int64
+}
+
+// rawStep is a Step by coordinates, named only for the move kept.
+type rawStep struct {
+	from, to coords
+	persons  int64
 }
 
 // Protect releases every entry of c with the small ones withheld and enough others that no
@@ -204,40 +278,51 @@ type fineCell struct {
 // also lists entries (by keys) to withhold besides: those a previous release of the same
 // population withheld, so that a pattern only grows while the population changes.
 func Protect(c Cover, k int64, also [][]Key) (*Release, error) {
+	return protectCover(c, k, also, maxDense)
+}
+
+// protectCover is Protect with the entries found through a dense array only when the
+// combinations of nodes number at most denseLimit (tests take the hash table with 0).
+func protectCover(c Cover, k int64, also [][]Key, denseLimit int64) (*Release, error) {
 	if k < 2 {
 		return nil, fmt.Errorf("%w (got %d)", ErrThreshold, k)
 	}
-	p, err := newProtector(c, k)
+	p, err := newProtector(c, k, denseLimit)
 	if err != nil {
 		return nil, err
 	}
 	for _, keys := range also {
 		if co, ok := p.coordsOf(keys); ok {
-			p.entry(co).hidden = true
+			e := p.entry(co)
+			p.flags[e] |= flagHidden | flagKept
 		}
 	}
 	withheldAll := p.protect()
-	r := &Release{k: k, dims: p.dims, entries: p.entries, moves: p.moves, withheldAll: withheldAll,
-		bySignature: map[signature][]uint64{}}
-	for key, e := range p.entries {
-		if withheldAll {
-			e.hidden = true
+	var kept []int32
+	for e, f := range p.flags {
+		if f&(flagKept|flagHidden) != 0 {
+			kept = append(kept, int32(e))
 		}
-		s := p.signatureOf(unpack3(key))
-		r.bySignature[s] = append(r.bySignature[s], key)
 	}
-	for _, keys := range r.bySignature {
-		slices.Sort(keys)
+	slices.SortFunc(kept, func(a, b int32) int { return cmp.Compare(p.keys[a], p.keys[b]) })
+	r := &Release{k: k, dims: p.dims, moves: p.moves, withheldAll: withheldAll,
+		keys: make([]uint64, len(kept)), counts: make([]int64, len(kept)), hidden: make([]bool, len(kept)),
+		bySignature: map[signature][]int32{}}
+	for i, e := range kept {
+		r.keys[i], r.counts[i] = p.keys[e], p.counts[e]
+		r.hidden[i] = withheldAll || p.flags[e]&flagHidden != 0
+		s := p.signatureOf(unpack3(p.keys[e]))
+		r.bySignature[s] = append(r.bySignature[s], int32(i))
 	}
 	return r, nil
 }
 
-func newProtector(c Cover, k int64) (*protector, error) {
+func newProtector(c Cover, k int64, denseLimit int64) (*protector, error) {
 	d := len(c.Dimensions)
 	if d < 1 || d > MaxCoverDimensions {
 		return nil, fmt.Errorf("%w (got %d)", ErrCover, d)
 	}
-	p := &protector{k: k, d: d, entries: map[uint64]*entry2{}, under: map[uint64][]int32{}}
+	p := &protector{k: k, d: d}
 	for _, dim := range c.Dimensions {
 		if dim.MultiValued && (d > 1 || dim.GroupOf != nil) {
 			return nil, ErrCover
@@ -280,18 +365,28 @@ func newProtector(c Cover, k int64) (*protector, error) {
 	} else if c.Persons != 0 && c.Persons != sum {
 		return nil, fmt.Errorf("%w: %d persons, cells add up to %d", ErrCoverTotal, c.Persons, sum)
 	}
-	for i, f := range p.cells {
-		p.addUnder(f.v, int32(i), f.count)
+	p.index = newEntryIndex(p.dims, 4*len(p.cells), denseLimit)
+	for _, f := range p.cells {
+		p.aboveBuf = p.eachAbove(f.v, p.aboveBuf[:0])
+		p.nAbove = len(p.aboveBuf) // the same for every cell: each dimension's depth
+		for _, x := range p.aboveBuf {
+			e := p.entry(x)
+			p.flags[e] |= flagKept
+			if !(p.dims[0].multi && x[0] == 0) {
+				p.counts[e] += f.count
+			}
+			p.above = append(p.above, e)
+		}
 	}
 	if d == 1 && p.dims[0].multi {
-		p.entry(coords{}).count = persons
+		e := p.entry(coords{})
+		p.flags[e] |= flagKept
+		p.counts[e] = persons
 	}
+	p.listUnder()
 	for j, n := range p.dims {
 		for id := range n.names {
-			e, ok := p.entries[pack3(axis(j, int32(id)))]
-			if ok {
-				n.count[id] = e.count
-			}
+			n.count[id] = p.count(axis(j, int32(id)))
 		}
 		for id := range n.names {
 			best := int32(-1)
@@ -309,6 +404,40 @@ func newProtector(c Cover, k int64) (*protector, error) {
 	return p, nil
 }
 
+// listUnder lists under each entry the fine cells under it, the largest first (the order
+// in which a move takes persons from them).
+func (p *protector) listUnder() {
+	n := len(p.keys)
+	p.underAt = make([]int32, n+1)
+	for _, e := range p.above {
+		p.underAt[e+1]++
+	}
+	for e := range n {
+		p.underAt[e+1] += p.underAt[e]
+	}
+	order := make([]int32, len(p.cells))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortStableFunc(order, func(x, y int32) int { return cmp.Compare(p.cells[y].count, p.cells[x].count) })
+	next := slices.Clone(p.underAt[:n])
+	p.under = make([]int32, len(p.above))
+	for _, ci := range order {
+		for _, e := range p.above[int(ci)*p.nAbove:][:p.nAbove] {
+			p.under[next[e]] = ci
+			next[e]++
+		}
+	}
+}
+
+// cellsUnder is the fine cells under entry e, the largest first.
+func (p *protector) cellsUnder(e int32) []int32 {
+	if int(e) >= len(p.underAt)-1 {
+		return nil // made by a move: nobody is there
+	}
+	return p.under[p.underAt[e]:p.underAt[e+1]]
+}
+
 // axis is the coordinates of node id of dimension j, all in every other.
 func axis(j int, id int32) coords {
 	var c coords
@@ -316,58 +445,52 @@ func axis(j int, id int32) coords {
 	return c
 }
 
-// addUnder counts a fine cell in every entry above it (each combination of its values'
-// ancestors), and lists it under each.
-func (p *protector) addUnder(v coords, cell int32, count int64) {
-	p.eachAbove(v, func(c coords) {
-		key := pack3(c)
-		e := p.entry(c)
-		if !(p.dims[0].multi && c[0] == 0) {
-			e.count += count
-		}
-		p.under[key] = append(p.under[key], cell)
-	})
-}
-
-// eachAbove calls fn with every entry above the fine coordinates v.
-func (p *protector) eachAbove(v coords, fn func(coords)) {
-	var up [MaxCoverDimensions][]int32
+// eachAbove appends to out every entry above the fine coordinates v: each combination of
+// their nodes' ancestors.
+func (p *protector) eachAbove(v coords, out []coords) []coords {
+	var up [MaxCoverDimensions][3]int32
+	var n [MaxCoverDimensions]int
 	for j := range MaxCoverDimensions {
 		if j < p.d {
-			up[j] = p.dims[j].ancestors(v[j])
+			n[j] = p.dims[j].ancestors(v[j], &up[j])
 		} else {
-			up[j] = []int32{0}
+			n[j] = 1 // up[j][0] is all
 		}
 	}
-	for _, a := range up[0] {
-		for _, b := range up[1] {
-			for _, c := range up[2] {
-				fn(coords{a, b, c})
+	for _, a := range up[0][:n[0]] {
+		for _, b := range up[1][:n[1]] {
+			for _, c := range up[2][:n[2]] {
+				out = append(out, coords{a, b, c})
 			}
 		}
 	}
+	return out
 }
 
-func (p *protector) entry(c coords) *entry2 {
-	key := pack3(c)
-	e, ok := p.entries[key]
-	if !ok {
-		e = &entry2{}
-		p.entries[key] = e
+// entry returns the index of the entry at c, made (empty) if there is none.
+func (p *protector) entry(c coords) int32 {
+	if e, ok := p.index.get(c); ok {
+		return e
 	}
+	e := int32(len(p.keys))
+	p.keys = append(p.keys, pack3(c))
+	p.counts = append(p.counts, 0)
+	p.flags = append(p.flags, 0)
+	p.delta = append(p.delta, 0)
+	p.index.set(c, e)
 	return e
 }
 
 func (p *protector) count(c coords) int64 {
-	if e, ok := p.entries[pack3(c)]; ok {
-		return e.count
+	if e, ok := p.index.get(c); ok {
+		return p.counts[e]
 	}
 	return 0
 }
 
 func (p *protector) hidden(c coords) bool {
-	e, ok := p.entries[pack3(c)]
-	return ok && e.hidden
+	e, ok := p.index.get(c)
+	return ok && p.flags[e]&flagHidden != 0
 }
 
 func (p *protector) signatureOf(c coords) signature {
@@ -409,14 +532,14 @@ func (p *protector) keysOf(c coords) []Key {
 // reports whether the whole population must be withheld (it is itself small: no move can
 // take persons out of it).
 func (p *protector) protect() bool {
-	var small []uint64
-	for key, e := range p.entries {
-		if e.count > 0 && e.count < p.k {
-			e.small, e.hidden = true, true
-			small = append(small, key)
+	var small []int32
+	for e, n := range p.counts {
+		if n > 0 && n < p.k {
+			p.flags[e] |= flagSmall | flagHidden
+			small = append(small, int32(e))
 		}
 	}
-	if e, ok := p.entries[pack3(coords{})]; ok && e.small {
+	if e, ok := p.index.get(coords{}); ok && p.flags[e]&flagSmall != 0 {
 		return true
 	}
 	// The finest entries first (they are the most, and their moves' corners are the
@@ -428,19 +551,22 @@ func (p *protector) protect() bool {
 		}
 		return n
 	}
-	slices.SortFunc(small, func(a, b uint64) int {
-		ca, cb := unpack3(a), unpack3(b)
+	slices.SortFunc(small, func(a, b int32) int {
+		ca, cb := unpack3(p.keys[a]), unpack3(p.keys[b])
 		return cmp.Or(cmp.Compare(depth(cb), depth(ca)),
-			cmp.Compare(p.entries[a].count, p.entries[b].count), cmp.Compare(a, b))
+			cmp.Compare(p.counts[a], p.counts[b]), cmp.Compare(p.keys[a], p.keys[b]))
 	})
-	for _, key := range small {
-		c := unpack3(key)
-		m, changed, err := p.bestMove(c)
-		if err != nil {
+	for _, e := range small {
+		c := unpack3(p.keys[e])
+		if !p.bestMove(c) {
 			return true
 		}
-		for _, ch := range changed {
-			p.entry(ch).hidden = true
+		for _, ch := range p.bestChanged {
+			p.flags[ch] |= flagHidden
+		}
+		m := Move{Entry: p.keysOf(c), Steps: make([]Step, len(p.bestSteps))}
+		for i, s := range p.bestSteps {
+			m.Steps[i] = Step{From: p.valuesOf(s.from), To: p.valuesOf(s.to), Persons: s.persons}
 		}
 		p.moves = append(p.moves, m)
 	}
@@ -462,36 +588,31 @@ const siblingsPerDimension = 4
 // exactTries bounds the boxes whose exact cost is computed per small entry.
 const exactTries = 6
 
-// bestMove finds the cheapest move that empties the entry at c: cost is the persons in
-// entries newly withheld, plus one per entry.
-func (p *protector) bestMove(c coords) (Move, []coords, error) {
+// bestMove finds the cheapest move that empties the entry at c (cost is the persons in
+// entries newly withheld, plus one per entry), leaving its steps in bestSteps and the
+// entries it changes in bestChanged; false when there is none.
+func (p *protector) bestMove(c coords) bool {
 	count := p.count(c)
-	var varying []int
+	var partners [MaxCoverDimensions][]int32
 	for j := range p.d {
 		if c[j] != 0 {
-			varying = append(varying, j)
+			partners[j] = p.siblings(c, j)
 		}
 	}
-	partners := make([][]int32, p.d)
-	for _, j := range varying {
-		partners[j] = p.siblings(c, j)
-	}
-	var boxes []box
+	p.boxes = p.boxes[:0]
 	for mask := 1; mask < 1<<p.d; mask++ {
 		ok := true
+		var dimsOf []int
 		for j := range p.d {
-			if mask&(1<<j) != 0 && (c[j] == 0 || len(partners[j]) == 0) {
-				ok = false
+			if mask&(1<<j) != 0 {
+				if c[j] == 0 || len(partners[j]) == 0 {
+					ok = false
+				}
+				dimsOf = append(dimsOf, j)
 			}
 		}
 		if !ok {
 			continue
-		}
-		var dimsOf []int
-		for j := range p.d {
-			if mask&(1<<j) != 0 {
-				dimsOf = append(dimsOf, j)
-			}
 		}
 		var choose func(i int, b coords)
 		choose = func(i int, b coords) {
@@ -499,7 +620,7 @@ func (p *protector) bestMove(c coords) (Move, []coords, error) {
 				guess, feasible := p.guess(c, mask, b, count)
 				if feasible {
 					for _, y := range dimsOf {
-						boxes = append(boxes, box{mask: mask, partner: b, along: y, guess: guess})
+						p.boxes = append(p.boxes, box{mask: mask, partner: b, along: y, guess: guess})
 					}
 				}
 				return
@@ -512,34 +633,28 @@ func (p *protector) bestMove(c coords) (Move, []coords, error) {
 		}
 		choose(0, coords{})
 	}
-	if len(boxes) == 0 {
-		return Move{}, nil, errNoCandidate
+	if len(p.boxes) == 0 {
+		return false
 	}
-	slices.SortStableFunc(boxes, func(a, b box) int { return cmp.Compare(a.guess, b.guess) })
-	var (
-		best        Move
-		bestChanged []coords
-		bestCost    int64 = -1
-	)
-	tried := map[[2]uint64]bool{}
-	for _, b := range boxes {
-		id := [2]uint64{uint64(b.mask) | uint64(b.along)<<8, pack3(b.partner)}
-		if tried[id] {
-			continue
-		}
-		tried[id] = true
-		if len(tried) > exactTries*MaxCoverDimensions && bestCost >= 0 {
+	slices.SortStableFunc(p.boxes, func(a, b box) int { return cmp.Compare(a.guess, b.guess) })
+	var bestCost int64 = -1
+	// Every box is a different move (partners are distinct nodes): the first
+	// exactTries*MaxCoverDimensions of them, by guess, are worked out exactly.
+	for i, b := range p.boxes {
+		if i >= exactTries*MaxCoverDimensions && bestCost >= 0 {
 			break
 		}
-		m, changed, cost := p.apply(c, b, count)
+		cost := p.apply(c, b, count)
 		if bestCost < 0 || cost < bestCost {
-			best, bestChanged, bestCost = m, changed, cost
+			bestCost = cost
+			p.steps, p.bestSteps = p.bestSteps, p.steps
+			p.changed, p.bestChanged = p.bestChanged, p.changed
 			if cost == 0 {
 				break
 			}
 		}
 	}
-	return best, bestChanged, nil
+	return true
 }
 
 // siblings lists the other corners tried in dimension j: nodes of the same level, those
@@ -640,11 +755,15 @@ func (p *protector) guess(c coords, mask int, b coords, need int64) (int64, bool
 			continue
 		}
 		x := corner(c, b, sub)
-		n := p.count(x)
+		var n int64
+		hidden := false
+		if e, ok := p.index.get(x); ok {
+			n, hidden = p.counts[e], p.flags[e]&flagHidden != 0
+		}
 		if sub != 0 && evenBits(sub) && n < need {
 			return 0, false
 		}
-		if !p.hidden(x) {
+		if !hidden {
 			cost += n + 1
 		}
 	}
@@ -659,12 +778,17 @@ func evenBits(x int) bool {
 	return n%2 == 0
 }
 
-// apply works out box b's move exactly: which persons go where, and every entry whose
-// count that changes. The cost is the persons in changed entries not yet withheld, plus
-// one per such entry.
-func (p *protector) apply(c coords, b box, count int64) (Move, []coords, int64) {
-	delta := map[uint64]int64{}
-	move := Move{Entry: p.keysOf(c)}
+// apply works out box b's move exactly: which persons go where (into steps), and every
+// entry whose count that changes (into changed). The cost is the persons in changed
+// entries not yet withheld, plus one per such entry.
+func (p *protector) apply(c coords, b box, count int64) int64 {
+	p.steps, p.touched = p.steps[:0], p.touched[:0]
+	add := func(e int32, n int64) {
+		if p.delta[e] == 0 {
+			p.touched = append(p.touched, e)
+		}
+		p.delta[e] += n
+	}
 	for sub := 0; sub < 1<<p.d; sub++ {
 		if sub&^b.mask != 0 || !evenBits(sub) {
 			continue
@@ -677,10 +801,15 @@ func (p *protector) apply(c coords, b box, count int64) (Move, []coords, int64) 
 			to[b.along] = b.partner[b.along]
 		}
 		need := count
-		cells := slices.Clone(p.under[pack3(from)])
-		if sub != 0 {
-			// Take from the largest cells first: fewest cells changed.
-			slices.SortStableFunc(cells, func(x, y int32) int { return cmp.Compare(p.cells[y].count, p.cells[x].count) })
+		var cells []int32
+		if e, ok := p.index.get(from); ok {
+			cells = p.cellsUnder(e)
+		}
+		if sub == 0 {
+			// The entry's own cells, every one moved (fewer than k), in cell order.
+			p.own = append(p.own[:0], cells...)
+			slices.Sort(p.own)
+			cells = p.own
 		}
 		for _, ci := range cells {
 			if need == 0 {
@@ -691,24 +820,29 @@ func (p *protector) apply(c coords, b box, count int64) (Move, []coords, int64) 
 			need -= m
 			dest := f.v
 			dest[b.along] = p.valueUnder(b.along, to[b.along], f.v[b.along])
-			p.eachAbove(f.v, func(x coords) { delta[pack3(x)] -= m })
-			p.eachAbove(dest, func(x coords) { delta[pack3(x)] += m })
-			move.Steps = append(move.Steps, Step{From: p.valuesOf(f.v), To: p.valuesOf(dest), Persons: m})
+			for _, e := range p.above[int(ci)*p.nAbove:][:p.nAbove] {
+				add(e, -m)
+			}
+			p.aboveBuf = p.eachAbove(dest, p.aboveBuf[:0])
+			for _, x := range p.aboveBuf {
+				add(p.entry(x), m)
+			}
+			p.steps = append(p.steps, rawStep{from: f.v, to: dest, persons: m})
 		}
 	}
-	var changed []coords
+	p.changed = p.changed[:0]
 	var cost int64
-	for _, key := range slices.Sorted(maps.Keys(delta)) {
-		if delta[key] == 0 {
-			continue
+	for _, e := range p.touched {
+		if p.delta[e] == 0 {
+			continue // back to zero, or listed twice
 		}
-		x := unpack3(key)
-		changed = append(changed, x)
-		if !p.hidden(x) {
-			cost += p.count(x) + 1
+		p.delta[e] = 0
+		p.changed = append(p.changed, e)
+		if p.flags[e]&flagHidden == 0 {
+			cost += p.counts[e] + 1
 		}
 	}
-	return move, changed, cost
+	return cost
 }
 
 // valueUnder is the value a person whose value is from takes when moved to node: node
@@ -752,14 +886,14 @@ func (r *Release) Lookup(keys []Key) (count int64, withheld bool) {
 	if !ok {
 		return 0, r.withheldAll
 	}
-	e, ok := r.entries[pack3(c)]
+	i, ok := slices.BinarySearch(r.keys, pack3(c))
 	switch {
 	case !ok:
 		return 0, r.withheldAll
-	case e.hidden:
+	case r.hidden[i]:
 		return 0, true
 	default:
-		return e.count, false
+		return r.counts[i], false
 	}
 }
 
@@ -781,26 +915,30 @@ func (r *Release) coordsOf(keys []Key) (coords, bool) {
 	return c, true
 }
 
+// keysOf names the entry at c.
+func (r *Release) keysOf(c coords) []Key {
+	keys := make([]Key, len(r.dims))
+	for j, n := range r.dims {
+		keys[j] = Key{Value: n.names[c[j]], Group: n.levels[c[j]] == LevelGroup}
+	}
+	return keys
+}
+
 // Entries calls fn with every entry whose keys are at the given levels (one per dimension)
 // and that counts someone or is withheld, in a stable order. Group reports the group of a
 // key (a value's), for callers that sum values into groups.
 func (r *Release) Entries(levels []Level, fn func(keys []Key, count int64, withheld bool)) {
 	var s signature
 	copy(s[:], levels)
-	for _, key := range r.bySignature[s] {
-		e := r.entries[key]
-		if e.count == 0 && !e.hidden && !r.withheldAll {
+	for _, i := range r.bySignature[s] {
+		if r.counts[i] == 0 && !r.hidden[i] && !r.withheldAll {
 			continue
 		}
-		c := unpack3(key)
-		keys := make([]Key, len(r.dims))
-		for j, n := range r.dims {
-			keys[j] = Key{Value: n.names[c[j]], Group: n.levels[c[j]] == LevelGroup}
-		}
-		if e.hidden || r.withheldAll {
+		keys := r.keysOf(unpack3(r.keys[i]))
+		if r.hidden[i] || r.withheldAll {
 			fn(keys, 0, true)
 		} else {
-			fn(keys, e.count, false)
+			fn(keys, r.counts[i], false)
 		}
 	}
 }
@@ -809,16 +947,10 @@ func (r *Release) Entries(levels []Level, fn func(keys []Key, count int64, withh
 // population (Protect's also).
 func (r *Release) Withheld() [][]Key {
 	var out [][]Key
-	for _, key := range slices.Sorted(maps.Keys(r.entries)) {
-		if !r.entries[key].hidden {
-			continue
+	for i, key := range r.keys {
+		if r.hidden[i] {
+			out = append(out, r.keysOf(unpack3(key)))
 		}
-		c := unpack3(key)
-		keys := make([]Key, len(r.dims))
-		for j, n := range r.dims {
-			keys[j] = Key{Value: n.names[c[j]], Group: n.levels[c[j]] == LevelGroup}
-		}
-		out = append(out, keys)
 	}
 	return out
 }
