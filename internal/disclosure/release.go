@@ -112,6 +112,9 @@ type nodes struct {
 	// its largest value.
 	delegate []int32
 	count    []int64 // persons under each node (a value's or group's line total)
+	// pos numbers the nodes in order: all, then each child of all followed by its own
+	// children (a group's values), in the order they were met.
+	pos []int32
 }
 
 func newNodes(multi bool) *nodes {
@@ -144,6 +147,21 @@ func (n *nodes) ancestors(id int32, out *[3]int32) int {
 		k++
 	}
 	return k
+}
+
+// number sets pos.
+func (n *nodes) number() {
+	n.pos = make([]int32, len(n.names))
+	next := int32(0)
+	var walk func(id int32)
+	walk = func(id int32) {
+		n.pos[id] = next
+		next++
+		for _, ch := range n.children[id] {
+			walk(ch)
+		}
+	}
+	walk(0)
 }
 
 // nodeBits is the room of one node id in a packed entry key.
@@ -253,6 +271,11 @@ type protector struct {
 	steps, bestSteps     []rawStep
 	changed, bestChanged []int32
 	aboveBuf             []coords
+	// lineMembers[lines[l]] are the members of line l (see line); the rest buffers of siblings.
+	lines                      map[lineKey]int32
+	lineMembers                [][]lineMember
+	sibHN, sibHF, sibUN, sibUF []int32
+	sibOut                     []int32
 }
 
 type fineCell struct {
@@ -384,6 +407,9 @@ func newProtector(c Cover, k int64, denseLimit int64) (*protector, error) {
 		p.counts[e] = persons
 	}
 	p.listUnder()
+	for _, n := range p.dims {
+		n.number()
+	}
 	for j, n := range p.dims {
 		for id := range n.names {
 			n.count[id] = p.count(axis(j, int32(id)))
@@ -562,7 +588,7 @@ func (p *protector) protect() bool {
 			return true
 		}
 		for _, ch := range p.bestChanged {
-			p.flags[ch] |= flagHidden
+			p.hide(ch)
 		}
 		m := Move{Entry: p.keysOf(c), Steps: make([]Step, len(p.bestSteps))}
 		for i, s := range p.bestSteps {
@@ -660,78 +686,203 @@ func (p *protector) bestMove(c coords) bool {
 // siblings lists the other corners tried in dimension j: nodes of the same level, those
 // under the same group first, already withheld line neighbours first, then the smallest
 // line neighbours and the largest ones (the largest give the box's even corners room).
+//
+// In full, the candidates are ordered withheld before not, then near (under the same
+// group) before far (values of other groups), then by their count on the line, then by
+// position (sibling order, groups in order); siblings takes the first two, then the
+// largest near ones (all of them when none is near) down to siblingsPerDimension. It
+// does not sort every node of the dimension for that: the line's entries that count
+// someone or are withheld are listed once, in order of count (line), and the others, the
+// empty siblings, all tie at zero and come in sibling order, so they are walked, as far
+// as needed, among the children of each group.
 func (p *protector) siblings(c coords, j int) []int32 {
 	n := p.dims[j]
 	self := c[j]
-	type cand struct {
-		id     int32
-		near   bool // same group
-		hidden bool
-		count  int64
+	lvl, par := n.levels[self], n.parent[self]
+	// Values of other groups too: a move into another group changes both groups' entries.
+	far := lvl == LevelValue && par != 0
+	hn, hf, un, uf := p.sibHN[:0], p.sibHF[:0], p.sibUN[:0], p.sibUF[:0]
+	for _, m := range p.line(c, j) {
+		s := m.node
+		if s == self || n.levels[s] != lvl {
+			continue
+		}
+		near := n.parent[s] == par
+		if !near && !far {
+			continue
+		}
+		switch hidden := p.flags[m.entry]&flagHidden != 0; {
+		case hidden && near:
+			hn = append(hn, s)
+		case hidden:
+			hf = append(hf, s)
+		case near:
+			un = append(un, s)
+		default:
+			uf = append(uf, s)
+		}
 	}
-	var cands []cand
-	consider := func(parent int32) {
-		for _, s := range n.children[parent] {
-			if s == self || n.levels[s] != n.levels[self] {
-				continue
+	p.sibHN, p.sibHF, p.sibUN, p.sibUF = hn, hf, un, uf
+	out := p.sibOut[:0]
+	take := func(s int32) {
+		if len(out) < siblingsPerDimension && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	zeroNear := func(reverse bool, fn func(int32) bool) bool { return p.eachEmpty(c, j, par, reverse, fn) }
+	zeroFar := func(reverse bool, fn func(int32) bool) bool {
+		if !far {
+			return true
+		}
+		groups := n.children[0]
+		for i := range groups {
+			g := groups[i]
+			if reverse {
+				g = groups[len(groups)-1-i]
 			}
-			nb := c
-			nb[j] = s
-			cands = append(cands, cand{id: s, near: parent == n.parent[self], hidden: p.hidden(nb), count: p.count(nb)})
-		}
-	}
-	consider(n.parent[self])
-	if n.levels[self] == LevelValue && n.parent[self] != 0 {
-		// Values of other groups: a move into another group changes both groups' entries.
-		for _, g := range n.children[0] {
-			if g != n.parent[self] {
-				consider(g)
+			if g != par && !p.eachEmpty(c, j, g, reverse, fn) {
+				return false
 			}
 		}
+		return true
 	}
-	if len(cands) == 0 {
-		return nil
+	// The first two in order (withheld, near, small).
+	first := 0
+	head := func(s int32) bool {
+		take(s)
+		first++
+		return first < 2
 	}
-	slices.SortStableFunc(cands, func(a, b cand) int {
-		if a.hidden != b.hidden {
-			if a.hidden {
-				return -1
-			}
-			return 1
+	_ = each(hn, false, head) && each(hf, false, head) && zeroNear(false, head) && each(un, false, head) &&
+		zeroFar(false, head) && each(uf, false, head)
+	// Then the largest near ones, from the end of the order.
+	tail := func(s int32) bool {
+		take(s)
+		return len(out) < siblingsPerDimension
+	}
+	anyNear := len(hn) > 0 || len(un) > 0 || !zeroNear(false, func(int32) bool { return false })
+	if anyNear {
+		_ = each(un, true, tail) && zeroNear(true, tail) && each(hn, true, tail)
+	} else {
+		_ = each(uf, true, tail) && zeroFar(true, tail) && each(hf, true, tail)
+	}
+	p.sibOut = out
+	return slices.Clone(out)
+}
+
+// each calls fn with the nodes of list, in order or from the end, while fn returns true;
+// it reports whether fn always did.
+func each(list []int32, reverse bool, fn func(int32) bool) bool {
+	for i := range list {
+		s := list[i]
+		if reverse {
+			s = list[len(list)-1-i]
 		}
-		if a.near != b.near {
-			if a.near {
-				return -1
-			}
-			return 1
-		}
-		return cmp.Compare(a.count, b.count)
-	})
-	var out []int32
-	seen := map[int32]bool{}
-	take := func(x cand) {
-		if !seen[x.id] && len(out) < siblingsPerDimension {
-			seen[x.id] = true
-			out = append(out, x.id)
+		if !fn(s) {
+			return false
 		}
 	}
-	// The first two in order (withheld, near, small), then the two largest near ones.
-	for _, x := range cands[:min(2, len(cands))] {
-		take(x)
-	}
-	var near []cand
-	for _, x := range cands {
-		if x.near {
-			near = append(near, x)
+	return true
+}
+
+// eachEmpty calls fn, while it returns true, with every child of parent at the level of
+// c[j] (but c[j]) whose entry on c's line along j counts nobody and is not withheld, in
+// sibling order or from the end; it reports whether fn always returned true.
+func (p *protector) eachEmpty(c coords, j int, parent int32, reverse bool, fn func(int32) bool) bool {
+	n := p.dims[j]
+	self := c[j]
+	children := n.children[parent]
+	for i := range children {
+		s := children[i]
+		if reverse {
+			s = children[len(children)-1-i]
+		}
+		if s == self || n.levels[s] != n.levels[self] {
+			continue
+		}
+		x := c
+		x[j] = s
+		if e, ok := p.index.get(x); ok && (p.counts[e] != 0 || p.flags[e]&flagHidden != 0) {
+			continue
+		}
+		if !fn(s) {
+			return false
 		}
 	}
-	if len(near) == 0 {
-		near = cands
+	return true
+}
+
+// lineMember is an entry of a line that counts someone or is withheld: its index and its
+// node in the line's dimension.
+type lineMember struct {
+	entry, node int32
+}
+
+// lineKey names the line through c along dimension j: c with c[j] all.
+type lineKey struct {
+	at uint64
+	j  int
+}
+
+func lineThrough(c coords, j int) lineKey {
+	c[j] = 0
+	return lineKey{at: pack3(c), j: j}
+}
+
+// line returns the entries on c's line along j that count someone or are withheld, by
+// count then position (made on first use, kept up to date by hide).
+func (p *protector) line(c coords, j int) []lineMember {
+	key := lineThrough(c, j)
+	if i, ok := p.lines[key]; ok {
+		return p.lineMembers[i]
 	}
-	for i := len(near) - 1; i >= 0 && len(out) < siblingsPerDimension; i-- {
-		take(near[i])
+	var members []lineMember
+	x := c
+	for s := range int32(len(p.dims[j].names)) {
+		if s == 0 {
+			continue
+		}
+		x[j] = s
+		if e, ok := p.index.get(x); ok && (p.counts[e] != 0 || p.flags[e]&flagHidden != 0) {
+			members = append(members, lineMember{entry: e, node: s})
+		}
 	}
-	return out
+	slices.SortFunc(members, func(a, b lineMember) int { return p.lineOrder(j, a, b) })
+	if p.lines == nil {
+		p.lines = map[lineKey]int32{}
+	}
+	p.lines[key] = int32(len(p.lineMembers))
+	p.lineMembers = append(p.lineMembers, members)
+	return members
+}
+
+func (p *protector) lineOrder(j int, a, b lineMember) int {
+	pos := p.dims[j].pos
+	return cmp.Or(cmp.Compare(p.counts[a.entry], p.counts[b.entry]), cmp.Compare(pos[a.node], pos[b.node]))
+}
+
+// hide withholds entry e. An entry that counts nobody joins the lines made so far.
+func (p *protector) hide(e int32) {
+	if p.flags[e]&flagHidden != 0 {
+		return
+	}
+	p.flags[e] |= flagHidden
+	if p.counts[e] != 0 {
+		return
+	}
+	c := unpack3(p.keys[e])
+	for j := range p.d {
+		if c[j] == 0 {
+			continue
+		}
+		i, ok := p.lines[lineThrough(c, j)]
+		if !ok {
+			continue
+		}
+		m := lineMember{entry: e, node: c[j]}
+		at, _ := slices.BinarySearchFunc(p.lineMembers[i], m, func(a, b lineMember) int { return p.lineOrder(j, a, b) })
+		p.lineMembers[i] = slices.Insert(p.lineMembers[i], at, m)
+	}
 }
 
 // corner is the box's corner for the subset sub of its dimensions (those taking the
