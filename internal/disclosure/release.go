@@ -276,6 +276,7 @@ type protector struct {
 	lineMembers                [][]lineMember
 	sibHN, sibHF, sibUN, sibUF []int32
 	sibOut                     []int32
+	opts                       [MaxCoverDimensions][]int32
 }
 
 type fineCell struct {
@@ -619,68 +620,138 @@ const exactTries = 6
 // entries it changes in bestChanged; false when there is none.
 func (p *protector) bestMove(c coords) bool {
 	count := p.count(c)
-	var partners [MaxCoverDimensions][]int32
-	for j := range p.d {
-		if c[j] != 0 {
-			partners[j] = p.siblings(c, j)
+	// The nodes a corner takes in each dimension: 0 the entry's, then its partners (none in
+	// a dimension the entry totals over); each corner's count and withheld flag are looked
+	// up once, by choice per dimension.
+	var opts [MaxCoverDimensions][]int32
+	for j := range MaxCoverDimensions {
+		opts[j] = append(p.opts[j][:0], c[j])
+		if j < p.d && c[j] != 0 {
+			opts[j] = append(opts[j], p.siblings(c, j)...)
+		}
+		p.opts[j] = opts[j]
+	}
+	var at corners
+	for i0 := range opts[0] {
+		for i1 := range opts[1] {
+			for i2 := range opts[2] {
+				x := coords{opts[0][i0], opts[1][i1], opts[2][i2]}
+				k := cornerAt(i0, i1, i2)
+				at.count[k], at.hidden[k] = 0, false
+				if e, ok := p.index.get(x); ok {
+					at.count[k], at.hidden[k] = p.counts[e], p.flags[e]&flagHidden != 0
+				}
+			}
 		}
 	}
+	// Each box (mask and partners) once, with its guess, in the order of generation.
 	p.boxes = p.boxes[:0]
 	for mask := 1; mask < 1<<p.d; mask++ {
+		var n [MaxCoverDimensions]int // choices per dimension: the partners if varied
 		ok := true
-		var dimsOf []int
-		for j := range p.d {
+		for j := range MaxCoverDimensions {
+			n[j] = 1
 			if mask&(1<<j) != 0 {
-				if c[j] == 0 || len(partners[j]) == 0 {
-					ok = false
-				}
-				dimsOf = append(dimsOf, j)
+				n[j] = len(opts[j]) - 1
+				ok = ok && n[j] > 0
 			}
 		}
 		if !ok {
 			continue
 		}
-		var choose func(i int, b coords)
-		choose = func(i int, b coords) {
-			if i == len(dimsOf) {
-				guess, feasible := p.guess(c, mask, b, count)
-				if feasible {
-					for _, y := range dimsOf {
-						p.boxes = append(p.boxes, box{mask: mask, partner: b, along: y, guess: guess})
+		var pick [MaxCoverDimensions]int // the choice per varied dimension, 1-based
+		for i0 := range n[0] {
+			for i1 := range n[1] {
+				for i2 := range n[2] {
+					pick = [MaxCoverDimensions]int{i0, i1, i2}
+					var b coords
+					for j := range MaxCoverDimensions {
+						if mask&(1<<j) != 0 {
+							pick[j]++
+							b[j] = opts[j][pick[j]]
+						}
+					}
+					if guess, feasible := at.guess(p.d, mask, pick, count); feasible {
+						p.boxes = append(p.boxes, box{mask: mask, partner: b, guess: guess})
 					}
 				}
-				return
-			}
-			j := dimsOf[i]
-			for _, s := range partners[j] {
-				b[j] = s
-				choose(i+1, b)
 			}
 		}
-		choose(0, coords{})
 	}
 	if len(p.boxes) == 0 {
 		return false
 	}
 	slices.SortStableFunc(p.boxes, func(a, b box) int { return cmp.Compare(a.guess, b.guess) })
 	var bestCost int64 = -1
-	// Every box is a different move (partners are distinct nodes): the first
-	// exactTries*MaxCoverDimensions of them, by guess, are worked out exactly.
-	for i, b := range p.boxes {
-		if i >= exactTries*MaxCoverDimensions && bestCost >= 0 {
-			break
-		}
-		cost := p.apply(c, b, count)
-		if bestCost < 0 || cost < bestCost {
-			bestCost = cost
-			p.steps, p.bestSteps = p.bestSteps, p.steps
-			p.changed, p.bestChanged = p.bestChanged, p.changed
-			if cost == 0 {
-				break
+	// Every box is a different move (partners are distinct nodes), one per dimension it
+	// varies (the one persons move along): the first exactTries*MaxCoverDimensions moves,
+	// by guess, are worked out exactly. A box's guess is a lower bound of its cost (every
+	// corner changes: the even ones give count persons, each to the odd corner next to it
+	// along the move), so once the guesses reach the best cost no move after can be
+	// cheaper.
+	i := 0
+	for _, b := range p.boxes {
+		for y := range p.d {
+			if b.mask&(1<<y) == 0 {
+				continue
+			}
+			if bestCost >= 0 && (i >= exactTries*MaxCoverDimensions || b.guess >= bestCost) {
+				return true
+			}
+			i++
+			b.along = y
+			cost := p.apply(c, b, count)
+			if bestCost < 0 || cost < bestCost {
+				bestCost = cost
+				p.steps, p.bestSteps = p.bestSteps, p.steps
+				p.changed, p.bestChanged = p.bestChanged, p.changed
+				if cost == 0 {
+					return true
+				}
 			}
 		}
 	}
 	return true
+}
+
+// corners holds the count and withheld flag of every corner of the boxes around one small
+// entry, by choice per dimension (cornerAt).
+type corners struct {
+	count  [cornerChoices * cornerChoices * cornerChoices]int64
+	hidden [cornerChoices * cornerChoices * cornerChoices]bool
+}
+
+// cornerChoices is the entry's node and its partners, per dimension.
+const cornerChoices = 1 + siblingsPerDimension
+
+func cornerAt(i0, i1, i2 int) int { return (i0*cornerChoices+i1)*cornerChoices + i2 }
+
+// guess checks that every even corner but the entry holds enough persons to give, and
+// returns the persons of the corners not yet withheld, plus one for each (a first
+// estimate of the cost, and a lower bound). pick is the box's partner per varied
+// dimension, as a choice.
+func (at *corners) guess(d int, mask int, pick [MaxCoverDimensions]int, need int64) (int64, bool) {
+	var cost int64
+	for sub := 0; sub < 1<<d; sub++ {
+		if sub&^mask != 0 {
+			continue
+		}
+		var i [MaxCoverDimensions]int
+		for j := range MaxCoverDimensions {
+			if sub&(1<<j) != 0 {
+				i[j] = pick[j]
+			}
+		}
+		k := cornerAt(i[0], i[1], i[2])
+		n := at.count[k]
+		if sub != 0 && evenBits(sub) && n < need {
+			return 0, false
+		}
+		if !at.hidden[k] {
+			cost += n + 1
+		}
+	}
+	return cost, true
 }
 
 // siblings lists the other corners tried in dimension j: nodes of the same level, those
@@ -895,30 +966,6 @@ func corner(c coords, b coords, sub int) coords {
 		}
 	}
 	return out
-}
-
-// guess checks that every even corner but the entry holds enough persons to give, and
-// returns the persons of the corners not yet withheld (a first estimate of the cost).
-func (p *protector) guess(c coords, mask int, b coords, need int64) (int64, bool) {
-	var cost int64
-	for sub := 0; sub < 1<<p.d; sub++ {
-		if sub&^mask != 0 {
-			continue
-		}
-		x := corner(c, b, sub)
-		var n int64
-		hidden := false
-		if e, ok := p.index.get(x); ok {
-			n, hidden = p.counts[e], p.flags[e]&flagHidden != 0
-		}
-		if sub != 0 && evenBits(sub) && n < need {
-			return 0, false
-		}
-		if !hidden {
-			cost += n + 1
-		}
-	}
-	return cost, true
 }
 
 func evenBits(x int) bool {
