@@ -258,6 +258,10 @@ type protector struct {
 	// above[i*nAbove:][:nAbove] are the entries above fine cell i (eachAbove's order).
 	above  []int32
 	nAbove int
+	// depth[j] is the ancestors of a value of dimension j (itself included), and
+	// aboveNode[j][t] which of them the t-th entry above a cell has in dimension j.
+	depth     [MaxCoverDimensions]int
+	aboveNode [MaxCoverDimensions][]int
 	// under[underAt[e]:underAt[e+1]] are the fine cells under entry e (of those made from
 	// the cover's cells), the largest first, in cell order among equals.
 	underAt []int32
@@ -390,9 +394,17 @@ func newProtector(c Cover, k int64, denseLimit int64) (*protector, error) {
 		return nil, fmt.Errorf("%w: %d persons, cells add up to %d", ErrCoverTotal, c.Persons, sum)
 	}
 	p.index = newEntryIndex(p.dims, 4*len(p.cells), denseLimit)
+	for j := range MaxCoverDimensions {
+		p.depth[j] = 1
+	}
 	for _, f := range p.cells {
 		p.aboveBuf = p.eachAbove(f.v, p.aboveBuf[:0])
-		p.nAbove = len(p.aboveBuf) // the same for every cell: each dimension's depth
+		// The same for every cell: a grouped dimension's values are all under a group.
+		p.nAbove = len(p.aboveBuf)
+		for j := range p.d {
+			var up [3]int32
+			p.depth[j] = p.dims[j].ancestors(f.v[j], &up)
+		}
 		for _, x := range p.aboveBuf {
 			e := p.entry(x)
 			p.flags[e] |= flagKept
@@ -406,6 +418,14 @@ func newProtector(c Cover, k int64, denseLimit int64) (*protector, error) {
 		e := p.entry(coords{})
 		p.flags[e] |= flagKept
 		p.counts[e] = persons
+	}
+	stride := 1
+	for j := MaxCoverDimensions - 1; j >= 0; j-- {
+		p.aboveNode[j] = make([]int, p.nAbove)
+		for t := range p.nAbove {
+			p.aboveNode[j][t] = t / stride % p.depth[j]
+		}
+		stride *= p.depth[j]
 	}
 	p.listUnder()
 	for _, n := range p.dims {
@@ -691,6 +711,7 @@ func (p *protector) bestMove(c coords) bool {
 	// cheaper.
 	i := 0
 	for _, b := range p.boxes {
+		bound := int64(-1)
 		for y := range p.d {
 			if b.mask&(1<<y) == 0 {
 				continue
@@ -699,6 +720,14 @@ func (p *protector) bestMove(c coords) bool {
 				return true
 			}
 			i++
+			if bestCost >= 0 {
+				if bound < 0 {
+					bound = p.bound(c, b, bestCost)
+				}
+				if bound >= bestCost {
+					continue // no cheaper
+				}
+			}
 			b.along = y
 			cost := p.apply(c, b, count)
 			if bestCost < 0 || cost < bestCost {
@@ -712,6 +741,57 @@ func (p *protector) bestMove(c coords) bool {
 		}
 	}
 	return true
+}
+
+// bound is a lower bound of the cost of every move of box b, closer than its guess when
+// the box does not vary every dimension the entry c has a node in: every corner changes
+// (see bestMove), and so does every entry above a corner in the dimensions the box does
+// not vary (the persons a corner gives or takes keep their nodes there). It stops adding
+// at limit.
+func (p *protector) bound(c coords, b box, limit int64) int64 {
+	var up [MaxCoverDimensions][3]int32
+	var n [MaxCoverDimensions]int
+	coarser := false
+	for j := range MaxCoverDimensions {
+		n[j], up[j][0] = 1, c[j]
+		if j < p.d && b.mask&(1<<j) == 0 && c[j] != 0 {
+			n[j] = p.dims[j].ancestors(c[j], &up[j])
+			coarser = true
+		}
+	}
+	if !coarser {
+		return b.guess
+	}
+	var cost int64
+	for sub := 0; sub < 1<<p.d; sub++ {
+		if sub&^b.mask != 0 {
+			continue
+		}
+		x := corner(c, b.partner, sub)
+		for _, a0 := range up[0][:n[0]] {
+			for _, a1 := range up[1][:n[1]] {
+				for _, a2 := range up[2][:n[2]] {
+					y := x
+					for j, a := range [MaxCoverDimensions]int32{a0, a1, a2} {
+						if n[j] > 1 {
+							y[j] = a
+						}
+					}
+					e, ok := p.index.get(y)
+					switch {
+					case !ok:
+						cost++
+					case p.flags[e]&flagHidden == 0:
+						cost += p.counts[e] + 1
+					}
+					if cost >= limit {
+						return cost
+					}
+				}
+			}
+		}
+	}
+	return cost
 }
 
 // corners holds the count and withheld flag of every corner of the boxes around one small
@@ -1018,12 +1098,22 @@ func (p *protector) apply(c coords, b box, count int64) int64 {
 			need -= m
 			dest := f.v
 			dest[b.along] = p.valueUnder(b.along, to[b.along], f.v[b.along])
-			for _, e := range p.above[int(ci)*p.nAbove:][:p.nAbove] {
-				add(e, -m)
+			// The entries above the cell lose m persons, those above dest gain them: all
+			// but those whose node in dimension along is above both (the common group, all).
+			y := b.along
+			var from, into [3]int32
+			k := p.dims[y].ancestors(f.v[y], &from)
+			p.dims[y].ancestors(dest[y], &into)
+			for k > 0 && from[k-1] == into[k-1] {
+				k--
 			}
-			p.aboveBuf = p.eachAbove(dest, p.aboveBuf[:0])
-			for _, x := range p.aboveBuf {
-				add(p.entry(x), m)
+			for t, e := range p.above[int(ci)*p.nAbove:][:p.nAbove] {
+				if i := p.aboveNode[y][t]; i < k {
+					add(e, -m)
+					x := unpack3(p.keys[e])
+					x[y] = into[i]
+					add(p.entry(x), m)
+				}
 			}
 			p.steps = append(p.steps, rawStep{from: f.v, to: dest, persons: m})
 		}
