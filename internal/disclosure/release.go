@@ -275,9 +275,10 @@ type protector struct {
 	steps, bestSteps     []rawStep
 	changed, bestChanged []int32
 	aboveBuf             []coords
-	// lineMembers[lines[l]] are the members of line l (see line); the rest buffers of siblings.
-	lines                      map[lineKey]int32
-	lineMembers                [][]lineMember
+	// lineSets[j] are the lines along dimension j; extra the withheld entries that count
+	// nobody, by line (see line). The rest: buffers of siblings.
+	lineSets                   [MaxCoverDimensions]lineSet
+	extra                      map[lineKey][]lineMember
 	sibHN, sibHF, sibUN, sibUF []int32
 	sibOut                     []int32
 	opts                       [MaxCoverDimensions][]int32
@@ -322,7 +323,8 @@ func protectCover(c Cover, k int64, also [][]Key, denseLimit int64) (*Release, e
 	for _, keys := range also {
 		if co, ok := p.coordsOf(keys); ok {
 			e := p.entry(co)
-			p.flags[e] |= flagHidden | flagKept
+			p.flags[e] |= flagKept
+			p.hide(e)
 		}
 	}
 	withheldAll := p.protect()
@@ -431,6 +433,7 @@ func newProtector(c Cover, k int64, denseLimit int64) (*protector, error) {
 	for _, n := range p.dims {
 		n.number()
 	}
+	p.listLines()
 	for j, n := range p.dims {
 		for id := range n.names {
 			n.count[id] = p.count(axis(j, int32(id)))
@@ -853,7 +856,14 @@ func (p *protector) siblings(c coords, j int) []int32 {
 	// Values of other groups too: a move into another group changes both groups' entries.
 	far := lvl == LevelValue && par != 0
 	hn, hf, un, uf := p.sibHN[:0], p.sibHF[:0], p.sibUN[:0], p.sibUF[:0]
-	for _, m := range p.line(c, j) {
+	empty, members := p.line(c, j)
+	for i := range len(empty) + len(members) {
+		var m lineMember
+		if i < len(empty) {
+			m = empty[i]
+		} else {
+			m = members[i-len(empty)]
+		}
 		s := m.node
 		if s == self || n.levels[s] != lvl {
 			continue
@@ -980,39 +990,84 @@ func lineThrough(c coords, j int) lineKey {
 	return lineKey{at: pack3(c), j: j}
 }
 
-// line returns the entries on c's line along j that count someone or are withheld, by
-// count then position (made on first use, kept up to date by hide).
-func (p *protector) line(c coords, j int) []lineMember {
-	key := lineThrough(c, j)
-	if i, ok := p.lines[key]; ok {
-		return p.lineMembers[i]
+// lineSet holds the lines along one dimension: the entries on each that count someone,
+// those of one level together (a slot: twice the line's own entry, the one with all in
+// the dimension, plus one for values), sorted by count then position on first use.
+type lineSet struct {
+	start  []int32 // by slot: members[start[s]:start[s+1]]
+	member []lineMember
+	sorted []bool
+}
+
+// listLines makes the lines of every dimension from the entries that count someone.
+func (p *protector) listLines() {
+	n := len(p.keys)
+	for j := range p.d {
+		ls := &p.lineSets[j]
+		ls.start = make([]int32, 2*n+1)
+		ls.sorted = make([]bool, 2*n)
+		slot := func(e int32) (int32, bool) {
+			c := unpack3(p.keys[e])
+			if c[j] == 0 || p.counts[e] == 0 {
+				return 0, false
+			}
+			c[j] = 0
+			l, _ := p.index.get(c) // above the same cells
+			s := 2 * l
+			if p.dims[j].levels[unpack3(p.keys[e])[j]] == LevelValue {
+				s++
+			}
+			return s, true
+		}
+		for e := range int32(n) {
+			if s, ok := slot(e); ok {
+				ls.start[s+1]++
+			}
+		}
+		for s := range 2 * n {
+			ls.start[s+1] += ls.start[s]
+		}
+		next := slices.Clone(ls.start[:2*n])
+		ls.member = make([]lineMember, ls.start[2*n])
+		for e := range int32(n) {
+			if s, ok := slot(e); ok {
+				ls.member[next[s]] = lineMember{entry: e, node: unpack3(p.keys[e])[j]}
+				next[s]++
+			}
+		}
 	}
-	var members []lineMember
+}
+
+// line returns the entries on c's line along j at c[j]'s level that count someone or are
+// withheld, in order: the withheld ones that count nobody by position, then the others by
+// count then position.
+func (p *protector) line(c coords, j int) (empty, members []lineMember) {
+	if len(p.extra) > 0 {
+		empty = p.extra[lineThrough(c, j)]
+	}
 	x := c
-	for s := range int32(len(p.dims[j].names)) {
-		if s == 0 {
-			continue
-		}
-		x[j] = s
-		if e, ok := p.index.get(x); ok && (p.counts[e] != 0 || p.flags[e]&flagHidden != 0) {
-			members = append(members, lineMember{entry: e, node: s})
-		}
+	x[j] = 0
+	l, ok := p.index.get(x)
+	if !ok || int(l) >= len(p.lineSets[j].sorted)/2 {
+		return empty, nil // a line made by a move: nobody is on it
 	}
-	slices.SortFunc(members, func(a, b lineMember) int { return p.lineOrder(j, a, b) })
-	if p.lines == nil {
-		p.lines = map[lineKey]int32{}
+	s := 2 * l
+	if p.dims[j].levels[c[j]] == LevelValue {
+		s++
 	}
-	p.lines[key] = int32(len(p.lineMembers))
-	p.lineMembers = append(p.lineMembers, members)
-	return members
+	ls := &p.lineSets[j]
+	members = ls.member[ls.start[s]:ls.start[s+1]]
+	if !ls.sorted[s] {
+		pos := p.dims[j].pos
+		slices.SortFunc(members, func(a, b lineMember) int {
+			return cmp.Or(cmp.Compare(p.counts[a.entry], p.counts[b.entry]), cmp.Compare(pos[a.node], pos[b.node]))
+		})
+		ls.sorted[s] = true
+	}
+	return empty, members
 }
 
-func (p *protector) lineOrder(j int, a, b lineMember) int {
-	pos := p.dims[j].pos
-	return cmp.Or(cmp.Compare(p.counts[a.entry], p.counts[b.entry]), cmp.Compare(pos[a.node], pos[b.node]))
-}
-
-// hide withholds entry e. An entry that counts nobody joins the lines made so far.
+// hide withholds entry e. An entry that counts nobody joins the lines through it (p.extra).
 func (p *protector) hide(e int32) {
 	if p.flags[e]&flagHidden != 0 {
 		return
@@ -1022,17 +1077,18 @@ func (p *protector) hide(e int32) {
 		return
 	}
 	c := unpack3(p.keys[e])
+	if p.extra == nil {
+		p.extra = map[lineKey][]lineMember{}
+	}
 	for j := range p.d {
 		if c[j] == 0 {
 			continue
 		}
-		i, ok := p.lines[lineThrough(c, j)]
-		if !ok {
-			continue
-		}
+		key := lineThrough(c, j)
 		m := lineMember{entry: e, node: c[j]}
-		at, _ := slices.BinarySearchFunc(p.lineMembers[i], m, func(a, b lineMember) int { return p.lineOrder(j, a, b) })
-		p.lineMembers[i] = slices.Insert(p.lineMembers[i], at, m)
+		pos := p.dims[j].pos
+		at, _ := slices.BinarySearchFunc(p.extra[key], m, func(a, b lineMember) int { return cmp.Compare(pos[a.node], pos[b.node]) })
+		p.extra[key] = slices.Insert(p.extra[key], at, m)
 	}
 }
 
