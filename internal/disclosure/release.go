@@ -282,6 +282,8 @@ type protector struct {
 	sibHN, sibHF, sibUN, sibUF []int32
 	sibOut                     []int32
 	opts                       [MaxCoverDimensions][]int32
+	at                         corners
+	order                      []uint64
 }
 
 type fineCell struct {
@@ -654,49 +656,50 @@ func (p *protector) bestMove(c coords) bool {
 		}
 		p.opts[j] = opts[j]
 	}
-	var at corners
-	for i0 := range opts[0] {
-		for i1 := range opts[1] {
-			for i2 := range opts[2] {
-				x := coords{opts[0][i0], opts[1][i1], opts[2][i2]}
-				k := cornerAt(i0, i1, i2)
-				at.count[k], at.hidden[k] = 0, false
-				if e, ok := p.index.get(x); ok {
-					at.count[k], at.hidden[k] = p.counts[e], p.flags[e]&flagHidden != 0
-				}
-			}
-		}
-	}
-	// Each box (mask and partners) once, with its guess, in the order of generation.
-	p.boxes = p.boxes[:0]
+	// Each box (mask and partners) once, with its guess, in the order of generation. A box
+	// is feasible when its even corners but the entry (with d <= 3: those of two partners)
+	// hold enough persons; a pair that does not rules out every box around it.
+	p.at.clear()
+	p.boxes, p.order = p.boxes[:0], p.order[:0]
 	for mask := 1; mask < 1<<p.d; mask++ {
-		var n [MaxCoverDimensions]int // choices per dimension: the partners if varied
+		var lo, hi [MaxCoverDimensions]int // choices per dimension: the partners if varied
 		ok := true
 		for j := range MaxCoverDimensions {
-			n[j] = 1
+			lo[j], hi[j] = 0, 1
 			if mask&(1<<j) != 0 {
-				n[j] = len(opts[j]) - 1
-				ok = ok && n[j] > 0
+				lo[j], hi[j] = 1, len(opts[j])
+				ok = ok && hi[j] > 1
 			}
 		}
 		if !ok {
 			continue
 		}
-		var pick [MaxCoverDimensions]int // the choice per varied dimension, 1-based
-		for i0 := range n[0] {
-			for i1 := range n[1] {
-				for i2 := range n[2] {
-					pick = [MaxCoverDimensions]int{i0, i1, i2}
-					var b coords
-					for j := range MaxCoverDimensions {
-						if mask&(1<<j) != 0 {
-							pick[j]++
-							b[j] = opts[j][pick[j]]
+		m01, m02, m12 := mask&3 == 3, mask&5 == 5, mask&6 == 6
+		for i0 := lo[0]; i0 < hi[0]; i0++ {
+			for i1 := lo[1]; i1 < hi[1]; i1++ {
+				if m01 && p.corner(i0, i1, 0).count < count {
+					continue
+				}
+				for i2 := lo[2]; i2 < hi[2]; i2++ {
+					if m02 && p.corner(i0, 0, i2).count < count || m12 && p.corner(0, i1, i2).count < count {
+						continue
+					}
+					var guess int64
+					for sub := 0; sub < 1<<p.d; sub++ {
+						if sub&^mask == 0 {
+							guess += p.corner(i0*(sub&1), i1*(sub>>1&1), i2*(sub>>2&1)).weight
 						}
 					}
-					if guess, feasible := at.guess(p.d, mask, pick, count); feasible {
-						p.boxes = append(p.boxes, box{mask: mask, partner: b, guess: guess})
+					var b coords
+					for j, i := range [MaxCoverDimensions]int{i0, i1, i2} {
+						if mask&(1<<j) != 0 {
+							b[j] = opts[j][i]
+						}
 					}
+					// Sorted below by guess, then order of generation (guesses count
+					// persons: far below 2^51).
+					p.order = append(p.order, uint64(min(guess, 1<<51))<<12|uint64(len(p.boxes)))
+					p.boxes = append(p.boxes, box{mask: mask, partner: b, guess: guess})
 				}
 			}
 		}
@@ -704,7 +707,7 @@ func (p *protector) bestMove(c coords) bool {
 	if len(p.boxes) == 0 {
 		return false
 	}
-	slices.SortStableFunc(p.boxes, func(a, b box) int { return cmp.Compare(a.guess, b.guess) })
+	slices.Sort(p.order)
 	var bestCost int64 = -1
 	// Every box is a different move (partners are distinct nodes), one per dimension it
 	// varies (the one persons move along): the first exactTries*MaxCoverDimensions moves,
@@ -713,7 +716,8 @@ func (p *protector) bestMove(c coords) bool {
 	// along the move), so once the guesses reach the best cost no move after can be
 	// cheaper.
 	i := 0
-	for _, b := range p.boxes {
+	for _, o := range p.order {
+		b := p.boxes[o&(1<<12-1)]
 		bound := int64(-1)
 		for y := range p.d {
 			if b.mask&(1<<y) == 0 {
@@ -797,44 +801,41 @@ func (p *protector) bound(c coords, b box, limit int64) int64 {
 	return cost
 }
 
-// corners holds the count and withheld flag of every corner of the boxes around one small
-// entry, by choice per dimension (cornerAt).
+// corners holds, for one small entry, the count and the weight in a guess (count + 1, or 0
+// when withheld) of the corners of the boxes around it, by choice per dimension (see
+// corner), each looked up on first use.
 type corners struct {
-	count  [cornerChoices * cornerChoices * cornerChoices]int64
-	hidden [cornerChoices * cornerChoices * cornerChoices]bool
+	known [cornerChoices * cornerChoices * cornerChoices]bool
+	at    [cornerChoices * cornerChoices * cornerChoices]cornerEntry
+}
+
+type cornerEntry struct {
+	count, weight int64
 }
 
 // cornerChoices is the entry's node and its partners, per dimension.
 const cornerChoices = 1 + siblingsPerDimension
 
-func cornerAt(i0, i1, i2 int) int { return (i0*cornerChoices+i1)*cornerChoices + i2 }
+func (at *corners) clear() { at.known = [len(at.known)]bool{} }
 
-// guess checks that every even corner but the entry holds enough persons to give, and
-// returns the persons of the corners not yet withheld, plus one for each (a first
-// estimate of the cost, and a lower bound). pick is the box's partner per varied
-// dimension, as a choice.
-func (at *corners) guess(d int, mask int, pick [MaxCoverDimensions]int, need int64) (int64, bool) {
-	var cost int64
-	for sub := 0; sub < 1<<d; sub++ {
-		if sub&^mask != 0 {
-			continue
-		}
-		var i [MaxCoverDimensions]int
-		for j := range MaxCoverDimensions {
-			if sub&(1<<j) != 0 {
-				i[j] = pick[j]
+// corner is the corner with choice i0, i1, i2 in each dimension: 0 the entry's node, or
+// that partner in p.opts.
+func (p *protector) corner(i0, i1, i2 int) cornerEntry {
+	k := (i0*cornerChoices+i1)*cornerChoices + i2
+	if !p.at.known[k] {
+		p.at.known[k] = true
+		x := coords{p.opts[0][i0], p.opts[1][i1], p.opts[2][i2]}
+		p.at.at[k] = cornerEntry{weight: 1}
+		if e, ok := p.index.get(x); ok {
+			p.at.at[k].count = p.counts[e]
+			if p.flags[e]&flagHidden == 0 {
+				p.at.at[k].weight = p.counts[e] + 1
+			} else {
+				p.at.at[k].weight = 0
 			}
 		}
-		k := cornerAt(i[0], i[1], i[2])
-		n := at.count[k]
-		if sub != 0 && evenBits(sub) && n < need {
-			return 0, false
-		}
-		if !at.hidden[k] {
-			cost += n + 1
-		}
 	}
-	return cost, true
+	return p.at.at[k]
 }
 
 // siblings lists the other corners tried in dimension j: nodes of the same level, those
