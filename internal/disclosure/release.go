@@ -275,10 +275,12 @@ type protector struct {
 	steps, bestSteps     []rawStep
 	changed, bestChanged []int32
 	aboveBuf             []coords
-	// lineSets[j] are the lines along dimension j; extra the withheld entries that count
-	// nobody, by line (see line). The rest: buffers of siblings.
+	// lineSets[j] are the lines along dimension j; extra[extraOf[j][l]-1] the withheld
+	// entries that count nobody on the line along j whose own entry is l (see line). The
+	// rest: buffers of siblings.
 	lineSets                   [MaxCoverDimensions]lineSet
-	extra                      map[lineKey][]lineMember
+	extraOf                    [MaxCoverDimensions][]int32
+	extra                      [][]lineMember
 	sibHN, sibHF, sibUN, sibUF []int32
 	sibOut                     []int32
 	opts                       [MaxCoverDimensions][]int32
@@ -929,7 +931,7 @@ func (p *protector) siblings(c coords, j int) []int32 {
 		_ = each(uf, true, tail) && zeroFar(true, tail) && each(hf, true, tail)
 	}
 	p.sibOut = out
-	return slices.Clone(out)
+	return out // a buffer: bestMove copies it
 }
 
 // each calls fn with the nodes of list, in order or from the end, while fn returns true;
@@ -978,17 +980,6 @@ func (p *protector) eachEmpty(c coords, j int, parent int32, reverse bool, fn fu
 // node in the line's dimension.
 type lineMember struct {
 	entry, node int32
-}
-
-// lineKey names the line through c along dimension j: c with c[j] all.
-type lineKey struct {
-	at uint64
-	j  int
-}
-
-func lineThrough(c coords, j int) lineKey {
-	c[j] = 0
-	return lineKey{at: pack3(c), j: j}
 }
 
 // lineSet holds the lines along one dimension: the entries on each that count someone,
@@ -1043,13 +1034,16 @@ func (p *protector) listLines() {
 // withheld, in order: the withheld ones that count nobody by position, then the others by
 // count then position.
 func (p *protector) line(c coords, j int) (empty, members []lineMember) {
-	if len(p.extra) > 0 {
-		empty = p.extra[lineThrough(c, j)]
-	}
 	x := c
 	x[j] = 0
 	l, ok := p.index.get(x)
-	if !ok || int(l) >= len(p.lineSets[j].sorted)/2 {
+	if !ok {
+		return nil, nil // no line: nobody is on it, nothing withheld
+	}
+	if int(l) < len(p.extraOf[j]) && p.extraOf[j][l] > 0 {
+		empty = p.extra[p.extraOf[j][l]-1]
+	}
+	if int(l) >= len(p.lineSets[j].sorted)/2 {
 		return empty, nil // a line made by a move: nobody is on it
 	}
 	s := 2 * l
@@ -1078,18 +1072,25 @@ func (p *protector) hide(e int32) {
 		return
 	}
 	c := unpack3(p.keys[e])
-	if p.extra == nil {
-		p.extra = map[lineKey][]lineMember{}
-	}
 	for j := range p.d {
 		if c[j] == 0 {
 			continue
 		}
-		key := lineThrough(c, j)
+		x := c
+		x[j] = 0
+		l := p.entry(x) // made if need be: a line's entry names it
+		for int(l) >= len(p.extraOf[j]) {
+			p.extraOf[j] = append(p.extraOf[j], 0)
+		}
+		if p.extraOf[j][l] == 0 {
+			p.extra = append(p.extra, nil)
+			p.extraOf[j][l] = int32(len(p.extra))
+		}
+		list := &p.extra[p.extraOf[j][l]-1]
 		m := lineMember{entry: e, node: c[j]}
 		pos := p.dims[j].pos
-		at, _ := slices.BinarySearchFunc(p.extra[key], m, func(a, b lineMember) int { return cmp.Compare(pos[a.node], pos[b.node]) })
-		p.extra[key] = slices.Insert(p.extra[key], at, m)
+		at, _ := slices.BinarySearchFunc(*list, m, func(a, b lineMember) int { return cmp.Compare(pos[a.node], pos[b.node]) })
+		*list = slices.Insert(*list, at, m)
 	}
 }
 
