@@ -286,3 +286,45 @@ func TestStickyPattern(t *testing.T) {
 		}
 	}
 }
+
+// TestProtectHashIndex: a cover whose key space is too large for the dense index (none of
+// the other tests' is) finds its entries in the hash table, and gets the same release.
+func TestProtectHashIndex(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(11, 5))
+	for round := range 60 {
+		c := randomCover(r)
+		dense, err := protectCover(c, DefaultK, nil, maxDense)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hashed, err := protectCover(c, DefaultK, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := releaseText(c, hashed), releaseText(c, dense); got != want {
+			t.Fatalf("round %d: the hash table's release differs from the dense index's:\n%s\nwant\n%s", round, got, want)
+		}
+	}
+}
+
+// releaseText renders everything a release tells: its entries at every level, withheld or
+// not, and its certificates.
+func releaseText(c Cover, r *Release) string {
+	var b strings.Builder
+	var walk func(j int, ls []Level)
+	walk = func(j int, ls []Level) {
+		if j == len(c.Dimensions) {
+			r.Entries(ls, func(keys []Key, n int64, withheld bool) { fmt.Fprintln(&b, keysString(keys), n, withheld) })
+			return
+		}
+		for _, l := range []Level{LevelAll, LevelGroup, LevelValue} {
+			walk(j+1, append(ls, l))
+		}
+	}
+	walk(0, nil)
+	for _, m := range r.Certificates() {
+		fmt.Fprintln(&b, "move", keysString(m.Entry), m.Steps)
+	}
+	return b.String()
+}
