@@ -35,7 +35,11 @@
 // every entry counting 1 to k-1 and, for each, finds a move that proves it could be empty:
 // persons of the small entry, and as many of each entry on the even corners of a box around it
 // (the hypercube method of tau-Argus, made of whole persons), change their value in one
-// dimension to the box's other corner. Every entry whose count the move changes is withheld.
+// dimension to the box's other corner. Boxes that vary every dimension the entry names are
+// tried first: their moves leave every margin as it is (a person who leaves a row comes back
+// in another column), so the tables' totals, by host country or region, stay released; a
+// smaller box, which withholds margins, only where no full box has room. Every entry whose
+// count the move changes is withheld.
 // The database so changed agrees with every released entry and has the small entry empty;
 // the move is kept as a certificate (Certificates) that the tests replay on hundreds of
 // random covers.

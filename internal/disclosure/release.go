@@ -658,52 +658,26 @@ func (p *protector) bestMove(c coords) bool {
 		}
 		p.opts[j] = opts[j]
 	}
-	// Each box (mask and partners) once, with its guess, in the order of generation. A box
-	// is feasible when its even corners but the entry (with d <= 3: those of two partners)
-	// hold enough persons; a pair that does not rules out every box around it.
+	// Each box (mask and partners) once, with its guess, in the order of generation.
 	p.at.clear()
 	p.boxes, p.order = p.boxes[:0], p.order[:0]
-	for mask := 1; mask < 1<<p.d; mask++ {
-		var lo, hi [MaxCoverDimensions]int // choices per dimension: the partners if varied
-		ok := true
-		for j := range MaxCoverDimensions {
-			lo[j], hi[j] = 0, 1
-			if mask&(1<<j) != 0 {
-				lo[j], hi[j] = 1, len(opts[j])
-				ok = ok && hi[j] > 1
-			}
+	// Boxes that vary every dimension the entry names come first (the hypercube method's
+	// boxes): a person who leaves a row of the box comes back in another column, so every
+	// total over one of those dimensions stays as it is and no margin is withheld for them.
+	// Smaller boxes move persons from one margin to another and withhold both; they are
+	// tried only when no full box is feasible. (Tried together, the cheapest move by persons
+	// often went through a margin, and once one margin was withheld every later move went
+	// through it: most host-country and region totals ended up withheld.)
+	full := 0
+	for j := range p.d {
+		if c[j] != 0 {
+			full |= 1 << j
 		}
-		if !ok {
-			continue
-		}
-		m01, m02, m12 := mask&3 == 3, mask&5 == 5, mask&6 == 6
-		for i0 := lo[0]; i0 < hi[0]; i0++ {
-			for i1 := lo[1]; i1 < hi[1]; i1++ {
-				if m01 && p.corner(i0, i1, 0).count < count {
-					continue
-				}
-				for i2 := lo[2]; i2 < hi[2]; i2++ {
-					if m02 && p.corner(i0, 0, i2).count < count || m12 && p.corner(0, i1, i2).count < count {
-						continue
-					}
-					var guess int64
-					for sub := 0; sub < 1<<p.d; sub++ {
-						if sub&^mask == 0 {
-							guess += p.corner(i0*(sub&1), i1*(sub>>1&1), i2*(sub>>2&1)).weight
-						}
-					}
-					var b coords
-					for j, i := range [MaxCoverDimensions]int{i0, i1, i2} {
-						if mask&(1<<j) != 0 {
-							b[j] = opts[j][i]
-						}
-					}
-					// Sorted below by guess, then order of generation (guesses count
-					// persons: far below 2^51).
-					p.order = append(p.order, uint64(min(guess, 1<<51))<<12|uint64(len(p.boxes)))
-					p.boxes = append(p.boxes, box{mask: mask, partner: b, guess: guess})
-				}
-			}
+	}
+	for pass := range 2 {
+		p.addBoxes(c, count, opts, full, pass == 0)
+		if len(p.boxes) > 0 {
+			break
 		}
 	}
 	if len(p.boxes) == 0 {
@@ -750,6 +724,60 @@ func (p *protector) bestMove(c coords) bool {
 		}
 	}
 	return true
+}
+
+// addBoxes adds to p.boxes (and p.order) the feasible boxes around the entry at c, which
+// counts count, with their guesses: those of mask full only, or with onlyFull false those of
+// every other mask. A box is feasible when its even corners but the entry (with d <= 3:
+// those of two partners) hold enough persons; a pair that does not rules out every box
+// around it.
+func (p *protector) addBoxes(c coords, count int64, opts [MaxCoverDimensions][]int32, full int, onlyFull bool) {
+	for mask := 1; mask < 1<<p.d; mask++ {
+		if (mask == full) != onlyFull {
+			continue
+		}
+		var lo, hi [MaxCoverDimensions]int // choices per dimension: the partners if varied
+		ok := true
+		for j := range MaxCoverDimensions {
+			lo[j], hi[j] = 0, 1
+			if mask&(1<<j) != 0 {
+				lo[j], hi[j] = 1, len(opts[j])
+				ok = ok && hi[j] > 1
+			}
+		}
+		if !ok {
+			continue
+		}
+		m01, m02, m12 := mask&3 == 3, mask&5 == 5, mask&6 == 6
+		for i0 := lo[0]; i0 < hi[0]; i0++ {
+			for i1 := lo[1]; i1 < hi[1]; i1++ {
+				if m01 && p.corner(i0, i1, 0).count < count {
+					continue
+				}
+				for i2 := lo[2]; i2 < hi[2]; i2++ {
+					if m02 && p.corner(i0, 0, i2).count < count || m12 && p.corner(0, i1, i2).count < count {
+						continue
+					}
+					var guess int64
+					for sub := 0; sub < 1<<p.d; sub++ {
+						if sub&^mask == 0 {
+							guess += p.corner(i0*(sub&1), i1*(sub>>1&1), i2*(sub>>2&1)).weight
+						}
+					}
+					var b coords
+					for j, i := range [MaxCoverDimensions]int{i0, i1, i2} {
+						if mask&(1<<j) != 0 {
+							b[j] = opts[j][i]
+						}
+					}
+					// Sorted below by guess, then order of generation (guesses count
+					// persons: far below 2^51).
+					p.order = append(p.order, uint64(min(guess, 1<<51))<<12|uint64(len(p.boxes)))
+					p.boxes = append(p.boxes, box{mask: mask, partner: b, guess: guess})
+				}
+			}
+		}
+	}
 }
 
 // bound is a lower bound of the cost of every move of box b, closer than its guess when
