@@ -1,12 +1,11 @@
 package auth
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -112,111 +111,193 @@ func scanSegment(seg string) (map[string]member, error) {
 	if err != nil {
 		return nil, errors.New("not base64url")
 	}
-	if !utf8.Valid(raw) {
+	// json.Valid checks the syntax, so the walk below only has to find its way through it.
+	if !utf8.Valid(raw) || !json.Valid(raw) {
 		return nil, errJSONShape
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+	w := walker{b: raw}
+	w.space()
+	if w.peek() != '{' {
 		return nil, errJSONShape
 	}
 	members := make(map[string]member)
-	seen := make(map[string]bool)
-	for dec.More() {
-		name, err := objectKey(dec, seen)
-		if err != nil {
-			return nil, err
-		}
-		m, err := scanValue(dec, 1)
-		if err != nil {
-			return nil, err
-		}
-		members[name] = m
-	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
-		return nil, errJSONShape
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errJSONShape
+	if _, err := w.object(1, members); err != nil {
+		return nil, err
 	}
 	return members, nil
 }
 
-// objectKey reads the next key of an object, refusing one already in seen.
-func objectKey(dec *json.Decoder, seen map[string]bool) (string, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return "", errJSONShape
-	}
-	name, ok := tok.(string)
-	if !ok {
-		return "", errJSONShape
-	}
-	k := foldKey(name)
-	if seen[k] {
-		return "", errDuplicateKey
-	}
-	seen[k] = true
-	return name, nil
+// walker walks JSON that json.Valid accepted: one value, well formed, so it never meets a
+// syntax error and needs no bounds checks beyond the end of input.
+type walker struct {
+	b []byte
+	i int
 }
 
-// scanValue reads one JSON value, refusing duplicate keys in any object inside it.
-func scanValue(dec *json.Decoder, depth int) (member, error) {
+func (w *walker) peek() byte {
+	if w.i < len(w.b) {
+		return w.b[w.i]
+	}
+	return 0
+}
+
+func (w *walker) space() {
+	for w.i < len(w.b) {
+		switch w.b[w.i] {
+		case ' ', '\t', '\n', '\r':
+			w.i++
+		default:
+			return
+		}
+	}
+}
+
+// value walks one value at the current position, refusing duplicate keys in any object in it.
+func (w *walker) value(depth int) (member, error) {
 	if depth > maxJSONDepth {
 		return member{}, errJSONDepth
 	}
-	tok, err := dec.Token()
-	if err != nil {
-		return member{}, errJSONShape
-	}
-	switch t := tok.(type) {
-	case json.Number:
-		f, err := t.Float64()
+	w.space()
+	switch c := w.peek(); {
+	case c == '{':
+		return w.object(depth, nil)
+	case c == '[':
+		w.i++
+		for {
+			w.space()
+			if w.peek() == ']' {
+				w.i++
+				return member{kind: kindOther}, nil
+			}
+			if _, err := w.value(depth + 1); err != nil {
+				return member{}, err
+			}
+			w.space()
+			if w.peek() == ',' {
+				w.i++
+			}
+		}
+	case c == '"':
+		_, err := w.string()
+		return member{kind: kindOther}, err
+	case c == '-' || c >= '0' && c <= '9':
+		start := w.i
+		for w.i < len(w.b) && strings.IndexByte("+-.0123456789eE", w.b[w.i]) >= 0 {
+			w.i++
+		}
+		f, err := strconv.ParseFloat(string(w.b[start:w.i]), 64)
 		if err != nil {
 			return member{}, errJSONShape
 		}
 		return member{kind: kindNumber, number: f}, nil
-	case json.Delim:
-		switch t {
-		case '{':
-			seen := make(map[string]bool)
-			for dec.More() {
-				if _, err := objectKey(dec, seen); err != nil {
-					return member{}, err
-				}
-				if _, err := scanValue(dec, depth+1); err != nil {
-					return member{}, err
-				}
-			}
-		case '[':
-			for dec.More() {
-				if _, err := scanValue(dec, depth+1); err != nil {
-					return member{}, err
-				}
-			}
-		default:
-			return member{}, errJSONShape
+	default: // true, false, null
+		for w.i < len(w.b) && w.b[w.i] >= 'a' && w.b[w.i] <= 'z' {
+			w.i++
 		}
-		// The closing delimiter; the decoder has checked that it matches.
-		if _, err := dec.Token(); err != nil {
-			return member{}, errJSONShape
-		}
+		return member{kind: kindOther}, nil
 	}
-	return member{kind: kindOther}, nil
 }
 
-// foldKey maps a key to a representative of the keys encoding/json would take for it: every
-// rune replaced by the smallest rune of its case-folding orbit, so that foldKey(a) ==
-// foldKey(b) exactly when strings.EqualFold(a, b).
+// object walks an object at the current position; with members not nil, it keeps each
+// member's name and what value returned for it.
+func (w *walker) object(depth int, members map[string]member) (member, error) {
+	w.i++ // {
+	seen := make(map[string]bool)
+	for {
+		w.space()
+		switch w.peek() {
+		case '}':
+			w.i++
+			return member{kind: kindOther}, nil
+		case ',':
+			w.i++
+			continue
+		}
+		name, err := w.string()
+		if err != nil {
+			return member{}, err
+		}
+		k := foldKey(name)
+		if seen[k] {
+			return member{}, errDuplicateKey
+		}
+		seen[k] = true
+		w.space()
+		w.i++ // :
+		m, err := w.value(depth + 1)
+		if err != nil {
+			return member{}, err
+		}
+		if members != nil {
+			members[name] = m
+		}
+	}
+}
+
+// string reads a string at the current position and returns it unescaped; escapes are
+// decoded by encoding/json itself, so "\u0072ole" is "role" here as it is to the jwt parser.
+func (w *walker) string() (string, error) {
+	start := w.i
+	escaped := false
+	for w.i++; w.i < len(w.b); w.i++ {
+		switch w.b[w.i] {
+		case '\\':
+			escaped = true
+			w.i++
+		case '"':
+			w.i++
+			raw := w.b[start:w.i]
+			if !escaped {
+				return string(raw[1 : len(raw)-1]), nil
+			}
+			var s string
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return "", errJSONShape
+			}
+			return s, nil
+		}
+	}
+	return "", errJSONShape
+}
+
+// foldKey maps a key to a representative of the keys encoding/json would take for it, so that
+// foldKey(a) == foldKey(b) exactly when strings.EqualFold(a, b): every rune is replaced by one
+// member of its case-folding orbit (see foldRune). Lower-case ASCII keys, the usual ones, are
+// their own representative.
 func foldKey(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return strings.ToLower(s)
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
-		least := r
-		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-			least = min(least, f)
-		}
-		b.WriteRune(least)
+		b.WriteRune(foldRune(r))
 	}
 	return b.String()
+}
+
+// foldRune picks one rune of r's case-folding orbit: its lower-case ASCII member when it has
+// one (so that the Kelvin sign folds to "k", as an ASCII key would), else its smallest.
+func foldRune(r rune) rune {
+	least, ascii := r, rune(-1)
+	for f := r; ; {
+		if f < utf8.RuneSelf {
+			ascii = f
+		}
+		least = min(least, f)
+		if f = unicode.SimpleFold(f); f == r {
+			break
+		}
+	}
+	if ascii >= 0 {
+		return unicode.ToLower(ascii)
+	}
+	return least
 }

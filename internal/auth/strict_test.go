@@ -69,6 +69,8 @@ func TestStrictTokens(t *testing.T) {
 			payload: obj(mIss, mSub, mAud, num("iat", now.Add(5*time.Second)), exp, mRole, mMission), want: caseworker},
 		{name: "valid, nested private claim", header: edHeader,
 			payload: obj(mIss, mSub, mAud, iat, exp, mRole, mMission, `"realm_access":{"roles":["a","b"]}`), want: caseworker},
+		{name: "valid, strings holding JSON syntax", header: edHeader,
+			payload: obj(mIss, mSub, mAud, iat, exp, mRole, mMission, `"note":"}\",\"role\":\"admin\"{[", "list" : [ {"a":1} , {"a":2} , -1.5e3, true, null ]`), want: caseworker},
 
 		// Issue 15's tokens.
 		{name: "exp as a string", header: edHeader, payload: obj(mIss, mSub, mAud, iat, str("exp", now.Add(time.Hour)), mRole, mMission)},
@@ -99,6 +101,9 @@ func TestStrictTokens(t *testing.T) {
 		{name: "exp in capitals as a string", header: edHeader, payload: obj(mIss, mSub, mAud, iat, str("EXP", now.Add(time.Hour)), mRole, mMission)},
 		{name: "duplicate key in a nested claim", header: edHeader,
 			payload: obj(mIss, mSub, mAud, iat, exp, mRole, mMission, `"realm_access":{"roles":["a"],"roles":["admin"]}`)},
+		{name: "duplicate key in an object inside an array", header: edHeader,
+			payload: obj(mIss, mSub, mAud, iat, exp, mRole, mMission, `"list":[{"a":1},{"a":1,"a":2}]`)},
+		{name: "sub twice, one with a long s", header: edHeader, payload: obj(mIss, mSub, mAud, iat, exp, mRole, mMission, `"\u017fub":"staff-0000"`)},
 		{name: "duplicate kid header", header: `{"alg":"EdDSA","typ":"JWT","kid":"a","kid":"b"}`, payload: obj(mIss, mSub, mAud, iat, exp, mRole, mMission)},
 		{name: "duplicate alg header", header: `{"alg":"EdDSA","typ":"JWT","alg":"none"}`, payload: obj(mIss, mSub, mAud, iat, exp, mRole, mMission)},
 		{name: "trailing data after the payload", header: edHeader, payload: obj(mIss, mSub, mAud, iat, exp, mRole, mMission) + `{"role":"admin"}`},
