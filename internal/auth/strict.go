@@ -41,7 +41,7 @@ var timeClaims = map[string]bool{"exp": true, "nbf": true, "iat": true}
 // be read by encoding/json; it is refused instead.
 var knownClaims = foldedSet("iss", "sub", "aud", "exp", "nbf", "iat", "jti", "role", "mission", "partner")
 
-// critHeader is "crit", folded: a header that encoding/json would read as crit is refused too.
+// critHeader is "crit", folded: a header member spelled "CRIT" or "Crit" is refused as well.
 var critHeader = foldKey("crit")
 
 func foldedSet(names ...string) map[string]string {
