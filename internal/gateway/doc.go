@@ -5,4 +5,11 @@
 // masking, authentication, authorization, validation, audit; no rule holds on one transport
 // and not the other. Its TLS is its own (PASSAGE_PARTNER_TLS_*, see internal/bootstrap), never
 // gRPC's client CA.
+//
+// Requests are taken as they are sent, and only as JSON: a body must be declared
+// application/json (a charset of utf-8 allowed), anything else is 415 Unsupported Media Type
+// before routing; the method is the request's own, never one named by X-HTTP-Method-Override,
+// X-HTTP-Method or X-Method-Override (dropped), and a POSTed form is not answered by a GET
+// binding (grpc-gateway's path-length fallback, turned off). Bodies are bounded by
+// MaxBodyBytes.
 package gateway

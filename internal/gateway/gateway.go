@@ -48,13 +48,18 @@ func New(ctx context.Context, g *grpc.Server, registrars ...Registrar) (*Gateway
 		_ = local.Close()
 		return nil, fmt.Errorf("gateway: local connection: %w", err)
 	}
+	// Partners get the protobuf JSON mapping: lowerCamelCase names, enums by name, unset
+	// fields left out.
+	marshaler := &runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: false},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+	}
 	mux := runtime.NewServeMux(
-		// Partners get the protobuf JSON mapping: lowerCamelCase names, enums by name, unset
-		// fields left out.
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: false},
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
+		// The method is the request's own: no X-HTTP-Method-Override, no POST of a form
+		// answered by a GET handler (strictRequests also drops the override headers).
+		runtime.WithDisableHTTPMethodOverride(),
+		runtime.WithDisablePathLengthFallback(),
 		// Only the bearer token and the request id travel from HTTP headers to gRPC metadata;
 		// other headers are not the server's business.
 		runtime.WithIncomingHeaderMatcher(func(key string) (string, bool) {
@@ -72,11 +77,7 @@ func New(ctx context.Context, g *grpc.Server, registrars ...Registrar) (*Gateway
 			return nil, fmt.Errorf("gateway: register: %w", err)
 		}
 	}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-		mux.ServeHTTP(w, r)
-	})
-	return &Gateway{handler: h, local: local, lis: lis, conn: conn}, nil
+	return &Gateway{handler: strictRequests(mux, marshaler), local: local, lis: lis, conn: conn}, nil
 }
 
 // Handler is the gateway's HTTP handler, for tests that serve it themselves.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/mtls"
 )
 
@@ -19,6 +20,11 @@ const (
 	// DefaultMaxRecvMsgBytes bounds a request: larger ones are refused by grpc itself with
 	// RESOURCE_EXHAUSTED before any of our code or memory is spent on them.
 	DefaultMaxRecvMsgBytes = 1 << 20
+	// DefaultMaxTokenLifetime is the longest bearer token accepted (exp - iat): a working day.
+	DefaultMaxTokenLifetime = auth.DefaultMaxLifetime
+	// maxTokenLifetimeCeiling is the most PASSAGE_MAX_TOKEN_LIFETIME may allow: beyond a week a
+	// stolen token outlives any reasonable response to its theft.
+	maxTokenLifetimeCeiling = 7 * 24 * time.Hour
 )
 
 // Config is what a deployment can tune about the server.
@@ -45,6 +51,10 @@ type Config struct {
 	// MaxRecvMsgBytes is the largest request accepted. Env PASSAGE_MAX_RECV_MSG_BYTES;
 	// default 1 MiB.
 	MaxRecvMsgBytes int
+	// MaxTokenLifetime is the longest lifetime of a bearer token accepted: exp - iat, or
+	// exp - now for a token without iat (see internal/auth's token contract). Env
+	// PASSAGE_MAX_TOKEN_LIFETIME (a Go duration from 1m to 168h); default 12h.
+	MaxTokenLifetime time.Duration
 	// TLS are the PEM files for gRPC over TLS 1.3: PASSAGE_TLS_CERT and PASSAGE_TLS_KEY, and
 	// PASSAGE_TLS_CLIENT_CA to require client certificates that CA signed (mTLS). None set
 	// serves gRPC in the clear, for a laptop or behind a mesh that terminates TLS; half of
@@ -55,11 +65,12 @@ type Config struct {
 // DefaultConfig returns the configuration for a server on a developer's machine.
 func DefaultConfig() Config {
 	return Config{
-		GRPCAddr:        DefaultGRPCAddr,
-		HTTPAddr:        DefaultHTTPAddr,
-		PartnerHTTPAddr: DefaultPartnerHTTPAddr,
-		ShutdownGrace:   DefaultShutdownGrace,
-		MaxRecvMsgBytes: DefaultMaxRecvMsgBytes,
+		GRPCAddr:         DefaultGRPCAddr,
+		HTTPAddr:         DefaultHTTPAddr,
+		PartnerHTTPAddr:  DefaultPartnerHTTPAddr,
+		ShutdownGrace:    DefaultShutdownGrace,
+		MaxRecvMsgBytes:  DefaultMaxRecvMsgBytes,
+		MaxTokenLifetime: DefaultMaxTokenLifetime,
 	}
 }
 
@@ -92,6 +103,13 @@ func configFrom(lookup func(string) (string, bool)) (Config, error) {
 			return Config{}, fmt.Errorf("server: PASSAGE_MAX_RECV_MSG_BYTES=%q: want a positive number of bytes", v)
 		}
 		cfg.MaxRecvMsgBytes = n
+	}
+	if v, ok := lookup("PASSAGE_MAX_TOKEN_LIFETIME"); ok && v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute || d > maxTokenLifetimeCeiling {
+			return Config{}, fmt.Errorf("server: PASSAGE_MAX_TOKEN_LIFETIME=%q: want a duration from 1m to 168h, such as 12h", v)
+		}
+		cfg.MaxTokenLifetime = d
 	}
 	for name, field := range map[string]*string{
 		"PASSAGE_TLS_CERT": &cfg.TLS.Cert, "PASSAGE_TLS_KEY": &cfg.TLS.Key, "PASSAGE_TLS_CLIENT_CA": &cfg.TLS.ClientCA,
