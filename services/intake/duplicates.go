@@ -58,12 +58,16 @@ type duplicateCheck struct {
 // checkDuplicates turns blind-index hits into what who may see of them: one full
 // SuspectedDuplicate per existing case the caller sees and pair of people (existing, new),
 // with every basis they matched on (a person in two cases, through OpenCase, is named in
-// both), and one redacted entry per new person for all the cases the caller does not see. subjects[i] is the new case's i-th person and indexes[i] their blind indexes.
+// both), and after them one redacted entry per new person for all the cases the caller does
+// not see (after, so that where it falls among the full entries, which come in the order of
+// their case ids, says nothing of the withheld ids). subjects[i] is the new case's i-th
+// person and indexes[i] their blind indexes.
 func checkDuplicates(who auth.Claims, subjects []uuid.UUID, indexes [][]vault.BlindIndex, matches []match) duplicateCheck {
 	var out duplicateCheck
 	full := map[[3]uuid.UUID]*intakev1.SuspectedDuplicate{}
-	redacted := map[uuid.UUID]*intakev1.SuspectedDuplicate{}
-	shown := map[uuid.UUID]bool{} // each matched case: whether the caller sees it
+	redacted := make([]*intakev1.SuspectedDuplicate, len(subjects)) // by new person
+	// Each matched case: whether the caller sees it.
+	shown := map[uuid.UUID]bool{}
 	for i, ixs := range indexes {
 		for _, ix := range ixs {
 			for _, m := range matches {
@@ -81,16 +85,20 @@ func checkDuplicates(who auth.Claims, subjects []uuid.UUID, indexes [][]vault.Bl
 						full[k] = d
 						out.found = append(out.found, d)
 					}
-				} else if d = redacted[subjects[i]]; d == nil {
+				} else if d = redacted[i]; d == nil {
 					d = &intakev1.SuspectedDuplicate{MatchedSubjectId: subjects[i].String(),
 						Disclosure: intakev1.DuplicateDisclosure_DUPLICATE_DISCLOSURE_REDACTED, AskRole: string(askRole)}
-					redacted[subjects[i]] = d
-					out.found = append(out.found, d)
+					redacted[i] = d
 				}
 				if basis := matchBasis(ix.Kind); !slices.Contains(d.MatchedOn, basis) {
 					d.MatchedOn = append(d.MatchedOn, basis)
 				}
 			}
+		}
+	}
+	for _, d := range redacted {
+		if d != nil {
+			out.found = append(out.found, d)
 		}
 	}
 	for _, visible := range shown {
