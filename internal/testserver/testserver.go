@@ -24,6 +24,7 @@ import (
 	"github.com/passage-cm/passage/internal/gateway"
 	"github.com/passage-cm/passage/internal/pgtest"
 	"github.com/passage-cm/passage/internal/privacy"
+	"github.com/passage-cm/passage/internal/quota"
 	"github.com/passage-cm/passage/internal/retrypolicy"
 	"github.com/passage-cm/passage/internal/server"
 	"github.com/passage-cm/passage/internal/vault"
@@ -68,6 +69,9 @@ type Options struct {
 	// WebhookAllowNetworks is handed to the services as PASSAGE_WEBHOOK_ALLOW_NETWORKS would
 	// be (bootstrap.Deps): none, as in production, unless set.
 	WebhookAllowNetworks []netip.Prefix
+	// Quota is the server's quota configuration: none (its zero value) unless set, so that
+	// tests calling in tight loops as one caller measure what they mean to.
+	Quota quota.Config
 }
 
 // Start runs a server for the test and stops it when the test ends.
@@ -96,7 +100,7 @@ func Start(t testing.TB, opts Options) *Env {
 	}
 
 	logger := slog.New(slog.NewJSONHandler(env.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg := server.Config{ShutdownGrace: 5 * time.Second, MaxRecvMsgBytes: opts.MaxRecvMsgBytes}
+	cfg := server.Config{ShutdownGrace: 5 * time.Second, MaxRecvMsgBytes: opts.MaxRecvMsgBytes, Quota: opts.Quota}
 	if cfg.MaxRecvMsgBytes == 0 {
 		cfg.MaxRecvMsgBytes = server.DefaultMaxRecvMsgBytes
 	}
