@@ -39,14 +39,15 @@ type Config struct {
 }
 
 // defaultLimits are sized for people and the scripts they run, not for load generators
-// (which run with PASSAGE_QUOTA=off): a caseworker's CLI or an integration reads and writes
-// well under 100 calls a second, and the flood was 1,922 ListCases a second. An
-// analyst may run 30 grand totals a second, or 3.5 four-dimension tables (cost 17), after a
-// burst of 14 of those.
+// (which run with PASSAGE_QUOTA=off): a caseworker's screen or CLI reads a few times a second
+// at most, and the flood was 1,922 ListCases a second. At 20 reads a second, a caller
+// flooding ListCases left a colleague's p99 within 2x of its quiet value on the project's
+// 2-core machine, where 100 a second did not (README, Benchmarks). An analyst may run 30
+// grand totals a second, or 3.5 four-dimension tables (cost 17) after a burst of 14 of those.
 var defaultLimits = map[Class]Limit{
-	Read:            {Rate: 100, Burst: 200},
-	Write:           {Rate: 100, Burst: 200},
-	Search:          {Rate: 20, Burst: 40},
+	Read:            {Rate: 20, Burst: 40},
+	Write:           {Rate: 50, Burst: 100},
+	Search:          {Rate: 10, Burst: 20},
 	Analytics:       {Rate: 60, Burst: 240},
 	Partner:         {Rate: 20, Burst: 40},
 	Unauthenticated: {Rate: 20, Burst: 40},

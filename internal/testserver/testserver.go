@@ -72,6 +72,9 @@ type Options struct {
 	// Quota is the server's quota configuration: none (its zero value) unless set, so that
 	// tests calling in tight loops as one caller measure what they mean to.
 	Quota quota.Config
+	// CachedTokens verifies tokens through the cache `passage serve` uses (auth.Cached), for
+	// benchmarks that should pay what production pays per call; tests verify every token.
+	CachedTokens bool
 }
 
 // Start runs a server for the test and stops it when the test ends.
@@ -104,8 +107,12 @@ func Start(t testing.TB, opts Options) *Env {
 	if cfg.MaxRecvMsgBytes == 0 {
 		cfg.MaxRecvMsgBytes = server.DefaultMaxRecvMsgBytes
 	}
+	verifier := auth.NewKeyVerifier(signer.Public(), auth.DevIssuer, auth.Audience)
+	if opts.CachedTokens {
+		verifier = auth.Cached(verifier, 1024)
+	}
 	srv, err := server.New(cfg, logger, server.Options{
-		Verifier: auth.NewKeyVerifier(signer.Public(), auth.DevIssuer, auth.Audience),
+		Verifier: verifier,
 		Policy:   policy,
 	})
 	if err != nil {
