@@ -8,6 +8,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/mtls"
+	"github.com/passage-cm/passage/internal/quota"
 )
 
 // Defaults for [Config], used for any field left at its zero value.
@@ -60,6 +61,11 @@ type Config struct {
 	// serves gRPC in the clear, for a laptop or behind a mesh that terminates TLS; half of
 	// them set is refused.
 	TLS mtls.ServerFiles
+	// Quota limits each caller's calls per class of method and each source address's
+	// unauthenticated calls (see internal/quota): PASSAGE_QUOTA ("on", the default, or "off")
+	// and PASSAGE_QUOTA_<CLASS> ("RATE:BURST"). Its zero value, unlike the other fields',
+	// limits nothing: DefaultConfig and ConfigFromEnv turn it on.
+	Quota quota.Config
 }
 
 // DefaultConfig returns the configuration for a server on a developer's machine.
@@ -71,6 +77,7 @@ func DefaultConfig() Config {
 		ShutdownGrace:    DefaultShutdownGrace,
 		MaxRecvMsgBytes:  DefaultMaxRecvMsgBytes,
 		MaxTokenLifetime: DefaultMaxTokenLifetime,
+		Quota:            quota.DefaultConfig(),
 	}
 }
 
@@ -132,6 +139,11 @@ func configFrom(lookup func(string) (string, bool)) (Config, error) {
 	if err := cfg.PartnerTLS.ValidateAs("PASSAGE_PARTNER_TLS_"); err != nil {
 		return Config{}, fmt.Errorf("server: partner gateway: %w", err)
 	}
+	q, err := quota.FromEnv(lookup)
+	if err != nil {
+		return Config{}, fmt.Errorf("server: %w", err)
+	}
+	cfg.Quota = q
 	return cfg, nil
 }
 

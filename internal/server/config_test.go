@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/passage-cm/passage/internal/mtls"
+	"github.com/passage-cm/passage/internal/quota"
 )
 
 func TestConfigFrom(t *testing.T) {
@@ -19,7 +20,7 @@ func TestConfigFrom(t *testing.T) {
 	}{
 		{
 			name: "defaults",
-			want: Config{GRPCAddr: "127.0.0.1:7070", HTTPAddr: "127.0.0.1:7080", PartnerHTTPAddr: "127.0.0.1:7090", ShutdownGrace: 10 * time.Second, MaxRecvMsgBytes: 1 << 20, MaxTokenLifetime: 12 * time.Hour},
+			want: Config{GRPCAddr: "127.0.0.1:7070", HTTPAddr: "127.0.0.1:7080", PartnerHTTPAddr: "127.0.0.1:7090", ShutdownGrace: 10 * time.Second, MaxRecvMsgBytes: 1 << 20, MaxTokenLifetime: 12 * time.Hour, Quota: quota.DefaultConfig()},
 		},
 		{
 			name: "overrides",
@@ -31,12 +32,12 @@ func TestConfigFrom(t *testing.T) {
 				"PASSAGE_PARTNER_HTTP_ADDR":  "off",
 				"PASSAGE_MAX_TOKEN_LIFETIME": "1h",
 			},
-			want: Config{GRPCAddr: ":9090", HTTPAddr: ":9091", PartnerHTTPAddr: "off", ShutdownGrace: 30 * time.Second, MaxRecvMsgBytes: 4 << 20, MaxTokenLifetime: time.Hour},
+			want: Config{GRPCAddr: ":9090", HTTPAddr: ":9091", PartnerHTTPAddr: "off", ShutdownGrace: 30 * time.Second, MaxRecvMsgBytes: 4 << 20, MaxTokenLifetime: time.Hour, Quota: quota.DefaultConfig()},
 		},
 		{
 			name: "empty values keep defaults",
 			env:  map[string]string{"PASSAGE_GRPC_ADDR": "", "PASSAGE_SHUTDOWN_GRACE": ""},
-			want: Config{GRPCAddr: "127.0.0.1:7070", HTTPAddr: "127.0.0.1:7080", PartnerHTTPAddr: "127.0.0.1:7090", ShutdownGrace: 10 * time.Second, MaxRecvMsgBytes: 1 << 20, MaxTokenLifetime: 12 * time.Hour},
+			want: Config{GRPCAddr: "127.0.0.1:7070", HTTPAddr: "127.0.0.1:7080", PartnerHTTPAddr: "127.0.0.1:7090", ShutdownGrace: 10 * time.Second, MaxRecvMsgBytes: 1 << 20, MaxTokenLifetime: 12 * time.Hour, Quota: quota.DefaultConfig()},
 		},
 		{name: "grace without unit", env: map[string]string{"PASSAGE_SHUTDOWN_GRACE": "10"}, wantErr: true},
 		{name: "negative grace", env: map[string]string{"PASSAGE_SHUTDOWN_GRACE": "-1s"}, wantErr: true},
@@ -48,7 +49,7 @@ func TestConfigFrom(t *testing.T) {
 		{
 			name: "mTLS",
 			env:  map[string]string{"PASSAGE_TLS_CERT": "s.pem", "PASSAGE_TLS_KEY": "s.key", "PASSAGE_TLS_CLIENT_CA": "ca.pem"},
-			want: Config{GRPCAddr: "127.0.0.1:7070", HTTPAddr: "127.0.0.1:7080", PartnerHTTPAddr: "127.0.0.1:7090", ShutdownGrace: 10 * time.Second, MaxRecvMsgBytes: 1 << 20, MaxTokenLifetime: 12 * time.Hour,
+			want: Config{GRPCAddr: "127.0.0.1:7070", HTTPAddr: "127.0.0.1:7080", PartnerHTTPAddr: "127.0.0.1:7090", ShutdownGrace: 10 * time.Second, MaxRecvMsgBytes: 1 << 20, MaxTokenLifetime: 12 * time.Hour, Quota: quota.DefaultConfig(),
 				TLS: mtls.ServerFiles{Cert: "s.pem", Key: "s.key", ClientCA: "ca.pem"}},
 		},
 		{name: "TLS cert without key", env: map[string]string{"PASSAGE_TLS_CERT": "s.pem"}, wantErr: true},
@@ -58,12 +59,22 @@ func TestConfigFrom(t *testing.T) {
 			name: "partner gateway's own TLS",
 			env: map[string]string{"PASSAGE_TLS_CERT": "s.pem", "PASSAGE_TLS_KEY": "s.key", "PASSAGE_TLS_CLIENT_CA": "ca.pem",
 				"PASSAGE_PARTNER_TLS_CERT": "p.pem", "PASSAGE_PARTNER_TLS_KEY": "p.key", "PASSAGE_PARTNER_TLS_CLIENT_CA": "partners-ca.pem"},
-			want: Config{GRPCAddr: "127.0.0.1:7070", HTTPAddr: "127.0.0.1:7080", PartnerHTTPAddr: "127.0.0.1:7090", ShutdownGrace: 10 * time.Second, MaxRecvMsgBytes: 1 << 20, MaxTokenLifetime: 12 * time.Hour,
+			want: Config{GRPCAddr: "127.0.0.1:7070", HTTPAddr: "127.0.0.1:7080", PartnerHTTPAddr: "127.0.0.1:7090", ShutdownGrace: 10 * time.Second, MaxRecvMsgBytes: 1 << 20, MaxTokenLifetime: 12 * time.Hour, Quota: quota.DefaultConfig(),
 				TLS:        mtls.ServerFiles{Cert: "s.pem", Key: "s.key", ClientCA: "ca.pem"},
 				PartnerTLS: mtls.ServerFiles{Cert: "p.pem", Key: "p.key", ClientCA: "partners-ca.pem"}},
 		},
 		{name: "partner cert without key", env: map[string]string{"PASSAGE_PARTNER_TLS_CERT": "p.pem"}, wantErr: true},
 		{name: "partner client CA alone", env: map[string]string{"PASSAGE_PARTNER_TLS_CLIENT_CA": "ca.pem"}, wantErr: true},
+		{
+			name: "quotas",
+			env:  map[string]string{"PASSAGE_QUOTA": "off", "PASSAGE_QUOTA_ANALYTICS": "30:120", "PASSAGE_QUOTA_UNAUTHENTICATED": "0.5:2"},
+			want: Config{GRPCAddr: "127.0.0.1:7070", HTTPAddr: "127.0.0.1:7080", PartnerHTTPAddr: "127.0.0.1:7090", ShutdownGrace: 10 * time.Second, MaxRecvMsgBytes: 1 << 20,
+				Quota: withLimits(false, map[quota.Class]quota.Limit{quota.Analytics: {Rate: 30, Burst: 120}, quota.Unauthenticated: {Rate: 0.5, Burst: 2}})},
+		},
+		{name: "quota neither on nor off", env: map[string]string{"PASSAGE_QUOTA": "yes"}, wantErr: true},
+		{name: "quota without burst", env: map[string]string{"PASSAGE_QUOTA_READ": "100"}, wantErr: true},
+		{name: "quota rate zero", env: map[string]string{"PASSAGE_QUOTA_WRITE": "0:10"}, wantErr: true},
+		{name: "quota burst below one call", env: map[string]string{"PASSAGE_QUOTA_SEARCH": "10:0.5"}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,6 +91,16 @@ func TestConfigFrom(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withLimits is the default quota configuration, enabled or not, with limits overridden.
+func withLimits(enabled bool, limits map[quota.Class]quota.Limit) quota.Config {
+	q := quota.DefaultConfig()
+	q.Enabled = enabled
+	for c, l := range limits {
+		q.Limits[c] = l
+	}
+	return q
 }
 
 func TestWithDefaults(t *testing.T) {

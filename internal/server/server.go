@@ -11,6 +11,7 @@ import (
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -22,6 +23,7 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/mtls"
+	"github.com/passage-cm/passage/internal/quota"
 	"github.com/passage-cm/passage/internal/telemetry"
 )
 
@@ -87,11 +89,24 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Server, error) {
 	}
 	cfg = cfg.withDefaults()
 
+	meters := otel.GetMeterProvider()
+	if opts.Telemetry != nil {
+		meters = opts.Telemetry.MeterProvider()
+	}
+	var quotas middleware.QuotaConfig
+	if cfg.Quota.Enabled {
+		limiter, err := quota.New(cfg.Quota, meters)
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		quotas = middleware.QuotaConfig{Limiter: limiter, Public: auth.IsPublic, Subject: subjectFromClaims}
+	}
 	chain, err := middleware.Chain(middleware.ChainConfig{
 		Logger:     logger,
 		AuthUnary:  auth.UnaryServerInterceptor(opts.Verifier, opts.Policy),
 		AuthStream: auth.StreamServerInterceptor(opts.Verifier, opts.Policy),
 		Caller:     callerFromClaims,
+		Quota:      quotas,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -171,6 +186,13 @@ func (s *Server) GRPC() *grpc.Server {
 // its dependencies are up.
 func (s *Server) SetServing(service string) {
 	s.setServing(service)
+}
+
+// subjectFromClaims reports the caller the auth stage verified, for its quota: the token's
+// subject, and whether it is a partner agency's.
+func subjectFromClaims(ctx context.Context) (subject string, partner bool, ok bool) {
+	c, ok := auth.FromContext(ctx)
+	return c.Subject, c.Role == auth.RolePartner, ok
 }
 
 // callerFromClaims reports the caller the auth stage verified, for the RPC's log line.
