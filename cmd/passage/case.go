@@ -1421,8 +1421,17 @@ func formatRegister(w io.Writer, resp *intakev1.RegisterCaseResponse) error {
 		for i, b := range d.GetMatchedOn() {
 			bases[i] = strings.ReplaceAll(enumName(b, matchBasisPrefix), "_", " ")
 		}
+		basis := cmp.Or(strings.Join(bases, "; "), "unknown basis")
+		if d.GetDisclosure() == intakev1.DuplicateDisclosure_DUPLICATE_DISCLOSURE_REDACTED {
+			// A case the caller does not work on: the server said only that it exists.
+			if _, err := fmt.Fprintf(w, "suspected duplicate: a case you do not work on matched subject %s on %s; ask the mission's %s\n",
+				d.GetMatchedSubjectId(), basis, d.GetAskRole()); err != nil {
+				return err
+			}
+			continue
+		}
 		if _, err := fmt.Fprintf(w, "suspected duplicate: case %s (subject %s) matched subject %s on %s\n",
-			d.GetCaseId(), d.GetSubjectId(), d.GetMatchedSubjectId(), cmp.Or(strings.Join(bases, "; "), "unknown basis")); err != nil {
+			d.GetCaseId(), d.GetSubjectId(), d.GetMatchedSubjectId(), basis); err != nil {
 			return err
 		}
 	}

@@ -738,6 +738,10 @@ func TestFormatRegister(t *testing.T) {
 			MatchedOn: []intakev1.MatchBasis{
 				intakev1.MatchBasis_MATCH_BASIS_DOCUMENT, intakev1.MatchBasis_MATCH_BASIS_NAME_DATE_OF_BIRTH_NATIONALITY,
 			},
+			Disclosure: intakev1.DuplicateDisclosure_DUPLICATE_DISCLOSURE_FULL,
+		}, {
+			MatchedSubjectId: "a2", MatchedOn: []intakev1.MatchBasis{intakev1.MatchBasis_MATCH_BASIS_DOCUMENT},
+			Disclosure: intakev1.DuplicateDisclosure_DUPLICATE_DISCLOSURE_REDACTED, AskRole: "supervisor",
 		}},
 	}
 	var b bytes.Buffer
@@ -745,7 +749,8 @@ func TestFormatRegister(t *testing.T) {
 		t.Fatalf("formatRegister: %v", err)
 	}
 	want := testCaseText +
-		"suspected duplicate: case 9e1d (subject z9) matched subject a1 on document; name date of birth nationality\n"
+		"suspected duplicate: case 9e1d (subject z9) matched subject a1 on document; name date of birth nationality\n" +
+		"suspected duplicate: a case you do not work on matched subject a2 on document; ask the mission's supervisor\n"
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("formatRegister (-want +got):\n%s", diff)
 	}

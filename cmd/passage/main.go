@@ -179,7 +179,7 @@ func devToken(args []string, stdout, stderr io.Writer) error {
 	mission := fs.String("mission", "", `mission code ("NER", "NER-AGADEZ") or "HQ" for HQ roles`)
 	partner := fs.String("partner", "", "the partner agency's id (role partner): passage referral's partner_id")
 	subject := fs.String("subject", "", "pseudonymous staff id (default: dev-<role>)")
-	ttl := fs.Duration("ttl", 12*time.Hour, "lifetime")
+	ttl := fs.Duration("ttl", 12*time.Hour, "lifetime; the server refuses tokens longer than its PASSAGE_MAX_TOKEN_LIFETIME (12h by default)")
 	dir := fs.String("dir", envOr("PASSAGE_DEV_DIR", ".passage"), "folder of the development keys")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -22,7 +22,7 @@ import (
 )
 
 // identityBench is intake alone, with a clock the test moves forward, and a victim of
-// trafficking's case registered by its caseworker in mission A.
+// trafficking's case registered by its caseworker in mission A, her passport among its facts.
 type identityBench struct {
 	env    *testserver.Env
 	client intakev1.IntakeServiceClient
@@ -44,7 +44,8 @@ func newIdentityBench(t *testing.T) *identityBench {
 	resp, err := b.client.RegisterCase(env.AsStaff(t, "cw-own", auth.RoleCaseworker, missionA), &intakev1.RegisterCaseRequest{
 		RequestId: uuid.NewString(), Mission: missionA, Programme: commonv1.Programme_PROGRAMME_VOT, HostCountry: "NER",
 		Principal: &commonv1.Person{GivenName: "Mariam", FamilyName: "Traore", Sex: commonv1.Sex_SEX_FEMALE,
-			DateOfBirth: &date.Date{Year: 2001, Month: 6, Day: 5}, Nationality: "MLI"},
+			DateOfBirth: &date.Date{Year: 2001, Month: 6, Day: 5}, Nationality: "MLI",
+			Documents: []*commonv1.IdentityDocument{{Type: commonv1.DocumentType_DOCUMENT_TYPE_PASSPORT, Number: victimPassport, IssuingCountry: "MLI"}}},
 		Vulnerabilities: []commonv1.Vulnerability{commonv1.Vulnerability_VULNERABILITY_VICTIM_OF_TRAFFICKING},
 		Consents:        consents(reg), RegistrationDate: reg,
 	})

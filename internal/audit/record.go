@@ -28,7 +28,8 @@ type Entry struct {
 	Method string
 	// AggregateID is the case, request or fund the call was about (uuid.Nil when none).
 	AggregateID uuid.UUID
-	// Reason is the coded reason the request states (a closure reason's enum name), or "".
+	// Reason is the coded reason the request states (a closure reason's enum name), a coded
+	// outcome the service records (a registration's duplicate check: counts, no ids), or "".
 	// Never free text: a free-text field could hold a name.
 	Reason string
 	// RequestID is the RPC's request id (as in its log lines); ClientRequestID the

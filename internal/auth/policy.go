@@ -18,6 +18,9 @@ var publicServices = []string{
 	"/grpc.reflection.v1alpha.ServerReflection/",
 }
 
+// IsPublic reports whether method needs no token at all: health checks and reflection.
+func IsPublic(method string) bool { return isPublic(method) }
+
 // isPublic reports whether method needs no token at all.
 func isPublic(method string) bool {
 	for _, prefix := range publicServices {

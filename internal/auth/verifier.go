@@ -28,8 +28,13 @@ type Verifier interface {
 // for a token it refuses.
 var ErrInvalidToken = errors.New("auth: invalid token")
 
+// DefaultMaxLifetime is the longest token accepted unless WithMaxLifetime says otherwise: a
+// working day. A stolen token is good until it expires; this bounds how long.
+const DefaultMaxLifetime = 12 * time.Hour
+
 const (
-	// clockLeeway absorbs clock skew between the identity provider and us.
+	// clockLeeway absorbs clock skew between the identity provider and us: exp, nbf and iat
+	// are checked with this much slack, and no more.
 	clockLeeway = 30 * time.Second
 	// maxTokenBytes bounds the work done on a token before its signature is
 	// checked; real tokens are well under 2 KiB.
@@ -83,22 +88,36 @@ func (c tokenClaims) claims() Claims {
 	return out
 }
 
+// Option tunes a Verifier built by NewKeyVerifier or NewJWKSVerifier.
+type Option func(*jwtVerifier)
+
+// WithMaxLifetime refuses tokens that live longer than d: exp - iat above d, or, for a token
+// without iat, exp - now above d. d <= 0 keeps DefaultMaxLifetime.
+func WithMaxLifetime(d time.Duration) Option {
+	return func(v *jwtVerifier) {
+		if d > 0 {
+			v.maxLifetime = d
+		}
+	}
+}
+
 // jwtVerifier is the Verifier behind both constructors; they differ only in
 // where keys come from and which algorithms are allowed.
 type jwtVerifier struct {
-	parser  *jwt.Parser
-	keyfunc func(ctx context.Context) jwt.Keyfunc
+	parser      *jwt.Parser
+	keyfunc     func(ctx context.Context) jwt.Keyfunc
+	maxLifetime time.Duration
 	// err is set when construction failed; Verify then refuses every token,
 	// so a misconfigured verifier fails closed instead of panicking.
 	err error
 }
 
-func newJWTVerifier(methods []string, issuer, audience string, keyfunc func(context.Context) jwt.Keyfunc) *jwtVerifier {
+func newJWTVerifier(methods []string, issuer, audience string, keyfunc func(context.Context) jwt.Keyfunc, opts []Option) *jwtVerifier {
 	if issuer == "" || audience == "" {
 		// The jwt parser skips the iss check for an empty issuer; refuse instead.
 		return &jwtVerifier{err: errors.New("auth: verifier needs an issuer and an audience")}
 	}
-	return &jwtVerifier{
+	v := &jwtVerifier{
 		parser: jwt.NewParser(
 			jwt.WithValidMethods(methods),
 			jwt.WithIssuer(issuer),
@@ -109,8 +128,13 @@ func newJWTVerifier(methods []string, issuer, audience string, keyfunc func(cont
 			// Reject non-canonical base64 so a signature has exactly one encoding.
 			jwt.WithStrictDecoding(),
 		),
-		keyfunc: keyfunc,
+		keyfunc:     keyfunc,
+		maxLifetime: DefaultMaxLifetime,
 	}
+	for _, o := range opts {
+		o(v)
+	}
+	return v
 }
 
 func (v *jwtVerifier) Verify(ctx context.Context, token string) (Claims, error) {
@@ -120,11 +144,37 @@ func (v *jwtVerifier) Verify(ctx context.Context, token string) (Claims, error) 
 	if token == "" || len(token) > maxTokenBytes {
 		return Claims{}, fmt.Errorf("%w: empty or oversized", ErrInvalidToken)
 	}
+	if err := checkStrict(token); err != nil {
+		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
 	var tc tokenClaims
 	if _, err := v.parser.ParseWithClaims(token, &tc, v.keyfunc(ctx)); err != nil {
 		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
+	if err := v.checkLifetime(tc, time.Now()); err != nil {
+		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
 	return tc.claims(), nil
+}
+
+// checkLifetime refuses a token meant to live longer than maxLifetime, counted from iat, or
+// from now when the token has no iat. The parser has already required exp, refused an iat or
+// nbf more than clockLeeway in the future and an exp more than clockLeeway in the past.
+func (v *jwtVerifier) checkLifetime(tc tokenClaims, now time.Time) error {
+	if tc.ExpiresAt == nil {
+		return errors.New("missing exp claim")
+	}
+	from := now
+	if tc.IssuedAt != nil {
+		from = tc.IssuedAt.Time
+	}
+	if tc.ExpiresAt.Sub(from) > v.maxLifetime {
+		return errors.New("lifetime (exp - iat, or exp - now without iat) above the maximum")
+	}
+	if tc.NotBefore != nil && tc.NotBefore.After(tc.ExpiresAt.Time) {
+		return errors.New("nbf after exp")
+	}
+	return nil
 }
 
 // NewKeyVerifier returns a Verifier for tokens signed by the single key whose
@@ -132,8 +182,9 @@ func (v *jwtVerifier) Verify(ctx context.Context, token string) (Claims, error) 
 // development with the key from LoadOrCreateDevKey. Only the algorithm that
 // matches the key type is accepted (EdDSA for Ed25519, ES256/384/512 for
 // ECDSA by curve, RS256 for RSA). An unsupported key, or an empty issuer or
-// audience, yields a Verifier that refuses every token.
-func NewKeyVerifier(pub crypto.PublicKey, issuer, audience string) Verifier {
+// audience, yields a Verifier that refuses every token. Tokens must meet the
+// contract in the package documentation.
+func NewKeyVerifier(pub crypto.PublicKey, issuer, audience string, opts ...Option) Verifier {
 	method, err := signingMethodFor(pub)
 	if err != nil {
 		return &jwtVerifier{err: err}
@@ -141,17 +192,18 @@ func NewKeyVerifier(pub crypto.PublicKey, issuer, audience string) Verifier {
 	keyfunc := func(context.Context) jwt.Keyfunc {
 		return func(*jwt.Token) (any, error) { return pub, nil }
 	}
-	return newJWTVerifier([]string{method.Alg()}, issuer, audience, keyfunc)
+	return newJWTVerifier([]string{method.Alg()}, issuer, audience, keyfunc, opts)
 }
 
 // NewJWKSVerifier returns a Verifier for tokens from a production identity
 // provider that publishes its keys as a JWK Set at jwksURL. Keys are cached
 // and refreshed by keyfunc's defaults (hourly, and on an unknown key id, rate
-// limited) until ctx is done. Accepted algorithms: RS256, ES256, EdDSA.
+// limited) until ctx is done. Accepted algorithms: RS256, ES256, EdDSA. Tokens
+// must meet the contract in the package documentation.
 //
 // jwksURL must be https, except on a loopback host: keys fetched in the clear
 // could be replaced by anyone on the path.
-func NewJWKSVerifier(ctx context.Context, jwksURL, issuer, audience string) (Verifier, error) {
+func NewJWKSVerifier(ctx context.Context, jwksURL, issuer, audience string, opts ...Option) (Verifier, error) {
 	if err := checkJWKSURL(jwksURL); err != nil {
 		return nil, err
 	}
@@ -162,7 +214,7 @@ func NewJWKSVerifier(ctx context.Context, jwksURL, issuer, audience string) (Ver
 	if err != nil {
 		return nil, fmt.Errorf("auth: JWKS verifier: %w", err)
 	}
-	return newJWTVerifier(jwksMethods, issuer, audience, k.KeyfuncCtx), nil
+	return newJWTVerifier(jwksMethods, issuer, audience, k.KeyfuncCtx, opts), nil
 }
 
 func checkJWKSURL(raw string) error {

@@ -321,15 +321,17 @@ func credentials(ctx context.Context, cfg Config, logger *slog.Logger) (*vault.K
 
 // tokenVerifier trusts the development key only in development; otherwise only the identity
 // provider's JWKS, so a development key left on a production host signs nothing we accept.
+// Either way tokens living longer than PASSAGE_MAX_TOKEN_LIFETIME are refused.
 func tokenVerifier(ctx context.Context, cfg Config) (auth.Verifier, error) {
+	maxLifetime := auth.WithMaxLifetime(cfg.Server.MaxTokenLifetime)
 	if cfg.Dev {
 		signer, err := auth.LoadOrCreateDevKey(cfg.DevDir)
 		if err != nil {
 			return nil, err
 		}
-		return auth.Cached(auth.NewKeyVerifier(signer.Public(), auth.DevIssuer, auth.Audience), tokenCacheSize), nil
+		return auth.Cached(auth.NewKeyVerifier(signer.Public(), auth.DevIssuer, auth.Audience, maxLifetime), tokenCacheSize), nil
 	}
-	verifier, err := auth.NewJWKSVerifier(ctx, cfg.JWKSURL, cfg.TokenIssuer, cfg.TokenAudience)
+	verifier, err := auth.NewJWKSVerifier(ctx, cfg.JWKSURL, cfg.TokenIssuer, cfg.TokenAudience, maxLifetime)
 	if err != nil {
 		return nil, err
 	}

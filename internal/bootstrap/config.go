@@ -97,6 +97,11 @@ func ConfigFromEnv(dev bool) (Config, error) {
 	}
 	c := keysFromEnv(dev)
 	c.Server = srv
+	if dev && os.Getenv("PASSAGE_QUOTA") == "" {
+		// A developer's server is loaded by `passage demo seed`, thousands of calls a second
+		// under one token per mission: quotas are off unless asked for (PASSAGE_QUOTA=on).
+		c.Server.Quota.Enabled = false
+	}
 	c.KEKReload, c.RetentionInterval = defaultKEKReload, defaultRetentionInterval
 	c.JWKSURL, c.TokenIssuer = os.Getenv("PASSAGE_JWKS_URL"), os.Getenv("PASSAGE_TOKEN_ISSUER")
 	c.TokenAudience = envOr("PASSAGE_TOKEN_AUDIENCE", auth.Audience)

@@ -18,7 +18,7 @@ func TestConfigFromEnv(t *testing.T) {
 	for _, name := range []string{"DATABASE_URL", "PASSAGE_DEV", "PASSAGE_DEV_DIR", "PASSAGE_KEK_KEYSET", "PASSAGE_BLIND_INDEX_KEYSET", "PASSAGE_AUDIT_KEYSET",
 		"PASSAGE_KEK_URI", "PASSAGE_KEK_RELOAD", "PASSAGE_RETENTION_INTERVAL",
 		"PASSAGE_JWKS_URL", "PASSAGE_TOKEN_ISSUER", "PASSAGE_DB_MAX_CONNS", "PASSAGE_LOG_LEVEL", "PASSAGE_DP_YEARLY_EPSILON",
-		"PASSAGE_WEBHOOK_ALLOW_NETWORKS"} {
+		"PASSAGE_WEBHOOK_ALLOW_NETWORKS", "PASSAGE_QUOTA"} {
 		t.Setenv(name, "")
 	}
 	if _, err := ConfigFromEnv(true); err == nil || !strings.Contains(err.Error(), "DATABASE_URL") {
@@ -41,9 +41,14 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	if !c.Dev || !filepath.IsAbs(c.DevDir) || c.LogLevel != slog.LevelWarn || c.MaxConns != 8 || c.TokenAudience != "passage" ||
 		c.KEKReload != time.Minute || c.RetentionInterval != 24*time.Hour || c.Retention["VOT"] != 10 ||
-		c.PrivacyYearlyEpsilon != privacy.DefaultYearlyEpsilon || len(c.WebhookAllowNetworks) != 0 {
+		c.PrivacyYearlyEpsilon != privacy.DefaultYearlyEpsilon || len(c.WebhookAllowNetworks) != 0 || c.Server.Quota.Enabled {
 		t.Errorf("dev config = %+v", c)
 	}
+	t.Setenv("PASSAGE_QUOTA", "on")
+	if c, err := ConfigFromEnv(true); err != nil || !c.Server.Quota.Enabled {
+		t.Errorf("dev with PASSAGE_QUOTA=on: quotas enabled %v, %v", c.Server.Quota.Enabled, err)
+	}
+	t.Setenv("PASSAGE_QUOTA", "")
 	t.Setenv("PASSAGE_WEBHOOK_ALLOW_NETWORKS", "127.0.0.0/8, ::1")
 	if c, err := ConfigFromEnv(true); err != nil || fmt.Sprint(c.WebhookAllowNetworks) != "[127.0.0.0/8 ::1/128]" {
 		t.Errorf("PASSAGE_WEBHOOK_ALLOW_NETWORKS: %v, %v", c.WebhookAllowNetworks, err)

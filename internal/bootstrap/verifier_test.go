@@ -82,3 +82,47 @@ func TestDevKeyOnlyInDevelopment(t *testing.T) {
 		t.Errorf("outside development, identity provider's token: %v", err)
 	}
 }
+
+// TestTokenLifetimeFromConfig: PASSAGE_MAX_TOKEN_LIFETIME (Config.Server.MaxTokenLifetime)
+// reaches the verifier; unset, the default of 12 h applies.
+func TestTokenLifetimeFromConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	key, err := auth.LoadOrCreateDevKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mint := func(ttl time.Duration) string {
+		tok, err := auth.MintToken(key, auth.DevIssuer, auth.Audience, auth.Claims{Subject: "staff-7f3a", Role: auth.RoleCaseworker, Mission: "NER"}, ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	twoHours, twelveHours, day := mint(2*time.Hour), mint(12*time.Hour), mint(24*time.Hour)
+
+	oneHour := Config{Dev: true, DevDir: dir}
+	oneHour.Server.MaxTokenLifetime = time.Hour
+	for _, tt := range []struct {
+		name   string
+		cfg    Config
+		token  string
+		accept bool
+	}{
+		{"default, 12 h", Config{Dev: true, DevDir: dir}, twelveHours, true},
+		{"default, 24 h", Config{Dev: true, DevDir: dir}, day, false},
+		{"1 h, 2 h", oneHour, twoHours, false},
+	} {
+		v, err := tokenVerifier(t.Context(), tt.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = v.Verify(t.Context(), tt.token)
+		if tt.accept && err != nil {
+			t.Errorf("%s: %v, want accepted", tt.name, err)
+		}
+		if !tt.accept && !errors.Is(err, auth.ErrInvalidToken) {
+			t.Errorf("%s: %v, want ErrInvalidToken", tt.name, err)
+		}
+	}
+}

@@ -356,12 +356,13 @@ func logShares(t *testing.T, shares []tableShare) (released, large, perAnswer in
 	return released, large, perAnswer
 }
 
-// minLargeReleased is the share of the seed's large cells the walk-through must get back
-// at least. Issue 13 asks for "the same figures wherever they are large" (90% was the
-// target this test was written for); the protected releases give about 60% today (run with
-// -v for each table's share and the large figures withheld), so this is a floor against
-// regression, not the issue's target, which is open.
-const minLargeReleased = 0.5
+// minLargeReleased is, per scale, the share of the seed's large cells the walk-through must
+// get back at least: a floor against regression at what the protected releases give today
+// (run with -v for each table's share and the large figures withheld). Issue 13 asks for "the
+// same figures wherever they are large"; at the seed's own scale 114 of 125 come back
+// (91.2%; per-answer suppression, which combined answers defeat, 96.8%), at a fiftieth of it,
+// a caseload of 1,400 persons, 24 of 37.
+var minLargeReleased = map[float64]float64{0.02: 0.6, 1: 0.9}
 
 // TestWalkThroughAtScale is the acceptance test of issue 13's "Done when" for analysts: with
 // the seed's caseload in analytics (the plan written into analytics.rollup as the projector
@@ -389,33 +390,47 @@ func TestWalkThroughAtScale(t *testing.T) {
 			writeRollup(t, env, rows)
 			client := analyticsv1.NewAnalyticsServiceClient(env.Conn)
 			hq := env.As(t, auth.RoleAnalyst, auth.MissionHQ)
-			awaitRefresh(t, client, hq, time.Now())
+			awaitRefresh(t, client, hq, rows)
 			released, large, old := logShares(t, askWalkThrough(t, client, hq, plan, rows))
 			t.Logf("scale %g: the seed's tables released %d of their %d large cells (%.1f%%); per-answer suppression %d (%.1f%%)",
 				scale, released, large, 100*float64(released)/float64(large), old, 100*float64(old)/float64(large))
-			if float64(released) < minLargeReleased*float64(large) {
-				t.Errorf("scale %g: %d of %d large cells released, want at least %.0f%%", scale, released, large, 100*minLargeReleased)
+			if float64(released) < minLargeReleased[scale]*float64(large) {
+				t.Errorf("scale %g: %d of %d large cells released, want at least %.0f%%", scale, released, large, 100*minLargeReleased[scale])
 			}
 		})
 	}
 }
 
-// awaitRefresh waits until the service's in-memory copy of the rollup was refreshed after
-// written: a refresh that began then holds every row committed before (an export's
-// provenance says when the refresh it answers from began).
-func awaitRefresh(t *testing.T, client analyticsv1.AnalyticsServiceClient, hq context.Context, written time.Time) {
+// awaitRefresh waits until the service counts the persons returned that rows hold: every
+// year and programme listed, each released one with its count. (The time of its last refresh
+// is not enough: a refresh reads only the rows committed below the oldest transaction still
+// open in the whole cluster, which parallel tests hold back.)
+func awaitRefresh(t *testing.T, client analyticsv1.AnalyticsServiceClient, hq context.Context, rows map[rollupKey]int64) {
 	t.Helper()
-	req := &analyticsv1.ExportAggregateRequest{Measure: analyticsv1.Measure_MEASURE_PERSONS_RETURNED}
+	want := map[[2]string]int64{}
+	for k, n := range rows {
+		if k.measure == "PERSONS_RETURNED" {
+			want[[2]string{fmt.Sprint(k.year), k.programme}] += n
+		}
+	}
+	req := &analyticsv1.AggregateRequest{Measure: analyticsv1.Measure_MEASURE_PERSONS_RETURNED,
+		GroupBy: []analyticsv1.Dimension{analyticsv1.Dimension_DIMENSION_YEAR, analyticsv1.Dimension_DIMENSION_PROGRAMME}}
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(25 * time.Millisecond) {
-		resp, err := client.ExportAggregate(hq, req)
+		resp, err := client.Aggregate(hq, req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if asOf := resp.GetProvenance().GetDataAsOf(); asOf.IsValid() && asOf.AsTime().After(written) {
+		counted := 0
+		for _, c := range resp.GetCells() {
+			if n, ok := want[[2]string{c.GetKeys()[0], c.GetKeys()[1]}]; ok && (c.GetSuppressed() || c.GetCount() == n) {
+				counted++
+			}
+		}
+		if counted == len(want) && len(resp.GetCells()) == len(want) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the service has not refreshed its counts since %v: data as of %v", written, resp.GetProvenance().GetDataAsOf())
+			t.Fatalf("the service does not count the persons returned in time: %v", resp.GetCells())
 		}
 	}
 }

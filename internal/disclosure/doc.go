@@ -28,8 +28,8 @@
 //
 // A population is one measure, one year, one programme (a block: years and programmes are
 // disjoint, and a wider question is a sum of blocks). Its dimensions are split into release
-// tables of at most three (MaxCoverDimensions): where (host country, return country, sex),
-// who (nationality, age band), vulnerability alone, and the measure's own. Protect computes,
+// tables of at most three (MaxCoverDimensions): where (host country, return country), and
+// sex, nationality, age band, vulnerability, each alone, and the measure's own. Protect computes,
 // for one table of one block (a Cover), every entry: every combination of a node per
 // dimension, a node being a value (a country), a group (its region) or all of it. It withholds
 // every entry counting 1 to k-1 and, for each, finds a move that proves it could be empty:

@@ -9,7 +9,7 @@ import (
 
 // MaxCoverDimensions is the most dimensions one release covers. A release answers every
 // table over any subset of its dimensions, so it is a "cover" of linked tables; three
-// (host country, return country, sex) are the most HQ publishes together.
+// (referral status, partner type, direction) are the most HQ publishes together.
 const MaxCoverDimensions = 3
 
 // Level is how finely a key names a dimension's values.

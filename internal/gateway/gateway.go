@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -40,7 +42,7 @@ func New(ctx context.Context, g *grpc.Server, registrars ...Registrar) (*Gateway
 	lis := bufconn.Listen(1 << 20)
 	var protocols http.Protocols
 	protocols.SetUnencryptedHTTP2(true)
-	local := &http.Server{Handler: g, Protocols: &protocols, ReadHeaderTimeout: 10 * time.Second}
+	local := &http.Server{Handler: fromForwardedFor(g), Protocols: &protocols, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = local.Serve(lis) }()
 	conn, err := grpc.NewClient("passthrough:///passage-local",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
@@ -50,13 +52,18 @@ func New(ctx context.Context, g *grpc.Server, registrars ...Registrar) (*Gateway
 		_ = local.Close()
 		return nil, fmt.Errorf("gateway: local connection: %w", err)
 	}
+	// Partners get the protobuf JSON mapping: lowerCamelCase names, enums by name, unset
+	// fields left out.
+	marshaler := &runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: false},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+	}
 	mux := runtime.NewServeMux(
-		// Partners get the protobuf JSON mapping: lowerCamelCase names, enums by name, unset
-		// fields left out.
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: false},
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
+		// The method is the request's own: no X-HTTP-Method-Override, no POST of a form
+		// answered by a GET handler (strictRequests also drops the override headers).
+		runtime.WithDisableHTTPMethodOverride(),
+		runtime.WithDisablePathLengthFallback(),
 		// Only the bearer token and the request id travel from HTTP headers to gRPC metadata;
 		// other headers are not the server's business.
 		runtime.WithIncomingHeaderMatcher(func(key string) (string, bool) {
@@ -74,11 +81,34 @@ func New(ctx context.Context, g *grpc.Server, registrars ...Registrar) (*Gateway
 			return nil, fmt.Errorf("gateway: register: %w", err)
 		}
 	}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-		mux.ServeHTTP(w, r)
+	return &Gateway{handler: strictRequests(mux, marshaler), local: local, lis: lis, conn: conn}, nil
+}
+
+// fromForwardedFor hands next each call of the proxy with the partner's address as its
+// RemoteAddr, so that the gRPC server's peer (what its per-address quota keys on) is the
+// partner's host, not the in-memory pipe every gateway call shares. The address is the last
+// X-Forwarded-For entry: the proxy appends the address the partner's connection came from
+// after whatever the partner's request said, and nothing but the proxy reaches this server.
+func fromForwardedFor(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ip, ok := lastForwarded(r.Header.Values("X-Forwarded-For")); ok {
+			r.RemoteAddr = netip.AddrPortFrom(ip, 0).String()
+		}
+		next.ServeHTTP(w, r)
 	})
-	return &Gateway{handler: h, local: local, lis: lis, conn: conn}, nil
+}
+
+// lastForwarded is the last address of X-Forwarded-For values.
+func lastForwarded(values []string) (netip.Addr, bool) {
+	if len(values) == 0 {
+		return netip.Addr{}, false
+	}
+	last := values[len(values)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	ip, err := netip.ParseAddr(strings.TrimSpace(last))
+	return ip, err == nil
 }
 
 // Handler is the gateway's HTTP handler, for tests that serve it themselves.

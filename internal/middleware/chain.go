@@ -21,6 +21,10 @@ type ChainConfig struct {
 	// Caller reports the role and mission the auth stage established in ctx, for the RPC's
 	// log line. Optional; it is called after auth and before validation.
 	Caller func(ctx context.Context) (role, mission string, ok bool)
+	// Quota, when its Limiter is set, limits unauthenticated calls per source address (a
+	// stage just outside auth) and authenticated ones per caller and class (a stage just
+	// inside it); see internal/quota. It needs the auth stage.
+	Quota QuotaConfig
 }
 
 // Chain builds the unary and stream interceptor chains in the order documented on the
@@ -31,6 +35,9 @@ func Chain(cfg ChainConfig) ([]grpc.ServerOption, error) {
 	}
 	if (cfg.AuthUnary == nil) != (cfg.AuthStream == nil) {
 		return nil, errors.New("middleware: set both AuthUnary and AuthStream, or neither")
+	}
+	if q := cfg.Quota; q.Limiter != nil && (q.Public == nil || q.Subject == nil || cfg.AuthUnary == nil) {
+		return nil, errors.New("middleware: Quota needs its Public and Subject, and the auth stage")
 	}
 	validator, err := protovalidate.New()
 	if err != nil {
@@ -58,6 +65,11 @@ func interceptors(cfg ChainConfig, validator protovalidate.Validator) ([]grpc.Un
 		streamLogging(cfg.Logger),
 		streamErrorMasking(cfg.Logger),
 	}
+	quota := cfg.Quota.Limiter != nil
+	if quota {
+		unary = append(unary, unaryAddressQuota(cfg.Quota))
+		stream = append(stream, streamAddressQuota(cfg.Quota))
+	}
 	if cfg.AuthUnary != nil {
 		unary = append(unary, cfg.AuthUnary)
 		stream = append(stream, cfg.AuthStream)
@@ -65,6 +77,10 @@ func interceptors(cfg ChainConfig, validator protovalidate.Validator) ([]grpc.Un
 	if cfg.Caller != nil {
 		unary = append(unary, unaryCaller(cfg.Caller))
 		stream = append(stream, streamCaller(cfg.Caller))
+	}
+	if quota {
+		unary = append(unary, unaryCallerQuota(cfg.Quota))
+		stream = append(stream, streamCallerQuota(cfg.Quota))
 	}
 	unary = append(unary, unaryValidation(validator))
 	stream = append(stream, streamValidation(validator))

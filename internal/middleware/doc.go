@@ -1,14 +1,15 @@
 // Package middleware holds the gRPC interceptors every Passage service runs, assembled once
 // by [Chain] in a fixed order. They give each RPC a request id, one log line, a recovered
-// panic instead of a crash, masked internal errors, authentication and protovalidate checks,
-// without any of them ever writing a request payload or personal data to a client, a log
+// panic instead of a crash, masked internal errors, authentication, quotas and protovalidate
+// checks, without any of them ever writing a request payload or personal data to a client, a log
 // line or a span.
 //
 // # Order
 //
 // The chain runs, outermost first:
 //
-//	recovery → request id → logging → error masking → auth → validation → handler
+//	recovery → request id → logging → error masking → address quota → auth → caller quota →
+//	validation → handler
 //
 // Each stage has its place for a reason:
 //
@@ -29,9 +30,21 @@
 //     failure of the database (database.Classify) is not a bug: it becomes UNAVAILABLE or
 //     ABORTED with an ErrorInfo saying whether the request may have applied (outage, in
 //     masking.go), the one place where any service's database failures are mapped.
+//   - The address quota sits just outside auth, since the calls it limits have no verified
+//     caller: a public method (health, reflection) takes from its source address's bucket
+//     before it runs, and a call auth refuses takes from it afterwards, answered
+//     RESOURCE_EXHAUSTED instead of UNAUTHENTICATED once the bucket is empty. It is inside
+//     logging and masking, so refusals are logged (at Warn) and keep their details.
 //   - Auth runs before validation: a caller without a valid token learns nothing about the
 //     request schema, and its payload costs no validation work. After auth, the caller's
 //     role and mission are recorded for the log line.
+//   - The caller quota comes right after auth, when the caller's subject is known, and
+//     before validation and the handler, so that a refused call costs neither: each caller
+//     has a bucket per class of method (internal/quota), and a call over its limit is
+//     answered RESOURCE_EXHAUSTED with a RetryInfo and a QuotaFailure naming the class.
+//     Invalid requests are charged like valid ones: a flood of them is still a flood. The
+//     partner HTTP gateway calls the same server in-process, so its calls pass both quota
+//     stages too, keyed by the partner's address (see internal/gateway).
 //   - Validation is last, so handlers only ever see messages that satisfy the protovalidate
 //     rules in the .proto files and keep only business rules, which they report with
 //     [InvalidArgument] and [FieldViolation] in the same shape.

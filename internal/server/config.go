@@ -6,8 +6,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/mtls"
 	"github.com/passage-cm/passage/internal/netlimit"
+	"github.com/passage-cm/passage/internal/quota"
 )
 
 // Defaults for [Config], used for any field left at its zero value.
@@ -20,6 +22,11 @@ const (
 	// DefaultMaxRecvMsgBytes bounds a request: larger ones are refused by grpc itself with
 	// RESOURCE_EXHAUSTED before any of our code or memory is spent on them.
 	DefaultMaxRecvMsgBytes = 1 << 20
+	// DefaultMaxTokenLifetime is the longest bearer token accepted (exp - iat): a working day.
+	DefaultMaxTokenLifetime = auth.DefaultMaxLifetime
+	// maxTokenLifetimeCeiling is the most PASSAGE_MAX_TOKEN_LIFETIME may allow: beyond a week a
+	// stolen token outlives any reasonable response to its theft.
+	maxTokenLifetimeCeiling = 7 * 24 * time.Hour
 
 	// DefaultMaxConnections caps the connections open at once on the gRPC listener, and apart
 	// on the partner gateway's. With HTTP/2 that is up to 25,600 calls in flight on each.
@@ -67,6 +74,10 @@ type Config struct {
 	// MaxRecvMsgBytes is the largest request accepted. Env PASSAGE_MAX_RECV_MSG_BYTES;
 	// default 1 MiB.
 	MaxRecvMsgBytes int
+	// MaxTokenLifetime is the longest lifetime of a bearer token accepted: exp - iat, or
+	// exp - now for a token without iat (see internal/auth's token contract). Env
+	// PASSAGE_MAX_TOKEN_LIFETIME (a Go duration from 1m to 168h); default 12h.
+	MaxTokenLifetime time.Duration
 	// MaxConnections caps the connections open at once on the gRPC listener and, apart, on
 	// the partner gateway's: one over the cap is closed as soon as it is accepted. The
 	// /healthz, /readyz and /metrics listener has a small cap of its own (64). Env
@@ -97,16 +108,23 @@ type Config struct {
 	// serves gRPC in the clear, for a laptop or behind a mesh that terminates TLS; half of
 	// them set is refused.
 	TLS mtls.ServerFiles
+	// Quota limits each caller's calls per class of method and each source address's
+	// unauthenticated calls (see internal/quota): PASSAGE_QUOTA ("on", the default, or "off")
+	// and PASSAGE_QUOTA_<CLASS> ("RATE:BURST"). Its zero value, unlike the other fields',
+	// limits nothing: DefaultConfig and ConfigFromEnv turn it on.
+	Quota quota.Config
 }
 
 // DefaultConfig returns the configuration for a server on a developer's machine.
 func DefaultConfig() Config {
 	return Config{
-		GRPCAddr:        DefaultGRPCAddr,
-		HTTPAddr:        DefaultHTTPAddr,
-		PartnerHTTPAddr: DefaultPartnerHTTPAddr,
-		ShutdownGrace:   DefaultShutdownGrace,
-		MaxRecvMsgBytes: DefaultMaxRecvMsgBytes,
+		GRPCAddr:         DefaultGRPCAddr,
+		HTTPAddr:         DefaultHTTPAddr,
+		PartnerHTTPAddr:  DefaultPartnerHTTPAddr,
+		ShutdownGrace:    DefaultShutdownGrace,
+		MaxRecvMsgBytes:  DefaultMaxRecvMsgBytes,
+		MaxTokenLifetime: DefaultMaxTokenLifetime,
+		Quota:            quota.DefaultConfig(),
 
 		MaxConnections:       DefaultMaxConnections,
 		MaxConcurrentStreams: DefaultMaxConcurrentStreams,
@@ -146,6 +164,13 @@ func configFrom(lookup func(string) (string, bool)) (Config, error) {
 			return Config{}, fmt.Errorf("server: PASSAGE_MAX_RECV_MSG_BYTES=%q: want a positive number of bytes", v)
 		}
 		cfg.MaxRecvMsgBytes = n
+	}
+	if v, ok := lookup("PASSAGE_MAX_TOKEN_LIFETIME"); ok && v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute || d > maxTokenLifetimeCeiling {
+			return Config{}, fmt.Errorf("server: PASSAGE_MAX_TOKEN_LIFETIME=%q: want a duration from 1m to 168h, such as 12h", v)
+		}
+		cfg.MaxTokenLifetime = d
 	}
 	for name, field := range map[string]*int{
 		"PASSAGE_MAX_CONNECTIONS": &cfg.MaxConnections, "PASSAGE_MAX_CONCURRENT_STREAMS": &cfg.MaxConcurrentStreams,
@@ -194,6 +219,11 @@ func configFrom(lookup func(string) (string, bool)) (Config, error) {
 	if err := cfg.PartnerTLS.ValidateAs("PASSAGE_PARTNER_TLS_"); err != nil {
 		return Config{}, fmt.Errorf("server: partner gateway: %w", err)
 	}
+	q, err := quota.FromEnv(lookup)
+	if err != nil {
+		return Config{}, fmt.Errorf("server: %w", err)
+	}
+	cfg.Quota = q
 	return cfg, nil
 }
 

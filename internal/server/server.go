@@ -26,6 +26,7 @@ import (
 	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/mtls"
 	"github.com/passage-cm/passage/internal/netlimit"
+	"github.com/passage-cm/passage/internal/quota"
 	"github.com/passage-cm/passage/internal/telemetry"
 )
 
@@ -114,11 +115,24 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Server, error) {
 	}
 	cfg = cfg.withDefaults()
 
+	meters := otel.GetMeterProvider()
+	if opts.Telemetry != nil {
+		meters = opts.Telemetry.MeterProvider()
+	}
+	var quotas middleware.QuotaConfig
+	if cfg.Quota.Enabled {
+		limiter, err := quota.New(cfg.Quota, meters)
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		quotas = middleware.QuotaConfig{Limiter: limiter, Public: auth.IsPublic, Subject: subjectFromClaims}
+	}
 	chain, err := middleware.Chain(middleware.ChainConfig{
 		Logger:     logger,
 		AuthUnary:  auth.UnaryServerInterceptor(opts.Verifier, opts.Policy),
 		AuthStream: auth.StreamServerInterceptor(opts.Verifier, opts.Policy),
 		Caller:     callerFromClaims,
+		Quota:      quotas,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -133,10 +147,7 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Server, error) {
 			otelgrpc.WithMeterProvider(opts.Telemetry.MeterProvider()),
 		)
 	}
-	meter := otel.GetMeterProvider().Meter(meterName)
-	if opts.Telemetry != nil {
-		meter = opts.Telemetry.MeterProvider().Meter(meterName)
-	}
+	meter := meters.Meter(meterName)
 	connsRefused, err := meter.Int64Counter(MetricConnectionsRefused,
 		metric.WithDescription("Connections closed as soon as accepted: their listener was at its cap (PASSAGE_MAX_CONNECTIONS)"))
 	if err != nil {
@@ -235,6 +246,13 @@ func (s *Server) GRPC() *grpc.Server {
 // its dependencies are up.
 func (s *Server) SetServing(service string) {
 	s.setServing(service)
+}
+
+// subjectFromClaims reports the caller the auth stage verified, for its quota: the token's
+// subject, and whether it is a partner agency's.
+func subjectFromClaims(ctx context.Context) (subject string, partner bool, ok bool) {
+	c, ok := auth.FromContext(ctx)
+	return c.Subject, c.Role == auth.RolePartner, ok
 }
 
 // callerFromClaims reports the caller the auth stage verified, for the RPC's log line.

@@ -24,6 +24,7 @@ import (
 	"github.com/passage-cm/passage/internal/gateway"
 	"github.com/passage-cm/passage/internal/pgtest"
 	"github.com/passage-cm/passage/internal/privacy"
+	"github.com/passage-cm/passage/internal/quota"
 	"github.com/passage-cm/passage/internal/retrypolicy"
 	"github.com/passage-cm/passage/internal/server"
 	"github.com/passage-cm/passage/internal/vault"
@@ -68,6 +69,12 @@ type Options struct {
 	// WebhookAllowNetworks is handed to the services as PASSAGE_WEBHOOK_ALLOW_NETWORKS would
 	// be (bootstrap.Deps): none, as in production, unless set.
 	WebhookAllowNetworks []netip.Prefix
+	// Quota is the server's quota configuration: none (its zero value) unless set, so that
+	// tests calling in tight loops as one caller measure what they mean to.
+	Quota quota.Config
+	// CachedTokens verifies tokens through the cache `passage serve` uses (auth.Cached), for
+	// benchmarks that should pay what production pays per call; tests verify every token.
+	CachedTokens bool
 }
 
 // Start runs a server for the test and stops it when the test ends.
@@ -96,12 +103,16 @@ func Start(t testing.TB, opts Options) *Env {
 	}
 
 	logger := slog.New(slog.NewJSONHandler(env.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg := server.Config{ShutdownGrace: 5 * time.Second, MaxRecvMsgBytes: opts.MaxRecvMsgBytes}
+	cfg := server.Config{ShutdownGrace: 5 * time.Second, MaxRecvMsgBytes: opts.MaxRecvMsgBytes, Quota: opts.Quota}
 	if cfg.MaxRecvMsgBytes == 0 {
 		cfg.MaxRecvMsgBytes = server.DefaultMaxRecvMsgBytes
 	}
+	verifier := auth.NewKeyVerifier(signer.Public(), auth.DevIssuer, auth.Audience)
+	if opts.CachedTokens {
+		verifier = auth.Cached(verifier, 1024)
+	}
 	srv, err := server.New(cfg, logger, server.Options{
-		Verifier: auth.NewKeyVerifier(signer.Public(), auth.DevIssuer, auth.Audience),
+		Verifier: verifier,
 		Policy:   policy,
 	})
 	if err != nil {

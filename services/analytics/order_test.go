@@ -34,7 +34,7 @@ func TestSuppressedReleaseIsSorted(t *testing.T) {
 	}
 	s := &Service{cube: c}
 	q, err := parseAggregate(analyticsv1.Measure_MEASURE_PERSONS_RETURNED, []analyticsv1.Dimension{
-		analyticsv1.Dimension_DIMENSION_NATIONALITY, analyticsv1.Dimension_DIMENSION_YEAR, analyticsv1.Dimension_DIMENSION_AGE_BAND}, nil)
+		analyticsv1.Dimension_DIMENSION_NATIONALITY, analyticsv1.Dimension_DIMENSION_YEAR}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestSuppressedReleaseIsSorted(t *testing.T) {
 		t.Fatal(err)
 	}
 	byKeys := func(a, b *analyticsv1.Cell) int { return slices.Compare(a.GetKeys(), b.GetKeys()) }
-	if len(resp.Cells) < 50 || !slices.IsSortedFunc(resp.Cells, byKeys) {
+	if len(resp.Cells) < 20 || !slices.IsSortedFunc(resp.Cells, byKeys) {
 		t.Errorf("%d cells, sorted %v", len(resp.Cells), slices.IsSortedFunc(resp.Cells, byKeys))
 	}
 	if len(resp.Totals) < 10 || !slices.IsSortedFunc(resp.Totals, byKeys) {
@@ -57,8 +57,8 @@ func TestSuppressedReleaseIsSorted(t *testing.T) {
 	for _, c := range res.Cells {
 		years[c.Keys[1]] = true
 	}
-	if got := resp.DistinctValues; len(got) != 3 || got[0] != int32(len(nats)) || got[1] != int32(len(years)) || got[2] != 2 {
-		t.Errorf("distinct values %v, want [%d %d 2]", got, len(nats), len(years))
+	if got := resp.DistinctValues; len(got) != 2 || got[0] != int32(len(nats)) || got[1] != int32(len(years)) {
+		t.Errorf("distinct values %v, want [%d %d]", got, len(nats), len(years))
 	}
 }
 

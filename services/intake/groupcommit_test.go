@@ -172,6 +172,8 @@ func TestGroupCommitFlagsDuplicatesWithinABatch(t *testing.T) {
 		CaseId: first.GetCase().GetCaseId(), SubjectId: first.GetCase().GetSubjectId(),
 		MatchedSubjectId: second.GetCase().GetSubjectId(),
 		MatchedOn:        []intakev1.MatchBasis{intakev1.MatchBasis_MATCH_BASIS_DOCUMENT, intakev1.MatchBasis_MATCH_BASIS_NAME_DATE_OF_BIRTH_NATIONALITY},
+		// The earlier case's only staff is its registrant, the same caseworker.
+		Disclosure: intakev1.DuplicateDisclosure_DUPLICATE_DISCLOSURE_FULL,
 	}}
 	if diff := cmp.Diff(want, second.GetSuspectedDuplicates(), protocmp.Transform()); diff != "" {
 		t.Errorf("the later registration's duplicates (-want +got):\n%s", diff)

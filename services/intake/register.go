@@ -1,7 +1,6 @@
 package intake
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 
@@ -29,8 +28,8 @@ import (
 // key of their own; the case holds their random subject ids and coded attributes. The handler
 // prepares everything it can alone (validation, sealing, blind indexes, the case record), then
 // hands the registration to the group commit (registrar.go), which writes it with the others
-// that arrived at the same time: the replay check and the duplicate search in one round trip,
-// then vault rows, blind indexes, case, members, consents, outbox event, audit record and
+// that arrived at the same time: the replay check and the duplicate search in one round trip
+// (what the caller may see of the duplicates found: duplicates.go), then vault rows, blind indexes, case, members, consents, outbox event, audit record and
 // idempotency record in one statement that commits or fails as one.
 func (s *Service) RegisterCase(ctx context.Context, req *intakev1.RegisterCaseRequest) (*intakev1.RegisterCaseResponse, error) {
 	r, err := s.prepareRegistration(ctx, req)
@@ -70,6 +69,7 @@ func (s *Service) prepareRegistration(ctx context.Context, req *intakev1.Registe
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	key = callerKey(s.keys, key, who)
 	registered := today
 	if d := req.GetRegistrationDate(); d != nil {
 		registered = civildate.ToTime(d)
@@ -125,8 +125,8 @@ func (s *Service) prepareRegistration(ctx context.Context, req *intakev1.Registe
 
 // registerAlone writes one registration in a transaction of its own: the path of a member
 // whose group commit failed, or of a request id that came twice in one batch. It reads as the
-// group does (replay, duplicates), and when a racing retry commits first, answers with that
-// first result.
+// group does (replay, duplicates, as much of them as the caller may see), and when a racing
+// retry commits first, answers with that first result.
 func (s *Service) registerAlone(ctx context.Context, r *pendingCase) {
 	resp := &intakev1.RegisterCaseResponse{}
 	reads := &pgx.Batch{}
@@ -141,7 +141,9 @@ func (s *Service) registerAlone(ctx context.Context, r *pendingCase) {
 		r.resp, r.err = resp, toStatus(err)
 		return
 	}
-	resp = &intakev1.RegisterCaseResponse{Case: r.c, SuspectedDuplicates: duplicates(r.subjects, r.indexes, matches)}
+	check := checkDuplicates(r.who, r.subjects, r.indexes, matches)
+	resp = &intakev1.RegisterCaseResponse{Case: r.c, SuspectedDuplicates: check.found}
+	r.audit.Reason = check.reason()
 	if err := s.keys.Rewrapped(r.entries); err != nil {
 		r.resp, r.err = nil, err
 		return
@@ -179,48 +181,4 @@ func (s *Service) commitNewCase(ctx context.Context, key idempotency.Key, c *int
 		return toStatus(fmt.Errorf("insert case: %w", err))
 	}
 	return nil
-}
-
-// duplicates turns blind-index hits into one SuspectedDuplicate per pair of people (existing,
-// new), with every basis on which they matched.
-func duplicates(subjects []uuid.UUID, indexes [][]vault.BlindIndex, matches []match) []*intakev1.SuspectedDuplicate {
-	var out []*intakev1.SuspectedDuplicate
-	seen := map[[2]uuid.UUID]*intakev1.SuspectedDuplicate{}
-	for i, ixs := range indexes {
-		for _, ix := range ixs {
-			for _, m := range matches {
-				if !bytes.Equal(m.digest, ix.Digest) {
-					continue
-				}
-				k := [2]uuid.UUID{m.subjectID, subjects[i]}
-				d, ok := seen[k]
-				if !ok {
-					d = &intakev1.SuspectedDuplicate{CaseId: m.caseID.String(), SubjectId: m.subjectID.String(), MatchedSubjectId: subjects[i].String()}
-					seen[k] = d
-					out = append(out, d)
-				}
-				basis := matchBasis(ix.Kind)
-				if !containsBasis(d.MatchedOn, basis) {
-					d.MatchedOn = append(d.MatchedOn, basis)
-				}
-			}
-		}
-	}
-	return out
-}
-
-func matchBasis(k vault.Kind) intakev1.MatchBasis {
-	if k == vault.KindDocument {
-		return intakev1.MatchBasis_MATCH_BASIS_DOCUMENT
-	}
-	return intakev1.MatchBasis_MATCH_BASIS_NAME_DATE_OF_BIRTH_NATIONALITY
-}
-
-func containsBasis(bs []intakev1.MatchBasis, b intakev1.MatchBasis) bool {
-	for _, x := range bs {
-		if x == b {
-			return true
-		}
-	}
-	return false
 }

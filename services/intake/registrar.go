@@ -37,7 +37,8 @@ import (
 //     included: writing each alone would fail again and replace it with a look-up's failure.
 //   - Duplicate flagging: every member is checked against the mission's committed people, as
 //     alone, and also against the members written before it in the same batch, as if they had
-//     committed first. (Two registrations racing outside a batch see neither each other; two in
+//     committed first (whose only staff is their registrant), and shown to its caller as
+//     alone (duplicates.go). (Two registrations racing outside a batch see neither each other; two in
 //     one batch are always flagged, by the later one.)
 //   - Row-level security: a batch is split by mission, and each mission's part is declared for
 //     that mission alone.
@@ -146,12 +147,14 @@ func (s *Service) writeMission(ctx context.Context, mission string, rs []*pendin
 		for _, d := range r.digests {
 			seen = append(seen[:len(seen):len(seen)], earlier[string(d)]...)
 		}
-		r.resp = &intakev1.RegisterCaseResponse{Case: r.c, SuspectedDuplicates: duplicates(r.subjects, r.indexes, seen)}
+		check := checkDuplicates(r.who, r.subjects, r.indexes, seen)
+		r.resp = &intakev1.RegisterCaseResponse{Case: r.c, SuspectedDuplicates: check.found}
+		r.audit.Reason = check.reason()
 		caseID := uuid.MustParse(r.c.CaseId)
 		for i, ixs := range r.indexes {
 			for _, ix := range ixs {
 				earlier[string(ix.Digest)] = append(earlier[string(ix.Digest)],
-					match{digest: ix.Digest, kind: ix.Kind.String(), caseID: caseID, subjectID: r.subjects[i]})
+					match{digest: ix.Digest, kind: ix.Kind.String(), caseID: caseID, subjectID: r.subjects[i], createdBy: r.who.Subject})
 			}
 		}
 		write = append(write, r)

@@ -283,16 +283,20 @@ func queueUpdatePrincipal(b *pgx.Batch, caseID string, m *intakev1.CaseMember) {
 		caseID, enumcode.Code(m.Sex, sexPrefix), enumcode.Code(m.AgeBand, ageBandPrefix), nationality)
 }
 
-// match is a blind-index hit: a person of an existing case of the mission.
+// match is a blind-index hit: a person of an existing case of the mission, with the staff
+// who work on that case (who may then see the match in full: duplicates.go).
 type match struct {
 	digest    []byte
 	kind      string
 	caseID    uuid.UUID
 	subjectID uuid.UUID
+	createdBy string   // who registered the case
+	assigned  []string // whom a supervisor assigned to it
 }
 
 // queueFindMatches adds to b the look-up of the people of the mission's cases whose blind
-// indexes equal digests; out is filled when the batch is closed.
+// indexes equal digests, with who works on each of their cases; out is filled when the batch
+// is closed.
 //
 // The statement is prepared once per connection and its generic plan kept, so it is written
 // to leave the planner no bad choice however stale the statistics (a new mission's tables
@@ -313,12 +317,16 @@ func queueFindMatches(b *pgx.Batch, mission string, digests [][]byte, out *[]mat
 	b.Queue(`WITH hits AS MATERIALIZED (
   SELECT digest, kind, subject_id FROM vault.blind_index WHERE mission = $1 AND digest = ANY($2::bytea[])
 )
-SELECT h.digest, h.kind, m.case_id, m.subject_id
+SELECT h.digest, h.kind, m.case_id, m.subject_id, c.created_by,
+  ARRAY(SELECT a.staff_id FROM intake.case_assignment a WHERE a.case_id = m.case_id)
 FROM hits h JOIN intake.case_member m ON m.subject_id = h.subject_id
+JOIN intake."case" c ON c.case_id = m.case_id
 ORDER BY m.case_id, m.position`, mission, digests).Query(func(rows pgx.Rows) error {
 		var m match
-		_, err := pgx.ForEachRow(rows, []any{&m.digest, &m.kind, &m.caseID, &m.subjectID}, func() error {
-			*out = append(*out, match{digest: append([]byte(nil), m.digest...), kind: m.kind, caseID: m.caseID, subjectID: m.subjectID})
+		_, err := pgx.ForEachRow(rows, []any{&m.digest, &m.kind, &m.caseID, &m.subjectID, &m.createdBy, &m.assigned}, func() error {
+			*out = append(*out, match{digest: append([]byte(nil), m.digest...), kind: m.kind, caseID: m.caseID, subjectID: m.subjectID,
+				createdBy: m.createdBy, assigned: m.assigned})
+			m.assigned = nil
 			return nil
 		})
 		if err != nil {

@@ -24,17 +24,16 @@ var Tables = func() map[analyticsv1.Measure][][]analyticsv1.Dimension {
 		assist  = analyticsv1.Dimension_DIMENSION_ASSISTANCE_TYPE
 		exploit = analyticsv1.Dimension_DIMENSION_EXPLOITATION_TYPE
 	)
-	who := []analyticsv1.Dimension{nat, age}
 	person := func(where ...analyticsv1.Dimension) [][]analyticsv1.Dimension {
-		return [][]analyticsv1.Dimension{where, who, {vuln}}
+		return [][]analyticsv1.Dimension{where, {sex}, {nat}, {age}, {vuln}}
 	}
 	return map[analyticsv1.Measure][][]analyticsv1.Dimension{
-		analyticsv1.Measure_MEASURE_CASES_REGISTERED:       person(hostC, hostR, sex),
-		analyticsv1.Measure_MEASURE_PERSONS_RETURNED:       person(hostC, hostR, retC, retR, sex),
-		analyticsv1.Measure_MEASURE_PERSONS_ASSISTED:       append(person(hostC, hostR, retC, retR, sex), []analyticsv1.Dimension{assist}),
-		analyticsv1.Measure_MEASURE_VICTIMS_IDENTIFIED:     append(person(hostC, hostR, sex), []analyticsv1.Dimension{exploit}),
-		analyticsv1.Measure_MEASURE_HASM_REQUESTS_APPROVED: person(hostC, hostR, sex),
-		analyticsv1.Measure_MEASURE_HASM_REQUESTS_REJECTED: person(hostC, hostR, sex),
+		analyticsv1.Measure_MEASURE_CASES_REGISTERED:       person(hostC, hostR),
+		analyticsv1.Measure_MEASURE_PERSONS_RETURNED:       person(hostC, hostR, retC, retR),
+		analyticsv1.Measure_MEASURE_PERSONS_ASSISTED:       append(person(hostC, hostR, retC, retR), []analyticsv1.Dimension{assist}),
+		analyticsv1.Measure_MEASURE_VICTIMS_IDENTIFIED:     append(person(hostC, hostR), []analyticsv1.Dimension{exploit}),
+		analyticsv1.Measure_MEASURE_HASM_REQUESTS_APPROVED: person(hostC, hostR),
+		analyticsv1.Measure_MEASURE_HASM_REQUESTS_REJECTED: person(hostC, hostR),
 	}
 }()
 

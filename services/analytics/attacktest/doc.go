@@ -57,8 +57,8 @@
 // RandomScenario draws what issue 13's "hundreds of random caseloads and query sequences"
 // are made of: a caseload of 60 to 1,000 persons over a random domain (one to three years,
 // one or two programmes, sex, one to four host and two to five return countries, and one
-// time in two nationality and age band, whose questions with sex or a country the service
-// refuses), at most MaxAtoms atoms, and a random subset of a random plan in a random order.
+// time in two nationality and age band; the service refuses questions that combine
+// dimensions of two of its release tables, sex with a country, say), at most MaxAtoms atoms, and a random subset of a random plan in a random order.
 // The tests of seeds_test.go attack many of them, the service reloaded with each caseload,
 // and the per-answer policy over the same ones. Explain shows a pinned count that is one
 // released number less one or two others, the usual shape of a leak, so that a failure

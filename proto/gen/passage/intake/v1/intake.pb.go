@@ -261,6 +261,60 @@ func (MatchBasis) EnumDescriptor() ([]byte, []int) {
 	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{3}
 }
 
+// DuplicateDisclosure says how much of an existing case a SuspectedDuplicate shows.
+type DuplicateDisclosure int32
+
+const (
+	DuplicateDisclosure_DUPLICATE_DISCLOSURE_UNSPECIFIED DuplicateDisclosure = 0
+	// case_id and subject_id are set: the caller works on the existing case or supervises the
+	// mission.
+	DuplicateDisclosure_DUPLICATE_DISCLOSURE_FULL DuplicateDisclosure = 1
+	// case_id and subject_id are empty: the caller does not work on the existing case; only
+	// the match itself is said, and ask_role names whom to ask.
+	DuplicateDisclosure_DUPLICATE_DISCLOSURE_REDACTED DuplicateDisclosure = 2
+)
+
+// Enum value maps for DuplicateDisclosure.
+var (
+	DuplicateDisclosure_name = map[int32]string{
+		0: "DUPLICATE_DISCLOSURE_UNSPECIFIED",
+		1: "DUPLICATE_DISCLOSURE_FULL",
+		2: "DUPLICATE_DISCLOSURE_REDACTED",
+	}
+	DuplicateDisclosure_value = map[string]int32{
+		"DUPLICATE_DISCLOSURE_UNSPECIFIED": 0,
+		"DUPLICATE_DISCLOSURE_FULL":        1,
+		"DUPLICATE_DISCLOSURE_REDACTED":    2,
+	}
+)
+
+func (x DuplicateDisclosure) Enum() *DuplicateDisclosure {
+	p := new(DuplicateDisclosure)
+	*p = x
+	return p
+}
+
+func (x DuplicateDisclosure) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DuplicateDisclosure) Descriptor() protoreflect.EnumDescriptor {
+	return file_passage_intake_v1_intake_proto_enumTypes[4].Descriptor()
+}
+
+func (DuplicateDisclosure) Type() protoreflect.EnumType {
+	return &file_passage_intake_v1_intake_proto_enumTypes[4]
+}
+
+func (x DuplicateDisclosure) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DuplicateDisclosure.Descriptor instead.
+func (DuplicateDisclosure) EnumDescriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{4}
+}
+
 // ErasureReason is why a person's identity was erased.
 type ErasureReason int32
 
@@ -306,11 +360,11 @@ func (x ErasureReason) String() string {
 }
 
 func (ErasureReason) Descriptor() protoreflect.EnumDescriptor {
-	return file_passage_intake_v1_intake_proto_enumTypes[4].Descriptor()
+	return file_passage_intake_v1_intake_proto_enumTypes[5].Descriptor()
 }
 
 func (ErasureReason) Type() protoreflect.EnumType {
-	return &file_passage_intake_v1_intake_proto_enumTypes[4]
+	return &file_passage_intake_v1_intake_proto_enumTypes[5]
 }
 
 func (x ErasureReason) Number() protoreflect.EnumNumber {
@@ -319,7 +373,7 @@ func (x ErasureReason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ErasureReason.Descriptor instead.
 func (ErasureReason) EnumDescriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{4}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{5}
 }
 
 // BreakGlassFinding is what a reviewer concluded about a grant.
@@ -358,11 +412,11 @@ func (x BreakGlassFinding) String() string {
 }
 
 func (BreakGlassFinding) Descriptor() protoreflect.EnumDescriptor {
-	return file_passage_intake_v1_intake_proto_enumTypes[5].Descriptor()
+	return file_passage_intake_v1_intake_proto_enumTypes[6].Descriptor()
 }
 
 func (BreakGlassFinding) Type() protoreflect.EnumType {
-	return &file_passage_intake_v1_intake_proto_enumTypes[5]
+	return &file_passage_intake_v1_intake_proto_enumTypes[6]
 }
 
 func (x BreakGlassFinding) Number() protoreflect.EnumNumber {
@@ -371,7 +425,7 @@ func (x BreakGlassFinding) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use BreakGlassFinding.Descriptor instead.
 func (BreakGlassFinding) EnumDescriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{5}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{6}
 }
 
 // Case is the pseudonymised case record: no field identifies a person.
@@ -758,7 +812,10 @@ func (x *RegisterCaseRequest) GetRegistrationDate() *date.Date {
 type RegisterCaseResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Case  *Case                  `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
-	// Cases of the same mission whose people match someone in this case by blind index.
+	// Cases of the same mission whose people match someone in this case by blind index, as
+	// much of them as the caller may see (see SuspectedDuplicate). A retry with the same
+	// request_id gets this list as it was first answered; the request_id is the caller's own:
+	// another staff member sending it is refused (INVALID_ARGUMENT on request_id).
 	SuspectedDuplicates []*SuspectedDuplicate `protobuf:"bytes,2,rep,name=suspected_duplicates,json=suspectedDuplicates,proto3" json:"suspected_duplicates,omitempty"`
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache
@@ -809,17 +866,32 @@ func (x *RegisterCaseResponse) GetSuspectedDuplicates() []*SuspectedDuplicate {
 }
 
 // SuspectedDuplicate is an existing case that appears to include one of the new case's people.
+//
+// What it shows depends on the caller. Staff working on the existing case (who registered it,
+// or were assigned to it) and the mission's supervisors, who merge and link duplicates, get
+// it in full (DUPLICATE_DISCLOSURE_FULL): case_id and subject_id name the existing case and
+// person. Anyone else gets it redacted (DUPLICATE_DISCLOSURE_REDACTED): case_id and
+// subject_id are empty, nothing of the existing case (its programme, its status, its
+// vulnerabilities) is said, and ask_role names whom to ask. Every case withheld from the
+// caller for one person of the new case is folded into one redacted entry, matched_on the
+// union of their bases, so that not even their number shows. Entries written before
+// disclosure existed (a replayed first result) leave it unspecified and are full.
 type SuspectedDuplicate struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The existing case.
+	// The existing case. Empty when redacted.
 	CaseId string `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
-	// The matching person in the existing case.
+	// The matching person in the existing case. Empty when redacted.
 	SubjectId string `protobuf:"bytes,2,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
 	// The person in the new case who matched.
 	MatchedSubjectId string       `protobuf:"bytes,3,opt,name=matched_subject_id,json=matchedSubjectId,proto3" json:"matched_subject_id,omitempty"`
 	MatchedOn        []MatchBasis `protobuf:"varint,4,rep,packed,name=matched_on,json=matchedOn,proto3,enum=passage.intake.v1.MatchBasis" json:"matched_on,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// How much of the existing case this entry shows.
+	Disclosure DuplicateDisclosure `protobuf:"varint,5,opt,name=disclosure,proto3,enum=passage.intake.v1.DuplicateDisclosure" json:"disclosure,omitempty"`
+	// Whom to ask about a redacted match: a role of the case's mission (the caller's), never a
+	// person: "supervisor". Empty when the entry is full.
+	AskRole       string `protobuf:"bytes,6,opt,name=ask_role,json=askRole,proto3" json:"ask_role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SuspectedDuplicate) Reset() {
@@ -878,6 +950,20 @@ func (x *SuspectedDuplicate) GetMatchedOn() []MatchBasis {
 		return x.MatchedOn
 	}
 	return nil
+}
+
+func (x *SuspectedDuplicate) GetDisclosure() DuplicateDisclosure {
+	if x != nil {
+		return x.Disclosure
+	}
+	return DuplicateDisclosure_DUPLICATE_DISCLOSURE_UNSPECIFIED
+}
+
+func (x *SuspectedDuplicate) GetAskRole() string {
+	if x != nil {
+		return x.AskRole
+	}
+	return ""
 }
 
 type GetCaseRequest struct {
@@ -2948,14 +3034,18 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"\x11registration_date\x18\t \x01(\v2\x11.google.type.DateR\x10registrationDate\"\x9d\x01\n" +
 	"\x14RegisterCaseResponse\x12+\n" +
 	"\x04case\x18\x01 \x01(\v2\x17.passage.intake.v1.CaseR\x04case\x12X\n" +
-	"\x14suspected_duplicates\x18\x02 \x03(\v2%.passage.intake.v1.SuspectedDuplicateR\x13suspectedDuplicates\"\xb8\x01\n" +
+	"\x14suspected_duplicates\x18\x02 \x03(\v2%.passage.intake.v1.SuspectedDuplicateR\x13suspectedDuplicates\"\x9b\x02\n" +
 	"\x12SuspectedDuplicate\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1d\n" +
 	"\n" +
 	"subject_id\x18\x02 \x01(\tR\tsubjectId\x12,\n" +
 	"\x12matched_subject_id\x18\x03 \x01(\tR\x10matchedSubjectId\x12<\n" +
 	"\n" +
-	"matched_on\x18\x04 \x03(\x0e2\x1d.passage.intake.v1.MatchBasisR\tmatchedOn\"\xb4\x01\n" +
+	"matched_on\x18\x04 \x03(\x0e2\x1d.passage.intake.v1.MatchBasisR\tmatchedOn\x12F\n" +
+	"\n" +
+	"disclosure\x18\x05 \x01(\x0e2&.passage.intake.v1.DuplicateDisclosureR\n" +
+	"disclosure\x12\x19\n" +
+	"\bask_role\x18\x06 \x01(\tR\aaskRole\"\xb4\x01\n" +
 	"\x0eGetCaseRequest\x12!\n" +
 	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x129\n" +
 	"\x04view\x18\x02 \x01(\x0e2\x1b.passage.intake.v1.CaseViewB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04view\x12D\n" +
@@ -3148,7 +3238,11 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"MatchBasis\x12\x1b\n" +
 	"\x17MATCH_BASIS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14MATCH_BASIS_DOCUMENT\x10\x01\x12.\n" +
-	"*MATCH_BASIS_NAME_DATE_OF_BIRTH_NATIONALITY\x10\x02*\xcc\x01\n" +
+	"*MATCH_BASIS_NAME_DATE_OF_BIRTH_NATIONALITY\x10\x02*}\n" +
+	"\x13DuplicateDisclosure\x12$\n" +
+	" DUPLICATE_DISCLOSURE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19DUPLICATE_DISCLOSURE_FULL\x10\x01\x12!\n" +
+	"\x1dDUPLICATE_DISCLOSURE_REDACTED\x10\x02*\xcc\x01\n" +
 	"\rErasureReason\x12\x1e\n" +
 	"\x1aERASURE_REASON_UNSPECIFIED\x10\x00\x12'\n" +
 	"#ERASURE_REASON_DATA_SUBJECT_REQUEST\x10\x01\x12$\n" +
@@ -3191,166 +3285,168 @@ func file_passage_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_passage_intake_v1_intake_proto_rawDescData
 }
 
-var file_passage_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_passage_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
 var file_passage_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_passage_intake_v1_intake_proto_goTypes = []any{
 	(CaseStatus)(0),                      // 0: passage.intake.v1.CaseStatus
 	(ClosureReason)(0),                   // 1: passage.intake.v1.ClosureReason
 	(CaseView)(0),                        // 2: passage.intake.v1.CaseView
 	(MatchBasis)(0),                      // 3: passage.intake.v1.MatchBasis
-	(ErasureReason)(0),                   // 4: passage.intake.v1.ErasureReason
-	(BreakGlassFinding)(0),               // 5: passage.intake.v1.BreakGlassFinding
-	(*Case)(nil),                         // 6: passage.intake.v1.Case
-	(*CaseMember)(nil),                   // 7: passage.intake.v1.CaseMember
-	(*RegisterCaseRequest)(nil),          // 8: passage.intake.v1.RegisterCaseRequest
-	(*RegisterCaseResponse)(nil),         // 9: passage.intake.v1.RegisterCaseResponse
-	(*SuspectedDuplicate)(nil),           // 10: passage.intake.v1.SuspectedDuplicate
-	(*GetCaseRequest)(nil),               // 11: passage.intake.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),              // 12: passage.intake.v1.GetCaseResponse
-	(*CaseIdentity)(nil),                 // 13: passage.intake.v1.CaseIdentity
-	(*PersonIdentity)(nil),               // 14: passage.intake.v1.PersonIdentity
-	(*Erasure)(nil),                      // 15: passage.intake.v1.Erasure
-	(*ListCasesRequest)(nil),             // 16: passage.intake.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),            // 17: passage.intake.v1.ListCasesResponse
-	(*UpdateCaseRequest)(nil),            // 18: passage.intake.v1.UpdateCaseRequest
-	(*UpdateCaseResponse)(nil),           // 19: passage.intake.v1.UpdateCaseResponse
-	(*CloseCaseRequest)(nil),             // 20: passage.intake.v1.CloseCaseRequest
-	(*CloseCaseResponse)(nil),            // 21: passage.intake.v1.CloseCaseResponse
-	(*OpenCaseRequest)(nil),              // 22: passage.intake.v1.OpenCaseRequest
-	(*OpenCaseResponse)(nil),             // 23: passage.intake.v1.OpenCaseResponse
-	(*AssignCaseRequest)(nil),            // 24: passage.intake.v1.AssignCaseRequest
-	(*AssignCaseResponse)(nil),           // 25: passage.intake.v1.AssignCaseResponse
-	(*UnassignCaseRequest)(nil),          // 26: passage.intake.v1.UnassignCaseRequest
-	(*UnassignCaseResponse)(nil),         // 27: passage.intake.v1.UnassignCaseResponse
-	(*CaseAssignment)(nil),               // 28: passage.intake.v1.CaseAssignment
-	(*BreakGlassRequest)(nil),            // 29: passage.intake.v1.BreakGlassRequest
-	(*BreakGlassResponse)(nil),           // 30: passage.intake.v1.BreakGlassResponse
-	(*BreakGlassGrant)(nil),              // 31: passage.intake.v1.BreakGlassGrant
-	(*BreakGlassReview)(nil),             // 32: passage.intake.v1.BreakGlassReview
-	(*ListBreakGlassGrantsRequest)(nil),  // 33: passage.intake.v1.ListBreakGlassGrantsRequest
-	(*ListBreakGlassGrantsResponse)(nil), // 34: passage.intake.v1.ListBreakGlassGrantsResponse
-	(*ReviewBreakGlassRequest)(nil),      // 35: passage.intake.v1.ReviewBreakGlassRequest
-	(*ReviewBreakGlassResponse)(nil),     // 36: passage.intake.v1.ReviewBreakGlassResponse
-	(*ErasePersonRequest)(nil),           // 37: passage.intake.v1.ErasePersonRequest
-	(*ErasePersonResponse)(nil),          // 38: passage.intake.v1.ErasePersonResponse
-	(*RecordConsentRequest)(nil),         // 39: passage.intake.v1.RecordConsentRequest
-	(*RecordConsentResponse)(nil),        // 40: passage.intake.v1.RecordConsentResponse
-	(*WithdrawConsentRequest)(nil),       // 41: passage.intake.v1.WithdrawConsentRequest
-	(*WithdrawConsentResponse)(nil),      // 42: passage.intake.v1.WithdrawConsentResponse
-	(v1.Programme)(0),                    // 43: passage.common.v1.Programme
-	(v1.Vulnerability)(0),                // 44: passage.common.v1.Vulnerability
-	(*v1.Consent)(nil),                   // 45: passage.common.v1.Consent
-	(*date.Date)(nil),                    // 46: google.type.Date
-	(*timestamppb.Timestamp)(nil),        // 47: google.protobuf.Timestamp
-	(v1.Sex)(0),                          // 48: passage.common.v1.Sex
-	(v1.AgeBand)(0),                      // 49: passage.common.v1.AgeBand
-	(*v1.Person)(nil),                    // 50: passage.common.v1.Person
-	(v1.AccessPurpose)(0),                // 51: passage.common.v1.AccessPurpose
-	(*fieldmaskpb.FieldMask)(nil),        // 52: google.protobuf.FieldMask
-	(*durationpb.Duration)(nil),          // 53: google.protobuf.Duration
+	(DuplicateDisclosure)(0),             // 4: passage.intake.v1.DuplicateDisclosure
+	(ErasureReason)(0),                   // 5: passage.intake.v1.ErasureReason
+	(BreakGlassFinding)(0),               // 6: passage.intake.v1.BreakGlassFinding
+	(*Case)(nil),                         // 7: passage.intake.v1.Case
+	(*CaseMember)(nil),                   // 8: passage.intake.v1.CaseMember
+	(*RegisterCaseRequest)(nil),          // 9: passage.intake.v1.RegisterCaseRequest
+	(*RegisterCaseResponse)(nil),         // 10: passage.intake.v1.RegisterCaseResponse
+	(*SuspectedDuplicate)(nil),           // 11: passage.intake.v1.SuspectedDuplicate
+	(*GetCaseRequest)(nil),               // 12: passage.intake.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),              // 13: passage.intake.v1.GetCaseResponse
+	(*CaseIdentity)(nil),                 // 14: passage.intake.v1.CaseIdentity
+	(*PersonIdentity)(nil),               // 15: passage.intake.v1.PersonIdentity
+	(*Erasure)(nil),                      // 16: passage.intake.v1.Erasure
+	(*ListCasesRequest)(nil),             // 17: passage.intake.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),            // 18: passage.intake.v1.ListCasesResponse
+	(*UpdateCaseRequest)(nil),            // 19: passage.intake.v1.UpdateCaseRequest
+	(*UpdateCaseResponse)(nil),           // 20: passage.intake.v1.UpdateCaseResponse
+	(*CloseCaseRequest)(nil),             // 21: passage.intake.v1.CloseCaseRequest
+	(*CloseCaseResponse)(nil),            // 22: passage.intake.v1.CloseCaseResponse
+	(*OpenCaseRequest)(nil),              // 23: passage.intake.v1.OpenCaseRequest
+	(*OpenCaseResponse)(nil),             // 24: passage.intake.v1.OpenCaseResponse
+	(*AssignCaseRequest)(nil),            // 25: passage.intake.v1.AssignCaseRequest
+	(*AssignCaseResponse)(nil),           // 26: passage.intake.v1.AssignCaseResponse
+	(*UnassignCaseRequest)(nil),          // 27: passage.intake.v1.UnassignCaseRequest
+	(*UnassignCaseResponse)(nil),         // 28: passage.intake.v1.UnassignCaseResponse
+	(*CaseAssignment)(nil),               // 29: passage.intake.v1.CaseAssignment
+	(*BreakGlassRequest)(nil),            // 30: passage.intake.v1.BreakGlassRequest
+	(*BreakGlassResponse)(nil),           // 31: passage.intake.v1.BreakGlassResponse
+	(*BreakGlassGrant)(nil),              // 32: passage.intake.v1.BreakGlassGrant
+	(*BreakGlassReview)(nil),             // 33: passage.intake.v1.BreakGlassReview
+	(*ListBreakGlassGrantsRequest)(nil),  // 34: passage.intake.v1.ListBreakGlassGrantsRequest
+	(*ListBreakGlassGrantsResponse)(nil), // 35: passage.intake.v1.ListBreakGlassGrantsResponse
+	(*ReviewBreakGlassRequest)(nil),      // 36: passage.intake.v1.ReviewBreakGlassRequest
+	(*ReviewBreakGlassResponse)(nil),     // 37: passage.intake.v1.ReviewBreakGlassResponse
+	(*ErasePersonRequest)(nil),           // 38: passage.intake.v1.ErasePersonRequest
+	(*ErasePersonResponse)(nil),          // 39: passage.intake.v1.ErasePersonResponse
+	(*RecordConsentRequest)(nil),         // 40: passage.intake.v1.RecordConsentRequest
+	(*RecordConsentResponse)(nil),        // 41: passage.intake.v1.RecordConsentResponse
+	(*WithdrawConsentRequest)(nil),       // 42: passage.intake.v1.WithdrawConsentRequest
+	(*WithdrawConsentResponse)(nil),      // 43: passage.intake.v1.WithdrawConsentResponse
+	(v1.Programme)(0),                    // 44: passage.common.v1.Programme
+	(v1.Vulnerability)(0),                // 45: passage.common.v1.Vulnerability
+	(*v1.Consent)(nil),                   // 46: passage.common.v1.Consent
+	(*date.Date)(nil),                    // 47: google.type.Date
+	(*timestamppb.Timestamp)(nil),        // 48: google.protobuf.Timestamp
+	(v1.Sex)(0),                          // 49: passage.common.v1.Sex
+	(v1.AgeBand)(0),                      // 50: passage.common.v1.AgeBand
+	(*v1.Person)(nil),                    // 51: passage.common.v1.Person
+	(v1.AccessPurpose)(0),                // 52: passage.common.v1.AccessPurpose
+	(*fieldmaskpb.FieldMask)(nil),        // 53: google.protobuf.FieldMask
+	(*durationpb.Duration)(nil),          // 54: google.protobuf.Duration
 }
 var file_passage_intake_v1_intake_proto_depIdxs = []int32{
-	43, // 0: passage.intake.v1.Case.programme:type_name -> passage.common.v1.Programme
+	44, // 0: passage.intake.v1.Case.programme:type_name -> passage.common.v1.Programme
 	0,  // 1: passage.intake.v1.Case.status:type_name -> passage.intake.v1.CaseStatus
-	7,  // 2: passage.intake.v1.Case.principal:type_name -> passage.intake.v1.CaseMember
-	7,  // 3: passage.intake.v1.Case.household_members:type_name -> passage.intake.v1.CaseMember
-	44, // 4: passage.intake.v1.Case.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	45, // 5: passage.intake.v1.Case.consents:type_name -> passage.common.v1.Consent
-	46, // 6: passage.intake.v1.Case.registration_date:type_name -> google.type.Date
+	8,  // 2: passage.intake.v1.Case.principal:type_name -> passage.intake.v1.CaseMember
+	8,  // 3: passage.intake.v1.Case.household_members:type_name -> passage.intake.v1.CaseMember
+	45, // 4: passage.intake.v1.Case.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	46, // 5: passage.intake.v1.Case.consents:type_name -> passage.common.v1.Consent
+	47, // 6: passage.intake.v1.Case.registration_date:type_name -> google.type.Date
 	1,  // 7: passage.intake.v1.Case.closure_reason:type_name -> passage.intake.v1.ClosureReason
-	47, // 8: passage.intake.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	47, // 9: passage.intake.v1.Case.update_time:type_name -> google.protobuf.Timestamp
-	48, // 10: passage.intake.v1.CaseMember.sex:type_name -> passage.common.v1.Sex
-	49, // 11: passage.intake.v1.CaseMember.age_band:type_name -> passage.common.v1.AgeBand
-	43, // 12: passage.intake.v1.RegisterCaseRequest.programme:type_name -> passage.common.v1.Programme
-	50, // 13: passage.intake.v1.RegisterCaseRequest.principal:type_name -> passage.common.v1.Person
-	50, // 14: passage.intake.v1.RegisterCaseRequest.household_members:type_name -> passage.common.v1.Person
-	44, // 15: passage.intake.v1.RegisterCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	45, // 16: passage.intake.v1.RegisterCaseRequest.consents:type_name -> passage.common.v1.Consent
-	46, // 17: passage.intake.v1.RegisterCaseRequest.registration_date:type_name -> google.type.Date
-	6,  // 18: passage.intake.v1.RegisterCaseResponse.case:type_name -> passage.intake.v1.Case
-	10, // 19: passage.intake.v1.RegisterCaseResponse.suspected_duplicates:type_name -> passage.intake.v1.SuspectedDuplicate
+	48, // 8: passage.intake.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	48, // 9: passage.intake.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	49, // 10: passage.intake.v1.CaseMember.sex:type_name -> passage.common.v1.Sex
+	50, // 11: passage.intake.v1.CaseMember.age_band:type_name -> passage.common.v1.AgeBand
+	44, // 12: passage.intake.v1.RegisterCaseRequest.programme:type_name -> passage.common.v1.Programme
+	51, // 13: passage.intake.v1.RegisterCaseRequest.principal:type_name -> passage.common.v1.Person
+	51, // 14: passage.intake.v1.RegisterCaseRequest.household_members:type_name -> passage.common.v1.Person
+	45, // 15: passage.intake.v1.RegisterCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	46, // 16: passage.intake.v1.RegisterCaseRequest.consents:type_name -> passage.common.v1.Consent
+	47, // 17: passage.intake.v1.RegisterCaseRequest.registration_date:type_name -> google.type.Date
+	7,  // 18: passage.intake.v1.RegisterCaseResponse.case:type_name -> passage.intake.v1.Case
+	11, // 19: passage.intake.v1.RegisterCaseResponse.suspected_duplicates:type_name -> passage.intake.v1.SuspectedDuplicate
 	3,  // 20: passage.intake.v1.SuspectedDuplicate.matched_on:type_name -> passage.intake.v1.MatchBasis
-	2,  // 21: passage.intake.v1.GetCaseRequest.view:type_name -> passage.intake.v1.CaseView
-	51, // 22: passage.intake.v1.GetCaseRequest.purpose:type_name -> passage.common.v1.AccessPurpose
-	6,  // 23: passage.intake.v1.GetCaseResponse.case:type_name -> passage.intake.v1.Case
-	13, // 24: passage.intake.v1.GetCaseResponse.identity:type_name -> passage.intake.v1.CaseIdentity
-	14, // 25: passage.intake.v1.CaseIdentity.principal:type_name -> passage.intake.v1.PersonIdentity
-	14, // 26: passage.intake.v1.CaseIdentity.household_members:type_name -> passage.intake.v1.PersonIdentity
-	50, // 27: passage.intake.v1.PersonIdentity.person:type_name -> passage.common.v1.Person
-	15, // 28: passage.intake.v1.PersonIdentity.erasure:type_name -> passage.intake.v1.Erasure
-	4,  // 29: passage.intake.v1.Erasure.reason:type_name -> passage.intake.v1.ErasureReason
-	47, // 30: passage.intake.v1.Erasure.erase_time:type_name -> google.protobuf.Timestamp
-	43, // 31: passage.intake.v1.ListCasesRequest.programme:type_name -> passage.common.v1.Programme
-	0,  // 32: passage.intake.v1.ListCasesRequest.status:type_name -> passage.intake.v1.CaseStatus
-	46, // 33: passage.intake.v1.ListCasesRequest.registered_from:type_name -> google.type.Date
-	46, // 34: passage.intake.v1.ListCasesRequest.registered_to:type_name -> google.type.Date
-	6,  // 35: passage.intake.v1.ListCasesResponse.cases:type_name -> passage.intake.v1.Case
-	52, // 36: passage.intake.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	44, // 37: passage.intake.v1.UpdateCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	0,  // 38: passage.intake.v1.UpdateCaseRequest.status:type_name -> passage.intake.v1.CaseStatus
-	50, // 39: passage.intake.v1.UpdateCaseRequest.principal:type_name -> passage.common.v1.Person
-	6,  // 40: passage.intake.v1.UpdateCaseResponse.case:type_name -> passage.intake.v1.Case
-	1,  // 41: passage.intake.v1.CloseCaseRequest.reason:type_name -> passage.intake.v1.ClosureReason
-	6,  // 42: passage.intake.v1.CloseCaseResponse.case:type_name -> passage.intake.v1.Case
-	43, // 43: passage.intake.v1.OpenCaseRequest.programme:type_name -> passage.common.v1.Programme
-	44, // 44: passage.intake.v1.OpenCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	45, // 45: passage.intake.v1.OpenCaseRequest.consents:type_name -> passage.common.v1.Consent
-	46, // 46: passage.intake.v1.OpenCaseRequest.registration_date:type_name -> google.type.Date
-	6,  // 47: passage.intake.v1.OpenCaseResponse.case:type_name -> passage.intake.v1.Case
-	28, // 48: passage.intake.v1.AssignCaseResponse.assignment:type_name -> passage.intake.v1.CaseAssignment
-	47, // 49: passage.intake.v1.CaseAssignment.assign_time:type_name -> google.protobuf.Timestamp
-	53, // 50: passage.intake.v1.BreakGlassRequest.duration:type_name -> google.protobuf.Duration
-	31, // 51: passage.intake.v1.BreakGlassResponse.grant:type_name -> passage.intake.v1.BreakGlassGrant
-	47, // 52: passage.intake.v1.BreakGlassGrant.create_time:type_name -> google.protobuf.Timestamp
-	47, // 53: passage.intake.v1.BreakGlassGrant.expire_time:type_name -> google.protobuf.Timestamp
-	32, // 54: passage.intake.v1.BreakGlassGrant.review:type_name -> passage.intake.v1.BreakGlassReview
-	5,  // 55: passage.intake.v1.BreakGlassReview.finding:type_name -> passage.intake.v1.BreakGlassFinding
-	47, // 56: passage.intake.v1.BreakGlassReview.review_time:type_name -> google.protobuf.Timestamp
-	31, // 57: passage.intake.v1.ListBreakGlassGrantsResponse.grants:type_name -> passage.intake.v1.BreakGlassGrant
-	5,  // 58: passage.intake.v1.ReviewBreakGlassRequest.finding:type_name -> passage.intake.v1.BreakGlassFinding
-	31, // 59: passage.intake.v1.ReviewBreakGlassResponse.grant:type_name -> passage.intake.v1.BreakGlassGrant
-	4,  // 60: passage.intake.v1.ErasePersonRequest.reason:type_name -> passage.intake.v1.ErasureReason
-	15, // 61: passage.intake.v1.ErasePersonResponse.erasure:type_name -> passage.intake.v1.Erasure
-	45, // 62: passage.intake.v1.RecordConsentRequest.consent:type_name -> passage.common.v1.Consent
-	6,  // 63: passage.intake.v1.RecordConsentResponse.case:type_name -> passage.intake.v1.Case
-	45, // 64: passage.intake.v1.RecordConsentResponse.consent:type_name -> passage.common.v1.Consent
-	46, // 65: passage.intake.v1.WithdrawConsentRequest.date:type_name -> google.type.Date
-	6,  // 66: passage.intake.v1.WithdrawConsentResponse.case:type_name -> passage.intake.v1.Case
-	45, // 67: passage.intake.v1.WithdrawConsentResponse.consent:type_name -> passage.common.v1.Consent
-	8,  // 68: passage.intake.v1.IntakeService.RegisterCase:input_type -> passage.intake.v1.RegisterCaseRequest
-	11, // 69: passage.intake.v1.IntakeService.GetCase:input_type -> passage.intake.v1.GetCaseRequest
-	16, // 70: passage.intake.v1.IntakeService.ListCases:input_type -> passage.intake.v1.ListCasesRequest
-	18, // 71: passage.intake.v1.IntakeService.UpdateCase:input_type -> passage.intake.v1.UpdateCaseRequest
-	20, // 72: passage.intake.v1.IntakeService.CloseCase:input_type -> passage.intake.v1.CloseCaseRequest
-	22, // 73: passage.intake.v1.IntakeService.OpenCase:input_type -> passage.intake.v1.OpenCaseRequest
-	24, // 74: passage.intake.v1.IntakeService.AssignCase:input_type -> passage.intake.v1.AssignCaseRequest
-	26, // 75: passage.intake.v1.IntakeService.UnassignCase:input_type -> passage.intake.v1.UnassignCaseRequest
-	29, // 76: passage.intake.v1.IntakeService.BreakGlass:input_type -> passage.intake.v1.BreakGlassRequest
-	33, // 77: passage.intake.v1.IntakeService.ListBreakGlassGrants:input_type -> passage.intake.v1.ListBreakGlassGrantsRequest
-	35, // 78: passage.intake.v1.IntakeService.ReviewBreakGlass:input_type -> passage.intake.v1.ReviewBreakGlassRequest
-	37, // 79: passage.intake.v1.IntakeService.ErasePerson:input_type -> passage.intake.v1.ErasePersonRequest
-	39, // 80: passage.intake.v1.IntakeService.RecordConsent:input_type -> passage.intake.v1.RecordConsentRequest
-	41, // 81: passage.intake.v1.IntakeService.WithdrawConsent:input_type -> passage.intake.v1.WithdrawConsentRequest
-	9,  // 82: passage.intake.v1.IntakeService.RegisterCase:output_type -> passage.intake.v1.RegisterCaseResponse
-	12, // 83: passage.intake.v1.IntakeService.GetCase:output_type -> passage.intake.v1.GetCaseResponse
-	17, // 84: passage.intake.v1.IntakeService.ListCases:output_type -> passage.intake.v1.ListCasesResponse
-	19, // 85: passage.intake.v1.IntakeService.UpdateCase:output_type -> passage.intake.v1.UpdateCaseResponse
-	21, // 86: passage.intake.v1.IntakeService.CloseCase:output_type -> passage.intake.v1.CloseCaseResponse
-	23, // 87: passage.intake.v1.IntakeService.OpenCase:output_type -> passage.intake.v1.OpenCaseResponse
-	25, // 88: passage.intake.v1.IntakeService.AssignCase:output_type -> passage.intake.v1.AssignCaseResponse
-	27, // 89: passage.intake.v1.IntakeService.UnassignCase:output_type -> passage.intake.v1.UnassignCaseResponse
-	30, // 90: passage.intake.v1.IntakeService.BreakGlass:output_type -> passage.intake.v1.BreakGlassResponse
-	34, // 91: passage.intake.v1.IntakeService.ListBreakGlassGrants:output_type -> passage.intake.v1.ListBreakGlassGrantsResponse
-	36, // 92: passage.intake.v1.IntakeService.ReviewBreakGlass:output_type -> passage.intake.v1.ReviewBreakGlassResponse
-	38, // 93: passage.intake.v1.IntakeService.ErasePerson:output_type -> passage.intake.v1.ErasePersonResponse
-	40, // 94: passage.intake.v1.IntakeService.RecordConsent:output_type -> passage.intake.v1.RecordConsentResponse
-	42, // 95: passage.intake.v1.IntakeService.WithdrawConsent:output_type -> passage.intake.v1.WithdrawConsentResponse
-	82, // [82:96] is the sub-list for method output_type
-	68, // [68:82] is the sub-list for method input_type
-	68, // [68:68] is the sub-list for extension type_name
-	68, // [68:68] is the sub-list for extension extendee
-	0,  // [0:68] is the sub-list for field type_name
+	4,  // 21: passage.intake.v1.SuspectedDuplicate.disclosure:type_name -> passage.intake.v1.DuplicateDisclosure
+	2,  // 22: passage.intake.v1.GetCaseRequest.view:type_name -> passage.intake.v1.CaseView
+	52, // 23: passage.intake.v1.GetCaseRequest.purpose:type_name -> passage.common.v1.AccessPurpose
+	7,  // 24: passage.intake.v1.GetCaseResponse.case:type_name -> passage.intake.v1.Case
+	14, // 25: passage.intake.v1.GetCaseResponse.identity:type_name -> passage.intake.v1.CaseIdentity
+	15, // 26: passage.intake.v1.CaseIdentity.principal:type_name -> passage.intake.v1.PersonIdentity
+	15, // 27: passage.intake.v1.CaseIdentity.household_members:type_name -> passage.intake.v1.PersonIdentity
+	51, // 28: passage.intake.v1.PersonIdentity.person:type_name -> passage.common.v1.Person
+	16, // 29: passage.intake.v1.PersonIdentity.erasure:type_name -> passage.intake.v1.Erasure
+	5,  // 30: passage.intake.v1.Erasure.reason:type_name -> passage.intake.v1.ErasureReason
+	48, // 31: passage.intake.v1.Erasure.erase_time:type_name -> google.protobuf.Timestamp
+	44, // 32: passage.intake.v1.ListCasesRequest.programme:type_name -> passage.common.v1.Programme
+	0,  // 33: passage.intake.v1.ListCasesRequest.status:type_name -> passage.intake.v1.CaseStatus
+	47, // 34: passage.intake.v1.ListCasesRequest.registered_from:type_name -> google.type.Date
+	47, // 35: passage.intake.v1.ListCasesRequest.registered_to:type_name -> google.type.Date
+	7,  // 36: passage.intake.v1.ListCasesResponse.cases:type_name -> passage.intake.v1.Case
+	53, // 37: passage.intake.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	45, // 38: passage.intake.v1.UpdateCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	0,  // 39: passage.intake.v1.UpdateCaseRequest.status:type_name -> passage.intake.v1.CaseStatus
+	51, // 40: passage.intake.v1.UpdateCaseRequest.principal:type_name -> passage.common.v1.Person
+	7,  // 41: passage.intake.v1.UpdateCaseResponse.case:type_name -> passage.intake.v1.Case
+	1,  // 42: passage.intake.v1.CloseCaseRequest.reason:type_name -> passage.intake.v1.ClosureReason
+	7,  // 43: passage.intake.v1.CloseCaseResponse.case:type_name -> passage.intake.v1.Case
+	44, // 44: passage.intake.v1.OpenCaseRequest.programme:type_name -> passage.common.v1.Programme
+	45, // 45: passage.intake.v1.OpenCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	46, // 46: passage.intake.v1.OpenCaseRequest.consents:type_name -> passage.common.v1.Consent
+	47, // 47: passage.intake.v1.OpenCaseRequest.registration_date:type_name -> google.type.Date
+	7,  // 48: passage.intake.v1.OpenCaseResponse.case:type_name -> passage.intake.v1.Case
+	29, // 49: passage.intake.v1.AssignCaseResponse.assignment:type_name -> passage.intake.v1.CaseAssignment
+	48, // 50: passage.intake.v1.CaseAssignment.assign_time:type_name -> google.protobuf.Timestamp
+	54, // 51: passage.intake.v1.BreakGlassRequest.duration:type_name -> google.protobuf.Duration
+	32, // 52: passage.intake.v1.BreakGlassResponse.grant:type_name -> passage.intake.v1.BreakGlassGrant
+	48, // 53: passage.intake.v1.BreakGlassGrant.create_time:type_name -> google.protobuf.Timestamp
+	48, // 54: passage.intake.v1.BreakGlassGrant.expire_time:type_name -> google.protobuf.Timestamp
+	33, // 55: passage.intake.v1.BreakGlassGrant.review:type_name -> passage.intake.v1.BreakGlassReview
+	6,  // 56: passage.intake.v1.BreakGlassReview.finding:type_name -> passage.intake.v1.BreakGlassFinding
+	48, // 57: passage.intake.v1.BreakGlassReview.review_time:type_name -> google.protobuf.Timestamp
+	32, // 58: passage.intake.v1.ListBreakGlassGrantsResponse.grants:type_name -> passage.intake.v1.BreakGlassGrant
+	6,  // 59: passage.intake.v1.ReviewBreakGlassRequest.finding:type_name -> passage.intake.v1.BreakGlassFinding
+	32, // 60: passage.intake.v1.ReviewBreakGlassResponse.grant:type_name -> passage.intake.v1.BreakGlassGrant
+	5,  // 61: passage.intake.v1.ErasePersonRequest.reason:type_name -> passage.intake.v1.ErasureReason
+	16, // 62: passage.intake.v1.ErasePersonResponse.erasure:type_name -> passage.intake.v1.Erasure
+	46, // 63: passage.intake.v1.RecordConsentRequest.consent:type_name -> passage.common.v1.Consent
+	7,  // 64: passage.intake.v1.RecordConsentResponse.case:type_name -> passage.intake.v1.Case
+	46, // 65: passage.intake.v1.RecordConsentResponse.consent:type_name -> passage.common.v1.Consent
+	47, // 66: passage.intake.v1.WithdrawConsentRequest.date:type_name -> google.type.Date
+	7,  // 67: passage.intake.v1.WithdrawConsentResponse.case:type_name -> passage.intake.v1.Case
+	46, // 68: passage.intake.v1.WithdrawConsentResponse.consent:type_name -> passage.common.v1.Consent
+	9,  // 69: passage.intake.v1.IntakeService.RegisterCase:input_type -> passage.intake.v1.RegisterCaseRequest
+	12, // 70: passage.intake.v1.IntakeService.GetCase:input_type -> passage.intake.v1.GetCaseRequest
+	17, // 71: passage.intake.v1.IntakeService.ListCases:input_type -> passage.intake.v1.ListCasesRequest
+	19, // 72: passage.intake.v1.IntakeService.UpdateCase:input_type -> passage.intake.v1.UpdateCaseRequest
+	21, // 73: passage.intake.v1.IntakeService.CloseCase:input_type -> passage.intake.v1.CloseCaseRequest
+	23, // 74: passage.intake.v1.IntakeService.OpenCase:input_type -> passage.intake.v1.OpenCaseRequest
+	25, // 75: passage.intake.v1.IntakeService.AssignCase:input_type -> passage.intake.v1.AssignCaseRequest
+	27, // 76: passage.intake.v1.IntakeService.UnassignCase:input_type -> passage.intake.v1.UnassignCaseRequest
+	30, // 77: passage.intake.v1.IntakeService.BreakGlass:input_type -> passage.intake.v1.BreakGlassRequest
+	34, // 78: passage.intake.v1.IntakeService.ListBreakGlassGrants:input_type -> passage.intake.v1.ListBreakGlassGrantsRequest
+	36, // 79: passage.intake.v1.IntakeService.ReviewBreakGlass:input_type -> passage.intake.v1.ReviewBreakGlassRequest
+	38, // 80: passage.intake.v1.IntakeService.ErasePerson:input_type -> passage.intake.v1.ErasePersonRequest
+	40, // 81: passage.intake.v1.IntakeService.RecordConsent:input_type -> passage.intake.v1.RecordConsentRequest
+	42, // 82: passage.intake.v1.IntakeService.WithdrawConsent:input_type -> passage.intake.v1.WithdrawConsentRequest
+	10, // 83: passage.intake.v1.IntakeService.RegisterCase:output_type -> passage.intake.v1.RegisterCaseResponse
+	13, // 84: passage.intake.v1.IntakeService.GetCase:output_type -> passage.intake.v1.GetCaseResponse
+	18, // 85: passage.intake.v1.IntakeService.ListCases:output_type -> passage.intake.v1.ListCasesResponse
+	20, // 86: passage.intake.v1.IntakeService.UpdateCase:output_type -> passage.intake.v1.UpdateCaseResponse
+	22, // 87: passage.intake.v1.IntakeService.CloseCase:output_type -> passage.intake.v1.CloseCaseResponse
+	24, // 88: passage.intake.v1.IntakeService.OpenCase:output_type -> passage.intake.v1.OpenCaseResponse
+	26, // 89: passage.intake.v1.IntakeService.AssignCase:output_type -> passage.intake.v1.AssignCaseResponse
+	28, // 90: passage.intake.v1.IntakeService.UnassignCase:output_type -> passage.intake.v1.UnassignCaseResponse
+	31, // 91: passage.intake.v1.IntakeService.BreakGlass:output_type -> passage.intake.v1.BreakGlassResponse
+	35, // 92: passage.intake.v1.IntakeService.ListBreakGlassGrants:output_type -> passage.intake.v1.ListBreakGlassGrantsResponse
+	37, // 93: passage.intake.v1.IntakeService.ReviewBreakGlass:output_type -> passage.intake.v1.ReviewBreakGlassResponse
+	39, // 94: passage.intake.v1.IntakeService.ErasePerson:output_type -> passage.intake.v1.ErasePersonResponse
+	41, // 95: passage.intake.v1.IntakeService.RecordConsent:output_type -> passage.intake.v1.RecordConsentResponse
+	43, // 96: passage.intake.v1.IntakeService.WithdrawConsent:output_type -> passage.intake.v1.WithdrawConsentResponse
+	83, // [83:97] is the sub-list for method output_type
+	69, // [69:83] is the sub-list for method input_type
+	69, // [69:69] is the sub-list for extension type_name
+	69, // [69:69] is the sub-list for extension extendee
+	0,  // [0:69] is the sub-list for field type_name
 }
 
 func init() { file_passage_intake_v1_intake_proto_init() }
@@ -3363,7 +3459,7 @@ func file_passage_intake_v1_intake_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_passage_intake_v1_intake_proto_rawDesc), len(file_passage_intake_v1_intake_proto_rawDesc)),
-			NumEnums:      6,
+			NumEnums:      7,
 			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   1,

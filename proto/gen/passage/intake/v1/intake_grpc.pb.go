@@ -48,7 +48,12 @@ const (
 // the case changed since.
 type IntakeServiceClient interface {
 	// RegisterCase opens a case for a principal applicant and their household, and reports
-	// cases in the same mission that appear to be the same person.
+	// cases in the same mission that appear to be the same person: in full to staff working on
+	// those cases and to the mission's supervisors, and to anyone else only that a match exists
+	// and whom to ask (see SuspectedDuplicate). A registration made only to check for a match
+	// is withdrawn with CloseCase (CLOSURE_REASON_DUPLICATE); its people's identity is then
+	// erased by the retention job after their programme's period, or at once by a supervisor's
+	// ErasePerson (ERASURE_REASON_UNLAWFUL_PROCESSING).
 	RegisterCase(ctx context.Context, in *RegisterCaseRequest, opts ...grpc.CallOption) (*RegisterCaseResponse, error)
 	// GetCase reads one case; with CASE_VIEW_FULL it also returns the decrypted identity.
 	GetCase(ctx context.Context, in *GetCaseRequest, opts ...grpc.CallOption) (*GetCaseResponse, error)
@@ -256,7 +261,12 @@ func (c *intakeServiceClient) WithdrawConsent(ctx context.Context, in *WithdrawC
 // the case changed since.
 type IntakeServiceServer interface {
 	// RegisterCase opens a case for a principal applicant and their household, and reports
-	// cases in the same mission that appear to be the same person.
+	// cases in the same mission that appear to be the same person: in full to staff working on
+	// those cases and to the mission's supervisors, and to anyone else only that a match exists
+	// and whom to ask (see SuspectedDuplicate). A registration made only to check for a match
+	// is withdrawn with CloseCase (CLOSURE_REASON_DUPLICATE); its people's identity is then
+	// erased by the retention job after their programme's period, or at once by a supervisor's
+	// ErasePerson (ERASURE_REASON_UNLAWFUL_PROCESSING).
 	RegisterCase(context.Context, *RegisterCaseRequest) (*RegisterCaseResponse, error)
 	// GetCase reads one case; with CASE_VIEW_FULL it also returns the decrypted identity.
 	GetCase(context.Context, *GetCaseRequest) (*GetCaseResponse, error)

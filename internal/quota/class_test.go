@@ -1,0 +1,74 @@
+package quota_test
+
+import (
+	"testing"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/passage-cm/passage/internal/quota"
+	"github.com/passage-cm/passage/services/catalog"
+)
+
+// TestEveryMethodHasAClass walks every method of every service `passage serve` runs, from
+// the generated descriptors, so that a method added later fails here until it has a class.
+func TestEveryMethodHasAClass(t *testing.T) {
+	t.Parallel()
+	seen := map[quota.Class]int{}
+	n := 0
+	for _, spec := range catalog.Services() {
+		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(spec.Name))
+		if err != nil {
+			t.Fatalf("service %s: %v", spec.Name, err)
+		}
+		methods := d.(protoreflect.ServiceDescriptor).Methods()
+		for i := range methods.Len() {
+			full := "/" + spec.Name + "/" + string(methods.Get(i).Name())
+			if _, listed := spec.Policy[full]; !listed {
+				t.Errorf("%s: not in its service's policy", full)
+			}
+			class, ok := quota.Classify(full, false)
+			if !ok {
+				t.Errorf("%s: no class; add its verb to quota's writeVerbs, or name it Get/List/Search", full)
+				continue
+			}
+			if class == quota.Partner || class == quota.Unauthenticated {
+				t.Errorf("%s: staff call classed %s", full, class)
+			}
+			if partner, _ := quota.Classify(full, true); partner != quota.Partner {
+				t.Errorf("%s by a partner: class %s, want partner", full, partner)
+			}
+			seen[class]++
+			n++
+		}
+	}
+	if n < 60 || seen[quota.Read] == 0 || seen[quota.Write] == 0 || seen[quota.Analytics] != 5 {
+		t.Errorf("%d methods, by class %v: want every service's, reads, writes and the 5 analytics methods", n, seen)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		method string
+		want   quota.Class
+		ok     bool
+	}{
+		{"/passage.intake.v1.IntakeService/ListCases", quota.Read, true},
+		{"/passage.intake.v1.IntakeService/GetCase", quota.Read, true},
+		{"/passage.intake.v1.IntakeService/RegisterCase", quota.Write, true},
+		{"/passage.returns.v1.ReturnService/RecordDeparture", quota.Write, true},
+		{"/passage.intake.v1.IntakeService/SearchCases", quota.Search, true},
+		{"/passage.analytics.v1.AnalyticsService/Aggregate", quota.Analytics, true},
+		{"/passage.analytics.v1.AnalyticsService/ListRegions", quota.Analytics, true},
+		{"/passage.intake.v1.IntakeService/Getaway", "", false},
+		{"/passage.intake.v1.IntakeService/Purge", "", false},
+		{"no-slash", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := quota.Classify(tt.method, false)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("Classify(%s) = %s, %v; want %s, %v", tt.method, got, ok, tt.want, tt.ok)
+		}
+	}
+}
