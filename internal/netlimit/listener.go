@@ -35,14 +35,15 @@ func (l *listener) Accept() (net.Conn, error) {
 		case l.slots <- struct{}{}:
 			return &conn{Conn: c, release: func() { <-l.slots }}, nil
 		default:
+			// Counted before the client can see it refused.
+			if l.refused != nil {
+				l.refused()
+			}
 			if tc, ok := c.(*net.TCPConn); ok {
 				// A reset frees the socket at once, with no TIME_WAIT kept for it here.
 				_ = tc.SetLinger(0)
 			}
 			_ = c.Close()
-			if l.refused != nil {
-				l.refused()
-			}
 		}
 	}
 }

@@ -48,13 +48,7 @@ func TestListenCapsConnections(t *testing.T) {
 
 	// The third is closed by the listener: the client reads the end of the connection
 	// rather than waiting.
-	third := dial()
-	if err := third.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := third.Read(make([]byte, 1)); err == nil || isTimeout(err) {
-		t.Fatalf("third connection read: %v, want it closed by the server", err)
-	}
+	wantClosed(t, raw.Addr().String())
 	if got := refused.Load(); got != 1 {
 		t.Errorf("refused = %d, want 1", got)
 	}
@@ -64,13 +58,7 @@ func TestListenCapsConnections(t *testing.T) {
 	_ = server1.Close()
 	dial()
 	server3 := <-accepted
-	fourth := dial()
-	if err := fourth.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fourth.Read(make([]byte, 1)); err == nil || isTimeout(err) {
-		t.Fatalf("fourth connection read: %v, want it closed by the server", err)
-	}
+	wantClosed(t, raw.Addr().String())
 	if got := refused.Load(); got != 2 {
 		t.Errorf("refused = %d, want 2", got)
 	}
@@ -87,6 +75,23 @@ func TestListenWithoutCap(t *testing.T) {
 	t.Cleanup(func() { _ = raw.Close() })
 	if got := netlimit.Listen(raw, 0, nil); got != raw {
 		t.Errorf("Listen(lis, 0) = %T, want lis itself", got)
+	}
+}
+
+// wantClosed dials addr and wants the server to close the connection, before the dial returns
+// (a reset) or at the first read.
+func wantClosed(t *testing.T, addr string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	if err := c.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Read(make([]byte, 1)); err == nil || isTimeout(err) {
+		t.Fatalf("connection over the cap: read %v, want it closed by the server", err)
 	}
 }
 
