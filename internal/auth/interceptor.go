@@ -55,16 +55,9 @@ func authorize(ctx context.Context, v Verifier, p Policy, method string) (contex
 	if isPublic(method) {
 		return ctx, nil
 	}
-	token, ok := bearerToken(ctx)
-	if !ok {
-		return nil, errUnauthenticated
-	}
-	claims, err := v.Verify(ctx, token)
+	claims, err := authenticate(ctx, v, method)
 	if err != nil {
-		// The reason helps operators (clock skew, wrong audience); it names
-		// claims, never their values, and never includes the token.
-		slog.DebugContext(ctx, "auth: bearer token refused", "method", method, "reason", err)
-		return nil, errUnauthenticated
+		return nil, err
 	}
 	if !p.Allows(method, claims.Role) {
 		// Role and method names are not personal data; saying which is which
@@ -72,6 +65,23 @@ func authorize(ctx context.Context, v Verifier, p Policy, method string) (contex
 		return nil, status.Errorf(codes.PermissionDenied, "role %s may not call %s", claims.Role, method)
 	}
 	return WithClaims(ctx, claims), nil
+}
+
+// authenticate verifies the bearer token in ctx's incoming metadata, for a method that is not
+// public; every refusal is errUnauthenticated.
+func authenticate(ctx context.Context, v Verifier, method string) (Claims, error) {
+	token, ok := bearerToken(ctx)
+	if !ok {
+		return Claims{}, errUnauthenticated
+	}
+	claims, err := v.Verify(ctx, token)
+	if err != nil {
+		// The reason helps operators (clock skew, wrong audience); it names
+		// claims, never their values, and never includes the token.
+		slog.DebugContext(ctx, "auth: bearer token refused", "method", method, "reason", err)
+		return Claims{}, errUnauthenticated
+	}
+	return claims, nil
 }
 
 // bearerToken extracts the token from a single "authorization: Bearer <jwt>"

@@ -15,6 +15,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -142,8 +143,23 @@ func TestInterceptors(t *testing.T) {
 		},
 	}
 
-	// Each case runs through both interceptors: they must agree.
+	// Each case runs through both interceptors, and through the tap handle in front of the
+	// unary one (as the server runs them): they must agree.
 	calls := map[string]func(ctx context.Context, method string) (context.Context, bool, error){
+		"tap": func(ctx context.Context, method string) (context.Context, bool, error) {
+			md, _ := metadata.FromIncomingContext(ctx)
+			ctx, err := TapHandle(verifier, nil)(ctx, &tap.Info{FullMethodName: method, Header: md})
+			if err != nil {
+				return nil, false, err
+			}
+			var seen context.Context
+			handler := func(ctx context.Context, _ any) (any, error) {
+				seen = ctx
+				return "ok", nil
+			}
+			_, err = UnaryServerInterceptor(verifier, policy)(ctx, "request", &grpc.UnaryServerInfo{FullMethod: method}, handler)
+			return seen, seen != nil, err
+		},
 		"unary": func(ctx context.Context, method string) (context.Context, bool, error) {
 			var seen context.Context
 			handler := func(ctx context.Context, _ any) (any, error) {

@@ -240,7 +240,10 @@ func partnerGateway(ctx context.Context, cfg Config, srv *server.Server, service
 		_ = lis.Close()
 		return nil, err
 	}
-	return func(ctx context.Context) error { return gw.Serve(ctx, lis, tc, cfg.Server.ShutdownGrace) }, nil
+	capped := srv.LimitListener(lis, "partner")
+	return func(ctx context.Context) error {
+		return gw.Serve(ctx, capped, tc, cfg.Server.HTTPLimits(), cfg.Server.ShutdownGrace)
+	}, nil
 }
 
 // partnerTLS is the partner gateway's TLS configuration, from its own files only: never

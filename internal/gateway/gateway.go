@@ -16,6 +16,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/passage-cm/passage/internal/netlimit"
 )
 
 // Registrar registers one service's HTTP bindings on mux, calling the service through conn:
@@ -114,13 +116,15 @@ func (gw *Gateway) Handler() http.Handler { return gw.handler }
 
 // Serve serves the gateway on lis until ctx ends, over TLS when tc is not nil (the gateway's
 // own files, PASSAGE_PARTNER_TLS_*, built like gRPC's: TLS 1.3, certificates reloaded from
-// disk, partner client certificates when a client CA is configured), then shuts down within
-// grace.
-func (gw *Gateway) Serve(ctx context.Context, lis net.Listener, tc *tls.Config, grace time.Duration) error {
+// disk, partner client certificates when a client CA is configured), within limits (timeouts,
+// header and body sizes, HTTP/2 streams: internal/server's Config.HTTPLimits), then shuts down
+// within grace. lis should come capped (internal/server's LimitListener): TLS is layered here,
+// above the cap.
+func (gw *Gateway) Serve(ctx context.Context, lis net.Listener, tc *tls.Config, limits netlimit.HTTP, grace time.Duration) error {
 	if tc != nil {
 		lis = tls.NewListener(lis, httpsConfig(tc))
 	}
-	srv := &http.Server{Handler: gw.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := limits.Server(gw.handler)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(lis) }()
 	var err error

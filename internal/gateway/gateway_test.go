@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/passage-cm/passage/internal/netlimit"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 )
 
@@ -67,7 +68,9 @@ func serve(t *testing.T) (*recorder, string) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- gw.Serve(ctx, lis, nil, time.Second) }()
+	limits := netlimit.HTTP{ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: time.Minute,
+		MaxHeaderBytes: 16 << 10, MaxBodyBytes: MaxBodyBytes}
+	go func() { done <- gw.Serve(ctx, lis, nil, limits, time.Second) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/mtls"
+	"github.com/passage-cm/passage/internal/netlimit"
 	"github.com/passage-cm/passage/internal/quota"
 )
 
@@ -26,6 +27,27 @@ const (
 	// maxTokenLifetimeCeiling is the most PASSAGE_MAX_TOKEN_LIFETIME may allow: beyond a week a
 	// stolen token outlives any reasonable response to its theft.
 	maxTokenLifetimeCeiling = 7 * 24 * time.Hour
+
+	// DefaultMaxConnections caps the connections open at once on the gRPC listener, and apart
+	// on the partner gateway's. With HTTP/2 that is up to 25,600 calls in flight on each.
+	DefaultMaxConnections = 256
+	// DefaultMaxConcurrentStreams caps the calls in flight on one HTTP/2 connection.
+	DefaultMaxConcurrentStreams = 100
+	// DefaultMaxHeaderBytes bounds a request's headers, decoded: a bearer token (at most
+	// 8 KiB, see internal/auth), a request id, traceparent and tracestate fit with room.
+	DefaultMaxHeaderBytes = 16 << 10
+	// DefaultHTTPReadTimeout bounds reading one HTTP request, body included: a 1 MiB body
+	// needs 35 KB/s, a partner's JSON of a few kilobytes far less.
+	DefaultHTTPReadTimeout = 30 * time.Second
+	// DefaultHTTPWriteTimeout bounds an HTTP request from the end of its headers to the end
+	// of its response.
+	DefaultHTTPWriteTimeout = time.Minute
+	// DefaultIdleTimeout closes connections that carry no call for this long.
+	DefaultIdleTimeout = 5 * time.Minute
+
+	// minHeaderBytes is the smallest PASSAGE_MAX_HEADER_BYTES accepted: less could not carry
+	// a bearer token with the rest of a call's headers.
+	minHeaderBytes = 4 << 10
 )
 
 // Config is what a deployment can tune about the server.
@@ -56,6 +78,31 @@ type Config struct {
 	// exp - now for a token without iat (see internal/auth's token contract). Env
 	// PASSAGE_MAX_TOKEN_LIFETIME (a Go duration from 1m to 168h); default 12h.
 	MaxTokenLifetime time.Duration
+	// MaxConnections caps the connections open at once on the gRPC listener and, apart, on
+	// the partner gateway's: one over the cap is closed as soon as it is accepted. The
+	// /healthz, /readyz and /metrics listener has a small cap of its own (64). Env
+	// PASSAGE_MAX_CONNECTIONS; default 256. Keep twice this, plus the database pools, under
+	// the process's file limit.
+	MaxConnections int
+	// MaxConcurrentStreams caps the calls in flight on one HTTP/2 connection, gRPC's and the
+	// gateway's: more are refused (REFUSED_STREAM) and a client retries them. Env
+	// PASSAGE_MAX_CONCURRENT_STREAMS; default 100.
+	MaxConcurrentStreams int
+	// MaxHeaderBytes bounds a request's headers once decoded: gRPC metadata, and the headers
+	// of every HTTP server's requests. A gRPC call over it is reset before any of our code
+	// runs. Env PASSAGE_MAX_HEADER_BYTES; default 16 KiB, at least 4 KiB.
+	MaxHeaderBytes int
+	// HTTPReadTimeout bounds reading one request on the partner gateway, headers and body: a
+	// client that sends its body slower is cut off. Env PASSAGE_HTTP_READ_TIMEOUT (a Go
+	// duration); default 30s.
+	HTTPReadTimeout time.Duration
+	// HTTPWriteTimeout bounds a gateway request from the end of its headers to the end of
+	// its response; default 1m.
+	HTTPWriteTimeout time.Duration
+	// IdleTimeout closes a connection that carries no call for this long: gRPC's
+	// MaxConnectionIdle (the client reconnects when it next calls) and the gateway's
+	// keep-alive. Env PASSAGE_IDLE_TIMEOUT (a Go duration); default 5m.
+	IdleTimeout time.Duration
 	// TLS are the PEM files for gRPC over TLS 1.3: PASSAGE_TLS_CERT and PASSAGE_TLS_KEY, and
 	// PASSAGE_TLS_CLIENT_CA to require client certificates that CA signed (mTLS). None set
 	// serves gRPC in the clear, for a laptop or behind a mesh that terminates TLS; half of
@@ -78,6 +125,13 @@ func DefaultConfig() Config {
 		MaxRecvMsgBytes:  DefaultMaxRecvMsgBytes,
 		MaxTokenLifetime: DefaultMaxTokenLifetime,
 		Quota:            quota.DefaultConfig(),
+
+		MaxConnections:       DefaultMaxConnections,
+		MaxConcurrentStreams: DefaultMaxConcurrentStreams,
+		MaxHeaderBytes:       DefaultMaxHeaderBytes,
+		HTTPReadTimeout:      DefaultHTTPReadTimeout,
+		HTTPWriteTimeout:     DefaultHTTPWriteTimeout,
+		IdleTimeout:          DefaultIdleTimeout,
 	}
 }
 
@@ -117,6 +171,32 @@ func configFrom(lookup func(string) (string, bool)) (Config, error) {
 			return Config{}, fmt.Errorf("server: PASSAGE_MAX_TOKEN_LIFETIME=%q: want a duration from 1m to 168h, such as 12h", v)
 		}
 		cfg.MaxTokenLifetime = d
+	}
+	for name, field := range map[string]*int{
+		"PASSAGE_MAX_CONNECTIONS": &cfg.MaxConnections, "PASSAGE_MAX_CONCURRENT_STREAMS": &cfg.MaxConcurrentStreams,
+		"PASSAGE_MAX_HEADER_BYTES": &cfg.MaxHeaderBytes,
+	} {
+		if v, ok := lookup(name); ok && v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				return Config{}, fmt.Errorf("server: %s=%q: want a positive number", name, v)
+			}
+			*field = n
+		}
+	}
+	if cfg.MaxHeaderBytes < minHeaderBytes {
+		return Config{}, fmt.Errorf("server: PASSAGE_MAX_HEADER_BYTES=%d: want at least %d, room for a bearer token", cfg.MaxHeaderBytes, minHeaderBytes)
+	}
+	for name, field := range map[string]*time.Duration{
+		"PASSAGE_HTTP_READ_TIMEOUT": &cfg.HTTPReadTimeout, "PASSAGE_IDLE_TIMEOUT": &cfg.IdleTimeout,
+	} {
+		if v, ok := lookup(name); ok && v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return Config{}, fmt.Errorf("server: %s=%q: want a positive duration such as 30s", name, v)
+			}
+			*field = d
+		}
 	}
 	for name, field := range map[string]*string{
 		"PASSAGE_TLS_CERT": &cfg.TLS.Cert, "PASSAGE_TLS_KEY": &cfg.TLS.Key, "PASSAGE_TLS_CLIENT_CA": &cfg.TLS.ClientCA,
@@ -162,5 +242,58 @@ func (c Config) withDefaults() Config {
 	if c.MaxRecvMsgBytes <= 0 {
 		c.MaxRecvMsgBytes = d.MaxRecvMsgBytes
 	}
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = d.MaxConnections
+	}
+	if c.MaxConcurrentStreams <= 0 {
+		c.MaxConcurrentStreams = d.MaxConcurrentStreams
+	}
+	if c.MaxHeaderBytes <= 0 {
+		c.MaxHeaderBytes = d.MaxHeaderBytes
+	}
+	if c.HTTPReadTimeout <= 0 {
+		c.HTTPReadTimeout = d.HTTPReadTimeout
+	}
+	if c.HTTPWriteTimeout <= 0 {
+		c.HTTPWriteTimeout = d.HTTPWriteTimeout
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = d.IdleTimeout
+	}
 	return c
+}
+
+// probeMaxConnections caps the /healthz, /readyz and /metrics listener: probes and a scraper
+// need a handful, and a flood there must not take descriptors from the others.
+const probeMaxConnections = 64
+
+// HTTPLimits are the limits of an HTTP server that clients reach from outside the cluster
+// (the partner gateway, and the web pages to come), from c's fields with their defaults:
+// headers in 10s, the whole request in HTTPReadTimeout, bodies up to MaxRecvMsgBytes like
+// gRPC's messages. Cap its listener with [Server.LimitListener].
+func (c Config) HTTPLimits() netlimit.HTTP {
+	c = c.withDefaults()
+	return netlimit.HTTP{
+		ReadHeaderTimeout:    10 * time.Second,
+		ReadTimeout:          c.HTTPReadTimeout,
+		WriteTimeout:         c.HTTPWriteTimeout,
+		IdleTimeout:          c.IdleTimeout,
+		MaxHeaderBytes:       c.MaxHeaderBytes,
+		MaxBodyBytes:         int64(c.MaxRecvMsgBytes),
+		MaxConcurrentStreams: c.MaxConcurrentStreams,
+	}
+}
+
+// probeHTTPLimits are the limits of the /healthz, /readyz and /metrics server: GET requests
+// only, answered at once.
+func (c Config) probeHTTPLimits() netlimit.HTTP {
+	return netlimit.HTTP{
+		ReadHeaderTimeout:    5 * time.Second,
+		ReadTimeout:          10 * time.Second,
+		WriteTimeout:         30 * time.Second,
+		IdleTimeout:          time.Minute,
+		MaxHeaderBytes:       c.MaxHeaderBytes,
+		MaxBodyBytes:         4 << 10,
+		MaxConcurrentStreams: c.MaxConcurrentStreams,
+	}
 }

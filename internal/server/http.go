@@ -4,7 +4,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"time"
 )
 
 // newHTTPServer returns the probe and metrics server; metrics may be nil.
@@ -17,14 +16,9 @@ func (s *Server) newHTTPServer(metrics http.Handler) *http.Server {
 	if metrics != nil {
 		mux.Handle("GET /metrics", metrics)
 	}
-	return &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
-	}
+	srv := s.cfg.probeHTTPLimits().Server(mux)
+	srv.ErrorLog = slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)
+	return srv
 }
 
 // readyz answers 200 when the process can take traffic and 503 when it cannot or is

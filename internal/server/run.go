@@ -28,9 +28,12 @@ func (s *Server) Run(ctx context.Context) error {
 // RunOn serves gRPC on grpcLis and HTTP on httpLis until ctx ends or either server fails,
 // then shuts down: health turns NOT_SERVING and /readyz 503, in-flight calls get
 // ShutdownGrace to finish before they are cancelled, and then the HTTP server closes. It returns
-// nil after a shutdown caused by ctx, and closes both listeners. Call it once.
+// nil after a shutdown caused by ctx, and closes both listeners. Call it once. gRPC's listener
+// is capped at Config.MaxConnections, HTTP's at 64 (see [Server.LimitListener]).
 func (s *Server) RunOn(ctx context.Context, grpcLis, httpLis net.Listener) error {
 	s.logger.InfoContext(ctx, "listening", "grpc_addr", grpcLis.Addr().String(), "http_addr", httpLis.Addr().String())
+	grpcLis = s.limit(grpcLis, s.cfg.MaxConnections, "grpc")
+	httpLis = s.limit(httpLis, probeMaxConnections, "http")
 
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	watched := make(chan struct{})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc/filters"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -23,6 +25,7 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/mtls"
+	"github.com/passage-cm/passage/internal/netlimit"
 	"github.com/passage-cm/passage/internal/quota"
 	"github.com/passage-cm/passage/internal/telemetry"
 )
@@ -45,6 +48,8 @@ type Options struct {
 // MetricReady is the readiness gauge (Prometheus: passage_server_ready).
 const MetricReady = "passage.server.ready"
 
+const meterName = "github.com/passage-cm/passage/internal/server"
+
 // Keepalive rules for clients on poor networks (satellite links, mobile data in the field).
 var (
 	// Clients may ping every 10s, even between calls, to keep NAT mappings open and notice
@@ -54,7 +59,14 @@ var (
 		MinTime:             10 * time.Second,
 		PermitWithoutStream: true,
 	}
-	keepaliveParams = keepalive.ServerParameters{
+)
+
+// keepaliveParams are the connection limits: idle ones close after cfg.IdleTimeout.
+func keepaliveParams(cfg Config) keepalive.ServerParameters {
+	return keepalive.ServerParameters{
+		// A connection with no call for this long gets GOAWAY: it holds a descriptor and
+		// buffers for nothing, and a client reconnects when it next calls.
+		MaxConnectionIdle: cfg.IdleTimeout,
 		// Probe a connection after a quiet minute and give a slow link 30s to answer
 		// before it is declared dead and its resources freed.
 		Time:    time.Minute,
@@ -64,6 +76,18 @@ var (
 		MaxConnectionAge:      30 * time.Minute,
 		MaxConnectionAgeGrace: 2 * time.Minute,
 	}
+}
+
+// Metric names for what the transport limits refuse; see docs/operators/metrics.md.
+const (
+	// MetricConnectionsRefused counts connections closed as soon as accepted because their
+	// listener was at its cap (Prometheus: passage_server_connections_refused_total), by
+	// listener: grpc, http (probes and metrics) or the name given to [Server.LimitListener].
+	MetricConnectionsRefused = "passage.server.connections.refused"
+	// MetricStreamsUnauthenticated counts gRPC calls refused when their stream opened, before
+	// any message was read, for want of a valid bearer token
+	// (passage_server_streams_unauthenticated_total).
+	MetricStreamsUnauthenticated = "passage.server.streams.unauthenticated"
 )
 
 // Server is a gRPC server and its HTTP companion for probes and metrics.
@@ -76,6 +100,8 @@ type Server struct {
 	draining  atomic.Bool
 	watchCfg  Watch // Pinger nil: nothing watched
 	readiness readiness
+
+	connsRefused metric.Int64Counter
 }
 
 // New builds a server; register services on [Server.GRPC], then call [Server.Run]. Zero
@@ -121,8 +147,28 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Server, error) {
 			otelgrpc.WithMeterProvider(opts.Telemetry.MeterProvider()),
 		)
 	}
+	meter := meters.Meter(meterName)
+	connsRefused, err := meter.Int64Counter(MetricConnectionsRefused,
+		metric.WithDescription("Connections closed as soon as accepted: their listener was at its cap (PASSAGE_MAX_CONNECTIONS)"))
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	unauthenticated, err := meter.Int64Counter(MetricStreamsUnauthenticated,
+		metric.WithDescription("gRPC calls refused before their message was read: no valid bearer token"))
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+
 	codec := newRequestCodec()
 	serverOpts := append([]grpc.ServerOption{
+		// Transport limits (see Config): they act before a stream reaches any of our code.
+		grpc.MaxHeaderListSize(uint32(cfg.MaxHeaderBytes)),
+		grpc.MaxConcurrentStreams(uint32(cfg.MaxConcurrentStreams)),
+		// Authentication when a stream opens, before its message is read: the interceptor
+		// chain only runs once grpc has read the whole request.
+		grpc.InTapHandle(auth.TapHandle(opts.Verifier, func(ctx context.Context, _ string) {
+			unauthenticated.Add(ctx, 1)
+		})),
 		grpc.ForceServerCodecV2(codec),
 		// grpc runs this single interceptor before the chain: see requestCodec.
 		grpc.UnaryInterceptor(codec.refuseUndecodable),
@@ -130,7 +176,7 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Server, error) {
 		grpc.StatsHandler(otelgrpc.NewServerHandler(statsOpts...)),
 		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
 		grpc.KeepaliveEnforcementPolicy(keepaliveEnforcement),
-		grpc.KeepaliveParams(keepaliveParams),
+		grpc.KeepaliveParams(keepaliveParams(cfg)),
 	}, chain...)
 	if cfg.TLS.Enabled() {
 		// Read the files now: a bad certificate fails the start, not the first call.
@@ -142,10 +188,11 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Server, error) {
 	}
 
 	s := &Server{
-		cfg:    cfg,
-		logger: logger,
-		grpc:   grpc.NewServer(serverOpts...),
-		health: health.NewServer(),
+		cfg:          cfg,
+		logger:       logger,
+		grpc:         grpc.NewServer(serverOpts...),
+		health:       health.NewServer(),
+		connsRefused: connsRefused,
 	}
 	if opts.Watch.Pinger != nil {
 		s.watchCfg = opts.Watch.withDefaults()
@@ -157,7 +204,7 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Server, error) {
 	if opts.Telemetry != nil {
 		metrics = opts.Telemetry.MetricsHandler()
 		// A gauge, not a callback registration: it lives as long as the meter provider.
-		_, err := opts.Telemetry.MeterProvider().Meter("github.com/passage-cm/passage/internal/server").Int64ObservableGauge(
+		_, err := meter.Int64ObservableGauge(
 			MetricReady, metric.WithDescription("1 while the server takes traffic, 0 while it drains or the database is unreachable (/readyz 503)"),
 			metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
 				if s.draining.Load() || s.unreachable() != "" {
@@ -173,6 +220,19 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Server, error) {
 	}
 	s.http = s.newHTTPServer(metrics)
 	return s, nil
+}
+
+// LimitListener caps lis at Config.MaxConnections open connections, closing those over it
+// as soon as they are accepted and counting them under listener name in
+// passage_server_connections_refused_total. [Server.Run] and [Server.RunOn] cap their own
+// listeners; use it for the others the process serves (the partner gateway's).
+func (s *Server) LimitListener(lis net.Listener, name string) net.Listener {
+	return s.limit(lis, s.cfg.MaxConnections, name)
+}
+
+func (s *Server) limit(lis net.Listener, max int, name string) net.Listener {
+	attrs := metric.WithAttributes(attribute.String("listener", name))
+	return netlimit.Listen(lis, max, func() { s.connsRefused.Add(context.Background(), 1, attrs) })
 }
 
 // GRPC returns the grpc.Server for services to register on, before Run.

@@ -104,11 +104,6 @@ func TestCalls(t *testing.T) {
 			want:   rpcResult{Code: codes.OK},
 		},
 		{
-			name:   "no token",
-			caseID: validCaseID,
-			want:   rpcResult{Code: codes.Unauthenticated, Message: "missing or invalid bearer token"},
-		},
-		{
 			name:   "panic",
 			token:  true,
 			caseID: validCaseID,
@@ -194,6 +189,46 @@ func TestCalls(t *testing.T) {
 				t.Errorf("health check after the call: %v", err)
 			}
 		})
+	}
+}
+
+// TestRefusedWhenStreamOpens checks that a call without a valid token is refused as the
+// interceptor would refuse it, before the chain runs (and so before its message is read): no
+// handler, no RPC log line, counted in passage_server_streams_unauthenticated_total; public
+// methods still need no token.
+func TestRefusedWhenStreamOpens(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		md   []string // outgoing metadata
+	}{
+		{name: "no token"},
+		{name: "token the verifier refuses", md: []string{"authorization", "Bearer forged"}},
+		{name: "not a bearer token", md: []string{"authorization", "Basic " + goodToken}},
+		{name: "two tokens", md: []string{"authorization", "Bearer " + goodToken, "authorization", "Bearer " + goodToken}},
+	}
+	b := setup(t, setupOptions{telemetry: true, getCase: func(context.Context, *intakev1.GetCaseRequest) (*intakev1.GetCaseResponse, error) {
+		t.Error("handler reached without a valid token")
+		return nil, status.Error(codes.Internal, "reached")
+	}})
+	for _, tt := range tests {
+		ctx := metadata.AppendToOutgoingContext(context.Background(), tt.md...)
+		_, err := b.intake.GetCase(ctx, &intakev1.GetCaseRequest{CaseId: validCaseID})
+		st := status.Convert(err)
+		got := rpcResult{Code: st.Code(), Message: st.Message()}
+		if diff := cmp.Diff(rpcResult{Code: codes.Unauthenticated, Message: "missing or invalid bearer token"}, got); diff != "" {
+			t.Errorf("%s: result (-want +got):\n%s", tt.name, diff)
+		}
+	}
+	if n := len(b.records(t, "rpc")); n != 0 {
+		t.Errorf("%d rpc log lines for refused calls, want none:\n%s", n, b.logs.String())
+	}
+	if _, err := healthpb.NewHealthClient(b.conn).Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil {
+		t.Errorf("health check without a token: %v", err)
+	}
+	_, body := b.get(t, "/metrics")
+	if want := fmt.Sprintf("passage_server_streams_unauthenticated_total{otel_scope_name=%q,otel_scope_schema_url=\"\",otel_scope_version=\"\"} %d", "github.com/passage-cm/passage/internal/server", len(tests)); !strings.Contains(body, want) {
+		t.Errorf("metrics lack %s:\n%s", want, body)
 	}
 }
 

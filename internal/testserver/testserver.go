@@ -140,7 +140,7 @@ func Start(t testing.TB, opts Options) *Env {
 		t.Fatalf("listen: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	if gw := env.gateway(t, ctx, srv.GRPC(), opts.Services); gw != nil {
+	if gw := env.gateway(t, ctx, srv, cfg, opts.Services); gw != nil {
 		background = append(background, gw)
 	}
 	done := make(chan error, 1+len(background))
@@ -175,7 +175,7 @@ func Start(t testing.TB, opts Options) *Env {
 
 // gateway serves the HTTP/JSON gateway of the services with HTTP bindings on a real listener,
 // as `passage serve` does, and returns its serving loop; nil when no service has bindings.
-func (e *Env) gateway(t testing.TB, ctx context.Context, g *grpc.Server, specs []bootstrap.Service) func(context.Context) error {
+func (e *Env) gateway(t testing.TB, ctx context.Context, srv *server.Server, cfg server.Config, specs []bootstrap.Service) func(context.Context) error {
 	t.Helper()
 	var registrars []gateway.Registrar
 	for _, spec := range specs {
@@ -190,12 +190,13 @@ func (e *Env) gateway(t testing.TB, ctx context.Context, g *grpc.Server, specs [
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
-	gw, err := gateway.New(ctx, g, registrars...)
+	gw, err := gateway.New(ctx, srv.GRPC(), registrars...)
 	if err != nil {
 		t.Fatalf("gateway: %v", err)
 	}
 	e.GatewayURL = "http://" + lis.Addr().String()
-	return func(ctx context.Context) error { return gw.Serve(ctx, lis, nil, time.Second) }
+	capped := srv.LimitListener(lis, "partner")
+	return func(ctx context.Context) error { return gw.Serve(ctx, capped, nil, cfg.HTTPLimits(), time.Second) }
 }
 
 func policies(specs []bootstrap.Service) []auth.Policy {
