@@ -113,7 +113,7 @@ func TestAnalyticsCostBudget(t *testing.T) {
 		return n
 	}
 	heavy := admitted("analyst-heavy", &analyticsv1.AggregateRequest{Measure: analyticsv1.Measure_MEASURE_PERSONS_RETURNED,
-		GroupBy: []analyticsv1.Dimension{analyticsv1.Dimension_DIMENSION_SEX, analyticsv1.Dimension_DIMENSION_HOST_REGION,
+		GroupBy: []analyticsv1.Dimension{analyticsv1.Dimension_DIMENSION_YEAR, analyticsv1.Dimension_DIMENSION_HOST_REGION,
 			analyticsv1.Dimension_DIMENSION_RETURN_REGION}})
 	light := admitted("analyst-light", &analyticsv1.AggregateRequest{Measure: analyticsv1.Measure_MEASURE_PERSONS_RETURNED})
 	if heavy != 4 || light != 18 {
