@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/passage-cm/passage/internal/demo/bulk"
+	"github.com/passage-cm/passage/services/analytics/bulk"
 )
 
 const demoLoadUsage = `usage: passage demo load --persons N [--seed S] [--first-year Y] [--last-year Y] [--skip-facts] [--json]

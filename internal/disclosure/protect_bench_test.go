@@ -9,8 +9,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/passage-cm/passage/internal/demo/bulk"
 	"github.com/passage-cm/passage/internal/region"
+	"github.com/passage-cm/passage/services/analytics/bulk"
 	"github.com/passage-cm/passage/services/analytics/projector"
 )
 

@@ -19,9 +19,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/passage-cm/passage/internal/demo/aggbench"
-	"github.com/passage-cm/passage/internal/demo/bulk"
 	"github.com/passage-cm/passage/internal/region"
 	analyticsv1 "github.com/passage-cm/passage/proto/gen/passage/analytics/v1"
+	"github.com/passage-cm/passage/services/analytics/bulk"
 	"github.com/passage-cm/passage/services/analytics/cube"
 )
 
