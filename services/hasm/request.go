@@ -20,6 +20,7 @@ import (
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/mutation"
 	"github.com/passage-cm/passage/internal/outbox"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
@@ -380,16 +381,13 @@ func (s *Service) CloseRequest(ctx context.Context, req *hasmv1.CloseRequestRequ
 // writes on b, fills the response, and returns the event to record.
 type change func(tx pgx.Tx, r *hasmv1.AssistanceRequest, b *pgx.Batch) (proto.Message, error)
 
-// mutate runs one change to an existing request: it locks the request row, replays a retried
-// request, checks the version the caller read, applies the change and writes the request, the
-// outbox event and the idempotency record in the same transaction. mission scopes the request
-// ("" for HQ, which decides every mission's requests). With assistance, the change needs the
-// principal's ASSISTANCE consent (apply checks it, requireAssistance), and any consent change
-// intake committed for the case is applied first, so that a withdrawal takes effect at once.
-//
-// The row lock comes before the idempotency look-up on purpose: two racing retries of one
-// request queue on the lock, and the second then finds the first one's result instead of
-// failing on the version the first one moved.
+// mutate runs one change to an existing request (mutation.Kind.Run: the row lock, the replay
+// of a retried request, the version check, the request row, the outbox event, the audit and
+// idempotency records in one transaction). mission scopes the request ("" for HQ, which
+// decides every mission's requests, otherwise the caller's). With assistance, the change needs
+// the principal's ASSISTANCE consent (apply checks it, requireAssistance), and any consent
+// change intake committed for the case is applied first, so that a withdrawal takes effect at
+// once.
 func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.Key, mission, caseID string, version int64,
 	assistance bool, resp proto.Message, apply change,
 ) error {
@@ -402,35 +400,36 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 			return err
 		}
 	}
-	err = s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
-		r, err := getRequest(ctx, tx, mission, id, true)
-		if err != nil {
-			return err
-		}
-		if replayed, err := s.idem.Replay(ctx, tx, key, resp); replayed || err != nil {
-			return err
-		}
-		if r.Version != version {
-			return &StaleVersionError{Subject: "requests/" + caseID, Current: r.Version}
-		}
-		b := &pgx.Batch{}
-		event, err := apply(tx, r, b)
-		if err != nil {
-			return err
-		}
-		r.Version++
-		r.UpdateTime = timestamppb.New(s.clock())
-		queueUpdateRequest(b, r)
-		if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: id, Mission: r.Mission, Payload: event}); err != nil {
-			return err
-		}
-		audit.Queue(b, audit.For(ctx, who, r.Mission, id).WithClientRequest(key.RequestID))
-		if err := s.idem.Queue(b, key, resp); err != nil {
-			return err
-		}
-		return tx.SendBatch(ctx, b).Close()
+	requests := &s.requests
+	if mission == "" {
+		requests = &s.decisions
+	}
+	m := mutation.Mutation{Who: who, Key: key, Ref: caseID, Version: version, Resp: resp}
+	return requests.Run(ctx, m, func(r *hasmv1.AssistanceRequest, st *mutation.Step) (proto.Message, error) {
+		return apply(st.Tx, r, st.Batch)
 	})
-	return s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err)
+}
+
+// kind describes a request to mutation.Run; scope is the mission a caller's requests are
+// locked in ("" for any).
+func (s *Service) kind(scope func(auth.Claims) string) mutation.Kind[*hasmv1.AssistanceRequest] {
+	return mutation.Kind[*hasmv1.AssistanceRequest]{
+		DB: s.db, Idem: s.idem, Producer: producer, Clock: s.clock,
+		Parse: parseCaseID,
+		Lock: func(ctx context.Context, tx pgx.Tx, who auth.Claims, id uuid.UUID) (*hasmv1.AssistanceRequest, error) {
+			return getRequest(ctx, tx, scope(who), id, true)
+		},
+		Version: (*hasmv1.AssistanceRequest).GetVersion,
+		Mission: (*hasmv1.AssistanceRequest).GetMission,
+		Stale: func(caseID string, current int64) error {
+			return &StaleVersionError{Subject: "requests/" + caseID, Current: current}
+		},
+		Save: func(r *hasmv1.AssistanceRequest, st *mutation.Step) {
+			r.Version = st.Version
+			r.UpdateTime = timestamppb.New(st.Now)
+			queueUpdateRequest(st.Batch, r)
+		},
+	}
 }
 
 // parseCaseID parses a case id that protovalidate already checked; the check here keeps a

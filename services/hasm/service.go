@@ -12,6 +12,7 @@ import (
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/intakecase"
+	"github.com/passage-cm/passage/internal/mutation"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/vault"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
@@ -56,6 +57,9 @@ type Service struct {
 	idem     *idempotency.Store
 	consumer *outbox.Consumer
 	now      func() time.Time
+	// requests runs the changes a mission makes to its own requests, decisions HQ's decisions
+	// on any mission's (mutate).
+	requests, decisions mutation.Kind[*hasmv1.AssistanceRequest]
 }
 
 // Option configures a Service.
@@ -79,6 +83,8 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	for _, o := range opts {
 		o(s)
 	}
+	s.requests = s.kind(func(who auth.Claims) string { return who.Mission })
+	s.decisions = s.kind(func(auth.Claims) string { return "" })
 	return s
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/groupcommit"
 	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/mutation"
 	"github.com/passage-cm/passage/internal/vault"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -74,6 +75,8 @@ type Service struct {
 	// beforeBatch and afterLookup, when set (by tests only), run as a mission's part of a
 	// batch starts and once its look-ups are done.
 	beforeBatch, afterLookup func([]*pendingCase)
+	// cases runs every change to an existing case (mutate).
+	cases mutation.Kind[*intakev1.Case]
 }
 
 // Option configures a Service.
@@ -98,6 +101,7 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 		o(s)
 	}
 	s.registrar = s.newRegistrar(s.batch)
+	s.cases = s.kind()
 	return s
 }
 

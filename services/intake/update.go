@@ -18,7 +18,7 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/idempotency"
-	"github.com/passage-cm/passage/internal/outbox"
+	"github.com/passage-cm/passage/internal/mutation"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	"github.com/passage-cm/passage/internal/vault"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -126,47 +126,35 @@ func (s *Service) CloseCase(ctx context.Context, req *intakev1.CloseCaseRequest)
 // b, fills the response, and returns the event to record.
 type change func(tx pgx.Tx, c *intakev1.Case, b *pgx.Batch) (proto.Message, error)
 
-// mutate runs one change to an existing case: it locks the case row, replays a retried
-// request, checks the version the caller read, applies the change and writes the case, the
-// outbox event and the idempotency record in the same transaction.
-//
-// The row lock comes before the idempotency look-up on purpose: two racing retries of one
-// request queue on the lock, and the second then finds the first one's result instead of
-// failing on the version the first one moved.
+// mutate runs one change to an existing case (mutation.Kind.Run: the row lock, the replay of
+// a retried request, the version check, the case row, the outbox event, the audit and
+// idempotency records in one transaction).
 func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.Key, caseID string, version int64, resp proto.Message, apply change) error {
-	id, err := parseCaseID(caseID)
-	if err != nil {
-		return err
-	}
-	err = s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
-		c, err := getCase(ctx, tx, s.missionFilter(who), id, true)
-		if err != nil {
-			return err
-		}
-		if replayed, err := s.idem.Replay(ctx, tx, key, resp); replayed || err != nil {
-			return err
-		}
-		if c.Version != version {
-			return &StaleVersionError{CaseID: caseID, Current: c.Version}
-		}
-		b := &pgx.Batch{}
-		event, err := apply(tx, c, b)
-		if err != nil {
-			return err
-		}
-		c.Version++
-		c.UpdateTime = timestamppb.New(s.clock())
-		queueUpdateCase(b, c)
-		if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: id, Mission: c.Mission, Payload: event}); err != nil {
-			return err
-		}
-		audit.Queue(b, audit.For(ctx, who, c.Mission, id).WithClientRequest(key.RequestID))
-		if err := s.idem.Queue(b, key, resp); err != nil {
-			return err
-		}
-		return tx.SendBatch(ctx, b).Close()
+	m := mutation.Mutation{Who: who, Key: key, Ref: caseID, Version: version, Resp: resp}
+	return s.cases.Run(ctx, m, func(c *intakev1.Case, st *mutation.Step) (proto.Message, error) {
+		return apply(st.Tx, c, st.Batch)
 	})
-	return s.idem.Settle(ctx, s.db.Mission(key.Mission), key, resp, err)
+}
+
+// kind describes a case to mutation.Run.
+func (s *Service) kind() mutation.Kind[*intakev1.Case] {
+	return mutation.Kind[*intakev1.Case]{
+		DB: s.db, Idem: s.idem, Producer: producer, Clock: s.clock,
+		Parse: parseCaseID,
+		Lock: func(ctx context.Context, tx pgx.Tx, who auth.Claims, id uuid.UUID) (*intakev1.Case, error) {
+			return getCase(ctx, tx, s.missionFilter(who), id, true)
+		},
+		Version: (*intakev1.Case).GetVersion,
+		Mission: (*intakev1.Case).GetMission,
+		Stale: func(caseID string, current int64) error {
+			return &StaleVersionError{CaseID: caseID, Current: current}
+		},
+		Save: func(c *intakev1.Case, st *mutation.Step) {
+			c.Version = st.Version
+			c.UpdateTime = timestamppb.New(st.Now)
+			queueUpdateCase(st.Batch, c)
+		},
+	}
 }
 
 // queueNewPrincipal reseals the principal's corrected identity with their existing data key,

@@ -352,8 +352,8 @@ func (s *Service) ReopenReturn(ctx context.Context, req *returnsv1.ReopenReturnR
 	return resp, nil
 }
 
-// mutation is what every mutating request has.
-type mutation interface {
+// mutatingRequest is what every mutating request has.
+type mutatingRequest interface {
 	proto.Message
 	GetRequestId() string
 	GetCaseId() string
@@ -362,7 +362,7 @@ type mutation interface {
 
 // step runs one mutating RPC: the caller, the request's own checks (invalid, already
 // computed), its idempotency key, then mutate. Errors come back as status errors.
-func (s *Service) step(ctx context.Context, req mutation, method, step string, resp proto.Message, invalid error, apply change) error {
+func (s *Service) step(ctx context.Context, req mutatingRequest, method, step string, resp proto.Message, invalid error, apply change) error {
 	who, err := auth.Caller(ctx)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/intakecase"
+	"github.com/passage-cm/passage/internal/mutation"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/vault"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
@@ -56,6 +57,8 @@ type Service struct {
 	now      func() time.Time
 	// catchUpWait bounds how long a request waits for intake's events (catchUpWait).
 	catchUpWait time.Duration
+	// returns runs every step on a return (mutate).
+	returns mutation.Kind[*record]
 }
 
 // Option configures a Service.
@@ -86,6 +89,7 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	for _, o := range opts {
 		o(s)
 	}
+	s.returns = s.kind()
 	return s
 }
 

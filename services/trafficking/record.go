@@ -16,7 +16,7 @@ import (
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/middleware"
-	"github.com/passage-cm/passage/internal/outbox"
+	"github.com/passage-cm/passage/internal/mutation"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
 
@@ -192,15 +192,15 @@ func (s *Service) CloseVictimCase(ctx context.Context, req *traffickingv1.CloseV
 // fills the response, and returns the event to record.
 type change func(c *traffickingv1.VictimCase, b *pgx.Batch) (proto.Message, error)
 
-// mutation is a request that changes a victim case.
-type mutation interface {
+// mutatingRequest is a request that changes a victim case.
+type mutatingRequest interface {
 	proto.Message
 	GetRequestId() string
 }
 
 // record runs one mutating RPC: it checks the request, keys it for idempotency and applies
 // the change, mapping every error to its status.
-func (s *Service) record(ctx context.Context, req mutation, caseID string, version int64, resp proto.Message, check func() error, apply change) error {
+func (s *Service) record(ctx context.Context, req mutatingRequest, caseID string, version int64, resp proto.Message, check func() error, apply change) error {
 	who, err := auth.Caller(ctx)
 	if err != nil {
 		return err
@@ -218,7 +218,7 @@ func (s *Service) record(ctx context.Context, req mutation, caseID string, versi
 // needsAssistance says which changes need the principal's ASSISTANCE consent in force: every
 // VoT record but closing the case and ending an assistance record, which are how a withdrawal
 // is acted on.
-func needsAssistance(req mutation) bool {
+func needsAssistance(req mutatingRequest) bool {
 	switch req.(type) {
 	case *traffickingv1.CloseVictimCaseRequest, *traffickingv1.EndAssistanceRequest:
 		return false
@@ -226,17 +226,13 @@ func needsAssistance(req mutation) bool {
 	return true
 }
 
-// mutate runs one change to a victim case: it locks the case row, replays a retried request,
-// checks the version the caller read and, when the change needs it, that the principal's
-// assistance consent is in force, applies the change and writes the case, the outbox event
-// and the idempotency record in the same transaction. A case not (yet) known is looked for
-// again after catching up on intake's events: a case registered a moment ago may not have
-// been applied by the background consumer. Any consent change intake committed for the case
-// is applied first (consent.CatchUp), so a withdrawal takes effect at once.
-//
-// The row lock comes before the idempotency look-up on purpose: two racing retries of one
-// request queue on the lock, and the second then finds the first one's result instead of
-// failing on the version the first one moved.
+// mutate runs one change to a victim case (mutation.Kind.Run: the row lock, the replay of a
+// retried request, the version check, the case row, the outbox event, the audit and
+// idempotency records in one transaction). When the change needs it, the principal's
+// assistance consent must be in force; any consent change intake committed for the case is
+// applied first (consent.CatchUp), so a withdrawal takes effect at once. A case not (yet)
+// known is looked for again after catching up on intake's events: a case registered a moment
+// ago may not have been applied by the background consumer.
 func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.Key, caseID string, version int64,
 	assistance bool, resp proto.Message, apply change,
 ) error {
@@ -244,46 +240,42 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 	if err != nil {
 		return err
 	}
-	attempt := func() error {
-		return s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
-			c, err := getCase(ctx, tx, s.missionFilter(who), id, true)
-			if err != nil {
-				return err
-			}
-			if replayed, err := s.idem.Replay(ctx, tx, key, resp); replayed || err != nil {
-				return err
-			}
-			if c.Version != version {
-				return &StaleVersionError{CaseID: caseID, Current: c.Version}
-			}
-			if assistance {
-				if err := requireAssistance(ctx, tx, id); err != nil {
-					return err
-				}
-			}
-			b := &pgx.Batch{}
-			event, err := apply(c, b)
-			if err != nil {
-				return err
-			}
-			c.Version++
-			c.UpdateTime = timestamppb.New(s.clock())
-			queueUpdateCase(b, c)
-			if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: id, Mission: c.Mission, Payload: event}); err != nil {
-				return err
-			}
-			audit.Queue(b, audit.For(ctx, who, c.Mission, id).WithClientRequest(key.RequestID))
-			if err := s.idem.Queue(b, key, resp); err != nil {
-				return err
-			}
-			return tx.SendBatch(ctx, b).Close()
-		})
-	}
 	if err := consent.CatchUp(ctx, s.consumer, id, catchUpWait); err != nil {
 		return err
 	}
-	err = intakecase.Await(ctx, s.consumer, id, catchUpWait, notFound, attempt)
-	return s.idem.Settle(ctx, s.db.Mission(key.Mission), key, resp, err)
+	m := mutation.Mutation{Who: who, Key: key, Ref: caseID, Version: version, Resp: resp}
+	return s.cases.Run(ctx, m, func(c *traffickingv1.VictimCase, st *mutation.Step) (proto.Message, error) {
+		if assistance {
+			if err := requireAssistance(ctx, st.Tx, id); err != nil {
+				return nil, err
+			}
+		}
+		return apply(c, st.Batch)
+	})
+}
+
+// kind describes a victim case to mutation.Run.
+func (s *Service) kind() mutation.Kind[*traffickingv1.VictimCase] {
+	return mutation.Kind[*traffickingv1.VictimCase]{
+		DB: s.db, Idem: s.idem, Producer: producer, Clock: s.clock,
+		Parse: parseCaseID,
+		Lock: func(ctx context.Context, tx pgx.Tx, who auth.Claims, id uuid.UUID) (*traffickingv1.VictimCase, error) {
+			return getCase(ctx, tx, s.missionFilter(who), id, true)
+		},
+		Version: (*traffickingv1.VictimCase).GetVersion,
+		Mission: (*traffickingv1.VictimCase).GetMission,
+		Stale: func(caseID string, current int64) error {
+			return &StaleVersionError{CaseID: caseID, Current: current}
+		},
+		Save: func(c *traffickingv1.VictimCase, st *mutation.Step) {
+			c.Version = st.Version
+			c.UpdateTime = timestamppb.New(st.Now)
+			queueUpdateCase(st.Batch, c)
+		},
+		Await: func(ctx context.Context, id uuid.UUID, attempt func() error) error {
+			return intakecase.Await(ctx, s.consumer, id, catchUpWait, notFound, attempt)
+		},
+	}
 }
 
 // today is the service's current calendar day (UTC).

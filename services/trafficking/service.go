@@ -12,6 +12,7 @@ import (
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/intakecase"
+	"github.com/passage-cm/passage/internal/mutation"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/vault"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
@@ -60,6 +61,8 @@ type Service struct {
 	idem         *idempotency.Store
 	consumer     *outbox.Consumer
 	now          func() time.Time
+	// cases runs every change to a victim case (mutate).
+	cases mutation.Kind[*traffickingv1.VictimCase]
 }
 
 // Option configures a Service.
@@ -90,6 +93,7 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 		o(s, &cfg)
 	}
 	s.consumer = outbox.NewConsumer(pool, cfg)
+	s.cases = s.kind()
 	return s
 }
 

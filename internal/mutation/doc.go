@@ -1,0 +1,29 @@
+// Package mutation is the epilogue every mutating RPC on an existing aggregate (a case, a
+// return, a request) shares, written once: a service describes its aggregate once (a Kind:
+// how to lock it, read its version and mission, write it back, name a stale version) and each
+// RPC is then its own logic (a Change) and one call to Kind.Run.
+//
+// Run's contract, for one Mutation:
+//
+//   - One transaction, declared for the caller's mission (database.DB.MissionTx), holds
+//     everything: the aggregate's new state, the change's own writes, the outbox event, the
+//     audit record and the idempotency record (the first result). Either all of them commit
+//     or none does.
+//   - Idempotency: the aggregate's row is locked first and the request id looked up second,
+//     on purpose: two racing retries of one request queue on the lock, and the second then
+//     replays the first one's result instead of failing on the version the first one moved.
+//     A replay changes nothing and runs neither the version check nor the Change.
+//   - Versions: the version the caller read must be the aggregate's current one, or Run
+//     fails with the Kind's stale error and changes nothing. A successful change writes the
+//     aggregate at version+1 (Step.Version) and time Step.Now, read once from the Kind's clock.
+//   - Audit and outbox: exactly one audit record (audit.For the caller, the aggregate's
+//     mission and id, with the request id as the client request) and exactly one outbox event
+//     (the event the Change returns, under the Kind's producer and the aggregate's id and
+//     mission) per change; none for a replay or a failure.
+//   - Races: when the idempotency record loses the race to a retry that committed first, the
+//     rolled-back result is discarded and the winner's first result is read back into the
+//     response (idempotency.Store.Settle), so both calls answer alike.
+//   - Errors: the Kind's own errors (parse, not found, stale) and the Change's are returned
+//     unchanged, for the service to map to a status; Run adds none of its own but what the
+//     database, the outbox and the idempotency store return.
+package mutation
