@@ -132,7 +132,7 @@ func TestAnalyticsCommandsRefuseBadFlags(t *testing.T) {
 		{[]string{"export", "persons_returned", "--k", "20", "--epsilon", "0.5"}, "choose one"},
 		{[]string{"victims", "extra"}, "victims takes no argument"},
 		{[]string{"regions", "EEA"}, "regions takes no argument"},
-		{[]string{"forecast"}, "unknown analytics command"},
+		{[]string{"forecast"}, `analytics: unknown command "forecast"`},
 	}
 	for _, tt := range tests {
 		f := &fakeAnalytics{}

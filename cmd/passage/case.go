@@ -377,25 +377,23 @@ func (c *caseCLI) announceRequestID(id string) {
 type commands map[string]func(ctx context.Context, args []string) error
 
 // runGroup runs `passage <group> <command> [arguments]` from args: without a command, the
-// group's usage on stderr and flag.ErrHelp; help, -h or --help, the usage on stdout; an unknown
-// command, the usage on stderr and an error naming it.
+// group's usage on stderr and errUsage; help, -h or --help, the usage on stdout; an unknown
+// command, a usageError naming it.
 func runGroup(ctx context.Context, group, usage string, args []string, stdout, stderr io.Writer, cmds commands) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return flag.ErrHelp
+		return errUsage
 	}
-	switch cmd := args[0]; cmd {
-	case "help", "-h", "--help":
+	cmd := args[0]
+	if isHelp(cmd) {
 		fmt.Fprint(stdout, usage)
 		return nil
-	default:
-		run, ok := cmds[cmd]
-		if !ok {
-			fmt.Fprint(stderr, usage)
-			return fmt.Errorf("unknown %s command %q", group, cmd)
-		}
-		return run(ctx, args[1:])
 	}
+	run, ok := cmds[cmd]
+	if !ok {
+		return &usageError{command: group, err: fmt.Errorf("unknown command %q", cmd)}
+	}
+	return run(ctx, args[1:])
 }
 
 // Connection and calls.
@@ -749,10 +747,10 @@ func writeJSON(w io.Writer, m proto.Message) error {
 
 // parseFlags parses args, letting flags come before and after the positional arguments (the
 // flag package stops at the first positional one), and returns the positional arguments and
-// the names of the flags given.
+// the names of the flags given. -h and refused flags come back as parseFlagSet returns them.
 func parseFlags(fs *flag.FlagSet, args []string) (positional []string, given map[string]bool, err error) {
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlagSet(fs, args); err != nil {
 			return nil, nil, err
 		}
 		args = fs.Args()

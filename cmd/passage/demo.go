@@ -43,11 +43,17 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return demoBench(ctx, args[1:], os.Getenv, stdout, stderr)
 		}
 	}
-	fmt.Fprint(stderr, demoUsage+"\n"+demoLoadUsage+"\n"+demoBenchUsage)
-	if len(args) > 0 && args[0] != "-h" && args[0] != "--help" && args[0] != "help" {
-		return fmt.Errorf("unknown demo command %q", args[0])
+	const usage = demoUsage + "\n" + demoLoadUsage + "\n" + demoBenchUsage
+	switch {
+	case len(args) == 0:
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	case isHelp(args[0]):
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		return &usageError{command: "demo", err: fmt.Errorf("unknown command %q", args[0])}
 	}
-	return flag.ErrHelp
 }
 
 // dialDemo connects with the options' transport and no token of its own: the loader sends

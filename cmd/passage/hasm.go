@@ -288,7 +288,11 @@ func (c *hasmCLI) close(ctx context.Context, args []string) error {
 func (c *hasmCLI) fund(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(c.stderr, hasmUsage)
-		return flag.ErrHelp
+		return errUsage
+	}
+	if isHelp(args[0]) {
+		fmt.Fprint(c.stdout, hasmUsage)
+		return nil
 	}
 	var requestID string
 	fs, o := c.flagSet("fund "+args[0], "fund create|set-budget|get --code C --year Y [flags]", &requestID)

@@ -105,7 +105,7 @@ func TestHASMCommandsRefuseBadFlags(t *testing.T) {
 		{[]string{"request", testCaseID, "--stranded", "bored"}, "--stranded must be one of"},
 		{[]string{"depart", testCaseID, "--version", "1", "--date", "10/03/2026"}, "--date"},
 		{[]string{"fund", "spend"}, "unknown hasm fund command"},
-		{[]string{"fly"}, "unknown hasm command"},
+		{[]string{"fly"}, `hasm: unknown command "fly"`},
 	}
 	for _, tt := range tests {
 		f := &fakeHASM{}

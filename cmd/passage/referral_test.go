@@ -167,7 +167,7 @@ func TestReferralCommandsRefuseBadFlags(t *testing.T) {
 		{[]string{"inbound", "--service", "legal", "--reason", "other"}, "--mission and --reference are required"},
 		{[]string{"open-case", testReferralID, "--version", "2", "--mission", "NER", "--programme", "vot"}, "--given-name is required"},
 		{[]string{"get"}, "get takes one REFERRAL_ID"},
-		{[]string{"forward"}, "unknown referral command"},
+		{[]string{"forward"}, `referral: unknown command "forward"`},
 	}
 	for _, tt := range tests {
 		f := &fakeReferral{}

@@ -180,7 +180,7 @@ func TestTraffickingCommandErrors(t *testing.T) {
 			wantErr: "--date: want YYYY-MM-DD"},
 		{name: "no case", args: []string{"risk", "--version", "1", "--level", "low", "--date", "2026-03-10"},
 			wantErr: "trafficking risk takes one CASE_ID"},
-		{name: "unknown command", args: []string{"delete"}, wantErr: `unknown trafficking command "delete"`},
+		{name: "unknown command", args: []string{"delete"}, wantErr: `trafficking: unknown command "delete" (passage trafficking -h for help)`},
 		{name: "stale", args: []string{"close", testCaseID, "--version", "4", "--reason", "returned"}, callErr: stale.Err(),
 			wantErr: "CloseVictimCase failed: FailedPrecondition", wantStderr: "  current_version: 5"},
 		{name: "no reply", args: []string{"close", testCaseID, "--version", "4", "--reason", "returned", "--timeout", "300ms"},
