@@ -734,6 +734,19 @@ func writeStatus(w io.Writer, st *status.Status) {
 	}
 }
 
+// formatCounts prints counts by name in the order of the names, "ACCEPTED 3, SENT 2", or
+// "none": never Go's map syntax.
+func formatCounts(counts map[string]int) string {
+	if len(counts) == 0 {
+		return "none"
+	}
+	parts := make([]string, 0, len(counts))
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
 func writeJSON(w io.Writer, m proto.Message) error {
 	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(m)
 	if err != nil {

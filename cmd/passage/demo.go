@@ -178,8 +178,8 @@ func printSeed(w io.Writer, asJSON bool, f demo.Figures, rep *demo.Report) error
 	fmt.Fprintf(w, "HASM: %d individuals of %d nationalities (%d requests approved, %d rejected)\n",
 		f.HASMIndividuals, f.HASMNationalities, f.HASMApproved, f.HASMRejected)
 	fmt.Fprintf(w, "VoT: %d victims, %d identified\n", f.Victims, f.VictimsIdentified)
-	fmt.Fprintf(w, "Referrals of victims (counted in the year they are loaded): %v by status, %v by partner type\n",
-		f.ReferralsByStatus, f.ReferralsByPartnerType)
+	fmt.Fprintf(w, "Referrals of victims (counted in the year they are loaded): by status %s; by partner type %s\n",
+		formatCounts(f.ReferralsByStatus), formatCounts(f.ReferralsByPartnerType))
 	if rep != nil {
 		fmt.Fprintf(w, "loaded %d cases, %d persons in %s: %.0f persons/s (%d calls, %d retried)\n",
 			rep.Cases, rep.Persons, rep.Elapsed.Round(time.Second), rep.PersonsPerSecond, rep.Calls, rep.Retries)
