@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/type/date"
@@ -190,20 +189,7 @@ func (c *returnsCLI) list(ctx context.Context, args []string) error {
 
 // flagSet returns a command's flag set with the common flags defined on it.
 func (c *returnsCLI) flagSet(name, synopsis string) (*flag.FlagSet, *clientOptions) {
-	fs := flag.NewFlagSet("returns "+name, flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: passage returns %s\n\nflags:\n", synopsis)
-		fs.PrintDefaults()
-	}
-	o := &clientOptions{stderr: c.stderr}
-	fs.StringVar(&o.addr, "addr", cmp.Or(c.getenv("PASSAGE_ADDR"), defaultAddr), "server `host:port` (env PASSAGE_ADDR)")
-	fs.StringVar(&o.token, "token", "", "bearer `TOKEN` (default: env PASSAGE_TOKEN)")
-	fs.BoolVar(&o.plaintext, "insecure", false, "connect without TLS (default: true for a loopback --addr, false otherwise)")
-	tlsFlags(fs, o, c.getenv)
-	fs.BoolVar(&o.json, "json", false, "print the response as protobuf JSON")
-	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "deadline of the call, retries included")
-	return fs, o
+	return newFlagSet("returns", name, synopsis, c.stderr, c.getenv)
 }
 
 // failed prints a call's error status with its details and returns an rpcError, the way
