@@ -16,7 +16,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -52,28 +51,15 @@ Every command takes --addr (PASSAGE_ADDR, default 127.0.0.1:7070), --token (PASS
 
 // runCase runs `passage case <command>`: the caseworker's client of the IntakeService.
 func runCase(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c := &caseCLI{
-		getenv:       os.Getenv,
-		stdin:        os.Stdin,
-		stdout:       stdout,
-		stderr:       stderr,
-		now:          time.Now,
-		newRequestID: uuid.NewString,
-		connect:      dialIntake,
-	}
+	c := &caseCLI{cli: newCLI(stdout, stderr), connect: dialIntake}
 	return c.run(ctx, args)
 }
 
-// caseCLI holds what the case commands take from outside: the environment, the clock, the
-// request ids and the server, so that tests can supply their own.
+// caseCLI is the case commands' group: what every group takes from outside (cli) and the
+// IntakeService to call, so that tests can supply their own.
 type caseCLI struct {
-	getenv       func(string) string
-	stdin        io.Reader
-	stdout       io.Writer
-	stderr       io.Writer
-	now          func() time.Time
-	newRequestID func() string
-	connect      func(clientOptions) (intakev1.IntakeServiceClient, func(), error)
+	cli
+	connect func(clientOptions) (intakev1.IntakeServiceClient, func(), error)
 }
 
 func (c *caseCLI) run(ctx context.Context, args []string) error {
@@ -376,7 +362,7 @@ func unary[Req any, Resp proto.Message](ctx context.Context, c *caseCLI, o *clie
 	rpc func(intakev1.IntakeServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
 	req Req, human func(io.Writer, Resp) error,
 ) error {
-	return unaryOn(ctx, c, o, c.connect, method, requestID, rpc, req, human)
+	return unaryOn(ctx, &c.cli, o, c.connect, method, requestID, rpc, req, human)
 }
 
 // Enum values of the case commands.

@@ -942,12 +942,14 @@ func (f *fakeIntake) CloseCase(_ context.Context, req *intakev1.CloseCaseRequest
 func newTestCLI(fake *fakeIntake, env map[string]string) (*caseCLI, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
 	c := &caseCLI{
-		getenv:       func(k string) string { return env[k] },
-		stdin:        strings.NewReader(""),
-		stdout:       &stdout,
-		stderr:       &stderr,
-		now:          func() time.Time { return testNow },
-		newRequestID: func() string { return testRequestID },
+		cli: cli{
+			getenv:       func(k string) string { return env[k] },
+			stdin:        strings.NewReader(""),
+			stdout:       &stdout,
+			stderr:       &stderr,
+			now:          func() time.Time { return testNow },
+			newRequestID: func() string { return testRequestID },
+		},
 		connect: func(o clientOptions) (intakev1.IntakeServiceClient, func(), error) {
 			fake.opts = o
 			return fake, func() {}, nil

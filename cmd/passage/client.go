@@ -9,9 +9,11 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -29,11 +31,29 @@ import (
 
 const defaultAddr = "127.0.0.1:7070"
 
+// cli is what every command group takes from outside: the environment, the terminal's
+// streams, the clock and the request ids, so that tests can supply their own. A group's type
+// embeds it and adds the client of the service it calls; the helpers below take a *cli.
+type cli struct {
+	getenv       func(string) string
+	stdin        io.Reader
+	stdout       io.Writer
+	stderr       io.Writer
+	now          func() time.Time
+	newRequestID func() string
+}
+
+// newCLI returns the process's own: its environment, standard input, the clock, random
+// request ids, and the given output streams.
+func newCLI(stdout, stderr io.Writer) cli {
+	return cli{getenv: os.Getenv, stdin: os.Stdin, stdout: stdout, stderr: stderr, now: time.Now, newRequestID: uuid.NewString}
+}
+
 var errNoToken = errors.New("no token: pass --token or set PASSAGE_TOKEN (e.g. PASSAGE_TOKEN=$(passage dev-token --role caseworker --mission NER))")
 
 // announceRequestID prints the request id before the call, so that a caseworker whose link
 // drops before the reply can repeat the command and be sure it is applied once.
-func (c *caseCLI) announceRequestID(id string) {
+func (c *cli) announceRequestID(id string) {
 	fmt.Fprintf(c.stderr, "request id %s (if no reply arrives, repeat the command with --request-id %s)\n", id, id)
 }
 
@@ -187,7 +207,7 @@ func call[Req, Resp any](ctx context.Context, o *clientOptions, rpc func(context
 
 // groupFlagSet returns the flag set of command name of group ("hasm", "referral") with the
 // common flags, and the request id flag for mutations (requestID non-nil).
-func (c *caseCLI) groupFlagSet(group, name, synopsis string, requestID *string) (*flag.FlagSet, *clientOptions) {
+func (c *cli) groupFlagSet(group, name, synopsis string, requestID *string) (*flag.FlagSet, *clientOptions) {
 	fs, o := newFlagSet(group, name, synopsis, c.stderr, c.getenv)
 	if requestID != nil {
 		fs.StringVar(requestID, "request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
@@ -197,7 +217,7 @@ func (c *caseCLI) groupFlagSet(group, name, synopsis string, requestID *string) 
 
 // groupParse parses a group's command's args, wants exactly want positional arguments (what
 // says which, after the group's name, when they are not), and resolves the options.
-func (c *caseCLI) groupParse(group string, fs *flag.FlagSet, o *clientOptions, args []string, want int, what string) ([]string, map[string]bool, error) {
+func (c *cli) groupParse(group string, fs *flag.FlagSet, o *clientOptions, args []string, want int, what string) ([]string, map[string]bool, error) {
 	pos, given, err := parseFlags(fs, args)
 	if err != nil {
 		return nil, nil, err
@@ -279,7 +299,7 @@ func printPages[Client any, Req interface{ GetPageToken() string }, Resp, T any]
 func mutationOn[Client any, Req interface {
 	proto.Message
 	GetRequestId() string
-}, Resp proto.Message](ctx context.Context, c *caseCLI, o *clientOptions, connect func(clientOptions) (Client, func(), error),
+}, Resp proto.Message](ctx context.Context, c *cli, o *clientOptions, connect func(clientOptions) (Client, func(), error),
 	method string, req Req, setID func(string),
 	rpc func(Client, context.Context, Req, ...grpc.CallOption) (Resp, error), human func(io.Writer, Resp) error,
 ) error {
@@ -292,7 +312,7 @@ func mutationOn[Client any, Req interface {
 
 // unaryOn is unary for any service's client: connect gives the client (each command group
 // has its own), rpc the call on it.
-func unaryOn[Client, Req any, Resp proto.Message](ctx context.Context, c *caseCLI, o *clientOptions,
+func unaryOn[Client, Req any, Resp proto.Message](ctx context.Context, c *cli, o *clientOptions,
 	connect func(clientOptions) (Client, func(), error), method, requestID string,
 	rpc func(Client, context.Context, Req, ...grpc.CallOption) (Resp, error),
 	req Req, human func(io.Writer, Resp) error,
@@ -323,7 +343,7 @@ type rpcError struct {
 func (e *rpcError) Error() string { return fmt.Sprintf("%s failed: %s", e.method, e.code) }
 
 // failed prints a call's error status with its details and returns an rpcError.
-func (c *caseCLI) failed(method string, err error, requestID string) error {
+func (c *cli) failed(method string, err error, requestID string) error {
 	st := status.Convert(err)
 	writeStatus(c.stderr, st)
 	switch st.Code() {

@@ -53,7 +53,7 @@ func newHASMCLI(f *fakeHASM) (*hasmCLI, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
 	env := map[string]string{"PASSAGE_TOKEN": "tok"}
 	return &hasmCLI{
-		caseCLI: caseCLI{getenv: func(k string) string { return env[k] }, stdout: &stdout, stderr: &stderr,
+		cli: cli{getenv: func(k string) string { return env[k] }, stdout: &stdout, stderr: &stderr,
 			now: func() time.Time { return testNow }, newRequestID: func() string { return testRequestID }},
 		connect: func(clientOptions) (hasmv1.StrandedMigrantServiceClient, func(), error) { return f, func() {}, nil },
 	}, &stdout, &stderr

@@ -73,10 +73,12 @@ func (f *fakeTrafficking) CloseVictimCase(_ context.Context, req *traffickingv1.
 func newTestVotCLI(fake *fakeTrafficking) (*votCLI, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
 	return &votCLI{
-		getenv:       func(k string) string { return tokenEnv[k] },
-		stdout:       &stdout,
-		stderr:       &stderr,
-		newRequestID: func() string { return testRequestID },
+		cli: cli{
+			getenv:       func(k string) string { return tokenEnv[k] },
+			stdout:       &stdout,
+			stderr:       &stderr,
+			newRequestID: func() string { return testRequestID },
+		},
 		connect: func(clientOptions) (traffickingv1.TraffickingServiceClient, func(), error) {
 			return fake, func() {}, nil
 		},
