@@ -13,7 +13,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/google/uuid"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
@@ -46,15 +45,15 @@ Every command takes --addr (PASSAGE_ADDR), --token (PASSAGE_TOKEN), --insecure, 
 // runAnalytics runs `passage analytics <command>`: the client of the AnalyticsService.
 func runAnalytics(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := &analyticsCLI{
-		caseCLI: caseCLI{getenv: os.Getenv, stdin: os.Stdin, stdout: stdout, stderr: stderr, now: time.Now, newRequestID: uuid.NewString},
+		cli:     newCLI(stdout, stderr),
 		connect: dialAnalytics,
 	}
 	return c.run(ctx, args)
 }
 
-// analyticsCLI is caseCLI's environment with an AnalyticsService to call.
+// analyticsCLI is cli with an AnalyticsService to call.
 type analyticsCLI struct {
-	caseCLI
+	cli
 	connect func(clientOptions) (analyticsv1.AnalyticsServiceClient, func(), error)
 }
 
@@ -317,7 +316,7 @@ func analyticsUnary[Req any, Resp proto.Message](ctx context.Context, c *analyti
 	rpc func(analyticsv1.AnalyticsServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
 	req Req, human func(io.Writer, Resp) error,
 ) error {
-	return unaryOn(ctx, &c.caseCLI, o, c.connect, method, "", rpc, req, human)
+	return unaryOn(ctx, &c.cli, o, c.connect, method, "", rpc, req, human)
 }
 
 // formatAggregate prints an Aggregate as a table: one column per dimension ("all" in a

@@ -61,7 +61,7 @@ func newAnalyticsCLI(f *fakeAnalytics) (*analyticsCLI, *bytes.Buffer, *bytes.Buf
 	var stdout, stderr bytes.Buffer
 	env := map[string]string{"PASSAGE_TOKEN": "tok"}
 	return &analyticsCLI{
-		caseCLI: caseCLI{getenv: func(k string) string { return env[k] }, stdout: &stdout, stderr: &stderr,
+		cli: cli{getenv: func(k string) string { return env[k] }, stdout: &stdout, stderr: &stderr,
 			now: func() time.Time { return testNow }, newRequestID: func() string { return testRequestID }},
 		connect: func(clientOptions) (analyticsv1.AnalyticsServiceClient, func(), error) { return f, func() {}, nil },
 	}, &stdout, &stderr
@@ -132,7 +132,7 @@ func TestAnalyticsCommandsRefuseBadFlags(t *testing.T) {
 		{[]string{"export", "persons_returned", "--k", "20", "--epsilon", "0.5"}, "choose one"},
 		{[]string{"victims", "extra"}, "victims takes no argument"},
 		{[]string{"regions", "EEA"}, "regions takes no argument"},
-		{[]string{"forecast"}, "unknown analytics command"},
+		{[]string{"forecast"}, `analytics: unknown command "forecast"`},
 	}
 	for _, tt := range tests {
 		f := &fakeAnalytics{}
@@ -219,7 +219,7 @@ func TestAnalyticsCommandsAgainstTheServer(t *testing.T) {
 	run := func(args ...string) (string, string, error) {
 		t.Helper()
 		var stdout, stderr bytes.Buffer
-		c := &analyticsCLI{caseCLI: caseCLI{getenv: func(string) string { return "carried by ctx" }, stdout: &stdout, stderr: &stderr,
+		c := &analyticsCLI{cli: cli{getenv: func(string) string { return "carried by ctx" }, stdout: &stdout, stderr: &stderr,
 			now: time.Now, newRequestID: uuid.NewString},
 			connect: func(clientOptions) (analyticsv1.AnalyticsServiceClient, func(), error) { return client, func() {}, nil }}
 		err := c.run(analyst, args)

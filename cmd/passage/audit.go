@@ -25,17 +25,27 @@ with --dev the development keyset under PASSAGE_DEV_DIR (default .passage).
 `
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "verify" {
+	switch {
+	case len(args) == 0:
 		fmt.Fprint(stderr, auditUsage)
-		return flag.ErrHelp
+		return errUsage
+	case isHelp(args[0]):
+		fmt.Fprint(stdout, auditUsage)
+		return nil
+	case args[0] != "verify":
+		return &usageError{command: "audit", err: fmt.Errorf("unknown command %q", args[0])}
 	}
 	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, auditUsage) }
+	fs.Usage = func() { fmt.Fprint(fs.Output(), auditUsage) }
 	mission := fs.String("mission", "", "verify this mission's chain only (default: every mission)")
 	dev := fs.Bool("dev", os.Getenv("PASSAGE_DEV") == "1", "use the development audit key")
-	if err := fs.Parse(args[1:]); err != nil {
+	pos, _, err := parseFlags(fs, args[1:])
+	if err != nil {
 		return err
+	}
+	if len(pos) != 0 {
+		return &usageError{command: "audit verify", err: fmt.Errorf("unexpected argument %q", pos[0])}
 	}
 	cfg, err := bootstrap.KeyConfigFromEnv(*dev)
 	if err != nil {

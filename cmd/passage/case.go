@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net"
-	"net/netip"
 	"os"
 	"regexp"
 	"slices"
@@ -18,22 +16,13 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/google/uuid"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
-	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
-	"github.com/passage-cm/passage/internal/mtls"
-	"github.com/passage-cm/passage/internal/retrypolicy"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -60,34 +49,17 @@ Every command takes --addr (PASSAGE_ADDR, default 127.0.0.1:7070), --token (PASS
 --insecure, --tls-ca, --tls-cert and --tls-key (mTLS), --json and --timeout. "passage case <command> -h" lists a command's flags.
 `
 
-const defaultAddr = "127.0.0.1:7070"
-
-var errNoToken = errors.New("no token: pass --token or set PASSAGE_TOKEN (e.g. PASSAGE_TOKEN=$(passage dev-token --role caseworker --mission NER))")
-
 // runCase runs `passage case <command>`: the caseworker's client of the IntakeService.
 func runCase(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c := &caseCLI{
-		getenv:       os.Getenv,
-		stdin:        os.Stdin,
-		stdout:       stdout,
-		stderr:       stderr,
-		now:          time.Now,
-		newRequestID: uuid.NewString,
-		connect:      dialIntake,
-	}
+	c := &caseCLI{cli: newCLI(stdout, stderr), connect: dialIntake}
 	return c.run(ctx, args)
 }
 
-// caseCLI holds what the case commands take from outside: the environment, the clock, the
-// request ids and the server, so that tests can supply their own.
+// caseCLI is the case commands' group: what every group takes from outside (cli) and the
+// IntakeService to call, so that tests can supply their own.
 type caseCLI struct {
-	getenv       func(string) string
-	stdin        io.Reader
-	stdout       io.Writer
-	stderr       io.Writer
-	now          func() time.Time
-	newRequestID func() string
-	connect      func(clientOptions) (intakev1.IntakeServiceClient, func(), error)
+	cli
+	connect func(clientOptions) (intakev1.IntakeServiceClient, func(), error)
 }
 
 func (c *caseCLI) run(ctx context.Context, args []string) error {
@@ -367,146 +339,11 @@ func (c *caseCLI) open(ctx context.Context, args []string) error {
 		func(w io.Writer, resp *intakev1.OpenCaseResponse) error { return formatCase(w, resp.GetCase()) })
 }
 
-// announceRequestID prints the request id before the call, so that a caseworker whose link
-// drops before the reply can repeat the command and be sure it is applied once.
-func (c *caseCLI) announceRequestID(id string) {
-	fmt.Fprintf(c.stderr, "request id %s (if no reply arrives, repeat the command with --request-id %s)\n", id, id)
-}
-
-// commands maps a command group's command names to what runs them.
-type commands map[string]func(ctx context.Context, args []string) error
-
-// runGroup runs `passage <group> <command> [arguments]` from args: without a command, the
-// group's usage on stderr and flag.ErrHelp; help, -h or --help, the usage on stdout; an unknown
-// command, the usage on stderr and an error naming it.
-func runGroup(ctx context.Context, group, usage string, args []string, stdout, stderr io.Writer, cmds commands) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return flag.ErrHelp
-	}
-	switch cmd := args[0]; cmd {
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	default:
-		run, ok := cmds[cmd]
-		if !ok {
-			fmt.Fprint(stderr, usage)
-			return fmt.Errorf("unknown %s command %q", group, cmd)
-		}
-		return run(ctx, args[1:])
-	}
-}
-
 // Connection and calls.
-
-// clientOptions are the flags every case command takes.
-type clientOptions struct {
-	addr      string
-	token     string
-	plaintext bool
-	json      bool
-	timeout   time.Duration
-	// stderr is where a call that keeps being retried says so (nil: nowhere).
-	stderr io.Writer
-	// tls names the CA that verifies the server and the client certificate for mTLS.
-	tls mtls.ClientFiles
-}
 
 // flagSet returns a command's flag set with the common flags defined on it.
 func (c *caseCLI) flagSet(name, synopsis string) (*flag.FlagSet, *clientOptions) {
 	return newFlagSet("case", name, synopsis, c.stderr, c.getenv)
-}
-
-// newFlagSet returns the flag set of `passage <group> <name>`, with the flags every client
-// command takes (server, token, TLS, output, deadline), writing its usage to stderr.
-func newFlagSet(group, name, synopsis string, stderr io.Writer, getenv func(string) string) (*flag.FlagSet, *clientOptions) {
-	fs := flag.NewFlagSet(group+" "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: passage %s %s\n\nflags:\n", group, synopsis)
-		fs.PrintDefaults()
-	}
-	o := &clientOptions{stderr: stderr}
-	fs.StringVar(&o.addr, "addr", cmp.Or(getenv("PASSAGE_ADDR"), defaultAddr), "server `host:port` (env PASSAGE_ADDR)")
-	// The token's default stays empty so that -h never prints it; resolve reads the environment.
-	fs.StringVar(&o.token, "token", "", "bearer `TOKEN` (default: env PASSAGE_TOKEN)")
-	fs.BoolVar(&o.plaintext, "insecure", false, "connect without TLS (default: true for a loopback --addr, false otherwise)")
-	tlsFlags(fs, o, getenv)
-	fs.BoolVar(&o.json, "json", false, "print the response as protobuf JSON")
-	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "deadline of each call, retries included")
-	return fs, o
-}
-
-// tlsFlags defines the flags that verify the server and present a client certificate.
-func tlsFlags(fs *flag.FlagSet, o *clientOptions, getenv func(string) string) {
-	fs.StringVar(&o.tls.CA, "tls-ca", getenv("PASSAGE_TLS_CA"), "PEM `FILE` of the CA that signed the server's certificate (env PASSAGE_TLS_CA; default: the system's roots)")
-	fs.StringVar(&o.tls.Cert, "tls-cert", getenv("PASSAGE_TLS_CLIENT_CERT"), "client certificate PEM `FILE`, for a server that requires one (env PASSAGE_TLS_CLIENT_CERT)")
-	fs.StringVar(&o.tls.Key, "tls-key", getenv("PASSAGE_TLS_CLIENT_KEY"), "client key PEM `FILE` (env PASSAGE_TLS_CLIENT_KEY)")
-	fs.StringVar(&o.tls.ServerName, "tls-server-name", getenv("PASSAGE_TLS_SERVER_NAME"), "`NAME` expected in the server's certificate (default: the host of --addr)")
-}
-
-// transport returns the connection's security: TLS 1.3 with the configured CA and client
-// certificate, or none with --insecure. A TLS file given with --insecure is refused rather
-// than silently ignored.
-func transport(o clientOptions) (credentials.TransportCredentials, error) {
-	if o.plaintext {
-		if o.tls != (mtls.ClientFiles{}) {
-			return nil, errors.New("--tls-* flags given for a connection without TLS: drop them or pass --insecure=false")
-		}
-		return insecure.NewCredentials(), nil
-	}
-	tc, err := mtls.ClientConfig(o.tls)
-	if err != nil {
-		return nil, err
-	}
-	return credentials.NewTLS(tc), nil
-}
-
-// dial connects to the server with the options' transport and token.
-func dial(o clientOptions) (*grpc.ClientConn, error) {
-	creds, err := transport(o)
-	if err != nil {
-		return nil, err
-	}
-	conn, err := grpc.NewClient(o.addr,
-		grpc.WithTransportCredentials(creds),
-		grpc.WithPerRPCCredentials(auth.BearerCredentials(o.token, !o.plaintext)),
-		retrypolicy.DialOption())
-	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", o.addr, err)
-	}
-	return conn, nil
-}
-
-// resolve completes the options once the flags are parsed. Plaintext is the default only
-// for a loopback address, where no network can read the token.
-func (o *clientOptions) resolve(given map[string]bool, getenv func(string) string) error {
-	o.token = strings.TrimSpace(cmp.Or(o.token, getenv("PASSAGE_TOKEN")))
-	if o.token == "" {
-		return errNoToken
-	}
-	if !given["insecure"] {
-		// TLS files mean TLS, even to this machine.
-		o.plaintext = isLoopback(o.addr) && o.tls == (mtls.ClientFiles{})
-	}
-	if o.timeout <= 0 {
-		return errors.New("--timeout must be positive")
-	}
-	return nil
-}
-
-// isLoopback reports whether addr (host:port or host) names this machine.
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		host = strings.Trim(addr, "[]")
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
 }
 
 // dialIntake returns an IntakeService client that sends the token with every call. gRPC
@@ -519,265 +356,16 @@ func dialIntake(o clientOptions) (intakev1.IntakeServiceClient, func(), error) {
 	return intakev1.NewIntakeServiceClient(conn), func() { _ = conn.Close() }, nil
 }
 
-// call runs one RPC under the --timeout, retrying it as it is while the server answers
-// UNAVAILABLE or ABORTED (retrypolicy.Do): the same request, so the same request id, which
-// makes a mutation's retry return its first result. The first retry is announced on stderr at
-// once, so that an unreachable server or database is said so, not silently waited for.
-func call[Req, Resp any](ctx context.Context, o *clientOptions, rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	var resp Resp
-	err := retrypolicy.Do(ctx, func(ctx context.Context) error {
-		var err error
-		resp, err = rpc(ctx, req)
-		return err
-	}, retrypolicy.OnRetry(func(attempt int, err error, _ time.Duration) {
-		if attempt == 1 && o.stderr != nil {
-			st := status.Convert(err)
-			fmt.Fprintf(o.stderr, "%s: %s\nretrying until the --timeout of %s ends (interrupt to stop)\n", st.Code(), st.Message(), o.timeout)
-		}
-	}))
-	return resp, err
-}
-
-// groupFlagSet returns the flag set of command name of group ("hasm", "referral") with the
-// common flags, and the request id flag for mutations (requestID non-nil).
-func (c *caseCLI) groupFlagSet(group, name, synopsis string, requestID *string) (*flag.FlagSet, *clientOptions) {
-	fs, o := newFlagSet(group, name, synopsis, c.stderr, c.getenv)
-	if requestID != nil {
-		fs.StringVar(requestID, "request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
-	}
-	return fs, o
-}
-
-// groupParse parses a group's command's args, wants exactly want positional arguments (what
-// says which, after the group's name, when they are not), and resolves the options.
-func (c *caseCLI) groupParse(group string, fs *flag.FlagSet, o *clientOptions, args []string, want int, what string) ([]string, map[string]bool, error) {
-	pos, given, err := parseFlags(fs, args)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(pos) != want {
-		return nil, nil, fmt.Errorf("%s %s", group, what)
-	}
-	if err := o.resolve(given, c.getenv); err != nil {
-		return nil, nil, err
-	}
-	return pos, given, nil
-}
-
-// listPages makes a list call and, with all, follows its page tokens to the last page,
-// gathering the items; without all it gathers one page and tells stderr how to ask for the next
-// (noun names the items). A failed call goes through failed, named method.
-func listPages[Req interface{ GetPageToken() string }, Resp, T any](ctx context.Context, o *clientOptions, stderr io.Writer,
-	method, noun string, all bool, failed func(method string, err error, requestID string) error,
-	rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req, setToken func(string),
-	page func(Resp) (items []T, next string),
-) ([]T, error) {
-	var out []T
-	for {
-		resp, err := call(ctx, o, rpc, req)
-		if err != nil {
-			return nil, failed(method, err, "")
-		}
-		items, next := page(resp)
-		out = append(out, items...)
-		if next == "" {
-			return out, nil
-		}
-		if !all {
-			fmt.Fprintf(stderr, "more %s: add --page-token %s (or use --all)\n", noun, next)
-			return out, nil
-		}
-		if next == req.GetPageToken() {
-			return nil, errors.New(method + " returned the same page token twice; stopping")
-		}
-		setToken(next)
-	}
-}
-
-// printPages connects, gathers the pages of a list call (listPages) and prints the items: with
-// --json as the response asJSON makes of them, "no <noun>" on stderr when there are none, else
-// with human.
-func printPages[Client any, Req interface{ GetPageToken() string }, Resp, T any](ctx context.Context, o *clientOptions,
-	stdout, stderr io.Writer, failed func(method string, err error, requestID string) error,
-	connect func(clientOptions) (Client, func(), error), method, noun string, all bool,
-	rpc func(Client, context.Context, Req, ...grpc.CallOption) (Resp, error), req Req, setToken func(string),
-	page func(Resp) (items []T, next string), asJSON func([]T) proto.Message, human func(io.Writer, []T) error,
-) error {
-	client, done, err := connect(*o)
-	if err != nil {
-		return err
-	}
-	defer done()
-	items, err := listPages(ctx, o, stderr, method, noun, all, failed,
-		func(ctx context.Context, req Req, opts ...grpc.CallOption) (Resp, error) {
-			return rpc(client, ctx, req, opts...)
-		},
-		req, setToken, page)
-	if err != nil {
-		return err
-	}
-	if o.json {
-		return writeJSON(stdout, asJSON(items))
-	}
-	if len(items) == 0 {
-		fmt.Fprintln(stderr, "no "+noun)
-		return nil
-	}
-	return human(stdout, items)
-}
-
-// mutationOn fills in a mutation's request id (a new one unless given), announces it, so that
-// a caseworker whose link drops can repeat the command and have it applied once, and makes the
-// call (unaryOn).
-func mutationOn[Client any, Req interface {
-	proto.Message
-	GetRequestId() string
-}, Resp proto.Message](ctx context.Context, c *caseCLI, o *clientOptions, connect func(clientOptions) (Client, func(), error),
-	method string, req Req, setID func(string),
-	rpc func(Client, context.Context, Req, ...grpc.CallOption) (Resp, error), human func(io.Writer, Resp) error,
-) error {
-	if req.GetRequestId() == "" {
-		setID(c.newRequestID())
-	}
-	c.announceRequestID(req.GetRequestId())
-	return unaryOn(ctx, c, o, connect, method, req.GetRequestId(), rpc, req, human)
-}
-
 // unary connects, makes one call and prints its response: as JSON with --json, else with
 // human. requestID is the call's idempotency key, empty for reads.
 func unary[Req any, Resp proto.Message](ctx context.Context, c *caseCLI, o *clientOptions, method, requestID string,
 	rpc func(intakev1.IntakeServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
 	req Req, human func(io.Writer, Resp) error,
 ) error {
-	return unaryOn(ctx, c, o, c.connect, method, requestID, rpc, req, human)
+	return unaryOn(ctx, &c.cli, o, c.connect, method, requestID, rpc, req, human)
 }
 
-// unaryOn is unary for any service's client: connect gives the client (each command group
-// has its own), rpc the call on it.
-func unaryOn[Client, Req any, Resp proto.Message](ctx context.Context, c *caseCLI, o *clientOptions,
-	connect func(clientOptions) (Client, func(), error), method, requestID string,
-	rpc func(Client, context.Context, Req, ...grpc.CallOption) (Resp, error),
-	req Req, human func(io.Writer, Resp) error,
-) error {
-	client, done, err := connect(*o)
-	if err != nil {
-		return err
-	}
-	defer done()
-	resp, err := call(ctx, o, func(ctx context.Context, req Req, opts ...grpc.CallOption) (Resp, error) {
-		return rpc(client, ctx, req, opts...)
-	}, req)
-	if err != nil {
-		return c.failed(method, err, requestID)
-	}
-	if o.json {
-		return writeJSON(c.stdout, resp)
-	}
-	return human(c.stdout, resp)
-}
-
-// rpcError is a call that failed; its status has already been printed in full.
-type rpcError struct {
-	method string
-	code   codes.Code
-}
-
-func (e *rpcError) Error() string { return fmt.Sprintf("%s failed: %s", e.method, e.code) }
-
-// failed prints a call's error status with its details and returns an rpcError.
-func (c *caseCLI) failed(method string, err error, requestID string) error {
-	st := status.Convert(err)
-	writeStatus(c.stderr, st)
-	switch st.Code() {
-	case codes.Unavailable, codes.Aborted, codes.DeadlineExceeded, codes.Canceled:
-		switch {
-		case requestID == "":
-		case retrypolicy.MayHaveApplied(err):
-			fmt.Fprintf(c.stderr, "the server may have applied the request: repeat the command with --request-id %s to apply it at most once\n", requestID)
-		default:
-			fmt.Fprintf(c.stderr, "the server applied nothing: repeat the command when it is available (--request-id %s keeps a repeat safe)\n", requestID)
-		}
-	case codes.Unauthenticated:
-		fmt.Fprintln(c.stderr, "check --token or PASSAGE_TOKEN (tokens expire)")
-	}
-	return &rpcError{method: method, code: st.Code()}
-}
-
-// writeStatus prints an error status: code and message, then its details, one per line.
-// The server never puts personal data into either.
-func writeStatus(w io.Writer, st *status.Status) {
-	fmt.Fprintf(w, "%s: %s\n", st.Code(), st.Message())
-	for _, d := range st.Details() {
-		switch d := d.(type) {
-		case *errdetails.BadRequest:
-			for _, v := range d.GetFieldViolations() {
-				fmt.Fprintf(w, "  %s: %s\n", v.GetField(), v.GetDescription())
-			}
-		case *errdetails.PreconditionFailure:
-			for _, v := range d.GetViolations() {
-				fmt.Fprintf(w, "  %s %s: %s\n", v.GetType(), v.GetSubject(), v.GetDescription())
-			}
-		case *errdetails.ErrorInfo:
-			fmt.Fprintf(w, "  reason: %s\n", d.GetReason())
-			for _, k := range slices.Sorted(maps.Keys(d.GetMetadata())) {
-				fmt.Fprintf(w, "  %s: %s\n", k, d.GetMetadata()[k])
-			}
-		case *errdetails.RetryInfo:
-			fmt.Fprintf(w, "  retry after: %s\n", d.GetRetryDelay().AsDuration())
-		case *errdetails.RequestInfo:
-			fmt.Fprintf(w, "  request id: %s\n", d.GetRequestId())
-		case proto.Message:
-			fmt.Fprintf(w, "  detail: %s\n", proto.MessageName(d))
-		case error:
-			fmt.Fprintf(w, "  detail not understood: %v\n", d)
-		}
-	}
-}
-
-func writeJSON(w io.Writer, m proto.Message) error {
-	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(m)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(w, "%s\n", b)
-	return err
-}
-
-// Flag parsing.
-
-// parseFlags parses args, letting flags come before and after the positional arguments (the
-// flag package stops at the first positional one), and returns the positional arguments and
-// the names of the flags given.
-func parseFlags(fs *flag.FlagSet, args []string) (positional []string, given map[string]bool, err error) {
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			break
-		}
-		positional = append(positional, args[0])
-		args = args[1:]
-	}
-	given = map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	return positional, given, nil
-}
-
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (l *stringList) String() string { return strings.Join(*l, ", ") }
-
-func (l *stringList) Set(s string) error {
-	*l = append(*l, s)
-	return nil
-}
-
-// Enum values on the command line.
+// Enum values of the case commands.
 
 // Prefixes of the enums' value names.
 const (
@@ -792,47 +380,6 @@ const (
 	erasureReasonPrefix = "ERASURE_REASON_"
 	matchBasisPrefix    = "MATCH_BASIS_"
 )
-
-// enumNames maps the names a caseworker types for an enum's values ("female" for
-// SEX_FEMALE) to the values. It is built from the generated value map, so a value added to
-// the .proto is accepted here without a change.
-type enumNames struct {
-	prefix string
-	values map[string]int32 // lower-case name without prefix → value
-	names  []string         // in value order, for messages
-}
-
-// newEnumNames leaves out the zero value (…_UNSPECIFIED) and the names in leaveOut.
-func newEnumNames(prefix string, values map[string]int32, leaveOut ...string) enumNames {
-	e := enumNames{prefix: prefix, values: map[string]int32{}}
-	for full, v := range values {
-		name := strings.ToLower(strings.TrimPrefix(full, prefix))
-		if v == 0 || slices.Contains(leaveOut, name) {
-			continue
-		}
-		e.values[name] = v
-		e.names = append(e.names, name)
-	}
-	slices.SortFunc(e.names, func(a, b string) int { return cmp.Compare(e.values[a], e.values[b]) })
-	return e
-}
-
-// parse accepts a name in any case, with or without the prefix ("female", "SEX_FEMALE").
-// Its error does not quote s: a misplaced field of a --household value may be a name.
-func (e enumNames) parse(s string) (int32, error) {
-	name := strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), strings.ToLower(e.prefix))
-	if v, ok := e.values[name]; ok {
-		return v, nil
-	}
-	return 0, fmt.Errorf("must be one of %s", e.list())
-}
-
-func (e enumNames) list() string { return strings.Join(e.names, ", ") }
-
-func parseEnum[T ~int32](e enumNames, s string) (T, error) {
-	v, err := e.parse(s)
-	return T(v), err
-}
 
 var (
 	programmes      = newEnumNames(programmePrefix, commonv1.Programme_value)
@@ -849,62 +396,8 @@ var (
 	erasureReasons = newEnumNames(erasureReasonPrefix, intakev1.ErasureReason_value, "retention_expired")
 )
 
-// enumCode is a value's name without its prefix, as the server stores it ("REGISTERED").
-func enumCode(v fmt.Stringer, prefix string) string { return strings.TrimPrefix(v.String(), prefix) }
-
-// enumName is enumCode in lower case, as the flags take it ("victim_of_trafficking").
-func enumName(v fmt.Stringer, prefix string) string { return strings.ToLower(enumCode(v, prefix)) }
-
-// Values of flags. None of their errors quotes the value: it may be personal data.
-
-var (
-	errDateFormat     = errors.New("want YYYY, YYYY-MM or YYYY-MM-DD")
-	errFullDateFormat = errors.New("want YYYY-MM-DD")
-	errDateInvalid    = errors.New("not a valid calendar date")
-)
-
-// parseDate reads YYYY, YYYY-MM or YYYY-MM-DD. A missing month or day stays zero, which
-// google.type.Date reads as unknown: many migrants know only the year they were born.
-func parseDate(s string) (*date.Date, error) {
-	parts := strings.Split(strings.TrimSpace(s), "-")
-	if len(parts) > 3 || len(parts[0]) != 4 {
-		return nil, errDateFormat
-	}
-	var n [3]int32
-	for i, p := range parts {
-		if p == "" || (i > 0 && len(p) > 2) || strings.Trim(p, "0123456789") != "" {
-			return nil, errDateFormat
-		}
-		v, err := strconv.Atoi(p)
-		if err != nil {
-			return nil, errDateFormat
-		}
-		if v == 0 {
-			// "1990-00" would otherwise read as a year alone.
-			return nil, errDateInvalid
-		}
-		n[i] = int32(v)
-	}
-	d := &date.Date{Year: n[0], Month: n[1], Day: n[2]}
-	if civildate.Check(d) != nil {
-		return nil, errDateInvalid
-	}
-	return d, nil
-}
-
-// parseFullDate is parseDate for a date that needs a day.
-func parseFullDate(s string) (*date.Date, error) {
-	d, err := parseDate(s)
-	switch {
-	case errors.Is(err, errDateFormat):
-		return nil, errFullDateFormat
-	case err != nil:
-		return nil, err
-	case civildate.CheckFull(d) != nil:
-		return nil, errFullDateFormat
-	}
-	return d, nil
-}
+// Values of the case commands' flags. None of their errors quotes the value: it may be
+// personal data.
 
 // parseDocument reads TYPE:COUNTRY:NUMBER.
 func parseDocument(s string) (*commonv1.IdentityDocument, error) {
@@ -983,9 +476,6 @@ func parseVulnerabilities(names []string) ([]commonv1.Vulnerability, error) {
 	}
 	return out, nil
 }
-
-// countryCode upper-cases an ISO 3166-1 alpha-3 code; the server checks it.
-func countryCode(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
 
 // Requests.
 
@@ -1395,20 +885,6 @@ func formatConsent(c *commonv1.Consent) string {
 		s += ")"
 	}
 	return s
-}
-
-// formatDate prints a full or partial date: "2026-03-14", "1990-05", "1990"; "" when unset.
-func formatDate(d *date.Date) string {
-	switch {
-	case d.GetYear() == 0:
-		return ""
-	case d.GetMonth() == 0:
-		return fmt.Sprintf("%04d", d.GetYear())
-	case d.GetDay() == 0:
-		return fmt.Sprintf("%04d-%02d", d.GetYear(), d.GetMonth())
-	default:
-		return fmt.Sprintf("%04d-%02d-%02d", d.GetYear(), d.GetMonth(), d.GetDay())
-	}
 }
 
 // formatRegister prints the new case and any suspected duplicates.

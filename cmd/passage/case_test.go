@@ -942,12 +942,14 @@ func (f *fakeIntake) CloseCase(_ context.Context, req *intakev1.CloseCaseRequest
 func newTestCLI(fake *fakeIntake, env map[string]string) (*caseCLI, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
 	c := &caseCLI{
-		getenv:       func(k string) string { return env[k] },
-		stdin:        strings.NewReader(""),
-		stdout:       &stdout,
-		stderr:       &stderr,
-		now:          func() time.Time { return testNow },
-		newRequestID: func() string { return testRequestID },
+		cli: cli{
+			getenv:       func(k string) string { return env[k] },
+			stdin:        strings.NewReader(""),
+			stdout:       &stdout,
+			stderr:       &stderr,
+			now:          func() time.Time { return testNow },
+			newRequestID: func() string { return testRequestID },
+		},
 		connect: func(o clientOptions) (intakev1.IntakeServiceClient, func(), error) {
 			fake.opts = o
 			return fake, func() {}, nil
@@ -1112,9 +1114,9 @@ func TestCommandErrors(t *testing.T) {
 	}{
 		{name: "no token", args: []string{"get", testCaseID}, wantErr: errNoToken.Error()},
 		{name: "get without id", env: tokenEnv, args: []string{"get"}, wantErr: "case get takes one CASE_ID"},
-		{name: "unknown command", args: []string{"delete"}, wantErr: `unknown case command "delete"`},
-		{name: "no command", args: nil, wantErr: flag.ErrHelp.Error()},
-		{name: "unknown flag", env: tokenEnv, args: []string{"list", "--colour"}, wantErr: "flag provided but not defined: -colour"},
+		{name: "unknown command", args: []string{"delete"}, wantErr: `case: unknown command "delete" (passage case -h for help)`},
+		{name: "no command", args: nil, wantErr: errUsage.Error()},
+		{name: "unknown flag", env: tokenEnv, args: []string{"list", "--colour"}, wantErr: "case list: flag provided but not defined: -colour (passage case list -h for help)"},
 		{
 			name: "close without reply", env: tokenEnv, args: []string{"close", testCaseID, "--version", "2", "--reason", "duplicate", "--timeout", "400ms"},
 			callErr: status.Error(codes.Unavailable, "connection reset"), wantErr: "CloseCase failed: Unavailable",

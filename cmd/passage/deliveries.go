@@ -30,9 +30,15 @@ server as passage_referral).
 // runReferralDeliveries runs `passage referral deliveries`, the operator's view of the
 // outbound webhook queue.
 func runReferralDeliveries(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "list" && args[0] != "replay") {
+	switch {
+	case len(args) == 0:
 		fmt.Fprint(stderr, deliveriesUsage)
-		return flag.ErrHelp
+		return errUsage
+	case isHelp(args[0]):
+		fmt.Fprint(stdout, deliveriesUsage)
+		return nil
+	case args[0] != "list" && args[0] != "replay":
+		return &usageError{command: "referral deliveries", err: fmt.Errorf("unknown command %q", args[0])}
 	}
 	fs := flag.NewFlagSet("referral deliveries "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)

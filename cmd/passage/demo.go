@@ -43,11 +43,17 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return demoBench(ctx, args[1:], os.Getenv, stdout, stderr)
 		}
 	}
-	fmt.Fprint(stderr, demoUsage+"\n"+demoLoadUsage+"\n"+demoBenchUsage)
-	if len(args) > 0 && args[0] != "-h" && args[0] != "--help" && args[0] != "help" {
-		return fmt.Errorf("unknown demo command %q", args[0])
+	const usage = demoUsage + "\n" + demoLoadUsage + "\n" + demoBenchUsage
+	switch {
+	case len(args) == 0:
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	case isHelp(args[0]):
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		return &usageError{command: "demo", err: fmt.Errorf("unknown command %q", args[0])}
 	}
-	return flag.ErrHelp
 }
 
 // dialDemo connects with the options' transport and no token of its own: the loader sends
@@ -172,8 +178,8 @@ func printSeed(w io.Writer, asJSON bool, f demo.Figures, rep *demo.Report) error
 	fmt.Fprintf(w, "HASM: %d individuals of %d nationalities (%d requests approved, %d rejected)\n",
 		f.HASMIndividuals, f.HASMNationalities, f.HASMApproved, f.HASMRejected)
 	fmt.Fprintf(w, "VoT: %d victims, %d identified\n", f.Victims, f.VictimsIdentified)
-	fmt.Fprintf(w, "Referrals of victims (counted in the year they are loaded): %v by status, %v by partner type\n",
-		f.ReferralsByStatus, f.ReferralsByPartnerType)
+	fmt.Fprintf(w, "Referrals of victims (counted in the year they are loaded): by status %s; by partner type %s\n",
+		formatCounts(f.ReferralsByStatus), formatCounts(f.ReferralsByPartnerType))
 	if rep != nil {
 		fmt.Fprintf(w, "loaded %d cases, %d persons in %s: %.0f persons/s (%d calls, %d retried)\n",
 			rep.Cases, rep.Persons, rep.Elapsed.Round(time.Second), rep.PersonsPerSecond, rep.Calls, rep.Retries)

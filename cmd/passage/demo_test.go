@@ -43,6 +43,24 @@ func TestDemoSeedPlan(t *testing.T) {
 			t.Errorf("the full plan's summary lacks %q:\n%s", want, stdout.String())
 		}
 	}
+	if strings.Contains(stdout.String(), "map[") {
+		t.Errorf("the plan's summary prints a Go map:\n%s", stdout.String())
+	}
+}
+
+func TestFormatCounts(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		counts map[string]int
+		want   string
+	}{
+		{nil, "none"},
+		{map[string]int{"SENT": 2, "ACCEPTED": 3}, "ACCEPTED 3, SENT 2"},
+	} {
+		if got := formatCounts(tt.counts); got != tt.want {
+			t.Errorf("formatCounts(%v) = %q, want %q", tt.counts, got, tt.want)
+		}
+	}
 }
 
 func TestDemoSeedRefuses(t *testing.T) {
@@ -59,7 +77,7 @@ func TestDemoSeedRefuses(t *testing.T) {
 		}
 	}
 	var stdout, stderr bytes.Buffer
-	if err := runDemo(t.Context(), []string{"sow"}, &stdout, &stderr); err == nil || !strings.Contains(stderr.String(), "usage: passage demo seed") {
-		t.Errorf("demo sow: %v, usage %q", err, stderr.String())
+	if err := runDemo(t.Context(), []string{"sow"}, &stdout, &stderr); errString(err) != `demo: unknown command "sow" (passage demo -h for help)` {
+		t.Errorf("demo sow: %v", err)
 	}
 }

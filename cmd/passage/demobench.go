@@ -182,7 +182,7 @@ func demoBench(ctx context.Context, args []string, getenv func(string) string, s
 		fmt.Fprintf(stdout, "server memory: %s resident, %s at most\n", res.ServerRSS, res.ServerPeak)
 	}
 	if len(errs) > 0 {
-		fmt.Fprintf(stdout, "errors: %v\n", errs)
+		fmt.Fprintf(stdout, "errors: %s\n", formatCounts(errs))
 		return errors.New("demo bench: calls failed")
 	}
 	return nil

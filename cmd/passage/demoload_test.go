@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"strings"
 	"testing"
 )
@@ -30,7 +29,7 @@ func TestDemoLoadFlags(t *testing.T) {
 		}
 	}
 	var errOut bytes.Buffer
-	if err := runDemo(context.Background(), nil, &bytes.Buffer{}, &errOut); !errors.Is(err, flag.ErrHelp) || !strings.Contains(errOut.String(), "demo load") {
+	if err := runDemo(context.Background(), nil, &bytes.Buffer{}, &errOut); !errors.Is(err, errUsage) || !strings.Contains(errOut.String(), "demo load") {
 		t.Errorf("passage demo: err = %v, usage %q", err, errOut.String())
 	}
 	if err := runDemo(context.Background(), []string{"nonsense"}, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {

@@ -7,12 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
-	"time"
 
-	"github.com/google/uuid"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
@@ -41,15 +38,15 @@ Amounts are in minor units of the currency (cents for USD). Every command takes 
 // runHASM runs `passage hasm <command>`: the client of the StrandedMigrantService.
 func runHASM(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := &hasmCLI{
-		caseCLI: caseCLI{getenv: os.Getenv, stdin: os.Stdin, stdout: stdout, stderr: stderr, now: time.Now, newRequestID: uuid.NewString},
+		cli:     newCLI(stdout, stderr),
 		connect: dialHASM,
 	}
 	return c.run(ctx, args)
 }
 
-// hasmCLI is caseCLI's environment with a StrandedMigrantService to call.
+// hasmCLI is cli with a StrandedMigrantService to call.
 type hasmCLI struct {
-	caseCLI
+	cli
 	connect func(clientOptions) (hasmv1.StrandedMigrantServiceClient, func(), error)
 }
 
@@ -92,7 +89,7 @@ func hasmMutation[Req interface {
 }, Resp proto.Message](ctx context.Context, c *hasmCLI, o *clientOptions, method string, req Req, setID func(string),
 	rpc func(hasmv1.StrandedMigrantServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error), human func(io.Writer, Resp) error,
 ) error {
-	return mutationOn(ctx, &c.caseCLI, o, c.connect, method, req, setID, rpc, human)
+	return mutationOn(ctx, &c.cli, o, c.connect, method, req, setID, rpc, human)
 }
 
 // hasmUnary connects, makes one call and prints its response: as JSON with --json, else with
@@ -101,7 +98,7 @@ func hasmUnary[Req any, Resp proto.Message](ctx context.Context, c *hasmCLI, o *
 	rpc func(hasmv1.StrandedMigrantServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
 	req Req, human func(io.Writer, Resp) error,
 ) error {
-	return unaryOn(ctx, &c.caseCLI, o, c.connect, method, requestID, rpc, req, human)
+	return unaryOn(ctx, &c.cli, o, c.connect, method, requestID, rpc, req, human)
 }
 
 func requestOf[R interface {
@@ -288,7 +285,11 @@ func (c *hasmCLI) close(ctx context.Context, args []string) error {
 func (c *hasmCLI) fund(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(c.stderr, hasmUsage)
-		return flag.ErrHelp
+		return errUsage
+	}
+	if isHelp(args[0]) {
+		fmt.Fprint(c.stdout, hasmUsage)
+		return nil
 	}
 	var requestID string
 	fs, o := c.flagSet("fund "+args[0], "fund create|set-budget|get --code C --year Y [flags]", &requestID)

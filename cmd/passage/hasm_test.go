@@ -53,7 +53,7 @@ func newHASMCLI(f *fakeHASM) (*hasmCLI, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
 	env := map[string]string{"PASSAGE_TOKEN": "tok"}
 	return &hasmCLI{
-		caseCLI: caseCLI{getenv: func(k string) string { return env[k] }, stdout: &stdout, stderr: &stderr,
+		cli: cli{getenv: func(k string) string { return env[k] }, stdout: &stdout, stderr: &stderr,
 			now: func() time.Time { return testNow }, newRequestID: func() string { return testRequestID }},
 		connect: func(clientOptions) (hasmv1.StrandedMigrantServiceClient, func(), error) { return f, func() {}, nil },
 	}, &stdout, &stderr
@@ -105,7 +105,7 @@ func TestHASMCommandsRefuseBadFlags(t *testing.T) {
 		{[]string{"request", testCaseID, "--stranded", "bored"}, "--stranded must be one of"},
 		{[]string{"depart", testCaseID, "--version", "1", "--date", "10/03/2026"}, "--date"},
 		{[]string{"fund", "spend"}, "unknown hasm fund command"},
-		{[]string{"fly"}, "unknown hasm command"},
+		{[]string{"fly"}, `hasm: unknown command "fly"`},
 	}
 	for _, tt := range tests {
 		f := &fakeHASM{}

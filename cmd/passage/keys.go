@@ -46,12 +46,17 @@ development keys under PASSAGE_DEV_DIR (default .passage).
 func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, keysUsage)
-		return flag.ErrHelp
+		return errUsage
 	}
 	cmd, rest := args[0], args[1:]
-	if cmd == "help" || cmd == "-h" || cmd == "--help" {
+	if isHelp(cmd) {
 		fmt.Fprint(stdout, keysUsage)
 		return nil
+	}
+	switch cmd {
+	case "init", "status", "rotate", "rewrap", "retire":
+	default:
+		return &usageError{command: "keys", err: fmt.Errorf("unknown command %q", cmd)}
 	}
 	fs := flag.NewFlagSet("keys "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -100,8 +105,7 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return keysRetire(ctx, pool, files, uint32(id), stdout)
 	default:
-		fmt.Fprint(stderr, keysUsage)
-		return fmt.Errorf("unknown keys command %q", cmd)
+		return &usageError{command: "keys", err: fmt.Errorf("unknown command %q", cmd)}
 	}
 }
 
@@ -264,9 +268,15 @@ every case they belong to has been closed for longer than its programme's period
 
 // runRetention runs `passage retention <command>`.
 func runRetention(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "report" && args[0] != "run") {
+	switch {
+	case len(args) == 0:
 		fmt.Fprint(stderr, retentionUsage)
-		return flag.ErrHelp
+		return errUsage
+	case isHelp(args[0]):
+		fmt.Fprint(stdout, retentionUsage)
+		return nil
+	case args[0] != "report" && args[0] != "run":
+		return &usageError{command: "retention", err: fmt.Errorf("unknown command %q", args[0])}
 	}
 	fs := flag.NewFlagSet("retention "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -56,21 +56,21 @@ func services() []bootstrap.Service {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := realMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "passage:", err)
-		os.Exit(1)
-	}
+	os.Exit(code)
+}
+
+// run runs the command line args and returns the exit status, having printed the outcome
+// once (exitCode).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return exitCode(realMain(ctx, args, stdout, stderr), stdout, stderr)
 }
 
 func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return flag.ErrHelp
+		return errUsage
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
@@ -104,12 +104,11 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "version":
 		fmt.Fprintln(stdout, bootstrap.Version)
 		return nil
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q", cmd)
+		return &usageError{err: fmt.Errorf("unknown command %q", cmd)}
 	}
 }
 
@@ -134,9 +133,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	return bootstrap.Serve(ctx, *dev, services()...)
 }
 
+const migrateUsage = "usage: passage migrate up|down|version\n"
+
 func migrateCmd(args []string, stdout io.Writer) error {
-	if len(args) != 1 {
-		return errors.New("usage: passage migrate up|down|version")
+	if len(args) == 1 && isHelp(args[0]) {
+		fmt.Fprint(stdout, migrateUsage)
+		return nil
+	}
+	if len(args) != 1 || (args[0] != "up" && args[0] != "down" && args[0] != "version") {
+		return &usageError{command: "migrate", err: errors.New("want one of up, down, version")}
 	}
 	url := os.Getenv("DATABASE_URL")
 	if url == "" {
@@ -156,9 +161,6 @@ func migrateCmd(args []string, stdout io.Writer) error {
 		if err := m.Down(); err != nil {
 			return err
 		}
-	case "version":
-	default:
-		return errors.New("usage: passage migrate up|down|version")
 	}
 	v, dirty, err := m.Version()
 	if err != nil {
@@ -181,8 +183,12 @@ func devToken(args []string, stdout, stderr io.Writer) error {
 	subject := fs.String("subject", "", "pseudonymous staff id (default: dev-<role>)")
 	ttl := fs.Duration("ttl", 12*time.Hour, "lifetime; the server refuses tokens longer than its PASSAGE_MAX_TOKEN_LIFETIME (12h by default)")
 	dir := fs.String("dir", envOr("PASSAGE_DEV_DIR", ".passage"), "folder of the development keys")
-	if err := fs.Parse(args); err != nil {
+	pos, _, err := parseFlags(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(pos) != 0 {
+		return &usageError{command: "dev-token", err: fmt.Errorf("unexpected argument %q", pos[0])}
 	}
 	r, err := auth.ParseRole(*role)
 	if err != nil {

@@ -6,10 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/google/uuid"
 	"google.golang.org/grpc"
@@ -53,8 +51,7 @@ func runReferral(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return runReferralDeliveries(ctx, args[1:], stdout, stderr)
 	}
 	c := &referralCLI{
-		caseCLI: caseCLI{getenv: os.Getenv, stdin: os.Stdin, stdout: stdout, stderr: stderr, now: time.Now,
-			newRequestID: uuid.NewString, connect: dialIntake},
+		caseCLI: caseCLI{cli: newCLI(stdout, stderr), connect: dialIntake},
 		connect: dialReferral,
 	}
 	return c.run(ctx, args)
@@ -134,7 +131,7 @@ func referralMutation[Req interface {
 }, Resp proto.Message](ctx context.Context, c *referralCLI, o *clientOptions, method string, req Req, setID func(string),
 	rpc func(referralv1.ReferralServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error), human func(io.Writer, Resp) error,
 ) error {
-	return mutationOn(ctx, &c.caseCLI, o, c.connect, method, req, setID, rpc, human)
+	return mutationOn(ctx, &c.cli, o, c.connect, method, req, setID, rpc, human)
 }
 
 // referralUnary connects, makes one call and prints its response: as JSON with --json, else
@@ -143,7 +140,7 @@ func referralUnary[Req any, Resp proto.Message](ctx context.Context, c *referral
 	rpc func(referralv1.ReferralServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
 	req Req, human func(io.Writer, Resp) error,
 ) error {
-	return unaryOn(ctx, &c.caseCLI, o, c.connect, method, requestID, rpc, req, human)
+	return unaryOn(ctx, &c.cli, o, c.connect, method, requestID, rpc, req, human)
 }
 
 func referralOf[R interface{ GetReferral() *referralv1.Referral }](w io.Writer, resp R) error {

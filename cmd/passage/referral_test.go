@@ -86,8 +86,8 @@ func newReferralCLI(f *fakeReferral, in *fakeIntake) (*referralCLI, *bytes.Buffe
 	var stdout, stderr bytes.Buffer
 	env := map[string]string{"PASSAGE_TOKEN": "tok"}
 	return &referralCLI{
-		caseCLI: caseCLI{getenv: func(k string) string { return env[k] }, stdout: &stdout, stderr: &stderr,
-			now: func() time.Time { return testNow }, newRequestID: func() string { return testRequestID },
+		caseCLI: caseCLI{cli: cli{getenv: func(k string) string { return env[k] }, stdout: &stdout, stderr: &stderr,
+			now: func() time.Time { return testNow }, newRequestID: func() string { return testRequestID }},
 			connect: func(clientOptions) (intakev1.IntakeServiceClient, func(), error) { return in, func() {}, nil }},
 		connect: func(clientOptions) (referralv1.ReferralServiceClient, func(), error) { return f, func() {}, nil },
 	}, &stdout, &stderr
@@ -167,7 +167,7 @@ func TestReferralCommandsRefuseBadFlags(t *testing.T) {
 		{[]string{"inbound", "--service", "legal", "--reason", "other"}, "--mission and --reference are required"},
 		{[]string{"open-case", testReferralID, "--version", "2", "--mission", "NER", "--programme", "vot"}, "--given-name is required"},
 		{[]string{"get"}, "get takes one REFERRAL_ID"},
-		{[]string{"forward"}, "unknown referral command"},
+		{[]string{"forward"}, `referral: unknown command "forward"`},
 	}
 	for _, tt := range tests {
 		f := &fakeReferral{}
@@ -245,10 +245,10 @@ func TestReferralCommandsAgainstTheServer(t *testing.T) {
 		// The token travels in ctx's metadata; the flag only has to be there.
 		vars := map[string]string{"PASSAGE_TOKEN": "carried by ctx"}
 		c := &referralCLI{
-			caseCLI: caseCLI{getenv: func(k string) string { return vars[k] }, stdout: &stdout, stderr: &stderr, now: time.Now,
-				newRequestID: uuid.NewString, connect: func(clientOptions) (intakev1.IntakeServiceClient, func(), error) {
-					return intakev1.NewIntakeServiceClient(env.Conn), func() {}, nil
-				}},
+			caseCLI: caseCLI{cli: cli{getenv: func(k string) string { return vars[k] }, stdout: &stdout, stderr: &stderr, now: time.Now,
+				newRequestID: uuid.NewString}, connect: func(clientOptions) (intakev1.IntakeServiceClient, func(), error) {
+				return intakev1.NewIntakeServiceClient(env.Conn), func() {}, nil
+			}},
 			connect: func(clientOptions) (referralv1.ReferralServiceClient, func(), error) { return ref, func() {}, nil },
 		}
 		if err := c.run(ctx, args); err != nil {
@@ -310,8 +310,8 @@ func TestReferralCommandsAgainstTheServer(t *testing.T) {
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		// The service learns of the new case from intake's outbox: a client retries.
 		var stdout, stderr bytes.Buffer
-		c := &referralCLI{caseCLI: caseCLI{getenv: func(string) string { return "tok" }, stdout: &stdout, stderr: &stderr,
-			now: time.Now, newRequestID: uuid.NewString},
+		c := &referralCLI{caseCLI: caseCLI{cli: cli{getenv: func(string) string { return "tok" }, stdout: &stdout, stderr: &stderr,
+			now: time.Now, newRequestID: uuid.NewString}},
 			connect: func(clientOptions) (referralv1.ReferralServiceClient, func(), error) { return ref, func() {}, nil }}
 		err := c.run(worker, []string{"create", reg.GetCase().GetCaseId(), "--partner", partnerID, "--service", "shelter",
 			"--reason", "specialised_care", "--json"})

@@ -7,13 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
-	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
@@ -46,18 +43,14 @@ Every command takes --addr (PASSAGE_ADDR, default 127.0.0.1:7070), --token (PASS
 
 // runReturns runs `passage returns <command>`: the caseworker's client of the ReturnService.
 func runReturns(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c := &returnsCLI{getenv: os.Getenv, stdout: stdout, stderr: stderr, newRequestID: uuid.NewString, connect: dialReturns}
+	c := &returnsCLI{cli: newCLI(stdout, stderr), connect: dialReturns}
 	return c.run(ctx, args)
 }
 
-// returnsCLI holds what the returns commands take from outside, so that tests can supply
-// their own.
+// returnsCLI is the returns commands' group: cli and the ReturnService to call.
 type returnsCLI struct {
-	getenv       func(string) string
-	stdout       io.Writer
-	stderr       io.Writer
-	newRequestID func() string
-	connect      func(clientOptions) (returnsv1.ReturnServiceClient, func(), error)
+	cli
+	connect func(clientOptions) (returnsv1.ReturnServiceClient, func(), error)
 }
 
 // returnsCommand builds a command's request from its flags and makes the call.
@@ -190,27 +183,7 @@ func (c *returnsCLI) list(ctx context.Context, args []string) error {
 
 // flagSet returns a command's flag set with the common flags defined on it.
 func (c *returnsCLI) flagSet(name, synopsis string) (*flag.FlagSet, *clientOptions) {
-	fs := flag.NewFlagSet("returns "+name, flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: passage returns %s\n\nflags:\n", synopsis)
-		fs.PrintDefaults()
-	}
-	o := &clientOptions{stderr: c.stderr}
-	fs.StringVar(&o.addr, "addr", cmp.Or(c.getenv("PASSAGE_ADDR"), defaultAddr), "server `host:port` (env PASSAGE_ADDR)")
-	fs.StringVar(&o.token, "token", "", "bearer `TOKEN` (default: env PASSAGE_TOKEN)")
-	fs.BoolVar(&o.plaintext, "insecure", false, "connect without TLS (default: true for a loopback --addr, false otherwise)")
-	tlsFlags(fs, o, c.getenv)
-	fs.BoolVar(&o.json, "json", false, "print the response as protobuf JSON")
-	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "deadline of the call, retries included")
-	return fs, o
-}
-
-// failed prints a call's error status with its details and returns an rpcError, the way
-// `passage case` does (its printer needs nothing of caseCLI but stderr).
-func (c *returnsCLI) failed(method string, err error, requestID string) error {
-	cc := &caseCLI{stderr: c.stderr}
-	return cc.failed(method, err, requestID)
+	return newFlagSet("returns", name, synopsis, c.stderr, c.getenv)
 }
 
 // dialReturns returns a ReturnService client that sends the token with every call.

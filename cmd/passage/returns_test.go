@@ -64,10 +64,12 @@ func newReturnsCLI(fake *fakeReturns) (*returnsCLI, *bytes.Buffer, *bytes.Buffer
 	var stdout, stderr bytes.Buffer
 	env := map[string]string{"PASSAGE_TOKEN": "tok"}
 	return &returnsCLI{
-		getenv:       func(k string) string { return env[k] },
-		stdout:       &stdout,
-		stderr:       &stderr,
-		newRequestID: func() string { return testRequestID },
+		cli: cli{
+			getenv:       func(k string) string { return env[k] },
+			stdout:       &stdout,
+			stderr:       &stderr,
+			newRequestID: func() string { return testRequestID },
+		},
 		connect: func(clientOptions) (returnsv1.ReturnServiceClient, func(), error) {
 			return fake, func() {}, nil
 		},

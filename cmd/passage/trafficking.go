@@ -7,12 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/google/uuid"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -73,18 +71,14 @@ var (
 // runTrafficking runs `passage trafficking <command>`: the caseworker's client of the
 // TraffickingService.
 func runTrafficking(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c := &votCLI{getenv: os.Getenv, stdout: stdout, stderr: stderr, newRequestID: uuid.NewString, connect: dialTrafficking}
+	c := &votCLI{cli: newCLI(stdout, stderr), connect: dialTrafficking}
 	return c.run(ctx, args)
 }
 
-// votCLI holds what the trafficking commands take from outside, so that tests can supply
-// their own.
+// votCLI is the trafficking commands' group: cli and the TraffickingService to call.
 type votCLI struct {
-	getenv       func(string) string
-	stdout       io.Writer
-	stderr       io.Writer
-	newRequestID func() string
-	connect      func(clientOptions) (traffickingv1.TraffickingServiceClient, func(), error)
+	cli
+	connect func(clientOptions) (traffickingv1.TraffickingServiceClient, func(), error)
 }
 
 // votClient is the client type the commands call.
@@ -130,12 +124,6 @@ func dialTrafficking(o clientOptions) (traffickingv1.TraffickingServiceClient, f
 		return nil, nil, err
 	}
 	return traffickingv1.NewTraffickingServiceClient(conn), func() { _ = conn.Close() }, nil
-}
-
-// failed prints a call's error status with its details and returns an rpcError, as the case
-// commands do (caseCLI.failed needs only the error stream).
-func (c *votCLI) failed(method string, err error, requestID string) error {
-	return (&caseCLI{stderr: c.stderr}).failed(method, err, requestID)
 }
 
 func (c *votCLI) get(ctx context.Context, args []string) error {

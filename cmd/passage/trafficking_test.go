@@ -73,10 +73,12 @@ func (f *fakeTrafficking) CloseVictimCase(_ context.Context, req *traffickingv1.
 func newTestVotCLI(fake *fakeTrafficking) (*votCLI, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
 	return &votCLI{
-		getenv:       func(k string) string { return tokenEnv[k] },
-		stdout:       &stdout,
-		stderr:       &stderr,
-		newRequestID: func() string { return testRequestID },
+		cli: cli{
+			getenv:       func(k string) string { return tokenEnv[k] },
+			stdout:       &stdout,
+			stderr:       &stderr,
+			newRequestID: func() string { return testRequestID },
+		},
 		connect: func(clientOptions) (traffickingv1.TraffickingServiceClient, func(), error) {
 			return fake, func() {}, nil
 		},
@@ -180,7 +182,7 @@ func TestTraffickingCommandErrors(t *testing.T) {
 			wantErr: "--date: want YYYY-MM-DD"},
 		{name: "no case", args: []string{"risk", "--version", "1", "--level", "low", "--date", "2026-03-10"},
 			wantErr: "trafficking risk takes one CASE_ID"},
-		{name: "unknown command", args: []string{"delete"}, wantErr: `unknown trafficking command "delete"`},
+		{name: "unknown command", args: []string{"delete"}, wantErr: `trafficking: unknown command "delete" (passage trafficking -h for help)`},
 		{name: "stale", args: []string{"close", testCaseID, "--version", "4", "--reason", "returned"}, callErr: stale.Err(),
 			wantErr: "CloseVictimCase failed: FailedPrecondition", wantStderr: "  current_version: 5"},
 		{name: "no reply", args: []string{"close", testCaseID, "--version", "4", "--reason", "returned", "--timeout", "300ms"},

@@ -1,0 +1,362 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/mtls"
+	"github.com/passage-cm/passage/internal/retrypolicy"
+)
+
+// The client toolkit every command group shares: the common flags, the connection (TLS or
+// not, the token), the call with its retries, paging, and how a command group dispatches.
+
+const defaultAddr = "127.0.0.1:7070"
+
+// cli is what every command group takes from outside: the environment, the terminal's
+// streams, the clock and the request ids, so that tests can supply their own. A group's type
+// embeds it and adds the client of the service it calls; the helpers below take a *cli.
+type cli struct {
+	getenv       func(string) string
+	stdin        io.Reader
+	stdout       io.Writer
+	stderr       io.Writer
+	now          func() time.Time
+	newRequestID func() string
+}
+
+// newCLI returns the process's own: its environment, standard input, the clock, random
+// request ids, and the given output streams.
+func newCLI(stdout, stderr io.Writer) cli {
+	return cli{getenv: os.Getenv, stdin: os.Stdin, stdout: stdout, stderr: stderr, now: time.Now, newRequestID: uuid.NewString}
+}
+
+var errNoToken = errors.New("no token: pass --token or set PASSAGE_TOKEN (e.g. PASSAGE_TOKEN=$(passage dev-token --role caseworker --mission NER))")
+
+// announceRequestID prints the request id before the call, so that a caseworker whose link
+// drops before the reply can repeat the command and be sure it is applied once.
+func (c *cli) announceRequestID(id string) {
+	fmt.Fprintf(c.stderr, "request id %s (if no reply arrives, repeat the command with --request-id %s)\n", id, id)
+}
+
+// commands maps a command group's command names to what runs them.
+type commands map[string]func(ctx context.Context, args []string) error
+
+// runGroup runs `passage <group> <command> [arguments]` from args: without a command, the
+// group's usage on stderr and errUsage; help, -h or --help, the usage on stdout; an unknown
+// command, a usageError naming it.
+func runGroup(ctx context.Context, group, usage string, args []string, stdout, stderr io.Writer, cmds commands) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	cmd := args[0]
+	if isHelp(cmd) {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	run, ok := cmds[cmd]
+	if !ok {
+		return &usageError{command: group, err: fmt.Errorf("unknown command %q", cmd)}
+	}
+	return run(ctx, args[1:])
+}
+
+// clientOptions are the flags every case command takes.
+type clientOptions struct {
+	addr      string
+	token     string
+	plaintext bool
+	json      bool
+	timeout   time.Duration
+	// stderr is where a call that keeps being retried says so (nil: nowhere).
+	stderr io.Writer
+	// tls names the CA that verifies the server and the client certificate for mTLS.
+	tls mtls.ClientFiles
+}
+
+// newFlagSet returns the flag set of `passage <group> <name>`, with the flags every client
+// command takes (server, token, TLS, output, deadline), writing its usage to stderr.
+func newFlagSet(group, name, synopsis string, stderr io.Writer, getenv func(string) string) (*flag.FlagSet, *clientOptions) {
+	fs := flag.NewFlagSet(group+" "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: passage %s %s\n\nflags:\n", group, synopsis)
+		fs.PrintDefaults()
+	}
+	o := &clientOptions{stderr: stderr}
+	fs.StringVar(&o.addr, "addr", cmp.Or(getenv("PASSAGE_ADDR"), defaultAddr), "server `host:port` (env PASSAGE_ADDR)")
+	// The token's default stays empty so that -h never prints it; resolve reads the environment.
+	fs.StringVar(&o.token, "token", "", "bearer `TOKEN` (default: env PASSAGE_TOKEN)")
+	fs.BoolVar(&o.plaintext, "insecure", false, "connect without TLS (default: true for a loopback --addr, false otherwise)")
+	tlsFlags(fs, o, getenv)
+	fs.BoolVar(&o.json, "json", false, "print the response as protobuf JSON")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "deadline of each call, retries included")
+	return fs, o
+}
+
+// tlsFlags defines the flags that verify the server and present a client certificate.
+func tlsFlags(fs *flag.FlagSet, o *clientOptions, getenv func(string) string) {
+	fs.StringVar(&o.tls.CA, "tls-ca", getenv("PASSAGE_TLS_CA"), "PEM `FILE` of the CA that signed the server's certificate (env PASSAGE_TLS_CA; default: the system's roots)")
+	fs.StringVar(&o.tls.Cert, "tls-cert", getenv("PASSAGE_TLS_CLIENT_CERT"), "client certificate PEM `FILE`, for a server that requires one (env PASSAGE_TLS_CLIENT_CERT)")
+	fs.StringVar(&o.tls.Key, "tls-key", getenv("PASSAGE_TLS_CLIENT_KEY"), "client key PEM `FILE` (env PASSAGE_TLS_CLIENT_KEY)")
+	fs.StringVar(&o.tls.ServerName, "tls-server-name", getenv("PASSAGE_TLS_SERVER_NAME"), "`NAME` expected in the server's certificate (default: the host of --addr)")
+}
+
+// transport returns the connection's security: TLS 1.3 with the configured CA and client
+// certificate, or none with --insecure. A TLS file given with --insecure is refused rather
+// than silently ignored.
+func transport(o clientOptions) (credentials.TransportCredentials, error) {
+	if o.plaintext {
+		if o.tls != (mtls.ClientFiles{}) {
+			return nil, errors.New("--tls-* flags given for a connection without TLS: drop them or pass --insecure=false")
+		}
+		return insecure.NewCredentials(), nil
+	}
+	tc, err := mtls.ClientConfig(o.tls)
+	if err != nil {
+		return nil, err
+	}
+	return credentials.NewTLS(tc), nil
+}
+
+// dial connects to the server with the options' transport and token.
+func dial(o clientOptions) (*grpc.ClientConn, error) {
+	creds, err := transport(o)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := grpc.NewClient(o.addr,
+		grpc.WithTransportCredentials(creds),
+		grpc.WithPerRPCCredentials(auth.BearerCredentials(o.token, !o.plaintext)),
+		retrypolicy.DialOption())
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", o.addr, err)
+	}
+	return conn, nil
+}
+
+// resolve completes the options once the flags are parsed. Plaintext is the default only
+// for a loopback address, where no network can read the token.
+func (o *clientOptions) resolve(given map[string]bool, getenv func(string) string) error {
+	o.token = strings.TrimSpace(cmp.Or(o.token, getenv("PASSAGE_TOKEN")))
+	if o.token == "" {
+		return errNoToken
+	}
+	if !given["insecure"] {
+		// TLS files mean TLS, even to this machine.
+		o.plaintext = isLoopback(o.addr) && o.tls == (mtls.ClientFiles{})
+	}
+	if o.timeout <= 0 {
+		return errors.New("--timeout must be positive")
+	}
+	return nil
+}
+
+// isLoopback reports whether addr (host:port or host) names this machine.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = strings.Trim(addr, "[]")
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// call runs one RPC under the --timeout, retrying it as it is while the server answers
+// UNAVAILABLE or ABORTED (retrypolicy.Do): the same request, so the same request id, which
+// makes a mutation's retry return its first result. The first retry is announced on stderr at
+// once, so that an unreachable server or database is said so, not silently waited for.
+func call[Req, Resp any](ctx context.Context, o *clientOptions, rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	var resp Resp
+	err := retrypolicy.Do(ctx, func(ctx context.Context) error {
+		var err error
+		resp, err = rpc(ctx, req)
+		return err
+	}, retrypolicy.OnRetry(func(attempt int, err error, _ time.Duration) {
+		if attempt == 1 && o.stderr != nil {
+			st := status.Convert(err)
+			fmt.Fprintf(o.stderr, "%s: %s\nretrying until the --timeout of %s ends (interrupt to stop)\n", st.Code(), st.Message(), o.timeout)
+		}
+	}))
+	return resp, err
+}
+
+// groupFlagSet returns the flag set of command name of group ("hasm", "referral") with the
+// common flags, and the request id flag for mutations (requestID non-nil).
+func (c *cli) groupFlagSet(group, name, synopsis string, requestID *string) (*flag.FlagSet, *clientOptions) {
+	fs, o := newFlagSet(group, name, synopsis, c.stderr, c.getenv)
+	if requestID != nil {
+		fs.StringVar(requestID, "request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
+	}
+	return fs, o
+}
+
+// groupParse parses a group's command's args, wants exactly want positional arguments (what
+// says which, after the group's name, when they are not), and resolves the options.
+func (c *cli) groupParse(group string, fs *flag.FlagSet, o *clientOptions, args []string, want int, what string) ([]string, map[string]bool, error) {
+	pos, given, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(pos) != want {
+		return nil, nil, fmt.Errorf("%s %s", group, what)
+	}
+	if err := o.resolve(given, c.getenv); err != nil {
+		return nil, nil, err
+	}
+	return pos, given, nil
+}
+
+// listPages makes a list call and, with all, follows its page tokens to the last page,
+// gathering the items; without all it gathers one page and tells stderr how to ask for the next
+// (noun names the items). A failed call goes through failed, named method.
+func listPages[Req interface{ GetPageToken() string }, Resp, T any](ctx context.Context, o *clientOptions, stderr io.Writer,
+	method, noun string, all bool, failed func(method string, err error, requestID string) error,
+	rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req, setToken func(string),
+	page func(Resp) (items []T, next string),
+) ([]T, error) {
+	var out []T
+	for {
+		resp, err := call(ctx, o, rpc, req)
+		if err != nil {
+			return nil, failed(method, err, "")
+		}
+		items, next := page(resp)
+		out = append(out, items...)
+		if next == "" {
+			return out, nil
+		}
+		if !all {
+			fmt.Fprintf(stderr, "more %s: add --page-token %s (or use --all)\n", noun, next)
+			return out, nil
+		}
+		if next == req.GetPageToken() {
+			return nil, errors.New(method + " returned the same page token twice; stopping")
+		}
+		setToken(next)
+	}
+}
+
+// printPages connects, gathers the pages of a list call (listPages) and prints the items: with
+// --json as the response asJSON makes of them, "no <noun>" on stderr when there are none, else
+// with human.
+func printPages[Client any, Req interface{ GetPageToken() string }, Resp, T any](ctx context.Context, o *clientOptions,
+	stdout, stderr io.Writer, failed func(method string, err error, requestID string) error,
+	connect func(clientOptions) (Client, func(), error), method, noun string, all bool,
+	rpc func(Client, context.Context, Req, ...grpc.CallOption) (Resp, error), req Req, setToken func(string),
+	page func(Resp) (items []T, next string), asJSON func([]T) proto.Message, human func(io.Writer, []T) error,
+) error {
+	client, done, err := connect(*o)
+	if err != nil {
+		return err
+	}
+	defer done()
+	items, err := listPages(ctx, o, stderr, method, noun, all, failed,
+		func(ctx context.Context, req Req, opts ...grpc.CallOption) (Resp, error) {
+			return rpc(client, ctx, req, opts...)
+		},
+		req, setToken, page)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return writeJSON(stdout, asJSON(items))
+	}
+	if len(items) == 0 {
+		fmt.Fprintln(stderr, "no "+noun)
+		return nil
+	}
+	return human(stdout, items)
+}
+
+// mutationOn fills in a mutation's request id (a new one unless given), announces it, so that
+// a caseworker whose link drops can repeat the command and have it applied once, and makes the
+// call (unaryOn).
+func mutationOn[Client any, Req interface {
+	proto.Message
+	GetRequestId() string
+}, Resp proto.Message](ctx context.Context, c *cli, o *clientOptions, connect func(clientOptions) (Client, func(), error),
+	method string, req Req, setID func(string),
+	rpc func(Client, context.Context, Req, ...grpc.CallOption) (Resp, error), human func(io.Writer, Resp) error,
+) error {
+	if req.GetRequestId() == "" {
+		setID(c.newRequestID())
+	}
+	c.announceRequestID(req.GetRequestId())
+	return unaryOn(ctx, c, o, connect, method, req.GetRequestId(), rpc, req, human)
+}
+
+// unaryOn is unary for any service's client: connect gives the client (each command group
+// has its own), rpc the call on it.
+func unaryOn[Client, Req any, Resp proto.Message](ctx context.Context, c *cli, o *clientOptions,
+	connect func(clientOptions) (Client, func(), error), method, requestID string,
+	rpc func(Client, context.Context, Req, ...grpc.CallOption) (Resp, error),
+	req Req, human func(io.Writer, Resp) error,
+) error {
+	client, done, err := connect(*o)
+	if err != nil {
+		return err
+	}
+	defer done()
+	resp, err := call(ctx, o, func(ctx context.Context, req Req, opts ...grpc.CallOption) (Resp, error) {
+		return rpc(client, ctx, req, opts...)
+	}, req)
+	if err != nil {
+		return c.failed(method, err, requestID)
+	}
+	if o.json {
+		return writeJSON(c.stdout, resp)
+	}
+	return human(c.stdout, resp)
+}
+
+// rpcError is a call that failed; its status has already been printed in full.
+type rpcError struct {
+	method string
+	code   codes.Code
+}
+
+func (e *rpcError) Error() string { return fmt.Sprintf("%s failed: %s", e.method, e.code) }
+
+// failed prints a call's error status with its details and returns an rpcError.
+func (c *cli) failed(method string, err error, requestID string) error {
+	st := status.Convert(err)
+	writeStatus(c.stderr, st)
+	switch st.Code() {
+	case codes.Unavailable, codes.Aborted, codes.DeadlineExceeded, codes.Canceled:
+		switch {
+		case requestID == "":
+		case retrypolicy.MayHaveApplied(err):
+			fmt.Fprintf(c.stderr, "the server may have applied the request: repeat the command with --request-id %s to apply it at most once\n", requestID)
+		default:
+			fmt.Fprintf(c.stderr, "the server applied nothing: repeat the command when it is available (--request-id %s keeps a repeat safe)\n", requestID)
+		}
+	case codes.Unauthenticated:
+		fmt.Fprintln(c.stderr, "check --token or PASSAGE_TOKEN (tokens expire)")
+	}
+	return &rpcError{method: method, code: st.Code()}
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// runArgs runs a command line as main does and returns its exit status and output.
+func runArgs(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(t.Context(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// Help, asked for at any level, goes to standard output and exits 0.
+func TestHelpOnStdout(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want string // stdout contains it
+	}{
+		{[]string{"-h"}, "usage: passage <command>"},
+		{[]string{"--help"}, "usage: passage <command>"},
+		{[]string{"help"}, "usage: passage <command>"},
+		{[]string{"migrate", "-h"}, "usage: passage migrate"},
+		{[]string{"dev-token", "-h"}, "-role"},
+		{[]string{"case", "-h"}, "usage: passage case <command>"},
+		{[]string{"case", "help"}, "usage: passage case <command>"},
+		{[]string{"case", "register", "-h"}, "-given-name"},
+		{[]string{"case", "get", "--help"}, "-purpose"},
+		{[]string{"case", "list", "-h"}, "-page-token"},
+		{[]string{"returns", "-h"}, "usage: passage returns <command>"},
+		{[]string{"returns", "get", "-h"}, "-timeout"},
+		{[]string{"returns", "eligibility", "-h"}, "-decided"},
+		{[]string{"trafficking", "-h"}, "usage: passage trafficking <command>"},
+		{[]string{"trafficking", "get", "-h"}, "-timeout"},
+		{[]string{"hasm", "-h"}, "usage: passage hasm <command>"},
+		{[]string{"hasm", "get", "-h"}, "-timeout"},
+		{[]string{"hasm", "fund", "-h"}, "usage: passage hasm <command>"},
+		{[]string{"hasm", "fund", "get", "-h"}, "-code"},
+		{[]string{"referral", "-h"}, "usage: passage referral <command>"},
+		{[]string{"referral", "get", "-h"}, "-timeout"},
+		{[]string{"referral", "deliveries", "-h"}, "usage: passage referral deliveries"},
+		{[]string{"referral", "deliveries", "list", "-h"}, "-dead"},
+		{[]string{"analytics", "-h"}, "usage: passage analytics <command>"},
+		{[]string{"analytics", "regions", "-h"}, "-timeout"},
+		{[]string{"demo", "-h"}, "usage: passage demo seed"},
+		{[]string{"demo", "seed", "-h"}, "-scale"},
+		{[]string{"demo", "load", "-h"}, "-persons"},
+		{[]string{"demo", "bench", "-h"}, "-concurrency"},
+		{[]string{"audit", "-h"}, "usage: passage audit verify"},
+		{[]string{"audit", "verify", "-h"}, "usage: passage audit verify"},
+		{[]string{"keys", "-h"}, "usage: passage keys <command>"},
+		{[]string{"keys", "status", "-h"}, "-dev"},
+		{[]string{"retention", "-h"}, "usage: passage retention"},
+		{[]string{"retention", "report", "-h"}, "-at"},
+		{[]string{"erase", "-h"}, "-subject"},
+	}
+	for _, tt := range tests {
+		code, stdout, stderr := runArgs(t, tt.args...)
+		if code != 0 || !strings.Contains(stdout, tt.want) || stderr != "" {
+			t.Errorf("passage %s: exit %d, stdout %q, stderr %q; want exit 0 and %q on stdout alone",
+				strings.Join(tt.args, " "), code, stdout, stderr, tt.want)
+		}
+	}
+}
+
+// A wrong command line is said once on stderr, and exits 2.
+func TestUsageErrorsOnStderr(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want string // the whole of stderr; "usage: …" for a usage text
+	}{
+		{nil, "usage: passage <command>"},
+		{[]string{"case"}, "usage: passage case <command>"},
+		{[]string{"keys"}, "usage: passage keys <command>"},
+		{[]string{"nonsense"}, "passage: unknown command \"nonsense\" (passage -h for help)\n"},
+		{[]string{"case", "delete"}, "passage: case: unknown command \"delete\" (passage case -h for help)\n"},
+		{[]string{"keys", "spin"}, "passage: keys: unknown command \"spin\" (passage keys -h for help)\n"},
+		{[]string{"retention", "spin"}, "passage: retention: unknown command \"spin\" (passage retention -h for help)\n"},
+		{[]string{"audit", "spin"}, "passage: audit: unknown command \"spin\" (passage audit -h for help)\n"},
+		{[]string{"migrate", "sideways"}, "passage: migrate: want one of up, down, version (passage migrate -h for help)\n"},
+		{[]string{"case", "list", "--colour"}, "passage: case list: flag provided but not defined: -colour (passage case list -h for help)\n"},
+		{[]string{"returns", "get", "--version", "x"}, "passage: returns get: flag provided but not defined: -version (passage returns get -h for help)\n"},
+		{[]string{"returns", "list", "--page-size", "many"}, "passage: returns list: invalid value \"many\" for flag -page-size: parse error (passage returns list -h for help)\n"},
+		{[]string{"dev-token", "--role", "caseworker", "extra"}, "passage: dev-token: unexpected argument \"extra\" (passage dev-token -h for help)\n"},
+	}
+	for _, tt := range tests {
+		code, stdout, stderr := runArgs(t, tt.args...)
+		ok := code == 2 && stdout == ""
+		if strings.HasPrefix(tt.want, "usage: ") {
+			ok = ok && strings.HasPrefix(stderr, tt.want) && !strings.Contains(stderr, "passage:")
+		} else {
+			ok = ok && stderr == tt.want
+		}
+		if !ok {
+			t.Errorf("passage %s: exit %d, stdout %q, stderr %q; want exit 2 and stderr %q",
+				strings.Join(tt.args, " "), code, stdout, stderr, tt.want)
+		}
+	}
+}
+
+// A failed call prints its status once: the client's own account, not a summary after it.
+func TestFailedCallPrintedOnce(t *testing.T) {
+	t.Parallel()
+	fake := &fakeIntake{err: status.Error(codes.NotFound, "no such case")}
+	c, stdout, stderr := newTestCLI(fake, tokenEnv)
+	code := exitCode(c.run(t.Context(), []string{"get", testCaseID}), stdout, stderr)
+	if want := "NotFound: no such case\n"; code != 1 || stderr.String() != want || stdout.Len() != 0 {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 1 and stderr %q", code, stdout, stderr, want)
+	}
+}
+
+// Any other error is printed once, prefixed, and exits 1.
+func TestOtherErrorPrintedOnce(t *testing.T) {
+	t.Parallel()
+	c, stdout, stderr := newTestCLI(&fakeIntake{}, nil)
+	code := exitCode(c.run(t.Context(), []string{"get", testCaseID}), stdout, stderr)
+	if want := "passage: " + errNoToken.Error() + "\n"; code != 1 || stderr.String() != want {
+		t.Errorf("exit %d, stderr %q; want exit 1 and %q", code, stderr, want)
+	}
+}
