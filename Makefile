@@ -23,12 +23,19 @@ BREAKING_AGAINST ?= main
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-15s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
+# Every command under cmd/: passage, the per-service mains (passage-intake, …) and passage-load.
+COMMANDS = $(notdir $(wildcard cmd/*))
+
+.PHONY: build
+build: ## build every command under cmd/ into bin/ (passage, passage-<service>, passage-load)
+	@echo "==> build ($$(date +%T))"
+	$(GO) build -o bin/ $(addprefix ./cmd/,$(COMMANDS))
+
 .PHONY: run
-run: ## run the server in dev mode (starts a private Postgres on port 55432 unless DATABASE_URL is set)
+run: build ## run the server in dev mode (starts a private Postgres on port 55432 unless DATABASE_URL is set)
 	@set -e; \
 	url=$${DATABASE_URL:-}; \
 	if [ -z "$$url" ]; then url=$$($(PG) start dev $(DEV_PG_PORT)); fi; \
-	$(GO) build -o bin/passage ./cmd/passage; \
 	DATABASE_URL=$$url bin/passage migrate up; \
 	DATABASE_URL=$$url exec bin/passage serve --dev
 

@@ -14,7 +14,7 @@ import (
 )
 
 // Main is the whole main function of a command that runs services on their own
-// (passage-intake, passage-returns, …): it runs them until SIGINT or SIGTERM and, should they
+// (cmd/passage-intake, cmd/passage-returns, …): it runs them until SIGINT or SIGTERM and, should they
 // fail, prints the error after the command's name and exits with status 1. The command takes
 // one flag, --dev.
 func Main(name string, services ...Service) {
