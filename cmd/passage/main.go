@@ -102,8 +102,7 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "referral":
 		return runReferral(ctx, rest, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, bootstrap.Version)
-		return nil
+		return runVersion(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -18,6 +18,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/buildinfo"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/gateway"
 	"github.com/passage-cm/passage/internal/middleware"
@@ -28,8 +29,9 @@ import (
 	"github.com/passage-cm/passage/internal/vault"
 )
 
-// Version is the build's version, set with -ldflags "-X ...bootstrap.Version=…".
-var Version = "dev"
+// Version is the build's version, read once from internal/buildinfo (the one source: set it
+// there at link time, not here), for telemetry's service.version and analytics' provenance.
+var Version = buildinfo.Version()
 
 // Deps is what a service is built from.
 type Deps struct {

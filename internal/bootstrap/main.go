@@ -2,34 +2,57 @@ package bootstrap
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"sync"
 	"syscall"
 
+	"github.com/passage-cm/passage/internal/buildinfo"
 	"github.com/passage-cm/passage/internal/gctune"
 )
 
 // Main is the whole main function of a command that runs services on their own
-// (cmd/passage-intake, cmd/passage-returns, …): it runs them until SIGINT or SIGTERM and, should they
-// fail, prints the error after the command's name and exits with status 1. The command takes
-// one flag, --dev.
+// (cmd/passage-intake, cmd/passage-returns, …): it runs them until SIGINT or SIGTERM and,
+// should they fail, prints the error after the command's name and exits with status 1. The
+// command takes two flags: --dev, and --version, which prints the build (internal/buildinfo)
+// and exits.
 func Main(name string, services ...Service) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := realMain(ctx, services)
+	err := realMain(ctx, name, os.Args[1:], os.Stdout, os.Stderr, services)
 	stop()
-	if err != nil {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return // -h: the flag package printed the usage
+	case errors.Is(err, errUsage):
+		os.Exit(2) // the flag package printed the error and the usage
+	case err != nil:
 		fmt.Fprintln(os.Stderr, name+":", err)
 		os.Exit(1)
 	}
 }
 
-func realMain(ctx context.Context, services []Service) error {
-	dev := flag.Bool("dev", false, "development mode: local keys under .passage/, development tokens accepted")
-	flag.Parse()
+// errUsage marks a command line the flag package refused (and explained).
+var errUsage = errors.New("usage")
+
+func realMain(ctx context.Context, name string, args []string, stdout, stderr io.Writer, services []Service) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dev := fs.Bool("dev", false, "development mode: local keys under .passage/, development tokens accepted")
+	version := fs.Bool("version", false, "print the version and the commit it was built from, and exit")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if *version {
+		return buildinfo.Read().Write(stdout, name)
+	}
 	return Serve(ctx, *dev, services...)
 }
 

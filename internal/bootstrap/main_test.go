@@ -1,0 +1,67 @@
+package bootstrap
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc"
+
+	"github.com/passage-cm/passage/internal/buildinfo"
+)
+
+// A service that fails the test if anything starts it.
+func mustNotStart(t *testing.T) []Service {
+	return []Service{{Name: "passage.test.v1.NeverService", Short: "never", Role: "never",
+		Register: func(Deps, *grpc.Server) func(context.Context) error {
+			t.Error("--version started the service")
+			return nil
+		}}}
+}
+
+func TestMainVersion(t *testing.T) {
+	var stdout, stderr, want strings.Builder
+	if err := realMain(t.Context(), "passage-intake", []string{"--version"}, &stdout, &stderr, mustNotStart(t)); err != nil {
+		t.Fatalf("--version: %v", err)
+	}
+	if err := buildinfo.Read().Write(&want, "passage-intake"); err != nil {
+		t.Fatal(err)
+	}
+	if stdout.String() != want.String() {
+		t.Errorf("--version printed\n%q\nwant\n%q", stdout.String(), want.String())
+	}
+	if !strings.HasPrefix(stdout.String(), "passage-intake "+Version+"\n") {
+		t.Errorf("--version's first line is not the command and bootstrap.Version %q: %q", Version, stdout.String())
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("--version wrote to standard error: %q", stderr.String())
+	}
+}
+
+func TestMainUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want error
+	}{
+		{[]string{"-h"}, flag.ErrHelp},
+		{[]string{"--no-such-flag"}, errUsage},
+	} {
+		var stdout, stderr strings.Builder
+		err := realMain(t.Context(), "passage-intake", tc.args, &stdout, &stderr, mustNotStart(t))
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%v: error %v, want %v", tc.args, err, tc.want)
+		}
+		if !strings.Contains(stderr.String(), "-version") {
+			t.Errorf("%v: the usage on standard error does not name --version: %q", tc.args, stderr.String())
+		}
+	}
+}
+
+// Telemetry and analytics' provenance report the same version as --version.
+func TestVersionIsBuildinfos(t *testing.T) {
+	if Version != buildinfo.Version() {
+		t.Errorf("bootstrap.Version = %q, buildinfo.Version() = %q", Version, buildinfo.Version())
+	}
+}
