@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -20,16 +21,16 @@ import (
 // (cmd/passage-intake, cmd/passage-returns, …): it runs them until SIGINT or SIGTERM and,
 // should they fail, prints the error after the command's name and exits with status 1. The
 // command takes two flags: --dev, and --version, which prints the build (internal/buildinfo)
-// and exits.
+// and exits. -h prints the usage on standard output and exits 0; a refused flag exits 2.
 func Main(name string, services ...Service) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := realMain(ctx, name, os.Args[1:], os.Stdout, os.Stderr, services)
 	stop()
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		return // -h: the flag package printed the usage
+		return // -h: the usage is on standard output
 	case errors.Is(err, errUsage):
-		os.Exit(2) // the flag package printed the error and the usage
+		os.Exit(2) // the error and the usage are on standard error
 	case err != nil:
 		fmt.Fprintln(os.Stderr, name+":", err)
 		os.Exit(1)
@@ -40,14 +41,19 @@ func Main(name string, services ...Service) {
 var errUsage = errors.New("usage")
 
 func realMain(ctx context.Context, name string, args []string, stdout, stderr io.Writer, services []Service) error {
+	// What the flag package prints goes to standard output for -h, to standard error with a
+	// refused flag, as passage's own commands do.
+	var printed bytes.Buffer
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(&printed)
 	dev := fs.Bool("dev", false, "development mode: local keys under .passage/, development tokens accepted")
 	version := fs.Bool("version", false, "print the version and the commit it was built from, and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			_, _ = printed.WriteTo(stdout)
 			return err
 		}
+		_, _ = printed.WriteTo(stderr)
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	if *version {

@@ -41,21 +41,16 @@ func TestMainVersion(t *testing.T) {
 }
 
 func TestMainUsage(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		want error
-	}{
-		{[]string{"-h"}, flag.ErrHelp},
-		{[]string{"--no-such-flag"}, errUsage},
-	} {
-		var stdout, stderr strings.Builder
-		err := realMain(t.Context(), "passage-intake", tc.args, &stdout, &stderr, mustNotStart(t))
-		if !errors.Is(err, tc.want) {
-			t.Errorf("%v: error %v, want %v", tc.args, err, tc.want)
-		}
-		if !strings.Contains(stderr.String(), "-version") {
-			t.Errorf("%v: the usage on standard error does not name --version: %q", tc.args, stderr.String())
-		}
+	var stdout, stderr strings.Builder
+	err := realMain(t.Context(), "passage-intake", []string{"-h"}, &stdout, &stderr, mustNotStart(t))
+	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(stdout.String(), "-version") || stderr.Len() != 0 {
+		t.Errorf("-h: error %v, stdout %q, stderr %q; want flag.ErrHelp and the usage on stdout alone", err, stdout.String(), stderr.String())
+	}
+
+	stdout.Reset()
+	err = realMain(t.Context(), "passage-intake", []string{"--no-such-flag"}, &stdout, &stderr, mustNotStart(t))
+	if !errors.Is(err, errUsage) || !strings.Contains(stderr.String(), "no-such-flag") || stdout.Len() != 0 {
+		t.Errorf("--no-such-flag: error %v, stdout %q, stderr %q; want errUsage and the error on stderr alone", err, stdout.String(), stderr.String())
 	}
 }
 
