@@ -47,7 +47,7 @@
 //     stages too, keyed by the partner's address (see internal/gateway).
 //   - Validation is last, so handlers only ever see messages that satisfy the protovalidate
 //     rules in the .proto files and keep only business rules, which they report with
-//     [InvalidArgument] and [FieldViolation] in the same shape.
+//     [rpcerr.InvalidArgument] and [rpcerr.FieldViolation] in the same shape.
 //
 // Tracing is not an interceptor: the otelgrpc stats handler starts the span before the chain
 // runs, which is why the request-id stage can tag it.

@@ -11,6 +11,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/passage-cm/passage/internal/rpcerr"
 )
 
 func TestLogging(t *testing.T) {
@@ -45,9 +47,9 @@ func TestLogging(t *testing.T) {
 		{
 			name: "invalid argument logs field names only",
 			handlerFn: func(context.Context, any) (any, error) {
-				return nil, InvalidArgument(
-					FieldViolation("principal.given_name", "Amina Haddad is on a watch list"),
-					FieldViolation("household_members[1].date_of_birth", "must not be in the future"),
+				return nil, rpcerr.InvalidArgument(
+					rpcerr.FieldViolation("principal.given_name", "Amina Haddad is on a watch list"),
+					rpcerr.FieldViolation("household_members[1].date_of_birth", "must not be in the future"),
 				)
 			},
 			want: map[string]any{

@@ -11,6 +11,8 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/passage-cm/passage/internal/rpcerr"
 )
 
 // unaryValidation checks the request against its protovalidate rules.
@@ -58,9 +60,9 @@ func checkMessage(v protovalidate.Validator, msg any) error {
 	if verr, ok := errors.AsType[*protovalidate.ValidationError](err); ok {
 		violations := make([]*errdetails.BadRequest_FieldViolation, 0, len(verr.Violations))
 		for _, violation := range verr.Violations {
-			violations = append(violations, FieldViolation(fieldPath(violation.Proto.GetField()), ruleMessage(violation.Proto)))
+			violations = append(violations, rpcerr.FieldViolation(fieldPath(violation.Proto.GetField()), ruleMessage(violation.Proto)))
 		}
-		return InvalidArgument(violations...)
+		return rpcerr.InvalidArgument(violations...)
 	}
 	if cerr, ok := errors.AsType[*protovalidate.CompilationError](err); ok {
 		// Compilation errors describe the rules in the descriptors, never a value.

@@ -128,61 +128,6 @@ func TestValidationStream(t *testing.T) {
 	}
 }
 
-func TestInvalidArgument(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name        string
-		violations  []*errdetails.BadRequest_FieldViolation
-		wantMessage string
-		wantDetail  *errdetails.BadRequest
-	}{
-		{
-			name:        "no violations",
-			wantMessage: "invalid request",
-		},
-		{
-			name:        "one",
-			violations:  []*errdetails.BadRequest_FieldViolation{FieldViolation("principal.date_of_birth", "must not be in the future")},
-			wantMessage: "invalid request: principal.date_of_birth: must not be in the future",
-			wantDetail: &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
-				{Field: "principal.date_of_birth", Description: "must not be in the future"},
-			}},
-		},
-		{
-			name: "message names the first; the detail has all",
-			violations: []*errdetails.BadRequest_FieldViolation{
-				FieldViolation("consents", "one consent must grant CONSENT_PURPOSE_ASSISTANCE"),
-				FieldViolation("host_country", "not a country"),
-			},
-			wantMessage: "invalid request: consents: one consent must grant CONSENT_PURPOSE_ASSISTANCE",
-			wantDetail: &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
-				{Field: "consents", Description: "one consent must grant CONSENT_PURPOSE_ASSISTANCE"},
-				{Field: "host_country", Description: "not a country"},
-			}},
-		},
-		{
-			name:        "message-level rule without a field",
-			violations:  []*errdetails.BadRequest_FieldViolation{FieldViolation("", "update_mask names no field")},
-			wantMessage: "invalid request: update_mask names no field",
-			wantDetail: &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
-				{Description: "update_mask names no field"},
-			}},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			st := status.Convert(InvalidArgument(tt.violations...))
-			if diff := cmp.Diff(clientStatus{codes.InvalidArgument, tt.wantMessage}, clientStatus{st.Code(), st.Message()}); diff != "" {
-				t.Errorf("status (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(tt.wantDetail, badRequest(st), protocmp.Transform()); diff != "" {
-				t.Errorf("BadRequest detail (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
 func TestFieldPath(t *testing.T) {
 	t.Parallel()
 	el := func(name string, set func(*validate.FieldPathElement)) *validate.FieldPathElement {

@@ -16,7 +16,7 @@ import (
 	protov2 "google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/rpcerr"
 )
 
 // A request that does not decode (invalid UTF-8 in a string field, malformed wire data) is
@@ -61,7 +61,7 @@ func undecodable(field string) error {
 	if field == "" {
 		return errUndecodable
 	}
-	return middleware.InvalidArgument(middleware.FieldViolation(field, "must be valid UTF-8"))
+	return rpcerr.InvalidArgument(rpcerr.FieldViolation(field, "must be valid UTF-8"))
 }
 
 // invalidUTF8Field walks the encoded message b of type md and returns the path

@@ -11,8 +11,8 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/country"
 	"github.com/passage-cm/passage/internal/enumcode"
-	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/region"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	analyticsv1 "github.com/passage-cm/passage/proto/gen/passage/analytics/v1"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	"github.com/passage-cm/passage/services/analytics/cube"
@@ -96,7 +96,7 @@ func parseAggregate(m analyticsv1.Measure, groupBy []analyticsv1.Dimension, f *a
 	var v []*errdetails.BadRequest_FieldViolation
 	measure, ok := measures[m]
 	if !ok {
-		return aggregateQuery{}, middleware.InvalidArgument(middleware.FieldViolation("measure", "unknown measure"))
+		return aggregateQuery{}, rpcerr.InvalidArgument(rpcerr.FieldViolation("measure", "unknown measure"))
 	}
 	q := aggregateQuery{measure: measure, groupBy: groupBy, query: cube.Query{Measure: measure, Filter: map[cube.Dim][]string{}}}
 	seen := map[cube.Dim]bool{}
@@ -104,28 +104,28 @@ func parseAggregate(m analyticsv1.Measure, groupBy []analyticsv1.Dimension, f *a
 		cd, ok := dims[d]
 		switch {
 		case !ok:
-			v = append(v, middleware.FieldViolation("group_by["+strconv.Itoa(i)+"]", "unknown dimension"))
+			v = append(v, rpcerr.FieldViolation("group_by["+strconv.Itoa(i)+"]", "unknown dimension"))
 		case !meaningful[measure][cd]:
-			v = append(v, middleware.FieldViolation("group_by["+strconv.Itoa(i)+"]",
+			v = append(v, rpcerr.FieldViolation("group_by["+strconv.Itoa(i)+"]",
 				enumcode.Code(d, "DIMENSION_")+" has no meaning for "+measure))
 		case seen[cd]:
-			v = append(v, middleware.FieldViolation("group_by["+strconv.Itoa(i)+"]", "repeated"))
+			v = append(v, rpcerr.FieldViolation("group_by["+strconv.Itoa(i)+"]", "repeated"))
 		}
 		seen[cd] = true
 		q.query.GroupBy = append(q.query.GroupBy, cd)
 	}
 	if len(groupBy) > 4 {
-		v = append(v, middleware.FieldViolation("group_by", "at most 4 dimensions"))
+		v = append(v, rpcerr.FieldViolation("group_by", "at most 4 dimensions"))
 	}
 	if f.GetYearFrom() != 0 && f.GetYearTo() != 0 && f.GetYearFrom() > f.GetYearTo() {
-		v = append(v, middleware.FieldViolation("filter.year_from", "must not be after year_to"))
+		v = append(v, rpcerr.FieldViolation("filter.year_from", "must not be after year_to"))
 	}
 	q.query.YearFrom, q.query.YearTo = int(f.GetYearFrom()), int(f.GetYearTo())
 	if ps := f.GetProgrammes(); len(ps) > 0 {
 		q.query.Filter[cube.Programme] = enumcode.Codes(ps, "PROGRAMME_")
 		for i, p := range ps {
 			if p == commonv1.Programme_PROGRAMME_UNSPECIFIED {
-				v = append(v, middleware.FieldViolation("filter.programmes["+strconv.Itoa(i)+"]", "unknown programme"))
+				v = append(v, rpcerr.FieldViolation("filter.programmes["+strconv.Itoa(i)+"]", "unknown programme"))
 			}
 		}
 	}
@@ -134,11 +134,11 @@ func parseAggregate(m analyticsv1.Measure, groupBy []analyticsv1.Dimension, f *a
 			return
 		}
 		if d == cube.ReturnCountry && !meaningful[measure][d] {
-			v = append(v, middleware.FieldViolation(field, "no return country for "+measure))
+			v = append(v, rpcerr.FieldViolation(field, "no return country for "+measure))
 		}
 		for i, c := range cs {
 			if !country.Valid(c) {
-				v = append(v, middleware.FieldViolation(field+"["+strconv.Itoa(i)+"]", "unknown country code"))
+				v = append(v, rpcerr.FieldViolation(field+"["+strconv.Itoa(i)+"]", "unknown country code"))
 			}
 		}
 		q.query.Filter[d] = cs
@@ -148,11 +148,11 @@ func parseAggregate(m analyticsv1.Measure, groupBy []analyticsv1.Dimension, f *a
 			return
 		}
 		if d == cube.ReturnRegion && !meaningful[measure][d] {
-			v = append(v, middleware.FieldViolation(field, "no return region for "+measure))
+			v = append(v, rpcerr.FieldViolation(field, "no return region for "+measure))
 		}
 		for i, r := range rs {
 			if _, ok := region.ByCode(r); !ok {
-				v = append(v, middleware.FieldViolation(field+"["+strconv.Itoa(i)+"]", "unknown region code"))
+				v = append(v, rpcerr.FieldViolation(field+"["+strconv.Itoa(i)+"]", "unknown region code"))
 			}
 		}
 		q.query.Filter[d] = rs
@@ -163,7 +163,7 @@ func parseAggregate(m analyticsv1.Measure, groupBy []analyticsv1.Dimension, f *a
 	regions("filter.return_regions", cube.ReturnRegion, f.GetReturnRegions())
 	countries("filter.nationalities", cube.Nationality, f.GetNationalities())
 	if len(v) > 0 {
-		return aggregateQuery{}, middleware.InvalidArgument(v...)
+		return aggregateQuery{}, rpcerr.InvalidArgument(v...)
 	}
 	return q, nil
 }

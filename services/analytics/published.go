@@ -13,6 +13,7 @@ import (
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/region"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	analyticsv1 "github.com/passage-cm/passage/proto/gen/passage/analytics/v1"
 	"github.com/passage-cm/passage/services/analytics/cube"
 )
@@ -105,7 +106,7 @@ func tableFor(q aggregateQuery) (int, error) {
 			// withheld entries add up to together is its total less its released entries,
 			// which may be small. A question names one node of each dimension (a country, a
 			// region, or all), or groups by the dimension.
-			return 0, middleware.InvalidArgument(middleware.FieldViolation(f.field,
+			return 0, rpcerr.InvalidArgument(rpcerr.FieldViolation(f.field,
 				"exact counts filter by one value (one country, one region): group by "+dimName(f.dim)+
 					" to see several, or use differential_privacy for a set"))
 		}
@@ -122,7 +123,7 @@ func tableFor(q aggregateQuery) (int, error) {
 			left = left || candidates[i]
 		}
 		if !left {
-			return 0, middleware.InvalidArgument(middleware.FieldViolation(u.field, fmt.Sprintf(
+			return 0, rpcerr.InvalidArgument(rpcerr.FieldViolation(u.field, fmt.Sprintf(
 				"%s is not released together with %s: exact counts combine only dimensions of one of the tables %s; use differential_privacy for this question",
 				dimName(u.d), dimName(uses[max(n-1, 0)].d), describeTables(tables))))
 		}

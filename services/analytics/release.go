@@ -13,7 +13,6 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/enumcode"
-	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/privacy"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	analyticsv1 "github.com/passage-cm/passage/proto/gen/passage/analytics/v1"
@@ -93,7 +92,7 @@ type noisyRelease struct {
 // differential_privacy.
 func dpOffered(q aggregateQuery) error {
 	if unboundedPerPerson[q.measure] {
-		return middleware.InvalidArgument(middleware.FieldViolation("differential_privacy",
+		return rpcerr.InvalidArgument(rpcerr.FieldViolation("differential_privacy",
 			"not offered for "+q.measure+": one person may count any number of times; use suppression"))
 	}
 	return nil
@@ -130,7 +129,7 @@ func (s *Service) releaseNoisy(ctx context.Context, claims auth.Claims, q aggreg
 			&errdetails.QuotaFailure{Violations: []*errdetails.QuotaFailure_Violation{{
 				Subject: "differential_privacy.epsilon", Description: "more than the yearly budget left"}}})
 	case errors.Is(err, privacy.ErrInvalid):
-		return noisyRelease{}, middleware.InvalidArgument(middleware.FieldViolation("differential_privacy.epsilon", "out of range"))
+		return noisyRelease{}, rpcerr.InvalidArgument(rpcerr.FieldViolation("differential_privacy.epsilon", "out of range"))
 	case err != nil:
 		return noisyRelease{}, err
 	}

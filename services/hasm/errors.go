@@ -11,7 +11,6 @@ import (
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/intakecase"
-	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/rpcerr"
 )
 
@@ -102,9 +101,9 @@ func toStatus(err error) error {
 	case errors.Is(err, errFundExists):
 		return status.Error(codes.AlreadyExists, errFundExists.Error())
 	case errors.Is(err, idempotency.ErrInvalidRequestID):
-		return middleware.InvalidArgument(middleware.FieldViolation("request_id", "must be a UUID"))
+		return rpcerr.InvalidArgument(rpcerr.FieldViolation("request_id", "must be a UUID"))
 	case errors.Is(err, idempotency.ErrReused):
-		return middleware.InvalidArgument(middleware.FieldViolation("request_id", idempotency.ErrReused.Error()))
+		return rpcerr.InvalidArgument(rpcerr.FieldViolation("request_id", idempotency.ErrReused.Error()))
 	case errors.As(err, &stale):
 		return rpcerr.StaleVersion(errorDomain, "record", stale.Subject, stale.Current)
 	case errors.As(err, &transition):

@@ -15,8 +15,8 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
-	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/outbox"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 )
 
@@ -43,7 +43,7 @@ func (s *Service) CreateFund(ctx context.Context, req *hasmv1.CreateFundRequest)
 		return nil, err
 	}
 	if _, err := currency.ParseISO(req.GetCurrency()); err != nil {
-		return nil, middleware.InvalidArgument(middleware.FieldViolation("currency", "must be an ISO 4217 currency code"))
+		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("currency", "must be an ISO 4217 currency code"))
 	}
 	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), hasmv1.StrandedMigrantService_CreateFund_FullMethodName, req)
 	if err != nil {

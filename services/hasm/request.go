@@ -19,9 +19,9 @@ import (
 	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
-	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/mutation"
 	"github.com/passage-cm/passage/internal/outbox"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 )
@@ -63,11 +63,11 @@ func (s *Service) RequestAssistance(ctx context.Context, req *hasmv1.RequestAssi
 	fund, err := getFund(ctx, s.db.Mission(who.Mission), req.GetFundCode(), req.GetFundYear(), false)
 	switch {
 	case errors.Is(err, errFundNotFound):
-		return nil, middleware.InvalidArgument(middleware.FieldViolation("fund_code", "no fund has this code for fund_year"))
+		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("fund_code", "no fund has this code for fund_year"))
 	case err != nil:
 		return nil, err
 	case fund.GetCurrency() != req.GetCurrency():
-		return nil, middleware.InvalidArgument(middleware.FieldViolation("currency", "must be the fund's currency, "+fund.GetCurrency()))
+		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("currency", "must be the fund's currency, "+fund.GetCurrency()))
 	}
 
 	now := timestamppb.New(s.clock())
@@ -235,7 +235,7 @@ func (s *Service) RecordDeparture(ctx context.Context, req *hasmv1.RecordDepartu
 			return nil, err
 		}
 		if req.GetReturnCountry() == r.HostCountry {
-			return nil, middleware.InvalidArgument(middleware.FieldViolation("return_country", "must not be the host country"))
+			return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("return_country", "must not be the host country"))
 		}
 		caseID := uuid.MustParse(r.CaseId)
 		members, err := caseMembers(ctx, tx, caseID)
@@ -323,7 +323,7 @@ func (s *Service) RecordArrival(ctx context.Context, req *hasmv1.RecordArrivalRe
 			return nil, err
 		}
 		if civildate.ToTime(req.GetArrivalDate()).Before(civildate.ToTime(r.DepartureDate)) {
-			return nil, middleware.InvalidArgument(middleware.FieldViolation("arrival_date", "must not be before the departure date"))
+			return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("arrival_date", "must not be before the departure date"))
 		}
 		r.Status = hasmv1.RequestStatus_REQUEST_STATUS_ARRIVED
 		r.ArrivalDate = req.GetArrivalDate()
@@ -437,7 +437,7 @@ func (s *Service) kind(scope func(auth.Claims) string) mutation.Kind[*hasmv1.Ass
 func parseCaseID(s string) (uuid.UUID, error) {
 	id, err := uuid.Parse(s)
 	if err != nil {
-		return uuid.Nil, middleware.InvalidArgument(middleware.FieldViolation("case_id", "must be a valid UUID"))
+		return uuid.Nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("case_id", "must be a valid UUID"))
 	}
 	return id, nil
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/country"
-	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/rpcerr"
 )
 
 // The rules here are the ones protovalidate cannot state: codes against their standards,
@@ -18,14 +18,14 @@ import (
 type violations []*errdetails.BadRequest_FieldViolation
 
 func (v *violations) add(field, description string) {
-	*v = append(*v, middleware.FieldViolation(field, description))
+	*v = append(*v, rpcerr.FieldViolation(field, description))
 }
 
 func (v violations) err() error {
 	if len(v) == 0 {
 		return nil
 	}
-	return middleware.InvalidArgument(v...)
+	return rpcerr.InvalidArgument(v...)
 }
 
 func checkCountry(v *violations, field, c string) {

@@ -16,7 +16,7 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
-	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -212,5 +212,5 @@ func missionOf(who auth.Claims, requested string) (string, error) {
 
 // purposeViolation is a FULL read without a stated purpose.
 func purposeViolation() error {
-	return middleware.InvalidArgument(middleware.FieldViolation("purpose", "is required with CASE_VIEW_FULL"))
+	return rpcerr.InvalidArgument(rpcerr.FieldViolation("purpose", "is required with CASE_VIEW_FULL"))
 }

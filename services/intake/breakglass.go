@@ -17,7 +17,6 @@ import (
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
-	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/pagetoken"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -91,7 +90,7 @@ func grantLife(req *intakev1.BreakGlassRequest) (time.Duration, error) {
 	}
 	d := req.GetDuration().AsDuration()
 	if err := req.GetDuration().CheckValid(); err != nil || d <= 0 || d > maxBreakGlass {
-		return 0, middleware.InvalidArgument(middleware.FieldViolation("duration", "must be more than 0s and at most 1h"))
+		return 0, rpcerr.InvalidArgument(rpcerr.FieldViolation("duration", "must be more than 0s and at most 1h"))
 	}
 	return d, nil
 }
@@ -112,7 +111,7 @@ func (s *Service) ListBreakGlassGrants(ctx context.Context, req *intakev1.ListBr
 	var after *pagetoken.Cursor
 	if tok := req.GetPageToken(); tok != "" {
 		if after, err = pagetoken.Decode(tok, filterHash); err != nil {
-			return nil, middleware.InvalidArgument(middleware.FieldViolation("page_token", pagetoken.Mismatch))
+			return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("page_token", pagetoken.Mismatch))
 		}
 	}
 	var grants []*intakev1.BreakGlassGrant
@@ -153,10 +152,10 @@ func (s *Service) ReviewBreakGlass(ctx context.Context, req *intakev1.ReviewBrea
 	}
 	id, err := uuid.Parse(req.GetGrantId())
 	if err != nil {
-		return nil, middleware.InvalidArgument(middleware.FieldViolation("grant_id", "must be a valid UUID"))
+		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("grant_id", "must be a valid UUID"))
 	}
 	if req.GetFinding() == intakev1.BreakGlassFinding_BREAK_GLASS_FINDING_UNSPECIFIED {
-		return nil, middleware.InvalidArgument(middleware.FieldViolation("finding", "is required"))
+		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("finding", "is required"))
 	}
 	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), intakev1.IntakeService_ReviewBreakGlass_FullMethodName, req)
 	if err != nil {

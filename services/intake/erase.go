@@ -16,8 +16,8 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
-	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/outbox"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	"github.com/passage-cm/passage/internal/vault"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -48,12 +48,12 @@ func (s *Service) ErasePerson(ctx context.Context, req *intakev1.ErasePersonRequ
 	var subject uuid.UUID
 	if req.GetSubjectId() != "" {
 		if subject, err = uuid.Parse(req.GetSubjectId()); err != nil {
-			return nil, middleware.InvalidArgument(middleware.FieldViolation("subject_id", "must be a valid UUID"))
+			return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("subject_id", "must be a valid UUID"))
 		}
 	}
 	switch req.GetReason() {
 	case intakev1.ErasureReason_ERASURE_REASON_UNSPECIFIED, intakev1.ErasureReason_ERASURE_REASON_RETENTION_EXPIRED:
-		return nil, middleware.InvalidArgument(middleware.FieldViolation("reason", "must be a reason a person can give; RETENTION_EXPIRED is the retention job's"))
+		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("reason", "must be a reason a person can give; RETENTION_EXPIRED is the retention job's"))
 	}
 	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), intakev1.IntakeService_ErasePerson_FullMethodName, req)
 	if err != nil {
@@ -72,7 +72,7 @@ func (s *Service) ErasePerson(ctx context.Context, req *intakev1.ErasePersonRequ
 		if subject == uuid.Nil {
 			subject = uuid.MustParse(c.SubjectId)
 		} else if !isMember(c, subject) {
-			return middleware.InvalidArgument(middleware.FieldViolation("subject_id", "is not a person of this case"))
+			return rpcerr.InvalidArgument(rpcerr.FieldViolation("subject_id", "is not a person of this case"))
 		}
 		e, err := s.erase(ctx, tx, vault.Erasure{
 			SubjectID: subject, Mission: c.Mission, Reason: enumcode.Code(req.GetReason(), erasurePrefix),

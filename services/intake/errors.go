@@ -11,7 +11,6 @@ import (
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
-	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/rpcerr"
 )
 
@@ -52,9 +51,9 @@ func toStatus(err error) error {
 	case errors.Is(err, database.ErrNotFound):
 		return errCaseNotFound
 	case errors.Is(err, idempotency.ErrInvalidRequestID):
-		return middleware.InvalidArgument(middleware.FieldViolation("request_id", "must be a UUID"))
+		return rpcerr.InvalidArgument(rpcerr.FieldViolation("request_id", "must be a UUID"))
 	case errors.Is(err, idempotency.ErrReused):
-		return middleware.InvalidArgument(middleware.FieldViolation("request_id", idempotency.ErrReused.Error()))
+		return rpcerr.InvalidArgument(rpcerr.FieldViolation("request_id", idempotency.ErrReused.Error()))
 	case errors.As(err, &stale):
 		return rpcerr.StaleVersion(errorDomain, "case", "cases/"+stale.CaseID, stale.Current)
 	case errors.As(err, &transition):

@@ -14,7 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/passage-cm/passage/internal/consent"
-	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -25,14 +25,14 @@ import (
 type violations []*errdetails.BadRequest_FieldViolation
 
 func (v *violations) add(field, description string) {
-	*v = append(*v, middleware.FieldViolation(field, description))
+	*v = append(*v, rpcerr.FieldViolation(field, description))
 }
 
 func (v violations) err() error {
 	if len(v) == 0 {
 		return nil
 	}
-	return middleware.InvalidArgument(v...)
+	return rpcerr.InvalidArgument(v...)
 }
 
 func checkCountry(v *violations, field, c string, required bool) {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/intakecase"
-	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 )
@@ -128,9 +127,9 @@ func toStatus(err error) error {
 		return rpcerr.FailedPrecondition(errorDomain, "PROFILE_MISSING", err.Error(), nil,
 			rpcerr.Violation("DATA_PROFILE", "service_category", err.Error()))
 	case errors.Is(err, idempotency.ErrInvalidRequestID):
-		return middleware.InvalidArgument(middleware.FieldViolation("request_id", "must be a UUID"))
+		return rpcerr.InvalidArgument(rpcerr.FieldViolation("request_id", "must be a UUID"))
 	case errors.Is(err, idempotency.ErrReused):
-		return middleware.InvalidArgument(middleware.FieldViolation("request_id", idempotency.ErrReused.Error()))
+		return rpcerr.InvalidArgument(rpcerr.FieldViolation("request_id", idempotency.ErrReused.Error()))
 	case errors.As(err, &stale):
 		return rpcerr.StaleVersion(errorDomain, "record", stale.Subject, stale.Current)
 	case errors.As(err, &transition):

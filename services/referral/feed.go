@@ -12,9 +12,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/passage-cm/passage/internal/enumcode"
-	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/pagetoken"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -61,7 +61,7 @@ func (s *Service) ListReferralEvents(ctx context.Context, req *referralv1.ListRe
 	}
 	cur, err := parseFeedCursor(req.GetCursor())
 	if err != nil {
-		return nil, middleware.InvalidArgument(middleware.FieldViolation("cursor", "is not a cursor from a previous response"))
+		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("cursor", "is not a cursor from a previous response"))
 	}
 	rows, err := s.db.Partner(scope.partner).Query(ctx, `SELECT tx_id::text, seq, event_id, referral_id, direction, status,
 version, occurred_at FROM referral.partner_event

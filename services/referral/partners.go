@@ -19,9 +19,9 @@ import (
 	"github.com/passage-cm/passage/internal/egress"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
-	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/pagetoken"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	"github.com/passage-cm/passage/internal/webhook"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 )
@@ -45,15 +45,15 @@ func (s *Service) checkConnection(c *referralv1.Connection) error {
 	raw := c.GetWebhookUrl()
 	switch {
 	case c.GetKind() == referralv1.ConnectionKind_CONNECTION_KIND_WEBHOOK && raw == "":
-		return middleware.InvalidArgument(middleware.FieldViolation(field, "is required for a webhook connection"))
+		return rpcerr.InvalidArgument(rpcerr.FieldViolation(field, "is required for a webhook connection"))
 	case c.GetKind() != referralv1.ConnectionKind_CONNECTION_KIND_WEBHOOK && raw != "":
-		return middleware.InvalidArgument(middleware.FieldViolation(field, "is only for a webhook connection"))
+		return rpcerr.InvalidArgument(rpcerr.FieldViolation(field, "is only for a webhook connection"))
 	case raw == "":
 		return nil
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.User != nil || (u.Scheme != "https" && u.Scheme != "http") {
-		return middleware.InvalidArgument(middleware.FieldViolation(field, "must be an https URL with a host and no user information"))
+		return rpcerr.InvalidArgument(rpcerr.FieldViolation(field, "must be an https URL with a host and no user information"))
 	}
 	policy := egress.Policy{Allow: s.cfg.Webhook.AllowNetworks}
 	if u.Scheme == "http" {
@@ -63,13 +63,13 @@ func (s *Service) checkConnection(c *referralv1.Connection) error {
 		_, notLiteral := netip.ParseAddr(host)
 		declared := notLiteral == nil || isLocalhost(host)
 		if len(policy.Allow) == 0 || !declared || policy.OnlyAllowed().CheckHost(host) != nil {
-			return middleware.InvalidArgument(middleware.FieldViolation(field, "must be https (plain http only to an address in a network this deployment allows)"))
+			return rpcerr.InvalidArgument(rpcerr.FieldViolation(field, "must be https (plain http only to an address in a network this deployment allows)"))
 		}
 		return nil
 	}
 	var refused *egress.RefusedError
 	if err := policy.CheckHost(u.Hostname()); errors.As(err, &refused) {
-		return middleware.InvalidArgument(middleware.FieldViolation(field, "must not point at a non-public address ("+refused.Kind+")"))
+		return rpcerr.InvalidArgument(rpcerr.FieldViolation(field, "must not point at a non-public address ("+refused.Kind+")"))
 	}
 	return nil
 }
@@ -95,7 +95,7 @@ func (s *Service) RegisterPartner(ctx context.Context, req *referralv1.RegisterP
 		return nil, err
 	}
 	if fromDate(req.GetAgreement().GetExpiryDate()).Before(fromDate(req.GetAgreement().GetStartDate())) {
-		return nil, middleware.InvalidArgument(middleware.FieldViolation("agreement.expiry_date", "must not be before start_date"))
+		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("agreement.expiry_date", "must not be before start_date"))
 	}
 	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), referralv1.ReferralService_RegisterPartner_FullMethodName, req)
 	if err != nil {
@@ -207,7 +207,7 @@ func (s *Service) ListPartners(ctx context.Context, req *referralv1.ListPartners
 	if tok := req.GetPageToken(); tok != "" {
 		c, err := decodeNameCursor(tok, filter)
 		if err != nil {
-			return nil, middleware.InvalidArgument(middleware.FieldViolation("page_token", pagetoken.Mismatch))
+			return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("page_token", pagetoken.Mismatch))
 		}
 		after, afterID = c.Name, c.ID
 	}
@@ -260,7 +260,7 @@ func (s *Service) UpdatePartner(ctx context.Context, req *referralv1.UpdatePartn
 		return nil, err
 	}
 	if fromDate(req.GetAgreement().GetExpiryDate()).Before(fromDate(req.GetAgreement().GetStartDate())) {
-		return nil, middleware.InvalidArgument(middleware.FieldViolation("agreement.expiry_date", "must not be before start_date"))
+		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("agreement.expiry_date", "must not be before start_date"))
 	}
 	id, err := parseID("partner_id", req.GetPartnerId())
 	if err != nil {
@@ -340,7 +340,7 @@ WHERE partner_id = $1`,
 func parseID(field, s string) (uuid.UUID, error) {
 	id, err := uuid.Parse(s)
 	if err != nil {
-		return uuid.Nil, middleware.InvalidArgument(middleware.FieldViolation(field, "must be a valid UUID"))
+		return uuid.Nil, rpcerr.InvalidArgument(rpcerr.FieldViolation(field, "must be a valid UUID"))
 	}
 	return id, nil
 }

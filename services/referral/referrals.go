@@ -16,8 +16,8 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
-	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/pagetoken"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
@@ -89,7 +89,7 @@ func (s *Service) CreateReferral(ctx context.Context, req *referralv1.CreateRefe
 		return nil, toStatus(err)
 	}
 	if !offers(p, req.GetServiceCategory()) {
-		return nil, middleware.InvalidArgument(middleware.FieldViolation("service_category", "the partner does not offer this service category"))
+		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("service_category", "the partner does not offer this service category"))
 	}
 	now := s.timestamp()
 	r := &referralv1.Referral{
@@ -100,7 +100,7 @@ func (s *Service) CreateReferral(ctx context.Context, req *referralv1.CreateRefe
 	}
 	if cons := sharingConsent(c, p); cons != nil {
 		if override != nil {
-			return nil, middleware.InvalidArgument(middleware.FieldViolation("consent_override", "must be unset: the person's consent is in force"))
+			return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("consent_override", "must be unset: the person's consent is in force"))
 		}
 		r.ConsentId = cons.GetConsentId()
 	} else if override != nil {
@@ -245,7 +245,7 @@ func (s *Service) ListReferrals(ctx context.Context, req *referralv1.ListReferra
 		// Cases are the mission's: a partner knows referrals, never case ids; staff asking for
 		// a case they cannot see get NOT_FOUND, as for the case itself.
 		if scope.partner != "" {
-			return nil, middleware.InvalidArgument(middleware.FieldViolation("case_id", "must be empty for a partner"))
+			return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("case_id", "must be empty for a partner"))
 		}
 		id, err := parseID("case_id", req.GetCaseId())
 		if err != nil {
@@ -262,7 +262,7 @@ func (s *Service) ListReferrals(ctx context.Context, req *referralv1.ListReferra
 	if tok := req.GetPageToken(); tok != "" {
 		c, err := pagetoken.Decode(tok, filter)
 		if err != nil {
-			return nil, middleware.InvalidArgument(middleware.FieldViolation("page_token", pagetoken.Mismatch))
+			return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("page_token", pagetoken.Mismatch))
 		}
 		cursor = *c
 	}

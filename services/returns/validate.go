@@ -12,7 +12,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/country"
-	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 )
 
@@ -23,14 +23,14 @@ import (
 type violations []*errdetails.BadRequest_FieldViolation
 
 func (v *violations) add(field, description string) {
-	*v = append(*v, middleware.FieldViolation(field, description))
+	*v = append(*v, rpcerr.FieldViolation(field, description))
 }
 
 func (v violations) err() error {
 	if len(v) == 0 {
 		return nil
 	}
-	return middleware.InvalidArgument(v...)
+	return rpcerr.InvalidArgument(v...)
 }
 
 // checkDay checks a full date that is not in the future; a nil date is left to protovalidate.
@@ -163,7 +163,7 @@ func compositeScore(m *returnsv1.MonitoringVisit) float64 {
 func parseCaseID(s string) (uuid.UUID, error) {
 	id, err := uuid.Parse(s)
 	if err != nil {
-		return uuid.Nil, middleware.InvalidArgument(middleware.FieldViolation("case_id", "must be a valid UUID"))
+		return uuid.Nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("case_id", "must be a valid UUID"))
 	}
 	return id, nil
 }

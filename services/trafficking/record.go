@@ -15,8 +15,8 @@ import (
 	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/intakecase"
-	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/mutation"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
 
@@ -116,7 +116,7 @@ func (s *Service) EndAssistance(ctx context.Context, req *traffickingv1.EndAssis
 			case a.EndDate != nil:
 				return nil, &AssistanceEndedError{AssistanceID: a.AssistanceId}
 			case civildate.ToTime(req.GetEndDate()).Before(civildate.ToTime(a.StartDate)):
-				return nil, middleware.InvalidArgument(middleware.FieldViolation("end_date", "must not be before the record's start_date"))
+				return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("end_date", "must not be before the record's start_date"))
 			}
 			a.EndDate = req.GetEndDate()
 			queueEndAssistance(b, c.CaseId, a)

@@ -10,7 +10,7 @@ import (
 	"github.com/passage-cm/passage/internal/ageband"
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/country"
-	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
@@ -22,14 +22,14 @@ import (
 type violations []*errdetails.BadRequest_FieldViolation
 
 func (v *violations) add(field, description string) {
-	*v = append(*v, middleware.FieldViolation(field, description))
+	*v = append(*v, rpcerr.FieldViolation(field, description))
 }
 
 func (v violations) err() error {
 	if len(v) == 0 {
 		return nil
 	}
-	return middleware.InvalidArgument(v...)
+	return rpcerr.InvalidArgument(v...)
 }
 
 // checkDay checks a full date that must not be in the future.

@@ -1,4 +1,4 @@
-package middleware
+package rpcerr
 
 import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
