@@ -3,5 +3,6 @@
 // (FailedPrecondition with an ErrorInfo and a PreconditionFailure). Each service keeps its
 // own switch from domain errors to statuses; the shapes of the statuses (which details, in
 // which order, with which reasons) live here so that clients can rely on them across
-// services.
+// services. Mapper maps the errors every service maps alike (status errors, shared-package
+// errors, a database miss, a bad request id), so that a service maps only its own.
 package rpcerr

@@ -9,7 +9,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/passage-cm/passage/internal/enumcode"
-	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/rpcerr"
 )
@@ -69,17 +68,14 @@ type CaseClosedError struct {
 
 func (e *CaseClosedError) Error() string { return "the case is closed in intake" }
 
+// common maps the errors every service maps alike; toStatus asks it first.
+var common = rpcerr.Mapper{Domain: errorDomain, Shared: intakecase.StatusOf}
+
 // toStatus maps the service's domain errors to gRPC status errors, in one place. Errors it
 // does not know are returned as they are: the error-masking middleware turns them into an
 // INTERNAL status without their text.
 func toStatus(err error) error {
-	if err == nil {
-		return nil
-	}
-	if _, ok := status.FromError(err); ok {
-		return err
-	}
-	if st := intakecase.StatusOf(errorDomain, err); st != nil {
+	if st, ok := common.Map(err); ok {
 		return st
 	}
 	var (
@@ -100,10 +96,6 @@ func toStatus(err error) error {
 		return status.Error(codes.AlreadyExists, errAlreadyRequested.Error())
 	case errors.Is(err, errFundExists):
 		return status.Error(codes.AlreadyExists, errFundExists.Error())
-	case errors.Is(err, idempotency.ErrInvalidRequestID):
-		return rpcerr.InvalidArgument(rpcerr.FieldViolation("request_id", "must be a UUID"))
-	case errors.Is(err, idempotency.ErrReused):
-		return rpcerr.InvalidArgument(rpcerr.FieldViolation("request_id", idempotency.ErrReused.Error()))
 	case errors.As(err, &stale):
 		return rpcerr.StaleVersion(errorDomain, "record", stale.Subject, stale.Current)
 	case errors.As(err, &transition):

@@ -8,9 +8,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/passage-cm/passage/internal/consent"
-	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
-	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/rpcerr"
 )
 
@@ -30,17 +28,14 @@ func (e *StaleVersionError) Error() string {
 // another mission alike, so that case ids of other missions cannot be probed.
 var errCaseNotFound = status.Error(codes.NotFound, "case not found")
 
+// common maps the errors every service maps alike; toStatus asks it first.
+var common = rpcerr.Mapper{Domain: errorDomain, Shared: consent.StatusOf, NotFound: errCaseNotFound}
+
 // toStatus maps the service's domain errors to gRPC status errors, in one place. Errors it
 // does not know are returned as they are: the error-masking middleware turns them into an
 // INTERNAL status without their text.
 func toStatus(err error) error {
-	if err == nil {
-		return nil
-	}
-	if _, ok := status.FromError(err); ok {
-		return err
-	}
-	if st := consent.StatusOf(errorDomain, err); st != nil {
+	if st, ok := common.Map(err); ok {
 		return st
 	}
 	var (
@@ -48,12 +43,6 @@ func toStatus(err error) error {
 		transition *TransitionError
 	)
 	switch {
-	case errors.Is(err, database.ErrNotFound):
-		return errCaseNotFound
-	case errors.Is(err, idempotency.ErrInvalidRequestID):
-		return rpcerr.InvalidArgument(rpcerr.FieldViolation("request_id", "must be a UUID"))
-	case errors.Is(err, idempotency.ErrReused):
-		return rpcerr.InvalidArgument(rpcerr.FieldViolation("request_id", idempotency.ErrReused.Error()))
 	case errors.As(err, &stale):
 		return rpcerr.StaleVersion(errorDomain, "case", "cases/"+stale.CaseID, stale.Current)
 	case errors.As(err, &transition):

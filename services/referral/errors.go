@@ -7,7 +7,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
@@ -89,17 +88,14 @@ func (e *missingSharingConsent) Error() string {
 		" nor its category " + e.partnerCategory
 }
 
+// common maps the errors every service maps alike; toStatus asks it first.
+var common = rpcerr.Mapper{Domain: errorDomain, Shared: intakecase.StatusOf}
+
 // toStatus maps the service's domain errors to gRPC status errors, in one place. Errors it
 // does not know are returned as they are: the error-masking middleware turns them into an
 // INTERNAL status without their text.
 func toStatus(err error) error {
-	if err == nil {
-		return nil
-	}
-	if _, ok := status.FromError(err); ok {
-		return err
-	}
-	if st := intakecase.StatusOf(errorDomain, err); st != nil {
+	if st, ok := common.Map(err); ok {
 		return st
 	}
 	var (
@@ -126,10 +122,6 @@ func toStatus(err error) error {
 	case errors.Is(err, errProfileMissing):
 		return rpcerr.FailedPrecondition(errorDomain, "PROFILE_MISSING", err.Error(), nil,
 			rpcerr.Violation("DATA_PROFILE", "service_category", err.Error()))
-	case errors.Is(err, idempotency.ErrInvalidRequestID):
-		return rpcerr.InvalidArgument(rpcerr.FieldViolation("request_id", "must be a UUID"))
-	case errors.Is(err, idempotency.ErrReused):
-		return rpcerr.InvalidArgument(rpcerr.FieldViolation("request_id", idempotency.ErrReused.Error()))
 	case errors.As(err, &stale):
 		return rpcerr.StaleVersion(errorDomain, "record", stale.Subject, stale.Current)
 	case errors.As(err, &transition):

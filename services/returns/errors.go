@@ -10,7 +10,6 @@ import (
 
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
-	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/rpcerr"
 )
@@ -31,17 +30,14 @@ func (e *StaleVersionError) Error() string {
 // mission and one of another programme alike, so that none can be probed.
 var errCaseNotFound = status.Error(codes.NotFound, "case not found")
 
+// common maps the errors every service maps alike; toStatus asks it first.
+var common = rpcerr.Mapper{Domain: errorDomain, Shared: intakecase.StatusOf, NotFound: errCaseNotFound}
+
 // toStatus maps the service's domain errors to gRPC status errors, in one place. Errors it
 // does not know are returned as they are: the error-masking middleware turns them into an
 // INTERNAL status without their text.
 func toStatus(err error) error {
-	if err == nil {
-		return nil
-	}
-	if _, ok := status.FromError(err); ok {
-		return err
-	}
-	if st := intakecase.StatusOf(errorDomain, err); st != nil {
+	if st, ok := common.Map(err); ok {
 		return st
 	}
 	var (
@@ -51,12 +47,6 @@ func toStatus(err error) error {
 		rule        *RuleError
 	)
 	switch {
-	case errors.Is(err, database.ErrNotFound):
-		return errCaseNotFound
-	case errors.Is(err, idempotency.ErrInvalidRequestID):
-		return rpcerr.InvalidArgument(rpcerr.FieldViolation("request_id", "must be a UUID"))
-	case errors.Is(err, idempotency.ErrReused):
-		return rpcerr.InvalidArgument(rpcerr.FieldViolation("request_id", idempotency.ErrReused.Error()))
 	case errors.As(err, &stale):
 		return rpcerr.StaleVersion(errorDomain, "return", "returns/"+stale.CaseID, stale.Current)
 	case errors.As(err, &transition):

@@ -9,7 +9,6 @@ import (
 
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
-	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/rpcerr"
 )
@@ -40,17 +39,14 @@ func (e *AssistanceEndedError) Error() string { return "the assistance record al
 // mission and one of another programme alike, so that case ids cannot be probed.
 var errCaseNotFound = status.Error(codes.NotFound, "case not found")
 
+// common maps the errors every service maps alike; toStatus asks it first.
+var common = rpcerr.Mapper{Domain: errorDomain, Shared: intakecase.StatusOf, NotFound: errCaseNotFound}
+
 // toStatus maps the service's domain errors to gRPC status errors, in one place. Errors it
 // does not know are returned as they are: the error-masking middleware turns them into an
 // INTERNAL status without their text.
 func toStatus(err error) error {
-	if err == nil {
-		return nil
-	}
-	if _, ok := status.FromError(err); ok {
-		return err
-	}
-	if st := intakecase.StatusOf(errorDomain, err); st != nil {
+	if st, ok := common.Map(err); ok {
 		return st
 	}
 	var (
@@ -59,14 +55,8 @@ func toStatus(err error) error {
 		ended      *AssistanceEndedError
 	)
 	switch {
-	case errors.Is(err, database.ErrNotFound):
-		return errCaseNotFound
 	case errors.Is(err, errAssistanceNotFound):
 		return status.Error(codes.NotFound, "assistance record not found")
-	case errors.Is(err, idempotency.ErrInvalidRequestID):
-		return rpcerr.InvalidArgument(rpcerr.FieldViolation("request_id", "must be a UUID"))
-	case errors.Is(err, idempotency.ErrReused):
-		return rpcerr.InvalidArgument(rpcerr.FieldViolation("request_id", idempotency.ErrReused.Error()))
 	case errors.As(err, &stale):
 		return rpcerr.StaleVersion(errorDomain, "victim case", "victimCases/"+stale.CaseID, stale.Current)
 	case errors.As(err, &transition):
