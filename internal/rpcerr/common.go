@@ -24,12 +24,21 @@ type Mapper struct {
 }
 
 // Map returns the status for err and true when err is one every service maps alike: nil; a
-// status error, passed unchanged; an error Shared knows; database.ErrNotFound when NotFound
+// StaleVersionError or TransitionError, however wrapped, as its own status; any other status
+// error, passed unchanged; an error Shared knows; database.ErrNotFound when NotFound
 // is set; an invalid or reused request id, INVALID_ARGUMENT on request_id. For any other
 // error it returns nil and false.
 func (m Mapper) Map(err error) (error, bool) {
 	if err == nil {
 		return nil, true
+	}
+	// The errors that carry their status give it without the text of what wraps them: grpc
+	// would send a wrapped status with err.Error() as its message.
+	if stale, ok := errors.AsType[*StaleVersionError](err); ok {
+		return stale.GRPCStatus().Err(), true
+	}
+	if transition, ok := errors.AsType[*TransitionError](err); ok {
+		return transition.GRPCStatus().Err(), true
 	}
 	if _, ok := status.FromError(err); ok {
 		return err, true

@@ -74,6 +74,27 @@ func TestMapperMap(t *testing.T) {
 				&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "request_id", Description: idempotency.ErrReused.Error()}}}),
 		},
 		{
+			name:   "stale version, wrapped, without the wrapping text",
+			mapper: mapper,
+			err:    fmt.Errorf("update case: %w", &StaleVersionError{Domain: "passage.test.v1", What: "case", Subject: "cases/42", Current: 7}),
+			want: want(t, codes.FailedPrecondition, "the case changed since it was read: it is at version 7",
+				&errdetails.ErrorInfo{Reason: "STALE_VERSION", Domain: "passage.test.v1", Metadata: map[string]string{"current_version": "7"}},
+				&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
+					Type: "VERSION", Subject: "cases/42", Description: "current version is 7",
+				}}}),
+		},
+		{
+			name:   "transition, wrapped, without the wrapping text",
+			mapper: mapper,
+			err: fmt.Errorf("close case: %w", &TransitionError{Domain: "passage.test.v1",
+				Message: "a case cannot move from CLOSED to OPEN", Metadata: map[string]string{"from": "CLOSED", "to": "OPEN"}}),
+			want: want(t, codes.FailedPrecondition, "a case cannot move from CLOSED to OPEN",
+				&errdetails.ErrorInfo{Reason: "INVALID_TRANSITION", Domain: "passage.test.v1", Metadata: map[string]string{"from": "CLOSED", "to": "OPEN"}},
+				&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
+					Type: "STATUS", Subject: "status", Description: "a case cannot move from CLOSED to OPEN",
+				}}}),
+		},
+		{
 			name:   "domain error is the service's",
 			mapper: mapper,
 			err:    errors.New("fund exhausted"),

@@ -88,3 +88,41 @@ func TestStatuses(t *testing.T) {
 		})
 	}
 }
+
+func TestCarriedStatuses(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		err     error
+		wantMsg string
+		want    error
+	}{
+		{
+			name:    "stale version",
+			err:     &StaleVersionError{Domain: "passage.returns.v1", What: "return", Subject: "returns/42", Current: 3},
+			wantMsg: "the return changed since it was read: it is at version 3",
+			want:    StaleVersion("passage.returns.v1", "return", "returns/42", 3),
+		},
+		{
+			name:    "transition",
+			err:     &TransitionError{Domain: "passage.returns.v1", Message: "depart is not allowed on a return in status PLANNED", Metadata: map[string]string{"status": "PLANNED", "step": "depart"}},
+			wantMsg: "depart is not allowed on a return in status PLANNED",
+			want:    InvalidTransition("passage.returns.v1", "depart is not allowed on a return in status PLANNED", map[string]string{"status": "PLANNED", "step": "depart"}),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := tt.err.Error(); got != tt.wantMsg {
+				t.Errorf("Error() = %q, want %q", got, tt.wantMsg)
+			}
+			st, ok := status.FromError(tt.err)
+			if !ok {
+				t.Fatalf("%v carries no status", tt.err)
+			}
+			if diff := cmp.Diff(status.Convert(tt.want).Proto(), st.Proto(), protocmp.Transform()); diff != "" {
+				t.Errorf("status (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/rpcerr"
 )
@@ -24,17 +23,6 @@ var (
 	errAlreadyRequested = errors.New("the case already has an assistance request")
 	errFundExists       = errors.New("a fund with this code already exists for the year")
 )
-
-// StaleVersionError is a change made against a version that is no longer current.
-type StaleVersionError struct {
-	// Subject names the record: "requests/<case id>" or "funds/<code>/<year>".
-	Subject string
-	Current int64
-}
-
-func (e *StaleVersionError) Error() string {
-	return fmt.Sprintf("the record changed since it was read: it is at version %d", e.Current)
-}
 
 // FundInsufficientError is an approval the fund's remaining budget cannot cover.
 type FundInsufficientError struct {
@@ -68,6 +56,12 @@ type CaseClosedError struct {
 
 func (e *CaseClosedError) Error() string { return "the case is closed in intake" }
 
+// staleVersion is a change made against a version of the record subject ("requests/<case
+// id>", "funds/<code>/<year>") that is no longer current.
+func staleVersion(subject string, current int64) error {
+	return &rpcerr.StaleVersionError{Domain: errorDomain, What: "record", Subject: subject, Current: current}
+}
+
 // common maps the errors every service maps alike; toStatus asks it first.
 var common = rpcerr.Mapper{Domain: errorDomain, Shared: intakecase.StatusOf}
 
@@ -79,11 +73,9 @@ func toStatus(err error) error {
 		return st
 	}
 	var (
-		stale      *StaleVersionError
-		transition *TransitionError
-		fund       *FundInsufficientError
-		below      *BudgetBelowCommittedError
-		closed     *CaseClosedError
+		fund   *FundInsufficientError
+		below  *BudgetBelowCommittedError
+		closed *CaseClosedError
 	)
 	switch {
 	case errors.Is(err, errCaseNotFound):
@@ -96,12 +88,6 @@ func toStatus(err error) error {
 		return status.Error(codes.AlreadyExists, errAlreadyRequested.Error())
 	case errors.Is(err, errFundExists):
 		return status.Error(codes.AlreadyExists, errFundExists.Error())
-	case errors.As(err, &stale):
-		return rpcerr.StaleVersion(errorDomain, "record", stale.Subject, stale.Current)
-	case errors.As(err, &transition):
-		return rpcerr.InvalidTransition(errorDomain, transition.Error(), map[string]string{
-			"from": enumcode.Code(transition.From, statusPrefix), "to": enumcode.Code(transition.To, statusPrefix),
-		})
 	case errors.As(err, &fund):
 		return rpcerr.FailedPrecondition(errorDomain, "FUND_INSUFFICIENT", fund.Error(), map[string]string{
 			"fund_code": fund.Code,

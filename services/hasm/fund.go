@@ -110,7 +110,7 @@ func (s *Service) SetFundBudget(ctx context.Context, req *hasmv1.SetFundBudgetRe
 			return err
 		}
 		if f.Version != req.GetVersion() {
-			return &StaleVersionError{Subject: fundSubject(f.Code, f.Year), Current: f.Version}
+			return staleVersion(fundSubject(f.Code, f.Year), f.Version)
 		}
 		if req.GetBudget() < f.Committed {
 			return &BudgetBelowCommittedError{Code: f.Code, Year: f.Year, Committed: f.Committed}

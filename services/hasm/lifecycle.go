@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 )
 
@@ -19,13 +20,11 @@ var transitions = map[hasmv1.RequestStatus][]hasmv1.RequestStatus{
 	hasmv1.RequestStatus_REQUEST_STATUS_DEPARTED: {hasmv1.RequestStatus_REQUEST_STATUS_ARRIVED, hasmv1.RequestStatus_REQUEST_STATUS_CLOSED},
 }
 
-// TransitionError is an impossible status change.
-type TransitionError struct {
-	From, To hasmv1.RequestStatus
-}
-
-func (e *TransitionError) Error() string {
-	return fmt.Sprintf("a request cannot move from %s to %s", enumcode.Code(e.From, statusPrefix), enumcode.Code(e.To, statusPrefix))
+// transitionError is an impossible status change of a request.
+func transitionError(from, to hasmv1.RequestStatus) error {
+	f, t := enumcode.Code(from, statusPrefix), enumcode.Code(to, statusPrefix)
+	return &rpcerr.TransitionError{Domain: errorDomain, Message: fmt.Sprintf("a request cannot move from %s to %s", f, t),
+		Metadata: map[string]string{"from": f, "to": t}}
 }
 
 // checkTransition reports whether a request may move from one status to another.
@@ -33,5 +32,5 @@ func checkTransition(from, to hasmv1.RequestStatus) error {
 	if slices.Contains(transitions[from], to) {
 		return nil
 	}
-	return &TransitionError{From: from, To: to}
+	return transitionError(from, to)
 }

@@ -422,7 +422,7 @@ func (s *Service) kind(scope func(auth.Claims) string) mutation.Kind[*hasmv1.Ass
 		Version: (*hasmv1.AssistanceRequest).GetVersion,
 		Mission: (*hasmv1.AssistanceRequest).GetMission,
 		Stale: func(caseID string, current int64) error {
-			return &StaleVersionError{Subject: "requests/" + caseID, Current: current}
+			return staleVersion("requests/"+caseID, current)
 		},
 		Save: func(r *hasmv1.AssistanceRequest, st *mutation.Step) {
 			r.Version = st.Version

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
 
@@ -15,13 +16,11 @@ var transitions = map[intakev1.CaseStatus][]intakev1.CaseStatus{
 	intakev1.CaseStatus_CASE_STATUS_SUSPENDED:  {intakev1.CaseStatus_CASE_STATUS_ACTIVE},
 }
 
-// TransitionError is an impossible status change.
-type TransitionError struct {
-	From, To intakev1.CaseStatus
-}
-
-func (e *TransitionError) Error() string {
-	return fmt.Sprintf("a case cannot move from %s to %s", enumcode.Code(e.From, statusPrefix), enumcode.Code(e.To, statusPrefix))
+// transitionError is an impossible status change of a case.
+func transitionError(from, to intakev1.CaseStatus) error {
+	f, t := enumcode.Code(from, statusPrefix), enumcode.Code(to, statusPrefix)
+	return &rpcerr.TransitionError{Domain: errorDomain, Message: fmt.Sprintf("a case cannot move from %s to %s", f, t),
+		Metadata: map[string]string{"from": f, "to": t}}
 }
 
 // checkTransition reports whether a case may move from one status to another through
@@ -35,13 +34,13 @@ func checkTransition(from, to intakev1.CaseStatus) error {
 			return nil
 		}
 	}
-	return &TransitionError{From: from, To: to}
+	return transitionError(from, to)
 }
 
 // checkClose reports whether a case in status from may be closed.
 func checkClose(from intakev1.CaseStatus) error {
 	if from == intakev1.CaseStatus_CASE_STATUS_CLOSED {
-		return &TransitionError{From: from, To: intakev1.CaseStatus_CASE_STATUS_CLOSED}
+		return transitionError(from, intakev1.CaseStatus_CASE_STATUS_CLOSED)
 	}
 	return nil
 }

@@ -147,7 +147,7 @@ func (s *Service) kind() mutation.Kind[*intakev1.Case] {
 		Version: (*intakev1.Case).GetVersion,
 		Mission: (*intakev1.Case).GetMission,
 		Stale: func(caseID string, current int64) error {
-			return &StaleVersionError{CaseID: caseID, Current: current}
+			return staleVersion(caseID, current)
 		},
 		Save: func(c *intakev1.Case, st *mutation.Step) {
 			c.Version = st.Version

@@ -132,7 +132,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, scope callerScope
 			return err
 		}
 		if r.Version != version {
-			return &StaleVersionError{Subject: "referrals/" + r.ReferralId, Current: r.Version}
+			return staleVersion("referrals/"+r.ReferralId, r.Version)
 		}
 		from := r.Status
 		if err := apply(tx, r); err != nil {

@@ -25,28 +25,16 @@ var (
 	errNotPartner       = errors.New("the token names no partner")
 )
 
-// StaleVersionError is a change made against a version that is no longer current.
-type StaleVersionError struct {
-	Subject string
-	Current int64
-}
-
-func (e *StaleVersionError) Error() string {
-	return fmt.Sprintf("the record changed since it was read: it is at version %d", e.Current)
-}
-
-// TransitionError is a status change the status machine does not allow, or one the caller
-// may not make (a receiver's answer by the sender, say).
-type TransitionError struct {
-	From, To referralv1.ReferralStatus
-	Why      string
-}
-
-func (e *TransitionError) Error() string {
-	if e.Why != "" {
-		return e.Why
+// transitionError is a status change the status machine does not allow, or one the caller
+// may not make (a receiver's answer by the sender, say): why says which, or is empty for the
+// status machine's refusal.
+func transitionError(from, to referralv1.ReferralStatus, why string) error {
+	msg := why
+	if msg == "" {
+		msg = fmt.Sprintf("a referral cannot go from %s to %s", statusCode(from), statusCode(to))
 	}
-	return fmt.Sprintf("a referral cannot go from %s to %s", statusCode(e.From), statusCode(e.To))
+	return &rpcerr.TransitionError{Domain: errorDomain, Message: msg,
+		Metadata: map[string]string{"from": statusCode(from), "to": statusCode(to)}}
 }
 
 // LinkError is a LinkReferralCase the rules refuse: an outbound referral, one not accepted,
@@ -88,6 +76,12 @@ func (e *missingSharingConsent) Error() string {
 		" nor its category " + e.partnerCategory
 }
 
+// staleVersion is a change made against a version of the record subject ("requests/<case
+// id>", "funds/<code>/<year>") that is no longer current.
+func staleVersion(subject string, current int64) error {
+	return &rpcerr.StaleVersionError{Domain: errorDomain, What: "record", Subject: subject, Current: current}
+}
+
 // common maps the errors every service maps alike; toStatus asks it first.
 var common = rpcerr.Mapper{Domain: errorDomain, Shared: intakecase.StatusOf}
 
@@ -99,12 +93,10 @@ func toStatus(err error) error {
 		return st
 	}
 	var (
-		stale      *StaleVersionError
-		transition *TransitionError
-		expired    *AgreementExpiredError
-		data       *DataUnavailableError
-		sharing    *missingSharingConsent
-		link       *LinkError
+		expired *AgreementExpiredError
+		data    *DataUnavailableError
+		sharing *missingSharingConsent
+		link    *LinkError
 	)
 	switch {
 	// The sentinels' own texts, never err.Error(): a wrapped error could carry more than the
@@ -122,12 +114,6 @@ func toStatus(err error) error {
 	case errors.Is(err, errProfileMissing):
 		return rpcerr.FailedPrecondition(errorDomain, "PROFILE_MISSING", err.Error(), nil,
 			rpcerr.Violation("DATA_PROFILE", "service_category", err.Error()))
-	case errors.As(err, &stale):
-		return rpcerr.StaleVersion(errorDomain, "record", stale.Subject, stale.Current)
-	case errors.As(err, &transition):
-		return rpcerr.InvalidTransition(errorDomain, transition.Error(), map[string]string{
-			"from": statusCode(transition.From), "to": statusCode(transition.To),
-		})
 	case errors.As(err, &expired):
 		return rpcerr.FailedPrecondition(errorDomain, "AGREEMENT_EXPIRED", expired.Error(),
 			map[string]string{"expiry": expired.Expiry},

@@ -81,7 +81,7 @@ WHERE partner_id = $1 AND partner_reference = $2 AND direction = 'INBOUND'`, par
 func receiverCheck(scope callerScope, r *referralv1.Referral, to referralv1.ReferralStatus) error {
 	partnerReceives := r.Direction == outbound
 	if (scope.partner != "") != partnerReceives {
-		return &TransitionError{From: r.Status, To: to, Why: "only the receiver of a referral answers it"}
+		return transitionError(r.Status, to, "only the receiver of a referral answers it")
 	}
 	return nil
 }

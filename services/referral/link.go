@@ -61,7 +61,7 @@ func (s *Service) LinkReferralCase(ctx context.Context, req *referralv1.LinkRefe
 			return err
 		}
 		if r.Version != req.GetVersion() {
-			return &StaleVersionError{Subject: "referrals/" + r.ReferralId, Current: r.Version}
+			return staleVersion("referrals/"+r.ReferralId, r.Version)
 		}
 		if err := linkable(r); err != nil {
 			return err

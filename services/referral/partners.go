@@ -281,7 +281,7 @@ func (s *Service) UpdatePartner(ctx context.Context, req *referralv1.UpdatePartn
 			return err
 		}
 		if p.Version != req.GetVersion() {
-			return &StaleVersionError{Subject: "partners/" + p.PartnerId, Current: p.Version}
+			return staleVersion("partners/"+p.PartnerId, p.Version)
 		}
 		webhook := req.GetConnection().GetKind() == referralv1.ConnectionKind_CONNECTION_KIND_WEBHOOK
 		p.Name, p.Services, p.Countries, p.Agreement = req.GetName(), req.GetServices(), req.GetCountries(), req.GetAgreement()

@@ -200,7 +200,7 @@ func (s *Service) RevokeReferral(ctx context.Context, req *referralv1.RevokeRefe
 		func(r *referralv1.Referral) { resp.Referral = r },
 		func(_ pgx.Tx, r *referralv1.Referral) error {
 			if r.Direction != outbound {
-				return &TransitionError{From: r.Status, To: revoked, Why: "only the sender revokes a referral: this one was sent by the partner"}
+				return transitionError(r.Status, revoked, "only the sender revokes a referral: this one was sent by the partner")
 			}
 			if err := checkTransition(r.Status, revoked); err != nil {
 				return err

@@ -35,7 +35,7 @@ func checkTransition(from, to referralv1.ReferralStatus) error {
 			return nil
 		}
 	}
-	return &TransitionError{From: from, To: to}
+	return transitionError(from, to, "")
 }
 
 // final reports whether nothing can happen to a referral in status s any more.

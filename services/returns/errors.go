@@ -2,7 +2,6 @@ package returns
 
 import (
 	"errors"
-	"fmt"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -16,19 +15,14 @@ import (
 
 const errorDomain = "passage.returns.v1"
 
-// StaleVersionError is a change made against a version that is no longer current.
-type StaleVersionError struct {
-	CaseID  string
-	Current int64
-}
-
-func (e *StaleVersionError) Error() string {
-	return fmt.Sprintf("return is at version %d", e.Current)
-}
-
 // errCaseNotFound is what a caller gets for a case that does not exist, one of another
 // mission and one of another programme alike, so that none can be probed.
 var errCaseNotFound = status.Error(codes.NotFound, "case not found")
+
+// staleVersion is a change made against a version of case caseID that is no longer current.
+func staleVersion(caseID string, current int64) error {
+	return &rpcerr.StaleVersionError{Domain: errorDomain, What: "return", Subject: "returns/" + caseID, Current: current}
+}
 
 // common maps the errors every service maps alike; toStatus asks it first.
 var common = rpcerr.Mapper{Domain: errorDomain, Shared: intakecase.StatusOf, NotFound: errCaseNotFound}
@@ -41,18 +35,10 @@ func toStatus(err error) error {
 		return st
 	}
 	var (
-		stale       *StaleVersionError
-		transition  *TransitionError
 		requirement *RequirementError
 		rule        *RuleError
 	)
 	switch {
-	case errors.As(err, &stale):
-		return rpcerr.StaleVersion(errorDomain, "return", "returns/"+stale.CaseID, stale.Current)
-	case errors.As(err, &transition):
-		return rpcerr.InvalidTransition(errorDomain, transition.Error(), map[string]string{
-			"status": enumcode.Code(transition.Status, statusPrefix), "step": transition.Step,
-		})
 	case errors.As(err, &requirement):
 		violations := make([]*errdetails.PreconditionFailure_Violation, len(requirement.Unmet))
 		for i, r := range requirement.Unmet {

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 )
@@ -49,14 +50,11 @@ var allowedIn = map[string][]returnsv1.ReturnStatus{
 	stepReopen:      {closed},
 }
 
-// TransitionError is a step the return's status does not allow.
-type TransitionError struct {
-	Step   string
-	Status returnsv1.ReturnStatus
-}
-
-func (e *TransitionError) Error() string {
-	return fmt.Sprintf("%s is not allowed on a return in status %s", e.Step, enumcode.Code(e.Status, statusPrefix))
+// transitionError is a step the return's status does not allow.
+func transitionError(step string, status returnsv1.ReturnStatus) error {
+	code := enumcode.Code(status, statusPrefix)
+	return &rpcerr.TransitionError{Domain: errorDomain, Message: fmt.Sprintf("%s is not allowed on a return in status %s", step, code),
+		Metadata: map[string]string{"status": code, "step": step}}
 }
 
 // checkStep reports whether a return in status may take step.
@@ -64,7 +62,7 @@ func checkStep(step string, status returnsv1.ReturnStatus) error {
 	if slices.Contains(allowedIn[step], status) {
 		return nil
 	}
-	return &TransitionError{Step: step, Status: status}
+	return transitionError(step, status)
 }
 
 // RequirementError is a departure refused while safeguards remain unmet.

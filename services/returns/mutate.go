@@ -68,7 +68,7 @@ func (s *Service) kind() mutation.Kind[*record] {
 		Version: func(rec *record) int64 { return rec.ret.Version },
 		Mission: func(rec *record) string { return rec.ret.Mission },
 		Stale: func(caseID string, current int64) error {
-			return &StaleVersionError{CaseID: caseID, Current: current}
+			return staleVersion(caseID, current)
 		},
 		Save: func(rec *record, st *mutation.Step) {
 			rec.ret.Version = st.Version

@@ -2,28 +2,16 @@ package trafficking
 
 import (
 	"errors"
-	"fmt"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/passage-cm/passage/internal/database"
-	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/rpcerr"
 )
 
 const errorDomain = "passage.trafficking.v1"
-
-// StaleVersionError is a change made against a version that is no longer current.
-type StaleVersionError struct {
-	CaseID  string
-	Current int64
-}
-
-func (e *StaleVersionError) Error() string {
-	return fmt.Sprintf("victim case is at version %d", e.Current)
-}
 
 // errAssistanceNotFound is an assistance id that is not a record of the case.
 var errAssistanceNotFound = errors.New("assistance record not found")
@@ -39,6 +27,11 @@ func (e *AssistanceEndedError) Error() string { return "the assistance record al
 // mission and one of another programme alike, so that case ids cannot be probed.
 var errCaseNotFound = status.Error(codes.NotFound, "case not found")
 
+// staleVersion is a change made against a version of case caseID that is no longer current.
+func staleVersion(caseID string, current int64) error {
+	return &rpcerr.StaleVersionError{Domain: errorDomain, What: "victim case", Subject: "victimCases/" + caseID, Current: current}
+}
+
 // common maps the errors every service maps alike; toStatus asks it first.
 var common = rpcerr.Mapper{Domain: errorDomain, Shared: intakecase.StatusOf, NotFound: errCaseNotFound}
 
@@ -50,19 +43,11 @@ func toStatus(err error) error {
 		return st
 	}
 	var (
-		stale      *StaleVersionError
-		transition *TransitionError
-		ended      *AssistanceEndedError
+		ended *AssistanceEndedError
 	)
 	switch {
 	case errors.Is(err, errAssistanceNotFound):
 		return status.Error(codes.NotFound, "assistance record not found")
-	case errors.As(err, &stale):
-		return rpcerr.StaleVersion(errorDomain, "victim case", "victimCases/"+stale.CaseID, stale.Current)
-	case errors.As(err, &transition):
-		return rpcerr.InvalidTransition(errorDomain, transition.Error(), map[string]string{
-			"from": enumcode.Code(transition.From, statusPrefix), "action": transition.Action,
-		})
 	case errors.As(err, &ended):
 		return rpcerr.FailedPrecondition(errorDomain, "ASSISTANCE_ENDED", ended.Error(), nil,
 			rpcerr.Violation("ASSISTANCE_ENDED", "assistance/"+ended.AssistanceID, ended.Error()))

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
 
@@ -28,7 +29,7 @@ var screenings = map[traffickingv1.VictimCaseStatus][]traffickingv1.VictimCaseSt
 // victim are recorded.
 var victims = []traffickingv1.VictimCaseStatus{presumed, identified}
 
-// Actions refused by status, as TransitionError names them.
+// Actions refused by status, as transitionError names them.
 const (
 	actionExploitation   = "record exploitation details"
 	actionAssistance     = "record assistance"
@@ -39,15 +40,12 @@ const (
 	actionCloseNotVictim = "be closed as not a victim"
 )
 
-// TransitionError is an action the case's status forbids.
-type TransitionError struct {
-	From traffickingv1.VictimCaseStatus
-	// Action is what was refused, e.g. "record assistance" or "be screened as PRESUMED_VICTIM".
-	Action string
-}
-
-func (e *TransitionError) Error() string {
-	return fmt.Sprintf("a victim case in status %s cannot %s", enumcode.Code(e.From, statusPrefix), e.Action)
+// transitionError is an action the case's status from forbids; action is what was refused,
+// e.g. "record assistance" or "be screened as PRESUMED_VICTIM".
+func transitionError(from traffickingv1.VictimCaseStatus, action string) error {
+	code := enumcode.Code(from, statusPrefix)
+	return &rpcerr.TransitionError{Domain: errorDomain, Message: fmt.Sprintf("a victim case in status %s cannot %s", code, action),
+		Metadata: map[string]string{"from": code, "action": action}}
 }
 
 // checkScreening reports whether a case in status from may be screened with outcome to.
@@ -55,7 +53,7 @@ func checkScreening(from traffickingv1.VictimCaseStatus, to traffickingv1.Identi
 	if slices.Contains(screenings[from], statusAfterScreening(to)) {
 		return nil
 	}
-	return &TransitionError{From: from, Action: "be screened as " + enumcode.Code(to, identificationPrefix)}
+	return transitionError(from, "be screened as "+enumcode.Code(to, identificationPrefix))
 }
 
 // checkVictimFact reports whether a case in status from takes a fact about a victim.
@@ -63,7 +61,7 @@ func checkVictimFact(from traffickingv1.VictimCaseStatus, action string) error {
 	if slices.Contains(victims, from) {
 		return nil
 	}
-	return &TransitionError{From: from, Action: action}
+	return transitionError(from, action)
 }
 
 // checkEndAssistance reports whether a case in status from may end an assistance record:
@@ -79,9 +77,9 @@ func checkEndAssistance(from traffickingv1.VictimCaseStatus) error {
 func checkClose(from traffickingv1.VictimCaseStatus, reason traffickingv1.ClosureReason) error {
 	switch {
 	case from == closed:
-		return &TransitionError{From: from, Action: actionClose}
+		return transitionError(from, actionClose)
 	case reason == traffickingv1.ClosureReason_CLOSURE_REASON_NOT_A_VICTIM && from != notVictim:
-		return &TransitionError{From: from, Action: actionCloseNotVictim}
+		return transitionError(from, actionCloseNotVictim)
 	}
 	return nil
 }

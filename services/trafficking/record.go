@@ -265,7 +265,7 @@ func (s *Service) kind() mutation.Kind[*traffickingv1.VictimCase] {
 		Version: (*traffickingv1.VictimCase).GetVersion,
 		Mission: (*traffickingv1.VictimCase).GetMission,
 		Stale: func(caseID string, current int64) error {
-			return &StaleVersionError{CaseID: caseID, Current: current}
+			return staleVersion(caseID, current)
 		},
 		Save: func(c *traffickingv1.VictimCase, st *mutation.Step) {
 			c.Version = st.Version
