@@ -8,7 +8,8 @@
 //	Grace time.Duration `env:"PASSAGE_SHUTDOWN_GRACE" default:"10s" help:"..."`
 //
 // A variable that is unset or empty takes the default tag's value; with no default either,
-// the field keeps the value it had. Supported types are string, bool, int, int32, int64,
+// the field keeps the value it had. A struct tag cannot hold a backquote, so help text marks
+// code with braces, {off}, which the markdown table shows as code. Supported types are string, bool, int, int32, int64,
 // float64, time.Duration and any type whose pointer implements [encoding.TextUnmarshaler].
 // Struct fields without an env tag are walked into. Checks beyond the type (ranges, pairs of
 // variables that go together) are the caller's, after [Parse]; errors name the variable and

@@ -129,8 +129,15 @@ func set(f reflect.Value, s string) error {
 	return nil
 }
 
+// A struct tag cannot hold a backquote, so help text marks code with braces: {off}. Markdown
+// shows it as code, Help as plain text.
+var (
+	code  = strings.NewReplacer("{", "`", "}", "`")
+	plain = strings.NewReplacer("{", "", "}", "")
+)
+
 // Markdown renders vars as a markdown table with the columns variable, default and meaning.
-// A missing default shows as an em dash.
+// A missing default shows as an em dash; {x} in the help shows as code.
 func Markdown(vars []Var) string {
 	var b strings.Builder
 	b.WriteString("| variable | default | meaning |\n| --- | --- | --- |\n")
@@ -139,7 +146,7 @@ func Markdown(vars []Var) string {
 		if v.Default != "" {
 			def = "`" + v.Default + "`"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", v.Name, def, v.Help)
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", v.Name, def, code.Replace(v.Help))
 	}
 	return b.String()
 }
@@ -153,7 +160,7 @@ func Help(vars []Var) string {
 		if v.Default != "" {
 			b.WriteString(" (default " + v.Default + ")")
 		}
-		b.WriteString("\n    \t" + strings.ReplaceAll(v.Help, "`", "") + "\n")
+		b.WriteString("\n    \t" + plain.Replace(v.Help) + "\n")
 	}
 	return b.String()
 }

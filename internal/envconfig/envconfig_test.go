@@ -12,7 +12,7 @@ type inner struct {
 }
 
 type sample struct {
-	Addr    string        `env:"T_ADDR" default:"127.0.0.1:1" help:"where it listens"`
+	Addr    string        `env:"T_ADDR" default:"127.0.0.1:1" help:"where it listens, {off} for nowhere"`
 	On      bool          `env:"T_ON" default:"true" help:"on or off"`
 	N       int           `env:"T_N" default:"7" help:"a count"`
 	N32     int32         `env:"T_N32" help:"a small count"`
@@ -97,11 +97,11 @@ func TestVarsMarkdownAndHelp(t *testing.T) {
 	}
 	md := Markdown(vars[:2:2])
 	wantMD := "| variable | default | meaning |\n| --- | --- | --- |\n" +
-		"| `T_ADDR` | `127.0.0.1:1` | where it listens |\n| `T_ON` | `true` | on or off |\n"
+		"| `T_ADDR` | `127.0.0.1:1` | where it listens, `off` for nowhere |\n| `T_ON` | `true` | on or off |\n"
 	if md != wantMD {
 		t.Errorf("Markdown:\n%s\nwant:\n%s", md, wantMD)
 	}
-	help := Help([]Var{{Name: "T_X", Help: "the `x`"}, {Name: "T_Y", Default: "1", Help: "y"}})
+	help := Help([]Var{{Name: "T_X", Help: "the {x}"}, {Name: "T_Y", Default: "1", Help: "y"}})
 	if want := "  T_X\n    \tthe x\n  T_Y (default 1)\n    \ty\n"; help != want {
 		t.Errorf("Help:\n%q\nwant:\n%q", help, want)
 	}
