@@ -65,7 +65,7 @@ func realMain(ctx context.Context, name string, args []string, stdout, stderr io
 // Serve reads the configuration from the environment (dev is the --dev flag) and runs the
 // services until ctx ends, logging with the configured level.
 func Serve(ctx context.Context, dev bool, services ...Service) error {
-	cfg, err := ConfigFromEnv(dev)
+	cfg, err := ConfigFromEnv(dev, services...)
 	if err != nil {
 		return err
 	}
