@@ -116,7 +116,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	dev := fs.Bool("dev", false, "development mode: create or reuse keys under .passage/ and accept development tokens")
 	profiler := fs.String("pprof", "", "with --dev: serve Go's profiler (/debug/pprof/) on this loopback `host:port`")
-	if err := fs.Parse(args); err != nil {
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: passage serve [--dev] [--pprof host:port]\n\n")
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), "\n"+bootstrap.EnvHelp())
+	}
+	if err := parseFlagSet(fs, args); err != nil {
 		return err
 	}
 	if *profiler != "" {

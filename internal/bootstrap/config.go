@@ -8,12 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/egress"
+	"github.com/passage-cm/passage/internal/envconfig"
 	"github.com/passage-cm/passage/internal/kms"
 	"github.com/passage-cm/passage/internal/privacy"
 	"github.com/passage-cm/passage/internal/retention"
@@ -22,35 +21,38 @@ import (
 )
 
 // Config is everything a Passage process reads from its environment. Defaults sit beside the
-// fields; nothing else is read anywhere.
+// fields; nothing else is read anywhere. The fields tagged env are read by internal/envconfig,
+// whose tags are also the README's table of variables and `passage serve -h` (see [EnvVars]).
 type Config struct {
 	Server server.Config
 
 	// DatabaseURL is the owner's connection (DATABASE_URL). Services connect with their own
 	// roles: PASSAGE_<SERVICE>_DATABASE_URL when set, else this URL with the user replaced by
 	// the service's role (fitting for the local cluster, which trusts loopback connections).
-	DatabaseURL string
+	DatabaseURL string `env:"DATABASE_URL" help:"the owner's connection, for migrations; service roles are derived from it. Not needed when every service has its own {PASSAGE_<SERVICE>_DATABASE_URL}"`
 	// MaxConns bounds each service's pool (PASSAGE_DB_MAX_CONNS, default 16). Connections
 	// open only as needed. A registration spends most of its time waiting for the commit to
 	// reach the disk, so more connections than cores keep the cores busy: on 2 cores, 16
 	// sustained the most registrations per second (see the README's benchmarks).
-	MaxConns int32
+	MaxConns int32 `env:"PASSAGE_DB_MAX_CONNS" default:"16" help:"pool size per service (opened as needed)"`
 
 	// Dev (--dev or PASSAGE_DEV=1) creates or reuses development keys under DevDir and
 	// accepts development tokens. Never in production.
-	Dev bool
+	Dev bool `env:"PASSAGE_DEV" help:"development mode, as {--dev}: development keys and tokens. Never in production"`
 	// DevDir holds the development keys (PASSAGE_DEV_DIR, default ".passage").
-	DevDir string
+	DevDir string `env:"PASSAGE_DEV_DIR" default:".passage" help:"development keys ({--dev} only)"`
 
 	// KEKKeyset and BlindIndexKeyset are the keyset files outside development
 	// (PASSAGE_KEK_KEYSET, PASSAGE_BLIND_INDEX_KEYSET), encrypted under the key manager key
 	// KEKURI (PASSAGE_KEK_URI, e.g. hcvault://vault.example:8200/transit/keys/passage).
 	// Cleartext keysets are for development only: without a KEKURI, outside --dev, the
 	// process refuses to start.
-	KEKKeyset, BlindIndexKeyset, KEKURI string
+	KEKKeyset        string `env:"PASSAGE_KEK_KEYSET" help:"the KEK keyset file, encrypted under {PASSAGE_KEK_URI}; required outside {--dev} ({passage keys init} creates it)"`
+	BlindIndexKeyset string `env:"PASSAGE_BLIND_INDEX_KEYSET" help:"the blind-index keyset file, encrypted under {PASSAGE_KEK_URI}; required outside {--dev} ({passage keys init} creates it)"`
+	KEKURI           string `env:"PASSAGE_KEK_URI" help:"the key manager key that encrypts the keyset files, required outside {--dev}: {hcvault://HOST:PORT/transit/keys/NAME} (HashiCorp Vault transit; {VAULT_ADDR}, {VAULT_TOKEN}, {VAULT_CACERT} as usual)"`
 	// KEKReload is how often a running process re-reads the KEK keyset to pick up a rotation
 	// (PASSAGE_KEK_RELOAD, default 1m); SIGHUP reloads at once.
-	KEKReload time.Duration
+	KEKReload time.Duration `env:"PASSAGE_KEK_RELOAD" default:"1m" help:"how often a running process re-reads the KEK keyset (SIGHUP: at once); at least {1s}"`
 
 	// Retention is the years each programme keeps identities after closure
 	// (PASSAGE_RETENTION_YEARS_<PROGRAMME>), applied every RetentionInterval
@@ -60,7 +62,7 @@ type Config struct {
 	// AuditKeyset is the audit chain's MAC keyset outside development (PASSAGE_AUDIT_KEYSET).
 	// It must never be stored with the database: it is what makes the chain tamper-evident
 	// against the database's owner.
-	AuditKeyset string
+	AuditKeyset string `env:"PASSAGE_AUDIT_KEYSET" help:"the audit chain's MAC keyset file, encrypted under {PASSAGE_KEK_URI} ({passage keys init} creates it); required outside {--dev}; keep it apart from database backups"`
 
 	// PrivacyYearlyEpsilon is the ε each consumer of differentially private releases may
 	// spend in a calendar year (PASSAGE_DP_YEARLY_EPSILON, default privacy.DefaultYearlyEpsilon):
@@ -76,49 +78,46 @@ type Config struct {
 
 	// JWKSURL, TokenIssuer and TokenAudience verify production tokens (PASSAGE_JWKS_URL,
 	// PASSAGE_TOKEN_ISSUER, PASSAGE_TOKEN_AUDIENCE default "passage").
-	JWKSURL, TokenIssuer, TokenAudience string
+	JWKSURL       string `env:"PASSAGE_JWKS_URL" help:"where production tokens' keys are (JWKS); required outside {--dev}"`
+	TokenIssuer   string `env:"PASSAGE_TOKEN_ISSUER" help:"the {iss} production tokens must carry; required outside {--dev}"`
+	TokenAudience string `env:"PASSAGE_TOKEN_AUDIENCE" default:"passage" help:"the {aud} tokens must carry"`
 
 	// LogLevel is PASSAGE_LOG_LEVEL: debug, info (default), warn or error.
-	LogLevel slog.Level
+	LogLevel slog.Level `env:"PASSAGE_LOG_LEVEL" default:"info" help:"{debug}, {info}, {warn} or {error}; one JSON line per RPC at info"`
 }
 
-// Defaults of the settings above.
+// Defaults not in the fields' tags: PASSAGE_RETENTION_INTERVAL's, and the KEK reload interval
+// of a Config built in code (equal to PASSAGE_KEK_RELOAD's tag, which a test checks).
 const (
-	defaultMaxConns          = 16
-	defaultKEKReload         = time.Minute
 	defaultRetentionInterval = 24 * time.Hour
+	defaultKEKReload         = time.Minute
 )
 
-// ConfigFromEnv reads the configuration; dev is the --dev flag.
-func ConfigFromEnv(dev bool) (Config, error) {
+// ConfigFromEnv reads the configuration; dev is the --dev flag. DATABASE_URL is required
+// unless every one of services, and the auditor, has its own PASSAGE_<SERVICE>_DATABASE_URL
+// (see [ServiceDatabaseURL]).
+func ConfigFromEnv(dev bool, services ...Service) (Config, error) {
 	srv, err := server.ConfigFromEnv()
 	if err != nil {
 		return Config{}, err
 	}
-	c := keysFromEnv(dev)
+	var c Config
+	if err := envconfig.Parse(&c, os.LookupEnv); err != nil {
+		return Config{}, err
+	}
+	c.Dev = c.Dev || dev
 	c.Server = srv
-	if dev && os.Getenv("PASSAGE_QUOTA") == "" {
+	if c.Dev && os.Getenv("PASSAGE_QUOTA") == "" {
 		// A developer's server is loaded by `passage demo seed`, thousands of calls a second
 		// under one token per mission: quotas are off unless asked for (PASSAGE_QUOTA=on).
 		c.Server.Quota.Enabled = false
 	}
-	c.KEKReload, c.RetentionInterval = defaultKEKReload, defaultRetentionInterval
-	c.JWKSURL, c.TokenIssuer = os.Getenv("PASSAGE_JWKS_URL"), os.Getenv("PASSAGE_TOKEN_ISSUER")
-	c.TokenAudience = envOr("PASSAGE_TOKEN_AUDIENCE", auth.Audience)
-	c.MaxConns = defaultMaxConns
-	if v := os.Getenv("PASSAGE_DB_MAX_CONNS"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 32)
-		if err != nil || n < 1 {
-			return Config{}, errors.New("PASSAGE_DB_MAX_CONNS must be a positive whole number")
-		}
-		c.MaxConns = int32(n)
+	c.RetentionInterval = defaultRetentionInterval
+	if c.MaxConns < 1 {
+		return Config{}, errors.New("PASSAGE_DB_MAX_CONNS must be a positive whole number")
 	}
-	if v := os.Getenv("PASSAGE_KEK_RELOAD"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Second {
-			return Config{}, errors.New("PASSAGE_KEK_RELOAD must be a duration of at least 1s, e.g. 1m")
-		}
-		c.KEKReload = d
+	if c.KEKReload < time.Second {
+		return Config{}, errors.New("PASSAGE_KEK_RELOAD must be a duration of at least 1s, e.g. 1m")
 	}
 	switch v := os.Getenv("PASSAGE_RETENTION_INTERVAL"); v {
 	case "":
@@ -140,11 +139,11 @@ func ConfigFromEnv(dev bool) (Config, error) {
 	if c.WebhookAllowNetworks, err = egress.ParseNetworks(os.Getenv("PASSAGE_WEBHOOK_ALLOW_NETWORKS")); err != nil {
 		return Config{}, fmt.Errorf("PASSAGE_WEBHOOK_ALLOW_NETWORKS: %w", err)
 	}
-	if err := c.LogLevel.UnmarshalText([]byte(envOr("PASSAGE_LOG_LEVEL", "info"))); err != nil {
-		return Config{}, errors.New("PASSAGE_LOG_LEVEL must be debug, info, warn or error")
-	}
 	if c.DatabaseURL == "" {
-		return Config{}, errors.New("DATABASE_URL is not set (make run starts a private Postgres and sets it)")
+		if missing := missingServiceURLs(services); len(missing) > 0 {
+			return Config{}, fmt.Errorf("DATABASE_URL is not set, nor %s (make run starts a private Postgres and sets DATABASE_URL)",
+				strings.Join(missing, ", "))
+		}
 	}
 	if !c.Dev {
 		var missing []string
@@ -176,11 +175,27 @@ func ServiceDatabaseURL(service string) string {
 	return os.Getenv("PASSAGE_" + strings.ToUpper(service) + "_DATABASE_URL")
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
+// missingServiceURLs names the PASSAGE_<SERVICE>_DATABASE_URL variables that the auditor and
+// services (their workers included) would need without DATABASE_URL and that are not set.
+// Without services, DATABASE_URL is always needed: PASSAGE_<SERVICE>_DATABASE_URL is named.
+func missingServiceURLs(services []Service) []string {
+	if len(services) == 0 {
+		return []string{"PASSAGE_<SERVICE>_DATABASE_URL"}
 	}
-	return def
+	shorts := []string{"auditor"}
+	for _, s := range services {
+		shorts = append(shorts, s.Short)
+		if s.WorkerRole != "" {
+			shorts = append(shorts, s.Short+"_worker")
+		}
+	}
+	var missing []string
+	for _, short := range shorts {
+		if ServiceDatabaseURL(short) == "" {
+			missing = append(missing, "PASSAGE_"+strings.ToUpper(short)+"_DATABASE_URL")
+		}
+	}
+	return missing
 }
 
 // KeyringFiles returns where the vault's keysets are: the configured files, encrypted under
@@ -219,25 +234,15 @@ func AuditKeysetFile(c Config) (vault.KeysetFile, error) {
 	return vault.KeysetFile{Path: c.AuditKeyset, KMS: a, Purpose: "audit"}, nil
 }
 
-// keysFromEnv reads what every command needs to reach the database and the keys: the
-// database, development mode and folder, the keyset files and the key manager URI.
-func keysFromEnv(dev bool) Config {
-	return Config{
-		DatabaseURL:      os.Getenv("DATABASE_URL"),
-		Dev:              dev || os.Getenv("PASSAGE_DEV") == "1",
-		DevDir:           envOr("PASSAGE_DEV_DIR", ".passage"),
-		KEKKeyset:        os.Getenv("PASSAGE_KEK_KEYSET"),
-		BlindIndexKeyset: os.Getenv("PASSAGE_BLIND_INDEX_KEYSET"),
-		KEKURI:           os.Getenv("PASSAGE_KEK_URI"),
-		AuditKeyset:      os.Getenv("PASSAGE_AUDIT_KEYSET"),
-	}
-}
-
 // KeyConfigFromEnv reads only what the key and retention commands need (`passage keys`,
 // `passage retention`): the database, the keyset files and key manager URI (or, with dev,
 // the development keys) and the retention policy. Token settings are not required.
 func KeyConfigFromEnv(dev bool) (Config, error) {
-	c := keysFromEnv(dev)
+	var c Config
+	if err := envconfig.Parse(&c, os.LookupEnv); err != nil {
+		return Config{}, err
+	}
+	c.Dev = c.Dev || dev
 	c.MaxConns = 4
 	if c.DatabaseURL == "" {
 		return Config{}, errors.New("DATABASE_URL is not set")

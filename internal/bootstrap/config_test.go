@@ -128,3 +128,31 @@ func TestKeyringFiles(t *testing.T) {
 		t.Error("a KMS URI without both keyset files was accepted")
 	}
 }
+
+// TestConfigWithoutDatabaseURL: DATABASE_URL may be left unset when the auditor and every
+// service, its worker included, have their own PASSAGE_<SERVICE>_DATABASE_URL; otherwise the
+// error names the ones missing.
+func TestConfigWithoutDatabaseURL(t *testing.T) {
+	for _, name := range []string{"DATABASE_URL", "PASSAGE_DEV_DIR", "PASSAGE_QUOTA", "PASSAGE_AUDITOR_DATABASE_URL",
+		"PASSAGE_INTAKE_DATABASE_URL", "PASSAGE_ANALYTICS_DATABASE_URL", "PASSAGE_ANALYTICS_WORKER_DATABASE_URL"} {
+		t.Setenv(name, "")
+	}
+	services := []Service{{Short: "intake", Role: "passage_intake"},
+		{Short: "analytics", Role: "passage_analytics", WorkerRole: "passage_analytics_projector"}}
+	t.Setenv("PASSAGE_AUDITOR_DATABASE_URL", "postgres://passage_auditor@db/passage")
+	t.Setenv("PASSAGE_INTAKE_DATABASE_URL", "postgres://passage_intake@db/passage")
+	t.Setenv("PASSAGE_ANALYTICS_DATABASE_URL", "postgres://passage_analytics@db/passage")
+	_, err := ConfigFromEnv(true, services...)
+	if err == nil || !strings.Contains(err.Error(), "PASSAGE_ANALYTICS_WORKER_DATABASE_URL") ||
+		strings.Contains(err.Error(), "PASSAGE_INTAKE_DATABASE_URL") {
+		t.Errorf("without the worker's URL: %v", err)
+	}
+	t.Setenv("PASSAGE_ANALYTICS_WORKER_DATABASE_URL", "postgres://passage_analytics_projector@db/passage")
+	if c, err := ConfigFromEnv(true, services...); err != nil || c.DatabaseURL != "" {
+		t.Errorf("every service with its own URL: %q, %v", c.DatabaseURL, err)
+	}
+	t.Setenv("PASSAGE_AUDITOR_DATABASE_URL", "")
+	if _, err := ConfigFromEnv(true, services...); err == nil || !strings.Contains(err.Error(), "PASSAGE_AUDITOR_DATABASE_URL") {
+		t.Errorf("without the auditor's URL: %v", err)
+	}
+}

@@ -48,6 +48,11 @@ func realMain(ctx context.Context, name string, args []string, stdout, stderr io
 	fs.SetOutput(&printed)
 	dev := fs.Bool("dev", false, "development mode: local keys under .passage/, development tokens accepted")
 	version := fs.Bool("version", false, "print the version and the commit it was built from, and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: %s [--dev] [--version]\n\n", name)
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), "\n"+EnvHelp())
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			_, _ = printed.WriteTo(stdout)
@@ -65,7 +70,7 @@ func realMain(ctx context.Context, name string, args []string, stdout, stderr io
 // Serve reads the configuration from the environment (dev is the --dev flag) and runs the
 // services until ctx ends, logging with the configured level.
 func Serve(ctx context.Context, dev bool, services ...Service) error {
-	cfg, err := ConfigFromEnv(dev)
+	cfg, err := ConfigFromEnv(dev, services...)
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ func TestMainVersion(t *testing.T) {
 func TestMainUsage(t *testing.T) {
 	var stdout, stderr strings.Builder
 	err := realMain(t.Context(), "passage-intake", []string{"-h"}, &stdout, &stderr, mustNotStart(t))
-	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(stdout.String(), "-version") || stderr.Len() != 0 {
+	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(stdout.String(), "-version") || !strings.Contains(stdout.String(), "PASSAGE_GRPC_ADDR (default 127.0.0.1:7070)") || stderr.Len() != 0 {
 		t.Errorf("-h: error %v, stdout %q, stderr %q; want flag.ErrHelp and the usage on stdout alone", err, stdout.String(), stderr.String())
 	}
 

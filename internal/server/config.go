@@ -3,10 +3,10 @@ package server
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/envconfig"
 	"github.com/passage-cm/passage/internal/mtls"
 	"github.com/passage-cm/passage/internal/netlimit"
 	"github.com/passage-cm/passage/internal/quota"
@@ -50,17 +50,19 @@ const (
 	minHeaderBytes = 4 << 10
 )
 
-// Config is what a deployment can tune about the server.
+// Config is what a deployment can tune about the server. The fields tagged env are read by
+// [envconfig] (their help is the README's table and `passage serve -h`); their defaults
+// equal [DefaultConfig]'s, which a test checks.
 type Config struct {
 	// GRPCAddr is where gRPC listens. Env PASSAGE_GRPC_ADDR; default 127.0.0.1:7070.
-	GRPCAddr string
+	GRPCAddr string `env:"PASSAGE_GRPC_ADDR" default:"127.0.0.1:7070" help:"gRPC"`
 	// HTTPAddr is where /healthz, /readyz and /metrics listen. Env PASSAGE_HTTP_ADDR;
 	// default 127.0.0.1:7080.
-	HTTPAddr string
+	HTTPAddr string `env:"PASSAGE_HTTP_ADDR" default:"127.0.0.1:7080" help:"{/healthz}, {/readyz}, {/metrics} (Prometheus)"`
 	// PartnerHTTPAddr is where the HTTP/JSON gateway partners use listens (the services'
 	// google.api.http bindings, see internal/gateway), with PartnerTLS. Env
 	// PASSAGE_PARTNER_HTTP_ADDR; default 127.0.0.1:7090; "off" serves no gateway.
-	PartnerHTTPAddr string
+	PartnerHTTPAddr string `env:"PASSAGE_PARTNER_HTTP_ADDR" default:"127.0.0.1:7090" help:"the partners' HTTP/JSON gateway ({off} disables it), with its own TLS ({PASSAGE_PARTNER_TLS_*})"`
 	// PartnerTLS are the gateway's own PEM files, apart from gRPC's: partner agencies reach it
 	// under another name, often from the internet, and their client certificates (if any) come
 	// from another CA than the one of IOM's own clients. PASSAGE_PARTNER_TLS_CERT and
@@ -70,39 +72,39 @@ type Config struct {
 	PartnerTLS mtls.ServerFiles
 	// ShutdownGrace is how long in-flight calls may run after shutdown begins before they
 	// are cancelled. Env PASSAGE_SHUTDOWN_GRACE (a Go duration, "10s"); default 10s.
-	ShutdownGrace time.Duration
+	ShutdownGrace time.Duration `env:"PASSAGE_SHUTDOWN_GRACE" default:"10s" help:"how long in-flight calls may run after shutdown begins before they are cancelled"`
 	// MaxRecvMsgBytes is the largest request accepted. Env PASSAGE_MAX_RECV_MSG_BYTES;
 	// default 1 MiB.
-	MaxRecvMsgBytes int
+	MaxRecvMsgBytes int `env:"PASSAGE_MAX_RECV_MSG_BYTES" default:"1048576" help:"the largest request accepted, gRPC message or gateway body, in bytes"`
 	// MaxTokenLifetime is the longest lifetime of a bearer token accepted: exp - iat, or
 	// exp - now for a token without iat (see internal/auth's token contract). Env
 	// PASSAGE_MAX_TOKEN_LIFETIME (a Go duration from 1m to 168h); default 12h.
-	MaxTokenLifetime time.Duration
+	MaxTokenLifetime time.Duration `env:"PASSAGE_MAX_TOKEN_LIFETIME" default:"12h" help:"the longest token accepted, {exp - iat} (or {exp - now} without {iat}); a Go duration from {1m} to {168h}"`
 	// MaxConnections caps the connections open at once on the gRPC listener and, apart, on
 	// the partner gateway's: one over the cap is closed as soon as it is accepted. The
 	// /healthz, /readyz and /metrics listener has a small cap of its own (64). Env
 	// PASSAGE_MAX_CONNECTIONS; default 256. Keep twice this, plus the database pools, under
 	// the process's file limit.
-	MaxConnections int
+	MaxConnections int `env:"PASSAGE_MAX_CONNECTIONS" default:"256" help:"connections open at once on the gRPC listener, and apart on the partner gateway's; one more is closed as soon as it is accepted (the probe listener has 64 of its own). Keep twice this, plus the pools, under the file limit"`
 	// MaxConcurrentStreams caps the calls in flight on one HTTP/2 connection, gRPC's and the
 	// gateway's: more are refused (REFUSED_STREAM) and a client retries them. Env
 	// PASSAGE_MAX_CONCURRENT_STREAMS; default 100.
-	MaxConcurrentStreams int
+	MaxConcurrentStreams int `env:"PASSAGE_MAX_CONCURRENT_STREAMS" default:"100" help:"calls in flight on one HTTP/2 connection (gRPC and gateway); more are refused and clients retry them"`
 	// MaxHeaderBytes bounds a request's headers once decoded: gRPC metadata, and the headers
 	// of every HTTP server's requests. A gRPC call over it is reset before any of our code
 	// runs. Env PASSAGE_MAX_HEADER_BYTES; default 16 KiB, at least 4 KiB.
-	MaxHeaderBytes int
+	MaxHeaderBytes int `env:"PASSAGE_MAX_HEADER_BYTES" default:"16384" help:"a request's headers once decoded (gRPC metadata, HTTP headers); at least 4096, room for a bearer token"`
 	// HTTPReadTimeout bounds reading one request on the partner gateway, headers and body: a
 	// client that sends its body slower is cut off. Env PASSAGE_HTTP_READ_TIMEOUT (a Go
 	// duration); default 30s.
-	HTTPReadTimeout time.Duration
+	HTTPReadTimeout time.Duration `env:"PASSAGE_HTTP_READ_TIMEOUT" default:"30s" help:"reading one gateway request, body included; slower clients are cut off"`
 	// HTTPWriteTimeout bounds a gateway request from the end of its headers to the end of
 	// its response; default 1m.
 	HTTPWriteTimeout time.Duration
 	// IdleTimeout closes a connection that carries no call for this long: gRPC's
 	// MaxConnectionIdle (the client reconnects when it next calls) and the gateway's
 	// keep-alive. Env PASSAGE_IDLE_TIMEOUT (a Go duration); default 5m.
-	IdleTimeout time.Duration
+	IdleTimeout time.Duration `env:"PASSAGE_IDLE_TIMEOUT" default:"5m" help:"connections with no call for this long are closed (gRPC {MaxConnectionIdle}, HTTP keep-alive)"`
 	// TLS are the PEM files for gRPC over TLS 1.3: PASSAGE_TLS_CERT and PASSAGE_TLS_KEY, and
 	// PASSAGE_TLS_CLIENT_CA to require client certificates that CA signed (mTLS). None set
 	// serves gRPC in the clear, for a laptop or behind a mesh that terminates TLS; half of
@@ -142,60 +144,38 @@ func ConfigFromEnv() (Config, error) {
 
 func configFrom(lookup func(string) (string, bool)) (Config, error) {
 	cfg := DefaultConfig()
-	if v, ok := lookup("PASSAGE_GRPC_ADDR"); ok && v != "" {
-		cfg.GRPCAddr = v
+	if err := envconfig.Parse(&cfg, lookup); err != nil {
+		return Config{}, fmt.Errorf("server: %w", err)
 	}
-	if v, ok := lookup("PASSAGE_HTTP_ADDR"); ok && v != "" {
-		cfg.HTTPAddr = v
+	if cfg.ShutdownGrace <= 0 {
+		return Config{}, fmt.Errorf("server: PASSAGE_SHUTDOWN_GRACE=%s: want a positive duration such as 10s", cfg.ShutdownGrace)
 	}
-	if v, ok := lookup("PASSAGE_PARTNER_HTTP_ADDR"); ok && v != "" {
-		cfg.PartnerHTTPAddr = v
+	if cfg.MaxRecvMsgBytes <= 0 {
+		return Config{}, fmt.Errorf("server: PASSAGE_MAX_RECV_MSG_BYTES=%d: want a positive number of bytes", cfg.MaxRecvMsgBytes)
 	}
-	if v, ok := lookup("PASSAGE_SHUTDOWN_GRACE"); ok && v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return Config{}, fmt.Errorf("server: PASSAGE_SHUTDOWN_GRACE=%q: want a positive duration such as 10s", v)
-		}
-		cfg.ShutdownGrace = d
+	if d := cfg.MaxTokenLifetime; d < time.Minute || d > maxTokenLifetimeCeiling {
+		return Config{}, fmt.Errorf("server: PASSAGE_MAX_TOKEN_LIFETIME=%s: want a duration from 1m to 168h, such as 12h", d)
 	}
-	if v, ok := lookup("PASSAGE_MAX_RECV_MSG_BYTES"); ok && v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return Config{}, fmt.Errorf("server: PASSAGE_MAX_RECV_MSG_BYTES=%q: want a positive number of bytes", v)
-		}
-		cfg.MaxRecvMsgBytes = n
-	}
-	if v, ok := lookup("PASSAGE_MAX_TOKEN_LIFETIME"); ok && v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Minute || d > maxTokenLifetimeCeiling {
-			return Config{}, fmt.Errorf("server: PASSAGE_MAX_TOKEN_LIFETIME=%q: want a duration from 1m to 168h, such as 12h", v)
-		}
-		cfg.MaxTokenLifetime = d
-	}
-	for name, field := range map[string]*int{
-		"PASSAGE_MAX_CONNECTIONS": &cfg.MaxConnections, "PASSAGE_MAX_CONCURRENT_STREAMS": &cfg.MaxConcurrentStreams,
-		"PASSAGE_MAX_HEADER_BYTES": &cfg.MaxHeaderBytes,
+	for _, f := range []struct {
+		name string
+		n    int
+	}{
+		{"PASSAGE_MAX_CONNECTIONS", cfg.MaxConnections}, {"PASSAGE_MAX_CONCURRENT_STREAMS", cfg.MaxConcurrentStreams},
+		{"PASSAGE_MAX_HEADER_BYTES", cfg.MaxHeaderBytes},
 	} {
-		if v, ok := lookup(name); ok && v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n <= 0 {
-				return Config{}, fmt.Errorf("server: %s=%q: want a positive number", name, v)
-			}
-			*field = n
+		if f.n <= 0 {
+			return Config{}, fmt.Errorf("server: %s=%d: want a positive number", f.name, f.n)
 		}
 	}
 	if cfg.MaxHeaderBytes < minHeaderBytes {
 		return Config{}, fmt.Errorf("server: PASSAGE_MAX_HEADER_BYTES=%d: want at least %d, room for a bearer token", cfg.MaxHeaderBytes, minHeaderBytes)
 	}
-	for name, field := range map[string]*time.Duration{
-		"PASSAGE_HTTP_READ_TIMEOUT": &cfg.HTTPReadTimeout, "PASSAGE_IDLE_TIMEOUT": &cfg.IdleTimeout,
-	} {
-		if v, ok := lookup(name); ok && v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				return Config{}, fmt.Errorf("server: %s=%q: want a positive duration such as 30s", name, v)
-			}
-			*field = d
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{{"PASSAGE_HTTP_READ_TIMEOUT", cfg.HTTPReadTimeout}, {"PASSAGE_IDLE_TIMEOUT", cfg.IdleTimeout}} {
+		if f.d <= 0 {
+			return Config{}, fmt.Errorf("server: %s=%s: want a positive duration such as 30s", f.name, f.d)
 		}
 	}
 	for name, field := range map[string]*string{

@@ -1,11 +1,13 @@
 package server
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/passage-cm/passage/internal/envconfig"
 	"github.com/passage-cm/passage/internal/mtls"
 	"github.com/passage-cm/passage/internal/quota"
 )
@@ -131,5 +133,19 @@ func TestWithDefaults(t *testing.T) {
 		HTTPReadTimeout: DefaultHTTPReadTimeout, HTTPWriteTimeout: DefaultHTTPWriteTimeout, IdleTimeout: DefaultIdleTimeout}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("withDefaults (-want +got):\n%s", diff)
+	}
+}
+
+// TestEnvTagDefaults: the defaults in the env tags, which the README and `passage serve -h`
+// show, are those DefaultConfig uses.
+func TestEnvTagDefaults(t *testing.T) {
+	var got Config
+	if err := envconfig.Parse(&got, func(string) (string, bool) { return "", false }); err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultConfig()
+	got.Quota, got.HTTPWriteTimeout = want.Quota, want.HTTPWriteTimeout // no env tag
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("tag defaults = %+v\nDefaultConfig = %+v", got, want)
 	}
 }

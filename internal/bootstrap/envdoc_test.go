@@ -1,0 +1,56 @@
+package bootstrap
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/envconfig"
+)
+
+// TestREADMEEnvTable: the README's table of variables is the one EnvVars renders. When it
+// fails, run go generate ./internal/bootstrap (or make generate) and commit the README.
+func TestREADMEEnvTable(t *testing.T) {
+	old, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := UpdateEnvTable(string(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(old) != want {
+		t.Error("README.md's table of variables is stale: run go generate ./internal/bootstrap and commit README.md")
+	}
+}
+
+// TestEnvVars: every variable is listed once, with a meaning, and Config's tagged defaults
+// agree with the constants code uses.
+func TestEnvVars(t *testing.T) {
+	seen := map[string]bool{}
+	for _, v := range EnvVars() {
+		if seen[v.Name] || v.Help == "" {
+			t.Errorf("%s: listed twice or without help", v.Name)
+		}
+		seen[v.Name] = true
+	}
+	for _, name := range []string{"DATABASE_URL", "PASSAGE_GRPC_ADDR", "PASSAGE_LOG_LEVEL", "PASSAGE_QUOTA", "PASSAGE_TLS_CERT"} {
+		if !seen[name] {
+			t.Errorf("%s is not listed", name)
+		}
+	}
+	var c Config
+	for _, name := range []string{"PASSAGE_KEK_RELOAD", "PASSAGE_TOKEN_AUDIENCE"} {
+		t.Setenv(name, "")
+	}
+	if err := envconfig.Parse(&c, os.LookupEnv); err != nil {
+		t.Fatal(err)
+	}
+	if c.KEKReload != defaultKEKReload || c.TokenAudience != auth.Audience {
+		t.Errorf("tag defaults: KEK reload %v, audience %q", c.KEKReload, c.TokenAudience)
+	}
+	if help := EnvHelp(); !strings.Contains(help, "PASSAGE_DB_MAX_CONNS (default 16)") || strings.Contains(help, "{") {
+		t.Errorf("EnvHelp:\n%s", help)
+	}
+}
