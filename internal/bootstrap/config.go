@@ -97,16 +97,16 @@ const (
 // unless every one of services, and the auditor, has its own PASSAGE_<SERVICE>_DATABASE_URL
 // (see [ServiceDatabaseURL]).
 func ConfigFromEnv(dev bool, services ...Service) (Config, error) {
-	srv, err := server.ConfigFromEnv()
-	if err != nil {
-		return Config{}, err
-	}
-	var c Config
+	// One pass over the tags, the server's included; then the server's own checks.
+	c := Config{Server: server.DefaultConfig()}
 	if err := envconfig.Parse(&c, os.LookupEnv); err != nil {
 		return Config{}, err
 	}
+	var err error
+	if c.Server, err = server.Complete(c.Server, os.LookupEnv); err != nil {
+		return Config{}, err
+	}
 	c.Dev = c.Dev || dev
-	c.Server = srv
 	if c.Dev && os.Getenv("PASSAGE_QUOTA") == "" {
 		// A developer's server is loaded by `passage demo seed`, thousands of calls a second
 		// under one token per mission: quotas are off unless asked for (PASSAGE_QUOTA=on).

@@ -147,6 +147,13 @@ func configFrom(lookup func(string) (string, bool)) (Config, error) {
 	if err := envconfig.Parse(&cfg, lookup); err != nil {
 		return Config{}, fmt.Errorf("server: %w", err)
 	}
+	return Complete(cfg, lookup)
+}
+
+// Complete checks cfg, whose tagged fields a caller has parsed already (bootstrap parses
+// them with its own, in one pass, from [DefaultConfig]), and adds what the tags do not hold:
+// the TLS files and the quotas.
+func Complete(cfg Config, lookup func(string) (string, bool)) (Config, error) {
 	if cfg.ShutdownGrace <= 0 {
 		return Config{}, fmt.Errorf("server: PASSAGE_SHUTDOWN_GRACE=%s: want a positive duration such as 10s", cfg.ShutdownGrace)
 	}
