@@ -47,6 +47,9 @@ type Env struct {
 	Logs *Buffer
 	// Calls records every unary call made through Conn, in order.
 	Calls *CallLog
+	// Addr is the server's loopback TCP address ("127.0.0.1:PORT") when Options.TCP is set;
+	// empty otherwise.
+	Addr string
 	// GatewayURL is the HTTP/JSON gateway's base URL ("http://127.0.0.1:PORT"), served on a
 	// real listener when a service has HTTP bindings; empty otherwise.
 	GatewayURL string
@@ -75,6 +78,9 @@ type Options struct {
 	// CachedTokens verifies tokens through the cache `passage serve` uses (auth.Cached), for
 	// benchmarks that should pay what production pays per call; tests verify every token.
 	CachedTokens bool
+	// TCP serves gRPC on a loopback TCP listener (Env.Addr) instead of an in-memory one, for
+	// clients that dial an address, as the passage CLI does.
+	TCP bool
 }
 
 // Start runs a server for the test and stops it when the test ends.
@@ -134,7 +140,13 @@ func Start(t testing.TB, opts Options) *Env {
 		}
 	}
 
-	lis := bufconn.Listen(1 << 20)
+	lis, dialer, err := grpcListener(opts.TCP)
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	if opts.TCP {
+		env.Addr = lis.Addr().String()
+	}
 	httpLis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
@@ -149,8 +161,8 @@ func Start(t testing.TB, opts Options) *Env {
 		go func() { done <- work(ctx) }()
 	}
 
-	conn, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+	conn, err := grpc.NewClient("passthrough:///"+lis.Addr().String(),
+		grpc.WithContextDialer(dialer),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(64<<20)),
 		grpc.WithUnaryInterceptor(env.Calls.intercept),
@@ -171,6 +183,21 @@ func Start(t testing.TB, opts Options) *Env {
 		}
 	})
 	return env
+}
+
+// grpcListener returns the server's gRPC listener, in memory or on loopback TCP, and how a
+// client dials it.
+func grpcListener(tcp bool) (net.Listener, func(context.Context, string) (net.Conn, error), error) {
+	if !tcp {
+		lis := bufconn.Listen(1 << 20)
+		return lis, func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }, nil
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	var d net.Dialer
+	return lis, func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }, nil
 }
 
 // gateway serves the HTTP/JSON gateway of the services with HTTP bindings on a real listener,
