@@ -28,6 +28,7 @@ func TestHelpOnStdout(t *testing.T) {
 		{[]string{"--help"}, "usage: passage <command>"},
 		{[]string{"help"}, "usage: passage <command>"},
 		{[]string{"migrate", "-h"}, "usage: passage migrate"},
+		{[]string{"migrate", "up", "-h"}, "usage: passage migrate"},
 		{[]string{"serve", "-h"}, "PASSAGE_MAX_TOKEN_LIFETIME (default 12h)"},
 		{[]string{"serve", "--help"}, "DATABASE_URL"},
 		{[]string{"dev-token", "-h"}, "-role"},

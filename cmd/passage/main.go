@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -140,7 +141,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 const migrateUsage = "usage: passage migrate up|down|version\n"
 
 func migrateCmd(args []string, stdout io.Writer) error {
-	if len(args) == 1 && isHelp(args[0]) {
+	if slices.ContainsFunc(args, isHelp) {
 		fmt.Fprint(stdout, migrateUsage)
 		return nil
 	}
