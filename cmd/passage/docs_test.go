@@ -2,7 +2,9 @@ package main
 
 import (
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/passage-cm/passage/internal/docs"
@@ -15,6 +17,7 @@ var notRun = []docs.NotRun{
 	{Args: []string{"serve"}, Reason: "the test's server is the one it would start"},
 	{Args: []string{"demo", "seed"}, Unless: []string{"--plan"}, Reason: "loads thousands of persons, minutes under -race; internal/demo's TestLoadThroughTheServices runs the seed"},
 	{Args: []string{"keys"}, Unless: []string{"--dev"}, Reason: "the production keysets, under a KMS (PASSAGE_KEK_URI); TestKeysCommands runs them with --dev"},
+	{Args: []string{"retention", "run"}, Unless: []string{"--dev"}, Reason: "erases under the production keysets, under a KMS (PASSAGE_KEK_URI); TestKeysCommands runs retention with --dev"},
 	{Args: []string{"audit", "verify"}, Unless: []string{"--dev"}, Reason: "the production audit keyset, under a KMS (PASSAGE_AUDIT_KEYSET)"},
 }
 
@@ -33,13 +36,18 @@ var knownFailures = map[string]string{
 // printed (docs.Bindings). A command that fails fails the test with its file and line.
 func TestDocumentedCommands(t *testing.T) {
 	env := testserver.Start(t, testserver.Options{Services: services(), TCP: true})
-	t.Setenv("PASSAGE_ADDR", env.Addr)
-	t.Setenv("PASSAGE_DEV_DIR", filepath.Dir(env.KeyFiles.KEK.Path))
-	t.Setenv("DATABASE_URL", env.AdminURL)
+	fixed := map[string]string{"PASSAGE_ADDR": env.Addr, "PASSAGE_DEV_DIR": filepath.Dir(env.KeyFiles.KEK.Path), "DATABASE_URL": env.AdminURL}
+	for name, value := range fixed {
+		t.Setenv(name, value)
+	}
 	for _, name := range []string{"PASSAGE_TOKEN", "PASSAGE_KEK_URI", "PASSAGE_AUDIT_KEYSET"} {
 		t.Setenv(name, "")
 	}
-	root := filepath.Join("..", "..")
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir()) // where the commands write their files (--out returns.csv)
 	blocks, err := docs.Read(root)
 	if err != nil {
 		t.Fatal(err)
@@ -48,6 +56,7 @@ func TestDocumentedCommands(t *testing.T) {
 		Passage: func(args []string, stdout, stderr io.Writer) int { return run(t.Context(), args, stdout, stderr) },
 		Setenv:  t.Setenv,
 		GRPC:    docs.Invoker(env.Conn),
+		Fixed:   slices.Collect(maps.Keys(fixed)),
 		NotRun:  notRun, KnownFailures: knownFailures,
 	}
 	s.Run(t, blocks)
@@ -56,4 +65,5 @@ func TestDocumentedCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Check(t, inline)
+	s.Done(t)
 }

@@ -2,8 +2,10 @@ package docs
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -82,6 +84,9 @@ type Session struct {
 	// GRPC makes a unary call of the method ("package.Service/Method") with a JSON request
 	// and the given metadata, and returns the JSON response; nil leaves grpcurl lines unrun.
 	GRPC func(method string, header []string, request string) (string, error)
+	// Fixed are the environment variables the test sets (the server's address, its
+	// database) that the docs' assignments leave alone.
+	Fixed []string
 	// NotRun are the passage commands checked as synopses instead of run.
 	NotRun []NotRun
 	// KnownFailures are commands, by their text, that the docs show wrongly today, each
@@ -94,15 +99,16 @@ type Session struct {
 	facts   map[string]string // caller + "\x00" + placeholder → value
 	t       testing.TB
 	at      Command
+	seen    map[string]bool // known failures met
+	ran     int             // commands run
+	checked int             // synopses checked
 }
 
 // Run runs the blocks in order. Within a block, the first command that fails ends it.
 func (s *Session) Run(t testing.TB, blocks []Block) {
 	t.Helper()
 	s.t = t
-	if s.vars == nil {
-		s.vars, s.callers, s.facts = map[string]string{}, map[string]string{}, map[string]string{}
-	}
+	s.init()
 	for _, b := range blocks {
 		for i, c := range b.Commands {
 			if s.run(c) {
@@ -117,6 +123,28 @@ func (s *Session) Run(t testing.TB, blocks []Block) {
 				}
 			}
 			break
+		}
+	}
+}
+
+func (s *Session) init() {
+	if s.vars == nil {
+		s.vars, s.callers, s.facts, s.seen = map[string]string{}, map[string]string{}, map[string]string{}, map[string]bool{}
+	}
+}
+
+// Done ends the session: it fails if no command was run (the docs were not read) or if a
+// known failure was met nowhere (the doc was mended or moved: the entry goes too).
+func (s *Session) Done(t testing.TB) {
+	t.Helper()
+	s.init()
+	t.Logf("%d commands run, %d synopses checked", s.ran, s.checked)
+	if s.ran == 0 {
+		t.Error("no documented command was run: are the docs read?")
+	}
+	for _, text := range slices.Sorted(maps.Keys(s.KnownFailures)) {
+		if !s.seen[text] {
+			t.Errorf("known failure %q (%s) is shown by no doc: remove it from the list", text, s.KnownFailures[text])
 		}
 	}
 }
@@ -138,6 +166,10 @@ func (s *Session) run(c Command) bool {
 		return true
 	}
 	stmts, err := Split(c.Text, s)
+	if errors.Is(err, errForeign) {
+		t.Logf("%s: not run (%s): %v", c.Where(), Other, err)
+		return true
+	}
 	if err != nil {
 		return s.fail(c, err.Error())
 	}
@@ -162,6 +194,7 @@ func (s *Session) run(c Command) bool {
 				return false // bind reported it
 			}
 			out, errOut, code := s.passage(args)
+			s.ran++
 			if ok := s.outcome(c, code == 0, fmt.Sprintf("exit %d\n%s", code, errOut)); !ok {
 				return false
 			}
@@ -171,6 +204,7 @@ func (s *Session) run(c Command) bool {
 				continue
 			}
 			out, err := s.grpcurl(words[1:])
+			s.ran++
 			if ok := s.outcome(c, err == nil, fmt.Sprint(err)); !ok {
 				return false
 			}
@@ -187,6 +221,9 @@ func (s *Session) run(c Command) bool {
 func (s *Session) outcome(c Command, ok bool, detail string) bool {
 	s.t.Helper()
 	reason, known := s.KnownFailures[c.Text]
+	if known {
+		s.seen[c.Text] = true
+	}
 	switch {
 	case known && ok:
 		s.t.Errorf("%s: listed as a known failure (%s) but works: remove it from the list", c, reason)
@@ -211,6 +248,10 @@ func (s *Session) passage(args []string) (stdout, stderr string, code int) {
 	return out.String(), errOut.String(), code
 }
 
+// errForeign is a command substitution of a command neither passage nor in Substitutions: a
+// line that sets a variable from it is another tool's (a developer's Postgres, …).
+var errForeign = errors.New("a variable set from another tool's output")
+
 // Var returns a shell variable an earlier command set.
 func (s *Session) Var(name string) (string, error) {
 	if v, ok := s.vars[name]; ok {
@@ -226,7 +267,7 @@ func (s *Session) Subst(command string) (string, error) {
 	}
 	words := strings.Fields(command)
 	if len(words) == 0 || classify(command) != Passage {
-		return "", fmt.Errorf("no substitution for $(%s): add it to docs.Substitutions", command)
+		return "", fmt.Errorf("%w: $(%s)", errForeign, command)
 	}
 	args := s.bind(words[1:])
 	if slices.Contains(args, "") {
@@ -260,6 +301,10 @@ func (s *Session) assign(words []string) error {
 			if value = s.fact(placeholder); value == "" {
 				return fmt.Errorf("%s=... : %s", name, s.unbound(placeholder))
 			}
+		}
+		if slices.Contains(s.Fixed, name) {
+			s.t.Logf("%s: %s stays the test's own", s.at.Where(), name)
+			continue
 		}
 		s.vars[name] = value
 		s.Setenv(name, value)

@@ -43,6 +43,7 @@ func stripQuotes(s string) string { return strings.NewReplacer(`"`, "", `'`, "")
 func (s *Session) Check(t testing.TB, commands []Command) {
 	t.Helper()
 	s.t = t
+	s.init()
 	for _, c := range commands {
 		s.checkSynopsis(c)
 	}
@@ -52,6 +53,7 @@ func (s *Session) Check(t testing.TB, commands []Command) {
 // names exists (its -h exits 0) and takes every flag the line shows (its help names it).
 func (s *Session) checkSynopsis(c Command) {
 	s.t.Helper()
+	s.checked++
 	paths, flags := Paths(c)
 	var problems []string
 	for _, p := range paths {
