@@ -19,8 +19,8 @@ import (
 var findings = newEnumNames("BREAK_GLASS_FINDING_", intakev1.BreakGlassFinding_value)
 
 // caseAndStaff parses "CASE_ID STAFF_ID" and the request id flag of assign and unassign.
-func (c *caseCLI) caseAndStaff(name string, args []string) (caseID, staffID, requestID string, o *clientOptions, err error) {
-	fs, o := c.flagSet(name, name+" CASE_ID STAFF_ID")
+func (c *client) caseCaseAndStaff(name string, args []string) (caseID, staffID, requestID string, o *clientOptions, err error) {
+	fs, o := c.caseFlagSet(name, name+" CASE_ID STAFF_ID")
 	rid := fs.String("request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
 	pos, given, err := parseFlags(fs, args)
 	if err != nil {
@@ -39,8 +39,8 @@ func (c *caseCLI) caseAndStaff(name string, args []string) (caseID, staffID, req
 	return pos[0], pos[1], *rid, o, nil
 }
 
-func (c *caseCLI) assign(ctx context.Context, args []string) error {
-	caseID, staffID, rid, o, err := c.caseAndStaff("assign", args)
+func (c *client) caseAssign(ctx context.Context, args []string) error {
+	caseID, staffID, rid, o, err := c.caseCaseAndStaff("assign", args)
 	if err != nil {
 		return err
 	}
@@ -53,8 +53,8 @@ func (c *caseCLI) assign(ctx context.Context, args []string) error {
 		})
 }
 
-func (c *caseCLI) unassign(ctx context.Context, args []string) error {
-	caseID, staffID, rid, o, err := c.caseAndStaff("unassign", args)
+func (c *client) caseUnassign(ctx context.Context, args []string) error {
+	caseID, staffID, rid, o, err := c.caseCaseAndStaff("unassign", args)
 	if err != nil {
 		return err
 	}
@@ -66,8 +66,8 @@ func (c *caseCLI) unassign(ctx context.Context, args []string) error {
 		})
 }
 
-func (c *caseCLI) breakGlass(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("break-glass", "break-glass CASE_ID --reason TEXT [--for DURATION]")
+func (c *client) caseBreakGlass(ctx context.Context, args []string) error {
+	fs, o := c.caseFlagSet("break-glass", "break-glass CASE_ID --reason TEXT [--for DURATION]")
 	reason := fs.String("reason", "", "why you need the identity now (at least 20 characters; kept only as a keyed digest)")
 	life := fs.Duration("for", 0, "how long the grant lives, at most 1h (default 30m)")
 	rid := fs.String("request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
@@ -101,8 +101,8 @@ func (c *caseCLI) breakGlass(ctx context.Context, args []string) error {
 		})
 }
 
-func (c *caseCLI) grants(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("grants", "grants [--unreviewed] [--page-token T]")
+func (c *client) caseGrants(ctx context.Context, args []string) error {
+	fs, o := c.caseFlagSet("grants", "grants [--unreviewed] [--page-token T]")
 	unreviewed := fs.Bool("unreviewed", false, "only the grants awaiting review")
 	page := fs.String("page-token", "", "the next page, from a previous listing")
 	pos, given, err := parseFlags(fs, args)
@@ -119,8 +119,8 @@ func (c *caseCLI) grants(ctx context.Context, args []string) error {
 	return unary(ctx, c, o, "ListBreakGlassGrants", "", intakev1.IntakeServiceClient.ListBreakGlassGrants, req, formatGrants)
 }
 
-func (c *caseCLI) review(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("review", "review GRANT_ID --finding F")
+func (c *client) caseReview(ctx context.Context, args []string) error {
+	fs, o := c.caseFlagSet("review", "review GRANT_ID --finding F")
 	finding := fs.String("finding", "", "`FINDING`: "+findings.list())
 	rid := fs.String("request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
 	pos, given, err := parseFlags(fs, args)

@@ -83,7 +83,7 @@ func TestAccessCommands(t *testing.T) {
 			t.Parallel()
 			fake := &fakeIntake{resp: tt.resp}
 			c, stdout, _ := newTestCLI(fake, tokenEnv)
-			if err := c.run(t.Context(), tt.args); err != nil {
+			if err := c.caseRun(t.Context(), tt.args); err != nil {
 				t.Fatalf("%v: %v", tt.args, err)
 			}
 			if diff := cmp.Diff([]proto.Message{tt.want}, fake.requests, protocmp.Transform()); diff != "" {
@@ -108,7 +108,7 @@ func TestAccessCommandErrors(t *testing.T) {
 	} {
 		fake := &fakeIntake{}
 		c, _, _ := newTestCLI(fake, tokenEnv)
-		if err := c.run(t.Context(), args); err == nil {
+		if err := c.caseRun(t.Context(), args); err == nil {
 			t.Errorf("%v: no error", args)
 		}
 		if len(fake.requests) != 0 {

@@ -44,25 +44,7 @@ Every command takes --addr (PASSAGE_ADDR), --token (PASSAGE_TOKEN), --insecure, 
 
 // runAnalytics runs `passage analytics <command>`: the client of the AnalyticsService.
 func runAnalytics(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c := &analyticsCLI{
-		cli:     newCLI(stdout, stderr),
-		connect: dialAnalytics,
-	}
-	return c.run(ctx, args)
-}
-
-// analyticsCLI is cli with an AnalyticsService to call.
-type analyticsCLI struct {
-	cli
-	connect func(clientOptions) (analyticsv1.AnalyticsServiceClient, func(), error)
-}
-
-func dialAnalytics(o clientOptions) (analyticsv1.AnalyticsServiceClient, func(), error) {
-	conn, err := dial(o)
-	if err != nil {
-		return nil, nil, err
-	}
-	return analyticsv1.NewAnalyticsServiceClient(conn), func() { _ = conn.Close() }, nil
+	return newClient(stdout, stderr).analyticsRun(ctx, args)
 }
 
 var (
@@ -70,13 +52,13 @@ var (
 	dimensionNames = newEnumNames("DIMENSION_", analyticsv1.Dimension_value)
 )
 
-func (c *analyticsCLI) run(ctx context.Context, args []string) error {
+func (c *client) analyticsRun(ctx context.Context, args []string) error {
 	return runGroup(ctx, "analytics", analyticsUsage, args, c.stdout, c.stderr, commands{
-		"aggregate": c.aggregate,
-		"export":    c.export,
-		"victims":   c.victims,
-		"regions":   c.regions,
-		"budget":    c.budget,
+		"aggregate": c.analyticsAggregate,
+		"export":    c.analyticsExport,
+		"victims":   c.analyticsVictims,
+		"regions":   c.analyticsRegions,
+		"budget":    c.analyticsBudget,
 	})
 }
 
@@ -158,20 +140,20 @@ func (f *tableFlags) request(measureName string) (analyticsv1.Measure, []analyti
 	return measure, dims, filter, nil
 }
 
-func (c *analyticsCLI) flagSet(name, synopsis string) (*flag.FlagSet, *clientOptions) {
+func (c *client) analyticsFlagSet(name, synopsis string) (*flag.FlagSet, *clientOptions) {
 	return c.groupFlagSet("analytics", name, synopsis, nil)
 }
 
-func (c *analyticsCLI) parse(fs *flag.FlagSet, o *clientOptions, args []string, want int, what string) ([]string, map[string]bool, error) {
+func (c *client) analyticsParse(fs *flag.FlagSet, o *clientOptions, args []string, want int, what string) ([]string, map[string]bool, error) {
 	return c.groupParse("analytics", fs, o, args, want, what)
 }
 
-func (c *analyticsCLI) aggregate(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("aggregate", "aggregate MEASURE [--by DIM,...] [filters] [--k K | --epsilon E]")
+func (c *client) analyticsAggregate(ctx context.Context, args []string) error {
+	fs, o := c.analyticsFlagSet("aggregate", "aggregate MEASURE [--by DIM,...] [filters] [--k K | --epsilon E]")
 	var f tableFlags
 	f.bind(fs)
 	epsilon := fs.Float64("epsilon", 0, "release under differential privacy, spending `E` of the yearly privacy budget")
-	pos, given, err := c.parse(fs, o, args, 1, "aggregate takes one MEASURE: "+measureNames.list())
+	pos, given, err := c.analyticsParse(fs, o, args, 1, "aggregate takes one MEASURE: "+measureNames.list())
 	if err != nil {
 		return err
 	}
@@ -192,13 +174,13 @@ func (c *analyticsCLI) aggregate(ctx context.Context, args []string) error {
 		func(w io.Writer, resp *analyticsv1.AggregateResponse) error { return formatAggregate(w, req, resp) })
 }
 
-func (c *analyticsCLI) export(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("export", "export MEASURE [--by DIM,...] [filters] [--k K | --epsilon E] [--out FILE]")
+func (c *client) analyticsExport(ctx context.Context, args []string) error {
+	fs, o := c.analyticsFlagSet("export", "export MEASURE [--by DIM,...] [filters] [--k K | --epsilon E] [--out FILE]")
 	var f tableFlags
 	f.bind(fs)
 	epsilon := fs.Float64("epsilon", 0, "release under differential privacy, spending `E` of the yearly privacy budget")
 	out := fs.String("out", "", "write the CSV to `FILE` (default: standard output)")
-	pos, given, err := c.parse(fs, o, args, 1, "export takes one MEASURE: "+measureNames.list())
+	pos, given, err := c.analyticsParse(fs, o, args, 1, "export takes one MEASURE: "+measureNames.list())
 	if err != nil {
 		return err
 	}
@@ -222,7 +204,7 @@ func (c *analyticsCLI) export(ctx context.Context, args []string) error {
 				summary = fmt.Sprintf("released under differential privacy: ε %s spent, %s left this year (noisy counts; categories too rare to show are left out)",
 					formatEpsilon(p.GetEpsilon()), formatEpsilon(resp.GetRemainingBudget()))
 			}
-			return c.writeCSV(*out, resp.GetCsv(), summary+released(resp.GetProvenance()))
+			return c.analyticsWriteCSV(*out, resp.GetCsv(), summary+released(resp.GetProvenance()))
 		})
 }
 
@@ -238,8 +220,8 @@ func released(p *analyticsv1.Provenance) string {
 	return s
 }
 
-func (c *analyticsCLI) victims(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("victims", "victims [--from Y] [--to Y] [--country C]... [--citizenship C]... [--k K] [--out FILE]")
+func (c *client) analyticsVictims(ctx context.Context, args []string) error {
+	fs, o := c.analyticsFlagSet("victims", "victims [--from Y] [--to Y] [--country C]... [--citizenship C]... [--k K] [--out FILE]")
 	from := fs.Int("from", 0, "first `YEAR` of identification")
 	to := fs.Int("to", 0, "last `YEAR` of identification")
 	var countries, citizenships listFlag
@@ -247,7 +229,7 @@ func (c *analyticsCLI) victims(ctx context.Context, args []string) error {
 	fs.Var(&citizenships, "citizenship", "only these citizenships (`COUNTRY` codes)")
 	k := fs.Int("k", 0, "every released combination of quasi-identifiers is shared by at least `K` records (0: 11)")
 	out := fs.String("out", "", "write the CSV to `FILE` (default: standard output)")
-	if _, _, err := c.parse(fs, o, args, 0, "victims takes no argument"); err != nil {
+	if _, _, err := c.analyticsParse(fs, o, args, 0, "victims takes no argument"); err != nil {
 		return err
 	}
 	filter := &analyticsv1.VictimRecordFilter{YearFrom: int32(*from), YearTo: int32(*to)}
@@ -260,14 +242,14 @@ func (c *analyticsCLI) victims(ctx context.Context, args []string) error {
 	req := &analyticsv1.ExportVictimRecordsRequest{Filter: filter, K: int32(*k)}
 	return analyticsUnary(ctx, c, o, "ExportVictimRecords", analyticsv1.AnalyticsServiceClient.ExportVictimRecords, req,
 		func(w io.Writer, resp *analyticsv1.ExportVictimRecordsResponse) error {
-			return c.writeCSV(*out, resp.GetCsv(), fmt.Sprintf("%d records, %d-anonymous: %d generalised, %d withheld, %d values suppressed",
+			return c.analyticsWriteCSV(*out, resp.GetCsv(), fmt.Sprintf("%d records, %d-anonymous: %d generalised, %d withheld, %d values suppressed",
 				resp.GetRecords(), resp.GetK(), resp.GetGeneralised(), resp.GetWithheld(), resp.GetSuppressed())+released(resp.GetProvenance()))
 		})
 }
 
-func (c *analyticsCLI) regions(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("regions", "regions")
-	if _, _, err := c.parse(fs, o, args, 0, "regions takes no argument"); err != nil {
+func (c *client) analyticsRegions(ctx context.Context, args []string) error {
+	fs, o := c.analyticsFlagSet("regions", "regions")
+	if _, _, err := c.analyticsParse(fs, o, args, 0, "regions takes no argument"); err != nil {
 		return err
 	}
 	return analyticsUnary(ctx, c, o, "ListRegions", analyticsv1.AnalyticsServiceClient.ListRegions, &analyticsv1.ListRegionsRequest{},
@@ -281,10 +263,10 @@ func (c *analyticsCLI) regions(ctx context.Context, args []string) error {
 		})
 }
 
-func (c *analyticsCLI) budget(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("budget", "budget [--year Y]")
+func (c *client) analyticsBudget(ctx context.Context, args []string) error {
+	fs, o := c.analyticsFlagSet("budget", "budget [--year Y]")
 	year := fs.Int("year", 0, "the `YEAR` (default: this one)")
-	if _, _, err := c.parse(fs, o, args, 0, "budget takes no argument"); err != nil {
+	if _, _, err := c.analyticsParse(fs, o, args, 0, "budget takes no argument"); err != nil {
 		return err
 	}
 	return analyticsUnary(ctx, c, o, "GetPrivacyBudget", analyticsv1.AnalyticsServiceClient.GetPrivacyBudget,
@@ -298,7 +280,7 @@ func (c *analyticsCLI) budget(ctx context.Context, args []string) error {
 
 // writeCSV writes an export to path (standard output when empty) and says what it holds on
 // standard error, so that the CSV alone goes down a pipe.
-func (c *analyticsCLI) writeCSV(path string, csv []byte, summary string) error {
+func (c *client) analyticsWriteCSV(path string, csv []byte, summary string) error {
 	if path == "" {
 		if _, err := c.stdout.Write(csv); err != nil {
 			return err
@@ -312,11 +294,11 @@ func (c *analyticsCLI) writeCSV(path string, csv []byte, summary string) error {
 
 // analyticsUnary connects, makes one read and prints its response: as JSON with --json, else
 // with human.
-func analyticsUnary[Req any, Resp proto.Message](ctx context.Context, c *analyticsCLI, o *clientOptions, method string,
+func analyticsUnary[Req any, Resp proto.Message](ctx context.Context, c *client, o *clientOptions, method string,
 	rpc func(analyticsv1.AnalyticsServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
 	req Req, human func(io.Writer, Resp) error,
 ) error {
-	return unaryOn(ctx, &c.cli, o, c.connect, method, "", rpc, req, human)
+	return unaryOn(ctx, &c.cli, o, c.analytics, method, "", rpc, req, human)
 }
 
 // formatAggregate prints an Aggregate as a table: one column per dimension ("all" in a

@@ -57,13 +57,13 @@ func (f *fakeAnalytics) GetPrivacyBudget(_ context.Context, req *analyticsv1.Get
 	return &analyticsv1.GetPrivacyBudgetResponse{Year: 2026, Budget: 10, Spent: 0.5, Remaining: 9.5}, nil
 }
 
-func newAnalyticsCLI(f *fakeAnalytics) (*analyticsCLI, *bytes.Buffer, *bytes.Buffer) {
+func newAnalyticsCLI(f *fakeAnalytics) (*client, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
 	env := map[string]string{"PASSAGE_TOKEN": "tok"}
-	return &analyticsCLI{
+	return &client{
 		cli: cli{getenv: func(k string) string { return env[k] }, stdout: &stdout, stderr: &stderr,
 			now: func() time.Time { return testNow }, newRequestID: func() string { return testRequestID }},
-		connect: func(clientOptions) (analyticsv1.AnalyticsServiceClient, func(), error) { return f, func() {}, nil },
+		analytics: func(clientOptions) (analyticsv1.AnalyticsServiceClient, func(), error) { return f, func() {}, nil },
 	}, &stdout, &stderr
 }
 
@@ -107,7 +107,7 @@ func TestAnalyticsCommandsBuildRequests(t *testing.T) {
 	for _, tt := range tests {
 		f := &fakeAnalytics{}
 		c, _, stderr := newAnalyticsCLI(f)
-		if err := c.run(context.Background(), tt.args); err != nil {
+		if err := c.analyticsRun(context.Background(), tt.args); err != nil {
 			t.Fatalf("%v: %v\n%s", tt.args, err, stderr)
 		}
 		if diff := cmp.Diff(tt.want, f.got, protocmp.Transform()); diff != "" {
@@ -137,7 +137,7 @@ func TestAnalyticsCommandsRefuseBadFlags(t *testing.T) {
 	for _, tt := range tests {
 		f := &fakeAnalytics{}
 		c, _, _ := newAnalyticsCLI(f)
-		err := c.run(context.Background(), tt.args)
+		err := c.analyticsRun(context.Background(), tt.args)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v: error %v, want one containing %q", tt.args, err, tt.want)
 		}
@@ -162,7 +162,7 @@ func TestAnalyticsAggregateTable(t *testing.T) {
 			{Keys: []string{"FEMALE", ""}, Count: 16560},
 		}}}
 	c, stdout, _ := newAnalyticsCLI(f)
-	if err := c.run(context.Background(), []string{"aggregate", "persons_returned", "--by", "sex,host_region"}); err != nil {
+	if err := c.analyticsRun(context.Background(), []string{"aggregate", "persons_returned", "--by", "sex,host_region"}); err != nil {
 		t.Fatal(err)
 	}
 	want := `SEX     HOST_REGION  PERSONS_RETURNED    SHARE
@@ -184,7 +184,7 @@ x: withheld, counting fewer than 11 or hiding one that does
 	f.resp = &analyticsv1.AggregateResponse{Epsilon: 0.5, RemainingBudget: 9.5,
 		Cells: []*analyticsv1.Cell{{Keys: []string{}, Count: 68994}}}
 	c, stdout, _ = newAnalyticsCLI(f)
-	if err := c.run(context.Background(), []string{"aggregate", "persons_returned", "--epsilon", "0.5"}); err != nil {
+	if err := c.analyticsRun(context.Background(), []string{"aggregate", "persons_returned", "--epsilon", "0.5"}); err != nil {
 		t.Fatal(err)
 	}
 	if out := stdout.String(); !strings.Contains(out, "68,994  100.00%") || !strings.Contains(out, "ε 0.5 spent, 9.5 left") {
@@ -196,7 +196,7 @@ func TestAnalyticsExportsWriteTheirFile(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "returns.csv")
 	c, stdout, stderr := newAnalyticsCLI(&fakeAnalytics{})
-	if err := c.run(context.Background(), []string{"export", "persons_returned", "--by", "sex", "--out", path}); err != nil {
+	if err := c.analyticsRun(context.Background(), []string{"export", "persons_returned", "--by", "sex", "--out", path}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(path)
@@ -214,15 +214,15 @@ func TestAnalyticsExportsWriteTheirFile(t *testing.T) {
 func TestAnalyticsCommandsAgainstTheServer(t *testing.T) {
 	t.Parallel()
 	env := testserver.Start(t, testserver.Options{Services: []bootstrap.Service{intake.Spec(), analytics.Spec()}})
-	client := analyticsv1.NewAnalyticsServiceClient(env.Conn)
+	service := analyticsv1.NewAnalyticsServiceClient(env.Conn)
 	analyst := env.As(t, auth.RoleAnalyst, auth.MissionHQ)
 	run := func(args ...string) (string, string, error) {
 		t.Helper()
 		var stdout, stderr bytes.Buffer
-		c := &analyticsCLI{cli: cli{getenv: func(string) string { return "carried by ctx" }, stdout: &stdout, stderr: &stderr,
+		c := &client{cli: cli{getenv: func(string) string { return "carried by ctx" }, stdout: &stdout, stderr: &stderr,
 			now: time.Now, newRequestID: uuid.NewString},
-			connect: func(clientOptions) (analyticsv1.AnalyticsServiceClient, func(), error) { return client, func() {}, nil }}
-		err := c.run(analyst, args)
+			analytics: func(clientOptions) (analyticsv1.AnalyticsServiceClient, func(), error) { return service, func() {}, nil }}
+		err := c.analyticsRun(analyst, args)
 		return stdout.String(), stderr.String(), err
 	}
 	worker := env.As(t, auth.RoleCaseworker, "NER")

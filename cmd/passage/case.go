@@ -51,40 +51,32 @@ Every command takes --addr (PASSAGE_ADDR, default 127.0.0.1:7070), --token (PASS
 
 // runCase runs `passage case <command>`: the caseworker's client of the IntakeService.
 func runCase(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c := &caseCLI{cli: newCLI(stdout, stderr), connect: dialIntake}
-	return c.run(ctx, args)
+	return newClient(stdout, stderr).caseRun(ctx, args)
 }
 
-// caseCLI is the case commands' group: what every group takes from outside (cli) and the
-// IntakeService to call, so that tests can supply their own.
-type caseCLI struct {
-	cli
-	connect func(clientOptions) (intakev1.IntakeServiceClient, func(), error)
-}
-
-func (c *caseCLI) run(ctx context.Context, args []string) error {
+func (c *client) caseRun(ctx context.Context, args []string) error {
 	return runGroup(ctx, "case", caseUsage, args, c.stdout, c.stderr, commands{
-		"register":    c.register,
-		"get":         c.get,
-		"list":        c.list,
-		"update":      c.update,
-		"close":       c.close,
-		"open":        c.open,
-		"assign":      c.assign,
-		"unassign":    c.unassign,
-		"break-glass": c.breakGlass,
-		"grants":      c.grants,
-		"review":      c.review,
-		"erase":       c.erase,
-		"consent":     c.consent,
-		"withdraw":    c.withdraw,
+		"register":    c.caseRegister,
+		"get":         c.caseGet,
+		"list":        c.caseList,
+		"update":      c.caseUpdate,
+		"close":       c.caseClose,
+		"open":        c.caseOpen,
+		"assign":      c.caseAssign,
+		"unassign":    c.caseUnassign,
+		"break-glass": c.caseBreakGlass,
+		"grants":      c.caseGrants,
+		"review":      c.caseReview,
+		"erase":       c.caseErase,
+		"consent":     c.caseConsent,
+		"withdraw":    c.caseWithdraw,
 	})
 }
 
 // Commands.
 
-func (c *caseCLI) register(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("register", "register --mission M --programme P --given-name G [flags]\n       passage case register --file PATH|- [--request-id ID]")
+func (c *client) caseRegister(ctx context.Context, args []string) error {
+	fs, o := c.caseFlagSet("register", "register --mission M --programme P --given-name G [flags]\n       passage case register --file PATH|- [--request-id ID]")
 	var f registerFlags
 	f.bind(fs, c.getenv)
 	pos, given, err := parseFlags(fs, args)
@@ -101,7 +93,7 @@ func (c *caseCLI) register(ctx context.Context, args []string) error {
 	if f.file == "" {
 		req, err = f.request(c.now())
 	} else {
-		req, err = c.registerFromFile(&f, given)
+		req, err = c.caseRegisterFromFile(&f, given)
 	}
 	if err != nil {
 		return err
@@ -113,8 +105,8 @@ func (c *caseCLI) register(ctx context.Context, args []string) error {
 	return unary(ctx, c, o, "RegisterCase", req.GetRequestId(), intakev1.IntakeServiceClient.RegisterCase, req, formatRegister)
 }
 
-func (c *caseCLI) get(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("get", "get CASE_ID [--full]")
+func (c *client) caseGet(ctx context.Context, args []string) error {
+	fs, o := c.caseFlagSet("get", "get CASE_ID [--full]")
 	full := fs.Bool("full", false, "also show the identity of every person in the case (personal data; the read is audited); needs --purpose")
 	purpose := fs.String("purpose", "", "why identity is read, with --full: "+accessPurposes.list())
 	pos, given, err := parseFlags(fs, args)
@@ -140,8 +132,8 @@ func (c *caseCLI) get(ctx context.Context, args []string) error {
 	return unary(ctx, c, o, "GetCase", "", intakev1.IntakeServiceClient.GetCase, req, formatGet)
 }
 
-func (c *caseCLI) list(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("list", "list [flags]")
+func (c *client) caseList(ctx context.Context, args []string) error {
+	fs, o := c.caseFlagSet("list", "list [flags]")
 	var f listFlags
 	f.bind(fs, c.getenv)
 	pos, given, err := parseFlags(fs, args)
@@ -158,7 +150,7 @@ func (c *caseCLI) list(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	client, done, err := c.connect(*o)
+	client, done, err := c.intake(*o)
 	if err != nil {
 		return err
 	}
@@ -207,8 +199,8 @@ func (c *caseCLI) list(ctx context.Context, args []string) error {
 	return nil
 }
 
-func (c *caseCLI) update(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("update", "update CASE_ID --version N [--status S] [--host-country C] [--vulnerability V]...")
+func (c *client) caseUpdate(ctx context.Context, args []string) error {
+	fs, o := c.caseFlagSet("update", "update CASE_ID --version N [--status S] [--host-country C] [--vulnerability V]...")
 	var f updateFlags
 	f.bind(fs)
 	pos, given, err := parseFlags(fs, args)
@@ -233,8 +225,8 @@ func (c *caseCLI) update(ctx context.Context, args []string) error {
 		func(w io.Writer, resp *intakev1.UpdateCaseResponse) error { return formatCase(w, resp.GetCase()) })
 }
 
-func (c *caseCLI) close(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("close", "close CASE_ID --version N --reason R")
+func (c *client) caseClose(ctx context.Context, args []string) error {
+	fs, o := c.caseFlagSet("close", "close CASE_ID --version N --reason R")
 	version := fs.Int64("version", 0, "the case version you read (passage case get); required")
 	reason := fs.String("reason", "", "closure `REASON`: "+closureReasons.list())
 	requestID := fs.String("request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
@@ -261,8 +253,8 @@ func (c *caseCLI) close(ctx context.Context, args []string) error {
 }
 
 // erase crypto-shreds one person of a case: ErasePerson.
-func (c *caseCLI) erase(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("erase", "erase CASE_ID --reason R [--subject ID]")
+func (c *client) caseErase(ctx context.Context, args []string) error {
+	fs, o := c.caseFlagSet("erase", "erase CASE_ID --reason R [--subject ID]")
 	reason := fs.String("reason", "", "erasure `REASON`: "+erasureReasons.list())
 	subject := fs.String("subject", "", "subject `ID` of the person to erase (default: the principal applicant)")
 	requestID := fs.String("request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
@@ -294,8 +286,8 @@ func (c *caseCLI) erase(ctx context.Context, args []string) error {
 		})
 }
 
-func (c *caseCLI) open(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("open", "open CASE_ID --programme P [--subject ID]... [--host-country C] [--vulnerability V]... [--consent PURPOSE[:PARTNER]]...")
+func (c *client) caseOpen(ctx context.Context, args []string) error {
+	fs, o := c.caseFlagSet("open", "open CASE_ID --programme P [--subject ID]... [--host-country C] [--vulnerability V]... [--consent PURPOSE[:PARTNER]]...")
 	programme := fs.String("programme", "", "the new case's `PROGRAMME`: "+programmes.list()+"; required")
 	var subjects, vulns, consents stringList
 	fs.Var(&subjects, "subject", "subject `ID` of a person of the source case to include, repeatable (default: everyone; the principal always)")
@@ -342,27 +334,17 @@ func (c *caseCLI) open(ctx context.Context, args []string) error {
 // Connection and calls.
 
 // flagSet returns a command's flag set with the common flags defined on it.
-func (c *caseCLI) flagSet(name, synopsis string) (*flag.FlagSet, *clientOptions) {
+func (c *client) caseFlagSet(name, synopsis string) (*flag.FlagSet, *clientOptions) {
 	return newFlagSet("case", name, synopsis, c.stderr, c.getenv)
-}
-
-// dialIntake returns an IntakeService client that sends the token with every call. gRPC
-// connects lazily, so an unreachable server shows up as UNAVAILABLE on the first call.
-func dialIntake(o clientOptions) (intakev1.IntakeServiceClient, func(), error) {
-	conn, err := dial(o)
-	if err != nil {
-		return nil, nil, err
-	}
-	return intakev1.NewIntakeServiceClient(conn), func() { _ = conn.Close() }, nil
 }
 
 // unary connects, makes one call and prints its response: as JSON with --json, else with
 // human. requestID is the call's idempotency key, empty for reads.
-func unary[Req any, Resp proto.Message](ctx context.Context, c *caseCLI, o *clientOptions, method, requestID string,
+func unary[Req any, Resp proto.Message](ctx context.Context, c *client, o *clientOptions, method, requestID string,
 	rpc func(intakev1.IntakeServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
 	req Req, human func(io.Writer, Resp) error,
 ) error {
-	return unaryOn(ctx, &c.cli, o, c.connect, method, requestID, rpc, req, human)
+	return unaryOn(ctx, &c.cli, o, c.intake, method, requestID, rpc, req, human)
 }
 
 // Enum values of the case commands.
@@ -599,7 +581,7 @@ var flagsWithFile = []string{"addr", "token", "insecure", "json", "timeout", "fi
 
 // registerFromFile reads the request of --file. --request-id replaces the file's id, and
 // --mission (or PASSAGE_MISSION) fills in a mission the file leaves out.
-func (c *caseCLI) registerFromFile(f *registerFlags, given map[string]bool) (*intakev1.RegisterCaseRequest, error) {
+func (c *client) caseRegisterFromFile(f *registerFlags, given map[string]bool) (*intakev1.RegisterCaseRequest, error) {
 	for _, name := range slices.Sorted(maps.Keys(given)) {
 		if !slices.Contains(flagsWithFile, name) {
 			return nil, fmt.Errorf("--%s cannot go with --file: the file holds the whole request", name)

@@ -267,7 +267,7 @@ func TestParseConsent(t *testing.T) {
 func registerRequestFromArgs(t *testing.T, env map[string]string, args ...string) (*intakev1.RegisterCaseRequest, error) {
 	t.Helper()
 	c, _, _ := newTestCLI(&fakeIntake{}, env)
-	fs, _ := c.flagSet("register", "register")
+	fs, _ := c.caseFlagSet("register", "register")
 	var f registerFlags
 	f.bind(fs, c.getenv)
 	if _, _, err := parseFlags(fs, args); err != nil {
@@ -633,7 +633,7 @@ func TestResolveOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		c, _, _ := newTestCLI(&fakeIntake{}, tt.env)
-		fs, o := c.flagSet("get", "get")
+		fs, o := c.caseFlagSet("get", "get")
 		_, given, err := parseFlags(fs, tt.args)
 		if err != nil {
 			t.Fatalf("%s: parseFlags: %v", tt.name, err)
@@ -939,9 +939,9 @@ func (f *fakeIntake) CloseCase(_ context.Context, req *intakev1.CloseCaseRequest
 	return f.resp.(*intakev1.CloseCaseResponse), nil
 }
 
-func newTestCLI(fake *fakeIntake, env map[string]string) (*caseCLI, *bytes.Buffer, *bytes.Buffer) {
+func newTestCLI(fake *fakeIntake, env map[string]string) (*client, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
-	c := &caseCLI{
+	c := &client{
 		cli: cli{
 			getenv:       func(k string) string { return env[k] },
 			stdin:        strings.NewReader(""),
@@ -950,7 +950,7 @@ func newTestCLI(fake *fakeIntake, env map[string]string) (*caseCLI, *bytes.Buffe
 			now:          func() time.Time { return testNow },
 			newRequestID: func() string { return testRequestID },
 		},
-		connect: func(o clientOptions) (intakev1.IntakeServiceClient, func(), error) {
+		intake: func(o clientOptions) (intakev1.IntakeServiceClient, func(), error) {
 			fake.opts = o
 			return fake, func() {}, nil
 		},
@@ -964,7 +964,7 @@ func TestRegisterCommand(t *testing.T) {
 	t.Parallel()
 	fake := &fakeIntake{resp: &intakev1.RegisterCaseResponse{Case: testCase()}}
 	c, stdout, stderr := newTestCLI(fake, tokenEnv)
-	err := c.run(t.Context(), []string{"register", "--programme", "avrr", "--given-name", "Amina", "--sex", "female"})
+	err := c.caseRun(t.Context(), []string{"register", "--programme", "avrr", "--given-name", "Amina", "--sex", "female"})
 	if err != nil {
 		t.Fatalf("register: %v", err)
 	}
@@ -998,7 +998,7 @@ func TestRegisterCommandFromFile(t *testing.T) {
 	fake := &fakeIntake{resp: &intakev1.RegisterCaseResponse{Case: testCase()}}
 	c, stdout, _ := newTestCLI(fake, tokenEnv)
 	c.stdin = strings.NewReader(`{"programme": "PROGRAMME_VOT", "principal": {"givenName": "Amina"}}`)
-	if err := c.run(t.Context(), []string{"register", "--file", "-", "--json"}); err != nil {
+	if err := c.caseRun(t.Context(), []string{"register", "--file", "-", "--json"}); err != nil {
 		t.Fatalf("register --file: %v", err)
 	}
 	want := []proto.Message{&intakev1.RegisterCaseRequest{
@@ -1021,7 +1021,7 @@ func TestRegisterCommandFromFile(t *testing.T) {
 
 	// Flags describing the request do not go with --file.
 	c, _, _ = newTestCLI(&fakeIntake{}, tokenEnv)
-	err := c.run(t.Context(), []string{"register", "--file", "-", "--given-name", "Amina"})
+	err := c.caseRun(t.Context(), []string{"register", "--file", "-", "--given-name", "Amina"})
 	if want := "--given-name cannot go with --file: the file holds the whole request"; errString(err) != want {
 		t.Errorf("register --file --given-name: error = %q, want %q", errString(err), want)
 	}
@@ -1036,7 +1036,7 @@ func TestListCommandAll(t *testing.T) {
 		"p2": {Cases: []*intakev1.Case{second}},
 	}}
 	c, stdout, stderr := newTestCLI(fake, map[string]string{"PASSAGE_TOKEN": "tok"})
-	if err := c.run(t.Context(), []string{"list", "--status", "registered", "--all"}); err != nil {
+	if err := c.caseRun(t.Context(), []string{"list", "--status", "registered", "--all"}); err != nil {
 		t.Fatalf("list --all: %v", err)
 	}
 	// Every page carries the same filters.
@@ -1061,7 +1061,7 @@ func TestListCommandOnePage(t *testing.T) {
 		"": {Cases: []*intakev1.Case{testCase()}, NextPageToken: "p2"},
 	}}
 	c, _, stderr := newTestCLI(fake, map[string]string{"PASSAGE_TOKEN": "tok"})
-	if err := c.run(t.Context(), []string{"list"}); err != nil {
+	if err := c.caseRun(t.Context(), []string{"list"}); err != nil {
 		t.Fatalf("list: %v", err)
 	}
 	if len(fake.requests) != 1 {
@@ -1081,7 +1081,7 @@ func TestUpdateCommandStale(t *testing.T) {
 	}
 	fake := &fakeIntake{err: st.Err()}
 	c, stdout, stderr := newTestCLI(fake, tokenEnv)
-	err = c.run(t.Context(), []string{"update", testCaseID, "--version", "2", "--status", "active"})
+	err = c.caseRun(t.Context(), []string{"update", testCaseID, "--version", "2", "--status", "active"})
 	var rpcErr *rpcError
 	if !errors.As(err, &rpcErr) || rpcErr.code != codes.FailedPrecondition {
 		t.Fatalf("update error = %v, want an rpcError with FailedPrecondition", err)
@@ -1141,7 +1141,7 @@ func TestCommandErrors(t *testing.T) {
 	for _, tt := range tests {
 		fake := &fakeIntake{err: tt.callErr}
 		c, _, stderr := newTestCLI(fake, tt.env)
-		err := c.run(t.Context(), tt.args)
+		err := c.caseRun(t.Context(), tt.args)
 		if errString(err) != tt.wantErr {
 			t.Errorf("%s: error = %q, want %q", tt.name, errString(err), tt.wantErr)
 		}
@@ -1161,10 +1161,10 @@ func TestGetCommandFull(t *testing.T) {
 	t.Parallel()
 	fake := &fakeIntake{resp: &intakev1.GetCaseResponse{Case: testCase()}}
 	c, stdout, _ := newTestCLI(fake, tokenEnv)
-	if err := c.run(t.Context(), []string{"get", "--full", testCaseID, "--addr", "passage.example:443"}); err == nil || !strings.Contains(err.Error(), "--purpose") {
+	if err := c.caseRun(t.Context(), []string{"get", "--full", testCaseID, "--addr", "passage.example:443"}); err == nil || !strings.Contains(err.Error(), "--purpose") {
 		t.Errorf("get --full without --purpose: err = %v, want one naming --purpose", err)
 	}
-	if err := c.run(t.Context(), []string{"get", "--full", "--purpose", "case_management", testCaseID, "--addr", "passage.example:443"}); err != nil {
+	if err := c.caseRun(t.Context(), []string{"get", "--full", "--purpose", "case_management", testCaseID, "--addr", "passage.example:443"}); err != nil {
 		t.Fatalf("get: %v", err)
 	}
 	want := []proto.Message{&intakev1.GetCaseRequest{CaseId: testCaseID, View: intakev1.CaseView_CASE_VIEW_FULL,

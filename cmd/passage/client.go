@@ -24,6 +24,12 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/mtls"
 	"github.com/passage-cm/passage/internal/retrypolicy"
+	analyticsv1 "github.com/passage-cm/passage/proto/gen/passage/analytics/v1"
+	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
+	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
+	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
 
 // The client toolkit every command group shares: the common flags, the connection (TLS or
@@ -47,6 +53,47 @@ type cli struct {
 // request ids, and the given output streams.
 func newCLI(stdout, stderr io.Writer) cli {
 	return cli{getenv: os.Getenv, stdin: os.Stdin, stdout: stdout, stderr: stderr, now: time.Now, newRequestID: uuid.NewString}
+}
+
+// client is every command group's type (case, returns, trafficking, hasm, referral,
+// analytics): cli, and how to reach each service, so that a test can supply its own client
+// of any of them. Each group's commands are its methods, named after the group (caseGet,
+// hasmGet); a group's Run method dispatches them.
+type client struct {
+	cli
+	intake      func(clientOptions) (intakev1.IntakeServiceClient, func(), error)
+	returns     func(clientOptions) (returnsv1.ReturnServiceClient, func(), error)
+	trafficking func(clientOptions) (traffickingv1.TraffickingServiceClient, func(), error)
+	hasm        func(clientOptions) (hasmv1.StrandedMigrantServiceClient, func(), error)
+	referral    func(clientOptions) (referralv1.ReferralServiceClient, func(), error)
+	analytics   func(clientOptions) (analyticsv1.AnalyticsServiceClient, func(), error)
+}
+
+// newClient returns the process's client: newCLI's, reaching every service over [dial].
+func newClient(stdout, stderr io.Writer) *client {
+	return &client{
+		cli:         newCLI(stdout, stderr),
+		intake:      dialer(intakev1.NewIntakeServiceClient),
+		returns:     dialer(returnsv1.NewReturnServiceClient),
+		trafficking: dialer(traffickingv1.NewTraffickingServiceClient),
+		hasm:        dialer(hasmv1.NewStrandedMigrantServiceClient),
+		referral:    dialer(referralv1.NewReferralServiceClient),
+		analytics:   dialer(analyticsv1.NewAnalyticsServiceClient),
+	}
+}
+
+// dialer returns what connects a service's client (made by newServiceClient) and closes its
+// connection. Dialling connects lazily, so an unreachable server shows up as UNAVAILABLE on
+// the first call.
+func dialer[C any](newServiceClient func(grpc.ClientConnInterface) C) func(clientOptions) (C, func(), error) {
+	return func(o clientOptions) (C, func(), error) {
+		conn, err := dial(o)
+		if err != nil {
+			var none C
+			return none, nil, err
+		}
+		return newServiceClient(conn), func() { _ = conn.Close() }, nil
+	}
 }
 
 var errNoToken = errors.New("no token: pass --token or set PASSAGE_TOKEN (e.g. PASSAGE_TOKEN=$(passage dev-token --role caseworker --mission NER))")

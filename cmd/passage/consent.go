@@ -40,8 +40,8 @@ type consentFlags struct {
 	requestID string
 }
 
-func (c *caseCLI) consent(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("consent", "consent CASE_ID --version N --subject ID --purpose P [--partner A | --category C] [--refused] [--basis B] [--date D]")
+func (c *client) caseConsent(ctx context.Context, args []string) error {
+	fs, o := c.caseFlagSet("consent", "consent CASE_ID --version N --subject ID --purpose P [--partner A | --category C] [--refused] [--basis B] [--date D]")
 	var f consentFlags
 	fs.Int64Var(&f.version, "version", 0, "the case version you read (passage case get); required")
 	fs.StringVar(&f.subject, "subject", "", "subject `ID` of the person of the case the record is for; required")
@@ -74,8 +74,8 @@ func (c *caseCLI) consent(ctx context.Context, args []string) error {
 		func(w io.Writer, resp *intakev1.RecordConsentResponse) error { return formatCase(w, resp.GetCase()) })
 }
 
-func (c *caseCLI) withdraw(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("withdraw", "withdraw CASE_ID --version N --consent ID [--date D]")
+func (c *client) caseWithdraw(ctx context.Context, args []string) error {
+	fs, o := c.caseFlagSet("withdraw", "withdraw CASE_ID --version N --consent ID [--date D]")
 	version := fs.Int64("version", 0, "the case version you read (passage case get); required")
 	consentID := fs.String("consent", "", "`ID` of the consent record to withdraw (passage case get lists them); required")
 	day := fs.String("date", "", "the `DAY` (YYYY-MM-DD) the person withdrew (default: today)")

@@ -144,7 +144,7 @@ func TestConsentCommands(t *testing.T) {
 	t.Parallel()
 	fake := &fakeIntake{resp: &intakev1.RecordConsentResponse{Case: testCase()}}
 	c, stdout, _ := newTestCLI(fake, tokenEnv)
-	if err := c.run(t.Context(), []string{"consent", testCaseID, "--version", "2", "--subject", testSubjectID, "--purpose", "assistance",
+	if err := c.caseRun(t.Context(), []string{"consent", testCaseID, "--version", "2", "--subject", testSubjectID, "--purpose", "assistance",
 		"--basis", "public_interest"}); err != nil {
 		t.Fatalf("consent: %v", err)
 	}
@@ -153,7 +153,7 @@ func TestConsentCommands(t *testing.T) {
 	}
 
 	fake.resp = &intakev1.WithdrawConsentResponse{Case: testCase()}
-	if err := c.run(t.Context(), []string{"withdraw", testCaseID, "--version", "3", "--consent", testSubjectID}); err != nil {
+	if err := c.caseRun(t.Context(), []string{"withdraw", testCaseID, "--version", "3", "--consent", testSubjectID}); err != nil {
 		t.Fatalf("withdraw: %v", err)
 	}
 	today := &date.Date{Year: 2026, Month: 3, Day: 14}

@@ -37,17 +37,7 @@ Amounts are in minor units of the currency (cents for USD). Every command takes 
 
 // runHASM runs `passage hasm <command>`: the client of the StrandedMigrantService.
 func runHASM(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c := &hasmCLI{
-		cli:     newCLI(stdout, stderr),
-		connect: dialHASM,
-	}
-	return c.run(ctx, args)
-}
-
-// hasmCLI is cli with a StrandedMigrantService to call.
-type hasmCLI struct {
-	cli
-	connect func(clientOptions) (hasmv1.StrandedMigrantServiceClient, func(), error)
+	return newClient(stdout, stderr).hasmRun(ctx, args)
 }
 
 var (
@@ -58,27 +48,27 @@ var (
 	hasmClosures   = newEnumNames("CLOSURE_REASON_", hasmv1.ClosureReason_value)
 )
 
-func (c *hasmCLI) run(ctx context.Context, args []string) error {
+func (c *client) hasmRun(ctx context.Context, args []string) error {
 	return runGroup(ctx, "hasm", hasmUsage, args, c.stdout, c.stderr, commands{
-		"request": c.request,
-		"get":     c.get,
-		"list":    c.list,
-		"decide":  c.decide,
-		"depart":  c.depart,
-		"arrive":  c.arrive,
-		"close":   c.close,
-		"fund":    c.fund,
+		"request": c.hasmRequest,
+		"get":     c.hasmGet,
+		"list":    c.hasmList,
+		"decide":  c.hasmDecide,
+		"depart":  c.hasmDepart,
+		"arrive":  c.hasmArrive,
+		"close":   c.hasmClose,
+		"fund":    c.hasmFund,
 	})
 }
 
 // flagSet returns a command's flag set with the common flags, and the request id flag for
 // mutations (requestID non-nil).
-func (c *hasmCLI) flagSet(name, synopsis string, requestID *string) (*flag.FlagSet, *clientOptions) {
+func (c *client) hasmFlagSet(name, synopsis string, requestID *string) (*flag.FlagSet, *clientOptions) {
 	return c.groupFlagSet("hasm", name, synopsis, requestID)
 }
 
 // parse parses args, wants exactly want positional arguments, and resolves the options.
-func (c *hasmCLI) parse(fs *flag.FlagSet, o *clientOptions, args []string, want int, what string) ([]string, map[string]bool, error) {
+func (c *client) hasmParse(fs *flag.FlagSet, o *clientOptions, args []string, want int, what string) ([]string, map[string]bool, error) {
 	return c.groupParse("hasm", fs, o, args, want, what)
 }
 
@@ -86,19 +76,19 @@ func (c *hasmCLI) parse(fs *flag.FlagSet, o *clientOptions, args []string, want 
 func hasmMutation[Req interface {
 	proto.Message
 	GetRequestId() string
-}, Resp proto.Message](ctx context.Context, c *hasmCLI, o *clientOptions, method string, req Req, setID func(string),
+}, Resp proto.Message](ctx context.Context, c *client, o *clientOptions, method string, req Req, setID func(string),
 	rpc func(hasmv1.StrandedMigrantServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error), human func(io.Writer, Resp) error,
 ) error {
-	return mutationOn(ctx, &c.cli, o, c.connect, method, req, setID, rpc, human)
+	return mutationOn(ctx, &c.cli, o, c.hasm, method, req, setID, rpc, human)
 }
 
 // hasmUnary connects, makes one call and prints its response: as JSON with --json, else with
 // human. requestID is the call's idempotency key, empty for reads.
-func hasmUnary[Req any, Resp proto.Message](ctx context.Context, c *hasmCLI, o *clientOptions, method, requestID string,
+func hasmUnary[Req any, Resp proto.Message](ctx context.Context, c *client, o *clientOptions, method, requestID string,
 	rpc func(hasmv1.StrandedMigrantServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
 	req Req, human func(io.Writer, Resp) error,
 ) error {
-	return unaryOn(ctx, &c.cli, o, c.connect, method, requestID, rpc, req, human)
+	return unaryOn(ctx, &c.cli, o, c.hasm, method, requestID, rpc, req, human)
 }
 
 func requestOf[R interface {
@@ -113,16 +103,16 @@ func fundOf[R interface{ GetFund() *hasmv1.Fund }](w io.Writer, resp R) error {
 
 // Commands.
 
-func (c *hasmCLI) request(ctx context.Context, args []string) error {
+func (c *client) hasmRequest(ctx context.Context, args []string) error {
 	req := &hasmv1.RequestAssistanceRequest{}
-	fs, o := c.flagSet("request", "request CASE_ID --stranded R --no-other R --cost N --currency C --fund CODE --year Y", &req.RequestId)
+	fs, o := c.hasmFlagSet("request", "request CASE_ID --stranded R --no-other R --cost N --currency C --fund CODE --year Y", &req.RequestId)
 	stranded := fs.String("stranded", "", "why the migrant is stranded, `REASON`: "+strandedNames.list())
 	noOther := fs.String("no-other", "", "why no other assistance is available, `REASON`: "+noOtherNames.list())
 	fs.Int64Var(&req.EstimatedCost, "cost", 0, "estimated cost in minor units of the currency (`CENTS`)")
 	currency := fs.String("currency", "", "ISO 4217 `CODE` of the cost, the fund's currency")
 	fund := fs.String("fund", "", "`CODE` of the fund to charge")
 	year := fs.Int("year", 0, "`YEAR` of the fund (default: this year)")
-	pos, _, err := c.parse(fs, o, args, 1, "request takes one CASE_ID")
+	pos, _, err := c.hasmParse(fs, o, args, 1, "request takes one CASE_ID")
 	if err != nil {
 		return err
 	}
@@ -143,9 +133,9 @@ func (c *hasmCLI) request(ctx context.Context, args []string) error {
 		hasmv1.StrandedMigrantServiceClient.RequestAssistance, requestOf)
 }
 
-func (c *hasmCLI) get(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("get", "get CASE_ID", nil)
-	pos, _, err := c.parse(fs, o, args, 1, "get takes one CASE_ID")
+func (c *client) hasmGet(ctx context.Context, args []string) error {
+	fs, o := c.hasmFlagSet("get", "get CASE_ID", nil)
+	pos, _, err := c.hasmParse(fs, o, args, 1, "get takes one CASE_ID")
 	if err != nil {
 		return err
 	}
@@ -153,13 +143,13 @@ func (c *hasmCLI) get(ctx context.Context, args []string) error {
 		&hasmv1.GetRequestRequest{CaseId: pos[0]}, requestOf)
 }
 
-func (c *hasmCLI) list(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("list", "list [--mission M] [--status S] [--all]", nil)
+func (c *client) hasmList(ctx context.Context, args []string) error {
+	fs, o := c.hasmFlagSet("list", "list [--mission M] [--status S] [--all]", nil)
 	mission := fs.String("mission", "", "`MISSION` to list (default: the token's; at HQ: every mission)")
 	st := fs.String("status", "", "only this `STATUS`: "+hasmStatuses.list())
 	pageToken := fs.String("page-token", "", "continue from a previous page's `TOKEN`")
 	all := fs.Bool("all", false, "follow the pages to the last one")
-	if _, _, err := c.parse(fs, o, args, 0, "list takes no arguments besides flags"); err != nil {
+	if _, _, err := c.hasmParse(fs, o, args, 0, "list takes no arguments besides flags"); err != nil {
 		return err
 	}
 	req := &hasmv1.ListRequestsRequest{Mission: strings.ToUpper(strings.TrimSpace(*mission)), PageToken: *pageToken}
@@ -172,7 +162,7 @@ func (c *hasmCLI) list(ctx context.Context, args []string) error {
 			return fmt.Errorf("--status %w", err)
 		}
 	}
-	return printPages(ctx, o, c.stdout, c.stderr, c.failed, c.connect, "ListRequests", "requests", *all,
+	return printPages(ctx, o, c.stdout, c.stderr, c.failed, c.hasm, "ListRequests", "requests", *all,
 		hasmv1.StrandedMigrantServiceClient.ListRequests, req, func(t string) { req.PageToken = t },
 		func(r *hasmv1.ListRequestsResponse) ([]*hasmv1.AssistanceRequest, string) {
 			return r.GetRequests(), r.GetNextPageToken()
@@ -181,13 +171,13 @@ func (c *hasmCLI) list(ctx context.Context, args []string) error {
 		func(w io.Writer, rs []*hasmv1.AssistanceRequest) error { formatAssistanceList(w, rs); return nil })
 }
 
-func (c *hasmCLI) decide(ctx context.Context, args []string) error {
+func (c *client) hasmDecide(ctx context.Context, args []string) error {
 	req := &hasmv1.DecideRequestRequest{}
-	fs, o := c.flagSet("decide", "decide CASE_ID --version N (--approve | --reject REASON)", &req.RequestId)
+	fs, o := c.hasmFlagSet("decide", "decide CASE_ID --version N (--approve | --reject REASON)", &req.RequestId)
 	fs.Int64Var(&req.Version, "version", 0, "the request version you read (passage hasm get); required")
 	approve := fs.Bool("approve", false, "approve: commit the estimated cost on the request's fund")
 	reject := fs.String("reject", "", "reject for `REASON`: "+rejectionNames.list())
-	pos, given, err := c.parse(fs, o, args, 1, "decide takes one CASE_ID")
+	pos, given, err := c.hasmParse(fs, o, args, 1, "decide takes one CASE_ID")
 	if err != nil {
 		return err
 	}
@@ -216,15 +206,15 @@ func (c *hasmCLI) decide(ctx context.Context, args []string) error {
 		})
 }
 
-func (c *hasmCLI) depart(ctx context.Context, args []string) error {
+func (c *client) hasmDepart(ctx context.Context, args []string) error {
 	req := &hasmv1.RecordDepartureRequest{}
-	fs, o := c.flagSet("depart", "depart CASE_ID --version N --date D --to COUNTRY [--traveller SUBJECT_ID]...", &req.RequestId)
+	fs, o := c.hasmFlagSet("depart", "depart CASE_ID --version N --date D --to COUNTRY [--traveller SUBJECT_ID]...", &req.RequestId)
 	fs.Int64Var(&req.Version, "version", 0, "the request version you read (passage hasm get); required")
 	day := fs.String("date", "", "departure `DATE` YYYY-MM-DD")
 	to := fs.String("to", "", "return country, ISO 3166-1 alpha-3 `CODE`")
 	var travellers stringList
 	fs.Var(&travellers, "traveller", "`SUBJECT_ID` of a person travelling, repeatable, the principal included (default: everyone in the case)")
-	pos, _, err := c.parse(fs, o, args, 1, "depart takes one CASE_ID")
+	pos, _, err := c.hasmParse(fs, o, args, 1, "depart takes one CASE_ID")
 	if err != nil {
 		return err
 	}
@@ -242,12 +232,12 @@ func (c *hasmCLI) depart(ctx context.Context, args []string) error {
 		hasmv1.StrandedMigrantServiceClient.RecordDeparture, requestOf)
 }
 
-func (c *hasmCLI) arrive(ctx context.Context, args []string) error {
+func (c *client) hasmArrive(ctx context.Context, args []string) error {
 	req := &hasmv1.RecordArrivalRequest{}
-	fs, o := c.flagSet("arrive", "arrive CASE_ID --version N --date D", &req.RequestId)
+	fs, o := c.hasmFlagSet("arrive", "arrive CASE_ID --version N --date D", &req.RequestId)
 	fs.Int64Var(&req.Version, "version", 0, "the request version you read (passage hasm get); required")
 	day := fs.String("date", "", "arrival `DATE` YYYY-MM-DD")
-	pos, _, err := c.parse(fs, o, args, 1, "arrive takes one CASE_ID")
+	pos, _, err := c.hasmParse(fs, o, args, 1, "arrive takes one CASE_ID")
 	if err != nil {
 		return err
 	}
@@ -262,12 +252,12 @@ func (c *hasmCLI) arrive(ctx context.Context, args []string) error {
 		hasmv1.StrandedMigrantServiceClient.RecordArrival, requestOf)
 }
 
-func (c *hasmCLI) close(ctx context.Context, args []string) error {
+func (c *client) hasmClose(ctx context.Context, args []string) error {
 	req := &hasmv1.CloseRequestRequest{}
-	fs, o := c.flagSet("close", "close CASE_ID --version N --reason R", &req.RequestId)
+	fs, o := c.hasmFlagSet("close", "close CASE_ID --version N --reason R", &req.RequestId)
 	fs.Int64Var(&req.Version, "version", 0, "the request version you read (passage hasm get); required")
 	reason := fs.String("reason", "", "closure `REASON`: "+hasmClosures.list())
-	pos, _, err := c.parse(fs, o, args, 1, "close takes one CASE_ID")
+	pos, _, err := c.hasmParse(fs, o, args, 1, "close takes one CASE_ID")
 	if err != nil {
 		return err
 	}
@@ -282,7 +272,7 @@ func (c *hasmCLI) close(ctx context.Context, args []string) error {
 		hasmv1.StrandedMigrantServiceClient.CloseRequest, requestOf)
 }
 
-func (c *hasmCLI) fund(ctx context.Context, args []string) error {
+func (c *client) hasmFund(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(c.stderr, hasmUsage)
 		return errUsage
@@ -292,13 +282,13 @@ func (c *hasmCLI) fund(ctx context.Context, args []string) error {
 		return nil
 	}
 	var requestID string
-	fs, o := c.flagSet("fund "+args[0], "fund create|set-budget|get --code C --year Y [flags]", &requestID)
+	fs, o := c.hasmFlagSet("fund "+args[0], "fund create|set-budget|get --code C --year Y [flags]", &requestID)
 	code := fs.String("code", "", "fund `CODE`, e.g. HASM-GLOBAL")
 	year := fs.Int("year", 0, "fund `YEAR` (default: this year)")
 	currency := fs.String("currency", "", "ISO 4217 `CODE` (create)")
 	budget := fs.Int64("budget", -1, "budget in minor units of the currency, `CENTS` (create, set-budget)")
 	version := fs.Int64("version", 0, "the fund version you read (set-budget)")
-	if _, _, err := c.parse(fs, o, args[1:], 0, "fund "+args[0]+" takes no arguments besides flags"); err != nil {
+	if _, _, err := c.hasmParse(fs, o, args[1:], 0, "fund "+args[0]+" takes no arguments besides flags"); err != nil {
 		return err
 	}
 	fundCode, fundYear := strings.ToUpper(strings.TrimSpace(*code)), int32(cmp.Or(*year, c.now().Year()))
@@ -322,15 +312,6 @@ func (c *hasmCLI) fund(ctx context.Context, args []string) error {
 			&hasmv1.GetFundRequest{Code: fundCode, Year: fundYear}, fundOf)
 	}
 	return fmt.Errorf("unknown hasm fund command %q: want create, set-budget or get", args[0])
-}
-
-// dialHASM returns a StrandedMigrantService client that sends the token with every call.
-func dialHASM(o clientOptions) (hasmv1.StrandedMigrantServiceClient, func(), error) {
-	conn, err := dial(o)
-	if err != nil {
-		return nil, nil, err
-	}
-	return hasmv1.NewStrandedMigrantServiceClient(conn), func() { _ = conn.Close() }, nil
 }
 
 // Output.

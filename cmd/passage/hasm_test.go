@@ -49,13 +49,13 @@ func (f *fakeHASM) GetFund(_ context.Context, req *hasmv1.GetFundRequest, _ ...g
 	return &hasmv1.GetFundResponse{Fund: &hasmv1.Fund{Code: req.GetCode(), Year: req.GetYear(), Currency: "USD", Budget: 100_000, Committed: 85_000, Remaining: 15_000, Version: 3}}, f.answer(req)
 }
 
-func newHASMCLI(f *fakeHASM) (*hasmCLI, *bytes.Buffer, *bytes.Buffer) {
+func newHASMCLI(f *fakeHASM) (*client, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
 	env := map[string]string{"PASSAGE_TOKEN": "tok"}
-	return &hasmCLI{
+	return &client{
 		cli: cli{getenv: func(k string) string { return env[k] }, stdout: &stdout, stderr: &stderr,
 			now: func() time.Time { return testNow }, newRequestID: func() string { return testRequestID }},
-		connect: func(clientOptions) (hasmv1.StrandedMigrantServiceClient, func(), error) { return f, func() {}, nil },
+		hasm: func(clientOptions) (hasmv1.StrandedMigrantServiceClient, func(), error) { return f, func() {}, nil },
 	}, &stdout, &stderr
 }
 
@@ -83,7 +83,7 @@ func TestHASMCommandsBuildRequests(t *testing.T) {
 	for _, tt := range tests {
 		f := &fakeHASM{}
 		c, _, _ := newHASMCLI(f)
-		if err := c.run(context.Background(), tt.args); err != nil {
+		if err := c.hasmRun(context.Background(), tt.args); err != nil {
 			t.Errorf("%v: %v", tt.args, err)
 			continue
 		}
@@ -110,7 +110,7 @@ func TestHASMCommandsRefuseBadFlags(t *testing.T) {
 	for _, tt := range tests {
 		f := &fakeHASM{}
 		c, _, _ := newHASMCLI(f)
-		err := c.run(context.Background(), tt.args)
+		err := c.hasmRun(context.Background(), tt.args)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v: error %v, want one containing %q", tt.args, err, tt.want)
 		}
@@ -126,13 +126,13 @@ func TestHASMPrintsRefusalAndFund(t *testing.T) {
 		WithDetails(&errdetails.ErrorInfo{Reason: "FUND_INSUFFICIENT", Metadata: map[string]string{"remaining": "20000"}})
 	f := &fakeHASM{err: st.Err()}
 	c, _, stderr := newHASMCLI(f)
-	err := c.run(context.Background(), []string{"decide", testCaseID, "--version", "1", "--approve"})
+	err := c.hasmRun(context.Background(), []string{"decide", testCaseID, "--version", "1", "--approve"})
 	if err == nil || !strings.Contains(stderr.String(), "reason: FUND_INSUFFICIENT") || !strings.Contains(stderr.String(), "remaining: 20000") {
 		t.Errorf("refusal: err %v, stderr:\n%s", err, stderr)
 	}
 
 	c, stdout, _ := newHASMCLI(&fakeHASM{})
-	if err := c.run(context.Background(), []string{"fund", "get", "--code", "HASM-YEM"}); err != nil {
+	if err := c.hasmRun(context.Background(), []string{"fund", "get", "--code", "HASM-YEM"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"HASM-YEM/2026", "1000.00 USD", "850.00 USD", "150.00 USD"} {

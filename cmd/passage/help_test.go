@@ -114,7 +114,7 @@ func TestFailedCallPrintedOnce(t *testing.T) {
 	t.Parallel()
 	fake := &fakeIntake{err: status.Error(codes.NotFound, "no such case")}
 	c, stdout, stderr := newTestCLI(fake, tokenEnv)
-	code := exitCode(c.run(t.Context(), []string{"get", testCaseID}), stdout, stderr)
+	code := exitCode(c.caseRun(t.Context(), []string{"get", testCaseID}), stdout, stderr)
 	if want := "NotFound: no such case\n"; code != 1 || stderr.String() != want || stdout.Len() != 0 {
 		t.Errorf("exit %d, stdout %q, stderr %q; want exit 1 and stderr %q", code, stdout, stderr, want)
 	}
@@ -124,7 +124,7 @@ func TestFailedCallPrintedOnce(t *testing.T) {
 func TestOtherErrorPrintedOnce(t *testing.T) {
 	t.Parallel()
 	c, stdout, stderr := newTestCLI(&fakeIntake{}, nil)
-	code := exitCode(c.run(t.Context(), []string{"get", testCaseID}), stdout, stderr)
+	code := exitCode(c.caseRun(t.Context(), []string{"get", testCaseID}), stdout, stderr)
 	if want := "passage: " + errNoToken.Error() + "\n"; code != 1 || stderr.String() != want {
 		t.Errorf("exit %d, stderr %q; want exit 1 and %q", code, stderr, want)
 	}

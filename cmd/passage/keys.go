@@ -303,7 +303,7 @@ func runRetention(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return err
 		}
 		defer pool.Close()
-		counts, err := retention.Report(ctx, pool, cfg.Retention, now)
+		counts, err := retention.Report(ctx, pool, cfg.Retention.Policy(), now)
 		if err != nil {
 			return err
 		}
@@ -323,7 +323,7 @@ func runRetention(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer done()
-	n, err := svc.EraseDue(ctx, cfg.Retention, now)
+	n, err := svc.EraseDue(ctx, cfg.Retention.Policy(), now)
 	fmt.Fprintf(stdout, "erased %d\n", n)
 	return err
 }

@@ -40,7 +40,7 @@ func TestEraseCommand(t *testing.T) {
 	fake := &fakeIntake{resp: &intakev1.ErasePersonResponse{Erasure: &intakev1.Erasure{SubjectId: subject,
 		Reason: intakev1.ErasureReason_ERASURE_REASON_DATA_SUBJECT_REQUEST, EraseTime: timestamppb.New(time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC))}}}
 	c, stdout, _ := newTestCLI(fake, tokenEnv)
-	if err := c.run(t.Context(), []string{"erase", testCaseID, "--subject", subject, "--reason", "data_subject_request"}); err != nil {
+	if err := c.caseRun(t.Context(), []string{"erase", testCaseID, "--subject", subject, "--reason", "data_subject_request"}); err != nil {
 		t.Fatalf("erase: %v", err)
 	}
 	want := []proto.Message{&intakev1.ErasePersonRequest{RequestId: testRequestID, CaseId: testCaseID, SubjectId: subject,
@@ -53,7 +53,7 @@ func TestEraseCommand(t *testing.T) {
 	}
 	// The retention job's reason is not offered.
 	c, _, _ = newTestCLI(&fakeIntake{}, tokenEnv)
-	if err := c.run(t.Context(), []string{"erase", testCaseID, "--reason", "retention_expired"}); err == nil {
+	if err := c.caseRun(t.Context(), []string{"erase", testCaseID, "--reason", "retention_expired"}); err == nil {
 		t.Error("--reason retention_expired accepted")
 	}
 }

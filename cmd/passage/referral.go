@@ -50,18 +50,7 @@ func runReferral(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if len(args) > 0 && args[0] == "deliveries" {
 		return runReferralDeliveries(ctx, args[1:], stdout, stderr)
 	}
-	c := &referralCLI{
-		caseCLI: caseCLI{cli: newCLI(stdout, stderr), connect: dialIntake},
-		connect: dialReferral,
-	}
-	return c.run(ctx, args)
-}
-
-// referralCLI is caseCLI's environment (whose connect reaches intake) with a ReferralService
-// to call.
-type referralCLI struct {
-	caseCLI
-	connect func(clientOptions) (referralv1.ReferralServiceClient, func(), error)
+	return newClient(stdout, stderr).referralRun(ctx, args)
 }
 
 // Prefixes of the referral enums' value names.
@@ -88,32 +77,32 @@ var (
 	revokeReasons     = newEnumNames(revokePrefix, referralv1.RevokeReason_value)
 )
 
-func (c *referralCLI) run(ctx context.Context, args []string) error {
+func (c *client) referralRun(ctx context.Context, args []string) error {
 	return runGroup(ctx, "referral", referralUsage, args, c.stdout, c.stderr, commands{
-		"partners":  c.partners,
-		"create":    c.create,
-		"send":      c.send,
-		"get":       c.get,
-		"list":      c.list,
-		"revoke":    c.revoke,
-		"accept":    c.accept,
-		"link":      c.link,
-		"open-case": c.openCase,
-		"decline":   c.decline,
-		"complete":  c.complete,
-		"events":    c.events,
-		"inbound":   c.inbound,
+		"partners":  c.referralPartners,
+		"create":    c.referralCreate,
+		"send":      c.referralSend,
+		"get":       c.referralGet,
+		"list":      c.referralList,
+		"revoke":    c.referralRevoke,
+		"accept":    c.referralAccept,
+		"link":      c.referralLink,
+		"open-case": c.referralOpenCase,
+		"decline":   c.referralDecline,
+		"complete":  c.referralComplete,
+		"events":    c.referralEvents,
+		"inbound":   c.referralInbound,
 	})
 }
 
 // flagSet returns a command's flag set with the common flags, and the request id flag for
 // mutations (requestID non-nil).
-func (c *referralCLI) flagSet(name, synopsis string, requestID *string) (*flag.FlagSet, *clientOptions) {
+func (c *client) referralFlagSet(name, synopsis string, requestID *string) (*flag.FlagSet, *clientOptions) {
 	return c.groupFlagSet("referral", name, synopsis, requestID)
 }
 
 // parse parses args, wants exactly want positional arguments, and resolves the options.
-func (c *referralCLI) parse(fs *flag.FlagSet, o *clientOptions, args []string, want int, what string) ([]string, map[string]bool, error) {
+func (c *client) referralParse(fs *flag.FlagSet, o *clientOptions, args []string, want int, what string) ([]string, map[string]bool, error) {
 	return c.groupParse("referral", fs, o, args, want, what)
 }
 
@@ -128,19 +117,19 @@ var errNoVersion = errors.New("--version is required: the version you read (pass
 func referralMutation[Req interface {
 	proto.Message
 	GetRequestId() string
-}, Resp proto.Message](ctx context.Context, c *referralCLI, o *clientOptions, method string, req Req, setID func(string),
+}, Resp proto.Message](ctx context.Context, c *client, o *clientOptions, method string, req Req, setID func(string),
 	rpc func(referralv1.ReferralServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error), human func(io.Writer, Resp) error,
 ) error {
-	return mutationOn(ctx, &c.cli, o, c.connect, method, req, setID, rpc, human)
+	return mutationOn(ctx, &c.cli, o, c.referral, method, req, setID, rpc, human)
 }
 
 // referralUnary connects, makes one call and prints its response: as JSON with --json, else
 // with human. requestID is the call's idempotency key, empty for reads.
-func referralUnary[Req any, Resp proto.Message](ctx context.Context, c *referralCLI, o *clientOptions, method, requestID string,
+func referralUnary[Req any, Resp proto.Message](ctx context.Context, c *client, o *clientOptions, method, requestID string,
 	rpc func(referralv1.ReferralServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
 	req Req, human func(io.Writer, Resp) error,
 ) error {
-	return unaryOn(ctx, &c.cli, o, c.connect, method, requestID, rpc, req, human)
+	return unaryOn(ctx, &c.cli, o, c.referral, method, requestID, rpc, req, human)
 }
 
 func referralOf[R interface{ GetReferral() *referralv1.Referral }](w io.Writer, resp R) error {
@@ -160,13 +149,13 @@ func linkRequestID(first string) string {
 
 // Commands.
 
-func (c *referralCLI) partners(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("partners", "partners [--category C] [--country X] [--all]", nil)
+func (c *client) referralPartners(ctx context.Context, args []string) error {
+	fs, o := c.referralFlagSet("partners", "partners [--category C] [--country X] [--all]", nil)
 	category := fs.String("category", "", "only partners offering this service `CATEGORY`: "+serviceCategories.list())
 	country := fs.String("country", "", "only partners working in this ISO 3166-1 alpha-3 `COUNTRY`")
 	pageToken := fs.String("page-token", "", "continue from a previous page's `TOKEN`")
 	all := fs.Bool("all", false, "follow the pages to the last one")
-	if _, _, err := c.parse(fs, o, args, 0, "partners takes no arguments besides flags"); err != nil {
+	if _, _, err := c.referralParse(fs, o, args, 0, "partners takes no arguments besides flags"); err != nil {
 		return err
 	}
 	req := &referralv1.ListPartnersRequest{Country: countryCode(*country), PageToken: *pageToken}
@@ -179,7 +168,7 @@ func (c *referralCLI) partners(ctx context.Context, args []string) error {
 			return fmt.Errorf("--category %w", err)
 		}
 	}
-	return printPages(ctx, o, c.stdout, c.stderr, c.failed, c.connect, "ListPartners", "partners", *all,
+	return printPages(ctx, o, c.stdout, c.stderr, c.failed, c.referral, "ListPartners", "partners", *all,
 		referralv1.ReferralServiceClient.ListPartners, req, func(t string) { req.PageToken = t },
 		func(r *referralv1.ListPartnersResponse) ([]*referralv1.Partner, string) {
 			return r.GetPartners(), r.GetNextPageToken()
@@ -188,14 +177,14 @@ func (c *referralCLI) partners(ctx context.Context, args []string) error {
 		formatPartners)
 }
 
-func (c *referralCLI) create(ctx context.Context, args []string) error {
+func (c *client) referralCreate(ctx context.Context, args []string) error {
 	req := &referralv1.CreateReferralRequest{}
-	fs, o := c.flagSet("create", "create CASE_ID --partner ID --service S --reason R [--override REASON]", &req.RequestId)
+	fs, o := c.referralFlagSet("create", "create CASE_ID --partner ID --service S --reason R [--override REASON]", &req.RequestId)
 	fs.StringVar(&req.PartnerId, "partner", "", "the receiving partner's `ID` (passage referral partners); required")
 	service := fs.String("service", "", "the service `CATEGORY` referred for: "+serviceCategories.list())
 	reason := fs.String("reason", "", "why the person is referred, `REASON`: "+referralReasons.list())
 	override := fs.String("override", "", "(supervisors) refer without the person's consent, for `REASON`: "+overrideReasons.list())
-	pos, given, err := c.parse(fs, o, args, 1, "create takes one CASE_ID")
+	pos, given, err := c.referralParse(fs, o, args, 1, "create takes one CASE_ID")
 	if err != nil {
 		return err
 	}
@@ -220,11 +209,11 @@ func (c *referralCLI) create(ctx context.Context, args []string) error {
 		referralv1.ReferralServiceClient.CreateReferral, referralOf)
 }
 
-func (c *referralCLI) send(ctx context.Context, args []string) error {
+func (c *client) referralSend(ctx context.Context, args []string) error {
 	req := &referralv1.SendReferralRequest{}
-	fs, o := c.flagSet("send", "send REFERRAL_ID --version N", &req.RequestId)
+	fs, o := c.referralFlagSet("send", "send REFERRAL_ID --version N", &req.RequestId)
 	versionFlag(fs, &req.Version)
-	pos, _, err := c.parse(fs, o, args, 1, "send takes one REFERRAL_ID")
+	pos, _, err := c.referralParse(fs, o, args, 1, "send takes one REFERRAL_ID")
 	if err != nil {
 		return err
 	}
@@ -235,9 +224,9 @@ func (c *referralCLI) send(ctx context.Context, args []string) error {
 		referralv1.ReferralServiceClient.SendReferral, referralOf)
 }
 
-func (c *referralCLI) get(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("get", "get REFERRAL_ID", nil)
-	pos, _, err := c.parse(fs, o, args, 1, "get takes one REFERRAL_ID")
+func (c *client) referralGet(ctx context.Context, args []string) error {
+	fs, o := c.referralFlagSet("get", "get REFERRAL_ID", nil)
+	pos, _, err := c.referralParse(fs, o, args, 1, "get takes one REFERRAL_ID")
 	if err != nil {
 		return err
 	}
@@ -245,15 +234,15 @@ func (c *referralCLI) get(ctx context.Context, args []string) error {
 		&referralv1.GetReferralRequest{ReferralId: pos[0]}, referralOf)
 }
 
-func (c *referralCLI) list(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("list", "list [--status S] [--direction D] [--case ID] [--all]", nil)
+func (c *client) referralList(ctx context.Context, args []string) error {
+	fs, o := c.referralFlagSet("list", "list [--status S] [--direction D] [--case ID] [--all]", nil)
 	st := fs.String("status", "", "only this `STATUS`: "+referralStatuses.list())
 	direction := fs.String("direction", "", "only this `DIRECTION`: "+directions.list())
 	req := &referralv1.ListReferralsRequest{}
 	fs.StringVar(&req.CaseId, "case", "", "only this case's referrals, `CASE_ID` (mission staff)")
 	fs.StringVar(&req.PageToken, "page-token", "", "continue from a previous page's `TOKEN`")
 	all := fs.Bool("all", false, "follow the pages to the last one")
-	if _, _, err := c.parse(fs, o, args, 0, "list takes no arguments besides flags"); err != nil {
+	if _, _, err := c.referralParse(fs, o, args, 0, "list takes no arguments besides flags"); err != nil {
 		return err
 	}
 	if *all {
@@ -270,7 +259,7 @@ func (c *referralCLI) list(ctx context.Context, args []string) error {
 			return fmt.Errorf("--direction %w", err)
 		}
 	}
-	return printPages(ctx, o, c.stdout, c.stderr, c.failed, c.connect, "ListReferrals", "referrals", *all,
+	return printPages(ctx, o, c.stdout, c.stderr, c.failed, c.referral, "ListReferrals", "referrals", *all,
 		referralv1.ReferralServiceClient.ListReferrals, req, func(t string) { req.PageToken = t },
 		func(r *referralv1.ListReferralsResponse) ([]*referralv1.Referral, string) {
 			return r.GetReferrals(), r.GetNextPageToken()
@@ -279,12 +268,12 @@ func (c *referralCLI) list(ctx context.Context, args []string) error {
 		formatReferrals)
 }
 
-func (c *referralCLI) revoke(ctx context.Context, args []string) error {
+func (c *client) referralRevoke(ctx context.Context, args []string) error {
 	req := &referralv1.RevokeReferralRequest{}
-	fs, o := c.flagSet("revoke", "revoke REFERRAL_ID --version N --reason R", &req.RequestId)
+	fs, o := c.referralFlagSet("revoke", "revoke REFERRAL_ID --version N --reason R", &req.RequestId)
 	versionFlag(fs, &req.Version)
 	reason := fs.String("reason", "", "why, `REASON`: "+revokeReasons.list())
-	pos, _, err := c.parse(fs, o, args, 1, "revoke takes one REFERRAL_ID")
+	pos, _, err := c.referralParse(fs, o, args, 1, "revoke takes one REFERRAL_ID")
 	if err != nil {
 		return err
 	}
@@ -300,13 +289,13 @@ func (c *referralCLI) revoke(ctx context.Context, args []string) error {
 
 // accept accepts a referral; with --case (an inbound referral, mission staff) it then links
 // the case, under a request id derived from the accept's.
-func (c *referralCLI) accept(ctx context.Context, args []string) error {
+func (c *client) referralAccept(ctx context.Context, args []string) error {
 	req := &referralv1.AcceptReferralRequest{}
-	fs, o := c.flagSet("accept", "accept REFERRAL_ID --version N [--case CASE_ID] [--partner-reference REF]", &req.RequestId)
+	fs, o := c.referralFlagSet("accept", "accept REFERRAL_ID --version N [--case CASE_ID] [--partner-reference REF]", &req.RequestId)
 	versionFlag(fs, &req.Version)
 	fs.StringVar(&req.PartnerReference, "partner-reference", "", "(partners) your own `REFERENCE` for the referral")
 	caseID := fs.String("case", "", "(mission staff, inbound referral) then link it to this `CASE_ID` of the mission")
-	pos, _, err := c.parse(fs, o, args, 1, "accept takes one REFERRAL_ID")
+	pos, _, err := c.referralParse(fs, o, args, 1, "accept takes one REFERRAL_ID")
 	if err != nil {
 		return err
 	}
@@ -321,7 +310,7 @@ func (c *referralCLI) accept(ctx context.Context, args []string) error {
 		req.RequestId = c.newRequestID()
 	}
 	c.announceRequestID(req.GetRequestId())
-	client, done, err := c.connect(*o)
+	client, done, err := c.referral(*o)
 	if err != nil {
 		return err
 	}
@@ -330,12 +319,12 @@ func (c *referralCLI) accept(ctx context.Context, args []string) error {
 	if err != nil {
 		return c.failed("AcceptReferral", err, req.GetRequestId())
 	}
-	return c.linkAfter(ctx, o, client, acc.GetReferral(), strings.TrimSpace(*caseID), req.GetRequestId())
+	return c.referralLinkAfter(ctx, o, client, acc.GetReferral(), strings.TrimSpace(*caseID), req.GetRequestId())
 }
 
 // linkAfter links r, just accepted or with its case just opened, to caseID and prints the
 // result.
-func (c *referralCLI) linkAfter(ctx context.Context, o *clientOptions, client referralv1.ReferralServiceClient,
+func (c *client) referralLinkAfter(ctx context.Context, o *clientOptions, client referralv1.ReferralServiceClient,
 	r *referralv1.Referral, caseID, firstRequestID string,
 ) error {
 	link := &referralv1.LinkReferralCaseRequest{RequestId: linkRequestID(firstRequestID), ReferralId: r.GetReferralId(),
@@ -352,12 +341,12 @@ func (c *referralCLI) linkAfter(ctx context.Context, o *clientOptions, client re
 	return formatReferral(c.stdout, resp.GetReferral())
 }
 
-func (c *referralCLI) link(ctx context.Context, args []string) error {
+func (c *client) referralLink(ctx context.Context, args []string) error {
 	req := &referralv1.LinkReferralCaseRequest{}
-	fs, o := c.flagSet("link", "link REFERRAL_ID --version N --case CASE_ID", &req.RequestId)
+	fs, o := c.referralFlagSet("link", "link REFERRAL_ID --version N --case CASE_ID", &req.RequestId)
 	versionFlag(fs, &req.Version)
 	fs.StringVar(&req.CaseId, "case", "", "the mission's `CASE_ID` of the person referred; required")
-	pos, _, err := c.parse(fs, o, args, 1, "link takes one REFERRAL_ID")
+	pos, _, err := c.referralParse(fs, o, args, 1, "link takes one REFERRAL_ID")
 	if err != nil {
 		return err
 	}
@@ -375,13 +364,13 @@ func (c *referralCLI) link(ctx context.Context, args []string) error {
 // intake's own RegisterCase (the registration flags of passage case register), then links
 // the referral to it. Repeating the command with --request-id repeats both calls under their
 // first ids: the case is registered once and linked once.
-func (c *referralCLI) openCase(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("open-case", "open-case REFERRAL_ID --version N --mission M --programme P --given-name G [case register flags]", nil)
+func (c *client) referralOpenCase(ctx context.Context, args []string) error {
+	fs, o := c.referralFlagSet("open-case", "open-case REFERRAL_ID --version N --mission M --programme P --given-name G [case register flags]", nil)
 	var version int64
 	versionFlag(fs, &version)
 	var f registerFlags
 	f.bind(fs, c.getenv)
-	pos, _, err := c.parse(fs, o, args, 1, "open-case takes one REFERRAL_ID")
+	pos, _, err := c.referralParse(fs, o, args, 1, "open-case takes one REFERRAL_ID")
 	if err != nil {
 		return err
 	}
@@ -399,7 +388,7 @@ func (c *referralCLI) openCase(ctx context.Context, args []string) error {
 		reg.RequestId = c.newRequestID()
 	}
 	c.announceRequestID(reg.GetRequestId())
-	intake, doneIntake, err := c.caseCLI.connect(*o)
+	intake, doneIntake, err := c.intake(*o)
 	if err != nil {
 		return err
 	}
@@ -414,21 +403,21 @@ func (c *referralCLI) openCase(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintln(c.stdout)
 	}
-	client, done, err := c.connect(*o)
+	client, done, err := c.referral(*o)
 	if err != nil {
 		return err
 	}
 	defer done()
 	r := &referralv1.Referral{ReferralId: pos[0], Version: version}
-	return c.linkAfter(ctx, o, client, r, registered.GetCase().GetCaseId(), reg.GetRequestId())
+	return c.referralLinkAfter(ctx, o, client, r, registered.GetCase().GetCaseId(), reg.GetRequestId())
 }
 
-func (c *referralCLI) decline(ctx context.Context, args []string) error {
+func (c *client) referralDecline(ctx context.Context, args []string) error {
 	req := &referralv1.DeclineReferralRequest{}
-	fs, o := c.flagSet("decline", "decline REFERRAL_ID --version N --reason R", &req.RequestId)
+	fs, o := c.referralFlagSet("decline", "decline REFERRAL_ID --version N --reason R", &req.RequestId)
 	versionFlag(fs, &req.Version)
 	reason := fs.String("reason", "", "why, `REASON`: "+declineReasons.list())
-	pos, _, err := c.parse(fs, o, args, 1, "decline takes one REFERRAL_ID")
+	pos, _, err := c.referralParse(fs, o, args, 1, "decline takes one REFERRAL_ID")
 	if err != nil {
 		return err
 	}
@@ -442,12 +431,12 @@ func (c *referralCLI) decline(ctx context.Context, args []string) error {
 		referralv1.ReferralServiceClient.DeclineReferral, referralOf)
 }
 
-func (c *referralCLI) complete(ctx context.Context, args []string) error {
+func (c *client) referralComplete(ctx context.Context, args []string) error {
 	req := &referralv1.CompleteReferralRequest{}
-	fs, o := c.flagSet("complete", "complete REFERRAL_ID --version N --outcome O", &req.RequestId)
+	fs, o := c.referralFlagSet("complete", "complete REFERRAL_ID --version N --outcome O", &req.RequestId)
 	versionFlag(fs, &req.Version)
 	outcome := fs.String("outcome", "", "whether the service was delivered, `OUTCOME`: "+serviceOutcomes.list())
-	pos, _, err := c.parse(fs, o, args, 1, "complete takes one REFERRAL_ID")
+	pos, _, err := c.referralParse(fs, o, args, 1, "complete takes one REFERRAL_ID")
 	if err != nil {
 		return err
 	}
@@ -463,14 +452,14 @@ func (c *referralCLI) complete(ctx context.Context, args []string) error {
 
 // inbound records a partner's referral to a mission. It takes no request id: the partner's
 // own reference is the idempotency key, so repeating the command is safe as it is.
-func (c *referralCLI) inbound(ctx context.Context, args []string) error {
+func (c *client) referralInbound(ctx context.Context, args []string) error {
 	req := &referralv1.CreateInboundReferralRequest{}
-	fs, o := c.flagSet("inbound", "inbound --mission M --service S --reason R --reference REF", nil)
+	fs, o := c.referralFlagSet("inbound", "inbound --mission M --service S --reason R --reference REF", nil)
 	fs.StringVar(&req.Mission, "mission", "", "the receiving `MISSION` (NER, NER-AGADEZ); required")
 	service := fs.String("service", "", "the service `CATEGORY` the person needs: "+serviceCategories.list())
 	reason := fs.String("reason", "", "why, `REASON`: "+referralReasons.list())
 	fs.StringVar(&req.PartnerReference, "reference", "", "your own `REFERENCE` for the referral: the same one returns the referral made first; required")
-	if _, _, err := c.parse(fs, o, args, 0, "inbound takes no arguments besides flags"); err != nil {
+	if _, _, err := c.referralParse(fs, o, args, 0, "inbound takes no arguments besides flags"); err != nil {
 		return err
 	}
 	req.Mission, req.PartnerReference = strings.ToUpper(strings.TrimSpace(req.Mission)), strings.TrimSpace(req.PartnerReference)
@@ -488,12 +477,12 @@ func (c *referralCLI) inbound(ctx context.Context, args []string) error {
 }
 
 // events prints one page of the partner's feed, and the cursor to read the next from.
-func (c *referralCLI) events(ctx context.Context, args []string) error {
+func (c *client) referralEvents(ctx context.Context, args []string) error {
 	req := &referralv1.ListReferralEventsRequest{}
-	fs, o := c.flagSet("events", "events [--cursor C] [--page-size N]", nil)
+	fs, o := c.referralFlagSet("events", "events [--cursor C] [--page-size N]", nil)
 	fs.StringVar(&req.Cursor, "cursor", "", "read on from this `CURSOR`, the previous call's next cursor (default: from the start)")
 	size := fs.Int("page-size", 0, "at most `N` events (up to 100; default 25)")
-	if _, _, err := c.parse(fs, o, args, 0, "events takes no arguments besides flags"); err != nil {
+	if _, _, err := c.referralParse(fs, o, args, 0, "events takes no arguments besides flags"); err != nil {
 		return err
 	}
 	if *size < 0 || *size > 100 {
@@ -511,15 +500,6 @@ func (c *referralCLI) events(ctx context.Context, args []string) error {
 			fmt.Fprintf(c.stderr, "next: passage referral events --cursor %s\n", resp.GetNextCursor())
 			return nil
 		})
-}
-
-// dialReferral returns a ReferralService client that sends the token with every call.
-func dialReferral(o clientOptions) (referralv1.ReferralServiceClient, func(), error) {
-	conn, err := dial(o)
-	if err != nil {
-		return nil, nil, err
-	}
-	return referralv1.NewReferralServiceClient(conn), func() { _ = conn.Close() }, nil
 }
 
 // Output. A referral holds ids and codes only: nothing printed here is personal data.

@@ -82,14 +82,14 @@ func (f *fakeReferral) CreateInboundReferral(_ context.Context, req *referralv1.
 	return &referralv1.CreateInboundReferralResponse{Referral: r}, err
 }
 
-func newReferralCLI(f *fakeReferral, in *fakeIntake) (*referralCLI, *bytes.Buffer, *bytes.Buffer) {
+func newReferralCLI(f *fakeReferral, in *fakeIntake) (*client, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
 	env := map[string]string{"PASSAGE_TOKEN": "tok"}
-	return &referralCLI{
-		caseCLI: caseCLI{cli: cli{getenv: func(k string) string { return env[k] }, stdout: &stdout, stderr: &stderr,
+	return &client{
+		cli: cli{getenv: func(k string) string { return env[k] }, stdout: &stdout, stderr: &stderr,
 			now: func() time.Time { return testNow }, newRequestID: func() string { return testRequestID }},
-			connect: func(clientOptions) (intakev1.IntakeServiceClient, func(), error) { return in, func() {}, nil }},
-		connect: func(clientOptions) (referralv1.ReferralServiceClient, func(), error) { return f, func() {}, nil },
+		intake:   func(clientOptions) (intakev1.IntakeServiceClient, func(), error) { return in, func() {}, nil },
+		referral: func(clientOptions) (referralv1.ReferralServiceClient, func(), error) { return f, func() {}, nil },
 	}, &stdout, &stderr
 }
 
@@ -138,7 +138,7 @@ func TestReferralCommandsBuildRequests(t *testing.T) {
 	for _, tt := range tests {
 		f := &fakeReferral{}
 		c, _, _ := newReferralCLI(f, &fakeIntake{})
-		if err := c.run(context.Background(), tt.args); err != nil {
+		if err := c.referralRun(context.Background(), tt.args); err != nil {
 			t.Errorf("%v: %v", tt.args, err)
 			continue
 		}
@@ -172,7 +172,7 @@ func TestReferralCommandsRefuseBadFlags(t *testing.T) {
 	for _, tt := range tests {
 		f := &fakeReferral{}
 		c, _, _ := newReferralCLI(f, &fakeIntake{})
-		err := c.run(context.Background(), tt.args)
+		err := c.referralRun(context.Background(), tt.args)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v: error %v, want one containing %q", tt.args, err, tt.want)
 		}
@@ -190,17 +190,17 @@ func TestReferralPrintsRefusals(t *testing.T) {
 		WithDetails(&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{
 			{Type: "CONSENT", Subject: "DATA_SHARING", Description: "missing"}}})
 	c, _, stderr := newReferralCLI(&fakeReferral{err: st.Err()}, &fakeIntake{})
-	err := c.run(context.Background(), []string{"create", testCaseID, "--partner", "p", "--service", "shelter", "--reason", "other"})
+	err := c.referralRun(context.Background(), []string{"create", testCaseID, "--partner", "p", "--service", "shelter", "--reason", "other"})
 	if err == nil || !strings.Contains(stderr.String(), "CONSENT DATA_SHARING: missing") {
 		t.Errorf("refusal: %v, stderr:\n%s", err, stderr)
 	}
 
 	f := &fakeReferral{}
 	c, _, stderr = newReferralCLI(f, &fakeIntake{})
-	c.connect = func(clientOptions) (referralv1.ReferralServiceClient, func(), error) {
+	c.referral = func(clientOptions) (referralv1.ReferralServiceClient, func(), error) {
 		return &failingLink{fakeReferral: f}, func() {}, nil
 	}
-	err = c.run(context.Background(), []string{"accept", testReferralID, "--version", "1", "--case", testCaseID})
+	err = c.referralRun(context.Background(), []string{"accept", testReferralID, "--version", "1", "--case", testCaseID})
 	if err == nil || !strings.Contains(stderr.String(), "passage referral link "+testReferralID+" --version 2 --case "+testCaseID) {
 		t.Errorf("failed link: %v, stderr:\n%s", err, stderr)
 	}
@@ -244,14 +244,15 @@ func TestReferralCommandsAgainstTheServer(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		// The token travels in ctx's metadata; the flag only has to be there.
 		vars := map[string]string{"PASSAGE_TOKEN": "carried by ctx"}
-		c := &referralCLI{
-			caseCLI: caseCLI{cli: cli{getenv: func(k string) string { return vars[k] }, stdout: &stdout, stderr: &stderr, now: time.Now,
-				newRequestID: uuid.NewString}, connect: func(clientOptions) (intakev1.IntakeServiceClient, func(), error) {
+		c := &client{
+			cli: cli{getenv: func(k string) string { return vars[k] }, stdout: &stdout, stderr: &stderr, now: time.Now,
+				newRequestID: uuid.NewString},
+			intake: func(clientOptions) (intakev1.IntakeServiceClient, func(), error) {
 				return intakev1.NewIntakeServiceClient(env.Conn), func() {}, nil
-			}},
-			connect: func(clientOptions) (referralv1.ReferralServiceClient, func(), error) { return ref, func() {}, nil },
+			},
+			referral: func(clientOptions) (referralv1.ReferralServiceClient, func(), error) { return ref, func() {}, nil },
 		}
-		if err := c.run(ctx, args); err != nil {
+		if err := c.referralRun(ctx, args); err != nil {
 			t.Fatalf("passage referral %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 		}
 		return stdout.String()
@@ -310,10 +311,10 @@ func TestReferralCommandsAgainstTheServer(t *testing.T) {
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		// The service learns of the new case from intake's outbox: a client retries.
 		var stdout, stderr bytes.Buffer
-		c := &referralCLI{caseCLI: caseCLI{cli: cli{getenv: func(string) string { return "tok" }, stdout: &stdout, stderr: &stderr,
-			now: time.Now, newRequestID: uuid.NewString}},
-			connect: func(clientOptions) (referralv1.ReferralServiceClient, func(), error) { return ref, func() {}, nil }}
-		err := c.run(worker, []string{"create", reg.GetCase().GetCaseId(), "--partner", partnerID, "--service", "shelter",
+		c := &client{cli: cli{getenv: func(string) string { return "tok" }, stdout: &stdout, stderr: &stderr,
+			now: time.Now, newRequestID: uuid.NewString},
+			referral: func(clientOptions) (referralv1.ReferralServiceClient, func(), error) { return ref, func() {}, nil }}
+		err := c.referralRun(worker, []string{"create", reg.GetCase().GetCaseId(), "--partner", partnerID, "--service", "shelter",
 			"--reason", "specialised_care", "--json"})
 		if err == nil {
 			var resp referralv1.CreateReferralResponse

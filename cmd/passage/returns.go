@@ -43,14 +43,7 @@ Every command takes --addr (PASSAGE_ADDR, default 127.0.0.1:7070), --token (PASS
 
 // runReturns runs `passage returns <command>`: the caseworker's client of the ReturnService.
 func runReturns(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c := &returnsCLI{cli: newCLI(stdout, stderr), connect: dialReturns}
-	return c.run(ctx, args)
-}
-
-// returnsCLI is the returns commands' group: cli and the ReturnService to call.
-type returnsCLI struct {
-	cli
-	connect func(clientOptions) (returnsv1.ReturnServiceClient, func(), error)
+	return newClient(stdout, stderr).returnsRun(ctx, args)
 }
 
 // returnsCommand builds a command's request from its flags and makes the call.
@@ -67,17 +60,17 @@ type returnsCall struct {
 	invoke    func(context.Context, returnsv1.ReturnServiceClient) (proto.Message, error)
 }
 
-func (c *returnsCLI) run(ctx context.Context, args []string) error {
-	cmds := commands{"list": c.list}
-	for name, command := range c.commands() {
-		cmds[name] = func(ctx context.Context, rest []string) error { return c.step(ctx, name, command, rest) }
+func (c *client) returnsRun(ctx context.Context, args []string) error {
+	cmds := commands{"list": c.returnsList}
+	for name, command := range c.returnsCommands() {
+		cmds[name] = func(ctx context.Context, rest []string) error { return c.returnsStep(ctx, name, command, rest) }
 	}
 	return runGroup(ctx, "returns", returnsUsage, args, c.stdout, c.stderr, cmds)
 }
 
-// step runs one of the commands on a case (c.commands): CASE_ID, the command's flags, one call.
-func (c *returnsCLI) step(ctx context.Context, cmd string, command returnsCommand, rest []string) error {
-	fs, o := c.flagSet(cmd, command.synopsis)
+// step runs one of the commands on a case (c.returnsCommands): CASE_ID, the command's flags, one call.
+func (c *client) returnsStep(ctx context.Context, cmd string, command returnsCommand, rest []string) error {
+	fs, o := c.returnsFlagSet(cmd, command.synopsis)
 	build := command.bind(fs)
 	pos, given, err := parseFlags(fs, rest)
 	if err != nil {
@@ -96,7 +89,7 @@ func (c *returnsCLI) step(ctx context.Context, cmd string, command returnsComman
 	if call.requestID != "" {
 		fmt.Fprintf(c.stderr, "request id %s (if no reply arrives, repeat the command with --request-id %s)\n", call.requestID, call.requestID)
 	}
-	client, done, err := c.connect(*o)
+	client, done, err := c.returns(*o)
 	if err != nil {
 		return err
 	}
@@ -113,8 +106,8 @@ func (c *returnsCLI) step(ctx context.Context, cmd string, command returnsComman
 	return formatReturnResponse(c.stdout, resp)
 }
 
-func (c *returnsCLI) list(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("list", "list [--status S] [--page-size N] [--page-token T] [--all]")
+func (c *client) returnsList(ctx context.Context, args []string) error {
+	fs, o := c.returnsFlagSet("list", "list [--status S] [--page-size N] [--page-token T] [--all]")
 	status := fs.String("status", "", "only this `STATUS`: "+returnStatuses.list())
 	pageSize := fs.Int("page-size", 0, "returns per page, at most 100 (default: the server's, 25)")
 	pageToken := fs.String("page-token", "", "continue from a previous page's `TOKEN`")
@@ -138,7 +131,7 @@ func (c *returnsCLI) list(ctx context.Context, args []string) error {
 			return fmt.Errorf("--status %w", err)
 		}
 	}
-	client, done, err := c.connect(*o)
+	client, done, err := c.returns(*o)
 	if err != nil {
 		return err
 	}
@@ -182,17 +175,8 @@ func (c *returnsCLI) list(ctx context.Context, args []string) error {
 }
 
 // flagSet returns a command's flag set with the common flags defined on it.
-func (c *returnsCLI) flagSet(name, synopsis string) (*flag.FlagSet, *clientOptions) {
+func (c *client) returnsFlagSet(name, synopsis string) (*flag.FlagSet, *clientOptions) {
 	return newFlagSet("returns", name, synopsis, c.stderr, c.getenv)
-}
-
-// dialReturns returns a ReturnService client that sends the token with every call.
-func dialReturns(o clientOptions) (returnsv1.ReturnServiceClient, func(), error) {
-	conn, err := dial(o)
-	if err != nil {
-		return nil, nil, err
-	}
-	return returnsv1.NewReturnServiceClient(conn), func() { _ = conn.Close() }, nil
 }
 
 // Enum values on the command line, as `case` takes them (lower case, no prefix).
@@ -239,7 +223,7 @@ func bindStep(fs *flag.FlagSet) stepFlags {
 }
 
 // prepare checks the version and returns the request id to use.
-func (f stepFlags) prepare(c *returnsCLI) (string, error) {
+func (f stepFlags) prepare(c *client) (string, error) {
 	if *f.version <= 0 {
 		return "", errors.New("--version is required: the version you read (passage returns get)")
 	}
@@ -247,7 +231,7 @@ func (f stepFlags) prepare(c *returnsCLI) (string, error) {
 }
 
 // mutating prepares a step's call: the request id, then the request built by req.
-func mutating[Req proto.Message, Resp proto.Message](c *returnsCLI, f stepFlags, method string, req func(requestID string, version int64) (Req, error),
+func mutating[Req proto.Message, Resp proto.Message](c *client, f stepFlags, method string, req func(requestID string, version int64) (Req, error),
 	rpc func(returnsv1.ReturnServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
 ) (returnsCall, error) {
 	id, err := f.prepare(c)
@@ -295,7 +279,7 @@ func parseScore(name, s string) (*float64, error) {
 	return &v, nil
 }
 
-func (c *returnsCLI) commands() map[string]returnsCommand {
+func (c *client) returnsCommands() map[string]returnsCommand {
 	return map[string]returnsCommand{
 		"get": {"get CASE_ID", func(fs *flag.FlagSet) func(string, map[string]bool) (returnsCall, error) {
 			return func(caseID string, _ map[string]bool) (returnsCall, error) {

@@ -60,17 +60,17 @@ func (f *fakeReturns) RecordEligibility(_ context.Context, req *returnsv1.Record
 	return &returnsv1.RecordEligibilityResponse{Return: f.ret}, f.err
 }
 
-func newReturnsCLI(fake *fakeReturns) (*returnsCLI, *bytes.Buffer, *bytes.Buffer) {
+func newReturnsCLI(fake *fakeReturns) (*client, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
 	env := map[string]string{"PASSAGE_TOKEN": "tok"}
-	return &returnsCLI{
+	return &client{
 		cli: cli{
 			getenv:       func(k string) string { return env[k] },
 			stdout:       &stdout,
 			stderr:       &stderr,
 			newRequestID: func() string { return testRequestID },
 		},
-		connect: func(clientOptions) (returnsv1.ReturnServiceClient, func(), error) {
+		returns: func(clientOptions) (returnsv1.ReturnServiceClient, func(), error) {
 			return fake, func() {}, nil
 		},
 	}, &stdout, &stderr
@@ -115,7 +115,7 @@ func TestReturnsRequests(t *testing.T) {
 	for _, tt := range tests {
 		fake := &fakeReturns{ret: &returnsv1.Return{CaseId: testCaseID}}
 		c, _, stderr := newReturnsCLI(fake)
-		if err := c.run(context.Background(), tt.args); err != nil {
+		if err := c.returnsRun(context.Background(), tt.args); err != nil {
 			t.Errorf("%s: %v", tt.name, err)
 			continue
 		}
@@ -141,7 +141,7 @@ func TestReturnsRefusesBadFlags(t *testing.T) {
 	} {
 		fake := &fakeReturns{}
 		c, _, _ := newReturnsCLI(fake)
-		if err := c.run(context.Background(), args); err == nil {
+		if err := c.returnsRun(context.Background(), args); err == nil {
 			t.Errorf("%v: no error", args)
 		}
 		if fake.last != nil {
@@ -159,7 +159,7 @@ func TestReturnsPrintsReturnAndErrors(t *testing.T) {
 			EconomicScore: proto.Float64(0.35), SocialScore: proto.Float64(0.5), PsychosocialScore: proto.Float64(0.4), CompositeScore: proto.Float64(0.4167)}},
 	}}
 	c, stdout, _ := newReturnsCLI(fake)
-	if err := c.run(context.Background(), []string{"get", testCaseID}); err != nil {
+	if err := c.returnsRun(context.Background(), []string{"get", testCaseID}); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"REINTEGRATION   version 12", "2026-02-03 to IRQ, 3 travelling", "composite 0.42"} {
@@ -173,7 +173,7 @@ func TestReturnsPrintsReturnAndErrors(t *testing.T) {
 		&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{Type: "REQUIREMENT", Subject: "GUARDIAN_APPOINTED", Description: "required before departure"}}})
 	fake = &fakeReturns{err: st.Err()}
 	c, _, stderr := newReturnsCLI(fake)
-	if err := c.run(context.Background(), []string{"depart", testCaseID, "--version", "2", "--date", "2026-02-03", "--to", "IRQ"}); err == nil {
+	if err := c.returnsRun(context.Background(), []string{"depart", testCaseID, "--version", "2", "--date", "2026-02-03", "--to", "IRQ"}); err == nil {
 		t.Fatal("a refused departure returned no error")
 	}
 	for _, want := range []string{"FailedPrecondition", "REQUIREMENT GUARDIAN_APPOINTED: required before departure", "reason: REQUIREMENT_UNMET"} {

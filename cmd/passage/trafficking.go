@@ -71,23 +71,16 @@ var (
 // runTrafficking runs `passage trafficking <command>`: the caseworker's client of the
 // TraffickingService.
 func runTrafficking(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c := &votCLI{cli: newCLI(stdout, stderr), connect: dialTrafficking}
-	return c.run(ctx, args)
-}
-
-// votCLI is the trafficking commands' group: cli and the TraffickingService to call.
-type votCLI struct {
-	cli
-	connect func(clientOptions) (traffickingv1.TraffickingServiceClient, func(), error)
+	return newClient(stdout, stderr).votRun(ctx, args)
 }
 
 // votClient is the client type the commands call.
 type votClient = traffickingv1.TraffickingServiceClient
 
-func (c *votCLI) run(ctx context.Context, args []string) error {
+func (c *client) votRun(ctx context.Context, args []string) error {
 	return runGroup(ctx, "trafficking", traffickingUsage, args, c.stdout, c.stderr, commands{
-		"get":  c.get,
-		"list": c.list,
+		"get":  c.votGet,
+		"list": c.votList,
 		"screen": func(ctx context.Context, rest []string) error {
 			return votMutate(ctx, c, rest, "screen", "screen CASE_ID --version N --status S --by AUTHORITY --date D", bindScreen, votClient.RecordScreening)
 		},
@@ -113,21 +106,12 @@ func (c *votCLI) run(ctx context.Context, args []string) error {
 }
 
 // flagSet returns a command's flag set with the common flags defined on it.
-func (c *votCLI) flagSet(name, synopsis string) (*flag.FlagSet, *clientOptions) {
+func (c *client) votFlagSet(name, synopsis string) (*flag.FlagSet, *clientOptions) {
 	return newFlagSet("trafficking", name, synopsis, c.stderr, c.getenv)
 }
 
-// dialTrafficking returns a TraffickingService client that sends the token with every call.
-func dialTrafficking(o clientOptions) (traffickingv1.TraffickingServiceClient, func(), error) {
-	conn, err := dial(o)
-	if err != nil {
-		return nil, nil, err
-	}
-	return traffickingv1.NewTraffickingServiceClient(conn), func() { _ = conn.Close() }, nil
-}
-
-func (c *votCLI) get(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("get", "get CASE_ID")
+func (c *client) votGet(ctx context.Context, args []string) error {
+	fs, o := c.votFlagSet("get", "get CASE_ID")
 	pos, given, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -138,7 +122,7 @@ func (c *votCLI) get(ctx context.Context, args []string) error {
 	if err := o.resolve(given, c.getenv); err != nil {
 		return err
 	}
-	client, done, err := c.connect(*o)
+	client, done, err := c.trafficking(*o)
 	if err != nil {
 		return err
 	}
@@ -153,8 +137,8 @@ func (c *votCLI) get(ctx context.Context, args []string) error {
 	return formatVictimCase(c.stdout, resp.GetVictimCase())
 }
 
-func (c *votCLI) list(ctx context.Context, args []string) error {
-	fs, o := c.flagSet("list", "list [--status S] [--page-size N] [--page-token T] [--all]")
+func (c *client) votList(ctx context.Context, args []string) error {
+	fs, o := c.votFlagSet("list", "list [--status S] [--page-size N] [--page-token T] [--all]")
 	statusName := fs.String("status", "", "only this `STATUS`: "+votStatuses.list())
 	pageSize := fs.Int("page-size", 0, "cases per page, at most 100 (default: the server's, 25)")
 	pageToken := fs.String("page-token", "", "continue from a previous page's `TOKEN`")
@@ -178,7 +162,7 @@ func (c *votCLI) list(ctx context.Context, args []string) error {
 			return fmt.Errorf("--status %w", err)
 		}
 	}
-	return printPages(ctx, o, c.stdout, c.stderr, c.failed, c.connect, "ListVictimCases", "victim cases", *all,
+	return printPages(ctx, o, c.stdout, c.stderr, c.failed, c.trafficking, "ListVictimCases", "victim cases", *all,
 		votClient.ListVictimCases, req, func(t string) { req.PageToken = t },
 		func(r *traffickingv1.ListVictimCasesResponse) ([]*traffickingv1.VictimCase, string) {
 			return r.GetVictimCases(), r.GetNextPageToken()
@@ -210,10 +194,10 @@ type votBinder[Req proto.Message] func(fs *flag.FlagSet) func(caseID string, ver
 func votMutate[Req proto.Message, Resp interface {
 	proto.Message
 	GetVictimCase() *traffickingv1.VictimCase
-}](ctx context.Context, c *votCLI, args []string, name, synopsis string, bind votBinder[Req],
+}](ctx context.Context, c *client, args []string, name, synopsis string, bind votBinder[Req],
 	rpc func(votClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
 ) error {
-	fs, o := c.flagSet(name, synopsis)
+	fs, o := c.votFlagSet(name, synopsis)
 	version := fs.Int64("version", 0, "the victim case version you read (passage trafficking get); required")
 	requestID := fs.String("request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
 	build := bind(fs)
@@ -241,7 +225,7 @@ func votMutate[Req proto.Message, Resp interface {
 	m.Set(m.Descriptor().Fields().ByName("version"), protoreflect.ValueOfInt64(*version))
 	fmt.Fprintf(c.stderr, "request id %s (if no reply arrives, repeat the command with --request-id %s)\n", id, id)
 
-	client, done, err := c.connect(*o)
+	client, done, err := c.trafficking(*o)
 	if err != nil {
 		return err
 	}

@@ -70,16 +70,16 @@ func (f *fakeTrafficking) CloseVictimCase(_ context.Context, req *traffickingv1.
 	return &traffickingv1.CloseVictimCaseResponse{VictimCase: f.victim}, f.answer(req)
 }
 
-func newTestVotCLI(fake *fakeTrafficking) (*votCLI, *bytes.Buffer, *bytes.Buffer) {
+func newTestVotCLI(fake *fakeTrafficking) (*client, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
-	return &votCLI{
+	return &client{
 		cli: cli{
 			getenv:       func(k string) string { return tokenEnv[k] },
 			stdout:       &stdout,
 			stderr:       &stderr,
 			newRequestID: func() string { return testRequestID },
 		},
-		connect: func(clientOptions) (traffickingv1.TraffickingServiceClient, func(), error) {
+		trafficking: func(clientOptions) (traffickingv1.TraffickingServiceClient, func(), error) {
 			return fake, func() {}, nil
 		},
 	}, &stdout, &stderr
@@ -148,7 +148,7 @@ func TestTraffickingCommandsBuildRequests(t *testing.T) {
 	} {
 		fake := &fakeTrafficking{victim: testVictimCase()}
 		c, stdout, _ := newTestVotCLI(fake)
-		if err := c.run(t.Context(), tt.args); err != nil {
+		if err := c.votRun(t.Context(), tt.args); err != nil {
 			t.Errorf("%s: %v", tt.args[0], err)
 			continue
 		}
@@ -191,7 +191,7 @@ func TestTraffickingCommandErrors(t *testing.T) {
 	} {
 		fake := &fakeTrafficking{victim: testVictimCase(), err: tt.callErr}
 		c, _, stderr := newTestVotCLI(fake)
-		err := c.run(t.Context(), tt.args)
+		err := c.votRun(t.Context(), tt.args)
 		if errString(err) != tt.wantErr {
 			t.Errorf("%s: error = %q, want %q", tt.name, errString(err), tt.wantErr)
 		}

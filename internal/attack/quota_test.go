@@ -28,7 +28,7 @@ func quotaServer(t *testing.T, limits map[quota.Class]quota.Limit) *testserver.E
 	t.Helper()
 	cfg := quota.DefaultConfig()
 	for c, l := range limits {
-		cfg.Limits[c] = l
+		cfg.Limits.Set(c, l)
 	}
 	return testserver.Start(t, testserver.Options{Services: specs(), Quota: cfg})
 }

@@ -193,8 +193,8 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 		func(ctx context.Context) error { return reloadKEK(ctx, files, keys, cfg.KEKReload, logger) },
 	}
 	for i, s := range services {
-		deps := Deps{Pool: pools[i], WorkerPool: workerPools[i], Keys: keys, Retention: cfg.Retention, RetentionInterval: cfg.RetentionInterval,
-			PrivacyYearlyEpsilon: cfg.PrivacyYearlyEpsilon, WebhookAllowNetworks: cfg.WebhookAllowNetworks, Logger: logger}
+		deps := Deps{Pool: pools[i], WorkerPool: workerPools[i], Keys: keys, Retention: cfg.Retention.Policy(), RetentionInterval: time.Duration(cfg.Retention.Interval),
+			PrivacyYearlyEpsilon: float64(cfg.PrivacyYearlyEpsilon), WebhookAllowNetworks: cfg.WebhookAllowNetworks, Logger: logger}
 		if work := s.Register(deps, srv.GRPC()); work != nil {
 			background = append(background, work)
 		}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -54,27 +53,24 @@ type Config struct {
 	// (PASSAGE_KEK_RELOAD, default 1m); SIGHUP reloads at once.
 	KEKReload time.Duration `env:"PASSAGE_KEK_RELOAD" default:"1m" help:"how often a running process re-reads the KEK keyset (SIGHUP: at once); at least {1s}"`
 
-	// Retention is the years each programme keeps identities after closure
-	// (PASSAGE_RETENTION_YEARS_<PROGRAMME>), applied every RetentionInterval
-	// (PASSAGE_RETENTION_INTERVAL, default 24h; "off" disables the job).
-	Retention         retention.Policy
-	RetentionInterval time.Duration
+	// Retention is the years each programme keeps identities after closure and how often
+	// the retention job applies them (PASSAGE_RETENTION_*).
+	Retention retention.Settings
 	// AuditKeyset is the audit chain's MAC keyset outside development (PASSAGE_AUDIT_KEYSET).
 	// It must never be stored with the database: it is what makes the chain tamper-evident
 	// against the database's owner.
 	AuditKeyset string `env:"PASSAGE_AUDIT_KEYSET" help:"the audit chain's MAC keyset file, encrypted under {PASSAGE_KEK_URI} ({passage keys init} creates it); required outside {--dev}; keep it apart from database backups"`
 
 	// PrivacyYearlyEpsilon is the ε each consumer of differentially private releases may
-	// spend in a calendar year (PASSAGE_DP_YEARLY_EPSILON, default privacy.DefaultYearlyEpsilon):
-	// the budget the privacy ledger enforces.
-	PrivacyYearlyEpsilon float64
+	// spend in a calendar year: the budget the privacy ledger enforces. Its default equals
+	// privacy.DefaultYearlyEpsilon, which a test checks.
+	PrivacyYearlyEpsilon privacy.YearlyBudget `env:"PASSAGE_DP_YEARLY_EPSILON" default:"10" help:"the privacy budget (ε) each consumer of differentially private releases may spend per calendar year; a number above 0, at most 100"`
 
 	// WebhookAllowNetworks are non-public networks partner webhooks may be delivered to, and
-	// the only ones plain http may reach (PASSAGE_WEBHOOK_ALLOW_NETWORKS, comma-separated CIDR
-	// prefixes or addresses, e.g. "127.0.0.0/8,::1" for a receiver on a developer's machine).
-	// Empty by default, as it must be in production: webhooks then go over https to public
-	// addresses only (see internal/egress).
-	WebhookAllowNetworks []netip.Prefix
+	// the only ones plain http may reach (e.g. "127.0.0.0/8,::1" for a receiver on a
+	// developer's machine). Empty by default, as it must be in production: webhooks then go
+	// over https to public addresses only (see internal/egress).
+	WebhookAllowNetworks egress.Networks `env:"PASSAGE_WEBHOOK_ALLOW_NETWORKS" help:"development only: non-public networks webhooks may reach, and the only ones plain {http://} may, e.g. {127.0.0.0/8,::1} for a receiver on your machine; empty in production (public addresses over https only)"`
 
 	// JWKSURL, TokenIssuer and TokenAudience verify production tokens (PASSAGE_JWKS_URL,
 	// PASSAGE_TOKEN_ISSUER, PASSAGE_TOKEN_AUDIENCE default "passage").
@@ -86,12 +82,9 @@ type Config struct {
 	LogLevel slog.Level `env:"PASSAGE_LOG_LEVEL" default:"info" help:"{debug}, {info}, {warn} or {error}; one JSON line per RPC at info"`
 }
 
-// Defaults not in the fields' tags: PASSAGE_RETENTION_INTERVAL's, and the KEK reload interval
-// of a Config built in code (equal to PASSAGE_KEK_RELOAD's tag, which a test checks).
-const (
-	defaultRetentionInterval = 24 * time.Hour
-	defaultKEKReload         = time.Minute
-)
+// defaultKEKReload is the KEK reload interval of a Config built in code (equal to
+// PASSAGE_KEK_RELOAD's tag, which a test checks).
+const defaultKEKReload = time.Minute
 
 // ConfigFromEnv reads the configuration; dev is the --dev flag. DATABASE_URL is required
 // unless every one of services, and the auditor, has its own PASSAGE_<SERVICE>_DATABASE_URL
@@ -103,7 +96,7 @@ func ConfigFromEnv(dev bool, services ...Service) (Config, error) {
 		return Config{}, err
 	}
 	var err error
-	if c.Server, err = server.Complete(c.Server, os.LookupEnv); err != nil {
+	if c.Server, err = server.Complete(c.Server); err != nil {
 		return Config{}, err
 	}
 	c.Dev = c.Dev || dev
@@ -112,32 +105,11 @@ func ConfigFromEnv(dev bool, services ...Service) (Config, error) {
 		// under one token per mission: quotas are off unless asked for (PASSAGE_QUOTA=on).
 		c.Server.Quota.Enabled = false
 	}
-	c.RetentionInterval = defaultRetentionInterval
 	if c.MaxConns < 1 {
 		return Config{}, errors.New("PASSAGE_DB_MAX_CONNS must be a positive whole number")
 	}
 	if c.KEKReload < time.Second {
 		return Config{}, errors.New("PASSAGE_KEK_RELOAD must be a duration of at least 1s, e.g. 1m")
-	}
-	switch v := os.Getenv("PASSAGE_RETENTION_INTERVAL"); v {
-	case "":
-	case "off":
-		c.RetentionInterval = 0
-	default:
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Minute {
-			return Config{}, errors.New(`PASSAGE_RETENTION_INTERVAL must be a duration of at least 1m, or "off"`)
-		}
-		c.RetentionInterval = d
-	}
-	if c.Retention, err = retention.PolicyFromEnv(); err != nil {
-		return Config{}, err
-	}
-	if c.PrivacyYearlyEpsilon, err = privacy.YearlyBudgetFromEnv(); err != nil {
-		return Config{}, err
-	}
-	if c.WebhookAllowNetworks, err = egress.ParseNetworks(os.Getenv("PASSAGE_WEBHOOK_ALLOW_NETWORKS")); err != nil {
-		return Config{}, fmt.Errorf("PASSAGE_WEBHOOK_ALLOW_NETWORKS: %w", err)
 	}
 	if c.DatabaseURL == "" {
 		if missing := missingServiceURLs(services); len(missing) > 0 {
@@ -248,9 +220,6 @@ func KeyConfigFromEnv(dev bool) (Config, error) {
 		return Config{}, errors.New("DATABASE_URL is not set")
 	}
 	var err error
-	if c.Retention, err = retention.PolicyFromEnv(); err != nil {
-		return Config{}, err
-	}
 	if c.DevDir, err = filepath.Abs(c.DevDir); err != nil {
 		return Config{}, err
 	}

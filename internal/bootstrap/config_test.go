@@ -11,6 +11,7 @@ import (
 	"github.com/passage-cm/passage/internal/kms"
 	"github.com/passage-cm/passage/internal/kms/kmstest"
 	"github.com/passage-cm/passage/internal/privacy"
+	"github.com/passage-cm/passage/internal/retention"
 	"github.com/passage-cm/passage/internal/vault"
 )
 
@@ -40,8 +41,8 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !c.Dev || !filepath.IsAbs(c.DevDir) || c.LogLevel != slog.LevelWarn || c.MaxConns != 8 || c.TokenAudience != "passage" ||
-		c.KEKReload != time.Minute || c.RetentionInterval != 24*time.Hour || c.Retention["VOT"] != 10 ||
-		c.PrivacyYearlyEpsilon != privacy.DefaultYearlyEpsilon || len(c.WebhookAllowNetworks) != 0 || c.Server.Quota.Enabled {
+		c.KEKReload != time.Minute || c.Retention.Interval != retention.Interval(24*time.Hour) || c.Retention.Policy()["VOT"] != 10 ||
+		c.PrivacyYearlyEpsilon != privacy.DefaultYearlyEpsilon || len(c.WebhookAllowNetworks) != 0 || bool(c.Server.Quota.Enabled) {
 		t.Errorf("dev config = %+v", c)
 	}
 	t.Setenv("PASSAGE_QUOTA", "on")
@@ -72,8 +73,8 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Setenv(name, "")
 	}
 	t.Setenv("PASSAGE_RETENTION_INTERVAL", "off")
-	if c, err := ConfigFromEnv(true); err != nil || c.RetentionInterval != 0 {
-		t.Errorf("PASSAGE_RETENTION_INTERVAL=off: %v, %v", c.RetentionInterval, err)
+	if c, err := ConfigFromEnv(true); err != nil || c.Retention.Interval != 0 {
+		t.Errorf("PASSAGE_RETENTION_INTERVAL=off: %v, %v", c.Retention.Interval, err)
 	}
 	t.Setenv("PASSAGE_RETENTION_INTERVAL", "")
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/envconfig"
+	"github.com/passage-cm/passage/internal/privacy"
 )
 
 // TestREADMEEnvTable: the README's table of variables is the one EnvVars renders. When it
@@ -35,20 +36,20 @@ func TestEnvVars(t *testing.T) {
 		}
 		seen[v.Name] = true
 	}
-	for _, name := range []string{"DATABASE_URL", "PASSAGE_GRPC_ADDR", "PASSAGE_LOG_LEVEL", "PASSAGE_QUOTA", "PASSAGE_TLS_CERT"} {
+	for _, name := range []string{"DATABASE_URL", "PASSAGE_GRPC_ADDR", "PASSAGE_LOG_LEVEL", "PASSAGE_QUOTA", "PASSAGE_QUOTA_READ", "PASSAGE_TLS_CERT", "PASSAGE_PARTNER_TLS_CLIENT_CA", "PASSAGE_RETENTION_YEARS_VOT"} {
 		if !seen[name] {
 			t.Errorf("%s is not listed", name)
 		}
 	}
 	var c Config
-	for _, name := range []string{"PASSAGE_KEK_RELOAD", "PASSAGE_TOKEN_AUDIENCE"} {
+	for _, name := range []string{"PASSAGE_KEK_RELOAD", "PASSAGE_TOKEN_AUDIENCE", "PASSAGE_DP_YEARLY_EPSILON"} {
 		t.Setenv(name, "")
 	}
 	if err := envconfig.Parse(&c, os.LookupEnv); err != nil {
 		t.Fatal(err)
 	}
-	if c.KEKReload != defaultKEKReload || c.TokenAudience != auth.Audience {
-		t.Errorf("tag defaults: KEK reload %v, audience %q", c.KEKReload, c.TokenAudience)
+	if c.KEKReload != defaultKEKReload || c.TokenAudience != auth.Audience || c.PrivacyYearlyEpsilon != privacy.DefaultYearlyEpsilon {
+		t.Errorf("tag defaults: KEK reload %v, audience %q, yearly ε %v", c.KEKReload, c.TokenAudience, c.PrivacyYearlyEpsilon)
 	}
 	if help := EnvHelp(); !strings.Contains(help, "PASSAGE_DB_MAX_CONNS (default 16)") || strings.Contains(help, "{") {
 		t.Errorf("EnvHelp:\n%s", help)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/passage-cm/passage/internal/envconfig"
 )
 
 // KindPublicOverHTTP is the Kind of a public address refused by an OnlyAllowed policy.
@@ -226,6 +228,20 @@ func (p Policy) CheckHost(host string) error {
 // numericHost matches the inet_aton forms of an IPv4 address that are not dotted-quad
 // decimal: one to four parts, each decimal, octal or hexadecimal.
 var numericHost = regexp.MustCompile(`^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}$`)
+
+// Networks is a list of networks as PASSAGE_WEBHOOK_ALLOW_NETWORKS gives it: comma-separated
+// CIDR prefixes or single addresses. It is read by internal/envconfig.
+type Networks []netip.Prefix
+
+// UnmarshalText reads a list as [ParseNetworks] does.
+func (n *Networks) UnmarshalText(b []byte) error {
+	nets, err := ParseNetworks(string(b))
+	if err != nil {
+		return envconfig.Reason("want CIDR prefixes or addresses separated by commas, e.g. 127.0.0.0/8,::1")
+	}
+	*n = nets
+	return nil
+}
 
 // ParseNetworks reads a comma-separated list of CIDR prefixes or single addresses
 // ("127.0.0.0/8,::1"), as an environment variable gives them.

@@ -11,7 +11,15 @@
 // the field keeps the value it had. A struct tag cannot hold a backquote, so help text marks
 // code with braces, {off}, which the markdown table shows as code. Supported types are string, bool, int, int32, int64,
 // float64, time.Duration and any type whose pointer implements [encoding.TextUnmarshaler].
-// Struct fields without an env tag are walked into. Checks beyond the type (ranges, pairs of
+// Struct fields without an env tag are walked into. A struct field tagged envprefix names its
+// fields' variables with that prefix before their own env tags, and its help tag leads theirs,
+// so one type can be read twice under two names (the gRPC and partner TLS files):
+//
+//	TLS mtls.ServerFiles `envprefix:"PASSAGE_TLS_" help:"gRPC over TLS 1.3"`
+//
+// where mtls.ServerFiles tags Cert `env:"CERT"` and so on; "{*KEY}" in a field's help
+// names the sibling variable KEY under the same prefix. A TextUnmarshaler says what it
+// wants with a [Reason], shown after the variable's name. Checks beyond the type (ranges, pairs of
 // variables that go together) are the caller's, after [Parse]; errors name the variable and
 // never repeat its value, which may be a secret such as a database URL with its password.
 package envconfig

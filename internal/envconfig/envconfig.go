@@ -64,6 +64,12 @@ func Vars(v any) []Var {
 
 // walk calls fn for each tagged field of the struct v, walking into untagged struct fields.
 func walk(v reflect.Value, fn func(reflect.Value, reflect.StructField, string) error) error {
+	return walkPrefixed(v, "", "", fn)
+}
+
+// walkPrefixed is walk inside a struct field tagged envprefix: each variable's name is
+// prefix followed by its own env tag, and lead (the struct field's help) is put before its help.
+func walkPrefixed(v reflect.Value, prefix, lead string, fn func(reflect.Value, reflect.StructField, string) error) error {
 	t := v.Type()
 	for i := range t.NumField() {
 		sf, f := t.Field(i), v.Field(i)
@@ -73,26 +79,58 @@ func walk(v reflect.Value, fn func(reflect.Value, reflect.StructField, string) e
 		name, ok := sf.Tag.Lookup("env")
 		if !ok {
 			if sf.Type.Kind() == reflect.Struct {
-				if err := walk(f, fn); err != nil {
+				p, l := prefix, lead
+				if more, ok := sf.Tag.Lookup("envprefix"); ok {
+					p, l = prefix+more, joinHelp(lead, sf.Tag.Get("help"))
+				}
+				if err := walkPrefixed(f, p, l, fn); err != nil {
 					return err
 				}
 			}
 			continue
 		}
-		if err := fn(f, sf, name); err != nil {
+		if prefix != "" || lead != "" {
+			sf.Tag = reflect.StructTag(fmt.Sprintf(`default:%q help:%q`, sf.Tag.Get("default"),
+				joinHelp(lead, strings.ReplaceAll(sf.Tag.Get("help"), "{*", "{"+prefix))))
+		}
+		if err := fn(f, sf, prefix+name); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// joinHelp puts a prefixed struct's lead before a field's help: "gRPC: the certificate".
+func joinHelp(lead, help string) string {
+	switch {
+	case lead == "":
+		return help
+	case help == "":
+		return lead
+	}
+	return lead + ": " + help
+}
+
+// Reason is the error a TextUnmarshaler of this module returns to say what it wants, such as
+// "want RATE:BURST, e.g. 100:200": Parse shows it after the variable's name. It must never
+// repeat the value. Any other error of UnmarshalText shows as "not a valid value".
+type Reason string
+
+func (r Reason) Error() string { return string(r) }
+
 // set parses s into f according to f's type.
 func set(f reflect.Value, s string) error {
 	if f.CanAddr() && f.Addr().Type().Implements(unmarshalerType) {
-		if err := f.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
-			return errors.New("not a valid value")
+		err := f.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s))
+		var reason Reason
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &reason):
+			return reason
 		}
-		return nil
+		// Another package's error may repeat the value (slog.Level's does).
+		return errors.New("not a valid value")
 	}
 	if f.Type() == durationType {
 		d, err := time.ParseDuration(s)

@@ -120,3 +120,60 @@ func TestReplaceBetween(t *testing.T) {
 		t.Error("no end marker: no error")
 	}
 }
+
+type files struct {
+	Cert string `env:"CERT" help:"the certificate, with {*KEY}"`
+	Key  string `env:"KEY" help:"its key"`
+}
+
+type rate struct{ n int }
+
+func (r *rate) UnmarshalText(b []byte) error {
+	if string(b) != "fast" && string(b) != "slow" {
+		return Reason("want fast or slow")
+	}
+	r.n = len(b)
+	return nil
+}
+
+type prefixed struct {
+	GRPC    files `envprefix:"T_TLS_" help:"gRPC"`
+	Partner files `envprefix:"T_PARTNER_TLS_"`
+	Rate    rate  `env:"T_RATE" default:"slow" help:"how fast"`
+}
+
+func TestPrefixedStructsAreReadUnderTheirOwnNames(t *testing.T) {
+	var s prefixed
+	err := Parse(&s, lookupIn(map[string]string{"T_TLS_CERT": "g.pem", "T_PARTNER_TLS_KEY": "p.key", "T_CERT": "nobody's"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := prefixed{GRPC: files{Cert: "g.pem"}, Partner: files{Key: "p.key"}, Rate: rate{n: 4}}
+	if s != want {
+		t.Errorf("got %+v, want %+v", s, want)
+	}
+	got := Vars(prefixed{})
+	wantVars := []Var{
+		{Name: "T_TLS_CERT", Help: "gRPC: the certificate, with {T_TLS_KEY}"},
+		{Name: "T_TLS_KEY", Help: "gRPC: its key"},
+		{Name: "T_PARTNER_TLS_CERT", Help: "the certificate, with {T_PARTNER_TLS_KEY}"},
+		{Name: "T_PARTNER_TLS_KEY", Help: "its key"},
+		{Name: "T_RATE", Default: "slow", Help: "how fast"},
+	}
+	if len(got) != len(wantVars) {
+		t.Fatalf("Vars: got %+v, want %+v", got, wantVars)
+	}
+	for i := range got {
+		if got[i] != wantVars[i] {
+			t.Errorf("Vars[%d]: got %+v, want %+v", i, got[i], wantVars[i])
+		}
+	}
+}
+
+func TestReasonsOfOwnTypesAreShown(t *testing.T) {
+	var s prefixed
+	err := Parse(&s, lookupIn(map[string]string{"T_RATE": "warp-secret"}))
+	if err == nil || err.Error() != "T_RATE: want fast or slow" {
+		t.Errorf("got %v, want the variable and the type's reason", err)
+	}
+}

@@ -34,7 +34,7 @@ func quotaBundle(t *testing.T, limits map[quota.Class]quota.Limit) *bundle {
 	t.Helper()
 	cfg := quota.DefaultConfig()
 	for c, l := range limits {
-		cfg.Limits[c] = l
+		cfg.Limits.Set(c, l)
 	}
 	limiter, err := quota.New(cfg, noop.NewMeterProvider())
 	if err != nil {

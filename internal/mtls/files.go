@@ -12,8 +12,12 @@ import (
 
 // ServerFiles names the server's PEM files. All empty means no TLS; otherwise Cert and Key
 // are both required, and ClientCA, when set, makes client certificates mandatory.
+// Its env tags are read under a prefix (internal/envconfig's envprefix): PASSAGE_TLS_ for
+// gRPC, PASSAGE_PARTNER_TLS_ for the partner gateway.
 type ServerFiles struct {
-	Cert, Key, ClientCA string
+	Cert     string `env:"CERT" help:"the certificate (PEM) to serve TLS 1.3 with, with {*KEY} (both or neither)"`
+	Key      string `env:"KEY" help:"the private key of {*CERT}"`
+	ClientCA string `env:"CLIENT_CA" help:"with TLS, require client certificates signed by this CA (mTLS)"`
 }
 
 // Enabled reports whether any TLS file is configured.

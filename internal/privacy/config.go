@@ -1,10 +1,10 @@
 package privacy
 
 import (
-	"fmt"
 	"math"
-	"os"
 	"strconv"
+
+	"github.com/passage-cm/passage/internal/envconfig"
 )
 
 // DefaultYearlyEpsilon is each consumer's yearly budget when PASSAGE_DP_YEARLY_EPSILON is
@@ -16,19 +16,17 @@ const DefaultYearlyEpsilon = 10.0
 // a typing error (1000 for 10.00).
 const maxYearlyEpsilon = 100.0
 
-// YearlyBudgetFromEnv reads PASSAGE_DP_YEARLY_EPSILON, the ε each consumer may spend in a
-// calendar year: a number above 0 and at most 100, DefaultYearlyEpsilon when unset.
-func YearlyBudgetFromEnv() (float64, error) {
-	return yearlyBudget(os.Getenv("PASSAGE_DP_YEARLY_EPSILON"))
-}
+// YearlyBudget is the ε each consumer may spend in a calendar year, as
+// PASSAGE_DP_YEARLY_EPSILON sets it (read by internal/envconfig): a number above 0 and at
+// most 100.
+type YearlyBudget float64
 
-func yearlyBudget(v string) (float64, error) {
-	if v == "" {
-		return DefaultYearlyEpsilon, nil
-	}
-	f, err := strconv.ParseFloat(v, 64)
+// UnmarshalText reads a number above 0 and at most 100.
+func (y *YearlyBudget) UnmarshalText(b []byte) error {
+	f, err := strconv.ParseFloat(string(b), 64)
 	if err != nil || !(f > 0) || f > maxYearlyEpsilon || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("PASSAGE_DP_YEARLY_EPSILON must be a number above 0 and at most %g, e.g. %g", maxYearlyEpsilon, DefaultYearlyEpsilon)
+		return envconfig.Reason("want a number above 0 and at most 100, e.g. 10")
 	}
-	return f, nil
+	*y = YearlyBudget(f)
+	return nil
 }

@@ -6,24 +6,17 @@ import (
 	"github.com/passage-cm/passage/internal/privacy"
 )
 
-func TestYearlyBudgetFromEnv(t *testing.T) {
-	for _, tc := range []struct {
-		value string
-		want  float64
-	}{
-		{"", privacy.DefaultYearlyEpsilon},
-		{"2.5", 2.5},
-		{"100", 100},
-	} {
-		t.Setenv("PASSAGE_DP_YEARLY_EPSILON", tc.value)
-		if got, err := privacy.YearlyBudgetFromEnv(); err != nil || got != tc.want {
-			t.Errorf("PASSAGE_DP_YEARLY_EPSILON=%q: %g, %v; want %g", tc.value, got, err, tc.want)
+func TestYearlyBudget(t *testing.T) {
+	for value, want := range map[string]float64{"2.5": 2.5, "100": 100} {
+		var y privacy.YearlyBudget
+		if err := y.UnmarshalText([]byte(value)); err != nil || float64(y) != want {
+			t.Errorf("PASSAGE_DP_YEARLY_EPSILON=%q: %g, %v; want %g", value, float64(y), err, want)
 		}
 	}
 	for _, bad := range []string{"0", "-1", "ten", "NaN", "Inf", "+Inf", "1000", "1e400"} {
-		t.Setenv("PASSAGE_DP_YEARLY_EPSILON", bad)
-		if got, err := privacy.YearlyBudgetFromEnv(); err == nil {
-			t.Errorf("PASSAGE_DP_YEARLY_EPSILON=%q accepted as %g", bad, got)
+		var y privacy.YearlyBudget
+		if err := y.UnmarshalText([]byte(bad)); err == nil {
+			t.Errorf("PASSAGE_DP_YEARLY_EPSILON=%q accepted as %g", bad, float64(y))
 		}
 	}
 }

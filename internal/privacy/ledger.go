@@ -42,7 +42,7 @@ type Ledger struct {
 }
 
 // NewLedger returns the ledger kept in db (connected as Role), where each consumer may spend
-// at most yearlyBudget ε a year (YearlyBudgetFromEnv reads it). A budget that is not a finite
+// at most yearlyBudget ε a year (PASSAGE_DP_YEARLY_EPSILON sets it: [YearlyBudget]). A budget that is not a finite
 // number above 0 refuses every spend.
 func NewLedger(db *database.DB, yearlyBudget float64) *Ledger {
 	return &Ledger{db: db, budget: yearlyBudget}

@@ -1,6 +1,8 @@
 package quota
 
 import (
+	"github.com/passage-cm/passage/internal/envconfig"
+
 	"context"
 	"fmt"
 	"net"
@@ -30,7 +32,7 @@ func newLimiter(t *testing.T, limits map[Class]Limit, maxBuckets int) (*Limiter,
 	t.Helper()
 	cfg := DefaultConfig()
 	for c, l := range limits {
-		cfg.Limits[c] = l
+		cfg.Limits.Set(c, l)
 	}
 	cfg.MaxBuckets = maxBuckets
 	reader := sdkmetric.NewManualReader()
@@ -267,27 +269,40 @@ func TestNewRefusesBadLimits(t *testing.T) {
 	t.Parallel()
 	for _, l := range []Limit{{Rate: 0, Burst: 10}, {Rate: 1, Burst: 0.5}} {
 		cfg := DefaultConfig()
-		cfg.Limits[Read] = l
+		cfg.Limits.Set(Read, l)
 		if _, err := New(cfg, sdkmetric.NewMeterProvider()); err == nil {
 			t.Errorf("limit %s accepted", l)
 		}
 	}
 }
 
+// fromEnv reads a Config as the server does: the tags of Config, through internal/envconfig.
+func fromEnv(env map[string]string) (Config, error) {
+	var cfg Config
+	err := envconfig.Parse(&cfg, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	return cfg, err
+}
+
 func TestFromEnv(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{"PASSAGE_QUOTA_PARTNER": "5:10", "PASSAGE_QUOTA_READ": ""}
-	cfg, err := FromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cfg, err := fromEnv(map[string]string{"PASSAGE_QUOTA_PARTNER": "5:10", "PASSAGE_QUOTA_READ": ""})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !cfg.Enabled || cfg.Limit(Partner) != (Limit{Rate: 5, Burst: 10}) || cfg.Limit(Read) != defaultLimits[Read] {
+	if !cfg.Enabled || cfg.Limit(Partner) != (Limit{Rate: 5, Burst: 10}) || cfg.Limit(Read) != (Limit{Rate: 20, Burst: 40}) {
 		t.Errorf("config = %+v", cfg)
 	}
-	for _, bad := range []string{"5", "5:", ":10", "x:10", "5:x", "-1:10", "NaN:10", "5:0", "Inf:10"} {
-		env := map[string]string{"PASSAGE_QUOTA_WRITE": bad}
-		if _, err := FromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err == nil {
-			t.Errorf("PASSAGE_QUOTA_WRITE=%q accepted", bad)
+	if cfg, err := fromEnv(map[string]string{"PASSAGE_QUOTA": "off"}); err != nil || cfg.Enabled {
+		t.Errorf("PASSAGE_QUOTA=off: %+v, %v", cfg, err)
+	}
+	for name, bad := range map[string][]string{
+		"PASSAGE_QUOTA_WRITE": {"5", "5:", ":10", "x:10", "5:x", "-1:10", "NaN:10", "5:0", "Inf:10"},
+		"PASSAGE_QUOTA":       {"yes", "true"},
+	} {
+		for _, v := range bad {
+			if _, err := fromEnv(map[string]string{name: v}); err == nil {
+				t.Errorf("%s=%q accepted", name, v)
+			}
 		}
 	}
 }

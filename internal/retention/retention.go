@@ -3,7 +3,6 @@ package retention
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/envconfig"
 )
 
 // Policy is how many whole years after closure each programme keeps identities, by the
@@ -19,28 +19,50 @@ import (
 // policy keeps them for ever: forgetting to configure one never erases anyone.
 type Policy map[string]int
 
-// DefaultPolicy is used for a programme whose PASSAGE_RETENTION_YEARS_<PROGRAMME> is unset.
-// These are starting points, not advice: the data protection officer sets the periods. VoT
-// is kept longest, because victims' cases can be reopened for prosecutions and
-// compensation claims years after assistance ended.
-var DefaultPolicy = Policy{"AVRR": 5, "HASM": 5, "VOT": 10}
+// Years is one programme's retention period, in whole years after closure: from 1 to 100.
+type Years int
 
-// PolicyFromEnv reads PASSAGE_RETENTION_YEARS_AVRR, _VOT and _HASM (whole years, at least 1),
-// with DefaultPolicy for those unset.
-func PolicyFromEnv() (Policy, error) {
-	p := Policy{}
-	for programme, years := range DefaultPolicy {
-		name := "PASSAGE_RETENTION_YEARS_" + programme
-		p[programme] = years
-		if v := os.Getenv(name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 100 {
-				return nil, fmt.Errorf("%s must be a whole number of years between 1 and 100", name)
-			}
-			p[programme] = n
-		}
+// UnmarshalText reads a whole number of years from 1 to 100.
+func (y *Years) UnmarshalText(b []byte) error {
+	n, err := strconv.Atoi(string(b))
+	if err != nil || n < 1 || n > 100 {
+		return envconfig.Reason("want a whole number of years between 1 and 100")
 	}
-	return p, nil
+	*y = Years(n)
+	return nil
+}
+
+// Interval is how often the retention job runs: at least a minute, or 0 ("off") for never.
+type Interval time.Duration
+
+// UnmarshalText reads "off" or a Go duration of at least 1m.
+func (i *Interval) UnmarshalText(b []byte) error {
+	if string(b) == "off" {
+		*i = 0
+		return nil
+	}
+	d, err := time.ParseDuration(string(b))
+	if err != nil || d < time.Minute {
+		return envconfig.Reason(`want a duration of at least 1m, or "off"`)
+	}
+	*i = Interval(d)
+	return nil
+}
+
+// Settings are the retention job's settings, read by internal/envconfig. The periods are
+// starting points, not advice: the data protection officer sets them. VoT is kept longest,
+// because victims' cases can be reopened for prosecutions and compensation claims years
+// after assistance ended.
+type Settings struct {
+	AVRR     Years    `env:"PASSAGE_RETENTION_YEARS_AVRR" default:"5" help:"years after an AVRR case's closure before its identities are erased"`
+	VOT      Years    `env:"PASSAGE_RETENTION_YEARS_VOT" default:"10" help:"the same for VoT, longest: victims' cases reopen for prosecutions and compensation claims"`
+	HASM     Years    `env:"PASSAGE_RETENTION_YEARS_HASM" default:"5" help:"the same for HASM"`
+	Interval Interval `env:"PASSAGE_RETENTION_INTERVAL" default:"24h" help:"how often the retention job runs ({off} disables it); at least {1m}"`
+}
+
+// Policy is the settings' periods by programme code.
+func (s Settings) Policy() Policy {
+	return Policy{"AVRR": int(s.AVRR), "VOT": int(s.VOT), "HASM": int(s.HASM)}
 }
 
 func (p Policy) arrays() ([]string, []int32) {

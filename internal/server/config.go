@@ -69,7 +69,7 @@ type Config struct {
 	// PASSAGE_PARTNER_TLS_KEY, and PASSAGE_PARTNER_TLS_CLIENT_CA to require partner client
 	// certificates that CA signed. None set serves the gateway in the clear, which is refused
 	// when gRPC has TLS (see bootstrap); half of them set is refused.
-	PartnerTLS mtls.ServerFiles
+	PartnerTLS mtls.ServerFiles `envprefix:"PASSAGE_PARTNER_TLS_" help:"the partner gateway, its own files (required when gRPC has TLS)"`
 	// ShutdownGrace is how long in-flight calls may run after shutdown begins before they
 	// are cancelled. Env PASSAGE_SHUTDOWN_GRACE (a Go duration, "10s"); default 10s.
 	ShutdownGrace time.Duration `env:"PASSAGE_SHUTDOWN_GRACE" default:"10s" help:"how long in-flight calls may run after shutdown begins before they are cancelled"`
@@ -109,11 +109,11 @@ type Config struct {
 	// PASSAGE_TLS_CLIENT_CA to require client certificates that CA signed (mTLS). None set
 	// serves gRPC in the clear, for a laptop or behind a mesh that terminates TLS; half of
 	// them set is refused.
-	TLS mtls.ServerFiles
+	TLS mtls.ServerFiles `envprefix:"PASSAGE_TLS_" help:"gRPC"`
 	// Quota limits each caller's calls per class of method and each source address's
 	// unauthenticated calls (see internal/quota): PASSAGE_QUOTA ("on", the default, or "off")
-	// and PASSAGE_QUOTA_<CLASS> ("RATE:BURST"). Its zero value, unlike the other fields',
-	// limits nothing: DefaultConfig and ConfigFromEnv turn it on.
+	// and PASSAGE_QUOTA_<CLASS> ("RATE:BURST"), its env tags. Its zero value, unlike the
+	// other fields', limits nothing: DefaultConfig and ConfigFromEnv turn it on.
 	Quota quota.Config
 }
 
@@ -147,13 +147,13 @@ func configFrom(lookup func(string) (string, bool)) (Config, error) {
 	if err := envconfig.Parse(&cfg, lookup); err != nil {
 		return Config{}, fmt.Errorf("server: %w", err)
 	}
-	return Complete(cfg, lookup)
+	return Complete(cfg)
 }
 
 // Complete checks cfg, whose tagged fields a caller has parsed already (bootstrap parses
-// them with its own, in one pass, from [DefaultConfig]), and adds what the tags do not hold:
-// the TLS files and the quotas.
-func Complete(cfg Config, lookup func(string) (string, bool)) (Config, error) {
+// them with its own, in one pass, from [DefaultConfig]): what the tags' types cannot say,
+// ranges and the TLS files that go in pairs.
+func Complete(cfg Config) (Config, error) {
 	if cfg.ShutdownGrace <= 0 {
 		return Config{}, fmt.Errorf("server: PASSAGE_SHUTDOWN_GRACE=%s: want a positive duration such as 10s", cfg.ShutdownGrace)
 	}
@@ -185,32 +185,12 @@ func Complete(cfg Config, lookup func(string) (string, bool)) (Config, error) {
 			return Config{}, fmt.Errorf("server: %s=%s: want a positive duration such as 30s", f.name, f.d)
 		}
 	}
-	for name, field := range map[string]*string{
-		"PASSAGE_TLS_CERT": &cfg.TLS.Cert, "PASSAGE_TLS_KEY": &cfg.TLS.Key, "PASSAGE_TLS_CLIENT_CA": &cfg.TLS.ClientCA,
-	} {
-		if v, ok := lookup(name); ok {
-			*field = v
-		}
-	}
 	if err := cfg.TLS.Validate(); err != nil {
 		return Config{}, fmt.Errorf("server: %w", err)
-	}
-	for name, field := range map[string]*string{
-		"PASSAGE_PARTNER_TLS_CERT": &cfg.PartnerTLS.Cert, "PASSAGE_PARTNER_TLS_KEY": &cfg.PartnerTLS.Key,
-		"PASSAGE_PARTNER_TLS_CLIENT_CA": &cfg.PartnerTLS.ClientCA,
-	} {
-		if v, ok := lookup(name); ok {
-			*field = v
-		}
 	}
 	if err := cfg.PartnerTLS.ValidateAs("PASSAGE_PARTNER_TLS_"); err != nil {
 		return Config{}, fmt.Errorf("server: partner gateway: %w", err)
 	}
-	q, err := quota.FromEnv(lookup)
-	if err != nil {
-		return Config{}, fmt.Errorf("server: %w", err)
-	}
-	cfg.Quota = q
 	return cfg, nil
 }
 

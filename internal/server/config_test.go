@@ -118,9 +118,9 @@ func TestConfigFrom(t *testing.T) {
 // withLimits is the default quota configuration, enabled or not, with limits overridden.
 func withLimits(enabled bool, limits map[quota.Class]quota.Limit) quota.Config {
 	q := quota.DefaultConfig()
-	q.Enabled = enabled
+	q.Enabled = quota.Switch(enabled)
 	for c, l := range limits {
-		q.Limits[c] = l
+		q.Limits.Set(c, l)
 	}
 	return q
 }
