@@ -64,6 +64,9 @@ type Command struct {
 	// Text is the command as written.
 	Text string
 	Kind Kind
+	// Fails says that the doc shows the command failing: its comment begins with "fails" or
+	// "refused" (`passage case close X --version 1   # refused: …`).
+	Fails bool
 	// Synopsis says that the line shows a command's form rather than a command to run: it
 	// has [optional] parts, a|b alternatives, an ellipsis or a metavariable (Metavariables).
 	Synopsis bool
@@ -110,23 +113,31 @@ func Documents(root string) ([]string, error) {
 
 // Read returns the shell blocks of every document (Documents) under root, in order.
 func Read(root string) ([]Block, error) {
+	var blocks []Block
+	err := eachDocument(root, func(file, text string) error {
+		bs, err := Parse(file, text)
+		blocks = append(blocks, bs...)
+		return err
+	})
+	return blocks, err
+}
+
+// eachDocument calls f with each document's path and text, in order.
+func eachDocument(root string, f func(file, text string) error) error {
 	files, err := Documents(root)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var blocks []Block
-	for _, f := range files {
-		text, err := os.ReadFile(filepath.Join(root, f))
+	for _, file := range files {
+		text, err := os.ReadFile(filepath.Join(root, file))
 		if err != nil {
-			return nil, err
+			return err
 		}
-		bs, err := Parse(f, string(text))
-		if err != nil {
-			return nil, err
+		if err := f(file, string(text)); err != nil {
+			return err
 		}
-		blocks = append(blocks, bs...)
 	}
-	return blocks, nil
+	return nil
 }
 
 // Parse returns the shell blocks of one Markdown document named file.
@@ -198,15 +209,18 @@ func commands(file string, lines []numbered) ([]Command, error) {
 			i++
 			text = strings.TrimSuffix(text, `\`) + " " + strings.TrimSpace(lines[i].text)
 		}
-		text, err := dropComment(text)
+		code, err := dropComment(text)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", file, first.n, err)
 		}
-		text = strings.Join(strings.Fields(text), " ")
-		if text == "" {
+		comment := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(text[len(code):]), "#"))
+		code = strings.Join(strings.Fields(code), " ")
+		if code == "" {
 			continue
 		}
-		out = append(out, Command{File: file, Line: first.n, Text: text, Kind: classify(text), Synopsis: isSynopsis(text)})
+		c := Command{File: file, Line: first.n, Text: code, Kind: classify(code), Fails: failing.MatchString(comment)}
+		c.Synopsis = c.Kind != Assign && isSynopsis(code)
+		out = append(out, c)
 	}
 	return out, nil
 }
@@ -217,28 +231,44 @@ func openQuote(s string) bool {
 	return err != nil
 }
 
-// dropComment removes an unquoted # comment.
+// dropComment removes an unquoted # comment; an error if a quote is left open.
 func dropComment(s string) (string, error) {
-	var quote rune
+	end := len(s)
 	prev := ' '
-	for i, r := range s {
-		switch {
-		case quote != 0:
-			if r == quote {
-				quote = 0
-			}
-		case r == '\'' || r == '"':
-			quote = r
-		case r == '#' && (prev == ' ' || prev == '\t' || prev == ';'):
-			return s[:i], nil
+	open := unquoted(s, func(i int, r rune) bool {
+		if r == '#' && (prev == ' ' || prev == '\t' || prev == ';') {
+			end = i
+			return false
 		}
 		prev = r
+		return true
+	})
+	if open != 0 {
+		return "", fmt.Errorf("unterminated %c quote", open)
 	}
-	if quote != 0 {
-		return "", fmt.Errorf("unterminated %c quote", quote)
-	}
-	return s, nil
+	return s[:end], nil
 }
+
+// unquoted calls yield with each character of s outside quotes (the quote marks excluded)
+// and its index, until yield returns false; it returns the quote left open at the end of s,
+// or 0.
+func unquoted(s string, yield func(i int, r rune) bool) (open rune) {
+	for i, r := range s {
+		switch {
+		case open != 0:
+			if r == open {
+				open = 0
+			}
+		case r == '\'' || r == '"':
+			open = r
+		case !yield(i, r):
+			return 0
+		}
+	}
+	return open
+}
+
+var failing = regexp.MustCompile(`(?i)^(fails|refused)\b`)
 
 var assignment = regexp.MustCompile(`^(export\s+)?[A-Za-z_][A-Za-z0-9_]*=`)
 
@@ -285,19 +315,10 @@ func isSynopsis(text string) bool {
 // stripQuoted returns s without its quoted parts.
 func stripQuoted(s string) string {
 	var b strings.Builder
-	var quote rune
-	for _, r := range s {
-		switch {
-		case quote != 0:
-			if r == quote {
-				quote = 0
-			}
-		case r == '\'' || r == '"':
-			quote = r
-		default:
-			b.WriteRune(r)
-		}
-	}
+	unquoted(s, func(_ int, r rune) bool {
+		b.WriteRune(r)
+		return true
+	})
 	return b.String()
 }
 
@@ -307,19 +328,12 @@ var inlinePassage = regexp.MustCompile("`((?:bin/)?passage [^`]+)`")
 // Inline returns the passage commands shown in inline code spans of every document's prose
 // (InlineCommands).
 func Inline(root string) ([]Command, error) {
-	files, err := Documents(root)
-	if err != nil {
-		return nil, err
-	}
 	var out []Command
-	for _, f := range files {
-		text, err := os.ReadFile(filepath.Join(root, f))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, InlineCommands(f, string(text))...)
-	}
-	return out, nil
+	err := eachDocument(root, func(file, text string) error {
+		out = append(out, InlineCommands(file, text)...)
+		return nil
+	})
+	return out, err
 }
 
 // InlineCommands returns the passage commands shown in the inline code spans of a document's

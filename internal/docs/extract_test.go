@@ -24,6 +24,8 @@ const sample = "# Title\n" +
 	"passage referral deliveries list|replay\n" +
 	"passage referral revoke REFERRAL_ID --version N\n" +
 	"make run\n" +
+	"ID=...   # the case id it printed\n" +
+	"passage case close $ID --version 1   # refused: the version is stale\n" +
 	"```\n" +
 	"```go\n" +
 	"passage case list\n" +
@@ -48,9 +50,11 @@ func TestParse(t *testing.T) {
 			{File: "x.md", Line: 13, Kind: docs.Passage, Text: "passage referral deliveries list|replay", Synopsis: true},
 			{File: "x.md", Line: 14, Kind: docs.Passage, Text: "passage referral revoke REFERRAL_ID --version N", Synopsis: true},
 			{File: "x.md", Line: 15, Kind: docs.Make, Text: "make run"},
+			{File: "x.md", Line: 16, Kind: docs.Assign, Text: "ID=..."},
+			{File: "x.md", Line: 17, Kind: docs.Passage, Text: "passage case close $ID --version 1", Fails: true},
 		}},
-		{File: "x.md", Line: 20, Commands: []docs.Command{
-			{File: "x.md", Line: 21, Kind: docs.Passage, Text: "passage analytics regions | tail -2"},
+		{File: "x.md", Line: 22, Commands: []docs.Command{
+			{File: "x.md", Line: 23, Kind: docs.Passage, Text: "passage analytics regions | tail -2"},
 		}},
 	}
 	if diff := cmp.Diff(want, blocks); diff != "" {

@@ -73,7 +73,7 @@ type NotRun struct {
 
 // Session runs the docs' commands in order against one server, as a reader who types them
 // one after another would: the variables they set and the ids they print carry from one
-// command to the next. Passage commands are run (synopses are checked: the command exists
+// command to the next. Each must exit 0, or fail where the doc says so (Command.Fails). Passage commands are run (synopses are checked: the command exists
 // and takes the flags named); grpcurl calls are made when GRPC is set; make, curl and other
 // commands are left to the structural tests of this package.
 type Session struct {
@@ -195,7 +195,11 @@ func (s *Session) run(c Command) bool {
 			}
 			out, errOut, code := s.passage(args)
 			s.ran++
-			if ok := s.outcome(c, code == 0, fmt.Sprintf("exit %d\n%s", code, errOut)); !ok {
+			detail := fmt.Sprintf("exit %d\n%s", code, errOut)
+			if c.Fails {
+				detail = "the doc says it fails, but it exits 0"
+			}
+			if ok := s.outcome(c, (code == 0) != c.Fails, detail); !ok {
 				return false
 			}
 			s.learn(out)

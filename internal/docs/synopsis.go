@@ -15,7 +15,7 @@ var (
 // Paths returns the command a synopsis names ("referral deliveries list|replay" names two),
 // and the flags it shows, without their dashes.
 func Paths(c Command) (paths [][]string, flags []string) {
-	words := strings.Fields(stripQuotes(c.Text))[1:] // after passage
+	words := strings.Fields(withoutQuoteMarks(c.Text))[1:] // after passage
 	paths = [][]string{nil}
 	i := 0
 	for ; i < len(words) && commandWord.MatchString(words[i]); i++ {
@@ -35,8 +35,8 @@ func Paths(c Command) (paths [][]string, flags []string) {
 	return paths, flags
 }
 
-// stripQuotes removes the quote characters of s, keeping what they quote.
-func stripQuotes(s string) string { return strings.NewReplacer(`"`, "", `'`, "").Replace(s) }
+// withoutQuoteMarks removes the quote characters of s, keeping what they quote.
+func withoutQuoteMarks(s string) string { return strings.NewReplacer(`"`, "", `'`, "").Replace(s) }
 
 // Check checks passage commands that are shown rather than run, such as those of the prose's
 // inline code (Inline), as synopses (checkSynopsis).
