@@ -1,7 +1,22 @@
 // Package docs reads the commands the documentation shows (README.md and docs/**/*.md) so
 // that tests can run or check every one of them: the docs cannot then describe a command or
-// a flag that does not exist. It finds the fenced shell blocks and the passage commands in
-// inline code, splits their lines as a shell would, says what each runs (the passage CLI,
-// make, grpcurl, curl, a variable assignment) and binds the placeholders the docs write for
-// ids an earlier command printed (Session).
+// a flag that does not exist. It finds the fenced shell blocks (sh, bash, shell, console)
+// and the passage commands of inline code, splits their lines as a shell would, says what
+// each runs, and runs them in order (Session; cmd/passage's TestDocumentedCommands runs them
+// against a server with every service).
+//
+// What a doc writes, and what the test does with it:
+//   - `passage …` or `bin/passage …`: run through the CLI's entry point; it must exit 0,
+//     unless its comment begins "fails" or "refused" (`# refused: the version is stale`).
+//   - CASE_ID, SUBJECT_ID, CONSENT_ID, REFERRAL_ID, PARTNER_ID, VERSION: the id (or version)
+//     an earlier command printed, to the same caller (Bindings); `ID=...  # the case id it
+//     printed` sets $ID to it (Assigned); $(date -u +%F) and $(uuidgen) are today and a
+//     random id (Substitutions).
+//   - [optional parts], a|b, an ellipsis, or a metavariable such as N or KEY_ID
+//     (Metavariables): a synopsis, not run; the command must exist and take the flags shown.
+//     So is a passage command in the prose's inline code.
+//   - grpcurl: called through the server when the Session has GRPC; its method and request
+//     are checked against the contracts in any case.
+//   - make, curl: not run (Unrun says why); the make target, or the gateway's route and verb,
+//     must exist.
 package docs
