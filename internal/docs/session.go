@@ -171,6 +171,9 @@ func (s *Session) run(c Command) bool {
 		t.Logf("%s: not run (%s): %v", c.Where(), Other, err)
 		return true
 	}
+	if errors.Is(err, errReported) {
+		return false
+	}
 	if err != nil {
 		return s.fail(c, err.Error())
 	}
@@ -185,13 +188,13 @@ func (s *Session) run(c Command) bool {
 				return s.fail(c, err.Error())
 			}
 		case Passage:
-			args := s.bind(words[1:])
-			if reason := s.notRun(args); reason != "" {
+			if reason := s.notRun(words[1:]); reason != "" {
 				t.Logf("%s: not run (%s); checked as a synopsis", c.Where(), reason)
 				s.checkSynopsis(c)
 				continue
 			}
-			if slices.Contains(args, "") {
+			args, ok := s.bind(words[1:])
+			if !ok {
 				return false // bind reported it
 			}
 			out, errOut, code := s.passage(args)
@@ -257,6 +260,9 @@ func (s *Session) passage(args []string) (stdout, stderr string, code int) {
 // line that sets a variable from it is another tool's (a developer's Postgres, …).
 var errForeign = errors.New("a variable set from another tool's output")
 
+// errReported is an error the session has reported already.
+var errReported = errors.New("reported")
+
 // Var returns a shell variable an earlier command set.
 func (s *Session) Var(name string) (string, error) {
 	if v, ok := s.vars[name]; ok {
@@ -274,9 +280,9 @@ func (s *Session) Subst(command string) (string, error) {
 	if len(words) == 0 || classify(command) != Passage {
 		return "", fmt.Errorf("%w: $(%s)", errForeign, command)
 	}
-	args := s.bind(words[1:])
-	if slices.Contains(args, "") {
-		return "", fmt.Errorf("$(%s): a placeholder is not bound", command)
+	args, ok := s.bind(words[1:])
+	if !ok {
+		return "", errReported
 	}
 	out, errOut, code := s.passage(args)
 	if code != 0 {
@@ -349,19 +355,21 @@ func (s *Session) unbound(placeholder string) string {
 	return fmt.Sprintf("%s is not bound: no earlier command printed %s%s", placeholder, b.What, who)
 }
 
-// bind replaces the placeholders among args with their values; an unbound one is reported
-// and left empty.
-func (s *Session) bind(args []string) []string {
+// bind replaces the placeholders among args with their values; false if one is not bound,
+// which it reports.
+func (s *Session) bind(args []string) ([]string, bool) {
 	out := slices.Clone(args)
+	ok := true
 	for i, a := range out {
-		if _, ok := s.binding(a); !ok {
+		if _, isPlaceholder := s.binding(a); !isPlaceholder {
 			continue
 		}
 		if out[i] = s.fact(a); out[i] == "" {
 			s.t.Errorf("%s\n%s", s.at, s.unbound(a))
+			ok = false
 		}
 	}
-	return out
+	return out, ok
 }
 
 // learn binds the placeholders whose ids an output prints.
