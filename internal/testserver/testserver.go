@@ -15,7 +15,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
@@ -183,21 +182,6 @@ func Start(t testing.TB, opts Options) *Env {
 		}
 	})
 	return env
-}
-
-// grpcListener returns the server's gRPC listener, in memory or on loopback TCP, and how a
-// client dials it.
-func grpcListener(tcp bool) (net.Listener, func(context.Context, string) (net.Conn, error), error) {
-	if !tcp {
-		lis := bufconn.Listen(1 << 20)
-		return lis, func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }, nil
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, nil, err
-	}
-	var d net.Dialer
-	return lis, func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }, nil
 }
 
 // gateway serves the HTTP/JSON gateway of the services with HTTP bindings on a real listener,
