@@ -87,6 +87,11 @@ func Start(t testing.TB, opts Options) *Env {
 	t.Helper()
 	recordSpans()
 	dir := t.TempDir()
+	lis, dialer, err := grpcListener(opts.TCP)
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	t.Cleanup(func() { _ = lis.Close() }) // the server closes it too, unless Start fails first
 	keys, err := vault.LoadOrCreateDevKeyring(dir)
 	if err != nil {
 		t.Fatalf("keyring: %v", err)
@@ -139,13 +144,6 @@ func Start(t testing.TB, opts Options) *Env {
 		}
 	}
 
-	lis, dialer, err := grpcListener(opts.TCP)
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	if opts.TCP {
-		env.Addr = lis.Addr().String()
-	}
 	httpLis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
@@ -172,6 +170,9 @@ func Start(t testing.TB, opts Options) *Env {
 		t.Fatalf("client: %v", err)
 	}
 	env.Conn = conn
+	if opts.TCP {
+		env.Addr = lis.Addr().String()
+	}
 	t.Cleanup(func() {
 		conn.Close()
 		cancel()
