@@ -118,7 +118,8 @@ func TestGRPCurlMethods(t *testing.T) {
 	}
 }
 
-// Every curl call the docs show is a route of the HTTP/JSON gateway, with its verb.
+// Every curl call the docs show is a route of the HTTP/JSON gateway, with its verb, and
+// its body is what the route takes.
 func TestCurlPaths(t *testing.T) {
 	t.Parallel()
 	routes := docs.Routes()
@@ -136,8 +137,19 @@ func TestCurlPaths(t *testing.T) {
 			t.Errorf("%s\n%v", s.Command, err)
 			continue
 		}
-		if !slices.ContainsFunc(routes, func(r docs.Route) bool { return r.Match(call.Verb, u.Path) }) {
+		i := slices.IndexFunc(routes, func(r docs.Route) bool { return r.Match(call.Verb, u.Path) })
+		if i < 0 {
 			t.Errorf("%s\nthe gateway has no route %s %s", s.Command, call.Verb, u.Path)
+			continue
+		}
+		body, err := routes[i].BodyMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body != nil && call.Body != "" {
+			if err := protojson.Unmarshal([]byte(call.Body), body); err != nil {
+				t.Errorf("%s\nthe body is not what %s %s takes (%s): %v", s.Command, call.Verb, routes[i].Template, routes[i].Method.FullName(), err)
+			}
 		}
 	}
 }

@@ -38,13 +38,36 @@ type Route struct {
 	Verb string
 	// Template is the path template, e.g. /v1/referrals/{referral_id}:accept.
 	Template string
-	// Method is the gRPC method's full name.
-	Method protoreflect.FullName
-	path   *regexp.Regexp
+	// Method is the gRPC method.
+	Method protoreflect.MethodDescriptor
+	// Body names the request's field the HTTP body holds: "*" for the whole request, empty
+	// for none.
+	Body string
+	path string
 }
 
 // Match reports whether a request's verb and path (no query) are the route's.
-func (r Route) Match(verb, path string) bool { return r.Verb == verb && r.path.MatchString(path) }
+func (r Route) Match(verb, path string) bool {
+	return r.Verb == verb && regexp.MustCompile(r.path).MatchString(path)
+}
+
+// BodyMessage returns a new message of what the route's HTTP body holds; nil if it holds
+// nothing, or the field is not a message.
+func (r Route) BodyMessage() (proto.Message, error) {
+	d := r.Method.Input()
+	switch r.Body {
+	case "":
+		return nil, nil
+	case "*":
+	default:
+		f := d.Fields().ByName(protoreflect.Name(r.Body))
+		if f == nil || f.Message() == nil {
+			return nil, nil
+		}
+		d = f.Message()
+	}
+	return newMessage(d)
+}
 
 var field = regexp.MustCompile(`\{[^}]*\}`)
 
@@ -62,7 +85,7 @@ func Routes() []Route {
 				}
 				for _, r := range append([]*annotations.HttpRule{rule}, rule.GetAdditionalBindings()...) {
 					if verb, tmpl := binding(r); tmpl != "" {
-						routes = append(routes, newRoute(verb, tmpl, m.FullName()))
+						routes = append(routes, newRoute(verb, tmpl, r.GetBody(), m))
 					}
 				}
 			}
@@ -90,12 +113,12 @@ func binding(r *annotations.HttpRule) (verb, template string) {
 	return "", ""
 }
 
-func newRoute(verb, template string, method protoreflect.FullName) Route {
+func newRoute(verb, template, body string, method protoreflect.MethodDescriptor) Route {
 	parts := field.Split(template, -1)
 	for i, p := range parts {
 		parts[i] = regexp.QuoteMeta(p)
 	}
 	// A path variable is one segment, up to a custom verb's colon.
-	return Route{Verb: verb, Template: template, Method: method,
-		path: regexp.MustCompile("^" + strings.Join(parts, `[^/:]+`) + "$")}
+	return Route{Verb: verb, Template: template, Method: method, Body: body,
+		path: "^" + strings.Join(parts, `[^/:]+`) + "$"}
 }
