@@ -16,7 +16,7 @@ import (
 
 // The supervisor's commands: who works on a case, and emergency access to one.
 
-var findings = newEnumNames("BREAK_GLASS_FINDING_", intakev1.BreakGlassFinding_value)
+var findings = newEnumNames(intakev1.BreakGlassFinding_value)
 
 // caseAndStaff parses "CASE_ID STAFF_ID" and the request id flag of assign and unassign.
 func (c *client) caseCaseAndStaff(name string, args []string) (caseID, staffID, requestID string, o *clientOptions, err error) {
@@ -155,7 +155,7 @@ func formatGrants(w io.Writer, resp *intakev1.ListBreakGlassGrantsResponse) erro
 	for _, g := range resp.GetGrants() {
 		review := "awaiting review"
 		if r := g.GetReview(); r != nil {
-			review = fmt.Sprintf("%s by %s, %s", enumCode(r.GetFinding(), "BREAK_GLASS_FINDING_"), r.GetReviewer(), when(r.GetReviewTime()))
+			review = fmt.Sprintf("%s by %s, %s", enumCode(r.GetFinding()), r.GetReviewer(), when(r.GetReviewTime()))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", g.GetGrantId(), g.GetCaseId(), g.GetGrantee(),
 			when(g.GetCreateTime()), when(g.GetExpireTime()), review)

@@ -48,8 +48,8 @@ func runAnalytics(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 var (
-	measureNames   = newEnumNames("MEASURE_", analyticsv1.Measure_value)
-	dimensionNames = newEnumNames("DIMENSION_", analyticsv1.Dimension_value)
+	measureNames   = newEnumNames(analyticsv1.Measure_value)
+	dimensionNames = newEnumNames(analyticsv1.Dimension_value)
 )
 
 func (c *client) analyticsRun(ctx context.Context, args []string) error {
@@ -315,9 +315,9 @@ func formatAggregate(w io.Writer, req *analyticsv1.AggregateRequest, resp *analy
 	// Rows of text first, so that the counts and shares can be aligned right.
 	header := make([]string, 0, len(dims)+2)
 	for _, d := range dims {
-		header = append(header, strings.ToUpper(enumName(d, "DIMENSION_")))
+		header = append(header, strings.ToUpper(enumName(d)))
 	}
-	header = append(header, strings.ToUpper(enumName(req.GetMeasure(), "MEASURE_")), "SHARE")
+	header = append(header, strings.ToUpper(enumName(req.GetMeasure())), "SHARE")
 	rows := [][]string{header}
 	for _, cell := range append(slices.Clip(resp.GetCells()), resp.GetTotals()...) {
 		row := make([]string, 0, len(header))
@@ -351,7 +351,7 @@ func formatAggregate(w io.Writer, req *analyticsv1.AggregateRequest, resp *analy
 		var parts []string
 		for i, d := range dims {
 			if i < len(resp.GetDistinctValues()) {
-				parts = append(parts, fmt.Sprintf("%s %d", enumName(d, "DIMENSION_"), resp.GetDistinctValues()[i]))
+				parts = append(parts, fmt.Sprintf("%s %d", enumName(d), resp.GetDistinctValues()[i]))
 			}
 		}
 		fmt.Fprintf(w, "values: %s\n", strings.Join(parts, ", "))

@@ -17,14 +17,9 @@ import (
 // The consent commands: `passage case consent` records a consent record for a person of a
 // case, `passage case withdraw` withdraws one.
 
-const (
-	legalBasisPrefix      = "LEGAL_BASIS_"
-	partnerCategoryPrefix = "PARTNER_CATEGORY_"
-)
-
 var (
-	legalBases        = newEnumNames(legalBasisPrefix, commonv1.LegalBasis_value)
-	partnerCategories = newEnumNames(partnerCategoryPrefix, commonv1.PartnerCategory_value)
+	legalBases        = newEnumNames(commonv1.LegalBasis_value)
+	partnerCategories = newEnumNames(commonv1.PartnerCategory_value)
 )
 
 // consentFlags are the flags of `case consent`.

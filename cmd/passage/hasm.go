@@ -41,11 +41,11 @@ func runHASM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 var (
-	hasmStatuses   = newEnumNames("REQUEST_STATUS_", hasmv1.RequestStatus_value)
-	strandedNames  = newEnumNames("STRANDED_REASON_", hasmv1.StrandedReason_value)
-	noOtherNames   = newEnumNames("NO_OTHER_ASSISTANCE_REASON_", hasmv1.NoOtherAssistanceReason_value)
-	rejectionNames = newEnumNames("REJECTION_REASON_", hasmv1.RejectionReason_value)
-	hasmClosures   = newEnumNames("CLOSURE_REASON_", hasmv1.ClosureReason_value)
+	hasmStatuses   = newEnumNames(hasmv1.RequestStatus_value)
+	strandedNames  = newEnumNames(hasmv1.StrandedReason_value)
+	noOtherNames   = newEnumNames(hasmv1.NoOtherAssistanceReason_value)
+	rejectionNames = newEnumNames(hasmv1.RejectionReason_value)
+	hasmClosures   = newEnumNames(hasmv1.ClosureReason_value)
 )
 
 func (c *client) hasmRun(ctx context.Context, args []string) error {
@@ -326,16 +326,16 @@ func formatAmount(minor int64, currency string) string {
 func formatAssistance(w io.Writer, r *hasmv1.AssistanceRequest) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "case\t%s\n", r.GetCaseId())
-	fmt.Fprintf(tw, "status\t%s   version %d\n", enumCode(r.GetStatus(), "REQUEST_STATUS_"), r.GetVersion())
+	fmt.Fprintf(tw, "status\t%s   version %d\n", enumCode(r.GetStatus()), r.GetVersion())
 	fmt.Fprintf(tw, "mission\t%s   host %s   principal %s\n", r.GetMission(), r.GetHostCountry(), r.GetSubjectId())
-	fmt.Fprintf(tw, "stranded\t%s\n", enumName(r.GetStrandedReason(), "STRANDED_REASON_"))
-	fmt.Fprintf(tw, "no other help\t%s\n", enumName(r.GetNoOtherAssistanceReason(), "NO_OTHER_ASSISTANCE_REASON_"))
+	fmt.Fprintf(tw, "stranded\t%s\n", enumName(r.GetStrandedReason()))
+	fmt.Fprintf(tw, "no other help\t%s\n", enumName(r.GetNoOtherAssistanceReason()))
 	fmt.Fprintf(tw, "cost\t%s   fund %s/%d\n", formatAmount(r.GetEstimatedCost(), r.GetCurrency()), r.GetFundCode(), r.GetFundYear())
 	switch {
 	case r.GetApprovedAmount() != 0:
 		fmt.Fprintf(tw, "approved\t%s by %s\n", formatAmount(r.GetApprovedAmount(), r.GetCurrency()), r.GetDecidedBy())
 	case r.GetRejectionReason() != hasmv1.RejectionReason_REJECTION_REASON_UNSPECIFIED:
-		fmt.Fprintf(tw, "rejected\t%s by %s\n", enumName(r.GetRejectionReason(), "REJECTION_REASON_"), r.GetDecidedBy())
+		fmt.Fprintf(tw, "rejected\t%s by %s\n", enumName(r.GetRejectionReason()), r.GetDecidedBy())
 	}
 	if r.GetDepartureDate() != nil {
 		fmt.Fprintf(tw, "departed\t%s to %s, %d travelling\n", formatDate(r.GetDepartureDate()), r.GetReturnCountry(), len(r.GetTravellingSubjectIds()))
@@ -344,7 +344,7 @@ func formatAssistance(w io.Writer, r *hasmv1.AssistanceRequest) error {
 		fmt.Fprintf(tw, "arrived\t%s\n", formatDate(r.GetArrivalDate()))
 	}
 	if r.GetClosureReason() != hasmv1.ClosureReason_CLOSURE_REASON_UNSPECIFIED {
-		fmt.Fprintf(tw, "closed\t%s\n", enumName(r.GetClosureReason(), "CLOSURE_REASON_"))
+		fmt.Fprintf(tw, "closed\t%s\n", enumName(r.GetClosureReason()))
 	}
 	return tw.Flush()
 }
@@ -355,7 +355,7 @@ const hasmRowFormat = "%-36s  %-9s  %-7s  %-4s  %16s  %-16s  %7s\n"
 func formatAssistanceList(w io.Writer, rs []*hasmv1.AssistanceRequest) {
 	fmt.Fprintf(w, hasmRowFormat, "CASE", "STATUS", "MISSION", "HOST", "COST", "FUND", "VERSION")
 	for _, r := range rs {
-		fmt.Fprintf(w, hasmRowFormat, r.GetCaseId(), enumCode(r.GetStatus(), "REQUEST_STATUS_"), r.GetMission(), r.GetHostCountry(),
+		fmt.Fprintf(w, hasmRowFormat, r.GetCaseId(), enumCode(r.GetStatus()), r.GetMission(), r.GetHostCountry(),
 			formatAmount(r.GetEstimatedCost(), r.GetCurrency()), fmt.Sprintf("%s/%d", r.GetFundCode(), r.GetFundYear()), fmt.Sprint(r.GetVersion()))
 	}
 }

@@ -384,7 +384,7 @@ func runErase(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "subject %s erased (%s) at %s\n", e.GetSubjectId(), enumName(e.GetReason(), erasureReasonPrefix),
+	fmt.Fprintf(stdout, "subject %s erased (%s) at %s\n", e.GetSubjectId(), enumName(e.GetReason()),
 		e.GetEraseTime().AsTime().Format(time.RFC3339))
 	return nil
 }

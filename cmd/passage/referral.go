@@ -53,28 +53,15 @@ func runReferral(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return newClient(stdout, stderr).referralRun(ctx, args)
 }
 
-// Prefixes of the referral enums' value names.
-const (
-	referralStatusPrefix  = "REFERRAL_STATUS_"
-	directionPrefix       = "DIRECTION_"
-	serviceCategoryPrefix = "SERVICE_CATEGORY_"
-	referralReasonPrefix  = "REFERRAL_REASON_"
-	overridePrefix        = "OVERRIDE_REASON_"
-	declinePrefix         = "DECLINE_REASON_"
-	outcomePrefix         = "SERVICE_OUTCOME_"
-	revokePrefix          = "REVOKE_REASON_"
-	connectionPrefix      = "CONNECTION_KIND_"
-)
-
 var (
-	referralStatuses  = newEnumNames(referralStatusPrefix, referralv1.ReferralStatus_value)
-	directions        = newEnumNames(directionPrefix, referralv1.Direction_value)
-	serviceCategories = newEnumNames(serviceCategoryPrefix, referralv1.ServiceCategory_value)
-	referralReasons   = newEnumNames(referralReasonPrefix, referralv1.ReferralReason_value)
-	overrideReasons   = newEnumNames(overridePrefix, referralv1.OverrideReason_value)
-	declineReasons    = newEnumNames(declinePrefix, referralv1.DeclineReason_value)
-	serviceOutcomes   = newEnumNames(outcomePrefix, referralv1.ServiceOutcome_value)
-	revokeReasons     = newEnumNames(revokePrefix, referralv1.RevokeReason_value)
+	referralStatuses  = newEnumNames(referralv1.ReferralStatus_value)
+	directions        = newEnumNames(referralv1.Direction_value)
+	serviceCategories = newEnumNames(referralv1.ServiceCategory_value)
+	referralReasons   = newEnumNames(referralv1.ReferralReason_value)
+	overrideReasons   = newEnumNames(referralv1.OverrideReason_value)
+	declineReasons    = newEnumNames(referralv1.DeclineReason_value)
+	serviceOutcomes   = newEnumNames(referralv1.ServiceOutcome_value)
+	revokeReasons     = newEnumNames(referralv1.RevokeReason_value)
 )
 
 func (c *client) referralRun(ctx context.Context, args []string) error {
@@ -505,25 +492,25 @@ func (c *client) referralEvents(ctx context.Context, args []string) error {
 // Output. A referral holds ids and codes only: nothing printed here is personal data.
 
 // label is an enum value as the flags take it, with spaces ("specialised care").
-func label(v fmt.Stringer, prefix string) string {
-	return strings.ReplaceAll(enumName(v, prefix), "_", " ")
+func label(v enumValue) string {
+	return strings.ReplaceAll(enumName(v), "_", " ")
 }
 
 func formatReferral(w io.Writer, r *referralv1.Referral) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	field := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
 	field("referral", r.GetReferralId())
-	field("status", fmt.Sprintf("%s (version %d)", label(r.GetStatus(), referralStatusPrefix), r.GetVersion()))
-	field("direction", label(r.GetDirection(), directionPrefix))
+	field("status", fmt.Sprintf("%s (version %d)", label(r.GetStatus()), r.GetVersion()))
+	field("direction", label(r.GetDirection()))
 	field("mission", r.GetMission())
 	// No line when there is no case: a partner is never shown the case, linked or not, so its
 	// absence must not read as "not linked".
 	if r.GetCaseId() != "" {
 		field("case", fmt.Sprintf("%s (subject %s)", r.GetCaseId(), r.GetSubjectId()))
 	}
-	field("partner", fmt.Sprintf("%s (%s)", r.GetPartnerId(), label(r.GetPartnerCategory(), partnerCategoryPrefix)))
-	field("service", label(r.GetServiceCategory(), serviceCategoryPrefix))
-	field("reason", label(r.GetReason(), referralReasonPrefix))
+	field("partner", fmt.Sprintf("%s (%s)", r.GetPartnerId(), label(r.GetPartnerCategory())))
+	field("service", label(r.GetServiceCategory()))
+	field("reason", label(r.GetReason()))
 	switch o := r.GetConsentOverride(); {
 	case r.GetConsentId() != "":
 		field("consent", r.GetConsentId())
@@ -532,7 +519,7 @@ func formatReferral(w io.Writer, r *referralv1.Referral) error {
 		if o.GetRecordedBy() != "" {
 			by = ", recorded by " + o.GetRecordedBy()
 		}
-		field("consent", "none: override for "+label(o.GetReason(), overridePrefix)+by)
+		field("consent", "none: override for "+label(o.GetReason())+by)
 	}
 	if v := r.GetProfileVersion(); v > 0 {
 		field("data profile", fmt.Sprintf("version %d", v))
@@ -541,13 +528,13 @@ func formatReferral(w io.Writer, r *referralv1.Referral) error {
 		field("partner reference", ref)
 	}
 	if d := r.GetDeclineReason(); d != 0 {
-		field("declined", label(d, declinePrefix))
+		field("declined", label(d))
 	}
 	if x := r.GetOutcome(); x != 0 {
-		field("outcome", label(x, outcomePrefix))
+		field("outcome", label(x))
 	}
 	if x := r.GetRevokeReason(); x != 0 {
-		field("revoked", label(x, revokePrefix))
+		field("revoked", label(x))
 	}
 	if r.GetRespondBy() != nil {
 		field("respond by", when(r.GetRespondBy()))
@@ -561,8 +548,8 @@ func formatReferrals(w io.Writer, rs []*referralv1.Referral) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "REFERRAL\tSTATUS\tDIRECTION\tPARTNER\tSERVICE\tCASE\tVERSION\tUPDATED")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.GetReferralId(), label(r.GetStatus(), referralStatusPrefix),
-			label(r.GetDirection(), directionPrefix), r.GetPartnerId(), label(r.GetServiceCategory(), serviceCategoryPrefix),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.GetReferralId(), label(r.GetStatus()),
+			label(r.GetDirection()), r.GetPartnerId(), label(r.GetServiceCategory()),
 			dash(r.GetCaseId()), r.GetVersion(), when(r.GetUpdateTime()))
 	}
 	return tw.Flush()
@@ -576,15 +563,15 @@ func formatPartners(w io.Writer, ps []*referralv1.Partner) error {
 		var cats []string
 		for _, s := range p.GetServices() {
 			for _, c := range s.GetCategories() {
-				if n := enumName(c, serviceCategoryPrefix); !seen[n] {
+				if n := enumName(c); !seen[n] {
 					seen[n] = true
 					cats = append(cats, n)
 				}
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.GetPartnerId(), p.GetCode(), label(p.GetCategory(), partnerCategoryPrefix),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.GetPartnerId(), p.GetCode(), label(p.GetCategory()),
 			p.GetName(), strings.Join(cats, ","), strings.Join(p.GetCountries(), ","),
-			label(p.GetConnection().GetKind(), connectionPrefix), formatDate(p.GetAgreement().GetExpiryDate()))
+			label(p.GetConnection().GetKind()), formatDate(p.GetAgreement().GetExpiryDate()))
 	}
 	return tw.Flush()
 }
@@ -593,8 +580,8 @@ func formatEvents(w io.Writer, es []*referralv1.ReferralEvent) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "EVENT\tREFERRAL\tSTATUS\tDIRECTION\tVERSION\tTIME")
 	for _, e := range es {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", e.GetEventId(), e.GetReferralId(), label(e.GetStatus(), referralStatusPrefix),
-			label(e.GetDirection(), directionPrefix), e.GetVersion(), when(e.GetTime()))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", e.GetEventId(), e.GetReferralId(), label(e.GetStatus()),
+			label(e.GetDirection()), e.GetVersion(), when(e.GetTime()))
 	}
 	return tw.Flush()
 }
