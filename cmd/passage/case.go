@@ -76,7 +76,7 @@ func (c *client) caseRun(ctx context.Context, args []string) error {
 // Commands.
 
 func (c *client) caseRegister(ctx context.Context, args []string) error {
-	fs, o := c.caseFlagSet("register", "register --mission M --programme P --given-name G [flags]\n       passage case register --file PATH|- [--request-id ID]")
+	fs, o := c.groupFlagSet("case", "register", "register --mission M --programme P --given-name G [flags]\n       passage case register --file PATH|- [--request-id ID]", nil)
 	var f registerFlags
 	f.bind(fs, c.getenv)
 	pos, given, err := parseFlags(fs, args)
@@ -106,7 +106,7 @@ func (c *client) caseRegister(ctx context.Context, args []string) error {
 }
 
 func (c *client) caseGet(ctx context.Context, args []string) error {
-	fs, o := c.caseFlagSet("get", "get CASE_ID [--full]")
+	fs, o := c.groupFlagSet("case", "get", "get CASE_ID [--full]", nil)
 	full := fs.Bool("full", false, "also show the identity of every person in the case (personal data; the read is audited); needs --purpose")
 	purpose := fs.String("purpose", "", "why identity is read, with --full: "+accessPurposes.list())
 	pos, given, err := parseFlags(fs, args)
@@ -133,7 +133,7 @@ func (c *client) caseGet(ctx context.Context, args []string) error {
 }
 
 func (c *client) caseList(ctx context.Context, args []string) error {
-	fs, o := c.caseFlagSet("list", "list [flags]")
+	fs, o := c.groupFlagSet("case", "list", "list [flags]", nil)
 	var f listFlags
 	f.bind(fs, c.getenv)
 	pos, given, err := parseFlags(fs, args)
@@ -200,7 +200,7 @@ func (c *client) caseList(ctx context.Context, args []string) error {
 }
 
 func (c *client) caseUpdate(ctx context.Context, args []string) error {
-	fs, o := c.caseFlagSet("update", "update CASE_ID --version N [--status S] [--host-country C] [--vulnerability V]...")
+	fs, o := c.groupFlagSet("case", "update", "update CASE_ID --version N [--status S] [--host-country C] [--vulnerability V]...", nil)
 	var f updateFlags
 	f.bind(fs)
 	pos, given, err := parseFlags(fs, args)
@@ -226,7 +226,7 @@ func (c *client) caseUpdate(ctx context.Context, args []string) error {
 }
 
 func (c *client) caseClose(ctx context.Context, args []string) error {
-	fs, o := c.caseFlagSet("close", "close CASE_ID --version N --reason R")
+	fs, o := c.groupFlagSet("case", "close", "close CASE_ID --version N --reason R", nil)
 	version := fs.Int64("version", 0, "the case version you read (passage case get); required")
 	reason := fs.String("reason", "", "closure `REASON`: "+closureReasons.list())
 	requestID := fs.String("request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
@@ -254,7 +254,7 @@ func (c *client) caseClose(ctx context.Context, args []string) error {
 
 // erase crypto-shreds one person of a case: ErasePerson.
 func (c *client) caseErase(ctx context.Context, args []string) error {
-	fs, o := c.caseFlagSet("erase", "erase CASE_ID --reason R [--subject ID]")
+	fs, o := c.groupFlagSet("case", "erase", "erase CASE_ID --reason R [--subject ID]", nil)
 	reason := fs.String("reason", "", "erasure `REASON`: "+erasureReasons.list())
 	subject := fs.String("subject", "", "subject `ID` of the person to erase (default: the principal applicant)")
 	requestID := fs.String("request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
@@ -287,7 +287,7 @@ func (c *client) caseErase(ctx context.Context, args []string) error {
 }
 
 func (c *client) caseOpen(ctx context.Context, args []string) error {
-	fs, o := c.caseFlagSet("open", "open CASE_ID --programme P [--subject ID]... [--host-country C] [--vulnerability V]... [--consent PURPOSE[:PARTNER]]...")
+	fs, o := c.groupFlagSet("case", "open", "open CASE_ID --programme P [--subject ID]... [--host-country C] [--vulnerability V]... [--consent PURPOSE[:PARTNER]]...", nil)
 	programme := fs.String("programme", "", "the new case's `PROGRAMME`: "+programmes.list()+"; required")
 	var subjects, vulns, consents stringList
 	fs.Var(&subjects, "subject", "subject `ID` of a person of the source case to include, repeatable (default: everyone; the principal always)")
@@ -332,11 +332,6 @@ func (c *client) caseOpen(ctx context.Context, args []string) error {
 }
 
 // Connection and calls.
-
-// flagSet returns a command's flag set with the common flags defined on it.
-func (c *client) caseFlagSet(name, synopsis string) (*flag.FlagSet, *clientOptions) {
-	return newFlagSet("case", name, synopsis, c.stderr, c.getenv)
-}
 
 // unary connects, makes one call and prints its response: as JSON with --json, else with
 // human. requestID is the call's idempotency key, empty for reads.

@@ -82,17 +82,6 @@ func (c *client) referralRun(ctx context.Context, args []string) error {
 	})
 }
 
-// flagSet returns a command's flag set with the common flags, and the request id flag for
-// mutations (requestID non-nil).
-func (c *client) referralFlagSet(name, synopsis string, requestID *string) (*flag.FlagSet, *clientOptions) {
-	return c.groupFlagSet("referral", name, synopsis, requestID)
-}
-
-// parse parses args, wants exactly want positional arguments, and resolves the options.
-func (c *client) referralParse(fs *flag.FlagSet, o *clientOptions, args []string, want int, what string) ([]string, map[string]bool, error) {
-	return c.groupParse("referral", fs, o, args, want, what)
-}
-
 // versionFlag defines --version, the referral version the caller read.
 func versionFlag(fs *flag.FlagSet, v *int64) {
 	fs.Int64Var(v, "version", 0, "the referral version you read (passage referral get); required")
@@ -137,12 +126,12 @@ func linkRequestID(first string) string {
 // Commands.
 
 func (c *client) referralPartners(ctx context.Context, args []string) error {
-	fs, o := c.referralFlagSet("partners", "partners [--category C] [--country X] [--all]", nil)
+	fs, o := c.groupFlagSet("referral", "partners", "partners [--category C] [--country X] [--all]", nil)
 	category := fs.String("category", "", "only partners offering this service `CATEGORY`: "+serviceCategories.list())
 	country := fs.String("country", "", "only partners working in this ISO 3166-1 alpha-3 `COUNTRY`")
 	pageToken := fs.String("page-token", "", "continue from a previous page's `TOKEN`")
 	all := fs.Bool("all", false, "follow the pages to the last one")
-	if _, _, err := c.referralParse(fs, o, args, 0, "partners takes no arguments besides flags"); err != nil {
+	if _, _, err := c.groupParse("referral", fs, o, args, 0, "partners takes no arguments besides flags"); err != nil {
 		return err
 	}
 	req := &referralv1.ListPartnersRequest{Country: countryCode(*country), PageToken: *pageToken}
@@ -166,12 +155,12 @@ func (c *client) referralPartners(ctx context.Context, args []string) error {
 
 func (c *client) referralCreate(ctx context.Context, args []string) error {
 	req := &referralv1.CreateReferralRequest{}
-	fs, o := c.referralFlagSet("create", "create CASE_ID --partner ID --service S --reason R [--override REASON]", &req.RequestId)
+	fs, o := c.groupFlagSet("referral", "create", "create CASE_ID --partner ID --service S --reason R [--override REASON]", &req.RequestId)
 	fs.StringVar(&req.PartnerId, "partner", "", "the receiving partner's `ID` (passage referral partners); required")
 	service := fs.String("service", "", "the service `CATEGORY` referred for: "+serviceCategories.list())
 	reason := fs.String("reason", "", "why the person is referred, `REASON`: "+referralReasons.list())
 	override := fs.String("override", "", "(supervisors) refer without the person's consent, for `REASON`: "+overrideReasons.list())
-	pos, given, err := c.referralParse(fs, o, args, 1, "create takes one CASE_ID")
+	pos, given, err := c.groupParse("referral", fs, o, args, 1, "create takes one CASE_ID")
 	if err != nil {
 		return err
 	}
@@ -198,9 +187,9 @@ func (c *client) referralCreate(ctx context.Context, args []string) error {
 
 func (c *client) referralSend(ctx context.Context, args []string) error {
 	req := &referralv1.SendReferralRequest{}
-	fs, o := c.referralFlagSet("send", "send REFERRAL_ID --version N", &req.RequestId)
+	fs, o := c.groupFlagSet("referral", "send", "send REFERRAL_ID --version N", &req.RequestId)
 	versionFlag(fs, &req.Version)
-	pos, _, err := c.referralParse(fs, o, args, 1, "send takes one REFERRAL_ID")
+	pos, _, err := c.groupParse("referral", fs, o, args, 1, "send takes one REFERRAL_ID")
 	if err != nil {
 		return err
 	}
@@ -212,8 +201,8 @@ func (c *client) referralSend(ctx context.Context, args []string) error {
 }
 
 func (c *client) referralGet(ctx context.Context, args []string) error {
-	fs, o := c.referralFlagSet("get", "get REFERRAL_ID", nil)
-	pos, _, err := c.referralParse(fs, o, args, 1, "get takes one REFERRAL_ID")
+	fs, o := c.groupFlagSet("referral", "get", "get REFERRAL_ID", nil)
+	pos, _, err := c.groupParse("referral", fs, o, args, 1, "get takes one REFERRAL_ID")
 	if err != nil {
 		return err
 	}
@@ -222,14 +211,14 @@ func (c *client) referralGet(ctx context.Context, args []string) error {
 }
 
 func (c *client) referralList(ctx context.Context, args []string) error {
-	fs, o := c.referralFlagSet("list", "list [--status S] [--direction D] [--case ID] [--all]", nil)
+	fs, o := c.groupFlagSet("referral", "list", "list [--status S] [--direction D] [--case ID] [--all]", nil)
 	st := fs.String("status", "", "only this `STATUS`: "+referralStatuses.list())
 	direction := fs.String("direction", "", "only this `DIRECTION`: "+directions.list())
 	req := &referralv1.ListReferralsRequest{}
 	fs.StringVar(&req.CaseId, "case", "", "only this case's referrals, `CASE_ID` (mission staff)")
 	fs.StringVar(&req.PageToken, "page-token", "", "continue from a previous page's `TOKEN`")
 	all := fs.Bool("all", false, "follow the pages to the last one")
-	if _, _, err := c.referralParse(fs, o, args, 0, "list takes no arguments besides flags"); err != nil {
+	if _, _, err := c.groupParse("referral", fs, o, args, 0, "list takes no arguments besides flags"); err != nil {
 		return err
 	}
 	if *all {
@@ -257,10 +246,10 @@ func (c *client) referralList(ctx context.Context, args []string) error {
 
 func (c *client) referralRevoke(ctx context.Context, args []string) error {
 	req := &referralv1.RevokeReferralRequest{}
-	fs, o := c.referralFlagSet("revoke", "revoke REFERRAL_ID --version N --reason R", &req.RequestId)
+	fs, o := c.groupFlagSet("referral", "revoke", "revoke REFERRAL_ID --version N --reason R", &req.RequestId)
 	versionFlag(fs, &req.Version)
 	reason := fs.String("reason", "", "why, `REASON`: "+revokeReasons.list())
-	pos, _, err := c.referralParse(fs, o, args, 1, "revoke takes one REFERRAL_ID")
+	pos, _, err := c.groupParse("referral", fs, o, args, 1, "revoke takes one REFERRAL_ID")
 	if err != nil {
 		return err
 	}
@@ -278,11 +267,11 @@ func (c *client) referralRevoke(ctx context.Context, args []string) error {
 // the case, under a request id derived from the accept's.
 func (c *client) referralAccept(ctx context.Context, args []string) error {
 	req := &referralv1.AcceptReferralRequest{}
-	fs, o := c.referralFlagSet("accept", "accept REFERRAL_ID --version N [--case CASE_ID] [--partner-reference REF]", &req.RequestId)
+	fs, o := c.groupFlagSet("referral", "accept", "accept REFERRAL_ID --version N [--case CASE_ID] [--partner-reference REF]", &req.RequestId)
 	versionFlag(fs, &req.Version)
 	fs.StringVar(&req.PartnerReference, "partner-reference", "", "(partners) your own `REFERENCE` for the referral")
 	caseID := fs.String("case", "", "(mission staff, inbound referral) then link it to this `CASE_ID` of the mission")
-	pos, _, err := c.referralParse(fs, o, args, 1, "accept takes one REFERRAL_ID")
+	pos, _, err := c.groupParse("referral", fs, o, args, 1, "accept takes one REFERRAL_ID")
 	if err != nil {
 		return err
 	}
@@ -330,10 +319,10 @@ func (c *client) referralLinkAfter(ctx context.Context, o *clientOptions, client
 
 func (c *client) referralLink(ctx context.Context, args []string) error {
 	req := &referralv1.LinkReferralCaseRequest{}
-	fs, o := c.referralFlagSet("link", "link REFERRAL_ID --version N --case CASE_ID", &req.RequestId)
+	fs, o := c.groupFlagSet("referral", "link", "link REFERRAL_ID --version N --case CASE_ID", &req.RequestId)
 	versionFlag(fs, &req.Version)
 	fs.StringVar(&req.CaseId, "case", "", "the mission's `CASE_ID` of the person referred; required")
-	pos, _, err := c.referralParse(fs, o, args, 1, "link takes one REFERRAL_ID")
+	pos, _, err := c.groupParse("referral", fs, o, args, 1, "link takes one REFERRAL_ID")
 	if err != nil {
 		return err
 	}
@@ -352,12 +341,12 @@ func (c *client) referralLink(ctx context.Context, args []string) error {
 // the referral to it. Repeating the command with --request-id repeats both calls under their
 // first ids: the case is registered once and linked once.
 func (c *client) referralOpenCase(ctx context.Context, args []string) error {
-	fs, o := c.referralFlagSet("open-case", "open-case REFERRAL_ID --version N --mission M --programme P --given-name G [case register flags]", nil)
+	fs, o := c.groupFlagSet("referral", "open-case", "open-case REFERRAL_ID --version N --mission M --programme P --given-name G [case register flags]", nil)
 	var version int64
 	versionFlag(fs, &version)
 	var f registerFlags
 	f.bind(fs, c.getenv)
-	pos, _, err := c.referralParse(fs, o, args, 1, "open-case takes one REFERRAL_ID")
+	pos, _, err := c.groupParse("referral", fs, o, args, 1, "open-case takes one REFERRAL_ID")
 	if err != nil {
 		return err
 	}
@@ -401,10 +390,10 @@ func (c *client) referralOpenCase(ctx context.Context, args []string) error {
 
 func (c *client) referralDecline(ctx context.Context, args []string) error {
 	req := &referralv1.DeclineReferralRequest{}
-	fs, o := c.referralFlagSet("decline", "decline REFERRAL_ID --version N --reason R", &req.RequestId)
+	fs, o := c.groupFlagSet("referral", "decline", "decline REFERRAL_ID --version N --reason R", &req.RequestId)
 	versionFlag(fs, &req.Version)
 	reason := fs.String("reason", "", "why, `REASON`: "+declineReasons.list())
-	pos, _, err := c.referralParse(fs, o, args, 1, "decline takes one REFERRAL_ID")
+	pos, _, err := c.groupParse("referral", fs, o, args, 1, "decline takes one REFERRAL_ID")
 	if err != nil {
 		return err
 	}
@@ -420,10 +409,10 @@ func (c *client) referralDecline(ctx context.Context, args []string) error {
 
 func (c *client) referralComplete(ctx context.Context, args []string) error {
 	req := &referralv1.CompleteReferralRequest{}
-	fs, o := c.referralFlagSet("complete", "complete REFERRAL_ID --version N --outcome O", &req.RequestId)
+	fs, o := c.groupFlagSet("referral", "complete", "complete REFERRAL_ID --version N --outcome O", &req.RequestId)
 	versionFlag(fs, &req.Version)
 	outcome := fs.String("outcome", "", "whether the service was delivered, `OUTCOME`: "+serviceOutcomes.list())
-	pos, _, err := c.referralParse(fs, o, args, 1, "complete takes one REFERRAL_ID")
+	pos, _, err := c.groupParse("referral", fs, o, args, 1, "complete takes one REFERRAL_ID")
 	if err != nil {
 		return err
 	}
@@ -441,12 +430,12 @@ func (c *client) referralComplete(ctx context.Context, args []string) error {
 // own reference is the idempotency key, so repeating the command is safe as it is.
 func (c *client) referralInbound(ctx context.Context, args []string) error {
 	req := &referralv1.CreateInboundReferralRequest{}
-	fs, o := c.referralFlagSet("inbound", "inbound --mission M --service S --reason R --reference REF", nil)
+	fs, o := c.groupFlagSet("referral", "inbound", "inbound --mission M --service S --reason R --reference REF", nil)
 	fs.StringVar(&req.Mission, "mission", "", "the receiving `MISSION` (NER, NER-AGADEZ); required")
 	service := fs.String("service", "", "the service `CATEGORY` the person needs: "+serviceCategories.list())
 	reason := fs.String("reason", "", "why, `REASON`: "+referralReasons.list())
 	fs.StringVar(&req.PartnerReference, "reference", "", "your own `REFERENCE` for the referral: the same one returns the referral made first; required")
-	if _, _, err := c.referralParse(fs, o, args, 0, "inbound takes no arguments besides flags"); err != nil {
+	if _, _, err := c.groupParse("referral", fs, o, args, 0, "inbound takes no arguments besides flags"); err != nil {
 		return err
 	}
 	req.Mission, req.PartnerReference = strings.ToUpper(strings.TrimSpace(req.Mission)), strings.TrimSpace(req.PartnerReference)
@@ -466,10 +455,10 @@ func (c *client) referralInbound(ctx context.Context, args []string) error {
 // events prints one page of the partner's feed, and the cursor to read the next from.
 func (c *client) referralEvents(ctx context.Context, args []string) error {
 	req := &referralv1.ListReferralEventsRequest{}
-	fs, o := c.referralFlagSet("events", "events [--cursor C] [--page-size N]", nil)
+	fs, o := c.groupFlagSet("referral", "events", "events [--cursor C] [--page-size N]", nil)
 	fs.StringVar(&req.Cursor, "cursor", "", "read on from this `CURSOR`, the previous call's next cursor (default: from the start)")
 	size := fs.Int("page-size", 0, "at most `N` events (up to 100; default 25)")
-	if _, _, err := c.referralParse(fs, o, args, 0, "events takes no arguments besides flags"); err != nil {
+	if _, _, err := c.groupParse("referral", fs, o, args, 0, "events takes no arguments besides flags"); err != nil {
 		return err
 	}
 	if *size < 0 || *size > 100 {

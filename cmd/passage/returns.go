@@ -70,7 +70,7 @@ func (c *client) returnsRun(ctx context.Context, args []string) error {
 
 // step runs one of the commands on a case (c.returnsCommands): CASE_ID, the command's flags, one call.
 func (c *client) returnsStep(ctx context.Context, cmd string, command returnsCommand, rest []string) error {
-	fs, o := c.returnsFlagSet(cmd, command.synopsis)
+	fs, o := c.groupFlagSet("returns", cmd, command.synopsis, nil)
 	build := command.bind(fs)
 	pos, given, err := parseFlags(fs, rest)
 	if err != nil {
@@ -107,7 +107,7 @@ func (c *client) returnsStep(ctx context.Context, cmd string, command returnsCom
 }
 
 func (c *client) returnsList(ctx context.Context, args []string) error {
-	fs, o := c.returnsFlagSet("list", "list [--status S] [--page-size N] [--page-token T] [--all]")
+	fs, o := c.groupFlagSet("returns", "list", "list [--status S] [--page-size N] [--page-token T] [--all]", nil)
 	status := fs.String("status", "", "only this `STATUS`: "+returnStatuses.list())
 	pageSize := fs.Int("page-size", 0, "returns per page, at most 100 (default: the server's, 25)")
 	pageToken := fs.String("page-token", "", "continue from a previous page's `TOKEN`")
@@ -172,11 +172,6 @@ func (c *client) returnsList(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.stdout, row, r.GetCaseId(), enumCode(r.GetStatus()), r.GetHostCountry(), strconv.FormatInt(r.GetVersion(), 10))
 	}
 	return nil
-}
-
-// flagSet returns a command's flag set with the common flags defined on it.
-func (c *client) returnsFlagSet(name, synopsis string) (*flag.FlagSet, *clientOptions) {
-	return newFlagSet("returns", name, synopsis, c.stderr, c.getenv)
 }
 
 var (

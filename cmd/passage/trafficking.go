@@ -90,13 +90,8 @@ func (c *client) votRun(ctx context.Context, args []string) error {
 	})
 }
 
-// flagSet returns a command's flag set with the common flags defined on it.
-func (c *client) votFlagSet(name, synopsis string) (*flag.FlagSet, *clientOptions) {
-	return newFlagSet("trafficking", name, synopsis, c.stderr, c.getenv)
-}
-
 func (c *client) votGet(ctx context.Context, args []string) error {
-	fs, o := c.votFlagSet("get", "get CASE_ID")
+	fs, o := c.groupFlagSet("trafficking", "get", "get CASE_ID", nil)
 	pos, given, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -123,7 +118,7 @@ func (c *client) votGet(ctx context.Context, args []string) error {
 }
 
 func (c *client) votList(ctx context.Context, args []string) error {
-	fs, o := c.votFlagSet("list", "list [--status S] [--page-size N] [--page-token T] [--all]")
+	fs, o := c.groupFlagSet("trafficking", "list", "list [--status S] [--page-size N] [--page-token T] [--all]", nil)
 	statusName := fs.String("status", "", "only this `STATUS`: "+votStatuses.list())
 	pageSize := fs.Int("page-size", 0, "cases per page, at most 100 (default: the server's, 25)")
 	pageToken := fs.String("page-token", "", "continue from a previous page's `TOKEN`")
@@ -182,7 +177,7 @@ func votMutate[Req proto.Message, Resp interface {
 }](ctx context.Context, c *client, args []string, name, synopsis string, bind votBinder[Req],
 	rpc func(votClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
 ) error {
-	fs, o := c.votFlagSet(name, synopsis)
+	fs, o := c.groupFlagSet("trafficking", name, synopsis, nil)
 	version := fs.Int64("version", 0, "the victim case version you read (passage trafficking get); required")
 	requestID := fs.String("request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
 	build := bind(fs)
