@@ -99,6 +99,40 @@ func referralMutation[Req interface {
 	return mutationOn(ctx, &c.cli, o, c.referral, method, req, setID, rpc, human)
 }
 
+// codedFields are the fields of a request that moves a referral on with one coded answer.
+type codedFields[E ~int32] struct {
+	referralID, requestID *string
+	version               *int64
+	code                  *E
+}
+
+// referralCoded runs a command that moves a referral on with one coded answer (revoke and
+// decline --reason, complete --outcome): REFERRAL_ID, --version N and --FLAG CODE, one call.
+func referralCoded[Req interface {
+	proto.Message
+	GetRequestId() string
+}, Resp interface {
+	proto.Message
+	GetReferral() *referralv1.Referral
+}, E ~int32](ctx context.Context, c *client, args []string, name, flagName, help string, names enumNames, req Req,
+	f codedFields[E], method string, rpc func(referralv1.ReferralServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
+) error {
+	fs, o := c.groupFlagSet("referral", name, fmt.Sprintf("%s REFERRAL_ID --version N --%s %s", name, flagName, strings.ToUpper(flagName[:1])), f.requestID)
+	versionFlag(fs, f.version)
+	code := fs.String(flagName, "", help+": "+names.list())
+	pos, _, err := c.groupParse("referral", fs, o, args, 1, name+" takes one REFERRAL_ID")
+	if err != nil {
+		return err
+	}
+	if *f.referralID = pos[0]; *f.version <= 0 {
+		return errNoVersion
+	}
+	if *f.code, err = parseEnum[E](names, *code); err != nil {
+		return fmt.Errorf("--%s %w", flagName, err)
+	}
+	return referralMutation(ctx, c, o, method, req, func(id string) { *f.requestID = id }, rpc, referralOf[Resp])
+}
+
 // referralUnary connects, makes one call and prints its response: as JSON with --json, else
 // with human. requestID is the call's idempotency key, empty for reads.
 func referralUnary[Req any, Resp proto.Message](ctx context.Context, c *client, o *clientOptions, method, requestID string,
@@ -246,21 +280,9 @@ func (c *client) referralList(ctx context.Context, args []string) error {
 
 func (c *client) referralRevoke(ctx context.Context, args []string) error {
 	req := &referralv1.RevokeReferralRequest{}
-	fs, o := c.groupFlagSet("referral", "revoke", "revoke REFERRAL_ID --version N --reason R", &req.RequestId)
-	versionFlag(fs, &req.Version)
-	reason := fs.String("reason", "", "why, `REASON`: "+revokeReasons.list())
-	pos, _, err := c.groupParse("referral", fs, o, args, 1, "revoke takes one REFERRAL_ID")
-	if err != nil {
-		return err
-	}
-	if req.ReferralId = pos[0]; req.Version <= 0 {
-		return errNoVersion
-	}
-	if req.Reason, err = parseEnum[referralv1.RevokeReason](revokeReasons, *reason); err != nil {
-		return fmt.Errorf("--reason %w", err)
-	}
-	return referralMutation(ctx, c, o, "RevokeReferral", req, func(id string) { req.RequestId = id },
-		referralv1.ReferralServiceClient.RevokeReferral, referralOf)
+	return referralCoded(ctx, c, args, "revoke", "reason", "why, `REASON`", revokeReasons, req,
+		codedFields[referralv1.RevokeReason]{&req.ReferralId, &req.RequestId, &req.Version, &req.Reason},
+		"RevokeReferral", referralv1.ReferralServiceClient.RevokeReferral)
 }
 
 // accept accepts a referral; with --case (an inbound referral, mission staff) it then links
@@ -390,40 +412,16 @@ func (c *client) referralOpenCase(ctx context.Context, args []string) error {
 
 func (c *client) referralDecline(ctx context.Context, args []string) error {
 	req := &referralv1.DeclineReferralRequest{}
-	fs, o := c.groupFlagSet("referral", "decline", "decline REFERRAL_ID --version N --reason R", &req.RequestId)
-	versionFlag(fs, &req.Version)
-	reason := fs.String("reason", "", "why, `REASON`: "+declineReasons.list())
-	pos, _, err := c.groupParse("referral", fs, o, args, 1, "decline takes one REFERRAL_ID")
-	if err != nil {
-		return err
-	}
-	if req.ReferralId = pos[0]; req.Version <= 0 {
-		return errNoVersion
-	}
-	if req.Reason, err = parseEnum[referralv1.DeclineReason](declineReasons, *reason); err != nil {
-		return fmt.Errorf("--reason %w", err)
-	}
-	return referralMutation(ctx, c, o, "DeclineReferral", req, func(id string) { req.RequestId = id },
-		referralv1.ReferralServiceClient.DeclineReferral, referralOf)
+	return referralCoded(ctx, c, args, "decline", "reason", "why, `REASON`", declineReasons, req,
+		codedFields[referralv1.DeclineReason]{&req.ReferralId, &req.RequestId, &req.Version, &req.Reason},
+		"DeclineReferral", referralv1.ReferralServiceClient.DeclineReferral)
 }
 
 func (c *client) referralComplete(ctx context.Context, args []string) error {
 	req := &referralv1.CompleteReferralRequest{}
-	fs, o := c.groupFlagSet("referral", "complete", "complete REFERRAL_ID --version N --outcome O", &req.RequestId)
-	versionFlag(fs, &req.Version)
-	outcome := fs.String("outcome", "", "whether the service was delivered, `OUTCOME`: "+serviceOutcomes.list())
-	pos, _, err := c.groupParse("referral", fs, o, args, 1, "complete takes one REFERRAL_ID")
-	if err != nil {
-		return err
-	}
-	if req.ReferralId = pos[0]; req.Version <= 0 {
-		return errNoVersion
-	}
-	if req.Outcome, err = parseEnum[referralv1.ServiceOutcome](serviceOutcomes, *outcome); err != nil {
-		return fmt.Errorf("--outcome %w", err)
-	}
-	return referralMutation(ctx, c, o, "CompleteReferral", req, func(id string) { req.RequestId = id },
-		referralv1.ReferralServiceClient.CompleteReferral, referralOf)
+	return referralCoded(ctx, c, args, "complete", "outcome", "whether the service was delivered, `OUTCOME`", serviceOutcomes, req,
+		codedFields[referralv1.ServiceOutcome]{&req.ReferralId, &req.RequestId, &req.Version, &req.Outcome},
+		"CompleteReferral", referralv1.ReferralServiceClient.CompleteReferral)
 }
 
 // inbound records a partner's referral to a mission. It takes no request id: the partner's
