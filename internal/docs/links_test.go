@@ -1,0 +1,278 @@
+package docs
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode"
+)
+
+// root is the repository, from this package's directory.
+const root = "../.."
+
+// page is one markdown file: its headings' anchors and the links in its text.
+type page struct {
+	anchors map[string]bool
+	links   []link
+}
+
+// link is one markdown link target on a line of a page.
+type link struct {
+	line   int
+	target string
+}
+
+// inlineLink matches [text](target) and ![alt](target); the target ends at the first space
+// (a title may follow) or closing parenthesis.
+var inlineLink = regexp.MustCompile(`!?\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)`)
+
+// codeSpan matches inline code, whose brackets are not links.
+var codeSpan = regexp.MustCompile("`[^`]*`")
+
+// parse reads a markdown file: headings outside fenced code blocks become anchors as GitHub
+// makes them, and links outside code become links.
+func parse(path string) (page, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return page{}, err
+	}
+	defer f.Close()
+	p := page{anchors: map[string]bool{}}
+	seen := map[string]int{}
+	var fence string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		trimmed := strings.TrimLeft(line, " ")
+		if fence != "" {
+			if strings.HasPrefix(trimmed, fence) {
+				fence = ""
+			}
+			continue
+		}
+		if strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~") {
+			fence = trimmed[:3]
+			continue
+		}
+		if text, ok := heading(line); ok {
+			a := anchor(text)
+			if k := seen[a]; k > 0 {
+				p.anchors[a+"-"+strconv.Itoa(k)] = true
+			} else {
+				p.anchors[a] = true
+			}
+			seen[a]++
+		}
+		for _, m := range inlineLink.FindAllStringSubmatch(codeSpan.ReplaceAllString(line, ""), -1) {
+			p.links = append(p.links, link{line: n, target: m[1]})
+		}
+	}
+	return p, sc.Err()
+}
+
+// heading returns the text of an ATX heading line ("## Text").
+func heading(line string) (string, bool) {
+	level := len(line) - len(strings.TrimLeft(line, "#"))
+	if level == 0 || level > 6 || (len(line) > level && line[level] != ' ') {
+		return "", false
+	}
+	return strings.TrimSpace(strings.TrimRight(strings.TrimSpace(line[level:]), "#")), true
+}
+
+// anchor is the fragment GitHub gives a heading: lower case, spaces as hyphens, every other
+// character but letters, digits, hyphens and underscores dropped (the backquotes of code
+// too). GitHub numbers repeated headings -1, -2, ..., as parse does.
+func anchor(text string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(text) {
+		switch {
+		case r == ' ':
+			b.WriteRune('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// pages returns README.md and every markdown file under docs/, relative to root.
+func pages(t *testing.T) []string {
+	t.Helper()
+	files := []string{"README.md"}
+	err := filepath.WalkDir(filepath.Join(root, "docs"), func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".md") {
+			rel, err := filepath.Rel(root, path)
+			if err != nil {
+				return err
+			}
+			files = append(files, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// external reports whether a target leaves the repository (a scheme such as https: or
+// mailto:), which these tests do not follow.
+func external(target string) bool {
+	scheme, _, ok := strings.Cut(target, ":")
+	return ok && !strings.ContainsAny(scheme, "/#.")
+}
+
+// resolve returns the file a relative target of from names (relative to root, with slashes)
+// and its fragment; a bare "#fragment" names from itself.
+func resolve(from, target string) (file, fragment string) {
+	path, fragment, _ := strings.Cut(target, "#")
+	if path == "" {
+		return from, fragment
+	}
+	return filepath.ToSlash(filepath.Clean(filepath.Join(filepath.Dir(from), path))), fragment
+}
+
+// TestLinksResolve: every relative link in README.md and under docs/ names a file or
+// directory of the repository, and a #fragment names a heading of the markdown file it
+// points to.
+func TestLinksResolve(t *testing.T) {
+	t.Parallel()
+	parsed := map[string]page{}
+	load := func(file string) (page, error) {
+		if p, ok := parsed[file]; ok {
+			return p, nil
+		}
+		p, err := parse(filepath.Join(root, file))
+		if err == nil {
+			parsed[file] = p
+		}
+		return p, err
+	}
+	for _, from := range pages(t) {
+		p, err := load(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range p.links {
+			if external(l.target) {
+				continue
+			}
+			file, fragment := resolve(from, l.target)
+			if strings.HasPrefix(file, "../") {
+				t.Errorf("%s:%d: %s leaves the repository", from, l.line, l.target)
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(root, file)); err != nil {
+				t.Errorf("%s:%d: %s: no such file %s", from, l.line, l.target, file)
+				continue
+			}
+			if fragment == "" {
+				continue
+			}
+			if !strings.HasSuffix(file, ".md") {
+				t.Errorf("%s:%d: %s: a fragment on a file that is not markdown", from, l.line, l.target)
+				continue
+			}
+			target, err := load(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !target.anchors[fragment] {
+				t.Errorf("%s:%d: %s: %s has no heading #%s", from, l.line, l.target, file, fragment)
+			}
+		}
+	}
+}
+
+// TestEveryPageReachableFromREADME: following relative links from README.md reaches every
+// markdown page under docs/, so a newcomer who starts at the README can find them all.
+func TestEveryPageReachableFromREADME(t *testing.T) {
+	t.Parallel()
+	reached := map[string]bool{"README.md": true}
+	queue := []string{"README.md"}
+	for len(queue) > 0 {
+		from := queue[0]
+		queue = queue[1:]
+		p, err := parse(filepath.Join(root, from))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range p.links {
+			if external(l.target) {
+				continue
+			}
+			file, _ := resolve(from, l.target)
+			if info, err := os.Stat(filepath.Join(root, file)); err == nil && info.IsDir() {
+				file += "/README.md" // GitHub shows a directory's README
+			}
+			if strings.HasSuffix(file, ".md") && !reached[file] {
+				if _, err := os.Stat(filepath.Join(root, file)); err == nil {
+					reached[file] = true
+					queue = append(queue, file)
+				}
+			}
+		}
+	}
+	for _, file := range pages(t) {
+		if !reached[file] {
+			t.Errorf("%s cannot be reached by following links from README.md", file)
+		}
+	}
+}
+
+// TestAnchor: headings become the fragments GitHub gives them, code, punctuation and all.
+func TestAnchor(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ heading, want string }{
+		{"Keys and erasure", "keys-and-erasure"},
+		{"A caseworker's first five minutes", "a-caseworkers-first-five-minutes"},
+		{"The mission's side: `passage referral`", "the-missions-side-passage-referral"},
+		{"The HTTP/JSON gateway", "the-httpjson-gateway"},
+		{"Quotas under a flood (issue 15, 7 December 2026)", "quotas-under-a-flood-issue-15-7-december-2026"},
+		{"Protection, on one page", "protection-on-one-page"},
+		{"Release: small-cell suppression", "release-small-cell-suppression"},
+		{"CTDC microdata (`internal/ctdc`)", "ctdc-microdata-internalctdc"},
+		{"Données à caractère personnel", "données-à-caractère-personnel"},
+	}
+	for _, tt := range tests {
+		if got := anchor(tt.heading); got != tt.want {
+			t.Errorf("anchor(%q) = %q, want %q", tt.heading, got, tt.want)
+		}
+	}
+}
+
+// TestParse: links inside code are not links, headings inside fenced code are not headings,
+// and a repeated heading gets GitHub's numbered anchor.
+func TestParse(t *testing.T) {
+	t.Parallel()
+	doc := "# Title\n\nSee [the keys](operators.md#keys) and `[not](a-link.md)`.\n\n" +
+		"```sh\n# not a heading\necho [x](y.md)\n```\n\n## Title\n\n![a picture](img/p.png \"caption\")\n"
+	path := filepath.Join(t.TempDir(), "page.md")
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p, err := parse(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var anchors []string
+	for a := range p.anchors {
+		anchors = append(anchors, a)
+	}
+	slices.Sort(anchors)
+	if want := []string{"title", "title-1"}; !slices.Equal(anchors, want) {
+		t.Errorf("anchors = %q, want %q", anchors, want)
+	}
+	if want := []link{{3, "operators.md#keys"}, {12, "img/p.png"}}; !slices.Equal(p.links, want) {
+		t.Errorf("links = %v, want %v", p.links, want)
+	}
+}
