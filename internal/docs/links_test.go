@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // root is the repository, from this package's directory.
@@ -131,14 +133,29 @@ func external(target string) bool {
 	return ok && !strings.ContainsAny(scheme, "/#.")
 }
 
-// resolve returns the file a relative target of from names (relative to root, with slashes)
-// and its fragment; a bare "#fragment" names from itself.
-func resolve(from, target string) (file, fragment string) {
-	path, fragment, _ := strings.Cut(target, "#")
-	if path == "" {
-		return from, fragment
+// resolved is a link of a page that stays in the repository: the file it names (relative
+// to root, with slashes; the page itself for a bare "#fragment") and its fragment.
+type resolved struct {
+	link
+	file, fragment string
+}
+
+// relative returns the links of p, the page at from, that are not external, resolved.
+func relative(p page, from string) []resolved {
+	var out []resolved
+	for _, l := range p.links {
+		if external(l.target) {
+			continue
+		}
+		r := resolved{link: l, file: from}
+		path, fragment, _ := strings.Cut(l.target, "#")
+		if path != "" {
+			r.file = filepath.ToSlash(filepath.Clean(filepath.Join(filepath.Dir(from), path)))
+		}
+		r.fragment = fragment
+		out = append(out, r)
 	}
-	return filepath.ToSlash(filepath.Clean(filepath.Join(filepath.Dir(from), path))), fragment
+	return out
 }
 
 // TestLinksResolve: every relative link in README.md and under docs/ names a file or
@@ -162,32 +179,23 @@ func TestLinksResolve(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, l := range p.links {
-			if external(l.target) {
-				continue
-			}
-			file, fragment := resolve(from, l.target)
-			if strings.HasPrefix(file, "../") {
+		for _, l := range relative(p, from) {
+			switch _, err := os.Stat(filepath.Join(root, l.file)); {
+			case strings.HasPrefix(l.file, "../"):
 				t.Errorf("%s:%d: %s leaves the repository", from, l.line, l.target)
-				continue
-			}
-			if _, err := os.Stat(filepath.Join(root, file)); err != nil {
-				t.Errorf("%s:%d: %s: no such file %s", from, l.line, l.target, file)
-				continue
-			}
-			if fragment == "" {
-				continue
-			}
-			if !strings.HasSuffix(file, ".md") {
+			case err != nil:
+				t.Errorf("%s:%d: %s: no such file %s", from, l.line, l.target, l.file)
+			case l.fragment == "":
+			case !strings.HasSuffix(l.file, ".md"):
 				t.Errorf("%s:%d: %s: a fragment on a file that is not markdown", from, l.line, l.target)
-				continue
-			}
-			target, err := load(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !target.anchors[fragment] {
-				t.Errorf("%s:%d: %s: %s has no heading #%s", from, l.line, l.target, file, fragment)
+			default:
+				target, err := load(l.file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !target.anchors[l.fragment] {
+					t.Errorf("%s:%d: %s: %s has no heading #%s", from, l.line, l.target, l.file, l.fragment)
+				}
 			}
 		}
 	}
@@ -206,11 +214,8 @@ func TestEveryPageReachableFromREADME(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, l := range p.links {
-			if external(l.target) {
-				continue
-			}
-			file, _ := resolve(from, l.target)
+		for _, l := range relative(p, from) {
+			file := l.file
 			if info, err := os.Stat(filepath.Join(root, file)); err == nil && info.IsDir() {
 				file += "/README.md" // GitHub shows a directory's README
 			}
@@ -229,24 +234,29 @@ func TestEveryPageReachableFromREADME(t *testing.T) {
 	}
 }
 
+// headingAnchors are headings of these documents, and others, with the fragments GitHub
+// gives them.
+var headingAnchors = map[string]string{
+	"Keys and erasure":                                 "keys-and-erasure",
+	"A caseworker's first five minutes":                "a-caseworkers-first-five-minutes",
+	"The mission's side: `passage referral`":           "the-missions-side-passage-referral",
+	"The HTTP/JSON gateway":                            "the-httpjson-gateway",
+	"Quotas under a flood (issue 15, 7 December 2026)": "quotas-under-a-flood-issue-15-7-december-2026",
+	"Protection, on one page":                          "protection-on-one-page",
+	"Release: small-cell suppression":                  "release-small-cell-suppression",
+	"CTDC microdata (`internal/ctdc`)":                 "ctdc-microdata-internalctdc",
+	"Données à caractère personnel":                    "données-à-caractère-personnel",
+}
+
 // TestAnchor: headings become the fragments GitHub gives them, code, punctuation and all.
 func TestAnchor(t *testing.T) {
 	t.Parallel()
-	tests := []struct{ heading, want string }{
-		{"Keys and erasure", "keys-and-erasure"},
-		{"A caseworker's first five minutes", "a-caseworkers-first-five-minutes"},
-		{"The mission's side: `passage referral`", "the-missions-side-passage-referral"},
-		{"The HTTP/JSON gateway", "the-httpjson-gateway"},
-		{"Quotas under a flood (issue 15, 7 December 2026)", "quotas-under-a-flood-issue-15-7-december-2026"},
-		{"Protection, on one page", "protection-on-one-page"},
-		{"Release: small-cell suppression", "release-small-cell-suppression"},
-		{"CTDC microdata (`internal/ctdc`)", "ctdc-microdata-internalctdc"},
-		{"Données à caractère personnel", "données-à-caractère-personnel"},
+	got := map[string]string{}
+	for heading := range headingAnchors {
+		got[heading] = anchor(heading)
 	}
-	for _, tt := range tests {
-		if got := anchor(tt.heading); got != tt.want {
-			t.Errorf("anchor(%q) = %q, want %q", tt.heading, got, tt.want)
-		}
+	if diff := cmp.Diff(headingAnchors, got); diff != "" {
+		t.Errorf("anchors (-want +got):\n%s", diff)
 	}
 }
 
