@@ -260,9 +260,9 @@ func TestAnchor(t *testing.T) {
 	}
 }
 
-// TestParse: links inside code are not links, headings inside fenced code are not headings,
+// TestParsePage: links inside code are not links, headings inside fenced code are not headings,
 // and a repeated heading gets GitHub's numbered anchor.
-func TestParse(t *testing.T) {
+func TestParsePage(t *testing.T) {
 	t.Parallel()
 	doc := "# Title\n\nSee [the keys](operators.md#keys) and `[not](a-link.md)`.\n\n" +
 		"```sh\n# not a heading\necho [x](y.md)\n```\n\n## Title\n\n![a picture](img/p.png \"caption\")\n"
