@@ -1,6 +1,6 @@
 // Command passage-analytics runs the analytics service alone, with its projector of every
-// service's outbox events. It reads the same environment as `passage serve` (see the README);
-// the projector connects with PASSAGE_ANALYTICS_WORKER_DATABASE_URL.
+// service's outbox events. It reads the same environment as `passage serve` (see
+// docs/operators.md); the projector connects with PASSAGE_ANALYTICS_WORKER_DATABASE_URL.
 package main
 
 import (

@@ -1,6 +1,6 @@
 // Command passage-hasm runs the stranded migrants (HASM) service alone, with its consumer of
-// intake's events. It reads the same environment as `passage serve` (see the README); --dev
-// uses development keys and tokens.
+// intake's events. It reads the same environment as `passage serve` (see docs/operators.md);
+// --dev uses development keys and tokens.
 package main
 
 import (

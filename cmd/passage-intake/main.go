@@ -1,5 +1,5 @@
 // Command passage-intake runs the case intake service alone. It reads the same environment
-// as `passage serve` (see the README); --dev uses development keys and tokens.
+// as `passage serve` (see docs/operators.md); --dev uses development keys and tokens.
 package main
 
 import (

@@ -182,7 +182,7 @@ func exampleSummary() Summary {
 	}
 }
 
-// TestWriteText pins the text format: the README quotes it.
+// TestWriteText pins the text format that `make bench` prints (docs/benchmarks).
 func TestWriteText(t *testing.T) {
 	t.Parallel()
 	failed := exampleSummary()

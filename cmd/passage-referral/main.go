@@ -1,7 +1,7 @@
 // Command passage-referral runs the referral service alone, with its consumer of intake's
 // events, its expiry job and the partners' HTTP/JSON gateway (PASSAGE_PARTNER_HTTP_ADDR). It
-// reads the same environment as `passage serve` (see the README); --dev uses development keys
-// and tokens.
+// reads the same environment as `passage serve` (see docs/operators.md); --dev uses development
+// keys and tokens.
 package main
 
 import (

@@ -1,5 +1,5 @@
 // Command passage-returns runs the AVRR return service alone. It reads the same environment
-// as `passage serve` (see the README); --dev uses development keys and tokens.
+// as `passage serve` (see docs/operators.md); --dev uses development keys and tokens.
 package main
 
 import (

@@ -1,5 +1,6 @@
 // Command passage-trafficking runs the service for victims of trafficking alone. It reads the
-// same environment as `passage serve` (see the README); --dev uses development keys and tokens.
+// same environment as `passage serve` (see docs/operators.md); --dev uses development keys and
+// tokens.
 package main
 
 import (

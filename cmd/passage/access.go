@@ -16,11 +16,11 @@ import (
 
 // The supervisor's commands: who works on a case, and emergency access to one.
 
-var findings = newEnumNames("BREAK_GLASS_FINDING_", intakev1.BreakGlassFinding_value)
+var findings = newEnumNames(intakev1.BreakGlassFinding_value)
 
 // caseAndStaff parses "CASE_ID STAFF_ID" and the request id flag of assign and unassign.
 func (c *client) caseCaseAndStaff(name string, args []string) (caseID, staffID, requestID string, o *clientOptions, err error) {
-	fs, o := c.caseFlagSet(name, name+" CASE_ID STAFF_ID")
+	fs, o := c.groupFlagSet("case", name, name+" CASE_ID STAFF_ID", nil)
 	rid := fs.String("request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
 	pos, given, err := parseFlags(fs, args)
 	if err != nil {
@@ -67,7 +67,7 @@ func (c *client) caseUnassign(ctx context.Context, args []string) error {
 }
 
 func (c *client) caseBreakGlass(ctx context.Context, args []string) error {
-	fs, o := c.caseFlagSet("break-glass", "break-glass CASE_ID --reason TEXT [--for DURATION]")
+	fs, o := c.groupFlagSet("case", "break-glass", "break-glass CASE_ID --reason TEXT [--for DURATION]", nil)
 	reason := fs.String("reason", "", "why you need the identity now (at least 20 characters; kept only as a keyed digest)")
 	life := fs.Duration("for", 0, "how long the grant lives, at most 1h (default 30m)")
 	rid := fs.String("request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
@@ -102,7 +102,7 @@ func (c *client) caseBreakGlass(ctx context.Context, args []string) error {
 }
 
 func (c *client) caseGrants(ctx context.Context, args []string) error {
-	fs, o := c.caseFlagSet("grants", "grants [--unreviewed] [--page-token T]")
+	fs, o := c.groupFlagSet("case", "grants", "grants [--unreviewed] [--page-token T]", nil)
 	unreviewed := fs.Bool("unreviewed", false, "only the grants awaiting review")
 	page := fs.String("page-token", "", "the next page, from a previous listing")
 	pos, given, err := parseFlags(fs, args)
@@ -120,7 +120,7 @@ func (c *client) caseGrants(ctx context.Context, args []string) error {
 }
 
 func (c *client) caseReview(ctx context.Context, args []string) error {
-	fs, o := c.caseFlagSet("review", "review GRANT_ID --finding F")
+	fs, o := c.groupFlagSet("case", "review", "review GRANT_ID --finding F", nil)
 	finding := fs.String("finding", "", "`FINDING`: "+findings.list())
 	rid := fs.String("request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
 	pos, given, err := parseFlags(fs, args)
@@ -155,7 +155,7 @@ func formatGrants(w io.Writer, resp *intakev1.ListBreakGlassGrantsResponse) erro
 	for _, g := range resp.GetGrants() {
 		review := "awaiting review"
 		if r := g.GetReview(); r != nil {
-			review = fmt.Sprintf("%s by %s, %s", enumCode(r.GetFinding(), "BREAK_GLASS_FINDING_"), r.GetReviewer(), when(r.GetReviewTime()))
+			review = fmt.Sprintf("%s by %s, %s", enumCode(r.GetFinding()), r.GetReviewer(), when(r.GetReviewTime()))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", g.GetGrantId(), g.GetCaseId(), g.GetGrantee(),
 			when(g.GetCreateTime()), when(g.GetExpireTime()), review)

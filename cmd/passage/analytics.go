@@ -48,8 +48,8 @@ func runAnalytics(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 var (
-	measureNames   = newEnumNames("MEASURE_", analyticsv1.Measure_value)
-	dimensionNames = newEnumNames("DIMENSION_", analyticsv1.Dimension_value)
+	measureNames   = newEnumNames(analyticsv1.Measure_value)
+	dimensionNames = newEnumNames(analyticsv1.Dimension_value)
 )
 
 func (c *client) analyticsRun(ctx context.Context, args []string) error {
@@ -140,20 +140,12 @@ func (f *tableFlags) request(measureName string) (analyticsv1.Measure, []analyti
 	return measure, dims, filter, nil
 }
 
-func (c *client) analyticsFlagSet(name, synopsis string) (*flag.FlagSet, *clientOptions) {
-	return c.groupFlagSet("analytics", name, synopsis, nil)
-}
-
-func (c *client) analyticsParse(fs *flag.FlagSet, o *clientOptions, args []string, want int, what string) ([]string, map[string]bool, error) {
-	return c.groupParse("analytics", fs, o, args, want, what)
-}
-
 func (c *client) analyticsAggregate(ctx context.Context, args []string) error {
-	fs, o := c.analyticsFlagSet("aggregate", "aggregate MEASURE [--by DIM,...] [filters] [--k K | --epsilon E]")
+	fs, o := c.groupFlagSet("analytics", "aggregate", "aggregate MEASURE [--by DIM,...] [filters] [--k K | --epsilon E]", nil)
 	var f tableFlags
 	f.bind(fs)
 	epsilon := fs.Float64("epsilon", 0, "release under differential privacy, spending `E` of the yearly privacy budget")
-	pos, given, err := c.analyticsParse(fs, o, args, 1, "aggregate takes one MEASURE: "+measureNames.list())
+	pos, given, err := c.groupParse("analytics", fs, o, args, 1, "aggregate takes one MEASURE: "+measureNames.list())
 	if err != nil {
 		return err
 	}
@@ -175,12 +167,12 @@ func (c *client) analyticsAggregate(ctx context.Context, args []string) error {
 }
 
 func (c *client) analyticsExport(ctx context.Context, args []string) error {
-	fs, o := c.analyticsFlagSet("export", "export MEASURE [--by DIM,...] [filters] [--k K | --epsilon E] [--out FILE]")
+	fs, o := c.groupFlagSet("analytics", "export", "export MEASURE [--by DIM,...] [filters] [--k K | --epsilon E] [--out FILE]", nil)
 	var f tableFlags
 	f.bind(fs)
 	epsilon := fs.Float64("epsilon", 0, "release under differential privacy, spending `E` of the yearly privacy budget")
 	out := fs.String("out", "", "write the CSV to `FILE` (default: standard output)")
-	pos, given, err := c.analyticsParse(fs, o, args, 1, "export takes one MEASURE: "+measureNames.list())
+	pos, given, err := c.groupParse("analytics", fs, o, args, 1, "export takes one MEASURE: "+measureNames.list())
 	if err != nil {
 		return err
 	}
@@ -221,7 +213,7 @@ func released(p *analyticsv1.Provenance) string {
 }
 
 func (c *client) analyticsVictims(ctx context.Context, args []string) error {
-	fs, o := c.analyticsFlagSet("victims", "victims [--from Y] [--to Y] [--country C]... [--citizenship C]... [--k K] [--out FILE]")
+	fs, o := c.groupFlagSet("analytics", "victims", "victims [--from Y] [--to Y] [--country C]... [--citizenship C]... [--k K] [--out FILE]", nil)
 	from := fs.Int("from", 0, "first `YEAR` of identification")
 	to := fs.Int("to", 0, "last `YEAR` of identification")
 	var countries, citizenships listFlag
@@ -229,7 +221,7 @@ func (c *client) analyticsVictims(ctx context.Context, args []string) error {
 	fs.Var(&citizenships, "citizenship", "only these citizenships (`COUNTRY` codes)")
 	k := fs.Int("k", 0, "every released combination of quasi-identifiers is shared by at least `K` records (0: 11)")
 	out := fs.String("out", "", "write the CSV to `FILE` (default: standard output)")
-	if _, _, err := c.analyticsParse(fs, o, args, 0, "victims takes no argument"); err != nil {
+	if _, _, err := c.groupParse("analytics", fs, o, args, 0, "victims takes no argument"); err != nil {
 		return err
 	}
 	filter := &analyticsv1.VictimRecordFilter{YearFrom: int32(*from), YearTo: int32(*to)}
@@ -248,8 +240,8 @@ func (c *client) analyticsVictims(ctx context.Context, args []string) error {
 }
 
 func (c *client) analyticsRegions(ctx context.Context, args []string) error {
-	fs, o := c.analyticsFlagSet("regions", "regions")
-	if _, _, err := c.analyticsParse(fs, o, args, 0, "regions takes no argument"); err != nil {
+	fs, o := c.groupFlagSet("analytics", "regions", "regions", nil)
+	if _, _, err := c.groupParse("analytics", fs, o, args, 0, "regions takes no argument"); err != nil {
 		return err
 	}
 	return analyticsUnary(ctx, c, o, "ListRegions", analyticsv1.AnalyticsServiceClient.ListRegions, &analyticsv1.ListRegionsRequest{},
@@ -264,9 +256,9 @@ func (c *client) analyticsRegions(ctx context.Context, args []string) error {
 }
 
 func (c *client) analyticsBudget(ctx context.Context, args []string) error {
-	fs, o := c.analyticsFlagSet("budget", "budget [--year Y]")
+	fs, o := c.groupFlagSet("analytics", "budget", "budget [--year Y]", nil)
 	year := fs.Int("year", 0, "the `YEAR` (default: this one)")
-	if _, _, err := c.analyticsParse(fs, o, args, 0, "budget takes no argument"); err != nil {
+	if _, _, err := c.groupParse("analytics", fs, o, args, 0, "budget takes no argument"); err != nil {
 		return err
 	}
 	return analyticsUnary(ctx, c, o, "GetPrivacyBudget", analyticsv1.AnalyticsServiceClient.GetPrivacyBudget,
@@ -315,9 +307,9 @@ func formatAggregate(w io.Writer, req *analyticsv1.AggregateRequest, resp *analy
 	// Rows of text first, so that the counts and shares can be aligned right.
 	header := make([]string, 0, len(dims)+2)
 	for _, d := range dims {
-		header = append(header, strings.ToUpper(enumName(d, "DIMENSION_")))
+		header = append(header, strings.ToUpper(enumName(d)))
 	}
-	header = append(header, strings.ToUpper(enumName(req.GetMeasure(), "MEASURE_")), "SHARE")
+	header = append(header, strings.ToUpper(enumName(req.GetMeasure())), "SHARE")
 	rows := [][]string{header}
 	for _, cell := range append(slices.Clip(resp.GetCells()), resp.GetTotals()...) {
 		row := make([]string, 0, len(header))
@@ -351,7 +343,7 @@ func formatAggregate(w io.Writer, req *analyticsv1.AggregateRequest, resp *analy
 		var parts []string
 		for i, d := range dims {
 			if i < len(resp.GetDistinctValues()) {
-				parts = append(parts, fmt.Sprintf("%s %d", enumName(d, "DIMENSION_"), resp.GetDistinctValues()[i]))
+				parts = append(parts, fmt.Sprintf("%s %d", enumName(d), resp.GetDistinctValues()[i]))
 			}
 		}
 		fmt.Fprintf(w, "values: %s\n", strings.Join(parts, ", "))

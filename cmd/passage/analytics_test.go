@@ -221,7 +221,9 @@ func TestAnalyticsCommandsAgainstTheServer(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		c := &client{cli: cli{getenv: func(string) string { return "carried by ctx" }, stdout: &stdout, stderr: &stderr,
 			now: time.Now, newRequestID: uuid.NewString},
-			analytics: func(clientOptions) (analyticsv1.AnalyticsServiceClient, func(), error) { return service, func() {}, nil }}
+			analytics: func(clientOptions) (analyticsv1.AnalyticsServiceClient, func(), error) {
+				return service, func() {}, nil
+			}}
 		err := c.analyticsRun(analyst, args)
 		return stdout.String(), stderr.String(), err
 	}

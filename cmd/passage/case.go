@@ -76,7 +76,7 @@ func (c *client) caseRun(ctx context.Context, args []string) error {
 // Commands.
 
 func (c *client) caseRegister(ctx context.Context, args []string) error {
-	fs, o := c.caseFlagSet("register", "register --mission M --programme P --given-name G [flags]\n       passage case register --file PATH|- [--request-id ID]")
+	fs, o := c.groupFlagSet("case", "register", "register --mission M --programme P --given-name G [flags]\n       passage case register --file PATH|- [--request-id ID]", nil)
 	var f registerFlags
 	f.bind(fs, c.getenv)
 	pos, given, err := parseFlags(fs, args)
@@ -106,7 +106,7 @@ func (c *client) caseRegister(ctx context.Context, args []string) error {
 }
 
 func (c *client) caseGet(ctx context.Context, args []string) error {
-	fs, o := c.caseFlagSet("get", "get CASE_ID [--full]")
+	fs, o := c.groupFlagSet("case", "get", "get CASE_ID [--full]", nil)
 	full := fs.Bool("full", false, "also show the identity of every person in the case (personal data; the read is audited); needs --purpose")
 	purpose := fs.String("purpose", "", "why identity is read, with --full: "+accessPurposes.list())
 	pos, given, err := parseFlags(fs, args)
@@ -133,7 +133,7 @@ func (c *client) caseGet(ctx context.Context, args []string) error {
 }
 
 func (c *client) caseList(ctx context.Context, args []string) error {
-	fs, o := c.caseFlagSet("list", "list [flags]")
+	fs, o := c.groupFlagSet("case", "list", "list [flags]", nil)
 	var f listFlags
 	f.bind(fs, c.getenv)
 	pos, given, err := parseFlags(fs, args)
@@ -200,7 +200,7 @@ func (c *client) caseList(ctx context.Context, args []string) error {
 }
 
 func (c *client) caseUpdate(ctx context.Context, args []string) error {
-	fs, o := c.caseFlagSet("update", "update CASE_ID --version N [--status S] [--host-country C] [--vulnerability V]...")
+	fs, o := c.groupFlagSet("case", "update", "update CASE_ID --version N [--status S] [--host-country C] [--vulnerability V]...", nil)
 	var f updateFlags
 	f.bind(fs)
 	pos, given, err := parseFlags(fs, args)
@@ -226,7 +226,7 @@ func (c *client) caseUpdate(ctx context.Context, args []string) error {
 }
 
 func (c *client) caseClose(ctx context.Context, args []string) error {
-	fs, o := c.caseFlagSet("close", "close CASE_ID --version N --reason R")
+	fs, o := c.groupFlagSet("case", "close", "close CASE_ID --version N --reason R", nil)
 	version := fs.Int64("version", 0, "the case version you read (passage case get); required")
 	reason := fs.String("reason", "", "closure `REASON`: "+closureReasons.list())
 	requestID := fs.String("request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
@@ -254,7 +254,7 @@ func (c *client) caseClose(ctx context.Context, args []string) error {
 
 // erase crypto-shreds one person of a case: ErasePerson.
 func (c *client) caseErase(ctx context.Context, args []string) error {
-	fs, o := c.caseFlagSet("erase", "erase CASE_ID --reason R [--subject ID]")
+	fs, o := c.groupFlagSet("case", "erase", "erase CASE_ID --reason R [--subject ID]", nil)
 	reason := fs.String("reason", "", "erasure `REASON`: "+erasureReasons.list())
 	subject := fs.String("subject", "", "subject `ID` of the person to erase (default: the principal applicant)")
 	requestID := fs.String("request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
@@ -280,14 +280,14 @@ func (c *client) caseErase(ctx context.Context, args []string) error {
 	return unary(ctx, c, o, "ErasePerson", req.GetRequestId(), intakev1.IntakeServiceClient.ErasePerson, req,
 		func(w io.Writer, resp *intakev1.ErasePersonResponse) error {
 			e := resp.GetErasure()
-			_, err := fmt.Fprintf(w, "subject %s erased (%s) at %s\n", e.GetSubjectId(), enumName(e.GetReason(), erasureReasonPrefix),
+			_, err := fmt.Fprintf(w, "subject %s erased (%s) at %s\n", e.GetSubjectId(), enumName(e.GetReason()),
 				e.GetEraseTime().AsTime().Format(time.RFC3339))
 			return err
 		})
 }
 
 func (c *client) caseOpen(ctx context.Context, args []string) error {
-	fs, o := c.caseFlagSet("open", "open CASE_ID --programme P [--subject ID]... [--host-country C] [--vulnerability V]... [--consent PURPOSE[:PARTNER]]...")
+	fs, o := c.groupFlagSet("case", "open", "open CASE_ID --programme P [--subject ID]... [--host-country C] [--vulnerability V]... [--consent PURPOSE[:PARTNER]]...", nil)
 	programme := fs.String("programme", "", "the new case's `PROGRAMME`: "+programmes.list()+"; required")
 	var subjects, vulns, consents stringList
 	fs.Var(&subjects, "subject", "subject `ID` of a person of the source case to include, repeatable (default: everyone; the principal always)")
@@ -313,7 +313,7 @@ func (c *client) caseOpen(ctx context.Context, args []string) error {
 		return err
 	}
 	if len(consents) == 0 {
-		consents = stringList{enumName(commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE, purposePrefix)}
+		consents = stringList{enumName(commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE)}
 	}
 	day := civildate.FromTime(c.now())
 	for i, s := range consents {
@@ -333,11 +333,6 @@ func (c *client) caseOpen(ctx context.Context, args []string) error {
 
 // Connection and calls.
 
-// flagSet returns a command's flag set with the common flags defined on it.
-func (c *client) caseFlagSet(name, synopsis string) (*flag.FlagSet, *clientOptions) {
-	return newFlagSet("case", name, synopsis, c.stderr, c.getenv)
-}
-
 // unary connects, makes one call and prints its response: as JSON with --json, else with
 // human. requestID is the call's idempotency key, empty for reads.
 func unary[Req any, Resp proto.Message](ctx context.Context, c *client, o *clientOptions, method, requestID string,
@@ -349,33 +344,19 @@ func unary[Req any, Resp proto.Message](ctx context.Context, c *client, o *clien
 
 // Enum values of the case commands.
 
-// Prefixes of the enums' value names.
-const (
-	programmePrefix     = "PROGRAMME_"
-	sexPrefix           = "SEX_"
-	vulnerabilityPrefix = "VULNERABILITY_"
-	documentTypePrefix  = "DOCUMENT_TYPE_"
-	purposePrefix       = "CONSENT_PURPOSE_"
-	ageBandPrefix       = "AGE_BAND_"
-	statusPrefix        = "CASE_STATUS_"
-	closurePrefix       = "CLOSURE_REASON_"
-	erasureReasonPrefix = "ERASURE_REASON_"
-	matchBasisPrefix    = "MATCH_BASIS_"
-)
-
 var (
-	programmes      = newEnumNames(programmePrefix, commonv1.Programme_value)
-	sexes           = newEnumNames(sexPrefix, commonv1.Sex_value)
-	vulnerabilities = newEnumNames(vulnerabilityPrefix, commonv1.Vulnerability_value)
-	documentTypes   = newEnumNames(documentTypePrefix, commonv1.DocumentType_value)
-	purposes        = newEnumNames(purposePrefix, commonv1.ConsentPurpose_value)
-	accessPurposes  = newEnumNames("ACCESS_PURPOSE_", commonv1.AccessPurpose_value)
-	statuses        = newEnumNames(statusPrefix, intakev1.CaseStatus_value)
+	programmes      = newEnumNames(commonv1.Programme_value)
+	sexes           = newEnumNames(commonv1.Sex_value)
+	vulnerabilities = newEnumNames(commonv1.Vulnerability_value)
+	documentTypes   = newEnumNames(commonv1.DocumentType_value)
+	purposes        = newEnumNames(commonv1.ConsentPurpose_value)
+	accessPurposes  = newEnumNames(commonv1.AccessPurpose_value)
+	statuses        = newEnumNames(intakev1.CaseStatus_value)
 	// UpdateCase cannot move a case back to REGISTERED, and CloseCase alone closes one.
-	updateStatuses = newEnumNames(statusPrefix, intakev1.CaseStatus_value, "registered", "closed")
-	closureReasons = newEnumNames(closurePrefix, intakev1.ClosureReason_value)
+	updateStatuses = newEnumNames(intakev1.CaseStatus_value, "registered", "closed")
+	closureReasons = newEnumNames(intakev1.ClosureReason_value)
 	// The retention job alone erases for an expired retention period.
-	erasureReasons = newEnumNames(erasureReasonPrefix, intakev1.ErasureReason_value, "retention_expired")
+	erasureReasons = newEnumNames(intakev1.ErasureReason_value, "retention_expired")
 )
 
 // Values of the case commands' flags. None of their errors quotes the value: it may be
@@ -559,7 +540,7 @@ func (f *registerFlags) request(today time.Time) (*intakev1.RegisterCaseRequest,
 	day := civildate.FromTime(today)
 	consents := f.consents
 	if len(consents) == 0 {
-		consents = stringList{enumName(commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE, purposePrefix)}
+		consents = stringList{enumName(commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE)}
 	}
 	for i, s := range consents {
 		c, err := parseConsent(s, day)
@@ -778,12 +759,12 @@ func closeRequest(caseID string, version int64, reason, requestID string) (*inta
 func formatCase(w io.Writer, c *intakev1.Case) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "case\t%s\n", c.GetCaseId())
-	fmt.Fprintf(tw, "status\t%s   version %d\n", enumCode(c.GetStatus(), statusPrefix), c.GetVersion())
+	fmt.Fprintf(tw, "status\t%s   version %d\n", enumCode(c.GetStatus()), c.GetVersion())
 	if c.GetClosureReason() != intakev1.ClosureReason_CLOSURE_REASON_UNSPECIFIED {
-		fmt.Fprintf(tw, "closed\t%s\n", enumName(c.GetClosureReason(), closurePrefix))
+		fmt.Fprintf(tw, "closed\t%s\n", enumName(c.GetClosureReason()))
 	}
 	fmt.Fprintf(tw, "mission\t%s   programme %s   host %s   registered %s\n", c.GetMission(),
-		enumCode(c.GetProgramme(), programmePrefix), cmp.Or(c.GetHostCountry(), "-"), formatDate(c.GetRegistrationDate()))
+		enumCode(c.GetProgramme()), cmp.Or(c.GetHostCountry(), "-"), formatDate(c.GetRegistrationDate()))
 	if from := c.GetOpenedFromCaseId(); from != "" {
 		fmt.Fprintf(tw, "opened from\tcase %s\n", from)
 	}
@@ -794,7 +775,7 @@ func formatCase(w io.Writer, c *intakev1.Case) error {
 	}
 	vs := make([]string, len(c.GetVulnerabilities()))
 	for i, v := range c.GetVulnerabilities() {
-		vs[i] = enumName(v, vulnerabilityPrefix)
+		vs[i] = enumName(v)
 	}
 	fmt.Fprintf(tw, "vulnerable\t%s\n", cmp.Or(strings.Join(vs, ", "), "-"))
 	if len(c.GetConsents()) == 0 {
@@ -817,7 +798,7 @@ func formatCase(w io.Writer, c *intakev1.Case) error {
 func formatMember(m *intakev1.CaseMember) string {
 	sex := "sex unknown"
 	if s := m.GetSex(); s != commonv1.Sex_SEX_UNSPECIFIED && s != commonv1.Sex_SEX_UNKNOWN {
-		sex = enumName(s, sexPrefix)
+		sex = enumName(s)
 	}
 	nationality := cmp.Or(m.GetNationality(), "nationality unknown")
 	return fmt.Sprintf("subject %s  %s, %s, %s", m.GetSubjectId(), sex, formatAgeBand(m.GetAgeBand()), nationality)
@@ -829,21 +810,21 @@ func formatAgeBand(b commonv1.AgeBand) string {
 	case commonv1.AgeBand_AGE_BAND_UNSPECIFIED, commonv1.AgeBand_AGE_BAND_UNKNOWN:
 		return "age unknown"
 	}
-	s := strings.ReplaceAll(enumCode(b, ageBandPrefix), "_PLUS", "+")
+	s := strings.ReplaceAll(enumCode(b), "_PLUS", "+")
 	return strings.ReplaceAll(s, "_", "-")
 }
 
 func formatConsent(c *commonv1.Consent) string {
-	s := enumName(c.GetPurpose(), purposePrefix)
+	s := enumName(c.GetPurpose())
 	if c.GetPartner() != "" {
 		s += " with " + c.GetPartner()
 	}
 	if cat := c.GetPartnerCategory(); cat != commonv1.PartnerCategory_PARTNER_CATEGORY_UNSPECIFIED {
-		s += " with any " + enumName(cat, partnerCategoryPrefix)
+		s += " with any " + enumName(cat)
 	}
 	switch b := c.GetLegalBasis(); {
 	case b != commonv1.LegalBasis_LEGAL_BASIS_UNSPECIFIED && b != commonv1.LegalBasis_LEGAL_BASIS_CONSENT:
-		s += " on " + enumName(b, legalBasisPrefix)
+		s += " on " + enumName(b)
 	case c.GetGranted():
 		s += " granted"
 	default:
@@ -877,7 +858,7 @@ func formatRegister(w io.Writer, resp *intakev1.RegisterCaseResponse) error {
 	for _, d := range resp.GetSuspectedDuplicates() {
 		bases := make([]string, len(d.GetMatchedOn()))
 		for i, b := range d.GetMatchedOn() {
-			bases[i] = strings.ReplaceAll(enumName(b, matchBasisPrefix), "_", " ")
+			bases[i] = strings.ReplaceAll(enumName(b), "_", " ")
 		}
 		basis := cmp.Or(strings.Join(bases, "; "), "unknown basis")
 		if d.GetDisclosure() == intakev1.DuplicateDisclosure_DUPLICATE_DISCLOSURE_REDACTED {
@@ -922,18 +903,18 @@ func writePerson(w io.Writer, role string, pi *intakev1.PersonIdentity) {
 		}
 	}
 	if e := pi.GetErasure(); e != nil {
-		field("erased", fmt.Sprintf("%s, %s", enumName(e.GetReason(), erasureReasonPrefix), e.GetEraseTime().AsTime().Format(time.DateOnly)))
+		field("erased", fmt.Sprintf("%s, %s", enumName(e.GetReason()), e.GetEraseTime().AsTime().Format(time.DateOnly)))
 		return
 	}
 	p := pi.GetPerson()
 	field("name", strings.TrimSpace(p.GetGivenName()+" "+p.GetFamilyName()))
 	field("born", formatDate(p.GetDateOfBirth()))
 	if p.GetSex() != commonv1.Sex_SEX_UNSPECIFIED {
-		field("sex", enumName(p.GetSex(), sexPrefix))
+		field("sex", enumName(p.GetSex()))
 	}
 	field("nationality", p.GetNationality())
 	for _, d := range p.GetDocuments() {
-		field("document", fmt.Sprintf("%s %s %s", enumName(d.GetType(), documentTypePrefix), d.GetIssuingCountry(), d.GetNumber()))
+		field("document", fmt.Sprintf("%s %s %s", enumName(d.GetType()), d.GetIssuingCountry(), d.GetNumber()))
 	}
 	field("phone", p.GetPhone())
 	field("address", p.GetAddress())
@@ -948,8 +929,8 @@ func formatListHeader(w io.Writer) {
 
 // formatListRow prints one case; HOUSEHOLD counts the members besides the principal.
 func formatListRow(w io.Writer, c *intakev1.Case) {
-	fmt.Fprintf(w, listRowFormat, c.GetCaseId(), enumCode(c.GetStatus(), statusPrefix),
-		enumCode(c.GetProgramme(), programmePrefix), cmp.Or(c.GetHostCountry(), "-"),
+	fmt.Fprintf(w, listRowFormat, c.GetCaseId(), enumCode(c.GetStatus()),
+		enumCode(c.GetProgramme()), cmp.Or(c.GetHostCountry(), "-"),
 		formatDate(c.GetRegistrationDate()), strconv.Itoa(len(c.GetHouseholdMembers())),
 		strconv.FormatInt(c.GetVersion(), 10))
 }

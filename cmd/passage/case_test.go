@@ -267,7 +267,7 @@ func TestParseConsent(t *testing.T) {
 func registerRequestFromArgs(t *testing.T, env map[string]string, args ...string) (*intakev1.RegisterCaseRequest, error) {
 	t.Helper()
 	c, _, _ := newTestCLI(&fakeIntake{}, env)
-	fs, _ := c.caseFlagSet("register", "register")
+	fs, _ := c.groupFlagSet("case", "register", "register", nil)
 	var f registerFlags
 	f.bind(fs, c.getenv)
 	if _, _, err := parseFlags(fs, args); err != nil {
@@ -633,7 +633,7 @@ func TestResolveOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		c, _, _ := newTestCLI(&fakeIntake{}, tt.env)
-		fs, o := c.caseFlagSet("get", "get")
+		fs, o := c.groupFlagSet("case", "get", "get", nil)
 		_, given, err := parseFlags(fs, tt.args)
 		if err != nil {
 			t.Fatalf("%s: parseFlags: %v", tt.name, err)

@@ -17,14 +17,9 @@ import (
 // The consent commands: `passage case consent` records a consent record for a person of a
 // case, `passage case withdraw` withdraws one.
 
-const (
-	legalBasisPrefix      = "LEGAL_BASIS_"
-	partnerCategoryPrefix = "PARTNER_CATEGORY_"
-)
-
 var (
-	legalBases        = newEnumNames(legalBasisPrefix, commonv1.LegalBasis_value)
-	partnerCategories = newEnumNames(partnerCategoryPrefix, commonv1.PartnerCategory_value)
+	legalBases        = newEnumNames(commonv1.LegalBasis_value)
+	partnerCategories = newEnumNames(commonv1.PartnerCategory_value)
 )
 
 // consentFlags are the flags of `case consent`.
@@ -41,7 +36,7 @@ type consentFlags struct {
 }
 
 func (c *client) caseConsent(ctx context.Context, args []string) error {
-	fs, o := c.caseFlagSet("consent", "consent CASE_ID --version N --subject ID --purpose P [--partner A | --category C] [--refused] [--basis B] [--date D]")
+	fs, o := c.groupFlagSet("case", "consent", "consent CASE_ID --version N --subject ID --purpose P [--partner A | --category C] [--refused] [--basis B] [--date D]", nil)
 	var f consentFlags
 	fs.Int64Var(&f.version, "version", 0, "the case version you read (passage case get); required")
 	fs.StringVar(&f.subject, "subject", "", "subject `ID` of the person of the case the record is for; required")
@@ -75,7 +70,7 @@ func (c *client) caseConsent(ctx context.Context, args []string) error {
 }
 
 func (c *client) caseWithdraw(ctx context.Context, args []string) error {
-	fs, o := c.caseFlagSet("withdraw", "withdraw CASE_ID --version N --consent ID [--date D]")
+	fs, o := c.groupFlagSet("case", "withdraw", "withdraw CASE_ID --version N --consent ID [--date D]", nil)
 	version := fs.Int64("version", 0, "the case version you read (passage case get); required")
 	consentID := fs.String("consent", "", "`ID` of the consent record to withdraw (passage case get lists them); required")
 	day := fs.String("date", "", "the `DAY` (YYYY-MM-DD) the person withdrew (default: today)")

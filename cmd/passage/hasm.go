@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -41,11 +40,11 @@ func runHASM(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 var (
-	hasmStatuses   = newEnumNames("REQUEST_STATUS_", hasmv1.RequestStatus_value)
-	strandedNames  = newEnumNames("STRANDED_REASON_", hasmv1.StrandedReason_value)
-	noOtherNames   = newEnumNames("NO_OTHER_ASSISTANCE_REASON_", hasmv1.NoOtherAssistanceReason_value)
-	rejectionNames = newEnumNames("REJECTION_REASON_", hasmv1.RejectionReason_value)
-	hasmClosures   = newEnumNames("CLOSURE_REASON_", hasmv1.ClosureReason_value)
+	hasmStatuses   = newEnumNames(hasmv1.RequestStatus_value)
+	strandedNames  = newEnumNames(hasmv1.StrandedReason_value)
+	noOtherNames   = newEnumNames(hasmv1.NoOtherAssistanceReason_value)
+	rejectionNames = newEnumNames(hasmv1.RejectionReason_value)
+	hasmClosures   = newEnumNames(hasmv1.ClosureReason_value)
 )
 
 func (c *client) hasmRun(ctx context.Context, args []string) error {
@@ -59,17 +58,6 @@ func (c *client) hasmRun(ctx context.Context, args []string) error {
 		"close":   c.hasmClose,
 		"fund":    c.hasmFund,
 	})
-}
-
-// flagSet returns a command's flag set with the common flags, and the request id flag for
-// mutations (requestID non-nil).
-func (c *client) hasmFlagSet(name, synopsis string, requestID *string) (*flag.FlagSet, *clientOptions) {
-	return c.groupFlagSet("hasm", name, synopsis, requestID)
-}
-
-// parse parses args, wants exactly want positional arguments, and resolves the options.
-func (c *client) hasmParse(fs *flag.FlagSet, o *clientOptions, args []string, want int, what string) ([]string, map[string]bool, error) {
-	return c.groupParse("hasm", fs, o, args, want, what)
 }
 
 // mutation fills in a request id, announces it and makes the call.
@@ -105,14 +93,14 @@ func fundOf[R interface{ GetFund() *hasmv1.Fund }](w io.Writer, resp R) error {
 
 func (c *client) hasmRequest(ctx context.Context, args []string) error {
 	req := &hasmv1.RequestAssistanceRequest{}
-	fs, o := c.hasmFlagSet("request", "request CASE_ID --stranded R --no-other R --cost N --currency C --fund CODE --year Y", &req.RequestId)
+	fs, o := c.groupFlagSet("hasm", "request", "request CASE_ID --stranded R --no-other R --cost N --currency C --fund CODE --year Y", &req.RequestId)
 	stranded := fs.String("stranded", "", "why the migrant is stranded, `REASON`: "+strandedNames.list())
 	noOther := fs.String("no-other", "", "why no other assistance is available, `REASON`: "+noOtherNames.list())
 	fs.Int64Var(&req.EstimatedCost, "cost", 0, "estimated cost in minor units of the currency (`CENTS`)")
 	currency := fs.String("currency", "", "ISO 4217 `CODE` of the cost, the fund's currency")
 	fund := fs.String("fund", "", "`CODE` of the fund to charge")
 	year := fs.Int("year", 0, "`YEAR` of the fund (default: this year)")
-	pos, _, err := c.hasmParse(fs, o, args, 1, "request takes one CASE_ID")
+	pos, _, err := c.groupParse("hasm", fs, o, args, 1, "request takes one CASE_ID")
 	if err != nil {
 		return err
 	}
@@ -134,8 +122,8 @@ func (c *client) hasmRequest(ctx context.Context, args []string) error {
 }
 
 func (c *client) hasmGet(ctx context.Context, args []string) error {
-	fs, o := c.hasmFlagSet("get", "get CASE_ID", nil)
-	pos, _, err := c.hasmParse(fs, o, args, 1, "get takes one CASE_ID")
+	fs, o := c.groupFlagSet("hasm", "get", "get CASE_ID", nil)
+	pos, _, err := c.groupParse("hasm", fs, o, args, 1, "get takes one CASE_ID")
 	if err != nil {
 		return err
 	}
@@ -144,12 +132,12 @@ func (c *client) hasmGet(ctx context.Context, args []string) error {
 }
 
 func (c *client) hasmList(ctx context.Context, args []string) error {
-	fs, o := c.hasmFlagSet("list", "list [--mission M] [--status S] [--all]", nil)
+	fs, o := c.groupFlagSet("hasm", "list", "list [--mission M] [--status S] [--all]", nil)
 	mission := fs.String("mission", "", "`MISSION` to list (default: the token's; at HQ: every mission)")
 	st := fs.String("status", "", "only this `STATUS`: "+hasmStatuses.list())
 	pageToken := fs.String("page-token", "", "continue from a previous page's `TOKEN`")
 	all := fs.Bool("all", false, "follow the pages to the last one")
-	if _, _, err := c.hasmParse(fs, o, args, 0, "list takes no arguments besides flags"); err != nil {
+	if _, _, err := c.groupParse("hasm", fs, o, args, 0, "list takes no arguments besides flags"); err != nil {
 		return err
 	}
 	req := &hasmv1.ListRequestsRequest{Mission: strings.ToUpper(strings.TrimSpace(*mission)), PageToken: *pageToken}
@@ -173,11 +161,11 @@ func (c *client) hasmList(ctx context.Context, args []string) error {
 
 func (c *client) hasmDecide(ctx context.Context, args []string) error {
 	req := &hasmv1.DecideRequestRequest{}
-	fs, o := c.hasmFlagSet("decide", "decide CASE_ID --version N (--approve | --reject REASON)", &req.RequestId)
+	fs, o := c.groupFlagSet("hasm", "decide", "decide CASE_ID --version N (--approve | --reject REASON)", &req.RequestId)
 	fs.Int64Var(&req.Version, "version", 0, "the request version you read (passage hasm get); required")
 	approve := fs.Bool("approve", false, "approve: commit the estimated cost on the request's fund")
 	reject := fs.String("reject", "", "reject for `REASON`: "+rejectionNames.list())
-	pos, given, err := c.hasmParse(fs, o, args, 1, "decide takes one CASE_ID")
+	pos, given, err := c.groupParse("hasm", fs, o, args, 1, "decide takes one CASE_ID")
 	if err != nil {
 		return err
 	}
@@ -208,13 +196,13 @@ func (c *client) hasmDecide(ctx context.Context, args []string) error {
 
 func (c *client) hasmDepart(ctx context.Context, args []string) error {
 	req := &hasmv1.RecordDepartureRequest{}
-	fs, o := c.hasmFlagSet("depart", "depart CASE_ID --version N --date D --to COUNTRY [--traveller SUBJECT_ID]...", &req.RequestId)
+	fs, o := c.groupFlagSet("hasm", "depart", "depart CASE_ID --version N --date D --to COUNTRY [--traveller SUBJECT_ID]...", &req.RequestId)
 	fs.Int64Var(&req.Version, "version", 0, "the request version you read (passage hasm get); required")
 	day := fs.String("date", "", "departure `DATE` YYYY-MM-DD")
 	to := fs.String("to", "", "return country, ISO 3166-1 alpha-3 `CODE`")
 	var travellers stringList
 	fs.Var(&travellers, "traveller", "`SUBJECT_ID` of a person travelling, repeatable, the principal included (default: everyone in the case)")
-	pos, _, err := c.hasmParse(fs, o, args, 1, "depart takes one CASE_ID")
+	pos, _, err := c.groupParse("hasm", fs, o, args, 1, "depart takes one CASE_ID")
 	if err != nil {
 		return err
 	}
@@ -234,10 +222,10 @@ func (c *client) hasmDepart(ctx context.Context, args []string) error {
 
 func (c *client) hasmArrive(ctx context.Context, args []string) error {
 	req := &hasmv1.RecordArrivalRequest{}
-	fs, o := c.hasmFlagSet("arrive", "arrive CASE_ID --version N --date D", &req.RequestId)
+	fs, o := c.groupFlagSet("hasm", "arrive", "arrive CASE_ID --version N --date D", &req.RequestId)
 	fs.Int64Var(&req.Version, "version", 0, "the request version you read (passage hasm get); required")
 	day := fs.String("date", "", "arrival `DATE` YYYY-MM-DD")
-	pos, _, err := c.hasmParse(fs, o, args, 1, "arrive takes one CASE_ID")
+	pos, _, err := c.groupParse("hasm", fs, o, args, 1, "arrive takes one CASE_ID")
 	if err != nil {
 		return err
 	}
@@ -254,10 +242,10 @@ func (c *client) hasmArrive(ctx context.Context, args []string) error {
 
 func (c *client) hasmClose(ctx context.Context, args []string) error {
 	req := &hasmv1.CloseRequestRequest{}
-	fs, o := c.hasmFlagSet("close", "close CASE_ID --version N --reason R", &req.RequestId)
+	fs, o := c.groupFlagSet("hasm", "close", "close CASE_ID --version N --reason R", &req.RequestId)
 	fs.Int64Var(&req.Version, "version", 0, "the request version you read (passage hasm get); required")
 	reason := fs.String("reason", "", "closure `REASON`: "+hasmClosures.list())
-	pos, _, err := c.hasmParse(fs, o, args, 1, "close takes one CASE_ID")
+	pos, _, err := c.groupParse("hasm", fs, o, args, 1, "close takes one CASE_ID")
 	if err != nil {
 		return err
 	}
@@ -282,13 +270,13 @@ func (c *client) hasmFund(ctx context.Context, args []string) error {
 		return nil
 	}
 	var requestID string
-	fs, o := c.hasmFlagSet("fund "+args[0], "fund create|set-budget|get --code C --year Y [flags]", &requestID)
+	fs, o := c.groupFlagSet("hasm", "fund "+args[0], "fund create|set-budget|get --code C --year Y [flags]", &requestID)
 	code := fs.String("code", "", "fund `CODE`, e.g. HASM-GLOBAL")
 	year := fs.Int("year", 0, "fund `YEAR` (default: this year)")
 	currency := fs.String("currency", "", "ISO 4217 `CODE` (create)")
 	budget := fs.Int64("budget", -1, "budget in minor units of the currency, `CENTS` (create, set-budget)")
 	version := fs.Int64("version", 0, "the fund version you read (set-budget)")
-	if _, _, err := c.hasmParse(fs, o, args[1:], 0, "fund "+args[0]+" takes no arguments besides flags"); err != nil {
+	if _, _, err := c.groupParse("hasm", fs, o, args[1:], 0, "fund "+args[0]+" takes no arguments besides flags"); err != nil {
 		return err
 	}
 	fundCode, fundYear := strings.ToUpper(strings.TrimSpace(*code)), int32(cmp.Or(*year, c.now().Year()))
@@ -326,16 +314,16 @@ func formatAmount(minor int64, currency string) string {
 func formatAssistance(w io.Writer, r *hasmv1.AssistanceRequest) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "case\t%s\n", r.GetCaseId())
-	fmt.Fprintf(tw, "status\t%s   version %d\n", enumCode(r.GetStatus(), "REQUEST_STATUS_"), r.GetVersion())
+	fmt.Fprintf(tw, "status\t%s   version %d\n", enumCode(r.GetStatus()), r.GetVersion())
 	fmt.Fprintf(tw, "mission\t%s   host %s   principal %s\n", r.GetMission(), r.GetHostCountry(), r.GetSubjectId())
-	fmt.Fprintf(tw, "stranded\t%s\n", enumName(r.GetStrandedReason(), "STRANDED_REASON_"))
-	fmt.Fprintf(tw, "no other help\t%s\n", enumName(r.GetNoOtherAssistanceReason(), "NO_OTHER_ASSISTANCE_REASON_"))
+	fmt.Fprintf(tw, "stranded\t%s\n", enumName(r.GetStrandedReason()))
+	fmt.Fprintf(tw, "no other help\t%s\n", enumName(r.GetNoOtherAssistanceReason()))
 	fmt.Fprintf(tw, "cost\t%s   fund %s/%d\n", formatAmount(r.GetEstimatedCost(), r.GetCurrency()), r.GetFundCode(), r.GetFundYear())
 	switch {
 	case r.GetApprovedAmount() != 0:
 		fmt.Fprintf(tw, "approved\t%s by %s\n", formatAmount(r.GetApprovedAmount(), r.GetCurrency()), r.GetDecidedBy())
 	case r.GetRejectionReason() != hasmv1.RejectionReason_REJECTION_REASON_UNSPECIFIED:
-		fmt.Fprintf(tw, "rejected\t%s by %s\n", enumName(r.GetRejectionReason(), "REJECTION_REASON_"), r.GetDecidedBy())
+		fmt.Fprintf(tw, "rejected\t%s by %s\n", enumName(r.GetRejectionReason()), r.GetDecidedBy())
 	}
 	if r.GetDepartureDate() != nil {
 		fmt.Fprintf(tw, "departed\t%s to %s, %d travelling\n", formatDate(r.GetDepartureDate()), r.GetReturnCountry(), len(r.GetTravellingSubjectIds()))
@@ -344,7 +332,7 @@ func formatAssistance(w io.Writer, r *hasmv1.AssistanceRequest) error {
 		fmt.Fprintf(tw, "arrived\t%s\n", formatDate(r.GetArrivalDate()))
 	}
 	if r.GetClosureReason() != hasmv1.ClosureReason_CLOSURE_REASON_UNSPECIFIED {
-		fmt.Fprintf(tw, "closed\t%s\n", enumName(r.GetClosureReason(), "CLOSURE_REASON_"))
+		fmt.Fprintf(tw, "closed\t%s\n", enumName(r.GetClosureReason()))
 	}
 	return tw.Flush()
 }
@@ -355,7 +343,7 @@ const hasmRowFormat = "%-36s  %-9s  %-7s  %-4s  %16s  %-16s  %7s\n"
 func formatAssistanceList(w io.Writer, rs []*hasmv1.AssistanceRequest) {
 	fmt.Fprintf(w, hasmRowFormat, "CASE", "STATUS", "MISSION", "HOST", "COST", "FUND", "VERSION")
 	for _, r := range rs {
-		fmt.Fprintf(w, hasmRowFormat, r.GetCaseId(), enumCode(r.GetStatus(), "REQUEST_STATUS_"), r.GetMission(), r.GetHostCountry(),
+		fmt.Fprintf(w, hasmRowFormat, r.GetCaseId(), enumCode(r.GetStatus()), r.GetMission(), r.GetHostCountry(),
 			formatAmount(r.GetEstimatedCost(), r.GetCurrency()), fmt.Sprintf("%s/%d", r.GetFundCode(), r.GetFundYear()), fmt.Sprint(r.GetVersion()))
 	}
 }

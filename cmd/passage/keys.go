@@ -27,7 +27,7 @@ import (
 const keysUsage = `usage: passage keys <command> [--dev]
 
 The vault's key-encryption key (KEK) wraps every person's data key. Rotating it and retiring
-the old key is what makes an erasure reach backups: see the README, "Keys and erasure".
+the old key is what makes an erasure reach backups: see docs/operators.md, "Keys and erasure".
 
 commands:
   init                 create the KEK and blind-index keysets, encrypted under PASSAGE_KEK_URI
@@ -384,7 +384,7 @@ func runErase(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "subject %s erased (%s) at %s\n", e.GetSubjectId(), enumName(e.GetReason(), erasureReasonPrefix),
+	fmt.Fprintf(stdout, "subject %s erased (%s) at %s\n", e.GetSubjectId(), enumName(e.GetReason()),
 		e.GetEraseTime().AsTime().Format(time.RFC3339))
 	return nil
 }

@@ -56,8 +56,15 @@ type enumNames struct {
 	names  []string         // in value order, for messages
 }
 
-// newEnumNames leaves out the zero value (…_UNSPECIFIED) and the names in leaveOut.
-func newEnumNames(prefix string, values map[string]int32, leaveOut ...string) enumNames {
+// newEnumNames takes a generated enum's value map (Sex_value); it leaves out the zero value
+// (…_UNSPECIFIED), whose name gives the prefix, and the names in leaveOut.
+func newEnumNames(values map[string]int32, leaveOut ...string) enumNames {
+	var prefix string
+	for full, v := range values {
+		if v == 0 {
+			prefix = strings.TrimSuffix(full, "UNSPECIFIED")
+		}
+	}
 	e := enumNames{prefix: prefix, values: map[string]int32{}}
 	for full, v := range values {
 		name := strings.ToLower(strings.TrimPrefix(full, prefix))

@@ -53,28 +53,15 @@ func runReferral(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return newClient(stdout, stderr).referralRun(ctx, args)
 }
 
-// Prefixes of the referral enums' value names.
-const (
-	referralStatusPrefix  = "REFERRAL_STATUS_"
-	directionPrefix       = "DIRECTION_"
-	serviceCategoryPrefix = "SERVICE_CATEGORY_"
-	referralReasonPrefix  = "REFERRAL_REASON_"
-	overridePrefix        = "OVERRIDE_REASON_"
-	declinePrefix         = "DECLINE_REASON_"
-	outcomePrefix         = "SERVICE_OUTCOME_"
-	revokePrefix          = "REVOKE_REASON_"
-	connectionPrefix      = "CONNECTION_KIND_"
-)
-
 var (
-	referralStatuses  = newEnumNames(referralStatusPrefix, referralv1.ReferralStatus_value)
-	directions        = newEnumNames(directionPrefix, referralv1.Direction_value)
-	serviceCategories = newEnumNames(serviceCategoryPrefix, referralv1.ServiceCategory_value)
-	referralReasons   = newEnumNames(referralReasonPrefix, referralv1.ReferralReason_value)
-	overrideReasons   = newEnumNames(overridePrefix, referralv1.OverrideReason_value)
-	declineReasons    = newEnumNames(declinePrefix, referralv1.DeclineReason_value)
-	serviceOutcomes   = newEnumNames(outcomePrefix, referralv1.ServiceOutcome_value)
-	revokeReasons     = newEnumNames(revokePrefix, referralv1.RevokeReason_value)
+	referralStatuses  = newEnumNames(referralv1.ReferralStatus_value)
+	directions        = newEnumNames(referralv1.Direction_value)
+	serviceCategories = newEnumNames(referralv1.ServiceCategory_value)
+	referralReasons   = newEnumNames(referralv1.ReferralReason_value)
+	overrideReasons   = newEnumNames(referralv1.OverrideReason_value)
+	declineReasons    = newEnumNames(referralv1.DeclineReason_value)
+	serviceOutcomes   = newEnumNames(referralv1.ServiceOutcome_value)
+	revokeReasons     = newEnumNames(referralv1.RevokeReason_value)
 )
 
 func (c *client) referralRun(ctx context.Context, args []string) error {
@@ -95,17 +82,6 @@ func (c *client) referralRun(ctx context.Context, args []string) error {
 	})
 }
 
-// flagSet returns a command's flag set with the common flags, and the request id flag for
-// mutations (requestID non-nil).
-func (c *client) referralFlagSet(name, synopsis string, requestID *string) (*flag.FlagSet, *clientOptions) {
-	return c.groupFlagSet("referral", name, synopsis, requestID)
-}
-
-// parse parses args, wants exactly want positional arguments, and resolves the options.
-func (c *client) referralParse(fs *flag.FlagSet, o *clientOptions, args []string, want int, what string) ([]string, map[string]bool, error) {
-	return c.groupParse("referral", fs, o, args, want, what)
-}
-
 // versionFlag defines --version, the referral version the caller read.
 func versionFlag(fs *flag.FlagSet, v *int64) {
 	fs.Int64Var(v, "version", 0, "the referral version you read (passage referral get); required")
@@ -121,6 +97,40 @@ func referralMutation[Req interface {
 	rpc func(referralv1.ReferralServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error), human func(io.Writer, Resp) error,
 ) error {
 	return mutationOn(ctx, &c.cli, o, c.referral, method, req, setID, rpc, human)
+}
+
+// codedFields are the fields of a request that moves a referral on with one coded answer.
+type codedFields[E ~int32] struct {
+	referralID, requestID *string
+	version               *int64
+	code                  *E
+}
+
+// referralCoded runs a command that moves a referral on with one coded answer (revoke and
+// decline --reason, complete --outcome): REFERRAL_ID, --version N and --FLAG CODE, one call.
+func referralCoded[Req interface {
+	proto.Message
+	GetRequestId() string
+}, Resp interface {
+	proto.Message
+	GetReferral() *referralv1.Referral
+}, E ~int32](ctx context.Context, c *client, args []string, name, flagName, help string, names enumNames, req Req,
+	f codedFields[E], method string, rpc func(referralv1.ReferralServiceClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
+) error {
+	fs, o := c.groupFlagSet("referral", name, fmt.Sprintf("%s REFERRAL_ID --version N --%s %s", name, flagName, strings.ToUpper(flagName[:1])), f.requestID)
+	versionFlag(fs, f.version)
+	code := fs.String(flagName, "", help+": "+names.list())
+	pos, _, err := c.groupParse("referral", fs, o, args, 1, name+" takes one REFERRAL_ID")
+	if err != nil {
+		return err
+	}
+	if *f.referralID = pos[0]; *f.version <= 0 {
+		return errNoVersion
+	}
+	if *f.code, err = parseEnum[E](names, *code); err != nil {
+		return fmt.Errorf("--%s %w", flagName, err)
+	}
+	return referralMutation(ctx, c, o, method, req, func(id string) { *f.requestID = id }, rpc, referralOf[Resp])
 }
 
 // referralUnary connects, makes one call and prints its response: as JSON with --json, else
@@ -150,12 +160,12 @@ func linkRequestID(first string) string {
 // Commands.
 
 func (c *client) referralPartners(ctx context.Context, args []string) error {
-	fs, o := c.referralFlagSet("partners", "partners [--category C] [--country X] [--all]", nil)
+	fs, o := c.groupFlagSet("referral", "partners", "partners [--category C] [--country X] [--all]", nil)
 	category := fs.String("category", "", "only partners offering this service `CATEGORY`: "+serviceCategories.list())
 	country := fs.String("country", "", "only partners working in this ISO 3166-1 alpha-3 `COUNTRY`")
 	pageToken := fs.String("page-token", "", "continue from a previous page's `TOKEN`")
 	all := fs.Bool("all", false, "follow the pages to the last one")
-	if _, _, err := c.referralParse(fs, o, args, 0, "partners takes no arguments besides flags"); err != nil {
+	if _, _, err := c.groupParse("referral", fs, o, args, 0, "partners takes no arguments besides flags"); err != nil {
 		return err
 	}
 	req := &referralv1.ListPartnersRequest{Country: countryCode(*country), PageToken: *pageToken}
@@ -179,12 +189,12 @@ func (c *client) referralPartners(ctx context.Context, args []string) error {
 
 func (c *client) referralCreate(ctx context.Context, args []string) error {
 	req := &referralv1.CreateReferralRequest{}
-	fs, o := c.referralFlagSet("create", "create CASE_ID --partner ID --service S --reason R [--override REASON]", &req.RequestId)
+	fs, o := c.groupFlagSet("referral", "create", "create CASE_ID --partner ID --service S --reason R [--override REASON]", &req.RequestId)
 	fs.StringVar(&req.PartnerId, "partner", "", "the receiving partner's `ID` (passage referral partners); required")
 	service := fs.String("service", "", "the service `CATEGORY` referred for: "+serviceCategories.list())
 	reason := fs.String("reason", "", "why the person is referred, `REASON`: "+referralReasons.list())
 	override := fs.String("override", "", "(supervisors) refer without the person's consent, for `REASON`: "+overrideReasons.list())
-	pos, given, err := c.referralParse(fs, o, args, 1, "create takes one CASE_ID")
+	pos, given, err := c.groupParse("referral", fs, o, args, 1, "create takes one CASE_ID")
 	if err != nil {
 		return err
 	}
@@ -211,9 +221,9 @@ func (c *client) referralCreate(ctx context.Context, args []string) error {
 
 func (c *client) referralSend(ctx context.Context, args []string) error {
 	req := &referralv1.SendReferralRequest{}
-	fs, o := c.referralFlagSet("send", "send REFERRAL_ID --version N", &req.RequestId)
+	fs, o := c.groupFlagSet("referral", "send", "send REFERRAL_ID --version N", &req.RequestId)
 	versionFlag(fs, &req.Version)
-	pos, _, err := c.referralParse(fs, o, args, 1, "send takes one REFERRAL_ID")
+	pos, _, err := c.groupParse("referral", fs, o, args, 1, "send takes one REFERRAL_ID")
 	if err != nil {
 		return err
 	}
@@ -225,8 +235,8 @@ func (c *client) referralSend(ctx context.Context, args []string) error {
 }
 
 func (c *client) referralGet(ctx context.Context, args []string) error {
-	fs, o := c.referralFlagSet("get", "get REFERRAL_ID", nil)
-	pos, _, err := c.referralParse(fs, o, args, 1, "get takes one REFERRAL_ID")
+	fs, o := c.groupFlagSet("referral", "get", "get REFERRAL_ID", nil)
+	pos, _, err := c.groupParse("referral", fs, o, args, 1, "get takes one REFERRAL_ID")
 	if err != nil {
 		return err
 	}
@@ -235,14 +245,14 @@ func (c *client) referralGet(ctx context.Context, args []string) error {
 }
 
 func (c *client) referralList(ctx context.Context, args []string) error {
-	fs, o := c.referralFlagSet("list", "list [--status S] [--direction D] [--case ID] [--all]", nil)
+	fs, o := c.groupFlagSet("referral", "list", "list [--status S] [--direction D] [--case ID] [--all]", nil)
 	st := fs.String("status", "", "only this `STATUS`: "+referralStatuses.list())
 	direction := fs.String("direction", "", "only this `DIRECTION`: "+directions.list())
 	req := &referralv1.ListReferralsRequest{}
 	fs.StringVar(&req.CaseId, "case", "", "only this case's referrals, `CASE_ID` (mission staff)")
 	fs.StringVar(&req.PageToken, "page-token", "", "continue from a previous page's `TOKEN`")
 	all := fs.Bool("all", false, "follow the pages to the last one")
-	if _, _, err := c.referralParse(fs, o, args, 0, "list takes no arguments besides flags"); err != nil {
+	if _, _, err := c.groupParse("referral", fs, o, args, 0, "list takes no arguments besides flags"); err != nil {
 		return err
 	}
 	if *all {
@@ -270,32 +280,20 @@ func (c *client) referralList(ctx context.Context, args []string) error {
 
 func (c *client) referralRevoke(ctx context.Context, args []string) error {
 	req := &referralv1.RevokeReferralRequest{}
-	fs, o := c.referralFlagSet("revoke", "revoke REFERRAL_ID --version N --reason R", &req.RequestId)
-	versionFlag(fs, &req.Version)
-	reason := fs.String("reason", "", "why, `REASON`: "+revokeReasons.list())
-	pos, _, err := c.referralParse(fs, o, args, 1, "revoke takes one REFERRAL_ID")
-	if err != nil {
-		return err
-	}
-	if req.ReferralId = pos[0]; req.Version <= 0 {
-		return errNoVersion
-	}
-	if req.Reason, err = parseEnum[referralv1.RevokeReason](revokeReasons, *reason); err != nil {
-		return fmt.Errorf("--reason %w", err)
-	}
-	return referralMutation(ctx, c, o, "RevokeReferral", req, func(id string) { req.RequestId = id },
-		referralv1.ReferralServiceClient.RevokeReferral, referralOf)
+	return referralCoded(ctx, c, args, "revoke", "reason", "why, `REASON`", revokeReasons, req,
+		codedFields[referralv1.RevokeReason]{&req.ReferralId, &req.RequestId, &req.Version, &req.Reason},
+		"RevokeReferral", referralv1.ReferralServiceClient.RevokeReferral)
 }
 
 // accept accepts a referral; with --case (an inbound referral, mission staff) it then links
 // the case, under a request id derived from the accept's.
 func (c *client) referralAccept(ctx context.Context, args []string) error {
 	req := &referralv1.AcceptReferralRequest{}
-	fs, o := c.referralFlagSet("accept", "accept REFERRAL_ID --version N [--case CASE_ID] [--partner-reference REF]", &req.RequestId)
+	fs, o := c.groupFlagSet("referral", "accept", "accept REFERRAL_ID --version N [--case CASE_ID] [--partner-reference REF]", &req.RequestId)
 	versionFlag(fs, &req.Version)
 	fs.StringVar(&req.PartnerReference, "partner-reference", "", "(partners) your own `REFERENCE` for the referral")
 	caseID := fs.String("case", "", "(mission staff, inbound referral) then link it to this `CASE_ID` of the mission")
-	pos, _, err := c.referralParse(fs, o, args, 1, "accept takes one REFERRAL_ID")
+	pos, _, err := c.groupParse("referral", fs, o, args, 1, "accept takes one REFERRAL_ID")
 	if err != nil {
 		return err
 	}
@@ -343,10 +341,10 @@ func (c *client) referralLinkAfter(ctx context.Context, o *clientOptions, client
 
 func (c *client) referralLink(ctx context.Context, args []string) error {
 	req := &referralv1.LinkReferralCaseRequest{}
-	fs, o := c.referralFlagSet("link", "link REFERRAL_ID --version N --case CASE_ID", &req.RequestId)
+	fs, o := c.groupFlagSet("referral", "link", "link REFERRAL_ID --version N --case CASE_ID", &req.RequestId)
 	versionFlag(fs, &req.Version)
 	fs.StringVar(&req.CaseId, "case", "", "the mission's `CASE_ID` of the person referred; required")
-	pos, _, err := c.referralParse(fs, o, args, 1, "link takes one REFERRAL_ID")
+	pos, _, err := c.groupParse("referral", fs, o, args, 1, "link takes one REFERRAL_ID")
 	if err != nil {
 		return err
 	}
@@ -365,12 +363,12 @@ func (c *client) referralLink(ctx context.Context, args []string) error {
 // the referral to it. Repeating the command with --request-id repeats both calls under their
 // first ids: the case is registered once and linked once.
 func (c *client) referralOpenCase(ctx context.Context, args []string) error {
-	fs, o := c.referralFlagSet("open-case", "open-case REFERRAL_ID --version N --mission M --programme P --given-name G [case register flags]", nil)
+	fs, o := c.groupFlagSet("referral", "open-case", "open-case REFERRAL_ID --version N --mission M --programme P --given-name G [case register flags]", nil)
 	var version int64
 	versionFlag(fs, &version)
 	var f registerFlags
 	f.bind(fs, c.getenv)
-	pos, _, err := c.referralParse(fs, o, args, 1, "open-case takes one REFERRAL_ID")
+	pos, _, err := c.groupParse("referral", fs, o, args, 1, "open-case takes one REFERRAL_ID")
 	if err != nil {
 		return err
 	}
@@ -414,52 +412,28 @@ func (c *client) referralOpenCase(ctx context.Context, args []string) error {
 
 func (c *client) referralDecline(ctx context.Context, args []string) error {
 	req := &referralv1.DeclineReferralRequest{}
-	fs, o := c.referralFlagSet("decline", "decline REFERRAL_ID --version N --reason R", &req.RequestId)
-	versionFlag(fs, &req.Version)
-	reason := fs.String("reason", "", "why, `REASON`: "+declineReasons.list())
-	pos, _, err := c.referralParse(fs, o, args, 1, "decline takes one REFERRAL_ID")
-	if err != nil {
-		return err
-	}
-	if req.ReferralId = pos[0]; req.Version <= 0 {
-		return errNoVersion
-	}
-	if req.Reason, err = parseEnum[referralv1.DeclineReason](declineReasons, *reason); err != nil {
-		return fmt.Errorf("--reason %w", err)
-	}
-	return referralMutation(ctx, c, o, "DeclineReferral", req, func(id string) { req.RequestId = id },
-		referralv1.ReferralServiceClient.DeclineReferral, referralOf)
+	return referralCoded(ctx, c, args, "decline", "reason", "why, `REASON`", declineReasons, req,
+		codedFields[referralv1.DeclineReason]{&req.ReferralId, &req.RequestId, &req.Version, &req.Reason},
+		"DeclineReferral", referralv1.ReferralServiceClient.DeclineReferral)
 }
 
 func (c *client) referralComplete(ctx context.Context, args []string) error {
 	req := &referralv1.CompleteReferralRequest{}
-	fs, o := c.referralFlagSet("complete", "complete REFERRAL_ID --version N --outcome O", &req.RequestId)
-	versionFlag(fs, &req.Version)
-	outcome := fs.String("outcome", "", "whether the service was delivered, `OUTCOME`: "+serviceOutcomes.list())
-	pos, _, err := c.referralParse(fs, o, args, 1, "complete takes one REFERRAL_ID")
-	if err != nil {
-		return err
-	}
-	if req.ReferralId = pos[0]; req.Version <= 0 {
-		return errNoVersion
-	}
-	if req.Outcome, err = parseEnum[referralv1.ServiceOutcome](serviceOutcomes, *outcome); err != nil {
-		return fmt.Errorf("--outcome %w", err)
-	}
-	return referralMutation(ctx, c, o, "CompleteReferral", req, func(id string) { req.RequestId = id },
-		referralv1.ReferralServiceClient.CompleteReferral, referralOf)
+	return referralCoded(ctx, c, args, "complete", "outcome", "whether the service was delivered, `OUTCOME`", serviceOutcomes, req,
+		codedFields[referralv1.ServiceOutcome]{&req.ReferralId, &req.RequestId, &req.Version, &req.Outcome},
+		"CompleteReferral", referralv1.ReferralServiceClient.CompleteReferral)
 }
 
 // inbound records a partner's referral to a mission. It takes no request id: the partner's
 // own reference is the idempotency key, so repeating the command is safe as it is.
 func (c *client) referralInbound(ctx context.Context, args []string) error {
 	req := &referralv1.CreateInboundReferralRequest{}
-	fs, o := c.referralFlagSet("inbound", "inbound --mission M --service S --reason R --reference REF", nil)
+	fs, o := c.groupFlagSet("referral", "inbound", "inbound --mission M --service S --reason R --reference REF", nil)
 	fs.StringVar(&req.Mission, "mission", "", "the receiving `MISSION` (NER, NER-AGADEZ); required")
 	service := fs.String("service", "", "the service `CATEGORY` the person needs: "+serviceCategories.list())
 	reason := fs.String("reason", "", "why, `REASON`: "+referralReasons.list())
 	fs.StringVar(&req.PartnerReference, "reference", "", "your own `REFERENCE` for the referral: the same one returns the referral made first; required")
-	if _, _, err := c.referralParse(fs, o, args, 0, "inbound takes no arguments besides flags"); err != nil {
+	if _, _, err := c.groupParse("referral", fs, o, args, 0, "inbound takes no arguments besides flags"); err != nil {
 		return err
 	}
 	req.Mission, req.PartnerReference = strings.ToUpper(strings.TrimSpace(req.Mission)), strings.TrimSpace(req.PartnerReference)
@@ -479,10 +453,10 @@ func (c *client) referralInbound(ctx context.Context, args []string) error {
 // events prints one page of the partner's feed, and the cursor to read the next from.
 func (c *client) referralEvents(ctx context.Context, args []string) error {
 	req := &referralv1.ListReferralEventsRequest{}
-	fs, o := c.referralFlagSet("events", "events [--cursor C] [--page-size N]", nil)
+	fs, o := c.groupFlagSet("referral", "events", "events [--cursor C] [--page-size N]", nil)
 	fs.StringVar(&req.Cursor, "cursor", "", "read on from this `CURSOR`, the previous call's next cursor (default: from the start)")
 	size := fs.Int("page-size", 0, "at most `N` events (up to 100; default 25)")
-	if _, _, err := c.referralParse(fs, o, args, 0, "events takes no arguments besides flags"); err != nil {
+	if _, _, err := c.groupParse("referral", fs, o, args, 0, "events takes no arguments besides flags"); err != nil {
 		return err
 	}
 	if *size < 0 || *size > 100 {
@@ -505,25 +479,25 @@ func (c *client) referralEvents(ctx context.Context, args []string) error {
 // Output. A referral holds ids and codes only: nothing printed here is personal data.
 
 // label is an enum value as the flags take it, with spaces ("specialised care").
-func label(v fmt.Stringer, prefix string) string {
-	return strings.ReplaceAll(enumName(v, prefix), "_", " ")
+func label(v enumValue) string {
+	return strings.ReplaceAll(enumName(v), "_", " ")
 }
 
 func formatReferral(w io.Writer, r *referralv1.Referral) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	field := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
 	field("referral", r.GetReferralId())
-	field("status", fmt.Sprintf("%s (version %d)", label(r.GetStatus(), referralStatusPrefix), r.GetVersion()))
-	field("direction", label(r.GetDirection(), directionPrefix))
+	field("status", fmt.Sprintf("%s (version %d)", label(r.GetStatus()), r.GetVersion()))
+	field("direction", label(r.GetDirection()))
 	field("mission", r.GetMission())
 	// No line when there is no case: a partner is never shown the case, linked or not, so its
 	// absence must not read as "not linked".
 	if r.GetCaseId() != "" {
 		field("case", fmt.Sprintf("%s (subject %s)", r.GetCaseId(), r.GetSubjectId()))
 	}
-	field("partner", fmt.Sprintf("%s (%s)", r.GetPartnerId(), label(r.GetPartnerCategory(), partnerCategoryPrefix)))
-	field("service", label(r.GetServiceCategory(), serviceCategoryPrefix))
-	field("reason", label(r.GetReason(), referralReasonPrefix))
+	field("partner", fmt.Sprintf("%s (%s)", r.GetPartnerId(), label(r.GetPartnerCategory())))
+	field("service", label(r.GetServiceCategory()))
+	field("reason", label(r.GetReason()))
 	switch o := r.GetConsentOverride(); {
 	case r.GetConsentId() != "":
 		field("consent", r.GetConsentId())
@@ -532,7 +506,7 @@ func formatReferral(w io.Writer, r *referralv1.Referral) error {
 		if o.GetRecordedBy() != "" {
 			by = ", recorded by " + o.GetRecordedBy()
 		}
-		field("consent", "none: override for "+label(o.GetReason(), overridePrefix)+by)
+		field("consent", "none: override for "+label(o.GetReason())+by)
 	}
 	if v := r.GetProfileVersion(); v > 0 {
 		field("data profile", fmt.Sprintf("version %d", v))
@@ -541,13 +515,13 @@ func formatReferral(w io.Writer, r *referralv1.Referral) error {
 		field("partner reference", ref)
 	}
 	if d := r.GetDeclineReason(); d != 0 {
-		field("declined", label(d, declinePrefix))
+		field("declined", label(d))
 	}
 	if x := r.GetOutcome(); x != 0 {
-		field("outcome", label(x, outcomePrefix))
+		field("outcome", label(x))
 	}
 	if x := r.GetRevokeReason(); x != 0 {
-		field("revoked", label(x, revokePrefix))
+		field("revoked", label(x))
 	}
 	if r.GetRespondBy() != nil {
 		field("respond by", when(r.GetRespondBy()))
@@ -561,8 +535,8 @@ func formatReferrals(w io.Writer, rs []*referralv1.Referral) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "REFERRAL\tSTATUS\tDIRECTION\tPARTNER\tSERVICE\tCASE\tVERSION\tUPDATED")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.GetReferralId(), label(r.GetStatus(), referralStatusPrefix),
-			label(r.GetDirection(), directionPrefix), r.GetPartnerId(), label(r.GetServiceCategory(), serviceCategoryPrefix),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", r.GetReferralId(), label(r.GetStatus()),
+			label(r.GetDirection()), r.GetPartnerId(), label(r.GetServiceCategory()),
 			dash(r.GetCaseId()), r.GetVersion(), when(r.GetUpdateTime()))
 	}
 	return tw.Flush()
@@ -576,15 +550,15 @@ func formatPartners(w io.Writer, ps []*referralv1.Partner) error {
 		var cats []string
 		for _, s := range p.GetServices() {
 			for _, c := range s.GetCategories() {
-				if n := enumName(c, serviceCategoryPrefix); !seen[n] {
+				if n := enumName(c); !seen[n] {
 					seen[n] = true
 					cats = append(cats, n)
 				}
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.GetPartnerId(), p.GetCode(), label(p.GetCategory(), partnerCategoryPrefix),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.GetPartnerId(), p.GetCode(), label(p.GetCategory()),
 			p.GetName(), strings.Join(cats, ","), strings.Join(p.GetCountries(), ","),
-			label(p.GetConnection().GetKind(), connectionPrefix), formatDate(p.GetAgreement().GetExpiryDate()))
+			label(p.GetConnection().GetKind()), formatDate(p.GetAgreement().GetExpiryDate()))
 	}
 	return tw.Flush()
 }
@@ -593,8 +567,8 @@ func formatEvents(w io.Writer, es []*referralv1.ReferralEvent) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "EVENT\tREFERRAL\tSTATUS\tDIRECTION\tVERSION\tTIME")
 	for _, e := range es {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", e.GetEventId(), e.GetReferralId(), label(e.GetStatus(), referralStatusPrefix),
-			label(e.GetDirection(), directionPrefix), e.GetVersion(), when(e.GetTime()))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", e.GetEventId(), e.GetReferralId(), label(e.GetStatus()),
+			label(e.GetDirection()), e.GetVersion(), when(e.GetTime()))
 	}
 	return tw.Flush()
 }

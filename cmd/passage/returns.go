@@ -70,7 +70,7 @@ func (c *client) returnsRun(ctx context.Context, args []string) error {
 
 // step runs one of the commands on a case (c.returnsCommands): CASE_ID, the command's flags, one call.
 func (c *client) returnsStep(ctx context.Context, cmd string, command returnsCommand, rest []string) error {
-	fs, o := c.returnsFlagSet(cmd, command.synopsis)
+	fs, o := c.groupFlagSet("returns", cmd, command.synopsis, nil)
 	build := command.bind(fs)
 	pos, given, err := parseFlags(fs, rest)
 	if err != nil {
@@ -107,7 +107,7 @@ func (c *client) returnsStep(ctx context.Context, cmd string, command returnsCom
 }
 
 func (c *client) returnsList(ctx context.Context, args []string) error {
-	fs, o := c.returnsFlagSet("list", "list [--status S] [--page-size N] [--page-token T] [--all]")
+	fs, o := c.groupFlagSet("returns", "list", "list [--status S] [--page-size N] [--page-token T] [--all]", nil)
 	status := fs.String("status", "", "only this `STATUS`: "+returnStatuses.list())
 	pageSize := fs.Int("page-size", 0, "returns per page, at most 100 (default: the server's, 25)")
 	pageToken := fs.String("page-token", "", "continue from a previous page's `TOKEN`")
@@ -169,44 +169,23 @@ func (c *client) returnsList(ctx context.Context, args []string) error {
 	const row = "%-36s  %-13s  %-4s  %7s\n"
 	fmt.Fprintf(c.stdout, row, "CASE", "STATUS", "HOST", "VERSION")
 	for _, r := range rows {
-		fmt.Fprintf(c.stdout, row, r.GetCaseId(), enumCode(r.GetStatus(), returnStatusPrefix), r.GetHostCountry(), strconv.FormatInt(r.GetVersion(), 10))
+		fmt.Fprintf(c.stdout, row, r.GetCaseId(), enumCode(r.GetStatus()), r.GetHostCountry(), strconv.FormatInt(r.GetVersion(), 10))
 	}
 	return nil
 }
 
-// flagSet returns a command's flag set with the common flags defined on it.
-func (c *client) returnsFlagSet(name, synopsis string) (*flag.FlagSet, *clientOptions) {
-	return newFlagSet("returns", name, synopsis, c.stderr, c.getenv)
-}
-
-// Enum values on the command line, as `case` takes them (lower case, no prefix).
-const (
-	returnStatusPrefix  = "RETURN_STATUS_"
-	ineligibilityPrefix = "INELIGIBILITY_REASON_"
-	fitPrefix           = "FIT_TO_TRAVEL_"
-	travelModePrefix    = "TRAVEL_MODE_"
-	bestInterestsPrefix = "BEST_INTERESTS_"
-	riskPrefix          = "RISK_LEVEL_"
-	receptionPrefix     = "RECEPTION_ASSISTANCE_"
-	dimensionPrefix     = "DIMENSION_"
-	assistancePrefix    = "ASSISTANCE_TYPE_"
-	returnClosurePrefix = "CLOSURE_REASON_"
-	reopenPrefix        = "REOPEN_REASON_"
-	requirementPrefix   = "REQUIREMENT_"
-)
-
 var (
-	returnStatuses       = newEnumNames(returnStatusPrefix, returnsv1.ReturnStatus_value)
-	ineligibilityReasons = newEnumNames(ineligibilityPrefix, returnsv1.IneligibilityReason_value)
-	fitResults           = newEnumNames(fitPrefix, returnsv1.FitToTravel_value)
-	travelModes          = newEnumNames(travelModePrefix, returnsv1.TravelMode_value)
-	bestInterestsResults = newEnumNames(bestInterestsPrefix, returnsv1.BestInterests_value)
-	riskLevels           = newEnumNames(riskPrefix, returnsv1.RiskLevel_value)
-	receptionKinds       = newEnumNames(receptionPrefix, returnsv1.ReceptionAssistance_value)
-	dimensions           = newEnumNames(dimensionPrefix, returnsv1.Dimension_value)
-	assistanceTypes      = newEnumNames(assistancePrefix, returnsv1.AssistanceType_value)
-	returnClosures       = newEnumNames(returnClosurePrefix, returnsv1.ClosureReason_value)
-	reopenReasons        = newEnumNames(reopenPrefix, returnsv1.ReopenReason_value)
+	returnStatuses       = newEnumNames(returnsv1.ReturnStatus_value)
+	ineligibilityReasons = newEnumNames(returnsv1.IneligibilityReason_value)
+	fitResults           = newEnumNames(returnsv1.FitToTravel_value)
+	travelModes          = newEnumNames(returnsv1.TravelMode_value)
+	bestInterestsResults = newEnumNames(returnsv1.BestInterests_value)
+	riskLevels           = newEnumNames(returnsv1.RiskLevel_value)
+	receptionKinds       = newEnumNames(returnsv1.ReceptionAssistance_value)
+	dimensions           = newEnumNames(returnsv1.Dimension_value)
+	assistanceTypes      = newEnumNames(returnsv1.AssistanceType_value)
+	returnClosures       = newEnumNames(returnsv1.ClosureReason_value)
+	reopenReasons        = newEnumNames(returnsv1.ReopenReason_value)
 )
 
 // stepFlags are the flags every step takes.
@@ -568,9 +547,9 @@ func formatReturnResponse(w io.Writer, resp proto.Message) error {
 func formatReturn(w io.Writer, r *returnsv1.Return) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "case\t%s\n", r.GetCaseId())
-	fmt.Fprintf(tw, "status\t%s   version %d\n", enumCode(r.GetStatus(), returnStatusPrefix), r.GetVersion())
+	fmt.Fprintf(tw, "status\t%s   version %d\n", enumCode(r.GetStatus()), r.GetVersion())
 	if r.GetClosureReason() != returnsv1.ClosureReason_CLOSURE_REASON_UNSPECIFIED {
-		fmt.Fprintf(tw, "closed\t%s\n", enumName(r.GetClosureReason(), returnClosurePrefix))
+		fmt.Fprintf(tw, "closed\t%s\n", enumName(r.GetClosureReason()))
 	}
 	fmt.Fprintf(tw, "mission\t%s   host %s\n", r.GetMission(), r.GetHostCountry())
 	for i, m := range r.GetMembers() {
@@ -578,25 +557,25 @@ func formatReturn(w io.Writer, r *returnsv1.Return) error {
 		if i == 0 {
 			key = "people"
 		}
-		fmt.Fprintf(tw, "%s\tsubject %s  %s, %s, %s\n", key, m.GetSubjectId(), enumName(m.GetSex(), sexPrefix), formatAgeBand(m.GetAgeBand()),
+		fmt.Fprintf(tw, "%s\tsubject %s  %s, %s, %s\n", key, m.GetSubjectId(), enumName(m.GetSex()), formatAgeBand(m.GetAgeBand()),
 			cmp.Or(m.GetNationality(), "nationality unknown"))
 	}
 	vs := make([]string, len(r.GetVulnerabilities()))
 	for i, v := range r.GetVulnerabilities() {
-		vs[i] = enumName(v, vulnerabilityPrefix)
+		vs[i] = enumName(v)
 	}
 	fmt.Fprintf(tw, "vulnerable\t%s\n", cmp.Or(strings.Join(vs, ", "), "-"))
 	if len(r.GetUnmetRequirements()) > 0 {
 		us := make([]string, len(r.GetUnmetRequirements()))
 		for i, u := range r.GetUnmetRequirements() {
-			us[i] = enumName(u, requirementPrefix)
+			us[i] = enumName(u)
 		}
 		fmt.Fprintf(tw, "before departure\t%s\n", strings.Join(us, ", "))
 	}
 	for _, d := range r.GetEligibilityDecisions() {
-		s := enumName(d.GetEligibility(), "ELIGIBILITY_")
+		s := enumName(d.GetEligibility())
 		if d.GetIneligibilityReason() != returnsv1.IneligibilityReason_INELIGIBILITY_REASON_UNSPECIFIED {
-			s += " (" + enumName(d.GetIneligibilityReason(), ineligibilityPrefix) + ")"
+			s += " (" + enumName(d.GetIneligibilityReason()) + ")"
 		}
 		fmt.Fprintf(tw, "eligibility\t%s %s\n", formatDate(d.GetDecisionDate()), s)
 	}
@@ -609,7 +588,7 @@ func formatReturn(w io.Writer, r *returnsv1.Return) error {
 	if a := r.GetArrival(); a != nil {
 		rs := make([]string, len(a.GetReceptionAssistance()))
 		for i, x := range a.GetReceptionAssistance() {
-			rs[i] = enumName(x, receptionPrefix)
+			rs[i] = enumName(x)
 		}
 		fmt.Fprintf(tw, "arrived\t%s, reception: %s\n", formatDate(a.GetArrivalDate()), cmp.Or(strings.Join(rs, ", "), "none"))
 	}
@@ -623,8 +602,8 @@ func formatReturn(w io.Writer, r *returnsv1.Return) error {
 		if v := a.GetValue(); v != nil {
 			value = fmt.Sprintf(" %s %d (minor units)", v.GetCurrencyCode(), v.GetAmountMinor())
 		}
-		fmt.Fprintf(tw, "assistance\t%s %s (%s) by %s%s\n", formatDate(a.GetDeliveryDate()), enumName(a.GetType(), assistancePrefix),
-			enumName(a.GetDimension(), dimensionPrefix), a.GetProvider(), value)
+		fmt.Fprintf(tw, "assistance\t%s %s (%s) by %s%s\n", formatDate(a.GetDeliveryDate()), enumName(a.GetType()),
+			enumName(a.GetDimension()), a.GetProvider(), value)
 	}
 	for _, v := range r.GetMonitoringVisits() {
 		fmt.Fprintf(tw, "visit\t%s RSS economic %.2f, social %.2f, psychosocial %.2f, composite %.2f\n", formatDate(v.GetVisitDate()),
@@ -640,19 +619,19 @@ func formatStep(s *returnsv1.PreDepartureStep) string {
 	}
 	switch st := s.GetStep().(type) {
 	case *returnsv1.PreDepartureStep_TravelDocument:
-		return "travel document " + enumName(st.TravelDocument, documentTypePrefix) + who
+		return "travel document " + enumName(st.TravelDocument) + who
 	case *returnsv1.PreDepartureStep_FitToTravel:
-		return "fit to travel " + enumName(st.FitToTravel, fitPrefix) + who
+		return "fit to travel " + enumName(st.FitToTravel) + who
 	case *returnsv1.PreDepartureStep_Booking:
-		return "booked by " + enumName(st.Booking, travelModePrefix)
+		return "booked by " + enumName(st.Booking)
 	case *returnsv1.PreDepartureStep_MedicalEscort:
 		return "medical escort arranged"
 	case *returnsv1.PreDepartureStep_GuardianAppointed:
 		return "guardian appointed"
 	case *returnsv1.PreDepartureStep_BestInterestsAssessment:
-		return "best-interests assessment " + enumName(st.BestInterestsAssessment, bestInterestsPrefix)
+		return "best-interests assessment " + enumName(st.BestInterestsAssessment)
 	case *returnsv1.PreDepartureStep_RiskAssessment:
-		return "risk assessment " + enumName(st.RiskAssessment, riskPrefix)
+		return "risk assessment " + enumName(st.RiskAssessment)
 	}
 	return "unknown step"
 }
@@ -660,7 +639,7 @@ func formatStep(s *returnsv1.PreDepartureStep) string {
 func formatTypes(ts []returnsv1.AssistanceType) string {
 	out := make([]string, len(ts))
 	for i, t := range ts {
-		out[i] = enumName(t, assistancePrefix)
+		out[i] = enumName(t)
 	}
 	return cmp.Or(strings.Join(out, ", "), "-")
 }

@@ -39,33 +39,18 @@ Every command takes --addr (PASSAGE_ADDR, default 127.0.0.1:7070), --token (PASS
 "passage trafficking <command> -h" lists a command's flags.
 `
 
-// Prefixes of the trafficking enums' value names.
-const (
-	votStatusPrefix         = "VICTIM_CASE_STATUS_"
-	votIdentificationPrefix = "IDENTIFICATION_STATUS_"
-	votAuthorityPrefix      = "IDENTIFYING_AUTHORITY_"
-	votExploitationPrefix   = "EXPLOITATION_TYPE_"
-	votMeansPrefix          = "MEANS_OF_CONTROL_"
-	votRecruiterPrefix      = "RECRUITER_RELATIONSHIP_"
-	votAssistancePrefix     = "ASSISTANCE_TYPE_"
-	votCooperationPrefix    = "COOPERATION_STATUS_"
-	votRiskLevelPrefix      = "RISK_LEVEL_"
-	votRiskFactorPrefix     = "RISK_FACTOR_"
-	votClosurePrefix        = "CLOSURE_REASON_"
-)
-
 var (
-	votStatuses        = newEnumNames(votStatusPrefix, traffickingv1.VictimCaseStatus_value)
-	votIdentifications = newEnumNames(votIdentificationPrefix, traffickingv1.IdentificationStatus_value)
-	votAuthorities     = newEnumNames(votAuthorityPrefix, traffickingv1.IdentifyingAuthority_value)
-	votExploitations   = newEnumNames(votExploitationPrefix, traffickingv1.ExploitationType_value)
-	votMeans           = newEnumNames(votMeansPrefix, traffickingv1.MeansOfControl_value)
-	votRecruiters      = newEnumNames(votRecruiterPrefix, traffickingv1.RecruiterRelationship_value)
-	votAssistanceTypes = newEnumNames(votAssistancePrefix, traffickingv1.AssistanceType_value)
-	votCooperations    = newEnumNames(votCooperationPrefix, traffickingv1.CooperationStatus_value)
-	votRiskLevels      = newEnumNames(votRiskLevelPrefix, traffickingv1.RiskLevel_value)
-	votRiskFactors     = newEnumNames(votRiskFactorPrefix, traffickingv1.RiskFactor_value)
-	votClosureReasons  = newEnumNames(votClosurePrefix, traffickingv1.ClosureReason_value)
+	votStatuses        = newEnumNames(traffickingv1.VictimCaseStatus_value)
+	votIdentifications = newEnumNames(traffickingv1.IdentificationStatus_value)
+	votAuthorities     = newEnumNames(traffickingv1.IdentifyingAuthority_value)
+	votExploitations   = newEnumNames(traffickingv1.ExploitationType_value)
+	votMeans           = newEnumNames(traffickingv1.MeansOfControl_value)
+	votRecruiters      = newEnumNames(traffickingv1.RecruiterRelationship_value)
+	votAssistanceTypes = newEnumNames(traffickingv1.AssistanceType_value)
+	votCooperations    = newEnumNames(traffickingv1.CooperationStatus_value)
+	votRiskLevels      = newEnumNames(traffickingv1.RiskLevel_value)
+	votRiskFactors     = newEnumNames(traffickingv1.RiskFactor_value)
+	votClosureReasons  = newEnumNames(traffickingv1.ClosureReason_value)
 )
 
 // runTrafficking runs `passage trafficking <command>`: the caseworker's client of the
@@ -105,13 +90,8 @@ func (c *client) votRun(ctx context.Context, args []string) error {
 	})
 }
 
-// flagSet returns a command's flag set with the common flags defined on it.
-func (c *client) votFlagSet(name, synopsis string) (*flag.FlagSet, *clientOptions) {
-	return newFlagSet("trafficking", name, synopsis, c.stderr, c.getenv)
-}
-
 func (c *client) votGet(ctx context.Context, args []string) error {
-	fs, o := c.votFlagSet("get", "get CASE_ID")
+	fs, o := c.groupFlagSet("trafficking", "get", "get CASE_ID", nil)
 	pos, given, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -138,7 +118,7 @@ func (c *client) votGet(ctx context.Context, args []string) error {
 }
 
 func (c *client) votList(ctx context.Context, args []string) error {
-	fs, o := c.votFlagSet("list", "list [--status S] [--page-size N] [--page-token T] [--all]")
+	fs, o := c.groupFlagSet("trafficking", "list", "list [--status S] [--page-size N] [--page-token T] [--all]", nil)
 	statusName := fs.String("status", "", "only this `STATUS`: "+votStatuses.list())
 	pageSize := fs.Int("page-size", 0, "cases per page, at most 100 (default: the server's, 25)")
 	pageToken := fs.String("page-token", "", "continue from a previous page's `TOKEN`")
@@ -178,7 +158,7 @@ func formatVictimCases(w io.Writer, cases []*traffickingv1.VictimCase) error {
 	const row = "%-36s  %-18s  %-4s  %-10s  %10s  %7s\n"
 	fmt.Fprintf(w, row, "CASE", "STATUS", "HOST", "REGISTERED", "ASSISTANCE", "VERSION")
 	for _, v := range cases {
-		fmt.Fprintf(w, row, v.GetCaseId(), enumCode(v.GetStatus(), votStatusPrefix), cmp.Or(v.GetHostCountry(), "-"),
+		fmt.Fprintf(w, row, v.GetCaseId(), enumCode(v.GetStatus()), cmp.Or(v.GetHostCountry(), "-"),
 			formatDate(v.GetRegistrationDate()), strconv.Itoa(len(v.GetAssistance())), strconv.FormatInt(v.GetVersion(), 10))
 	}
 	return nil
@@ -197,7 +177,7 @@ func votMutate[Req proto.Message, Resp interface {
 }](ctx context.Context, c *client, args []string, name, synopsis string, bind votBinder[Req],
 	rpc func(votClient, context.Context, Req, ...grpc.CallOption) (Resp, error),
 ) error {
-	fs, o := c.votFlagSet(name, synopsis)
+	fs, o := c.groupFlagSet("trafficking", name, synopsis, nil)
 	version := fs.Int64("version", 0, "the victim case version you read (passage trafficking get); required")
 	requestID := fs.String("request-id", "", "`UUID` of this request, to retry one that got no reply (default: a new one)")
 	build := bind(fs)
@@ -420,39 +400,39 @@ func bindClose(fs *flag.FlagSet) func(string, int64, map[string]bool) (*traffick
 func formatVictimCase(w io.Writer, v *traffickingv1.VictimCase) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "victim case\t%s\n", v.GetCaseId())
-	fmt.Fprintf(tw, "status\t%s   version %d\n", enumCode(v.GetStatus(), votStatusPrefix), v.GetVersion())
+	fmt.Fprintf(tw, "status\t%s   version %d\n", enumCode(v.GetStatus()), v.GetVersion())
 	if v.GetClosureReason() != traffickingv1.ClosureReason_CLOSURE_REASON_UNSPECIFIED {
-		fmt.Fprintf(tw, "closed\t%s\n", enumName(v.GetClosureReason(), votClosurePrefix))
+		fmt.Fprintf(tw, "closed\t%s\n", enumName(v.GetClosureReason()))
 	}
 	fmt.Fprintf(tw, "mission\t%s   host %s   registered %s   intake case %s\n", v.GetMission(), cmp.Or(v.GetHostCountry(), "-"),
-		formatDate(v.GetRegistrationDate()), enumName(v.GetIntakeStatus(), statusPrefix))
+		formatDate(v.GetRegistrationDate()), enumName(v.GetIntakeStatus()))
 	fmt.Fprintf(tw, "principal\t%s\n", formatMember(v.GetPrincipal()))
 	fmt.Fprintf(tw, "household\t%d\n", len(v.GetHouseholdMembers()))
 	if id := v.GetIdentification(); id != nil {
-		fmt.Fprintf(tw, "screening\t%s by %s on %s\n", enumName(id.GetStatus(), votIdentificationPrefix),
-			enumName(id.GetIdentifiedBy(), votAuthorityPrefix), formatDate(id.GetDate()))
+		fmt.Fprintf(tw, "screening\t%s by %s on %s\n", enumName(id.GetStatus()),
+			enumName(id.GetIdentifiedBy()), formatDate(id.GetDate()))
 	}
 	if e := v.GetExploitation(); e != nil {
-		fmt.Fprintf(tw, "exploitation\t%s in %s, %s-%s%s\n", votJoinEnums(e.GetTypes(), votExploitationPrefix),
+		fmt.Fprintf(tw, "exploitation\t%s in %s, %s-%s%s\n", votJoinEnums(e.GetTypes()),
 			strings.Join(e.GetCountriesOfExploitation(), ", "), votFormatYear(e.GetStartYear()), votFormatYear(e.GetEndYear()),
 			votChildNote(e.GetChildAtExploitation()))
-		fmt.Fprintf(tw, "means of control\t%s\n", cmp.Or(votJoinEnums(e.GetMeansOfControl(), votMeansPrefix), "-"))
-		fmt.Fprintf(tw, "recruiter\t%s\n", enumName(e.GetRecruiterRelationship(), votRecruiterPrefix))
+		fmt.Fprintf(tw, "means of control\t%s\n", cmp.Or(votJoinEnums(e.GetMeansOfControl()), "-"))
+		fmt.Fprintf(tw, "recruiter\t%s\n", enumName(e.GetRecruiterRelationship()))
 	}
 	for i, a := range v.GetAssistance() {
 		key := ""
 		if i == 0 {
 			key = "assistance"
 		}
-		fmt.Fprintf(tw, "%s\t%s by %s from %s to %s  (%s)\n", key, enumName(a.GetType(), votAssistancePrefix), a.GetProvider(),
+		fmt.Fprintf(tw, "%s\t%s by %s from %s to %s  (%s)\n", key, enumName(a.GetType()), a.GetProvider(),
 			formatDate(a.GetStartDate()), cmp.Or(formatDate(a.GetEndDate()), "ongoing"), a.GetAssistanceId())
 	}
 	if lc := v.GetLawEnforcementCooperation(); lc != nil {
-		fmt.Fprintf(tw, "cooperation\t%s on %s\n", enumName(lc.GetStatus(), votCooperationPrefix), formatDate(lc.GetDate()))
+		fmt.Fprintf(tw, "cooperation\t%s on %s\n", enumName(lc.GetStatus()), formatDate(lc.GetDate()))
 	}
 	if r := v.GetRiskAssessment(); r != nil {
-		fmt.Fprintf(tw, "risk\t%s on %s: %s\n", enumName(r.GetLevel(), votRiskLevelPrefix), formatDate(r.GetDate()),
-			cmp.Or(votJoinEnums(r.GetFactors(), votRiskFactorPrefix), "no factors"))
+		fmt.Fprintf(tw, "risk\t%s on %s: %s\n", enumName(r.GetLevel()), formatDate(r.GetDate()),
+			cmp.Or(votJoinEnums(r.GetFactors()), "no factors"))
 	}
 	if len(v.GetLinkedCaseIds()) > 0 {
 		fmt.Fprintf(tw, "linked cases\t%s\n", strings.Join(v.GetLinkedCaseIds(), ", "))
@@ -460,10 +440,10 @@ func formatVictimCase(w io.Writer, v *traffickingv1.VictimCase) error {
 	return tw.Flush()
 }
 
-func votJoinEnums[T fmt.Stringer](vs []T, prefix string) string {
+func votJoinEnums[T enumValue](vs []T) string {
 	names := make([]string, len(vs))
 	for i, v := range vs {
-		names[i] = enumName(v, prefix)
+		names[i] = enumName(v)
 	}
 	return strings.Join(names, ", ")
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"go.opentelemetry.io/otel/metric"
+	"github.com/passage-cm/passage/internal/telemetry"
 )
 
 // Meter is the name of the meter the chainer's instruments are created on.
@@ -29,33 +29,11 @@ const collectTimeout = time.Second
 // chained (at most BacklogCap) and the age of the oldest of them, absent from a collection
 // whose query failed. They carry no attribute: one chain cursor serves every mission.
 func (c *Chainer) observe() (unregister func() error, err error) {
-	m := c.cfg.MeterProvider.Meter(Meter)
-	backlog, err := m.Int64ObservableGauge(MetricBacklog, metric.WithUnit("{record}"),
-		metric.WithDescription("Audit records past the chainer's cursor, not yet chained (at most 100000)"))
-	if err != nil {
-		return nil, err
-	}
-	age, err := m.Float64ObservableGauge(MetricOldestAge, metric.WithUnit("s"),
-		metric.WithDescription("Age of the oldest audit record not yet chained (0 when there is none)"))
-	if err != nil {
-		return nil, err
-	}
-	reg, err := m.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
-		n, oldest, err := c.Lag(ctx)
-		if err != nil {
-			// No value rather than an error: OpenTelemetry would log the error, with the
-			// database's address, on every scrape of an outage that readiness already
-			// reports (passage.server.ready).
-			return nil
-		}
-		o.ObserveInt64(backlog, n)
-		o.ObserveFloat64(age, oldest.Seconds())
-		return nil
-	}, backlog, age)
-	if err != nil {
-		return nil, err
-	}
-	return reg.Unregister, nil
+	return telemetry.ObserveLag(c.cfg.MeterProvider.Meter(Meter), telemetry.LagGauges{
+		Backlog: MetricBacklog, OldestAge: MetricOldestAge, Unit: "{record}",
+		BacklogHelp:   "Audit records past the chainer's cursor, not yet chained (at most 100000)",
+		OldestAgeHelp: "Age of the oldest audit record not yet chained (0 when there is none)",
+	}, c.Lag)
 }
 
 // Lag returns how many audit records are not chained yet (at most BacklogCap) and how long

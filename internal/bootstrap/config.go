@@ -21,7 +21,8 @@ import (
 
 // Config is everything a Passage process reads from its environment. Defaults sit beside the
 // fields; nothing else is read anywhere. The fields tagged env are read by internal/envconfig,
-// whose tags are also the README's table of variables and `passage serve -h` (see [EnvVars]).
+// whose tags are also the table of variables in docs/operators.md and `passage serve -h` (see
+// [EnvVars]).
 type Config struct {
 	Server server.Config
 
@@ -32,7 +33,7 @@ type Config struct {
 	// MaxConns bounds each service's pool (PASSAGE_DB_MAX_CONNS, default 16). Connections
 	// open only as needed. A registration spends most of its time waiting for the commit to
 	// reach the disk, so more connections than cores keep the cores busy: on 2 cores, 16
-	// sustained the most registrations per second (see the README's benchmarks).
+	// sustained the most registrations per second (see docs/benchmarks/registercase.md).
 	MaxConns int32 `env:"PASSAGE_DB_MAX_CONNS" default:"16" help:"pool size per service (opened as needed)"`
 
 	// Dev (--dev or PASSAGE_DEV=1) creates or reuses development keys under DevDir and

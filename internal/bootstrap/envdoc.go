@@ -4,9 +4,10 @@ import (
 	"github.com/passage-cm/passage/internal/envconfig"
 )
 
-//go:generate go run ./envtable ../../README.md
+//go:generate go run ./envtable ../../docs/operators.md
 
-// The markers around the README's table of variables, which [UpdateEnvTable] rewrites.
+// The markers around the table of variables in docs/operators.md, which [UpdateEnvTable]
+// rewrites.
 const (
 	EnvTableBegin = "<!-- env:begin: generated from the env tags of internal/bootstrap.Config (go generate ./internal/bootstrap) -->"
 	EnvTableEnd   = "<!-- env:end -->"
@@ -34,8 +35,8 @@ func EnvHelp() string {
 	return "Environment variables:\n" + envconfig.Help(EnvVars())
 }
 
-// UpdateEnvTable returns readme with the table between [EnvTableBegin] and [EnvTableEnd]
+// UpdateEnvTable returns doc with the table between [EnvTableBegin] and [EnvTableEnd]
 // regenerated from [EnvVars].
-func UpdateEnvTable(readme string) (string, error) {
-	return envconfig.ReplaceBetween(readme, EnvTableBegin, EnvTableEnd, envconfig.Markdown(EnvVars()))
+func UpdateEnvTable(doc string) (string, error) {
+	return envconfig.ReplaceBetween(doc, EnvTableBegin, EnvTableEnd, envconfig.Markdown(EnvVars()))
 }

@@ -10,10 +10,11 @@ import (
 	"github.com/passage-cm/passage/internal/privacy"
 )
 
-// TestREADMEEnvTable: the README's table of variables is the one EnvVars renders. When it
-// fails, run go generate ./internal/bootstrap (or make generate) and commit the README.
-func TestREADMEEnvTable(t *testing.T) {
-	old, err := os.ReadFile("../../README.md")
+// TestOperatorsEnvTable: the table of variables in docs/operators.md is the one EnvVars
+// renders. When it fails, run go generate ./internal/bootstrap (or make generate) and commit
+// docs/operators.md.
+func TestOperatorsEnvTable(t *testing.T) {
+	old, err := os.ReadFile("../../docs/operators.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +23,8 @@ func TestREADMEEnvTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	if string(old) != want {
-		t.Error("README.md's table of variables is stale: run go generate ./internal/bootstrap and commit README.md")
+		t.Error("docs/operators.md's table of variables is stale: " +
+			"run go generate ./internal/bootstrap and commit docs/operators.md")
 	}
 }
 

@@ -69,8 +69,8 @@ var (
 		values: set(func(r rollupKey) string { return r.exploitation }, "UNKNOWN")}
 )
 
-// walkTable is one Aggregate call of the analyst walk-through (README, "Analyst
-// walk-through"), with what the plan says of it.
+// walkTable is one Aggregate call of the analyst walk-through (docs/analysts.md, "The
+// analyst walk-through"), with what the plan says of it.
 type walkTable struct {
 	name      string
 	measure   string // as stored: "PERSONS_RETURNED"

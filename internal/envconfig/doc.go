@@ -1,6 +1,6 @@
 // Package envconfig reads a configuration struct from environment variables named in its
 // fields' tags, and documents those variables from the same tags, so that the parser, the
-// command's help and the README's table cannot drift apart.
+// command's help and the documentation's table cannot drift apart.
 //
 // A field takes part when it has an env tag:
 //

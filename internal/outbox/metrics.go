@@ -6,7 +6,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
+
+	"github.com/passage-cm/passage/internal/telemetry"
 )
 
 // Meter is the name of the meter the consumers' instruments are created on.
@@ -34,34 +35,11 @@ const collectTimeout = time.Second
 // one cheap query when the metrics are collected, and absent from a collection whose query
 // failed (the database unreachable). The only attribute is the consumer's name.
 func (c *Consumer) observe() (unregister func() error, err error) {
-	m := c.cfg.MeterProvider.Meter(Meter)
-	backlog, err := m.Int64ObservableGauge(MetricBacklog, metric.WithUnit("{event}"),
-		metric.WithDescription("Outbox events past the consumer's cursor, not yet applied (at most 100000)"))
-	if err != nil {
-		return nil, err
-	}
-	age, err := m.Float64ObservableGauge(MetricOldestAge, metric.WithUnit("s"),
-		metric.WithDescription("Age of the oldest outbox event past the consumer's cursor (0 when there is none)"))
-	if err != nil {
-		return nil, err
-	}
-	attrs := metric.WithAttributes(attribute.String("consumer", c.cfg.Name))
-	reg, err := m.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
-		n, oldest, err := c.Lag(ctx)
-		if err != nil {
-			// No value rather than an error: OpenTelemetry would log the error, with the
-			// database's address, on every scrape of an outage that readiness already
-			// reports (passage.server.ready).
-			return nil
-		}
-		o.ObserveInt64(backlog, n, attrs)
-		o.ObserveFloat64(age, oldest.Seconds(), attrs)
-		return nil
-	}, backlog, age)
-	if err != nil {
-		return nil, err
-	}
-	return reg.Unregister, nil
+	return telemetry.ObserveLag(c.cfg.MeterProvider.Meter(Meter), telemetry.LagGauges{
+		Backlog: MetricBacklog, OldestAge: MetricOldestAge, Unit: "{event}",
+		BacklogHelp:   "Outbox events past the consumer's cursor, not yet applied (at most 100000)",
+		OldestAgeHelp: "Age of the oldest outbox event past the consumer's cursor (0 when there is none)",
+	}, c.Lag, attribute.String("consumer", c.cfg.Name))
 }
 
 // Lag returns how many events lie past the consumer's cursor (at most BacklogCap) and how

@@ -77,8 +77,8 @@ type Config struct {
 // CLI reads a few times a second at most, and the flood of issue 15 was 1,922 ListCases a
 // second. At 20 reads a second, a caller flooding ListCases left a colleague's p99 within
 // 2x of its quiet value on the project's 2-core machine, where 100 a second did not (see
-// docs/benchmarks). An analyst may run 30 grand totals a second, or 3.5 four-dimension
-// tables (cost 17) after a burst of 14 of those.
+// docs/benchmarks/quotas.md). An analyst may run 30 grand totals a second, or 3.5
+// four-dimension tables (cost 17) after a burst of 14 of those.
 type Limits struct {
 	Read            Limit `env:"PASSAGE_QUOTA_READ" default:"20:40" help:"reads' token bucket per token subject, {RATE:BURST}: calls a second and calls at once"`
 	Write           Limit `env:"PASSAGE_QUOTA_WRITE" default:"50:100" help:"writes' token bucket per token subject"`

@@ -60,6 +60,16 @@ type Settings struct {
 	Interval Interval `env:"PASSAGE_RETENTION_INTERVAL" default:"24h" help:"how often the retention job runs ({off} disables it); at least {1m}"`
 }
 
+// DefaultPolicy is the policy of Settings' defaults, as a server runs with when no
+// PASSAGE_RETENTION_YEARS_* is set.
+var DefaultPolicy = func() Policy {
+	var s Settings
+	if err := envconfig.Parse(&s, func(string) (string, bool) { return "", false }); err != nil {
+		panic("retention: the defaults in Settings' tags do not parse: " + err.Error())
+	}
+	return s.Policy()
+}()
+
 // Policy is the settings' periods by programme code.
 func (s Settings) Policy() Policy {
 	return Policy{"AVRR": int(s.AVRR), "VOT": int(s.VOT), "HASM": int(s.HASM)}

@@ -51,7 +51,7 @@ const (
 )
 
 // Config is what a deployment can tune about the server. The fields tagged env are read by
-// [envconfig] (their help is the README's table and `passage serve -h`); their defaults
+// [envconfig] (their help is the table in docs/operators.md and `passage serve -h`); their defaults
 // equal [DefaultConfig]'s, which a test checks.
 type Config struct {
 	// GRPCAddr is where gRPC listens. Env PASSAGE_GRPC_ADDR; default 127.0.0.1:7070.

@@ -136,7 +136,7 @@ func TestWithDefaults(t *testing.T) {
 	}
 }
 
-// TestEnvTagDefaults: the defaults in the env tags, which the README and `passage serve -h`
+// TestEnvTagDefaults: the defaults in the env tags, which docs/operators.md and `passage serve -h`
 // show, are those DefaultConfig uses.
 func TestEnvTagDefaults(t *testing.T) {
 	var got Config

@@ -196,8 +196,8 @@ func TestErasure(t *testing.T) {
 		}
 	}
 	// The restored dump's people who were not erased are unreadable too: a backup older than
-	// the retirement has lost every identity, which is why the README asks for a fresh backup
-	// after each rewrap.
+	// the retirement has lost every identity, which is why docs/operators.md asks for a fresh
+	// backup after each rewrap.
 	if _, err := env.Keys.Open(uuid.MustParse(kept.GetCase().GetSubjectId()), readSealed(t, restoredPool, uuid.MustParse(kept.GetCase().GetSubjectId()))); !errors.Is(err, vault.ErrUndecryptable) {
 		t.Fatalf("a pre-retirement backup of a live person still opens: %v", err)
 	}

@@ -49,7 +49,8 @@ import (
 // Group commit bounds. Two batches in flight: while one waits for its commit to reach the
 // disk the other is written, and at 32 concurrent clients on two cores batches average about
 // seven registrations (four in flight made them half as large and cost more Postgres time per
-// case; see README, Benchmarks). 32 is the benchmark's concurrency: no batch waits for more.
+// case; see docs/benchmarks/registercase.md). 32 is the benchmark's concurrency: no batch
+// waits for more.
 const (
 	registerBatchMax      = 32
 	registerBatchInFlight = 2

@@ -9,7 +9,7 @@ import (
 
 func main() {
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: envtable README.md")
+		fmt.Fprintln(os.Stderr, "usage: envtable FILE.md")
 		os.Exit(2)
 	}
 	if err := rewrite(os.Args[1]); err != nil {

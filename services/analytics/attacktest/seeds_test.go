@@ -165,7 +165,7 @@ func TestNoSmallCountRecoverableOverManyCaseloads(t *testing.T) {
 // that the attacker finds them in most scenarios, which is what makes the test above
 // meaningful: an attacker too weak to catch them would pass any service. Each attack stops
 // at its first disclosure (Attacker.FirstLeak); PASSAGE_ATTACK_COUNT_ALL=1 counts them all,
-// for the figures of the README's benchmarks, at many times the cost.
+// for the figures of docs/benchmarks/disclosure.md, at many times the cost.
 func TestPerAnswerLeaksOverManyCaseloads(t *testing.T) {
 	t.Parallel()
 	scs := scenarios(t)
