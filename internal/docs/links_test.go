@@ -103,23 +103,10 @@ func anchor(text string) string {
 	return b.String()
 }
 
-// pages returns README.md and every markdown file under docs/, relative to root.
+// pages returns README.md and every markdown file under docs/, relative to root (Documents).
 func pages(t *testing.T) []string {
 	t.Helper()
-	files := []string{"README.md"}
-	err := filepath.WalkDir(filepath.Join(root, "docs"), func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && strings.HasSuffix(path, ".md") {
-			rel, err := filepath.Rel(root, path)
-			if err != nil {
-				return err
-			}
-			files = append(files, filepath.ToSlash(rel))
-		}
-		return nil
-	})
+	files, err := Documents(root)
 	if err != nil {
 		t.Fatal(err)
 	}
