@@ -23,11 +23,7 @@ var notRun = []docs.NotRun{
 
 // knownFailures are commands the docs show wrongly today, by their text, with what is wrong
 // and the right command. Temporary: each goes when its doc is mended.
-var knownFailures = map[string]string{
-	"passage referral create CASE_ID --partner PARTNER_ID --service shelter --reason specialised_care": "the case has no DATA_SHARING consent " +
-		"for the partner: the consent line before it gives --version N, a synopsis, so it is not run; write `passage case get CASE_ID` " +
-		"and then `passage case consent CASE_ID --version VERSION --subject SUBJECT_ID --purpose data_sharing --partner NGO-SAFE`",
-}
+var knownFailures = map[string]string{}
 
 // TestDocumentedCommands runs every passage command that README.md and docs/ show, block by
 // block in document order, through the CLI's entry point against a server running every

@@ -79,7 +79,7 @@ func (c Command) String() string { return c.Where() + ": " + c.Text }
 
 // Metavariables are the words the docs write for "any value" of a flag or argument, as usage
 // lines do. A command line with one shows the command's form; no earlier output binds them.
-var Metavariables = []string{"N", "T", "ID", "KEY_ID", "STAFF_ID", "FILE", "CODE", "ROLE", "M", "R"}
+var Metavariables = []string{"N", "T", "ID", "KEY_ID", "STAFF_ID", "INBOUND_ID", "FILE", "CODE", "ROLE", "M", "R"}
 
 // shellLangs are the info strings of the fenced blocks whose lines are commands.
 var shellLangs = []string{"sh", "bash", "shell", "console"}
