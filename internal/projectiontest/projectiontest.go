@@ -108,6 +108,21 @@ func (d *DB) Rows(t testing.TB, query string, args ...any) []string {
 	return got
 }
 
+// Collect runs query as the owner (every mission's rows) and returns its rows as T, column by
+// column in T's field order, in the query's order.
+func Collect[T any](t testing.TB, d *DB, query string, args ...any) []T {
+	t.Helper()
+	rows, err := d.Owner.Query(context.Background(), query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[T])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
 // Compare writes each drain's events and drains them on two databases of the service connecting
 // as role: on one, cfg's consumer applies every drain with its HandleBatch alone (a fallback to
 // one event at a time fails the test, and so does a drain applied in more than one batch); on

@@ -1,7 +1,6 @@
 package hasm
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/passage-cm/passage/internal/projectiontest"
@@ -58,19 +56,11 @@ type hasmCaseRow struct {
 
 func hasmCases(t *testing.T, d *projectiontest.DB) []hasmCaseRow {
 	t.Helper()
-	rows, err := d.Owner.Query(context.Background(), `SELECT c.case_id::text, c.mission, c.intake_status, c.host_country,
+	return projectiontest.Collect[hasmCaseRow](t, d, `SELECT c.case_id::text, c.mission, c.intake_status, c.host_country,
   c.intake_version, c.assistance_allowed,
   (SELECT count(*)::int FROM hasm.case_member m WHERE m.case_id = c.case_id),
   coalesce((SELECT m.sex FROM hasm.case_member m WHERE m.case_id = c.case_id AND m.position = 0), '')
 FROM hasm."case" c ORDER BY c.case_id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[hasmCaseRow])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return got
 }
 
 func sortedCases(rows ...hasmCaseRow) []hasmCaseRow {

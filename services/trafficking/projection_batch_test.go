@@ -1,7 +1,6 @@
 package trafficking
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -68,17 +66,9 @@ type victimRow struct {
 
 func victimCases(t *testing.T, d *projectiontest.DB) []victimRow {
 	t.Helper()
-	rows, err := d.Owner.Query(context.Background(), `SELECT v.case_id::text, v.mission, v.intake_status, v.assistance_allowed,
+	return projectiontest.Collect[victimRow](t, d, `SELECT v.case_id::text, v.mission, v.intake_status, v.assistance_allowed,
   v.registered_at, v.sexes, v.nationalities, v.linked_case_ids::text[]
 FROM trafficking.victim_case v ORDER BY v.case_id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[victimRow])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return got
 }
 
 func sortedVictims(rows ...victimRow) []victimRow {
