@@ -939,23 +939,27 @@ func (f *fakeIntake) CloseCase(_ context.Context, req *intakev1.CloseCaseRequest
 	return f.resp.(*intakev1.CloseCaseResponse), nil
 }
 
-func newTestCLI(fake *fakeIntake, env map[string]string) (*client, *bytes.Buffer, *bytes.Buffer) {
+// testCLI is the command line every command group's tests run: env is its environment, its
+// standard input is empty, its clock stands at testNow and its request ids are testRequestID;
+// what it prints goes to the buffers returned.
+func testCLI(env map[string]string) (cli, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
-	c := &client{
-		cli: cli{
-			getenv:       func(k string) string { return env[k] },
-			stdin:        strings.NewReader(""),
-			stdout:       &stdout,
-			stderr:       &stderr,
-			now:          func() time.Time { return testNow },
-			newRequestID: func() string { return testRequestID },
-		},
-		intake: func(o clientOptions) (intakev1.IntakeServiceClient, func(), error) {
-			fake.opts = o
-			return fake, func() {}, nil
-		},
-	}
-	return c, &stdout, &stderr
+	return cli{
+		getenv:       func(k string) string { return env[k] },
+		stdin:        strings.NewReader(""),
+		stdout:       &stdout,
+		stderr:       &stderr,
+		now:          func() time.Time { return testNow },
+		newRequestID: func() string { return testRequestID },
+	}, &stdout, &stderr
+}
+
+func newTestCLI(fake *fakeIntake, env map[string]string) (*client, *bytes.Buffer, *bytes.Buffer) {
+	c, stdout, stderr := testCLI(env)
+	return &client{cli: c, intake: func(o clientOptions) (intakev1.IntakeServiceClient, func(), error) {
+		fake.opts = o
+		return fake, func() {}, nil
+	}}, stdout, stderr
 }
 
 var tokenEnv = map[string]string{"PASSAGE_TOKEN": "tok", "PASSAGE_MISSION": "NER"}
