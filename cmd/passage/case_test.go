@@ -66,13 +66,20 @@ func TestParseDate(t *testing.T) {
 		{"1899", nil, errDateInvalid},
 	}
 	for _, tt := range tests {
-		got, err := parseDate(tt.in)
-		if !errors.Is(err, tt.wantErr) {
-			t.Errorf("parseDate(%q) error = %v, want %v", tt.in, err, tt.wantErr)
-		}
-		if diff := cmp.Diff(tt.want, got, protocmp.Transform()); diff != "" {
-			t.Errorf("parseDate(%q) (-want +got):\n%s", tt.in, diff)
-		}
+		wantParsed(t, "parseDate", parseDate, tt.in, tt.want, tt.wantErr)
+	}
+}
+
+// wantParsed fails the test unless parse (named name) returns want for in, with an error
+// that is wantErr.
+func wantParsed(t *testing.T, name string, parse func(string) (*date.Date, error), in string, want *date.Date, wantErr error) {
+	t.Helper()
+	got, err := parse(in)
+	if !errors.Is(err, wantErr) {
+		t.Errorf("%s(%q) error = %v, want %v", name, in, err, wantErr)
+	}
+	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
+		t.Errorf("%s(%q) (-want +got):\n%s", name, in, diff)
 	}
 }
 
@@ -90,13 +97,7 @@ func TestParseFullDate(t *testing.T) {
 		{"2026-04-31", nil, errDateInvalid},
 	}
 	for _, tt := range tests {
-		got, err := parseFullDate(tt.in)
-		if !errors.Is(err, tt.wantErr) {
-			t.Errorf("parseFullDate(%q) error = %v, want %v", tt.in, err, tt.wantErr)
-		}
-		if diff := cmp.Diff(tt.want, got, protocmp.Transform()); diff != "" {
-			t.Errorf("parseFullDate(%q) (-want +got):\n%s", tt.in, diff)
-		}
+		wantParsed(t, "parseFullDate", parseFullDate, tt.in, tt.want, tt.wantErr)
 	}
 }
 
