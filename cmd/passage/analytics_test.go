@@ -58,13 +58,10 @@ func (f *fakeAnalytics) GetPrivacyBudget(_ context.Context, req *analyticsv1.Get
 }
 
 func newAnalyticsCLI(f *fakeAnalytics) (*client, *bytes.Buffer, *bytes.Buffer) {
-	var stdout, stderr bytes.Buffer
-	env := map[string]string{"PASSAGE_TOKEN": "tok"}
-	return &client{
-		cli: cli{getenv: func(k string) string { return env[k] }, stdout: &stdout, stderr: &stderr,
-			now: func() time.Time { return testNow }, newRequestID: func() string { return testRequestID }},
+	c, stdout, stderr := testCLI(map[string]string{"PASSAGE_TOKEN": "tok"})
+	return &client{cli: c,
 		analytics: func(clientOptions) (analyticsv1.AnalyticsServiceClient, func(), error) { return f, func() {}, nil },
-	}, &stdout, &stderr
+	}, stdout, stderr
 }
 
 func TestAnalyticsCommandsBuildRequests(t *testing.T) {

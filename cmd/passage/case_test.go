@@ -66,13 +66,20 @@ func TestParseDate(t *testing.T) {
 		{"1899", nil, errDateInvalid},
 	}
 	for _, tt := range tests {
-		got, err := parseDate(tt.in)
-		if !errors.Is(err, tt.wantErr) {
-			t.Errorf("parseDate(%q) error = %v, want %v", tt.in, err, tt.wantErr)
-		}
-		if diff := cmp.Diff(tt.want, got, protocmp.Transform()); diff != "" {
-			t.Errorf("parseDate(%q) (-want +got):\n%s", tt.in, diff)
-		}
+		wantParsed(t, "parseDate", parseDate, tt.in, tt.want, tt.wantErr)
+	}
+}
+
+// wantParsed fails the test unless parse (named name) returns want for in, with an error
+// that is wantErr.
+func wantParsed(t *testing.T, name string, parse func(string) (*date.Date, error), in string, want *date.Date, wantErr error) {
+	t.Helper()
+	got, err := parse(in)
+	if !errors.Is(err, wantErr) {
+		t.Errorf("%s(%q) error = %v, want %v", name, in, err, wantErr)
+	}
+	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
+		t.Errorf("%s(%q) (-want +got):\n%s", name, in, diff)
 	}
 }
 
@@ -90,13 +97,7 @@ func TestParseFullDate(t *testing.T) {
 		{"2026-04-31", nil, errDateInvalid},
 	}
 	for _, tt := range tests {
-		got, err := parseFullDate(tt.in)
-		if !errors.Is(err, tt.wantErr) {
-			t.Errorf("parseFullDate(%q) error = %v, want %v", tt.in, err, tt.wantErr)
-		}
-		if diff := cmp.Diff(tt.want, got, protocmp.Transform()); diff != "" {
-			t.Errorf("parseFullDate(%q) (-want +got):\n%s", tt.in, diff)
-		}
+		wantParsed(t, "parseFullDate", parseFullDate, tt.in, tt.want, tt.wantErr)
 	}
 }
 
@@ -939,23 +940,27 @@ func (f *fakeIntake) CloseCase(_ context.Context, req *intakev1.CloseCaseRequest
 	return f.resp.(*intakev1.CloseCaseResponse), nil
 }
 
-func newTestCLI(fake *fakeIntake, env map[string]string) (*client, *bytes.Buffer, *bytes.Buffer) {
+// testCLI is the command line every command group's tests run: env is its environment, its
+// standard input is empty, its clock stands at testNow and its request ids are testRequestID;
+// what it prints goes to the buffers returned.
+func testCLI(env map[string]string) (cli, *bytes.Buffer, *bytes.Buffer) {
 	var stdout, stderr bytes.Buffer
-	c := &client{
-		cli: cli{
-			getenv:       func(k string) string { return env[k] },
-			stdin:        strings.NewReader(""),
-			stdout:       &stdout,
-			stderr:       &stderr,
-			now:          func() time.Time { return testNow },
-			newRequestID: func() string { return testRequestID },
-		},
-		intake: func(o clientOptions) (intakev1.IntakeServiceClient, func(), error) {
-			fake.opts = o
-			return fake, func() {}, nil
-		},
-	}
-	return c, &stdout, &stderr
+	return cli{
+		getenv:       func(k string) string { return env[k] },
+		stdin:        strings.NewReader(""),
+		stdout:       &stdout,
+		stderr:       &stderr,
+		now:          func() time.Time { return testNow },
+		newRequestID: func() string { return testRequestID },
+	}, &stdout, &stderr
+}
+
+func newTestCLI(fake *fakeIntake, env map[string]string) (*client, *bytes.Buffer, *bytes.Buffer) {
+	c, stdout, stderr := testCLI(env)
+	return &client{cli: c, intake: func(o clientOptions) (intakev1.IntakeServiceClient, func(), error) {
+		fake.opts = o
+		return fake, func() {}, nil
+	}}, stdout, stderr
 }
 
 var tokenEnv = map[string]string{"PASSAGE_TOKEN": "tok", "PASSAGE_MISSION": "NER"}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -50,13 +49,10 @@ func (f *fakeHASM) GetFund(_ context.Context, req *hasmv1.GetFundRequest, _ ...g
 }
 
 func newHASMCLI(f *fakeHASM) (*client, *bytes.Buffer, *bytes.Buffer) {
-	var stdout, stderr bytes.Buffer
-	env := map[string]string{"PASSAGE_TOKEN": "tok"}
-	return &client{
-		cli: cli{getenv: func(k string) string { return env[k] }, stdout: &stdout, stderr: &stderr,
-			now: func() time.Time { return testNow }, newRequestID: func() string { return testRequestID }},
+	c, stdout, stderr := testCLI(map[string]string{"PASSAGE_TOKEN": "tok"})
+	return &client{cli: c,
 		hasm: func(clientOptions) (hasmv1.StrandedMigrantServiceClient, func(), error) { return f, func() {}, nil },
-	}, &stdout, &stderr
+	}, stdout, stderr
 }
 
 func TestHASMCommandsBuildRequests(t *testing.T) {

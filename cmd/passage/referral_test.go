@@ -83,14 +83,11 @@ func (f *fakeReferral) CreateInboundReferral(_ context.Context, req *referralv1.
 }
 
 func newReferralCLI(f *fakeReferral, in *fakeIntake) (*client, *bytes.Buffer, *bytes.Buffer) {
-	var stdout, stderr bytes.Buffer
-	env := map[string]string{"PASSAGE_TOKEN": "tok"}
-	return &client{
-		cli: cli{getenv: func(k string) string { return env[k] }, stdout: &stdout, stderr: &stderr,
-			now: func() time.Time { return testNow }, newRequestID: func() string { return testRequestID }},
+	c, stdout, stderr := testCLI(map[string]string{"PASSAGE_TOKEN": "tok"})
+	return &client{cli: c,
 		intake:   func(clientOptions) (intakev1.IntakeServiceClient, func(), error) { return in, func() {}, nil },
 		referral: func(clientOptions) (referralv1.ReferralServiceClient, func(), error) { return f, func() {}, nil },
-	}, &stdout, &stderr
+	}, stdout, stderr
 }
 
 // The commands build the requests their flags say; accept --case links the case after the

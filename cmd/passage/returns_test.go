@@ -61,19 +61,10 @@ func (f *fakeReturns) RecordEligibility(_ context.Context, req *returnsv1.Record
 }
 
 func newReturnsCLI(fake *fakeReturns) (*client, *bytes.Buffer, *bytes.Buffer) {
-	var stdout, stderr bytes.Buffer
-	env := map[string]string{"PASSAGE_TOKEN": "tok"}
-	return &client{
-		cli: cli{
-			getenv:       func(k string) string { return env[k] },
-			stdout:       &stdout,
-			stderr:       &stderr,
-			newRequestID: func() string { return testRequestID },
-		},
-		returns: func(clientOptions) (returnsv1.ReturnServiceClient, func(), error) {
-			return fake, func() {}, nil
-		},
-	}, &stdout, &stderr
+	c, stdout, stderr := testCLI(map[string]string{"PASSAGE_TOKEN": "tok"})
+	return &client{cli: c,
+		returns: func(clientOptions) (returnsv1.ReturnServiceClient, func(), error) { return fake, func() {}, nil },
+	}, stdout, stderr
 }
 
 const testSubject = "9a1b2c3d-0000-4000-8000-00000000000a"

@@ -71,18 +71,12 @@ func (f *fakeTrafficking) CloseVictimCase(_ context.Context, req *traffickingv1.
 }
 
 func newTestVotCLI(fake *fakeTrafficking) (*client, *bytes.Buffer, *bytes.Buffer) {
-	var stdout, stderr bytes.Buffer
-	return &client{
-		cli: cli{
-			getenv:       func(k string) string { return tokenEnv[k] },
-			stdout:       &stdout,
-			stderr:       &stderr,
-			newRequestID: func() string { return testRequestID },
-		},
+	c, stdout, stderr := testCLI(tokenEnv)
+	return &client{cli: c,
 		trafficking: func(clientOptions) (traffickingv1.TraffickingServiceClient, func(), error) {
 			return fake, func() {}, nil
 		},
-	}, &stdout, &stderr
+	}, stdout, stderr
 }
 
 func testVictimCase() *traffickingv1.VictimCase {

@@ -216,6 +216,8 @@ func startPipeline(t *testing.T) *pipeline {
 	if err := batcher.Do(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
+	// The server's own instruments on tel, registered by building it; nothing is served, so no
+	// test server (internal/testserver) is needed.
 	if _, err := server.New(server.Config{}, slog.New(slog.DiscardHandler), server.Options{Verifier: allowAll{}, Telemetry: tel}); err != nil {
 		t.Fatal(err)
 	}

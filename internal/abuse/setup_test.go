@@ -34,6 +34,11 @@ type target struct {
 }
 
 // start runs a server with cfg (zero fields take their defaults) until the test ends.
+//
+// Not internal/testserver: these attacks are on the transport internal/server builds (raw
+// HTTP/2 frames, connection and header floods, slow readers), so they need real TCP listeners
+// for gRPC, the probes and the gateway, a server.Config of their own, and nothing behind the
+// call (a stub service, no database) that would blur what the server itself holds in memory.
 func start(t *testing.T, cfg server.Config) *target {
 	t.Helper()
 	_, signer, err := ed25519.GenerateKey(rand.Reader)

@@ -2,20 +2,20 @@ package attack_test
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/type/date"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/testserver"
+	"github.com/passage-cm/passage/internal/testtime"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	"github.com/passage-cm/passage/services/intake"
@@ -26,21 +26,15 @@ import (
 type identityBench struct {
 	env    *testserver.Env
 	client intakev1.IntakeServiceClient
-	skip   *atomic.Int64 // moves the service's clock forward
+	clock  *testtime.Clock // the service's clock, for the test to move forward
 	caseID string
 }
 
 func newIdentityBench(t *testing.T) *identityBench {
 	t.Helper()
-	skip := &atomic.Int64{}
-	env := testserver.Start(t, testserver.Options{
-		Policy: intake.Policy(),
-		Register: func(t testing.TB, env *testserver.Env, g *grpc.Server) {
-			clock := func() time.Time { return time.Now().Add(time.Duration(skip.Load())) }
-			intake.New(env.Pool(t, intake.Role), env.Keys, intake.WithClock(clock)).Register(g)
-		},
-	})
-	b := &identityBench{env: env, client: intakev1.NewIntakeServiceClient(env.Conn), skip: skip}
+	clock := testtime.Running()
+	env := testserver.Start(t, testserver.Options{Services: []bootstrap.Service{intake.Spec()}, Clock: clock.Now})
+	b := &identityBench{env: env, client: intakev1.NewIntakeServiceClient(env.Conn), clock: clock}
 	resp, err := b.client.RegisterCase(env.AsStaff(t, "cw-own", auth.RoleCaseworker, missionA), &intakev1.RegisterCaseRequest{
 		RequestId: uuid.NewString(), Mission: missionA, Programme: commonv1.Programme_PROGRAMME_VOT, HostCountry: "NER",
 		Principal: &commonv1.Person{GivenName: "Mariam", FamilyName: "Traore", Sex: commonv1.Sex_SEX_FEMALE,
@@ -153,7 +147,7 @@ func TestExpiredBreakGlass(t *testing.T) {
 		t.Fatalf("FULL read under a live grant: %v", err)
 	}
 
-	b.skip.Store(int64(time.Minute + time.Second))
+	b.clock.Advance(time.Minute + time.Second)
 	before := b.env.RowCounts(t, "audit.record", "intake.break_glass_grant", "intake.idempotency")
 	for _, p := range purposes() {
 		b.wantNoIdentity(t, "a supervisor with an expired grant", chief, p)

@@ -281,7 +281,9 @@ var probeService = grpc.ServiceDesc{
 }
 
 // startServer runs a real gRPC server on an in-memory listener with the auth
-// interceptors, the standard health service and the probe service.
+// interceptors, the standard health service and the probe service. Not internal/testserver:
+// it tests these interceptors alone, and testserver is built on this package (an import
+// cycle in package auth's own tests).
 func startServer(t *testing.T, v Verifier, p Policy) func(opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)

@@ -21,6 +21,34 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// verifyCase is a token and the claims Verify returns for it.
+type verifyCase struct {
+	name  string
+	token string
+	want  Claims // zero: the token must be refused
+}
+
+// verifyAll verifies each case's token with verifier, in a subtest of its own.
+func verifyAll(t *testing.T, verifier Verifier, tests []verifyCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := verifier.Verify(t.Context(), tt.token)
+			if tt.want == (Claims{}) {
+				if !errors.Is(err, ErrInvalidToken) {
+					t.Errorf("Verify() error = %v, want ErrInvalidToken", err)
+				}
+			} else if err != nil {
+				t.Fatalf("Verify() unexpected error: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Verify() claims mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestKeyVerifier(t *testing.T) {
 	t.Parallel()
 
@@ -32,11 +60,7 @@ func TestKeyVerifier(t *testing.T) {
 	valid := sign(t, key, "", exp, nil)
 	b64 := base64.RawURLEncoding
 
-	tests := []struct {
-		name  string
-		token string
-		want  Claims // zero: the token must be refused
-	}{
+	tests := []verifyCase{
 		{
 			name:  "valid dev token",
 			token: valid,
@@ -175,22 +199,7 @@ func TestKeyVerifier(t *testing.T) {
 			token: valid + strings.Repeat("A", maxTokenBytes),
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := verifier.Verify(t.Context(), tt.token)
-			if tt.want == (Claims{}) {
-				if !errors.Is(err, ErrInvalidToken) {
-					t.Errorf("Verify() error = %v, want ErrInvalidToken", err)
-				}
-			} else if err != nil {
-				t.Fatalf("Verify() unexpected error: %v", err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("Verify() claims mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
+	verifyAll(t, verifier, tests)
 }
 
 // A verifier that cannot be configured correctly must refuse every token,
@@ -259,11 +268,7 @@ func TestJWKSVerifier(t *testing.T) {
 	exp := time.Now().Add(time.Hour).Truncate(time.Second)
 	fromIdP := func(c *tokenClaims) { c.Issuer = issuer }
 
-	tests := []struct {
-		name  string
-		token string
-		want  Claims // zero: the token must be refused
-	}{
+	tests := []verifyCase{
 		{
 			name:  "valid ES256 token",
 			token: sign(t, key, "k1", exp, fromIdP),
@@ -314,22 +319,7 @@ func TestJWKSVerifier(t *testing.T) {
 				base64.RawURLEncoding.EncodeToString([]byte(`{"iss":"`+issuer+`","sub":"staff-7f3a","aud":"passage","exp":9999999999,"role":"admin","mission":"HQ"}`)) + ".",
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := verifier.Verify(t.Context(), tt.token)
-			if tt.want == (Claims{}) {
-				if !errors.Is(err, ErrInvalidToken) {
-					t.Errorf("Verify() error = %v, want ErrInvalidToken", err)
-				}
-			} else if err != nil {
-				t.Fatalf("Verify() unexpected error: %v", err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("Verify() claims mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
+	verifyAll(t, verifier, tests)
 }
 
 func TestNewJWKSVerifierArguments(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -52,6 +51,9 @@ type Deps struct {
 	// production).
 	WebhookAllowNetworks []netip.Prefix
 	Logger               *slog.Logger
+	// Clock is the time the service goes by ("today", deadlines, timestamps it records):
+	// time.Now in production, a test's own clock under internal/testserver. Never nil.
+	Clock func() time.Time
 }
 
 // Service describes one gRPC service to run.
@@ -133,119 +135,31 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 		return err
 	}
 
-	policy := auth.Policy{}
-	pools := make([]*pgxpool.Pool, len(services))
-	workerPools := make([]*pgxpool.Pool, len(services))
-	for i, s := range services {
-		pools[i], err = database.Open(ctx, database.PoolConfig{
-			URL: ServiceDatabaseURL(s.Short), AdminURL: cfg.DatabaseURL, Role: s.Role, MaxConns: cfg.MaxConns,
-		})
+	// Each service's pools connect as its roles; their metrics are unregistered before they
+	// close (last in, first out).
+	pool := func(s Service, worker bool) (*pgxpool.Pool, error) {
+		name, pc := s.Short, database.PoolConfig{URL: ServiceDatabaseURL(s.Short), AdminURL: cfg.DatabaseURL, Role: s.Role, MaxConns: cfg.MaxConns}
+		if worker {
+			name, pc = s.Short+" worker", database.PoolConfig{URL: ServiceDatabaseURL(s.Short + "_worker"), AdminURL: cfg.DatabaseURL, Role: s.WorkerRole, MaxConns: 2}
+		}
+		p, err := database.Open(ctx, pc)
 		if err != nil {
-			return fmt.Errorf("%s: %w", s.Short, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		pool := pools[i]
-		cleanups = append(cleanups, func(context.Context) error { pool.Close(); return nil })
-		if err := observe(s.Role, pool); err != nil {
-			return err
-		}
-		workerPools[i] = pool
-		if s.WorkerRole != "" {
-			workerPools[i], err = database.Open(ctx, database.PoolConfig{
-				URL: ServiceDatabaseURL(s.Short + "_worker"), AdminURL: cfg.DatabaseURL, Role: s.WorkerRole, MaxConns: 2,
-			})
-			if err != nil {
-				return fmt.Errorf("%s worker: %w", s.Short, err)
-			}
-			worker := workerPools[i]
-			cleanups = append(cleanups, func(context.Context) error { worker.Close(); return nil })
-			if err := observe(s.WorkerRole, worker); err != nil {
-				return err
-			}
-		}
-		for method, roles := range s.Policy {
-			policy[method] = roles
-		}
+		cleanups = append(cleanups, func(context.Context) error { p.Close(); return nil })
+		return p, observe(pc.Role, p)
 	}
-
-	srv, err := server.New(cfg.Server, logger, server.Options{
-		Verifier:  verifier,
-		Policy:    policy,
-		Telemetry: tel,
-		// Readiness follows the database: while it cannot be reached, gRPC health says
-		// NOT_SERVING and /readyz 503, so load balancers send calls to replicas that can
-		// answer them.
-		Watch: server.Watch{Name: "database", Pinger: server.PingFunc(func(ctx context.Context) error {
-			for _, p := range pools {
-				if err := p.Ping(ctx); err != nil {
-					return err
-				}
-			}
-			return nil
-		})},
-	})
+	a, err := Assemble(ctx, cfg, Parts{Logger: logger, Keys: keys, Verifier: verifier, Telemetry: tel, Pool: pool}, services...)
 	if err != nil {
 		return err
 	}
 	// Every process chains audit records (several at once take turns, see audit.Chainer) and
 	// picks up a rotated key-encryption key.
-	background := []func(context.Context) error{
+	background := append([]func(context.Context) error{
 		audit.NewChainer(auditPool, auditKey, audit.ChainerConfig{Logger: logger, MeterProvider: tel.MeterProvider()}).Run,
 		func(ctx context.Context) error { return reloadKEK(ctx, files, keys, cfg.KEKReload, logger) },
-	}
-	for i, s := range services {
-		deps := Deps{Pool: pools[i], WorkerPool: workerPools[i], Keys: keys, Retention: cfg.Retention.Policy(), RetentionInterval: time.Duration(cfg.Retention.Interval),
-			PrivacyYearlyEpsilon: float64(cfg.PrivacyYearlyEpsilon), WebhookAllowNetworks: cfg.WebhookAllowNetworks, Logger: logger}
-		if work := s.Register(deps, srv.GRPC()); work != nil {
-			background = append(background, work)
-		}
-		srv.SetServing(s.Name)
-	}
-	if gw, err := partnerGateway(ctx, cfg, srv, services, logger); err != nil {
-		return err
-	} else if gw != nil {
-		background = append(background, gw)
-	}
-	return runAll(ctx, srv.Run, background...)
-}
-
-// partnerGateway returns the HTTP/JSON gateway's serving loop for the services that have HTTP
-// bindings, on PASSAGE_PARTNER_HTTP_ADDR with the gateway's own TLS (PASSAGE_PARTNER_TLS_*);
-// nil when none has bindings or the address is "off".
-func partnerGateway(ctx context.Context, cfg Config, srv *server.Server, services []Service, logger *slog.Logger) (func(context.Context) error, error) {
-	var registrars []gateway.Registrar
-	for _, s := range services {
-		if s.Gateway != nil {
-			registrars = append(registrars, s.Gateway)
-		}
-	}
-	addr := cfg.Server.PartnerHTTPAddr
-	if addr == "" {
-		addr = server.DefaultPartnerHTTPAddr
-	}
-	if len(registrars) == 0 || addr == "off" {
-		return nil, nil
-	}
-	tc, err := partnerTLS(cfg.Server)
-	if err != nil {
-		return nil, err
-	}
-	if tc == nil && !cfg.Dev {
-		logger.Warn("partner HTTP gateway without TLS outside development: set PASSAGE_PARTNER_TLS_CERT and PASSAGE_PARTNER_TLS_KEY unless a proxy terminates TLS")
-	}
-	var lc net.ListenConfig
-	lis, err := lc.Listen(ctx, "tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("partner gateway: listen: %w", err)
-	}
-	gw, err := gateway.New(ctx, srv.GRPC(), registrars...)
-	if err != nil {
-		_ = lis.Close()
-		return nil, err
-	}
-	capped := srv.LimitListener(lis, "partner")
-	return func(ctx context.Context) error {
-		return gw.Serve(ctx, capped, tc, cfg.Server.HTTPLimits(), cfg.Server.ShutdownGrace)
-	}, nil
+	}, a.Background...)
+	return runAll(ctx, a.Server.Run, background...)
 }
 
 // partnerTLS is the partner gateway's TLS configuration, from its own files only: never

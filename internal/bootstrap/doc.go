@@ -2,5 +2,7 @@
 // the vault keyring (reloaded on a timer and on SIGHUP, so KEK rotations reach running
 // processes), the token verifier, one database pool per service role and the gRPC
 // server, then runs the chosen services until the context ends. Every service main and
-// `passage serve` go through it, so they all start and stop the same way.
+// `passage serve` go through it, so they all start and stop the same way. The part that
+// builds the server and registers each service on it, Assemble, is also what
+// internal/testserver runs, so the tests' server is assembled as production's.
 package bootstrap

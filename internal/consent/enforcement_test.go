@@ -2,21 +2,21 @@ package consent_test
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/testserver"
+	"github.com/passage-cm/passage/internal/testtime"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -32,9 +32,8 @@ import (
 // one server. The programme services' background consumers do not run: only the request path
 // (consent.CatchUp) can bring them a withdrawal, so "at once" is what is tested.
 
-var today = time.Date(2026, 3, 14, 10, 30, 0, 0, time.UTC)
-
-func day(y, m, d int32) *date.Date { return &date.Date{Year: y, Month: m, Day: d} }
+// day is a calendar date as the protos carry it.
+var day = testtime.Day
 
 type bundle struct {
 	env         *testserver.Env
@@ -47,22 +46,15 @@ type bundle struct {
 
 func setup(t testing.TB, opts ...returns.Option) *bundle {
 	t.Helper()
-	policy := auth.Policy{}
-	for _, p := range []auth.Policy{intake.Policy(), returns.Policy(), trafficking.Policy(), hasm.Policy()} {
-		for m, roles := range p {
-			policy[m] = roles
-		}
+	ret := returns.Spec()
+	ret.Register = func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
+		returns.New(d.Pool, d.Keys, append([]returns.Option{returns.WithClock(d.Clock)}, opts...)...).Register(g)
+		return nil
 	}
 	env := testserver.Start(t, testserver.Options{
-		Policy: policy,
-		Register: func(t testing.TB, env *testserver.Env, g *grpc.Server) {
-			var ticks atomic.Int64
-			clock := func() time.Time { return today.Add(time.Duration(ticks.Add(1)) * time.Millisecond) }
-			intake.New(env.Pool(t, intake.Role), env.Keys, intake.WithClock(clock)).Register(g)
-			returns.New(env.Pool(t, returns.Role), env.Keys, append([]returns.Option{returns.WithClock(clock)}, opts...)...).Register(g)
-			trafficking.New(env.Pool(t, trafficking.Role), env.Keys, trafficking.WithClock(clock)).Register(g)
-			hasm.New(env.Pool(t, hasm.Role), env.Keys, hasm.WithClock(clock)).Register(g)
-		},
+		Services: []bootstrap.Service{intake.Spec(), ret,
+			testserver.WithoutBackground(trafficking.Spec()), testserver.WithoutBackground(hasm.Spec())},
+		Clock: testtime.Ticking(testtime.Today).Now,
 	})
 	return &bundle{
 		env:         env,

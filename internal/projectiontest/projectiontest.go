@@ -97,11 +97,23 @@ func Drain(t testing.TB, c *outbox.Consumer, want int) (int, error) {
 // of its single column (e.g. to_jsonb(x)), in the query's order.
 func (d *DB) Rows(t testing.TB, query string, args ...any) []string {
 	t.Helper()
+	return collect(t, d, pgx.RowTo[string], query, args...)
+}
+
+// Collect runs query as the owner (every mission's rows) and returns its rows as T, column by
+// column in T's field order, in the query's order.
+func Collect[T any](t testing.TB, d *DB, query string, args ...any) []T {
+	t.Helper()
+	return collect(t, d, pgx.RowToStructByPos[T], query, args...)
+}
+
+func collect[T any](t testing.TB, d *DB, row pgx.RowToFunc[T], query string, args ...any) []T {
+	t.Helper()
 	rows, err := d.Owner.Query(context.Background(), query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	got, err := pgx.CollectRows(rows, row)
 	if err != nil {
 		t.Fatal(err)
 	}

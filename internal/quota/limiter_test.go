@@ -17,18 +17,13 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/passage-cm/passage/internal/testtime"
 	analyticsv1 "github.com/passage-cm/passage/proto/gen/passage/analytics/v1"
 )
 
-// clock is a time source the test moves by hand.
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time          { return c.t }
-func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
-
 // newLimiter returns a limiter on a stopped clock, with limits overriding the defaults, and
 // the reader of its metrics.
-func newLimiter(t *testing.T, limits map[Class]Limit, maxBuckets int) (*Limiter, *clock, *sdkmetric.ManualReader) {
+func newLimiter(t *testing.T, limits map[Class]Limit, maxBuckets int) (*Limiter, *testtime.Clock, *sdkmetric.ManualReader) {
 	t.Helper()
 	cfg := DefaultConfig()
 	for c, l := range limits {
@@ -36,8 +31,8 @@ func newLimiter(t *testing.T, limits map[Class]Limit, maxBuckets int) (*Limiter,
 	}
 	cfg.MaxBuckets = maxBuckets
 	reader := sdkmetric.NewManualReader()
-	clk := &clock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
-	l, err := New(cfg, sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)), WithClock(clk.now))
+	clk := testtime.NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
+	l, err := New(cfg, sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)), WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,15 +112,15 @@ func TestBucketsRefill(t *testing.T) {
 		t.Fatalf("%d admitted at once, want 4", got)
 	}
 	delay := retryDelay(t, l.Caller(context.Background(), "a", Write, 1))
-	clk.advance(delay - time.Millisecond)
+	clk.Advance(delay - time.Millisecond)
 	if err := l.Caller(context.Background(), "a", Write, 1); status.Code(err) != codes.ResourceExhausted {
 		t.Errorf("before the delay: %v, want RESOURCE_EXHAUSTED", err)
 	}
-	clk.advance(time.Millisecond)
+	clk.Advance(time.Millisecond)
 	if err := l.Caller(context.Background(), "a", Write, 1); err != nil {
 		t.Errorf("after the delay it asked for: %v", err)
 	}
-	clk.advance(time.Hour)
+	clk.Advance(time.Hour)
 	if got := admitted(l, "a", Write, 1, 10); got != 4 {
 		t.Errorf("after an hour: %d admitted, want the burst, 4, and no more", got)
 	}
@@ -152,11 +147,11 @@ func TestAnalyticsCost(t *testing.T) {
 	if got := admitted(l, "whole-table", Analytics, 500, 2); got != 1 {
 		t.Errorf("calls dearer than the burst: %d admitted from a full bucket, want 1", got)
 	}
-	clk.advance(8 * time.Second) // 80 tokens: not yet full
+	clk.Advance(8 * time.Second) // 80 tokens: not yet full
 	if got := admitted(l, "whole-table", Analytics, 500, 1); got != 0 {
 		t.Errorf("dear call admitted before the bucket is full again")
 	}
-	clk.advance(time.Second)
+	clk.Advance(time.Second)
 	if got := admitted(l, "whole-table", Analytics, 500, 1); got != 1 {
 		t.Errorf("dear call refused with the bucket full")
 	}

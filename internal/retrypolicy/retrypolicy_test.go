@@ -31,6 +31,9 @@ func (f *flaky) Check(context.Context, *healthpb.HealthCheckRequest) (*healthpb.
 	return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING}, nil
 }
 
+// serve runs srv on a bare gRPC server and returns a client dialled with the retry policy.
+// Not internal/testserver: what is tested is the client's policy against a server made to
+// fail a set number of times, which no Passage service can be told to do.
 func serve(t *testing.T, srv healthpb.HealthServer) healthpb.HealthClient {
 	t.Helper()
 	lis := bufconn.Listen(1 << 16)

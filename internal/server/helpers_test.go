@@ -47,6 +47,9 @@ type setupOptions struct {
 	getCase   func(context.Context, *intakev1.GetCaseRequest) (*intakev1.GetCaseResponse, error)
 }
 
+// setup runs a server of this package on its own, with a fake intake. Not internal/testserver:
+// these are the server package's own tests (its configuration, interceptors, probes and
+// shutdown), and testserver is built on it.
 func setup(t *testing.T, o setupOptions) *bundle {
 	t.Helper()
 	logs := &syncBuffer{}

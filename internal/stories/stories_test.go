@@ -22,6 +22,7 @@ import (
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/testserver"
+	"github.com/passage-cm/passage/internal/testtime"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -55,7 +56,8 @@ func start(t *testing.T) *clients {
 	}
 }
 
-func day(y, m, d int32) *date.Date { return &date.Date{Year: y, Month: m, Day: d} }
+// day is a calendar date as the protos carry it.
+var day = testtime.Day
 
 // failedStep is how must stops a story: TestSeedStories turns it into a test failure that
 // names the line of the step.

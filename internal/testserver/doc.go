@@ -1,7 +1,10 @@
 // Package testserver runs Passage services the way production does, for tests: a database
 // of the test's own cloned from the migrated template, development keys in a temporary
-// folder, and the real server bootstrap (interceptor chain, auth, validation) on an
-// in-memory gRPC listener, with its log output captured for inspection. It also reads back
-// what the services stored (row counts, outbox events, as the database owner) and what they
-// returned (status codes and their details), so that every service's tests share one way.
+// folder, and the server and services assembled as `passage serve` assembles them
+// (bootstrap.Assemble: interceptor chain, auth, validation, a pool per role, the services'
+// background work, the partner gateway) on an in-memory gRPC listener, with its log output
+// captured for inspection and the services' clock the test's own (Options.Clock). It also
+// reads back what the services stored (row counts, outbox events, as the database owner) and
+// what they returned (status codes and their details), so that every service's tests share
+// one way.
 package testserver

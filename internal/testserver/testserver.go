@@ -20,7 +20,6 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/database"
-	"github.com/passage-cm/passage/internal/gateway"
 	"github.com/passage-cm/passage/internal/pgtest"
 	"github.com/passage-cm/passage/internal/privacy"
 	"github.com/passage-cm/passage/internal/quota"
@@ -58,14 +57,14 @@ type Env struct {
 
 // Options says what to run.
 type Options struct {
-	// Policy is the union of the services' authorization policies.
-	Policy auth.Policy
-	// Register builds the services and registers them on g.
-	Register func(t testing.TB, env *Env, g *grpc.Server)
-	// Services are run as `passage serve` runs them: each with a pool of its own role, their
-	// policies merged into Policy, their background work (outbox consumers) running until
-	// the test ends. An alternative or a complement to Register.
+	// Services are run as `passage serve` runs them (bootstrap.Assemble): each with a pool of
+	// its own role, their policies merged, their background work (outbox consumers) running
+	// until the test ends. A test that needs a service built otherwise (other options, no
+	// background work) hands a Service whose Register builds it from the Deps it is given.
 	Services []bootstrap.Service
+	// Clock is the services' clock (bootstrap.Deps.Clock): time.Now unless set. Tests that
+	// need "today" to hold still use a testtime.Clock's Now.
+	Clock func() time.Time
 	// MaxRecvMsgBytes overrides the server's request size limit when non-zero.
 	MaxRecvMsgBytes int
 	// WebhookAllowNetworks is handed to the services as PASSAGE_WEBHOOK_ALLOW_NETWORKS would
@@ -82,7 +81,9 @@ type Options struct {
 	TCP bool
 }
 
-// Start runs a server for the test and stops it when the test ends.
+// Start runs a server for the test and stops it when the test ends. The server is assembled
+// as bootstrap.Run assembles it, from development keys, with the partner gateway (when a
+// service has HTTP bindings) on a loopback port of its own.
 func Start(t testing.TB, opts Options) *Env {
 	t.Helper()
 	recordSpans()
@@ -105,56 +106,49 @@ func Start(t testing.TB, opts Options) *Env {
 		t.Fatalf("audit key: %v", err)
 	}
 	env := &Env{AdminURL: pgtest.New(t), Keys: keys, KeyFiles: vault.DevKeyringFiles(dir), AuditKey: auditKey, Logs: &Buffer{}, Calls: &CallLog{}, signer: signer}
-	policy := auth.Policy{}
-	for _, p := range append([]auth.Policy{opts.Policy}, policies(opts.Services)...) {
-		for method, roles := range p {
-			policy[method] = roles
-		}
-	}
 
 	logger := slog.New(slog.NewJSONHandler(env.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg := server.Config{ShutdownGrace: 5 * time.Second, MaxRecvMsgBytes: opts.MaxRecvMsgBytes, Quota: opts.Quota}
-	if cfg.MaxRecvMsgBytes == 0 {
-		cfg.MaxRecvMsgBytes = server.DefaultMaxRecvMsgBytes
+	cfg := bootstrap.Config{
+		// Development keys and tokens, and a partner gateway in the clear, as `passage serve --dev`.
+		Dev: true,
+		Server: server.Config{ShutdownGrace: 5 * time.Second, MaxRecvMsgBytes: opts.MaxRecvMsgBytes, Quota: opts.Quota,
+			PartnerHTTPAddr: "127.0.0.1:0"},
+		PrivacyYearlyEpsilon: privacy.DefaultYearlyEpsilon,
+		WebhookAllowNetworks: opts.WebhookAllowNetworks,
+	}
+	if cfg.Server.MaxRecvMsgBytes == 0 {
+		cfg.Server.MaxRecvMsgBytes = server.DefaultMaxRecvMsgBytes
 	}
 	verifier := auth.NewKeyVerifier(signer.Public(), auth.DevIssuer, auth.Audience)
 	if opts.CachedTokens {
 		verifier = auth.Cached(verifier, 1024)
 	}
-	srv, err := server.New(cfg, logger, server.Options{
-		Verifier: verifier,
-		Policy:   policy,
-	})
+	pool := func(s bootstrap.Service, worker bool) (*pgxpool.Pool, error) {
+		role := s.Role
+		if worker {
+			role = s.WorkerRole
+		}
+		return env.Pool(t, role), nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := bootstrap.Assemble(ctx, cfg, bootstrap.Parts{Logger: logger, Keys: keys, Verifier: verifier, Pool: pool, Clock: opts.Clock},
+		opts.Services...)
 	if err != nil {
-		t.Fatalf("server: %v", err)
+		cancel()
+		t.Fatalf("assemble the server: %v", err)
 	}
-	if opts.Register != nil {
-		opts.Register(t, env, srv.GRPC())
-	}
-	background := make([]func(context.Context) error, 0, len(opts.Services))
-	for _, spec := range opts.Services {
-		deps := bootstrap.Deps{Pool: env.Pool(t, spec.Role), Keys: keys, Logger: logger,
-			PrivacyYearlyEpsilon: privacy.DefaultYearlyEpsilon, WebhookAllowNetworks: opts.WebhookAllowNetworks}
-		deps.WorkerPool = deps.Pool
-		if spec.WorkerRole != "" {
-			deps.WorkerPool = env.Pool(t, spec.WorkerRole)
-		}
-		if work := spec.Register(deps, srv.GRPC()); work != nil {
-			background = append(background, work)
-		}
+	if a.PartnerAddr != nil {
+		env.GatewayURL = "http://" + a.PartnerAddr.String()
 	}
 
 	httpLis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		cancel()
 		t.Fatalf("listen: %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if gw := env.gateway(t, ctx, srv, cfg, opts.Services); gw != nil {
-		background = append(background, gw)
-	}
-	done := make(chan error, 1+len(background))
-	go func() { done <- srv.RunOn(ctx, lis, httpLis) }()
-	for _, work := range background {
+	done := make(chan error, 1+len(a.Background))
+	go func() { done <- a.Server.RunOn(ctx, lis, httpLis) }()
+	for _, work := range a.Background {
 		go func() { done <- work(ctx) }()
 	}
 
@@ -176,7 +170,7 @@ func Start(t testing.TB, opts Options) *Env {
 	t.Cleanup(func() {
 		conn.Close()
 		cancel()
-		for range 1 + len(background) {
+		for range 1 + len(a.Background) {
 			if err := <-done; err != nil {
 				t.Errorf("server or background work stopped with %v", err)
 			}
@@ -185,38 +179,15 @@ func Start(t testing.TB, opts Options) *Env {
 	return env
 }
 
-// gateway serves the HTTP/JSON gateway of the services with HTTP bindings on a real listener,
-// as `passage serve` does, and returns its serving loop; nil when no service has bindings.
-func (e *Env) gateway(t testing.TB, ctx context.Context, srv *server.Server, cfg server.Config, specs []bootstrap.Service) func(context.Context) error {
-	t.Helper()
-	var registrars []gateway.Registrar
-	for _, spec := range specs {
-		if spec.Gateway != nil {
-			registrars = append(registrars, spec.Gateway)
-		}
-	}
-	if len(registrars) == 0 {
+// WithoutBackground returns s with its background work (an outbox consumer, say) left unrun,
+// for tests of what the request path does alone.
+func WithoutBackground(s bootstrap.Service) bootstrap.Service {
+	register := s.Register
+	s.Register = func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
+		register(d, g)
 		return nil
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	gw, err := gateway.New(ctx, srv.GRPC(), registrars...)
-	if err != nil {
-		t.Fatalf("gateway: %v", err)
-	}
-	e.GatewayURL = "http://" + lis.Addr().String()
-	capped := srv.LimitListener(lis, "partner")
-	return func(ctx context.Context) error { return gw.Serve(ctx, capped, nil, cfg.HTTPLimits(), time.Second) }
-}
-
-func policies(specs []bootstrap.Service) []auth.Policy {
-	out := make([]auth.Policy, len(specs))
-	for i, s := range specs {
-		out[i] = s.Policy
-	}
-	return out
+	return s
 }
 
 // Pool connects to the test database as a service role, closed when the test ends.

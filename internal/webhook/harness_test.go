@@ -20,29 +20,14 @@ import (
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/egress"
 	"github.com/passage-cm/passage/internal/pgtest"
+	"github.com/passage-cm/passage/internal/testtime"
 )
 
-// clock is the tests' injectable clock: Retry-After and backoff are checked by moving it, not
-// by sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// newClock starts a little ahead of the database's clock, which stamps a delivery due when it
-// is queued.
-func newClock() *clock { return &clock{t: time.Now().Add(2 * time.Second).Truncate(time.Second)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// newClock returns the tests' clock, standing a little ahead of the database's clock, which
+// stamps a delivery due when it is queued: Retry-After and backoff are checked by moving it,
+// not by sleeping.
+func newClock() *testtime.Clock {
+	return testtime.NewClock(time.Now().Add(2 * time.Second).Truncate(time.Second))
 }
 
 // action is what the receiver does with one request.
@@ -331,11 +316,11 @@ func (b *bundle) open(t testing.TB) (*pgxpool.Pool, *database.DB) {
 	return pool, database.NewDB(pool)
 }
 
-func (b *bundle) worker(r *receiver, clk *clock, cfg WorkerConfig) *Worker {
+func (b *bundle) worker(r *receiver, clk *testtime.Clock, cfg WorkerConfig) *Worker {
 	return b.workerOn(b.db, r, clk, cfg)
 }
 
-func (b *bundle) workerOn(db *database.DB, r *receiver, clk *clock, cfg WorkerConfig) *Worker {
+func (b *bundle) workerOn(db *database.DB, r *receiver, clk *testtime.Clock, cfg WorkerConfig) *Worker {
 	cfg.AllowNetworks = egress.Loopback()
 	if cfg.Timeout == 0 {
 		// Long enough that a loaded machine does not time out an answer on its way (which
@@ -412,7 +397,7 @@ func (b *bundle) count(t testing.TB, where string, args ...any) int {
 
 // drain runs DeliverDue until nothing is pending, moving clk a minute on whenever nothing is
 // due, so that backoff and Retry-After pass without waiting.
-func (b *bundle) drain(t *testing.T, w *Worker, clk *clock) {
+func (b *bundle) drain(t *testing.T, w *Worker, clk *testtime.Clock) {
 	t.Helper()
 	for round := 0; round < 2000; round++ {
 		n, err := w.DeliverDue(context.Background())

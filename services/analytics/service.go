@@ -145,7 +145,7 @@ func Spec() bootstrap.Service {
 		WorkerRole: ProjectorRole,
 		Policy:     Policy(),
 		Register: func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
-			opts := []Option{WithPrivacyBudget(d.PrivacyYearlyEpsilon)}
+			opts := []Option{WithPrivacyBudget(d.PrivacyYearlyEpsilon), WithClock(d.Clock)}
 			if d.Logger != nil {
 				opts = append(opts, WithLogger(d.Logger))
 			}

@@ -6,13 +6,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/testserver"
+	"github.com/passage-cm/passage/internal/testtime"
 	analyticsv1 "github.com/passage-cm/passage/proto/gen/passage/analytics/v1"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -22,7 +22,8 @@ import (
 	"github.com/passage-cm/passage/services/returns"
 )
 
-func day(y, m, d int32) *date.Date { return &date.Date{Year: y, Month: m, Day: d} }
+// day is a calendar date as the protos carry it.
+var day = testtime.Day
 
 type bundle struct {
 	env       *testserver.Env

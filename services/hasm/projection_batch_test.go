@@ -1,8 +1,6 @@
 package hasm
 
 import (
-	"context"
-	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -10,11 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/projectiontest"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -35,20 +30,12 @@ func stranded(id, mission string, v int64, status intakev1.CaseStatus, assistanc
 	}
 }
 
-// with is c changed by edit, a copy.
-func with(c *intakev1.Case, edit func(*intakev1.Case)) *intakev1.Case {
-	c = proto.Clone(c).(*intakev1.Case)
-	edit(c)
-	return c
-}
-
-func registered(c *intakev1.Case) projectiontest.Event {
-	return projectiontest.Recorded(&intakev1.CaseRegistered{Case: c})
-}
-
-func updated(c *intakev1.Case) projectiontest.Event {
-	return projectiontest.Recorded(&intakev1.CaseUpdated{Case: c})
-}
+// intake's events and cases, as projectiontest makes them.
+var (
+	registered = projectiontest.Registered
+	updated    = projectiontest.Updated
+	with       = projectiontest.With
+)
 
 // hasmRows is every row of the projection, a case with its members, as JSON.
 func hasmRows(t testing.TB, d *projectiontest.DB) []string {
@@ -69,19 +56,11 @@ type hasmCaseRow struct {
 
 func hasmCases(t *testing.T, d *projectiontest.DB) []hasmCaseRow {
 	t.Helper()
-	rows, err := d.Owner.Query(context.Background(), `SELECT c.case_id::text, c.mission, c.intake_status, c.host_country,
+	return projectiontest.Collect[hasmCaseRow](t, d, `SELECT c.case_id::text, c.mission, c.intake_status, c.host_country,
   c.intake_version, c.assistance_allowed,
   (SELECT count(*)::int FROM hasm.case_member m WHERE m.case_id = c.case_id),
   coalesce((SELECT m.sex FROM hasm.case_member m WHERE m.case_id = c.case_id AND m.position = 0), '')
 FROM hasm."case" c ORDER BY c.case_id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[hasmCaseRow])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return got
 }
 
 func sortedCases(rows ...hasmCaseRow) []hasmCaseRow {
@@ -142,8 +121,6 @@ func TestBatchProjectionMatchesOneAtATime(t *testing.T) {
 	}
 }
 
-var errOneAtATime = errors.New("one event at a time")
-
 // Events row-level security refuses: the batch fails, the consumer applies the drain's events
 // one at a time, commits those before the refused one and stops at it, and the projection is
 // what applying them one at a time makes.
@@ -176,30 +153,7 @@ func TestBatchProjectionIsolatesARefusedEvent(t *testing.T) {
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			batched, single := projectiontest.New(t, Role), projectiontest.New(t, Role)
-			cfg := consumerConfig()
-			tried := 0
-			cfg.HandleBatch = func(ctx context.Context, tx pgx.Tx, records []outbox.Record) error {
-				tried++
-				return applyIntakeEvents(ctx, tx, records)
-			}
-			// One at a time, the reference: a batch that always fails, so the consumer applies
-			// the drain's events one at a time, each in a savepoint, and stops at the refused one.
-			one := consumerConfig()
-			one.HandleBatch = func(context.Context, pgx.Tx, []outbox.Record) error { return errOneAtATime }
-			for _, run := range []struct {
-				name string
-				d    *projectiontest.DB
-				cfg  outbox.ConsumerConfig
-			}{{"batched", batched, cfg}, {"one at a time", single, one}} {
-				run.d.Emit(t, tc.events...)
-				if n, err := projectiontest.Drain(t, outbox.NewConsumer(run.d.Pool, run.cfg), len(tc.events)); err == nil || n != 1 {
-					t.Errorf("%s: drain = %d, %v; want 1 applied and the refused event's error", run.name, n, err)
-				}
-			}
-			if tried == 0 {
-				t.Error("the batch handler was never tried")
-			}
+			batched, single := projectiontest.Refused(t, Role, consumerConfig(), tc.events...)
 			if diff := cmp.Diff(tc.want, hasmCases(t, batched)); diff != "" {
 				t.Errorf("projection (-want +got):\n%s", diff)
 			}
@@ -224,22 +178,5 @@ func BenchmarkIntakeDrain(b *testing.B) {
 	for _, c := range cases[:400] {
 		events = append(events, updated(with(c, func(c *intakev1.Case) { c.Version, c.Status = 2, intakev1.CaseStatus_CASE_STATUS_ACTIVE })))
 	}
-	for _, mode := range []string{"batched", "one-at-a-time"} {
-		b.Run(mode, func(b *testing.B) {
-			cfg := consumerConfig()
-			if mode == "one-at-a-time" {
-				cfg.HandleBatch = nil
-			}
-			for b.Loop() {
-				b.StopTimer()
-				d := projectiontest.New(b, Role)
-				d.Emit(b, events...)
-				c := outbox.NewConsumer(d.Pool, cfg)
-				b.StartTimer()
-				if n, err := projectiontest.Drain(b, c, len(events)); err != nil || n != len(events) {
-					b.Fatalf("drain = %d, %v", n, err)
-				}
-			}
-		})
-	}
+	projectiontest.BenchmarkDrain(b, Role, consumerConfig(), events)
 }

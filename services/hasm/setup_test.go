@@ -2,10 +2,7 @@ package hasm_test
 
 import (
 	"context"
-	"maps"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -15,16 +12,15 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/testserver"
+	"github.com/passage-cm/passage/internal/testtime"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	"github.com/passage-cm/passage/services/hasm"
 	"github.com/passage-cm/passage/services/intake"
 )
-
-// today is the fixed day the services believe it is.
-var today = time.Date(2026, 3, 14, 10, 30, 0, 0, time.UTC)
 
 type bundle struct {
 	env    *testserver.Env
@@ -40,18 +36,17 @@ type bundle struct {
 func setup(t testing.TB) *bundle {
 	t.Helper()
 	b := &bundle{}
-	policy := intake.Policy()
-	maps.Copy(policy, hasm.Policy())
+	spec := hasm.Spec()
+	spec.Register = func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
+		b.svc = hasm.New(d.Pool, d.Keys, hasm.WithClock(d.Clock))
+		b.svc.Register(g)
+		return nil // no consumer in the background: the service and the tests catch up on intake's events
+	}
 	b.env = testserver.Start(t, testserver.Options{
-		Policy: policy,
-		Register: func(t testing.TB, env *testserver.Env, g *grpc.Server) {
-			// The clock stays on today but moves a millisecond a call, so "newest first" is defined.
-			var ticks atomic.Int64
-			clock := func() time.Time { return today.Add(time.Duration(ticks.Add(1)) * time.Millisecond) }
-			intake.New(env.Pool(t, intake.Role), env.Keys, intake.WithClock(clock)).Register(g)
-			b.svc = hasm.New(env.Pool(t, hasm.Role), env.Keys, hasm.WithClock(clock))
-			b.svc.Register(g)
-		},
+		Services: []bootstrap.Service{intake.Spec(), spec},
+		// The clock stays on the fixed day the services believe it is, but moves a millisecond
+		// a call, so "newest first" is defined.
+		Clock: testtime.Ticking(testtime.Today).Now,
 	})
 	b.intake = intakev1.NewIntakeServiceClient(b.env.Conn)
 	b.client = hasmv1.NewStrandedMigrantServiceClient(b.env.Conn)

@@ -4,14 +4,12 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/testing/protocmp"
@@ -19,7 +17,9 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/testserver"
+	"github.com/passage-cm/passage/internal/testtime"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	"github.com/passage-cm/passage/services/intake"
@@ -30,8 +30,8 @@ import (
 type accessBundle struct {
 	env    *testserver.Env
 	client intakev1.IntakeServiceClient
-	// skip moves the service's clock forward.
-	skip                        *atomic.Int64
+	// clock is the service's clock, for the test to move forward.
+	clock                       *testtime.Clock
 	amadou, binta               context.Context // caseworkers of NER
 	chief, deputy               context.Context // supervisors of NER
 	admin                       context.Context // administrator of NER
@@ -47,21 +47,12 @@ const (
 
 func setupAccess(t *testing.T) *accessBundle {
 	t.Helper()
-	skip := &atomic.Int64{}
-	env := testserver.Start(t, testserver.Options{
-		Policy: intake.Policy(),
-		Register: func(t testing.TB, env *testserver.Env, g *grpc.Server) {
-			var ticks atomic.Int64
-			clock := func() time.Time {
-				return today.Add(time.Duration(ticks.Add(1))*time.Millisecond + time.Duration(skip.Load()))
-			}
-			intake.New(env.Pool(t, intake.Role), env.Keys, intake.WithClock(clock)).Register(g)
-		},
-	})
+	clock := testtime.Ticking(today)
+	env := testserver.Start(t, testserver.Options{Services: []bootstrap.Service{intake.Spec()}, Clock: clock.Now})
 	return &accessBundle{
 		env:             env,
 		client:          intakev1.NewIntakeServiceClient(env.Conn),
-		skip:            skip,
+		clock:           clock,
 		amadou:          env.AsStaff(t, amadouID, auth.RoleCaseworker, "NER"),
 		binta:           env.AsStaff(t, bintaID, auth.RoleCaseworker, "NER"),
 		chief:           env.AsStaff(t, chiefID, auth.RoleSupervisor, "NER"),
@@ -290,7 +281,7 @@ func TestBreakGlass(t *testing.T) {
 	}
 
 	// The server enforces the expiry.
-	b.skip.Store(int64(20 * time.Minute))
+	b.clock.Advance(20 * time.Minute)
 	if b.canRead(t, b.chief, id, breakGlass) {
 		t.Error("the grantee read after the grant expired")
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
-	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/testserver"
+	"github.com/passage-cm/passage/internal/testtime"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	"github.com/passage-cm/passage/services/intake"
@@ -29,7 +29,8 @@ var (
 	sharingPurpose    = commonv1.ConsentPurpose_CONSENT_PURPOSE_DATA_SHARING
 )
 
-func day(y, m, d int32) *date.Date { return &date.Date{Year: y, Month: m, Day: d} }
+// day is a calendar date as the protos carry it.
+var day = testtime.Day
 
 // withStatistics is a registration whose principal also consents to anonymised statistics.
 func withStatistics(req *intakev1.RegisterCaseRequest) *intakev1.RegisterCaseRequest {

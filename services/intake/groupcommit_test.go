@@ -17,8 +17,10 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/retrypolicy"
 	"github.com/passage-cm/passage/internal/testserver"
+	"github.com/passage-cm/passage/internal/testtime"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	"github.com/passage-cm/passage/services/intake"
 )
@@ -39,20 +41,18 @@ type grouped struct {
 func setupGrouped(t *testing.T, maxInFlight int, afterLookup func(g *grouped, ids []string)) *grouped {
 	t.Helper()
 	g := &grouped{}
-	env := testserver.Start(t, testserver.Options{
-		Policy: intake.Policy(),
-		Register: func(t testing.TB, env *testserver.Env, s *grpc.Server) {
-			var ticks atomic.Int64
-			clock := func() time.Time { return today.Add(time.Duration(ticks.Add(1)) * time.Millisecond) }
-			var after func([]string)
-			if afterLookup != nil {
-				after = func(ids []string) { afterLookup(g, ids) }
-			}
-			g.svc = intake.New(env.Pool(t, intake.Role), env.Keys, intake.WithClock(clock),
-				intake.WithGroupCommit(16, maxInFlight), intake.WithBatchHooks(g.before, after))
-			g.svc.Register(s)
-		},
-	})
+	var after func([]string)
+	if afterLookup != nil {
+		after = func(ids []string) { afterLookup(g, ids) }
+	}
+	spec := intake.Spec()
+	spec.Register = func(d bootstrap.Deps, s *grpc.Server) func(context.Context) error {
+		g.svc = intake.New(d.Pool, d.Keys, intake.WithClock(d.Clock),
+			intake.WithGroupCommit(16, maxInFlight), intake.WithBatchHooks(g.before, after))
+		g.svc.Register(s)
+		return nil
+	}
+	env := testserver.Start(t, testserver.Options{Services: []bootstrap.Service{spec}, Clock: testtime.Ticking(today).Now})
 	g.bundle = &bundle{
 		env:    env,
 		client: intakev1.NewIntakeServiceClient(env.Conn),

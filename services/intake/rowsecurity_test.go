@@ -1,9 +1,9 @@
 package intake_test
 
 import (
+	"context"
 	"maps"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"google.golang.org/grpc"
@@ -12,7 +12,9 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/testserver"
+	"github.com/passage-cm/passage/internal/testtime"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	"github.com/passage-cm/passage/services/intake"
@@ -25,13 +27,12 @@ import (
 // table and sees the same read leak the case: what refused it before was the database.
 func TestDatabaseRefusesAnotherMission(t *testing.T) {
 	t.Parallel()
-	env := testserver.Start(t, testserver.Options{
-		Policy: intake.Policy(),
-		Register: func(t testing.TB, env *testserver.Env, g *grpc.Server) {
-			intake.New(env.Pool(t, intake.Role), env.Keys, intake.WithClock(func() time.Time { return today }),
-				intake.WithoutServerMissionCheck()).Register(g)
-		},
-	})
+	spec := intake.Spec()
+	spec.Register = func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
+		intake.New(d.Pool, d.Keys, intake.WithClock(d.Clock), intake.WithoutServerMissionCheck()).Register(g)
+		return nil
+	}
+	env := testserver.Start(t, testserver.Options{Services: []bootstrap.Service{spec}, Clock: testtime.NewClock(today).Now})
 	client := intakev1.NewIntakeServiceClient(env.Conn)
 	ner := env.As(t, auth.RoleCaseworker, "NER")
 	deu := env.As(t, auth.RoleSupervisor, "DEU")

@@ -133,7 +133,7 @@ func Spec() bootstrap.Service {
 		Role:   Role,
 		Policy: Policy(),
 		Register: func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
-			s := New(d.Pool, d.Keys)
+			s := New(d.Pool, d.Keys, WithClock(d.Clock))
 			s.Register(g)
 			if d.RetentionInterval <= 0 {
 				return nil

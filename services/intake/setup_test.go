@@ -2,23 +2,22 @@ package intake_test
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/type/date"
-	"google.golang.org/grpc"
 
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/testserver"
+	"github.com/passage-cm/passage/internal/testtime"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	"github.com/passage-cm/passage/services/intake"
 )
 
 // today is the fixed day the service believes it is, so that ages and "future" are stable.
-var today = time.Date(2026, 3, 14, 10, 30, 0, 0, time.UTC)
+var today = testtime.Today
 
 type bundle struct {
 	env    *testserver.Env
@@ -35,15 +34,10 @@ func setup(t testing.TB) *bundle {
 func setupWith(t testing.TB, maxRecv int) *bundle {
 	t.Helper()
 	env := testserver.Start(t, testserver.Options{
-		Policy:          intake.Policy(),
+		Services:        []bootstrap.Service{intake.Spec()},
 		MaxRecvMsgBytes: maxRecv,
-		Register: func(t testing.TB, env *testserver.Env, g *grpc.Server) {
-			// The clock stays on today but moves a millisecond a call, so "newest first" is defined.
-			var ticks atomic.Int64
-			clock := func() time.Time { return today.Add(time.Duration(ticks.Add(1)) * time.Millisecond) }
-			svc := intake.New(env.Pool(t, intake.Role), env.Keys, intake.WithClock(clock))
-			svc.Register(g)
-		},
+		// The clock stays on today but moves a millisecond a call, so "newest first" is defined.
+		Clock: testtime.Ticking(today).Now,
 	})
 	return &bundle{
 		env:    env,

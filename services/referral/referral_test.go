@@ -224,7 +224,7 @@ func TestDeclineRevokeAndExpiry(t *testing.T) {
 	if n, err := b.svc.ExpireDue(context.Background()); err != nil || n != 0 {
 		t.Fatalf("expired %d before the deadline (%v)", n, err)
 	}
-	b.clock.Add(73 * time.Hour)
+	b.clock.Advance(73 * time.Hour)
 	if n, err := b.svc.ExpireDue(context.Background()); err != nil || n != 1 {
 		t.Fatalf("expired %d, want 1 (%v)", n, err)
 	}

@@ -171,7 +171,7 @@ func SpecWith(opts ...Option) bootstrap.Service {
 		Role:   Role,
 		Policy: Policy(),
 		Register: func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
-			s := New(d.Pool, d.Keys, opts...)
+			s := New(d.Pool, d.Keys, append([]Option{WithClock(d.Clock)}, opts...)...)
 			if len(d.WebhookAllowNetworks) > 0 {
 				// The deployment's development allowance (PASSAGE_WEBHOOK_ALLOW_NETWORKS), for the
 				// registry's check and the worker's alike.

@@ -3,7 +3,6 @@ package referral_test
 import (
 	"context"
 	"net/netip"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/egress"
 	"github.com/passage-cm/passage/internal/testserver"
+	"github.com/passage-cm/passage/internal/testtime"
 	"github.com/passage-cm/passage/internal/webhook"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -27,29 +27,11 @@ import (
 	"github.com/passage-cm/passage/services/referral"
 )
 
-// clock is a settable clock for the service (deadlines, agreements).
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // bundle is one running server with intake and referral, and what the tests share.
 type bundle struct {
 	env    *testserver.Env
 	svc    *referral.Service
-	clock  *clock
+	clock  *testtime.Clock // referral's (deadlines, agreements); intake keeps the real time
 	in     intakev1.IntakeServiceClient
 	ref    referralv1.ReferralServiceClient
 	worker context.Context // a caseworker of NER
@@ -68,7 +50,7 @@ func setup(t *testing.T) *bundle {
 
 func setupWith(t *testing.T, allow []netip.Prefix) *bundle {
 	t.Helper()
-	b := &bundle{clock: &clock{t: time.Now().UTC()}}
+	b := &bundle{clock: testtime.NewClock(time.Now().UTC())}
 	opts := []referral.Option{referral.WithClock(b.clock.Now),
 		referral.WithConfig(referral.Config{RespondWithin: 72 * time.Hour, ExpiryInterval: time.Hour,
 			Webhook: webhook.WorkerConfig{AllowNetworks: allow, PollInterval: 20 * time.Millisecond,

@@ -2,21 +2,20 @@ package returns_test
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/genproto/googleapis/type/date"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/testserver"
+	"github.com/passage-cm/passage/internal/testtime"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
@@ -24,10 +23,8 @@ import (
 	"github.com/passage-cm/passage/services/returns"
 )
 
-// today is the fixed day the services believe it is.
-var today = time.Date(2026, 3, 14, 10, 30, 0, 0, time.UTC)
-
-func day(y, m, d int32) *date.Date { return &date.Date{Year: y, Month: m, Day: d} }
+// day is a calendar date as the protos carry it.
+var day = testtime.Day
 
 type bundle struct {
 	env    *testserver.Env
@@ -42,31 +39,11 @@ type bundle struct {
 // events in the background as in production.
 func setup(t testing.TB) *bundle {
 	t.Helper()
-	policy := auth.Policy{}
-	for _, p := range []auth.Policy{intake.Policy(), returns.Policy()} {
-		for m, roles := range p {
-			policy[m] = roles
-		}
-	}
 	env := testserver.Start(t, testserver.Options{
-		Policy: policy,
-		Register: func(t testing.TB, env *testserver.Env, g *grpc.Server) {
-			// The clock stays on today but moves a millisecond a call, so "newest first" is defined.
-			var ticks atomic.Int64
-			clock := func() time.Time { return today.Add(time.Duration(ticks.Add(1)) * time.Millisecond) }
-			intake.New(env.Pool(t, intake.Role), env.Keys, intake.WithClock(clock)).Register(g)
-			svc := returns.New(env.Pool(t, returns.Role), env.Keys, returns.WithClock(clock))
-			svc.Register(g)
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- svc.Run(ctx) }()
-			t.Cleanup(func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Errorf("projection stopped with %v", err)
-				}
-			})
-		},
+		Services: []bootstrap.Service{intake.Spec(), returns.Spec()},
+		// The clock stays on the fixed day the services believe it is, but moves a millisecond
+		// a call, so "newest first" is defined.
+		Clock: testtime.Ticking(testtime.Today).Now,
 	})
 	return &bundle{
 		env:    env,

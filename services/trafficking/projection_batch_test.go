@@ -1,8 +1,6 @@
 package trafficking
 
 import (
-	"context"
-	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -10,12 +8,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"google.golang.org/genproto/googleapis/type/date"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/projectiontest"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -47,20 +42,12 @@ func openedFrom(id, mission, from string, v int64) *intakev1.Case {
 	})
 }
 
-// with is c changed by edit, a copy.
-func with(c *intakev1.Case, edit func(*intakev1.Case)) *intakev1.Case {
-	c = proto.Clone(c).(*intakev1.Case)
-	edit(c)
-	return c
-}
-
-func registered(c *intakev1.Case) projectiontest.Event {
-	return projectiontest.Recorded(&intakev1.CaseRegistered{Case: c})
-}
-
-func updated(c *intakev1.Case) projectiontest.Event {
-	return projectiontest.Recorded(&intakev1.CaseUpdated{Case: c})
-}
+// intake's events and cases, as projectiontest makes them.
+var (
+	registered = projectiontest.Registered
+	updated    = projectiontest.Updated
+	with       = projectiontest.With
+)
 
 // victimRows is every row of the projection as JSON, but for created_at (the clock of the
 // insert, not the event's).
@@ -79,17 +66,9 @@ type victimRow struct {
 
 func victimCases(t *testing.T, d *projectiontest.DB) []victimRow {
 	t.Helper()
-	rows, err := d.Owner.Query(context.Background(), `SELECT v.case_id::text, v.mission, v.intake_status, v.assistance_allowed,
+	return projectiontest.Collect[victimRow](t, d, `SELECT v.case_id::text, v.mission, v.intake_status, v.assistance_allowed,
   v.registered_at, v.sexes, v.nationalities, v.linked_case_ids::text[]
 FROM trafficking.victim_case v ORDER BY v.case_id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[victimRow])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return got
 }
 
 func sortedVictims(rows ...victimRow) []victimRow {
@@ -179,8 +158,6 @@ func TestBatchProjectionRegistersACaseAtItsFirstEvent(t *testing.T) {
 	}
 }
 
-var errOneAtATime = errors.New("one event at a time")
-
 // Events a drain cannot apply: the batch fails, the consumer applies the drain's events one at
 // a time, commits those before the failing one and stops at it, and the projection is what
 // applying them one at a time makes.
@@ -227,30 +204,7 @@ func TestBatchProjectionIsolatesARefusedEvent(t *testing.T) {
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			batched, single := projectiontest.New(t, Role), projectiontest.New(t, Role)
-			cfg := consumerConfig()
-			tried := 0
-			cfg.HandleBatch = func(ctx context.Context, tx pgx.Tx, records []outbox.Record) error {
-				tried++
-				return projectBatch(ctx, tx, records)
-			}
-			// One at a time, the reference: a batch that always fails, so the consumer applies
-			// the drain's events one at a time, each in a savepoint, and stops at the failing one.
-			one := consumerConfig()
-			one.HandleBatch = func(context.Context, pgx.Tx, []outbox.Record) error { return errOneAtATime }
-			for _, run := range []struct {
-				name string
-				d    *projectiontest.DB
-				cfg  outbox.ConsumerConfig
-			}{{"batched", batched, cfg}, {"one at a time", single, one}} {
-				run.d.Emit(t, tc.events...)
-				if n, err := projectiontest.Drain(t, outbox.NewConsumer(run.d.Pool, run.cfg), len(tc.events)); err == nil || n != 1 {
-					t.Errorf("%s: drain = %d, %v; want 1 applied and the failing event's error", run.name, n, err)
-				}
-			}
-			if tried == 0 {
-				t.Error("the batch handler was never tried")
-			}
+			batched, single := projectiontest.Refused(t, Role, consumerConfig(), tc.events...)
 			if diff := cmp.Diff(tc.want, victimCases(t, batched), cmp.Comparer(func(x, y time.Time) bool { return x.Equal(y) })); diff != "" {
 				t.Errorf("projection (-want +got):\n%s", diff)
 			}
@@ -278,22 +232,5 @@ func BenchmarkIntakeDrain(b *testing.B) {
 	for _, c := range cases[:200] {
 		events = append(events, registered(openedFrom(uuid.NewString(), c.GetMission(), c.GetCaseId(), 1)))
 	}
-	for _, mode := range []string{"batched", "one-at-a-time"} {
-		b.Run(mode, func(b *testing.B) {
-			cfg := consumerConfig()
-			if mode == "one-at-a-time" {
-				cfg.HandleBatch = nil
-			}
-			for b.Loop() {
-				b.StopTimer()
-				d := projectiontest.New(b, Role)
-				d.Emit(b, events...)
-				c := outbox.NewConsumer(d.Pool, cfg)
-				b.StartTimer()
-				if n, err := projectiontest.Drain(b, c, len(events)); err != nil || n != len(events) {
-					b.Fatalf("drain = %d, %v", n, err)
-				}
-			}
-		})
-	}
+	projectiontest.BenchmarkDrain(b, Role, consumerConfig(), events)
 }

@@ -2,30 +2,27 @@ package trafficking_test
 
 import (
 	"context"
-	"google.golang.org/protobuf/testing/protocmp"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/testserver"
+	"github.com/passage-cm/passage/internal/testtime"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 	"github.com/passage-cm/passage/services/intake"
 	"github.com/passage-cm/passage/services/trafficking"
 )
-
-// today is the fixed day both services believe it is.
-var today = time.Date(2026, 3, 14, 10, 30, 0, 0, time.UTC)
 
 type bundle struct {
 	env    *testserver.Env
@@ -46,33 +43,21 @@ func setup(t testing.TB) *bundle {
 // the trafficking service learns of cases only by catching up on a miss.
 func setupWith(t testing.TB, background bool, opts ...trafficking.Option) *bundle {
 	t.Helper()
-	policy := intake.Policy()
-	for m, roles := range trafficking.Policy() {
-		policy[m] = roles
+	spec := trafficking.Spec()
+	spec.Register = func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
+		svc := trafficking.New(d.Pool, d.Keys, append([]trafficking.Option{
+			trafficking.WithClock(d.Clock), trafficking.WithPollInterval(10 * time.Millisecond)}, opts...)...)
+		svc.Register(g)
+		if !background {
+			return nil
+		}
+		return svc.Run
 	}
 	env := testserver.Start(t, testserver.Options{
-		Policy: policy,
-		Register: func(t testing.TB, env *testserver.Env, g *grpc.Server) {
-			// The clock stays on today but moves a millisecond a call, so "newest first" is defined.
-			var ticks atomic.Int64
-			clock := func() time.Time { return today.Add(time.Duration(ticks.Add(1)) * time.Millisecond) }
-			intake.New(env.Pool(t, intake.Role), env.Keys, intake.WithClock(clock)).Register(g)
-			svc := trafficking.New(env.Pool(t, trafficking.Role), env.Keys, append([]trafficking.Option{
-				trafficking.WithClock(clock), trafficking.WithPollInterval(10 * time.Millisecond)}, opts...)...)
-			svc.Register(g)
-			if !background {
-				return
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- svc.Run(ctx) }()
-			t.Cleanup(func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Errorf("background work: %v", err)
-				}
-			})
-		},
+		Services: []bootstrap.Service{intake.Spec(), spec},
+		// The clock stays on the fixed day both services believe it is, but moves a millisecond
+		// a call, so "newest first" is defined.
+		Clock: testtime.Ticking(testtime.Today).Now,
 	})
 	return &bundle{
 		env:    env,
@@ -83,7 +68,8 @@ func setupWith(t testing.TB, background bool, opts ...trafficking.Option) *bundl
 	}
 }
 
-func day(y, m, d int32) *date.Date { return &date.Date{Year: y, Month: m, Day: d} }
+// day is a calendar date as the protos carry it.
+var day = testtime.Day
 
 // thida is the principal of most tests: a young woman from Myanmar found in Thailand.
 func thida() *commonv1.Person {

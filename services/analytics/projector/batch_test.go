@@ -9,12 +9,12 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/pgtest"
+	"github.com/passage-cm/passage/internal/testtime"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	"github.com/passage-cm/passage/services/analytics/projector"
@@ -98,7 +98,8 @@ func (d *projectorDB) state(t *testing.T) []string {
 	return out
 }
 
-func day(y, m, d int32) *date.Date { return &date.Date{Year: y, Month: m, Day: d} }
+// day is a calendar date as the protos carry it.
+var day = testtime.Day
 
 // aCase is a registered case with a household of one; inStatistics is the principal's
 // statistics consent, the child's is always given.
