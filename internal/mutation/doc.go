@@ -5,10 +5,11 @@
 //
 // Run's contract, for one Mutation:
 //
-//   - One transaction, declared for the caller's mission (database.DB.MissionTx), holds
-//     everything: the aggregate's new state, the change's own writes, the outbox event, the
-//     audit record and the idempotency record (the first result). Either all of them commit
-//     or none does.
+//   - One transaction, declared for the caller's mission (database.DB.MissionTx), or for a
+//     partner agency's caller its partner when the Kind lets partners in (Kind.Partners,
+//     database.DB.PartnerTx), holds everything: the aggregate's new state, the change's own
+//     writes, the outbox event, the audit record and the idempotency record (the first
+//     result). Either all of them commit or none does.
 //   - Idempotency: the aggregate's row is locked first and the request id looked up second,
 //     on purpose: two racing retries of one request queue on the lock, and the second then
 //     replays the first one's result instead of failing on the version the first one moved.
@@ -19,10 +20,13 @@
 //   - Audit and outbox: exactly one audit record (audit.For the caller, the aggregate's
 //     mission and id, with the request id as the client request) and exactly one outbox event
 //     (the event the Change returns, under the Kind's producer and the aggregate's id and
-//     mission) per change; none for a replay or a failure.
+//     mission) per change; none for a replay or a failure. A Change may queue records of its
+//     own beside them (a transition row, a second audit record on another aggregate it
+//     touches); they share the transaction and its fate.
 //   - Races: when the idempotency record loses the race to a retry that committed first, the
 //     rolled-back result is discarded and the winner's first result is read back into the
-//     response (idempotency.Store.Settle), so both calls answer alike.
+//     response (idempotency.Store.Settle), so both calls answer alike. Mutation.Applied, when
+//     set, tells the caller whether its own Change is the one that committed.
 //   - Errors: the Kind's own errors (parse, not found, stale) and the Change's are returned
 //     unchanged, for the service to map to a status; Run adds none of its own but what the
 //     database, the outbox and the idempotency store return.

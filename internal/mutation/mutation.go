@@ -41,6 +41,11 @@ type Kind[A any] struct {
 	// Await, when set, runs each attempt of the transaction, e.g. to catch up on a projection
 	// and try again when the aggregate is not there yet; nil runs it once.
 	Await func(ctx context.Context, id uuid.UUID, attempt func() error) error
+	// Partners, when set, lets a partner agency (auth.RolePartner) mutate the aggregate: a
+	// partner's transaction, and the read of a lost race's first result, are declared for
+	// its partner (database.DB.PartnerTx, Partner) instead of a mission. Unset, every caller
+	// works in its mission.
+	Partners bool
 }
 
 // Step is what a Change works with: the open transaction, the batch its writes are queued
@@ -69,6 +74,10 @@ type Mutation struct {
 	Version int64
 	// Resp is filled by the Change, or by the replay of the request's first result.
 	Resp proto.Message
+	// Applied, when set, is set by Run to whether this call's own Change committed: false
+	// for a replay, a lost race or an error. A Change that makes something only its own
+	// caller may see (a new secret) gives it out only then.
+	Applied *bool
 }
 
 // Run applies change to m's aggregate as the package documentation states.
@@ -77,9 +86,18 @@ func (k *Kind[A]) Run(ctx context.Context, m Mutation, change Change[A]) error {
 	if err != nil {
 		return err
 	}
+	inTx, settle := k.DB.MissionTx, k.DB.Mission(m.Key.Mission)
+	if k.Partners && m.Who.Role == auth.RolePartner {
+		inTx = func(ctx context.Context, _ string, fn func(pgx.Tx) error) error {
+			return k.DB.PartnerTx(ctx, m.Who.Partner, fn)
+		}
+		settle = k.DB.Partner(m.Who.Partner)
+	}
+	var applied bool
 	attempt := func() error {
-		return k.DB.MissionTx(ctx, m.Who.Mission, func(tx pgx.Tx) error {
-			return k.apply(ctx, tx, id, m, change)
+		return inTx(ctx, m.Who.Mission, func(tx pgx.Tx) (err error) {
+			applied, err = k.apply(ctx, tx, id, m, change)
+			return err
 		})
 	}
 	if k.Await != nil {
@@ -87,34 +105,37 @@ func (k *Kind[A]) Run(ctx context.Context, m Mutation, change Change[A]) error {
 	} else {
 		err = attempt()
 	}
-	return k.Idem.Settle(ctx, k.DB.Mission(m.Key.Mission), m.Key, m.Resp, err)
+	if m.Applied != nil {
+		*m.Applied = err == nil && applied
+	}
+	return k.Idem.Settle(ctx, settle, m.Key, m.Resp, err)
 }
 
-// apply is one attempt in tx.
-func (k *Kind[A]) apply(ctx context.Context, tx pgx.Tx, id uuid.UUID, m Mutation, change Change[A]) error {
+// apply is one attempt in tx; it reports whether the change was made (not replayed).
+func (k *Kind[A]) apply(ctx context.Context, tx pgx.Tx, id uuid.UUID, m Mutation, change Change[A]) (bool, error) {
 	a, err := k.Lock(ctx, tx, m.Who, id)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if replayed, err := k.Idem.Replay(ctx, tx, m.Key, m.Resp); replayed || err != nil {
-		return err
+		return false, err
 	}
 	if current := k.Version(a); current != m.Version {
-		return k.Stale(m.Ref, current)
+		return false, k.Stale(m.Ref, current)
 	}
 	s := &Step{Tx: tx, Batch: &pgx.Batch{}, Version: m.Version + 1, Now: k.Clock()}
 	event, err := change(a, s)
 	if err != nil {
-		return err
+		return false, err
 	}
 	k.Save(a, s)
 	mission := k.Mission(a)
 	if err := outbox.Queue(s.Batch, outbox.Event{Producer: k.Producer, AggregateID: id, Mission: mission, Payload: event}); err != nil {
-		return err
+		return false, err
 	}
 	audit.Queue(s.Batch, audit.For(ctx, m.Who, mission, id).WithClientRequest(m.Key.RequestID))
 	if err := k.Idem.Queue(s.Batch, m.Key, m.Resp); err != nil {
-		return err
+		return false, err
 	}
-	return tx.SendBatch(ctx, s.Batch).Close()
+	return true, tx.SendBatch(ctx, s.Batch).Close()
 }

@@ -105,7 +105,7 @@ func (s *Service) answer(ctx context.Context, req proto.Message, requestID, meth
 	if err != nil {
 		return toStatus(err)
 	}
-	err = s.mutate(ctx, who, scope, key, referralID, version, resp, set, func(_ pgx.Tx, r *referralv1.Referral) error {
+	err = s.mutate(ctx, who, key, referralID, version, resp, set, func(_ pgx.Tx, r *referralv1.Referral) error {
 		if err := receiverCheck(scope, r, to); err != nil {
 			return err
 		}

@@ -142,8 +142,7 @@ func (s *Service) SendReferral(ctx context.Context, req *referralv1.SendReferral
 	if err := s.catchUpReferralConsent(ctx, who.Mission, req.GetReferralId()); err != nil {
 		return nil, toStatus(err)
 	}
-	scope := callerScope{mission: who.Mission}
-	err = s.mutate(ctx, who, scope, key, req.GetReferralId(), req.GetVersion(), resp,
+	err = s.mutate(ctx, who, key, req.GetReferralId(), req.GetVersion(), resp,
 		func(r *referralv1.Referral) { resp.Referral = r },
 		func(tx pgx.Tx, r *referralv1.Referral) error {
 			if err := checkTransition(r.Status, sent); err != nil {
@@ -196,7 +195,7 @@ func (s *Service) RevokeReferral(ctx context.Context, req *referralv1.RevokeRefe
 	}
 	resp := &referralv1.RevokeReferralResponse{}
 	ctx = audit.WithReason(ctx, enumcode.Code(req.GetReason(), revokePrefix))
-	err = s.mutate(ctx, who, callerScope{mission: who.Mission}, key, req.GetReferralId(), req.GetVersion(), resp,
+	err = s.mutate(ctx, who, key, req.GetReferralId(), req.GetVersion(), resp,
 		func(r *referralv1.Referral) { resp.Referral = r },
 		func(_ pgx.Tx, r *referralv1.Referral) error {
 			if r.Direction != outbound {
