@@ -32,9 +32,9 @@ type Kind[A any] struct {
 	// Version and Mission read the locked aggregate's current version and owning mission.
 	Version func(A) int64
 	Mission func(A) string
-	// Stale is the service's error for a caller who read version current no longer is; ref is
-	// the aggregate id as the caller wrote it.
-	Stale func(ref string, current int64) error
+	// Stale is the service's error for a caller who read a version the locked aggregate a no
+	// longer is at; ref is the aggregate id as the caller wrote it.
+	Stale func(ref string, a A) error
 	// Save sets the aggregate's version and update time to s.Version and s.Now and queues its
 	// row's update on s.Batch.
 	Save func(a A, s *Step)
@@ -120,8 +120,8 @@ func (k *Kind[A]) apply(ctx context.Context, tx pgx.Tx, id uuid.UUID, m Mutation
 	if replayed, err := k.Idem.Replay(ctx, tx, m.Key, m.Resp); replayed || err != nil {
 		return false, err
 	}
-	if current := k.Version(a); current != m.Version {
-		return false, k.Stale(m.Ref, current)
+	if k.Version(a) != m.Version {
+		return false, k.Stale(m.Ref, a)
 	}
 	s := &Step{Tx: tx, Batch: &pgx.Batch{}, Version: m.Version + 1, Now: k.Clock()}
 	event, err := change(a, s)

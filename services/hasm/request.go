@@ -421,8 +421,8 @@ func (s *Service) kind(scope func(auth.Claims) string) mutation.Kind[*hasmv1.Ass
 		},
 		Version: (*hasmv1.AssistanceRequest).GetVersion,
 		Mission: (*hasmv1.AssistanceRequest).GetMission,
-		Stale: func(caseID string, current int64) error {
-			return staleVersion("requests/"+caseID, current)
+		Stale: func(caseID string, r *hasmv1.AssistanceRequest) error {
+			return staleVersion("requests/"+caseID, r.GetVersion())
 		},
 		Save: func(r *hasmv1.AssistanceRequest, st *mutation.Step) {
 			r.Version = st.Version

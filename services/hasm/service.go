@@ -60,6 +60,8 @@ type Service struct {
 	// requests runs the changes a mission makes to its own requests, decisions HQ's decisions
 	// on any mission's (mutate).
 	requests, decisions mutation.Kind[*hasmv1.AssistanceRequest]
+	// funds runs SetFundBudget.
+	funds mutation.Kind[*hasmv1.Fund]
 }
 
 // Option configures a Service.
@@ -85,6 +87,7 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	}
 	s.requests = s.kind(func(who auth.Claims) string { return who.Mission })
 	s.decisions = s.kind(func(auth.Claims) string { return "" })
+	s.funds = s.fundKind()
 	return s
 }
 

@@ -146,8 +146,8 @@ func (s *Service) kind() mutation.Kind[*intakev1.Case] {
 		},
 		Version: (*intakev1.Case).GetVersion,
 		Mission: (*intakev1.Case).GetMission,
-		Stale: func(caseID string, current int64) error {
-			return staleVersion(caseID, current)
+		Stale: func(caseID string, c *intakev1.Case) error {
+			return staleVersion(caseID, c.GetVersion())
 		},
 		Save: func(c *intakev1.Case, st *mutation.Step) {
 			c.Version = st.Version

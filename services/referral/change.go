@@ -162,8 +162,8 @@ func (s *Service) kind() mutation.Kind[*referralv1.Referral] {
 		},
 		Version: func(r *referralv1.Referral) int64 { return r.Version },
 		Mission: func(r *referralv1.Referral) string { return r.Mission },
-		Stale: func(ref string, current int64) error {
-			return staleVersion("referrals/"+uuid.MustParse(ref).String(), current)
+		Stale: func(_ string, r *referralv1.Referral) error {
+			return staleVersion("referrals/"+r.ReferralId, r.Version)
 		},
 		Save: func(r *referralv1.Referral, st *mutation.Step) {
 			r.Version, r.UpdateTime = st.Version, timestamppb.New(st.Now)

@@ -337,8 +337,8 @@ func (s *Service) partnerKind() mutation.Kind[*partnerEdit] {
 		},
 		Version: func(e *partnerEdit) int64 { return e.p.Version },
 		Mission: func(e *partnerEdit) string { return e.mission },
-		Stale: func(ref string, current int64) error {
-			return staleVersion("partners/"+uuid.MustParse(ref).String(), current)
+		Stale: func(_ string, e *partnerEdit) error {
+			return staleVersion("partners/"+e.p.PartnerId, e.p.Version)
 		},
 		Save: func(e *partnerEdit, st *mutation.Step) {
 			p := e.p

@@ -264,8 +264,8 @@ func (s *Service) kind() mutation.Kind[*traffickingv1.VictimCase] {
 		},
 		Version: (*traffickingv1.VictimCase).GetVersion,
 		Mission: (*traffickingv1.VictimCase).GetMission,
-		Stale: func(caseID string, current int64) error {
-			return staleVersion(caseID, current)
+		Stale: func(caseID string, c *traffickingv1.VictimCase) error {
+			return staleVersion(caseID, c.GetVersion())
 		},
 		Save: func(c *traffickingv1.VictimCase, st *mutation.Step) {
 			c.Version = st.Version
