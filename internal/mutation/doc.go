@@ -17,10 +17,13 @@
 //   - Versions: the version the caller read must be the aggregate's current one, or Run
 //     fails with the Kind's stale error and changes nothing. A successful change writes the
 //     aggregate at version+1 (Step.Version) and time Step.Now, read once from the Kind's clock.
+//     An aggregate without a version (Kind.Version nil: who may work on a case, a break-glass
+//     grant) is checked against none and written back by the Change itself, if at all.
 //   - Audit and outbox: exactly one audit record (audit.For the caller, the aggregate's
 //     mission and id, with the request id as the client request) and exactly one outbox event
 //     (the event the Change returns, under the Kind's producer and the aggregate's id and
-//     mission) per change; none for a replay or a failure. A Change may queue records of its
+//     mission) per change; none for a replay or a failure. A Change that returns no event
+//     (nil: an access change is audited, not published) writes the audit record alone. A Change may queue records of its
 //     own beside them (a transition row, a second audit record on another aggregate it
 //     touches); they share the transaction and its fate.
 //   - Races: when the idempotency record loses the race to a retry that committed first, the

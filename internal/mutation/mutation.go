@@ -16,7 +16,8 @@ import (
 )
 
 // Kind describes, once per service, the aggregate A its mutations change. Every field but
-// Await is required.
+// Await and Partners is required, and Version, Stale and Save too but for an aggregate
+// without a version (Version nil: see the package documentation).
 type Kind[A any] struct {
 	DB       *database.DB
 	Idem     *idempotency.Store
@@ -30,6 +31,7 @@ type Kind[A any] struct {
 	// not-found error.
 	Lock func(ctx context.Context, tx pgx.Tx, who auth.Claims, id uuid.UUID) (A, error)
 	// Version and Mission read the locked aggregate's current version and owning mission.
+	// Version is nil for an aggregate without a version (Stale and Save then too).
 	Version func(A) int64
 	Mission func(A) string
 	// Stale is the service's error for a caller who read a version the locked aggregate a no
@@ -50,7 +52,8 @@ type Kind[A any] struct {
 
 // Step is what a Change works with: the open transaction, the batch its writes are queued
 // on (sent after the Change returns, with the aggregate, the event, the audit record and the
-// first result), and the version and time the change is written at.
+// first result), and the version (0 for an aggregate without one) and time the change is
+// written at.
 type Step struct {
 	Tx      pgx.Tx
 	Batch   *pgx.Batch
@@ -60,7 +63,8 @@ type Step struct {
 
 // Change is one RPC's own logic on the locked aggregate: it checks what only it knows, edits
 // a in place, queues its own writes on s.Batch, fills the response and returns the outbox event
-// to record. An error rolls everything back.
+// to record (nil for a change that is audited but not published). An error rolls everything
+// back.
 type Change[A any] func(a A, s *Step) (proto.Message, error)
 
 // Mutation is one call: who asks, under which idempotency key, for which aggregate at which
@@ -120,18 +124,25 @@ func (k *Kind[A]) apply(ctx context.Context, tx pgx.Tx, id uuid.UUID, m Mutation
 	if replayed, err := k.Idem.Replay(ctx, tx, m.Key, m.Resp); replayed || err != nil {
 		return false, err
 	}
-	if k.Version(a) != m.Version {
-		return false, k.Stale(m.Ref, a)
+	s := &Step{Tx: tx, Batch: &pgx.Batch{}, Now: k.Clock()}
+	if k.Version != nil {
+		if k.Version(a) != m.Version {
+			return false, k.Stale(m.Ref, a)
+		}
+		s.Version = m.Version + 1
 	}
-	s := &Step{Tx: tx, Batch: &pgx.Batch{}, Version: m.Version + 1, Now: k.Clock()}
 	event, err := change(a, s)
 	if err != nil {
 		return false, err
 	}
-	k.Save(a, s)
+	if k.Save != nil {
+		k.Save(a, s)
+	}
 	mission := k.Mission(a)
-	if err := outbox.Queue(s.Batch, outbox.Event{Producer: k.Producer, AggregateID: id, Mission: mission, Payload: event}); err != nil {
-		return false, err
+	if event != nil {
+		if err := outbox.Queue(s.Batch, outbox.Event{Producer: k.Producer, AggregateID: id, Mission: mission, Payload: event}); err != nil {
+			return false, err
+		}
 	}
 	audit.Queue(s.Batch, audit.For(ctx, m.Who, mission, id).WithClientRequest(m.Key.RequestID))
 	if err := k.Idem.Queue(s.Batch, m.Key, m.Resp); err != nil {

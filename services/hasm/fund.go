@@ -78,6 +78,7 @@ func (s *Service) CreateFund(ctx context.Context, req *hasmv1.CreateFundRequest)
 		Payload: &hasmv1.FundCreated{Fund: f}}); err != nil {
 		return nil, err
 	}
+	// Not mutation.Run, which changes an existing aggregate: this creates one.
 	err = s.db.Mission(who.Mission).SendBatch(ctx, b).Close()
 	switch err = s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); {
 	case err == nil:

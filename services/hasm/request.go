@@ -99,6 +99,7 @@ func (s *Service) RequestAssistance(ctx context.Context, req *hasmv1.RequestAssi
 		Payload: &hasmv1.AssistanceRequested{Request: r}}); err != nil {
 		return nil, err
 	}
+	// Not mutation.Run, which changes an existing aggregate: this creates one.
 	err = s.db.Mission(who.Mission).SendBatch(ctx, b).Close()
 	switch err = s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); {
 	case err == nil:

@@ -60,6 +60,9 @@ func (s *Service) ErasePerson(ctx context.Context, req *intakev1.ErasePersonRequ
 		return nil, toStatus(err)
 	}
 	resp := &intakev1.ErasePersonResponse{}
+	// Not mutation.Run: an erasure is of a person, and its write path (erase) is the retention
+	// job's and the operator's too, which have no request id; a person already erased is
+	// answered with the first erasure and publishes nothing.
 	err = s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
 		// Locking the case orders this erasure with any other change to the case.
 		c, err := getCase(ctx, tx, who.Mission, caseID, true)

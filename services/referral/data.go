@@ -46,6 +46,7 @@ func (s *Service) GetReferralData(ctx context.Context, req *referralv1.GetReferr
 		}
 	}
 	resp := &referralv1.GetReferralDataResponse{}
+	// Not mutation.Run: a read, audited, that changes nothing and keeps no first result.
 	err = s.db.PartnerTx(ctx, scope.partner, func(tx pgx.Tx) error {
 		r, err := getReferral(ctx, tx, scope, id, true)
 		if err != nil {

@@ -61,6 +61,8 @@ WHERE status IN ('SENT', 'RECEIVED') AND respond_by < $1 ORDER BY respond_by LIM
 	}
 	n := 0
 	for _, d := range all {
+		// Not mutation.Run: the job moves referrals on its own (no caller, no request id to
+		// replay, no version read), auditing as the system.
 		err := s.db.MissionTx(ctx, d.mission, func(tx pgx.Tx) error {
 			r, err := getReferral(ctx, tx, callerScope{mission: d.mission}, d.id, true)
 			if err != nil {

@@ -148,6 +148,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $16
 		Payload: &referralv1.PartnerRegistered{Partner: p}}); err != nil {
 		return nil, err
 	}
+	// Not mutation.Run, which changes an existing aggregate: this creates one (no row to
+	// lock, no version), in one implicit transaction.
 	err = s.db.Mission(who.Mission).SendBatch(ctx, b).Close()
 	if err == nil {
 		// The secret is this call's to hand out only when its own write committed; a racing

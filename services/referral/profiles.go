@@ -40,6 +40,8 @@ func (s *Service) PublishDataProfile(ctx context.Context, req *referralv1.Publis
 		return nil, toStatus(err)
 	}
 	resp := &referralv1.PublishDataProfileResponse{}
+	// Not mutation.Run: a publication creates the next version of a profile, which is never
+	// changed afterwards (no row to lock: the category's advisory lock orders publications).
 	err = s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
 		if replayed, err := s.idem.Replay(ctx, tx, key, resp); replayed || err != nil {
 			return err

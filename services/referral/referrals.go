@@ -119,6 +119,7 @@ func (s *Service) CreateReferral(ctx context.Context, req *referralv1.CreateRefe
 		return nil, err
 	}
 	audit.Queue(b, audit.For(ctx, who, r.Mission, uuid.MustParse(r.ReferralId)).WithClientRequest(key.RequestID))
+	// Not mutation.Run, which changes an existing aggregate: this creates one.
 	err = s.db.Mission(who.Mission).SendBatch(ctx, b).Close()
 	if err := s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); err != nil {
 		return nil, toStatus(err)
