@@ -1,6 +1,7 @@
 // Package rpcerr builds gRPC status errors with google.rpc details, the one way every service
-// reports bad arguments (InvalidArgument with a BadRequest) and precondition failures
-// (FailedPrecondition with an ErrorInfo and a PreconditionFailure). Each service keeps its
+// reports bad arguments (InvalidArgument with a BadRequest; ParseID for an id field) and
+// precondition failures (FailedPrecondition with an ErrorInfo and a PreconditionFailure).
+// Each service keeps its
 // own switch from domain errors to statuses; the shapes of the statuses (which details, in
 // which order, with which reasons) live here so that clients can rely on them across
 // services. Mapper maps the errors every service maps alike (status errors, shared-package

@@ -1,6 +1,7 @@
 package rpcerr
 
 import (
+	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -38,4 +39,15 @@ func InvalidArgument(violations ...*errdetails.BadRequest_FieldViolation) error 
 // and the field may hold personal data.
 func FieldViolation(field, description string) *errdetails.BadRequest_FieldViolation {
 	return &errdetails.BadRequest_FieldViolation{Field: field, Description: description}
+}
+
+// ParseID parses the id in field (a UUID the .proto rules already checked), so that a handler
+// stays safe should it ever be called without the validation stage: a malformed id is an
+// InvalidArgument on field, which never quotes the value.
+func ParseID(field, s string) (uuid.UUID, error) {
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return uuid.Nil, InvalidArgument(FieldViolation(field, "must be a valid UUID"))
+	}
+	return id, nil
 }

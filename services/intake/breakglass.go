@@ -185,15 +185,8 @@ WHERE grant_id = $1`, g.GrantId, who.Subject, enumcode.Code(req.GetFinding(), fi
 	return resp, nil
 }
 
-// parseGrantID parses a grant id that protovalidate already checked; the check here keeps a
-// handler safe should it ever be called without the validation stage.
-func parseGrantID(s string) (uuid.UUID, error) {
-	id, err := uuid.Parse(s)
-	if err != nil {
-		return uuid.Nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("grant_id", "must be a valid UUID"))
-	}
-	return id, nil
-}
+// parseGrantID parses a grant id (rpcerr.ParseID).
+func parseGrantID(s string) (uuid.UUID, error) { return rpcerr.ParseID("grant_id", s) }
 
 // grantKind describes a break-glass grant to mutation.Run: it has no version, and its review
 // is audited (on the grant), not published.

@@ -17,6 +17,7 @@ import (
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/mutation"
 	"github.com/passage-cm/passage/internal/outbox"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	"github.com/passage-cm/passage/internal/webhook"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 )
@@ -152,7 +153,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 func (s *Service) kind() mutation.Kind[*referralv1.Referral] {
 	return mutation.Kind[*referralv1.Referral]{
 		DB: s.db, Idem: s.idem, Producer: producer, Clock: s.clock, Partners: true,
-		Parse: func(ref string) (uuid.UUID, error) { return parseID("referral_id", ref) },
+		Parse: func(ref string) (uuid.UUID, error) { return rpcerr.ParseID("referral_id", ref) },
 		Lock: func(ctx context.Context, tx pgx.Tx, who auth.Claims, id uuid.UUID) (*referralv1.Referral, error) {
 			scope, err := scopeOf(who)
 			if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/passage-cm/passage/internal/audit"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	"github.com/passage-cm/passage/internal/vault"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -33,7 +34,7 @@ func (s *Service) GetReferralData(ctx context.Context, req *referralv1.GetReferr
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseID("referral_id", req.GetReferralId())
+	id, err := rpcerr.ParseID("referral_id", req.GetReferralId())
 	if err != nil {
 		return nil, err
 	}

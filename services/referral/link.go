@@ -9,6 +9,7 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/mutation"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 )
 
@@ -31,10 +32,10 @@ func (s *Service) LinkReferralCase(ctx context.Context, req *referralv1.LinkRefe
 		// not reach a mission's case.
 		return nil, toStatus(errReferralNotFound)
 	}
-	if _, err := parseID("referral_id", req.GetReferralId()); err != nil {
+	if _, err := rpcerr.ParseID("referral_id", req.GetReferralId()); err != nil {
 		return nil, err
 	}
-	caseID, err := parseID("case_id", req.GetCaseId())
+	caseID, err := rpcerr.ParseID("case_id", req.GetCaseId())
 	if err != nil {
 		return nil, err
 	}

@@ -182,7 +182,7 @@ func (s *Service) GetPartner(ctx context.Context, req *referralv1.GetPartnerRequ
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseID("partner_id", req.GetPartnerId())
+	id, err := rpcerr.ParseID("partner_id", req.GetPartnerId())
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +267,7 @@ func (s *Service) UpdatePartner(ctx context.Context, req *referralv1.UpdatePartn
 	if fromDate(req.GetAgreement().GetExpiryDate()).Before(fromDate(req.GetAgreement().GetStartDate())) {
 		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("agreement.expiry_date", "must not be before start_date"))
 	}
-	if _, err := parseID("partner_id", req.GetPartnerId()); err != nil {
+	if _, err := rpcerr.ParseID("partner_id", req.GetPartnerId()); err != nil {
 		return nil, err
 	}
 	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), referralv1.ReferralService_UpdatePartner_FullMethodName, req)
@@ -329,7 +329,7 @@ type partnerEdit struct {
 func (s *Service) partnerKind() mutation.Kind[*partnerEdit] {
 	return mutation.Kind[*partnerEdit]{
 		DB: s.db, Idem: s.idem, Producer: producer, Clock: s.clock,
-		Parse: func(ref string) (uuid.UUID, error) { return parseID("partner_id", ref) },
+		Parse: func(ref string) (uuid.UUID, error) { return rpcerr.ParseID("partner_id", ref) },
 		Lock: func(ctx context.Context, tx pgx.Tx, who auth.Claims, id uuid.UUID) (*partnerEdit, error) {
 			p, err := getPartner(ctx, tx, id, true)
 			if err != nil {
@@ -356,16 +356,6 @@ WHERE partner_id = $1`,
 				fromDate(p.Agreement.GetExpiryDate()), p.Version, p.UpdateTime.AsTime())
 		},
 	}
-}
-
-// parseID parses an id that protovalidate already checked; the check here keeps a handler
-// safe should it ever be called without the validation stage.
-func parseID(field, s string) (uuid.UUID, error) {
-	id, err := uuid.Parse(s)
-	if err != nil {
-		return uuid.Nil, rpcerr.InvalidArgument(rpcerr.FieldViolation(field, "must be a valid UUID"))
-	}
-	return id, nil
 }
 
 // Endpoint implements webhook.Endpoints from the registry: where a webhook partner receives

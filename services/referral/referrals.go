@@ -60,11 +60,11 @@ func (s *Service) CreateReferral(ctx context.Context, req *referralv1.CreateRefe
 	if err != nil {
 		return nil, err
 	}
-	caseID, err := parseID("case_id", req.GetCaseId())
+	caseID, err := rpcerr.ParseID("case_id", req.GetCaseId())
 	if err != nil {
 		return nil, err
 	}
-	partnerID, err := parseID("partner_id", req.GetPartnerId())
+	partnerID, err := rpcerr.ParseID("partner_id", req.GetPartnerId())
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +220,7 @@ func (s *Service) GetReferral(ctx context.Context, req *referralv1.GetReferralRe
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseID("referral_id", req.GetReferralId())
+	id, err := rpcerr.ParseID("referral_id", req.GetReferralId())
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +247,7 @@ func (s *Service) ListReferrals(ctx context.Context, req *referralv1.ListReferra
 		if scope.partner != "" {
 			return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("case_id", "must be empty for a partner"))
 		}
-		id, err := parseID("case_id", req.GetCaseId())
+		id, err := rpcerr.ParseID("case_id", req.GetCaseId())
 		if err != nil {
 			return nil, err
 		}

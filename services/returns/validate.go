@@ -158,15 +158,8 @@ func compositeScore(m *returnsv1.MonitoringVisit) float64 {
 	return math.Round(mean*1e4) / 1e4
 }
 
-// parseCaseID parses a case id that protovalidate already checked; the check here keeps a
-// handler safe should it ever be called without the validation stage.
-func parseCaseID(s string) (uuid.UUID, error) {
-	id, err := uuid.Parse(s)
-	if err != nil {
-		return uuid.Nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("case_id", "must be a valid UUID"))
-	}
-	return id, nil
-}
+// parseCaseID parses a case id (rpcerr.ParseID).
+func parseCaseID(s string) (uuid.UUID, error) { return rpcerr.ParseID("case_id", s) }
 
 // latestEligibility is the decision that holds, or nil.
 func latestEligibility(r *returnsv1.Return) *returnsv1.EligibilityDecision {
