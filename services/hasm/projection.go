@@ -46,7 +46,7 @@ assistance_allowed = EXCLUDED.assistance_allowed
 WHERE hasm."case".intake_version < EXCLUDED.intake_version
 RETURNING true`,
 		c.GetCaseId(), c.GetMission(), enumcode.Code(c.GetStatus(), caseStatusPrefix), c.GetVersion(), c.GetSubjectId(),
-		c.GetHostCountry(), vulnerabilityCodes(c.GetVulnerabilities()), consent.AssistanceAllowed(c)).QueryRow(func(row pgx.Row) error {
+		c.GetHostCountry(), intakecase.VulnerabilityCodes(c.GetVulnerabilities()), consent.AssistanceAllowed(c)).QueryRow(func(row pgx.Row) error {
 		if err := row.Scan(&applied); !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
@@ -64,7 +64,7 @@ RETURNING true`,
 	sexes, bands, nationalities := make([]string, n), make([]string, n), make([]*string, n)
 	for i, m := range members {
 		positions[i], subjects[i] = int16(i), m.GetSubjectId()
-		sexes[i], bands[i] = enumcode.Code(m.GetSex(), sexPrefix), enumcode.Code(m.GetAgeBand(), ageBandPrefix)
+		sexes[i], bands[i] = intakecase.SexCode(m.GetSex()), intakecase.AgeBandCode(m.GetAgeBand())
 		if m.GetNationality() != "" {
 			nationalities[i] = &m.Nationality
 		}

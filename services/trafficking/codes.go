@@ -2,7 +2,6 @@ package trafficking
 
 import (
 	"github.com/passage-cm/passage/internal/enumcode"
-	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
@@ -24,9 +23,6 @@ const (
 	closurePrefix        = "CLOSURE_REASON_"
 	programmePrefix      = "PROGRAMME_"
 	intakeStatusPrefix   = "CASE_STATUS_"
-	sexPrefix            = "SEX_"
-	ageBandPrefix        = "AGE_BAND_"
-	vulnerabilityPrefix  = "VULNERABILITY_"
 )
 
 func statusFromCode(c string) traffickingv1.VictimCaseStatus {
@@ -39,10 +35,6 @@ func closureFromCode(c string) traffickingv1.ClosureReason {
 
 func intakeStatusFromCode(c string) intakev1.CaseStatus {
 	return enumcode.Value[intakev1.CaseStatus](intakev1.CaseStatus_value, intakeStatusPrefix, c)
-}
-
-func vulnerabilitiesFromCodes(cs []string) []commonv1.Vulnerability {
-	return enumcode.Values[commonv1.Vulnerability](commonv1.Vulnerability_value, vulnerabilityPrefix, cs)
 }
 
 // statusAfterScreening is the case status a screening outcome puts a case in.

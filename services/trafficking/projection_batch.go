@@ -143,7 +143,7 @@ func (w *victimRows) add(first, last *intakev1.Case, p people) {
 	w.missions = append(w.missions, last.GetMission())
 	w.hosts = append(w.hosts, last.GetHostCountry())
 	w.vulnerabilities = append(w.vulnerabilities,
-		strings.Join(enumcode.Codes(last.GetVulnerabilities(), vulnerabilityPrefix), vulnerabilitySep))
+		strings.Join(intakecase.VulnerabilityCodes(last.GetVulnerabilities()), vulnerabilitySep))
 	w.registrationDates = append(w.registrationDates, civildate.ToTime(last.GetRegistrationDate()))
 	w.intakeStatuses = append(w.intakeStatuses, enumcode.Code(last.GetStatus(), intakeStatusPrefix))
 	w.registered = append(w.registered, first.GetCreateTime().AsTime())

@@ -14,6 +14,7 @@ import (
 	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/pagetoken"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -65,8 +66,8 @@ func scanCase(row pgx.Row) (*traffickingv1.VictimCase, error) {
 	for i, s := range subjects {
 		m := &intakev1.CaseMember{
 			SubjectId:   s.String(),
-			Sex:         enumcode.Value[commonv1.Sex](commonv1.Sex_value, sexPrefix, sexes[i]),
-			AgeBand:     enumcode.Value[commonv1.AgeBand](commonv1.AgeBand_value, ageBandPrefix, bands[i]),
+			Sex:         intakecase.Sex(sexes[i]),
+			AgeBand:     intakecase.AgeBand(bands[i]),
 			Nationality: nationalities[i],
 		}
 		if i == 0 {
@@ -75,7 +76,7 @@ func scanCase(row pgx.Row) (*traffickingv1.VictimCase, error) {
 			c.HouseholdMembers = append(c.HouseholdMembers, m)
 		}
 	}
-	c.Vulnerabilities = vulnerabilitiesFromCodes(vulns)
+	c.Vulnerabilities = intakecase.Vulnerabilities(vulns)
 	c.RegistrationDate = civildate.FromTime(registered)
 	c.IntakeStatus = intakeStatusFromCode(intakeStatus)
 	if identification != nil {
