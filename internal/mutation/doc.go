@@ -1,7 +1,8 @@
-// Package mutation is the epilogue every mutating RPC on an existing aggregate (a case, a
-// return, a request) shares, written once: a service describes its aggregate once (a Kind:
-// how to lock it, read its version and mission, write it back, name a stale version) and each
-// RPC is then its own logic (a Change) and one call to Kind.Run.
+// Package mutation is the epilogue every mutating RPC shares, written once. On an existing
+// aggregate (a case, a return, a request) a service describes its aggregate once (a Kind: how
+// to lock it, read its version and mission, write it back, name a stale version) and each RPC
+// is then its own logic (a Change) and one call to Kind.Run. An RPC that creates an aggregate
+// is its own checks, its rows (a Write) and one call to Creator.Create.
 //
 // Run's contract, for one Mutation:
 //
@@ -33,4 +34,17 @@
 //   - Errors: the Kind's own errors (parse, not found, stale) and the Change's are returned
 //     unchanged, for the service to map to a status; Run adds none of its own but what the
 //     database, the outbox and the idempotency store return.
+//
+// Create's contract, for one New:
+//
+//   - The caller replays the request before its own reads and checks
+//     (idempotency.Store.Replay), so that a retry is answered whatever changed since; Create
+//     then writes what the first call does.
+//   - One implicit transaction (one batch, declared for the caller's mission) holds the rows
+//     Write queues, the outbox event it returns (under the Creator's producer, New's id and
+//     mission), one audit record (audit.For the caller, New's mission and id, with the request
+//     id) and the idempotency record (the first result, New.Resp). All commit or none does.
+//   - Races: a racing retry that committed first is settled as in Run (the winner's first
+//     result, and New.Applied false); any other error, a unique violation of the aggregate's
+//     own included, is returned unchanged for the service to map.
 package mutation

@@ -449,3 +449,121 @@ func TestAwaitRunsEachAttempt(t *testing.T) {
 		t.Fatalf("late thing at version %d (%v), want 2", version, err)
 	}
 }
+
+// creation is a New of a thing, with its first result.
+func (f *fixture) creation(id uuid.UUID, tag string) mutation.New {
+	return mutation.New{Who: who, ID: id, Mission: "NER", Resp: wrapperspb.String("created by " + tag),
+		Key: idempotency.Key{Mission: who.Mission, RequestID: uuid.New(), Method: "/test.Things/Create", Fingerprint: []byte("create")}}
+}
+
+// insert is a Write of a new thing.
+func insert(id uuid.UUID) mutation.Write {
+	return func(b *pgx.Batch) (proto.Message, error) {
+		b.Queue(`INSERT INTO thing (id, mission, version, note) VALUES ($1, 'NER', 1, 'new')`, id)
+		return wrapperspb.String("new"), nil
+	}
+}
+
+// created is what the database holds of the creation of a thing.
+func (f *fixture) created(t *testing.T, id uuid.UUID) (things, events, audits, results int) {
+	t.Helper()
+	err := f.pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM thing WHERE id = $1),
+  (SELECT count(*) FROM outbox.event WHERE aggregate_id = $1 AND mission = 'NER' AND producer = 'things'),
+  (SELECT count(*) FROM audit.record WHERE aggregate_id = $1 AND mission = 'NER' AND actor = $2),
+  (SELECT count(*) FROM thing_idempotency)`, id, who.Subject).Scan(&things, &events, &audits, &results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return things, events, audits, results
+}
+
+func (f *fixture) creator() *mutation.Creator {
+	return &mutation.Creator{DB: f.kind.DB, Idem: f.kind.Idem, Producer: "things"}
+}
+
+func TestCreateCommitsWithOneEventAndOneAuditRecord(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	id := uuid.New()
+	n := f.creation(id, "a")
+	applied := false
+	n.Applied = &applied
+	if err := f.creator().Create(context.Background(), n, insert(id)); err != nil || !applied {
+		t.Fatalf("err = %v, applied %v; want the creation committed", err, applied)
+	}
+	if things, events, audits, results := f.created(t, id); things != 1 || events != 1 || audits != 1 || results != 1 {
+		t.Fatalf("%d things, %d events, %d audit records, %d first results; want one each", things, events, audits, results)
+	}
+	// The stored first result is the response: a retry's replay answers it.
+	replayed := &wrapperspb.StringValue{}
+	if found, err := f.kind.Idem.Replay(context.Background(), f.kind.DB.Mission("NER"), n.Key, replayed); !found || err != nil ||
+		replayed.GetValue() != "created by a" {
+		t.Fatalf("replay: %v %v %q, want the first result", found, err, replayed.GetValue())
+	}
+}
+
+func TestCreateFailureLeavesNothing(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	id := uuid.New()
+	err := f.creator().Create(context.Background(), f.creation(id, "a"), func(b *pgx.Batch) (proto.Message, error) {
+		insert(id)(b)
+		b.Queue(`INSERT INTO thing (id, mission, version, note) VALUES ($1, 'NER', 1, 'duplicate')`, id)
+		return wrapperspb.String("new"), nil
+	})
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.ConstraintName != "thing_pkey" {
+		t.Fatalf("err = %v, want the aggregate's own unique violation as it is", err)
+	}
+	refused := f.creator().Create(context.Background(), f.creation(id, "b"), func(*pgx.Batch) (proto.Message, error) {
+		return nil, errRefused
+	})
+	if refused != errRefused {
+		t.Fatalf("err = %v, want the Write's error as it is", refused)
+	}
+	if things, events, audits, results := f.created(t, id); things+events+audits+results != 0 {
+		t.Fatalf("%d things, %d events, %d audit records, %d first results; want none", things, events, audits, results)
+	}
+}
+
+// TestCreateLostRaceIsSettled: two creations under one request id, at once; one commits and
+// both answer with its first result.
+func TestCreateLostRaceIsSettled(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	key := f.creation(uuid.Nil, "").Key
+	var (
+		wg      sync.WaitGroup
+		resps   [2]*wrapperspb.StringValue
+		errs    [2]error
+		applied [2]bool
+		ids     = [2]uuid.UUID{uuid.New(), uuid.New()}
+	)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := f.creation(ids[i], fmt.Sprint("call ", i))
+			n.Key, n.Applied = key, &applied[i]
+			resps[i] = n.Resp.(*wrapperspb.StringValue)
+			errs[i] = f.creator().Create(context.Background(), n, insert(ids[i]))
+		}()
+	}
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil || applied[0] == applied[1] {
+		t.Fatalf("errors %v, %v, applied %v; want both to succeed, one applied", errs[0], errs[1], applied)
+	}
+	if !proto.Equal(resps[0], resps[1]) {
+		t.Errorf("answers %q and %q, want alike", resps[0].GetValue(), resps[1].GetValue())
+	}
+	winner := 0
+	if applied[1] {
+		winner = 1
+	}
+	if things, events, audits, _ := f.created(t, ids[winner]); things != 1 || events != 1 || audits != 1 {
+		t.Errorf("winner: %d things, %d events, %d audit records; want one each", things, events, audits)
+	}
+	if things, events, audits, _ := f.created(t, ids[1-winner]); things+events+audits != 0 {
+		t.Errorf("loser: %d things, %d events, %d audit records; want none", things, events, audits)
+	}
+}

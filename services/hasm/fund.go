@@ -12,12 +12,10 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/mutation"
-	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 )
@@ -68,19 +66,12 @@ func (s *Service) CreateFund(ctx context.Context, req *hasmv1.CreateFundRequest)
 		UpdateTime: now,
 	}
 	resp.Fund = f
-	b := &pgx.Batch{}
-	if err := s.idem.Queue(b, key, resp); err != nil {
-		return nil, err
-	}
-	queueInsertFund(b, f, who.Subject)
-	audit.Queue(b, audit.For(ctx, who, auth.MissionHQ, uuid.MustParse(f.FundId)).WithClientRequest(key.RequestID))
-	if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: uuid.MustParse(f.FundId), Mission: auth.MissionHQ,
-		Payload: &hasmv1.FundCreated{Fund: f}}); err != nil {
-		return nil, err
-	}
-	// Not mutation.Run, which changes an existing aggregate: this creates one.
-	err = s.db.Mission(who.Mission).SendBatch(ctx, b).Close()
-	switch err = s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); {
+	n := mutation.New{Who: who, Key: key, ID: uuid.MustParse(f.FundId), Mission: auth.MissionHQ, Resp: resp}
+	err = s.creator.Create(ctx, n, func(b *pgx.Batch) (proto.Message, error) {
+		queueInsertFund(b, f, who.Subject)
+		return &hasmv1.FundCreated{Fund: f}, nil
+	})
+	switch {
 	case err == nil:
 		return resp, nil
 	case database.IsUniqueViolation(err, "fund_code_year_key"):

@@ -20,7 +20,6 @@ import (
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/mutation"
-	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
@@ -89,19 +88,12 @@ func (s *Service) RequestAssistance(ctx context.Context, req *hasmv1.RequestAssi
 		UpdateTime:              now,
 	}
 	resp.Request = r
-	b := &pgx.Batch{}
-	if err := s.idem.Queue(b, key, resp); err != nil {
-		return nil, err
-	}
-	queueInsertRequest(b, r)
-	audit.Queue(b, audit.For(ctx, who, r.Mission, caseID).WithClientRequest(key.RequestID))
-	if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: caseID, Mission: r.Mission,
-		Payload: &hasmv1.AssistanceRequested{Request: r}}); err != nil {
-		return nil, err
-	}
-	// Not mutation.Run, which changes an existing aggregate: this creates one.
-	err = s.db.Mission(who.Mission).SendBatch(ctx, b).Close()
-	switch err = s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); {
+	n := mutation.New{Who: who, Key: key, ID: caseID, Mission: r.Mission, Resp: resp}
+	err = s.creator.Create(ctx, n, func(b *pgx.Batch) (proto.Message, error) {
+		queueInsertRequest(b, r)
+		return &hasmv1.AssistanceRequested{Request: r}, nil
+	})
+	switch {
 	case err == nil:
 		return resp, nil
 	case database.IsUniqueViolation(err, "request_pkey"):

@@ -62,6 +62,8 @@ type Service struct {
 	requests, decisions mutation.Kind[*hasmv1.AssistanceRequest]
 	// funds runs SetFundBudget.
 	funds mutation.Kind[*hasmv1.Fund]
+	// creator writes new funds and requests.
+	creator mutation.Creator
 }
 
 // Option configures a Service.
@@ -88,6 +90,7 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	s.requests = s.kind(func(who auth.Claims) string { return who.Mission })
 	s.decisions = s.kind(func(auth.Claims) string { return "" })
 	s.funds = s.fundKind()
+	s.creator = mutation.Creator{DB: s.db, Idem: s.idem, Producer: producer}
 	return s
 }
 

@@ -60,8 +60,8 @@ func (s *Service) CreateInboundReferral(ctx context.Context, req *referralv1.Cre
 		resp.Referral = partnerView(r)
 		return nil
 	}
-	// Not mutation.Run: this creates a referral, and is idempotent on the partner's reference
-	// rather than on a request id.
+	// Not mutation.Create: this creation is idempotent on the partner's reference, not on a
+	// request id, and finds the first referral in its own transaction.
 	err = s.db.PartnerTx(ctx, scope.partner, create)
 	if database.IsUniqueViolation(err, "referral_inbound_reference") {
 		// The same reference, sent twice at once: the first to commit is the referral.

@@ -15,14 +15,12 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/egress"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/mutation"
-	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/pagetoken"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	"github.com/passage-cm/passage/internal/webhook"
@@ -131,32 +129,24 @@ func (s *Service) RegisterPartner(ctx context.Context, req *referralv1.RegisterP
 	}
 	// The stored first result holds no secret: a retry must not hand it out a second time.
 	resp.Partner = p
-	b := &pgx.Batch{}
-	if err := s.idem.Queue(b, key, resp); err != nil {
-		return nil, err
-	}
-	b.Queue(`INSERT INTO referral.partner (partner_id, code, name, category, services, service_categories, countries,
+	var applied bool
+	n := mutation.New{Who: who, Key: key, ID: id, Mission: who.Mission, Resp: resp, Applied: &applied}
+	err = s.creator.Create(ctx, n, func(b *pgx.Batch) (proto.Message, error) {
+		b.Queue(`INSERT INTO referral.partner (partner_id, code, name, category, services, service_categories, countries,
 connection_kind, webhook_url, signing_secret, signing_secret_kek, agreement_reference, agreement_start,
 agreement_expiry, version, created_by, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $16, $16)`,
-		id, p.Code, p.Name, partnerCategoryCode(p.Category), services, categories, p.Countries,
-		enumcode.Code(p.Connection.Kind, connectionPrefix), p.Connection.WebhookUrl, sealed, kekID,
-		p.Agreement.GetReference(), fromDate(p.Agreement.GetStartDate()), fromDate(p.Agreement.GetExpiryDate()),
-		who.Subject, now.AsTime())
-	audit.Queue(b, audit.For(ctx, who, who.Mission, id).WithClientRequest(key.RequestID))
-	if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: id, Mission: who.Mission,
-		Payload: &referralv1.PartnerRegistered{Partner: p}}); err != nil {
-		return nil, err
-	}
-	// Not mutation.Run, which changes an existing aggregate: this creates one (no row to
-	// lock, no version), in one implicit transaction.
-	err = s.db.Mission(who.Mission).SendBatch(ctx, b).Close()
-	if err == nil {
+			id, p.Code, p.Name, partnerCategoryCode(p.Category), services, categories, p.Countries,
+			enumcode.Code(p.Connection.Kind, connectionPrefix), p.Connection.WebhookUrl, sealed, kekID,
+			p.Agreement.GetReference(), fromDate(p.Agreement.GetStartDate()), fromDate(p.Agreement.GetExpiryDate()),
+			who.Subject, now.AsTime())
+		return &referralv1.PartnerRegistered{Partner: p}, nil
+	})
+	switch {
+	case err == nil && applied:
 		// The secret is this call's to hand out only when its own write committed; a racing
-		// retry that committed first answers below with its stored result, which has none.
+		// retry that committed first answers with its stored result, which has none.
 		return &referralv1.RegisterPartnerResponse{Partner: p, SigningSecret: secret}, nil
-	}
-	switch err = s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); {
 	case err == nil:
 		return resp, nil
 	case database.IsUniqueViolation(err, "partner_code_key"):

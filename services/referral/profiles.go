@@ -40,8 +40,9 @@ func (s *Service) PublishDataProfile(ctx context.Context, req *referralv1.Publis
 		return nil, toStatus(err)
 	}
 	resp := &referralv1.PublishDataProfileResponse{}
-	// Not mutation.Run: a publication creates the next version of a profile, which is never
-	// changed afterwards (no row to lock: the category's advisory lock orders publications).
+	// Neither mutation.Run nor Create: a publication creates the next version of a profile,
+	// which it reads in its transaction under the category's advisory lock (publications take
+	// turns), and one batch (Create) cannot read before it writes.
 	err = s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
 		if replayed, err := s.idem.Replay(ctx, tx, key, resp); replayed || err != nil {
 			return err

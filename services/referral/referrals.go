@@ -10,12 +10,14 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/mutation"
 	"github.com/passage-cm/passage/internal/pagetoken"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
@@ -110,18 +112,12 @@ func (s *Service) CreateReferral(ctx context.Context, req *referralv1.CreateRefe
 		return nil, toStatus(&missingSharingConsent{partnerCode: p.Code, partnerCategory: partnerCategoryCode(p.Category)})
 	}
 	resp.Referral = r
-	b := &pgx.Batch{}
-	if err := s.idem.Queue(b, key, resp); err != nil {
-		return nil, err
-	}
-	queueInsertReferral(b, r, who.Subject)
-	if err := queueMoved(b, moved{r: r, cause: causeOf(ctx), actor: actorOf(who)}); err != nil {
-		return nil, err
-	}
-	audit.Queue(b, audit.For(ctx, who, r.Mission, uuid.MustParse(r.ReferralId)).WithClientRequest(key.RequestID))
-	// Not mutation.Run, which changes an existing aggregate: this creates one.
-	err = s.db.Mission(who.Mission).SendBatch(ctx, b).Close()
-	if err := s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); err != nil {
+	n := mutation.New{Who: who, Key: key, ID: uuid.MustParse(r.ReferralId), Mission: r.Mission, Resp: resp}
+	err = s.creator.Create(ctx, n, func(b *pgx.Batch) (proto.Message, error) {
+		queueInsertReferral(b, r, who.Subject)
+		return queueMovedRecords(b, moved{r: r, cause: causeOf(ctx), actor: actorOf(who)})
+	})
+	if err != nil {
 		return nil, toStatus(err)
 	}
 	return resp, nil

@@ -89,6 +89,8 @@ type Service struct {
 	referrals mutation.Kind[*referralv1.Referral]
 	// partners runs UpdatePartner.
 	partners mutation.Kind[*partnerEdit]
+	// creator writes new partners and referrals.
+	creator  mutation.Creator
 	consumer *outbox.Consumer
 	cfg      Config
 	now      func() time.Time
@@ -121,6 +123,7 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 		o(s)
 	}
 	s.referrals, s.partners = s.kind(), s.partnerKind()
+	s.creator = mutation.Creator{DB: s.db, Idem: s.idem, Producer: producer}
 	def := DefaultConfig()
 	if s.cfg.RespondWithin <= 0 {
 		s.cfg.RespondWithin = def.RespondWithin
