@@ -17,7 +17,9 @@ const (
 func SexCode(s commonv1.Sex) string { return enumcode.Code(s, sexPrefix) }
 
 // Sex is the sex SexCode stored as c.
-func Sex(c string) commonv1.Sex { return enumcode.Value[commonv1.Sex](commonv1.Sex_value, sexPrefix, c) }
+func Sex(c string) commonv1.Sex {
+	return enumcode.Value[commonv1.Sex](commonv1.Sex_value, sexPrefix, c)
+}
 
 // AgeBandCode is the code a projection stores a person's age band under; AgeBand reads it back.
 func AgeBandCode(b commonv1.AgeBand) string { return enumcode.Code(b, ageBandPrefix) }
@@ -29,7 +31,9 @@ func AgeBand(c string) commonv1.AgeBand {
 
 // VulnerabilityCodes are the codes a projection stores a case's vulnerabilities under;
 // Vulnerabilities reads them back.
-func VulnerabilityCodes(vs []commonv1.Vulnerability) []string { return enumcode.Codes(vs, vulnerabilityPrefix) }
+func VulnerabilityCodes(vs []commonv1.Vulnerability) []string {
+	return enumcode.Codes(vs, vulnerabilityPrefix)
+}
 
 // Vulnerabilities are the vulnerabilities VulnerabilityCodes stored as cs.
 func Vulnerabilities(cs []string) []commonv1.Vulnerability {

@@ -51,3 +51,20 @@ func ParseID(field, s string) (uuid.UUID, error) {
 	}
 	return id, nil
 }
+
+// Violations gathers the bad fields of a request whose handler checks several rules before it
+// answers: Add one for each rule broken, then return Err.
+type Violations []*errdetails.BadRequest_FieldViolation
+
+// Add records that field breaks a rule (see FieldViolation).
+func (v *Violations) Add(field, description string) {
+	*v = append(*v, FieldViolation(field, description))
+}
+
+// Err is the InvalidArgument of every violation added, or nil when there is none.
+func (v Violations) Err() error {
+	if len(v) == 0 {
+		return nil
+	}
+	return InvalidArgument(v...)
+}

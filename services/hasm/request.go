@@ -115,14 +115,14 @@ func (s *Service) DecideRequest(ctx context.Context, req *hasmv1.DecideRequestRe
 		return nil, status.Error(codes.PermissionDenied, "only a programme manager at HQ decides HASM requests")
 	}
 	approve := req.GetDecision() == hasmv1.Decision_DECISION_APPROVE
-	var v violations
+	var v rpcerr.Violations
 	switch {
 	case approve && req.GetRejectionReason() != hasmv1.RejectionReason_REJECTION_REASON_UNSPECIFIED:
-		v.add("rejection_reason", "must be unset to approve")
+		v.Add("rejection_reason", "must be unset to approve")
 	case !approve && req.GetRejectionReason() == hasmv1.RejectionReason_REJECTION_REASON_UNSPECIFIED:
-		v.add("rejection_reason", "is required to reject")
+		v.Add("rejection_reason", "is required to reject")
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), hasmv1.StrandedMigrantService_DecideRequest_FullMethodName, req)
@@ -209,10 +209,10 @@ func (s *Service) RecordDeparture(ctx context.Context, req *hasmv1.RecordDepartu
 	if err != nil {
 		return nil, err
 	}
-	var v violations
+	var v rpcerr.Violations
 	checkDay(&v, "departure_date", req.GetDepartureDate(), s.clock())
 	checkCountry(&v, "return_country", req.GetReturnCountry())
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), hasmv1.StrandedMigrantService_RecordDeparture_FullMethodName, req)
@@ -274,10 +274,10 @@ func travelling(members []*commonv1.TravellingPerson, ids []string) ([]*commonv1
 	if len(ids) == 0 {
 		return members, nil
 	}
-	var v violations
+	var v rpcerr.Violations
 	for i, id := range ids {
 		if !slices.ContainsFunc(members, func(m *commonv1.TravellingPerson) bool { return m.SubjectId == id }) {
-			v.add(fmt.Sprintf("travelling_subject_ids[%d]", i), "is not a person of the case")
+			v.Add(fmt.Sprintf("travelling_subject_ids[%d]", i), "is not a person of the case")
 		}
 	}
 	var out []*commonv1.TravellingPerson
@@ -287,9 +287,9 @@ func travelling(members []*commonv1.TravellingPerson, ids []string) ([]*commonv1
 		}
 	}
 	if len(members) > 0 && !slices.Contains(ids, members[0].SubjectId) {
-		v.add("travelling_subject_ids", "must include the principal applicant")
+		v.Add("travelling_subject_ids", "must include the principal applicant")
 	}
-	return out, v.err()
+	return out, v.Err()
 }
 
 // RecordArrival records the arrival in the return country: the return is completed.
@@ -298,9 +298,9 @@ func (s *Service) RecordArrival(ctx context.Context, req *hasmv1.RecordArrivalRe
 	if err != nil {
 		return nil, err
 	}
-	var v violations
+	var v rpcerr.Violations
 	checkDay(&v, "arrival_date", req.GetArrivalDate(), s.clock())
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), hasmv1.StrandedMigrantService_RecordArrival_FullMethodName, req)

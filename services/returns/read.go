@@ -11,6 +11,7 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/pagetoken"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 )
 
@@ -51,9 +52,9 @@ func (s *Service) ListReturns(ctx context.Context, req *returnsv1.ListReturnsReq
 	filter := listFilterHash(mission, req.GetStatus())
 	if tok := req.GetPageToken(); tok != "" {
 		if f.after, err = pagetoken.Decode(tok, filter); err != nil {
-			var v violations
-			v.add("page_token", pagetoken.Mismatch)
-			return nil, v.err()
+			var v rpcerr.Violations
+			v.Add("page_token", pagetoken.Mismatch)
+			return nil, v.Err()
 		}
 	}
 	// Read one more than a page to know whether another page follows.
