@@ -7,11 +7,7 @@ import (
 
 // A projection stores the case's coded person attributes as intake does (enumcode): "FEMALE",
 // "18_20", "MEDICAL_NEEDS".
-const (
-	sexPrefix           = "SEX_"
-	ageBandPrefix       = "AGE_BAND_"
-	vulnerabilityPrefix = "VULNERABILITY_"
-)
+const sexPrefix, ageBandPrefix, vulnerabilityPrefix = "SEX_", "AGE_BAND_", "VULNERABILITY_"
 
 // SexCode is the code a projection stores a person's sex under; Sex reads it back.
 func SexCode(s commonv1.Sex) string { return enumcode.Code(s, sexPrefix) }
@@ -29,13 +25,13 @@ func AgeBand(c string) commonv1.AgeBand {
 	return enumcode.Value[commonv1.AgeBand](commonv1.AgeBand_value, ageBandPrefix, c)
 }
 
-// VulnerabilityCodes are the codes a projection stores a case's vulnerabilities under;
-// Vulnerabilities reads them back.
-func VulnerabilityCodes(vs []commonv1.Vulnerability) []string {
-	return enumcode.Codes(vs, vulnerabilityPrefix)
-}
-
-// Vulnerabilities are the vulnerabilities VulnerabilityCodes stored as cs.
+// Vulnerabilities are the vulnerabilities VulnerabilityCodes stored as cs: what a
+// projection reads back.
 func Vulnerabilities(cs []string) []commonv1.Vulnerability {
 	return enumcode.Values[commonv1.Vulnerability](commonv1.Vulnerability_value, vulnerabilityPrefix, cs)
+}
+
+// VulnerabilityCodes are the codes a projection stores a case's vulnerabilities under.
+func VulnerabilityCodes(vs []commonv1.Vulnerability) []string {
+	return enumcode.Codes(vs, vulnerabilityPrefix)
 }
