@@ -23,11 +23,10 @@ import (
 // ignored, so a replayed event never undoes a newer one. assistance_allowed follows the
 // principal's ASSISTANCE consent as intake derived it.
 func applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
-	m, err := r.Decode()
+	c, err := intakecase.Decode(r)
 	if err != nil {
 		return err
 	}
-	c := intakecase.Of(m)
 	if c.GetProgramme() != commonv1.Programme_PROGRAMME_HASM {
 		return nil
 	}

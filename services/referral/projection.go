@@ -28,11 +28,10 @@ const withdrawalCause = "consent_withdrawal"
 // case that is not final and rested on consent no longer in force is withdrawn, in the same
 // transaction as the consumer's cursor: exactly once, and at once.
 func (s *Service) applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
-	m, err := r.Decode()
+	c, err := intakecase.Decode(r)
 	if err != nil {
 		return err
 	}
-	c := intakecase.Of(m)
 	if c == nil {
 		return nil
 	}

@@ -23,11 +23,10 @@ import (
 // from a VoT case (intake.OpenCase: a victim returning through AVRR) is linked to it by id.
 // Everything else is passed over.
 func project(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
-	m, err := r.Decode()
+	c, err := intakecase.Decode(r)
 	if err != nil {
 		return err
 	}
-	c := intakecase.Of(m)
 	if c == nil {
 		return nil
 	}

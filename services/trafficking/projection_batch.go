@@ -57,11 +57,10 @@ func projectBatch(ctx context.Context, tx pgx.Tx, records []outbox.Record) error
 	var victims []victim // in the order of each case's first event
 	index := map[string]int{}
 	for _, r := range records {
-		m, err := r.Decode()
+		c, err := intakecase.Decode(r)
 		if err != nil {
 			return err
 		}
-		c := intakecase.Of(m)
 		if c == nil {
 			continue
 		}
