@@ -14,6 +14,9 @@ import (
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 )
 
+// Reads open alike in every service (the caller, the case id, the caller's scope) and then
+// read the service's own tables.
+
 // GetRequest reads a case's request: one of the caller's mission, or of any mission for a
 // programme manager at HQ.
 func (s *Service) GetRequest(ctx context.Context, req *hasmv1.GetRequestRequest) (*hasmv1.GetRequestResponse, error) {

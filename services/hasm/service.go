@@ -96,6 +96,9 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 
 // consumerConfig is the configuration of the consumer of intake's events: each drain's events
 // together, and one at a time when a batch fails.
+//
+// consumerConfig, Register and Run are alike in every service that projects intake's cases:
+// wiring of each service's own names, tables and handlers, with no logic to share.
 func consumerConfig() outbox.ConsumerConfig {
 	return outbox.ConsumerConfig{
 		Name:        producer,

@@ -9,7 +9,8 @@ import (
 // Coded values are stored as the enum value's name without its prefix ("ELIGIBLE",
 // "BUSINESS_START_UP"), as intake stores them: readable in SQL and stable, since protobuf
 // value names never change.
-
+//
+// Each service's prefixes are alike in shape (one per enum) but name its own enums.
 const (
 	statusPrefix        = "RETURN_STATUS_"
 	eligibilityPrefix   = "ELIGIBILITY_"

@@ -15,6 +15,9 @@ import (
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 )
 
+// Reads open alike in every service (the caller, the case id, the caller's scope) and then
+// read the service's own tables.
+
 // GetReturn reads a return of the caller's mission with every fact recorded on it.
 func (s *Service) GetReturn(ctx context.Context, req *returnsv1.GetReturnRequest) (*returnsv1.GetReturnResponse, error) {
 	who, err := auth.Caller(ctx)

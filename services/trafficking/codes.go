@@ -8,7 +8,8 @@ import (
 
 // Coded values are stored as the enum value's name without its prefix ("PRESUMED_VICTIM",
 // "FORCED_LABOUR"): readable in SQL and stable, since protobuf value names never change.
-
+//
+// Each service's prefixes are alike in shape (one per enum) but name its own enums.
 const (
 	statusPrefix         = "VICTIM_CASE_STATUS_"
 	identificationPrefix = "IDENTIFICATION_STATUS_"

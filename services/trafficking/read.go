@@ -16,6 +16,9 @@ import (
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
 
+// Reads open alike in every service (the caller, the case id, the caller's scope) and then
+// read the service's own tables.
+
 // GetVictimCase reads a victim case of the caller's mission, whole and pseudonymised.
 func (s *Service) GetVictimCase(ctx context.Context, req *traffickingv1.GetVictimCaseRequest) (*traffickingv1.GetVictimCaseResponse, error) {
 	who, err := auth.Caller(ctx)

@@ -254,7 +254,8 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 	})
 }
 
-// kind describes a victim case to mutation.Run.
+// kind describes a victim case to mutation.Run. Every service's Kind is alike in shape: each
+// fills the same fields with its own aggregate's functions.
 func (s *Service) kind() mutation.Kind[*traffickingv1.VictimCase] {
 	return mutation.Kind[*traffickingv1.VictimCase]{
 		DB: s.db, Idem: s.idem, Producer: producer, Clock: s.clock,

@@ -136,7 +136,8 @@ func valueOr[T any](p *T) T {
 // mission is not found, by the server's filter and, underneath, by row-level security (q is
 // declared for the caller's mission). An empty mission leaves the second alone: only tests ask
 // for that (Service.checkMission). With forUpdate the row stays locked until the transaction
-// ends.
+// ends. Alike in shape to intake's getCase (the filter, the lock, the children loaded after),
+// it reads this service's own tables.
 func getCase(ctx context.Context, q database.Querier, mission string, id uuid.UUID, forUpdate bool) (*traffickingv1.VictimCase, error) {
 	sql := `SELECT ` + caseColumns + ` FROM trafficking.victim_case v WHERE v.case_id = $1`
 	args := []any{id}
