@@ -53,26 +53,6 @@ func (s *Store) Replay(ctx context.Context, q database.Querier, k Key, resp prot
 	return s.scan(q.QueryRow(ctx, s.lookup(), k.Mission, k.RequestID), k, resp)
 }
 
-// Lookup is a Replay queued on a batch, so that it shares a round trip with other reads; its
-// result is known once the batch is closed.
-type Lookup struct {
-	found bool
-	err   error
-}
-
-// Result is what Replay would have returned.
-func (l *Lookup) Result() (bool, error) { return l.found, l.err }
-
-// QueueReplay adds the look-up of k to b.
-func (s *Store) QueueReplay(b *pgx.Batch, k Key, resp proto.Message) *Lookup {
-	l := &Lookup{}
-	b.Queue(s.lookup(), k.Mission, k.RequestID).QueryRow(func(row pgx.Row) error {
-		l.found, l.err = s.scan(row, k, resp)
-		return nil // reported through Result, so the batch's other reads still complete
-	})
-	return l
-}
-
 func (s *Store) lookup() string {
 	return `SELECT method, fingerprint, response FROM ` + s.table + ` WHERE mission = $1 AND request_id = $2`
 }

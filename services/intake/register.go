@@ -123,41 +123,6 @@ func (s *Service) prepareRegistration(ctx context.Context, req *intakev1.Registe
 	return r, nil
 }
 
-// registerAlone writes one registration in a transaction of its own: the path of a member
-// whose group commit failed, or of a request id that came twice in one batch. It reads as the
-// group does (replay, duplicates, as much of them as the caller may see), and when a racing
-// retry commits first, answers with that first result.
-func (s *Service) registerAlone(ctx context.Context, r *pendingCase) {
-	resp := &intakev1.RegisterCaseResponse{}
-	reads := &pgx.Batch{}
-	replay := s.idem.QueueReplay(reads, r.key, resp)
-	var matches []match
-	queueFindMatches(reads, r.c.Mission, r.digests, &matches)
-	if err := s.db.Mission(r.c.Mission).SendBatch(ctx, reads).Close(); err != nil {
-		r.resp, r.err = nil, database.NothingApplied(fmt.Errorf("register case: look up: %w", err))
-		return
-	}
-	if replayed, err := replay.Result(); replayed || err != nil {
-		r.resp, r.err = resp, toStatus(err)
-		return
-	}
-	check := checkDuplicates(r.who, r.subjects, r.indexes, matches)
-	resp = &intakev1.RegisterCaseResponse{Case: r.c, SuspectedDuplicates: check.found}
-	r.audit.Reason = check.reason()
-	if err := s.keys.Rewrapped(r.entries); err != nil {
-		r.resp, r.err = nil, err
-		return
-	}
-	err := s.commitNewCase(ctx, r.key, r.c, r.who, r.audit, resp, func(st *database.Statement) {
-		vault.AddPut(st, r.c.Mission, r.entries)
-	})
-	if err != nil {
-		r.resp, r.err = nil, err
-		return
-	}
-	r.resp, r.err = resp, nil
-}
-
 // commitNewCase writes a new case, whatever add adds, its CaseRegistered event, the audit
 // record e and the idempotency record in one statement (database.Statement), sent after the
 // mission's declaration as one batch: one round trip, one implicit transaction. When a retry
