@@ -109,12 +109,14 @@ func (k *Kind[A]) apply(ctx context.Context, tx pgx.Tx, id uuid.UUID, m Mutation
 	}
 	k.Save(a, s)
 	mission := k.Mission(a)
-	if err := outbox.Queue(s.Batch, outbox.Event{Producer: k.Producer, AggregateID: id, Mission: mission, Payload: event}); err != nil {
+	var st database.Statement
+	if err := outbox.Add(&st, []outbox.Event{{Producer: k.Producer, AggregateID: id, Mission: mission, Payload: event}}); err != nil {
 		return err
 	}
-	audit.Queue(s.Batch, audit.For(ctx, m.Who, mission, id).WithClientRequest(m.Key.RequestID))
-	if err := k.Idem.Queue(s.Batch, m.Key, m.Resp); err != nil {
+	audit.Add(&st, []audit.Entry{audit.For(ctx, m.Who, mission, id).WithClientRequest(m.Key.RequestID)})
+	if err := k.Idem.Add(&st, []idempotency.Record{{Key: m.Key, Response: m.Resp}}); err != nil {
 		return err
 	}
+	st.Queue(s.Batch)
 	return tx.SendBatch(ctx, s.Batch).Close()
 }

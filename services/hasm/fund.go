@@ -67,15 +67,17 @@ func (s *Service) CreateFund(ctx context.Context, req *hasmv1.CreateFundRequest)
 	}
 	resp.Fund = f
 	b := &pgx.Batch{}
-	if err := s.idem.Queue(b, key, resp); err != nil {
+	var st database.Statement
+	if err := s.idem.Add(&st, []idempotency.Record{{Key: key, Response: resp}}); err != nil {
 		return nil, err
 	}
+	audit.Add(&st, []audit.Entry{audit.For(ctx, who, auth.MissionHQ, uuid.MustParse(f.FundId)).WithClientRequest(key.RequestID)})
+	if err := outbox.Add(&st, []outbox.Event{{Producer: producer, AggregateID: uuid.MustParse(f.FundId), Mission: auth.MissionHQ,
+		Payload: &hasmv1.FundCreated{Fund: f}}}); err != nil {
+		return nil, err
+	}
+	st.Queue(b)
 	queueInsertFund(b, f, who.Subject)
-	audit.Queue(b, audit.For(ctx, who, auth.MissionHQ, uuid.MustParse(f.FundId)).WithClientRequest(key.RequestID))
-	if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: uuid.MustParse(f.FundId), Mission: auth.MissionHQ,
-		Payload: &hasmv1.FundCreated{Fund: f}}); err != nil {
-		return nil, err
-	}
 	err = s.db.Mission(who.Mission).SendBatch(ctx, b).Close()
 	switch err = s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); {
 	case err == nil:
@@ -123,14 +125,16 @@ func (s *Service) SetFundBudget(ctx context.Context, req *hasmv1.SetFundBudgetRe
 		resp.Fund = f
 		b := &pgx.Batch{}
 		queueUpdateFund(b, f)
-		if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: uuid.MustParse(f.FundId), Mission: auth.MissionHQ,
-			Payload: &hasmv1.FundBudgetSet{Fund: f, PreviousBudget: previous}}); err != nil {
+		var st database.Statement
+		if err := outbox.Add(&st, []outbox.Event{{Producer: producer, AggregateID: uuid.MustParse(f.FundId), Mission: auth.MissionHQ,
+			Payload: &hasmv1.FundBudgetSet{Fund: f, PreviousBudget: previous}}}); err != nil {
 			return err
 		}
-		audit.Queue(b, audit.For(ctx, who, auth.MissionHQ, uuid.MustParse(f.FundId)).WithClientRequest(key.RequestID))
-		if err := s.idem.Queue(b, key, resp); err != nil {
+		audit.Add(&st, []audit.Entry{audit.For(ctx, who, auth.MissionHQ, uuid.MustParse(f.FundId)).WithClientRequest(key.RequestID)})
+		if err := s.idem.Add(&st, []idempotency.Record{{Key: key, Response: resp}}); err != nil {
 			return err
 		}
+		st.Queue(b)
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err := s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); err != nil {

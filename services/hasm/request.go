@@ -90,15 +90,17 @@ func (s *Service) RequestAssistance(ctx context.Context, req *hasmv1.RequestAssi
 	}
 	resp.Request = r
 	b := &pgx.Batch{}
-	if err := s.idem.Queue(b, key, resp); err != nil {
+	var st database.Statement
+	if err := s.idem.Add(&st, []idempotency.Record{{Key: key, Response: resp}}); err != nil {
 		return nil, err
 	}
+	audit.Add(&st, []audit.Entry{audit.For(ctx, who, r.Mission, caseID).WithClientRequest(key.RequestID)})
+	if err := outbox.Add(&st, []outbox.Event{{Producer: producer, AggregateID: caseID, Mission: r.Mission,
+		Payload: &hasmv1.AssistanceRequested{Request: r}}}); err != nil {
+		return nil, err
+	}
+	st.Queue(b)
 	queueInsertRequest(b, r)
-	audit.Queue(b, audit.For(ctx, who, r.Mission, caseID).WithClientRequest(key.RequestID))
-	if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: caseID, Mission: r.Mission,
-		Payload: &hasmv1.AssistanceRequested{Request: r}}); err != nil {
-		return nil, err
-	}
 	err = s.db.Mission(who.Mission).SendBatch(ctx, b).Close()
 	switch err = s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); {
 	case err == nil:

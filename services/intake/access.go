@@ -186,11 +186,13 @@ func (s *Service) inMissionTx(ctx context.Context, who auth.Claims, key idempote
 		if err := fn(tx); err != nil {
 			return err
 		}
-		b := &pgx.Batch{}
-		if err := s.idem.Queue(b, key, resp); err != nil {
+		var st database.Statement
+		if err := s.idem.Add(&st, []idempotency.Record{{Key: key, Response: resp}}); err != nil {
 			return err
 		}
-		audit.Queue(b, audit.For(ctx, who, who.Mission, aggregate).WithClientRequest(key.RequestID))
+		audit.Add(&st, []audit.Entry{audit.For(ctx, who, who.Mission, aggregate).WithClientRequest(key.RequestID)})
+		b := &pgx.Batch{}
+		st.Queue(b)
 		return tx.SendBatch(ctx, b).Close()
 	})
 	return s.idem.Settle(ctx, s.db.Mission(key.Mission), key, resp, err)

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -19,6 +20,7 @@ import (
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	"github.com/passage-cm/passage/internal/vault"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
@@ -153,11 +155,35 @@ func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (
 	}
 	consent.Mark(c)
 	resp.Case = c
-	if err := s.commitNewCase(ctx, key, c, who, audit.For(ctx, who, c.Mission, uuid.MustParse(c.CaseId)).WithClientRequest(key.RequestID), resp,
-		func(*database.Statement) {}); err != nil {
+	if err := s.insertOpenedCase(ctx, key, c, who, resp); err != nil {
 		return nil, err
 	}
 	return resp, nil
+}
+
+// insertOpenedCase writes an opened case, its CaseRegistered event, the call's audit record
+// and its first result resp in one statement (database.Statement), sent after the mission's
+// declaration as one batch: one round trip, one implicit transaction. When a retry with the
+// same request id committed first, resp is replaced by that first result.
+func (s *Service) insertOpenedCase(ctx context.Context, key idempotency.Key, c *intakev1.Case, who auth.Claims, resp *intakev1.OpenCaseResponse) error {
+	id := uuid.MustParse(c.CaseId)
+	var st database.Statement
+	if err := s.idem.Add(&st, []idempotency.Record{{Key: key, Response: resp}}); err != nil {
+		return err
+	}
+	addInsertCases(&st, c.Mission, []*intakev1.Case{c}, []string{who.Subject})
+	if err := outbox.Add(&st, []outbox.Event{{Producer: producer, AggregateID: id, Mission: c.Mission,
+		Payload: &intakev1.CaseRegistered{Case: c}}}); err != nil {
+		return err
+	}
+	audit.Add(&st, []audit.Entry{audit.For(ctx, who, c.Mission, id).WithClientRequest(key.RequestID)})
+	b := &pgx.Batch{}
+	st.Queue(b)
+	err := s.db.Mission(c.Mission).SendBatch(ctx, b).Close()
+	if err := s.idem.Settle(ctx, s.db.Mission(key.Mission), key, resp, err); err != nil {
+		return toStatus(fmt.Errorf("insert case: %w", err))
+	}
+	return nil
 }
 
 // openConsents makes the first consent records of an opened case; each names one of its

@@ -229,19 +229,19 @@ func replayed(f idempotency.Found) (*intakev1.RegisterCaseResponse, error) {
 // after the mission's declaration: one round trip, one implicit transaction.
 func (s *Service) insertCases(ctx context.Context, mission string, rs []*pendingCase) error {
 	var st database.Statement
-	keys, resps := make([]idempotency.Key, len(rs)), make([]proto.Message, len(rs))
+	firsts := make([]idempotency.Record, len(rs))
 	cases, creators := make([]*intakev1.Case, len(rs)), make([]string, len(rs))
 	events, records := make([]outbox.Event, len(rs)), make([]audit.Entry, len(rs))
 	var entries []vault.Entry
 	for i, r := range rs {
-		keys[i], resps[i] = r.key, r.resp
+		firsts[i] = idempotency.Record{Key: r.key, Response: r.resp}
 		cases[i], creators[i] = r.c, r.who.Subject
 		events[i] = outbox.Event{Producer: producer, AggregateID: uuid.MustParse(r.c.CaseId), Mission: mission,
 			Payload: &intakev1.CaseRegistered{Case: r.c}}
 		records[i] = r.audit
 		entries = append(entries, r.entries...)
 	}
-	if err := s.idem.AddAll(&st, keys, resps); err != nil {
+	if err := s.idem.Add(&st, firsts); err != nil {
 		return err
 	}
 	if err := s.keys.Rewrapped(entries); err != nil {
@@ -249,10 +249,10 @@ func (s *Service) insertCases(ctx context.Context, mission string, rs []*pending
 	}
 	vault.AddPut(&st, mission, entries)
 	addInsertCases(&st, mission, cases, creators)
-	if err := outbox.AddAll(&st, events); err != nil {
+	if err := outbox.Add(&st, events); err != nil {
 		return err
 	}
-	audit.AddAll(&st, records)
+	audit.Add(&st, records)
 	b := &pgx.Batch{}
 	st.Queue(b)
 	if err := s.db.Mission(mission).SendBatch(ctx, b).Close(); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/outbox"
@@ -65,8 +66,13 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, feedEventID(r), r.PartnerId, r.Mission
 				Time: r.UpdateTime.AsTime(), Data: data,
 			}})
 	}
-	return outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: uuid.MustParse(r.ReferralId), Mission: r.Mission,
-		Payload: &referralv1.ReferralChanged{Referral: r, PreviousStatus: m.from, PartnerCategory: r.PartnerCategory, Cause: m.cause}})
+	var st database.Statement
+	if err := outbox.Add(&st, []outbox.Event{{Producer: producer, AggregateID: uuid.MustParse(r.ReferralId), Mission: r.Mission,
+		Payload: &referralv1.ReferralChanged{Referral: r, PreviousStatus: m.from, PartnerCategory: r.PartnerCategory, Cause: m.cause}}}); err != nil {
+		return err
+	}
+	st.Queue(b)
+	return nil
 }
 
 // webhookData is a webhook event's payload: thin, as the partner pulls the data itself through
@@ -146,9 +152,12 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, scope callerScope
 		}
 		set(view)
 		b := &pgx.Batch{}
-		if err := s.idem.Queue(b, key, resp); err != nil {
+		var st database.Statement
+		if err := s.idem.Add(&st, []idempotency.Record{{Key: key, Response: resp}}); err != nil {
 			return err
 		}
+		audit.Add(&st, []audit.Entry{audit.For(ctx, who, r.Mission, id).WithClientRequest(key.RequestID)})
+		st.Queue(b)
 		queueUpdateReferral(b, r)
 		// The partner hears of the mission's changes; its own it knows.
 		notify := false
@@ -160,7 +169,6 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, scope callerScope
 		if err := queueMoved(b, moved{r: r, from: from, cause: causeOf(ctx), actor: actorOf(who), notify: notify}); err != nil {
 			return err
 		}
-		audit.Queue(b, audit.For(ctx, who, r.Mission, id).WithClientRequest(key.RequestID))
 		return tx.SendBatch(ctx, b).Close()
 	})
 	return s.idem.Settle(ctx, s.querier(scope), key, resp, err)

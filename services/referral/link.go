@@ -7,6 +7,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/outbox"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
@@ -71,18 +72,20 @@ func (s *Service) LinkReferralCase(ctx context.Context, req *referralv1.LinkRefe
 		r.UpdateTime = s.timestamp()
 		resp.Referral = r
 		b := &pgx.Batch{}
-		if err := s.idem.Queue(b, key, resp); err != nil {
+		var st database.Statement
+		if err := s.idem.Add(&st, []idempotency.Record{{Key: key, Response: resp}}); err != nil {
 			return err
 		}
+		// The referral's trail and the case's both show who linked them.
+		audit.Add(&st, []audit.Entry{audit.For(ctx, who, r.Mission, id).WithClientRequest(key.RequestID),
+			audit.For(ctx, who, r.Mission, caseID).WithClientRequest(key.RequestID)})
+		if err := outbox.Add(&st, []outbox.Event{{Producer: producer, AggregateID: id, Mission: r.Mission,
+			Payload: &referralv1.InboundReferralLinked{Referral: r}}}); err != nil {
+			return err
+		}
+		st.Queue(b)
 		b.Queue(`UPDATE referral.referral SET case_id = $2, subject_id = $3, version = $4, updated_at = $5
 WHERE referral_id = $1 AND mission = $6`, r.ReferralId, r.CaseId, nullUUID(r.SubjectId), r.Version, r.UpdateTime.AsTime(), r.Mission)
-		// The referral's trail and the case's both show who linked them.
-		audit.Queue(b, audit.For(ctx, who, r.Mission, id).WithClientRequest(key.RequestID))
-		audit.Queue(b, audit.For(ctx, who, r.Mission, caseID).WithClientRequest(key.RequestID))
-		if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: id, Mission: r.Mission,
-			Payload: &referralv1.InboundReferralLinked{Referral: r}}); err != nil {
-			return err
-		}
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err := s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); err != nil {

@@ -129,9 +129,16 @@ func (s *Service) RegisterPartner(ctx context.Context, req *referralv1.RegisterP
 	// The stored first result holds no secret: a retry must not hand it out a second time.
 	resp.Partner = p
 	b := &pgx.Batch{}
-	if err := s.idem.Queue(b, key, resp); err != nil {
+	var st database.Statement
+	if err := s.idem.Add(&st, []idempotency.Record{{Key: key, Response: resp}}); err != nil {
 		return nil, err
 	}
+	audit.Add(&st, []audit.Entry{audit.For(ctx, who, who.Mission, id).WithClientRequest(key.RequestID)})
+	if err := outbox.Add(&st, []outbox.Event{{Producer: producer, AggregateID: id, Mission: who.Mission,
+		Payload: &referralv1.PartnerRegistered{Partner: p}}}); err != nil {
+		return nil, err
+	}
+	st.Queue(b)
 	b.Queue(`INSERT INTO referral.partner (partner_id, code, name, category, services, service_categories, countries,
 connection_kind, webhook_url, signing_secret, signing_secret_kek, agreement_reference, agreement_start,
 agreement_expiry, version, created_by, created_at, updated_at)
@@ -140,11 +147,6 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $16
 		enumcode.Code(p.Connection.Kind, connectionPrefix), p.Connection.WebhookUrl, sealed, kekID,
 		p.Agreement.GetReference(), fromDate(p.Agreement.GetStartDate()), fromDate(p.Agreement.GetExpiryDate()),
 		who.Subject, now.AsTime())
-	audit.Queue(b, audit.For(ctx, who, who.Mission, id).WithClientRequest(key.RequestID))
-	if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: id, Mission: who.Mission,
-		Payload: &referralv1.PartnerRegistered{Partner: p}}); err != nil {
-		return nil, err
-	}
 	err = s.db.Mission(who.Mission).SendBatch(ctx, b).Close()
 	if err == nil {
 		// The secret is this call's to hand out only when its own write committed; a racing
@@ -306,9 +308,16 @@ func (s *Service) UpdatePartner(ctx context.Context, req *referralv1.UpdatePartn
 		}
 		resp.Partner = p
 		b := &pgx.Batch{}
-		if err := s.idem.Queue(b, key, resp); err != nil {
+		var st database.Statement
+		if err := s.idem.Add(&st, []idempotency.Record{{Key: key, Response: resp}}); err != nil {
 			return err
 		}
+		audit.Add(&st, []audit.Entry{audit.For(ctx, who, who.Mission, id).WithClientRequest(key.RequestID)})
+		if err := outbox.Add(&st, []outbox.Event{{Producer: producer, AggregateID: id, Mission: who.Mission,
+			Payload: &referralv1.PartnerUpdated{Partner: p}}}); err != nil {
+			return err
+		}
+		st.Queue(b)
 		b.Queue(`UPDATE referral.partner SET name = $2, services = $3, service_categories = $4, countries = $5,
 connection_kind = $6, webhook_url = $7,
 signing_secret = CASE WHEN $8 THEN signing_secret ELSE $9 END,
@@ -318,11 +327,6 @@ WHERE partner_id = $1`,
 			id, p.Name, services, categories, p.Countries, enumcode.Code(p.Connection.Kind, connectionPrefix),
 			p.Connection.WebhookUrl, keep, sealed, kekID, p.Agreement.GetReference(), fromDate(p.Agreement.GetStartDate()),
 			fromDate(p.Agreement.GetExpiryDate()), p.Version, p.UpdateTime.AsTime())
-		audit.Queue(b, audit.For(ctx, who, who.Mission, id).WithClientRequest(key.RequestID))
-		if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: id, Mission: who.Mission,
-			Payload: &referralv1.PartnerUpdated{Partner: p}}); err != nil {
-			return err
-		}
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err == nil && secret != "" {

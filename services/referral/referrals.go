@@ -14,6 +14,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/pagetoken"
@@ -111,14 +112,16 @@ func (s *Service) CreateReferral(ctx context.Context, req *referralv1.CreateRefe
 	}
 	resp.Referral = r
 	b := &pgx.Batch{}
-	if err := s.idem.Queue(b, key, resp); err != nil {
+	var st database.Statement
+	if err := s.idem.Add(&st, []idempotency.Record{{Key: key, Response: resp}}); err != nil {
 		return nil, err
 	}
+	audit.Add(&st, []audit.Entry{audit.For(ctx, who, r.Mission, uuid.MustParse(r.ReferralId)).WithClientRequest(key.RequestID)})
+	st.Queue(b)
 	queueInsertReferral(b, r, who.Subject)
 	if err := queueMoved(b, moved{r: r, cause: causeOf(ctx), actor: actorOf(who)}); err != nil {
 		return nil, err
 	}
-	audit.Queue(b, audit.For(ctx, who, r.Mission, uuid.MustParse(r.ReferralId)).WithClientRequest(key.RequestID))
 	err = s.db.Mission(who.Mission).SendBatch(ctx, b).Close()
 	if err := s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); err != nil {
 		return nil, toStatus(err)
