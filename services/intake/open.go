@@ -37,7 +37,7 @@ func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (
 	}
 	now := s.clock()
 	today := civildate.Day(now)
-	var v violations
+	var v rpcerr.Violations
 	checkCountry(&v, "host_country", req.GetHostCountry(), false)
 	checkConsents(&v, req.GetConsents(), today, false)
 	registered := today
@@ -51,7 +51,7 @@ func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (
 			registered = civildate.ToTime(d)
 		}
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	fromID, err := parseCaseID(req.GetFromCaseId())
@@ -126,9 +126,9 @@ func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (
 		members[i] = &intakev1.CaseMember{SubjectId: id.String(), Sex: storedSex(p.GetSex()),
 			AgeBand: ageband.At(p.GetDateOfBirth(), registered), Nationality: p.GetNationality()}
 	}
-	var vv violations
+	var vv rpcerr.Violations
 	checkUnaccompaniedChildBand(&vv, req.GetVulnerabilities(), members[0].AgeBand)
-	if err := vv.err(); err != nil {
+	if err := vv.Err(); err != nil {
 		return nil, err
 	}
 
@@ -190,16 +190,16 @@ func (s *Service) insertOpenedCase(ctx context.Context, key idempotency.Key, c *
 // people (the principal when unnamed). checkConsents has checked the names against the
 // request's subject_ids; an empty subject_ids (everyone) is checked here.
 func openConsents(in []*commonv1.Consent, by string, people []uuid.UUID) ([]*commonv1.Consent, error) {
-	var v violations
+	var v rpcerr.Violations
 	for i, c := range in {
 		if c.GetSubjectId() == "" {
 			continue
 		}
 		if id, err := uuid.Parse(c.GetSubjectId()); err != nil || !slices.Contains(people, id) {
-			v.add(fmt.Sprintf("consents[%d].subject_id", i), "is not a person of the case")
+			v.Add(fmt.Sprintf("consents[%d].subject_id", i), "is not a person of the case")
 		}
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	return newConsents(in, by, people[0].String()), nil
@@ -216,7 +216,7 @@ func chosenPeople(from *intakev1.Case, chosen []string) ([]uuid.UUID, error) {
 		}
 		return out, nil
 	}
-	var v violations
+	var v rpcerr.Violations
 	in := map[string]bool{}
 	for i, id := range chosen {
 		found := false
@@ -224,14 +224,14 @@ func chosenPeople(from *intakev1.Case, chosen []string) ([]uuid.UUID, error) {
 			found = found || m.SubjectId == id
 		}
 		if !found {
-			v.add(fmt.Sprintf("subject_ids[%d]", i), "is not a person of the source case")
+			v.Add(fmt.Sprintf("subject_ids[%d]", i), "is not a person of the source case")
 		}
 		in[id] = true
 	}
 	if !in[from.Principal.SubjectId] {
-		v.add("subject_ids", "must include the source case's principal")
+		v.Add("subject_ids", "must include the source case's principal")
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	out := []uuid.UUID{uuid.MustParse(from.Principal.SubjectId)}
