@@ -138,17 +138,26 @@ func (k *Kind[A]) apply(ctx context.Context, tx pgx.Tx, id uuid.UUID, m Mutation
 	if k.Save != nil {
 		k.Save(a, s)
 	}
-	mission := k.Mission(a)
-	if event != nil {
-		if err := outbox.Queue(s.Batch, outbox.Event{Producer: k.Producer, AggregateID: id, Mission: mission, Payload: event}); err != nil {
-			return false, err
-		}
-	}
-	audit.Queue(s.Batch, audit.For(ctx, m.Who, mission, id).WithClientRequest(m.Key.RequestID))
-	if err := k.Idem.Queue(s.Batch, m.Key, m.Resp); err != nil {
+	var st database.Statement
+	if err := record(ctx, &st, k.Idem, k.Producer, m.Who, m.Key, id, k.Mission(a), m.Resp, event); err != nil {
 		return false, err
 	}
+	st.Queue(s.Batch)
 	return true, tx.SendBatch(ctx, s.Batch).Close()
+}
+
+// record adds to st what every change writes beside its own rows: its outbox event (none for
+// a nil event), its audit record and its first result.
+func record(ctx context.Context, st *database.Statement, idem *idempotency.Store, producer string, who auth.Claims,
+	key idempotency.Key, id uuid.UUID, mission string, resp, event proto.Message,
+) error {
+	if event != nil {
+		if err := outbox.Add(st, []outbox.Event{{Producer: producer, AggregateID: id, Mission: mission, Payload: event}}); err != nil {
+			return err
+		}
+	}
+	audit.Add(st, []audit.Entry{audit.For(ctx, who, mission, id).WithClientRequest(key.RequestID)})
+	return idem.Add(st, []idempotency.Record{{Key: key, Response: resp}})
 }
 
 // Creator writes, once per service, the creation of a new aggregate (Create). Every field is
@@ -177,19 +186,20 @@ type Write func(b *pgx.Batch) (proto.Message, error)
 
 // Create writes the aggregate write queues, as the package documentation states.
 func (c *Creator) Create(ctx context.Context, n New, write Write) error {
-	b := &pgx.Batch{}
-	// First in the batch: a racing retry waits on the key (idempotency.Store.Queue).
-	if err := c.Idem.Queue(b, n.Key, n.Resp); err != nil {
-		return err
-	}
-	event, err := write(b)
+	rows := &pgx.Batch{}
+	event, err := write(rows)
 	if err != nil {
 		return err
 	}
-	if err := outbox.Queue(b, outbox.Event{Producer: c.Producer, AggregateID: n.ID, Mission: n.Mission, Payload: event}); err != nil {
+	var st database.Statement
+	if err := record(ctx, &st, c.Idem, c.Producer, n.Who, n.Key, n.ID, n.Mission, n.Resp, event); err != nil {
 		return err
 	}
-	audit.Queue(b, audit.For(ctx, n.Who, n.Mission, n.ID).WithClientRequest(n.Key.RequestID))
+	// The first result first, before the rows: a racing retry fails on the key rather than on
+	// the new aggregate's own constraints (idempotency.Store.Add).
+	b := &pgx.Batch{}
+	st.Queue(b)
+	b.QueuedQueries = append(b.QueuedQueries, rows.QueuedQueries...)
 	err = c.DB.Mission(n.Who.Mission).SendBatch(ctx, b).Close()
 	if n.Applied != nil {
 		*n.Applied = err == nil

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/mutation"
@@ -41,8 +42,13 @@ func queueMoved(b *pgx.Batch, m moved) error {
 	if err != nil {
 		return err
 	}
-	return outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: uuid.MustParse(m.r.ReferralId), Mission: m.r.Mission,
-		Payload: event})
+	var st database.Statement
+	if err := outbox.Add(&st, []outbox.Event{{Producer: producer, AggregateID: uuid.MustParse(m.r.ReferralId), Mission: m.r.Mission,
+		Payload: event}}); err != nil {
+		return err
+	}
+	st.Queue(b)
+	return nil
 }
 
 // queueMovedRecords queues a referral's change's own records (its transition row, the

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/passage-cm/passage/internal/audit"
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	"github.com/passage-cm/passage/internal/vault"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
@@ -79,7 +80,9 @@ func (s *Service) GetReferralData(ctx context.Context, req *referralv1.GetReferr
 				return err
 			}
 		}
-		audit.Queue(b, audit.For(ctx, who, r.Mission, id))
+		var st database.Statement
+		audit.Add(&st, []audit.Entry{audit.For(ctx, who, r.Mission, id)})
+		st.Queue(b)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}

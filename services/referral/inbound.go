@@ -53,7 +53,9 @@ func (s *Service) CreateInboundReferral(ctx context.Context, req *referralv1.Cre
 		if err := queueMoved(b, moved{r: r, cause: causeOf(ctx), actor: actorOf(who)}); err != nil {
 			return err
 		}
-		audit.Queue(b, audit.For(ctx, who, r.Mission, uuid.MustParse(r.ReferralId)))
+		var st database.Statement
+		audit.Add(&st, []audit.Entry{audit.For(ctx, who, r.Mission, uuid.MustParse(r.ReferralId))})
+		st.Queue(b)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/mutation"
 	"github.com/passage-cm/passage/internal/rpcerr"
@@ -61,7 +62,9 @@ func (s *Service) LinkReferralCase(ctx context.Context, req *referralv1.LinkRefe
 		st.Batch.Queue(`UPDATE referral.referral SET case_id = $2, subject_id = $3 WHERE referral_id = $1 AND mission = $4`,
 			r.ReferralId, r.CaseId, nullUUID(r.SubjectId), r.Mission)
 		// The case's trail shows who linked it, as the referral's does (Run's audit record).
-		audit.Queue(st.Batch, audit.For(ctx, who, r.Mission, caseID).WithClientRequest(key.RequestID))
+		var entry database.Statement
+		audit.Add(&entry, []audit.Entry{audit.For(ctx, who, r.Mission, caseID).WithClientRequest(key.RequestID)})
+		entry.Queue(st.Batch)
 		return &referralv1.InboundReferralLinked{Referral: r}, nil
 	})
 	if err != nil {
