@@ -142,14 +142,16 @@ func startPipeline(t *testing.T) *pipeline {
 		t.Fatal(err)
 	}
 	for i := range 3 {
-		b := &pgx.Batch{}
-		if err := outbox.Queue(b, outbox.Event{Producer: "test", AggregateID: uuid.New(), Mission: "NER",
-			Payload: &intakev1.CaseRegistered{Case: &intakev1.Case{CaseId: strconv.Itoa(i)}}}); err != nil {
+		var st database.Statement
+		if err := outbox.Add(&st, []outbox.Event{{Producer: "test", AggregateID: uuid.New(), Mission: "NER",
+			Payload: &intakev1.CaseRegistered{Case: &intakev1.Case{CaseId: strconv.Itoa(i)}}}}); err != nil {
 			t.Fatal(err)
 		}
-		audit.Queue(b, audit.Entry{Mission: "NER", Actor: "staff-1", Role: "caseworker", CallerMission: "NER",
+		audit.Add(&st, []audit.Entry{{Mission: "NER", Actor: "staff-1", Role: "caseworker", CallerMission: "NER",
 			Method: "/passage.intake.v1.IntakeService/UpdateCase", AggregateID: uuid.New(), RequestID: "req",
-			ClientRequestID: uuid.New()})
+			ClientRequestID: uuid.New()}})
+		b := &pgx.Batch{}
+		st.Queue(b)
 		if err := owner.SendBatch(ctx, b).Close(); err != nil {
 			t.Fatal(err)
 		}

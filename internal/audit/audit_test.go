@@ -417,7 +417,9 @@ func TestEntryFromCaller(t *testing.T) {
 func record(ctx context.Context, q database.Querier, e audit.Entry) error {
 	b := &pgx.Batch{}
 	database.QueueMission(b, e.Mission)
-	audit.Queue(b, e)
+	var st database.Statement
+	audit.Add(&st, []audit.Entry{e})
+	st.Queue(b)
 	return q.SendBatch(ctx, b).Close()
 }
 

@@ -6,9 +6,9 @@
 // and mission, the full gRPC method, the case (or request, or fund) id, the coded reason the
 // request states if any, the RPC's request id and the mutation's idempotency key, and the
 // time. Records hold no personal data: every field is a pseudonymous id, a random id or a
-// code, never free text. A mutation queues its record (Queue) in the same batch or
-// transaction as its change and its idempotency record, so a refused call writes none and a
-// replayed retry writes no second one; an identity read commits its record (Write) before
+// code, never free text. A mutation adds its record (Add) to the statement that writes its
+// idempotency record, in the same transaction as its change, so a refused call writes none
+// and a replayed retry writes no second one; an identity read writes its record (Write) before
 // decrypting, so data is never returned unrecorded.
 //
 // Why it cannot be quietly changed. Service roles may only INSERT records. A Chainer,

@@ -75,27 +75,18 @@ func reasonFrom(ctx context.Context) string {
 	return r
 }
 
-// The record's insert is checked by audit.record's row-level security against the mission the
+// Add adds the inserts of entries' records to st as its part "audit_record", so that they
+// commit or roll back with the change they record; one record is a slice of one. It is how a
+// change writes its records: a statement holds one such part, so every record of a statement
+// goes in one call (a group commit's, say). Add them beside the idempotency record
+// (idempotency.Store.Add): a replayed retry then writes neither. The records take their ids in
+// the order given, which is their order in their missions' chains (the chainer links by
+// transaction, then record id).
+//
+// Each insert is checked by audit.record's row-level security against the mission the
 // transaction declared (passage.mission): the record's own mission, or HQ, whose calls touch
 // missions' data (see migrations/000008_audit.up.sql).
-// Queue adds the record's insert to b, so it commits or rolls back with the change it
-// records. Queue it next to the idempotency record: a replayed retry then writes neither.
-func Queue(b *pgx.Batch, e Entry) {
-	var st database.Statement
-	Add(&st, e)
-	st.Queue(b)
-}
-
-// Add adds the record's insert to st as its part "audit_record", so it commits or rolls back
-// with the change it records.
-func Add(st *database.Statement, e Entry) {
-	AddAll(st, []Entry{e})
-}
-
-// AddAll adds the inserts of several records to st as its one part "audit_record" (a group
-// commit's). The records take their ids in the order given, which is their order in their
-// missions' chains (the chainer links by transaction, then record id).
-func AddAll(st *database.Statement, entries []Entry) {
+func Add(st *database.Statement, entries []Entry) {
 	n := len(entries)
 	missions, actors, roles, callers := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	methods, reasons, requests := make([]string, n), make([]string, n), make([]string, n)
@@ -113,11 +104,17 @@ SELECT m, a, r, c, f, g, w, q, k FROM unnest(`+st.Arg(missions)+`::text[], `+st.
 ORDER BY n`)
 }
 
-// Write commits the record on its own (one batch, one implicit transaction). Reads of
-// identity call it before decrypting: if the record cannot be written, nothing is returned.
+// Write sends e's record through q at once, on its own, and returns once Postgres has taken
+// it: the job of a record that must be in before the caller goes on and that no statement of
+// the caller's carries. Reads of identity call it before decrypting, in the transaction that
+// reads (if the record cannot be written, nothing is returned); through a Querier outside a
+// transaction the record commits by itself (one batch, one implicit transaction). A change
+// adds its records to its own statement instead (Add), to commit or roll back with it.
 func Write(ctx context.Context, q database.Querier, e Entry) error {
+	var st database.Statement
+	Add(&st, []Entry{e})
 	b := &pgx.Batch{}
-	Queue(b, e)
+	st.Queue(b)
 	if err := q.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("audit: write record: %w", err)
 	}

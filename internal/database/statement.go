@@ -21,6 +21,10 @@ import (
 // may refer to one another part inserts.
 //
 // Parts name their parameters with Arg, so that no store needs to know the others' numbering.
+// What every change records through the shared stores (outbox events, audit records, first
+// results: outbox.Add, audit.Add, idempotency.Store.Add) is added only this way: each store
+// adds all its rows of a statement as one part, from a slice (one row is a slice of one), and
+// a change whose other writes are queued on a pgx.Batch queues the composed statement there.
 type Statement struct {
 	names []string
 	parts []string

@@ -53,26 +53,6 @@ func (s *Store) Replay(ctx context.Context, q database.Querier, k Key, resp prot
 	return s.scan(q.QueryRow(ctx, s.lookup(), k.Mission, k.RequestID), k, resp)
 }
 
-// Lookup is a Replay queued on a batch, so that it shares a round trip with other reads; its
-// result is known once the batch is closed.
-type Lookup struct {
-	found bool
-	err   error
-}
-
-// Result is what Replay would have returned.
-func (l *Lookup) Result() (bool, error) { return l.found, l.err }
-
-// QueueReplay adds the look-up of k to b.
-func (s *Store) QueueReplay(b *pgx.Batch, k Key, resp proto.Message) *Lookup {
-	l := &Lookup{}
-	b.Queue(s.lookup(), k.Mission, k.RequestID).QueryRow(func(row pgx.Row) error {
-		l.found, l.err = s.scan(row, k, resp)
-		return nil // reported through Result, so the batch's other reads still complete
-	})
-	return l
-}
-
 func (s *Store) lookup() string {
 	return `SELECT method, fingerprint, response FROM ` + s.table + ` WHERE mission = $1 AND request_id = $2`
 }
@@ -96,37 +76,28 @@ func (s *Store) scan(row pgx.Row, k Key, resp proto.Message) (bool, error) {
 	return true, nil
 }
 
-// Queue adds the insert of k's first result to b. Put it first in the batch: a racing retry
-// then waits on the key until this one commits, and fails with a unique violation (see Lost).
-func (s *Store) Queue(b *pgx.Batch, k Key, resp proto.Message) error {
-	var st database.Statement
-	if err := s.Add(&st, k, resp); err != nil {
-		return err
-	}
-	st.Queue(b)
-	return nil
+// Record is a request's first result, to store: its key and the response it answered.
+type Record struct {
+	Key      Key
+	Response proto.Message
 }
 
-// Add adds the insert of k's first result to st as its part "idempotency". Postgres may run
-// the statement's parts in any order; whichever runs first, a racing retry's statement waits
-// on the key until this one commits, then fails with a unique violation (see Lost) and
-// nothing of it stays.
-func (s *Store) Add(st *database.Statement, k Key, resp proto.Message) error {
-	return s.AddAll(st, []Key{k}, []proto.Message{resp})
-}
-
-// AddAll is Add for several requests at once (resps[i] is keys[i]'s first result), in one
-// part: a group commit writes every member's record with one insert. Should any key have been
-// used by a racing retry, the whole statement fails with a unique violation (see Lost).
-func (s *Store) AddAll(st *database.Statement, keys []Key, resps []proto.Message) error {
-	if len(keys) != len(resps) {
-		panic("idempotency: AddAll needs one response per key")
-	}
-	n := len(keys)
+// Add adds the inserts of records to st as its part "idempotency", so that each first result
+// commits or rolls back with its change. One record is a slice of one, and a group commit's
+// records go in one call: a statement holds one such part. Should a racing retry commit one
+// of the keys first, the statement fails with a unique violation (see Lost) and nothing of it
+// stays: Postgres may run the statement's parts in any order, but whichever runs first, the
+// insert of a key taken by a transaction in flight waits until that one commits. Where a batch
+// carries the change, queue the statement (database.Statement.Queue) before the change's own
+// writes, so that a racing retry fails on the key rather than on another constraint of the
+// change.
+func (s *Store) Add(st *database.Statement, records []Record) error {
+	n := len(records)
 	missions, ids, methods := make([]string, n), make([]uuid.UUID, n), make([]string, n)
 	fingerprints, stored := make([][]byte, n), make([][]byte, n)
-	for i, k := range keys {
-		b, err := proto.MarshalOptions{Deterministic: true}.Marshal(resps[i])
+	for i, r := range records {
+		k := r.Key
+		b, err := proto.MarshalOptions{Deterministic: true}.Marshal(r.Response)
 		if err != nil {
 			return fmt.Errorf("idempotency: marshal response: %w", err)
 		}

@@ -48,10 +48,12 @@ func (b *settleBundle) key(t *testing.T, requestID uuid.UUID, req proto.Message)
 // commit writes k's first result as a handler's batch does, and returns what the batch did.
 func (b *settleBundle) commit(t *testing.T, k Key, resp proto.Message) error {
 	t.Helper()
-	batch := &pgx.Batch{}
-	if err := b.store.Queue(batch, k, resp); err != nil {
+	var st database.Statement
+	if err := b.store.Add(&st, []Record{{Key: k, Response: resp}}); err != nil {
 		t.Fatal(err)
 	}
+	batch := &pgx.Batch{}
+	st.Queue(batch)
 	return b.db.Mission(k.Mission).SendBatch(context.Background(), batch).Close()
 }
 

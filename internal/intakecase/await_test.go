@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/pgtest"
@@ -63,11 +64,13 @@ func newProjection(t *testing.T) *projection {
 func (p *projection) register(t *testing.T) uuid.UUID {
 	t.Helper()
 	id := uuid.New()
-	b := &pgx.Batch{}
-	if err := outbox.Queue(b, outbox.Event{Producer: "intake", AggregateID: id, Mission: "NER",
-		Payload: &intakev1.CaseRegistered{Case: &intakev1.Case{CaseId: id.String()}}}); err != nil {
+	var st database.Statement
+	if err := outbox.Add(&st, []outbox.Event{{Producer: "intake", AggregateID: id, Mission: "NER",
+		Payload: &intakev1.CaseRegistered{Case: &intakev1.Case{CaseId: id.String()}}}}); err != nil {
 		t.Fatal(err)
 	}
+	b := &pgx.Batch{}
+	st.Queue(b)
 	if err := p.pool.SendBatch(context.Background(), b).Close(); err != nil {
 		t.Fatal(err)
 	}

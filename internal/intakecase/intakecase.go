@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/passage-cm/passage/internal/consent"
+	"github.com/passage-cm/passage/internal/outbox"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
 
@@ -31,4 +32,14 @@ func Of(m proto.Message) *intakev1.Case {
 		return e.GetCase()
 	}
 	return nil
+}
+
+// Decode returns the case the outbox event r carries (Of its message): nil for an event of
+// another type, an error for one that cannot be decoded.
+func Decode(r outbox.Record) (*intakev1.Case, error) {
+	m, err := r.Decode()
+	if err != nil {
+		return nil, err
+	}
+	return Of(m), nil
 }

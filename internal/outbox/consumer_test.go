@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/pgtest"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -35,10 +36,12 @@ func write(t *testing.T, q interface {
 	SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
 }, mission string, payload proto.Message) {
 	t.Helper()
-	b := &pgx.Batch{}
-	if err := outbox.Queue(b, outbox.Event{Producer: "test", AggregateID: uuid.New(), Mission: mission, Payload: payload}); err != nil {
+	var st database.Statement
+	if err := outbox.Add(&st, []outbox.Event{{Producer: "test", AggregateID: uuid.New(), Mission: mission, Payload: payload}}); err != nil {
 		t.Fatal(err)
 	}
+	b := &pgx.Batch{}
+	st.Queue(b)
 	if err := q.SendBatch(context.Background(), b).Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -204,15 +207,15 @@ func TestConsumerBehind(t *testing.T) {
 		Handle: func(context.Context, pgx.Tx, outbox.Record) error { return nil },
 	})
 	id, other := uuid.New(), uuid.New()
-	b := &pgx.Batch{}
-	for _, e := range []outbox.Event{
+	var st database.Statement
+	if err := outbox.Add(&st, []outbox.Event{
 		{Producer: "test", AggregateID: id, Mission: "NER", Payload: &intakev1.CaseClosed{}},
 		{Producer: "test", AggregateID: other, Mission: "NER", Payload: &intakev1.CaseRegistered{}},
-	} {
-		if err := outbox.Queue(b, e); err != nil {
-			t.Fatal(err)
-		}
+	}); err != nil {
+		t.Fatal(err)
 	}
+	b := &pgx.Batch{}
+	st.Queue(b)
 	if err := pool.SendBatch(ctx, b).Close(); err != nil {
 		t.Fatal(err)
 	}

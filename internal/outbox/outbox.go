@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/passage-cm/passage/internal/database"
@@ -23,26 +22,13 @@ type Event struct {
 	Payload proto.Message
 }
 
-// Queue adds the event's insert to b, so it commits or rolls back with the change it records.
-func Queue(b *pgx.Batch, e Event) error {
-	var st database.Statement
-	if err := Add(&st, e); err != nil {
-		return err
-	}
-	st.Queue(b)
-	return nil
-}
-
-// Add adds the event's insert to st as its part "outbox_event", so it commits or rolls back
-// with the change it records.
-func Add(st *database.Statement, e Event) error {
-	return AddAll(st, []Event{e})
-}
-
-// AddAll adds the inserts of several events to st as its one part "outbox_event" (a group
-// commit's). The events take their ids in the order given, which is the order consumers read
-// them in within the transaction.
-func AddAll(st *database.Statement, events []Event) error {
+// Add adds the inserts of events to st as its part "outbox_event", so that they commit or
+// roll back with the change they record; one event is a slice of one. It is the outbox's one
+// way in: a statement holds one such part, so every event of a statement goes in one call (a
+// group commit's, say). The events take their ids in the order given, which is the order
+// consumers read them in within the transaction. Where a batch carries the change, the
+// statement is queued on it (database.Statement.Queue).
+func Add(st *database.Statement, events []Event) error {
 	n := len(events)
 	producers, types, aggregates := make([]string, n), make([]string, n), make([]uuid.UUID, n)
 	missions, payloads := make([]string, n), make([][]byte, n)

@@ -59,16 +59,20 @@ func Recorded(e proto.Message) Event {
 // transaction of the cluster, which another test may hold back a moment but never split).
 func (d *DB) Emit(t testing.TB, events ...Event) {
 	t.Helper()
-	b := &pgx.Batch{}
-	for _, e := range events {
+	out := make([]outbox.Event, len(events))
+	for i, e := range events {
 		id, err := uuid.Parse(intakecase.Of(e.Payload).GetCaseId())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := outbox.Queue(b, outbox.Event{Producer: "intake", AggregateID: id, Mission: e.Mission, Payload: e.Payload}); err != nil {
-			t.Fatal(err)
-		}
+		out[i] = outbox.Event{Producer: "intake", AggregateID: id, Mission: e.Mission, Payload: e.Payload}
 	}
+	var st database.Statement
+	if err := outbox.Add(&st, out); err != nil {
+		t.Fatal(err)
+	}
+	b := &pgx.Batch{}
+	st.Queue(b)
 	err := pgx.BeginFunc(context.Background(), d.Owner, func(tx pgx.Tx) error {
 		return tx.SendBatch(context.Background(), b).Close()
 	})

@@ -1,6 +1,7 @@
 package rpcerr
 
 import (
+	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -38,4 +39,32 @@ func InvalidArgument(violations ...*errdetails.BadRequest_FieldViolation) error 
 // and the field may hold personal data.
 func FieldViolation(field, description string) *errdetails.BadRequest_FieldViolation {
 	return &errdetails.BadRequest_FieldViolation{Field: field, Description: description}
+}
+
+// ParseID parses the id in field (a UUID the .proto rules already checked), so that a handler
+// stays safe should it ever be called without the validation stage: a malformed id is an
+// InvalidArgument on field, which never quotes the value.
+func ParseID(field, s string) (uuid.UUID, error) {
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return uuid.Nil, InvalidArgument(FieldViolation(field, "must be a valid UUID"))
+	}
+	return id, nil
+}
+
+// Violations gathers the bad fields of a request whose handler checks several rules before it
+// answers: Add one for each rule broken, then return Err.
+type Violations []*errdetails.BadRequest_FieldViolation
+
+// Add records that field breaks a rule (see FieldViolation).
+func (v *Violations) Add(field, description string) {
+	*v = append(*v, FieldViolation(field, description))
+}
+
+// Err is the InvalidArgument of every violation added, or nil when there is none.
+func (v Violations) Err() error {
+	if len(v) == 0 {
+		return nil
+	}
+	return InvalidArgument(v...)
 }

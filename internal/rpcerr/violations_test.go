@@ -74,3 +74,27 @@ func TestInvalidArgument(t *testing.T) {
 		})
 	}
 }
+
+func TestViolationsAndParseID(t *testing.T) {
+	t.Parallel()
+	var v Violations
+	if err := v.Err(); err != nil {
+		t.Fatalf("no violation: %v, want nil", err)
+	}
+	v.Add("a", "must be set")
+	v.Add("b", "must be later than a")
+	st := status.Convert(v.Err())
+	want := &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
+		{Field: "a", Description: "must be set"}, {Field: "b", Description: "must be later than a"}}}
+	if st.Code() != codes.InvalidArgument || !cmp.Equal(badRequestOf(st), want, protocmp.Transform()) {
+		t.Errorf("Err = %v %v, want INVALID_ARGUMENT with both fields", st.Code(), badRequestOf(st))
+	}
+
+	if _, err := ParseID("case_id", "0b8e7c1e-5b6a-4d5f-9f0e-2d3c4b5a6978"); err != nil {
+		t.Errorf("ParseID of a UUID: %v", err)
+	}
+	_, err := ParseID("case_id", "Amina's case")
+	if st := status.Convert(err); st.Code() != codes.InvalidArgument || st.Message() != "invalid request: case_id: must be a valid UUID" {
+		t.Errorf("ParseID of a name: %v, want INVALID_ARGUMENT on case_id that does not quote the value", err)
+	}
+}

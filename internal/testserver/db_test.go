@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/testserver"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -32,12 +33,12 @@ func TestReadBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	var b pgx.Batch
-	for _, e := range events {
-		if err := outbox.Queue(&b, e); err != nil {
-			t.Fatal(err)
-		}
+	var st database.Statement
+	if err := outbox.Add(&st, events); err != nil {
+		t.Fatal(err)
 	}
+	var b pgx.Batch
+	st.Queue(&b)
 	if err := conn.SendBatch(ctx, &b).Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/pgtest"
 	"github.com/passage-cm/passage/internal/vault"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
@@ -39,8 +40,10 @@ func BenchmarkRewrap(b *testing.B) {
 			}
 			entries[i] = vault.Entry{SubjectID: id, Sealed: s}
 		}
+		var st database.Statement
+		vault.AddPut(&st, "NER", entries)
 		batch := &pgx.Batch{}
-		vault.QueuePut(batch, "NER", entries)
+		st.Queue(batch)
 		if err := pool.SendBatch(ctx, batch).Close(); err != nil {
 			b.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/pgtest"
 	"github.com/passage-cm/passage/internal/vault"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
@@ -46,8 +47,10 @@ func TestRewrapCatchesStaleWriters(t *testing.T) {
 			}
 			entries[i] = vault.Entry{SubjectID: id, Sealed: s}
 		}
+		var st database.Statement
+		vault.AddPut(&st, "NER", entries)
 		b := &pgx.Batch{}
-		vault.QueuePut(b, "NER", entries)
+		st.Queue(b)
 		if err := pool.SendBatch(ctx, b).Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -118,8 +121,10 @@ func TestRewrapWaitsForRunningWriters(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(ctx)
+	var st database.Statement
+	vault.AddPut(&st, "NER", []vault.Entry{{SubjectID: id, Sealed: sealed}})
 	b := &pgx.Batch{}
-	vault.QueuePut(b, "NER", []vault.Entry{{SubjectID: id, Sealed: sealed}})
+	st.Queue(b)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		t.Fatal(err)
 	}

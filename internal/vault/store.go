@@ -16,7 +16,7 @@ import (
 // Querier must be declared for the mission (database.DB.Mission, MissionTx), and a person of
 // another mission is simply not there.
 
-// Entry is one new person for QueuePut.
+// Entry is one new person for AddPut.
 type Entry struct {
 	SubjectID uuid.UUID
 	Sealed    Sealed
@@ -44,16 +44,9 @@ func (k *Keyring) Rewrapped(entries []Entry) error {
 	return nil
 }
 
-// QueuePut adds to b the inserts of new people's sealed identities and blind indexes: two
-// statements however many people there are.
-func QueuePut(b *pgx.Batch, mission string, entries []Entry) {
-	var st database.Statement
-	AddPut(&st, mission, entries)
-	st.Queue(b)
-}
-
 // AddPut adds to st the inserts of new people's sealed identities and blind indexes, as its
-// parts "vault_identity" and "vault_blind_index" (the latter only when there are indexes).
+// parts "vault_identity" and "vault_blind_index" (the latter only when there are indexes):
+// two inserts however many people there are, one person being a slice of one.
 // The blind indexes' foreign key to their identity is checked at the end of the statement,
 // when the identities exist.
 func AddPut(st *database.Statement, mission string, entries []Entry) {

@@ -68,8 +68,10 @@ func Replay(ctx context.Context, db *database.DB, filter ReplayFilter) (int, err
 		for _, x := range all {
 			// The record joins the delivery's mission's chain, under that mission's policy.
 			database.QueueMission(b, x.mission)
-			audit.Queue(b, audit.Entry{Mission: x.mission, Actor: filter.By, Role: "operator", CallerMission: x.mission,
-				Method: ReplayCommand, AggregateID: x.key})
+			var st database.Statement
+			audit.Add(&st, []audit.Entry{{Mission: x.mission, Actor: filter.By, Role: "operator", CallerMission: x.mission,
+				Method: ReplayCommand, AggregateID: x.key}})
+			st.Queue(b)
 		}
 		n = len(all)
 		if b.Len() == 0 {

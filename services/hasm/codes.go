@@ -2,7 +2,6 @@ package hasm
 
 import (
 	"github.com/passage-cm/passage/internal/enumcode"
-	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -11,15 +10,12 @@ import (
 // "LOST_DOCUMENTS"): readable in SQL and stable, since protobuf value names never change.
 
 const (
-	statusPrefix        = "REQUEST_STATUS_"
-	strandedPrefix      = "STRANDED_REASON_"
-	noOtherPrefix       = "NO_OTHER_ASSISTANCE_REASON_"
-	rejectionPrefix     = "REJECTION_REASON_"
-	closurePrefix       = "CLOSURE_REASON_"
-	caseStatusPrefix    = "CASE_STATUS_"
-	sexPrefix           = "SEX_"
-	ageBandPrefix       = "AGE_BAND_"
-	vulnerabilityPrefix = "VULNERABILITY_"
+	statusPrefix     = "REQUEST_STATUS_"
+	strandedPrefix   = "STRANDED_REASON_"
+	noOtherPrefix    = "NO_OTHER_ASSISTANCE_REASON_"
+	rejectionPrefix  = "REJECTION_REASON_"
+	closurePrefix    = "CLOSURE_REASON_"
+	caseStatusPrefix = "CASE_STATUS_"
 )
 
 func statusFromCode(c string) hasmv1.RequestStatus {
@@ -40,22 +36,6 @@ func rejectionFromCode(c string) hasmv1.RejectionReason {
 
 func closureFromCode(c string) hasmv1.ClosureReason {
 	return enumcode.Value[hasmv1.ClosureReason](hasmv1.ClosureReason_value, closurePrefix, c)
-}
-
-func sexFromCode(c string) commonv1.Sex {
-	return enumcode.Value[commonv1.Sex](commonv1.Sex_value, sexPrefix, c)
-}
-
-func ageBandFromCode(c string) commonv1.AgeBand {
-	return enumcode.Value[commonv1.AgeBand](commonv1.AgeBand_value, ageBandPrefix, c)
-}
-
-func vulnerabilitiesFromCodes(cs []string) []commonv1.Vulnerability {
-	return enumcode.Values[commonv1.Vulnerability](commonv1.Vulnerability_value, vulnerabilityPrefix, cs)
-}
-
-func vulnerabilityCodes(vs []commonv1.Vulnerability) []string {
-	return enumcode.Codes(vs, vulnerabilityPrefix)
 }
 
 // intakeClosed is intake's code of a closed case.

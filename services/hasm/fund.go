@@ -9,13 +9,13 @@ import (
 	"golang.org/x/text/currency"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
-	"github.com/passage-cm/passage/internal/outbox"
+	"github.com/passage-cm/passage/internal/mutation"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 )
@@ -66,18 +66,12 @@ func (s *Service) CreateFund(ctx context.Context, req *hasmv1.CreateFundRequest)
 		UpdateTime: now,
 	}
 	resp.Fund = f
-	b := &pgx.Batch{}
-	if err := s.idem.Queue(b, key, resp); err != nil {
-		return nil, err
-	}
-	queueInsertFund(b, f, who.Subject)
-	audit.Queue(b, audit.For(ctx, who, auth.MissionHQ, uuid.MustParse(f.FundId)).WithClientRequest(key.RequestID))
-	if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: uuid.MustParse(f.FundId), Mission: auth.MissionHQ,
-		Payload: &hasmv1.FundCreated{Fund: f}}); err != nil {
-		return nil, err
-	}
-	err = s.db.Mission(who.Mission).SendBatch(ctx, b).Close()
-	switch err = s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); {
+	n := mutation.New{Who: who, Key: key, ID: uuid.MustParse(f.FundId), Mission: auth.MissionHQ, Resp: resp}
+	err = s.creator.Create(ctx, n, func(b *pgx.Batch) (proto.Message, error) {
+		queueInsertFund(b, f, who.Subject)
+		return &hasmv1.FundCreated{Fund: f}, nil
+	})
+	switch {
 	case err == nil:
 		return resp, nil
 	case database.IsUniqueViolation(err, "fund_code_year_key"):
@@ -101,42 +95,46 @@ func (s *Service) SetFundBudget(ctx context.Context, req *hasmv1.SetFundBudgetRe
 		return nil, toStatus(err)
 	}
 	resp := &hasmv1.SetFundBudgetResponse{}
-	err = s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
-		f, err := getFund(ctx, tx, req.GetCode(), req.GetYear(), true)
-		if err != nil {
-			return err
-		}
-		if replayed, err := s.idem.Replay(ctx, tx, key, resp); replayed || err != nil {
-			return err
-		}
-		if f.Version != req.GetVersion() {
-			return staleVersion(fundSubject(f.Code, f.Year), f.Version)
-		}
+	// The caller names a fund by code and year; Run changes it by its id.
+	f, err := getFund(ctx, s.db.Mission(who.Mission), req.GetCode(), req.GetYear(), false)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	m := mutation.Mutation{Who: who, Key: key, Ref: f.FundId, Version: req.GetVersion(), Resp: resp}
+	err = s.funds.Run(ctx, m, func(f *hasmv1.Fund, _ *mutation.Step) (proto.Message, error) {
 		if req.GetBudget() < f.Committed {
-			return &BudgetBelowCommittedError{Code: f.Code, Year: f.Year, Committed: f.Committed}
+			return nil, &BudgetBelowCommittedError{Code: f.Code, Year: f.Year, Committed: f.Committed}
 		}
 		previous := f.Budget
 		f.Budget = req.GetBudget()
 		f.Remaining = f.Budget - f.Committed
-		f.Version++
-		f.UpdateTime = timestamppb.New(s.clock())
 		resp.Fund = f
-		b := &pgx.Batch{}
-		queueUpdateFund(b, f)
-		if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: uuid.MustParse(f.FundId), Mission: auth.MissionHQ,
-			Payload: &hasmv1.FundBudgetSet{Fund: f, PreviousBudget: previous}}); err != nil {
-			return err
-		}
-		audit.Queue(b, audit.For(ctx, who, auth.MissionHQ, uuid.MustParse(f.FundId)).WithClientRequest(key.RequestID))
-		if err := s.idem.Queue(b, key, resp); err != nil {
-			return err
-		}
-		return tx.SendBatch(ctx, b).Close()
+		return &hasmv1.FundBudgetSet{Fund: f, PreviousBudget: previous}, nil
 	})
-	if err := s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); err != nil {
+	if err != nil {
 		return nil, toStatus(err)
 	}
 	return resp, nil
+}
+
+// fundKind describes a fund to mutation.Run: HQ's, recorded under the mission "HQ".
+func (s *Service) fundKind() mutation.Kind[*hasmv1.Fund] {
+	return mutation.Kind[*hasmv1.Fund]{
+		DB: s.db, Idem: s.idem, Producer: producer, Clock: s.clock,
+		Parse: uuid.Parse,
+		Lock: func(ctx context.Context, tx pgx.Tx, _ auth.Claims, id uuid.UUID) (*hasmv1.Fund, error) {
+			return scanFund(tx.QueryRow(ctx, `SELECT `+fundColumns+` FROM hasm.fund WHERE fund_id = $1 FOR UPDATE`, id))
+		},
+		Version: (*hasmv1.Fund).GetVersion,
+		Mission: func(*hasmv1.Fund) string { return auth.MissionHQ },
+		Stale: func(_ string, f *hasmv1.Fund) error {
+			return staleVersion(fundSubject(f.Code, f.Year), f.Version)
+		},
+		Save: func(f *hasmv1.Fund, st *mutation.Step) {
+			f.Version, f.UpdateTime = st.Version, timestamppb.New(st.Now)
+			queueUpdateFund(st.Batch, f)
+		},
+	}
 }
 
 // GetFund reads a fund's budget, committed amount and remaining balance.

@@ -23,11 +23,10 @@ import (
 // ignored, so a replayed event never undoes a newer one. assistance_allowed follows the
 // principal's ASSISTANCE consent as intake derived it.
 func applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
-	m, err := r.Decode()
+	c, err := intakecase.Decode(r)
 	if err != nil {
 		return err
 	}
-	c := intakecase.Of(m)
 	if c.GetProgramme() != commonv1.Programme_PROGRAMME_HASM {
 		return nil
 	}
@@ -46,7 +45,7 @@ assistance_allowed = EXCLUDED.assistance_allowed
 WHERE hasm."case".intake_version < EXCLUDED.intake_version
 RETURNING true`,
 		c.GetCaseId(), c.GetMission(), enumcode.Code(c.GetStatus(), caseStatusPrefix), c.GetVersion(), c.GetSubjectId(),
-		c.GetHostCountry(), vulnerabilityCodes(c.GetVulnerabilities()), consent.AssistanceAllowed(c)).QueryRow(func(row pgx.Row) error {
+		c.GetHostCountry(), intakecase.VulnerabilityCodes(c.GetVulnerabilities()), consent.AssistanceAllowed(c)).QueryRow(func(row pgx.Row) error {
 		if err := row.Scan(&applied); !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
@@ -64,7 +63,7 @@ RETURNING true`,
 	sexes, bands, nationalities := make([]string, n), make([]string, n), make([]*string, n)
 	for i, m := range members {
 		positions[i], subjects[i] = int16(i), m.GetSubjectId()
-		sexes[i], bands[i] = enumcode.Code(m.GetSex(), sexPrefix), enumcode.Code(m.GetAgeBand(), ageBandPrefix)
+		sexes[i], bands[i] = intakecase.SexCode(m.GetSex()), intakecase.AgeBandCode(m.GetAgeBand())
 		if m.GetNationality() != "" {
 			nationalities[i] = &m.Nationality
 		}

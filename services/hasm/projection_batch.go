@@ -65,7 +65,7 @@ func (w *caseRows) add(c *intakev1.Case) {
 	w.versions = append(w.versions, c.GetVersion())
 	w.principals = append(w.principals, c.GetSubjectId())
 	w.hosts = append(w.hosts, c.GetHostCountry())
-	w.vulnerabilities = append(w.vulnerabilities, strings.Join(vulnerabilityCodes(c.GetVulnerabilities()), vulnerabilitySep))
+	w.vulnerabilities = append(w.vulnerabilities, strings.Join(intakecase.VulnerabilityCodes(c.GetVulnerabilities()), vulnerabilitySep))
 	w.assistance = append(w.assistance, consent.AssistanceAllowed(c))
 
 	members := append([]*intakev1.CaseMember{c.GetPrincipal()}, c.GetHouseholdMembers()...)
@@ -73,8 +73,8 @@ func (w *caseRows) add(c *intakev1.Case) {
 		w.memberCases = append(w.memberCases, c.GetCaseId())
 		w.positions = append(w.positions, int16(i))
 		w.subjects = append(w.subjects, m.GetSubjectId())
-		w.sexes = append(w.sexes, enumcode.Code(m.GetSex(), sexPrefix))
-		w.bands = append(w.bands, enumcode.Code(m.GetAgeBand(), ageBandPrefix))
+		w.sexes = append(w.sexes, intakecase.SexCode(m.GetSex()))
+		w.bands = append(w.bands, intakecase.AgeBandCode(m.GetAgeBand()))
 		var nationality *string
 		if m.GetNationality() != "" {
 			nationality = &m.Nationality

@@ -10,8 +10,12 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/pagetoken"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 )
+
+// Reads open alike in every service (the caller, the case id, the caller's scope) and then
+// read the service's own tables.
 
 // GetRequest reads a case's request: one of the caller's mission, or of any mission for a
 // programme manager at HQ.
@@ -51,13 +55,13 @@ func (s *Service) ListRequests(ctx context.Context, req *hasmv1.ListRequestsRequ
 		f.status = enumcode.Code(req.GetStatus(), statusPrefix)
 	}
 	filterHash := listFilterHash(f.mission, f.status)
-	var v violations
+	var v rpcerr.Violations
 	if tok := req.GetPageToken(); tok != "" {
 		if f.after, err = pagetoken.Decode(tok, filterHash); err != nil {
-			v.add("page_token", pagetoken.Mismatch)
+			v.Add("page_token", pagetoken.Mismatch)
 		}
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 

@@ -20,7 +20,6 @@ import (
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/mutation"
-	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
@@ -89,18 +88,12 @@ func (s *Service) RequestAssistance(ctx context.Context, req *hasmv1.RequestAssi
 		UpdateTime:              now,
 	}
 	resp.Request = r
-	b := &pgx.Batch{}
-	if err := s.idem.Queue(b, key, resp); err != nil {
-		return nil, err
-	}
-	queueInsertRequest(b, r)
-	audit.Queue(b, audit.For(ctx, who, r.Mission, caseID).WithClientRequest(key.RequestID))
-	if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: caseID, Mission: r.Mission,
-		Payload: &hasmv1.AssistanceRequested{Request: r}}); err != nil {
-		return nil, err
-	}
-	err = s.db.Mission(who.Mission).SendBatch(ctx, b).Close()
-	switch err = s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); {
+	n := mutation.New{Who: who, Key: key, ID: caseID, Mission: r.Mission, Resp: resp}
+	err = s.creator.Create(ctx, n, func(b *pgx.Batch) (proto.Message, error) {
+		queueInsertRequest(b, r)
+		return &hasmv1.AssistanceRequested{Request: r}, nil
+	})
+	switch {
 	case err == nil:
 		return resp, nil
 	case database.IsUniqueViolation(err, "request_pkey"):
@@ -122,14 +115,14 @@ func (s *Service) DecideRequest(ctx context.Context, req *hasmv1.DecideRequestRe
 		return nil, status.Error(codes.PermissionDenied, "only a programme manager at HQ decides HASM requests")
 	}
 	approve := req.GetDecision() == hasmv1.Decision_DECISION_APPROVE
-	var v violations
+	var v rpcerr.Violations
 	switch {
 	case approve && req.GetRejectionReason() != hasmv1.RejectionReason_REJECTION_REASON_UNSPECIFIED:
-		v.add("rejection_reason", "must be unset to approve")
+		v.Add("rejection_reason", "must be unset to approve")
 	case !approve && req.GetRejectionReason() == hasmv1.RejectionReason_REJECTION_REASON_UNSPECIFIED:
-		v.add("rejection_reason", "is required to reject")
+		v.Add("rejection_reason", "is required to reject")
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), hasmv1.StrandedMigrantService_DecideRequest_FullMethodName, req)
@@ -216,10 +209,10 @@ func (s *Service) RecordDeparture(ctx context.Context, req *hasmv1.RecordDepartu
 	if err != nil {
 		return nil, err
 	}
-	var v violations
+	var v rpcerr.Violations
 	checkDay(&v, "departure_date", req.GetDepartureDate(), s.clock())
 	checkCountry(&v, "return_country", req.GetReturnCountry())
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), hasmv1.StrandedMigrantService_RecordDeparture_FullMethodName, req)
@@ -281,10 +274,10 @@ func travelling(members []*commonv1.TravellingPerson, ids []string) ([]*commonv1
 	if len(ids) == 0 {
 		return members, nil
 	}
-	var v violations
+	var v rpcerr.Violations
 	for i, id := range ids {
 		if !slices.ContainsFunc(members, func(m *commonv1.TravellingPerson) bool { return m.SubjectId == id }) {
-			v.add(fmt.Sprintf("travelling_subject_ids[%d]", i), "is not a person of the case")
+			v.Add(fmt.Sprintf("travelling_subject_ids[%d]", i), "is not a person of the case")
 		}
 	}
 	var out []*commonv1.TravellingPerson
@@ -294,9 +287,9 @@ func travelling(members []*commonv1.TravellingPerson, ids []string) ([]*commonv1
 		}
 	}
 	if len(members) > 0 && !slices.Contains(ids, members[0].SubjectId) {
-		v.add("travelling_subject_ids", "must include the principal applicant")
+		v.Add("travelling_subject_ids", "must include the principal applicant")
 	}
-	return out, v.err()
+	return out, v.Err()
 }
 
 // RecordArrival records the arrival in the return country: the return is completed.
@@ -305,9 +298,9 @@ func (s *Service) RecordArrival(ctx context.Context, req *hasmv1.RecordArrivalRe
 	if err != nil {
 		return nil, err
 	}
-	var v violations
+	var v rpcerr.Violations
 	checkDay(&v, "arrival_date", req.GetArrivalDate(), s.clock())
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), hasmv1.StrandedMigrantService_RecordArrival_FullMethodName, req)
@@ -421,8 +414,8 @@ func (s *Service) kind(scope func(auth.Claims) string) mutation.Kind[*hasmv1.Ass
 		},
 		Version: (*hasmv1.AssistanceRequest).GetVersion,
 		Mission: (*hasmv1.AssistanceRequest).GetMission,
-		Stale: func(caseID string, current int64) error {
-			return staleVersion("requests/"+caseID, current)
+		Stale: func(caseID string, r *hasmv1.AssistanceRequest) error {
+			return staleVersion("requests/"+caseID, r.GetVersion())
 		},
 		Save: func(r *hasmv1.AssistanceRequest, st *mutation.Step) {
 			r.Version = st.Version
@@ -432,12 +425,5 @@ func (s *Service) kind(scope func(auth.Claims) string) mutation.Kind[*hasmv1.Ass
 	}
 }
 
-// parseCaseID parses a case id that protovalidate already checked; the check here keeps a
-// handler safe should it ever be called without the validation stage.
-func parseCaseID(s string) (uuid.UUID, error) {
-	id, err := uuid.Parse(s)
-	if err != nil {
-		return uuid.Nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("case_id", "must be a valid UUID"))
-	}
-	return id, nil
-}
+// parseCaseID parses a case id (rpcerr.ParseID).
+func parseCaseID(s string) (uuid.UUID, error) { return rpcerr.ParseID("case_id", s) }

@@ -60,6 +60,10 @@ type Service struct {
 	// requests runs the changes a mission makes to its own requests, decisions HQ's decisions
 	// on any mission's (mutate).
 	requests, decisions mutation.Kind[*hasmv1.AssistanceRequest]
+	// funds runs SetFundBudget.
+	funds mutation.Kind[*hasmv1.Fund]
+	// creator writes new funds and requests.
+	creator mutation.Creator
 }
 
 // Option configures a Service.
@@ -85,11 +89,16 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	}
 	s.requests = s.kind(func(who auth.Claims) string { return who.Mission })
 	s.decisions = s.kind(func(auth.Claims) string { return "" })
+	s.funds = s.fundKind()
+	s.creator = mutation.Creator{DB: s.db, Idem: s.idem, Producer: producer}
 	return s
 }
 
 // consumerConfig is the configuration of the consumer of intake's events: each drain's events
 // together, and one at a time when a batch fails.
+//
+// consumerConfig, Register and Run are alike in every service that projects intake's cases:
+// wiring of each service's own names, tables and handlers, with no logic to share.
 func consumerConfig() outbox.ConsumerConfig {
 	return outbox.ConsumerConfig{
 		Name:        producer,

@@ -13,6 +13,7 @@ import (
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/pagetoken"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
@@ -272,7 +273,7 @@ FROM hasm."case" WHERE case_id = $1 AND ($2 = '' OR mission = $2)`, caseID, miss
 	if err != nil {
 		return nil, fmt.Errorf("read case: %w", err)
 	}
-	c.vulnerabilities = vulnerabilitiesFromCodes(vulnerabilities)
+	c.vulnerabilities = intakecase.Vulnerabilities(vulnerabilities)
 	return &c, nil
 }
 
@@ -289,7 +290,7 @@ FROM hasm.case_member WHERE case_id = $1 ORDER BY position`, caseID)
 	var sex, band, nationality string
 	_, err = pgx.ForEachRow(rows, []any{&position, &subject, &sex, &band, &nationality}, func() error {
 		out = append(out, &commonv1.TravellingPerson{
-			SubjectId: subject.String(), Sex: sexFromCode(sex), AgeBand: ageBandFromCode(band),
+			SubjectId: subject.String(), Sex: intakecase.Sex(sex), AgeBand: intakecase.AgeBand(band),
 			Nationality: nationality, Principal: position == 0,
 		})
 		return nil

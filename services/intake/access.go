@@ -12,10 +12,10 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/mutation"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -90,8 +90,7 @@ func (s *Service) AssignCase(ctx context.Context, req *intakev1.AssignCaseReques
 		// Otherwise a supervisor would open any case without the grant's review.
 		return nil, status.Error(codes.PermissionDenied, "staff_id: a supervisor cannot assign a case to themselves; use BreakGlass")
 	}
-	id, err := parseCaseID(req.GetCaseId())
-	if err != nil {
+	if _, err := parseCaseID(req.GetCaseId()); err != nil {
 		return nil, err
 	}
 	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), intakev1.IntakeService_AssignCase_FullMethodName, req)
@@ -99,10 +98,9 @@ func (s *Service) AssignCase(ctx context.Context, req *intakev1.AssignCaseReques
 		return nil, toStatus(err)
 	}
 	resp := &intakev1.AssignCaseResponse{}
-	err = s.inMissionTx(ctx, who, key, id, resp, func(tx pgx.Tx) error {
-		if err := lockCase(ctx, tx, who.Mission, id); err != nil {
-			return err
-		}
+	m := mutation.Mutation{Who: who, Key: key, Ref: req.GetCaseId(), Resp: resp}
+	err = s.access.Run(ctx, m, func(c lockedCase, st *mutation.Step) (proto.Message, error) {
+		tx, id := st.Tx, c.id
 		a := &intakev1.CaseAssignment{CaseId: id.String(), StaffId: req.GetStaffId()}
 		var at time.Time
 		// An existing assignment is kept as it was: who assigned it first, and when.
@@ -113,13 +111,13 @@ func (s *Service) AssignCase(ctx context.Context, req *intakev1.AssignCaseReques
 SELECT assigned_by, assigned_at FROM ins
 UNION ALL
 SELECT assigned_by, assigned_at FROM intake.case_assignment WHERE case_id = $2 AND staff_id = $3
-LIMIT 1`, who.Mission, id, req.GetStaffId(), who.Subject, s.clock()).Scan(&a.AssignedBy, &at)
+LIMIT 1`, who.Mission, id, req.GetStaffId(), who.Subject, st.Now).Scan(&a.AssignedBy, &at)
 		if err != nil {
-			return fmt.Errorf("assign case: %w", err)
+			return nil, fmt.Errorf("assign case: %w", err)
 		}
 		a.AssignTime = timestamppb.New(at)
 		resp.Assignment = a
-		return nil
+		return nil, nil
 	})
 	if err != nil {
 		return nil, toStatus(err)
@@ -133,8 +131,7 @@ func (s *Service) UnassignCase(ctx context.Context, req *intakev1.UnassignCaseRe
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseCaseID(req.GetCaseId())
-	if err != nil {
+	if _, err := parseCaseID(req.GetCaseId()); err != nil {
 		return nil, err
 	}
 	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), intakev1.IntakeService_UnassignCase_FullMethodName, req)
@@ -142,23 +139,22 @@ func (s *Service) UnassignCase(ctx context.Context, req *intakev1.UnassignCaseRe
 		return nil, toStatus(err)
 	}
 	resp := &intakev1.UnassignCaseResponse{}
-	err = s.inMissionTx(ctx, who, key, id, resp, func(tx pgx.Tx) error {
-		if err := lockCase(ctx, tx, who.Mission, id); err != nil {
-			return err
-		}
+	m := mutation.Mutation{Who: who, Key: key, Ref: req.GetCaseId(), Resp: resp}
+	err = s.access.Run(ctx, m, func(c lockedCase, st *mutation.Step) (proto.Message, error) {
+		tx, id := st.Tx, c.id
 		var createdBy string
 		if err := tx.QueryRow(ctx, `SELECT created_by FROM intake."case" WHERE case_id = $1`, id).Scan(&createdBy); err != nil {
-			return fmt.Errorf("case creator: %w", err)
+			return nil, fmt.Errorf("case creator: %w", err)
 		}
 		if createdBy == req.GetStaffId() {
-			return status.Error(codes.FailedPrecondition, "staff_id: the staff member who registered the case keeps it")
+			return nil, status.Error(codes.FailedPrecondition, "staff_id: the staff member who registered the case keeps it")
 		}
 		// Not assigned is already the state asked for: nothing to do, and no error.
 		if _, err := tx.Exec(ctx, `DELETE FROM intake.case_assignment WHERE case_id = $1 AND staff_id = $2`, id, req.GetStaffId()); err != nil {
-			return fmt.Errorf("unassign case: %w", err)
+			return nil, fmt.Errorf("unassign case: %w", err)
 		}
 		resp.CaseId, resp.StaffId = id.String(), req.GetStaffId()
-		return nil
+		return nil, nil
 	})
 	if err != nil {
 		return nil, toStatus(err)
@@ -166,34 +162,32 @@ func (s *Service) UnassignCase(ctx context.Context, req *intakev1.UnassignCaseRe
 	return resp, nil
 }
 
-// lockCase locks a case of the mission against concurrent changes for the transaction, or
-// reports it not found.
-func lockCase(ctx context.Context, tx pgx.Tx, mission string, id uuid.UUID) error {
-	var one int
-	err := tx.QueryRow(ctx, `SELECT 1 FROM intake."case" WHERE case_id = $1 AND mission = $2 FOR SHARE`, id, mission).Scan(&one)
-	return database.NotFound(err)
+// lockedCase is a case whose access changes (who works on it, break-glass grants), held FOR
+// SHARE: the case's own changes and its access changes take turns, its access changes do not.
+type lockedCase struct {
+	id      uuid.UUID
+	mission string
 }
 
-// inMissionTx runs a mutation of intake's access tables in one transaction with the mission
-// set for row-level security: it replays a retried request, runs fn, which fills resp, and
-// records resp as the request's first result, with the call's audit record about aggregate
-// (the case, or the break-glass grant reviewed).
-func (s *Service) inMissionTx(ctx context.Context, who auth.Claims, key idempotency.Key, aggregate uuid.UUID, resp proto.Message, fn func(pgx.Tx) error) error {
-	err := s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
-		if replayed, err := s.idem.Replay(ctx, tx, key, resp); replayed || err != nil {
-			return err
-		}
-		if err := fn(tx); err != nil {
-			return err
-		}
-		b := &pgx.Batch{}
-		if err := s.idem.Queue(b, key, resp); err != nil {
-			return err
-		}
-		audit.Queue(b, audit.For(ctx, who, who.Mission, aggregate).WithClientRequest(key.RequestID))
-		return tx.SendBatch(ctx, b).Close()
-	})
-	return s.idem.Settle(ctx, s.db.Mission(key.Mission), key, resp, err)
+// lockCase locks a case of the mission against concurrent changes for the transaction, or
+// reports it not found.
+func lockCase(ctx context.Context, tx pgx.Tx, mission string, id uuid.UUID) (lockedCase, error) {
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM intake."case" WHERE case_id = $1 AND mission = $2 FOR SHARE`, id, mission).Scan(&one)
+	return lockedCase{id: id, mission: mission}, database.NotFound(err)
+}
+
+// accessKind describes a case's access to mutation.Run: it has no version, and its changes
+// are audited (on the case), not published.
+func (s *Service) accessKind() mutation.Kind[lockedCase] {
+	return mutation.Kind[lockedCase]{
+		DB: s.db, Idem: s.idem, Producer: producer, Clock: s.clock,
+		Parse: parseCaseID,
+		Lock: func(ctx context.Context, tx pgx.Tx, who auth.Claims, id uuid.UUID) (lockedCase, error) {
+			return lockCase(ctx, tx, who.Mission, id)
+		},
+		Mission: func(c lockedCase) string { return c.mission },
+	}
 }
 
 // errNotInMission is a list of another mission than the caller's.

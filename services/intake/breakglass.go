@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/passage-cm/passage/internal/audit"
@@ -17,6 +18,7 @@ import (
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/mutation"
 	"github.com/passage-cm/passage/internal/pagetoken"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -42,8 +44,7 @@ func (s *Service) BreakGlass(ctx context.Context, req *intakev1.BreakGlassReques
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseCaseID(req.GetCaseId())
-	if err != nil {
+	if _, err := parseCaseID(req.GetCaseId()); err != nil {
 		return nil, err
 	}
 	life, err := grantLife(req)
@@ -55,26 +56,24 @@ func (s *Service) BreakGlass(ctx context.Context, req *intakev1.BreakGlassReques
 		return nil, toStatus(err)
 	}
 	resp := &intakev1.BreakGlassResponse{}
-	err = s.inMissionTx(ctx, who, key, id, resp, func(tx pgx.Tx) error {
-		if err := lockCase(ctx, tx, who.Mission, id); err != nil {
-			return err
-		}
-		now := s.clock()
+	m := mutation.Mutation{Who: who, Key: key, Ref: req.GetCaseId(), Resp: resp}
+	err = s.access.Run(ctx, m, func(c lockedCase, st *mutation.Step) (proto.Message, error) {
+		id, now := c.id, st.Now
 		g := &intakev1.BreakGlassGrant{
 			GrantId: uuid.NewString(), CaseId: id.String(), Mission: who.Mission, Grantee: who.Subject,
 			CreateTime: timestamppb.New(now), ExpireTime: timestamppb.New(now.Add(life)),
 		}
 		// The reason is kept only as a keyed digest: it may name the person or the
 		// emergency, and a grant is read by reviewers who need no more than who, when, what.
-		_, err := tx.Exec(ctx, `INSERT INTO intake.break_glass_grant
+		_, err := st.Tx.Exec(ctx, `INSERT INTO intake.break_glass_grant
   (grant_id, mission, case_id, grantee, reason_digest, created_at, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)`, g.GrantId, g.Mission, id, g.Grantee,
 			s.keys.Fingerprint(reasonDomain, []byte(req.GetReason())), now, now.Add(life))
 		if err != nil {
-			return fmt.Errorf("insert grant: %w", err)
+			return nil, fmt.Errorf("insert grant: %w", err)
 		}
 		resp.Grant = g
-		return nil
+		return nil, nil
 	})
 	if err != nil {
 		return nil, toStatus(err)
@@ -150,9 +149,8 @@ func (s *Service) ReviewBreakGlass(ctx context.Context, req *intakev1.ReviewBrea
 	if err != nil {
 		return nil, err
 	}
-	id, err := uuid.Parse(req.GetGrantId())
-	if err != nil {
-		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("grant_id", "must be a valid UUID"))
+	if _, err := parseGrantID(req.GetGrantId()); err != nil {
+		return nil, err
 	}
 	if req.GetFinding() == intakev1.BreakGlassFinding_BREAK_GLASS_FINDING_UNSPECIFIED {
 		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("finding", "is required"))
@@ -163,36 +161,49 @@ func (s *Service) ReviewBreakGlass(ctx context.Context, req *intakev1.ReviewBrea
 	}
 	resp := &intakev1.ReviewBreakGlassResponse{}
 	ctx = audit.WithReason(ctx, req.GetFinding().String())
-	err = s.inMissionTx(ctx, who, key, id, resp, func(tx pgx.Tx) error {
-		g, err := scanGrant(tx.QueryRow(ctx, `SELECT `+grantColumns+` FROM intake.break_glass_grant g
-WHERE g.grant_id = $1 AND g.mission = $2 FOR UPDATE`, id, who.Mission))
-		if err != nil {
-			if errors.Is(err, database.ErrNotFound) {
-				return errGrantNotFound
-			}
-			return err
-		}
+	m := mutation.Mutation{Who: who, Key: key, Ref: req.GetGrantId(), Resp: resp}
+	err = s.grants.Run(ctx, m, func(g *intakev1.BreakGlassGrant, st *mutation.Step) (proto.Message, error) {
 		if g.Grantee == who.Subject {
-			return status.Error(codes.PermissionDenied, "grant_id: a grant is reviewed by someone other than its grantee")
+			return nil, status.Error(codes.PermissionDenied, "grant_id: a grant is reviewed by someone other than its grantee")
 		}
 		if g.Review != nil {
-			return rpcerr.FailedPrecondition(errorDomain, "ALREADY_REVIEWED", "the grant was already reviewed", nil,
+			return nil, rpcerr.FailedPrecondition(errorDomain, "ALREADY_REVIEWED", "the grant was already reviewed", nil,
 				rpcerr.Violation("REVIEW", "grants/"+g.GrantId, "the grant was already reviewed"))
 		}
-		now := s.clock()
-		_, err = tx.Exec(ctx, `UPDATE intake.break_glass_grant SET reviewed_by = $2, finding = $3, reviewed_at = $4
-WHERE grant_id = $1`, id, who.Subject, enumcode.Code(req.GetFinding(), findingPrefix), now)
+		_, err := st.Tx.Exec(ctx, `UPDATE intake.break_glass_grant SET reviewed_by = $2, finding = $3, reviewed_at = $4
+WHERE grant_id = $1`, g.GrantId, who.Subject, enumcode.Code(req.GetFinding(), findingPrefix), st.Now)
 		if err != nil {
-			return fmt.Errorf("review grant: %w", err)
+			return nil, fmt.Errorf("review grant: %w", err)
 		}
-		g.Review = &intakev1.BreakGlassReview{Reviewer: who.Subject, Finding: req.GetFinding(), ReviewTime: timestamppb.New(now)}
+		g.Review = &intakev1.BreakGlassReview{Reviewer: who.Subject, Finding: req.GetFinding(), ReviewTime: timestamppb.New(st.Now)}
 		resp.Grant = g
-		return nil
+		return nil, nil
 	})
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	return resp, nil
+}
+
+// parseGrantID parses a grant id (rpcerr.ParseID).
+func parseGrantID(s string) (uuid.UUID, error) { return rpcerr.ParseID("grant_id", s) }
+
+// grantKind describes a break-glass grant to mutation.Run: it has no version, and its review
+// is audited (on the grant), not published.
+func (s *Service) grantKind() mutation.Kind[*intakev1.BreakGlassGrant] {
+	return mutation.Kind[*intakev1.BreakGlassGrant]{
+		DB: s.db, Idem: s.idem, Producer: producer, Clock: s.clock,
+		Parse: parseGrantID,
+		Lock: func(ctx context.Context, tx pgx.Tx, who auth.Claims, id uuid.UUID) (*intakev1.BreakGlassGrant, error) {
+			g, err := scanGrant(tx.QueryRow(ctx, `SELECT `+grantColumns+` FROM intake.break_glass_grant g
+WHERE g.grant_id = $1 AND g.mission = $2 FOR UPDATE`, id, who.Mission))
+			if errors.Is(err, database.ErrNotFound) {
+				return nil, errGrantNotFound
+			}
+			return g, err
+		},
+		Mission: (*intakev1.BreakGlassGrant).GetMission,
+	}
 }
 
 const grantColumns = `g.grant_id, g.case_id, g.mission, g.grantee, g.created_at, g.expires_at,

@@ -30,12 +30,12 @@ func (s *Service) RecordConsent(ctx context.Context, req *intakev1.RecordConsent
 	if err != nil {
 		return nil, err
 	}
-	var v violations
+	var v rpcerr.Violations
 	checkConsent(&v, "consent", req.GetConsent(), civildate.Day(s.clock()))
 	if req.GetConsent().GetSubjectId() == "" {
-		v.add("consent.subject_id", "is required")
+		v.Add("consent.subject_id", "is required")
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), intakev1.IntakeService_RecordConsent_FullMethodName, req)
@@ -45,9 +45,9 @@ func (s *Service) RecordConsent(ctx context.Context, req *intakev1.RecordConsent
 	resp := &intakev1.RecordConsentResponse{}
 	err = s.mutate(ctx, who, key, req.GetCaseId(), req.GetVersion(), resp, func(_ pgx.Tx, c *intakev1.Case, b *pgx.Batch) (proto.Message, error) {
 		if !isPerson(c, req.GetConsent().GetSubjectId()) {
-			var v violations
-			v.add("consent.subject_id", "is not a person of the case")
-			return nil, v.err()
+			var v rpcerr.Violations
+			v.Add("consent.subject_id", "is not a person of the case")
+			return nil, v.Err()
 		}
 		if len(c.Consents) >= maxConsentRecords {
 			return nil, status.Errorf(codes.ResourceExhausted, "consent: a case holds at most %d consent records", maxConsentRecords)
@@ -74,7 +74,7 @@ func (s *Service) WithdrawConsent(ctx context.Context, req *intakev1.WithdrawCon
 		return nil, err
 	}
 	today := civildate.Day(s.clock())
-	var v violations
+	var v rpcerr.Violations
 	err = civildate.CheckFull(req.GetDate())
 	if err == nil {
 		err = civildate.NotAfter(req.GetDate(), today)
@@ -82,9 +82,9 @@ func (s *Service) WithdrawConsent(ctx context.Context, req *intakev1.WithdrawCon
 	checkDate(&v, "date", err)
 	consentID, perr := uuid.Parse(req.GetConsentId())
 	if perr != nil {
-		v.add("consent_id", "must be a valid UUID")
+		v.Add("consent_id", "must be a valid UUID")
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), intakev1.IntakeService_WithdrawConsent_FullMethodName, req)
@@ -107,9 +107,9 @@ func (s *Service) WithdrawConsent(ctx context.Context, req *intakev1.WithdrawCon
 			return nil, rpcerr.FailedPrecondition(errorDomain, "CONSENT_NOT_IN_FORCE", msg,
 				map[string]string{"purpose": consent.Code(x.Purpose)}, rpcerr.Violation("CONSENT", consent.Code(x.Purpose), msg))
 		case civildate.ToTime(req.GetDate()).Before(civildate.ToTime(x.Date)):
-			var v violations
-			v.add("date", "must not be before the day the consent was recorded for")
-			return nil, v.err()
+			var v rpcerr.Violations
+			v.Add("date", "must not be before the day the consent was recorded for")
+			return nil, v.Err()
 		}
 		x.Withdrawal = &commonv1.ConsentWithdrawal{Date: req.GetDate(), RecordedBy: who.Subject}
 		queueInsertWithdrawal(b, c.Mission, c.CaseId, x, s.clock())

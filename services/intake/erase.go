@@ -14,6 +14,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/outbox"
@@ -60,6 +61,9 @@ func (s *Service) ErasePerson(ctx context.Context, req *intakev1.ErasePersonRequ
 		return nil, toStatus(err)
 	}
 	resp := &intakev1.ErasePersonResponse{}
+	// Not mutation.Run: an erasure is of a person, and its write path (erase) is the retention
+	// job's and the operator's too, which have no request id; a person already erased is
+	// answered with the first erasure and publishes nothing.
 	err = s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
 		// Locking the case orders this erasure with any other change to the case.
 		c, err := getCase(ctx, tx, who.Mission, caseID, true)
@@ -79,8 +83,13 @@ func (s *Service) ErasePerson(ctx context.Context, req *intakev1.ErasePersonRequ
 			By: who.Subject, At: s.clock(),
 		}, c.CaseId, func(b *pgx.Batch, e *intakev1.Erasure) error {
 			resp.Erasure = e
-			audit.Queue(b, audit.For(ctx, who, c.Mission, caseID).WithClientRequest(key.RequestID))
-			return s.idem.Queue(b, key, resp)
+			var st database.Statement
+			audit.Add(&st, []audit.Entry{audit.For(ctx, who, c.Mission, caseID).WithClientRequest(key.RequestID)})
+			if err := s.idem.Add(&st, []idempotency.Record{{Key: key, Response: resp}}); err != nil {
+				return err
+			}
+			st.Queue(b)
+			return nil
 		})
 		if err != nil {
 			return err
@@ -121,10 +130,12 @@ func (s *Service) erase(ctx context.Context, tx pgx.Tx, e vault.Erasure, caseID 
 	if caseID != "" {
 		aggregate = uuid.MustParse(caseID)
 	}
-	if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: aggregate, Mission: e.Mission,
-		Payload: &intakev1.PersonErased{Erasure: out, CaseId: caseID}}); err != nil {
+	var st database.Statement
+	if err := outbox.Add(&st, []outbox.Event{{Producer: producer, AggregateID: aggregate, Mission: e.Mission,
+		Payload: &intakev1.PersonErased{Erasure: out, CaseId: caseID}}}); err != nil {
 		return nil, err
 	}
+	st.Queue(b)
 	if also != nil {
 		if err := also(b, out); err != nil {
 			return nil, err
@@ -220,8 +231,10 @@ WHERE m.subject_id = $1 AND c.mission = $2 FOR UPDATE OF c`, subject, mission); 
 // who asked (vault.ErasedByRetention for the job), the aggregate the person's subject id.
 func operatorAudit(e vault.Erasure, command string) func(*pgx.Batch, *intakev1.Erasure) error {
 	return func(b *pgx.Batch, _ *intakev1.Erasure) error {
-		audit.Queue(b, audit.Entry{Mission: e.Mission, Actor: e.By, Role: "operator", CallerMission: e.Mission,
-			Method: "passage " + command, AggregateID: e.SubjectID, Reason: e.Reason})
+		var st database.Statement
+		audit.Add(&st, []audit.Entry{{Mission: e.Mission, Actor: e.By, Role: "operator", CallerMission: e.Mission,
+			Method: "passage " + command, AggregateID: e.SubjectID, Reason: e.Reason}})
+		st.Queue(b)
 		return nil
 	}
 }

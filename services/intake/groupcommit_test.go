@@ -386,3 +386,40 @@ func TestGroupCommitOutageIsAnsweredAsOne(t *testing.T) {
 		t.Errorf("%d cases, want 4", n)
 	}
 }
+
+// A registration alone is a batch of one like any other: when a racing retry of it commits
+// between its look-up and its write, its statement fails on the request id, and it answers
+// with the retry's first result; one case is written.
+func TestGroupCommitBatchOfOneLosesTheRace(t *testing.T) {
+	t.Parallel()
+	req := registration(child("Musa", 2001))
+	var raced atomic.Pointer[intakev1.RegisterCaseResponse]
+	var started atomic.Bool
+	g := setupGrouped(t, 2, func(g *grouped, ids []string) {
+		// The first batch's hook sends the retry; the retry's own batch passes through.
+		if len(ids) != 1 || ids[0] != req.GetRequestId() || !started.CompareAndSwap(false, true) {
+			return
+		}
+		// The retry takes the other batch in flight, finds no first result either, and
+		// commits first.
+		resp, err := g.client.RegisterCase(g.worker, proto.CloneOf(req))
+		if err != nil {
+			t.Errorf("the racing retry: %v", err)
+			return
+		}
+		raced.Store(resp)
+	})
+	resp, err := g.client.RegisterCase(g.worker, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raced.Load() == nil {
+		t.Fatalf("the racing retry never ran (batches %v)", g.batches)
+	}
+	if diff := cmp.Diff(raced.Load(), resp, protocmp.Transform()); diff != "" {
+		t.Errorf("the registration whose retry won got (-retry +registration):\n%s", diff)
+	}
+	if got := g.env.Count(t, `intake."case"`); got != 1 {
+		t.Errorf("%d cases stored, want 1", got)
+	}
+}

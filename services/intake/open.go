@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -19,6 +20,7 @@ import (
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	"github.com/passage-cm/passage/internal/vault"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
@@ -35,7 +37,7 @@ func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (
 	}
 	now := s.clock()
 	today := civildate.Day(now)
-	var v violations
+	var v rpcerr.Violations
 	checkCountry(&v, "host_country", req.GetHostCountry(), false)
 	checkConsents(&v, req.GetConsents(), today, false)
 	registered := today
@@ -49,7 +51,7 @@ func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (
 			registered = civildate.ToTime(d)
 		}
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	fromID, err := parseCaseID(req.GetFromCaseId())
@@ -124,9 +126,9 @@ func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (
 		members[i] = &intakev1.CaseMember{SubjectId: id.String(), Sex: storedSex(p.GetSex()),
 			AgeBand: ageband.At(p.GetDateOfBirth(), registered), Nationality: p.GetNationality()}
 	}
-	var vv violations
+	var vv rpcerr.Violations
 	checkUnaccompaniedChildBand(&vv, req.GetVulnerabilities(), members[0].AgeBand)
-	if err := vv.err(); err != nil {
+	if err := vv.Err(); err != nil {
 		return nil, err
 	}
 
@@ -153,27 +155,51 @@ func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (
 	}
 	consent.Mark(c)
 	resp.Case = c
-	if err := s.commitNewCase(ctx, key, c, who, audit.For(ctx, who, c.Mission, uuid.MustParse(c.CaseId)).WithClientRequest(key.RequestID), resp,
-		func(*database.Statement) {}); err != nil {
+	if err := s.insertOpenedCase(ctx, key, c, who, resp); err != nil {
 		return nil, err
 	}
 	return resp, nil
+}
+
+// insertOpenedCase writes an opened case, its CaseRegistered event, the call's audit record
+// and its first result resp in one statement (database.Statement), sent after the mission's
+// declaration as one batch: one round trip, one implicit transaction. When a retry with the
+// same request id committed first, resp is replaced by that first result.
+func (s *Service) insertOpenedCase(ctx context.Context, key idempotency.Key, c *intakev1.Case, who auth.Claims, resp *intakev1.OpenCaseResponse) error {
+	id := uuid.MustParse(c.CaseId)
+	var st database.Statement
+	if err := s.idem.Add(&st, []idempotency.Record{{Key: key, Response: resp}}); err != nil {
+		return err
+	}
+	addInsertCases(&st, c.Mission, []*intakev1.Case{c}, []string{who.Subject})
+	if err := outbox.Add(&st, []outbox.Event{{Producer: producer, AggregateID: id, Mission: c.Mission,
+		Payload: &intakev1.CaseRegistered{Case: c}}}); err != nil {
+		return err
+	}
+	audit.Add(&st, []audit.Entry{audit.For(ctx, who, c.Mission, id).WithClientRequest(key.RequestID)})
+	b := &pgx.Batch{}
+	st.Queue(b)
+	err := s.db.Mission(c.Mission).SendBatch(ctx, b).Close()
+	if err := s.idem.Settle(ctx, s.db.Mission(key.Mission), key, resp, err); err != nil {
+		return toStatus(fmt.Errorf("insert case: %w", err))
+	}
+	return nil
 }
 
 // openConsents makes the first consent records of an opened case; each names one of its
 // people (the principal when unnamed). checkConsents has checked the names against the
 // request's subject_ids; an empty subject_ids (everyone) is checked here.
 func openConsents(in []*commonv1.Consent, by string, people []uuid.UUID) ([]*commonv1.Consent, error) {
-	var v violations
+	var v rpcerr.Violations
 	for i, c := range in {
 		if c.GetSubjectId() == "" {
 			continue
 		}
 		if id, err := uuid.Parse(c.GetSubjectId()); err != nil || !slices.Contains(people, id) {
-			v.add(fmt.Sprintf("consents[%d].subject_id", i), "is not a person of the case")
+			v.Add(fmt.Sprintf("consents[%d].subject_id", i), "is not a person of the case")
 		}
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	return newConsents(in, by, people[0].String()), nil
@@ -190,7 +216,7 @@ func chosenPeople(from *intakev1.Case, chosen []string) ([]uuid.UUID, error) {
 		}
 		return out, nil
 	}
-	var v violations
+	var v rpcerr.Violations
 	in := map[string]bool{}
 	for i, id := range chosen {
 		found := false
@@ -198,14 +224,14 @@ func chosenPeople(from *intakev1.Case, chosen []string) ([]uuid.UUID, error) {
 			found = found || m.SubjectId == id
 		}
 		if !found {
-			v.add(fmt.Sprintf("subject_ids[%d]", i), "is not a person of the source case")
+			v.Add(fmt.Sprintf("subject_ids[%d]", i), "is not a person of the source case")
 		}
 		in[id] = true
 	}
 	if !in[from.Principal.SubjectId] {
-		v.add("subject_ids", "must include the source case's principal")
+		v.Add("subject_ids", "must include the source case's principal")
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	out := []uuid.UUID{uuid.MustParse(from.Principal.SubjectId)}

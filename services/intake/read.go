@@ -135,20 +135,20 @@ func (s *Service) ListCases(ctx context.Context, req *intakev1.ListCasesRequest)
 	if req.GetStatus() != 0 {
 		f.status = enumcode.Code(req.GetStatus(), statusPrefix)
 	}
-	var v violations
+	var v rpcerr.Violations
 	checkCountry(&v, "host_country", req.GetHostCountry(), false)
 	f.from = listDate(&v, "registered_from", req.GetRegisteredFrom())
 	f.to = listDate(&v, "registered_to", req.GetRegisteredTo())
 	if f.from != nil && f.to != nil && f.to.Before(*f.from) {
-		v.add("registered_to", "must not be before registered_from")
+		v.Add("registered_to", "must not be before registered_from")
 	}
 	filterHash := listFilterHash(req)
 	if tok := req.GetPageToken(); tok != "" {
 		if f.after, err = pagetoken.Decode(tok, filterHash); err != nil {
-			v.add("page_token", pagetoken.Mismatch)
+			v.Add("page_token", pagetoken.Mismatch)
 		}
 	}
-	if err := v.err(); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 
@@ -167,12 +167,12 @@ func (s *Service) ListCases(ctx context.Context, req *intakev1.ListCasesRequest)
 	return resp, nil
 }
 
-func listDate(v *violations, field string, d *date.Date) *time.Time {
+func listDate(v *rpcerr.Violations, field string, d *date.Date) *time.Time {
 	if d == nil {
 		return nil
 	}
 	if err := civildate.CheckFull(d); err != nil {
-		v.add(field, err.Error())
+		v.Add(field, err.Error())
 		return nil
 	}
 	t := civildate.ToTime(d)

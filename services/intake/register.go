@@ -5,10 +5,8 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/passage-cm/passage/internal/ageband"
@@ -16,9 +14,7 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/consent"
-	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
-	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/vault"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -121,64 +117,4 @@ func (s *Service) prepareRegistration(ctx context.Context, req *intakev1.Registe
 	consent.Mark(r.c)
 	r.audit = audit.For(ctx, who, r.c.Mission, caseID).WithClientRequest(key.RequestID)
 	return r, nil
-}
-
-// registerAlone writes one registration in a transaction of its own: the path of a member
-// whose group commit failed, or of a request id that came twice in one batch. It reads as the
-// group does (replay, duplicates, as much of them as the caller may see), and when a racing
-// retry commits first, answers with that first result.
-func (s *Service) registerAlone(ctx context.Context, r *pendingCase) {
-	resp := &intakev1.RegisterCaseResponse{}
-	reads := &pgx.Batch{}
-	replay := s.idem.QueueReplay(reads, r.key, resp)
-	var matches []match
-	queueFindMatches(reads, r.c.Mission, r.digests, &matches)
-	if err := s.db.Mission(r.c.Mission).SendBatch(ctx, reads).Close(); err != nil {
-		r.resp, r.err = nil, database.NothingApplied(fmt.Errorf("register case: look up: %w", err))
-		return
-	}
-	if replayed, err := replay.Result(); replayed || err != nil {
-		r.resp, r.err = resp, toStatus(err)
-		return
-	}
-	check := checkDuplicates(r.who, r.subjects, r.indexes, matches)
-	resp = &intakev1.RegisterCaseResponse{Case: r.c, SuspectedDuplicates: check.found}
-	r.audit.Reason = check.reason()
-	if err := s.keys.Rewrapped(r.entries); err != nil {
-		r.resp, r.err = nil, err
-		return
-	}
-	err := s.commitNewCase(ctx, r.key, r.c, r.who, r.audit, resp, func(st *database.Statement) {
-		vault.AddPut(st, r.c.Mission, r.entries)
-	})
-	if err != nil {
-		r.resp, r.err = nil, err
-		return
-	}
-	r.resp, r.err = resp, nil
-}
-
-// commitNewCase writes a new case, whatever add adds, its CaseRegistered event, the audit
-// record e and the idempotency record in one statement (database.Statement), sent after the
-// mission's declaration as one batch: one round trip, one implicit transaction. When a retry
-// with the same request id committed first, resp is replaced by that first result.
-func (s *Service) commitNewCase(ctx context.Context, key idempotency.Key, c *intakev1.Case, who auth.Claims, e audit.Entry, resp proto.Message, add func(*database.Statement)) error {
-	var st database.Statement
-	if err := s.idem.Add(&st, key, resp); err != nil {
-		return err
-	}
-	add(&st)
-	addInsertCase(&st, c, who.Subject)
-	if err := outbox.Add(&st, outbox.Event{Producer: producer, AggregateID: uuid.MustParse(c.CaseId), Mission: c.Mission,
-		Payload: &intakev1.CaseRegistered{Case: c}}); err != nil {
-		return err
-	}
-	audit.Add(&st, e)
-	b := &pgx.Batch{}
-	st.Queue(b)
-	err := s.db.Mission(c.Mission).SendBatch(ctx, b).Close()
-	if err := s.idem.Settle(ctx, s.db.Mission(key.Mission), key, resp, err); err != nil {
-		return toStatus(fmt.Errorf("insert case: %w", err))
-	}
-	return nil
 }

@@ -25,16 +25,20 @@ import (
 // look-up and one statement for the whole batch, so that Postgres sets up each table's insert
 // (relations, indexes, row-level security, foreign-key triggers), parses, binds and commits
 // once per batch instead of once per case. Under load that is most of a registration's cost
-// in Postgres; alone, a registration is a batch of one and waits for nobody.
+// in Postgres. Alone, a registration is a batch of one and waits for nobody; there is no
+// other way a registration is written.
 //
 // What a registration guarantees holds for each member of a batch as it does alone:
 //   - Idempotency: the batch looks every member's request id up first; a replay gets its first
 //     result and writes nothing. A request id twice in one batch is written once, by the first;
-//     the second then finds it (registerAlone). A racing retry in another batch that commits
-//     first makes this batch's statement fail on the key: then every member is written alone,
-//     so one member's failure fails no other, and the retry replays. A failure of the
-//     database itself (database.Classify) is every member's answer as it is, outcome unknown
-//     included: writing each alone would fail again and replace it with a look-up's failure.
+//     the second then finds it, in a batch of its own after. A racing retry in another batch
+//     that commits first makes this batch's statement fail on the key: then every member is
+//     written again as a batch of one, look-up included, so one member's failure fails no
+//     other, and the retry's member replays its first result (and a batch of one that loses
+//     the race between its look-up and its write reads the winner's: idempotency.Store.Settle).
+//     A failure of the database itself (database.Classify) is every member's answer as it is,
+//     outcome unknown included: writing each again would fail again and replace it with a
+//     look-up's failure.
 //   - Duplicate flagging: every member is checked against the mission's committed people, as
 //     alone, and also against the members written before it in the same batch, as if they had
 //     committed first (whose only staff is their registrant), and shown to its caller as
@@ -96,8 +100,8 @@ func (s *Service) writeRegistrations(ctx context.Context, batch []*pendingCase) 
 	}
 }
 
-// writeMission writes the registrations of one mission: one round trip of reads, one statement
-// of writes, and each member alone if that statement fails.
+// writeMission writes the registrations of one mission: one round trip of reads, then one
+// statement of writes (writeCases).
 func (s *Service) writeMission(ctx context.Context, mission string, rs []*pendingCase) {
 	// One order for every batch (by request id): two batches that share a key by a racing retry
 	// then take their locks in the same order and never deadlock.
@@ -161,33 +165,52 @@ func (s *Service) writeMission(ctx context.Context, mission string, rs []*pendin
 		write = append(write, r)
 	}
 	if len(write) > 0 {
-		err := s.insertCases(ctx, mission, write)
-		if f, ok := database.Classify(err); ok && f.Kind == database.Unreachable && f.Outcome == database.NotApplied {
-			// A connection that failed before anything was sent (one the pool had kept
-			// while Postgres restarted): nothing is written, so the batch is sent once more,
-			// on a fresh connection.
-			err = s.insertCases(ctx, mission, write)
-		}
-		if err != nil {
-			if _, outage := database.Classify(err); outage {
-				// The database failed, not a member: every member gets that failure as it
-				// is, outcome unknown included, for its caller to retry with its request
-				// id. Writing each alone would only fail again, and hide the outcome.
-				for _, r := range write {
-					r.resp, r.err = nil, err
-				}
-			} else {
-				// Someone's racing retry committed first, or one member cannot be written:
-				// write each alone, so that the others still commit and the retry gets its
-				// first result.
-				for _, r := range write {
-					s.registerAlone(ctx, r)
-				}
-			}
-		}
+		s.writeCases(ctx, mission, write)
 	}
-	for _, r := range again {
-		s.registerAlone(ctx, r)
+	if len(again) > 0 {
+		// Each now finds the first result of its id, or, if that first could not be written,
+		// is written as the first.
+		s.writeMission(ctx, mission, again)
+	}
+}
+
+// writeCases writes the registrations rs of mission, checked and their responses set, and
+// settles each: with one statement for all, and when that fails for a reason of its own
+// members, each as a batch of one through writeMission (look-up included), so that one
+// member's failure fails no other.
+func (s *Service) writeCases(ctx context.Context, mission string, rs []*pendingCase) {
+	err := s.insertCases(ctx, mission, rs)
+	if f, ok := database.Classify(err); ok && f.Kind == database.Unreachable && f.Outcome == database.NotApplied {
+		// A connection that failed before anything was sent (one the pool had kept while
+		// Postgres restarted): nothing is written, so the batch is sent once more, on a
+		// fresh connection.
+		err = s.insertCases(ctx, mission, rs)
+	}
+	_, outage := database.Classify(err)
+	switch {
+	case err == nil:
+	case outage:
+		// The database failed, not a member: every member gets that failure as it is,
+		// outcome unknown included, for its caller to retry with its request id. Writing
+		// each alone would only fail again, and hide the outcome.
+		for _, r := range rs {
+			r.resp, r.err = nil, err
+		}
+	case len(rs) > 1:
+		// Someone's racing retry committed first, or one member cannot be written: each is
+		// written as a batch of its own, so that the others still commit and the retry's
+		// member finds its first result.
+		for _, r := range rs {
+			s.writeMission(ctx, mission, []*pendingCase{r})
+		}
+	default:
+		// A batch of one failed on its own account: when a racing retry committed its
+		// request id first, its answer is the retry's first result (Settle); otherwise the
+		// failure is.
+		r := rs[0]
+		if err := s.idem.Settle(ctx, s.db.Mission(mission), r.key, r.resp, err); err != nil {
+			r.resp, r.err = nil, toStatus(err)
+		}
 	}
 }
 
@@ -207,19 +230,19 @@ func replayed(f idempotency.Found) (*intakev1.RegisterCaseResponse, error) {
 // after the mission's declaration: one round trip, one implicit transaction.
 func (s *Service) insertCases(ctx context.Context, mission string, rs []*pendingCase) error {
 	var st database.Statement
-	keys, resps := make([]idempotency.Key, len(rs)), make([]proto.Message, len(rs))
+	firsts := make([]idempotency.Record, len(rs))
 	cases, creators := make([]*intakev1.Case, len(rs)), make([]string, len(rs))
 	events, records := make([]outbox.Event, len(rs)), make([]audit.Entry, len(rs))
 	var entries []vault.Entry
 	for i, r := range rs {
-		keys[i], resps[i] = r.key, r.resp
+		firsts[i] = idempotency.Record{Key: r.key, Response: r.resp}
 		cases[i], creators[i] = r.c, r.who.Subject
 		events[i] = outbox.Event{Producer: producer, AggregateID: uuid.MustParse(r.c.CaseId), Mission: mission,
 			Payload: &intakev1.CaseRegistered{Case: r.c}}
 		records[i] = r.audit
 		entries = append(entries, r.entries...)
 	}
-	if err := s.idem.AddAll(&st, keys, resps); err != nil {
+	if err := s.idem.Add(&st, firsts); err != nil {
 		return err
 	}
 	if err := s.keys.Rewrapped(entries); err != nil {
@@ -227,10 +250,10 @@ func (s *Service) insertCases(ctx context.Context, mission string, rs []*pending
 	}
 	vault.AddPut(&st, mission, entries)
 	addInsertCases(&st, mission, cases, creators)
-	if err := outbox.AddAll(&st, events); err != nil {
+	if err := outbox.Add(&st, events); err != nil {
 		return err
 	}
-	audit.AddAll(&st, records)
+	audit.Add(&st, records)
 	b := &pgx.Batch{}
 	st.Queue(b)
 	if err := s.db.Mission(mission).SendBatch(ctx, b).Close(); err != nil {

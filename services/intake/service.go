@@ -77,6 +77,10 @@ type Service struct {
 	beforeBatch, afterLookup func([]*pendingCase)
 	// cases runs every change to an existing case (mutate).
 	cases mutation.Kind[*intakev1.Case]
+	// access runs every change of who may work on a case (AssignCase, UnassignCase,
+	// BreakGlass), grants the review of a break-glass grant.
+	access mutation.Kind[lockedCase]
+	grants mutation.Kind[*intakev1.BreakGlassGrant]
 }
 
 // Option configures a Service.
@@ -101,7 +105,7 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 		o(s)
 	}
 	s.registrar = s.newRegistrar(s.batch)
-	s.cases = s.kind()
+	s.cases, s.access, s.grants = s.kind(), s.accessKind(), s.grantKind()
 	return s
 }
 
@@ -119,10 +123,10 @@ func (s *Service) missionFilter(who auth.Claims) string {
 	return who.Mission
 }
 
-// clock returns now, at the microsecond precision Postgres keeps, so that the times a call
+// clock returns now as Postgres keeps it (database.Timestamp), so that the times a call
 // returns are the times a later read returns.
 func (s *Service) clock() time.Time {
-	return s.now().UTC().Truncate(time.Microsecond)
+	return database.Timestamp(s.now())
 }
 
 // Spec describes intake for bootstrap.Run.

@@ -156,12 +156,6 @@ WHERE x.case_id = ANY($1) ORDER BY x.case_id, x.position`, ids).Query(func(rows 
 	return nil
 }
 
-// addInsertCase adds to st the inserts of a new case, its members and consents (see
-// addInsertCases).
-func addInsertCase(st *database.Statement, c *intakev1.Case, createdBy string) {
-	addInsertCases(st, c.Mission, []*intakev1.Case{c}, []string{createdBy})
-}
-
 // addInsertCases adds to st the inserts of new cases of mission (createdBy[i] registered
 // cases[i]), their members and their consents, as its parts "new_case", "new_members" and
 // "new_consents": three inserts however many cases there are. Registration is the hot path,

@@ -80,9 +80,9 @@ func (s *Service) UpdateCase(ctx context.Context, req *intakev1.UpdateCaseReques
 			}
 		}
 		if slices.Contains(paths, pathVulnerabilities) || slices.Contains(paths, pathPrincipal) {
-			var v violations
+			var v rpcerr.Violations
 			checkUnaccompaniedChildBand(&v, c.Vulnerabilities, c.Principal.AgeBand)
-			if err := v.err(); err != nil {
+			if err := v.Err(); err != nil {
 				return nil, err
 			}
 		}
@@ -146,8 +146,8 @@ func (s *Service) kind() mutation.Kind[*intakev1.Case] {
 		},
 		Version: (*intakev1.Case).GetVersion,
 		Mission: (*intakev1.Case).GetMission,
-		Stale: func(caseID string, current int64) error {
-			return staleVersion(caseID, current)
+		Stale: func(caseID string, c *intakev1.Case) error {
+			return staleVersion(caseID, c.GetVersion())
 		},
 		Save: func(c *intakev1.Case, st *mutation.Step) {
 			c.Version = st.Version
@@ -192,18 +192,18 @@ func (s *Service) queueNewPrincipal(ctx context.Context, tx pgx.Tx, b *pgx.Batch
 
 // checkUpdate validates an UpdateCase request and returns its mask's paths, each once.
 func checkUpdate(req *intakev1.UpdateCaseRequest, today time.Time) ([]string, error) {
-	var v violations
+	var v rpcerr.Violations
 	var paths []string
 	for _, p := range req.GetUpdateMask().GetPaths() {
 		switch {
 		case !slices.Contains(updatablePaths, p):
-			v.add("update_mask", "can only name vulnerabilities, host_country, status or principal")
+			v.Add("update_mask", "can only name vulnerabilities, host_country, status or principal")
 		case !slices.Contains(paths, p):
 			paths = append(paths, p)
 		}
 	}
 	if len(req.GetUpdateMask().GetPaths()) == 0 {
-		v.add("update_mask", "must name at least one field")
+		v.Add("update_mask", "must name at least one field")
 	}
 	for _, p := range paths {
 		switch p {
@@ -211,13 +211,13 @@ func checkUpdate(req *intakev1.UpdateCaseRequest, today time.Time) ([]string, er
 			checkCountry(&v, "host_country", req.GetHostCountry(), true)
 		case pathStatus:
 			if req.GetStatus() == intakev1.CaseStatus_CASE_STATUS_UNSPECIFIED {
-				v.add("status", "is required when update_mask names it")
+				v.Add("status", "is required when update_mask names it")
 			} else if req.GetStatus() == intakev1.CaseStatus_CASE_STATUS_CLOSED {
-				v.add("status", "use CloseCase to close a case")
+				v.Add("status", "use CloseCase to close a case")
 			}
 		case pathPrincipal:
 			checkPerson(&v, "principal", req.GetPrincipal(), today)
 		}
 	}
-	return paths, v.err()
+	return paths, v.Err()
 }

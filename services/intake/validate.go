@@ -5,8 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-
 	"github.com/google/uuid"
 	"github.com/passage-cm/passage/internal/ageband"
 	"github.com/passage-cm/passage/internal/civildate"
@@ -22,38 +20,25 @@ import (
 // The rules here are the ones protovalidate cannot state: country codes against ISO 3166-1,
 // dates against today, rules across fields. Each violation names the field, never its value.
 
-type violations []*errdetails.BadRequest_FieldViolation
-
-func (v *violations) add(field, description string) {
-	*v = append(*v, rpcerr.FieldViolation(field, description))
-}
-
-func (v violations) err() error {
-	if len(v) == 0 {
-		return nil
-	}
-	return rpcerr.InvalidArgument(v...)
-}
-
-func checkCountry(v *violations, field, c string, required bool) {
+func checkCountry(v *rpcerr.Violations, field, c string, required bool) {
 	switch {
 	case c == "" && !required:
 	case c == "":
-		v.add(field, "is required")
+		v.Add(field, "is required")
 	case !country.Valid(c):
-		v.add(field, "must be an assigned ISO 3166-1 alpha-3 country code")
+		v.Add(field, "must be an assigned ISO 3166-1 alpha-3 country code")
 	}
 }
 
-func checkDate(v *violations, field string, err error) {
+func checkDate(v *rpcerr.Violations, field string, err error) {
 	if err != nil {
-		v.add(field, err.Error())
+		v.Add(field, err.Error())
 	}
 }
 
-func checkPerson(v *violations, path string, p *commonv1.Person, today time.Time) {
+func checkPerson(v *rpcerr.Violations, path string, p *commonv1.Person, today time.Time) {
 	if p == nil {
-		v.add(path, "is required")
+		v.Add(path, "is required")
 		return
 	}
 	if dob := p.GetDateOfBirth(); dob != nil {
@@ -73,18 +58,18 @@ func checkPerson(v *violations, path string, p *commonv1.Person, today time.Time
 // people's subject ids do not exist yet, so every consent is the principal applicant's and
 // subject_id must be empty; OpenCase may name any of the new case's people (openConsents
 // checks which).
-func checkConsents(v *violations, consents []*commonv1.Consent, today time.Time, registration bool) {
+func checkConsents(v *rpcerr.Violations, consents []*commonv1.Consent, today time.Time, registration bool) {
 	for i, c := range consents {
 		field := fmt.Sprintf("consents[%d]", i)
 		checkConsent(v, field, c, today)
 		if registration && c.GetSubjectId() != "" {
-			v.add(field+".subject_id", "must be empty at registration: the consents are the principal applicant's")
+			v.Add(field+".subject_id", "must be empty at registration: the consents are the principal applicant's")
 		}
 	}
 }
 
 // checkConsent applies the rules protovalidate cannot state to one consent record.
-func checkConsent(v *violations, field string, c *commonv1.Consent, today time.Time) {
+func checkConsent(v *rpcerr.Violations, field string, c *commonv1.Consent, today time.Time) {
 	err := civildate.CheckFull(c.GetDate())
 	if err == nil {
 		err = civildate.NotAfter(c.GetDate(), today)
@@ -94,23 +79,23 @@ func checkConsent(v *violations, field string, c *commonv1.Consent, today time.T
 	partner, category := c.GetPartner() != "", c.GetPartnerCategory() != commonv1.PartnerCategory_PARTNER_CATEGORY_UNSPECIFIED
 	switch {
 	case sharing && !partner && !category:
-		v.add(field+".partner", "a partner or a partner_category is required for data sharing consent")
+		v.Add(field+".partner", "a partner or a partner_category is required for data sharing consent")
 	case sharing && partner && category:
-		v.add(field+".partner_category", "must be unset when a partner is named")
+		v.Add(field+".partner_category", "must be unset when a partner is named")
 	case !sharing && partner:
-		v.add(field+".partner", "is only for data sharing consent")
+		v.Add(field+".partner", "is only for data sharing consent")
 	case !sharing && category:
-		v.add(field+".partner_category", "is only for data sharing consent")
+		v.Add(field+".partner_category", "is only for data sharing consent")
 	}
 	basis := c.GetLegalBasis()
 	if c.GetGranted() && basis != commonv1.LegalBasis_LEGAL_BASIS_UNSPECIFIED && basis != commonv1.LegalBasis_LEGAL_BASIS_CONSENT {
-		v.add(field+".granted", "must be false when legal_basis is not CONSENT: the processing rests on the legal basis")
+		v.Add(field+".granted", "must be false when legal_basis is not CONSENT: the processing rests on the legal basis")
 	}
 }
 
 // checkRegistration applies the business rules to a request that passed protovalidate.
 func checkRegistration(req *intakev1.RegisterCaseRequest, today time.Time) error {
-	var v violations
+	var v rpcerr.Violations
 	checkCountry(&v, "host_country", req.GetHostCountry(), true)
 	checkPerson(&v, "principal", req.GetPrincipal(), today)
 	for i, m := range req.GetHouseholdMembers() {
@@ -129,21 +114,21 @@ func checkRegistration(req *intakev1.RegisterCaseRequest, today time.Time) error
 		}
 	}
 	checkUnaccompaniedChild(&v, req.GetVulnerabilities(), req.GetPrincipal(), registered)
-	return v.err()
+	return v.Err()
 }
 
 // checkUnaccompaniedChild refuses the UMC vulnerability for a principal known to be an adult.
-func checkUnaccompaniedChild(v *violations, vs []commonv1.Vulnerability, principal *commonv1.Person, at time.Time) {
+func checkUnaccompaniedChild(v *rpcerr.Violations, vs []commonv1.Vulnerability, principal *commonv1.Person, at time.Time) {
 	checkUnaccompaniedChildBand(v, vs, ageband.At(principal.GetDateOfBirth(), at))
 }
 
 // checkUnaccompaniedChildBand is checkUnaccompaniedChild for a principal's coded age band.
-func checkUnaccompaniedChildBand(v *violations, vs []commonv1.Vulnerability, band commonv1.AgeBand) {
+func checkUnaccompaniedChildBand(v *rpcerr.Violations, vs []commonv1.Vulnerability, band commonv1.AgeBand) {
 	if !slices.Contains(vs, commonv1.Vulnerability_VULNERABILITY_UNACCOMPANIED_MIGRANT_CHILD) {
 		return
 	}
 	if band != commonv1.AgeBand_AGE_BAND_UNKNOWN && !ageband.IsChild(band) {
-		v.add("vulnerabilities", "an unaccompanied migrant child must be under 18 at registration")
+		v.Add("vulnerabilities", "an unaccompanied migrant child must be under 18 at registration")
 	}
 }
 

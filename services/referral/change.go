@@ -10,12 +10,15 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/mutation"
 	"github.com/passage-cm/passage/internal/outbox"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	"github.com/passage-cm/passage/internal/webhook"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 )
@@ -32,11 +35,27 @@ type moved struct {
 	notify bool
 }
 
-// queueMoved queues everything a referral's change records, in the change's transaction. The
-// outbox event carries the referral's codes, the status it left and the partner's category
+// queueMoved queues everything a referral's change records, in the change's transaction:
+// queueMovedRecords and the outbox event.
+func queueMoved(b *pgx.Batch, m moved) error {
+	event, err := queueMovedRecords(b, m)
+	if err != nil {
+		return err
+	}
+	var st database.Statement
+	if err := outbox.Add(&st, []outbox.Event{{Producer: producer, AggregateID: uuid.MustParse(m.r.ReferralId), Mission: m.r.Mission,
+		Payload: event}}); err != nil {
+		return err
+	}
+	st.Queue(b)
+	return nil
+}
+
+// queueMovedRecords queues a referral's change's own records (its transition row, the
+// partner's feed event and webhook delivery) and returns its outbox event. The outbox event carries the referral's codes, the status it left and the partner's category
 // (for HQ's counts by status and partner type), never a person. A draft is the mission's own
 // business: the partner hears of a referral from its send on.
-func queueMoved(b *pgx.Batch, m moved) error {
+func queueMovedRecords(b *pgx.Batch, m moved) (proto.Message, error) {
 	r := m.r
 	var from *string
 	if m.from != 0 {
@@ -56,7 +75,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, feedEventID(r), r.PartnerId, r.Mission
 			Direction: r.Direction.String(), Version: r.Version,
 			Links: webhookLinks{Referral: "/v1/referrals/" + r.ReferralId, Data: "/v1/referrals/" + r.ReferralId + "/data"}})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		webhook.Queue(b, webhook.Delivery{Mission: r.Mission, Partner: uuid.MustParse(r.PartnerId),
 			OrderingKey: uuid.MustParse(r.ReferralId), Event: webhook.Event{
@@ -65,8 +84,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, feedEventID(r), r.PartnerId, r.Mission
 				Time: r.UpdateTime.AsTime(), Data: data,
 			}})
 	}
-	return outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: uuid.MustParse(r.ReferralId), Mission: r.Mission,
-		Payload: &referralv1.ReferralChanged{Referral: r, PreviousStatus: m.from, PartnerCategory: r.PartnerCategory, Cause: m.cause}})
+	return &referralv1.ReferralChanged{Referral: r, PreviousStatus: m.from, PartnerCategory: r.PartnerCategory, Cause: m.cause}, nil
 }
 
 // webhookData is a webhook event's payload: thin, as the partner pulls the data itself through
@@ -100,70 +118,65 @@ func feedEventID(r *referralv1.Referral) uuid.UUID {
 	return uuid.NewSHA1(uuid.MustParse(r.ReferralId), fmt.Appendf(nil, "version:%d", r.Version))
 }
 
-// change is what a mutation does to a locked referral: it moves it (checking the status
-// machine and the caller's right to) and returns the cause to record.
+// change is what a mutation does to a locked referral: it moves it, checking the status
+// machine and the caller's right to.
 type change func(tx pgx.Tx, r *referralv1.Referral) error
 
-// mutate runs one mutating call on an existing referral: the replay of a retried request, the
-// row lock, the version check, the change, and everything it records (transition, feed,
-// outbox, audit, the first result), in one transaction declared for the caller's scope.
-func (s *Service) mutate(ctx context.Context, who auth.Claims, scope callerScope, key idempotency.Key, referralID string,
-	version int64, resp interface {
-		proto.Message
-		GetReferral() *referralv1.Referral
-	}, set func(*referralv1.Referral), apply change,
+// mutate runs one move of an existing referral (mutation.Kind.Run: the row lock, the replay
+// of a retried request, the version check, the referral row, the outbox event, the audit and
+// idempotency records in one transaction, declared for the caller's mission or partner) and
+// records it (transition, feed, webhook: queueMoved). set receives the referral as the
+// caller sees it, for the response.
+func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.Key, referralID string,
+	version int64, resp proto.Message, set func(*referralv1.Referral), apply change,
 ) error {
-	id, err := parseID("referral_id", referralID)
-	if err != nil {
-		return err
-	}
-	run := s.db.MissionTx
-	if scope.partner != "" {
-		run = func(ctx context.Context, _ string, fn func(pgx.Tx) error) error {
-			return s.db.PartnerTx(ctx, scope.partner, fn)
-		}
-	}
-	err = run(ctx, scope.mission, func(tx pgx.Tx) error {
-		if replayed, err := s.idem.Replay(ctx, tx, key, resp); replayed || err != nil {
-			return err
-		}
-		r, err := getReferral(ctx, tx, scope, id, true)
-		if err != nil {
-			return err
-		}
-		if r.Version != version {
-			return staleVersion("referrals/"+r.ReferralId, r.Version)
-		}
+	partner := who.Role == auth.RolePartner
+	m := mutation.Mutation{Who: who, Key: key, Ref: referralID, Version: version, Resp: resp}
+	return s.referrals.Run(ctx, m, func(r *referralv1.Referral, st *mutation.Step) (proto.Message, error) {
 		from := r.Status
-		if err := apply(tx, r); err != nil {
-			return err
+		if err := apply(st.Tx, r); err != nil {
+			return nil, err
 		}
-		r.Version++
-		r.UpdateTime = s.timestamp()
+		r.Version, r.UpdateTime = st.Version, timestamppb.New(st.Now)
 		view := r
-		if scope.partner != "" {
+		if partner {
 			view = partnerView(r)
 		}
 		set(view)
-		b := &pgx.Batch{}
-		if err := s.idem.Queue(b, key, resp); err != nil {
-			return err
-		}
-		queueUpdateReferral(b, r)
 		// The partner hears of the mission's changes; its own it knows.
 		notify := false
-		if scope.partner == "" {
-			if notify, err = notifies(ctx, tx, r.PartnerId); err != nil {
-				return err
+		if !partner {
+			var err error
+			if notify, err = notifies(ctx, st.Tx, r.PartnerId); err != nil {
+				return nil, err
 			}
 		}
-		if err := queueMoved(b, moved{r: r, from: from, cause: causeOf(ctx), actor: actorOf(who), notify: notify}); err != nil {
-			return err
-		}
-		audit.Queue(b, audit.For(ctx, who, r.Mission, id).WithClientRequest(key.RequestID))
-		return tx.SendBatch(ctx, b).Close()
+		return queueMovedRecords(st.Batch, moved{r: r, from: from, cause: causeOf(ctx), actor: actorOf(who), notify: notify})
 	})
-	return s.idem.Settle(ctx, s.querier(scope), key, resp, err)
+}
+
+// kind describes a referral to mutation.Run: staff change their mission's, a partner its own.
+func (s *Service) kind() mutation.Kind[*referralv1.Referral] {
+	return mutation.Kind[*referralv1.Referral]{
+		DB: s.db, Idem: s.idem, Producer: producer, Clock: s.clock, Partners: true,
+		Parse: func(ref string) (uuid.UUID, error) { return rpcerr.ParseID("referral_id", ref) },
+		Lock: func(ctx context.Context, tx pgx.Tx, who auth.Claims, id uuid.UUID) (*referralv1.Referral, error) {
+			scope, err := scopeOf(who)
+			if err != nil {
+				return nil, err
+			}
+			return getReferral(ctx, tx, scope, id, true)
+		},
+		Version: func(r *referralv1.Referral) int64 { return r.Version },
+		Mission: func(r *referralv1.Referral) string { return r.Mission },
+		Stale: func(_ string, r *referralv1.Referral) error {
+			return staleVersion("referrals/"+r.ReferralId, r.Version)
+		},
+		Save: func(r *referralv1.Referral, st *mutation.Step) {
+			r.Version, r.UpdateTime = st.Version, timestamppb.New(st.Now)
+			queueUpdateReferral(st.Batch, r)
+		},
+	}
 }
 
 // partnerView is a referral as its partner sees it: without the mission's case and subject

@@ -9,6 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/passage-cm/passage/internal/audit"
+	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	"github.com/passage-cm/passage/internal/vault"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -33,7 +35,7 @@ func (s *Service) GetReferralData(ctx context.Context, req *referralv1.GetReferr
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseID("referral_id", req.GetReferralId())
+	id, err := rpcerr.ParseID("referral_id", req.GetReferralId())
 	if err != nil {
 		return nil, err
 	}
@@ -46,6 +48,7 @@ func (s *Service) GetReferralData(ctx context.Context, req *referralv1.GetReferr
 		}
 	}
 	resp := &referralv1.GetReferralDataResponse{}
+	// Not mutation.Run: a read, audited, that changes nothing and keeps no first result.
 	err = s.db.PartnerTx(ctx, scope.partner, func(tx pgx.Tx) error {
 		r, err := getReferral(ctx, tx, scope, id, true)
 		if err != nil {
@@ -77,7 +80,9 @@ func (s *Service) GetReferralData(ctx context.Context, req *referralv1.GetReferr
 				return err
 			}
 		}
-		audit.Queue(b, audit.For(ctx, who, r.Mission, id))
+		var st database.Statement
+		audit.Add(&st, []audit.Entry{audit.For(ctx, who, r.Mission, id)})
+		st.Queue(b)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}

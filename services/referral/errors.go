@@ -92,6 +92,8 @@ func toStatus(err error) error {
 	if st, ok := common.Map(err); ok {
 		return st
 	}
+	// Alike in shape in every service, the cases below map only this service's own errors
+	// (the errors all services share are common's, above).
 	var (
 		expired *AgreementExpiredError
 		data    *DataUnavailableError

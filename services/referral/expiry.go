@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/passage-cm/passage/internal/audit"
+	"github.com/passage-cm/passage/internal/database"
 )
 
 // expiryJob names the expiry job: its maintenance declaration (the expiry_reads policy) and
@@ -61,6 +62,8 @@ WHERE status IN ('SENT', 'RECEIVED') AND respond_by < $1 ORDER BY respond_by LIM
 	}
 	n := 0
 	for _, d := range all {
+		// Not mutation.Run: the job moves referrals on its own (no caller, no request id to
+		// replay, no version read), auditing as the system.
 		err := s.db.MissionTx(ctx, d.mission, func(tx pgx.Tx) error {
 			r, err := getReferral(ctx, tx, callerScope{mission: d.mission}, d.id, true)
 			if err != nil {
@@ -82,8 +85,10 @@ WHERE status IN ('SENT', 'RECEIVED') AND respond_by < $1 ORDER BY respond_by LIM
 			if err := queueMoved(b, moved{r: r, from: from, cause: "expiry", actor: expiryJob, notify: notify}); err != nil {
 				return err
 			}
-			audit.Queue(b, audit.Entry{Mission: r.Mission, Actor: expiryJob, Role: "system", CallerMission: r.Mission,
-				Method: expiryJob, AggregateID: d.id, Reason: "NO_ANSWER", RequestID: "-"})
+			var st database.Statement
+			audit.Add(&st, []audit.Entry{{Mission: r.Mission, Actor: expiryJob, Role: "system", CallerMission: r.Mission,
+				Method: expiryJob, AggregateID: d.id, Reason: "NO_ANSWER", RequestID: "-"}})
+			st.Queue(b)
 			if err := tx.SendBatch(ctx, b).Close(); err != nil {
 				return err
 			}

@@ -53,13 +53,17 @@ func (s *Service) CreateInboundReferral(ctx context.Context, req *referralv1.Cre
 		if err := queueMoved(b, moved{r: r, cause: causeOf(ctx), actor: actorOf(who)}); err != nil {
 			return err
 		}
-		audit.Queue(b, audit.For(ctx, who, r.Mission, uuid.MustParse(r.ReferralId)))
+		var st database.Statement
+		audit.Add(&st, []audit.Entry{audit.For(ctx, who, r.Mission, uuid.MustParse(r.ReferralId))})
+		st.Queue(b)
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
 		resp.Referral = partnerView(r)
 		return nil
 	}
+	// Not mutation.Create: this creation is idempotent on the partner's reference, not on a
+	// request id, and finds the first referral in its own transaction.
 	err = s.db.PartnerTx(ctx, scope.partner, create)
 	if database.IsUniqueViolation(err, "referral_inbound_reference") {
 		// The same reference, sent twice at once: the first to commit is the referral.
@@ -105,7 +109,7 @@ func (s *Service) answer(ctx context.Context, req proto.Message, requestID, meth
 	if err != nil {
 		return toStatus(err)
 	}
-	err = s.mutate(ctx, who, scope, key, referralID, version, resp, set, func(_ pgx.Tx, r *referralv1.Referral) error {
+	err = s.mutate(ctx, who, key, referralID, version, resp, set, func(_ pgx.Tx, r *referralv1.Referral) error {
 		if err := receiverCheck(scope, r, to); err != nil {
 			return err
 		}

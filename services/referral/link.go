@@ -3,12 +3,14 @@ package referral
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
-	"github.com/passage-cm/passage/internal/outbox"
+	"github.com/passage-cm/passage/internal/mutation"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 )
 
@@ -31,11 +33,10 @@ func (s *Service) LinkReferralCase(ctx context.Context, req *referralv1.LinkRefe
 		// not reach a mission's case.
 		return nil, toStatus(errReferralNotFound)
 	}
-	id, err := parseID("referral_id", req.GetReferralId())
-	if err != nil {
+	if _, err := rpcerr.ParseID("referral_id", req.GetReferralId()); err != nil {
 		return nil, err
 	}
-	caseID, err := parseID("case_id", req.GetCaseId())
+	caseID, err := rpcerr.ParseID("case_id", req.GetCaseId())
 	if err != nil {
 		return nil, err
 	}
@@ -51,41 +52,22 @@ func (s *Service) LinkReferralCase(ctx context.Context, req *referralv1.LinkRefe
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	scope := callerScope{mission: who.Mission}
-	err = s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
-		if replayed, err := s.idem.Replay(ctx, tx, key, resp); replayed || err != nil {
-			return err
-		}
-		r, err := getReferral(ctx, tx, scope, id, true)
-		if err != nil {
-			return err
-		}
-		if r.Version != req.GetVersion() {
-			return staleVersion("referrals/"+r.ReferralId, r.Version)
-		}
+	m := mutation.Mutation{Who: who, Key: key, Ref: req.GetReferralId(), Version: req.GetVersion(), Resp: resp}
+	err = s.referrals.Run(ctx, m, func(r *referralv1.Referral, st *mutation.Step) (proto.Message, error) {
 		if err := linkable(r); err != nil {
-			return err
+			return nil, err
 		}
 		r.CaseId, r.SubjectId = caseID.String(), c.GetSubjectId()
-		r.Version++
-		r.UpdateTime = s.timestamp()
 		resp.Referral = r
-		b := &pgx.Batch{}
-		if err := s.idem.Queue(b, key, resp); err != nil {
-			return err
-		}
-		b.Queue(`UPDATE referral.referral SET case_id = $2, subject_id = $3, version = $4, updated_at = $5
-WHERE referral_id = $1 AND mission = $6`, r.ReferralId, r.CaseId, nullUUID(r.SubjectId), r.Version, r.UpdateTime.AsTime(), r.Mission)
-		// The referral's trail and the case's both show who linked them.
-		audit.Queue(b, audit.For(ctx, who, r.Mission, id).WithClientRequest(key.RequestID))
-		audit.Queue(b, audit.For(ctx, who, r.Mission, caseID).WithClientRequest(key.RequestID))
-		if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: id, Mission: r.Mission,
-			Payload: &referralv1.InboundReferralLinked{Referral: r}}); err != nil {
-			return err
-		}
-		return tx.SendBatch(ctx, b).Close()
+		st.Batch.Queue(`UPDATE referral.referral SET case_id = $2, subject_id = $3 WHERE referral_id = $1 AND mission = $4`,
+			r.ReferralId, r.CaseId, nullUUID(r.SubjectId), r.Mission)
+		// The case's trail shows who linked it, as the referral's does (Run's audit record).
+		var entry database.Statement
+		audit.Add(&entry, []audit.Entry{audit.For(ctx, who, r.Mission, caseID).WithClientRequest(key.RequestID)})
+		entry.Queue(st.Batch)
+		return &referralv1.InboundReferralLinked{Referral: r}, nil
 	})
-	if err := s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); err != nil {
+	if err != nil {
 		return nil, toStatus(err)
 	}
 	return resp, nil

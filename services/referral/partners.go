@@ -12,14 +12,15 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/egress"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
-	"github.com/passage-cm/passage/internal/outbox"
+	"github.com/passage-cm/passage/internal/mutation"
 	"github.com/passage-cm/passage/internal/pagetoken"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	"github.com/passage-cm/passage/internal/webhook"
@@ -128,30 +129,24 @@ func (s *Service) RegisterPartner(ctx context.Context, req *referralv1.RegisterP
 	}
 	// The stored first result holds no secret: a retry must not hand it out a second time.
 	resp.Partner = p
-	b := &pgx.Batch{}
-	if err := s.idem.Queue(b, key, resp); err != nil {
-		return nil, err
-	}
-	b.Queue(`INSERT INTO referral.partner (partner_id, code, name, category, services, service_categories, countries,
+	var applied bool
+	n := mutation.New{Who: who, Key: key, ID: id, Mission: who.Mission, Resp: resp, Applied: &applied}
+	err = s.creator.Create(ctx, n, func(b *pgx.Batch) (proto.Message, error) {
+		b.Queue(`INSERT INTO referral.partner (partner_id, code, name, category, services, service_categories, countries,
 connection_kind, webhook_url, signing_secret, signing_secret_kek, agreement_reference, agreement_start,
 agreement_expiry, version, created_by, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $16, $16)`,
-		id, p.Code, p.Name, partnerCategoryCode(p.Category), services, categories, p.Countries,
-		enumcode.Code(p.Connection.Kind, connectionPrefix), p.Connection.WebhookUrl, sealed, kekID,
-		p.Agreement.GetReference(), fromDate(p.Agreement.GetStartDate()), fromDate(p.Agreement.GetExpiryDate()),
-		who.Subject, now.AsTime())
-	audit.Queue(b, audit.For(ctx, who, who.Mission, id).WithClientRequest(key.RequestID))
-	if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: id, Mission: who.Mission,
-		Payload: &referralv1.PartnerRegistered{Partner: p}}); err != nil {
-		return nil, err
-	}
-	err = s.db.Mission(who.Mission).SendBatch(ctx, b).Close()
-	if err == nil {
+			id, p.Code, p.Name, partnerCategoryCode(p.Category), services, categories, p.Countries,
+			enumcode.Code(p.Connection.Kind, connectionPrefix), p.Connection.WebhookUrl, sealed, kekID,
+			p.Agreement.GetReference(), fromDate(p.Agreement.GetStartDate()), fromDate(p.Agreement.GetExpiryDate()),
+			who.Subject, now.AsTime())
+		return &referralv1.PartnerRegistered{Partner: p}, nil
+	})
+	switch {
+	case err == nil && applied:
 		// The secret is this call's to hand out only when its own write committed; a racing
-		// retry that committed first answers below with its stored result, which has none.
+		// retry that committed first answers with its stored result, which has none.
 		return &referralv1.RegisterPartnerResponse{Partner: p, SigningSecret: secret}, nil
-	}
-	switch err = s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); {
 	case err == nil:
 		return resp, nil
 	case database.IsUniqueViolation(err, "partner_code_key"):
@@ -177,7 +172,7 @@ func (s *Service) GetPartner(ctx context.Context, req *referralv1.GetPartnerRequ
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseID("partner_id", req.GetPartnerId())
+	id, err := rpcerr.ParseID("partner_id", req.GetPartnerId())
 	if err != nil {
 		return nil, err
 	}
@@ -262,8 +257,7 @@ func (s *Service) UpdatePartner(ctx context.Context, req *referralv1.UpdatePartn
 	if fromDate(req.GetAgreement().GetExpiryDate()).Before(fromDate(req.GetAgreement().GetStartDate())) {
 		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("agreement.expiry_date", "must not be before start_date"))
 	}
-	id, err := parseID("partner_id", req.GetPartnerId())
-	if err != nil {
+	if _, err := rpcerr.ParseID("partner_id", req.GetPartnerId()); err != nil {
 		return nil, err
 	}
 	key, err := idempotency.NewKey(s.keys, who.Mission, req.GetRequestId(), referralv1.ReferralService_UpdatePartner_FullMethodName, req)
@@ -272,77 +266,86 @@ func (s *Service) UpdatePartner(ctx context.Context, req *referralv1.UpdatePartn
 	}
 	resp := &referralv1.UpdatePartnerResponse{}
 	var secret string
-	err = s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
-		if replayed, err := s.idem.Replay(ctx, tx, key, resp); replayed || err != nil {
-			return err
-		}
-		p, err := getPartner(ctx, tx, id, true)
-		if err != nil {
-			return err
-		}
-		if p.Version != req.GetVersion() {
-			return staleVersion("partners/"+p.PartnerId, p.Version)
-		}
+	var applied bool
+	m := mutation.Mutation{Who: who, Key: key, Ref: req.GetPartnerId(), Version: req.GetVersion(), Resp: resp, Applied: &applied}
+	err = s.partners.Run(ctx, m, func(e *partnerEdit, _ *mutation.Step) (proto.Message, error) {
+		p, id := e.p, uuid.MustParse(e.p.PartnerId)
 		webhook := req.GetConnection().GetKind() == referralv1.ConnectionKind_CONNECTION_KIND_WEBHOOK
 		p.Name, p.Services, p.Countries, p.Agreement = req.GetName(), req.GetServices(), req.GetCountries(), req.GetAgreement()
 		hadSecret := p.Connection.GetHasSigningSecret()
 		p.Connection = &referralv1.Connection{Kind: req.GetConnection().GetKind(), WebhookUrl: req.GetConnection().GetWebhookUrl()}
-		p.Version++
-		p.UpdateTime = s.timestamp()
-		var sealed []byte
-		var kekID *int64
 		// A webhook connection keeps its secret unless asked to rotate it; one without a
 		// secret gets one; other connections keep none.
-		keep := webhook && hadSecret && !req.GetRotateSigningSecret()
-		if webhook && !keep {
-			if secret, sealed, kekID, err = s.sealNewSecret(id); err != nil {
-				return err
+		e.keep = webhook && hadSecret && !req.GetRotateSigningSecret()
+		if webhook && !e.keep {
+			var err error
+			if secret, e.sealed, e.kekID, err = s.sealNewSecret(id); err != nil {
+				return nil, err
 			}
 		}
 		p.Connection.HasSigningSecret = webhook
-		services, categories, err := storedServices(p.Services)
-		if err != nil {
-			return err
+		var err error
+		if e.services, e.categories, err = storedServices(p.Services); err != nil {
+			return nil, err
 		}
 		resp.Partner = p
-		b := &pgx.Batch{}
-		if err := s.idem.Queue(b, key, resp); err != nil {
-			return err
-		}
-		b.Queue(`UPDATE referral.partner SET name = $2, services = $3, service_categories = $4, countries = $5,
+		return &referralv1.PartnerUpdated{Partner: p}, nil
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if applied && secret != "" {
+		// As in RegisterPartner: a new secret is this call's only when its own write committed.
+		return &referralv1.UpdatePartnerResponse{Partner: resp.Partner, SigningSecret: secret}, nil
+	}
+	return resp, nil
+}
+
+// partnerEdit is a partner being changed (UpdatePartner): the partner, the HQ mission that
+// changes it, and what its row's update needs beyond the partner itself.
+type partnerEdit struct {
+	p       *referralv1.Partner
+	mission string
+	// keep leaves the signing secret as it is; otherwise sealed (under key kekID) replaces it.
+	keep   bool
+	sealed []byte
+	kekID  *int64
+	// services and categories are the services as the row stores them (storedServices).
+	services   []byte
+	categories []string
+}
+
+// partnerKind describes a partner to mutation.Run: HQ's, changed in HQ's mission.
+func (s *Service) partnerKind() mutation.Kind[*partnerEdit] {
+	return mutation.Kind[*partnerEdit]{
+		DB: s.db, Idem: s.idem, Producer: producer, Clock: s.clock,
+		Parse: func(ref string) (uuid.UUID, error) { return rpcerr.ParseID("partner_id", ref) },
+		Lock: func(ctx context.Context, tx pgx.Tx, who auth.Claims, id uuid.UUID) (*partnerEdit, error) {
+			p, err := getPartner(ctx, tx, id, true)
+			if err != nil {
+				return nil, err
+			}
+			return &partnerEdit{p: p, mission: who.Mission}, nil
+		},
+		Version: func(e *partnerEdit) int64 { return e.p.Version },
+		Mission: func(e *partnerEdit) string { return e.mission },
+		Stale: func(_ string, e *partnerEdit) error {
+			return staleVersion("partners/"+e.p.PartnerId, e.p.Version)
+		},
+		Save: func(e *partnerEdit, st *mutation.Step) {
+			p := e.p
+			p.Version, p.UpdateTime = st.Version, timestamppb.New(st.Now)
+			st.Batch.Queue(`UPDATE referral.partner SET name = $2, services = $3, service_categories = $4, countries = $5,
 connection_kind = $6, webhook_url = $7,
 signing_secret = CASE WHEN $8 THEN signing_secret ELSE $9 END,
 signing_secret_kek = CASE WHEN $8 THEN signing_secret_kek ELSE $10 END,
 agreement_reference = $11, agreement_start = $12, agreement_expiry = $13, version = $14, updated_at = $15
 WHERE partner_id = $1`,
-			id, p.Name, services, categories, p.Countries, enumcode.Code(p.Connection.Kind, connectionPrefix),
-			p.Connection.WebhookUrl, keep, sealed, kekID, p.Agreement.GetReference(), fromDate(p.Agreement.GetStartDate()),
-			fromDate(p.Agreement.GetExpiryDate()), p.Version, p.UpdateTime.AsTime())
-		audit.Queue(b, audit.For(ctx, who, who.Mission, id).WithClientRequest(key.RequestID))
-		if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: id, Mission: who.Mission,
-			Payload: &referralv1.PartnerUpdated{Partner: p}}); err != nil {
-			return err
-		}
-		return tx.SendBatch(ctx, b).Close()
-	})
-	if err == nil && secret != "" {
-		// As in RegisterPartner: a new secret is this call's only when its own write committed.
-		return &referralv1.UpdatePartnerResponse{Partner: resp.Partner, SigningSecret: secret}, nil
+				p.PartnerId, p.Name, e.services, e.categories, p.Countries, enumcode.Code(p.Connection.Kind, connectionPrefix),
+				p.Connection.WebhookUrl, e.keep, e.sealed, e.kekID, p.Agreement.GetReference(), fromDate(p.Agreement.GetStartDate()),
+				fromDate(p.Agreement.GetExpiryDate()), p.Version, p.UpdateTime.AsTime())
+		},
 	}
-	if err := s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); err != nil {
-		return nil, toStatus(err)
-	}
-	return resp, nil
-}
-
-// parseID parses an id that protovalidate already checked; the check here keeps a handler
-// safe should it ever be called without the validation stage.
-func parseID(field, s string) (uuid.UUID, error) {
-	id, err := uuid.Parse(s)
-	if err != nil {
-		return uuid.Nil, rpcerr.InvalidArgument(rpcerr.FieldViolation(field, "must be a valid UUID"))
-	}
-	return id, nil
 }
 
 // Endpoint implements webhook.Endpoints from the registry: where a webhook partner receives

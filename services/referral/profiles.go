@@ -9,6 +9,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/outbox"
@@ -40,6 +41,9 @@ func (s *Service) PublishDataProfile(ctx context.Context, req *referralv1.Publis
 		return nil, toStatus(err)
 	}
 	resp := &referralv1.PublishDataProfileResponse{}
+	// Neither mutation.Run nor Create: a publication creates the next version of a profile,
+	// which it reads in its transaction under the category's advisory lock (publications take
+	// turns), and one batch (Create) cannot read before it writes.
 	err = s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
 		if replayed, err := s.idem.Replay(ctx, tx, key, resp); replayed || err != nil {
 			return err
@@ -58,18 +62,20 @@ WHERE service_category = $1`, categoryCode(req.GetServiceCategory())).Scan(&vers
 			Fields: req.GetFields(), PublishedBy: who.Subject, PublishTime: s.timestamp()}
 		resp.Profile = p
 		b := &pgx.Batch{}
-		if err := s.idem.Queue(b, key, resp); err != nil {
+		agg := profileAggregate(p.ServiceCategory)
+		var st database.Statement
+		if err := s.idem.Add(&st, []idempotency.Record{{Key: key, Response: resp}}); err != nil {
 			return err
 		}
+		audit.Add(&st, []audit.Entry{audit.For(ctx, who, who.Mission, agg).WithClientRequest(key.RequestID)})
+		if err := outbox.Add(&st, []outbox.Event{{Producer: producer, AggregateID: agg, Mission: who.Mission,
+			Payload: &referralv1.DataProfilePublished{Profile: p}}}); err != nil {
+			return err
+		}
+		st.Queue(b)
 		b.Queue(`INSERT INTO referral.data_profile (service_category, version, fields, published_by, published_at)
 VALUES ($1, $2, $3, $4, $5)`, categoryCode(p.ServiceCategory), p.Version, enumcode.Codes(p.Fields, fieldPrefix),
 			p.PublishedBy, p.PublishTime.AsTime())
-		agg := profileAggregate(p.ServiceCategory)
-		audit.Queue(b, audit.For(ctx, who, who.Mission, agg).WithClientRequest(key.RequestID))
-		if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: agg, Mission: who.Mission,
-			Payload: &referralv1.DataProfilePublished{Profile: p}}); err != nil {
-			return err
-		}
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err := s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); err != nil {

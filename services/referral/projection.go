@@ -28,11 +28,10 @@ const withdrawalCause = "consent_withdrawal"
 // case that is not final and rested on consent no longer in force is withdrawn, in the same
 // transaction as the consumer's cursor: exactly once, and at once.
 func (s *Service) applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
-	m, err := r.Decode()
+	c, err := intakecase.Decode(r)
 	if err != nil {
 		return err
 	}
-	c := intakecase.Of(m)
 	if c == nil {
 		return nil
 	}
@@ -83,6 +82,7 @@ ORDER BY created_at, referral_id FOR UPDATE`, c.GetCaseId(), c.GetMission())
 		return nil
 	}
 	b := &pgx.Batch{}
+	var records []audit.Entry
 	now := s.timestamp()
 	for _, r := range live {
 		p, err := getPartner(ctx, tx, uuid.MustParse(r.PartnerId), false)
@@ -99,12 +99,15 @@ ORDER BY created_at, referral_id FOR UPDATE`, c.GetCaseId(), c.GetMission())
 		if err := queueMoved(b, moved{r: r, from: from, cause: withdrawalCause, actor: withdrawalCause, notify: notify}); err != nil {
 			return err
 		}
-		audit.Queue(b, audit.Entry{Mission: r.Mission, Actor: withdrawalCause, Role: "system", CallerMission: r.Mission,
+		records = append(records, audit.Entry{Mission: r.Mission, Actor: withdrawalCause, Role: "system", CallerMission: r.Mission,
 			Method: withdrawalCause, AggregateID: uuid.MustParse(r.ReferralId), Reason: "CONSENT_WITHDRAWN", RequestID: "-"})
 	}
-	if b.Len() == 0 {
+	if len(records) == 0 {
 		return nil
 	}
+	var st database.Statement
+	audit.Add(&st, records)
+	st.Queue(b)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("withdraw referrals: %w", err)
 	}

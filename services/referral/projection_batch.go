@@ -26,11 +26,10 @@ func (s *Service) applyIntakeEvents(ctx context.Context, tx pgx.Tx, records []ou
 	var missions []string
 	seen := map[string]bool{}
 	for _, r := range records {
-		m, err := r.Decode()
+		c, err := intakecase.Decode(r)
 		if err != nil {
 			return err
 		}
-		c := intakecase.Of(m)
 		if c == nil {
 			continue
 		}

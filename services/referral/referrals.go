@@ -10,12 +10,14 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/mutation"
 	"github.com/passage-cm/passage/internal/pagetoken"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
@@ -60,11 +62,11 @@ func (s *Service) CreateReferral(ctx context.Context, req *referralv1.CreateRefe
 	if err != nil {
 		return nil, err
 	}
-	caseID, err := parseID("case_id", req.GetCaseId())
+	caseID, err := rpcerr.ParseID("case_id", req.GetCaseId())
 	if err != nil {
 		return nil, err
 	}
-	partnerID, err := parseID("partner_id", req.GetPartnerId())
+	partnerID, err := rpcerr.ParseID("partner_id", req.GetPartnerId())
 	if err != nil {
 		return nil, err
 	}
@@ -110,17 +112,12 @@ func (s *Service) CreateReferral(ctx context.Context, req *referralv1.CreateRefe
 		return nil, toStatus(&missingSharingConsent{partnerCode: p.Code, partnerCategory: partnerCategoryCode(p.Category)})
 	}
 	resp.Referral = r
-	b := &pgx.Batch{}
-	if err := s.idem.Queue(b, key, resp); err != nil {
-		return nil, err
-	}
-	queueInsertReferral(b, r, who.Subject)
-	if err := queueMoved(b, moved{r: r, cause: causeOf(ctx), actor: actorOf(who)}); err != nil {
-		return nil, err
-	}
-	audit.Queue(b, audit.For(ctx, who, r.Mission, uuid.MustParse(r.ReferralId)).WithClientRequest(key.RequestID))
-	err = s.db.Mission(who.Mission).SendBatch(ctx, b).Close()
-	if err := s.idem.Settle(ctx, s.db.Mission(who.Mission), key, resp, err); err != nil {
+	n := mutation.New{Who: who, Key: key, ID: uuid.MustParse(r.ReferralId), Mission: r.Mission, Resp: resp}
+	err = s.creator.Create(ctx, n, func(b *pgx.Batch) (proto.Message, error) {
+		queueInsertReferral(b, r, who.Subject)
+		return queueMovedRecords(b, moved{r: r, cause: causeOf(ctx), actor: actorOf(who)})
+	})
+	if err != nil {
 		return nil, toStatus(err)
 	}
 	return resp, nil
@@ -142,8 +139,7 @@ func (s *Service) SendReferral(ctx context.Context, req *referralv1.SendReferral
 	if err := s.catchUpReferralConsent(ctx, who.Mission, req.GetReferralId()); err != nil {
 		return nil, toStatus(err)
 	}
-	scope := callerScope{mission: who.Mission}
-	err = s.mutate(ctx, who, scope, key, req.GetReferralId(), req.GetVersion(), resp,
+	err = s.mutate(ctx, who, key, req.GetReferralId(), req.GetVersion(), resp,
 		func(r *referralv1.Referral) { resp.Referral = r },
 		func(tx pgx.Tx, r *referralv1.Referral) error {
 			if err := checkTransition(r.Status, sent); err != nil {
@@ -196,7 +192,7 @@ func (s *Service) RevokeReferral(ctx context.Context, req *referralv1.RevokeRefe
 	}
 	resp := &referralv1.RevokeReferralResponse{}
 	ctx = audit.WithReason(ctx, enumcode.Code(req.GetReason(), revokePrefix))
-	err = s.mutate(ctx, who, callerScope{mission: who.Mission}, key, req.GetReferralId(), req.GetVersion(), resp,
+	err = s.mutate(ctx, who, key, req.GetReferralId(), req.GetVersion(), resp,
 		func(r *referralv1.Referral) { resp.Referral = r },
 		func(_ pgx.Tx, r *referralv1.Referral) error {
 			if r.Direction != outbound {
@@ -220,7 +216,7 @@ func (s *Service) GetReferral(ctx context.Context, req *referralv1.GetReferralRe
 	if err != nil {
 		return nil, err
 	}
-	id, err := parseID("referral_id", req.GetReferralId())
+	id, err := rpcerr.ParseID("referral_id", req.GetReferralId())
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +243,7 @@ func (s *Service) ListReferrals(ctx context.Context, req *referralv1.ListReferra
 		if scope.partner != "" {
 			return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("case_id", "must be empty for a partner"))
 		}
-		id, err := parseID("case_id", req.GetCaseId())
+		id, err := rpcerr.ParseID("case_id", req.GetCaseId())
 		if err != nil {
 			return nil, err
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/intakecase"
+	"github.com/passage-cm/passage/internal/mutation"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/vault"
 	"github.com/passage-cm/passage/internal/webhook"
@@ -81,9 +82,15 @@ func DefaultConfig() Config {
 type Service struct {
 	referralv1.UnimplementedReferralServiceServer
 
-	db       *database.DB
-	keys     *vault.Keyring
-	idem     *idempotency.Store
+	db   *database.DB
+	keys *vault.Keyring
+	idem *idempotency.Store
+	// referrals runs every change of an existing referral (mutate, LinkReferralCase).
+	referrals mutation.Kind[*referralv1.Referral]
+	// partners runs UpdatePartner.
+	partners mutation.Kind[*partnerEdit]
+	// creator writes new partners and referrals.
+	creator  mutation.Creator
 	consumer *outbox.Consumer
 	cfg      Config
 	now      func() time.Time
@@ -115,6 +122,8 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	for _, o := range opts {
 		o(s)
 	}
+	s.referrals, s.partners = s.kind(), s.partnerKind()
+	s.creator = mutation.Creator{DB: s.db, Idem: s.idem, Producer: producer}
 	def := DefaultConfig()
 	if s.cfg.RespondWithin <= 0 {
 		s.cfg.RespondWithin = def.RespondWithin

@@ -2,7 +2,6 @@ package returns
 
 import (
 	"github.com/passage-cm/passage/internal/enumcode"
-	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 )
@@ -10,7 +9,8 @@ import (
 // Coded values are stored as the enum value's name without its prefix ("ELIGIBLE",
 // "BUSINESS_START_UP"), as intake stores them: readable in SQL and stable, since protobuf
 // value names never change.
-
+//
+// Each service's prefixes are alike in shape (one per enum) but name its own enums.
 const (
 	statusPrefix        = "RETURN_STATUS_"
 	eligibilityPrefix   = "ELIGIBILITY_"
@@ -26,19 +26,12 @@ const (
 	closurePrefix       = "CLOSURE_REASON_"
 	reopenPrefix        = "REOPEN_REASON_"
 	requirementPrefix   = "REQUIREMENT_"
-	sexPrefix           = "SEX_"
-	ageBandPrefix       = "AGE_BAND_"
-	vulnerabilityPrefix = "VULNERABILITY_"
 	programmePrefix     = "PROGRAMME_"
 	caseStatusPrefix    = "CASE_STATUS_"
 )
 
 func statusFromCode(c string) returnsv1.ReturnStatus {
 	return enumcode.Value[returnsv1.ReturnStatus](returnsv1.ReturnStatus_value, statusPrefix, c)
-}
-
-func vulnerabilitiesFromCodes(cs []string) []commonv1.Vulnerability {
-	return enumcode.Values[commonv1.Vulnerability](commonv1.Vulnerability_value, vulnerabilityPrefix, cs)
 }
 
 // closedCase is intake's status of a closed case.

@@ -67,8 +67,8 @@ func (s *Service) kind() mutation.Kind[*record] {
 		},
 		Version: func(rec *record) int64 { return rec.ret.Version },
 		Mission: func(rec *record) string { return rec.ret.Mission },
-		Stale: func(caseID string, current int64) error {
-			return staleVersion(caseID, current)
+		Stale: func(caseID string, rec *record) error {
+			return staleVersion(caseID, rec.ret.Version)
 		},
 		Save: func(rec *record, st *mutation.Step) {
 			rec.ret.Version = st.Version

@@ -74,7 +74,7 @@ func (w *caseRows) add(c *intakev1.Case) {
 	w.principals = append(w.principals, c.GetSubjectId())
 	w.hosts = append(w.hosts, c.GetHostCountry())
 	w.vulnerabilities = append(w.vulnerabilities,
-		strings.Join(enumcode.Codes(c.GetVulnerabilities(), vulnerabilityPrefix), vulnerabilitySep))
+		strings.Join(intakecase.VulnerabilityCodes(c.GetVulnerabilities()), vulnerabilitySep))
 	w.assistance = append(w.assistance, consent.AssistanceAllowed(c))
 	w.created = append(w.created, c.GetCreateTime().AsTime())
 
@@ -83,8 +83,8 @@ func (w *caseRows) add(c *intakev1.Case) {
 		w.memberCases = append(w.memberCases, c.GetCaseId())
 		w.positions = append(w.positions, int16(i))
 		w.subjects = append(w.subjects, m.GetSubjectId())
-		w.sexes = append(w.sexes, enumcode.Code(m.GetSex(), sexPrefix))
-		w.bands = append(w.bands, enumcode.Code(m.GetAgeBand(), ageBandPrefix))
+		w.sexes = append(w.sexes, intakecase.SexCode(m.GetSex()))
+		w.bands = append(w.bands, intakecase.AgeBandCode(m.GetAgeBand()))
 		var nationality *string
 		if m.GetNationality() != "" {
 			nationality = &m.Nationality

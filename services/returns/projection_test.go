@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/projectiontest"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
@@ -39,10 +40,12 @@ func (d *projectionDB) emit(t *testing.T, events ...proto.Message) {
 	t.Helper()
 	for _, e := range events {
 		c := caseOf(e)
-		b := &pgx.Batch{}
-		if err := outbox.Queue(b, outbox.Event{Producer: "intake", AggregateID: uuid.MustParse(c.GetCaseId()), Mission: c.GetMission(), Payload: e}); err != nil {
+		var st database.Statement
+		if err := outbox.Add(&st, []outbox.Event{{Producer: "intake", AggregateID: uuid.MustParse(c.GetCaseId()), Mission: c.GetMission(), Payload: e}}); err != nil {
 			t.Fatal(err)
 		}
+		b := &pgx.Batch{}
+		st.Queue(b)
 		if err := d.owner.SendBatch(context.Background(), b).Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -184,15 +187,15 @@ func TestBatchProjectionWritesUnderEachEventsMission(t *testing.T) {
 	d := newProjectionDB(t)
 	ok, wrong := avrr(uuid.NewString(), "DEU", 1, intakev1.CaseStatus_CASE_STATUS_REGISTERED, true), avrr(uuid.NewString(), "NER", 1, intakev1.CaseStatus_CASE_STATUS_REGISTERED, true)
 	// intake records an event under its case's mission; this one says DEU for a NER case.
-	b := &pgx.Batch{}
-	for _, e := range []outbox.Event{
+	var st database.Statement
+	if err := outbox.Add(&st, []outbox.Event{
 		{Producer: "intake", AggregateID: uuid.MustParse(ok.GetCaseId()), Mission: "DEU", Payload: &intakev1.CaseRegistered{Case: ok}},
 		{Producer: "intake", AggregateID: uuid.MustParse(wrong.GetCaseId()), Mission: "DEU", Payload: &intakev1.CaseRegistered{Case: wrong}},
-	} {
-		if err := outbox.Queue(b, e); err != nil {
-			t.Fatal(err)
-		}
+	}); err != nil {
+		t.Fatal(err)
 	}
+	b := &pgx.Batch{}
+	st.Queue(b)
 	if err := d.owner.SendBatch(context.Background(), b).Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -214,15 +217,15 @@ func TestBatchProjectionRefusesACaseUnderTwoMissions(t *testing.T) {
 	d := newProjectionDB(t)
 	id := uuid.NewString()
 	first, moved := avrr(id, "DEU", 1, intakev1.CaseStatus_CASE_STATUS_REGISTERED, true), avrr(id, "DEU", 2, intakev1.CaseStatus_CASE_STATUS_ACTIVE, true)
-	b := &pgx.Batch{}
-	for _, e := range []outbox.Event{
+	var st database.Statement
+	if err := outbox.Add(&st, []outbox.Event{
 		{Producer: "intake", AggregateID: uuid.MustParse(id), Mission: "DEU", Payload: &intakev1.CaseRegistered{Case: first}},
 		{Producer: "intake", AggregateID: uuid.MustParse(id), Mission: "NER", Payload: &intakev1.CaseUpdated{Case: moved}},
-	} {
-		if err := outbox.Queue(b, e); err != nil {
-			t.Fatal(err)
-		}
+	}); err != nil {
+		t.Fatal(err)
 	}
+	b := &pgx.Batch{}
+	st.Queue(b)
 	if err := d.owner.SendBatch(context.Background(), b).Close(); err != nil {
 		t.Fatal(err)
 	}

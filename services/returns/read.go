@@ -11,8 +11,12 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/pagetoken"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 )
+
+// Reads open alike in every service (the caller, the case id, the caller's scope) and then
+// read the service's own tables.
 
 // GetReturn reads a return of the caller's mission with every fact recorded on it.
 func (s *Service) GetReturn(ctx context.Context, req *returnsv1.GetReturnRequest) (*returnsv1.GetReturnResponse, error) {
@@ -51,9 +55,9 @@ func (s *Service) ListReturns(ctx context.Context, req *returnsv1.ListReturnsReq
 	filter := listFilterHash(mission, req.GetStatus())
 	if tok := req.GetPageToken(); tok != "" {
 		if f.after, err = pagetoken.Decode(tok, filter); err != nil {
-			var v violations
-			v.add("page_token", pagetoken.Mismatch)
-			return nil, v.err()
+			var v rpcerr.Violations
+			v.Add("page_token", pagetoken.Mismatch)
+			return nil, v.Err()
 		}
 	}
 	// Read one more than a page to know whether another page follows.

@@ -15,6 +15,7 @@ import (
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 )
@@ -83,13 +84,13 @@ func (s *Service) RecordDeparture(ctx context.Context, req *returnsv1.RecordDepa
 		checkDeparture(req, s.today()),
 		func(rec *record, b *pgx.Batch, p *returnsv1.Provenance) (proto.Message, error) {
 			r := rec.ret
-			var v violations
+			var v rpcerr.Violations
 			if req.GetReturnCountry() == r.GetHostCountry() {
-				v.add("return_country", "must differ from the case's host country")
+				v.Add("return_country", "must differ from the case's host country")
 			}
 			checkNotBefore(&v, "departure_date", req.GetDepartureDate(), latestEligibility(r).GetDecisionDate(), "the eligibility decision date")
 			travellers := travellersOf(&v, r, req.GetTravellingSubjectIds())
-			if err := v.err(); err != nil {
+			if err := v.Err(); err != nil {
 				return nil, err
 			}
 			// A household member bound by their own refused or withdrawn consent does not
@@ -138,7 +139,7 @@ func (s *Service) RecordDeparture(ctx context.Context, req *returnsv1.RecordDepa
 
 // travellersOf resolves the requested travellers to case members, in case order; everyone
 // when none are named. The principal must travel.
-func travellersOf(v *violations, r *returnsv1.Return, requested []string) []string {
+func travellersOf(v *rpcerr.Violations, r *returnsv1.Return, requested []string) []string {
 	members := memberIDs(r)
 	if len(requested) == 0 {
 		return members
@@ -147,12 +148,12 @@ func travellersOf(v *violations, r *returnsv1.Return, requested []string) []stri
 	for i, id := range requested {
 		n := canonicalID(id)
 		if !slices.Contains(members, n) {
-			v.add(fmt.Sprintf("travelling_subject_ids[%d]", i), "must be a person of the case")
+			v.Add(fmt.Sprintf("travelling_subject_ids[%d]", i), "must be a person of the case")
 		}
 		want[n] = true
 	}
 	if !want[r.GetSubjectId()] {
-		v.add("travelling_subject_ids", "must include the principal applicant")
+		v.Add("travelling_subject_ids", "must include the principal applicant")
 	}
 	var out []string
 	for _, id := range members {
@@ -165,15 +166,15 @@ func travellersOf(v *violations, r *returnsv1.Return, requested []string) []stri
 
 // RecordArrival records arrival and reception in the return country.
 func (s *Service) RecordArrival(ctx context.Context, req *returnsv1.RecordArrivalRequest) (*returnsv1.RecordArrivalResponse, error) {
-	var v violations
+	var v rpcerr.Violations
 	checkDay(&v, "arrival.arrival_date", req.GetArrival().GetArrivalDate(), s.today())
 	resp := &returnsv1.RecordArrivalResponse{}
-	err := s.step(ctx, req, returnsv1.ReturnService_RecordArrival_FullMethodName, stepArrival, resp, v.err(),
+	err := s.step(ctx, req, returnsv1.ReturnService_RecordArrival_FullMethodName, stepArrival, resp, v.Err(),
 		func(rec *record, b *pgx.Batch, p *returnsv1.Provenance) (proto.Message, error) {
 			r := rec.ret
-			var v violations
+			var v rpcerr.Violations
 			checkNotBefore(&v, "arrival.arrival_date", req.GetArrival().GetArrivalDate(), r.GetDeparture().GetDepartureDate(), "the departure date")
-			if err := v.err(); err != nil {
+			if err := v.Err(); err != nil {
 				return nil, err
 			}
 			r.Arrival = proto.CloneOf(req.GetArrival())
@@ -198,9 +199,9 @@ func (s *Service) SetReintegrationPlan(ctx context.Context, req *returnsv1.SetRe
 		checkPlan(req.GetPlan(), s.today()),
 		func(rec *record, b *pgx.Batch, p *returnsv1.Provenance) (proto.Message, error) {
 			r := rec.ret
-			var v violations
+			var v rpcerr.Violations
 			checkNotBefore(&v, "plan.plan_date", req.GetPlan().GetPlanDate(), r.GetArrival().GetArrivalDate(), "the arrival date")
-			if err := v.err(); err != nil {
+			if err := v.Err(); err != nil {
 				return nil, err
 			}
 			plan := proto.CloneOf(req.GetPlan())
@@ -226,9 +227,9 @@ func (s *Service) RecordAssistance(ctx context.Context, req *returnsv1.RecordAss
 		func(rec *record, b *pgx.Batch, p *returnsv1.Provenance) (proto.Message, error) {
 			r := rec.ret
 			a := proto.CloneOf(req.GetAssistance())
-			var v violations
+			var v rpcerr.Violations
 			checkNotBefore(&v, "assistance.delivery_date", a.GetDeliveryDate(), r.GetArrival().GetArrivalDate(), "the arrival date")
-			if err := v.err(); err != nil {
+			if err := v.Err(); err != nil {
 				return nil, err
 			}
 			id, err := personOf(r, a.GetSubjectId(), r.GetDeparture().GetTravellingSubjectIds(), "assistance.subject_id", "must be a person who returned")
@@ -277,9 +278,9 @@ func (s *Service) RecordMonitoringVisit(ctx context.Context, req *returnsv1.Reco
 		func(rec *record, b *pgx.Batch, p *returnsv1.Provenance) (proto.Message, error) {
 			r := rec.ret
 			visit := proto.CloneOf(req.GetVisit())
-			var v violations
+			var v rpcerr.Violations
 			checkNotBefore(&v, "visit.visit_date", visit.GetVisitDate(), r.GetArrival().GetArrivalDate(), "the arrival date")
-			if err := v.err(); err != nil {
+			if err := v.Err(); err != nil {
 				return nil, err
 			}
 			if visit.CompositeScore == nil {
@@ -386,9 +387,9 @@ func personOf(r *returnsv1.Return, subjectID string, ids []string, field, descri
 	}
 	id := canonicalID(subjectID)
 	if !slices.Contains(ids, id) {
-		var v violations
-		v.add(field, description)
-		return "", v.err()
+		var v rpcerr.Violations
+		v.Add(field, description)
+		return "", v.Err()
 	}
 	return id, nil
 }

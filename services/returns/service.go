@@ -95,6 +95,9 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 
 // consumerConfig is returns' consumer of intake's events: each drain's events projected
 // together, one at a time when that fails.
+//
+// consumerConfig, Register and Run are alike in every service that projects intake's cases:
+// wiring of each service's own names, tables and handlers, with no logic to share.
 func consumerConfig() outbox.ConsumerConfig {
 	return outbox.ConsumerConfig{
 		Name:        producer,

@@ -12,6 +12,7 @@ import (
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/pagetoken"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
@@ -55,7 +56,7 @@ func scanReturn(row pgx.Row) (*record, error) {
 	r.CaseId = id.String()
 	r.SubjectId = principal.String()
 	r.Status = statusFromCode(status)
-	r.Vulnerabilities = vulnerabilitiesFromCodes(vulnerabilities)
+	r.Vulnerabilities = intakecase.Vulnerabilities(vulnerabilities)
 	r.CreateTime = timestamppb.New(createdAt)
 	r.UpdateTime = timestamppb.New(updatedAt)
 	rec := &record{ret: &r, caseClosed: intakeStatus == enumcode.Code(closedCase, caseStatusPrefix), assistanceAllowed: assistanceAllowed}
@@ -121,8 +122,8 @@ WHERE case_id = $1 ORDER BY position`, id).Query(func(rows pgx.Rows) error {
 			}
 			r.Members = append(r.Members, &returnsv1.ReturnMember{
 				SubjectId: subject.String(), Principal: position == 0, Nationality: cc,
-				Sex:     enumcode.Value[commonv1.Sex](commonv1.Sex_value, sexPrefix, a),
-				AgeBand: enumcode.Value[commonv1.AgeBand](commonv1.AgeBand_value, ageBandPrefix, bb),
+				Sex:     intakecase.Sex(a),
+				AgeBand: intakecase.AgeBand(bb),
 			})
 			return nil
 		})

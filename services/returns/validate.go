@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/uuid"
 	"golang.org/x/text/currency"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/genproto/googleapis/type/date"
 
 	"github.com/passage-cm/passage/internal/civildate"
@@ -20,21 +19,8 @@ import (
 // against today and against the journey's earlier dates, rules across fields. Each violation
 // names the field, never its value.
 
-type violations []*errdetails.BadRequest_FieldViolation
-
-func (v *violations) add(field, description string) {
-	*v = append(*v, rpcerr.FieldViolation(field, description))
-}
-
-func (v violations) err() error {
-	if len(v) == 0 {
-		return nil
-	}
-	return rpcerr.InvalidArgument(v...)
-}
-
 // checkDay checks a full date that is not in the future; a nil date is left to protovalidate.
-func checkDay(v *violations, field string, d *date.Date, today time.Time) {
+func checkDay(v *rpcerr.Violations, field string, d *date.Date, today time.Time) {
 	if d == nil {
 		return
 	}
@@ -43,30 +29,30 @@ func checkDay(v *violations, field string, d *date.Date, today time.Time) {
 		err = civildate.NotAfter(d, today)
 	}
 	if err != nil {
-		v.add(field, err.Error())
+		v.Add(field, err.Error())
 	}
 }
 
 // checkNotBefore refuses a date before an earlier step's date.
-func checkNotBefore(v *violations, field string, d, earlier *date.Date, what string) {
+func checkNotBefore(v *rpcerr.Violations, field string, d, earlier *date.Date, what string) {
 	if d != nil && earlier != nil && civildate.ToTime(d).Before(civildate.ToTime(earlier)) {
-		v.add(field, "must not be before "+what)
+		v.Add(field, "must not be before "+what)
 	}
 }
 
 func checkEligibility(d *returnsv1.EligibilityDecision, today time.Time) error {
-	var v violations
+	var v rpcerr.Violations
 	checkDay(&v, "decision.decision_date", d.GetDecisionDate(), today)
 	checkDay(&v, "decision.counselling_date", d.GetCounsellingDate(), today)
 	checkNotBefore(&v, "decision.decision_date", d.GetDecisionDate(), d.GetCounsellingDate(), "the counselling date")
 	unset := d.GetIneligibilityReason() == returnsv1.IneligibilityReason_INELIGIBILITY_REASON_UNSPECIFIED
 	switch {
 	case d.GetEligibility() == returnsv1.Eligibility_ELIGIBILITY_NOT_ELIGIBLE && unset:
-		v.add("decision.ineligibility_reason", "is required when not eligible")
+		v.Add("decision.ineligibility_reason", "is required when not eligible")
 	case d.GetEligibility() == returnsv1.Eligibility_ELIGIBILITY_ELIGIBLE && !unset:
-		v.add("decision.ineligibility_reason", "must be unset when eligible")
+		v.Add("decision.ineligibility_reason", "must be unset when eligible")
 	}
-	return v.err()
+	return v.Err()
 }
 
 // isSafeguard reports whether a step is a safeguard for a vulnerable person (allowed from
@@ -90,41 +76,41 @@ func concernsPerson(s *returnsv1.PreDepartureStep) bool {
 }
 
 func checkPreDepartureStep(s *returnsv1.PreDepartureStep, today time.Time) error {
-	var v violations
+	var v rpcerr.Violations
 	checkDay(&v, "step.date", s.GetDate(), today)
 	if s.GetSubjectId() != "" && !concernsPerson(s) {
-		v.add("step.subject_id", "is only for travel documents and fit-to-travel checks")
+		v.Add("step.subject_id", "is only for travel documents and fit-to-travel checks")
 	}
-	return v.err()
+	return v.Err()
 }
 
 func checkDeparture(req *returnsv1.RecordDepartureRequest, today time.Time) error {
-	var v violations
+	var v rpcerr.Violations
 	checkDay(&v, "departure_date", req.GetDepartureDate(), today)
 	if !country.Valid(req.GetReturnCountry()) {
-		v.add("return_country", "must be an assigned ISO 3166-1 alpha-3 country code")
+		v.Add("return_country", "must be an assigned ISO 3166-1 alpha-3 country code")
 	}
-	return v.err()
+	return v.Err()
 }
 
 func checkPlan(p *returnsv1.ReintegrationPlan, today time.Time) error {
-	var v violations
+	var v rpcerr.Violations
 	checkDay(&v, "plan.plan_date", p.GetPlanDate(), today)
 	if len(p.GetEconomic())+len(p.GetSocial())+len(p.GetPsychosocial()) == 0 {
-		v.add("plan", "must plan at least one type of assistance")
+		v.Add("plan", "must plan at least one type of assistance")
 	}
-	return v.err()
+	return v.Err()
 }
 
 func checkAssistance(a *returnsv1.Assistance, today time.Time) error {
-	var v violations
+	var v rpcerr.Violations
 	checkDay(&v, "assistance.delivery_date", a.GetDeliveryDate(), today)
 	if a.GetValue() != nil {
 		if _, err := currency.ParseISO(a.GetValue().GetCurrencyCode()); err != nil {
-			v.add("assistance.value.currency_code", "must be an ISO 4217 currency code")
+			v.Add("assistance.value.currency_code", "must be an ISO 4217 currency code")
 		}
 	}
-	return v.err()
+	return v.Err()
 }
 
 // scoreTolerance absorbs floating-point rounding when a given composite score is compared
@@ -132,12 +118,12 @@ func checkAssistance(a *returnsv1.Assistance, today time.Time) error {
 const scoreTolerance = 1e-9
 
 func checkVisit(m *returnsv1.MonitoringVisit, today time.Time) error {
-	var v violations
+	var v rpcerr.Violations
 	checkDay(&v, "visit.visit_date", m.GetVisitDate(), today)
 	seen := map[string]bool{}
 	for i, x := range m.GetIndicators() {
 		if seen[x.GetIndicatorId()] {
-			v.add(fmt.Sprintf("visit.indicators[%d].indicator_id", i), "must not repeat an indicator")
+			v.Add(fmt.Sprintf("visit.indicators[%d].indicator_id", i), "must not repeat an indicator")
 		}
 		seen[x.GetIndicatorId()] = true
 	}
@@ -145,10 +131,10 @@ func checkVisit(m *returnsv1.MonitoringVisit, today time.Time) error {
 		lo := min(m.GetEconomicScore(), m.GetSocialScore(), m.GetPsychosocialScore())
 		hi := max(m.GetEconomicScore(), m.GetSocialScore(), m.GetPsychosocialScore())
 		if c := m.GetCompositeScore(); c < lo-scoreTolerance || c > hi+scoreTolerance {
-			v.add("visit.composite_score", "must lie between the lowest and the highest dimension score")
+			v.Add("visit.composite_score", "must lie between the lowest and the highest dimension score")
 		}
 	}
-	return v.err()
+	return v.Err()
 }
 
 // compositeScore is the mean of the three dimension scores, rounded to four decimals (the
@@ -158,15 +144,8 @@ func compositeScore(m *returnsv1.MonitoringVisit) float64 {
 	return math.Round(mean*1e4) / 1e4
 }
 
-// parseCaseID parses a case id that protovalidate already checked; the check here keeps a
-// handler safe should it ever be called without the validation stage.
-func parseCaseID(s string) (uuid.UUID, error) {
-	id, err := uuid.Parse(s)
-	if err != nil {
-		return uuid.Nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("case_id", "must be a valid UUID"))
-	}
-	return id, nil
-}
+// parseCaseID parses a case id (rpcerr.ParseID).
+func parseCaseID(s string) (uuid.UUID, error) { return rpcerr.ParseID("case_id", s) }
 
 // latestEligibility is the decision that holds, or nil.
 func latestEligibility(r *returnsv1.Return) *returnsv1.EligibilityDecision {

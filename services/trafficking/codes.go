@@ -2,14 +2,14 @@ package trafficking
 
 import (
 	"github.com/passage-cm/passage/internal/enumcode"
-	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
 
 // Coded values are stored as the enum value's name without its prefix ("PRESUMED_VICTIM",
 // "FORCED_LABOUR"): readable in SQL and stable, since protobuf value names never change.
-
+//
+// Each service's prefixes are alike in shape (one per enum) but name its own enums.
 const (
 	statusPrefix         = "VICTIM_CASE_STATUS_"
 	identificationPrefix = "IDENTIFICATION_STATUS_"
@@ -24,9 +24,6 @@ const (
 	closurePrefix        = "CLOSURE_REASON_"
 	programmePrefix      = "PROGRAMME_"
 	intakeStatusPrefix   = "CASE_STATUS_"
-	sexPrefix            = "SEX_"
-	ageBandPrefix        = "AGE_BAND_"
-	vulnerabilityPrefix  = "VULNERABILITY_"
 )
 
 func statusFromCode(c string) traffickingv1.VictimCaseStatus {
@@ -39,10 +36,6 @@ func closureFromCode(c string) traffickingv1.ClosureReason {
 
 func intakeStatusFromCode(c string) intakev1.CaseStatus {
 	return enumcode.Value[intakev1.CaseStatus](intakev1.CaseStatus_value, intakeStatusPrefix, c)
-}
-
-func vulnerabilitiesFromCodes(cs []string) []commonv1.Vulnerability {
-	return enumcode.Values[commonv1.Vulnerability](commonv1.Vulnerability_value, vulnerabilityPrefix, cs)
 }
 
 // statusAfterScreening is the case status a screening outcome puts a case in.

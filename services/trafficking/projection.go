@@ -23,11 +23,10 @@ import (
 // from a VoT case (intake.OpenCase: a victim returning through AVRR) is linked to it by id.
 // Everything else is passed over.
 func project(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
-	m, err := r.Decode()
+	c, err := intakecase.Decode(r)
 	if err != nil {
 		return err
 	}
-	c := intakecase.Of(m)
 	if c == nil {
 		return nil
 	}
@@ -69,7 +68,7 @@ host_country = $7, vulnerabilities = $8, registration_date = $9, intake_status =
 intake_version = $13
 WHERE x.intake_version < $13`,
 		c.GetCaseId(), c.GetMission(), subjects, sexes, bands, nationalities, c.GetHostCountry(),
-		enumcode.Codes(c.GetVulnerabilities(), vulnerabilityPrefix), civildate.ToTime(c.GetRegistrationDate()),
+		intakecase.VulnerabilityCodes(c.GetVulnerabilities()), civildate.ToTime(c.GetRegistrationDate()),
 		enumcode.Code(c.GetStatus(), intakeStatusPrefix), registered, consent.AssistanceAllowed(c), c.GetVersion())
 	return nil
 }
@@ -92,7 +91,7 @@ func peopleOf(c *intakev1.Case) (people, error) {
 			return people{}, fmt.Errorf("case %s: member %d: subject id: %w", c.GetCaseId(), i, err)
 		}
 		p.subjects[i] = id
-		p.sexes[i], p.bands[i], p.nationalities[i] = enumcode.Code(m.GetSex(), sexPrefix), enumcode.Code(m.GetAgeBand(), ageBandPrefix), m.GetNationality()
+		p.sexes[i], p.bands[i], p.nationalities[i] = intakecase.SexCode(m.GetSex()), intakecase.AgeBandCode(m.GetAgeBand()), m.GetNationality()
 	}
 	return p, nil
 }

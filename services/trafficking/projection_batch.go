@@ -57,11 +57,10 @@ func projectBatch(ctx context.Context, tx pgx.Tx, records []outbox.Record) error
 	var victims []victim // in the order of each case's first event
 	index := map[string]int{}
 	for _, r := range records {
-		m, err := r.Decode()
+		c, err := intakecase.Decode(r)
 		if err != nil {
 			return err
 		}
-		c := intakecase.Of(m)
 		if c == nil {
 			continue
 		}
@@ -143,7 +142,7 @@ func (w *victimRows) add(first, last *intakev1.Case, p people) {
 	w.missions = append(w.missions, last.GetMission())
 	w.hosts = append(w.hosts, last.GetHostCountry())
 	w.vulnerabilities = append(w.vulnerabilities,
-		strings.Join(enumcode.Codes(last.GetVulnerabilities(), vulnerabilityPrefix), vulnerabilitySep))
+		strings.Join(intakecase.VulnerabilityCodes(last.GetVulnerabilities()), vulnerabilitySep))
 	w.registrationDates = append(w.registrationDates, civildate.ToTime(last.GetRegistrationDate()))
 	w.intakeStatuses = append(w.intakeStatuses, enumcode.Code(last.GetStatus(), intakeStatusPrefix))
 	w.registered = append(w.registered, first.GetCreateTime().AsTime())

@@ -16,6 +16,9 @@ import (
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
 
+// Reads open alike in every service (the caller, the case id, the caller's scope) and then
+// read the service's own tables.
+
 // GetVictimCase reads a victim case of the caller's mission, whole and pseudonymised.
 func (s *Service) GetVictimCase(ctx context.Context, req *traffickingv1.GetVictimCaseRequest) (*traffickingv1.GetVictimCaseResponse, error) {
 	who, err := auth.Caller(ctx)
@@ -83,12 +86,5 @@ func listFilterHash(req *traffickingv1.ListVictimCasesRequest) []byte {
 	return pagetoken.Filter(fmt.Sprintf("%s|%d", req.GetMission(), req.GetStatus()))
 }
 
-// parseCaseID parses a case id that protovalidate already checked; the check here keeps a
-// handler safe should it ever be called without the validation stage.
-func parseCaseID(s string) (uuid.UUID, error) {
-	id, err := uuid.Parse(s)
-	if err != nil {
-		return uuid.Nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("case_id", "must be a valid UUID"))
-	}
-	return id, nil
-}
+// parseCaseID parses a case id (rpcerr.ParseID).
+func parseCaseID(s string) (uuid.UUID, error) { return rpcerr.ParseID("case_id", s) }

@@ -254,7 +254,8 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 	})
 }
 
-// kind describes a victim case to mutation.Run.
+// kind describes a victim case to mutation.Run. Every service's Kind is alike in shape: each
+// fills the same fields with its own aggregate's functions.
 func (s *Service) kind() mutation.Kind[*traffickingv1.VictimCase] {
 	return mutation.Kind[*traffickingv1.VictimCase]{
 		DB: s.db, Idem: s.idem, Producer: producer, Clock: s.clock,
@@ -264,8 +265,8 @@ func (s *Service) kind() mutation.Kind[*traffickingv1.VictimCase] {
 		},
 		Version: (*traffickingv1.VictimCase).GetVersion,
 		Mission: (*traffickingv1.VictimCase).GetMission,
-		Stale: func(caseID string, current int64) error {
-			return staleVersion(caseID, current)
+		Stale: func(caseID string, c *traffickingv1.VictimCase) error {
+			return staleVersion(caseID, c.GetVersion())
 		},
 		Save: func(c *traffickingv1.VictimCase, st *mutation.Step) {
 			c.Version = st.Version

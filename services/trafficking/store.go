@@ -14,6 +14,7 @@ import (
 	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/pagetoken"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -65,8 +66,8 @@ func scanCase(row pgx.Row) (*traffickingv1.VictimCase, error) {
 	for i, s := range subjects {
 		m := &intakev1.CaseMember{
 			SubjectId:   s.String(),
-			Sex:         enumcode.Value[commonv1.Sex](commonv1.Sex_value, sexPrefix, sexes[i]),
-			AgeBand:     enumcode.Value[commonv1.AgeBand](commonv1.AgeBand_value, ageBandPrefix, bands[i]),
+			Sex:         intakecase.Sex(sexes[i]),
+			AgeBand:     intakecase.AgeBand(bands[i]),
 			Nationality: nationalities[i],
 		}
 		if i == 0 {
@@ -75,7 +76,7 @@ func scanCase(row pgx.Row) (*traffickingv1.VictimCase, error) {
 			c.HouseholdMembers = append(c.HouseholdMembers, m)
 		}
 	}
-	c.Vulnerabilities = vulnerabilitiesFromCodes(vulns)
+	c.Vulnerabilities = intakecase.Vulnerabilities(vulns)
 	c.RegistrationDate = civildate.FromTime(registered)
 	c.IntakeStatus = intakeStatusFromCode(intakeStatus)
 	if identification != nil {
@@ -135,7 +136,8 @@ func valueOr[T any](p *T) T {
 // mission is not found, by the server's filter and, underneath, by row-level security (q is
 // declared for the caller's mission). An empty mission leaves the second alone: only tests ask
 // for that (Service.checkMission). With forUpdate the row stays locked until the transaction
-// ends.
+// ends. Alike in shape to intake's getCase (the filter, the lock, the children loaded after),
+// it reads this service's own tables.
 func getCase(ctx context.Context, q database.Querier, mission string, id uuid.UUID, forUpdate bool) (*traffickingv1.VictimCase, error) {
 	sql := `SELECT ` + caseColumns + ` FROM trafficking.victim_case v WHERE v.case_id = $1`
 	args := []any{id}

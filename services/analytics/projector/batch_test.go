@@ -45,10 +45,12 @@ func newProjectorDB(t *testing.T, events []event) *projectorDB {
 	}
 	t.Cleanup(pool.Close)
 	for _, e := range events {
-		b := &pgx.Batch{}
-		if err := outbox.Queue(b, outbox.Event{Producer: "test", AggregateID: uuid.New(), Mission: e.mission, Payload: e.payload}); err != nil {
+		var st database.Statement
+		if err := outbox.Add(&st, []outbox.Event{{Producer: "test", AggregateID: uuid.New(), Mission: e.mission, Payload: e.payload}}); err != nil {
 			t.Fatal(err)
 		}
+		b := &pgx.Batch{}
+		st.Queue(b)
 		if err := owner.SendBatch(ctx, b).Close(); err != nil {
 			t.Fatal(err)
 		}
