@@ -3,7 +3,8 @@
 // mission every statement runs for, the transaction helper that retries serialization
 // failures, the mapping of Postgres error codes to domain errors at the storage edge, the
 // taxonomy of database failures (Classify), the composition of several stores' writes into
-// one statement (Statement), and the embedded migration runner.
+// one statement (Statement), the precision of its times (Timestamp), and the embedded
+// migration runner.
 //
 // # When the database fails
 //

@@ -119,10 +119,10 @@ func (s *Service) missionFilter(who auth.Claims) string {
 	return who.Mission
 }
 
-// clock returns now, at the microsecond precision Postgres keeps, so that the times a call
+// clock returns now as Postgres keeps it (database.Timestamp), so that the times a call
 // returns are the times a later read returns.
 func (s *Service) clock() time.Time {
-	return s.now().UTC().Truncate(time.Microsecond)
+	return database.Timestamp(s.now())
 }
 
 // Spec describes intake for bootstrap.Run.
