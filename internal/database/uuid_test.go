@@ -3,6 +3,7 @@ package database_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
@@ -50,5 +51,23 @@ func TestUUIDsTravelAsBytes(t *testing.T) {
 	}
 	if diff := cmp.Diff(many, gotMany); diff != "" {
 		t.Errorf("uuid[] (-sent +read):\n%s", diff)
+	}
+}
+
+// TestTimestampIsWhatPostgresKeeps: a time with nanoseconds, in another zone, comes back from
+// a timestamptz as Timestamp has it, and Timestamp's own result comes back unchanged.
+func TestTimestampIsWhatPostgresKeeps(t *testing.T) {
+	t.Parallel()
+	pool := onePool(t)
+	in := time.Date(2026, 12, 7, 15, 4, 5, 123456789, time.FixedZone("WAT", 3600))
+	want := database.Timestamp(in)
+	for _, sent := range []time.Time{in, want} {
+		var back time.Time
+		if err := pool.QueryRow(context.Background(), `SELECT $1::timestamptz`, sent).Scan(&back); err != nil {
+			t.Fatal(err)
+		}
+		if !back.Equal(want) || back.Nanosecond() != want.Nanosecond() {
+			t.Errorf("sent %v, read back %v, want %v", sent, back, want)
+		}
 	}
 }
