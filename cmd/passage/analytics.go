@@ -52,6 +52,8 @@ var (
 	dimensionNames = newEnumNames(analyticsv1.Dimension_value)
 )
 
+// analyticsRun dispatches the group's commands. Every group dispatches alike (runGroup), from a
+// table of its own commands.
 func (c *client) analyticsRun(ctx context.Context, args []string) error {
 	return runGroup(ctx, "analytics", analyticsUsage, args, c.stdout, c.stderr, commands{
 		"aggregate": c.analyticsAggregate,

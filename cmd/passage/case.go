@@ -54,6 +54,8 @@ func runCase(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return newClient(stdout, stderr).caseRun(ctx, args)
 }
 
+// caseRun dispatches the group's commands. Every group dispatches alike (runGroup), from a
+// table of its own commands.
 func (c *client) caseRun(ctx context.Context, args []string) error {
 	return runGroup(ctx, "case", caseUsage, args, c.stdout, c.stderr, commands{
 		"register":    c.caseRegister,

@@ -47,6 +47,8 @@ var (
 	hasmClosures   = newEnumNames(hasmv1.ClosureReason_value)
 )
 
+// hasmRun dispatches the group's commands. Every group dispatches alike (runGroup), from a
+// table of its own commands.
 func (c *client) hasmRun(ctx context.Context, args []string) error {
 	return runGroup(ctx, "hasm", hasmUsage, args, c.stdout, c.stderr, commands{
 		"request": c.hasmRequest,

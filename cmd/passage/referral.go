@@ -64,6 +64,8 @@ var (
 	revokeReasons     = newEnumNames(referralv1.RevokeReason_value)
 )
 
+// referralRun dispatches the group's commands. Every group dispatches alike (runGroup), from a
+// table of its own commands.
 func (c *client) referralRun(ctx context.Context, args []string) error {
 	return runGroup(ctx, "referral", referralUsage, args, c.stdout, c.stderr, commands{
 		"partners":  c.referralPartners,

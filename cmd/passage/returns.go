@@ -60,6 +60,8 @@ type returnsCall struct {
 	invoke    func(context.Context, returnsv1.ReturnServiceClient) (proto.Message, error)
 }
 
+// returnsRun dispatches the group's commands. Every group dispatches alike (runGroup), from a
+// table of its own commands.
 func (c *client) returnsRun(ctx context.Context, args []string) error {
 	cmds := commands{"list": c.returnsList}
 	for name, command := range c.returnsCommands() {

@@ -62,6 +62,8 @@ func runTrafficking(ctx context.Context, args []string, stdout, stderr io.Writer
 // votClient is the client type the commands call.
 type votClient = traffickingv1.TraffickingServiceClient
 
+// votRun dispatches the group's commands. Every group dispatches alike (runGroup), from a
+// table of its own commands.
 func (c *client) votRun(ctx context.Context, args []string) error {
 	return runGroup(ctx, "trafficking", traffickingUsage, args, c.stdout, c.stderr, commands{
 		"get":  c.votGet,

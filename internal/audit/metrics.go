@@ -28,6 +28,8 @@ const collectTimeout = time.Second
 // observe registers the chainer's gauges for as long as Run runs: the audit records not yet
 // chained (at most BacklogCap) and the age of the oldest of them, absent from a collection
 // whose query failed. They carry no attribute: one chain cursor serves every mission.
+// Alike in shape to the outbox consumers' (telemetry.ObserveLag registers both), with gauges
+// of its own.
 func (c *Chainer) observe() (unregister func() error, err error) {
 	return telemetry.ObserveLag(c.cfg.MeterProvider.Meter(Meter), telemetry.LagGauges{
 		Backlog: MetricBacklog, OldestAge: MetricOldestAge, Unit: "{record}",

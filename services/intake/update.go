@@ -136,7 +136,8 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 	})
 }
 
-// kind describes a case to mutation.Run.
+// kind describes a case to mutation.Run. Every service's Kind is alike in shape: each names
+// its own aggregate, table and errors.
 func (s *Service) kind() mutation.Kind[*intakev1.Case] {
 	return mutation.Kind[*intakev1.Case]{
 		DB: s.db, Idem: s.idem, Producer: producer, Clock: s.clock,
