@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -185,7 +186,9 @@ func transport(o clientOptions) (credentials.TransportCredentials, error) {
 	return credentials.NewTLS(tc), nil
 }
 
-// dial connects to the server with the options' transport and token.
+// dial connects to the server with the options' transport and token. Its calls have no
+// retry policy of gRPC's own (retrypolicy.DialOption): call retries them (retrypolicy.Do),
+// and says so at once, where gRPC's retries would hold the first failure back three seconds.
 func dial(o clientOptions) (*grpc.ClientConn, error) {
 	creds, err := transport(o)
 	if err != nil {
@@ -193,8 +196,7 @@ func dial(o clientOptions) (*grpc.ClientConn, error) {
 	}
 	conn, err := grpc.NewClient(o.addr,
 		grpc.WithTransportCredentials(creds),
-		grpc.WithPerRPCCredentials(auth.BearerCredentials(o.token, !o.plaintext)),
-		retrypolicy.DialOption())
+		grpc.WithPerRPCCredentials(auth.BearerCredentials(o.token, !o.plaintext)))
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", o.addr, err)
 	}
@@ -234,22 +236,60 @@ func isLoopback(addr string) bool {
 // call runs one RPC under the --timeout, retrying it as it is while the server answers
 // UNAVAILABLE or ABORTED (retrypolicy.Do): the same request, so the same request id, which
 // makes a mutation's retry return its first result. The first retry is announced on stderr at
-// once, so that an unreachable server or database is said so, not silently waited for.
+// once, so that an unreachable server or database is said so, not silently waited for. When
+// no attempt ever reached the server, the call's error says that (errUnreached), not that the
+// deadline passed: the server cannot have applied anything.
 func call[Req, Resp any](ctx context.Context, o *clientOptions, rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	var resp Resp
+	var unreached error // the last attempt's error while no attempt has reached the server
+	reached := false
 	err := retrypolicy.Do(ctx, func(ctx context.Context) error {
 		var err error
 		resp, err = rpc(ctx, req)
+		if detail, ok := dialFailure(err); ok {
+			unreached = errUnreached(o.addr, detail)
+		} else {
+			reached = true // or may have: a deadline that ends a call in flight says nothing
+		}
 		return err
 	}, retrypolicy.OnRetry(func(attempt int, err error, _ time.Duration) {
 		if attempt == 1 && o.stderr != nil {
 			st := status.Convert(err)
+			if unreached != nil && !reached {
+				st = status.Convert(unreached)
+			}
 			fmt.Fprintf(o.stderr, "%s: %s\nretrying until the --timeout of %s ends (interrupt to stop)\n", st.Code(), st.Message(), o.timeout)
 		}
 	}))
+	if err != nil && unreached != nil && !reached {
+		return resp, unreached
+	}
 	return resp, err
+}
+
+// dialFailure returns what the gRPC client says when it could not connect to the server at
+// all ("dial tcp 10.0.0.7:7070: connect: connection refused"): such a call was never sent.
+func dialFailure(err error) (string, bool) {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.Unavailable || len(st.Details()) > 0 {
+		return "", false
+	}
+	_, detail, ok := strings.Cut(st.Message(), "Error while dialing: ")
+	return strings.TrimSuffix(detail, `"`), ok
+}
+
+// errUnreached is the error of a call that never reached the server at addr: UNAVAILABLE,
+// saying that nothing can have been applied (ErrorInfo may_have_applied "false").
+func errUnreached(addr, detail string) error {
+	st, err := status.New(codes.Unavailable, fmt.Sprintf("cannot reach the server at %s (%s)", addr, detail)).
+		WithDetails(&errdetails.ErrorInfo{Reason: "SERVER_UNREACHABLE", Domain: "passage.cli",
+			Metadata: map[string]string{"may_have_applied": "false"}})
+	if err != nil {
+		return status.Error(codes.Unavailable, fmt.Sprintf("cannot reach the server at %s (%s)", addr, detail))
+	}
+	return st.Err()
 }
 
 // groupFlagSet returns the flag set of command name of group ("hasm", "referral") with the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net"
 	"strings"
 	"testing"
 
@@ -127,5 +128,27 @@ func TestOtherErrorPrintedOnce(t *testing.T) {
 	code := exitCode(c.caseRun(t.Context(), []string{"get", testCaseID}), stdout, stderr)
 	if want := "passage: " + errNoToken.Error() + "\n"; code != 1 || stderr.String() != want {
 		t.Errorf("exit %d, stderr %q; want exit 1 and %q", code, stderr, want)
+	}
+}
+
+// An address where nothing listens is said so, and a write to it is said to be applied
+// nowhere: the call never reached a server.
+func TestUnreachableServerSaidSo(t *testing.T) {
+	t.Parallel()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	lis.Close()
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"case", "close", testCaseID, "--version", "1", "--reason", "assistance_completed",
+		"--addr", addr, "--token", "tok", "--timeout", "2s"}, &stdout, &stderr)
+	out := stderr.String()
+	want := "Unavailable: cannot reach the server at " + addr + " (dial tcp " + addr + ": connect: connection refused)\n" +
+		"retrying until the --timeout of 2s ends (interrupt to stop)\n"
+	if code != 1 || !strings.Contains(out, want) || !strings.Contains(out, "may_have_applied: false") ||
+		!strings.Contains(out, "the server applied nothing") {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit 1, %q at once, and nothing applied", code, out, want)
 	}
 }
