@@ -45,6 +45,12 @@ func Parse(dst any, lookup func(string) (string, bool)) error {
 	})
 }
 
+// Defaults sets the tagged fields of the struct dst points to from their default tags alone,
+// as Parse does when no variable is set: a package's defaults, written once in its tags.
+func Defaults(dst any) error {
+	return Parse(dst, func(string) (string, bool) { return "", false })
+}
+
 // Vars lists the variables of the struct v (or of the struct it points to), in field order.
 func Vars(v any) []Var {
 	rv := reflect.ValueOf(v)

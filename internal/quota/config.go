@@ -117,7 +117,7 @@ func (l *Limits) Set(c Class, limit Limit) {
 // defaultConfig is the configuration the tags' defaults make.
 var defaultConfig = func() Config {
 	c := Config{MaxBuckets: DefaultMaxBuckets}
-	if err := envconfig.Parse(&c, func(string) (string, bool) { return "", false }); err != nil {
+	if err := envconfig.Defaults(&c); err != nil {
 		panic("quota: the defaults in Config's tags do not parse: " + err.Error())
 	}
 	return c

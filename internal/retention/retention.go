@@ -64,7 +64,7 @@ type Settings struct {
 // PASSAGE_RETENTION_YEARS_* is set.
 var DefaultPolicy = func() Policy {
 	var s Settings
-	if err := envconfig.Parse(&s, func(string) (string, bool) { return "", false }); err != nil {
+	if err := envconfig.Defaults(&s); err != nil {
 		panic("retention: the defaults in Settings' tags do not parse: " + err.Error())
 	}
 	return s.Policy()
