@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"time"
@@ -194,40 +195,28 @@ func Complete(cfg Config) (Config, error) {
 	return cfg, nil
 }
 
-// withDefaults fills the zero fields of c from [DefaultConfig].
+// withDefaults fills the zero (or negative) fields of c from [DefaultConfig].
 func (c Config) withDefaults() Config {
 	d := DefaultConfig()
-	if c.GRPCAddr == "" {
-		c.GRPCAddr = d.GRPCAddr
-	}
-	if c.HTTPAddr == "" {
-		c.HTTPAddr = d.HTTPAddr
-	}
-	if c.ShutdownGrace <= 0 {
-		c.ShutdownGrace = d.ShutdownGrace
-	}
-	if c.MaxRecvMsgBytes <= 0 {
-		c.MaxRecvMsgBytes = d.MaxRecvMsgBytes
-	}
-	if c.MaxConnections <= 0 {
-		c.MaxConnections = d.MaxConnections
-	}
-	if c.MaxConcurrentStreams <= 0 {
-		c.MaxConcurrentStreams = d.MaxConcurrentStreams
-	}
-	if c.MaxHeaderBytes <= 0 {
-		c.MaxHeaderBytes = d.MaxHeaderBytes
-	}
-	if c.HTTPReadTimeout <= 0 {
-		c.HTTPReadTimeout = d.HTTPReadTimeout
-	}
-	if c.HTTPWriteTimeout <= 0 {
-		c.HTTPWriteTimeout = d.HTTPWriteTimeout
-	}
-	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = d.IdleTimeout
-	}
+	c.GRPCAddr = cmp.Or(c.GRPCAddr, d.GRPCAddr)
+	c.HTTPAddr = cmp.Or(c.HTTPAddr, d.HTTPAddr)
+	c.ShutdownGrace = positiveOr(c.ShutdownGrace, d.ShutdownGrace)
+	c.MaxRecvMsgBytes = positiveOr(c.MaxRecvMsgBytes, d.MaxRecvMsgBytes)
+	c.MaxConnections = positiveOr(c.MaxConnections, d.MaxConnections)
+	c.MaxConcurrentStreams = positiveOr(c.MaxConcurrentStreams, d.MaxConcurrentStreams)
+	c.MaxHeaderBytes = positiveOr(c.MaxHeaderBytes, d.MaxHeaderBytes)
+	c.HTTPReadTimeout = positiveOr(c.HTTPReadTimeout, d.HTTPReadTimeout)
+	c.HTTPWriteTimeout = positiveOr(c.HTTPWriteTimeout, d.HTTPWriteTimeout)
+	c.IdleTimeout = positiveOr(c.IdleTimeout, d.IdleTimeout)
 	return c
+}
+
+// positiveOr is v when it is positive, else def.
+func positiveOr[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // probeMaxConnections caps the /healthz, /readyz and /metrics listener: probes and a scraper
