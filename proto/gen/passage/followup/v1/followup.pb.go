@@ -738,7 +738,8 @@ func (x *Schedule) GetUpdateTime() *timestamppb.Timestamp {
 type ListFollowUpsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Scope Scope                  `protobuf:"varint,1,opt,name=scope,proto3,enum=passage.followup.v1.Scope" json:"scope,omitempty"`
-	// The staff member, with SCOPE_STAFF (required then, empty otherwise).
+	// The staff member, with SCOPE_STAFF: required then, empty otherwise (INVALID_ARGUMENT on
+	// this field).
 	StaffSubject string      `protobuf:"bytes,2,opt,name=staff_subject,json=staffSubject,proto3" json:"staff_subject,omitempty"`
 	State        StateFilter `protobuf:"varint,3,opt,name=state,proto3,enum=passage.followup.v1.StateFilter" json:"state,omitempty"`
 	// Only this programme's; unset for every programme.
@@ -748,7 +749,9 @@ type ListFollowUpsRequest struct {
 	// At most 100; 25 when zero.
 	PageSize int32 `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// From a previous response's next_page_token, with the same filters.
-	PageToken     string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only this case's; empty for every case.
+	CaseId        string `protobuf:"bytes,8,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -828,6 +831,13 @@ func (x *ListFollowUpsRequest) GetPageSize() int32 {
 func (x *ListFollowUpsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListFollowUpsRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
 	}
 	return ""
 }
@@ -982,8 +992,8 @@ type CloseFollowUpRequest struct {
 	// The version the caller read.
 	Version int64   `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
 	Outcome Outcome `protobuf:"varint,4,opt,name=outcome,proto3,enum=passage.followup.v1.Outcome" json:"outcome,omitempty"`
-	// Required with OUTCOME_NOT_NEEDED, unset otherwise. NOT_NEEDED_REASON_CASE_CLOSED is the
-	// service's own.
+	// Required with OUTCOME_NOT_NEEDED, unset otherwise (INVALID_ARGUMENT on this field).
+	// NOT_NEEDED_REASON_CASE_CLOSED is the service's own.
 	NotNeededReason NotNeededReason `protobuf:"varint,5,opt,name=not_needed_reason,json=notNeededReason,proto3,enum=passage.followup.v1.NotNeededReason" json:"not_needed_reason,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
@@ -1450,7 +1460,7 @@ const file_passage_followup_v1_followup_proto_rawDesc = "" +
 	"\aentries\x18\x02 \x03(\v2\".passage.followup.v1.ScheduleEntryR\aentries\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\x03R\aversion\x12;\n" +
 	"\vupdate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\x96\x04\n" +
+	"updateTime\"\xb2\x03\n" +
 	"\x14ListFollowUpsRequest\x12:\n" +
 	"\x05scope\x18\x01 \x01(\x0e2\x1a.passage.followup.v1.ScopeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05scope\x12-\n" +
 	"\rstaff_subject\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\fstaffSubject\x12@\n" +
@@ -1460,8 +1470,8 @@ const file_passage_followup_v1_followup_proto_rawDesc = "" +
 	"due_before\x18\x05 \x01(\v2\x11.google.type.DateR\tdueBefore\x12&\n" +
 	"\tpage_size\x18\x06 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken:\x87\x01\xbaH\x83\x01\x1a\x80\x01\n" +
-	"\rstaff_subject\x12>staff_subject is required with SCOPE_STAFF and empty otherwise\x1a/(this.scope == 2) == (this.staff_subject != '')\"}\n" +
+	"page_token\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\x12$\n" +
+	"\acase_id\x18\b \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\x06caseId\"}\n" +
 	"\x15ListFollowUpsResponse\x12<\n" +
 	"\n" +
 	"follow_ups\x18\x01 \x03(\v2\x1d.passage.followup.v1.FollowUpR\tfollowUps\x12&\n" +
@@ -1470,7 +1480,7 @@ const file_passage_followup_v1_followup_proto_rawDesc = "" +
 	"\ffollow_up_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
 	"followUpId\"Q\n" +
 	"\x13GetFollowUpResponse\x12:\n" +
-	"\tfollow_up\x18\x01 \x01(\v2\x1d.passage.followup.v1.FollowUpR\bfollowUp\"\xce\x03\n" +
+	"\tfollow_up\x18\x01 \x01(\v2\x1d.passage.followup.v1.FollowUpR\bfollowUp\"\xb0\x02\n" +
 	"\x14CloseFollowUpRequest\x12'\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\trequestId\x12*\n" +
@@ -1480,8 +1490,7 @@ const file_passage_followup_v1_followup_proto_rawDesc = "" +
 	"\aoutcome\x18\x04 \x01(\x0e2\x1c.passage.followup.v1.OutcomeB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\aoutcome\x12\\\n" +
 	"\x11not_needed_reason\x18\x05 \x01(\x0e2$.passage.followup.v1.NotNeededReasonB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x01R\x0fnotNeededReason:\x9b\x01\xbaH\x97\x01\x1a\x94\x01\n" +
-	"\x11not_needed_reason\x12Inot_needed_reason is required with OUTCOME_NOT_NEEDED and unset otherwise\x1a4(this.outcome == 2) == (this.not_needed_reason != 0)\"S\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x01R\x0fnotNeededReason\"S\n" +
 	"\x15CloseFollowUpResponse\x12:\n" +
 	"\tfollow_up\x18\x01 \x01(\v2\x1d.passage.followup.v1.FollowUpR\bfollowUp\"\xb7\x01\n" +
 	"\x15AssignFollowUpRequest\x12'\n" +
