@@ -175,12 +175,15 @@ func closeOpen(ctx context.Context, tx pgx.Tx, p *plan, now, today time.Time) ([
 	if p.reason != followupv1.NotNeededReason_NOT_NEEDED_REASON_UNSPECIFIED {
 		reason = new(enumcode.Code(p.reason, reasonPrefix))
 	}
-	rows, err := tx.Query(ctx, `UPDATE followup.follow_up SET state = 'CLOSED', outcome = $4, not_needed_reason = $5,
-closed_on = $6, closed_by = '', version = version + 1, updated_at = $7
-WHERE follow_up_id IN (SELECT follow_up_id FROM followup.follow_up
+	// The rows are chosen once, in a materialised CTE: a LIMIT ... FOR UPDATE subquery that
+	// the plan rescans skips the rows the UPDATE has just changed and picks the next ones.
+	rows, err := tx.Query(ctx, `WITH target AS MATERIALIZED (SELECT follow_up_id FROM followup.follow_up
   WHERE case_id = $1 AND programme = $2 AND kind = ANY($3) AND state = 'OPEN'
   ORDER BY due_on, occurrence LIMIT $8 FOR UPDATE)
-RETURNING `+columns,
+UPDATE followup.follow_up f SET state = 'CLOSED', outcome = $4, not_needed_reason = $5,
+closed_on = $6, closed_by = '', version = version + 1, updated_at = $7
+FROM target WHERE f.follow_up_id = target.follow_up_id
+RETURNING `+qualified("f."),
 		p.caseID, programmeCode(p.programme), kindCodes(p.close), enumcode.Code(p.outcome, outcomePrefix), reason, today, now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("close follow-ups: %w", err)

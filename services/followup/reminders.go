@@ -90,11 +90,13 @@ WHERE state = 'OPEN' AND ((due_notified_at IS NULL AND remind_on <= $1) OR (over
 func (s *Service) remindBatch(ctx context.Context, mission string, r reminder, today time.Time) (int, error) {
 	n := 0
 	err := s.db.MissionTx(ctx, mission, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `UPDATE followup.follow_up SET `+r.column+` = $2
-WHERE follow_up_id IN (SELECT follow_up_id FROM followup.follow_up
+		// Chosen once, in a materialised CTE, as closeOpen's.
+		rows, err := tx.Query(ctx, `WITH target AS MATERIALIZED (SELECT follow_up_id FROM followup.follow_up
   WHERE mission = $3 AND state = 'OPEN' AND `+r.column+` IS NULL AND `+r.due+`
   ORDER BY due_on LIMIT $4 FOR UPDATE SKIP LOCKED)
-RETURNING `+columns, today, s.clock(), mission, reminderBatch)
+UPDATE followup.follow_up f SET `+r.column+` = $2
+FROM target WHERE f.follow_up_id = target.follow_up_id
+RETURNING `+qualified("f."), today, s.clock(), mission, reminderBatch)
 		if err != nil {
 			return fmt.Errorf("mark reminders: %w", err)
 		}

@@ -19,8 +19,14 @@ import (
 )
 
 // columns are a follow-up's columns in the order scanFollowUp reads them.
-const columns = `follow_up_id, mission, case_id, programme, kind, occurrence, due_on, remind_on, state, assignee,
-coalesce(outcome, ''), coalesce(not_needed_reason, ''), closed_on, closed_by, version, created_at, updated_at`
+var columns = qualified("")
+
+// qualified is columns, each prefixed (with a table alias and a dot, for statements that join).
+func qualified(prefix string) string {
+	return fmt.Sprintf(`%[1]sfollow_up_id, %[1]smission, %[1]scase_id, %[1]sprogramme, %[1]skind, %[1]soccurrence,
+%[1]sdue_on, %[1]sremind_on, %[1]sstate, %[1]sassignee, coalesce(%[1]soutcome, ''), coalesce(%[1]snot_needed_reason, ''),
+%[1]sclosed_on, %[1]sclosed_by, %[1]sversion, %[1]screated_at, %[1]supdated_at`, prefix)
+}
 
 // scanFollowUp reads one row of columns; overdue is computed as of today.
 func scanFollowUp(row pgx.Row, today time.Time) (*followupv1.FollowUp, error) {
