@@ -15,9 +15,12 @@
 // their mission, declared for the sending mission, and missionOf choosing the receiving
 // mission for events of the handed-over part; nothing else here assumes a case stays put.
 //
-// The service has no staff directory and the programmes' events carry no actor, so a new
-// follow-up takes the assignee of its case's most recently assigned follow-up, or none:
-// a supervisor assigns a case's first follow-up and the case's later ones follow it.
+// The service has no staff directory and the programmes' events carry no actor; intake's case
+// assignments (AssignCase, which grant reading identity) are kept in intake and written to no
+// event, and no service reads another's tables. So a new follow-up takes the assignee of its
+// case's most recently assigned follow-up, or none: a supervisor assigns a case's first
+// follow-up and the case's later ones follow it. Were intake to publish its assignments, the
+// consumer would follow them like any programme event.
 //
 // It holds no identity: intake case ids, staff subjects, codes and dates only.
 package followup
