@@ -45,19 +45,13 @@ func closedError(step string) error {
 		Metadata: map[string]string{"from": stateClosed, "step": step}}
 }
 
-// violations collects the field violations of one request; each names the field, never its
-// value.
-type violations []*errdetails.BadRequest_FieldViolation
-
-func (v *violations) add(field, description string) {
-	*v = append(*v, rpcerr.FieldViolation(field, description))
-}
-
-func (v violations) err() error {
-	if len(v) == 0 {
+// invalid is INVALID_ARGUMENT for the violations found, or nil when there are none; each
+// names the field, never its value.
+func invalid(violations []*errdetails.BadRequest_FieldViolation) error {
+	if len(violations) == 0 {
 		return nil
 	}
-	return rpcerr.InvalidArgument(v...)
+	return rpcerr.InvalidArgument(violations...)
 }
 
 // parseID parses a follow-up id (protovalidate has checked it is a UUID).

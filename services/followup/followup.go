@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -13,6 +14,7 @@ import (
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/mutation"
 	"github.com/passage-cm/passage/internal/pagetoken"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	followupv1 "github.com/passage-cm/passage/proto/gen/passage/followup/v1"
 )
@@ -25,9 +27,9 @@ func (s *Service) ListFollowUps(ctx context.Context, req *followupv1.ListFollowU
 		return nil, err
 	}
 	f := listFilter{mission: who.Mission, state: req.GetState(), caseID: req.GetCaseId(), limit: pagetoken.Size(req.GetPageSize())}
-	var v violations
+	var v []*errdetails.BadRequest_FieldViolation
 	if (req.GetScope() == followupv1.Scope_SCOPE_STAFF) != (req.GetStaffSubject() != "") {
-		v.add("staff_subject", "is required with SCOPE_STAFF and empty otherwise")
+		v = append(v, rpcerr.FieldViolation("staff_subject", "is required with SCOPE_STAFF and empty otherwise"))
 	}
 	switch req.GetScope() {
 	case followupv1.Scope_SCOPE_STAFF:
@@ -47,7 +49,7 @@ func (s *Service) ListFollowUps(ctx context.Context, req *followupv1.ListFollowU
 	}
 	if d := req.GetDueBefore(); d != nil {
 		if err := civildate.CheckFull(d); err != nil {
-			v.add("due_before", err.Error())
+			v = append(v, rpcerr.FieldViolation("due_before", err.Error()))
 		} else {
 			f.dueBefore = new(civildate.ToTime(d))
 		}
@@ -56,10 +58,10 @@ func (s *Service) ListFollowUps(ctx context.Context, req *followupv1.ListFollowU
 		req.GetState(), f.programme, f.dueBefore, f.caseID))
 	if tok := req.GetPageToken(); tok != "" {
 		if f.after, err = pagetoken.Decode(tok, filter); err != nil {
-			v.add("page_token", pagetoken.Mismatch)
+			v = append(v, rpcerr.FieldViolation("page_token", pagetoken.Mismatch))
 		}
 	}
-	if err := v.err(); err != nil {
+	if err := invalid(v); err != nil {
 		return nil, err
 	}
 	// Read one more than a page to know whether another page follows.
@@ -101,9 +103,7 @@ func (s *Service) CloseFollowUp(ctx context.Context, req *followupv1.CloseFollow
 	resp := &followupv1.CloseFollowUpResponse{}
 	if (req.GetOutcome() == followupv1.Outcome_OUTCOME_NOT_NEEDED) !=
 		(req.GetNotNeededReason() != followupv1.NotNeededReason_NOT_NEEDED_REASON_UNSPECIFIED) {
-		var v violations
-		v.add("not_needed_reason", "is required with OUTCOME_NOT_NEEDED and unset otherwise")
-		return nil, v.err()
+		return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("not_needed_reason", "is required with OUTCOME_NOT_NEEDED and unset otherwise"))
 	}
 	err := s.change(ctx, req, followupv1.FollowUpService_CloseFollowUp_FullMethodName, resp,
 		func(who auth.Claims, f *followupv1.FollowUp, st *mutation.Step) (proto.Message, error) {

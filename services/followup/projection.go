@@ -2,7 +2,6 @@ package followup
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -177,7 +176,7 @@ func closeOpen(ctx context.Context, tx pgx.Tx, p *plan, now, today time.Time) ([
 	}
 	// The rows are chosen once, in a materialised CTE: a LIMIT ... FOR UPDATE subquery that
 	// the plan rescans skips the rows the UPDATE has just changed and picks the next ones.
-	rows, err := tx.Query(ctx, `WITH target AS MATERIALIZED (SELECT follow_up_id FROM followup.follow_up
+	return queryFollowUps(ctx, tx, today, "close follow-ups", `WITH target AS MATERIALIZED (SELECT follow_up_id FROM followup.follow_up
   WHERE case_id = $1 AND programme = $2 AND kind = ANY($3) AND state = 'OPEN'
   ORDER BY due_on, occurrence LIMIT $8 FOR UPDATE)
 UPDATE followup.follow_up f SET state = 'CLOSED', outcome = $4, not_needed_reason = $5,
@@ -185,21 +184,13 @@ closed_on = $6, closed_by = '', version = version + 1, updated_at = $7
 FROM target WHERE f.follow_up_id = target.follow_up_id
 RETURNING `+qualified("f."),
 		p.caseID, programmeCode(p.programme), kindCodes(p.close), enumcode.Code(p.outcome, outcomePrefix), reason, today, now, limit)
-	if err != nil {
-		return nil, fmt.Errorf("close follow-ups: %w", err)
-	}
-	out, err := collect(rows, today)
-	if err != nil {
-		return nil, fmt.Errorf("close follow-ups: %w", err)
-	}
-	return out, nil
 }
 
 // create makes the follow-ups p names, due at the mission's schedule's delay after p.anchor,
 // and returns those it made (none that the case had already). A new follow-up takes the
 // assignee of the case's most recently changed assigned follow-up, or none.
 func create(ctx context.Context, tx pgx.Tx, mission string, p *plan, now, today time.Time) ([]*followupv1.FollowUp, error) {
-	rows, err := tx.Query(ctx, `WITH due AS (
+	return queryFollowUps(ctx, tx, today, "create follow-ups", `WITH due AS (
   SELECT d.programme, d.kind, d.occurrence,
     ($5::date + make_interval(months => coalesce(o.due_after_months, d.due_after_months)::int,
                               days => coalesce(o.due_after_days, d.due_after_days)::int))::date AS due_on,
@@ -218,14 +209,6 @@ FROM due
 ON CONFLICT (case_id, programme, kind, occurrence, source) DO NOTHING
 RETURNING `+columns,
 		mission, p.caseID, programmeCode(p.programme), kindCodes(p.create), civildate.ToTime(p.anchor), p.source, now)
-	if err != nil {
-		return nil, fmt.Errorf("create follow-ups: %w", err)
-	}
-	out, err := collect(rows, today)
-	if err != nil {
-		return nil, fmt.Errorf("create follow-ups: %w", err)
-	}
-	return out, nil
 }
 
 func kindCodes(kinds []followupv1.FollowUpKind) []string { return enumcode.Codes(kinds, kindPrefix) }

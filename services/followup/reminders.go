@@ -91,18 +91,14 @@ func (s *Service) remindBatch(ctx context.Context, mission string, r reminder, t
 	n := 0
 	err := s.db.MissionTx(ctx, mission, func(tx pgx.Tx) error {
 		// Chosen once, in a materialised CTE, as closeOpen's.
-		rows, err := tx.Query(ctx, `WITH target AS MATERIALIZED (SELECT follow_up_id FROM followup.follow_up
+		fs, err := queryFollowUps(ctx, tx, today, "mark reminders", `WITH target AS MATERIALIZED (SELECT follow_up_id FROM followup.follow_up
   WHERE mission = $3 AND state = 'OPEN' AND `+r.column+` IS NULL AND `+r.due+`
   ORDER BY due_on LIMIT $4 FOR UPDATE SKIP LOCKED)
 UPDATE followup.follow_up f SET `+r.column+` = $2
 FROM target WHERE f.follow_up_id = target.follow_up_id
 RETURNING `+qualified("f."), today, s.clock(), mission, reminderBatch)
 		if err != nil {
-			return fmt.Errorf("mark reminders: %w", err)
-		}
-		fs, err := collect(rows, today)
-		if err != nil {
-			return fmt.Errorf("mark reminders: %w", err)
+			return err
 		}
 		b := &pgx.Batch{}
 		for _, f := range fs {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/mutation"
+	"github.com/passage-cm/passage/internal/rpcerr"
 	followupv1 "github.com/passage-cm/passage/proto/gen/passage/followup/v1"
 )
 
@@ -107,19 +109,19 @@ func (s *Service) checkOverrides(ctx context.Context, mission string, overrides 
 		known[keyOf(d)] = true
 	}
 	seen := map[entryKey]bool{}
-	var v violations
+	var v []*errdetails.BadRequest_FieldViolation
 	for i, o := range overrides {
 		k := keyOf(o)
 		field := fmt.Sprintf("overrides[%d]", i)
 		switch {
 		case !known[k]:
-			v.add(field, "names no follow-up of the programme's schedule (programme, kind, occurrence)")
+			v = append(v, rpcerr.FieldViolation(field, "names no follow-up of the programme's schedule (programme, kind, occurrence)"))
 		case seen[k]:
-			v.add(field, "names a follow-up an earlier override names")
+			v = append(v, rpcerr.FieldViolation(field, "names a follow-up an earlier override names"))
 		}
 		seen[k] = true
 	}
-	return v.err()
+	return invalid(v)
 }
 
 // entryKey is what a schedule entry is for.

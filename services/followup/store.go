@@ -58,18 +58,26 @@ func scanFollowUp(row pgx.Row, today time.Time) (*followupv1.FollowUp, error) {
 	return &f, nil
 }
 
-// collect reads every row of rows as a follow-up.
-func collect(rows pgx.Rows, today time.Time) ([]*followupv1.FollowUp, error) {
+// queryFollowUps runs sql, which returns columns, and reads every row it returns; what names
+// the statement in its error.
+func queryFollowUps(ctx context.Context, q database.Querier, today time.Time, what, sql string, args ...any) ([]*followupv1.FollowUp, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
 	defer rows.Close()
 	var out []*followupv1.FollowUp
 	for rows.Next() {
 		f, err := scanFollowUp(rows, today)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		out = append(out, f)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
 }
 
 // getFollowUp reads one follow-up of the declared mission; lock holds its row until the
@@ -164,13 +172,5 @@ func listFollowUps(ctx context.Context, q database.Querier, f listFilter, today 
 	}
 	sql := `SELECT ` + columns + ` FROM followup.follow_up WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY due_on, follow_up_id LIMIT ` + arg(f.limit)
-	rows, err := q.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list follow-ups: %w", err)
-	}
-	out, err := collect(rows, today)
-	if err != nil {
-		return nil, fmt.Errorf("list follow-ups: %w", err)
-	}
-	return out, nil
+	return queryFollowUps(ctx, q, today, "list follow-ups", sql, args...)
 }
