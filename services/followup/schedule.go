@@ -35,7 +35,7 @@ func (s *Service) GetSchedule(ctx context.Context, _ *followupv1.GetScheduleRequ
 	}
 	var out *followupv1.Schedule
 	err = s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
-		sc := schedule{mission: who.Mission, version: 1}
+		sc := &schedule{mission: who.Mission, version: 1}
 		var updated *time.Time
 		err := tx.QueryRow(ctx, `SELECT version, updated_at FROM followup.schedule WHERE mission = $1`, who.Mission).
 			Scan(&sc.version, &updated)
@@ -45,7 +45,16 @@ func (s *Service) GetSchedule(ctx context.Context, _ *followupv1.GetScheduleRequ
 		if updated != nil {
 			sc.updated = *updated
 		}
-		out, err = readSchedule(ctx, tx, &sc)
+		rows, err := tx.Query(ctx, `SELECT programme, kind, occurrence, due_after_months, due_after_days, remind_days_before
+FROM followup.schedule_override WHERE mission = $1`, who.Mission)
+		if err != nil {
+			return fmt.Errorf("get schedule: %w", err)
+		}
+		overrides, err := scanEntries(rows)
+		if err != nil {
+			return err
+		}
+		out, err = effective(ctx, tx, sc, overrides)
 		return err
 	})
 	if err != nil {
@@ -159,28 +168,9 @@ FROM followup.schedule_default ORDER BY programme, kind, occurrence`)
 	return scanEntries(rows)
 }
 
-// readSchedule reads sc's mission's schedule as it applies: every default, the mission's
-// override in its place.
-func readSchedule(ctx context.Context, q database.Querier, sc *schedule) (*followupv1.Schedule, error) {
-	rows, err := q.Query(ctx, `SELECT d.programme, d.kind, d.occurrence,
-coalesce(o.due_after_months, d.due_after_months), coalesce(o.due_after_days, d.due_after_days),
-coalesce(o.remind_days_before, d.remind_days_before), o.mission IS NOT NULL
-FROM followup.schedule_default d
-LEFT JOIN followup.schedule_override o ON o.mission = $1
-  AND (o.programme, o.kind, o.occurrence) = (d.programme, d.kind, d.occurrence)
-ORDER BY d.programme, d.kind, d.occurrence`, sc.mission)
-	if err != nil {
-		return nil, fmt.Errorf("read schedule: %w", err)
-	}
-	entries, err := scanEntries(rows)
-	if err != nil {
-		return nil, err
-	}
-	return scheduleOf(sc, entries), nil
-}
-
-// effective is sc's schedule with overrides in place of the defaults, as SetSchedule leaves
-// it (its own writes are queued, not yet sent).
+// effective is sc's schedule as it applies: every default, in order, the mission's override
+// (from overrides) in its place. SetSchedule gives the overrides it is writing (its writes are
+// queued, not yet sent), GetSchedule those it read.
 func effective(ctx context.Context, q database.Querier, sc *schedule, overrides []*followupv1.ScheduleEntry) (*followupv1.Schedule, error) {
 	entries, err := readDefaults(ctx, q)
 	if err != nil {
@@ -208,7 +198,7 @@ func scheduleOf(sc *schedule, entries []*followupv1.ScheduleEntry) *followupv1.S
 	return out
 }
 
-// scanEntries reads rows of (programme, kind, occurrence, months, days, lead[, overridden]).
+// scanEntries reads rows of (programme, kind, occurrence, months, days, lead).
 func scanEntries(rows pgx.Rows) ([]*followupv1.ScheduleEntry, error) {
 	defer rows.Close()
 	var out []*followupv1.ScheduleEntry
@@ -216,11 +206,7 @@ func scanEntries(rows pgx.Rows) ([]*followupv1.ScheduleEntry, error) {
 		var programme, kind string
 		var occurrence, months, days, lead int16
 		e := &followupv1.ScheduleEntry{}
-		dest := []any{&programme, &kind, &occurrence, &months, &days, &lead}
-		if len(rows.FieldDescriptions()) > len(dest) {
-			dest = append(dest, &e.Overridden)
-		}
-		if err := rows.Scan(dest...); err != nil {
+		if err := rows.Scan(&programme, &kind, &occurrence, &months, &days, &lead); err != nil {
 			return nil, fmt.Errorf("read schedule: %w", err)
 		}
 		e.Programme, e.Kind, e.Occurrence = programmeFromCode(programme), kindFromCode(kind), int32(occurrence)
