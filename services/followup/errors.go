@@ -15,6 +15,10 @@ const errorDomain = "passage.followup.v1"
 // another mission alike, so that none can be probed.
 var errNotFound = status.Error(codes.NotFound, "follow-up not found")
 
+// errCaseNotFound is ListFollowUps' answer for a case the caller's mission has no follow-up
+// of, whether the case is another mission's or has none yet.
+var errCaseNotFound = status.Error(codes.NotFound, "case not found: the mission has no follow-up of it")
+
 // common maps the errors every service maps alike; toStatus is it alone, since every error of
 // the service's own carries its status.
 var common = rpcerr.Mapper{Domain: errorDomain, NotFound: errNotFound}

@@ -66,9 +66,21 @@ func (s *Service) ListFollowUps(ctx context.Context, req *followupv1.ListFollowU
 	}
 	// Read one more than a page to know whether another page follows.
 	f.limit++
-	list, err := listFollowUps(ctx, s.db.Mission(who.Mission), f, s.today())
+	q := s.db.Mission(who.Mission)
+	list, err := listFollowUps(ctx, q, f, s.today())
 	if err != nil {
 		return nil, err
+	}
+	// A case the mission has no follow-up of is NOT_FOUND, as one of another mission is: the
+	// two cannot be told apart.
+	if len(list) == 0 && f.caseID != "" && f.after == nil {
+		var known bool
+		if err := q.QueryRow(ctx, `SELECT EXISTS (SELECT FROM followup.follow_up WHERE case_id = $1)`, f.caseID).Scan(&known); err != nil {
+			return nil, fmt.Errorf("list follow-ups: %w", err)
+		}
+		if !known {
+			return nil, errCaseNotFound
+		}
 	}
 	resp := &followupv1.ListFollowUpsResponse{FollowUps: list}
 	if len(list) == f.limit {

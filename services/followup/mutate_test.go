@@ -139,6 +139,8 @@ func TestMissionIsolation(t *testing.T) {
 	}
 	_, err = b.client.GetFollowUp(b.other, &followupv1.GetFollowUpRequest{FollowUpId: f.GetFollowUpId()})
 	testserver.WantCode(t, err, codes.NotFound)
+	_, err = b.client.ListFollowUps(nerBoss, &followupv1.ListFollowUpsRequest{Scope: followupv1.Scope_SCOPE_MISSION, CaseId: f.GetCaseId()})
+	testserver.WantCode(t, err, codes.NotFound)
 	_, err = b.client.CloseFollowUp(b.other, &followupv1.CloseFollowUpRequest{RequestId: uuid.NewString(), FollowUpId: f.GetFollowUpId(),
 		Version: 1, Outcome: followupv1.Outcome_OUTCOME_DONE})
 	testserver.WantCode(t, err, codes.NotFound)
