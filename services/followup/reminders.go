@@ -44,9 +44,9 @@ type reminder struct {
 }
 
 var reminders = []reminder{
-	{column: "due_notified_at", due: "remind_on <= $1",
+	{column: "due_notified_at", due: "remind_on <= $1::date",
 		event: func(f *followupv1.FollowUp) proto.Message { return &followupv1.FollowUpDue{FollowUp: f} }},
-	{column: "overdue_notified_at", due: "due_on < $1",
+	{column: "overdue_notified_at", due: "due_on < $1::date",
 		event: func(f *followupv1.FollowUp) proto.Message { return &followupv1.FollowUpOverdue{FollowUp: f} }},
 }
 
@@ -59,7 +59,7 @@ var reminders = []reminder{
 func (s *Service) Remind(ctx context.Context) (int, error) {
 	today := s.today()
 	rows, err := s.db.Maintenance(reminderJob).Query(ctx, `SELECT DISTINCT mission FROM followup.follow_up
-WHERE state = 'OPEN' AND ((due_notified_at IS NULL AND remind_on <= $1) OR (overdue_notified_at IS NULL AND due_on < $1))`, today)
+WHERE state = 'OPEN' AND ((due_notified_at IS NULL AND remind_on <= $1::date) OR (overdue_notified_at IS NULL AND due_on < $1::date))`, today)
 	if err != nil {
 		return 0, fmt.Errorf("find reminders: %w", err)
 	}

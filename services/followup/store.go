@@ -148,10 +148,10 @@ func listFollowUps(ctx context.Context, q database.Querier, f listFilter, today 
 	}
 	switch f.state {
 	case followupv1.StateFilter_STATE_FILTER_DUE:
-		t := arg(today)
+		t := arg(today) + "::date"
 		where = append(where, "state = 'OPEN'", "remind_on <= "+t, "due_on >= "+t)
 	case followupv1.StateFilter_STATE_FILTER_OVERDUE:
-		where = append(where, "state = 'OPEN'", "due_on < "+arg(today))
+		where = append(where, "state = 'OPEN'", "due_on < "+arg(today)+"::date")
 	case followupv1.StateFilter_STATE_FILTER_CLOSED:
 		where = append(where, "state = 'CLOSED'")
 	case followupv1.StateFilter_STATE_FILTER_ALL:
@@ -165,7 +165,7 @@ func listFollowUps(ctx context.Context, q database.Querier, f listFilter, today 
 		where = append(where, "case_id = "+arg(f.caseID)+"::uuid")
 	}
 	if f.dueBefore != nil {
-		where = append(where, "due_on < "+arg(*f.dueBefore))
+		where = append(where, "due_on < "+arg(*f.dueBefore)+"::date")
 	}
 	if f.after != nil {
 		where = append(where, fmt.Sprintf("(due_on, follow_up_id) > (%s::date, %s::uuid)", arg(f.after.Time), arg(f.after.ID)))
