@@ -45,6 +45,7 @@ commands:
   referral ...                           referrals to and from partner agencies: partners, create, send, accept,
                                         link to a case, the partner's feed (passage referral -h)
   referral deliveries list|replay        outbound webhook deliveries: list, replay dead letters (passage referral deliveries -h)
+  followup ...                           follow-ups: what is due and overdue, closing, assigning, the schedule (passage followup -h)
   demo load --persons N                  add N synthetic persons to HQ analytics, for benchmarks (DATABASE_URL)
   demo bench                             random Aggregate calls against a server: latency percentiles, memory
   version                                print the version
@@ -102,6 +103,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runAnalytics(ctx, rest, stdout, stderr)
 	case "referral":
 		return runReferral(ctx, rest, stdout, stderr)
+	case "followup":
+		return runFollowUp(ctx, rest, stdout, stderr)
 	case "version":
 		return runVersion(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":

@@ -24,6 +24,7 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/testserver"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	followupv1 "github.com/passage-cm/passage/proto/gen/passage/followup/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
@@ -56,6 +57,7 @@ type victimMission struct {
 	assistanceID    string // an assistance given to the victim
 	partnerID       string // a partner agency of the HQ-wide registry
 	referralID      string // an inbound referral from that partner, accepted, not yet linked to a case
+	followUpID      string // the review the victim's assistance made due
 }
 
 // ids fills every id field of a request with A's ids. The names are those of the contracts;
@@ -70,6 +72,7 @@ func (v *victimMission) ids(t *target) map[string]string {
 		"grant_id":      v.grantID,
 		"assistance_id": v.assistanceID,
 		"referral_id":   v.referralID,
+		"follow_up_id":  v.followUpID,
 	}
 }
 
@@ -80,7 +83,7 @@ func (v *victimMission) ids(t *target) map[string]string {
 var notMissionData = []string{"request_id", "staff_id", "indicator_id", "visit_id", "partner_id"}
 
 // byID are the fields whose presence makes a request one about a mission's record.
-var byID = []string{"case_id", "from_case_id", "grant_id"}
+var byID = []string{"case_id", "from_case_id", "grant_id", "follow_up_id"}
 
 var (
 	onDay = &date.Date{Year: 2026, Month: 1, Day: 20}
@@ -222,6 +225,16 @@ var validRequests = map[string]func() proto.Message{
 	referralv1.ReferralService_LinkReferralCase_FullMethodName: func() proto.Message {
 		return &referralv1.LinkReferralCaseRequest{}
 	},
+	followupv1.FollowUpService_ListFollowUps_FullMethodName: func() proto.Message {
+		return &followupv1.ListFollowUpsRequest{Scope: followupv1.Scope_SCOPE_MISSION}
+	},
+	followupv1.FollowUpService_GetFollowUp_FullMethodName: func() proto.Message { return &followupv1.GetFollowUpRequest{} },
+	followupv1.FollowUpService_CloseFollowUp_FullMethodName: func() proto.Message {
+		return &followupv1.CloseFollowUpRequest{Outcome: followupv1.Outcome_OUTCOME_DONE}
+	},
+	followupv1.FollowUpService_AssignFollowUp_FullMethodName: func() proto.Message {
+		return &followupv1.AssignFollowUpRequest{Assignee: "staff-caseworker"}
+	},
 }
 
 // victimPartner is the partner setUpVictimMission registers; every test registers one with
@@ -281,6 +294,8 @@ func (v *victimMission) targets(t *testing.T, m method) []*target {
 		return []*target{v.hasm}
 	case "referral":
 		return []*target{v.avrr, v.vot, v.hasm}
+	case "followup":
+		return []*target{v.vot}
 	}
 	t.Fatalf("%s: a service the suite has no records of; register some in setUpVictimMission", m.full)
 	return nil
@@ -422,6 +437,16 @@ func setUpVictimMission(t *testing.T, env *testserver.Env) *victimMission {
 	}
 	v.vot.version["trafficking"] = vc.GetVictimCase().GetVersion()
 	v.assistanceID = vc.GetVictimCase().GetAssistance()[0].GetAssistanceId()
+	// The assistance makes its review due (the follow-up service follows trafficking's events).
+	followUps := followupv1.NewFollowUpServiceClient(env.Conn)
+	eventually(t, "the assistance review", func() error {
+		resp, err := followUps.ListFollowUps(chief, &followupv1.ListFollowUpsRequest{Scope: followupv1.Scope_SCOPE_MISSION, CaseId: v.vot.caseID})
+		if err != nil {
+			return err
+		}
+		v.followUpID, v.vot.version["followup"] = resp.GetFollowUps()[0].GetFollowUpId(), resp.GetFollowUps()[0].GetVersion()
+		return nil
+	})
 	eventually(t, "the HASM request", func() error {
 		r, err := hasm.RequestAssistance(field, &hasmv1.RequestAssistanceRequest{RequestId: uuid.NewString(), CaseId: v.hasm.caseID,
 			StrandedReason:          hasmv1.StrandedReason_STRANDED_REASON_ABANDONED_BY_SMUGGLER,

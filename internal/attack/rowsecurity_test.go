@@ -14,6 +14,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/testserver"
+	"github.com/passage-cm/passage/services/followup"
 	"github.com/passage-cm/passage/services/hasm"
 	"github.com/passage-cm/passage/services/intake"
 	"github.com/passage-cm/passage/services/returns"
@@ -29,7 +30,7 @@ import (
 
 // serviceRoles are the roles that connect to the database on a service's behalf; analytics
 // has no service yet, but its role exists and reads the outbox.
-var serviceRoles = []string{intake.Role, returns.Role, trafficking.Role, hasm.Role, "passage_analytics"}
+var serviceRoles = []string{intake.Role, returns.Role, trafficking.Role, hasm.Role, followup.Role, "passage_analytics"}
 
 // evasion is one attempt to see past the declared mission: statements run at the start of a
 // transaction, before counting a table's rows.

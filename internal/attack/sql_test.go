@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/passage-cm/passage/internal/testserver"
+	"github.com/passage-cm/passage/services/followup"
 	"github.com/passage-cm/passage/services/hasm"
 	"github.com/passage-cm/passage/services/intake"
 	"github.com/passage-cm/passage/services/returns"
@@ -31,8 +32,9 @@ func TestDirectSQL(t *testing.T) {
 		returns.Role:     {"returns"},
 		trafficking.Role: {"trafficking"},
 		hasm.Role:        {"hasm"},
+		followup.Role:    {"followup"},
 	}
-	serviceSchemas := []string{"intake", "vault", "returns", "trafficking", "hasm"}
+	serviceSchemas := []string{"intake", "vault", "returns", "trafficking", "hasm", "followup"}
 	columns := firstColumns(t, env)
 	if len(columns) == 0 {
 		t.Fatal("no tables found")

@@ -17,7 +17,7 @@ const (
 // tagged ones: names made at run time from the services started (ServiceDatabaseURL reads
 // them), and other libraries' own variables, which those libraries read.
 var untaggedVars = []envconfig.Var{
-	{Name: "PASSAGE_<SERVICE>_DATABASE_URL", Default: "derived", Help: "a service's own connection (its role and credentials) in production; {<SERVICE>} is {INTAKE}, {RETURNS}, {TRAFFICKING}, {HASM}, {REFERRAL} or {ANALYTICS} (the query role, {passage_analytics})"},
+	{Name: "PASSAGE_<SERVICE>_DATABASE_URL", Default: "derived", Help: "a service's own connection (its role and credentials) in production; {<SERVICE>} is {INTAKE}, {RETURNS}, {TRAFFICKING}, {HASM}, {REFERRAL}, {FOLLOWUP} or {ANALYTICS} (the query role, {passage_analytics})"},
 	{Name: "PASSAGE_ANALYTICS_WORKER_DATABASE_URL", Default: "derived", Help: "the analytics projector's connection (role {passage_analytics_projector}, which reads the outbox)"},
 	{Name: "PASSAGE_AUDITOR_DATABASE_URL", Default: "derived", Help: "the audit chainer's and {passage audit verify}'s connection (role {passage_auditor})"},
 	{Name: "OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER, OTEL_EXPORTER_OTLP_*", Default: "none", Help: "standard OpenTelemetry exporters; nothing is exported unless set"},

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -18,8 +19,11 @@ import (
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/egress"
 	"github.com/passage-cm/passage/internal/webhook"
+	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	followupv1 "github.com/passage-cm/passage/proto/gen/passage/followup/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
+	"github.com/passage-cm/passage/services/followup"
 	"github.com/passage-cm/passage/services/hasm"
 	"github.com/passage-cm/passage/services/intake"
 	"github.com/passage-cm/passage/services/returns"
@@ -29,7 +33,7 @@ import (
 // serviceRoles are the roles services connect with: analytics has two, the query role (no
 // mission table at all) and its projector (every producer's events, as a consumer); the
 // referral role queues and delivers the outbound webhooks.
-var serviceRoles = []string{intake.Role, returns.Role, trafficking.Role, hasm.Role, "passage_analytics", "passage_analytics_projector", "passage_referral"}
+var serviceRoles = []string{intake.Role, returns.Role, trafficking.Role, hasm.Role, followup.Role, "passage_analytics", "passage_analytics_projector", "passage_referral"}
 
 // rlsTable is a table under row-level security, and how the owner tells a row's mission.
 type rlsTable struct {
@@ -75,6 +79,10 @@ var missionTables = []rlsTable{
 	{"hasm.case_member", parentMission(`hasm."case"`)},
 	{"hasm.request", "t.mission"},
 	{"hasm.idempotency", "t.mission"},
+	{"followup.follow_up", "t.mission"},
+	{"followup.schedule", "t.mission"},
+	{"followup.schedule_override", "t.mission"},
+	{"followup.idempotency", "t.mission"},
 	{"webhook.delivery", "t.mission"},
 	{"webhook.attempt", "t.mission"},
 	// HQ's budgets: no mission's rows, readable by any declared mission (see 000007).
@@ -84,7 +92,9 @@ var missionTables = []rlsTable{
 // notMissionData are the tables left without row-level security on purpose: one outbox
 // position per consumer, for every mission at once, and the audit chain.
 var notMissionData = []string{"returns.outbox_cursor", "trafficking.outbox_cursor", "hasm.outbox_cursor",
-	"referral.outbox_cursor",
+	"referral.outbox_cursor", "followup.outbox_cursor",
+	// The programmes' default follow-up schedules: nobody's data, read by every mission (000022).
+	"followup.schedule_default",
 	// The audit chain's links and the chainer's place: ids and MACs only, written and read by
 	// the auditor role alone, across missions (see 000008).
 	"audit.link", "audit.chain_cursor",
@@ -123,7 +133,7 @@ func TestRowSecurityCoversEveryTable(t *testing.T) {
 	rows, _ := conn.Query(ctx, `SELECT format('%I.%I', n.nspname, c.relname), c.relrowsecurity, c.relforcerowsecurity
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND n.nspname IN ('vault', 'intake', 'outbox', 'returns', 'trafficking', 'hasm', 'audit',
-  'analytics', 'analytics_state', 'webhook', 'referral')
+  'analytics', 'analytics_state', 'webhook', 'referral', 'followup')
 ORDER BY 1`)
 	var name string
 	var enabled, forced bool
@@ -219,6 +229,23 @@ func TestRowSecurityAsEachRole(t *testing.T) {
 	must(c.intake.WithdrawConsent(deu, &intakev1.WithdrawConsentRequest{RequestId: uuid.NewString(), CaseId: deuCase,
 		Version: kase.GetVersion(), ConsentId: kase.GetConsents()[0].GetConsentId(), Date: kase.GetRegistrationDate()}))
 
+	// The follow-ups the stories made, once the return closed last has closed its own, and a
+	// schedule override with its request, for the follow-up service's tables.
+	followUps := followupv1.NewFollowUpServiceClient(c.env.Conn)
+	thaBoss := c.env.As(t, auth.RoleSupervisor, "THA")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := followUps.ListFollowUps(thaBoss, &followupv1.ListFollowUpsRequest{Scope: followupv1.Scope_SCOPE_MISSION, CaseId: votReturn})
+		if err == nil && len(resp.GetFollowUps()) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the closed return's follow-ups are still open: %v, %v", resp.GetFollowUps(), err)
+		}
+	}
+	must(followUps.SetSchedule(deu, &followupv1.SetScheduleRequest{RequestId: uuid.NewString(), Version: 1,
+		Overrides: []*followupv1.ScheduleEntry{{Programme: commonv1.Programme_PROGRAMME_AVRR,
+			Kind: followupv1.FollowUpKind_FOLLOW_UP_KIND_ARRIVAL_CONFIRMATION, Occurrence: 1, DueAfterDays: 5, RemindDaysBefore: 1}}}))
+
 	ctx := context.Background()
 	// And an outbound webhook delivery per mission, attempted once, for the webhook tables.
 	outbound(t, c, "DEU", "THA")
@@ -280,11 +307,14 @@ func TestRowSecurityAsEachRole(t *testing.T) {
 				}
 				if slices.Contains(privileges, "SELECT") {
 					wantCount(t, conn, "", "", tb.name, 0)
-					// Declared as an outbox consumer, for no mission: intake's events only.
+					// Declared as an outbox consumer, for no mission: intake's events only (the
+					// programmes' to the follow-up service, every one to the projector).
 					want := 0
 					switch {
 					case tb.name == "outbox.event" && role == "passage_analytics_projector":
 						want = totals[tb.name]
+					case tb.name == "outbox.event" && role == followup.Role:
+						want = ownerInt(t, owner, `SELECT count(*) FROM outbox.event WHERE producer IN ('returns', 'trafficking', 'hasm')`)
 					case tb.name == "outbox.event":
 						want = ownerInt(t, owner, `SELECT count(*) FROM outbox.event WHERE producer = 'intake'`)
 					}

@@ -28,6 +28,7 @@ import (
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
+	"github.com/passage-cm/passage/services/followup"
 	"github.com/passage-cm/passage/services/hasm"
 	"github.com/passage-cm/passage/services/intake"
 	"github.com/passage-cm/passage/services/returns"
@@ -45,7 +46,7 @@ type clients struct {
 func start(t *testing.T) *clients {
 	t.Helper()
 	env := testserver.Start(t, testserver.Options{
-		Services: []bootstrap.Service{intake.Spec(), returns.Spec(), trafficking.Spec(), hasm.Spec()},
+		Services: []bootstrap.Service{intake.Spec(), returns.Spec(), trafficking.Spec(), hasm.Spec(), followup.Spec()},
 	})
 	return &clients{
 		env:         env,

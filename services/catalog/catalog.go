@@ -3,6 +3,7 @@ package catalog
 import (
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/services/analytics"
+	"github.com/passage-cm/passage/services/followup"
 	"github.com/passage-cm/passage/services/hasm"
 	"github.com/passage-cm/passage/services/intake"
 	"github.com/passage-cm/passage/services/referral"
@@ -11,8 +12,9 @@ import (
 )
 
 // Services are every service, in start order: intake first, since the others learn of cases
-// from its events; referral next, the one with partner-facing HTTP bindings; analytics last,
-// since it counts what every other one records.
+// from its events; referral next, the one with partner-facing HTTP bindings; followup after
+// the programmes whose events it follows; analytics last, since it counts what every other one
+// records.
 func Services() []bootstrap.Service {
-	return []bootstrap.Service{intake.Spec(), returns.Spec(), trafficking.Spec(), hasm.Spec(), referral.Spec(), analytics.Spec()}
+	return []bootstrap.Service{intake.Spec(), returns.Spec(), trafficking.Spec(), hasm.Spec(), referral.Spec(), followup.Spec(), analytics.Spec()}
 }

@@ -147,6 +147,8 @@ func TestListResponsesCarryNoIdentity(t *testing.T) {
 	// A referral of the AVRR case to a partner whose profile shares the person's name, sent
 	// and read: the partner's lists must still carry none of it.
 	partner := referAndRead(t, env, worker, ids[commonv1.Programme_PROGRAMME_AVRR])
+	// Follow-ups of the caseworker's and the supervisor's own.
+	followUpsFor(t, env, worker, supervisor, ids)
 
 	lists := 0
 	for _, r := range passageRPCs() {

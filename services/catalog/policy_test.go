@@ -39,6 +39,7 @@ const (
 // want is who may call each RPC, written from issue 4's roles:
 //   - caseworker and supervisor: their mission's cases (identity further limited in intake to
 //     the cases they work on); supervisors alone assign cases, break glass, erase a person and reopen returns;
+//     both list and close their mission's follow-ups; supervisors alone assign them and set the schedule;
 //   - programme manager (HQ): HASM requests and decisions, and the funds; no case identity;
 //   - analyst (HQ): aggregates only: every analytics RPC (anonymised counts, never a row about
 //     a person), and no RPC of the case services, which all serve rows about a person;
@@ -123,6 +124,13 @@ var want = map[string][]auth.Role{
 	"/passage.referral.v1.ReferralService/LinkReferralCase":      {cw, sv},
 	"/passage.referral.v1.ReferralService/GetReferralData":       {pa},
 	"/passage.referral.v1.ReferralService/ListReferralEvents":    {pa},
+
+	"/passage.followup.v1.FollowUpService/ListFollowUps":  {cw, sv},
+	"/passage.followup.v1.FollowUpService/GetFollowUp":    {cw, sv},
+	"/passage.followup.v1.FollowUpService/CloseFollowUp":  {cw, sv},
+	"/passage.followup.v1.FollowUpService/AssignFollowUp": {sv},
+	"/passage.followup.v1.FollowUpService/GetSchedule":    {cw, sv},
+	"/passage.followup.v1.FollowUpService/SetSchedule":    {sv},
 
 	"/passage.analytics.v1.AnalyticsService/Aggregate":           {pm, an},
 	"/passage.analytics.v1.AnalyticsService/ListRegions":         {pm, an},

@@ -1,0 +1,214 @@
+package followup
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/genproto/googleapis/type/date"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/outbox"
+	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	followupv1 "github.com/passage-cm/passage/proto/gen/passage/followup/v1"
+	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
+	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
+	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
+)
+
+// programmeEvents are the events that create and close follow-ups; every other is passed over.
+var programmeEvents = []string{
+	name(&commonv1.DepartureRecorded{}),
+	name(&returnsv1.ArrivalRecorded{}),
+	name(&returnsv1.ReintegrationPlanSet{}),
+	name(&returnsv1.MonitoringVisitRecorded{}),
+	name(&returnsv1.ReturnClosed{}),
+	name(&traffickingv1.AssistanceProvided{}),
+	name(&traffickingv1.VictimCaseClosed{}),
+	name(&hasmv1.ArrivalRecorded{}),
+	name(&hasmv1.RequestClosed{}),
+}
+
+func name(m proto.Message) string { return string(proto.MessageName(m)) }
+
+// plan is what one event does to its case's follow-ups: close some, then create some.
+type plan struct {
+	caseID    string
+	programme commonv1.Programme
+
+	// close: the case's open follow-ups of these kinds (only the earliest due with
+	// earliestOnly), with this outcome.
+	close        []followupv1.FollowUpKind
+	earliestOnly bool
+	outcome      followupv1.Outcome
+	reason       followupv1.NotNeededReason
+
+	// create: every follow-up of these kinds the programme's schedule has, due after anchor;
+	// source tells apart several of one kind on the case (a VoT review per assistance record).
+	create []followupv1.FollowUpKind
+	anchor *date.Date
+	source string
+}
+
+var (
+	done       = followupv1.Outcome_OUTCOME_DONE
+	notNeeded  = followupv1.Outcome_OUTCOME_NOT_NEEDED
+	caseClosed = followupv1.NotNeededReason_NOT_NEEDED_REASON_CASE_CLOSED
+	every      = []followupv1.FollowUpKind{arrivalConfirmation, reintegrationPlan, monitoringVisit, assistanceReview}
+)
+
+// planFor reads what event m does, or nil for nothing.
+//
+//   - A departure (AVRR or HASM) creates the arrival confirmation.
+//   - An AVRR arrival closes it, done, and creates the reintegration plan and the monitoring
+//     visits; a HASM arrival closes it, done.
+//   - A reintegration plan closes its follow-up, done; a monitoring visit the earliest open
+//     visit, done, so that a visit recorded late settles the one it makes up for.
+//   - A VoT assistance record creates its review (once: the record's second event, its end
+//     date, finds it made).
+//   - A closed return, victim case or HASM request closes what is left, not needed.
+func planFor(m proto.Message) *plan {
+	switch e := m.(type) {
+	case *commonv1.DepartureRecorded:
+		if e.GetProgramme() != commonv1.Programme_PROGRAMME_AVRR && e.GetProgramme() != commonv1.Programme_PROGRAMME_HASM {
+			return nil
+		}
+		return &plan{caseID: e.GetCaseId(), programme: e.GetProgramme(),
+			create: []followupv1.FollowUpKind{arrivalConfirmation}, anchor: e.GetDepartureDate()}
+	case *returnsv1.ArrivalRecorded:
+		return &plan{caseID: e.GetCaseId(), programme: commonv1.Programme_PROGRAMME_AVRR,
+			close: []followupv1.FollowUpKind{arrivalConfirmation}, outcome: done,
+			create: []followupv1.FollowUpKind{reintegrationPlan, monitoringVisit}, anchor: e.GetArrival().GetArrivalDate()}
+	case *returnsv1.ReintegrationPlanSet:
+		return &plan{caseID: e.GetCaseId(), programme: commonv1.Programme_PROGRAMME_AVRR,
+			close: []followupv1.FollowUpKind{reintegrationPlan}, outcome: done}
+	case *returnsv1.MonitoringVisitRecorded:
+		return &plan{caseID: e.GetCaseId(), programme: commonv1.Programme_PROGRAMME_AVRR,
+			close: []followupv1.FollowUpKind{monitoringVisit}, earliestOnly: true, outcome: done}
+	case *returnsv1.ReturnClosed:
+		return &plan{caseID: e.GetCaseId(), programme: commonv1.Programme_PROGRAMME_AVRR,
+			close: every, outcome: notNeeded, reason: caseClosed}
+	case *traffickingv1.AssistanceProvided:
+		return &plan{caseID: e.GetVictimCase().GetCaseId(), programme: commonv1.Programme_PROGRAMME_VOT,
+			create: []followupv1.FollowUpKind{assistanceReview}, anchor: e.GetAssistance().GetStartDate(),
+			source: e.GetAssistance().GetAssistanceId()}
+	case *traffickingv1.VictimCaseClosed:
+		return &plan{caseID: e.GetVictimCase().GetCaseId(), programme: commonv1.Programme_PROGRAMME_VOT,
+			close: every, outcome: notNeeded, reason: caseClosed}
+	case *hasmv1.ArrivalRecorded:
+		return &plan{caseID: e.GetRequest().GetCaseId(), programme: commonv1.Programme_PROGRAMME_HASM,
+			close: []followupv1.FollowUpKind{arrivalConfirmation}, outcome: done}
+	case *hasmv1.RequestClosed:
+		return &plan{caseID: e.GetRequest().GetCaseId(), programme: commonv1.Programme_PROGRAMME_HASM,
+			close: every, outcome: notNeeded, reason: caseClosed}
+	}
+	return nil
+}
+
+// missionOf is the mission whose follow-ups an event creates and closes: the event's own,
+// which is the case's. The hand-over between missions changes this one place (doc.go).
+func missionOf(r outbox.Record) string { return r.Mission }
+
+// applyProgrammeEvent applies one programme event inside the consumer's transaction: it
+// declares the event's mission, closes and creates the case's follow-ups as planFor says,
+// and writes a FollowUpClosed or FollowUpCreated event for each. The follow-ups created are
+// unique per case, programme, kind, occurrence and source, so an event seen again creates
+// nothing twice.
+func (s *Service) applyProgrammeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
+	m, err := r.Decode()
+	if err != nil {
+		return err
+	}
+	p := planFor(m)
+	if p == nil {
+		return nil
+	}
+	mission := missionOf(r)
+	if err := database.DeclareMission(ctx, tx, mission); err != nil {
+		return err
+	}
+	now, today := s.clock(), s.today()
+	var events []outbox.Event
+	add := func(fs []*followupv1.FollowUp, event func(*followupv1.FollowUp) proto.Message) {
+		for _, f := range fs {
+			events = append(events, outbox.Event{Producer: producer, AggregateID: mustID(f), Mission: mission, Payload: event(f)})
+		}
+	}
+	if len(p.close) > 0 {
+		closed, err := closeOpen(ctx, tx, p, now, today)
+		if err != nil {
+			return err
+		}
+		add(closed, func(f *followupv1.FollowUp) proto.Message { return &followupv1.FollowUpClosed{FollowUp: f} })
+	}
+	if len(p.create) > 0 && p.anchor != nil {
+		created, err := create(ctx, tx, mission, p, now, today)
+		if err != nil {
+			return err
+		}
+		add(created, func(f *followupv1.FollowUp) proto.Message { return &followupv1.FollowUpCreated{FollowUp: f} })
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, e := range events {
+		if err := outbox.Queue(b, e); err != nil {
+			return err
+		}
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// closeOpen closes the case's open follow-ups p names, as the service (closed_by empty), and
+// returns them.
+func closeOpen(ctx context.Context, tx pgx.Tx, p *plan, now, today time.Time) ([]*followupv1.FollowUp, error) {
+	var limit *int
+	if p.earliestOnly {
+		limit = new(1)
+	}
+	var reason *string
+	if p.reason != followupv1.NotNeededReason_NOT_NEEDED_REASON_UNSPECIFIED {
+		reason = new(enumcode.Code(p.reason, reasonPrefix))
+	}
+	// The rows are chosen once, in a materialised CTE: a LIMIT ... FOR UPDATE subquery that
+	// the plan rescans skips the rows the UPDATE has just changed and picks the next ones.
+	return queryFollowUps(ctx, tx, today, "close follow-ups", `WITH target AS MATERIALIZED (SELECT follow_up_id FROM followup.follow_up
+  WHERE case_id = $1 AND programme = $2 AND kind = ANY($3) AND state = 'OPEN'
+  ORDER BY due_on, occurrence LIMIT $8 FOR UPDATE)
+UPDATE followup.follow_up f SET state = 'CLOSED', outcome = $4, not_needed_reason = $5,
+closed_on = $6, closed_by = '', version = version + 1, updated_at = $7
+FROM target WHERE f.follow_up_id = target.follow_up_id
+RETURNING `+qualified("f."),
+		p.caseID, programmeCode(p.programme), kindCodes(p.close), enumcode.Code(p.outcome, outcomePrefix), reason, today, now, limit)
+}
+
+// create makes the follow-ups p names, due at the mission's schedule's delay after p.anchor,
+// and returns those it made (none that the case had already). A new follow-up takes the
+// assignee of the case's most recently changed assigned follow-up, or none.
+func create(ctx context.Context, tx pgx.Tx, mission string, p *plan, now, today time.Time) ([]*followupv1.FollowUp, error) {
+	return queryFollowUps(ctx, tx, today, "create follow-ups", `WITH due AS (
+  SELECT d.programme, d.kind, d.occurrence,
+    ($5::date + make_interval(months => coalesce(o.due_after_months, d.due_after_months)::int,
+                              days => coalesce(o.due_after_days, d.due_after_days)::int))::date AS due_on,
+    coalesce(o.remind_days_before, d.remind_days_before) AS lead
+  FROM followup.schedule_default d
+  LEFT JOIN followup.schedule_override o ON o.mission = $1
+    AND (o.programme, o.kind, o.occurrence) = (d.programme, d.kind, d.occurrence)
+  WHERE d.programme = $3 AND d.kind = ANY($4)
+)
+INSERT INTO followup.follow_up AS f (follow_up_id, mission, case_id, programme, kind, occurrence, source, due_on, remind_on,
+  state, assignee, version, created_at, updated_at)
+SELECT gen_random_uuid(), $1, $2, programme, kind, occurrence, $6, due_on, due_on - lead, 'OPEN',
+  coalesce((SELECT a.assignee FROM followup.follow_up a WHERE a.case_id = $2 AND a.assignee <> ''
+            ORDER BY a.updated_at DESC LIMIT 1), ''), 1, $7, $7
+FROM due
+ON CONFLICT (case_id, programme, kind, occurrence, source) DO NOTHING
+RETURNING `+columns,
+		mission, p.caseID, programmeCode(p.programme), kindCodes(p.create), civildate.ToTime(p.anchor), p.source, now)
+}
+
+func kindCodes(kinds []followupv1.FollowUpKind) []string { return enumcode.Codes(kinds, kindPrefix) }
