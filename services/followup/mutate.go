@@ -25,7 +25,7 @@ func (s *Service) followUpKind() mutation.Kind[*followupv1.FollowUp] {
 		},
 		Version: func(f *followupv1.FollowUp) int64 { return f.GetVersion() },
 		Mission: func(f *followupv1.FollowUp) string { return f.GetMission() },
-		Stale:   staleFollowUp,
+		Stale:   func(id string, f *followupv1.FollowUp) error { return staleFollowUp(id, f.GetVersion()) },
 		Save: func(f *followupv1.FollowUp, st *mutation.Step) {
 			f.Version = st.Version
 			f.UpdateTime = timestamppb.New(st.Now)
@@ -46,7 +46,7 @@ func (s *Service) scheduleKind() mutation.Kind[*schedule] {
 		},
 		Version: func(sc *schedule) int64 { return sc.version },
 		Mission: func(sc *schedule) string { return sc.mission },
-		Stale:   staleSchedule,
+		Stale:   func(mission string, sc *schedule) error { return staleSchedule(mission, sc.version) },
 		Save: func(sc *schedule, st *mutation.Step) {
 			sc.version, sc.updated = st.Version, st.Now
 			st.Batch.Queue(`UPDATE followup.schedule SET version = $2, updated_at = $3 WHERE mission = $1`,

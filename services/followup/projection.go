@@ -154,13 +154,12 @@ func (s *Service) applyProgrammeEvent(ctx context.Context, tx pgx.Tx, r outbox.R
 	if len(events) == 0 {
 		return nil
 	}
-	b := &pgx.Batch{}
-	for _, e := range events {
-		if err := outbox.Queue(b, e); err != nil {
-			return err
-		}
+	var st database.Statement
+	if err := outbox.Add(&st, events); err != nil {
+		return err
 	}
-	return tx.SendBatch(ctx, b).Close()
+	_, err = tx.Exec(ctx, st.SQL(), st.Args()...)
+	return err
 }
 
 // closeOpen closes the case's open follow-ups p names, as the service (closed_by empty), and

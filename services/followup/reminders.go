@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/outbox"
 	followupv1 "github.com/passage-cm/passage/proto/gen/passage/followup/v1"
 )
@@ -100,14 +101,20 @@ RETURNING `+qualified("f."), today, s.clock(), mission, reminderBatch)
 		if err != nil {
 			return err
 		}
-		b := &pgx.Batch{}
-		for _, f := range fs {
-			if err := outbox.Queue(b, outbox.Event{Producer: producer, AggregateID: mustID(f), Mission: mission, Payload: r.event(f)}); err != nil {
-				return err
-			}
-		}
 		n = len(fs)
-		return tx.SendBatch(ctx, b).Close()
+		if n == 0 {
+			return nil
+		}
+		events := make([]outbox.Event, n)
+		for i, f := range fs {
+			events[i] = outbox.Event{Producer: producer, AggregateID: mustID(f), Mission: mission, Payload: r.event(f)}
+		}
+		var st database.Statement
+		if err := outbox.Add(&st, events); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, st.SQL(), st.Args()...)
+		return err
 	})
 	return n, err
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/testserver"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
@@ -198,11 +199,11 @@ func (b *bundle) events(t *testing.T, followUpID string) map[string]int {
 func (b *bundle) publish(t *testing.T, producer, mission, caseID string, m proto.Message) {
 	t.Helper()
 	b.env.AsOwner(t, func(ctx context.Context, conn *pgx.Conn) {
-		batch := &pgx.Batch{}
-		if err := outbox.Queue(batch, outbox.Event{Producer: producer, AggregateID: uuid.MustParse(caseID), Mission: mission, Payload: m}); err != nil {
+		var st database.Statement
+		if err := outbox.Add(&st, []outbox.Event{{Producer: producer, AggregateID: uuid.MustParse(caseID), Mission: mission, Payload: m}}); err != nil {
 			t.Fatal(err)
 		}
-		if err := conn.SendBatch(ctx, batch).Close(); err != nil {
+		if _, err := conn.Exec(ctx, st.SQL(), st.Args()...); err != nil {
 			t.Fatalf("publish: %v", err)
 		}
 	})
