@@ -24,7 +24,7 @@
 //     mission and id, with the request id as the client request) and exactly one outbox event
 //     (the event the Change returns, under the Kind's producer and the aggregate's id and
 //     mission) per change; none for a replay or a failure. A Change that returns no event
-//     (nil: an access change is audited, not published) writes the audit record alone. A Change may queue records of its
+//     (nil: a break-glass grant is audited, not published) writes the audit record alone. A Change may queue records of its
 //     own beside them (a transition row, a second audit record on another aggregate it
 //     touches); they share the transaction and its fate.
 //   - Races: when the idempotency record loses the race to a retry that committed first, the

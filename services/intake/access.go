@@ -99,7 +99,7 @@ func (s *Service) AssignCase(ctx context.Context, req *intakev1.AssignCaseReques
 	}
 	resp := &intakev1.AssignCaseResponse{}
 	m := mutation.Mutation{Who: who, Key: key, Ref: req.GetCaseId(), Resp: resp}
-	err = s.access.Run(ctx, m, func(c lockedCase, st *mutation.Step) (proto.Message, error) {
+	err = s.assignments.Run(ctx, m, func(c lockedCase, st *mutation.Step) (proto.Message, error) {
 		tx, id := st.Tx, c.id
 		a := &intakev1.CaseAssignment{CaseId: id.String(), StaffId: req.GetStaffId()}
 		var at time.Time
@@ -117,7 +117,7 @@ LIMIT 1`, who.Mission, id, req.GetStaffId(), who.Subject, st.Now).Scan(&a.Assign
 		}
 		a.AssignTime = timestamppb.New(at)
 		resp.Assignment = a
-		return nil, nil
+		return assignmentChanged(ctx, tx, c, req.GetStaffId(), true)
 	})
 	if err != nil {
 		return nil, toStatus(err)
@@ -140,7 +140,7 @@ func (s *Service) UnassignCase(ctx context.Context, req *intakev1.UnassignCaseRe
 	}
 	resp := &intakev1.UnassignCaseResponse{}
 	m := mutation.Mutation{Who: who, Key: key, Ref: req.GetCaseId(), Resp: resp}
-	err = s.access.Run(ctx, m, func(c lockedCase, st *mutation.Step) (proto.Message, error) {
+	err = s.assignments.Run(ctx, m, func(c lockedCase, st *mutation.Step) (proto.Message, error) {
 		tx, id := st.Tx, c.id
 		var createdBy string
 		if err := tx.QueryRow(ctx, `SELECT created_by FROM intake."case" WHERE case_id = $1`, id).Scan(&createdBy); err != nil {
@@ -154,7 +154,7 @@ func (s *Service) UnassignCase(ctx context.Context, req *intakev1.UnassignCaseRe
 			return nil, fmt.Errorf("unassign case: %w", err)
 		}
 		resp.CaseId, resp.StaffId = id.String(), req.GetStaffId()
-		return nil, nil
+		return assignmentChanged(ctx, tx, c, req.GetStaffId(), false)
 	})
 	if err != nil {
 		return nil, toStatus(err)
@@ -177,8 +177,41 @@ func lockCase(ctx context.Context, tx pgx.Tx, mission string, id uuid.UUID) (loc
 	return lockedCase{id: id, mission: mission}, database.NotFound(err)
 }
 
-// accessKind describes a case's access to mutation.Run: it has no version, and its changes
-// are audited (on the case), not published.
+// assignmentChanged reads the case's assignees as the change leaves them, inside tx, and
+// returns the event that publishes the change.
+func assignmentChanged(ctx context.Context, tx pgx.Tx, c lockedCase, staffID string, assigned bool) (proto.Message, error) {
+	rows, err := tx.Query(ctx, `SELECT staff_id FROM intake.case_assignment WHERE case_id = $1 ORDER BY staff_id`, c.id)
+	if err != nil {
+		return nil, fmt.Errorf("case assignees: %w", err)
+	}
+	assignees, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("case assignees: %w", err)
+	}
+	return &intakev1.CaseAssignmentChanged{CaseId: c.id.String(), Mission: c.mission, StaffId: staffID,
+		Assigned: assigned, Assignees: assignees}, nil
+}
+
+// assignmentKind describes who works on a case to mutation.Run (AssignCase, UnassignCase):
+// it has no version, and each change is audited on the case and published
+// (CaseAssignmentChanged). Besides the case's shared lock (lockCase), the changes of one
+// case's assignments take turns on a transaction-scoped advisory lock, taken before anything
+// else so that the transaction's id, which orders the outbox, is given after the previous
+// change committed: the events' assignees then follow one another in the order a consumer
+// reads them.
+func (s *Service) assignmentKind() mutation.Kind[lockedCase] {
+	k := s.accessKind()
+	k.Lock = func(ctx context.Context, tx pgx.Tx, who auth.Claims, id uuid.UUID) (lockedCase, error) {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('intake.case_assignment'), hashtext($1::text))`, id.String()); err != nil {
+			return lockedCase{}, fmt.Errorf("lock case assignments: %w", err)
+		}
+		return lockCase(ctx, tx, who.Mission, id)
+	}
+	return k
+}
+
+// accessKind describes a case's break-glass access to mutation.Run: it has no version, and
+// its changes are audited (on the case), not published.
 func (s *Service) accessKind() mutation.Kind[lockedCase] {
 	return mutation.Kind[lockedCase]{
 		DB: s.db, Idem: s.idem, Producer: producer, Clock: s.clock,

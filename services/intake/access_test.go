@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -513,5 +514,61 @@ func TestOnlyStaffOnTheCaseReplaceItsIdentity(t *testing.T) {
 	}
 	if err := correct(b.binta, c.GetVersion()+2); err != nil {
 		t.Errorf("an assigned caseworker cannot correct the identity: %v", err)
+	}
+}
+
+// TestCaseAssignmentsArePublished: AssignCase and UnassignCase write CaseAssignmentChanged on
+// the case, with the staff member, the direction and every assignee after the change; a retry
+// writes nothing more, a refusal nothing at all, and the event names no one but staff.
+func TestCaseAssignmentsArePublished(t *testing.T) {
+	t.Parallel()
+	b := setupAccess(t)
+	id := b.registerAs(t, b.amadou, registration(amina())).GetCaseId()
+	assignments := func() []*intakev1.CaseAssignmentChanged {
+		var out []*intakev1.CaseAssignmentChanged
+		for _, m := range testserver.Payloads(b.env.AggregateEvents(t, "intake", id)) {
+			if e, ok := m.(*intakev1.CaseAssignmentChanged); ok {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	assign := &intakev1.AssignCaseRequest{RequestId: uuid.NewString(), CaseId: id, StaffId: bintaID}
+	for range 2 { // the retry replays
+		if _, err := b.client.AssignCase(b.chief, assign); err != nil {
+			t.Fatalf("AssignCase: %v", err)
+		}
+	}
+	if _, err := b.client.AssignCase(b.chief, &intakev1.AssignCaseRequest{RequestId: uuid.NewString(), CaseId: id, StaffId: deputyID}); err != nil {
+		t.Fatalf("AssignCase: %v", err)
+	}
+	unassign := &intakev1.UnassignCaseRequest{RequestId: uuid.NewString(), CaseId: id, StaffId: bintaID}
+	for range 2 {
+		if _, err := b.client.UnassignCase(b.chief, unassign); err != nil {
+			t.Fatalf("UnassignCase: %v", err)
+		}
+	}
+	// Refused: the registering caseworker keeps the case, and another mission cannot see it.
+	_, err := b.client.UnassignCase(b.chief, &intakev1.UnassignCaseRequest{RequestId: uuid.NewString(), CaseId: id, StaffId: amadouID})
+	testserver.WantCode(t, err, codes.FailedPrecondition)
+	_, err = b.client.AssignCase(b.otherChief, &intakev1.AssignCaseRequest{RequestId: uuid.NewString(), CaseId: id, StaffId: "cw-berlin"})
+	testserver.WantCode(t, err, codes.NotFound)
+
+	want := []*intakev1.CaseAssignmentChanged{
+		{CaseId: id, Mission: "NER", StaffId: bintaID, Assigned: true, Assignees: []string{bintaID}},
+		{CaseId: id, Mission: "NER", StaffId: deputyID, Assigned: true, Assignees: []string{bintaID, deputyID}},
+		{CaseId: id, Mission: "NER", StaffId: bintaID, Assigned: false, Assignees: []string{deputyID}},
+	}
+	got := assignments()
+	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
+		t.Errorf("CaseAssignmentChanged events (-want +got):\n%s", diff)
+	}
+	for _, e := range got {
+		text := strings.ToLower(prototext.Format(e))
+		for _, p := range planted {
+			if strings.Contains(text, strings.ToLower(p)) {
+				t.Errorf("%v carries %q", e, p)
+			}
+		}
 	}
 }

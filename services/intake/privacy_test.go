@@ -13,6 +13,7 @@ import (
 	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
+	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/testserver"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
@@ -31,6 +32,11 @@ func TestNoIdentityInTheDatabase(t *testing.T) {
 	b.register(t, registration(amina())) // a duplicate, so match data is written too
 	if _, err := b.client.UpdateCase(b.worker, &intakev1.UpdateCaseRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(), Version: 1,
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"principal"}}, Principal: amina()}); err != nil {
+		t.Fatal(err)
+	}
+	// A case assignment, so that its event (CaseAssignmentChanged) is in the scan too.
+	if _, err := b.client.AssignCase(b.env.As(t, auth.RoleSupervisor, "NER"), &intakev1.AssignCaseRequest{RequestId: uuid.NewString(),
+		CaseId: c.GetCaseId(), StaffId: "cw-assigned"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -80,6 +86,10 @@ func TestNoIdentityInTheDatabase(t *testing.T) {
 	}
 	if !strings.Contains(all, strings.ToLower(c.GetCaseId())) {
 		t.Fatal("the dump does not even hold the case: the scan read nothing")
+	}
+	// The assignment's event payload, hex-encoded as a dump shows bytea, was scanned too.
+	if !strings.Contains(all, hex.EncodeToString([]byte("cw-assigned"))) {
+		t.Fatal("the dump does not hold the assignment's event: the scan missed it")
 	}
 }
 

@@ -77,10 +77,11 @@ type Service struct {
 	beforeBatch, afterLookup func([]*pendingCase)
 	// cases runs every change to an existing case (mutate).
 	cases mutation.Kind[*intakev1.Case]
-	// access runs every change of who may work on a case (AssignCase, UnassignCase,
-	// BreakGlass), grants the review of a break-glass grant.
-	access mutation.Kind[lockedCase]
-	grants mutation.Kind[*intakev1.BreakGlassGrant]
+	// assignments runs every change of who works on a case (AssignCase, UnassignCase), access
+	// a break-glass read (BreakGlass), grants the review of a break-glass grant.
+	assignments mutation.Kind[lockedCase]
+	access      mutation.Kind[lockedCase]
+	grants      mutation.Kind[*intakev1.BreakGlassGrant]
 }
 
 // Option configures a Service.
@@ -105,7 +106,7 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 		o(s)
 	}
 	s.registrar = s.newRegistrar(s.batch)
-	s.cases, s.access, s.grants = s.kind(), s.accessKind(), s.grantKind()
+	s.cases, s.assignments, s.access, s.grants = s.kind(), s.assignmentKind(), s.accessKind(), s.grantKind()
 	return s
 }
 

@@ -331,6 +331,92 @@ func (x *ConsentWithdrawn) GetConsent() *v1.Consent {
 	return nil
 }
 
+// CaseAssignmentChanged is written when AssignCase or UnassignCase is called on a case: a
+// supervisor let a staff member work on it, or took it away. It carries staff subjects
+// (pseudonymous staff ids) and the case id only, never identity. The follow-up service reads
+// it to know whose follow-ups a case's are. A call that changes nothing (a staff member
+// already assigned, or not assigned) still writes it, with the assignees as they stand.
+type CaseAssignmentChanged struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CaseId string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// The case's mission.
+	Mission string `protobuf:"bytes,2,opt,name=mission,proto3" json:"mission,omitempty"`
+	// The staff member assigned or unassigned.
+	StaffId string `protobuf:"bytes,3,opt,name=staff_id,json=staffId,proto3" json:"staff_id,omitempty"`
+	// True for AssignCase, false for UnassignCase.
+	Assigned bool `protobuf:"varint,4,opt,name=assigned,proto3" json:"assigned,omitempty"`
+	// Every staff member assigned to the case after the change, sorted. The staff member who
+	// registered the case works on it without an assignment and is not listed.
+	Assignees     []string `protobuf:"bytes,5,rep,name=assignees,proto3" json:"assignees,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseAssignmentChanged) Reset() {
+	*x = CaseAssignmentChanged{}
+	mi := &file_passage_intake_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseAssignmentChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseAssignmentChanged) ProtoMessage() {}
+
+func (x *CaseAssignmentChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseAssignmentChanged.ProtoReflect.Descriptor instead.
+func (*CaseAssignmentChanged) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *CaseAssignmentChanged) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseAssignmentChanged) GetMission() string {
+	if x != nil {
+		return x.Mission
+	}
+	return ""
+}
+
+func (x *CaseAssignmentChanged) GetStaffId() string {
+	if x != nil {
+		return x.StaffId
+	}
+	return ""
+}
+
+func (x *CaseAssignmentChanged) GetAssigned() bool {
+	if x != nil {
+		return x.Assigned
+	}
+	return false
+}
+
+func (x *CaseAssignmentChanged) GetAssignees() []string {
+	if x != nil {
+		return x.Assignees
+	}
+	return nil
+}
+
 var File_passage_intake_v1_events_proto protoreflect.FileDescriptor
 
 const file_passage_intake_v1_events_proto_rawDesc = "" +
@@ -352,7 +438,13 @@ const file_passage_intake_v1_events_proto_rawDesc = "" +
 	"\aconsent\x18\x02 \x01(\v2\x1a.passage.common.v1.ConsentR\aconsent\"u\n" +
 	"\x10ConsentWithdrawn\x12+\n" +
 	"\x04case\x18\x01 \x01(\v2\x17.passage.intake.v1.CaseR\x04case\x124\n" +
-	"\aconsent\x18\x02 \x01(\v2\x1a.passage.common.v1.ConsentR\aconsentBDZBgithub.com/passage-cm/passage/proto/gen/passage/intake/v1;intakev1b\x06proto3"
+	"\aconsent\x18\x02 \x01(\v2\x1a.passage.common.v1.ConsentR\aconsent\"\x9f\x01\n" +
+	"\x15CaseAssignmentChanged\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x18\n" +
+	"\amission\x18\x02 \x01(\tR\amission\x12\x19\n" +
+	"\bstaff_id\x18\x03 \x01(\tR\astaffId\x12\x1a\n" +
+	"\bassigned\x18\x04 \x01(\bR\bassigned\x12\x1c\n" +
+	"\tassignees\x18\x05 \x03(\tR\tassigneesBDZBgithub.com/passage-cm/passage/proto/gen/passage/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_passage_intake_v1_events_proto_rawDescOnce sync.Once
@@ -366,27 +458,28 @@ func file_passage_intake_v1_events_proto_rawDescGZIP() []byte {
 	return file_passage_intake_v1_events_proto_rawDescData
 }
 
-var file_passage_intake_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_passage_intake_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_passage_intake_v1_events_proto_goTypes = []any{
-	(*CaseRegistered)(nil),   // 0: passage.intake.v1.CaseRegistered
-	(*CaseUpdated)(nil),      // 1: passage.intake.v1.CaseUpdated
-	(*CaseClosed)(nil),       // 2: passage.intake.v1.CaseClosed
-	(*PersonErased)(nil),     // 3: passage.intake.v1.PersonErased
-	(*ConsentRecorded)(nil),  // 4: passage.intake.v1.ConsentRecorded
-	(*ConsentWithdrawn)(nil), // 5: passage.intake.v1.ConsentWithdrawn
-	(*Case)(nil),             // 6: passage.intake.v1.Case
-	(*Erasure)(nil),          // 7: passage.intake.v1.Erasure
-	(*v1.Consent)(nil),       // 8: passage.common.v1.Consent
+	(*CaseRegistered)(nil),        // 0: passage.intake.v1.CaseRegistered
+	(*CaseUpdated)(nil),           // 1: passage.intake.v1.CaseUpdated
+	(*CaseClosed)(nil),            // 2: passage.intake.v1.CaseClosed
+	(*PersonErased)(nil),          // 3: passage.intake.v1.PersonErased
+	(*ConsentRecorded)(nil),       // 4: passage.intake.v1.ConsentRecorded
+	(*ConsentWithdrawn)(nil),      // 5: passage.intake.v1.ConsentWithdrawn
+	(*CaseAssignmentChanged)(nil), // 6: passage.intake.v1.CaseAssignmentChanged
+	(*Case)(nil),                  // 7: passage.intake.v1.Case
+	(*Erasure)(nil),               // 8: passage.intake.v1.Erasure
+	(*v1.Consent)(nil),            // 9: passage.common.v1.Consent
 }
 var file_passage_intake_v1_events_proto_depIdxs = []int32{
-	6, // 0: passage.intake.v1.CaseRegistered.case:type_name -> passage.intake.v1.Case
-	6, // 1: passage.intake.v1.CaseUpdated.case:type_name -> passage.intake.v1.Case
-	6, // 2: passage.intake.v1.CaseClosed.case:type_name -> passage.intake.v1.Case
-	7, // 3: passage.intake.v1.PersonErased.erasure:type_name -> passage.intake.v1.Erasure
-	6, // 4: passage.intake.v1.ConsentRecorded.case:type_name -> passage.intake.v1.Case
-	8, // 5: passage.intake.v1.ConsentRecorded.consent:type_name -> passage.common.v1.Consent
-	6, // 6: passage.intake.v1.ConsentWithdrawn.case:type_name -> passage.intake.v1.Case
-	8, // 7: passage.intake.v1.ConsentWithdrawn.consent:type_name -> passage.common.v1.Consent
+	7, // 0: passage.intake.v1.CaseRegistered.case:type_name -> passage.intake.v1.Case
+	7, // 1: passage.intake.v1.CaseUpdated.case:type_name -> passage.intake.v1.Case
+	7, // 2: passage.intake.v1.CaseClosed.case:type_name -> passage.intake.v1.Case
+	8, // 3: passage.intake.v1.PersonErased.erasure:type_name -> passage.intake.v1.Erasure
+	7, // 4: passage.intake.v1.ConsentRecorded.case:type_name -> passage.intake.v1.Case
+	9, // 5: passage.intake.v1.ConsentRecorded.consent:type_name -> passage.common.v1.Consent
+	7, // 6: passage.intake.v1.ConsentWithdrawn.case:type_name -> passage.intake.v1.Case
+	9, // 7: passage.intake.v1.ConsentWithdrawn.consent:type_name -> passage.common.v1.Consent
 	8, // [8:8] is the sub-list for method output_type
 	8, // [8:8] is the sub-list for method input_type
 	8, // [8:8] is the sub-list for extension type_name
@@ -406,7 +499,7 @@ func file_passage_intake_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_passage_intake_v1_events_proto_rawDesc), len(file_passage_intake_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
