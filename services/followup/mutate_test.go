@@ -77,7 +77,8 @@ func TestCloseFollowUp(t *testing.T) {
 }
 
 // TestAssignFollowUp: supervisors assign; the assignee finds it under "mine"; the case's
-// later follow-ups go to the same assignee; caseworkers may not assign nor list another's.
+// later follow-ups have no assignee of their own (they are the case's assignees' in intake:
+// assignees_test.go); caseworkers may not assign nor list another's.
 func TestAssignFollowUp(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -111,14 +112,17 @@ func TestAssignFollowUp(t *testing.T) {
 	_, err = b.client.ListFollowUps(b.worker, &followupv1.ListFollowUpsRequest{Scope: followupv1.Scope_SCOPE_STAFF, StaffSubject: "staff-amira"})
 	testserver.WantCode(t, err, codes.PermissionDenied)
 
-	// The case's next follow-up goes to amira too.
+	// The case's next follow-up is not amira's: assigning one follow-up assigns that one only.
 	b.publish(t, "trafficking", "DEU", f.GetCaseId(), &traffickingv1.AssistanceProvided{
 		VictimCase: &traffickingv1.VictimCase{CaseId: f.GetCaseId(), Mission: "DEU"},
 		Assistance: &traffickingv1.Assistance{AssistanceId: uuid.NewString(), StartDate: day(2025, 7, 1)},
 	})
 	fs := b.awaitCase(t, f.GetCaseId(), "the second review", func(fs []*followupv1.FollowUp) bool { return len(fs) == 2 })
-	if fs[1].GetAssignee() != "staff-amira" {
-		t.Errorf("the case's next follow-up: assignee %q, want the case's", fs[1].GetAssignee())
+	if fs[1].GetAssignee() != "" {
+		t.Errorf("the case's next follow-up: assignee %q, want none of its own", fs[1].GetAssignee())
+	}
+	if mine, err := b.client.ListFollowUps(amira, &followupv1.ListFollowUpsRequest{}); err != nil || len(mine.GetFollowUps()) != 1 {
+		t.Errorf("amira's follow-ups after the case's next: %v, %v; want the one assigned", mine.GetFollowUps(), err)
 	}
 	if ev := b.events(t, f.GetFollowUpId()); ev["passage.followup.v1.FollowUpAssigned"] != 1 {
 		t.Errorf("events %v, want one FollowUpAssigned", ev)

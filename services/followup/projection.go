@@ -186,8 +186,8 @@ RETURNING `+qualified("f."),
 }
 
 // create makes the follow-ups p names, due at the mission's schedule's delay after p.anchor,
-// and returns those it made (none that the case had already). A new follow-up takes the
-// assignee of the case's most recently changed assigned follow-up, or none.
+// and returns those it made (none that the case had already). A new follow-up has no
+// assignee of its own: assigning one follow-up (AssignFollowUp) assigns that one only.
 func create(ctx context.Context, tx pgx.Tx, mission string, p *plan, now, today time.Time) ([]*followupv1.FollowUp, error) {
 	return queryFollowUps(ctx, tx, today, "create follow-ups", `WITH due AS (
   SELECT d.programme, d.kind, d.occurrence,
@@ -201,9 +201,7 @@ func create(ctx context.Context, tx pgx.Tx, mission string, p *plan, now, today 
 )
 INSERT INTO followup.follow_up AS f (follow_up_id, mission, case_id, programme, kind, occurrence, source, due_on, remind_on,
   state, assignee, version, created_at, updated_at)
-SELECT gen_random_uuid(), $1, $2, programme, kind, occurrence, $6, due_on, due_on - lead, 'OPEN',
-  coalesce((SELECT a.assignee FROM followup.follow_up a WHERE a.case_id = $2 AND a.assignee <> ''
-            ORDER BY a.updated_at DESC LIMIT 1), ''), 1, $7, $7
+SELECT gen_random_uuid(), $1, $2, programme, kind, occurrence, $6, due_on, due_on - lead, 'OPEN', '', 1, $7, $7
 FROM due
 ON CONFLICT (case_id, programme, kind, occurrence, source) DO NOTHING
 RETURNING `+columns,
