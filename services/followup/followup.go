@@ -36,13 +36,13 @@ func (s *Service) ListFollowUps(ctx context.Context, req *followupv1.ListFollowU
 		if who.Role != auth.RoleSupervisor {
 			return nil, status.Error(codes.PermissionDenied, "scope: only supervisors list another staff member's follow-ups")
 		}
-		f.assignee = req.GetStaffSubject()
+		f.staff = req.GetStaffSubject()
 	case followupv1.Scope_SCOPE_UNASSIGNED:
-		f.assignee = ""
+		f.owner = ownedByNobody
 	case followupv1.Scope_SCOPE_MISSION:
-		f.anyAssignee = true
+		f.owner = ownedByAnyone
 	default:
-		f.assignee = who.Subject
+		f.staff = who.Subject
 	}
 	if p := req.GetProgramme(); p != commonv1.Programme_PROGRAMME_UNSPECIFIED {
 		f.programme = programmeCode(p)
@@ -54,7 +54,7 @@ func (s *Service) ListFollowUps(ctx context.Context, req *followupv1.ListFollowU
 			f.dueBefore = new(civildate.ToTime(d))
 		}
 	}
-	filter := pagetoken.Filter(fmt.Sprintf("%s|%d|%t|%s|%d|%s|%v|%s", who.Mission, req.GetScope(), f.anyAssignee, f.assignee,
+	filter := pagetoken.Filter(fmt.Sprintf("%s|%d|%d|%s|%d|%s|%v|%s", who.Mission, req.GetScope(), f.owner, f.staff,
 		req.GetState(), f.programme, f.dueBefore, f.caseID))
 	if tok := req.GetPageToken(); tok != "" {
 		if f.after, err = pagetoken.Decode(tok, filter); err != nil {

@@ -2,6 +2,7 @@ package followup
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,6 +16,7 @@ import (
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	followupv1 "github.com/passage-cm/passage/proto/gen/passage/followup/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
@@ -112,16 +114,26 @@ func planFor(m proto.Message) *plan {
 // which is the case's. The hand-over between missions changes this one place (doc.go).
 func missionOf(r outbox.Record) string { return r.Mission }
 
-// applyProgrammeEvent applies one programme event inside the consumer's transaction: it
-// declares the event's mission, closes and creates the case's follow-ups as planFor says,
-// and writes a FollowUpClosed or FollowUpCreated event for each. The follow-ups created are
-// unique per case, programme, kind, occurrence and source, so an event seen again creates
-// nothing twice.
-func (s *Service) applyProgrammeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
+// consumed are the events the consumer reads: the programmes' and intake's case assignments.
+var consumed = append(slices.Clone(programmeEvents), assignmentEvent)
+
+// apply applies one event of consumed inside the consumer's transaction.
+func (s *Service) apply(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 	m, err := r.Decode()
 	if err != nil {
 		return err
 	}
+	if e, ok := m.(*intakev1.CaseAssignmentChanged); ok {
+		return applyAssignment(ctx, tx, r, e)
+	}
+	return s.applyProgrammeEvent(ctx, tx, r, m)
+}
+
+// applyProgrammeEvent applies one programme event m, recorded as r: it declares the event's
+// mission, closes and creates the case's follow-ups as planFor says, and writes a
+// FollowUpClosed or FollowUpCreated event for each. The follow-ups created are unique per
+// case, programme, kind, occurrence and source, so an event seen again creates nothing twice.
+func (s *Service) applyProgrammeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record, m proto.Message) error {
 	p := planFor(m)
 	if p == nil {
 		return nil
@@ -158,7 +170,7 @@ func (s *Service) applyProgrammeEvent(ctx context.Context, tx pgx.Tx, r outbox.R
 	if err := outbox.Add(&st, events); err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, st.SQL(), st.Args()...)
+	_, err := tx.Exec(ctx, st.SQL(), st.Args()...)
 	return err
 }
 
@@ -187,7 +199,8 @@ RETURNING `+qualified("f."),
 
 // create makes the follow-ups p names, due at the mission's schedule's delay after p.anchor,
 // and returns those it made (none that the case had already). A new follow-up has no
-// assignee of its own: assigning one follow-up (AssignFollowUp) assigns that one only.
+// assignee of its own: it is its case's assignees' (store.go, listFollowUps) until a
+// supervisor assigns it.
 func create(ctx context.Context, tx pgx.Tx, mission string, p *plan, now, today time.Time) ([]*followupv1.FollowUp, error) {
 	return queryFollowUps(ctx, tx, today, "create follow-ups", `WITH due AS (
   SELECT d.programme, d.kind, d.occurrence,

@@ -86,8 +86,8 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	s.consumer = outbox.NewConsumer(pool, outbox.ConsumerConfig{
 		Name:        producer,
 		CursorTable: "followup.outbox_cursor",
-		Types:       programmeEvents,
-		Handle:      s.applyProgrammeEvent,
+		Types:       consumed,
+		Handle:      s.apply,
 	})
 	s.followUps = s.followUpKind()
 	s.schedules = s.scheduleKind()

@@ -117,60 +117,83 @@ closed_by = $7, version = $8, updated_at = $9 WHERE follow_up_id = $1`,
 		f.GetFollowUpId(), state, f.GetAssignee(), outcome, reason, closed, f.GetClosedBy(), f.GetVersion(), f.GetUpdateTime().AsTime())
 }
 
+// owner says whose follow-ups a list holds. A follow-up is its own assignee's when a
+// supervisor assigned it (AssignFollowUp), and otherwise its case's assignees' in intake
+// (followup.case_assignee).
+type owner int
+
+const (
+	ownedByStaff  owner = iota // listFilter.staff's
+	ownedByNobody              // neither assigned nor of an assigned case
+	ownedByAnyone              // the whole mission's
+)
+
 // listFilter is one page of ListFollowUps, its filters as SQL conditions.
 type listFilter struct {
-	mission string
-	// assignee, when set, is the one assignee listed ("" is the unassigned: see anyAssignee).
-	assignee    string
-	anyAssignee bool
-	state       followupv1.StateFilter
-	programme   string
-	caseID      string
-	dueBefore   *time.Time
-	after       *pagetoken.Cursor
-	limit       int
+	mission   string
+	owner     owner
+	staff     string // with ownedByStaff
+	state     followupv1.StateFilter
+	programme string
+	caseID    string
+	dueBefore *time.Time
+	after     *pagetoken.Cursor
+	limit     int
 }
 
 // listFollowUps lists a page of f, soonest due first. The statement is built from the filters
-// the request sets, so that each shape is planned for the index that serves it
-// (follow_up_assignee_due or follow_up_mission_due); only constant text is joined, every value
-// is an argument.
+// the request sets, so that each shape is planned for the index that serves it; only
+// constant text is joined, every value is an argument. A staff member's list is two
+// branches, each ordered and limited on its own index and merged: the follow-ups assigned to
+// them (follow_up_assignee_due), and the unassigned follow-ups of the cases they are
+// assigned to (case_assignee_staff, then each case's follow-ups by case id).
 func listFollowUps(ctx context.Context, q database.Querier, f listFilter, today time.Time) ([]*followupv1.FollowUp, error) {
-	var where []string
 	args := []any{f.mission}
 	arg := func(v any) string {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
-	where = append(where, "mission = $1")
-	if !f.anyAssignee {
-		where = append(where, "assignee = "+arg(f.assignee))
-	}
+	where := []string{"f.mission = $1"}
 	switch f.state {
 	case followupv1.StateFilter_STATE_FILTER_DUE:
 		t := arg(today) + "::date"
-		where = append(where, "state = 'OPEN'", "remind_on <= "+t, "due_on >= "+t)
+		where = append(where, "f.state = 'OPEN'", "f.remind_on <= "+t, "f.due_on >= "+t)
 	case followupv1.StateFilter_STATE_FILTER_OVERDUE:
-		where = append(where, "state = 'OPEN'", "due_on < "+arg(today)+"::date")
+		where = append(where, "f.state = 'OPEN'", "f.due_on < "+arg(today)+"::date")
 	case followupv1.StateFilter_STATE_FILTER_CLOSED:
-		where = append(where, "state = 'CLOSED'")
+		where = append(where, "f.state = 'CLOSED'")
 	case followupv1.StateFilter_STATE_FILTER_ALL:
 	default:
-		where = append(where, "state = 'OPEN'")
+		where = append(where, "f.state = 'OPEN'")
 	}
 	if f.programme != "" {
-		where = append(where, "programme = "+arg(f.programme))
+		where = append(where, "f.programme = "+arg(f.programme))
 	}
 	if f.caseID != "" {
-		where = append(where, "case_id = "+arg(f.caseID)+"::uuid")
+		where = append(where, "f.case_id = "+arg(f.caseID)+"::uuid")
 	}
 	if f.dueBefore != nil {
-		where = append(where, "due_on < "+arg(*f.dueBefore)+"::date")
+		where = append(where, "f.due_on < "+arg(*f.dueBefore)+"::date")
 	}
 	if f.after != nil {
-		where = append(where, fmt.Sprintf("(due_on, follow_up_id) > (%s::date, %s::uuid)", arg(f.after.Time), arg(f.after.ID)))
+		where = append(where, fmt.Sprintf("(f.due_on, f.follow_up_id) > (%s::date, %s::uuid)", arg(f.after.Time), arg(f.after.ID)))
 	}
-	sql := `SELECT ` + columns + ` FROM followup.follow_up WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY due_on, follow_up_id LIMIT ` + arg(f.limit)
+	conds := strings.Join(where, " AND ")
+	page := ` ORDER BY due_on, follow_up_id LIMIT ` + arg(f.limit)
+	from := `SELECT ` + qualified("f.") + ` FROM followup.follow_up f`
+	var sql string
+	switch f.owner {
+	case ownedByAnyone:
+		sql = from + ` WHERE ` + conds + page
+	case ownedByNobody:
+		sql = from + ` WHERE ` + conds + ` AND f.assignee = ''
+  AND NOT EXISTS (SELECT FROM followup.case_assignee a WHERE a.case_id = f.case_id)` + page
+	default:
+		staff := arg(f.staff)
+		sql = `(` + from + ` WHERE ` + conds + ` AND f.assignee = ` + staff + page + `)
+UNION ALL
+(` + from + ` JOIN followup.case_assignee a ON a.case_id = f.case_id
+  WHERE a.mission = $1 AND a.staff_subject = ` + staff + ` AND ` + conds + ` AND f.assignee = ''` + page + `)` + page
+	}
 	return queryFollowUps(ctx, q, today, "list follow-ups", sql, args...)
 }

@@ -252,17 +252,20 @@ func (NotNeededReason) EnumDescriptor() ([]byte, []int) {
 	return file_passage_followup_v1_followup_proto_rawDescGZIP(), []int{3}
 }
 
-// Scope is whose follow-ups a list holds.
+// Scope is whose follow-ups a list holds. A follow-up is its own assignee's when a
+// supervisor assigned it (AssignFollowUp), and otherwise the staff's whom a supervisor
+// assigned its case to in intake (passage.intake.v1.IntakeService.AssignCase).
 type Scope int32
 
 const (
 	// The caller's own (as SCOPE_MINE).
 	Scope_SCOPE_UNSPECIFIED Scope = 0
-	// Assigned to the caller.
+	// The caller's: assigned to the caller, or without an assignee and of a case the caller is
+	// assigned to.
 	Scope_SCOPE_MINE Scope = 1
-	// Assigned to the staff member named in staff_subject. Supervisors only.
+	// The staff member's named in staff_subject, as SCOPE_MINE is the caller's. Supervisors only.
 	Scope_SCOPE_STAFF Scope = 2
-	// Assigned to nobody yet.
+	// Nobody's: without an assignee, and of a case nobody is assigned to.
 	Scope_SCOPE_UNASSIGNED Scope = 3
 	// Every follow-up of the mission.
 	Scope_SCOPE_MISSION Scope = 4
@@ -398,7 +401,8 @@ type FollowUp struct {
 	State      FollowUpState `protobuf:"varint,9,opt,name=state,proto3,enum=passage.followup.v1.FollowUpState" json:"state,omitempty"`
 	// Open and past its due date, as of the server's today.
 	Overdue bool `protobuf:"varint,10,opt,name=overdue,proto3" json:"overdue,omitempty"`
-	// The staff member (pseudonymous subject) it is assigned to; empty when unassigned.
+	// The staff member (pseudonymous subject) a supervisor assigned it to; empty when it has
+	// none of its own and is its case's assignees' (Scope).
 	Assignee string `protobuf:"bytes,11,opt,name=assignee,proto3" json:"assignee,omitempty"`
 	// Set when closed.
 	Outcome         Outcome         `protobuf:"varint,12,opt,name=outcome,proto3,enum=passage.followup.v1.Outcome" json:"outcome,omitempty"`
