@@ -83,6 +83,7 @@ var missionTables = []rlsTable{
 	{"followup.schedule", "t.mission"},
 	{"followup.schedule_override", "t.mission"},
 	{"followup.idempotency", "t.mission"},
+	{"followup.case_assignee", "t.mission"},
 	{"webhook.delivery", "t.mission"},
 	{"webhook.attempt", "t.mission"},
 	// HQ's budgets: no mission's rows, readable by any declared mission (see 000007).
@@ -242,6 +243,12 @@ func TestRowSecurityAsEachRole(t *testing.T) {
 			t.Fatalf("the closed return's follow-ups are still open: %v, %v", resp.GetFollowUps(), err)
 		}
 	}
+	// The case assignment above, as the follow-up service keeps it (followup.case_assignee).
+	for deadline := time.Now().Add(10 * time.Second); c.env.Count(t, "followup.case_assignee") == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the follow-up service never learnt of the case assignment")
+		}
+	}
 	must(followUps.SetSchedule(deu, &followupv1.SetScheduleRequest{RequestId: uuid.NewString(), Version: 1,
 		Overrides: []*followupv1.ScheduleEntry{{Programme: commonv1.Programme_PROGRAMME_AVRR,
 			Kind: followupv1.FollowUpKind_FOLLOW_UP_KIND_ARRIVAL_CONFIRMATION, Occurrence: 1, DueAfterDays: 5, RemindDaysBefore: 1}}}))
@@ -308,13 +315,15 @@ func TestRowSecurityAsEachRole(t *testing.T) {
 				if slices.Contains(privileges, "SELECT") {
 					wantCount(t, conn, "", "", tb.name, 0)
 					// Declared as an outbox consumer, for no mission: intake's events only (the
-					// programmes' to the follow-up service, every one to the projector).
+					// programmes' and intake's case assignments to the follow-up service, every
+					// one to the projector).
 					want := 0
 					switch {
 					case tb.name == "outbox.event" && role == "passage_analytics_projector":
 						want = totals[tb.name]
 					case tb.name == "outbox.event" && role == followup.Role:
-						want = ownerInt(t, owner, `SELECT count(*) FROM outbox.event WHERE producer IN ('returns', 'trafficking', 'hasm')`)
+						want = ownerInt(t, owner, `SELECT count(*) FROM outbox.event WHERE producer IN ('returns', 'trafficking', 'hasm')
+  OR (producer = 'intake' AND event_type = 'passage.intake.v1.CaseAssignmentChanged')`)
 					case tb.name == "outbox.event":
 						want = ownerInt(t, owner, `SELECT count(*) FROM outbox.event WHERE producer = 'intake'`)
 					}
