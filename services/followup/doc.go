@@ -13,14 +13,21 @@
 // (missionOf in projection.go). The hand-over of a case between missions (issue 17, to be
 // built) moves a case's open follow-ups to the receiving mission: that is one UPDATE of
 // their mission, declared for the sending mission, and missionOf choosing the receiving
-// mission for events of the handed-over part; nothing else here assumes a case stays put.
+// mission for events of the handed-over part; nothing else here assumes a case stays put,
+// but the case's assignees: they are kept under the mission whose intake assigned them, so
+// the receiving mission's follow-ups are nobody's there until that mission can assign its part.
 //
-// The service has no staff directory and the programmes' events carry no actor; intake's case
-// assignments (AssignCase, which grant reading identity) are kept in intake and written to no
-// event, and no service reads another's tables. So a new follow-up takes the assignee of its
-// case's most recently assigned follow-up, or none: a supervisor assigns a case's first
-// follow-up and the case's later ones follow it. Were intake to publish its assignments, the
-// consumer would follow them like any programme event.
+// Whose a follow-up is (assignees.go, store.go): its own assignee's when a supervisor set one
+// (AssignFollowUp), and otherwise its case's assignees' in intake. Intake publishes every
+// AssignCase and UnassignCase as CaseAssignmentChanged, with the case's assignees after the
+// change; the same consumer reads it into followup.case_assignee (one row per case and staff
+// member, under row-level security like the follow-ups), replacing the case's assignees, and
+// ListFollowUps' "mine" and a named colleague's join it (two branches merged in due order:
+// the follow-ups assigned to the person, and the unassigned ones of their cases). Intake serialises one case's
+// assignment changes, so their events are read in the order they were made. The caseworker
+// who registered a case is not among its assignees (intake lets them read it without an
+// assignment): a supervisor assigns the case. The service has no staff directory and the
+// programmes' events carry no actor.
 //
 // It holds no identity: intake case ids, staff subjects, codes and dates only.
 package followup
