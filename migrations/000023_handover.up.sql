@@ -150,7 +150,11 @@ CREATE POLICY handover_reads_intake_events ON outbox.event FOR SELECT TO passage
 
 -- Grants: least privilege. Nothing is deleted; profiles are append-only.
 GRANT USAGE ON SCHEMA handover, outbox, audit TO passage_handover;
-GRANT SELECT, INSERT, UPDATE ON handover."case", handover.handover, handover.part TO passage_handover;
+GRANT SELECT, INSERT, UPDATE ON handover."case" TO passage_handover;
+-- A move changes a hand-over's status and version, and closes its parts: nothing else of
+-- either row ever changes, not even in a transaction of one of its two missions.
+GRANT SELECT, INSERT, UPDATE (status, decline_reason, version, updated_at) ON handover.handover TO passage_handover;
+GRANT SELECT, INSERT, UPDATE (open) ON handover.part TO passage_handover;
 GRANT SELECT, INSERT ON handover.profile, handover.idempotency TO passage_handover;
 GRANT SELECT, INSERT, UPDATE ON handover.outbox_cursor TO passage_handover;
 GRANT SELECT, INSERT ON outbox.event TO passage_handover;

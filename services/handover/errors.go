@@ -34,12 +34,15 @@ var (
 	errPartOpen = errors.New("a part of the case is already in an open hand-over: withdraw or answer it first")
 )
 
-// reasons are the ErrorInfo reasons of the refusals above.
-var reasons = map[error]string{
-	errCaseClosed:        "CASE_CLOSED",
-	errProfileMissing:    "PROFILE_NOT_PUBLISHED",
-	errConsentNotInForce: "CONSENT_NOT_IN_FORCE",
-	errPartOpen:          "HANDOVER_OPEN",
+// refusal is the ErrorInfo reason of a refusal above, and the request field its violation
+// names.
+type refusal struct{ reason, field string }
+
+var refusals = map[error]refusal{
+	errCaseClosed:        {"CASE_CLOSED", "case_id"},
+	errProfileMissing:    {"PROFILE_NOT_PUBLISHED", "profile_version"},
+	errConsentNotInForce: {"CONSENT_NOT_IN_FORCE", "consent_id"},
+	errPartOpen:          {"HANDOVER_OPEN", "parts"},
 }
 
 // staleVersion is a change made against a version of hand-over id that is no longer current.
@@ -61,11 +64,11 @@ func toStatus(err error) error {
 	if database.IsUniqueViolation(err, "part_open") {
 		err = errPartOpen
 	}
-	for sentinel, reason := range reasons {
+	for sentinel, r := range refusals {
 		if errors.Is(err, sentinel) {
 			// The sentinel's own text, never err.Error(): a wrapped error could carry more.
-			return rpcerr.FailedPrecondition(errorDomain, reason, sentinel.Error(), nil,
-				rpcerr.Violation(reason, "", sentinel.Error()))
+			return rpcerr.FailedPrecondition(errorDomain, r.reason, sentinel.Error(), nil,
+				rpcerr.Violation(r.reason, r.field, sentinel.Error()))
 		}
 	}
 	return err

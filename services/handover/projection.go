@@ -59,7 +59,7 @@ FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::uu
 ON CONFLICT (case_id) DO UPDATE SET intake_status = EXCLUDED.intake_status, intake_version = EXCLUDED.intake_version,
 sharing_consents = EXCLUDED.sharing_consents
 WHERE x.intake_version < EXCLUDED.intake_version`,
-		ids, missions, programmes, statuses, principals, versions, consents)
+		ids, missions, programmes, statuses, versions, principals, consents)
 }
 
 // sharingConsents are the ids of the principal's DATA_SHARING consent records in force, as
