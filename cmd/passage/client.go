@@ -59,8 +59,8 @@ func newCLI(stdout, stderr io.Writer) cli {
 }
 
 // client is every command group's type (case, returns, trafficking, hasm, referral,
-// followup, handover, analytics): cli, and how to reach each service, so that a test can supply its own client
-// of any of them. Each group's commands are its methods, named after the group (caseGet,
+// followup, handover, analytics): cli, and how to reach each service, so that a test can
+// supply its own client of any of them. Each group's commands are its methods, named after the group (caseGet,
 // hasmGet); a group's Run method dispatches them.
 type client struct {
 	cli

@@ -114,7 +114,7 @@ func firstColumns(t *testing.T, env *testserver.Env) map[string]string {
 		SELECT DISTINCT ON (table_schema, table_name)
 		       quote_ident(table_schema) || '.' || quote_ident(table_name), quote_ident(column_name)
 		FROM information_schema.columns
-		WHERE table_schema IN ('intake', 'vault', 'returns', 'trafficking', 'hasm', 'handover')
+		WHERE table_schema IN ('intake', 'vault', 'returns', 'trafficking', 'hasm', 'followup', 'handover')
 		ORDER BY table_schema, table_name, ordinal_position`)
 		var table, col string
 		if _, err := pgx.ForEachRow(rows, []any{&table, &col}, func() error {
