@@ -113,10 +113,11 @@ type moveRequest interface {
 // move runs one move of an existing hand-over to status to (mutation.Kind.Run: the row lock,
 // the replay of a retried request, the version check, the row, the outbox event, the audit and
 // idempotency records in one transaction under the caller's mission), once the transition table
-// allows the caller's mission to make it. apply sets the move's own fields on the moved
-// hand-over, puts it in the response and returns the move's outbox event.
+// allows the caller's mission to make it. set sets the move's own fields on the moved hand-over
+// and puts it in the response. The handlers return their response beside move's error: gRPC
+// sends no response with an error.
 func (s *Service) move(ctx context.Context, method string, req moveRequest, resp proto.Message, to handoverv1.HandoverStatus,
-	apply func(h *handoverv1.Handover) proto.Message,
+	set func(h *handoverv1.Handover),
 ) error {
 	who, err := auth.Caller(ctx)
 	if err != nil {
@@ -132,41 +133,44 @@ func (s *Service) move(ctx context.Context, method string, req moveRequest, resp
 			return nil, err
 		}
 		l.h.Status, l.h.Version, l.h.UpdateTime = to, st.Version, timestamppb.New(st.Now)
-		return apply(l.h), nil
+		set(l.h)
+		return movedEvent(l.h), nil
 	})
 	return toStatus(err)
+}
+
+// movedEvent is the outbox event of a hand-over's move to its status: ids, missions,
+// programme, parts and codes.
+func movedEvent(h *handoverv1.Handover) proto.Message {
+	switch h.Status {
+	case withdrawn:
+		return &handoverv1.HandoverWithdrawn{HandoverId: h.HandoverId, CaseId: h.CaseId, FromMission: h.FromMission,
+			ToMission: h.ToMission, Programme: h.Programme, Parts: h.Parts, Version: h.Version}
+	case accepted:
+		return &handoverv1.HandoverAccepted{HandoverId: h.HandoverId, CaseId: h.CaseId, FromMission: h.FromMission,
+			ToMission: h.ToMission, Programme: h.Programme, Parts: h.Parts, ProfileVersion: h.ProfileVersion, Version: h.Version}
+	case declined:
+		return &handoverv1.HandoverDeclined{HandoverId: h.HandoverId, CaseId: h.CaseId, FromMission: h.FromMission,
+			ToMission: h.ToMission, Programme: h.Programme, Parts: h.Parts, Reason: h.DeclineReason, Version: h.Version}
+	}
+	return &handoverv1.HandoverCompleted{HandoverId: h.HandoverId, CaseId: h.CaseId, FromMission: h.FromMission,
+		ToMission: h.ToMission, Programme: h.Programme, Parts: h.Parts, Version: h.Version}
 }
 
 // WithdrawHandover withdraws a proposal before it is answered (the sending mission); its
 // parts of the case are free again.
 func (s *Service) WithdrawHandover(ctx context.Context, req *handoverv1.WithdrawHandoverRequest) (*handoverv1.WithdrawHandoverResponse, error) {
 	resp := &handoverv1.WithdrawHandoverResponse{}
-	err := s.move(ctx, handoverv1.HandoverService_WithdrawHandover_FullMethodName, req, resp, withdrawn,
-		func(h *handoverv1.Handover) proto.Message {
-			resp.Handover = h
-			return &handoverv1.HandoverWithdrawn{HandoverId: h.HandoverId, CaseId: h.CaseId, FromMission: h.FromMission,
-				ToMission: h.ToMission, Programme: h.Programme, Parts: h.Parts, Version: h.Version}
-		})
-	if err != nil {
-		return nil, err
-	}
-	return resp, nil
+	return resp, s.move(ctx, handoverv1.HandoverService_WithdrawHandover_FullMethodName, req, resp, withdrawn,
+		func(h *handoverv1.Handover) { resp.Handover = h })
 }
 
 // AcceptHandover accepts a proposal (the receiving mission): from now on the receiving mission
 // holds the parts.
 func (s *Service) AcceptHandover(ctx context.Context, req *handoverv1.AcceptHandoverRequest) (*handoverv1.AcceptHandoverResponse, error) {
 	resp := &handoverv1.AcceptHandoverResponse{}
-	err := s.move(ctx, handoverv1.HandoverService_AcceptHandover_FullMethodName, req, resp, accepted,
-		func(h *handoverv1.Handover) proto.Message {
-			resp.Handover = h
-			return &handoverv1.HandoverAccepted{HandoverId: h.HandoverId, CaseId: h.CaseId, FromMission: h.FromMission,
-				ToMission: h.ToMission, Programme: h.Programme, Parts: h.Parts, ProfileVersion: h.ProfileVersion, Version: h.Version}
-		})
-	if err != nil {
-		return nil, err
-	}
-	return resp, nil
+	return resp, s.move(ctx, handoverv1.HandoverService_AcceptHandover_FullMethodName, req, resp, accepted,
+		func(h *handoverv1.Handover) { resp.Handover = h })
 }
 
 // DeclineHandover declines a proposal with a coded reason (the receiving mission), recorded on
@@ -174,31 +178,14 @@ func (s *Service) AcceptHandover(ctx context.Context, req *handoverv1.AcceptHand
 func (s *Service) DeclineHandover(ctx context.Context, req *handoverv1.DeclineHandoverRequest) (*handoverv1.DeclineHandoverResponse, error) {
 	resp := &handoverv1.DeclineHandoverResponse{}
 	ctx = audit.WithReason(ctx, enumcode.Code(req.GetReason(), declinePrefix))
-	err := s.move(ctx, handoverv1.HandoverService_DeclineHandover_FullMethodName, req, resp, declined,
-		func(h *handoverv1.Handover) proto.Message {
-			h.DeclineReason = req.GetReason()
-			resp.Handover = h
-			return &handoverv1.HandoverDeclined{HandoverId: h.HandoverId, CaseId: h.CaseId, FromMission: h.FromMission,
-				ToMission: h.ToMission, Programme: h.Programme, Parts: h.Parts, Reason: h.DeclineReason, Version: h.Version}
-		})
-	if err != nil {
-		return nil, err
-	}
-	return resp, nil
+	return resp, s.move(ctx, handoverv1.HandoverService_DeclineHandover_FullMethodName, req, resp, declined,
+		func(h *handoverv1.Handover) { h.DeclineReason, resp.Handover = req.GetReason(), h })
 }
 
 // CompleteHandover records that the part has begun at the receiving mission (either mission,
 // once accepted).
 func (s *Service) CompleteHandover(ctx context.Context, req *handoverv1.CompleteHandoverRequest) (*handoverv1.CompleteHandoverResponse, error) {
 	resp := &handoverv1.CompleteHandoverResponse{}
-	err := s.move(ctx, handoverv1.HandoverService_CompleteHandover_FullMethodName, req, resp, completed,
-		func(h *handoverv1.Handover) proto.Message {
-			resp.Handover = h
-			return &handoverv1.HandoverCompleted{HandoverId: h.HandoverId, CaseId: h.CaseId, FromMission: h.FromMission,
-				ToMission: h.ToMission, Programme: h.Programme, Parts: h.Parts, Version: h.Version}
-		})
-	if err != nil {
-		return nil, err
-	}
-	return resp, nil
+	return resp, s.move(ctx, handoverv1.HandoverService_CompleteHandover_FullMethodName, req, resp, completed,
+		func(h *handoverv1.Handover) { resp.Handover = h })
 }
