@@ -11,6 +11,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/intakecase"
@@ -48,6 +49,11 @@ func (s *Service) ProposeHandover(ctx context.Context, req *handoverv1.ProposeHa
 	q := s.db.Mission(who.Mission)
 	if replayed, err := s.idem.Replay(ctx, q, key, resp); replayed || err != nil {
 		return resp, toStatus(err)
+	}
+	// A consent intake withdrew a moment ago is applied first (consent.CatchUp), so that a
+	// proposal never rests on a consent that is gone.
+	if err := consent.CatchUp(ctx, s.consumer, caseID, s.catchUpWait); err != nil {
+		return nil, toStatus(err)
 	}
 	var c *projectedCase
 	err = intakecase.Await(ctx, s.consumer, caseID, s.catchUpWait, caseMissing, func() (err error) {
