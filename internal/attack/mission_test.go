@@ -462,6 +462,9 @@ func setUpVictimMission(t *testing.T, env *testserver.Env) *victimMission {
 		if err != nil {
 			return err
 		}
+		if len(resp.GetFollowUps()) == 0 {
+			return fmt.Errorf("no follow-up of the victim case yet")
+		}
 		v.followUpID, v.vot.version["followup"] = resp.GetFollowUps()[0].GetFollowUpId(), resp.GetFollowUps()[0].GetVersion()
 		return nil
 	})
