@@ -321,31 +321,25 @@ func TestProposalRefusals(t *testing.T) {
 	b.propose(t, proposal(c, closure))
 }
 
-// TestWithdrawnConsent: a DATA_SHARING consent withdrawn in intake allows no proposal after
-// the withdrawal (which the proposal applies first if the projection has not yet).
-func TestWithdrawnConsent(t *testing.T) {
+// TestIntakeChanges: a case closed in intake is handed over to no one, and a DATA_SHARING
+// consent withdrawn in intake allows no proposal after the withdrawal (which the proposal
+// applies first if the projection has not yet).
+func TestIntakeChanges(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	c := b.register(t, avrr)
-	if _, err := b.intake.WithdrawConsent(b.deu, &intakev1.WithdrawConsentRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(),
-		Version: c.GetVersion(), ConsentId: sharingConsent(c), Date: day(2026, 2, 1)}); err != nil {
-		t.Fatalf("WithdrawConsent: %v", err)
-	}
-	_, err := b.ho.ProposeHandover(b.deu, proposal(c, reception))
-	wantReason(t, err, "CONSENT_NOT_IN_FORCE")
-}
-
-// TestClosedCase: a case closed in intake is handed over to no one.
-func TestClosedCase(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	c := b.register(t, avrr)
-	if _, err := b.intake.CloseCase(b.deu, &intakev1.CloseCaseRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(),
-		Version: c.GetVersion(), Reason: intakev1.ClosureReason_CLOSURE_REASON_LOST_CONTACT}); err != nil {
+	closed, unshared := b.register(t, avrr), b.register(t, avrr)
+	if _, err := b.intake.CloseCase(b.deu, &intakev1.CloseCaseRequest{RequestId: uuid.NewString(), CaseId: closed.GetCaseId(),
+		Version: closed.GetVersion(), Reason: intakev1.ClosureReason_CLOSURE_REASON_LOST_CONTACT}); err != nil {
 		t.Fatalf("CloseCase: %v", err)
 	}
-	b.awaitClosed(t, c)
-	_, err := b.ho.ProposeHandover(b.deu, proposal(c, reception))
+	if _, err := b.intake.WithdrawConsent(b.deu, &intakev1.WithdrawConsentRequest{RequestId: uuid.NewString(), CaseId: unshared.GetCaseId(),
+		Version: unshared.GetVersion(), ConsentId: sharingConsent(unshared), Date: day(2026, 2, 1)}); err != nil {
+		t.Fatalf("WithdrawConsent: %v", err)
+	}
+	_, err := b.ho.ProposeHandover(b.deu, proposal(unshared, reception))
+	wantReason(t, err, "CONSENT_NOT_IN_FORCE")
+	b.awaitClosed(t, closed)
+	_, err = b.ho.ProposeHandover(b.deu, proposal(closed, reception))
 	wantReason(t, err, "CASE_CLOSED")
 }
 
