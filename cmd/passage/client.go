@@ -27,6 +27,7 @@ import (
 	"github.com/passage-cm/passage/internal/retrypolicy"
 	analyticsv1 "github.com/passage-cm/passage/proto/gen/passage/analytics/v1"
 	followupv1 "github.com/passage-cm/passage/proto/gen/passage/followup/v1"
+	handoverv1 "github.com/passage-cm/passage/proto/gen/passage/handover/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
@@ -58,8 +59,8 @@ func newCLI(stdout, stderr io.Writer) cli {
 }
 
 // client is every command group's type (case, returns, trafficking, hasm, referral,
-// followup, analytics): cli, and how to reach each service, so that a test can supply its own client
-// of any of them. Each group's commands are its methods, named after the group (caseGet,
+// followup, handover, analytics): cli, and how to reach each service, so that a test can
+// supply its own client of any of them. Each group's commands are its methods, named after the group (caseGet,
 // hasmGet); a group's Run method dispatches them.
 type client struct {
 	cli
@@ -69,6 +70,7 @@ type client struct {
 	hasm        func(clientOptions) (hasmv1.StrandedMigrantServiceClient, func(), error)
 	referral    func(clientOptions) (referralv1.ReferralServiceClient, func(), error)
 	followup    func(clientOptions) (followupv1.FollowUpServiceClient, func(), error)
+	handover    func(clientOptions) (handoverv1.HandoverServiceClient, func(), error)
 	analytics   func(clientOptions) (analyticsv1.AnalyticsServiceClient, func(), error)
 }
 
@@ -82,6 +84,7 @@ func newClient(stdout, stderr io.Writer) *client {
 		hasm:        dialer(hasmv1.NewStrandedMigrantServiceClient),
 		referral:    dialer(referralv1.NewReferralServiceClient),
 		followup:    dialer(followupv1.NewFollowUpServiceClient),
+		handover:    dialer(handoverv1.NewHandoverServiceClient),
 		analytics:   dialer(analyticsv1.NewAnalyticsServiceClient),
 	}
 }

@@ -2,9 +2,9 @@
 // process (for a laptop or a small mission), `passage migrate` applies the database
 // migrations, `passage dev-token` mints development tokens, `passage case` is the
 // caseworker's client, `passage referral` the referral service's (staff and partners),
-// `passage audit verify` checks the audit chains, `passage keys` manages the vault's
-// key-encryption key (rotate, rewrap, retire) and `passage retention` reports or applies the
-// retention policy.
+// `passage handover` the hand-over of a case between missions, `passage audit verify` checks
+// the audit chains, `passage keys` manages the vault's key-encryption key (rotate, rewrap,
+// retire) and `passage retention` reports or applies the retention policy.
 package main
 
 import (
@@ -46,6 +46,8 @@ commands:
                                         link to a case, the partner's feed (passage referral -h)
   referral deliveries list|replay        outbound webhook deliveries: list, replay dead letters (passage referral deliveries -h)
   followup ...                           follow-ups: what is due and overdue, closing, assigning, the schedule (passage followup -h)
+  handover ...                           hand a case's next part to another mission: propose, accept, decline,
+                                        withdraw, complete, list incoming and outgoing (passage handover -h)
   demo load --persons N                  add N synthetic persons to HQ analytics, for benchmarks (DATABASE_URL)
   demo bench                             random Aggregate calls against a server: latency percentiles, memory
   version                                print the version
@@ -105,6 +107,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runReferral(ctx, rest, stdout, stderr)
 	case "followup":
 		return runFollowUp(ctx, rest, stdout, stderr)
+	case "handover":
+		return runHandover(ctx, rest, stdout, stderr)
 	case "version":
 		return runVersion(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":

@@ -25,6 +25,7 @@ import (
 	"github.com/passage-cm/passage/internal/testserver"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	followupv1 "github.com/passage-cm/passage/proto/gen/passage/followup/v1"
+	handoverv1 "github.com/passage-cm/passage/proto/gen/passage/handover/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
@@ -58,6 +59,7 @@ type victimMission struct {
 	partnerID       string // a partner agency of the HQ-wide registry
 	referralID      string // an inbound referral from that partner, accepted, not yet linked to a case
 	followUpID      string // the review the victim's assistance made due
+	handoverID      string // a hand-over of the AVRR case's reception from A to a third mission
 }
 
 // ids fills every id field of a request with A's ids. The names are those of the contracts;
@@ -73,6 +75,7 @@ func (v *victimMission) ids(t *target) map[string]string {
 		"assistance_id": v.assistanceID,
 		"referral_id":   v.referralID,
 		"follow_up_id":  v.followUpID,
+		"handover_id":   v.handoverID,
 	}
 }
 
@@ -83,7 +86,7 @@ func (v *victimMission) ids(t *target) map[string]string {
 var notMissionData = []string{"request_id", "staff_id", "indicator_id", "visit_id", "partner_id"}
 
 // byID are the fields whose presence makes a request one about a mission's record.
-var byID = []string{"case_id", "from_case_id", "grant_id", "follow_up_id"}
+var byID = []string{"case_id", "from_case_id", "grant_id", "follow_up_id", "handover_id"}
 
 var (
 	onDay = &date.Date{Year: 2026, Month: 1, Day: 20}
@@ -235,6 +238,19 @@ var validRequests = map[string]func() proto.Message{
 	followupv1.FollowUpService_AssignFollowUp_FullMethodName: func() proto.Message {
 		return &followupv1.AssignFollowUpRequest{Assignee: "staff-caseworker"}
 	},
+	// A proposal to a third mission (B proposing to itself is refused before any lookup).
+	handoverv1.HandoverService_ProposeHandover_FullMethodName: func() proto.Message {
+		return &handoverv1.ProposeHandoverRequest{Programme: commonv1.Programme_PROGRAMME_AVRR, ToMission: "MLI",
+			Parts:   []handoverv1.HandoverPart{handoverv1.HandoverPart_HANDOVER_PART_RECEPTION},
+			Purpose: handoverv1.HandoverPurpose_HANDOVER_PURPOSE_RETURN_AND_REINTEGRATION, ProfileVersion: 1}
+	},
+	handoverv1.HandoverService_GetHandover_FullMethodName:      func() proto.Message { return &handoverv1.GetHandoverRequest{} },
+	handoverv1.HandoverService_WithdrawHandover_FullMethodName: func() proto.Message { return &handoverv1.WithdrawHandoverRequest{} },
+	handoverv1.HandoverService_AcceptHandover_FullMethodName:   func() proto.Message { return &handoverv1.AcceptHandoverRequest{} },
+	handoverv1.HandoverService_DeclineHandover_FullMethodName: func() proto.Message {
+		return &handoverv1.DeclineHandoverRequest{Reason: handoverv1.HandoverDeclineReason_HANDOVER_DECLINE_REASON_NO_CAPACITY}
+	},
+	handoverv1.HandoverService_CompleteHandover_FullMethodName: func() proto.Message { return &handoverv1.CompleteHandoverRequest{} },
 }
 
 // victimPartner is the partner setUpVictimMission registers; every test registers one with
@@ -296,6 +312,8 @@ func (v *victimMission) targets(t *testing.T, m method) []*target {
 		return []*target{v.avrr, v.vot, v.hasm}
 	case "followup":
 		return []*target{v.vot}
+	case "handover":
+		return []*target{v.avrr}
 	}
 	t.Fatalf("%s: a service the suite has no records of; register some in setUpVictimMission", m.full)
 	return nil
@@ -444,6 +462,9 @@ func setUpVictimMission(t *testing.T, env *testserver.Env) *victimMission {
 		if err != nil {
 			return err
 		}
+		if len(resp.GetFollowUps()) == 0 {
+			return fmt.Errorf("no follow-up of the victim case yet")
+		}
 		v.followUpID, v.vot.version["followup"] = resp.GetFollowUps()[0].GetFollowUpId(), resp.GetFollowUps()[0].GetVersion()
 		return nil
 	})
@@ -510,6 +531,24 @@ func setUpVictimMission(t *testing.T, env *testserver.Env) *victimMission {
 	for _, tg := range []*target{v.avrr, v.vot, v.hasm} {
 		tg.version["referral"] = acc.GetReferral().GetVersion()
 	}
+
+	// A hand-over of the AVRR case's reception to a third mission (neither A nor B), under
+	// the profile HQ published: what B could try to read, accept, decline or complete.
+	ho := handoverv1.NewHandoverServiceClient(env.Conn)
+	if _, err := ho.PublishHandoverProfile(hq, &handoverv1.PublishHandoverProfileRequest{RequestId: uuid.NewString(),
+		Programme: commonv1.Programme_PROGRAMME_AVRR, Fields: []handoverv1.HandoverField{handoverv1.HandoverField_HANDOVER_FIELD_SEX}}); err != nil {
+		t.Fatalf("PublishHandoverProfile: %v", err)
+	}
+	h, err := ho.ProposeHandover(field, &handoverv1.ProposeHandoverRequest{RequestId: uuid.NewString(), CaseId: v.avrr.caseID,
+		Programme: commonv1.Programme_PROGRAMME_AVRR, ToMission: "MLI",
+		Parts:      []handoverv1.HandoverPart{handoverv1.HandoverPart_HANDOVER_PART_RECEPTION},
+		Purpose:    handoverv1.HandoverPurpose_HANDOVER_PURPOSE_RETURN_AND_REINTEGRATION,
+		LegalBasis: commonv1.LegalBasis_LEGAL_BASIS_VITAL_INTERESTS, ProfileVersion: 1})
+	if err != nil {
+		t.Fatalf("ProposeHandover: %v", err)
+	}
+	v.handoverID = h.GetHandover().GetHandoverId()
+	v.avrr.version["handover"] = h.GetHandover().GetVersion()
 	return v
 }
 

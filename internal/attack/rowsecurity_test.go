@@ -15,6 +15,7 @@ import (
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/testserver"
 	"github.com/passage-cm/passage/services/followup"
+	"github.com/passage-cm/passage/services/handover"
 	"github.com/passage-cm/passage/services/hasm"
 	"github.com/passage-cm/passage/services/intake"
 	"github.com/passage-cm/passage/services/returns"
@@ -30,7 +31,7 @@ import (
 
 // serviceRoles are the roles that connect to the database on a service's behalf; analytics
 // has no service yet, but its role exists and reads the outbox.
-var serviceRoles = []string{intake.Role, returns.Role, trafficking.Role, hasm.Role, followup.Role, "passage_analytics"}
+var serviceRoles = []string{intake.Role, returns.Role, trafficking.Role, hasm.Role, followup.Role, handover.Role, "passage_analytics"}
 
 // evasion is one attempt to see past the declared mission: statements run at the start of a
 // transaction, before counting a table's rows.
@@ -263,8 +264,8 @@ func countAfter(ctx context.Context, db execer, setup []string, query string) (i
 }
 
 // readableTables maps each service role to the mission tables it may SELECT (quoted), read as
-// the owner: every table under row-level security but HQ's funds, which every declared
-// mission reads by design.
+// the owner: every table under row-level security but HQ's funds and hand-over data profiles,
+// which every declared mission reads by design.
 func readableTables(t *testing.T, env *testserver.Env) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
@@ -274,7 +275,7 @@ func readableTables(t *testing.T, env *testserver.Env) map[string][]string {
 SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind = 'r' AND c.relrowsecurity AND has_table_privilege($1, c.oid, 'SELECT')
-  AND (n.nspname, c.relname) <> ('hasm', 'fund')
+  AND (n.nspname, c.relname) NOT IN (('hasm', 'fund'), ('handover', 'profile'))
 ORDER BY 1`, role)
 			if err != nil {
 				t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/testserver"
 	"github.com/passage-cm/passage/services/followup"
+	"github.com/passage-cm/passage/services/handover"
 	"github.com/passage-cm/passage/services/hasm"
 	"github.com/passage-cm/passage/services/intake"
 	"github.com/passage-cm/passage/services/returns"
@@ -33,8 +34,9 @@ func TestDirectSQL(t *testing.T) {
 		trafficking.Role: {"trafficking"},
 		hasm.Role:        {"hasm"},
 		followup.Role:    {"followup"},
+		handover.Role:    {"handover"},
 	}
-	serviceSchemas := []string{"intake", "vault", "returns", "trafficking", "hasm", "followup"}
+	serviceSchemas := []string{"intake", "vault", "returns", "trafficking", "hasm", "followup", "handover"}
 	columns := firstColumns(t, env)
 	if len(columns) == 0 {
 		t.Fatal("no tables found")
@@ -112,7 +114,7 @@ func firstColumns(t *testing.T, env *testserver.Env) map[string]string {
 		SELECT DISTINCT ON (table_schema, table_name)
 		       quote_ident(table_schema) || '.' || quote_ident(table_name), quote_ident(column_name)
 		FROM information_schema.columns
-		WHERE table_schema IN ('intake', 'vault', 'returns', 'trafficking', 'hasm')
+		WHERE table_schema IN ('intake', 'vault', 'returns', 'trafficking', 'hasm', 'followup', 'handover')
 		ORDER BY table_schema, table_name, ordinal_position`)
 		var table, col string
 		if _, err := pgx.ForEachRow(rows, []any{&table, &col}, func() error {

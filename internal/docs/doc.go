@@ -13,10 +13,10 @@
 // writes, and what the test does with it:
 //   - `passage …` or `bin/passage …`: run through the CLI's entry point; it must exit 0,
 //     unless its comment begins "fails" or "refused" (`# refused: the version is stale`).
-//   - CASE_ID, SUBJECT_ID, CONSENT_ID, REFERRAL_ID, PARTNER_ID, VERSION: the id (or version)
-//     an earlier command printed, to the same caller (Bindings); `ID=...  # the case id it
-//     printed` sets $ID to it (Assigned); $(date -u +%F) and $(uuidgen) are today and a
-//     random id (Substitutions).
+//   - CASE_ID, SUBJECT_ID, CONSENT_ID, REFERRAL_ID, PARTNER_ID, HANDOVER_ID, VERSION: the id
+//     (or version) an earlier command printed, to the same caller but for the partner and
+//     hand-over ids (Bindings); `ID=...  # the case id it printed` sets $ID to it
+//     (Assigned); $(date -u +%F) and $(uuidgen) are today and a random id (Substitutions).
 //   - [optional parts], a|b, an ellipsis, or a metavariable such as N or KEY_ID
 //     (Metavariables): a synopsis, not run; the command must exist and take the flags shown.
 //     So is a passage command in the prose's inline code.

@@ -39,6 +39,9 @@ var Bindings = []Binding{
 	{"SUBJECT_ID", regexp.MustCompile(`(?m)^principal\s+subject (` + uuidPattern + `)`), "the principal's subject id `passage case register` or `case get` prints", true},
 	{"CONSENT_ID", regexp.MustCompile(`consent (` + uuidPattern + `)`), "a consent id `passage case get` or `case consent` prints", true},
 	{"REFERRAL_ID", regexp.MustCompile(`(?m)^referral\s+(` + uuidPattern + `)`), "the referral id `passage referral create` or `referral get` prints", true},
+	// A hand-over is between two missions: the id the sender's proposal printed is the one the
+	// receiver answers, so it is bound for every caller.
+	{"HANDOVER_ID", regexp.MustCompile(`(?m)^handover\s+(` + uuidPattern + `)`), "the hand-over id `passage handover propose` or `handover get` prints", false},
 	{"VERSION", regexp.MustCompile(`(?m)^status\s.*\bversion (\d+)`), "the version of the record the last `get` or change printed (\"status ACTIVE   version 3\")", true},
 	{"PARTNER_ID", regexp.MustCompile(`(?m)(?:"partnerId":\s*"|^)(` + uuidPattern + `)`), "the partner id RegisterPartner returns or `passage referral partners` lists", false},
 }

@@ -24,6 +24,7 @@ import (
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 	"github.com/passage-cm/passage/services/followup"
+	"github.com/passage-cm/passage/services/handover"
 	"github.com/passage-cm/passage/services/hasm"
 	"github.com/passage-cm/passage/services/intake"
 	"github.com/passage-cm/passage/services/returns"
@@ -33,7 +34,7 @@ import (
 // serviceRoles are the roles services connect with: analytics has two, the query role (no
 // mission table at all) and its projector (every producer's events, as a consumer); the
 // referral role queues and delivers the outbound webhooks.
-var serviceRoles = []string{intake.Role, returns.Role, trafficking.Role, hasm.Role, followup.Role, "passage_analytics", "passage_analytics_projector", "passage_referral"}
+var serviceRoles = []string{intake.Role, returns.Role, trafficking.Role, hasm.Role, followup.Role, handover.Role, "passage_analytics", "passage_analytics_projector", "passage_referral"}
 
 // rlsTable is a table under row-level security, and how the owner tells a row's mission.
 type rlsTable struct {
@@ -93,7 +94,7 @@ var missionTables = []rlsTable{
 // notMissionData are the tables left without row-level security on purpose: one outbox
 // position per consumer, for every mission at once, and the audit chain.
 var notMissionData = []string{"returns.outbox_cursor", "trafficking.outbox_cursor", "hasm.outbox_cursor",
-	"referral.outbox_cursor", "followup.outbox_cursor",
+	"referral.outbox_cursor", "followup.outbox_cursor", "handover.outbox_cursor",
 	// The programmes' default follow-up schedules: nobody's data, read by every mission (000022).
 	"followup.schedule_default",
 	// The audit chain's links and the chainer's place: ids and MACs only, written and read by
@@ -116,7 +117,12 @@ var underOwnPolicies = []string{"analytics.fact", "analytics.rollup", "analytics
 	// registry and the data profiles are HQ's. Tested as the referral role, declared for a
 	// mission and for each partner, in services/referral (TestPartnerIsolationInDatabase).
 	`referral."case"`, "referral.referral", "referral.transition", "referral.partner_event",
-	"referral.idempotency", "referral.partner", "referral.data_profile"}
+	"referral.idempotency", "referral.partner", "referral.data_profile",
+	// Hand-overs (000023): the case projection and idempotency records are a mission's; a
+	// hand-over and its parts its two missions' (sender_and_receiver_*); the data profiles HQ's.
+	// Tested as the handover role, declared for the sender, the receiver, a third mission and
+	// none, in services/handover (TestRowSecurityAsHandoverRole).
+	`handover."case"`, "handover.idempotency", "handover.handover", "handover.part", "handover.profile"}
 
 // TestRowSecurityCoversEveryTable: every table of the services' schemas is under ENABLE and
 // FORCE row-level security, or is one of the few documented exceptions; and every service role
@@ -134,7 +140,7 @@ func TestRowSecurityCoversEveryTable(t *testing.T) {
 	rows, _ := conn.Query(ctx, `SELECT format('%I.%I', n.nspname, c.relname), c.relrowsecurity, c.relforcerowsecurity
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND n.nspname IN ('vault', 'intake', 'outbox', 'returns', 'trafficking', 'hasm', 'audit',
-  'analytics', 'analytics_state', 'webhook', 'referral', 'followup')
+  'analytics', 'analytics_state', 'webhook', 'referral', 'followup', 'handover')
 ORDER BY 1`)
 	var name string
 	var enabled, forced bool

@@ -18,6 +18,7 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/testserver"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	handoverv1 "github.com/passage-cm/passage/proto/gen/passage/handover/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
@@ -149,6 +150,9 @@ func TestListResponsesCarryNoIdentity(t *testing.T) {
 	partner := referAndRead(t, env, worker, ids[commonv1.Programme_PROGRAMME_AVRR])
 	// Follow-ups of the caseworker's and the supervisor's own.
 	followUpsFor(t, env, worker, supervisor, ids)
+	// A hand-over of the AVRR case to the person's origin mission, under a profile that lets
+	// it see the name: the hand-overs' lists must carry none of it either.
+	handOver(t, env, worker, ids[commonv1.Programme_PROGRAMME_AVRR])
 
 	lists := 0
 	for _, r := range passageRPCs() {
@@ -238,6 +242,25 @@ func referAndRead(t *testing.T, env *testserver.Env, worker context.Context, cas
 		t.Fatalf("GetReferralData: %v, person %v", err, data.GetPerson() != nil)
 	}
 	return p.GetPartner().GetPartnerId()
+}
+
+// handOver publishes an AVRR hand-over profile that lets the receiving mission see the name,
+// and proposes to hand the AVRR case's reception to IOM Nigeria.
+func handOver(t *testing.T, env *testserver.Env, worker context.Context, caseID string) {
+	t.Helper()
+	ho := handoverv1.NewHandoverServiceClient(env.Conn)
+	if _, err := ho.PublishHandoverProfile(env.As(t, auth.RoleProgrammeManager, auth.MissionHQ), &handoverv1.PublishHandoverProfileRequest{
+		RequestId: uuid.NewString(), Programme: commonv1.Programme_PROGRAMME_AVRR,
+		Fields: []handoverv1.HandoverField{handoverv1.HandoverField_HANDOVER_FIELD_NAME}}); err != nil {
+		t.Fatalf("PublishHandoverProfile: %v", err)
+	}
+	if _, err := ho.ProposeHandover(worker, &handoverv1.ProposeHandoverRequest{RequestId: uuid.NewString(), CaseId: caseID,
+		Programme: commonv1.Programme_PROGRAMME_AVRR, ToMission: "NGA",
+		Parts:      []handoverv1.HandoverPart{handoverv1.HandoverPart_HANDOVER_PART_RECEPTION},
+		Purpose:    handoverv1.HandoverPurpose_HANDOVER_PURPOSE_RETURN_AND_REINTEGRATION,
+		LegalBasis: commonv1.LegalBasis_LEGAL_BASIS_VITAL_INTERESTS, ProfileVersion: 1}); err != nil {
+		t.Fatalf("ProposeHandover: %v", err)
+	}
 }
 
 // rows counts the entries of a list response's repeated message fields.

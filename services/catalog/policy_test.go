@@ -20,6 +20,7 @@ import (
 	// The contracts of every service, so that their descriptors are registered even for a
 	// service the catalog forgot.
 	_ "github.com/passage-cm/passage/proto/gen/passage/analytics/v1"
+	_ "github.com/passage-cm/passage/proto/gen/passage/handover/v1"
 	_ "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	_ "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	_ "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
@@ -131,6 +132,20 @@ var want = map[string][]auth.Role{
 	"/passage.followup.v1.FollowUpService/AssignFollowUp": {sv},
 	"/passage.followup.v1.FollowUpService/GetSchedule":    {cw, sv},
 	"/passage.followup.v1.FollowUpService/SetSchedule":    {sv},
+
+	// Hand-overs between missions (issue 17): field staff of the two missions propose, answer
+	// and complete them (which side may make which move, the service's transition table
+	// decides); HQ publishes the profiles of what a receiving mission may see, which staff
+	// read. Analysts and partners: none, as a hand-over is about a person.
+	"/passage.handover.v1.HandoverService/PublishHandoverProfile": {pm, ad},
+	"/passage.handover.v1.HandoverService/ListHandoverProfiles":   {cw, sv, pm, ad},
+	"/passage.handover.v1.HandoverService/ProposeHandover":        {cw, sv},
+	"/passage.handover.v1.HandoverService/WithdrawHandover":       {cw, sv},
+	"/passage.handover.v1.HandoverService/AcceptHandover":         {cw, sv},
+	"/passage.handover.v1.HandoverService/DeclineHandover":        {cw, sv},
+	"/passage.handover.v1.HandoverService/CompleteHandover":       {cw, sv},
+	"/passage.handover.v1.HandoverService/GetHandover":            {cw, sv},
+	"/passage.handover.v1.HandoverService/ListHandovers":          {cw, sv},
 
 	"/passage.analytics.v1.AnalyticsService/Aggregate":           {pm, an},
 	"/passage.analytics.v1.AnalyticsService/ListRegions":         {pm, an},
