@@ -34,7 +34,7 @@ const analyticsService = "/passage.analytics."
 var writeVerbs = []string{
 	"Register", "Update", "Close", "Open", "Reopen", "Record", "Withdraw", "Erase",
 	"Assign", "Unassign", "BreakGlass", "Review", "Create", "Send", "Revoke", "Accept",
-	"Decline", "Complete", "Link", "Publish", "Set", "Decide", "Request", "End", "Assess",
+	"Decline", "Complete", "Link", "Publish", "Set", "Decide", "Request", "End", "Assess", "Propose",
 }
 
 // Classify returns the class of a call to method (a full gRPC method name,
