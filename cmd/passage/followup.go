@@ -46,6 +46,8 @@ var (
 	notNeededReasons = newEnumNames(followupv1.NotNeededReason_value, "case_closed")
 )
 
+// followupRun dispatches the group's commands. Every group dispatches alike (runGroup), from a
+// table of its own commands.
 func (c *client) followupRun(ctx context.Context, args []string) error {
 	return runGroup(ctx, "followup", followupUsage, args, c.stdout, c.stderr, commands{
 		"list":     c.followupList,

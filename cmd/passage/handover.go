@@ -206,6 +206,8 @@ func (c *client) handoverGet(ctx context.Context, args []string) error {
 		&handoverv1.GetHandoverRequest{HandoverId: pos[0]}, handoverOf)
 }
 
+// handoverList lists the mission's hand-overs. Alike in shape to `referral list` (a direction
+// and a status filter, pages followed with --all), it names another service's request and enums.
 func (c *client) handoverList(ctx context.Context, args []string) error {
 	fs, o := c.groupFlagSet("handover", "list", "list [--direction D] [--status S] [--all]", nil)
 	direction := fs.String("direction", "", "only this `DIRECTION`: "+handoverDirections.list())

@@ -57,7 +57,8 @@ type Service struct {
 	schedules mutation.Kind[*schedule]
 }
 
-// Option configures a Service.
+// Option configures a Service. Option, WithClock and New are alike in shape in every service,
+// each over its own Service.
 type Option func(*Service)
 
 // WithClock sets the clock that decides "today" (tests use one they move).
