@@ -2,7 +2,6 @@ package followup
 
 import (
 	"github.com/google/uuid"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -49,20 +48,5 @@ func closedError(step string) error {
 		Metadata: map[string]string{"from": stateClosed, "step": step}}
 }
 
-// invalid is INVALID_ARGUMENT for the violations found, or nil when there are none; each
-// names the field, never its value.
-func invalid(violations []*errdetails.BadRequest_FieldViolation) error {
-	if len(violations) == 0 {
-		return nil
-	}
-	return rpcerr.InvalidArgument(violations...)
-}
-
 // parseID parses a follow-up id (protovalidate has checked it is a UUID).
-func parseID(s string) (uuid.UUID, error) {
-	id, err := uuid.Parse(s)
-	if err != nil {
-		return uuid.Nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("follow_up_id", "must be a valid UUID"))
-	}
-	return id, nil
-}
+func parseID(s string) (uuid.UUID, error) { return rpcerr.ParseID("follow_up_id", s) }

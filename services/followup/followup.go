@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -27,9 +26,9 @@ func (s *Service) ListFollowUps(ctx context.Context, req *followupv1.ListFollowU
 		return nil, err
 	}
 	f := listFilter{mission: who.Mission, state: req.GetState(), caseID: req.GetCaseId(), limit: pagetoken.Size(req.GetPageSize())}
-	var v []*errdetails.BadRequest_FieldViolation
+	var v rpcerr.Violations
 	if (req.GetScope() == followupv1.Scope_SCOPE_STAFF) != (req.GetStaffSubject() != "") {
-		v = append(v, rpcerr.FieldViolation("staff_subject", "is required with SCOPE_STAFF and empty otherwise"))
+		v.Add("staff_subject", "is required with SCOPE_STAFF and empty otherwise")
 	}
 	switch req.GetScope() {
 	case followupv1.Scope_SCOPE_STAFF:
@@ -49,7 +48,7 @@ func (s *Service) ListFollowUps(ctx context.Context, req *followupv1.ListFollowU
 	}
 	if d := req.GetDueBefore(); d != nil {
 		if err := civildate.CheckFull(d); err != nil {
-			v = append(v, rpcerr.FieldViolation("due_before", err.Error()))
+			v.Add("due_before", err.Error())
 		} else {
 			f.dueBefore = new(civildate.ToTime(d))
 		}
@@ -58,10 +57,10 @@ func (s *Service) ListFollowUps(ctx context.Context, req *followupv1.ListFollowU
 		req.GetState(), f.programme, f.dueBefore, f.caseID))
 	if tok := req.GetPageToken(); tok != "" {
 		if f.after, err = pagetoken.Decode(tok, filter); err != nil {
-			v = append(v, rpcerr.FieldViolation("page_token", pagetoken.Mismatch))
+			v.Add("page_token", pagetoken.Mismatch)
 		}
 	}
-	if err := invalid(v); err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	// Read one more than a page to know whether another page follows.

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -118,19 +117,19 @@ func (s *Service) checkOverrides(ctx context.Context, mission string, overrides 
 		known[keyOf(d)] = true
 	}
 	seen := map[entryKey]bool{}
-	var v []*errdetails.BadRequest_FieldViolation
+	var v rpcerr.Violations
 	for i, o := range overrides {
 		k := keyOf(o)
 		field := fmt.Sprintf("overrides[%d]", i)
 		switch {
 		case !known[k]:
-			v = append(v, rpcerr.FieldViolation(field, "names no follow-up of the programme's schedule (programme, kind, occurrence)"))
+			v.Add(field, "names no follow-up of the programme's schedule (programme, kind, occurrence)")
 		case seen[k]:
-			v = append(v, rpcerr.FieldViolation(field, "names a follow-up an earlier override names"))
+			v.Add(field, "names a follow-up an earlier override names")
 		}
 		seen[k] = true
 	}
-	return invalid(v)
+	return v.Err()
 }
 
 // entryKey is what a schedule entry is for.

@@ -190,10 +190,4 @@ func listFilterHash(req *intakev1.ListCasesRequest) []byte {
 
 // parseCaseID parses a case id that protovalidate already checked; the check here keeps a
 // handler safe should it ever be called without the validation stage.
-func parseCaseID(s string) (uuid.UUID, error) {
-	id, err := uuid.Parse(s)
-	if err != nil {
-		return uuid.Nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("case_id", "must be a valid UUID"))
-	}
-	return id, nil
-}
+func parseCaseID(s string) (uuid.UUID, error) { return rpcerr.ParseID("case_id", s) }
