@@ -65,7 +65,9 @@ func (e *Env) Count(t testing.TB, table string) int {
 }
 
 // RowCounts returns the row counts of tables, keyed by the names as given, all read on one
-// connection. Taken before and after a refused call, equal counts prove it wrote nothing.
+// connection. Taken before and after a refused call, equal counts prove it wrote nothing. A
+// name may carry a WHERE clause ("outbox.event WHERE producer = 'intake'") to count only the
+// rows the call could have written while other services keep writing theirs.
 func (e *Env) RowCounts(t testing.TB, tables ...string) map[string]int {
 	t.Helper()
 	out := make(map[string]int, len(tables))
