@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/passage-cm/passage/internal/enumcode"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
 
@@ -155,7 +156,7 @@ func formatGrants(w io.Writer, resp *intakev1.ListBreakGlassGrantsResponse) erro
 	for _, g := range resp.GetGrants() {
 		review := "awaiting review"
 		if r := g.GetReview(); r != nil {
-			review = fmt.Sprintf("%s by %s, %s", enumCode(r.GetFinding()), r.GetReviewer(), when(r.GetReviewTime()))
+			review = fmt.Sprintf("%s by %s, %s", enumcode.Code(r.GetFinding()), r.GetReviewer(), when(r.GetReviewTime()))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", g.GetGrantId(), g.GetCaseId(), g.GetGrantee(),
 			when(g.GetCreateTime()), when(g.GetExpireTime()), review)

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/passage-cm/passage/internal/civildate"
+	"github.com/passage-cm/passage/internal/enumcode"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -761,12 +762,12 @@ func closeRequest(caseID string, version int64, reason, requestID string) (*inta
 func formatCase(w io.Writer, c *intakev1.Case) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "case\t%s\n", c.GetCaseId())
-	fmt.Fprintf(tw, "status\t%s   version %d\n", enumCode(c.GetStatus()), c.GetVersion())
+	fmt.Fprintf(tw, "status\t%s   version %d\n", enumcode.Code(c.GetStatus()), c.GetVersion())
 	if c.GetClosureReason() != intakev1.ClosureReason_CLOSURE_REASON_UNSPECIFIED {
 		fmt.Fprintf(tw, "closed\t%s\n", enumName(c.GetClosureReason()))
 	}
 	fmt.Fprintf(tw, "mission\t%s   programme %s   host %s   registered %s\n", c.GetMission(),
-		enumCode(c.GetProgramme()), cmp.Or(c.GetHostCountry(), "-"), formatDate(c.GetRegistrationDate()))
+		enumcode.Code(c.GetProgramme()), cmp.Or(c.GetHostCountry(), "-"), formatDate(c.GetRegistrationDate()))
 	if from := c.GetOpenedFromCaseId(); from != "" {
 		fmt.Fprintf(tw, "opened from\tcase %s\n", from)
 	}
@@ -812,7 +813,7 @@ func formatAgeBand(b commonv1.AgeBand) string {
 	case commonv1.AgeBand_AGE_BAND_UNSPECIFIED, commonv1.AgeBand_AGE_BAND_UNKNOWN:
 		return "age unknown"
 	}
-	s := strings.ReplaceAll(enumCode(b), "_PLUS", "+")
+	s := strings.ReplaceAll(enumcode.Code(b), "_PLUS", "+")
 	return strings.ReplaceAll(s, "_", "-")
 }
 
@@ -931,8 +932,8 @@ func formatListHeader(w io.Writer) {
 
 // formatListRow prints one case; HOUSEHOLD counts the members besides the principal.
 func formatListRow(w io.Writer, c *intakev1.Case) {
-	fmt.Fprintf(w, listRowFormat, c.GetCaseId(), enumCode(c.GetStatus()),
-		enumCode(c.GetProgramme()), cmp.Or(c.GetHostCountry(), "-"),
+	fmt.Fprintf(w, listRowFormat, c.GetCaseId(), enumcode.Code(c.GetStatus()),
+		enumcode.Code(c.GetProgramme()), cmp.Or(c.GetHostCountry(), "-"),
 		formatDate(c.GetRegistrationDate()), strconv.Itoa(len(c.GetHouseholdMembers())),
 		strconv.FormatInt(c.GetVersion(), 10))
 }

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/passage-cm/passage/internal/enumcode"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	followupv1 "github.com/passage-cm/passage/proto/gen/passage/followup/v1"
 )
@@ -259,7 +260,7 @@ func parseScheduleEntry(s string) (*followupv1.ScheduleEntry, error) {
 func formatFollowUp(w io.Writer, f *followupv1.FollowUp) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "follow-up\t%s   version %d\n", f.GetFollowUpId(), f.GetVersion())
-	fmt.Fprintf(tw, "case\t%s   %s   mission %s\n", f.GetCaseId(), enumCode(f.GetProgramme()), f.GetMission())
+	fmt.Fprintf(tw, "case\t%s   %s   mission %s\n", f.GetCaseId(), enumcode.Code(f.GetProgramme()), f.GetMission())
 	fmt.Fprintf(tw, "kind\t%s %d\n", enumName(f.GetKind()), f.GetOccurrence())
 	fmt.Fprintf(tw, "due\t%s (counted as due from %s)%s\n", formatDate(f.GetDueDate()), formatDate(f.GetRemindDate()), overdueMark(f))
 	fmt.Fprintf(tw, "assignee\t%s\n", orNone(f.GetAssignee()))

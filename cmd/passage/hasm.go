@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/passage-cm/passage/internal/enumcode"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 )
 
@@ -316,7 +317,7 @@ func formatAmount(minor int64, currency string) string {
 func formatAssistance(w io.Writer, r *hasmv1.AssistanceRequest) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "case\t%s\n", r.GetCaseId())
-	fmt.Fprintf(tw, "status\t%s   version %d\n", enumCode(r.GetStatus()), r.GetVersion())
+	fmt.Fprintf(tw, "status\t%s   version %d\n", enumcode.Code(r.GetStatus()), r.GetVersion())
 	fmt.Fprintf(tw, "mission\t%s   host %s   principal %s\n", r.GetMission(), r.GetHostCountry(), r.GetSubjectId())
 	fmt.Fprintf(tw, "stranded\t%s\n", enumName(r.GetStrandedReason()))
 	fmt.Fprintf(tw, "no other help\t%s\n", enumName(r.GetNoOtherAssistanceReason()))
@@ -345,7 +346,7 @@ const hasmRowFormat = "%-36s  %-9s  %-7s  %-4s  %16s  %-16s  %7s\n"
 func formatAssistanceList(w io.Writer, rs []*hasmv1.AssistanceRequest) {
 	fmt.Fprintf(w, hasmRowFormat, "CASE", "STATUS", "MISSION", "HOST", "COST", "FUND", "VERSION")
 	for _, r := range rs {
-		fmt.Fprintf(w, hasmRowFormat, r.GetCaseId(), enumCode(r.GetStatus()), r.GetMission(), r.GetHostCountry(),
+		fmt.Fprintf(w, hasmRowFormat, r.GetCaseId(), enumcode.Code(r.GetStatus()), r.GetMission(), r.GetHostCountry(),
 			formatAmount(r.GetEstimatedCost(), r.GetCurrency()), fmt.Sprintf("%s/%d", r.GetFundCode(), r.GetFundYear()), fmt.Sprint(r.GetVersion()))
 	}
 }

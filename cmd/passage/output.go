@@ -12,7 +12,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/passage-cm/passage/internal/enumcode"
 )
 
 // Output: protobuf JSON, error statuses, dates, enum values and counts for people to read.
@@ -70,26 +71,9 @@ func writeJSON(w io.Writer, m proto.Message) error {
 	return err
 }
 
-// enumCode is a value's name without its enum's prefix, as the server stores it
-// ("REGISTERED" for CASE_STATUS_REGISTERED).
-func enumCode(v enumValue) string {
-	return strings.TrimPrefix(v.String(), enumPrefix(v.Descriptor()))
-}
-
-// enumValue is a generated enum's value.
-type enumValue interface {
-	protoreflect.Enum
-	String() string
-}
-
-// enumName is enumCode in lower case, as the flags take it ("victim_of_trafficking").
-func enumName(v enumValue) string { return strings.ToLower(enumCode(v)) }
-
-// enumPrefix is the prefix every value name of the enum shares: its zero value's name
-// without UNSPECIFIED ("CASE_STATUS_" for CASE_STATUS_UNSPECIFIED), as buf's lint requires.
-func enumPrefix(d protoreflect.EnumDescriptor) string {
-	return strings.TrimSuffix(string(d.Values().ByNumber(0).Name()), "UNSPECIFIED")
-}
+// enumName is a value's stored code in lower case, as the flags take it
+// ("victim_of_trafficking").
+func enumName[T enumcode.Enum](v T) string { return strings.ToLower(enumcode.Code(v)) }
 
 // formatDate prints a full or partial date: "2026-03-14", "1990-05", "1990"; "" when unset.
 func formatDate(d *date.Date) string {

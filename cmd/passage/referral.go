@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/passage-cm/passage/internal/enumcode"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 )
 
@@ -481,7 +482,7 @@ func (c *client) referralEvents(ctx context.Context, args []string) error {
 // Output. A referral holds ids and codes only: nothing printed here is personal data.
 
 // label is an enum value as the flags take it, with spaces ("specialised care").
-func label(v enumValue) string {
+func label[T enumcode.Enum](v T) string {
 	return strings.ReplaceAll(enumName(v), "_", " ")
 }
 

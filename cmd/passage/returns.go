@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/passage-cm/passage/internal/enumcode"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 )
@@ -171,7 +172,7 @@ func (c *client) returnsList(ctx context.Context, args []string) error {
 	const row = "%-36s  %-13s  %-4s  %7s\n"
 	fmt.Fprintf(c.stdout, row, "CASE", "STATUS", "HOST", "VERSION")
 	for _, r := range rows {
-		fmt.Fprintf(c.stdout, row, r.GetCaseId(), enumCode(r.GetStatus()), r.GetHostCountry(), strconv.FormatInt(r.GetVersion(), 10))
+		fmt.Fprintf(c.stdout, row, r.GetCaseId(), enumcode.Code(r.GetStatus()), r.GetHostCountry(), strconv.FormatInt(r.GetVersion(), 10))
 	}
 	return nil
 }
@@ -549,7 +550,7 @@ func formatReturnResponse(w io.Writer, resp proto.Message) error {
 func formatReturn(w io.Writer, r *returnsv1.Return) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "case\t%s\n", r.GetCaseId())
-	fmt.Fprintf(tw, "status\t%s   version %d\n", enumCode(r.GetStatus()), r.GetVersion())
+	fmt.Fprintf(tw, "status\t%s   version %d\n", enumcode.Code(r.GetStatus()), r.GetVersion())
 	if r.GetClosureReason() != returnsv1.ClosureReason_CLOSURE_REASON_UNSPECIFIED {
 		fmt.Fprintf(tw, "closed\t%s\n", enumName(r.GetClosureReason()))
 	}

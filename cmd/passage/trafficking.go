@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/passage-cm/passage/internal/enumcode"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
 
@@ -160,7 +161,7 @@ func formatVictimCases(w io.Writer, cases []*traffickingv1.VictimCase) error {
 	const row = "%-36s  %-18s  %-4s  %-10s  %10s  %7s\n"
 	fmt.Fprintf(w, row, "CASE", "STATUS", "HOST", "REGISTERED", "ASSISTANCE", "VERSION")
 	for _, v := range cases {
-		fmt.Fprintf(w, row, v.GetCaseId(), enumCode(v.GetStatus()), cmp.Or(v.GetHostCountry(), "-"),
+		fmt.Fprintf(w, row, v.GetCaseId(), enumcode.Code(v.GetStatus()), cmp.Or(v.GetHostCountry(), "-"),
 			formatDate(v.GetRegistrationDate()), strconv.Itoa(len(v.GetAssistance())), strconv.FormatInt(v.GetVersion(), 10))
 	}
 	return nil
@@ -402,7 +403,7 @@ func bindClose(fs *flag.FlagSet) func(string, int64, map[string]bool) (*traffick
 func formatVictimCase(w io.Writer, v *traffickingv1.VictimCase) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "victim case\t%s\n", v.GetCaseId())
-	fmt.Fprintf(tw, "status\t%s   version %d\n", enumCode(v.GetStatus()), v.GetVersion())
+	fmt.Fprintf(tw, "status\t%s   version %d\n", enumcode.Code(v.GetStatus()), v.GetVersion())
 	if v.GetClosureReason() != traffickingv1.ClosureReason_CLOSURE_REASON_UNSPECIFIED {
 		fmt.Fprintf(tw, "closed\t%s\n", enumName(v.GetClosureReason()))
 	}
@@ -442,7 +443,7 @@ func formatVictimCase(w io.Writer, v *traffickingv1.VictimCase) error {
 	return tw.Flush()
 }
 
-func votJoinEnums[T enumValue](vs []T) string {
+func votJoinEnums[T enumcode.Enum](vs []T) string {
 	names := make([]string, len(vs))
 	for i, v := range vs {
 		names[i] = enumName(v)

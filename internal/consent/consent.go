@@ -18,13 +18,10 @@ import (
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
 
-// PurposePrefix is the prefix of ConsentPurpose value names; a purpose's code is its name
-// without it ("ASSISTANCE").
-const PurposePrefix = "CONSENT_PURPOSE_"
-
-// Code is a purpose's code, as stored and as named in errors.
+// Code is a purpose's code, as stored and as named in errors: its name without the enum's
+// prefix ("ASSISTANCE").
 func Code(p commonv1.ConsentPurpose) string {
-	return enumcode.Code(p, PurposePrefix)
+	return enumcode.Code(p)
 }
 
 // basedOnConsent reports whether a record rests on the person's consent (the default).

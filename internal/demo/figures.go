@@ -52,12 +52,12 @@ func figuresOf(p *Plan, g *geography) Figures {
 		n := len(c.People)
 		f.AVRRPersons += n
 		for _, person := range c.People {
-			f.AVRRBySex[enumcode.Code(person.Sex, "SEX_")]++
+			f.AVRRBySex[enumcode.Code(person.Sex)]++
 		}
 		f.AVRRByHostRegion[g.regionOf[c.Host]] += n
 		f.AVRRByReturnRegion[g.regionOf[c.Return]] += n
 		for _, v := range c.Vulnerabilities {
-			f.AVRRByVulnerability[enumcode.Code(v, "VULNERABILITY_")] += n
+			f.AVRRByVulnerability[enumcode.Code(v)] += n
 		}
 		if len(c.Vulnerabilities) == 0 {
 			f.AVRRByVulnerability["NONE"] += n
@@ -80,14 +80,14 @@ func figuresOf(p *Plan, g *geography) Figures {
 	f.HASMNationalities = len(nationalities)
 	for _, v := range p.Victim {
 		f.Victims++
-		f.ReferralsByStatus[enumcode.Code(v.Referral, "REFERRAL_STATUS_")]++
-		f.ReferralsByPartnerType[enumcode.Code(p.Partners[v.ReferTo].Category, "PARTNER_CATEGORY_")]++
+		f.ReferralsByStatus[enumcode.Code(v.Referral)]++
+		f.ReferralsByPartnerType[enumcode.Code(p.Partners[v.ReferTo].Category)]++
 		if v.Identification != traffickingv1.IdentificationStatus_IDENTIFICATION_STATUS_IDENTIFIED_VICTIM {
 			continue
 		}
 		f.VictimsIdentified++
 		for _, t := range v.Exploitation.GetTypes() {
-			f.VictimsByExploitation[enumcode.Code(t, "EXPLOITATION_TYPE_")]++
+			f.VictimsByExploitation[enumcode.Code(t)]++
 		}
 	}
 	return f

@@ -123,12 +123,12 @@ func TestLoadThroughTheServices(t *testing.T) {
 			got.AVRRCases++
 			got.AVRRPersons += n
 			for _, p := range d.GetTravellers() {
-				got.AVRRBySex[enumcode.Code(p.GetSex(), "SEX_")]++
+				got.AVRRBySex[enumcode.Code(p.GetSex())]++
 			}
 			got.AVRRByHostRegion[regions[d.GetHostCountry()]] += n
 			got.AVRRByReturnRegion[regions[d.GetReturnCountry()]] += n
 			for _, v := range d.GetVulnerabilities() {
-				got.AVRRByVulnerability[enumcode.Code(v, "VULNERABILITY_")] += n
+				got.AVRRByVulnerability[enumcode.Code(v)] += n
 			}
 			if len(d.GetVulnerabilities()) == 0 {
 				got.AVRRByVulnerability["NONE"] += n

@@ -60,13 +60,13 @@ func planRollup(p *Plan, referralYear int) map[rollupKey]int64 {
 	for _, v := range p.Victim {
 		if v.Identification == traffickingv1.IdentificationStatus_IDENTIFICATION_STATUS_IDENTIFIED_VICTIM {
 			k := personKey("VICTIMS_IDENTIFIED", v.Screened.Year(), "VOT", v.Person, v.Registered, victim)
-			k.host, k.exploitation = v.Host, codeSet(v.Exploitation.GetTypes(), "EXPLOITATION_TYPE_")
+			k.host, k.exploitation = v.Host, codeSet(v.Exploitation.GetTypes())
 			out[k]++
 		}
 		k := personKey("REFERRALS", referralYear, "VOT", v.Person, v.Registered, victim)
 		k.host = v.Host
-		k.status = enumcode.Code(v.Referral, "REFERRAL_STATUS_")
-		k.partnerType = enumcode.Code(p.Partners[v.ReferTo].Category, "PARTNER_CATEGORY_")
+		k.status = enumcode.Code(v.Referral)
+		k.partnerType = enumcode.Code(p.Partners[v.ReferTo].Category)
 		k.direction = "OUTBOUND"
 		out[k]++
 	}
@@ -76,14 +76,14 @@ func planRollup(p *Plan, referralYear int) map[rollupKey]int64 {
 // personKey describes pr as the projector does: sex, the age band intake gives at
 // registration, nationality, the case's vulnerabilities.
 func personKey(measure string, year int, programme string, pr Person, registered time.Time, vs []commonv1.Vulnerability) rollupKey {
-	return rollupKey{measure: measure, year: year, programme: programme, sex: enumcode.Code(pr.Sex, "SEX_"),
-		ageBand:     enumcode.Code(ageband.At(civildate.FromTime(pr.Born), registered), "AGE_BAND_"),
-		nationality: pr.Nationality, vulnerabilities: codeSet(vs, "VULNERABILITY_")}
+	return rollupKey{measure: measure, year: year, programme: programme, sex: enumcode.Code(pr.Sex),
+		ageBand:     enumcode.Code(ageband.At(civildate.FromTime(pr.Born), registered)),
+		nationality: pr.Nationality, vulnerabilities: codeSet(vs)}
 }
 
 // codeSet is a set of enum values as the rollup stores it (here joined by commas).
-func codeSet[E interface{ String() string }](vs []E, prefix string) string {
-	cs := enumcode.Codes(vs, prefix)
+func codeSet[E enumcode.Enum](vs []E) string {
+	cs := enumcode.Codes(vs)
 	slices.Sort(cs)
 	return strings.Join(slices.Compact(cs), ",")
 }

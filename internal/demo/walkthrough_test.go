@@ -134,7 +134,7 @@ func (w walkTable) expected(rows map[rollupKey]int64) map[string]int64 {
 	out := map[string]int64{}
 	n := len(w.by)
 	for r, persons := range rows {
-		if r.measure != w.measure || r.programme != enumcode.Code(w.programme, "PROGRAMME_") || (w.year != 0 && r.year != w.year) {
+		if r.measure != w.measure || r.programme != enumcode.Code(w.programme) || (w.year != 0 && r.year != w.year) {
 			continue
 		}
 		for mask := range 1 << n {

@@ -8,11 +8,6 @@ import (
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 )
 
-const (
-	programmePrefix     = "PROGRAMME_"
-	vulnerabilityPrefix = "VULNERABILITY_"
-)
-
 func TestCodeAndValue(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -29,11 +24,11 @@ func TestCodeAndValue(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			code := Code(tt.in, programmePrefix)
+			code := Code(tt.in)
 			if diff := cmp.Diff(tt.code, code); diff != "" {
 				t.Errorf("Code(%v) (-want +got):\n%s", tt.in, diff)
 			}
-			if diff := cmp.Diff(tt.back, Value[commonv1.Programme](commonv1.Programme_value, programmePrefix, code)); diff != "" {
+			if diff := cmp.Diff(tt.back, Value[commonv1.Programme](code)); diff != "" {
 				t.Errorf("Value(%q) (-want +got):\n%s", code, diff)
 			}
 		})
@@ -43,7 +38,7 @@ func TestCodeAndValue(t *testing.T) {
 func TestValueOfUnknownCode(t *testing.T) {
 	t.Parallel()
 	for _, c := range []string{"", "NOT_A_PROGRAMME", "PROGRAMME_AVRR"} {
-		if got := Value[commonv1.Programme](commonv1.Programme_value, programmePrefix, c); got != commonv1.Programme_PROGRAMME_UNSPECIFIED {
+		if got := Value[commonv1.Programme](c); got != commonv1.Programme_PROGRAMME_UNSPECIFIED {
 			t.Errorf("Value(%q) = %v, want PROGRAMME_UNSPECIFIED", c, got)
 		}
 	}
@@ -66,19 +61,19 @@ func TestLists(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			codes := Codes(tt.in, vulnerabilityPrefix)
+			codes := Codes(tt.in)
 			if codes == nil {
 				t.Error("Codes() = nil, want a non-nil slice")
 			}
 			if diff := cmp.Diff(tt.codes, codes); diff != "" {
 				t.Errorf("Codes() (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tt.back, Values[commonv1.Vulnerability](commonv1.Vulnerability_value, vulnerabilityPrefix, codes)); diff != "" {
+			if diff := cmp.Diff(tt.back, Values[commonv1.Vulnerability](codes)); diff != "" {
 				t.Errorf("Values() (-want +got):\n%s", diff)
 			}
 		})
 	}
-	if got := Values[commonv1.Vulnerability](commonv1.Vulnerability_value, vulnerabilityPrefix, nil); got != nil {
+	if got := Values[commonv1.Vulnerability](nil); got != nil {
 		t.Errorf("Values(nil) = %v, want nil", got)
 	}
 }

@@ -107,7 +107,7 @@ func parseAggregate(m analyticsv1.Measure, groupBy []analyticsv1.Dimension, f *a
 			v = append(v, rpcerr.FieldViolation("group_by["+strconv.Itoa(i)+"]", "unknown dimension"))
 		case !meaningful[measure][cd]:
 			v = append(v, rpcerr.FieldViolation("group_by["+strconv.Itoa(i)+"]",
-				enumcode.Code(d, "DIMENSION_")+" has no meaning for "+measure))
+				enumcode.Code(d)+" has no meaning for "+measure))
 		case seen[cd]:
 			v = append(v, rpcerr.FieldViolation("group_by["+strconv.Itoa(i)+"]", "repeated"))
 		}
@@ -122,7 +122,7 @@ func parseAggregate(m analyticsv1.Measure, groupBy []analyticsv1.Dimension, f *a
 	}
 	q.query.YearFrom, q.query.YearTo = int(f.GetYearFrom()), int(f.GetYearTo())
 	if ps := f.GetProgrammes(); len(ps) > 0 {
-		q.query.Filter[cube.Programme] = enumcode.Codes(ps, "PROGRAMME_")
+		q.query.Filter[cube.Programme] = enumcode.Codes(ps)
 		for i, p := range ps {
 			if p == commonv1.Programme_PROGRAMME_UNSPECIFIED {
 				v = append(v, rpcerr.FieldViolation("filter.programmes["+strconv.Itoa(i)+"]", "unknown programme"))

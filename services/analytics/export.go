@@ -76,7 +76,7 @@ func (s *Service) ExportAggregate(ctx context.Context, req *analyticsv1.ExportAg
 		resp.Provenance.K = DefaultK
 	}
 	var buf bytes.Buffer
-	if err := hxl.WriteLayout(&buf, q.measure, enumcode.Codes(q.groupBy, "DIMENSION_"), out,
+	if err := hxl.WriteLayout(&buf, q.measure, enumcode.Codes(q.groupBy), out,
 		hxl.Options{Names: hxl.Names, Noisy: dp != nil, Meta: hxlMeta(resp.Provenance)}); err != nil {
 		return nil, fmt.Errorf("analytics: export: %w", err)
 	}

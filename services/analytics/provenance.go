@@ -57,7 +57,7 @@ func provenanceColumns(p *analyticsv1.Provenance) []provenanceColumn {
 	if p.GetK() > 0 {
 		k = strconv.Itoa(int(p.GetK()))
 	}
-	method := enumcode.Code(p.GetMethod(), "RELEASE_METHOD_")
+	method := enumcode.Code(p.GetMethod())
 	return []provenanceColumn{
 		{"Release method", "releaseMethod", "#meta+method", method},
 		{"k", "releaseK", "#meta+k", k},

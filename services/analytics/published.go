@@ -153,7 +153,7 @@ var filterFields = []struct {
 func dimName(d cube.Dim) string {
 	for a, c := range dims {
 		if c == d {
-			return enumcode.Code(a, "DIMENSION_")
+			return enumcode.Code(a)
 		}
 	}
 	return strconv.Itoa(int(d))

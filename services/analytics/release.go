@@ -184,7 +184,7 @@ func additiveTotals(dims []cube.Dim, parts []privacy.Partition) []*analyticsv1.C
 // describe is the ledger's coded description of a release, e.g.
 // "measure=PERSONS_RETURNED;group_by=YEAR,SEX".
 func describe(q aggregateQuery) string {
-	dims := enumcode.Codes(q.groupBy, "DIMENSION_")
+	dims := enumcode.Codes(q.groupBy)
 	return "measure=" + q.measure + ";group_by=" + strings.Join(dims, ",")
 }
 

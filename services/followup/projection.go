@@ -183,7 +183,7 @@ func closeOpen(ctx context.Context, tx pgx.Tx, p *plan, now, today time.Time) ([
 	}
 	var reason *string
 	if p.reason != followupv1.NotNeededReason_NOT_NEEDED_REASON_UNSPECIFIED {
-		reason = new(enumcode.Code(p.reason, reasonPrefix))
+		reason = new(enumcode.Code(p.reason))
 	}
 	// The rows are chosen once, in a materialised CTE: a LIMIT ... FOR UPDATE subquery that
 	// the plan rescans skips the rows the UPDATE has just changed and picks the next ones.
@@ -194,7 +194,7 @@ UPDATE followup.follow_up f SET state = 'CLOSED', outcome = $4, not_needed_reaso
 closed_on = $6, closed_by = '', version = version + 1, updated_at = $7
 FROM target WHERE f.follow_up_id = target.follow_up_id
 RETURNING `+qualified("f."),
-		p.caseID, programmeCode(p.programme), kindCodes(p.close), enumcode.Code(p.outcome, outcomePrefix), reason, today, now, limit)
+		p.caseID, programmeCode(p.programme), kindCodes(p.close), enumcode.Code(p.outcome), reason, today, now, limit)
 }
 
 // create makes the follow-ups p names, due at the mission's schedule's delay after p.anchor,
@@ -221,4 +221,4 @@ RETURNING `+columns,
 		mission, p.caseID, programmeCode(p.programme), kindCodes(p.create), civildate.ToTime(p.anchor), p.source, now)
 }
 
-func kindCodes(kinds []followupv1.FollowUpKind) []string { return enumcode.Codes(kinds, kindPrefix) }
+func kindCodes(kinds []followupv1.FollowUpKind) []string { return enumcode.Codes(kinds) }

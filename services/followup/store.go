@@ -102,7 +102,7 @@ func queueUpdate(b *pgx.Batch, f *followupv1.FollowUp) {
 	var outcome, reason *string
 	var closed *time.Time
 	if f.GetState() == followupv1.FollowUpState_FOLLOW_UP_STATE_CLOSED {
-		o, r := enumcode.Code(f.GetOutcome(), outcomePrefix), enumcode.Code(f.GetNotNeededReason(), reasonPrefix)
+		o, r := enumcode.Code(f.GetOutcome()), enumcode.Code(f.GetNotNeededReason())
 		outcome, closed = &o, new(civildate.ToTime(f.GetClosedDate()))
 		if f.GetNotNeededReason() != followupv1.NotNeededReason_NOT_NEEDED_REASON_UNSPECIFIED {
 			reason = &r

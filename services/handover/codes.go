@@ -9,34 +9,24 @@ import (
 
 // Coded values are stored as the enum value's name without its prefix ("PROPOSED",
 // "RECEPTION"), as intake stores them.
-const (
-	statusPrefix     = "HANDOVER_STATUS_"
-	partPrefix       = "HANDOVER_PART_"
-	purposePrefix    = "HANDOVER_PURPOSE_"
-	declinePrefix    = "HANDOVER_DECLINE_REASON_"
-	fieldPrefix      = "HANDOVER_FIELD_"
-	programmePrefix  = "PROGRAMME_"
-	legalBasisPrefix = "LEGAL_BASIS_"
-	caseStatusPrefix = "CASE_STATUS_"
-)
 
-func statusCode(s handoverv1.HandoverStatus) string { return enumcode.Code(s, statusPrefix) }
+func statusCode(s handoverv1.HandoverStatus) string { return enumcode.Code(s) }
 
 func statusOf(c string) handoverv1.HandoverStatus {
-	return enumcode.Value[handoverv1.HandoverStatus](handoverv1.HandoverStatus_value, statusPrefix, c)
+	return enumcode.Value[handoverv1.HandoverStatus](c)
 }
 
-func programmeCode(p commonv1.Programme) string { return enumcode.Code(p, programmePrefix) }
+func programmeCode(p commonv1.Programme) string { return enumcode.Code(p) }
 
 func programmeOf(c string) commonv1.Programme {
-	return enumcode.Value[commonv1.Programme](commonv1.Programme_value, programmePrefix, c)
+	return enumcode.Value[commonv1.Programme](c)
 }
 
 func partsOf(cs []string) []handoverv1.HandoverPart {
-	return enumcode.Values[handoverv1.HandoverPart](handoverv1.HandoverPart_value, partPrefix, cs)
+	return enumcode.Values[handoverv1.HandoverPart](cs)
 }
 
 // closedCase is intake's status of a closed case, as the projection stores it.
-var closedCase = enumcode.Code(intakev1.CaseStatus_CASE_STATUS_CLOSED, caseStatusPrefix)
+var closedCase = enumcode.Code(intakev1.CaseStatus_CASE_STATUS_CLOSED)
 
-func partCode(p handoverv1.HandoverPart) string { return enumcode.Code(p, partPrefix) }
+func partCode(p handoverv1.HandoverPart) string { return enumcode.Code(p) }

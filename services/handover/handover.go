@@ -183,7 +183,7 @@ func (s *Service) AcceptHandover(ctx context.Context, req *handoverv1.AcceptHand
 // the hand-over and as the audit record's reason; its parts of the case are free again.
 func (s *Service) DeclineHandover(ctx context.Context, req *handoverv1.DeclineHandoverRequest) (*handoverv1.DeclineHandoverResponse, error) {
 	resp := &handoverv1.DeclineHandoverResponse{}
-	ctx = audit.WithReason(ctx, enumcode.Code(req.GetReason(), declinePrefix))
+	ctx = audit.WithReason(ctx, enumcode.Code(req.GetReason()))
 	return resp, s.move(ctx, handoverv1.HandoverService_DeclineHandover_FullMethodName, req, resp, declined,
 		func(h *handoverv1.Handover) { h.DeclineReason, resp.Handover = req.GetReason(), h })
 }

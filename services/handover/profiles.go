@@ -66,7 +66,7 @@ func (s *Service) PublishHandoverProfile(ctx context.Context, req *handoverv1.Pu
 	n := mutation.New{Who: who, Key: key, ID: profileAggregate(programme), Mission: who.Mission, Resp: resp}
 	err = s.creator.Create(ctx, n, func(b *pgx.Batch) (proto.Message, error) {
 		b.Queue(`INSERT INTO handover.profile (programme, version, fields, published_by, published_at)
-VALUES ($1, $2, $3, $4, $5)`, programme, p.Version, enumcode.Codes(p.Fields, fieldPrefix), p.PublishedBy, p.PublishTime.AsTime())
+VALUES ($1, $2, $3, $4, $5)`, programme, p.Version, enumcode.Codes(p.Fields), p.PublishedBy, p.PublishTime.AsTime())
 		return &handoverv1.HandoverProfilePublished{Profile: p}, nil
 	})
 	if database.IsUniqueViolation(err, "profile_pkey") {

@@ -47,7 +47,7 @@ func queueCases(b *pgx.Batch, cases []*intakev1.Case) {
 		ids = append(ids, c.GetCaseId())
 		missions = append(missions, c.GetMission())
 		programmes = append(programmes, programmeCode(c.GetProgramme()))
-		statuses = append(statuses, enumcode.Code(c.GetStatus(), caseStatusPrefix))
+		statuses = append(statuses, enumcode.Code(c.GetStatus()))
 		principals = append(principals, c.GetSubjectId())
 		versions = append(versions, c.GetVersion())
 		consents = append(consents, strings.Join(sharingConsents(c), ","))

@@ -76,16 +76,16 @@ func scanHandover(row pgx.Row) (*handoverv1.Handover, error) {
 	h.HandoverId, h.CaseId, h.SubjectId = id.String(), caseID.String(), subject.String()
 	h.Programme = programmeOf(programme)
 	h.Parts = partsOf(parts)
-	h.Purpose = enumcode.Value[handoverv1.HandoverPurpose](handoverv1.HandoverPurpose_value, purposePrefix, purpose)
+	h.Purpose = enumcode.Value[handoverv1.HandoverPurpose](purpose)
 	if consent != nil {
 		h.ConsentId = consent.String()
 	}
 	if legalBasis != nil {
-		h.LegalBasis = enumcode.Value[commonv1.LegalBasis](commonv1.LegalBasis_value, legalBasisPrefix, *legalBasis)
+		h.LegalBasis = enumcode.Value[commonv1.LegalBasis](*legalBasis)
 	}
 	h.Status = statusOf(status)
 	if decline != nil {
-		h.DeclineReason = enumcode.Value[handoverv1.HandoverDeclineReason](handoverv1.HandoverDeclineReason_value, declinePrefix, *decline)
+		h.DeclineReason = enumcode.Value[handoverv1.HandoverDeclineReason](*decline)
 	}
 	h.CreateTime, h.UpdateTime = timestamppb.New(createdAt), timestamppb.New(updatedAt)
 	return &h, nil
@@ -119,16 +119,16 @@ func nullable(s string) *string {
 func queueInsertHandover(b *pgx.Batch, h *handoverv1.Handover) {
 	var legalBasis *string
 	if h.LegalBasis != 0 {
-		legalBasis = nullable(enumcode.Code(h.LegalBasis, legalBasisPrefix))
+		legalBasis = nullable(enumcode.Code(h.LegalBasis))
 	}
 	b.Queue(`INSERT INTO handover.handover (`+handoverColumns+`)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $14, $15, $15)`,
 		h.HandoverId, h.CaseId, h.SubjectId, programmeCode(h.Programme), h.FromMission, h.ToMission,
-		enumcode.Codes(h.Parts, partPrefix), enumcode.Code(h.Purpose, purposePrefix), nullable(h.ConsentId), legalBasis,
+		enumcode.Codes(h.Parts), enumcode.Code(h.Purpose), nullable(h.ConsentId), legalBasis,
 		h.ProfileVersion, statusCode(h.Status), h.Version, h.ProposedBy, h.CreateTime.AsTime())
 	b.Queue(`INSERT INTO handover.part (handover_id, case_id, part, from_mission, to_mission, open)
 SELECT $1, $2, p, $3, $4, true FROM unnest($5::text[]) AS p`,
-		h.HandoverId, h.CaseId, h.FromMission, h.ToMission, enumcode.Codes(covered(h.Programme, h.Parts), partPrefix))
+		h.HandoverId, h.CaseId, h.FromMission, h.ToMission, enumcode.Codes(covered(h.Programme, h.Parts)))
 }
 
 // queueUpdateHandover queues a hand-over's new status, version and time; a hand-over that is
@@ -136,7 +136,7 @@ SELECT $1, $2, p, $3, $4, true FROM unnest($5::text[]) AS p`,
 func queueUpdateHandover(b *pgx.Batch, h *handoverv1.Handover) {
 	var decline *string
 	if h.DeclineReason != 0 {
-		decline = nullable(enumcode.Code(h.DeclineReason, declinePrefix))
+		decline = nullable(enumcode.Code(h.DeclineReason))
 	}
 	b.Queue(`UPDATE handover.handover SET status = $2, decline_reason = $3, version = $4, updated_at = $5
 WHERE handover_id = $1 AND version = $4 - 1`,
@@ -197,7 +197,7 @@ func scanProfile(row pgx.Row) (*handoverv1.HandoverProfile, error) {
 		return nil, fmt.Errorf("read profile: %w", err)
 	}
 	p.Programme = programmeOf(programme)
-	p.Fields = enumcode.Values[handoverv1.HandoverField](handoverv1.HandoverField_value, fieldPrefix, fields)
+	p.Fields = enumcode.Values[handoverv1.HandoverField](fields)
 	p.PublishTime = timestamppb.New(at)
 	return &p, nil
 }

@@ -9,34 +9,25 @@ import (
 // Coded attributes are stored as the enum value's name without its prefix ("APPROVED",
 // "LOST_DOCUMENTS"): readable in SQL and stable, since protobuf value names never change.
 
-const (
-	statusPrefix     = "REQUEST_STATUS_"
-	strandedPrefix   = "STRANDED_REASON_"
-	noOtherPrefix    = "NO_OTHER_ASSISTANCE_REASON_"
-	rejectionPrefix  = "REJECTION_REASON_"
-	closurePrefix    = "CLOSURE_REASON_"
-	caseStatusPrefix = "CASE_STATUS_"
-)
-
 func statusFromCode(c string) hasmv1.RequestStatus {
-	return enumcode.Value[hasmv1.RequestStatus](hasmv1.RequestStatus_value, statusPrefix, c)
+	return enumcode.Value[hasmv1.RequestStatus](c)
 }
 
 func strandedFromCode(c string) hasmv1.StrandedReason {
-	return enumcode.Value[hasmv1.StrandedReason](hasmv1.StrandedReason_value, strandedPrefix, c)
+	return enumcode.Value[hasmv1.StrandedReason](c)
 }
 
 func noOtherFromCode(c string) hasmv1.NoOtherAssistanceReason {
-	return enumcode.Value[hasmv1.NoOtherAssistanceReason](hasmv1.NoOtherAssistanceReason_value, noOtherPrefix, c)
+	return enumcode.Value[hasmv1.NoOtherAssistanceReason](c)
 }
 
 func rejectionFromCode(c string) hasmv1.RejectionReason {
-	return enumcode.Value[hasmv1.RejectionReason](hasmv1.RejectionReason_value, rejectionPrefix, c)
+	return enumcode.Value[hasmv1.RejectionReason](c)
 }
 
 func closureFromCode(c string) hasmv1.ClosureReason {
-	return enumcode.Value[hasmv1.ClosureReason](hasmv1.ClosureReason_value, closurePrefix, c)
+	return enumcode.Value[hasmv1.ClosureReason](c)
 }
 
 // intakeClosed is intake's code of a closed case.
-var intakeClosed = enumcode.Code(intakev1.CaseStatus_CASE_STATUS_CLOSED, caseStatusPrefix)
+var intakeClosed = enumcode.Code(intakev1.CaseStatus_CASE_STATUS_CLOSED)

@@ -22,7 +22,7 @@ var transitions = map[hasmv1.RequestStatus][]hasmv1.RequestStatus{
 
 // transitionError is an impossible status change of a request.
 func transitionError(from, to hasmv1.RequestStatus) error {
-	f, t := enumcode.Code(from, statusPrefix), enumcode.Code(to, statusPrefix)
+	f, t := enumcode.Code(from), enumcode.Code(to)
 	return &rpcerr.TransitionError{Domain: errorDomain, Message: fmt.Sprintf("a request cannot move from %s to %s", f, t),
 		Metadata: map[string]string{"from": f, "to": t}}
 }

@@ -44,7 +44,7 @@ host_country = EXCLUDED.host_country, vulnerabilities = EXCLUDED.vulnerabilities
 assistance_allowed = EXCLUDED.assistance_allowed
 WHERE hasm."case".intake_version < EXCLUDED.intake_version
 RETURNING true`,
-		c.GetCaseId(), c.GetMission(), enumcode.Code(c.GetStatus(), caseStatusPrefix), c.GetVersion(), c.GetSubjectId(),
+		c.GetCaseId(), c.GetMission(), enumcode.Code(c.GetStatus()), c.GetVersion(), c.GetSubjectId(),
 		c.GetHostCountry(), intakecase.VulnerabilityCodes(c.GetVulnerabilities()), consent.AssistanceAllowed(c)).QueryRow(func(row pgx.Row) error {
 		if err := row.Scan(&applied); !errors.Is(err, pgx.ErrNoRows) {
 			return err

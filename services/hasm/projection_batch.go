@@ -61,7 +61,7 @@ const vulnerabilitySep = ","
 func (w *caseRows) add(c *intakev1.Case) {
 	w.caseIDs = append(w.caseIDs, c.GetCaseId())
 	w.missions = append(w.missions, c.GetMission())
-	w.statuses = append(w.statuses, enumcode.Code(c.GetStatus(), caseStatusPrefix))
+	w.statuses = append(w.statuses, enumcode.Code(c.GetStatus()))
 	w.versions = append(w.versions, c.GetVersion())
 	w.principals = append(w.principals, c.GetSubjectId())
 	w.hosts = append(w.hosts, c.GetHostCountry())

@@ -52,7 +52,7 @@ func (s *Service) ListRequests(ctx context.Context, req *hasmv1.ListRequestsRequ
 		}
 	}
 	if req.GetStatus() != hasmv1.RequestStatus_REQUEST_STATUS_UNSPECIFIED {
-		f.status = enumcode.Code(req.GetStatus(), statusPrefix)
+		f.status = enumcode.Code(req.GetStatus())
 	}
 	filterHash := listFilterHash(f.mission, f.status)
 	var v rpcerr.Violations

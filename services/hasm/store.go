@@ -107,8 +107,8 @@ func queueInsertRequest(b *pgx.Batch, r *hasmv1.AssistanceRequest) {
 stranded_reason, no_other_assistance_reason, estimated_cost, currency, fund_code, fund_year, requested_by,
 created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)`,
-		r.CaseId, r.Mission, enumcode.Code(r.Status, statusPrefix), r.Version, r.SubjectId, r.HostCountry,
-		enumcode.Code(r.StrandedReason, strandedPrefix), enumcode.Code(r.NoOtherAssistanceReason, noOtherPrefix),
+		r.CaseId, r.Mission, enumcode.Code(r.Status), r.Version, r.SubjectId, r.HostCountry,
+		enumcode.Code(r.StrandedReason), enumcode.Code(r.NoOtherAssistanceReason),
 		r.EstimatedCost, r.Currency, r.FundCode, r.FundYear, r.RequestedBy, r.CreateTime.AsTime())
 }
 
@@ -125,7 +125,7 @@ func queueUpdateRequest(b *pgx.Batch, r *hasmv1.AssistanceRequest) {
 		approved = &r.ApprovedAmount
 	}
 	if r.RejectionReason != hasmv1.RejectionReason_REJECTION_REASON_UNSPECIFIED {
-		c := enumcode.Code(r.RejectionReason, rejectionPrefix)
+		c := enumcode.Code(r.RejectionReason)
 		rejection = &c
 	}
 	if r.DecidedBy != "" {
@@ -147,7 +147,7 @@ func queueUpdateRequest(b *pgx.Batch, r *hasmv1.AssistanceRequest) {
 		arrived = &t
 	}
 	if r.ClosureReason != hasmv1.ClosureReason_CLOSURE_REASON_UNSPECIFIED {
-		c := enumcode.Code(r.ClosureReason, closurePrefix)
+		c := enumcode.Code(r.ClosureReason)
 		closure = &c
 	}
 	travelling := r.TravellingSubjectIds
@@ -158,7 +158,7 @@ func queueUpdateRequest(b *pgx.Batch, r *hasmv1.AssistanceRequest) {
 decided_by = $6, decided_at = $7, departure_date = $8, return_country = $9, travelling_subject_ids = $10::uuid[],
 arrival_date = $11, closure_reason = $12, updated_at = $13
 WHERE case_id = $1 AND version = $3 - 1`,
-		r.CaseId, enumcode.Code(r.Status, statusPrefix), r.Version, approved, rejection, decidedBy, decidedAt,
+		r.CaseId, enumcode.Code(r.Status), r.Version, approved, rejection, decidedBy, decidedAt,
 		departed, returnCountry, travelling, arrived, closure, r.UpdateTime.AsTime())
 }
 

@@ -31,8 +31,7 @@ const (
 	// assignment, which a colleague makes and can see.
 	maxBreakGlass = time.Hour
 	// reasonDomain keys the reason's digest apart from every other fingerprint.
-	reasonDomain  = "intake.break-glass-reason"
-	findingPrefix = "BREAK_GLASS_FINDING_"
+	reasonDomain = "intake.break-glass-reason"
 )
 
 // errGrantNotFound is a grant that does not exist or belongs to another mission, alike.
@@ -171,7 +170,7 @@ func (s *Service) ReviewBreakGlass(ctx context.Context, req *intakev1.ReviewBrea
 				rpcerr.Violation("REVIEW", "grants/"+g.GrantId, "the grant was already reviewed"))
 		}
 		_, err := st.Tx.Exec(ctx, `UPDATE intake.break_glass_grant SET reviewed_by = $2, finding = $3, reviewed_at = $4
-WHERE grant_id = $1`, g.GrantId, who.Subject, enumcode.Code(req.GetFinding(), findingPrefix), st.Now)
+WHERE grant_id = $1`, g.GrantId, who.Subject, enumcode.Code(req.GetFinding()), st.Now)
 		if err != nil {
 			return nil, fmt.Errorf("review grant: %w", err)
 		}
@@ -225,7 +224,7 @@ func scanGrant(row pgx.Row) (*intakev1.BreakGlassGrant, error) {
 	if reviewer != nil && finding != nil && reviewed != nil {
 		g.Review = &intakev1.BreakGlassReview{
 			Reviewer:   *reviewer,
-			Finding:    enumcode.Value[intakev1.BreakGlassFinding](intakev1.BreakGlassFinding_value, findingPrefix, *finding),
+			Finding:    enumcode.Value[intakev1.BreakGlassFinding](*finding),
 			ReviewTime: timestamppb.New(*reviewed),
 		}
 	}

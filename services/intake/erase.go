@@ -23,8 +23,6 @@ import (
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
 
-const erasurePrefix = "ERASURE_REASON_"
-
 // eraseRoles may erase a person: the mission supervisor, who answers for the mission's data,
 // not the caseworker who works the case.
 var eraseRoles = []auth.Role{auth.RoleSupervisor}
@@ -79,7 +77,7 @@ func (s *Service) ErasePerson(ctx context.Context, req *intakev1.ErasePersonRequ
 			return rpcerr.InvalidArgument(rpcerr.FieldViolation("subject_id", "is not a person of this case"))
 		}
 		e, err := s.erase(ctx, tx, vault.Erasure{
-			SubjectID: subject, Mission: c.Mission, Reason: enumcode.Code(req.GetReason(), erasurePrefix),
+			SubjectID: subject, Mission: c.Mission, Reason: enumcode.Code(req.GetReason()),
 			By: who.Subject, At: s.clock(),
 		}, c.CaseId, func(b *pgx.Batch, e *intakev1.Erasure) error {
 			resp.Erasure = e
@@ -159,7 +157,7 @@ func isMember(c *intakev1.Case, subject uuid.UUID) bool {
 func erasureToProto(e vault.Erasure) *intakev1.Erasure {
 	return &intakev1.Erasure{
 		SubjectId: e.SubjectID.String(),
-		Reason:    enumcode.Value[intakev1.ErasureReason](intakev1.ErasureReason_value, erasurePrefix, e.Reason),
+		Reason:    enumcode.Value[intakev1.ErasureReason](e.Reason),
 		EraseTime: timestamppb.New(e.At),
 	}
 }
@@ -219,7 +217,7 @@ WHERE m.subject_id = $1 AND c.mission = $2 FOR UPDATE OF c`, subject, mission); 
 			return nil
 		}
 		var err error
-		e := vault.Erasure{SubjectID: subject, Mission: mission, Reason: enumcode.Code(reason, erasurePrefix), By: by, At: s.clock()}
+		e := vault.Erasure{SubjectID: subject, Mission: mission, Reason: enumcode.Code(reason), By: by, At: s.clock()}
 		out, err = s.erase(ctx, tx, e, "", operatorAudit(e, "erase"))
 		return err
 	})

@@ -18,7 +18,7 @@ var transitions = map[intakev1.CaseStatus][]intakev1.CaseStatus{
 
 // transitionError is an impossible status change of a case.
 func transitionError(from, to intakev1.CaseStatus) error {
-	f, t := enumcode.Code(from, statusPrefix), enumcode.Code(to, statusPrefix)
+	f, t := enumcode.Code(from), enumcode.Code(to)
 	return &rpcerr.TransitionError{Domain: errorDomain, Message: fmt.Sprintf("a case cannot move from %s to %s", f, t),
 		Metadata: map[string]string{"from": f, "to": t}}
 }

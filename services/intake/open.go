@@ -93,7 +93,7 @@ func (s *Service) OpenCase(ctx context.Context, req *intakev1.OpenCaseRequest) (
 	if err := requireAssistance(records, people[0].String()); err != nil {
 		return nil, toStatus(err)
 	}
-	exists, err := openCaseExists(ctx, db, who.Mission, people[0], enumcode.Code(req.GetProgramme(), programmePrefix))
+	exists, err := openCaseExists(ctx, db, who.Mission, people[0], enumcode.Code(req.GetProgramme()))
 	if err != nil {
 		return nil, err
 	}

@@ -130,10 +130,10 @@ func (s *Service) ListCases(ctx context.Context, req *intakev1.ListCasesRequest)
 	}
 	f := listFilter{mission: mission, hostCountry: req.GetHostCountry(), limit: pagetoken.Size(req.GetPageSize())}
 	if req.GetProgramme() != 0 {
-		f.programme = enumcode.Code(req.GetProgramme(), programmePrefix)
+		f.programme = enumcode.Code(req.GetProgramme())
 	}
 	if req.GetStatus() != 0 {
-		f.status = enumcode.Code(req.GetStatus(), statusPrefix)
+		f.status = enumcode.Code(req.GetStatus())
 	}
 	var v rpcerr.Violations
 	checkCountry(&v, "host_country", req.GetHostCountry(), false)

@@ -181,8 +181,8 @@ func addInsertCases(st *database.Statement, mission string, cases []*intakev1.Ca
 		givenOn                        []time.Time
 	)
 	for j, c := range cases {
-		caseIDs[j], programmes[j] = c.CaseId, enumcode.Code(c.Programme, programmePrefix)
-		statuses[j], versions[j], principals[j] = enumcode.Code(c.Status, statusPrefix), c.Version, c.SubjectId
+		caseIDs[j], programmes[j] = c.CaseId, enumcode.Code(c.Programme)
+		statuses[j], versions[j], principals[j] = enumcode.Code(c.Status), c.Version, c.SubjectId
 		hosts[j], registered[j], created[j] = c.HostCountry, civildate.ToTime(c.RegistrationDate), c.CreateTime.AsTime()
 		// One text[] per case does not fit a two-dimensional array of ragged rows: each case's
 		// codes travel as one array literal, cast back on the server.
@@ -192,7 +192,7 @@ func addInsertCases(st *database.Statement, mission string, cases []*intakev1.Ca
 		}
 		for i, m := range append([]*intakev1.CaseMember{c.Principal}, c.HouseholdMembers...) {
 			mCases, positions, subjects = append(mCases, c.CaseId), append(positions, int16(i)), append(subjects, m.SubjectId)
-			sexes, bands = append(sexes, enumcode.Code(m.Sex, sexPrefix)), append(bands, enumcode.Code(m.AgeBand, ageBandPrefix))
+			sexes, bands = append(sexes, enumcode.Code(m.Sex)), append(bands, enumcode.Code(m.AgeBand))
 			var nationality *string
 			if m.Nationality != "" {
 				nationality = &m.Nationality
@@ -201,7 +201,7 @@ func addInsertCases(st *database.Statement, mission string, cases []*intakev1.Ca
 		}
 		for i, x := range c.Consents {
 			xCases, xPositions = append(xCases, c.CaseId), append(xPositions, int16(i))
-			purposes, granted = append(purposes, enumcode.Code(x.Purpose, purposePrefix)), append(granted, x.Granted)
+			purposes, granted = append(purposes, enumcode.Code(x.Purpose)), append(granted, x.Granted)
 			givenOn, partners = append(givenOn, civildate.ToTime(x.Date)), append(partners, x.Partner)
 			recordedBy, consentIDs = append(recordedBy, x.RecordedBy), append(consentIDs, x.ConsentId)
 			consentSubjects, categories = append(consentSubjects, x.SubjectId), append(categories, categoryCode(x.PartnerCategory))
@@ -238,7 +238,7 @@ func textArrayLiteral(codes []string) string {
 func queueInsertConsent(b *pgx.Batch, mission, caseID string, position int, x *commonv1.Consent) {
 	b.Queue(`INSERT INTO intake.consent (case_id, position, purpose, granted, given_on, partner, recorded_by, consent_id,
 subject_id, partner_category, legal_basis, mission) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		caseID, int16(position), enumcode.Code(x.Purpose, purposePrefix), x.Granted, civildate.ToTime(x.Date), x.Partner,
+		caseID, int16(position), enumcode.Code(x.Purpose), x.Granted, civildate.ToTime(x.Date), x.Partner,
 		x.RecordedBy, x.ConsentId, x.SubjectId, categoryCode(x.PartnerCategory), legalBasisCode(x.LegalBasis), mission)
 }
 
@@ -254,7 +254,7 @@ VALUES ($1, $2, $3, $4, $5, $6)`,
 func queueUpdateCase(b *pgx.Batch, c *intakev1.Case) {
 	var closure *string
 	if c.Status == intakev1.CaseStatus_CASE_STATUS_CLOSED {
-		s := enumcode.Code(c.ClosureReason, closurePrefix)
+		s := enumcode.Code(c.ClosureReason)
 		closure = &s
 	}
 	// closed_at is set once, when the case closes (retention counts from it); nothing leaves
@@ -263,7 +263,7 @@ func queueUpdateCase(b *pgx.Batch, c *intakev1.Case) {
 vulnerabilities = $6, updated_at = $7,
 closed_at = CASE WHEN $2 = 'CLOSED' THEN coalesce(closed_at, $7) END
 WHERE case_id = $1 AND version = $4 - 1`,
-		c.CaseId, enumcode.Code(c.Status, statusPrefix), closure, c.Version, c.HostCountry,
+		c.CaseId, enumcode.Code(c.Status), closure, c.Version, c.HostCountry,
 		vulnerabilityCodes(c.Vulnerabilities), c.UpdateTime.AsTime())
 }
 
@@ -274,7 +274,7 @@ func queueUpdatePrincipal(b *pgx.Batch, caseID string, m *intakev1.CaseMember) {
 		nationality = &m.Nationality
 	}
 	b.Queue(`UPDATE intake.case_member SET sex = $2, age_band = $3, nationality = $4 WHERE case_id = $1 AND position = 0`,
-		caseID, enumcode.Code(m.Sex, sexPrefix), enumcode.Code(m.AgeBand, ageBandPrefix), nationality)
+		caseID, enumcode.Code(m.Sex), enumcode.Code(m.AgeBand), nationality)
 }
 
 // match is a blind-index hit: a person of an existing case of the mission, with the staff

@@ -68,7 +68,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, r.ReferralId, r.Mission, r.PartnerId, 
 	if r.Status != draft {
 		b.Queue(`INSERT INTO referral.partner_event (event_id, partner_id, mission, referral_id, direction, status, version, occurred_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, feedEventID(r), r.PartnerId, r.Mission, r.ReferralId,
-			enumcode.Code(r.Direction, directionPrefix), statusCode(r.Status), r.Version, r.UpdateTime.AsTime())
+			enumcode.Code(r.Direction), statusCode(r.Status), r.Version, r.UpdateTime.AsTime())
 	}
 	if m.notify && r.Status != draft {
 		data, err := json.Marshal(webhookData{ReferralID: r.ReferralId, Status: r.Status.String(),

@@ -6,59 +6,43 @@ import (
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 )
 
-// The enum prefixes dropped from stored codes: a status is stored as "SENT", a category as
-// "HEALTH".
-const (
-	statusPrefix          = "REFERRAL_STATUS_"
-	directionPrefix       = "DIRECTION_"
-	serviceCategoryPrefix = "SERVICE_CATEGORY_"
-	partnerCategoryPrefix = "PARTNER_CATEGORY_"
-	reasonPrefix          = "REFERRAL_REASON_"
-	overridePrefix        = "OVERRIDE_REASON_"
-	declinePrefix         = "DECLINE_REASON_"
-	outcomePrefix         = "SERVICE_OUTCOME_"
-	revokePrefix          = "REVOKE_REASON_"
-	connectionPrefix      = "CONNECTION_KIND_"
-	fieldPrefix           = "SHARED_FIELD_"
-)
+// Coded values are stored as the enum value's name without its prefix (enumcode): a status
+// as "SENT", a category as "HEALTH".
 
-func statusCode(s referralv1.ReferralStatus) string { return enumcode.Code(s, statusPrefix) }
+func statusCode(s referralv1.ReferralStatus) string { return enumcode.Code(s) }
 
 func statusOf(c string) referralv1.ReferralStatus {
-	return enumcode.Value[referralv1.ReferralStatus](referralv1.ReferralStatus_value, statusPrefix, c)
+	return enumcode.Value[referralv1.ReferralStatus](c)
 }
 
 func categoryCode(c referralv1.ServiceCategory) string {
-	return enumcode.Code(c, serviceCategoryPrefix)
+	return enumcode.Code(c)
 }
 
 func categoryOf(c string) referralv1.ServiceCategory {
-	return enumcode.Value[referralv1.ServiceCategory](referralv1.ServiceCategory_value, serviceCategoryPrefix, c)
+	return enumcode.Value[referralv1.ServiceCategory](c)
 }
 
 func partnerCategoryCode(c commonv1.PartnerCategory) string {
-	return enumcode.Code(c, partnerCategoryPrefix)
+	return enumcode.Code(c)
 }
 
 func partnerCategoryOf(c string) commonv1.PartnerCategory {
-	return enumcode.Value[commonv1.PartnerCategory](commonv1.PartnerCategory_value, partnerCategoryPrefix, c)
+	return enumcode.Value[commonv1.PartnerCategory](c)
 }
 
 // optional returns a coded enum value for a nullable column: nil for the zero value.
-func optional[T interface {
-	~int32
-	String() string
-}](e T, prefix string) *string {
+func optional[T enumcode.Enum](e T) *string {
 	if e == 0 {
 		return nil
 	}
-	c := enumcode.Code(e, prefix)
+	c := enumcode.Code(e)
 	return &c
 }
 
-func optionalNumber[T ~int32](values map[string]int32, prefix string, c *string) T {
+func optionalNumber[T enumcode.Enum](c *string) T {
 	if c == nil {
 		return 0
 	}
-	return enumcode.Value[T](values, prefix, *c)
+	return enumcode.Value[T](*c)
 }

@@ -87,7 +87,7 @@ ORDER BY tx_id, seq LIMIT $4`, scope.partner, strconv.FormatUint(cur.txID, 10), 
 			return nil, fmt.Errorf("read feed: %w", err)
 		}
 		e.EventId, e.ReferralId = eventID.String(), referral.String()
-		e.Direction = enumcode.Value[referralv1.Direction](referralv1.Direction_value, directionPrefix, direction)
+		e.Direction = enumcode.Value[referralv1.Direction](direction)
 		e.Status = statusOf(st)
 		e.Time = timestamppb.New(at)
 		resp.Events = append(resp.Events, &e)

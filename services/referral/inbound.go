@@ -142,7 +142,7 @@ func (s *Service) AcceptReferral(ctx context.Context, req *referralv1.AcceptRefe
 // DeclineReferral declines a referral with a coded reason, by its receiver.
 func (s *Service) DeclineReferral(ctx context.Context, req *referralv1.DeclineReferralRequest) (*referralv1.DeclineReferralResponse, error) {
 	resp := &referralv1.DeclineReferralResponse{}
-	ctx = audit.WithReason(ctx, enumcode.Code(req.GetReason(), declinePrefix))
+	ctx = audit.WithReason(ctx, enumcode.Code(req.GetReason()))
 	err := s.answer(ctx, req, req.GetRequestId(), referralv1.ReferralService_DeclineReferral_FullMethodName, req.GetReferralId(),
 		req.GetVersion(), resp, func(r *referralv1.Referral) { resp.Referral = r }, declined, func(r *referralv1.Referral) {
 			r.DeclineReason, r.RespondBy = req.GetReason(), nil
@@ -156,7 +156,7 @@ func (s *Service) DeclineReferral(ctx context.Context, req *referralv1.DeclineRe
 // CompleteReferral closes an accepted referral with its outcome, by its receiver.
 func (s *Service) CompleteReferral(ctx context.Context, req *referralv1.CompleteReferralRequest) (*referralv1.CompleteReferralResponse, error) {
 	resp := &referralv1.CompleteReferralResponse{}
-	ctx = audit.WithReason(ctx, enumcode.Code(req.GetOutcome(), outcomePrefix))
+	ctx = audit.WithReason(ctx, enumcode.Code(req.GetOutcome()))
 	err := s.answer(ctx, req, req.GetRequestId(), referralv1.ReferralService_CompleteReferral_FullMethodName, req.GetReferralId(),
 		req.GetVersion(), resp, func(r *referralv1.Referral) { resp.Referral = r }, completed, func(r *referralv1.Referral) {
 			r.Outcome = req.GetOutcome()

@@ -137,7 +137,7 @@ connection_kind, webhook_url, signing_secret, signing_secret_kek, agreement_refe
 agreement_expiry, version, created_by, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $16, $16)`,
 			id, p.Code, p.Name, partnerCategoryCode(p.Category), services, categories, p.Countries,
-			enumcode.Code(p.Connection.Kind, connectionPrefix), p.Connection.WebhookUrl, sealed, kekID,
+			enumcode.Code(p.Connection.Kind), p.Connection.WebhookUrl, sealed, kekID,
 			p.Agreement.GetReference(), fromDate(p.Agreement.GetStartDate()), fromDate(p.Agreement.GetExpiryDate()),
 			who.Subject, now.AsTime())
 		return &referralv1.PartnerRegistered{Partner: p}, nil
@@ -341,7 +341,7 @@ signing_secret = CASE WHEN $8 THEN signing_secret ELSE $9 END,
 signing_secret_kek = CASE WHEN $8 THEN signing_secret_kek ELSE $10 END,
 agreement_reference = $11, agreement_start = $12, agreement_expiry = $13, version = $14, updated_at = $15
 WHERE partner_id = $1`,
-				p.PartnerId, p.Name, e.services, e.categories, p.Countries, enumcode.Code(p.Connection.Kind, connectionPrefix),
+				p.PartnerId, p.Name, e.services, e.categories, p.Countries, enumcode.Code(p.Connection.Kind),
 				p.Connection.WebhookUrl, e.keep, e.sealed, e.kekID, p.Agreement.GetReference(), fromDate(p.Agreement.GetStartDate()),
 				fromDate(p.Agreement.GetExpiryDate()), p.Version, p.UpdateTime.AsTime())
 		},
@@ -361,7 +361,7 @@ WHERE partner_id = $1`, partner).Scan(&kind, &url, &sealed)
 	if err != nil {
 		return "", webhook.Secret{}, fmt.Errorf("partner endpoint: %w", database.NotFound(err))
 	}
-	if kind != enumcode.Code(referralv1.ConnectionKind_CONNECTION_KIND_WEBHOOK, connectionPrefix) || sealed == nil {
+	if kind != enumcode.Code(referralv1.ConnectionKind_CONNECTION_KIND_WEBHOOK) || sealed == nil {
 		return "", webhook.Secret{}, errors.New("partner endpoint: the partner has no webhook connection")
 	}
 	raw, err := s.keys.OpenSecret(partner, secretPurpose, sealed)

@@ -74,7 +74,7 @@ WHERE service_category = $1`, categoryCode(req.GetServiceCategory())).Scan(&vers
 		}
 		st.Queue(b)
 		b.Queue(`INSERT INTO referral.data_profile (service_category, version, fields, published_by, published_at)
-VALUES ($1, $2, $3, $4, $5)`, categoryCode(p.ServiceCategory), p.Version, enumcode.Codes(p.Fields, fieldPrefix),
+VALUES ($1, $2, $3, $4, $5)`, categoryCode(p.ServiceCategory), p.Version, enumcode.Codes(p.Fields),
 			p.PublishedBy, p.PublishTime.AsTime())
 		return tx.SendBatch(ctx, b).Close()
 	})

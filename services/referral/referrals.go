@@ -107,7 +107,7 @@ func (s *Service) CreateReferral(ctx context.Context, req *referralv1.CreateRefe
 		r.ConsentId = cons.GetConsentId()
 	} else if override != nil {
 		r.ConsentOverride = &referralv1.ConsentOverride{Reason: override.GetReason(), RecordedBy: who.Subject}
-		ctx = audit.WithReason(ctx, enumcode.Code(override.GetReason(), overridePrefix))
+		ctx = audit.WithReason(ctx, enumcode.Code(override.GetReason()))
 	} else {
 		return nil, toStatus(&missingSharingConsent{partnerCode: p.Code, partnerCategory: partnerCategoryCode(p.Category)})
 	}
@@ -191,7 +191,7 @@ func (s *Service) RevokeReferral(ctx context.Context, req *referralv1.RevokeRefe
 		return nil, toStatus(err)
 	}
 	resp := &referralv1.RevokeReferralResponse{}
-	ctx = audit.WithReason(ctx, enumcode.Code(req.GetReason(), revokePrefix))
+	ctx = audit.WithReason(ctx, enumcode.Code(req.GetReason()))
 	err = s.mutate(ctx, who, key, req.GetReferralId(), req.GetVersion(), resp,
 		func(r *referralv1.Referral) { resp.Referral = r },
 		func(_ pgx.Tx, r *referralv1.Referral) error {
@@ -253,7 +253,7 @@ func (s *Service) ListReferrals(ctx context.Context, req *referralv1.ListReferra
 	}
 	size := pagetoken.Size(req.GetPageSize())
 	filter := pagetoken.Filter(scope.key() + "|" + statusCode(req.GetStatus()) + "|" +
-		enumcode.Code(req.GetDirection(), directionPrefix) + "|" + req.GetCaseId())
+		enumcode.Code(req.GetDirection()) + "|" + req.GetCaseId())
 	cursor := pagetoken.Cursor{Time: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), ID: uuid.Max}
 	if tok := req.GetPageToken(); tok != "" {
 		c, err := pagetoken.Decode(tok, filter)
@@ -268,7 +268,7 @@ func (s *Service) ListReferrals(ctx context.Context, req *referralv1.ListReferra
 		st = &v
 	}
 	if req.GetDirection() != 0 {
-		v := enumcode.Code(req.GetDirection(), directionPrefix)
+		v := enumcode.Code(req.GetDirection())
 		dir = &v
 	}
 	if req.GetCaseId() != "" {

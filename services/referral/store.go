@@ -43,7 +43,7 @@ func scanReferral(row pgx.Row) (*referralv1.Referral, error) {
 		return nil, fmt.Errorf("read referral: %w", err)
 	}
 	r.ReferralId, r.PartnerId = id.String(), partner.String()
-	r.Direction = enumcode.Value[referralv1.Direction](referralv1.Direction_value, directionPrefix, direction)
+	r.Direction = enumcode.Value[referralv1.Direction](direction)
 	if caseID != nil {
 		r.CaseId = caseID.String()
 	}
@@ -55,20 +55,20 @@ func scanReferral(row pgx.Row) (*referralv1.Referral, error) {
 	}
 	r.PartnerCategory = partnerCategoryOf(partnerCat)
 	r.ServiceCategory = categoryOf(category)
-	r.Reason = enumcode.Value[referralv1.ReferralReason](referralv1.ReferralReason_value, reasonPrefix, reason)
+	r.Reason = enumcode.Value[referralv1.ReferralReason](reason)
 	r.Status = statusOf(st)
 	if overrideReason != nil {
 		r.ConsentOverride = &referralv1.ConsentOverride{
-			Reason:     enumcode.Value[referralv1.OverrideReason](referralv1.OverrideReason_value, overridePrefix, *overrideReason),
+			Reason:     enumcode.Value[referralv1.OverrideReason](*overrideReason),
 			RecordedBy: deref(overrideBy),
 		}
 	}
 	if profile != nil {
 		r.ProfileVersion = *profile
 	}
-	r.DeclineReason = optionalNumber[referralv1.DeclineReason](referralv1.DeclineReason_value, declinePrefix, decline)
-	r.Outcome = optionalNumber[referralv1.ServiceOutcome](referralv1.ServiceOutcome_value, outcomePrefix, outcome)
-	r.RevokeReason = optionalNumber[referralv1.RevokeReason](referralv1.RevokeReason_value, revokePrefix, revoke)
+	r.DeclineReason = optionalNumber[referralv1.DeclineReason](decline)
+	r.Outcome = optionalNumber[referralv1.ServiceOutcome](outcome)
+	r.RevokeReason = optionalNumber[referralv1.RevokeReason](revoke)
 	if respondBy != nil {
 		r.RespondBy = timestamppb.New(*respondBy)
 	}
@@ -119,7 +119,7 @@ func getReferral(ctx context.Context, q database.Querier, scope callerScope, id 
 func queueInsertReferral(b *pgx.Batch, r *referralv1.Referral, createdBy string) {
 	var override, overrideBy *string
 	if o := r.GetConsentOverride(); o != nil {
-		override, overrideBy = optional(o.GetReason(), overridePrefix), &o.RecordedBy
+		override, overrideBy = optional(o.GetReason()), &o.RecordedBy
 	}
 	var profile *int32
 	if r.ProfileVersion > 0 {
@@ -129,9 +129,9 @@ func queueInsertReferral(b *pgx.Batch, r *referralv1.Referral, createdBy string)
 partner_category, service_category, reason, status, version, consent_id, override_reason, override_by,
 profile_version, partner_reference, respond_by, created_by, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)`,
-		r.ReferralId, r.Mission, enumcode.Code(r.Direction, directionPrefix), nullUUID(r.CaseId), nullUUID(r.SubjectId),
+		r.ReferralId, r.Mission, enumcode.Code(r.Direction), nullUUID(r.CaseId), nullUUID(r.SubjectId),
 		r.PartnerId, partnerCategoryCode(r.PartnerCategory), categoryCode(r.ServiceCategory),
-		enumcode.Code(r.Reason, reasonPrefix), statusCode(r.Status), r.Version, nullUUID(r.ConsentId), override,
+		enumcode.Code(r.Reason), statusCode(r.Status), r.Version, nullUUID(r.ConsentId), override,
 		overrideBy, profile, r.PartnerReference, nullTime(r.RespondBy), createdBy, r.CreateTime.AsTime())
 }
 
@@ -144,7 +144,7 @@ func queueUpdateReferral(b *pgx.Batch, r *referralv1.Referral) {
 decline_reason = $6, outcome = $7, revoke_reason = $8, respond_by = $9, updated_at = $10, consent_id = $11
 WHERE referral_id = $1`,
 		r.ReferralId, statusCode(r.Status), r.Version, profile, r.PartnerReference,
-		optional(r.DeclineReason, declinePrefix), optional(r.Outcome, outcomePrefix), optional(r.RevokeReason, revokePrefix),
+		optional(r.DeclineReason), optional(r.Outcome), optional(r.RevokeReason),
 		nullTime(r.RespondBy), r.UpdateTime.AsTime(), nullUUID(r.ConsentId))
 }
 
@@ -184,9 +184,9 @@ func scanPartner(row pgx.Row) (*referralv1.Partner, error) {
 	}
 	for _, s := range stored {
 		p.Services = append(p.Services, &referralv1.PartnerService{Name: s.Name,
-			Categories: enumcode.Values[referralv1.ServiceCategory](referralv1.ServiceCategory_value, serviceCategoryPrefix, s.Categories)})
+			Categories: enumcode.Values[referralv1.ServiceCategory](s.Categories)})
 	}
-	connection.Kind = enumcode.Value[referralv1.ConnectionKind](referralv1.ConnectionKind_value, connectionPrefix, kind)
+	connection.Kind = enumcode.Value[referralv1.ConnectionKind](kind)
 	agreement.StartDate, agreement.ExpiryDate = toDate(start), toDate(expiry)
 	p.Connection, p.Agreement = &connection, &agreement
 	p.CreateTime, p.UpdateTime = timestamppb.New(created), timestamppb.New(updated)
@@ -215,7 +215,7 @@ func storedServices(in []*referralv1.PartnerService) ([]byte, []string, error) {
 	seen := map[string]bool{}
 	var all []string
 	for i, s := range in {
-		out[i] = storedService{Name: s.GetName(), Categories: enumcode.Codes(s.GetCategories(), serviceCategoryPrefix)}
+		out[i] = storedService{Name: s.GetName(), Categories: enumcode.Codes(s.GetCategories())}
 		for _, c := range out[i].Categories {
 			if !seen[c] {
 				seen[c] = true
@@ -253,7 +253,7 @@ func scanProfile(row pgx.Row) (*referralv1.DataProfile, error) {
 		return nil, fmt.Errorf("read data profile: %w", err)
 	}
 	p.ServiceCategory = categoryOf(category)
-	p.Fields = enumcode.Values[referralv1.SharedField](referralv1.SharedField_value, fieldPrefix, fields)
+	p.Fields = enumcode.Values[referralv1.SharedField](fields)
 	p.PublishTime = timestamppb.New(at)
 	return &p, nil
 }

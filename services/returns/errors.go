@@ -42,7 +42,7 @@ func toStatus(err error) error {
 	case errors.As(err, &requirement):
 		violations := make([]*errdetails.PreconditionFailure_Violation, len(requirement.Unmet))
 		for i, r := range requirement.Unmet {
-			violations[i] = rpcerr.Violation("REQUIREMENT", enumcode.Code(r, requirementPrefix), "required before departure")
+			violations[i] = rpcerr.Violation("REQUIREMENT", enumcode.Code(r), "required before departure")
 		}
 		return rpcerr.FailedPrecondition(errorDomain, "REQUIREMENT_UNMET", requirement.Error(), nil, violations...)
 	case errors.As(err, &rule):

@@ -52,7 +52,7 @@ var allowedIn = map[string][]returnsv1.ReturnStatus{
 
 // transitionError is a step the return's status does not allow.
 func transitionError(step string, status returnsv1.ReturnStatus) error {
-	code := enumcode.Code(status, statusPrefix)
+	code := enumcode.Code(status)
 	return &rpcerr.TransitionError{Domain: errorDomain, Message: fmt.Sprintf("%s is not allowed on a return in status %s", step, code),
 		Metadata: map[string]string{"status": code, "step": step}}
 }

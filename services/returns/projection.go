@@ -69,7 +69,7 @@ const vulnerabilitySep = ","
 func (w *caseRows) add(c *intakev1.Case) {
 	w.caseIDs = append(w.caseIDs, c.GetCaseId())
 	w.missions = append(w.missions, c.GetMission())
-	w.statuses = append(w.statuses, enumcode.Code(c.GetStatus(), caseStatusPrefix))
+	w.statuses = append(w.statuses, enumcode.Code(c.GetStatus()))
 	w.versions = append(w.versions, c.GetVersion())
 	w.principals = append(w.principals, c.GetSubjectId())
 	w.hosts = append(w.hosts, c.GetHostCountry())
@@ -123,5 +123,5 @@ assistance_allowed = EXCLUDED.assistance_allowed`,
 	b.Queue(`INSERT INTO returns."return" (case_id, mission, status, version, created_at, updated_at)
 SELECT c, m, $3, 1, t, t FROM unnest($1::uuid[], $2::text[], $4::timestamptz[]) AS r(c, m, t)
 ON CONFLICT (case_id) DO NOTHING`,
-		w.caseIDs, w.missions, enumcode.Code(counselling, statusPrefix), w.created)
+		w.caseIDs, w.missions, enumcode.Code(counselling), w.created)
 }

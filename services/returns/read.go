@@ -50,7 +50,7 @@ func (s *Service) ListReturns(ctx context.Context, req *returnsv1.ListReturnsReq
 	}
 	f := listFilter{mission: mission, limit: pagetoken.Size(req.GetPageSize())}
 	if req.GetStatus() != returnsv1.ReturnStatus_RETURN_STATUS_UNSPECIFIED {
-		f.status = enumcode.Code(req.GetStatus(), statusPrefix)
+		f.status = enumcode.Code(req.GetStatus())
 	}
 	filter := listFilterHash(mission, req.GetStatus())
 	if tok := req.GetPageToken(); tok != "" {

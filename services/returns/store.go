@@ -59,9 +59,9 @@ func scanReturn(row pgx.Row) (*record, error) {
 	r.Vulnerabilities = intakecase.Vulnerabilities(vulnerabilities)
 	r.CreateTime = timestamppb.New(createdAt)
 	r.UpdateTime = timestamppb.New(updatedAt)
-	rec := &record{ret: &r, caseClosed: intakeStatus == enumcode.Code(closedCase, caseStatusPrefix), assistanceAllowed: assistanceAllowed}
+	rec := &record{ret: &r, caseClosed: intakeStatus == enumcode.Code(closedCase), assistanceAllowed: assistanceAllowed}
 	if closure != nil {
-		r.ClosureReason = enumcode.Value[returnsv1.ClosureReason](returnsv1.ClosureReason_value, closurePrefix, *closure)
+		r.ClosureReason = enumcode.Value[returnsv1.ClosureReason](*closure)
 	}
 	if closedFrom != nil {
 		rec.closedFrom = statusFromCode(*closedFrom)
@@ -133,12 +133,12 @@ WHERE case_id = $1 ORDER BY position`, id).Query(func(rows pgx.Rows) error {
 FROM returns.eligibility_decision WHERE case_id = $1 ORDER BY version`, id).Query(func(rows pgx.Rows) error {
 		_, err := pgx.ForEachRow(rows, []any{&version, &a, &optA, &optDay, &day, &by, &at}, func() error {
 			d := &returnsv1.EligibilityDecision{
-				Eligibility:  enumcode.Value[returnsv1.Eligibility](returnsv1.Eligibility_value, eligibilityPrefix, a),
+				Eligibility:  enumcode.Value[returnsv1.Eligibility](a),
 				DecisionDate: civildate.FromTime(day),
 				Provenance:   provenance(version, by, at),
 			}
 			if optA != nil {
-				d.IneligibilityReason = enumcode.Value[returnsv1.IneligibilityReason](returnsv1.IneligibilityReason_value, ineligibilityPrefix, *optA)
+				d.IneligibilityReason = enumcode.Value[returnsv1.IneligibilityReason](*optA)
 			}
 			if optDay != nil {
 				d.CounsellingDate = civildate.FromTime(*optDay)
@@ -182,7 +182,7 @@ FROM returns.arrival WHERE case_id = $1`, id).Query(func(rows pgx.Rows) error {
 		_, err := pgx.ForEachRow(rows, []any{&version, &day, &list1, &by, &at}, func() error {
 			r.Arrival = &returnsv1.Arrival{
 				ArrivalDate:         civildate.FromTime(day),
-				ReceptionAssistance: enumcode.Values[returnsv1.ReceptionAssistance](returnsv1.ReceptionAssistance_value, receptionPrefix, list1),
+				ReceptionAssistance: enumcode.Values[returnsv1.ReceptionAssistance](list1),
 				Provenance:          provenance(version, by, at),
 			}
 			return nil
@@ -209,8 +209,8 @@ recorded_by, recorded_at FROM returns.assistance WHERE case_id = $1 ORDER BY ver
 		_, err := pgx.ForEachRow(rows, []any{&assistanceID, &version, &a, &bb, &amount, &optA, &day, &dd, &subject, &by, &at}, func() error {
 			x := &returnsv1.Assistance{
 				AssistanceId: assistanceID.String(),
-				Type:         enumcode.Value[returnsv1.AssistanceType](returnsv1.AssistanceType_value, assistancePrefix, a),
-				Dimension:    enumcode.Value[returnsv1.Dimension](returnsv1.Dimension_value, dimensionPrefix, bb),
+				Type:         enumcode.Value[returnsv1.AssistanceType](a),
+				Dimension:    enumcode.Value[returnsv1.Dimension](bb),
 				DeliveryDate: civildate.FromTime(day),
 				Provider:     dd,
 				SubjectId:    subject.String(),
@@ -250,10 +250,10 @@ FROM returns.status_change WHERE case_id = $1 ORDER BY version`, id).Query(func(
 		_, err := pgx.ForEachRow(rows, []any{&version, &a, &bb, &optA, &optB, &by, &at}, func() error {
 			c := &returnsv1.StatusChange{From: statusFromCode(a), To: statusFromCode(bb), Provenance: provenance(version, by, at)}
 			if optA != nil {
-				c.ClosureReason = enumcode.Value[returnsv1.ClosureReason](returnsv1.ClosureReason_value, closurePrefix, *optA)
+				c.ClosureReason = enumcode.Value[returnsv1.ClosureReason](*optA)
 			}
 			if optB != nil {
-				c.ReopenReason = enumcode.Value[returnsv1.ReopenReason](returnsv1.ReopenReason_value, reopenPrefix, *optB)
+				c.ReopenReason = enumcode.Value[returnsv1.ReopenReason](*optB)
 			}
 			r.StatusChanges = append(r.StatusChanges, c)
 			return nil
@@ -267,7 +267,7 @@ FROM returns.status_change WHERE case_id = $1 ORDER BY version`, id).Query(func(
 }
 
 func assistanceTypes(cs []string) []returnsv1.AssistanceType {
-	return enumcode.Values[returnsv1.AssistanceType](returnsv1.AssistanceType_value, assistancePrefix, cs)
+	return enumcode.Values[returnsv1.AssistanceType](cs)
 }
 
 // Pre-departure steps are stored as a kind and the code of their outcome.
@@ -285,19 +285,19 @@ const (
 func stepCodes(s *returnsv1.PreDepartureStep) (kind, outcome string) {
 	switch st := s.GetStep().(type) {
 	case *returnsv1.PreDepartureStep_TravelDocument:
-		return kindTravelDocument, enumcode.Code(st.TravelDocument, documentPrefix)
+		return kindTravelDocument, enumcode.Code(st.TravelDocument)
 	case *returnsv1.PreDepartureStep_FitToTravel:
-		return kindFitToTravel, enumcode.Code(st.FitToTravel, fitPrefix)
+		return kindFitToTravel, enumcode.Code(st.FitToTravel)
 	case *returnsv1.PreDepartureStep_Booking:
-		return kindBooking, enumcode.Code(st.Booking, modePrefix)
+		return kindBooking, enumcode.Code(st.Booking)
 	case *returnsv1.PreDepartureStep_MedicalEscort:
 		return kindMedicalEscort, ""
 	case *returnsv1.PreDepartureStep_GuardianAppointed:
 		return kindGuardian, ""
 	case *returnsv1.PreDepartureStep_BestInterestsAssessment:
-		return kindBestInterests, enumcode.Code(st.BestInterestsAssessment, bestInterestsPrefix)
+		return kindBestInterests, enumcode.Code(st.BestInterestsAssessment)
 	case *returnsv1.PreDepartureStep_RiskAssessment:
-		return kindRisk, enumcode.Code(st.RiskAssessment, riskPrefix)
+		return kindRisk, enumcode.Code(st.RiskAssessment)
 	}
 	return "", ""
 }
@@ -306,19 +306,19 @@ func stepCodes(s *returnsv1.PreDepartureStep) (kind, outcome string) {
 func setStep(s *returnsv1.PreDepartureStep, kind, outcome string) {
 	switch kind {
 	case kindTravelDocument:
-		s.Step = &returnsv1.PreDepartureStep_TravelDocument{TravelDocument: enumcode.Value[commonv1.DocumentType](commonv1.DocumentType_value, documentPrefix, outcome)}
+		s.Step = &returnsv1.PreDepartureStep_TravelDocument{TravelDocument: enumcode.Value[commonv1.DocumentType](outcome)}
 	case kindFitToTravel:
-		s.Step = &returnsv1.PreDepartureStep_FitToTravel{FitToTravel: enumcode.Value[returnsv1.FitToTravel](returnsv1.FitToTravel_value, fitPrefix, outcome)}
+		s.Step = &returnsv1.PreDepartureStep_FitToTravel{FitToTravel: enumcode.Value[returnsv1.FitToTravel](outcome)}
 	case kindBooking:
-		s.Step = &returnsv1.PreDepartureStep_Booking{Booking: enumcode.Value[returnsv1.TravelMode](returnsv1.TravelMode_value, modePrefix, outcome)}
+		s.Step = &returnsv1.PreDepartureStep_Booking{Booking: enumcode.Value[returnsv1.TravelMode](outcome)}
 	case kindMedicalEscort:
 		s.Step = &returnsv1.PreDepartureStep_MedicalEscort{MedicalEscort: &returnsv1.MedicalEscortArranged{}}
 	case kindGuardian:
 		s.Step = &returnsv1.PreDepartureStep_GuardianAppointed{GuardianAppointed: &returnsv1.GuardianAppointed{}}
 	case kindBestInterests:
-		s.Step = &returnsv1.PreDepartureStep_BestInterestsAssessment{BestInterestsAssessment: enumcode.Value[returnsv1.BestInterests](returnsv1.BestInterests_value, bestInterestsPrefix, outcome)}
+		s.Step = &returnsv1.PreDepartureStep_BestInterestsAssessment{BestInterestsAssessment: enumcode.Value[returnsv1.BestInterests](outcome)}
 	case kindRisk:
-		s.Step = &returnsv1.PreDepartureStep_RiskAssessment{RiskAssessment: enumcode.Value[returnsv1.RiskLevel](returnsv1.RiskLevel_value, riskPrefix, outcome)}
+		s.Step = &returnsv1.PreDepartureStep_RiskAssessment{RiskAssessment: enumcode.Value[returnsv1.RiskLevel](outcome)}
 	}
 }
 
@@ -335,18 +335,18 @@ func queueUpdateReturn(b *pgx.Batch, rec *record) {
 	r := rec.ret
 	var closure, closedFrom *string
 	if r.Status == closed {
-		closure = nullable(enumcode.Code(r.ClosureReason, closurePrefix))
-		closedFrom = nullable(enumcode.Code(rec.closedFrom, statusPrefix))
+		closure = nullable(enumcode.Code(r.ClosureReason))
+		closedFrom = nullable(enumcode.Code(rec.closedFrom))
 	}
 	b.Queue(`UPDATE returns."return" SET status = $2, version = $3, closure_reason = $4, closed_from = $5, updated_at = $6
 WHERE case_id = $1 AND version = $3 - 1`,
-		r.CaseId, enumcode.Code(r.Status, statusPrefix), r.Version, closure, closedFrom, r.UpdateTime.AsTime())
+		r.CaseId, enumcode.Code(r.Status), r.Version, closure, closedFrom, r.UpdateTime.AsTime())
 }
 
 func queueEligibility(b *pgx.Batch, caseID string, d *returnsv1.EligibilityDecision) {
 	var reason *string
 	if d.IneligibilityReason != returnsv1.IneligibilityReason_INELIGIBILITY_REASON_UNSPECIFIED {
-		reason = nullable(enumcode.Code(d.IneligibilityReason, ineligibilityPrefix))
+		reason = nullable(enumcode.Code(d.IneligibilityReason))
 	}
 	var counselled *time.Time
 	if d.CounsellingDate != nil {
@@ -356,7 +356,7 @@ func queueEligibility(b *pgx.Batch, caseID string, d *returnsv1.EligibilityDecis
 	p := d.Provenance
 	b.Queue(`INSERT INTO returns.eligibility_decision (case_id, version, eligibility, ineligibility_reason, counselled_on,
 decided_on, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		caseID, p.Version, enumcode.Code(d.Eligibility, eligibilityPrefix), reason, counselled, civildate.ToTime(d.DecisionDate),
+		caseID, p.Version, enumcode.Code(d.Eligibility), reason, counselled, civildate.ToTime(d.DecisionDate),
 		p.RecordedBy, p.RecordTime.AsTime())
 }
 
@@ -379,15 +379,15 @@ func queueArrival(b *pgx.Batch, caseID string, a *returnsv1.Arrival) {
 	p := a.Provenance
 	b.Queue(`INSERT INTO returns.arrival (case_id, version, arrival_date, reception_assistance, recorded_by, recorded_at)
 VALUES ($1, $2, $3, $4, $5, $6)`,
-		caseID, p.Version, civildate.ToTime(a.ArrivalDate), enumcode.Codes(a.ReceptionAssistance, receptionPrefix), p.RecordedBy, p.RecordTime.AsTime())
+		caseID, p.Version, civildate.ToTime(a.ArrivalDate), enumcode.Codes(a.ReceptionAssistance), p.RecordedBy, p.RecordTime.AsTime())
 }
 
 func queuePlan(b *pgx.Batch, caseID string, pl *returnsv1.ReintegrationPlan) {
 	p := pl.Provenance
 	b.Queue(`INSERT INTO returns.reintegration_plan (case_id, version, planned_on, economic, social, psychosocial,
 recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		caseID, p.Version, civildate.ToTime(pl.PlanDate), enumcode.Codes(pl.Economic, assistancePrefix),
-		enumcode.Codes(pl.Social, assistancePrefix), enumcode.Codes(pl.Psychosocial, assistancePrefix), p.RecordedBy, p.RecordTime.AsTime())
+		caseID, p.Version, civildate.ToTime(pl.PlanDate), enumcode.Codes(pl.Economic),
+		enumcode.Codes(pl.Social), enumcode.Codes(pl.Psychosocial), p.RecordedBy, p.RecordTime.AsTime())
 }
 
 func queueAssistance(b *pgx.Batch, caseID string, a *returnsv1.Assistance) {
@@ -399,7 +399,7 @@ func queueAssistance(b *pgx.Batch, caseID string, a *returnsv1.Assistance) {
 	p := a.Provenance
 	b.Queue(`INSERT INTO returns.assistance (assistance_id, case_id, version, type, dimension, amount_minor, currency,
 delivered_on, provider, subject_id, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		a.AssistanceId, caseID, p.Version, enumcode.Code(a.Type, assistancePrefix), enumcode.Code(a.Dimension, dimensionPrefix), amount, currency,
+		a.AssistanceId, caseID, p.Version, enumcode.Code(a.Type), enumcode.Code(a.Dimension), amount, currency,
 		civildate.ToTime(a.DeliveryDate), a.Provider, a.SubjectId, p.RecordedBy, p.RecordTime.AsTime())
 }
 
@@ -419,15 +419,15 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 func queueStatusChange(b *pgx.Batch, caseID string, c *returnsv1.StatusChange) {
 	var closure, reopen *string
 	if c.ClosureReason != returnsv1.ClosureReason_CLOSURE_REASON_UNSPECIFIED {
-		closure = nullable(enumcode.Code(c.ClosureReason, closurePrefix))
+		closure = nullable(enumcode.Code(c.ClosureReason))
 	}
 	if c.ReopenReason != returnsv1.ReopenReason_REOPEN_REASON_UNSPECIFIED {
-		reopen = nullable(enumcode.Code(c.ReopenReason, reopenPrefix))
+		reopen = nullable(enumcode.Code(c.ReopenReason))
 	}
 	p := c.Provenance
 	b.Queue(`INSERT INTO returns.status_change (case_id, version, from_status, to_status, closure_reason, reopen_reason,
 recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		caseID, p.Version, enumcode.Code(c.From, statusPrefix), enumcode.Code(c.To, statusPrefix), closure, reopen, p.RecordedBy, p.RecordTime.AsTime())
+		caseID, p.Version, enumcode.Code(c.From), enumcode.Code(c.To), closure, reopen, p.RecordedBy, p.RecordTime.AsTime())
 }
 
 // listFilter is a validated ListReturns query.

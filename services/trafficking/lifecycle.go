@@ -43,7 +43,7 @@ const (
 // transitionError is an action the case's status from forbids; action is what was refused,
 // e.g. "record assistance" or "be screened as PRESUMED_VICTIM".
 func transitionError(from traffickingv1.VictimCaseStatus, action string) error {
-	code := enumcode.Code(from, statusPrefix)
+	code := enumcode.Code(from)
 	return &rpcerr.TransitionError{Domain: errorDomain, Message: fmt.Sprintf("a victim case in status %s cannot %s", code, action),
 		Metadata: map[string]string{"from": code, "action": action}}
 }
@@ -53,7 +53,7 @@ func checkScreening(from traffickingv1.VictimCaseStatus, to traffickingv1.Identi
 	if slices.Contains(screenings[from], statusAfterScreening(to)) {
 		return nil
 	}
-	return transitionError(from, "be screened as "+enumcode.Code(to, identificationPrefix))
+	return transitionError(from, "be screened as "+enumcode.Code(to))
 }
 
 // checkVictimFact reports whether a case in status from takes a fact about a victim.

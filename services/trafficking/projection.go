@@ -69,7 +69,7 @@ intake_version = $13
 WHERE x.intake_version < $13`,
 		c.GetCaseId(), c.GetMission(), subjects, sexes, bands, nationalities, c.GetHostCountry(),
 		intakecase.VulnerabilityCodes(c.GetVulnerabilities()), civildate.ToTime(c.GetRegistrationDate()),
-		enumcode.Code(c.GetStatus(), intakeStatusPrefix), registered, consent.AssistanceAllowed(c), c.GetVersion())
+		enumcode.Code(c.GetStatus()), registered, consent.AssistanceAllowed(c), c.GetVersion())
 	return nil
 }
 

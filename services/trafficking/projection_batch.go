@@ -144,7 +144,7 @@ func (w *victimRows) add(first, last *intakev1.Case, p people) {
 	w.vulnerabilities = append(w.vulnerabilities,
 		strings.Join(intakecase.VulnerabilityCodes(last.GetVulnerabilities()), vulnerabilitySep))
 	w.registrationDates = append(w.registrationDates, civildate.ToTime(last.GetRegistrationDate()))
-	w.intakeStatuses = append(w.intakeStatuses, enumcode.Code(last.GetStatus(), intakeStatusPrefix))
+	w.intakeStatuses = append(w.intakeStatuses, enumcode.Code(last.GetStatus()))
 	w.registered = append(w.registered, first.GetCreateTime().AsTime())
 	w.assistance = append(w.assistance, consent.AssistanceAllowed(last))
 	w.versions = append(w.versions, last.GetVersion())

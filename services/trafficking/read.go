@@ -56,7 +56,7 @@ func (s *Service) ListVictimCases(ctx context.Context, req *traffickingv1.ListVi
 	}
 	f := listFilter{mission: mission, limit: pagetoken.Size(req.GetPageSize())}
 	if req.GetStatus() != traffickingv1.VictimCaseStatus_VICTIM_CASE_STATUS_UNSPECIFIED {
-		f.status = enumcode.Code(req.GetStatus(), statusPrefix)
+		f.status = enumcode.Code(req.GetStatus())
 	}
 	filterHash := listFilterHash(req)
 	if tok := req.GetPageToken(); tok != "" {

@@ -81,16 +81,16 @@ func scanCase(row pgx.Row) (*traffickingv1.VictimCase, error) {
 	c.IntakeStatus = intakeStatusFromCode(intakeStatus)
 	if identification != nil {
 		c.Identification = &traffickingv1.Identification{
-			Status:       enumcode.Value[traffickingv1.IdentificationStatus](traffickingv1.IdentificationStatus_value, identificationPrefix, *identification),
-			IdentifiedBy: enumcode.Value[traffickingv1.IdentifyingAuthority](traffickingv1.IdentifyingAuthority_value, authorityPrefix, *identifiedBy),
+			Status:       enumcode.Value[traffickingv1.IdentificationStatus](*identification),
+			IdentifiedBy: enumcode.Value[traffickingv1.IdentifyingAuthority](*identifiedBy),
 			Date:         civildate.FromTime(*identifiedOn),
 		}
 	}
 	if types != nil {
 		c.Exploitation = &traffickingv1.Exploitation{
-			Types:                   enumcode.Values[traffickingv1.ExploitationType](traffickingv1.ExploitationType_value, exploitationPrefix, types),
-			MeansOfControl:          enumcode.Values[traffickingv1.MeansOfControl](traffickingv1.MeansOfControl_value, meansPrefix, means),
-			RecruiterRelationship:   enumcode.Value[traffickingv1.RecruiterRelationship](traffickingv1.RecruiterRelationship_value, recruiterPrefix, *recruiter),
+			Types:                   enumcode.Values[traffickingv1.ExploitationType](types),
+			MeansOfControl:          enumcode.Values[traffickingv1.MeansOfControl](means),
+			RecruiterRelationship:   enumcode.Value[traffickingv1.RecruiterRelationship](*recruiter),
 			CountriesOfExploitation: countries,
 			StartYear:               valueOr(startYear),
 			EndYear:                 valueOr(endYear),
@@ -102,15 +102,15 @@ func scanCase(row pgx.Row) (*traffickingv1.VictimCase, error) {
 	}
 	if cooperation != nil {
 		c.LawEnforcementCooperation = &traffickingv1.LawEnforcementCooperation{
-			Status: enumcode.Value[traffickingv1.CooperationStatus](traffickingv1.CooperationStatus_value, cooperationPrefix, *cooperation),
+			Status: enumcode.Value[traffickingv1.CooperationStatus](*cooperation),
 			Date:   civildate.FromTime(*cooperationOn),
 		}
 	}
 	if riskLevel != nil {
 		c.RiskAssessment = &traffickingv1.RiskAssessment{
-			Level:   enumcode.Value[traffickingv1.RiskLevel](traffickingv1.RiskLevel_value, riskLevelPrefix, *riskLevel),
+			Level:   enumcode.Value[traffickingv1.RiskLevel](*riskLevel),
 			Date:    civildate.FromTime(*riskOn),
-			Factors: enumcode.Values[traffickingv1.RiskFactor](traffickingv1.RiskFactor_value, riskFactorPrefix, factors),
+			Factors: enumcode.Values[traffickingv1.RiskFactor](factors),
 		}
 		if len(c.RiskAssessment.Factors) == 0 {
 			c.RiskAssessment.Factors = nil
@@ -181,7 +181,7 @@ FROM trafficking.assistance WHERE case_id = ANY($1) ORDER BY case_id, recorded_a
 	_, err = pgx.ForEachRow(rows, []any{&caseID, &assistanceID, &typ, &start, &end, &provider, &recordedBy}, func() error {
 		a := &traffickingv1.Assistance{
 			AssistanceId: assistanceID.String(),
-			Type:         enumcode.Value[traffickingv1.AssistanceType](traffickingv1.AssistanceType_value, assistancePrefix, typ),
+			Type:         enumcode.Value[traffickingv1.AssistanceType](typ),
 			StartDate:    civildate.FromTime(start),
 			Provider:     provider,
 			RecordedBy:   recordedBy,
@@ -222,12 +222,12 @@ func nonZero[T comparable](v T) *T {
 func queueUpdateCase(b *pgx.Batch, c *traffickingv1.VictimCase) {
 	var closure, identification, identifiedBy *string
 	if c.Status == closed {
-		closure = nonZero(enumcode.Code(c.ClosureReason, closurePrefix))
+		closure = nonZero(enumcode.Code(c.ClosureReason))
 	}
 	var identifiedOn *time.Time
 	if id := c.Identification; id != nil {
-		identification = nonZero(enumcode.Code(id.Status, identificationPrefix))
-		identifiedBy = nonZero(enumcode.Code(id.IdentifiedBy, authorityPrefix))
+		identification = nonZero(enumcode.Code(id.Status))
+		identifiedBy = nonZero(enumcode.Code(id.IdentifiedBy))
 		identifiedOn = day(id.Date)
 	}
 	var types, means, countries []string
@@ -235,9 +235,9 @@ func queueUpdateCase(b *pgx.Batch, c *traffickingv1.VictimCase) {
 	var startYear, endYear *int32
 	var child *bool
 	if e := c.Exploitation; e != nil {
-		types = enumcode.Codes(e.Types, exploitationPrefix)
-		means = enumcode.Codes(e.MeansOfControl, meansPrefix)
-		recruiter = nonZero(enumcode.Code(e.RecruiterRelationship, recruiterPrefix))
+		types = enumcode.Codes(e.Types)
+		means = enumcode.Codes(e.MeansOfControl)
+		recruiter = nonZero(enumcode.Code(e.RecruiterRelationship))
 		countries = e.CountriesOfExploitation
 		startYear, endYear = nonZero(e.StartYear), nonZero(e.EndYear)
 		child = &e.ChildAtExploitation
@@ -245,13 +245,13 @@ func queueUpdateCase(b *pgx.Batch, c *traffickingv1.VictimCase) {
 	var cooperation *string
 	var cooperationOn *time.Time
 	if lc := c.LawEnforcementCooperation; lc != nil {
-		cooperation, cooperationOn = nonZero(enumcode.Code(lc.Status, cooperationPrefix)), day(lc.Date)
+		cooperation, cooperationOn = nonZero(enumcode.Code(lc.Status)), day(lc.Date)
 	}
 	var riskLevel *string
 	var riskOn *time.Time
 	var factors []string
 	if r := c.RiskAssessment; r != nil {
-		riskLevel, riskOn, factors = nonZero(enumcode.Code(r.Level, riskLevelPrefix)), day(r.Date), enumcode.Codes(r.Factors, riskFactorPrefix)
+		riskLevel, riskOn, factors = nonZero(enumcode.Code(r.Level)), day(r.Date), enumcode.Codes(r.Factors)
 	}
 	b.Queue(`UPDATE trafficking.victim_case SET status = $2, closure_reason = $3, version = $4, updated_at = $5,
 identification_status = $6, identified_by = $7, identification_date = $8,
@@ -259,7 +259,7 @@ exploitation_types = $9, means_of_control = $10, recruiter_relationship = $11, e
 exploitation_start_year = $13, exploitation_end_year = $14, child_at_exploitation = $15,
 cooperation_status = $16, cooperation_date = $17, risk_level = $18, risk_date = $19, risk_factors = $20
 WHERE case_id = $1 AND version = $4 - 1`,
-		c.CaseId, enumcode.Code(c.Status, statusPrefix), closure, c.Version, c.UpdateTime.AsTime(),
+		c.CaseId, enumcode.Code(c.Status), closure, c.Version, c.UpdateTime.AsTime(),
 		identification, identifiedBy, identifiedOn,
 		types, means, recruiter, countries, startYear, endYear, child,
 		cooperation, cooperationOn, riskLevel, riskOn, factors)
@@ -269,7 +269,7 @@ WHERE case_id = $1 AND version = $4 - 1`,
 func queueInsertAssistance(b *pgx.Batch, caseID string, a *traffickingv1.Assistance, at time.Time) {
 	b.Queue(`INSERT INTO trafficking.assistance (assistance_id, case_id, type, start_date, end_date, provider, recorded_by, recorded_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		a.AssistanceId, caseID, enumcode.Code(a.Type, assistancePrefix), day(a.StartDate), day(a.EndDate), a.Provider, a.RecordedBy, at)
+		a.AssistanceId, caseID, enumcode.Code(a.Type), day(a.StartDate), day(a.EndDate), a.Provider, a.RecordedBy, at)
 }
 
 // queueEndAssistance adds the recording of an assistance record's end date to b.

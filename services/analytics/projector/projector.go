@@ -83,11 +83,11 @@ func Apply(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 		err = p.departure(e)
 	case *returnsv1.AssistanceDelivered:
 		a := e.GetAssistance()
-		err = p.assisted(e.GetCaseId(), a.GetSubjectId(), "AVRR_"+enumcode.Code(a.GetType(), "ASSISTANCE_TYPE_"),
+		err = p.assisted(e.GetCaseId(), a.GetSubjectId(), "AVRR_"+enumcode.Code(a.GetType()),
 			int(a.GetDeliveryDate().GetYear()), e.GetReturnCountry())
 	case *traffickingv1.AssistanceProvided:
 		a := e.GetAssistance()
-		err = p.assisted(e.GetVictimCase().GetCaseId(), "", "VOT_"+enumcode.Code(a.GetType(), "ASSISTANCE_TYPE_"),
+		err = p.assisted(e.GetVictimCase().GetCaseId(), "", "VOT_"+enumcode.Code(a.GetType()),
 			int(a.GetStartDate().GetYear()), "")
 	case *traffickingv1.VictimScreened:
 		err = p.screened(e)
@@ -441,11 +441,11 @@ RETURNING fact_id`, r.GetReferralId(), r.GetMission(), r.GetVersion()).Scan(&fac
 	if err != nil {
 		return fmt.Errorf("referral: %w", err)
 	}
-	status := enumcode.Code(r.GetStatus(), "REFERRAL_STATUS_")
+	status := enumcode.Code(r.GetStatus())
 	f := fact{
 		measure: Referrals, year: r.GetCreateTime().AsTime().UTC().Year(), programme: unknown, sex: unknown,
 		ageBand: unknown, vulnerabilities: []string{unknown}, status: status,
-		partnerType: partnerType(cmp.Or(e.GetPartnerCategory(), r.GetPartnerCategory())), direction: enumcode.Code(r.GetDirection(), "DIRECTION_"),
+		partnerType: partnerType(cmp.Or(e.GetPartnerCategory(), r.GetPartnerCategory())), direction: enumcode.Code(r.GetDirection()),
 	}
 	if r.GetDirection() != referralv1.Direction_DIRECTION_INBOUND {
 		m, ok, err := p.person(r.GetCaseId(), r.GetSubjectId())
@@ -492,33 +492,33 @@ func partnerType(c commonv1.PartnerCategory) string {
 	if c == commonv1.PartnerCategory_PARTNER_CATEGORY_UNSPECIFIED {
 		return unknown
 	}
-	return enumcode.Code(c, "PARTNER_CATEGORY_")
+	return enumcode.Code(c)
 }
 
-func programme(p commonv1.Programme) string { return enumcode.Code(p, "PROGRAMME_") }
+func programme(p commonv1.Programme) string { return enumcode.Code(p) }
 func sex(s commonv1.Sex) string {
 	if s == commonv1.Sex_SEX_UNSPECIFIED {
 		return unknown
 	}
-	return enumcode.Code(s, "SEX_")
+	return enumcode.Code(s)
 }
 func ageBand(a commonv1.AgeBand) string {
 	if a == commonv1.AgeBand_AGE_BAND_UNSPECIFIED {
 		return unknown
 	}
-	return enumcode.Code(a, "AGE_BAND_")
+	return enumcode.Code(a)
 }
 
 func vulnerabilities(vs []commonv1.Vulnerability) []string {
-	return sorted(enumcode.Codes(vs, "VULNERABILITY_"))
+	return sorted(enumcode.Codes(vs))
 }
 
 func exploitationTypes(ex *traffickingv1.Exploitation) []string {
-	return sorted(enumcode.Codes(ex.GetTypes(), "EXPLOITATION_TYPE_"))
+	return sorted(enumcode.Codes(ex.GetTypes()))
 }
 
 func meansOfControl(ex *traffickingv1.Exploitation) []string {
-	return sorted(enumcode.Codes(ex.GetMeansOfControl(), "MEANS_OF_CONTROL_"))
+	return sorted(enumcode.Codes(ex.GetMeansOfControl()))
 }
 
 // countryOfExploitation is the first country recorded, as the CTDC keeps one.
