@@ -18,12 +18,11 @@ import (
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 )
 
-// fakeHASM records the last request and answers with resp or err.
+// fakeHASM records the last request and answers with err.
 type fakeHASM struct {
 	hasmv1.StrandedMigrantServiceClient
-	got  proto.Message
-	resp proto.Message
-	err  error
+	got proto.Message
+	err error
 }
 
 func (f *fakeHASM) answer(req proto.Message) error {

@@ -66,10 +66,9 @@ type Cover struct {
 // Errors of Protect (never naming a value: values may be rare categories, and errors are
 // logged).
 var (
-	ErrCover       = errors.New("disclosure: a cover has 1 to 3 dimensions, a multi-valued one alone")
-	ErrGroup       = errors.New("disclosure: a value of a grouped dimension has no group")
-	ErrCoverTotal  = errors.New("disclosure: the persons of a cover do not match its cells")
-	errNoCandidate = errors.New("disclosure: no move protects an entry")
+	ErrCover      = errors.New("disclosure: a cover has 1 to 3 dimensions, a multi-valued one alone")
+	ErrGroup      = errors.New("disclosure: a value of a grouped dimension has no group")
+	ErrCoverTotal = errors.New("disclosure: the persons of a cover do not match its cells")
 )
 
 // Release is one protected release: every entry of a Cover (each combination of a node per
@@ -540,11 +539,6 @@ func (p *protector) count(c coords) int64 {
 		return p.counts[e]
 	}
 	return 0
-}
-
-func (p *protector) hidden(c coords) bool {
-	e, ok := p.index.get(c)
-	return ok && p.flags[e]&flagHidden != 0
 }
 
 func (p *protector) signatureOf(c coords) signature {

@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
@@ -170,6 +169,3 @@ func (b *bundle) awaitClosed(t *testing.T, c *intakev1.Case) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-
-// code is err's status code.
-func code(err error) codes.Code { return status.Code(err) }

@@ -38,11 +38,6 @@ func checkTransition(from, to referralv1.ReferralStatus) error {
 	return transitionError(from, to, "")
 }
 
-// final reports whether nothing can happen to a referral in status s any more.
-func final(s referralv1.ReferralStatus) bool {
-	return len(legal[s]) == 0
-}
-
 // dataOpen reports whether the partner of an outbound referral may read its data: from the
 // send until it is answered and the service delivered, and never after a revocation,
 // withdrawal or expiry. migrations/000014's vault policy says the same in the database.

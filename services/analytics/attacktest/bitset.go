@@ -44,14 +44,6 @@ func (b bitset) empty() bool {
 	return true
 }
 
-func (b bitset) len() int {
-	n := 0
-	for _, w := range b {
-		n += bits.OnesCount64(w)
-	}
-	return n
-}
-
 // subsetOf reports whether every atom of b is in o.
 func (b bitset) subsetOf(o bitset) bool {
 	for i := range b {
