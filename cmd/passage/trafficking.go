@@ -206,23 +206,11 @@ func votMutate[Req proto.Message, Resp interface {
 	m.Set(m.Descriptor().Fields().ByName("request_id"), protoreflect.ValueOfString(id))
 	m.Set(m.Descriptor().Fields().ByName("case_id"), protoreflect.ValueOfString(pos[0]))
 	m.Set(m.Descriptor().Fields().ByName("version"), protoreflect.ValueOfInt64(*version))
-	fmt.Fprintf(c.stderr, "request id %s (if no reply arrives, repeat the command with --request-id %s)\n", id, id)
-
-	client, done, err := c.trafficking(*o)
-	if err != nil {
-		return err
-	}
-	defer done()
-	resp, err := call(ctx, o, func(ctx context.Context, req Req, opts ...grpc.CallOption) (Resp, error) {
-		return rpc(client, ctx, req, opts...)
-	}, req)
-	if err != nil {
-		return c.failed(strings.TrimSuffix(string(proto.MessageName(req).Name()), "Request"), err, id)
-	}
-	if o.json {
-		return writeJSON(c.stdout, resp)
-	}
-	return formatVictimCase(c.stdout, resp.GetVictimCase())
+	c.announceRequestID(id)
+	method := strings.TrimSuffix(string(proto.MessageName(req).Name()), "Request")
+	return unaryOn(ctx, &c.cli, o, c.trafficking, method, id, rpc, req, func(w io.Writer, resp Resp) error {
+		return formatVictimCase(w, resp.GetVictimCase())
+	})
 }
 
 // votRequired returns an error naming the flag when it was not given.
