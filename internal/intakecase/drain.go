@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/passage-cm/passage/internal/database"
-
 	"github.com/passage-cm/passage/internal/outbox"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -28,13 +28,13 @@ type Drained struct {
 // handler returns it, and the consumer does so.
 var ErrMixedMissions = errors.New("intakecase: a case's events in one drain name different missions")
 
-// Newest reads a drain of intake's events and returns each case of programme p once, in the
+// Newest reads a drain of intake's events and returns each case of the programmes once, in the
 // order of its first event, at its newest state: by intake's version, and between equal
 // versions the first in commit order, as applying the events one at a time leaves a projection
 // that refuses an event no newer than what it holds. Events of other programmes, and events
 // that carry no case, are passed over. It fails on an event that does not decode, and with
 // ErrMixedMissions.
-func Newest(records []outbox.Record, p commonv1.Programme) ([]Drained, error) {
+func Newest(records []outbox.Record, programmes ...commonv1.Programme) ([]Drained, error) {
 	var out []Drained
 	index := map[string]int{}
 	for _, r := range records {
@@ -43,7 +43,7 @@ func Newest(records []outbox.Record, p commonv1.Programme) ([]Drained, error) {
 			return nil, err
 		}
 		c := Of(m)
-		if c == nil || c.GetProgramme() != p {
+		if c == nil || !slices.Contains(programmes, c.GetProgramme()) {
 			continue
 		}
 		i, seen := index[c.GetCaseId()]
@@ -63,16 +63,16 @@ func Newest(records []outbox.Record, p commonv1.Programme) ([]Drained, error) {
 	return out, nil
 }
 
-// Project writes the cases of programme p in a drain of intake's events, each once at its
+// Project writes the cases of the programmes in a drain of intake's events, each once at its
 // newest state (Newest), in one round trip in the consumer's transaction: for each mission, in
 // the order of its first case, the mission's declaration, then what queue adds for the
 // mission's cases. The consumer's transaction reads every mission's events; each mission's rows
 // are written under the mission their events were recorded for, which row-level security
 // checked then. It is a consumer's batch handler but for queue.
-func Project(ctx context.Context, tx pgx.Tx, records []outbox.Record, p commonv1.Programme,
-	queue func(b *pgx.Batch, cases []*intakev1.Case),
+func Project(ctx context.Context, tx pgx.Tx, records []outbox.Record,
+	queue func(b *pgx.Batch, cases []*intakev1.Case), programmes ...commonv1.Programme,
 ) error {
-	drained, err := Newest(records, p)
+	drained, err := Newest(records, programmes...)
 	if err != nil {
 		return err
 	}

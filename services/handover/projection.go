@@ -23,16 +23,11 @@ func applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 // applyIntakeEvents keeps the projection of intake's cases in step, inside the consumer's
 // transaction, for one drain's events at once: every programme's cases (a hand-over is every
 // programme's), each upserted from the newest of its events in the drain under the mission its
-// events were recorded for (intakecase.Project, once per programme). An event older than the
-// row (by intake's version) changes nothing.
+// events were recorded for (intakecase.Project, one round trip for all three). An event older
+// than the row (by intake's version) changes nothing.
 func applyIntakeEvents(ctx context.Context, tx pgx.Tx, records []outbox.Record) error {
-	for _, p := range []commonv1.Programme{commonv1.Programme_PROGRAMME_AVRR, commonv1.Programme_PROGRAMME_VOT,
-		commonv1.Programme_PROGRAMME_HASM} {
-		if err := intakecase.Project(ctx, tx, records, p, queueCases); err != nil {
-			return err
-		}
-	}
-	return nil
+	return intakecase.Project(ctx, tx, records, queueCases, commonv1.Programme_PROGRAMME_AVRR,
+		commonv1.Programme_PROGRAMME_VOT, commonv1.Programme_PROGRAMME_HASM)
 }
 
 // queueCases adds the upsert of one mission's cases to b, as one multi-row statement. The

@@ -32,13 +32,13 @@ import (
 // database would refuse on its own is not tried: intake never writes one, and the consumer
 // falls back to one event at a time for any error the batch does meet.
 func applyIntakeEvents(ctx context.Context, tx pgx.Tx, records []outbox.Record) error {
-	return intakecase.Project(ctx, tx, records, commonv1.Programme_PROGRAMME_HASM, func(b *pgx.Batch, cases []*intakev1.Case) {
+	return intakecase.Project(ctx, tx, records, func(b *pgx.Batch, cases []*intakev1.Case) {
 		var rows caseRows
 		for _, c := range cases {
 			rows.add(c)
 		}
 		rows.queue(b)
-	})
+	}, commonv1.Programme_PROGRAMME_HASM)
 }
 
 // caseRows are the columns of one mission's cases and their members, as arrays for multi-row

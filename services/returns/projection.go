@@ -38,13 +38,13 @@ func applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 // so that the consumer applies the events one at a time and row-level security holds back the
 // wrong one where it stands.
 func applyIntakeEvents(ctx context.Context, tx pgx.Tx, records []outbox.Record) error {
-	return intakecase.Project(ctx, tx, records, commonv1.Programme_PROGRAMME_AVRR, func(b *pgx.Batch, cases []*intakev1.Case) {
+	return intakecase.Project(ctx, tx, records, func(b *pgx.Batch, cases []*intakev1.Case) {
 		var rows caseRows
 		for _, c := range cases {
 			rows.add(c)
 		}
 		rows.queue(b)
-	})
+	}, commonv1.Programme_PROGRAMME_AVRR)
 }
 
 // caseRows are the columns of one mission's cases, their members and their returns, as arrays
