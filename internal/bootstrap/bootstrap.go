@@ -159,7 +159,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 		audit.NewChainer(auditPool, auditKey, audit.ChainerConfig{Logger: logger, MeterProvider: tel.MeterProvider()}).Run,
 		func(ctx context.Context) error { return reloadKEK(ctx, files, keys, cfg.KEKReload, logger) },
 	}, a.Background...)
-	return runAll(ctx, a.Server.Run, background...)
+	return RunAll(ctx, append([]func(context.Context) error{a.Server.Run}, background...)...)
 }
 
 // partnerTLS is the partner gateway's TLS configuration, from its own files only: never
@@ -181,29 +181,22 @@ func partnerTLS(c server.Config) (*tls.Config, error) {
 	return nil, nil
 }
 
-// runAll runs the server and the background work together. When the context ends, or any of
-// them stops with an error, all of them are stopped; the first error is returned.
-func runAll(ctx context.Context, serve func(context.Context) error, background ...func(context.Context) error) error {
+// RunAll runs work together: the server and the background work of `passage serve`, or a
+// service's own background jobs. When the context ends, or any of them stops (with an error
+// or not), all of them are stopped; the first error is returned.
+func RunAll(ctx context.Context, work ...func(context.Context) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errs := make(chan error, len(background)+1)
-	run := func(f func(context.Context) error) {
-		err := f(ctx)
-		if err != nil {
-			cancel()
-		}
-		errs <- err
-	}
-	go run(serve)
-	for _, f := range background {
-		go run(f)
+	errs := make(chan error, len(work))
+	for _, f := range work {
+		go func() { errs <- f(ctx) }()
 	}
 	var first error
-	for range len(background) + 1 {
+	for range work {
 		if err := <-errs; err != nil && first == nil {
 			first = err
 		}
-		cancel() // the server stopping (cleanly) ends the background work too
+		cancel() // one stopping, even cleanly (the server at shutdown), ends the others
 	}
 	return first
 }

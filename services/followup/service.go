@@ -103,21 +103,7 @@ func (s *Service) Register(g *grpc.Server) {
 // Run keeps the follow-ups in step with the programmes' events and writes the reminders
 // until ctx ends: the service's background work. It returns the first error of either.
 func (s *Service) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	work := []func(context.Context) error{s.consumer.Run, s.runReminders}
-	errs := make(chan error, len(work))
-	for _, w := range work {
-		go func() { errs <- w(ctx) }()
-	}
-	var first error
-	for range work {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-		}
-		cancel()
-	}
-	return first
+	return bootstrap.RunAll(ctx, s.consumer.Run, s.runReminders)
 }
 
 // clock returns now at the microsecond precision Postgres keeps.

@@ -150,21 +150,7 @@ func (s *Service) Register(g *grpc.Server) {
 // projection (consent withdrawals withdraw referrals there), the expiry job, and the webhook
 // worker delivering the queued events to webhook partners. The first to fail stops the others.
 func (s *Service) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	work := []func(context.Context) error{s.consumer.Run, s.runExpiry, webhook.NewWorker(s.db, s, s.cfg.Webhook).Run}
-	errs := make(chan error, len(work))
-	for _, w := range work {
-		go func() { errs <- w(ctx) }()
-	}
-	var first error
-	for range work {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-		}
-		cancel()
-	}
-	return first
+	return bootstrap.RunAll(ctx, s.consumer.Run, s.runExpiry, webhook.NewWorker(s.db, s, s.cfg.Webhook).Run)
 }
 
 // Spec describes the service for bootstrap.Run.
