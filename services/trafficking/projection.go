@@ -11,18 +11,23 @@ import (
 	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/handoverpart"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/outbox"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
 
-// project applies one of intake's events to the victim cases, inside the consumer's
-// transaction. A VoT case is inserted when first seen and its intake attributes kept up to
-// date after; the VoT facts on it are never touched here. A case of another programme opened
-// from a VoT case (intake.OpenCase: a victim returning through AVRR) is linked to it by id.
-// Everything else is passed over.
+// project applies one event to the victim cases, inside the consumer's transaction. A VoT case
+// is inserted when first seen and its intake attributes kept up to date after; the VoT facts on
+// it are never touched here. A case of another programme opened from a VoT case
+// (intake.OpenCase: a victim returning through AVRR) is linked to it by id. An accepted
+// hand-over of a VoT case is written to the grants (handoverpart.Project). Everything else is
+// passed over.
 func project(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
+	if err := handoverpart.Project(ctx, tx, []outbox.Record{r}, partTable, commonv1.Programme_PROGRAMME_VOT); err != nil {
+		return err
+	}
 	c, err := intakecase.Decode(r)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/handoverpart"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/outbox"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
@@ -37,7 +38,19 @@ import (
 // row exists when the link's event comes. Links that come before any event of their VoT case in
 // the drain are therefore written before the drain's upserts, as the projection stood; those
 // after one, after the upserts; each set in commit order, a case linked once.
+//
+// The drain's accepted hand-overs of VoT cases are written to the grants after the cases, in
+// one more round trip when there are any (handoverpart.Project); each handler passes over the
+// other's events.
 func projectBatch(ctx context.Context, tx pgx.Tx, records []outbox.Record) error {
+	if err := projectCases(ctx, tx, records); err != nil {
+		return err
+	}
+	return handoverpart.Project(ctx, tx, records, partTable, commonv1.Programme_PROGRAMME_VOT)
+}
+
+// projectCases is projectBatch's part for intake's events.
+func projectCases(ctx context.Context, tx pgx.Tx, records []outbox.Record) error {
 	var missions []string
 	byMission := map[string]*victimRows{}
 	rowsOf := func(mission string) *victimRows {

@@ -84,7 +84,7 @@ func (s *Service) RecordAssistance(ctx context.Context, req *traffickingv1.Recor
 				Provider:     req.GetProvider(),
 				RecordedBy:   who.Subject,
 			}
-			queueInsertAssistance(b, c.CaseId, a, s.clock())
+			queueInsertAssistance(b, c.CaseId, who.Mission, a, s.clock())
 			c.Assistance = append(c.Assistance, a)
 			resp.VictimCase, resp.Assistance = c, a
 			return &traffickingv1.AssistanceProvided{VictimCase: c, Assistance: a}, nil
@@ -212,7 +212,7 @@ func (s *Service) record(ctx context.Context, req mutatingRequest, caseID string
 	if err != nil {
 		return toStatus(err)
 	}
-	return toStatus(s.mutate(ctx, who, key, caseID, version, needsAssistance(req), resp, apply))
+	return toStatus(s.mutate(ctx, who, key, req, caseID, version, resp, apply))
 }
 
 // needsAssistance says which changes need the principal's ASSISTANCE consent in force: every
@@ -228,13 +228,14 @@ func needsAssistance(req mutatingRequest) bool {
 
 // mutate runs one change to a victim case (mutation.Kind.Run: the row lock, the replay of a
 // retried request, the version check, the case row, the outbox event, the audit and
-// idempotency records in one transaction). When the change needs it, the principal's
+// idempotency records in one transaction). The caller's mission must hold the part of the case
+// the step belongs to (partOf, checkPart). When the change needs it, the principal's
 // assistance consent must be in force; any consent change intake committed for the case is
 // applied first (consent.CatchUp), so a withdrawal takes effect at once. A case not (yet)
-// known is looked for again after catching up on intake's events: a case registered a moment
-// ago may not have been applied by the background consumer.
-func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.Key, caseID string, version int64,
-	assistance bool, resp proto.Message, apply change,
+// known is looked for again after catching up on the consumer's events: a case registered, or
+// a part of it handed over, a moment ago may not have been applied by the background consumer.
+func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.Key, req mutatingRequest, caseID string, version int64,
+	resp proto.Message, apply change,
 ) error {
 	id, err := parseCaseID(caseID)
 	if err != nil {
@@ -243,35 +244,53 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 	if err := consent.CatchUp(ctx, s.consumer, id, catchUpWait); err != nil {
 		return err
 	}
+	part, ofPart := partOf(req)
 	m := mutation.Mutation{Who: who, Key: key, Ref: caseID, Version: version, Resp: resp}
-	return s.cases.Run(ctx, m, func(c *traffickingv1.VictimCase, st *mutation.Step) (proto.Message, error) {
-		if assistance {
+	return s.cases.Run(ctx, m, func(w *worked, st *mutation.Step) (proto.Message, error) {
+		if ofPart {
+			if err := checkPart(ctx, st.Tx, w.VictimCase, w.by, part); err != nil {
+				return nil, err
+			}
+		}
+		if needsAssistance(req) {
 			if err := requireAssistance(ctx, st.Tx, id); err != nil {
 				return nil, err
 			}
 		}
-		return apply(c, st.Batch)
+		return apply(w.VictimCase, st.Batch)
 	})
+}
+
+// worked is a victim case as one mission works on it: the case's own, or one that holds a part
+// of it. Its change is written under that mission's declaration (outbox event and audit
+// record included), which row-level security requires.
+type worked struct {
+	*traffickingv1.VictimCase
+	by string
 }
 
 // kind describes a victim case to mutation.Run. Every service's Kind is alike in shape: each
 // fills the same fields with its own aggregate's functions.
-func (s *Service) kind() mutation.Kind[*traffickingv1.VictimCase] {
-	return mutation.Kind[*traffickingv1.VictimCase]{
+func (s *Service) kind() mutation.Kind[*worked] {
+	return mutation.Kind[*worked]{
 		DB: s.db, Idem: s.idem, Producer: producer, Clock: s.clock,
 		Parse: parseCaseID,
-		Lock: func(ctx context.Context, tx pgx.Tx, who auth.Claims, id uuid.UUID) (*traffickingv1.VictimCase, error) {
-			return getCase(ctx, tx, s.missionFilter(who), id, true)
+		Lock: func(ctx context.Context, tx pgx.Tx, who auth.Claims, id uuid.UUID) (*worked, error) {
+			c, err := getCase(ctx, tx, s.missionFilter(who), id, true)
+			if err != nil {
+				return nil, err
+			}
+			return &worked{VictimCase: c, by: who.Mission}, nil
 		},
-		Version: (*traffickingv1.VictimCase).GetVersion,
-		Mission: (*traffickingv1.VictimCase).GetMission,
-		Stale: func(caseID string, c *traffickingv1.VictimCase) error {
-			return staleVersion(caseID, c.GetVersion())
+		Version: func(w *worked) int64 { return w.GetVersion() },
+		Mission: func(w *worked) string { return w.by },
+		Stale: func(caseID string, w *worked) error {
+			return staleVersion(caseID, w.GetVersion())
 		},
-		Save: func(c *traffickingv1.VictimCase, st *mutation.Step) {
-			c.Version = st.Version
-			c.UpdateTime = timestamppb.New(st.Now)
-			queueUpdateCase(st.Batch, c)
+		Save: func(w *worked, st *mutation.Step) {
+			w.Version = st.Version
+			w.UpdateTime = timestamppb.New(st.Now)
+			queueUpdateCase(st.Batch, w.VictimCase)
 		},
 		Await: func(ctx context.Context, id uuid.UUID, attempt func() error) error {
 			return intakecase.Await(ctx, s.consumer, id, catchUpWait, notFound, attempt)

@@ -2,6 +2,7 @@ package trafficking
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -10,6 +11,7 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/handoverpart"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/mutation"
@@ -27,13 +29,14 @@ const Role = "passage_trafficking"
 // producer names the service in the outbox, and its outbox consumer.
 const producer = "trafficking"
 
-// catchUpWait bounds how long a request waits for intake's events to become readable when it
-// names a case the projection has not seen yet (see outbox.Consumer.CatchUp).
+// catchUpWait bounds how long a request waits for the consumer's events to become readable when
+// it names a case the projection has not seen yet, or one a hand-over gave the caller a part of
+// a moment ago (see outbox.Consumer.CatchUp).
 const catchUpWait = 3 * time.Second
 
 // Policy lists who may call each RPC. Victim records are the most sensitive in the system:
-// only the field staff of the case's mission reach them; no HQ role, not even a programme
-// manager, reads a victim case.
+// only the field staff of the case's mission, or of a mission holding a part of it, reach them;
+// no HQ role, not even a programme manager, reads a victim case.
 func Policy() auth.Policy {
 	field := []auth.Role{auth.RoleCaseworker, auth.RoleSupervisor}
 	return auth.Policy{
@@ -62,7 +65,7 @@ type Service struct {
 	consumer     *outbox.Consumer
 	now          func() time.Time
 	// cases runs every change to a victim case (mutate).
-	cases mutation.Kind[*traffickingv1.VictimCase]
+	cases mutation.Kind[*worked]
 }
 
 // Option configures a Service.
@@ -97,8 +100,9 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	return s
 }
 
-// consumerConfig is the configuration of the consumer of intake's events: each drain's events
-// together, and one at a time when a batch fails.
+// consumerConfig is the configuration of the consumer of intake's events and of the hand-over
+// service's acceptances (one consumer, one cursor): each drain's events together, and one at a
+// time when a batch fails.
 //
 // consumerConfig, Register and Run are alike in every service that projects intake's cases:
 // wiring of each service's own names, tables and handlers, with no logic to share.
@@ -106,7 +110,7 @@ func consumerConfig() outbox.ConsumerConfig {
 	return outbox.ConsumerConfig{
 		Name:        producer,
 		CursorTable: "trafficking.outbox_cursor",
-		Types:       intakecase.Events,
+		Types:       append(slices.Clone(intakecase.Events), handoverpart.Events...),
 		Handle:      project,
 		HandleBatch: projectBatch,
 	}
@@ -117,8 +121,8 @@ func (s *Service) Register(g *grpc.Server) {
 	traffickingv1.RegisterTraffickingServiceServer(g, s)
 }
 
-// Run is the service's background work: it applies intake's events to the victim cases until
-// ctx ends.
+// Run is the service's background work: it applies intake's events to the victim cases, and the
+// hand-over service's acceptances to the grants of their parts, until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	return s.consumer.Run(ctx)
 }

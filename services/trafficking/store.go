@@ -132,34 +132,40 @@ func valueOr[T any](p *T) T {
 	return *p
 }
 
-// getCase reads a victim case of the mission with its assistance records. A case of another
-// mission is not found, by the server's filter and, underneath, by row-level security (q is
-// declared for the caller's mission). An empty mission leaves the second alone: only tests ask
-// for that (Service.checkMission). With forUpdate the row stays locked until the transaction
-// ends. Alike in shape to intake's getCase (the filter, the lock, the children loaded after),
-// it reads this service's own tables.
+// getCase reads a victim case of the mission, or one it holds a part of, with the assistance
+// records the mission made and the parts handed over. A case of another mission is not found,
+// by the server's filter and, underneath, by row-level security (q is declared for the
+// caller's mission); nor are the assistance records another mission made. An empty mission
+// leaves the second alone: only tests ask for that (Service.checkMission). With forUpdate the
+// row stays locked until the transaction ends. Alike in shape to intake's getCase (the filter,
+// the lock, the children loaded after), it reads this service's own tables.
 func getCase(ctx context.Context, q database.Querier, mission string, id uuid.UUID, forUpdate bool) (*traffickingv1.VictimCase, error) {
 	sql := `SELECT ` + caseColumns + ` FROM trafficking.victim_case v WHERE v.case_id = $1`
 	args := []any{id}
 	if mission != "" {
-		sql += ` AND v.mission = $2`
+		sql += ` AND (v.mission = $2 OR EXISTS (SELECT FROM ` + partTable + ` p WHERE p.case_id = v.case_id AND p.mission = $2))`
 		args = append(args, mission)
 	}
 	if forUpdate {
-		sql += ` FOR UPDATE`
+		sql += ` FOR UPDATE OF v`
 	}
 	c, err := scanCase(q.QueryRow(ctx, sql, args...))
 	if err != nil {
 		return nil, err
 	}
-	if err := loadAssistance(ctx, q, []*traffickingv1.VictimCase{c}); err != nil {
+	cases := []*traffickingv1.VictimCase{c}
+	if err := loadAssistance(ctx, q, mission, cases); err != nil {
+		return nil, err
+	}
+	if err := loadParts(ctx, q, cases); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// loadAssistance fills in the assistance records of cases, in one query for all of them.
-func loadAssistance(ctx context.Context, q database.Querier, cases []*traffickingv1.VictimCase) error {
+// loadAssistance fills in the assistance records of cases that mission made (any visible to q
+// when mission is empty), in one query for all of them.
+func loadAssistance(ctx context.Context, q database.Querier, mission string, cases []*traffickingv1.VictimCase) error {
 	if len(cases) == 0 {
 		return nil
 	}
@@ -170,7 +176,8 @@ func loadAssistance(ctx context.Context, q database.Querier, cases []*traffickin
 		byID[ids[i]] = c
 	}
 	rows, err := q.Query(ctx, `SELECT case_id, assistance_id, type, start_date, end_date, provider, recorded_by
-FROM trafficking.assistance WHERE case_id = ANY($1) ORDER BY case_id, recorded_at, assistance_id`, ids)
+FROM trafficking.assistance WHERE case_id = ANY($1) AND ($2 = '' OR mission = $2)
+ORDER BY case_id, recorded_at, assistance_id`, ids, mission)
 	if err != nil {
 		return fmt.Errorf("read assistance: %w", err)
 	}
@@ -265,11 +272,11 @@ WHERE case_id = $1 AND version = $4 - 1`,
 		cooperation, cooperationOn, riskLevel, riskOn, factors)
 }
 
-// queueInsertAssistance adds the insert of a new assistance record to b.
-func queueInsertAssistance(b *pgx.Batch, caseID string, a *traffickingv1.Assistance, at time.Time) {
-	b.Queue(`INSERT INTO trafficking.assistance (assistance_id, case_id, type, start_date, end_date, provider, recorded_by, recorded_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		a.AssistanceId, caseID, enumcode.Code(a.Type), day(a.StartDate), day(a.EndDate), a.Provider, a.RecordedBy, at)
+// queueInsertAssistance adds the insert of a new assistance record, made by mission, to b.
+func queueInsertAssistance(b *pgx.Batch, caseID, mission string, a *traffickingv1.Assistance, at time.Time) {
+	b.Queue(`INSERT INTO trafficking.assistance (assistance_id, case_id, mission, type, start_date, end_date, provider, recorded_by, recorded_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		a.AssistanceId, caseID, mission, enumcode.Code(a.Type), day(a.StartDate), day(a.EndDate), a.Provider, a.RecordedBy, at)
 }
 
 // queueEndAssistance adds the recording of an assistance record's end date to b.
@@ -286,11 +293,20 @@ type listFilter struct {
 	limit   int
 }
 
+// listCases reads a page of the mission's victim cases and of those it holds a part of: two
+// keyset scans (the mission's own by its index, the others by their grants) merged in order.
 func listCases(ctx context.Context, q database.Querier, f listFilter) ([]*traffickingv1.VictimCase, error) {
-	sql := `SELECT ` + caseColumns + ` FROM trafficking.victim_case v WHERE v.mission = $1
-AND ($2 = '' OR v.status = $2)
+	const page = `AND ($2 = '' OR v.status = $2)
 AND ($3::timestamptz IS NULL OR (v.registered_at, v.case_id) < ($3, $4))
 ORDER BY v.registered_at DESC, v.case_id DESC
+LIMIT $5`
+	sql := `(SELECT ` + caseColumns + ` FROM trafficking.victim_case v WHERE v.mission = $1
+` + page + `)
+UNION ALL
+(SELECT ` + caseColumns + ` FROM trafficking.victim_case v WHERE v.mission <> $1
+AND v.case_id IN (SELECT p.case_id FROM ` + partTable + ` p WHERE p.mission = $1)
+` + page + `)
+ORDER BY registered_at DESC, case_id DESC
 LIMIT $5`
 	var afterTime *time.Time
 	var afterID uuid.UUID
@@ -313,7 +329,10 @@ LIMIT $5`
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list victim cases: %w", err)
 	}
-	if err := loadAssistance(ctx, q, cases); err != nil {
+	if err := loadAssistance(ctx, q, f.mission, cases); err != nil {
+		return nil, err
+	}
+	if err := loadParts(ctx, q, cases); err != nil {
 		return nil, err
 	}
 	return cases, nil

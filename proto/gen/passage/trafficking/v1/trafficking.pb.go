@@ -9,6 +9,7 @@ package traffickingv1
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	v11 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	v12 "github.com/passage-cm/passage/proto/gen/passage/handover/v1"
 	v1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	date "google.golang.org/genproto/googleapis/type/date"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -791,6 +792,10 @@ type VictimCase struct {
 	LinkedCaseIds []string               `protobuf:"bytes,18,rep,name=linked_case_ids,json=linkedCaseIds,proto3" json:"linked_case_ids,omitempty"`
 	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// The parts of the case that accepted hand-overs gave to another mission, each with the
+	// mission that holds it now (the newest hand-over of it); empty while the case's own mission
+	// works the case whole. A step of a part listed here is its holder's (see TraffickingService).
+	Parts         []*CasePart `protobuf:"bytes,21,rep,name=parts,proto3" json:"parts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -965,6 +970,68 @@ func (x *VictimCase) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *VictimCase) GetParts() []*CasePart {
+	if x != nil {
+		return x.Parts
+	}
+	return nil
+}
+
+// CasePart is a part of a victim case handed over to another mission.
+type CasePart struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// HANDOVER_PART_CONTINUING_ASSISTANCE, or HANDOVER_PART_TRANSFER: the whole case.
+	Part v12.HandoverPart `protobuf:"varint,1,opt,name=part,proto3,enum=passage.handover.v1.HandoverPart" json:"part,omitempty"`
+	// The mission that holds the part.
+	Mission       string `protobuf:"bytes,2,opt,name=mission,proto3" json:"mission,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CasePart) Reset() {
+	*x = CasePart{}
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CasePart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CasePart) ProtoMessage() {}
+
+func (x *CasePart) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CasePart.ProtoReflect.Descriptor instead.
+func (*CasePart) Descriptor() ([]byte, []int) {
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CasePart) GetPart() v12.HandoverPart {
+	if x != nil {
+		return x.Part
+	}
+	return v12.HandoverPart(0)
+}
+
+func (x *CasePart) GetMission() string {
+	if x != nil {
+		return x.Mission
+	}
+	return ""
+}
+
 // Identification is a screening outcome.
 type Identification struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -977,7 +1044,7 @@ type Identification struct {
 
 func (x *Identification) Reset() {
 	*x = Identification{}
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[1]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -989,7 +1056,7 @@ func (x *Identification) String() string {
 func (*Identification) ProtoMessage() {}
 
 func (x *Identification) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[1]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1002,7 +1069,7 @@ func (x *Identification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Identification.ProtoReflect.Descriptor instead.
 func (*Identification) Descriptor() ([]byte, []int) {
-	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{1}
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Identification) GetStatus() IdentificationStatus {
@@ -1049,7 +1116,7 @@ type Exploitation struct {
 
 func (x *Exploitation) Reset() {
 	*x = Exploitation{}
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[2]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1061,7 +1128,7 @@ func (x *Exploitation) String() string {
 func (*Exploitation) ProtoMessage() {}
 
 func (x *Exploitation) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[2]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1074,7 +1141,7 @@ func (x *Exploitation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Exploitation.ProtoReflect.Descriptor instead.
 func (*Exploitation) Descriptor() ([]byte, []int) {
-	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{2}
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Exploitation) GetTypes() []ExploitationType {
@@ -1145,7 +1212,7 @@ type Assistance struct {
 
 func (x *Assistance) Reset() {
 	*x = Assistance{}
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[3]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1157,7 +1224,7 @@ func (x *Assistance) String() string {
 func (*Assistance) ProtoMessage() {}
 
 func (x *Assistance) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[3]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1170,7 +1237,7 @@ func (x *Assistance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assistance.ProtoReflect.Descriptor instead.
 func (*Assistance) Descriptor() ([]byte, []int) {
-	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{3}
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Assistance) GetAssistanceId() string {
@@ -1226,7 +1293,7 @@ type LawEnforcementCooperation struct {
 
 func (x *LawEnforcementCooperation) Reset() {
 	*x = LawEnforcementCooperation{}
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[4]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1238,7 +1305,7 @@ func (x *LawEnforcementCooperation) String() string {
 func (*LawEnforcementCooperation) ProtoMessage() {}
 
 func (x *LawEnforcementCooperation) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[4]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1251,7 +1318,7 @@ func (x *LawEnforcementCooperation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LawEnforcementCooperation.ProtoReflect.Descriptor instead.
 func (*LawEnforcementCooperation) Descriptor() ([]byte, []int) {
-	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{4}
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *LawEnforcementCooperation) GetStatus() CooperationStatus {
@@ -1280,7 +1347,7 @@ type RiskAssessment struct {
 
 func (x *RiskAssessment) Reset() {
 	*x = RiskAssessment{}
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[5]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1292,7 +1359,7 @@ func (x *RiskAssessment) String() string {
 func (*RiskAssessment) ProtoMessage() {}
 
 func (x *RiskAssessment) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[5]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1305,7 +1372,7 @@ func (x *RiskAssessment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RiskAssessment.ProtoReflect.Descriptor instead.
 func (*RiskAssessment) Descriptor() ([]byte, []int) {
-	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{5}
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RiskAssessment) GetLevel() RiskLevel {
@@ -1346,7 +1413,7 @@ type RecordScreeningRequest struct {
 
 func (x *RecordScreeningRequest) Reset() {
 	*x = RecordScreeningRequest{}
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[6]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1358,7 +1425,7 @@ func (x *RecordScreeningRequest) String() string {
 func (*RecordScreeningRequest) ProtoMessage() {}
 
 func (x *RecordScreeningRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[6]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1371,7 +1438,7 @@ func (x *RecordScreeningRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordScreeningRequest.ProtoReflect.Descriptor instead.
 func (*RecordScreeningRequest) Descriptor() ([]byte, []int) {
-	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{6}
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RecordScreeningRequest) GetRequestId() string {
@@ -1425,7 +1492,7 @@ type RecordScreeningResponse struct {
 
 func (x *RecordScreeningResponse) Reset() {
 	*x = RecordScreeningResponse{}
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[7]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1437,7 +1504,7 @@ func (x *RecordScreeningResponse) String() string {
 func (*RecordScreeningResponse) ProtoMessage() {}
 
 func (x *RecordScreeningResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[7]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1450,7 +1517,7 @@ func (x *RecordScreeningResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordScreeningResponse.ProtoReflect.Descriptor instead.
 func (*RecordScreeningResponse) Descriptor() ([]byte, []int) {
-	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{7}
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RecordScreeningResponse) GetVictimCase() *VictimCase {
@@ -1472,7 +1539,7 @@ type RecordExploitationRequest struct {
 
 func (x *RecordExploitationRequest) Reset() {
 	*x = RecordExploitationRequest{}
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[8]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1484,7 +1551,7 @@ func (x *RecordExploitationRequest) String() string {
 func (*RecordExploitationRequest) ProtoMessage() {}
 
 func (x *RecordExploitationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[8]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1497,7 +1564,7 @@ func (x *RecordExploitationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordExploitationRequest.ProtoReflect.Descriptor instead.
 func (*RecordExploitationRequest) Descriptor() ([]byte, []int) {
-	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{8}
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RecordExploitationRequest) GetRequestId() string {
@@ -1537,7 +1604,7 @@ type RecordExploitationResponse struct {
 
 func (x *RecordExploitationResponse) Reset() {
 	*x = RecordExploitationResponse{}
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[9]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1549,7 +1616,7 @@ func (x *RecordExploitationResponse) String() string {
 func (*RecordExploitationResponse) ProtoMessage() {}
 
 func (x *RecordExploitationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[9]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1562,7 +1629,7 @@ func (x *RecordExploitationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordExploitationResponse.ProtoReflect.Descriptor instead.
 func (*RecordExploitationResponse) Descriptor() ([]byte, []int) {
-	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{9}
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RecordExploitationResponse) GetVictimCase() *VictimCase {
@@ -1590,7 +1657,7 @@ type RecordAssistanceRequest struct {
 
 func (x *RecordAssistanceRequest) Reset() {
 	*x = RecordAssistanceRequest{}
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[10]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1602,7 +1669,7 @@ func (x *RecordAssistanceRequest) String() string {
 func (*RecordAssistanceRequest) ProtoMessage() {}
 
 func (x *RecordAssistanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[10]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1615,7 +1682,7 @@ func (x *RecordAssistanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAssistanceRequest.ProtoReflect.Descriptor instead.
 func (*RecordAssistanceRequest) Descriptor() ([]byte, []int) {
-	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{10}
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RecordAssistanceRequest) GetRequestId() string {
@@ -1678,7 +1745,7 @@ type RecordAssistanceResponse struct {
 
 func (x *RecordAssistanceResponse) Reset() {
 	*x = RecordAssistanceResponse{}
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[11]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1690,7 +1757,7 @@ func (x *RecordAssistanceResponse) String() string {
 func (*RecordAssistanceResponse) ProtoMessage() {}
 
 func (x *RecordAssistanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[11]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1703,7 +1770,7 @@ func (x *RecordAssistanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAssistanceResponse.ProtoReflect.Descriptor instead.
 func (*RecordAssistanceResponse) Descriptor() ([]byte, []int) {
-	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{11}
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RecordAssistanceResponse) GetVictimCase() *VictimCase {
@@ -1734,7 +1801,7 @@ type EndAssistanceRequest struct {
 
 func (x *EndAssistanceRequest) Reset() {
 	*x = EndAssistanceRequest{}
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[12]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1746,7 +1813,7 @@ func (x *EndAssistanceRequest) String() string {
 func (*EndAssistanceRequest) ProtoMessage() {}
 
 func (x *EndAssistanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[12]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1759,7 +1826,7 @@ func (x *EndAssistanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndAssistanceRequest.ProtoReflect.Descriptor instead.
 func (*EndAssistanceRequest) Descriptor() ([]byte, []int) {
-	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{12}
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *EndAssistanceRequest) GetRequestId() string {
@@ -1806,7 +1873,7 @@ type EndAssistanceResponse struct {
 
 func (x *EndAssistanceResponse) Reset() {
 	*x = EndAssistanceResponse{}
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[13]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1818,7 +1885,7 @@ func (x *EndAssistanceResponse) String() string {
 func (*EndAssistanceResponse) ProtoMessage() {}
 
 func (x *EndAssistanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[13]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1831,7 +1898,7 @@ func (x *EndAssistanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndAssistanceResponse.ProtoReflect.Descriptor instead.
 func (*EndAssistanceResponse) Descriptor() ([]byte, []int) {
-	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{13}
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *EndAssistanceResponse) GetVictimCase() *VictimCase {
@@ -1855,7 +1922,7 @@ type RecordLawEnforcementCooperationRequest struct {
 
 func (x *RecordLawEnforcementCooperationRequest) Reset() {
 	*x = RecordLawEnforcementCooperationRequest{}
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[14]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1867,7 +1934,7 @@ func (x *RecordLawEnforcementCooperationRequest) String() string {
 func (*RecordLawEnforcementCooperationRequest) ProtoMessage() {}
 
 func (x *RecordLawEnforcementCooperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[14]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1880,7 +1947,7 @@ func (x *RecordLawEnforcementCooperationRequest) ProtoReflect() protoreflect.Mes
 
 // Deprecated: Use RecordLawEnforcementCooperationRequest.ProtoReflect.Descriptor instead.
 func (*RecordLawEnforcementCooperationRequest) Descriptor() ([]byte, []int) {
-	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{14}
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RecordLawEnforcementCooperationRequest) GetRequestId() string {
@@ -1927,7 +1994,7 @@ type RecordLawEnforcementCooperationResponse struct {
 
 func (x *RecordLawEnforcementCooperationResponse) Reset() {
 	*x = RecordLawEnforcementCooperationResponse{}
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[15]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1939,7 +2006,7 @@ func (x *RecordLawEnforcementCooperationResponse) String() string {
 func (*RecordLawEnforcementCooperationResponse) ProtoMessage() {}
 
 func (x *RecordLawEnforcementCooperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[15]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1952,7 +2019,7 @@ func (x *RecordLawEnforcementCooperationResponse) ProtoReflect() protoreflect.Me
 
 // Deprecated: Use RecordLawEnforcementCooperationResponse.ProtoReflect.Descriptor instead.
 func (*RecordLawEnforcementCooperationResponse) Descriptor() ([]byte, []int) {
-	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{15}
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RecordLawEnforcementCooperationResponse) GetVictimCase() *VictimCase {
@@ -1978,7 +2045,7 @@ type AssessRiskRequest struct {
 
 func (x *AssessRiskRequest) Reset() {
 	*x = AssessRiskRequest{}
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[16]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1990,7 +2057,7 @@ func (x *AssessRiskRequest) String() string {
 func (*AssessRiskRequest) ProtoMessage() {}
 
 func (x *AssessRiskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[16]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2003,7 +2070,7 @@ func (x *AssessRiskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssessRiskRequest.ProtoReflect.Descriptor instead.
 func (*AssessRiskRequest) Descriptor() ([]byte, []int) {
-	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{16}
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AssessRiskRequest) GetRequestId() string {
@@ -2057,7 +2124,7 @@ type AssessRiskResponse struct {
 
 func (x *AssessRiskResponse) Reset() {
 	*x = AssessRiskResponse{}
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[17]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2069,7 +2136,7 @@ func (x *AssessRiskResponse) String() string {
 func (*AssessRiskResponse) ProtoMessage() {}
 
 func (x *AssessRiskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[17]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2082,7 +2149,7 @@ func (x *AssessRiskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssessRiskResponse.ProtoReflect.Descriptor instead.
 func (*AssessRiskResponse) Descriptor() ([]byte, []int) {
-	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{17}
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AssessRiskResponse) GetVictimCase() *VictimCase {
@@ -2104,7 +2171,7 @@ type CloseVictimCaseRequest struct {
 
 func (x *CloseVictimCaseRequest) Reset() {
 	*x = CloseVictimCaseRequest{}
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[18]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2116,7 +2183,7 @@ func (x *CloseVictimCaseRequest) String() string {
 func (*CloseVictimCaseRequest) ProtoMessage() {}
 
 func (x *CloseVictimCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[18]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2129,7 +2196,7 @@ func (x *CloseVictimCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseVictimCaseRequest.ProtoReflect.Descriptor instead.
 func (*CloseVictimCaseRequest) Descriptor() ([]byte, []int) {
-	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{18}
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CloseVictimCaseRequest) GetRequestId() string {
@@ -2169,7 +2236,7 @@ type CloseVictimCaseResponse struct {
 
 func (x *CloseVictimCaseResponse) Reset() {
 	*x = CloseVictimCaseResponse{}
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[19]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2181,7 +2248,7 @@ func (x *CloseVictimCaseResponse) String() string {
 func (*CloseVictimCaseResponse) ProtoMessage() {}
 
 func (x *CloseVictimCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[19]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2194,7 +2261,7 @@ func (x *CloseVictimCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseVictimCaseResponse.ProtoReflect.Descriptor instead.
 func (*CloseVictimCaseResponse) Descriptor() ([]byte, []int) {
-	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{19}
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CloseVictimCaseResponse) GetVictimCase() *VictimCase {
@@ -2213,7 +2280,7 @@ type GetVictimCaseRequest struct {
 
 func (x *GetVictimCaseRequest) Reset() {
 	*x = GetVictimCaseRequest{}
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[20]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2225,7 +2292,7 @@ func (x *GetVictimCaseRequest) String() string {
 func (*GetVictimCaseRequest) ProtoMessage() {}
 
 func (x *GetVictimCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[20]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2238,7 +2305,7 @@ func (x *GetVictimCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVictimCaseRequest.ProtoReflect.Descriptor instead.
 func (*GetVictimCaseRequest) Descriptor() ([]byte, []int) {
-	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{20}
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetVictimCaseRequest) GetCaseId() string {
@@ -2257,7 +2324,7 @@ type GetVictimCaseResponse struct {
 
 func (x *GetVictimCaseResponse) Reset() {
 	*x = GetVictimCaseResponse{}
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[21]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2269,7 +2336,7 @@ func (x *GetVictimCaseResponse) String() string {
 func (*GetVictimCaseResponse) ProtoMessage() {}
 
 func (x *GetVictimCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[21]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2282,7 +2349,7 @@ func (x *GetVictimCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVictimCaseResponse.ProtoReflect.Descriptor instead.
 func (*GetVictimCaseResponse) Descriptor() ([]byte, []int) {
-	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{21}
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetVictimCaseResponse) GetVictimCase() *VictimCase {
@@ -2308,7 +2375,7 @@ type ListVictimCasesRequest struct {
 
 func (x *ListVictimCasesRequest) Reset() {
 	*x = ListVictimCasesRequest{}
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[22]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2320,7 +2387,7 @@ func (x *ListVictimCasesRequest) String() string {
 func (*ListVictimCasesRequest) ProtoMessage() {}
 
 func (x *ListVictimCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[22]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2333,7 +2400,7 @@ func (x *ListVictimCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVictimCasesRequest.ProtoReflect.Descriptor instead.
 func (*ListVictimCasesRequest) Descriptor() ([]byte, []int) {
-	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{22}
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListVictimCasesRequest) GetMission() string {
@@ -2375,7 +2442,7 @@ type ListVictimCasesResponse struct {
 
 func (x *ListVictimCasesResponse) Reset() {
 	*x = ListVictimCasesResponse{}
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[23]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2387,7 +2454,7 @@ func (x *ListVictimCasesResponse) String() string {
 func (*ListVictimCasesResponse) ProtoMessage() {}
 
 func (x *ListVictimCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[23]
+	mi := &file_passage_trafficking_v1_trafficking_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2400,7 +2467,7 @@ func (x *ListVictimCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVictimCasesResponse.ProtoReflect.Descriptor instead.
 func (*ListVictimCasesResponse) Descriptor() ([]byte, []int) {
-	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{23}
+	return file_passage_trafficking_v1_trafficking_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListVictimCasesResponse) GetVictimCases() []*VictimCase {
@@ -2421,7 +2488,8 @@ var File_passage_trafficking_v1_trafficking_proto protoreflect.FileDescriptor
 
 const file_passage_trafficking_v1_trafficking_proto_rawDesc = "" +
 	"\n" +
-	"(passage/trafficking/v1/trafficking.proto\x12\x16passage.trafficking.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x1epassage/common/v1/coding.proto\x1a\x1epassage/intake/v1/intake.proto\"\xdb\t\n" +
+	"(passage/trafficking/v1/trafficking.proto\x12\x16passage.trafficking.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x1epassage/common/v1/coding.proto\x1a\"passage/handover/v1/handover.proto\x1a\x1epassage/intake/v1/intake.proto\"\x93\n" +
+	"\n" +
 	"\n" +
 	"VictimCase\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x18\n" +
@@ -2448,7 +2516,11 @@ const file_passage_trafficking_v1_trafficking_proto_rawDesc = "" +
 	"\vcreate_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xd0\x01\n" +
+	"updateTime\x126\n" +
+	"\x05parts\x18\x15 \x03(\v2 .passage.trafficking.v1.CasePartR\x05parts\"[\n" +
+	"\bCasePart\x125\n" +
+	"\x04part\x18\x01 \x01(\x0e2!.passage.handover.v1.HandoverPartR\x04part\x12\x18\n" +
+	"\amission\x18\x02 \x01(\tR\amission\"\xd0\x01\n" +
 	"\x0eIdentification\x12D\n" +
 	"\x06status\x18\x01 \x01(\x0e2,.passage.trafficking.v1.IdentificationStatusR\x06status\x12Q\n" +
 	"\ridentified_by\x18\x02 \x01(\x0e2,.passage.trafficking.v1.IdentifyingAuthorityR\fidentifiedBy\x12%\n" +
@@ -2706,7 +2778,7 @@ func file_passage_trafficking_v1_trafficking_proto_rawDescGZIP() []byte {
 }
 
 var file_passage_trafficking_v1_trafficking_proto_enumTypes = make([]protoimpl.EnumInfo, 11)
-var file_passage_trafficking_v1_trafficking_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_passage_trafficking_v1_trafficking_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_passage_trafficking_v1_trafficking_proto_goTypes = []any{
 	(VictimCaseStatus)(0),                           // 0: passage.trafficking.v1.VictimCaseStatus
 	(IdentificationStatus)(0),                       // 1: passage.trafficking.v1.IdentificationStatus
@@ -2720,112 +2792,116 @@ var file_passage_trafficking_v1_trafficking_proto_goTypes = []any{
 	(RiskFactor)(0),                                 // 9: passage.trafficking.v1.RiskFactor
 	(ClosureReason)(0),                              // 10: passage.trafficking.v1.ClosureReason
 	(*VictimCase)(nil),                              // 11: passage.trafficking.v1.VictimCase
-	(*Identification)(nil),                          // 12: passage.trafficking.v1.Identification
-	(*Exploitation)(nil),                            // 13: passage.trafficking.v1.Exploitation
-	(*Assistance)(nil),                              // 14: passage.trafficking.v1.Assistance
-	(*LawEnforcementCooperation)(nil),               // 15: passage.trafficking.v1.LawEnforcementCooperation
-	(*RiskAssessment)(nil),                          // 16: passage.trafficking.v1.RiskAssessment
-	(*RecordScreeningRequest)(nil),                  // 17: passage.trafficking.v1.RecordScreeningRequest
-	(*RecordScreeningResponse)(nil),                 // 18: passage.trafficking.v1.RecordScreeningResponse
-	(*RecordExploitationRequest)(nil),               // 19: passage.trafficking.v1.RecordExploitationRequest
-	(*RecordExploitationResponse)(nil),              // 20: passage.trafficking.v1.RecordExploitationResponse
-	(*RecordAssistanceRequest)(nil),                 // 21: passage.trafficking.v1.RecordAssistanceRequest
-	(*RecordAssistanceResponse)(nil),                // 22: passage.trafficking.v1.RecordAssistanceResponse
-	(*EndAssistanceRequest)(nil),                    // 23: passage.trafficking.v1.EndAssistanceRequest
-	(*EndAssistanceResponse)(nil),                   // 24: passage.trafficking.v1.EndAssistanceResponse
-	(*RecordLawEnforcementCooperationRequest)(nil),  // 25: passage.trafficking.v1.RecordLawEnforcementCooperationRequest
-	(*RecordLawEnforcementCooperationResponse)(nil), // 26: passage.trafficking.v1.RecordLawEnforcementCooperationResponse
-	(*AssessRiskRequest)(nil),                       // 27: passage.trafficking.v1.AssessRiskRequest
-	(*AssessRiskResponse)(nil),                      // 28: passage.trafficking.v1.AssessRiskResponse
-	(*CloseVictimCaseRequest)(nil),                  // 29: passage.trafficking.v1.CloseVictimCaseRequest
-	(*CloseVictimCaseResponse)(nil),                 // 30: passage.trafficking.v1.CloseVictimCaseResponse
-	(*GetVictimCaseRequest)(nil),                    // 31: passage.trafficking.v1.GetVictimCaseRequest
-	(*GetVictimCaseResponse)(nil),                   // 32: passage.trafficking.v1.GetVictimCaseResponse
-	(*ListVictimCasesRequest)(nil),                  // 33: passage.trafficking.v1.ListVictimCasesRequest
-	(*ListVictimCasesResponse)(nil),                 // 34: passage.trafficking.v1.ListVictimCasesResponse
-	(*v1.CaseMember)(nil),                           // 35: passage.intake.v1.CaseMember
-	(v11.Vulnerability)(0),                          // 36: passage.common.v1.Vulnerability
-	(*date.Date)(nil),                               // 37: google.type.Date
-	(v1.CaseStatus)(0),                              // 38: passage.intake.v1.CaseStatus
-	(*timestamppb.Timestamp)(nil),                   // 39: google.protobuf.Timestamp
+	(*CasePart)(nil),                                // 12: passage.trafficking.v1.CasePart
+	(*Identification)(nil),                          // 13: passage.trafficking.v1.Identification
+	(*Exploitation)(nil),                            // 14: passage.trafficking.v1.Exploitation
+	(*Assistance)(nil),                              // 15: passage.trafficking.v1.Assistance
+	(*LawEnforcementCooperation)(nil),               // 16: passage.trafficking.v1.LawEnforcementCooperation
+	(*RiskAssessment)(nil),                          // 17: passage.trafficking.v1.RiskAssessment
+	(*RecordScreeningRequest)(nil),                  // 18: passage.trafficking.v1.RecordScreeningRequest
+	(*RecordScreeningResponse)(nil),                 // 19: passage.trafficking.v1.RecordScreeningResponse
+	(*RecordExploitationRequest)(nil),               // 20: passage.trafficking.v1.RecordExploitationRequest
+	(*RecordExploitationResponse)(nil),              // 21: passage.trafficking.v1.RecordExploitationResponse
+	(*RecordAssistanceRequest)(nil),                 // 22: passage.trafficking.v1.RecordAssistanceRequest
+	(*RecordAssistanceResponse)(nil),                // 23: passage.trafficking.v1.RecordAssistanceResponse
+	(*EndAssistanceRequest)(nil),                    // 24: passage.trafficking.v1.EndAssistanceRequest
+	(*EndAssistanceResponse)(nil),                   // 25: passage.trafficking.v1.EndAssistanceResponse
+	(*RecordLawEnforcementCooperationRequest)(nil),  // 26: passage.trafficking.v1.RecordLawEnforcementCooperationRequest
+	(*RecordLawEnforcementCooperationResponse)(nil), // 27: passage.trafficking.v1.RecordLawEnforcementCooperationResponse
+	(*AssessRiskRequest)(nil),                       // 28: passage.trafficking.v1.AssessRiskRequest
+	(*AssessRiskResponse)(nil),                      // 29: passage.trafficking.v1.AssessRiskResponse
+	(*CloseVictimCaseRequest)(nil),                  // 30: passage.trafficking.v1.CloseVictimCaseRequest
+	(*CloseVictimCaseResponse)(nil),                 // 31: passage.trafficking.v1.CloseVictimCaseResponse
+	(*GetVictimCaseRequest)(nil),                    // 32: passage.trafficking.v1.GetVictimCaseRequest
+	(*GetVictimCaseResponse)(nil),                   // 33: passage.trafficking.v1.GetVictimCaseResponse
+	(*ListVictimCasesRequest)(nil),                  // 34: passage.trafficking.v1.ListVictimCasesRequest
+	(*ListVictimCasesResponse)(nil),                 // 35: passage.trafficking.v1.ListVictimCasesResponse
+	(*v1.CaseMember)(nil),                           // 36: passage.intake.v1.CaseMember
+	(v11.Vulnerability)(0),                          // 37: passage.common.v1.Vulnerability
+	(*date.Date)(nil),                               // 38: google.type.Date
+	(v1.CaseStatus)(0),                              // 39: passage.intake.v1.CaseStatus
+	(*timestamppb.Timestamp)(nil),                   // 40: google.protobuf.Timestamp
+	(v12.HandoverPart)(0),                           // 41: passage.handover.v1.HandoverPart
 }
 var file_passage_trafficking_v1_trafficking_proto_depIdxs = []int32{
 	0,  // 0: passage.trafficking.v1.VictimCase.status:type_name -> passage.trafficking.v1.VictimCaseStatus
-	35, // 1: passage.trafficking.v1.VictimCase.principal:type_name -> passage.intake.v1.CaseMember
-	35, // 2: passage.trafficking.v1.VictimCase.household_members:type_name -> passage.intake.v1.CaseMember
-	36, // 3: passage.trafficking.v1.VictimCase.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	37, // 4: passage.trafficking.v1.VictimCase.registration_date:type_name -> google.type.Date
-	38, // 5: passage.trafficking.v1.VictimCase.intake_status:type_name -> passage.intake.v1.CaseStatus
-	12, // 6: passage.trafficking.v1.VictimCase.identification:type_name -> passage.trafficking.v1.Identification
-	13, // 7: passage.trafficking.v1.VictimCase.exploitation:type_name -> passage.trafficking.v1.Exploitation
-	14, // 8: passage.trafficking.v1.VictimCase.assistance:type_name -> passage.trafficking.v1.Assistance
-	15, // 9: passage.trafficking.v1.VictimCase.law_enforcement_cooperation:type_name -> passage.trafficking.v1.LawEnforcementCooperation
-	16, // 10: passage.trafficking.v1.VictimCase.risk_assessment:type_name -> passage.trafficking.v1.RiskAssessment
+	36, // 1: passage.trafficking.v1.VictimCase.principal:type_name -> passage.intake.v1.CaseMember
+	36, // 2: passage.trafficking.v1.VictimCase.household_members:type_name -> passage.intake.v1.CaseMember
+	37, // 3: passage.trafficking.v1.VictimCase.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	38, // 4: passage.trafficking.v1.VictimCase.registration_date:type_name -> google.type.Date
+	39, // 5: passage.trafficking.v1.VictimCase.intake_status:type_name -> passage.intake.v1.CaseStatus
+	13, // 6: passage.trafficking.v1.VictimCase.identification:type_name -> passage.trafficking.v1.Identification
+	14, // 7: passage.trafficking.v1.VictimCase.exploitation:type_name -> passage.trafficking.v1.Exploitation
+	15, // 8: passage.trafficking.v1.VictimCase.assistance:type_name -> passage.trafficking.v1.Assistance
+	16, // 9: passage.trafficking.v1.VictimCase.law_enforcement_cooperation:type_name -> passage.trafficking.v1.LawEnforcementCooperation
+	17, // 10: passage.trafficking.v1.VictimCase.risk_assessment:type_name -> passage.trafficking.v1.RiskAssessment
 	10, // 11: passage.trafficking.v1.VictimCase.closure_reason:type_name -> passage.trafficking.v1.ClosureReason
-	39, // 12: passage.trafficking.v1.VictimCase.create_time:type_name -> google.protobuf.Timestamp
-	39, // 13: passage.trafficking.v1.VictimCase.update_time:type_name -> google.protobuf.Timestamp
-	1,  // 14: passage.trafficking.v1.Identification.status:type_name -> passage.trafficking.v1.IdentificationStatus
-	2,  // 15: passage.trafficking.v1.Identification.identified_by:type_name -> passage.trafficking.v1.IdentifyingAuthority
-	37, // 16: passage.trafficking.v1.Identification.date:type_name -> google.type.Date
-	3,  // 17: passage.trafficking.v1.Exploitation.types:type_name -> passage.trafficking.v1.ExploitationType
-	4,  // 18: passage.trafficking.v1.Exploitation.means_of_control:type_name -> passage.trafficking.v1.MeansOfControl
-	5,  // 19: passage.trafficking.v1.Exploitation.recruiter_relationship:type_name -> passage.trafficking.v1.RecruiterRelationship
-	6,  // 20: passage.trafficking.v1.Assistance.type:type_name -> passage.trafficking.v1.AssistanceType
-	37, // 21: passage.trafficking.v1.Assistance.start_date:type_name -> google.type.Date
-	37, // 22: passage.trafficking.v1.Assistance.end_date:type_name -> google.type.Date
-	7,  // 23: passage.trafficking.v1.LawEnforcementCooperation.status:type_name -> passage.trafficking.v1.CooperationStatus
-	37, // 24: passage.trafficking.v1.LawEnforcementCooperation.date:type_name -> google.type.Date
-	8,  // 25: passage.trafficking.v1.RiskAssessment.level:type_name -> passage.trafficking.v1.RiskLevel
-	37, // 26: passage.trafficking.v1.RiskAssessment.date:type_name -> google.type.Date
-	9,  // 27: passage.trafficking.v1.RiskAssessment.factors:type_name -> passage.trafficking.v1.RiskFactor
-	1,  // 28: passage.trafficking.v1.RecordScreeningRequest.status:type_name -> passage.trafficking.v1.IdentificationStatus
-	2,  // 29: passage.trafficking.v1.RecordScreeningRequest.identified_by:type_name -> passage.trafficking.v1.IdentifyingAuthority
-	37, // 30: passage.trafficking.v1.RecordScreeningRequest.date:type_name -> google.type.Date
-	11, // 31: passage.trafficking.v1.RecordScreeningResponse.victim_case:type_name -> passage.trafficking.v1.VictimCase
-	13, // 32: passage.trafficking.v1.RecordExploitationRequest.exploitation:type_name -> passage.trafficking.v1.Exploitation
-	11, // 33: passage.trafficking.v1.RecordExploitationResponse.victim_case:type_name -> passage.trafficking.v1.VictimCase
-	6,  // 34: passage.trafficking.v1.RecordAssistanceRequest.type:type_name -> passage.trafficking.v1.AssistanceType
-	37, // 35: passage.trafficking.v1.RecordAssistanceRequest.start_date:type_name -> google.type.Date
-	37, // 36: passage.trafficking.v1.RecordAssistanceRequest.end_date:type_name -> google.type.Date
-	11, // 37: passage.trafficking.v1.RecordAssistanceResponse.victim_case:type_name -> passage.trafficking.v1.VictimCase
-	14, // 38: passage.trafficking.v1.RecordAssistanceResponse.assistance:type_name -> passage.trafficking.v1.Assistance
-	37, // 39: passage.trafficking.v1.EndAssistanceRequest.end_date:type_name -> google.type.Date
-	11, // 40: passage.trafficking.v1.EndAssistanceResponse.victim_case:type_name -> passage.trafficking.v1.VictimCase
-	7,  // 41: passage.trafficking.v1.RecordLawEnforcementCooperationRequest.status:type_name -> passage.trafficking.v1.CooperationStatus
-	37, // 42: passage.trafficking.v1.RecordLawEnforcementCooperationRequest.date:type_name -> google.type.Date
-	11, // 43: passage.trafficking.v1.RecordLawEnforcementCooperationResponse.victim_case:type_name -> passage.trafficking.v1.VictimCase
-	8,  // 44: passage.trafficking.v1.AssessRiskRequest.level:type_name -> passage.trafficking.v1.RiskLevel
-	37, // 45: passage.trafficking.v1.AssessRiskRequest.date:type_name -> google.type.Date
-	9,  // 46: passage.trafficking.v1.AssessRiskRequest.factors:type_name -> passage.trafficking.v1.RiskFactor
-	11, // 47: passage.trafficking.v1.AssessRiskResponse.victim_case:type_name -> passage.trafficking.v1.VictimCase
-	10, // 48: passage.trafficking.v1.CloseVictimCaseRequest.reason:type_name -> passage.trafficking.v1.ClosureReason
-	11, // 49: passage.trafficking.v1.CloseVictimCaseResponse.victim_case:type_name -> passage.trafficking.v1.VictimCase
-	11, // 50: passage.trafficking.v1.GetVictimCaseResponse.victim_case:type_name -> passage.trafficking.v1.VictimCase
-	0,  // 51: passage.trafficking.v1.ListVictimCasesRequest.status:type_name -> passage.trafficking.v1.VictimCaseStatus
-	11, // 52: passage.trafficking.v1.ListVictimCasesResponse.victim_cases:type_name -> passage.trafficking.v1.VictimCase
-	17, // 53: passage.trafficking.v1.TraffickingService.RecordScreening:input_type -> passage.trafficking.v1.RecordScreeningRequest
-	19, // 54: passage.trafficking.v1.TraffickingService.RecordExploitation:input_type -> passage.trafficking.v1.RecordExploitationRequest
-	21, // 55: passage.trafficking.v1.TraffickingService.RecordAssistance:input_type -> passage.trafficking.v1.RecordAssistanceRequest
-	23, // 56: passage.trafficking.v1.TraffickingService.EndAssistance:input_type -> passage.trafficking.v1.EndAssistanceRequest
-	25, // 57: passage.trafficking.v1.TraffickingService.RecordLawEnforcementCooperation:input_type -> passage.trafficking.v1.RecordLawEnforcementCooperationRequest
-	27, // 58: passage.trafficking.v1.TraffickingService.AssessRisk:input_type -> passage.trafficking.v1.AssessRiskRequest
-	29, // 59: passage.trafficking.v1.TraffickingService.CloseVictimCase:input_type -> passage.trafficking.v1.CloseVictimCaseRequest
-	31, // 60: passage.trafficking.v1.TraffickingService.GetVictimCase:input_type -> passage.trafficking.v1.GetVictimCaseRequest
-	33, // 61: passage.trafficking.v1.TraffickingService.ListVictimCases:input_type -> passage.trafficking.v1.ListVictimCasesRequest
-	18, // 62: passage.trafficking.v1.TraffickingService.RecordScreening:output_type -> passage.trafficking.v1.RecordScreeningResponse
-	20, // 63: passage.trafficking.v1.TraffickingService.RecordExploitation:output_type -> passage.trafficking.v1.RecordExploitationResponse
-	22, // 64: passage.trafficking.v1.TraffickingService.RecordAssistance:output_type -> passage.trafficking.v1.RecordAssistanceResponse
-	24, // 65: passage.trafficking.v1.TraffickingService.EndAssistance:output_type -> passage.trafficking.v1.EndAssistanceResponse
-	26, // 66: passage.trafficking.v1.TraffickingService.RecordLawEnforcementCooperation:output_type -> passage.trafficking.v1.RecordLawEnforcementCooperationResponse
-	28, // 67: passage.trafficking.v1.TraffickingService.AssessRisk:output_type -> passage.trafficking.v1.AssessRiskResponse
-	30, // 68: passage.trafficking.v1.TraffickingService.CloseVictimCase:output_type -> passage.trafficking.v1.CloseVictimCaseResponse
-	32, // 69: passage.trafficking.v1.TraffickingService.GetVictimCase:output_type -> passage.trafficking.v1.GetVictimCaseResponse
-	34, // 70: passage.trafficking.v1.TraffickingService.ListVictimCases:output_type -> passage.trafficking.v1.ListVictimCasesResponse
-	62, // [62:71] is the sub-list for method output_type
-	53, // [53:62] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	40, // 12: passage.trafficking.v1.VictimCase.create_time:type_name -> google.protobuf.Timestamp
+	40, // 13: passage.trafficking.v1.VictimCase.update_time:type_name -> google.protobuf.Timestamp
+	12, // 14: passage.trafficking.v1.VictimCase.parts:type_name -> passage.trafficking.v1.CasePart
+	41, // 15: passage.trafficking.v1.CasePart.part:type_name -> passage.handover.v1.HandoverPart
+	1,  // 16: passage.trafficking.v1.Identification.status:type_name -> passage.trafficking.v1.IdentificationStatus
+	2,  // 17: passage.trafficking.v1.Identification.identified_by:type_name -> passage.trafficking.v1.IdentifyingAuthority
+	38, // 18: passage.trafficking.v1.Identification.date:type_name -> google.type.Date
+	3,  // 19: passage.trafficking.v1.Exploitation.types:type_name -> passage.trafficking.v1.ExploitationType
+	4,  // 20: passage.trafficking.v1.Exploitation.means_of_control:type_name -> passage.trafficking.v1.MeansOfControl
+	5,  // 21: passage.trafficking.v1.Exploitation.recruiter_relationship:type_name -> passage.trafficking.v1.RecruiterRelationship
+	6,  // 22: passage.trafficking.v1.Assistance.type:type_name -> passage.trafficking.v1.AssistanceType
+	38, // 23: passage.trafficking.v1.Assistance.start_date:type_name -> google.type.Date
+	38, // 24: passage.trafficking.v1.Assistance.end_date:type_name -> google.type.Date
+	7,  // 25: passage.trafficking.v1.LawEnforcementCooperation.status:type_name -> passage.trafficking.v1.CooperationStatus
+	38, // 26: passage.trafficking.v1.LawEnforcementCooperation.date:type_name -> google.type.Date
+	8,  // 27: passage.trafficking.v1.RiskAssessment.level:type_name -> passage.trafficking.v1.RiskLevel
+	38, // 28: passage.trafficking.v1.RiskAssessment.date:type_name -> google.type.Date
+	9,  // 29: passage.trafficking.v1.RiskAssessment.factors:type_name -> passage.trafficking.v1.RiskFactor
+	1,  // 30: passage.trafficking.v1.RecordScreeningRequest.status:type_name -> passage.trafficking.v1.IdentificationStatus
+	2,  // 31: passage.trafficking.v1.RecordScreeningRequest.identified_by:type_name -> passage.trafficking.v1.IdentifyingAuthority
+	38, // 32: passage.trafficking.v1.RecordScreeningRequest.date:type_name -> google.type.Date
+	11, // 33: passage.trafficking.v1.RecordScreeningResponse.victim_case:type_name -> passage.trafficking.v1.VictimCase
+	14, // 34: passage.trafficking.v1.RecordExploitationRequest.exploitation:type_name -> passage.trafficking.v1.Exploitation
+	11, // 35: passage.trafficking.v1.RecordExploitationResponse.victim_case:type_name -> passage.trafficking.v1.VictimCase
+	6,  // 36: passage.trafficking.v1.RecordAssistanceRequest.type:type_name -> passage.trafficking.v1.AssistanceType
+	38, // 37: passage.trafficking.v1.RecordAssistanceRequest.start_date:type_name -> google.type.Date
+	38, // 38: passage.trafficking.v1.RecordAssistanceRequest.end_date:type_name -> google.type.Date
+	11, // 39: passage.trafficking.v1.RecordAssistanceResponse.victim_case:type_name -> passage.trafficking.v1.VictimCase
+	15, // 40: passage.trafficking.v1.RecordAssistanceResponse.assistance:type_name -> passage.trafficking.v1.Assistance
+	38, // 41: passage.trafficking.v1.EndAssistanceRequest.end_date:type_name -> google.type.Date
+	11, // 42: passage.trafficking.v1.EndAssistanceResponse.victim_case:type_name -> passage.trafficking.v1.VictimCase
+	7,  // 43: passage.trafficking.v1.RecordLawEnforcementCooperationRequest.status:type_name -> passage.trafficking.v1.CooperationStatus
+	38, // 44: passage.trafficking.v1.RecordLawEnforcementCooperationRequest.date:type_name -> google.type.Date
+	11, // 45: passage.trafficking.v1.RecordLawEnforcementCooperationResponse.victim_case:type_name -> passage.trafficking.v1.VictimCase
+	8,  // 46: passage.trafficking.v1.AssessRiskRequest.level:type_name -> passage.trafficking.v1.RiskLevel
+	38, // 47: passage.trafficking.v1.AssessRiskRequest.date:type_name -> google.type.Date
+	9,  // 48: passage.trafficking.v1.AssessRiskRequest.factors:type_name -> passage.trafficking.v1.RiskFactor
+	11, // 49: passage.trafficking.v1.AssessRiskResponse.victim_case:type_name -> passage.trafficking.v1.VictimCase
+	10, // 50: passage.trafficking.v1.CloseVictimCaseRequest.reason:type_name -> passage.trafficking.v1.ClosureReason
+	11, // 51: passage.trafficking.v1.CloseVictimCaseResponse.victim_case:type_name -> passage.trafficking.v1.VictimCase
+	11, // 52: passage.trafficking.v1.GetVictimCaseResponse.victim_case:type_name -> passage.trafficking.v1.VictimCase
+	0,  // 53: passage.trafficking.v1.ListVictimCasesRequest.status:type_name -> passage.trafficking.v1.VictimCaseStatus
+	11, // 54: passage.trafficking.v1.ListVictimCasesResponse.victim_cases:type_name -> passage.trafficking.v1.VictimCase
+	18, // 55: passage.trafficking.v1.TraffickingService.RecordScreening:input_type -> passage.trafficking.v1.RecordScreeningRequest
+	20, // 56: passage.trafficking.v1.TraffickingService.RecordExploitation:input_type -> passage.trafficking.v1.RecordExploitationRequest
+	22, // 57: passage.trafficking.v1.TraffickingService.RecordAssistance:input_type -> passage.trafficking.v1.RecordAssistanceRequest
+	24, // 58: passage.trafficking.v1.TraffickingService.EndAssistance:input_type -> passage.trafficking.v1.EndAssistanceRequest
+	26, // 59: passage.trafficking.v1.TraffickingService.RecordLawEnforcementCooperation:input_type -> passage.trafficking.v1.RecordLawEnforcementCooperationRequest
+	28, // 60: passage.trafficking.v1.TraffickingService.AssessRisk:input_type -> passage.trafficking.v1.AssessRiskRequest
+	30, // 61: passage.trafficking.v1.TraffickingService.CloseVictimCase:input_type -> passage.trafficking.v1.CloseVictimCaseRequest
+	32, // 62: passage.trafficking.v1.TraffickingService.GetVictimCase:input_type -> passage.trafficking.v1.GetVictimCaseRequest
+	34, // 63: passage.trafficking.v1.TraffickingService.ListVictimCases:input_type -> passage.trafficking.v1.ListVictimCasesRequest
+	19, // 64: passage.trafficking.v1.TraffickingService.RecordScreening:output_type -> passage.trafficking.v1.RecordScreeningResponse
+	21, // 65: passage.trafficking.v1.TraffickingService.RecordExploitation:output_type -> passage.trafficking.v1.RecordExploitationResponse
+	23, // 66: passage.trafficking.v1.TraffickingService.RecordAssistance:output_type -> passage.trafficking.v1.RecordAssistanceResponse
+	25, // 67: passage.trafficking.v1.TraffickingService.EndAssistance:output_type -> passage.trafficking.v1.EndAssistanceResponse
+	27, // 68: passage.trafficking.v1.TraffickingService.RecordLawEnforcementCooperation:output_type -> passage.trafficking.v1.RecordLawEnforcementCooperationResponse
+	29, // 69: passage.trafficking.v1.TraffickingService.AssessRisk:output_type -> passage.trafficking.v1.AssessRiskResponse
+	31, // 70: passage.trafficking.v1.TraffickingService.CloseVictimCase:output_type -> passage.trafficking.v1.CloseVictimCaseResponse
+	33, // 71: passage.trafficking.v1.TraffickingService.GetVictimCase:output_type -> passage.trafficking.v1.GetVictimCaseResponse
+	35, // 72: passage.trafficking.v1.TraffickingService.ListVictimCases:output_type -> passage.trafficking.v1.ListVictimCasesResponse
+	64, // [64:73] is the sub-list for method output_type
+	55, // [55:64] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_passage_trafficking_v1_trafficking_proto_init() }
@@ -2839,7 +2915,7 @@ func file_passage_trafficking_v1_trafficking_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_passage_trafficking_v1_trafficking_proto_rawDesc), len(file_passage_trafficking_v1_trafficking_proto_rawDesc)),
 			NumEnums:      11,
-			NumMessages:   24,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -47,6 +47,18 @@ const (
 // and the version the caller read (a stale version fails with FAILED_PRECONDITION). Screening
 // comes first: exploitation details, assistance, cooperation and risk are recorded only for a
 // presumed or identified victim; a closed case takes no more facts.
+//
+// A victim case handed over by an accepted hand-over (passage.handover.v1) is worked in part
+// by the receiving mission. HANDOVER_PART_CONTINUING_ASSISTANCE, the victim's support after
+// return, holds RecordAssistance and CloseVictimCase; the identifying mission keeps
+// screening, exploitation details, law-enforcement cooperation and the risk assessment, which
+// move only with the whole case (HANDOVER_PART_TRANSFER). EndAssistance is each mission's on
+// the records it made. A step of a part another mission holds fails with FAILED_PRECONDITION,
+// reason PART_HANDED_OVER for the case's own mission and PART_NOT_HELD for a mission holding
+// other parts, with the part and its holder's mission in the metadata. The holder reads the
+// case; assistance records are seen only by the mission that recorded them, so the identifying
+// mission sees the outcome (status, closure reason) and not the receiving mission's assistance.
+// A mission with no part of the case does not find it.
 type TraffickingServiceClient interface {
 	// RecordScreening records the outcome of screening or identification: presumed victim,
 	// identified victim or not a victim, by whom and when.
@@ -65,7 +77,8 @@ type TraffickingServiceClient interface {
 	CloseVictimCase(ctx context.Context, in *CloseVictimCaseRequest, opts ...grpc.CallOption) (*CloseVictimCaseResponse, error)
 	// GetVictimCase reads one victim case, whole and pseudonymised.
 	GetVictimCase(ctx context.Context, in *GetVictimCaseRequest, opts ...grpc.CallOption) (*GetVictimCaseResponse, error)
-	// ListVictimCases lists a mission's victim cases, newest registration first.
+	// ListVictimCases lists a mission's victim cases and those it holds a part of, newest
+	// registration first.
 	ListVictimCases(ctx context.Context, in *ListVictimCasesRequest, opts ...grpc.CallOption) (*ListVictimCasesResponse, error)
 }
 
@@ -184,6 +197,18 @@ func (c *traffickingServiceClient) ListVictimCases(ctx context.Context, in *List
 // and the version the caller read (a stale version fails with FAILED_PRECONDITION). Screening
 // comes first: exploitation details, assistance, cooperation and risk are recorded only for a
 // presumed or identified victim; a closed case takes no more facts.
+//
+// A victim case handed over by an accepted hand-over (passage.handover.v1) is worked in part
+// by the receiving mission. HANDOVER_PART_CONTINUING_ASSISTANCE, the victim's support after
+// return, holds RecordAssistance and CloseVictimCase; the identifying mission keeps
+// screening, exploitation details, law-enforcement cooperation and the risk assessment, which
+// move only with the whole case (HANDOVER_PART_TRANSFER). EndAssistance is each mission's on
+// the records it made. A step of a part another mission holds fails with FAILED_PRECONDITION,
+// reason PART_HANDED_OVER for the case's own mission and PART_NOT_HELD for a mission holding
+// other parts, with the part and its holder's mission in the metadata. The holder reads the
+// case; assistance records are seen only by the mission that recorded them, so the identifying
+// mission sees the outcome (status, closure reason) and not the receiving mission's assistance.
+// A mission with no part of the case does not find it.
 type TraffickingServiceServer interface {
 	// RecordScreening records the outcome of screening or identification: presumed victim,
 	// identified victim or not a victim, by whom and when.
@@ -202,7 +227,8 @@ type TraffickingServiceServer interface {
 	CloseVictimCase(context.Context, *CloseVictimCaseRequest) (*CloseVictimCaseResponse, error)
 	// GetVictimCase reads one victim case, whole and pseudonymised.
 	GetVictimCase(context.Context, *GetVictimCaseRequest) (*GetVictimCaseResponse, error)
-	// ListVictimCases lists a mission's victim cases, newest registration first.
+	// ListVictimCases lists a mission's victim cases and those it holds a part of, newest
+	// registration first.
 	ListVictimCases(context.Context, *ListVictimCasesRequest) (*ListVictimCasesResponse, error)
 	mustEmbedUnimplementedTraffickingServiceServer()
 }
