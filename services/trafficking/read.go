@@ -19,7 +19,9 @@ import (
 // Reads open alike in every service (the caller, the case id, the caller's scope) and then
 // read the service's own tables.
 
-// GetVictimCase reads a victim case of the caller's mission, whole and pseudonymised.
+// GetVictimCase reads a victim case of the caller's mission, or one it holds a part of,
+// pseudonymised: with the assistance records the caller's mission made and the parts handed
+// over.
 func (s *Service) GetVictimCase(ctx context.Context, req *traffickingv1.GetVictimCaseRequest) (*traffickingv1.GetVictimCaseResponse, error) {
 	who, err := auth.Caller(ctx)
 	if err != nil {
@@ -29,7 +31,8 @@ func (s *Service) GetVictimCase(ctx context.Context, req *traffickingv1.GetVicti
 	if err != nil {
 		return nil, err
 	}
-	// A miss catches up with intake's events: the case may have been registered a moment ago.
+	// A miss catches up with the consumer's events: the case may have been registered, or a
+	// part of it handed over to the caller's mission, a moment ago.
 	var c *traffickingv1.VictimCase
 	err = intakecase.Await(ctx, s.consumer, id, catchUpWait, notFound, func() (err error) {
 		c, err = getCase(ctx, s.db.Mission(who.Mission), s.missionFilter(who), id, false)
@@ -41,7 +44,8 @@ func (s *Service) GetVictimCase(ctx context.Context, req *traffickingv1.GetVicti
 	return &traffickingv1.GetVictimCaseResponse{VictimCase: c}, nil
 }
 
-// ListVictimCases lists the caller's mission's victim cases, newest registration first.
+// ListVictimCases lists the caller's mission's victim cases and those it holds a part of,
+// newest registration first, as GetVictimCase shows them.
 func (s *Service) ListVictimCases(ctx context.Context, req *traffickingv1.ListVictimCasesRequest) (*traffickingv1.ListVictimCasesResponse, error) {
 	who, err := auth.Caller(ctx)
 	if err != nil {
