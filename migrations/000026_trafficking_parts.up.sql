@@ -19,6 +19,8 @@ CREATE TABLE trafficking.part (
   accepted_at  timestamptz NOT NULL
 );
 CREATE INDEX part_case ON trafficking.part (case_id);
+-- ListVictimCases: the cases a mission holds parts of.
+CREATE INDEX part_mission ON trafficking.part (mission, case_id);
 
 -- Exception: a grant is the sending and the receiving mission's alike (the sender must know it
 -- no longer holds a part); it is written by the consumer under the receiving mission's
