@@ -36,12 +36,13 @@ CREATE POLICY passage_followup_reads_handover_acceptances ON outbox.event FOR SE
          AND nullif(current_setting('passage.outbox_consumer', true), '') IS NOT NULL);
 
 -- Exception: on an acceptance, the consumer, declared for the receiving mission, takes the
--- case's open follow-ups from the sending mission (mission_isolation's WITH CHECK holds for the
--- row it leaves: the receiving mission's). The UPDATE reads the rows it takes, so the consumer
--- may read them too; neither policy applies outside the consumer's transaction, so no request
--- of either mission sees the other's follow-ups, and the rows taken are only those of a case a
--- grant gives the declared mission, from the grant's sender, of the grant's programme.
-CREATE POLICY grant_receiver_takes_open_follow_ups ON followup.follow_up FOR UPDATE TO passage_followup
+-- case's open follow-ups from the sending mission. The one policy serves the UPDATE and the
+-- read the UPDATE makes of the rows it takes; its WITH CHECK is mission_isolation's (the row
+-- taken is the receiving mission's), so it lets no row be written that mission_isolation
+-- refuses, and the role may delete none. It applies only in the consumer's transaction, so no
+-- request of either mission sees the other's follow-ups, and only to the open follow-ups of a
+-- case a grant gives the declared mission, the grant's sender's, of the grant's programme.
+CREATE POLICY grant_receiver_takes_open_follow_ups ON followup.follow_up TO passage_followup
   USING (state = 'OPEN'
          AND nullif(current_setting('passage.outbox_consumer', true), '') IS NOT NULL
          AND EXISTS (SELECT FROM followup.part p
@@ -49,10 +50,3 @@ CREATE POLICY grant_receiver_takes_open_follow_ups ON followup.follow_up FOR UPD
                        AND p.from_mission = follow_up.mission
                        AND p.mission = nullif(current_setting('passage.mission', true), '')))
   WITH CHECK (mission = nullif(current_setting('passage.mission', true), ''));
-CREATE POLICY grant_receiver_reads_follow_ups_it_takes ON followup.follow_up FOR SELECT TO passage_followup
-  USING (state = 'OPEN'
-         AND nullif(current_setting('passage.outbox_consumer', true), '') IS NOT NULL
-         AND EXISTS (SELECT FROM followup.part p
-                     WHERE p.case_id = follow_up.case_id AND p.programme = follow_up.programme
-                       AND p.from_mission = follow_up.mission
-                       AND p.mission = nullif(current_setting('passage.mission', true), '')));

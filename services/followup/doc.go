@@ -23,8 +23,8 @@
 // staff), at their next version, with a FollowUpMoved under the receiving mission. The
 // consumer's move is no person's request: like its other changes, it writes an event and no
 // audit record. A grant read again moves nothing; closed follow-ups stay where they were
-// closed. Only the consumer's transaction may take them (grant_receiver_takes_open_follow_ups
-// and grant_receiver_reads_follow_ups_it_takes); no request of one mission reads another's.
+// closed. Only the consumer's transaction may take them (grant_receiver_takes_open_follow_ups);
+// no request of one mission reads another's.
 //
 // From then on a programme event's follow-ups of each kind are the mission's that holds the
 // kind's part (missionsOf in parts.go: handoverpart.Holder over the grants the event's

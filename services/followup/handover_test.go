@@ -63,14 +63,19 @@ func (b *bundle) eventMissions(t *testing.T, followUpID, typ string) []string {
 	return out
 }
 
+// wantReminders runs the reminder job once on the day the clock is at, and fails the test
+// unless it writes want events.
+func (b *bundle) wantReminders(t *testing.T, want int, when string) {
+	t.Helper()
+	if n := b.remind(t); n != want {
+		t.Errorf("%s: the reminder job wrote %d events, want %d", when, n, want)
+	}
+}
+
 // list lists ctx's mission's follow-ups in state, soonest due first.
 func (b *bundle) list(t *testing.T, ctx context.Context, state followupv1.StateFilter) []*followupv1.FollowUp {
 	t.Helper()
-	resp, err := b.client.ListFollowUps(ctx, &followupv1.ListFollowUpsRequest{Scope: followupv1.Scope_SCOPE_MISSION, State: state, PageSize: 100})
-	if err != nil {
-		t.Fatalf("ListFollowUps: %v", err)
-	}
-	return resp.GetFollowUps()
+	return b.listed(t, ctx, &followupv1.ListFollowUpsRequest{State: state})
 }
 
 // TestHandoverBeforeDeparture: DEU hands the reception and the monitoring of a return over to
@@ -155,9 +160,7 @@ func TestHandoverMovesOpenFollowUps(t *testing.T) {
 		t.Fatalf("AssignFollowUp: %v", err)
 	}
 	b.clock.set(day(2025, 6, 7))
-	if n := b.remind(t); n != 2 {
-		t.Errorf("on 7 June both confirmations are due in DEU: %d events, want 2", n)
-	}
+	b.wantReminders(t, 2, "on 7 June, both confirmations due in DEU")
 
 	grant := b.accept(t, first)
 	b.accept(t, second)
@@ -214,16 +217,10 @@ func TestHandoverMovesOpenFollowUps(t *testing.T) {
 	}
 
 	// Their due reminders were written in DEU; the overdue ones come in IRQ, once.
-	if n := b.remind(t); n != 0 {
-		t.Errorf("on 7 June again: %d events, want none", n)
-	}
+	b.wantReminders(t, 0, "on 7 June again, after the move")
 	b.clock.set(day(2025, 6, 10))
-	if n := b.remind(t); n != 2 {
-		t.Errorf("on 10 June both are overdue: %d events, want 2", n)
-	}
-	if n := b.remind(t); n != 0 {
-		t.Errorf("a second run on 10 June: %d events, want none", n)
-	}
+	b.wantReminders(t, 2, "on 10 June, both overdue")
+	b.wantReminders(t, 0, "a second run on 10 June")
 	if d, o := b.eventMissions(t, got.GetFollowUpId(), due), b.eventMissions(t, got.GetFollowUpId(), overdue); len(d) != 1 || d[0] != "DEU" ||
 		len(o) != 1 || o[0] != "IRQ" {
 		t.Errorf("reminders under %v (due) and %v (overdue), want DEU's before the move and IRQ's after", d, o)

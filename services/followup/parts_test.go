@@ -2,72 +2,64 @@ package followup
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/handoverpart"
-	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	followupv1 "github.com/passage-cm/passage/proto/gen/passage/followup/v1"
 	handoverv1 "github.com/passage-cm/passage/proto/gen/passage/handover/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 )
 
-var (
-	avrr = commonv1.Programme_PROGRAMME_AVRR
-	vot  = commonv1.Programme_PROGRAMME_VOT
-	hasm = commonv1.Programme_PROGRAMME_HASM
-
-	reception     = handoverv1.HandoverPart_HANDOVER_PART_RECEPTION
-	reintegration = handoverv1.HandoverPart_HANDOVER_PART_REINTEGRATION
-	monitoring    = handoverv1.HandoverPart_HANDOVER_PART_MONITORING
-	closure       = handoverv1.HandoverPart_HANDOVER_PART_CLOSURE
-	continuing    = handoverv1.HandoverPart_HANDOVER_PART_CONTINUING_ASSISTANCE
-	transfer      = handoverv1.HandoverPart_HANDOVER_PART_TRANSFER
-)
-
 // TestPartOf: each programme's follow-ups belong to the part whose holder does them, and
 // every follow-up a programme's schedule has belongs to one.
 func TestPartOf(t *testing.T) {
-	want := map[commonv1.Programme]map[followupv1.FollowUpKind]handoverv1.HandoverPart{
-		avrr: {arrivalConfirmation: reception, reintegrationPlan: reintegration, monitoringVisit: monitoring},
-		vot:  {assistanceReview: continuing},
-		hasm: {arrivalConfirmation: reception},
+	want := []struct{ programme, kind, part string }{
+		{"AVRR", "ARRIVAL_CONFIRMATION", "RECEPTION"},
+		{"AVRR", "REINTEGRATION_PLAN", "REINTEGRATION"},
+		{"AVRR", "MONITORING_VISIT", "MONITORING"}, // the Reintegration Sustainability Survey's too
+		{"VOT", "ASSISTANCE_REVIEW", "CONTINUING_ASSISTANCE"},
+		{"HASM", "ARRIVAL_CONFIRMATION", "RECEPTION"}, // the disbursement's confirmation
 	}
-	for programme, kinds := range want {
-		for kind, part := range kinds {
-			if got, ok := partOf[programme][kind]; !ok || got != part {
-				t.Errorf("%v %v belongs to %v (%v), want %v", programme, kind, got, ok, part)
-			}
-		}
-		if len(partOf[programme]) != len(kinds) {
-			t.Errorf("%v: %d kinds have a part, want %d", programme, len(partOf[programme]), len(kinds))
+	kinds := 0
+	for _, tt := range want {
+		got, ok := partOf[programmeFromCode(tt.programme)][kindFromCode(tt.kind)]
+		if !ok || enumcode.Code(got) != tt.part {
+			t.Errorf("%s %s belongs to %v (%v), want %s", tt.programme, tt.kind, got, ok, tt.part)
 		}
 	}
-	if len(partOf) != len(want) || !slices.Equal(programmes, []commonv1.Programme{avrr, vot, hasm}) {
-		t.Errorf("partOf covers %d programmes, the grants kept %v; want AVRR, VoT and HASM", len(partOf), programmes)
+	for _, ks := range partOf {
+		kinds += len(ks)
+	}
+	if kinds != len(want) || len(partOf) != len(programmes) {
+		t.Errorf("partOf has %d kinds of %d programmes, want %d kinds of %v", kinds, len(partOf), len(want), programmes)
+	}
+	for _, p := range programmes {
+		if _, ok := partOf[p]; !ok {
+			t.Errorf("%v keeps grants but its follow-ups have no part", p)
+		}
 	}
 }
 
 // TestKindsGranted: a grant gives the follow-ups of its parts, TRANSFER all of its programme's,
 // and a part of another programme or without follow-ups (CLOSURE) none.
 func TestKindsGranted(t *testing.T) {
-	for _, tt := range []struct {
-		programme commonv1.Programme
-		parts     []handoverv1.HandoverPart
-		want      []followupv1.FollowUpKind
-	}{
-		{avrr, []handoverv1.HandoverPart{reception, monitoring}, []followupv1.FollowUpKind{arrivalConfirmation, monitoringVisit}},
-		{avrr, []handoverv1.HandoverPart{reintegration}, []followupv1.FollowUpKind{reintegrationPlan}},
-		{avrr, []handoverv1.HandoverPart{transfer}, []followupv1.FollowUpKind{arrivalConfirmation, reintegrationPlan, monitoringVisit}},
-		{avrr, []handoverv1.HandoverPart{closure}, nil},
-		{vot, []handoverv1.HandoverPart{continuing}, []followupv1.FollowUpKind{assistanceReview}},
-		{vot, []handoverv1.HandoverPart{transfer}, []followupv1.FollowUpKind{assistanceReview}},
-		{vot, []handoverv1.HandoverPart{reception}, nil},
-		{hasm, []handoverv1.HandoverPart{reception}, []followupv1.FollowUpKind{arrivalConfirmation}},
-		{commonv1.Programme_PROGRAMME_UNSPECIFIED, []handoverv1.HandoverPart{transfer}, nil},
+	for _, tt := range []struct{ programme, parts, want string }{
+		{"AVRR", "RECEPTION MONITORING", "ARRIVAL_CONFIRMATION MONITORING_VISIT"},
+		{"AVRR", "REINTEGRATION", "REINTEGRATION_PLAN"},
+		{"AVRR", "TRANSFER", "ARRIVAL_CONFIRMATION REINTEGRATION_PLAN MONITORING_VISIT"},
+		{"AVRR", "CLOSURE", ""},
+		{"VOT", "CONTINUING_ASSISTANCE", "ASSISTANCE_REVIEW"},
+		{"VOT", "TRANSFER", "ASSISTANCE_REVIEW"},
+		{"VOT", "RECEPTION", ""},
+		{"HASM", "RECEPTION", "ARRIVAL_CONFIRMATION"},
+		{"UNSPECIFIED", "TRANSFER", ""},
 	} {
-		g := handoverpart.Grant{Programme: tt.programme, Parts: tt.parts}
-		if got := kindsGranted(g); !slices.Equal(got, tt.want) {
-			t.Errorf("%v %v gives %v, want %v", tt.programme, tt.parts, got, tt.want)
+		g := handoverpart.Grant{Programme: programmeFromCode(tt.programme),
+			Parts: enumcode.Values[handoverv1.HandoverPart](strings.Fields(tt.parts))}
+		if got := strings.Join(kindCodes(kindsGranted(g)), " "); got != tt.want {
+			t.Errorf("%s %s gives %q, want %q", tt.programme, tt.parts, got, tt.want)
 		}
 	}
 }

@@ -122,6 +122,8 @@ func TestRowSecurityOfParts(t *testing.T) {
 	// Taking a follow-up for a third mission is refused even to the consumer.
 	_, err = write(t, conn, "IRQ", true, `UPDATE followup.follow_up SET mission = 'NER'`+deus)
 	wantPgCode(t, "the consumer, for IRQ, gives DEU's follow-ups to NER", err, "42501")
+	_, err = write(t, conn, "IRQ", true, `DELETE FROM followup.follow_up`+deus)
+	wantPgCode(t, "the consumer, for IRQ, deletes DEU's follow-ups", err, "42501")
 }
 
 func countOpen(fs []*followupv1.FollowUp) int {

@@ -174,10 +174,17 @@ func (b *bundle) await(t *testing.T, what string, ok func() bool) {
 // caseFollowUps lists every follow-up of a case, as ctx sees them, soonest due first.
 func (b *bundle) caseFollowUps(t *testing.T, ctx context.Context, caseID string) []*followupv1.FollowUp {
 	t.Helper()
-	resp, err := b.client.ListFollowUps(ctx, &followupv1.ListFollowUpsRequest{Scope: followupv1.Scope_SCOPE_MISSION,
-		State: followupv1.StateFilter_STATE_FILTER_ALL, CaseId: caseID, PageSize: 100})
+	return b.listed(t, ctx, &followupv1.ListFollowUpsRequest{State: followupv1.StateFilter_STATE_FILTER_ALL, CaseId: caseID})
+}
+
+// listed lists the first hundred of the follow-ups of ctx's mission that req asks for, soonest
+// due first; none when the case req names is not found (none yet, or none this mission may see).
+func (b *bundle) listed(t *testing.T, ctx context.Context, req *followupv1.ListFollowUpsRequest) []*followupv1.FollowUp {
+	t.Helper()
+	req.Scope, req.PageSize = followupv1.Scope_SCOPE_MISSION, 100
+	resp, err := b.client.ListFollowUps(ctx, req)
 	if status.Code(err) == codes.NotFound {
-		return nil // none yet, or none this mission may see
+		return nil
 	}
 	if err != nil {
 		t.Fatalf("ListFollowUps: %v", err)
