@@ -9,13 +9,35 @@
 // once per follow-up, so that a mission can wire reminders to its own messaging; a missed
 // follow-up stays open and overdue until someone closes it.
 //
-// A follow-up's mission is the mission of the event that created it, today the case's own
-// (missionOf in projection.go). The hand-over of a case between missions (issue 17, to be
-// built) moves a case's open follow-ups to the receiving mission: that is one UPDATE of
-// their mission, declared for the sending mission, and missionOf choosing the receiving
-// mission for events of the handed-over part; nothing else here assumes a case stays put,
-// but the case's assignees: they are kept under the mission whose intake assigned them, so
-// the receiving mission's follow-ups are nobody's there until that mission can assign its part.
+// A follow-up is one mission's, and a case's follow-ups may be two missions'. The hand-over of
+// a case between missions (issue 17) gives the receiving mission parts of it; each follow-up
+// kind belongs to a part (parts.go, partOf): AVRR's arrival confirmation to the reception, its
+// reintegration plan to the reintegration, its monitoring visits (the Reintegration
+// Sustainability Survey among them) to the monitoring; a VoT assistance review to the
+// continuing assistance; a HASM arrival confirmation (the disbursement's) to the reception; a
+// TRANSFER gives every part. The same consumer reads the hand-over service's HandoverAccepted
+// into followup.part (internal/handoverpart, migrations/000029: seen by the two missions, by
+// no third) and, in the same transaction and declared for the receiving mission, takes the
+// case's open follow-ups of the parts granted from the sending mission: the same rows (id,
+// dates, reminders already written, events), unassigned (their assignee was the sender's
+// staff), at their next version, with a FollowUpMoved under the receiving mission. The
+// consumer's move is no person's request: like its other changes, it writes an event and no
+// audit record. A grant read again moves nothing; closed follow-ups stay where they were
+// closed. Only the consumer's transaction may take them (grant_receiver_takes_open_follow_ups);
+// no request of one mission reads another's.
+//
+// From then on a programme event's follow-ups of each kind are the mission's that holds the
+// kind's part (missionsOf in parts.go: handoverpart.Holder over the grants the event's
+// mission sees), or else the case's own mission's, which is the event's unless a receiving
+// mission wrote it: DEU's departure after it handed over the reception creates IRQ's arrival
+// confirmation, IRQ's arrival closes it and creates IRQ's visits if IRQ holds the monitoring
+// and DEU's reintegration plan if DEU kept the reintegration. Each kind's follow-ups are closed
+// and created under their mission's declaration, and their events written under it, so that
+// a follow-up created by one mission and closed by the other's event (DEU's closing of the
+// return closing IRQ's visits) closes. The reminder job writes a moved follow-up's reminders
+// under its new mission, each once: the marks move with the row. The case's assignees are
+// kept under the mission whose intake assigned them (case_assignee), so a moved follow-up is
+// in the receiving mission's unassigned list until that mission assigns it or the case.
 //
 // Whose a follow-up is (assignees.go, store.go): its own assignee's when a supervisor set one
 // (AssignFollowUp), and otherwise its case's assignees' in intake. Intake publishes every

@@ -12,6 +12,7 @@ import (
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/handoverpart"
 	"github.com/passage-cm/passage/internal/outbox"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	followupv1 "github.com/passage-cm/passage/proto/gen/passage/followup/v1"
@@ -110,12 +111,9 @@ func planFor(m proto.Message) *plan {
 	return nil
 }
 
-// missionOf is the mission whose follow-ups an event creates and closes: the event's own,
-// which is the case's. The hand-over between missions changes this one place (doc.go).
-func missionOf(r outbox.Record) string { return r.Mission }
-
-// consumed are the events the consumer reads: the programmes' and intake's case assignments.
-var consumed = append(slices.Clone(programmeEvents), assignmentEvent)
+// consumed are the events the consumer reads: the programmes', intake's case assignments and
+// the hand-over service's acceptances.
+var consumed = slices.Concat(programmeEvents, []string{assignmentEvent}, handoverpart.Events)
 
 // apply applies one event of consumed inside the consumer's transaction.
 func (s *Service) apply(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
@@ -126,22 +124,83 @@ func (s *Service) apply(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 	if e, ok := m.(*intakev1.CaseAssignmentChanged); ok {
 		return applyAssignment(ctx, tx, r, e)
 	}
+	if g, ok, err := handoverpart.Of(m, r.OccurredAt); ok || err != nil {
+		if err != nil {
+			return err
+		}
+		return s.applyGrant(ctx, tx, r, g)
+	}
 	return s.applyProgrammeEvent(ctx, tx, r, m)
 }
 
-// applyProgrammeEvent applies one programme event m, recorded as r: it declares the event's
-// mission, closes and creates the case's follow-ups as planFor says, and writes a
-// FollowUpClosed or FollowUpCreated event for each. The follow-ups created are unique per
-// case, programme, kind, occurrence and source, so an event seen again creates nothing twice.
+// applyProgrammeEvent applies one programme event m, recorded as r: it closes and creates the
+// case's follow-ups as planFor says, each kind's under the mission whose follow-ups of that
+// kind are (missionsOf: the holder of the kind's part), and writes a FollowUpClosed or
+// FollowUpCreated event for each under that mission. A follow-up is closed where it is, so
+// that one created by a mission and moved by a hand-over is closed by an event of either. The
+// follow-ups created are unique per case, programme, kind, occurrence and source, so an event
+// seen again creates nothing twice.
 func (s *Service) applyProgrammeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record, m proto.Message) error {
 	p := planFor(m)
 	if p == nil {
 		return nil
 	}
-	mission := missionOf(r)
-	if err := database.DeclareMission(ctx, tx, mission); err != nil {
+	if err := database.DeclareMission(ctx, tx, r.Mission); err != nil {
 		return err
 	}
+	missions, err := missionsOf(ctx, tx, r, p)
+	if err != nil {
+		return err
+	}
+	declared := r.Mission
+	for _, mp := range splitByMission(p, missions) {
+		if mp.mission != declared {
+			if err := database.DeclareMission(ctx, tx, mp.mission); err != nil {
+				return err
+			}
+			declared = mp.mission
+		}
+		if err := s.applyPlan(ctx, tx, mp.mission, mp.plan); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// missionPlan is the part of a plan that one mission's follow-ups take.
+type missionPlan struct {
+	mission string
+	plan    *plan
+}
+
+// splitByMission splits p by the mission of each kind, in the order of the plan's kinds.
+func splitByMission(p *plan, missions map[followupv1.FollowUpKind]string) []missionPlan {
+	var out []missionPlan
+	of := func(k followupv1.FollowUpKind) *plan {
+		for _, mp := range out {
+			if mp.mission == missions[k] {
+				return mp.plan
+			}
+		}
+		part := *p
+		part.close, part.create = nil, nil
+		out = append(out, missionPlan{mission: missions[k], plan: &part})
+		return &part
+	}
+	for _, k := range p.close {
+		q := of(k)
+		q.close = append(q.close, k)
+	}
+	for _, k := range p.create {
+		q := of(k)
+		q.create = append(q.create, k)
+	}
+	return out
+}
+
+// applyPlan closes and creates mission's follow-ups as p says, mission declared in tx, and
+// writes the events.
+func (s *Service) applyPlan(ctx context.Context, tx pgx.Tx, mission string, p *plan) error {
 	now, today := s.clock(), s.today()
 	var events []outbox.Event
 	add := func(fs []*followupv1.FollowUp, event func(*followupv1.FollowUp) proto.Message) {
@@ -163,6 +222,11 @@ func (s *Service) applyProgrammeEvent(ctx context.Context, tx pgx.Tx, r outbox.R
 		}
 		add(created, func(f *followupv1.FollowUp) proto.Message { return &followupv1.FollowUpCreated{FollowUp: f} })
 	}
+	return writeEvents(ctx, tx, events)
+}
+
+// writeEvents writes events to the outbox in tx, in one statement; none is nothing.
+func writeEvents(ctx context.Context, tx pgx.Tx, events []outbox.Event) error {
 	if len(events) == 0 {
 		return nil
 	}

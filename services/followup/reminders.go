@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/outbox"
 	followupv1 "github.com/passage-cm/passage/proto/gen/passage/followup/v1"
 )
@@ -109,12 +108,7 @@ RETURNING `+qualified("f."), today, s.clock(), mission, reminderBatch)
 		for i, f := range fs {
 			events[i] = outbox.Event{Producer: producer, AggregateID: mustID(f), Mission: mission, Payload: r.event(f)}
 		}
-		var st database.Statement
-		if err := outbox.Add(&st, events); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, st.SQL(), st.Args()...)
-		return err
+		return writeEvents(ctx, tx, events)
 	})
 	return n, err
 }

@@ -97,6 +97,12 @@ func (b *bundle) remind(t *testing.T) int {
 // departed registers an AVRR case in DEU and walks its return to departure on day dep.
 func (b *bundle) departed(t *testing.T, dep *date.Date) *returnsv1.Return {
 	t.Helper()
+	return b.depart(t, b.readyToDepart(t), dep)
+}
+
+// readyToDepart registers an AVRR case in DEU and walks its return to the eve of departure.
+func (b *bundle) readyToDepart(t *testing.T) *returnsv1.Return {
+	t.Helper()
 	reg, err := b.intake.RegisterCase(b.worker, &intakev1.RegisterCaseRequest{
 		RequestId: uuid.NewString(), Mission: "DEU", Programme: commonv1.Programme_PROGRAMME_AVRR, HostCountry: "DEU",
 		Principal: &commonv1.Person{GivenName: "Karim", FamilyName: "Al-Rawi-Haddad", DateOfBirth: day(1988, 4, 2),
@@ -130,8 +136,14 @@ func (b *bundle) departed(t *testing.T, dep *date.Date) *returnsv1.Return {
 			return resp.GetReturn(), err
 		}, r)
 	}
+	return r
+}
+
+// depart records return r's departure to IRQ on day dep, in DEU.
+func (b *bundle) depart(t *testing.T, r *returnsv1.Return, dep *date.Date) *returnsv1.Return {
+	t.Helper()
 	return b.step(t, "RecordDeparture", func(v int64) (*returnsv1.Return, error) {
-		resp, err := b.returns.RecordDeparture(b.worker, &returnsv1.RecordDepartureRequest{RequestId: uuid.NewString(), CaseId: caseID,
+		resp, err := b.returns.RecordDeparture(b.worker, &returnsv1.RecordDepartureRequest{RequestId: uuid.NewString(), CaseId: r.GetCaseId(),
 			Version: v, DepartureDate: dep, ReturnCountry: "IRQ"})
 		return resp.GetReturn(), err
 	}, r)
@@ -162,10 +174,17 @@ func (b *bundle) await(t *testing.T, what string, ok func() bool) {
 // caseFollowUps lists every follow-up of a case, as ctx sees them, soonest due first.
 func (b *bundle) caseFollowUps(t *testing.T, ctx context.Context, caseID string) []*followupv1.FollowUp {
 	t.Helper()
-	resp, err := b.client.ListFollowUps(ctx, &followupv1.ListFollowUpsRequest{Scope: followupv1.Scope_SCOPE_MISSION,
-		State: followupv1.StateFilter_STATE_FILTER_ALL, CaseId: caseID, PageSize: 100})
+	return b.listed(t, ctx, &followupv1.ListFollowUpsRequest{State: followupv1.StateFilter_STATE_FILTER_ALL, CaseId: caseID})
+}
+
+// listed lists the first hundred of the follow-ups of ctx's mission that req asks for, soonest
+// due first; none when the case req names is not found (none yet, or none this mission may see).
+func (b *bundle) listed(t *testing.T, ctx context.Context, req *followupv1.ListFollowUpsRequest) []*followupv1.FollowUp {
+	t.Helper()
+	req.Scope, req.PageSize = followupv1.Scope_SCOPE_MISSION, 100
+	resp, err := b.client.ListFollowUps(ctx, req)
 	if status.Code(err) == codes.NotFound {
-		return nil // none yet, or none this mission may see
+		return nil
 	}
 	if err != nil {
 		t.Fatalf("ListFollowUps: %v", err)
@@ -173,12 +192,19 @@ func (b *bundle) caseFollowUps(t *testing.T, ctx context.Context, caseID string)
 	return resp.GetFollowUps()
 }
 
-// awaitCase waits until the case's follow-ups satisfy ok, and returns them.
+// awaitCase waits until the case's follow-ups, as DEU's supervisor sees them, satisfy ok, and
+// returns them.
 func (b *bundle) awaitCase(t *testing.T, caseID, what string, ok func([]*followupv1.FollowUp) bool) []*followupv1.FollowUp {
+	t.Helper()
+	return b.awaitCaseAs(t, b.boss, caseID, what, ok)
+}
+
+// awaitCaseAs is awaitCase as ctx sees the case's follow-ups.
+func (b *bundle) awaitCaseAs(t *testing.T, ctx context.Context, caseID, what string, ok func([]*followupv1.FollowUp) bool) []*followupv1.FollowUp {
 	t.Helper()
 	var fs []*followupv1.FollowUp
 	b.await(t, what, func() bool {
-		fs = b.caseFollowUps(t, b.boss, caseID)
+		fs = b.caseFollowUps(t, ctx, caseID)
 		return ok(fs)
 	})
 	return fs
@@ -194,13 +220,13 @@ func (b *bundle) events(t *testing.T, followUpID string) map[string]int {
 	return out
 }
 
-// publish writes a programme's event to the outbox as producer, as that service would, for
-// the programmes this package's tests do not run.
-func (b *bundle) publish(t *testing.T, producer, mission, caseID string, m proto.Message) {
+// publish writes an event about aggregate to the outbox as producer, as that service would,
+// for the services this package's tests do not run (a programme's aggregate is its case).
+func (b *bundle) publish(t *testing.T, producer, mission, aggregate string, m proto.Message) {
 	t.Helper()
 	b.env.AsOwner(t, func(ctx context.Context, conn *pgx.Conn) {
 		var st database.Statement
-		if err := outbox.Add(&st, []outbox.Event{{Producer: producer, AggregateID: uuid.MustParse(caseID), Mission: mission, Payload: m}}); err != nil {
+		if err := outbox.Add(&st, []outbox.Event{{Producer: producer, AggregateID: uuid.MustParse(aggregate), Mission: mission, Payload: m}}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := conn.Exec(ctx, st.SQL(), st.Args()...); err != nil {

@@ -166,6 +166,71 @@ func (x *FollowUpAssigned) GetPreviousAssignee() string {
 	return ""
 }
 
+// FollowUpMoved is written when a hand-over of the case, accepted, gives the part the
+// follow-up belongs to to another mission: the open follow-up is that mission's from then on,
+// unassigned there. It is written under the receiving mission, which the follow-up names.
+type FollowUpMoved struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	FollowUp *FollowUp              `protobuf:"bytes,1,opt,name=follow_up,json=followUp,proto3" json:"follow_up,omitempty"`
+	// The mission whose follow-up it was.
+	FromMission string `protobuf:"bytes,2,opt,name=from_mission,json=fromMission,proto3" json:"from_mission,omitempty"`
+	// The hand-over whose acceptance moved it.
+	HandoverId    string `protobuf:"bytes,3,opt,name=handover_id,json=handoverId,proto3" json:"handover_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FollowUpMoved) Reset() {
+	*x = FollowUpMoved{}
+	mi := &file_passage_followup_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FollowUpMoved) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FollowUpMoved) ProtoMessage() {}
+
+func (x *FollowUpMoved) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_followup_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FollowUpMoved.ProtoReflect.Descriptor instead.
+func (*FollowUpMoved) Descriptor() ([]byte, []int) {
+	return file_passage_followup_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *FollowUpMoved) GetFollowUp() *FollowUp {
+	if x != nil {
+		return x.FollowUp
+	}
+	return nil
+}
+
+func (x *FollowUpMoved) GetFromMission() string {
+	if x != nil {
+		return x.FromMission
+	}
+	return ""
+}
+
+func (x *FollowUpMoved) GetHandoverId() string {
+	if x != nil {
+		return x.HandoverId
+	}
+	return ""
+}
+
 // FollowUpDue is written once per follow-up, by the service's reminder job, on the first run
 // on or after its remind_date while it is open.
 type FollowUpDue struct {
@@ -177,7 +242,7 @@ type FollowUpDue struct {
 
 func (x *FollowUpDue) Reset() {
 	*x = FollowUpDue{}
-	mi := &file_passage_followup_v1_events_proto_msgTypes[3]
+	mi := &file_passage_followup_v1_events_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -189,7 +254,7 @@ func (x *FollowUpDue) String() string {
 func (*FollowUpDue) ProtoMessage() {}
 
 func (x *FollowUpDue) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_followup_v1_events_proto_msgTypes[3]
+	mi := &file_passage_followup_v1_events_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -202,7 +267,7 @@ func (x *FollowUpDue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FollowUpDue.ProtoReflect.Descriptor instead.
 func (*FollowUpDue) Descriptor() ([]byte, []int) {
-	return file_passage_followup_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_passage_followup_v1_events_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *FollowUpDue) GetFollowUp() *FollowUp {
@@ -223,7 +288,7 @@ type FollowUpOverdue struct {
 
 func (x *FollowUpOverdue) Reset() {
 	*x = FollowUpOverdue{}
-	mi := &file_passage_followup_v1_events_proto_msgTypes[4]
+	mi := &file_passage_followup_v1_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -235,7 +300,7 @@ func (x *FollowUpOverdue) String() string {
 func (*FollowUpOverdue) ProtoMessage() {}
 
 func (x *FollowUpOverdue) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_followup_v1_events_proto_msgTypes[4]
+	mi := &file_passage_followup_v1_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -248,7 +313,7 @@ func (x *FollowUpOverdue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FollowUpOverdue.ProtoReflect.Descriptor instead.
 func (*FollowUpOverdue) Descriptor() ([]byte, []int) {
-	return file_passage_followup_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_passage_followup_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *FollowUpOverdue) GetFollowUp() *FollowUp {
@@ -268,7 +333,7 @@ type ScheduleSet struct {
 
 func (x *ScheduleSet) Reset() {
 	*x = ScheduleSet{}
-	mi := &file_passage_followup_v1_events_proto_msgTypes[5]
+	mi := &file_passage_followup_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -280,7 +345,7 @@ func (x *ScheduleSet) String() string {
 func (*ScheduleSet) ProtoMessage() {}
 
 func (x *ScheduleSet) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_followup_v1_events_proto_msgTypes[5]
+	mi := &file_passage_followup_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -293,7 +358,7 @@ func (x *ScheduleSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleSet.ProtoReflect.Descriptor instead.
 func (*ScheduleSet) Descriptor() ([]byte, []int) {
-	return file_passage_followup_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_passage_followup_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ScheduleSet) GetSchedule() *Schedule {
@@ -314,7 +379,12 @@ const file_passage_followup_v1_events_proto_rawDesc = "" +
 	"\tfollow_up\x18\x01 \x01(\v2\x1d.passage.followup.v1.FollowUpR\bfollowUp\"{\n" +
 	"\x10FollowUpAssigned\x12:\n" +
 	"\tfollow_up\x18\x01 \x01(\v2\x1d.passage.followup.v1.FollowUpR\bfollowUp\x12+\n" +
-	"\x11previous_assignee\x18\x02 \x01(\tR\x10previousAssignee\"I\n" +
+	"\x11previous_assignee\x18\x02 \x01(\tR\x10previousAssignee\"\x8f\x01\n" +
+	"\rFollowUpMoved\x12:\n" +
+	"\tfollow_up\x18\x01 \x01(\v2\x1d.passage.followup.v1.FollowUpR\bfollowUp\x12!\n" +
+	"\ffrom_mission\x18\x02 \x01(\tR\vfromMission\x12\x1f\n" +
+	"\vhandover_id\x18\x03 \x01(\tR\n" +
+	"handoverId\"I\n" +
 	"\vFollowUpDue\x12:\n" +
 	"\tfollow_up\x18\x01 \x01(\v2\x1d.passage.followup.v1.FollowUpR\bfollowUp\"M\n" +
 	"\x0fFollowUpOverdue\x12:\n" +
@@ -334,29 +404,31 @@ func file_passage_followup_v1_events_proto_rawDescGZIP() []byte {
 	return file_passage_followup_v1_events_proto_rawDescData
 }
 
-var file_passage_followup_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_passage_followup_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_passage_followup_v1_events_proto_goTypes = []any{
 	(*FollowUpCreated)(nil),  // 0: passage.followup.v1.FollowUpCreated
 	(*FollowUpClosed)(nil),   // 1: passage.followup.v1.FollowUpClosed
 	(*FollowUpAssigned)(nil), // 2: passage.followup.v1.FollowUpAssigned
-	(*FollowUpDue)(nil),      // 3: passage.followup.v1.FollowUpDue
-	(*FollowUpOverdue)(nil),  // 4: passage.followup.v1.FollowUpOverdue
-	(*ScheduleSet)(nil),      // 5: passage.followup.v1.ScheduleSet
-	(*FollowUp)(nil),         // 6: passage.followup.v1.FollowUp
-	(*Schedule)(nil),         // 7: passage.followup.v1.Schedule
+	(*FollowUpMoved)(nil),    // 3: passage.followup.v1.FollowUpMoved
+	(*FollowUpDue)(nil),      // 4: passage.followup.v1.FollowUpDue
+	(*FollowUpOverdue)(nil),  // 5: passage.followup.v1.FollowUpOverdue
+	(*ScheduleSet)(nil),      // 6: passage.followup.v1.ScheduleSet
+	(*FollowUp)(nil),         // 7: passage.followup.v1.FollowUp
+	(*Schedule)(nil),         // 8: passage.followup.v1.Schedule
 }
 var file_passage_followup_v1_events_proto_depIdxs = []int32{
-	6, // 0: passage.followup.v1.FollowUpCreated.follow_up:type_name -> passage.followup.v1.FollowUp
-	6, // 1: passage.followup.v1.FollowUpClosed.follow_up:type_name -> passage.followup.v1.FollowUp
-	6, // 2: passage.followup.v1.FollowUpAssigned.follow_up:type_name -> passage.followup.v1.FollowUp
-	6, // 3: passage.followup.v1.FollowUpDue.follow_up:type_name -> passage.followup.v1.FollowUp
-	6, // 4: passage.followup.v1.FollowUpOverdue.follow_up:type_name -> passage.followup.v1.FollowUp
-	7, // 5: passage.followup.v1.ScheduleSet.schedule:type_name -> passage.followup.v1.Schedule
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	7, // 0: passage.followup.v1.FollowUpCreated.follow_up:type_name -> passage.followup.v1.FollowUp
+	7, // 1: passage.followup.v1.FollowUpClosed.follow_up:type_name -> passage.followup.v1.FollowUp
+	7, // 2: passage.followup.v1.FollowUpAssigned.follow_up:type_name -> passage.followup.v1.FollowUp
+	7, // 3: passage.followup.v1.FollowUpMoved.follow_up:type_name -> passage.followup.v1.FollowUp
+	7, // 4: passage.followup.v1.FollowUpDue.follow_up:type_name -> passage.followup.v1.FollowUp
+	7, // 5: passage.followup.v1.FollowUpOverdue.follow_up:type_name -> passage.followup.v1.FollowUp
+	8, // 6: passage.followup.v1.ScheduleSet.schedule:type_name -> passage.followup.v1.Schedule
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_passage_followup_v1_events_proto_init() }
@@ -371,7 +443,7 @@ func file_passage_followup_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_passage_followup_v1_events_proto_rawDesc), len(file_passage_followup_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
