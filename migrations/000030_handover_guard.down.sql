@@ -1,0 +1,1 @@
+DROP POLICY receiver_of_open_handover_reads ON handover."case";
