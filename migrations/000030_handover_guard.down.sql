@@ -1,1 +1,3 @@
+DROP POLICY part_holder_reads ON analytics_state."case";
+DROP TABLE analytics_state.part;
 DROP POLICY receiver_of_open_handover_reads ON handover."case";
