@@ -8,6 +8,8 @@
 -- it already, and the ids of the principal's DATA_SHARING consent records in force). A
 -- declined, withdrawn or completed hand-over shows nothing, nor does the case to a third
 -- mission.
+-- The policy looks a case's hand-overs up by case.
+CREATE INDEX handover_case ON handover.handover (case_id);
 CREATE POLICY receiver_of_open_handover_reads ON handover."case" FOR SELECT
   USING (EXISTS (
     SELECT FROM handover.handover h
