@@ -41,6 +41,11 @@
 // Consent: only persons whose statistics consent is in force when an event is applied are
 // counted; a withdrawal acts from then on (see package projector).
 //
+// Hand-overs: a case handed over between missions is one journey, counted once. The steps the
+// receiving mission records count the people the case's own mission registered, by the same
+// rules and with the same once-per-person records (see package projector); no dimension is a
+// mission.
+//
 // Referrals (MEASURE_REFERRALS) are a count of referrals, not of persons: each is counted
 // once, under its current status, and its count moves from status to status as the referral
 // does. A person may have any number of them, so differential privacy, which must bound what

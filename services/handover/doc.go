@@ -8,9 +8,16 @@
 // never identity), and the hand-overs. A hand-over is proposed by the mission whose case it is,
 // for parts the programme has (parts.go), accepted or declined with a coded reason by the
 // receiving mission, withdrawn by the sender before an answer, and completed by either once
-// accepted (transition.go decides which move is whose). Its row is visible to both missions and
-// to no third one (migrations/000023's sender_and_receiver policies); one part of a case is in
-// one open hand-over at most, which the database holds (handover.part). Every change goes
+// accepted (transition.go decides which move is whose). Accepting and completing re-check, at
+// the moment of the move and in its transaction, what the proposal checked of the case: still
+// open in intake (CASE_CLOSED otherwise) and, unless the hand-over rests on a legal basis, its
+// DATA_SHARING consent still in force (CONSENT_WITHDRAWN; a withdrawal intake committed a
+// moment ago is applied first). A hand-over so refused stays where it was, holding its parts:
+// a proposal is then withdrawn by the sender or declined by the receiver; an accepted one is
+// not completed. Its row is visible to both missions and to no third one (migrations/000023's
+// sender_and_receiver policies), and the case's projection row to the receiving mission while
+// a hand-over of it is open (000030), which only the case's own mission may propose; one part
+// of a case is in one open hand-over at most, which the database holds (handover.part). Every change goes
 // through internal/mutation: idempotent, versioned, audited in the acting mission's chain, with
 // an outbox event of ids, missions, programme, parts and codes.
 //

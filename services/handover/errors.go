@@ -22,12 +22,16 @@ var (
 	errHQOnly           = status.Error(codes.PermissionDenied, "hand-over data profiles are published at HQ")
 )
 
-// Refusals of ProposeHandover that the state of the case or of the registry decides: each is
-// FAILED_PRECONDITION with its reason (toStatus).
+// Refusals that the state of the case or of the registry decides, of a proposal or of a move
+// that shares the case further (accepting, completing): each is FAILED_PRECONDITION with its
+// reason (toStatus).
 var (
 	errCaseClosed        = errors.New("the case is closed in intake")
 	errProfileMissing    = errors.New("the profile version is not published for the programme")
 	errConsentNotInForce = errors.New("the consent record is not a DATA_SHARING consent of the case's principal in force")
+	// errConsentWithdrawn refuses accepting or completing a hand-over whose consent record,
+	// in force when it was proposed, no longer is.
+	errConsentWithdrawn = errors.New("the DATA_SHARING consent the hand-over rests on is no longer in force")
 	// errPartOpen is a part of the case already in an open (PROPOSED or ACCEPTED) hand-over.
 	// FAILED_PRECONDITION rather than ALREADY_EXISTS: the new hand-over is not the one that
 	// exists, and the case can be handed over once the open one is withdrawn or declined.
@@ -42,6 +46,7 @@ var refusals = map[error]refusal{
 	errCaseClosed:        {"CASE_CLOSED", "case_id"},
 	errProfileMissing:    {"PROFILE_NOT_PUBLISHED", "profile_version"},
 	errConsentNotInForce: {"CONSENT_NOT_IN_FORCE", "consent_id"},
+	errConsentWithdrawn:  {"CONSENT_WITHDRAWN", "consent_id"},
 	errPartOpen:          {"HANDOVER_OPEN", "parts"},
 }
 

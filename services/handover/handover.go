@@ -2,7 +2,6 @@ package handover
 
 import (
 	"context"
-	"slices"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -63,6 +62,12 @@ func (s *Service) ProposeHandover(ctx context.Context, req *handoverv1.ProposeHa
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	// The receiving mission of an open hand-over reads the case's row too (to re-check it when
+	// it moves the hand-over); only the case's own mission proposes. Another's case is not
+	// found, as one that does not exist.
+	if c.mission != who.Mission {
+		return nil, errCaseNotFound
+	}
 	if err := s.checkProposal(ctx, req, c); err != nil {
 		return nil, toStatus(err)
 	}
@@ -95,7 +100,7 @@ func (s *Service) checkProposal(ctx context.Context, req *handoverv1.ProposeHand
 	if c.closed {
 		return errCaseClosed
 	}
-	if id := req.GetConsentId(); id != "" && !slices.Contains(c.sharingConsents, uuid.MustParse(id)) {
+	if !c.sharing(req.GetConsentId()) {
 		return errConsentNotInForce
 	}
 	ok, err := profilePublished(ctx, s.db.Mission(c.mission), c.programme, req.GetProfileVersion())
@@ -133,16 +138,64 @@ func (s *Service) move(ctx context.Context, method string, req moveRequest, resp
 	if err != nil {
 		return toStatus(err)
 	}
+	if sharesFurther(to) {
+		if err := s.catchUp(ctx, who.Mission, req.GetHandoverId()); err != nil {
+			return toStatus(err)
+		}
+	}
 	m := mutation.Mutation{Who: who, Key: key, Ref: req.GetHandoverId(), Version: req.GetVersion(), Resp: resp}
 	err = s.handovers.Run(ctx, m, func(l *locked, st *mutation.Step) (proto.Message, error) {
 		if err := checkMove(l.h, who.Mission, to); err != nil {
 			return nil, err
+		}
+		if sharesFurther(to) {
+			if err := checkStillShared(ctx, st.Tx, l.h); err != nil {
+				return nil, err
+			}
 		}
 		l.h.Status, l.h.Version, l.h.UpdateTime = to, st.Version, timestamppb.New(st.Now)
 		set(l.h)
 		return movedEvent(l.h), nil
 	})
 	return toStatus(err)
+}
+
+// catchUp applies first any consent change intake committed for the case of the hand-over id
+// names (consent.CatchUp), before the move to ACCEPTED or COMPLETED re-checks the consent, so
+// that a withdrawal made a moment ago is never missed. It reads the hand-over once outside the
+// move's transaction, whose own open transaction would hold the outbox horizon back; a
+// hand-over the caller's mission neither sends nor receives is not found, as in the move.
+func (s *Service) catchUp(ctx context.Context, mission, ref string) error {
+	id, err := rpcerr.ParseID("handover_id", ref)
+	if err != nil {
+		return err
+	}
+	h, err := getHandover(ctx, s.db.Mission(mission), id, false)
+	if err != nil {
+		return err
+	}
+	return consent.CatchUp(ctx, s.consumer, uuid.MustParse(h.CaseId), s.catchUpWait)
+}
+
+// checkStillShared re-checks, at the moment of a move to ACCEPTED or COMPLETED and in its
+// transaction, what the proposal checked of the case: still open in intake (errCaseClosed),
+// and, unless the hand-over rests on a legal basis, its DATA_SHARING consent still in force
+// (errConsentWithdrawn). Either mission reads the case's row: the sender as its own, the
+// receiver while the hand-over is open (migrations/000030's receiver_of_open_handover_reads).
+// A PROPOSED hand-over refused so stays PROPOSED until the sender withdraws it or the receiver
+// declines it; an ACCEPTED one stays ACCEPTED, and is not completed.
+func checkStillShared(ctx context.Context, tx pgx.Tx, h *handoverv1.Handover) error {
+	c, err := getCase(ctx, tx, uuid.MustParse(h.CaseId))
+	if err != nil {
+		return err
+	}
+	if c.closed {
+		return errCaseClosed
+	}
+	if !c.sharing(h.ConsentId) {
+		return errConsentWithdrawn
+	}
+	return nil
 }
 
 // movedEvent is the outbox event of a hand-over's move to its status: ids, missions,
@@ -172,7 +225,9 @@ func (s *Service) WithdrawHandover(ctx context.Context, req *handoverv1.Withdraw
 }
 
 // AcceptHandover accepts a proposal (the receiving mission): from now on the receiving mission
-// holds the parts.
+// holds the parts. The case must still be open in intake and the consent the proposal rests on
+// still in force (checkStillShared): FAILED_PRECONDITION CASE_CLOSED or CONSENT_WITHDRAWN
+// otherwise, and nothing is written.
 func (s *Service) AcceptHandover(ctx context.Context, req *handoverv1.AcceptHandoverRequest) (*handoverv1.AcceptHandoverResponse, error) {
 	resp := &handoverv1.AcceptHandoverResponse{}
 	return resp, s.move(ctx, handoverv1.HandoverService_AcceptHandover_FullMethodName, req, resp, accepted,
@@ -189,7 +244,7 @@ func (s *Service) DeclineHandover(ctx context.Context, req *handoverv1.DeclineHa
 }
 
 // CompleteHandover records that the part has begun at the receiving mission (either mission,
-// once accepted).
+// once accepted), re-checking the case and the consent as AcceptHandover does.
 func (s *Service) CompleteHandover(ctx context.Context, req *handoverv1.CompleteHandoverRequest) (*handoverv1.CompleteHandoverResponse, error) {
 	resp := &handoverv1.CompleteHandoverResponse{}
 	return resp, s.move(ctx, handoverv1.HandoverService_CompleteHandover_FullMethodName, req, resp, completed,

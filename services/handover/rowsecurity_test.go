@@ -6,10 +6,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/passage-cm/passage/internal/database"
+	handoverv1 "github.com/passage-cm/passage/proto/gen/passage/handover/v1"
 	"github.com/passage-cm/passage/services/handover"
 )
 
@@ -17,13 +19,14 @@ import (
 // the service's role, a transaction declared for the sending or the receiving mission sees the
 // hand-over and its parts, one declared for a third mission or for none sees and changes
 // nothing; only the sender may insert a hand-over; the case projection is the sending
-// mission's alone; only HQ publishes a profile. And the role is bound by all of it: it owns
+// mission's, which the receiving mission reads while the hand-over is open and never
+// changes; only HQ publishes a profile. And the role is bound by all of it: it owns
 // nothing and does not bypass row-level security.
 func TestRowSecurityAsHandoverRole(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	c := b.register(t, avrr)
-	b.accept(t, b.propose(t, proposal(c, reception, monitoring)))
+	h := b.accept(t, b.propose(t, proposal(c, reception, monitoring)))
 
 	ctx := context.Background()
 	url, err := database.RoleURL(b.env.AdminURL, handover.Role)
@@ -41,7 +44,7 @@ func TestRowSecurityAsHandoverRole(t *testing.T) {
 		handovers, parts, case_ int
 	}{
 		{"DEU", 1, 2, 1},
-		{"IRQ", 1, 2, 0},
+		{"IRQ", 1, 2, 1},
 		{"NER", 0, 0, 0},
 		{"", 0, 0, 0},
 	} {
@@ -58,6 +61,10 @@ func TestRowSecurityAsHandoverRole(t *testing.T) {
 				t.Errorf("declared %q: %s = %v, %v; want no row", m, sql, tag, err)
 			}
 		}
+	}
+
+	if tag, err := exec(conn, "IRQ", `UPDATE handover."case" SET intake_status = 'CLOSED'`); err != nil || tag.RowsAffected() != 0 {
+		t.Errorf("declared IRQ: the case projection updated: %v, %v; want no row", tag, err)
 	}
 
 	// A copy of the hand-over under a new id, inserted by each mission: only the sender may.
@@ -89,6 +96,15 @@ VALUES (gen_random_uuid(), gen_random_uuid(), 'RECEPTION', 'DEU', 'IRQ', false)`
 	wantRefused(t, "DEU", err)
 	if tag, err := exec(conn, "HQ", `INSERT INTO handover.profile (programme, version, fields, published_by) VALUES ('AVRR', 99, '{SEX}', 'x')`); err != nil || tag.RowsAffected() != 1 {
 		t.Errorf("HQ publishes: %v, %v", tag, err)
+	}
+
+	// Completed, the hand-over no longer shows the receiving mission the case.
+	if _, err := b.ho.CompleteHandover(b.irq, &handoverv1.CompleteHandoverRequest{RequestId: uuid.NewString(),
+		HandoverId: h.GetHandoverId(), Version: h.GetVersion()}); err != nil {
+		t.Fatalf("CompleteHandover: %v", err)
+	}
+	if got := count(t, conn, "IRQ", `SELECT count(*) FROM handover."case"`); got != 0 {
+		t.Errorf("declared IRQ: the case of a completed hand-over shows %d rows, want 0", got)
 	}
 
 	var super, bypass bool

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -30,7 +31,14 @@ type projectedCase struct {
 	sharingConsents []uuid.UUID
 }
 
-// getCase reads a case of the caller's mission; another mission's is database.ErrNotFound.
+// sharing reports whether a hand-over resting on consentID may share the case: consentID is
+// one of the principal's DATA_SHARING consents in force, or empty (a legal basis instead).
+func (c *projectedCase) sharing(consentID string) bool {
+	return consentID == "" || slices.Contains(c.sharingConsents, uuid.MustParse(consentID))
+}
+
+// getCase reads a case as the caller's mission sees it: its own, or one an open hand-over
+// offers it (migrations/000030); any other is database.ErrNotFound.
 func getCase(ctx context.Context, q database.Querier, id uuid.UUID) (*projectedCase, error) {
 	var (
 		c                   projectedCase

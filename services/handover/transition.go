@@ -79,3 +79,8 @@ func checkMove(h *handoverv1.Handover, mission string, to handoverv1.HandoverSta
 
 // open reports whether a hand-over in status s holds its parts of the case.
 func open(s handoverv1.HandoverStatus) bool { return s == proposed || s == accepted }
+
+// sharesFurther reports whether a move to status s takes the sharing of the case further
+// (accepting a proposal, completing an accepted hand-over): such a move rests on the case
+// still open and its consent still in force, as the proposal did.
+func sharesFurther(s handoverv1.HandoverStatus) bool { return s == accepted || s == completed }

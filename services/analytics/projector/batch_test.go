@@ -87,15 +87,21 @@ func (d *projectorDB) state(t *testing.T) []string {
 		`SELECT format('case %s', row_to_json(c)) FROM analytics_state."case" c ORDER BY case_id`,
 		`SELECT format('member %s', row_to_json(m)) FROM analytics_state.member m ORDER BY case_id, subject_id`,
 	} {
-		rows, err := d.owner.Query(context.Background(), q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, got...)
+		out = append(out, d.lines(t, q)...)
+	}
+	return out
+}
+
+// lines reads the text column of every row q returns, as the owner.
+func (d *projectorDB) lines(t *testing.T, q string) []string {
+	t.Helper()
+	rows, err := d.owner.Query(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

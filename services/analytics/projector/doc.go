@@ -26,4 +26,17 @@
 // pseudonymous state (analytics_state, keyed by case and subject id, under row-level security
 // per mission), which the query role cannot read. Nothing it writes to schema analytics
 // carries a subject id, case id or mission.
+//
+// Hand-overs: one journey is counted once, whichever missions work it. The projector records
+// the accepted hand-overs (the hand-over service's HandoverAccepted, internal/handoverpart) in
+// analytics_state.part. A receiving mission records the steps of its parts under its own
+// mission (IOM Iraq's assistance to a returnee IOM Germany registered); such an event is
+// applied to the state of the case's own mission (ownCase): the people as intake describes
+// them, and the once-per-person records (a person assisted once per type and year, a victim
+// identified once), which the events of both missions share. An event of a mission that holds
+// no part of the case counts no one. Persons returned are counted at the departure, under the
+// host and return countries it names, whichever mission records it (the host's, or after a
+// TRANSFER the receiving mission's); persons assisted at each assistance, under the host
+// country of the case's registration and the return country the assistance names. No
+// dimension is a mission, so a handed-over journey counts exactly as one that was not.
 package projector

@@ -14,9 +14,11 @@ import (
 
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/handoverpart"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/outbox"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	handoverv1 "github.com/passage-cm/passage/proto/gen/passage/handover/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
@@ -55,7 +57,11 @@ var Events = append([]string{
 	name(&traffickingv1.AssistanceProvided{}),
 	name(&hasmv1.RequestDecided{}),
 	name(&referralv1.ReferralChanged{}),
-}, intakecase.Events...)
+}, slices.Concat(intakecase.Events, handoverpart.Events)...)
+
+// parts is the projector's table of accepted hand-overs (internal/handoverpart's columns):
+// which missions hold parts of another mission's case.
+const parts = "analytics_state.part"
 
 // New returns the projector's consumer over pool, connected as Role.
 func New(pool *pgxpool.Pool) *outbox.Consumer {
@@ -74,11 +80,15 @@ func Apply(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 	if err != nil {
 		return err
 	}
+	p := &projection{ctx: ctx, base: tx, event: r.ID}
 	// Declared with the first statement, in its round trip.
-	p := &projection{ctx: ctx, tx: database.WithMission(tx, r.Mission), event: r.ID}
+	p.declare(r.Mission)
 	switch e := m.(type) {
 	case *intakev1.CaseRegistered, *intakev1.CaseUpdated, *intakev1.CaseClosed, *intakev1.ConsentRecorded, *intakev1.ConsentWithdrawn:
 		err = p.caseEvent(intakecase.Of(e))
+	case *handoverv1.HandoverAccepted:
+		err = handoverpart.Project(ctx, tx, []outbox.Record{r}, parts, commonv1.Programme_PROGRAMME_AVRR,
+			commonv1.Programme_PROGRAMME_VOT, commonv1.Programme_PROGRAMME_HASM)
 	case *commonv1.DepartureRecorded:
 		err = p.departure(e)
 	case *returnsv1.AssistanceDelivered:
@@ -104,10 +114,49 @@ func Apply(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 	return nil
 }
 
+// projection applies one event. Its statements run under one mission's declaration: the
+// event's, or the case's own when the event's mission holds parts of another mission's case
+// (ownCase).
 type projection struct {
-	ctx   context.Context
-	tx    pgx.Tx
-	event int64
+	ctx context.Context
+	// base is the consumer's transaction, tx the same declared for mission.
+	base    pgx.Tx
+	tx      pgx.Tx
+	mission string
+	event   int64
+}
+
+// declare declares the projection for mission from its next statement on.
+func (p *projection) declare(mission string) {
+	if p.tx == nil || p.mission != mission {
+		p.tx, p.mission = database.WithMission(p.base, mission), mission
+	}
+}
+
+// ownCase runs read, a read of a case's state, under the declared mission; should it find
+// nothing (pgx.ErrNoRows) because the case is another mission's, of which the declared mission
+// holds parts (an accepted hand-over's receiving mission records the steps of its parts under
+// its own mission), it declares the case's own mission and runs read once more. The case's
+// people, and what counted them once already, are the state of the mission that registered
+// the case: an event of the receiving mission counts them there, by the same rules and at
+// most once, as an event of the case's own mission does. A mission that holds no part of the
+// case does not see it (migrations/000030's part_holder_reads), and its event counts nobody.
+func (p *projection) ownCase(caseID string, read func() error) error {
+	err := read()
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	var mission string
+	switch herr := p.tx.QueryRow(p.ctx, `SELECT mission FROM analytics_state."case" WHERE case_id = $1`, caseID).Scan(&mission); {
+	case errors.Is(herr, pgx.ErrNoRows):
+		return err
+	case herr != nil:
+		return fmt.Errorf("case: %w", herr)
+	case mission == p.mission:
+		return err
+	}
+	p.declare(mission)
+	return read()
 }
 
 // fact is one person (or request, or referral) counted, de-identified.
@@ -222,8 +271,10 @@ type member struct {
 	programme                 string
 }
 
-// person reads a case's person (the principal when subject is empty); ok is false when the
-// case or person is not known, which counts nobody.
+// person reads a case's person (the principal when subject is empty), under the case's own
+// mission when the event's holds parts of it (ownCase, which then leaves the projection
+// declared for the case's mission); ok is false when the case or person is not known, which
+// counts nobody.
 func (p *projection) person(caseID, subject string) (member, bool, error) {
 	var m member
 	where := `m.subject_id = $2::uuid`
@@ -231,11 +282,13 @@ func (p *projection) person(caseID, subject string) (member, bool, error) {
 	if subject == "" {
 		where, args = `m.position = 0`, args[:1]
 	}
-	err := p.tx.QueryRow(p.ctx, `SELECT m.sex, m.age_band, m.nationality, m.in_statistics, c.host_country,
+	err := p.ownCase(caseID, func() error {
+		return p.tx.QueryRow(p.ctx, `SELECT m.sex, m.age_band, m.nationality, m.in_statistics, c.host_country,
 c.vulnerabilities, c.programme
 FROM analytics_state.member m JOIN analytics_state."case" c ON c.case_id = m.case_id
 WHERE m.case_id = $1 AND `+where, args...).Scan(&m.sex, &m.ageBand, &m.nationality, &m.inStatistics, &m.host,
-		&m.vulnerabilities, &m.programme)
+			&m.vulnerabilities, &m.programme)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return m, false, nil
 	}
@@ -342,8 +395,10 @@ SELECT $1, mission, $2, $3 FROM analytics_state."case" WHERE case_id = $1`, vc.G
 // the count moves from the old exploitation set to the new one.
 func (p *projection) exploitation(caseID string, ex *traffickingv1.Exploitation) error {
 	var recordID, factID int64
-	err := p.tx.QueryRow(p.ctx, `SELECT record_id, fact_id FROM analytics_state.victim WHERE case_id = $1`, caseID).
-		Scan(&recordID, &factID)
+	err := p.ownCase(caseID, func() error {
+		return p.tx.QueryRow(p.ctx, `SELECT record_id, fact_id FROM analytics_state.victim WHERE case_id = $1`, caseID).
+			Scan(&recordID, &factID)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil // not an identified victim counted in statistics (yet)
 	}
@@ -448,12 +503,16 @@ RETURNING fact_id`, r.GetReferralId(), r.GetMission(), r.GetVersion()).Scan(&fac
 		partnerType: partnerType(cmp.Or(e.GetPartnerCategory(), r.GetPartnerCategory())), direction: enumcode.Code(r.GetDirection()),
 	}
 	if r.GetDirection() != referralv1.Direction_DIRECTION_INBOUND {
+		mission := p.mission
 		m, ok, err := p.person(r.GetCaseId(), r.GetSubjectId())
 		if err != nil || !ok || !m.inStatistics {
 			return err // not counted now; if counted before, it stays where it was
 		}
 		f.programme, f.sex, f.ageBand, f.nationality, f.host, f.vulnerabilities =
 			m.programme, m.sex, m.ageBand, m.nationality, m.host, m.vulnerabilities
+		// The referral's own state is its mission's, which may hold parts of the case
+		// person read under the case's mission.
+		p.declare(mission)
 	}
 	if factID == nil {
 		id, err := p.count(0, f)
