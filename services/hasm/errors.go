@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/rpcerr"
 )
@@ -78,6 +79,7 @@ func toStatus(err error) error {
 		fund   *FundInsufficientError
 		below  *BudgetBelowCommittedError
 		closed *CaseClosedError
+		moved  *PartHandedOverError
 	)
 	switch {
 	case errors.Is(err, errCaseNotFound):
@@ -102,6 +104,12 @@ func toStatus(err error) error {
 		return rpcerr.FailedPrecondition(errorDomain, "BUDGET_BELOW_COMMITTED", below.Error(), map[string]string{
 			"committed": strconv.FormatInt(below.Committed, 10),
 		}, rpcerr.Violation("FUND", fundSubject(below.Code, below.Year), below.Error()))
+	case errors.As(err, &moved):
+		// Codes only: the part and the holder's mission code.
+		return rpcerr.FailedPrecondition(errorDomain, "PART_HANDED_OVER", moved.Error(), map[string]string{
+			"part":    enumcode.Code(moved.Part),
+			"mission": moved.Mission,
+		})
 	case errors.As(err, &closed):
 		return rpcerr.FailedPrecondition(errorDomain, "CASE_CLOSED", closed.Error(), nil,
 			rpcerr.Violation("CASE", "cases/"+closed.CaseID, closed.Error()))

@@ -15,8 +15,26 @@ import (
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/outbox"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
+
+// applyEvent applies one event of the consumer: intake's to the case projection, a hand-over
+// acceptance to hasm.part; each passes over the other's.
+func applyEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
+	if err := applyIntakeEvent(ctx, tx, r); err != nil {
+		return err
+	}
+	return projectGrants(ctx, tx, []outbox.Record{r})
+}
+
+// applyEvents applies one drain of the consumer in one transaction, as applyEvent does.
+func applyEvents(ctx context.Context, tx pgx.Tx, records []outbox.Record) error {
+	if err := applyIntakeEvents(ctx, tx, records); err != nil {
+		return err
+	}
+	return projectGrants(ctx, tx, records)
+}
 
 // applyIntakeEvent writes a HASM case, as an intake event describes it, into the projection.
 // Cases of other programmes are passed over. An event older than the projected version is
@@ -87,13 +105,20 @@ func (s *Service) CatchUp(ctx context.Context) error {
 	return s.consumer.CatchUp(ctx, catchUpWait)
 }
 
-// findCase reads a case of the mission from the projection; on a miss it catches up with
-// intake's events once and reads again, so a case registered a moment ago is found (or,
-// should its event stay out of reach, answered UNAVAILABLE rather than NOT_FOUND).
+// findCase reads a case the mission may make a request for: its own, unless another mission
+// holds the case's RECEPTION (PartHandedOverError), or one whose RECEPTION it holds. On a miss
+// it catches up with the consumer once and reads again, so a case registered, or a hand-over
+// accepted, a moment ago is found (or, should intake's event stay out of reach, answered
+// UNAVAILABLE rather than NOT_FOUND).
 func (s *Service) findCase(ctx context.Context, mission string, caseID uuid.UUID) (*projectedCase, error) {
 	var c *projectedCase
 	err := intakecase.Await(ctx, s.consumer, caseID, catchUpWait, isCaseNotFound, func() (err error) {
-		c, err = getCase(ctx, s.db.Mission(mission), mission, caseID)
+		q := s.db.Mission(mission)
+		part, _ := stepPart(hasmv1.StrandedMigrantService_RequestAssistance_FullMethodName, false)
+		if err := handedOver(ctx, q, mission, caseID, part); err != nil {
+			return err
+		}
+		c, err = getCase(ctx, q, "", caseID)
 		return err
 	})
 	return c, err

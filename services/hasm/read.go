@@ -17,8 +17,8 @@ import (
 // Reads open alike in every service (the caller, the case id, the caller's scope) and then
 // read the service's own tables.
 
-// GetRequest reads a case's request: one of the caller's mission, or of any mission for a
-// programme manager at HQ.
+// GetRequest reads a case's request: the caller's mission's, or any mission's for a
+// programme manager at HQ (the case's own mission's when the call names none).
 func (s *Service) GetRequest(ctx context.Context, req *hasmv1.GetRequestRequest) (*hasmv1.GetRequestResponse, error) {
 	who, err := auth.Caller(ctx)
 	if err != nil {
@@ -28,7 +28,11 @@ func (s *Service) GetRequest(ctx context.Context, req *hasmv1.GetRequestRequest)
 	if err != nil {
 		return nil, err
 	}
-	r, err := getRequest(ctx, s.db.Mission(who.Mission), requestScope(who), id, false)
+	scope, err := requestScope(who, req.GetMission())
+	if err != nil {
+		return nil, err
+	}
+	r, err := getRequest(ctx, s.db.Mission(who.Mission), scope, id, false)
 	if err != nil {
 		return nil, toStatus(err)
 	}

@@ -25,9 +25,11 @@ import (
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 )
 
-// RequestAssistance records a mission's request for a stranded migrant's return. The case
-// must be an open HASM case of the caller's mission, and the fund must exist in the request's
-// currency; the amount is committed only when HQ approves.
+// RequestAssistance records a mission's request for a stranded migrant's return, or for the
+// reception at origin. The case must be an open HASM case of the caller's mission whose
+// RECEPTION no other mission holds, or one whose RECEPTION (or whole case) a hand-over gave the
+// caller; the fund must exist in the request's currency. The request is the caller's mission's,
+// and its amount is committed only when HQ approves.
 func (s *Service) RequestAssistance(ctx context.Context, req *hasmv1.RequestAssistanceRequest) (*hasmv1.RequestAssistanceResponse, error) {
 	who, err := auth.Caller(ctx)
 	if err != nil {
@@ -72,7 +74,7 @@ func (s *Service) RequestAssistance(ctx context.Context, req *hasmv1.RequestAssi
 	now := timestamppb.New(s.clock())
 	r := &hasmv1.AssistanceRequest{
 		CaseId:                  caseID.String(),
-		Mission:                 c.mission,
+		Mission:                 who.Mission,
 		Status:                  hasmv1.RequestStatus_REQUEST_STATUS_REQUESTED,
 		Version:                 1,
 		SubjectId:               c.principal.String(),
@@ -134,7 +136,8 @@ func (s *Service) DecideRequest(ctx context.Context, req *hasmv1.DecideRequestRe
 	if !approve {
 		ctx = audit.WithReason(ctx, req.GetRejectionReason().String())
 	}
-	err = s.mutate(ctx, who, key, "", req.GetCaseId(), req.GetVersion(), approve, resp, func(tx pgx.Tx, r *hasmv1.AssistanceRequest, b *pgx.Batch) (proto.Message, error) {
+	decisions := s.decisionKind(req.GetMission())
+	err = s.mutate(ctx, who, key, &decisions, req.GetCaseId(), req.GetVersion(), approve, resp, func(tx pgx.Tx, r *hasmv1.AssistanceRequest, b *pgx.Batch) (proto.Message, error) {
 		to := hasmv1.RequestStatus_REQUEST_STATUS_REJECTED
 		if approve {
 			to = hasmv1.RequestStatus_REQUEST_STATUS_APPROVED
@@ -220,7 +223,8 @@ func (s *Service) RecordDeparture(ctx context.Context, req *hasmv1.RecordDepartu
 		return nil, toStatus(err)
 	}
 	resp := &hasmv1.RecordDepartureResponse{}
-	err = s.mutate(ctx, who, key, who.Mission, req.GetCaseId(), req.GetVersion(), true, resp, func(tx pgx.Tx, r *hasmv1.AssistanceRequest, _ *pgx.Batch) (proto.Message, error) {
+	steps := s.stepKind(hasmv1.StrandedMigrantService_RecordDeparture_FullMethodName)
+	err = s.mutate(ctx, who, key, &steps, req.GetCaseId(), req.GetVersion(), true, resp, func(tx pgx.Tx, r *hasmv1.AssistanceRequest, _ *pgx.Batch) (proto.Message, error) {
 		if err := checkTransition(r.Status, hasmv1.RequestStatus_REQUEST_STATUS_DEPARTED); err != nil {
 			return nil, err
 		}
@@ -308,7 +312,8 @@ func (s *Service) RecordArrival(ctx context.Context, req *hasmv1.RecordArrivalRe
 		return nil, toStatus(err)
 	}
 	resp := &hasmv1.RecordArrivalResponse{}
-	err = s.mutate(ctx, who, key, who.Mission, req.GetCaseId(), req.GetVersion(), true, resp, func(tx pgx.Tx, r *hasmv1.AssistanceRequest, _ *pgx.Batch) (proto.Message, error) {
+	steps := s.stepKind(hasmv1.StrandedMigrantService_RecordArrival_FullMethodName)
+	err = s.mutate(ctx, who, key, &steps, req.GetCaseId(), req.GetVersion(), true, resp, func(tx pgx.Tx, r *hasmv1.AssistanceRequest, _ *pgx.Batch) (proto.Message, error) {
 		if err := checkTransition(r.Status, hasmv1.RequestStatus_REQUEST_STATUS_ARRIVED); err != nil {
 			return nil, err
 		}
@@ -343,7 +348,8 @@ func (s *Service) CloseRequest(ctx context.Context, req *hasmv1.CloseRequestRequ
 	resp := &hasmv1.CloseRequestResponse{}
 	ctx = audit.WithReason(ctx, req.GetReason().String())
 	// Closing needs no consent: it is how a withdrawal is acted on.
-	err = s.mutate(ctx, who, key, who.Mission, req.GetCaseId(), req.GetVersion(), false, resp, func(tx pgx.Tx, r *hasmv1.AssistanceRequest, b *pgx.Batch) (proto.Message, error) {
+	steps := s.stepKind(hasmv1.StrandedMigrantService_CloseRequest_FullMethodName)
+	err = s.mutate(ctx, who, key, &steps, req.GetCaseId(), req.GetVersion(), false, resp, func(tx pgx.Tx, r *hasmv1.AssistanceRequest, b *pgx.Batch) (proto.Message, error) {
 		if err := checkTransition(r.Status, hasmv1.RequestStatus_REQUEST_STATUS_CLOSED); err != nil {
 			return nil, err
 		}
@@ -376,12 +382,13 @@ type change func(tx pgx.Tx, r *hasmv1.AssistanceRequest, b *pgx.Batch) (proto.Me
 
 // mutate runs one change to an existing request (mutation.Kind.Run: the row lock, the replay
 // of a retried request, the version check, the request row, the outbox event, the audit and
-// idempotency records in one transaction). mission scopes the request ("" for HQ, which
-// decides every mission's requests, otherwise the caller's). With assistance, the change needs
+// idempotency records in one transaction) as requests describes it: a step on the caller's
+// own request (stepKind) or HQ's decision (decisionKind). With assistance, the change needs
 // the principal's ASSISTANCE consent (apply checks it, requireAssistance), and any consent
 // change intake committed for the case is applied first, so that a withdrawal takes effect at
 // once.
-func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.Key, mission, caseID string, version int64,
+func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.Key, requests *mutation.Kind[*hasmv1.AssistanceRequest],
+	caseID string, version int64,
 	assistance bool, resp proto.Message, apply change,
 ) error {
 	id, err := parseCaseID(caseID)
@@ -393,25 +400,55 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 			return err
 		}
 	}
-	requests := &s.requests
-	if mission == "" {
-		requests = &s.decisions
-	}
 	m := mutation.Mutation{Who: who, Key: key, Ref: caseID, Version: version, Resp: resp}
 	return requests.Run(ctx, m, func(r *hasmv1.AssistanceRequest, st *mutation.Step) (proto.Message, error) {
 		return apply(st.Tx, r, st.Batch)
 	})
 }
 
-// kind describes a request to mutation.Run; scope is the mission a caller's requests are
-// locked in ("" for any).
-func (s *Service) kind(scope func(auth.Claims) string) mutation.Kind[*hasmv1.AssistanceRequest] {
+// decisionKind describes to mutation.Run HQ's decision on the request mission made for a case
+// ("": the case's own mission's).
+func (s *Service) decisionKind(mission string) mutation.Kind[*hasmv1.AssistanceRequest] {
+	return s.kind(func(ctx context.Context, tx pgx.Tx, _ auth.Claims, id uuid.UUID) (*hasmv1.AssistanceRequest, error) {
+		return getRequest(ctx, tx, mission, id, true)
+	})
+}
+
+// stepKind describes to mutation.Run a field step (method) on the caller's own request of a
+// case. The step belongs to a part (stepPart): when a hand-over gave that part to another
+// mission, the caller is refused (PartHandedOverError). A caller that made no request for the
+// case, but whose case's RECEPTION another mission holds, is refused the same way: the case's
+// request is the receiving mission's.
+func (s *Service) stepKind(method string) mutation.Kind[*hasmv1.AssistanceRequest] {
+	return s.kind(func(ctx context.Context, tx pgx.Tx, who auth.Claims, id uuid.UUID) (*hasmv1.AssistanceRequest, error) {
+		r, err := getRequest(ctx, tx, who.Mission, id, true)
+		if errors.Is(err, errRequestNotFound) {
+			part, _ := stepPart(method, false)
+			if herr := handedOver(ctx, tx, who.Mission, id, part); herr != nil {
+				return nil, herr
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		c, err := getCase(ctx, tx, "", id)
+		if err != nil {
+			return nil, err
+		}
+		part, _ := stepPart(method, r.Mission == c.mission)
+		if err := handedOver(ctx, tx, who.Mission, id, part); err != nil {
+			return nil, err
+		}
+		return r, nil
+	})
+}
+
+// kind describes a request to mutation.Run; lock reads and locks the request a call changes.
+func (s *Service) kind(lock func(ctx context.Context, tx pgx.Tx, who auth.Claims, id uuid.UUID) (*hasmv1.AssistanceRequest, error)) mutation.Kind[*hasmv1.AssistanceRequest] {
 	return mutation.Kind[*hasmv1.AssistanceRequest]{
 		DB: s.db, Idem: s.idem, Producer: producer, Clock: s.clock,
-		Parse: parseCaseID,
-		Lock: func(ctx context.Context, tx pgx.Tx, who auth.Claims, id uuid.UUID) (*hasmv1.AssistanceRequest, error) {
-			return getRequest(ctx, tx, scope(who), id, true)
-		},
+		Parse:   parseCaseID,
+		Lock:    lock,
 		Version: (*hasmv1.AssistanceRequest).GetVersion,
 		Mission: (*hasmv1.AssistanceRequest).GetMission,
 		Stale: func(caseID string, r *hasmv1.AssistanceRequest) error {

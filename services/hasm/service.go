@@ -2,14 +2,18 @@ package hasm
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/handoverpart"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/mutation"
@@ -28,7 +32,7 @@ const Role = "passage_hasm"
 const producer = "hasm"
 
 // Policy lists who may call each RPC. Field staff request assistance and record the return
-// for their own mission; programme managers at HQ decide and read every mission's requests;
+// for their own mission (a mission given a case's part by a hand-over, for the case); programme managers at HQ decide and read every mission's requests;
 // funds are kept by programme managers and admins at HQ. The handlers check the HQ mission.
 func Policy() auth.Policy {
 	field := []auth.Role{auth.RoleCaseworker, auth.RoleSupervisor}
@@ -57,9 +61,6 @@ type Service struct {
 	idem     *idempotency.Store
 	consumer *outbox.Consumer
 	now      func() time.Time
-	// requests runs the changes a mission makes to its own requests, decisions HQ's decisions
-	// on any mission's (mutate).
-	requests, decisions mutation.Kind[*hasmv1.AssistanceRequest]
 	// funds runs SetFundBudget.
 	funds mutation.Kind[*hasmv1.Fund]
 	// creator writes new funds and requests.
@@ -87,15 +88,13 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	for _, o := range opts {
 		o(s)
 	}
-	s.requests = s.kind(func(who auth.Claims) string { return who.Mission })
-	s.decisions = s.kind(func(auth.Claims) string { return "" })
 	s.funds = s.fundKind()
 	s.creator = mutation.Creator{DB: s.db, Idem: s.idem, Producer: producer}
 	return s
 }
 
-// consumerConfig is the configuration of the consumer of intake's events: each drain's events
-// together, and one at a time when a batch fails.
+// consumerConfig is the configuration of the consumer of intake's events and the hand-over
+// service's acceptances: each drain's events together, and one at a time when a batch fails.
 //
 // consumerConfig, Register and Run are alike in every service that projects intake's cases:
 // wiring of each service's own names, tables and handlers, with no logic to share.
@@ -103,9 +102,9 @@ func consumerConfig() outbox.ConsumerConfig {
 	return outbox.ConsumerConfig{
 		Name:        producer,
 		CursorTable: "hasm.outbox_cursor",
-		Types:       intakecase.Events,
-		Handle:      applyIntakeEvent,
-		HandleBatch: applyIntakeEvents,
+		Types:       slices.Concat(intakecase.Events, handoverpart.Events),
+		Handle:      applyEvent,
+		HandleBatch: applyEvents,
 	}
 }
 
@@ -114,8 +113,8 @@ func (s *Service) Register(g *grpc.Server) {
 	hasmv1.RegisterStrandedMigrantServiceServer(g, s)
 }
 
-// Run applies intake's events to the case projection until ctx ends: the service's
-// background work.
+// Run applies intake's events to the case projection, and the hand-over service's acceptances
+// to hasm.part, until ctx ends: the service's background work.
 func (s *Service) Run(ctx context.Context) error {
 	return s.consumer.Run(ctx)
 }
@@ -149,13 +148,17 @@ func atHQ(c auth.Claims, roles ...auth.Role) bool {
 	return false
 }
 
-// requestScope is the mission whose requests the caller may read: their own, or every
-// mission ("") for a programme manager at HQ.
-func requestScope(c auth.Claims) string {
+// requestScope is the mission whose request of a case the caller reads, given the mission the
+// call names: a programme manager at HQ any mission's (the case's own mission's when named
+// none), anyone else only their own.
+func requestScope(c auth.Claims, named string) (string, error) {
 	if atHQ(c, auth.RoleProgrammeManager) {
-		return ""
+		return named, nil
 	}
-	return c.Mission
+	if named != "" && !c.InMission(named) {
+		return "", status.Error(codes.PermissionDenied, "mission: only the caller's mission's request can be read")
+	}
+	return c.Mission, nil
 }
 
 // clock returns now, at the microsecond precision Postgres keeps, so that the times a call

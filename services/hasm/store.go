@@ -83,11 +83,12 @@ func scanRequest(row pgx.Row) (*hasmv1.AssistanceRequest, error) {
 	return &r, nil
 }
 
-// getRequest reads a case's request. mission scopes the read ("" reads any mission's, for
-// HQ); a request of another mission is not found. With forUpdate the row stays locked until
-// the transaction ends.
+// getRequest reads the request mission made for a case ("": the case's own mission's, which
+// only HQ reads with it). A request row-level security hides is not found. With forUpdate the
+// row stays locked until the transaction ends.
 func getRequest(ctx context.Context, q database.Querier, mission string, caseID uuid.UUID, forUpdate bool) (*hasmv1.AssistanceRequest, error) {
-	sql := `SELECT ` + requestColumns + ` FROM hasm.request r WHERE r.case_id = $1 AND ($2 = '' OR r.mission = $2)`
+	sql := `SELECT ` + requestColumns + ` FROM hasm.request r WHERE r.case_id = $1
+AND r.mission = coalesce(nullif($2, ''), (SELECT c.mission FROM hasm."case" c WHERE c.case_id = $1))`
 	if forUpdate {
 		sql += ` FOR UPDATE`
 	}
@@ -157,9 +158,9 @@ func queueUpdateRequest(b *pgx.Batch, r *hasmv1.AssistanceRequest) {
 	b.Queue(`UPDATE hasm.request SET status = $2, version = $3, approved_amount = $4, rejection_reason = $5,
 decided_by = $6, decided_at = $7, departure_date = $8, return_country = $9, travelling_subject_ids = $10::uuid[],
 arrival_date = $11, closure_reason = $12, updated_at = $13
-WHERE case_id = $1 AND version = $3 - 1`,
+WHERE case_id = $1 AND mission = $14 AND version = $3 - 1`,
 		r.CaseId, enumcode.Code(r.Status), r.Version, approved, rejection, decidedBy, decidedAt,
-		departed, returnCountry, travelling, arrived, closure, r.UpdateTime.AsTime())
+		departed, returnCountry, travelling, arrived, closure, r.UpdateTime.AsTime(), r.Mission)
 }
 
 // requestFilter is a validated ListRequests query.
@@ -260,7 +261,8 @@ type projectedCase struct {
 	assistanceAllowed bool
 }
 
-// getCase reads a case of the mission from the projection.
+// getCase reads a case of the mission ("": any the caller's declaration sees, its own or one
+// it holds a part of) from the projection.
 func getCase(ctx context.Context, q database.Querier, mission string, caseID uuid.UUID) (*projectedCase, error) {
 	var c projectedCase
 	var vulnerabilities []string

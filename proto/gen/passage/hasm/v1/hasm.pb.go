@@ -404,9 +404,11 @@ func (ClosureReason) EnumDescriptor() ([]byte, []int) {
 // of it. Pseudonymised: no field identifies a person.
 type AssistanceRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The intake case (programme HASM) the request is for; it identifies the request.
+	// The intake case (programme HASM) the request is for; with mission it identifies the
+	// request.
 	CaseId string `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
-	// The mission that made the request, the case's mission.
+	// The mission that made the request: the case's mission, or a mission a hand-over gave a
+	// part of the case to. The request's amount is charged under it.
 	Mission string        `protobuf:"bytes,2,opt,name=mission,proto3" json:"mission,omitempty"`
 	Status  RequestStatus `protobuf:"varint,3,opt,name=status,proto3,enum=passage.hasm.v1.RequestStatus" json:"status,omitempty"`
 	// Increases by one with every change; changes take the version they read.
@@ -774,7 +776,7 @@ type RequestAssistanceRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Client-generated UUID; a retry with the same id returns the first result.
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	// The intake case, of programme HASM, in the caller's mission.
+	// The intake case, of programme HASM, in the caller's mission or handed over to it.
 	CaseId                  string                  `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
 	StrandedReason          StrandedReason          `protobuf:"varint,3,opt,name=stranded_reason,json=strandedReason,proto3,enum=passage.hasm.v1.StrandedReason" json:"stranded_reason,omitempty"`
 	NoOtherAssistanceReason NoOtherAssistanceReason `protobuf:"varint,4,opt,name=no_other_assistance_reason,json=noOtherAssistanceReason,proto3,enum=passage.hasm.v1.NoOtherAssistanceReason" json:"no_other_assistance_reason,omitempty"`
@@ -920,8 +922,11 @@ func (x *RequestAssistanceResponse) GetRequest() *AssistanceRequest {
 }
 
 type GetRequestRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CaseId string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// The mission whose request to read. Field staff: their own (empty means it). Programme
+	// managers at HQ: any mission; empty means the case's own mission.
+	Mission       string `protobuf:"bytes,2,opt,name=mission,proto3" json:"mission,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -959,6 +964,13 @@ func (*GetRequestRequest) Descriptor() ([]byte, []int) {
 func (x *GetRequestRequest) GetCaseId() string {
 	if x != nil {
 		return x.CaseId
+	}
+	return ""
+}
+
+func (x *GetRequestRequest) GetMission() string {
+	if x != nil {
+		return x.Mission
 	}
 	return ""
 }
@@ -1142,8 +1154,10 @@ type DecideRequestRequest struct {
 	Decision Decision `protobuf:"varint,4,opt,name=decision,proto3,enum=passage.hasm.v1.Decision" json:"decision,omitempty"`
 	// Required to reject; must be unset to approve.
 	RejectionReason RejectionReason `protobuf:"varint,5,opt,name=rejection_reason,json=rejectionReason,proto3,enum=passage.hasm.v1.RejectionReason" json:"rejection_reason,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The mission whose request to decide; empty means the case's own mission.
+	Mission       string `protobuf:"bytes,6,opt,name=mission,proto3" json:"mission,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DecideRequestRequest) Reset() {
@@ -1209,6 +1223,13 @@ func (x *DecideRequestRequest) GetRejectionReason() RejectionReason {
 		return x.RejectionReason
 	}
 	return RejectionReason_REJECTION_REASON_UNSPECIFIED
+}
+
+func (x *DecideRequestRequest) GetMission() string {
+	if x != nil {
+		return x.Mission
+	}
+	return ""
 }
 
 type DecideRequestResponse struct {
@@ -2025,9 +2046,10 @@ const file_passage_hasm_v1_hasm_proto_rawDesc = "" +
 	"\tfund_code\x18\a \x01(\tB!\xbaH\x1er\x1c2\x1a^[A-Z0-9][A-Z0-9_-]{1,31}$R\bfundCode\x12(\n" +
 	"\tfund_year\x18\b \x01(\x05B\v\xbaH\b\x1a\x06\x18\xb4\x10(\xd0\x0fR\bfundYear\"Y\n" +
 	"\x19RequestAssistanceResponse\x12<\n" +
-	"\arequest\x18\x01 \x01(\v2\".passage.hasm.v1.AssistanceRequestR\arequest\"6\n" +
+	"\arequest\x18\x01 \x01(\v2\".passage.hasm.v1.AssistanceRequestR\arequest\"x\n" +
 	"\x11GetRequestRequest\x12!\n" +
-	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\"R\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12@\n" +
+	"\amission\x18\x02 \x01(\tB&\xbaH#r!2\x1f^([A-Z]{3}(-[A-Z0-9]{2,16})?)?$R\amission\"R\n" +
 	"\x12GetRequestResponse\x12<\n" +
 	"\arequest\x18\x01 \x01(\v2\".passage.hasm.v1.AssistanceRequestR\arequest\"\xea\x01\n" +
 	"\x13ListRequestsRequest\x12@\n" +
@@ -2038,7 +2060,7 @@ const file_passage_hasm_v1_hasm_proto_rawDesc = "" +
 	"page_token\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"~\n" +
 	"\x14ListRequestsResponse\x12>\n" +
 	"\brequests\x18\x01 \x03(\v2\".passage.hasm.v1.AssistanceRequestR\brequests\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9f\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe1\x02\n" +
 	"\x14DecideRequestRequest\x12'\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\trequestId\x12!\n" +
@@ -2046,7 +2068,8 @@ const file_passage_hasm_v1_hasm_proto_rawDesc = "" +
 	"\aversion\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\aversion\x12A\n" +
 	"\bdecision\x18\x04 \x01(\x0e2\x19.passage.hasm.v1.DecisionB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\bdecision\x12U\n" +
-	"\x10rejection_reason\x18\x05 \x01(\x0e2 .passage.hasm.v1.RejectionReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\x0frejectionReason\"\x80\x01\n" +
+	"\x10rejection_reason\x18\x05 \x01(\x0e2 .passage.hasm.v1.RejectionReasonB\b\xbaH\x05\x82\x01\x02\x10\x01R\x0frejectionReason\x12@\n" +
+	"\amission\x18\x06 \x01(\tB&\xbaH#r!2\x1f^([A-Z]{3}(-[A-Z0-9]{2,16})?)?$R\amission\"\x80\x01\n" +
 	"\x15DecideRequestResponse\x12<\n" +
 	"\arequest\x18\x01 \x01(\v2\".passage.hasm.v1.AssistanceRequestR\arequest\x12)\n" +
 	"\x04fund\x18\x02 \x01(\v2\x15.passage.hasm.v1.FundR\x04fund\"\xcc\x02\n" +

@@ -41,7 +41,10 @@ const (
 // A mission requests assistance for a case registered through intake in programme HASM;
 // programme managers at HQ approve or reject the request against a fund with a yearly
 // budget; an approved request proceeds to the return, recorded with the same departure facts
-// as AVRR. Each case has at most one request, identified by the case id.
+// as AVRR. Each case has at most one request per mission, identified by the case id and the
+// mission that made it: the case's own mission's, and, when a hand-over gives another mission
+// the case's RECEPTION (or the whole case, TRANSFER), the receiving mission's. A field caller
+// always works its own mission's request; a mission never sees another mission's request.
 //
 // Every mutating call takes a client-generated request_id: a retry with the same id returns
 // the first result and writes nothing twice. Changes to a request take the version they read
@@ -49,7 +52,12 @@ const (
 // them. No message holds identity or free text: subject ids, codes, dates and amounts only.
 type StrandedMigrantServiceClient interface {
 	// RequestAssistance asks HQ for assistance for a stranded migrant's return (field staff of
-	// the case's mission).
+	// the case's mission), or for the reception at origin (field staff of the mission a
+	// hand-over gave the case's RECEPTION or the whole case). Once another mission holds the
+	// case's RECEPTION, the case's own mission is refused FAILED_PRECONDITION (reason
+	// PART_HANDED_OVER, metadata part and mission: the holder's), as it is for a step on a
+	// request it did not make; a request it made before stays its own, unless the whole case
+	// was transferred.
 	RequestAssistance(ctx context.Context, in *RequestAssistanceRequest, opts ...grpc.CallOption) (*RequestAssistanceResponse, error)
 	// GetRequest reads a case's request: field staff of its mission, or a programme manager at
 	// HQ for any mission.
@@ -194,7 +202,10 @@ func (c *strandedMigrantServiceClient) GetFund(ctx context.Context, in *GetFundR
 // A mission requests assistance for a case registered through intake in programme HASM;
 // programme managers at HQ approve or reject the request against a fund with a yearly
 // budget; an approved request proceeds to the return, recorded with the same departure facts
-// as AVRR. Each case has at most one request, identified by the case id.
+// as AVRR. Each case has at most one request per mission, identified by the case id and the
+// mission that made it: the case's own mission's, and, when a hand-over gives another mission
+// the case's RECEPTION (or the whole case, TRANSFER), the receiving mission's. A field caller
+// always works its own mission's request; a mission never sees another mission's request.
 //
 // Every mutating call takes a client-generated request_id: a retry with the same id returns
 // the first result and writes nothing twice. Changes to a request take the version they read
@@ -202,7 +213,12 @@ func (c *strandedMigrantServiceClient) GetFund(ctx context.Context, in *GetFundR
 // them. No message holds identity or free text: subject ids, codes, dates and amounts only.
 type StrandedMigrantServiceServer interface {
 	// RequestAssistance asks HQ for assistance for a stranded migrant's return (field staff of
-	// the case's mission).
+	// the case's mission), or for the reception at origin (field staff of the mission a
+	// hand-over gave the case's RECEPTION or the whole case). Once another mission holds the
+	// case's RECEPTION, the case's own mission is refused FAILED_PRECONDITION (reason
+	// PART_HANDED_OVER, metadata part and mission: the holder's), as it is for a step on a
+	// request it did not make; a request it made before stays its own, unless the whole case
+	// was transferred.
 	RequestAssistance(context.Context, *RequestAssistanceRequest) (*RequestAssistanceResponse, error)
 	// GetRequest reads a case's request: field staff of its mission, or a programme manager at
 	// HQ for any mission.
