@@ -125,13 +125,14 @@ func (c *client) hasmRequest(ctx context.Context, args []string) error {
 }
 
 func (c *client) hasmGet(ctx context.Context, args []string) error {
-	fs, o := c.groupFlagSet("hasm", "get", "get CASE_ID", nil)
+	fs, o := c.groupFlagSet("hasm", "get", "get CASE_ID [--mission M]", nil)
+	mission := fs.String("mission", "", "the `MISSION` whose request to read (default: the token's; at HQ: the case's own)")
 	pos, _, err := c.groupParse("hasm", fs, o, args, 1, "get takes one CASE_ID")
 	if err != nil {
 		return err
 	}
 	return hasmUnary(ctx, c, o, "GetRequest", "", hasmv1.StrandedMigrantServiceClient.GetRequest,
-		&hasmv1.GetRequestRequest{CaseId: pos[0]}, requestOf)
+		&hasmv1.GetRequestRequest{CaseId: pos[0], Mission: strings.ToUpper(strings.TrimSpace(*mission))}, requestOf)
 }
 
 func (c *client) hasmList(ctx context.Context, args []string) error {
@@ -164,15 +165,16 @@ func (c *client) hasmList(ctx context.Context, args []string) error {
 
 func (c *client) hasmDecide(ctx context.Context, args []string) error {
 	req := &hasmv1.DecideRequestRequest{}
-	fs, o := c.groupFlagSet("hasm", "decide", "decide CASE_ID --version N (--approve | --reject REASON)", &req.RequestId)
+	fs, o := c.groupFlagSet("hasm", "decide", "decide CASE_ID --version N (--approve | --reject REASON) [--mission M]", &req.RequestId)
 	fs.Int64Var(&req.Version, "version", 0, "the request version you read (passage hasm get); required")
+	mission := fs.String("mission", "", "the `MISSION` whose request to decide (default: the case's own)")
 	approve := fs.Bool("approve", false, "approve: commit the estimated cost on the request's fund")
 	reject := fs.String("reject", "", "reject for `REASON`: "+rejectionNames.list())
 	pos, given, err := c.groupParse("hasm", fs, o, args, 1, "decide takes one CASE_ID")
 	if err != nil {
 		return err
 	}
-	req.CaseId = pos[0]
+	req.CaseId, req.Mission = pos[0], strings.ToUpper(strings.TrimSpace(*mission))
 	if req.Version <= 0 {
 		return errors.New("--version is required: the version you read (passage hasm get)")
 	}

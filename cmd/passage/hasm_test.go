@@ -39,6 +39,10 @@ func (f *fakeHASM) DecideRequest(_ context.Context, req *hasmv1.DecideRequestReq
 	return &hasmv1.DecideRequestResponse{}, f.answer(req)
 }
 
+func (f *fakeHASM) GetRequest(_ context.Context, req *hasmv1.GetRequestRequest, _ ...grpc.CallOption) (*hasmv1.GetRequestResponse, error) {
+	return &hasmv1.GetRequestResponse{Request: &hasmv1.AssistanceRequest{CaseId: req.GetCaseId(), Mission: req.GetMission(), Version: 1}}, f.answer(req)
+}
+
 func (f *fakeHASM) RecordDeparture(_ context.Context, req *hasmv1.RecordDepartureRequest, _ ...grpc.CallOption) (*hasmv1.RecordDepartureResponse, error) {
 	return &hasmv1.RecordDepartureResponse{}, f.answer(req)
 }
@@ -74,6 +78,11 @@ func TestHASMCommandsBuildRequests(t *testing.T) {
 			&hasmv1.RecordDepartureRequest{RequestId: testRequestID, CaseId: testCaseID, Version: 2,
 				DepartureDate: &date.Date{Year: 2026, Month: 3, Day: 10}, ReturnCountry: "ETH", TravellingSubjectIds: []string{testCaseID}}},
 		{[]string{"fund", "get", "--code", "hasm-global", "--year", "2026"}, &hasmv1.GetFundRequest{Code: "HASM-GLOBAL", Year: 2026}},
+		// HQ names the mission whose request of the case it reads or decides: a receiving
+		// mission's, beside the case's own.
+		{[]string{"decide", testCaseID, "--version", "1", "--approve", "--mission", "ner"},
+			&hasmv1.DecideRequestRequest{RequestId: testRequestID, CaseId: testCaseID, Version: 1, Decision: hasmv1.Decision_DECISION_APPROVE, Mission: "NER"}},
+		{[]string{"get", testCaseID, "--mission", "NER"}, &hasmv1.GetRequestRequest{CaseId: testCaseID, Mission: "NER"}},
 	}
 	for _, tt := range tests {
 		f := &fakeHASM{}
