@@ -19,6 +19,7 @@ import (
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	handoverv1 "github.com/passage-cm/passage/proto/gen/passage/handover/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	"github.com/passage-cm/passage/services/hasm"
 )
 
@@ -31,12 +32,27 @@ var (
 // receiving mission) and Mali (a third mission).
 type missions struct{ lby, ner, mli context.Context }
 
-func (b *bundle) missions(t *testing.T) missions {
-	return missions{
+// libya starts the services with a fund and a HASM case registered in Libya.
+func libya(t *testing.T, fund string) (*bundle, missions, *intakev1.Case) {
+	t.Helper()
+	b := setup(t)
+	m := missions{
 		lby: b.env.As(t, auth.RoleCaseworker, "LBY"),
 		ner: b.env.As(t, auth.RoleCaseworker, "NER"),
 		mli: b.env.As(t, auth.RoleCaseworker, "MLI"),
 	}
+	b.createFund(t, fund, 1_000_000)
+	return b, m, b.registerCase(t, m.lby, "LBY", commonv1.Programme_PROGRAMME_HASM)
+}
+
+// request makes a mission's request for a case.
+func (b *bundle) request(t *testing.T, ctx context.Context, caseID, fund string, cost int64) *hasmv1.AssistanceRequest {
+	t.Helper()
+	resp, err := b.client.RequestAssistance(ctx, assistance(caseID, fund, cost))
+	if err != nil {
+		t.Fatalf("RequestAssistance: %v", err)
+	}
+	return resp.GetRequest()
 }
 
 // handOver writes the hand-over service's HandoverAccepted for a HASM case from LBY to NER
@@ -52,11 +68,14 @@ func (b *bundle) handOver(t *testing.T, caseID string, parts ...handoverv1.Hando
 	}
 	batch := &pgx.Batch{}
 	st.Queue(batch)
-	b.env.AsOwner(t, func(ctx context.Context, conn *pgx.Conn) {
-		if err := conn.SendBatch(ctx, batch).Close(); err != nil {
-			t.Fatalf("write HandoverAccepted: %v", err)
-		}
-	})
+	// The hand-over service's role, declared for the receiving mission: row-level security
+	// checks the event as it checks the service's own.
+	handover := database.NewDB(b.env.Pool(t, "passage_handover"))
+	if err := handover.MissionTx(context.Background(), "NER", func(tx pgx.Tx) error {
+		return tx.SendBatch(context.Background(), batch).Close()
+	}); err != nil {
+		t.Fatalf("write HandoverAccepted: %v", err)
+	}
 }
 
 // visible counts the rows of a query of the test's own that the HASM role sees under a
@@ -103,10 +122,7 @@ func decideFor(r *hasmv1.AssistanceRequest) *hasmv1.DecideRequestRequest {
 // nothing at all.
 func TestReception(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	m := b.missions(t)
-	b.createFund(t, "HASM-RCPT", 1_000_000)
-	c := b.registerCase(t, m.lby, "LBY", commonv1.Programme_PROGRAMME_HASM)
+	b, m, c := libya(t, "HASM-RCPT")
 	b.handOver(t, c.GetCaseId(), receptionPart)
 
 	// Niger's first request after the acceptance waits for the consumer rather than finding
@@ -257,15 +273,8 @@ func TestReception(t *testing.T) {
 // mission reads the other's, HQ reads both by mission.
 func TestReceptionKeepsTheHostsRequest(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	m := b.missions(t)
-	b.createFund(t, "HASM-BOTH", 1_000_000)
-	c := b.registerCase(t, m.lby, "LBY", commonv1.Programme_PROGRAMME_HASM)
-	lbyResp, err := b.client.RequestAssistance(m.lby, assistance(c.GetCaseId(), "HASM-BOTH", 70_000))
-	if err != nil {
-		t.Fatalf("LBY RequestAssistance: %v", err)
-	}
-	approved, err := b.client.DecideRequest(b.hq, approval(lbyResp.GetRequest()))
+	b, m, c := libya(t, "HASM-BOTH")
+	approved, err := b.client.DecideRequest(b.hq, approval(b.request(t, m.lby, c.GetCaseId(), "HASM-BOTH", 70_000)))
 	if err != nil {
 		t.Fatalf("HQ DecideRequest (the case's own mission's): %v", err)
 	}
@@ -282,10 +291,7 @@ func TestReceptionKeepsTheHostsRequest(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LBY RecordDeparture of its own request: %v", err)
 	}
-	nerResp, err := b.client.RequestAssistance(m.ner, assistance(c.GetCaseId(), "HASM-BOTH", 30_000))
-	if err != nil {
-		t.Fatalf("NER RequestAssistance: %v", err)
-	}
+	ner := b.request(t, m.ner, c.GetCaseId(), "HASM-BOTH", 30_000)
 
 	for _, tt := range []struct {
 		ctx     context.Context
@@ -293,10 +299,10 @@ func TestReceptionKeepsTheHostsRequest(t *testing.T) {
 		want    *hasmv1.AssistanceRequest
 	}{
 		{m.lby, "", lby.GetRequest()},
-		{m.ner, "", nerResp.GetRequest()},
+		{m.ner, "", ner},
 		{b.hq, "", lby.GetRequest()},
 		{b.hq, "LBY", lby.GetRequest()},
-		{b.hq, "NER", nerResp.GetRequest()},
+		{b.hq, "NER", ner},
 	} {
 		got, err := b.client.GetRequest(tt.ctx, &hasmv1.GetRequestRequest{CaseId: c.GetCaseId(), Mission: tt.mission})
 		if err != nil {
@@ -314,7 +320,7 @@ func TestReceptionKeepsTheHostsRequest(t *testing.T) {
 		t.Errorf("NER sees %d of LBY's requests", n)
 	}
 	// HQ's decision on Niger's request leaves Libya's as it was; both amounts are charged.
-	decided, err := b.client.DecideRequest(b.hq, decideFor(nerResp.GetRequest()))
+	decided, err := b.client.DecideRequest(b.hq, decideFor(ner))
 	if err != nil {
 		t.Fatalf("HQ DecideRequest (NER's): %v", err)
 	}
@@ -331,23 +337,13 @@ func TestReceptionKeepsTheHostsRequest(t *testing.T) {
 // request's too; Niger requests, HQ approves and Niger closes, giving the amount back.
 func TestTransfer(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	m := b.missions(t)
-	b.createFund(t, "HASM-MOVE", 1_000_000)
-	c := b.registerCase(t, m.lby, "LBY", commonv1.Programme_PROGRAMME_HASM)
-	lbyResp, err := b.client.RequestAssistance(m.lby, assistance(c.GetCaseId(), "HASM-MOVE", 5_000))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, m, c := libya(t, "HASM-MOVE")
+	lby := b.request(t, m.lby, c.GetCaseId(), "HASM-MOVE", 5_000)
 	b.handOver(t, c.GetCaseId(), transferPart)
 
-	resp, err := b.client.RequestAssistance(m.ner, assistance(c.GetCaseId(), "HASM-MOVE", 20_000))
-	if err != nil {
-		t.Fatalf("NER RequestAssistance: %v", err)
-	}
-	r := resp.GetRequest()
+	r := b.request(t, m.ner, c.GetCaseId(), "HASM-MOVE", 20_000)
 	before := b.stored(t)
-	_, err = b.client.CloseRequest(m.lby, closing(lbyResp.GetRequest(), hasmv1.ClosureReason_CLOSURE_REASON_CANCELLED))
+	_, err := b.client.CloseRequest(m.lby, closing(lby, hasmv1.ClosureReason_CLOSURE_REASON_CANCELLED))
 	wantHandedOver(t, "LBY closing its own request", err, "TRANSFER")
 	_, err = b.client.RequestAssistance(m.lby, assistance(c.GetCaseId(), "HASM-MOVE", 1_000))
 	wantHandedOver(t, "LBY RequestAssistance", err, "RECEPTION")
