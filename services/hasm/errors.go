@@ -21,7 +21,7 @@ var (
 	errCaseNotFound     = errors.New("case not found")
 	errRequestNotFound  = errors.New("request not found")
 	errFundNotFound     = errors.New("fund not found")
-	errAlreadyRequested = errors.New("the case already has an assistance request")
+	errAlreadyRequested = errors.New("the mission already has an assistance request for the case")
 	errFundExists       = errors.New("a fund with this code already exists for the year")
 )
 
