@@ -126,7 +126,7 @@ var underOwnPolicies = []string{"analytics.fact", "analytics.rollup", "analytics
 	// The grants of parts of a case to a receiving mission (internal/handoverpart): visible to
 	// both missions of the hand-over, written under the receiving one. Tested as each service's
 	// role in its own package (TestPartRowSecurity).
-	"trafficking.part", "followup.part"}
+	"trafficking.part", "followup.part", "hasm.part"}
 
 // TestRowSecurityCoversEveryTable: every table of the services' schemas is under ENABLE and
 // FORCE row-level security, or is one of the few documented exceptions; and every service role
