@@ -76,53 +76,37 @@ BEGIN
 END
 $$;
 
--- Eligibility and pre-departure are the case's own mission's, and a whole case's (TRANSFER)
--- receiver's.
+-- Who reads which fact:
+--   - eligibility and pre-departure are the case's own mission's, and a whole case's
+--     (TRANSFER) receiver's;
+--   - departure and arrival (who travelled, when, where to; when they arrived) are what
+--     reception, reintegration and monitoring build on: the recorder, the case's own mission
+--     and every holder of a part read them (the return row's policies decide whom "a return it
+--     sees" is);
+--   - closing and reopening are outcomes: the recorder and the case's own mission read them;
+--   - plans, assistance and monitoring visits (with their scores) are the recorder's alone: the
+--     sending mission learns the outcome (the return's status, its closure), not these.
 DO $$
 DECLARE
-  t text;
+  declared   text := $e$nullif(current_setting('passage.mission', true), '')$e$;
+  recorder   text := format('mission = %s', declared);
+  own        text := format($e$EXISTS (SELECT FROM returns."return" r WHERE r.case_id = %%1$I.case_id AND r.mission = %s)$e$, declared);
+  seen       text := $e$EXISTS (SELECT FROM returns."return" r WHERE r.case_id = %1$I.case_id)$e$;
+  transferee text := format($e$EXISTS (SELECT FROM returns.part g WHERE g.case_id = %%1$I.case_id AND g.mission = %s
+                     AND 'TRANSFER' = ANY (g.parts))$e$, declared);
+  rule       text[];
 BEGIN
-  FOREACH t IN ARRAY ARRAY['eligibility_decision', 'pre_departure_step'] LOOP
-    EXECUTE format($p$CREATE POLICY own_mission_and_transferee_read ON returns.%1$I FOR SELECT
-      USING (EXISTS (SELECT FROM returns."return" r WHERE r.case_id = %1$I.case_id
-                     AND r.mission = nullif(current_setting('passage.mission', true), ''))
-             OR EXISTS (SELECT FROM returns.part g WHERE g.case_id = %1$I.case_id
-                     AND g.mission = nullif(current_setting('passage.mission', true), '')
-                     AND 'TRANSFER' = ANY (g.parts)))$p$, t);
-  END LOOP;
-END
-$$;
-
--- Departure and arrival (who travelled, when, where to; when they arrived) are what reception,
--- reintegration and monitoring build on: the recorder, the case's own mission and every holder
--- of a part read them (the return row's own policies decide whom "a return it sees" is).
-DO $$
-DECLARE
-  t text;
-BEGIN
-  FOREACH t IN ARRAY ARRAY['departure', 'arrival'] LOOP
-    EXECUTE format($p$CREATE POLICY recorder_and_case_readers_read ON returns.%1$I FOR SELECT
-      USING (mission = nullif(current_setting('passage.mission', true), '')
-             OR EXISTS (SELECT FROM returns."return" r WHERE r.case_id = %1$I.case_id))$p$, t);
-  END LOOP;
-END
-$$;
-
--- Closing and reopening are outcomes: the recorder and the case's own mission read them.
-CREATE POLICY recorder_and_own_mission_read ON returns.status_change FOR SELECT
-  USING (mission = nullif(current_setting('passage.mission', true), '')
-         OR EXISTS (SELECT FROM returns."return" r WHERE r.case_id = status_change.case_id
-                    AND r.mission = nullif(current_setting('passage.mission', true), '')));
-
--- Plans, assistance and monitoring visits (with their scores) are the recorder's alone: the
--- sending mission learns the outcome (the return's status, its closure) and not these.
-DO $$
-DECLARE
-  t text;
-BEGIN
-  FOREACH t IN ARRAY ARRAY['reintegration_plan', 'assistance', 'monitoring_visit'] LOOP
-    EXECUTE format($p$CREATE POLICY recorder_reads ON returns.%1$I FOR SELECT
-      USING (mission = nullif(current_setting('passage.mission', true), ''))$p$, t);
+  FOREACH rule SLICE 1 IN ARRAY ARRAY[
+    ['eligibility_decision', 'own_mission_and_transferee_read', own || ' OR ' || transferee],
+    ['pre_departure_step',   'own_mission_and_transferee_read', own || ' OR ' || transferee],
+    ['departure',            'recorder_and_case_readers_read',  recorder || ' OR ' || seen],
+    ['arrival',              'recorder_and_case_readers_read',  recorder || ' OR ' || seen],
+    ['status_change',        'recorder_and_own_mission_read',   recorder || ' OR ' || own],
+    ['reintegration_plan',   'recorder_reads',                  recorder],
+    ['assistance',           'recorder_reads',                  recorder],
+    ['monitoring_visit',     'recorder_reads',                  recorder]
+  ] LOOP
+    EXECUTE format('CREATE POLICY %2$I ON returns.%1$I FOR SELECT USING (%3$s)', rule[1], rule[2], format(rule[3], rule[1]));
   END LOOP;
 END
 $$;
