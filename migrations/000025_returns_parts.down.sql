@@ -7,9 +7,9 @@ BEGIN
   FOREACH t IN ARRAY ARRAY['eligibility_decision', 'pre_departure_step', 'departure', 'arrival',
     'reintegration_plan', 'assistance', 'monitoring_visit', 'status_change'] LOOP
     EXECUTE format('DROP POLICY recorder_adds ON returns.%1$I', t);
-    EXECUTE format('DROP POLICY IF EXISTS own_mission_and_transferee_read ON returns.%1$I', t);
-    EXECUTE format('DROP POLICY IF EXISTS recorder_and_case_readers_read ON returns.%1$I', t);
-    EXECUTE format('DROP POLICY IF EXISTS recorder_and_own_mission_read ON returns.%1$I', t);
+    EXECUTE format('DROP POLICY IF EXISTS recorder_and_transfer_read ON returns.%1$I', t);
+    EXECUTE format('DROP POLICY IF EXISTS recorder_and_grants_read ON returns.%1$I', t);
+    EXECUTE format('DROP POLICY IF EXISTS recorder_and_sender_read ON returns.%1$I', t);
     EXECUTE format('DROP POLICY IF EXISTS recorder_reads ON returns.%1$I', t);
     EXECUTE format($p$CREATE POLICY mission_isolation ON returns.%1$I
       USING (EXISTS (SELECT FROM returns."return" p WHERE p.case_id = %1$I.case_id
@@ -21,9 +21,9 @@ BEGIN
 END
 $$;
 
-DROP POLICY part_holder_moves ON returns."return";
-DROP POLICY part_holder_reads ON returns."return";
-DROP POLICY part_holder_reads ON returns.case_member;
-DROP POLICY part_holder_reads ON returns."case";
+DROP POLICY grantee_moves ON returns."return";
+DROP POLICY grantee_reads ON returns."return";
+DROP POLICY grantee_reads ON returns.case_member;
+DROP POLICY grantee_reads ON returns."case";
 DROP POLICY passage_returns_reads_handover_acceptances ON outbox.event;
 DROP TABLE returns.part;

@@ -38,18 +38,20 @@ CREATE POLICY passage_returns_reads_handover_acceptances ON outbox.event FOR SEL
   USING (producer = 'handover' AND event_type = 'passage.handover.v1.HandoverAccepted'
          AND nullif(current_setting('passage.outbox_consumer', true), '') IS NOT NULL);
 
--- A mission holding a part of a case reads the case, its people and its return, and moves the
--- return (its status and version). mission_isolation stays as it is: the case's own mission.
-CREATE POLICY part_holder_reads ON returns."case" FOR SELECT
+-- A mission holding a part of a case (a grantee) reads the case, its people and its return,
+-- and moves the return (its status and version). mission_isolation stays as it is: the case's
+-- own mission. (Postgres tries a table's permissive policies in reverse order of their names:
+-- grantee_* after mission_isolation, so a mission's own rows pass on the cheaper test.)
+CREATE POLICY grantee_reads ON returns."case" FOR SELECT
   USING (EXISTS (SELECT FROM returns.part g WHERE g.case_id = "case".case_id
                  AND g.mission = nullif(current_setting('passage.mission', true), '')));
-CREATE POLICY part_holder_reads ON returns.case_member FOR SELECT
+CREATE POLICY grantee_reads ON returns.case_member FOR SELECT
   USING (EXISTS (SELECT FROM returns.part g WHERE g.case_id = case_member.case_id
                  AND g.mission = nullif(current_setting('passage.mission', true), '')));
-CREATE POLICY part_holder_reads ON returns."return" FOR SELECT
+CREATE POLICY grantee_reads ON returns."return" FOR SELECT
   USING (EXISTS (SELECT FROM returns.part g WHERE g.case_id = "return".case_id
                  AND g.mission = nullif(current_setting('passage.mission', true), '')));
-CREATE POLICY part_holder_moves ON returns."return" FOR UPDATE
+CREATE POLICY grantee_moves ON returns."return" FOR UPDATE
   USING (EXISTS (SELECT FROM returns.part g WHERE g.case_id = "return".case_id
                  AND g.mission = nullif(current_setting('passage.mission', true), '')))
   WITH CHECK (EXISTS (SELECT FROM returns.part g WHERE g.case_id = "return".case_id
@@ -76,37 +78,35 @@ BEGIN
 END
 $$;
 
--- Who reads which fact:
---   - eligibility and pre-departure are the case's own mission's, and a whole case's
---     (TRANSFER) receiver's;
---   - departure and arrival (who travelled, when, where to; when they arrived) are what
---     reception, reintegration and monitoring build on: the recorder, the case's own mission
---     and every holder of a part read them (the return row's policies decide whom "a return it
---     sees" is);
---   - closing and reopening are outcomes: the recorder and the case's own mission read them;
---   - plans, assistance and monitoring visits (with their scores) are the recorder's alone: the
+-- Who reads which fact. The sender of a grant is the case's own mission, so a fact's readers
+-- are said with the grants alone (returns.part: both of its missions see a grant), and a
+-- mission reads the facts it recorded itself at the cost of one comparison:
+--   - eligibility and pre-departure: the case's own mission and the receiver of a whole case
+--     (TRANSFER): the recorder and either side of a TRANSFER;
+--   - departure and arrival (who travelled, when, where to; when they arrived), which reception,
+--     reintegration and monitoring build on: the recorder and either side of any grant;
+--   - closing and reopening, outcomes: the recorder and the sender of a grant;
+--   - plans, assistance and monitoring visits (with their scores): the recorder alone. The
 --     sending mission learns the outcome (the return's status, its closure), not these.
 DO $$
 DECLARE
-  declared   text := $e$nullif(current_setting('passage.mission', true), '')$e$;
-  recorder   text := format('mission = %s', declared);
-  own        text := format($e$EXISTS (SELECT FROM returns."return" r WHERE r.case_id = %%1$I.case_id AND r.mission = %s)$e$, declared);
-  seen       text := $e$EXISTS (SELECT FROM returns."return" r WHERE r.case_id = %1$I.case_id)$e$;
-  transferee text := format($e$EXISTS (SELECT FROM returns.part g WHERE g.case_id = %%1$I.case_id AND g.mission = %s
-                     AND 'TRANSFER' = ANY (g.parts))$e$, declared);
-  rule       text[];
+  declared text := $e$nullif(current_setting('passage.mission', true), '')$e$;
+  recorder text := format('mission = %s', declared);
+  grant_of text := $e$EXISTS (SELECT FROM returns.part g WHERE g.case_id = %1$I.case_id$e$;
+  rule     text[];
 BEGIN
   FOREACH rule SLICE 1 IN ARRAY ARRAY[
-    ['eligibility_decision', 'own_mission_and_transferee_read', own || ' OR ' || transferee],
-    ['pre_departure_step',   'own_mission_and_transferee_read', own || ' OR ' || transferee],
-    ['departure',            'recorder_and_case_readers_read',  recorder || ' OR ' || seen],
-    ['arrival',              'recorder_and_case_readers_read',  recorder || ' OR ' || seen],
-    ['status_change',        'recorder_and_own_mission_read',   recorder || ' OR ' || own],
-    ['reintegration_plan',   'recorder_reads',                  recorder],
-    ['assistance',           'recorder_reads',                  recorder],
-    ['monitoring_visit',     'recorder_reads',                  recorder]
+    ['eligibility_decision', 'recorder_and_transfer_read',  $e$'TRANSFER' = ANY (g.parts))$e$],
+    ['pre_departure_step',   'recorder_and_transfer_read',  $e$'TRANSFER' = ANY (g.parts))$e$],
+    ['departure',            'recorder_and_grants_read',    'true)'],
+    ['arrival',              'recorder_and_grants_read',    'true)'],
+    ['status_change',        'recorder_and_sender_read',    format('g.from_mission = %s)', declared)],
+    ['reintegration_plan',   'recorder_reads',              NULL],
+    ['assistance',           'recorder_reads',              NULL],
+    ['monitoring_visit',     'recorder_reads',              NULL]
   ] LOOP
-    EXECUTE format('CREATE POLICY %2$I ON returns.%1$I FOR SELECT USING (%3$s)', rule[1], rule[2], format(rule[3], rule[1]));
+    EXECUTE format('CREATE POLICY %2$I ON returns.%1$I FOR SELECT USING (%3$s)', rule[1], rule[2],
+      recorder || coalesce(' OR ' || format(grant_of, rule[1]) || ' AND ' || rule[3], ''));
   END LOOP;
 END
 $$;
