@@ -2,11 +2,13 @@ package returns_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -252,6 +254,21 @@ func TestHandoverToOrigin(t *testing.T) {
 		if n := visible(t, pool, "TUR", table, id); n != 0 {
 			t.Errorf("%s: TUR reads %d rows", table, n)
 		}
+	}
+
+	// The grant is its two missions' alone, and only the receiver records one.
+	for mission, want := range map[string]int{"DEU": 1, "IRQ": 1, "TUR": 0, "": 0} {
+		if n := visible(t, pool, mission, "returns.part", id); n != want {
+			t.Errorf("returns.part: %q reads %d grants, want %d", mission, n, want)
+		}
+	}
+	forged := &pgx.Batch{}
+	database.QueueMission(forged, "TUR")
+	forged.Queue(`INSERT INTO returns.part (handover_id, case_id, mission, from_mission, programme, parts, accepted_at)
+VALUES ($1, $2, 'IRQ', 'DEU', 'AVRR', '{TRANSFER}', now())`, uuid.New(), id)
+	var pgErr *pgconn.PgError
+	if err := pool.SendBatch(context.Background(), forged).Close(); !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+		t.Errorf("TUR records a grant to IRQ: %v, want a row-level security violation", err)
 	}
 
 	// Both missions list the return.
