@@ -114,13 +114,14 @@ func checkPart(rec *record, step string) error {
 		return nil
 	case rec.acting == rec.ret.Mission:
 		return &PartError{Reason: "PART_HANDED_OVER", Part: p, Mission: holder,
-			Message: fmt.Sprintf("%s is the %s part's, handed over to mission %s", step, enumcode.Code(p), holder)}
+			Message: fmt.Sprintf("%s belongs to the part %s, handed over to mission %s", step, enumcode.Code(p), holder)}
 	}
 	if holder == "" {
-		holder = rec.ret.Mission
+		return &PartError{Reason: "PART_NOT_HELD", Part: p, Mission: rec.ret.Mission,
+			Message: fmt.Sprintf("%s is the case's own mission's, %s (the part %s is not handed over)", step, rec.ret.Mission, enumcode.Code(p))}
 	}
 	return &PartError{Reason: "PART_NOT_HELD", Part: p, Mission: holder,
-		Message: fmt.Sprintf("%s is the %s part's, held by mission %s", step, enumcode.Code(p), holder)}
+		Message: fmt.Sprintf("%s belongs to the part %s, held by mission %s", step, enumcode.Code(p), holder)}
 }
 
 // PartError is a step refused to a mission that does not hold its part.
