@@ -21,6 +21,8 @@ CREATE TABLE returns.part (
   accepted_at  timestamptz NOT NULL
 );
 CREATE INDEX part_case ON returns.part (case_id);
+-- ListReturns: the returns a mission holds parts of.
+CREATE INDEX part_mission ON returns.part (mission, case_id);
 
 -- Both missions of a grant see it (the sender must know it no longer holds a part), no third
 -- one; the consumer writes it under the receiving mission's declaration. Nothing changes or
