@@ -256,21 +256,6 @@ func TestHandoverToOrigin(t *testing.T) {
 		}
 	}
 
-	// The grant is its two missions' alone, and only the receiver records one.
-	for mission, want := range map[string]int{"DEU": 1, "IRQ": 1, "TUR": 0, "": 0} {
-		if n := visible(t, pool, mission, "returns.part", id); n != want {
-			t.Errorf("returns.part: %q reads %d grants, want %d", mission, n, want)
-		}
-	}
-	forged := &pgx.Batch{}
-	database.QueueMission(forged, "TUR")
-	forged.Queue(`INSERT INTO returns.part (handover_id, case_id, mission, from_mission, programme, parts, accepted_at)
-VALUES ($1, $2, 'IRQ', 'DEU', 'AVRR', '{TRANSFER}', now())`, uuid.New(), id)
-	var pgErr *pgconn.PgError
-	if err := pool.SendBatch(context.Background(), forged).Close(); !errors.As(err, &pgErr) || pgErr.Code != "42501" {
-		t.Errorf("TUR records a grant to IRQ: %v, want a row-level security violation", err)
-	}
-
 	// Both missions list the return.
 	for mission, ctx := range map[string]context.Context{"DEU": b.worker, "IRQ": iraq} {
 		list, err := b.client.ListReturns(ctx, &returnsv1.ListReturnsRequest{})
@@ -353,5 +338,32 @@ func TestClosureBeforeDepartureStaysOwn(t *testing.T) {
 	}
 	if _, err := b.client.GetReturn(iraq, &returnsv1.GetReturnRequest{CaseId: r.GetCaseId()}); status.Code(err) != codes.OK {
 		t.Errorf("IRQ GetReturn: %v", err)
+	}
+}
+
+// TestPartRowSecurity: a grant is its two missions' alone, seen as returns' own role declared
+// for the sender, the receiver, a third mission and none; only the receiver records one.
+func TestPartRowSecurity(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	pool := b.env.Pool(t, returns.Role)
+	id := b.walk(t, returnsv1.ReturnStatus_RETURN_STATUS_COUNSELLING).GetCaseId()
+	b.handOver(t, id, "IRQ", reception)
+	// The receiver's read waits for the consumer to record the grant.
+	if _, err := b.client.GetReturn(b.env.As(t, auth.RoleCaseworker, "IRQ"), &returnsv1.GetReturnRequest{CaseId: id}); err != nil {
+		t.Fatalf("IRQ GetReturn: %v", err)
+	}
+	for mission, want := range map[string]int{"DEU": 1, "IRQ": 1, "TUR": 0, "": 0} {
+		if n := visible(t, pool, mission, "returns.part", id); n != want {
+			t.Errorf("returns.part: %q reads %d grants, want %d", mission, n, want)
+		}
+	}
+	forged := &pgx.Batch{}
+	database.QueueMission(forged, "TUR")
+	forged.Queue(`INSERT INTO returns.part (handover_id, case_id, mission, from_mission, programme, parts, accepted_at)
+VALUES ($1, $2, 'IRQ', 'DEU', 'AVRR', '{TRANSFER}', now())`, uuid.New(), id)
+	var pgErr *pgconn.PgError
+	if err := pool.SendBatch(context.Background(), forged).Close(); !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+		t.Errorf("TUR records a grant to IRQ: %v, want a row-level security violation", err)
 	}
 }
