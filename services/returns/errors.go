@@ -37,8 +37,14 @@ func toStatus(err error) error {
 	var (
 		requirement *RequirementError
 		rule        *RuleError
+		part        *PartError
 	)
 	switch {
+	case errors.As(err, &part):
+		code := enumcode.Code(part.Part)
+		return rpcerr.FailedPrecondition(errorDomain, part.Reason, part.Message,
+			map[string]string{"part": code, "mission": part.Mission},
+			rpcerr.Violation(part.Reason, code, part.Message))
 	case errors.As(err, &requirement):
 		violations := make([]*errdetails.PreconditionFailure_Violation, len(requirement.Unmet))
 		for i, r := range requirement.Unmet {

@@ -153,10 +153,13 @@ func memberIDs(r *returnsv1.Return) []string {
 	return ids
 }
 
-// setUnmet fills in the requirements still unmet, for a return that has not departed.
-func setUnmet(r *returnsv1.Return) {
+// setUnmet fills in the requirements still unmet, for a return that has not departed, as a
+// reader who sees its pre-departure steps finds them (a receiving mission of other parts does
+// not: it is told none).
+func (rec *record) setUnmet() {
+	r := rec.ret
 	r.UnmetRequirements = nil
-	if r.GetDeparture() == nil && r.GetStatus() != closed {
+	if r.GetDeparture() == nil && r.GetStatus() != closed && rec.seesPreDeparture() {
 		r.UnmetRequirements = unmetRequirements(r, memberIDs(r))
 	}
 }

@@ -25,7 +25,8 @@ type change func(rec *record, b *pgx.Batch, p *returnsv1.Provenance) (proto.Mess
 
 // mutate runs one step on a return (mutation.Kind.Run: the row lock, the replay of a retried
 // request, the version check, the return row, the outbox event, the audit and idempotency
-// records in one transaction). Before the step's own change it checks that the case is still
+// records in one transaction). Before the step's own change it checks that the caller's
+// mission holds the step's part (checkPart), that the case is still
 // open in intake and that the return's status allows the step and the principal's assistance
 // consent is in force (every step but closing needs it). Any consent change intake committed
 // for the case is applied first (consent.CatchUp), so a withdrawal takes effect at once, not
@@ -43,6 +44,9 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 	}
 	m := mutation.Mutation{Who: who, Key: key, Ref: caseID, Version: version, Resp: resp}
 	return s.returns.Run(ctx, m, func(rec *record, st *mutation.Step) (proto.Message, error) {
+		if err := checkPart(rec, step); err != nil {
+			return nil, err
+		}
 		if rec.caseClosed && step != stepClose {
 			return nil, &RuleError{Reason: "CASE_CLOSED", Subject: "cases/" + caseID,
 				Message: "the case is closed in intake: the return can only be closed"}
@@ -66,14 +70,16 @@ func (s *Service) kind() mutation.Kind[*record] {
 			return getReturn(ctx, tx, who.Mission, id, true)
 		},
 		Version: func(rec *record) int64 { return rec.ret.Version },
-		Mission: func(rec *record) string { return rec.ret.Mission },
+		// The step's event and audit record are the acting mission's: the case's own, or the
+		// one holding the step's part.
+		Mission: func(rec *record) string { return rec.acting },
 		Stale: func(caseID string, rec *record) error {
 			return staleVersion(caseID, rec.ret.Version)
 		},
 		Save: func(rec *record, st *mutation.Step) {
 			rec.ret.Version = st.Version
 			rec.ret.UpdateTime = timestamppb.New(st.Now)
-			setUnmet(rec.ret)
+			rec.setUnmet()
 			queueUpdateReturn(st.Batch, rec)
 		},
 		Await: func(ctx context.Context, id uuid.UUID, attempt func() error) error {

@@ -9,16 +9,27 @@ import (
 
 	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/handoverpart"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/outbox"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
 
-// applyIntakeEvent applies one event: the consumer's fallback when a drain's batch fails, so
-// that a poison event is found and held back alone. It is the batch form with one record.
-func applyIntakeEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
-	return applyIntakeEvents(ctx, tx, []outbox.Record{r})
+// applyEvent applies one event: the consumer's fallback when a drain's batch fails, so that a
+// poison event is found and held back alone. It is the batch form with one record.
+func applyEvent(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
+	return applyEvents(ctx, tx, []outbox.Record{r})
+}
+
+// applyEvents applies a drain: intake's events to the cases (applyIntakeEvents), the hand-over
+// service's acceptances of AVRR cases to the grants of their parts (returns.part, under each
+// receiving mission's declaration); each passes over the other's events.
+func applyEvents(ctx context.Context, tx pgx.Tx, records []outbox.Record) error {
+	if err := applyIntakeEvents(ctx, tx, records); err != nil {
+		return err
+	}
+	return handoverpart.Project(ctx, tx, records, "returns.part", commonv1.Programme_PROGRAMME_AVRR)
 }
 
 // applyIntakeEvents keeps returns' projection of AVRR cases in step with intake, inside the

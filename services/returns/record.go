@@ -34,7 +34,7 @@ func (s *Service) RecordEligibility(ctx context.Context, req *returnsv1.RecordEl
 				r.Status = eligible
 			}
 			r.EligibilityDecisions = append(r.EligibilityDecisions, d)
-			queueEligibility(b, r.CaseId, d)
+			queueEligibility(b, r.CaseId, rec.acting, d)
 			resp.Return = r
 			return &returnsv1.EligibilityDecided{CaseId: r.CaseId, Mission: r.Mission, Version: p.Version, Decision: d,
 				Vulnerabilities: r.Vulnerabilities}, nil
@@ -66,7 +66,7 @@ func (s *Service) RecordPreDepartureStep(ctx context.Context, req *returnsv1.Rec
 				st.SubjectId = id
 			}
 			r.PreDepartureSteps = append(r.PreDepartureSteps, st)
-			queueStep(b, r.CaseId, st)
+			queueStep(b, r.CaseId, rec.acting, st)
 			resp.Return = r
 			return &returnsv1.PreDepartureStepRecorded{CaseId: r.CaseId, Mission: r.Mission, Version: p.Version, Step: st}, nil
 		})
@@ -110,7 +110,7 @@ func (s *Service) RecordDeparture(ctx context.Context, req *returnsv1.RecordDepa
 				Provenance:           p,
 			}
 			r.Status = departed
-			queueDeparture(b, r.CaseId, r.Departure)
+			queueDeparture(b, r.CaseId, rec.acting, r.Departure)
 			resp.Return = r
 			event := &commonv1.DepartureRecorded{
 				CaseId:          r.CaseId,
@@ -180,7 +180,7 @@ func (s *Service) RecordArrival(ctx context.Context, req *returnsv1.RecordArriva
 			r.Arrival = proto.CloneOf(req.GetArrival())
 			r.Arrival.Provenance = p
 			r.Status = arrived
-			queueArrival(b, r.CaseId, r.Arrival)
+			queueArrival(b, r.CaseId, rec.acting, r.Arrival)
 			resp.Return = r
 			return &returnsv1.ArrivalRecorded{CaseId: r.CaseId, Mission: r.Mission, Version: p.Version,
 				ReturnCountry: r.GetDeparture().GetReturnCountry(), Arrival: r.Arrival,
@@ -208,7 +208,7 @@ func (s *Service) SetReintegrationPlan(ctx context.Context, req *returnsv1.SetRe
 			plan.Provenance = p
 			r.ReintegrationPlans = append(r.ReintegrationPlans, plan)
 			r.Status = reintegration
-			queuePlan(b, r.CaseId, plan)
+			queuePlan(b, r.CaseId, rec.acting, plan)
 			resp.Return = r
 			return &returnsv1.ReintegrationPlanSet{CaseId: r.CaseId, Mission: r.Mission, Version: p.Version,
 				ReturnCountry: r.GetDeparture().GetReturnCountry(), Plan: plan}, nil
@@ -245,7 +245,7 @@ func (s *Service) RecordAssistance(ctx context.Context, req *returnsv1.RecordAss
 			}
 			a.SubjectId, a.AssistanceId, a.Provenance = id, uuid.NewString(), p
 			r.Assistance = append(r.Assistance, a)
-			queueAssistance(b, r.CaseId, a)
+			queueAssistance(b, r.CaseId, rec.acting, a)
 			resp.Return, resp.Assistance = r, a
 			return &returnsv1.AssistanceDelivered{CaseId: r.CaseId, Mission: r.Mission, Version: p.Version,
 				ReturnCountry: r.GetDeparture().GetReturnCountry(), Assistance: a}, nil
@@ -288,7 +288,7 @@ func (s *Service) RecordMonitoringVisit(ctx context.Context, req *returnsv1.Reco
 			}
 			visit.VisitId, visit.Provenance = uuid.NewString(), p
 			r.MonitoringVisits = append(r.MonitoringVisits, visit)
-			queueVisit(b, r.CaseId, visit)
+			queueVisit(b, r.CaseId, rec.acting, visit)
 			resp.Return, resp.Visit = r, visit
 			return &returnsv1.MonitoringVisitRecorded{CaseId: r.CaseId, Mission: r.Mission, Version: p.Version,
 				ReturnCountry: r.GetDeparture().GetReturnCountry(), Visit: visit, VisitNumber: int32(len(r.MonitoringVisits))}, nil
@@ -318,7 +318,7 @@ func (s *Service) CloseReturn(ctx context.Context, req *returnsv1.CloseReturnReq
 			change := &returnsv1.StatusChange{From: r.Status, To: closed, ClosureReason: reason, Provenance: p}
 			rec.closedFrom, r.Status, r.ClosureReason = r.Status, closed, reason
 			r.StatusChanges = append(r.StatusChanges, change)
-			queueStatusChange(b, r.CaseId, change)
+			queueStatusChange(b, r.CaseId, rec.acting, change)
 			resp.Return = r
 			return &returnsv1.ReturnClosed{CaseId: r.CaseId, Mission: r.Mission, Version: p.Version,
 				ClosedFrom: change.From, Reason: reason}, nil
@@ -342,7 +342,7 @@ func (s *Service) ReopenReturn(ctx context.Context, req *returnsv1.ReopenReturnR
 			change := &returnsv1.StatusChange{From: closed, To: rec.closedFrom, ReopenReason: req.GetReason(), Provenance: p}
 			r.Status, r.ClosureReason = rec.closedFrom, returnsv1.ClosureReason_CLOSURE_REASON_UNSPECIFIED
 			r.StatusChanges = append(r.StatusChanges, change)
-			queueStatusChange(b, r.CaseId, change)
+			queueStatusChange(b, r.CaseId, rec.acting, change)
 			resp.Return = r
 			return &returnsv1.ReturnReopened{CaseId: r.CaseId, Mission: r.Mission, Version: p.Version,
 				Status: r.Status, Reason: req.GetReason()}, nil

@@ -2,6 +2,7 @@ package returns
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -10,6 +11,7 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/handoverpart"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/mutation"
@@ -93,8 +95,9 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	return s
 }
 
-// consumerConfig is returns' consumer of intake's events: each drain's events projected
-// together, one at a time when that fails.
+// consumerConfig is returns' consumer of intake's events and of the hand-over service's
+// acceptances (one consumer, one cursor): each drain's events projected together, one at a
+// time when that fails.
 //
 // consumerConfig, Register and Run are alike in every service that projects intake's cases:
 // wiring of each service's own names, tables and handlers, with no logic to share.
@@ -102,9 +105,9 @@ func consumerConfig() outbox.ConsumerConfig {
 	return outbox.ConsumerConfig{
 		Name:        producer,
 		CursorTable: "returns.outbox_cursor",
-		Types:       intakecase.Events,
-		Handle:      applyIntakeEvent,
-		HandleBatch: applyIntakeEvents,
+		Types:       slices.Concat(intakecase.Events, handoverpart.Events),
+		Handle:      applyEvent,
+		HandleBatch: applyEvents,
 	}
 }
 
@@ -113,8 +116,8 @@ func (s *Service) Register(g *grpc.Server) {
 	returnsv1.RegisterReturnServiceServer(g, s)
 }
 
-// Run keeps the projection of AVRR cases up to date with intake's events until ctx ends: the
-// service's background work.
+// Run keeps the projection of AVRR cases up to date with intake's events, and the grants of
+// their parts with the hand-over service's, until ctx ends: the service's background work.
 func (s *Service) Run(ctx context.Context) error {
 	return s.consumer.Run(ctx)
 }

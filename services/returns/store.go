@@ -34,12 +34,19 @@ type record struct {
 	assistanceAllowed bool
 	// notAssisted are the members who may not be assisted (consent.MemberAssistanceAllowed).
 	notAssisted []string
+	// acting is the mission that reads the return, or takes a step on it.
+	acting string
+	// grants are the hand-overs of the return's parts the acting mission sees, newest first.
+	grants []grant
 }
 
 const returnColumns = `r.case_id, r.mission, r.status, r.version, r.closure_reason, r.closed_from, r.created_at,
-r.updated_at, c.principal_subject_id, c.host_country, c.vulnerabilities, c.intake_status, c.assistance_allowed`
+r.updated_at, c.principal_subject_id, c.host_country, c.vulnerabilities, c.intake_status, c.assistance_allowed,
+ARRAY(SELECT g.mission || '` + grantSep + `' || array_to_string(g.parts, '` + grantSep + `') FROM returns.part g
+  WHERE g.case_id = r.case_id ORDER BY g.accepted_at DESC, g.handover_id)`
 
-func scanReturn(row pgx.Row) (*record, error) {
+// scanReturn reads a row of returnColumns, as the acting mission reads it.
+func scanReturn(row pgx.Row, acting string) (*record, error) {
 	var (
 		id, principal        uuid.UUID
 		status, intakeStatus string
@@ -48,9 +55,10 @@ func scanReturn(row pgx.Row) (*record, error) {
 		createdAt, updatedAt time.Time
 		r                    returnsv1.Return
 		assistanceAllowed    bool
+		grants               []string
 	)
 	if err := row.Scan(&id, &r.Mission, &status, &r.Version, &closure, &closedFrom, &createdAt, &updatedAt,
-		&principal, &r.HostCountry, &vulnerabilities, &intakeStatus, &assistanceAllowed); err != nil {
+		&principal, &r.HostCountry, &vulnerabilities, &intakeStatus, &assistanceAllowed, &grants); err != nil {
 		return nil, database.NotFound(err)
 	}
 	r.CaseId = id.String()
@@ -59,7 +67,9 @@ func scanReturn(row pgx.Row) (*record, error) {
 	r.Vulnerabilities = intakecase.Vulnerabilities(vulnerabilities)
 	r.CreateTime = timestamppb.New(createdAt)
 	r.UpdateTime = timestamppb.New(updatedAt)
-	rec := &record{ret: &r, caseClosed: intakeStatus == enumcode.Code(closedCase), assistanceAllowed: assistanceAllowed}
+	rec := &record{ret: &r, caseClosed: intakeStatus == enumcode.Code(closedCase), assistanceAllowed: assistanceAllowed,
+		acting: acting, grants: grantsFrom(grants)}
+	rec.setPartHolders()
 	if closure != nil {
 		r.ClosureReason = enumcode.Value[returnsv1.ClosureReason](*closure)
 	}
@@ -69,22 +79,27 @@ func scanReturn(row pgx.Row) (*record, error) {
 	return rec, nil
 }
 
-// getReturn reads a return of the mission with every fact. A return of another mission is
-// not found. With forUpdate its row stays locked until the transaction ends.
+// getReturn reads, for the mission, a return of its own or one it holds a part of, with every
+// fact it may see (row-level security chooses them: migrations/000025). A return of another
+// mission is not found. With forUpdate its row stays locked until the transaction ends.
 func getReturn(ctx context.Context, q database.Querier, mission string, id uuid.UUID, forUpdate bool) (*record, error) {
 	sql := `SELECT ` + returnColumns + ` FROM returns."return" r JOIN returns."case" c USING (case_id)
-WHERE r.case_id = $1 AND r.mission = $2`
+WHERE r.case_id = $1`
 	if forUpdate {
 		sql += ` FOR UPDATE OF r`
 	}
-	rec, err := scanReturn(q.QueryRow(ctx, sql, id, mission))
+	rec, err := scanReturn(q.QueryRow(ctx, sql, id), mission)
 	if err != nil {
 		return nil, err
+	}
+	// Row-level security shows no other mission's return; the server does not rely on it alone.
+	if rec.ret.Mission != mission && !rec.received(mission) {
+		return nil, database.ErrNotFound
 	}
 	if err := loadFacts(ctx, q, id, rec); err != nil {
 		return nil, err
 	}
-	setUnmet(rec.ret)
+	rec.setUnmet()
 	return rec, nil
 }
 
@@ -343,7 +358,7 @@ WHERE case_id = $1 AND version = $3 - 1`,
 		r.CaseId, enumcode.Code(r.Status), r.Version, closure, closedFrom, r.UpdateTime.AsTime())
 }
 
-func queueEligibility(b *pgx.Batch, caseID string, d *returnsv1.EligibilityDecision) {
+func queueEligibility(b *pgx.Batch, caseID, mission string, d *returnsv1.EligibilityDecision) {
 	var reason *string
 	if d.IneligibilityReason != returnsv1.IneligibilityReason_INELIGIBILITY_REASON_UNSPECIFIED {
 		reason = nullable(enumcode.Code(d.IneligibilityReason))
@@ -355,42 +370,42 @@ func queueEligibility(b *pgx.Batch, caseID string, d *returnsv1.EligibilityDecis
 	}
 	p := d.Provenance
 	b.Queue(`INSERT INTO returns.eligibility_decision (case_id, version, eligibility, ineligibility_reason, counselled_on,
-decided_on, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+decided_on, recorded_by, recorded_at, mission) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		caseID, p.Version, enumcode.Code(d.Eligibility), reason, counselled, civildate.ToTime(d.DecisionDate),
-		p.RecordedBy, p.RecordTime.AsTime())
+		p.RecordedBy, p.RecordTime.AsTime(), mission)
 }
 
-func queueStep(b *pgx.Batch, caseID string, s *returnsv1.PreDepartureStep) {
+func queueStep(b *pgx.Batch, caseID, mission string, s *returnsv1.PreDepartureStep) {
 	kind, outcome := stepCodes(s)
 	p := s.Provenance
 	b.Queue(`INSERT INTO returns.pre_departure_step (case_id, version, kind, subject_id, outcome, done_on, recorded_by,
-recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		caseID, p.Version, kind, nullable(s.SubjectId), nullable(outcome), civildate.ToTime(s.Date), p.RecordedBy, p.RecordTime.AsTime())
+recorded_at, mission) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		caseID, p.Version, kind, nullable(s.SubjectId), nullable(outcome), civildate.ToTime(s.Date), p.RecordedBy, p.RecordTime.AsTime(), mission)
 }
 
-func queueDeparture(b *pgx.Batch, caseID string, d *returnsv1.Departure) {
+func queueDeparture(b *pgx.Batch, caseID, mission string, d *returnsv1.Departure) {
 	p := d.Provenance
 	b.Queue(`INSERT INTO returns.departure (case_id, version, departure_date, return_country, travelling_subject_ids,
-recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		caseID, p.Version, civildate.ToTime(d.DepartureDate), d.ReturnCountry, d.TravellingSubjectIds, p.RecordedBy, p.RecordTime.AsTime())
+recorded_by, recorded_at, mission) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		caseID, p.Version, civildate.ToTime(d.DepartureDate), d.ReturnCountry, d.TravellingSubjectIds, p.RecordedBy, p.RecordTime.AsTime(), mission)
 }
 
-func queueArrival(b *pgx.Batch, caseID string, a *returnsv1.Arrival) {
+func queueArrival(b *pgx.Batch, caseID, mission string, a *returnsv1.Arrival) {
 	p := a.Provenance
-	b.Queue(`INSERT INTO returns.arrival (case_id, version, arrival_date, reception_assistance, recorded_by, recorded_at)
-VALUES ($1, $2, $3, $4, $5, $6)`,
-		caseID, p.Version, civildate.ToTime(a.ArrivalDate), enumcode.Codes(a.ReceptionAssistance), p.RecordedBy, p.RecordTime.AsTime())
+	b.Queue(`INSERT INTO returns.arrival (case_id, version, arrival_date, reception_assistance, recorded_by, recorded_at,
+mission) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		caseID, p.Version, civildate.ToTime(a.ArrivalDate), enumcode.Codes(a.ReceptionAssistance), p.RecordedBy, p.RecordTime.AsTime(), mission)
 }
 
-func queuePlan(b *pgx.Batch, caseID string, pl *returnsv1.ReintegrationPlan) {
+func queuePlan(b *pgx.Batch, caseID, mission string, pl *returnsv1.ReintegrationPlan) {
 	p := pl.Provenance
 	b.Queue(`INSERT INTO returns.reintegration_plan (case_id, version, planned_on, economic, social, psychosocial,
-recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+recorded_by, recorded_at, mission) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		caseID, p.Version, civildate.ToTime(pl.PlanDate), enumcode.Codes(pl.Economic),
-		enumcode.Codes(pl.Social), enumcode.Codes(pl.Psychosocial), p.RecordedBy, p.RecordTime.AsTime())
+		enumcode.Codes(pl.Social), enumcode.Codes(pl.Psychosocial), p.RecordedBy, p.RecordTime.AsTime(), mission)
 }
 
-func queueAssistance(b *pgx.Batch, caseID string, a *returnsv1.Assistance) {
+func queueAssistance(b *pgx.Batch, caseID, mission string, a *returnsv1.Assistance) {
 	var amount *int64
 	var currency *string
 	if v := a.Value; v != nil {
@@ -398,25 +413,26 @@ func queueAssistance(b *pgx.Batch, caseID string, a *returnsv1.Assistance) {
 	}
 	p := a.Provenance
 	b.Queue(`INSERT INTO returns.assistance (assistance_id, case_id, version, type, dimension, amount_minor, currency,
-delivered_on, provider, subject_id, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+delivered_on, provider, subject_id, recorded_by, recorded_at, mission)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		a.AssistanceId, caseID, p.Version, enumcode.Code(a.Type), enumcode.Code(a.Dimension), amount, currency,
-		civildate.ToTime(a.DeliveryDate), a.Provider, a.SubjectId, p.RecordedBy, p.RecordTime.AsTime())
+		civildate.ToTime(a.DeliveryDate), a.Provider, a.SubjectId, p.RecordedBy, p.RecordTime.AsTime(), mission)
 }
 
-func queueVisit(b *pgx.Batch, caseID string, v *returnsv1.MonitoringVisit) {
+func queueVisit(b *pgx.Batch, caseID, mission string, v *returnsv1.MonitoringVisit) {
 	ids, scores := make([]string, len(v.Indicators)), make([]float64, len(v.Indicators))
 	for i, x := range v.Indicators {
 		ids[i], scores[i] = x.IndicatorId, x.Score
 	}
 	p := v.Provenance
 	b.Queue(`INSERT INTO returns.monitoring_visit (visit_id, case_id, version, visited_on, indicator_ids, indicator_scores,
-economic_score, social_score, psychosocial_score, composite_score, recorded_by, recorded_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+economic_score, social_score, psychosocial_score, composite_score, recorded_by, recorded_at, mission)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		v.VisitId, caseID, p.Version, civildate.ToTime(v.VisitDate), ids, scores, v.GetEconomicScore(), v.GetSocialScore(),
-		v.GetPsychosocialScore(), v.GetCompositeScore(), p.RecordedBy, p.RecordTime.AsTime())
+		v.GetPsychosocialScore(), v.GetCompositeScore(), p.RecordedBy, p.RecordTime.AsTime(), mission)
 }
 
-func queueStatusChange(b *pgx.Batch, caseID string, c *returnsv1.StatusChange) {
+func queueStatusChange(b *pgx.Batch, caseID, mission string, c *returnsv1.StatusChange) {
 	var closure, reopen *string
 	if c.ClosureReason != returnsv1.ClosureReason_CLOSURE_REASON_UNSPECIFIED {
 		closure = nullable(enumcode.Code(c.ClosureReason))
@@ -426,8 +442,8 @@ func queueStatusChange(b *pgx.Batch, caseID string, c *returnsv1.StatusChange) {
 	}
 	p := c.Provenance
 	b.Queue(`INSERT INTO returns.status_change (case_id, version, from_status, to_status, closure_reason, reopen_reason,
-recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		caseID, p.Version, enumcode.Code(c.From), enumcode.Code(c.To), closure, reopen, p.RecordedBy, p.RecordTime.AsTime())
+recorded_by, recorded_at, mission) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		caseID, p.Version, enumcode.Code(c.From), enumcode.Code(c.To), closure, reopen, p.RecordedBy, p.RecordTime.AsTime(), mission)
 }
 
 // listFilter is a validated ListReturns query.
@@ -444,10 +460,18 @@ func listReturns(ctx context.Context, q database.Querier, f listFilter) ([]*retu
 	if f.after != nil {
 		afterTime, afterID = &f.after.Time, f.after.ID
 	}
+	// The mission's own returns and those it holds parts of, each a page at most, merged: two
+	// index scans rather than a filter over every mission's returns.
 	rows, err := q.Query(ctx, `SELECT `+returnColumns+` FROM returns."return" r JOIN returns."case" c USING (case_id)
-WHERE r.mission = $1
-AND ($2 = '' OR r.status = $2)
-AND ($3::timestamptz IS NULL OR (r.created_at, r.case_id) < ($3, $4))
+WHERE r.case_id IN (
+  (SELECT x.case_id FROM returns."return" x WHERE x.mission = $1
+   AND ($2 = '' OR x.status = $2) AND ($3::timestamptz IS NULL OR (x.created_at, x.case_id) < ($3, $4))
+   ORDER BY x.created_at DESC, x.case_id DESC LIMIT $5)
+  UNION ALL
+  (SELECT x.case_id FROM returns."return" x WHERE x.mission <> $1
+   AND x.case_id IN (SELECT g.case_id FROM returns.part g WHERE g.mission = $1)
+   AND ($2 = '' OR x.status = $2) AND ($3::timestamptz IS NULL OR (x.created_at, x.case_id) < ($3, $4))
+   ORDER BY x.created_at DESC, x.case_id DESC LIMIT $5))
 ORDER BY r.created_at DESC, r.case_id DESC
 LIMIT $5`, f.mission, f.status, afterTime, afterID, f.limit)
 	if err != nil {
@@ -456,7 +480,7 @@ LIMIT $5`, f.mission, f.status, afterTime, afterID, f.limit)
 	defer rows.Close()
 	var out []*returnsv1.Return
 	for rows.Next() {
-		rec, err := scanReturn(rows)
+		rec, err := scanReturn(rows, f.mission)
 		if err != nil {
 			return nil, fmt.Errorf("list returns: %w", err)
 		}

@@ -9,6 +9,7 @@ package returnsv1
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	v1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	v11 "github.com/passage-cm/passage/proto/gen/passage/handover/v1"
 	date "google.golang.org/genproto/googleapis/type/date"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -850,6 +851,10 @@ type Return struct {
 	StatusChanges []*StatusChange        `protobuf:"bytes,18,rep,name=status_changes,json=statusChanges,proto3" json:"status_changes,omitempty"`
 	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// The parts of the return another mission holds, from accepted hand-overs, as the reader
+	// sees them: a part not listed is the case's own mission's (mission). TRANSFER, when
+	// listed, gives the whole case, the steps before departure included.
+	PartHolders   []*PartHolder `protobuf:"bytes,21,rep,name=part_holders,json=partHolders,proto3" json:"part_holders,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1024,6 +1029,67 @@ func (x *Return) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Return) GetPartHolders() []*PartHolder {
+	if x != nil {
+		return x.PartHolders
+	}
+	return nil
+}
+
+// PartHolder is a part of a return and the mission that takes its steps.
+type PartHolder struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Part  v11.HandoverPart       `protobuf:"varint,1,opt,name=part,proto3,enum=passage.handover.v1.HandoverPart" json:"part,omitempty"`
+	// The holding mission's code.
+	Mission       string `protobuf:"bytes,2,opt,name=mission,proto3" json:"mission,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartHolder) Reset() {
+	*x = PartHolder{}
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartHolder) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartHolder) ProtoMessage() {}
+
+func (x *PartHolder) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartHolder.ProtoReflect.Descriptor instead.
+func (*PartHolder) Descriptor() ([]byte, []int) {
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *PartHolder) GetPart() v11.HandoverPart {
+	if x != nil {
+		return x.Part
+	}
+	return v11.HandoverPart(0)
+}
+
+func (x *PartHolder) GetMission() string {
+	if x != nil {
+		return x.Mission
+	}
+	return ""
+}
+
 // ReturnMember is one person of the case in coded, generalised form.
 type ReturnMember struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -1039,7 +1105,7 @@ type ReturnMember struct {
 
 func (x *ReturnMember) Reset() {
 	*x = ReturnMember{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[1]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1051,7 +1117,7 @@ func (x *ReturnMember) String() string {
 func (*ReturnMember) ProtoMessage() {}
 
 func (x *ReturnMember) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[1]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1064,7 +1130,7 @@ func (x *ReturnMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnMember.ProtoReflect.Descriptor instead.
 func (*ReturnMember) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{1}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ReturnMember) GetSubjectId() string {
@@ -1116,7 +1182,7 @@ type Provenance struct {
 
 func (x *Provenance) Reset() {
 	*x = Provenance{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[2]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1128,7 +1194,7 @@ func (x *Provenance) String() string {
 func (*Provenance) ProtoMessage() {}
 
 func (x *Provenance) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[2]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1141,7 +1207,7 @@ func (x *Provenance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Provenance.ProtoReflect.Descriptor instead.
 func (*Provenance) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{2}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Provenance) GetVersion() int64 {
@@ -1183,7 +1249,7 @@ type EligibilityDecision struct {
 
 func (x *EligibilityDecision) Reset() {
 	*x = EligibilityDecision{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[3]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1195,7 +1261,7 @@ func (x *EligibilityDecision) String() string {
 func (*EligibilityDecision) ProtoMessage() {}
 
 func (x *EligibilityDecision) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[3]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1208,7 +1274,7 @@ func (x *EligibilityDecision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EligibilityDecision.ProtoReflect.Descriptor instead.
 func (*EligibilityDecision) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{3}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *EligibilityDecision) GetEligibility() Eligibility {
@@ -1272,7 +1338,7 @@ type PreDepartureStep struct {
 
 func (x *PreDepartureStep) Reset() {
 	*x = PreDepartureStep{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[4]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1284,7 +1350,7 @@ func (x *PreDepartureStep) String() string {
 func (*PreDepartureStep) ProtoMessage() {}
 
 func (x *PreDepartureStep) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[4]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1297,7 +1363,7 @@ func (x *PreDepartureStep) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreDepartureStep.ProtoReflect.Descriptor instead.
 func (*PreDepartureStep) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{4}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *PreDepartureStep) GetDate() *date.Date {
@@ -1457,7 +1523,7 @@ type MedicalEscortArranged struct {
 
 func (x *MedicalEscortArranged) Reset() {
 	*x = MedicalEscortArranged{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[5]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1469,7 +1535,7 @@ func (x *MedicalEscortArranged) String() string {
 func (*MedicalEscortArranged) ProtoMessage() {}
 
 func (x *MedicalEscortArranged) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[5]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1482,7 +1548,7 @@ func (x *MedicalEscortArranged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MedicalEscortArranged.ProtoReflect.Descriptor instead.
 func (*MedicalEscortArranged) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{5}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{6}
 }
 
 // GuardianAppointed records that a guardian was appointed for an unaccompanied child.
@@ -1494,7 +1560,7 @@ type GuardianAppointed struct {
 
 func (x *GuardianAppointed) Reset() {
 	*x = GuardianAppointed{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[6]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1506,7 +1572,7 @@ func (x *GuardianAppointed) String() string {
 func (*GuardianAppointed) ProtoMessage() {}
 
 func (x *GuardianAppointed) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[6]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1519,7 +1585,7 @@ func (x *GuardianAppointed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GuardianAppointed.ProtoReflect.Descriptor instead.
 func (*GuardianAppointed) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{6}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{7}
 }
 
 // Departure is the movement out of the host country.
@@ -1538,7 +1604,7 @@ type Departure struct {
 
 func (x *Departure) Reset() {
 	*x = Departure{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[7]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1550,7 +1616,7 @@ func (x *Departure) String() string {
 func (*Departure) ProtoMessage() {}
 
 func (x *Departure) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[7]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1563,7 +1629,7 @@ func (x *Departure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Departure.ProtoReflect.Descriptor instead.
 func (*Departure) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{7}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Departure) GetDepartureDate() *date.Date {
@@ -1608,7 +1674,7 @@ type Arrival struct {
 
 func (x *Arrival) Reset() {
 	*x = Arrival{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[8]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1620,7 +1686,7 @@ func (x *Arrival) String() string {
 func (*Arrival) ProtoMessage() {}
 
 func (x *Arrival) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[8]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1633,7 +1699,7 @@ func (x *Arrival) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Arrival.ProtoReflect.Descriptor instead.
 func (*Arrival) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{8}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Arrival) GetArrivalDate() *date.Date {
@@ -1674,7 +1740,7 @@ type ReintegrationPlan struct {
 
 func (x *ReintegrationPlan) Reset() {
 	*x = ReintegrationPlan{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[9]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1686,7 +1752,7 @@ func (x *ReintegrationPlan) String() string {
 func (*ReintegrationPlan) ProtoMessage() {}
 
 func (x *ReintegrationPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[9]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1699,7 +1765,7 @@ func (x *ReintegrationPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReintegrationPlan.ProtoReflect.Descriptor instead.
 func (*ReintegrationPlan) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{9}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ReintegrationPlan) GetPlanDate() *date.Date {
@@ -1749,7 +1815,7 @@ type Money struct {
 
 func (x *Money) Reset() {
 	*x = Money{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[10]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1761,7 +1827,7 @@ func (x *Money) String() string {
 func (*Money) ProtoMessage() {}
 
 func (x *Money) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[10]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1774,7 +1840,7 @@ func (x *Money) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Money.ProtoReflect.Descriptor instead.
 func (*Money) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{10}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Money) GetCurrencyCode() string {
@@ -1815,7 +1881,7 @@ type Assistance struct {
 
 func (x *Assistance) Reset() {
 	*x = Assistance{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[11]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1827,7 +1893,7 @@ func (x *Assistance) String() string {
 func (*Assistance) ProtoMessage() {}
 
 func (x *Assistance) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[11]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1840,7 +1906,7 @@ func (x *Assistance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assistance.ProtoReflect.Descriptor instead.
 func (*Assistance) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{11}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Assistance) GetAssistanceId() string {
@@ -1924,7 +1990,7 @@ type MonitoringVisit struct {
 
 func (x *MonitoringVisit) Reset() {
 	*x = MonitoringVisit{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[12]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1936,7 +2002,7 @@ func (x *MonitoringVisit) String() string {
 func (*MonitoringVisit) ProtoMessage() {}
 
 func (x *MonitoringVisit) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[12]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1949,7 +2015,7 @@ func (x *MonitoringVisit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonitoringVisit.ProtoReflect.Descriptor instead.
 func (*MonitoringVisit) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{12}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *MonitoringVisit) GetVisitId() string {
@@ -2020,7 +2086,7 @@ type IndicatorScore struct {
 
 func (x *IndicatorScore) Reset() {
 	*x = IndicatorScore{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[13]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2032,7 +2098,7 @@ func (x *IndicatorScore) String() string {
 func (*IndicatorScore) ProtoMessage() {}
 
 func (x *IndicatorScore) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[13]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2045,7 +2111,7 @@ func (x *IndicatorScore) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndicatorScore.ProtoReflect.Descriptor instead.
 func (*IndicatorScore) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{13}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *IndicatorScore) GetIndicatorId() string {
@@ -2079,7 +2145,7 @@ type StatusChange struct {
 
 func (x *StatusChange) Reset() {
 	*x = StatusChange{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[14]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2091,7 +2157,7 @@ func (x *StatusChange) String() string {
 func (*StatusChange) ProtoMessage() {}
 
 func (x *StatusChange) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[14]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2104,7 +2170,7 @@ func (x *StatusChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusChange.ProtoReflect.Descriptor instead.
 func (*StatusChange) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{14}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *StatusChange) GetFrom() ReturnStatus {
@@ -2151,7 +2217,7 @@ type GetReturnRequest struct {
 
 func (x *GetReturnRequest) Reset() {
 	*x = GetReturnRequest{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[15]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2163,7 +2229,7 @@ func (x *GetReturnRequest) String() string {
 func (*GetReturnRequest) ProtoMessage() {}
 
 func (x *GetReturnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[15]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2176,7 +2242,7 @@ func (x *GetReturnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReturnRequest.ProtoReflect.Descriptor instead.
 func (*GetReturnRequest) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{15}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetReturnRequest) GetCaseId() string {
@@ -2195,7 +2261,7 @@ type GetReturnResponse struct {
 
 func (x *GetReturnResponse) Reset() {
 	*x = GetReturnResponse{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[16]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2207,7 +2273,7 @@ func (x *GetReturnResponse) String() string {
 func (*GetReturnResponse) ProtoMessage() {}
 
 func (x *GetReturnResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[16]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2220,7 +2286,7 @@ func (x *GetReturnResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReturnResponse.ProtoReflect.Descriptor instead.
 func (*GetReturnResponse) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{16}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetReturnResponse) GetReturn() *Return {
@@ -2246,7 +2312,7 @@ type ListReturnsRequest struct {
 
 func (x *ListReturnsRequest) Reset() {
 	*x = ListReturnsRequest{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[17]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2258,7 +2324,7 @@ func (x *ListReturnsRequest) String() string {
 func (*ListReturnsRequest) ProtoMessage() {}
 
 func (x *ListReturnsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[17]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2271,7 +2337,7 @@ func (x *ListReturnsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReturnsRequest.ProtoReflect.Descriptor instead.
 func (*ListReturnsRequest) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{17}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListReturnsRequest) GetMission() string {
@@ -2315,7 +2381,7 @@ type ListReturnsResponse struct {
 
 func (x *ListReturnsResponse) Reset() {
 	*x = ListReturnsResponse{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[18]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2327,7 +2393,7 @@ func (x *ListReturnsResponse) String() string {
 func (*ListReturnsResponse) ProtoMessage() {}
 
 func (x *ListReturnsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[18]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2340,7 +2406,7 @@ func (x *ListReturnsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReturnsResponse.ProtoReflect.Descriptor instead.
 func (*ListReturnsResponse) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{18}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListReturnsResponse) GetReturns() []*Return {
@@ -2371,7 +2437,7 @@ type RecordEligibilityRequest struct {
 
 func (x *RecordEligibilityRequest) Reset() {
 	*x = RecordEligibilityRequest{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[19]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2383,7 +2449,7 @@ func (x *RecordEligibilityRequest) String() string {
 func (*RecordEligibilityRequest) ProtoMessage() {}
 
 func (x *RecordEligibilityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[19]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2396,7 +2462,7 @@ func (x *RecordEligibilityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordEligibilityRequest.ProtoReflect.Descriptor instead.
 func (*RecordEligibilityRequest) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{19}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RecordEligibilityRequest) GetRequestId() string {
@@ -2436,7 +2502,7 @@ type RecordEligibilityResponse struct {
 
 func (x *RecordEligibilityResponse) Reset() {
 	*x = RecordEligibilityResponse{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[20]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2448,7 +2514,7 @@ func (x *RecordEligibilityResponse) String() string {
 func (*RecordEligibilityResponse) ProtoMessage() {}
 
 func (x *RecordEligibilityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[20]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2461,7 +2527,7 @@ func (x *RecordEligibilityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordEligibilityResponse.ProtoReflect.Descriptor instead.
 func (*RecordEligibilityResponse) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{20}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RecordEligibilityResponse) GetReturn() *Return {
@@ -2483,7 +2549,7 @@ type RecordPreDepartureStepRequest struct {
 
 func (x *RecordPreDepartureStepRequest) Reset() {
 	*x = RecordPreDepartureStepRequest{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[21]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2495,7 +2561,7 @@ func (x *RecordPreDepartureStepRequest) String() string {
 func (*RecordPreDepartureStepRequest) ProtoMessage() {}
 
 func (x *RecordPreDepartureStepRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[21]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2508,7 +2574,7 @@ func (x *RecordPreDepartureStepRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordPreDepartureStepRequest.ProtoReflect.Descriptor instead.
 func (*RecordPreDepartureStepRequest) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{21}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RecordPreDepartureStepRequest) GetRequestId() string {
@@ -2548,7 +2614,7 @@ type RecordPreDepartureStepResponse struct {
 
 func (x *RecordPreDepartureStepResponse) Reset() {
 	*x = RecordPreDepartureStepResponse{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[22]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2560,7 +2626,7 @@ func (x *RecordPreDepartureStepResponse) String() string {
 func (*RecordPreDepartureStepResponse) ProtoMessage() {}
 
 func (x *RecordPreDepartureStepResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[22]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2573,7 +2639,7 @@ func (x *RecordPreDepartureStepResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordPreDepartureStepResponse.ProtoReflect.Descriptor instead.
 func (*RecordPreDepartureStepResponse) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{22}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RecordPreDepartureStepResponse) GetReturn() *Return {
@@ -2601,7 +2667,7 @@ type RecordDepartureRequest struct {
 
 func (x *RecordDepartureRequest) Reset() {
 	*x = RecordDepartureRequest{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[23]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2613,7 +2679,7 @@ func (x *RecordDepartureRequest) String() string {
 func (*RecordDepartureRequest) ProtoMessage() {}
 
 func (x *RecordDepartureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[23]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2626,7 +2692,7 @@ func (x *RecordDepartureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordDepartureRequest.ProtoReflect.Descriptor instead.
 func (*RecordDepartureRequest) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{23}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RecordDepartureRequest) GetCaseId() string {
@@ -2680,7 +2746,7 @@ type RecordDepartureResponse struct {
 
 func (x *RecordDepartureResponse) Reset() {
 	*x = RecordDepartureResponse{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[24]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2692,7 +2758,7 @@ func (x *RecordDepartureResponse) String() string {
 func (*RecordDepartureResponse) ProtoMessage() {}
 
 func (x *RecordDepartureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[24]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2705,7 +2771,7 @@ func (x *RecordDepartureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordDepartureResponse.ProtoReflect.Descriptor instead.
 func (*RecordDepartureResponse) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{24}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RecordDepartureResponse) GetReturn() *Return {
@@ -2728,7 +2794,7 @@ type RecordArrivalRequest struct {
 
 func (x *RecordArrivalRequest) Reset() {
 	*x = RecordArrivalRequest{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[25]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2740,7 +2806,7 @@ func (x *RecordArrivalRequest) String() string {
 func (*RecordArrivalRequest) ProtoMessage() {}
 
 func (x *RecordArrivalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[25]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2753,7 +2819,7 @@ func (x *RecordArrivalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordArrivalRequest.ProtoReflect.Descriptor instead.
 func (*RecordArrivalRequest) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{25}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RecordArrivalRequest) GetRequestId() string {
@@ -2793,7 +2859,7 @@ type RecordArrivalResponse struct {
 
 func (x *RecordArrivalResponse) Reset() {
 	*x = RecordArrivalResponse{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[26]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2805,7 +2871,7 @@ func (x *RecordArrivalResponse) String() string {
 func (*RecordArrivalResponse) ProtoMessage() {}
 
 func (x *RecordArrivalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[26]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2818,7 +2884,7 @@ func (x *RecordArrivalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordArrivalResponse.ProtoReflect.Descriptor instead.
 func (*RecordArrivalResponse) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{26}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RecordArrivalResponse) GetReturn() *Return {
@@ -2840,7 +2906,7 @@ type SetReintegrationPlanRequest struct {
 
 func (x *SetReintegrationPlanRequest) Reset() {
 	*x = SetReintegrationPlanRequest{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[27]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2852,7 +2918,7 @@ func (x *SetReintegrationPlanRequest) String() string {
 func (*SetReintegrationPlanRequest) ProtoMessage() {}
 
 func (x *SetReintegrationPlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[27]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2865,7 +2931,7 @@ func (x *SetReintegrationPlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetReintegrationPlanRequest.ProtoReflect.Descriptor instead.
 func (*SetReintegrationPlanRequest) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{27}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *SetReintegrationPlanRequest) GetRequestId() string {
@@ -2905,7 +2971,7 @@ type SetReintegrationPlanResponse struct {
 
 func (x *SetReintegrationPlanResponse) Reset() {
 	*x = SetReintegrationPlanResponse{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[28]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2917,7 +2983,7 @@ func (x *SetReintegrationPlanResponse) String() string {
 func (*SetReintegrationPlanResponse) ProtoMessage() {}
 
 func (x *SetReintegrationPlanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[28]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2930,7 +2996,7 @@ func (x *SetReintegrationPlanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetReintegrationPlanResponse.ProtoReflect.Descriptor instead.
 func (*SetReintegrationPlanResponse) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{28}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SetReintegrationPlanResponse) GetReturn() *Return {
@@ -2952,7 +3018,7 @@ type RecordAssistanceRequest struct {
 
 func (x *RecordAssistanceRequest) Reset() {
 	*x = RecordAssistanceRequest{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[29]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2964,7 +3030,7 @@ func (x *RecordAssistanceRequest) String() string {
 func (*RecordAssistanceRequest) ProtoMessage() {}
 
 func (x *RecordAssistanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[29]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2977,7 +3043,7 @@ func (x *RecordAssistanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAssistanceRequest.ProtoReflect.Descriptor instead.
 func (*RecordAssistanceRequest) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{29}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RecordAssistanceRequest) GetRequestId() string {
@@ -3019,7 +3085,7 @@ type RecordAssistanceResponse struct {
 
 func (x *RecordAssistanceResponse) Reset() {
 	*x = RecordAssistanceResponse{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[30]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3031,7 +3097,7 @@ func (x *RecordAssistanceResponse) String() string {
 func (*RecordAssistanceResponse) ProtoMessage() {}
 
 func (x *RecordAssistanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[30]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3044,7 +3110,7 @@ func (x *RecordAssistanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAssistanceResponse.ProtoReflect.Descriptor instead.
 func (*RecordAssistanceResponse) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{30}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RecordAssistanceResponse) GetReturn() *Return {
@@ -3073,7 +3139,7 @@ type RecordMonitoringVisitRequest struct {
 
 func (x *RecordMonitoringVisitRequest) Reset() {
 	*x = RecordMonitoringVisitRequest{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[31]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3085,7 +3151,7 @@ func (x *RecordMonitoringVisitRequest) String() string {
 func (*RecordMonitoringVisitRequest) ProtoMessage() {}
 
 func (x *RecordMonitoringVisitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[31]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3098,7 +3164,7 @@ func (x *RecordMonitoringVisitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordMonitoringVisitRequest.ProtoReflect.Descriptor instead.
 func (*RecordMonitoringVisitRequest) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{31}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RecordMonitoringVisitRequest) GetRequestId() string {
@@ -3140,7 +3206,7 @@ type RecordMonitoringVisitResponse struct {
 
 func (x *RecordMonitoringVisitResponse) Reset() {
 	*x = RecordMonitoringVisitResponse{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[32]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3152,7 +3218,7 @@ func (x *RecordMonitoringVisitResponse) String() string {
 func (*RecordMonitoringVisitResponse) ProtoMessage() {}
 
 func (x *RecordMonitoringVisitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[32]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3165,7 +3231,7 @@ func (x *RecordMonitoringVisitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordMonitoringVisitResponse.ProtoReflect.Descriptor instead.
 func (*RecordMonitoringVisitResponse) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{32}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RecordMonitoringVisitResponse) GetReturn() *Return {
@@ -3194,7 +3260,7 @@ type CloseReturnRequest struct {
 
 func (x *CloseReturnRequest) Reset() {
 	*x = CloseReturnRequest{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[33]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3206,7 +3272,7 @@ func (x *CloseReturnRequest) String() string {
 func (*CloseReturnRequest) ProtoMessage() {}
 
 func (x *CloseReturnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[33]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3219,7 +3285,7 @@ func (x *CloseReturnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseReturnRequest.ProtoReflect.Descriptor instead.
 func (*CloseReturnRequest) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{33}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CloseReturnRequest) GetRequestId() string {
@@ -3259,7 +3325,7 @@ type CloseReturnResponse struct {
 
 func (x *CloseReturnResponse) Reset() {
 	*x = CloseReturnResponse{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[34]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3271,7 +3337,7 @@ func (x *CloseReturnResponse) String() string {
 func (*CloseReturnResponse) ProtoMessage() {}
 
 func (x *CloseReturnResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[34]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3284,7 +3350,7 @@ func (x *CloseReturnResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseReturnResponse.ProtoReflect.Descriptor instead.
 func (*CloseReturnResponse) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{34}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CloseReturnResponse) GetReturn() *Return {
@@ -3306,7 +3372,7 @@ type ReopenReturnRequest struct {
 
 func (x *ReopenReturnRequest) Reset() {
 	*x = ReopenReturnRequest{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[35]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3318,7 +3384,7 @@ func (x *ReopenReturnRequest) String() string {
 func (*ReopenReturnRequest) ProtoMessage() {}
 
 func (x *ReopenReturnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[35]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3331,7 +3397,7 @@ func (x *ReopenReturnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenReturnRequest.ProtoReflect.Descriptor instead.
 func (*ReopenReturnRequest) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{35}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ReopenReturnRequest) GetRequestId() string {
@@ -3371,7 +3437,7 @@ type ReopenReturnResponse struct {
 
 func (x *ReopenReturnResponse) Reset() {
 	*x = ReopenReturnResponse{}
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[36]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3383,7 +3449,7 @@ func (x *ReopenReturnResponse) String() string {
 func (*ReopenReturnResponse) ProtoMessage() {}
 
 func (x *ReopenReturnResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_returns_v1_returns_proto_msgTypes[36]
+	mi := &file_passage_returns_v1_returns_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3396,7 +3462,7 @@ func (x *ReopenReturnResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenReturnResponse.ProtoReflect.Descriptor instead.
 func (*ReopenReturnResponse) Descriptor() ([]byte, []int) {
-	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{36}
+	return file_passage_returns_v1_returns_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ReopenReturnResponse) GetReturn() *Return {
@@ -3410,7 +3476,8 @@ var File_passage_returns_v1_returns_proto protoreflect.FileDescriptor
 
 const file_passage_returns_v1_returns_proto_rawDesc = "" +
 	"\n" +
-	" passage/returns/v1/returns.proto\x12\x12passage.returns.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x1epassage/common/v1/coding.proto\x1a\x1epassage/common/v1/person.proto\"\xc8\t\n" +
+	" passage/returns/v1/returns.proto\x12\x12passage.returns.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x1epassage/common/v1/coding.proto\x1a\x1epassage/common/v1/person.proto\x1a\"passage/handover/v1/handover.proto\"\x8b\n" +
+	"\n" +
 	"\x06Return\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x18\n" +
 	"\amission\x18\x02 \x01(\tR\amission\x128\n" +
@@ -3437,7 +3504,12 @@ const file_passage_returns_v1_returns_proto_rawDesc = "" +
 	"\vcreate_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xce\x01\n" +
+	"updateTime\x12A\n" +
+	"\fpart_holders\x18\x15 \x03(\v2\x1e.passage.returns.v1.PartHolderR\vpartHolders\"]\n" +
+	"\n" +
+	"PartHolder\x125\n" +
+	"\x04part\x18\x01 \x01(\x0e2!.passage.handover.v1.HandoverPartR\x04part\x12\x18\n" +
+	"\amission\x18\x02 \x01(\tR\amission\"\xce\x01\n" +
 	"\fReturnMember\x12\x1d\n" +
 	"\n" +
 	"subject_id\x18\x01 \x01(\tR\tsubjectId\x12(\n" +
@@ -3767,7 +3839,7 @@ func file_passage_returns_v1_returns_proto_rawDescGZIP() []byte {
 }
 
 var file_passage_returns_v1_returns_proto_enumTypes = make([]protoimpl.EnumInfo, 13)
-var file_passage_returns_v1_returns_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_passage_returns_v1_returns_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_passage_returns_v1_returns_proto_goTypes = []any{
 	(ReturnStatus)(0),                      // 0: passage.returns.v1.ReturnStatus
 	(Eligibility)(0),                       // 1: passage.returns.v1.Eligibility
@@ -3783,155 +3855,159 @@ var file_passage_returns_v1_returns_proto_goTypes = []any{
 	(ClosureReason)(0),                     // 11: passage.returns.v1.ClosureReason
 	(ReopenReason)(0),                      // 12: passage.returns.v1.ReopenReason
 	(*Return)(nil),                         // 13: passage.returns.v1.Return
-	(*ReturnMember)(nil),                   // 14: passage.returns.v1.ReturnMember
-	(*Provenance)(nil),                     // 15: passage.returns.v1.Provenance
-	(*EligibilityDecision)(nil),            // 16: passage.returns.v1.EligibilityDecision
-	(*PreDepartureStep)(nil),               // 17: passage.returns.v1.PreDepartureStep
-	(*MedicalEscortArranged)(nil),          // 18: passage.returns.v1.MedicalEscortArranged
-	(*GuardianAppointed)(nil),              // 19: passage.returns.v1.GuardianAppointed
-	(*Departure)(nil),                      // 20: passage.returns.v1.Departure
-	(*Arrival)(nil),                        // 21: passage.returns.v1.Arrival
-	(*ReintegrationPlan)(nil),              // 22: passage.returns.v1.ReintegrationPlan
-	(*Money)(nil),                          // 23: passage.returns.v1.Money
-	(*Assistance)(nil),                     // 24: passage.returns.v1.Assistance
-	(*MonitoringVisit)(nil),                // 25: passage.returns.v1.MonitoringVisit
-	(*IndicatorScore)(nil),                 // 26: passage.returns.v1.IndicatorScore
-	(*StatusChange)(nil),                   // 27: passage.returns.v1.StatusChange
-	(*GetReturnRequest)(nil),               // 28: passage.returns.v1.GetReturnRequest
-	(*GetReturnResponse)(nil),              // 29: passage.returns.v1.GetReturnResponse
-	(*ListReturnsRequest)(nil),             // 30: passage.returns.v1.ListReturnsRequest
-	(*ListReturnsResponse)(nil),            // 31: passage.returns.v1.ListReturnsResponse
-	(*RecordEligibilityRequest)(nil),       // 32: passage.returns.v1.RecordEligibilityRequest
-	(*RecordEligibilityResponse)(nil),      // 33: passage.returns.v1.RecordEligibilityResponse
-	(*RecordPreDepartureStepRequest)(nil),  // 34: passage.returns.v1.RecordPreDepartureStepRequest
-	(*RecordPreDepartureStepResponse)(nil), // 35: passage.returns.v1.RecordPreDepartureStepResponse
-	(*RecordDepartureRequest)(nil),         // 36: passage.returns.v1.RecordDepartureRequest
-	(*RecordDepartureResponse)(nil),        // 37: passage.returns.v1.RecordDepartureResponse
-	(*RecordArrivalRequest)(nil),           // 38: passage.returns.v1.RecordArrivalRequest
-	(*RecordArrivalResponse)(nil),          // 39: passage.returns.v1.RecordArrivalResponse
-	(*SetReintegrationPlanRequest)(nil),    // 40: passage.returns.v1.SetReintegrationPlanRequest
-	(*SetReintegrationPlanResponse)(nil),   // 41: passage.returns.v1.SetReintegrationPlanResponse
-	(*RecordAssistanceRequest)(nil),        // 42: passage.returns.v1.RecordAssistanceRequest
-	(*RecordAssistanceResponse)(nil),       // 43: passage.returns.v1.RecordAssistanceResponse
-	(*RecordMonitoringVisitRequest)(nil),   // 44: passage.returns.v1.RecordMonitoringVisitRequest
-	(*RecordMonitoringVisitResponse)(nil),  // 45: passage.returns.v1.RecordMonitoringVisitResponse
-	(*CloseReturnRequest)(nil),             // 46: passage.returns.v1.CloseReturnRequest
-	(*CloseReturnResponse)(nil),            // 47: passage.returns.v1.CloseReturnResponse
-	(*ReopenReturnRequest)(nil),            // 48: passage.returns.v1.ReopenReturnRequest
-	(*ReopenReturnResponse)(nil),           // 49: passage.returns.v1.ReopenReturnResponse
-	(v1.Vulnerability)(0),                  // 50: passage.common.v1.Vulnerability
-	(*timestamppb.Timestamp)(nil),          // 51: google.protobuf.Timestamp
-	(v1.Sex)(0),                            // 52: passage.common.v1.Sex
-	(v1.AgeBand)(0),                        // 53: passage.common.v1.AgeBand
-	(*date.Date)(nil),                      // 54: google.type.Date
-	(v1.DocumentType)(0),                   // 55: passage.common.v1.DocumentType
+	(*PartHolder)(nil),                     // 14: passage.returns.v1.PartHolder
+	(*ReturnMember)(nil),                   // 15: passage.returns.v1.ReturnMember
+	(*Provenance)(nil),                     // 16: passage.returns.v1.Provenance
+	(*EligibilityDecision)(nil),            // 17: passage.returns.v1.EligibilityDecision
+	(*PreDepartureStep)(nil),               // 18: passage.returns.v1.PreDepartureStep
+	(*MedicalEscortArranged)(nil),          // 19: passage.returns.v1.MedicalEscortArranged
+	(*GuardianAppointed)(nil),              // 20: passage.returns.v1.GuardianAppointed
+	(*Departure)(nil),                      // 21: passage.returns.v1.Departure
+	(*Arrival)(nil),                        // 22: passage.returns.v1.Arrival
+	(*ReintegrationPlan)(nil),              // 23: passage.returns.v1.ReintegrationPlan
+	(*Money)(nil),                          // 24: passage.returns.v1.Money
+	(*Assistance)(nil),                     // 25: passage.returns.v1.Assistance
+	(*MonitoringVisit)(nil),                // 26: passage.returns.v1.MonitoringVisit
+	(*IndicatorScore)(nil),                 // 27: passage.returns.v1.IndicatorScore
+	(*StatusChange)(nil),                   // 28: passage.returns.v1.StatusChange
+	(*GetReturnRequest)(nil),               // 29: passage.returns.v1.GetReturnRequest
+	(*GetReturnResponse)(nil),              // 30: passage.returns.v1.GetReturnResponse
+	(*ListReturnsRequest)(nil),             // 31: passage.returns.v1.ListReturnsRequest
+	(*ListReturnsResponse)(nil),            // 32: passage.returns.v1.ListReturnsResponse
+	(*RecordEligibilityRequest)(nil),       // 33: passage.returns.v1.RecordEligibilityRequest
+	(*RecordEligibilityResponse)(nil),      // 34: passage.returns.v1.RecordEligibilityResponse
+	(*RecordPreDepartureStepRequest)(nil),  // 35: passage.returns.v1.RecordPreDepartureStepRequest
+	(*RecordPreDepartureStepResponse)(nil), // 36: passage.returns.v1.RecordPreDepartureStepResponse
+	(*RecordDepartureRequest)(nil),         // 37: passage.returns.v1.RecordDepartureRequest
+	(*RecordDepartureResponse)(nil),        // 38: passage.returns.v1.RecordDepartureResponse
+	(*RecordArrivalRequest)(nil),           // 39: passage.returns.v1.RecordArrivalRequest
+	(*RecordArrivalResponse)(nil),          // 40: passage.returns.v1.RecordArrivalResponse
+	(*SetReintegrationPlanRequest)(nil),    // 41: passage.returns.v1.SetReintegrationPlanRequest
+	(*SetReintegrationPlanResponse)(nil),   // 42: passage.returns.v1.SetReintegrationPlanResponse
+	(*RecordAssistanceRequest)(nil),        // 43: passage.returns.v1.RecordAssistanceRequest
+	(*RecordAssistanceResponse)(nil),       // 44: passage.returns.v1.RecordAssistanceResponse
+	(*RecordMonitoringVisitRequest)(nil),   // 45: passage.returns.v1.RecordMonitoringVisitRequest
+	(*RecordMonitoringVisitResponse)(nil),  // 46: passage.returns.v1.RecordMonitoringVisitResponse
+	(*CloseReturnRequest)(nil),             // 47: passage.returns.v1.CloseReturnRequest
+	(*CloseReturnResponse)(nil),            // 48: passage.returns.v1.CloseReturnResponse
+	(*ReopenReturnRequest)(nil),            // 49: passage.returns.v1.ReopenReturnRequest
+	(*ReopenReturnResponse)(nil),           // 50: passage.returns.v1.ReopenReturnResponse
+	(v1.Vulnerability)(0),                  // 51: passage.common.v1.Vulnerability
+	(*timestamppb.Timestamp)(nil),          // 52: google.protobuf.Timestamp
+	(v11.HandoverPart)(0),                  // 53: passage.handover.v1.HandoverPart
+	(v1.Sex)(0),                            // 54: passage.common.v1.Sex
+	(v1.AgeBand)(0),                        // 55: passage.common.v1.AgeBand
+	(*date.Date)(nil),                      // 56: google.type.Date
+	(v1.DocumentType)(0),                   // 57: passage.common.v1.DocumentType
 }
 var file_passage_returns_v1_returns_proto_depIdxs = []int32{
 	0,  // 0: passage.returns.v1.Return.status:type_name -> passage.returns.v1.ReturnStatus
-	14, // 1: passage.returns.v1.Return.members:type_name -> passage.returns.v1.ReturnMember
-	50, // 2: passage.returns.v1.Return.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	16, // 3: passage.returns.v1.Return.eligibility_decisions:type_name -> passage.returns.v1.EligibilityDecision
-	17, // 4: passage.returns.v1.Return.pre_departure_steps:type_name -> passage.returns.v1.PreDepartureStep
+	15, // 1: passage.returns.v1.Return.members:type_name -> passage.returns.v1.ReturnMember
+	51, // 2: passage.returns.v1.Return.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	17, // 3: passage.returns.v1.Return.eligibility_decisions:type_name -> passage.returns.v1.EligibilityDecision
+	18, // 4: passage.returns.v1.Return.pre_departure_steps:type_name -> passage.returns.v1.PreDepartureStep
 	7,  // 5: passage.returns.v1.Return.unmet_requirements:type_name -> passage.returns.v1.Requirement
-	20, // 6: passage.returns.v1.Return.departure:type_name -> passage.returns.v1.Departure
-	21, // 7: passage.returns.v1.Return.arrival:type_name -> passage.returns.v1.Arrival
-	22, // 8: passage.returns.v1.Return.reintegration_plans:type_name -> passage.returns.v1.ReintegrationPlan
-	24, // 9: passage.returns.v1.Return.assistance:type_name -> passage.returns.v1.Assistance
-	25, // 10: passage.returns.v1.Return.monitoring_visits:type_name -> passage.returns.v1.MonitoringVisit
+	21, // 6: passage.returns.v1.Return.departure:type_name -> passage.returns.v1.Departure
+	22, // 7: passage.returns.v1.Return.arrival:type_name -> passage.returns.v1.Arrival
+	23, // 8: passage.returns.v1.Return.reintegration_plans:type_name -> passage.returns.v1.ReintegrationPlan
+	25, // 9: passage.returns.v1.Return.assistance:type_name -> passage.returns.v1.Assistance
+	26, // 10: passage.returns.v1.Return.monitoring_visits:type_name -> passage.returns.v1.MonitoringVisit
 	11, // 11: passage.returns.v1.Return.closure_reason:type_name -> passage.returns.v1.ClosureReason
-	27, // 12: passage.returns.v1.Return.status_changes:type_name -> passage.returns.v1.StatusChange
-	51, // 13: passage.returns.v1.Return.create_time:type_name -> google.protobuf.Timestamp
-	51, // 14: passage.returns.v1.Return.update_time:type_name -> google.protobuf.Timestamp
-	52, // 15: passage.returns.v1.ReturnMember.sex:type_name -> passage.common.v1.Sex
-	53, // 16: passage.returns.v1.ReturnMember.age_band:type_name -> passage.common.v1.AgeBand
-	51, // 17: passage.returns.v1.Provenance.record_time:type_name -> google.protobuf.Timestamp
-	1,  // 18: passage.returns.v1.EligibilityDecision.eligibility:type_name -> passage.returns.v1.Eligibility
-	2,  // 19: passage.returns.v1.EligibilityDecision.ineligibility_reason:type_name -> passage.returns.v1.IneligibilityReason
-	54, // 20: passage.returns.v1.EligibilityDecision.counselling_date:type_name -> google.type.Date
-	54, // 21: passage.returns.v1.EligibilityDecision.decision_date:type_name -> google.type.Date
-	15, // 22: passage.returns.v1.EligibilityDecision.provenance:type_name -> passage.returns.v1.Provenance
-	54, // 23: passage.returns.v1.PreDepartureStep.date:type_name -> google.type.Date
-	55, // 24: passage.returns.v1.PreDepartureStep.travel_document:type_name -> passage.common.v1.DocumentType
-	3,  // 25: passage.returns.v1.PreDepartureStep.fit_to_travel:type_name -> passage.returns.v1.FitToTravel
-	4,  // 26: passage.returns.v1.PreDepartureStep.booking:type_name -> passage.returns.v1.TravelMode
-	18, // 27: passage.returns.v1.PreDepartureStep.medical_escort:type_name -> passage.returns.v1.MedicalEscortArranged
-	19, // 28: passage.returns.v1.PreDepartureStep.guardian_appointed:type_name -> passage.returns.v1.GuardianAppointed
-	5,  // 29: passage.returns.v1.PreDepartureStep.best_interests_assessment:type_name -> passage.returns.v1.BestInterests
-	6,  // 30: passage.returns.v1.PreDepartureStep.risk_assessment:type_name -> passage.returns.v1.RiskLevel
-	15, // 31: passage.returns.v1.PreDepartureStep.provenance:type_name -> passage.returns.v1.Provenance
-	54, // 32: passage.returns.v1.Departure.departure_date:type_name -> google.type.Date
-	15, // 33: passage.returns.v1.Departure.provenance:type_name -> passage.returns.v1.Provenance
-	54, // 34: passage.returns.v1.Arrival.arrival_date:type_name -> google.type.Date
-	8,  // 35: passage.returns.v1.Arrival.reception_assistance:type_name -> passage.returns.v1.ReceptionAssistance
-	15, // 36: passage.returns.v1.Arrival.provenance:type_name -> passage.returns.v1.Provenance
-	54, // 37: passage.returns.v1.ReintegrationPlan.plan_date:type_name -> google.type.Date
-	10, // 38: passage.returns.v1.ReintegrationPlan.economic:type_name -> passage.returns.v1.AssistanceType
-	10, // 39: passage.returns.v1.ReintegrationPlan.social:type_name -> passage.returns.v1.AssistanceType
-	10, // 40: passage.returns.v1.ReintegrationPlan.psychosocial:type_name -> passage.returns.v1.AssistanceType
-	15, // 41: passage.returns.v1.ReintegrationPlan.provenance:type_name -> passage.returns.v1.Provenance
-	10, // 42: passage.returns.v1.Assistance.type:type_name -> passage.returns.v1.AssistanceType
-	9,  // 43: passage.returns.v1.Assistance.dimension:type_name -> passage.returns.v1.Dimension
-	23, // 44: passage.returns.v1.Assistance.value:type_name -> passage.returns.v1.Money
-	54, // 45: passage.returns.v1.Assistance.delivery_date:type_name -> google.type.Date
-	15, // 46: passage.returns.v1.Assistance.provenance:type_name -> passage.returns.v1.Provenance
-	54, // 47: passage.returns.v1.MonitoringVisit.visit_date:type_name -> google.type.Date
-	26, // 48: passage.returns.v1.MonitoringVisit.indicators:type_name -> passage.returns.v1.IndicatorScore
-	15, // 49: passage.returns.v1.MonitoringVisit.provenance:type_name -> passage.returns.v1.Provenance
-	0,  // 50: passage.returns.v1.StatusChange.from:type_name -> passage.returns.v1.ReturnStatus
-	0,  // 51: passage.returns.v1.StatusChange.to:type_name -> passage.returns.v1.ReturnStatus
-	11, // 52: passage.returns.v1.StatusChange.closure_reason:type_name -> passage.returns.v1.ClosureReason
-	12, // 53: passage.returns.v1.StatusChange.reopen_reason:type_name -> passage.returns.v1.ReopenReason
-	15, // 54: passage.returns.v1.StatusChange.provenance:type_name -> passage.returns.v1.Provenance
-	13, // 55: passage.returns.v1.GetReturnResponse.return:type_name -> passage.returns.v1.Return
-	0,  // 56: passage.returns.v1.ListReturnsRequest.status:type_name -> passage.returns.v1.ReturnStatus
-	13, // 57: passage.returns.v1.ListReturnsResponse.returns:type_name -> passage.returns.v1.Return
-	16, // 58: passage.returns.v1.RecordEligibilityRequest.decision:type_name -> passage.returns.v1.EligibilityDecision
-	13, // 59: passage.returns.v1.RecordEligibilityResponse.return:type_name -> passage.returns.v1.Return
-	17, // 60: passage.returns.v1.RecordPreDepartureStepRequest.step:type_name -> passage.returns.v1.PreDepartureStep
-	13, // 61: passage.returns.v1.RecordPreDepartureStepResponse.return:type_name -> passage.returns.v1.Return
-	54, // 62: passage.returns.v1.RecordDepartureRequest.departure_date:type_name -> google.type.Date
-	13, // 63: passage.returns.v1.RecordDepartureResponse.return:type_name -> passage.returns.v1.Return
-	21, // 64: passage.returns.v1.RecordArrivalRequest.arrival:type_name -> passage.returns.v1.Arrival
-	13, // 65: passage.returns.v1.RecordArrivalResponse.return:type_name -> passage.returns.v1.Return
-	22, // 66: passage.returns.v1.SetReintegrationPlanRequest.plan:type_name -> passage.returns.v1.ReintegrationPlan
-	13, // 67: passage.returns.v1.SetReintegrationPlanResponse.return:type_name -> passage.returns.v1.Return
-	24, // 68: passage.returns.v1.RecordAssistanceRequest.assistance:type_name -> passage.returns.v1.Assistance
-	13, // 69: passage.returns.v1.RecordAssistanceResponse.return:type_name -> passage.returns.v1.Return
-	24, // 70: passage.returns.v1.RecordAssistanceResponse.assistance:type_name -> passage.returns.v1.Assistance
-	25, // 71: passage.returns.v1.RecordMonitoringVisitRequest.visit:type_name -> passage.returns.v1.MonitoringVisit
-	13, // 72: passage.returns.v1.RecordMonitoringVisitResponse.return:type_name -> passage.returns.v1.Return
-	25, // 73: passage.returns.v1.RecordMonitoringVisitResponse.visit:type_name -> passage.returns.v1.MonitoringVisit
-	11, // 74: passage.returns.v1.CloseReturnRequest.reason:type_name -> passage.returns.v1.ClosureReason
-	13, // 75: passage.returns.v1.CloseReturnResponse.return:type_name -> passage.returns.v1.Return
-	12, // 76: passage.returns.v1.ReopenReturnRequest.reason:type_name -> passage.returns.v1.ReopenReason
-	13, // 77: passage.returns.v1.ReopenReturnResponse.return:type_name -> passage.returns.v1.Return
-	28, // 78: passage.returns.v1.ReturnService.GetReturn:input_type -> passage.returns.v1.GetReturnRequest
-	30, // 79: passage.returns.v1.ReturnService.ListReturns:input_type -> passage.returns.v1.ListReturnsRequest
-	32, // 80: passage.returns.v1.ReturnService.RecordEligibility:input_type -> passage.returns.v1.RecordEligibilityRequest
-	34, // 81: passage.returns.v1.ReturnService.RecordPreDepartureStep:input_type -> passage.returns.v1.RecordPreDepartureStepRequest
-	36, // 82: passage.returns.v1.ReturnService.RecordDeparture:input_type -> passage.returns.v1.RecordDepartureRequest
-	38, // 83: passage.returns.v1.ReturnService.RecordArrival:input_type -> passage.returns.v1.RecordArrivalRequest
-	40, // 84: passage.returns.v1.ReturnService.SetReintegrationPlan:input_type -> passage.returns.v1.SetReintegrationPlanRequest
-	42, // 85: passage.returns.v1.ReturnService.RecordAssistance:input_type -> passage.returns.v1.RecordAssistanceRequest
-	44, // 86: passage.returns.v1.ReturnService.RecordMonitoringVisit:input_type -> passage.returns.v1.RecordMonitoringVisitRequest
-	46, // 87: passage.returns.v1.ReturnService.CloseReturn:input_type -> passage.returns.v1.CloseReturnRequest
-	48, // 88: passage.returns.v1.ReturnService.ReopenReturn:input_type -> passage.returns.v1.ReopenReturnRequest
-	29, // 89: passage.returns.v1.ReturnService.GetReturn:output_type -> passage.returns.v1.GetReturnResponse
-	31, // 90: passage.returns.v1.ReturnService.ListReturns:output_type -> passage.returns.v1.ListReturnsResponse
-	33, // 91: passage.returns.v1.ReturnService.RecordEligibility:output_type -> passage.returns.v1.RecordEligibilityResponse
-	35, // 92: passage.returns.v1.ReturnService.RecordPreDepartureStep:output_type -> passage.returns.v1.RecordPreDepartureStepResponse
-	37, // 93: passage.returns.v1.ReturnService.RecordDeparture:output_type -> passage.returns.v1.RecordDepartureResponse
-	39, // 94: passage.returns.v1.ReturnService.RecordArrival:output_type -> passage.returns.v1.RecordArrivalResponse
-	41, // 95: passage.returns.v1.ReturnService.SetReintegrationPlan:output_type -> passage.returns.v1.SetReintegrationPlanResponse
-	43, // 96: passage.returns.v1.ReturnService.RecordAssistance:output_type -> passage.returns.v1.RecordAssistanceResponse
-	45, // 97: passage.returns.v1.ReturnService.RecordMonitoringVisit:output_type -> passage.returns.v1.RecordMonitoringVisitResponse
-	47, // 98: passage.returns.v1.ReturnService.CloseReturn:output_type -> passage.returns.v1.CloseReturnResponse
-	49, // 99: passage.returns.v1.ReturnService.ReopenReturn:output_type -> passage.returns.v1.ReopenReturnResponse
-	89, // [89:100] is the sub-list for method output_type
-	78, // [78:89] is the sub-list for method input_type
-	78, // [78:78] is the sub-list for extension type_name
-	78, // [78:78] is the sub-list for extension extendee
-	0,  // [0:78] is the sub-list for field type_name
+	28, // 12: passage.returns.v1.Return.status_changes:type_name -> passage.returns.v1.StatusChange
+	52, // 13: passage.returns.v1.Return.create_time:type_name -> google.protobuf.Timestamp
+	52, // 14: passage.returns.v1.Return.update_time:type_name -> google.protobuf.Timestamp
+	14, // 15: passage.returns.v1.Return.part_holders:type_name -> passage.returns.v1.PartHolder
+	53, // 16: passage.returns.v1.PartHolder.part:type_name -> passage.handover.v1.HandoverPart
+	54, // 17: passage.returns.v1.ReturnMember.sex:type_name -> passage.common.v1.Sex
+	55, // 18: passage.returns.v1.ReturnMember.age_band:type_name -> passage.common.v1.AgeBand
+	52, // 19: passage.returns.v1.Provenance.record_time:type_name -> google.protobuf.Timestamp
+	1,  // 20: passage.returns.v1.EligibilityDecision.eligibility:type_name -> passage.returns.v1.Eligibility
+	2,  // 21: passage.returns.v1.EligibilityDecision.ineligibility_reason:type_name -> passage.returns.v1.IneligibilityReason
+	56, // 22: passage.returns.v1.EligibilityDecision.counselling_date:type_name -> google.type.Date
+	56, // 23: passage.returns.v1.EligibilityDecision.decision_date:type_name -> google.type.Date
+	16, // 24: passage.returns.v1.EligibilityDecision.provenance:type_name -> passage.returns.v1.Provenance
+	56, // 25: passage.returns.v1.PreDepartureStep.date:type_name -> google.type.Date
+	57, // 26: passage.returns.v1.PreDepartureStep.travel_document:type_name -> passage.common.v1.DocumentType
+	3,  // 27: passage.returns.v1.PreDepartureStep.fit_to_travel:type_name -> passage.returns.v1.FitToTravel
+	4,  // 28: passage.returns.v1.PreDepartureStep.booking:type_name -> passage.returns.v1.TravelMode
+	19, // 29: passage.returns.v1.PreDepartureStep.medical_escort:type_name -> passage.returns.v1.MedicalEscortArranged
+	20, // 30: passage.returns.v1.PreDepartureStep.guardian_appointed:type_name -> passage.returns.v1.GuardianAppointed
+	5,  // 31: passage.returns.v1.PreDepartureStep.best_interests_assessment:type_name -> passage.returns.v1.BestInterests
+	6,  // 32: passage.returns.v1.PreDepartureStep.risk_assessment:type_name -> passage.returns.v1.RiskLevel
+	16, // 33: passage.returns.v1.PreDepartureStep.provenance:type_name -> passage.returns.v1.Provenance
+	56, // 34: passage.returns.v1.Departure.departure_date:type_name -> google.type.Date
+	16, // 35: passage.returns.v1.Departure.provenance:type_name -> passage.returns.v1.Provenance
+	56, // 36: passage.returns.v1.Arrival.arrival_date:type_name -> google.type.Date
+	8,  // 37: passage.returns.v1.Arrival.reception_assistance:type_name -> passage.returns.v1.ReceptionAssistance
+	16, // 38: passage.returns.v1.Arrival.provenance:type_name -> passage.returns.v1.Provenance
+	56, // 39: passage.returns.v1.ReintegrationPlan.plan_date:type_name -> google.type.Date
+	10, // 40: passage.returns.v1.ReintegrationPlan.economic:type_name -> passage.returns.v1.AssistanceType
+	10, // 41: passage.returns.v1.ReintegrationPlan.social:type_name -> passage.returns.v1.AssistanceType
+	10, // 42: passage.returns.v1.ReintegrationPlan.psychosocial:type_name -> passage.returns.v1.AssistanceType
+	16, // 43: passage.returns.v1.ReintegrationPlan.provenance:type_name -> passage.returns.v1.Provenance
+	10, // 44: passage.returns.v1.Assistance.type:type_name -> passage.returns.v1.AssistanceType
+	9,  // 45: passage.returns.v1.Assistance.dimension:type_name -> passage.returns.v1.Dimension
+	24, // 46: passage.returns.v1.Assistance.value:type_name -> passage.returns.v1.Money
+	56, // 47: passage.returns.v1.Assistance.delivery_date:type_name -> google.type.Date
+	16, // 48: passage.returns.v1.Assistance.provenance:type_name -> passage.returns.v1.Provenance
+	56, // 49: passage.returns.v1.MonitoringVisit.visit_date:type_name -> google.type.Date
+	27, // 50: passage.returns.v1.MonitoringVisit.indicators:type_name -> passage.returns.v1.IndicatorScore
+	16, // 51: passage.returns.v1.MonitoringVisit.provenance:type_name -> passage.returns.v1.Provenance
+	0,  // 52: passage.returns.v1.StatusChange.from:type_name -> passage.returns.v1.ReturnStatus
+	0,  // 53: passage.returns.v1.StatusChange.to:type_name -> passage.returns.v1.ReturnStatus
+	11, // 54: passage.returns.v1.StatusChange.closure_reason:type_name -> passage.returns.v1.ClosureReason
+	12, // 55: passage.returns.v1.StatusChange.reopen_reason:type_name -> passage.returns.v1.ReopenReason
+	16, // 56: passage.returns.v1.StatusChange.provenance:type_name -> passage.returns.v1.Provenance
+	13, // 57: passage.returns.v1.GetReturnResponse.return:type_name -> passage.returns.v1.Return
+	0,  // 58: passage.returns.v1.ListReturnsRequest.status:type_name -> passage.returns.v1.ReturnStatus
+	13, // 59: passage.returns.v1.ListReturnsResponse.returns:type_name -> passage.returns.v1.Return
+	17, // 60: passage.returns.v1.RecordEligibilityRequest.decision:type_name -> passage.returns.v1.EligibilityDecision
+	13, // 61: passage.returns.v1.RecordEligibilityResponse.return:type_name -> passage.returns.v1.Return
+	18, // 62: passage.returns.v1.RecordPreDepartureStepRequest.step:type_name -> passage.returns.v1.PreDepartureStep
+	13, // 63: passage.returns.v1.RecordPreDepartureStepResponse.return:type_name -> passage.returns.v1.Return
+	56, // 64: passage.returns.v1.RecordDepartureRequest.departure_date:type_name -> google.type.Date
+	13, // 65: passage.returns.v1.RecordDepartureResponse.return:type_name -> passage.returns.v1.Return
+	22, // 66: passage.returns.v1.RecordArrivalRequest.arrival:type_name -> passage.returns.v1.Arrival
+	13, // 67: passage.returns.v1.RecordArrivalResponse.return:type_name -> passage.returns.v1.Return
+	23, // 68: passage.returns.v1.SetReintegrationPlanRequest.plan:type_name -> passage.returns.v1.ReintegrationPlan
+	13, // 69: passage.returns.v1.SetReintegrationPlanResponse.return:type_name -> passage.returns.v1.Return
+	25, // 70: passage.returns.v1.RecordAssistanceRequest.assistance:type_name -> passage.returns.v1.Assistance
+	13, // 71: passage.returns.v1.RecordAssistanceResponse.return:type_name -> passage.returns.v1.Return
+	25, // 72: passage.returns.v1.RecordAssistanceResponse.assistance:type_name -> passage.returns.v1.Assistance
+	26, // 73: passage.returns.v1.RecordMonitoringVisitRequest.visit:type_name -> passage.returns.v1.MonitoringVisit
+	13, // 74: passage.returns.v1.RecordMonitoringVisitResponse.return:type_name -> passage.returns.v1.Return
+	26, // 75: passage.returns.v1.RecordMonitoringVisitResponse.visit:type_name -> passage.returns.v1.MonitoringVisit
+	11, // 76: passage.returns.v1.CloseReturnRequest.reason:type_name -> passage.returns.v1.ClosureReason
+	13, // 77: passage.returns.v1.CloseReturnResponse.return:type_name -> passage.returns.v1.Return
+	12, // 78: passage.returns.v1.ReopenReturnRequest.reason:type_name -> passage.returns.v1.ReopenReason
+	13, // 79: passage.returns.v1.ReopenReturnResponse.return:type_name -> passage.returns.v1.Return
+	29, // 80: passage.returns.v1.ReturnService.GetReturn:input_type -> passage.returns.v1.GetReturnRequest
+	31, // 81: passage.returns.v1.ReturnService.ListReturns:input_type -> passage.returns.v1.ListReturnsRequest
+	33, // 82: passage.returns.v1.ReturnService.RecordEligibility:input_type -> passage.returns.v1.RecordEligibilityRequest
+	35, // 83: passage.returns.v1.ReturnService.RecordPreDepartureStep:input_type -> passage.returns.v1.RecordPreDepartureStepRequest
+	37, // 84: passage.returns.v1.ReturnService.RecordDeparture:input_type -> passage.returns.v1.RecordDepartureRequest
+	39, // 85: passage.returns.v1.ReturnService.RecordArrival:input_type -> passage.returns.v1.RecordArrivalRequest
+	41, // 86: passage.returns.v1.ReturnService.SetReintegrationPlan:input_type -> passage.returns.v1.SetReintegrationPlanRequest
+	43, // 87: passage.returns.v1.ReturnService.RecordAssistance:input_type -> passage.returns.v1.RecordAssistanceRequest
+	45, // 88: passage.returns.v1.ReturnService.RecordMonitoringVisit:input_type -> passage.returns.v1.RecordMonitoringVisitRequest
+	47, // 89: passage.returns.v1.ReturnService.CloseReturn:input_type -> passage.returns.v1.CloseReturnRequest
+	49, // 90: passage.returns.v1.ReturnService.ReopenReturn:input_type -> passage.returns.v1.ReopenReturnRequest
+	30, // 91: passage.returns.v1.ReturnService.GetReturn:output_type -> passage.returns.v1.GetReturnResponse
+	32, // 92: passage.returns.v1.ReturnService.ListReturns:output_type -> passage.returns.v1.ListReturnsResponse
+	34, // 93: passage.returns.v1.ReturnService.RecordEligibility:output_type -> passage.returns.v1.RecordEligibilityResponse
+	36, // 94: passage.returns.v1.ReturnService.RecordPreDepartureStep:output_type -> passage.returns.v1.RecordPreDepartureStepResponse
+	38, // 95: passage.returns.v1.ReturnService.RecordDeparture:output_type -> passage.returns.v1.RecordDepartureResponse
+	40, // 96: passage.returns.v1.ReturnService.RecordArrival:output_type -> passage.returns.v1.RecordArrivalResponse
+	42, // 97: passage.returns.v1.ReturnService.SetReintegrationPlan:output_type -> passage.returns.v1.SetReintegrationPlanResponse
+	44, // 98: passage.returns.v1.ReturnService.RecordAssistance:output_type -> passage.returns.v1.RecordAssistanceResponse
+	46, // 99: passage.returns.v1.ReturnService.RecordMonitoringVisit:output_type -> passage.returns.v1.RecordMonitoringVisitResponse
+	48, // 100: passage.returns.v1.ReturnService.CloseReturn:output_type -> passage.returns.v1.CloseReturnResponse
+	50, // 101: passage.returns.v1.ReturnService.ReopenReturn:output_type -> passage.returns.v1.ReopenReturnResponse
+	91, // [91:102] is the sub-list for method output_type
+	80, // [80:91] is the sub-list for method input_type
+	80, // [80:80] is the sub-list for extension type_name
+	80, // [80:80] is the sub-list for extension extendee
+	0,  // [0:80] is the sub-list for field type_name
 }
 
 func init() { file_passage_returns_v1_returns_proto_init() }
@@ -3939,7 +4015,7 @@ func file_passage_returns_v1_returns_proto_init() {
 	if File_passage_returns_v1_returns_proto != nil {
 		return
 	}
-	file_passage_returns_v1_returns_proto_msgTypes[4].OneofWrappers = []any{
+	file_passage_returns_v1_returns_proto_msgTypes[5].OneofWrappers = []any{
 		(*PreDepartureStep_TravelDocument)(nil),
 		(*PreDepartureStep_FitToTravel)(nil),
 		(*PreDepartureStep_Booking)(nil),
@@ -3948,14 +4024,14 @@ func file_passage_returns_v1_returns_proto_init() {
 		(*PreDepartureStep_BestInterestsAssessment)(nil),
 		(*PreDepartureStep_RiskAssessment)(nil),
 	}
-	file_passage_returns_v1_returns_proto_msgTypes[12].OneofWrappers = []any{}
+	file_passage_returns_v1_returns_proto_msgTypes[13].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_passage_returns_v1_returns_proto_rawDesc), len(file_passage_returns_v1_returns_proto_rawDesc)),
 			NumEnums:      13,
-			NumMessages:   37,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
