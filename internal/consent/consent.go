@@ -134,10 +134,11 @@ var Events = []string{
 	string(proto.MessageName(&intakev1.ConsentWithdrawn{})),
 }
 
-// ErrNotCaughtUp is a consent change committed in intake that the service could not apply in
-// time (a long transaction elsewhere holds the outbox horizon). The caller must refuse the
-// operation (UNAVAILABLE, safe to retry) rather than act on consent it may have lost.
-var ErrNotCaughtUp = errors.New("consent: a consent change for the case is not applied yet")
+// ErrNotCaughtUp is a consent change committed in intake (or, through CatchUpOn, another change
+// of the case) that the service could not apply in time (a long transaction elsewhere holds
+// the outbox horizon). The caller must refuse the operation (UNAVAILABLE, safe to retry)
+// rather than act on consent it may have lost.
+var ErrNotCaughtUp = errors.New("consent: a change of the case's consent is not applied yet")
 
 // CatchUp makes "withdrawal takes effect at once" true for a programme service: before it acts
 // on a case, any consent event intake committed for that case and the consumer has not
@@ -145,14 +146,20 @@ var ErrNotCaughtUp = errors.New("consent: a consent change for the case is not a
 // runs only when such an event exists. Should the event stay out of reach for wait, it
 // returns ErrNotCaughtUp: the service fails closed.
 func CatchUp(ctx context.Context, c *outbox.Consumer, caseID uuid.UUID, wait time.Duration) error {
-	behind, err := c.Behind(ctx, caseID, Events)
+	return CatchUpOn(ctx, c, caseID, wait, Events)
+}
+
+// CatchUpOn is CatchUp for the events of types about the case, for a service that must not
+// act ahead of other changes of the case besides its consents (handoverpart.CatchUp).
+func CatchUpOn(ctx context.Context, c *outbox.Consumer, caseID uuid.UUID, wait time.Duration, types []string) error {
+	behind, err := c.Behind(ctx, caseID, types)
 	if err != nil || !behind {
 		return err
 	}
 	if err := c.CatchUp(ctx, wait); err != nil {
 		return err
 	}
-	if behind, err = c.Behind(ctx, caseID, Events); err != nil {
+	if behind, err = c.Behind(ctx, caseID, types); err != nil {
 		return err
 	}
 	if behind {

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/outbox"
@@ -114,4 +115,17 @@ ORDER BY accepted_at DESC, handover_id LIMIT 1`, caseID,
 		return "", fmt.Errorf("handoverpart: holder: %w", err)
 	}
 	return mission, nil
+}
+
+// caseChanges are the events a step on a case must not act ahead of: its consents and the
+// acceptance of its hand-overs (filed under the case, not the hand-over).
+var caseChanges = slices.Concat(consent.Events, Events)
+
+// CatchUp is consent.CatchUp for a service whose cases may be worked in parts: before a step
+// on a case, any consent change of the case and any acceptance of a hand-over of it that the
+// consumer c has not applied yet is applied now, so that the mission that handed a part over
+// is refused its steps from the moment the acceptance commits, not when the consumer comes
+// round. It costs the one indexed look-up consent.CatchUp costs; c must consume both.
+func CatchUp(ctx context.Context, c *outbox.Consumer, caseID uuid.UUID, wait time.Duration) error {
+	return consent.CatchUpOn(ctx, c, caseID, wait, caseChanges)
 }

@@ -43,6 +43,11 @@ type Kind[A any] struct {
 	// Await, when set, runs each attempt of the transaction, e.g. to catch up on a projection
 	// and try again when the aggregate is not there yet; nil runs it once.
 	Await func(ctx context.Context, id uuid.UUID, attempt func() error) error
+	// About, when set, is the aggregate the events are filed under in the outbox, when that is
+	// not the aggregate itself: a hand-over's events are about its case, so that a programme
+	// service's look-up of a case's unapplied events (outbox.Consumer.Behind) finds them. Unset,
+	// the events are filed under the aggregate's id.
+	About func(A) uuid.UUID
 	// Partners, when set, lets a partner agency (auth.RolePartner) mutate the aggregate: a
 	// partner's transaction, and the read of a lost race's first result, are declared for
 	// its partner (database.DB.PartnerTx, Partner) instead of a mission. Unset, every caller
@@ -138,8 +143,12 @@ func (k *Kind[A]) apply(ctx context.Context, tx pgx.Tx, id uuid.UUID, m Mutation
 	if k.Save != nil {
 		k.Save(a, s)
 	}
+	about := id
+	if k.About != nil {
+		about = k.About(a)
+	}
 	var st database.Statement
-	if err := record(ctx, &st, k.Idem, k.Producer, m.Who, m.Key, id, k.Mission(a), m.Resp, event); err != nil {
+	if err := record(ctx, &st, k.Idem, k.Producer, m.Who, m.Key, id, about, k.Mission(a), m.Resp, event); err != nil {
 		return false, err
 	}
 	st.Queue(s.Batch)
@@ -147,12 +156,12 @@ func (k *Kind[A]) apply(ctx context.Context, tx pgx.Tx, id uuid.UUID, m Mutation
 }
 
 // record adds to st what every change writes beside its own rows: its outbox event (none for
-// a nil event), its audit record and its first result.
+// a nil event) filed under about, its audit record of aggregate id, and its first result.
 func record(ctx context.Context, st *database.Statement, idem *idempotency.Store, producer string, who auth.Claims,
-	key idempotency.Key, id uuid.UUID, mission string, resp, event proto.Message,
+	key idempotency.Key, id, about uuid.UUID, mission string, resp, event proto.Message,
 ) error {
 	if event != nil {
-		if err := outbox.Add(st, []outbox.Event{{Producer: producer, AggregateID: id, Mission: mission, Payload: event}}); err != nil {
+		if err := outbox.Add(st, []outbox.Event{{Producer: producer, AggregateID: about, Mission: mission, Payload: event}}); err != nil {
 			return err
 		}
 	}
@@ -171,9 +180,12 @@ type Creator struct {
 // New is one creation: who creates the aggregate under which idempotency key, its id and
 // owning mission, and the response, filled before Create is called: it is the first result.
 type New struct {
-	Who     auth.Claims
-	Key     idempotency.Key
-	ID      uuid.UUID
+	Who auth.Claims
+	Key idempotency.Key
+	ID  uuid.UUID
+	// About is the aggregate the event is filed under when it is not ID (Kind.About); the
+	// zero UUID files it under ID.
+	About   uuid.UUID
 	Mission string
 	Resp    proto.Message
 	// Applied, when set, is set by Create to whether this call's own write committed (as
@@ -191,8 +203,12 @@ func (c *Creator) Create(ctx context.Context, n New, write Write) error {
 	if err != nil {
 		return err
 	}
+	about := n.About
+	if about == uuid.Nil {
+		about = n.ID
+	}
 	var st database.Statement
-	if err := record(ctx, &st, c.Idem, c.Producer, n.Who, n.Key, n.ID, n.Mission, n.Resp, event); err != nil {
+	if err := record(ctx, &st, c.Idem, c.Producer, n.Who, n.Key, n.ID, about, n.Mission, n.Resp, event); err != nil {
 		return err
 	}
 	// The first result first, before the rows: a racing retry fails on the key rather than on

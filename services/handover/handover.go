@@ -79,7 +79,7 @@ func (s *Service) ProposeHandover(ctx context.Context, req *handoverv1.ProposeHa
 		Status: proposed, Version: 1, ProposedBy: who.Subject, CreateTime: now, UpdateTime: now,
 	}
 	resp.Handover = h
-	n := mutation.New{Who: who, Key: key, ID: uuid.MustParse(h.HandoverId), Mission: who.Mission, Resp: resp}
+	n := mutation.New{Who: who, Key: key, ID: uuid.MustParse(h.HandoverId), About: uuid.MustParse(h.CaseId), Mission: who.Mission, Resp: resp}
 	err = s.creator.Create(ctx, n, func(b *pgx.Batch) (proto.Message, error) {
 		queueInsertHandover(b, h)
 		return &handoverv1.HandoverProposed{HandoverId: h.HandoverId, CaseId: h.CaseId, FromMission: h.FromMission,

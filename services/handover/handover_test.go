@@ -92,7 +92,7 @@ func TestNegotiation(t *testing.T) {
 		t.Fatalf("DEU reads %v, %v; want %v", got.GetHandover(), err, h)
 	}
 
-	events := b.env.AggregateEvents(t, "handover", h.GetHandoverId())
+	events := b.eventsOf(t, h.GetCaseId(), h.GetHandoverId())
 	var shape []string
 	for _, e := range events {
 		shape = append(shape, e.Type+"@"+e.Mission)
@@ -154,7 +154,7 @@ func TestDecline(t *testing.T) {
 	if h.GetStatus() != declined || h.GetDeclineReason() != handoverv1.HandoverDeclineReason_HANDOVER_DECLINE_REASON_NO_CAPACITY {
 		t.Fatalf("declined %v", h)
 	}
-	events := b.env.AggregateEvents(t, "handover", h.GetHandoverId())
+	events := b.eventsOf(t, h.GetCaseId(), h.GetHandoverId())
 	if last, ok := events[len(events)-1].Payload.(*handoverv1.HandoverDeclined); !ok ||
 		last.GetReason() != handoverv1.HandoverDeclineReason_HANDOVER_DECLINE_REASON_NO_CAPACITY {
 		t.Errorf("last event %v, want HandoverDeclined NO_CAPACITY", events[len(events)-1])
@@ -191,7 +191,7 @@ func TestWithdraw(t *testing.T) {
 		HandoverId: h.GetHandoverId(), Version: h.GetVersion()})
 	wantReason(t, err, "INVALID_TRANSITION")
 	b.propose(t, proposal(c, reception))
-	if events := b.env.AggregateEvents(t, "handover", h.GetHandoverId()); len(events) != 2 ||
+	if events := b.eventsOf(t, h.GetCaseId(), h.GetHandoverId()); len(events) != 2 ||
 		events[1].Type != "passage.handover.v1.HandoverWithdrawn" || events[1].Mission != "DEU" {
 		t.Errorf("events %v, want the proposal and the withdrawal in DEU", events)
 	}
@@ -231,7 +231,7 @@ func TestMovesAreEachSidesOwn(t *testing.T) {
 		t.Fatalf("NER lists %v, %v; want nothing", list.GetHandovers(), err)
 	}
 	// Nothing of the refused moves was written: the proposal alone.
-	if n := len(b.env.AggregateEvents(t, "handover", id)); n != 1 {
+	if n := len(b.eventsOf(t, c.GetCaseId(), id)); n != 1 {
 		t.Errorf("%d events, want the proposal's alone", n)
 	}
 	got, err := b.ho.GetHandover(b.irq, &handoverv1.GetHandoverRequest{HandoverId: id})
@@ -388,7 +388,7 @@ func TestIdempotentReplay(t *testing.T) {
 	if err != nil || !proto.Equal(a1, a2) {
 		t.Fatalf("replayed accept %v, %v; want %v", a2, err, a1)
 	}
-	if n := len(b.env.AggregateEvents(t, "handover", first.GetHandoverId())); n != 2 {
+	if n := len(b.eventsOf(t, first.GetCaseId(), first.GetHandoverId())); n != 2 {
 		t.Errorf("%d events, want the proposal's and the acceptance's", n)
 	}
 	other := proposal(c, closure)

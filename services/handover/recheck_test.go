@@ -54,7 +54,7 @@ func (b *bundle) wantUnmoved(t *testing.T, h *handoverv1.Handover, events int) {
 	if err != nil || got.GetHandover().GetStatus() != h.GetStatus() || got.GetHandover().GetVersion() != h.GetVersion() {
 		t.Errorf("after a refused move: %v, %v; want %v at version %d", got.GetHandover(), err, h.GetStatus(), h.GetVersion())
 	}
-	if n := len(b.env.AggregateEvents(t, "handover", h.GetHandoverId())); n != events {
+	if n := len(b.eventsOf(t, h.GetCaseId(), h.GetHandoverId())); n != events {
 		t.Errorf("%d events after a refused move, want %d", n, events)
 	}
 }

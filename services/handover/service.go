@@ -162,7 +162,10 @@ func (s *Service) kind() mutation.Kind[*locked] {
 		},
 		Version: func(l *locked) int64 { return l.h.Version },
 		Mission: func(l *locked) string { return l.mission },
-		Stale:   func(_ string, l *locked) error { return staleVersion(l.h.HandoverId, l.h.Version) },
+		// A hand-over's events are filed under its case: the programme services look for a
+		// case's unapplied acceptance as they look for its consent changes (handoverpart.CatchUp).
+		About: func(l *locked) uuid.UUID { return uuid.MustParse(l.h.CaseId) },
+		Stale: func(_ string, l *locked) error { return staleVersion(l.h.HandoverId, l.h.Version) },
 		Save: func(l *locked, st *mutation.Step) {
 			l.h.Version, l.h.UpdateTime = st.Version, timestamppb.New(st.Now)
 			queueUpdateHandover(st.Batch, l.h)

@@ -169,3 +169,16 @@ func (b *bundle) awaitClosed(t *testing.T, c *intakev1.Case) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// eventsOf returns the hand-over service's events about one hand-over, in the order they were
+// written: they are filed under its case, beside those of the case's other hand-overs.
+func (b *bundle) eventsOf(t *testing.T, caseID, handoverID string) []testserver.Event {
+	t.Helper()
+	var out []testserver.Event
+	for _, e := range b.env.AggregateEvents(t, "handover", caseID) {
+		if m, ok := e.Payload.(interface{ GetHandoverId() string }); ok && m.GetHandoverId() == handoverID {
+			out = append(out, e)
+		}
+	}
+	return out
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/handoverpart"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/outbox"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
@@ -124,8 +125,9 @@ func (s *Service) findCase(ctx context.Context, mission string, caseID uuid.UUID
 	return c, err
 }
 
-// catchUpConsent applies any consent change intake committed for the case before the service
-// acts on it, so that a withdrawal takes effect at once (see consent.CatchUp).
+// catchUpConsent applies any consent change intake committed for the case, and any acceptance
+// of a hand-over of it, before the service acts on it, so that a withdrawal and a hand-over
+// take effect at once (see handoverpart.CatchUp).
 func (s *Service) catchUpConsent(ctx context.Context, caseID uuid.UUID) error {
-	return consent.CatchUp(ctx, s.consumer, caseID, catchUpWait)
+	return handoverpart.CatchUp(ctx, s.consumer, caseID, catchUpWait)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/consent"
+	"github.com/passage-cm/passage/internal/handoverpart"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/mutation"
@@ -39,7 +40,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 	if err != nil {
 		return err
 	}
-	if err := consent.CatchUp(ctx, s.consumer, id, s.catchUpWait); err != nil {
+	if err := handoverpart.CatchUp(ctx, s.consumer, id, s.catchUpWait); err != nil {
 		return err
 	}
 	m := mutation.Mutation{Who: who, Key: key, Ref: caseID, Version: version, Resp: resp}

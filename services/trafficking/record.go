@@ -12,7 +12,7 @@ import (
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/civildate"
-	"github.com/passage-cm/passage/internal/consent"
+	"github.com/passage-cm/passage/internal/handoverpart"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/mutation"
@@ -241,7 +241,7 @@ func (s *Service) mutate(ctx context.Context, who auth.Claims, key idempotency.K
 	if err != nil {
 		return err
 	}
-	if err := consent.CatchUp(ctx, s.consumer, id, catchUpWait); err != nil {
+	if err := handoverpart.CatchUp(ctx, s.consumer, id, catchUpWait); err != nil {
 		return err
 	}
 	part, ofPart := partOf(req)
