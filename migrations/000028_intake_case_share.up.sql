@@ -21,9 +21,12 @@ CREATE TABLE intake.handover_profile (
 );
 
 -- intake.case_share: one accepted hand-over of a case. mission is the receiving mission,
--- from_mission the sending one, which owns the case (the foreign key holds it). Exactly one of
--- consent_id and legal_basis is set by the hand-over service; a share naming neither (an
--- acceptance recorded before its event carried them, and not backfilled below) allows nothing.
+-- from_mission the sending one, which owns the case. Exactly one of consent_id and legal_basis
+-- is set by the hand-over service; a share naming neither (an acceptance recorded before its
+-- event carried them, and not backfilled below) allows nothing. No foreign keys: the consumer
+-- must never stop on an event it cannot tie to a row here; a share whose case is not the
+-- sending mission's, or whose profile intake does not hold, grants nothing (the policies and
+-- the server's reads join them).
 CREATE TABLE intake.case_share (
   handover_id     uuid PRIMARY KEY,
   case_id         uuid NOT NULL,
@@ -39,9 +42,7 @@ CREATE TABLE intake.case_share (
   completed_at    timestamptz,
   CHECK (mission <> from_mission),
   CHECK (consent_id IS NULL OR legal_basis IS NULL),
-  CHECK ((status = 'COMPLETED') = (completed_at IS NOT NULL)),
-  FOREIGN KEY (case_id, from_mission) REFERENCES intake."case" (case_id, mission) ON DELETE CASCADE,
-  FOREIGN KEY (programme, profile_version) REFERENCES intake.handover_profile (programme, version)
+  CHECK ((status = 'COMPLETED') = (completed_at IS NOT NULL))
 );
 -- GetCase, AssignCase and the policies below: the shares of a case.
 CREATE INDEX case_share_case ON intake.case_share (case_id, mission);
@@ -95,23 +96,29 @@ BEGIN
     EXECUTE format($p$CREATE POLICY share_receiver_reads ON %1$s FOR SELECT TO passage_intake
       USING (EXISTS (SELECT FROM intake.case_share s
                      WHERE s.case_id = %2$s.case_id
+                       AND s.from_mission = %2$s.mission
                        AND s.mission = nullif(current_setting('passage.mission', true), '')
                        AND s.status IN ('ACCEPTED', 'COMPLETED')))$p$, t, split_part(t, '.', 2));
   END LOOP;
 END
 $$;
 
--- Exception: the receiving mission of a live share reads the sealed identity of the shared
--- case's people, while the sharing rests on a legal basis or on a consent record not withdrawn
--- (the server checks the rest of "in force": that no later record superseded it). A withdrawal
--- thus ends the read in the database itself, on both sides at once. Decrypting needs the
--- keyring too, which only intake holds; the server opens only the fields the profile allows.
+-- Exception: the receiving mission of a live share whose profile allows an identity field
+-- reads the sealed identity of the shared case's people, while the sharing rests on a legal
+-- basis or on a consent record not withdrawn (the server checks the rest of "in force": that
+-- no later record superseded it). A withdrawal thus ends the read in the database itself, on
+-- both sides at once. Decrypting needs the keyring too, which only intake holds; the server
+-- returns only the fields the profile allows.
 CREATE POLICY share_receiver_reads ON vault.identity FOR SELECT TO passage_intake
   USING (EXISTS (SELECT FROM intake.case_member m JOIN intake.case_share s ON s.case_id = m.case_id
                  WHERE m.subject_id = identity.subject_id
                    AND m.mission = identity.mission
+                   AND s.from_mission = m.mission
                    AND s.mission = nullif(current_setting('passage.mission', true), '')
                    AND s.status IN ('ACCEPTED', 'COMPLETED')
+                   AND EXISTS (SELECT FROM intake.handover_profile p
+                               WHERE p.programme = s.programme AND p.version = s.profile_version
+                                 AND p.fields && ARRAY['NAME', 'DATE_OF_BIRTH', 'PHONE', 'ADDRESS', 'DOCUMENTS'])
                    AND (s.legal_basis IS NOT NULL
                         OR (s.consent_id IS NOT NULL
                             AND NOT EXISTS (SELECT FROM intake.consent_withdrawal w WHERE w.consent_id = s.consent_id)))));
@@ -120,6 +127,7 @@ CREATE POLICY share_receiver_reads ON vault.erasure FOR SELECT TO passage_intake
   USING (EXISTS (SELECT FROM intake.case_member m JOIN intake.case_share s ON s.case_id = m.case_id
                  WHERE m.subject_id = erasure.subject_id
                    AND m.mission = erasure.mission
+                   AND s.from_mission = m.mission
                    AND s.mission = nullif(current_setting('passage.mission', true), '')
                    AND s.status IN ('ACCEPTED', 'COMPLETED')));
 

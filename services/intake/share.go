@@ -37,11 +37,13 @@ type share struct {
 	fields     []handoverv1.HandoverField
 }
 
-// liveShares reads the live shares of case id with mission, newest first.
+// liveShares reads the live shares of case id with mission, newest first: those of a case
+// the sending mission owns, by a profile intake holds (any other grants nothing).
 func liveShares(ctx context.Context, q database.Querier, mission string, id uuid.UUID) ([]share, error) {
 	rows, err := q.Query(ctx, `SELECT s.handover_id, s.consent_id, s.legal_basis, p.fields
 FROM intake.case_share s JOIN intake.handover_profile p ON p.programme = s.programme AND p.version = s.profile_version
 WHERE s.case_id = $1 AND s.mission = $2 AND s.status IN ('ACCEPTED', 'COMPLETED')
+  AND EXISTS (SELECT FROM intake."case" c WHERE c.case_id = s.case_id AND c.mission = s.from_mission)
 ORDER BY s.accepted_at DESC, s.handover_id`, id, mission)
 	if err != nil {
 		return nil, fmt.Errorf("read shares: %w", err)
@@ -78,15 +80,18 @@ func inForce(c *intakev1.Case, shares []share) (share, error) {
 	return share{}, &consent.MissingError{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_DATA_SHARING}
 }
 
-// lockShare finds the live share of case id with mission, for a change of the mission's own
-// access to it (lockCase). The share row is not locked: the change writes only rows of the
-// caller's mission, which the assignments' advisory lock orders.
+// lockShare finds the newest live share of case id with mission, for a change of the
+// mission's own access to it (lockCase). The share row is not locked: the change writes only
+// rows of the caller's mission, which the assignments' advisory lock orders.
 func lockShare(ctx context.Context, tx pgx.Tx, mission string, id uuid.UUID) (lockedCase, error) {
-	var handover uuid.UUID
-	err := tx.QueryRow(ctx, `SELECT handover_id FROM intake.case_share
-WHERE case_id = $1 AND mission = $2 AND status IN ('ACCEPTED', 'COMPLETED')
-ORDER BY accepted_at DESC, handover_id LIMIT 1`, id, mission).Scan(&handover)
-	return lockedCase{id: id, mission: mission, handover: handover}, database.NotFound(err)
+	shares, err := liveShares(ctx, tx, mission, id)
+	if err != nil {
+		return lockedCase{}, err
+	}
+	if len(shares) == 0 {
+		return lockedCase{}, database.ErrNotFound
+	}
+	return lockedCase{id: id, mission: mission, handover: shares[0].handoverID}, nil
 }
 
 // getSharedCase is GetCase of a case of another mission, by a caller whose mission it is

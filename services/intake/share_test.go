@@ -329,14 +329,30 @@ func TestSharedCaseErased(t *testing.T) {
 		t.Errorf("IRQ's coded view: %v, %v", got.GetCase(), err)
 	}
 	testserver.WantCode(t, get(b.irqWorker, b.client, fullRead(coded.GetCaseId(), caseManagement)), codes.PermissionDenied)
+	if n := b.selectAs(t, "IRQ", `SELECT count(*) FROM vault.identity WHERE subject_id = $1`, coded.GetSubjectId()); n != 0 {
+		t.Errorf("IRQ's transaction reads %d identities a coded profile does not allow", n)
+	}
 }
 
 // TestUnacceptedHandoversShareNothing: a declined and a withdrawn hand-over grant IRQ nothing,
-// and a third mission's transaction sees no share, no case and no identity of a live one.
+// nor do acceptances that do not fit intake's records (a sender that does not own the case, a
+// profile never published, a case intake does not hold), which the consumer passes without
+// stopping; and a third mission's transaction sees no share, no case and no identity of a live
+// one.
 func TestUnacceptedHandoversShareNothing(t *testing.T) {
 	t.Parallel()
 	b := setupShare(t)
 	declined, withdrawn, live := b.register(t), b.register(t), b.register(t)
+	for _, forged := range []*handoverv1.HandoverAccepted{
+		{CaseId: declined.GetCaseId(), FromMission: "NER", ProfileVersion: 1},
+		{CaseId: withdrawn.GetCaseId(), FromMission: "DEU", ProfileVersion: 9},
+		{CaseId: uuid.NewString(), FromMission: "DEU", ProfileVersion: 1},
+	} {
+		id := uuid.New()
+		forged.HandoverId, forged.ToMission, forged.Programme = id.String(), "IRQ", commonv1.Programme_PROGRAMME_AVRR
+		forged.Parts, forged.LegalBasis = []handoverv1.HandoverPart{handoverv1.HandoverPart_HANDOVER_PART_RECEPTION}, commonv1.LegalBasis_LEGAL_BASIS_VITAL_INTERESTS
+		b.emit(t, "IRQ", id, forged)
+	}
 	id := b.propose(t, declined)
 	b.emit(t, "IRQ", id, &handoverv1.HandoverDeclined{HandoverId: id.String(), CaseId: declined.GetCaseId(), FromMission: "DEU",
 		ToMission: "IRQ", Programme: declined.GetProgramme(), Reason: handoverv1.HandoverDeclineReason_HANDOVER_DECLINE_REASON_NO_CAPACITY, Version: 2})
@@ -351,8 +367,8 @@ func TestUnacceptedHandoversShareNothing(t *testing.T) {
 		_, err := b.client.AssignCase(b.irqChief, &intakev1.AssignCaseRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(), StaffId: irqWorkerID})
 		testserver.WantCode(t, err, codes.NotFound)
 	}
-	if n := b.selectAs(t, "IRQ", `SELECT count(*) FROM intake.case_share`); n != 1 {
-		t.Errorf("IRQ sees %d shares, want the live one", n)
+	if n := b.selectAs(t, "IRQ", `SELECT count(*) FROM intake.case_share`); n != 4 {
+		t.Errorf("IRQ sees %d shares, want the live one and the three that grant nothing", n)
 	}
 
 	// Direct reads, past the server: IRQ's transaction sees the live share's case and identity;

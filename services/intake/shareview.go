@@ -50,7 +50,9 @@ func sharedView(c *intakev1.Case, fields []handoverv1.HandoverField) *intakev1.C
 	return v
 }
 
-// identityFields are the fields of a profile that are the vault's.
+// identityFields are the fields of a profile that are the vault's (migrations/000028's
+// share_receiver_reads on vault.identity names the same codes: a profile without one of them
+// opens no identity, in the database either).
 var identityFields = []handoverv1.HandoverField{
 	handoverv1.HandoverField_HANDOVER_FIELD_NAME, handoverv1.HandoverField_HANDOVER_FIELD_DATE_OF_BIRTH,
 	handoverv1.HandoverField_HANDOVER_FIELD_PHONE, handoverv1.HandoverField_HANDOVER_FIELD_ADDRESS,
