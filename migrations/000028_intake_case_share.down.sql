@@ -1,5 +1,4 @@
 REVOKE SELECT ON outbox.event FROM passage_intake;
-DROP POLICY intake_reads_only_handover_events ON outbox.event;
 DROP POLICY intake_reads_handover_events ON outbox.event;
 DROP POLICY share_receiver_reads ON vault.erasure;
 DROP POLICY share_receiver_reads ON vault.identity;

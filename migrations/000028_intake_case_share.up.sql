@@ -131,17 +131,15 @@ CREATE POLICY share_receiver_reads ON vault.erasure FOR SELECT TO passage_intake
                    AND s.mission = nullif(current_setting('passage.mission', true), '')
                    AND s.status IN ('ACCEPTED', 'COMPLETED')));
 
--- Exception: the consumer reads the hand-over service's events that make or end a share, and
--- the profiles, of every mission (one commit order, as every consumer's, 000007); it writes
--- each under the mission named above. Intake reads no other event, not even its own mission's
--- own: the restrictive policy holds the role's reads of the outbox to these.
+-- Exception: the consumer reads the hand-over service's events that begin or complete a share,
+-- and the profiles, of every mission (one commit order, as every consumer's, 000007); it
+-- writes each under the mission named above. Intake now reads the outbox as the other service
+-- roles do: its mission's own events under mission_isolation, and these as a consumer.
 CREATE POLICY intake_reads_handover_events ON outbox.event FOR SELECT TO passage_intake
   USING (producer = 'handover'
          AND event_type IN ('passage.handover.v1.HandoverProfilePublished', 'passage.handover.v1.HandoverAccepted',
                             'passage.handover.v1.HandoverCompleted')
          AND nullif(current_setting('passage.outbox_consumer', true), '') IS NOT NULL);
-CREATE POLICY intake_reads_only_handover_events ON outbox.event AS RESTRICTIVE FOR SELECT TO passage_intake
-  USING (producer = 'handover' AND nullif(current_setting('passage.outbox_consumer', true), '') IS NOT NULL);
 
 GRANT SELECT ON outbox.event TO passage_intake;
 GRANT SELECT, INSERT ON intake.handover_profile TO passage_intake;
