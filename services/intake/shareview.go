@@ -15,36 +15,50 @@ import (
 // registration date and times, the case it was opened from, the consent history and what is
 // derived from it.
 
+// caseFields set, for each coded field a profile may allow, that field of a shared case's
+// view (dst) from the case (src). The principal is there before any of them runs.
+var caseFields = map[handoverv1.HandoverField]func(dst, src *intakev1.Case){
+	handoverv1.HandoverField_HANDOVER_FIELD_SEX:      func(d, s *intakev1.Case) { d.Principal.Sex = s.GetPrincipal().GetSex() },
+	handoverv1.HandoverField_HANDOVER_FIELD_AGE_BAND: func(d, s *intakev1.Case) { d.Principal.AgeBand = s.GetPrincipal().GetAgeBand() },
+	handoverv1.HandoverField_HANDOVER_FIELD_NATIONALITY: func(d, s *intakev1.Case) {
+		d.Principal.Nationality = s.GetPrincipal().GetNationality()
+	},
+	handoverv1.HandoverField_HANDOVER_FIELD_HOST_COUNTRY:    func(d, s *intakev1.Case) { d.HostCountry = s.GetHostCountry() },
+	handoverv1.HandoverField_HANDOVER_FIELD_VULNERABILITIES: func(d, s *intakev1.Case) { d.Vulnerabilities = s.GetVulnerabilities() },
+	// The household by sex and age band, as HOUSEHOLD says: no nationality.
+	handoverv1.HandoverField_HANDOVER_FIELD_HOUSEHOLD: func(d, s *intakev1.Case) {
+		for _, m := range s.GetHouseholdMembers() {
+			d.HouseholdMembers = append(d.HouseholdMembers,
+				&intakev1.CaseMember{SubjectId: m.GetSubjectId(), Sex: m.GetSex(), AgeBand: m.GetAgeBand()})
+		}
+	},
+}
+
+// personFields set, for each field a profile may allow that a person's identity holds, that
+// field of the shared identity (dst) from the vault's (src): the identity fields, and the coded
+// ones the identity repeats (sex, nationality).
+var personFields = map[handoverv1.HandoverField]func(dst, src *commonv1.Person){
+	handoverv1.HandoverField_HANDOVER_FIELD_NAME: func(d, s *commonv1.Person) {
+		d.GivenName, d.FamilyName = s.GetGivenName(), s.GetFamilyName()
+	},
+	handoverv1.HandoverField_HANDOVER_FIELD_DATE_OF_BIRTH: func(d, s *commonv1.Person) { d.DateOfBirth = s.GetDateOfBirth() },
+	handoverv1.HandoverField_HANDOVER_FIELD_SEX:           func(d, s *commonv1.Person) { d.Sex = s.GetSex() },
+	handoverv1.HandoverField_HANDOVER_FIELD_NATIONALITY:   func(d, s *commonv1.Person) { d.Nationality = s.GetNationality() },
+	handoverv1.HandoverField_HANDOVER_FIELD_DOCUMENTS:     func(d, s *commonv1.Person) { d.Documents = s.GetDocuments() },
+	handoverv1.HandoverField_HANDOVER_FIELD_PHONE:         func(d, s *commonv1.Person) { d.Phone = s.GetPhone() },
+	handoverv1.HandoverField_HANDOVER_FIELD_ADDRESS:       func(d, s *commonv1.Person) { d.Address = s.GetAddress() },
+}
+
 // sharedView returns the fields of c that fields allow.
 func sharedView(c *intakev1.Case, fields []handoverv1.HandoverField) *intakev1.Case {
-	allows := func(f handoverv1.HandoverField) bool { return slices.Contains(fields, f) }
-	p := c.GetPrincipal()
-	principal := &intakev1.CaseMember{SubjectId: p.GetSubjectId()}
-	if allows(handoverv1.HandoverField_HANDOVER_FIELD_SEX) {
-		principal.Sex = p.GetSex()
-	}
-	if allows(handoverv1.HandoverField_HANDOVER_FIELD_AGE_BAND) {
-		principal.AgeBand = p.GetAgeBand()
-	}
-	if allows(handoverv1.HandoverField_HANDOVER_FIELD_NATIONALITY) {
-		principal.Nationality = p.GetNationality()
-	}
 	v := &intakev1.Case{
 		CaseId: c.GetCaseId(), Mission: c.GetMission(), Programme: c.GetProgramme(), Status: c.GetStatus(),
 		ClosureReason: c.GetClosureReason(), Version: c.GetVersion(), SubjectId: c.GetSubjectId(),
-		Principal: principal,
+		Principal: &intakev1.CaseMember{SubjectId: c.GetPrincipal().GetSubjectId()},
 	}
-	if allows(handoverv1.HandoverField_HANDOVER_FIELD_HOST_COUNTRY) {
-		v.HostCountry = c.GetHostCountry()
-	}
-	if allows(handoverv1.HandoverField_HANDOVER_FIELD_VULNERABILITIES) {
-		v.Vulnerabilities = c.GetVulnerabilities()
-	}
-	// The household by sex and age band, as HOUSEHOLD says: no nationality.
-	if allows(handoverv1.HandoverField_HANDOVER_FIELD_HOUSEHOLD) {
-		for _, m := range c.GetHouseholdMembers() {
-			v.HouseholdMembers = append(v.HouseholdMembers,
-				&intakev1.CaseMember{SubjectId: m.GetSubjectId(), Sex: m.GetSex(), AgeBand: m.GetAgeBand()})
+	for _, f := range fields {
+		if set, ok := caseFields[f]; ok {
+			set(v, c)
 		}
 	}
 	return v
@@ -64,35 +78,18 @@ func allowsIdentity(fields []handoverv1.HandoverField) bool {
 	return slices.ContainsFunc(fields, func(f handoverv1.HandoverField) bool { return slices.Contains(identityFields, f) })
 }
 
-// sharedIdentity keeps, of each person's identity, the fields that fields allow (the coded
-// ones the identity repeats, sex and nationality, too); an erased person stays erased.
+// sharedIdentity keeps, of each person's identity, the fields that fields allow; an erased
+// person stays erased.
 func sharedIdentity(id *intakev1.CaseIdentity, fields []handoverv1.HandoverField) *intakev1.CaseIdentity {
-	allows := func(f handoverv1.HandoverField) bool { return slices.Contains(fields, f) }
 	person := func(p *commonv1.Person) *commonv1.Person {
 		if p == nil {
 			return nil
 		}
 		out := &commonv1.Person{}
-		if allows(handoverv1.HandoverField_HANDOVER_FIELD_NAME) {
-			out.GivenName, out.FamilyName = p.GetGivenName(), p.GetFamilyName()
-		}
-		if allows(handoverv1.HandoverField_HANDOVER_FIELD_DATE_OF_BIRTH) {
-			out.DateOfBirth = p.GetDateOfBirth()
-		}
-		if allows(handoverv1.HandoverField_HANDOVER_FIELD_SEX) {
-			out.Sex = p.GetSex()
-		}
-		if allows(handoverv1.HandoverField_HANDOVER_FIELD_NATIONALITY) {
-			out.Nationality = p.GetNationality()
-		}
-		if allows(handoverv1.HandoverField_HANDOVER_FIELD_DOCUMENTS) {
-			out.Documents = p.GetDocuments()
-		}
-		if allows(handoverv1.HandoverField_HANDOVER_FIELD_PHONE) {
-			out.Phone = p.GetPhone()
-		}
-		if allows(handoverv1.HandoverField_HANDOVER_FIELD_ADDRESS) {
-			out.Address = p.GetAddress()
+		for _, f := range fields {
+			if set, ok := personFields[f]; ok {
+				set(out, p)
+			}
 		}
 		return out
 	}
