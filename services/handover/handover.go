@@ -207,7 +207,8 @@ func movedEvent(h *handoverv1.Handover) proto.Message {
 			ToMission: h.ToMission, Programme: h.Programme, Parts: h.Parts, Version: h.Version}
 	case accepted:
 		return &handoverv1.HandoverAccepted{HandoverId: h.HandoverId, CaseId: h.CaseId, FromMission: h.FromMission,
-			ToMission: h.ToMission, Programme: h.Programme, Parts: h.Parts, ProfileVersion: h.ProfileVersion, Version: h.Version}
+			ToMission: h.ToMission, Programme: h.Programme, Parts: h.Parts, ProfileVersion: h.ProfileVersion, Version: h.Version,
+			ConsentId: h.ConsentId, LegalBasis: h.LegalBasis}
 	case declined:
 		return &handoverv1.HandoverDeclined{HandoverId: h.HandoverId, CaseId: h.CaseId, FromMission: h.FromMission,
 			ToMission: h.ToMission, Programme: h.Programme, Parts: h.Parts, Reason: h.DeclineReason, Version: h.Version}

@@ -104,7 +104,8 @@ func TestNegotiation(t *testing.T) {
 	}
 	wantNoPerson(t, c, events)
 	accept := events[1].Payload.(*handoverv1.HandoverAccepted)
-	if accept.GetCaseId() != c.GetCaseId() || accept.GetToMission() != "IRQ" || len(accept.GetParts()) != 3 || accept.GetVersion() != 2 {
+	if accept.GetCaseId() != c.GetCaseId() || accept.GetToMission() != "IRQ" || len(accept.GetParts()) != 3 || accept.GetVersion() != 2 ||
+		accept.GetConsentId() != h.GetConsentId() || accept.GetLegalBasis() != h.GetLegalBasis() {
 		t.Errorf("HandoverAccepted %v", accept)
 	}
 

@@ -2,6 +2,7 @@ package intake
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -34,14 +35,18 @@ type caseAccess struct {
 	grant   bool // a live break-glass grant
 }
 
-// readAccess reads the caller's access to a case of their mission, at time now.
+// readAccess reads the caller's access to a case their mission sees (its own, or one shared
+// with it), at time now. Only the caller's mission's facts count: the creator of the mission's
+// own case, and the mission's own assignments and break-glass grants (a receiving mission's
+// are its own rows, and the owner's are not the receiver's, nor the other way round).
 func readAccess(ctx context.Context, q database.Querier, who auth.Claims, id uuid.UUID, now time.Time) (caseAccess, error) {
 	var a caseAccess
 	err := q.QueryRow(ctx, `SELECT
-    c.created_by = $3 OR EXISTS (SELECT 1 FROM intake.case_assignment a WHERE a.case_id = c.case_id AND a.staff_id = $3),
+    (c.mission = $2 AND c.created_by = $3)
+      OR EXISTS (SELECT 1 FROM intake.case_assignment a WHERE a.case_id = c.case_id AND a.mission = $2 AND a.staff_id = $3),
     EXISTS (SELECT 1 FROM intake.break_glass_grant g
-            WHERE g.case_id = c.case_id AND g.grantee = $3 AND g.expires_at > $4)
-FROM intake."case" c WHERE c.case_id = $1 AND c.mission = $2`, id, who.Mission, who.Subject, now).Scan(&a.worksOn, &a.grant)
+            WHERE g.case_id = c.case_id AND g.mission = $2 AND g.grantee = $3 AND g.expires_at > $4)
+FROM intake."case" c WHERE c.case_id = $1`, id, who.Mission, who.Subject, now).Scan(&a.worksOn, &a.grant)
 	if err != nil {
 		return caseAccess{}, database.NotFound(err)
 	}
@@ -142,15 +147,18 @@ func (s *Service) UnassignCase(ctx context.Context, req *intakev1.UnassignCaseRe
 	m := mutation.Mutation{Who: who, Key: key, Ref: req.GetCaseId(), Resp: resp}
 	err = s.assignments.Run(ctx, m, func(c lockedCase, st *mutation.Step) (proto.Message, error) {
 		tx, id := st.Tx, c.id
-		var createdBy string
-		if err := tx.QueryRow(ctx, `SELECT created_by FROM intake."case" WHERE case_id = $1`, id).Scan(&createdBy); err != nil {
-			return nil, fmt.Errorf("case creator: %w", err)
-		}
-		if createdBy == req.GetStaffId() {
-			return nil, status.Error(codes.FailedPrecondition, "staff_id: the staff member who registered the case keeps it")
+		if c.handover == uuid.Nil {
+			var createdBy string
+			if err := tx.QueryRow(ctx, `SELECT created_by FROM intake."case" WHERE case_id = $1`, id).Scan(&createdBy); err != nil {
+				return nil, fmt.Errorf("case creator: %w", err)
+			}
+			if createdBy == req.GetStaffId() {
+				return nil, status.Error(codes.FailedPrecondition, "staff_id: the staff member who registered the case keeps it")
+			}
 		}
 		// Not assigned is already the state asked for: nothing to do, and no error.
-		if _, err := tx.Exec(ctx, `DELETE FROM intake.case_assignment WHERE case_id = $1 AND staff_id = $2`, id, req.GetStaffId()); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM intake.case_assignment WHERE case_id = $1 AND staff_id = $2 AND mission = $3`,
+			id, req.GetStaffId(), c.mission); err != nil {
 			return nil, fmt.Errorf("unassign case: %w", err)
 		}
 		resp.CaseId, resp.StaffId = id.String(), req.GetStaffId()
@@ -162,25 +170,33 @@ func (s *Service) UnassignCase(ctx context.Context, req *intakev1.UnassignCaseRe
 	return resp, nil
 }
 
-// lockedCase is a case whose access changes (who works on it, break-glass grants), held FOR
-// SHARE: the case's own changes and its access changes take turns, its access changes do not.
+// lockedCase is a case whose access in a mission changes (who works on it, break-glass
+// grants). The mission's own case is held FOR SHARE: the case's own changes and its access
+// changes take turns, its access changes do not. A case shared with the mission (handover is
+// then the hand-over it rests on) is not locked: the receiver changes only its own rows.
 type lockedCase struct {
-	id      uuid.UUID
-	mission string
+	id       uuid.UUID
+	mission  string
+	handover uuid.UUID
 }
 
 // lockCase locks a case of the mission against concurrent changes for the transaction, or
-// reports it not found.
+// finds the live share of another mission's case with it (lockShare), or reports it not found.
 func lockCase(ctx context.Context, tx pgx.Tx, mission string, id uuid.UUID) (lockedCase, error) {
 	var one int
 	err := tx.QueryRow(ctx, `SELECT 1 FROM intake."case" WHERE case_id = $1 AND mission = $2 FOR SHARE`, id, mission).Scan(&one)
-	return lockedCase{id: id, mission: mission}, database.NotFound(err)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return lockShare(ctx, tx, mission, id)
+	}
+	return lockedCase{id: id, mission: mission}, err
 }
 
-// assignmentChanged reads the case's assignees as the change leaves them, inside tx, and
-// returns the event that publishes the change.
+// assignmentChanged reads the case's assignees in the mission as the change leaves them,
+// inside tx, and returns the event that publishes the change (under that mission: for a case
+// shared with it, the receiving mission's, whose follow-ups its assignees then work).
 func assignmentChanged(ctx context.Context, tx pgx.Tx, c lockedCase, staffID string, assigned bool) (proto.Message, error) {
-	rows, err := tx.Query(ctx, `SELECT staff_id FROM intake.case_assignment WHERE case_id = $1 ORDER BY staff_id`, c.id)
+	rows, err := tx.Query(ctx, `SELECT staff_id FROM intake.case_assignment WHERE case_id = $1 AND mission = $2 ORDER BY staff_id`,
+		c.id, c.mission)
 	if err != nil {
 		return nil, fmt.Errorf("case assignees: %w", err)
 	}
@@ -220,6 +236,7 @@ func (s *Service) accessKind() mutation.Kind[lockedCase] {
 			return lockCase(ctx, tx, who.Mission, id)
 		},
 		Mission: func(c lockedCase) string { return c.mission },
+		Await:   s.awaitShare,
 	}
 }
 

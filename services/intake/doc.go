@@ -12,4 +12,21 @@
 // records the erasure and crypto-shreds the vault row in the same transaction. Registrations
 // that arrive together are written by one transaction, each with every guarantee it has alone
 // (registrar.go).
+//
+// A case handed over to another mission (passage.handover.v1) is shared with it: intake's
+// outbox consumer keeps the hand-over profiles' fields and each accepted hand-over
+// (intake.case_share, shareevents.go), and the receiving mission of a live one (ACCEPTED or
+// COMPLETED) then reads the case through GetCase with only the fields the profile allows, and
+// identity for its own staff assigned there or under its own break-glass grant, for a stated
+// purpose, audited in its own chain with the hand-over's id (share.go, shareview.go). The case
+// and each identity stay one row, the owner's: ErasePerson's crypto-shredding reaches the
+// receiver's view at once. The sharing needs the hand-over's DATA_SHARING consent in force in
+// intake's own consent records, checked at each read (and by the database for the vault row),
+// unless the hand-over rests on a legal basis; a withdrawal thus ends it on both sides at once.
+// The receiving mission's supervisors assign its own staff, published as CaseAssignmentChanged
+// under the receiving mission; each mission's assignments are its own. ListCases lists only
+// the mission's own cases: a receiver finds its incoming cases through ListHandovers, and the
+// list's filters (host country, registration dates) are over fields a profile may not allow.
+// A proposed, declined or withdrawn hand-over shares nothing: the case is NOT_FOUND, as any
+// other mission's.
 package intake

@@ -162,17 +162,6 @@ func erasureToProto(e vault.Erasure) *intakev1.Erasure {
 	}
 }
 
-// erasures reads the erasure records of people of the mission, in a transaction of its own.
-func (s *Service) erasures(ctx context.Context, mission string, subjects []uuid.UUID) (map[uuid.UUID]vault.Erasure, error) {
-	var out map[uuid.UUID]vault.Erasure
-	err := s.db.MissionTx(ctx, mission, func(tx pgx.Tx) error {
-		var err error
-		out, err = vault.Erasures(ctx, tx, mission, subjects)
-		return err
-	})
-	return out, err
-}
-
 // errNotErased is a person with neither a vault row nor an erasure record: it cannot happen
 // (the database refuses to delete an identity without its erasure), so it is a bug to report.
 var errNotErased = errors.New("a person has no identity and no erasure record")

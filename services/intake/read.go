@@ -2,6 +2,7 @@ package intake
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -26,7 +27,8 @@ import (
 
 // GetCase reads a case of the caller's mission. With CASE_VIEW_FULL it decrypts the identity
 // of every person in it, for a role allowed to see identity, a stated purpose, and a caller
-// who works on the case or holds a live break-glass grant on it (see access.go).
+// who works on the case or holds a live break-glass grant on it (see access.go). A case of
+// another mission handed over to the caller's is read as the hand-over allows (share.go).
 func (s *Service) GetCase(ctx context.Context, req *intakev1.GetCaseRequest) (*intakev1.GetCaseResponse, error) {
 	who, err := auth.Caller(ctx)
 	if err != nil {
@@ -45,6 +47,9 @@ func (s *Service) GetCase(ctx context.Context, req *intakev1.GetCaseRequest) (*i
 	}
 	if !full {
 		c, err := getCase(ctx, s.db.Mission(who.Mission), s.missionFilter(who), id, false)
+		if errors.Is(err, database.ErrNotFound) {
+			return s.getSharedCase(ctx, who, id, req)
+		}
 		if err != nil {
 			return nil, toStatus(err)
 		}
@@ -74,13 +79,17 @@ func (s *Service) GetCase(ctx context.Context, req *intakev1.GetCaseRequest) (*i
 		resp.Identity, err = s.identity(ctx, tx, c)
 		return err
 	})
+	if errors.Is(err, database.ErrNotFound) {
+		return s.getSharedCase(ctx, who, id, req)
+	}
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	return resp, nil
 }
 
-// identity opens the vault rows of a case's people.
+// identity opens the vault rows of a case's people, and reads the erasures of those who have
+// none, through q: declared for the case's mission, or for a mission it is shared with.
 func (s *Service) identity(ctx context.Context, q database.Querier, c *intakev1.Case) (*intakev1.CaseIdentity, error) {
 	members := append([]*intakev1.CaseMember{c.Principal}, c.HouseholdMembers...)
 	ids := make([]uuid.UUID, len(members))
@@ -93,7 +102,7 @@ func (s *Service) identity(ctx context.Context, q database.Querier, c *intakev1.
 	}
 	var erased map[uuid.UUID]vault.Erasure
 	if len(sealed) < len(ids) {
-		if erased, err = s.erasures(ctx, c.Mission, ids); err != nil {
+		if erased, err = vault.Erasures(ctx, q, c.Mission, ids); err != nil {
 			return nil, err
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/passage-cm/passage/internal/groupcommit"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/mutation"
+	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/vault"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -66,6 +67,10 @@ type Service struct {
 	keys *vault.Keyring
 	idem *idempotency.Store
 	now  func() time.Time
+	// consumer applies the hand-over service's events that share a case with another mission
+	// (share.go); catchUpWait bounds how long a call that finds no case waits for it.
+	consumer    *outbox.Consumer
+	catchUpWait time.Duration
 	// checkMission is the server's own mission check on reads by id; only tests switch it
 	// off, to show that row-level security refuses another mission's case by itself.
 	checkMission bool
@@ -92,6 +97,10 @@ func WithClock(now func() time.Time) Option {
 	return func(s *Service) { s.now = now }
 }
 
+// catchUpWait is how long, by default, a call that finds no case of the caller's mission nor
+// any shared with it waits for the hand-over consumer (an acceptance a moment old).
+const catchUpWait = 3 * time.Second
+
 // New returns the service over a pool connected as Role and the vault's keyring.
 func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	s := &Service{
@@ -99,9 +108,17 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 		keys:         keys,
 		idem:         idempotency.NewStore("intake.idempotency", "idempotency_pkey"),
 		now:          time.Now,
+		catchUpWait:  catchUpWait,
 		checkMission: true,
 		batch:        groupcommit.Config{MaxBatch: registerBatchMax, MaxInFlight: registerBatchInFlight, Name: "intake.register"},
 	}
+	s.consumer = outbox.NewConsumer(pool, outbox.ConsumerConfig{
+		Name:        producer,
+		CursorTable: "intake.outbox_cursor",
+		Types:       shareEvents,
+		Handle:      applyHandoverEvent,
+		HandleBatch: applyHandoverEvents,
+	})
 	for _, o := range opts {
 		o(s)
 	}
@@ -130,7 +147,8 @@ func (s *Service) clock() time.Time {
 	return database.Timestamp(s.now())
 }
 
-// Spec describes intake for bootstrap.Run.
+// Spec describes intake for bootstrap.Run. Its background work is the hand-over consumer
+// and, when an interval is configured, the retention job.
 func Spec() bootstrap.Service {
 	return bootstrap.Service{
 		Name:   Name,
@@ -141,13 +159,14 @@ func Spec() bootstrap.Service {
 			s := New(d.Pool, d.Keys, WithClock(d.Clock))
 			s.Register(g)
 			if d.RetentionInterval <= 0 {
-				return nil
+				return s.consumer.Run
 			}
 			logger := d.Logger
 			if logger == nil {
 				logger = slog.Default()
 			}
-			return s.retentionJob(d.Retention, d.RetentionInterval, logger)
+			retention := s.retentionJob(d.Retention, d.RetentionInterval, logger)
+			return func(ctx context.Context) error { return bootstrap.RunAll(ctx, s.consumer.Run, retention) }
 		},
 	}
 }

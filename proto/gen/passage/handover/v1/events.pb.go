@@ -225,7 +225,8 @@ func (x *HandoverWithdrawn) GetVersion() int64 {
 }
 
 // HandoverAccepted is written by AcceptHandover: from it on the receiving mission holds the
-// parts.
+// parts, and reads the case through intake as the profile version allows, for as long as the
+// consent record it names stays in force (or on the legal basis it names instead).
 type HandoverAccepted struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	HandoverId     string                 `protobuf:"bytes,1,opt,name=handover_id,json=handoverId,proto3" json:"handover_id,omitempty"`
@@ -236,8 +237,12 @@ type HandoverAccepted struct {
 	Parts          []HandoverPart         `protobuf:"varint,6,rep,packed,name=parts,proto3,enum=passage.handover.v1.HandoverPart" json:"parts,omitempty"`
 	ProfileVersion int32                  `protobuf:"varint,7,opt,name=profile_version,json=profileVersion,proto3" json:"profile_version,omitempty"`
 	Version        int64                  `protobuf:"varint,8,opt,name=version,proto3" json:"version,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The DATA_SHARING consent record that allows the sharing, or the legal basis instead (one
+	// of the two is set, as on the hand-over).
+	ConsentId     string        `protobuf:"bytes,9,opt,name=consent_id,json=consentId,proto3" json:"consent_id,omitempty"`
+	LegalBasis    v1.LegalBasis `protobuf:"varint,10,opt,name=legal_basis,json=legalBasis,proto3,enum=passage.common.v1.LegalBasis" json:"legal_basis,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HandoverAccepted) Reset() {
@@ -324,6 +329,20 @@ func (x *HandoverAccepted) GetVersion() int64 {
 		return x.Version
 	}
 	return 0
+}
+
+func (x *HandoverAccepted) GetConsentId() string {
+	if x != nil {
+		return x.ConsentId
+	}
+	return ""
+}
+
+func (x *HandoverAccepted) GetLegalBasis() v1.LegalBasis {
+	if x != nil {
+		return x.LegalBasis
+	}
+	return v1.LegalBasis(0)
 }
 
 // HandoverDeclined is written by DeclineHandover.
@@ -569,7 +588,7 @@ var File_passage_handover_v1_events_proto protoreflect.FileDescriptor
 
 const file_passage_handover_v1_events_proto_rawDesc = "" +
 	"\n" +
-	" passage/handover/v1/events.proto\x12\x13passage.handover.v1\x1a\x1epassage/common/v1/coding.proto\x1a\"passage/handover/v1/handover.proto\"\x86\x03\n" +
+	" passage/handover/v1/events.proto\x12\x13passage.handover.v1\x1a\x1epassage/common/v1/coding.proto\x1a\x1fpassage/common/v1/consent.proto\x1a\"passage/handover/v1/handover.proto\"\x86\x03\n" +
 	"\x10HandoverProposed\x12\x1f\n" +
 	"\vhandover_id\x18\x01 \x01(\tR\n" +
 	"handoverId\x12\x17\n" +
@@ -591,7 +610,7 @@ const file_passage_handover_v1_events_proto_rawDesc = "" +
 	"to_mission\x18\x04 \x01(\tR\ttoMission\x12:\n" +
 	"\tprogramme\x18\x05 \x01(\x0e2\x1c.passage.common.v1.ProgrammeR\tprogramme\x127\n" +
 	"\x05parts\x18\x06 \x03(\x0e2!.passage.handover.v1.HandoverPartR\x05parts\x12\x18\n" +
-	"\aversion\x18\a \x01(\x03R\aversion\"\xc6\x02\n" +
+	"\aversion\x18\a \x01(\x03R\aversion\"\xa5\x03\n" +
 	"\x10HandoverAccepted\x12\x1f\n" +
 	"\vhandover_id\x18\x01 \x01(\tR\n" +
 	"handoverId\x12\x17\n" +
@@ -602,7 +621,12 @@ const file_passage_handover_v1_events_proto_rawDesc = "" +
 	"\tprogramme\x18\x05 \x01(\x0e2\x1c.passage.common.v1.ProgrammeR\tprogramme\x127\n" +
 	"\x05parts\x18\x06 \x03(\x0e2!.passage.handover.v1.HandoverPartR\x05parts\x12'\n" +
 	"\x0fprofile_version\x18\a \x01(\x05R\x0eprofileVersion\x12\x18\n" +
-	"\aversion\x18\b \x01(\x03R\aversion\"\xe1\x02\n" +
+	"\aversion\x18\b \x01(\x03R\aversion\x12\x1d\n" +
+	"\n" +
+	"consent_id\x18\t \x01(\tR\tconsentId\x12>\n" +
+	"\vlegal_basis\x18\n" +
+	" \x01(\x0e2\x1d.passage.common.v1.LegalBasisR\n" +
+	"legalBasis\"\xe1\x02\n" +
 	"\x10HandoverDeclined\x12\x1f\n" +
 	"\vhandover_id\x18\x01 \x01(\tR\n" +
 	"handoverId\x12\x17\n" +
@@ -650,8 +674,9 @@ var file_passage_handover_v1_events_proto_goTypes = []any{
 	(v1.Programme)(0),                // 6: passage.common.v1.Programme
 	(HandoverPart)(0),                // 7: passage.handover.v1.HandoverPart
 	(HandoverPurpose)(0),             // 8: passage.handover.v1.HandoverPurpose
-	(HandoverDeclineReason)(0),       // 9: passage.handover.v1.HandoverDeclineReason
-	(*HandoverProfile)(nil),          // 10: passage.handover.v1.HandoverProfile
+	(v1.LegalBasis)(0),               // 9: passage.common.v1.LegalBasis
+	(HandoverDeclineReason)(0),       // 10: passage.handover.v1.HandoverDeclineReason
+	(*HandoverProfile)(nil),          // 11: passage.handover.v1.HandoverProfile
 }
 var file_passage_handover_v1_events_proto_depIdxs = []int32{
 	6,  // 0: passage.handover.v1.HandoverProposed.programme:type_name -> passage.common.v1.Programme
@@ -661,17 +686,18 @@ var file_passage_handover_v1_events_proto_depIdxs = []int32{
 	7,  // 4: passage.handover.v1.HandoverWithdrawn.parts:type_name -> passage.handover.v1.HandoverPart
 	6,  // 5: passage.handover.v1.HandoverAccepted.programme:type_name -> passage.common.v1.Programme
 	7,  // 6: passage.handover.v1.HandoverAccepted.parts:type_name -> passage.handover.v1.HandoverPart
-	6,  // 7: passage.handover.v1.HandoverDeclined.programme:type_name -> passage.common.v1.Programme
-	7,  // 8: passage.handover.v1.HandoverDeclined.parts:type_name -> passage.handover.v1.HandoverPart
-	9,  // 9: passage.handover.v1.HandoverDeclined.reason:type_name -> passage.handover.v1.HandoverDeclineReason
-	6,  // 10: passage.handover.v1.HandoverCompleted.programme:type_name -> passage.common.v1.Programme
-	7,  // 11: passage.handover.v1.HandoverCompleted.parts:type_name -> passage.handover.v1.HandoverPart
-	10, // 12: passage.handover.v1.HandoverProfilePublished.profile:type_name -> passage.handover.v1.HandoverProfile
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	9,  // 7: passage.handover.v1.HandoverAccepted.legal_basis:type_name -> passage.common.v1.LegalBasis
+	6,  // 8: passage.handover.v1.HandoverDeclined.programme:type_name -> passage.common.v1.Programme
+	7,  // 9: passage.handover.v1.HandoverDeclined.parts:type_name -> passage.handover.v1.HandoverPart
+	10, // 10: passage.handover.v1.HandoverDeclined.reason:type_name -> passage.handover.v1.HandoverDeclineReason
+	6,  // 11: passage.handover.v1.HandoverCompleted.programme:type_name -> passage.common.v1.Programme
+	7,  // 12: passage.handover.v1.HandoverCompleted.parts:type_name -> passage.handover.v1.HandoverPart
+	11, // 13: passage.handover.v1.HandoverProfilePublished.profile:type_name -> passage.handover.v1.HandoverProfile
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_passage_handover_v1_events_proto_init() }

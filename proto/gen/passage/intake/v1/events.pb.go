@@ -339,13 +339,15 @@ func (x *ConsentWithdrawn) GetConsent() *v1.Consent {
 type CaseAssignmentChanged struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	CaseId string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
-	// The case's mission.
+	// The mission whose assignment changed: the case's own, or a mission the case was handed
+	// over to, which assigns its own staff (each mission's assignees are its own, and an event
+	// lists only its mission's).
 	Mission string `protobuf:"bytes,2,opt,name=mission,proto3" json:"mission,omitempty"`
 	// The staff member assigned or unassigned.
 	StaffId string `protobuf:"bytes,3,opt,name=staff_id,json=staffId,proto3" json:"staff_id,omitempty"`
 	// True for AssignCase, false for UnassignCase.
 	Assigned bool `protobuf:"varint,4,opt,name=assigned,proto3" json:"assigned,omitempty"`
-	// Every staff member assigned to the case after the change, sorted. The staff member who
+	// Every staff member of the mission assigned to the case after the change, sorted. The staff member who
 	// registered the case works on it without an assignment and is not listed.
 	Assignees     []string `protobuf:"bytes,5,rep,name=assignees,proto3" json:"assignees,omitempty"`
 	unknownFields protoimpl.UnknownFields

@@ -56,8 +56,17 @@ type IntakeServiceClient interface {
 	// ErasePerson (ERASURE_REASON_UNLAWFUL_PROCESSING).
 	RegisterCase(ctx context.Context, in *RegisterCaseRequest, opts ...grpc.CallOption) (*RegisterCaseResponse, error)
 	// GetCase reads one case; with CASE_VIEW_FULL it also returns the decrypted identity.
+	// A mission that a case was handed over to (passage.handover.v1, ACCEPTED or COMPLETED)
+	// reads it too, with only the fields the hand-over's data profile allows (others unset),
+	// identity for its staff assigned to the case there (or under its own break-glass grant),
+	// while the hand-over's DATA_SHARING consent stays in force (FAILED_PRECONDITION
+	// CONSENT_MISSING once withdrawn) unless the hand-over rests on a legal basis. Any other
+	// mission's case, and one of a proposed, declined or withdrawn hand-over, is NOT_FOUND.
 	GetCase(ctx context.Context, in *GetCaseRequest, opts ...grpc.CallOption) (*GetCaseResponse, error)
 	// ListCases lists a mission's cases, newest registration first. Never returns identity.
+	// Cases handed over to the mission are not listed: they are found through the hand-overs
+	// (passage.handover.v1.ListHandovers), and the filters here are over fields a hand-over's
+	// profile may not allow.
 	ListCases(ctx context.Context, in *ListCasesRequest, opts ...grpc.CallOption) (*ListCasesResponse, error)
 	// UpdateCase changes the fields named in update_mask, if the case is still at `version`.
 	UpdateCase(ctx context.Context, in *UpdateCaseRequest, opts ...grpc.CallOption) (*UpdateCaseResponse, error)
@@ -69,7 +78,9 @@ type IntakeServiceClient interface {
 	OpenCase(ctx context.Context, in *OpenCaseRequest, opts ...grpc.CallOption) (*OpenCaseResponse, error)
 	// AssignCase lets a caseworker of the mission work on a case, and so read its identity.
 	// Supervisors only; a supervisor cannot assign a case to themselves (that is BreakGlass,
-	// which is reviewed). Assigning someone already assigned changes nothing.
+	// which is reviewed). Assigning someone already assigned changes nothing. A mission that a
+	// case was handed over to assigns its own staff to it; each mission's assignments are its
+	// own, unseen by the other.
 	AssignCase(ctx context.Context, in *AssignCaseRequest, opts ...grpc.CallOption) (*AssignCaseResponse, error)
 	// UnassignCase takes a case away from a staff member it was assigned to. Supervisors only.
 	// The staff member who registered the case keeps it.
@@ -269,8 +280,17 @@ type IntakeServiceServer interface {
 	// ErasePerson (ERASURE_REASON_UNLAWFUL_PROCESSING).
 	RegisterCase(context.Context, *RegisterCaseRequest) (*RegisterCaseResponse, error)
 	// GetCase reads one case; with CASE_VIEW_FULL it also returns the decrypted identity.
+	// A mission that a case was handed over to (passage.handover.v1, ACCEPTED or COMPLETED)
+	// reads it too, with only the fields the hand-over's data profile allows (others unset),
+	// identity for its staff assigned to the case there (or under its own break-glass grant),
+	// while the hand-over's DATA_SHARING consent stays in force (FAILED_PRECONDITION
+	// CONSENT_MISSING once withdrawn) unless the hand-over rests on a legal basis. Any other
+	// mission's case, and one of a proposed, declined or withdrawn hand-over, is NOT_FOUND.
 	GetCase(context.Context, *GetCaseRequest) (*GetCaseResponse, error)
 	// ListCases lists a mission's cases, newest registration first. Never returns identity.
+	// Cases handed over to the mission are not listed: they are found through the hand-overs
+	// (passage.handover.v1.ListHandovers), and the filters here are over fields a hand-over's
+	// profile may not allow.
 	ListCases(context.Context, *ListCasesRequest) (*ListCasesResponse, error)
 	// UpdateCase changes the fields named in update_mask, if the case is still at `version`.
 	UpdateCase(context.Context, *UpdateCaseRequest) (*UpdateCaseResponse, error)
@@ -282,7 +302,9 @@ type IntakeServiceServer interface {
 	OpenCase(context.Context, *OpenCaseRequest) (*OpenCaseResponse, error)
 	// AssignCase lets a caseworker of the mission work on a case, and so read its identity.
 	// Supervisors only; a supervisor cannot assign a case to themselves (that is BreakGlass,
-	// which is reviewed). Assigning someone already assigned changes nothing.
+	// which is reviewed). Assigning someone already assigned changes nothing. A mission that a
+	// case was handed over to assigns its own staff to it; each mission's assignments are its
+	// own, unseen by the other.
 	AssignCase(context.Context, *AssignCaseRequest) (*AssignCaseResponse, error)
 	// UnassignCase takes a case away from a staff member it was assigned to. Supervisors only.
 	// The staff member who registered the case keeps it.

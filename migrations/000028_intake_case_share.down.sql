@@ -1,0 +1,11 @@
+REVOKE SELECT ON outbox.event FROM passage_intake;
+DROP POLICY intake_reads_handover_events ON outbox.event;
+DROP POLICY share_receiver_reads ON vault.erasure;
+DROP POLICY share_receiver_reads ON vault.identity;
+DROP POLICY share_receiver_reads ON intake.consent_withdrawal;
+DROP POLICY share_receiver_reads ON intake.consent;
+DROP POLICY share_receiver_reads ON intake.case_member;
+DROP POLICY share_receiver_reads ON intake."case";
+DROP TABLE intake.outbox_cursor;
+DROP TABLE intake.case_share;
+DROP TABLE intake.handover_profile;
