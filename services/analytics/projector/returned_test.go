@@ -1,18 +1,14 @@
 package projector_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
-	"github.com/passage-cm/passage/internal/outbox"
 	handoverv1 "github.com/passage-cm/passage/proto/gen/passage/handover/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
-	"github.com/passage-cm/passage/services/analytics/projector"
 )
 
 // departuresOfOneJourney are three cases, each of whose people departs once in fact:
@@ -56,8 +52,6 @@ func departuresOfOneJourney() []event {
 // without hand-over count theirs. ApplyBatch leaves what Apply leaves.
 func TestPersonReturnedOncePerCase(t *testing.T) {
 	t.Parallel()
-	events := departuresOfOneJourney()
-	cfg := outbox.ConsumerConfig{Name: projector.Name, CursorTable: "analytics_state.outbox_cursor", Types: projector.Events}
 	want := []string{
 		"CASES_REGISTERED AVRR FEMALE IRQ DEU→ ×1",
 		"CASES_REGISTERED HASM FEMALE NER LBY→ ×2",
@@ -67,27 +61,13 @@ func TestPersonReturnedOncePerCase(t *testing.T) {
 		"PERSONS_RETURNED HASM FEMALE NER LBY→NER ×2",
 		"PERSONS_RETURNED HASM MALE NER LBY→NER ×1",
 	}
-
-	single := newProjectorDB(t, events)
-	cfg.Handle = projector.Apply
-	single.drain(t, cfg, applied(events))
+	single := drainBothWays(t, departuresOfOneJourney())
 	if diff := cmp.Diff(want, single.counts(t)); diff != "" {
-		t.Errorf("counted one event at a time (-want +got):\n%s", diff)
+		t.Errorf("counted (-want +got):\n%s", diff)
 	}
 	// The rollup HQ reads agrees with the facts.
 	if got := single.lines(t, `SELECT format('%s %s', sex, sum(persons)) FROM analytics.rollup
 WHERE measure = 'PERSONS_RETURNED' GROUP BY sex ORDER BY 1`); !cmp.Equal(got, []string{"FEMALE 3", "MALE 2"}) {
 		t.Errorf("persons returned in the rollup: %q, want [FEMALE 3 MALE 2]", got)
-	}
-
-	batched := newProjectorDB(t, events)
-	cfg.HandleBatch = projector.ApplyBatch
-	cfg.Handle = func(context.Context, pgx.Tx, outbox.Record) error {
-		t.Error("the batch failed and fell back to one event at a time")
-		return nil
-	}
-	batched.drain(t, cfg, applied(events))
-	if diff := cmp.Diff(single.state(t), batched.state(t)); diff != "" {
-		t.Errorf("state after ApplyBatch (-one at a time +batch):\n%s", diff)
 	}
 }
