@@ -32,11 +32,18 @@
 // analytics_state.part. A receiving mission records the steps of its parts under its own
 // mission (IOM Iraq's assistance to a returnee IOM Germany registered); such an event is
 // applied to the state of the case's own mission (ownCase): the people as intake describes
-// them, and the once-per-person records (a person assisted once per type and year, a victim
-// identified once), which the events of both missions share. An event of a mission that holds
-// no part of the case counts no one. Persons returned are counted at the departure, under the
-// host and return countries it names, whichever mission records it (the host's, or after a
-// TRANSFER the receiving mission's); persons assisted at each assistance, under the host
-// country of the case's registration and the return country the assistance names. No
-// dimension is a mission, so a handed-over journey counts exactly as one that was not.
+// them, and the once-per-person records (a person returned once per case, assisted once per
+// type and year, a victim identified once), which the events of both missions share. An event
+// of a mission that holds no part of the case counts no one.
+//
+// Persons returned: a person is counted once per case, at the first departure of the case
+// that names them, under the host and return countries it names, whichever mission records it
+// (the host's, or after a TRANSFER the receiving mission's). In HASM, after a hand-over of
+// RECEPTION, the host mission's request and the receiving mission's may each record a
+// departure of the same people; the later one counts none of them again
+// (analytics_state.member.departed keeps whom a departure of their case named, and a person
+// not in statistics at that first departure is not counted at a later one). Persons assisted
+// are counted at each assistance, under the host country of the case's registration and the
+// return country the assistance names. No dimension is a mission, so a handed-over journey
+// counts exactly as one that was not.
 package projector

@@ -153,8 +153,6 @@ func handedOverJourneys() []event {
 // the case counts no one with its events. ApplyBatch leaves what Apply leaves.
 func TestHandedOverJourneyCountedOnce(t *testing.T) {
 	t.Parallel()
-	events := handedOverJourneys()
-	cfg := outbox.ConsumerConfig{Name: projector.Name, CursorTable: "analytics_state.outbox_cursor", Types: projector.Events}
 	want := []string{
 		"CASES_REGISTERED AVRR FEMALE IRQ DEU→ ×1",
 		"CASES_REGISTERED HASM FEMALE MLI LBY→ ×1",
@@ -172,13 +170,20 @@ func TestHandedOverJourneyCountedOnce(t *testing.T) {
 		"REFERRALS AVRR FEMALE IRQ DEU→ COMPLETED ×1",
 		"VICTIMS_IDENTIFIED VOT FEMALE MMR THA→ {FORCED_LABOUR} ×1",
 	}
+	single := drainBothWays(t, handedOverJourneys())
+	if diff := cmp.Diff(want, single.counts(t)); diff != "" {
+		t.Errorf("counted (-want +got):\n%s", diff)
+	}
+}
 
+// drainBothWays applies events one at a time with Apply and, in another database, with
+// ApplyBatch, checks that both leave the same state, and returns the first.
+func drainBothWays(t *testing.T, events []event) *projectorDB {
+	t.Helper()
+	cfg := outbox.ConsumerConfig{Name: projector.Name, CursorTable: "analytics_state.outbox_cursor", Types: projector.Events}
 	single := newProjectorDB(t, events)
 	cfg.Handle = projector.Apply
 	single.drain(t, cfg, applied(events))
-	if diff := cmp.Diff(want, single.counts(t)); diff != "" {
-		t.Errorf("counted one event at a time (-want +got):\n%s", diff)
-	}
 
 	batched := newProjectorDB(t, events)
 	cfg.HandleBatch = projector.ApplyBatch
@@ -190,6 +195,7 @@ func TestHandedOverJourneyCountedOnce(t *testing.T) {
 	if diff := cmp.Diff(single.state(t), batched.state(t)); diff != "" {
 		t.Errorf("state after ApplyBatch (-one at a time +batch):\n%s", diff)
 	}
+	return single
 }
 
 // applied is how many of events the projector applies: those of its types.

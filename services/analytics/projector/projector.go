@@ -277,16 +277,12 @@ type member struct {
 // counts nobody.
 func (p *projection) person(caseID, subject string) (member, bool, error) {
 	var m member
-	where := `m.subject_id = $2::uuid`
-	args := []any{caseID, subject}
-	if subject == "" {
-		where, args = `m.position = 0`, args[:1]
-	}
+	where, args := whose(caseID, subject)
 	err := p.ownCase(caseID, func() error {
 		return p.tx.QueryRow(p.ctx, `SELECT m.sex, m.age_band, m.nationality, m.in_statistics, c.host_country,
 c.vulnerabilities, c.programme
 FROM analytics_state.member m JOIN analytics_state."case" c ON c.case_id = m.case_id
-WHERE m.case_id = $1 AND `+where, args...).Scan(&m.sex, &m.ageBand, &m.nationality, &m.inStatistics, &m.host,
+WHERE `+where, args...).Scan(&m.sex, &m.ageBand, &m.nationality, &m.inStatistics, &m.host,
 			&m.vulnerabilities, &m.programme)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -298,7 +294,23 @@ WHERE m.case_id = $1 AND `+where, args...).Scan(&m.sex, &m.ageBand, &m.nationali
 	return m, true, nil
 }
 
-// departure counts every traveller in statistics, AVRR and HASM alike.
+// whose is the condition on analytics_state.member m, and its arguments, that picks a case's
+// person: the principal when subject is empty.
+func whose(caseID, subject string) (string, []any) {
+	if subject == "" {
+		return `m.case_id = $1 AND m.position = 0`, []any{caseID}
+	}
+	return `m.case_id = $1 AND m.subject_id = $2::uuid`, []any{caseID, subject}
+}
+
+// departure counts each traveller in statistics as returned, AVRR and HASM alike, at the
+// first departure of the case that names them: one person, one journey, counted once. A case
+// may record two departures (in HASM, the host mission's request and, after a hand-over of
+// RECEPTION, the receiving mission's); the later one counts nobody it names again. Whether a
+// departure named a person is kept with the person (analytics_state.member.departed, in the
+// case's own mission's state, which person leaves the projection declared for), as assisted
+// keeps who was counted for an assistance type and year. A traveller not in statistics at
+// their first departure is not counted at a later one either.
 func (p *projection) departure(e *commonv1.DepartureRecorded) error {
 	year := int(e.GetDepartureDate().GetYear())
 	for i, t := range e.GetTravellers() {
@@ -306,7 +318,14 @@ func (p *projection) departure(e *commonv1.DepartureRecorded) error {
 		if err != nil {
 			return err
 		}
-		if !ok || !m.inStatistics {
+		if !ok {
+			continue
+		}
+		first, err := p.departed(e.GetCaseId(), t.GetSubjectId())
+		if err != nil {
+			return err
+		}
+		if !first || !m.inStatistics {
 			continue
 		}
 		if _, err := p.count(i, fact{
@@ -319,6 +338,17 @@ func (p *projection) departure(e *commonv1.DepartureRecorded) error {
 		}
 	}
 	return nil
+}
+
+// departed records that a departure of the case named the person (the principal when subject
+// is empty); first is false when one had already.
+func (p *projection) departed(caseID, subject string) (first bool, err error) {
+	where, args := whose(caseID, subject)
+	tag, err := p.tx.Exec(p.ctx, `UPDATE analytics_state.member m SET departed = true WHERE NOT m.departed AND `+where, args...)
+	if err != nil {
+		return false, fmt.Errorf("departed: %w", err)
+	}
+	return tag.RowsAffected() > 0, nil
 }
 
 // assisted counts a person once per assistance type and year.
