@@ -93,7 +93,7 @@ var missionTables = []rlsTable{
 
 // notMissionData are the tables left without row-level security on purpose: one outbox
 // position per consumer, for every mission at once, and the audit chain.
-var notMissionData = []string{"returns.outbox_cursor", "trafficking.outbox_cursor", "hasm.outbox_cursor",
+var notMissionData = []string{"intake.outbox_cursor", "returns.outbox_cursor", "trafficking.outbox_cursor", "hasm.outbox_cursor",
 	"referral.outbox_cursor", "followup.outbox_cursor", "handover.outbox_cursor",
 	// The programmes' default follow-up schedules: nobody's data, read by every mission (000022).
 	"followup.schedule_default",
@@ -129,7 +129,11 @@ var underOwnPolicies = []string{"analytics.fact", "analytics.rollup", "analytics
 	// The grants of parts of a case to a receiving mission (internal/handoverpart): visible to
 	// both missions of the hand-over, written under the receiving one. Tested as each service's
 	// role in its own package (TestPartRowSecurity).
-	"trafficking.part", "followup.part", "hasm.part", "returns.part"}
+	"trafficking.part", "followup.part", "hasm.part", "returns.part",
+	// Intake's shares of handed-over cases and the hand-over profiles they follow (000028):
+	// a share visible to both missions, written under the receiving one. Tested as the intake
+	// role in services/intake (share_test.go).
+	"intake.case_share", "intake.handover_profile"}
 
 // TestRowSecurityCoversEveryTable: every table of the services' schemas is under ENABLE and
 // FORCE row-level security, or is one of the few documented exceptions; and every service role
@@ -337,6 +341,11 @@ func TestRowSecurityAsEachRole(t *testing.T) {
 					case tb.name == "outbox.event" && role == followup.Role:
 						want = ownerInt(t, owner, `SELECT count(*) FROM outbox.event WHERE producer IN ('returns', 'trafficking', 'hasm')
   OR (producer = 'intake' AND event_type = 'passage.intake.v1.CaseAssignmentChanged')`)
+					case tb.name == "outbox.event" && role == intake.Role:
+						// Intake reads the hand-over service's profiles, acceptances and
+						// completions (its case shares), and nothing else.
+						want = ownerInt(t, owner, `SELECT count(*) FROM outbox.event WHERE producer = 'handover' AND event_type IN
+  ('passage.handover.v1.HandoverProfilePublished', 'passage.handover.v1.HandoverAccepted', 'passage.handover.v1.HandoverCompleted')`)
 					case tb.name == "outbox.event":
 						want = ownerInt(t, owner, `SELECT count(*) FROM outbox.event WHERE producer = 'intake'`)
 					}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"testing"
@@ -60,18 +61,31 @@ func start(t *testing.T) *clients {
 // day is a calendar date as the protos carry it.
 var day = testtime.Day
 
-// failedStep is how must stops a story: TestSeedStories turns it into a test failure that
+// failedStep is how must stops a story: stopOnFailedStep turns it into a test failure that
 // names the line of the step.
 type failedStep struct {
+	file string
 	line int
 	err  error
+}
+
+// stopOnFailedStep, deferred by a story, turns a step's failure into a test failure that
+// names the step's line.
+func stopOnFailedStep(t *testing.T) {
+	if r := recover(); r != nil {
+		f, ok := r.(failedStep)
+		if !ok {
+			panic(r)
+		}
+		t.Fatalf("the step at %s:%d failed: %v", f.file, f.line, f.err)
+	}
 }
 
 // must returns v, or stops the story when a step failed.
 func must[T any](v T, err error) T {
 	if err != nil {
-		_, _, line, _ := runtime.Caller(1)
-		panic(failedStep{line, err})
+		_, file, line, _ := runtime.Caller(1)
+		panic(failedStep{filepath.Base(file), line, err})
 	}
 	return v
 }
@@ -94,15 +108,7 @@ func (c *clients) register(t *testing.T, ctx context.Context, req *intakev1.Regi
 // departures analytics will count: every person who left, AVRR and HASM alike.
 func TestSeedStories(t *testing.T) {
 	t.Parallel()
-	defer func() {
-		if r := recover(); r != nil {
-			f, ok := r.(failedStep)
-			if !ok {
-				panic(r)
-			}
-			t.Fatalf("the step at stories_test.go:%d failed: %v", f.line, f.err)
-		}
-	}()
+	defer stopOnFailedStep(t)
 	c := start(t)
 	avrrCase := germanyToIraq(t, c)
 	votCase, votReturn := thailandVictimReturnsHome(t, c)

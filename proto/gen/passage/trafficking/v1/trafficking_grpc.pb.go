@@ -41,7 +41,8 @@ const (
 // It works on cases registered through IntakeService with PROGRAMME_VOT, which it learns of
 // from intake's outbox; the victim case id is the intake case id. The record is pseudonymised:
 // subject ids and codes only, never identity, never free text. Only caseworkers and
-// supervisors of the case's mission may read or write it: no HQ role reads a victim case.
+// supervisors of the case's mission (or of a mission holding a part of it, below) may read or
+// write it: no HQ role reads a victim case.
 //
 // Every mutating call takes a client-generated request_id (a retry returns the first result)
 // and the version the caller read (a stale version fails with FAILED_PRECONDITION). Screening
@@ -191,7 +192,8 @@ func (c *traffickingServiceClient) ListVictimCases(ctx context.Context, in *List
 // It works on cases registered through IntakeService with PROGRAMME_VOT, which it learns of
 // from intake's outbox; the victim case id is the intake case id. The record is pseudonymised:
 // subject ids and codes only, never identity, never free text. Only caseworkers and
-// supervisors of the case's mission may read or write it: no HQ role reads a victim case.
+// supervisors of the case's mission (or of a mission holding a part of it, below) may read or
+// write it: no HQ role reads a victim case.
 //
 // Every mutating call takes a client-generated request_id (a retry returns the first result)
 // and the version the caller read (a stale version fails with FAILED_PRECONDITION). Screening
