@@ -211,8 +211,10 @@ func germanyToIraqHandedOver(t *testing.T, c *travelling) {
 
 	// The monitoring visits are Iraq's follow-ups, due at 3, 6 and 12 months after arrival;
 	// the first is missed and shows overdue in Iraq's list (and in no list of Germany's).
-	visits := c.awaitFollowUps(t, irqBoss, id, "Iraq's three monitoring visits", func(fs []*followupv1.FollowUp) bool {
-		return len(visitsOf(fs)) == 3
+	visits := c.awaitFollowUps(t, irqBoss, id, "Iraq's three monitoring visits, its plan's follow-up done", func(fs []*followupv1.FollowUp) bool {
+		return len(visitsOf(fs)) == 3 && slices.ContainsFunc(fs, func(f *followupv1.FollowUp) bool {
+			return f.GetKind() == followupv1.FollowUpKind_FOLLOW_UP_KIND_REINTEGRATION_PLAN && f.GetOutcome() == followupv1.Outcome_OUTCOME_DONE
+		})
 	})
 	c.setClock(2025, 5, 20)
 	overdue := must(c.followup.ListFollowUps(irqBoss, &followupv1.ListFollowUpsRequest{Scope: followupv1.Scope_SCOPE_MISSION,
