@@ -1,6 +1,6 @@
 // Package handover is passage.handover.v1.HandoverService: the hand-over of a case's next part
-// from one mission to another (docs/proposals/handover.md), the first slice of issue 17: the
-// hand-over record and its negotiation.
+// from one mission to another (docs/proposals/handover.md): the hand-over record and its
+// negotiation.
 //
 // It keeps the programmes' hand-over data profiles (HQ's, versioned, immutable once
 // published), a projection of intake's cases (built from intake's outbox events: mission,
@@ -17,20 +17,15 @@
 // not completed. Its row is visible to both missions and to no third one (migrations/000023's
 // sender_and_receiver policies), and the case's projection row to the receiving mission while
 // a hand-over of it is open (000030), which only the case's own mission may propose; one part
-// of a case is in one open hand-over at most, which the database holds (handover.part). Every change goes
-// through internal/mutation: idempotent, versioned, audited in the acting mission's chain, with
+// of a case is in one open hand-over at most, which the database holds (handover.part). Every
+// change goes through internal/mutation: idempotent, versioned, audited in the acting mission's chain, with
 // an outbox event of ids, missions, programme, parts and codes.
 //
-// Not in this slice, and next, as the proposal describes them:
-//   - The programme services consume HandoverAccepted and create the receiving mission's part
-//     of the case (for AVRR, returns."return" keyed by case and mission, the host's part ending
-//     at HANDED_OVER and the origin's starting at AWAITING_ARRIVAL), and the sending mission's
-//     part applies only the outcome events of the part it handed over.
-//   - The receiving mission reads identity through intake as the hand-over's profile allows it
-//     (intake.case_share), audited in its own chain with the hand-over's id; declined,
-//     withdrawn and completed hand-overs grant nothing. A consent withdrawal then ends the
-//     sharing on both sides at once.
-//   - The follow-up service moves the open follow-ups of the parts handed over when it reads
-//     HandoverAccepted.
-//   - Analytics counts one journey once across the two missions' parts.
+// What an accepted hand-over gives is kept by the services that act on it, each from the
+// HandoverAccepted event (filed under the case, mutation.Kind.About, so that a step on the case
+// catches up on it as on a consent change): the programme services and the follow-ups keep
+// grants of parts (internal/handoverpart) by which the receiving mission works its part and the
+// sending mission is refused it; intake keeps the share by which the receiving mission reads
+// the identity the profile allows; analytics counts the journey once. This service holds none
+// of that, and no identity.
 package handover
