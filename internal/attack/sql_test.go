@@ -23,8 +23,8 @@ import (
 // TestDirectSQL connects as each service's database role, as an attacker holding a
 // service's credentials would, and tries to read and change what the role does not own:
 // the other services' schemas, the vault (only intake holds identity), the outbox's past
-// (append-only for everyone), and the schema itself (no role owns or creates tables). Each
-// statement must fail with insufficient_privilege.
+// (append-only for everyone, and each role writes only its own events), and the schema itself
+// (no role owns or creates tables). Each statement must fail with insufficient_privilege.
 func TestDirectSQL(t *testing.T) {
 	t.Parallel()
 	env := testserver.Start(t, testserver.Options{})
@@ -70,6 +70,16 @@ func TestDirectSQL(t *testing.T) {
 				"CREATE TABLE public.attack (x text)",
 				"CREATE SCHEMA attack",
 			)
+			// Another service's event, for the role's own declared mission: a HandoverAccepted
+			// would grant IRQ a case's parts and its identity (migration 000032), an intake
+			// event would rewrite a case in every projection.
+			forged := "handover"
+			if role == handover.Role {
+				forged = "intake"
+			}
+			attempts = append(attempts, `SELECT set_config('passage.mission', 'IRQ', true);
+INSERT INTO outbox.event (producer, event_type, aggregate_id, mission, payload)
+VALUES ('`+forged+`', 'passage.handover.v1.HandoverAccepted', gen_random_uuid(), 'IRQ', '\x')`)
 			for other := range ownSchemas {
 				if other != role {
 					attempts = append(attempts, "SET ROLE "+other)
