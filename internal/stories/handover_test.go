@@ -209,13 +209,27 @@ func germanyToIraqHandedOver(t *testing.T, c *travelling) {
 			Economic: []returnsv1.AssistanceType{returnsv1.AssistanceType_ASSISTANCE_TYPE_BUSINESS_START_UP}}})
 	wantHandedOver(t, "Germany changing the plan", err, "IRQ")
 
-	// The monitoring visits are Iraq's follow-ups, due at 3, 6 and 12 months after arrival;
-	// the first is missed and shows overdue in Iraq's list (and in no list of Germany's).
+	// The monitoring visits are Iraq's follow-ups, due at 3, 6 and 12 months after arrival,
+	// and its assigned caseworker's own ("what is due for me"); the first is missed and shows
+	// overdue in Iraq's list (and in no list of Germany's).
 	visits := c.awaitFollowUps(t, irqBoss, id, "Iraq's three monitoring visits, its plan's follow-up done", func(fs []*followupv1.FollowUp) bool {
 		return len(visitsOf(fs)) == 3 && slices.ContainsFunc(fs, func(f *followupv1.FollowUp) bool {
 			return f.GetKind() == followupv1.FollowUpKind_FOLLOW_UP_KIND_REINTEGRATION_PLAN && f.GetOutcome() == followupv1.Outcome_OUTCOME_DONE
 		})
 	})
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := c.followup.ListFollowUps(iraqi, &followupv1.ListFollowUpsRequest{CaseId: id})
+		if err != nil && status.Code(err) != codes.NotFound {
+			t.Fatalf("ListFollowUps as Iraq's caseworker: %v", err)
+		}
+		mine := resp.GetFollowUps()
+		if len(visitsOf(mine)) == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Iraq's assigned caseworker does not find the visits among their own: %v", mine)
+		}
+	}
 	c.setClock(2025, 5, 20)
 	overdue := must(c.followup.ListFollowUps(irqBoss, &followupv1.ListFollowUpsRequest{Scope: followupv1.Scope_SCOPE_MISSION,
 		State: followupv1.StateFilter_STATE_FILTER_OVERDUE, CaseId: id})).GetFollowUps()
