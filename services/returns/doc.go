@@ -15,8 +15,8 @@
 // own mission (its facts, events, audit and idempotency records are its own); the own mission
 // is refused them (FAILED_PRECONDITION, PART_HANDED_OVER, naming the part and the holder's
 // mission), another holder of the case too (PART_NOT_HELD); a third mission finds nothing
-// (NOT_FOUND). Which mission may take the step is decided on the return as the step reads it,
-// with the grants in the same statement: no round trip of its own.
+// (NOT_FOUND). Which mission may take the step is decided (handoverpart.Check) on the return
+// as the step reads it, with the grants in the same statement: no round trip of its own.
 //
 // GetReturn and ListReturns show a receiving mission the returns it holds parts of, and each
 // mission only the facts row-level security lets it read (migrations/000025): eligibility and

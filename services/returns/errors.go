@@ -9,6 +9,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/handoverpart"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/rpcerr"
 )
@@ -37,14 +38,11 @@ func toStatus(err error) error {
 	var (
 		requirement *RequirementError
 		rule        *RuleError
-		part        *PartError
+		part        *handoverpart.Refusal
 	)
 	switch {
 	case errors.As(err, &part):
-		code := enumcode.Code(part.Part)
-		return rpcerr.FailedPrecondition(errorDomain, part.Reason, part.Message,
-			map[string]string{"part": code, "mission": part.Mission},
-			rpcerr.Violation(part.Reason, code, part.Message))
+		return part.Status(errorDomain)
 	case errors.As(err, &requirement):
 		violations := make([]*errdetails.PreconditionFailure_Violation, len(requirement.Unmet))
 		for i, r := range requirement.Unmet {

@@ -1,11 +1,11 @@
 package returns
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/handoverpart"
 	handoverv1 "github.com/passage-cm/passage/proto/gen/passage/handover/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 )
@@ -102,36 +102,11 @@ func (rec *record) setPartHolders() {
 	}
 }
 
-// checkPart reports whether the acting mission may take step on the return: the holder of the
-// step's part may, the case's own mission while no grant gives it away. The own mission is
-// told who holds it now (PART_HANDED_OVER); another mission holding other parts of the case,
-// that it holds not this one (PART_NOT_HELD).
+// checkPart refuses the acting mission step on the return unless it may take it
+// (handoverpart.Check): the holder of the step's part may, the case's own mission while no
+// grant gives it away. The own mission is told who holds it now (PART_HANDED_OVER); another
+// mission holding other parts of the case, that it holds not this one (PART_NOT_HELD).
 func checkPart(rec *record, step string) error {
 	p := partOf(step, rec.ret.GetDeparture() != nil)
-	holder := rec.holder(p)
-	switch {
-	case holder == rec.acting, holder == "" && rec.acting == rec.ret.Mission:
-		return nil
-	case rec.acting == rec.ret.Mission:
-		return &PartError{Reason: "PART_HANDED_OVER", Part: p, Mission: holder,
-			Message: fmt.Sprintf("%s belongs to the part %s, handed over to mission %s", step, enumcode.Code(p), holder)}
-	}
-	if holder == "" {
-		return &PartError{Reason: "PART_NOT_HELD", Part: p, Mission: rec.ret.Mission,
-			Message: fmt.Sprintf("%s is the case's own mission's, %s (the part %s is not handed over)", step, rec.ret.Mission, enumcode.Code(p))}
-	}
-	return &PartError{Reason: "PART_NOT_HELD", Part: p, Mission: holder,
-		Message: fmt.Sprintf("%s belongs to the part %s, held by mission %s", step, enumcode.Code(p), holder)}
+	return handoverpart.Check(p, rec.ret.Mission, rec.holder(p), rec.acting)
 }
-
-// PartError is a step refused to a mission that does not hold its part.
-type PartError struct {
-	// Reason is the ErrorInfo reason: PART_HANDED_OVER or PART_NOT_HELD.
-	Reason string
-	Part   handoverv1.HandoverPart
-	// Mission holds the part.
-	Mission string
-	Message string
-}
-
-func (e *PartError) Error() string { return e.Message }
