@@ -17,9 +17,9 @@
 //   - EndAssistance is no part's: each mission ends the assistance records it made.
 //
 // The mission holding a step's part now (the receiving mission of its newest grant, else the
-// case's own) takes it; the case's own mission is refused FAILED_PRECONDITION PART_HANDED_OVER,
-// another part holder PART_NOT_HELD, both naming the part and its holder's mission; a mission
-// with no part of the case does not find it. A step is written under the acting mission: its
+// case's own) takes it (handoverpart.Check); the case's own mission is refused
+// FAILED_PRECONDITION PART_HANDED_OVER, another part holder PART_NOT_HELD, both naming the part
+// and its holder's mission; a mission with no part of the case does not find it. A step is written under the acting mission: its
 // outbox event, audit record and idempotency record are that mission's.
 //
 // Row-level security holds it underneath: a part holder reads and moves the victim case

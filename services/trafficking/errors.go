@@ -7,10 +7,9 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/passage-cm/passage/internal/database"
-	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/handoverpart"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/rpcerr"
-	handoverv1 "github.com/passage-cm/passage/proto/gen/passage/handover/v1"
 )
 
 const errorDomain = "passage.trafficking.v1"
@@ -24,30 +23,6 @@ type AssistanceEndedError struct {
 }
 
 func (e *AssistanceEndedError) Error() string { return "the assistance record already has an end date" }
-
-// PartError is a step of a part of the case that another mission holds: Holder, by an
-// accepted hand-over, or the case's own mission. HandedOver says the caller is the case's own
-// mission, which handed the part over.
-type PartError struct {
-	Part       handoverv1.HandoverPart
-	Holder     string
-	HandedOver bool
-}
-
-func (e *PartError) Error() string {
-	if e.HandedOver {
-		return "the case's " + enumcode.Code(e.Part) + " part is handed over to another mission"
-	}
-	return "the case's " + enumcode.Code(e.Part) + " part is held by another mission"
-}
-
-// reason is the ErrorInfo reason of the refusal.
-func (e *PartError) reason() string {
-	if e.HandedOver {
-		return "PART_HANDED_OVER"
-	}
-	return "PART_NOT_HELD"
-}
 
 // errCaseNotFound is what a caller gets for a case that does not exist, one of another
 // mission and one of another programme alike, so that case ids cannot be probed.
@@ -70,16 +45,13 @@ func toStatus(err error) error {
 	}
 	var (
 		ended *AssistanceEndedError
-		part  *PartError
+		part  *handoverpart.Refusal
 	)
 	switch {
 	case errors.Is(err, errAssistanceNotFound):
 		return status.Error(codes.NotFound, "assistance record not found")
 	case errors.As(err, &part):
-		// Codes only: the part and the holding mission.
-		return rpcerr.FailedPrecondition(errorDomain, part.reason(), part.Error(),
-			map[string]string{"part": enumcode.Code(part.Part), "mission": part.Holder},
-			rpcerr.Violation(part.reason(), "parts/"+enumcode.Code(part.Part), part.Error()))
+		return part.Status(errorDomain)
 	case errors.As(err, &ended):
 		return rpcerr.FailedPrecondition(errorDomain, "ASSISTANCE_ENDED", ended.Error(), nil,
 			rpcerr.Violation("ASSISTANCE_ENDED", "assistance/"+ended.AssistanceID, ended.Error()))

@@ -43,19 +43,13 @@ func partOf(req mutatingRequest) (handoverv1.HandoverPart, bool) {
 
 // checkPart refuses mission a step of part p of case c unless it holds the part now: the
 // receiving mission of the newest grant of p (or of the whole case), else the case's own
-// mission. q is declared for mission, so it sees the grants that mission sent or received.
+// mission (handoverpart.Check). q is declared for mission, so it sees the grants that mission sent or received.
 func checkPart(ctx context.Context, q database.Querier, c *traffickingv1.VictimCase, mission string, p handoverv1.HandoverPart) error {
 	holder, err := handoverpart.Holder(ctx, q, partTable, uuid.MustParse(c.GetCaseId()), p)
 	if err != nil {
 		return err
 	}
-	if holder == "" {
-		holder = c.GetMission()
-	}
-	if holder == mission {
-		return nil
-	}
-	return &PartError{Part: p, Holder: holder, HandedOver: mission == c.GetMission()}
+	return handoverpart.Check(p, c.GetMission(), holder, mission)
 }
 
 // programmeParts are the parts of a victim case a hand-over may give, in the order a case
