@@ -18,9 +18,9 @@
 //
 //   - RECEPTION: a new request (RequestAssistance) once the part is handed over, and the
 //     departure, arrival (the disbursement and its confirmation) and closure of a request the
-//     receiving mission made. The holder takes them; the case's own mission is refused
-//     FAILED_PRECONDITION, reason PART_HANDED_OVER, metadata part and mission (codes only); a
-//     third mission finds no case (NOT_FOUND).
+//     receiving mission made. The holder takes them (handoverpart.Check); the case's own
+//     mission is refused FAILED_PRECONDITION, reason PART_HANDED_OVER, metadata part and
+//     mission (codes only); a third mission finds no case (NOT_FOUND).
 //   - A request the case's own mission made stays its own, and so do its steps, unless the
 //     whole case is transferred (TRANSFER).
 //   - HQ's decisions and funds belong to no part: HQ decides every mission's request, and a

@@ -8,7 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/handoverpart"
 	"github.com/passage-cm/passage/internal/intakecase"
 	"github.com/passage-cm/passage/internal/rpcerr"
 )
@@ -79,7 +79,7 @@ func toStatus(err error) error {
 		fund   *FundInsufficientError
 		below  *BudgetBelowCommittedError
 		closed *CaseClosedError
-		moved  *PartHandedOverError
+		moved  *handoverpart.Refusal
 	)
 	switch {
 	case errors.Is(err, errCaseNotFound):
@@ -105,11 +105,7 @@ func toStatus(err error) error {
 			"committed": strconv.FormatInt(below.Committed, 10),
 		}, rpcerr.Violation("FUND", fundSubject(below.Code, below.Year), below.Error()))
 	case errors.As(err, &moved):
-		// Codes only: the part and the holder's mission code.
-		return rpcerr.FailedPrecondition(errorDomain, "PART_HANDED_OVER", moved.Error(), map[string]string{
-			"part":    enumcode.Code(moved.Part),
-			"mission": moved.Mission,
-		})
+		return moved.Status(errorDomain)
 	case errors.As(err, &closed):
 		return rpcerr.FailedPrecondition(errorDomain, "CASE_CLOSED", closed.Error(), nil,
 			rpcerr.Violation("CASE", "cases/"+closed.CaseID, closed.Error()))

@@ -7,7 +7,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/passage-cm/passage/internal/database"
-	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/handoverpart"
 	"github.com/passage-cm/passage/internal/outbox"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
@@ -47,29 +46,16 @@ func stepPart(method string, hostRequest bool) (handoverv1.HandoverPart, bool) {
 	return handoverv1.HandoverPart_HANDOVER_PART_UNSPECIFIED, false
 }
 
-// PartHandedOverError refuses a mission a step of a part that a hand-over gave to Mission.
-type PartHandedOverError struct {
-	Part    handoverv1.HandoverPart
-	Mission string
-}
-
-func (e *PartHandedOverError) Error() string {
-	return "the case's " + enumcode.Code(e.Part) + " part is worked by mission " + e.Mission
-}
-
-// handedOver returns the PartHandedOverError that refuses mission the step of part of the
-// case, as the grants visible to q say, or nil when no grant gives the part to another
-// mission. A mission that sees no grant (a third one) is refused nothing here: the case
-// itself is not found for it.
-func handedOver(ctx context.Context, q database.Querier, mission string, caseID uuid.UUID, part handoverv1.HandoverPart) error {
+// handedOver refuses mission acting the step of part of case caseID, whose own mission is
+// own, unless it may take it (handoverpart.Check), as the grants visible to q say: the holder
+// of the part may, the case's own mission while no grant gives it away. The caller has found
+// the case for acting: a mission that sees no grant of it (a third one) does not find it.
+func handedOver(ctx context.Context, q database.Querier, own, acting string, caseID uuid.UUID, part handoverv1.HandoverPart) error {
 	holder, err := handoverpart.Holder(ctx, q, partTable, caseID, part)
 	if err != nil {
 		return err
 	}
-	if holder == "" || holder == mission {
-		return nil
-	}
-	return &PartHandedOverError{Part: part, Mission: holder}
+	return handoverpart.Check(part, own, holder, acting)
 }
 
 // projectGrants writes the HASM grants of a drain into hasm.part.

@@ -107,20 +107,24 @@ func (s *Service) CatchUp(ctx context.Context) error {
 }
 
 // findCase reads a case the mission may make a request for: its own, unless another mission
-// holds the case's RECEPTION (PartHandedOverError), or one whose RECEPTION it holds. On a miss
+// holds the case's RECEPTION (handoverpart.Refusal), or one whose RECEPTION it holds. On a miss
 // it catches up with the consumer once and reads again, so a case registered, or a hand-over
 // accepted, a moment ago is found (or, should intake's event stay out of reach, answered
 // UNAVAILABLE rather than NOT_FOUND).
 func (s *Service) findCase(ctx context.Context, mission string, caseID uuid.UUID) (*projectedCase, error) {
 	var c *projectedCase
-	err := intakecase.Await(ctx, s.consumer, caseID, catchUpWait, isCaseNotFound, func() (err error) {
+	err := intakecase.Await(ctx, s.consumer, caseID, catchUpWait, isCaseNotFound, func() error {
 		q := s.db.Mission(mission)
-		part, _ := stepPart(hasmv1.StrandedMigrantService_RequestAssistance_FullMethodName, false)
-		if err := handedOver(ctx, q, mission, caseID, part); err != nil {
+		found, err := getCase(ctx, q, "", caseID)
+		if err != nil {
 			return err
 		}
-		c, err = getCase(ctx, q, "", caseID)
-		return err
+		part, _ := stepPart(hasmv1.StrandedMigrantService_RequestAssistance_FullMethodName, false)
+		if err := handedOver(ctx, q, found.mission, mission, caseID, part); err != nil {
+			return err
+		}
+		c = found
+		return nil
 	})
 	return c, err
 }

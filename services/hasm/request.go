@@ -416,15 +416,21 @@ func (s *Service) decisionKind(mission string) mutation.Kind[*hasmv1.AssistanceR
 
 // stepKind describes to mutation.Run a field step (method) on the caller's own request of a
 // case. The step belongs to a part (stepPart): when a hand-over gave that part to another
-// mission, the caller is refused (PartHandedOverError). A caller that made no request for the
+// mission, the caller is refused (handoverpart.Refusal). A caller that made no request for the
 // case, but whose case's RECEPTION another mission holds, is refused the same way: the case's
 // request is the receiving mission's.
 func (s *Service) stepKind(method string) mutation.Kind[*hasmv1.AssistanceRequest] {
 	return s.kind(func(ctx context.Context, tx pgx.Tx, who auth.Claims, id uuid.UUID) (*hasmv1.AssistanceRequest, error) {
 		r, err := getRequest(ctx, tx, who.Mission, id, true)
 		if errors.Is(err, errRequestNotFound) {
-			part, _ := stepPart(method, false)
-			if herr := handedOver(ctx, tx, who.Mission, id, part); herr != nil {
+			// Refused if the caller finds the case and another mission holds the part; else
+			// the request is not found.
+			c, herr := getCase(ctx, tx, "", id)
+			if herr == nil {
+				part, _ := stepPart(method, false)
+				herr = handedOver(ctx, tx, c.mission, who.Mission, id, part)
+			}
+			if herr != nil && !isCaseNotFound(herr) {
 				return nil, herr
 			}
 		}
@@ -436,7 +442,7 @@ func (s *Service) stepKind(method string) mutation.Kind[*hasmv1.AssistanceReques
 			return nil, err
 		}
 		part, _ := stepPart(method, r.Mission == c.mission)
-		if err := handedOver(ctx, tx, who.Mission, id, part); err != nil {
+		if err := handedOver(ctx, tx, c.mission, who.Mission, id, part); err != nil {
 			return nil, err
 		}
 		return r, nil
