@@ -67,6 +67,7 @@ var want = map[string][]auth.Role{
 	"/passage.intake.v1.IntakeService/ErasePerson":          {sv},
 	"/passage.intake.v1.IntakeService/RecordConsent":        {cw, sv},
 	"/passage.intake.v1.IntakeService/WithdrawConsent":      {cw, sv},
+	"/passage.intake.v1.IntakeService/GetCaseHistory":       {cw, sv},
 
 	"/passage.returns.v1.ReturnService/GetReturn":              {cw, sv},
 	"/passage.returns.v1.ReturnService/ListReturns":            {cw, sv},

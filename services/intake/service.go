@@ -52,6 +52,9 @@ func Policy() auth.Policy {
 		// Consent is recorded and withdrawn by the field staff who meet the person.
 		intakev1.IntakeService_RecordConsent_FullMethodName:   field,
 		intakev1.IntakeService_WithdrawConsent_FullMethodName: field,
+		// The history holds codes, dates and staff subjects, never identity: any field staff
+		// of the mission reads it, as GetCase's basic view.
+		intakev1.IntakeService_GetCaseHistory_FullMethodName: field,
 	}
 }
 

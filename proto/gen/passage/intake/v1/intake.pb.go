@@ -428,6 +428,294 @@ func (BreakGlassFinding) EnumDescriptor() ([]byte, []int) {
 	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{6}
 }
 
+type GetCaseHistoryRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CaseId string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// At most 100; 25 when zero.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// From a previous response's next_page_token, for the same case.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCaseHistoryRequest) Reset() {
+	*x = GetCaseHistoryRequest{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCaseHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCaseHistoryRequest) ProtoMessage() {}
+
+func (x *GetCaseHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCaseHistoryRequest.ProtoReflect.Descriptor instead.
+func (*GetCaseHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *GetCaseHistoryRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *GetCaseHistoryRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *GetCaseHistoryRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type GetCaseHistoryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Oldest first, in the order the events were committed.
+	Entries []*CaseHistoryEntry `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCaseHistoryResponse) Reset() {
+	*x = GetCaseHistoryResponse{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCaseHistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCaseHistoryResponse) ProtoMessage() {}
+
+func (x *GetCaseHistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCaseHistoryResponse.ProtoReflect.Descriptor instead.
+func (*GetCaseHistoryResponse) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GetCaseHistoryResponse) GetEntries() []*CaseHistoryEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *GetCaseHistoryResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// CaseHistoryEntry is one event of a case, as a caseworker reads it. It holds no identity and
+// no free text: codes, dates, counts, mission codes and pseudonymous staff subjects only.
+type CaseHistoryEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the event was recorded.
+	Time *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
+	// The mission the event was recorded for.
+	Mission string `protobuf:"bytes,2,opt,name=mission,proto3" json:"mission,omitempty"`
+	// The service that recorded it: "intake", "returns", "trafficking", "hasm", "followup",
+	// "handover".
+	Service string `protobuf:"bytes,3,opt,name=service,proto3" json:"service,omitempty"`
+	// The event's full protobuf name, e.g. "passage.returns.v1.ArrivalRecorded": stable, and
+	// the outbox's own event type.
+	EventType string `protobuf:"bytes,4,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	// Who: the staff subject of the call that recorded the event, or "system" when a service
+	// recorded it on its own (a follow-up created on a departure, a reminder).
+	Actor string `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
+	// The gRPC method of that call ("/passage.returns.v1.ReturnService/RecordArrival"); empty
+	// for "system".
+	Method string `protobuf:"bytes,6,opt,name=method,proto3" json:"method,omitempty"`
+	// Why, when the call stated a coded reason (a closure reason, a stated purpose); else empty.
+	Reason string `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	// What changed, as coded fields of the event in their declaration order: statuses, codes,
+	// dates, counts ("decision.outcome" = "ELIGIBLE"). Never a person's identity, a subject id
+	// nor free text.
+	Details       []*HistoryDetail `protobuf:"bytes,8,rep,name=details,proto3" json:"details,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseHistoryEntry) Reset() {
+	*x = CaseHistoryEntry{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseHistoryEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseHistoryEntry) ProtoMessage() {}
+
+func (x *CaseHistoryEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseHistoryEntry.ProtoReflect.Descriptor instead.
+func (*CaseHistoryEntry) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *CaseHistoryEntry) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *CaseHistoryEntry) GetMission() string {
+	if x != nil {
+		return x.Mission
+	}
+	return ""
+}
+
+func (x *CaseHistoryEntry) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *CaseHistoryEntry) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
+}
+
+func (x *CaseHistoryEntry) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *CaseHistoryEntry) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *CaseHistoryEntry) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *CaseHistoryEntry) GetDetails() []*HistoryDetail {
+	if x != nil {
+		return x.Details
+	}
+	return nil
+}
+
+// HistoryDetail is one coded field of an event.
+type HistoryDetail struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The field's path in the event, e.g. "arrival.arrival_date".
+	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// Its value: an enum code without its prefix, an ISO date, a number, a country or mission
+	// code, a staff subject; several values are joined with commas.
+	Value         string `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HistoryDetail) Reset() {
+	*x = HistoryDetail{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HistoryDetail) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HistoryDetail) ProtoMessage() {}
+
+func (x *HistoryDetail) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HistoryDetail.ProtoReflect.Descriptor instead.
+func (*HistoryDetail) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *HistoryDetail) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *HistoryDetail) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
 // Case is the pseudonymised case record: no field identifies a person.
 type Case struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -463,7 +751,7 @@ type Case struct {
 
 func (x *Case) Reset() {
 	*x = Case{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[0]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -475,7 +763,7 @@ func (x *Case) String() string {
 func (*Case) ProtoMessage() {}
 
 func (x *Case) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[0]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -488,7 +776,7 @@ func (x *Case) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Case.ProtoReflect.Descriptor instead.
 func (*Case) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{0}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Case) GetCaseId() string {
@@ -626,7 +914,7 @@ type CaseMember struct {
 
 func (x *CaseMember) Reset() {
 	*x = CaseMember{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[1]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -638,7 +926,7 @@ func (x *CaseMember) String() string {
 func (*CaseMember) ProtoMessage() {}
 
 func (x *CaseMember) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[1]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -651,7 +939,7 @@ func (x *CaseMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseMember.ProtoReflect.Descriptor instead.
 func (*CaseMember) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{1}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CaseMember) GetSubjectId() string {
@@ -718,7 +1006,7 @@ type RegisterCaseRequest struct {
 
 func (x *RegisterCaseRequest) Reset() {
 	*x = RegisterCaseRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[2]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -730,7 +1018,7 @@ func (x *RegisterCaseRequest) String() string {
 func (*RegisterCaseRequest) ProtoMessage() {}
 
 func (x *RegisterCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[2]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -743,7 +1031,7 @@ func (x *RegisterCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterCaseRequest.ProtoReflect.Descriptor instead.
 func (*RegisterCaseRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{2}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RegisterCaseRequest) GetRequestId() string {
@@ -823,7 +1111,7 @@ type RegisterCaseResponse struct {
 
 func (x *RegisterCaseResponse) Reset() {
 	*x = RegisterCaseResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[3]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -835,7 +1123,7 @@ func (x *RegisterCaseResponse) String() string {
 func (*RegisterCaseResponse) ProtoMessage() {}
 
 func (x *RegisterCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[3]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -848,7 +1136,7 @@ func (x *RegisterCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterCaseResponse.ProtoReflect.Descriptor instead.
 func (*RegisterCaseResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{3}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RegisterCaseResponse) GetCase() *Case {
@@ -896,7 +1184,7 @@ type SuspectedDuplicate struct {
 
 func (x *SuspectedDuplicate) Reset() {
 	*x = SuspectedDuplicate{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[4]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -908,7 +1196,7 @@ func (x *SuspectedDuplicate) String() string {
 func (*SuspectedDuplicate) ProtoMessage() {}
 
 func (x *SuspectedDuplicate) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[4]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -921,7 +1209,7 @@ func (x *SuspectedDuplicate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuspectedDuplicate.ProtoReflect.Descriptor instead.
 func (*SuspectedDuplicate) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{4}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SuspectedDuplicate) GetCaseId() string {
@@ -980,7 +1268,7 @@ type GetCaseRequest struct {
 
 func (x *GetCaseRequest) Reset() {
 	*x = GetCaseRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[5]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -992,7 +1280,7 @@ func (x *GetCaseRequest) String() string {
 func (*GetCaseRequest) ProtoMessage() {}
 
 func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[5]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1005,7 +1293,7 @@ func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{5}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetCaseRequest) GetCaseId() string {
@@ -1040,7 +1328,7 @@ type GetCaseResponse struct {
 
 func (x *GetCaseResponse) Reset() {
 	*x = GetCaseResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[6]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1052,7 +1340,7 @@ func (x *GetCaseResponse) String() string {
 func (*GetCaseResponse) ProtoMessage() {}
 
 func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[6]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1065,7 +1353,7 @@ func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseResponse.ProtoReflect.Descriptor instead.
 func (*GetCaseResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{6}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetCaseResponse) GetCase() *Case {
@@ -1093,7 +1381,7 @@ type CaseIdentity struct {
 
 func (x *CaseIdentity) Reset() {
 	*x = CaseIdentity{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[7]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1105,7 +1393,7 @@ func (x *CaseIdentity) String() string {
 func (*CaseIdentity) ProtoMessage() {}
 
 func (x *CaseIdentity) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[7]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1118,7 +1406,7 @@ func (x *CaseIdentity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseIdentity.ProtoReflect.Descriptor instead.
 func (*CaseIdentity) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{7}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CaseIdentity) GetPrincipal() *PersonIdentity {
@@ -1150,7 +1438,7 @@ type PersonIdentity struct {
 
 func (x *PersonIdentity) Reset() {
 	*x = PersonIdentity{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[8]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1162,7 +1450,7 @@ func (x *PersonIdentity) String() string {
 func (*PersonIdentity) ProtoMessage() {}
 
 func (x *PersonIdentity) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[8]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1175,7 +1463,7 @@ func (x *PersonIdentity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PersonIdentity.ProtoReflect.Descriptor instead.
 func (*PersonIdentity) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{8}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PersonIdentity) GetSubjectId() string {
@@ -1211,7 +1499,7 @@ type Erasure struct {
 
 func (x *Erasure) Reset() {
 	*x = Erasure{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[9]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1223,7 +1511,7 @@ func (x *Erasure) String() string {
 func (*Erasure) ProtoMessage() {}
 
 func (x *Erasure) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[9]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1236,7 +1524,7 @@ func (x *Erasure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Erasure.ProtoReflect.Descriptor instead.
 func (*Erasure) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{9}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Erasure) GetSubjectId() string {
@@ -1281,7 +1569,7 @@ type ListCasesRequest struct {
 
 func (x *ListCasesRequest) Reset() {
 	*x = ListCasesRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[10]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1293,7 +1581,7 @@ func (x *ListCasesRequest) String() string {
 func (*ListCasesRequest) ProtoMessage() {}
 
 func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[10]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1306,7 +1594,7 @@ func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesRequest.ProtoReflect.Descriptor instead.
 func (*ListCasesRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{10}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListCasesRequest) GetMission() string {
@@ -1376,7 +1664,7 @@ type ListCasesResponse struct {
 
 func (x *ListCasesResponse) Reset() {
 	*x = ListCasesResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[11]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1388,7 +1676,7 @@ func (x *ListCasesResponse) String() string {
 func (*ListCasesResponse) ProtoMessage() {}
 
 func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[11]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1401,7 +1689,7 @@ func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesResponse.ProtoReflect.Descriptor instead.
 func (*ListCasesResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{11}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListCasesResponse) GetCases() []*Case {
@@ -1438,7 +1726,7 @@ type UpdateCaseRequest struct {
 
 func (x *UpdateCaseRequest) Reset() {
 	*x = UpdateCaseRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[12]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1450,7 +1738,7 @@ func (x *UpdateCaseRequest) String() string {
 func (*UpdateCaseRequest) ProtoMessage() {}
 
 func (x *UpdateCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[12]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1463,7 +1751,7 @@ func (x *UpdateCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCaseRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCaseRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{12}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdateCaseRequest) GetRequestId() string {
@@ -1531,7 +1819,7 @@ type UpdateCaseResponse struct {
 
 func (x *UpdateCaseResponse) Reset() {
 	*x = UpdateCaseResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[13]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1543,7 +1831,7 @@ func (x *UpdateCaseResponse) String() string {
 func (*UpdateCaseResponse) ProtoMessage() {}
 
 func (x *UpdateCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[13]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1556,7 +1844,7 @@ func (x *UpdateCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCaseResponse.ProtoReflect.Descriptor instead.
 func (*UpdateCaseResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{13}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UpdateCaseResponse) GetCase() *Case {
@@ -1578,7 +1866,7 @@ type CloseCaseRequest struct {
 
 func (x *CloseCaseRequest) Reset() {
 	*x = CloseCaseRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[14]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1590,7 +1878,7 @@ func (x *CloseCaseRequest) String() string {
 func (*CloseCaseRequest) ProtoMessage() {}
 
 func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[14]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1603,7 +1891,7 @@ func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseRequest.ProtoReflect.Descriptor instead.
 func (*CloseCaseRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{14}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CloseCaseRequest) GetRequestId() string {
@@ -1643,7 +1931,7 @@ type CloseCaseResponse struct {
 
 func (x *CloseCaseResponse) Reset() {
 	*x = CloseCaseResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[15]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1655,7 +1943,7 @@ func (x *CloseCaseResponse) String() string {
 func (*CloseCaseResponse) ProtoMessage() {}
 
 func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[15]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1668,7 +1956,7 @@ func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseResponse.ProtoReflect.Descriptor instead.
 func (*CloseCaseResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{15}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CloseCaseResponse) GetCase() *Case {
@@ -1700,7 +1988,7 @@ type OpenCaseRequest struct {
 
 func (x *OpenCaseRequest) Reset() {
 	*x = OpenCaseRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[16]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1712,7 +2000,7 @@ func (x *OpenCaseRequest) String() string {
 func (*OpenCaseRequest) ProtoMessage() {}
 
 func (x *OpenCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[16]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1725,7 +2013,7 @@ func (x *OpenCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenCaseRequest.ProtoReflect.Descriptor instead.
 func (*OpenCaseRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{16}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *OpenCaseRequest) GetRequestId() string {
@@ -1793,7 +2081,7 @@ type OpenCaseResponse struct {
 
 func (x *OpenCaseResponse) Reset() {
 	*x = OpenCaseResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[17]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1805,7 +2093,7 @@ func (x *OpenCaseResponse) String() string {
 func (*OpenCaseResponse) ProtoMessage() {}
 
 func (x *OpenCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[17]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1818,7 +2106,7 @@ func (x *OpenCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenCaseResponse.ProtoReflect.Descriptor instead.
 func (*OpenCaseResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{17}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *OpenCaseResponse) GetCase() *Case {
@@ -1840,7 +2128,7 @@ type AssignCaseRequest struct {
 
 func (x *AssignCaseRequest) Reset() {
 	*x = AssignCaseRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[18]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1852,7 +2140,7 @@ func (x *AssignCaseRequest) String() string {
 func (*AssignCaseRequest) ProtoMessage() {}
 
 func (x *AssignCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[18]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1865,7 +2153,7 @@ func (x *AssignCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignCaseRequest.ProtoReflect.Descriptor instead.
 func (*AssignCaseRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{18}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *AssignCaseRequest) GetRequestId() string {
@@ -1898,7 +2186,7 @@ type AssignCaseResponse struct {
 
 func (x *AssignCaseResponse) Reset() {
 	*x = AssignCaseResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[19]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1910,7 +2198,7 @@ func (x *AssignCaseResponse) String() string {
 func (*AssignCaseResponse) ProtoMessage() {}
 
 func (x *AssignCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[19]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1923,7 +2211,7 @@ func (x *AssignCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignCaseResponse.ProtoReflect.Descriptor instead.
 func (*AssignCaseResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{19}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AssignCaseResponse) GetAssignment() *CaseAssignment {
@@ -1944,7 +2232,7 @@ type UnassignCaseRequest struct {
 
 func (x *UnassignCaseRequest) Reset() {
 	*x = UnassignCaseRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[20]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1956,7 +2244,7 @@ func (x *UnassignCaseRequest) String() string {
 func (*UnassignCaseRequest) ProtoMessage() {}
 
 func (x *UnassignCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[20]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1969,7 +2257,7 @@ func (x *UnassignCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnassignCaseRequest.ProtoReflect.Descriptor instead.
 func (*UnassignCaseRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{20}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *UnassignCaseRequest) GetRequestId() string {
@@ -2003,7 +2291,7 @@ type UnassignCaseResponse struct {
 
 func (x *UnassignCaseResponse) Reset() {
 	*x = UnassignCaseResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[21]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2015,7 +2303,7 @@ func (x *UnassignCaseResponse) String() string {
 func (*UnassignCaseResponse) ProtoMessage() {}
 
 func (x *UnassignCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[21]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2028,7 +2316,7 @@ func (x *UnassignCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnassignCaseResponse.ProtoReflect.Descriptor instead.
 func (*UnassignCaseResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{21}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UnassignCaseResponse) GetCaseId() string {
@@ -2059,7 +2347,7 @@ type CaseAssignment struct {
 
 func (x *CaseAssignment) Reset() {
 	*x = CaseAssignment{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[22]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2071,7 +2359,7 @@ func (x *CaseAssignment) String() string {
 func (*CaseAssignment) ProtoMessage() {}
 
 func (x *CaseAssignment) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[22]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2084,7 +2372,7 @@ func (x *CaseAssignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseAssignment.ProtoReflect.Descriptor instead.
 func (*CaseAssignment) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{22}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CaseAssignment) GetCaseId() string {
@@ -2130,7 +2418,7 @@ type BreakGlassRequest struct {
 
 func (x *BreakGlassRequest) Reset() {
 	*x = BreakGlassRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[23]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2142,7 +2430,7 @@ func (x *BreakGlassRequest) String() string {
 func (*BreakGlassRequest) ProtoMessage() {}
 
 func (x *BreakGlassRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[23]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2155,7 +2443,7 @@ func (x *BreakGlassRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreakGlassRequest.ProtoReflect.Descriptor instead.
 func (*BreakGlassRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{23}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *BreakGlassRequest) GetRequestId() string {
@@ -2195,7 +2483,7 @@ type BreakGlassResponse struct {
 
 func (x *BreakGlassResponse) Reset() {
 	*x = BreakGlassResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[24]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2207,7 +2495,7 @@ func (x *BreakGlassResponse) String() string {
 func (*BreakGlassResponse) ProtoMessage() {}
 
 func (x *BreakGlassResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[24]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2220,7 +2508,7 @@ func (x *BreakGlassResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreakGlassResponse.ProtoReflect.Descriptor instead.
 func (*BreakGlassResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{24}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *BreakGlassResponse) GetGrant() *BreakGlassGrant {
@@ -2249,7 +2537,7 @@ type BreakGlassGrant struct {
 
 func (x *BreakGlassGrant) Reset() {
 	*x = BreakGlassGrant{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[25]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2261,7 +2549,7 @@ func (x *BreakGlassGrant) String() string {
 func (*BreakGlassGrant) ProtoMessage() {}
 
 func (x *BreakGlassGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[25]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2274,7 +2562,7 @@ func (x *BreakGlassGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreakGlassGrant.ProtoReflect.Descriptor instead.
 func (*BreakGlassGrant) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{25}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *BreakGlassGrant) GetGrantId() string {
@@ -2338,7 +2626,7 @@ type BreakGlassReview struct {
 
 func (x *BreakGlassReview) Reset() {
 	*x = BreakGlassReview{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[26]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2350,7 +2638,7 @@ func (x *BreakGlassReview) String() string {
 func (*BreakGlassReview) ProtoMessage() {}
 
 func (x *BreakGlassReview) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[26]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2363,7 +2651,7 @@ func (x *BreakGlassReview) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreakGlassReview.ProtoReflect.Descriptor instead.
 func (*BreakGlassReview) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{26}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *BreakGlassReview) GetReviewer() string {
@@ -2402,7 +2690,7 @@ type ListBreakGlassGrantsRequest struct {
 
 func (x *ListBreakGlassGrantsRequest) Reset() {
 	*x = ListBreakGlassGrantsRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[27]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2414,7 +2702,7 @@ func (x *ListBreakGlassGrantsRequest) String() string {
 func (*ListBreakGlassGrantsRequest) ProtoMessage() {}
 
 func (x *ListBreakGlassGrantsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[27]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2427,7 +2715,7 @@ func (x *ListBreakGlassGrantsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBreakGlassGrantsRequest.ProtoReflect.Descriptor instead.
 func (*ListBreakGlassGrantsRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{27}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListBreakGlassGrantsRequest) GetMission() string {
@@ -2468,7 +2756,7 @@ type ListBreakGlassGrantsResponse struct {
 
 func (x *ListBreakGlassGrantsResponse) Reset() {
 	*x = ListBreakGlassGrantsResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[28]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2480,7 +2768,7 @@ func (x *ListBreakGlassGrantsResponse) String() string {
 func (*ListBreakGlassGrantsResponse) ProtoMessage() {}
 
 func (x *ListBreakGlassGrantsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[28]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2493,7 +2781,7 @@ func (x *ListBreakGlassGrantsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBreakGlassGrantsResponse.ProtoReflect.Descriptor instead.
 func (*ListBreakGlassGrantsResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{28}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListBreakGlassGrantsResponse) GetGrants() []*BreakGlassGrant {
@@ -2521,7 +2809,7 @@ type ReviewBreakGlassRequest struct {
 
 func (x *ReviewBreakGlassRequest) Reset() {
 	*x = ReviewBreakGlassRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[29]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2533,7 +2821,7 @@ func (x *ReviewBreakGlassRequest) String() string {
 func (*ReviewBreakGlassRequest) ProtoMessage() {}
 
 func (x *ReviewBreakGlassRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[29]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2546,7 +2834,7 @@ func (x *ReviewBreakGlassRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviewBreakGlassRequest.ProtoReflect.Descriptor instead.
 func (*ReviewBreakGlassRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{29}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ReviewBreakGlassRequest) GetRequestId() string {
@@ -2579,7 +2867,7 @@ type ReviewBreakGlassResponse struct {
 
 func (x *ReviewBreakGlassResponse) Reset() {
 	*x = ReviewBreakGlassResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[30]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2591,7 +2879,7 @@ func (x *ReviewBreakGlassResponse) String() string {
 func (*ReviewBreakGlassResponse) ProtoMessage() {}
 
 func (x *ReviewBreakGlassResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[30]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2604,7 +2892,7 @@ func (x *ReviewBreakGlassResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviewBreakGlassResponse.ProtoReflect.Descriptor instead.
 func (*ReviewBreakGlassResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{30}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ReviewBreakGlassResponse) GetGrant() *BreakGlassGrant {
@@ -2629,7 +2917,7 @@ type ErasePersonRequest struct {
 
 func (x *ErasePersonRequest) Reset() {
 	*x = ErasePersonRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[31]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2641,7 +2929,7 @@ func (x *ErasePersonRequest) String() string {
 func (*ErasePersonRequest) ProtoMessage() {}
 
 func (x *ErasePersonRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[31]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2654,7 +2942,7 @@ func (x *ErasePersonRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErasePersonRequest.ProtoReflect.Descriptor instead.
 func (*ErasePersonRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{31}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ErasePersonRequest) GetRequestId() string {
@@ -2694,7 +2982,7 @@ type ErasePersonResponse struct {
 
 func (x *ErasePersonResponse) Reset() {
 	*x = ErasePersonResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[32]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2706,7 +2994,7 @@ func (x *ErasePersonResponse) String() string {
 func (*ErasePersonResponse) ProtoMessage() {}
 
 func (x *ErasePersonResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[32]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2719,7 +3007,7 @@ func (x *ErasePersonResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErasePersonResponse.ProtoReflect.Descriptor instead.
 func (*ErasePersonResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{32}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ErasePersonResponse) GetErasure() *Erasure {
@@ -2743,7 +3031,7 @@ type RecordConsentRequest struct {
 
 func (x *RecordConsentRequest) Reset() {
 	*x = RecordConsentRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[33]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2755,7 +3043,7 @@ func (x *RecordConsentRequest) String() string {
 func (*RecordConsentRequest) ProtoMessage() {}
 
 func (x *RecordConsentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[33]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2768,7 +3056,7 @@ func (x *RecordConsentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordConsentRequest.ProtoReflect.Descriptor instead.
 func (*RecordConsentRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{33}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RecordConsentRequest) GetRequestId() string {
@@ -2810,7 +3098,7 @@ type RecordConsentResponse struct {
 
 func (x *RecordConsentResponse) Reset() {
 	*x = RecordConsentResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[34]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2822,7 +3110,7 @@ func (x *RecordConsentResponse) String() string {
 func (*RecordConsentResponse) ProtoMessage() {}
 
 func (x *RecordConsentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[34]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2835,7 +3123,7 @@ func (x *RecordConsentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordConsentResponse.ProtoReflect.Descriptor instead.
 func (*RecordConsentResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{34}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *RecordConsentResponse) GetCase() *Case {
@@ -2867,7 +3155,7 @@ type WithdrawConsentRequest struct {
 
 func (x *WithdrawConsentRequest) Reset() {
 	*x = WithdrawConsentRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[35]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2879,7 +3167,7 @@ func (x *WithdrawConsentRequest) String() string {
 func (*WithdrawConsentRequest) ProtoMessage() {}
 
 func (x *WithdrawConsentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[35]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2892,7 +3180,7 @@ func (x *WithdrawConsentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawConsentRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawConsentRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{35}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *WithdrawConsentRequest) GetRequestId() string {
@@ -2941,7 +3229,7 @@ type WithdrawConsentResponse struct {
 
 func (x *WithdrawConsentResponse) Reset() {
 	*x = WithdrawConsentResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[36]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2953,7 +3241,7 @@ func (x *WithdrawConsentResponse) String() string {
 func (*WithdrawConsentResponse) ProtoMessage() {}
 
 func (x *WithdrawConsentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[36]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2966,7 +3254,7 @@ func (x *WithdrawConsentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawConsentResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawConsentResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{36}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *WithdrawConsentResponse) GetCase() *Case {
@@ -2987,7 +3275,28 @@ var File_passage_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
-	"\x1epassage/intake/v1/intake.proto\x12\x11passage.intake.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x1epassage/common/v1/access.proto\x1a\x1epassage/common/v1/coding.proto\x1a\x1fpassage/common/v1/consent.proto\x1a\x1epassage/common/v1/person.proto\"\xc7\x06\n" +
+	"\x1epassage/intake/v1/intake.proto\x12\x11passage.intake.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x1epassage/common/v1/access.proto\x1a\x1epassage/common/v1/coding.proto\x1a\x1fpassage/common/v1/consent.proto\x1a\x1epassage/common/v1/person.proto\"\x8b\x01\n" +
+	"\x15GetCaseHistoryRequest\x12!\n" +
+	"\acase_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x06caseId\x12&\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"\x7f\n" +
+	"\x16GetCaseHistoryResponse\x12=\n" +
+	"\aentries\x18\x01 \x03(\v2#.passage.intake.v1.CaseHistoryEntryR\aentries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x97\x02\n" +
+	"\x10CaseHistoryEntry\x12.\n" +
+	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x18\n" +
+	"\amission\x18\x02 \x01(\tR\amission\x12\x18\n" +
+	"\aservice\x18\x03 \x01(\tR\aservice\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\x04 \x01(\tR\teventType\x12\x14\n" +
+	"\x05actor\x18\x05 \x01(\tR\x05actor\x12\x16\n" +
+	"\x06method\x18\x06 \x01(\tR\x06method\x12\x16\n" +
+	"\x06reason\x18\a \x01(\tR\x06reason\x12:\n" +
+	"\adetails\x18\b \x03(\v2 .passage.intake.v1.HistoryDetailR\adetails\";\n" +
+	"\rHistoryDetail\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xc7\x06\n" +
 	"\x04Case\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x18\n" +
 	"\amission\x18\x02 \x01(\tR\amission\x12:\n" +
@@ -3252,8 +3561,7 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"\x11BreakGlassFinding\x12#\n" +
 	"\x1fBREAK_GLASS_FINDING_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dBREAK_GLASS_FINDING_JUSTIFIED\x10\x01\x12%\n" +
-	"!BREAK_GLASS_FINDING_NOT_JUSTIFIED\x10\x022\xcb\n" +
-	"\n" +
+	"!BREAK_GLASS_FINDING_NOT_JUSTIFIED\x10\x022\xb2\v\n" +
 	"\rIntakeService\x12_\n" +
 	"\fRegisterCase\x12&.passage.intake.v1.RegisterCaseRequest\x1a'.passage.intake.v1.RegisterCaseResponse\x12P\n" +
 	"\aGetCase\x12!.passage.intake.v1.GetCaseRequest\x1a\".passage.intake.v1.GetCaseResponse\x12V\n" +
@@ -3271,7 +3579,8 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"\x10ReviewBreakGlass\x12*.passage.intake.v1.ReviewBreakGlassRequest\x1a+.passage.intake.v1.ReviewBreakGlassResponse\x12\\\n" +
 	"\vErasePerson\x12%.passage.intake.v1.ErasePersonRequest\x1a&.passage.intake.v1.ErasePersonResponse\x12b\n" +
 	"\rRecordConsent\x12'.passage.intake.v1.RecordConsentRequest\x1a(.passage.intake.v1.RecordConsentResponse\x12h\n" +
-	"\x0fWithdrawConsent\x12).passage.intake.v1.WithdrawConsentRequest\x1a*.passage.intake.v1.WithdrawConsentResponseBDZBgithub.com/passage-cm/passage/proto/gen/passage/intake/v1;intakev1b\x06proto3"
+	"\x0fWithdrawConsent\x12).passage.intake.v1.WithdrawConsentRequest\x1a*.passage.intake.v1.WithdrawConsentResponse\x12e\n" +
+	"\x0eGetCaseHistory\x12(.passage.intake.v1.GetCaseHistoryRequest\x1a).passage.intake.v1.GetCaseHistoryResponseBDZBgithub.com/passage-cm/passage/proto/gen/passage/intake/v1;intakev1b\x06proto3"
 
 var (
 	file_passage_intake_v1_intake_proto_rawDescOnce sync.Once
@@ -3286,7 +3595,7 @@ func file_passage_intake_v1_intake_proto_rawDescGZIP() []byte {
 }
 
 var file_passage_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_passage_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_passage_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_passage_intake_v1_intake_proto_goTypes = []any{
 	(CaseStatus)(0),                      // 0: passage.intake.v1.CaseStatus
 	(ClosureReason)(0),                   // 1: passage.intake.v1.ClosureReason
@@ -3295,158 +3604,167 @@ var file_passage_intake_v1_intake_proto_goTypes = []any{
 	(DuplicateDisclosure)(0),             // 4: passage.intake.v1.DuplicateDisclosure
 	(ErasureReason)(0),                   // 5: passage.intake.v1.ErasureReason
 	(BreakGlassFinding)(0),               // 6: passage.intake.v1.BreakGlassFinding
-	(*Case)(nil),                         // 7: passage.intake.v1.Case
-	(*CaseMember)(nil),                   // 8: passage.intake.v1.CaseMember
-	(*RegisterCaseRequest)(nil),          // 9: passage.intake.v1.RegisterCaseRequest
-	(*RegisterCaseResponse)(nil),         // 10: passage.intake.v1.RegisterCaseResponse
-	(*SuspectedDuplicate)(nil),           // 11: passage.intake.v1.SuspectedDuplicate
-	(*GetCaseRequest)(nil),               // 12: passage.intake.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),              // 13: passage.intake.v1.GetCaseResponse
-	(*CaseIdentity)(nil),                 // 14: passage.intake.v1.CaseIdentity
-	(*PersonIdentity)(nil),               // 15: passage.intake.v1.PersonIdentity
-	(*Erasure)(nil),                      // 16: passage.intake.v1.Erasure
-	(*ListCasesRequest)(nil),             // 17: passage.intake.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),            // 18: passage.intake.v1.ListCasesResponse
-	(*UpdateCaseRequest)(nil),            // 19: passage.intake.v1.UpdateCaseRequest
-	(*UpdateCaseResponse)(nil),           // 20: passage.intake.v1.UpdateCaseResponse
-	(*CloseCaseRequest)(nil),             // 21: passage.intake.v1.CloseCaseRequest
-	(*CloseCaseResponse)(nil),            // 22: passage.intake.v1.CloseCaseResponse
-	(*OpenCaseRequest)(nil),              // 23: passage.intake.v1.OpenCaseRequest
-	(*OpenCaseResponse)(nil),             // 24: passage.intake.v1.OpenCaseResponse
-	(*AssignCaseRequest)(nil),            // 25: passage.intake.v1.AssignCaseRequest
-	(*AssignCaseResponse)(nil),           // 26: passage.intake.v1.AssignCaseResponse
-	(*UnassignCaseRequest)(nil),          // 27: passage.intake.v1.UnassignCaseRequest
-	(*UnassignCaseResponse)(nil),         // 28: passage.intake.v1.UnassignCaseResponse
-	(*CaseAssignment)(nil),               // 29: passage.intake.v1.CaseAssignment
-	(*BreakGlassRequest)(nil),            // 30: passage.intake.v1.BreakGlassRequest
-	(*BreakGlassResponse)(nil),           // 31: passage.intake.v1.BreakGlassResponse
-	(*BreakGlassGrant)(nil),              // 32: passage.intake.v1.BreakGlassGrant
-	(*BreakGlassReview)(nil),             // 33: passage.intake.v1.BreakGlassReview
-	(*ListBreakGlassGrantsRequest)(nil),  // 34: passage.intake.v1.ListBreakGlassGrantsRequest
-	(*ListBreakGlassGrantsResponse)(nil), // 35: passage.intake.v1.ListBreakGlassGrantsResponse
-	(*ReviewBreakGlassRequest)(nil),      // 36: passage.intake.v1.ReviewBreakGlassRequest
-	(*ReviewBreakGlassResponse)(nil),     // 37: passage.intake.v1.ReviewBreakGlassResponse
-	(*ErasePersonRequest)(nil),           // 38: passage.intake.v1.ErasePersonRequest
-	(*ErasePersonResponse)(nil),          // 39: passage.intake.v1.ErasePersonResponse
-	(*RecordConsentRequest)(nil),         // 40: passage.intake.v1.RecordConsentRequest
-	(*RecordConsentResponse)(nil),        // 41: passage.intake.v1.RecordConsentResponse
-	(*WithdrawConsentRequest)(nil),       // 42: passage.intake.v1.WithdrawConsentRequest
-	(*WithdrawConsentResponse)(nil),      // 43: passage.intake.v1.WithdrawConsentResponse
-	(v1.Programme)(0),                    // 44: passage.common.v1.Programme
-	(v1.Vulnerability)(0),                // 45: passage.common.v1.Vulnerability
-	(*v1.Consent)(nil),                   // 46: passage.common.v1.Consent
-	(*date.Date)(nil),                    // 47: google.type.Date
+	(*GetCaseHistoryRequest)(nil),        // 7: passage.intake.v1.GetCaseHistoryRequest
+	(*GetCaseHistoryResponse)(nil),       // 8: passage.intake.v1.GetCaseHistoryResponse
+	(*CaseHistoryEntry)(nil),             // 9: passage.intake.v1.CaseHistoryEntry
+	(*HistoryDetail)(nil),                // 10: passage.intake.v1.HistoryDetail
+	(*Case)(nil),                         // 11: passage.intake.v1.Case
+	(*CaseMember)(nil),                   // 12: passage.intake.v1.CaseMember
+	(*RegisterCaseRequest)(nil),          // 13: passage.intake.v1.RegisterCaseRequest
+	(*RegisterCaseResponse)(nil),         // 14: passage.intake.v1.RegisterCaseResponse
+	(*SuspectedDuplicate)(nil),           // 15: passage.intake.v1.SuspectedDuplicate
+	(*GetCaseRequest)(nil),               // 16: passage.intake.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),              // 17: passage.intake.v1.GetCaseResponse
+	(*CaseIdentity)(nil),                 // 18: passage.intake.v1.CaseIdentity
+	(*PersonIdentity)(nil),               // 19: passage.intake.v1.PersonIdentity
+	(*Erasure)(nil),                      // 20: passage.intake.v1.Erasure
+	(*ListCasesRequest)(nil),             // 21: passage.intake.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),            // 22: passage.intake.v1.ListCasesResponse
+	(*UpdateCaseRequest)(nil),            // 23: passage.intake.v1.UpdateCaseRequest
+	(*UpdateCaseResponse)(nil),           // 24: passage.intake.v1.UpdateCaseResponse
+	(*CloseCaseRequest)(nil),             // 25: passage.intake.v1.CloseCaseRequest
+	(*CloseCaseResponse)(nil),            // 26: passage.intake.v1.CloseCaseResponse
+	(*OpenCaseRequest)(nil),              // 27: passage.intake.v1.OpenCaseRequest
+	(*OpenCaseResponse)(nil),             // 28: passage.intake.v1.OpenCaseResponse
+	(*AssignCaseRequest)(nil),            // 29: passage.intake.v1.AssignCaseRequest
+	(*AssignCaseResponse)(nil),           // 30: passage.intake.v1.AssignCaseResponse
+	(*UnassignCaseRequest)(nil),          // 31: passage.intake.v1.UnassignCaseRequest
+	(*UnassignCaseResponse)(nil),         // 32: passage.intake.v1.UnassignCaseResponse
+	(*CaseAssignment)(nil),               // 33: passage.intake.v1.CaseAssignment
+	(*BreakGlassRequest)(nil),            // 34: passage.intake.v1.BreakGlassRequest
+	(*BreakGlassResponse)(nil),           // 35: passage.intake.v1.BreakGlassResponse
+	(*BreakGlassGrant)(nil),              // 36: passage.intake.v1.BreakGlassGrant
+	(*BreakGlassReview)(nil),             // 37: passage.intake.v1.BreakGlassReview
+	(*ListBreakGlassGrantsRequest)(nil),  // 38: passage.intake.v1.ListBreakGlassGrantsRequest
+	(*ListBreakGlassGrantsResponse)(nil), // 39: passage.intake.v1.ListBreakGlassGrantsResponse
+	(*ReviewBreakGlassRequest)(nil),      // 40: passage.intake.v1.ReviewBreakGlassRequest
+	(*ReviewBreakGlassResponse)(nil),     // 41: passage.intake.v1.ReviewBreakGlassResponse
+	(*ErasePersonRequest)(nil),           // 42: passage.intake.v1.ErasePersonRequest
+	(*ErasePersonResponse)(nil),          // 43: passage.intake.v1.ErasePersonResponse
+	(*RecordConsentRequest)(nil),         // 44: passage.intake.v1.RecordConsentRequest
+	(*RecordConsentResponse)(nil),        // 45: passage.intake.v1.RecordConsentResponse
+	(*WithdrawConsentRequest)(nil),       // 46: passage.intake.v1.WithdrawConsentRequest
+	(*WithdrawConsentResponse)(nil),      // 47: passage.intake.v1.WithdrawConsentResponse
 	(*timestamppb.Timestamp)(nil),        // 48: google.protobuf.Timestamp
-	(v1.Sex)(0),                          // 49: passage.common.v1.Sex
-	(v1.AgeBand)(0),                      // 50: passage.common.v1.AgeBand
-	(*v1.Person)(nil),                    // 51: passage.common.v1.Person
-	(v1.AccessPurpose)(0),                // 52: passage.common.v1.AccessPurpose
-	(*fieldmaskpb.FieldMask)(nil),        // 53: google.protobuf.FieldMask
-	(*durationpb.Duration)(nil),          // 54: google.protobuf.Duration
+	(v1.Programme)(0),                    // 49: passage.common.v1.Programme
+	(v1.Vulnerability)(0),                // 50: passage.common.v1.Vulnerability
+	(*v1.Consent)(nil),                   // 51: passage.common.v1.Consent
+	(*date.Date)(nil),                    // 52: google.type.Date
+	(v1.Sex)(0),                          // 53: passage.common.v1.Sex
+	(v1.AgeBand)(0),                      // 54: passage.common.v1.AgeBand
+	(*v1.Person)(nil),                    // 55: passage.common.v1.Person
+	(v1.AccessPurpose)(0),                // 56: passage.common.v1.AccessPurpose
+	(*fieldmaskpb.FieldMask)(nil),        // 57: google.protobuf.FieldMask
+	(*durationpb.Duration)(nil),          // 58: google.protobuf.Duration
 }
 var file_passage_intake_v1_intake_proto_depIdxs = []int32{
-	44, // 0: passage.intake.v1.Case.programme:type_name -> passage.common.v1.Programme
-	0,  // 1: passage.intake.v1.Case.status:type_name -> passage.intake.v1.CaseStatus
-	8,  // 2: passage.intake.v1.Case.principal:type_name -> passage.intake.v1.CaseMember
-	8,  // 3: passage.intake.v1.Case.household_members:type_name -> passage.intake.v1.CaseMember
-	45, // 4: passage.intake.v1.Case.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	46, // 5: passage.intake.v1.Case.consents:type_name -> passage.common.v1.Consent
-	47, // 6: passage.intake.v1.Case.registration_date:type_name -> google.type.Date
-	1,  // 7: passage.intake.v1.Case.closure_reason:type_name -> passage.intake.v1.ClosureReason
-	48, // 8: passage.intake.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	48, // 9: passage.intake.v1.Case.update_time:type_name -> google.protobuf.Timestamp
-	49, // 10: passage.intake.v1.CaseMember.sex:type_name -> passage.common.v1.Sex
-	50, // 11: passage.intake.v1.CaseMember.age_band:type_name -> passage.common.v1.AgeBand
-	44, // 12: passage.intake.v1.RegisterCaseRequest.programme:type_name -> passage.common.v1.Programme
-	51, // 13: passage.intake.v1.RegisterCaseRequest.principal:type_name -> passage.common.v1.Person
-	51, // 14: passage.intake.v1.RegisterCaseRequest.household_members:type_name -> passage.common.v1.Person
-	45, // 15: passage.intake.v1.RegisterCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	46, // 16: passage.intake.v1.RegisterCaseRequest.consents:type_name -> passage.common.v1.Consent
-	47, // 17: passage.intake.v1.RegisterCaseRequest.registration_date:type_name -> google.type.Date
-	7,  // 18: passage.intake.v1.RegisterCaseResponse.case:type_name -> passage.intake.v1.Case
-	11, // 19: passage.intake.v1.RegisterCaseResponse.suspected_duplicates:type_name -> passage.intake.v1.SuspectedDuplicate
-	3,  // 20: passage.intake.v1.SuspectedDuplicate.matched_on:type_name -> passage.intake.v1.MatchBasis
-	4,  // 21: passage.intake.v1.SuspectedDuplicate.disclosure:type_name -> passage.intake.v1.DuplicateDisclosure
-	2,  // 22: passage.intake.v1.GetCaseRequest.view:type_name -> passage.intake.v1.CaseView
-	52, // 23: passage.intake.v1.GetCaseRequest.purpose:type_name -> passage.common.v1.AccessPurpose
-	7,  // 24: passage.intake.v1.GetCaseResponse.case:type_name -> passage.intake.v1.Case
-	14, // 25: passage.intake.v1.GetCaseResponse.identity:type_name -> passage.intake.v1.CaseIdentity
-	15, // 26: passage.intake.v1.CaseIdentity.principal:type_name -> passage.intake.v1.PersonIdentity
-	15, // 27: passage.intake.v1.CaseIdentity.household_members:type_name -> passage.intake.v1.PersonIdentity
-	51, // 28: passage.intake.v1.PersonIdentity.person:type_name -> passage.common.v1.Person
-	16, // 29: passage.intake.v1.PersonIdentity.erasure:type_name -> passage.intake.v1.Erasure
-	5,  // 30: passage.intake.v1.Erasure.reason:type_name -> passage.intake.v1.ErasureReason
-	48, // 31: passage.intake.v1.Erasure.erase_time:type_name -> google.protobuf.Timestamp
-	44, // 32: passage.intake.v1.ListCasesRequest.programme:type_name -> passage.common.v1.Programme
-	0,  // 33: passage.intake.v1.ListCasesRequest.status:type_name -> passage.intake.v1.CaseStatus
-	47, // 34: passage.intake.v1.ListCasesRequest.registered_from:type_name -> google.type.Date
-	47, // 35: passage.intake.v1.ListCasesRequest.registered_to:type_name -> google.type.Date
-	7,  // 36: passage.intake.v1.ListCasesResponse.cases:type_name -> passage.intake.v1.Case
-	53, // 37: passage.intake.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	45, // 38: passage.intake.v1.UpdateCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	0,  // 39: passage.intake.v1.UpdateCaseRequest.status:type_name -> passage.intake.v1.CaseStatus
-	51, // 40: passage.intake.v1.UpdateCaseRequest.principal:type_name -> passage.common.v1.Person
-	7,  // 41: passage.intake.v1.UpdateCaseResponse.case:type_name -> passage.intake.v1.Case
-	1,  // 42: passage.intake.v1.CloseCaseRequest.reason:type_name -> passage.intake.v1.ClosureReason
-	7,  // 43: passage.intake.v1.CloseCaseResponse.case:type_name -> passage.intake.v1.Case
-	44, // 44: passage.intake.v1.OpenCaseRequest.programme:type_name -> passage.common.v1.Programme
-	45, // 45: passage.intake.v1.OpenCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	46, // 46: passage.intake.v1.OpenCaseRequest.consents:type_name -> passage.common.v1.Consent
-	47, // 47: passage.intake.v1.OpenCaseRequest.registration_date:type_name -> google.type.Date
-	7,  // 48: passage.intake.v1.OpenCaseResponse.case:type_name -> passage.intake.v1.Case
-	29, // 49: passage.intake.v1.AssignCaseResponse.assignment:type_name -> passage.intake.v1.CaseAssignment
-	48, // 50: passage.intake.v1.CaseAssignment.assign_time:type_name -> google.protobuf.Timestamp
-	54, // 51: passage.intake.v1.BreakGlassRequest.duration:type_name -> google.protobuf.Duration
-	32, // 52: passage.intake.v1.BreakGlassResponse.grant:type_name -> passage.intake.v1.BreakGlassGrant
-	48, // 53: passage.intake.v1.BreakGlassGrant.create_time:type_name -> google.protobuf.Timestamp
-	48, // 54: passage.intake.v1.BreakGlassGrant.expire_time:type_name -> google.protobuf.Timestamp
-	33, // 55: passage.intake.v1.BreakGlassGrant.review:type_name -> passage.intake.v1.BreakGlassReview
-	6,  // 56: passage.intake.v1.BreakGlassReview.finding:type_name -> passage.intake.v1.BreakGlassFinding
-	48, // 57: passage.intake.v1.BreakGlassReview.review_time:type_name -> google.protobuf.Timestamp
-	32, // 58: passage.intake.v1.ListBreakGlassGrantsResponse.grants:type_name -> passage.intake.v1.BreakGlassGrant
-	6,  // 59: passage.intake.v1.ReviewBreakGlassRequest.finding:type_name -> passage.intake.v1.BreakGlassFinding
-	32, // 60: passage.intake.v1.ReviewBreakGlassResponse.grant:type_name -> passage.intake.v1.BreakGlassGrant
-	5,  // 61: passage.intake.v1.ErasePersonRequest.reason:type_name -> passage.intake.v1.ErasureReason
-	16, // 62: passage.intake.v1.ErasePersonResponse.erasure:type_name -> passage.intake.v1.Erasure
-	46, // 63: passage.intake.v1.RecordConsentRequest.consent:type_name -> passage.common.v1.Consent
-	7,  // 64: passage.intake.v1.RecordConsentResponse.case:type_name -> passage.intake.v1.Case
-	46, // 65: passage.intake.v1.RecordConsentResponse.consent:type_name -> passage.common.v1.Consent
-	47, // 66: passage.intake.v1.WithdrawConsentRequest.date:type_name -> google.type.Date
-	7,  // 67: passage.intake.v1.WithdrawConsentResponse.case:type_name -> passage.intake.v1.Case
-	46, // 68: passage.intake.v1.WithdrawConsentResponse.consent:type_name -> passage.common.v1.Consent
-	9,  // 69: passage.intake.v1.IntakeService.RegisterCase:input_type -> passage.intake.v1.RegisterCaseRequest
-	12, // 70: passage.intake.v1.IntakeService.GetCase:input_type -> passage.intake.v1.GetCaseRequest
-	17, // 71: passage.intake.v1.IntakeService.ListCases:input_type -> passage.intake.v1.ListCasesRequest
-	19, // 72: passage.intake.v1.IntakeService.UpdateCase:input_type -> passage.intake.v1.UpdateCaseRequest
-	21, // 73: passage.intake.v1.IntakeService.CloseCase:input_type -> passage.intake.v1.CloseCaseRequest
-	23, // 74: passage.intake.v1.IntakeService.OpenCase:input_type -> passage.intake.v1.OpenCaseRequest
-	25, // 75: passage.intake.v1.IntakeService.AssignCase:input_type -> passage.intake.v1.AssignCaseRequest
-	27, // 76: passage.intake.v1.IntakeService.UnassignCase:input_type -> passage.intake.v1.UnassignCaseRequest
-	30, // 77: passage.intake.v1.IntakeService.BreakGlass:input_type -> passage.intake.v1.BreakGlassRequest
-	34, // 78: passage.intake.v1.IntakeService.ListBreakGlassGrants:input_type -> passage.intake.v1.ListBreakGlassGrantsRequest
-	36, // 79: passage.intake.v1.IntakeService.ReviewBreakGlass:input_type -> passage.intake.v1.ReviewBreakGlassRequest
-	38, // 80: passage.intake.v1.IntakeService.ErasePerson:input_type -> passage.intake.v1.ErasePersonRequest
-	40, // 81: passage.intake.v1.IntakeService.RecordConsent:input_type -> passage.intake.v1.RecordConsentRequest
-	42, // 82: passage.intake.v1.IntakeService.WithdrawConsent:input_type -> passage.intake.v1.WithdrawConsentRequest
-	10, // 83: passage.intake.v1.IntakeService.RegisterCase:output_type -> passage.intake.v1.RegisterCaseResponse
-	13, // 84: passage.intake.v1.IntakeService.GetCase:output_type -> passage.intake.v1.GetCaseResponse
-	18, // 85: passage.intake.v1.IntakeService.ListCases:output_type -> passage.intake.v1.ListCasesResponse
-	20, // 86: passage.intake.v1.IntakeService.UpdateCase:output_type -> passage.intake.v1.UpdateCaseResponse
-	22, // 87: passage.intake.v1.IntakeService.CloseCase:output_type -> passage.intake.v1.CloseCaseResponse
-	24, // 88: passage.intake.v1.IntakeService.OpenCase:output_type -> passage.intake.v1.OpenCaseResponse
-	26, // 89: passage.intake.v1.IntakeService.AssignCase:output_type -> passage.intake.v1.AssignCaseResponse
-	28, // 90: passage.intake.v1.IntakeService.UnassignCase:output_type -> passage.intake.v1.UnassignCaseResponse
-	31, // 91: passage.intake.v1.IntakeService.BreakGlass:output_type -> passage.intake.v1.BreakGlassResponse
-	35, // 92: passage.intake.v1.IntakeService.ListBreakGlassGrants:output_type -> passage.intake.v1.ListBreakGlassGrantsResponse
-	37, // 93: passage.intake.v1.IntakeService.ReviewBreakGlass:output_type -> passage.intake.v1.ReviewBreakGlassResponse
-	39, // 94: passage.intake.v1.IntakeService.ErasePerson:output_type -> passage.intake.v1.ErasePersonResponse
-	41, // 95: passage.intake.v1.IntakeService.RecordConsent:output_type -> passage.intake.v1.RecordConsentResponse
-	43, // 96: passage.intake.v1.IntakeService.WithdrawConsent:output_type -> passage.intake.v1.WithdrawConsentResponse
-	83, // [83:97] is the sub-list for method output_type
-	69, // [69:83] is the sub-list for method input_type
-	69, // [69:69] is the sub-list for extension type_name
-	69, // [69:69] is the sub-list for extension extendee
-	0,  // [0:69] is the sub-list for field type_name
+	9,  // 0: passage.intake.v1.GetCaseHistoryResponse.entries:type_name -> passage.intake.v1.CaseHistoryEntry
+	48, // 1: passage.intake.v1.CaseHistoryEntry.time:type_name -> google.protobuf.Timestamp
+	10, // 2: passage.intake.v1.CaseHistoryEntry.details:type_name -> passage.intake.v1.HistoryDetail
+	49, // 3: passage.intake.v1.Case.programme:type_name -> passage.common.v1.Programme
+	0,  // 4: passage.intake.v1.Case.status:type_name -> passage.intake.v1.CaseStatus
+	12, // 5: passage.intake.v1.Case.principal:type_name -> passage.intake.v1.CaseMember
+	12, // 6: passage.intake.v1.Case.household_members:type_name -> passage.intake.v1.CaseMember
+	50, // 7: passage.intake.v1.Case.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	51, // 8: passage.intake.v1.Case.consents:type_name -> passage.common.v1.Consent
+	52, // 9: passage.intake.v1.Case.registration_date:type_name -> google.type.Date
+	1,  // 10: passage.intake.v1.Case.closure_reason:type_name -> passage.intake.v1.ClosureReason
+	48, // 11: passage.intake.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	48, // 12: passage.intake.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	53, // 13: passage.intake.v1.CaseMember.sex:type_name -> passage.common.v1.Sex
+	54, // 14: passage.intake.v1.CaseMember.age_band:type_name -> passage.common.v1.AgeBand
+	49, // 15: passage.intake.v1.RegisterCaseRequest.programme:type_name -> passage.common.v1.Programme
+	55, // 16: passage.intake.v1.RegisterCaseRequest.principal:type_name -> passage.common.v1.Person
+	55, // 17: passage.intake.v1.RegisterCaseRequest.household_members:type_name -> passage.common.v1.Person
+	50, // 18: passage.intake.v1.RegisterCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	51, // 19: passage.intake.v1.RegisterCaseRequest.consents:type_name -> passage.common.v1.Consent
+	52, // 20: passage.intake.v1.RegisterCaseRequest.registration_date:type_name -> google.type.Date
+	11, // 21: passage.intake.v1.RegisterCaseResponse.case:type_name -> passage.intake.v1.Case
+	15, // 22: passage.intake.v1.RegisterCaseResponse.suspected_duplicates:type_name -> passage.intake.v1.SuspectedDuplicate
+	3,  // 23: passage.intake.v1.SuspectedDuplicate.matched_on:type_name -> passage.intake.v1.MatchBasis
+	4,  // 24: passage.intake.v1.SuspectedDuplicate.disclosure:type_name -> passage.intake.v1.DuplicateDisclosure
+	2,  // 25: passage.intake.v1.GetCaseRequest.view:type_name -> passage.intake.v1.CaseView
+	56, // 26: passage.intake.v1.GetCaseRequest.purpose:type_name -> passage.common.v1.AccessPurpose
+	11, // 27: passage.intake.v1.GetCaseResponse.case:type_name -> passage.intake.v1.Case
+	18, // 28: passage.intake.v1.GetCaseResponse.identity:type_name -> passage.intake.v1.CaseIdentity
+	19, // 29: passage.intake.v1.CaseIdentity.principal:type_name -> passage.intake.v1.PersonIdentity
+	19, // 30: passage.intake.v1.CaseIdentity.household_members:type_name -> passage.intake.v1.PersonIdentity
+	55, // 31: passage.intake.v1.PersonIdentity.person:type_name -> passage.common.v1.Person
+	20, // 32: passage.intake.v1.PersonIdentity.erasure:type_name -> passage.intake.v1.Erasure
+	5,  // 33: passage.intake.v1.Erasure.reason:type_name -> passage.intake.v1.ErasureReason
+	48, // 34: passage.intake.v1.Erasure.erase_time:type_name -> google.protobuf.Timestamp
+	49, // 35: passage.intake.v1.ListCasesRequest.programme:type_name -> passage.common.v1.Programme
+	0,  // 36: passage.intake.v1.ListCasesRequest.status:type_name -> passage.intake.v1.CaseStatus
+	52, // 37: passage.intake.v1.ListCasesRequest.registered_from:type_name -> google.type.Date
+	52, // 38: passage.intake.v1.ListCasesRequest.registered_to:type_name -> google.type.Date
+	11, // 39: passage.intake.v1.ListCasesResponse.cases:type_name -> passage.intake.v1.Case
+	57, // 40: passage.intake.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	50, // 41: passage.intake.v1.UpdateCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	0,  // 42: passage.intake.v1.UpdateCaseRequest.status:type_name -> passage.intake.v1.CaseStatus
+	55, // 43: passage.intake.v1.UpdateCaseRequest.principal:type_name -> passage.common.v1.Person
+	11, // 44: passage.intake.v1.UpdateCaseResponse.case:type_name -> passage.intake.v1.Case
+	1,  // 45: passage.intake.v1.CloseCaseRequest.reason:type_name -> passage.intake.v1.ClosureReason
+	11, // 46: passage.intake.v1.CloseCaseResponse.case:type_name -> passage.intake.v1.Case
+	49, // 47: passage.intake.v1.OpenCaseRequest.programme:type_name -> passage.common.v1.Programme
+	50, // 48: passage.intake.v1.OpenCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	51, // 49: passage.intake.v1.OpenCaseRequest.consents:type_name -> passage.common.v1.Consent
+	52, // 50: passage.intake.v1.OpenCaseRequest.registration_date:type_name -> google.type.Date
+	11, // 51: passage.intake.v1.OpenCaseResponse.case:type_name -> passage.intake.v1.Case
+	33, // 52: passage.intake.v1.AssignCaseResponse.assignment:type_name -> passage.intake.v1.CaseAssignment
+	48, // 53: passage.intake.v1.CaseAssignment.assign_time:type_name -> google.protobuf.Timestamp
+	58, // 54: passage.intake.v1.BreakGlassRequest.duration:type_name -> google.protobuf.Duration
+	36, // 55: passage.intake.v1.BreakGlassResponse.grant:type_name -> passage.intake.v1.BreakGlassGrant
+	48, // 56: passage.intake.v1.BreakGlassGrant.create_time:type_name -> google.protobuf.Timestamp
+	48, // 57: passage.intake.v1.BreakGlassGrant.expire_time:type_name -> google.protobuf.Timestamp
+	37, // 58: passage.intake.v1.BreakGlassGrant.review:type_name -> passage.intake.v1.BreakGlassReview
+	6,  // 59: passage.intake.v1.BreakGlassReview.finding:type_name -> passage.intake.v1.BreakGlassFinding
+	48, // 60: passage.intake.v1.BreakGlassReview.review_time:type_name -> google.protobuf.Timestamp
+	36, // 61: passage.intake.v1.ListBreakGlassGrantsResponse.grants:type_name -> passage.intake.v1.BreakGlassGrant
+	6,  // 62: passage.intake.v1.ReviewBreakGlassRequest.finding:type_name -> passage.intake.v1.BreakGlassFinding
+	36, // 63: passage.intake.v1.ReviewBreakGlassResponse.grant:type_name -> passage.intake.v1.BreakGlassGrant
+	5,  // 64: passage.intake.v1.ErasePersonRequest.reason:type_name -> passage.intake.v1.ErasureReason
+	20, // 65: passage.intake.v1.ErasePersonResponse.erasure:type_name -> passage.intake.v1.Erasure
+	51, // 66: passage.intake.v1.RecordConsentRequest.consent:type_name -> passage.common.v1.Consent
+	11, // 67: passage.intake.v1.RecordConsentResponse.case:type_name -> passage.intake.v1.Case
+	51, // 68: passage.intake.v1.RecordConsentResponse.consent:type_name -> passage.common.v1.Consent
+	52, // 69: passage.intake.v1.WithdrawConsentRequest.date:type_name -> google.type.Date
+	11, // 70: passage.intake.v1.WithdrawConsentResponse.case:type_name -> passage.intake.v1.Case
+	51, // 71: passage.intake.v1.WithdrawConsentResponse.consent:type_name -> passage.common.v1.Consent
+	13, // 72: passage.intake.v1.IntakeService.RegisterCase:input_type -> passage.intake.v1.RegisterCaseRequest
+	16, // 73: passage.intake.v1.IntakeService.GetCase:input_type -> passage.intake.v1.GetCaseRequest
+	21, // 74: passage.intake.v1.IntakeService.ListCases:input_type -> passage.intake.v1.ListCasesRequest
+	23, // 75: passage.intake.v1.IntakeService.UpdateCase:input_type -> passage.intake.v1.UpdateCaseRequest
+	25, // 76: passage.intake.v1.IntakeService.CloseCase:input_type -> passage.intake.v1.CloseCaseRequest
+	27, // 77: passage.intake.v1.IntakeService.OpenCase:input_type -> passage.intake.v1.OpenCaseRequest
+	29, // 78: passage.intake.v1.IntakeService.AssignCase:input_type -> passage.intake.v1.AssignCaseRequest
+	31, // 79: passage.intake.v1.IntakeService.UnassignCase:input_type -> passage.intake.v1.UnassignCaseRequest
+	34, // 80: passage.intake.v1.IntakeService.BreakGlass:input_type -> passage.intake.v1.BreakGlassRequest
+	38, // 81: passage.intake.v1.IntakeService.ListBreakGlassGrants:input_type -> passage.intake.v1.ListBreakGlassGrantsRequest
+	40, // 82: passage.intake.v1.IntakeService.ReviewBreakGlass:input_type -> passage.intake.v1.ReviewBreakGlassRequest
+	42, // 83: passage.intake.v1.IntakeService.ErasePerson:input_type -> passage.intake.v1.ErasePersonRequest
+	44, // 84: passage.intake.v1.IntakeService.RecordConsent:input_type -> passage.intake.v1.RecordConsentRequest
+	46, // 85: passage.intake.v1.IntakeService.WithdrawConsent:input_type -> passage.intake.v1.WithdrawConsentRequest
+	7,  // 86: passage.intake.v1.IntakeService.GetCaseHistory:input_type -> passage.intake.v1.GetCaseHistoryRequest
+	14, // 87: passage.intake.v1.IntakeService.RegisterCase:output_type -> passage.intake.v1.RegisterCaseResponse
+	17, // 88: passage.intake.v1.IntakeService.GetCase:output_type -> passage.intake.v1.GetCaseResponse
+	22, // 89: passage.intake.v1.IntakeService.ListCases:output_type -> passage.intake.v1.ListCasesResponse
+	24, // 90: passage.intake.v1.IntakeService.UpdateCase:output_type -> passage.intake.v1.UpdateCaseResponse
+	26, // 91: passage.intake.v1.IntakeService.CloseCase:output_type -> passage.intake.v1.CloseCaseResponse
+	28, // 92: passage.intake.v1.IntakeService.OpenCase:output_type -> passage.intake.v1.OpenCaseResponse
+	30, // 93: passage.intake.v1.IntakeService.AssignCase:output_type -> passage.intake.v1.AssignCaseResponse
+	32, // 94: passage.intake.v1.IntakeService.UnassignCase:output_type -> passage.intake.v1.UnassignCaseResponse
+	35, // 95: passage.intake.v1.IntakeService.BreakGlass:output_type -> passage.intake.v1.BreakGlassResponse
+	39, // 96: passage.intake.v1.IntakeService.ListBreakGlassGrants:output_type -> passage.intake.v1.ListBreakGlassGrantsResponse
+	41, // 97: passage.intake.v1.IntakeService.ReviewBreakGlass:output_type -> passage.intake.v1.ReviewBreakGlassResponse
+	43, // 98: passage.intake.v1.IntakeService.ErasePerson:output_type -> passage.intake.v1.ErasePersonResponse
+	45, // 99: passage.intake.v1.IntakeService.RecordConsent:output_type -> passage.intake.v1.RecordConsentResponse
+	47, // 100: passage.intake.v1.IntakeService.WithdrawConsent:output_type -> passage.intake.v1.WithdrawConsentResponse
+	8,  // 101: passage.intake.v1.IntakeService.GetCaseHistory:output_type -> passage.intake.v1.GetCaseHistoryResponse
+	87, // [87:102] is the sub-list for method output_type
+	72, // [72:87] is the sub-list for method input_type
+	72, // [72:72] is the sub-list for extension type_name
+	72, // [72:72] is the sub-list for extension extendee
+	0,  // [0:72] is the sub-list for field type_name
 }
 
 func init() { file_passage_intake_v1_intake_proto_init() }
@@ -3460,7 +3778,7 @@ func file_passage_intake_v1_intake_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_passage_intake_v1_intake_proto_rawDesc), len(file_passage_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   37,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

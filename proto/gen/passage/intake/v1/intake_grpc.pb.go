@@ -33,6 +33,7 @@ const (
 	IntakeService_ErasePerson_FullMethodName          = "/passage.intake.v1.IntakeService/ErasePerson"
 	IntakeService_RecordConsent_FullMethodName        = "/passage.intake.v1.IntakeService/RecordConsent"
 	IntakeService_WithdrawConsent_FullMethodName      = "/passage.intake.v1.IntakeService/WithdrawConsent"
+	IntakeService_GetCaseHistory_FullMethodName       = "/passage.intake.v1.IntakeService/GetCaseHistory"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -109,6 +110,16 @@ type IntakeServiceClient interface {
 	// once: every service refuses the purpose from then on (FAILED_PRECONDITION naming the
 	// consent). The record stays in the history.
 	WithdrawConsent(ctx context.Context, in *WithdrawConsentRequest, opts ...grpc.CallOption) (*WithdrawConsentResponse, error)
+	// GetCaseHistory reads what happened to a case, oldest first: every event the programme
+	// services recorded about it for the caller's mission (intake, returns, trafficking, hasm,
+	// follow-up, hand-over), each with who did it (the staff subject of the call that recorded
+	// it, or "system" for what a service did on another's event) and a coded summary. It holds
+	// no identity and no free text, so any field staff of the mission reads it, as GetCase's
+	// basic view; every read is audited. A mission that a case was handed over to (ACCEPTED or
+	// COMPLETED) reads the events recorded for its own mission, and each mission only its own:
+	// the sender's side is not the receiver's to read, nor the other way round. Any other
+	// mission's case is NOT_FOUND.
+	GetCaseHistory(ctx context.Context, in *GetCaseHistoryRequest, opts ...grpc.CallOption) (*GetCaseHistoryResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -259,6 +270,16 @@ func (c *intakeServiceClient) WithdrawConsent(ctx context.Context, in *WithdrawC
 	return out, nil
 }
 
+func (c *intakeServiceClient) GetCaseHistory(ctx context.Context, in *GetCaseHistoryRequest, opts ...grpc.CallOption) (*GetCaseHistoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCaseHistoryResponse)
+	err := c.cc.Invoke(ctx, IntakeService_GetCaseHistory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -333,6 +354,16 @@ type IntakeServiceServer interface {
 	// once: every service refuses the purpose from then on (FAILED_PRECONDITION naming the
 	// consent). The record stays in the history.
 	WithdrawConsent(context.Context, *WithdrawConsentRequest) (*WithdrawConsentResponse, error)
+	// GetCaseHistory reads what happened to a case, oldest first: every event the programme
+	// services recorded about it for the caller's mission (intake, returns, trafficking, hasm,
+	// follow-up, hand-over), each with who did it (the staff subject of the call that recorded
+	// it, or "system" for what a service did on another's event) and a coded summary. It holds
+	// no identity and no free text, so any field staff of the mission reads it, as GetCase's
+	// basic view; every read is audited. A mission that a case was handed over to (ACCEPTED or
+	// COMPLETED) reads the events recorded for its own mission, and each mission only its own:
+	// the sender's side is not the receiver's to read, nor the other way round. Any other
+	// mission's case is NOT_FOUND.
+	GetCaseHistory(context.Context, *GetCaseHistoryRequest) (*GetCaseHistoryResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -384,6 +415,9 @@ func (UnimplementedIntakeServiceServer) RecordConsent(context.Context, *RecordCo
 }
 func (UnimplementedIntakeServiceServer) WithdrawConsent(context.Context, *WithdrawConsentRequest) (*WithdrawConsentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method WithdrawConsent not implemented")
+}
+func (UnimplementedIntakeServiceServer) GetCaseHistory(context.Context, *GetCaseHistoryRequest) (*GetCaseHistoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCaseHistory not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -658,6 +692,24 @@ func _IntakeService_WithdrawConsent_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_GetCaseHistory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCaseHistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).GetCaseHistory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_GetCaseHistory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).GetCaseHistory(ctx, req.(*GetCaseHistoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -720,6 +772,10 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "WithdrawConsent",
 			Handler:    _IntakeService_WithdrawConsent_Handler,
+		},
+		{
+			MethodName: "GetCaseHistory",
+			Handler:    _IntakeService_GetCaseHistory_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
