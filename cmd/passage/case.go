@@ -35,6 +35,7 @@ commands:
   register --file PATH|-                                      register from a RegisterCaseRequest in protobuf JSON
   get CASE_ID [--full --purpose P]                            show a case; --full adds its people's identity
   list [--programme P] [--status S] [--from D] [--to D] [--all]   list the mission's cases, newest first
+  history CASE_ID [--all]                                     what happened to a case, oldest first: who did what, when
   update CASE_ID --version N [--status S] [--host-country C] [--vulnerability V]...
   close CASE_ID --version N --reason R
   open CASE_ID --programme P [--subject ID]... [--host-country C]   a case in another programme for the same people
@@ -62,6 +63,7 @@ func (c *client) caseRun(ctx context.Context, args []string) error {
 		"register":    c.caseRegister,
 		"get":         c.caseGet,
 		"list":        c.caseList,
+		"history":     c.caseHistory,
 		"update":      c.caseUpdate,
 		"close":       c.caseClose,
 		"open":        c.caseOpen,
