@@ -29,4 +29,16 @@
 // list's filters (host country, registration dates) are over fields a profile may not allow.
 // A proposed, declined or withdrawn hand-over shares nothing: the case is NOT_FOUND, as any
 // other mission's.
+//
+// GetCaseHistory tells what happened to a case, oldest first, from what is already kept
+// (history.go): the outbox events of every service filed under the case or one of its
+// follow-ups, each with who did it (the staff subject of the audit record that the same
+// transaction wrote, or "system" for what a service did on another's event) and its coded
+// fields, read from the payload by reflection with every string left out but codes and staff
+// subjects (historydetail.go). It holds no identity, so the mission's field staff read it, as
+// GetCase's basic view; each read is audited. Row-level security decides what each mission
+// sees: a transaction declared for the caller's mission reads only that mission's events,
+// follow-ups and audit records of changes (migrations/000035), so across a hand-over the
+// sending and the receiving mission each read their own side, and a mission the case is not
+// shared with does not find it.
 package intake
