@@ -117,8 +117,10 @@ type IntakeServiceClient interface {
 	// no identity and no free text, so any field staff of the mission reads it, as GetCase's
 	// basic view; every read is audited. A mission that a case was handed over to (ACCEPTED or
 	// COMPLETED) reads the events recorded for its own mission, and each mission only its own:
-	// the sender's side is not the receiver's to read, nor the other way round. Any other
-	// mission's case is NOT_FOUND.
+	// the sender's side is not the receiver's to read, nor the other way round. A follow-up
+	// the hand-over moved to the receiving mission is the receiver's, with its events from the
+	// move on; the sender no longer lists the events it recorded about it before. Referrals are
+	// not in a case's history (ListReferrals has them). Any other mission's case is NOT_FOUND.
 	GetCaseHistory(ctx context.Context, in *GetCaseHistoryRequest, opts ...grpc.CallOption) (*GetCaseHistoryResponse, error)
 }
 
@@ -361,8 +363,10 @@ type IntakeServiceServer interface {
 	// no identity and no free text, so any field staff of the mission reads it, as GetCase's
 	// basic view; every read is audited. A mission that a case was handed over to (ACCEPTED or
 	// COMPLETED) reads the events recorded for its own mission, and each mission only its own:
-	// the sender's side is not the receiver's to read, nor the other way round. Any other
-	// mission's case is NOT_FOUND.
+	// the sender's side is not the receiver's to read, nor the other way round. A follow-up
+	// the hand-over moved to the receiving mission is the receiver's, with its events from the
+	// move on; the sender no longer lists the events it recorded about it before. Referrals are
+	// not in a case's history (ListReferrals has them). Any other mission's case is NOT_FOUND.
 	GetCaseHistory(context.Context, *GetCaseHistoryRequest) (*GetCaseHistoryResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
