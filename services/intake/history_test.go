@@ -131,6 +131,23 @@ func steps(h []*intakev1.CaseHistoryEntry) []step {
 	return out
 }
 
+// propose proposes to Iraq the reception, the reintegration and the monitoring of a case of
+// Germany, as ctx.
+func (s *historyServer) propose(t *testing.T, ctx context.Context, kase *intakev1.Case) *handoverv1.Handover {
+	t.Helper()
+	var sharing string
+	for _, x := range kase.GetConsents() {
+		if x.GetPurpose() == commonv1.ConsentPurpose_CONSENT_PURPOSE_DATA_SHARING {
+			sharing = x.GetConsentId()
+		}
+	}
+	return must(s.handover.ProposeHandover(ctx, &handoverv1.ProposeHandoverRequest{RequestId: uuid.NewString(), CaseId: kase.GetCaseId(),
+		Programme: commonv1.Programme_PROGRAMME_AVRR, ToMission: "IRQ", ConsentId: sharing, ProfileVersion: 1,
+		Purpose: handoverv1.HandoverPurpose_HANDOVER_PURPOSE_RETURN_AND_REINTEGRATION,
+		Parts: []handoverv1.HandoverPart{handoverv1.HandoverPart_HANDOVER_PART_RECEPTION, handoverv1.HandoverPart_HANDOVER_PART_REINTEGRATION,
+			handoverv1.HandoverPart_HANDOVER_PART_MONITORING}}))(t).GetHandover()
+}
+
 // wantSystemFollowUps checks that h has follow-up entries and that each is the system's, of
 // mission.
 func wantSystemFollowUps(t *testing.T, h []*intakev1.CaseHistoryEntry, mission string) {
@@ -297,17 +314,7 @@ func TestCaseHistory(t *testing.T) {
 		r = must(s.returns.RecordEligibility(worker, &returnsv1.RecordEligibilityRequest{RequestId: uuid.NewString(), CaseId: id,
 			Version: r.GetVersion(), Decision: &returnsv1.EligibilityDecision{Eligibility: returnsv1.Eligibility_ELIGIBILITY_ELIGIBLE,
 				CounsellingDate: on(2025, 1, 12), DecisionDate: on(2025, 1, 15)}}))(t).GetReturn()
-		var sharing string
-		for _, x := range kase.GetConsents() {
-			if x.GetPurpose() == commonv1.ConsentPurpose_CONSENT_PURPOSE_DATA_SHARING {
-				sharing = x.GetConsentId()
-			}
-		}
-		h := must(s.handover.ProposeHandover(worker, &handoverv1.ProposeHandoverRequest{RequestId: uuid.NewString(), CaseId: id,
-			Programme: commonv1.Programme_PROGRAMME_AVRR, ToMission: "IRQ", ConsentId: sharing, ProfileVersion: 1,
-			Purpose: handoverv1.HandoverPurpose_HANDOVER_PURPOSE_RETURN_AND_REINTEGRATION,
-			Parts: []handoverv1.HandoverPart{handoverv1.HandoverPart_HANDOVER_PART_RECEPTION, handoverv1.HandoverPart_HANDOVER_PART_REINTEGRATION,
-				handoverv1.HandoverPart_HANDOVER_PART_MONITORING}}))(t).GetHandover()
+		h := s.propose(t, worker, kase)
 
 		// Proposed, not accepted: Iraq does not find the case's history yet.
 		_, err := s.intake.GetCaseHistory(iraqi, &intakev1.GetCaseHistoryRequest{CaseId: id})
@@ -355,6 +362,48 @@ func TestCaseHistory(t *testing.T) {
 		// A third mission finds nothing.
 		_, err = s.intake.GetCaseHistory(s.env.As(t, auth.RoleCaseworker, "TUR"), &intakev1.GetCaseHistoryRequest{CaseId: id})
 		testserver.WantCode(t, err, codes.NotFound)
+	})
+
+	// Handed over after the departure: the arrival confirmation the departure made open in
+	// Germany moves to Iraq with the reception. Iraq reads the move, the system's, and the
+	// follow-up's events from then on; Germany no longer lists the follow-up's events, which
+	// were recorded about a follow-up that is now Iraq's, and keeps the rest of its side.
+	t.Run("follow-up moved", func(t *testing.T) {
+		kase := must(s.intake.RegisterCase(registrar, barzani("IRQ")))(t).GetCase()
+		id := kase.GetCaseId()
+		r := must(s.returns.GetReturn(worker, &returnsv1.GetReturnRequest{CaseId: id}))(t).GetReturn()
+		r = must(s.returns.RecordEligibility(worker, &returnsv1.RecordEligibilityRequest{RequestId: uuid.NewString(), CaseId: id,
+			Version: r.GetVersion(), Decision: &returnsv1.EligibilityDecision{Eligibility: returnsv1.Eligibility_ELIGIBILITY_ELIGIBLE,
+				CounsellingDate: on(2025, 1, 12), DecisionDate: on(2025, 1, 15)}}))(t).GetReturn()
+		must(s.returns.RecordDeparture(worker, &returnsv1.RecordDepartureRequest{RequestId: uuid.NewString(), CaseId: id,
+			Version: r.GetVersion(), DepartureDate: on(2025, 2, 3), ReturnCountry: "IRQ"}))(t)
+		before := s.awaitHistory(t, worker, id, createdType)
+		wantSystemFollowUps(t, before, "DEU")
+
+		h := s.propose(t, worker, kase)
+		must(s.handover.AcceptHandover(iraqi, &handoverv1.AcceptHandoverRequest{RequestId: uuid.NewString(),
+			HandoverId: h.GetHandoverId(), Version: h.GetVersion()}))(t)
+		irq := s.awaitHistory(t, iraqi, id, "passage.followup.v1.FollowUpMoved")
+		if diff := cmp.Diff([]step{{"IRQ", "handover", "passage.handover.v1.HandoverAccepted", "irq-caseworker", acceptHO}}, steps(irq)); diff != "" {
+			t.Errorf("Iraq's history (-want +got):\n%s", diff)
+		}
+		wantSystemFollowUps(t, irq, "IRQ")
+		for _, e := range irq {
+			if e.GetEventType() == "passage.followup.v1.FollowUpMoved" &&
+				(detail(e, "from_mission") != "DEU" || detail(e, "follow_up.kind") != "ARRIVAL_CONFIRMATION") {
+				t.Errorf("the move's details %v; want the arrival confirmation from DEU", e.GetDetails())
+			}
+		}
+
+		deu := s.history(t, worker, id, 100)
+		want := append(steps(before), step{"DEU", "handover", "passage.handover.v1.HandoverProposed", "deu-caseworker", proposeHO})
+		if diff := cmp.Diff(want, steps(deu)); diff != "" {
+			t.Errorf("Germany's history after the move (-want +got):\n%s", diff)
+		}
+		if slices.ContainsFunc(deu, func(e *intakev1.CaseHistoryEntry) bool { return e.GetService() == "followup" }) {
+			t.Errorf("Germany still lists the moved follow-up's events: %v", deu)
+		}
+		wantNoIdentity(t, append(deu, irq...), kase)
 	})
 
 	// Intake's role reads, of its declared mission's audit records, those of changes, and only
