@@ -131,6 +131,29 @@ func steps(h []*intakev1.CaseHistoryEntry) []step {
 	return out
 }
 
+// eligible finds the return of case id eligible, as ctx, and returns it.
+func (s *historyServer) eligible(t *testing.T, ctx context.Context, id string) *returnsv1.Return {
+	t.Helper()
+	r := must(s.returns.GetReturn(ctx, &returnsv1.GetReturnRequest{CaseId: id}))(t).GetReturn()
+	return must(s.returns.RecordEligibility(ctx, &returnsv1.RecordEligibilityRequest{RequestId: uuid.NewString(), CaseId: id,
+		Version: r.GetVersion(), Decision: &returnsv1.EligibilityDecision{Eligibility: returnsv1.Eligibility_ELIGIBILITY_ELIGIBLE,
+			CounsellingDate: on(2025, 1, 12), DecisionDate: on(2025, 1, 15)}}))(t).GetReturn()
+}
+
+// depart records the departure of return r to Iraq on 3 February 2025, as ctx.
+func (s *historyServer) depart(t *testing.T, ctx context.Context, r *returnsv1.Return) *returnsv1.Return {
+	t.Helper()
+	return must(s.returns.RecordDeparture(ctx, &returnsv1.RecordDepartureRequest{RequestId: uuid.NewString(), CaseId: r.GetCaseId(),
+		Version: r.GetVersion(), DepartureDate: on(2025, 2, 3), ReturnCountry: "IRQ"}))(t).GetReturn()
+}
+
+// arrive records the arrival of return r on 4 February 2025, as ctx.
+func (s *historyServer) arrive(t *testing.T, ctx context.Context, r *returnsv1.Return) {
+	t.Helper()
+	must(s.returns.RecordArrival(ctx, &returnsv1.RecordArrivalRequest{RequestId: uuid.NewString(), CaseId: r.GetCaseId(),
+		Version: r.GetVersion(), Arrival: &returnsv1.Arrival{ArrivalDate: on(2025, 2, 4)}}))(t)
+}
+
 // propose proposes to Iraq the reception, the reintegration and the monitoring of a case of
 // Germany, as ctx.
 func (s *historyServer) propose(t *testing.T, ctx context.Context, kase *intakev1.Case) *handoverv1.Handover {
@@ -221,14 +244,9 @@ func TestCaseHistory(t *testing.T) {
 		kase := must(s.intake.RegisterCase(registrar, barzani("IRQ")))(t).GetCase()
 		id := kase.GetCaseId()
 		must(s.intake.AssignCase(boss, &intakev1.AssignCaseRequest{RequestId: uuid.NewString(), CaseId: id, StaffId: "deu-caseworker"}))(t)
-		r := must(s.returns.GetReturn(worker, &returnsv1.GetReturnRequest{CaseId: id}))(t).GetReturn()
-		r = must(s.returns.RecordEligibility(worker, &returnsv1.RecordEligibilityRequest{RequestId: uuid.NewString(), CaseId: id,
-			Version: r.GetVersion(), Decision: &returnsv1.EligibilityDecision{Eligibility: returnsv1.Eligibility_ELIGIBILITY_ELIGIBLE,
-				CounsellingDate: on(2025, 1, 12), DecisionDate: on(2025, 1, 15)}}))(t).GetReturn()
-		r = must(s.returns.RecordDeparture(worker, &returnsv1.RecordDepartureRequest{RequestId: uuid.NewString(), CaseId: id,
-			Version: r.GetVersion(), DepartureDate: on(2025, 2, 3), ReturnCountry: "IRQ"}))(t).GetReturn()
-		must(s.returns.RecordArrival(worker, &returnsv1.RecordArrivalRequest{RequestId: uuid.NewString(), CaseId: id,
-			Version: r.GetVersion(), Arrival: &returnsv1.Arrival{ArrivalDate: on(2025, 2, 4)}}))(t)
+		r := s.eligible(t, worker, id)
+		r = s.depart(t, worker, r)
+		s.arrive(t, worker, r)
 
 		h := s.awaitHistory(t, worker, id, createdType)
 		want := []step{
@@ -310,10 +328,7 @@ func TestCaseHistory(t *testing.T) {
 	t.Run("handed over", func(t *testing.T) {
 		kase := must(s.intake.RegisterCase(registrar, barzani("IRQ")))(t).GetCase()
 		id := kase.GetCaseId()
-		r := must(s.returns.GetReturn(worker, &returnsv1.GetReturnRequest{CaseId: id}))(t).GetReturn()
-		r = must(s.returns.RecordEligibility(worker, &returnsv1.RecordEligibilityRequest{RequestId: uuid.NewString(), CaseId: id,
-			Version: r.GetVersion(), Decision: &returnsv1.EligibilityDecision{Eligibility: returnsv1.Eligibility_ELIGIBILITY_ELIGIBLE,
-				CounsellingDate: on(2025, 1, 12), DecisionDate: on(2025, 1, 15)}}))(t).GetReturn()
+		r := s.eligible(t, worker, id)
 		h := s.propose(t, worker, kase)
 
 		// Proposed, not accepted: Iraq does not find the case's history yet.
@@ -322,11 +337,9 @@ func TestCaseHistory(t *testing.T) {
 
 		must(s.handover.AcceptHandover(iraqi, &handoverv1.AcceptHandoverRequest{RequestId: uuid.NewString(),
 			HandoverId: h.GetHandoverId(), Version: h.GetVersion()}))(t)
-		r = must(s.returns.RecordDeparture(worker, &returnsv1.RecordDepartureRequest{RequestId: uuid.NewString(), CaseId: id,
-			Version: r.GetVersion(), DepartureDate: on(2025, 2, 3), ReturnCountry: "IRQ"}))(t).GetReturn()
+		s.depart(t, worker, r)
 		r = must(s.returns.GetReturn(iraqi, &returnsv1.GetReturnRequest{CaseId: id}))(t).GetReturn()
-		must(s.returns.RecordArrival(iraqi, &returnsv1.RecordArrivalRequest{RequestId: uuid.NewString(), CaseId: id,
-			Version: r.GetVersion(), Arrival: &returnsv1.Arrival{ArrivalDate: on(2025, 2, 4)}}))(t)
+		s.arrive(t, iraqi, r)
 
 		// Germany reads its own side: the registration, its decision, its proposal and the
 		// departure; not Iraq's acceptance nor Iraq's arrival.
@@ -371,12 +384,8 @@ func TestCaseHistory(t *testing.T) {
 	t.Run("follow-up moved", func(t *testing.T) {
 		kase := must(s.intake.RegisterCase(registrar, barzani("IRQ")))(t).GetCase()
 		id := kase.GetCaseId()
-		r := must(s.returns.GetReturn(worker, &returnsv1.GetReturnRequest{CaseId: id}))(t).GetReturn()
-		r = must(s.returns.RecordEligibility(worker, &returnsv1.RecordEligibilityRequest{RequestId: uuid.NewString(), CaseId: id,
-			Version: r.GetVersion(), Decision: &returnsv1.EligibilityDecision{Eligibility: returnsv1.Eligibility_ELIGIBILITY_ELIGIBLE,
-				CounsellingDate: on(2025, 1, 12), DecisionDate: on(2025, 1, 15)}}))(t).GetReturn()
-		must(s.returns.RecordDeparture(worker, &returnsv1.RecordDepartureRequest{RequestId: uuid.NewString(), CaseId: id,
-			Version: r.GetVersion(), DepartureDate: on(2025, 2, 3), ReturnCountry: "IRQ"}))(t)
+		r := s.eligible(t, worker, id)
+		s.depart(t, worker, r)
 		before := s.awaitHistory(t, worker, id, createdType)
 		wantSystemFollowUps(t, before, "DEU")
 
