@@ -1,5 +1,3 @@
 REVOKE SELECT (record_id, mission, actor, method, aggregate_id, reason, client_request_id, tx_id)
   ON audit.record FROM passage_intake;
 DROP POLICY intake_reads_change_records ON audit.record;
-REVOKE SELECT (follow_up_id, case_id, mission) ON followup.follow_up FROM passage_intake;
-REVOKE USAGE ON SCHEMA followup FROM passage_intake;

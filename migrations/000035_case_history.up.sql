@@ -3,13 +3,9 @@
 -- loosens mission_isolation: every read below is of the declared mission's rows only.
 --
 -- The events. Intake already reads its own mission's outbox events of every producer, under
--- outbox.event's mission_isolation (the SELECT grant of 000028). The programme services and
--- the hand-over service file their events about a case under the case's id; the follow-up
--- service files its own under the follow-up's id. Intake may now read, of its mission's
--- follow-ups (followup.follow_up's mission_isolation), which case each is of, and nothing
--- else of them, to find their events.
-GRANT USAGE ON SCHEMA followup TO passage_intake;
-GRANT SELECT (follow_up_id, case_id, mission) ON followup.follow_up TO passage_intake;
+-- outbox.event's mission_isolation (the SELECT grant of 000028); every service files its
+-- events about a case under the case's id (the follow-up service too, since this migration's
+-- change), so nothing more is granted for them.
 
 -- Who did each: the staff subject of the audit record that the call which recorded an event
 -- wrote in the same transaction (internal/mutation commits the change, its event and its

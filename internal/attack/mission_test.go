@@ -105,6 +105,9 @@ var validRequests = map[string]func() proto.Message{
 	intakev1.IntakeService_GetCase_FullMethodName: func() proto.Message {
 		return &intakev1.GetCaseRequest{View: intakev1.CaseView_CASE_VIEW_FULL, Purpose: commonv1.AccessPurpose_ACCESS_PURPOSE_CASE_MANAGEMENT}
 	},
+	intakev1.IntakeService_GetCaseHistory_FullMethodName: func() proto.Message {
+		return &intakev1.GetCaseHistoryRequest{}
+	},
 	intakev1.IntakeService_UpdateCase_FullMethodName: func() proto.Message {
 		return &intakev1.UpdateCaseRequest{UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"host_country"}}, HostCountry: "NER"}
 	},

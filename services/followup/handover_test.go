@@ -55,7 +55,7 @@ func (b *bundle) arrived(t *testing.T, caseID string) {
 func (b *bundle) eventMissions(t *testing.T, followUpID, typ string) []string {
 	t.Helper()
 	var out []string
-	for _, e := range b.env.AggregateEvents(t, "followup", followUpID) {
+	for _, e := range b.followUpEvents(t, followUpID) {
 		if e.Type == typ {
 			out = append(out, e.Mission)
 		}
@@ -191,7 +191,7 @@ func TestHandoverMovesOpenFollowUps(t *testing.T) {
 	if ev := b.events(t, got.GetFollowUpId()); ev[created] != 1 || ev[due] != 1 || ev[moved] != 1 {
 		t.Errorf("events %v, want its history and one FollowUpMoved", ev)
 	}
-	for _, e := range b.env.AggregateEvents(t, "followup", got.GetFollowUpId()) {
+	for _, e := range b.followUpEvents(t, got.GetFollowUpId()) {
 		if m, ok := e.Payload.(*followupv1.FollowUpMoved); ok &&
 			(e.Mission != "IRQ" || m.GetFromMission() != "DEU" || m.GetHandoverId() != grant.GetHandoverId()) {
 			t.Errorf("FollowUpMoved under %s: %v", e.Mission, m)

@@ -25,6 +25,7 @@ func (s *Service) followUpKind() mutation.Kind[*followupv1.FollowUp] {
 		},
 		Version: func(f *followupv1.FollowUp) int64 { return f.GetVersion() },
 		Mission: func(f *followupv1.FollowUp) string { return f.GetMission() },
+		About:   caseOf,
 		Stale:   func(id string, f *followupv1.FollowUp) error { return staleFollowUp(id, f.GetVersion()) },
 		Save: func(f *followupv1.FollowUp, st *mutation.Step) {
 			f.Version = st.Version

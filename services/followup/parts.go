@@ -86,7 +86,7 @@ RETURNING `+columns, g.To, s.clock(), g.CaseID, programmeCode(g.Programme), g.Fr
 	}
 	events := make([]outbox.Event, len(moved))
 	for i, f := range moved {
-		events[i] = outbox.Event{Producer: producer, AggregateID: mustID(f), Mission: g.To,
+		events[i] = outbox.Event{Producer: producer, AggregateID: caseOf(f), Mission: g.To,
 			Payload: &followupv1.FollowUpMoved{FollowUp: f, FromMission: g.From, HandoverId: g.HandoverID.String()}}
 	}
 	return writeEvents(ctx, tx, events)

@@ -205,7 +205,7 @@ func (s *Service) applyPlan(ctx context.Context, tx pgx.Tx, mission string, p *p
 	var events []outbox.Event
 	add := func(fs []*followupv1.FollowUp, event func(*followupv1.FollowUp) proto.Message) {
 		for _, f := range fs {
-			events = append(events, outbox.Event{Producer: producer, AggregateID: mustID(f), Mission: mission, Payload: event(f)})
+			events = append(events, outbox.Event{Producer: producer, AggregateID: caseOf(f), Mission: mission, Payload: event(f)})
 		}
 	}
 	if len(p.close) > 0 {

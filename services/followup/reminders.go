@@ -106,12 +106,14 @@ RETURNING `+qualified("f."), today, s.clock(), mission, reminderBatch)
 		}
 		events := make([]outbox.Event, n)
 		for i, f := range fs {
-			events[i] = outbox.Event{Producer: producer, AggregateID: mustID(f), Mission: mission, Payload: r.event(f)}
+			events[i] = outbox.Event{Producer: producer, AggregateID: caseOf(f), Mission: mission, Payload: r.event(f)}
 		}
 		return writeEvents(ctx, tx, events)
 	})
 	return n, err
 }
 
-// mustID is f's id, which the database made a UUID.
-func mustID(f *followupv1.FollowUp) uuid.UUID { return uuid.MustParse(f.GetFollowUpId()) }
+// caseOf is the case f is of, which its events are filed under in the outbox (as every
+// service files its events about a case), so that a case's history and a step's catch-up find
+// them by the case; the payload names the follow-up.
+func caseOf(f *followupv1.FollowUp) uuid.UUID { return uuid.MustParse(f.GetCaseId()) }

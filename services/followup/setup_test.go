@@ -214,8 +214,21 @@ func (b *bundle) awaitCaseAs(t *testing.T, ctx context.Context, caseID, what str
 func (b *bundle) events(t *testing.T, followUpID string) map[string]int {
 	t.Helper()
 	out := map[string]int{}
-	for _, e := range b.env.AggregateEvents(t, "followup", followUpID) {
+	for _, e := range b.followUpEvents(t, followUpID) {
 		out[e.Type]++
+	}
+	return out
+}
+
+// followUpEvents returns followup's events about one follow-up, in the order they were
+// written: they are filed under its case, beside those of the case's other follow-ups.
+func (b *bundle) followUpEvents(t *testing.T, followUpID string) []testserver.Event {
+	t.Helper()
+	var out []testserver.Event
+	for _, e := range b.env.Events(t, "followup") {
+		if m, ok := e.Payload.(interface{ GetFollowUp() *followupv1.FollowUp }); ok && m.GetFollowUp().GetFollowUpId() == followUpID {
+			out = append(out, e)
+		}
 	}
 	return out
 }

@@ -21,15 +21,14 @@ import (
 )
 
 // A case's history is read from what is already kept: the outbox events filed under the case
-// (every programme service files its events about a case under the case's id, the hand-over
-// service too, by mutation.Kind.About) or under one of its follow-ups (the follow-up service
-// files its events under the follow-up's id; followup.follow_up says whose case it is), and,
-// for who did each, the audit record that the call which wrote the event wrote in the same
-// transaction (internal/mutation commits the change, its event and its audit record
+// (every service files its events about a case under the case's id: the programme services,
+// the hand-over service and the follow-up service by mutation.Kind.About or the case id they
+// write), and, for who did each, the audit record that the call which wrote the event wrote in
+// the same transaction (internal/mutation commits the change, its event and its audit record
 // together). Row-level security shows a transaction declared for the caller's mission only
-// that mission's events, follow-ups and records (mission_isolation, record_mission;
-// migrations/000035 lets intake read the records of changes, not of reads, and which case a
-// follow-up is of): across a hand-over, each mission reads its own side.
+// that mission's events and records (mission_isolation, record_mission; migrations/000035 lets
+// intake read the records of changes, not of reads): across a hand-over, each mission reads
+// its own side.
 
 // systemActor is the actor of an event that no person's call wrote: a follow-up created or
 // closed on a programme's event, a reminder, a follow-up moved with a hand-over.
@@ -142,8 +141,7 @@ LEFT JOIN LATERAL (
   WHERE a.tx_id = e.tx_id AND a.mission = e.mission AND a.client_request_id IS NOT NULL
   ORDER BY a.aggregate_id IS DISTINCT FROM e.aggregate_id, a.record_id
   LIMIT 1) r ON true
-WHERE e.aggregate_id = ANY ($1::uuid || ARRAY(SELECT f.follow_up_id FROM followup.follow_up f WHERE f.case_id = $1))
-  AND (e.aggregate_id = $1 OR e.producer = 'followup') AND e.mission = $2
+WHERE e.aggregate_id = $1 AND e.mission = $2
   AND ($3::text IS NULL OR (e.tx_id, e.event_id) > ($3::text::xid8, $4::bigint))
 ORDER BY e.tx_id, e.event_id
 LIMIT $5`, id, mission, afterTx, afterEvent, limit+1)
