@@ -7,7 +7,8 @@
 // settles, and lets people list, assign and close them (mutate.go: every change through
 // internal/mutation). A reminder job (reminders.go) writes FollowUpDue and FollowUpOverdue
 // once per follow-up, so that a mission can wire reminders to its own messaging; a missed
-// follow-up stays open and overdue until someone closes it.
+// follow-up stays open and overdue until someone closes it. Every event about a follow-up is
+// filed in the outbox under its case (caseOf), as every service files its events about a case.
 //
 // A follow-up is one mission's, and a case's follow-ups may be two missions'. The hand-over of
 // a case between missions (issue 17) gives the receiving mission parts of it; each follow-up

@@ -31,8 +31,7 @@
 // other mission's.
 //
 // GetCaseHistory tells what happened to a case, oldest first, from what is already kept
-// (history.go): the outbox events of every service filed under the case or one of its
-// follow-ups, each with who did it (the staff subject of the audit record that the same
+// (history.go): the outbox events of every service filed under the case, each with who did it (the staff subject of the audit record that the same
 // transaction wrote, or "system" for what a service did on another's event) and its coded
 // fields, read from the payload by reflection with every string left out but codes and staff
 // subjects (historydetail.go). It holds no identity, so the mission's field staff read it, as
