@@ -109,8 +109,7 @@ func TestHandover(t *testing.T) {
 	}
 
 	coded := handOver(2)
-	_, err = b.notes.AddCaseNote(irqWorker, &casenotev1.AddCaseNoteRequest{RequestId: uuid.NewString(), CaseId: coded.GetCaseId(),
-		Text: "Coded only.", Sensitivity: normal})
+	err = b.tryAdd(irqWorker, coded, "Coded only.", normal)
 	testserver.WantCode(t, err, codes.PermissionDenied)
 	_, err = b.notes.ListCaseNotes(irqWorker, &casenotev1.ListCaseNotesRequest{CaseId: coded.GetCaseId(),
 		Purpose: commonv1.AccessPurpose_ACCESS_PURPOSE_CASE_MANAGEMENT})

@@ -120,12 +120,10 @@ func TestSensitivity(t *testing.T) {
 	b := setup(t)
 	c := b.register(t)
 	b.add(t, b.registrar, c, "Registered; documents checked.", normal)
-	_, err := b.notes.AddCaseNote(b.registrar, &casenotev1.AddCaseNoteRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(),
-		Text: "Restricted.", Sensitivity: restricted})
+	err := b.tryAdd(b.registrar, c, "Restricted.", restricted)
 	testserver.WantCode(t, err, codes.PermissionDenied)
 	r := b.add(t, b.assigned, c, "Medical needs discussed.", restricted)
-	_, err = b.notes.AddCaseNote(b.assigned, &casenotev1.AddCaseNoteRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(),
-		Text: "Confidential.", Sensitivity: confidential})
+	err = b.tryAdd(b.assigned, c, "Confidential.", confidential)
 	testserver.WantCode(t, err, codes.PermissionDenied)
 	x := b.add(t, b.lead, c, "Her account of the journey.", confidential)
 
@@ -155,8 +153,7 @@ func TestSensitivity(t *testing.T) {
 	_, err = b.notes.ListCaseNotes(b.bystander, &casenotev1.ListCaseNotesRequest{CaseId: c.GetCaseId(),
 		Purpose: commonv1.AccessPurpose_ACCESS_PURPOSE_CASE_MANAGEMENT})
 	testserver.WantCode(t, err, codes.PermissionDenied)
-	_, err = b.notes.AddCaseNote(b.bystander, &casenotev1.AddCaseNoteRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(),
-		Text: "Not mine.", Sensitivity: normal})
+	err = b.tryAdd(b.bystander, c, "Not mine.", normal)
 	testserver.WantCode(t, err, codes.PermissionDenied)
 	// The assigned caseworker may not move a note to where they could not read it.
 	_, err = b.notes.EditCaseNote(b.assigned, &casenotev1.EditCaseNoteRequest{RequestId: uuid.NewString(), NoteId: r.GetNoteId(),
@@ -191,8 +188,7 @@ func TestSensitivity(t *testing.T) {
 	if err != nil || glass.GetNote().GetText() != "Medical needs discussed." {
 		t.Errorf("break-glass read: %v, %v", glass, err)
 	}
-	_, err = b.notes.AddCaseNote(b.chief, &casenotev1.AddCaseNoteRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(),
-		Text: "Emergency.", Sensitivity: normal})
+	err = b.tryAdd(b.chief, c, "Emergency.", normal)
 	testserver.WantCode(t, err, codes.PermissionDenied)
 }
 
@@ -208,8 +204,7 @@ func TestOtherMissions(t *testing.T) {
 	_, err = b.notes.ListCaseNotes(b.foreign, &casenotev1.ListCaseNotesRequest{CaseId: c.GetCaseId(),
 		Purpose: commonv1.AccessPurpose_ACCESS_PURPOSE_CASE_MANAGEMENT})
 	testserver.WantCode(t, err, codes.NotFound)
-	_, err = b.notes.AddCaseNote(b.foreign, &casenotev1.AddCaseNoteRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(),
-		Text: "Probe.", Sensitivity: normal})
+	err = b.tryAdd(b.foreign, c, "Probe.", normal)
 	testserver.WantCode(t, err, codes.NotFound)
 	_, err = b.notes.EditCaseNote(b.foreign, &casenotev1.EditCaseNoteRequest{RequestId: uuid.NewString(), NoteId: n.GetNoteId(),
 		Version: 1, Text: "Probe."})
@@ -251,8 +246,7 @@ func TestErasure(t *testing.T) {
 	_, err = b.notes.EditCaseNote(b.assigned, &casenotev1.EditCaseNoteRequest{RequestId: uuid.NewString(), NoteId: n.GetNoteId(),
 		Version: 1, Sensitivity: restricted})
 	testserver.WantCode(t, err, codes.FailedPrecondition)
-	_, err = b.notes.AddCaseNote(b.assigned, &casenotev1.AddCaseNoteRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(),
-		Text: "After.", Sensitivity: normal})
+	err = b.tryAdd(b.assigned, c, "After.", normal)
 	testserver.WantCode(t, err, codes.FailedPrecondition)
 }
 
@@ -272,8 +266,7 @@ func TestNoNoteTextInTheDatabase(t *testing.T) {
 		t.Fatalf("GetCaseNote: %v", err)
 	}
 	// A refused call with the text, so that error paths are in the logs too.
-	_, err := b.notes.AddCaseNote(b.foreign, &casenotev1.AddCaseNoteRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(),
-		Text: "Met Yusuf Oduya at Gare Routiere Agadez", Sensitivity: normal})
+	err := b.tryAdd(b.foreign, c, "Met Yusuf Oduya at Gare Routiere Agadez", normal)
 	testserver.WantCode(t, err, codes.NotFound)
 
 	dump := b.env.Dump(t)
@@ -398,8 +391,7 @@ func TestConsent(t *testing.T) {
 		Date: &date.Date{Year: 2026, Month: 3, Day: 14}}); err != nil {
 		t.Fatalf("WithdrawConsent: %v", err)
 	}
-	_, err := b.notes.AddCaseNote(b.assigned, &casenotev1.AddCaseNoteRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(),
-		Text: "After.", Sensitivity: normal})
+	err := b.tryAdd(b.assigned, c, "After.", normal)
 	testserver.WantMissingConsent(t, err, "ASSISTANCE")
 	_, err = b.get(b.assigned, n.GetNoteId(), false)
 	testserver.WantMissingConsent(t, err, "ASSISTANCE")

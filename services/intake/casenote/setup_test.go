@@ -91,6 +91,13 @@ func (b *bundle) add(t *testing.T, ctx context.Context, c *intakev1.Case, text s
 	return resp.GetNote()
 }
 
+// tryAdd writes a note on c as ctx, for a test that expects a refusal.
+func (b *bundle) tryAdd(ctx context.Context, c *intakev1.Case, text string, s casenotev1.Sensitivity) error {
+	_, err := b.notes.AddCaseNote(ctx, &casenotev1.AddCaseNoteRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(),
+		Text: text, Sensitivity: s})
+	return err
+}
+
 // get reads note id as ctx for case management.
 func (b *bundle) get(ctx context.Context, id string, history bool) (*casenotev1.CaseNote, error) {
 	resp, err := b.notes.GetCaseNote(ctx, &casenotev1.GetCaseNoteRequest{NoteId: id, History: history,
