@@ -100,7 +100,9 @@ func Assemble(ctx context.Context, cfg Config, p Parts, services ...Service) (*A
 		if work := s.Register(deps, srv.GRPC()); work != nil {
 			a.Background = append(a.Background, work)
 		}
-		srv.SetServing(s.Name)
+		for _, name := range append([]string{s.Name}, s.Includes...) {
+			srv.SetServing(name)
+		}
 	}
 	gw, addr, err := partnerGateway(ctx, cfg, srv, services, p.Logger)
 	if err != nil {

@@ -69,7 +69,11 @@ type Service struct {
 	// Role, and projects the pseudonymous outbox events into them with WorkerRole). Its pool
 	// is configured by PASSAGE_<SHORT>_WORKER_DATABASE_URL.
 	WorkerRole string
-	Policy     auth.Policy
+	// Includes names the further gRPC services Register registers beside this one, with its
+	// role, pool and keyring (intake's case notes): each is marked serving with it, and its
+	// methods are in Policy.
+	Includes []string
+	Policy   auth.Policy
 	// Register builds the service and registers it on g. It returns the service's background
 	// work (an outbox consumer, say), run until shutdown, or nil.
 	Register func(d Deps, g *grpc.Server) (background func(context.Context) error)

@@ -10,36 +10,39 @@ import (
 	"github.com/passage-cm/passage/services/catalog"
 )
 
-// TestEveryMethodHasAClass walks every method of every service `passage serve` runs, from
-// the generated descriptors, so that a method added later fails here until it has a class.
+// TestEveryMethodHasAClass walks every method of every service `passage serve` runs (each
+// spec's own and those it includes), from the generated descriptors, so that a method added
+// later fails here until it has a class.
 func TestEveryMethodHasAClass(t *testing.T) {
 	t.Parallel()
 	seen := map[quota.Class]int{}
 	n := 0
 	for _, spec := range catalog.Services() {
-		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(spec.Name))
-		if err != nil {
-			t.Fatalf("service %s: %v", spec.Name, err)
-		}
-		methods := d.(protoreflect.ServiceDescriptor).Methods()
-		for i := range methods.Len() {
-			full := "/" + spec.Name + "/" + string(methods.Get(i).Name())
-			if _, listed := spec.Policy[full]; !listed {
-				t.Errorf("%s: not in its service's policy", full)
+		for _, name := range append([]string{spec.Name}, spec.Includes...) {
+			d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(name))
+			if err != nil {
+				t.Fatalf("service %s: %v", name, err)
 			}
-			class, ok := quota.Classify(full, false)
-			if !ok {
-				t.Errorf("%s: no class; add its verb to quota's writeVerbs, or name it Get/List/Search", full)
-				continue
+			methods := d.(protoreflect.ServiceDescriptor).Methods()
+			for i := range methods.Len() {
+				full := "/" + name + "/" + string(methods.Get(i).Name())
+				if _, listed := spec.Policy[full]; !listed {
+					t.Errorf("%s: not in its service's policy", full)
+				}
+				class, ok := quota.Classify(full, false)
+				if !ok {
+					t.Errorf("%s: no class; add its verb to quota's writeVerbs, or name it Get/List/Search", full)
+					continue
+				}
+				if class == quota.Partner || class == quota.Unauthenticated {
+					t.Errorf("%s: staff call classed %s", full, class)
+				}
+				if partner, _ := quota.Classify(full, true); partner != quota.Partner {
+					t.Errorf("%s by a partner: class %s, want partner", full, partner)
+				}
+				seen[class]++
+				n++
 			}
-			if class == quota.Partner || class == quota.Unauthenticated {
-				t.Errorf("%s: staff call classed %s", full, class)
-			}
-			if partner, _ := quota.Classify(full, true); partner != quota.Partner {
-				t.Errorf("%s by a partner: class %s, want partner", full, partner)
-			}
-			seen[class]++
-			n++
 		}
 	}
 	if n < 60 || seen[quota.Read] == 0 || seen[quota.Write] == 0 || seen[quota.Analytics] != 5 {
@@ -59,6 +62,8 @@ func TestClassify(t *testing.T) {
 		{"/passage.intake.v1.IntakeService/RegisterCase", quota.Write, true},
 		{"/passage.returns.v1.ReturnService/RecordDeparture", quota.Write, true},
 		{"/passage.intake.v1.IntakeService/SearchCases", quota.Search, true},
+		{"/passage.casenote.v1.CaseNoteService/AddCaseNote", quota.Write, true},
+		{"/passage.casenote.v1.CaseNoteService/EditCaseNote", quota.Write, true},
 		{"/passage.analytics.v1.AnalyticsService/Aggregate", quota.Analytics, true},
 		{"/passage.analytics.v1.AnalyticsService/ListRegions", quota.Analytics, true},
 		{"/passage.intake.v1.IntakeService/Getaway", "", false},

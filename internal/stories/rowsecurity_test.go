@@ -57,6 +57,8 @@ var missionTables = []rlsTable{
 	{"intake.idempotency", "t.mission"},
 	{"intake.case_assignment", "t.mission"},
 	{"intake.break_glass_grant", "t.mission"},
+	{"intake.case_note", "t.mission"},
+	{"intake.case_note_version", "t.mission"},
 	{"audit.record", "t.mission"},
 	{"vault.erasure", "t.mission"},
 	{"intake.consent_withdrawal", "t.mission"},

@@ -2,7 +2,9 @@
 // a data key of its own (Tink AES256-GCM), wrapped by a key-encryption key (KEK), so
 // destroying that one wrapped key erases the person (crypto-shredding, QueueErase); blind
 // indexes (keyed HMAC of normalised identifiers) let the same person registered twice be
-// found without any identifier stored in clear.
+// found without any identifier stored in clear. Free text about a person kept outside their
+// identity (a case note) is sealed with the same data key (SealRecord, record.go), so that the
+// erasure makes it unreadable too.
 //
 // The key model, for operators:
 //   - The KEK is a Tink keyset of AES256-GCM keys. Its primary key wraps new data keys; every

@@ -17,6 +17,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/testserver"
+	casenotev1 "github.com/passage-cm/passage/proto/gen/passage/casenote/v1"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	handoverv1 "github.com/passage-cm/passage/proto/gen/passage/handover/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
@@ -154,6 +155,14 @@ func TestListResponsesCarryNoIdentity(t *testing.T) {
 	// it see the name: the hand-overs' lists must carry none of it either.
 	handOver(t, env, worker, ids[commonv1.Programme_PROGRAMME_AVRR])
 
+	// A case note on the AVRR case, which its notes' list needs to name (listInputs).
+	notes := casenotev1.NewCaseNoteServiceClient(env.Conn)
+	if _, err := notes.AddCaseNote(worker, &casenotev1.AddCaseNoteRequest{RequestId: uuid.NewString(),
+		CaseId: ids[commonv1.Programme_PROGRAMME_AVRR], Text: "Counselled on the return options.",
+		Sensitivity: casenotev1.Sensitivity_SENSITIVITY_NORMAL}); err != nil {
+		t.Fatalf("AddCaseNote: %v", err)
+	}
+
 	lists := 0
 	for _, r := range passageRPCs() {
 		if !isList(r) {
@@ -172,7 +181,11 @@ func TestListResponsesCarryNoIdentity(t *testing.T) {
 			var text string
 			eventually(t, func() error {
 				out := dynamicpb.NewMessage(r.desc.Output())
-				if err := env.Conn.Invoke(caller, r.name, dynamicpb.NewMessage(r.desc.Input()), out); err != nil {
+				in := dynamicpb.NewMessage(r.desc.Input())
+				if fill, ok := listInputs[r.name]; ok {
+					fill(in, role, ids)
+				}
+				if err := env.Conn.Invoke(caller, r.name, in, out); err != nil {
 					return err
 				}
 				if rows(out) == 0 {
@@ -191,6 +204,21 @@ func TestListResponsesCarryNoIdentity(t *testing.T) {
 	if lists < 5 {
 		t.Errorf("called %d list RPCs, want every one", lists)
 	}
+}
+
+// listInputs fill in the request of the lists that an empty one cannot call: a case's notes
+// name the case and the caller's purpose (the supervisor reads under the break-glass grant
+// above, the caseworker registered the case).
+var listInputs = map[string]func(in *dynamicpb.Message, role auth.Role, ids map[commonv1.Programme]string){
+	"/passage.casenote.v1.CaseNoteService/ListCaseNotes": func(in *dynamicpb.Message, role auth.Role, ids map[commonv1.Programme]string) {
+		fields := in.Descriptor().Fields()
+		in.Set(fields.ByName("case_id"), protoreflect.ValueOfString(ids[commonv1.Programme_PROGRAMME_AVRR]))
+		purpose := commonv1.AccessPurpose_ACCESS_PURPOSE_CASE_MANAGEMENT
+		if role == auth.RoleSupervisor {
+			purpose = commonv1.AccessPurpose_ACCESS_PURPOSE_BREAK_GLASS
+		}
+		in.Set(fields.ByName("purpose"), protoreflect.ValueOfEnum(purpose.Number()))
+	},
 }
 
 // referAndRead registers a partner, publishes a profile that shares the principal's name,

@@ -31,8 +31,9 @@ import (
 
 // caseAccess is what gives a caller the identity of one case.
 type caseAccess struct {
-	worksOn bool // the creator, or assigned
-	grant   bool // a live break-glass grant
+	worksOn  bool // the creator, or assigned
+	assigned bool // assigned by a supervisor of the caller's mission
+	grant    bool // a live break-glass grant
 }
 
 // readAccess reads the caller's access to a case their mission sees (its own, or one shared
@@ -41,15 +42,17 @@ type caseAccess struct {
 // are its own rows, and the owner's are not the receiver's, nor the other way round).
 func readAccess(ctx context.Context, q database.Querier, who auth.Claims, id uuid.UUID, now time.Time) (caseAccess, error) {
 	var a caseAccess
+	var created bool
 	err := q.QueryRow(ctx, `SELECT
-    (c.mission = $2 AND c.created_by = $3)
-      OR EXISTS (SELECT 1 FROM intake.case_assignment a WHERE a.case_id = c.case_id AND a.mission = $2 AND a.staff_id = $3),
+    c.mission = $2 AND c.created_by = $3,
+    EXISTS (SELECT 1 FROM intake.case_assignment a WHERE a.case_id = c.case_id AND a.mission = $2 AND a.staff_id = $3),
     EXISTS (SELECT 1 FROM intake.break_glass_grant g
             WHERE g.case_id = c.case_id AND g.mission = $2 AND g.grantee = $3 AND g.expires_at > $4)
-FROM intake."case" c WHERE c.case_id = $1`, id, who.Mission, who.Subject, now).Scan(&a.worksOn, &a.grant)
+FROM intake."case" c WHERE c.case_id = $1`, id, who.Mission, who.Subject, now).Scan(&created, &a.assigned, &a.grant)
 	if err != nil {
 		return caseAccess{}, database.NotFound(err)
 	}
+	a.worksOn = created || a.assigned
 	return a, nil
 }
 

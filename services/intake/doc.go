@@ -13,6 +13,12 @@
 // that arrive together are written by one transaction, each with every guarantee it has alone
 // (registrar.go).
 //
+// It serves the case notes (passage.casenote.v1, package casenote) beside itself, with its
+// role, pool and keyring: a note is identity-grade, so intake decides who reads and writes a
+// case's notes as it decides who reads its identity (NoteAccess, notes.go), and the note is
+// sealed with the data key of the person it is about, whom ErasePerson's crypto-shredding
+// then makes unreadable in every note at once.
+//
 // A case handed over to another mission (passage.handover.v1) is shared with it: intake's
 // outbox consumer keeps the hand-over profiles' fields and each accepted hand-over
 // (intake.case_share, shareevents.go), and the receiving mission of a live one (ACCEPTED or

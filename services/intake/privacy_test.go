@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -40,43 +39,7 @@ func TestNoIdentityInTheDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, b.env.AdminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tables, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
-		var s, n string
-		err := r.Scan(&s, &n)
-		return pgx.Identifier{s, n}.Sanitize(), err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(tables) < 7 {
-		t.Fatalf("found only %d tables: %v", len(tables), tables)
-	}
-	var dump strings.Builder
-	for _, table := range tables {
-		rows, err := conn.Query(ctx, "SELECT t::text FROM "+table+" t")
-		if err != nil {
-			t.Fatal(err)
-		}
-		texts, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range texts {
-			dump.WriteString(s)
-			dump.WriteByte('\n')
-		}
-	}
-	all := strings.ToLower(dump.String())
+	all := b.env.Dump(t)
 	for _, p := range planted {
 		for _, form := range []string{strings.ToLower(p), hex.EncodeToString([]byte(p))} {
 			if strings.Contains(all, strings.ToLower(form)) {

@@ -3,6 +3,7 @@ package intake
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -17,6 +18,7 @@ import (
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/vault"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+	"github.com/passage-cm/passage/services/intake/casenote"
 )
 
 // Name is the service's name for health checks and telemetry.
@@ -150,17 +152,23 @@ func (s *Service) clock() time.Time {
 	return database.Timestamp(s.now())
 }
 
-// Spec describes intake for bootstrap.Run. Its background work is the hand-over consumer
+// Spec describes intake for bootstrap.Run, with the case notes service it serves beside
+// itself (casenote: its Policy joins intake's). Its background work is the hand-over consumer
 // and, when an interval is configured, the retention job.
 func Spec() bootstrap.Service {
+	policy := Policy()
+	maps.Copy(policy, casenote.Policy())
 	return bootstrap.Service{
 		Name:   Name,
 		Short:  producer,
 		Role:   Role,
-		Policy: Policy(),
+		Policy: policy,
+		// The case notes service runs with intake's role, pool and keyring (notes.go).
+		Includes: []string{casenote.Name},
 		Register: func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
 			s := New(d.Pool, d.Keys, WithClock(d.Clock))
 			s.Register(g)
+			casenote.New(d.Pool, d.Keys, s, d.Clock).Register(g)
 			if d.RetentionInterval <= 0 {
 				return s.consumer.Run
 			}

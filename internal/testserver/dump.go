@@ -1,0 +1,49 @@
+package testserver
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Dump reads every row of every table of the test's database as the owner, each row as
+// Postgres writes it as text (a bytea column hex-encoded, "\x…"), as a dump or a backup would
+// show it, lower-cased, one row a line: what the scans for planted personal data search.
+func (e *Env) Dump(t testing.TB) string {
+	t.Helper()
+	var dump strings.Builder
+	e.AsOwner(t, func(ctx context.Context, conn *pgx.Conn) {
+		rows, err := conn.Query(ctx, `SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tables, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
+			var s, n string
+			err := r.Scan(&s, &n)
+			return pgx.Identifier{s, n}.Sanitize(), err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tables) < 7 {
+			t.Fatalf("found only %d tables: %v", len(tables), tables)
+		}
+		for _, table := range tables {
+			rows, err := conn.Query(ctx, "SELECT t::text FROM "+table+" t")
+			if err != nil {
+				t.Fatal(err)
+			}
+			texts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range texts {
+				dump.WriteString(s)
+				dump.WriteByte('\n')
+			}
+		}
+	})
+	return strings.ToLower(dump.String())
+}

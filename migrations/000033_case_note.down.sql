@@ -1,0 +1,2 @@
+DROP TABLE intake.case_note_version;
+DROP TABLE intake.case_note;
