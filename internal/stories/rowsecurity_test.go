@@ -19,6 +19,7 @@ import (
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/egress"
 	"github.com/passage-cm/passage/internal/webhook"
+	casenotev1 "github.com/passage-cm/passage/proto/gen/passage/casenote/v1"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	followupv1 "github.com/passage-cm/passage/proto/gen/passage/followup/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -217,15 +218,7 @@ FROM pg_roles r WHERE r.rolname LIKE 'passage\_%' ORDER BY 1`)
 // on one a finished transaction declared a mission on.
 func TestRowSecurityAsEachRole(t *testing.T) {
 	t.Parallel()
-	defer func() {
-		if r := recover(); r != nil {
-			f, ok := r.(failedStep)
-			if !ok {
-				panic(r)
-			}
-			t.Fatalf("the step at stories_test.go:%d failed: %v", f.line, f.err)
-		}
-	}()
+	defer stopOnFailedStep(t)
 	c := start(t)
 	deuCase := germanyToIraq(t, c)
 	_, votReturn := thailandVictimReturnsHome(t, c)
@@ -238,6 +231,10 @@ func TestRowSecurityAsEachRole(t *testing.T) {
 	// Nor do they assign a case or break the glass: one of each, for intake's access tables.
 	deu := c.env.As(t, auth.RoleSupervisor, "DEU")
 	must(c.intake.AssignCase(deu, &intakev1.AssignCaseRequest{RequestId: uuid.NewString(), CaseId: deuCase, StaffId: "caseworker-2"}))
+	// Nor do they keep a note: the assigned caseworker writes one, for intake's note tables.
+	must(casenotev1.NewCaseNoteServiceClient(c.env.Conn).AddCaseNote(c.env.AsStaff(t, "caseworker-2", auth.RoleCaseworker, "DEU"),
+		&casenotev1.AddCaseNoteRequest{RequestId: uuid.NewString(), CaseId: deuCase, Text: "Counselled the family on reintegration options.",
+			Sensitivity: casenotev1.Sensitivity_SENSITIVITY_NORMAL}))
 	must(c.intake.BreakGlass(deu, &intakev1.BreakGlassRequest{RequestId: uuid.NewString(), CaseId: deuCase,
 		Reason: "the caseworker is away and the family asks for news today"}))
 	// And one erasure, for vault.erasure: a household member asks to be forgotten.
