@@ -29,9 +29,11 @@ func (k Kind) String() string {
 		return "document"
 	case KindNameDateOfBirthNationality:
 		return "name_dob_nationality"
-	default:
-		return fmt.Sprintf("Kind(%d)", int(k))
 	}
+	if i := int(k - KindNameDateOfBirth); 0 <= i && i < len(searchKindNames) {
+		return searchKindNames[i]
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
 }
 
 // BlindIndex is a keyed digest of one normalised identifier. Two people with equal digests of
