@@ -189,7 +189,7 @@ func collapse(s string) string {
 	return b.String()
 }
 
-// vowels are dropped by foldToken, as is '\'' (Arabic ain and hamza transliterated).
+// vowels are dropped by foldToken, as is '\” (Arabic ain and hamza transliterated).
 const vowels = "aeiouyw'"
 
 // digraphs are folded in this order (longest first where one contains another).

@@ -3,6 +3,7 @@ package intake
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -17,6 +18,7 @@ import (
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/vault"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+	"github.com/passage-cm/passage/services/intake/search"
 )
 
 // Name is the service's name for health checks and telemetry.
@@ -147,17 +149,22 @@ func (s *Service) clock() time.Time {
 	return database.Timestamp(s.now())
 }
 
-// Spec describes intake for bootstrap.Run. Its background work is the hand-over consumer
-// and, when an interval is configured, the retention job.
+// Spec describes intake for bootstrap.Run: IntakeService and the person search
+// (services/intake/search), which runs on intake's role, pool and keyring. Its background
+// work is the hand-over consumer and, when an interval is configured, the retention job.
 func Spec() bootstrap.Service {
+	// The services intake's role, pool and keyring also serve: the person search.
+	policy := Policy()
+	maps.Copy(policy, search.Policy())
 	return bootstrap.Service{
 		Name:   Name,
 		Short:  producer,
 		Role:   Role,
-		Policy: Policy(),
+		Policy: policy,
 		Register: func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
 			s := New(d.Pool, d.Keys, WithClock(d.Clock))
 			s.Register(g)
+			search.New(d.Pool, d.Keys, d.Clock).Register(g)
 			if d.RetentionInterval <= 0 {
 				return s.consumer.Run
 			}
