@@ -61,13 +61,14 @@ func (k *Keyring) SearchIndexes(p *commonv1.Person) []BlindIndex {
 
 // NameIndexes returns the name-and-date indexes of a person named given and family, born on
 // dob (month and day 0 when unknown): every kind whose part of the date is known. A search
-// computes the same indexes from its criteria and looks up those its date allows; none when
-// there is no name or no year.
+// computes the same indexes from its criteria and looks them all up; none when the given name
+// holds no letter or digit, or there is no year.
 func (k *Keyring) NameIndexes(given, family string, dob *date.Date) []BlindIndex {
 	name := normaliseName(given, family)
 	folded := FoldName(given, family)
 	year, month := dob.GetYear(), dob.GetMonth()
-	if name == "" || year <= 0 {
+	// A given name is required, as for the duplicate check's index.
+	if normaliseName(given, "") == "" || year <= 0 {
 		return nil
 	}
 	full := fmt.Sprintf("%04d-%02d-%02d", year, month, dob.GetDay())
