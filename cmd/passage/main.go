@@ -33,6 +33,8 @@ commands:
   dev-token --role ROLE --mission CODE   print a development token (development keys under .passage/);
                                         a partner agency's: --role partner --partner PARTNER_ID
   case register|get|list|update|close|open|erase   the caseworker's client (passage case -h)
+  search --document T:C:N | --name G,F --dob YYYY[-MM[-DD]] | --phone P  --purpose P
+                                        find a person already registered in your mission (passage search -h)
   returns ...                            AVRR: eligibility, departure, reintegration, monitoring (passage returns -h)
   trafficking ...                        victims of trafficking: screening, exploitation, assistance (passage trafficking -h)
   hasm ...                               stranded migrants: requests, HQ decisions, funds (passage hasm -h)
@@ -85,6 +87,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return devToken(rest, stdout, stderr)
 	case "case":
 		return runCase(ctx, rest, stdout, stderr)
+	case "search":
+		return runSearch(ctx, rest, stdout, stderr)
 	case "returns":
 		return runReturns(ctx, rest, stdout, stderr)
 	case "trafficking":
