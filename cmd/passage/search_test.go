@@ -32,7 +32,9 @@ func TestSearchCommandAgainstTheServer(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		s := &searcher{cli: cli{getenv: func(string) string { return "carried by ctx" }, stdout: &stdout, stderr: &stderr,
 			now: time.Now, newRequestID: uuid.NewString},
-			search: func(clientOptions) (searchv1.PersonSearchServiceClient, func(), error) { return service, func() {}, nil }}
+			search: func(clientOptions) (searchv1.PersonSearchServiceClient, func(), error) {
+				return service, func() {}, nil
+			}}
 		err := s.run(ctx, args)
 		return stdout.String(), stderr.String(), err
 	}
