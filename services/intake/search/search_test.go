@@ -6,8 +6,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/quota"
@@ -255,5 +257,34 @@ func TestSearchRateLimit(t *testing.T) {
 	}
 	if _, err := b.search.SearchPersons(b.colleague, req); err != nil {
 		t.Errorf("a colleague's search: %v", err)
+	}
+}
+
+// TestCorrectionReindexes: correcting the principal's identity replaces their search indexes,
+// so the corrected name is found and the old one no longer is.
+func TestCorrectionReindexes(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	caseID, _ := b.register(t, b.worker, "NER", mohammed())
+	corrected := mohammed()
+	corrected.GivenName, corrected.DateOfBirth = "Ibrahim", day(1991, 1, 20)
+	if _, err := b.intake.UpdateCase(b.worker, &intakev1.UpdateCaseRequest{RequestId: uuid.NewString(), CaseId: caseID, Version: 1,
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"principal"}}, Principal: corrected}); err != nil {
+		t.Fatalf("UpdateCase: %v", err)
+	}
+	for _, tt := range []struct {
+		req   *searchv1.SearchPersonsRequest
+		found bool
+	}{
+		{byName("Ibrahim", "Al-Hassan", day(1991, 1, 20)), true},
+		{byName("Mohammed", "Al-Hassan", day(1990, 4, 2)), false},
+	} {
+		resp, err := b.search.SearchPersons(b.worker, tt.req)
+		if err != nil {
+			t.Fatalf("SearchPersons: %v", err)
+		}
+		if found := len(resp.GetMatches()) == 1 && resp.GetMatches()[0].GetCaseId() == caseID; found != tt.found || len(resp.GetMatches()) > 1 {
+			t.Errorf("after the correction, %s: matches %v, want found=%v", tt.req.GetName().GetGivenName(), resp.GetMatches(), tt.found)
+		}
 	}
 }
