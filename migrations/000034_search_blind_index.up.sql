@@ -8,8 +8,9 @@
 --   name_token_dob         one folded name token + full date of birth (one row per token)
 --   phone                  the phone number's last eight digits
 -- Like the others they are keyed HMACs: no identifier is stored in clear. People registered
--- before this migration have none until a correction rewrites their indexes; computing them
--- needs the decrypted identity, so it is an application job, not SQL.
+-- before this migration have none until `passage search reindex --mission M --by STAFF` (or a
+-- correction of their identity) computes them: that needs the decrypted identity, so it is an
+-- application job, not SQL.
 -- The table, its row-level security (FORCE) and its grants are unchanged; the primary key
 -- (digest, mission, subject_id) serves the search's look-ups by digest.
 ALTER TABLE vault.blind_index DROP CONSTRAINT blind_index_kind_check;

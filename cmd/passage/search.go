@@ -3,13 +3,17 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/passage-cm/passage/internal/bootstrap"
+	"github.com/passage-cm/passage/internal/database"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	searchv1 "github.com/passage-cm/passage/proto/gen/passage/search/v1"
+	"github.com/passage-cm/passage/services/intake/search"
 )
 
 // `passage search`: find a person already registered in the caller's mission.
@@ -23,8 +27,44 @@ type searcher struct {
 }
 
 func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "reindex" {
+		return runReindex(ctx, args[1:], stdout, stderr)
+	}
 	s := &searcher{cli: newCLI(stdout, stderr), search: dialer(searchv1.NewPersonSearchServiceClient)}
 	return s.run(ctx, args)
+}
+
+// runReindex runs `passage search reindex`: the operator's backfill of the search's blind
+// indexes for the people of a mission registered before migration 000034 (search.Reindex).
+// It decrypts every identity of the mission, so it is audited as the operator's, --by.
+func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("search reindex", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	mission := fs.String("mission", "", "the `MISSION` whose people to index (required)")
+	by := fs.String("by", "", "staff `ID` of the operator running the job, for the audit record (required)")
+	batch := fs.Int("batch", 500, "people indexed per transaction")
+	dev := fs.Bool("dev", false, "use the cleartext development keys under PASSAGE_DEV_DIR")
+	if _, _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *mission == "" || *by == "" {
+		return errors.New("--mission and --by are required")
+	}
+	if *batch <= 0 {
+		return errors.New("--batch must be positive")
+	}
+	cfg, err := bootstrap.KeyConfigFromEnv(*dev)
+	if err != nil {
+		return err
+	}
+	pool, keys, err := operatorIntakePool(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	n, err := search.Reindex(ctx, database.NewDB(pool), keys, *mission, *by, *batch)
+	fmt.Fprintf(stdout, "indexed %d people of %s\n", n, *mission)
+	return err
 }
 
 // run parses one criterion and the purpose, calls SearchPersons and prints the matches,

@@ -6,8 +6,9 @@
 // Nothing is compared in clear: a criterion is turned into the blind indexes that
 // registration stores (internal/vault: the duplicate check's document index, and the search
 // kinds of searchindex.go), and the mission's vault.blind_index rows are looked up by digest.
-// People registered before migration 000034 have no search index until their identity is
-// corrected; they are found by document (the duplicate check's index) only.
+// People registered before migration 000034 have no search index until the operator's
+// backfill (Reindex, `passage search reindex`) or a correction of their identity computes
+// them; until then they are found by document (the duplicate check's index) only.
 //
 // The service is intake's: registered from intake's Spec, it runs with intake's database
 // role, pool and vault keyring. Every search writes one audit record with its purpose and the
