@@ -41,11 +41,17 @@ func (s *Service) SearchPersons(ctx context.Context, req *searchv1.SearchPersons
 		if err != nil {
 			return err
 		}
+		// Reset: the transaction may be retried (a serialization failure).
 		resp.Matches, resp.Truncated = nil, len(found) > maxMatches
 		found = found[:min(len(found), maxMatches)]
-		// The search's own record, then one per case whose identity is returned, as GetCase's.
-		entries := []audit.Entry{audit.For(audit.WithReason(ctx,
-			fmt.Sprintf("%s SEARCH by=%s matched=%d", purpose, l.by, len(found))), who, who.Mission, uuid.Nil)}
+		// The search's own record (its purpose, the kind of criterion and how many matches it
+		// returned, never a value or an id), then one per case whose identity is returned, as
+		// GetCase's full view writes.
+		outcome := fmt.Sprintf("%s SEARCH by=%s matched=%d", purpose, l.by, len(found))
+		if resp.Truncated {
+			outcome += " truncated"
+		}
+		entries := []audit.Entry{audit.For(audit.WithReason(ctx, outcome), who, who.Mission, uuid.Nil)}
 		var open []uuid.UUID
 		for _, f := range found {
 			if f.readable(purpose) {
