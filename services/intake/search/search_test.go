@@ -101,6 +101,58 @@ func TestSearchPersons(t *testing.T) {
 	if len(resp.GetMatches()) != 1 || resp.GetMatches()[0].GetCaseId() != deuCase {
 		t.Errorf("DEU's search found %v, want its own case %s only", resp.GetMatches(), deuCase)
 	}
+	// The criteria never reach the server's logs.
+	for _, word := range []string{"Mohammed", "Hassan", "1234567", "90-12-34-56", "محمد"} {
+		if strings.Contains(b.env.Logs.String(), word) {
+			t.Errorf("the server's logs carry a criterion: %q", word)
+		}
+	}
+}
+
+// TestHouseholdMemberAndTruncation: a household member is found in their own right (the
+// match names them, not the principal), and a criterion matching more than 50 cases returns
+// the first 50 and says so.
+func TestHouseholdMemberAndTruncation(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	resp, err := b.intake.RegisterCase(b.worker, &intakev1.RegisterCaseRequest{RequestId: uuid.NewString(), Mission: "NER",
+		Programme: commonv1.Programme_PROGRAMME_VOT, Principal: person("Awa", "Diallo", day(1985, 1, 1), "MLI"),
+		HouseholdMembers: []*commonv1.Person{person("Moussa", "Diallo", day(2015, 6, 1), "MLI")}, HostCountry: "NER",
+		Consents: []*commonv1.Consent{{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE, Granted: true, Date: day(2026, 3, 1)}}})
+	if err != nil {
+		t.Fatalf("RegisterCase: %v", err)
+	}
+	got, err := b.search.SearchPersons(b.worker, byName("Musa", "Diallo", day(2015, 0, 0)))
+	if err != nil {
+		t.Fatalf("SearchPersons: %v", err)
+	}
+	member := resp.GetCase().GetHouseholdMembers()[0].GetSubjectId()
+	if len(got.GetMatches()) != 1 || got.GetMatches()[0].GetSubjectId() != member ||
+		got.GetMatches()[0].GetProgramme() != commonv1.Programme_PROGRAMME_VOT || got.GetMatches()[0].GetIdentity().GetGivenName() != "Moussa" {
+		t.Errorf("matches %v, want the household member %s of the VOT case", got.GetMatches(), member)
+	}
+
+	for range 51 {
+		b.register(t, b.worker, "NER", person("Ali", "Musa", day(2000, 2, 2), "SDN"))
+	}
+	got, err = b.search.SearchPersons(b.worker, byName("Ali", "Musa", day(2000, 2, 2)))
+	if err != nil {
+		t.Fatalf("SearchPersons: %v", err)
+	}
+	if len(got.GetMatches()) != 50 || !got.GetTruncated() {
+		t.Errorf("%d matches, truncated %v; want 50 and truncated", len(got.GetMatches()), got.GetTruncated())
+	}
+	var searches []string
+	for _, r := range b.env.AuditRecords(t, method) {
+		if r.AggregateID == "" {
+			searches = append(searches, r.Reason)
+		}
+	}
+	want := []string{"ACCESS_PURPOSE_CASE_MANAGEMENT SEARCH by=name_date_of_birth matched=1",
+		"ACCESS_PURPOSE_CASE_MANAGEMENT SEARCH by=name_date_of_birth matched=50 truncated"}
+	if diff := cmp.Diff(want, searches); diff != "" {
+		t.Errorf("the searches' audit records (-want +got):\n%s", diff)
+	}
 }
 
 // TestIdentityOnlyToThoseWhoMayReadIt: a colleague who does not work on the case finds it but
