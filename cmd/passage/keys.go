@@ -331,6 +331,16 @@ func runRetention(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // operatorIntake returns the intake service for an operator's command, with the vault's keys
 // and intake's own database role, and the function that closes its pool.
 func operatorIntake(ctx context.Context, cfg bootstrap.Config) (*intake.Service, func(), error) {
+	pool, keys, err := operatorIntakePool(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return intake.New(pool, keys), pool.Close, nil
+}
+
+// operatorIntakePool opens the vault's keys and a small pool with intake's own database role,
+// for an operator's job that works as intake does.
+func operatorIntakePool(ctx context.Context, cfg bootstrap.Config) (*pgxpool.Pool, *vault.Keyring, error) {
 	files, err := bootstrap.KeyringFiles(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -343,7 +353,7 @@ func operatorIntake(ctx context.Context, cfg bootstrap.Config) (*intake.Service,
 	if err != nil {
 		return nil, nil, err
 	}
-	return intake.New(pool, keys), pool.Close, nil
+	return pool, keys, nil
 }
 
 // runErase runs `passage erase`: the operator's erasure of one person by subject id, for a

@@ -33,6 +33,9 @@ commands:
   dev-token --role ROLE --mission CODE   print a development token (development keys under .passage/);
                                         a partner agency's: --role partner --partner PARTNER_ID
   case register|get|list|update|close|open|erase   the caseworker's client (passage case -h)
+  search --document T:C:N | --name G,F --dob YYYY[-MM[-DD]] | --phone P  --purpose P
+                                        find a person already registered in your mission (passage search -h)
+  search reindex --mission M --by STAFF  index the people registered before the search existed (DATABASE_URL, keys)
   returns ...                            AVRR: eligibility, departure, reintegration, monitoring (passage returns -h)
   trafficking ...                        victims of trafficking: screening, exploitation, assistance (passage trafficking -h)
   hasm ...                               stranded migrants: requests, HQ decisions, funds (passage hasm -h)
@@ -86,6 +89,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return devToken(rest, stdout, stderr)
 	case "case":
 		return runCase(ctx, rest, stdout, stderr)
+	case "search":
+		return runSearch(ctx, rest, stdout, stderr)
 	case "returns":
 		return runReturns(ctx, rest, stdout, stderr)
 	case "trafficking":

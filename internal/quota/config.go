@@ -78,11 +78,14 @@ type Config struct {
 // second. At 20 reads a second, a caller flooding ListCases left a colleague's p99 within
 // 2x of its quiet value on the project's 2-core machine, where 100 a second did not (see
 // docs/benchmarks/quotas.md). An analyst may run 30 grand totals a second, or 3.5
-// four-dimension tables (cost 17) after a burst of 14 of those.
+// four-dimension tables (cost 17) after a burst of 14 of those. A caseworker searches for the
+// person at the counter a few times a minute; a script walking the register by dates of
+// birth or phone numbers would need hundreds of thousands of searches, some 4 days for
+// 200,000 at 0.5 a second, each one audited.
 type Limits struct {
 	Read            Limit `env:"PASSAGE_QUOTA_READ" default:"20:40" help:"reads' token bucket per token subject, {RATE:BURST}: calls a second and calls at once"`
 	Write           Limit `env:"PASSAGE_QUOTA_WRITE" default:"50:100" help:"writes' token bucket per token subject"`
-	Search          Limit `env:"PASSAGE_QUOTA_SEARCH" default:"10:20" help:"searches' token bucket per token subject"`
+	Search          Limit `env:"PASSAGE_QUOTA_SEARCH" default:"0.5:10" help:"person searches' token bucket per token subject: 30 a minute after a burst of 10, so that a stolen token cannot walk a mission's register"`
 	Analytics       Limit `env:"PASSAGE_QUOTA_ANALYTICS" default:"60:240" help:"analytics' token bucket per token subject, in cost units: a table of n dimensions costs 1 + 2ⁿ"`
 	Partner         Limit `env:"PASSAGE_QUOTA_PARTNER" default:"20:40" help:"the token bucket of every call of a partner's token"`
 	Unauthenticated Limit `env:"PASSAGE_QUOTA_UNAUTHENTICATED" default:"20:40" help:"the token bucket per source address of health checks, reflection and refused tokens"`

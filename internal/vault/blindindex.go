@@ -29,9 +29,11 @@ func (k Kind) String() string {
 		return "document"
 	case KindNameDateOfBirthNationality:
 		return "name_dob_nationality"
-	default:
-		return fmt.Sprintf("Kind(%d)", int(k))
 	}
+	if i := int(k - KindNameDateOfBirth); 0 <= i && i < len(searchKindNames) {
+		return searchKindNames[i]
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
 }
 
 // BlindIndex is a keyed digest of one normalised identifier. Two people with equal digests of
@@ -54,15 +56,7 @@ func (k *Keyring) BlindIndexes(p *commonv1.Person) []BlindIndex {
 	}
 	var inputs []string // distinct, in the order of p.Documents
 	for _, d := range p.GetDocuments() {
-		number := normaliseDocumentNumber(d.GetNumber())
-		if number == "" {
-			// Nothing identifying left: such an index would match every other empty one.
-			continue
-		}
-		// The document type is deliberately left out: the same passport recorded once as
-		// a passport and once as a travel document must still match.
-		in := "doc\x00" + d.GetIssuingCountry() + "\x00" + number
-		if !slices.Contains(inputs, in) {
+		if in, ok := documentInput(d.GetIssuingCountry(), d.GetNumber()); ok && !slices.Contains(inputs, in) {
 			inputs = append(inputs, in)
 		}
 	}
@@ -74,6 +68,28 @@ func (k *Keyring) BlindIndexes(p *commonv1.Person) []BlindIndex {
 		indexes = append(indexes, BlindIndex{Kind: KindNameDateOfBirthNationality, Digest: k.mac(in)})
 	}
 	return indexes
+}
+
+// DocumentIndex returns the index BlindIndexes computes for a document of number issued by
+// issuingCountry, or false when the number holds no letter or digit.
+func (k *Keyring) DocumentIndex(issuingCountry, number string) (BlindIndex, bool) {
+	in, ok := documentInput(issuingCountry, number)
+	if !ok {
+		return BlindIndex{}, false
+	}
+	return BlindIndex{Kind: KindDocument, Digest: k.mac(in)}, true
+}
+
+// documentInput builds "doc\x00<issuing country>\x00<normalised number>", or reports false
+// when nothing identifying is left of the number (such an index would match every other
+// empty one). The document type is deliberately left out: the same passport recorded once
+// as a passport and once as a travel document must still match.
+func documentInput(issuingCountry, number string) (string, bool) {
+	n := normaliseDocumentNumber(number)
+	if n == "" {
+		return "", false
+	}
+	return "doc\x00" + issuingCountry + "\x00" + n, true
 }
 
 // Fingerprint returns a keyed digest of data in the named domain, for recognising a repeated

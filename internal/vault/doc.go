@@ -2,7 +2,10 @@
 // a data key of its own (Tink AES256-GCM), wrapped by a key-encryption key (KEK), so
 // destroying that one wrapped key erases the person (crypto-shredding, QueueErase); blind
 // indexes (keyed HMAC of normalised identifiers) let the same person registered twice be
-// found without any identifier stored in clear. Free text about a person kept outside their
+// found without any identifier stored in clear (BlindIndexes, the duplicate check's), and let
+// a caseworker find a person already registered by a tolerant match (SearchIndexes: exact and
+// transliteration-folded names with full or partial dates of birth, one name with the date,
+// the phone's last digits; see searchindex.go). Free text about a person kept outside their
 // identity (a case note) is sealed with the same data key (SealRecord, record.go), so that the
 // erasure makes it unreadable too.
 //

@@ -80,10 +80,12 @@ func QueueReplace(b *pgx.Batch, mission string, subjectID uuid.UUID, ciphertext 
 	b.Queue(`UPDATE vault.identity SET identity = $2, updated_at = now() WHERE subject_id = $1`,
 		subjectID, ciphertext)
 	b.Queue(`DELETE FROM vault.blind_index WHERE subject_id = $1`, subjectID)
-	queueIndexes(b, mission, subjectID, indexes)
+	QueueIndexes(b, mission, subjectID, indexes)
 }
 
-func queueIndexes(b *pgx.Batch, mission string, subjectID uuid.UUID, indexes []BlindIndex) {
+// QueueIndexes adds to b the insert of a person's blind indexes; those already stored are
+// kept (the search's backfill adds a person's indexes beside the ones they have).
+func QueueIndexes(b *pgx.Batch, mission string, subjectID uuid.UUID, indexes []BlindIndex) {
 	if len(indexes) == 0 {
 		return
 	}

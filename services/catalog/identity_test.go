@@ -52,14 +52,13 @@ func reaches(m protoreflect.MessageDescriptor, target protoreflect.FullName, see
 	return false
 }
 
-// isList reports whether an RPC lists or searches: those never carry identity.
+// isList reports whether an RPC lists: those never carry identity.
 func isList(r rpc) bool {
-	n := string(r.desc.Name())
-	return strings.HasPrefix(n, "List") || strings.HasPrefix(n, "Search")
+	return strings.HasPrefix(string(r.desc.Name()), "List")
 }
 
-// TestOnlyAPurposefulReadReturnsIdentity checks the contracts: no list or search response
-// can hold a Person, and every response that can has a coded purpose in its request.
+// TestOnlyAPurposefulReadReturnsIdentity checks the contracts: no list response can hold a
+// Person, and every response that can has a coded purpose in its request.
 func TestOnlyAPurposefulReadReturnsIdentity(t *testing.T) {
 	t.Parallel()
 	var identityRPCs []string
@@ -83,10 +82,12 @@ func TestOnlyAPurposefulReadReturnsIdentity(t *testing.T) {
 	if lists < 5 {
 		t.Errorf("found %d list RPCs; the contracts are not all linked", lists)
 	}
-	// Two RPCs return identity, each decided here on purpose: GetCase for the staff working on
-	// the case, and GetReferralData for the partner of a live referral, only the fields its
-	// data profile shares (issue 6).
-	if want := []string{"/passage.intake.v1.IntakeService/GetCase", "/passage.referral.v1.ReferralService/GetReferralData"}; !slices.Equal(identityRPCs, want) {
+	// Three RPCs return identity, each decided here on purpose: GetCase for the staff working
+	// on the case, GetReferralData for the partner of a live referral, only the fields its
+	// data profile shares (issue 6), and SearchPersons the matched person's, by GetCase's rule
+	// (issue 18).
+	if want := []string{"/passage.intake.v1.IntakeService/GetCase", "/passage.referral.v1.ReferralService/GetReferralData",
+		"/passage.search.v1.PersonSearchService/SearchPersons"}; !slices.Equal(identityRPCs, want) {
 		t.Errorf("RPCs that can return identity: %v, want %v", identityRPCs, want)
 	}
 }

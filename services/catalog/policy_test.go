@@ -77,6 +77,9 @@ var want = map[string][]auth.Role{
 	"/passage.casenote.v1.CaseNoteService/GetCaseNote":   {cw, sv},
 	"/passage.casenote.v1.CaseNoteService/ListCaseNotes": {cw, sv},
 
+	// The person search, on intake's role: the field staff who meet the person.
+	"/passage.search.v1.PersonSearchService/SearchPersons": {cw, sv},
+
 	"/passage.returns.v1.ReturnService/GetReturn":              {cw, sv},
 	"/passage.returns.v1.ReturnService/ListReturns":            {cw, sv},
 	"/passage.returns.v1.ReturnService/RecordEligibility":      {cw, sv},
@@ -236,6 +239,8 @@ func TestEveryRPCHasAPolicy(t *testing.T) {
 		}
 	}
 	// Every service with a contract runs in the catalog.
+	// A spec may serve more than its own service (intake's serves the person search): the
+	// services whose methods its policy lists.
 	served := map[string]bool{}
 	for _, s := range catalog.Services() {
 		served[s.Name] = true

@@ -11,7 +11,11 @@
 // supervisor's request, and EraseDue for the retention job, both through one path that
 // records the erasure and crypto-shreds the vault row in the same transaction. Registrations
 // that arrive together are written by one transaction, each with every guarantee it has alone
-// (registrar.go).
+// (registrar.go). Registration and a correction of the principal's identity also store the
+// person search's blind indexes (vault.SearchIndexes), which the duplicate check never looks
+// up; the search itself (services/intake/search) is served from intake's Spec, on intake's
+// role, pool and keyring, and finds only the mission's own registrations: a receiving
+// mission reads a handed-over case through GetCase, but does not find its people by search.
 //
 // It serves the case notes (passage.casenote.v1, package casenote) beside itself, with its
 // role, pool and keyring: a note is identity-grade, so intake decides who reads and writes a

@@ -3,6 +3,7 @@ package intake
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
@@ -89,7 +90,8 @@ func (s *Service) prepareRegistration(ctx context.Context, req *intakev1.Registe
 		for _, ix := range r.indexes[i] {
 			r.digests = append(r.digests, ix.Digest)
 		}
-		r.entries[i] = vault.Entry{SubjectID: r.subjects[i], Sealed: sealed, Indexes: r.indexes[i]}
+		// The search's indexes are stored with the duplicate check's, which looks up only its own.
+		r.entries[i] = vault.Entry{SubjectID: r.subjects[i], Sealed: sealed, Indexes: slices.Concat(r.indexes[i], s.keys.SearchIndexes(p))}
 		members[i] = &intakev1.CaseMember{
 			SubjectId:   r.subjects[i].String(),
 			Sex:         storedSex(p.GetSex()),

@@ -19,6 +19,7 @@ import (
 	"github.com/passage-cm/passage/internal/vault"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	"github.com/passage-cm/passage/services/intake/casenote"
+	"github.com/passage-cm/passage/services/intake/search"
 )
 
 // Name is the service's name for health checks and telemetry.
@@ -152,23 +153,26 @@ func (s *Service) clock() time.Time {
 	return database.Timestamp(s.now())
 }
 
-// Spec describes intake for bootstrap.Run, with the case notes service it serves beside
-// itself (casenote: its Policy joins intake's). Its background work is the hand-over consumer
-// and, when an interval is configured, the retention job.
+// Spec describes intake for bootstrap.Run, with the services it serves beside itself on its
+// role, pool and keyring (their Policy joins intake's): the case notes (casenote) and the
+// person search (search). Its background work is the hand-over consumer and, when an interval
+// is configured, the retention job.
 func Spec() bootstrap.Service {
 	policy := Policy()
 	maps.Copy(policy, casenote.Policy())
+	maps.Copy(policy, search.Policy())
 	return bootstrap.Service{
 		Name:   Name,
 		Short:  producer,
 		Role:   Role,
 		Policy: policy,
-		// The case notes service runs with intake's role, pool and keyring (notes.go).
-		Includes: []string{casenote.Name},
+		// The case notes and the person search run with intake's role, pool and keyring.
+		Includes: []string{casenote.Name, search.Name},
 		Register: func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
 			s := New(d.Pool, d.Keys, WithClock(d.Clock))
 			s.Register(g)
 			casenote.New(d.Pool, d.Keys, s, d.Clock).Register(g)
+			search.New(d.Pool, d.Keys, d.Clock).Register(g)
 			if d.RetentionInterval <= 0 {
 				return s.consumer.Run
 			}

@@ -180,7 +180,7 @@ func (s *Service) queueNewPrincipal(ctx context.Context, tx pgx.Tx, b *pgx.Batch
 	if err != nil {
 		return fmt.Errorf("reseal identity: %w", err)
 	}
-	vault.QueueReplace(b, c.Mission, subject, ciphertext, s.keys.BlindIndexes(p))
+	vault.QueueReplace(b, c.Mission, subject, ciphertext, slices.Concat(s.keys.BlindIndexes(p), s.keys.SearchIndexes(p)))
 	c.Principal = &intakev1.CaseMember{
 		SubjectId:   c.SubjectId,
 		Sex:         storedSex(p.GetSex()),

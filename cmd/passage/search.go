@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/passage-cm/passage/internal/bootstrap"
+	"github.com/passage-cm/passage/internal/database"
+	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	searchv1 "github.com/passage-cm/passage/proto/gen/passage/search/v1"
+	"github.com/passage-cm/passage/services/intake/search"
+)
+
+// `passage search`: find a person already registered in the caller's mission.
+
+const searchSynopsis = `(--document TYPE:COUNTRY:NUMBER | --name GIVEN,FAMILY --dob YYYY[-MM[-DD]] [--nationality C] | --phone P) --purpose P`
+
+// searcher is the search command's type: cli, and how to reach the person search.
+type searcher struct {
+	cli
+	search func(clientOptions) (searchv1.PersonSearchServiceClient, func(), error)
+}
+
+func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "reindex" {
+		return runReindex(ctx, args[1:], stdout, stderr)
+	}
+	s := &searcher{cli: newCLI(stdout, stderr), search: dialer(searchv1.NewPersonSearchServiceClient)}
+	return s.run(ctx, args)
+}
+
+// runReindex runs `passage search reindex`: the operator's backfill of the search's blind
+// indexes for the people of a mission registered before migration 000034 (search.Reindex).
+// It decrypts every identity of the mission, so it is audited as the operator's, --by.
+func runReindex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("search reindex", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	mission := fs.String("mission", "", "the `MISSION` whose people to index (required)")
+	by := fs.String("by", "", "staff `ID` of the operator running the job, for the audit record (required)")
+	batch := fs.Int("batch", 500, "people indexed per transaction")
+	dev := fs.Bool("dev", false, "use the cleartext development keys under PASSAGE_DEV_DIR")
+	if _, _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *mission == "" || *by == "" {
+		return errors.New("--mission and --by are required")
+	}
+	if *batch <= 0 {
+		return errors.New("--batch must be positive")
+	}
+	cfg, err := bootstrap.KeyConfigFromEnv(*dev)
+	if err != nil {
+		return err
+	}
+	pool, keys, err := operatorIntakePool(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	n, err := search.Reindex(ctx, database.NewDB(pool), keys, *mission, *by, *batch)
+	fmt.Fprintf(stdout, "indexed %d people of %s\n", n, *mission)
+	return err
+}
+
+// run parses one criterion and the purpose, calls SearchPersons and prints the matches,
+// with the name and date of birth where the server returned the identity. Errors never
+// quote a flag's value: it is personal data.
+func (s *searcher) run(ctx context.Context, args []string) error {
+	fs, o := s.groupFlagSet("search", "", searchSynopsis, nil)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: passage search %s\n\nflags:\n", searchSynopsis)
+		fs.PrintDefaults()
+	}
+	document := fs.String("document", "", "an identity document `TYPE:COUNTRY:NUMBER`, as case register takes it; TYPE: "+documentTypes.list())
+	name := fs.String("name", "", "`GIVEN,FAMILY` names (the family name may be empty); needs --dob")
+	dob := fs.String("dob", "", "date of birth with --name, `YYYY[-MM[-DD]]`: a partial date matches the folded name")
+	nationality := fs.String("nationality", "", "with --name: only people of this nationality (ISO 3166-1 alpha-3 `CODE`)")
+	phone := fs.String("phone", "", "a phone `NUMBER` in any format; its last eight digits are compared")
+	purpose := fs.String("purpose", "", "why you search (required): "+accessPurposes.list())
+	if _, _, err := s.groupParse("search", fs, o, args, 0, "takes no arguments besides flags"); err != nil {
+		return err
+	}
+	req := &searchv1.SearchPersonsRequest{}
+	var err error
+	if req.Purpose, err = parseEnum[commonv1.AccessPurpose](accessPurposes, *purpose); err != nil {
+		return fmt.Errorf("--purpose: %w", err)
+	}
+	n := 0
+	for _, v := range []string{*document, *name, *phone} {
+		if v != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		return errors.New("search takes exactly one of --document, --name (with --dob) or --phone")
+	}
+	if (*dob != "" || *nationality != "") && *name == "" {
+		return errors.New("--dob and --nationality go with --name")
+	}
+	switch {
+	case *document != "":
+		d, err := parseDocument(*document)
+		if err != nil {
+			return fmt.Errorf("--document: %w", err)
+		}
+		req.Criterion = &searchv1.SearchPersonsRequest_Document{Document: d}
+	case *phone != "":
+		req.Criterion = &searchv1.SearchPersonsRequest_Phone{Phone: *phone}
+	default:
+		given, family, _ := strings.Cut(*name, ",")
+		if *dob == "" {
+			return errors.New("--name needs --dob YYYY[-MM[-DD]]")
+		}
+		d, err := parseDate(*dob)
+		if err != nil {
+			return fmt.Errorf("--dob: %w", err)
+		}
+		req.Criterion = &searchv1.SearchPersonsRequest_Name{Name: &searchv1.NameCriterion{GivenName: strings.TrimSpace(given),
+			FamilyName: strings.TrimSpace(family), DateOfBirth: d, Nationality: countryCode(*nationality)}}
+	}
+	return unaryOn(ctx, &s.cli, o, s.search, "SearchPersons", "", searchv1.PersonSearchServiceClient.SearchPersons, req, formatSearch)
+}
+
+// formatSearch prints one line per match; name and date of birth only where the server
+// returned the identity.
+func formatSearch(w io.Writer, resp *searchv1.SearchPersonsResponse) error {
+	if len(resp.GetMatches()) == 0 {
+		_, err := fmt.Fprintln(w, "no match in your mission")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CASE\tPROGRAMME\tSTATUS\tSUBJECT\tMATCH\tNAME (personal data)\tBORN")
+	for _, m := range resp.GetMatches() {
+		name, born := "-", "-"
+		if p := m.GetIdentity(); p != nil {
+			name, born = strings.TrimSpace(p.GetGivenName()+" "+p.GetFamilyName()), formatDate(p.GetDateOfBirth())
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.GetCaseId(), enumName(m.GetProgramme()), enumName(m.GetStatus()),
+			m.GetSubjectId(), enumName(m.GetRule()), name, born)
+	}
+	if resp.GetTruncated() {
+		fmt.Fprintln(tw, "more cases matched than are shown: narrow the search")
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/genproto/googleapis/type/date"
+
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/bootstrap"
+	"github.com/passage-cm/passage/internal/testserver"
+	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+	searchv1 "github.com/passage-cm/passage/proto/gen/passage/search/v1"
+	"github.com/passage-cm/passage/services/intake"
+)
+
+// The search command against a real server: by a transliterated name and a year of birth,
+// by document and by phone; the registering caseworker sees the name, a colleague the case
+// only; a bad criterion is refused before any call, without quoting it.
+func TestSearchCommandAgainstTheServer(t *testing.T) {
+	t.Parallel()
+	env := testserver.Start(t, testserver.Options{Services: []bootstrap.Service{intake.Spec()}})
+	service := searchv1.NewPersonSearchServiceClient(env.Conn)
+	worker := env.As(t, auth.RoleCaseworker, "NER")
+	run := func(ctx context.Context, args ...string) (string, string, error) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		s := &searcher{cli: cli{getenv: func(string) string { return "carried by ctx" }, stdout: &stdout, stderr: &stderr,
+			now: time.Now, newRequestID: uuid.NewString},
+			search: func(clientOptions) (searchv1.PersonSearchServiceClient, func(), error) {
+				return service, func() {}, nil
+			}}
+		err := s.run(ctx, args)
+		return stdout.String(), stderr.String(), err
+	}
+	resp, err := intakev1.NewIntakeServiceClient(env.Conn).RegisterCase(worker, &intakev1.RegisterCaseRequest{RequestId: uuid.NewString(),
+		Mission: "NER", Programme: commonv1.Programme_PROGRAMME_AVRR, HostCountry: "NER",
+		Principal: &commonv1.Person{GivenName: "Khaled", FamilyName: "Mahmoud", DateOfBirth: &date.Date{Year: 1988, Month: 7, Day: 1},
+			Nationality: "SDN", Phone: "+249 912 345 678",
+			Documents: []*commonv1.IdentityDocument{{Type: commonv1.DocumentType_DOCUMENT_TYPE_PASSPORT, Number: "P99", IssuingCountry: "SDN"}}},
+		Consents: []*commonv1.Consent{{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE, Granted: true,
+			Date: &date.Date{Year: 2026, Month: 2, Day: 1}}},
+	})
+	if err != nil {
+		t.Fatalf("RegisterCase: %v", err)
+	}
+	caseID := resp.GetCase().GetCaseId()
+	for _, tt := range []struct {
+		args []string
+		rule string
+	}{
+		{[]string{"--name", "Haled,Mahmud", "--dob", "1988", "--purpose", "case_management"}, "partial_date_of_birth"},
+		{[]string{"--document", "passport:sdn:p-99", "--purpose", "case_management"}, "exact"},
+		{[]string{"--phone", "0912 345 678", "--purpose", "return_travel"}, "exact"},
+	} {
+		out, _, err := run(worker, tt.args...)
+		if err != nil || !strings.Contains(out, caseID) || !strings.Contains(out, tt.rule) || !strings.Contains(out, "Khaled Mahmoud") {
+			t.Errorf("search %v: %v\n%s", tt.args, err, out)
+		}
+	}
+	out, _, err := run(env.AsStaff(t, "staff-colleague", auth.RoleCaseworker, "NER"), "--document", "passport:SDN:P99", "--purpose", "case_management")
+	if err != nil || !strings.Contains(out, caseID) || strings.Contains(out, "Khaled") {
+		t.Errorf("colleague's search: %v\n%s", err, out)
+	}
+	for _, args := range [][]string{
+		{"--name", "Khaled,Mahmoud", "--purpose", "case_management"},
+		{"--name", "Khaled,Mahmoud", "--dob", "1988", "--phone", "0912345678", "--purpose", "case_management"},
+		{"--phone", "0912345678"},
+		{"--name", "Khaled,Mahmoud", "--dob", "88-07", "--purpose", "case_management"},
+	} {
+		_, _, err := run(worker, args...)
+		if err == nil || strings.Contains(err.Error(), "Khaled") || strings.Contains(err.Error(), "0912") {
+			t.Errorf("search %v: error %v, want a refusal that quotes nothing", args, err)
+		}
+	}
+}
