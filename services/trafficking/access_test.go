@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/testing/protocmp"
@@ -218,24 +217,7 @@ func TestRoleGrants(t *testing.T) {
 
 	// Every table outside its schema and the outbox is out of reach: the vault, intake, and
 	// whatever other services' schemas exist.
-	conn, err := pgx.Connect(ctx, b.env.AdminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `SELECT schemaname, tablename FROM pg_tables
-WHERE schemaname NOT IN ('pg_catalog', 'information_schema', 'trafficking', 'outbox')`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tables, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
-		var s, n string
-		err := r.Scan(&s, &n)
-		return pgx.Identifier{s, n}.Sanitize(), err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tables := b.env.Tables(t, "trafficking", "outbox")
 	joined := strings.Join(tables, " ")
 	if !strings.Contains(joined, `"vault"."identity"`) || !strings.Contains(joined, `"intake"."case"`) {
 		t.Fatalf("the vault and intake tables are missing from %v", tables)
