@@ -227,8 +227,14 @@ func TestServiceRolesMayOnlyInsert(t *testing.T) {
 			if err := record(ctx, pool, entry("NER", 1)); err != nil {
 				t.Fatalf("insert: %v", err)
 			}
+			read := `SELECT count(*) FROM audit.record`
+			if role == "passage_intake" {
+				// Intake reads its mission's records of changes, for a case's history, and only
+				// the columns the history shows (migrations/000035): never a record's role.
+				read = `SELECT role FROM audit.record`
+			}
 			for _, sql := range []string{
-				`SELECT count(*) FROM audit.record`,
+				read,
 				`UPDATE audit.record SET actor = 'someone-else'`,
 				`DELETE FROM audit.record`,
 				`TRUNCATE audit.record`,
