@@ -16,9 +16,12 @@ import (
 	"github.com/passage-cm/passage/services/intake/search"
 )
 
-// `passage search`: find a person already registered in the caller's mission.
+// `passage search`: find a person already registered in the caller's mission;
+// `passage search elsewhere`: a supervisor asks whether other missions know them.
 
 const searchSynopsis = `(--document TYPE:COUNTRY:NUMBER | --name GIVEN,FAMILY --dob YYYY[-MM[-DD]] [--nationality C] | --phone P) --purpose P`
+
+const elsewhereSynopsis = `(--document TYPE:COUNTRY:NUMBER | --name GIVEN,FAMILY --dob YYYY-MM-DD) --purpose P`
 
 // searcher is the search command's type: cli, and how to reach the person search.
 type searcher struct {
@@ -31,6 +34,9 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return runReindex(ctx, args[1:], stdout, stderr)
 	}
 	s := &searcher{cli: newCLI(stdout, stderr), search: dialer(searchv1.NewPersonSearchServiceClient)}
+	if len(args) > 0 && args[0] == "elsewhere" {
+		return s.elsewhere(ctx, args[1:])
+	}
 	return s.run(ctx, args)
 }
 
@@ -145,6 +151,72 @@ func formatSearch(w io.Writer, resp *searchv1.SearchPersonsResponse) error {
 	}
 	if resp.GetTruncated() {
 		fmt.Fprintln(tw, "more cases matched than are shown: narrow the search")
+	}
+	return tw.Flush()
+}
+
+// elsewhere parses one exact criterion and the purpose, calls FindElsewhere and prints the
+// missions that know the person, with programme, status and year. Errors never quote a
+// flag's value: it is personal data.
+func (s *searcher) elsewhere(ctx context.Context, args []string) error {
+	fs, o := s.groupFlagSet("search elsewhere", "", elsewhereSynopsis, nil)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: passage search elsewhere %s\n\nflags:\n", elsewhereSynopsis)
+		fs.PrintDefaults()
+	}
+	document := fs.String("document", "", "an identity document `TYPE:COUNTRY:NUMBER`, as case register takes it; TYPE: "+documentTypes.list())
+	name := fs.String("name", "", "`GIVEN,FAMILY` names (the family name may be empty); needs --dob")
+	dob := fs.String("dob", "", "full date of birth with --name, `YYYY-MM-DD`: only exact matches are compared across missions")
+	purpose := fs.String("purpose", "", "why you ask (required): "+accessPurposes.list())
+	if _, _, err := s.groupParse("search elsewhere", fs, o, args, 0, "takes no arguments besides flags"); err != nil {
+		return err
+	}
+	req := &searchv1.FindElsewhereRequest{}
+	var err error
+	if req.Purpose, err = parseEnum[commonv1.AccessPurpose](accessPurposes, *purpose); err != nil {
+		return fmt.Errorf("--purpose: %w", err)
+	}
+	if (*document == "") == (*name == "") {
+		return errors.New("search elsewhere takes exactly one of --document or --name (with --dob)")
+	}
+	if *dob != "" && *name == "" {
+		return errors.New("--dob goes with --name")
+	}
+	if *document != "" {
+		d, err := parseDocument(*document)
+		if err != nil {
+			return fmt.Errorf("--document: %w", err)
+		}
+		req.Criterion = &searchv1.FindElsewhereRequest_Document{Document: d}
+	} else {
+		if *dob == "" {
+			return errors.New("--name needs --dob YYYY-MM-DD")
+		}
+		d, err := parseDate(*dob)
+		if err == nil && (d.GetMonth() == 0 || d.GetDay() == 0) {
+			err = errors.New("must be a full date YYYY-MM-DD: other missions are searched by exact date only")
+		}
+		if err != nil {
+			return fmt.Errorf("--dob: %w", err)
+		}
+		given, family, _ := strings.Cut(*name, ",")
+		req.Criterion = &searchv1.FindElsewhereRequest_Name{Name: &searchv1.ExactNameCriterion{GivenName: strings.TrimSpace(given),
+			FamilyName: strings.TrimSpace(family), DateOfBirth: d}}
+	}
+	return unaryOn(ctx, &s.cli, o, s.search, "FindElsewhere", "", searchv1.PersonSearchServiceClient.FindElsewhere, req, formatElsewhere)
+}
+
+// formatElsewhere prints one line per case of another mission: mission, programme, status,
+// year. The answer holds no id and no identity.
+func formatElsewhere(w io.Writer, resp *searchv1.FindElsewhereResponse) error {
+	if len(resp.GetKnown()) == 0 {
+		_, err := fmt.Fprintln(w, "not known in another mission")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "MISSION\tPROGRAMME\tSTATUS\tREGISTERED")
+	for _, k := range resp.GetKnown() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", k.GetMission(), enumName(k.GetProgramme()), enumName(k.GetStatus()), k.GetRegistrationYear())
 	}
 	return tw.Flush()
 }
