@@ -31,11 +31,12 @@ const (
 // registered, and in which case?".
 //
 // A search looks up blind indexes (keyed digests of normalised identifiers), never an
-// identifier in clear, and only among the caller's mission's own registrations. Every search
-// is audited with its purpose and the kinds of criteria it used, never their values; each
-// identity it returns is audited as a read of its case. Searches have their own rate limit
-// per caller (the quota class "search"), lower than reads', so that a stolen token cannot
-// walk a mission's register.
+// identifier in clear, and only among the caller's mission's own registrations, except
+// FindElsewhere, which tells a supervisor which other missions know a person and nothing
+// more. Every search is audited with its purpose and the kinds of criteria it used, never
+// their values; each identity it returns is audited as a read of its case. Searches have
+// their own rate limit per caller (the quota class "search"), lower than reads', so that a
+// stolen token cannot walk a mission's register.
 type PersonSearchServiceClient interface {
 	// SearchPersons returns the cases of the caller's mission in which a person matches the
 	// criterion, best match first, with the matched person's identity where the caller may
@@ -91,11 +92,12 @@ func (c *personSearchServiceClient) FindElsewhere(ctx context.Context, in *FindE
 // registered, and in which case?".
 //
 // A search looks up blind indexes (keyed digests of normalised identifiers), never an
-// identifier in clear, and only among the caller's mission's own registrations. Every search
-// is audited with its purpose and the kinds of criteria it used, never their values; each
-// identity it returns is audited as a read of its case. Searches have their own rate limit
-// per caller (the quota class "search"), lower than reads', so that a stolen token cannot
-// walk a mission's register.
+// identifier in clear, and only among the caller's mission's own registrations, except
+// FindElsewhere, which tells a supervisor which other missions know a person and nothing
+// more. Every search is audited with its purpose and the kinds of criteria it used, never
+// their values; each identity it returns is audited as a read of its case. Searches have
+// their own rate limit per caller (the quota class "search"), lower than reads', so that a
+// stolen token cannot walk a mission's register.
 type PersonSearchServiceServer interface {
 	// SearchPersons returns the cases of the caller's mission in which a person matches the
 	// criterion, best match first, with the matched person's identity where the caller may
