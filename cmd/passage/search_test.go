@@ -19,6 +19,17 @@ import (
 	"github.com/passage-cm/passage/services/intake"
 )
 
+// searcherOn returns the search command on service, the token carried by the calls' ctx,
+// and its standard output and error.
+func searcherOn(service searchv1.PersonSearchServiceClient) (*searcher, *bytes.Buffer, *bytes.Buffer) {
+	var stdout, stderr bytes.Buffer
+	return &searcher{cli: cli{getenv: func(string) string { return "carried by ctx" }, stdout: &stdout, stderr: &stderr,
+		now: time.Now, newRequestID: uuid.NewString},
+		search: func(clientOptions) (searchv1.PersonSearchServiceClient, func(), error) {
+			return service, func() {}, nil
+		}}, &stdout, &stderr
+}
+
 // The search command against a real server: by a transliterated name and a year of birth,
 // by document and by phone; the registering caseworker sees the name, a colleague the case
 // only; a bad criterion is refused before any call, without quoting it.
@@ -29,12 +40,7 @@ func TestSearchCommandAgainstTheServer(t *testing.T) {
 	worker := env.As(t, auth.RoleCaseworker, "NER")
 	run := func(ctx context.Context, args ...string) (string, string, error) {
 		t.Helper()
-		var stdout, stderr bytes.Buffer
-		s := &searcher{cli: cli{getenv: func(string) string { return "carried by ctx" }, stdout: &stdout, stderr: &stderr,
-			now: time.Now, newRequestID: uuid.NewString},
-			search: func(clientOptions) (searchv1.PersonSearchServiceClient, func(), error) {
-				return service, func() {}, nil
-			}}
+		s, stdout, stderr := searcherOn(service)
 		err := s.run(ctx, args)
 		return stdout.String(), stderr.String(), err
 	}
@@ -90,12 +96,7 @@ func TestSearchElsewhereCommandAgainstTheServer(t *testing.T) {
 	service := searchv1.NewPersonSearchServiceClient(env.Conn)
 	run := func(ctx context.Context, args ...string) (string, error) {
 		t.Helper()
-		var stdout, stderr bytes.Buffer
-		s := &searcher{cli: cli{getenv: func(string) string { return "carried by ctx" }, stdout: &stdout, stderr: &stderr,
-			now: time.Now, newRequestID: uuid.NewString},
-			search: func(clientOptions) (searchv1.PersonSearchServiceClient, func(), error) {
-				return service, func() {}, nil
-			}}
+		s, stdout, _ := searcherOn(service)
 		err := s.elsewhere(ctx, args)
 		return stdout.String(), err
 	}

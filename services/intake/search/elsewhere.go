@@ -62,12 +62,8 @@ func (s *Service) FindElsewhere(ctx context.Context, req *searchv1.FindElsewhere
 		for _, m := range missions {
 			entries = append(entries, audit.For(audit.WithReason(ctx, "ASKED_ELSEWHERE by="+l.by), who, m, uuid.Nil))
 		}
-		var st database.Statement
-		audit.Add(&st, entries)
-		b := &pgx.Batch{}
-		st.Queue(b)
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return fmt.Errorf("search: write audit records: %w", err)
+		if err := writeRecords(ctx, tx, entries); err != nil {
+			return err
 		}
 		resp.Known = known
 		return nil
@@ -118,12 +114,7 @@ func (s *Service) exactCriterion(req *searchv1.FindElsewhereRequest) (lookup, er
 	var l lookup
 	switch c := req.GetCriterion().(type) {
 	case *searchv1.FindElsewhereRequest_Document:
-		l.by = "document"
-		if ix, ok := s.keys.DocumentIndex(c.Document.GetIssuingCountry(), c.Document.GetNumber()); ok {
-			l.digests = append(l.digests, ix.Digest)
-		} else {
-			v.Add("document.number", "must contain a letter or a digit")
-		}
+		s.addDocument(&l, &v, c.Document)
 	case *searchv1.FindElsewhereRequest_Name:
 		n := c.Name
 		l.by = "name_date_of_birth"
