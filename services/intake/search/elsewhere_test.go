@@ -179,8 +179,8 @@ func TestFindElsewhereRefused(t *testing.T) {
 }
 
 // TestFindElsewhereRowSecurity: intake's role, declared for MAR, sees none of NER's index
-// rows; declaring a digest shows it that digest's exact-kind row in NER and no other row, and
-// a loose kind's digest shows it nothing.
+// rows; declaring a digest shows it that digest's exact-kind row in NER, its case and member,
+// and no other row (never the identity), and a loose kind's digest shows it nothing.
 func TestFindElsewhereRowSecurity(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -189,7 +189,7 @@ func TestFindElsewhereRowSecurity(t *testing.T) {
 	loose := b.env.QueryText(t, `SELECT encode(digest, 'hex') FROM vault.blind_index WHERE mission = 'NER' AND kind = 'folded_name_year'`)
 	pool := b.env.Pool(t, intake.Role)
 	ctx := context.Background()
-	count := func(declared string) (indexes, cases, members int) {
+	count := func(declared string) (indexes, cases, members, identities int) {
 		t.Helper()
 		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, `SELECT set_config($1, 'MAR', true)`, database.MissionSetting); err != nil {
@@ -201,12 +201,12 @@ func TestFindElsewhereRowSecurity(t *testing.T) {
 				}
 			}
 			return tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM vault.blind_index), (SELECT count(*) FROM intake."case"),
-  (SELECT count(*) FROM intake.case_member)`).Scan(&indexes, &cases, &members)
+  (SELECT count(*) FROM intake.case_member), (SELECT count(*) FROM vault.identity)`).Scan(&indexes, &cases, &members, &identities)
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return indexes, cases, members
+		return indexes, cases, members, identities
 	}
 	for _, tc := range []struct {
 		name                   string
@@ -217,9 +217,10 @@ func TestFindElsewhereRowSecurity(t *testing.T) {
 		{"the document's digest", document, 1, 1, 1},
 		{"a loose kind's digest", loose, 0, 0, 0},
 	} {
-		i, c, m := count(tc.declared)
-		if i != tc.indexes || c != tc.cases || m != tc.member {
-			t.Errorf("%s: %d index rows, %d cases, %d members visible; want %d, %d, %d", tc.name, i, c, m, tc.indexes, tc.cases, tc.member)
+		i, c, m, p := count(tc.declared)
+		if i != tc.indexes || c != tc.cases || m != tc.member || p != 0 {
+			t.Errorf("%s: %d index rows, %d cases, %d members, %d identities visible; want %d, %d, %d, 0",
+				tc.name, i, c, m, p, tc.indexes, tc.cases, tc.member)
 		}
 	}
 	// Without the declaration, intake's role cannot write a record into NER's chain.
