@@ -35,6 +35,8 @@ commands:
   case register|get|list|update|close|open|erase   the caseworker's client (passage case -h)
   search --document T:C:N | --name G,F --dob YYYY[-MM[-DD]] | --phone P  --purpose P
                                         find a person already registered in your mission (passage search -h)
+  search elsewhere --document T:C:N | --name G,F --dob YYYY-MM-DD  --purpose P
+                                        a supervisor asks whether other missions know the person
   search reindex --mission M --by STAFF  index the people registered before the search existed (DATABASE_URL, keys)
   returns ...                            AVRR: eligibility, departure, reintegration, monitoring (passage returns -h)
   trafficking ...                        victims of trafficking: screening, exploitation, assistance (passage trafficking -h)

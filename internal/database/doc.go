@@ -77,5 +77,9 @@
 // referral of them to it is live, nothing else of any mission, writing its events and audit
 // records under the referral's mission (000014); the referral expiry job declares itself
 // (DB.Maintenance("referral_expiry")) to find unanswered referrals of every mission; an
-// HQ transaction may add to any mission's audit chain (000008), never read it.
+// HQ transaction may add to any mission's audit chain (000008), never read it; a look-up of a
+// person in other missions (the person search's FindElsewhere) declares, beside its own
+// mission, the digests it asks about (DeclareSearchElsewhere, passage.search_elsewhere) and
+// sees the other missions' exact-kind index rows of those digests and their cases, nothing
+// else, and may add its record to the chain of each mission that holds one (000038).
 package database

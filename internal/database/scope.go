@@ -2,9 +2,11 @@ package database
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -32,6 +34,12 @@ const (
 	// (internal/webhook), which delivers for every mission: named policies let it read and
 	// update every mission's webhook deliveries and record their attempts, nothing else.
 	WebhookWorkerSetting = "passage.webhook_worker"
+	// SearchElsewhereSetting declares, in a transaction that also declared its mission, the
+	// blind-index digests a look-up in other missions asks about (DeclareSearchElsewhere):
+	// named policies then show intake's role the other missions' exact-kind index rows of
+	// those digests, their cases, and let it tell those missions' chains they were asked
+	// (migrations/000038_search_elsewhere.up.sql).
+	SearchElsewhereSetting = "passage.search_elsewhere"
 )
 
 // ErrUndeclared refuses a statement or transaction that would run without declaring its
@@ -128,6 +136,24 @@ func QueueMission(b *pgx.Batch, mission string) {
 func DeclareMission(ctx context.Context, tx pgx.Tx, mission string) error {
 	if _, err := tx.Exec(ctx, declareSQL, MissionSetting, mission); err != nil {
 		return fmt.Errorf("database: declare mission: %w", err)
+	}
+	return nil
+}
+
+// DeclareSearchElsewhere declares, for the rest of tx, the digests a look-up in other
+// missions asks about (SearchElsewhereSetting), as lower-case hex joined by commas. The
+// digests are keyed HMACs, never an identifier in clear. tx must have declared its mission:
+// the asking mission, whose own rows mission_isolation shows as before.
+func DeclareSearchElsewhere(ctx context.Context, tx pgx.Tx, digests [][]byte) error {
+	if len(digests) == 0 {
+		return ErrUndeclared
+	}
+	parts := make([]string, len(digests))
+	for i, d := range digests {
+		parts[i] = hex.EncodeToString(d)
+	}
+	if _, err := tx.Exec(ctx, declareSQL, SearchElsewhereSetting, strings.Join(parts, ",")); err != nil {
+		return fmt.Errorf("database: declare search elsewhere: %w", err)
 	}
 	return nil
 }

@@ -11,8 +11,9 @@
 //   - read: Get… and List… methods;
 //   - write: every method that records, changes or sends something (Register…, Update…,
 //     Record…, Close…, Create…, …; see [Classify]);
-//   - search: Search… and Find… methods (the person search, SearchPersons), limited well below
-//     reads, since each search probes the mission's register of identities;
+//   - search: Search… and Find… methods (the person search, SearchPersons, and its look-up in
+//     other missions, FindElsewhere, one bucket for both), limited well below reads, since
+//     each search probes a register of identities;
 //   - analytics: every method of the HQ analytics service, priced by [Cost] rather than one
 //     token per call: an Aggregate or ExportAggregate over n dimensions costs 1 + 2^n (a table
 //     of n dimensions has up to 2^n marginal tables to protect), ExportVictimRecords as much

@@ -79,6 +79,7 @@ var want = map[string][]auth.Role{
 
 	// The person search, on intake's role: the field staff who meet the person.
 	"/passage.search.v1.PersonSearchService/SearchPersons": {cw, sv},
+	"/passage.search.v1.PersonSearchService/FindElsewhere": {sv},
 
 	"/passage.returns.v1.ReturnService/GetReturn":              {cw, sv},
 	"/passage.returns.v1.ReturnService/ListReturns":            {cw, sv},

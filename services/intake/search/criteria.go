@@ -6,6 +6,7 @@ import (
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	"github.com/passage-cm/passage/internal/vault"
+	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	searchv1 "github.com/passage-cm/passage/proto/gen/passage/search/v1"
 )
 
@@ -49,12 +50,7 @@ func (s *Service) criterion(req *searchv1.SearchPersonsRequest, today time.Time)
 	var l lookup
 	switch c := req.GetCriterion().(type) {
 	case *searchv1.SearchPersonsRequest_Document:
-		l.by = "document"
-		if ix, ok := s.keys.DocumentIndex(c.Document.GetIssuingCountry(), c.Document.GetNumber()); ok {
-			l.digests = append(l.digests, ix.Digest)
-		} else {
-			v.Add("document.number", "must contain a letter or a digit")
-		}
+		s.addDocument(&l, &v, c.Document)
 	case *searchv1.SearchPersonsRequest_Phone:
 		l.by = "phone"
 		if ix, ok := s.keys.PhoneIndex(c.Phone); ok {
@@ -85,4 +81,15 @@ func (s *Service) criterion(req *searchv1.SearchPersonsRequest, today time.Time)
 		v.Add("criterion", "is required: document, name or phone")
 	}
 	return l, v.Err()
+}
+
+// addDocument adds d's index digest to l, the criterion of both searches by document, or a
+// violation naming the number when it has nothing to compare.
+func (s *Service) addDocument(l *lookup, v *rpcerr.Violations, d *commonv1.IdentityDocument) {
+	l.by = "document"
+	if ix, ok := s.keys.DocumentIndex(d.GetIssuingCountry(), d.GetNumber()); ok {
+		l.digests = append(l.digests, ix.Digest)
+	} else {
+		v.Add("document.number", "must contain a letter or a digit")
+	}
 }

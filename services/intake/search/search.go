@@ -59,12 +59,8 @@ func (s *Service) SearchPersons(ctx context.Context, req *searchv1.SearchPersons
 				open = append(open, f.subjectID)
 			}
 		}
-		var st database.Statement
-		audit.Add(&st, entries)
-		b := &pgx.Batch{}
-		st.Queue(b)
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return fmt.Errorf("search: write audit records: %w", err)
+		if err := writeRecords(ctx, tx, entries); err != nil {
+			return err
 		}
 		identities, err := s.open(ctx, tx, open)
 		if err != nil {
@@ -84,6 +80,19 @@ func (s *Service) SearchPersons(ctx context.Context, req *searchv1.SearchPersons
 		return nil, err
 	}
 	return resp, nil
+}
+
+// writeRecords writes a search's audit records through tx, in one round trip, before it
+// returns anything.
+func writeRecords(ctx context.Context, tx pgx.Tx, entries []audit.Entry) error {
+	var st database.Statement
+	audit.Add(&st, entries)
+	b := &pgx.Batch{}
+	st.Queue(b)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("search: write audit records: %w", err)
+	}
+	return nil
 }
 
 // open decrypts the identities of subjects, read through tx.

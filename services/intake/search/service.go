@@ -16,10 +16,14 @@ import (
 const Name = "passage.search.v1.PersonSearchService"
 
 // Policy lists who may search: the field staff of a mission, who meet the person at the
-// counter. HQ roles and partners may not.
+// counter, in their mission; its supervisors alone in other missions. HQ roles and partners
+// may not.
 func Policy() auth.Policy {
 	return auth.Policy{
 		searchv1.PersonSearchService_SearchPersons_FullMethodName: identityRoles,
+		// Across missions: supervisors, who decide whether to ask another mission for a
+		// hand-over or a referral. A caseworker asks their supervisor.
+		searchv1.PersonSearchService_FindElsewhere_FullMethodName: {auth.RoleSupervisor},
 	}
 }
 

@@ -90,6 +90,281 @@ func (MatchRule) EnumDescriptor() ([]byte, []int) {
 	return file_passage_search_v1_search_proto_rawDescGZIP(), []int{0}
 }
 
+type FindElsewhereRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Why the caller asks; required, and recorded with the look-up.
+	Purpose v1.AccessPurpose `protobuf:"varint,1,opt,name=purpose,proto3,enum=passage.common.v1.AccessPurpose" json:"purpose,omitempty"`
+	// Exactly one criterion.
+	//
+	// Types that are valid to be assigned to Criterion:
+	//
+	//	*FindElsewhereRequest_Document
+	//	*FindElsewhereRequest_Name
+	Criterion     isFindElsewhereRequest_Criterion `protobuf_oneof:"criterion"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FindElsewhereRequest) Reset() {
+	*x = FindElsewhereRequest{}
+	mi := &file_passage_search_v1_search_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FindElsewhereRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FindElsewhereRequest) ProtoMessage() {}
+
+func (x *FindElsewhereRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_search_v1_search_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FindElsewhereRequest.ProtoReflect.Descriptor instead.
+func (*FindElsewhereRequest) Descriptor() ([]byte, []int) {
+	return file_passage_search_v1_search_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *FindElsewhereRequest) GetPurpose() v1.AccessPurpose {
+	if x != nil {
+		return x.Purpose
+	}
+	return v1.AccessPurpose(0)
+}
+
+func (x *FindElsewhereRequest) GetCriterion() isFindElsewhereRequest_Criterion {
+	if x != nil {
+		return x.Criterion
+	}
+	return nil
+}
+
+func (x *FindElsewhereRequest) GetDocument() *v1.IdentityDocument {
+	if x != nil {
+		if x, ok := x.Criterion.(*FindElsewhereRequest_Document); ok {
+			return x.Document
+		}
+	}
+	return nil
+}
+
+func (x *FindElsewhereRequest) GetName() *ExactNameCriterion {
+	if x != nil {
+		if x, ok := x.Criterion.(*FindElsewhereRequest_Name); ok {
+			return x.Name
+		}
+	}
+	return nil
+}
+
+type isFindElsewhereRequest_Criterion interface {
+	isFindElsewhereRequest_Criterion()
+}
+
+type FindElsewhereRequest_Document struct {
+	// An identity document, compared as SearchPersons compares it (issuing country and
+	// number; the type is not compared).
+	Document *v1.IdentityDocument `protobuf:"bytes,2,opt,name=document,proto3,oneof"`
+}
+
+type FindElsewhereRequest_Name struct {
+	Name *ExactNameCriterion `protobuf:"bytes,3,opt,name=name,proto3,oneof"`
+}
+
+func (*FindElsewhereRequest_Document) isFindElsewhereRequest_Criterion() {}
+
+func (*FindElsewhereRequest_Name) isFindElsewhereRequest_Criterion() {}
+
+// ExactNameCriterion is a name and a full date of birth, compared exactly (accents, case and
+// the order of the name's parts aside).
+type ExactNameCriterion struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	GivenName  string                 `protobuf:"bytes,1,opt,name=given_name,json=givenName,proto3" json:"given_name,omitempty"`
+	FamilyName string                 `protobuf:"bytes,2,opt,name=family_name,json=familyName,proto3" json:"family_name,omitempty"`
+	// Year, month and day are all required.
+	DateOfBirth   *date.Date `protobuf:"bytes,3,opt,name=date_of_birth,json=dateOfBirth,proto3" json:"date_of_birth,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExactNameCriterion) Reset() {
+	*x = ExactNameCriterion{}
+	mi := &file_passage_search_v1_search_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExactNameCriterion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExactNameCriterion) ProtoMessage() {}
+
+func (x *ExactNameCriterion) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_search_v1_search_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExactNameCriterion.ProtoReflect.Descriptor instead.
+func (*ExactNameCriterion) Descriptor() ([]byte, []int) {
+	return file_passage_search_v1_search_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ExactNameCriterion) GetGivenName() string {
+	if x != nil {
+		return x.GivenName
+	}
+	return ""
+}
+
+func (x *ExactNameCriterion) GetFamilyName() string {
+	if x != nil {
+		return x.FamilyName
+	}
+	return ""
+}
+
+func (x *ExactNameCriterion) GetDateOfBirth() *date.Date {
+	if x != nil {
+		return x.DateOfBirth
+	}
+	return nil
+}
+
+type FindElsewhereResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One per case of another mission in which the person is known, by mission, programme,
+	// status and year; empty when no other mission knows them.
+	Known         []*KnownElsewhere `protobuf:"bytes,1,rep,name=known,proto3" json:"known,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FindElsewhereResponse) Reset() {
+	*x = FindElsewhereResponse{}
+	mi := &file_passage_search_v1_search_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FindElsewhereResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FindElsewhereResponse) ProtoMessage() {}
+
+func (x *FindElsewhereResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_search_v1_search_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FindElsewhereResponse.ProtoReflect.Descriptor instead.
+func (*FindElsewhereResponse) Descriptor() ([]byte, []int) {
+	return file_passage_search_v1_search_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *FindElsewhereResponse) GetKnown() []*KnownElsewhere {
+	if x != nil {
+		return x.Known
+	}
+	return nil
+}
+
+// KnownElsewhere is one case of another mission in which the person is known.
+type KnownElsewhere struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The mission's code, e.g. "NER".
+	Mission   string         `protobuf:"bytes,1,opt,name=mission,proto3" json:"mission,omitempty"`
+	Programme v1.Programme   `protobuf:"varint,2,opt,name=programme,proto3,enum=passage.common.v1.Programme" json:"programme,omitempty"`
+	Status    v11.CaseStatus `protobuf:"varint,3,opt,name=status,proto3,enum=passage.intake.v1.CaseStatus" json:"status,omitempty"`
+	// The year the case was registered, no finer.
+	RegistrationYear int32 `protobuf:"varint,4,opt,name=registration_year,json=registrationYear,proto3" json:"registration_year,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *KnownElsewhere) Reset() {
+	*x = KnownElsewhere{}
+	mi := &file_passage_search_v1_search_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KnownElsewhere) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KnownElsewhere) ProtoMessage() {}
+
+func (x *KnownElsewhere) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_search_v1_search_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KnownElsewhere.ProtoReflect.Descriptor instead.
+func (*KnownElsewhere) Descriptor() ([]byte, []int) {
+	return file_passage_search_v1_search_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *KnownElsewhere) GetMission() string {
+	if x != nil {
+		return x.Mission
+	}
+	return ""
+}
+
+func (x *KnownElsewhere) GetProgramme() v1.Programme {
+	if x != nil {
+		return x.Programme
+	}
+	return v1.Programme(0)
+}
+
+func (x *KnownElsewhere) GetStatus() v11.CaseStatus {
+	if x != nil {
+		return x.Status
+	}
+	return v11.CaseStatus(0)
+}
+
+func (x *KnownElsewhere) GetRegistrationYear() int32 {
+	if x != nil {
+		return x.RegistrationYear
+	}
+	return 0
+}
+
 type SearchPersonsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Why the caller searches; required, and recorded with the search.
@@ -108,7 +383,7 @@ type SearchPersonsRequest struct {
 
 func (x *SearchPersonsRequest) Reset() {
 	*x = SearchPersonsRequest{}
-	mi := &file_passage_search_v1_search_proto_msgTypes[0]
+	mi := &file_passage_search_v1_search_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -120,7 +395,7 @@ func (x *SearchPersonsRequest) String() string {
 func (*SearchPersonsRequest) ProtoMessage() {}
 
 func (x *SearchPersonsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_search_v1_search_proto_msgTypes[0]
+	mi := &file_passage_search_v1_search_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -133,7 +408,7 @@ func (x *SearchPersonsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchPersonsRequest.ProtoReflect.Descriptor instead.
 func (*SearchPersonsRequest) Descriptor() ([]byte, []int) {
-	return file_passage_search_v1_search_proto_rawDescGZIP(), []int{0}
+	return file_passage_search_v1_search_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SearchPersonsRequest) GetPurpose() v1.AccessPurpose {
@@ -219,7 +494,7 @@ type NameCriterion struct {
 
 func (x *NameCriterion) Reset() {
 	*x = NameCriterion{}
-	mi := &file_passage_search_v1_search_proto_msgTypes[1]
+	mi := &file_passage_search_v1_search_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -231,7 +506,7 @@ func (x *NameCriterion) String() string {
 func (*NameCriterion) ProtoMessage() {}
 
 func (x *NameCriterion) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_search_v1_search_proto_msgTypes[1]
+	mi := &file_passage_search_v1_search_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -244,7 +519,7 @@ func (x *NameCriterion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NameCriterion.ProtoReflect.Descriptor instead.
 func (*NameCriterion) Descriptor() ([]byte, []int) {
-	return file_passage_search_v1_search_proto_rawDescGZIP(), []int{1}
+	return file_passage_search_v1_search_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *NameCriterion) GetGivenName() string {
@@ -287,7 +562,7 @@ type SearchPersonsResponse struct {
 
 func (x *SearchPersonsResponse) Reset() {
 	*x = SearchPersonsResponse{}
-	mi := &file_passage_search_v1_search_proto_msgTypes[2]
+	mi := &file_passage_search_v1_search_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -299,7 +574,7 @@ func (x *SearchPersonsResponse) String() string {
 func (*SearchPersonsResponse) ProtoMessage() {}
 
 func (x *SearchPersonsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_search_v1_search_proto_msgTypes[2]
+	mi := &file_passage_search_v1_search_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -312,7 +587,7 @@ func (x *SearchPersonsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchPersonsResponse.ProtoReflect.Descriptor instead.
 func (*SearchPersonsResponse) Descriptor() ([]byte, []int) {
-	return file_passage_search_v1_search_proto_rawDescGZIP(), []int{2}
+	return file_passage_search_v1_search_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SearchPersonsResponse) GetMatches() []*PersonMatch {
@@ -348,7 +623,7 @@ type PersonMatch struct {
 
 func (x *PersonMatch) Reset() {
 	*x = PersonMatch{}
-	mi := &file_passage_search_v1_search_proto_msgTypes[3]
+	mi := &file_passage_search_v1_search_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -360,7 +635,7 @@ func (x *PersonMatch) String() string {
 func (*PersonMatch) ProtoMessage() {}
 
 func (x *PersonMatch) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_search_v1_search_proto_msgTypes[3]
+	mi := &file_passage_search_v1_search_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -373,7 +648,7 @@ func (x *PersonMatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PersonMatch.ProtoReflect.Descriptor instead.
 func (*PersonMatch) Descriptor() ([]byte, []int) {
-	return file_passage_search_v1_search_proto_rawDescGZIP(), []int{3}
+	return file_passage_search_v1_search_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PersonMatch) GetCaseId() string {
@@ -422,7 +697,27 @@ var File_passage_search_v1_search_proto protoreflect.FileDescriptor
 
 const file_passage_search_v1_search_proto_rawDesc = "" +
 	"\n" +
-	"\x1epassage/search/v1/search.proto\x12\x11passage.search.v1\x1a\x1bbuf/validate/validate.proto\x1a\x16google/type/date.proto\x1a\x1epassage/common/v1/access.proto\x1a\x1epassage/common/v1/coding.proto\x1a\x1epassage/common/v1/person.proto\x1a\x1epassage/intake/v1/intake.proto\"\x90\x02\n" +
+	"\x1epassage/search/v1/search.proto\x12\x11passage.search.v1\x1a\x1bbuf/validate/validate.proto\x1a\x16google/type/date.proto\x1a\x1epassage/common/v1/access.proto\x1a\x1epassage/common/v1/coding.proto\x1a\x1epassage/common/v1/person.proto\x1a\x1epassage/intake/v1/intake.proto\"\xf2\x01\n" +
+	"\x14FindElsewhereRequest\x12F\n" +
+	"\apurpose\x18\x01 \x01(\x0e2 .passage.common.v1.AccessPurposeB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\apurpose\x12A\n" +
+	"\bdocument\x18\x02 \x01(\v2#.passage.common.v1.IdentityDocumentH\x00R\bdocument\x12;\n" +
+	"\x04name\x18\x03 \x01(\v2%.passage.search.v1.ExactNameCriterionH\x00R\x04nameB\x12\n" +
+	"\tcriterion\x12\x05\xbaH\x02\b\x01\"\xa9\x01\n" +
+	"\x12ExactNameCriterion\x12)\n" +
+	"\n" +
+	"given_name\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\tgivenName\x12)\n" +
+	"\vfamily_name\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\n" +
+	"familyName\x12=\n" +
+	"\rdate_of_birth\x18\x03 \x01(\v2\x11.google.type.DateB\x06\xbaH\x03\xc8\x01\x01R\vdateOfBirth\"P\n" +
+	"\x15FindElsewhereResponse\x127\n" +
+	"\x05known\x18\x01 \x03(\v2!.passage.search.v1.KnownElsewhereR\x05known\"\xca\x01\n" +
+	"\x0eKnownElsewhere\x12\x18\n" +
+	"\amission\x18\x01 \x01(\tR\amission\x12:\n" +
+	"\tprogramme\x18\x02 \x01(\x0e2\x1c.passage.common.v1.ProgrammeR\tprogramme\x125\n" +
+	"\x06status\x18\x03 \x01(\x0e2\x1d.passage.intake.v1.CaseStatusR\x06status\x12+\n" +
+	"\x11registration_year\x18\x04 \x01(\x05R\x10registrationYear\"\x90\x02\n" +
 	"\x14SearchPersonsRequest\x12F\n" +
 	"\apurpose\x18\x01 \x01(\x0e2 .passage.common.v1.AccessPurposeB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\apurpose\x12A\n" +
@@ -454,9 +749,10 @@ const file_passage_search_v1_search_proto_rawDesc = "" +
 	"\x10MATCH_RULE_EXACT\x10\x01\x12\x1e\n" +
 	"\x1aMATCH_RULE_TRANSLITERATION\x10\x02\x12$\n" +
 	" MATCH_RULE_PARTIAL_DATE_OF_BIRTH\x10\x03\x12\x17\n" +
-	"\x13MATCH_RULE_ONE_NAME\x10\x042y\n" +
+	"\x13MATCH_RULE_ONE_NAME\x10\x042\xdd\x01\n" +
 	"\x13PersonSearchService\x12b\n" +
-	"\rSearchPersons\x12'.passage.search.v1.SearchPersonsRequest\x1a(.passage.search.v1.SearchPersonsResponseBDZBgithub.com/passage-cm/passage/proto/gen/passage/search/v1;searchv1b\x06proto3"
+	"\rSearchPersons\x12'.passage.search.v1.SearchPersonsRequest\x1a(.passage.search.v1.SearchPersonsResponse\x12b\n" +
+	"\rFindElsewhere\x12'.passage.search.v1.FindElsewhereRequest\x1a(.passage.search.v1.FindElsewhereResponseBDZBgithub.com/passage-cm/passage/proto/gen/passage/search/v1;searchv1b\x06proto3"
 
 var (
 	file_passage_search_v1_search_proto_rawDescOnce sync.Once
@@ -471,37 +767,50 @@ func file_passage_search_v1_search_proto_rawDescGZIP() []byte {
 }
 
 var file_passage_search_v1_search_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_passage_search_v1_search_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_passage_search_v1_search_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_passage_search_v1_search_proto_goTypes = []any{
 	(MatchRule)(0),                // 0: passage.search.v1.MatchRule
-	(*SearchPersonsRequest)(nil),  // 1: passage.search.v1.SearchPersonsRequest
-	(*NameCriterion)(nil),         // 2: passage.search.v1.NameCriterion
-	(*SearchPersonsResponse)(nil), // 3: passage.search.v1.SearchPersonsResponse
-	(*PersonMatch)(nil),           // 4: passage.search.v1.PersonMatch
-	(v1.AccessPurpose)(0),         // 5: passage.common.v1.AccessPurpose
-	(*v1.IdentityDocument)(nil),   // 6: passage.common.v1.IdentityDocument
-	(*date.Date)(nil),             // 7: google.type.Date
-	(v1.Programme)(0),             // 8: passage.common.v1.Programme
-	(v11.CaseStatus)(0),           // 9: passage.intake.v1.CaseStatus
-	(*v1.Person)(nil),             // 10: passage.common.v1.Person
+	(*FindElsewhereRequest)(nil),  // 1: passage.search.v1.FindElsewhereRequest
+	(*ExactNameCriterion)(nil),    // 2: passage.search.v1.ExactNameCriterion
+	(*FindElsewhereResponse)(nil), // 3: passage.search.v1.FindElsewhereResponse
+	(*KnownElsewhere)(nil),        // 4: passage.search.v1.KnownElsewhere
+	(*SearchPersonsRequest)(nil),  // 5: passage.search.v1.SearchPersonsRequest
+	(*NameCriterion)(nil),         // 6: passage.search.v1.NameCriterion
+	(*SearchPersonsResponse)(nil), // 7: passage.search.v1.SearchPersonsResponse
+	(*PersonMatch)(nil),           // 8: passage.search.v1.PersonMatch
+	(v1.AccessPurpose)(0),         // 9: passage.common.v1.AccessPurpose
+	(*v1.IdentityDocument)(nil),   // 10: passage.common.v1.IdentityDocument
+	(*date.Date)(nil),             // 11: google.type.Date
+	(v1.Programme)(0),             // 12: passage.common.v1.Programme
+	(v11.CaseStatus)(0),           // 13: passage.intake.v1.CaseStatus
+	(*v1.Person)(nil),             // 14: passage.common.v1.Person
 }
 var file_passage_search_v1_search_proto_depIdxs = []int32{
-	5,  // 0: passage.search.v1.SearchPersonsRequest.purpose:type_name -> passage.common.v1.AccessPurpose
-	6,  // 1: passage.search.v1.SearchPersonsRequest.document:type_name -> passage.common.v1.IdentityDocument
-	2,  // 2: passage.search.v1.SearchPersonsRequest.name:type_name -> passage.search.v1.NameCriterion
-	7,  // 3: passage.search.v1.NameCriterion.date_of_birth:type_name -> google.type.Date
-	4,  // 4: passage.search.v1.SearchPersonsResponse.matches:type_name -> passage.search.v1.PersonMatch
-	8,  // 5: passage.search.v1.PersonMatch.programme:type_name -> passage.common.v1.Programme
-	9,  // 6: passage.search.v1.PersonMatch.status:type_name -> passage.intake.v1.CaseStatus
-	0,  // 7: passage.search.v1.PersonMatch.rule:type_name -> passage.search.v1.MatchRule
-	10, // 8: passage.search.v1.PersonMatch.identity:type_name -> passage.common.v1.Person
-	1,  // 9: passage.search.v1.PersonSearchService.SearchPersons:input_type -> passage.search.v1.SearchPersonsRequest
-	3,  // 10: passage.search.v1.PersonSearchService.SearchPersons:output_type -> passage.search.v1.SearchPersonsResponse
-	10, // [10:11] is the sub-list for method output_type
-	9,  // [9:10] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	9,  // 0: passage.search.v1.FindElsewhereRequest.purpose:type_name -> passage.common.v1.AccessPurpose
+	10, // 1: passage.search.v1.FindElsewhereRequest.document:type_name -> passage.common.v1.IdentityDocument
+	2,  // 2: passage.search.v1.FindElsewhereRequest.name:type_name -> passage.search.v1.ExactNameCriterion
+	11, // 3: passage.search.v1.ExactNameCriterion.date_of_birth:type_name -> google.type.Date
+	4,  // 4: passage.search.v1.FindElsewhereResponse.known:type_name -> passage.search.v1.KnownElsewhere
+	12, // 5: passage.search.v1.KnownElsewhere.programme:type_name -> passage.common.v1.Programme
+	13, // 6: passage.search.v1.KnownElsewhere.status:type_name -> passage.intake.v1.CaseStatus
+	9,  // 7: passage.search.v1.SearchPersonsRequest.purpose:type_name -> passage.common.v1.AccessPurpose
+	10, // 8: passage.search.v1.SearchPersonsRequest.document:type_name -> passage.common.v1.IdentityDocument
+	6,  // 9: passage.search.v1.SearchPersonsRequest.name:type_name -> passage.search.v1.NameCriterion
+	11, // 10: passage.search.v1.NameCriterion.date_of_birth:type_name -> google.type.Date
+	8,  // 11: passage.search.v1.SearchPersonsResponse.matches:type_name -> passage.search.v1.PersonMatch
+	12, // 12: passage.search.v1.PersonMatch.programme:type_name -> passage.common.v1.Programme
+	13, // 13: passage.search.v1.PersonMatch.status:type_name -> passage.intake.v1.CaseStatus
+	0,  // 14: passage.search.v1.PersonMatch.rule:type_name -> passage.search.v1.MatchRule
+	14, // 15: passage.search.v1.PersonMatch.identity:type_name -> passage.common.v1.Person
+	5,  // 16: passage.search.v1.PersonSearchService.SearchPersons:input_type -> passage.search.v1.SearchPersonsRequest
+	1,  // 17: passage.search.v1.PersonSearchService.FindElsewhere:input_type -> passage.search.v1.FindElsewhereRequest
+	7,  // 18: passage.search.v1.PersonSearchService.SearchPersons:output_type -> passage.search.v1.SearchPersonsResponse
+	3,  // 19: passage.search.v1.PersonSearchService.FindElsewhere:output_type -> passage.search.v1.FindElsewhereResponse
+	18, // [18:20] is the sub-list for method output_type
+	16, // [16:18] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_passage_search_v1_search_proto_init() }
@@ -510,6 +819,10 @@ func file_passage_search_v1_search_proto_init() {
 		return
 	}
 	file_passage_search_v1_search_proto_msgTypes[0].OneofWrappers = []any{
+		(*FindElsewhereRequest_Document)(nil),
+		(*FindElsewhereRequest_Name)(nil),
+	}
+	file_passage_search_v1_search_proto_msgTypes[4].OneofWrappers = []any{
 		(*SearchPersonsRequest_Document)(nil),
 		(*SearchPersonsRequest_Name)(nil),
 		(*SearchPersonsRequest_Phone)(nil),
@@ -520,7 +833,7 @@ func file_passage_search_v1_search_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_passage_search_v1_search_proto_rawDesc), len(file_passage_search_v1_search_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   4,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

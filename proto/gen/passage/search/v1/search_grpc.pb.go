@@ -20,6 +20,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	PersonSearchService_SearchPersons_FullMethodName = "/passage.search.v1.PersonSearchService/SearchPersons"
+	PersonSearchService_FindElsewhere_FullMethodName = "/passage.search.v1.PersonSearchService/FindElsewhere"
 )
 
 // PersonSearchServiceClient is the client API for PersonSearchService service.
@@ -30,17 +31,29 @@ const (
 // registered, and in which case?".
 //
 // A search looks up blind indexes (keyed digests of normalised identifiers), never an
-// identifier in clear, and only among the caller's mission's own registrations. Every search
-// is audited with its purpose and the kinds of criteria it used, never their values; each
-// identity it returns is audited as a read of its case. Searches have their own rate limit
-// per caller (the quota class "search"), lower than reads', so that a stolen token cannot
-// walk a mission's register.
+// identifier in clear, and only among the caller's mission's own registrations, except
+// FindElsewhere, which tells a supervisor which other missions know a person and nothing
+// more. Every search is audited with its purpose and the kinds of criteria it used, never
+// their values; each identity it returns is audited as a read of its case. Searches have
+// their own rate limit per caller (the quota class "search"), lower than reads', so that a
+// stolen token cannot walk a mission's register.
 type PersonSearchServiceClient interface {
 	// SearchPersons returns the cases of the caller's mission in which a person matches the
 	// criterion, best match first, with the matched person's identity where the caller may
 	// read it as GetCase with CASE_VIEW_FULL allows (staff working on the case; under
 	// ACCESS_PURPOSE_BREAK_GLASS, a live break-glass grant on it).
 	SearchPersons(ctx context.Context, in *SearchPersonsRequest, opts ...grpc.CallOption) (*SearchPersonsResponse, error)
+	// FindElsewhere tells a supervisor which OTHER missions hold a person with exactly this
+	// document, or this name with this full date of birth: for each of their cases, the
+	// mission, the programme, the status and the registration year, never a case id, a subject
+	// id or an identity. The caller's own mission is never listed (SearchPersons finds its
+	// people). Only exact indexes are compared across missions, never the transliteration,
+	// partial-date or one-name ones: the asker cannot see who a loose hit is, so it would only
+	// tell them that someone like the person is there. The look-up is audited in the caller's
+	// mission (purpose, kind of criterion, how many missions answered) and in each answering
+	// mission (which mission asked, the kind of criterion; never a value). The receiving
+	// mission can then ask the answering one for a hand-over or a referral.
+	FindElsewhere(ctx context.Context, in *FindElsewhereRequest, opts ...grpc.CallOption) (*FindElsewhereResponse, error)
 }
 
 type personSearchServiceClient struct {
@@ -61,6 +74,16 @@ func (c *personSearchServiceClient) SearchPersons(ctx context.Context, in *Searc
 	return out, nil
 }
 
+func (c *personSearchServiceClient) FindElsewhere(ctx context.Context, in *FindElsewhereRequest, opts ...grpc.CallOption) (*FindElsewhereResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FindElsewhereResponse)
+	err := c.cc.Invoke(ctx, PersonSearchService_FindElsewhere_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PersonSearchServiceServer is the server API for PersonSearchService service.
 // All implementations must embed UnimplementedPersonSearchServiceServer
 // for forward compatibility.
@@ -69,17 +92,29 @@ func (c *personSearchServiceClient) SearchPersons(ctx context.Context, in *Searc
 // registered, and in which case?".
 //
 // A search looks up blind indexes (keyed digests of normalised identifiers), never an
-// identifier in clear, and only among the caller's mission's own registrations. Every search
-// is audited with its purpose and the kinds of criteria it used, never their values; each
-// identity it returns is audited as a read of its case. Searches have their own rate limit
-// per caller (the quota class "search"), lower than reads', so that a stolen token cannot
-// walk a mission's register.
+// identifier in clear, and only among the caller's mission's own registrations, except
+// FindElsewhere, which tells a supervisor which other missions know a person and nothing
+// more. Every search is audited with its purpose and the kinds of criteria it used, never
+// their values; each identity it returns is audited as a read of its case. Searches have
+// their own rate limit per caller (the quota class "search"), lower than reads', so that a
+// stolen token cannot walk a mission's register.
 type PersonSearchServiceServer interface {
 	// SearchPersons returns the cases of the caller's mission in which a person matches the
 	// criterion, best match first, with the matched person's identity where the caller may
 	// read it as GetCase with CASE_VIEW_FULL allows (staff working on the case; under
 	// ACCESS_PURPOSE_BREAK_GLASS, a live break-glass grant on it).
 	SearchPersons(context.Context, *SearchPersonsRequest) (*SearchPersonsResponse, error)
+	// FindElsewhere tells a supervisor which OTHER missions hold a person with exactly this
+	// document, or this name with this full date of birth: for each of their cases, the
+	// mission, the programme, the status and the registration year, never a case id, a subject
+	// id or an identity. The caller's own mission is never listed (SearchPersons finds its
+	// people). Only exact indexes are compared across missions, never the transliteration,
+	// partial-date or one-name ones: the asker cannot see who a loose hit is, so it would only
+	// tell them that someone like the person is there. The look-up is audited in the caller's
+	// mission (purpose, kind of criterion, how many missions answered) and in each answering
+	// mission (which mission asked, the kind of criterion; never a value). The receiving
+	// mission can then ask the answering one for a hand-over or a referral.
+	FindElsewhere(context.Context, *FindElsewhereRequest) (*FindElsewhereResponse, error)
 	mustEmbedUnimplementedPersonSearchServiceServer()
 }
 
@@ -92,6 +127,9 @@ type UnimplementedPersonSearchServiceServer struct{}
 
 func (UnimplementedPersonSearchServiceServer) SearchPersons(context.Context, *SearchPersonsRequest) (*SearchPersonsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SearchPersons not implemented")
+}
+func (UnimplementedPersonSearchServiceServer) FindElsewhere(context.Context, *FindElsewhereRequest) (*FindElsewhereResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method FindElsewhere not implemented")
 }
 func (UnimplementedPersonSearchServiceServer) mustEmbedUnimplementedPersonSearchServiceServer() {}
 func (UnimplementedPersonSearchServiceServer) testEmbeddedByValue()                             {}
@@ -132,6 +170,24 @@ func _PersonSearchService_SearchPersons_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PersonSearchService_FindElsewhere_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FindElsewhereRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersonSearchServiceServer).FindElsewhere(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersonSearchService_FindElsewhere_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersonSearchServiceServer).FindElsewhere(ctx, req.(*FindElsewhereRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PersonSearchService_ServiceDesc is the grpc.ServiceDesc for PersonSearchService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -142,6 +198,10 @@ var PersonSearchService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SearchPersons",
 			Handler:    _PersonSearchService_SearchPersons_Handler,
+		},
+		{
+			MethodName: "FindElsewhere",
+			Handler:    _PersonSearchService_FindElsewhere_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
