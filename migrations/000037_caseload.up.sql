@@ -3,9 +3,10 @@
 
 -- "My cases", "a colleague's cases": the cases a staff member registered, and those they are
 -- assigned to (the assignments' primary key leads with the case, for the access checks and
--- the unassigned list's probe).
-CREATE INDEX case_mission_created_by ON intake."case" (mission, created_by);
-CREATE INDEX case_assignment_staff ON intake.case_assignment (mission, staff_id);
+-- the unassigned list's probe). Both hold the case id, so the set of a staff member's cases is
+-- read from the indexes alone.
+CREATE INDEX case_mission_created_by ON intake."case" (mission, created_by, case_id);
+CREATE INDEX case_assignment_staff ON intake.case_assignment (mission, staff_id, case_id);
 
 -- Last activity (the case record's updated_at): the filter's range and the sort.
 CREATE INDEX case_mission_updated ON intake."case" (mission, updated_at DESC, case_id DESC);

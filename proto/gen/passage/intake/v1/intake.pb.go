@@ -1744,9 +1744,9 @@ type ListCasesRequest struct {
 	AssigneeStaffId string `protobuf:"bytes,10,opt,name=assignee_staff_id,json=assigneeStaffId,proto3" json:"assignee_staff_id,omitempty"`
 	// Cases with this vulnerability among theirs.
 	Vulnerability v1.Vulnerability `protobuf:"varint,11,opt,name=vulnerability,proto3,enum=passage.common.v1.Vulnerability" json:"vulnerability,omitempty"`
-	// Last activity range: the case record's last change (update_time), after is excluded
-	// and before is excluded. A case's notes, documents and other services' events do not
-	// move it.
+	// Last activity range, both ends excluded. A case's last activity is its update_time: the
+	// last change that moved its version (an update, a consent record, its closure). Its
+	// notes, documents, assignments and other services' events do not move it.
 	ActiveAfter  *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=active_after,json=activeAfter,proto3" json:"active_after,omitempty"`
 	ActiveBefore *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=active_before,json=activeBefore,proto3" json:"active_before,omitempty"`
 	// The order of the list; newest registration first when unspecified.
