@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/enumcode"
@@ -161,7 +162,8 @@ func (c *client) caseList(ctx context.Context, args []string) error {
 	}
 	defer done()
 
-	var all []*intakev1.Case // for --json --all, printed as one response
+	// For --json --all, printed as one response: every page's cases and names, the first's counts.
+	all := &intakev1.ListCasesResponse{}
 	rows := 0
 	for {
 		resp, err := call(ctx, o, client.ListCases, req)
@@ -172,13 +174,31 @@ func (c *client) caseList(ctx context.Context, args []string) error {
 		case o.json && !f.all:
 			return writeJSON(c.stdout, resp)
 		case o.json:
-			all = append(all, resp.GetCases()...)
+			all.Cases = append(all.Cases, resp.GetCases()...)
+			all.Names = append(all.Names, resp.GetNames()...)
+			if all.Counts == nil {
+				all.Counts = resp.GetCounts()
+			}
 		default:
+			if resp.GetCounts() != nil {
+				formatCaseCounts(c.stderr, resp.GetCounts())
+			}
+			names := make(map[string]*intakev1.CaseName, len(resp.GetNames()))
+			for _, n := range resp.GetNames() {
+				names[n.GetCaseId()] = n
+			}
 			for _, cs := range resp.GetCases() {
-				if rows == 0 {
+				switch {
+				case rows == 0 && f.names:
+					formatNamedListHeader(c.stdout)
+				case rows == 0:
 					formatListHeader(c.stdout)
 				}
-				formatListRow(c.stdout, cs)
+				if f.names {
+					formatNamedListRow(c.stdout, cs, names[cs.GetCaseId()])
+				} else {
+					formatListRow(c.stdout, cs)
+				}
 				rows++
 			}
 		}
@@ -196,7 +216,7 @@ func (c *client) caseList(ctx context.Context, args []string) error {
 		req.PageToken = next
 	}
 	if o.json {
-		return writeJSON(c.stdout, &intakev1.ListCasesResponse{Cases: all})
+		return writeJSON(c.stdout, all)
 	}
 	if rows == 0 {
 		fmt.Fprintln(c.stderr, "no cases")
@@ -357,6 +377,7 @@ var (
 	purposes        = newEnumNames(commonv1.ConsentPurpose_value)
 	accessPurposes  = newEnumNames(commonv1.AccessPurpose_value)
 	statuses        = newEnumNames(intakev1.CaseStatus_value)
+	caseOrders      = newEnumNames(intakev1.CaseOrder_value)
 	// UpdateCase cannot move a case back to REGISTERED, and CloseCase alone closes one.
 	updateStatuses = newEnumNames(intakev1.CaseStatus_value, "registered", "closed")
 	closureReasons = newEnumNames(intakev1.ClosureReason_value)
@@ -624,6 +645,16 @@ type listFlags struct {
 	pageSize    int
 	pageToken   string
 	all         bool
+	// The caseload's filters, order and names.
+	mine          bool
+	assignee      string
+	unassigned    bool
+	vulnerability string
+	activeAfter   string
+	activeBefore  string
+	sort          string
+	names         bool
+	purpose       string
 }
 
 func (f *listFlags) bind(fs *flag.FlagSet, getenv func(string) string) {
@@ -636,6 +667,15 @@ func (f *listFlags) bind(fs *flag.FlagSet, getenv func(string) string) {
 	fs.IntVar(&f.pageSize, "page-size", 0, "cases per page, at most 100 (default: the server's, 25; 100 with --all)")
 	fs.StringVar(&f.pageToken, "page-token", "", "continue from a previous page's `TOKEN`")
 	fs.BoolVar(&f.all, "all", false, "follow the pages to the last one")
+	fs.BoolVar(&f.mine, "mine", false, "only the cases I registered or am assigned to")
+	fs.StringVar(&f.assignee, "assignee", "", "only the cases `STAFF_ID` registered or is assigned to (supervisors)")
+	fs.BoolVar(&f.unassigned, "unassigned", false, "only the cases nobody is assigned to")
+	fs.StringVar(&f.vulnerability, "vulnerability", "", "only cases with this `VULNERABILITY`: "+vulnerabilities.list())
+	fs.StringVar(&f.activeAfter, "active-after", "", "last changed after `TIME` (RFC 3339, or a date)")
+	fs.StringVar(&f.activeBefore, "active-before", "", "last changed before `TIME` (RFC 3339, or a date)")
+	fs.StringVar(&f.sort, "sort", "", "`ORDER`: "+caseOrders.list()+" (default registered_desc)")
+	fs.BoolVar(&f.names, "names", false, "show the principal's name of the cases I may read (needs --purpose; each name read is audited)")
+	fs.StringVar(&f.purpose, "purpose", "", "why the names are read, with --names: "+accessPurposes.list())
 }
 
 func (f *listFlags) request() (*intakev1.ListCasesRequest, error) {
@@ -673,7 +713,67 @@ func (f *listFlags) request() (*intakev1.ListCasesRequest, error) {
 			return nil, fmt.Errorf("--to: %w", err)
 		}
 	}
+	if err := f.caseload(req); err != nil {
+		return nil, err
+	}
 	return req, nil
+}
+
+// caseload sets the caseload's filters, order and view of req from the flags.
+func (f *listFlags) caseload(req *intakev1.ListCasesRequest) error {
+	switch {
+	case btoi(f.mine)+btoi(f.assignee != "")+btoi(f.unassigned) > 1:
+		return errors.New("--mine, --assignee and --unassigned go one at a time")
+	case f.mine:
+		req.Assignee = intakev1.CaseAssignee_CASE_ASSIGNEE_ME
+	case f.assignee != "":
+		req.Assignee, req.AssigneeStaffId = intakev1.CaseAssignee_CASE_ASSIGNEE_STAFF, f.assignee
+	case f.unassigned:
+		req.Assignee = intakev1.CaseAssignee_CASE_ASSIGNEE_UNASSIGNED
+	}
+	var err error
+	if f.vulnerability != "" {
+		if req.Vulnerability, err = parseEnum[commonv1.Vulnerability](vulnerabilities, f.vulnerability); err != nil {
+			return fmt.Errorf("--vulnerability %w", err)
+		}
+	}
+	for _, t := range []struct {
+		flag, value string
+		to          **timestamppb.Timestamp
+	}{{"--active-after", f.activeAfter, &req.ActiveAfter}, {"--active-before", f.activeBefore, &req.ActiveBefore}} {
+		if t.value == "" {
+			continue
+		}
+		at, err := parseInstant(t.flag, t.value)
+		if err != nil {
+			return err
+		}
+		*t.to = timestamppb.New(at)
+	}
+	if f.sort != "" {
+		if req.OrderBy, err = parseEnum[intakev1.CaseOrder](caseOrders, f.sort); err != nil {
+			return fmt.Errorf("--sort %w", err)
+		}
+	}
+	switch {
+	case f.names && f.purpose == "":
+		return errors.New("case list --names needs --purpose: " + accessPurposes.list())
+	case !f.names && f.purpose != "":
+		return errors.New("--purpose goes with --names")
+	case f.names:
+		req.View = intakev1.CaseListView_CASE_LIST_VIEW_WITH_NAMES
+		if req.Purpose, err = parseEnum[commonv1.AccessPurpose](accessPurposes, f.purpose); err != nil {
+			return fmt.Errorf("--purpose: %w", err)
+		}
+	}
+	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // updateFlags are the flags of `case update`.
@@ -938,4 +1038,38 @@ func formatListRow(w io.Writer, c *intakev1.Case) {
 		enumcode.Code(c.GetProgramme()), cmp.Or(c.GetHostCountry(), "-"),
 		formatDate(c.GetRegistrationDate()), strconv.Itoa(len(c.GetHouseholdMembers())),
 		strconv.FormatInt(c.GetVersion(), 10))
+}
+
+// formatNamedListHeader and formatNamedListRow print the list with a NAME column last: the
+// principal's name, or "-" where the caller may not read it (or the principal was erased).
+func formatNamedListHeader(w io.Writer) {
+	var b strings.Builder
+	formatListHeader(&b)
+	fmt.Fprintln(w, strings.TrimSuffix(b.String(), "\n")+"  NAME")
+}
+
+func formatNamedListRow(w io.Writer, c *intakev1.Case, name *intakev1.CaseName) {
+	var b strings.Builder
+	formatListRow(&b, c)
+	full := "-"
+	if name != nil {
+		full = strings.TrimSpace(name.GetGivenName() + " " + name.GetFamilyName())
+	}
+	fmt.Fprintln(w, strings.TrimSuffix(b.String(), "\n")+"  "+full)
+}
+
+// formatCaseCounts prints the counts of every case the filters match, on one line.
+func formatCaseCounts(w io.Writer, counts *intakev1.CaseCounts) {
+	var parts []string
+	for _, s := range counts.GetByStatus() {
+		parts = append(parts, fmt.Sprintf("%s %d", enumcode.Code(s.GetStatus()), s.GetCount()))
+	}
+	for _, p := range counts.GetByProgramme() {
+		parts = append(parts, fmt.Sprintf("%s %d", enumcode.Code(p.GetProgramme()), p.GetCount()))
+	}
+	line := fmt.Sprintf("%d cases match", counts.GetTotal())
+	if len(parts) > 0 {
+		line += ": " + strings.Join(parts, ", ")
+	}
+	fmt.Fprintln(w, line)
 }

@@ -450,6 +450,24 @@ func TestListRequest(t *testing.T) {
 		{name: "from", f: listFlags{from: "2026"}, wantErr: "--from: want YYYY-MM-DD"},
 		{name: "to", f: listFlags{to: "2026-02-30"}, wantErr: "--to: not a valid calendar date"},
 		{name: "page size", f: listFlags{pageSize: 101}, wantErr: "--page-size must be between 1 and 100"},
+		// The caseload.
+		{name: "mine", f: listFlags{mine: true}, want: &intakev1.ListCasesRequest{Assignee: intakev1.CaseAssignee_CASE_ASSIGNEE_ME}},
+		{name: "a colleague's", f: listFlags{assignee: "cw-binta"},
+			want: &intakev1.ListCasesRequest{Assignee: intakev1.CaseAssignee_CASE_ASSIGNEE_STAFF, AssigneeStaffId: "cw-binta"}},
+		{name: "unassigned, waiting longest", f: listFlags{unassigned: true, sort: "activity_asc", vulnerability: "medical_needs",
+			activeBefore: "2026-03-01", activeAfter: "2026-01-01T08:00:00Z"},
+			want: &intakev1.ListCasesRequest{Assignee: intakev1.CaseAssignee_CASE_ASSIGNEE_UNASSIGNED,
+				OrderBy: intakev1.CaseOrder_CASE_ORDER_ACTIVITY_ASC, Vulnerability: commonv1.Vulnerability_VULNERABILITY_MEDICAL_NEEDS,
+				ActiveAfter:  timestamppb.New(time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)),
+				ActiveBefore: timestamppb.New(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))}},
+		{name: "names", f: listFlags{mine: true, names: true, purpose: "case_management"},
+			want: &intakev1.ListCasesRequest{Assignee: intakev1.CaseAssignee_CASE_ASSIGNEE_ME,
+				View: intakev1.CaseListView_CASE_LIST_VIEW_WITH_NAMES, Purpose: commonv1.AccessPurpose_ACCESS_PURPOSE_CASE_MANAGEMENT}},
+		{name: "two assignees", f: listFlags{mine: true, unassigned: true}, wantErr: "--mine, --assignee and --unassigned go one at a time"},
+		{name: "names without purpose", f: listFlags{names: true}, wantErr: "case list --names needs --purpose: " + accessPurposes.list()},
+		{name: "purpose without names", f: listFlags{purpose: "case_management"}, wantErr: "--purpose goes with --names"},
+		{name: "time", f: listFlags{activeAfter: "yesterday"}, wantErr: "--active-after must be RFC 3339 (2026-11-27T05:00:00Z) or a date (2026-11-27)"},
+		{name: "sort", f: listFlags{sort: "name"}, wantErr: "--sort must be one of " + caseOrders.list()},
 	}
 	for _, tt := range tests {
 		got, err := tt.f.request()

@@ -126,12 +126,4 @@ func operatorReferral(ctx context.Context) (*database.DB, func(), error) {
 	return database.NewDB(pool), pool.Close, nil
 }
 
-func parseSince(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
-	}
-	return time.Time{}, errors.New("--since must be RFC 3339 (2026-11-27T05:00:00Z) or a date (2026-11-27)")
-}
+func parseSince(s string) (time.Time, error) { return parseInstant("--since", s) }

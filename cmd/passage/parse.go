@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"google.golang.org/genproto/googleapis/type/date"
 
@@ -146,3 +147,14 @@ func parseFullDate(s string) (*date.Date, error) {
 
 // countryCode upper-cases an ISO 3166-1 alpha-3 code; the server checks it.
 func countryCode(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
+
+// parseInstant reads flag's value: RFC 3339, or a date (its midnight UTC).
+func parseInstant(flag, s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, errors.New(flag + " must be RFC 3339 (2026-11-27T05:00:00Z) or a date (2026-11-27)")
+}

@@ -109,10 +109,11 @@ ORDER BY n`)
 // the caller's carries. Reads of identity call it before decrypting, in the transaction that
 // reads (if the record cannot be written, nothing is returned); through a Querier outside a
 // transaction the record commits by itself (one batch, one implicit transaction). A change
-// adds its records to its own statement instead (Add), to commit or roll back with it.
-func Write(ctx context.Context, q database.Querier, e Entry) error {
+// adds its records to its own statement instead (Add), to commit or roll back with it. More
+// entries (a list's reads, one per case) go in the same statement.
+func Write(ctx context.Context, q database.Querier, e Entry, more ...Entry) error {
 	var st database.Statement
-	Add(&st, []Entry{e})
+	Add(&st, append([]Entry{e}, more...))
 	b := &pgx.Batch{}
 	st.Queue(b)
 	if err := q.SendBatch(ctx, b).Close(); err != nil {

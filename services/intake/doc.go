@@ -40,6 +40,14 @@
 // A proposed, declined or withdrawn hand-over shares nothing: the case is NOT_FOUND, as any
 // other mission's.
 //
+// ListCases is the caseload (list.go): the mission's own cases filtered by whose they are
+// (the caller's, a colleague's for a supervisor, or nobody's assigned), programme, status,
+// vulnerability, host country, registration date and last activity (the case's update_time),
+// sorted by registration or last activity, keyset-paged, with counts of every match on the
+// first page. Its names view adds each principal's name where the caller may read the case's
+// identity (the rule of GetCase's full view), for a stated purpose, with one audit record per
+// case named, written in the transaction that opens the vault.
+//
 // GetCaseHistory tells what happened to a case, oldest first, from what is already kept
 // (history.go): the outbox events of every service filed under the case, each with who did it (the staff subject of the audit record that the same
 // transaction wrote, or "system" for what a service did on another's event) and its coded

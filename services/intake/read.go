@@ -5,20 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
-	"github.com/passage-cm/passage/internal/civildate"
 	"github.com/passage-cm/passage/internal/database"
-	"github.com/passage-cm/passage/internal/enumcode"
-	"github.com/passage-cm/passage/internal/pagetoken"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	"github.com/passage-cm/passage/internal/vault"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
@@ -125,76 +120,6 @@ func (s *Service) identity(ctx context.Context, q database.Querier, c *intakev1.
 		}
 	}
 	return out, nil
-}
-
-// ListCases lists the caller's mission's cases, newest first. It never returns identity.
-func (s *Service) ListCases(ctx context.Context, req *intakev1.ListCasesRequest) (*intakev1.ListCasesResponse, error) {
-	who, err := auth.Caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	mission, err := missionOf(who, req.GetMission())
-	if err != nil {
-		return nil, err
-	}
-	f := listFilter{mission: mission, hostCountry: req.GetHostCountry(), limit: pagetoken.Size(req.GetPageSize())}
-	if req.GetProgramme() != 0 {
-		f.programme = enumcode.Code(req.GetProgramme())
-	}
-	if req.GetStatus() != 0 {
-		f.status = enumcode.Code(req.GetStatus())
-	}
-	var v rpcerr.Violations
-	checkCountry(&v, "host_country", req.GetHostCountry(), false)
-	f.from = listDate(&v, "registered_from", req.GetRegisteredFrom())
-	f.to = listDate(&v, "registered_to", req.GetRegisteredTo())
-	if f.from != nil && f.to != nil && f.to.Before(*f.from) {
-		v.Add("registered_to", "must not be before registered_from")
-	}
-	filterHash := listFilterHash(req)
-	if tok := req.GetPageToken(); tok != "" {
-		if f.after, err = pagetoken.Decode(tok, filterHash); err != nil {
-			v.Add("page_token", pagetoken.Mismatch)
-		}
-	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-
-	// Read one more than a page to know whether another page follows.
-	f.limit++
-	cases, err := listCases(ctx, s.db.Mission(mission), f)
-	if err != nil {
-		return nil, err
-	}
-	resp := &intakev1.ListCasesResponse{Cases: cases}
-	if len(cases) == f.limit {
-		resp.Cases = cases[:f.limit-1]
-		last := resp.Cases[len(resp.Cases)-1]
-		resp.NextPageToken = pagetoken.Encode(pagetoken.Cursor{Time: last.CreateTime.AsTime(), ID: uuid.MustParse(last.CaseId)}, filterHash)
-	}
-	return resp, nil
-}
-
-func listDate(v *rpcerr.Violations, field string, d *date.Date) *time.Time {
-	if d == nil {
-		return nil
-	}
-	if err := civildate.CheckFull(d); err != nil {
-		v.Add(field, err.Error())
-		return nil
-	}
-	t := civildate.ToTime(d)
-	return &t
-}
-
-// listFilterHash is what a page token is bound to: every filter of the request, so that a
-// token cannot be replayed against other filters. The page size may change between pages.
-func listFilterHash(req *intakev1.ListCasesRequest) []byte {
-	return pagetoken.Filter(fmt.Sprintf("%s|%d|%d|%s|%v|%v|%v|%v|%v|%v", req.GetMission(), req.GetProgramme(), req.GetStatus(),
-		req.GetHostCountry(), req.GetRegisteredFrom().GetYear(), req.GetRegisteredFrom().GetMonth(),
-		req.GetRegisteredFrom().GetDay(), req.GetRegisteredTo().GetYear(), req.GetRegisteredTo().GetMonth(),
-		req.GetRegisteredTo().GetDay()))
 }
 
 // parseCaseID parses a case id that protovalidate already checked; the check here keeps a

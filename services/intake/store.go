@@ -14,7 +14,6 @@ import (
 	"github.com/passage-cm/passage/internal/consent"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
-	"github.com/passage-cm/passage/internal/pagetoken"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -333,54 +332,6 @@ ORDER BY m.case_id, m.position`, mission, digests).Query(func(rows pgx.Rows) err
 // forceGenericPlans makes the rest of the transaction run prepared statements with their
 // generic plans (see queueFindMatches).
 const forceGenericPlans = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`
-
-// listFilter is a validated ListCases query.
-type listFilter struct {
-	mission     string
-	programme   string
-	status      string
-	hostCountry string
-	from, to    *time.Time
-	after       *pagetoken.Cursor // after the last case of the previous page, if any
-	limit       int
-}
-
-func listCases(ctx context.Context, q database.Querier, f listFilter) ([]*intakev1.Case, error) {
-	sql := `SELECT ` + caseColumns + ` FROM intake."case" c WHERE c.mission = $1
-AND ($2 = '' OR c.programme = $2)
-AND ($3 = '' OR c.status = $3)
-AND ($4 = '' OR c.host_country = $4)
-AND ($5::date IS NULL OR c.registration_date >= $5)
-AND ($6::date IS NULL OR c.registration_date <= $6)
-AND ($7::timestamptz IS NULL OR (c.created_at, c.case_id) < ($7, $8))
-ORDER BY c.created_at DESC, c.case_id DESC
-LIMIT $9`
-	var afterTime *time.Time
-	var afterID uuid.UUID
-	if f.after != nil {
-		afterTime, afterID = &f.after.Time, f.after.ID
-	}
-	rows, err := q.Query(ctx, sql, f.mission, f.programme, f.status, f.hostCountry, f.from, f.to, afterTime, afterID, f.limit)
-	if err != nil {
-		return nil, fmt.Errorf("list cases: %w", err)
-	}
-	var cases []*intakev1.Case
-	for rows.Next() {
-		c, err := scanCase(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("list cases: %w", err)
-		}
-		cases = append(cases, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list cases: %w", err)
-	}
-	if err := loadDetails(ctx, q, cases); err != nil {
-		return nil, err
-	}
-	return cases, nil
-}
 
 // openCaseExists reports whether the subject is the principal of an open case of the
 // programme in the mission.

@@ -376,6 +376,179 @@ func (ErasureReason) EnumDescriptor() ([]byte, []int) {
 	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{5}
 }
 
+// CaseAssignee chooses whose cases ListCases lists.
+type CaseAssignee int32
+
+const (
+	// Every case of the mission.
+	CaseAssignee_CASE_ASSIGNEE_UNSPECIFIED CaseAssignee = 0
+	// The cases the caller registered or is assigned to.
+	CaseAssignee_CASE_ASSIGNEE_ME CaseAssignee = 1
+	// The cases assignee_staff_id registered or is assigned to. Supervisors only.
+	CaseAssignee_CASE_ASSIGNEE_STAFF CaseAssignee = 2
+	// The cases no staff member of the mission is assigned to (their registrar aside).
+	CaseAssignee_CASE_ASSIGNEE_UNASSIGNED CaseAssignee = 3
+)
+
+// Enum value maps for CaseAssignee.
+var (
+	CaseAssignee_name = map[int32]string{
+		0: "CASE_ASSIGNEE_UNSPECIFIED",
+		1: "CASE_ASSIGNEE_ME",
+		2: "CASE_ASSIGNEE_STAFF",
+		3: "CASE_ASSIGNEE_UNASSIGNED",
+	}
+	CaseAssignee_value = map[string]int32{
+		"CASE_ASSIGNEE_UNSPECIFIED": 0,
+		"CASE_ASSIGNEE_ME":          1,
+		"CASE_ASSIGNEE_STAFF":       2,
+		"CASE_ASSIGNEE_UNASSIGNED":  3,
+	}
+)
+
+func (x CaseAssignee) Enum() *CaseAssignee {
+	p := new(CaseAssignee)
+	*p = x
+	return p
+}
+
+func (x CaseAssignee) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CaseAssignee) Descriptor() protoreflect.EnumDescriptor {
+	return file_passage_intake_v1_intake_proto_enumTypes[6].Descriptor()
+}
+
+func (CaseAssignee) Type() protoreflect.EnumType {
+	return &file_passage_intake_v1_intake_proto_enumTypes[6]
+}
+
+func (x CaseAssignee) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CaseAssignee.Descriptor instead.
+func (CaseAssignee) EnumDescriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{6}
+}
+
+// CaseOrder is the order of ListCases.
+type CaseOrder int32
+
+const (
+	// As CASE_ORDER_REGISTERED_DESC.
+	CaseOrder_CASE_ORDER_UNSPECIFIED CaseOrder = 0
+	// By registration in Passage (create_time), newest first.
+	CaseOrder_CASE_ORDER_REGISTERED_DESC CaseOrder = 1
+	// By registration in Passage, oldest first.
+	CaseOrder_CASE_ORDER_REGISTERED_ASC CaseOrder = 2
+	// By last activity (update_time), most recent first.
+	CaseOrder_CASE_ORDER_ACTIVITY_DESC CaseOrder = 3
+	// By last activity, least recent first: the cases left waiting longest.
+	CaseOrder_CASE_ORDER_ACTIVITY_ASC CaseOrder = 4
+)
+
+// Enum value maps for CaseOrder.
+var (
+	CaseOrder_name = map[int32]string{
+		0: "CASE_ORDER_UNSPECIFIED",
+		1: "CASE_ORDER_REGISTERED_DESC",
+		2: "CASE_ORDER_REGISTERED_ASC",
+		3: "CASE_ORDER_ACTIVITY_DESC",
+		4: "CASE_ORDER_ACTIVITY_ASC",
+	}
+	CaseOrder_value = map[string]int32{
+		"CASE_ORDER_UNSPECIFIED":     0,
+		"CASE_ORDER_REGISTERED_DESC": 1,
+		"CASE_ORDER_REGISTERED_ASC":  2,
+		"CASE_ORDER_ACTIVITY_DESC":   3,
+		"CASE_ORDER_ACTIVITY_ASC":    4,
+	}
+)
+
+func (x CaseOrder) Enum() *CaseOrder {
+	p := new(CaseOrder)
+	*p = x
+	return p
+}
+
+func (x CaseOrder) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CaseOrder) Descriptor() protoreflect.EnumDescriptor {
+	return file_passage_intake_v1_intake_proto_enumTypes[7].Descriptor()
+}
+
+func (CaseOrder) Type() protoreflect.EnumType {
+	return &file_passage_intake_v1_intake_proto_enumTypes[7]
+}
+
+func (x CaseOrder) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CaseOrder.Descriptor instead.
+func (CaseOrder) EnumDescriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{7}
+}
+
+// CaseListView chooses how much ListCases returns.
+type CaseListView int32
+
+const (
+	// As CASE_LIST_VIEW_BASIC.
+	CaseListView_CASE_LIST_VIEW_UNSPECIFIED CaseListView = 0
+	// Coded records only.
+	CaseListView_CASE_LIST_VIEW_BASIC CaseListView = 1
+	// Coded records, and the principal's given and family name for each case whose identity
+	// the caller may read (as GetCase's CASE_VIEW_FULL decides); other cases are listed
+	// without names.
+	CaseListView_CASE_LIST_VIEW_WITH_NAMES CaseListView = 2
+)
+
+// Enum value maps for CaseListView.
+var (
+	CaseListView_name = map[int32]string{
+		0: "CASE_LIST_VIEW_UNSPECIFIED",
+		1: "CASE_LIST_VIEW_BASIC",
+		2: "CASE_LIST_VIEW_WITH_NAMES",
+	}
+	CaseListView_value = map[string]int32{
+		"CASE_LIST_VIEW_UNSPECIFIED": 0,
+		"CASE_LIST_VIEW_BASIC":       1,
+		"CASE_LIST_VIEW_WITH_NAMES":  2,
+	}
+)
+
+func (x CaseListView) Enum() *CaseListView {
+	p := new(CaseListView)
+	*p = x
+	return p
+}
+
+func (x CaseListView) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CaseListView) Descriptor() protoreflect.EnumDescriptor {
+	return file_passage_intake_v1_intake_proto_enumTypes[8].Descriptor()
+}
+
+func (CaseListView) Type() protoreflect.EnumType {
+	return &file_passage_intake_v1_intake_proto_enumTypes[8]
+}
+
+func (x CaseListView) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CaseListView.Descriptor instead.
+func (CaseListView) EnumDescriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{8}
+}
+
 // BreakGlassFinding is what a reviewer concluded about a grant.
 type BreakGlassFinding int32
 
@@ -412,11 +585,11 @@ func (x BreakGlassFinding) String() string {
 }
 
 func (BreakGlassFinding) Descriptor() protoreflect.EnumDescriptor {
-	return file_passage_intake_v1_intake_proto_enumTypes[6].Descriptor()
+	return file_passage_intake_v1_intake_proto_enumTypes[9].Descriptor()
 }
 
 func (BreakGlassFinding) Type() protoreflect.EnumType {
-	return &file_passage_intake_v1_intake_proto_enumTypes[6]
+	return &file_passage_intake_v1_intake_proto_enumTypes[9]
 }
 
 func (x BreakGlassFinding) Number() protoreflect.EnumNumber {
@@ -425,7 +598,7 @@ func (x BreakGlassFinding) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use BreakGlassFinding.Descriptor instead.
 func (BreakGlassFinding) EnumDescriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{6}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{9}
 }
 
 type GetCaseHistoryRequest struct {
@@ -1562,7 +1735,26 @@ type ListCasesRequest struct {
 	// At most 100; 25 when zero.
 	PageSize int32 `protobuf:"varint,7,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// From a previous response's next_page_token, with the same filters.
-	PageToken     string `protobuf:"bytes,8,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,8,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Whose cases: any (the default), the caller's, a named staff member's (supervisors
+	// only), or those nobody is assigned to. A staff member's cases are those they registered
+	// or are assigned to in the mission.
+	Assignee CaseAssignee `protobuf:"varint,9,opt,name=assignee,proto3,enum=passage.intake.v1.CaseAssignee" json:"assignee,omitempty"`
+	// The staff member (token subject) with CASE_ASSIGNEE_STAFF; empty otherwise.
+	AssigneeStaffId string `protobuf:"bytes,10,opt,name=assignee_staff_id,json=assigneeStaffId,proto3" json:"assignee_staff_id,omitempty"`
+	// Cases with this vulnerability among theirs.
+	Vulnerability v1.Vulnerability `protobuf:"varint,11,opt,name=vulnerability,proto3,enum=passage.common.v1.Vulnerability" json:"vulnerability,omitempty"`
+	// Last activity range, both ends excluded. A case's last activity is its update_time: the
+	// last change that moved its version (an update, a consent record, its closure). Its
+	// notes, documents, assignments and other services' events do not move it.
+	ActiveAfter  *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=active_after,json=activeAfter,proto3" json:"active_after,omitempty"`
+	ActiveBefore *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=active_before,json=activeBefore,proto3" json:"active_before,omitempty"`
+	// The order of the list; newest registration first when unspecified.
+	OrderBy CaseOrder `protobuf:"varint,14,opt,name=order_by,json=orderBy,proto3,enum=passage.intake.v1.CaseOrder" json:"order_by,omitempty"`
+	// CASE_LIST_VIEW_WITH_NAMES adds the principal's name for the cases whose identity the
+	// caller may read; it needs a purpose, and each name returned is an audited identity read.
+	View          CaseListView     `protobuf:"varint,15,opt,name=view,proto3,enum=passage.intake.v1.CaseListView" json:"view,omitempty"`
+	Purpose       v1.AccessPurpose `protobuf:"varint,16,opt,name=purpose,proto3,enum=passage.common.v1.AccessPurpose" json:"purpose,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1653,11 +1845,74 @@ func (x *ListCasesRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListCasesRequest) GetAssignee() CaseAssignee {
+	if x != nil {
+		return x.Assignee
+	}
+	return CaseAssignee_CASE_ASSIGNEE_UNSPECIFIED
+}
+
+func (x *ListCasesRequest) GetAssigneeStaffId() string {
+	if x != nil {
+		return x.AssigneeStaffId
+	}
+	return ""
+}
+
+func (x *ListCasesRequest) GetVulnerability() v1.Vulnerability {
+	if x != nil {
+		return x.Vulnerability
+	}
+	return v1.Vulnerability(0)
+}
+
+func (x *ListCasesRequest) GetActiveAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ActiveAfter
+	}
+	return nil
+}
+
+func (x *ListCasesRequest) GetActiveBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ActiveBefore
+	}
+	return nil
+}
+
+func (x *ListCasesRequest) GetOrderBy() CaseOrder {
+	if x != nil {
+		return x.OrderBy
+	}
+	return CaseOrder_CASE_ORDER_UNSPECIFIED
+}
+
+func (x *ListCasesRequest) GetView() CaseListView {
+	if x != nil {
+		return x.View
+	}
+	return CaseListView_CASE_LIST_VIEW_UNSPECIFIED
+}
+
+func (x *ListCasesRequest) GetPurpose() v1.AccessPurpose {
+	if x != nil {
+		return x.Purpose
+	}
+	return v1.AccessPurpose(0)
+}
+
 type ListCasesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Cases []*Case                `protobuf:"bytes,1,rep,name=cases,proto3" json:"cases,omitempty"`
 	// Empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The counts of every case matching the filters (not only this page). Only on the first
+	// page (a request without page_token).
+	Counts *CaseCounts `protobuf:"bytes,3,opt,name=counts,proto3" json:"counts,omitempty"`
+	// With CASE_LIST_VIEW_WITH_NAMES: the principal's name of each listed case the caller may
+	// read, in list order. A case left out is one the caller may not read, or whose principal
+	// was erased.
+	Names         []*CaseName `protobuf:"bytes,4,rep,name=names,proto3" json:"names,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1706,6 +1961,246 @@ func (x *ListCasesResponse) GetNextPageToken() string {
 	return ""
 }
 
+func (x *ListCasesResponse) GetCounts() *CaseCounts {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+func (x *ListCasesResponse) GetNames() []*CaseName {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+// CaseCounts counts the cases matching a ListCases filter.
+type CaseCounts struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Total         int64                  `protobuf:"varint,1,opt,name=total,proto3" json:"total,omitempty"`
+	ByStatus      []*StatusCount         `protobuf:"bytes,2,rep,name=by_status,json=byStatus,proto3" json:"by_status,omitempty"`
+	ByProgramme   []*ProgrammeCount      `protobuf:"bytes,3,rep,name=by_programme,json=byProgramme,proto3" json:"by_programme,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseCounts) Reset() {
+	*x = CaseCounts{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseCounts) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseCounts) ProtoMessage() {}
+
+func (x *CaseCounts) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseCounts.ProtoReflect.Descriptor instead.
+func (*CaseCounts) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *CaseCounts) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *CaseCounts) GetByStatus() []*StatusCount {
+	if x != nil {
+		return x.ByStatus
+	}
+	return nil
+}
+
+func (x *CaseCounts) GetByProgramme() []*ProgrammeCount {
+	if x != nil {
+		return x.ByProgramme
+	}
+	return nil
+}
+
+type StatusCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        CaseStatus             `protobuf:"varint,1,opt,name=status,proto3,enum=passage.intake.v1.CaseStatus" json:"status,omitempty"`
+	Count         int64                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatusCount) Reset() {
+	*x = StatusCount{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatusCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatusCount) ProtoMessage() {}
+
+func (x *StatusCount) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatusCount.ProtoReflect.Descriptor instead.
+func (*StatusCount) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *StatusCount) GetStatus() CaseStatus {
+	if x != nil {
+		return x.Status
+	}
+	return CaseStatus_CASE_STATUS_UNSPECIFIED
+}
+
+func (x *StatusCount) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+type ProgrammeCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Programme     v1.Programme           `protobuf:"varint,1,opt,name=programme,proto3,enum=passage.common.v1.Programme" json:"programme,omitempty"`
+	Count         int64                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProgrammeCount) Reset() {
+	*x = ProgrammeCount{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProgrammeCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProgrammeCount) ProtoMessage() {}
+
+func (x *ProgrammeCount) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProgrammeCount.ProtoReflect.Descriptor instead.
+func (*ProgrammeCount) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ProgrammeCount) GetProgramme() v1.Programme {
+	if x != nil {
+		return x.Programme
+	}
+	return v1.Programme(0)
+}
+
+func (x *ProgrammeCount) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// CaseName is the principal's name of a listed case.
+type CaseName struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	GivenName     string                 `protobuf:"bytes,2,opt,name=given_name,json=givenName,proto3" json:"given_name,omitempty"`
+	FamilyName    string                 `protobuf:"bytes,3,opt,name=family_name,json=familyName,proto3" json:"family_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseName) Reset() {
+	*x = CaseName{}
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseName) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseName) ProtoMessage() {}
+
+func (x *CaseName) ProtoReflect() protoreflect.Message {
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseName.ProtoReflect.Descriptor instead.
+func (*CaseName) Descriptor() ([]byte, []int) {
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *CaseName) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseName) GetGivenName() string {
+	if x != nil {
+		return x.GivenName
+	}
+	return ""
+}
+
+func (x *CaseName) GetFamilyName() string {
+	if x != nil {
+		return x.FamilyName
+	}
+	return ""
+}
+
 type UpdateCaseRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
@@ -1726,7 +2221,7 @@ type UpdateCaseRequest struct {
 
 func (x *UpdateCaseRequest) Reset() {
 	*x = UpdateCaseRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[16]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1738,7 +2233,7 @@ func (x *UpdateCaseRequest) String() string {
 func (*UpdateCaseRequest) ProtoMessage() {}
 
 func (x *UpdateCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[16]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1751,7 +2246,7 @@ func (x *UpdateCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCaseRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCaseRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{16}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *UpdateCaseRequest) GetRequestId() string {
@@ -1819,7 +2314,7 @@ type UpdateCaseResponse struct {
 
 func (x *UpdateCaseResponse) Reset() {
 	*x = UpdateCaseResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[17]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1831,7 +2326,7 @@ func (x *UpdateCaseResponse) String() string {
 func (*UpdateCaseResponse) ProtoMessage() {}
 
 func (x *UpdateCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[17]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1844,7 +2339,7 @@ func (x *UpdateCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCaseResponse.ProtoReflect.Descriptor instead.
 func (*UpdateCaseResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{17}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *UpdateCaseResponse) GetCase() *Case {
@@ -1866,7 +2361,7 @@ type CloseCaseRequest struct {
 
 func (x *CloseCaseRequest) Reset() {
 	*x = CloseCaseRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[18]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1878,7 +2373,7 @@ func (x *CloseCaseRequest) String() string {
 func (*CloseCaseRequest) ProtoMessage() {}
 
 func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[18]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1891,7 +2386,7 @@ func (x *CloseCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseRequest.ProtoReflect.Descriptor instead.
 func (*CloseCaseRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{18}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CloseCaseRequest) GetRequestId() string {
@@ -1931,7 +2426,7 @@ type CloseCaseResponse struct {
 
 func (x *CloseCaseResponse) Reset() {
 	*x = CloseCaseResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[19]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1943,7 +2438,7 @@ func (x *CloseCaseResponse) String() string {
 func (*CloseCaseResponse) ProtoMessage() {}
 
 func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[19]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1956,7 +2451,7 @@ func (x *CloseCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseCaseResponse.ProtoReflect.Descriptor instead.
 func (*CloseCaseResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{19}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CloseCaseResponse) GetCase() *Case {
@@ -1988,7 +2483,7 @@ type OpenCaseRequest struct {
 
 func (x *OpenCaseRequest) Reset() {
 	*x = OpenCaseRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[20]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2000,7 +2495,7 @@ func (x *OpenCaseRequest) String() string {
 func (*OpenCaseRequest) ProtoMessage() {}
 
 func (x *OpenCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[20]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2013,7 +2508,7 @@ func (x *OpenCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenCaseRequest.ProtoReflect.Descriptor instead.
 func (*OpenCaseRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{20}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *OpenCaseRequest) GetRequestId() string {
@@ -2081,7 +2576,7 @@ type OpenCaseResponse struct {
 
 func (x *OpenCaseResponse) Reset() {
 	*x = OpenCaseResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[21]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2093,7 +2588,7 @@ func (x *OpenCaseResponse) String() string {
 func (*OpenCaseResponse) ProtoMessage() {}
 
 func (x *OpenCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[21]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2106,7 +2601,7 @@ func (x *OpenCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenCaseResponse.ProtoReflect.Descriptor instead.
 func (*OpenCaseResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{21}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *OpenCaseResponse) GetCase() *Case {
@@ -2128,7 +2623,7 @@ type AssignCaseRequest struct {
 
 func (x *AssignCaseRequest) Reset() {
 	*x = AssignCaseRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[22]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2140,7 +2635,7 @@ func (x *AssignCaseRequest) String() string {
 func (*AssignCaseRequest) ProtoMessage() {}
 
 func (x *AssignCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[22]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2153,7 +2648,7 @@ func (x *AssignCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignCaseRequest.ProtoReflect.Descriptor instead.
 func (*AssignCaseRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{22}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *AssignCaseRequest) GetRequestId() string {
@@ -2186,7 +2681,7 @@ type AssignCaseResponse struct {
 
 func (x *AssignCaseResponse) Reset() {
 	*x = AssignCaseResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[23]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2198,7 +2693,7 @@ func (x *AssignCaseResponse) String() string {
 func (*AssignCaseResponse) ProtoMessage() {}
 
 func (x *AssignCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[23]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2211,7 +2706,7 @@ func (x *AssignCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignCaseResponse.ProtoReflect.Descriptor instead.
 func (*AssignCaseResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{23}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *AssignCaseResponse) GetAssignment() *CaseAssignment {
@@ -2232,7 +2727,7 @@ type UnassignCaseRequest struct {
 
 func (x *UnassignCaseRequest) Reset() {
 	*x = UnassignCaseRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[24]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2244,7 +2739,7 @@ func (x *UnassignCaseRequest) String() string {
 func (*UnassignCaseRequest) ProtoMessage() {}
 
 func (x *UnassignCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[24]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2257,7 +2752,7 @@ func (x *UnassignCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnassignCaseRequest.ProtoReflect.Descriptor instead.
 func (*UnassignCaseRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{24}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *UnassignCaseRequest) GetRequestId() string {
@@ -2291,7 +2786,7 @@ type UnassignCaseResponse struct {
 
 func (x *UnassignCaseResponse) Reset() {
 	*x = UnassignCaseResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[25]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2303,7 +2798,7 @@ func (x *UnassignCaseResponse) String() string {
 func (*UnassignCaseResponse) ProtoMessage() {}
 
 func (x *UnassignCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[25]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2316,7 +2811,7 @@ func (x *UnassignCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnassignCaseResponse.ProtoReflect.Descriptor instead.
 func (*UnassignCaseResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{25}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *UnassignCaseResponse) GetCaseId() string {
@@ -2347,7 +2842,7 @@ type CaseAssignment struct {
 
 func (x *CaseAssignment) Reset() {
 	*x = CaseAssignment{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[26]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2359,7 +2854,7 @@ func (x *CaseAssignment) String() string {
 func (*CaseAssignment) ProtoMessage() {}
 
 func (x *CaseAssignment) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[26]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2372,7 +2867,7 @@ func (x *CaseAssignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseAssignment.ProtoReflect.Descriptor instead.
 func (*CaseAssignment) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{26}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CaseAssignment) GetCaseId() string {
@@ -2418,7 +2913,7 @@ type BreakGlassRequest struct {
 
 func (x *BreakGlassRequest) Reset() {
 	*x = BreakGlassRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[27]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2430,7 +2925,7 @@ func (x *BreakGlassRequest) String() string {
 func (*BreakGlassRequest) ProtoMessage() {}
 
 func (x *BreakGlassRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[27]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2443,7 +2938,7 @@ func (x *BreakGlassRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreakGlassRequest.ProtoReflect.Descriptor instead.
 func (*BreakGlassRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{27}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *BreakGlassRequest) GetRequestId() string {
@@ -2483,7 +2978,7 @@ type BreakGlassResponse struct {
 
 func (x *BreakGlassResponse) Reset() {
 	*x = BreakGlassResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[28]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2495,7 +2990,7 @@ func (x *BreakGlassResponse) String() string {
 func (*BreakGlassResponse) ProtoMessage() {}
 
 func (x *BreakGlassResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[28]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2508,7 +3003,7 @@ func (x *BreakGlassResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreakGlassResponse.ProtoReflect.Descriptor instead.
 func (*BreakGlassResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{28}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *BreakGlassResponse) GetGrant() *BreakGlassGrant {
@@ -2537,7 +3032,7 @@ type BreakGlassGrant struct {
 
 func (x *BreakGlassGrant) Reset() {
 	*x = BreakGlassGrant{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[29]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2549,7 +3044,7 @@ func (x *BreakGlassGrant) String() string {
 func (*BreakGlassGrant) ProtoMessage() {}
 
 func (x *BreakGlassGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[29]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2562,7 +3057,7 @@ func (x *BreakGlassGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreakGlassGrant.ProtoReflect.Descriptor instead.
 func (*BreakGlassGrant) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{29}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *BreakGlassGrant) GetGrantId() string {
@@ -2626,7 +3121,7 @@ type BreakGlassReview struct {
 
 func (x *BreakGlassReview) Reset() {
 	*x = BreakGlassReview{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[30]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2638,7 +3133,7 @@ func (x *BreakGlassReview) String() string {
 func (*BreakGlassReview) ProtoMessage() {}
 
 func (x *BreakGlassReview) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[30]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2651,7 +3146,7 @@ func (x *BreakGlassReview) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreakGlassReview.ProtoReflect.Descriptor instead.
 func (*BreakGlassReview) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{30}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *BreakGlassReview) GetReviewer() string {
@@ -2690,7 +3185,7 @@ type ListBreakGlassGrantsRequest struct {
 
 func (x *ListBreakGlassGrantsRequest) Reset() {
 	*x = ListBreakGlassGrantsRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[31]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2702,7 +3197,7 @@ func (x *ListBreakGlassGrantsRequest) String() string {
 func (*ListBreakGlassGrantsRequest) ProtoMessage() {}
 
 func (x *ListBreakGlassGrantsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[31]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2715,7 +3210,7 @@ func (x *ListBreakGlassGrantsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBreakGlassGrantsRequest.ProtoReflect.Descriptor instead.
 func (*ListBreakGlassGrantsRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{31}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListBreakGlassGrantsRequest) GetMission() string {
@@ -2756,7 +3251,7 @@ type ListBreakGlassGrantsResponse struct {
 
 func (x *ListBreakGlassGrantsResponse) Reset() {
 	*x = ListBreakGlassGrantsResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[32]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2768,7 +3263,7 @@ func (x *ListBreakGlassGrantsResponse) String() string {
 func (*ListBreakGlassGrantsResponse) ProtoMessage() {}
 
 func (x *ListBreakGlassGrantsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[32]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2781,7 +3276,7 @@ func (x *ListBreakGlassGrantsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBreakGlassGrantsResponse.ProtoReflect.Descriptor instead.
 func (*ListBreakGlassGrantsResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{32}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListBreakGlassGrantsResponse) GetGrants() []*BreakGlassGrant {
@@ -2809,7 +3304,7 @@ type ReviewBreakGlassRequest struct {
 
 func (x *ReviewBreakGlassRequest) Reset() {
 	*x = ReviewBreakGlassRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[33]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2821,7 +3316,7 @@ func (x *ReviewBreakGlassRequest) String() string {
 func (*ReviewBreakGlassRequest) ProtoMessage() {}
 
 func (x *ReviewBreakGlassRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[33]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2834,7 +3329,7 @@ func (x *ReviewBreakGlassRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviewBreakGlassRequest.ProtoReflect.Descriptor instead.
 func (*ReviewBreakGlassRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{33}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ReviewBreakGlassRequest) GetRequestId() string {
@@ -2867,7 +3362,7 @@ type ReviewBreakGlassResponse struct {
 
 func (x *ReviewBreakGlassResponse) Reset() {
 	*x = ReviewBreakGlassResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[34]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2879,7 +3374,7 @@ func (x *ReviewBreakGlassResponse) String() string {
 func (*ReviewBreakGlassResponse) ProtoMessage() {}
 
 func (x *ReviewBreakGlassResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[34]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2892,7 +3387,7 @@ func (x *ReviewBreakGlassResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviewBreakGlassResponse.ProtoReflect.Descriptor instead.
 func (*ReviewBreakGlassResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{34}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ReviewBreakGlassResponse) GetGrant() *BreakGlassGrant {
@@ -2917,7 +3412,7 @@ type ErasePersonRequest struct {
 
 func (x *ErasePersonRequest) Reset() {
 	*x = ErasePersonRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[35]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2929,7 +3424,7 @@ func (x *ErasePersonRequest) String() string {
 func (*ErasePersonRequest) ProtoMessage() {}
 
 func (x *ErasePersonRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[35]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2942,7 +3437,7 @@ func (x *ErasePersonRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErasePersonRequest.ProtoReflect.Descriptor instead.
 func (*ErasePersonRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{35}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ErasePersonRequest) GetRequestId() string {
@@ -2982,7 +3477,7 @@ type ErasePersonResponse struct {
 
 func (x *ErasePersonResponse) Reset() {
 	*x = ErasePersonResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[36]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2994,7 +3489,7 @@ func (x *ErasePersonResponse) String() string {
 func (*ErasePersonResponse) ProtoMessage() {}
 
 func (x *ErasePersonResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[36]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3007,7 +3502,7 @@ func (x *ErasePersonResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErasePersonResponse.ProtoReflect.Descriptor instead.
 func (*ErasePersonResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{36}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ErasePersonResponse) GetErasure() *Erasure {
@@ -3031,7 +3526,7 @@ type RecordConsentRequest struct {
 
 func (x *RecordConsentRequest) Reset() {
 	*x = RecordConsentRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[37]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3043,7 +3538,7 @@ func (x *RecordConsentRequest) String() string {
 func (*RecordConsentRequest) ProtoMessage() {}
 
 func (x *RecordConsentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[37]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3056,7 +3551,7 @@ func (x *RecordConsentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordConsentRequest.ProtoReflect.Descriptor instead.
 func (*RecordConsentRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{37}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *RecordConsentRequest) GetRequestId() string {
@@ -3098,7 +3593,7 @@ type RecordConsentResponse struct {
 
 func (x *RecordConsentResponse) Reset() {
 	*x = RecordConsentResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[38]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3110,7 +3605,7 @@ func (x *RecordConsentResponse) String() string {
 func (*RecordConsentResponse) ProtoMessage() {}
 
 func (x *RecordConsentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[38]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3123,7 +3618,7 @@ func (x *RecordConsentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordConsentResponse.ProtoReflect.Descriptor instead.
 func (*RecordConsentResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{38}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *RecordConsentResponse) GetCase() *Case {
@@ -3155,7 +3650,7 @@ type WithdrawConsentRequest struct {
 
 func (x *WithdrawConsentRequest) Reset() {
 	*x = WithdrawConsentRequest{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[39]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3167,7 +3662,7 @@ func (x *WithdrawConsentRequest) String() string {
 func (*WithdrawConsentRequest) ProtoMessage() {}
 
 func (x *WithdrawConsentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[39]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3180,7 +3675,7 @@ func (x *WithdrawConsentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawConsentRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawConsentRequest) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{39}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *WithdrawConsentRequest) GetRequestId() string {
@@ -3229,7 +3724,7 @@ type WithdrawConsentResponse struct {
 
 func (x *WithdrawConsentResponse) Reset() {
 	*x = WithdrawConsentResponse{}
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[40]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3241,7 +3736,7 @@ func (x *WithdrawConsentResponse) String() string {
 func (*WithdrawConsentResponse) ProtoMessage() {}
 
 func (x *WithdrawConsentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_passage_intake_v1_intake_proto_msgTypes[40]
+	mi := &file_passage_intake_v1_intake_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3254,7 +3749,7 @@ func (x *WithdrawConsentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawConsentResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawConsentResponse) Descriptor() ([]byte, []int) {
-	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{40}
+	return file_passage_intake_v1_intake_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *WithdrawConsentResponse) GetCase() *Case {
@@ -3375,7 +3870,7 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"subject_id\x18\x01 \x01(\tR\tsubjectId\x128\n" +
 	"\x06reason\x18\x02 \x01(\x0e2 .passage.intake.v1.ErasureReasonR\x06reason\x129\n" +
 	"\n" +
-	"erase_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\teraseTime\"\xd9\x03\n" +
+	"erase_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\teraseTime\"\xf0\a\n" +
 	"\x10ListCasesRequest\x12@\n" +
 	"\amission\x18\x01 \x01(\tB&\xbaH#r!2\x1f^([A-Z]{3}(-[A-Z0-9]{2,16})?)?$R\amission\x12D\n" +
 	"\tprogramme\x18\x02 \x01(\x0e2\x1c.passage.common.v1.ProgrammeB\b\xbaH\x05\x82\x01\x02\x10\x01R\tprogramme\x12?\n" +
@@ -3385,10 +3880,38 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"\rregistered_to\x18\x06 \x01(\v2\x11.google.type.DateR\fregisteredTo\x12&\n" +
 	"\tpage_size\x18\a \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"j\n" +
+	"page_token\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\x12E\n" +
+	"\bassignee\x18\t \x01(\x0e2\x1f.passage.intake.v1.CaseAssigneeB\b\xbaH\x05\x82\x01\x02\x10\x01R\bassignee\x124\n" +
+	"\x11assignee_staff_id\x18\n" +
+	" \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x0fassigneeStaffId\x12P\n" +
+	"\rvulnerability\x18\v \x01(\x0e2 .passage.common.v1.VulnerabilityB\b\xbaH\x05\x82\x01\x02\x10\x01R\rvulnerability\x12=\n" +
+	"\factive_after\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\vactiveAfter\x12?\n" +
+	"\ractive_before\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\factiveBefore\x12A\n" +
+	"\border_by\x18\x0e \x01(\x0e2\x1c.passage.intake.v1.CaseOrderB\b\xbaH\x05\x82\x01\x02\x10\x01R\aorderBy\x12=\n" +
+	"\x04view\x18\x0f \x01(\x0e2\x1f.passage.intake.v1.CaseListViewB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04view\x12D\n" +
+	"\apurpose\x18\x10 \x01(\x0e2 .passage.common.v1.AccessPurposeB\b\xbaH\x05\x82\x01\x02\x10\x01R\apurpose\"\xd4\x01\n" +
 	"\x11ListCasesResponse\x12-\n" +
 	"\x05cases\x18\x01 \x03(\v2\x17.passage.intake.v1.CaseR\x05cases\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xdb\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x125\n" +
+	"\x06counts\x18\x03 \x01(\v2\x1d.passage.intake.v1.CaseCountsR\x06counts\x121\n" +
+	"\x05names\x18\x04 \x03(\v2\x1b.passage.intake.v1.CaseNameR\x05names\"\xa5\x01\n" +
+	"\n" +
+	"CaseCounts\x12\x14\n" +
+	"\x05total\x18\x01 \x01(\x03R\x05total\x12;\n" +
+	"\tby_status\x18\x02 \x03(\v2\x1e.passage.intake.v1.StatusCountR\bbyStatus\x12D\n" +
+	"\fby_programme\x18\x03 \x03(\v2!.passage.intake.v1.ProgrammeCountR\vbyProgramme\"Z\n" +
+	"\vStatusCount\x125\n" +
+	"\x06status\x18\x01 \x01(\x0e2\x1d.passage.intake.v1.CaseStatusR\x06status\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"b\n" +
+	"\x0eProgrammeCount\x12:\n" +
+	"\tprogramme\x18\x01 \x01(\x0e2\x1c.passage.common.v1.ProgrammeR\tprogramme\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"c\n" +
+	"\bCaseName\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1d\n" +
+	"\n" +
+	"given_name\x18\x02 \x01(\tR\tgivenName\x12\x1f\n" +
+	"\vfamily_name\x18\x03 \x01(\tR\n" +
+	"familyName\"\xdb\x03\n" +
 	"\x11UpdateCaseRequest\x12'\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\trequestId\x12!\n" +
@@ -3557,7 +4080,22 @@ const file_passage_intake_v1_intake_proto_rawDesc = "" +
 	"#ERASURE_REASON_DATA_SUBJECT_REQUEST\x10\x01\x12$\n" +
 	" ERASURE_REASON_RETENTION_EXPIRED\x10\x02\x12$\n" +
 	" ERASURE_REASON_CONSENT_WITHDRAWN\x10\x03\x12&\n" +
-	"\"ERASURE_REASON_UNLAWFUL_PROCESSING\x10\x04*\x82\x01\n" +
+	"\"ERASURE_REASON_UNLAWFUL_PROCESSING\x10\x04*z\n" +
+	"\fCaseAssignee\x12\x1d\n" +
+	"\x19CASE_ASSIGNEE_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10CASE_ASSIGNEE_ME\x10\x01\x12\x17\n" +
+	"\x13CASE_ASSIGNEE_STAFF\x10\x02\x12\x1c\n" +
+	"\x18CASE_ASSIGNEE_UNASSIGNED\x10\x03*\xa1\x01\n" +
+	"\tCaseOrder\x12\x1a\n" +
+	"\x16CASE_ORDER_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aCASE_ORDER_REGISTERED_DESC\x10\x01\x12\x1d\n" +
+	"\x19CASE_ORDER_REGISTERED_ASC\x10\x02\x12\x1c\n" +
+	"\x18CASE_ORDER_ACTIVITY_DESC\x10\x03\x12\x1b\n" +
+	"\x17CASE_ORDER_ACTIVITY_ASC\x10\x04*g\n" +
+	"\fCaseListView\x12\x1e\n" +
+	"\x1aCASE_LIST_VIEW_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14CASE_LIST_VIEW_BASIC\x10\x01\x12\x1d\n" +
+	"\x19CASE_LIST_VIEW_WITH_NAMES\x10\x02*\x82\x01\n" +
 	"\x11BreakGlassFinding\x12#\n" +
 	"\x1fBREAK_GLASS_FINDING_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dBREAK_GLASS_FINDING_JUSTIFIED\x10\x01\x12%\n" +
@@ -3594,8 +4132,8 @@ func file_passage_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_passage_intake_v1_intake_proto_rawDescData
 }
 
-var file_passage_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_passage_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_passage_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
+var file_passage_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_passage_intake_v1_intake_proto_goTypes = []any{
 	(CaseStatus)(0),                      // 0: passage.intake.v1.CaseStatus
 	(ClosureReason)(0),                   // 1: passage.intake.v1.ClosureReason
@@ -3603,168 +4141,188 @@ var file_passage_intake_v1_intake_proto_goTypes = []any{
 	(MatchBasis)(0),                      // 3: passage.intake.v1.MatchBasis
 	(DuplicateDisclosure)(0),             // 4: passage.intake.v1.DuplicateDisclosure
 	(ErasureReason)(0),                   // 5: passage.intake.v1.ErasureReason
-	(BreakGlassFinding)(0),               // 6: passage.intake.v1.BreakGlassFinding
-	(*GetCaseHistoryRequest)(nil),        // 7: passage.intake.v1.GetCaseHistoryRequest
-	(*GetCaseHistoryResponse)(nil),       // 8: passage.intake.v1.GetCaseHistoryResponse
-	(*CaseHistoryEntry)(nil),             // 9: passage.intake.v1.CaseHistoryEntry
-	(*HistoryDetail)(nil),                // 10: passage.intake.v1.HistoryDetail
-	(*Case)(nil),                         // 11: passage.intake.v1.Case
-	(*CaseMember)(nil),                   // 12: passage.intake.v1.CaseMember
-	(*RegisterCaseRequest)(nil),          // 13: passage.intake.v1.RegisterCaseRequest
-	(*RegisterCaseResponse)(nil),         // 14: passage.intake.v1.RegisterCaseResponse
-	(*SuspectedDuplicate)(nil),           // 15: passage.intake.v1.SuspectedDuplicate
-	(*GetCaseRequest)(nil),               // 16: passage.intake.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),              // 17: passage.intake.v1.GetCaseResponse
-	(*CaseIdentity)(nil),                 // 18: passage.intake.v1.CaseIdentity
-	(*PersonIdentity)(nil),               // 19: passage.intake.v1.PersonIdentity
-	(*Erasure)(nil),                      // 20: passage.intake.v1.Erasure
-	(*ListCasesRequest)(nil),             // 21: passage.intake.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),            // 22: passage.intake.v1.ListCasesResponse
-	(*UpdateCaseRequest)(nil),            // 23: passage.intake.v1.UpdateCaseRequest
-	(*UpdateCaseResponse)(nil),           // 24: passage.intake.v1.UpdateCaseResponse
-	(*CloseCaseRequest)(nil),             // 25: passage.intake.v1.CloseCaseRequest
-	(*CloseCaseResponse)(nil),            // 26: passage.intake.v1.CloseCaseResponse
-	(*OpenCaseRequest)(nil),              // 27: passage.intake.v1.OpenCaseRequest
-	(*OpenCaseResponse)(nil),             // 28: passage.intake.v1.OpenCaseResponse
-	(*AssignCaseRequest)(nil),            // 29: passage.intake.v1.AssignCaseRequest
-	(*AssignCaseResponse)(nil),           // 30: passage.intake.v1.AssignCaseResponse
-	(*UnassignCaseRequest)(nil),          // 31: passage.intake.v1.UnassignCaseRequest
-	(*UnassignCaseResponse)(nil),         // 32: passage.intake.v1.UnassignCaseResponse
-	(*CaseAssignment)(nil),               // 33: passage.intake.v1.CaseAssignment
-	(*BreakGlassRequest)(nil),            // 34: passage.intake.v1.BreakGlassRequest
-	(*BreakGlassResponse)(nil),           // 35: passage.intake.v1.BreakGlassResponse
-	(*BreakGlassGrant)(nil),              // 36: passage.intake.v1.BreakGlassGrant
-	(*BreakGlassReview)(nil),             // 37: passage.intake.v1.BreakGlassReview
-	(*ListBreakGlassGrantsRequest)(nil),  // 38: passage.intake.v1.ListBreakGlassGrantsRequest
-	(*ListBreakGlassGrantsResponse)(nil), // 39: passage.intake.v1.ListBreakGlassGrantsResponse
-	(*ReviewBreakGlassRequest)(nil),      // 40: passage.intake.v1.ReviewBreakGlassRequest
-	(*ReviewBreakGlassResponse)(nil),     // 41: passage.intake.v1.ReviewBreakGlassResponse
-	(*ErasePersonRequest)(nil),           // 42: passage.intake.v1.ErasePersonRequest
-	(*ErasePersonResponse)(nil),          // 43: passage.intake.v1.ErasePersonResponse
-	(*RecordConsentRequest)(nil),         // 44: passage.intake.v1.RecordConsentRequest
-	(*RecordConsentResponse)(nil),        // 45: passage.intake.v1.RecordConsentResponse
-	(*WithdrawConsentRequest)(nil),       // 46: passage.intake.v1.WithdrawConsentRequest
-	(*WithdrawConsentResponse)(nil),      // 47: passage.intake.v1.WithdrawConsentResponse
-	(*timestamppb.Timestamp)(nil),        // 48: google.protobuf.Timestamp
-	(v1.Programme)(0),                    // 49: passage.common.v1.Programme
-	(v1.Vulnerability)(0),                // 50: passage.common.v1.Vulnerability
-	(*v1.Consent)(nil),                   // 51: passage.common.v1.Consent
-	(*date.Date)(nil),                    // 52: google.type.Date
-	(v1.Sex)(0),                          // 53: passage.common.v1.Sex
-	(v1.AgeBand)(0),                      // 54: passage.common.v1.AgeBand
-	(*v1.Person)(nil),                    // 55: passage.common.v1.Person
-	(v1.AccessPurpose)(0),                // 56: passage.common.v1.AccessPurpose
-	(*fieldmaskpb.FieldMask)(nil),        // 57: google.protobuf.FieldMask
-	(*durationpb.Duration)(nil),          // 58: google.protobuf.Duration
+	(CaseAssignee)(0),                    // 6: passage.intake.v1.CaseAssignee
+	(CaseOrder)(0),                       // 7: passage.intake.v1.CaseOrder
+	(CaseListView)(0),                    // 8: passage.intake.v1.CaseListView
+	(BreakGlassFinding)(0),               // 9: passage.intake.v1.BreakGlassFinding
+	(*GetCaseHistoryRequest)(nil),        // 10: passage.intake.v1.GetCaseHistoryRequest
+	(*GetCaseHistoryResponse)(nil),       // 11: passage.intake.v1.GetCaseHistoryResponse
+	(*CaseHistoryEntry)(nil),             // 12: passage.intake.v1.CaseHistoryEntry
+	(*HistoryDetail)(nil),                // 13: passage.intake.v1.HistoryDetail
+	(*Case)(nil),                         // 14: passage.intake.v1.Case
+	(*CaseMember)(nil),                   // 15: passage.intake.v1.CaseMember
+	(*RegisterCaseRequest)(nil),          // 16: passage.intake.v1.RegisterCaseRequest
+	(*RegisterCaseResponse)(nil),         // 17: passage.intake.v1.RegisterCaseResponse
+	(*SuspectedDuplicate)(nil),           // 18: passage.intake.v1.SuspectedDuplicate
+	(*GetCaseRequest)(nil),               // 19: passage.intake.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),              // 20: passage.intake.v1.GetCaseResponse
+	(*CaseIdentity)(nil),                 // 21: passage.intake.v1.CaseIdentity
+	(*PersonIdentity)(nil),               // 22: passage.intake.v1.PersonIdentity
+	(*Erasure)(nil),                      // 23: passage.intake.v1.Erasure
+	(*ListCasesRequest)(nil),             // 24: passage.intake.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),            // 25: passage.intake.v1.ListCasesResponse
+	(*CaseCounts)(nil),                   // 26: passage.intake.v1.CaseCounts
+	(*StatusCount)(nil),                  // 27: passage.intake.v1.StatusCount
+	(*ProgrammeCount)(nil),               // 28: passage.intake.v1.ProgrammeCount
+	(*CaseName)(nil),                     // 29: passage.intake.v1.CaseName
+	(*UpdateCaseRequest)(nil),            // 30: passage.intake.v1.UpdateCaseRequest
+	(*UpdateCaseResponse)(nil),           // 31: passage.intake.v1.UpdateCaseResponse
+	(*CloseCaseRequest)(nil),             // 32: passage.intake.v1.CloseCaseRequest
+	(*CloseCaseResponse)(nil),            // 33: passage.intake.v1.CloseCaseResponse
+	(*OpenCaseRequest)(nil),              // 34: passage.intake.v1.OpenCaseRequest
+	(*OpenCaseResponse)(nil),             // 35: passage.intake.v1.OpenCaseResponse
+	(*AssignCaseRequest)(nil),            // 36: passage.intake.v1.AssignCaseRequest
+	(*AssignCaseResponse)(nil),           // 37: passage.intake.v1.AssignCaseResponse
+	(*UnassignCaseRequest)(nil),          // 38: passage.intake.v1.UnassignCaseRequest
+	(*UnassignCaseResponse)(nil),         // 39: passage.intake.v1.UnassignCaseResponse
+	(*CaseAssignment)(nil),               // 40: passage.intake.v1.CaseAssignment
+	(*BreakGlassRequest)(nil),            // 41: passage.intake.v1.BreakGlassRequest
+	(*BreakGlassResponse)(nil),           // 42: passage.intake.v1.BreakGlassResponse
+	(*BreakGlassGrant)(nil),              // 43: passage.intake.v1.BreakGlassGrant
+	(*BreakGlassReview)(nil),             // 44: passage.intake.v1.BreakGlassReview
+	(*ListBreakGlassGrantsRequest)(nil),  // 45: passage.intake.v1.ListBreakGlassGrantsRequest
+	(*ListBreakGlassGrantsResponse)(nil), // 46: passage.intake.v1.ListBreakGlassGrantsResponse
+	(*ReviewBreakGlassRequest)(nil),      // 47: passage.intake.v1.ReviewBreakGlassRequest
+	(*ReviewBreakGlassResponse)(nil),     // 48: passage.intake.v1.ReviewBreakGlassResponse
+	(*ErasePersonRequest)(nil),           // 49: passage.intake.v1.ErasePersonRequest
+	(*ErasePersonResponse)(nil),          // 50: passage.intake.v1.ErasePersonResponse
+	(*RecordConsentRequest)(nil),         // 51: passage.intake.v1.RecordConsentRequest
+	(*RecordConsentResponse)(nil),        // 52: passage.intake.v1.RecordConsentResponse
+	(*WithdrawConsentRequest)(nil),       // 53: passage.intake.v1.WithdrawConsentRequest
+	(*WithdrawConsentResponse)(nil),      // 54: passage.intake.v1.WithdrawConsentResponse
+	(*timestamppb.Timestamp)(nil),        // 55: google.protobuf.Timestamp
+	(v1.Programme)(0),                    // 56: passage.common.v1.Programme
+	(v1.Vulnerability)(0),                // 57: passage.common.v1.Vulnerability
+	(*v1.Consent)(nil),                   // 58: passage.common.v1.Consent
+	(*date.Date)(nil),                    // 59: google.type.Date
+	(v1.Sex)(0),                          // 60: passage.common.v1.Sex
+	(v1.AgeBand)(0),                      // 61: passage.common.v1.AgeBand
+	(*v1.Person)(nil),                    // 62: passage.common.v1.Person
+	(v1.AccessPurpose)(0),                // 63: passage.common.v1.AccessPurpose
+	(*fieldmaskpb.FieldMask)(nil),        // 64: google.protobuf.FieldMask
+	(*durationpb.Duration)(nil),          // 65: google.protobuf.Duration
 }
 var file_passage_intake_v1_intake_proto_depIdxs = []int32{
-	9,  // 0: passage.intake.v1.GetCaseHistoryResponse.entries:type_name -> passage.intake.v1.CaseHistoryEntry
-	48, // 1: passage.intake.v1.CaseHistoryEntry.time:type_name -> google.protobuf.Timestamp
-	10, // 2: passage.intake.v1.CaseHistoryEntry.details:type_name -> passage.intake.v1.HistoryDetail
-	49, // 3: passage.intake.v1.Case.programme:type_name -> passage.common.v1.Programme
-	0,  // 4: passage.intake.v1.Case.status:type_name -> passage.intake.v1.CaseStatus
-	12, // 5: passage.intake.v1.Case.principal:type_name -> passage.intake.v1.CaseMember
-	12, // 6: passage.intake.v1.Case.household_members:type_name -> passage.intake.v1.CaseMember
-	50, // 7: passage.intake.v1.Case.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	51, // 8: passage.intake.v1.Case.consents:type_name -> passage.common.v1.Consent
-	52, // 9: passage.intake.v1.Case.registration_date:type_name -> google.type.Date
-	1,  // 10: passage.intake.v1.Case.closure_reason:type_name -> passage.intake.v1.ClosureReason
-	48, // 11: passage.intake.v1.Case.create_time:type_name -> google.protobuf.Timestamp
-	48, // 12: passage.intake.v1.Case.update_time:type_name -> google.protobuf.Timestamp
-	53, // 13: passage.intake.v1.CaseMember.sex:type_name -> passage.common.v1.Sex
-	54, // 14: passage.intake.v1.CaseMember.age_band:type_name -> passage.common.v1.AgeBand
-	49, // 15: passage.intake.v1.RegisterCaseRequest.programme:type_name -> passage.common.v1.Programme
-	55, // 16: passage.intake.v1.RegisterCaseRequest.principal:type_name -> passage.common.v1.Person
-	55, // 17: passage.intake.v1.RegisterCaseRequest.household_members:type_name -> passage.common.v1.Person
-	50, // 18: passage.intake.v1.RegisterCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	51, // 19: passage.intake.v1.RegisterCaseRequest.consents:type_name -> passage.common.v1.Consent
-	52, // 20: passage.intake.v1.RegisterCaseRequest.registration_date:type_name -> google.type.Date
-	11, // 21: passage.intake.v1.RegisterCaseResponse.case:type_name -> passage.intake.v1.Case
-	15, // 22: passage.intake.v1.RegisterCaseResponse.suspected_duplicates:type_name -> passage.intake.v1.SuspectedDuplicate
-	3,  // 23: passage.intake.v1.SuspectedDuplicate.matched_on:type_name -> passage.intake.v1.MatchBasis
-	4,  // 24: passage.intake.v1.SuspectedDuplicate.disclosure:type_name -> passage.intake.v1.DuplicateDisclosure
-	2,  // 25: passage.intake.v1.GetCaseRequest.view:type_name -> passage.intake.v1.CaseView
-	56, // 26: passage.intake.v1.GetCaseRequest.purpose:type_name -> passage.common.v1.AccessPurpose
-	11, // 27: passage.intake.v1.GetCaseResponse.case:type_name -> passage.intake.v1.Case
-	18, // 28: passage.intake.v1.GetCaseResponse.identity:type_name -> passage.intake.v1.CaseIdentity
-	19, // 29: passage.intake.v1.CaseIdentity.principal:type_name -> passage.intake.v1.PersonIdentity
-	19, // 30: passage.intake.v1.CaseIdentity.household_members:type_name -> passage.intake.v1.PersonIdentity
-	55, // 31: passage.intake.v1.PersonIdentity.person:type_name -> passage.common.v1.Person
-	20, // 32: passage.intake.v1.PersonIdentity.erasure:type_name -> passage.intake.v1.Erasure
-	5,  // 33: passage.intake.v1.Erasure.reason:type_name -> passage.intake.v1.ErasureReason
-	48, // 34: passage.intake.v1.Erasure.erase_time:type_name -> google.protobuf.Timestamp
-	49, // 35: passage.intake.v1.ListCasesRequest.programme:type_name -> passage.common.v1.Programme
-	0,  // 36: passage.intake.v1.ListCasesRequest.status:type_name -> passage.intake.v1.CaseStatus
-	52, // 37: passage.intake.v1.ListCasesRequest.registered_from:type_name -> google.type.Date
-	52, // 38: passage.intake.v1.ListCasesRequest.registered_to:type_name -> google.type.Date
-	11, // 39: passage.intake.v1.ListCasesResponse.cases:type_name -> passage.intake.v1.Case
-	57, // 40: passage.intake.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	50, // 41: passage.intake.v1.UpdateCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	0,  // 42: passage.intake.v1.UpdateCaseRequest.status:type_name -> passage.intake.v1.CaseStatus
-	55, // 43: passage.intake.v1.UpdateCaseRequest.principal:type_name -> passage.common.v1.Person
-	11, // 44: passage.intake.v1.UpdateCaseResponse.case:type_name -> passage.intake.v1.Case
-	1,  // 45: passage.intake.v1.CloseCaseRequest.reason:type_name -> passage.intake.v1.ClosureReason
-	11, // 46: passage.intake.v1.CloseCaseResponse.case:type_name -> passage.intake.v1.Case
-	49, // 47: passage.intake.v1.OpenCaseRequest.programme:type_name -> passage.common.v1.Programme
-	50, // 48: passage.intake.v1.OpenCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
-	51, // 49: passage.intake.v1.OpenCaseRequest.consents:type_name -> passage.common.v1.Consent
-	52, // 50: passage.intake.v1.OpenCaseRequest.registration_date:type_name -> google.type.Date
-	11, // 51: passage.intake.v1.OpenCaseResponse.case:type_name -> passage.intake.v1.Case
-	33, // 52: passage.intake.v1.AssignCaseResponse.assignment:type_name -> passage.intake.v1.CaseAssignment
-	48, // 53: passage.intake.v1.CaseAssignment.assign_time:type_name -> google.protobuf.Timestamp
-	58, // 54: passage.intake.v1.BreakGlassRequest.duration:type_name -> google.protobuf.Duration
-	36, // 55: passage.intake.v1.BreakGlassResponse.grant:type_name -> passage.intake.v1.BreakGlassGrant
-	48, // 56: passage.intake.v1.BreakGlassGrant.create_time:type_name -> google.protobuf.Timestamp
-	48, // 57: passage.intake.v1.BreakGlassGrant.expire_time:type_name -> google.protobuf.Timestamp
-	37, // 58: passage.intake.v1.BreakGlassGrant.review:type_name -> passage.intake.v1.BreakGlassReview
-	6,  // 59: passage.intake.v1.BreakGlassReview.finding:type_name -> passage.intake.v1.BreakGlassFinding
-	48, // 60: passage.intake.v1.BreakGlassReview.review_time:type_name -> google.protobuf.Timestamp
-	36, // 61: passage.intake.v1.ListBreakGlassGrantsResponse.grants:type_name -> passage.intake.v1.BreakGlassGrant
-	6,  // 62: passage.intake.v1.ReviewBreakGlassRequest.finding:type_name -> passage.intake.v1.BreakGlassFinding
-	36, // 63: passage.intake.v1.ReviewBreakGlassResponse.grant:type_name -> passage.intake.v1.BreakGlassGrant
-	5,  // 64: passage.intake.v1.ErasePersonRequest.reason:type_name -> passage.intake.v1.ErasureReason
-	20, // 65: passage.intake.v1.ErasePersonResponse.erasure:type_name -> passage.intake.v1.Erasure
-	51, // 66: passage.intake.v1.RecordConsentRequest.consent:type_name -> passage.common.v1.Consent
-	11, // 67: passage.intake.v1.RecordConsentResponse.case:type_name -> passage.intake.v1.Case
-	51, // 68: passage.intake.v1.RecordConsentResponse.consent:type_name -> passage.common.v1.Consent
-	52, // 69: passage.intake.v1.WithdrawConsentRequest.date:type_name -> google.type.Date
-	11, // 70: passage.intake.v1.WithdrawConsentResponse.case:type_name -> passage.intake.v1.Case
-	51, // 71: passage.intake.v1.WithdrawConsentResponse.consent:type_name -> passage.common.v1.Consent
-	13, // 72: passage.intake.v1.IntakeService.RegisterCase:input_type -> passage.intake.v1.RegisterCaseRequest
-	16, // 73: passage.intake.v1.IntakeService.GetCase:input_type -> passage.intake.v1.GetCaseRequest
-	21, // 74: passage.intake.v1.IntakeService.ListCases:input_type -> passage.intake.v1.ListCasesRequest
-	23, // 75: passage.intake.v1.IntakeService.UpdateCase:input_type -> passage.intake.v1.UpdateCaseRequest
-	25, // 76: passage.intake.v1.IntakeService.CloseCase:input_type -> passage.intake.v1.CloseCaseRequest
-	27, // 77: passage.intake.v1.IntakeService.OpenCase:input_type -> passage.intake.v1.OpenCaseRequest
-	29, // 78: passage.intake.v1.IntakeService.AssignCase:input_type -> passage.intake.v1.AssignCaseRequest
-	31, // 79: passage.intake.v1.IntakeService.UnassignCase:input_type -> passage.intake.v1.UnassignCaseRequest
-	34, // 80: passage.intake.v1.IntakeService.BreakGlass:input_type -> passage.intake.v1.BreakGlassRequest
-	38, // 81: passage.intake.v1.IntakeService.ListBreakGlassGrants:input_type -> passage.intake.v1.ListBreakGlassGrantsRequest
-	40, // 82: passage.intake.v1.IntakeService.ReviewBreakGlass:input_type -> passage.intake.v1.ReviewBreakGlassRequest
-	42, // 83: passage.intake.v1.IntakeService.ErasePerson:input_type -> passage.intake.v1.ErasePersonRequest
-	44, // 84: passage.intake.v1.IntakeService.RecordConsent:input_type -> passage.intake.v1.RecordConsentRequest
-	46, // 85: passage.intake.v1.IntakeService.WithdrawConsent:input_type -> passage.intake.v1.WithdrawConsentRequest
-	7,  // 86: passage.intake.v1.IntakeService.GetCaseHistory:input_type -> passage.intake.v1.GetCaseHistoryRequest
-	14, // 87: passage.intake.v1.IntakeService.RegisterCase:output_type -> passage.intake.v1.RegisterCaseResponse
-	17, // 88: passage.intake.v1.IntakeService.GetCase:output_type -> passage.intake.v1.GetCaseResponse
-	22, // 89: passage.intake.v1.IntakeService.ListCases:output_type -> passage.intake.v1.ListCasesResponse
-	24, // 90: passage.intake.v1.IntakeService.UpdateCase:output_type -> passage.intake.v1.UpdateCaseResponse
-	26, // 91: passage.intake.v1.IntakeService.CloseCase:output_type -> passage.intake.v1.CloseCaseResponse
-	28, // 92: passage.intake.v1.IntakeService.OpenCase:output_type -> passage.intake.v1.OpenCaseResponse
-	30, // 93: passage.intake.v1.IntakeService.AssignCase:output_type -> passage.intake.v1.AssignCaseResponse
-	32, // 94: passage.intake.v1.IntakeService.UnassignCase:output_type -> passage.intake.v1.UnassignCaseResponse
-	35, // 95: passage.intake.v1.IntakeService.BreakGlass:output_type -> passage.intake.v1.BreakGlassResponse
-	39, // 96: passage.intake.v1.IntakeService.ListBreakGlassGrants:output_type -> passage.intake.v1.ListBreakGlassGrantsResponse
-	41, // 97: passage.intake.v1.IntakeService.ReviewBreakGlass:output_type -> passage.intake.v1.ReviewBreakGlassResponse
-	43, // 98: passage.intake.v1.IntakeService.ErasePerson:output_type -> passage.intake.v1.ErasePersonResponse
-	45, // 99: passage.intake.v1.IntakeService.RecordConsent:output_type -> passage.intake.v1.RecordConsentResponse
-	47, // 100: passage.intake.v1.IntakeService.WithdrawConsent:output_type -> passage.intake.v1.WithdrawConsentResponse
-	8,  // 101: passage.intake.v1.IntakeService.GetCaseHistory:output_type -> passage.intake.v1.GetCaseHistoryResponse
-	87, // [87:102] is the sub-list for method output_type
-	72, // [72:87] is the sub-list for method input_type
-	72, // [72:72] is the sub-list for extension type_name
-	72, // [72:72] is the sub-list for extension extendee
-	0,  // [0:72] is the sub-list for field type_name
+	12,  // 0: passage.intake.v1.GetCaseHistoryResponse.entries:type_name -> passage.intake.v1.CaseHistoryEntry
+	55,  // 1: passage.intake.v1.CaseHistoryEntry.time:type_name -> google.protobuf.Timestamp
+	13,  // 2: passage.intake.v1.CaseHistoryEntry.details:type_name -> passage.intake.v1.HistoryDetail
+	56,  // 3: passage.intake.v1.Case.programme:type_name -> passage.common.v1.Programme
+	0,   // 4: passage.intake.v1.Case.status:type_name -> passage.intake.v1.CaseStatus
+	15,  // 5: passage.intake.v1.Case.principal:type_name -> passage.intake.v1.CaseMember
+	15,  // 6: passage.intake.v1.Case.household_members:type_name -> passage.intake.v1.CaseMember
+	57,  // 7: passage.intake.v1.Case.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	58,  // 8: passage.intake.v1.Case.consents:type_name -> passage.common.v1.Consent
+	59,  // 9: passage.intake.v1.Case.registration_date:type_name -> google.type.Date
+	1,   // 10: passage.intake.v1.Case.closure_reason:type_name -> passage.intake.v1.ClosureReason
+	55,  // 11: passage.intake.v1.Case.create_time:type_name -> google.protobuf.Timestamp
+	55,  // 12: passage.intake.v1.Case.update_time:type_name -> google.protobuf.Timestamp
+	60,  // 13: passage.intake.v1.CaseMember.sex:type_name -> passage.common.v1.Sex
+	61,  // 14: passage.intake.v1.CaseMember.age_band:type_name -> passage.common.v1.AgeBand
+	56,  // 15: passage.intake.v1.RegisterCaseRequest.programme:type_name -> passage.common.v1.Programme
+	62,  // 16: passage.intake.v1.RegisterCaseRequest.principal:type_name -> passage.common.v1.Person
+	62,  // 17: passage.intake.v1.RegisterCaseRequest.household_members:type_name -> passage.common.v1.Person
+	57,  // 18: passage.intake.v1.RegisterCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	58,  // 19: passage.intake.v1.RegisterCaseRequest.consents:type_name -> passage.common.v1.Consent
+	59,  // 20: passage.intake.v1.RegisterCaseRequest.registration_date:type_name -> google.type.Date
+	14,  // 21: passage.intake.v1.RegisterCaseResponse.case:type_name -> passage.intake.v1.Case
+	18,  // 22: passage.intake.v1.RegisterCaseResponse.suspected_duplicates:type_name -> passage.intake.v1.SuspectedDuplicate
+	3,   // 23: passage.intake.v1.SuspectedDuplicate.matched_on:type_name -> passage.intake.v1.MatchBasis
+	4,   // 24: passage.intake.v1.SuspectedDuplicate.disclosure:type_name -> passage.intake.v1.DuplicateDisclosure
+	2,   // 25: passage.intake.v1.GetCaseRequest.view:type_name -> passage.intake.v1.CaseView
+	63,  // 26: passage.intake.v1.GetCaseRequest.purpose:type_name -> passage.common.v1.AccessPurpose
+	14,  // 27: passage.intake.v1.GetCaseResponse.case:type_name -> passage.intake.v1.Case
+	21,  // 28: passage.intake.v1.GetCaseResponse.identity:type_name -> passage.intake.v1.CaseIdentity
+	22,  // 29: passage.intake.v1.CaseIdentity.principal:type_name -> passage.intake.v1.PersonIdentity
+	22,  // 30: passage.intake.v1.CaseIdentity.household_members:type_name -> passage.intake.v1.PersonIdentity
+	62,  // 31: passage.intake.v1.PersonIdentity.person:type_name -> passage.common.v1.Person
+	23,  // 32: passage.intake.v1.PersonIdentity.erasure:type_name -> passage.intake.v1.Erasure
+	5,   // 33: passage.intake.v1.Erasure.reason:type_name -> passage.intake.v1.ErasureReason
+	55,  // 34: passage.intake.v1.Erasure.erase_time:type_name -> google.protobuf.Timestamp
+	56,  // 35: passage.intake.v1.ListCasesRequest.programme:type_name -> passage.common.v1.Programme
+	0,   // 36: passage.intake.v1.ListCasesRequest.status:type_name -> passage.intake.v1.CaseStatus
+	59,  // 37: passage.intake.v1.ListCasesRequest.registered_from:type_name -> google.type.Date
+	59,  // 38: passage.intake.v1.ListCasesRequest.registered_to:type_name -> google.type.Date
+	6,   // 39: passage.intake.v1.ListCasesRequest.assignee:type_name -> passage.intake.v1.CaseAssignee
+	57,  // 40: passage.intake.v1.ListCasesRequest.vulnerability:type_name -> passage.common.v1.Vulnerability
+	55,  // 41: passage.intake.v1.ListCasesRequest.active_after:type_name -> google.protobuf.Timestamp
+	55,  // 42: passage.intake.v1.ListCasesRequest.active_before:type_name -> google.protobuf.Timestamp
+	7,   // 43: passage.intake.v1.ListCasesRequest.order_by:type_name -> passage.intake.v1.CaseOrder
+	8,   // 44: passage.intake.v1.ListCasesRequest.view:type_name -> passage.intake.v1.CaseListView
+	63,  // 45: passage.intake.v1.ListCasesRequest.purpose:type_name -> passage.common.v1.AccessPurpose
+	14,  // 46: passage.intake.v1.ListCasesResponse.cases:type_name -> passage.intake.v1.Case
+	26,  // 47: passage.intake.v1.ListCasesResponse.counts:type_name -> passage.intake.v1.CaseCounts
+	29,  // 48: passage.intake.v1.ListCasesResponse.names:type_name -> passage.intake.v1.CaseName
+	27,  // 49: passage.intake.v1.CaseCounts.by_status:type_name -> passage.intake.v1.StatusCount
+	28,  // 50: passage.intake.v1.CaseCounts.by_programme:type_name -> passage.intake.v1.ProgrammeCount
+	0,   // 51: passage.intake.v1.StatusCount.status:type_name -> passage.intake.v1.CaseStatus
+	56,  // 52: passage.intake.v1.ProgrammeCount.programme:type_name -> passage.common.v1.Programme
+	64,  // 53: passage.intake.v1.UpdateCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	57,  // 54: passage.intake.v1.UpdateCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	0,   // 55: passage.intake.v1.UpdateCaseRequest.status:type_name -> passage.intake.v1.CaseStatus
+	62,  // 56: passage.intake.v1.UpdateCaseRequest.principal:type_name -> passage.common.v1.Person
+	14,  // 57: passage.intake.v1.UpdateCaseResponse.case:type_name -> passage.intake.v1.Case
+	1,   // 58: passage.intake.v1.CloseCaseRequest.reason:type_name -> passage.intake.v1.ClosureReason
+	14,  // 59: passage.intake.v1.CloseCaseResponse.case:type_name -> passage.intake.v1.Case
+	56,  // 60: passage.intake.v1.OpenCaseRequest.programme:type_name -> passage.common.v1.Programme
+	57,  // 61: passage.intake.v1.OpenCaseRequest.vulnerabilities:type_name -> passage.common.v1.Vulnerability
+	58,  // 62: passage.intake.v1.OpenCaseRequest.consents:type_name -> passage.common.v1.Consent
+	59,  // 63: passage.intake.v1.OpenCaseRequest.registration_date:type_name -> google.type.Date
+	14,  // 64: passage.intake.v1.OpenCaseResponse.case:type_name -> passage.intake.v1.Case
+	40,  // 65: passage.intake.v1.AssignCaseResponse.assignment:type_name -> passage.intake.v1.CaseAssignment
+	55,  // 66: passage.intake.v1.CaseAssignment.assign_time:type_name -> google.protobuf.Timestamp
+	65,  // 67: passage.intake.v1.BreakGlassRequest.duration:type_name -> google.protobuf.Duration
+	43,  // 68: passage.intake.v1.BreakGlassResponse.grant:type_name -> passage.intake.v1.BreakGlassGrant
+	55,  // 69: passage.intake.v1.BreakGlassGrant.create_time:type_name -> google.protobuf.Timestamp
+	55,  // 70: passage.intake.v1.BreakGlassGrant.expire_time:type_name -> google.protobuf.Timestamp
+	44,  // 71: passage.intake.v1.BreakGlassGrant.review:type_name -> passage.intake.v1.BreakGlassReview
+	9,   // 72: passage.intake.v1.BreakGlassReview.finding:type_name -> passage.intake.v1.BreakGlassFinding
+	55,  // 73: passage.intake.v1.BreakGlassReview.review_time:type_name -> google.protobuf.Timestamp
+	43,  // 74: passage.intake.v1.ListBreakGlassGrantsResponse.grants:type_name -> passage.intake.v1.BreakGlassGrant
+	9,   // 75: passage.intake.v1.ReviewBreakGlassRequest.finding:type_name -> passage.intake.v1.BreakGlassFinding
+	43,  // 76: passage.intake.v1.ReviewBreakGlassResponse.grant:type_name -> passage.intake.v1.BreakGlassGrant
+	5,   // 77: passage.intake.v1.ErasePersonRequest.reason:type_name -> passage.intake.v1.ErasureReason
+	23,  // 78: passage.intake.v1.ErasePersonResponse.erasure:type_name -> passage.intake.v1.Erasure
+	58,  // 79: passage.intake.v1.RecordConsentRequest.consent:type_name -> passage.common.v1.Consent
+	14,  // 80: passage.intake.v1.RecordConsentResponse.case:type_name -> passage.intake.v1.Case
+	58,  // 81: passage.intake.v1.RecordConsentResponse.consent:type_name -> passage.common.v1.Consent
+	59,  // 82: passage.intake.v1.WithdrawConsentRequest.date:type_name -> google.type.Date
+	14,  // 83: passage.intake.v1.WithdrawConsentResponse.case:type_name -> passage.intake.v1.Case
+	58,  // 84: passage.intake.v1.WithdrawConsentResponse.consent:type_name -> passage.common.v1.Consent
+	16,  // 85: passage.intake.v1.IntakeService.RegisterCase:input_type -> passage.intake.v1.RegisterCaseRequest
+	19,  // 86: passage.intake.v1.IntakeService.GetCase:input_type -> passage.intake.v1.GetCaseRequest
+	24,  // 87: passage.intake.v1.IntakeService.ListCases:input_type -> passage.intake.v1.ListCasesRequest
+	30,  // 88: passage.intake.v1.IntakeService.UpdateCase:input_type -> passage.intake.v1.UpdateCaseRequest
+	32,  // 89: passage.intake.v1.IntakeService.CloseCase:input_type -> passage.intake.v1.CloseCaseRequest
+	34,  // 90: passage.intake.v1.IntakeService.OpenCase:input_type -> passage.intake.v1.OpenCaseRequest
+	36,  // 91: passage.intake.v1.IntakeService.AssignCase:input_type -> passage.intake.v1.AssignCaseRequest
+	38,  // 92: passage.intake.v1.IntakeService.UnassignCase:input_type -> passage.intake.v1.UnassignCaseRequest
+	41,  // 93: passage.intake.v1.IntakeService.BreakGlass:input_type -> passage.intake.v1.BreakGlassRequest
+	45,  // 94: passage.intake.v1.IntakeService.ListBreakGlassGrants:input_type -> passage.intake.v1.ListBreakGlassGrantsRequest
+	47,  // 95: passage.intake.v1.IntakeService.ReviewBreakGlass:input_type -> passage.intake.v1.ReviewBreakGlassRequest
+	49,  // 96: passage.intake.v1.IntakeService.ErasePerson:input_type -> passage.intake.v1.ErasePersonRequest
+	51,  // 97: passage.intake.v1.IntakeService.RecordConsent:input_type -> passage.intake.v1.RecordConsentRequest
+	53,  // 98: passage.intake.v1.IntakeService.WithdrawConsent:input_type -> passage.intake.v1.WithdrawConsentRequest
+	10,  // 99: passage.intake.v1.IntakeService.GetCaseHistory:input_type -> passage.intake.v1.GetCaseHistoryRequest
+	17,  // 100: passage.intake.v1.IntakeService.RegisterCase:output_type -> passage.intake.v1.RegisterCaseResponse
+	20,  // 101: passage.intake.v1.IntakeService.GetCase:output_type -> passage.intake.v1.GetCaseResponse
+	25,  // 102: passage.intake.v1.IntakeService.ListCases:output_type -> passage.intake.v1.ListCasesResponse
+	31,  // 103: passage.intake.v1.IntakeService.UpdateCase:output_type -> passage.intake.v1.UpdateCaseResponse
+	33,  // 104: passage.intake.v1.IntakeService.CloseCase:output_type -> passage.intake.v1.CloseCaseResponse
+	35,  // 105: passage.intake.v1.IntakeService.OpenCase:output_type -> passage.intake.v1.OpenCaseResponse
+	37,  // 106: passage.intake.v1.IntakeService.AssignCase:output_type -> passage.intake.v1.AssignCaseResponse
+	39,  // 107: passage.intake.v1.IntakeService.UnassignCase:output_type -> passage.intake.v1.UnassignCaseResponse
+	42,  // 108: passage.intake.v1.IntakeService.BreakGlass:output_type -> passage.intake.v1.BreakGlassResponse
+	46,  // 109: passage.intake.v1.IntakeService.ListBreakGlassGrants:output_type -> passage.intake.v1.ListBreakGlassGrantsResponse
+	48,  // 110: passage.intake.v1.IntakeService.ReviewBreakGlass:output_type -> passage.intake.v1.ReviewBreakGlassResponse
+	50,  // 111: passage.intake.v1.IntakeService.ErasePerson:output_type -> passage.intake.v1.ErasePersonResponse
+	52,  // 112: passage.intake.v1.IntakeService.RecordConsent:output_type -> passage.intake.v1.RecordConsentResponse
+	54,  // 113: passage.intake.v1.IntakeService.WithdrawConsent:output_type -> passage.intake.v1.WithdrawConsentResponse
+	11,  // 114: passage.intake.v1.IntakeService.GetCaseHistory:output_type -> passage.intake.v1.GetCaseHistoryResponse
+	100, // [100:115] is the sub-list for method output_type
+	85,  // [85:100] is the sub-list for method input_type
+	85,  // [85:85] is the sub-list for extension type_name
+	85,  // [85:85] is the sub-list for extension extendee
+	0,   // [0:85] is the sub-list for field type_name
 }
 
 func init() { file_passage_intake_v1_intake_proto_init() }
@@ -3777,8 +4335,8 @@ func file_passage_intake_v1_intake_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_passage_intake_v1_intake_proto_rawDesc), len(file_passage_intake_v1_intake_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   41,
+			NumEnums:      10,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -64,7 +64,10 @@ type IntakeServiceClient interface {
 	// CONSENT_MISSING once withdrawn) unless the hand-over rests on a legal basis. Any other
 	// mission's case, and one of a proposed, declined or withdrawn hand-over, is NOT_FOUND.
 	GetCase(ctx context.Context, in *GetCaseRequest, opts ...grpc.CallOption) (*GetCaseResponse, error)
-	// ListCases lists a mission's cases, newest registration first. Never returns identity.
+	// ListCases lists a mission's cases, newest registration first unless order_by says
+	// otherwise, filtered, with counts on the first page. The basic view returns no identity;
+	// CASE_LIST_VIEW_WITH_NAMES adds principals' names where the caller may read them, each
+	// audited.
 	// Cases handed over to the mission are not listed: they are found through the hand-overs
 	// (passage.handover.v1.ListHandovers), and the filters here are over fields a hand-over's
 	// profile may not allow.
@@ -310,7 +313,10 @@ type IntakeServiceServer interface {
 	// CONSENT_MISSING once withdrawn) unless the hand-over rests on a legal basis. Any other
 	// mission's case, and one of a proposed, declined or withdrawn hand-over, is NOT_FOUND.
 	GetCase(context.Context, *GetCaseRequest) (*GetCaseResponse, error)
-	// ListCases lists a mission's cases, newest registration first. Never returns identity.
+	// ListCases lists a mission's cases, newest registration first unless order_by says
+	// otherwise, filtered, with counts on the first page. The basic view returns no identity;
+	// CASE_LIST_VIEW_WITH_NAMES adds principals' names where the caller may read them, each
+	// audited.
 	// Cases handed over to the mission are not listed: they are found through the hand-overs
 	// (passage.handover.v1.ListHandovers), and the filters here are over fields a hand-over's
 	// profile may not allow.
