@@ -58,10 +58,10 @@ func (s *Service) GetCaseNote(ctx context.Context, req *casenotev1.GetCaseNoteRe
 		if !mayRead(a, who.Role, n.Sensitivity) {
 			return errWithheld
 		}
-		if err := requireAssistance(a, ""); err != nil {
+		if err := a.RequireAssistance(""); err != nil {
 			return err
 		}
-		if err := audit.Write(ctx, tx, audit.For(audit.WithReason(ctx, readReason(a, req.GetPurpose())), who, who.Mission, id)); err != nil {
+		if err := audit.Write(ctx, tx, audit.For(audit.WithReason(ctx, a.ReadReason(req.GetPurpose())), who, who.Mission, id)); err != nil {
 			return err
 		}
 		versions, err := readVersions(ctx, tx, id, n.Version, req.GetHistory())
@@ -142,10 +142,10 @@ func (s *Service) list(ctx context.Context, tx pgx.Tx, who auth.Claims, purpose 
 	if err != nil {
 		return nil, err
 	}
-	if err := requireAssistance(a, ""); err != nil {
+	if err := a.RequireAssistance(""); err != nil {
 		return nil, err
 	}
-	if err := audit.Write(ctx, tx, audit.For(audit.WithReason(ctx, readReason(a, purpose)), who, who.Mission, f.caseID)); err != nil {
+	if err := audit.Write(ctx, tx, audit.For(audit.WithReason(ctx, a.ReadReason(purpose)), who, who.Mission, f.caseID)); err != nil {
 		return nil, err
 	}
 	f.readable = readable(a, who.Role)
@@ -170,9 +170,9 @@ func (s *Service) list(ctx context.Context, tx pgx.Tx, who auth.Claims, purpose 
 	return resp, nil
 }
 
-// readReason is the audit reason of a read: the purpose, and the hand-over it rests on for a
+// ReadReason is the audit reason of a read: the purpose, and the hand-over it rests on for a
 // case shared with the caller's mission.
-func readReason(a Access, purpose commonv1.AccessPurpose) string {
+func (a Access) ReadReason(purpose commonv1.AccessPurpose) string {
 	if a.Handover == uuid.Nil {
 		return purpose.String()
 	}
