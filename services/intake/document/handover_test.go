@@ -7,14 +7,10 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"google.golang.org/genproto/googleapis/type/date"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/passage-cm/passage/internal/auth"
-	"github.com/passage-cm/passage/internal/database"
-	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/testserver"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	documentv1 "github.com/passage-cm/passage/proto/gen/passage/document/v1"
@@ -32,7 +28,7 @@ func TestHandover(t *testing.T) {
 	deuWorker := b.env.AsStaff(t, "cw-berlin", auth.RoleCaseworker, "DEU")
 	irqWorker := b.env.AsStaff(t, "cw-erbil", auth.RoleCaseworker, "IRQ")
 	irqChief := b.env.AsStaff(t, "sv-erbil", auth.RoleSupervisor, "IRQ")
-	emit(t, b.env, "HQ", uuid.New(), &handoverv1.HandoverProfilePublished{Profile: &handoverv1.HandoverProfile{
+	b.env.Emit(t, "handover", "HQ", uuid.New(), &handoverv1.HandoverProfilePublished{Profile: &handoverv1.HandoverProfile{
 		Programme: commonv1.Programme_PROGRAMME_AVRR, Version: 1, PublishedBy: "pm-geneva",
 		Fields: []handoverv1.HandoverField{handoverv1.HandoverField_HANDOVER_FIELD_SEX, handoverv1.HandoverField_HANDOVER_FIELD_NAME}}})
 	d := &date.Date{Year: 2026, Month: 1, Day: 10}
@@ -52,7 +48,7 @@ func TestHandover(t *testing.T) {
 		t.Fatalf("UploadDocument in DEU: %v", err)
 	}
 	id := uuid.New()
-	emit(t, b.env, "IRQ", id, &handoverv1.HandoverAccepted{HandoverId: id.String(), CaseId: c.GetCaseId(), FromMission: "DEU",
+	b.env.Emit(t, "handover", "IRQ", id, &handoverv1.HandoverAccepted{HandoverId: id.String(), CaseId: c.GetCaseId(), FromMission: "DEU",
 		ToMission: "IRQ", Programme: c.GetProgramme(), Parts: []handoverv1.HandoverPart{handoverv1.HandoverPart_HANDOVER_PART_RECEPTION},
 		ProfileVersion: 1, Version: 2, LegalBasis: commonv1.LegalBasis_LEGAL_BASIS_VITAL_INTERESTS})
 	// Through GetCase, which waits for intake's consumer to apply the acceptance.
@@ -94,21 +90,4 @@ func TestHandover(t *testing.T) {
 			t.Errorf("IRQ's read does not name the hand-over: %+v", r)
 		}
 	}
-}
-
-// emit writes one of the hand-over service's events into the outbox under mission, as that
-// service records it, for intake's consumer to apply.
-func emit(t *testing.T, env *testserver.Env, mission string, aggregate uuid.UUID, payload proto.Message) {
-	t.Helper()
-	var st database.Statement
-	if err := outbox.Add(&st, []outbox.Event{{Producer: "handover", AggregateID: aggregate, Mission: mission, Payload: payload}}); err != nil {
-		t.Fatal(err)
-	}
-	env.AsOwner(t, func(ctx context.Context, conn *pgx.Conn) {
-		batch := &pgx.Batch{}
-		st.Queue(batch)
-		if err := conn.SendBatch(ctx, batch).Close(); err != nil {
-			t.Fatalf("write %s: %v", proto.MessageName(payload), err)
-		}
-	})
 }

@@ -3,7 +3,6 @@ package document
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -11,12 +10,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
-	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/pagetoken"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	"github.com/passage-cm/passage/internal/vault"
@@ -28,10 +25,6 @@ import (
 
 // errErasedRead is a download of a document about a person who was erased.
 var errErasedRead = status.Error(codes.FailedPrecondition, "document_id: the person the document is about was erased; its bytes cannot be read")
-
-// errNotErased is a person with neither a data key nor an erasure record: the database
-// refuses to delete an identity without its erasure, so it is a bug to report.
-var errNotErased = errors.New("a document's person has no data key and no erasure record")
 
 // DownloadDocument sends a document's metadata, then its bytes chunk by chunk, for a stated
 // purpose. The read is decided and audited in one transaction, committed before any byte is
@@ -196,52 +189,29 @@ func (s *Service) ListDocuments(ctx context.Context, req *documentv1.ListDocumen
 	return resp, nil
 }
 
-// opener opens what is sealed about a case's documents: each person's data key, or their
-// erasure when they have none.
+// opener opens what is sealed about a case's documents.
 type opener struct {
-	keyring  *vault.Keyring
-	keys     map[uuid.UUID][]byte
-	erasures map[uuid.UUID]vault.Erasure
+	keyring *vault.Keyring
+	keys    *casenote.Keys
 }
 
-// openerFor reads, through q, the data keys of the people docs are about, and the erasures
-// of those who have none (of the case's mission, a's).
+// openerFor reads, through q, the data keys of the people docs are about (casenote.ReadKeys).
 func (s *Service) openerFor(ctx context.Context, q database.Querier, a casenote.Access, docs []stored) (*opener, error) {
 	subjects := make([]uuid.UUID, 0, len(docs))
 	for _, d := range docs {
 		subjects = append(subjects, uuid.MustParse(d.doc.SubjectId))
 	}
-	o := &opener{keyring: s.keys}
-	var err error
-	if o.keys, err = vault.DataKeys(ctx, q, subjects); err != nil {
+	keys, err := casenote.ReadKeys(ctx, q, a, subjects)
+	if err != nil {
 		return nil, err
 	}
-	var erased []uuid.UUID
-	for _, id := range subjects {
-		if _, ok := o.keys[id]; !ok {
-			erased = append(erased, id)
-		}
-	}
-	if len(erased) > 0 {
-		if o.erasures, err = vault.Erasures(ctx, q, a.Case.GetMission(), erased); err != nil {
-			return nil, err
-		}
-	}
-	return o, nil
+	return &opener{keyring: s.keys, keys: keys}, nil
 }
 
 // erasure is the erasure of the person d is about, nil when they have their data key.
 func (o *opener) erasure(d *documentv1.Document) (*intakev1.Erasure, error) {
-	subject := uuid.MustParse(d.SubjectId)
-	if _, ok := o.keys[subject]; ok {
-		return nil, nil
-	}
-	e, ok := o.erasures[subject]
-	if !ok {
-		return nil, errNotErased
-	}
-	return &intakev1.Erasure{SubjectId: d.SubjectId, Reason: enumcode.Value[intakev1.ErasureReason](e.Reason),
-		EraseTime: timestamppb.New(e.At)}, nil
+	_, erasure, err := o.keys.Key(uuid.MustParse(d.SubjectId))
+	return erasure, err
 }
 
 // checksum sets d's SHA-256, opened, or its erasure.
@@ -262,7 +232,11 @@ func (o *opener) checksum(d stored) error {
 // data key of its person (who is not erased).
 func (o *opener) open(d *documentv1.Document, index int32, sealed []byte) ([]byte, error) {
 	subject := uuid.MustParse(d.SubjectId)
-	pt, err := o.keyring.OpenRecord(subject, o.keys[subject], documentKind, chunkRef(uuid.MustParse(d.DocumentId), index), sealed)
+	key, _, err := o.keys.Key(subject)
+	if err != nil {
+		return nil, err
+	}
+	pt, err := o.keyring.OpenRecord(subject, key, documentKind, chunkRef(uuid.MustParse(d.DocumentId), index), sealed)
 	if err != nil {
 		return nil, fmt.Errorf("open document: %w", err)
 	}
