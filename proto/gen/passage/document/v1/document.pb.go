@@ -390,7 +390,8 @@ func (*UploadDocumentRequest_Chunk) isUploadDocumentRequest_Part() {}
 
 type UploadDocumentResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The document stored, with its checksum.
+	// The document stored, without its checksum (the caller holds the file; a stored first
+	// result never holds the checksum: GetDocument reads it).
 	Document      *Document `protobuf:"bytes,1,opt,name=document,proto3" json:"document,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
