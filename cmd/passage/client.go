@@ -27,6 +27,7 @@ import (
 	"github.com/passage-cm/passage/internal/retrypolicy"
 	analyticsv1 "github.com/passage-cm/passage/proto/gen/passage/analytics/v1"
 	casenotev1 "github.com/passage-cm/passage/proto/gen/passage/casenote/v1"
+	documentv1 "github.com/passage-cm/passage/proto/gen/passage/document/v1"
 	followupv1 "github.com/passage-cm/passage/proto/gen/passage/followup/v1"
 	handoverv1 "github.com/passage-cm/passage/proto/gen/passage/handover/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
@@ -60,7 +61,7 @@ func newCLI(stdout, stderr io.Writer) cli {
 }
 
 // client is every command group's type (case, returns, trafficking, hasm, referral,
-// followup, handover, analytics, note): cli, and how to reach each service, so that a test can
+// followup, handover, analytics, note, document): cli, and how to reach each service, so that a test can
 // supply its own client of any of them. Each group's commands are its methods, named after the group (caseGet,
 // hasmGet); a group's Run method dispatches them.
 type client struct {
@@ -74,6 +75,7 @@ type client struct {
 	handover    func(clientOptions) (handoverv1.HandoverServiceClient, func(), error)
 	analytics   func(clientOptions) (analyticsv1.AnalyticsServiceClient, func(), error)
 	casenote    func(clientOptions) (casenotev1.CaseNoteServiceClient, func(), error)
+	document    func(clientOptions) (documentv1.DocumentServiceClient, func(), error)
 }
 
 // newClient returns the process's client: newCLI's, reaching every service over [dial].
@@ -89,6 +91,7 @@ func newClient(stdout, stderr io.Writer) *client {
 		handover:    dialer(handoverv1.NewHandoverServiceClient),
 		analytics:   dialer(analyticsv1.NewAnalyticsServiceClient),
 		casenote:    dialer(casenotev1.NewCaseNoteServiceClient),
+		document:    dialer(documentv1.NewDocumentServiceClient),
 	}
 }
 

@@ -52,6 +52,7 @@ commands:
   referral deliveries list|replay        outbound webhook deliveries: list, replay dead letters (passage referral deliveries -h)
   followup ...                           follow-ups: what is due and overdue, closing, assigning, the schedule (passage followup -h)
   note add|edit|get|list                 case notes: written on a case, sealed with the person's key (passage note -h)
+  document upload|download|list          documents: files on a case, sealed with the person's key (passage document -h)
   handover ...                           hand a case's next part to another mission: propose, accept, decline,
                                         withdraw, complete, list incoming and outgoing (passage handover -h)
   demo load --persons N                  add N synthetic persons to HQ analytics, for benchmarks (DATABASE_URL)
@@ -117,6 +118,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runFollowUp(ctx, rest, stdout, stderr)
 	case "note":
 		return runNote(ctx, rest, stdout, stderr)
+	case "document":
+		return runDocument(ctx, rest, stdout, stderr)
 	case "handover":
 		return runHandover(ctx, rest, stdout, stderr)
 	case "version":

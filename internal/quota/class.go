@@ -35,7 +35,7 @@ var writeVerbs = []string{
 	"Register", "Update", "Close", "Open", "Reopen", "Record", "Withdraw", "Erase",
 	"Assign", "Unassign", "BreakGlass", "Review", "Create", "Send", "Revoke", "Accept",
 	"Decline", "Complete", "Link", "Publish", "Set", "Decide", "Request", "End", "Assess", "Propose",
-	"Add", "Edit",
+	"Add", "Edit", "Upload",
 }
 
 // Classify returns the class of a call to method (a full gRPC method name,
@@ -56,7 +56,7 @@ func Classify(method string, partner bool) (Class, bool) {
 	}
 	name := method[i+1:]
 	switch {
-	case startsWithWord(name, "Get"), startsWithWord(name, "List"):
+	case startsWithWord(name, "Get"), startsWithWord(name, "List"), startsWithWord(name, "Download"):
 		return Read, true
 	case startsWithWord(name, "Search"), startsWithWord(name, "Find"):
 		return Search, true

@@ -74,6 +74,8 @@ func TestClassify(t *testing.T) {
 		{"/passage.intake.v1.IntakeService/SearchCases", quota.Search, true},
 		{"/passage.casenote.v1.CaseNoteService/AddCaseNote", quota.Write, true},
 		{"/passage.casenote.v1.CaseNoteService/EditCaseNote", quota.Write, true},
+		{"/passage.document.v1.DocumentService/UploadDocument", quota.Write, true},
+		{"/passage.document.v1.DocumentService/DownloadDocument", quota.Read, true},
 		{"/passage.analytics.v1.AnalyticsService/Aggregate", quota.Analytics, true},
 		{"/passage.analytics.v1.AnalyticsService/ListRegions", quota.Analytics, true},
 		{"/passage.intake.v1.IntakeService/Getaway", "", false},

@@ -8,7 +8,7 @@
 // Every RPC belongs to one class, and each class has its own limit and its own bucket per
 // caller, so that a caller flooding one class still reads, writes or counts in the others:
 //
-//   - read: Get… and List… methods;
+//   - read: Get…, List… and Download… methods;
 //   - write: every method that records, changes or sends something (Register…, Update…,
 //     Record…, Close…, Create…, …; see [Classify]);
 //   - search: Search… and Find… methods (the person search, SearchPersons, and its look-up in

@@ -21,6 +21,7 @@ import (
 	"github.com/passage-cm/passage/internal/webhook"
 	casenotev1 "github.com/passage-cm/passage/proto/gen/passage/casenote/v1"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	documentv1 "github.com/passage-cm/passage/proto/gen/passage/document/v1"
 	followupv1 "github.com/passage-cm/passage/proto/gen/passage/followup/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
@@ -60,6 +61,8 @@ var missionTables = []rlsTable{
 	{"intake.break_glass_grant", "t.mission"},
 	{"intake.case_note", "t.mission"},
 	{"intake.case_note_version", "t.mission"},
+	{"intake.document", "t.mission"},
+	{"intake.document_chunk", "t.mission"},
 	{"audit.record", "t.mission"},
 	{"vault.erasure", "t.mission"},
 	{"intake.consent_withdrawal", "t.mission"},
@@ -231,10 +234,18 @@ func TestRowSecurityAsEachRole(t *testing.T) {
 	// Nor do they assign a case or break the glass: one of each, for intake's access tables.
 	deu := c.env.As(t, auth.RoleSupervisor, "DEU")
 	must(c.intake.AssignCase(deu, &intakev1.AssignCaseRequest{RequestId: uuid.NewString(), CaseId: deuCase, StaffId: "caseworker-2"}))
-	// Nor do they keep a note: the assigned caseworker writes one, for intake's note tables.
-	must(casenotev1.NewCaseNoteServiceClient(c.env.Conn).AddCaseNote(c.env.AsStaff(t, "caseworker-2", auth.RoleCaseworker, "DEU"),
+	// Nor do they keep a note or a document: the assigned caseworker writes one and uploads the
+	// other, for intake's note and document tables.
+	assigned := c.env.AsStaff(t, "caseworker-2", auth.RoleCaseworker, "DEU")
+	must(casenotev1.NewCaseNoteServiceClient(c.env.Conn).AddCaseNote(assigned,
 		&casenotev1.AddCaseNoteRequest{RequestId: uuid.NewString(), CaseId: deuCase, Text: "Counselled the family on reintegration options.",
 			Sensitivity: casenotev1.Sensitivity_SENSITIVITY_NORMAL}))
+	upload := must(documentv1.NewDocumentServiceClient(c.env.Conn).UploadDocument(assigned))
+	must(0, upload.Send(&documentv1.UploadDocumentRequest{Part: &documentv1.UploadDocumentRequest_Header{Header: &documentv1.UploadHeader{
+		RequestId: uuid.NewString(), CaseId: deuCase, Kind: documentv1.DocumentKind_DOCUMENT_KIND_SIGNED_CONSENT,
+		MediaType: "application/pdf", SizeBytes: 9}}}))
+	must(0, upload.Send(&documentv1.UploadDocumentRequest{Part: &documentv1.UploadDocumentRequest_Chunk{Chunk: []byte("%PDF-1.7\n")}}))
+	must(upload.CloseAndRecv())
 	must(c.intake.BreakGlass(deu, &intakev1.BreakGlassRequest{RequestId: uuid.NewString(), CaseId: deuCase,
 		Reason: "the caseworker is away and the family asks for news today"}))
 	// And one erasure, for vault.erasure: a household member asks to be forgotten.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/outbox"
 )
 
@@ -18,6 +20,24 @@ type Event struct {
 	Mission string
 	// Payload is the decoded event message.
 	Payload proto.Message
+}
+
+// Emit writes an event of producer's into the outbox under mission, about aggregate, as that
+// producer's service records it, for the consumers to apply: a test's stand-in for a service
+// it does not run (the hand-overs that intake's consumer applies, say).
+func (e *Env) Emit(t testing.TB, producer, mission string, aggregate uuid.UUID, payload proto.Message) {
+	t.Helper()
+	var st database.Statement
+	if err := outbox.Add(&st, []outbox.Event{{Producer: producer, AggregateID: aggregate, Mission: mission, Payload: payload}}); err != nil {
+		t.Fatal(err)
+	}
+	e.AsOwner(t, func(ctx context.Context, conn *pgx.Conn) {
+		batch := &pgx.Batch{}
+		st.Queue(batch)
+		if err := conn.SendBatch(ctx, batch).Close(); err != nil {
+			t.Fatalf("write %s: %v", proto.MessageName(payload), err)
+		}
+	})
 }
 
 // AsOwner runs fn on a connection of its own as the database owner, who sees past every

@@ -19,6 +19,7 @@ import (
 	"github.com/passage-cm/passage/internal/testserver"
 	casenotev1 "github.com/passage-cm/passage/proto/gen/passage/casenote/v1"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	documentv1 "github.com/passage-cm/passage/proto/gen/passage/document/v1"
 	handoverv1 "github.com/passage-cm/passage/proto/gen/passage/handover/v1"
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -163,6 +164,24 @@ func TestListResponsesCarryNoIdentity(t *testing.T) {
 		Sensitivity: casenotev1.Sensitivity_SENSITIVITY_NORMAL}); err != nil {
 		t.Fatalf("AddCaseNote: %v", err)
 	}
+	// A document on the AVRR case, which its documents' list needs to name (listInputs).
+	upload, err := documentv1.NewDocumentServiceClient(env.Conn).UploadDocument(worker)
+	if err != nil {
+		t.Fatalf("UploadDocument: %v", err)
+	}
+	for _, m := range []*documentv1.UploadDocumentRequest{
+		{Part: &documentv1.UploadDocumentRequest_Header{Header: &documentv1.UploadHeader{RequestId: uuid.NewString(),
+			CaseId: ids[commonv1.Programme_PROGRAMME_AVRR], Kind: documentv1.DocumentKind_DOCUMENT_KIND_SIGNED_CONSENT,
+			MediaType: "application/pdf", SizeBytes: 9}}},
+		{Part: &documentv1.UploadDocumentRequest_Chunk{Chunk: []byte("%PDF-1.7\n")}},
+	} {
+		if err := upload.Send(m); err != nil {
+			t.Fatalf("UploadDocument: %v", err)
+		}
+	}
+	if _, err := upload.CloseAndRecv(); err != nil {
+		t.Fatalf("UploadDocument: %v", err)
+	}
 
 	lists := 0
 	for _, r := range passageRPCs() {
@@ -208,18 +227,22 @@ func TestListResponsesCarryNoIdentity(t *testing.T) {
 }
 
 // listInputs fill in the request of the lists that an empty one cannot call: a case's notes
-// name the case and the caller's purpose (the supervisor reads under the break-glass grant
+// and documents name the case and the caller's purpose (the supervisor reads under the break-glass grant
 // above, the caseworker registered the case).
 var listInputs = map[string]func(in *dynamicpb.Message, role auth.Role, ids map[commonv1.Programme]string){
-	"/passage.casenote.v1.CaseNoteService/ListCaseNotes": func(in *dynamicpb.Message, role auth.Role, ids map[commonv1.Programme]string) {
-		fields := in.Descriptor().Fields()
-		in.Set(fields.ByName("case_id"), protoreflect.ValueOfString(ids[commonv1.Programme_PROGRAMME_AVRR]))
-		purpose := commonv1.AccessPurpose_ACCESS_PURPOSE_CASE_MANAGEMENT
-		if role == auth.RoleSupervisor {
-			purpose = commonv1.AccessPurpose_ACCESS_PURPOSE_BREAK_GLASS
-		}
-		in.Set(fields.ByName("purpose"), protoreflect.ValueOfEnum(purpose.Number()))
-	},
+	"/passage.casenote.v1.CaseNoteService/ListCaseNotes": caseAndPurpose,
+	"/passage.document.v1.DocumentService/ListDocuments": caseAndPurpose,
+}
+
+// caseAndPurpose names the AVRR case and the caller's purpose in a list's request.
+func caseAndPurpose(in *dynamicpb.Message, role auth.Role, ids map[commonv1.Programme]string) {
+	fields := in.Descriptor().Fields()
+	in.Set(fields.ByName("case_id"), protoreflect.ValueOfString(ids[commonv1.Programme_PROGRAMME_AVRR]))
+	purpose := commonv1.AccessPurpose_ACCESS_PURPOSE_CASE_MANAGEMENT
+	if role == auth.RoleSupervisor {
+		purpose = commonv1.AccessPurpose_ACCESS_PURPOSE_BREAK_GLASS
+	}
+	in.Set(fields.ByName("purpose"), protoreflect.ValueOfEnum(purpose.Number()))
 }
 
 // referAndRead registers a partner, publishes a profile that shares the principal's name,

@@ -21,7 +21,9 @@
 // role, pool and keyring: a note is identity-grade, so intake decides who reads and writes a
 // case's notes as it decides who reads its identity (NoteAccess, notes.go), and the note is
 // sealed with the data key of the person it is about, whom ErasePerson's crypto-shredding
-// then makes unreadable in every note at once.
+// then makes unreadable in every note at once. The documents (passage.document.v1, package
+// document) are served the same way, under the same access rules: each chunk of a file is
+// sealed with its person's data key, so erasure shreds their documents too.
 //
 // A case handed over to another mission (passage.handover.v1) is shared with it: intake's
 // outbox consumer keeps the hand-over profiles' fields and each accepted hand-over

@@ -19,6 +19,7 @@ import (
 	"github.com/passage-cm/passage/internal/vault"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	"github.com/passage-cm/passage/services/intake/casenote"
+	"github.com/passage-cm/passage/services/intake/document"
 	"github.com/passage-cm/passage/services/intake/search"
 )
 
@@ -154,24 +155,27 @@ func (s *Service) clock() time.Time {
 }
 
 // Spec describes intake for bootstrap.Run, with the services it serves beside itself on its
-// role, pool and keyring (their Policy joins intake's): the case notes (casenote) and the
-// person search (search). Its background work is the hand-over consumer and, when an interval
+// role, pool and keyring (their Policy joins intake's): the case notes (casenote), the
+// documents (document) and the person search (search). Its background work is the hand-over consumer and, when an interval
 // is configured, the retention job.
 func Spec() bootstrap.Service {
 	policy := Policy()
 	maps.Copy(policy, casenote.Policy())
+	maps.Copy(policy, document.Policy())
 	maps.Copy(policy, search.Policy())
 	return bootstrap.Service{
 		Name:   Name,
 		Short:  producer,
 		Role:   Role,
 		Policy: policy,
-		// The case notes and the person search run with intake's role, pool and keyring.
-		Includes: []string{casenote.Name, search.Name},
+		// The case notes, the documents and the person search run with intake's role, pool
+		// and keyring.
+		Includes: []string{casenote.Name, document.Name, search.Name},
 		Register: func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
 			s := New(d.Pool, d.Keys, WithClock(d.Clock))
 			s.Register(g)
 			casenote.New(d.Pool, d.Keys, s, d.Clock).Register(g)
+			document.New(d.Pool, d.Keys, s, document.WithClock(d.Clock)).Register(g)
 			search.New(d.Pool, d.Keys, d.Clock).Register(g)
 			if d.RetentionInterval <= 0 {
 				return s.consumer.Run

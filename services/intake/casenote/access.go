@@ -59,13 +59,13 @@ func checkWrite(a Access, who auth.Claims, s casenotev1.Sensitivity, subject str
 	if !mayRead(a, who.Role, s) {
 		return status.Errorf(codes.PermissionDenied, "sensitivity: %s is not a sensitivity you may read", enumcode.Code(s))
 	}
-	return requireAssistance(a, subject)
+	return a.RequireAssistance(subject)
 }
 
-// requireAssistance refuses to read or write the notes of a case whose ASSISTANCE consent is
-// not in force, and to write one about a household member whose own consent refuses it
-// (subject: empty for a read).
-func requireAssistance(a Access, subject string) error {
+// RequireAssistance refuses to read or write what is kept about the people of a case (its
+// notes, its documents) whose ASSISTANCE consent is not in force, and to write it about a
+// household member whose own consent refuses it (subject: empty for a read).
+func (a Access) RequireAssistance(subject string) error {
 	if !consent.AssistanceAllowed(a.Case) {
 		return &consent.MissingError{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE}
 	}

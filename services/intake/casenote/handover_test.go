@@ -33,7 +33,7 @@ func TestHandover(t *testing.T) {
 		1: {handoverv1.HandoverField_HANDOVER_FIELD_SEX, handoverv1.HandoverField_HANDOVER_FIELD_NAME},
 		2: {handoverv1.HandoverField_HANDOVER_FIELD_SEX},
 	} {
-		emit(t, b.env, "HQ", uuid.New(), &handoverv1.HandoverProfilePublished{Profile: &handoverv1.HandoverProfile{
+		b.env.Emit(t, "handover", "HQ", uuid.New(), &handoverv1.HandoverProfilePublished{Profile: &handoverv1.HandoverProfile{
 			Programme: commonv1.Programme_PROGRAMME_AVRR, Version: v, PublishedBy: "pm-geneva", Fields: fields}})
 	}
 	handOver := func(profile int32) *intakev1.Case {
@@ -50,7 +50,7 @@ func TestHandover(t *testing.T) {
 		c := resp.GetCase()
 		b.add(t, deuWorker, c, "Counselled in Berlin.", normal)
 		id := uuid.New()
-		emit(t, b.env, "IRQ", id, &handoverv1.HandoverAccepted{HandoverId: id.String(), CaseId: c.GetCaseId(), FromMission: "DEU",
+		b.env.Emit(t, "handover", "IRQ", id, &handoverv1.HandoverAccepted{HandoverId: id.String(), CaseId: c.GetCaseId(), FromMission: "DEU",
 			ToMission: "IRQ", Programme: c.GetProgramme(), Parts: []handoverv1.HandoverPart{handoverv1.HandoverPart_HANDOVER_PART_RECEPTION},
 			ProfileVersion: profile, Version: 2, LegalBasis: commonv1.LegalBasis_LEGAL_BASIS_VITAL_INTERESTS})
 		// Through GetCase, which waits for intake's consumer to apply the acceptance.

@@ -2,7 +2,6 @@ package casenote
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -14,7 +13,6 @@ import (
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
-	"github.com/passage-cm/passage/internal/enumcode"
 	"github.com/passage-cm/passage/internal/pagetoken"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	"github.com/passage-cm/passage/internal/vault"
@@ -58,10 +56,10 @@ func (s *Service) GetCaseNote(ctx context.Context, req *casenotev1.GetCaseNoteRe
 		if !mayRead(a, who.Role, n.Sensitivity) {
 			return errWithheld
 		}
-		if err := requireAssistance(a, ""); err != nil {
+		if err := a.RequireAssistance(""); err != nil {
 			return err
 		}
-		if err := audit.Write(ctx, tx, audit.For(audit.WithReason(ctx, readReason(a, req.GetPurpose())), who, who.Mission, id)); err != nil {
+		if err := audit.Write(ctx, tx, audit.For(audit.WithReason(ctx, a.ReadReason(req.GetPurpose())), who, who.Mission, id)); err != nil {
 			return err
 		}
 		versions, err := readVersions(ctx, tx, id, n.Version, req.GetHistory())
@@ -142,10 +140,10 @@ func (s *Service) list(ctx context.Context, tx pgx.Tx, who auth.Claims, purpose 
 	if err != nil {
 		return nil, err
 	}
-	if err := requireAssistance(a, ""); err != nil {
+	if err := a.RequireAssistance(""); err != nil {
 		return nil, err
 	}
-	if err := audit.Write(ctx, tx, audit.For(audit.WithReason(ctx, readReason(a, purpose)), who, who.Mission, f.caseID)); err != nil {
+	if err := audit.Write(ctx, tx, audit.For(audit.WithReason(ctx, a.ReadReason(purpose)), who, who.Mission, f.caseID)); err != nil {
 		return nil, err
 	}
 	f.readable = readable(a, who.Role)
@@ -170,64 +168,40 @@ func (s *Service) list(ctx context.Context, tx pgx.Tx, who auth.Claims, purpose 
 	return resp, nil
 }
 
-// readReason is the audit reason of a read: the purpose, and the hand-over it rests on for a
+// ReadReason is the audit reason of a read: the purpose, and the hand-over it rests on for a
 // case shared with the caller's mission.
-func readReason(a Access, purpose commonv1.AccessPurpose) string {
+func (a Access) ReadReason(purpose commonv1.AccessPurpose) string {
 	if a.Handover == uuid.Nil {
 		return purpose.String()
 	}
 	return purpose.String() + " handovers/" + a.Handover.String()
 }
 
-// opener opens the texts of notes about a case's people: each person's data key, or their
-// erasure when they have none.
+// opener opens the texts of notes about a case's people.
 type opener struct {
-	keyring  *vault.Keyring
-	keys     map[uuid.UUID][]byte
-	erasures map[uuid.UUID]vault.Erasure
+	keyring *vault.Keyring
+	keys    *Keys
 }
 
-// openerFor reads, through q, the data keys of the people notes are about, and the erasures
-// of those who have none (of the case's mission, a's).
+// openerFor reads, through q, the data keys of the people notes are about (ReadKeys).
 func (s *Service) openerFor(ctx context.Context, q database.Querier, a Access, notes []*casenotev1.CaseNote) (*opener, error) {
 	subjects := make([]uuid.UUID, 0, len(notes))
 	for _, n := range notes {
 		subjects = append(subjects, uuid.MustParse(n.SubjectId))
 	}
-	o := &opener{keyring: s.keys}
-	var err error
-	if o.keys, err = vault.DataKeys(ctx, q, subjects); err != nil {
+	keys, err := ReadKeys(ctx, q, a, subjects)
+	if err != nil {
 		return nil, err
 	}
-	var erased []uuid.UUID
-	for _, id := range subjects {
-		if _, ok := o.keys[id]; !ok {
-			erased = append(erased, id)
-		}
-	}
-	if len(erased) > 0 {
-		if o.erasures, err = vault.Erasures(ctx, q, a.Case.GetMission(), erased); err != nil {
-			return nil, err
-		}
-	}
-	return o, nil
+	return &opener{keyring: s.keys, keys: keys}, nil
 }
-
-// errNotErased is a person with neither a data key nor an erasure record: the database
-// refuses to delete an identity without its erasure, so it is a bug to report.
-var errNotErased = errors.New("a note's person has no data key and no erasure record")
 
 // open returns the text of version of note n, sealed as text, or the erasure of its person.
 func (o *opener) open(n *casenotev1.CaseNote, version int64, text []byte) (string, *intakev1.Erasure, error) {
 	subject := uuid.MustParse(n.SubjectId)
-	key, ok := o.keys[subject]
-	if !ok {
-		e, ok := o.erasures[subject]
-		if !ok {
-			return "", nil, errNotErased
-		}
-		return "", &intakev1.Erasure{SubjectId: n.SubjectId, Reason: enumcode.Value[intakev1.ErasureReason](e.Reason),
-			EraseTime: timestamppb.New(e.At)}, nil
+	key, erasure, err := o.keys.Key(subject)
+	if err != nil || erasure != nil {
+		return "", erasure, err
 	}
 	pt, err := o.keyring.OpenRecord(subject, key, noteKind, noteRef(n.NoteId, version), text)
 	if err != nil {

@@ -5,14 +5,10 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"google.golang.org/genproto/googleapis/type/date"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
-	"github.com/passage-cm/passage/internal/database"
-	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/testserver"
 	"github.com/passage-cm/passage/internal/testtime"
 	casenotev1 "github.com/passage-cm/passage/proto/gen/passage/casenote/v1"
@@ -131,21 +127,4 @@ func texts(notes []*casenotev1.CaseNote) []string {
 		out[i] = n.GetText()
 	}
 	return out
-}
-
-// emit writes one of the hand-over service's events into the outbox under mission, as that
-// service records it, for intake's consumer to apply.
-func emit(t *testing.T, env *testserver.Env, mission string, aggregate uuid.UUID, payload proto.Message) {
-	t.Helper()
-	var st database.Statement
-	if err := outbox.Add(&st, []outbox.Event{{Producer: "handover", AggregateID: aggregate, Mission: mission, Payload: payload}}); err != nil {
-		t.Fatal(err)
-	}
-	env.AsOwner(t, func(ctx context.Context, conn *pgx.Conn) {
-		batch := &pgx.Batch{}
-		st.Queue(batch)
-		if err := conn.SendBatch(ctx, batch).Close(); err != nil {
-			t.Fatalf("write %s: %v", proto.MessageName(payload), err)
-		}
-	})
 }

@@ -76,7 +76,7 @@ func (s *Service) AddCaseNote(ctx context.Context, req *casenotev1.AddCaseNoteRe
 	m := mutation.Mutation{Who: who, Key: key, Ref: req.GetCaseId(), Resp: resp}
 	err = s.adds.Run(ctx, m, func(a Access, st *mutation.Step) (proto.Message, error) {
 		subject := cmp.Or(req.GetSubjectId(), a.Case.GetSubjectId())
-		if !isPerson(a.Case, subject) {
+		if !a.IsPerson(subject) {
 			return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("subject_id", "is not a person of the case"))
 		}
 		if err := checkWrite(a, who, req.GetSensitivity(), subject); err != nil {
@@ -205,8 +205,8 @@ func (s *Service) seal(ctx context.Context, tx pgx.Tx, n *casenotev1.CaseNote, t
 	return s.keys.SealRecord(subject, key, noteKind, noteRef(n.NoteId, n.Version), []byte(text))
 }
 
-// isPerson reports whether subject is one of the case's people.
-func isPerson(c *intakev1.Case, subject string) bool {
-	people := append([]*intakev1.CaseMember{c.GetPrincipal()}, c.GetHouseholdMembers()...)
+// IsPerson reports whether subject is one of the case's people.
+func (a Access) IsPerson(subject string) bool {
+	people := append([]*intakev1.CaseMember{a.Case.GetPrincipal()}, a.Case.GetHouseholdMembers()...)
 	return slices.ContainsFunc(people, func(m *intakev1.CaseMember) bool { return m.GetSubjectId() == subject })
 }

@@ -1,0 +1,2 @@
+DROP TABLE intake.document_chunk;
+DROP TABLE intake.document;

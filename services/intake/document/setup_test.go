@@ -1,0 +1,164 @@
+package document_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/google/uuid"
+	"google.golang.org/genproto/googleapis/type/date"
+
+	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/bootstrap"
+	"github.com/passage-cm/passage/internal/testserver"
+	"github.com/passage-cm/passage/internal/testtime"
+	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
+	documentv1 "github.com/passage-cm/passage/proto/gen/passage/document/v1"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+	"github.com/passage-cm/passage/services/intake"
+)
+
+// bundle is a server running intake (and so the documents) with the callers the tests use:
+// in NER, the caseworker who registers the cases (registrar), a caseworker a supervisor
+// assigns (assigned), one who has nothing to do with the case (bystander) and the supervisor
+// who assigns (chief); in DEU, a caseworker of another mission (foreign).
+type bundle struct {
+	env    *testserver.Env
+	intake intakev1.IntakeServiceClient
+	docs   documentv1.DocumentServiceClient
+
+	registrar, assigned, bystander, chief, foreign context.Context
+}
+
+const assignedID = "cw-assigned"
+
+// chunkSize is the size of the chunks the tests send: the largest a message may carry.
+const chunkSize = 256 << 10
+
+func setup(t testing.TB) *bundle {
+	t.Helper()
+	env := testserver.Start(t, testserver.Options{Services: []bootstrap.Service{intake.Spec()}, Clock: testtime.Ticking(testtime.Today).Now})
+	return &bundle{
+		env:       env,
+		intake:    intakev1.NewIntakeServiceClient(env.Conn),
+		docs:      documentv1.NewDocumentServiceClient(env.Conn),
+		registrar: env.AsStaff(t, "cw-registrar", auth.RoleCaseworker, "NER"),
+		assigned:  env.AsStaff(t, assignedID, auth.RoleCaseworker, "NER"),
+		bystander: env.AsStaff(t, "cw-bystander", auth.RoleCaseworker, "NER"),
+		chief:     env.AsStaff(t, "sv-chief", auth.RoleSupervisor, "NER"),
+		foreign:   env.AsStaff(t, "cw-berlin", auth.RoleCaseworker, "DEU"),
+	}
+}
+
+// register registers Amina's case with her son in NER, with her ASSISTANCE consent, and
+// assigns it to the assigned caseworker.
+func (b *bundle) register(t testing.TB) *intakev1.Case {
+	t.Helper()
+	d := &date.Date{Year: 2026, Month: 3, Day: 14}
+	resp, err := b.intake.RegisterCase(b.registrar, &intakev1.RegisterCaseRequest{
+		RequestId: uuid.NewString(), Mission: "NER", Programme: commonv1.Programme_PROGRAMME_AVRR, HostCountry: "NER",
+		Principal: &commonv1.Person{GivenName: "Amina", FamilyName: "Zawadi-Okonkwo", Sex: commonv1.Sex_SEX_FEMALE,
+			DateOfBirth: &date.Date{Year: 1992, Month: 5, Day: 17}, Nationality: "NGA"},
+		HouseholdMembers: []*commonv1.Person{{GivenName: "Chidi", FamilyName: "Zawadi-Okonkwo", Sex: commonv1.Sex_SEX_MALE,
+			DateOfBirth: &date.Date{Year: 2019, Month: 1, Day: 2}, Nationality: "NGA"}},
+		Consents: []*commonv1.Consent{{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE, Granted: true, Date: d}},
+	})
+	if err != nil {
+		t.Fatalf("RegisterCase: %v", err)
+	}
+	if _, err := b.intake.AssignCase(b.chief, &intakev1.AssignCaseRequest{RequestId: uuid.NewString(),
+		CaseId: resp.GetCase().GetCaseId(), StaffId: assignedID}); err != nil {
+		t.Fatalf("AssignCase: %v", err)
+	}
+	return resp.GetCase()
+}
+
+// header is the header of an upload of a PDF of size bytes as a passport scan on case c.
+func header(c *intakev1.Case, size int) *documentv1.UploadHeader {
+	return &documentv1.UploadHeader{RequestId: uuid.NewString(), CaseId: c.GetCaseId(), Kind: documentv1.DocumentKind_DOCUMENT_KIND_PASSPORT_SCAN,
+		MediaType: "application/pdf", SizeBytes: int64(size)}
+}
+
+// upload sends h, then file in chunks of chunkSize, as ctx. A server that answers before the
+// whole file is sent (a refusal, a retry's first result) ends the sending.
+func (b *bundle) upload(ctx context.Context, h *documentv1.UploadHeader, file []byte) (*documentv1.Document, error) {
+	stream, err := b.docs.UploadDocument(ctx)
+	if err != nil {
+		return nil, err
+	}
+	msgs := []*documentv1.UploadDocumentRequest{{Part: &documentv1.UploadDocumentRequest_Header{Header: h}}}
+	for chunk := range slicesChunk(file, chunkSize) {
+		msgs = append(msgs, &documentv1.UploadDocumentRequest{Part: &documentv1.UploadDocumentRequest_Chunk{Chunk: chunk}})
+	}
+	for _, m := range msgs {
+		if err := stream.Send(m); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	resp, err := stream.CloseAndRecv()
+	return resp.GetDocument(), err
+}
+
+// slicesChunk yields b in pieces of at most n bytes, sharing b's memory.
+func slicesChunk(b []byte, n int) func(func([]byte) bool) {
+	return func(yield func([]byte) bool) {
+		for len(b) > 0 {
+			k := min(n, len(b))
+			if !yield(b[:k]) {
+				return
+			}
+			b = b[k:]
+		}
+	}
+}
+
+// download reads document id as ctx for case management: its metadata and bytes.
+func (b *bundle) download(ctx context.Context, id string) (*documentv1.Document, []byte, error) {
+	stream, err := b.docs.DownloadDocument(ctx, &documentv1.DownloadDocumentRequest{DocumentId: id,
+		Purpose: commonv1.AccessPurpose_ACCESS_PURPOSE_CASE_MANAGEMENT})
+	if err != nil {
+		return nil, nil, err
+	}
+	var doc *documentv1.Document
+	var file bytes.Buffer
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return doc, file.Bytes(), nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if d := msg.GetDocument(); d != nil {
+			doc = d
+		}
+		file.Write(msg.GetChunk())
+	}
+}
+
+// list reads the documents on case id as ctx for case management.
+func (b *bundle) list(ctx context.Context, id string) ([]*documentv1.Document, error) {
+	resp, err := b.docs.ListDocuments(ctx, &documentv1.ListDocumentsRequest{CaseId: id, Purpose: commonv1.AccessPurpose_ACCESS_PURPOSE_CASE_MANAGEMENT})
+	return resp.GetDocuments(), err
+}
+
+// pdf is a PDF-signed file of size bytes with pattern repeated through it.
+func pdf(size int, pattern []byte) []byte {
+	file := make([]byte, size)
+	copy(file, "%PDF-1.7\n")
+	for i := 9; i < size; i += len(pattern) {
+		copy(file[i:], pattern)
+	}
+	return file
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}

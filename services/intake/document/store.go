@@ -1,0 +1,149 @@
+package document
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/pagetoken"
+	documentv1 "github.com/passage-cm/passage/proto/gen/passage/document/v1"
+)
+
+// Store keeps documents' bytes: their sealed chunks, in order. Postgres (PostgresStore) is the
+// one implementation; another (an object store) would keep the same chunks under the same
+// document ids.
+type Store interface {
+	// Put keeps chunk index of document doc of mission, in tx: it is kept when tx commits.
+	Put(ctx context.Context, tx pgx.Tx, mission string, doc uuid.UUID, index int32, sealed []byte) error
+	// Chunks calls fn with each chunk of document doc, in order, one at a time, read through q
+	// (declared for the document's mission). fn must not keep sealed after it returns.
+	Chunks(ctx context.Context, q database.Querier, doc uuid.UUID, fn func(index int32, sealed []byte) error) error
+}
+
+// PostgresStore keeps the chunks in intake.document_chunk, under row-level security by
+// mission, in the transaction of the upload.
+type PostgresStore struct{}
+
+// Put inserts the chunk.
+func (PostgresStore) Put(ctx context.Context, tx pgx.Tx, mission string, doc uuid.UUID, index int32, sealed []byte) error {
+	_, err := tx.Exec(ctx, `INSERT INTO intake.document_chunk (document_id, chunk_index, mission, data) VALUES ($1, $2, $3, $4)`,
+		doc, index, mission, sealed)
+	if err != nil {
+		return fmt.Errorf("put document chunk: %w", err)
+	}
+	return nil
+}
+
+// Chunks reads the chunks row by row: the rows are streamed, not read whole.
+func (PostgresStore) Chunks(ctx context.Context, q database.Querier, doc uuid.UUID, fn func(index int32, sealed []byte) error) error {
+	rows, err := q.Query(ctx, `SELECT chunk_index, data FROM intake.document_chunk WHERE document_id = $1 ORDER BY chunk_index`, doc)
+	if err != nil {
+		return fmt.Errorf("read document chunks: %w", err)
+	}
+	var index int32
+	var sealed []byte
+	_, err = pgx.ForEachRow(rows, []any{&index, &sealed}, func() error { return fn(index, sealed) })
+	if err != nil {
+		return fmt.Errorf("read document chunks: %w", err)
+	}
+	return nil
+}
+
+// The metadata: intake.document. Reads take a database.Querier declared for the caller's
+// mission; row-level security shows it only that mission's documents, and every query names
+// the mission as well.
+
+const documentColumns = `d.document_id, d.mission, d.case_id, d.subject_id, d.kind, d.media_type, d.size_bytes,
+d.uploaded_by, d.created_at, d.chunks, d.checksum`
+
+// stored is a document's metadata with what stays sealed: its chunk count and checksum.
+type stored struct {
+	doc      *documentv1.Document
+	chunks   int32
+	checksum []byte
+}
+
+func scanDocument(row pgx.Row) (stored, error) {
+	var (
+		d                   documentv1.Document
+		docID, caseID, subj uuid.UUID
+		kind                string
+		createdAt           time.Time
+		s                   stored
+	)
+	err := row.Scan(&docID, &d.Mission, &caseID, &subj, &kind, &d.MediaType, &d.SizeBytes, &d.UploadedBy, &createdAt,
+		&s.chunks, &s.checksum)
+	if err != nil {
+		return stored{}, database.NotFound(err)
+	}
+	d.DocumentId, d.CaseId, d.SubjectId = docID.String(), caseID.String(), subj.String()
+	d.Kind = enumcode.Value[documentv1.DocumentKind](kind)
+	d.CreateTime = timestamppb.New(createdAt)
+	s.doc, s.checksum = &d, slices.Clone(s.checksum)
+	return s, nil
+}
+
+// readDocument reads document id of mission.
+func readDocument(ctx context.Context, q database.Querier, mission string, id uuid.UUID) (stored, error) {
+	return scanDocument(q.QueryRow(ctx, `SELECT `+documentColumns+` FROM intake.document d
+WHERE d.document_id = $1 AND d.mission = $2`, id, mission))
+}
+
+// listFilter is a validated ListDocuments query.
+type listFilter struct {
+	mission string
+	caseID  uuid.UUID
+	after   *pagetoken.Cursor // after the last document of the previous page, if any
+	limit   int
+}
+
+// listDocuments reads the mission's documents on a case, newest first.
+func listDocuments(ctx context.Context, q database.Querier, f listFilter) ([]stored, error) {
+	var afterTime *time.Time
+	var afterID uuid.UUID
+	if f.after != nil {
+		afterTime, afterID = &f.after.Time, f.after.ID
+	}
+	rows, err := q.Query(ctx, `SELECT `+documentColumns+` FROM intake.document d
+WHERE d.case_id = $1 AND d.mission = $2
+  AND ($3::timestamptz IS NULL OR (d.created_at, d.document_id) < ($3, $4))
+ORDER BY d.created_at DESC, d.document_id DESC
+LIMIT $5`, f.caseID, f.mission, afterTime, afterID, f.limit)
+	if err != nil {
+		return nil, fmt.Errorf("list documents: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (stored, error) { return scanDocument(row) })
+	if err != nil {
+		return nil, fmt.Errorf("list documents: %w", err)
+	}
+	return out, nil
+}
+
+// queueInsertDocument adds to b a new document's row, of chunks chunks and sealed checksum.
+func queueInsertDocument(b *pgx.Batch, d *documentv1.Document, chunks int32, checksum []byte) {
+	b.Queue(`INSERT INTO intake.document (document_id, mission, case_id, subject_id, kind, media_type, size_bytes, chunks,
+  checksum, uploaded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		d.DocumentId, d.Mission, d.CaseId, d.SubjectId, enumcode.Code(d.Kind), d.MediaType, d.SizeBytes, chunks,
+		checksum, d.UploadedBy, d.CreateTime.AsTime())
+}
+
+// documentKind is the kind of record a document's chunks and checksum are sealed as
+// (vault.Keyring.SealRecord).
+const documentKind = "document"
+
+// checksumIndex is the index a document's checksum is sealed under: no chunk has it.
+const checksumIndex = -1
+
+// chunkRef binds a sealed chunk to its document and index (checksumIndex for the checksum):
+// the document id, then the index, 4 bytes big-endian.
+func chunkRef(doc uuid.UUID, index int32) []byte {
+	return binary.BigEndian.AppendUint32(slices.Clone(doc[:]), uint32(index))
+}
