@@ -655,6 +655,7 @@ type listFlags struct {
 	sort          string
 	names         bool
 	purpose       string
+	counts        bool
 }
 
 func (f *listFlags) bind(fs *flag.FlagSet, getenv func(string) string) {
@@ -676,6 +677,7 @@ func (f *listFlags) bind(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&f.sort, "sort", "", "`ORDER`: "+caseOrders.list()+" (default registered_desc)")
 	fs.BoolVar(&f.names, "names", false, "show the principal's name of the cases I may read (needs --purpose; each name read is audited)")
 	fs.StringVar(&f.purpose, "purpose", "", "why the names are read, with --names: "+accessPurposes.list())
+	fs.BoolVar(&f.counts, "counts", false, "print how many cases match, by status and programme (a pass over every match)")
 }
 
 func (f *listFlags) request() (*intakev1.ListCasesRequest, error) {
@@ -687,6 +689,7 @@ func (f *listFlags) request() (*intakev1.ListCasesRequest, error) {
 		HostCountry: countryCode(f.hostCountry),
 		PageSize:    int32(f.pageSize),
 		PageToken:   f.pageToken,
+		WithCounts:  f.counts,
 	}
 	if f.all && f.pageSize == 0 {
 		// Fewer round trips on a slow link.

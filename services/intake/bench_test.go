@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/testserver"
@@ -21,7 +23,8 @@ import (
 // five of them are assigned to one, so 78,000 are unassigned. The rows are written directly
 // in SQL (coded records with their principal; no vault row: the basic view reads none), then
 // vacuumed and analysed.
-// A first page carries the counts of every match; a later page, read with its token, not.
+// A first page carries the counts of every match when asked (with_counts); a later page, read
+// with its token, never.
 //
 // go test -run '^$' -bench ListCases -benchtime 500x ./services/intake/
 func BenchmarkListCases(b *testing.B) {
@@ -55,6 +58,11 @@ SELECT m, c, assignee, 'staff-chief', created FROM bench_case WHERE assignee IS 
 	boss := env.AsStaff(b, "staff-chief", auth.RoleSupervisor, "NER")
 	mine := &intakev1.ListCasesRequest{Assignee: intakev1.CaseAssignee_CASE_ASSIGNEE_ME}
 	unassigned := &intakev1.ListCasesRequest{Assignee: intakev1.CaseAssignee_CASE_ASSIGNEE_UNASSIGNED}
+	counted := func(r *intakev1.ListCasesRequest) *intakev1.ListCasesRequest {
+		r = proto.Clone(r).(*intakev1.ListCasesRequest)
+		r.WithCounts = true
+		return r
+	}
 	for _, bc := range []struct {
 		name  string
 		req   *intakev1.ListCasesRequest
@@ -62,10 +70,12 @@ SELECT m, c, assignee, 'staff-chief', created FROM bench_case WHERE assignee IS 
 		later bool // read the second page, with the first's token
 	}{
 		{"mine", mine, me, false},
+		{"mine-with-counts", counted(mine), me, false},
 		{"mine-later-page", mine, me, true},
 		{"mine-waiting-longest", &intakev1.ListCasesRequest{Assignee: intakev1.CaseAssignee_CASE_ASSIGNEE_ME,
 			OrderBy: intakev1.CaseOrder_CASE_ORDER_ACTIVITY_ASC}, me, false},
 		{"unassigned", unassigned, boss, false},
+		{"unassigned-with-counts", counted(unassigned), boss, false},
 		{"unassigned-later-page", unassigned, boss, true},
 		{"unassigned-vot-medical", &intakev1.ListCasesRequest{Assignee: intakev1.CaseAssignee_CASE_ASSIGNEE_UNASSIGNED,
 			Programme: commonv1.Programme_PROGRAMME_VOT, Vulnerability: commonv1.Vulnerability_VULNERABILITY_MEDICAL_NEEDS}, boss, false},

@@ -69,7 +69,7 @@ func ids(cs ...*intakev1.Case) []string {
 // first page's counts.
 func (b *caseload) listAll(t *testing.T, ctx context.Context, req *intakev1.ListCasesRequest) ([]string, *intakev1.CaseCounts) {
 	t.Helper()
-	req.PageSize = 2
+	req.PageSize, req.WithCounts = 2, true
 	got := []string{}
 	var counts *intakev1.CaseCounts
 	for page := 0; ; page++ {

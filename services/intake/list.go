@@ -74,7 +74,7 @@ func (s *Service) ListCases(ctx context.Context, req *intakev1.ListCasesRequest)
 			resp.Cases = cases[:f.limit-1]
 			resp.NextPageToken = pagetoken.Encode(f.cursorOf(resp.Cases[len(resp.Cases)-1]), f.hash)
 		}
-		if f.after == nil {
+		if f.after == nil && req.GetWithCounts() {
 			resp.Counts, err = countCases(ctx, q, f)
 		}
 		return err
