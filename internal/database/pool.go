@@ -57,6 +57,13 @@ func Open(ctx context.Context, c PoolConfig) (*pgxpool.Pool, error) {
 	if c.MaxConns > 0 {
 		cfg.MaxConns = c.MaxConns
 	}
+	// The services run short statements. Postgres JIT-compiles any plan whose estimated cost
+	// passes jit_above_cost, and row-level security's subplans inflate the estimates of plain
+	// reads past it: a 20 ms caseload page paid some 90 ms of compilation on every call
+	// (docs/benchmarks/desk.md). Off for every service connection, unless the URL says otherwise.
+	if _, set := cfg.ConnConfig.RuntimeParams["jit"]; !set {
+		cfg.ConnConfig.RuntimeParams["jit"] = "off"
+	}
 	cfg.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithTrimSQLInSpanName())
 	cfg.AfterConnect = registerUUID
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
