@@ -13,7 +13,6 @@ import (
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
-	"github.com/passage-cm/passage/internal/pagetoken"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	"github.com/passage-cm/passage/internal/vault"
 	casenotev1 "github.com/passage-cm/passage/proto/gen/passage/casenote/v1"
@@ -97,38 +96,25 @@ func (s *Service) GetCaseNote(ctx context.Context, req *casenotev1.GetCaseNoteRe
 // ListCaseNotes lists the caller's mission's notes on a case that the caller may read, newest
 // first, for a stated purpose, audited on the case; the others are counted, not listed.
 func (s *Service) ListCaseNotes(ctx context.Context, req *casenotev1.ListCaseNotesRequest) (*casenotev1.ListCaseNotesResponse, error) {
-	who, err := auth.Caller(ctx)
+	l, err := ParseCaseList(ctx, req.GetCaseId(), req.GetPurpose(), req.GetPageSize(), req.GetPageToken(), errNoPurpose)
 	if err != nil {
 		return nil, err
 	}
-	if req.GetPurpose() == commonv1.AccessPurpose_ACCESS_PURPOSE_UNSPECIFIED {
-		return nil, errNoPurpose
-	}
-	caseID, err := parseCaseID(req.GetCaseId())
-	if err != nil {
-		return nil, err
-	}
-	f := listFilter{mission: who.Mission, caseID: caseID, limit: pagetoken.Size(req.GetPageSize())}
-	filterHash := pagetoken.Filter(caseID.String())
-	if tok := req.GetPageToken(); tok != "" {
-		if f.after, err = pagetoken.Decode(tok, filterHash); err != nil {
-			return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("page_token", pagetoken.Mismatch))
-		}
-	}
+	f := listFilter{CaseList: l}
 	var resp *casenotev1.ListCaseNotesResponse
-	err = s.cases.AwaitShare(ctx, caseID, func() error {
-		return s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) (err error) {
-			resp, err = s.list(ctx, tx, who, req.GetPurpose(), f)
+	err = s.cases.AwaitShare(ctx, l.CaseID, func() error {
+		return s.db.MissionTx(ctx, l.Who.Mission, func(tx pgx.Tx) (err error) {
+			resp, err = s.list(ctx, tx, l.Who, req.GetPurpose(), f)
 			return err
 		})
 	})
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	if len(resp.Notes) > f.limit {
-		resp.Notes = resp.Notes[:f.limit]
-		last := resp.Notes[f.limit-1]
-		resp.NextPageToken = pagetoken.Encode(pagetoken.Cursor{Time: last.CreateTime.AsTime(), ID: uuid.MustParse(last.NoteId)}, filterHash)
+	if len(resp.Notes) > l.Limit {
+		resp.Notes = resp.Notes[:l.Limit]
+		last := resp.Notes[l.Limit-1]
+		resp.NextPageToken = l.NextToken(last.CreateTime.AsTime(), uuid.MustParse(last.NoteId))
 	}
 	return resp, nil
 }
@@ -136,18 +122,18 @@ func (s *Service) ListCaseNotes(ctx context.Context, req *casenotev1.ListCaseNot
 // list reads, in tx, a page of the notes f selects (one more than f.limit, to tell whether
 // another page follows) and the count of those withheld.
 func (s *Service) list(ctx context.Context, tx pgx.Tx, who auth.Claims, purpose commonv1.AccessPurpose, f listFilter) (*casenotev1.ListCaseNotesResponse, error) {
-	a, err := s.cases.NoteAccess(ctx, tx, who, f.caseID, purpose)
+	a, err := s.cases.NoteAccess(ctx, tx, who, f.CaseID, purpose)
 	if err != nil {
 		return nil, err
 	}
 	if err := a.RequireAssistance(""); err != nil {
 		return nil, err
 	}
-	if err := audit.Write(ctx, tx, audit.For(audit.WithReason(ctx, a.ReadReason(purpose)), who, who.Mission, f.caseID)); err != nil {
+	if err := audit.Write(ctx, tx, audit.For(audit.WithReason(ctx, a.ReadReason(purpose)), who, who.Mission, f.CaseID)); err != nil {
 		return nil, err
 	}
 	f.readable = readable(a, who.Role)
-	f.limit++
+	f.Limit++
 	notes, texts, err := listNotes(ctx, tx, f)
 	if err != nil {
 		return nil, err

@@ -13,7 +13,6 @@ import (
 
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
-	"github.com/passage-cm/passage/internal/pagetoken"
 	casenotev1 "github.com/passage-cm/passage/proto/gen/passage/casenote/v1"
 )
 
@@ -84,29 +83,23 @@ WHERE note_id = $1 AND ($2 OR version = $3) ORDER BY version`, id, all, current)
 	return out, nil
 }
 
-// listFilter is a validated ListCaseNotes query.
+// listFilter is a validated ListCaseNotes query: the page, and the sensitivity codes the
+// caller may read.
 type listFilter struct {
-	mission  string
-	caseID   uuid.UUID
-	readable []string          // the sensitivity codes the caller may read
-	after    *pagetoken.Cursor // after the last note of the previous page, if any
-	limit    int
+	CaseList
+	readable []string
 }
 
 // listNotes reads the mission's notes on a case of the sensitivities f.readable, newest
 // first, each with its current version's ciphertext.
 func listNotes(ctx context.Context, q database.Querier, f listFilter) ([]*casenotev1.CaseNote, [][]byte, error) {
-	var afterTime *time.Time
-	var afterID uuid.UUID
-	if f.after != nil {
-		afterTime, afterID = &f.after.Time, f.after.ID
-	}
+	afterTime, afterID := f.AfterArgs()
 	rows, err := q.Query(ctx, `SELECT `+noteColumns+`, v.text
 FROM intake.case_note n JOIN intake.case_note_version v ON v.note_id = n.note_id AND v.version = n.version
 WHERE n.case_id = $1 AND n.mission = $2 AND n.sensitivity = ANY($3)
   AND ($4::timestamptz IS NULL OR (n.created_at, n.note_id) < ($4, $5))
 ORDER BY n.created_at DESC, n.note_id DESC
-LIMIT $6`, f.caseID, f.mission, f.readable, afterTime, afterID, f.limit)
+LIMIT $6`, f.CaseID, f.Who.Mission, f.readable, afterTime, afterID, f.Limit)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list notes: %w", err)
 	}
@@ -131,7 +124,7 @@ LIMIT $6`, f.caseID, f.mission, f.readable, afterTime, afterID, f.limit)
 func countWithheld(ctx context.Context, q database.Querier, f listFilter) (int32, error) {
 	var n int32
 	err := q.QueryRow(ctx, `SELECT count(*) FROM intake.case_note
-WHERE case_id = $1 AND mission = $2 AND NOT sensitivity = ANY($3)`, f.caseID, f.mission, f.readable).Scan(&n)
+WHERE case_id = $1 AND mission = $2 AND NOT sensitivity = ANY($3)`, f.CaseID, f.Who.Mission, f.readable).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count withheld notes: %w", err)
 	}

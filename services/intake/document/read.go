@@ -14,8 +14,6 @@ import (
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
-	"github.com/passage-cm/passage/internal/pagetoken"
-	"github.com/passage-cm/passage/internal/rpcerr"
 	"github.com/passage-cm/passage/internal/vault"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	documentv1 "github.com/passage-cm/passage/proto/gen/passage/document/v1"
@@ -130,24 +128,11 @@ func (s *Service) access(ctx context.Context, tx pgx.Tx, who auth.Claims, id uui
 // ListDocuments lists the caller's mission's documents on a case, newest first, for a stated
 // purpose, audited on the case.
 func (s *Service) ListDocuments(ctx context.Context, req *documentv1.ListDocumentsRequest) (*documentv1.ListDocumentsResponse, error) {
-	who, err := auth.Caller(ctx)
+	f, err := casenote.ParseCaseList(ctx, req.GetCaseId(), req.GetPurpose(), req.GetPageSize(), req.GetPageToken(), errNoPurpose)
 	if err != nil {
 		return nil, err
 	}
-	if req.GetPurpose() == commonv1.AccessPurpose_ACCESS_PURPOSE_UNSPECIFIED {
-		return nil, errNoPurpose
-	}
-	caseID, err := parseCaseID(req.GetCaseId())
-	if err != nil {
-		return nil, err
-	}
-	f := listFilter{mission: who.Mission, caseID: caseID, limit: pagetoken.Size(req.GetPageSize())}
-	filterHash := pagetoken.Filter(caseID.String())
-	if tok := req.GetPageToken(); tok != "" {
-		if f.after, err = pagetoken.Decode(tok, filterHash); err != nil {
-			return nil, rpcerr.InvalidArgument(rpcerr.FieldViolation("page_token", pagetoken.Mismatch))
-		}
-	}
+	who, caseID := f.Who, f.CaseID
 	var docs []stored
 	err = s.cases.AwaitShare(ctx, caseID, func() error {
 		return s.db.MissionTx(ctx, who.Mission, func(tx pgx.Tx) error {
@@ -159,7 +144,7 @@ func (s *Service) ListDocuments(ctx context.Context, req *documentv1.ListDocumen
 				return err
 			}
 			page := f
-			page.limit++
+			page.Limit++
 			if docs, err = listDocuments(ctx, tx, page); err != nil {
 				return err
 			}
@@ -179,12 +164,12 @@ func (s *Service) ListDocuments(ctx context.Context, req *documentv1.ListDocumen
 		return nil, toStatus(err)
 	}
 	resp := &documentv1.ListDocumentsResponse{}
-	for _, d := range docs[:min(len(docs), f.limit)] {
+	for _, d := range docs[:min(len(docs), f.Limit)] {
 		resp.Documents = append(resp.Documents, d.doc)
 	}
-	if len(docs) > f.limit {
-		last := resp.Documents[f.limit-1]
-		resp.NextPageToken = pagetoken.Encode(pagetoken.Cursor{Time: last.CreateTime.AsTime(), ID: uuid.MustParse(last.DocumentId)}, filterHash)
+	if len(docs) > f.Limit {
+		last := resp.Documents[f.Limit-1]
+		resp.NextPageToken = f.NextToken(last.CreateTime.AsTime(), uuid.MustParse(last.DocumentId))
 	}
 	return resp, nil
 }

@@ -13,8 +13,8 @@ import (
 
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
-	"github.com/passage-cm/passage/internal/pagetoken"
 	documentv1 "github.com/passage-cm/passage/proto/gen/passage/document/v1"
+	"github.com/passage-cm/passage/services/intake/casenote"
 )
 
 // Store keeps documents' bytes: their sealed chunks, in order. Postgres (PostgresStore) is the
@@ -97,26 +97,14 @@ func readDocument(ctx context.Context, q database.Querier, mission string, id uu
 WHERE d.document_id = $1 AND d.mission = $2`, id, mission))
 }
 
-// listFilter is a validated ListDocuments query.
-type listFilter struct {
-	mission string
-	caseID  uuid.UUID
-	after   *pagetoken.Cursor // after the last document of the previous page, if any
-	limit   int
-}
-
 // listDocuments reads the mission's documents on a case, newest first.
-func listDocuments(ctx context.Context, q database.Querier, f listFilter) ([]stored, error) {
-	var afterTime *time.Time
-	var afterID uuid.UUID
-	if f.after != nil {
-		afterTime, afterID = &f.after.Time, f.after.ID
-	}
+func listDocuments(ctx context.Context, q database.Querier, f casenote.CaseList) ([]stored, error) {
+	afterTime, afterID := f.AfterArgs()
 	rows, err := q.Query(ctx, `SELECT `+documentColumns+` FROM intake.document d
 WHERE d.case_id = $1 AND d.mission = $2
   AND ($3::timestamptz IS NULL OR (d.created_at, d.document_id) < ($3, $4))
 ORDER BY d.created_at DESC, d.document_id DESC
-LIMIT $5`, f.caseID, f.mission, afterTime, afterID, f.limit)
+LIMIT $5`, f.CaseID, f.Who.Mission, afterTime, afterID, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list documents: %w", err)
 	}
