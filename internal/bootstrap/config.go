@@ -106,6 +106,10 @@ func ConfigFromEnv(dev bool, services ...Service) (Config, error) {
 		// under one token per mission: quotas are off unless asked for (PASSAGE_QUOTA=on).
 		c.Server.Quota.Enabled = false
 	}
+	if c.Dev && os.Getenv("PASSAGE_GRPC_REFLECTION") == "" {
+		// grpcurl against `make run`, as the docs show it.
+		c.Server.Reflection = true
+	}
 	if c.MaxConns < 1 {
 		return Config{}, errors.New("PASSAGE_DB_MAX_CONNS must be a positive whole number")
 	}

@@ -19,7 +19,7 @@ func TestConfigFromEnv(t *testing.T) {
 	for _, name := range []string{"DATABASE_URL", "PASSAGE_DEV", "PASSAGE_DEV_DIR", "PASSAGE_KEK_KEYSET", "PASSAGE_BLIND_INDEX_KEYSET", "PASSAGE_AUDIT_KEYSET",
 		"PASSAGE_KEK_URI", "PASSAGE_KEK_RELOAD", "PASSAGE_RETENTION_INTERVAL",
 		"PASSAGE_JWKS_URL", "PASSAGE_TOKEN_ISSUER", "PASSAGE_DB_MAX_CONNS", "PASSAGE_LOG_LEVEL", "PASSAGE_DP_YEARLY_EPSILON",
-		"PASSAGE_WEBHOOK_ALLOW_NETWORKS", "PASSAGE_QUOTA"} {
+		"PASSAGE_WEBHOOK_ALLOW_NETWORKS", "PASSAGE_QUOTA", "PASSAGE_GRPC_REFLECTION"} {
 		t.Setenv(name, "")
 	}
 	if _, err := ConfigFromEnv(true); err == nil || !strings.Contains(err.Error(), "DATABASE_URL") {
@@ -50,6 +50,15 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Errorf("dev with PASSAGE_QUOTA=on: quotas enabled %v, %v", c.Server.Quota.Enabled, err)
 	}
 	t.Setenv("PASSAGE_QUOTA", "")
+	// Reflection: on in development unless turned off; off otherwise unless turned on.
+	if !c.Server.Reflection {
+		t.Error("dev without PASSAGE_GRPC_REFLECTION: reflection off")
+	}
+	t.Setenv("PASSAGE_GRPC_REFLECTION", "off")
+	if c, err := ConfigFromEnv(true); err != nil || c.Server.Reflection {
+		t.Errorf("dev with PASSAGE_GRPC_REFLECTION=off: reflection %v, %v", c.Server.Reflection, err)
+	}
+	t.Setenv("PASSAGE_GRPC_REFLECTION", "")
 	t.Setenv("PASSAGE_WEBHOOK_ALLOW_NETWORKS", "127.0.0.0/8, ::1")
 	if c, err := ConfigFromEnv(true); err != nil || fmt.Sprint(c.WebhookAllowNetworks) != "[127.0.0.0/8 ::1/128]" {
 		t.Errorf("PASSAGE_WEBHOOK_ALLOW_NETWORKS: %v, %v", c.WebhookAllowNetworks, err)

@@ -124,6 +124,22 @@ type Reason string
 
 func (r Reason) Error() string { return string(r) }
 
+// Switch is a setting spelt "on" or "off".
+type Switch bool
+
+// UnmarshalText reads "on" or "off".
+func (s *Switch) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "on":
+		*s = true
+	case "off":
+		*s = false
+	default:
+		return Reason("want on or off")
+	}
+	return nil
+}
+
 // set parses s into f according to f's type.
 func set(f reflect.Value, s string) error {
 	if f.CanAddr() && f.Addr().Type().Implements(unmarshalerType) {

@@ -38,22 +38,6 @@ func (l *Limit) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Switch is a setting spelt "on" or "off".
-type Switch bool
-
-// UnmarshalText reads "on" or "off".
-func (s *Switch) UnmarshalText(b []byte) error {
-	switch string(b) {
-	case "on":
-		*s = true
-	case "off":
-		*s = false
-	default:
-		return envconfig.Reason("want on or off")
-	}
-	return nil
-}
-
 // DefaultMaxBuckets bounds each keyspace (callers, addresses): about 200 bytes a bucket, so
 // some 13 MiB each when full.
 const DefaultMaxBuckets = 1 << 16
@@ -64,7 +48,7 @@ const DefaultMaxBuckets = 1 << 16
 type Config struct {
 	// Enabled turns the limits on; off is for a load test that measures the server rather
 	// than a caller.
-	Enabled Switch `env:"PASSAGE_QUOTA" default:"on" help:"per-caller and per-address rate limits ({internal/quota}); {off} for a load test that measures the server rather than one caller; with {--dev} they are off unless set to {on}, since {passage demo seed} sends thousands of calls a second under one token per mission"`
+	Enabled envconfig.Switch `env:"PASSAGE_QUOTA" default:"on" help:"per-caller and per-address rate limits ({internal/quota}); {off} for a load test that measures the server rather than one caller; with {--dev} they are off unless set to {on}, since {passage demo seed} sends thousands of calls a second under one token per mission"`
 	// Limits is each class's limit.
 	Limits Limits
 	// MaxBuckets bounds the buckets kept in each keyspace (callers, addresses); default

@@ -111,6 +111,12 @@ type Config struct {
 	// serves gRPC in the clear, for a laptop or behind a mesh that terminates TLS; half of
 	// them set is refused.
 	TLS mtls.ServerFiles `envprefix:"PASSAGE_TLS_" help:"gRPC"`
+	// Reflection serves gRPC server reflection (the list of services and their descriptors,
+	// which grpcurl and similar tools read) to anyone, without a token. Handy on a developer's
+	// machine, it tells an attacker every method to try, so it is off unless asked for. Env
+	// PASSAGE_GRPC_REFLECTION ("on" or "off"); with --dev it is on unless set to "off"
+	// (bootstrap).
+	Reflection envconfig.Switch `env:"PASSAGE_GRPC_REFLECTION" default:"off" help:"gRPC server reflection, for grpcurl and similar tools: it lists every method to anyone without a token, so keep it {off} in production; with {--dev} it is on unless set to {off}"`
 	// Quota limits each caller's calls per class of method and each source address's
 	// unauthenticated calls (see internal/quota): PASSAGE_QUOTA ("on", the default, or "off")
 	// and PASSAGE_QUOTA_<CLASS> ("RATE:BURST"), its env tags. Its zero value, unlike the

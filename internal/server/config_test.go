@@ -118,7 +118,7 @@ func TestConfigFrom(t *testing.T) {
 // withLimits is the default quota configuration, enabled or not, with limits overridden.
 func withLimits(enabled bool, limits map[quota.Class]quota.Limit) quota.Config {
 	q := quota.DefaultConfig()
-	q.Enabled = quota.Switch(enabled)
+	q.Enabled = envconfig.Switch(enabled)
 	for c, l := range limits {
 		q.Limits.Set(c, l)
 	}

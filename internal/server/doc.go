@@ -1,6 +1,7 @@
 // Package server is the gRPC server bootstrap every Passage service runs on: one grpc.Server
 // with tracing, the interceptor chain of package middleware, keepalive rules for poor
-// networks, health checking and reflection, plus a small HTTP server for probes and metrics.
+// networks, health checking, reflection when turned on (Config.Reflection, off by default), plus
+// a small HTTP server for probes and metrics.
 // Transport limits come from [Config] and hold before any of our code runs: header list size,
 // streams per connection, idle connections, a connection cap per listener
 // ([Server.LimitListener]), HTTP timeouts and body sizes ([Config.HTTPLimits]), and

@@ -198,7 +198,9 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Server, error) {
 		s.watchCfg = opts.Watch.withDefaults()
 	}
 	healthpb.RegisterHealthServer(s.grpc, s.health)
-	reflection.Register(s.grpc)
+	if cfg.Reflection {
+		reflection.Register(s.grpc)
+	}
 
 	var metrics http.Handler
 	if opts.Telemetry != nil {

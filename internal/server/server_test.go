@@ -47,29 +47,16 @@ func TestHealth(t *testing.T) {
 	}
 }
 
+// Reflection lists the services when it is on, and is not served at all when it is off (the
+// default): a client learns nothing of the methods it was not told about.
 func TestReflection(t *testing.T) {
 	t.Parallel()
-	b := setup(t, setupOptions{})
-	stream, err := reflectionpb.NewServerReflectionClient(b.conn).ServerReflectionInfo(context.Background())
+	cfg := server.DefaultConfig()
+	cfg.Reflection = true
+	got, err := listServices(setup(t, setupOptions{cfg: cfg}).conn)
 	if err != nil {
-		t.Fatalf("ServerReflectionInfo: %v", err)
+		t.Fatalf("reflection on: %v", err)
 	}
-	if err := stream.Send(&reflectionpb.ServerReflectionRequest{
-		MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{},
-	}); err != nil {
-		t.Fatalf("Send: %v", err)
-	}
-	resp, err := stream.Recv()
-	if err != nil {
-		t.Fatalf("Recv: %v", err)
-	}
-	_ = stream.CloseSend()
-
-	var got []string
-	for _, s := range resp.GetListServicesResponse().GetService() {
-		got = append(got, s.GetName())
-	}
-	slices.Sort(got)
 	want := []string{
 		"grpc.health.v1.Health",
 		"grpc.reflection.v1.ServerReflection",
@@ -79,6 +66,34 @@ func TestReflection(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("services (-want +got):\n%s", diff)
 	}
+	got, err = listServices(setup(t, setupOptions{cfg: server.DefaultConfig()}).conn)
+	if status.Code(err) != codes.Unimplemented || got != nil {
+		t.Errorf("reflection off (the default): services %v, error %v; want Unimplemented", got, err)
+	}
+}
+
+// listServices asks the server's reflection for its services, sorted.
+func listServices(conn grpc.ClientConnInterface) ([]string, error) {
+	stream, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = stream.CloseSend() }()
+	if err := stream.Send(&reflectionpb.ServerReflectionRequest{
+		MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{},
+	}); err != nil {
+		return nil, err
+	}
+	resp, err := stream.Recv()
+	if err != nil {
+		return nil, err
+	}
+	var got []string
+	for _, s := range resp.GetListServicesResponse().GetService() {
+		got = append(got, s.GetName())
+	}
+	slices.Sort(got)
+	return got, nil
 }
 
 // rpcResult is what a client sees of a call.
