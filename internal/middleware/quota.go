@@ -70,11 +70,15 @@ func streamAddressQuota(q QuotaConfig) grpc.StreamServerInterceptor {
 
 // takeAddress takes one call from the bucket of ctx's peer address.
 func takeAddress(ctx context.Context, l *quota.Limiter) error {
-	var addr net.Addr
+	return l.Address(ctx, peerAddr(ctx))
+}
+
+// peerAddr is the address of ctx's peer, nil when it has none.
+func peerAddr(ctx context.Context) net.Addr {
 	if p, ok := peer.FromContext(ctx); ok {
-		addr = p.Addr
+		return p.Addr
 	}
-	return l.Address(ctx, addr)
+	return nil
 }
 
 // unaryCallerQuota limits each authenticated caller's calls per class (quota.Classify),
@@ -99,9 +103,10 @@ func streamCallerQuota(q QuotaConfig) grpc.StreamServerInterceptor {
 	}
 }
 
-// takeCaller takes the call's cost from its caller's bucket for the method's class. A method
-// no rule classifies (the test over every service's methods keeps there being none) is
-// priced as a write, the class of calls that change something.
+// takeCaller takes the call's cost from its caller's bucket for the method's class, and a
+// partner's call one more from its address's partner bucket. A method no rule classifies
+// (the test over every service's methods keeps there being none) is priced as a write, the
+// class of calls that change something.
 func takeCaller(ctx context.Context, q QuotaConfig, method string, req any) error {
 	subject, partner, ok := q.Subject(ctx)
 	if !ok {
@@ -111,5 +116,8 @@ func takeCaller(ctx context.Context, q QuotaConfig, method string, req any) erro
 	if !ok {
 		class = quota.Write
 	}
-	return q.Limiter.Caller(ctx, subject, class, quota.Cost(method, req))
+	if err := q.Limiter.Caller(ctx, subject, class, quota.Cost(method, req)); err != nil || !partner {
+		return err
+	}
+	return q.Limiter.PartnerAddress(ctx, peerAddr(ctx))
 }

@@ -72,7 +72,7 @@ func quotaBundle(t *testing.T, limits map[quota.Class]quota.Limit) *bundle {
 		},
 		Quota: QuotaConfig{Limiter: limiter, Public: public, Subject: func(ctx context.Context) (string, bool, bool) {
 			s, ok := ctx.Value(subjectKey{}).(string)
-			return s, false, ok
+			return s, strings.HasPrefix(s, "partner-"), ok
 		}},
 	})
 }
@@ -124,6 +124,31 @@ func TestCallerQuota(t *testing.T) {
 	}
 	if strings.Contains(b.logs.String(), "staff-flooder") {
 		t.Error("the log names a caller's subject")
+	}
+}
+
+// Partner calls take from their partner's bucket and from their address's: three partners'
+// tokens used from one address get that address's share together, while the same partners
+// elsewhere, and staff at that address, are not affected.
+func TestPartnerAddressQuota(t *testing.T) {
+	t.Parallel()
+	b := quotaBundle(t, map[quota.Class]quota.Limit{quota.Partner: {Rate: 1, Burst: 100}, quota.PartnerAddress: {Rate: 1, Burst: 6}})
+	admitted := 0
+	for _, partner := range []string{"partner-a", "partner-b", "partner-c"} {
+		got, ran := codesOf(b, from("198.51.100.7", "subject", partner), listCases, 4)
+		if got[codes.OK] != ran {
+			t.Fatalf("%s: codes %v, handler ran %d times", partner, got, ran)
+		}
+		admitted += ran
+	}
+	if admitted != 6 {
+		t.Errorf("three partners' tokens from one address: %d calls admitted, want the address's 6", admitted)
+	}
+	if got, _ := codesOf(b, from("203.0.113.9", "subject", "partner-a"), listCases, 4); got[codes.OK] != 4 {
+		t.Errorf("partner-a from its own address: codes %v, want 4 OK", got)
+	}
+	if got, _ := codesOf(b, from("198.51.100.7", "subject", "staff-at-the-same-nat"), listCases, 4); got[codes.OK] != 4 {
+		t.Errorf("staff at the flooded address: codes %v, want 4 OK", got)
 	}
 }
 

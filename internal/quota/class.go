@@ -18,11 +18,14 @@ const (
 	Analytics       Class = "analytics"
 	Partner         Class = "partner"
 	Unauthenticated Class = "unauthenticated"
+	// PartnerAddress is no method's class: every partner call takes from its source address's
+	// bucket of this class as well as from its partner's [Partner] bucket.
+	PartnerAddress Class = "partner_address"
 )
 
 // Classes lists every class, in a stable order.
 func Classes() []Class {
-	return []Class{Read, Write, Search, Analytics, Partner, Unauthenticated}
+	return []Class{Read, Write, Search, Analytics, Partner, Unauthenticated, PartnerAddress}
 }
 
 // analyticsService is the package prefix of the HQ analytics service's methods.

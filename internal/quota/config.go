@@ -73,6 +73,7 @@ type Limits struct {
 	Analytics       Limit `env:"PASSAGE_QUOTA_ANALYTICS" default:"60:240" help:"analytics' token bucket per token subject, in cost units: a table of n dimensions costs 1 + 2ⁿ"`
 	Partner         Limit `env:"PASSAGE_QUOTA_PARTNER" default:"20:40" help:"the token bucket of every call of a partner's token"`
 	Unauthenticated Limit `env:"PASSAGE_QUOTA_UNAUTHENTICATED" default:"20:40" help:"the token bucket per source address of health checks, reflection and refused tokens"`
+	PartnerAddress  Limit `env:"PASSAGE_QUOTA_PARTNER_ADDRESS" default:"40:80" help:"the token bucket per source address of partner calls, whichever partner's token they carry: an address cannot multiply its share with several partners' tokens"`
 }
 
 // field is the Limits field of class c.
@@ -90,6 +91,8 @@ func (l *Limits) field(c Class) *Limit {
 		return &l.Partner
 	case Unauthenticated:
 		return &l.Unauthenticated
+	case PartnerAddress:
+		return &l.PartnerAddress
 	}
 	return nil
 }

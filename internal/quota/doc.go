@@ -21,6 +21,9 @@
 //     analyst's bucket 17 times sooner than grand totals do;
 //   - partner: every call of a partner agency's token, whatever the method, through gRPC or
 //     the partner HTTP gateway (which calls the same server in-process);
+//   - partner_address: no method's class, but a second bucket every partner call also takes
+//     from, per source address (the partner's own through the gateway), so that one address
+//     holding several partners' tokens gets one address's share;
 //   - unauthenticated: calls that carry no verified identity (health checks, reflection,
 //     and calls whose token is refused), limited per source address instead of per caller.
 //

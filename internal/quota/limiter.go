@@ -89,6 +89,18 @@ func (l *Limiter) Address(ctx context.Context, addr net.Addr) error {
 	return l.refuse(ctx, Unauthenticated, wait)
 }
 
+// PartnerAddress takes one call from the partner bucket of the source address addr (the
+// partner's own address, also for calls through the HTTP gateway), after the call took from
+// its partner's bucket ([Limiter.Caller], class [Partner]): one address holding several
+// partners' tokens gets one address's share, not one per token.
+func (l *Limiter) PartnerAddress(ctx context.Context, addr net.Addr) error {
+	ok, wait := l.addresses.take(string(PartnerAddress)+"\x00"+AddressKey(addr), l.cfg.Limit(PartnerAddress), 1, l.now())
+	if ok {
+		return nil
+	}
+	return l.refuse(ctx, PartnerAddress, wait)
+}
+
 // refuse counts a refusal and builds its status.
 func (l *Limiter) refuse(ctx context.Context, class Class, wait time.Duration) error {
 	l.refusals.Add(ctx, 1, l.classAttr[class])
