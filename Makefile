@@ -40,7 +40,12 @@ run: build ## run the server in dev mode (starts a private Postgres on port 5543
 	DATABASE_URL=$$url exec bin/passage serve --dev
 
 .PHONY: test
-test: generate-check lint breaking-if-branch vuln test-go ## everything CI checks: generated code, lint, contracts, known vulnerabilities, Go tests with -race
+test: generate-check lint breaking-if-branch vuln test-go restore-drill ## everything CI checks: generated code, lint, contracts, known vulnerabilities, Go tests with -race, the restore drill
+
+.PHONY: restore-drill
+restore-drill: ## back up a running Passage (database and keys), lose both, restore them and check a case, its identity, a note and the audit chains read back (deploy/local/restore-drill.sh)
+	@echo "==> restore-drill ($$(date +%T))"
+	deploy/local/restore-drill.sh
 
 .PHONY: test-go
 test-go: ## only the Go tests, with the race detector (starts a private Postgres on port 55433 unless DATABASE_URL is set)

@@ -7,6 +7,11 @@
 #   deploy/local/postgres.sh url NAME PORT     print DATABASE_URL
 #   deploy/local/postgres.sh status NAME       say whether it runs; exit 0 if it does, 3 if not
 #   deploy/local/postgres.sh destroy NAME      stop it and delete its data
+#   deploy/local/postgres.sh backup NAME PORT DIR   a physical base backup of the running cluster
+#                                              into the new folder DIR (pg_basebackup, WAL
+#                                              included, checked with pg_verifybackup)
+#   deploy/local/postgres.sh restore NAME PORT DIR  a new cluster NAME from the base backup DIR,
+#                                              started on PORT; prints DATABASE_URL
 #
 # PG_PROFILE=dev (default) keeps durability on; PG_PROFILE=test turns it off for speed.
 # Only the URL goes to stdout, so `url=$(deploy/local/postgres.sh start dev 55432)` works;
@@ -33,6 +38,8 @@ usage: deploy/local/postgres.sh start NAME PORT
        deploy/local/postgres.sh url NAME PORT
        deploy/local/postgres.sh status NAME
        deploy/local/postgres.sh destroy NAME
+       deploy/local/postgres.sh backup NAME PORT DIR
+       deploy/local/postgres.sh restore NAME PORT DIR
 environment: PG_PROFILE=dev (default, durable) or PG_PROFILE=test (fsync off)
 EOF
 	exit 64
@@ -388,6 +395,44 @@ cmd_destroy() {
 	rmdir "$(fallback_root)" 2>/dev/null || true
 }
 
+# cmd_backup takes a base backup of the running cluster on port into dir, which must not
+# exist: plain format (pg_verifybackup checks it against its manifest), the WAL needed to
+# make it consistent streamed alongside, a fast checkpoint so it starts at once.
+cmd_backup() {
+	local name=$1 port=$2 dir=$3
+	find_bindir
+	choose_user
+	find_datadir "$name"
+	is_running || die "cluster '$name' is not running"
+	[[ ! -e $dir ]] || die "$dir exists: a backup goes into a new folder"
+	log "base backup of cluster '$name' into $dir"
+	"$BINDIR/pg_basebackup" -h 127.0.0.1 -p "$port" -U postgres -D "$dir" -Fp -X stream \
+		--checkpoint=fast --manifest-checksums=SHA256 -l "passage $(date -u +%FT%TZ)" >&2 ||
+		die "pg_basebackup failed"
+	"$BINDIR/pg_verifybackup" -q "$dir" >&2 || die "the backup in $dir does not match its manifest"
+}
+
+# cmd_restore makes a new cluster name from the base backup dir (left as it is) and starts it
+# on port with the current profile's settings.
+cmd_restore() {
+	local name=$1 port=$2 dir=$3
+	find_bindir
+	find_psql
+	choose_user
+	find_datadir "$name"
+	[[ -e $dir/PG_VERSION && -e $dir/backup_manifest ]] || die "$dir is not a base backup"
+	[[ ! -e $DATADIR/PG_VERSION ]] || die "cluster '$name' exists: restore into a new name, or destroy it first"
+	make_datadir "$name"
+	log "restoring cluster '$name' from $dir into $DATADIR"
+	cp -a "$dir/." "$DATADIR/"
+	rm -f "$DATADIR/backup_manifest"
+	if [[ -n $PG_USER ]]; then
+		chown -R "$PG_USER:" "$DATADIR"
+	fi
+	chmod 0700 "$DATADIR"
+	cmd_start "$name" "$port"
+}
+
 main() {
 	(($# >= 1)) || usage
 	local cmd=$1
@@ -398,6 +443,12 @@ main() {
 		check_name "$1"
 		check_port "$2"
 		if [[ $cmd == start ]]; then cmd_start "$1" "$2"; else database_url "$2"; fi
+		;;
+	backup | restore)
+		(($# == 3)) || usage
+		check_name "$1"
+		check_port "$2"
+		"cmd_$cmd" "$1" "$2" "$3"
 		;;
 	stop | crash | status | destroy)
 		(($# == 1)) || usage
