@@ -9,26 +9,12 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/subjectaccess"
-	"github.com/passage-cm/passage/services/followup"
-	"github.com/passage-cm/passage/services/handover"
-	"github.com/passage-cm/passage/services/hasm"
 	"github.com/passage-cm/passage/services/intake"
 	"github.com/passage-cm/passage/services/intake/document"
-	"github.com/passage-cm/passage/services/referral"
-	"github.com/passage-cm/passage/services/returns"
-	"github.com/passage-cm/passage/services/trafficking"
 )
-
-// exportRoles is each source's database role: the role of the service that keeps its tables.
-var exportRoles = map[subjectaccess.Source]string{
-	subjectaccess.Intake: intake.Role, subjectaccess.Returns: returns.Role, subjectaccess.Trafficking: trafficking.Role,
-	subjectaccess.HASM: hasm.Role, subjectaccess.FollowUp: followup.Role, subjectaccess.Handover: handover.Role,
-	subjectaccess.Referral: referral.Role, subjectaccess.Auditor: audit.Role,
-}
 
 // runExport runs `passage export`: the operator's subject access export of one person by
 // subject id, for a data protection request (docs/operators/subject-access.md). It prints
@@ -97,7 +83,7 @@ func operatorExporter(ctx context.Context, cfg bootstrap.Config) (*subjectaccess
 			continue
 		}
 		p, err := database.Open(ctx, database.PoolConfig{URL: bootstrap.ServiceDatabaseURL(string(s)), AdminURL: cfg.DatabaseURL,
-			Role: exportRoles[s], MaxConns: 2})
+			Role: s.Role(), MaxConns: 2})
 		if err != nil {
 			done()
 			return nil, nil, err

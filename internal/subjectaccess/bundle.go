@@ -46,9 +46,7 @@ func (x *Exporter) write(ctx context.Context, w io.Writer, g *gathered) (Result,
 	if _, err := b.add(RecordEntry, int64(len(rec)), func(w io.Writer) error { _, err := w.Write(rec); return err }); err != nil {
 		return Result{}, err
 	}
-	m := manifest{Format: Format, FormatVersion: FormatVersion, GeneratedAt: g.rec.GeneratedAt, Mission: g.rec.Mission,
-		SubjectID: g.rec.SubjectID, RequestReference: g.rec.RequestReference, ExportedBy: g.rec.ExportedBy,
-		Erased: res.Erased, Entries: b.entries}
+	m := manifest{header: g.rec.header, Erased: res.Erased, Entries: b.entries}
 	man, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return Result{}, fmt.Errorf("subject access: encode the manifest: %w", err)

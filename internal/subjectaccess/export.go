@@ -14,7 +14,14 @@ import (
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/vault"
+	"github.com/passage-cm/passage/services/followup"
+	"github.com/passage-cm/passage/services/handover"
+	"github.com/passage-cm/passage/services/hasm"
+	"github.com/passage-cm/passage/services/intake"
 	"github.com/passage-cm/passage/services/intake/document"
+	"github.com/passage-cm/passage/services/referral"
+	"github.com/passage-cm/passage/services/returns"
+	"github.com/passage-cm/passage/services/trafficking"
 )
 
 // A Source is a service whose database role reads part of the record: each table is read by
@@ -34,6 +41,14 @@ const (
 	Referral    Source = "referral"
 	Auditor     Source = "auditor"
 )
+
+// Role is the database role of source s: its service's own.
+func (s Source) Role() string { return roles[s] }
+
+var roles = map[Source]string{
+	Intake: intake.Role, Returns: returns.Role, Trafficking: trafficking.Role, HASM: hasm.Role,
+	FollowUp: followup.Role, Handover: handover.Role, Referral: referral.Role, Auditor: audit.Role,
+}
 
 // Sources lists every source an Exporter needs a database for.
 func Sources() []Source {

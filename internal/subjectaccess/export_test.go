@@ -17,7 +17,6 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/type/date"
 
-	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/database"
@@ -29,14 +28,9 @@ import (
 	documentv1 "github.com/passage-cm/passage/proto/gen/passage/document/v1"
 	handoverv1 "github.com/passage-cm/passage/proto/gen/passage/handover/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
-	"github.com/passage-cm/passage/services/followup"
 	"github.com/passage-cm/passage/services/handover"
-	"github.com/passage-cm/passage/services/hasm"
 	"github.com/passage-cm/passage/services/intake"
 	"github.com/passage-cm/passage/services/intake/document"
-	"github.com/passage-cm/passage/services/referral"
-	"github.com/passage-cm/passage/services/returns"
-	"github.com/passage-cm/passage/services/trafficking"
 )
 
 // Karim's particulars and what was written about him, which the bundle must hold while he is
@@ -47,13 +41,6 @@ const (
 	firstText = "Counselling: wants to go home to Mosul before winter."
 	editText  = "Counselling: wants to go home to Mosul before winter; his brother will meet him."
 )
-
-// roles is each source's database role, as cmd/passage opens them.
-var roles = map[subjectaccess.Source]string{
-	subjectaccess.Intake: intake.Role, subjectaccess.Returns: returns.Role, subjectaccess.Trafficking: trafficking.Role,
-	subjectaccess.HASM: hasm.Role, subjectaccess.FollowUp: followup.Role, subjectaccess.Handover: handover.Role,
-	subjectaccess.Referral: referral.Role, subjectaccess.Auditor: audit.Role,
-}
 
 // TestExport: Karim's case in DEU, with his consents, a note written and then edited, a
 // scanned passport, and a hand-over to IRQ that IRQ accepted, is exported whole; the bundle
@@ -342,7 +329,7 @@ func TestRefusesBadRequests(t *testing.T) {
 func exporter(t *testing.T, env *testserver.Env) *subjectaccess.Exporter {
 	x := &subjectaccess.Exporter{DB: map[subjectaccess.Source]*database.DB{}, Keys: env.Keys, Documents: document.PostgresStore{}}
 	for _, s := range subjectaccess.Sources() {
-		x.DB[s] = database.NewDB(env.Pool(t, roles[s]))
+		x.DB[s] = database.NewDB(env.Pool(t, s.Role()))
 	}
 	return x
 }

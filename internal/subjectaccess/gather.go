@@ -34,8 +34,8 @@ type gathered struct {
 // a case was handed over to (and on from there), then the audit records about all of it.
 func (x *Exporter) gather(ctx context.Context, req Request, at time.Time) (*gathered, error) {
 	g := &gathered{sealedSums: map[string][]byte{}, rec: record{
-		Format: Format, FormatVersion: FormatVersion, GeneratedAt: at, Mission: req.Mission,
-		SubjectID: req.Subject.String(), RequestReference: req.Reference, ExportedBy: req.By,
+		header: header{Format: Format, FormatVersion: FormatVersion, GeneratedAt: at, Mission: req.Mission,
+			SubjectID: req.Subject.String(), RequestReference: req.Reference, ExportedBy: req.By},
 		Identity: json.RawMessage("null"), CaseIDs: []string{}, Missions: []missionRecord{}, Notes: []note{},
 		Documents: []documentEntry{}, Audit: []json.RawMessage{},
 	}}

@@ -12,8 +12,9 @@ const FormatVersion = 1
 // Format names the bundle's format in its manifest and record.
 const Format = "passage.subject-access"
 
-// record is record.json: the structured part of the bundle.
-type record struct {
+// header opens record.json and manifest.json alike: what the bundle is, about whom, why and
+// by whom.
+type header struct {
 	Format           string    `json:"format"`
 	FormatVersion    int       `json:"format_version"`
 	GeneratedAt      time.Time `json:"generated_at"`
@@ -21,6 +22,11 @@ type record struct {
 	SubjectID        string    `json:"subject_id"`
 	RequestReference string    `json:"request_reference"`
 	ExportedBy       string    `json:"exported_by"`
+}
+
+// record is record.json: the structured part of the bundle.
+type record struct {
+	header
 	// Identity is the person's identity as the vault keeps it (passage.common.v1.Person in
 	// protobuf's JSON form); null once they are erased.
 	Identity json.RawMessage `json:"identity"`
@@ -89,15 +95,9 @@ type documentEntry struct {
 // manifest is manifest.json, the bundle's last entry: what the bundle is and every other
 // entry's size and SHA-256.
 type manifest struct {
-	Format           string          `json:"format"`
-	FormatVersion    int             `json:"format_version"`
-	GeneratedAt      time.Time       `json:"generated_at"`
-	Mission          string          `json:"mission"`
-	SubjectID        string          `json:"subject_id"`
-	RequestReference string          `json:"request_reference"`
-	ExportedBy       string          `json:"exported_by"`
-	Erased           bool            `json:"erased"`
-	Entries          []manifestEntry `json:"entries"`
+	header
+	Erased  bool            `json:"erased"`
+	Entries []manifestEntry `json:"entries"`
 }
 
 type manifestEntry struct {
