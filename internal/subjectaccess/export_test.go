@@ -13,9 +13,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/type/date"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
@@ -28,9 +31,11 @@ import (
 	documentv1 "github.com/passage-cm/passage/proto/gen/passage/document/v1"
 	handoverv1 "github.com/passage-cm/passage/proto/gen/passage/handover/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 	"github.com/passage-cm/passage/services/handover"
 	"github.com/passage-cm/passage/services/intake"
 	"github.com/passage-cm/passage/services/intake/document"
+	"github.com/passage-cm/passage/services/referral"
 )
 
 // Karim's particulars and what was written about him, which the bundle must hold while he is
@@ -49,10 +54,11 @@ const (
 // erased, his export holds no identity, note text or document bytes.
 func TestExport(t *testing.T) {
 	t.Parallel()
-	env := testserver.Start(t, testserver.Options{Services: []bootstrap.Service{intake.Spec(), handover.Spec()},
+	env := testserver.Start(t, testserver.Options{Services: []bootstrap.Service{intake.Spec(), handover.Spec(), referral.Spec()},
 		Clock: testtime.Ticking(testtime.Today).Now})
 	ic := intakev1.NewIntakeServiceClient(env.Conn)
 	ho := handoverv1.NewHandoverServiceClient(env.Conn)
+	ref := referralv1.NewReferralServiceClient(env.Conn)
 	notes := casenotev1.NewCaseNoteServiceClient(env.Conn)
 	docs := documentv1.NewDocumentServiceClient(env.Conn)
 	deu := env.AsStaff(t, "cw-berlin", auth.RoleCaseworker, "DEU")
@@ -72,6 +78,7 @@ func TestExport(t *testing.T) {
 		Consents: []*commonv1.Consent{
 			{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_ASSISTANCE, Granted: true, Date: d},
 			{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_DATA_SHARING, Granted: true, Partner: "IOM-IRQ", Date: d},
+			{Purpose: commonv1.ConsentPurpose_CONSENT_PURPOSE_DATA_SHARING, Granted: true, Partner: "NGO-SAFE", Date: d},
 		},
 		RegistrationDate: d,
 	})
@@ -122,6 +129,8 @@ func TestExport(t *testing.T) {
 		t.Fatalf("AssignCase in IRQ: %v", err)
 	}
 
+	partner, made := referTo(t, ref, hq, deu, c)
+
 	x := exporter(t, env)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "karim.tar")
@@ -166,7 +175,12 @@ func TestExport(t *testing.T) {
 		{own, "intake.case", 1, "case_id", c.GetCaseId()},
 		{own, "intake.case", 1, "programme", "AVRR"},
 		{own, "intake.case_member", 1, "subject_id", subject.String()},
-		{own, "intake.consent", 2, "subject_id", nil},
+		{own, "intake.consent", 3, "subject_id", nil},
+		{own, "referral.referral", 1, "referral_id", made.GetReferralId()},
+		{own, "referral.partner", 1, "partner_id", partner},
+		{own, "referral.partner", 1, "signing_secret", nil},
+		{own, "referral.data_profile", 1, "service_category", "SHELTER"},
+		{own, "referral.transition", 2, "", nil},
 		{own, "handover.handover", 1, "handover_id", accepted.GetHandover().GetHandoverId()},
 		{own, "handover.handover", 1, "to_mission", "IRQ"},
 		{own, "handover.profile", 1, "version", float64(1)},
@@ -322,6 +336,46 @@ func TestRefusesBadRequests(t *testing.T) {
 		}
 		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s: a file was written", tt.name)
+		}
+	}
+}
+
+// referTo registers a partner agency for DEU and publishes the shelter data profile as HQ, and
+// refers case c to it as worker (sent, so it is bound to the profile's version); it returns the partner's id and the referral.
+func referTo(t *testing.T, ref referralv1.ReferralServiceClient, hq, worker context.Context, c *intakev1.Case) (string, *referralv1.Referral) {
+	t.Helper()
+	p, err := ref.RegisterPartner(hq, &referralv1.RegisterPartnerRequest{RequestId: uuid.NewString(), Code: "NGO-SAFE",
+		Name: "NGO-SAFE Berlin", Category: commonv1.PartnerCategory_PARTNER_CATEGORY_NGO, Countries: []string{"DEU"},
+		Services:   []*referralv1.PartnerService{{Name: "Shelter", Categories: []referralv1.ServiceCategory{referralv1.ServiceCategory_SERVICE_CATEGORY_SHELTER}}},
+		Connection: &referralv1.Connection{Kind: referralv1.ConnectionKind_CONNECTION_KIND_HTTP_JSON},
+		Agreement: &referralv1.DataSharingAgreement{Reference: "DSA-NGO-SAFE", StartDate: &date.Date{Year: 2024, Month: 1, Day: 1},
+			ExpiryDate: &date.Date{Year: 2099, Month: 12, Day: 31}}})
+	if err != nil {
+		t.Fatalf("RegisterPartner: %v", err)
+	}
+	if _, err := ref.PublishDataProfile(hq, &referralv1.PublishDataProfileRequest{RequestId: uuid.NewString(),
+		ServiceCategory: referralv1.ServiceCategory_SERVICE_CATEGORY_SHELTER,
+		Fields:          []referralv1.SharedField{referralv1.SharedField_SHARED_FIELD_SEX}}); err != nil {
+		t.Fatalf("PublishDataProfile: %v", err)
+	}
+	// The referral service learns of the case from intake's outbox: until it has, the case is
+	// NOT_FOUND (or its consents UNAVAILABLE), and a client tries again, as this one does.
+	for {
+		resp, err := ref.CreateReferral(worker, &referralv1.CreateReferralRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(),
+			PartnerId: p.GetPartner().GetPartnerId(), ServiceCategory: referralv1.ServiceCategory_SERVICE_CATEGORY_SHELTER,
+			Reason: referralv1.ReferralReason_REFERRAL_REASON_SPECIALISED_CARE})
+		switch status.Code(err) {
+		case codes.OK:
+			sent, err := ref.SendReferral(worker, &referralv1.SendReferralRequest{RequestId: uuid.NewString(),
+				ReferralId: resp.GetReferral().GetReferralId(), Version: resp.GetReferral().GetVersion()})
+			if err != nil {
+				t.Fatalf("SendReferral: %v", err)
+			}
+			return p.GetPartner().GetPartnerId(), sent.GetReferral()
+		case codes.NotFound, codes.Unavailable:
+			time.Sleep(20 * time.Millisecond)
+		default:
+			t.Fatalf("CreateReferral: %v", err)
 		}
 	}
 }
