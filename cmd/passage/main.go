@@ -4,7 +4,9 @@
 // caseworker's client, `passage referral` the referral service's (staff and partners),
 // `passage handover` the hand-over of a case between missions, `passage audit verify` checks
 // the audit chains, `passage keys` manages the vault's key-encryption key (rotate, rewrap,
-// retire) and `passage retention` reports or applies the retention policy.
+// retire), `passage retention` reports or applies the retention policy, and `passage erase`
+// and `passage export` answer a data protection request about one person (erasure, subject
+// access).
 package main
 
 import (
@@ -47,6 +49,8 @@ commands:
   keys init|status|rotate|rewrap|retire  the vault's key-encryption key (passage keys -h)
   retention report|run                   identities due for erasure under the retention policy
   erase --mission M --subject ID --reason R --by STAFF   the operator's erasure of one person
+  export --mission M --subject ID --by STAFF --request REF --out FILE
+                                        the operator's subject access export of one person (passage export -h)
   referral ...                           referrals to and from partner agencies: partners, create, send, accept,
                                         link to a case, the partner's feed (passage referral -h)
   referral deliveries list|replay        outbound webhook deliveries: list, replay dead letters (passage referral deliveries -h)
@@ -110,6 +114,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runRetention(ctx, rest, stdout, stderr)
 	case "erase":
 		return runErase(ctx, rest, stdout, stderr)
+	case "export":
+		return runExport(ctx, rest, stdout, stderr)
 	case "analytics":
 		return runAnalytics(ctx, rest, stdout, stderr)
 	case "referral":

@@ -189,9 +189,9 @@ func (o *opener) open(n *casenotev1.CaseNote, version int64, text []byte) (strin
 	if err != nil || erasure != nil {
 		return "", erasure, err
 	}
-	pt, err := o.keyring.OpenRecord(subject, key, noteKind, noteRef(n.NoteId, version), text)
+	pt, err := OpenVersion(o.keyring, subject, key, n.NoteId, version, text)
 	if err != nil {
-		return "", nil, fmt.Errorf("open note: %w", err)
+		return "", nil, err
 	}
 	return string(pt), nil, nil
 }

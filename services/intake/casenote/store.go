@@ -13,6 +13,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/vault"
 	casenotev1 "github.com/passage-cm/passage/proto/gen/passage/casenote/v1"
 )
 
@@ -156,6 +157,17 @@ WHERE note_id = $1 AND version = $3 - 1`,
 
 // noteKind is the kind of record a note's text is sealed as (vault.Keyring.SealRecord).
 const noteKind = "note"
+
+// OpenVersion opens the text of version of note noteID about subject, sealed as text, with
+// the person's wrapped data key (vault.DataKeys): for the operator's subject access export,
+// which reads every version.
+func OpenVersion(keys *vault.Keyring, subject uuid.UUID, wrappedKey []byte, noteID string, version int64, text []byte) ([]byte, error) {
+	pt, err := keys.OpenRecord(subject, wrappedKey, noteKind, noteRef(noteID, version), text)
+	if err != nil {
+		return nil, fmt.Errorf("open note: %w", err)
+	}
+	return pt, nil
+}
 
 // noteRef binds a sealed text to its note and version: the note id, then the version, 8
 // bytes big-endian.

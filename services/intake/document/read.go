@@ -221,9 +221,5 @@ func (o *opener) open(d *documentv1.Document, index int32, sealed []byte) ([]byt
 	if err != nil {
 		return nil, err
 	}
-	pt, err := o.keyring.OpenRecord(subject, key, documentKind, chunkRef(uuid.MustParse(d.DocumentId), index), sealed)
-	if err != nil {
-		return nil, fmt.Errorf("open document: %w", err)
-	}
-	return pt, nil
+	return Open(o.keyring, subject, key, uuid.MustParse(d.DocumentId), index, sealed)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/enumcode"
+	"github.com/passage-cm/passage/internal/vault"
 	documentv1 "github.com/passage-cm/passage/proto/gen/passage/document/v1"
 	"github.com/passage-cm/passage/services/intake/casenote"
 )
@@ -129,6 +130,21 @@ const documentKind = "document"
 
 // checksumIndex is the index a document's checksum is sealed under: no chunk has it.
 const checksumIndex = -1
+
+// Open opens part index of document doc about subject, sealed as sealed, with the person's
+// wrapped data key (vault.DataKeys): a chunk as Store.Chunks gives it, or with index
+// ChecksumIndex the document's SHA-256 as intake.document keeps it. For the operator's subject
+// access export, which streams every document of a person.
+func Open(keys *vault.Keyring, subject uuid.UUID, wrappedKey []byte, doc uuid.UUID, index int32, sealed []byte) ([]byte, error) {
+	pt, err := keys.OpenRecord(subject, wrappedKey, documentKind, chunkRef(doc, index), sealed)
+	if err != nil {
+		return nil, fmt.Errorf("open document: %w", err)
+	}
+	return pt, nil
+}
+
+// ChecksumIndex is the index Open opens a document's sealed checksum under.
+const ChecksumIndex = checksumIndex
 
 // chunkRef binds a sealed chunk to its document and index (checksumIndex for the checksum):
 // the document id, then the index, 4 bytes big-endian.
