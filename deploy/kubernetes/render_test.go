@@ -29,6 +29,8 @@ type object struct {
 	} `json:"metadata"`
 	// Spec is decoded again, per kind, by the tests that need it.
 	Spec json.RawMessage `json:"spec"`
+	// AutomountServiceAccountToken is a ServiceAccount's.
+	AutomountServiceAccountToken *bool `json:"automountServiceAccountToken"`
 }
 
 var (
