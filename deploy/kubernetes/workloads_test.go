@@ -318,7 +318,7 @@ func TestDatabaseRoles(t *testing.T) {
 		}
 		want := map[string]string{
 			"PASSAGE_" + strings.ToUpper(s.Short) + "_DATABASE_URL": s.Role,
-			"PASSAGE_AUDITOR_DATABASE_URL":                           audit.Role,
+			"PASSAGE_AUDITOR_DATABASE_URL":                          audit.Role,
 		}
 		if s.WorkerRole != "" {
 			want["PASSAGE_"+strings.ToUpper(s.Short)+"_WORKER_DATABASE_URL"] = s.WorkerRole
