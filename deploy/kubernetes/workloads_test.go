@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -270,9 +269,13 @@ func TestPodsHardened(t *testing.T) {
 	}
 }
 
-// rolePassword matches the URL of a role's connection, with the password from a variable
-// defined earlier in the container's env.
-var rolePassword = regexp.MustCompile(`^\$\(([A-Z_]+)\)$`)
+// passwordVariable returns the variable VAR of a password written $(VAR), which Kubernetes
+// replaces with that variable's value.
+func passwordVariable(pw string) (string, bool) {
+	rest, ok := strings.CutPrefix(pw, "$(")
+	name, closed := strings.CutSuffix(rest, ")")
+	return name, ok && closed && name != ""
+}
 
 // TestDatabaseRoles checks that every process connects as the roles the code expects (its
 // service's, its worker's, the auditor's), never as the owner, with the password from the
@@ -366,14 +369,14 @@ func checkConnections(t *testing.T, name string, c container, want map[string]st
 				role, u.Host, u.RawQuery)
 		}
 		pw, _ := u.User.Password()
-		m := rolePassword.FindStringSubmatch(pw)
-		if m == nil {
+		pwVar, ok := passwordVariable(pw)
+		if !ok {
 			t.Errorf("%s: %s: the password must be $(VAR) from a Secret", name, variable)
 			continue
 		}
-		from, ok := env[m[1]]
+		from, ok := env[pwVar]
 		if !ok || from.index > v.index || from.ValueFrom == nil || from.ValueFrom.SecretKeyRef == nil {
-			t.Errorf("%s: %s: $(%s) must be defined before it, from a Secret", name, variable, m[1])
+			t.Errorf("%s: %s: $(%s) must be defined before it, from a Secret", name, variable, pwVar)
 			continue
 		}
 		if ref := from.ValueFrom.SecretKeyRef; secretOf[role] == "" || ref.Name != secretOf[role] || ref.Key != "password" {
