@@ -134,3 +134,12 @@ clean: ## stop and delete the private Postgres clusters, remove bin/
 	$(PG) destroy dev
 	$(PG) destroy test
 	rm -rf .passage/postgres bin
+
+# Kubernetes (deploy/kubernetes): render each kustomize stage and validate every object with
+# kubeconform against the strict schemas kept in deploy/kubernetes/schemas (Kubernetes,
+# CloudNativePG, Gateway API), then hold the manifests against the services' code. Offline;
+# also part of `go test ./...`.
+.PHONY: deploy-check-kubernetes
+deploy-check-kubernetes: ## validate the Kubernetes manifests (kustomize + kubeconform, offline)
+	@echo "==> deploy-check-kubernetes ($$(date +%T))"
+	$(GO) test -count=1 ./deploy/kubernetes/...
