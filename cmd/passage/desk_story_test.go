@@ -1,14 +1,18 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/passage-cm/passage/internal/auth"
+	"github.com/passage-cm/passage/internal/subjectaccess"
 	"github.com/passage-cm/passage/internal/testserver"
 )
 
@@ -55,6 +59,30 @@ func (d desk) refused(want string, args ...string) string {
 	return errOut
 }
 
+// readBundle reads every entry of a subject access bundle (a tar) into memory, by name.
+func readBundle(t *testing.T, path string) map[string][]byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	entries := map[string][]byte{}
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return entries
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if entries[h.Name], err = io.ReadAll(tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // jsonField is the string at path (dot separated) in the protobuf JSON a --json command printed.
 func jsonField(t *testing.T, out string, path ...string) string {
 	t.Helper()
@@ -83,8 +111,8 @@ func jsonField(t *testing.T, out string, path ...string) string {
 // attaches her scanned passport; a colleague who does not work on her case is refused both;
 // the supervisor learns she is also known to the mission in Morocco (its programme and
 // status, never her identity); and at her request the operator exports everything Passage
-// holds about her and then erases her, after which neither note nor document can be read and
-// a dump of the database holds none of their text or bytes.
+// holds about her (one audited bundle) and then she is erased, after which neither note nor
+// document can be read and a dump of the database holds none of their text or bytes.
 func TestCaseworkersDeskStory(t *testing.T) {
 	env := testserver.Start(t, testserver.Options{Services: services(), TCP: true})
 	fatou := as(t, env, "staff-ner-fatou", auth.RoleCaseworker, "NER")
@@ -153,8 +181,38 @@ func TestCaseworkersDeskStory(t *testing.T) {
 		t.Fatalf("search elsewhere:\n%s", elsewhere)
 	}
 
-	// At her request: the supervisor erases her; nothing of the note or the passport can be
-	// read any more, by anyone.
+	// She asks for everything Passage holds about her: the operator's export, one audited
+	// bundle with her identity, the case, the note and the passport's bytes.
+	t.Setenv("DATABASE_URL", env.AdminURL)
+	t.Setenv("PASSAGE_DEV_DIR", filepath.Dir(env.KeyFiles.KEK.Path))
+	t.Setenv("PASSAGE_KEK_URI", "")
+	bundle := filepath.Join(dir, "aicha.tar")
+	subject := jsonField(t, registered, "case", "subjectId")
+	var exportOut, exportErr bytes.Buffer
+	if code := run(t.Context(), []string{"export", "--dev", "--mission", "NER", "--subject", subject, "--by", "staff-ner-dpo",
+		"--request", "DSR-2026-044", "--out", bundle}, &exportOut, &exportErr); code != 0 || strings.Contains(exportOut.String(), "Traor") {
+		t.Fatalf("export: exit %d\n%s%s", code, exportOut.String(), exportErr.String())
+	}
+	entries := readBundle(t, bundle)
+	record := string(entries[subjectaccess.RecordEntry])
+	for _, want := range []string{"Aïcha", "Traoré", caseID, said} {
+		if !strings.Contains(record, want) {
+			t.Errorf("the bundle's record lacks %q", want)
+		}
+	}
+	var scanned bool
+	for name, b := range entries {
+		scanned = scanned || (strings.HasPrefix(name, "documents/"+docID+"/") && bytes.Equal(b, passport))
+	}
+	if !scanned || entries[subjectaccess.ManifestEntry] == nil {
+		t.Errorf("the bundle lacks the passport's bytes or its manifest: %d entries", len(entries))
+	}
+	if recs := env.AuditRecords(t, subjectaccess.Method); len(recs) != 1 || recs[0].RequestID != "DSR-2026-044" {
+		t.Errorf("the export's audit records = %+v", recs)
+	}
+
+	// Then she asks to be erased: the supervisor erases her; nothing of the note or the
+	// passport can be read any more, by anyone.
 	chief.ok("case", "erase", caseID, "--reason", "data_subject_request")
 	// The note is still there, as erased: its text is gone; so is the passport.
 	if out := fatou.ok("note", "get", noteID, "--purpose", "case_management"); strings.Contains(out, "Counselled") || !strings.Contains(out, "can no longer be read") {
