@@ -208,7 +208,12 @@ init_cluster() {
 	initlog=$(mktemp)
 	# shellcheck disable=SC2064 # expand now: initlog is local
 	trap "rm -f '$initlog'" EXIT
-	if ! as_pg "$BINDIR/initdb" -D "$DATADIR" -U postgres --auth=trust -E UTF8 "$(locale_option)" >"$initlog" 2>&1; then
+	# The test profile does not wait for the new files to reach the disk (fsync is off there anyway).
+	local sync=()
+	if [[ ${PG_PROFILE:-dev} == test ]]; then
+		sync=(--no-sync)
+	fi
+	if ! as_pg "$BINDIR/initdb" -D "$DATADIR" -U postgres --auth=trust -E UTF8 "$(locale_option)" "${sync[@]}" >"$initlog" 2>&1; then
 		cat "$initlog" >&2
 		die "initdb failed for cluster '$name'"
 	fi
@@ -456,8 +461,12 @@ cmd_standby() {
 	log "standby '$name' of the cluster on port $primary_port, into $DATADIR"
 	# As the cluster's owner, so that the files are its own; the application name is what
 	# pg_stat_replication shows on the primary.
+	local sync=()
+	if [[ ${PG_PROFILE:-dev} == test ]]; then
+		sync=(--no-sync)
+	fi
 	if ! as_pg "$BINDIR/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$DATADIR" -Fp -X stream \
-		--checkpoint=fast -R -d "application_name=$name" >&2; then
+		--checkpoint=fast -R -d "application_name=$name" "${sync[@]}" >&2; then
 		die "pg_basebackup from port $primary_port failed"
 	fi
 	cmd_start "$name" "$port"
