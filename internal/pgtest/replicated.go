@@ -20,8 +20,8 @@ import (
 
 // Replicated is a Postgres cluster of the test's own and a hot standby streaming from it,
 // for tests of what reads from a replica. Both are made by deploy/local/postgres.sh (start,
-// then standby: pg_basebackup -R from the running primary) with the test profile, on free
-// loopback ports, and destroyed when the test ends.
+// then standby: pg_basebackup -R from the running primary) with the test profile unless
+// PG_PROFILE says otherwise, on free loopback ports, and destroyed when the test ends.
 type Replicated struct {
 	// Primary and Standby are the owner's URLs of database passage on each; Primary is
 	// migrated, Standby follows it.
@@ -126,13 +126,17 @@ func (r *Replicated) AwaitReplay(t testing.TB) {
 	}
 }
 
-// postgresSh runs deploy/local/postgres.sh with the test profile and returns what it
+// postgresSh runs deploy/local/postgres.sh with the test profile (PG_PROFILE=dev, set, keeps
+// durability on, for benchmarks that measure what production pays) and returns what it
 // printed (a URL, for start and standby); its log is in the error when it fails.
 func postgresSh(args ...string) (string, error) {
 	_, file, _, _ := runtime.Caller(0)
 	script := filepath.Join(filepath.Dir(file), "..", "..", "deploy", "local", "postgres.sh")
 	cmd := exec.Command(script, args...)
-	cmd.Env = append(os.Environ(), "PG_PROFILE=test")
+	cmd.Env = os.Environ()
+	if os.Getenv("PG_PROFILE") == "" {
+		cmd.Env = append(cmd.Env, "PG_PROFILE=test")
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

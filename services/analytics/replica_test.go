@@ -31,11 +31,15 @@ import (
 // r's standby as PASSAGE_ANALYTICS_REPLICA_DATABASE_URL makes it.
 func setupReplicated(t testing.TB, r *pgtest.Replicated) *bundle {
 	t.Helper()
-	env := testserver.Start(t, testserver.Options{
-		Services: []bootstrap.Service{intake.Spec(), returns.Spec(), analytics.Spec()},
-		Database: r.Primary,
-		Replica:  r.Standby,
-	})
+	return setupOn(t, testserver.Options{Database: r.Primary, Replica: r.Standby})
+}
+
+// setupOn runs intake, returns and analytics as setup does, on the database (and replica)
+// opts name.
+func setupOn(t testing.TB, opts testserver.Options) *bundle {
+	t.Helper()
+	opts.Services = []bootstrap.Service{intake.Spec(), returns.Spec(), analytics.Spec()}
+	env := testserver.Start(t, opts)
 	return &bundle{
 		env:       env,
 		intake:    intakev1.NewIntakeServiceClient(env.Conn),
@@ -288,20 +292,29 @@ func summary(lat []time.Duration) string {
 }
 
 // BenchmarkReplicaFreshness measures, over b.N cases, the time from a registration's commit
-// on the primary to its count in Aggregate read through a hot standby
-// (docs/benchmarks/analytics-replica.md):
+// on the primary to its count in Aggregate, read through a hot standby and, for comparison,
+// from the primary itself (docs/benchmarks/analytics-replica.md):
 //
 //	go test -run '^$' -bench ReplicaFreshness -benchtime 200x ./services/analytics/
 func BenchmarkReplicaFreshness(b *testing.B) {
-	r := pgtest.NewReplicated(b)
-	bd := setupReplicated(b, r)
-	b.ResetTimer()
-	lat := measureFreshness(b, bd, 11, b.N)
-	b.StopTimer()
-	s := slices.Clone(lat)
-	slices.Sort(s)
-	b.ReportMetric(float64(s[len(s)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(s[int(0.95*float64(len(s)-1))].Microseconds())/1000, "p95-ms")
-	b.ReportMetric(float64(s[len(s)-1].Microseconds())/1000, "max-ms")
-	b.Logf("%d cases: %s", len(lat), summary(lat))
+	for _, through := range []string{"standby", "primary"} {
+		b.Run(through, func(b *testing.B) {
+			r := pgtest.NewReplicated(b)
+			var bd *bundle
+			if through == "standby" {
+				bd = setupReplicated(b, r)
+			} else {
+				bd = setupOn(b, testserver.Options{Database: r.Primary})
+			}
+			b.ResetTimer()
+			lat := measureFreshness(b, bd, 11, b.N)
+			b.StopTimer()
+			s := slices.Clone(lat)
+			slices.Sort(s)
+			b.ReportMetric(float64(s[len(s)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(s[int(0.95*float64(len(s)-1))].Microseconds())/1000, "p95-ms")
+			b.ReportMetric(float64(s[len(s)-1].Microseconds())/1000, "max-ms")
+			b.Logf("%d cases: %s", len(lat), summary(lat))
+		})
+	}
 }
