@@ -1,7 +1,6 @@
 package bootstrap
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -10,23 +9,29 @@ import (
 )
 
 // TestOpenReplica: a replica URL that connects as the service's role opens; one left with
-// another user (the owner's, here) is refused, naming the role, not the URL.
+// another user (the owner's, here) is refused, naming the role, never the URL.
 func TestOpenReplica(t *testing.T) {
 	t.Parallel()
-	owner := pgtest.New(t)
-	ctx := context.Background()
 	const role = "passage_analytics"
-	roleURL, err := database.RoleURL(owner, role)
+	owner := pgtest.New(t)
+	asRole, err := database.RoleURL(owner, role)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := openReplica(ctx, roleURL, role, 2)
-	if err != nil {
-		t.Fatalf("the role's URL: %v", err)
-	}
-	p.Close()
-	_, err = openReplica(ctx, owner, role, 2)
-	if err == nil || !strings.Contains(err.Error(), "not the service's role "+role) || strings.Contains(err.Error(), "postgres://") {
-		t.Errorf("the owner's URL: %v, want a refusal naming the role", err)
+	for _, tt := range []struct {
+		name, url, refusal string
+	}{
+		{"the role", asRole, ""},
+		{"the owner", owner, "not the service's role " + role},
+	} {
+		p, err := openReplica(t.Context(), tt.url, role, 2)
+		switch {
+		case tt.refusal == "" && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.refusal == "":
+			p.Close()
+		case err == nil || !strings.Contains(err.Error(), tt.refusal) || strings.Contains(err.Error(), "postgres://"):
+			t.Errorf("%s: %v, want a refusal naming the role", tt.name, err)
+		}
 	}
 }

@@ -73,6 +73,17 @@ func NewReplicated(t testing.TB) *Replicated {
 	return r
 }
 
+// Connect opens a connection to url (one of the test's databases), closed when the test ends.
+func Connect(t testing.TB, url string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatalf("pgtest: connect: %v", err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
 // StopStandby stops the standby (fast shutdown), as an outage would take it away.
 func (r *Replicated) StopStandby(t testing.TB) {
 	t.Helper()

@@ -9,22 +9,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/passage-cm/passage/internal/auth"
-	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/pgtest"
 	"github.com/passage-cm/passage/internal/region"
 	"github.com/passage-cm/passage/internal/testserver"
 	analyticsv1 "github.com/passage-cm/passage/proto/gen/passage/analytics/v1"
-	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
-	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
 	"github.com/passage-cm/passage/services/analytics"
 	"github.com/passage-cm/passage/services/analytics/cube"
-	"github.com/passage-cm/passage/services/intake"
-	"github.com/passage-cm/passage/services/returns"
 )
 
 // setupReplicated runs intake, returns and analytics on r's primary, analytics reading from
@@ -32,21 +25,6 @@ import (
 func setupReplicated(t testing.TB, r *pgtest.Replicated) *bundle {
 	t.Helper()
 	return setupOn(t, testserver.Options{Database: r.Primary, Replica: r.Standby})
-}
-
-// setupOn runs intake, returns and analytics as setup does, on the database (and replica)
-// opts name.
-func setupOn(t testing.TB, opts testserver.Options) *bundle {
-	t.Helper()
-	opts.Services = []bootstrap.Service{intake.Spec(), returns.Spec(), analytics.Spec()}
-	env := testserver.Start(t, opts)
-	return &bundle{
-		env:       env,
-		intake:    intakev1.NewIntakeServiceClient(env.Conn),
-		returns:   returnsv1.NewReturnServiceClient(env.Conn),
-		analytics: analyticsv1.NewAnalyticsServiceClient(env.Conn),
-		analyst:   env.As(t, auth.RoleAnalyst, auth.MissionHQ),
-	}
 }
 
 // TestReplica: with a hot standby configured, analytics reads the rollup from it and still
@@ -64,7 +42,7 @@ func TestReplica(t *testing.T) {
 		lat := measureFreshness(t, b, 11, 20)
 		t.Logf("case registered → counted in Aggregate through the standby, %d cases: %s", len(lat), summary(lat))
 		var n int
-		owner := connect(t, r.Standby)
+		owner := pgtest.Connect(t, r.Standby)
 		if err := owner.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE usename = $1`, analytics.Role).Scan(&n); err != nil || n == 0 {
 			t.Errorf("the standby has %d connections of %s (%v): the reads do not come from it", n, analytics.Role, err)
 		}
@@ -104,7 +82,7 @@ func horizonOnStandby(t *testing.T, r *pgtest.Replicated) {
 	const insert = `INSERT INTO analytics.rollup (measure, year, programme, sex, age_band, nationality, host_country,
 return_country, vulnerabilities, assistance_type, exploitation_types, persons)
 VALUES ('PERSONS_RETURNED', 2015, 'AVRR', 'MALE', '30_38', $1, 'DEU', $1, '{}', '', '{}', 12)`
-	older, later := connect(t, r.Primary), connect(t, r.Primary)
+	older, later := pgtest.Connect(t, r.Primary), pgtest.Connect(t, r.Primary)
 	tx, err := older.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +96,7 @@ VALUES ('PERSONS_RETURNED', 2015, 'AVRR', 'MALE', '30_38', $1, 'DEU', $1, '{}', 
 	}
 	r.AwaitReplay(t)
 	var visible int
-	if err := connect(t, r.Standby).QueryRow(ctx, `SELECT count(*) FROM analytics.rollup`).Scan(&visible); err != nil || visible != 1 {
+	if err := pgtest.Connect(t, r.Standby).QueryRow(ctx, `SELECT count(*) FROM analytics.rollup`).Scan(&visible); err != nil || visible != 1 {
 		t.Fatalf("the standby shows %d rollup rows (%v), want the one committed", visible, err)
 	}
 	if n, err := l.Refresh(ctx); err != nil || n != 0 {
@@ -195,16 +173,6 @@ func awaitHealth(t testing.TB, h healthpb.HealthClient, want healthpb.HealthChec
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-func connect(t testing.TB, url string) *pgx.Conn {
-	t.Helper()
-	conn, err := pgx.Connect(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
 }
 
 // measureFreshness registers first cases (enough to pass k, unmeasured), waits until
