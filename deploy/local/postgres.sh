@@ -12,6 +12,10 @@
 #                                              included, checked with pg_verifybackup)
 #   deploy/local/postgres.sh restore NAME PORT DIR  a new cluster NAME from the base backup DIR,
 #                                              started on PORT; prints DATABASE_URL
+#   deploy/local/postgres.sh standby NAME PORT PRIMARY_PORT  a new cluster NAME streaming from
+#                                              the running cluster on PRIMARY_PORT
+#                                              (pg_basebackup -R), started on PORT as a hot
+#                                              standby; prints its DATABASE_URL
 #
 # PG_PROFILE=dev (default) keeps durability on; PG_PROFILE=test turns it off for speed.
 # Only the URL goes to stdout, so `url=$(deploy/local/postgres.sh start dev 55432)` works;
@@ -40,6 +44,7 @@ usage: deploy/local/postgres.sh start NAME PORT
        deploy/local/postgres.sh destroy NAME
        deploy/local/postgres.sh backup NAME PORT DIR
        deploy/local/postgres.sh restore NAME PORT DIR
+       deploy/local/postgres.sh standby NAME PORT PRIMARY_PORT
 environment: PG_PROFILE=dev (default, durable) or PG_PROFILE=test (fsync off)
 EOF
 	exit 64
@@ -203,7 +208,12 @@ init_cluster() {
 	initlog=$(mktemp)
 	# shellcheck disable=SC2064 # expand now: initlog is local
 	trap "rm -f '$initlog'" EXIT
-	if ! as_pg "$BINDIR/initdb" -D "$DATADIR" -U postgres --auth=trust -E UTF8 "$(locale_option)" >"$initlog" 2>&1; then
+	# The test profile does not wait for the new files to reach the disk (fsync is off there anyway).
+	local sync=()
+	if [[ ${PG_PROFILE:-dev} == test ]]; then
+		sync=(--no-sync)
+	fi
+	if ! as_pg "$BINDIR/initdb" -D "$DATADIR" -U postgres --auth=trust -E UTF8 "$(locale_option)" "${sync[@]}" >"$initlog" 2>&1; then
 		cat "$initlog" >&2
 		die "initdb failed for cluster '$name'"
 	fi
@@ -433,6 +443,35 @@ cmd_restore() {
 	cmd_start "$name" "$port"
 }
 
+# cmd_standby makes a new cluster name, a streaming replica of the running cluster on
+# primary_port: a base backup taken straight into its data directory, with -R writing
+# standby.signal and the primary_conninfo that streams from the primary (the local clusters
+# trust replication connections from loopback), then started on port as a hot standby, which
+# answers read-only queries. Stop and destroy it as any cluster; stopping the primary leaves
+# it running, retrying the connection.
+cmd_standby() {
+	local name=$1 port=$2 primary_port=$3
+	find_bindir
+	find_psql
+	choose_user
+	find_datadir "$name"
+	[[ ! -e $DATADIR/PG_VERSION ]] || die "cluster '$name' exists: a standby is a new cluster, destroy it first"
+	"$PG_ISREADY" -q -h 127.0.0.1 -p "$primary_port" -t 1 || die "no PostgreSQL accepts connections on port $primary_port"
+	make_datadir "$name"
+	log "standby '$name' of the cluster on port $primary_port, into $DATADIR"
+	# As the cluster's owner, so that the files are its own; the application name is what
+	# pg_stat_replication shows on the primary.
+	local sync=()
+	if [[ ${PG_PROFILE:-dev} == test ]]; then
+		sync=(--no-sync)
+	fi
+	if ! as_pg "$BINDIR/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$DATADIR" -Fp -X stream \
+		--checkpoint=fast -R -d "application_name=$name" "${sync[@]}" >&2; then
+		die "pg_basebackup from port $primary_port failed"
+	fi
+	cmd_start "$name" "$port"
+}
+
 main() {
 	(($# >= 1)) || usage
 	local cmd=$1
@@ -449,6 +488,13 @@ main() {
 		check_name "$1"
 		check_port "$2"
 		"cmd_$cmd" "$1" "$2" "$3"
+		;;
+	standby)
+		(($# == 3)) || usage
+		check_name "$1"
+		check_port "$2"
+		check_port "$3"
+		cmd_standby "$1" "$2" "$3"
 		;;
 	stop | crash | status | destroy)
 		(($# == 1)) || usage

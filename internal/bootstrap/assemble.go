@@ -30,6 +30,10 @@ type Parts struct {
 	// the services, each service's worker pool right after its own, and returns its error
 	// as it is.
 	Pool func(s Service, worker bool) (*pgxpool.Pool, error)
+	// Replica returns the replica pool of a service that has ReplicaReads (asked after its
+	// other pools), or nil when it has none configured; Replica itself may be nil: no
+	// service reads from a replica.
+	Replica func(s Service) (*pgxpool.Pool, error)
 	// Clock is handed to every service as Deps.Clock; nil is time.Now, as in production.
 	Clock func() time.Time
 }
@@ -58,6 +62,9 @@ func Assemble(ctx context.Context, cfg Config, p Parts, services ...Service) (*A
 	policy := auth.Policy{}
 	pools := make([]*pgxpool.Pool, len(services))
 	workerPools := make([]*pgxpool.Pool, len(services))
+	replicaPools := make([]*pgxpool.Pool, len(services))
+	// watched are the pools readiness follows: every service's, and the replicas.
+	var watched []*pgxpool.Pool
 	for i, s := range services {
 		var err error
 		if pools[i], err = p.Pool(s, false); err != nil {
@@ -69,6 +76,18 @@ func Assemble(ctx context.Context, cfg Config, p Parts, services ...Service) (*A
 				return nil, err
 			}
 		}
+		replicaPools[i] = pools[i]
+		watched = append(watched, pools[i])
+		if s.ReplicaReads && p.Replica != nil {
+			r, err := p.Replica(s)
+			if err != nil {
+				return nil, err
+			}
+			if r != nil {
+				replicaPools[i] = r
+				watched = append(watched, r)
+			}
+		}
 		for method, roles := range s.Policy {
 			policy[method] = roles
 		}
@@ -78,11 +97,11 @@ func Assemble(ctx context.Context, cfg Config, p Parts, services ...Service) (*A
 		Verifier:  p.Verifier,
 		Policy:    policy,
 		Telemetry: p.Telemetry,
-		// Readiness follows the database: while it cannot be reached, gRPC health says
-		// NOT_SERVING and /readyz 503, so load balancers send calls to replicas that can
-		// answer them.
+		// Readiness follows the database, a service's read replica included: while one cannot
+		// be reached, gRPC health says NOT_SERVING and /readyz 503, so load balancers send
+		// calls to replicas of the process that can answer them.
 		Watch: server.Watch{Name: "database", Pinger: server.PingFunc(func(ctx context.Context) error {
-			for _, p := range pools {
+			for _, p := range watched {
 				if err := p.Ping(ctx); err != nil {
 					return err
 				}
@@ -95,7 +114,7 @@ func Assemble(ctx context.Context, cfg Config, p Parts, services ...Service) (*A
 	}
 	a := &Assembly{Server: srv}
 	for i, s := range services {
-		deps := Deps{Pool: pools[i], WorkerPool: workerPools[i], Keys: p.Keys, Retention: cfg.Retention.Policy(), RetentionInterval: time.Duration(cfg.Retention.Interval),
+		deps := Deps{Pool: pools[i], WorkerPool: workerPools[i], ReplicaPool: replicaPools[i], Keys: p.Keys, Retention: cfg.Retention.Policy(), RetentionInterval: time.Duration(cfg.Retention.Interval),
 			PrivacyYearlyEpsilon: float64(cfg.PrivacyYearlyEpsilon), WebhookAllowNetworks: cfg.WebhookAllowNetworks, Logger: p.Logger, Clock: clock}
 		if work := s.Register(deps, srv.GRPC()); work != nil {
 			a.Background = append(a.Background, work)

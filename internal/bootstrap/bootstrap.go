@@ -39,7 +39,11 @@ type Deps struct {
 	// WorkerPool is connected as the service's WorkerRole, for its background work; it is Pool
 	// when the service has no WorkerRole.
 	WorkerPool *pgxpool.Pool
-	Keys       *vault.Keyring
+	// ReplicaPool is connected as Role to a hot standby, for the service's read-only queries,
+	// when the service has ReplicaReads and PASSAGE_<SHORT>_REPLICA_DATABASE_URL is set; it is
+	// Pool otherwise. What writes uses Pool, always.
+	ReplicaPool *pgxpool.Pool
+	Keys        *vault.Keyring
 	// Retention and RetentionInterval configure the retention job (intake runs it); an
 	// interval of 0 disables it.
 	Retention         retention.Policy
@@ -69,6 +73,11 @@ type Service struct {
 	// Role, and projects the pseudonymous outbox events into them with WorkerRole). Its pool
 	// is configured by PASSAGE_<SHORT>_WORKER_DATABASE_URL.
 	WorkerRole string
+	// ReplicaReads says the service's read-only queries may go to a Postgres streaming
+	// replica (a hot standby), configured by PASSAGE_<SHORT>_REPLICA_DATABASE_URL and
+	// connected as Role (Deps.ReplicaPool). Only a service whose reads tolerate the replica's
+	// lag sets it: analytics, whose answers carry the time their data is as of.
+	ReplicaReads bool
 	// Includes names the further gRPC services Register registers beside this one, with its
 	// role, pool and keyring (intake's case notes): each is marked serving with it, and its
 	// methods are in Policy.
@@ -153,7 +162,21 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 		cleanups = append(cleanups, func(context.Context) error { p.Close(); return nil })
 		return p, observe(pc.Role, p)
 	}
-	a, err := Assemble(ctx, cfg, Parts{Logger: logger, Keys: keys, Verifier: verifier, Telemetry: tel, Pool: pool}, services...)
+	// A service's replica pool, when its replica URL is set, must connect as its own role: the
+	// role is what keeps it to the tables it may read.
+	replica := func(s Service) (*pgxpool.Pool, error) {
+		url := ServiceDatabaseURL(s.Short + "_replica")
+		if url == "" {
+			return nil, nil
+		}
+		p, err := openReplica(ctx, url, s.Role, cfg.MaxConns)
+		if err != nil {
+			return nil, fmt.Errorf("%s replica: %w", s.Short, err)
+		}
+		cleanups = append(cleanups, func(context.Context) error { p.Close(); return nil })
+		return p, observe(s.Role+" replica", p)
+	}
+	a, err := Assemble(ctx, cfg, Parts{Logger: logger, Keys: keys, Verifier: verifier, Telemetry: tel, Pool: pool, Replica: replica}, services...)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ const (
 var untaggedVars = []envconfig.Var{
 	{Name: "PASSAGE_<SERVICE>_DATABASE_URL", Default: "derived", Help: "a service's own connection (its role and credentials) in production; {<SERVICE>} is {INTAKE}, {RETURNS}, {TRAFFICKING}, {HASM}, {REFERRAL}, {FOLLOWUP} or {ANALYTICS} (the query role, {passage_analytics})"},
 	{Name: "PASSAGE_ANALYTICS_WORKER_DATABASE_URL", Default: "derived", Help: "the analytics projector's connection (role {passage_analytics_projector}, which reads the outbox)"},
+	{Name: "PASSAGE_ANALYTICS_REPLICA_DATABASE_URL", Default: "none", Help: "a Postgres hot standby analytics reads from (the rollup and the victim records, role {passage_analytics}, which the URL must name); unset, it reads from the primary; the privacy ledger and its audit records are always written to the primary"},
 	{Name: "PASSAGE_AUDITOR_DATABASE_URL", Default: "derived", Help: "the audit chainer's and {passage audit verify}'s connection (role {passage_auditor})"},
 	{Name: "OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER, OTEL_EXPORTER_OTLP_*", Default: "none", Help: "standard OpenTelemetry exporters; nothing is exported unless set"},
 	{Name: "GOGC, GOMEMLIMIT", Default: "tuned", Help: "Go's own; unset, the collector runs at five times the live heap while that leaves at most 256 MiB of garbage, down to twice it ({internal/gctune}); set, {GOGC} is used as given"},

@@ -76,6 +76,13 @@ type Options struct {
 	// CachedTokens verifies tokens through the cache `passage serve` uses (auth.Cached), for
 	// benchmarks that should pay what production pays per call; tests verify every token.
 	CachedTokens bool
+	// Database is the owner's URL of an already migrated database to run on (the primary of
+	// a pgtest.Replicated, say); a fresh pgtest.New clone unless set.
+	Database string
+	// Replica is the owner's URL of a hot standby of Database: services with ReplicaReads
+	// read from it with their own role (bootstrap.Parts.Replica), as
+	// PASSAGE_<SHORT>_REPLICA_DATABASE_URL makes them in production. None unless set.
+	Replica string
 	// TCP serves gRPC on a loopback TCP listener (Env.Addr) instead of an in-memory one, for
 	// clients that dial an address, as the passage CLI does.
 	TCP bool
@@ -105,7 +112,10 @@ func Start(t testing.TB, opts Options) *Env {
 	if err != nil {
 		t.Fatalf("audit key: %v", err)
 	}
-	env := &Env{AdminURL: pgtest.New(t), Keys: keys, KeyFiles: vault.DevKeyringFiles(dir), AuditKey: auditKey, Logs: &Buffer{}, Calls: &CallLog{}, signer: signer}
+	if opts.Database == "" {
+		opts.Database = pgtest.New(t)
+	}
+	env := &Env{AdminURL: opts.Database, Keys: keys, KeyFiles: vault.DevKeyringFiles(dir), AuditKey: auditKey, Logs: &Buffer{}, Calls: &CallLog{}, signer: signer}
 
 	logger := slog.New(slog.NewJSONHandler(env.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := bootstrap.Config{
@@ -130,8 +140,19 @@ func Start(t testing.TB, opts Options) *Env {
 		}
 		return env.Pool(t, role), nil
 	}
+	var replica func(s bootstrap.Service) (*pgxpool.Pool, error)
+	if opts.Replica != "" {
+		replica = func(s bootstrap.Service) (*pgxpool.Pool, error) {
+			p, err := database.Open(context.Background(), database.PoolConfig{AdminURL: opts.Replica, Role: s.Role})
+			if err != nil {
+				return nil, err
+			}
+			t.Cleanup(p.Close)
+			return p, nil
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := bootstrap.Assemble(ctx, cfg, bootstrap.Parts{Logger: logger, Keys: keys, Verifier: verifier, Pool: pool, Clock: opts.Clock},
+	a, err := bootstrap.Assemble(ctx, cfg, bootstrap.Parts{Logger: logger, Keys: keys, Verifier: verifier, Pool: pool, Replica: replica, Clock: opts.Clock},
 		opts.Services...)
 	if err != nil {
 		cancel()

@@ -27,6 +27,18 @@
 //	analytics.fact: the same columns per person counted, plus event_id and ordinal.
 //	analytics.victim_record: one de-identified row per identified victim (CTDC export).
 //
+// Replica: with PASSAGE_ANALYTICS_REPLICA_DATABASE_URL set (WithReplica), the reads (the
+// rollup's refresh and the victim records) go to a Postgres hot standby, still as role
+// passage_analytics; the privacy ledger's spends and their audit records, the only writes,
+// and GetPrivacyBudget, which must see the spends just made, stay on the primary, as does the
+// projector. The refresh needs nothing a standby refuses: its horizon is the xmin of the
+// standby's snapshot, and every transaction below it has been replayed to its end, so a
+// change that commits late is still read at a later refresh (TestReplica checks it). While
+// the standby is unreachable, readiness says NOT_SERVING (load balancers turn to a replica
+// of the service that can refresh) and Aggregate answers from the cube it holds, as it does
+// through any failed refresh; while the standby lags, the answers are as old as the lag,
+// which the exports' "data as of" (the refresh's start) does not include.
+//
 // Release: cells and every marginal total are derived from the protected releases of the
 // populations they count (published.go: one disclosure.Protect release per measure, year,
 // programme and release table, k = 11, kept current in the background), so that answers

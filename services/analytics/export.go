@@ -94,7 +94,7 @@ func (s *Service) ExportVictimRecords(ctx context.Context, req *analyticsv1.Expo
 	s.logger.InfoContext(ctx, "analytics: export victim records", "method", "ExportVictimRecords")
 	f := req.GetFilter()
 	readAt := s.now()
-	rows, err := s.db.Mission(auth.MissionHQ).Query(ctx, `SELECT year, gender, age_broad, citizenship,
+	rows, err := s.reads.Mission(auth.MissionHQ).Query(ctx, `SELECT year, gender, age_broad, citizenship,
 exploitation_types, means_of_control, country_of_exploitation
 FROM analytics.victim_record
 WHERE ($1 = 0 OR year >= $1) AND ($2 = 0 OR year <= $2)

@@ -54,7 +54,7 @@ const refreshInterval = 250 * time.Millisecond
 type Service struct {
 	analyticsv1.UnimplementedAnalyticsServiceServer
 
-	db        *database.DB
+	reads     *database.DB // the rollup and the victim records: the replica's pool when set
 	cube      *cube.Cube
 	loader    *Loader
 	projector *outbox.Consumer
@@ -80,20 +80,26 @@ func WithPrivacyBudget(epsilon float64) Option {
 	return func(s *Service) { s.budget = epsilon }
 }
 
+// WithReplica sends the service's read-only queries (the rollup's refresh and the victim
+// records) to pool, connected as Role to a hot standby; what writes (the privacy ledger's
+// spends and their audit records) stays on the primary's pool given to New.
+func WithReplica(pool *pgxpool.Pool) Option {
+	return func(s *Service) { s.reads = database.NewDB(pool) }
+}
+
 // WithLogger sets the logger (method and measure of each call; never a count).
 func WithLogger(l *slog.Logger) Option {
 	return func(s *Service) { s.logger = l }
 }
 
-// New returns the service: queries through pool (connected as Role), the projector through
-// projectorPool (connected as ProjectorRole).
+// New returns the service: queries through pool (connected as Role) unless WithReplica
+// sends the reads elsewhere, the projector through projectorPool (connected as
+// ProjectorRole).
 func New(pool, projectorPool *pgxpool.Pool, opts ...Option) *Service {
 	db := database.NewDB(pool)
-	c := cube.New(region.CodeOf)
 	s := &Service{
-		db:        db,
-		cube:      c,
-		loader:    NewLoader(db, c),
+		reads:     db,
+		cube:      cube.New(region.CodeOf),
 		projector: projector.New(projectorPool),
 		logger:    slog.Default(),
 		budget:    privacy.DefaultYearlyEpsilon,
@@ -102,6 +108,7 @@ func New(pool, projectorPool *pgxpool.Pool, opts ...Option) *Service {
 	for _, o := range opts {
 		o(s)
 	}
+	s.loader = NewLoader(s.reads, s.cube)
 	s.loader.now = s.now
 	s.ledger = privacy.NewLedger(db, s.budget)
 	return s
@@ -143,9 +150,15 @@ func Spec() bootstrap.Service {
 		Short:      "analytics",
 		Role:       Role,
 		WorkerRole: ProjectorRole,
-		Policy:     Policy(),
+		// The cube's refresh and the victim records may come from a hot standby: answers
+		// carry the time their data is as of, and the loader's horizon holds there (loader.go).
+		ReplicaReads: true,
+		Policy:       Policy(),
 		Register: func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
 			opts := []Option{WithPrivacyBudget(d.PrivacyYearlyEpsilon), WithClock(d.Clock)}
+			if d.ReplicaPool != nil && d.ReplicaPool != d.Pool {
+				opts = append(opts, WithReplica(d.ReplicaPool))
+			}
 			if d.Logger != nil {
 				opts = append(opts, WithLogger(d.Logger))
 			}

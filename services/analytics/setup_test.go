@@ -38,9 +38,14 @@ type bundle struct {
 // role (analytics with two), the consumers and the projector in the background.
 func setup(t testing.TB) *bundle {
 	t.Helper()
-	env := testserver.Start(t, testserver.Options{
-		Services: []bootstrap.Service{intake.Spec(), returns.Spec(), analytics.Spec()},
-	})
+	return setupOn(t, testserver.Options{})
+}
+
+// setupOn runs them so on the database (and replica) opts names, or on a fresh database.
+func setupOn(t testing.TB, opts testserver.Options) *bundle {
+	t.Helper()
+	opts.Services = []bootstrap.Service{intake.Spec(), returns.Spec(), analytics.Spec()}
+	env := testserver.Start(t, opts)
 	return &bundle{
 		env:       env,
 		intake:    intakev1.NewIntakeServiceClient(env.Conn),

@@ -10,22 +10,12 @@ import (
 	"github.com/passage-cm/passage/internal/pgtest"
 )
 
-func connect(t *testing.T, url string) *pgx.Conn {
-	t.Helper()
-	conn, err := pgx.Connect(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
-}
-
 // TestLoad loads a small population twice and checks the rollup against the facts the way
 // the migration says it can be checked: grouped by every key, the facts are the rollup.
 func TestLoad(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	conn := connect(t, pgtest.New(t))
+	conn := pgtest.Connect(t, pgtest.New(t))
 	g, err := NewGenerator(DefaultConfig(11))
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +69,7 @@ WHERE tx_id = (SELECT max(tx_id) FROM analytics.rollup)`).Scan(&touched); err !=
 func TestLoadRefusesServiceRoles(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	conn := connect(t, pgtest.New(t))
+	conn := pgtest.Connect(t, pgtest.New(t))
 	if _, err := conn.Exec(ctx, `SET ROLE passage_analytics`); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +90,7 @@ func TestLoadRefusesServiceRoles(t *testing.T) {
 func TestLoadSkipFacts(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	conn := connect(t, pgtest.New(t))
+	conn := pgtest.Connect(t, pgtest.New(t))
 	g, _ := NewGenerator(DefaultConfig(3))
 	rep, err := Load(ctx, conn, g, 3_000, Options{SkipFacts: true})
 	if err != nil {
