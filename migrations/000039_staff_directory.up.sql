@@ -7,6 +7,9 @@
 -- reaches logs, audit records, events or errors.
 CREATE TABLE intake.staff_member (
   staff_id       text PRIMARY KEY CHECK (length(staff_id) BETWEEN 1 AND 128),
+  -- The member's id as an aggregate (audit records, idempotency, events): the name-based UUID
+  -- (version 5) of staff_id, so that anyone who knows the staff id computes it.
+  member_id      uuid NOT NULL UNIQUE,
   mission        text NOT NULL CHECK (length(mission) BETWEEN 2 AND 32),
   role           text NOT NULL CHECK (role IN ('caseworker', 'supervisor', 'programme_manager', 'analyst', 'admin')),
   active         boolean NOT NULL,
@@ -84,7 +87,7 @@ CREATE POLICY intake_administers_members ON intake.staff_member FOR UPDATE TO pa
 
 GRANT SELECT (staff_id, mission, role, active, provisioned_by, version, last_seen_at) ON intake.staff_member
   TO passage_returns, passage_trafficking, passage_hasm, passage_referral, passage_followup, passage_handover, passage_analytics;
-GRANT INSERT (staff_id, mission, role, active, provisioned_by, version, created_at, updated_at, last_seen_at) ON intake.staff_member
+GRANT INSERT (staff_id, member_id, mission, role, active, provisioned_by, version, created_at, updated_at, last_seen_at) ON intake.staff_member
   TO passage_returns, passage_trafficking, passage_hasm, passage_referral, passage_followup, passage_handover, passage_analytics;
 GRANT UPDATE (mission, role, version, updated_at, last_seen_at) ON intake.staff_member
   TO passage_returns, passage_trafficking, passage_hasm, passage_referral, passage_followup, passage_handover, passage_analytics;

@@ -88,12 +88,16 @@ func (d *Directory) signIn(ctx context.Context, c auth.Claims, known bool) (Memb
 WHERE staff_id = $1 AND active AND provisioned_by = 'claims'
 RETURNING staff_id, mission, role, active, provisioned_by, version, last_seen_at`
 	} else {
-		sql = `INSERT INTO intake.staff_member (staff_id, mission, role, active, provisioned_by, version, created_at, updated_at, last_seen_at)
-VALUES ($1, $2, $3, true, 'claims', 1, $4, $4, $4) ON CONFLICT (staff_id) DO NOTHING
+		sql = `INSERT INTO intake.staff_member (staff_id, member_id, mission, role, active, provisioned_by, version, created_at, updated_at, last_seen_at)
+VALUES ($1, $5, $2, $3, true, 'claims', 1, $4, $4, $4) ON CONFLICT (staff_id) DO NOTHING
 RETURNING staff_id, mission, role, active, provisioned_by, version, last_seen_at`
 	}
 	var m Member
-	err := d.pool.QueryRow(ctx, sql, c.Subject, c.Mission, string(c.Role), now).
+	args := []any{c.Subject, c.Mission, string(c.Role), now}
+	if !known {
+		args = append(args, MemberID(c.Subject))
+	}
+	err := d.pool.QueryRow(ctx, sql, args...).
 		Scan(&m.StaffID, &m.Mission, &m.Role, &m.Active, &m.ProvisionedBy, &m.Version, &m.lastSeen)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Another process got there first, or the entry is not one a token may change: read

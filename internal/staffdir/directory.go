@@ -52,6 +52,8 @@ type Directory struct {
 
 	mu      sync.RWMutex
 	members map[string]Member
+	// changed is closed, and replaced, whenever the copy changes (Await waits on it).
+	changed chan struct{}
 	// fresh is true while the process listens for changes and has read the directory since
 	// it began to: only then does the copy say what the database says.
 	fresh atomic.Bool
@@ -63,8 +65,8 @@ type Directory struct {
 }
 
 // Open reads the whole directory and starts listening for its changes, on a connection of its
-// own taken out of pool (a role every service has: see migration 000039), so that a process
-// admits no call before it knows who may make it.
+// own made as pool makes its (with pool's role: every service role reads the directory, see
+// migration 000039), so that a process admits no call before it knows who may make it.
 func Open(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Directory, error) {
 	if cfg.Mode == "" {
 		cfg.Mode = ModeClaims
@@ -78,7 +80,7 @@ func Open(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Directory, erro
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	d := &Directory{pool: pool, cfg: cfg, members: map[string]Member{}}
+	d := &Directory{pool: pool, cfg: cfg, members: map[string]Member{}, changed: make(chan struct{})}
 	if err := d.listen(ctx); err != nil {
 		return nil, err
 	}
@@ -88,15 +90,16 @@ func Open(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Directory, erro
 // Mode returns the directory's mode.
 func (d *Directory) Mode() Mode { return d.cfg.Mode }
 
-// listen takes a connection out of the pool, listens on Channel, then reads the whole
+// listen connects, listens on Channel, then reads the whole
 // directory: a change committed in between is both read and announced, and applying it twice
 // is harmless (versions only move forward).
 func (d *Directory) listen(ctx context.Context) error {
-	c, err := d.pool.Acquire(ctx)
+	// A connection of its own, made as the pool makes its own, never one taken from the pool:
+	// the pool keeps its size, and a connection it holds is never held for good.
+	conn, err := pgx.ConnectConfig(ctx, d.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return fmt.Errorf("staff directory: %w", err)
 	}
-	conn := c.Hijack()
 	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
 		_ = conn.Close(context.WithoutCancel(ctx))
 		return fmt.Errorf("staff directory: listen: %w", err)
@@ -129,8 +132,35 @@ FROM intake.staff_member`)
 	}
 	d.mu.Lock()
 	d.members = members
+	d.broadcast()
 	d.mu.Unlock()
 	return nil
+}
+
+// broadcast wakes the callers of Await; d.mu is held.
+func (d *Directory) broadcast() {
+	close(d.changed)
+	d.changed = make(chan struct{})
+}
+
+// Await returns once this process's copy holds staffID at version or later, or ctx's error:
+// a change's author waits for it (StaffService), so that its answer means the process that
+// gives it already refuses a member it deactivated.
+func (d *Directory) Await(ctx context.Context, staffID string, version int64) error {
+	for {
+		d.mu.RLock()
+		m, ok := d.members[staffID]
+		changed := d.changed
+		d.mu.RUnlock()
+		if ok && m.Version >= version {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-changed:
+		}
+	}
 }
 
 // Run applies the directory's changes as they are announced, and reads it whole every
@@ -215,6 +245,7 @@ func (d *Directory) put(m Member) Member {
 		m.lastSeen = old.lastSeen
 	}
 	d.members[m.StaffID] = m
+	d.broadcast()
 	return m
 }
 

@@ -180,8 +180,8 @@ func TestClaimsAndManaged(t *testing.T) {
 	}
 
 	// An administrator's entry is the directory's word, even in claims mode.
-	if _, err := f.intake.Exec(ctx, `INSERT INTO intake.staff_member (staff_id, mission, role, active, provisioned_by, version, created_at, updated_at)
-VALUES ('sup-admin-made', 'NER', 'supervisor', true, 'admin', 1, now(), now())`); err != nil {
+	if _, err := f.intake.Exec(ctx, `INSERT INTO intake.staff_member (staff_id, member_id, mission, role, active, provisioned_by, version, created_at, updated_at)
+VALUES ('sup-admin-made', gen_random_uuid(), 'NER', 'supervisor', true, 'admin', 1, now(), now())`); err != nil {
 		t.Fatal(err)
 	}
 	other := auth.Claims{Subject: "sup-admin-made", Role: auth.RoleSupervisor, Mission: "MLI"}
@@ -204,15 +204,15 @@ func TestRowSecurityOfTheDirectory(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
-	if _, err := f.intake.Exec(ctx, `INSERT INTO intake.staff_member (staff_id, mission, role, active, provisioned_by, display_name, version, created_at, updated_at)
-VALUES ('named', 'NER', 'caseworker', true, 'admin', 'A Name', 1, now(), now())`); err != nil {
+	if _, err := f.intake.Exec(ctx, `INSERT INTO intake.staff_member (staff_id, member_id, mission, role, active, provisioned_by, display_name, version, created_at, updated_at)
+VALUES ('named', gen_random_uuid(), 'NER', 'caseworker', true, 'admin', 'A Name', 1, now(), now())`); err != nil {
 		t.Fatal(err)
 	}
 	refused := map[string]string{
-		"add inactive": `INSERT INTO intake.staff_member (staff_id, mission, role, active, provisioned_by, version, created_at, updated_at, deactivated_at)
-VALUES ('x', 'NER', 'caseworker', false, 'claims', 1, now(), now(), now())`,
-		"add as admin": `INSERT INTO intake.staff_member (staff_id, mission, role, active, provisioned_by, version, created_at, updated_at)
-VALUES ('y', 'NER', 'admin', true, 'admin', 1, now(), now())`,
+		"add inactive": `INSERT INTO intake.staff_member (staff_id, member_id, mission, role, active, provisioned_by, version, created_at, updated_at, deactivated_at)
+VALUES ('x', gen_random_uuid(), 'NER', 'caseworker', false, 'claims', 1, now(), now(), now())`,
+		"add as admin": `INSERT INTO intake.staff_member (staff_id, member_id, mission, role, active, provisioned_by, version, created_at, updated_at)
+VALUES ('y', gen_random_uuid(), 'NER', 'admin', true, 'admin', 1, now(), now())`,
 		"deactivate":  `UPDATE intake.staff_member SET active = false, deactivated_at = now() WHERE staff_id = 'named'`,
 		"read a name": `SELECT display_name FROM intake.staff_member`,
 	}

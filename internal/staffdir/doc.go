@@ -72,6 +72,15 @@
 //     administrator's entry. (Their processes therefore record the time last seen only for
 //     claims-provisioned members; intake's records it for all.)
 //   - intake_provisions_members and intake_administers_members: intake's role writes the
-//     directory without restriction; its handlers allow administrators alone to provision,
-//     deactivate and reactivate.
+//     directory without restriction; its StaffService (services/intake/staff) allows
+//     administrators alone to provision, deactivate and reactivate.
+//
+// # Assignments
+//
+// CheckAssignee is the one check behind IntakeService.AssignCase (a case of the mission, or
+// one shared with it after a hand-over: the receiving mission's assignment goes through
+// AssignCase too) and FollowUpService.AssignFollowUp: the assignee must be an active member
+// of the mission, else FAILED_PRECONDITION naming the field, with reason ASSIGNEE_UNKNOWN,
+// ASSIGNEE_INACTIVE or ASSIGNEE_OTHER_MISSION. It holds the member's row FOR SHARE, so that an
+// assignment and the member's deactivation (which ends their assignments) take turns.
 package staffdir

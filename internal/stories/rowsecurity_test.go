@@ -237,6 +237,7 @@ func TestRowSecurityAsEachRole(t *testing.T) {
 		Version: r.GetVersion(), Reason: returnsv1.ClosureReason_CLOSURE_REASON_LOST_CONTACT}))
 	// Nor do they assign a case or break the glass: one of each, for intake's access tables.
 	deu := c.env.As(t, auth.RoleSupervisor, "DEU")
+	c.env.Provision(t, "caseworker-2", auth.RoleCaseworker, "DEU")
 	must(c.intake.AssignCase(deu, &intakev1.AssignCaseRequest{RequestId: uuid.NewString(), CaseId: deuCase, StaffId: "caseworker-2"}))
 	// Nor do they keep a note or a document: the assigned caseworker writes one and uploads the
 	// other, for intake's note and document tables.
