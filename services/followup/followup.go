@@ -143,7 +143,7 @@ func (s *Service) AssignFollowUp(ctx context.Context, req *followupv1.AssignFoll
 				return nil, closedError("assigned")
 			}
 			// Only an active member of the follow-up's mission works on it.
-			if err := staffdir.CheckAssignee(ctx, st.Tx, f.GetMission(), req.GetAssignee(), "assignee"); err != nil {
+			if err := staffdir.CheckAssignee(ctx, st.Tx, f.GetMission(), req.GetAssignee(), "assignee", false); err != nil {
 				return nil, err
 			}
 			previous := f.GetAssignee()

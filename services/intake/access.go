@@ -134,7 +134,7 @@ func (s *Service) AssignCase(ctx context.Context, req *intakev1.AssignCaseReques
 		tx, id := st.Tx, c.id
 		// Only an active member of the mission the assignment is in (the case's own, or the
 		// mission it is shared with) works on its cases.
-		if err := staffdir.CheckAssignee(ctx, tx, c.mission, req.GetStaffId(), "staff_id"); err != nil {
+		if err := staffdir.CheckAssignee(ctx, tx, c.mission, req.GetStaffId(), "staff_id", true); err != nil {
 			return nil, err
 		}
 		a := &intakev1.CaseAssignment{CaseId: id.String(), StaffId: req.GetStaffId()}
