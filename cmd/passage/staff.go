@@ -109,17 +109,27 @@ func (c *client) staffProvision(ctx context.Context, args []string) error {
 		staffv1.StaffServiceClient.ProvisionStaff, memberOf)
 }
 
+// staffVersioned parses "COMMAND STAFF_ID --version N", binding --request-id to requestID:
+// a change of one member at the version the administrator read.
+func (c *client) staffVersioned(command string, args []string, requestID *string) (staffID string, version int64, o *clientOptions, err error) {
+	fs, o := c.groupFlagSet("staff", command, command+" STAFF_ID --version N", requestID)
+	fs.Int64Var(&version, "version", 0, "the version you read (passage staff get); required")
+	pos, _, err := c.groupParse("staff", fs, o, args, 1, command+" takes one STAFF_ID")
+	if err != nil {
+		return "", 0, nil, err
+	}
+	if version <= 0 {
+		return "", 0, nil, fmt.Errorf("--version is required: the version you read (passage staff get)")
+	}
+	return pos[0], version, o, nil
+}
+
 func (c *client) staffDeactivate(ctx context.Context, args []string) error {
 	req := &staffv1.DeactivateStaffRequest{}
-	fs, o := c.groupFlagSet("staff", "deactivate", "deactivate STAFF_ID --version N", &req.RequestId)
-	fs.Int64Var(&req.Version, "version", 0, "the version you read (passage staff get); required")
-	pos, _, err := c.groupParse("staff", fs, o, args, 1, "deactivate takes one STAFF_ID")
-	if err != nil {
+	var err error
+	var o *clientOptions
+	if req.StaffId, req.Version, o, err = c.staffVersioned("deactivate", args, &req.RequestId); err != nil {
 		return err
-	}
-	req.StaffId = pos[0]
-	if req.Version <= 0 {
-		return fmt.Errorf("--version is required: the version you read (passage staff get)")
 	}
 	return mutationOn(ctx, &c.cli, o, c.staff, "DeactivateStaff", req, func(id string) { req.RequestId = id },
 		staffv1.StaffServiceClient.DeactivateStaff, func(w io.Writer, r *staffv1.DeactivateStaffResponse) error {
@@ -133,15 +143,10 @@ func (c *client) staffDeactivate(ctx context.Context, args []string) error {
 
 func (c *client) staffReactivate(ctx context.Context, args []string) error {
 	req := &staffv1.ReactivateStaffRequest{}
-	fs, o := c.groupFlagSet("staff", "reactivate", "reactivate STAFF_ID --version N", &req.RequestId)
-	fs.Int64Var(&req.Version, "version", 0, "the version you read (passage staff get); required")
-	pos, _, err := c.groupParse("staff", fs, o, args, 1, "reactivate takes one STAFF_ID")
-	if err != nil {
+	var err error
+	var o *clientOptions
+	if req.StaffId, req.Version, o, err = c.staffVersioned("reactivate", args, &req.RequestId); err != nil {
 		return err
-	}
-	req.StaffId = pos[0]
-	if req.Version <= 0 {
-		return fmt.Errorf("--version is required: the version you read (passage staff get)")
 	}
 	return mutationOn(ctx, &c.cli, o, c.staff, "ReactivateStaff", req, func(id string) { req.RequestId = id },
 		staffv1.StaffServiceClient.ReactivateStaff, memberOf)
