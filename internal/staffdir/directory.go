@@ -87,9 +87,6 @@ func Open(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Directory, erro
 	return d, nil
 }
 
-// Mode returns the directory's mode.
-func (d *Directory) Mode() Mode { return d.cfg.Mode }
-
 // listen connects, listens on Channel, then reads the whole
 // directory: a change committed in between is both read and announced, and applying it twice
 // is harmless (versions only move forward).
