@@ -34,6 +34,7 @@ import (
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	referralv1 "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
+	staffv1 "github.com/passage-cm/passage/proto/gen/passage/staff/v1"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
 
@@ -61,7 +62,7 @@ func newCLI(stdout, stderr io.Writer) cli {
 }
 
 // client is every command group's type (case, returns, trafficking, hasm, referral,
-// followup, handover, analytics, note, document): cli, and how to reach each service, so that a test can
+// followup, handover, analytics, note, document, staff): cli, and how to reach each service, so that a test can
 // supply its own client of any of them. Each group's commands are its methods, named after the group (caseGet,
 // hasmGet); a group's Run method dispatches them.
 type client struct {
@@ -76,6 +77,7 @@ type client struct {
 	analytics   func(clientOptions) (analyticsv1.AnalyticsServiceClient, func(), error)
 	casenote    func(clientOptions) (casenotev1.CaseNoteServiceClient, func(), error)
 	document    func(clientOptions) (documentv1.DocumentServiceClient, func(), error)
+	staff       func(clientOptions) (staffv1.StaffServiceClient, func(), error)
 }
 
 // newClient returns the process's client: newCLI's, reaching every service over [dial].
@@ -92,6 +94,7 @@ func newClient(stdout, stderr io.Writer) *client {
 		analytics:   dialer(analyticsv1.NewAnalyticsServiceClient),
 		casenote:    dialer(casenotev1.NewCaseNoteServiceClient),
 		document:    dialer(documentv1.NewDocumentServiceClient),
+		staff:       dialer(staffv1.NewStaffServiceClient),
 	}
 }
 

@@ -57,6 +57,7 @@ commands:
   followup ...                           follow-ups: what is due and overdue, closing, assigning, the schedule (passage followup -h)
   note add|edit|get|list                 case notes: written on a case, sealed with the person's key (passage note -h)
   document upload|download|list          documents: files on a case, sealed with the person's key (passage document -h)
+  staff list|get|provision|deactivate|reactivate   the staff directory: teams, and leavers refused at once (passage staff -h)
   handover ...                           hand a case's next part to another mission: propose, accept, decline,
                                         withdraw, complete, list incoming and outgoing (passage handover -h)
   demo load --persons N                  add N synthetic persons to HQ analytics, for benchmarks (DATABASE_URL)
@@ -126,6 +127,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runNote(ctx, rest, stdout, stderr)
 	case "document":
 		return runDocument(ctx, rest, stdout, stderr)
+	case "staff":
+		return runStaff(ctx, rest, stdout, stderr)
 	case "handover":
 		return runHandover(ctx, rest, stdout, stderr)
 	case "version":

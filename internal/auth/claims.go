@@ -14,6 +14,10 @@ const MissionHQ = "HQ"
 // sub-office suffix, e.g. "NER" or "NER-AGADEZ".
 var missionPattern = regexp.MustCompile(`^[A-Z]{3}(-[A-Z0-9]{2,16})?$`)
 
+// ValidMission reports whether staff of role r may belong to mission m: HQ only for HQ
+// roles, otherwise a mission code ("NER", "NER-AGADEZ").
+func ValidMission(r Role, m string) bool { return validMission(r, m) }
+
 // validMission reports whether a caller with role r may carry mission m.
 func validMission(r Role, m string) bool {
 	if m == MissionHQ {

@@ -15,13 +15,18 @@ import (
 // the reason stays on the server, and the token is never echoed.
 var errUnauthenticated = status.Error(codes.Unauthenticated, "missing or invalid bearer token")
 
+// Admit decides whether an authenticated caller, whose role the Policy allows the method,
+// may call at all now: the staff directory's check (internal/staffdir), which refuses a
+// leaver whose token has not expired yet. It returns the status the client gets.
+type Admit func(ctx context.Context, c Claims) error
+
 // UnaryServerInterceptor authenticates every unary call with v and authorizes
-// it with p, putting the caller's Claims in the handler's context. Public
-// methods (health, reflection) pass without a token.
-func UnaryServerInterceptor(v Verifier, p Policy) grpc.UnaryServerInterceptor {
+// it with p and then admit (when not nil), putting the caller's Claims in the
+// handler's context. Public methods (health, reflection) pass without a token.
+func UnaryServerInterceptor(v Verifier, p Policy, admit Admit) grpc.UnaryServerInterceptor {
 	mustVerifier(v)
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		ctx, err := authorize(ctx, v, p, info.FullMethod)
+		ctx, err := authorize(ctx, v, p, admit, info.FullMethod)
 		if err != nil {
 			return nil, err
 		}
@@ -31,10 +36,10 @@ func UnaryServerInterceptor(v Verifier, p Policy) grpc.UnaryServerInterceptor {
 
 // StreamServerInterceptor is UnaryServerInterceptor for streaming calls; the
 // handler reads the Claims from stream.Context().
-func StreamServerInterceptor(v Verifier, p Policy) grpc.StreamServerInterceptor {
+func StreamServerInterceptor(v Verifier, p Policy, admit Admit) grpc.StreamServerInterceptor {
 	mustVerifier(v)
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		ctx, err := authorize(ss.Context(), v, p, info.FullMethod)
+		ctx, err := authorize(ss.Context(), v, p, admit, info.FullMethod)
 		if err != nil {
 			return err
 		}
@@ -51,7 +56,7 @@ func mustVerifier(v Verifier) {
 }
 
 // authorize returns ctx with the caller's Claims, or a status error.
-func authorize(ctx context.Context, v Verifier, p Policy, method string) (context.Context, error) {
+func authorize(ctx context.Context, v Verifier, p Policy, admit Admit, method string) (context.Context, error) {
 	if isPublic(method) {
 		return ctx, nil
 	}
@@ -63,6 +68,11 @@ func authorize(ctx context.Context, v Verifier, p Policy, method string) (contex
 		// Role and method names are not personal data; saying which is which
 		// lets a client author fix a missing grant.
 		return nil, status.Errorf(codes.PermissionDenied, "role %s may not call %s", claims.Role, method)
+	}
+	if admit != nil {
+		if err := admit(ctx, claims); err != nil {
+			return nil, err
+		}
 	}
 	return WithClaims(ctx, claims), nil
 }

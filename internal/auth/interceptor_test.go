@@ -157,7 +157,7 @@ func TestInterceptors(t *testing.T) {
 				seen = ctx
 				return "ok", nil
 			}
-			_, err = UnaryServerInterceptor(verifier, policy)(ctx, "request", &grpc.UnaryServerInfo{FullMethod: method}, handler)
+			_, err = UnaryServerInterceptor(verifier, policy, nil)(ctx, "request", &grpc.UnaryServerInfo{FullMethod: method}, handler)
 			return seen, seen != nil, err
 		},
 		"unary": func(ctx context.Context, method string) (context.Context, bool, error) {
@@ -167,7 +167,7 @@ func TestInterceptors(t *testing.T) {
 				return "ok", nil
 			}
 			info := &grpc.UnaryServerInfo{FullMethod: method}
-			_, err := UnaryServerInterceptor(verifier, policy)(ctx, "request", info, handler)
+			_, err := UnaryServerInterceptor(verifier, policy, nil)(ctx, "request", info, handler)
 			return seen, seen != nil, err
 		},
 		"stream": func(ctx context.Context, method string) (context.Context, bool, error) {
@@ -177,7 +177,7 @@ func TestInterceptors(t *testing.T) {
 				return nil
 			}
 			info := &grpc.StreamServerInfo{FullMethod: method, IsServerStream: true}
-			err := StreamServerInterceptor(verifier, policy)(nil, fakeStream{ctx: ctx}, info, handler)
+			err := StreamServerInterceptor(verifier, policy, nil)(nil, fakeStream{ctx: ctx}, info, handler)
 			return seen, seen != nil, err
 		},
 	}
@@ -229,8 +229,8 @@ func TestInterceptorsRejectNilVerifier(t *testing.T) {
 	t.Parallel()
 
 	for name, build := range map[string]func(){
-		"unary":  func() { UnaryServerInterceptor(nil, Policy{}) },
-		"stream": func() { StreamServerInterceptor(nil, Policy{}) },
+		"unary":  func() { UnaryServerInterceptor(nil, Policy{}, nil) },
+		"stream": func() { StreamServerInterceptor(nil, Policy{}, nil) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -288,8 +288,8 @@ func startServer(t *testing.T, v Verifier, p Policy) func(opts ...grpc.DialOptio
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(UnaryServerInterceptor(v, p)),
-		grpc.ChainStreamInterceptor(StreamServerInterceptor(v, p)),
+		grpc.ChainUnaryInterceptor(UnaryServerInterceptor(v, p, nil)),
+		grpc.ChainStreamInterceptor(StreamServerInterceptor(v, p, nil)),
 	)
 	healthpb.RegisterHealthServer(srv, health.NewServer())
 	srv.RegisterService(&probeService, struct{}{})

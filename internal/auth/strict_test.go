@@ -182,7 +182,7 @@ func TestMaxLifetimeOption(t *testing.T) {
 func TestStrictTokensOverTheInterceptor(t *testing.T) {
 	t.Parallel()
 	key := newKey(t)
-	interceptor := UnaryServerInterceptor(Cached(NewKeyVerifier(key.Public(), DevIssuer, Audience), 16), Policy{registerCase: {RoleCaseworker, RoleAdmin}})
+	interceptor := UnaryServerInterceptor(Cached(NewKeyVerifier(key.Public(), DevIssuer, Audience), 16), Policy{registerCase: {RoleCaseworker, RoleAdmin}}, nil)
 	now := time.Now()
 	iat, exp := num("iat", now), num("exp", now.Add(time.Hour))
 	tokens := map[string]string{

@@ -12,6 +12,7 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/gateway"
 	"github.com/passage-cm/passage/internal/server"
+	"github.com/passage-cm/passage/internal/staffdir"
 	"github.com/passage-cm/passage/internal/telemetry"
 	"github.com/passage-cm/passage/internal/vault"
 )
@@ -46,6 +47,8 @@ type Assembly struct {
 	Background []func(context.Context) error
 	// PartnerAddr is where the partner HTTP/JSON gateway listens; nil when none is served.
 	PartnerAddr net.Addr
+	// Directory is the process's copy of the staff directory, which admits every staff call.
+	Directory *staffdir.Directory
 }
 
 // Assemble builds the gRPC server for the services and registers each on it, built from its
@@ -93,9 +96,22 @@ func Assemble(ctx context.Context, cfg Config, p Parts, services ...Service) (*A
 		}
 	}
 
+	// Every process admits a staff member's call only as the staff directory says, read with
+	// the first service's role (every service role reads it) and kept fresh by its changes'
+	// notifications.
+	var directory *staffdir.Directory
+	var admit auth.Admit
+	if len(pools) > 0 {
+		var err error
+		if directory, err = staffdir.Open(ctx, pools[0], staffdir.Config{Mode: cfg.StaffDirectory, Logger: p.Logger, Clock: clock}); err != nil {
+			return nil, err
+		}
+		admit = directory.Admit
+	}
 	srv, err := server.New(cfg.Server, p.Logger, server.Options{
 		Verifier:  p.Verifier,
 		Policy:    policy,
+		Admit:     admit,
 		Telemetry: p.Telemetry,
 		// Readiness follows the database, a service's read replica included: while one cannot
 		// be reached, gRPC health says NOT_SERVING and /readyz 503, so load balancers send
@@ -112,10 +128,13 @@ func Assemble(ctx context.Context, cfg Config, p Parts, services ...Service) (*A
 	if err != nil {
 		return nil, err
 	}
-	a := &Assembly{Server: srv}
+	a := &Assembly{Server: srv, Directory: directory}
+	if directory != nil {
+		a.Background = append(a.Background, directory.Run)
+	}
 	for i, s := range services {
 		deps := Deps{Pool: pools[i], WorkerPool: workerPools[i], ReplicaPool: replicaPools[i], Keys: p.Keys, Retention: cfg.Retention.Policy(), RetentionInterval: time.Duration(cfg.Retention.Interval),
-			PrivacyYearlyEpsilon: float64(cfg.PrivacyYearlyEpsilon), WebhookAllowNetworks: cfg.WebhookAllowNetworks, Logger: p.Logger, Clock: clock}
+			PrivacyYearlyEpsilon: float64(cfg.PrivacyYearlyEpsilon), WebhookAllowNetworks: cfg.WebhookAllowNetworks, Logger: p.Logger, Clock: clock, Directory: directory}
 		if work := s.Register(deps, srv.GRPC()); work != nil {
 			a.Background = append(a.Background, work)
 		}

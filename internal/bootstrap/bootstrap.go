@@ -24,6 +24,7 @@ import (
 	"github.com/passage-cm/passage/internal/mtls"
 	"github.com/passage-cm/passage/internal/retention"
 	"github.com/passage-cm/passage/internal/server"
+	"github.com/passage-cm/passage/internal/staffdir"
 	"github.com/passage-cm/passage/internal/telemetry"
 	"github.com/passage-cm/passage/internal/vault"
 )
@@ -55,6 +56,9 @@ type Deps struct {
 	// production).
 	WebhookAllowNetworks []netip.Prefix
 	Logger               *slog.Logger
+	// Directory is the process's copy of the staff directory (internal/staffdir), which
+	// admits every staff call.
+	Directory *staffdir.Directory
 	// Clock is the time the service goes by ("today", deadlines, timestamps it records):
 	// time.Now in production, a test's own clock under internal/testserver. Never nil.
 	Clock func() time.Time

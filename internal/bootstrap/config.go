@@ -16,6 +16,7 @@ import (
 	"github.com/passage-cm/passage/internal/privacy"
 	"github.com/passage-cm/passage/internal/retention"
 	"github.com/passage-cm/passage/internal/server"
+	"github.com/passage-cm/passage/internal/staffdir"
 	"github.com/passage-cm/passage/internal/vault"
 )
 
@@ -78,6 +79,11 @@ type Config struct {
 	JWKSURL       string `env:"PASSAGE_JWKS_URL" help:"where production tokens' keys are (JWKS); required outside {--dev}"`
 	TokenIssuer   string `env:"PASSAGE_TOKEN_ISSUER" help:"the {iss} production tokens must carry; required outside {--dev}"`
 	TokenAudience string `env:"PASSAGE_TOKEN_AUDIENCE" default:"passage" help:"the {aud} tokens must carry"`
+
+	// StaffDirectory is how the staff directory learns of staff (PASSAGE_STAFF_DIRECTORY):
+	// from tokens' claims at a member's first call (claims, the default), or only from
+	// administrators (managed). Either way every process refuses an inactive member's calls.
+	StaffDirectory staffdir.Mode `env:"PASSAGE_STAFF_DIRECTORY" default:"claims" help:"{claims}: a staff member unknown to the staff directory is added at their first call, as their token says; {managed}: only members an administrator provisioned are admitted. Inactive members are refused either way"`
 
 	// LogLevel is PASSAGE_LOG_LEVEL: debug, info (default), warn or error.
 	LogLevel slog.Level `env:"PASSAGE_LOG_LEVEL" default:"info" help:"{debug}, {info}, {warn} or {error}; one JSON line per RPC at info"`

@@ -38,7 +38,7 @@ var writeVerbs = []string{
 	"Register", "Update", "Close", "Open", "Reopen", "Record", "Withdraw", "Erase",
 	"Assign", "Unassign", "BreakGlass", "Review", "Create", "Send", "Revoke", "Accept",
 	"Decline", "Complete", "Link", "Publish", "Set", "Decide", "Request", "End", "Assess", "Propose",
-	"Add", "Edit", "Upload",
+	"Add", "Edit", "Upload", "Provision", "Deactivate", "Reactivate",
 }
 
 // Classify returns the class of a call to method (a full gRPC method name,

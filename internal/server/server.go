@@ -37,6 +37,9 @@ type Options struct {
 	Verifier auth.Verifier
 	// Policy says which roles may call which method; unlisted methods are refused.
 	Policy auth.Policy
+	// Admit, when set, decides after Policy whether an authenticated caller may call at all
+	// (the staff directory, internal/staffdir).
+	Admit auth.Admit
 	// Watch, when its Pinger is set, makes gRPC health and /readyz follow a dependency (the
 	// database) while the server runs; see [Watch].
 	Watch Watch
@@ -129,8 +132,8 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Server, error) {
 	}
 	chain, err := middleware.Chain(middleware.ChainConfig{
 		Logger:     logger,
-		AuthUnary:  auth.UnaryServerInterceptor(opts.Verifier, opts.Policy),
-		AuthStream: auth.StreamServerInterceptor(opts.Verifier, opts.Policy),
+		AuthUnary:  auth.UnaryServerInterceptor(opts.Verifier, opts.Policy, opts.Admit),
+		AuthStream: auth.StreamServerInterceptor(opts.Verifier, opts.Policy, opts.Admit),
 		Caller:     callerFromClaims,
 		Quota:      quotas,
 	})

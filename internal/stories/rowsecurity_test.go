@@ -139,7 +139,11 @@ var underOwnPolicies = []string{"analytics.fact", "analytics.rollup", "analytics
 	// Intake's shares of handed-over cases and the hand-over profiles they follow (000028):
 	// a share visible to both missions, written under the receiving one. Tested as the intake
 	// role in services/intake (share_test.go).
-	"intake.case_share", "intake.handover_profile"}
+	"intake.case_share", "intake.handover_profile",
+	// The staff directory (000039): read by every service role across missions, written by
+	// intake's, a token adding only itself. Tested as intake's and follow-up's roles in
+	// internal/staffdir (TestRowSecurityOfTheDirectory).
+	"intake.staff_member"}
 
 // TestRowSecurityCoversEveryTable: every table of the services' schemas is under ENABLE and
 // FORCE row-level security, or is one of the few documented exceptions; and every service role
@@ -233,6 +237,7 @@ func TestRowSecurityAsEachRole(t *testing.T) {
 		Version: r.GetVersion(), Reason: returnsv1.ClosureReason_CLOSURE_REASON_LOST_CONTACT}))
 	// Nor do they assign a case or break the glass: one of each, for intake's access tables.
 	deu := c.env.As(t, auth.RoleSupervisor, "DEU")
+	c.env.Provision(t, "caseworker-2", auth.RoleCaseworker, "DEU")
 	must(c.intake.AssignCase(deu, &intakev1.AssignCaseRequest{RequestId: uuid.NewString(), CaseId: deuCase, StaffId: "caseworker-2"}))
 	// Nor do they keep a note or a document: the assigned caseworker writes one and uploads the
 	// other, for intake's note and document tables.

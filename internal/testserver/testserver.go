@@ -25,6 +25,7 @@ import (
 	"github.com/passage-cm/passage/internal/quota"
 	"github.com/passage-cm/passage/internal/retrypolicy"
 	"github.com/passage-cm/passage/internal/server"
+	"github.com/passage-cm/passage/internal/staffdir"
 	"github.com/passage-cm/passage/internal/vault"
 )
 
@@ -53,6 +54,8 @@ type Env struct {
 	GatewayURL string
 
 	signer ed25519.PrivateKey
+	// owner writes the staff directory for Provision.
+	owner *pgxpool.Pool
 }
 
 // Options says what to run.
@@ -116,6 +119,10 @@ func Start(t testing.TB, opts Options) *Env {
 		opts.Database = pgtest.New(t)
 	}
 	env := &Env{AdminURL: opts.Database, Keys: keys, KeyFiles: vault.DevKeyringFiles(dir), AuditKey: auditKey, Logs: &Buffer{}, Calls: &CallLog{}, signer: signer}
+	if env.owner, err = pgxpool.New(context.Background(), env.AdminURL); err != nil {
+		t.Fatalf("owner's pool: %v", err)
+	}
+	t.Cleanup(env.owner.Close)
 
 	logger := slog.New(slog.NewJSONHandler(env.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := bootstrap.Config{
@@ -229,15 +236,38 @@ func (e *Env) Token(t testing.TB, role auth.Role, mission string) string {
 	return e.StaffToken(t, "staff-"+string(role), role, mission)
 }
 
-// StaffToken mints a development token for the staff member subject.
+// StaffToken mints a development token for the staff member subject, and puts them in the
+// staff directory (Provision) as though they had signed in once, so that a supervisor may
+// assign them a case before their first call.
 func (e *Env) StaffToken(t testing.TB, subject string, role auth.Role, mission string) string {
 	t.Helper()
+	if role != auth.RolePartner {
+		e.Provision(t, subject, role, mission)
+	}
 	tok, err := auth.MintToken(e.signer, auth.DevIssuer, auth.Audience,
 		auth.Claims{Subject: subject, Role: role, Mission: mission}, time.Hour)
 	if err != nil {
 		t.Fatalf("mint token: %v", err)
 	}
 	return tok
+}
+
+// Provision puts subject in the staff directory as an active member of mission with role,
+// provisioned from claims, as PASSAGE_STAFF_DIRECTORY=claims adds them at their first call
+// (and moves them when a token of theirs names another mission or role). A member who is
+// inactive, or whom an administrator provisioned, is left as they are.
+func (e *Env) Provision(t testing.TB, subject string, role auth.Role, mission string) {
+	t.Helper()
+	if _, err := e.owner.Exec(context.Background(), `INSERT INTO intake.staff_member
+  (staff_id, member_id, mission, role, active, provisioned_by, version, created_at, updated_at)
+VALUES ($1, $2, $3, $4, true, 'claims', 1, now(), now())
+ON CONFLICT (staff_id) DO UPDATE SET mission = excluded.mission, role = excluded.role,
+  version = staff_member.version + 1, updated_at = now()
+WHERE staff_member.active AND staff_member.provisioned_by = 'claims'
+  AND (staff_member.mission, staff_member.role) IS DISTINCT FROM (excluded.mission, excluded.role)`,
+		subject, staffdir.MemberID(subject), mission, string(role)); err != nil {
+		t.Fatalf("provision %s: %v", subject, err)
+	}
 }
 
 // PartnerToken mints a development token for the partner agency partnerID (role partner, no

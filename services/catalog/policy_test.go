@@ -30,6 +30,7 @@ import (
 	_ "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	_ "github.com/passage-cm/passage/proto/gen/passage/referral/v1"
 	_ "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
+	_ "github.com/passage-cm/passage/proto/gen/passage/staff/v1"
 	_ "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
 
@@ -91,6 +92,15 @@ var want = map[string][]auth.Role{
 	// The person search, on intake's role: the field staff who meet the person.
 	"/passage.search.v1.PersonSearchService/SearchPersons": {cw, sv},
 	"/passage.search.v1.PersonSearchService/FindElsewhere": {sv},
+
+	// The staff directory (issue 18), on intake's role: supervisors read their own mission's
+	// team (checked in the handlers), administrators any mission's; administrators alone
+	// provision, deactivate and reactivate staff.
+	"/passage.staff.v1.StaffService/ListStaff":       {sv, ad},
+	"/passage.staff.v1.StaffService/GetStaff":        {sv, ad},
+	"/passage.staff.v1.StaffService/ProvisionStaff":  {ad},
+	"/passage.staff.v1.StaffService/DeactivateStaff": {ad},
+	"/passage.staff.v1.StaffService/ReactivateStaff": {ad},
 
 	"/passage.returns.v1.ReturnService/GetReturn":              {cw, sv},
 	"/passage.returns.v1.ReturnService/ListReturns":            {cw, sv},

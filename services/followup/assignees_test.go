@@ -75,6 +75,7 @@ func TestCaseAssigneesOwnItsFollowUps(t *testing.T) {
 
 	// Two on the case; then the supervisor gives the follow-up to omar, who is not on it.
 	assign("staff-amira")
+	b.env.Provision(t, "staff-bilal", auth.RoleCaseworker, "DEU")
 	assign("staff-bilal")
 	bilal := b.env.AsStaff(t, "staff-bilal", auth.RoleCaseworker, "DEU")
 	b.await(t, "amira's and bilal's follow-ups", func() bool {

@@ -49,8 +49,15 @@
 // the follow-ups assigned to the person, and the unassigned ones of their cases). Intake serialises one case's
 // assignment changes, so their events are read in the order they were made. The caseworker
 // who registered a case is not among its assignees (intake lets them read it without an
-// assignment): a supervisor assigns the case. The service has no staff directory and the
-// programmes' events carry no actor.
+// assignment): a supervisor assigns the case. The programmes' events carry no actor.
+//
+// The staff directory (internal/staffdir): AssignFollowUp refuses an assignee who is not an
+// active member of the follow-up's mission (FAILED_PRECONDITION on assignee). When an
+// administrator deactivates a member, intake unassigns their cases (CaseAssignmentChanged
+// releases the follow-ups they had as the case's assignee) and publishes StaffMemberChanged,
+// which the consumer also reads (000040): the open follow-ups a supervisor assigned to the
+// leaver lose their assignee, at a new version, each with a FollowUpAssigned event naming
+// the leaver as the previous assignee (assignees.go).
 //
 // It holds no identity: intake case ids, staff subjects, codes and dates only.
 package followup

@@ -14,6 +14,7 @@ import (
 	"github.com/passage-cm/passage/internal/mutation"
 	"github.com/passage-cm/passage/internal/pagetoken"
 	"github.com/passage-cm/passage/internal/rpcerr"
+	"github.com/passage-cm/passage/internal/staffdir"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	followupv1 "github.com/passage-cm/passage/proto/gen/passage/followup/v1"
 )
@@ -137,9 +138,13 @@ func (s *Service) CloseFollowUp(ctx context.Context, req *followupv1.CloseFollow
 func (s *Service) AssignFollowUp(ctx context.Context, req *followupv1.AssignFollowUpRequest) (*followupv1.AssignFollowUpResponse, error) {
 	resp := &followupv1.AssignFollowUpResponse{}
 	err := s.change(ctx, req, followupv1.FollowUpService_AssignFollowUp_FullMethodName, resp,
-		func(_ auth.Claims, f *followupv1.FollowUp, _ *mutation.Step) (proto.Message, error) {
+		func(_ auth.Claims, f *followupv1.FollowUp, st *mutation.Step) (proto.Message, error) {
 			if f.GetState() != followupv1.FollowUpState_FOLLOW_UP_STATE_OPEN {
 				return nil, closedError("assigned")
+			}
+			// Only an active member of the follow-up's mission works on it.
+			if err := staffdir.CheckAssignee(ctx, st.Tx, f.GetMission(), req.GetAssignee(), "assignee", false); err != nil {
+				return nil, err
 			}
 			previous := f.GetAssignee()
 			f.Assignee = req.GetAssignee()

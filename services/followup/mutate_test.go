@@ -83,6 +83,7 @@ func TestAssignFollowUp(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	f := b.openFollowUp(t)
+	b.env.Provision(t, "staff-amira", auth.RoleCaseworker, "DEU")
 	req := &followupv1.AssignFollowUpRequest{RequestId: uuid.NewString(), FollowUpId: f.GetFollowUpId(), Version: 1, Assignee: "staff-amira"}
 	_, err := b.client.AssignFollowUp(b.worker, req)
 	testserver.WantCode(t, err, codes.PermissionDenied)

@@ -19,6 +19,7 @@ import (
 	hasmv1 "github.com/passage-cm/passage/proto/gen/passage/hasm/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	returnsv1 "github.com/passage-cm/passage/proto/gen/passage/returns/v1"
+	staffv1 "github.com/passage-cm/passage/proto/gen/passage/staff/v1"
 	traffickingv1 "github.com/passage-cm/passage/proto/gen/passage/trafficking/v1"
 )
 
@@ -112,8 +113,8 @@ func planFor(m proto.Message) *plan {
 }
 
 // consumed are the events the consumer reads: the programmes', intake's case assignments and
-// the hand-over service's acceptances.
-var consumed = slices.Concat(programmeEvents, []string{assignmentEvent}, handoverpart.Events)
+// staff directory changes (a leaver's follow-ups), and the hand-over service's acceptances.
+var consumed = slices.Concat(programmeEvents, []string{assignmentEvent, leaverEvent}, handoverpart.Events)
 
 // apply applies one event of consumed inside the consumer's transaction.
 func (s *Service) apply(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
@@ -123,6 +124,9 @@ func (s *Service) apply(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 	}
 	if e, ok := m.(*intakev1.CaseAssignmentChanged); ok {
 		return applyAssignment(ctx, tx, r, e)
+	}
+	if e, ok := m.(*staffv1.StaffMemberChanged); ok {
+		return s.releaseLeaver(ctx, tx, e)
 	}
 	if g, ok, err := handoverpart.Of(m, r.OccurredAt); ok || err != nil {
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/mutation"
 	"github.com/passage-cm/passage/internal/rpcerr"
+	"github.com/passage-cm/passage/internal/staffdir"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -131,6 +132,11 @@ func (s *Service) AssignCase(ctx context.Context, req *intakev1.AssignCaseReques
 	m := mutation.Mutation{Who: who, Key: key, Ref: req.GetCaseId(), Resp: resp}
 	err = s.assignments.Run(ctx, m, func(c lockedCase, st *mutation.Step) (proto.Message, error) {
 		tx, id := st.Tx, c.id
+		// Only an active member of the mission the assignment is in (the case's own, or the
+		// mission it is shared with) works on its cases.
+		if err := staffdir.CheckAssignee(ctx, tx, c.mission, req.GetStaffId(), "staff_id", true); err != nil {
+			return nil, err
+		}
 		a := &intakev1.CaseAssignment{CaseId: id.String(), StaffId: req.GetStaffId()}
 		var at time.Time
 		// An existing assignment is kept as it was: who assigned it first, and when.

@@ -7,7 +7,10 @@
 // It decides who reads identity: the staff working on a case (its creator and those a
 // supervisor assigns, each assignment published as CaseAssignmentChanged for the follow-up
 // service), for a stated purpose, or a supervisor under a short-lived, reviewed break-glass
-// grant (access.go, breakglass.go). It also erases people: ErasePerson on a
+// grant (access.go, breakglass.go). A case is assigned only to an active member of the staff
+// directory in the assignment's mission (internal/staffdir.CheckAssignee), and a leaver's
+// assignments end in their deactivation's transaction, each as UnassignCase ends one
+// (leaver.go; the directory's API is services/intake/staff). It also erases people: ErasePerson on a
 // supervisor's request, and EraseDue for the retention job, both through one path that
 // records the erasure and crypto-shreds the vault row in the same transaction. Registrations
 // that arrive together are written by one transaction, each with every guarantee it has alone

@@ -34,6 +34,7 @@ func TestNoIdentityInTheDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A case assignment, so that its event (CaseAssignmentChanged) is in the scan too.
+	b.env.Provision(t, "cw-assigned", auth.RoleCaseworker, "NER")
 	if _, err := b.client.AssignCase(b.env.As(t, auth.RoleSupervisor, "NER"), &intakev1.AssignCaseRequest{RequestId: uuid.NewString(),
 		CaseId: c.GetCaseId(), StaffId: "cw-assigned"}); err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/passage-cm/passage/services/intake/casenote"
 	"github.com/passage-cm/passage/services/intake/document"
 	"github.com/passage-cm/passage/services/intake/search"
+	"github.com/passage-cm/passage/services/intake/staff"
 )
 
 // Name is the service's name for health checks and telemetry.
@@ -156,27 +157,29 @@ func (s *Service) clock() time.Time {
 
 // Spec describes intake for bootstrap.Run, with the services it serves beside itself on its
 // role, pool and keyring (their Policy joins intake's): the case notes (casenote), the
-// documents (document) and the person search (search). Its background work is the hand-over consumer and, when an interval
+// documents (document), the person search (search) and the staff directory (staff). Its background work is the hand-over consumer and, when an interval
 // is configured, the retention job.
 func Spec() bootstrap.Service {
 	policy := Policy()
 	maps.Copy(policy, casenote.Policy())
 	maps.Copy(policy, document.Policy())
 	maps.Copy(policy, search.Policy())
+	maps.Copy(policy, staff.Policy())
 	return bootstrap.Service{
 		Name:   Name,
 		Short:  producer,
 		Role:   Role,
 		Policy: policy,
-		// The case notes, the documents and the person search run with intake's role, pool
-		// and keyring.
-		Includes: []string{casenote.Name, document.Name, search.Name},
+		// The case notes, the documents, the person search and the staff directory run with
+		// intake's role, pool and keyring.
+		Includes: []string{casenote.Name, document.Name, search.Name, staff.Name},
 		Register: func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
 			s := New(d.Pool, d.Keys, WithClock(d.Clock))
 			s.Register(g)
 			casenote.New(d.Pool, d.Keys, s, d.Clock).Register(g)
 			document.New(d.Pool, d.Keys, s, document.WithClock(d.Clock)).Register(g)
 			search.New(d.Pool, d.Keys, d.Clock).Register(g)
+			staff.New(d.Pool, d.Keys, s, d.Directory, d.Clock).Register(g)
 			if d.RetentionInterval <= 0 {
 				return s.consumer.Run
 			}

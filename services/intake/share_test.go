@@ -176,6 +176,7 @@ func TestSharedCase(t *testing.T) {
 
 	handover := b.handOver(t, c, commonv1.LegalBasis_LEGAL_BASIS_UNSPECIFIED, 1)
 	b.assign(t, b.irqChief, c, irqWorkerID)
+	b.env.Provision(t, "cw-hamburg", auth.RoleCaseworker, "DEU")
 	b.assign(t, b.deuChief, c, "cw-hamburg")
 
 	// The coded record, as the profile allows.

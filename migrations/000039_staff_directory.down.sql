@@ -1,0 +1,2 @@
+DROP TABLE intake.staff_member;
+DROP FUNCTION intake.staff_member_notify();

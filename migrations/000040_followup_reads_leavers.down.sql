@@ -1,0 +1,1 @@
+DROP POLICY followup_reads_staff_changes ON outbox.event;
