@@ -267,6 +267,10 @@ func startPipeline(t *testing.T) *pipeline {
 	if _, err := health.Check(ctx, &healthpb.HealthCheckRequest{}); status.Code(err) != codes.ResourceExhausted {
 		t.Fatalf("second health check: %v, want ResourceExhausted", err)
 	}
+	// And one call without a token, refused when its stream opens.
+	if err := conn.Invoke(ctx, rpcMethod, &emptypb.Empty{}, &emptypb.Empty{}); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("call without a token: %v, want Unauthenticated", err)
+	}
 	return p
 }
 
@@ -324,6 +328,7 @@ func exported(t *testing.T) scrape {
 		{"passage_db_pool_max", []string{`pool="passage_owner"`}, func(v float64) bool { return v >= 1 }, ">= 1"},
 		{"passage_db_pool_acquires_total", []string{`pool="passage_owner"`}, func(v float64) bool { return v > 0 }, "> 0"},
 		{"passage_server_ready", nil, func(v float64) bool { return v == 1 }, "1"},
+		{"passage_server_streams_unauthenticated_total", nil, func(v float64) bool { return v == 1 }, "1, the call without a token"},
 		{"passage_quota_refusals_total", []string{`class="unauthenticated"`}, func(v float64) bool { return v == 1 }, "1, the second health check"},
 		{"rpc_server_call_duration_seconds_count", []string{`rpc_method="` + strings.TrimPrefix(rpcMethod, "/") + `"`}, func(v float64) bool { return v == 1 }, "1 call"},
 	} {
