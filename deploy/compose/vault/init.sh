@@ -13,6 +13,14 @@ set -eu
 export VAULT_ADDR=https://vault:8200 VAULT_CACERT=/certs/ca.crt
 approle=/vault/approle
 
+# Wait for Vault to answer: `vault status` exits 0 unsealed, 2 sealed, 1 when unreachable.
+tries=0
+until vault status >/dev/null 2>&1 || [ $? -eq 2 ]; do
+	tries=$((tries + 1))
+	[ "$tries" -lt 60 ] || { echo "vault-init: Vault does not answer at $VAULT_ADDR" >&2; exit 1; }
+	sleep 1
+done
+
 if vault status -format=json 2>/dev/null | grep -q '"initialized": false'; then
 	out=$(vault operator init -key-shares=5 -key-threshold=3)
 	echo "=== Vault initialised. Hand these five key shares to their keepers NOW (any three"
