@@ -124,6 +124,20 @@ tools: ## build the pinned code generators ahead of time
 	$(TOOLS) protoc-gen-go --version
 	$(TOOLS) protoc-gen-go-grpc --version
 
+.PHONY: deploy-check-compose
+deploy-check-compose: ## the compose example, alert rules and dashboards: promtool (rules, their unit tests, Prometheus's config) and their Go tests (Postgres on port 55433 unless DATABASE_URL is set)
+	@echo "==> deploy-check-compose ($$(date +%T))"
+	@command -v promtool >/dev/null 2>&1 || { echo "promtool is missing: apt-get install -y prometheus" >&2; exit 1; }
+	promtool check rules deploy/prometheus/alerts.yml
+	cd deploy/prometheus && promtool test rules alerts.test.yml
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	sed 's#/etc/prometheus/rules/alerts.yml#$(CURDIR)/deploy/prometheus/alerts.yml#' deploy/compose/prometheus/prometheus.yml >"$$tmp/prometheus.yml"; \
+	promtool check config --syntax-only "$$tmp/prometheus.yml"
+	@set -e; \
+	url=$${DATABASE_URL:-}; \
+	if [ -z "$$url" ]; then url=$$(PG_PROFILE=test $(PG) start test $(TEST_PG_PORT)); fi; \
+	DATABASE_URL=$$url $(GO) test -race -count=1 ./deploy/compose/ ./deploy/prometheus/
+
 .PHONY: pg-stop
 pg-stop: ## stop the private dev and test Postgres clusters
 	$(PG) stop dev

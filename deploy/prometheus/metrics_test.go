@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -20,6 +21,13 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	"github.com/tink-crypto/tink-go/v2/mac"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/passage-cm/passage/internal/audit"
 	"github.com/passage-cm/passage/internal/auth"
@@ -27,6 +35,7 @@ import (
 	"github.com/passage-cm/passage/internal/groupcommit"
 	"github.com/passage-cm/passage/internal/outbox"
 	"github.com/passage-cm/passage/internal/pgtest"
+	"github.com/passage-cm/passage/internal/quota"
 	"github.com/passage-cm/passage/internal/server"
 	"github.com/passage-cm/passage/internal/telemetry"
 	"github.com/passage-cm/passage/internal/webhook"
@@ -218,13 +227,55 @@ func startPipeline(t *testing.T) *pipeline {
 	if err := batcher.Do(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	// The server's own instruments on tel, registered by building it; nothing is served, so no
+	// The server's own instruments and the RPC metrics of its stats handler, on tel: one call
+	// served over loopback, to intake's service unimplemented (answered UNIMPLEMENTED), so no
 	// test server (internal/testserver) is needed.
-	if _, err := server.New(server.Config{}, slog.New(slog.DiscardHandler), server.Options{Verifier: allowAll{}, Telemetry: tel}); err != nil {
+	// Quotas on, with room for one unauthenticated call per address: the second health check
+	// is refused, so the refusal counter has a series.
+	cfg := server.DefaultConfig()
+	cfg.ShutdownGrace = time.Second
+	cfg.Quota.Limits.Unauthenticated = quota.Limit{Rate: 0.001, Burst: 1}
+	srv, err := server.New(cfg, slog.New(slog.DiscardHandler), server.Options{Verifier: allowAll{}, Telemetry: tel})
+	if err != nil {
 		t.Fatal(err)
+	}
+	intakev1.RegisterIntakeServiceServer(srv.GRPC(), intakev1.UnimplementedIntakeServiceServer{})
+	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wg.Go(func() { _ = srv.RunOn(runCtx, grpcLis, httpLis) })
+	conn, err := grpc.NewClient(grpcLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// allowAll accepts any token, but the server's tap handle wants one to be sent.
+	callCtx := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer any")
+	err = conn.Invoke(callCtx, rpcMethod, &emptypb.Empty{}, &emptypb.Empty{})
+	if code := status.Code(err); code != codes.Unimplemented && code != codes.PermissionDenied {
+		t.Fatalf("call to %s: %v, want an answer from the server (Unimplemented or PermissionDenied)", rpcMethod, err)
+	}
+	health := healthpb.NewHealthClient(conn)
+	if _, err := health.Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
+		t.Fatalf("first health check: %v", err)
+	}
+	if _, err := health.Check(ctx, &healthpb.HealthCheckRequest{}); status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("second health check: %v, want ResourceExhausted", err)
+	}
+	// And one call without a token, refused when its stream opens.
+	if err := conn.Invoke(ctx, rpcMethod, &emptypb.Empty{}, &emptypb.Empty{}); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("call without a token: %v, want Unauthenticated", err)
 	}
 	return p
 }
+
+// rpcMethod is the method the pipeline calls once, so that the RPC metrics have a series.
+const rpcMethod = "/passage.intake.v1.IntakeService/GetCase"
 
 // waitScrape scrapes until cond holds.
 func (p *pipeline) waitScrape(t *testing.T, what string, cond func(scrape) bool) scrape {
@@ -277,6 +328,9 @@ func exported(t *testing.T) scrape {
 		{"passage_db_pool_max", []string{`pool="passage_owner"`}, func(v float64) bool { return v >= 1 }, ">= 1"},
 		{"passage_db_pool_acquires_total", []string{`pool="passage_owner"`}, func(v float64) bool { return v > 0 }, "> 0"},
 		{"passage_server_ready", nil, func(v float64) bool { return v == 1 }, "1"},
+		{"passage_server_streams_unauthenticated_total", nil, func(v float64) bool { return v == 1 }, "1, the call without a token"},
+		{"passage_quota_refusals_total", []string{`class="unauthenticated"`}, func(v float64) bool { return v == 1 }, "1, the second health check"},
+		{"rpc_server_call_duration_seconds_count", []string{`rpc_method="` + strings.TrimPrefix(rpcMethod, "/") + `"`}, func(v float64) bool { return v == 1 }, "1 call"},
 	} {
 		if v, ok := after.value(want.name, want.labels...); !ok || !want.check(v) {
 			t.Errorf("%s%v = %v (present %v), want %s", want.name, want.labels, v, ok, want.says)
