@@ -55,6 +55,42 @@ test-go: ## only the Go tests, with the race detector (starts a private Postgres
 	if [ -z "$$url" ]; then url=$$(PG_PROFILE=test $(PG) start test $(TEST_PG_PORT)); fi; \
 	DATABASE_URL=$$url $(GO) test -race -count=1 -timeout 10m ./... ./proto/...
 
+# --- image (issue 19): the OCI images, built without a container engine ---
+# The server's commands (every cmd/ but the load generator), static and stripped of build paths.
+IMAGE_COMMANDS = $(filter-out passage-load,$(COMMANDS))
+IMAGE_BIN = .cache/image/bin
+# Offline by default: only the module cache (filled by `make build` or `go mod download`).
+IMAGE_GOPROXY ?= off
+# What the images and binaries are stamped with, from git: the tag on HEAD, else a Go
+# pseudo-version of the commit ("+dirty" with uncommitted changes), the commit, and its time
+# (every file's time in the images). Go's own VCS stamping is off (-buildvcs=false): it
+# misses git worktrees, and the binaries must be the same bytes wherever the commit is built.
+IMAGE_REVISION ?= $(shell git rev-parse HEAD)
+IMAGE_VERSION ?= $(shell v=$$(git describe --tags --exact-match 2>/dev/null || \
+	TZ=UTC git log -1 --abbrev=12 --date=format-local:%Y%m%d%H%M%S --format=v0.0.0-%cd-%h); \
+	if [ -n "$$(git status --porcelain)" ]; then v=$$v+dirty; fi; echo $$v)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct)
+
+.PHONY: image
+image: ## the OCI images, offline and reproducibly: bin/image/oci (OCI layout) and bin/image/passage.tar (docker/podman load)
+	@echo "==> image ($$(date +%T))"
+	rm -rf $(IMAGE_BIN) && mkdir -p $(IMAGE_BIN) bin/image
+	CGO_ENABLED=0 GOPROXY=$(IMAGE_GOPROXY) GOFLAGS=-mod=readonly $(GO) build -trimpath -buildvcs=false \
+		-ldflags='-s -w -X github.com/passage-cm/passage/internal/buildinfo.override=$(IMAGE_VERSION)' \
+		-o $(IMAGE_BIN)/ $(addprefix ./cmd/,$(IMAGE_COMMANDS))
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) GOPROXY=$(IMAGE_GOPROXY) GOFLAGS=-mod=readonly \
+		$(GO) run ./deploy/image/ocibuild -bin $(IMAGE_BIN) -out bin/image/oci -archive bin/image/passage.tar \
+		-version $(IMAGE_VERSION) -revision $(IMAGE_REVISION) > bin/image/digest
+	@echo "image index $$(cat bin/image/digest), version $(IMAGE_VERSION): bin/image/oci, bin/image/passage.tar"
+
+.PHONY: image-test
+image-test: image ## build the images, then unpack and run them (deploy/image; starts a private Postgres on port 55433 unless DATABASE_URL is set)
+	@echo "==> image test ($$(date +%T))"
+	@set -e; \
+	url=$${DATABASE_URL:-}; \
+	if [ -z "$$url" ]; then url=$$(PG_PROFILE=test $(PG) start test $(TEST_PG_PORT)); fi; \
+	DATABASE_URL=$$url PASSAGE_IMAGE=$(CURDIR)/bin/image/oci $(GO) test -race -count=1 ./deploy/image/
+
 .PHONY: bench
 bench: ## RegisterCase load test: cases/s, p50 and p99 against the durable dev Postgres (BENCH_CONCURRENCY, BENCH_DURATION)
 	@GO=$(GO) deploy/local/bench.sh
