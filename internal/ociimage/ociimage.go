@@ -45,6 +45,12 @@ var Env = []string{
 	"PASSAGE_PARTNER_HTTP_ADDR=:7090",
 }
 
+// The source and licence labels' values for Passage's own images.
+const (
+	DefaultSource   = "https://github.com/passage-cm/passage"
+	DefaultLicenses = "Apache-2.0"
+)
+
 // ServeCommand is the command whose image runs `serve` when given no arguments.
 const ServeCommand = "passage"
 
@@ -208,27 +214,37 @@ type file struct {
 	data     []byte
 }
 
-// baseFiles is what every image holds besides its binary: the directories, the user and
-// group databases naming root and the non-root user (no shell: /sbin/nologin does not exist),
-// the name service order Go's resolver reads, and the CA bundle.
+// TextFiles are the base's small text files, by path: the user and group databases naming
+// root and the non-root user (whose shell, /sbin/nologin, does not exist: there is no shell),
+// and the name service order Go's resolver reads. The Dockerfile writes the same.
+func TextFiles() map[string]string {
+	return map[string]string{
+		"/etc/group":         fmt.Sprintf("root:x:0:\n%s:x:%d:\n", UserName, GID),
+		"/etc/nsswitch.conf": "hosts: files dns\n",
+		"/etc/passwd": fmt.Sprintf("root:x:0:0:root:/root:/sbin/nologin\n%s:x:%d:%d:%s:%s:/sbin/nologin\n",
+			UserName, UID, GID, UserName, Home),
+	}
+}
+
+// baseFiles is what every image holds besides its binary: the directories, TextFiles and the
+// CA bundle.
 func baseFiles(caBundle []byte) []file {
-	home := Home[1:]
-	return []file{
+	files := []file{
 		{name: "etc", dir: true, mode: 0o755},
-		{name: "etc/group", mode: 0o644, data: fmt.Appendf(nil, "root:x:0:\n%s:x:%d:\n", UserName, GID)},
-		{name: "etc/nsswitch.conf", mode: 0o644, data: []byte("hosts: files dns\n")},
-		{name: "etc/passwd", mode: 0o644, data: fmt.Appendf(nil,
-			"root:x:0:0:root:/root:/sbin/nologin\n%s:x:%d:%d:%s:%s:/sbin/nologin\n", UserName, UID, GID, UserName, Home)},
 		{name: "etc/ssl", dir: true, mode: 0o755},
 		{name: "etc/ssl/certs", dir: true, mode: 0o755},
 		{name: CABundlePath[1:], mode: 0o644, data: caBundle},
 		{name: "home", dir: true, mode: 0o755},
-		{name: home, dir: true, mode: 0o700, uid: UID, gid: GID},
+		{name: Home[1:], dir: true, mode: 0o700, uid: UID, gid: GID},
 		{name: "tmp", dir: true, mode: 0o1777},
 		{name: "usr", dir: true, mode: 0o755},
 		{name: "usr/local", dir: true, mode: 0o755},
 		{name: BinDir[1:], dir: true, mode: 0o755},
 	}
+	for p, text := range TextFiles() {
+		files = append(files, file{name: p[1:], mode: 0o644, data: []byte(text)})
+	}
+	return files // layer sorts them
 }
 
 // layer writes files, sorted by name, as a gzip-compressed tar with fixed times and no

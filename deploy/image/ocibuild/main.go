@@ -42,8 +42,8 @@ func run(args []string) error {
 	repo := fs.String("repo", "passage", "the repository prefix of the archive's tags: REPO/NAME:VERSION")
 	version := fs.String("version", "", "the version the binaries were stamped with (org.opencontainers.image.version, the archive's tag)")
 	revision := fs.String("revision", "", "the source commit (org.opencontainers.image.revision)")
-	source := fs.String("source", "https://github.com/passage-cm/passage", "the org.opencontainers.image.source label")
-	licenses := fs.String("licenses", "Apache-2.0", "the org.opencontainers.image.licenses label (SPDX)")
+	source := fs.String("source", ociimage.DefaultSource, "the org.opencontainers.image.source label")
+	licenses := fs.String("licenses", ociimage.DefaultLicenses, "the org.opencontainers.image.licenses label (SPDX)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
