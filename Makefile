@@ -71,17 +71,38 @@ IMAGE_VERSION ?= $(shell v=$$(git describe --tags --exact-match 2>/dev/null || \
 	if [ -n "$$(git status --porcelain)" ]; then v=$$v+dirty; fi; echo $$v)
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct)
 
+# $(call image-build,BINDIR,OUTDIR): the binaries into BINDIR, the images into OUTDIR.
+define image-build
+	rm -rf $(1) $(2) && mkdir -p $(1) $(2)
+	CGO_ENABLED=0 GOPROXY=$(IMAGE_GOPROXY) GOFLAGS=-mod=readonly $(GO) build -trimpath -buildvcs=false \
+		-ldflags='-s -w -X github.com/passage-cm/passage/internal/buildinfo.override=$(IMAGE_VERSION)' \
+		-o $(1)/ $(addprefix ./cmd/,$(IMAGE_COMMANDS))
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) GOPROXY=$(IMAGE_GOPROXY) GOFLAGS=-mod=readonly GOOS= GOARCH= \
+		$(GO) run ./deploy/image/ocibuild -bin $(1) -out $(2)/oci -archive $(2)/passage.tar \
+		-version $(IMAGE_VERSION) -revision $(IMAGE_REVISION) > $(2)/digest
+endef
+
 .PHONY: image
 image: ## the OCI images, offline and reproducibly: bin/image/oci (OCI layout) and bin/image/passage.tar (docker/podman load)
 	@echo "==> image ($$(date +%T))"
-	rm -rf $(IMAGE_BIN) && mkdir -p $(IMAGE_BIN) bin/image
-	CGO_ENABLED=0 GOPROXY=$(IMAGE_GOPROXY) GOFLAGS=-mod=readonly $(GO) build -trimpath -buildvcs=false \
-		-ldflags='-s -w -X github.com/passage-cm/passage/internal/buildinfo.override=$(IMAGE_VERSION)' \
-		-o $(IMAGE_BIN)/ $(addprefix ./cmd/,$(IMAGE_COMMANDS))
-	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) GOPROXY=$(IMAGE_GOPROXY) GOFLAGS=-mod=readonly \
-		$(GO) run ./deploy/image/ocibuild -bin $(IMAGE_BIN) -out bin/image/oci -archive bin/image/passage.tar \
-		-version $(IMAGE_VERSION) -revision $(IMAGE_REVISION) > bin/image/digest
+	$(call image-build,$(IMAGE_BIN),bin/image)
 	@echo "image index $$(cat bin/image/digest), version $(IMAGE_VERSION): bin/image/oci, bin/image/passage.tar"
+
+.PHONY: image-reproducible
+image-reproducible: image ## build the images again from nothing (an empty Go build cache; minutes) and check the digest is the same
+	@echo "==> image again, empty build cache ($$(date +%T))"
+	rm -rf .cache/image/gocache
+	GOCACHE=$(CURDIR)/.cache/image/gocache $(MAKE) --no-print-directory image-again
+	rm -rf .cache/image/gocache
+	@if cmp -s bin/image/digest .cache/image/again/digest; then \
+		echo "reproducible: both builds give $$(cat bin/image/digest)"; \
+	else \
+		echo "not reproducible: $$(cat bin/image/digest) then $$(cat .cache/image/again/digest)"; exit 1; \
+	fi
+
+.PHONY: image-again
+image-again:
+	$(call image-build,.cache/image/again/bin,.cache/image/again)
 
 .PHONY: image-test
 image-test: image ## build the images, then unpack and run them (deploy/image; starts a private Postgres on port 55433 unless DATABASE_URL is set)
