@@ -82,6 +82,24 @@ func TestBuildIsReproducible(t *testing.T) {
 	}
 }
 
+// imagesOf returns the descriptors of idx's images and the images, in the index's order.
+func imagesOf(t *testing.T, idx v1.ImageIndex) ([]v1.Descriptor, []v1.Image) {
+	t.Helper()
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var images []v1.Image
+	for _, d := range im.Manifests {
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		images = append(images, img)
+	}
+	return im.Manifests, images
+}
+
 // entry is what a runtime sees of one file of an image's flattened filesystem.
 type entry struct {
 	Type     byte
@@ -106,14 +124,11 @@ func TestImageContents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	im, err := read.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
+	descs, images := imagesOf(t, read)
+	if len(descs) != 2 {
+		t.Fatalf("index has %d images, want 2", len(descs))
 	}
-	if len(im.Manifests) != 2 {
-		t.Fatalf("index has %d images, want 2", len(im.Manifests))
-	}
-	for i, d := range im.Manifests {
+	for i, d := range descs {
 		name := s.Commands[i].Name
 		if got := d.Annotations[LabelRefName]; got != name {
 			t.Errorf("image %d is named %q, want %q", i, got, name)
@@ -121,11 +136,7 @@ func TestImageContents(t *testing.T) {
 		if d.Platform == nil || d.Platform.OS != "linux" || d.Platform.Architecture != "amd64" {
 			t.Errorf("%s: platform %+v, want linux/amd64", name, d.Platform)
 		}
-		img, err := read.Image(d.Digest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cf, err := img.ConfigFile()
+		cf, err := images[i].ConfigFile()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +154,7 @@ func TestImageContents(t *testing.T) {
 			t.Errorf("%s labels (-want +got):\n%s", name, diff)
 		}
 
-		got := flatten(t, img)
+		got := flatten(t, images[i])
 		at := s.Created
 		dirEntry := func(mode int64) entry { return entry{Type: tar.TypeDir, Mode: mode, Time: at} }
 		fileEntry := func(data string) entry { return entry{Type: tar.TypeReg, Mode: 0o644, Time: at, Data: data} }
@@ -223,16 +234,9 @@ func TestDockerArchive(t *testing.T) {
 		t.Errorf("archive tags (-want +got):\n%s", diff)
 	}
 	// The archive's images are the layout's: the same config, hence the same image ID.
-	im, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range im.Manifests {
-		img, err := idx.Image(d.Digest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfgName, err := img.ConfigName()
+	descs, images := imagesOf(t, idx)
+	for i, d := range descs {
+		cfgName, err := images[i].ConfigName()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -93,18 +93,11 @@ func specFor(dir, caFile, sourceDateEpoch string) (ociimage.Spec, error) {
 	if !slices.ContainsFunc(spec.Commands, func(c ociimage.Command) bool { return c.Name == ociimage.ServeCommand }) {
 		return spec, fmt.Errorf("%s: no %s binary", dir, ociimage.ServeCommand)
 	}
-	bi, err := buildinfo.ReadFile(filepath.Join(dir, ociimage.ServeCommand))
+	set, err := settings(filepath.Join(dir, ociimage.ServeCommand))
 	if err != nil {
 		return spec, err
 	}
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "GOOS":
-			spec.OS = s.Value
-		case "GOARCH":
-			spec.Arch = s.Value
-		}
-	}
+	spec.OS, spec.Arch = set["GOOS"], set["GOARCH"]
 	if sourceDateEpoch == "" {
 		return spec, errors.New("SOURCE_DATE_EPOCH is unset (make image sets it to the commit's time)")
 	}
@@ -122,21 +115,25 @@ func specFor(dir, caFile, sourceDateEpoch string) (ociimage.Spec, error) {
 // checkStatic refuses a binary that was built with cgo (dynamically linked: it would not run
 // on an image without a C library) or without -trimpath (it would carry build paths).
 func checkStatic(path string) error {
-	bi, err := buildinfo.ReadFile(path)
+	set, err := settings(path)
 	if err != nil {
 		return err
 	}
-	var cgo, trimpath bool
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "CGO_ENABLED":
-			cgo = s.Value == "1"
-		case "-trimpath":
-			trimpath = s.Value == "true"
-		}
-	}
-	if cgo || !trimpath {
+	if set["CGO_ENABLED"] != "0" || set["-trimpath"] != "true" {
 		return fmt.Errorf("%s: built with CGO_ENABLED=1 or without -trimpath", path)
 	}
 	return nil
+}
+
+// settings returns the build settings the binary at path records (`go version -m`).
+func settings(path string) (map[string]string, error) {
+	bi, err := buildinfo.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	set := map[string]string{}
+	for _, s := range bi.Settings {
+		set[s.Key] = s.Value
+	}
+	return set, nil
 }
