@@ -82,7 +82,7 @@ func TestImagesRunTheirCommand(t *testing.T) {
 				t.Errorf("labels %v: no version or revision", cfg.Labels)
 			}
 			root := unpack(t, images[name])
-			checkTree(t, root, name)
+			checkTree(t, root, ociimage.Holds(names, name))
 
 			args := []string{"--version"}
 			if name == ociimage.ServeCommand {
@@ -96,14 +96,18 @@ func TestImagesRunTheirCommand(t *testing.T) {
 			if first, _, _ := strings.Cut(string(out), "\n"); first != name+" "+version {
 				t.Errorf("%s %s printed %q, want %q", name, args[0], first, name+" "+version)
 			}
+			if name == ociimage.ServeCommand {
+				checkServes(t, root, cfg)
+			}
 		})
 	}
 }
 
-func TestPassageServesFromItsImage(t *testing.T) {
-	img := builtImages(t)[ociimage.ServeCommand]
-	cfg := configOf(t, img)
-	root := unpack(t, img)
+// checkServes runs, from passage's unpacked image at root, `passage migrate up` on a
+// throwaway database and `passage serve --dev` on it, until /healthz and /readyz answer 200,
+// then stops it with SIGTERM.
+func checkServes(t *testing.T, root string, cfg v1.Config) {
+	t.Helper()
 	db := pgtest.Empty(t)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
@@ -253,10 +257,10 @@ func unpack(t *testing.T, img v1.Image) string {
 	return root
 }
 
-// checkTree checks that root holds the base and name's binary and nothing else (no shell, no
-// package manager, nothing of the build machine), with the modes and owners a non-root user
-// needs, a static binary and a CA bundle that parses.
-func checkTree(t *testing.T, root, name string) {
+// checkTree checks that root holds the base and the commands' binaries and nothing else (no
+// shell, no package manager, nothing of the build machine), with the modes and owners a
+// non-root user needs, static binaries and a CA bundle that parses.
+func checkTree(t *testing.T, root string, commands []string) {
 	t.Helper()
 	got := map[string]fs.FileMode{}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -289,21 +293,26 @@ func checkTree(t *testing.T, root, name string) {
 		"etc/ssl": dir, "etc/ssl/certs": dir, "etc/ssl/certs/ca-certificates.crt": 0o644,
 		"home": dir, "home/nonroot": fs.ModeDir | 0o700,
 		"tmp": fs.ModeDir | fs.ModeSticky | 0o777,
-		"usr": dir, "usr/local": dir, "usr/local/bin": dir, "usr/local/bin/" + name: 0o755,
+		"usr": dir, "usr/local": dir, "usr/local/bin": dir,
+	}
+	for _, name := range commands {
+		want["usr/local/bin/"+name] = 0o755
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("the image's files and modes (-want +got):\n%s", diff)
 	}
 
-	bin, err := elf.Open(filepath.Join(root, "usr/local/bin", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bin.Close()
-	for _, p := range bin.Progs {
-		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
-			t.Errorf("%s is dynamically linked (program header %v): it needs a C library the image lacks", name, p.Type)
+	for _, name := range commands {
+		bin, err := elf.Open(filepath.Join(root, "usr/local/bin", name))
+		if err != nil {
+			t.Fatal(err)
 		}
+		for _, p := range bin.Progs {
+			if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
+				t.Errorf("%s is dynamically linked (program header %v): it needs a C library the image lacks", name, p.Type)
+			}
+		}
+		bin.Close()
 	}
 
 	pem, err := os.ReadFile(filepath.Join(root, ociimage.CABundlePath))

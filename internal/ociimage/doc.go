@@ -1,7 +1,8 @@
 // Package ociimage assembles Passage's OCI images from static binaries, without a container
-// engine: one image per command (passage, passage-intake, …), each of two layers, the base
-// (the non-root user, the CA certificates, /tmp and the home directory) and the command's
-// binary, gathered in an OCI image index.
+// engine: one image per command (passage, passage-intake, …) gathered in an OCI image index,
+// each of the base layer (the non-root user, the CA certificates, /tmp and the home
+// directory) and the command's binary as a layer of its own; passage's image holds every
+// command's layer, so that one image runs any service.
 //
 // The images are reproducible: every file and directory carries the same time (the source
 // commit's, SOURCE_DATE_EPOCH), owner and mode whatever the machine, the entries are sorted,

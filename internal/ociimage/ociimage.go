@@ -51,8 +51,20 @@ const (
 	DefaultLicenses = "Apache-2.0"
 )
 
-// ServeCommand is the command whose image runs `serve` when given no arguments.
+// ServeCommand is the command whose image runs `serve` when given no arguments, and holds
+// every command (Holds).
 const ServeCommand = "passage"
+
+// Holds returns the commands name's image holds, of those built: all of them for
+// ServeCommand (so one image runs any service by its command's name, as the Kubernetes
+// manifests do), else name alone. Each binary is a layer of its own, shared by the images
+// that hold it, so a registry or a node stores it once.
+func Holds(commands []string, name string) []string {
+	if name == ServeCommand {
+		return commands
+	}
+	return []string{name}
+}
 
 // Label keys, from the OCI image specification's pre-defined annotations.
 const (
@@ -146,7 +158,8 @@ func Config(s Spec, name string) v1.Config {
 }
 
 // Build assembles one image per command and returns them in an index, in the commands' order,
-// each annotated with its name (LabelRefName).
+// each annotated with its name (LabelRefName): the base layer, then a layer per command the
+// image holds (Holds).
 func Build(s Spec) (v1.ImageIndex, error) {
 	if err := s.check(); err != nil {
 		return nil, err
@@ -156,41 +169,47 @@ func Build(s Spec) (v1.ImageIndex, error) {
 	if err != nil {
 		return nil, fmt.Errorf("base layer: %w", err)
 	}
-	var idx v1.ImageIndex = empty.Index
-	idx = mutate.IndexMediaType(idx, types.OCIImageIndex)
+	var names []string
+	binLayers := map[string]v1.Layer{}
 	for _, c := range s.Commands {
 		bin, err := os.ReadFile(c.Path)
 		if err != nil {
 			return nil, err
 		}
-		binLayer, err := layer([]file{{name: path.Join(BinDir, c.Name)[1:], mode: 0o755, data: bin}}, created)
+		l, err := layer([]file{{name: path.Join(BinDir, c.Name)[1:], mode: 0o755, data: bin}}, created)
 		if err != nil {
 			return nil, fmt.Errorf("%s layer: %w", c.Name, err)
 		}
-		img, err := image(s, c.Name, created, base, binLayer)
+		names, binLayers[c.Name] = append(names, c.Name), l
+	}
+	var idx v1.ImageIndex = empty.Index
+	idx = mutate.IndexMediaType(idx, types.OCIImageIndex)
+	for _, name := range names {
+		adds := []mutate.Addendum{{Layer: base, MediaType: types.OCILayer, History: v1.History{
+			Created: v1.Time{Time: created}, CreatedBy: "passage ociimage: base (user 65532, CA certificates, /tmp, " + Home + ")"}}}
+		for _, held := range Holds(names, name) {
+			adds = append(adds, mutate.Addendum{Layer: binLayers[held], MediaType: types.OCILayer, History: v1.History{
+				Created: v1.Time{Time: created}, CreatedBy: "passage ociimage: " + path.Join(BinDir, held)}})
+		}
+		img, err := image(s, name, created, adds)
 		if err != nil {
-			return nil, fmt.Errorf("%s image: %w", c.Name, err)
+			return nil, fmt.Errorf("%s image: %w", name, err)
 		}
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{
 			Add: img,
 			Descriptor: v1.Descriptor{
 				Platform:    &v1.Platform{OS: s.OS, Architecture: s.Arch},
-				Annotations: map[string]string{LabelRefName: c.Name},
+				Annotations: map[string]string{LabelRefName: name},
 			},
 		})
 	}
 	return idx, nil
 }
 
-func image(s Spec, name string, created time.Time, base, bin v1.Layer) (v1.Image, error) {
+func image(s Spec, name string, created time.Time, layers []mutate.Addendum) (v1.Image, error) {
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	img, err := mutate.Append(img,
-		mutate.Addendum{Layer: base, MediaType: types.OCILayer, History: v1.History{
-			Created: v1.Time{Time: created}, CreatedBy: "passage ociimage: base (user 65532, CA certificates, /tmp, " + Home + ")"}},
-		mutate.Addendum{Layer: bin, MediaType: types.OCILayer, History: v1.History{
-			Created: v1.Time{Time: created}, CreatedBy: "passage ociimage: " + path.Join(BinDir, name)}},
-	)
+	img, err := mutate.Append(img, layers...)
 	if err != nil {
 		return nil, err
 	}

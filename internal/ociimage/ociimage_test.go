@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -124,6 +125,7 @@ func TestImageContents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	layerImages := map[v1.Hash]int{} // how many images hold each layer
 	descs, images := imagesOf(t, read)
 	if len(descs) != 2 {
 		t.Fatalf("index has %d images, want 2", len(descs))
@@ -154,6 +156,19 @@ func TestImageContents(t *testing.T) {
 			t.Errorf("%s labels (-want +got):\n%s", name, diff)
 		}
 
+		// The intake binary's layer is the same blob in passage's image and in its own.
+		layers, err := images[i].Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range layers {
+			digest, err := l.Digest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			layerImages[digest]++
+		}
+
 		got := flatten(t, images[i])
 		at := s.Created
 		dirEntry := func(mode int64) entry { return entry{Type: tar.TypeDir, Mode: mode, Time: at} }
@@ -173,12 +188,24 @@ func TestImageContents(t *testing.T) {
 			"usr":                               dirEntry(0o755),
 			"usr/local":                         dirEntry(0o755),
 			"usr/local/bin":                     dirEntry(0o755),
-			"usr/local/bin/" + name:             {Type: tar.TypeReg, Mode: 0o755, Time: at, Data: "binary of " + name},
 		}
-		// Exactly these (the names as mutate.Extract cleans them): no shell, no other binary, nothing of the build machine.
+		for _, held := range Holds([]string{"passage", "passage-intake"}, name) {
+			want["usr/local/bin/"+held] = entry{Type: tar.TypeReg, Mode: 0o755, Time: at, Data: "binary of " + held}
+		}
+		// Exactly these (the names as mutate.Extract cleans them): no shell, nothing of the
+		// build machine.
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s filesystem (-want +got):\n%s", name, diff)
 		}
+	}
+	// Three layers in all: the base and the intake binary in both images, passage's in one.
+	var counts []int
+	for _, n := range layerImages {
+		counts = append(counts, n)
+	}
+	slices.Sort(counts)
+	if !slices.Equal(counts, []int{1, 2, 2}) {
+		t.Errorf("images holding each layer: %v, want [1 2 2]", counts)
 	}
 }
 

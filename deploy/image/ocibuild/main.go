@@ -39,7 +39,7 @@ func run(args []string) error {
 	out := fs.String("out", "", "the OCI image layout directory to write (replaced)")
 	archive := fs.String("archive", "", "also write the images as a `docker save` archive here")
 	ca := fs.String("ca", "/etc/ssl/certs/ca-certificates.crt", "the PEM CA bundle to install (Debian's ca-certificates)")
-	repo := fs.String("repo", "passage", "the repository prefix of the archive's tags: REPO/NAME:VERSION")
+	repo := fs.String("repo", "ghcr.io/passage-cm", "the repository prefix of the archive's tags: REPO/NAME:VERSION")
 	version := fs.String("version", "", "the version the binaries were stamped with (org.opencontainers.image.version, the archive's tag)")
 	revision := fs.String("revision", "", "the source commit (org.opencontainers.image.revision)")
 	source := fs.String("source", ociimage.DefaultSource, "the org.opencontainers.image.source label")
