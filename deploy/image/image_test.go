@@ -203,11 +203,7 @@ func unpack(t *testing.T, img v1.Image) string {
 	defer rc.Close()
 	tr := tar.NewReader(rc)
 	asRoot := os.Geteuid() == 0
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+	for h, err := tr.Next(); !errors.Is(err, io.EOF); h, err = tr.Next() {
 		if err != nil {
 			t.Fatal(err)
 		}
