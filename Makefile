@@ -55,6 +55,63 @@ test-go: ## only the Go tests, with the race detector (starts a private Postgres
 	if [ -z "$$url" ]; then url=$$(PG_PROFILE=test $(PG) start test $(TEST_PG_PORT)); fi; \
 	DATABASE_URL=$$url $(GO) test -race -count=1 -timeout 10m ./... ./proto/...
 
+# --- image (issue 19): the OCI images, built without a container engine ---
+# The server's commands (every cmd/ but the load generator), static and stripped of build paths.
+IMAGE_COMMANDS = $(filter-out passage-load,$(COMMANDS))
+IMAGE_BIN = .cache/image/bin
+# Offline by default: only the module cache (filled by `make build` or `go mod download`).
+IMAGE_GOPROXY ?= off
+# What the images and binaries are stamped with, from git: the tag on HEAD, else a Go
+# pseudo-version of the commit ("+dirty" with uncommitted changes), the commit, and its time
+# (every file's time in the images). Go's own VCS stamping is off (-buildvcs=false): it
+# misses git worktrees, and the binaries must be the same bytes wherever the commit is built.
+IMAGE_REVISION ?= $(shell git rev-parse HEAD)
+IMAGE_VERSION ?= $(shell v=$$(git describe --tags --exact-match 2>/dev/null || \
+	TZ=UTC git log -1 --abbrev=12 --date=format-local:%Y%m%d%H%M%S --format=v0.0.0-%cd-%h); \
+	if [ -n "$$(git status --porcelain)" ]; then v=$$v+dirty; fi; echo $$v)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct)
+
+# $(call image-build,BINDIR,OUTDIR): the binaries into BINDIR, the images into OUTDIR.
+define image-build
+	rm -rf $(1) $(2) && mkdir -p $(1) $(2)
+	CGO_ENABLED=0 GOPROXY=$(IMAGE_GOPROXY) GOFLAGS=-mod=readonly $(GO) build -trimpath -buildvcs=false \
+		-ldflags='-s -w -X github.com/passage-cm/passage/internal/buildinfo.override=$(IMAGE_VERSION)' \
+		-o $(1)/ $(addprefix ./cmd/,$(IMAGE_COMMANDS))
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) GOPROXY=$(IMAGE_GOPROXY) GOFLAGS=-mod=readonly GOOS= GOARCH= \
+		$(GO) run ./deploy/image/ocibuild -bin $(1) -out $(2)/oci -archive $(2)/passage.tar \
+		-version $(IMAGE_VERSION) -revision $(IMAGE_REVISION) > $(2)/digest
+endef
+
+.PHONY: image
+image: ## the OCI images, offline and reproducibly: bin/image/oci (OCI layout) and bin/image/passage.tar (docker/podman load)
+	@echo "==> image ($$(date +%T))"
+	$(call image-build,$(IMAGE_BIN),bin/image)
+	@echo "image index $$(cat bin/image/digest), version $(IMAGE_VERSION): bin/image/oci, bin/image/passage.tar"
+
+.PHONY: image-reproducible
+image-reproducible: image ## build the images again from nothing (an empty Go build cache; minutes) and check the digest is the same
+	@echo "==> image again, empty build cache ($$(date +%T))"
+	rm -rf .cache/image/gocache
+	GOCACHE=$(CURDIR)/.cache/image/gocache $(MAKE) --no-print-directory image-again
+	rm -rf .cache/image/gocache
+	@if cmp -s bin/image/digest .cache/image/again/digest; then \
+		echo "reproducible: both builds give $$(cat bin/image/digest)"; \
+	else \
+		echo "not reproducible: $$(cat bin/image/digest) then $$(cat .cache/image/again/digest)"; exit 1; \
+	fi
+
+.PHONY: image-again
+image-again:
+	$(call image-build,.cache/image/again/bin,.cache/image/again)
+
+.PHONY: image-test
+image-test: image ## build the images, then unpack and run them (deploy/image; starts a private Postgres on port 55433 unless DATABASE_URL is set)
+	@echo "==> image test ($$(date +%T))"
+	@set -e; \
+	url=$${DATABASE_URL:-}; \
+	if [ -z "$$url" ]; then url=$$(PG_PROFILE=test $(PG) start test $(TEST_PG_PORT)); fi; \
+	DATABASE_URL=$$url PASSAGE_IMAGE=$(CURDIR)/bin/image/oci $(GO) test -race -count=1 ./deploy/image/
+
 .PHONY: bench
 bench: ## RegisterCase load test: cases/s, p50 and p99 against the durable dev Postgres (BENCH_CONCURRENCY, BENCH_DURATION)
 	@GO=$(GO) deploy/local/bench.sh
