@@ -40,7 +40,7 @@ run: build ## run the server in dev mode (starts a private Postgres on port 5543
 	DATABASE_URL=$$url exec bin/passage serve --dev
 
 .PHONY: test
-test: generate-check lint breaking-if-branch vuln test-go restore-drill ## everything CI checks: generated code, lint, contracts, known vulnerabilities, Go tests with -race, the restore drill
+test: generate-check lint breaking-if-branch vuln test-go deploy-check restore-drill image-test ## everything CI checks: generated code, lint, contracts, known vulnerabilities, Go tests with -race, the deployment files, the restore drill, the images
 
 .PHONY: restore-drill
 restore-drill: ## back up a running Passage (database and keys), lose both, restore them and check a case, its identity, a note and the audit chains read back (deploy/local/restore-drill.sh)
@@ -193,7 +193,7 @@ deploy-check-compose: ## the compose example, alert rules and dashboards: promto
 	@set -e; \
 	url=$${DATABASE_URL:-}; \
 	if [ -z "$$url" ]; then url=$$(PG_PROFILE=test $(PG) start test $(TEST_PG_PORT)); fi; \
-	DATABASE_URL=$$url $(GO) test -race -count=1 ./deploy/compose/ ./deploy/prometheus/
+	DATABASE_URL=$$url $(GO) test -count=1 ./deploy/compose/ ./deploy/prometheus/
 
 .PHONY: pg-stop
 pg-stop: ## stop the private dev and test Postgres clusters
@@ -207,6 +207,9 @@ clean: ## stop and delete the private Postgres clusters, remove bin/
 	rm -rf .passage/postgres bin
 
 # Kubernetes (deploy/kubernetes): render each kustomize stage and validate every object with
+.PHONY: deploy-check
+deploy-check: deploy-check-compose deploy-check-kubernetes ## every deployment file: compose, alert rules and dashboards, the Kubernetes manifests and CloudNativePG resources
+
 # kubeconform against the strict schemas kept in deploy/kubernetes/schemas (Kubernetes,
 # CloudNativePG, Gateway API), then hold the manifests against the services' code. Offline;
 # also part of `go test ./...`.
