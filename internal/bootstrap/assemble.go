@@ -11,6 +11,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/gateway"
+	"github.com/passage-cm/passage/internal/objectstore"
 	"github.com/passage-cm/passage/internal/server"
 	"github.com/passage-cm/passage/internal/telemetry"
 	"github.com/passage-cm/passage/internal/vault"
@@ -32,6 +33,9 @@ type Parts struct {
 	Pool func(s Service, worker bool) (*pgxpool.Pool, error)
 	// Clock is handed to every service as Deps.Clock; nil is time.Now, as in production.
 	Clock func() time.Time
+	// DocumentBucket, when set, keeps the documents' chunks (Deps.Documents.Bucket): Run
+	// opens the bucket PASSAGE_S3_* names when PASSAGE_DOCUMENT_STORE is s3.
+	DocumentBucket *objectstore.Bucket
 }
 
 // Assembly is a server with the services registered on it, not yet running.
@@ -96,7 +100,8 @@ func Assemble(ctx context.Context, cfg Config, p Parts, services ...Service) (*A
 	a := &Assembly{Server: srv}
 	for i, s := range services {
 		deps := Deps{Pool: pools[i], WorkerPool: workerPools[i], Keys: p.Keys, Retention: cfg.Retention.Policy(), RetentionInterval: time.Duration(cfg.Retention.Interval),
-			PrivacyYearlyEpsilon: float64(cfg.PrivacyYearlyEpsilon), WebhookAllowNetworks: cfg.WebhookAllowNetworks, Logger: p.Logger, Clock: clock}
+			PrivacyYearlyEpsilon: float64(cfg.PrivacyYearlyEpsilon), WebhookAllowNetworks: cfg.WebhookAllowNetworks, Logger: p.Logger, Clock: clock,
+			Documents: DocumentDeps{Bucket: p.DocumentBucket, MaxBytes: cfg.Documents.MaxBytes, SweepInterval: cfg.Documents.SweepInterval}}
 		if work := s.Register(deps, srv.GRPC()); work != nil {
 			a.Background = append(a.Background, work)
 		}

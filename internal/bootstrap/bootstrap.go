@@ -50,7 +50,9 @@ type Deps struct {
 	// WebhookAllowNetworks are the non-public networks webhooks may reach (Config's; empty in
 	// production).
 	WebhookAllowNetworks []netip.Prefix
-	Logger               *slog.Logger
+	// Documents configure the documents service: its store and its size limit.
+	Documents DocumentDeps
+	Logger    *slog.Logger
 	// Clock is the time the service goes by ("today", deadlines, timestamps it records):
 	// time.Now in production, a test's own clock under internal/testserver. Never nil.
 	Clock func() time.Time
@@ -153,7 +155,11 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 		cleanups = append(cleanups, func(context.Context) error { p.Close(); return nil })
 		return p, observe(pc.Role, p)
 	}
-	a, err := Assemble(ctx, cfg, Parts{Logger: logger, Keys: keys, Verifier: verifier, Telemetry: tel, Pool: pool}, services...)
+	bucket, err := openDocumentBucket(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	a, err := Assemble(ctx, cfg, Parts{Logger: logger, Keys: keys, Verifier: verifier, Telemetry: tel, Pool: pool, DocumentBucket: bucket}, services...)
 	if err != nil {
 		return err
 	}

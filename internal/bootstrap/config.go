@@ -79,6 +79,10 @@ type Config struct {
 	TokenIssuer   string `env:"PASSAGE_TOKEN_ISSUER" help:"the {iss} production tokens must carry; required outside {--dev}"`
 	TokenAudience string `env:"PASSAGE_TOKEN_AUDIENCE" default:"passage" help:"the {aud} tokens must carry"`
 
+	// Documents say where documents' bytes are kept and how large a file may be
+	// (PASSAGE_DOCUMENT_*, PASSAGE_S3_*).
+	Documents Documents
+
 	// LogLevel is PASSAGE_LOG_LEVEL: debug, info (default), warn or error.
 	LogLevel slog.Level `env:"PASSAGE_LOG_LEVEL" default:"info" help:"{debug}, {info}, {warn} or {error}; one JSON line per RPC at info"`
 }
@@ -115,6 +119,9 @@ func ConfigFromEnv(dev bool, services ...Service) (Config, error) {
 	}
 	if c.KEKReload < time.Second {
 		return Config{}, errors.New("PASSAGE_KEK_RELOAD must be a duration of at least 1s, e.g. 1m")
+	}
+	if err := c.Documents.check(c.Dev); err != nil {
+		return Config{}, err
 	}
 	if c.DatabaseURL == "" {
 		if missing := missingServiceURLs(services); len(missing) > 0 {
