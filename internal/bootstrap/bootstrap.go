@@ -155,7 +155,7 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 		cleanups = append(cleanups, func(context.Context) error { p.Close(); return nil })
 		return p, observe(pc.Role, p)
 	}
-	bucket, err := openDocumentBucket(ctx, cfg)
+	bucket, err := OpenDocumentBucket(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -70,9 +70,10 @@ type DocumentDeps struct {
 	SweepInterval time.Duration
 }
 
-// openDocumentBucket opens the bucket cfg names when documents are kept in S3, nil
-// otherwise.
-func openDocumentBucket(ctx context.Context, cfg Config) (*objectstore.Bucket, error) {
+// OpenDocumentBucket opens the bucket cfg names when documents are kept in S3
+// (PASSAGE_DOCUMENT_STORE=s3), nil otherwise: what Run hands the documents service, and what
+// an operator's command reading documents (`passage export`) reads them from.
+func OpenDocumentBucket(ctx context.Context, cfg Config) (*objectstore.Bucket, error) {
 	if cfg.Documents.Store != DocumentStoreS3 {
 		return nil, nil
 	}
