@@ -7,13 +7,14 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/objectstore"
 )
 
 // ObjectStore keeps the chunks in a bucket of an S3-compatible store, one object per sealed
-// chunk, under the key MISSION/DOCUMENT-ID/INDEX (INDEX in eight digits, so that keys sort
+// chunk, several put or got at once (inFlight), under the key MISSION/DOCUMENT-ID/INDEX (INDEX in eight digits, so that keys sort
 // in order): nothing in a key or its metadata names a person or a case, and an object's
 // bytes are ciphertext. A chunk is put as it arrives, before the upload's transaction
 // commits: an upload that fails after some are put leaves objects no document row names,
@@ -30,23 +31,77 @@ func NewObjectStore(bucket *objectstore.Bucket) ObjectStore { return ObjectStore
 // upload's message limit) and its sealing's overhead, with room to spare.
 const maxSealedChunk = 256<<10 + 4<<10
 
-// Put puts the chunk's object.
-func (o ObjectStore) Put(ctx context.Context, _ pgx.Tx, mission string, doc uuid.UUID, index int32, sealed []byte) error {
-	return o.bucket.Put(ctx, chunkKey(mission, doc, index), sealed)
+// inFlight is how many chunks an upload puts, or a download gets ahead, at once: a request
+// to the store waits mostly on the network and the store's disk, so a few at once keep the
+// transfer going, and memory stays a few chunks.
+const inFlight = 4
+
+// Writer puts each chunk's object as it comes, up to inFlight at once.
+func (o ObjectStore) Writer(ctx context.Context, _ pgx.Tx, mission string, doc uuid.UUID) ChunkWriter {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(inFlight)
+	return &objectWriter{bucket: o.bucket, ctx: ctx, g: g, mission: mission, doc: doc}
 }
 
-// Chunks gets the objects one after the other, each read whole before fn sees it.
+// objectWriter puts one document's chunks, several at once.
+type objectWriter struct {
+	bucket  *objectstore.Bucket
+	ctx     context.Context // cancelled at the first failure
+	g       *errgroup.Group
+	mission string
+	doc     uuid.UUID
+}
+
+// Put starts putting the chunk, waiting first while inFlight chunks are being put.
+func (w *objectWriter) Put(index int32, sealed []byte) error {
+	if w.ctx.Err() != nil {
+		return w.g.Wait()
+	}
+	w.g.Go(func() error { return w.bucket.Put(w.ctx, chunkKey(w.mission, w.doc, index), sealed) })
+	return nil
+}
+
+// Close waits for the puts.
+func (w *objectWriter) Close() error { return w.g.Wait() }
+
+// Chunks gets the objects in order, up to inFlight ahead of fn, each read whole before fn
+// sees it.
 func (o ObjectStore) Chunks(ctx context.Context, _ database.Querier, mission string, doc uuid.UUID, chunks int32, fn func(index int32, sealed []byte) error) error {
-	for i := range chunks {
-		sealed, err := o.bucket.Get(ctx, chunkKey(mission, doc, i), maxSealedChunk)
-		if err != nil {
-			return fmt.Errorf("read document chunk: %w", err)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type got struct {
+		sealed []byte
+		err    error
+	}
+	// Each chunk's result arrives on a channel of its own, queued in order.
+	queue := make(chan chan got, inFlight-1)
+	go func() {
+		defer close(queue)
+		for i := range chunks {
+			result := make(chan got, 1)
+			select {
+			case queue <- result:
+			case <-ctx.Done():
+				return
+			}
+			go func() {
+				sealed, err := o.bucket.Get(ctx, chunkKey(mission, doc, i), maxSealedChunk)
+				result <- got{sealed, err}
+			}()
 		}
-		if err := fn(i, sealed); err != nil {
+	}()
+	var i int32
+	for result := range queue {
+		r := <-result
+		if r.err != nil {
+			return fmt.Errorf("read document chunk: %w", r.err)
+		}
+		if err := fn(i, r.sealed); err != nil {
 			return err
 		}
+		i++
 	}
-	return nil
+	return ctx.Err()
 }
 
 // Discard deletes the document's objects.

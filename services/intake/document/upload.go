@@ -148,6 +148,7 @@ type upload struct {
 	docID   uuid.UUID
 	subject uuid.UUID
 	key     []byte    // the subject's wrapped data key
+	chunks  ChunkWriter
 	sum     hash.Hash // the running SHA-256 of the bytes received
 	head    []byte    // the first signatureLen bytes, for the media type's check
 	size    int64
@@ -165,13 +166,24 @@ func (s *Service) newUpload(ctx context.Context, st *mutation.Step, d *documentv
 	if !ok {
 		return nil, errErased
 	}
-	return &upload{s: s, st: st, doc: d, docID: uuid.MustParse(d.DocumentId), subject: subject, key: key, sum: sha256.New()}, nil
+	docID := uuid.MustParse(d.DocumentId)
+	return &upload{s: s, st: st, doc: d, docID: docID, subject: subject, key: key, sum: sha256.New(),
+		chunks: s.store.Writer(ctx, st.Tx, d.Mission, docID)}, nil
 }
 
 // receive reads the rest of the stream, storing each chunk as it comes, and checks that the
-// bytes are the declared size and bear the declared media type's signature.
+// bytes are the declared size and bear the declared media type's signature. It returns once
+// every chunk stored is kept, or has failed.
 func (u *upload) receive(stream grpc.ClientStreamingServer[documentv1.UploadDocumentRequest, documentv1.UploadDocumentResponse]) error {
-	ctx := stream.Context()
+	err := u.receiveChunks(stream)
+	if closeErr := u.chunks.Close(); err == nil {
+		err = closeErr
+	}
+	return err
+}
+
+// receiveChunks reads the rest of the stream, storing each chunk as it comes.
+func (u *upload) receiveChunks(stream grpc.ClientStreamingServer[documentv1.UploadDocumentRequest, documentv1.UploadDocumentResponse]) error {
 	for {
 		msg, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -192,7 +204,7 @@ func (u *upload) receive(stream grpc.ClientStreamingServer[documentv1.UploadDocu
 		if err != nil {
 			return err
 		}
-		if err := u.s.store.Put(ctx, u.st.Tx, u.doc.Mission, u.docID, u.index, sealed); err != nil {
+		if err := u.chunks.Put(u.index, sealed); err != nil {
 			return err
 		}
 		u.index++
