@@ -55,6 +55,10 @@ test-go: ## only the Go tests, with the race detector (starts a private Postgres
 	if [ -z "$$url" ]; then url=$$(PG_PROFILE=test $(PG) start test $(TEST_PG_PORT)); fi; \
 	DATABASE_URL=$$url $(GO) test -race -count=1 -timeout 10m ./... ./proto/...
 
+.PHONY: minio
+minio: ## build MinIO once into .cache/minio (cached), the real S3 server the S3 document store's tests run
+	@deploy/local/minio.sh build >/dev/null
+
 .PHONY: bench
 bench: ## RegisterCase load test: cases/s, p50 and p99 against the durable dev Postgres (BENCH_CONCURRENCY, BENCH_DURATION)
 	@GO=$(GO) deploy/local/bench.sh
