@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/passage-cm/passage/internal/testserver"
+	documentv1 "github.com/passage-cm/passage/proto/gen/passage/document/v1"
 )
 
 // TestSweepOrphans: objects no document row names (an upload whose process died before it
@@ -18,13 +19,7 @@ import (
 // a live document's objects, and a key that is not a document's, are kept.
 func TestSweepOrphans(t *testing.T) {
 	t.Parallel()
-	b := setup(t, s3Store)
-	c := b.register(t)
-	file := pdf(chunkSize+5, pattern)
-	live, err := b.upload(b.assigned, header(c, len(file)), file)
-	if err != nil {
-		t.Fatalf("UploadDocument: %v", err)
-	}
+	b, live, file := uploadedToS3(t)
 	ctx := context.Background()
 	orphan := "NER/" + uuid.NewString() + "/"
 	for _, key := range []string{orphan + "00000000", orphan + "00000001", "not-a-document"} {
@@ -62,6 +57,18 @@ func TestSweepOrphans(t *testing.T) {
 // its download with INTERNAL, not with a short file.
 func TestMissingObject(t *testing.T) {
 	t.Parallel()
+	b, d, _ := uploadedToS3(t)
+	if err := b.bucket.DeletePrefix(context.Background(), "NER/"+d.GetDocumentId()+"/00000001"); err != nil {
+		t.Fatalf("DeletePrefix: %v", err)
+	}
+	_, _, err := b.download(b.assigned, d.GetDocumentId())
+	testserver.WantCode(t, err, codes.Internal)
+}
+
+// uploadedToS3 starts a server keeping the chunks in a bucket and uploads a file of two
+// chunks to a new case: the server, the document and the file.
+func uploadedToS3(t *testing.T) (*bundle, *documentv1.Document, []byte) {
+	t.Helper()
 	b := setup(t, s3Store)
 	c := b.register(t)
 	file := pdf(chunkSize+5, pattern)
@@ -69,9 +76,5 @@ func TestMissingObject(t *testing.T) {
 	if err != nil {
 		t.Fatalf("UploadDocument: %v", err)
 	}
-	if err := b.bucket.DeletePrefix(context.Background(), "NER/"+d.GetDocumentId()+"/00000001"); err != nil {
-		t.Fatalf("DeletePrefix: %v", err)
-	}
-	_, _, err = b.download(b.assigned, d.GetDocumentId())
-	testserver.WantCode(t, err, codes.Internal)
+	return b, d, file
 }

@@ -120,6 +120,30 @@ func (b *bundle) chunks(t testing.TB, d *documentv1.Document) int {
 	return n
 }
 
+// scanBucket fails t if an object of the bucket holds file's bytes (its planted pattern, in
+// clear or hex, or its first bytes) or its checksum, or if an object's key names case c's
+// people, the case or document d's uploader. It fails too when the bucket does not hold d's
+// chunks: a scan that reads nothing proves nothing.
+func (b *bundle) scanBucket(t testing.TB, c *intakev1.Case, d *documentv1.Document, file []byte) {
+	t.Helper()
+	objects := b.objects(t)
+	if b.bucket != nil && b.chunks(t, d) == 0 {
+		t.Fatal("the bucket holds none of the document's chunks: the scan would read nothing")
+	}
+	for key, blob := range objects {
+		for _, planted := range [][]byte{pattern, []byte(hex.EncodeToString(pattern)), []byte(sha256Hex(file)), file[:16]} {
+			if bytes.Contains(blob, planted) {
+				t.Errorf("object %s holds %q in clear", key, planted)
+			}
+		}
+		for _, id := range []string{c.GetCaseId(), c.GetSubjectId(), d.GetUploadedBy()} {
+			if strings.Contains(key, id) {
+				t.Errorf("object key %s names %s", key, id)
+			}
+		}
+	}
+}
+
 // storedChunks counts every chunk in the store.
 func (b *bundle) storedChunks(t testing.TB) int {
 	t.Helper()

@@ -147,10 +147,10 @@ type upload struct {
 	doc     *documentv1.Document
 	docID   uuid.UUID
 	subject uuid.UUID
-	key     []byte    // the subject's wrapped data key
-	chunks  ChunkWriter
-	sum     hash.Hash // the running SHA-256 of the bytes received
-	head    []byte    // the first signatureLen bytes, for the media type's check
+	key     []byte      // the subject's wrapped data key
+	chunks  ChunkWriter // where the chunks go
+	sum     hash.Hash   // the running SHA-256 of the bytes received
+	head    []byte      // the first signatureLen bytes, for the media type's check
 	size    int64
 	index   int32 // the next chunk's index: the chunks stored so far
 }
