@@ -176,8 +176,8 @@ func documentOptions(d bootstrap.Deps, logger *slog.Logger) ([]document.Option, 
 
 // Spec describes intake for bootstrap.Run, with the services it serves beside itself on its
 // role, pool and keyring (their Policy joins intake's): the case notes (casenote), the
-// documents (document) and the person search (search). Its background work is the hand-over consumer and, when an interval
-// is configured, the retention job.
+// documents (document) and the person search (search). Its background work is the hand-over consumer, when an interval
+// is configured the retention job, and, when the documents are kept in a bucket, the bucket's sweep.
 func Spec() bootstrap.Service {
 	policy := Policy()
 	maps.Copy(policy, casenote.Policy())
