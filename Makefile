@@ -112,6 +112,10 @@ image-test: image ## build the images, then unpack and run them (deploy/image; s
 	if [ -z "$$url" ]; then url=$$(PG_PROFILE=test $(PG) start test $(TEST_PG_PORT)); fi; \
 	DATABASE_URL=$$url PASSAGE_IMAGE=$(CURDIR)/bin/image/oci $(GO) test -race -count=1 ./deploy/image/
 
+.PHONY: minio
+minio: ## build MinIO once into .cache/minio (cached), the real S3 server the S3 document store's tests run
+	@deploy/local/minio.sh build >/dev/null
+
 .PHONY: bench
 bench: ## RegisterCase load test: cases/s, p50 and p99 against the durable dev Postgres (BENCH_CONCURRENCY, BENCH_DURATION)
 	@GO=$(GO) deploy/local/bench.sh

@@ -70,8 +70,13 @@ func operatorExporter(ctx context.Context, cfg bootstrap.Config) (*subjectaccess
 	if err != nil {
 		return nil, nil, err
 	}
+	store, err := documentStore(ctx, cfg)
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
 	x := &subjectaccess.Exporter{DB: map[subjectaccess.Source]*database.DB{subjectaccess.Intake: database.NewDB(pool)},
-		Keys: keys, Documents: document.PostgresStore{}}
+		Keys: keys, Documents: store}
 	closers := []func(){pool.Close}
 	done := func() {
 		for _, c := range closers {
@@ -92,4 +97,14 @@ func operatorExporter(ctx context.Context, cfg bootstrap.Config) (*subjectaccess
 		x.DB[s] = database.NewDB(p)
 	}
 	return x, done, nil
+}
+
+// documentStore is where the server keeps the documents' chunks: the bucket PASSAGE_S3_*
+// names when PASSAGE_DOCUMENT_STORE is s3, Postgres otherwise.
+func documentStore(ctx context.Context, cfg bootstrap.Config) (document.Store, error) {
+	bucket, err := bootstrap.OpenDocumentBucket(ctx, cfg)
+	if err != nil || bucket == nil {
+		return document.PostgresStore{}, err
+	}
+	return document.NewObjectStore(bucket), nil
 }

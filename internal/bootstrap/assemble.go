@@ -11,6 +11,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/gateway"
+	"github.com/passage-cm/passage/internal/objectstore"
 	"github.com/passage-cm/passage/internal/server"
 	"github.com/passage-cm/passage/internal/staffdir"
 	"github.com/passage-cm/passage/internal/telemetry"
@@ -37,6 +38,9 @@ type Parts struct {
 	Replica func(s Service) (*pgxpool.Pool, error)
 	// Clock is handed to every service as Deps.Clock; nil is time.Now, as in production.
 	Clock func() time.Time
+	// DocumentBucket, when set, keeps the documents' chunks (Deps.Documents.Bucket): Run
+	// opens the bucket PASSAGE_S3_* names when PASSAGE_DOCUMENT_STORE is s3.
+	DocumentBucket *objectstore.Bucket
 }
 
 // Assembly is a server with the services registered on it, not yet running.
@@ -134,7 +138,8 @@ func Assemble(ctx context.Context, cfg Config, p Parts, services ...Service) (*A
 	}
 	for i, s := range services {
 		deps := Deps{Pool: pools[i], WorkerPool: workerPools[i], ReplicaPool: replicaPools[i], Keys: p.Keys, Retention: cfg.Retention.Policy(), RetentionInterval: time.Duration(cfg.Retention.Interval),
-			PrivacyYearlyEpsilon: float64(cfg.PrivacyYearlyEpsilon), WebhookAllowNetworks: cfg.WebhookAllowNetworks, Logger: p.Logger, Clock: clock, Directory: directory}
+			PrivacyYearlyEpsilon: float64(cfg.PrivacyYearlyEpsilon), WebhookAllowNetworks: cfg.WebhookAllowNetworks, Logger: p.Logger, Clock: clock, Directory: directory,
+			Documents: DocumentDeps{Bucket: p.DocumentBucket, MaxBytes: cfg.Documents.MaxBytes, SweepInterval: cfg.Documents.SweepInterval}}
 		if work := s.Register(deps, srv.GRPC()); work != nil {
 			a.Background = append(a.Background, work)
 		}

@@ -55,7 +55,9 @@ type Deps struct {
 	// WebhookAllowNetworks are the non-public networks webhooks may reach (Config's; empty in
 	// production).
 	WebhookAllowNetworks []netip.Prefix
-	Logger               *slog.Logger
+	// Documents configure the documents service: its store and its size limit.
+	Documents DocumentDeps
+	Logger    *slog.Logger
 	// Directory is the process's copy of the staff directory (internal/staffdir), which
 	// admits every staff call.
 	Directory *staffdir.Directory
@@ -180,7 +182,12 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 		cleanups = append(cleanups, func(context.Context) error { p.Close(); return nil })
 		return p, observe(s.Role+" replica", p)
 	}
-	a, err := Assemble(ctx, cfg, Parts{Logger: logger, Keys: keys, Verifier: verifier, Telemetry: tel, Pool: pool, Replica: replica}, services...)
+	bucket, err := OpenDocumentBucket(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	a, err := Assemble(ctx, cfg, Parts{Logger: logger, Keys: keys, Verifier: verifier, Telemetry: tel, Pool: pool, Replica: replica,
+		DocumentBucket: bucket}, services...)
 	if err != nil {
 		return err
 	}

@@ -84,6 +84,9 @@ type Config struct {
 	// from tokens' claims at a member's first call (claims, the default), or only from
 	// administrators (managed). Either way every process refuses an inactive member's calls.
 	StaffDirectory staffdir.Mode `env:"PASSAGE_STAFF_DIRECTORY" default:"claims" help:"{claims}: a staff member unknown to the staff directory is added at their first call, as their token says; {managed}: only members an administrator provisioned are admitted. Inactive members are refused either way"`
+	// Documents say where documents' bytes are kept and how large a file may be
+	// (PASSAGE_DOCUMENT_*, PASSAGE_S3_*).
+	Documents Documents
 
 	// LogLevel is PASSAGE_LOG_LEVEL: debug, info (default), warn or error.
 	LogLevel slog.Level `env:"PASSAGE_LOG_LEVEL" default:"info" help:"{debug}, {info}, {warn} or {error}; one JSON line per RPC at info"`
@@ -121,6 +124,9 @@ func ConfigFromEnv(dev bool, services ...Service) (Config, error) {
 	}
 	if c.KEKReload < time.Second {
 		return Config{}, errors.New("PASSAGE_KEK_RELOAD must be a duration of at least 1s, e.g. 1m")
+	}
+	if err := c.Documents.check(c.Dev); err != nil {
+		return Config{}, err
 	}
 	if c.DatabaseURL == "" {
 		if missing := missingServiceURLs(services); len(missing) > 0 {

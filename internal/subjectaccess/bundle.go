@@ -76,7 +76,7 @@ const (
 func (x *Exporter) streamDocument(ctx context.Context, req Request, g *gathered, d documentEntry, w io.Writer) error {
 	doc := uuid.MustParse(d.DocumentID)
 	var next int32
-	err := x.Documents.Chunks(ctx, x.DB[Intake].Mission(d.Mission), doc, func(index int32, sealed []byte) error {
+	err := x.Documents.Chunks(ctx, x.DB[Intake].Mission(d.Mission), d.Mission, doc, d.chunks, func(index int32, sealed []byte) error {
 		if index != next {
 			return fmt.Errorf("subject access: document %s: chunk %d where %d was due", d.DocumentID, index, next)
 		}

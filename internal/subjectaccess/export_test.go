@@ -23,6 +23,8 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/objectstore"
+	"github.com/passage-cm/passage/internal/objectstore/miniotest"
 	"github.com/passage-cm/passage/internal/subjectaccess"
 	"github.com/passage-cm/passage/internal/testserver"
 	"github.com/passage-cm/passage/internal/testtime"
@@ -52,10 +54,26 @@ const (
 // read back holds all of it and its manifest's digests are right; the export is audited and
 // the chains verify; the file is 0600 and never overwritten; NER cannot export him; once he is
 // erased, his export holds no identity, note text or document bytes.
+// It runs with the documents' chunks in Postgres, then in a bucket of a real MinIO.
 func TestExport(t *testing.T) {
 	t.Parallel()
+	for _, store := range []string{"postgres", "s3"} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			var bucket *objectstore.Bucket
+			if store == "s3" {
+				bucket, _ = miniotest.Bucket(t)
+			}
+			testExport(t, bucket)
+		})
+	}
+}
+
+func TestMain(m *testing.M) { os.Exit(miniotest.Main(m)) }
+
+func testExport(t *testing.T, bucket *objectstore.Bucket) {
 	env := testserver.Start(t, testserver.Options{Services: []bootstrap.Service{intake.Spec(), handover.Spec(), referral.Spec()},
-		Clock: testtime.Ticking(testtime.Today).Now})
+		Clock: testtime.Ticking(testtime.Today).Now, DocumentBucket: bucket})
 	ic := intakev1.NewIntakeServiceClient(env.Conn)
 	ho := handoverv1.NewHandoverServiceClient(env.Conn)
 	ref := referralv1.NewReferralServiceClient(env.Conn)
@@ -131,7 +149,7 @@ func TestExport(t *testing.T) {
 
 	partner, made := referTo(t, ref, hq, deu, c)
 
-	x := exporter(t, env)
+	x := exporter(t, env, bucket)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "karim.tar")
 	req := subjectaccess.Request{Mission: "DEU", Subject: subject, By: "dpo-geneva", Reference: "DPR-2026-014"}
@@ -380,8 +398,13 @@ func referTo(t *testing.T, ref referralv1.ReferralServiceClient, hq, worker cont
 	}
 }
 
-func exporter(t *testing.T, env *testserver.Env) *subjectaccess.Exporter {
+// exporter exports from env's database, reading the documents' chunks from bucket, or from
+// Postgres when bucket is nil.
+func exporter(t *testing.T, env *testserver.Env, bucket *objectstore.Bucket) *subjectaccess.Exporter {
 	x := &subjectaccess.Exporter{DB: map[subjectaccess.Source]*database.DB{}, Keys: env.Keys, Documents: document.PostgresStore{}}
+	if bucket != nil {
+		x.Documents = document.NewObjectStore(bucket)
+	}
 	for _, s := range subjectaccess.Sources() {
 		x.DB[s] = database.NewDB(env.Pool(t, s.Role()))
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/objectstore"
 	"github.com/passage-cm/passage/internal/pgtest"
 	"github.com/passage-cm/passage/internal/privacy"
 	"github.com/passage-cm/passage/internal/quota"
@@ -86,6 +87,9 @@ type Options struct {
 	// read from it with their own role (bootstrap.Parts.Replica), as
 	// PASSAGE_<SHORT>_REPLICA_DATABASE_URL makes them in production. None unless set.
 	Replica string
+	// DocumentBucket, when set, keeps the documents' chunks, as PASSAGE_DOCUMENT_STORE=s3
+	// does (internal/objectstore/miniotest gives a test one); Postgres keeps them otherwise.
+	DocumentBucket *objectstore.Bucket
 	// TCP serves gRPC on a loopback TCP listener (Env.Addr) instead of an in-memory one, for
 	// clients that dial an address, as the passage CLI does.
 	TCP bool
@@ -159,7 +163,8 @@ func Start(t testing.TB, opts Options) *Env {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := bootstrap.Assemble(ctx, cfg, bootstrap.Parts{Logger: logger, Keys: keys, Verifier: verifier, Pool: pool, Replica: replica, Clock: opts.Clock},
+	a, err := bootstrap.Assemble(ctx, cfg, bootstrap.Parts{Logger: logger, Keys: keys, Verifier: verifier, Pool: pool, Replica: replica, Clock: opts.Clock,
+		DocumentBucket: opts.DocumentBucket},
 		opts.Services...)
 	if err != nil {
 		cancel()

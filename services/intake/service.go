@@ -155,10 +155,31 @@ func (s *Service) clock() time.Time {
 	return database.Timestamp(s.now())
 }
 
+// documentOptions builds the documents service as d says: its clock, its size limit and,
+// with a bucket, the object store and the sweep of the bucket (run in the background,
+// returned; nil without a bucket).
+func documentOptions(d bootstrap.Deps, logger *slog.Logger) ([]document.Option, func(context.Context) error) {
+	opts := []document.Option{document.WithClock(d.Clock), document.WithLogger(logger)}
+	if d.Documents.MaxBytes > 0 {
+		opts = append(opts, document.WithMaxBytes(d.Documents.MaxBytes))
+	}
+	if d.Documents.Bucket == nil {
+		return opts, nil
+	}
+	opts = append(opts, document.WithStore(document.NewObjectStore(d.Documents.Bucket)))
+	interval := d.Documents.SweepInterval
+	if interval <= 0 {
+		interval = time.Hour
+	}
+	sweeper := document.NewSweeper(d.Pool, d.Documents.Bucket, document.DefaultSweepGrace, time.Now)
+	return opts, sweeper.Run(interval, logger)
+}
+
 // Spec describes intake for bootstrap.Run, with the services it serves beside itself on its
 // role, pool and keyring (their Policy joins intake's): the case notes (casenote), the
-// documents (document), the person search (search) and the staff directory (staff). Its background work is the hand-over consumer and, when an interval
-// is configured, the retention job.
+// documents (document), the person search (search) and the staff directory (staff). Its
+// background work is the hand-over consumer, when an interval is configured the retention
+// job, and, when the documents are kept in a bucket, the bucket's sweep.
 func Spec() bootstrap.Service {
 	policy := Policy()
 	maps.Copy(policy, casenote.Policy())
@@ -177,18 +198,25 @@ func Spec() bootstrap.Service {
 			s := New(d.Pool, d.Keys, WithClock(d.Clock))
 			s.Register(g)
 			casenote.New(d.Pool, d.Keys, s, d.Clock).Register(g)
-			document.New(d.Pool, d.Keys, s, document.WithClock(d.Clock)).Register(g)
-			search.New(d.Pool, d.Keys, d.Clock).Register(g)
-			staff.New(d.Pool, d.Keys, s, d.Directory, d.Clock).Register(g)
-			if d.RetentionInterval <= 0 {
-				return s.consumer.Run
-			}
 			logger := d.Logger
 			if logger == nil {
 				logger = slog.Default()
 			}
-			retention := s.retentionJob(d.Retention, d.RetentionInterval, logger)
-			return func(ctx context.Context) error { return bootstrap.RunAll(ctx, s.consumer.Run, retention) }
+			docOpts, sweep := documentOptions(d, logger)
+			document.New(d.Pool, d.Keys, s, docOpts...).Register(g)
+			search.New(d.Pool, d.Keys, d.Clock).Register(g)
+			staff.New(d.Pool, d.Keys, s, d.Directory, d.Clock).Register(g)
+			work := []func(context.Context) error{s.consumer.Run}
+			if sweep != nil {
+				work = append(work, sweep)
+			}
+			if d.RetentionInterval > 0 {
+				work = append(work, s.retentionJob(d.Retention, d.RetentionInterval, logger))
+			}
+			if len(work) == 1 {
+				return work[0]
+			}
+			return func(ctx context.Context) error { return bootstrap.RunAll(ctx, work...) }
 		},
 	}
 }

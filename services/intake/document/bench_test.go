@@ -26,8 +26,16 @@ const transferSize = 10_000_000
 // whenever the heap grows by a tenth, so that the peak measures what the transfer keeps, not
 // the garbage a collector at its default lets pile up: bounded by the chunk size (and gRPC's
 // flow-control windows), not the file size. The download is hashed as it arrives, not kept.
+//
+// It runs once per store: Postgres, and a bucket of a real MinIO on this machine (over TLS).
 func BenchmarkDocumentTransfer(b *testing.B) {
-	bu := setup(b)
+	for _, store := range []string{postgresStore, s3Store} {
+		b.Run(store, func(b *testing.B) { benchmarkTransfer(b, store) })
+	}
+}
+
+func benchmarkTransfer(b *testing.B, store string) {
+	bu := setup(b, store)
 	c := bu.register(b)
 	file := pdf(transferSize, pattern)
 	var up, down time.Duration

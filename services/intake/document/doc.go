@@ -8,12 +8,24 @@
 // holds one chunk at a time, never the file, and erasing the person (intake's ErasePerson)
 // leaves every document about them unreadable; a download then returns the erasure. Its
 // SHA-256 is sealed the same way; its name is not kept. The chunks are kept behind Store
-// (store.go): Postgres (intake.document_chunk) is the one implementation, so running Passage
-// needs nothing more.
+// (store.go): in Postgres (PostgresStore, intake.document_chunk, the default, so running
+// Passage needs nothing more), or in a bucket of an S3-compatible object store (ObjectStore,
+// objects.go, over internal/objectstore) when PASSAGE_DOCUMENT_STORE is s3: one object per
+// sealed chunk under MISSION/DOCUMENT-ID/INDEX, so the bucket holds ciphertext under names that
+// say nothing of a person or a case. Either way memory holds a few chunks, not the file.
+//
+// In the bucket, a chunk is put before the upload's transaction commits. An upload that fails
+// deletes what it put once the database confirms no document names it; the Sweeper (sweep.go),
+// run in intake's background every PASSAGE_DOCUMENT_SWEEP_INTERVAL, deletes what is left by a
+// process that died (objects of no document, a day old) and the objects of documents whose
+// person was erased. Erasure never waits for the bucket: the person's key is gone, so the
+// objects are unreadable at once, and deleting them is extra, retried at every sweep until
+// done. In Postgres the chunks of an erased person stay, unreadable, like every sealed row.
 //
 // An upload is checked as it arrives and stores nothing unless it passes whole: a media type
 // of the allow-list (media.go) that the bytes' signature bears out, and a size within the
-// limit (WithMaxBytes, 20 MiB by default) and equal to the declared one. It runs in one
+// limit (WithMaxBytes: PASSAGE_DOCUMENT_MAX_BYTES, 20 MiB by default) and equal to the
+// declared one. It runs in one
 // transaction with its audit record, its event (ids and codes) and its first result, so a
 // retry with the same request id returns that result and stores nothing twice.
 //

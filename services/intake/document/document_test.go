@@ -2,6 +2,7 @@ package document_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	documentv1 "github.com/passage-cm/passage/proto/gen/passage/document/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+	"github.com/passage-cm/passage/services/intake/document"
 )
 
 // pattern is planted through the files the tests upload, for the scans of the database.
@@ -25,7 +27,10 @@ var pattern = []byte("PASSAGE-PLANTED-SCAN-7f3a9c1e-Amina-Zawadi-Okonkwo-A012345
 // ids and codes, and the reads are audited.
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	eachStore(t, testRoundTrip)
+}
+
+func testRoundTrip(t *testing.T, b *bundle) {
 	c := b.register(t)
 	file := pdf(3*chunkSize+1234, pattern)
 	h := header(c, len(file))
@@ -37,7 +42,7 @@ func TestRoundTrip(t *testing.T) {
 	if d.GetSubjectId() != h.SubjectId || d.GetSizeBytes() != int64(len(file)) || d.GetMission() != "NER" || d.GetUploadedBy() != assignedID || d.GetSha256() != "" {
 		t.Fatalf("uploaded %v", d)
 	}
-	if n := b.env.QueryInt(t, `SELECT count(*) FROM intake.document_chunk WHERE document_id = $1`, d.GetDocumentId()); n != 4 {
+	if n := b.chunks(t, d); n != 4 {
 		t.Errorf("%d chunks stored, want 4", n)
 	}
 	got, bytesBack, err := b.download(b.registrar, d.GetDocumentId())
@@ -77,7 +82,10 @@ func TestRoundTrip(t *testing.T) {
 // naming the field, and store nothing.
 func TestRefusedFiles(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	eachStore(t, testRefusedFiles)
+}
+
+func testRefusedFiles(t *testing.T, b *bundle) {
 	c := b.register(t)
 	png := append([]byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'}, pattern...)
 	exe := append([]byte("MZ\x90\x00\x03\x00\x00\x00"), pattern...)
@@ -102,8 +110,8 @@ func TestRefusedFiles(t *testing.T) {
 			t.Errorf("%s: violations %v, want %s", name, v, tc.field)
 		}
 	}
-	if n := b.env.Count(t, "intake.document") + b.env.Count(t, "intake.document_chunk"); n != 0 {
-		t.Errorf("%d rows stored by refused uploads", n)
+	if n := b.env.Count(t, "intake.document") + b.storedChunks(t); n != 0 {
+		t.Errorf("%d rows or chunks stored by refused uploads", n)
 	}
 }
 
@@ -111,7 +119,10 @@ func TestRefusedFiles(t *testing.T) {
 // nothing; a read states a purpose; the case's ASSISTANCE consent withdrawn stops both.
 func TestWhoReads(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	eachStore(t, testWhoReads)
+}
+
+func testWhoReads(t *testing.T, b *bundle) {
 	c := b.register(t)
 	file := pdf(1000, pattern)
 	d, err := b.upload(b.registrar, header(c, len(file)), file)
@@ -151,11 +162,15 @@ func TestWhoReads(t *testing.T) {
 }
 
 // TestErasure: once the person is erased, their document's bytes cannot be read, its metadata
-// says so, and no one uploads about them; the database never held the file's bytes in clear,
-// nor its checksum.
+// says so, and no one uploads about them; neither the database nor the bucket ever held the
+// file's bytes in clear, nor its checksum, and no object's key names the case or the person.
+// A sweep of the bucket then deletes the erased document's objects.
 func TestErasure(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	eachStore(t, testErasure)
+}
+
+func testErasure(t *testing.T, b *bundle) {
 	c := b.register(t)
 	file := pdf(2*chunkSize+77, pattern)
 	d, err := b.upload(b.assigned, header(c, len(file)), file)
@@ -172,6 +187,7 @@ func TestErasure(t *testing.T) {
 			t.Errorf("the database holds %q in clear", planted)
 		}
 	}
+	b.scanBucket(t, c, d, file)
 
 	if _, err := b.intake.ErasePerson(b.chief, &intakev1.ErasePersonRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(),
 		Reason: intakev1.ErasureReason_ERASURE_REASON_DATA_SUBJECT_REQUEST}); err != nil {
@@ -183,13 +199,27 @@ func TestErasure(t *testing.T) {
 	if err != nil || len(docs) != 1 || docs[0].GetErasure().GetReason() != intakev1.ErasureReason_ERASURE_REASON_DATA_SUBJECT_REQUEST {
 		t.Errorf("ListDocuments after erasure: %v, %v", docs, err)
 	}
+	if b.bucket == nil {
+		return // the rows stay, unreadable: nothing deletes a row
+	}
+	if _, err := b.sweeper(t, document.DefaultSweepGrace).Sweep(context.Background()); err != nil {
+		t.Fatalf("Sweep: %v", err)
+	}
+	if left := b.objects(t); len(left) != 0 {
+		t.Errorf("after erasure and a sweep, the bucket holds %d objects", len(left))
+	}
+	_, _, err = b.download(b.assigned, d.GetDocumentId())
+	testserver.WantCode(t, err, codes.FailedPrecondition)
 }
 
 // TestRetry: an upload retried with the same request id returns the first result and stores
 // nothing twice.
 func TestRetry(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	eachStore(t, testRetry)
+}
+
+func testRetry(t *testing.T, b *bundle) {
 	c := b.register(t)
 	file := pdf(chunkSize+10, pattern)
 	h := header(c, len(file))
@@ -201,7 +231,7 @@ func TestRetry(t *testing.T) {
 	if err != nil || again.GetDocumentId() != first.GetDocumentId() {
 		t.Fatalf("retry: %v, %v; first %v", again, err, first)
 	}
-	if n := b.env.RowCounts(t, "intake.document", "intake.document_chunk"); n["intake.document"] != 1 || n["intake.document_chunk"] != 2 {
-		t.Errorf("rows after a retry: %v", n)
+	if docs, chunks := b.env.Count(t, "intake.document"), b.storedChunks(t); docs != 1 || chunks != 2 {
+		t.Errorf("after a retry: %d documents, %d chunks", docs, chunks)
 	}
 }

@@ -24,7 +24,10 @@ import (
 // hand-over.
 func TestHandover(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	eachStore(t, testHandover)
+}
+
+func testHandover(t *testing.T, b *bundle) {
 	deuWorker := b.env.AsStaff(t, "cw-berlin", auth.RoleCaseworker, "DEU")
 	irqWorker := b.env.AsStaff(t, "cw-erbil", auth.RoleCaseworker, "IRQ")
 	irqChief := b.env.AsStaff(t, "sv-erbil", auth.RoleSupervisor, "IRQ")

@@ -48,7 +48,7 @@ func (s *Service) DownloadDocument(req *documentv1.DownloadDocumentRequest, stre
 			return err
 		}
 		next := int32(0)
-		err = s.store.Chunks(ctx, tx, uuid.MustParse(d.doc.DocumentId), func(index int32, sealed []byte) error {
+		err = s.store.Chunks(ctx, tx, d.doc.Mission, uuid.MustParse(d.doc.DocumentId), d.chunks, func(index int32, sealed []byte) error {
 			if index != next {
 				return fmt.Errorf("document chunk %d where %d was due", index, next)
 			}

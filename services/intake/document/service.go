@@ -2,6 +2,7 @@ package document
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
@@ -50,6 +51,7 @@ type Service struct {
 	store    Store
 	maxBytes int64
 	now      func() time.Time
+	logger   *slog.Logger
 	// uploads runs UploadDocument on the case.
 	uploads mutation.Kind[casenote.Access]
 }
@@ -59,6 +61,19 @@ type Option func(*Service)
 
 // WithMaxBytes sets the largest file an upload accepts (DefaultMaxBytes otherwise).
 func WithMaxBytes(n int64) Option { return func(s *Service) { s.maxBytes = n } }
+
+// WithStore sets where the chunks are kept (PostgresStore otherwise).
+func WithStore(st Store) Option { return func(s *Service) { s.store = st } }
+
+// WithLogger sets the logger of what fails after a call has returned (slog.Default
+// otherwise).
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Service) {
+		if l != nil {
+			s.logger = l
+		}
+	}
+}
 
 // WithClock sets the clock (time.Now when now is nil).
 func WithClock(now func() time.Time) Option {
@@ -70,9 +85,11 @@ func WithClock(now func() time.Time) Option {
 }
 
 // New returns the service over a pool connected as intake's role, the vault's keyring and
-// intake's cases (which decide access as for case notes), keeping the chunks in Postgres.
+// intake's cases (which decide access as for case notes), keeping the chunks in Postgres
+// unless WithStore says otherwise.
 func New(pool *pgxpool.Pool, keys *vault.Keyring, cases casenote.Cases, opts ...Option) *Service {
-	s := &Service{db: database.NewDB(pool), keys: keys, cases: cases, store: PostgresStore{}, maxBytes: DefaultMaxBytes, now: time.Now}
+	s := &Service{db: database.NewDB(pool), keys: keys, cases: cases, store: PostgresStore{}, maxBytes: DefaultMaxBytes, now: time.Now,
+		logger: slog.Default()}
 	for _, o := range opts {
 		o(s)
 	}

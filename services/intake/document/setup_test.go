@@ -7,29 +7,37 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"os"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"google.golang.org/genproto/googleapis/type/date"
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/bootstrap"
+	"github.com/passage-cm/passage/internal/objectstore"
+	"github.com/passage-cm/passage/internal/objectstore/miniotest"
 	"github.com/passage-cm/passage/internal/testserver"
 	"github.com/passage-cm/passage/internal/testtime"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	documentv1 "github.com/passage-cm/passage/proto/gen/passage/document/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	"github.com/passage-cm/passage/services/intake"
+	"github.com/passage-cm/passage/services/intake/document"
 )
 
 // bundle is a server running intake (and so the documents) with the callers the tests use:
 // in NER, the caseworker who registers the cases (registrar), a caseworker a supervisor
 // assigns (assigned), one who has nothing to do with the case (bystander) and the supervisor
-// who assigns (chief); in DEU, a caseworker of another mission (foreign).
+// who assigns (chief); in DEU, a caseworker of another mission (foreign). Its documents'
+// chunks are kept in Postgres, or, when bucket is set, in that bucket of a real MinIO.
 type bundle struct {
 	env    *testserver.Env
 	intake intakev1.IntakeServiceClient
 	docs   documentv1.DocumentServiceClient
+	bucket *objectstore.Bucket
 
 	registrar, assigned, bystander, chief, foreign context.Context
 }
@@ -39,19 +47,116 @@ const assignedID = "cw-assigned"
 // chunkSize is the size of the chunks the tests send: the largest a message may carry.
 const chunkSize = 256 << 10
 
-func setup(t testing.TB) *bundle {
+// The stores the documents' chunks are kept in.
+const (
+	postgresStore = "postgres"
+	s3Store       = "s3"
+)
+
+func TestMain(m *testing.M) { os.Exit(miniotest.Main(m)) }
+
+// eachStore runs test once with each store, in parallel.
+func eachStore(t *testing.T, test func(t *testing.T, b *bundle)) {
+	for _, store := range []string{postgresStore, s3Store} {
+		t.Run(store, func(t *testing.T) {
+			t.Parallel()
+			test(t, setup(t, store))
+		})
+	}
+}
+
+// setup starts a server keeping the documents' chunks in store.
+func setup(t testing.TB, store string) *bundle {
 	t.Helper()
-	env := testserver.Start(t, testserver.Options{Services: []bootstrap.Service{intake.Spec()}, Clock: testtime.Ticking(testtime.Today).Now})
+	opts := testserver.Options{Services: []bootstrap.Service{intake.Spec()}, Clock: testtime.Ticking(testtime.Today).Now}
+	if store == s3Store {
+		opts.DocumentBucket, _ = miniotest.Bucket(t)
+	}
+	env := testserver.Start(t, opts)
 	return &bundle{
 		env:       env,
 		intake:    intakev1.NewIntakeServiceClient(env.Conn),
 		docs:      documentv1.NewDocumentServiceClient(env.Conn),
+		bucket:    opts.DocumentBucket,
 		registrar: env.AsStaff(t, "cw-registrar", auth.RoleCaseworker, "NER"),
 		assigned:  env.AsStaff(t, assignedID, auth.RoleCaseworker, "NER"),
 		bystander: env.AsStaff(t, "cw-bystander", auth.RoleCaseworker, "NER"),
 		chief:     env.AsStaff(t, "sv-chief", auth.RoleSupervisor, "NER"),
 		foreign:   env.AsStaff(t, "cw-berlin", auth.RoleCaseworker, "DEU"),
 	}
+}
+
+// objects reads every object of the bucket (none without one): key to bytes.
+func (b *bundle) objects(t testing.TB) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	if b.bucket == nil {
+		return out
+	}
+	ctx := context.Background()
+	err := b.bucket.List(ctx, "", false, func(o objectstore.Object) error {
+		blob, err := b.bucket.Get(ctx, o.Key, 1<<20)
+		out[o.Key] = blob
+		return err
+	})
+	if err != nil {
+		t.Fatalf("read the bucket: %v", err)
+	}
+	return out
+}
+
+// chunks counts the chunks stored of document d, in the store.
+func (b *bundle) chunks(t testing.TB, d *documentv1.Document) int {
+	t.Helper()
+	if b.bucket == nil {
+		return b.env.QueryInt(t, `SELECT count(*) FROM intake.document_chunk WHERE document_id = $1`, d.GetDocumentId())
+	}
+	n := 0
+	for key := range b.objects(t) {
+		if strings.HasPrefix(key, d.GetMission()+"/"+d.GetDocumentId()+"/") {
+			n++
+		}
+	}
+	return n
+}
+
+// scanBucket fails t if an object of the bucket holds file's bytes (its planted pattern, in
+// clear or hex, or its first bytes) or its checksum, or if an object's key names case c's
+// people, the case or document d's uploader. It fails too when the bucket does not hold d's
+// chunks: a scan that reads nothing proves nothing.
+func (b *bundle) scanBucket(t testing.TB, c *intakev1.Case, d *documentv1.Document, file []byte) {
+	t.Helper()
+	objects := b.objects(t)
+	if b.bucket != nil && b.chunks(t, d) == 0 {
+		t.Fatal("the bucket holds none of the document's chunks: the scan would read nothing")
+	}
+	for key, blob := range objects {
+		for _, planted := range [][]byte{pattern, []byte(hex.EncodeToString(pattern)), []byte(sha256Hex(file)), file[:16]} {
+			if bytes.Contains(blob, planted) {
+				t.Errorf("object %s holds %q in clear", key, planted)
+			}
+		}
+		for _, id := range []string{c.GetCaseId(), c.GetSubjectId(), d.GetUploadedBy()} {
+			if strings.Contains(key, id) {
+				t.Errorf("object key %s names %s", key, id)
+			}
+		}
+	}
+}
+
+// storedChunks counts every chunk in the store.
+func (b *bundle) storedChunks(t testing.TB) int {
+	t.Helper()
+	if b.bucket == nil {
+		return b.env.Count(t, "intake.document_chunk")
+	}
+	return len(b.objects(t))
+}
+
+// sweeper sweeps the bucket as the server's background work does, objects of no document
+// deleted once grace old.
+func (b *bundle) sweeper(t testing.TB, grace time.Duration) *document.Sweeper {
+	return document.NewSweeper(b.env.Pool(t, intake.Role), b.bucket, grace, time.Now)
 }
 
 // register registers Amina's case with her son in NER, with her ASSISTANCE consent, and

@@ -18,34 +18,67 @@ import (
 	"github.com/passage-cm/passage/services/intake/casenote"
 )
 
-// Store keeps documents' bytes: their sealed chunks, in order. Postgres (PostgresStore) is the
-// one implementation; another (an object store) would keep the same chunks under the same
-// document ids.
+// Store keeps documents' bytes: their sealed chunks, in order, under their mission and
+// document id. PostgresStore keeps them in the database, in the upload's transaction;
+// ObjectStore (objects.go) in an S3-compatible bucket.
 type Store interface {
-	// Put keeps chunk index of document doc of mission, in tx: it is kept when tx commits.
-	Put(ctx context.Context, tx pgx.Tx, mission string, doc uuid.UUID, index int32, sealed []byte) error
-	// Chunks calls fn with each chunk of document doc, in order, one at a time, read through q
-	// (declared for the document's mission). fn must not keep sealed after it returns.
-	Chunks(ctx context.Context, q database.Querier, doc uuid.UUID, fn func(index int32, sealed []byte) error) error
+	// Writer keeps the chunks of document doc of mission, for the upload running in tx: kept
+	// for good only if tx commits (Discard removes them otherwise).
+	Writer(ctx context.Context, tx pgx.Tx, mission string, doc uuid.UUID) ChunkWriter
+	// Chunks calls fn with each of the chunks chunks of document doc of mission, in order, one
+	// at a time, read through q (declared for mission) where the store is the database. fn
+	// must not keep sealed after it returns.
+	Chunks(ctx context.Context, q database.Querier, mission string, doc uuid.UUID, chunks int32, fn func(index int32, sealed []byte) error) error
+	// Discard removes what Put kept of document doc of mission, whose upload's transaction
+	// did not commit: nothing to do where Put wrote in that transaction.
+	Discard(ctx context.Context, mission string, doc uuid.UUID) error
+}
+
+// ChunkWriter keeps one document's chunks as an upload receives them.
+type ChunkWriter interface {
+	// Put keeps chunk index, which is sealed's to keep: the writer may still be keeping it
+	// when Put returns, so the caller must not change sealed. An error may be an earlier
+	// chunk's.
+	Put(index int32, sealed []byte) error
+	// Close waits until every chunk put is kept, or failed, and returns the first failure.
+	// It must be called, whatever happened before.
+	Close() error
 }
 
 // PostgresStore keeps the chunks in intake.document_chunk, under row-level security by
 // mission, in the transaction of the upload.
 type PostgresStore struct{}
 
+// Writer inserts each chunk in tx as it is put.
+func (PostgresStore) Writer(ctx context.Context, tx pgx.Tx, mission string, doc uuid.UUID) ChunkWriter {
+	return rowWriter{ctx: ctx, tx: tx, mission: mission, doc: doc}
+}
+
+// rowWriter inserts chunks in a transaction.
+type rowWriter struct {
+	ctx     context.Context
+	tx      pgx.Tx
+	mission string
+	doc     uuid.UUID
+}
+
 // Put inserts the chunk.
-func (PostgresStore) Put(ctx context.Context, tx pgx.Tx, mission string, doc uuid.UUID, index int32, sealed []byte) error {
-	_, err := tx.Exec(ctx, `INSERT INTO intake.document_chunk (document_id, chunk_index, mission, data) VALUES ($1, $2, $3, $4)`,
-		doc, index, mission, sealed)
+func (w rowWriter) Put(index int32, sealed []byte) error {
+	_, err := w.tx.Exec(w.ctx, `INSERT INTO intake.document_chunk (document_id, chunk_index, mission, data) VALUES ($1, $2, $3, $4)`,
+		w.doc, index, w.mission, sealed)
 	if err != nil {
 		return fmt.Errorf("put document chunk: %w", err)
 	}
 	return nil
 }
 
+// Close has nothing to wait for.
+func (rowWriter) Close() error { return nil }
+
 // Chunks reads the chunks row by row: the rows are streamed, not read whole.
-func (PostgresStore) Chunks(ctx context.Context, q database.Querier, doc uuid.UUID, fn func(index int32, sealed []byte) error) error {
-	rows, err := q.Query(ctx, `SELECT chunk_index, data FROM intake.document_chunk WHERE document_id = $1 ORDER BY chunk_index`, doc)
+func (PostgresStore) Chunks(ctx context.Context, q database.Querier, mission string, doc uuid.UUID, _ int32, fn func(index int32, sealed []byte) error) error {
+	rows, err := q.Query(ctx, `SELECT chunk_index, data FROM intake.document_chunk WHERE document_id = $1 AND mission = $2 ORDER BY chunk_index`,
+		doc, mission)
 	if err != nil {
 		return fmt.Errorf("read document chunks: %w", err)
 	}
@@ -57,6 +90,9 @@ func (PostgresStore) Chunks(ctx context.Context, q database.Querier, doc uuid.UU
 	}
 	return nil
 }
+
+// Discard has nothing to do: the rolled-back transaction took the chunks with it.
+func (PostgresStore) Discard(context.Context, string, uuid.UUID) error { return nil }
 
 // The metadata: intake.document. Reads take a database.Querier declared for the caller's
 // mission; row-level security shows it only that mission's documents, and every query names

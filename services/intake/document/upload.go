@@ -9,8 +9,10 @@ import (
 	"hash"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -58,6 +60,7 @@ func (s *Service) UploadDocument(stream grpc.ClientStreamingServer[documentv1.Up
 	}
 	resp := &documentv1.UploadDocumentResponse{}
 	m := mutation.Mutation{Who: who, Key: key, Ref: h.GetCaseId(), Resp: resp}
+	var started *upload // the upload that began storing chunks, if one did
 	err = s.uploads.Run(ctx, m, func(a casenote.Access, st *mutation.Step) (proto.Message, error) {
 		subject := cmp.Or(h.GetSubjectId(), a.Case.GetSubjectId())
 		if !a.IsPerson(subject) {
@@ -78,6 +81,7 @@ func (s *Service) UploadDocument(stream grpc.ClientStreamingServer[documentv1.Up
 		if err != nil {
 			return nil, err
 		}
+		started = u
 		if err := u.receive(stream); err != nil {
 			return nil, err
 		}
@@ -89,10 +93,38 @@ func (s *Service) UploadDocument(stream grpc.ClientStreamingServer[documentv1.Up
 		resp.Document = d
 		return &documentv1.DocumentUploaded{CaseId: d.CaseId, DocumentId: d.DocumentId, Kind: d.Kind}, nil
 	})
+	if started != nil && started.index > 0 && (err != nil || resp.GetDocument().GetDocumentId() != started.doc.DocumentId) {
+		// Refused, failed, or beaten by a retry that committed first: its chunks name no
+		// document.
+		s.discard(ctx, started.doc.Mission, started.docID)
+	}
 	if err != nil {
 		return toStatus(err)
 	}
 	return stream.SendAndClose(resp)
+}
+
+// discardTimeout bounds the discarding of a failed upload's chunks, which outlives the call.
+const discardTimeout = 30 * time.Second
+
+// discard removes the chunks a failed upload stored of document doc of mission, once the
+// database confirms no row names it (a commit whose outcome the call did not learn may have
+// recorded it). It runs after the call has failed, whatever ended the call; what it cannot
+// remove the Sweeper deletes later.
+func (s *Service) discard(ctx context.Context, mission string, doc uuid.UUID) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discardTimeout)
+	defer cancel()
+	var recorded bool
+	err := s.db.MissionTx(ctx, mission, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM intake.document WHERE document_id = $1 AND mission = $2)`, doc, mission).
+			Scan(&recorded)
+	})
+	if err == nil && !recorded {
+		err = s.store.Discard(ctx, mission, doc)
+	}
+	if err != nil {
+		s.logger.WarnContext(ctx, "a failed upload's chunks were not discarded; the sweep deletes them", "document_id", doc.String(), "error", err)
+	}
 }
 
 // checkHeader refuses, before any byte is read, a media type not allowed and a declared size
@@ -115,9 +147,10 @@ type upload struct {
 	doc     *documentv1.Document
 	docID   uuid.UUID
 	subject uuid.UUID
-	key     []byte    // the subject's wrapped data key
-	sum     hash.Hash // the running SHA-256 of the bytes received
-	head    []byte    // the first signatureLen bytes, for the media type's check
+	key     []byte      // the subject's wrapped data key
+	chunks  ChunkWriter // where the chunks go
+	sum     hash.Hash   // the running SHA-256 of the bytes received
+	head    []byte      // the first signatureLen bytes, for the media type's check
 	size    int64
 	index   int32 // the next chunk's index: the chunks stored so far
 }
@@ -133,13 +166,24 @@ func (s *Service) newUpload(ctx context.Context, st *mutation.Step, d *documentv
 	if !ok {
 		return nil, errErased
 	}
-	return &upload{s: s, st: st, doc: d, docID: uuid.MustParse(d.DocumentId), subject: subject, key: key, sum: sha256.New()}, nil
+	docID := uuid.MustParse(d.DocumentId)
+	return &upload{s: s, st: st, doc: d, docID: docID, subject: subject, key: key, sum: sha256.New(),
+		chunks: s.store.Writer(ctx, st.Tx, d.Mission, docID)}, nil
 }
 
 // receive reads the rest of the stream, storing each chunk as it comes, and checks that the
-// bytes are the declared size and bear the declared media type's signature.
+// bytes are the declared size and bear the declared media type's signature. It returns once
+// every chunk stored is kept, or has failed.
 func (u *upload) receive(stream grpc.ClientStreamingServer[documentv1.UploadDocumentRequest, documentv1.UploadDocumentResponse]) error {
-	ctx := stream.Context()
+	err := u.receiveChunks(stream)
+	if closeErr := u.chunks.Close(); err == nil {
+		err = closeErr
+	}
+	return err
+}
+
+// receiveChunks reads the rest of the stream, storing each chunk as it comes.
+func (u *upload) receiveChunks(stream grpc.ClientStreamingServer[documentv1.UploadDocumentRequest, documentv1.UploadDocumentResponse]) error {
 	for {
 		msg, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -160,7 +204,7 @@ func (u *upload) receive(stream grpc.ClientStreamingServer[documentv1.UploadDocu
 		if err != nil {
 			return err
 		}
-		if err := u.s.store.Put(ctx, u.st.Tx, u.doc.Mission, u.docID, u.index, sealed); err != nil {
+		if err := u.chunks.Put(u.index, sealed); err != nil {
 			return err
 		}
 		u.index++
