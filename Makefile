@@ -48,7 +48,7 @@ restore-drill: ## back up a running Passage (database and keys), lose both, rest
 	deploy/local/restore-drill.sh
 
 .PHONY: test-go
-test-go: ## only the Go tests, with the race detector (starts a private Postgres on port 55433 unless DATABASE_URL is set)
+test-go: minio ## only the Go tests, with the race detector (starts a private Postgres on port 55433 unless DATABASE_URL is set)
 	@echo "==> go test ($$(date +%T))"
 	@set -e; \
 	url=$${DATABASE_URL:-}; \
@@ -180,7 +180,7 @@ vendor-protos: ## refresh proto/third_party from the pinned upstream versions
 	GO=$(GO) proto/third_party/vendor.sh
 
 .PHONY: tools
-tools: ## build the pinned code generators ahead of time
+tools: minio ## build the pinned code generators and the tests' MinIO ahead of time
 	cd proto && $(TOOLS) buf --version
 	$(TOOLS) protoc-gen-go --version
 	$(TOOLS) protoc-gen-go-grpc --version
