@@ -143,6 +143,7 @@ func testExport(t *testing.T, bucket *objectstore.Bucket) {
 	if _, err := ic.GetCase(irq, &intakev1.GetCaseRequest{CaseId: c.GetCaseId()}); err != nil {
 		t.Fatalf("GetCase as IRQ: %v", err)
 	}
+	env.Provision(t, "cw-erbil", auth.RoleCaseworker, "IRQ")
 	if _, err := ic.AssignCase(irq, &intakev1.AssignCaseRequest{RequestId: uuid.NewString(), CaseId: c.GetCaseId(), StaffId: "cw-erbil"}); err != nil {
 		t.Fatalf("AssignCase in IRQ: %v", err)
 	}
