@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,6 +59,11 @@ type options struct {
 
 var missionPattern = regexp.MustCompile(`^[A-Z]{3}(-[A-Z0-9]{2,16})?$`)
 
+// addrs are the servers of --addr, in order.
+func (o options) addrs() []string {
+	return strings.Split(o.addr, ",")
+}
+
 // parseFlags reads the command line; getenv supplies PASSAGE_TOKEN.
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
 	var o options
@@ -67,7 +73,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 		fmt.Fprintln(stderr, "usage: passage-load [flags]\n\nSends RegisterCase calls from concurrent clients and reports cases/s and latency.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&o.addr, "addr", "127.0.0.1:7070", "the server's gRPC address")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:7070", "the server's gRPC address, or several servers' comma-separated: the connections go to each in turn")
 	fs.StringVar(&o.token, "token", "", "bearer token of a caseworker of --mission (default $PASSAGE_TOKEN)")
 	fs.StringVar(&o.mission, "mission", "NER", "the mission to register cases in")
 	fs.StringVar(&o.hostCountry, "host-country", "", "the cases' host country (default: the mission's country)")
@@ -106,6 +112,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	check(!missionPattern.MatchString(o.mission), `--mission must be a mission code such as "NER" or "NER-AGADEZ"`)
 	check(o.concurrency < 1, "--concurrency must be at least 1")
 	check(o.conns < 1 || o.conns > max(o.concurrency, 1), "--conns must be between 1 and --concurrency")
+	check(slices.Contains(o.addrs(), ""), "--addr must name each server, HOST:PORT[,HOST:PORT...]")
+	check(o.conns < len(o.addrs()), "--conns must be at least the number of --addr servers: each needs a connection")
 	check(o.duration <= 0, "--duration must be positive: a run is always bounded in time")
 	check(o.warmup < 0, "--warmup must not be negative")
 	check(o.requests < 0, "--requests must not be negative")
@@ -210,12 +218,14 @@ func waitReady(ctx context.Context, addr string, timeout time.Duration) error {
 // interrupted: each finishes (or hits its deadline), so that none shows as an error.
 func run(ctx context.Context, o options, stderr io.Writer) (Summary, error) {
 	conns := make([]*grpc.ClientConn, o.conns)
+	addrs := o.addrs()
 	for i := range conns {
-		c, err := grpc.NewClient(o.addr,
+		addr := addrs[i%len(addrs)]
+		c, err := grpc.NewClient(addr,
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
 			grpc.WithPerRPCCredentials(auth.BearerCredentials(o.token, false)))
 		if err != nil {
-			return Summary{}, fmt.Errorf("connect to %s: %w", o.addr, err)
+			return Summary{}, fmt.Errorf("connect to %s: %w", addr, err)
 		}
 		defer c.Close()
 		c.Connect()

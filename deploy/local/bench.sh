@@ -11,6 +11,10 @@
 # 127.0.0.1:$BENCH_HTTP_PORT (HTTP) with its own throwaway development keys; wait for /readyz;
 # preload cases and ANALYZE; run the load; stop the server.
 #
+# BENCH_SERVERS=N (1) runs N `passage serve` processes on the one database, on consecutive
+# ports from BENCH_GRPC_PORT and BENCH_HTTP_PORT, and spreads the clients' connections over
+# them (at least one connection each): the CPU line then sums the servers.
+#
 # Environment: BENCH_CONCURRENCY (32), BENCH_DURATION (20s), BENCH_WARMUP (3s), BENCH_CONNS (1),
 # BENCH_PRELOAD (10000: cases registered, and the tables analyzed, before the measured run),
 # BENCH_MIN_RATE (1500 cases/s) and BENCH_MAX_P99 (50ms): the targets, "0" for none;
@@ -22,9 +26,9 @@
 set -euo pipefail
 
 readonly PG_PORT=${BENCH_PG_PORT:-55432}
-readonly GRPC_ADDR=127.0.0.1:${BENCH_GRPC_PORT:-7170}
+readonly GRPC_PORT=${BENCH_GRPC_PORT:-7170}
 readonly HTTP_PORT=${BENCH_HTTP_PORT:-7180}
-readonly HTTP_ADDR=127.0.0.1:$HTTP_PORT
+readonly SERVERS=${BENCH_SERVERS:-1}
 readonly BENCH_DB=passage_bench
 readonly MISSION=NER
 readonly READY_TIMEOUT=60
@@ -33,6 +37,11 @@ concurrency=${BENCH_CONCURRENCY:-32}
 duration=${BENCH_DURATION:-20s}
 warmup=${BENCH_WARMUP:-3s}
 conns=${BENCH_CONNS:-1}
+if ! [[ $SERVERS =~ ^[1-4]$ ]]; then
+	printf 'bench.sh: BENCH_SERVERS must be 1 to 4, not %s\n' "$SERVERS" >&2
+	exit 64
+fi
+conns=$((conns > SERVERS ? conns : SERVERS))
 min_rate=${BENCH_MIN_RATE:-1500}
 max_p99=${BENCH_MAX_P99:-50ms}
 preload=${BENCH_PRELOAD:-10000}
@@ -77,13 +86,14 @@ port_open() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# ready reports whether the server's /readyz answers 200 (bash's /dev/tcp: curl may be missing).
+# ready reports whether the /readyz of the server whose HTTP port is $1 answers 200 (bash's
+# /dev/tcp: curl may be missing).
 ready() {
-	local status
+	local port=$1 status
 	status=$(
 		exec 2>/dev/null
-		exec 3<>"/dev/tcp/127.0.0.1/$HTTP_PORT" || exit 1
-		printf 'GET /readyz HTTP/1.0\r\nHost: %s\r\n\r\n' "$HTTP_ADDR" >&3
+		exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 1
+		printf 'GET /readyz HTTP/1.0\r\nHost: 127.0.0.1:%s\r\n\r\n' "$port" >&3
 		IFS= read -r -t 3 line <&3 && printf '%s' "$line"
 	) || return 1
 	[[ $status == "HTTP/1."?" 200"* ]]
@@ -125,42 +135,53 @@ busy_ticks() {
 	echo $((user + nice + system + irq + softirq + steal))
 }
 
-# sample_cpu waits for the measured window, then writes to $1 how many cores the server,
-# Postgres, the load generator and everything else used during it: on a shared machine, a
-# large "other" means the numbers are not to be trusted.
+# servers_ticks prints the CPU time (in clock ticks) of the server processes $@, summed.
+servers_ticks() {
+	local pid total=0
+	for pid in "$@"; do
+		total=$((total + $(cpu_ticks "$pid")))
+	done
+	echo "$total"
+}
+
+# sample_cpu waits for the measured window, then writes to $1 how many cores the servers (the
+# pids in $2, space-separated), Postgres, the load generator and everything else used during
+# it: on a shared machine, a large "other" means the numbers are not to be trusted.
 sample_cpu() {
-	local out=$1 server=$2 postmaster=$3 load=$4 wait=$5 span=$6 sleeper
+	local out=$1 servers=$2 postmaster=$3 load=$4 wait=$5 span=$6 sleeper
 	# Sleep in the background so that cleanup's SIGTERM ends this at once.
 	trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
 	sleep "$wait" &
 	sleeper=$!
 	wait "$sleeper"
 	local s0 p0 l0 b0 s1 p1 l1 b1
-	s0=$(cpu_ticks "$server") p0=$(cpu_ticks "$postmaster" children) l0=$(cpu_ticks "$load") b0=$(busy_ticks)
+	# shellcheck disable=SC2086 # the pids, one word each
+	s0=$(servers_ticks $servers) p0=$(cpu_ticks "$postmaster" children) l0=$(cpu_ticks "$load") b0=$(busy_ticks)
 	sleep "$span" &
 	sleeper=$!
 	wait "$sleeper"
-	s1=$(cpu_ticks "$server") p1=$(cpu_ticks "$postmaster" children) l1=$(cpu_ticks "$load") b1=$(busy_ticks)
+	# shellcheck disable=SC2086
+	s1=$(servers_ticks $servers) p1=$(cpu_ticks "$postmaster" children) l1=$(cpu_ticks "$load") b1=$(busy_ticks)
 	if ((l1 == 0 || s1 == 0)); then
 		echo "no CPU figures: the load or the server ended before the measured window did" >"$out"
 		return
 	fi
 	local hz
 	hz=$(getconf CLK_TCK)
-	awk -v s=$((s1 - s0)) -v p=$((p1 - p0)) -v l=$((l1 - l0)) -v b=$((b1 - b0)) -v t="$span" -v hz="$hz" -v n="$(nproc)" 'BEGIN {
+	awk -v servers="$(wc -w <<<"$servers")" -v s=$((s1 - s0)) -v p=$((p1 - p0)) -v l=$((l1 - l0)) -v b=$((b1 - b0)) -v t="$span" -v hz="$hz" -v n="$(nproc)" 'BEGIN {
 		f = hz * t
-		printf "CPU in the measured window, in cores of %d: passage %.2f, postgres %.2f, passage-load %.2f, other %.2f, idle %.2f\n",
+		printf "CPU in the measured window, in cores of %d: passage (" servers " process(es)) %.2f, postgres %.2f, passage-load %.2f, other %.2f, idle %.2f\n",
 			n, s / f, p / f, l / f, (b - s - p - l) / f, n - b / f
 		if ((b - s - p - l) / f > 0.15)
 			printf "other processes took %.2f cores: the numbers understate this machine; rerun when it is quiet\n", (b - s - p - l) / f
 	}' >"$out"
 }
 
-server_pid="" load_pid="" sampler_pid="" tmp=""
+server_pids=() load_pid="" sampler_pid="" tmp=""
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	local pid
-	for pid in "$sampler_pid" "$load_pid" "$server_pid"; do
+	for pid in "$sampler_pid" "$load_pid" "${server_pids[@]}"; do
 		if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
 			kill -TERM "$pid" 2>/dev/null || true
 			wait "$pid" 2>/dev/null || true
@@ -174,9 +195,14 @@ trap cleanup EXIT
 # Background jobs of a script ignore SIGINT: pass Ctrl-C on to the load generator.
 trap 'log interrupted; exit 130' INT TERM
 
-if port_open "${GRPC_ADDR##*:}" || port_open "$HTTP_PORT"; then
-	die "port ${GRPC_ADDR##*:} or $HTTP_PORT is already taken (another bench still running?)"
-fi
+grpc_addrs=()
+for ((i = 0; i < SERVERS; i++)); do
+	if port_open $((GRPC_PORT + i)) || port_open $((HTTP_PORT + i)); then
+		die "port $((GRPC_PORT + i)) or $((HTTP_PORT + i)) is already taken (another bench still running?)"
+	fi
+	grpc_addrs+=("127.0.0.1:$((GRPC_PORT + i))")
+done
+addrs=$(IFS=,; echo "${grpc_addrs[*]}")
 
 log "building bin/passage and bin/passage-load"
 "$GO" build -o bin/passage ./cmd/passage
@@ -214,22 +240,24 @@ if [[ -n $data_dir && -r $data_dir/postmaster.pid ]]; then
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/passage-bench.XXXXXX")
-log "starting passage serve --dev on $GRPC_ADDR (PASSAGE_DB_MAX_CONNS=$PASSAGE_DB_MAX_CONNS); log: $tmp/server.log"
-# PASSAGE_QUOTA=off: the load is one caseworker's token, far over any person's quota; the
-# bench measures the server.
-env DATABASE_URL="$bench_url" PASSAGE_GRPC_ADDR="$GRPC_ADDR" PASSAGE_HTTP_ADDR="$HTTP_ADDR" \
-	PASSAGE_DEV_DIR="$tmp/dev" PASSAGE_LOG_LEVEL=warn PASSAGE_QUOTA=off \
-	bin/passage serve --dev 2>"$tmp/server.log" &
-server_pid=$!
-
-for ((i = 0; ; i++)); do
-	if ! kill -0 "$server_pid" 2>/dev/null; then
-		tail -n 20 "$tmp/server.log" >&2
-		die "the server exited before it was ready"
-	fi
-	ready && break
-	((i < READY_TIMEOUT * 5)) || die "the server was not ready after $READY_TIMEOUT s"
-	sleep 0.2
+# One after the other: the first creates the development keys the others then read.
+for ((n = 0; n < SERVERS; n++)); do
+	log "starting passage serve --dev on ${grpc_addrs[n]} (PASSAGE_DB_MAX_CONNS=$PASSAGE_DB_MAX_CONNS); log: $tmp/server.log"
+	# PASSAGE_QUOTA=off: the load is one caseworker's token, far over any person's quota; the
+	# bench measures the server.
+	env DATABASE_URL="$bench_url" PASSAGE_GRPC_ADDR="${grpc_addrs[n]}" PASSAGE_HTTP_ADDR="127.0.0.1:$((HTTP_PORT + n))" \
+		PASSAGE_PARTNER_HTTP_ADDR=off PASSAGE_DEV_DIR="$tmp/dev" PASSAGE_LOG_LEVEL=warn PASSAGE_QUOTA=off \
+		bin/passage serve --dev 2>>"$tmp/server.log" &
+	server_pids+=($!)
+	for ((i = 0; ; i++)); do
+		if ! kill -0 "${server_pids[n]}" 2>/dev/null; then
+			tail -n 20 "$tmp/server.log" >&2
+			die "a server exited before it was ready"
+		fi
+		ready $((HTTP_PORT + n)) && break
+		((i < READY_TIMEOUT * 5)) || die "a server was not ready after $READY_TIMEOUT s"
+		sleep 0.2
+	done
 done
 
 token=$(bin/passage dev-token --role caseworker --mission "$MISSION" --dir "$tmp/dev")
@@ -240,14 +268,14 @@ token=$(bin/passage dev-token --role caseworker --mission "$MISSION" --dir "$tmp
 # plan that scans a whole table, and runs vary by a factor of two or more.
 if ((preload > 0)); then
 	log "preloading $preload cases, then ANALYZE"
-	PASSAGE_TOKEN=$token bin/passage-load --addr "$GRPC_ADDR" --mission "$MISSION" \
+	PASSAGE_TOKEN=$token bin/passage-load --addr "$addrs" --conns "$SERVERS" --mission "$MISSION" \
 		--concurrency "$concurrency" --warmup 0s --duration 5m --requests "$preload" --json >"$tmp/preload.json" ||
 		die "preloading failed: $(cat "$tmp/preload.json")"
 	"$psql" "$bench_url" -Xq -c ANALYZE >&2
 fi
-log "running $concurrency clients on $conns connection(s) for $warmup + $duration"
+log "running $concurrency clients on $conns connection(s) to $SERVERS server(s) for $warmup + $duration"
 rc=0
-PASSAGE_TOKEN=$token bin/passage-load --addr "$GRPC_ADDR" --mission "$MISSION" \
+PASSAGE_TOKEN=$token bin/passage-load --addr "$addrs" --mission "$MISSION" \
 	--concurrency "$concurrency" --conns "$conns" --warmup "$warmup" --duration "$duration" \
 	--min-rate "$min_rate" --max-p99 "$max_p99" "$@" &
 load_pid=$!
@@ -258,7 +286,7 @@ if [[ -z $postmaster ]]; then
 elif [[ -n $warm_s && -n $span_s ]] && ((span_s >= 4)); then
 	# A second in from each end of the window: the load generator must still be running at
 	# the second sample.
-	sample_cpu "$tmp/cpu.txt" "$server_pid" "$postmaster" "$load_pid" "$((warm_s + 1))" "$((span_s - 2))" &
+	sample_cpu "$tmp/cpu.txt" "${server_pids[*]}" "$postmaster" "$load_pid" "$((warm_s + 1))" "$((span_s - 2))" &
 	sampler_pid=$!
 fi
 
@@ -271,13 +299,14 @@ if [[ -n $sampler_pid ]]; then
 		while IFS= read -r line; do log "$line"; done <"$tmp/cpu.txt"
 	fi
 fi
-if ! kill -0 "$server_pid" 2>/dev/null; then
-	server_rc=0
-	wait "$server_pid" || server_rc=$?
-	server_pid=""
-	log "the server exited during the run (status $server_rc): every later call failed"
-	rc=1
-fi
+for pid in "${server_pids[@]}"; do
+	if ! kill -0 "$pid" 2>/dev/null; then
+		server_rc=0
+		wait "$pid" || server_rc=$?
+		log "a server exited during the run (status $server_rc): every later call to it failed"
+		rc=1
+	fi
+done
 # The server logs at warn and above only; anything but the development-mode notice is news.
 grep -v '"msg":"development mode' "$tmp/server.log" >"$tmp/server-news.log" || true
 if [[ -s $tmp/server-news.log ]]; then
