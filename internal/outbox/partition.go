@@ -20,7 +20,7 @@ func (c *Consumer) partitionOf(col string) string {
 }
 
 // ensure makes the consumer's cursor rows, one per partition, exist once per process. A new
-// consumer gets its partitions at the start of the outbox. A consumer of one partition (every
+// consumer starts as one partition at the start of the outbox. A consumer of one partition (every
 // consumer before migration 000042) configured with more spreads its cursor: each new
 // partition starts where the one cursor stood, so that nothing before it is applied again and
 // nothing after it is skipped. Any other change of the count is refused: partitions at
@@ -34,7 +34,7 @@ func (c *Consumer) ensure(ctx context.Context) error {
 	want := c.cfg.Partitions
 	err := c.db.OutboxConsumerTx(ctx, c.cfg.Name, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO `+c.cfg.CursorTable+` (name, partition, partitions, tx_id, event_id)
-VALUES ($1, 0, $2, '0', 0) ON CONFLICT (name, partition) DO NOTHING`, c.cfg.Name, want); err != nil {
+VALUES ($1, 0, 1, '0', 0) ON CONFLICT (name, partition) DO NOTHING`, c.cfg.Name); err != nil {
 			return fmt.Errorf("outbox: %s cursor: %w", c.cfg.Name, err)
 		}
 		// Partition 0's row lock makes replicas that start together spread the cursor once.
