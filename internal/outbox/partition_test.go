@@ -21,7 +21,9 @@ const registered = "passage.intake.v1.CaseRegistered"
 // writeSequences writes, in one transaction, events 1..perAggregate about each of
 // aggregates, interleaved (every aggregate's first event, then every second, ...): each
 // event's case id is its number in its aggregate's sequence.
-func writeSequences(t testing.TB, pool *pgxpool.Pool, aggregates []uuid.UUID, perAggregate int) {
+func writeSequences(t testing.TB, q interface {
+	SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+}, aggregates []uuid.UUID, perAggregate int) {
 	t.Helper()
 	var events []outbox.Event
 	for seq := 1; seq <= perAggregate; seq++ {
@@ -38,7 +40,7 @@ func writeSequences(t testing.TB, pool *pgxpool.Pool, aggregates []uuid.UUID, pe
 		}
 		b := &pgx.Batch{}
 		st.Queue(b)
-		if err := pool.SendBatch(context.Background(), b).Close(); err != nil {
+		if err := q.SendBatch(context.Background(), b).Close(); err != nil {
 			t.Fatal(err)
 		}
 		events = events[n:]

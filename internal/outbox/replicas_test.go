@@ -26,6 +26,8 @@ import (
 const (
 	replicaDBEnv   = "PASSAGE_OUTBOX_REPLICA_DB"
 	replicaNameEnv = "PASSAGE_OUTBOX_REPLICA_NAME"
+	// replicaPartitionsEnv is the consumer's partition count (default 16).
+	replicaPartitionsEnv = "PASSAGE_OUTBOX_REPLICA_PARTITIONS"
 )
 
 // TestReplicaProcess is not a test: it is one replica of the consumer "replicas", run in a
@@ -38,6 +40,13 @@ func TestReplicaProcess(t *testing.T) {
 		t.Skip("run by the replica tests in a process of its own")
 	}
 	name := os.Getenv(replicaNameEnv)
+	partitions := 16
+	if p := os.Getenv(replicaPartitionsEnv); p != "" {
+		var err error
+		if partitions, err = strconv.Atoi(p); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	pool, err := pgxpool.New(ctx, url)
@@ -53,7 +62,7 @@ func TestReplicaProcess(t *testing.T) {
 		return strconv.Atoi(m.(*intakev1.CaseRegistered).GetCase().GetCaseId())
 	}
 	c := outbox.NewConsumer(pool, outbox.ConsumerConfig{
-		Name: "replicas", CursorTable: "public.cursor", Partitions: 16, LeaseTTL: 2 * time.Second,
+		Name: "replicas", CursorTable: "public.cursor", Partitions: partitions, LeaseTTL: 2 * time.Second,
 		PollInterval: 20 * time.Millisecond, Types: []string{registered},
 		Handle: func(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
 			n, err := seq(r)
@@ -86,10 +95,12 @@ SELECT a, s, e, $4 FROM unnest($1::uuid[], $2::int[], $3::bigint[]) WITH ORDINAL
 
 // replicaSet is a backlog of events in a fresh database and the replica processes applying it.
 type replicaSet struct {
-	t     testing.TB
-	url   string
-	pool  *pgxpool.Pool
-	total int
+	t          testing.TB
+	url        string
+	pool       *pgxpool.Pool
+	total      int
+	partitions int    // of the replicas' consumer; 0 for the default
+	backlog    pgx.Tx // the backlog's transaction until release
 
 	mu    sync.Mutex
 	procs map[string]*exec.Cmd
@@ -109,11 +120,38 @@ CREATE TABLE public.applied (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   seq int NOT NULL, event_id bigint NOT NULL, replica text NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
-	writeSequences(t, pool, aggregates(aggregateCount), perAggregate)
 	s := &replicaSet{t: t, url: url, pool: pool, total: aggregateCount * perAggregate,
 		procs: map[string]*exec.Cmd{}, logs: map[string]*bytes.Buffer{}}
 	t.Cleanup(s.stopAll) // before the database is dropped
+	tx, err := pool.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A backlog never released is rolled back, or closing the pool would wait for its connection.
+	t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
+	writeSequences(t, tx, aggregates(aggregateCount), perAggregate)
+	s.backlog = tx
 	return s
+}
+
+// release commits the backlog: the replicas see it from now on.
+func (s *replicaSet) release() {
+	s.t.Helper()
+	if err := s.backlog.Commit(context.Background()); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// leased reports whether every partition is leased, to replicas distinct replicas.
+func (s *replicaSet) leased(replicas int) bool {
+	s.t.Helper()
+	var holders int
+	var all bool
+	if err := s.pool.QueryRow(context.Background(), `SELECT count(DISTINCT holder), count(*) > 0 AND bool_and(lease_until > now())
+FROM public.cursor WHERE name = 'replicas'`).Scan(&holders, &all); err != nil {
+		s.t.Fatal(err)
+	}
+	return holders == replicas && all
 }
 
 // start starts the replica process name.
@@ -121,6 +159,9 @@ func (s *replicaSet) start(name string) {
 	s.t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestReplicaProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), replicaDBEnv+"="+s.url, replicaNameEnv+"="+name)
+	if s.partitions > 0 {
+		cmd.Env = append(cmd.Env, replicaPartitionsEnv+"="+strconv.Itoa(s.partitions))
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -171,7 +212,7 @@ func (s *replicaSet) applied(name string) (all, by int) {
 // broken build, not a timing the test asserts), every 100 ms (a count of the applied rows).
 func (s *replicaSet) waitFor(what string, done func() bool) {
 	s.t.Helper()
-	for deadline := time.Now().Add(2*time.Minute); !done(); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(2 * time.Minute); !done(); time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			s.mu.Lock()
 			defer s.mu.Unlock()
@@ -205,6 +246,7 @@ func TestReplicasShareTheWorkAndSurviveAKill(t *testing.T) {
 		t.Skip("in a replica process")
 	}
 	s := newReplicaSet(t, 400, 50)
+	s.release()
 
 	// Two replicas share the backlog.
 	s.start("r1")
@@ -240,19 +282,26 @@ func TestReplicasShareTheWorkAndSurviveAKill(t *testing.T) {
 }
 
 // BenchmarkReplicas applies a backlog of 100,000 events (2,000 aggregates of 50) with one
-// and with three replica processes on one Postgres, and reports events applied per second.
-// Run it with -benchtime=1x: each iteration writes its own backlog.
+// and with three replica processes of a consumer of 16 partitions on one Postgres, and with
+// one replica of a consumer of one partition (the consumers before partitions), and reports
+// events applied per second. Run it with -benchtime=1x: each iteration writes its own backlog.
 func BenchmarkReplicas(b *testing.B) {
-	for _, n := range []int{1, 3} {
-		b.Run(fmt.Sprintf("replicas=%d", n), func(b *testing.B) {
+	for _, bench := range []struct{ replicas, partitions int }{{1, 1}, {1, 16}, {3, 16}} {
+		n := bench.replicas
+		b.Run(fmt.Sprintf("partitions=%d/replicas=%d", bench.partitions, n), func(b *testing.B) {
 			for range b.N {
 				b.StopTimer()
 				s := newReplicaSet(b, 2000, 50)
-				b.StartTimer()
-				start := time.Now()
+				s.partitions = bench.partitions
+				// The replicas start and balance their leases before the backlog commits:
+				// the benchmark times the application, not the processes' start.
 				for i := range n {
 					s.start(fmt.Sprintf("r%d", i+1))
 				}
+				s.waitFor("the replicas to lease every partition", func() bool { return s.leased(n) })
+				s.release()
+				b.StartTimer()
+				start := time.Now()
 				s.waitFor("the backlog to be applied", func() bool {
 					all, _ := s.applied("")
 					return all == s.total
