@@ -6,9 +6,9 @@ DO $$
 DECLARE
   t text;
 BEGIN
-  FOREACH t IN ARRAY ARRAY['returns.outbox_cursor', 'trafficking.outbox_cursor', 'hasm.outbox_cursor',
-    'analytics_state.outbox_cursor', 'referral.outbox_cursor', 'followup.outbox_cursor',
-    'handover.outbox_cursor', 'intake.outbox_cursor']
+  -- Every consumer's cursor table that the up migration partitioned.
+  FOR t IN SELECT format('%I.%I', table_schema, table_name) FROM information_schema.columns
+    WHERE table_name = 'outbox_cursor' AND column_name = 'partitions'
   LOOP
     EXECUTE format($s$UPDATE %1$s c SET tx_id = m.tx_id, event_id = m.event_id
       FROM (SELECT DISTINCT ON (name) name, tx_id, event_id FROM %1$s ORDER BY name, tx_id, event_id) m

@@ -13,6 +13,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/outbox"
+	"github.com/passage-cm/passage/internal/projectiontest"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
 
@@ -97,25 +98,24 @@ func (s *sequences) check(t *testing.T, ids []uuid.UUID, from, to int) {
 
 func drainAll(t *testing.T, c *outbox.Consumer, want int) {
 	t.Helper()
-	total := 0
-	for total < want {
-		n, err := c.Drain(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		total += n
+	if n, err := projectiontest.Drain(t, c, want); err != nil || n != want {
+		t.Fatalf("applied %d events (%v), want %d", n, err, want)
 	}
-	if total != want {
-		t.Fatalf("applied %d events, want %d", total, want)
-	}
+}
+
+// sequenced returns a database holding events 1..perAggregate of n aggregates, and a
+// projection recording what is applied.
+func sequenced(t *testing.T, n, perAggregate int) (*pgxpool.Pool, []uuid.UUID, *sequences) {
+	t.Helper()
+	pool := setup(t)
+	ids := aggregates(n)
+	writeSequences(t, pool, ids, perAggregate)
+	return pool, ids, &sequences{}
 }
 
 func TestPartitionsKeepEachAggregatesEventsInOrder(t *testing.T) {
 	t.Parallel()
-	pool := setup(t)
-	ids := aggregates(40)
-	writeSequences(t, pool, ids, 5)
-	var s sequences
+	pool, ids, s := sequenced(t, 40, 5)
 	c := outbox.NewConsumer(pool, outbox.ConsumerConfig{Name: "test", CursorTable: "public.cursor", BatchSize: 7,
 		Partitions: 16, Types: []string{registered}, Handle: s.handle})
 	drainAll(t, c, 200)
@@ -129,10 +129,7 @@ func TestPartitionsKeepEachAggregatesEventsInOrder(t *testing.T) {
 func TestOneCursorSpreadsIntoPartitions(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := setup(t)
-	ids := aggregates(20)
-	writeSequences(t, pool, ids, 2)
-	var s sequences
+	pool, ids, s := sequenced(t, 20, 2)
 	cfg := outbox.ConsumerConfig{Name: "test", CursorTable: "public.cursor", Types: []string{registered}, Handle: s.handle}
 	drainAll(t, outbox.NewConsumer(pool, cfg), 40)
 
@@ -241,10 +238,7 @@ func expire(t *testing.T, pool *pgxpool.Pool) {
 func TestExpiredLeasesAreTakenOverAndFenced(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := setup(t)
-	ids := aggregates(30)
-	writeSequences(t, pool, ids, 2)
-	var s sequences
+	pool, ids, s := sequenced(t, 30, 2)
 	cs := replicas(pool, 2, s.handle)
 	stalled, live := cs[0], cs[1]
 	balance(t, stalled)
@@ -277,10 +271,7 @@ func TestExpiredLeasesAreTakenOverAndFenced(t *testing.T) {
 func TestALeaseIsNotTakenWhileItsDrainRuns(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := setup(t)
-	ids := aggregates(1)
-	writeSequences(t, pool, ids, 3)
-	var s sequences
+	pool, ids, s := sequenced(t, 1, 3)
 	entered, resume := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	slow := outbox.NewConsumer(pool, outbox.ConsumerConfig{Name: "test", CursorTable: "public.cursor", Partitions: 16,

@@ -1,7 +1,6 @@
 package outbox_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -104,7 +103,7 @@ type replicaSet struct {
 
 	mu    sync.Mutex
 	procs map[string]*exec.Cmd
-	logs  map[string]*bytes.Buffer
+	logs  map[string]*syncBuffer
 }
 
 func newReplicaSet(t testing.TB, aggregateCount, perAggregate int) *replicaSet {
@@ -121,7 +120,7 @@ CREATE TABLE public.applied (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 		t.Fatal(err)
 	}
 	s := &replicaSet{t: t, url: url, pool: pool, total: aggregateCount * perAggregate,
-		procs: map[string]*exec.Cmd{}, logs: map[string]*bytes.Buffer{}}
+		procs: map[string]*exec.Cmd{}, logs: map[string]*syncBuffer{}}
 	t.Cleanup(s.stopAll) // before the database is dropped
 	tx, err := pool.Begin(context.Background())
 	if err != nil {
@@ -162,13 +161,13 @@ func (s *replicaSet) start(name string) {
 	if s.partitions > 0 {
 		cmd.Env = append(cmd.Env, replicaPartitionsEnv+"="+strconv.Itoa(s.partitions))
 	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
 	s.mu.Lock()
-	s.procs[name], s.logs[name] = cmd, &out
+	s.procs[name], s.logs[name] = cmd, out
 	s.mu.Unlock()
 }
 
@@ -245,35 +244,30 @@ func TestReplicasShareTheWorkAndSurviveAKill(t *testing.T) {
 	if os.Getenv(replicaDBEnv) != "" {
 		t.Skip("in a replica process")
 	}
-	s := newReplicaSet(t, 400, 50)
-	s.release()
+	s := newReplicaSet(t, 400, 25)
 
-	// Two replicas share the backlog.
+	// Two replicas balance their leases, then share the backlog.
 	s.start("r1")
 	s.start("r2")
-	s.waitFor("both replicas to apply events", func() bool {
-		_, r1 := s.applied("r1")
-		_, r2 := s.applied("r2")
-		return r1 > 0 && r2 > 0
-	})
-	// A third joins and takes its share.
-	s.start("r3")
-	s.waitFor("the third replica to apply events", func() bool {
-		_, r3 := s.applied("r3")
-		return r3 > 0
-	})
-	// One is killed mid-way: its partitions are taken over once its leases expire.
-	before, _ := s.applied("")
-	if before == s.total {
-		t.Fatal("the backlog was applied before the kill; make it larger")
-	}
-	killed := time.Now()
-	s.kill("r1")
+	s.waitFor("two replicas to lease every partition", func() bool { return s.leased(2) })
+	s.release()
 	s.waitFor("the backlog to be applied", func() bool {
 		all, _ := s.applied("")
 		return all == s.total
 	})
-	t.Logf("%d of %d events applied at the kill; the rest %v after it", before, s.total, time.Since(killed).Round(time.Millisecond))
+	// A third joins and takes its share; a second backlog commits, and one replica is
+	// killed at once: its partitions are taken over once its leases expire.
+	s.start("r3")
+	s.waitFor("three replicas to lease every partition", func() bool { return s.leased(3) })
+	writeSequences(t, s.pool, aggregates(400), 25)
+	s.total *= 2
+	killed := time.Now()
+	s.kill("r1")
+	s.waitFor("the second backlog to be applied", func() bool {
+		all, _ := s.applied("")
+		return all == s.total
+	})
+	t.Logf("the second backlog applied %v after the kill", time.Since(killed).Round(time.Millisecond))
 	s.checkOnceInOrder()
 	for _, name := range []string{"r1", "r2", "r3"} {
 		_, n := s.applied(name)
