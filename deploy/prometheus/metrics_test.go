@@ -147,7 +147,7 @@ func startPipeline(t *testing.T) *pipeline {
 	t.Cleanup(func() { _ = unregister() })
 
 	// Three events for the consumer, three audit records for the chainer.
-	if _, err := owner.Exec(ctx, `CREATE TABLE public.cursor (name text PRIMARY KEY, tx_id xid8 NOT NULL, event_id bigint NOT NULL)`); err != nil {
+	if _, err := owner.Exec(ctx, `CREATE TABLE public.cursor `+outbox.CursorColumns); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 3 {

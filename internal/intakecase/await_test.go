@@ -40,7 +40,7 @@ func newProjection(t *testing.T) *projection {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	if _, err := pool.Exec(ctx, `CREATE TABLE public.cursor (name text PRIMARY KEY, tx_id xid8 NOT NULL, event_id bigint NOT NULL)`); err != nil {
+	if _, err := pool.Exec(ctx, `CREATE TABLE public.cursor `+outbox.CursorColumns); err != nil {
 		t.Fatal(err)
 	}
 	p := &projection{pool: pool, cases: map[string]bool{}}

@@ -2,9 +2,11 @@ package outbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -80,10 +82,24 @@ type BatchHandler func(ctx context.Context, tx pgx.Tx, records []Record) error
 type ConsumerConfig struct {
 	// Name identifies the consumer; it has one cursor row. E.g. "returns".
 	Name string
-	// CursorTable is a table in the consumer's own schema, created by its migration as
-	//   (name text PRIMARY KEY, tx_id xid8 NOT NULL, event_id bigint NOT NULL)
-	// e.g. "returns.outbox_cursor". A trusted constant, never input.
+	// CursorTable is a table in the consumer's own schema, created by its migrations as
+	//   (name text, partition int, partitions int, tx_id xid8, event_id bigint,
+	//    holder text, generation bigint, lease_until timestamptz, PRIMARY KEY (name, partition))
+	// (migrations 000002 and 000042), e.g. "returns.outbox_cursor": one row, cursor and
+	// lease, per partition. A trusted constant, never input.
 	CursorTable string
+	// Partitions is how many partitions the consumer's events are split into by a hash of
+	// their aggregate (default 1: every event in one partition, one replica at a time). Each
+	// partition is applied in commit order by one replica at a time, so N replicas apply up to
+	// N partitions at once. A consumer whose handlers read only the state of the event's own
+	// aggregate may have many; one whose handlers read another aggregate's state (a referral
+	// reading its case) needs 1, or that state may not be there yet. The count is fixed once a
+	// consumer has spread its cursor: only 1 may become more (see doc.go).
+	Partitions int
+	// LeaseTTL is how long a replica's leases on its partitions last unless renewed (default
+	// 5 s): a replica that dies gives its partitions up that long after its last renewal.
+	// Leases are renewed, and shares balanced, every LeaseTTL/5.
+	LeaseTTL time.Duration
 	// Types are the event types wanted; other events are passed over (the cursor still moves).
 	Types []string
 	// Handle applies one wanted event. It is required, also with HandleBatch: it is the
@@ -111,8 +127,15 @@ type ConsumerConfig struct {
 // not read past it. The price is freshness, not correctness: a long transaction anywhere in
 // the cluster holds every consumer back until it ends.
 type Consumer struct {
-	db  *database.DB
-	cfg ConsumerConfig
+	db     *database.DB
+	cfg    ConsumerConfig
+	holder string // this replica's id in the leases
+
+	readyMu sync.Mutex
+	ready   bool // the cursor rows for cfg.Partitions exist
+
+	leasesMu sync.Mutex
+	leases   map[int]int64 // the partitions this replica leases, with each lease's generation
 }
 
 // NewConsumer returns a consumer reading through pool (connected as the consumer's service
@@ -130,17 +153,45 @@ func NewConsumer(pool *pgxpool.Pool, cfg ConsumerConfig) *Consumer {
 	if cfg.MeterProvider == nil {
 		cfg.MeterProvider = otel.GetMeterProvider()
 	}
-	return &Consumer{db: database.NewDB(pool), cfg: cfg}
+	if cfg.Partitions <= 0 {
+		cfg.Partitions = 1
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 5 * time.Second
+	}
+	return &Consumer{db: database.NewDB(pool), cfg: cfg, holder: uuid.NewString(), leases: map[int]int64{}}
 }
 
-// Drain applies every event visible now and returns how many wanted events it applied. It is
-// safe to call from several goroutines and replicas: they take turns on the cursor row. With
-// a BatchHandler, an event that fails on its own may come after events applied and committed
-// in the same drain: Drain then returns their number and the event's error.
+// Drain applies every event visible now, partition after partition, and returns how many
+// wanted events it applied. It is safe to call from several goroutines and replicas: they
+// take turns on each partition's cursor row, whoever leases it (the lease says which replica
+// Run drains a partition on; the row lock, taken by every drain, is what applies each event
+// once). A failing event holds back only its own partition: Drain goes on with the others and
+// returns the applied count with the first error. With a BatchHandler, an event that fails on
+// its own may come after events applied and committed in the same drain.
 func (c *Consumer) Drain(ctx context.Context) (int, error) {
+	if err := c.ensure(ctx); err != nil {
+		return 0, err
+	}
+	total := 0
+	var errs []error
+	for p := range c.cfg.Partitions {
+		n, err := c.drainPartition(ctx, p, nil)
+		total += n
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return total, errors.Join(errs...)
+}
+
+// drainPartition applies partition p's visible events, a batch per transaction. With a
+// fence (Run's drain of a leased partition) it skips the partition while another drain holds
+// its row, and stops when the lease is no longer this replica's at the fence's generation.
+func (c *Consumer) drainPartition(ctx context.Context, p int, fence *int64) (int, error) {
 	total := 0
 	for {
-		n, more, err := c.drainBatch(ctx)
+		n, more, err := c.drainBatch(ctx, p, fence)
 		total += n
 		if err != nil || !more {
 			return total, err
@@ -148,27 +199,41 @@ func (c *Consumer) Drain(ctx context.Context) (int, error) {
 	}
 }
 
-func (c *Consumer) drainBatch(ctx context.Context) (applied int, more bool, err error) {
+// errLeaseLost ends a fenced drain whose lease another replica has taken.
+var errLeaseLost = errors.New("outbox: lease taken by another replica")
+
+func (c *Consumer) drainBatch(ctx context.Context, p int, fence *int64) (applied int, more bool, err error) {
 	var failed error
 	err = c.db.OutboxConsumerTx(ctx, c.cfg.Name, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO `+c.cfg.CursorTable+` (name, tx_id, event_id) VALUES ($1, '0', 0)
-ON CONFLICT (name) DO NOTHING`, c.cfg.Name); err != nil {
-			return fmt.Errorf("outbox: cursor: %w", err)
+		// The row lock makes drains of one partition take turns; the fence is checked under
+		// it, in the transaction that applies the events and moves the cursor, so a replica
+		// whose lease was taken (even while it stalled) commits nothing more.
+		lock := `FOR UPDATE`
+		if fence != nil {
+			lock = `FOR UPDATE SKIP LOCKED`
 		}
 		var txID string
-		var eventID int64
-		if err := tx.QueryRow(ctx, `SELECT tx_id::text, event_id FROM `+c.cfg.CursorTable+` WHERE name = $1 FOR UPDATE`,
-			c.cfg.Name).Scan(&txID, &eventID); err != nil {
+		var eventID, generation int64
+		var holder *string
+		err := tx.QueryRow(ctx, `SELECT tx_id::text, event_id, holder, generation FROM `+c.cfg.CursorTable+`
+WHERE name = $1 AND partition = $2 `+lock, c.cfg.Name, p).Scan(&txID, &eventID, &holder, &generation)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows) && fence != nil:
+			return nil // another drain has it now
+		case err != nil:
 			return fmt.Errorf("outbox: cursor: %w", err)
+		case fence != nil && (holder == nil || *holder != c.holder || generation != *fence):
+			return errLeaseLost
 		}
 		// ORDER BY names e.tx_id: a bare tx_id would mean the text output column, and "10"
 		// sorts before "9", skipping events whenever transaction ids gain a digit.
 		rows, err := tx.Query(ctx, `SELECT e.event_id, e.tx_id::text, e.producer, e.event_type, e.aggregate_id, e.mission, e.payload, e.occurred_at
 FROM outbox.event e
-WHERE (e.tx_id, e.event_id) > ($1::text::xid8, $2)
+WHERE `+c.partitionOf("e.aggregate_id")+` = $4
+  AND (e.tx_id, e.event_id) > ($1::text::xid8, $2)
   AND e.tx_id < `+Horizon+`
 ORDER BY e.tx_id, e.event_id
-LIMIT $3`, txID, eventID, c.cfg.BatchSize)
+LIMIT $3`, txID, eventID, c.cfg.BatchSize, p)
 		if err != nil {
 			return fmt.Errorf("outbox: read events: %w", err)
 		}
@@ -209,7 +274,7 @@ LIMIT $3`, txID, eventID, c.cfg.BatchSize)
 				applied++
 			}
 		}
-		return c.moveCursor(ctx, tx, records[len(records)-1])
+		return c.moveCursor(ctx, tx, p, records[len(records)-1])
 	})
 	if err != nil {
 		return 0, false, err
@@ -270,18 +335,20 @@ func savepoint(ctx context.Context, tx pgx.Tx, fn func(pgx.Tx) error) error {
 	return sp.Commit(ctx)
 }
 
-func (c *Consumer) moveCursor(ctx context.Context, tx pgx.Tx, last Record) error {
-	if _, err := tx.Exec(ctx, `UPDATE `+c.cfg.CursorTable+` SET tx_id = $2::text::xid8, event_id = $3 WHERE name = $1`,
-		c.cfg.Name, last.txID, last.ID); err != nil {
+func (c *Consumer) moveCursor(ctx context.Context, tx pgx.Tx, p int, last Record) error {
+	if _, err := tx.Exec(ctx, `UPDATE `+c.cfg.CursorTable+` SET tx_id = $3::text::xid8, event_id = $4 WHERE name = $1 AND partition = $2`,
+		c.cfg.Name, p, last.txID, last.ID); err != nil {
 		return fmt.Errorf("outbox: move cursor: %w", err)
 	}
 	return nil
 }
 
-// CatchUp drains until no wanted event lies past the cursor, or until wait has passed. A
+// CatchUp drains until no wanted event lies past the cursors, or until wait has passed. A
 // service calls it when a request names something it has not heard of yet (a case registered
 // a moment ago): one Drain may not suffice, since events of transactions that committed after
-// an older, still-running transaction began stay behind the horizon until it ends.
+// an older, still-running transaction began stay behind the horizon until it ends. It drains
+// every partition, whichever replica leases it: the caller sees the event applied at once,
+// and the partition's holder finds the cursor moved on its next drain.
 func (c *Consumer) CatchUp(ctx context.Context, wait time.Duration) error {
 	deadline := time.Now().Add(wait)
 	pause := 5 * time.Millisecond
@@ -302,22 +369,17 @@ func (c *Consumer) CatchUp(ctx context.Context, wait time.Duration) error {
 	}
 }
 
-// cursorExpr is the consumer's cursor (named by $1) as a row to compare (tx_id, event_id)
-// with; the start of the outbox before the first drain. Each part is a scalar subquery, computed
-// once, so that the comparison is a condition on the event_tx and event_aggregate indexes
-// rather than a filter over every event (which a join with the cursor table would make it).
-func (c *Consumer) cursorExpr() string {
-	return `coalesce((SELECT c.tx_id FROM ` + c.cfg.CursorTable + ` c WHERE c.name = $1), '0'::xid8),
-    coalesce((SELECT c.event_id FROM ` + c.cfg.CursorTable + ` c WHERE c.name = $1), 0)`
-}
-
-// pending reports whether wanted events lie past the cursor, committed or not yet visible.
+// pending reports whether wanted events lie past their partition's cursor, committed or not
+// yet visible.
 func (c *Consumer) pending(ctx context.Context) (bool, error) {
 	var pending bool
 	err := c.db.OutboxConsumer(c.cfg.Name).QueryRow(ctx, `SELECT EXISTS (
-  SELECT FROM outbox.event e
-  WHERE (e.tx_id, e.event_id) > (`+c.cursorExpr()+`)
-    AND e.event_type = ANY($2))`, c.cfg.Name, c.cfg.Types).Scan(&pending)
+  SELECT FROM `+c.cfg.CursorTable+` c CROSS JOIN LATERAL (
+    SELECT FROM outbox.event e
+    WHERE `+c.partitionOf("e.aggregate_id")+` = c.partition AND (e.tx_id, e.event_id) > (c.tx_id, c.event_id)
+      AND e.event_type = ANY($2)
+    LIMIT 1) past
+  WHERE c.name = $1)`, c.cfg.Name, c.cfg.Types).Scan(&pending)
 	if err != nil {
 		return false, fmt.Errorf("outbox: look for pending events: %w", err)
 	}
@@ -325,46 +387,22 @@ func (c *Consumer) pending(ctx context.Context) (bool, error) {
 }
 
 // Behind reports whether an event of one of types about aggregate (a case id) lies past the
-// cursor, committed or not yet past the horizon. A request that must not act on stale state
+// cursor of the aggregate's partition, committed or not yet past the horizon. A request that must not act on stale state
 // (a consent withdrawn a moment ago) asks this first; it reads only the aggregate's own events
 // past the cursor (the event_aggregate index, migration 000020), however far the consumer lags.
 func (c *Consumer) Behind(ctx context.Context, aggregate uuid.UUID, types []string) (bool, error) {
+	if err := c.ensure(ctx); err != nil {
+		return false, err
+	}
 	var behind bool
 	err := c.db.OutboxConsumer(c.cfg.Name).QueryRow(ctx, `SELECT EXISTS (
   SELECT FROM outbox.event e
-  WHERE e.aggregate_id = $2 AND (e.tx_id, e.event_id) > (`+c.cursorExpr()+`)
+  WHERE e.aggregate_id = $2 AND (e.tx_id, e.event_id) > (
+    SELECT c.tx_id, c.event_id FROM `+c.cfg.CursorTable+` c
+    WHERE c.name = $1 AND c.partition = `+c.partitionOf("$2::uuid")+`)
     AND e.event_type = ANY($3))`, c.cfg.Name, aggregate, types).Scan(&behind)
 	if err != nil {
 		return false, fmt.Errorf("outbox: look for pending events: %w", err)
 	}
 	return behind, nil
-}
-
-// Run drains every PollInterval until ctx ends. A failed drain is logged and retried with
-// a growing pause (up to 30 s), so one bad event cannot spin the process. While it runs, the
-// consumer's backlog and the age of its oldest unapplied event are metrics (see Lag).
-func (c *Consumer) Run(ctx context.Context) error {
-	if unregister, err := c.observe(); err != nil {
-		c.cfg.Logger.WarnContext(ctx, "outbox consumer: no backlog metrics", "consumer", c.cfg.Name, middleware.ErrorAttr(err))
-	} else {
-		defer func() { _ = unregister() }()
-	}
-	pause := c.cfg.PollInterval
-	for {
-		_, err := c.Drain(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return nil
-		case err != nil:
-			c.cfg.Logger.ErrorContext(ctx, "outbox consumer failed", "consumer", c.cfg.Name, middleware.ErrorAttr(err))
-			pause = min(2*pause, 30*time.Second)
-		default:
-			pause = c.cfg.PollInterval
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(pause):
-		}
-	}
 }

@@ -26,7 +26,7 @@ func setup(t *testing.T) *pgxpool.Pool {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	if _, err := pool.Exec(context.Background(), `CREATE TABLE public.cursor (name text PRIMARY KEY, tx_id xid8 NOT NULL, event_id bigint NOT NULL)`); err != nil {
+	if _, err := pool.Exec(context.Background(), `CREATE TABLE public.cursor `+outbox.CursorColumns); err != nil {
 		t.Fatal(err)
 	}
 	return pool

@@ -42,17 +42,24 @@ func (c *Consumer) observe() (unregister func() error, err error) {
 	}, c.Lag, attribute.String("consumer", c.cfg.Name))
 }
 
-// Lag returns how many events lie past the consumer's cursor (at most BacklogCap) and how
-// long ago the oldest of them occurred (0 when there is none), by the database's clock.
+// Lag returns how many events lie past their partition's cursor (at most BacklogCap in all)
+// and how long ago the oldest of them occurred (0 when there is none), by the database's
+// clock.
 func (c *Consumer) Lag(ctx context.Context) (backlog int64, oldest time.Duration, err error) {
 	ctx, cancel := context.WithTimeout(ctx, collectTimeout)
 	defer cancel()
+	if err := c.ensure(ctx); err != nil {
+		return 0, 0, fmt.Errorf("outbox: %s lag: %w", c.cfg.Name, err)
+	}
 	var age float64
 	err = c.db.OutboxConsumer(c.cfg.Name).QueryRow(ctx, `SELECT count(*),
   coalesce(extract(epoch FROM clock_timestamp() - min(occurred_at)), 0)::float8
-FROM (SELECT e.occurred_at FROM outbox.event e
-      WHERE (e.tx_id, e.event_id) > (`+c.cursorExpr()+`)
-      ORDER BY e.tx_id, e.event_id
+FROM (SELECT behind.occurred_at FROM `+c.cfg.CursorTable+` c CROSS JOIN LATERAL (
+        SELECT e.occurred_at FROM outbox.event e
+        WHERE `+c.partitionOf("e.aggregate_id")+` = c.partition AND (e.tx_id, e.event_id) > (c.tx_id, c.event_id)
+        ORDER BY e.tx_id, e.event_id
+        LIMIT $2) behind
+      WHERE c.name = $1
       LIMIT $2) behind`, c.cfg.Name, BacklogCap).Scan(&backlog, &age)
 	if err != nil {
 		return 0, 0, fmt.Errorf("outbox: %s lag: %w", c.cfg.Name, err)

@@ -1,0 +1,315 @@
+package outbox_test
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/outbox"
+	"github.com/passage-cm/passage/internal/projectiontest"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
+)
+
+const registered = "passage.intake.v1.CaseRegistered"
+
+// writeSequences writes, in one transaction, events 1..perAggregate about each of
+// aggregates, interleaved (every aggregate's first event, then every second, ...): each
+// event's case id is its number in its aggregate's sequence.
+func writeSequences(t testing.TB, q interface {
+	SendBatch(context.Context, *pgx.Batch) pgx.BatchResults
+}, aggregates []uuid.UUID, perAggregate int) {
+	t.Helper()
+	var events []outbox.Event
+	for seq := 1; seq <= perAggregate; seq++ {
+		for _, a := range aggregates {
+			events = append(events, outbox.Event{Producer: "test", AggregateID: a, Mission: "NER",
+				Payload: &intakev1.CaseRegistered{Case: &intakev1.Case{CaseId: strconv.Itoa(seq)}}})
+		}
+	}
+	for len(events) > 0 {
+		n := min(len(events), 5000)
+		var st database.Statement
+		if err := outbox.Add(&st, events[:n]); err != nil {
+			t.Fatal(err)
+		}
+		b := &pgx.Batch{}
+		st.Queue(b)
+		if err := q.SendBatch(context.Background(), b).Close(); err != nil {
+			t.Fatal(err)
+		}
+		events = events[n:]
+	}
+}
+
+func aggregates(n int) []uuid.UUID {
+	ids := make([]uuid.UUID, n)
+	for i := range ids {
+		ids[i] = uuid.Must(uuid.NewV7())
+	}
+	return ids
+}
+
+// sequences records each aggregate's applied event numbers in the order applied.
+type sequences struct {
+	mu   sync.Mutex
+	seen map[uuid.UUID][]int
+}
+
+func (s *sequences) handle(_ context.Context, _ pgx.Tx, r outbox.Record) error {
+	m, err := r.Decode()
+	if err != nil {
+		return err
+	}
+	seq, err := strconv.Atoi(m.(*intakev1.CaseRegistered).GetCase().GetCaseId())
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seen == nil {
+		s.seen = map[uuid.UUID][]int{}
+	}
+	s.seen[r.AggregateID] = append(s.seen[r.AggregateID], seq)
+	return nil
+}
+
+// check fails t unless every aggregate's events from..to were applied once, in order.
+func (s *sequences) check(t *testing.T, ids []uuid.UUID, from, to int) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var want []int
+	for i := from; i <= to; i++ {
+		want = append(want, i)
+	}
+	for _, a := range ids {
+		if got := s.seen[a]; !slices.Equal(got, want) {
+			t.Fatalf("aggregate %s applied %v, want %v", a, got, want)
+		}
+	}
+}
+
+func drainAll(t *testing.T, c *outbox.Consumer, want int) {
+	t.Helper()
+	if n, err := projectiontest.Drain(t, c, want); err != nil || n != want {
+		t.Fatalf("applied %d events (%v), want %d", n, err, want)
+	}
+}
+
+// sequenced returns a database holding events 1..perAggregate of n aggregates, and a
+// projection recording what is applied.
+func sequenced(t *testing.T, n, perAggregate int) (*pgxpool.Pool, []uuid.UUID, *sequences) {
+	t.Helper()
+	pool := setup(t)
+	ids := aggregates(n)
+	writeSequences(t, pool, ids, perAggregate)
+	return pool, ids, &sequences{}
+}
+
+func TestPartitionsKeepEachAggregatesEventsInOrder(t *testing.T) {
+	t.Parallel()
+	pool, ids, s := sequenced(t, 40, 5)
+	c := outbox.NewConsumer(pool, outbox.ConsumerConfig{Name: "test", CursorTable: "public.cursor", BatchSize: 7,
+		Partitions: 16, Types: []string{registered}, Handle: s.handle})
+	drainAll(t, c, 200)
+	s.check(t, ids, 1, 5)
+	var used int
+	if err := pool.QueryRow(context.Background(), `SELECT count(DISTINCT outbox.partition_of(aggregate_id, 16)) FROM outbox.event`).Scan(&used); err != nil || used < 8 {
+		t.Errorf("40 aggregates fall in %d of 16 partitions (%v); want them spread", used, err)
+	}
+}
+
+func TestOneCursorSpreadsIntoPartitions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, ids, s := sequenced(t, 20, 2)
+	cfg := outbox.ConsumerConfig{Name: "test", CursorTable: "public.cursor", Types: []string{registered}, Handle: s.handle}
+	drainAll(t, outbox.NewConsumer(pool, cfg), 40)
+
+	// More events, then the consumer restarts with 16 partitions: each starts where the one
+	// cursor stood, so only the new events are applied, once each.
+	var st database.Statement
+	var events []outbox.Event
+	for _, a := range ids {
+		events = append(events, outbox.Event{Producer: "test", AggregateID: a, Mission: "NER",
+			Payload: &intakev1.CaseRegistered{Case: &intakev1.Case{CaseId: "3"}}})
+	}
+	if err := outbox.Add(&st, events); err != nil {
+		t.Fatal(err)
+	}
+	b := &pgx.Batch{}
+	st.Queue(b)
+	if err := pool.SendBatch(ctx, b).Close(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Partitions = 16
+	drainAll(t, outbox.NewConsumer(pool, cfg), 20)
+	s.check(t, ids, 1, 3)
+	var rows int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM public.cursor WHERE name = 'test' AND partitions = 16`).Scan(&rows); err != nil || rows != 16 {
+		t.Errorf("partition rows recording the count 16 = %d (%v); want 16", rows, err)
+	}
+
+	// Sixteen partitions cannot become eight.
+	cfg.Partitions = 8
+	if _, err := outbox.NewConsumer(pool, cfg).Drain(ctx); err == nil {
+		t.Error("drain with 8 partitions after 16: no error")
+	}
+}
+
+// replicas returns n consumers of one name, as n replicas would run them.
+func replicas(pool *pgxpool.Pool, n int, handle outbox.Handler) []*outbox.Consumer {
+	cs := make([]*outbox.Consumer, n)
+	for i := range cs {
+		cs[i] = outbox.NewConsumer(pool, outbox.ConsumerConfig{Name: "test", CursorTable: "public.cursor",
+			Partitions: 16, Types: []string{registered}, Handle: handle})
+	}
+	return cs
+}
+
+func balance(t *testing.T, cs ...*outbox.Consumer) {
+	t.Helper()
+	for _, c := range cs {
+		if err := c.Balance(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// shares returns how many partitions each consumer leases, after checking that no partition
+// is leased twice.
+func shares(t *testing.T, cs ...*outbox.Consumer) []int {
+	t.Helper()
+	seen := map[int]int{}
+	var out []int
+	for i, c := range cs {
+		for _, p := range c.Leases() {
+			if j, ok := seen[p]; ok {
+				t.Fatalf("partition %d leased by replicas %d and %d", p, j, i)
+			}
+			seen[p] = i
+		}
+		out = append(out, len(c.Leases()))
+	}
+	return out
+}
+
+func TestReplicasBalanceTheirShares(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	var s sequences
+	cs := replicas(pool, 3, s.handle)
+	a, b, c := cs[0], cs[1], cs[2]
+
+	balance(t, a)
+	if got := shares(t, a); !slices.Equal(got, []int{16}) {
+		t.Fatalf("one replica leases %v, want [16]", got)
+	}
+	balance(t, b, a)
+	if got := shares(t, a, b); !slices.Equal(got, []int{8, 8}) {
+		t.Fatalf("two replicas lease %v, want [8 8]", got)
+	}
+	balance(t, c, a, b)
+	if got := shares(t, a, b, c); !slices.Equal(got, []int{6, 6, 4}) {
+		t.Fatalf("three replicas lease %v, want [6 6 4]", got)
+	}
+	// A second round changes nothing: the shares are stable.
+	balance(t, a, b, c)
+	if got := shares(t, a, b, c); !slices.Equal(got, []int{6, 6, 4}) {
+		t.Fatalf("three replicas lease %v after another round, want [6 6 4]", got)
+	}
+}
+
+// expire ends every lease of the consumer "test" now, as if their holders had stalled or died.
+func expire(t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	if _, err := pool.Exec(context.Background(), `UPDATE public.cursor SET lease_until = now() - interval '1 second' WHERE name = 'test'`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestExpiredLeasesAreTakenOverAndFenced(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, ids, s := sequenced(t, 30, 2)
+	cs := replicas(pool, 2, s.handle)
+	stalled, live := cs[0], cs[1]
+	balance(t, stalled)
+
+	// The first replica stalls: its leases expire and the second takes every partition over.
+	expire(t, pool)
+	balance(t, live)
+	if got := shares(t, live); !slices.Equal(got, []int{16}) {
+		t.Fatalf("after the expiry the live replica leases %v, want [16]", got)
+	}
+	// The stalled replica wakes up still believing it holds 16 partitions: the fence stops
+	// every drain it tries, and it learns it holds none.
+	if n, err := stalled.DrainLeased(ctx); err != nil || n != 0 {
+		t.Fatalf("stalled replica's drain = %d, %v; want 0, nil", n, err)
+	}
+	if got := stalled.Leases(); len(got) != 0 {
+		t.Fatalf("stalled replica still leases %v", got)
+	}
+	total := 0
+	for total < 60 {
+		n, err := live.DrainLeased(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += n
+	}
+	s.check(t, ids, 1, 2)
+}
+
+func TestALeaseIsNotTakenWhileItsDrainRuns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, ids, s := sequenced(t, 1, 3)
+	entered, resume := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	slow := outbox.NewConsumer(pool, outbox.ConsumerConfig{Name: "test", CursorTable: "public.cursor", Partitions: 16,
+		Types: []string{registered}, Handle: func(ctx context.Context, tx pgx.Tx, r outbox.Record) error {
+			once.Do(func() {
+				close(entered)
+				<-resume
+			})
+			return s.handle(ctx, tx, r)
+		}})
+	other := replicas(pool, 1, s.handle)[0]
+	// The other replica has found its cursor rows before the drain holds one (partition 0's
+	// row, which a first look-up locks, may be the drain's).
+	if _, err := other.Behind(ctx, ids[0], []string{registered}); err != nil {
+		t.Fatal(err)
+	}
+	balance(t, slow)
+	// The lease expires while the slow drain is about to start: it still holds it (nobody
+	// took it), so the drain goes ahead.
+	expire(t, pool)
+	done := make(chan error)
+	go func() {
+		_, err := slow.DrainLeased(ctx)
+		done <- err
+	}()
+	<-entered
+	// The drain holds its partition's row, mid-transaction, its lease expired: the other
+	// replica takes every partition but that one, and the drain commits.
+	balance(t, other)
+	if got := shares(t, other); !slices.Equal(got, []int{15}) {
+		t.Fatalf("other replica leases %v while a drain runs, want [15]", got)
+	}
+	close(resume)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	s.check(t, ids, 1, 3)
+	if n, err := other.Drain(ctx); err != nil || n != 0 {
+		t.Errorf("drain after the slow one = %d, %v; want 0", n, err)
+	}
+}
