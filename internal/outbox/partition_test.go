@@ -2,10 +2,12 @@ package outbox_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -292,12 +294,28 @@ func TestALeaseIsNotTakenWhileItsDrainRuns(t *testing.T) {
 	// The lease expires while the slow drain is about to start: it still holds it (nobody
 	// took it), so the drain goes ahead.
 	expire(t, pool)
-	done := make(chan error)
+	done := make(chan error, 1)
 	go func() {
-		_, err := slow.DrainLeased(ctx)
-		done <- err
+		// A drain reads only below the cluster's oldest running transaction (commit order), and
+		// the other tests' transactions may hold that back for a moment: drain until the events
+		// are in reach (nobody takes the lease meanwhile; the other replica has not balanced).
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			n, err := slow.DrainLeased(ctx)
+			if err != nil || n > 0 {
+				done <- err
+				return
+			}
+			if time.Now().After(deadline) {
+				done <- errors.New("the slow replica's drains applied nothing for 20 s")
+				return
+			}
+		}
 	}()
-	<-entered
+	select {
+	case <-entered:
+	case err := <-done:
+		t.Fatalf("the drain ended before its handler ran: %v", err)
+	}
 	// The drain holds its partition's row, mid-transaction, its lease expired: the other
 	// replica takes every partition but that one, and the drain commits.
 	balance(t, other)
