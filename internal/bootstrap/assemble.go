@@ -138,7 +138,7 @@ func Assemble(ctx context.Context, cfg Config, p Parts, services ...Service) (*A
 	}
 	for i, s := range services {
 		deps := Deps{Pool: pools[i], WorkerPool: workerPools[i], ReplicaPool: replicaPools[i], Keys: p.Keys, Retention: cfg.Retention.Policy(), RetentionInterval: time.Duration(cfg.Retention.Interval),
-			PrivacyYearlyEpsilon: float64(cfg.PrivacyYearlyEpsilon), WebhookAllowNetworks: cfg.WebhookAllowNetworks, Logger: p.Logger, Clock: clock, Directory: directory,
+			PrivacyYearlyEpsilon: float64(cfg.PrivacyYearlyEpsilon), WebhookAllowNetworks: cfg.WebhookAllowNetworks, Logger: p.Logger, Clock: clock, Directory: directory, RegisterBatchesInFlight: cfg.RegisterBatchesInFlight,
 			Documents: DocumentDeps{Bucket: p.DocumentBucket, MaxBytes: cfg.Documents.MaxBytes, SweepInterval: cfg.Documents.SweepInterval}}
 		if work := s.Register(deps, srv.GRPC()); work != nil {
 			a.Background = append(a.Background, work)

@@ -55,6 +55,9 @@ type Deps struct {
 	// WebhookAllowNetworks are the non-public networks webhooks may reach (Config's; empty in
 	// production).
 	WebhookAllowNetworks []netip.Prefix
+	// RegisterBatchesInFlight is how many registration batches intake writes at once in this
+	// process (Config's; 0 for intake's default).
+	RegisterBatchesInFlight int
 	// Documents configure the documents service: its store and its size limit.
 	Documents DocumentDeps
 	Logger    *slog.Logger

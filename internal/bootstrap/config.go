@@ -87,6 +87,11 @@ type Config struct {
 	// Documents say where documents' bytes are kept and how large a file may be
 	// (PASSAGE_DOCUMENT_*, PASSAGE_S3_*).
 	Documents Documents
+	// RegisterBatchesInFlight is how many batches of registrations (the group commit) one
+	// process writes at once (PASSAGE_REGISTER_BATCHES_IN_FLIGHT, default 2). Processes that
+	// run intake on one database share the default between them: with two, 1 each keeps the
+	// batches as large as one process makes them (docs/benchmarks/replicas.md).
+	RegisterBatchesInFlight int `env:"PASSAGE_REGISTER_BATCHES_IN_FLIGHT" default:"2" help:"batches of registrations one process writes at once (the group commit); where several processes run intake on one database, divide 2 between them (two processes: {1} each), or each makes smaller batches and the database commits more often"`
 
 	// LogLevel is PASSAGE_LOG_LEVEL: debug, info (default), warn or error.
 	LogLevel slog.Level `env:"PASSAGE_LOG_LEVEL" default:"info" help:"{debug}, {info}, {warn} or {error}; one JSON line per RPC at info"`
@@ -121,6 +126,9 @@ func ConfigFromEnv(dev bool, services ...Service) (Config, error) {
 	}
 	if c.MaxConns < 1 {
 		return Config{}, errors.New("PASSAGE_DB_MAX_CONNS must be a positive whole number")
+	}
+	if c.RegisterBatchesInFlight < 1 || c.RegisterBatchesInFlight > 16 {
+		return Config{}, errors.New("PASSAGE_REGISTER_BATCHES_IN_FLIGHT must be a whole number from 1 to 16")
 	}
 	if c.KEKReload < time.Second {
 		return Config{}, errors.New("PASSAGE_KEK_RELOAD must be a duration of at least 1s, e.g. 1m")

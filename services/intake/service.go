@@ -105,6 +105,18 @@ func WithClock(now func() time.Time) Option {
 	return func(s *Service) { s.now = now }
 }
 
+// WithRegisterBatchesInFlight sets how many registration batches one process writes at once
+// (registerBatchInFlight by default); n <= 0 keeps the default. Several processes running
+// intake on one database should share the default between them (two processes: one each),
+// so that the database sees as many batches at once, each as large, as with one process.
+func WithRegisterBatchesInFlight(n int) Option {
+	return func(s *Service) {
+		if n > 0 {
+			s.batch.MaxInFlight = n
+		}
+	}
+}
+
 // catchUpWait is how long, by default, a call that finds no case of the caller's mission nor
 // any shared with it waits for the hand-over consumer (an acceptance a moment old).
 const catchUpWait = 3 * time.Second
@@ -195,7 +207,7 @@ func Spec() bootstrap.Service {
 		// intake's role, pool and keyring.
 		Includes: []string{casenote.Name, document.Name, search.Name, staff.Name},
 		Register: func(d bootstrap.Deps, g *grpc.Server) func(context.Context) error {
-			s := New(d.Pool, d.Keys, WithClock(d.Clock))
+			s := New(d.Pool, d.Keys, WithClock(d.Clock), WithRegisterBatchesInFlight(d.RegisterBatchesInFlight))
 			s.Register(g)
 			casenote.New(d.Pool, d.Keys, s, d.Clock).Register(g)
 			logger := d.Logger
