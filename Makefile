@@ -40,7 +40,7 @@ run: build ## run the server in dev mode (starts a private Postgres on port 5543
 	DATABASE_URL=$$url exec bin/passage serve --dev
 
 .PHONY: test
-test: generate-check lint breaking-if-branch vuln test-go deploy-check restore-drill image-test ## everything CI checks: generated code, lint, contracts, known vulnerabilities, Go tests with -race, the deployment files, the restore drill, the images
+test: generate-check lint breaking-if-branch vuln test-go deploy-check-promtool restore-drill image-test ## everything CI checks: generated code, lint, contracts, known vulnerabilities, Go tests with -race, the deployment files, the restore drill, the images
 
 .PHONY: restore-drill
 restore-drill: ## back up a running Passage (database and keys), lose both, restore them and check a case, its identity, a note and the audit chains read back (deploy/local/restore-drill.sh)
@@ -186,18 +186,24 @@ tools: minio ## build the pinned code generators and the tests' MinIO ahead of t
 	$(TOOLS) protoc-gen-go-grpc --version
 
 .PHONY: deploy-check-compose
-deploy-check-compose: ## the compose example, alert rules and dashboards: promtool (rules, their unit tests, Prometheus's config) and their Go tests (Postgres on port 55433 unless DATABASE_URL is set)
-	@echo "==> deploy-check-compose ($$(date +%T))"
+deploy-check-compose: deploy-check-promtool ## the compose example, alert rules and dashboards: promtool (rules, their unit tests, Prometheus's config) and their Go tests (Postgres on port 55433 unless DATABASE_URL is set)
+	@echo "==> deploy-check-compose: Go tests ($$(date +%T))"
+	@set -e; \
+	url=$${DATABASE_URL:-}; \
+	if [ -z "$$url" ]; then url=$$(PG_PROFILE=test $(PG) start test $(TEST_PG_PORT)); fi; \
+	DATABASE_URL=$$url $(GO) test -count=1 ./deploy/compose/ ./deploy/prometheus/
+
+# make test runs the deployment files' Go tests (compose, prometheus, kubernetes) in test-go
+# already, with -race; of deploy-check it adds only what is not Go.
+.PHONY: deploy-check-promtool
+deploy-check-promtool: ## the alert rules, their unit tests and Prometheus's config, checked by promtool
+	@echo "==> deploy-check-promtool ($$(date +%T))"
 	@command -v promtool >/dev/null 2>&1 || { echo "promtool is missing: apt-get install -y prometheus" >&2; exit 1; }
 	promtool check rules deploy/prometheus/alerts.yml
 	cd deploy/prometheus && promtool test rules alerts.test.yml
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	sed 's#/etc/prometheus/rules/alerts.yml#$(CURDIR)/deploy/prometheus/alerts.yml#' deploy/compose/prometheus/prometheus.yml >"$$tmp/prometheus.yml"; \
 	promtool check config --syntax-only "$$tmp/prometheus.yml"
-	@set -e; \
-	url=$${DATABASE_URL:-}; \
-	if [ -z "$$url" ]; then url=$$(PG_PROFILE=test $(PG) start test $(TEST_PG_PORT)); fi; \
-	DATABASE_URL=$$url $(GO) test -count=1 ./deploy/compose/ ./deploy/prometheus/
 
 .PHONY: pg-stop
 pg-stop: ## stop the private dev and test Postgres clusters
@@ -210,10 +216,10 @@ clean: ## stop and delete the private Postgres clusters, remove bin/
 	$(PG) destroy test
 	rm -rf .passage/postgres bin
 
-# Kubernetes (deploy/kubernetes): render each kustomize stage and validate every object with
 .PHONY: deploy-check
 deploy-check: deploy-check-compose deploy-check-kubernetes ## every deployment file: compose, alert rules and dashboards, the Kubernetes manifests and CloudNativePG resources
 
+# Kubernetes (deploy/kubernetes): render each kustomize stage and validate every object with
 # kubeconform against the strict schemas kept in deploy/kubernetes/schemas (Kubernetes,
 # CloudNativePG, Gateway API), then hold the manifests against the services' code. Offline;
 # also part of `go test ./...`.
