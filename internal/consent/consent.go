@@ -156,7 +156,7 @@ func CatchUpOn(ctx context.Context, c *outbox.Consumer, caseID uuid.UUID, wait t
 	if err != nil || !behind {
 		return err
 	}
-	if err := c.CatchUp(ctx, wait); err != nil {
+	if err := c.CatchUpOn(ctx, caseID, wait); err != nil {
 		return err
 	}
 	if behind, err = c.Behind(ctx, caseID, types); err != nil {

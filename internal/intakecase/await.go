@@ -29,7 +29,7 @@ func Await(ctx context.Context, c *outbox.Consumer, caseID uuid.UUID, wait time.
 	if !missing(err) {
 		return err
 	}
-	if err := c.CatchUp(ctx, wait); err != nil {
+	if err := c.CatchUpOn(ctx, caseID, wait); err != nil {
 		return err
 	}
 	if err = op(); !missing(err) {

@@ -92,9 +92,10 @@ type ConsumerConfig struct {
 	// their aggregate (default 1: every event in one partition, one replica at a time). Each
 	// partition is applied in commit order by one replica at a time, so N replicas apply up to
 	// N partitions at once. A consumer whose handlers read only the state of the event's own
-	// aggregate may have many; one whose handlers read another aggregate's state (a referral
-	// reading its case) needs 1, or that state may not be there yet. The count is fixed once a
-	// consumer has spread its cursor: only 1 may become more (see doc.go).
+	// aggregate may have many (the services' consumers have IndexedPartitions); one whose
+	// handlers read another aggregate's state (a referral reading its case) needs 1, or that
+	// state may not be there yet. The count is fixed once a consumer has spread its cursor:
+	// only 1 may become more (see doc.go).
 	Partitions int
 	// LeaseTTL is how long a replica's leases on its partitions last unless renewed (default
 	// 5 s): a replica that dies gives its partitions up that long after its last renewal.
@@ -348,15 +349,40 @@ func (c *Consumer) moveCursor(ctx context.Context, tx pgx.Tx, p int, last Record
 // a moment ago): one Drain may not suffice, since events of transactions that committed after
 // an older, still-running transaction began stay behind the horizon until it ends. It drains
 // every partition, whichever replica leases it: the caller sees the event applied at once,
-// and the partition's holder finds the cursor moved on its next drain.
+// and the partition's holder finds the cursor moved on its next drain. A request about one
+// case calls CatchUpOn, which drains only that case's partition.
 func (c *Consumer) CatchUp(ctx context.Context, wait time.Duration) error {
+	return c.catchUp(ctx, wait, c.Drain, c.pending)
+}
+
+// CatchUpOn is CatchUp for the events about one aggregate (a case): it drains the aggregate's
+// partition only, until none of the consumer's events about the aggregate lies past its
+// cursor, or until wait has passed. The events of other aggregates the drains meet in that
+// partition are applied too, in order, as any drain applies them.
+func (c *Consumer) CatchUpOn(ctx context.Context, aggregate uuid.UUID, wait time.Duration) error {
+	p := PartitionOf(aggregate, c.cfg.Partitions)
+	drain := func(ctx context.Context) (int, error) {
+		if err := c.ensure(ctx); err != nil {
+			return 0, err
+		}
+		return c.drainPartition(ctx, p, nil)
+	}
+	return c.catchUp(ctx, wait, drain, func(ctx context.Context) (bool, error) {
+		return c.Behind(ctx, aggregate, c.cfg.Types)
+	})
+}
+
+// catchUp drains, then asks behind, until nothing is behind or wait has passed, with a
+// growing pause between rounds.
+func (c *Consumer) catchUp(ctx context.Context, wait time.Duration, drain func(context.Context) (int, error),
+	behind func(context.Context) (bool, error)) error {
 	deadline := time.Now().Add(wait)
 	pause := 5 * time.Millisecond
 	for {
-		if _, err := c.Drain(ctx); err != nil {
+		if _, err := drain(ctx); err != nil {
 			return err
 		}
-		pending, err := c.pending(ctx)
+		pending, err := behind(ctx)
 		if err != nil || !pending || time.Now().After(deadline) {
 			return err
 		}

@@ -16,18 +16,23 @@
 // case, and a hand-over's events, which are filed under the case) falls in one partition and
 // is applied in commit order there. Not by mission: one large mission would be one partition,
 // and a replica could not help another with it. Order between aggregates is not kept across
-// partitions, so a consumer whose handlers read another aggregate's state (the analytics
-// projector's referrals read their case) keeps one partition until its events are filed
-// under the aggregate they depend on; the default is one.
+// partitions, so a consumer whose handlers read another aggregate's state keeps one
+// partition (the default). The services' consumers use IndexedPartitions (16, the count
+// migration 000042's index serves), each handler reading only its event's case; the analytics
+// projector keeps one, since its referral events, filed under the referral, read their case,
+// and all its events add to a few shared rollup rows (projector.New says more). A request
+// about one case catches up on that case's partition only (CatchUpOn).
 //
 // Each partition has one row in the consumer's cursor table: its cursor and its lease
 // (holder, generation, expiry). Every drain of a partition locks that row, reads the events
 // past the cursor, applies them and moves the cursor in one transaction: the row lock, not
 // the lease, is what applies each event once, so any replica may drain any partition
 // (CatchUp does, so a service waiting for its projection sees the event at once, whoever
-// leases the partition). The lease says which replica Run drains a partition on: every
-// LeaseTTL/5 (default 1 s) a replica renews its leases and balances (Consumer.Balance): the
-// live replicas are those holding unexpired leases, each should hold ceil(P / live); one
+// leases the partition). The lease says which replica Run drains a partition on; each poll
+// asks, in one query, which of its partitions have events below the horizon (or were taken
+// by another replica), and drains only those, so an idle replica costs one query a poll, not
+// a transaction a partition. Every LeaseTTL/5 (default 1 s) a replica renews its leases and
+// balances (Consumer.Balance): the live replicas are those holding unexpired leases, each should hold ceil(P / live); one
 // above gives partitions up, one below takes free or expired partitions, then those of a
 // replica above its share. Taking a lease raises its generation; Run's drain checks holder
 // and generation under the row lock (the fence), so a replica that stalled and lost its

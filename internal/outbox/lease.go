@@ -63,30 +63,77 @@ func (c *Consumer) Leases() []int {
 	return slices.Sorted(maps.Keys(c.leases))
 }
 
-// drainLeased drains the partitions this replica leases, each fenced by its lease's
-// generation; a partition whose lease another replica took is dropped from the leases.
+// drainLeased drains the partitions this replica leases that hold events to read, each
+// fenced by its lease's generation; a partition whose lease another replica took is dropped
+// from the leases.
 func (c *Consumer) drainLeased(ctx context.Context) (int, error) {
 	c.leasesMu.Lock()
 	leases := maps.Clone(c.leases)
 	c.leasesMu.Unlock()
+	if len(leases) == 0 {
+		return 0, nil
+	}
+	due, lost, err := c.due(ctx, leases)
+	if err != nil {
+		return 0, err
+	}
 	total := 0
 	var errs []error
-	for _, p := range slices.Sorted(maps.Keys(leases)) {
+	for _, p := range due {
 		generation := leases[p]
 		n, err := c.drainPartition(ctx, p, &generation)
 		total += n
 		switch {
 		case errors.Is(err, errLeaseLost):
-			c.leasesMu.Lock()
-			if c.leases[p] == generation {
-				delete(c.leases, p)
-			}
-			c.leasesMu.Unlock()
+			lost = append(lost, p)
 		case err != nil:
 			errs = append(errs, err)
 		}
 	}
+	c.leasesMu.Lock()
+	for _, p := range lost {
+		if c.leases[p] == leases[p] {
+			delete(c.leases, p)
+		}
+	}
+	c.leasesMu.Unlock()
 	return total, errors.Join(errs...)
+}
+
+// due sorts this replica's leases, in one statement, into the partitions with an event past
+// their cursor and below the horizon, to drain, and those whose lease another replica has
+// taken since (its holder or generation changed), to drop; the rest are idle. An idle replica
+// thus polls its partitions with one query rather than a transaction each.
+func (c *Consumer) due(ctx context.Context, leases map[int]int64) (due, lost []int, err error) {
+	partitions := slices.Sorted(maps.Keys(leases))
+	generations := make([]int64, len(partitions))
+	for i, p := range partitions {
+		generations[i] = leases[p]
+	}
+	rows, err := c.db.OutboxConsumer(c.cfg.Name).Query(ctx, `SELECT c.partition, c.holder IS DISTINCT FROM $4 OR c.generation <> l.generation
+FROM `+c.cfg.CursorTable+` c JOIN unnest($2::int[], $3::bigint[]) AS l(partition, generation) USING (partition)
+WHERE c.name = $1 AND (c.holder IS DISTINCT FROM $4 OR c.generation <> l.generation OR EXISTS (
+  SELECT FROM outbox.event e
+  WHERE `+c.partitionOf("e.aggregate_id")+` = c.partition AND (e.tx_id, e.event_id) > (c.tx_id, c.event_id)
+    AND e.tx_id < `+Horizon+`))
+ORDER BY c.partition`, c.cfg.Name, partitions, generations, c.holder)
+	if err != nil {
+		return nil, nil, fmt.Errorf("outbox: %s look for due partitions: %w", c.cfg.Name, err)
+	}
+	var p int
+	var taken bool
+	_, err = pgx.ForEachRow(rows, []any{&p, &taken}, func() error {
+		if taken {
+			lost = append(lost, p)
+		} else {
+			due = append(due, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("outbox: %s look for due partitions: %w", c.cfg.Name, err)
+	}
+	return due, lost, nil
 }
 
 // partitionRow is one partition's lease as Balance reads it.

@@ -2,11 +2,28 @@ package outbox
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"strconv"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
+
+// IndexedPartitions is the partition count migration 000042's index (event_partition16)
+// serves, which the services' consumers use: a drain of one partition reads only its own
+// events. Any other count is correct but reads the outbox by commit order and filters.
+const IndexedPartitions = 16
+
+// PartitionOf is the partition, among partitions, of an aggregate: what outbox.partition_of
+// (migration 000042) computes in the database, from the UUID's last four bytes, random in
+// version 4 and version 7 UUIDs alike.
+func PartitionOf(aggregate uuid.UUID, partitions int) int {
+	if partitions <= 1 {
+		return 0
+	}
+	return int(binary.BigEndian.Uint32(aggregate[12:])&0x7fffffff) % partitions
+}
 
 // partitionOf is the SQL expression of the partition, among the consumer's, of the aggregate
 // id expression col. The count is written into the statement (a trusted int from the

@@ -331,3 +331,87 @@ func TestALeaseIsNotTakenWhileItsDrainRuns(t *testing.T) {
 		t.Errorf("drain after the slow one = %d, %v; want 0", n, err)
 	}
 }
+
+// TestPartitionOfAgreesWithTheDatabase: the consumer computes a case's partition in Go
+// (CatchUpOn) and in SQL (outbox.partition_of, every drain); both must name the same one.
+func TestPartitionOfAgreesWithTheDatabase(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	ids := aggregates(500)
+	ids = append(ids, uuid.New(), uuid.Nil, uuid.Max)
+	for _, n := range []int{1, 7, 16} {
+		var want []int
+		if err := pool.QueryRow(context.Background(), `SELECT array_agg(outbox.partition_of(a, $2) ORDER BY n)
+FROM unnest($1::uuid[]) WITH ORDINALITY AS x(a, n)`, ids, n).Scan(&want); err != nil {
+			t.Fatal(err)
+		}
+		for i, id := range ids {
+			if got := outbox.PartitionOf(id, n); got != want[i] {
+				t.Fatalf("PartitionOf(%s, %d) = %d, the database says %d", id, n, got, want[i])
+			}
+		}
+	}
+}
+
+// TestCatchUpOnDrainsTheCasesPartitionOnly: a request about one case catches up on that
+// case's partition, in order, and leaves the other partitions to their replicas.
+func TestCatchUpOnDrainsTheCasesPartitionOnly(t *testing.T) {
+	t.Parallel()
+	pool, ids, s := sequenced(t, 40, 3)
+	c := outbox.NewConsumer(pool, outbox.ConsumerConfig{Name: "test", CursorTable: "public.cursor",
+		Partitions: 16, Types: []string{registered}, Handle: s.handle})
+	target := ids[0]
+	if err := c.CatchUpOn(context.Background(), target, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	s.check(t, ids[:1], 1, 3)
+	behind, err := c.Behind(context.Background(), target, []string{registered})
+	if err != nil || behind {
+		t.Fatalf("Behind after CatchUpOn = %v, %v; want false", behind, err)
+	}
+	for _, id := range ids[1:] {
+		applied := len(s.seen[id]) > 0
+		if same := outbox.PartitionOf(id, 16) == outbox.PartitionOf(target, 16); applied != same {
+			t.Errorf("aggregate %s (partition %d, the case's %d) applied: %v", id,
+				outbox.PartitionOf(id, 16), outbox.PartitionOf(target, 16), applied)
+		}
+	}
+}
+
+// TestAReplicaDrainsOnlyItsDuePartitions: a replica leasing every partition drains those
+// with events and opens no transaction on the others (their cursors' rows stay unlocked and
+// unmoved), and an idle replica applies nothing.
+func TestAReplicaDrainsOnlyItsDuePartitions(t *testing.T) {
+	t.Parallel()
+	pool, ids, s := sequenced(t, 3, 2)
+	c := replicas(pool, 1, s.handle)[0]
+	balance(t, c)
+	if got := len(c.Leases()); got != 16 {
+		t.Fatalf("one replica leases %d partitions, want 16", got)
+	}
+	ctx := context.Background()
+	// Other tests' transactions hold the cluster's horizon back for a while: drain until the
+	// six events are visible and applied.
+	for total := 0; total < 6; {
+		n, err := c.DrainLeased(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += n
+	}
+	s.check(t, ids, 1, 2)
+	if n, err := c.DrainLeased(ctx); err != nil || n != 0 {
+		t.Fatalf("an idle DrainLeased applied %d (%v), want 0", n, err)
+	}
+	var moved int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM public.cursor WHERE event_id > 0`).Scan(&moved); err != nil {
+		t.Fatal(err)
+	}
+	due := map[int]bool{}
+	for _, id := range ids {
+		due[outbox.PartitionOf(id, 16)] = true
+	}
+	if moved != len(due) {
+		t.Errorf("%d cursors moved, want the %d partitions that held events", moved, len(due))
+	}
+}

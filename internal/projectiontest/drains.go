@@ -40,6 +40,7 @@ var errOneAtATime = errors.New("one event at a time")
 func Refused(t *testing.T, role string, cfg outbox.ConsumerConfig, events ...Event) (batched, single *DB) {
 	t.Helper()
 	batched, single = New(t, role), New(t, role)
+	cfg.Partitions = 1 // see onePartition
 	batch, tried := cfg.HandleBatch, 0
 	cfg.HandleBatch = func(ctx context.Context, tx pgx.Tx, records []outbox.Record) error {
 		tried++
@@ -63,12 +64,18 @@ func Refused(t *testing.T, role string, cfg outbox.ConsumerConfig, events ...Eve
 	return batched, single
 }
 
+// onePartition: Compare, Refused and BenchmarkDrain run the service's consumer with one
+// partition, whatever its configuration says. They test how a drain applies the events it
+// reads, in commit order, which is what each partition of the consumer sees of its own cases;
+// spread over partitions, a drain's events would be split between drains.
+
 // BenchmarkDrain applies events to an empty projection of the service connecting as role, in
 // drains of cfg's size: each drain together (cfg's HandleBatch), and one event at a time.
 func BenchmarkDrain(b *testing.B, role string, cfg outbox.ConsumerConfig, events []Event) {
 	for _, mode := range []string{"batched", "one-at-a-time"} {
 		b.Run(mode, func(b *testing.B) {
 			cfg := cfg
+			cfg.Partitions = 1 // see onePartition
 			if mode == "one-at-a-time" {
 				cfg.HandleBatch = nil
 			}

@@ -132,6 +132,7 @@ func collect[T any](t testing.TB, d *DB, row pgx.RowToFunc[T], query string, arg
 func Compare(t *testing.T, role string, cfg outbox.ConsumerConfig, rows func(testing.TB, *DB) []string, drains ...[]Event) *DB {
 	t.Helper()
 	batched, single := New(t, role), New(t, role)
+	cfg.Partitions = 1 // see onePartition
 	batch := cfg.HandleBatch
 	var batches []int
 	cfg.HandleBatch = func(ctx context.Context, tx pgx.Tx, records []outbox.Record) error {

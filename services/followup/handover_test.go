@@ -37,10 +37,11 @@ func (b *bundle) accept(t *testing.T, caseID string) *handoverv1.HandoverAccepte
 	return e
 }
 
-// republish writes acceptance e into the outbox (again).
+// republish writes acceptance e into the outbox (again), filed under its case as the
+// hand-over service files it, so that it falls in the case's partition.
 func (b *bundle) republish(t *testing.T, e *handoverv1.HandoverAccepted) {
 	t.Helper()
-	b.publish(t, "handover", e.GetToMission(), e.GetHandoverId(), e)
+	b.publish(t, "handover", e.GetToMission(), e.GetCaseId(), e)
 }
 
 // arrived writes IRQ's record of the case's arrival on day 3 June, as the returns service

@@ -87,8 +87,12 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	s.consumer = outbox.NewConsumer(pool, outbox.ConsumerConfig{
 		Name:        producer,
 		CursorTable: "followup.outbox_cursor",
-		Types:       consumed,
-		Handle:      s.apply,
+		// Partitioned: a case's events (programme steps, assignments, hand-overs) are filed
+		// under the case, and its handlers read only that case's state; a leaver's event,
+		// filed under the staff member, reads follow-ups its RPCs wrote, not a projection.
+		Partitions: outbox.IndexedPartitions,
+		Types:      consumed,
+		Handle:     s.apply,
 	})
 	s.followUps = s.followUpKind()
 	s.schedules = s.scheduleKind()

@@ -94,6 +94,7 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	s.consumer = outbox.NewConsumer(pool, outbox.ConsumerConfig{
 		Name:        producer,
 		CursorTable: "handover.outbox_cursor",
+		Partitions:  outbox.IndexedPartitions,
 		Types:       intakecase.Events,
 		Handle:      applyIntakeEvent,
 		HandleBatch: applyIntakeEvents,

@@ -56,14 +56,15 @@ func (b *bundle) request(t *testing.T, ctx context.Context, caseID, fund string,
 }
 
 // handOver writes the hand-over service's HandoverAccepted for a HASM case from LBY to NER
-// into the outbox, as that service records it: under the receiving mission.
+// into the outbox, as that service records it: under the receiving mission, filed under the
+// case.
 func (b *bundle) handOver(t *testing.T, caseID string, parts ...handoverv1.HandoverPart) {
 	t.Helper()
 	id := uuid.New()
 	e := &handoverv1.HandoverAccepted{HandoverId: id.String(), CaseId: caseID, FromMission: "LBY", ToMission: "NER",
 		Programme: commonv1.Programme_PROGRAMME_HASM, Parts: parts, ProfileVersion: 1, Version: 2}
 	var st database.Statement
-	if err := outbox.Add(&st, []outbox.Event{{Producer: "handover", AggregateID: id, Mission: "NER", Payload: e}}); err != nil {
+	if err := outbox.Add(&st, []outbox.Event{{Producer: "handover", AggregateID: uuid.MustParse(caseID), Mission: "NER", Payload: e}}); err != nil {
 		t.Fatal(err)
 	}
 	batch := &pgx.Batch{}

@@ -135,6 +135,10 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	s.consumer = outbox.NewConsumer(pool, outbox.ConsumerConfig{
 		Name:        producer,
 		CursorTable: "intake.outbox_cursor",
+		// Partitioned: an acceptance and a completion are filed under their case; a
+		// profile, under its own id, may land after an acceptance naming its version, which
+		// a read of the share then misses until awaitShare catches up on every partition.
+		Partitions:  outbox.IndexedPartitions,
 		Types:       shareEvents,
 		Handle:      applyHandoverEvent,
 		HandleBatch: applyHandoverEvents,

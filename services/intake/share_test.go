@@ -70,9 +70,12 @@ func setupShare(t *testing.T) *shareBundle {
 }
 
 // emit writes one of the hand-over service's events into the outbox under mission, as that
-// service records it (aggregate: the hand-over id, or the profile's).
+// service files it: a hand-over's events under its case, a profile's under aggregate.
 func (b *shareBundle) emit(t *testing.T, mission string, aggregate uuid.UUID, payload proto.Message) {
 	t.Helper()
+	if e, ok := payload.(interface{ GetCaseId() string }); ok {
+		aggregate = uuid.MustParse(e.GetCaseId())
+	}
 	var st database.Statement
 	if err := outbox.Add(&st, []outbox.Event{{Producer: "handover", AggregateID: aggregate, Mission: mission, Payload: payload}}); err != nil {
 		t.Fatal(err)

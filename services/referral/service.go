@@ -134,6 +134,7 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, opts ...Option) *Service {
 	s.consumer = outbox.NewConsumer(pool, outbox.ConsumerConfig{
 		Name:        producer,
 		CursorTable: "referral.outbox_cursor",
+		Partitions:  outbox.IndexedPartitions,
 		Types:       intakecase.Events,
 		Handle:      s.applyIntakeEvent,
 		HandleBatch: s.applyIntakeEvents,

@@ -40,7 +40,7 @@ func (b *bundle) handOver(t *testing.T, caseID, to string, parts ...handoverv1.H
 	e := &handoverv1.HandoverAccepted{HandoverId: uuid.NewString(), CaseId: caseID, FromMission: "DEU", ToMission: to,
 		Programme: commonv1.Programme_PROGRAMME_AVRR, Parts: parts, ProfileVersion: 1, Version: 2}
 	var st database.Statement
-	if err := outbox.Add(&st, []outbox.Event{{Producer: "handover", AggregateID: uuid.MustParse(e.GetHandoverId()), Mission: to, Payload: e}}); err != nil {
+	if err := outbox.Add(&st, []outbox.Event{{Producer: "handover", AggregateID: uuid.MustParse(e.GetCaseId()), Mission: to, Payload: e}}); err != nil {
 		t.Fatal(err)
 	}
 	batch := &pgx.Batch{}

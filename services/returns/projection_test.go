@@ -239,8 +239,9 @@ func TestBatchProjectionRefusesACaseUnderTwoMissions(t *testing.T) {
 }
 
 // A poison event (a payload that does not decode) in the middle of a drain: the events before
-// it are applied and committed with the cursor just before it; it and those after it wait.
-// Drains after that apply nothing twice; once it is gone, the rest follow exactly once.
+// it are applied and committed with the cursor just before it; it and those after it in its
+// partition (here, the next event of its case) wait. Drains after that apply nothing twice;
+// once it is gone, the rest follow exactly once.
 func TestBatchProjectionHoldsBackOnlyAPoisonEvent(t *testing.T) {
 	t.Parallel()
 	d := newProjectionDB(t)
@@ -248,7 +249,7 @@ func TestBatchProjectionHoldsBackOnlyAPoisonEvent(t *testing.T) {
 	d.emit(t, &intakev1.CaseRegistered{Case: avrr(before, "DEU", 1, intakev1.CaseStatus_CASE_STATUS_REGISTERED, true)})
 	var poison int64
 	if err := d.owner.QueryRow(context.Background(), `INSERT INTO outbox.event (producer, event_type, aggregate_id, mission, payload)
-VALUES ('intake', 'passage.intake.v1.CaseUpdated', $1, 'DEU', '\xffff') RETURNING event_id`, uuid.New()).Scan(&poison); err != nil {
+VALUES ('intake', 'passage.intake.v1.CaseUpdated', $1, 'DEU', '\xffff') RETURNING event_id`, after).Scan(&poison); err != nil {
 		t.Fatal(err)
 	}
 	d.emit(t, &intakev1.CaseUpdated{Case: avrr(after, "DEU", 1, intakev1.CaseStatus_CASE_STATUS_REGISTERED, true)})

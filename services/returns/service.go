@@ -105,6 +105,7 @@ func consumerConfig() outbox.ConsumerConfig {
 	return outbox.ConsumerConfig{
 		Name:        producer,
 		CursorTable: "returns.outbox_cursor",
+		Partitions:  outbox.IndexedPartitions,
 		Types:       slices.Concat(intakecase.Events, handoverpart.Events),
 		Handle:      applyEvent,
 		HandleBatch: applyEvents,

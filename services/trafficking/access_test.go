@@ -146,7 +146,7 @@ func TestListVictimCases(t *testing.T) {
 // cases only by draining intake's events when a case is missing, and follows intake's updates.
 func TestProjectionCatchesUpOnMiss(t *testing.T) {
 	t.Parallel()
-	b := setupWith(t, false)
+	b := setupWith(t, false, trafficking.WithOnePartition())
 	avrr := registration(thida())
 	avrr.Programme = commonv1.Programme_PROGRAMME_AVRR
 	avrrResp, err := b.intake.RegisterCase(b.worker, avrr)
@@ -179,7 +179,9 @@ func TestProjectionCatchesUpOnMiss(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Without background work only a miss drains: registering another case and reading it
-	// catches up on the updates too, as they committed before it.
+	// catches up on the updates too, as they committed before it in the consumer's one
+	// partition (with sixteen, only the missed case's partition is drained, and Run applies
+	// the others').
 	b.register(t, registration(thida()))
 	got := b.await(t, vot.GetCaseId(), func(v *traffickingv1.VictimCase) bool {
 		return v.GetIntakeStatus() == intakev1.CaseStatus_CASE_STATUS_CLOSED

@@ -9,3 +9,9 @@ import "github.com/passage-cm/passage/internal/outbox"
 func WithoutServerMissionCheck() Option {
 	return func(s *Service, _ *outbox.ConsumerConfig) { s.checkMission = false }
 }
+
+// WithOnePartition gives the service's consumer one partition instead of its sixteen, so
+// that catching up on a miss about any case applies every event committed before it.
+func WithOnePartition() Option {
+	return func(_ *Service, c *outbox.ConsumerConfig) { c.Partitions = 1 }
+}

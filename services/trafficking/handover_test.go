@@ -36,7 +36,7 @@ func (b *bundle) accept(t *testing.T, c *traffickingv1.VictimCase, to string, pa
 	e := &handoverv1.HandoverAccepted{HandoverId: uuid.NewString(), CaseId: c.GetCaseId(), FromMission: c.GetMission(),
 		ToMission: to, Programme: commonv1.Programme_PROGRAMME_VOT, Parts: parts, ProfileVersion: 1, Version: 2}
 	var st database.Statement
-	if err := outbox.Add(&st, []outbox.Event{{Producer: "handover", AggregateID: uuid.MustParse(e.HandoverId), Mission: to, Payload: e}}); err != nil {
+	if err := outbox.Add(&st, []outbox.Event{{Producer: "handover", AggregateID: uuid.MustParse(e.CaseId), Mission: to, Payload: e}}); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()

@@ -22,7 +22,7 @@ func emitAcceptances(t *testing.T, d *projectiontest.DB, events ...*handoverv1.H
 	t.Helper()
 	out := make([]outbox.Event, len(events))
 	for i, e := range events {
-		out[i] = outbox.Event{Producer: "handover", AggregateID: uuid.MustParse(e.GetHandoverId()), Mission: e.GetToMission(), Payload: e}
+		out[i] = outbox.Event{Producer: "handover", AggregateID: uuid.MustParse(e.GetCaseId()), Mission: e.GetToMission(), Payload: e}
 	}
 	var st database.Statement
 	if err := outbox.Add(&st, out); err != nil {

@@ -110,6 +110,7 @@ func consumerConfig() outbox.ConsumerConfig {
 	return outbox.ConsumerConfig{
 		Name:        producer,
 		CursorTable: "trafficking.outbox_cursor",
+		Partitions:  outbox.IndexedPartitions,
 		Types:       append(slices.Clone(intakecase.Events), handoverpart.Events...),
 		Handle:      project,
 		HandleBatch: projectBatch,

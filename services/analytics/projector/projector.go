@@ -63,7 +63,11 @@ var Events = append([]string{
 // which missions hold parts of another mission's case.
 const parts = "analytics_state.part"
 
-// New returns the projector's consumer over pool, connected as Role.
+// New returns the projector's consumer over pool, connected as Role. It keeps one partition
+// (outbox.ConsumerConfig.Partitions): a referral's events, filed under the referral, read its
+// case's state, which partitions would let them read before the case's own events are
+// applied; and every event adds to a few shared rollup rows, whose row locks, held until each
+// drain commits, would make partitions applied at once wait on each other.
 func New(pool *pgxpool.Pool) *outbox.Consumer {
 	return outbox.NewConsumer(pool, outbox.ConsumerConfig{
 		Name:        Name,
