@@ -112,10 +112,7 @@ func (c *Consumer) due(ctx context.Context, leases map[int]int64) (due, lost []i
 	}
 	rows, err := c.db.OutboxConsumer(c.cfg.Name).Query(ctx, `SELECT c.partition, c.holder IS DISTINCT FROM $4 OR c.generation <> l.generation
 FROM `+c.cfg.CursorTable+` c JOIN unnest($2::int[], $3::bigint[]) AS l(partition, generation) USING (partition)
-WHERE c.name = $1 AND (c.holder IS DISTINCT FROM $4 OR c.generation <> l.generation OR EXISTS (
-  SELECT FROM outbox.event e
-  WHERE `+c.partitionOf("e.aggregate_id")+` = c.partition AND (e.tx_id, e.event_id) > (c.tx_id, c.event_id)
-    AND e.tx_id < `+Horizon+`))
+WHERE c.name = $1 AND (c.holder IS DISTINCT FROM $4 OR c.generation <> l.generation OR `+c.readable("c")+`)
 ORDER BY c.partition`, c.cfg.Name, partitions, generations, c.holder)
 	if err != nil {
 		return nil, nil, fmt.Errorf("outbox: %s look for due partitions: %w", c.cfg.Name, err)

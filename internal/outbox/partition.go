@@ -87,3 +87,30 @@ const CursorColumns = `(name text NOT NULL, partition int NOT NULL DEFAULT 0, pa
   tx_id xid8 NOT NULL, event_id bigint NOT NULL, holder text, generation bigint NOT NULL DEFAULT 0,
   lease_until timestamptz, CHECK (partitions >= 1 AND partition >= 0 AND partition < partitions),
   PRIMARY KEY (name, partition))`
+
+// readable is the SQL condition that the partition whose cursor row is alias has an event
+// past its cursor and below the horizon: one a drain would read now.
+func (c *Consumer) readable(alias string) string {
+	return `EXISTS (SELECT FROM outbox.event e
+  WHERE ` + c.partitionOf("e.aggregate_id") + ` = ` + alias + `.partition AND (e.tx_id, e.event_id) > (` + alias + `.tx_id, ` + alias + `.event_id)
+    AND e.tx_id < ` + Horizon + `)`
+}
+
+// backlogged returns the partitions that have events to read now, in one statement, so that
+// a drain of every partition opens a transaction only on those. One partition is always
+// drained.
+func (c *Consumer) backlogged(ctx context.Context) ([]int, error) {
+	if c.cfg.Partitions == 1 {
+		return []int{0}, nil
+	}
+	rows, err := c.db.OutboxConsumer(c.cfg.Name).Query(ctx, `SELECT c.partition FROM `+c.cfg.CursorTable+` c
+WHERE c.name = $1 AND `+c.readable("c")+` ORDER BY c.partition`, c.cfg.Name)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %s look for events: %w", c.cfg.Name, err)
+	}
+	partitions, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %s look for events: %w", c.cfg.Name, err)
+	}
+	return partitions, nil
+}
