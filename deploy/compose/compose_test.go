@@ -2,6 +2,7 @@ package compose_test
 
 import (
 	"context"
+	"iter"
 	"net/url"
 	"regexp"
 	"slices"
@@ -40,6 +41,17 @@ func load(t *testing.T) *types.Project {
 
 // passageImage is .env.example's PASSAGE_IMAGE: the services that run Passage itself.
 func passageImage(p *types.Project) string { return p.Environment["PASSAGE_IMAGE"] }
+
+// passageServices yields the services that run the Passage image, by name.
+func passageServices(p *types.Project) iter.Seq2[string, types.ServiceConfig] {
+	return func(yield func(string, types.ServiceConfig) bool) {
+		for name, s := range p.Services {
+			if s.Image == passageImage(p) && !yield(name, s) {
+				return
+			}
+		}
+	}
+}
 
 // pinned matches an image reference with a version tag (at least major.minor), not latest.
 var pinned = regexp.MustCompile(`^[a-z0-9./_-]+:v?[0-9]+\.[0-9]+[0-9A-Za-z.+_-]*$`)
@@ -132,13 +144,8 @@ func TestComposeHealthchecksAndStartOrder(t *testing.T) {
 // one-shot services turn the image's health check off: they serve nothing to probe.
 func TestComposePassageHealthchecks(t *testing.T) {
 	t.Parallel()
-	p := load(t)
-	img := passageImage(p)
 	n := 0
-	for name, s := range p.Services {
-		if s.Image != img {
-			continue
-		}
+	for name, s := range passageServices(load(t)) {
 		hc := s.HealthCheck
 		if len(s.Profiles) > 0 || s.Restart == "no" {
 			if hc == nil || !hc.Disable {
@@ -272,13 +279,8 @@ func known(name string) bool {
 
 func TestComposeSetsOnlyVariablesPassageReads(t *testing.T) {
 	t.Parallel()
-	p := load(t)
-	img := passageImage(p)
 	n := 0
-	for name, s := range p.Services {
-		if s.Image != img {
-			continue
-		}
+	for name, s := range passageServices(load(t)) {
 		n++
 		for k := range s.Environment {
 			if !known(k) {
