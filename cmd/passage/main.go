@@ -6,7 +6,8 @@
 // the audit chains, `passage keys` manages the vault's key-encryption key (rotate, rewrap,
 // retire), `passage retention` reports or applies the retention policy, and `passage erase`
 // and `passage export` answer a data protection request about one person (erasure, subject
-// access).
+// access), and `passage healthcheck` probes a running server as a load balancer does, for the
+// images' health check (internal/healthcheck).
 package main
 
 import (
