@@ -25,6 +25,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/passage-cm/passage/internal/mtls"
 	"github.com/passage-cm/passage/internal/retrypolicy"
 	commonv1 "github.com/passage-cm/passage/proto/gen/passage/common/v1"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
@@ -599,29 +600,6 @@ func TestParseFlagsPositional(t *testing.T) {
 	}
 }
 
-func TestIsLoopback(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		addr string
-		want bool
-	}{
-		{"127.0.0.1:7070", true},
-		{"127.8.9.10:7070", true},
-		{"localhost:7070", true},
-		{"LOCALHOST", true},
-		{"[::1]:7070", true},
-		{"::1", true},
-		{"10.0.0.5:7070", false},
-		{"passage.iom.example:443", false},
-		{"localhost.example.org:443", false},
-	}
-	for _, tt := range tests {
-		if got := isLoopback(tt.addr); got != tt.want {
-			t.Errorf("isLoopback(%q) = %v, want %v", tt.addr, got, tt.want)
-		}
-	}
-}
-
 func TestResolveOptions(t *testing.T) {
 	t.Parallel()
 	type result struct {
@@ -658,7 +636,7 @@ func TestResolveOptions(t *testing.T) {
 			t.Fatalf("%s: parseFlags: %v", tt.name, err)
 		}
 		err = o.resolve(given, c.getenv)
-		got := result{Addr: o.addr, Token: o.token, Plaintext: o.plaintext, Err: errString(err)}
+		got := result{Addr: o.addr, Token: o.token, Plaintext: o.tls.Plaintext, Err: errString(err)}
 		if diff := cmp.Diff(tt.want, got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
 		}
@@ -1003,7 +981,7 @@ func TestRegisterCommand(t *testing.T) {
 	if diff := cmp.Diff(want, fake.requests, protocmp.Transform()); diff != "" {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(clientOptions{addr: defaultAddr, token: "tok", plaintext: true, timeout: 30 * time.Second}, fake.opts,
+	if diff := cmp.Diff(clientOptions{addr: defaultAddr, token: "tok", tls: mtls.ClientFlags{Plaintext: true}, timeout: 30 * time.Second}, fake.opts,
 		cmp.AllowUnexported(clientOptions{}), cmpopts.IgnoreFields(clientOptions{}, "stderr")); diff != "" {
 		t.Errorf("client options (-want +got):\n%s", diff)
 	}
@@ -1195,7 +1173,7 @@ func TestGetCommandFull(t *testing.T) {
 	if diff := cmp.Diff(want, fake.requests, protocmp.Transform()); diff != "" {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}
-	if fake.opts.plaintext {
+	if fake.opts.tls.Plaintext {
 		t.Error("a remote address got a plaintext connection")
 	}
 	if diff := cmp.Diff(testCaseText, stdout.String()); diff != "" {

@@ -7,8 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -17,8 +15,6 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -145,15 +141,15 @@ func runGroup(ctx context.Context, group, usage string, args []string, stdout, s
 
 // clientOptions are the flags every case command takes.
 type clientOptions struct {
-	addr      string
-	token     string
-	plaintext bool
-	json      bool
-	timeout   time.Duration
+	addr    string
+	token   string
+	json    bool
+	timeout time.Duration
 	// stderr is where a call that keeps being retried says so (nil: nowhere).
 	stderr io.Writer
-	// tls names the CA that verifies the server and the client certificate for mTLS.
-	tls mtls.ClientFiles
+	// tls is the transport: the CA that verifies the server and the client certificate for
+	// mTLS, or no TLS (--insecure).
+	tls mtls.ClientFlags
 }
 
 // newFlagSet returns the flag set of `passage <group> <name>`, with the flags every client
@@ -169,49 +165,23 @@ func newFlagSet(group, name, synopsis string, stderr io.Writer, getenv func(stri
 	fs.StringVar(&o.addr, "addr", cmp.Or(getenv("PASSAGE_ADDR"), defaultAddr), "server `host:port` (env PASSAGE_ADDR)")
 	// The token's default stays empty so that -h never prints it; resolve reads the environment.
 	fs.StringVar(&o.token, "token", "", "bearer `TOKEN` (default: env PASSAGE_TOKEN)")
-	fs.BoolVar(&o.plaintext, "insecure", false, "connect without TLS (default: true for a loopback --addr, false otherwise)")
-	tlsFlags(fs, o, getenv)
+	o.tls.Register(fs, getenv, "addr")
 	fs.BoolVar(&o.json, "json", false, "print the response as protobuf JSON")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "deadline of each call, retries included")
 	return fs, o
-}
-
-// tlsFlags defines the flags that verify the server and present a client certificate.
-func tlsFlags(fs *flag.FlagSet, o *clientOptions, getenv func(string) string) {
-	fs.StringVar(&o.tls.CA, "tls-ca", getenv("PASSAGE_TLS_CA"), "PEM `FILE` of the CA that signed the server's certificate (env PASSAGE_TLS_CA; default: the system's roots)")
-	fs.StringVar(&o.tls.Cert, "tls-cert", getenv("PASSAGE_TLS_CLIENT_CERT"), "client certificate PEM `FILE`, for a server that requires one (env PASSAGE_TLS_CLIENT_CERT)")
-	fs.StringVar(&o.tls.Key, "tls-key", getenv("PASSAGE_TLS_CLIENT_KEY"), "client key PEM `FILE` (env PASSAGE_TLS_CLIENT_KEY)")
-	fs.StringVar(&o.tls.ServerName, "tls-server-name", getenv("PASSAGE_TLS_SERVER_NAME"), "`NAME` expected in the server's certificate (default: the host of --addr)")
-}
-
-// transport returns the connection's security: TLS 1.3 with the configured CA and client
-// certificate, or none with --insecure. A TLS file given with --insecure is refused rather
-// than silently ignored.
-func transport(o clientOptions) (credentials.TransportCredentials, error) {
-	if o.plaintext {
-		if o.tls != (mtls.ClientFiles{}) {
-			return nil, errors.New("--tls-* flags given for a connection without TLS: drop them or pass --insecure=false")
-		}
-		return insecure.NewCredentials(), nil
-	}
-	tc, err := mtls.ClientConfig(o.tls)
-	if err != nil {
-		return nil, err
-	}
-	return credentials.NewTLS(tc), nil
 }
 
 // dial connects to the server with the options' transport and token. Its calls have no
 // retry policy of gRPC's own (retrypolicy.DialOption): call retries them (retrypolicy.Do),
 // and says so at once, where gRPC's retries would hold the first failure back three seconds.
 func dial(o clientOptions) (*grpc.ClientConn, error) {
-	creds, err := transport(o)
+	creds, err := o.tls.Credentials()
 	if err != nil {
 		return nil, err
 	}
 	conn, err := grpc.NewClient(o.addr,
 		grpc.WithTransportCredentials(creds),
-		grpc.WithPerRPCCredentials(auth.BearerCredentials(o.token, !o.plaintext)))
+		grpc.WithPerRPCCredentials(auth.BearerCredentials(o.token, !o.tls.Plaintext)))
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", o.addr, err)
 	}
@@ -225,27 +195,11 @@ func (o *clientOptions) resolve(given map[string]bool, getenv func(string) strin
 	if o.token == "" {
 		return errNoToken
 	}
-	if !given["insecure"] {
-		// TLS files mean TLS, even to this machine.
-		o.plaintext = isLoopback(o.addr) && o.tls == (mtls.ClientFiles{})
-	}
+	o.tls.Resolve(o.addr, given["insecure"])
 	if o.timeout <= 0 {
 		return errors.New("--timeout must be positive")
 	}
 	return nil
-}
-
-// isLoopback reports whether addr (host:port or host) names this machine.
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		host = strings.Trim(addr, "[]")
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
 }
 
 // call runs one RPC under the --timeout, retrying it as it is while the server answers

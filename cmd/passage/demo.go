@@ -15,7 +15,6 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/demo"
-	"github.com/passage-cm/passage/internal/mtls"
 	"github.com/passage-cm/passage/internal/retrypolicy"
 )
 
@@ -59,7 +58,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // dialDemo connects with the options' transport and no token of its own: the loader sends
 // each call with the token of the caseworker or programme manager it acts as.
 func dialDemo(o clientOptions) (*grpc.ClientConn, error) {
-	creds, err := transport(o)
+	creds, err := o.tls.Credentials()
 	if err != nil {
 		return nil, err
 	}
@@ -82,8 +81,7 @@ func demoSeed(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	o := &clientOptions{}
 	fs.StringVar(&o.addr, "addr", cmp.Or(getenv("PASSAGE_ADDR"), defaultAddr), "server `host:port` (env PASSAGE_ADDR)")
-	fs.BoolVar(&o.plaintext, "insecure", false, "connect without TLS (default: true for a loopback --addr, false otherwise)")
-	tlsFlags(fs, o, getenv)
+	o.tls.Register(fs, getenv, "addr")
 	year := fs.Int("year", 2015, "the caseload's `YEAR`")
 	scale := fs.Float64("scale", 1, "multiply every count by `S` (0.02: about 1,400 AVRR persons); the shares stay as published")
 	seed := fs.Uint64("seed", 2015, "the plan's random `SEED`")
@@ -119,9 +117,7 @@ func demoSeed(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	if !given["insecure"] {
-		o.plaintext = isLoopback(o.addr) && o.tls == (mtls.ClientFiles{})
-	}
+	o.tls.Resolve(o.addr, given["insecure"])
 	conn, err := connect(*o)
 	if err != nil {
 		return err

@@ -2,7 +2,11 @@ package main
 
 import (
 	"bytes"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -76,12 +80,49 @@ func TestHelpOnStdout(t *testing.T) {
 		{[]string{"retention", "-h"}, "usage: passage retention"},
 		{[]string{"retention", "report", "-h"}, "-at"},
 		{[]string{"erase", "-h"}, "-subject"},
+		{[]string{"healthcheck", "-h"}, "usage: passage healthcheck [--live]"},
+		{[]string{"healthcheck", "--help"}, "-grpc"},
 	}
 	for _, tt := range tests {
 		code, stdout, stderr := runArgs(t, tt.args...)
 		if code != 0 || !strings.Contains(stdout, tt.want) || stderr != "" {
 			t.Errorf("passage %s: exit %d, stdout %q, stderr %q; want exit 0 and %q on stdout alone",
 				strings.Join(tt.args, " "), code, stdout, stderr, tt.want)
+		}
+	}
+}
+
+// Every command realMain runs is listed in passage's usage, at the start of a line.
+func TestHelpListsEveryCommand(t *testing.T) {
+	t.Parallel()
+	f, err := parser.ParseFile(token.NewFileSet(), "main.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var commands []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		if fn, ok := n.(*ast.FuncDecl); ok && fn.Name.Name != "realMain" {
+			return false
+		}
+		if c, ok := n.(*ast.CaseClause); ok {
+			for _, e := range c.List {
+				if lit, ok := e.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					name, _ := strconv.Unquote(lit.Value)
+					commands = append(commands, name)
+				}
+			}
+		}
+		return true
+	})
+	if len(commands) < 20 {
+		t.Fatalf("found %d commands in realMain: %q", len(commands), commands)
+	}
+	for _, name := range commands {
+		if isHelp(name) {
+			continue
+		}
+		if !strings.Contains(usage, "\n  "+name+" ") {
+			t.Errorf("passage's usage does not list %q", name)
 		}
 	}
 }

@@ -6,7 +6,8 @@
 // the audit chains, `passage keys` manages the vault's key-encryption key (rotate, rewrap,
 // retire), `passage retention` reports or applies the retention policy, and `passage erase`
 // and `passage export` answer a data protection request about one person (erasure, subject
-// access).
+// access), and `passage healthcheck` probes a running server as a load balancer does, for the
+// images' health check (internal/healthcheck).
 package main
 
 import (
@@ -62,6 +63,8 @@ commands:
                                         withdraw, complete, list incoming and outgoing (passage handover -h)
   demo load --persons N                  add N synthetic persons to HQ analytics, for benchmarks (DATABASE_URL)
   demo bench                             random Aggregate calls against a server: latency percentiles, memory
+  healthcheck [--live] [--grpc ADDR [--service NAME]]   probe a running server as a load balancer does:
+                                        exit 0 when /readyz answers 200 (passage healthcheck -h)
   version                                print the version
 `
 
@@ -131,6 +134,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runStaff(ctx, rest, stdout, stderr)
 	case "handover":
 		return runHandover(ctx, rest, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, rest, stdout, stderr)
 	case "version":
 		return runVersion(rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":

@@ -2,16 +2,20 @@ package compose_test
 
 import (
 	"context"
+	"iter"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 
 	"github.com/passage-cm/passage/internal/bootstrap"
+	"github.com/passage-cm/passage/internal/healthcheck"
+	"github.com/passage-cm/passage/internal/ociimage"
 )
 
 // load reads compose.yaml as `docker compose config` would, with every profile (the one-shot
@@ -38,12 +42,24 @@ func load(t *testing.T) *types.Project {
 // passageImage is .env.example's PASSAGE_IMAGE: the services that run Passage itself.
 func passageImage(p *types.Project) string { return p.Environment["PASSAGE_IMAGE"] }
 
+// passageServices yields the services that run the Passage image, by name.
+func passageServices(p *types.Project) iter.Seq2[string, types.ServiceConfig] {
+	return func(yield func(string, types.ServiceConfig) bool) {
+		for name, s := range p.Services {
+			if s.Image == passageImage(p) && !yield(name, s) {
+				return
+			}
+		}
+	}
+}
+
 // pinned matches an image reference with a version tag (at least major.minor), not latest.
 var pinned = regexp.MustCompile(`^[a-z0-9./_-]+:v?[0-9]+\.[0-9]+[0-9A-Za-z.+_-]*$`)
 
 // noHealthcheck names the long-running services that cannot have a health check, and why.
+// Passage's own services are never among them: their images run `healthcheck`
+// (TestComposePassageHealthchecks).
 var noHealthcheck = map[string]string{
-	"passage":        "its image is distroless: no shell and no HTTP client to run a check with; Prometheus's up{job=\"passage\"} and PassageNotReady watch /readyz instead",
 	"otel-collector": "its image is built from scratch: nothing to run a check with",
 }
 
@@ -119,6 +135,50 @@ func TestComposeHealthchecksAndStartOrder(t *testing.T) {
 	}
 	if cmd := p.Services["passage"].Command; !slices.Equal(cmd, types.ShellCommand{"serve"}) {
 		t.Errorf("passage runs %q, want serve", cmd)
+	}
+}
+
+// Every long-running service of the Passage image checks its health with the binary it runs
+// (the image's entrypoint, or the service's own), `healthcheck`, in the exec form: the image
+// has no shell. Compose's timeout leaves the command's own (--timeout) room to say why. The
+// one-shot services turn the image's health check off: they serve nothing to probe.
+func TestComposePassageHealthchecks(t *testing.T) {
+	t.Parallel()
+	n := 0
+	for name, s := range passageServices(load(t)) {
+		hc := s.HealthCheck
+		if len(s.Profiles) > 0 || s.Restart == "no" {
+			if hc == nil || !hc.Disable {
+				t.Errorf("service %s runs once: want healthcheck disable: true, not the image's probe of a server it does not run", name)
+			}
+			continue
+		}
+		n++
+		bin := ociimage.BinDir + "/" + ociimage.ServeCommand
+		if len(s.Entrypoint) > 0 {
+			bin = s.Entrypoint[0]
+		}
+		if hc == nil || hc.Disable || len(hc.Test) < 3 || hc.Test[0] != "CMD" || hc.Test[1] != bin || hc.Test[2] != "healthcheck" {
+			t.Errorf("service %s: health check %+v, want [CMD %s healthcheck …]", name, hc, bin)
+			continue
+		}
+		probe := healthcheck.DefaultTimeout
+		for i, arg := range hc.Test {
+			if v, ok := strings.CutPrefix(arg, "--timeout="); ok {
+				probe, _ = time.ParseDuration(v)
+			} else if arg == "--timeout" && i+1 < len(hc.Test) {
+				probe, _ = time.ParseDuration(hc.Test[i+1])
+			}
+		}
+		if hc.Timeout == nil || time.Duration(*hc.Timeout) <= probe {
+			t.Errorf("service %s: health check timeout %v: want one above the probe's own %s", name, hc.Timeout, probe)
+		}
+		if hc.Interval == nil || hc.Retries == nil || *hc.Retries == 0 {
+			t.Errorf("service %s: health check without an interval or retries", name)
+		}
+	}
+	if n == 0 {
+		t.Error("no long-running service runs the Passage image")
 	}
 }
 
@@ -219,13 +279,8 @@ func known(name string) bool {
 
 func TestComposeSetsOnlyVariablesPassageReads(t *testing.T) {
 	t.Parallel()
-	p := load(t)
-	img := passageImage(p)
 	n := 0
-	for name, s := range p.Services {
-		if s.Image != img {
-			continue
-		}
+	for name, s := range passageServices(load(t)) {
 		n++
 		for k := range s.Environment {
 			if !known(k) {

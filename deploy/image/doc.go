@@ -4,6 +4,7 @@
 // ports, labels and base files against the Go-built images' configuration) and, given the
 // images `make image` built (PASSAGE_IMAGE, as `make image-test` sets it), unpack each image's
 // layers as a runtime would and run its binary from that filesystem as the image's user:
-// `--version` for every command, and `passage migrate up` and `passage serve` answering
-// /healthz on a throwaway database. It has no code of its own.
+// `--version` and the image's health check (its own command's `healthcheck`, failing with
+// nothing listening) for every command, and `passage migrate up` and `passage serve` answering
+// /healthz, /readyz and the health check on a throwaway database. It has no code of its own.
 package image

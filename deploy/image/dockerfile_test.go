@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/passage-cm/passage/internal/ociimage"
 )
@@ -94,6 +97,47 @@ func keyValues(t *testing.T, args []string) map[string]string {
 		}
 	}
 	return kv
+}
+
+// healthcheckOf parses a stage's HEALTHCHECK instructions (one at most): its --interval,
+// --timeout, --start-period and --retries options, then CMD in the exec (JSON) form.
+func healthcheckOf(t *testing.T, args []string) *v1.HealthConfig {
+	t.Helper()
+	if len(args) == 0 {
+		return nil
+	}
+	if len(args) > 1 {
+		t.Fatalf("%d HEALTHCHECK instructions in one stage", len(args))
+	}
+	opts, test, ok := strings.Cut(args[0], " CMD ")
+	if !ok {
+		t.Fatalf("HEALTHCHECK %s: no CMD", args[0])
+	}
+	hc := &v1.HealthConfig{}
+	if err := json.Unmarshal([]byte(test), &hc.Test); err != nil {
+		t.Fatalf("HEALTHCHECK CMD %s: not the exec (JSON) form: %v", test, err)
+	}
+	hc.Test = append([]string{"CMD"}, hc.Test...)
+	for _, o := range strings.Fields(opts) {
+		k, v, _ := strings.Cut(o, "=")
+		var err error
+		switch k {
+		case "--interval":
+			hc.Interval, err = time.ParseDuration(v)
+		case "--timeout":
+			hc.Timeout, err = time.ParseDuration(v)
+		case "--start-period":
+			hc.StartPeriod, err = time.ParseDuration(v)
+		case "--retries":
+			hc.Retries, err = strconv.Atoi(v)
+		default:
+			t.Fatalf("HEALTHCHECK option %s: not one the Go-built images set", o)
+		}
+		if err != nil {
+			t.Fatalf("HEALTHCHECK %s: %v", o, err)
+		}
+	}
+	return hc
 }
 
 // serverCommands are the commands under cmd/ that the images hold: all but the load generator.
@@ -222,6 +266,9 @@ func TestDockerfileMatchesTheGoBuiltImages(t *testing.T) {
 		}
 		if got := s.all("COPY"); !slices.Equal(got, []string{wantCopy}) {
 			t.Errorf("%s COPY %q, want %q", name, got, wantCopy)
+		}
+		if got := healthcheckOf(t, s.all("HEALTHCHECK")); !cmp.Equal(got, cfg.Healthcheck) {
+			t.Errorf("%s HEALTHCHECK %+v, want %+v", name, got, cfg.Healthcheck)
 		}
 		for op, want := range map[string][]string{"ENTRYPOINT": cfg.Entrypoint, "CMD": cfg.Cmd} {
 			var got []string

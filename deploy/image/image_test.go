@@ -96,6 +96,12 @@ func TestImagesRunTheirCommand(t *testing.T) {
 			if first, _, _ := strings.Cut(string(out), "\n"); first != name+" "+version {
 				t.Errorf("%s %s printed %q, want %q", name, args[0], first, name+" "+version)
 			}
+			// The image's health check is its own command: with nothing listening it fails.
+			hc := healthcheckArgs(t, cfg)
+			out, err = command(t.Context(), root, cfg, []string{"PASSAGE_HTTP_ADDR=" + freeAddr(t)}, hc...).CombinedOutput()
+			if exitCode(err) != 1 || !strings.Contains(string(out), "connect: connection refused") {
+				t.Errorf("%s %s with nothing listening: %v, want exit 1 and the connection refused\n%s", name, strings.Join(hc, " "), err, out)
+			}
 			if name == ociimage.ServeCommand {
 				checkServes(t, root, cfg)
 			}
@@ -105,7 +111,7 @@ func TestImagesRunTheirCommand(t *testing.T) {
 
 // checkServes runs, from passage's unpacked image at root, `passage migrate up` on a
 // throwaway database and `passage serve --dev` on it, until /healthz and /readyz answer 200,
-// then stops it with SIGTERM.
+// runs the image's health check (`passage healthcheck`), then stops it with SIGTERM.
 func checkServes(t *testing.T, root string, cfg v1.Config) {
 	t.Helper()
 	db := pgtest.Empty(t)
@@ -162,10 +168,16 @@ func checkServes(t *testing.T, root string, cfg v1.Config) {
 			}
 		}
 	}
+	// The image's health check, run from its own filesystem as its user, finds it ready.
+	hc := healthcheckArgs(t, cfg)
+	out, err := command(ctx, root, cfg, env, hc...).CombinedOutput()
+	if want := "http://" + httpAddr + "/readyz: 200 ready\n"; err != nil || string(out) != want {
+		t.Errorf("passage %s in the image: %v, output %q; want exit 0 and %q", strings.Join(hc, " "), err, out, want)
+	}
 	if err := serve.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	err := <-exited
+	err = <-exited
 	stopped = true
 	if err != nil {
 		t.Errorf("passage serve, stopped with SIGTERM: %v\n%s", err, logs.String())
@@ -178,6 +190,29 @@ func checkServes(t *testing.T, root string, cfg v1.Config) {
 	if st, ok := keys.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 && st.Uid != ociimage.UID {
 		t.Errorf("the development keys belong to uid %d, want the image's user %d", st.Uid, ociimage.UID)
 	}
+}
+
+// healthcheckArgs returns the arguments the image's health check gives its entrypoint: its
+// test must run the image's own command, in the exec form (there is no shell).
+func healthcheckArgs(t *testing.T, cfg v1.Config) []string {
+	t.Helper()
+	hc := cfg.Healthcheck
+	if hc == nil || len(hc.Test) < 2 || hc.Test[0] != "CMD" || hc.Test[1] != cfg.Entrypoint[0] {
+		t.Fatalf("health check %+v: want [CMD %s …]", hc, cfg.Entrypoint[0])
+	}
+	return hc.Test[2:]
+}
+
+// exitCode is the exit status of a command that ran (0 when err is nil), -1 when it did not.
+func exitCode(err error) int {
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return exit.ExitCode()
+	}
+	return -1
 }
 
 func configOf(t *testing.T, img v1.Image) v1.Config {

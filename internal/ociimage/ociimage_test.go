@@ -17,6 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/passage-cm/passage/internal/healthcheck"
 )
 
 // testSpec is a spec of two commands whose "binaries" are small files written in dir.
@@ -144,6 +146,9 @@ func TestImageContents(t *testing.T) {
 		}
 		if cf.Config.User != "65532:65532" || cf.Config.Entrypoint[0] != "/usr/local/bin/"+name {
 			t.Errorf("%s: user %q, entrypoint %q", name, cf.Config.User, cf.Config.Entrypoint)
+		}
+		if hc := cf.Config.Healthcheck; hc == nil || !slices.Equal(hc.Test, []string{"CMD", "/usr/local/bin/" + name, "healthcheck"}) || hc.Timeout <= healthcheck.DefaultTimeout {
+			t.Errorf("%s: health check %+v, want the command's own healthcheck with a timeout above its own", name, hc)
 		}
 		if !cf.Created.Time.Equal(s.Created) {
 			t.Errorf("%s: created %v, want the commit's time %v", name, cf.Created, s.Created)
