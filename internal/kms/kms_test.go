@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tink-crypto/tink-go/v2/core/registry"
+
 	"github.com/passage-cm/passage/internal/kms/hcvaultlogin"
 	"github.com/passage-cm/passage/internal/kms/kmstest"
 )
@@ -56,16 +58,8 @@ func TestHCVaultIsBuiltIn(t *testing.T) {
 // to VAULT_ADDR with the service account token, not VAULT_TOKEN, and Tink's transit AEAD
 // uses the token the login got.
 func TestHCVaultKubernetesLogin(t *testing.T) {
-	v := kmstest.NewVault(t, kmstest.VaultConfig{Mount: "kubernetes", Role: "passage-intake", JWT: "service-account-jwt",
-		TTL: time.Hour, MaxTTL: time.Hour, Key: "passage"})
-	t.Setenv("VAULT_ADDR", v.URL)
 	t.Setenv("VAULT_TOKEN", "static-env-token")
-	jwt := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(jwt, []byte("service-account-jwt"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	client, _, err := newHCVaultClient(t.Context(), hcvaultlogin.Settings{Method: hcvaultlogin.Kubernetes,
-		Role: "passage-intake", ServiceAccountTokenFile: jwt})
+	v, client, err := kubernetesLogin(t, "service-account-jwt", "service-account-jwt")
 	if err != nil {
 		t.Fatalf("newHCVaultClient: %v", err)
 	}
@@ -94,18 +88,25 @@ func TestHCVaultKubernetesLogin(t *testing.T) {
 // TestHCVaultLoginFailure: a login refused at start is an error naming the settings, not the
 // service account token.
 func TestHCVaultLoginFailure(t *testing.T) {
-	v := kmstest.NewVault(t, kmstest.VaultConfig{Mount: "kubernetes", Role: "passage-intake", JWT: "another-jwt",
-		TTL: time.Hour, MaxTTL: time.Hour, Key: "passage"})
-	t.Setenv("VAULT_ADDR", v.URL)
-	t.Setenv("VAULT_MAX_RETRIES", "0")
-	jwt := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(jwt, []byte("stale-service-account-jwt"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	_, _, err := newHCVaultClient(t.Context(), hcvaultlogin.Settings{Method: hcvaultlogin.Kubernetes,
-		Role: "passage-intake", ServiceAccountTokenFile: jwt})
+	_, _, err := kubernetesLogin(t, "another-jwt", "stale-service-account-jwt")
 	if err == nil || !strings.Contains(err.Error(), "PASSAGE_VAULT_AUTH=kubernetes") ||
 		!strings.Contains(err.Error(), "PASSAGE_VAULT_ROLE=passage-intake") || strings.Contains(err.Error(), "stale-service-account-jwt") {
 		t.Errorf("a refused login: %v", err)
 	}
+}
+
+// kubernetesLogin makes the hcvault client of a Vault (VAULT_ADDR) whose Kubernetes login
+// accepts the service account token accepted for role passage-intake, logged in with the
+// token presented.
+func kubernetesLogin(t *testing.T, accepted, presented string) (*kmstest.Vault, registry.KMSClient, error) {
+	v := kmstest.NewVault(t, kmstest.VaultConfig{Mount: "kubernetes", Role: "passage-intake", JWT: accepted,
+		TTL: time.Hour, MaxTTL: time.Hour, Key: "passage"})
+	t.Setenv("VAULT_ADDR", v.URL)
+	jwt := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(jwt, []byte(presented), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	client, _, err := newHCVaultClient(t.Context(), hcvaultlogin.Settings{Method: hcvaultlogin.Kubernetes,
+		Role: "passage-intake", ServiceAccountTokenFile: jwt})
+	return v, client, err
 }

@@ -93,24 +93,18 @@ func NewVault(t testing.TB, cfg VaultConfig) *Vault {
 
 // RotateJWT makes jwt the only service account token the Kubernetes login accepts, as when
 // Kubernetes has rotated the projected token and the old one expired.
-func (v *Vault) RotateJWT(jwt string) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.jwt = jwt
-}
+func (v *Vault) RotateJWT(jwt string) { v.locked(func() { v.jwt = jwt }) }
 
 // RotateSecretID makes id the only AppRole secret id the login accepts.
-func (v *Vault) RotateSecretID(id string) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.secret = id
-}
+func (v *Vault) RotateSecretID(id string) { v.locked(func() { v.secret = id }) }
 
 // FailLogins makes the next n logins fail with a server error.
-func (v *Vault) FailLogins(n int) {
+func (v *Vault) FailLogins(n int) { v.locked(func() { v.fails = n }) }
+
+func (v *Vault) locked(f func()) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.fails = n
+	f()
 }
 
 // Revoke revokes token: renewal and transit refuse it from now on.
