@@ -9,6 +9,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/bootstrap"
 	"github.com/passage-cm/passage/internal/kms"
+	"github.com/passage-cm/passage/internal/kms/hcvaultlogin"
 	"github.com/passage-cm/passage/internal/kms/kmstest"
 	"github.com/passage-cm/passage/internal/vault"
 )
@@ -46,7 +47,7 @@ func TestKeysInitWritesTheAuditKeyset(t *testing.T) {
 	if _, err := (vault.KeysetFile{Path: cfg.AuditKeyset}).Read(); err == nil {
 		t.Error("the audit keyset reads as cleartext: it must be encrypted under the key manager's key")
 	}
-	aead, err := kms.AEAD(uri)
+	aead, err := kms.AEAD(uri, hcvaultlogin.Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}

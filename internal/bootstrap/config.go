@@ -13,6 +13,7 @@ import (
 	"github.com/passage-cm/passage/internal/egress"
 	"github.com/passage-cm/passage/internal/envconfig"
 	"github.com/passage-cm/passage/internal/kms"
+	"github.com/passage-cm/passage/internal/kms/hcvaultlogin"
 	"github.com/passage-cm/passage/internal/privacy"
 	"github.com/passage-cm/passage/internal/retention"
 	"github.com/passage-cm/passage/internal/server"
@@ -50,7 +51,10 @@ type Config struct {
 	// process refuses to start.
 	KEKKeyset        string `env:"PASSAGE_KEK_KEYSET" help:"the KEK keyset file, encrypted under {PASSAGE_KEK_URI}; required outside {--dev} ({passage keys init} creates it)"`
 	BlindIndexKeyset string `env:"PASSAGE_BLIND_INDEX_KEYSET" help:"the blind-index keyset file, encrypted under {PASSAGE_KEK_URI}; required outside {--dev} ({passage keys init} creates it)"`
-	KEKURI           string `env:"PASSAGE_KEK_URI" help:"the key manager key that encrypts the keyset files, required outside {--dev}: {hcvault://HOST:PORT/transit/keys/NAME} (HashiCorp Vault transit; {VAULT_ADDR}, {VAULT_TOKEN}, {VAULT_CACERT} as usual)"`
+	KEKURI           string `env:"PASSAGE_KEK_URI" help:"the key manager key that encrypts the keyset files, required outside {--dev}: {hcvault://HOST:PORT/transit/keys/NAME} (HashiCorp Vault transit; {VAULT_ADDR}, {VAULT_CACERT} as usual; the login: {PASSAGE_VAULT_AUTH})"`
+	// VaultLogin is how the client of an hcvault:// KEKURI logs in to Vault
+	// (PASSAGE_VAULT_AUTH and the other PASSAGE_VAULT_* variables; default: VAULT_TOKEN).
+	VaultLogin hcvaultlogin.Settings
 	// KEKReload is how often a running process re-reads the KEK keyset to pick up a rotation
 	// (PASSAGE_KEK_RELOAD, default 1m); SIGHUP reloads at once.
 	KEKReload time.Duration `env:"PASSAGE_KEK_RELOAD" default:"1m" help:"how often a running process re-reads the KEK keyset (SIGHUP: at once); at least {1s}"`
@@ -208,7 +212,7 @@ func KeyringFiles(c Config) (vault.KeyringFiles, error) {
 	if c.KEKKeyset == "" || c.BlindIndexKeyset == "" {
 		return vault.KeyringFiles{}, errors.New("with PASSAGE_KEK_URI, set PASSAGE_KEK_KEYSET and PASSAGE_BLIND_INDEX_KEYSET")
 	}
-	a, err := kms.AEAD(c.KEKURI)
+	a, err := kms.AEAD(c.KEKURI, c.VaultLogin)
 	if err != nil {
 		return vault.KeyringFiles{}, err
 	}
@@ -224,7 +228,7 @@ func AuditKeysetFile(c Config) (vault.KeysetFile, error) {
 	if c.KEKURI == "" || c.AuditKeyset == "" {
 		return vault.KeysetFile{}, errors.New("the audit keyset needs PASSAGE_KEK_URI and PASSAGE_AUDIT_KEYSET (or --dev)")
 	}
-	a, err := kms.AEAD(c.KEKURI)
+	a, err := kms.AEAD(c.KEKURI, c.VaultLogin)
 	if err != nil {
 		return vault.KeysetFile{}, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/passage-cm/passage/internal/kms"
+	"github.com/passage-cm/passage/internal/kms/hcvaultlogin"
 	"github.com/passage-cm/passage/internal/kms/kmstest"
 	"github.com/passage-cm/passage/internal/privacy"
 	"github.com/passage-cm/passage/internal/retention"
@@ -114,7 +115,7 @@ func TestKeyringFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := kms.AEAD(uri)
+	a, err := kms.AEAD(uri, hcvaultlogin.Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}
