@@ -50,6 +50,9 @@ type Env struct {
 	// Addr is the server's loopback TCP address ("127.0.0.1:PORT") when Options.TCP is set;
 	// empty otherwise.
 	Addr string
+	// ProbeURL is the base URL of the server's probes ("http://127.0.0.1:PORT": /healthz,
+	// /readyz).
+	ProbeURL string
 	// GatewayURL is the HTTP/JSON gateway's base URL ("http://127.0.0.1:PORT"), served on a
 	// real listener when a service has HTTP bindings; empty otherwise.
 	GatewayURL string
@@ -87,6 +90,9 @@ type Options struct {
 	// read from it with their own role (bootstrap.Parts.Replica), as
 	// PASSAGE_<SHORT>_REPLICA_DATABASE_URL makes them in production. None unless set.
 	Replica string
+	// ReplicaMaxLag is the replica's lag bound (PASSAGE_ANALYTICS_REPLICA_MAX_LAG): its
+	// default unless set.
+	ReplicaMaxLag time.Duration
 	// DocumentBucket, when set, keeps the documents' chunks, as PASSAGE_DOCUMENT_STORE=s3
 	// does (internal/objectstore/miniotest gives a test one); Postgres keeps them otherwise.
 	DocumentBucket *objectstore.Bucket
@@ -134,8 +140,9 @@ func Start(t testing.TB, opts Options) *Env {
 		Dev: true,
 		Server: server.Config{ShutdownGrace: 5 * time.Second, MaxRecvMsgBytes: opts.MaxRecvMsgBytes, Quota: opts.Quota,
 			PartnerHTTPAddr: "127.0.0.1:0"},
-		PrivacyYearlyEpsilon: privacy.DefaultYearlyEpsilon,
-		WebhookAllowNetworks: opts.WebhookAllowNetworks,
+		PrivacyYearlyEpsilon:   privacy.DefaultYearlyEpsilon,
+		WebhookAllowNetworks:   opts.WebhookAllowNetworks,
+		AnalyticsReplicaMaxLag: opts.ReplicaMaxLag,
 	}
 	if cfg.Server.MaxRecvMsgBytes == 0 {
 		cfg.Server.MaxRecvMsgBytes = server.DefaultMaxRecvMsgBytes
@@ -179,6 +186,7 @@ func Start(t testing.TB, opts Options) *Env {
 		cancel()
 		t.Fatalf("listen: %v", err)
 	}
+	env.ProbeURL = "http://" + httpLis.Addr().String()
 	done := make(chan error, 1+len(a.Background))
 	go func() { done <- a.Server.RunOn(ctx, lis, httpLis) }()
 	for _, work := range a.Background {
