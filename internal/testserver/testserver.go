@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -51,7 +54,7 @@ type Env struct {
 	// empty otherwise.
 	Addr string
 	// ProbeURL is the base URL of the server's probes ("http://127.0.0.1:PORT": /healthz,
-	// /readyz).
+	// /readyz, /metrics); see Probe.
 	ProbeURL string
 	// GatewayURL is the HTTP/JSON gateway's base URL ("http://127.0.0.1:PORT"), served on a
 	// real listener when a service has HTTP bindings; empty otherwise.
@@ -229,6 +232,26 @@ func WithoutBackground(s bootstrap.Service) bootstrap.Service {
 		return nil
 	}
 	return s
+}
+
+// Probe GETs path ("/readyz?service=…") from the server's probes and returns the status
+// code and the body.
+func (e *Env) Probe(t testing.TB, path string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, e.ProbeURL+path, nil)
+	if err != nil {
+		t.Fatalf("probe %s: %v", path, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("probe %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	var body strings.Builder
+	if _, err := io.Copy(&body, resp.Body); err != nil {
+		t.Fatalf("probe %s: %v", path, err)
+	}
+	return resp.StatusCode, body.String()
 }
 
 // Pool connects to the test database as a service role, closed when the test ends.

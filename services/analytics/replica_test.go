@@ -3,8 +3,6 @@ package analytics_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -218,7 +216,7 @@ func wantOthersServing(t testing.TB, b *bundle, reason string) {
 		{"/readyz/" + analytics.Name, 503, reason},
 		{"/readyz?service=" + intake.Name, 200, "ready"},
 	} {
-		if code, body := probe(t, b, p.path); code != p.code || body != p.body {
+		if code, body := b.env.Probe(t, p.path); code != p.code || body != p.body {
 			t.Errorf("GET %s = %d %q, want %d %q", p.path, code, body, p.code, p.body)
 		}
 	}
@@ -228,25 +226,10 @@ func wantOthersServing(t testing.TB, b *bundle, reason string) {
 func wantAllReady(t testing.TB, b *bundle) {
 	t.Helper()
 	for _, path := range []string{"/readyz", "/readyz?service=" + analytics.Name} {
-		if code, body := probe(t, b, path); code != 200 || body != "ready" {
+		if code, body := b.env.Probe(t, path); code != 200 || body != "ready" {
 			t.Errorf("GET %s = %d %q, want 200 ready", path, code, body)
 		}
 	}
-}
-
-// probe GETs path from the server's probes.
-func probe(t testing.TB, b *bundle, path string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(b.env.ProbeURL + path)
-	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
-	}
-	return resp.StatusCode, string(body)
 }
 
 // total is Aggregate's grand total of cases registered (above k, so not suppressed).
