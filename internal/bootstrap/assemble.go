@@ -70,8 +70,10 @@ func Assemble(ctx context.Context, cfg Config, p Parts, services ...Service) (*A
 	pools := make([]*pgxpool.Pool, len(services))
 	workerPools := make([]*pgxpool.Pool, len(services))
 	replicaPools := make([]*pgxpool.Pool, len(services))
-	// watched are the pools readiness follows: every service's, and the replicas.
+	// watched are the primary's pools readiness follows, one per service; replicaWatches
+	// follow each service's replica, for that service alone.
 	var watched []*pgxpool.Pool
+	var replicaWatches []server.Watch
 	for i, s := range services {
 		var err error
 		if pools[i], err = p.Pool(s, false); err != nil {
@@ -92,7 +94,8 @@ func Assemble(ctx context.Context, cfg Config, p Parts, services ...Service) (*A
 			}
 			if r != nil {
 				replicaPools[i] = r
-				watched = append(watched, r)
+				replicaWatches = append(replicaWatches, server.Watch{Name: "replica", Services: append([]string{s.Name}, s.Includes...),
+					Pinger: newReplicaCheck(pools[i], r, cfg.AnalyticsReplicaMaxLag)})
 			}
 		}
 		for method, roles := range s.Policy {
@@ -117,17 +120,18 @@ func Assemble(ctx context.Context, cfg Config, p Parts, services ...Service) (*A
 		Policy:    policy,
 		Admit:     admit,
 		Telemetry: p.Telemetry,
-		// Readiness follows the database, a service's read replica included: while one cannot
-		// be reached, gRPC health says NOT_SERVING and /readyz 503, so load balancers send
-		// calls to replicas of the process that can answer them.
-		Watch: server.Watch{Name: "database", Pinger: server.PingFunc(func(ctx context.Context) error {
+		// Readiness follows the database, which every service needs: while it cannot be
+		// reached, gRPC health says NOT_SERVING and /readyz 503, so load balancers send calls to
+		// replicas of the process that can answer them. A service's read replica concerns that
+		// service alone: while it is unreachable or lags, only its health says NOT_SERVING.
+		Watches: append([]server.Watch{{Name: "database", Pinger: server.PingFunc(func(ctx context.Context) error {
 			for _, p := range watched {
 				if err := p.Ping(ctx); err != nil {
 					return err
 				}
 			}
 			return nil
-		})},
+		})}}, replicaWatches...),
 	})
 	if err != nil {
 		return nil, err

@@ -97,6 +97,12 @@ type Config struct {
 	// batches as large as one process makes them (docs/benchmarks/replicas.md).
 	RegisterBatchesInFlight int `env:"PASSAGE_REGISTER_BATCHES_IN_FLIGHT" default:"2" help:"batches of registrations one process writes at once (the group commit); where several processes run intake on one database, divide 2 between them (two processes: {1} each), or each makes smaller batches and the database commits more often"`
 
+	// AnalyticsReplicaMaxLag is how far analytics' hot standby
+	// (PASSAGE_ANALYTICS_REPLICA_DATABASE_URL) may fall behind the primary in replay before
+	// analytics' readiness says NOT_SERVING ("replica lagging"); default 5s, within which
+	// answers stay close to the 2 s freshness target (docs/operators/readiness.md).
+	AnalyticsReplicaMaxLag time.Duration `env:"PASSAGE_ANALYTICS_REPLICA_MAX_LAG" default:"5s" help:"how far analytics' standby may lag behind the primary in replay before analytics reports NOT_SERVING ({replica lagging}); at least {1s}"`
+
 	// LogLevel is PASSAGE_LOG_LEVEL: debug, info (default), warn or error.
 	LogLevel slog.Level `env:"PASSAGE_LOG_LEVEL" default:"info" help:"{debug}, {info}, {warn} or {error}; one JSON line per RPC at info"`
 }
@@ -133,6 +139,9 @@ func ConfigFromEnv(dev bool, services ...Service) (Config, error) {
 	}
 	if c.RegisterBatchesInFlight < 1 || c.RegisterBatchesInFlight > 16 {
 		return Config{}, errors.New("PASSAGE_REGISTER_BATCHES_IN_FLIGHT must be a whole number from 1 to 16")
+	}
+	if c.AnalyticsReplicaMaxLag < time.Second {
+		return Config{}, errors.New("PASSAGE_ANALYTICS_REPLICA_MAX_LAG must be a duration of at least 1s, e.g. 5s")
 	}
 	if c.KEKReload < time.Second {
 		return Config{}, errors.New("PASSAGE_KEK_RELOAD must be a duration of at least 1s, e.g. 1m")

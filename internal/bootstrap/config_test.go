@@ -75,7 +75,7 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Error("a negative pool size was accepted")
 	}
 	t.Setenv("PASSAGE_DB_MAX_CONNS", "")
-	for name, bad := range map[string]string{"PASSAGE_REGISTER_BATCHES_IN_FLIGHT": "0", "PASSAGE_KEK_RELOAD": "10ms", "PASSAGE_RETENTION_INTERVAL": "soon", "PASSAGE_DP_YEARLY_EPSILON": "0"} {
+	for name, bad := range map[string]string{"PASSAGE_REGISTER_BATCHES_IN_FLIGHT": "0", "PASSAGE_ANALYTICS_REPLICA_MAX_LAG": "500ms", "PASSAGE_KEK_RELOAD": "10ms", "PASSAGE_RETENTION_INTERVAL": "soon", "PASSAGE_DP_YEARLY_EPSILON": "0"} {
 		t.Setenv(name, bad)
 		if _, err := ConfigFromEnv(true); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%s: %v", name, bad, err)

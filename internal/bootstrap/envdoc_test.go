@@ -44,14 +44,15 @@ func TestEnvVars(t *testing.T) {
 		}
 	}
 	var c Config
-	for _, name := range []string{"PASSAGE_KEK_RELOAD", "PASSAGE_TOKEN_AUDIENCE", "PASSAGE_DP_YEARLY_EPSILON"} {
+	for _, name := range []string{"PASSAGE_KEK_RELOAD", "PASSAGE_TOKEN_AUDIENCE", "PASSAGE_DP_YEARLY_EPSILON", "PASSAGE_ANALYTICS_REPLICA_MAX_LAG"} {
 		t.Setenv(name, "")
 	}
 	if err := envconfig.Parse(&c, os.LookupEnv); err != nil {
 		t.Fatal(err)
 	}
-	if c.KEKReload != defaultKEKReload || c.TokenAudience != auth.Audience || c.PrivacyYearlyEpsilon != privacy.DefaultYearlyEpsilon {
-		t.Errorf("tag defaults: KEK reload %v, audience %q, yearly ε %v", c.KEKReload, c.TokenAudience, c.PrivacyYearlyEpsilon)
+	if c.KEKReload != defaultKEKReload || c.TokenAudience != auth.Audience || c.PrivacyYearlyEpsilon != privacy.DefaultYearlyEpsilon ||
+		c.AnalyticsReplicaMaxLag != defaultReplicaMaxLag {
+		t.Errorf("tag defaults: KEK reload %v, audience %q, yearly ε %v, replica lag %v", c.KEKReload, c.TokenAudience, c.PrivacyYearlyEpsilon, c.AnalyticsReplicaMaxLag)
 	}
 	if help := EnvHelp(); !strings.Contains(help, "PASSAGE_DB_MAX_CONNS (default 16)") || strings.Contains(help, "{") {
 		t.Errorf("EnvHelp:\n%s", help)

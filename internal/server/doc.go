@@ -6,8 +6,18 @@
 // streams per connection, idle connections, a connection cap per listener
 // ([Server.LimitListener]), HTTP timeouts and body sizes ([Config.HTTPLimits]), and
 // authentication when a stream opens, before its message is read (auth.TapHandle).
-// Readiness follows the database ([Watch]): while it cannot be reached, gRPC health answers
-// NOT_SERVING and /readyz 503 "database unreachable", so load balancers drain the replica.
+// Readiness is per service and follows the dependencies each needs ([Watch]): the database,
+// which every service needs, and a service's own (analytics' standby). While one is
+// unreachable, or lags ([ErrLagging]), gRPC health answers NOT_SERVING for the services that
+// need it, and for "" (the process) when every service does; so in a process that runs every
+// service, a standby that fails takes analytics out of service and leaves the others serving,
+// while in a process of one service every dependency of that service is the process's.
+// /readyz answers for the process (200 while it can serve what every service needs; the
+// body's first line "ready" or the reason, "database unreachable", then one line per service
+// not serving and why) and, with ?service=NAME or /readyz/NAME, for one service (200 or 503
+// with the reason, 404 for a service the process does not run), for a probe or a load
+// balancer that routes that service's calls. Bodies name dependencies, never their
+// addresses. passage_server_ready has a series for the process and one per service.
 // Services register on [Server.GRPC]; [Server.Run] serves until its context ends and then
 // shuts down gracefully.
 package server

@@ -41,8 +41,11 @@ type bundle struct {
 }
 
 type setupOptions struct {
-	cfg       server.Config
-	watch     server.Watch
+	cfg     server.Config
+	watch   server.Watch   // one watch every service depends on, when its Pinger is set
+	watches []server.Watch // further watches
+	// also are further services set serving beside intake (health only: nothing serves them).
+	also      []string
 	telemetry bool
 	getCase   func(context.Context, *intakev1.GetCaseRequest) (*intakev1.GetCaseResponse, error)
 }
@@ -58,7 +61,10 @@ func setup(t *testing.T, o setupOptions) *bundle {
 	opts := server.Options{
 		Verifier: fakeVerifier{},
 		Policy:   auth.Policy{getCase: {auth.RoleCaseworker}},
-		Watch:    o.watch,
+		Watches:  o.watches,
+	}
+	if o.watch.Pinger != nil {
+		opts.Watches = append([]server.Watch{o.watch}, o.watches...)
 	}
 	if o.telemetry {
 		tel, err := telemetry.Setup(context.Background(), "passage-test", "test")
@@ -75,6 +81,9 @@ func setup(t *testing.T, o setupOptions) *bundle {
 	fake := &fakeIntake{getCase: o.getCase}
 	intakev1.RegisterIntakeServiceServer(srv.GRPC(), fake)
 	srv.SetServing(intakev1.IntakeService_ServiceDesc.ServiceName)
+	for _, name := range o.also {
+		srv.SetServing(name)
+	}
 
 	grpcLis := listen(t)
 	httpLis := listen(t)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 
 	"google.golang.org/grpc"
 )
@@ -36,13 +37,10 @@ func (s *Server) RunOn(ctx context.Context, grpcLis, httpLis net.Listener) error
 	httpLis = s.limit(httpLis, probeMaxConnections, "http")
 
 	watchCtx, stopWatch := context.WithCancel(ctx)
-	watched := make(chan struct{})
-	go func() {
-		defer close(watched)
-		if s.watchCfg.Pinger != nil {
-			s.watch(watchCtx, s.watchCfg)
-		}
-	}()
+	var watchers sync.WaitGroup
+	for i := range s.readiness.watches {
+		watchers.Go(func() { s.watch(watchCtx, i) })
+	}
 
 	results := make(chan error, 2)
 	go func() { results <- grpcServeError(s.grpc.Serve(grpcLis)) }()
@@ -59,7 +57,7 @@ func (s *Server) RunOn(ctx context.Context, grpcLis, httpLis net.Listener) error
 		errs = append(errs, err)
 	}
 	stopWatch()
-	<-watched
+	watchers.Wait()
 	s.shutdown(context.WithoutCancel(ctx))
 	for ; pending > 0; pending-- {
 		errs = append(errs, <-results)

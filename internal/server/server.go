@@ -40,15 +40,19 @@ type Options struct {
 	// Admit, when set, decides after Policy whether an authenticated caller may call at all
 	// (the staff directory, internal/staffdir).
 	Admit auth.Admit
-	// Watch, when its Pinger is set, makes gRPC health and /readyz follow a dependency (the
-	// database) while the server runs; see [Watch].
-	Watch Watch
+	// Watches make gRPC health and /readyz follow the dependencies the services need (the
+	// database; a service's read replica) while the server runs; see [Watch]. Each needs a
+	// Pinger.
+	Watches []Watch
 	// Telemetry supplies the tracer and meter providers and the /metrics handler. Nil uses
 	// the global providers and serves no /metrics.
 	Telemetry *telemetry.Telemetry
 }
 
-// MetricReady is the readiness gauge (Prometheus: passage_server_ready).
+// MetricReady is the readiness gauge (Prometheus: passage_server_ready): without attributes,
+// 1 while the process takes traffic (/readyz 200) and 0 while it drains or a dependency of
+// every service is unavailable; with attribute service (a service's full name, one series per
+// service set serving), 1 while that service's gRPC health is SERVING (/readyz?service= 200).
 const MetricReady = "passage.server.ready"
 
 const meterName = "github.com/passage-cm/passage/internal/server"
@@ -101,7 +105,6 @@ type Server struct {
 	health    *health.Server
 	http      *http.Server
 	draining  atomic.Bool
-	watchCfg  Watch // Pinger nil: nothing watched
 	readiness readiness
 
 	connsRefused metric.Int64Counter
@@ -197,9 +200,13 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Server, error) {
 		health:       health.NewServer(),
 		connsRefused: connsRefused,
 	}
-	if opts.Watch.Pinger != nil {
-		s.watchCfg = opts.Watch.withDefaults()
+	for _, w := range opts.Watches {
+		if w.Pinger == nil {
+			return nil, errors.New("server: a Watch without a Pinger")
+		}
+		s.readiness.watches = append(s.readiness.watches, w.withDefaults())
 	}
+	s.readiness.down = make([]outage, len(s.readiness.watches))
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	if cfg.Reflection {
 		reflection.Register(s.grpc)
@@ -210,12 +217,13 @@ func New(cfg Config, logger *slog.Logger, opts Options) (*Server, error) {
 		metrics = opts.Telemetry.MetricsHandler()
 		// A gauge, not a callback registration: it lives as long as the meter provider.
 		_, err := meter.Int64ObservableGauge(
-			MetricReady, metric.WithDescription("1 while the server takes traffic, 0 while it drains or the database is unreachable (/readyz 503)"),
+			MetricReady, metric.WithDescription("1 while the server takes traffic, 0 while it drains or a dependency of every service is unavailable (/readyz 503); with attribute service, 1 while that service is SERVING (/readyz?service=)"),
 			metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
-				if s.draining.Load() || s.unreachable() != "" {
-					o.Observe(0)
-				} else {
-					o.Observe(1)
+				draining := s.draining.Load()
+				st := s.snapshot()
+				o.Observe(ready(draining, st.process))
+				for _, svc := range st.services {
+					o.Observe(ready(draining, svc.reasons), metric.WithAttributes(attribute.String("service", svc.name)))
 				}
 				return nil
 			}))
@@ -246,11 +254,20 @@ func (s *Server) GRPC() *grpc.Server {
 }
 
 // SetServing marks service, by its full name ("passage.intake.v1.IntakeService"), as
-// SERVING in the health service (NOT_SERVING while the watched dependency is unreachable,
-// and it follows the dependency from then on). Call it once the service is registered and
-// its dependencies are up.
+// SERVING in the health service (NOT_SERVING while a watched dependency it needs is
+// unavailable, and it follows its dependencies from then on); the overall status ("") follows
+// the dependencies every service set serving needs. Call it once the service is registered
+// and its dependencies are up.
 func (s *Server) SetServing(service string) {
 	s.setServing(service)
+}
+
+// ready is the gauge's value: 1 when nothing stops what it measures from serving.
+func ready(draining bool, reasons []string) int64 {
+	if draining || len(reasons) > 0 {
+		return 0
+	}
+	return 1
 }
 
 // subjectFromClaims reports the caller the auth stage verified, for its quota: the token's

@@ -421,6 +421,9 @@ func TestGracefulShutdown(t *testing.T) {
 	if code, body := b.get(t, "/readyz"); code != http.StatusServiceUnavailable {
 		t.Errorf("GET /readyz while draining = %d %q, want 503", code, body)
 	}
+	if code, body := b.get(t, "/readyz/"+intakev1.IntakeService_ServiceDesc.ServiceName); code != http.StatusServiceUnavailable {
+		t.Errorf("GET /readyz/<intake> while draining = %d %q, want 503", code, body)
+	}
 
 	releaseHandler()
 	if err := <-callErr; err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,6 +27,11 @@ type PingFunc func(ctx context.Context) error
 // Ping calls f.
 func (f PingFunc) Ping(ctx context.Context) error { return f(ctx) }
 
+// ErrLagging is what a [Pinger] returns (wrapped) when its dependency answers but is too far
+// behind to serve from (a standby whose replay lags): the reason is then "<Name> lagging"
+// instead of "<Name> unreachable".
+var ErrLagging = errors.New("lagging")
+
 // Defaults for [Watch].
 const (
 	DefaultWatchInterval = time.Second
@@ -33,22 +39,29 @@ const (
 	DefaultWatchFailures = 2
 )
 
-// Watch makes readiness follow a dependency the process cannot serve without (the database):
-// while the server runs it is pinged every Interval, and once Failures pings in a row have
-// failed, gRPC health answers NOT_SERVING for "" and every service set serving, and /readyz
-// answers 503 "<Name> unreachable", until a ping succeeds again. /healthz stays 200: the
-// process is alive and recovers by itself, a restart would not help.
+// Watch makes readiness follow a dependency services cannot serve without (the database, a
+// service's read replica): while the server runs it is pinged every Interval, and once
+// Failures pings in a row have failed, gRPC health answers NOT_SERVING for every service that
+// depends on it, until a ping succeeds again. The overall status ("" in gRPC health, /readyz
+// without a service) follows the dependencies every service of the process depends on; see
+// [Server.SetServing] and /readyz. /healthz stays 200: the process is alive and recovers by
+// itself, a restart would not help.
 type Watch struct {
-	// Name is the dependency in /readyz's body and the logs; default "database".
+	// Name is the dependency in /readyz's body and the logs ("database", "replica"); default
+	// "database". Never a URL: /readyz is unauthenticated.
 	Name string
-	// Pinger is pinged; required.
+	// Pinger is pinged; required. A failure's reason is "<Name> unreachable", or
+	// "<Name> lagging" when the error wraps [ErrLagging].
 	Pinger Pinger
+	// Services are the full names of the services that depend on it; empty: every service
+	// of the process.
+	Services []string
 	// Interval between pings; default 1s.
 	Interval time.Duration
 	// Timeout bounds one ping; default 1s. A ping that hangs (a host gone silent) counts as a
 	// failure.
 	Timeout time.Duration
-	// Failures is how many failed pings in a row make the dependency unreachable; default 2,
+	// Failures is how many failed pings in a row make the dependency unavailable; default 2,
 	// so that one ping that queued behind a busy pool does not drain the replica.
 	Failures int
 }
@@ -69,78 +82,168 @@ func (w Watch) withDefaults() Watch {
 	return w
 }
 
-// readiness holds what the watcher found and the services whose health status follows it.
+// readiness holds what the watchers found and the services whose health status follows it.
 type readiness struct {
 	mu       sync.Mutex
-	down     string              // the unreachable dependency's name; "" while all is well
-	since    time.Time           // when down began
-	services map[string]struct{} // set serving with SetServing
+	watches  []Watch  // with defaults; fixed after New
+	down     []outage // by watch: what is wrong with it now
+	services []string // set serving with SetServing, in that order
 }
 
-// setServing records service and sets its health status from the current state.
-func (s *Server) setServing(service string) {
-	s.readiness.mu.Lock()
-	defer s.readiness.mu.Unlock()
-	if s.readiness.services == nil {
-		s.readiness.services = map[string]struct{}{}
+// outage is a watched dependency's state: reason is "" while it is available.
+type outage struct {
+	reason string // "database unreachable", "replica lagging"
+	since  time.Time
+}
+
+// appliesLocked reports whether service depends on watch i; "" (the process as a whole)
+// depends on the watches every service set serving depends on.
+func (r *readiness) appliesLocked(i int, service string) bool {
+	deps := r.watches[i].Services
+	if len(deps) == 0 {
+		return true
 	}
-	s.readiness.services[service] = struct{}{}
-	s.health.SetServingStatus(service, s.statusLocked())
+	if service != "" {
+		return slices.Contains(deps, service)
+	}
+	for _, s := range r.services {
+		if !slices.Contains(deps, s) {
+			return false
+		}
+	}
+	return true
 }
 
-// unreachable returns the name of the dependency that is down, or "".
-func (s *Server) unreachable() string {
-	s.readiness.mu.Lock()
-	defer s.readiness.mu.Unlock()
-	return s.readiness.down
+// reasonsLocked returns why service ("" for the process) cannot serve; none while it can.
+func (r *readiness) reasonsLocked(service string) []string {
+	var reasons []string
+	for i, o := range r.down {
+		if o.reason != "" && r.appliesLocked(i, service) && !slices.Contains(reasons, o.reason) {
+			reasons = append(reasons, o.reason)
+		}
+	}
+	return reasons
 }
 
-func (s *Server) statusLocked() healthpb.HealthCheckResponse_ServingStatus {
-	if s.readiness.down != "" {
+// state is a snapshot of readiness for /readyz and the gauge.
+type state struct {
+	// process holds why the process as a whole cannot serve; empty while it can.
+	process []string
+	// services are the services set serving, in order, and why each cannot serve.
+	services []serviceState
+}
+
+type serviceState struct {
+	name    string
+	reasons []string
+}
+
+func (s *Server) snapshot() state {
+	r := &s.readiness
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := state{process: r.reasonsLocked("")}
+	for _, name := range r.services {
+		st.services = append(st.services, serviceState{name: name, reasons: r.reasonsLocked(name)})
+	}
+	return st
+}
+
+// service returns the state of name, and false when no such service is set serving.
+func (st state) service(name string) (serviceState, bool) {
+	for _, s := range st.services {
+		if s.name == name {
+			return s, true
+		}
+	}
+	return serviceState{}, false
+}
+
+// setServing records service and sets its health status from the current state; the
+// overall status may change with it (a dependency of every service but this one no longer
+// is).
+func (s *Server) setServing(service string) {
+	r := &s.readiness
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !slices.Contains(r.services, service) {
+		r.services = append(r.services, service)
+	}
+	s.applyLocked()
+}
+
+func servingStatus(reasons []string) healthpb.HealthCheckResponse_ServingStatus {
+	if len(reasons) > 0 {
 		return healthpb.HealthCheckResponse_NOT_SERVING
 	}
 	return healthpb.HealthCheckResponse_SERVING
 }
 
-// markDown and markUp change the state and every health status, and log the transition
-// once. After shutdown began the health server ignores them, so a dependency coming back
-// cannot make a draining server SERVING again.
-func (s *Server) markDown(ctx context.Context, name string, err error) {
-	s.readiness.mu.Lock()
-	defer s.readiness.mu.Unlock()
-	if s.readiness.down != "" {
-		return
-	}
-	s.readiness.down, s.readiness.since = name, time.Now()
-	s.applyLocked()
-	s.logger.LogAttrs(ctx, slog.LevelError, name+" unreachable: not serving",
-		slog.String("dependency", name), slog.String("cause", pingCause(err)),
-		slog.String("error_types", errorTypes(err)))
-}
-
-func (s *Server) markUp(ctx context.Context) {
-	s.readiness.mu.Lock()
-	defer s.readiness.mu.Unlock()
-	if s.readiness.down == "" {
-		return
-	}
-	name, since := s.readiness.down, s.readiness.since
-	s.readiness.down = ""
-	s.applyLocked()
-	s.logger.LogAttrs(ctx, slog.LevelInfo, name+" reachable again: serving",
-		slog.String("dependency", name), slog.Float64("unreachable_s", time.Since(since).Seconds()))
-}
-
+// applyLocked sets every health status from the current state. After shutdown began the
+// health server ignores it, so a dependency coming back cannot make a draining server
+// SERVING again.
 func (s *Server) applyLocked() {
-	st := s.statusLocked()
-	s.health.SetServingStatus("", st)
-	for service := range s.readiness.services {
-		s.health.SetServingStatus(service, st)
+	r := &s.readiness
+	s.health.SetServingStatus("", servingStatus(r.reasonsLocked("")))
+	for _, service := range r.services {
+		s.health.SetServingStatus(service, servingStatus(r.reasonsLocked(service)))
 	}
 }
 
-// watch pings w.Pinger until ctx ends, moving readiness on its results.
-func (s *Server) watch(ctx context.Context, w Watch) {
+// markDown and markUp change watch i's state and the health statuses it moves, and log each
+// transition once.
+func (s *Server) markDown(ctx context.Context, i int, err error) {
+	r := &s.readiness
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	w := r.watches[i]
+	reason := w.Name + " unreachable"
+	if errors.Is(err, ErrLagging) {
+		reason = w.Name + " lagging"
+	}
+	if r.down[i].reason == reason {
+		return
+	}
+	if r.down[i].reason == "" {
+		r.down[i].since = time.Now()
+	}
+	r.down[i].reason = reason
+	s.applyLocked()
+	s.logger.LogAttrs(ctx, slog.LevelError, reason+": not serving",
+		slog.String("dependency", w.Name), slog.String("services", dependents(w)),
+		slog.String("cause", pingCause(err)), slog.String("error_types", errorTypes(err)))
+}
+
+func (s *Server) markUp(ctx context.Context, i int) {
+	r := &s.readiness
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.down[i].reason == "" {
+		return
+	}
+	w, was := r.watches[i], r.down[i]
+	r.down[i] = outage{}
+	s.applyLocked()
+	msg, seconds := w.Name+" reachable again: serving", "unreachable_s"
+	if strings.HasSuffix(was.reason, " lagging") {
+		msg, seconds = w.Name+" caught up: serving", "lagging_s"
+	}
+	s.logger.LogAttrs(ctx, slog.LevelInfo, msg,
+		slog.String("dependency", w.Name), slog.String("services", dependents(w)),
+		slog.Float64(seconds, time.Since(was.since).Seconds()))
+}
+
+// dependents names the services w concerns for the log: "all", or their names.
+func dependents(w Watch) string {
+	if len(w.Services) == 0 {
+		return "all"
+	}
+	return strings.Join(w.Services, ",")
+}
+
+// watch pings watch i's Pinger until ctx ends, moving readiness on its results.
+func (s *Server) watch(ctx context.Context, i int) {
+	w := s.readiness.watches[i]
 	failures := 0
 	t := time.NewTicker(w.Interval)
 	defer t.Stop()
@@ -153,9 +256,9 @@ func (s *Server) watch(ctx context.Context, w Watch) {
 		}
 		if err == nil {
 			failures = 0
-			s.markUp(ctx)
+			s.markUp(ctx, i)
 		} else if failures++; failures >= w.Failures {
-			s.markDown(ctx, w.Name, err)
+			s.markDown(ctx, i, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -172,6 +275,8 @@ func pingCause(err error) string {
 	var pgErr *pgconn.PgError
 	var netErr net.Error
 	switch {
+	case errors.Is(err, ErrLagging):
+		return "lagging"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
 	case errors.As(err, &pgErr):

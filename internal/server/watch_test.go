@@ -91,15 +91,30 @@ func (b *bundle) waitReadiness(t *testing.T, code int, body string) {
 	}
 }
 
-// wantReadyGauge checks the readiness gauge on /metrics.
+// wantReadyGauge checks the process's readiness gauge on /metrics.
 func (b *bundle) wantReadyGauge(t *testing.T, want int) {
 	t.Helper()
-	_, body := b.get(t, "/metrics")
-	re := regexp.MustCompile(`(?m)^passage_server_ready(\{[^}]*\})? (\S+)$`)
-	m := re.FindStringSubmatch(body)
-	if m == nil || m[2] != strconv.Itoa(want) {
-		t.Errorf("passage_server_ready = %v, want %d", m, want)
+	if got := b.readyGauge(t)[""]; got != strconv.Itoa(want) {
+		t.Errorf("passage_server_ready = %q, want %d", got, want)
 	}
+}
+
+// readyGauge returns the readiness gauge's values on /metrics by service, "" for the series
+// without one (the process's).
+func (b *bundle) readyGauge(t *testing.T) map[string]string {
+	t.Helper()
+	_, body := b.get(t, "/metrics")
+	series := regexp.MustCompile(`(?m)^passage_server_ready(\{[^}]*\})? (\S+)$`)
+	service := regexp.MustCompile(`service="([^"]*)"`)
+	out := map[string]string{}
+	for _, m := range series.FindAllStringSubmatch(body, -1) {
+		name := ""
+		if s := service.FindStringSubmatch(m[1]); s != nil {
+			name = s[1]
+		}
+		out[name] = m[2]
+	}
+	return out
 }
 
 const (

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -50,6 +53,9 @@ type Env struct {
 	// Addr is the server's loopback TCP address ("127.0.0.1:PORT") when Options.TCP is set;
 	// empty otherwise.
 	Addr string
+	// ProbeURL is the base URL of the server's probes ("http://127.0.0.1:PORT": /healthz,
+	// /readyz, /metrics); see Probe.
+	ProbeURL string
 	// GatewayURL is the HTTP/JSON gateway's base URL ("http://127.0.0.1:PORT"), served on a
 	// real listener when a service has HTTP bindings; empty otherwise.
 	GatewayURL string
@@ -87,6 +93,9 @@ type Options struct {
 	// read from it with their own role (bootstrap.Parts.Replica), as
 	// PASSAGE_<SHORT>_REPLICA_DATABASE_URL makes them in production. None unless set.
 	Replica string
+	// ReplicaMaxLag is the replica's lag bound (PASSAGE_ANALYTICS_REPLICA_MAX_LAG): its
+	// default unless set.
+	ReplicaMaxLag time.Duration
 	// DocumentBucket, when set, keeps the documents' chunks, as PASSAGE_DOCUMENT_STORE=s3
 	// does (internal/objectstore/miniotest gives a test one); Postgres keeps them otherwise.
 	DocumentBucket *objectstore.Bucket
@@ -134,8 +143,9 @@ func Start(t testing.TB, opts Options) *Env {
 		Dev: true,
 		Server: server.Config{ShutdownGrace: 5 * time.Second, MaxRecvMsgBytes: opts.MaxRecvMsgBytes, Quota: opts.Quota,
 			PartnerHTTPAddr: "127.0.0.1:0"},
-		PrivacyYearlyEpsilon: privacy.DefaultYearlyEpsilon,
-		WebhookAllowNetworks: opts.WebhookAllowNetworks,
+		PrivacyYearlyEpsilon:   privacy.DefaultYearlyEpsilon,
+		WebhookAllowNetworks:   opts.WebhookAllowNetworks,
+		AnalyticsReplicaMaxLag: opts.ReplicaMaxLag,
 	}
 	if cfg.Server.MaxRecvMsgBytes == 0 {
 		cfg.Server.MaxRecvMsgBytes = server.DefaultMaxRecvMsgBytes
@@ -179,6 +189,7 @@ func Start(t testing.TB, opts Options) *Env {
 		cancel()
 		t.Fatalf("listen: %v", err)
 	}
+	env.ProbeURL = "http://" + httpLis.Addr().String()
 	done := make(chan error, 1+len(a.Background))
 	go func() { done <- a.Server.RunOn(ctx, lis, httpLis) }()
 	for _, work := range a.Background {
@@ -221,6 +232,26 @@ func WithoutBackground(s bootstrap.Service) bootstrap.Service {
 		return nil
 	}
 	return s
+}
+
+// Probe GETs path ("/readyz?service=…") from the server's probes and returns the status
+// code and the body.
+func (e *Env) Probe(t testing.TB, path string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, e.ProbeURL+path, nil)
+	if err != nil {
+		t.Fatalf("probe %s: %v", path, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("probe %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	var body strings.Builder
+	if _, err := io.Copy(&body, resp.Body); err != nil {
+		t.Fatalf("probe %s: %v", path, err)
+	}
+	return resp.StatusCode, body.String()
 }
 
 // Pool connects to the test database as a service role, closed when the test ends.

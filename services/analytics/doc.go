@@ -34,10 +34,13 @@
 // projector. The refresh needs nothing a standby refuses: its horizon is the xmin of the
 // standby's snapshot, and every transaction below it has been replayed to its end, so a
 // change that commits late is still read at a later refresh (TestReplica checks it). While
-// the standby is unreachable, readiness says NOT_SERVING (load balancers turn to a replica
-// of the service that can refresh) and Aggregate answers from the cube it holds, as it does
-// through any failed refresh; while the standby lags, the answers are as old as the lag,
-// which the exports' "data as of" (the refresh's start) does not include.
+// the standby is unreachable, or its replay lags more than PASSAGE_ANALYTICS_REPLICA_MAX_LAG
+// (default 5s), analytics' readiness says NOT_SERVING ("replica unreachable", "replica
+// lagging"; load balancers turn to a replica of the service that can refresh), while the
+// other services of the same process serve on: only analytics' reads depend on the standby.
+// Aggregate meanwhile answers from the cube it holds, as it does through any failed refresh;
+// within the bound, the answers are as old as the lag, which the exports' "data as of" (the
+// refresh's start) does not include.
 //
 // Release: cells and every marginal total are derived from the protected releases of the
 // populations they count (published.go: one disclosure.Protect release per measure, year,

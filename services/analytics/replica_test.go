@@ -18,13 +18,16 @@ import (
 	analyticsv1 "github.com/passage-cm/passage/proto/gen/passage/analytics/v1"
 	"github.com/passage-cm/passage/services/analytics"
 	"github.com/passage-cm/passage/services/analytics/cube"
+	"github.com/passage-cm/passage/services/intake"
+	"github.com/passage-cm/passage/services/returns"
 )
 
 // setupReplicated runs intake, returns and analytics on r's primary, analytics reading from
 // r's standby as PASSAGE_ANALYTICS_REPLICA_DATABASE_URL makes it.
 func setupReplicated(t testing.TB, r *pgtest.Replicated) *bundle {
 	t.Helper()
-	return setupOn(t, testserver.Options{Database: r.Primary, Replica: r.Standby})
+	// A tight lag bound, so that StandbyLagging waits a second, not the default's five.
+	return setupOn(t, testserver.Options{Database: r.Primary, Replica: r.Standby, ReplicaMaxLag: time.Second})
 }
 
 // TestReplica: with a hot standby configured, analytics reads the rollup from it and still
@@ -61,6 +64,7 @@ func TestReplica(t *testing.T) {
 			t.Errorf("GetPrivacyBudget: spent %v (%v), want 0.5 read back from the primary", budget.GetSpent(), err)
 		}
 	})
+	t.Run("StandbyLagging", func(t *testing.T) { standbyLagging(t, b, r) })
 	t.Run("StandbyDown", func(t *testing.T) { standbyDown(t, b, r) })
 }
 
@@ -120,6 +124,8 @@ func standbyDown(t *testing.T, b *bundle, r *pgtest.Replicated) {
 	before := total(t, b)
 	r.StopStandby(t)
 	awaitHealth(t, health, healthpb.HealthCheckResponse_NOT_SERVING)
+	// Only analytics depends on the standby: the process and the other services serve on.
+	wantOthersServing(t, b, "replica unreachable")
 	b.register(t, traveller{mission: "NER", host: "NER", sex: female, nationality: "MLI", statistics: true}, "Outage")
 	deadline := time.Now().Add(20 * time.Second)
 	for b.env.QueryInt(t, `SELECT coalesce(sum(persons), 0) FROM analytics.rollup WHERE measure = 'CASES_REGISTERED'`) != int(before)+1 {
@@ -142,11 +148,87 @@ func standbyDown(t *testing.T, b *bundle, r *pgtest.Replicated) {
 	}
 	r.StartStandby(t)
 	awaitHealth(t, health, healthpb.HealthCheckResponse_SERVING)
+	wantAllReady(t, b)
 	for total(t, b) != before+1 {
 		if time.Now().After(deadline.Add(20 * time.Second)) {
 			t.Fatal("the case is not counted after the standby came back")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// standbyLagging: with the standby's replay paused while the primary writes, analytics turns
+// NOT_SERVING once the lag passes its bound ("replica lagging"), while the process and the
+// other services serve on; once replay resumes, analytics serves again.
+func standbyLagging(t *testing.T, b *bundle, r *pgtest.Replicated) {
+	ctx := context.Background()
+	health := healthpb.NewHealthClient(b.env.Conn)
+	owner := pgtest.Connect(t, r.Standby)
+	if _, err := owner.Exec(ctx, `SELECT pg_wal_replay_pause()`); err != nil {
+		t.Fatal(err)
+	}
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			if _, err := owner.Exec(ctx, `SELECT pg_wal_replay_resume()`); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	defer resume()
+	const lagging = `"msg":"replica lagging: not serving"`
+	before := strings.Count(b.env.Logs.String(), lagging)
+	// Replay pauses at once or at its next record; the cases registered meanwhile are WAL
+	// the standby holds back.
+	b.register(t, traveller{mission: "NER", host: "NER", sex: female, nationality: "MLI", statistics: true}, "Lagging")
+	awaitHealth(t, health, healthpb.HealthCheckResponse_NOT_SERVING)
+	wantOthersServing(t, b, "replica lagging")
+	if lines := strings.Count(b.env.Logs.String(), lagging) - before; lines != 1 {
+		t.Errorf("%d lines say the replica lags, want 1", lines)
+	}
+	resume()
+	awaitHealth(t, health, healthpb.HealthCheckResponse_SERVING)
+	wantAllReady(t, b)
+	if !strings.Contains(b.env.Logs.String(), `"msg":"replica caught up: serving"`) {
+		t.Error("no line says the replica caught up")
+	}
+}
+
+// wantOthersServing checks, while analytics is NOT_SERVING for reason, that the process
+// and intake still are SERVING over gRPC health, and what /readyz says of each.
+func wantOthersServing(t testing.TB, b *bundle, reason string) {
+	t.Helper()
+	health := healthpb.NewHealthClient(b.env.Conn)
+	for _, service := range []string{"", intake.Name, returns.Name} {
+		resp, err := health.Check(context.Background(), &healthpb.HealthCheckRequest{Service: service})
+		if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			t.Errorf("health of %q = %v (%v) while analytics' standby is away, want SERVING", service, resp.GetStatus(), err)
+		}
+	}
+	for _, p := range []struct {
+		path string
+		code int
+		body string
+	}{
+		{"/readyz", 200, "ready\n" + analytics.Name + ": " + reason},
+		{"/readyz?service=" + analytics.Name, 503, reason},
+		{"/readyz/" + analytics.Name, 503, reason},
+		{"/readyz?service=" + intake.Name, 200, "ready"},
+	} {
+		if code, body := b.env.Probe(t, p.path); code != p.code || body != p.body {
+			t.Errorf("GET %s = %d %q, want %d %q", p.path, code, body, p.code, p.body)
+		}
+	}
+}
+
+// wantAllReady checks that /readyz says the process and analytics are ready.
+func wantAllReady(t testing.TB, b *bundle) {
+	t.Helper()
+	for _, path := range []string{"/readyz", "/readyz?service=" + analytics.Name} {
+		if code, body := b.env.Probe(t, path); code != 200 || body != "ready" {
+			t.Errorf("GET %s = %d %q, want 200 ready", path, code, body)
+		}
 	}
 }
 
