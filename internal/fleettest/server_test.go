@@ -79,7 +79,8 @@ func (f *fleet) devDir() string { return filepath.Join(f.dir, "dev") }
 // answers 200, and connects to it.
 func (f *fleet) start(t *testing.T) *server {
 	t.Helper()
-	s := &server{name: fmt.Sprintf("process %d", len(f.servers)+1), grpc: freeAddr(t), http: freeAddr(t)}
+	addrs := freeAddrs(t, 2)
+	s := &server{name: fmt.Sprintf("process %d", len(f.servers)+1), grpc: addrs[0], http: addrs[1]}
 	s.log = filepath.Join(f.dir, fmt.Sprintf("serve-%d.log", len(f.servers)+1))
 	out, err := os.Create(s.log)
 	if err != nil {
@@ -189,13 +190,18 @@ func (s *server) tail(n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-// freeAddr is a loopback address whose port was free a moment ago.
-func freeAddr(t *testing.T) string {
+// freeAddrs returns n distinct loopback addresses whose ports were free a moment ago: each
+// port is held until all n are chosen.
+func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var addrs []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		addrs = append(addrs, l.Addr().String())
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addrs
 }
