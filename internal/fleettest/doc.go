@@ -27,7 +27,17 @@
 //   - analytics counted each event once: no two facts of one event, every rollup measure the
 //     sum of its facts, the cases registered and the persons returned, the HASM decisions, the
 //     victims identified and the referrals as many as the load made; every referral counted
-//     at its last version.
+//     at its last version;
+//   - the killed process held leases when it died (the consumers' leases it held, found as
+//     those its holder ids never renewed), and every one of them is now leased to a live
+//     process: no partition is left to a dead holder.
+//
+// What it cannot see: an event applied twice one drain after the other leaves no trace in
+// the projections (an event older than a projection's row changes nothing, and the analytics
+// projector remembers per case what it counted), so "once" is checked as the services need
+// it, once in effect. A consumer that skips an event, or stops, fails it (a projection at an
+// older version, a count short, a backlog that stays, or a programme step waiting in vain for
+// its case).
 //
 // The processes are built without the race detector (as internal/faulttest explains, it would
 // stretch the test on a shared machine); their output is shown only when the test fails.
