@@ -21,21 +21,23 @@
 // Once every outbox consumer's backlog (passage_outbox_consumer_backlog on a surviving
 // process's /metrics) is zero, the test reads as the database's owner, and checks that:
 //   - every projection of intake's cases (returns, trafficking, HASM, referral, hand-over,
-//     analytics) holds every case of its programmes at intake's last version, and each case of
-//     the series at the version its last change was acknowledged with: no event lost, and none
-//     applied after a newer one of its case;
+//     analytics) holds every case of its programmes at intake's last version, and intake each
+//     case of the series at the version its last change was acknowledged with: no event lost;
 //   - analytics counted each event once: no two facts of one event, every rollup measure the
 //     sum of its facts, the cases registered and the persons returned, the HASM decisions, the
 //     victims identified and the referrals as many as the load made; every referral counted
-//     at its last version;
+//     at its last version. The order of a case's events shows here: the projector counts a
+//     departure, a HASM decision or an identification only for the people it learnt of from
+//     the case's intake events before it, so one applied ahead of them would count short;
 //   - the killed process held leases when it died (the consumers' leases it held, found as
 //     those its holder ids never renewed), and every one of them is now leased to a live
 //     process: no partition is left to a dead holder.
 //
-// What it cannot see: an event applied twice one drain after the other leaves no trace in
-// the projections (an event older than a projection's row changes nothing, and the analytics
-// projector remembers per case what it counted), so "once" is checked as the services need
-// it, once in effect. A consumer that skips an event, or stops, fails it (a projection at an
+// What it cannot see: an event applied twice one drain after the other, or one of intake's
+// events applied after a newer one of its case, leaves no trace in the projections (an event
+// older than a projection's row changes nothing, and the analytics projector remembers per
+// case what it counted), so "once" and "in order" are checked as the services need them, in
+// effect. A consumer that skips an event, or stops, fails it (a projection at an
 // older version, a count short, a backlog that stays, or a programme step waiting in vain for
 // its case).
 //
