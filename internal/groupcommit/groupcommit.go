@@ -110,8 +110,9 @@ func (b *Batcher[T]) SetMaxInFlight(n int) {
 		b.inFlight++
 		start++
 	}
-	b.mu.Unlock()
+	// Under the lock, so that of two calls at once the gauge keeps the one that holds.
 	b.limit.Record(context.Background(), int64(n), b.attrs)
+	b.mu.Unlock()
 	for range start {
 		// Nobody's call in particular, as run's hand-on: no caller's values.
 		go b.run(context.Background())
