@@ -13,8 +13,9 @@
 #
 # BENCH_SERVERS=N (1) runs N `passage serve` processes on the one database, on consecutive
 # ports from BENCH_GRPC_PORT and BENCH_HTTP_PORT, and spreads the clients' connections over
-# them (at least one connection each), with one registration batch in flight each unless
-# PASSAGE_REGISTER_BATCHES_IN_FLIGHT says otherwise: the CPU line then sums the servers.
+# them (at least one connection each); they divide the registration batches in flight
+# (PASSAGE_REGISTER_BATCHES_IN_FLIGHT, for the whole database) between them by themselves.
+# The CPU line then sums the servers.
 #
 # Environment: BENCH_CONCURRENCY (32), BENCH_DURATION (20s), BENCH_WARMUP (3s), BENCH_CONNS (1),
 # BENCH_PRELOAD (10000: cases registered, and the tables analyzed, before the measured run),
@@ -43,11 +44,6 @@ if ! [[ $SERVERS =~ ^[1-4]$ ]]; then
 	exit 64
 fi
 conns=$((conns > SERVERS ? conns : SERVERS))
-# Processes that share one database share its group commits: one batch in flight each when
-# there are several (PASSAGE_REGISTER_BATCHES_IN_FLIGHT, see docs/benchmarks/replicas.md).
-if ((SERVERS > 1)); then
-	export PASSAGE_REGISTER_BATCHES_IN_FLIGHT=${PASSAGE_REGISTER_BATCHES_IN_FLIGHT:-1}
-fi
 min_rate=${BENCH_MIN_RATE:-1500}
 max_p99=${BENCH_MAX_P99:-50ms}
 preload=${BENCH_PRELOAD:-10000}

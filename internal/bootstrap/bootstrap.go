@@ -22,6 +22,7 @@ import (
 	"github.com/passage-cm/passage/internal/gateway"
 	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/mtls"
+	"github.com/passage-cm/passage/internal/procshare"
 	"github.com/passage-cm/passage/internal/retention"
 	"github.com/passage-cm/passage/internal/server"
 	"github.com/passage-cm/passage/internal/staffdir"
@@ -55,8 +56,9 @@ type Deps struct {
 	// WebhookAllowNetworks are the non-public networks webhooks may reach (Config's; empty in
 	// production).
 	WebhookAllowNetworks []netip.Prefix
-	// RegisterBatchesInFlight is how many registration batches intake writes at once in this
-	// process (Config's; 0 for intake's default).
+	// RegisterBatchesInFlight is how many registration batches intake's processes write at
+	// once on the database, all together (Config's; 0 for intake's default): each process takes
+	// its share of it.
 	RegisterBatchesInFlight int
 	// Documents configure the documents service: its store and its size limit.
 	Documents DocumentDeps
@@ -158,9 +160,13 @@ func Run(ctx context.Context, cfg Config, logger *slog.Logger, services ...Servi
 	}
 
 	// Each service's pools connect as its roles; their metrics are unregistered before they
-	// close (last in, first out).
+	// close (last in, first out). A service's own pool names its connections for the service
+	// and this process ("passage-intake/<random id>"), so that the service's processes can
+	// count each other (internal/procshare) and pg_stat_activity tells them apart.
+	process := procshare.NewProcessID()
 	pool := func(s Service, worker bool) (*pgxpool.Pool, error) {
-		name, pc := s.Short, database.PoolConfig{URL: ServiceDatabaseURL(s.Short), AdminURL: cfg.DatabaseURL, Role: s.Role, MaxConns: cfg.MaxConns}
+		name, pc := s.Short, database.PoolConfig{URL: ServiceDatabaseURL(s.Short), AdminURL: cfg.DatabaseURL, Role: s.Role, MaxConns: cfg.MaxConns,
+			ApplicationName: procshare.ApplicationName(s.Short, process)}
 		if worker {
 			name, pc = s.Short+" worker", database.PoolConfig{URL: ServiceDatabaseURL(s.Short + "_worker"), AdminURL: cfg.DatabaseURL, Role: s.WorkerRole, MaxConns: 2}
 		}

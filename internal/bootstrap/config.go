@@ -91,11 +91,13 @@ type Config struct {
 	// Documents say where documents' bytes are kept and how large a file may be
 	// (PASSAGE_DOCUMENT_*, PASSAGE_S3_*).
 	Documents Documents
-	// RegisterBatchesInFlight is how many batches of registrations (the group commit) one
-	// process writes at once (PASSAGE_REGISTER_BATCHES_IN_FLIGHT, default 2). Processes that
-	// run intake on one database share the default between them: with two, 1 each keeps the
-	// batches as large as one process makes them (docs/benchmarks/replicas.md).
-	RegisterBatchesInFlight int `env:"PASSAGE_REGISTER_BATCHES_IN_FLIGHT" default:"2" help:"batches of registrations one process writes at once (the group commit); where several processes run intake on one database, divide 2 between them (two processes: {1} each), or each makes smaller batches and the database commits more often"`
+	// RegisterBatchesInFlight is how many batches of registrations (the group commit) the
+	// processes that run intake on one database write at once, all together
+	// (PASSAGE_REGISTER_BATCHES_IN_FLIGHT, default 2). Each live process takes
+	// max(1, budget / processes), re-derived every few seconds as processes come and go
+	// (internal/procshare): two processes take 1 each, and keep the batches as large as one
+	// process makes them (docs/benchmarks/replicas.md).
+	RegisterBatchesInFlight int `env:"PASSAGE_REGISTER_BATCHES_IN_FLIGHT" default:"2" help:"registration batches written at once on the database by all the processes that run intake on it, together (the group commit); each live process takes max(1, this / processes), recounted every few seconds"`
 
 	// AnalyticsReplicaMaxLag is how far analytics' hot standby
 	// (PASSAGE_ANALYTICS_REPLICA_DATABASE_URL) may fall behind the primary in replay before

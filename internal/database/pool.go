@@ -34,6 +34,9 @@ type PoolConfig struct {
 	Role string
 	// MaxConns bounds the pool; zero keeps pgx's default (the larger of 4 and the core count).
 	MaxConns int32
+	// ApplicationName, when set, is every connection's application_name, replacing the URL's:
+	// what pg_stat_activity shows of them, and how internal/procshare counts live processes.
+	ApplicationName string
 }
 
 // Open connects a pool for a service, traced with OpenTelemetry (query text only: queries
@@ -63,6 +66,9 @@ func Open(ctx context.Context, c PoolConfig) (*pgxpool.Pool, error) {
 	// (docs/benchmarks/desk.md). Off for every service connection, unless the URL says otherwise.
 	if _, set := cfg.ConnConfig.RuntimeParams["jit"]; !set {
 		cfg.ConnConfig.RuntimeParams["jit"] = "off"
+	}
+	if c.ApplicationName != "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = c.ApplicationName
 	}
 	cfg.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithTrimSQLInSpanName())
 	cfg.AfterConnect = registerUUID

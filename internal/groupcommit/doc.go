@@ -7,4 +7,12 @@
 // being written do later calls queue, and the next batch takes every queued call, up to a
 // bound. So an idle server answers as fast as without batching, and a busy one writes fewer,
 // larger transactions.
+//
+// The allowed number of batches in flight may change while calls come and go
+// (Batcher.SetMaxInFlight: intake divides a budget for the whole database between its live
+// processes, internal/procshare). A raised limit starts batches for the calls already queued;
+// a lowered one interrupts no batch, and a batch that ends while too many are in flight leaves
+// the queue to the others rather than take another, so every call is still taken by exactly
+// one batch. The limit in force is a gauge, passage.groupcommit.in_flight.limit, beside the
+// batch sizes and queue waits.
 package groupcommit

@@ -14,22 +14,26 @@ import (
 type Config struct {
 	// MaxBatch is the most calls one batch takes (default 32).
 	MaxBatch int
-	// MaxInFlight is the most batches written at once (default 4). Each holds a database
-	// connection while it is written; more batches in flight means smaller batches.
+	// MaxInFlight is the most batches written at once (default 4), until SetMaxInFlight
+	// changes it. Each holds a database connection while it is written; more batches in flight
+	// means smaller batches.
 	MaxInFlight int
 	// Name labels the batcher's metrics ("intake.register"): passage.groupcommit.batch.size,
-	// the calls per batch, and passage.groupcommit.queue.wait, how long a call waited for a
-	// batch to take it. Default "default".
+	// the calls per batch, passage.groupcommit.queue.wait, how long a call waited for a batch
+	// to take it, and passage.groupcommit.in_flight.limit, the most batches it now writes at
+	// once. Default "default".
 	Name string
 	// MeterProvider gets those instruments. Default the global one.
 	MeterProvider metric.MeterProvider
 }
 
 // Names of the batchers' instruments (Prometheus: passage_groupcommit_batch_size,
-// passage_groupcommit_queue_wait_seconds, histograms).
+// passage_groupcommit_queue_wait_seconds, histograms; passage_groupcommit_in_flight_limit, a
+// gauge).
 const (
-	MetricBatchSize = "passage.groupcommit.batch.size"
-	MetricQueueWait = "passage.groupcommit.queue.wait"
+	MetricBatchSize     = "passage.groupcommit.batch.size"
+	MetricQueueWait     = "passage.groupcommit.queue.wait"
+	MetricInFlightLimit = "passage.groupcommit.in_flight.limit"
 )
 
 // Batcher runs flush over batches of the items its callers Do. flush runs on a caller's
@@ -42,12 +46,14 @@ type Batcher[T any] struct {
 	cfg   Config
 	flush func(ctx context.Context, items []T)
 
-	mu       sync.Mutex
-	queue    []*call[T]
-	inFlight int
+	mu          sync.Mutex
+	queue       []*call[T]
+	inFlight    int
+	maxInFlight int // the limit now: cfg.MaxInFlight until SetMaxInFlight
 
 	size  metric.Int64Histogram
 	wait  metric.Float64Histogram
+	limit metric.Int64Gauge
 	attrs metric.MeasurementOption
 }
 
@@ -73,7 +79,7 @@ func New[T any](cfg Config, flush func(ctx context.Context, items []T)) *Batcher
 	if cfg.MeterProvider == nil {
 		cfg.MeterProvider = otel.GetMeterProvider()
 	}
-	b := &Batcher[T]{cfg: cfg, flush: flush, attrs: metric.WithAttributes(attribute.String("batcher", cfg.Name))}
+	b := &Batcher[T]{cfg: cfg, flush: flush, maxInFlight: cfg.MaxInFlight, attrs: metric.WithAttributes(attribute.String("batcher", cfg.Name))}
 	m := cfg.MeterProvider.Meter("github.com/passage-cm/passage/internal/groupcommit")
 	// Instrument creation fails only on an invalid name; these are constants, and a failed
 	// instrument is a no-op one.
@@ -83,7 +89,41 @@ func New[T any](cfg Config, flush func(ctx context.Context, items []T)) *Batcher
 	b.wait, _ = m.Float64Histogram(MetricQueueWait, metric.WithUnit("s"),
 		metric.WithDescription("Time a call waited in the queue before a batch took it"),
 		metric.WithExplicitBucketBoundaries(0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+	b.limit, _ = m.Int64Gauge(MetricInFlightLimit, metric.WithUnit("{batch}"),
+		metric.WithDescription("The most batches written at once, as last set"))
+	b.limit.Record(context.Background(), int64(cfg.MaxInFlight), b.attrs)
 	return b
+}
+
+// SetMaxInFlight changes the most batches written at once to n (at least 1), from now on.
+// Raised, it starts batches at once for calls already queued, up to the new limit; lowered,
+// it interrupts no batch: those in flight are written to the end, and each that ends while
+// more than n are in flight hands its queue to the others instead of taking another batch.
+// Every queued call is still taken by exactly one batch.
+func (b *Batcher[T]) SetMaxInFlight(n int) {
+	n = max(n, 1)
+	b.mu.Lock()
+	b.maxInFlight = n
+	// One more batch for each MaxBatch calls queued, while the limit allows.
+	start := 0
+	for queued := len(b.queue); queued > 0 && b.inFlight < n; queued -= b.cfg.MaxBatch {
+		b.inFlight++
+		start++
+	}
+	// Under the lock, so that of two calls at once the gauge keeps the one that holds.
+	b.limit.Record(context.Background(), int64(n), b.attrs)
+	b.mu.Unlock()
+	for range start {
+		// Nobody's call in particular, as run's hand-on: no caller's values.
+		go b.run(context.Background())
+	}
+}
+
+// MaxInFlight returns the most batches written at once, as last set.
+func (b *Batcher[T]) MaxInFlight() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.maxInFlight
 }
 
 // Do queues item and returns when the batch that took it has been flushed, or with ctx's
@@ -93,7 +133,7 @@ func (b *Batcher[T]) Do(ctx context.Context, item T) error {
 	c := &call[T]{ctx: ctx, queued: time.Now(), item: item, done: make(chan struct{})}
 	b.mu.Lock()
 	b.queue = append(b.queue, c)
-	lead := b.inFlight < b.cfg.MaxInFlight
+	lead := b.inFlight < b.maxInFlight
 	if lead {
 		b.inFlight++
 	}
@@ -115,7 +155,9 @@ func (b *Batcher[T]) Do(ctx context.Context, item T) error {
 
 // run flushes one batch (with ctx's values, never its cancellation) and, if calls are still
 // queued, hands on to a goroutine of its own, so that the caller who led this batch is not kept
-// waiting for others' batches.
+// waiting for others' batches. It does not hand on while more batches are in flight than the
+// limit (lowered by SetMaxInFlight meanwhile): one of those others, at least one since the
+// limit is at least 1, takes the queue when it ends.
 func (b *Batcher[T]) run(ctx context.Context) {
 	calls := b.take()
 	if len(calls) > 0 {
@@ -132,7 +174,7 @@ func (b *Batcher[T]) run(ctx context.Context) {
 		}
 	}
 	b.mu.Lock()
-	more := len(b.queue) > 0
+	more := len(b.queue) > 0 && b.inFlight <= b.maxInFlight
 	if !more {
 		b.inFlight--
 	}

@@ -70,3 +70,43 @@ func onePoint[N int64 | float64](t *testing.T, name string, points []metricdata.
 	}
 	return points[0]
 }
+
+func TestInFlightLimitIsMeasured(t *testing.T) {
+	t.Parallel()
+	reader := sdkmetric.NewManualReader()
+	b := groupcommit.New(groupcommit.Config{MaxInFlight: 2, Name: "test.batcher",
+		MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))}, func(context.Context, []int) {})
+	limit := func() int64 {
+		t.Helper()
+		var rm metricdata.ResourceMetrics
+		if err := reader.Collect(context.Background(), &rm); err != nil {
+			t.Fatal(err)
+		}
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				if m.Name != groupcommit.MetricInFlightLimit {
+					continue
+				}
+				points := m.Data.(metricdata.Gauge[int64]).DataPoints
+				want := attribute.NewSet(attribute.String("batcher", "test.batcher"))
+				if len(points) != 1 || !points[0].Attributes.Equals(&want) {
+					t.Fatalf("%s: points %v, want one of the batcher", m.Name, points)
+				}
+				return points[0].Value
+			}
+		}
+		t.Fatalf("no %s", groupcommit.MetricInFlightLimit)
+		return 0
+	}
+	if got := limit(); got != 2 {
+		t.Errorf("limit %d once created with 2", got)
+	}
+	b.SetMaxInFlight(1)
+	if got := limit(); got != 1 {
+		t.Errorf("limit %d once set to 1", got)
+	}
+	b.SetMaxInFlight(0)
+	if got := limit(); got != 1 {
+		t.Errorf("limit %d once set to 0 (never below 1)", got)
+	}
+}

@@ -14,7 +14,9 @@
 // supervisor's request, and EraseDue for the retention job, both through one path that
 // records the erasure and crypto-shreds the vault row in the same transaction. Registrations
 // that arrive together are written by one transaction, each with every guarantee it has alone
-// (registrar.go). Registration and a correction of the principal's identity also store the
+// (registrar.go); PASSAGE_REGISTER_BATCHES_IN_FLIGHT is how many such transactions the
+// database sees at once from all of intake's processes together, each live process taking
+// its share as it counts them every few seconds (internal/procshare). Registration and a correction of the principal's identity also store the
 // person search's blind indexes (vault.SearchIndexes), which the duplicate check never looks
 // up; the search itself (services/intake/search) is served from intake's Spec, on intake's
 // role, pool and keyring, and finds only the mission's own registrations: a receiving

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/passage-cm/passage/internal/groupcommit"
 	"github.com/passage-cm/passage/internal/idempotency"
 	"github.com/passage-cm/passage/internal/outbox"
+	"github.com/passage-cm/passage/internal/procshare"
 	"github.com/passage-cm/passage/internal/vault"
 	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 )
@@ -50,11 +52,13 @@ import (
 //     same statement as its case; records and events take their ids in the batch's order,
 //     which is therefore their order in the mission's audit chain and in the outbox.
 
-// Group commit bounds. Two batches in flight: while one waits for its commit to reach the
-// disk the other is written, and at 32 concurrent clients on two cores batches average about
-// seven registrations (four in flight made them half as large and cost more Postgres time per
-// case; see docs/benchmarks/registercase.md). 32 is the benchmark's concurrency: no batch
-// waits for more.
+// Group commit bounds. Two batches in flight on the database: while one waits for its commit
+// to reach the disk the other is written, and at 32 concurrent clients on two cores batches
+// average about seven registrations (four in flight made them half as large and cost more
+// Postgres time per case; see docs/benchmarks/registercase.md). That is the budget of all the
+// processes that run intake on one database together: each takes its share (registerShare),
+// so that two processes each write one batch at a time, as large as one process's
+// (docs/benchmarks/replicas.md). 32 is the benchmark's concurrency: no batch waits for more.
 const (
 	registerBatchMax      = 32
 	registerBatchInFlight = 2
@@ -81,6 +85,15 @@ type pendingCase struct {
 
 func (s *Service) newRegistrar(cfg groupcommit.Config) *groupcommit.Batcher[*pendingCase] {
 	return groupcommit.New(cfg, s.writeRegistrations)
+}
+
+// registerShare keeps this process's share of the registration batches in flight: the budget
+// (WithRegisterBatchesInFlight) divided between the intake processes live on pool's database,
+// counted by their pools' application names (internal/procshare; internal/bootstrap names
+// them), at least 1. Until its first count the process takes the whole budget.
+func (s *Service) registerShare(pool procshare.Querier, logger *slog.Logger) *procshare.Divider {
+	return procshare.New(pool, procshare.Config{Kind: producer, Budget: s.batch.MaxInFlight,
+		Apply: s.registrar.SetMaxInFlight, Logger: logger})
 }
 
 // writeRegistrations writes a batch, one mission at a time, and settles every member.

@@ -105,10 +105,11 @@ func WithClock(now func() time.Time) Option {
 	return func(s *Service) { s.now = now }
 }
 
-// WithRegisterBatchesInFlight sets how many registration batches one process writes at once
-// (registerBatchInFlight by default); n <= 0 keeps the default. Several processes running
-// intake on one database should share the default between them (two processes: one each),
-// so that the database sees as many batches at once, each as large, as with one process.
+// WithRegisterBatchesInFlight sets how many registration batches the processes that run
+// intake on one database write at once, all together (registerBatchInFlight by default); n <= 0
+// keeps the default. A process alone writes them all; several divide them, each taking
+// max(1, n / processes) once its background work counts them (registerShare), so that the
+// database sees as many batches at once, each as large, as with one process.
 func WithRegisterBatchesInFlight(n int) Option {
 	return func(s *Service) {
 		if n > 0 {
@@ -194,8 +195,10 @@ func documentOptions(d bootstrap.Deps, logger *slog.Logger) ([]document.Option, 
 // Spec describes intake for bootstrap.Run, with the services it serves beside itself on its
 // role, pool and keyring (their Policy joins intake's): the case notes (casenote), the
 // documents (document), the person search (search) and the staff directory (staff). Its
-// background work is the hand-over consumer, when an interval is configured the retention
-// job, and, when the documents are kept in a bucket, the bucket's sweep.
+// background work is the hand-over consumer, the count of intake's live processes that divides
+// the registration batches in flight between them (registerShare), when an interval is
+// configured the retention job, and, when the documents are kept in a bucket, the bucket's
+// sweep.
 func Spec() bootstrap.Service {
 	policy := Policy()
 	maps.Copy(policy, casenote.Policy())
@@ -222,15 +225,12 @@ func Spec() bootstrap.Service {
 			document.New(d.Pool, d.Keys, s, docOpts...).Register(g)
 			search.New(d.Pool, d.Keys, d.Clock).Register(g)
 			staff.New(d.Pool, d.Keys, s, d.Directory, d.Clock).Register(g)
-			work := []func(context.Context) error{s.consumer.Run}
+			work := []func(context.Context) error{s.consumer.Run, s.registerShare(d.Pool, logger).Run}
 			if sweep != nil {
 				work = append(work, sweep)
 			}
 			if d.RetentionInterval > 0 {
 				work = append(work, s.retentionJob(d.Retention, d.RetentionInterval, logger))
-			}
-			if len(work) == 1 {
-				return work[0]
 			}
 			return func(ctx context.Context) error { return bootstrap.RunAll(ctx, work...) }
 		},
