@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -295,15 +297,53 @@ func BenchmarkReplicas(b *testing.B) {
 				s.waitFor("the replicas to lease every partition", func() bool { return s.leased(n) })
 				s.release()
 				b.StartTimer()
-				start := time.Now()
+				start, cpu := time.Now(), readCPU()
 				s.waitFor("the backlog to be applied", func() bool {
 					all, _ := s.applied("")
 					return all == s.total
 				})
 				b.ReportMetric(float64(s.total)/time.Since(start).Seconds(), "events/s")
+				if busy, ok := cpu.busyCores(readCPU()); ok {
+					b.ReportMetric(busy, "busy-cores")
+				}
 				b.StopTimer()
 				s.stopAll()
 			}
 		})
 	}
+}
+
+// cpuTimes is the machine's CPU time as /proc/stat's first line counts it, in ticks: busy (user,
+// nice, system, irq, softirq, steal) and in all. Zero where there is no /proc/stat.
+type cpuTimes struct{ busy, total uint64 }
+
+func readCPU() cpuTimes {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTimes{}
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	fields := strings.Fields(line)
+	var t cpuTimes
+	for i, f := range fields[1:] {
+		v, err := strconv.ParseUint(f, 10, 64)
+		if err != nil {
+			return cpuTimes{}
+		}
+		t.total += v
+		if i != 3 && i != 4 { // idle, iowait
+			t.busy += v
+		}
+	}
+	return t
+}
+
+// busyCores is how many of the machine's cores were busy on average from t to later, for the
+// benchmark's CPU split: every process's, Postgres's included.
+func (t cpuTimes) busyCores(later cpuTimes) (float64, bool) {
+	if t.total == 0 || later.total <= t.total {
+		return 0, false
+	}
+	share := float64(later.busy-t.busy) / float64(later.total-t.total)
+	return share * float64(runtime.NumCPU()), true
 }
