@@ -327,8 +327,9 @@ FROM outbox.event WHERE producer = 'intake' AND event_type = 'passage.intake.v1.
 	t.Logf("%d cases in the database, %d CaseRegistered events", len(cases), events)
 }
 
-// checkCaughtUp waits until every outbox consumer's cursor is past the last of intake's
-// events, and fails naming those that are not when catchUpWait has passed.
+// checkCaughtUp waits until every outbox consumer's cursors are past the last of intake's
+// events in their partitions, and fails naming those that are not when catchUpWait has
+// passed.
 func checkCaughtUp(t *testing.T, owner *pgx.Conn) {
 	t.Helper()
 	ctx := context.Background()
@@ -336,8 +337,9 @@ func checkCaughtUp(t *testing.T, owner *pgx.Conn) {
 	caughtUp := func() (bool, error) {
 		behind = behind[:0]
 		for _, table := range cursorTables {
-			rows, err := owner.Query(ctx, `SELECT c.name, (SELECT count(*) FROM outbox.event e
-  WHERE e.producer = 'intake' AND (e.tx_id, e.event_id) > (c.tx_id, c.event_id))
+			rows, err := owner.Query(ctx, `SELECT c.name || ' partition ' || c.partition, (SELECT count(*) FROM outbox.event e
+  WHERE e.producer = 'intake' AND outbox.partition_of(e.aggregate_id, c.partitions) = c.partition
+    AND (e.tx_id, e.event_id) > (c.tx_id, c.event_id))
 FROM `+table+` c`)
 			if err != nil {
 				return false, err
