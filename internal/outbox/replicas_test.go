@@ -3,10 +3,13 @@ package outbox_test
 import (
 	"context"
 	"fmt"
+	"net"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,6 +104,7 @@ type replicaSet struct {
 	pool       *pgxpool.Pool
 	total      int
 	partitions int    // of the replicas' consumer; 0 for the default
+	replicaURL string // where the replicas connect, when not url (through a latencyProxy)
 	backlog    pgx.Tx // the backlog's transaction until release
 
 	mu    sync.Mutex
@@ -159,7 +163,11 @@ FROM public.cursor WHERE name = 'replicas'`).Scan(&holders, &all); err != nil {
 func (s *replicaSet) start(name string) {
 	s.t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestReplicaProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), replicaDBEnv+"="+s.url, replicaNameEnv+"="+name)
+	url := s.url
+	if s.replicaURL != "" {
+		url = s.replicaURL
+	}
+	cmd.Env = append(os.Environ(), replicaDBEnv+"="+url, replicaNameEnv+"="+name)
 	if s.partitions > 0 {
 		cmd.Env = append(cmd.Env, replicaPartitionsEnv+"="+strconv.Itoa(s.partitions))
 	}
@@ -280,15 +288,31 @@ func TestReplicasShareTheWorkAndSurviveAKill(t *testing.T) {
 // BenchmarkReplicas applies a backlog of 100,000 events (2,000 aggregates of 50) with one
 // and with three replica processes of a consumer of 16 partitions on one Postgres, and with
 // one replica of a consumer of one partition (the consumers before partitions), and reports
-// events applied per second. Run it with -benchtime=1x: each iteration writes its own backlog.
+// events applied per second and the machine's busy cores. The network cases put a network
+// between the replicas and Postgres (latencyProxy; the round trip it makes is reported as
+// rtt-ms), as between pods and a database on nodes of their own. Run it with -benchtime=1x:
+// each iteration writes its own backlog.
 func BenchmarkReplicas(b *testing.B) {
-	for _, bench := range []struct{ replicas, partitions int }{{1, 1}, {1, 16}, {3, 16}} {
+	for _, bench := range []struct {
+		replicas, partitions int
+		network              bool // through a latencyProxy
+	}{{1, 1, false}, {1, 16, false}, {3, 16, false}, {1, 16, true}, {3, 16, true}} {
 		n := bench.replicas
-		b.Run(fmt.Sprintf("partitions=%d/replicas=%d", bench.partitions, n), func(b *testing.B) {
+		name := fmt.Sprintf("partitions=%d/replicas=%d", bench.partitions, n)
+		if bench.network {
+			name += "/network"
+		}
+		b.Run(name, func(b *testing.B) {
 			for range b.N {
 				b.StopTimer()
 				s := newReplicaSet(b, 2000, 50)
 				s.partitions = bench.partitions
+				if bench.network {
+					// 50 µs each way asked; this machine's timers make it about 1 ms
+					// each way (rtt-ms).
+					s.replicaURL = latencyProxy(b, s.url, 50*time.Microsecond)
+					b.ReportMetric(measuredRTT(b, s.replicaURL).Seconds()*1000, "rtt-ms")
+				}
 				// The replicas start and balance their leases before the backlog commits:
 				// the benchmark times the application, not the processes' start.
 				for i := range n {
@@ -346,4 +370,91 @@ func (t cpuTimes) busyCores(later cpuTimes) (float64, bool) {
 	}
 	share := float64(later.busy-t.busy) / float64(later.total-t.total)
 	return share * float64(runtime.NumCPU()), true
+}
+
+// latencyProxy returns url with its host replaced by a TCP proxy to it that holds every byte
+// delay in each direction, in order: a round trip takes 2×delay longer, as across a network.
+// It stops when the benchmark ends.
+func latencyProxy(b *testing.B, url string, delay time.Duration) string {
+	b.Helper()
+	u, err := neturl.Parse(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	target := u.Host
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = client.Close()
+				continue
+			}
+			go delayed(server, client, delay)
+			go delayed(client, server, delay)
+		}
+	}()
+	u.Host = ln.Addr().String()
+	return u.String()
+}
+
+// measuredRTT is the median time of a round trip (SELECT 1) to the database at url.
+func measuredRTT(b *testing.B, url string) time.Duration {
+	b.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	times := make([]time.Duration, 21)
+	for i := range times {
+		start := time.Now()
+		if _, err := conn.Exec(ctx, "SELECT 1"); err != nil {
+			b.Fatal(err)
+		}
+		times[i] = time.Since(start)
+	}
+	slices.Sort(times)
+	return times[len(times)/2]
+}
+
+// delayed copies src to dst, each chunk written delay after it was read, until src ends;
+// then it closes dst.
+func delayed(dst, src net.Conn, delay time.Duration) {
+	type chunk struct {
+		data []byte
+		at   time.Time
+	}
+	chunks := make(chan chunk, 4096)
+	go func() {
+		defer close(chunks)
+		for {
+			buf := make([]byte, 64<<10)
+			n, err := src.Read(buf)
+			if n > 0 {
+				chunks <- chunk{buf[:n], time.Now().Add(delay)}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for c := range chunks {
+		time.Sleep(time.Until(c.at))
+		if _, err := dst.Write(c.data); err != nil {
+			break
+		}
+	}
+	_ = dst.Close()
+	for range chunks { // let the reader end
+	}
 }
