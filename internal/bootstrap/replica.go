@@ -82,7 +82,10 @@ func (c *replicaCheck) Ping(ctx context.Context) error {
 		return err
 	}
 	var written int64
-	if err := c.primary.QueryRow(ctx, `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint`).Scan(&written); err != nil {
+	// The insert position, not the write position: with asynchronous commit a transaction's
+	// WAL may wait in the primary's buffers a moment (wal_writer_delay), and it counts from
+	// when it was committed.
+	if err := c.primary.QueryRow(ctx, `SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint`).Scan(&written); err != nil {
 		// The primary's own watch says so; the replica answered.
 		return nil
 	}
