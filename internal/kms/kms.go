@@ -69,6 +69,9 @@ func newHCVaultClient(ctx context.Context, login hcvaultlogin.Settings) (registr
 	if cfg.Error != nil {
 		return nil, nil, fmt.Errorf("kms: HashiCorp Vault configuration: %w", cfg.Error)
 	}
+	// Vault's refusals of the token to transit calls make the session log in again at once.
+	refusals := hcvaultlogin.NewRefusals(cfg.HttpClient.Transport)
+	cfg.HttpClient.Transport = refusals
 	c, err := vaultapi.NewClient(cfg) // reads VAULT_TOKEN
 	if err != nil {
 		return nil, nil, fmt.Errorf("kms: HashiCorp Vault client: %w", err)
@@ -77,6 +80,7 @@ func newHCVaultClient(ctx context.Context, login hcvaultlogin.Settings) (registr
 	if err != nil {
 		return nil, nil, fmt.Errorf("kms: %w", err)
 	}
+	session.LoginAgainOn(refusals)
 	client, err := hcvault.NewClientWithAEADOptions(HCVaultScheme, c.Logical())
 	if err != nil {
 		return nil, nil, fmt.Errorf("kms: HashiCorp Vault client: %w", err)

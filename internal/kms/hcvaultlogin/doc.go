@@ -9,7 +9,9 @@
 //
 // [Login] logs in once, at start, and fails with the setting it needs. [Session.Keep] then
 // renews the token with the client's LifetimeWatcher and logs in again when renewal fails
-// or the token reaches its maximum lifetime, retrying with backoff and logging each failure.
+// or the token reaches its maximum lifetime, retrying with backoff and logging each failure;
+// told by [Refusals] that Vault refused the token to a call (revoked before its lease ended),
+// it logs in again at once.
 // A login sets the token on the client itself, so whatever shares the client (Tink's
 // hcvault AEAD) uses the current token.
 package hcvaultlogin

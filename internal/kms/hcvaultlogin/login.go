@@ -2,9 +2,12 @@ package hcvaultlogin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
+	"strings"
 	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
@@ -24,13 +27,54 @@ type Session struct {
 	loggedIn time.Time
 	// retryMin and retryMax bound the wait between failed logins (it doubles).
 	retryMin, retryMax time.Duration
+	// refused, when set (LoginAgainOn), tells of Vault refusing the token to a call; a
+	// refusal later than refusalGrace after the last login makes Keep log in again.
+	refused      <-chan struct{}
+	refusalGrace time.Duration
+}
+
+// errRefused ends a watch whose token Vault refused to a call (revoked, or expired early).
+var errRefused = errors.New("HashiCorp Vault refused the token to a call")
+
+// Refusals is a RoundTripper for a Vault client's HTTP client that notes each 403 Vault
+// answers to a call other than a login or a renewal (Tink's transit calls, say): a token
+// revoked, or ended before its lease said. A Session told of them (LoginAgainOn) logs in
+// again at once rather than when the token's lease runs out.
+type Refusals struct {
+	next http.RoundTripper
+	ch   chan struct{}
+}
+
+// NewRefusals returns Refusals passing every call on to next.
+func NewRefusals(next http.RoundTripper) *Refusals {
+	return &Refusals{next: next, ch: make(chan struct{}, 1)}
+}
+
+// RoundTrip implements http.RoundTripper.
+func (r *Refusals) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.next.RoundTrip(req)
+	if err == nil && resp.StatusCode == http.StatusForbidden && !strings.HasPrefix(req.URL.Path, "/v1/auth/") {
+		select {
+		case r.ch <- struct{}{}:
+		default: // one is noted already
+		}
+	}
+	return resp, err
+}
+
+// LoginAgainOn makes Keep log in again when r notes that Vault refused the session's token,
+// unless the last login is less than a minute old: a token that fresh refused means a policy
+// that does not allow the call, which another login would not mend (and would only repeat).
+// Call it before Keep.
+func (s *Session) LoginAgainOn(r *Refusals) {
+	s.refused = r.ch
 }
 
 // Login logs client in as s says and sets the token it gets on client. With Token it does
 // nothing: the client keeps VAULT_TOKEN. Its error names the settings (method, role, mount,
 // the variable of a file it could not read) and never a credential.
 func Login(ctx context.Context, client *vaultapi.Client, s Settings) (*Session, error) {
-	sess := &Session{client: client, settings: s, retryMin: time.Second, retryMax: time.Minute}
+	sess := &Session{client: client, settings: s, retryMin: time.Second, retryMax: time.Minute, refusalGrace: time.Minute}
 	if s.method() == Token {
 		return sess, nil
 	}
@@ -97,10 +141,14 @@ func (s *Session) Keep(ctx context.Context, logger *slog.Logger) {
 		if ctx.Err() != nil {
 			return
 		}
-		if err != nil {
+		switch {
+		case errors.Is(err, errRefused):
+			logger.WarnContext(ctx, "HashiCorp Vault refused the token; logging in again",
+				"auth", string(s.settings.method()))
+		case err != nil:
 			logger.WarnContext(ctx, "HashiCorp Vault token renewal failed; logging in again",
 				"auth", string(s.settings.method()), middleware.ErrorAttr(err))
-		} else {
+		default:
 			logger.InfoContext(ctx, "HashiCorp Vault token renewed no further; logging in again",
 				"auth", string(s.settings.method()))
 		}
@@ -112,7 +160,8 @@ func (s *Session) Keep(ctx context.Context, logger *slog.Logger) {
 
 // watch renews the token until the watcher stops: nil when the token nears the end of its
 // lifetime, its maximum or the lease of a token Vault refuses to renew (revoked), or when ctx
-// ends; the error when renewal failed otherwise.
+// ends; errRefused when Vault refused the token to a call (LoginAgainOn); the error when
+// renewal failed otherwise.
 func (s *Session) watch(ctx context.Context, logger *slog.Logger) error {
 	behavior := vaultapi.RenewBehaviorRenewDisabled // a token Vault will not renew: watch it run out
 	if s.secret.Auth.Renewable {
@@ -130,6 +179,10 @@ func (s *Session) watch(ctx context.Context, logger *slog.Logger) error {
 			return nil
 		case err := <-w.DoneCh():
 			return err
+		case <-s.refused:
+			if time.Since(s.loggedIn) >= s.refusalGrace {
+				return errRefused
+			}
 		case r := <-w.RenewCh():
 			if r.Secret != nil && r.Secret.Auth != nil {
 				logger.DebugContext(ctx, "HashiCorp Vault token renewed", "auth", string(s.settings.method()),

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,7 +25,17 @@ import (
 // a server error twice, a second apart).
 func newClient(t *testing.T, v *kmstest.Vault) *vaultapi.Client {
 	t.Helper()
+	return newClientNoting(t, v, nil)
+}
+
+// newClientNoting is newClient whose HTTP calls go through refusals (when not nil), as
+// internal/kms makes its client.
+func newClientNoting(t *testing.T, v *kmstest.Vault, refusals func(http.RoundTripper) *Refusals) *vaultapi.Client {
+	t.Helper()
 	cfg := vaultapi.DefaultConfig()
+	if refusals != nil {
+		cfg.HttpClient.Transport = refusals(cfg.HttpClient.Transport)
+	}
 	cfg.Address = v.URL
 	cfg.MaxRetries = 0
 	c, err := vaultapi.NewClient(cfg)
@@ -255,6 +266,46 @@ func TestLoginAgainAfterRevocation(t *testing.T) {
 	}
 	if _, err := a.Decrypt(ct, []byte("other")); err == nil {
 		t.Error("Decrypt with the wrong associated data succeeded")
+	}
+	checkTransit(t, v, a, ct, first)
+}
+
+// TestLoginAgainWhenVaultRefusesTheToken: a token revoked while its lease still runs is
+// refused to a transit call; the session, told of the refusal, logs in again at once (not
+// when the lease ends, an hour later), and the next transit call goes through.
+func TestLoginAgainWhenVaultRefusesTheToken(t *testing.T) {
+	t.Parallel()
+	jwtFile := filepath.Join(t.TempDir(), "token")
+	writeFile(t, jwtFile, "jwt-only")
+	v := kmstest.NewVault(t, kmstest.VaultConfig{Mount: "kubernetes", Role: "passage-hasm", JWT: "jwt-only",
+		TTL: time.Hour, MaxTTL: time.Hour, Key: "passage"})
+	var refusals *Refusals
+	c := newClientNoting(t, v, func(next http.RoundTripper) *Refusals {
+		refusals = NewRefusals(next)
+		return refusals
+	})
+	sess, err := Login(t.Context(), c, Settings{Method: Kubernetes, Role: "passage-hasm", ServiceAccountTokenFile: jwtFile})
+	if err != nil {
+		t.Fatalf("Login: %v", err)
+	}
+	sess.LoginAgainOn(refusals)
+	sess.retryMin, sess.refusalGrace = time.Millisecond, 0
+	a := transitAEAD(t, c)
+	ct, err := a.Encrypt([]byte("keyset"), []byte("kek"))
+	if err != nil {
+		t.Fatalf("Encrypt: %v", err)
+	}
+	l := newLogs()
+	keep(t, sess, l)
+	first := c.Token()
+	v.Revoke(first)
+	if _, err := a.Decrypt(ct, []byte("kek")); err == nil {
+		t.Fatal("Decrypt with a revoked token succeeded")
+	}
+	l.await(t, "logged in to HashiCorp Vault again", 1)
+	if logged := l.all(); !strings.Contains(logged, "HashiCorp Vault refused the token; logging in again") ||
+		strings.Contains(logged, first) || strings.Contains(logged, "jwt-only") {
+		t.Errorf("the logs should say the token was refused, with no credential:\n%s", logged)
 	}
 	checkTransit(t, v, a, ct, first)
 }
