@@ -3,13 +3,14 @@ package faulttest
 import (
 	"bytes"
 	"crypto/rand"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/passage-cm/passage/internal/pgtest"
 )
 
 // cluster is a throwaway Postgres cluster run by deploy/local/postgres.sh under a name no
@@ -59,7 +60,7 @@ func repoRoot(t *testing.T) string {
 // startCluster starts a new cluster (profile test) on a free port.
 func startCluster(t *testing.T, root string) *cluster {
 	t.Helper()
-	c := &cluster{root: root, name: "fault-" + strings.ToLower(rand.Text()[:10]), port: freePort(t)}
+	c := &cluster{root: root, name: "fault-" + strings.ToLower(rand.Text()[:10]), port: pgtest.FreePorts(t, 1)[0]}
 	t.Cleanup(func() {
 		if out, err := c.script("destroy", c.name); err != nil {
 			t.Errorf("destroying cluster %s: %v\n%s", c.name, err, out)
@@ -97,16 +98,4 @@ func (c *cluster) crash(t *testing.T) {
 func (c *cluster) script(args ...string) ([]byte, error) {
 	cmd := exec.Command(filepath.Join(c.root, "deploy", "local", "postgres.sh"), args...)
 	return cmd.CombinedOutput()
-}
-
-// freePort asks the kernel for a free TCP port on the loopback address. Another process could
-// take it before it is used; nothing here runs long enough between for that to be likely.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

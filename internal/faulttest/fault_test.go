@@ -65,7 +65,7 @@ func TestRegistrationsSurviveCrashesAndRestarts(t *testing.T) {
 	}
 	owner.Close(context.Background())
 
-	srv := buildPassage(t, root, pg.url)
+	srv := buildPassage(t, pg.url)
 	srv.run(t, "migrate", "up")
 	token := srv.run(t, "dev-token", "--role", "caseworker", "--mission", "NER", "--ttl", "1h")
 	srv.start(t)

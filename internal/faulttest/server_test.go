@@ -6,15 +6,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/passage-cm/passage/internal/servetest"
 )
 
 // passage is the passage binary built from this checkout, and the server it runs.
@@ -25,51 +24,21 @@ type passage struct {
 	grpc   string // host:port
 	health string // host:port of /readyz
 
-	cmd    *exec.Cmd
-	exited chan struct{}
-	err    error    // the process's exit, once exited is closed
-	logs   []string // one file per start, in order
+	srv  *servetest.Process // the latest server started
+	logs []string           // one file per start, in order
 }
 
-// buildPassage builds the passage binary into a temporary folder. Without the race detector
-// even when the test has it: a server built with it spends several times the CPU per call and
-// takes seconds longer to link, which on a shared machine would stretch the test towards a
-// minute; the server's packages run their own tests under it.
-func buildPassage(t *testing.T, root, dbURL string) *passage {
+// buildPassage builds the passage binary into a temporary folder (internal/servetest).
+func buildPassage(t *testing.T, dbURL string) *passage {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go command is needed to build the server: %v", err)
-	}
-	dir := t.TempDir()
-	p := &passage{bin: filepath.Join(dir, "passage"), dir: dir, dbURL: dbURL,
-		grpc: "127.0.0.1:" + strconv.Itoa(freePort(t)), health: "127.0.0.1:" + strconv.Itoa(freePort(t))}
-	build := exec.Command(goTool, "build", "-o", p.bin, "./cmd/passage")
-	build.Dir = root
-	start := time.Now()
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/passage: %v\n%s", err, out)
-	}
-	t.Logf("built passage in %v", time.Since(start).Round(100*time.Millisecond))
-	t.Cleanup(func() {
-		if p.running() {
-			_ = p.cmd.Process.Kill()
-			<-p.exited
-		}
-	})
-	return p
+	addrs := servetest.FreeAddrs(t, 2)
+	return &passage{bin: servetest.Build(t), dir: t.TempDir(), dbURL: dbURL, grpc: addrs[0], health: addrs[1]}
 }
 
 // env is the environment of every passage command: this test's database, addresses and
 // development keys, and none of the caller's PASSAGE_ settings.
 func (p *passage) env() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PASSAGE_") && !strings.HasPrefix(kv, "DATABASE_URL=") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, "DATABASE_URL="+p.dbURL, "PASSAGE_DEV_DIR="+filepath.Join(p.dir, "dev"),
+	return servetest.Env("DATABASE_URL="+p.dbURL, "PASSAGE_DEV_DIR="+filepath.Join(p.dir, "dev"),
 		"PASSAGE_GRPC_ADDR="+p.grpc, "PASSAGE_HTTP_ADDR="+p.health, "PASSAGE_PARTNER_HTTP_ADDR=off",
 		"PASSAGE_SHUTDOWN_GRACE=3s",
 		// The load is one caseworker's many workers: it measures the server, not a quota.
@@ -90,101 +59,39 @@ func (p *passage) run(t *testing.T, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// start starts `passage serve --dev` and waits until /readyz answers 200.
+// start starts `passage serve --dev` and waits until /readyz answers 200: the server listens
+// and reaches its database.
 func (p *passage) start(t *testing.T) {
 	t.Helper()
-	log, err := os.Create(filepath.Join(p.dir, fmt.Sprintf("server-%d.log", len(p.logs)+1)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer log.Close() // the child holds its own copy
-	p.logs = append(p.logs, log.Name())
-	p.cmd = exec.Command(p.bin, "serve", "--dev")
-	p.cmd.Env = p.env()
-	p.cmd.Stdout, p.cmd.Stderr = log, log
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("passage serve: %v", err)
-	}
-	p.exited = make(chan struct{})
-	cmd, exited := p.cmd, p.exited
-	go func() {
-		p.err = cmd.Wait()
-		close(exited)
-	}()
-	p.waitReady(t)
-}
-
-func (p *passage) running() bool {
-	if p.cmd == nil {
-		return false
-	}
-	select {
-	case <-p.exited:
-		return false
-	default:
-		return true
-	}
-}
-
-// waitReady waits until /readyz answers 200: the server listens and reaches its database.
-func (p *passage) waitReady(t *testing.T) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	client := &http.Client{Timeout: time.Second}
-	for {
-		resp, err := client.Get("http://" + p.health + "/readyz")
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if !p.running() {
-			t.Fatalf("the server exited before it was ready (%v):\n%s", p.err, p.tail(20))
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the server was not ready 30 s after it started:\n%s", p.tail(20))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	log := filepath.Join(p.dir, fmt.Sprintf("server-%d.log", len(p.logs)+1))
+	p.logs = append(p.logs, log)
+	p.srv = servetest.Start(t, "the server", p.bin, log, p.env(), "serve", "--dev")
+	p.srv.WaitReady(t, p.health, 30*time.Second)
 }
 
 // kill stops the server with SIGKILL, as a crash or an OOM killer would.
 func (p *passage) kill(t *testing.T) {
 	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatalf("SIGKILL: %v", err)
-	}
-	<-p.exited
+	p.srv.Kill(t)
 }
 
 // term stops the server with SIGTERM, as an orchestrator replacing it would, and returns how
 // it exited.
 func (p *passage) term(t *testing.T) error {
 	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("SIGTERM: %v", err)
-	}
-	select {
-	case <-p.exited:
-		return p.err
-	case <-time.After(30 * time.Second):
+	exit, stopped := p.srv.Term(30 * time.Second)
+	if !stopped {
 		t.Fatalf("the server had not stopped 30 s after SIGTERM:\n%s", p.tail(20))
-		return nil
 	}
+	return exit
 }
 
 // tail is the last n lines the latest server wrote.
 func (p *passage) tail(n int) string {
-	if len(p.logs) == 0 {
+	if p.srv == nil {
 		return ""
 	}
-	b, err := os.ReadFile(p.logs[len(p.logs)-1])
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+	return p.srv.Tail(n)
 }
 
 // logLines returns every line the servers logged that matches.

@@ -41,6 +41,6 @@
 // older version, a count short, a backlog that stays, or a programme step waiting in vain for
 // its case).
 //
-// The processes are built without the race detector (as internal/faulttest explains, it would
+// The processes are built without the race detector (internal/servetest says why: it would
 // stretch the test on a shared machine); their output is shown only when the test fails.
 package fleettest

@@ -86,15 +86,15 @@ func TestServeProcessesShareOneDatabase(t *testing.T) {
 	victim := f.servers[0]
 	var atKill map[partition]lease
 	if !killed {
-		t.Errorf("the second caseload ended (or the load timed out) before %d of its calls were acknowledged: %s was not killed under load", killAfter, victim.name)
+		t.Errorf("the second caseload ended (or the load timed out) before %d of its calls were acknowledged: %s was not killed under load", killAfter, victim.Name)
 	} else {
 		r.remove(victim)
-		victim.kill(t)
+		victim.Kill(t)
 		atKill = leases(t, owner)
-		t.Logf("%s killed with SIGKILL after %d calls of the second load", victim.name, r.acknowledged.Load()-before)
+		t.Logf("%s killed with SIGKILL after %d calls of the second load", victim.Name, r.acknowledged.Load()-before)
 	}
 	if err := g.Wait(); err != nil {
-		t.Fatalf("on three processes, %s killed: %v", victim.name, err)
+		t.Fatalf("on three processes, %s killed: %v", victim.Name, err)
 	}
 	t.Logf("second caseload, %d cases, and the series, %d cases of %d changes each, on three processes then two in %v",
 		second.Cases(), len(cases), len(seriesSteps), time.Since(step).Round(10*time.Millisecond))
@@ -166,7 +166,7 @@ func waitCaughtUp(t *testing.T, s *server) {
 	for deadline := time.Now().Add(catchUpWait); ; {
 		backlog, err := backlogs(client, s.http)
 		if err != nil {
-			t.Fatalf("%s's /metrics: %v", s.name, err)
+			t.Fatalf("%s's /metrics: %v", s.Name, err)
 		}
 		behind = behind[:0]
 		for _, c := range wantConsumers {

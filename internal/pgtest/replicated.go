@@ -38,7 +38,7 @@ func NewReplicated(t testing.TB) *Replicated {
 	t.Helper()
 	suffix := randomSuffix()[:10]
 	primaryName, standbyName := "pgtest-"+suffix+"-primary", "pgtest-"+suffix+"-standby"
-	ports := freePorts(t, 2)
+	ports := FreePorts(t, 2)
 	t.Cleanup(func() {
 		// The standby first: stopping the primary first would leave it retrying.
 		for _, name := range []string{standbyName, primaryName} {
@@ -163,8 +163,10 @@ type scriptError struct {
 
 func (e *scriptError) Error() string { return "postgres.sh: " + e.err.Error() + "\n" + e.log }
 
-// freePorts returns n loopback ports free at the time of the call.
-func freePorts(t testing.TB, n int) []int {
+// FreePorts returns n distinct loopback ports free at the time of the call: each is held
+// until all n are chosen. Another process could take one before it is used; nothing in the
+// tests waits long enough between for that to be likely.
+func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var ports []int
 	var listeners []net.Listener
