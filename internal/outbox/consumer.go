@@ -167,9 +167,10 @@ func NewConsumer(pool *pgxpool.Pool, cfg ConsumerConfig) *Consumer {
 // and returns how many wanted events it applied. It is safe to call from several goroutines
 // and replicas: they take turns on each partition's cursor row, whoever leases it (the lease
 // says which replica Run drains a partition on; the row lock, taken by every drain, is what
-// applies each event once). A failing event holds back only its own partition: Drain goes on with the others and
-// returns the applied count with the first error. With a BatchHandler, an event that fails on
-// its own may come after events applied and committed in the same drain.
+// applies each event once). A failing event holds back only its own partition: Drain goes
+// on with the others and returns the applied count with the first error. With a
+// BatchHandler, an event that fails on its own may come after events applied and committed
+// in the same drain.
 func (c *Consumer) Drain(ctx context.Context) (int, error) {
 	if err := c.ensure(ctx); err != nil {
 		return 0, err

@@ -110,9 +110,10 @@ func (c *Consumer) due(ctx context.Context, leases map[int]int64) (due, lost []i
 	for i, p := range partitions {
 		generations[i] = leases[p]
 	}
-	rows, err := c.db.OutboxConsumer(c.cfg.Name).Query(ctx, `SELECT c.partition, c.holder IS DISTINCT FROM $4 OR c.generation <> l.generation
-FROM `+c.cfg.CursorTable+` c JOIN unnest($2::int[], $3::bigint[]) AS l(partition, generation) USING (partition)
-WHERE c.name = $1 AND (c.holder IS DISTINCT FROM $4 OR c.generation <> l.generation OR `+c.readable("c")+`)
+	rows, err := c.db.OutboxConsumer(c.cfg.Name).Query(ctx, `SELECT c.partition, x.taken
+FROM `+c.cfg.CursorTable+` c JOIN unnest($2::int[], $3::bigint[]) AS l(partition, generation) USING (partition),
+  LATERAL (SELECT c.holder IS DISTINCT FROM $4 OR c.generation <> l.generation AS taken) x
+WHERE c.name = $1 AND (x.taken OR `+c.readable("c")+`)
 ORDER BY c.partition`, c.cfg.Name, partitions, generations, c.holder)
 	if err != nil {
 		return nil, nil, fmt.Errorf("outbox: %s look for due partitions: %w", c.cfg.Name, err)
