@@ -69,9 +69,8 @@ func (f *fleet) start(t *testing.T) *server {
 			"PASSAGE_GRPC_ADDR="+s.grpc, "PASSAGE_HTTP_ADDR="+s.http, "PASSAGE_PARTNER_HTTP_ADDR=off",
 			"PASSAGE_LOG_LEVEL=warn", "PASSAGE_SHUTDOWN_GRACE=2s",
 			// Three processes of every service on a Postgres other packages' tests share:
-			// small pools, and one group-commit batch in flight each, as several intake
-			// processes take.
-			"PASSAGE_DB_MAX_CONNS=4", "PASSAGE_REGISTER_BATCHES_IN_FLIGHT=1"),
+			// small pools. The intake processes divide their batches in flight themselves.
+			"PASSAGE_DB_MAX_CONNS=4"),
 		"serve", "--dev")
 	f.servers = append(f.servers, s)
 	s.WaitReady(t, s.http, readyWait)

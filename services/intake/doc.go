@@ -16,9 +16,9 @@
 // that arrive together are written by one transaction, each with every guarantee it has alone
 // (registrar.go); PASSAGE_REGISTER_BATCHES_IN_FLIGHT is how many such transactions the
 // database sees at once from all of intake's processes together, each live process taking
-// its share as it counts them every few seconds (internal/procshare). Registration and a correction of the principal's identity also store the
-// person search's blind indexes (vault.SearchIndexes), which the duplicate check never looks
-// up; the search itself (services/intake/search) is served from intake's Spec, on intake's
+// its share as it counts them every few seconds (internal/procshare). Registration and a
+// correction of the principal's identity also store the person search's blind indexes
+// (vault.SearchIndexes), which the duplicate check never looks up; the search itself (services/intake/search) is served from intake's Spec, on intake's
 // role, pool and keyring, and finds only the mission's own registrations: a receiving
 // mission reads a handed-over case through GetCase, but does not find its people by search.
 //
