@@ -22,10 +22,13 @@ script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 repo=$(cd "$script_dir/../.." && pwd -P)
 pg=$script_dir/postgres.sh
 # Ports follow the test cluster's (TEST_PG_PORT, 55433 by default, CI's 55434), so that a
-# developer's run and CI's clone on the same machine do not meet.
+# developer's run and CI's clone on the same machine do not meet. They sit below Linux's
+# ephemeral range (32768-60999), where any outgoing connection may hold a port for a while
+# (CI once lost the drill that way); a server port found taken all the same moves on.
 offset=$((${TEST_PG_PORT:-55433} - 55400))
-readonly PRIMARY=drill-primary PRIMARY_PORT=$((55430 + offset)) RESTORED=drill-restored RESTORED_PORT=$((55460 + offset))
-readonly GRPC=127.0.0.1:$((57100 + offset)) HTTP=127.0.0.1:$((57200 + offset))
+readonly PRIMARY=drill-primary PRIMARY_PORT=$((25430 + offset)) RESTORED=drill-restored RESTORED_PORT=$((25460 + offset))
+grpc_port=$((27100 + offset)) http_port=$((27200 + offset))
+GRPC="" HTTP=""
 
 work=$(mktemp -d)
 server_pid=""
@@ -61,21 +64,36 @@ stop_server() {
 }
 
 # start_server runs `passage serve --dev` on database url with the keys in dir, and waits
-# until it is ready.
+# until it is ready. A server that finds its port taken is started again on the next pair
+# (up to five times).
 start_server() {
-	local url=$1 dir=$2 i
+	local url=$1 dir=$2 attempt i log_at
 	DATABASE_URL=$url PASSAGE_DEV_DIR=$dir "$passage" migrate up >/dev/null
-	DATABASE_URL=$url PASSAGE_DEV_DIR=$dir PASSAGE_GRPC_ADDR=$GRPC PASSAGE_HTTP_ADDR=$HTTP \
-		PASSAGE_PARTNER_HTTP_ADDR=off PASSAGE_LOG_LEVEL=warn "$passage" serve --dev >>"$work/server.log" 2>&1 &
-	server_pid=$!
-	for ((i = 0; i < 100; i++)); do
-		if curl -fsS "http://$HTTP/readyz" >/dev/null 2>&1; then
-			return 0
-		fi
-		kill -0 "$server_pid" 2>/dev/null || die "the server exited at start"
-		sleep 0.2
+	for ((attempt = 1; attempt <= 5; attempt++)); do
+		GRPC=127.0.0.1:$grpc_port HTTP=127.0.0.1:$http_port
+		touch "$work/server.log"
+		log_at=$(wc -l <"$work/server.log")
+		DATABASE_URL=$url PASSAGE_DEV_DIR=$dir PASSAGE_GRPC_ADDR=$GRPC PASSAGE_HTTP_ADDR=$HTTP \
+			PASSAGE_PARTNER_HTTP_ADDR=off PASSAGE_LOG_LEVEL=warn "$passage" serve --dev >>"$work/server.log" 2>&1 &
+		server_pid=$!
+		for ((i = 0; i < 100; i++)); do
+			if curl -fsS "http://$HTTP/readyz" >/dev/null 2>&1; then
+				return 0
+			fi
+			if ! kill -0 "$server_pid" 2>/dev/null; then
+				wait "$server_pid" 2>/dev/null || true
+				server_pid=""
+				tail -n "+$((log_at + 1))" "$work/server.log" | grep -q 'address already in use' ||
+					die "the server exited at start"
+				printf 'restore-drill: port %s or %s taken, moving on\n' "$grpc_port" "$http_port" >&2
+				grpc_port=$((grpc_port + 300)) http_port=$((http_port + 300))
+				continue 2
+			fi
+			sleep 0.2
+		done
+		die "the server was not ready after 20 s"
 	done
-	die "the server was not ready after 20 s"
+	die "five pairs of ports were taken"
 }
 
 # cli runs the passage command line against the drill's server with a token of role in NER
