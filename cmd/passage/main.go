@@ -163,7 +163,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		if !*dev {
 			return errors.New("serve: --pprof is for development only: add --dev")
 		}
-		stop, err := servePprof(ctx, *profiler)
+		_, stop, err := servePprof(ctx, *profiler)
 		if err != nil {
 			return err
 		}

@@ -13,18 +13,19 @@ import (
 // servePprof serves Go's profiler (net/http/pprof) on addr until ctx ends, for `passage serve
 // --dev --pprof ADDR`: how `make bench-analytics` finds where an Aggregate's time goes.
 // Development only, and only on a loopback address: a heap profile holds whatever the
-// process holds, and the profiler answers without a token.
-func servePprof(ctx context.Context, addr string) (func(), error) {
+// process holds, and the profiler answers without a token. It returns the address it
+// listens on (port 0 picks one) and the function that stops it.
+func servePprof(ctx context.Context, addr string) (net.Addr, func(), error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, fmt.Errorf("serve: --pprof %q: %w", addr, err)
+		return nil, nil, fmt.Errorf("serve: --pprof %q: %w", addr, err)
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, errors.New("serve: --pprof listens on a loopback address only, e.g. 127.0.0.1:6060")
+		return nil, nil, errors.New("serve: --pprof listens on a loopback address only, e.g. 127.0.0.1:6060")
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("serve: --pprof: %w", err)
+		return nil, nil, fmt.Errorf("serve: --pprof: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -38,5 +39,5 @@ func servePprof(ctx context.Context, addr string) (func(), error) {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	}
-	return stop, nil
+	return ln.Addr(), stop, nil
 }
