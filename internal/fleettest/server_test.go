@@ -36,15 +36,12 @@ type server struct {
 }
 
 // newFleet builds the passage binary (internal/servetest) and readies a fleet on the
-// database dbURL. When the test fails, it logs the end of every process's output; when it
-// ends, it stops the processes still running.
+// database dbURL. When the test fails, it logs the end of every process's output once they
+// are stopped.
 func newFleet(t *testing.T, dbURL string) *fleet {
 	t.Helper()
 	f := &fleet{bin: servetest.Build(t), dbURL: dbURL, dir: t.TempDir()}
 	t.Cleanup(func() {
-		for _, s := range f.servers {
-			f.stop(t, s)
-		}
 		if t.Failed() {
 			for _, s := range f.servers {
 				t.Logf("the last lines of %s's output:\n%s", s.Name, s.Tail(40))
@@ -58,7 +55,8 @@ func newFleet(t *testing.T, dbURL string) *fleet {
 func (f *fleet) devDir() string { return filepath.Join(f.dir, "dev") }
 
 // start starts one more process, every service in it, on free ports, waits until its /readyz
-// answers 200, and connects to it.
+// answers 200, and connects to it. When the test ends, the process is stopped if it still
+// runs (stop).
 func (f *fleet) start(t *testing.T) *server {
 	t.Helper()
 	n := len(f.servers) + 1
@@ -72,6 +70,9 @@ func (f *fleet) start(t *testing.T) *server {
 			// small pools. The intake processes divide their batches in flight themselves.
 			"PASSAGE_DB_MAX_CONNS=4"),
 		"serve", "--dev")
+	// Registered after Start's own cleanup, so it runs first: Start's would SIGKILL the
+	// process before SIGTERM could stop it.
+	t.Cleanup(func() { f.stop(t, s) })
 	f.servers = append(f.servers, s)
 	s.WaitReady(t, s.http, readyWait)
 	var err error
