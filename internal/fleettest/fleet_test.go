@@ -43,7 +43,6 @@ func TestServeProcessesShareOneDatabase(t *testing.T) {
 	start := time.Now()
 	dbURL := pgtest.New(t)
 	f := newFleet(t, dbURL)
-	t.Logf("built passage in %v", time.Since(start).Round(100*time.Millisecond))
 
 	owner := connect(t, dbURL)
 	var r rotation
