@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/passage-cm/passage/internal/database"
@@ -68,11 +67,7 @@ func TestReplicaCheck(t *testing.T) {
 		t.Fatalf("a standby that keeps up: %v", err)
 	}
 
-	owner := pgtest.Connect(t, r.Standby)
-	if _, err := owner.Exec(ctx, `SELECT pg_wal_replay_pause()`); err != nil {
-		t.Fatal(err)
-	}
-	waitPaused(t, owner)
+	resume := r.PauseReplay(t)
 	if _, err := pgtest.Connect(t, r.Primary).Exec(ctx, `CREATE TABLE lag_probe (x int)`); err != nil {
 		t.Fatal(err)
 	}
@@ -88,9 +83,7 @@ func TestReplicaCheck(t *testing.T) {
 		t.Fatalf("unreplayed for 6s, bound 5s: %v, want ErrLagging", err)
 	}
 
-	if _, err := owner.Exec(ctx, `SELECT pg_wal_replay_resume()`); err != nil {
-		t.Fatal(err)
-	}
+	resume()
 	r.AwaitReplay(t)
 	now = now.Add(time.Second)
 	if err := check.Ping(ctx); err != nil {
@@ -110,24 +103,5 @@ func TestReplicaCheck(t *testing.T) {
 			t.Errorf("a primary as its own replica: %v", err)
 		}
 		now = now.Add(time.Hour)
-	}
-}
-
-// waitPaused waits until the standby's replay is paused: pg_wal_replay_pause only asks.
-func waitPaused(t *testing.T, owner *pgx.Conn) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var state string
-		if err := owner.QueryRow(t.Context(), `SELECT pg_get_wal_replay_pause_state()`).Scan(&state); err != nil {
-			t.Fatal(err)
-		}
-		if state == "paused" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("replay still %s", state)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -101,6 +101,42 @@ func (r *Replicated) StartStandby(t testing.TB) {
 	}
 }
 
+// PauseReplay pauses the standby's replay and waits until it is paused (pg_wal_replay_pause
+// only asks), so that what the primary writes from then on waits on the standby. resume
+// resumes replay; called again, it does nothing.
+func (r *Replicated) PauseReplay(t testing.TB) (resume func()) {
+	t.Helper()
+	ctx := context.Background()
+	owner := Connect(t, r.Standby)
+	if _, err := owner.Exec(ctx, `SELECT pg_wal_replay_pause()`); err != nil {
+		t.Fatalf("pgtest: pause replay: %v", err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		var state string
+		if err := owner.QueryRow(ctx, `SELECT pg_get_wal_replay_pause_state()`).Scan(&state); err != nil {
+			t.Fatalf("pgtest: replay's state: %v", err)
+		}
+		if state == "paused" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pgtest: replay still %s 30 s after it was paused", state)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	resumed := false
+	return func() {
+		t.Helper()
+		if resumed {
+			return
+		}
+		resumed = true
+		if _, err := owner.Exec(ctx, `SELECT pg_wal_replay_resume()`); err != nil {
+			t.Fatalf("pgtest: resume replay: %v", err)
+		}
+	}
+}
+
 // AwaitReplay waits until the standby has replayed everything the primary had written when
 // it was called (its WAL insert position), so that what committed before is visible there.
 func (r *Replicated) AwaitReplay(t testing.TB) {

@@ -161,26 +161,12 @@ func standbyDown(t *testing.T, b *bundle, r *pgtest.Replicated) {
 // NOT_SERVING once the lag passes its bound ("replica lagging"), while the process and the
 // other services serve on; once replay resumes, analytics serves again.
 func standbyLagging(t *testing.T, b *bundle, r *pgtest.Replicated) {
-	ctx := context.Background()
 	health := healthpb.NewHealthClient(b.env.Conn)
-	owner := pgtest.Connect(t, r.Standby)
-	if _, err := owner.Exec(ctx, `SELECT pg_wal_replay_pause()`); err != nil {
-		t.Fatal(err)
-	}
-	resumed := false
-	resume := func() {
-		if !resumed {
-			resumed = true
-			if _, err := owner.Exec(ctx, `SELECT pg_wal_replay_resume()`); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	resume := r.PauseReplay(t)
 	defer resume()
 	const lagging = `"msg":"replica lagging: not serving"`
 	before := strings.Count(b.env.Logs.String(), lagging)
-	// Replay pauses at once or at its next record; the cases registered meanwhile are WAL
-	// the standby holds back.
+	// The case registered now is WAL the standby holds back.
 	b.register(t, traveller{mission: "NER", host: "NER", sex: female, nationality: "MLI", statistics: true}, "Lagging")
 	awaitHealth(t, health, healthpb.HealthCheckResponse_NOT_SERVING)
 	wantOthersServing(t, b, "replica lagging")
