@@ -93,9 +93,6 @@ func Start(t testing.TB, name, bin, log string, env []string, args ...string) *P
 	return p
 }
 
-// Exited is closed once the process has exited.
-func (p *Process) Exited() <-chan struct{} { return p.exited }
-
 // Running reports whether the process has not exited yet.
 func (p *Process) Running() bool {
 	select {
