@@ -186,7 +186,7 @@ func (d *Directory) Run(ctx context.Context) error {
 			}
 			next = time.Now().Add(d.cfg.Reload)
 		}
-		err := d.wait(ctx, next)
+		err := d.wait(ctx, &next)
 		if err == nil {
 			continue
 		}
@@ -201,9 +201,10 @@ func (d *Directory) Run(ctx context.Context) error {
 	return nil
 }
 
-// wait applies the notifications that arrive until the reload time, then reloads.
-func (d *Directory) wait(ctx context.Context, reloadAt time.Time) error {
-	wctx, cancel := context.WithDeadline(ctx, reloadAt)
+// wait applies the next notification that arrives before *reloadAt; at *reloadAt it reloads
+// and moves *reloadAt on by Config.Reload.
+func (d *Directory) wait(ctx context.Context, reloadAt *time.Time) error {
+	wctx, cancel := context.WithDeadline(ctx, *reloadAt)
 	n, err := d.conn.WaitForNotification(wctx)
 	cancel()
 	switch {
@@ -211,7 +212,11 @@ func (d *Directory) wait(ctx context.Context, reloadAt time.Time) error {
 		return d.apply(n.Payload)
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
 		// Time for the safety net; the connection was only idle.
-		return d.reload(ctx, d.conn)
+		if err := d.reload(ctx, d.conn); err != nil {
+			return err
+		}
+		*reloadAt = time.Now().Add(d.cfg.Reload)
+		return nil
 	}
 	return err
 }
