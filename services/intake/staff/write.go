@@ -3,6 +3,7 @@ package staff
 import (
 	"context"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
@@ -98,8 +99,17 @@ func (s *Service) DeactivateStaff(ctx context.Context, req *staffv1.DeactivateSt
 	if err != nil {
 		return nil, err
 	}
+	// The member's cases' assignment locks are taken before the member's row (see
+	// Assignments.LockAssignments).
+	leavers := s.members
+	leavers.Lock = func(ctx context.Context, tx pgx.Tx, author auth.Claims, id uuid.UUID) (*member, error) {
+		if err := s.assignments.LockAssignments(ctx, tx, author.Mission, req.GetStaffId()); err != nil {
+			return nil, err
+		}
+		return lockMember(ctx, tx, author, id)
+	}
 	resp := &staffv1.DeactivateStaffResponse{}
-	err = s.change(ctx, &s.leavers, who, req.GetStaffId(), req.GetRequestId(), req.GetVersion(), staffv1.StaffService_DeactivateStaff_FullMethodName, req, resp,
+	err = s.change(ctx, &leavers, who, req.GetStaffId(), req.GetRequestId(), req.GetVersion(), staffv1.StaffService_DeactivateStaff_FullMethodName, req, resp,
 		func(a *member, st *mutation.Step) (proto.Message, error) {
 			setActive(a, false, st)
 			n, err := s.assignments.EndAssignments(ctx, st.Tx, st.Batch, inMission(who, a.Mission), a.Mission, a.StaffID)
