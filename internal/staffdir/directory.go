@@ -110,11 +110,9 @@ func (d *Directory) listen(ctx context.Context) error {
 	return nil
 }
 
-// reload reads every member, replacing the copy.
-func (d *Directory) reload(ctx context.Context, q interface {
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-}) error {
-	rows, err := q.Query(ctx, `SELECT staff_id, mission, role, active, provisioned_by, version, coalesce(last_seen_at, 'epoch')
+// reload reads every member on conn, replacing the copy.
+func (d *Directory) reload(ctx context.Context, conn *pgx.Conn) error {
+	rows, err := conn.Query(ctx, `SELECT staff_id, mission, role, active, provisioned_by, version, coalesce(last_seen_at, 'epoch')
 FROM intake.staff_member`)
 	if err != nil {
 		return fmt.Errorf("staff directory: read: %w", err)
