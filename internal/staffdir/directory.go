@@ -110,11 +110,9 @@ func (d *Directory) listen(ctx context.Context) error {
 	return nil
 }
 
-// reload reads every member, replacing the copy.
-func (d *Directory) reload(ctx context.Context, q interface {
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-}) error {
-	rows, err := q.Query(ctx, `SELECT staff_id, mission, role, active, provisioned_by, version, coalesce(last_seen_at, 'epoch')
+// reload reads every member on conn, replacing the copy.
+func (d *Directory) reload(ctx context.Context, conn *pgx.Conn) error {
+	rows, err := conn.Query(ctx, `SELECT staff_id, mission, role, active, provisioned_by, version, coalesce(last_seen_at, 'epoch')
 FROM intake.staff_member`)
 	if err != nil {
 		return fmt.Errorf("staff directory: read: %w", err)
@@ -186,7 +184,7 @@ func (d *Directory) Run(ctx context.Context) error {
 			}
 			next = time.Now().Add(d.cfg.Reload)
 		}
-		err := d.wait(ctx, next)
+		err := d.wait(ctx, &next)
 		if err == nil {
 			continue
 		}
@@ -201,9 +199,10 @@ func (d *Directory) Run(ctx context.Context) error {
 	return nil
 }
 
-// wait applies the notifications that arrive until the reload time, then reloads.
-func (d *Directory) wait(ctx context.Context, reloadAt time.Time) error {
-	wctx, cancel := context.WithDeadline(ctx, reloadAt)
+// wait applies the next notification that arrives before *reloadAt; at *reloadAt it reloads
+// and moves *reloadAt on by Config.Reload.
+func (d *Directory) wait(ctx context.Context, reloadAt *time.Time) error {
+	wctx, cancel := context.WithDeadline(ctx, *reloadAt)
 	n, err := d.conn.WaitForNotification(wctx)
 	cancel()
 	switch {
@@ -211,7 +210,11 @@ func (d *Directory) wait(ctx context.Context, reloadAt time.Time) error {
 		return d.apply(n.Payload)
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
 		// Time for the safety net; the connection was only idle.
-		return d.reload(ctx, d.conn)
+		if err := d.reload(ctx, d.conn); err != nil {
+			return err
+		}
+		*reloadAt = time.Now().Add(d.cfg.Reload)
+		return nil
 	}
 	return err
 }

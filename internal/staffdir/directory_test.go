@@ -41,8 +41,14 @@ func setup(t testing.TB) fixture {
 // change it applies from a notification.
 func process(t testing.TB, pool *pgxpool.Pool, mode Mode) (*Directory, <-chan Member) {
 	t.Helper()
+	return processWith(t, pool, Config{Mode: mode})
+}
+
+// processWith is process with cfg.
+func processWith(t testing.TB, pool *pgxpool.Pool, cfg Config) (*Directory, <-chan Member) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	d, err := Open(ctx, pool, Config{Mode: mode})
+	d, err := Open(ctx, pool, cfg)
 	if err != nil {
 		cancel()
 		t.Fatalf("open: %v", err)
@@ -275,4 +281,32 @@ func BenchmarkDeactivationReach(b *testing.B) {
 		total += time.Since(start)
 	}
 	b.ReportMetric(float64(total.Microseconds())/float64(b.N), "µs/commit+reach")
+}
+
+// TestReloadEveryInterval: the safety net reads the whole directory once every
+// Config.Reload, not again and again once the first interval has passed.
+func TestReloadEveryInterval(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	const reload = 100 * time.Millisecond
+	d, _ := processWith(t, f.followup, Config{Reload: reload})
+	// Nothing changes in the directory: each wake-up of Await's channel is a reload.
+	const watch = time.Second
+	reloads := 0
+	end := time.After(watch)
+	for {
+		d.mu.RLock()
+		changed := d.changed
+		d.mu.RUnlock()
+		select {
+		case <-changed:
+			reloads++
+			continue
+		case <-end:
+		}
+		break
+	}
+	if most := int(watch/reload) + 2; reloads > most {
+		t.Errorf("%d reloads in %v with Reload %v; want at most %d", reloads, watch, reload, most)
+	}
 }

@@ -249,8 +249,8 @@ func assignmentChanged(ctx context.Context, tx pgx.Tx, c lockedCase, staffID str
 func (s *Service) assignmentKind() mutation.Kind[lockedCase] {
 	k := s.accessKind()
 	k.Lock = func(ctx context.Context, tx pgx.Tx, who auth.Claims, id uuid.UUID) (lockedCase, error) {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('intake.case_assignment'), hashtext($1::text))`, id.String()); err != nil {
-			return lockedCase{}, fmt.Errorf("lock case assignments: %w", err)
+		if err := lockAssignments(ctx, tx, id); err != nil {
+			return lockedCase{}, err
 		}
 		return lockCase(ctx, tx, who.Mission, id)
 	}

@@ -33,7 +33,8 @@ func leaverCases(ctx context.Context, tx pgx.Tx, mission, staffID string) ([]uui
 	return ids, nil
 }
 
-// lockAssignments takes the assignment lock of a case (assignmentKind's), in tx.
+// lockAssignments takes, in tx, the lock the changes of case id's assignments take turns on
+// (assignmentKind's, and a leaver's deactivation's).
 func lockAssignments(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('intake.case_assignment'), hashtext($1::text))`, id.String()); err != nil {
 		return fmt.Errorf("lock case assignments: %w", err)

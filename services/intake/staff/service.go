@@ -2,8 +2,6 @@ package staff
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -62,10 +60,10 @@ type Service struct {
 	// directory, when set, is this process's copy of the directory, which a change waits for.
 	directory *staffdir.Directory
 	now       func() time.Time
-	// members runs every change of an existing member but a deactivation, which leavers
-	// runs (it locks the member's cases first); creator adds one.
-	members, leavers mutation.Kind[*member]
-	creator          mutation.Creator
+	// members runs every change of an existing member (a deactivation locks the member's
+	// cases first: DeactivateStaff); creator adds one.
+	members mutation.Kind[*member]
+	creator mutation.Creator
 }
 
 // New returns the service over a pool connected as intake's role, the vault's keyring (for
@@ -89,21 +87,6 @@ func New(pool *pgxpool.Pool, keys *vault.Keyring, assignments Assignments, direc
 			return staleVersion(ref, m.Version)
 		},
 		Save: saveMember,
-	}
-	s.leavers = s.members
-	s.leavers.Lock = func(ctx context.Context, tx pgx.Tx, who auth.Claims, id uuid.UUID) (*member, error) {
-		var staffID string
-		err := tx.QueryRow(ctx, `SELECT staff_id FROM intake.staff_member WHERE member_id = $1`, id).Scan(&staffID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, database.ErrNotFound
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read staff member: %w", err)
-		}
-		if err := assignments.LockAssignments(ctx, tx, who.Mission, staffID); err != nil {
-			return nil, err
-		}
-		return lockMember(ctx, tx, who, id)
 	}
 	return s
 }

@@ -215,3 +215,27 @@ func TestTeams(t *testing.T) {
 	_, err = b.staff.ListStaff(b.chief, &staffv1.ListStaffRequest{PageToken: "%%%"})
 	testserver.WantCode(t, err, codes.InvalidArgument)
 }
+
+// TestProvisionChange: an administrator moves a member to another mission and role with the
+// version they read; an older version is refused.
+func TestProvisionChange(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	m := b.provision(t, "cw-moving", "NER")
+	req := &staffv1.ProvisionStaffRequest{RequestId: uuid.NewString(), StaffId: "cw-moving", Mission: "MAR", Role: "supervisor",
+		DisplayName: "Yasmine", Version: m.GetVersion()}
+	moved, err := b.staff.ProvisionStaff(b.admin, req)
+	if err != nil {
+		t.Fatalf("ProvisionStaff with a version: %v", err)
+	}
+	if got := moved.GetMember(); got.GetMission() != "MAR" || got.GetRole() != "supervisor" || got.GetVersion() != m.GetVersion()+1 ||
+		got.GetDisplayName() != "Yasmine" || got.GetProvisioning() != staffv1.Provisioning_PROVISIONING_ADMIN {
+		t.Errorf("moved: %v", got)
+	}
+	if read, err := b.staff.GetStaff(b.admin, &staffv1.GetStaffRequest{StaffId: "cw-moving"}); err != nil || !proto.Equal(read.GetMember(), moved.GetMember()) {
+		t.Errorf("read after the move: %v, %v; want %v", read, err, moved.GetMember())
+	}
+	req.RequestId, req.Mission = uuid.NewString(), "NER"
+	_, err = b.staff.ProvisionStaff(b.admin, req)
+	testserver.WantCode(t, err, codes.FailedPrecondition)
+}

@@ -3,6 +3,7 @@ package staff
 import (
 	"context"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
@@ -53,24 +54,15 @@ func (s *Service) ProvisionStaff(ctx context.Context, req *staffv1.ProvisionStaf
 		s.settled(ctx, resp.GetMember())
 		return resp, nil
 	}
-	current, err := s.read(ctx, who, req.GetStaffId())
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	author := inMission(who, current.Mission)
-	key, err := idempotency.NewKey(s.keys, author.Mission, req.GetRequestId(), staffv1.StaffService_ProvisionStaff_FullMethodName, req)
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	m := mutation.Mutation{Who: author, Key: key, Ref: req.GetStaffId(), Version: req.GetVersion(), Resp: resp}
-	err = s.members.Run(ctx, m, func(a *member, st *mutation.Step) (proto.Message, error) {
-		a.NewMission, a.Role, a.DisplayName = req.GetMission(), string(role), req.GetDisplayName()
-		// Provisioned by an administrator from now on: a token no longer moves them.
-		a.ProvisionedBy = staffdir.ProvisionedByAdmin
-		a.Version, a.Updated = st.Version, st.Now
-		resp.Member = a.proto()
-		return a.changed(), nil
-	})
+	err = s.change(ctx, &s.members, who, req.GetStaffId(), req.GetRequestId(), req.GetVersion(), staffv1.StaffService_ProvisionStaff_FullMethodName, req, resp,
+		func(a *member, st *mutation.Step) (proto.Message, error) {
+			a.NewMission, a.Role, a.DisplayName = req.GetMission(), string(role), req.GetDisplayName()
+			// Provisioned by an administrator from now on: a token no longer moves them.
+			a.ProvisionedBy = staffdir.ProvisionedByAdmin
+			a.Version, a.Updated = st.Version, st.Now
+			resp.Member = a.proto()
+			return a.changed(), nil
+		})
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -103,12 +95,29 @@ VALUES ($1, $2, $3, $4, true, 'admin', nullif($5, ''), 1, $6, $6)`, m.StaffID, s
 
 // DeactivateStaff makes a member a leaver and ends their case assignments in their mission.
 func (s *Service) DeactivateStaff(ctx context.Context, req *staffv1.DeactivateStaffRequest) (*staffv1.DeactivateStaffResponse, error) {
+	who, err := auth.Caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// The member's cases' assignment locks are taken before the member's row (see
+	// Assignments.LockAssignments).
+	leavers := s.members
+	leavers.Lock = func(ctx context.Context, tx pgx.Tx, author auth.Claims, id uuid.UUID) (*member, error) {
+		if err := s.assignments.LockAssignments(ctx, tx, author.Mission, req.GetStaffId()); err != nil {
+			return nil, err
+		}
+		return lockMember(ctx, tx, author, id)
+	}
 	resp := &staffv1.DeactivateStaffResponse{}
-	err := s.setActive(ctx, &s.leavers, req.GetRequestId(), req.GetStaffId(), req.GetVersion(), false, staffv1.StaffService_DeactivateStaff_FullMethodName, req, resp,
-		func(a *member, author auth.Claims, st *mutation.Step) error {
-			n, err := s.assignments.EndAssignments(ctx, st.Tx, st.Batch, author, a.Mission, a.StaffID)
+	err = s.change(ctx, &leavers, who, req.GetStaffId(), req.GetRequestId(), req.GetVersion(), staffv1.StaffService_DeactivateStaff_FullMethodName, req, resp,
+		func(a *member, st *mutation.Step) (proto.Message, error) {
+			setActive(a, false, st)
+			n, err := s.assignments.EndAssignments(ctx, st.Tx, st.Batch, inMission(who, a.Mission), a.Mission, a.StaffID)
+			if err != nil {
+				return nil, err
+			}
 			resp.Member, resp.UnassignedCases = a.proto(), int32(n)
-			return err
+			return a.changed(), nil
 		})
 	if err != nil {
 		return nil, toStatus(err)
@@ -119,11 +128,16 @@ func (s *Service) DeactivateStaff(ctx context.Context, req *staffv1.DeactivateSt
 
 // ReactivateStaff makes a deactivated member active again.
 func (s *Service) ReactivateStaff(ctx context.Context, req *staffv1.ReactivateStaffRequest) (*staffv1.ReactivateStaffResponse, error) {
+	who, err := auth.Caller(ctx)
+	if err != nil {
+		return nil, err
+	}
 	resp := &staffv1.ReactivateStaffResponse{}
-	err := s.setActive(ctx, &s.members, req.GetRequestId(), req.GetStaffId(), req.GetVersion(), true, staffv1.StaffService_ReactivateStaff_FullMethodName, req, resp,
-		func(a *member, _ auth.Claims, _ *mutation.Step) error {
+	err = s.change(ctx, &s.members, who, req.GetStaffId(), req.GetRequestId(), req.GetVersion(), staffv1.StaffService_ReactivateStaff_FullMethodName, req, resp,
+		func(a *member, st *mutation.Step) (proto.Message, error) {
+			setActive(a, true, st)
 			resp.Member = a.proto()
-			return nil
+			return a.changed(), nil
 		})
 	if err != nil {
 		return nil, toStatus(err)
@@ -132,16 +146,11 @@ func (s *Service) ReactivateStaff(ctx context.Context, req *staffv1.ReactivateSt
 	return resp, nil
 }
 
-// setActive runs a deactivation (active false) or reactivation as a versioned, idempotent,
-// audited change of the member in their mission, then also. A member already in the state
-// asked for keeps it (and their deactivation time), at a new version.
-func (s *Service) setActive(ctx context.Context, kind *mutation.Kind[*member], requestID, staffID string, version int64, active bool, method string,
-	req, resp proto.Message, also func(a *member, author auth.Claims, st *mutation.Step) error,
+// change runs fn as who's change of member staffID at the version they read, by kind:
+// idempotent by requestID and audited in the mission the member is in (inMission).
+func (s *Service) change(ctx context.Context, kind *mutation.Kind[*member], who auth.Claims, staffID, requestID string, version int64,
+	method string, req, resp proto.Message, fn mutation.Change[*member],
 ) error {
-	who, err := auth.Caller(ctx)
-	if err != nil {
-		return err
-	}
 	current, err := s.read(ctx, who, staffID)
 	if err != nil {
 		return err
@@ -151,19 +160,19 @@ func (s *Service) setActive(ctx context.Context, kind *mutation.Kind[*member], r
 	if err != nil {
 		return err
 	}
-	m := mutation.Mutation{Who: author, Key: key, Ref: staffID, Version: version, Resp: resp}
-	return kind.Run(ctx, m, func(a *member, st *mutation.Step) (proto.Message, error) {
-		if a.Active != active {
-			a.Active = active
-			a.Deactivated = nil
-			if !active {
-				a.Deactivated = &st.Now
-			}
+	return kind.Run(ctx, mutation.Mutation{Who: author, Key: key, Ref: staffID, Version: version, Resp: resp}, fn)
+}
+
+// setActive makes a deactivated member active, or an active one inactive (active false), at
+// st's version and time. A member already in the state asked for keeps it (and their
+// deactivation time), at the new version.
+func setActive(a *member, active bool, st *mutation.Step) {
+	if a.Active != active {
+		a.Active = active
+		a.Deactivated = nil
+		if !active {
+			a.Deactivated = &st.Now
 		}
-		a.Version, a.Updated = st.Version, st.Now
-		if err := also(a, author, st); err != nil {
-			return nil, err
-		}
-		return a.changed(), nil
-	})
+	}
+	a.Version, a.Updated = st.Version, st.Now
 }
