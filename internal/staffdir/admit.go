@@ -89,7 +89,7 @@ WHERE staff_id = $1 AND active AND provisioned_by = 'claims'
 RETURNING staff_id, mission, role, active, provisioned_by, version, last_seen_at`
 	} else {
 		sql = `INSERT INTO intake.staff_member (staff_id, member_id, mission, role, active, provisioned_by, version, created_at, updated_at, last_seen_at)
-VALUES ($1, $5, $2, $3, true, 'claims', 1, $4, $4, $4) ON CONFLICT (staff_id) DO NOTHING
+VALUES ($1, $5, $2, $3, true, 'claims', 1, $4, $4, $4) ON CONFLICT DO NOTHING
 RETURNING staff_id, mission, role, active, provisioned_by, version, last_seen_at`
 	}
 	var m Member
@@ -101,7 +101,9 @@ RETURNING staff_id, mission, role, active, provisioned_by, version, last_seen_at
 		Scan(&m.StaffID, &m.Mission, &m.Role, &m.Active, &m.ProvisionedBy, &m.Version, &m.lastSeen)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// Another process got there first, or the entry is not one a token may change: read
-		// what is there.
+		// what is there. The insert names no conflict target: a racing insert of the same
+		// subject may meet it on member_id (derived from staff_id) before staff_id, and
+		// Postgres raises a conflict on a unique index other than the target's.
 		err = d.pool.QueryRow(ctx, `SELECT staff_id, mission, role, active, provisioned_by, version, coalesce(last_seen_at, 'epoch')
 FROM intake.staff_member WHERE staff_id = $1`, c.Subject).
 			Scan(&m.StaffID, &m.Mission, &m.Role, &m.Active, &m.ProvisionedBy, &m.Version, &m.lastSeen)

@@ -3,6 +3,7 @@ package staffdir
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -308,5 +309,44 @@ func TestReloadEveryInterval(t *testing.T) {
 	}
 	if most := int(watch/reload) + 2; reloads > most {
 		t.Errorf("%d reloads in %v with Reload %v; want at most %d", reloads, watch, reload, most)
+	}
+}
+
+// TestFirstCallsAtOnce: processes that admit a new staff member's first calls at the same
+// moment add them once, and every call is admitted: the insert that loses the race finds the
+// entry the other wrote, whichever of its unique keys (staff id, member id) meets it first.
+func TestFirstCallsAtOnce(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	var dirs []*Directory
+	for _, pool := range []*pgxpool.Pool{f.intake, f.followup, f.intake, f.followup} {
+		d, _ := process(t, pool, ModeClaims)
+		dirs = append(dirs, d)
+	}
+	const subjects = 40
+	for i := range subjects {
+		c := auth.Claims{Subject: fmt.Sprintf("cw-at-once-%d", i), Role: auth.RoleCaseworker, Mission: "NER"}
+		start := make(chan struct{})
+		errs := make(chan error, len(dirs))
+		for _, d := range dirs {
+			go func() {
+				<-start
+				errs <- d.Admit(ctx, c)
+			}()
+		}
+		close(start)
+		for range dirs {
+			if err := <-errs; err != nil {
+				t.Fatalf("%s's first call, from %d processes at once: %v", c.Subject, len(dirs), err)
+			}
+		}
+	}
+	var n int
+	if err := f.intake.QueryRow(ctx, `SELECT count(*) FROM intake.staff_member WHERE staff_id LIKE 'cw-at-once-%'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != subjects {
+		t.Errorf("%d entries, want %d", n, subjects)
 	}
 }
