@@ -186,18 +186,18 @@ SELECT (to_jsonb(t) - $4::text[])::text FROM p, `+name+` t WHERE `+t.where+` ORD
 	if err != nil {
 		return nil, fmt.Errorf("subject access: read %s: %w", t.name, err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (json.RawMessage, error) {
-		var s string
-		err := row.Scan(&s)
-		return json.RawMessage(s), err
-	})
+	out, err := pgx.CollectRows(rows, jsonRow)
 	if err != nil {
 		return nil, fmt.Errorf("subject access: read %s: %w", t.name, err)
 	}
-	if out == nil {
-		out = []json.RawMessage{}
-	}
 	return out, nil
+}
+
+// jsonRow scans a row of one column, a JSON document as text.
+func jsonRow(row pgx.CollectableRow) (json.RawMessage, error) {
+	var s string
+	err := row.Scan(&s)
+	return json.RawMessage(s), err
 }
 
 // column returns the distinct string values of name in rows (JSON objects).
@@ -328,11 +328,7 @@ WHERE t.mission = ANY($1) AND t.aggregate_id = ANY($2) ORDER BY t.record_id`, mi
 	if err != nil {
 		return fmt.Errorf("subject access: read the audit records: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (json.RawMessage, error) {
-		var s string
-		err := row.Scan(&s)
-		return json.RawMessage(s), err
-	})
+	out, err := pgx.CollectRows(rows, jsonRow)
 	if err != nil {
 		return fmt.Errorf("subject access: read the audit records: %w", err)
 	}
