@@ -25,15 +25,13 @@ type gathered struct {
 	rec record
 	// key is the person's wrapped data key; nil once they are erased.
 	key []byte
-	// sealedSums are the documents' sealed checksums, by document id.
-	sealedSums map[string][]byte
 }
 
 // gather reads the record of req's person: their identity and cases in req.Mission, then what
 // each mission holds about those cases, the person's own mission first and then every mission
 // a case was handed over to (and on from there), then the audit records about all of it.
 func (x *Exporter) gather(ctx context.Context, req Request, at time.Time) (*gathered, error) {
-	g := &gathered{sealedSums: map[string][]byte{}, rec: record{
+	g := &gathered{rec: record{
 		header: header{Format: Format, FormatVersion: FormatVersion, GeneratedAt: at, Mission: req.Mission,
 			SubjectID: req.Subject.String(), RequestReference: req.Reference, ExportedBy: req.By},
 		Identity: json.RawMessage("null"), CaseIDs: []string{}, Missions: []missionRecord{}, Notes: []note{},
@@ -279,7 +277,7 @@ FROM intake.document WHERE subject_id = $1 AND case_id = ANY($2) AND mission = $
 		e.DocumentID, e.CaseID, e.Mission, e.CreatedAt = docID.String(), caseID.String(), mission, d.CreatedAt.UTC()
 		if g.key != nil {
 			e.File = documentFile(docID, e.Kind, e.MediaType)
-			g.sealedSums[e.DocumentID] = slices.Clone(sum)
+			e.sealedSum = slices.Clone(sum)
 		}
 		g.rec.Documents = append(g.rec.Documents, e)
 		return nil
@@ -290,9 +288,9 @@ FROM intake.document WHERE subject_id = $1 AND case_id = ANY($2) AND mission = $
 	return nil
 }
 
-// openSum opens document d's sealed checksum, as hex.
-func (x *Exporter) openSum(req Request, g *gathered, d documentEntry) (string, error) {
-	sum, err := document.Open(x.Keys, req.Subject, g.key, uuid.MustParse(d.DocumentID), document.ChecksumIndex, g.sealedSums[d.DocumentID])
+// openSum opens document d's sealed checksum with req's person's wrapped data key, as hex.
+func (x *Exporter) openSum(req Request, key []byte, d documentEntry) (string, error) {
+	sum, err := document.Open(x.Keys, req.Subject, key, uuid.MustParse(d.DocumentID), document.ChecksumIndex, d.sealedSum)
 	if err != nil {
 		return "", err
 	}
