@@ -48,8 +48,8 @@ func NewSweeper(pool *pgxpool.Pool, bucket *objectstore.Bucket, grace time.Durat
 func (w *Sweeper) Sweep(ctx context.Context) (int, error) {
 	var missions []string
 	err := w.bucket.List(ctx, "", true, func(o objectstore.Object) error {
-		if strings.HasSuffix(o.Key, "/") && !strings.Contains(strings.TrimSuffix(o.Key, "/"), "/") {
-			missions = append(missions, strings.TrimSuffix(o.Key, "/"))
+		if mission, ok := strings.CutSuffix(o.Key, "/"); ok {
+			missions = append(missions, mission)
 		}
 		return nil
 	})
@@ -67,8 +67,8 @@ func (w *Sweeper) Sweep(ctx context.Context) (int, error) {
 			return err
 		}
 		err := w.bucket.List(ctx, mission+"/", true, func(o objectstore.Object) error {
-			m, doc, ok := parsePrefix(o.Key)
-			if !ok || m != mission {
+			_, doc, ok := parsePrefix(o.Key)
+			if !ok {
 				return nil
 			}
 			if batch = append(batch, doc); len(batch) == sweepBatch {
@@ -87,7 +87,7 @@ func (w *Sweeper) Sweep(ctx context.Context) (int, error) {
 // sweepBatch deletes the objects of the documents docs of mission that are erased, and of
 // those that do not exist once their objects are old enough.
 func (w *Sweeper) sweepBatch(ctx context.Context, mission string, docs []uuid.UUID) (int, error) {
-	erased := make(map[uuid.UUID]bool, len(docs))
+	erased := make(map[uuid.UUID]bool, len(docs)) // of the documents that exist
 	err := w.db.MissionTx(ctx, mission, func(tx pgx.Tx) error {
 		// Erased is known only from the erasure's record, of the case's mission: a person
 		// whose vault row this mission cannot see is not taken for erased.
@@ -116,10 +116,10 @@ FROM intake.document d WHERE d.document_id = ANY($1) AND d.mission = $2`, docs, 
 		}
 		if !exists {
 			old, err := w.allOlder(ctx, documentPrefix(mission, doc), w.now().Add(-w.grace))
-			if err != nil || !old {
-				if err != nil {
-					return deleted, err
-				}
+			if err != nil {
+				return deleted, err
+			}
+			if !old {
 				continue
 			}
 		}
