@@ -27,7 +27,6 @@ type Sweeper struct {
 	db     *database.DB
 	bucket *objectstore.Bucket
 	grace  time.Duration
-	now    func() time.Time
 }
 
 // DefaultSweepGrace is how old an object of no document must be before a sweep deletes it:
@@ -38,9 +37,11 @@ const DefaultSweepGrace = 24 * time.Hour
 const sweepBatch = 500
 
 // NewSweeper returns a sweeper of bucket, looking documents up through pool (connected as
-// intake's role), deleting the objects of no document once they are grace old by now.
-func NewSweeper(pool *pgxpool.Pool, bucket *objectstore.Bucket, grace time.Duration, now func() time.Time) *Sweeper {
-	return &Sweeper{db: database.NewDB(pool), bucket: bucket, grace: grace, now: now}
+// intake's role), deleting the objects of no document once they are grace old. Their age is
+// told by this machine's clock against the store's modification times, so the clock is the
+// real one, never a service's (test) clock.
+func NewSweeper(pool *pgxpool.Pool, bucket *objectstore.Bucket, grace time.Duration) *Sweeper {
+	return &Sweeper{db: database.NewDB(pool), bucket: bucket, grace: grace}
 }
 
 // Sweep makes one pass over the bucket and returns how many documents' objects it deleted.
@@ -115,7 +116,7 @@ FROM intake.document d WHERE d.document_id = ANY($1) AND d.mission = $2`, docs, 
 			continue
 		}
 		if !exists {
-			old, err := w.allOlder(ctx, documentPrefix(mission, doc), w.now().Add(-w.grace))
+			old, err := w.allOlder(ctx, documentPrefix(mission, doc), time.Now().Add(-w.grace))
 			if err != nil {
 				return deleted, err
 			}
