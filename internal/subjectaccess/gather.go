@@ -198,16 +198,19 @@ func jsonRow(row pgx.CollectableRow) (json.RawMessage, error) {
 	return json.RawMessage(s), err
 }
 
-// column returns the distinct string values of name in rows (JSON objects).
-func column(rows []json.RawMessage, name string) []string {
+// column returns the distinct string values of the columns names in rows (JSON objects),
+// each row decoded once.
+func column(rows []json.RawMessage, names ...string) []string {
 	var out []string
 	for _, r := range rows {
 		var row map[string]any
 		if json.Unmarshal(r, &row) != nil {
 			continue
 		}
-		if v, ok := row[name].(string); ok && v != "" && !slices.Contains(out, v) {
-			out = append(out, v)
+		for _, name := range names {
+			if v, ok := row[name].(string); ok && v != "" && !slices.Contains(out, v) {
+				out = append(out, v)
+			}
 		}
 	}
 	return out
@@ -314,10 +317,8 @@ func (x *Exporter) auditRecords(ctx context.Context, req Request, missions []str
 	}
 	for _, m := range g.rec.Missions {
 		for _, rows := range m.Tables {
-			for _, key := range []string{"grant_id", "handover_id", "referral_id", "follow_up_id", "consent_id"} {
-				for _, v := range column(rows, key) {
-					add(v)
-				}
+			for _, v := range column(rows, "grant_id", "handover_id", "referral_id", "follow_up_id", "consent_id") {
+				add(v)
 			}
 		}
 	}
