@@ -29,7 +29,7 @@ type Object struct {
 	Modified time.Time
 }
 
-// Open connects to the bucket s names (s passed Check with the same dev) and checks that it
+// Open checks s (Check, with dev), connects to the bucket it names and checks that the bucket
 // exists.
 func Open(ctx context.Context, s Settings, dev bool) (*Bucket, error) {
 	if err := s.Check(dev); err != nil {

@@ -15,18 +15,17 @@ import (
 	"github.com/passage-cm/passage/services/intake/document"
 )
 
-// write writes the bundle to w: a tar archive of each document's bytes, record.json, then
-// manifest.json with every other entry's size and SHA-256.
-func (x *Exporter) write(ctx context.Context, w io.Writer, g *gathered) (Result, error) {
+// write writes the bundle of req's record g to w: a tar archive of each document's bytes,
+// record.json, then manifest.json with every other entry's size and SHA-256.
+func (x *Exporter) write(ctx context.Context, w io.Writer, req Request, g *gathered) (Result, error) {
 	b := &bundle{tw: tar.NewWriter(w), g: g}
-	req := Request{Mission: g.rec.Mission, Subject: uuid.MustParse(g.rec.SubjectID)}
 	res := Result{Erased: g.key == nil, Missions: len(g.rec.Missions), Cases: len(g.rec.CaseIDs),
 		Notes: len(g.rec.Notes), Documents: len(g.rec.Documents)}
 	for i, d := range g.rec.Documents {
 		if d.File == "" {
 			continue
 		}
-		want, err := x.openSum(req, g, d)
+		want, err := x.openSum(req, g.key, d)
 		if err != nil {
 			return Result{}, err
 		}

@@ -133,7 +133,7 @@ func (x *Exporter) Export(ctx context.Context, req Request, path string) (Result
 	if err != nil {
 		return Result{}, fmt.Errorf("subject access: create the bundle: %w", err)
 	}
-	res, err := x.write(ctx, f, rec)
+	res, err := x.write(ctx, f, req, rec)
 	if err == nil {
 		err = f.Sync()
 	}

@@ -25,15 +25,13 @@ type gathered struct {
 	rec record
 	// key is the person's wrapped data key; nil once they are erased.
 	key []byte
-	// sealedSums are the documents' sealed checksums, by document id.
-	sealedSums map[string][]byte
 }
 
 // gather reads the record of req's person: their identity and cases in req.Mission, then what
 // each mission holds about those cases, the person's own mission first and then every mission
 // a case was handed over to (and on from there), then the audit records about all of it.
 func (x *Exporter) gather(ctx context.Context, req Request, at time.Time) (*gathered, error) {
-	g := &gathered{sealedSums: map[string][]byte{}, rec: record{
+	g := &gathered{rec: record{
 		header: header{Format: Format, FormatVersion: FormatVersion, GeneratedAt: at, Mission: req.Mission,
 			SubjectID: req.Subject.String(), RequestReference: req.Reference, ExportedBy: req.By},
 		Identity: json.RawMessage("null"), CaseIDs: []string{}, Missions: []missionRecord{}, Notes: []note{},
@@ -186,30 +184,33 @@ SELECT (to_jsonb(t) - $4::text[])::text FROM p, `+name+` t WHERE `+t.where+` ORD
 	if err != nil {
 		return nil, fmt.Errorf("subject access: read %s: %w", t.name, err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (json.RawMessage, error) {
-		var s string
-		err := row.Scan(&s)
-		return json.RawMessage(s), err
-	})
+	out, err := pgx.CollectRows(rows, jsonRow)
 	if err != nil {
 		return nil, fmt.Errorf("subject access: read %s: %w", t.name, err)
-	}
-	if out == nil {
-		out = []json.RawMessage{}
 	}
 	return out, nil
 }
 
-// column returns the distinct string values of name in rows (JSON objects).
-func column(rows []json.RawMessage, name string) []string {
+// jsonRow scans a row of one column, a JSON document as text.
+func jsonRow(row pgx.CollectableRow) (json.RawMessage, error) {
+	var s string
+	err := row.Scan(&s)
+	return json.RawMessage(s), err
+}
+
+// column returns the distinct string values of the columns names in rows (JSON objects),
+// each row decoded once.
+func column(rows []json.RawMessage, names ...string) []string {
 	var out []string
 	for _, r := range rows {
 		var row map[string]any
 		if json.Unmarshal(r, &row) != nil {
 			continue
 		}
-		if v, ok := row[name].(string); ok && v != "" && !slices.Contains(out, v) {
-			out = append(out, v)
+		for _, name := range names {
+			if v, ok := row[name].(string); ok && v != "" && !slices.Contains(out, v) {
+				out = append(out, v)
+			}
 		}
 	}
 	return out
@@ -279,7 +280,7 @@ FROM intake.document WHERE subject_id = $1 AND case_id = ANY($2) AND mission = $
 		e.DocumentID, e.CaseID, e.Mission, e.CreatedAt = docID.String(), caseID.String(), mission, d.CreatedAt.UTC()
 		if g.key != nil {
 			e.File = documentFile(docID, e.Kind, e.MediaType)
-			g.sealedSums[e.DocumentID] = slices.Clone(sum)
+			e.sealedSum = slices.Clone(sum)
 		}
 		g.rec.Documents = append(g.rec.Documents, e)
 		return nil
@@ -290,9 +291,9 @@ FROM intake.document WHERE subject_id = $1 AND case_id = ANY($2) AND mission = $
 	return nil
 }
 
-// openSum opens document d's sealed checksum, as hex.
-func (x *Exporter) openSum(req Request, g *gathered, d documentEntry) (string, error) {
-	sum, err := document.Open(x.Keys, req.Subject, g.key, uuid.MustParse(d.DocumentID), document.ChecksumIndex, g.sealedSums[d.DocumentID])
+// openSum opens document d's sealed checksum with req's person's wrapped data key, as hex.
+func (x *Exporter) openSum(req Request, key []byte, d documentEntry) (string, error) {
+	sum, err := document.Open(x.Keys, req.Subject, key, uuid.MustParse(d.DocumentID), document.ChecksumIndex, d.sealedSum)
 	if err != nil {
 		return "", err
 	}
@@ -316,10 +317,8 @@ func (x *Exporter) auditRecords(ctx context.Context, req Request, missions []str
 	}
 	for _, m := range g.rec.Missions {
 		for _, rows := range m.Tables {
-			for _, key := range []string{"grant_id", "handover_id", "referral_id", "follow_up_id", "consent_id"} {
-				for _, v := range column(rows, key) {
-					add(v)
-				}
+			for _, v := range column(rows, "grant_id", "handover_id", "referral_id", "follow_up_id", "consent_id") {
+				add(v)
 			}
 		}
 	}
@@ -328,11 +327,7 @@ WHERE t.mission = ANY($1) AND t.aggregate_id = ANY($2) ORDER BY t.record_id`, mi
 	if err != nil {
 		return fmt.Errorf("subject access: read the audit records: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (json.RawMessage, error) {
-		var s string
-		err := row.Scan(&s)
-		return json.RawMessage(s), err
-	})
+	out, err := pgx.CollectRows(rows, jsonRow)
 	if err != nil {
 		return fmt.Errorf("subject access: read the audit records: %w", err)
 	}

@@ -90,6 +90,9 @@ type documentEntry struct {
 	File   string `json:"file,omitempty"`
 
 	chunks int32
+	// sealedSum is the document's checksum as intake.document keeps it, sealed; nil once the
+	// person is erased.
+	sealedSum []byte
 }
 
 // manifest is manifest.json, the bundle's last entry: what the bundle is and every other

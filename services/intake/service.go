@@ -188,7 +188,7 @@ func documentOptions(d bootstrap.Deps, logger *slog.Logger) ([]document.Option, 
 	if interval <= 0 {
 		interval = time.Hour
 	}
-	sweeper := document.NewSweeper(d.Pool, d.Documents.Bucket, document.DefaultSweepGrace, time.Now)
+	sweeper := document.NewSweeper(d.Pool, d.Documents.Bucket, document.DefaultSweepGrace)
 	return opts, sweeper.Run(interval, logger)
 }
 

@@ -31,14 +31,13 @@ import (
 
 // server is the MinIO the test binary runs, started once.
 var server struct {
-	once sync.Once
-	err  error
-	dir  string
-	cmd  *exec.Cmd
-	s    objectstore.Settings // Bucket empty
-	user string
-	pass string
-	skip string // why the tests skip, when PASSAGE_TEST_S3=skip allows it
+	once  sync.Once
+	err   error
+	dir   string
+	cmd   *exec.Cmd
+	s     objectstore.Settings // Bucket empty
+	admin *minio.Client        // the server's root user, to make buckets
+	skip  string               // why the tests skip, when PASSAGE_TEST_S3=skip allows it
 }
 
 // Main runs the tests and then stops the server, if one was started; a test binary whose
@@ -64,11 +63,7 @@ func Bucket(t testing.TB) (*objectstore.Bucket, objectstore.Settings) {
 	defer cancel()
 	s := server.s
 	s.Bucket = "test-" + randomHex(8)
-	admin, err := client()
-	if err != nil {
-		t.Fatalf("miniotest: %v", err)
-	}
-	if err := admin.MakeBucket(ctx, s.Bucket, minio.MakeBucketOptions{Region: s.Region}); err != nil {
+	if err := server.admin.MakeBucket(ctx, s.Bucket, minio.MakeBucketOptions{Region: s.Region}); err != nil {
 		t.Fatalf("miniotest: make bucket: %v", err)
 	}
 	b, err := objectstore.Open(ctx, s, false)
@@ -136,16 +131,22 @@ func run(bin string) error {
 	if err != nil {
 		return err
 	}
-	server.user, server.pass = "passage-"+randomHex(4), randomHex(16)
-	accessFile, secretFile := filepath.Join(dir, "access-key"), filepath.Join(dir, "secret-key")
-	if err := os.WriteFile(accessFile, []byte(server.user+"\n"), 0o600); err != nil {
+	pemBytes, err := os.ReadFile(caFile)
+	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(secretFile, []byte(server.pass+"\n"), 0o600); err != nil {
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pemBytes)
+	user, pass := "passage-"+randomHex(4), randomHex(16)
+	accessFile, secretFile := filepath.Join(dir, "access-key"), filepath.Join(dir, "secret-key")
+	if err := os.WriteFile(accessFile, []byte(user+"\n"), 0o600); err != nil {
+		return err
+	}
+	if err := os.WriteFile(secretFile, []byte(pass+"\n"), 0o600); err != nil {
 		return err
 	}
 	cmd := exec.Command(bin, "server", filepath.Join(dir, "data"), "--address", addr, "--certs-dir", certs, "--quiet")
-	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+server.user, "MINIO_ROOT_PASSWORD="+server.pass,
+	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+user, "MINIO_ROOT_PASSWORD="+pass,
 		"MINIO_BROWSER=off", "MINIO_UPDATE=off", "MINIO_CI_CD=1")
 	log, err := os.Create(filepath.Join(dir, "minio.log"))
 	if err != nil {
@@ -160,18 +161,20 @@ func run(bin string) error {
 	server.cmd = cmd
 	server.s = objectstore.Settings{Endpoint: "https://" + addr, Region: "us-east-1", AccessKeyFile: accessFile,
 		SecretKeyFile: secretFile, CAFile: caFile}
-	return waitLive(addr, caFile, filepath.Join(dir, "minio.log"))
-}
-
-// waitLive waits for the server's liveness endpoint, a minute at most.
-func waitLive(addr, caFile, logFile string) error {
-	pemBytes, err := os.ReadFile(caFile)
+	server.admin, err = minio.New(addr, &minio.Options{
+		Creds: credentials.NewStaticV4(user, pass, ""), Secure: true, Region: server.s.Region,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}},
+	})
 	if err != nil {
 		return err
 	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pemBytes)
-	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	return waitLive(addr, roots, filepath.Join(dir, "minio.log"))
+}
+
+// waitLive waits for the server's liveness endpoint, served under a certificate of roots, a
+// minute at most.
+func waitLive(addr string, roots *x509.CertPool, logFile string) error {
+	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		resp, err := c.Get("https://" + addr + "/minio/health/live")
@@ -206,20 +209,6 @@ func stop() {
 	if server.dir != "" {
 		_ = os.RemoveAll(server.dir)
 	}
-}
-
-// client is a client of the server as its root user, to make buckets.
-func client() (*minio.Client, error) {
-	pemBytes, err := os.ReadFile(server.s.CAFile)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pemBytes)
-	return minio.New(server.s.Endpoint[len("https://"):], &minio.Options{
-		Creds: credentials.NewStaticV4(server.user, server.pass, ""), Secure: true, Region: server.s.Region,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
-	})
 }
 
 // freeAddr is a loopback address with a port free a moment ago.

@@ -52,10 +52,11 @@ type objectWriter struct {
 	doc     uuid.UUID
 }
 
-// Put starts putting the chunk, waiting first while inFlight chunks are being put.
+// Put starts putting the chunk, waiting first while inFlight chunks are being put. Once a
+// put has failed, or ctx has ended, it puts nothing and returns why (the first failure).
 func (w *objectWriter) Put(index int32, sealed []byte) error {
-	if w.ctx.Err() != nil {
-		return w.g.Wait()
+	if err := context.Cause(w.ctx); err != nil {
+		return err
 	}
 	w.g.Go(func() error { return w.bucket.Put(w.ctx, chunkKey(w.mission, w.doc, index), sealed) })
 	return nil

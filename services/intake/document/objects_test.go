@@ -3,6 +3,7 @@ package document_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/testserver"
 	documentv1 "github.com/passage-cm/passage/proto/gen/passage/document/v1"
+	"github.com/passage-cm/passage/services/intake/document"
 )
 
 // TestSweepOrphans: objects no document row names (an upload whose process died before it
@@ -77,4 +79,19 @@ func uploadedToS3(t *testing.T) (*bundle, *documentv1.Document, []byte) {
 		t.Fatalf("UploadDocument: %v", err)
 	}
 	return b, d, file
+}
+
+// TestWriterEnded: a writer whose context has ended refuses a chunk rather than dropping it
+// and reporting success.
+func TestWriterEnded(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	w := document.NewObjectStore(nil).Writer(ctx, nil, "NER", uuid.New())
+	if err := w.Put(0, []byte("sealed")); !errors.Is(err, context.Canceled) {
+		t.Errorf("Put after the context ended: %v, want context.Canceled", err)
+	}
+	if err := w.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
 }

@@ -156,7 +156,7 @@ func (b *bundle) storedChunks(t testing.TB) int {
 // sweeper sweeps the bucket as the server's background work does, objects of no document
 // deleted once grace old.
 func (b *bundle) sweeper(t testing.TB, grace time.Duration) *document.Sweeper {
-	return document.NewSweeper(b.env.Pool(t, intake.Role), b.bucket, grace, time.Now)
+	return document.NewSweeper(b.env.Pool(t, intake.Role), b.bucket, grace)
 }
 
 // register registers Amina's case with her son in NER, with her ASSISTANCE consent, and

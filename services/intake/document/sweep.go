@@ -27,7 +27,6 @@ type Sweeper struct {
 	db     *database.DB
 	bucket *objectstore.Bucket
 	grace  time.Duration
-	now    func() time.Time
 }
 
 // DefaultSweepGrace is how old an object of no document must be before a sweep deletes it:
@@ -38,9 +37,11 @@ const DefaultSweepGrace = 24 * time.Hour
 const sweepBatch = 500
 
 // NewSweeper returns a sweeper of bucket, looking documents up through pool (connected as
-// intake's role), deleting the objects of no document once they are grace old by now.
-func NewSweeper(pool *pgxpool.Pool, bucket *objectstore.Bucket, grace time.Duration, now func() time.Time) *Sweeper {
-	return &Sweeper{db: database.NewDB(pool), bucket: bucket, grace: grace, now: now}
+// intake's role), deleting the objects of no document once they are grace old. Their age is
+// told by this machine's clock against the store's modification times, so the clock is the
+// real one, never a service's (test) clock.
+func NewSweeper(pool *pgxpool.Pool, bucket *objectstore.Bucket, grace time.Duration) *Sweeper {
+	return &Sweeper{db: database.NewDB(pool), bucket: bucket, grace: grace}
 }
 
 // Sweep makes one pass over the bucket and returns how many documents' objects it deleted.
@@ -48,8 +49,8 @@ func NewSweeper(pool *pgxpool.Pool, bucket *objectstore.Bucket, grace time.Durat
 func (w *Sweeper) Sweep(ctx context.Context) (int, error) {
 	var missions []string
 	err := w.bucket.List(ctx, "", true, func(o objectstore.Object) error {
-		if strings.HasSuffix(o.Key, "/") && !strings.Contains(strings.TrimSuffix(o.Key, "/"), "/") {
-			missions = append(missions, strings.TrimSuffix(o.Key, "/"))
+		if mission, ok := strings.CutSuffix(o.Key, "/"); ok {
+			missions = append(missions, mission)
 		}
 		return nil
 	})
@@ -67,8 +68,8 @@ func (w *Sweeper) Sweep(ctx context.Context) (int, error) {
 			return err
 		}
 		err := w.bucket.List(ctx, mission+"/", true, func(o objectstore.Object) error {
-			m, doc, ok := parsePrefix(o.Key)
-			if !ok || m != mission {
+			_, doc, ok := parsePrefix(o.Key)
+			if !ok {
 				return nil
 			}
 			if batch = append(batch, doc); len(batch) == sweepBatch {
@@ -87,7 +88,7 @@ func (w *Sweeper) Sweep(ctx context.Context) (int, error) {
 // sweepBatch deletes the objects of the documents docs of mission that are erased, and of
 // those that do not exist once their objects are old enough.
 func (w *Sweeper) sweepBatch(ctx context.Context, mission string, docs []uuid.UUID) (int, error) {
-	erased := make(map[uuid.UUID]bool, len(docs))
+	erased := make(map[uuid.UUID]bool, len(docs)) // of the documents that exist
 	err := w.db.MissionTx(ctx, mission, func(tx pgx.Tx) error {
 		// Erased is known only from the erasure's record, of the case's mission: a person
 		// whose vault row this mission cannot see is not taken for erased.
@@ -115,11 +116,11 @@ FROM intake.document d WHERE d.document_id = ANY($1) AND d.mission = $2`, docs, 
 			continue
 		}
 		if !exists {
-			old, err := w.allOlder(ctx, documentPrefix(mission, doc), w.now().Add(-w.grace))
-			if err != nil || !old {
-				if err != nil {
-					return deleted, err
-				}
+			old, err := w.allOlder(ctx, documentPrefix(mission, doc), time.Now().Add(-w.grace))
+			if err != nil {
+				return deleted, err
+			}
+			if !old {
 				continue
 			}
 		}
