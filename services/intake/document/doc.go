@@ -25,9 +25,9 @@
 // An upload is checked as it arrives and stores nothing unless it passes whole: a media type
 // of the allow-list (media.go) that the bytes' signature bears out, and a size within the
 // limit (WithMaxBytes: PASSAGE_DOCUMENT_MAX_BYTES, 20 MiB by default) and equal to the
-// declared one. It runs in one
-// transaction with its audit record, its event (ids and codes) and its first result, so a
-// retry with the same request id returns that result and stores nothing twice.
+// declared one. It runs in one transaction with its audit record, its event (ids and codes)
+// and its first result, so a retry with the same request id returns that result and stores
+// nothing twice.
 //
 // Who uploads and reads is intake's to decide (casenote.Cases, services/intake/notes.go): the
 // staff who may read the case's identity, for the mission's own case or one handed over to it
