@@ -1,7 +1,7 @@
 #!/usr/bin/env sh
 # Makes a throwaway CA and the certificates of the compose example under deploy/compose/certs/
 # (ignored by git): one server certificate per service, named for its compose service name,
-# and one client certificate, CN "passage", with which Passage logs in to Postgres (no
+# and one client certificate, CN "passage-db", with which Passage logs in to Postgres (no
 # password: pg_ident.conf maps that CN to the owner and the service roles).
 #
 # For trying the example on one VM. In production, certificates come from your own CA, and

@@ -53,6 +53,10 @@ func passageServices(p *types.Project) iter.Seq2[string, types.ServiceConfig] {
 	}
 }
 
+// oneShot reports whether s runs once and exits (an init profile, or restart "no") rather than
+// serving.
+func oneShot(s types.ServiceConfig) bool { return len(s.Profiles) > 0 || s.Restart == "no" }
+
 // pinned matches an image reference with a version tag (at least major.minor), not latest.
 var pinned = regexp.MustCompile(`^[a-z0-9./_-]+:v?[0-9]+\.[0-9]+[0-9A-Za-z.+_-]*$`)
 
@@ -87,8 +91,7 @@ func TestComposeHealthchecksAndStartOrder(t *testing.T) {
 	t.Parallel()
 	p := load(t)
 	for name, s := range p.Services {
-		oneShot := len(s.Profiles) > 0 || s.Restart == "no"
-		if oneShot {
+		if oneShot(s) {
 			continue
 		}
 		_, exempt := noHealthcheck[name]
@@ -147,7 +150,7 @@ func TestComposePassageHealthchecks(t *testing.T) {
 	n := 0
 	for name, s := range passageServices(load(t)) {
 		hc := s.HealthCheck
-		if len(s.Profiles) > 0 || s.Restart == "no" {
+		if oneShot(s) {
 			if hc == nil || !hc.Disable {
 				t.Errorf("service %s runs once: want healthcheck disable: true, not the image's probe of a server it does not run", name)
 			}

@@ -18,40 +18,6 @@ import (
 	"github.com/passage-cm/passage/services/catalog"
 )
 
-// vaultPod is what a Deployment's pod says of its Vault login.
-type vaultPod struct {
-	Template struct {
-		Spec struct {
-			ServiceAccountName string `json:"serviceAccountName"`
-			Volumes            []struct {
-				Name      string `json:"name"`
-				Projected *struct {
-					Sources []struct {
-						ServiceAccountToken *struct {
-							Path              string `json:"path"`
-							Audience          string `json:"audience"`
-							ExpirationSeconds int    `json:"expirationSeconds"`
-						} `json:"serviceAccountToken"`
-					} `json:"sources"`
-				} `json:"projected"`
-			} `json:"volumes"`
-			Containers []struct {
-				Env     []envVar `json:"env"`
-				EnvFrom []struct {
-					SecretRef *struct {
-						Name string `json:"name"`
-					} `json:"secretRef"`
-				} `json:"envFrom"`
-				VolumeMounts []struct {
-					Name      string `json:"name"`
-					MountPath string `json:"mountPath"`
-					ReadOnly  bool   `json:"readOnly"`
-				} `json:"volumeMounts"`
-			} `json:"containers"`
-		} `json:"spec"`
-	} `json:"template"`
-}
-
 // vaultPolicyName is the policy deploy/kubernetes/vault/passage-kek.hcl is written as.
 const vaultPolicyName = "passage-kek"
 
@@ -80,7 +46,7 @@ func TestVaultLogin(t *testing.T) {
 		if !ok {
 			continue // TestEveryServiceDeployed reports it
 		}
-		pod := decode[vaultPod](t, d).Template.Spec
+		pod := decode[workloadSpec](t, d).Template.Spec
 		c := pod.Containers[0]
 		env := map[string]string{}
 		for _, e := range c.Env {

@@ -53,7 +53,17 @@ type (
 		Name    string   `json:"name"`
 		Command []string `json:"command"`
 		Env     []envVar `json:"env"`
-		Ports   []struct {
+		EnvFrom []struct {
+			SecretRef *struct {
+				Name string `json:"name"`
+			} `json:"secretRef"`
+		} `json:"envFrom"`
+		VolumeMounts []struct {
+			Name      string `json:"name"`
+			MountPath string `json:"mountPath"`
+			ReadOnly  bool   `json:"readOnly"`
+		} `json:"volumeMounts"`
+		Ports []struct {
 			Name          string `json:"name"`
 			ContainerPort int    `json:"containerPort"`
 		} `json:"ports"`
@@ -71,6 +81,18 @@ type (
 		AutomountServiceAccountToken *bool           `json:"automountServiceAccountToken"`
 		SecurityContext              securityContext `json:"securityContext"`
 		Containers                   []container     `json:"containers"`
+		Volumes                      []struct {
+			Name      string `json:"name"`
+			Projected *struct {
+				Sources []struct {
+					ServiceAccountToken *struct {
+						Path              string `json:"path"`
+						Audience          string `json:"audience"`
+						ExpirationSeconds int    `json:"expirationSeconds"`
+					} `json:"serviceAccountToken"`
+				} `json:"sources"`
+			} `json:"projected"`
+		} `json:"volumes"`
 	}
 	podTemplate struct {
 		Metadata struct {

@@ -293,9 +293,30 @@ func (p *pipeline) waitScrape(t *testing.T, what string, cond func(scrape) bool)
 	}
 }
 
-// exported runs the pipeline and returns the scrape once everything has caught up; it checks
-// the values on the way.
+var (
+	exportedOnce sync.Once
+	exportedOK   bool
+	exportedLast scrape
+)
+
+// exported returns the scrape of the pipeline once everything has caught up. The pipeline
+// runs once per test binary, in the first test to ask, which also reports the values checked
+// on the way; the tests after it read the same scrape.
 func exported(t *testing.T) scrape {
+	t.Helper()
+	exportedOnce.Do(func() {
+		exportedLast = runPipeline(t)
+		exportedOK = true
+	})
+	if !exportedOK {
+		t.Fatal("the pipeline failed in another test")
+	}
+	return exportedLast
+}
+
+// runPipeline runs the pipeline and returns the scrape once everything has caught up; it
+// checks the values on the way.
+func runPipeline(t *testing.T) scrape {
 	t.Helper()
 	p := startPipeline(t)
 	<-p.entered

@@ -69,13 +69,15 @@ func newHCVaultClient(ctx context.Context, login hcvaultlogin.Settings) (registr
 	if cfg.Error != nil {
 		return nil, nil, fmt.Errorf("kms: HashiCorp Vault configuration: %w", cfg.Error)
 	}
-	// Vault's refusals of the token to transit calls make the session log in again at once.
-	refusals := hcvaultlogin.NewRefusals(cfg.HttpClient.Transport)
-	cfg.HttpClient.Transport = refusals
 	c, err := vaultapi.NewClient(cfg) // reads VAULT_TOKEN
 	if err != nil {
 		return nil, nil, fmt.Errorf("kms: HashiCorp Vault client: %w", err)
 	}
+	// Vault's refusals of the token to transit calls make the session log in again at once.
+	// Wrapped only now: NewClient wants cfg's own *http.Transport, to dial a unix://
+	// VAULT_ADDR; the client reads cfg.HttpClient at every call.
+	refusals := hcvaultlogin.NewRefusals(cfg.HttpClient.Transport)
+	cfg.HttpClient.Transport = refusals
 	session, err := hcvaultlogin.Login(ctx, c, login)
 	if err != nil {
 		return nil, nil, fmt.Errorf("kms: %w", err)

@@ -2,6 +2,10 @@ package kms
 
 import (
 	"bytes"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,6 +86,45 @@ func TestHCVaultKubernetesLogin(t *testing.T) {
 		if c.Token != calls[0].Token || c.Status != 200 {
 			t.Errorf("%s with token %q (status %d), want the login's %q", c.Kind, c.Token, c.Status, calls[0].Token)
 		}
+	}
+}
+
+// TestHCVaultUnixSocket: a VAULT_ADDR of unix:// (a Vault Agent or Proxy on a socket) is
+// dialled as Vault's client does it; the login and Tink's transit calls go through it.
+func TestHCVaultUnixSocket(t *testing.T) {
+	v := kmstest.NewVault(t, kmstest.VaultConfig{Mount: "kubernetes", Role: "passage-intake", JWT: "service-account-jwt",
+		TTL: time.Hour, MaxTTL: time.Hour, Key: "passage"})
+	target, err := url.Parse(v.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "vault.sock")
+	lis, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := &http.Server{Handler: httputil.NewSingleHostReverseProxy(target)}
+	go func() { _ = proxy.Serve(lis) }()
+	t.Cleanup(func() { _ = proxy.Close() })
+	t.Setenv("VAULT_ADDR", "unix://"+sock)
+	jwt := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(jwt, []byte("service-account-jwt"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	client, _, err := newHCVaultClient(t.Context(), hcvaultlogin.Settings{Method: hcvaultlogin.Kubernetes,
+		Role: "passage-intake", ServiceAccountTokenFile: jwt})
+	if err != nil {
+		t.Fatalf("newHCVaultClient: %v", err)
+	}
+	a, err := client.GetAEAD("hcvault://vault.vault.svc:8200/transit/keys/passage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Encrypt([]byte("keyset"), []byte("ad")); err != nil {
+		t.Fatalf("Encrypt: %v", err)
+	}
+	if calls := v.Calls(); len(calls) != 2 || calls[0].Kind != "login" || calls[1].Kind != "encrypt" || calls[1].Status != 200 {
+		t.Errorf("calls %+v: want a login, then an encryption, through the socket", calls)
 	}
 }
 

@@ -54,23 +54,13 @@ func run(dir, openapi string) error {
 			return err
 		}
 	}
-	crds, err := filepath.Glob(filepath.Join(dir, "crds", "*.yaml"))
+	versions, err := schemas.FromCRDFiles(filepath.Join(dir, "crds"))
 	if err != nil {
 		return err
 	}
-	for _, path := range crds {
-		crd, err := os.ReadFile(path)
-		if err != nil {
+	for _, v := range versions {
+		if err := os.WriteFile(filepath.Join(out, v.Kind.FileName()), v.Schema, 0o644); err != nil {
 			return err
-		}
-		versions, err := schemas.FromCRD(crd)
-		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		for _, v := range versions {
-			if err := os.WriteFile(filepath.Join(out, v.Kind.FileName()), v.Schema, 0o644); err != nil {
-				return err
-			}
 		}
 	}
 	return nil

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -108,6 +110,29 @@ func FromCRD(crd []byte) ([]CRDSchema, error) {
 			return nil, err
 		}
 		out = append(out, CRDSchema{Kind: k, Schema: b})
+	}
+	return out, nil
+}
+
+// FromCRDFiles returns the schema of every version served by the CustomResourceDefinitions in
+// dir (*.yaml), in the order of their files: what schemagen writes, and what
+// TestCRDSchemasCurrent holds json/ to.
+func FromCRDFiles(dir string) ([]CRDSchema, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	var out []CRDSchema
+	for _, path := range paths {
+		crd, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		versions, err := FromCRD(crd)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		out = append(out, versions...)
 	}
 	return out, nil
 }

@@ -39,7 +39,9 @@ var errRefused = errors.New("HashiCorp Vault refused the token to a call")
 // Refusals is a RoundTripper for a Vault client's HTTP client that notes each 403 Vault
 // answers to a call other than a login or a renewal (Tink's transit calls, say): a token
 // revoked, or ended before its lease said. A Session told of them (LoginAgainOn) logs in
-// again at once rather than when the token's lease runs out.
+// again at once rather than when the token's lease runs out. Put it on the client's
+// Config.HttpClient after vaultapi.NewClient, which dials a unix:// address only through the
+// *http.Transport it finds there.
 type Refusals struct {
 	next http.RoundTripper
 	ch   chan struct{}

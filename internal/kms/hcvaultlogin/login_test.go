@@ -33,14 +33,14 @@ func newClient(t *testing.T, v *kmstest.Vault) *vaultapi.Client {
 func newClientNoting(t *testing.T, v *kmstest.Vault, refusals func(http.RoundTripper) *Refusals) *vaultapi.Client {
 	t.Helper()
 	cfg := vaultapi.DefaultConfig()
-	if refusals != nil {
-		cfg.HttpClient.Transport = refusals(cfg.HttpClient.Transport)
-	}
 	cfg.Address = v.URL
 	cfg.MaxRetries = 0
 	c, err := vaultapi.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if refusals != nil {
+		cfg.HttpClient.Transport = refusals(cfg.HttpClient.Transport)
 	}
 	c.ClearToken()
 	return c
