@@ -407,8 +407,7 @@ func (c *Consumer) pending(ctx context.Context) (bool, error) {
 	err := c.db.OutboxConsumer(c.cfg.Name).QueryRow(ctx, `SELECT EXISTS (
   SELECT FROM `+c.cfg.CursorTable+` c CROSS JOIN LATERAL (
     SELECT FROM outbox.event e
-    WHERE `+c.partitionOf("e.aggregate_id")+` = c.partition AND (e.tx_id, e.event_id) > (c.tx_id, c.event_id)
-      AND e.event_type = ANY($2)
+    WHERE `+c.pastCursor("c")+` AND e.event_type = ANY($2)
     LIMIT 1) past
   WHERE c.name = $1)`, c.cfg.Name, c.cfg.Types).Scan(&pending)
 	if err != nil {
