@@ -168,9 +168,9 @@ func NewConsumer(pool *pgxpool.Pool, cfg ConsumerConfig) *Consumer {
 // and replicas: they take turns on each partition's cursor row, whoever leases it (the lease
 // says which replica Run drains a partition on; the row lock, taken by every drain, is what
 // applies each event once). A failing event holds back only its own partition: Drain goes
-// on with the others and returns the applied count with the first error. With a
-// BatchHandler, an event that fails on its own may come after events applied and committed
-// in the same drain.
+// on with the others and returns the applied count with the failed partitions' errors,
+// joined. With a BatchHandler, an event that fails on its own may come after events applied
+// and committed in the same drain.
 func (c *Consumer) Drain(ctx context.Context) (int, error) {
 	if err := c.ensure(ctx); err != nil {
 		return 0, err
