@@ -137,6 +137,7 @@ type Consumer struct {
 
 	leasesMu sync.Mutex
 	leases   map[int]int64 // the partitions this replica leases, with each lease's generation
+	retries  map[int]retry // those of them whose last drain by Run failed
 }
 
 // NewConsumer returns a consumer reading through pool (connected as the consumer's service
@@ -160,7 +161,8 @@ func NewConsumer(pool *pgxpool.Pool, cfg ConsumerConfig) *Consumer {
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = 5 * time.Second
 	}
-	return &Consumer{db: database.NewDB(pool), cfg: cfg, holder: uuid.NewString(), leases: map[int]int64{}}
+	return &Consumer{db: database.NewDB(pool), cfg: cfg, holder: uuid.NewString(), leases: map[int]int64{},
+		retries: map[int]retry{}}
 }
 
 // Drain applies every event visible now, partition after partition (those that have any),
