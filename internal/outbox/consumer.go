@@ -137,6 +137,7 @@ type Consumer struct {
 
 	leasesMu sync.Mutex
 	leases   map[int]int64 // the partitions this replica leases, with each lease's generation
+	retries  map[int]retry // those of them whose last drain by Run failed
 }
 
 // NewConsumer returns a consumer reading through pool (connected as the consumer's service
@@ -160,7 +161,8 @@ func NewConsumer(pool *pgxpool.Pool, cfg ConsumerConfig) *Consumer {
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = 5 * time.Second
 	}
-	return &Consumer{db: database.NewDB(pool), cfg: cfg, holder: uuid.NewString(), leases: map[int]int64{}}
+	return &Consumer{db: database.NewDB(pool), cfg: cfg, holder: uuid.NewString(), leases: map[int]int64{},
+		retries: map[int]retry{}}
 }
 
 // Drain applies every event visible now, partition after partition (those that have any),
@@ -168,9 +170,9 @@ func NewConsumer(pool *pgxpool.Pool, cfg ConsumerConfig) *Consumer {
 // and replicas: they take turns on each partition's cursor row, whoever leases it (the lease
 // says which replica Run drains a partition on; the row lock, taken by every drain, is what
 // applies each event once). A failing event holds back only its own partition: Drain goes
-// on with the others and returns the applied count with the first error. With a
-// BatchHandler, an event that fails on its own may come after events applied and committed
-// in the same drain.
+// on with the others and returns the applied count with the failed partitions' errors,
+// joined. With a BatchHandler, an event that fails on its own may come after events applied
+// and committed in the same drain.
 func (c *Consumer) Drain(ctx context.Context) (int, error) {
 	if err := c.ensure(ctx); err != nil {
 		return 0, err
@@ -407,8 +409,7 @@ func (c *Consumer) pending(ctx context.Context) (bool, error) {
 	err := c.db.OutboxConsumer(c.cfg.Name).QueryRow(ctx, `SELECT EXISTS (
   SELECT FROM `+c.cfg.CursorTable+` c CROSS JOIN LATERAL (
     SELECT FROM outbox.event e
-    WHERE `+c.partitionOf("e.aggregate_id")+` = c.partition AND (e.tx_id, e.event_id) > (c.tx_id, c.event_id)
-      AND e.event_type = ANY($2)
+    WHERE `+c.pastCursor("c")+` AND e.event_type = ANY($2)
     LIMIT 1) past
   WHERE c.name = $1)`, c.cfg.Name, c.cfg.Types).Scan(&pending)
 	if err != nil {

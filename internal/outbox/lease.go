@@ -16,10 +16,13 @@ import (
 // Run applies, every PollInterval, the events of the partitions this replica leases, until ctx
 // ends. Every LeaseTTL/5 it renews its leases and balances them (Balance): each live replica
 // holds its fair share, so N replicas drain up to N partitions at once, and the partitions of
-// a replica that died are taken over once its leases expire. A failed drain is logged and
-// retried with a growing pause (up to 30 s), so one bad event cannot spin the process. When
-// ctx ends, Run gives its leases up, so that the other replicas take them at once. While it
-// runs, the consumer's backlog and the age of its oldest unapplied event are metrics (Lag).
+// a replica that died are taken over once its leases expire. A failed drain is logged, and
+// its partition tried again after a pause that doubles with each failure (up to 30 s) while
+// the others are drained every PollInterval, so one bad event neither spins the process nor
+// holds back other partitions; a failed balance or look-up is retried with a growing pause
+// (up to LeaseTTL/5, so that the leases are renewed in time). When ctx ends, Run gives its
+// leases up, so that the other replicas take them at once. While it runs, the consumer's
+// backlog and the age of its oldest unapplied event are metrics (Lag).
 func (c *Consumer) Run(ctx context.Context) error {
 	if unregister, err := c.observe(); err != nil {
 		c.cfg.Logger.WarnContext(ctx, "outbox consumer: no backlog metrics", "consumer", c.cfg.Name, middleware.ErrorAttr(err))
@@ -63,12 +66,20 @@ func (c *Consumer) Leases() []int {
 	return slices.Sorted(maps.Keys(c.leases))
 }
 
+// retry is when Run next drains a partition whose drain failed, and the pause before then,
+// doubled (up to 30 s) should it fail again.
+type retry struct {
+	at    time.Time
+	pause time.Duration
+}
+
 // drainLeased drains the partitions this replica leases that hold events to read, each
-// fenced by its lease's generation; a partition whose lease another replica took is dropped
-// from the leases.
+// fenced by its lease's generation, but for those whose pause after a failed drain is not
+// over; a partition whose lease another replica took is dropped from the leases. Run calls
+// it, one call at a time.
 func (c *Consumer) drainLeased(ctx context.Context) (int, error) {
 	c.leasesMu.Lock()
-	leases := maps.Clone(c.leases)
+	leases, retries := maps.Clone(c.leases), maps.Clone(c.retries)
 	c.leasesMu.Unlock()
 	if len(leases) == 0 {
 		return 0, nil
@@ -77,9 +88,13 @@ func (c *Consumer) drainLeased(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	now := time.Now()
 	total := 0
 	var errs []error
 	for _, p := range due {
+		if now.Before(retries[p].at) {
+			continue
+		}
 		generation := leases[p]
 		n, err := c.drainPartition(ctx, p, &generation)
 		total += n
@@ -88,6 +103,10 @@ func (c *Consumer) drainLeased(ctx context.Context) (int, error) {
 			lost = append(lost, p)
 		case err != nil:
 			errs = append(errs, err)
+			pause := min(2*max(retries[p].pause, c.cfg.PollInterval), 30*time.Second)
+			retries[p] = retry{at: time.Now().Add(pause), pause: pause}
+		default:
+			delete(retries, p)
 		}
 	}
 	c.leasesMu.Lock()
@@ -96,6 +115,8 @@ func (c *Consumer) drainLeased(ctx context.Context) (int, error) {
 			delete(c.leases, p)
 		}
 	}
+	maps.DeleteFunc(retries, func(p int, _ retry) bool { _, held := c.leases[p]; return !held })
+	c.retries = retries
 	c.leasesMu.Unlock()
 	return total, errors.Join(errs...)
 }
@@ -268,5 +289,6 @@ func (c *Consumer) release() {
 	}
 	c.leasesMu.Lock()
 	clear(c.leases)
+	clear(c.retries)
 	c.leasesMu.Unlock()
 }

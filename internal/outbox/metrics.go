@@ -56,7 +56,7 @@ func (c *Consumer) Lag(ctx context.Context) (backlog int64, oldest time.Duration
   coalesce(extract(epoch FROM clock_timestamp() - min(occurred_at)), 0)::float8
 FROM (SELECT behind.occurred_at FROM `+c.cfg.CursorTable+` c CROSS JOIN LATERAL (
         SELECT e.occurred_at FROM outbox.event e
-        WHERE `+c.partitionOf("e.aggregate_id")+` = c.partition AND (e.tx_id, e.event_id) > (c.tx_id, c.event_id)
+        WHERE `+c.pastCursor("c")+`
         ORDER BY e.tx_id, e.event_id
         LIMIT $2) behind
       WHERE c.name = $1

@@ -88,12 +88,16 @@ const CursorColumns = `(name text NOT NULL, partition int NOT NULL DEFAULT 0, pa
   lease_until timestamptz, CHECK (partitions >= 1 AND partition >= 0 AND partition < partitions),
   PRIMARY KEY (name, partition))`
 
+// pastCursor is the SQL condition that the event e lies in the partition whose cursor row is
+// alias, past its cursor (committed or not yet past the horizon).
+func (c *Consumer) pastCursor(alias string) string {
+	return c.partitionOf("e.aggregate_id") + ` = ` + alias + `.partition AND (e.tx_id, e.event_id) > (` + alias + `.tx_id, ` + alias + `.event_id)`
+}
+
 // readable is the SQL condition that the partition whose cursor row is alias has an event
 // past its cursor and below the horizon: one a drain would read now.
 func (c *Consumer) readable(alias string) string {
-	return `EXISTS (SELECT FROM outbox.event e
-  WHERE ` + c.partitionOf("e.aggregate_id") + ` = ` + alias + `.partition AND (e.tx_id, e.event_id) > (` + alias + `.tx_id, ` + alias + `.event_id)
-    AND e.tx_id < ` + Horizon + `)`
+	return `EXISTS (SELECT FROM outbox.event e WHERE ` + c.pastCursor(alias) + ` AND e.tx_id < ` + Horizon + `)`
 }
 
 // backlogged returns the partitions that have events to read now, in one statement, so that

@@ -415,3 +415,95 @@ func TestAReplicaDrainsOnlyItsDuePartitions(t *testing.T) {
 		t.Errorf("%d cursors moved, want the %d partitions that held events", moved, len(due))
 	}
 }
+
+// A failing event makes Run pause its partition twice as long after each failure, while the
+// other partitions are drained and the leases renewed every LeaseTTL/5 (Run's one pause was
+// once held to LeaseTTL/5, retrying a poison event every second).
+func TestRunBacksOffAFailingPartitionAlone(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	poison, healthy := uuid.New(), uuid.New()
+	for outbox.PartitionOf(healthy, 16) == outbox.PartitionOf(poison, 16) {
+		healthy = uuid.New()
+	}
+	var mu sync.Mutex
+	var tries []time.Time
+	applied := false
+	c := outbox.NewConsumer(pool, outbox.ConsumerConfig{
+		Name: "test", CursorTable: "public.cursor", Partitions: 16, Types: []string{registered},
+		PollInterval: 100 * time.Millisecond, LeaseTTL: time.Second,
+		Handle: func(_ context.Context, _ pgx.Tx, r outbox.Record) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if r.AggregateID == healthy {
+				applied = true
+				return nil
+			}
+			tries = append(tries, time.Now())
+			return errors.New("poison")
+		},
+	})
+	writeSequences(t, pool, []uuid.UUID{poison}, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	}()
+	// Other tests' transactions may hold the horizon back a moment: wait for the first try.
+	first := func() (time.Time, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(tries) == 0 {
+			return time.Time{}, false
+		}
+		return tries[0], true
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	start, ok := first()
+	for ; !ok && time.Now().Before(deadline); start, ok = first() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !ok {
+		t.Fatal("the event was never tried")
+	}
+	const window = 2500 * time.Millisecond
+	time.Sleep(time.Until(start.Add(window)))
+
+	// Pauses of 200, 400 and 800 ms after the first try: 4 tries in the window (13 at one pause
+	// of LeaseTTL/5).
+	mu.Lock()
+	n := 0
+	for _, at := range tries {
+		if at.Sub(start) < window {
+			n++
+		}
+	}
+	mu.Unlock()
+	if n > 6 {
+		t.Errorf("the failing event was tried %d times in %s, want at most 6", n, window)
+	}
+	var leased int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM public.cursor
+WHERE name = 'test' AND holder IS NOT NULL AND lease_until > clock_timestamp()`).Scan(&leased); err != nil {
+		t.Fatal(err)
+	}
+	if leased != 16 {
+		t.Errorf("%d of 16 leases live while a partition paused", leased)
+	}
+	// Another partition's event is applied meanwhile.
+	writeSequences(t, pool, []uuid.UUID{healthy}, 1)
+	isApplied := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return applied
+	}
+	for deadline := time.Now().Add(10 * time.Second); !isApplied(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("another partition's event was not applied while the failing one paused")
+		}
+	}
+}

@@ -76,10 +76,9 @@ type Config struct {
 
 // Divider keeps one process's share of a budget as the live processes come and go.
 type Divider struct {
-	q       Querier
-	cfg     Config
-	share   int // the share last applied; 0 before the first
-	failing bool
+	q     Querier
+	cfg   Config
+	share int // the share last applied; 0 before the first
 }
 
 // New returns a Divider that counts through q.
@@ -115,15 +114,16 @@ func (d *Divider) Derive(ctx context.Context) (share int, err error) {
 func (d *Divider) Run(ctx context.Context) error {
 	t := time.NewTicker(d.cfg.Period)
 	defer t.Stop()
+	failing := false
 	for {
 		if _, err := d.Derive(ctx); err != nil && ctx.Err() == nil {
-			if !d.failing {
+			if !failing {
 				d.cfg.Logger.WarnContext(ctx, "cannot count the live processes; the share stays as it was",
 					"kind", d.cfg.Kind, "share", d.share, middleware.ErrorAttr(err))
 			}
-			d.failing = true
+			failing = true
 		} else if err == nil {
-			d.failing = false
+			failing = false
 		}
 		select {
 		case <-ctx.Done():
