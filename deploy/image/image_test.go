@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -60,13 +61,7 @@ func builtImages(t *testing.T) map[string]v1.Image {
 
 func TestImagesRunTheirCommand(t *testing.T) {
 	images := builtImages(t)
-	names := slices.Sorted(func(yield func(string) bool) {
-		for n := range images {
-			if !yield(n) {
-				return
-			}
-		}
-	})
+	names := slices.Sorted(maps.Keys(images))
 	if diff := cmp.Diff(serverCommands(t), names); diff != "" {
 		t.Fatalf("images in the layout (-want +got):\n%s", diff)
 	}
