@@ -162,11 +162,12 @@ func probeHTTP(ctx context.Context, o Options) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s: %d, then %s", target, resp.StatusCode, reason(ctx, o.Timeout, err))
 	}
-	result := fmt.Sprintf("%s: %d %s", target, resp.StatusCode, firstLine(body))
+	// Trimmed: an empty first line leaves no space after the status.
+	result := strings.TrimSpace(fmt.Sprintf("%s: %d %s", target, resp.StatusCode, firstLine(body)))
 	if resp.StatusCode != http.StatusOK {
-		return "", errors.New(strings.TrimSpace(result))
+		return "", errors.New(result)
 	}
-	return strings.TrimSpace(result), nil
+	return result, nil
 }
 
 // probeGRPC asks the gRPC health service once.
