@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 
@@ -17,21 +16,12 @@ import (
 func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	o := healthcheck.Flags(fs, os.Getenv)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), healthcheck.Usage("passage")+"\nflags:\n")
-		fs.PrintDefaults()
-	}
+	o := healthcheck.Flags(fs, "passage", os.Getenv)
 	if err := parseFlagSet(fs, args); err != nil {
 		return err
 	}
 	if err := o.Check(fs); err != nil {
 		return &usageError{command: "healthcheck", err: err}
 	}
-	result, err := healthcheck.Probe(ctx, *o)
-	if err != nil {
-		return fmt.Errorf("healthcheck: %w", err)
-	}
-	_, err = fmt.Fprintln(stdout, result)
-	return err
+	return healthcheck.Run(ctx, *o, stdout)
 }

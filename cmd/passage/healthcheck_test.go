@@ -17,6 +17,7 @@ import (
 	"github.com/passage-cm/passage/internal/healthcheck"
 	"github.com/passage-cm/passage/internal/mtls"
 	"github.com/passage-cm/passage/internal/mtls/mtlstest"
+	"github.com/passage-cm/passage/internal/servetest"
 )
 
 // probeServer answers every request with code and body, and records the paths asked.
@@ -34,20 +35,6 @@ func probeServer(t *testing.T, code int, body string) (addr string, paths chan s
 	}))
 	t.Cleanup(srv.Close)
 	return srv.Listener.Addr().String(), paths
-}
-
-// closedAddr returns a loopback address no one listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := lis.Addr().String()
-	if err := lis.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
 }
 
 // A 200 is healthy, on stdout; anything else is not, said in one line on stderr with the
@@ -127,7 +114,7 @@ func TestHealthcheckBoundsTheBody(t *testing.T) {
 // Nothing listening, or no answer within --timeout: unhealthy, and said so.
 func TestHealthcheckUnreachable(t *testing.T) {
 	t.Parallel()
-	addr := closedAddr(t)
+	addr := servetest.FreeAddrs(t, 1)[0]
 	code, stdout, stderr := runArgs(t, "healthcheck", "--http", addr)
 	if want := "passage: healthcheck: http://" + addr + "/readyz: dial tcp " + addr + ": connect: connection refused\n"; code != 1 || stdout != "" || stderr != want {
 		t.Errorf("exit %d, stdout %q, stderr %q; want exit 1 and %q", code, stdout, stderr, want)
@@ -197,7 +184,7 @@ func TestHealthcheckGRPC(t *testing.T) {
 	addr, h := grpcHealthServer(t)
 	h.SetServingStatus(intake, healthpb.HealthCheckResponse_SERVING)
 	h.SetServingStatus(returns, healthpb.HealthCheckResponse_NOT_SERVING)
-	closed := closedAddr(t)
+	closed := servetest.FreeAddrs(t, 1)[0]
 	tests := []struct {
 		args     []string
 		wantExit int

@@ -7,10 +7,9 @@ import (
 	"crypto/x509"
 	"debug/elf"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
-	"net"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/ociimage"
 	"github.com/passage-cm/passage/internal/pgtest"
+	"github.com/passage-cm/passage/internal/servetest"
 )
 
 // builtImages opens the OCI layout `make image` wrote, named by PASSAGE_IMAGE. Building the
@@ -60,13 +60,7 @@ func builtImages(t *testing.T) map[string]v1.Image {
 
 func TestImagesRunTheirCommand(t *testing.T) {
 	images := builtImages(t)
-	names := slices.Sorted(func(yield func(string) bool) {
-		for n := range images {
-			if !yield(n) {
-				return
-			}
-		}
-	})
+	names := slices.Sorted(maps.Keys(images))
 	if diff := cmp.Diff(serverCommands(t), names); diff != "" {
 		t.Fatalf("images in the layout (-want +got):\n%s", diff)
 	}
@@ -98,7 +92,7 @@ func TestImagesRunTheirCommand(t *testing.T) {
 			}
 			// The image's health check is its own command: with nothing listening it fails.
 			hc := healthcheckArgs(t, cfg)
-			out, err = command(t.Context(), root, cfg, []string{"PASSAGE_HTTP_ADDR=" + freeAddr(t)}, hc...).CombinedOutput()
+			out, err = command(t.Context(), root, cfg, []string{"PASSAGE_HTTP_ADDR=" + servetest.FreeAddrs(t, 1)[0]}, hc...).CombinedOutput()
 			if exitCode(err) != 1 || !strings.Contains(string(out), "connect: connection refused") {
 				t.Errorf("%s %s with nothing listening: %v, want exit 1 and the connection refused\n%s", name, strings.Join(hc, " "), err, out)
 			}
@@ -122,10 +116,11 @@ func checkServes(t *testing.T, root string, cfg v1.Config) {
 		t.Fatalf("passage migrate up in the image: %v\n%s", err, out)
 	}
 
-	httpAddr := freeAddr(t)
+	addrs := servetest.FreeAddrs(t, 2)
+	grpcAddr, httpAddr := addrs[0], addrs[1]
 	env := []string{
 		"DATABASE_URL=" + db,
-		"PASSAGE_GRPC_ADDR=" + freeAddr(t),
+		"PASSAGE_GRPC_ADDR=" + grpcAddr,
 		"PASSAGE_HTTP_ADDR=" + httpAddr,
 		"PASSAGE_PARTNER_HTTP_ADDR=off",
 	}
@@ -376,18 +371,4 @@ func command(ctx context.Context, root string, cfg v1.Config, env []string, args
 	}
 	cmd.Cancel = func() error { return cmd.Process.Kill() }
 	return cmd
-}
-
-// freeAddr returns a loopback address no one listens on now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(fmt.Errorf("close %s: %w", addr, err))
-	}
-	return addr
 }

@@ -88,17 +88,10 @@ port_open() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# ready reports whether the /readyz of the server whose HTTP port is $1 answers 200 (bash's
-# /dev/tcp: curl may be missing).
+# ready reports whether the /readyz of the server whose HTTP port is $1 answers 200, asked
+# by `passage healthcheck` (curl may be missing).
 ready() {
-	local port=$1 status
-	status=$(
-		exec 2>/dev/null
-		exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 1
-		printf 'GET /readyz HTTP/1.0\r\nHost: 127.0.0.1:%s\r\n\r\n' "$port" >&3
-		IFS= read -r -t 3 line <&3 && printf '%s' "$line"
-	) || return 1
-	[[ $status == "HTTP/1."?" 200"* ]]
+	bin/passage healthcheck --http "127.0.0.1:$1" >/dev/null 2>&1
 }
 
 # seconds prints a Go duration of whole seconds or minutes ("20s", "1m") as seconds, or

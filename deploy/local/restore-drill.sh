@@ -77,7 +77,7 @@ start_server() {
 			PASSAGE_PARTNER_HTTP_ADDR=off PASSAGE_LOG_LEVEL=warn "$passage" serve --dev >>"$work/server.log" 2>&1 &
 		server_pid=$!
 		for ((i = 0; i < 100; i++)); do
-			if curl -fsS "http://$HTTP/readyz" >/dev/null 2>&1; then
+			if "$passage" healthcheck --http "$HTTP" >/dev/null 2>&1; then
 				return 0
 			fi
 			if ! kill -0 "$server_pid" 2>/dev/null; then
@@ -105,8 +105,6 @@ cli() {
 	token=$("$passage" dev-token --dir "$dir" --role "$role" --mission NER --subject "drill-$role")
 	PASSAGE_ADDR=$GRPC PASSAGE_TOKEN=$token "$passage" "$@" 2>>"$work/cli.log"
 }
-
-command -v curl >/dev/null || die "curl is missing: apt-get install -y curl"
 
 step "building passage"
 passage=$work/passage

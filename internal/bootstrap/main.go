@@ -91,11 +91,7 @@ func parseArgs(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error 
 // (internal/healthcheck), its result on stdout when the server is healthy, else an error.
 func runHealthcheck(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(name+" healthcheck", flag.ContinueOnError)
-	o := healthcheck.Flags(fs, os.Getenv)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), healthcheck.Usage(name)+"\nflags:\n")
-		fs.PrintDefaults()
-	}
+	o := healthcheck.Flags(fs, name, os.Getenv)
 	if err := parseArgs(fs, args, stdout, stderr); err != nil {
 		return err
 	}
@@ -103,12 +99,7 @@ func runHealthcheck(ctx context.Context, name string, args []string, stdout, std
 		fmt.Fprintf(stderr, "%s healthcheck: %v (%s healthcheck -h for help)\n", name, err, name)
 		return errUsage
 	}
-	result, err := healthcheck.Probe(ctx, *o)
-	if err != nil {
-		return fmt.Errorf("healthcheck: %w", err)
-	}
-	_, err = fmt.Fprintln(stdout, result)
-	return err
+	return healthcheck.Run(ctx, *o, stdout)
 }
 
 // Serve reads the configuration from the environment (dev is the --dev flag) and runs the

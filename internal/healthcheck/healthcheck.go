@@ -34,13 +34,6 @@ const (
 	MaxLine = 120
 )
 
-// Usage returns the first lines of the usage of command's healthcheck ("passage",
-// "passage-intake"), before its flags.
-func Usage(command string) string {
-	return "usage: " + command + " healthcheck [--live] [--http host:port] [--timeout D]\n" +
-		"       " + command + " healthcheck --grpc host:port [--service NAME] [--timeout D] [--insecure] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--tls-server-name NAME]\n"
-}
-
 // Options are the command's flags.
 type Options struct {
 	// Live probes /healthz (the process is alive) rather than /readyz (it can take traffic).
@@ -59,8 +52,15 @@ type Options struct {
 }
 
 // Flags defines the command's flags on fs, with their defaults (the TLS files' from getenv),
-// and returns the options they fill. Check them with [Options.Check] once fs is parsed.
-func Flags(fs *flag.FlagSet, getenv func(string) string) *Options {
+// and fs's usage, that of command's healthcheck ("passage", "passage-intake"); it returns the
+// options the flags fill. Check them with [Options.Check] once fs is parsed.
+func Flags(fs *flag.FlagSet, command string, getenv func(string) string) *Options {
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: "+command+" healthcheck [--live] [--http host:port] [--timeout D]\n"+
+			"       "+command+" healthcheck --grpc host:port [--service NAME] [--timeout D] [--insecure] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] [--tls-server-name NAME]\n"+
+			"\nflags:\n")
+		fs.PrintDefaults()
+	}
 	o := &Options{}
 	fs.BoolVar(&o.Live, "live", false, "probe /healthz (alive) instead of /readyz (ready for traffic)")
 	fs.StringVar(&o.HTTPAddr, "http", "", "the probe listener's `host:port` (default: PASSAGE_HTTP_ADDR as serve reads it, else "+server.DefaultHTTPAddr+"; an unspecified host is probed on loopback)")
@@ -100,9 +100,21 @@ func (o *Options) Check(fs *flag.FlagSet) error {
 	return nil
 }
 
-// Probe makes the probe the options describe and returns its one-line result: nil when the
-// server is healthy (an HTTP 200, gRPC SERVING), otherwise an error saying why in one line.
-func Probe(ctx context.Context, o Options) (string, error) {
+// Run makes the probe the options describe and prints its one-line result on stdout when the
+// server is healthy (an HTTP 200, gRPC SERVING); otherwise it returns why in one line, after
+// "healthcheck: ".
+func Run(ctx context.Context, o Options, stdout io.Writer) error {
+	result, err := probe(ctx, o)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	_, err = fmt.Fprintln(stdout, result)
+	return err
+}
+
+// probe makes the probe and returns its one-line result when the server is healthy, else an
+// error saying why in one line.
+func probe(ctx context.Context, o Options) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	if o.GRPCAddr != "" {
@@ -150,11 +162,12 @@ func probeHTTP(ctx context.Context, o Options) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s: %d, then %s", target, resp.StatusCode, reason(ctx, o.Timeout, err))
 	}
-	result := fmt.Sprintf("%s: %d %s", target, resp.StatusCode, firstLine(body))
+	// Trimmed: an empty first line leaves no space after the status.
+	result := strings.TrimSpace(fmt.Sprintf("%s: %d %s", target, resp.StatusCode, firstLine(body)))
 	if resp.StatusCode != http.StatusOK {
-		return "", errors.New(strings.TrimSpace(result))
+		return "", errors.New(result)
 	}
-	return strings.TrimSpace(result), nil
+	return result, nil
 }
 
 // probeGRPC asks the gRPC health service once.

@@ -45,28 +45,6 @@ var Env = []string{
 	"PASSAGE_PARTNER_HTTP_ADDR=:7090",
 }
 
-// The images' health check (Docker's HEALTHCHECK; Kubernetes ignores it and probes
-// /healthz and /readyz itself): the image's command runs its own `healthcheck`, which asks
-// /readyz on loopback (internal/healthcheck), since the images hold no shell or HTTP client.
-// Its timeout is above the command's own (3s), so the command, not the runtime, says why.
-const (
-	HealthInterval    = 10 * time.Second
-	HealthTimeout     = 5 * time.Second
-	HealthStartPeriod = 30 * time.Second
-	HealthRetries     = 3
-)
-
-// HealthCheck returns the health check of name's image: ["CMD", its binary, "healthcheck"].
-func HealthCheck(name string) *v1.HealthConfig {
-	return &v1.HealthConfig{
-		Test:        []string{"CMD", path.Join(BinDir, name), "healthcheck"},
-		Interval:    HealthInterval,
-		Timeout:     HealthTimeout,
-		StartPeriod: HealthStartPeriod,
-		Retries:     HealthRetries,
-	}
-}
-
 // The source and licence labels' values for Passage's own images.
 const (
 	DefaultSource   = "https://github.com/passage-cm/passage"
@@ -151,10 +129,21 @@ func (s Spec) check() error {
 // binary), the environment, the working directory, the ports, the health check and the
 // labels.
 func Config(s Spec, name string) v1.Config {
+	bin := path.Join(BinDir, name)
 	cfg := v1.Config{
-		User:         User,
-		Entrypoint:   []string{path.Join(BinDir, name)},
-		Healthcheck:  HealthCheck(name),
+		User:       User,
+		Entrypoint: []string{bin},
+		// Docker's HEALTHCHECK (Kubernetes ignores it and probes /healthz and /readyz itself):
+		// the image's command runs its own `healthcheck`, which asks /readyz on loopback
+		// (internal/healthcheck), since the images hold no shell or HTTP client. Its timeout is
+		// above the command's own (3s), so the command, not the runtime, says why.
+		Healthcheck: &v1.HealthConfig{
+			Test:        []string{"CMD", bin, "healthcheck"},
+			Interval:    10 * time.Second,
+			Timeout:     5 * time.Second,
+			StartPeriod: 30 * time.Second,
+			Retries:     3,
+		},
 		Env:          slices.Clone(Env),
 		WorkingDir:   Home,
 		ExposedPorts: map[string]struct{}{},

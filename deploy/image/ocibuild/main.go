@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"time"
 
@@ -80,24 +79,25 @@ func specFor(dir, caFile, sourceDateEpoch string) (ociimage.Spec, error) {
 	if err != nil {
 		return spec, err
 	}
+	var serve map[string]string // the passage binary's build settings
 	for _, e := range entries { // ReadDir sorts by name
 		if !e.Type().IsRegular() {
 			continue
 		}
 		p := filepath.Join(dir, e.Name())
-		if err := checkStatic(p); err != nil {
+		set, err := staticSettings(p)
+		if err != nil {
 			return spec, err
+		}
+		if e.Name() == ociimage.ServeCommand {
+			serve = set
 		}
 		spec.Commands = append(spec.Commands, ociimage.Command{Name: e.Name(), Path: p})
 	}
-	if !slices.ContainsFunc(spec.Commands, func(c ociimage.Command) bool { return c.Name == ociimage.ServeCommand }) {
+	if serve == nil {
 		return spec, fmt.Errorf("%s: no %s binary", dir, ociimage.ServeCommand)
 	}
-	set, err := settings(filepath.Join(dir, ociimage.ServeCommand))
-	if err != nil {
-		return spec, err
-	}
-	spec.OS, spec.Arch = set["GOOS"], set["GOARCH"]
+	spec.OS, spec.Arch = serve["GOOS"], serve["GOARCH"]
 	if sourceDateEpoch == "" {
 		return spec, errors.New("SOURCE_DATE_EPOCH is unset (make image sets it to the commit's time)")
 	}
@@ -112,21 +112,10 @@ func specFor(dir, caFile, sourceDateEpoch string) (ociimage.Spec, error) {
 	return spec, nil
 }
 
-// checkStatic refuses a binary that was built with cgo (dynamically linked: it would not run
-// on an image without a C library) or without -trimpath (it would carry build paths).
-func checkStatic(path string) error {
-	set, err := settings(path)
-	if err != nil {
-		return err
-	}
-	if set["CGO_ENABLED"] != "0" || set["-trimpath"] != "true" {
-		return fmt.Errorf("%s: built with CGO_ENABLED=1 or without -trimpath", path)
-	}
-	return nil
-}
-
-// settings returns the build settings the binary at path records (`go version -m`).
-func settings(path string) (map[string]string, error) {
+// staticSettings returns the build settings the binary at path records (`go version -m`),
+// and refuses a binary that was built with cgo (dynamically linked: it would not run on an
+// image without a C library) or without -trimpath (it would carry build paths).
+func staticSettings(path string) (map[string]string, error) {
 	bi, err := buildinfo.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -134,6 +123,9 @@ func settings(path string) (map[string]string, error) {
 	set := map[string]string{}
 	for _, s := range bi.Settings {
 		set[s.Key] = s.Value
+	}
+	if set["CGO_ENABLED"] != "0" || set["-trimpath"] != "true" {
+		return nil, fmt.Errorf("%s: built with CGO_ENABLED=1 or without -trimpath", path)
 	}
 	return set, nil
 }
