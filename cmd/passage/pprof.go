@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"time"
+
+	"github.com/passage-cm/passage/internal/mtls"
 )
 
 // servePprof serves Go's profiler (net/http/pprof) on addr until ctx ends, for `passage serve
@@ -16,11 +18,10 @@ import (
 // process holds, and the profiler answers without a token. It returns the address it
 // listens on (port 0 picks one) and the function that stops it.
 func servePprof(ctx context.Context, addr string) (net.Addr, func(), error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return nil, nil, fmt.Errorf("serve: --pprof %q: %w", addr, err)
 	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+	if !mtls.IsLoopback(addr) {
 		return nil, nil, errors.New("serve: --pprof listens on a loopback address only, e.g. 127.0.0.1:6060")
 	}
 	ln, err := net.Listen("tcp", addr)
