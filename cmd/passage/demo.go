@@ -123,17 +123,12 @@ func demoSeed(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer conn.Close()
+	tokens, partnerTokens := demo.DevTokens(key, "demo", 12*time.Hour)
 	loader := &demo.Loader{
-		Conn:        conn,
-		Concurrency: *concurrency,
-		Tokens: func(role auth.Role, mission string) (string, error) {
-			return auth.MintToken(key, auth.DevIssuer, auth.Audience,
-				auth.Claims{Subject: "demo-" + string(role) + "-" + mission, Role: role, Mission: mission}, 12*time.Hour)
-		},
-		PartnerTokens: func(partnerID string) (string, error) {
-			return auth.MintToken(key, auth.DevIssuer, auth.Audience,
-				auth.Claims{Subject: "demo-partner-" + partnerID, Role: auth.RolePartner, Partner: partnerID}, 12*time.Hour)
-		},
+		Conn:          conn,
+		Concurrency:   *concurrency,
+		Tokens:        tokens,
+		PartnerTokens: partnerTokens,
 		Progress: func(r demo.Report) {
 			fmt.Fprintf(stderr, "%d/%d cases, %d persons, %.0f persons/s, %d calls (%d retried)\n",
 				r.Cases, plan.Cases(), r.Persons, r.PersonsPerSecond, r.Calls, r.Retries)

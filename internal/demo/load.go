@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"sync"
@@ -28,6 +29,21 @@ import (
 // TokenSource returns a bearer token for a staff member of role in mission. The loader
 // asks once per role and mission and keeps the token.
 type TokenSource func(role auth.Role, mission string) (string, error)
+
+// DevTokens returns the Loader's Tokens and PartnerTokens for a server that accepts
+// development tokens: each minted with key (auth.DevIssuer), valid for ttl, for the subject
+// prefix-ROLE-MISSION or prefix-partner-ID.
+func DevTokens(key crypto.Signer, prefix string, ttl time.Duration) (TokenSource, func(partnerID string) (string, error)) {
+	staff := func(role auth.Role, mission string) (string, error) {
+		return auth.MintToken(key, auth.DevIssuer, auth.Audience,
+			auth.Claims{Subject: prefix + "-" + string(role) + "-" + mission, Role: role, Mission: mission}, ttl)
+	}
+	partner := func(partnerID string) (string, error) {
+		return auth.MintToken(key, auth.DevIssuer, auth.Audience,
+			auth.Claims{Subject: prefix + "-partner-" + partnerID, Role: auth.RolePartner, Partner: partnerID}, ttl)
+	}
+	return staff, partner
+}
 
 // Loader creates a plan through the services' gRPC APIs.
 type Loader struct {

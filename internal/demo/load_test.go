@@ -49,13 +49,8 @@ func (c *lossyConn) Invoke(ctx context.Context, method string, args, reply any, 
 }
 
 func loader(env *testserver.Env, conn grpc.ClientConnInterface) *Loader {
-	return &Loader{Conn: conn, Concurrency: 6, Tokens: func(role auth.Role, mission string) (string, error) {
-		return auth.MintToken(env.Signer(), auth.DevIssuer, auth.Audience,
-			auth.Claims{Subject: "demo-" + string(role) + "-" + mission, Role: role, Mission: mission}, time.Hour)
-	}, PartnerTokens: func(partnerID string) (string, error) {
-		return auth.MintToken(env.Signer(), auth.DevIssuer, auth.Audience,
-			auth.Claims{Subject: "demo-partner-" + partnerID, Role: auth.RolePartner, Partner: partnerID}, time.Hour)
-	}}
+	tokens, partnerTokens := DevTokens(env.Signer(), "demo", time.Hour)
+	return &Loader{Conn: conn, Concurrency: 6, Tokens: tokens, PartnerTokens: partnerTokens}
 }
 
 // departures reads every DepartureRecorded event, as analytics counts persons returned.

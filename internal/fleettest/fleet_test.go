@@ -122,18 +122,8 @@ func newPlan(t *testing.T, year int, scale float64, seed uint64) *demo.Plan {
 
 // loader loads a demo caseload through conn, with tokens minted with the development key.
 func loader(conn *rotation, key ed25519.PrivateKey) *demo.Loader {
-	return &demo.Loader{
-		Conn:      conn,
-		AwaitCase: loadWait,
-		Tokens: func(role auth.Role, mission string) (string, error) {
-			return auth.MintToken(key, auth.DevIssuer, auth.Audience,
-				auth.Claims{Subject: "fleet-" + string(role) + "-" + mission, Role: role, Mission: mission}, time.Hour)
-		},
-		PartnerTokens: func(partnerID string) (string, error) {
-			return auth.MintToken(key, auth.DevIssuer, auth.Audience,
-				auth.Claims{Subject: "fleet-partner-" + partnerID, Role: auth.RolePartner, Partner: partnerID}, time.Hour)
-		},
-	}
+	tokens, partnerTokens := demo.DevTokens(key, "fleet", time.Hour)
+	return &demo.Loader{Conn: conn, AwaitCase: loadWait, Tokens: tokens, PartnerTokens: partnerTokens}
 }
 
 // caseworker is a token of a caseworker of mission.
