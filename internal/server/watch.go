@@ -92,8 +92,9 @@ type readiness struct {
 
 // outage is a watched dependency's state: reason is "" while it is available.
 type outage struct {
-	reason string // "database unreachable", "replica lagging"
-	since  time.Time
+	reason  string // "database unreachable", "replica lagging"
+	lagging bool   // reachable, but too far behind (ErrLagging)
+	since   time.Time
 }
 
 // appliesLocked reports whether service depends on watch i; "" (the process as a whole)
@@ -197,8 +198,9 @@ func (s *Server) markDown(ctx context.Context, i int, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	w := r.watches[i]
+	lagging := errors.Is(err, ErrLagging)
 	reason := w.Name + " unreachable"
-	if errors.Is(err, ErrLagging) {
+	if lagging {
 		reason = w.Name + " lagging"
 	}
 	if r.down[i].reason == reason {
@@ -207,7 +209,7 @@ func (s *Server) markDown(ctx context.Context, i int, err error) {
 	if r.down[i].reason == "" {
 		r.down[i].since = time.Now()
 	}
-	r.down[i].reason = reason
+	r.down[i].reason, r.down[i].lagging = reason, lagging
 	s.applyLocked()
 	s.logger.LogAttrs(ctx, slog.LevelError, reason+": not serving",
 		slog.String("dependency", w.Name), slog.String("services", dependents(w)),
@@ -225,7 +227,7 @@ func (s *Server) markUp(ctx context.Context, i int) {
 	r.down[i] = outage{}
 	s.applyLocked()
 	msg, seconds := w.Name+" reachable again: serving", "unreachable_s"
-	if strings.HasSuffix(was.reason, " lagging") {
+	if was.lagging {
 		msg, seconds = w.Name+" caught up: serving", "lagging_s"
 	}
 	s.logger.LogAttrs(ctx, slog.LevelInfo, msg,
