@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/passage-cm/passage/internal/failurelog"
 	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/outbox"
 )
@@ -231,15 +232,17 @@ func (c *Chainer) Run(ctx context.Context) error {
 		defer func() { _ = unregister() }()
 	}
 	pause := c.cfg.PollInterval
+	failures := failurelog.New(c.cfg.Logger, "audit chainer")
 	for {
 		_, err := c.Drain(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return nil
 		case err != nil:
-			c.cfg.Logger.ErrorContext(ctx, "audit chainer failed", middleware.ErrorAttr(err))
+			failures.Failed(ctx, err)
 			pause = min(2*pause, 30*time.Second)
 		default:
+			failures.Succeeded(ctx)
 			pause = c.cfg.PollInterval
 		}
 		select {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/passage-cm/passage/internal/failurelog"
 	"github.com/passage-cm/passage/internal/middleware"
 )
 
@@ -19,7 +20,7 @@ import (
 // a replica that died are taken over once its leases expire. A failed drain is logged, and
 // its partition tried again after a pause that doubles with each failure (up to 30 s) while
 // the others are drained every PollInterval, so one bad event neither spins the process nor
-// holds back other partitions; a failed balance or look-up is retried with a growing pause
+// holds back other partitions (failures that go on are logged every 30 s, see failurelog); a failed balance or look-up is retried with a growing pause
 // (up to LeaseTTL/5, so that the leases are renewed in time). When ctx ends, Run gives its
 // leases up, so that the other replicas take them at once. While it runs, the consumer's
 // backlog and the age of its oldest unapplied event are metrics (Lag).
@@ -32,6 +33,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	defer c.release()
 	pause := c.cfg.PollInterval
 	var balanced time.Time
+	failures := failurelog.New(c.cfg.Logger, "outbox consumer", "consumer", c.cfg.Name)
 	for {
 		var err error
 		if time.Since(balanced) >= c.cfg.LeaseTTL/5 {
@@ -46,9 +48,12 @@ func (c *Consumer) Run(ctx context.Context) error {
 		case ctx.Err() != nil:
 			return nil
 		case err != nil:
-			c.cfg.Logger.ErrorContext(ctx, "outbox consumer failed", "consumer", c.cfg.Name, middleware.ErrorAttr(err))
+			failures.Failed(ctx, err)
 			pause = min(2*pause, 30*time.Second)
 		default:
+			if !c.retrying() {
+				failures.Succeeded(ctx)
+			}
 			pause = c.cfg.PollInterval
 		}
 		select {
@@ -64,6 +69,14 @@ func (c *Consumer) Leases() []int {
 	c.leasesMu.Lock()
 	defer c.leasesMu.Unlock()
 	return slices.Sorted(maps.Keys(c.leases))
+}
+
+// retrying reports whether a partition waits out its pause after a failed drain: until it
+// drains, the consumer has not recovered.
+func (c *Consumer) retrying() bool {
+	c.leasesMu.Lock()
+	defer c.leasesMu.Unlock()
+	return len(c.retries) > 0
 }
 
 // retry is when Run next drains a partition whose drain failed, and the pause before then,

@@ -3,8 +3,10 @@ package outbox_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -429,9 +431,10 @@ func TestRunBacksOffAFailingPartitionAlone(t *testing.T) {
 	var mu sync.Mutex
 	var tries []time.Time
 	applied := false
+	var logs syncBuffer
 	c := outbox.NewConsumer(pool, outbox.ConsumerConfig{
 		Name: "test", CursorTable: "public.cursor", Partitions: 16, Types: []string{registered},
-		PollInterval: 100 * time.Millisecond, LeaseTTL: time.Second,
+		PollInterval: 100 * time.Millisecond, LeaseTTL: time.Second, Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
 		Handle: func(_ context.Context, _ pgx.Tx, r outbox.Record) error {
 			mu.Lock()
 			defer mu.Unlock()
@@ -505,5 +508,13 @@ WHERE name = 'test' AND holder IS NOT NULL AND lease_until > clock_timestamp()`)
 		if time.Now().After(deadline) {
 			t.Fatal("another partition's event was not applied while the failing one paused")
 		}
+	}
+	// The failure was logged once at ERROR: it goes on (the next line is due after 30 s), and
+	// the drains of the other partitions between its tries are no recovery.
+	if n := strings.Count(logs.String(), `"level":"ERROR","msg":"outbox consumer failed"`); n != 1 {
+		t.Errorf("%d ERROR lines say the consumer failed, want 1:\n%s", n, logs.String())
+	}
+	if strings.Contains(logs.String(), "outbox consumer recovered") {
+		t.Errorf("the consumer logged a recovery while its failing partition still failed:\n%s", logs.String())
 	}
 }

@@ -21,7 +21,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/database"
 	"github.com/passage-cm/passage/internal/egress"
-	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/failurelog"
 )
 
 // Endpoints finds where a partner receives webhooks and the secret to sign them with (the
@@ -149,17 +149,20 @@ func NewWorker(db *database.DB, ep Endpoints, cfg WorkerConfig) *Worker {
 // given back to the queue, to be sent again under the same webhook-id.
 func (w *Worker) Run(ctx context.Context) error {
 	pause := w.cfg.PollInterval
+	failures := failurelog.New(w.cfg.Logger, "webhook worker")
 	for {
 		n, err := w.DeliverDue(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return nil
 		case err != nil:
-			w.cfg.Logger.ErrorContext(ctx, "webhook worker failed", middleware.ErrorAttr(err))
+			failures.Failed(ctx, err)
 			pause = min(2*pause, 30*time.Second)
 		case n > 0:
+			failures.Succeeded(ctx)
 			continue
 		default:
+			failures.Succeeded(ctx)
 			pause = w.cfg.PollInterval
 		}
 		w.cfg.Sleep(ctx, pause)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/database"
-	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/failurelog"
 	"github.com/passage-cm/passage/services/analytics/cube"
 )
 
@@ -119,14 +119,19 @@ FROM h LEFT JOIN analytics.rollup r ON r.tx_id >= $1::xid8 AND r.tx_id < h.h`, l
 	return applied, nil
 }
 
-// Run refreshes every interval until ctx ends. A failed refresh is logged and retried at the
-// next tick: the cube keeps answering from what it holds.
+// Run refreshes every interval until ctx ends. A failed refresh is logged (see failurelog)
+// and retried at the next tick: the cube keeps answering from what it holds.
 func (l *Loader) Run(ctx context.Context, interval time.Duration, logger *slog.Logger) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	failures := failurelog.New(logger, "analytics: refresh")
 	for {
-		if _, err := l.Refresh(ctx); err != nil && ctx.Err() == nil {
-			logger.ErrorContext(ctx, "analytics: refresh failed", middleware.ErrorAttr(err))
+		switch _, err := l.Refresh(ctx); {
+		case ctx.Err() != nil:
+		case err != nil:
+			failures.Failed(ctx, err)
+		default:
+			failures.Succeeded(ctx)
 		}
 		select {
 		case <-ctx.Done():
