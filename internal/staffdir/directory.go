@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/passage-cm/passage/internal/failurelog"
 	"github.com/passage-cm/passage/internal/middleware"
 )
 
@@ -169,19 +170,23 @@ func (d *Directory) Run(ctx context.Context) error {
 		}
 	}()
 	next := time.Now().Add(d.cfg.Reload)
+	// Logged as "staff directory: listening for changes failed": calls are refused until it
+	// listens again.
+	failures := failurelog.New(d.cfg.Logger, "staff directory: listening for changes")
 	for ctx.Err() == nil {
 		if d.conn == nil {
 			if err := d.listen(ctx); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
-				d.cfg.Logger.WarnContext(ctx, "staff directory: cannot listen for changes; calls are refused until it can", middleware.ErrorAttr(err))
+				failures.Failed(ctx, err)
 				select {
 				case <-ctx.Done():
 				case <-time.After(retryWait):
 				}
 				continue
 			}
+			failures.Succeeded(ctx)
 			next = time.Now().Add(d.cfg.Reload)
 		}
 		err := d.wait(ctx, &next)
