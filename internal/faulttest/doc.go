@@ -19,6 +19,8 @@
 //     count, per phase;
 //   - every outbox consumer caught up with the events the registrations wrote, each
 //     registration having written exactly one CaseRegistered event;
+//   - no background worker logged its failure at ERROR twice during one outage: the outage
+//     is one line per worker (internal/failurelog), not one per attempt;
 //   - the server stopped cleanly on SIGTERM.
 //
 // It skips only when the PostgreSQL server binaries (initdb, pg_ctl) are not installed. The

@@ -2,6 +2,7 @@ package faulttest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -141,6 +142,7 @@ func TestRegistrationsSurviveCrashesAndRestarts(t *testing.T) {
 	regs := l.registrations()
 	checkSettled(t, regs)
 	checkNoInternal(t, l, srv)
+	checkQuietOutages(t, srv)
 	checkReplays(t, client, regs)
 	owner = connect(t, pg.url)
 	defer owner.Close(context.Background())
@@ -199,6 +201,49 @@ func checkNoInternal(t *testing.T, l *load, srv *passage) {
 	}
 	t.Errorf("%d calls answered INTERNAL or UNKNOWN, which is for bugs, not outages (at most %d shown):\n%s\nthe server's lines about them (%d, at most %d shown):\n%s",
 		len(bugs), shown, strings.Join(bugs[:min(len(bugs), shown)], "\n"), len(lines), 2*shown, strings.Join(lines[:min(len(lines), 2*shown)], "\n"))
+}
+
+// checkQuietOutages checks that no background worker logged a failure that went on at ERROR
+// again within 30 s (internal/failurelog): an outage of a few seconds costs each worker one
+// ERROR line, not one per attempt (the analytics refresh tries every 250 ms).
+func checkQuietOutages(t *testing.T, srv *passage) {
+	t.Helper()
+	type key struct{ file, msg, consumer string }
+	last := map[key]time.Time{}
+	var floods []string
+	lines, err := srv.logLines(func(string) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range lines {
+		file, text, _ := strings.Cut(line, ": ")
+		var rec struct {
+			Time     time.Time `json:"time"`
+			Level    string    `json:"level"`
+			Msg      string    `json:"msg"`
+			Consumer string    `json:"consumer"`
+		}
+		if json.Unmarshal([]byte(text), &rec) != nil || rec.Msg == "rpc" {
+			continue
+		}
+		if name, ok := strings.CutSuffix(rec.Msg, " recovered"); ok {
+			delete(last, key{file, name + " failed", rec.Consumer})
+			continue
+		}
+		if rec.Level != "ERROR" || !strings.HasSuffix(rec.Msg, " failed") {
+			continue
+		}
+		k := key{file, rec.Msg, rec.Consumer}
+		if prev, ok := last[k]; ok && rec.Time.Sub(prev) < 29*time.Second {
+			floods = append(floods, line)
+			continue
+		}
+		last[k] = rec.Time
+	}
+	if len(floods) > 0 {
+		t.Errorf("%d background failures logged at ERROR again within 30 s of the last (at most %d shown):\n%s",
+			len(floods), shown, strings.Join(floods[:min(len(floods), shown)], "\n"))
+	}
 }
 
 // checkReplays sends every registration again, once the server is healthy, and checks each
