@@ -20,10 +20,11 @@ import (
 // a replica that died are taken over once its leases expire. A failed drain is logged, and
 // its partition tried again after a pause that doubles with each failure (up to 30 s) while
 // the others are drained every PollInterval, so one bad event neither spins the process nor
-// holds back other partitions (failures that go on are logged every 30 s, see failurelog); a failed balance or look-up is retried with a growing pause
-// (up to LeaseTTL/5, so that the leases are renewed in time). When ctx ends, Run gives its
-// leases up, so that the other replicas take them at once. While it runs, the consumer's
-// backlog and the age of its oldest unapplied event are metrics (Lag).
+// holds back other partitions; a failed balance or look-up is retried with a growing pause
+// (up to LeaseTTL/5, so that the leases are renewed in time). Failures that go on are logged
+// once, then every 30 s, and the recovery once every partition drains again (failurelog).
+// When ctx ends, Run gives its leases up, so that the other replicas take them at once. While
+// it runs, the consumer's backlog and the age of its oldest unapplied event are metrics (Lag).
 func (c *Consumer) Run(ctx context.Context) error {
 	if unregister, err := c.observe(); err != nil {
 		c.cfg.Logger.WarnContext(ctx, "outbox consumer: no backlog metrics", "consumer", c.cfg.Name, middleware.ErrorAttr(err))
