@@ -9,6 +9,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/passage-cm/passage/internal/middleware"
 )
 
 // errUnauthenticated is the only thing a client learns about a refused token:
@@ -88,7 +90,7 @@ func authenticate(ctx context.Context, v Verifier, method string) (Claims, error
 	if err != nil {
 		// The reason helps operators (clock skew, wrong audience); it names
 		// claims, never their values, and never includes the token.
-		slog.DebugContext(ctx, "auth: bearer token refused", "method", method, "reason", err)
+		slog.DebugContext(ctx, "auth: bearer token refused", "method", method, middleware.ErrorAttr(err))
 		return Claims{}, errUnauthenticated
 	}
 	return claims, nil

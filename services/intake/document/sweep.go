@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/passage-cm/passage/internal/database"
+	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/objectstore"
 )
 
@@ -154,7 +155,7 @@ func (w *Sweeper) Run(interval time.Duration, logger *slog.Logger) func(context.
 			case ctx.Err() != nil:
 				return nil
 			case err != nil:
-				logger.Warn("document object sweep failed; retried at the next", "deleted", n, "error", err)
+				logger.WarnContext(ctx, "document object sweep failed; retried at the next", "deleted", n, middleware.ErrorAttr(err))
 			case n > 0:
 				logger.Info("document object sweep", "deleted", n)
 			}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/passage-cm/passage/internal/auth"
 	"github.com/passage-cm/passage/internal/idempotency"
+	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/mutation"
 	"github.com/passage-cm/passage/internal/rpcerr"
 	"github.com/passage-cm/passage/internal/vault"
@@ -123,7 +124,7 @@ func (s *Service) discard(ctx context.Context, mission string, doc uuid.UUID) {
 		err = s.store.Discard(ctx, mission, doc)
 	}
 	if err != nil {
-		s.logger.WarnContext(ctx, "a failed upload's chunks were not discarded; the sweep deletes them", "document_id", doc.String(), "error", err)
+		s.logger.WarnContext(ctx, "a failed upload's chunks were not discarded; the sweep deletes them", "document_id", doc.String(), middleware.ErrorAttr(err))
 	}
 }
 
