@@ -212,12 +212,16 @@ func stop() {
 }
 
 // dataRoot is the folder the server's data goes under: /dev/shm, a memory filesystem, when
-// the machine has one, else the temporary folder. MinIO refuses every write, "Storage backend
-// has reached its minimum free drive threshold", once its drive would be more than 99% full
-// after the write (an upload of unknown size counts as 1 GiB), and the tests' few kilobytes
-// should not fail because a build machine's disk is nearly full of other things.
+// the machine has one with room (a container's may hold only 64 MiB), else the temporary
+// folder. MinIO refuses every write, "Storage backend has reached its minimum free drive
+// threshold", once its drive would be more than 99% full after the write, and the tests' few
+// kilobytes should not fail because a build machine's disk is nearly full of other things.
 func dataRoot() string {
-	const shm = "/dev/shm"
+	const shm, room = "/dev/shm", 256 << 20
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs(shm, &fs); err != nil || fs.Bavail*uint64(fs.Bsize) < room {
+		return ""
+	}
 	probe, err := os.MkdirTemp(shm, "passage-minio-probe-")
 	if err != nil {
 		return ""
