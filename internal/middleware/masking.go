@@ -47,6 +47,8 @@ func streamErrorMasking(logger *slog.Logger) grpc.StreamServerInterceptor {
 //     which is the caller's doing, not a fault to log;
 //   - a failure of the database (database.Classify) becomes Unavailable or Aborted, saying
 //     whether the request may have been applied; see [outage];
+//   - another dependency out of reach (an error implementing dependencyOutage, such as the
+//     object store's) becomes Unavailable with that dependency's reason; see [unavailable];
 //   - anything else (a plain error, or Unknown, Internal, DataLoss) is logged with its cause
 //     and becomes Internal "internal error (request id …)".
 func maskError(ctx context.Context, logger *slog.Logger, method string, err error) error {
@@ -67,6 +69,15 @@ func maskError(ctx context.Context, logger *slog.Logger, method string, err erro
 			ErrorAttr(err),
 		)
 		return outage(f, id)
+	}
+	if o, ok := errors.AsType[dependencyOutage](err); ok {
+		logger.LogAttrs(ctx, slog.LevelWarn, "dependency failure",
+			slog.String("method", method),
+			slog.String("request_id", id),
+			slog.String("reason", o.OutageReason()),
+			ErrorAttr(err),
+		)
+		return unavailable(o.OutageReason(), id)
 	}
 	logger.LogAttrs(ctx, slog.LevelError, "internal error",
 		slog.String("method", method),
@@ -146,6 +157,24 @@ func outage(f database.Failure, id string) error {
 		&errdetails.ErrorInfo{Domain: OutageDomain, Reason: outageReason(f),
 			Metadata: map[string]string{MayHaveAppliedKey: strconv.FormatBool(applied)}},
 		&errdetails.RetryInfo{RetryDelay: durationpb.New(delay)},
+		&errdetails.RequestInfo{RequestId: id})
+}
+
+// dependencyOutage is implemented by the errors of a dependency other than Postgres that is
+// out of reach (the object store's, objectstore.ErrUnavailable): nothing was applied, and the
+// same call may succeed later. OutageReason is the ErrorInfo reason to answer with.
+type dependencyOutage interface {
+	error
+	OutageReason() string
+}
+
+// unavailable is the status of a call that met a dependency outage with the given reason:
+// UNAVAILABLE, may_have_applied false, retry after a second. The message is fixed text.
+func unavailable(reason, id string) error {
+	return rpcerr.WithDetails(codes.Unavailable,
+		fmt.Sprintf("a store the request needs is unavailable; nothing was applied: retry later (request id %s)", id),
+		&errdetails.ErrorInfo{Domain: OutageDomain, Reason: reason, Metadata: map[string]string{MayHaveAppliedKey: "false"}},
+		&errdetails.RetryInfo{RetryDelay: durationpb.New(unavailableRetryDelay)},
 		&errdetails.RequestInfo{RequestId: id})
 }
 

@@ -200,9 +200,10 @@ func TestErrorTypes(t *testing.T) {
 	}
 }
 
-// TestDatabaseFailuresAreOutages checks that a failure of the database reaches the client as
-// UNAVAILABLE or ABORTED, never INTERNAL, with an ErrorInfo saying whether the request may
-// have been applied, and is logged as a warning without personal data.
+// TestDatabaseFailuresAreOutages checks that a failure of the database, or another store out
+// of reach, reaches the client as UNAVAILABLE or ABORTED, never INTERNAL, with an ErrorInfo
+// saying whether the request may have been applied, and is logged as a warning without
+// personal data.
 func TestDatabaseFailuresAreOutages(t *testing.T) {
 	t.Parallel()
 	pg := func(code string) error {
@@ -214,12 +215,14 @@ func TestDatabaseFailuresAreOutages(t *testing.T) {
 		code    codes.Code
 		reason  string
 		applied string
+		logged  string // the log line's message
 	}{
-		{"lost at commit", pg("57P01"), codes.Unavailable, ReasonOutcomeUnknown, "true"},
-		{"nothing applied", database.NothingApplied(pg("57P01")), codes.Unavailable, ReasonDatabaseUnavailable, "false"},
-		{"closed connection", fmt.Errorf("look up: %w", pgconn.ErrConnClosed), codes.Unavailable, ReasonOutcomeUnknown, "true"},
-		{"serialization failures", fmt.Errorf("gave up: %w", pg("40001")), codes.Aborted, ReasonTransactionAborted, "false"},
-		{"statement timeout", pg("57014"), codes.Aborted, ReasonTransactionAborted, "false"},
+		{"lost at commit", pg("57P01"), codes.Unavailable, ReasonOutcomeUnknown, "true", "database failure"},
+		{"nothing applied", database.NothingApplied(pg("57P01")), codes.Unavailable, ReasonDatabaseUnavailable, "false", "database failure"},
+		{"closed connection", fmt.Errorf("look up: %w", pgconn.ErrConnClosed), codes.Unavailable, ReasonOutcomeUnknown, "true", "database failure"},
+		{"serialization failures", fmt.Errorf("gave up: %w", pg("40001")), codes.Aborted, ReasonTransactionAborted, "false", "database failure"},
+		{"statement timeout", pg("57014"), codes.Aborted, ReasonTransactionAborted, "false", "database failure"},
+		{"object store away", fmt.Errorf("seal the document: %w", storeAway{}), codes.Unavailable, "OBJECT_STORE_UNAVAILABLE", "false", "dependency failure"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -249,7 +252,7 @@ func TestDatabaseFailuresAreOutages(t *testing.T) {
 			if retry.GetRetryDelay().AsDuration() <= 0 {
 				t.Errorf("RetryInfo = %v, want a delay", retry)
 			}
-			rec := b.record(t, "database failure")
+			rec := b.record(t, tt.logged)
 			if rec["level"] != "WARN" || rec["reason"] != tt.reason {
 				t.Errorf("log record = %v, want a warning with reason %s", rec, tt.reason)
 			}
@@ -259,3 +262,9 @@ func TestDatabaseFailuresAreOutages(t *testing.T) {
 		})
 	}
 }
+
+// storeAway is an error of a dependency out of reach, as objectstore.ErrUnavailable's are.
+type storeAway struct{}
+
+func (storeAway) Error() string        { return "dial tcp 127.0.0.1:9000: connect: connection refused" }
+func (storeAway) OutageReason() string { return "OBJECT_STORE_UNAVAILABLE" }
