@@ -43,6 +43,10 @@ func Open(ctx context.Context, s Settings, dev bool) (*Bucket, error) {
 	client, err := minio.New(host, &minio.Options{
 		Creds:  credentials.New(&fileCredentials{access: s.AccessKeyFile, secret: s.SecretKeyFile}),
 		Secure: secure, Region: s.Region, Transport: transport, BucketLookup: minio.BucketLookupPath,
+		// Three tries (about 1.5 s of pauses) ride out a dropped connection; minio-go's ten
+		// (about 8 s) would keep a caseworker waiting on a store that is down, when the call
+		// is better answered UNAVAILABLE for the client to retry (ErrUnavailable).
+		MaxRetries: 3,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("PASSAGE_S3_ENDPOINT: %w", err)
@@ -87,7 +91,7 @@ func (b *Bucket) Put(ctx context.Context, key string, blob []byte) error {
 	_, err := b.client.PutObject(ctx, b.name, key, bytes.NewReader(blob), int64(len(blob)),
 		minio.PutObjectOptions{ContentType: "application/octet-stream", DisableMultipart: true})
 	if err != nil {
-		return fmt.Errorf("object store: put into bucket %s: %w", b.name, err)
+		return fmt.Errorf("object store: put into bucket %s: %w", b.name, classify(ctx, err))
 	}
 	return nil
 }
@@ -97,7 +101,7 @@ func (b *Bucket) Put(ctx context.Context, key string, blob []byte) error {
 func (b *Bucket) Get(ctx context.Context, key string, limit int64) ([]byte, error) {
 	obj, err := b.client.GetObject(ctx, b.name, key, minio.GetObjectOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("object store: get from bucket %s: %w", b.name, err)
+		return nil, fmt.Errorf("object store: get from bucket %s: %w", b.name, classify(ctx, err))
 	}
 	defer obj.Close()
 	blob, err := io.ReadAll(io.LimitReader(obj, limit+1))
@@ -105,7 +109,7 @@ func (b *Bucket) Get(ctx context.Context, key string, limit int64) ([]byte, erro
 		return nil, fmt.Errorf("object store: get from bucket %s: %w", b.name, ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("object store: get from bucket %s: %w", b.name, err)
+		return nil, fmt.Errorf("object store: get from bucket %s: %w", b.name, classify(ctx, err))
 	}
 	if int64(len(blob)) > limit {
 		return nil, fmt.Errorf("object store: get from bucket %s: a blob of more than %d bytes", b.name, limit)
@@ -124,7 +128,7 @@ func (b *Bucket) List(ctx context.Context, prefix string, delimit bool, fn func(
 	defer cancel()
 	for o := range b.client.ListObjects(ctx, b.name, minio.ListObjectsOptions{Prefix: prefix, Recursive: !delimit}) {
 		if o.Err != nil {
-			return fmt.Errorf("object store: list bucket %s: %w", b.name, o.Err)
+			return fmt.Errorf("object store: list bucket %s: %w", b.name, classify(ctx, o.Err))
 		}
 		if err := fn(Object{Key: o.Key, Modified: o.LastModified}); err != nil {
 			return err
@@ -157,7 +161,7 @@ func (b *Bucket) DeletePrefix(ctx context.Context, prefix string) error {
 	var err error
 	for e := range b.client.RemoveObjects(ctx, b.name, objects, minio.RemoveObjectsOptions{}) {
 		if err == nil {
-			err = fmt.Errorf("object store: delete from bucket %s: %w", b.name, e.Err)
+			err = fmt.Errorf("object store: delete from bucket %s: %w", b.name, classify(ctx, e.Err))
 			cancel()
 		}
 	}

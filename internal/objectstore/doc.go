@@ -15,4 +15,9 @@
 // A blob is put in one request of its known length and read back in one (memory: the blob,
 // which callers keep small: a document's chunk). Errors name the operation and the bucket,
 // never a key's contents beyond what the caller put in it.
+//
+// A store out of reach (a refused, dropped or timed-out connection, an answer of 500 and up,
+// after three tries) is an error that is ErrUnavailable: the server answers the call
+// UNAVAILABLE with the ErrorInfo reason OBJECT_STORE_UNAVAILABLE and nothing applied, as it
+// answers a database outage, and the client retries it.
 package objectstore

@@ -3,6 +3,7 @@ package objectstore_test
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,5 +148,48 @@ func TestCheck(t *testing.T) {
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("%s: %v, want %q", name, err, tc.want)
 		}
+	}
+}
+
+// TestUnavailable: while the store is out of reach every operation fails with an error that
+// is ErrUnavailable and carries no network error (which database.Classify would take for a
+// lost connection to Postgres); once the store is back, they work again. A missing key, or a
+// call given up by its caller, is not an outage.
+func TestUnavailable(t *testing.T) {
+	t.Parallel()
+	b, _, link := miniotest.LinkedBucket(t)
+	ctx := context.Background()
+	if err := b.Put(ctx, "a/1/00", []byte("blob")); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	if _, err := b.Get(ctx, "a/1/01", 100); !errors.Is(err, objectstore.ErrNotFound) || errors.Is(err, objectstore.ErrUnavailable) {
+		t.Errorf("Get of a missing key: %v, want ErrNotFound alone", err)
+	}
+
+	link.Cut()
+	_, getErr := b.Get(ctx, "a/1/00", 100)
+	ops := map[string]error{
+		"Put":          b.Put(ctx, "a/1/01", []byte("blob")),
+		"Get":          getErr,
+		"List":         b.List(ctx, "a/", false, func(objectstore.Object) error { return nil }),
+		"DeletePrefix": b.DeletePrefix(ctx, "a/"),
+	}
+	for op, err := range ops {
+		if !errors.Is(err, objectstore.ErrUnavailable) {
+			t.Errorf("%s while the store is away: %v, want ErrUnavailable", op, err)
+		}
+		if _, isNet := errors.AsType[net.Error](err); isNet {
+			t.Errorf("%s while the store is away: %v carries a network error, which database.Classify would take for Postgres's", op, err)
+		}
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := b.Put(canceled, "a/1/01", []byte("blob")); err == nil || errors.Is(err, objectstore.ErrUnavailable) {
+		t.Errorf("Put with its context canceled: %v, want the cancellation, not an outage", err)
+	}
+
+	link.Mend()
+	if got, err := b.Get(ctx, "a/1/00", 100); err != nil || string(got) != "blob" {
+		t.Errorf("Get once the store is back: %q, %v", got, err)
 	}
 }

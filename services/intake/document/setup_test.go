@@ -68,10 +68,19 @@ func eachStore(t *testing.T, test func(t *testing.T, b *bundle)) {
 // setup starts a server keeping the documents' chunks in store.
 func setup(t testing.TB, store string) *bundle {
 	t.Helper()
-	opts := testserver.Options{Services: []bootstrap.Service{intake.Spec()}, Clock: testtime.Ticking(testtime.Today).Now}
+	var bucket *objectstore.Bucket
 	if store == s3Store {
-		opts.DocumentBucket, _ = miniotest.Bucket(t)
+		bucket, _ = miniotest.Bucket(t)
 	}
+	return setupWith(t, bucket)
+}
+
+// setupWith starts a server keeping the documents' chunks in bucket, or in Postgres when it
+// is nil.
+func setupWith(t testing.TB, bucket *objectstore.Bucket) *bundle {
+	t.Helper()
+	opts := testserver.Options{Services: []bootstrap.Service{intake.Spec()}, Clock: testtime.Ticking(testtime.Today).Now,
+		DocumentBucket: bucket}
 	env := testserver.Start(t, opts)
 	return &bundle{
 		env:       env,

@@ -1,0 +1,81 @@
+package document_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/passage-cm/passage/internal/middleware"
+	"github.com/passage-cm/passage/internal/objectstore"
+	"github.com/passage-cm/passage/internal/objectstore/miniotest"
+)
+
+// TestObjectStoreAway: with the object store out of reach, an upload and a download answer
+// UNAVAILABLE saying that nothing was applied (OBJECT_STORE_UNAVAILABLE), as a database
+// outage does, never INTERNAL; the upload leaves no document, the documents' metadata still
+// lists, and once the store is back the same upload, sent again with its request id, is
+// stored once and reads back whole.
+func TestObjectStoreAway(t *testing.T) {
+	t.Parallel()
+	bucket, _, link := miniotest.LinkedBucket(t)
+	b := setupWith(t, bucket)
+	c := b.register(t)
+	file := pdf(chunkSize+10, pattern)
+	stored, err := b.upload(b.assigned, header(c, len(file)), file)
+	if err != nil {
+		t.Fatalf("UploadDocument before the cut: %v", err)
+	}
+
+	link.Cut()
+	ctx, cancel := context.WithTimeout(b.assigned, time.Minute)
+	defer cancel()
+	h := header(c, len(file))
+	_, err = b.upload(ctx, h, file)
+	wantStoreAway(t, "UploadDocument", err)
+	if n := b.env.Count(t, "intake.document"); n != 1 {
+		t.Errorf("%d documents after the refused upload, want the 1 stored before", n)
+	}
+	_, _, err = b.download(ctx, stored.GetDocumentId())
+	wantStoreAway(t, "DownloadDocument", err)
+	if docs, err := b.list(ctx, c.GetCaseId()); err != nil || len(docs) != 1 {
+		t.Errorf("ListDocuments while the store is away: %d documents, %v; want the 1 stored, from Postgres", len(docs), err)
+	}
+
+	link.Mend()
+	again, err := b.upload(b.assigned, h, file)
+	if err != nil {
+		t.Fatalf("UploadDocument sent again once the store is back: %v", err)
+	}
+	if _, got, err := b.download(b.assigned, again.GetDocumentId()); err != nil || !bytes.Equal(got, file) {
+		t.Errorf("DownloadDocument once the store is back: %d bytes, %v; want the %d sent", len(got), err, len(file))
+	}
+	if n := b.env.Count(t, "intake.document"); n != 2 {
+		t.Errorf("%d documents once the upload went through, want 2", n)
+	}
+	if logs := b.env.Logs.String(); strings.Contains(logs, `"msg":"internal error"`) {
+		t.Errorf("the store's outage was logged as an internal error:\n%s", logs)
+	}
+}
+
+// wantStoreAway fails t unless err is UNAVAILABLE for the object store, nothing applied.
+func wantStoreAway(t *testing.T, rpc string, err error) {
+	t.Helper()
+	st := status.Convert(err)
+	if st.Code() != codes.Unavailable {
+		t.Fatalf("%s while the store is away: %v %q, want UNAVAILABLE", rpc, st.Code(), st.Message())
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetReason() == objectstore.OutageReason &&
+			info.GetMetadata()[middleware.MayHaveAppliedKey] == "false" {
+			return
+		}
+	}
+	t.Errorf("%s while the store is away: details %v, want ErrorInfo %s with %s=false", rpc, st.Details(),
+		objectstore.OutageReason, middleware.MayHaveAppliedKey)
+}
