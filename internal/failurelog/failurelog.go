@@ -50,6 +50,9 @@ func (l *Log) Failed(ctx context.Context, err error) {
 	} else {
 		l.logged = now
 	}
+	if !l.logger.Enabled(ctx, level) {
+		return
+	}
 	l.logger.Log(ctx, level, l.name+" failed", append(l.attrs, middleware.ErrorAttr(err),
 		slog.Int("failures", l.failures), slog.Duration("failing_for", now.Sub(l.since).Round(time.Second)))...)
 }
