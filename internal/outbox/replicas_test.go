@@ -152,7 +152,7 @@ func (s *replicaSet) leased(replicas int) bool {
 	s.t.Helper()
 	var holders int
 	var all bool
-	if err := s.pool.QueryRow(context.Background(), `SELECT count(DISTINCT holder), count(*) > 0 AND bool_and(lease_until > now())
+	if err := s.pool.QueryRow(context.Background(), `SELECT count(DISTINCT holder), count(*) > 0 AND count(*) FILTER (WHERE lease_until > now()) = count(*)
 FROM public.cursor WHERE name = 'replicas'`).Scan(&holders, &all); err != nil {
 		s.t.Fatal(err)
 	}
