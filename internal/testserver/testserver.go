@@ -292,16 +292,24 @@ func (e *Env) StaffToken(t testing.TB, subject string, role auth.Role, mission s
 // provisioned from claims, as PASSAGE_STAFF_DIRECTORY=claims adds them at their first call
 // (and moves them when a token of theirs names another mission or role). A member who is
 // inactive, or whom an administrator provisioned, is left as they are.
+//
+// Tests running at once may provision the same subject. The insert therefore names no
+// conflict target, as the directory's own sign-in does (internal/staffdir): a racing insert
+// may meet the other on member_id (derived from staff_id) before staff_id, and Postgres
+// raises a conflict on a unique index that is not the target's.
 func (e *Env) Provision(t testing.TB, subject string, role auth.Role, mission string) {
 	t.Helper()
-	if _, err := e.owner.Exec(context.Background(), `INSERT INTO intake.staff_member
+	ctx := context.Background()
+	added, err := e.owner.Exec(ctx, `INSERT INTO intake.staff_member
   (staff_id, member_id, mission, role, active, provisioned_by, version, created_at, updated_at)
 VALUES ($1, $2, $3, $4, true, 'claims', 1, now(), now())
-ON CONFLICT (staff_id) DO UPDATE SET mission = excluded.mission, role = excluded.role,
-  version = staff_member.version + 1, updated_at = now()
-WHERE staff_member.active AND staff_member.provisioned_by = 'claims'
-  AND (staff_member.mission, staff_member.role) IS DISTINCT FROM (excluded.mission, excluded.role)`,
-		subject, staffdir.MemberID(subject), mission, string(role)); err != nil {
+ON CONFLICT DO NOTHING`, subject, staffdir.MemberID(subject), mission, string(role))
+	if err == nil && added.RowsAffected() == 0 {
+		_, err = e.owner.Exec(ctx, `UPDATE intake.staff_member SET mission = $2, role = $3, version = version + 1, updated_at = now()
+WHERE staff_id = $1 AND active AND provisioned_by = 'claims' AND (mission, role) IS DISTINCT FROM ($2, $3)`,
+			subject, mission, string(role))
+	}
+	if err != nil {
 		t.Fatalf("provision %s: %v", subject, err)
 	}
 }
