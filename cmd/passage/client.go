@@ -209,14 +209,25 @@ func (o *clientOptions) resolve(given map[string]bool, getenv func(string) strin
 // no attempt ever reached the server, the call's error says that (errUnreached), not that the
 // deadline passed: the server cannot have applied anything.
 func call[Req, Resp any](ctx context.Context, o *clientOptions, rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
+	var resp Resp
+	err := retried(ctx, o, func(ctx context.Context) error {
+		var err error
+		resp, err = rpc(ctx, req)
+		return err
+	})
+	return resp, err
+}
+
+// retried runs attempt, one RPC's whole exchange (a stream's too), as call runs a unary RPC:
+// under the --timeout, again while the server answers UNAVAILABLE or ABORTED, the first retry
+// announced at once. Each attempt must be the same request, its request id included.
+func retried(ctx context.Context, o *clientOptions, attempt func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	var resp Resp
 	var unreached error // the last attempt's error while no attempt has reached the server
 	reached := false
 	err := retrypolicy.Do(ctx, func(ctx context.Context) error {
-		var err error
-		resp, err = rpc(ctx, req)
+		err := attempt(ctx)
 		if detail, ok := dialFailure(err); ok {
 			unreached = errUnreached(o.addr, detail)
 		} else {
@@ -233,9 +244,9 @@ func call[Req, Resp any](ctx context.Context, o *clientOptions, rpc func(context
 		}
 	}))
 	if err != nil && unreached != nil && !reached {
-		return resp, unreached
+		return unreached
 	}
-	return resp, err
+	return err
 }
 
 // dialFailure returns what the gRPC client says when it could not connect to the server at

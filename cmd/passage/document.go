@@ -96,9 +96,16 @@ func (c *client) documentUpload(ctx context.Context, args []string) error {
 		return err
 	}
 	defer done()
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	resp, err := sendFile(ctx, client, h, file)
+	// Sent again from its first byte, under the same request id, while the server answers
+	// UNAVAILABLE or ABORTED (the database or the document store away): a repeat stores it once.
+	var resp *documentv1.UploadDocumentResponse
+	err = retried(ctx, o, func(ctx context.Context) error {
+		if _, err := file.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		resp, err = sendFile(ctx, client, h, file)
+		return err
+	})
 	if err != nil {
 		return c.failed("UploadDocument", err, h.RequestId)
 	}
@@ -162,9 +169,19 @@ func (c *client) documentDownload(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	doc, err := receiveFile(ctx, client, req, file)
+	// Received again from the start, into the emptied file, while the server answers
+	// UNAVAILABLE or ABORTED, even part-way through (the document store away).
+	var doc *documentv1.Document
+	err = retried(ctx, o, func(ctx context.Context) error {
+		if err := file.Truncate(0); err != nil {
+			return err
+		}
+		if _, err := file.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		doc, err = receiveFile(ctx, client, req, file)
+		return err
+	})
 	if cerr := file.Close(); err == nil {
 		err = cerr
 	}
