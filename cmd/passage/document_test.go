@@ -37,19 +37,7 @@ func TestDocumentCommandsAgainstTheServer(t *testing.T) {
 	t.Parallel()
 	run, caseID := documentCLI(t, nil)
 	dir := t.TempDir()
-	scan := filepath.Join(dir, "passport.pdf")
-	file := append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("scan "), 120_000)...)
-	if err := os.WriteFile(scan, file, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, stderr, err := run("upload", caseID, "--file", scan, "--kind", "passport_scan", "--json")
-	if err != nil {
-		t.Fatalf("upload: %v\n%s", err, stderr)
-	}
-	var uploaded documentv1.UploadDocumentResponse
-	if err := protojson.Unmarshal([]byte(out), &uploaded); err != nil {
-		t.Fatal(err)
-	}
+	scan, file, uploaded, _ := uploadScan(t, run, caseID)
 	id := uploaded.GetDocument().GetDocumentId()
 	if out, _, err := run("list", caseID, "--purpose", "case_management"); err != nil || !strings.Contains(out, id+"  passport_scan  application/pdf  600009") {
 		t.Errorf("list: %v, printed:\n%s", err, out)
@@ -121,6 +109,27 @@ func documentCLI(t *testing.T, wrap func(documentv1.DocumentServiceClient) docum
 	}, reg.GetCase().GetCaseId()
 }
 
+// uploadScan writes a passport scan of several chunks into a new file and uploads it on case
+// caseID with run; it returns the file's path and bytes, the answer and what the command said
+// on stderr.
+func uploadScan(t *testing.T, run func(args ...string) (string, string, error), caseID string) (string, []byte, *documentv1.UploadDocumentResponse, string) {
+	t.Helper()
+	scan := filepath.Join(t.TempDir(), "passport.pdf")
+	file := append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("scan "), 120_000)...)
+	if err := os.WriteFile(scan, file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := run("upload", caseID, "--file", scan, "--kind", "passport_scan", "--json")
+	if err != nil {
+		t.Fatalf("upload: %v\n%s", err, stderr)
+	}
+	var uploaded documentv1.UploadDocumentResponse
+	if err := protojson.Unmarshal([]byte(out), &uploaded); err != nil {
+		t.Fatal(err)
+	}
+	return scan, file, &uploaded, stderr
+}
+
 // TestDocumentUploadRetried: an upload the server answers UNAVAILABLE (here, the document
 // store away) is sent again whole, under the same request id, and says at once that it is
 // retrying; it is stored once. A download that fails part-way is received again from the
@@ -132,21 +141,9 @@ func TestDocumentUploadRetried(t *testing.T) {
 		flaky.DocumentServiceClient = c
 		return flaky
 	})
-	scan := filepath.Join(t.TempDir(), "passport.pdf")
-	file := append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("scan "), 120_000)...)
-	if err := os.WriteFile(scan, file, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, stderr, err := run("upload", caseID, "--file", scan, "--kind", "passport_scan", "--json")
-	if err != nil {
-		t.Fatalf("upload: %v\n%s", err, stderr)
-	}
+	_, file, uploaded, stderr := uploadScan(t, run, caseID)
 	if !strings.Contains(stderr, "Unavailable: a store the request needs is unavailable") || !strings.Contains(stderr, "retrying until the --timeout") {
 		t.Errorf("stderr does not say at once that the upload is retried:\n%s", stderr)
-	}
-	var uploaded documentv1.UploadDocumentResponse
-	if err := protojson.Unmarshal([]byte(out), &uploaded); err != nil {
-		t.Fatal(err)
 	}
 	if got := uploaded.GetDocument().GetSizeBytes(); got != int64(len(file)) {
 		t.Errorf("stored %d bytes, want the %d of the file", got, len(file))
