@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -16,6 +17,7 @@ import (
 	"github.com/passage-cm/passage/internal/staffdir"
 	"github.com/passage-cm/passage/internal/telemetry"
 	"github.com/passage-cm/passage/internal/vault"
+	documentv1 "github.com/passage-cm/passage/proto/gen/passage/document/v1"
 )
 
 // Parts are what Assemble builds the services from besides the configuration: what Run
@@ -131,7 +133,7 @@ func Assemble(ctx context.Context, cfg Config, p Parts, services ...Service) (*A
 				}
 			}
 			return nil
-		})}}, replicaWatches...),
+		})}}, append(replicaWatches, documentStoreWatches(p.DocumentBucket, services)...)...),
 	})
 	if err != nil {
 		return nil, err
@@ -160,6 +162,23 @@ func Assemble(ctx context.Context, cfg Config, p Parts, services ...Service) (*A
 		a.PartnerAddr = addr
 	}
 	return a, nil
+}
+
+// documentStoreWatches makes the readiness of the service that keeps documents (the intake
+// service's DocumentService) follow the S3 bucket its chunks are in, when there is one: while
+// the store is out of reach, only that service is NOT_SERVING ("document store
+// unreachable"), and the rest of intake serves on.
+func documentStoreWatches(bucket *objectstore.Bucket, services []Service) []server.Watch {
+	if bucket == nil {
+		return nil
+	}
+	name := documentv1.DocumentService_ServiceDesc.ServiceName
+	for _, s := range services {
+		if slices.Contains(s.Includes, name) {
+			return []server.Watch{{Name: "document store", Services: []string{name}, Pinger: server.PingFunc(bucket.Check)}}
+		}
+	}
+	return nil
 }
 
 // partnerGateway returns the HTTP/JSON gateway's serving loop for the services that have HTTP

@@ -83,6 +83,20 @@ func transport(caFile string) (*http.Transport, error) {
 	return t, nil
 }
 
+// Check reports whether the bucket can be reached and still exists: readiness pings it (one
+// HEAD request). Its error wraps the client's own, unclassified, so that readiness's log
+// names the cause (connection refused, a timeout); no request's transaction ever sees it.
+func (b *Bucket) Check(ctx context.Context) error {
+	ok, err := b.client.BucketExists(ctx, b.name)
+	if err != nil {
+		return fmt.Errorf("object store: reach bucket %s: %w", b.name, err)
+	}
+	if !ok {
+		return fmt.Errorf("object store: bucket %s does not exist", b.name)
+	}
+	return nil
+}
+
 // Name is the bucket's name.
 func (b *Bucket) Name() string { return b.name }
 

@@ -9,18 +9,22 @@ import (
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
 	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/objectstore"
 	"github.com/passage-cm/passage/internal/objectstore/miniotest"
+	"github.com/passage-cm/passage/services/intake"
+	"github.com/passage-cm/passage/services/intake/document"
 )
 
-// TestObjectStoreAway: with the object store out of reach, an upload and a download answer
-// UNAVAILABLE saying that nothing was applied (OBJECT_STORE_UNAVAILABLE), as a database
-// outage does, never INTERNAL; the upload leaves no document, the documents' metadata still
-// lists, and once the store is back the same upload, sent again with its request id, is
-// stored once and reads back whole.
+// TestObjectStoreAway: with the object store out of reach, the documents' service alone is
+// NOT_SERVING; an upload and a download answer UNAVAILABLE saying that nothing was applied
+// (OBJECT_STORE_UNAVAILABLE), as a database outage does, never INTERNAL; the upload leaves no
+// document, the documents' metadata still lists, and once the store is back the service
+// serves again and the same upload, sent again with its request id, is stored once and reads
+// back whole.
 func TestObjectStoreAway(t *testing.T) {
 	t.Parallel()
 	bucket, _, link := miniotest.LinkedBucket(t)
@@ -32,7 +36,14 @@ func TestObjectStoreAway(t *testing.T) {
 		t.Fatalf("UploadDocument before the cut: %v", err)
 	}
 
+	health := healthpb.NewHealthClient(b.env.Conn)
+	awaitHealth(t, health, document.Name, healthpb.HealthCheckResponse_SERVING)
+
 	link.Cut()
+	// Readiness: the documents' service alone is out while its store is away.
+	awaitHealth(t, health, document.Name, healthpb.HealthCheckResponse_NOT_SERVING)
+	awaitHealth(t, health, intake.Name, healthpb.HealthCheckResponse_SERVING)
+	awaitHealth(t, health, "", healthpb.HealthCheckResponse_SERVING)
 	ctx, cancel := context.WithTimeout(b.assigned, time.Minute)
 	defer cancel()
 	h := header(c, len(file))
@@ -48,6 +59,7 @@ func TestObjectStoreAway(t *testing.T) {
 	}
 
 	link.Mend()
+	awaitHealth(t, health, document.Name, healthpb.HealthCheckResponse_SERVING)
 	again, err := b.upload(b.assigned, h, file)
 	if err != nil {
 		t.Fatalf("UploadDocument sent again once the store is back: %v", err)
@@ -60,6 +72,20 @@ func TestObjectStoreAway(t *testing.T) {
 	}
 	if logs := b.env.Logs.String(); strings.Contains(logs, `"msg":"internal error"`) {
 		t.Errorf("the store's outage was logged as an internal error:\n%s", logs)
+	}
+}
+
+// awaitHealth waits until gRPC health says want of service ("" for the process).
+func awaitHealth(t *testing.T, h healthpb.HealthClient, service string, want healthpb.HealthCheckResponse_ServingStatus) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := h.Check(context.Background(), &healthpb.HealthCheckRequest{Service: service})
+		if err == nil && resp.GetStatus() == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("health of %q is not %v in time (%v, %v)", service, want, resp.GetStatus(), err)
+		}
 	}
 }
 
