@@ -52,12 +52,10 @@ func Open(ctx context.Context, s Settings, dev bool) (*Bucket, error) {
 		return nil, fmt.Errorf("PASSAGE_S3_ENDPOINT: %w", err)
 	}
 	b := &Bucket{client: client, name: s.Bucket}
-	ok, err := client.BucketExists(ctx, s.Bucket)
-	if err != nil {
-		return nil, fmt.Errorf("object store: reach bucket %s: %w", s.Bucket, err)
-	}
-	if !ok {
+	if err := b.Check(ctx); errors.Is(err, errNoBucket) {
 		return nil, fmt.Errorf("PASSAGE_S3_BUCKET: bucket %s does not exist (create it; the server never does)", s.Bucket)
+	} else if err != nil {
+		return nil, err
 	}
 	return b, nil
 }
@@ -83,19 +81,23 @@ func transport(caFile string) (*http.Transport, error) {
 	return t, nil
 }
 
-// Check reports whether the bucket can be reached and still exists: readiness pings it (one
-// HEAD request). Its error wraps the client's own, unclassified, so that readiness's log
-// names the cause (connection refused, a timeout); no request's transaction ever sees it.
+// Check reports whether the bucket can be reached and still exists (errNoBucket when not):
+// Open checks it, and readiness pings it (one HEAD request). Its error wraps the client's
+// own, unclassified, so that readiness's log names the cause (connection refused, a
+// timeout); no request's transaction ever sees it.
 func (b *Bucket) Check(ctx context.Context) error {
 	ok, err := b.client.BucketExists(ctx, b.name)
 	if err != nil {
 		return fmt.Errorf("object store: reach bucket %s: %w", b.name, err)
 	}
 	if !ok {
-		return fmt.Errorf("object store: bucket %s does not exist", b.name)
+		return fmt.Errorf("object store: bucket %s: %w", b.name, errNoBucket)
 	}
 	return nil
 }
+
+// errNoBucket is a bucket the store does not hold.
+var errNoBucket = errors.New("it does not exist")
 
 // Name is the bucket's name.
 func (b *Bucket) Name() string { return b.name }
