@@ -157,7 +157,7 @@ func TestCheck(t *testing.T) {
 // call given up by its caller, is not an outage.
 func TestUnavailable(t *testing.T) {
 	t.Parallel()
-	b, _, link := miniotest.LinkedBucket(t)
+	b, link := miniotest.LinkedBucket(t)
 	ctx := context.Background()
 	if err := b.Put(ctx, "a/1/00", []byte("blob")); err != nil {
 		t.Fatalf("Put: %v", err)

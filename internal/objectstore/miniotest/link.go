@@ -24,9 +24,9 @@ type Link struct {
 	conns map[net.Conn]struct{}
 }
 
-// LinkedBucket is Bucket reached through a Link: the bucket the server opens, its settings
-// (the endpoint is the link's), and the link to cut.
-func LinkedBucket(t testing.TB) (*objectstore.Bucket, objectstore.Settings, *Link) {
+// LinkedBucket is Bucket reached through a Link: the bucket the server opens, and the link
+// to cut.
+func LinkedBucket(t testing.TB) (*objectstore.Bucket, *Link) {
 	t.Helper()
 	_, s := Bucket(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -46,7 +46,7 @@ func LinkedBucket(t testing.TB) (*objectstore.Bucket, objectstore.Settings, *Lin
 	if err != nil {
 		t.Fatalf("miniotest: open the bucket through the link: %v", err)
 	}
-	return b, s, l
+	return b, l
 }
 
 // Cut closes every connection through the link, and the new ones as they come, until Mend.
