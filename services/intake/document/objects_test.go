@@ -11,6 +11,8 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
 
+	"github.com/passage-cm/passage/internal/objectstore"
+	"github.com/passage-cm/passage/internal/objectstore/miniotest"
 	"github.com/passage-cm/passage/internal/testserver"
 	documentv1 "github.com/passage-cm/passage/proto/gen/passage/document/v1"
 	"github.com/passage-cm/passage/services/intake/document"
@@ -71,7 +73,14 @@ func TestMissingObject(t *testing.T) {
 // chunks to a new case: the server, the document and the file.
 func uploadedToS3(t *testing.T) (*bundle, *documentv1.Document, []byte) {
 	t.Helper()
-	b := setup(t, s3Store)
+	bucket, _ := miniotest.Bucket(t)
+	return uploadedTo(t, bucket)
+}
+
+// uploadedTo is uploadedToS3 with the chunks kept in bucket.
+func uploadedTo(t *testing.T, bucket *objectstore.Bucket) (*bundle, *documentv1.Document, []byte) {
+	t.Helper()
+	b := setupWith(t, bucket)
 	c := b.register(t)
 	file := pdf(chunkSize+5, pattern)
 	d, err := b.upload(b.assigned, header(c, len(file)), file)

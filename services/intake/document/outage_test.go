@@ -15,6 +15,7 @@ import (
 	"github.com/passage-cm/passage/internal/middleware"
 	"github.com/passage-cm/passage/internal/objectstore"
 	"github.com/passage-cm/passage/internal/objectstore/miniotest"
+	intakev1 "github.com/passage-cm/passage/proto/gen/passage/intake/v1"
 	"github.com/passage-cm/passage/services/intake"
 	"github.com/passage-cm/passage/services/intake/document"
 )
@@ -27,14 +28,9 @@ import (
 // back whole.
 func TestObjectStoreAway(t *testing.T) {
 	t.Parallel()
-	bucket, _, link := miniotest.LinkedBucket(t)
-	b := setupWith(t, bucket)
-	c := b.register(t)
-	file := pdf(chunkSize+10, pattern)
-	stored, err := b.upload(b.assigned, header(c, len(file)), file)
-	if err != nil {
-		t.Fatalf("UploadDocument before the cut: %v", err)
-	}
+	bucket, link := miniotest.LinkedBucket(t)
+	b, stored, file := uploadedTo(t, bucket)
+	c := &intakev1.Case{CaseId: stored.GetCaseId()}
 
 	health := healthpb.NewHealthClient(b.env.Conn)
 	awaitHealth(t, health, document.Name, healthpb.HealthCheckResponse_SERVING)
@@ -47,7 +43,7 @@ func TestObjectStoreAway(t *testing.T) {
 	ctx, cancel := context.WithTimeout(b.assigned, time.Minute)
 	defer cancel()
 	h := header(c, len(file))
-	_, err = b.upload(ctx, h, file)
+	_, err := b.upload(ctx, h, file)
 	wantStoreAway(t, "UploadDocument", err)
 	if n := b.env.Count(t, "intake.document"); n != 1 {
 		t.Errorf("%d documents after the refused upload, want the 1 stored before", n)
