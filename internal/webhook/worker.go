@@ -158,11 +158,11 @@ func (w *Worker) Run(ctx context.Context) error {
 		case err != nil:
 			failures.Failed(ctx, err)
 			pause = min(2*pause, 30*time.Second)
-		case n > 0:
-			failures.Succeeded(ctx)
-			continue
 		default:
 			failures.Succeeded(ctx)
+			if n > 0 {
+				continue
+			}
 			pause = w.cfg.PollInterval
 		}
 		w.cfg.Sleep(ctx, pause)
